@@ -1,0 +1,288 @@
+"""The API server core: every read and write of an API object goes through here.
+
+It owns the rules Kubernetes clients rely on: validation and defaulting against the kind's schema,
+metadata rules, uid/creationTimestamp/generation/resourceVersion, optimistic concurrency, server-side
+apply with managed fields, no-op suppression (a write that changes nothing changes nothing), finalizers
+and deletionTimestamp, and owner-reference cascading deletion. Storage is a ``choreo.store.Backend``;
+every public write is one store transaction, so a failure never leaves half of it behind.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from choreo.api.objects import ObjectKey, key_of, meta
+from choreo.apiserver import openapi, ssa
+from choreo.apiserver.metadata import validate_metadata
+from choreo.apiserver.registry import APIResource, Registry, builtin_crds, resource_from_crd
+from choreo.errors import Conflict, Invalid, NotFound
+from choreo.store.base import Backend
+
+Object = dict[str, Any]
+
+# metadata the server owns: clients cannot set or change these through a write
+_SERVER_FIELDS = ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp")
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _comparable(obj: Object) -> Object:
+    """The object minus what changes on every write, to decide whether a write is a no-op."""
+    out = copy.deepcopy(obj)
+    md = out.get("metadata") or {}
+    md.pop("resourceVersion", None)
+    for entry in md.get("managedFields") or []:
+        entry.pop("time", None)
+    return out
+
+
+class APIServer:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        clock: Callable[[], str] = utc_now,
+        new_uid: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.backend = backend
+        self.registry = Registry()
+        self._clock = clock
+        self._new_uid = new_uid
+        self._semantics: dict[tuple[str, str], openapi.SchemaInfo] = {}
+        for crd in builtin_crds():
+            self.registry.add(resource_from_crd(crd, source="built-in", choreo_api=True))
+
+    # ---------------------------------------------------------------- kinds
+
+    def register_crd(self, crd: Object, *, source: str = "", choreo_api: bool = False) -> APIResource:
+        resource = resource_from_crd(crd, source=source, choreo_api=choreo_api)
+        self.registry.add(resource)
+        self._semantics.pop((resource.group, resource.kind), None)
+        return resource
+
+    def register_stored_crds(self) -> None:
+        """Register the kinds of the CRD objects already in the store (state opened without a project)."""
+        for crd in self.backend.list("apiextensions.k8s.io", "CustomResourceDefinition"):
+            existing = self.registry.get(crd["spec"].get("group", ""), crd["spec"].get("names", {}).get("kind", ""))
+            if existing is None or not existing.choreo_api:
+                self.register_crd(crd, source=f"stored CustomResourceDefinition {crd['metadata']['name']}")
+
+    def semantics(self, resource: APIResource) -> openapi.SchemaInfo:
+        key = (resource.group, resource.kind)
+        if key not in self._semantics:
+            self._semantics[key] = openapi.SchemaInfo(resource.schema)
+        return self._semantics[key]
+
+    # ---------------------------------------------------------------- reads
+
+    def get(self, group: str, kind: str, namespace: str, name: str, *, managed_fields: bool = True) -> Object:
+        resource = self._resource(group, kind)
+        obj = self.backend.get(self._key(resource, namespace, name))
+        if obj is None:
+            raise NotFound(f'{resource.kind}.{resource.group} "{_where(namespace, name)}" not found')
+        return obj if managed_fields else ssa.strip_managed_fields(obj)
+
+    def try_get(self, group: str, kind: str, namespace: str, name: str) -> Object | None:
+        resource = self._resource(group, kind)
+        return self.backend.get(self._key(resource, namespace, name))
+
+    def list(
+        self,
+        group: str,
+        kind: str,
+        namespace: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        *,
+        managed_fields: bool = True,
+    ) -> list[Object]:
+        resource = self._resource(group, kind)
+        ns = namespace if resource.namespaced else None
+        items = self.backend.list(resource.group, resource.kind, ns, labels)
+        return items if managed_fields else [ssa.strip_managed_fields(o) for o in items]
+
+    # ---------------------------------------------------------------- writes
+
+    def create(self, obj: Object, *, manager: str = "") -> Object:
+        resource = self.registry.for_object(obj)
+        new = copy.deepcopy(obj)
+        for field in _SERVER_FIELDS:
+            meta(new).pop(field, None)
+        key = self._key_of(resource, new)
+        with self.backend.transaction():
+            if self.backend.get(key) is not None:
+                from choreo.errors import AlreadyExists
+
+                raise AlreadyExists(
+                    f'{resource.kind}.{resource.group} "{_where(key.namespace, key.name)}" already exists'
+                )
+            if manager:
+                new = ssa.update(None, new, manager, self.semantics(resource), now=self._clock())
+            return self._store(resource, key, None, new)
+
+    def update(self, obj: Object, *, manager: str = "") -> Object:
+        """Replace an object (PUT). A resourceVersion in ``obj`` must match the stored one."""
+        resource = self.registry.for_object(obj)
+        key = self._key_of(resource, obj)
+        with self.backend.transaction():
+            old = self.backend.get(key)
+            if old is None:
+                raise NotFound(f'{resource.kind}.{resource.group} "{_where(key.namespace, key.name)}" not found')
+            expected = (obj.get("metadata") or {}).get("resourceVersion")
+            if expected and str(expected) != old["metadata"].get("resourceVersion"):
+                raise Conflict(_stale_message(resource, key))
+            new = copy.deepcopy(obj)
+            _carry_server_fields(old, new)
+            if "managedFields" not in meta(new) and "managedFields" in old["metadata"]:
+                meta(new)["managedFields"] = copy.deepcopy(old["metadata"]["managedFields"])
+            if manager:
+                new = ssa.update(old, new, manager, self.semantics(resource), now=self._clock())
+            return self._store(resource, key, old, new)
+
+    def apply(self, obj: Object, *, manager: str, force: bool = False) -> Object:
+        """Server-side apply ``obj`` as ``manager``'s full intent for the fields it sets."""
+        if not manager:
+            raise Invalid("server-side apply needs a field manager")
+        resource = self.registry.for_object(obj)
+        key = self._key_of(resource, obj)
+        self._check_patch_fields(resource, key, obj)
+        with self.backend.transaction():
+            old = self.backend.get(key)
+            applied = copy.deepcopy(obj)
+            for field in _SERVER_FIELDS:
+                meta(applied).pop(field, None)
+            meta(applied).pop("managedFields", None)
+            new = ssa.apply(old, applied, manager, self.semantics(resource), now=self._clock(), force=force)
+            if old is not None:
+                _carry_server_fields(old, new)
+            return self._store(resource, key, old, new)
+
+    def delete(self, group: str, kind: str, namespace: str, name: str, *, expected_rv: str | None = None) -> Object:
+        """Delete, or mark for deletion when finalizers remain. Dependents are deleted in cascade."""
+        resource = self._resource(group, kind)
+        key = self._key(resource, namespace, name)
+        with self.backend.transaction():
+            old = self.backend.get(key)
+            if old is None:
+                raise NotFound(f'{resource.kind}.{resource.group} "{_where(namespace, name)}" not found')
+            if expected_rv and expected_rv != old["metadata"].get("resourceVersion"):
+                raise Conflict(_stale_message(resource, key))
+            if old["metadata"].get("finalizers"):
+                if old["metadata"].get("deletionTimestamp"):
+                    return old
+                marked = copy.deepcopy(old)
+                marked["metadata"]["deletionTimestamp"] = self._clock()
+                return self.backend.update(key, marked, old["metadata"]["resourceVersion"])
+            return self._remove(key, old)
+
+    # ---------------------------------------------------------------- internals
+
+    def _resource(self, group: str, kind: str) -> APIResource:
+        resource = self.registry.get(group, kind)
+        if resource is None:
+            raise NotFound(f"no kind {kind}.{group} is registered" if group else f"no kind {kind} is registered")
+        return resource
+
+    @staticmethod
+    def _key(resource: APIResource, namespace: str, name: str) -> ObjectKey:
+        return ObjectKey(resource.group, resource.kind, namespace if resource.namespaced else "", name)
+
+    def _key_of(self, resource: APIResource, obj: Object) -> ObjectKey:
+        errors = validate_metadata(obj, namespaced=resource.namespaced)
+        if errors:
+            raise Invalid(_invalid_message(resource, key_of(obj), errors))
+        return self._key(resource, obj["metadata"].get("namespace") or "", obj["metadata"]["name"])
+
+    def _check_patch_fields(self, resource: APIResource, key: ObjectKey, obj: Object) -> None:
+        """Reject fields the schema does not declare before merging, with the reference's wording."""
+        undeclared = [e for e in openapi.validate(resource.schema, obj) if e.message == "field not declared in schema"]
+        if undeclared:
+            gvk = f"{resource.group}/{resource.storage_version}, Kind={resource.kind}"
+            where = f"{key.namespace}/{key.name}" if key.namespace else key.name
+            detail = "; ".join(str(e) for e in undeclared)
+            raise Invalid(
+                f"fieldmanager apply failed err: failed to create typed patch object ({where}; {gvk}): {detail}"
+            )
+
+    def _validate(self, resource: APIResource, key: ObjectKey, old: Object | None, new: Object) -> None:
+        openapi.apply_defaults(resource.schema, new)
+        errors = validate_metadata(new, namespaced=resource.namespaced) + openapi.validate(resource.schema, new)
+        if old is not None:
+            old_md, new_md = old["metadata"], new["metadata"]
+            if old_md.get("deletionTimestamp"):
+                added = set(new_md.get("finalizers") or []) - set(old_md.get("finalizers") or [])
+                if added:
+                    errors.append(
+                        openapi.FieldError(
+                            ".metadata.finalizers",
+                            f"Forbidden: no new finalizers can be added if the object is being deleted, "
+                            f"found new finalizers {sorted(added)}",
+                        )
+                    )
+        if errors:
+            raise Invalid(_invalid_message(resource, key, errors))
+
+    def _store(self, resource: APIResource, key: ObjectKey, old: Object | None, new: Object) -> Object:
+        self._validate(resource, key, old, new)
+        if old is None:
+            md = meta(new)
+            md["uid"] = self._new_uid()
+            md["creationTimestamp"] = self._clock()
+            md["generation"] = 1
+            return self.backend.create(key, new)
+        if _comparable(old) == _comparable(new):
+            return old
+        if old.get("spec") != new.get("spec"):
+            meta(new)["generation"] = int(old["metadata"].get("generation") or 0) + 1
+        if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
+            return self._remove(key, old)
+        return self.backend.update(key, new, old["metadata"]["resourceVersion"])
+
+    def _remove(self, key: ObjectKey, old: Object) -> Object:
+        gone = self.backend.delete(key)
+        uid = old["metadata"].get("uid")
+        if uid:
+            for dependent in self._dependents(uid):
+                d_key = key_of(dependent)
+                if self.backend.get(d_key) is not None:
+                    self.delete(d_key.group, d_key.kind, d_key.namespace, d_key.name)
+        return gone
+
+    def _dependents(self, uid: str) -> list[Object]:
+        found = []
+        for group, kind in self.backend.kinds():
+            for obj in self.backend.list(group, kind):
+                refs = obj["metadata"].get("ownerReferences") or []
+                if any(r.get("uid") == uid for r in refs):
+                    found.append(obj)
+        return found
+
+
+def _carry_server_fields(old: Object, new: Object) -> None:
+    md, old_md = meta(new), old["metadata"]
+    for field in _SERVER_FIELDS:
+        if field in old_md:
+            md[field] = old_md[field]
+        else:
+            md.pop(field, None)
+
+
+def _where(namespace: str, name: str) -> str:
+    return f"{namespace}/{name}" if namespace else name
+
+
+def _stale_message(resource: APIResource, key: ObjectKey) -> str:
+    return (
+        f'Operation cannot be fulfilled on {resource.plural}.{resource.group} "{key.name}": the object has '
+        "been modified; please apply your changes to the latest version and try again"
+    )
+
+
+def _invalid_message(resource: APIResource, key: ObjectKey, errors: list[openapi.FieldError]) -> str:
+    detail = "; ".join(str(e) for e in errors)
+    return f'{resource.kind}.{resource.group} "{_where(key.namespace, key.name)}" is invalid: {detail}'

@@ -1,0 +1,612 @@
+"""Server-side apply: merge a manager's intent into an object and track who owns which field.
+
+Several writers (users, reconcilers, status writers) change the same objects. Kubernetes solves the
+"who may change what" question with server-side apply (SSA): each apply carries a manager's complete
+intent, the server records the fields each manager set in ``metadata.managedFields``, refuses to
+silently overwrite another manager's value (a conflict) and removes fields a manager stopped
+applying. There is no maintained Python implementation of Kubernetes' structured-merge-diff, so this
+module is a small, pure re-implementation over plain dicts:
+
+* :func:`apply` is an Apply operation (PATCH with ``application/apply-patch``),
+* :func:`update` is an Update operation (PUT / merge patch): the writer owns what it changed,
+* :func:`fields_owned_by`, :func:`prune_to_manager` and :func:`strip_managed_fields` help callers.
+
+List and map merge semantics (atomic / set / list-map, granular / atomic maps) come from a
+:class:`ListSemantics` object, normally the OpenAPI schema of the kind.
+
+Choices where choreo is simpler than structured-merge-diff: an empty map or list in an intent is
+owned as a field; a manager never conflicts with its own other entries; removing a field also
+removes the parents it leaves empty unless someone owns them; list-map items without all keys use
+``null`` for the missing ones.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from choreo.apiserver.fieldpath import (
+    FIELD,
+    INDEX,
+    KEY,
+    VALUE,
+    FieldPath,
+    FieldSet,
+    PathElement,
+    canonical_json,
+    format_path,
+    from_fields_v1,
+    to_fields_v1,
+)
+from choreo.errors import Conflict
+
+Object = dict[str, Any]
+SchemaPath = tuple[str, ...]
+
+APPLY = "Apply"
+UPDATE = "Update"
+
+# Fields that identify or are maintained by the server: never owned, merged or removed by SSA.
+IDENTITY_PATHS: frozenset[SchemaPath] = frozenset(
+    {
+        ("apiVersion",),
+        ("kind",),
+        ("metadata", "name"),
+        ("metadata", "namespace"),
+        ("metadata", "uid"),
+        ("metadata", "resourceVersion"),
+        ("metadata", "generation"),
+        ("metadata", "creationTimestamp"),
+        ("metadata", "managedFields"),
+        ("metadata", "deletionTimestamp"),
+    }
+)
+_METADATA_PATH: FieldPath = (PathElement.field("metadata"),)
+
+# Comparison tokens for container nodes: a granular container "is the same" whatever its children
+# are (children are compared on their own); leaves compare by their canonical JSON.
+_MAP = "<map>"
+_LIST = "<list>"
+_ITEM = "<item>"
+_MISSING: Any = object()
+
+
+class ListSemantics(Protocol):
+    """How lists and maps at a schema path merge (implemented by ``openapi.SchemaInfo``).
+
+    ``path`` is the chain of object keys from the root, list positions omitted.
+    """
+
+    def list_type(self, path: SchemaPath) -> tuple[str, tuple[str, ...]]:
+        """``("atomic", ())``, ``("set", ())`` or ``("map", key_names)``."""
+        ...
+
+    def map_type(self, path: SchemaPath) -> str:
+        """``"granular"`` or ``"atomic"``."""
+        ...
+
+
+class ApplyConflict(Conflict):
+    """An apply would change fields another manager owns; ``conflicts`` lists (manager, path)."""
+
+    def __init__(self, conflicts: list[tuple[str, str]]) -> None:
+        self.conflicts = list(conflicts)
+        count = len(self.conflicts)
+        noun = "conflict" if count == 1 else "conflicts"
+        details = "; ".join(f'conflict with "{manager}": {path}' for manager, path in self.conflicts)
+        super().__init__(f"Apply failed with {count} {noun}: {details}")
+
+
+# --------------------------------------------------------------------------------------------------
+# managedFields entries
+
+
+@dataclass
+class _Entry:
+    """One managedFields entry; ``raw`` is kept verbatim while nothing about the entry changes."""
+
+    manager: str
+    operation: str
+    subresource: str
+    fields: FieldSet
+    raw: dict[str, Any] | None = None
+    original: FieldSet = field(default_factory=set)
+    touched: bool = False
+
+    @property
+    def ident(self) -> tuple[str, str, str]:
+        return (self.manager, self.operation, self.subresource)
+
+    def render(self, api_version: str, now: str) -> dict[str, Any]:
+        if self.raw is not None and not self.touched and self.fields == self.original:
+            return copy.deepcopy(self.raw)
+        entry: dict[str, Any] = {
+            "apiVersion": api_version,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": to_fields_v1(self.fields),
+            "manager": self.manager,
+            "operation": self.operation,
+            "time": now,
+        }
+        if self.raw is not None and not self.touched:
+            # Only another manager's move took fields away: keep its own time and version.
+            entry["time"] = self.raw.get("time", now)
+            entry["apiVersion"] = self.raw.get("apiVersion", api_version)
+        if self.subresource:
+            entry["subresource"] = self.subresource
+        return entry
+
+
+def _read_entries(obj: Object) -> list[_Entry]:
+    raw_entries = (obj.get("metadata") or {}).get("managedFields") or []
+    entries: list[_Entry] = []
+    for raw in raw_entries:
+        if not isinstance(raw, dict):
+            continue
+        fields = from_fields_v1(raw.get("fieldsV1") or {})
+        entries.append(
+            _Entry(
+                manager=str(raw.get("manager", "")),
+                operation=str(raw.get("operation", "")),
+                subresource=str(raw.get("subresource", "")),
+                fields=set(fields),
+                raw=raw,
+                original=set(fields),
+            )
+        )
+    return entries
+
+
+def _find_or_add(entries: list[_Entry], ident: tuple[str, str, str]) -> _Entry:
+    for entry in entries:
+        if entry.ident == ident:
+            return entry
+    entry = _Entry(manager=ident[0], operation=ident[1], subresource=ident[2], fields=set())
+    entries.append(entry)
+    return entry
+
+
+def _write_entries(obj: Object, entries: list[_Entry], now: str) -> None:
+    api_version = str(obj.get("apiVersion", ""))
+    rendered = [entry.render(api_version, now) for entry in entries if entry.fields]
+    metadata = obj.get("metadata")
+    if rendered:
+        if not isinstance(metadata, dict):
+            metadata = obj["metadata"] = {}
+        metadata["managedFields"] = rendered
+    elif isinstance(metadata, dict):
+        metadata.pop("managedFields", None)
+
+
+# --------------------------------------------------------------------------------------------------
+# walking an object as a set of field paths
+
+
+def _is_identity(schema_path: SchemaPath) -> bool:
+    return schema_path in IDENTITY_PATHS
+
+
+def _is_granular_map(value: Any, schema_path: SchemaPath, sem: ListSemantics, forced: bool) -> bool:
+    return isinstance(value, dict) and (forced or sem.map_type(schema_path) != "atomic")
+
+
+def _list_kind(sem: ListSemantics, schema_path: SchemaPath) -> tuple[str, tuple[str, ...]]:
+    kind, keys = sem.list_type(schema_path)
+    if kind == "map" and not keys:
+        return ("set", ())
+    if kind not in ("set", "map"):
+        return ("atomic", ())
+    return (kind, tuple(keys))
+
+
+def _element(item: Any, kind: str, keys: tuple[str, ...]) -> PathElement:
+    """The path element naming a list item: ``k:`` for list-map objects, ``v:`` otherwise."""
+    if kind == "map" and isinstance(item, dict):
+        return PathElement.key({name: item.get(name) for name in keys})
+    return PathElement.value(item)
+
+
+def _nodes(
+    value: Any, sp: SchemaPath, fp: FieldPath, sem: ListSemantics, forced: bool = False
+) -> Iterator[tuple[FieldPath, str, bool]]:
+    """Yield ``(path, comparison token, ownable)`` for every node below (not including) the root.
+
+    Ownable nodes are what an Apply owns: leaves, atomic lists/maps, empty containers, list items
+    and set values. Identity fields are skipped entirely.
+    """
+    if _is_granular_map(value, sp, sem, forced):
+        if fp:
+            yield fp, _MAP, not value and fp != _METADATA_PATH
+        for name, child in value.items():
+            if not _is_identity((*sp, name)):
+                yield from _nodes(child, (*sp, name), (*fp, PathElement.field(name)), sem)
+        return
+    if isinstance(value, list):
+        kind, keys = _list_kind(sem, sp)
+        if kind == "atomic":
+            yield fp, canonical_json(value), True
+            return
+        yield fp, _LIST, not value
+        for item in value:
+            elem = _element(item, kind, keys)
+            item_path = (*fp, elem)
+            yield item_path, _ITEM, True
+            if elem.kind == KEY:
+                for name, child in item.items():
+                    yield from _nodes(child, (*sp, name), (*item_path, PathElement.field(name)), sem)
+        return
+    yield fp, canonical_json(value), True
+
+
+def _flatten(obj: Any, sem: ListSemantics) -> dict[FieldPath, str]:
+    return {path: token for path, token, _ in _nodes(obj, (), (), sem, forced=True)}
+
+
+def _owned_paths(obj: Any, sem: ListSemantics) -> FieldSet:
+    return {path for path, _, ownable in _nodes(obj, (), (), sem, forced=True) if ownable}
+
+
+def _prefixes(paths: FieldSet) -> FieldSet:
+    """Every path together with all of its ancestors."""
+    out: FieldSet = set()
+    for path in paths:
+        for end in range(1, len(path) + 1):
+            out.add(path[:end])
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# merging an applied configuration into the live object
+
+
+def _merge(live: Any, applied: Any, sp: SchemaPath, sem: ListSemantics, forced: bool = False) -> Any:
+    """Structured merge of ``applied`` over ``live`` (``_MISSING`` when live has no value)."""
+    if _is_granular_map(applied, sp, sem, forced):
+        base = live if isinstance(live, dict) else {}
+        return _merge_map(base, applied, sp, sem)
+    if isinstance(applied, list):
+        kind, keys = _list_kind(sem, sp)
+        base = live if isinstance(live, list) else []
+        if kind == "set":
+            return _merge_set(base, applied)
+        if kind == "map":
+            return _merge_list_map(base, applied, sp, keys, sem)
+    return copy.deepcopy(applied)
+
+
+def _merge_map(live: dict[str, Any], applied: dict[str, Any], sp: SchemaPath, sem: ListSemantics) -> Object:
+    out = dict(live)
+    for name, value in applied.items():
+        child_sp = (*sp, name)
+        if not _is_identity(child_sp):
+            out[name] = _merge(live.get(name, _MISSING), value, child_sp, sem)
+    return out
+
+
+def _merge_set(live: list[Any], applied: list[Any]) -> list[Any]:
+    out = list(live)
+    seen = {canonical_json(item) for item in live}
+    for item in applied:
+        token = canonical_json(item)
+        if token not in seen:
+            seen.add(token)
+            out.append(copy.deepcopy(item))
+    return out
+
+
+def _merge_list_map(
+    live: list[Any], applied: list[Any], sp: SchemaPath, keys: tuple[str, ...], sem: ListSemantics
+) -> list[Any]:
+    out = list(live)
+    position: dict[PathElement, int] = {}
+    for i, item in enumerate(out):
+        position.setdefault(_element(item, "map", keys), i)
+    for item in applied:
+        elem = _element(item, "map", keys)
+        if elem in position:
+            i = position[elem]
+            out[i] = _merge(out[i], item, sp, sem, forced=True) if isinstance(item, dict) else out[i]
+        else:
+            position[elem] = len(out)
+            out.append(_merge(_MISSING, item, sp, sem, forced=True))
+    return out
+
+
+def _skeleton(applied: Object) -> Object:
+    """The empty object a create applies against: just the identity the applied object names."""
+    skeleton: Object = {name: applied[name] for name in ("apiVersion", "kind") if name in applied}
+    _copy_identity(skeleton, applied)
+    return skeleton
+
+
+def _copy_identity(result: Object, applied: Object) -> None:
+    """apiVersion/kind from live (applied on create); name/namespace from the applied object."""
+    for name in ("apiVersion", "kind"):
+        if name not in result and name in applied:
+            result[name] = applied[name]
+    applied_meta = applied.get("metadata") if isinstance(applied.get("metadata"), dict) else {}
+    for name in ("name", "namespace"):
+        if name in applied_meta:
+            metadata = result.setdefault("metadata", {})
+            metadata[name] = applied_meta[name]
+
+
+# --------------------------------------------------------------------------------------------------
+# removing fields a manager stopped applying
+
+
+def _child(node: Any, elem: PathElement) -> Any:
+    if elem.kind == FIELD:
+        return node.get(elem.text, _MISSING) if isinstance(node, dict) else _MISSING
+    if not isinstance(node, list):
+        return _MISSING
+    i = _item_index(node, elem)
+    return node[i] if i is not None else _MISSING
+
+
+def _item_index(items: list[Any], elem: PathElement) -> int | None:
+    if elem.kind == INDEX:
+        i = int(elem.text)
+        return i if 0 <= i < len(items) else None
+    keys = tuple(elem.key_fields()) if elem.kind == KEY else ()
+    for i, item in enumerate(items):
+        if elem.kind == KEY and isinstance(item, dict) and _element(item, "map", keys) == elem:
+            return i
+        if elem.kind == VALUE and canonical_json(item) == elem.text:
+            return i
+    return None
+
+
+def _locate(obj: Any, path: FieldPath) -> Any:
+    node = obj
+    for elem in path:
+        node = _child(node, elem)
+        if node is _MISSING:
+            break
+    return node
+
+
+def _remove_child(parent: Any, elem: PathElement) -> None:
+    if elem.kind == FIELD and isinstance(parent, dict):
+        parent.pop(elem.text, None)
+    elif isinstance(parent, list):
+        i = _item_index(parent, elem)
+        if i is not None:
+            del parent[i]
+
+
+def _is_item_key_field(path: FieldPath) -> bool:
+    """``...[k:{"type":...}].type``: the key of a kept list item must never be removed on its own."""
+    return len(path) >= 2 and path[-1].kind == FIELD and path[-2].kind == KEY and path[-1].text in path[-2].key_fields()
+
+
+def _delete_path(obj: Object, path: FieldPath, keep: FieldSet) -> None:
+    """Delete ``path`` and then every ancestor it leaves empty that nobody owns."""
+    parent = _locate(obj, path[:-1])
+    if parent is _MISSING:
+        return
+    _remove_child(parent, path[-1])
+    for end in range(len(path) - 1, 0, -1):
+        ancestor = path[:end]
+        node = _locate(obj, ancestor)
+        if node or not isinstance(node, dict | list) or ancestor in keep or ancestor == _METADATA_PATH:
+            return
+        _remove_child(_locate(obj, ancestor[:-1]), ancestor[-1])
+
+
+def _is_protected(path: FieldPath) -> bool:
+    """Identity fields (or anything below them) named by a foreign managedFields entry."""
+    names: SchemaPath = ()
+    for elem in path:
+        if elem.kind != FIELD:
+            return False
+        names = (*names, elem.text)
+        if _is_identity(names):
+            return True
+    return False
+
+
+def _prune(obj: Object, dropped: FieldSet, keep: FieldSet) -> None:
+    """Remove the dropped paths unless a kept path lies at or below them (shortest paths first)."""
+    guarded = _prefixes(keep)
+    for path in sorted(dropped, key=lambda p: (len(p), p)):
+        if path in guarded or _is_item_key_field(path) or _is_protected(path):
+            continue
+        _delete_path(obj, path, keep)
+
+
+# --------------------------------------------------------------------------------------------------
+# public API
+
+
+def apply(
+    live: Object | None,
+    applied: Object,
+    manager: str,
+    semantics: ListSemantics,
+    *,
+    now: str,
+    force: bool = False,
+    subresource: str = "",
+) -> Object:
+    """Apply ``applied`` (the manager's whole intent) to ``live``; ``None`` live means create.
+
+    Raises :class:`ApplyConflict` when the apply would change a value another manager owns, unless
+    ``force`` is set, in which case ownership of those fields moves to ``manager``.
+    """
+    base: Object = copy.deepcopy(live) if live else _skeleton(applied)
+    entries = _read_entries(base)
+    mine = _find_or_add(entries, (manager, APPLY, subresource))
+    previous = set(mine.fields)
+    intent = _owned_paths(applied, semantics)
+
+    merged = _merge(base, applied, (), semantics, forced=True)
+    live_flat = _flatten(base, semantics)
+    changed = _changed_paths(live_flat, _flatten(merged, semantics))
+    others = [entry for entry in entries if entry is not mine]
+    _check_conflicts(others, manager, changed, force)
+    for entry in others:
+        entry.fields -= changed
+
+    kept_by_others = set().union(*(entry.fields for entry in others))
+    _prune(merged, previous - intent, intent | kept_by_others)
+    _copy_identity(merged, applied)
+
+    final_flat = _flatten(merged, semantics)
+    _forget_missing(entries, live_flat, final_flat)
+    mine.fields = intent
+    mine.touched = intent != previous or any(live_flat.get(p) != final_flat.get(p) for p in intent)
+    _write_entries(merged, entries, now)
+    return merged
+
+
+def update(
+    live: Object | None,
+    new: Object,
+    manager: str,
+    semantics: ListSemantics,
+    *,
+    now: str,
+    subresource: str = "",
+) -> Object:
+    """Record an Update operation: ``new`` replaces ``live`` and ``manager`` owns what it changed."""
+    result: Object = copy.deepcopy(new)
+    entries = _read_entries(live or {})
+    mine = _find_or_add(entries, (manager, UPDATE, subresource))
+    live_flat = _flatten(live or {}, semantics)
+    new_flat = _flatten(result, semantics)
+    changed = {p for p in _owned_paths(result, semantics) if live_flat.get(p) != new_flat[p]}
+    for entry in entries:
+        if entry is not mine:
+            entry.fields -= changed
+    _forget_missing(entries, live_flat, new_flat)
+    before = set(mine.fields)
+    mine.fields = (mine.fields | changed) & new_flat.keys()
+    mine.touched = mine.fields != before or bool(changed)
+    _write_entries(result, entries, now)
+    return result
+
+
+def strip_managed_fields(obj: Object) -> Object:
+    """A deep copy of ``obj`` without ``metadata.managedFields``."""
+    out = copy.deepcopy(obj)
+    metadata = out.get("metadata")
+    if isinstance(metadata, dict):
+        metadata.pop("managedFields", None)
+    return out
+
+
+def fields_owned_by(obj: Object, manager: str) -> FieldSet:
+    """Every path ``manager`` owns through any of its entries (any operation or subresource)."""
+    owned: FieldSet = set()
+    for entry in _read_entries(obj):
+        if entry.manager == manager:
+            owned |= entry.fields
+    return owned
+
+
+def prune_to_manager(obj: Object, manager: str, semantics: ListSemantics) -> Object:
+    """A copy of ``obj`` holding only the fields ``manager`` owns, plus the object's identity.
+
+    Reconcilers use it to re-apply just their own fields without claiming anybody else's.
+    """
+    owned = fields_owned_by(obj, manager)
+    return _with_identity(_extract(obj, (), (), _prefixes(owned), semantics, forced=True), obj)
+
+
+def remove_foreign_fields(applied: Object, current: Object, manager: str, semantics: ListSemantics) -> Object:
+    """A copy of ``applied`` without the fields other managers own through Apply in ``current``.
+
+    A reconciler hands back the whole object it read; re-applying fields that belong to someone else
+    would make it a co-owner of them. This keeps its intent to what it owns or what nobody owns yet.
+    """
+    mine = fields_owned_by(current, manager)
+    foreign: FieldSet = set()
+    for entry in _read_entries(current):
+        if entry.manager != manager and entry.operation == APPLY:
+            foreign |= entry.fields
+    foreign -= mine
+    keep = {path for path in _owned_paths(applied, semantics) if not _under(path, foreign)}
+    return _with_identity(_extract(applied, (), (), _prefixes(keep), semantics, forced=True), applied)
+
+
+def _with_identity(out: Object, source: Object) -> Object:
+    """``out`` with the apiVersion, kind, name and namespace of ``source``, identity first."""
+    for name in ("apiVersion", "kind"):
+        if name in source:
+            out[name] = source[name]
+    metadata = source.get("metadata") if isinstance(source.get("metadata"), dict) else {}
+    for name in ("name", "namespace"):
+        if name in metadata:
+            out.setdefault("metadata", {})[name] = metadata[name]
+    return _identity_first(out)
+
+
+def _under(path: FieldPath, owned: FieldSet) -> bool:
+    """True when ``path`` or one of its ancestors is in ``owned``."""
+    return any(path[:end] in owned for end in range(1, len(path) + 1))
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers of the public functions
+
+
+def _changed_paths(before: dict[FieldPath, str], after: dict[FieldPath, str]) -> FieldSet:
+    """Paths added, modified or removed between two flattened objects."""
+    changed = {path for path, token in after.items() if before.get(path) != token}
+    changed |= before.keys() - after.keys()
+    return changed
+
+
+def _check_conflicts(others: list[_Entry], manager: str, changed: FieldSet, force: bool) -> None:
+    if force:
+        return
+    found = {(entry.manager, path) for entry in others if entry.manager != manager for path in entry.fields & changed}
+    if found:
+        rendered = sorted({(name, format_path(path)) for name, path in found})
+        raise ApplyConflict(rendered)
+
+
+def _forget_missing(entries: list[_Entry], before: dict[FieldPath, str], after: dict[FieldPath, str]) -> None:
+    """Fields that disappeared from the object are owned by nobody any more."""
+    gone = before.keys() - after.keys()
+    if gone:
+        for entry in entries:
+            entry.fields -= gone
+
+
+def _extract(
+    value: Any, sp: SchemaPath, fp: FieldPath, wanted: FieldSet, sem: ListSemantics, forced: bool = False
+) -> Any:
+    """Copy of ``value`` restricted to the nodes in ``wanted`` (owned paths and their ancestors)."""
+    if _is_granular_map(value, sp, sem, forced):
+        out: Object = {}
+        for name, child in value.items():
+            child_fp = (*fp, PathElement.field(name))
+            if child_fp in wanted and not _is_identity((*sp, name)):
+                out[name] = _extract(child, (*sp, name), child_fp, wanted, sem)
+        return out
+    if isinstance(value, list):
+        kind, keys = _list_kind(sem, sp)
+        if kind == "atomic":
+            return copy.deepcopy(value)
+        items = []
+        for item in value:
+            elem = _element(item, kind, keys)
+            if (*fp, elem) not in wanted:
+                continue
+            if elem.kind == KEY:
+                kept = _extract(item, sp, (*fp, elem), wanted, sem, forced=True)
+                items.append({**{name: item[name] for name in keys if name in item}, **kept})
+            else:
+                items.append(copy.deepcopy(item))
+        return items
+    return copy.deepcopy(value)
+
+
+def _identity_first(obj: Object) -> Object:
+    """Put apiVersion, kind and metadata first, the order people expect when reading an object."""
+    head = {name: obj[name] for name in ("apiVersion", "kind", "metadata") if name in obj}
+    return {**head, **{name: value for name, value in obj.items() if name not in head}}

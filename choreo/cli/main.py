@@ -1,0 +1,217 @@
+"""The ``choreo`` command: kubectl-like verbs over a project folder, no server needed.
+
+Every user mistake surfaces as a ``ChoreoError``; ``main`` prints its one-line message to stderr and
+exits non-zero, so no command ever shows a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from choreo.apiserver import ssa
+from choreo.apiserver.server import APIServer
+from choreo.errors import ChoreoError, NotFound
+from choreo.results.summary import FORMATS, render_events, render_summary
+from choreo.runtime.session import RunOptions, latest_record, open_state, run_project, state_path
+
+
+class DefaultGroup(click.Group):
+    """A group that runs its default subcommand when the first argument is not a subcommand name."""
+
+    default_command = "once"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+def _project_dir(path: str | None) -> Path:
+    root = Path(path or ".").resolve()
+    if not root.is_dir():
+        raise ChoreoError(f"{path}: project folder does not exist")
+    return root
+
+
+def _dump(obj: Any, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(obj, indent=2, sort_keys=True)
+    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="choreo")
+def cli() -> None:
+    """choreo turns network intent into validated device configuration."""
+
+
+# ----------------------------------------------------------------------------- run
+
+
+@cli.group(cls=DefaultGroup)
+def run() -> None:
+    """Run a project's reconcilers until quiet (default: ``run once``)."""
+
+
+@run.command("once")
+@click.argument("directory", required=False)
+@click.option(
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="reconciler",
+    show_default=True,
+    help="Summary format.",
+)
+@click.option(
+    "--max-reconciles",
+    default=100,
+    show_default=True,
+    help="Reconciles of one object before the run is declared a loop.",
+)
+@click.option("--time-limit", default=10.0, show_default=True, help="Seconds one reconcile may take.")
+@click.option("-v", "--verbose", is_flag=True, help="Show reconciler print() output.")
+def run_once(directory: str | None, fmt: str, max_reconciles: int, time_limit: float, verbose: bool) -> None:
+    """Load DIRECTORY (default: .) and reconcile until the system is quiet."""
+    root = _project_dir(directory)
+    log = (lambda msg: click.echo(msg, err=True)) if verbose else (lambda _msg: None)
+    record = run_project(root, RunOptions(max_reconciles=max_reconciles, time_limit=time_limit, log=log))
+    for line in render_summary(record.runner, record.events, record.failure, record.failed_task, fmt):
+        click.echo(line)
+    if not record.success:
+        sys.exit(1)
+
+
+@run.command("result")
+@click.argument("directory", required=False)
+@click.option("-o", "--output", "fmt", type=click.Choice(FORMATS), default="reconciler", show_default=True)
+def run_result(directory: str | None, fmt: str) -> None:
+    """Print the summary of the latest run."""
+    backend = _open_existing(_project_dir(directory))
+    try:
+        record = latest_record(backend)
+    finally:
+        backend.close()
+    if record is None:
+        raise ChoreoError("no run recorded yet: run `choreo run` first")
+    for line in render_summary(record.runner, record.events, record.failure, record.failed_task, fmt):
+        click.echo(line)
+    if fmt != "reconciler" and record.failure is not None:
+        for line in render_events(record.events, fmt):
+            click.echo(line)
+
+
+# ----------------------------------------------------------------------------- reads
+
+
+def _open_existing(root: Path):
+    if not state_path(root).exists():
+        raise ChoreoError(f"{root}: no state yet: run `choreo run {root}` first")
+    return open_state(root)
+
+
+@cli.command("get")
+@click.argument("resource")
+@click.argument("name", required=False)
+@click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
+@click.option("-n", "--namespace", default=None, help="Namespace (default: all).")
+@click.option("-o", "--output", "fmt", type=click.Choice(["name", "yaml", "json"]), default="name")
+@click.option("--show-managed-fields", is_flag=True)
+def get(
+    resource: str,
+    name: str | None,
+    directory: str | None,
+    namespace: str | None,
+    fmt: str,
+    show_managed_fields: bool,
+) -> None:
+    """Show objects of RESOURCE (plural, kind or short name, optionally .GROUP)."""
+    root = _project_dir(directory)
+    backend = _open_existing(root)
+    try:
+        api = stored_api(backend)
+        kind = api.registry.resolve(resource)
+        if name:
+            matches = [o for o in api.list(kind.group, kind.kind, namespace) if o["metadata"]["name"] == name]
+            if not matches:
+                where = f"{namespace}/{name}" if namespace else name
+                raise NotFound(f'{kind.kind}.{kind.group} "{where}" not found')
+            objects = matches
+        else:
+            objects = api.list(kind.group, kind.kind, namespace)
+        objects.sort(key=lambda o: (o["metadata"]["name"], o["metadata"].get("namespace", "")))
+        if not show_managed_fields:
+            objects = [ssa.strip_managed_fields(o) for o in objects]
+        if fmt == "name":
+            for obj in objects:
+                click.echo(f"{obj['kind']}.{obj['apiVersion']} {obj['metadata']['name']}")
+        elif name and len(objects) == 1:
+            click.echo(_dump(objects[0], fmt).rstrip())
+        else:
+            click.echo(_dump({"apiVersion": "v1", "kind": "List", "items": objects}, fmt).rstrip())
+    finally:
+        backend.close()
+
+
+def stored_api(backend: Any) -> APIServer:
+    """An API server over stored state, knowing the kinds whose CRDs are stored."""
+    api = APIServer(backend)
+    api.register_stored_crds()
+    return api
+
+
+@cli.command("api-resources")
+@click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
+def api_resources(directory: str | None) -> None:
+    """List the kinds the project registers."""
+    from choreo.loader.loading import load_project
+    from choreo.loader.sync import register_crds
+    from choreo.results.summary import table
+    from choreo.store.memory import MemoryBackend
+
+    root = _project_dir(directory)
+    api = APIServer(MemoryBackend())
+    register_crds(api, load_project(root))
+    rows = [["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]]
+    for r in api.registry.resources():
+        rows.append([r.plural, ",".join(r.short_names), r.api_version, str(r.namespaced).lower(), r.kind])
+    for line in table(rows):
+        click.echo(line)
+
+
+# ----------------------------------------------------------------------------- writes
+
+from choreo.cli import files  # noqa: E402  (the apply/delete/dev commands live in their own module)
+
+cli.add_command(files.apply)
+cli.add_command(files.delete)
+cli.add_command(files.dev)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except ChoreoError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

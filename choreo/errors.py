@@ -1,0 +1,64 @@
+"""The error hierarchy every layer raises, so the CLI can turn any user mistake into one clear line.
+
+Each error carries a ``reason`` (Kubernetes-style: NotFound, Conflict, Invalid, ...) that the HTTP
+server maps to a status code, and a ``message`` that already names the file or resource at fault.
+"""
+
+from __future__ import annotations
+
+
+class ChoreoError(Exception):
+    """Base class of every error meant for a user: its ``str`` is the one-line message shown."""
+
+    reason = "InternalError"
+    code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(ChoreoError):
+    reason = "NotFound"
+    code = 404
+
+
+class AlreadyExists(ChoreoError):
+    reason = "AlreadyExists"
+    code = 409
+
+
+class Conflict(ChoreoError):
+    """A stale write (resourceVersion mismatch) or a server-side apply field conflict."""
+
+    reason = "Conflict"
+    code = 409
+
+
+class Invalid(ChoreoError):
+    """The object breaks its schema or the metadata rules."""
+
+    reason = "Invalid"
+    code = 422
+
+
+class BadRequest(ChoreoError):
+    reason = "BadRequest"
+    code = 400
+
+
+class LoadError(ChoreoError):
+    """The project folder cannot be loaded (bad YAML, bad reconciler config, missing code ...)."""
+
+    reason = "LoadError"
+    code = 400
+
+
+class ReconcileError(ChoreoError):
+    """User reconciler code failed (syntax error, runtime error, step limit, bad result)."""
+
+    reason = "ReconcileError"
+    code = 500

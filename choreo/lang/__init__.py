@@ -1,0 +1,1 @@
+"""Reconciler language engines (Starlark; Jinja2 and Go templates later), all behind one contract."""

@@ -1,0 +1,69 @@
+"""The contract between the controller runtime and a reconciler language engine.
+
+The runtime hands an engine the for-object and a ``ReconcileClient``; the engine runs user code, calls
+the client for every side effect, and returns a ``ReconcileOutput``. The runtime then applies children,
+writes conditions and finalizers and decides done/requeue/error (``choreo.runtime``). Engines never
+touch the store directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class ReconcileClient(Protocol):
+    """Side effects user code may cause; every method raises ``choreo.errors.ChoreoError`` subclasses."""
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str) -> dict[str, Any]:
+        """The object with managed fields; ``NotFound`` when absent."""
+        ...
+
+    def list(self, api_version: str, kind: str, field_selector: dict[str, str] | None) -> list[dict[str, Any]]:
+        """Objects of the kind (all namespaces) whose CEL paths equal the selector values (§3.5)."""
+        ...
+
+    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply now, field manager = reconciler name; returns the stored object."""
+        ...
+
+    def create_child(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Record a child; returns a copy carrying exactly one controller ownerReference to the for-object."""
+        ...
+
+    def apply_children(self) -> None:
+        """Apply the recorded children now and delete this for-object's children not recorded."""
+        ...
+
+    def delete_children(self) -> None:
+        """Delete every existing child of the for-object."""
+        ...
+
+    def log(self, message: str) -> None:
+        """``print`` from user code."""
+        ...
+
+
+@dataclass
+class ReconcileOutput:
+    """What user code returned.
+
+    ``obj`` is the for-object as user code left it (None when the code returned no object).
+    ``condition_type`` is set only by the 6-argument (EX era) ``reconcile_result`` form; ``None`` means
+    the 5-argument (HEAD) form or a template engine. ``error`` holds the message passed to
+    ``reconcile_result`` (empty on success).
+    """
+
+    obj: dict[str, Any] | None
+    requeue: bool = False
+    requeue_after: int = 0
+    error: str = ""
+    fatal: bool = False
+    condition_type: str | None = None
+    ex_era: bool = False
+
+
+class ReconcilerEngine(Protocol):
+    def reconcile(self, obj: dict[str, Any], client: ReconcileClient) -> ReconcileOutput:
+        """Run user code once; raise ``choreo.errors.ReconcileError`` (message names file:line) on failure."""
+        ...

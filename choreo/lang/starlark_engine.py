@@ -1,0 +1,279 @@
+"""Runs Starlark reconcilers (spec §4.1) on the ``starlark-pyo3`` interpreter.
+
+Users write ``reconcile(self)`` in Starlark; this module is the bridge between that code and the
+controller runtime: it parses the file once, evaluates it per reconcile call with Choreo's builtins
+predeclared (bound to that call's ``ReconcileClient``), resolves ``load()`` against the project's
+libraries, enforces a wall-clock limit and a call-depth limit, and turns the value built by
+``reconcile_result`` into a ``ReconcileOutput``. Every failure becomes one ``ReconcileError`` line that
+names the file and, where the interpreter knows it, the line and column.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import starlark
+
+from choreo.errors import ReconcileError
+from choreo.lang.base import ReconcileClient, ReconcileOutput
+from choreo.lang.builtins import RESULT_ERROR_PREFIX, BuiltinError, all_builtins
+from choreo.loader.project import Library
+
+MAX_CALLSTACK = 1000  # deep enough for any reconciler; far below what overflows the native stack
+PRELUDE_FILE = "<choreo prelude>"
+LOG_HOOK = "_choreo_log"
+
+# The builtin range() is kept under another name before ``range`` is redefined below.
+_PRELUDE_ALIASES = "_choreo_range = range\n"
+# print() goes to the reconciler log instead of the process stdout. range() accepts any int: the
+# interpreter's own range is limited to 32 bits, so a huge loop would fail at once with an unpacking
+# error instead of running into the time limit; clamping only affects calls that would otherwise fail.
+_PRELUDE = f"""
+def _choreo_clamp(n):
+    if type(n) == "int":
+        return max(-2147483648, min(n, 2147483647))
+    return n
+
+def range(*args):
+    return _choreo_range(*[_choreo_clamp(a) for a in args])
+
+def print(*args, sep = " "):
+    {LOG_HOOK}(sep.join([str(a) for a in args]))
+"""
+
+_FRAME = re.compile(r"^\s*\* (?P<file>.+):(?P<line>\d+), in ")
+# Python exceptions raised inside builtins show up as "<class name>: <message>".
+_EXCEPTION_PREFIXES = (f"{BuiltinError.__name__}: ", "StarlarkError: ")
+
+
+class _Abort(Exception):
+    """Unwinds the interpreter after a failure was recorded on the ``_Call``."""
+
+
+def _dialect() -> starlark.Dialect:
+    """Starlark as go.starlark.net accepts it plus top-level statements, recursion and load()."""
+    dialect = starlark.Dialect.extended()
+    dialect.enable_def = True
+    dialect.enable_lambda = True
+    dialect.enable_load = True
+    dialect.enable_top_level_stmt = True
+    dialect.enable_keyword_only_arguments = True
+    dialect.enable_f_strings = False
+    return dialect
+
+
+def _parse(source: str, code: str, dialect: starlark.Dialect) -> starlark.AstModule:
+    try:
+        return starlark.parse(source, code, dialect)
+    except starlark.StarlarkError as exc:
+        raise ReconcileError(condense_error(str(exc), source)) from None
+
+
+def condense_error(text: str, source: str) -> str:
+    """One line ``<file>:<line>:<col>: <message>`` from the interpreter's multi-line diagnostic."""
+    lines = text.splitlines()
+    message = _error_message(lines)
+    while message.startswith(_EXCEPTION_PREFIXES):
+        message = message.split(": ", 1)[1]
+    return f"{_error_location(lines) or source}: {message}"
+
+
+def _error_message(lines: list[str]) -> str:
+    start = next((i for i, line in enumerate(lines) if line.startswith("error: ")), None)
+    if start is None:
+        return next((line.strip() for line in lines if line.strip()), "unknown error")
+    parts = [lines[start].removeprefix("error: ").strip()]
+    for line in lines[start + 1 :]:
+        if line.lstrip().startswith("-->") or not line.strip():
+            break
+        parts.append(line.strip())
+    return " ".join(parts)
+
+
+def _error_location(lines: list[str]) -> str | None:
+    """The innermost position in user code: the ``-->`` span, else the last traceback frame."""
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("--> ") and not stripped[4:].startswith(PRELUDE_FILE):
+            return stripped[4:]
+    frames = [m for m in map(_FRAME.match, lines) if m and m["file"] != PRELUDE_FILE]
+    return f"{frames[-1]['file']}:{frames[-1]['line']}" if frames else None
+
+
+@dataclass
+class _Call:
+    """State of one reconcile call: client-bound builtins, loaded libraries, deadline, first failure."""
+
+    builtins: dict[str, Callable[..., Any]]
+    deadline: float
+    options: starlark.EvalOptions = field(init=False)
+    loader: starlark.FileLoader | None = None
+    modules: dict[str, starlark.FrozenModule] = field(default_factory=dict)
+    loading: list[tuple[str | None, str]] = field(default_factory=list)  # (library name, file) stack
+    timed_out: bool = False
+    failure: ReconcileError | None = None
+
+    def __post_init__(self) -> None:
+        self.options = starlark.EvalOptions(check_cancelled=self.cancelled, max_callstack_size=MAX_CALLSTACK)
+
+    def cancelled(self) -> bool:
+        if time.monotonic() > self.deadline:
+            self.timed_out = True
+        return self.timed_out
+
+    def fail(self, message: str) -> _Abort:
+        if self.failure is None:
+            self.failure = ReconcileError(message)
+        return _Abort(message)
+
+
+class StarlarkReconciler:
+    """A ``ReconcilerEngine`` for one ``reconciler.star``; call ``reconcile`` from one thread at a time."""
+
+    def __init__(
+        self,
+        name: str,
+        code: str,
+        source: str,
+        libraries: Mapping[str, Library],
+        *,
+        time_limit: float = 10.0,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.name = name
+        self._source = source
+        self._time_limit = time_limit
+        self._log = log
+        self._libraries = {lib.name: lib for lib in libraries.values()}
+        self._dialect = _dialect()
+        self._globals = starlark.Globals.standard()
+        self._prelude = [
+            _parse(PRELUDE_FILE, _PRELUDE_ALIASES, self._dialect),
+            _parse(PRELUDE_FILE, _PRELUDE, self._dialect),
+        ]
+        self._library_asts: dict[str, starlark.AstModule] = {}
+        self._ast = _parse(source, code, self._dialect)
+
+    def reconcile(self, obj: dict[str, Any], client: ReconcileClient) -> ReconcileOutput:
+        call = _Call(all_builtins(client), time.monotonic() + self._time_limit)
+        call.builtins[LOG_HOOK] = self._log or client.log
+        call.loader = starlark.FileLoader(lambda name: self._load(call, name))
+        call.loading.append((None, self._source))
+        try:
+            module = self._evaluate(call, self._ast)
+            if not _defines(module, "reconcile"):
+                raise ReconcileError(f"{self._source}: reconciler.star must define reconcile(self)")
+            value = module.freeze().call_with(call.options, "reconcile", obj).value
+        except (starlark.StarlarkError, _Abort) as exc:
+            raise self._failure(call, exc, self._source) from None
+        except TypeError as exc:  # the object holds something that is not JSON data
+            raise ReconcileError(f"{self._source}: cannot pass the object to reconcile(self): {exc}") from None
+        return self._output(value)
+
+    # --- evaluation ----------------------------------------------------------------------------------
+
+    def _evaluate(self, call: _Call, ast: starlark.AstModule) -> starlark.Module:
+        """A fresh module with the builtins and prelude, then ``ast`` executed in it."""
+        module = starlark.Module()
+        for name, fn in call.builtins.items():
+            module.add_callable(name, fn)
+        for prelude in self._prelude:
+            starlark.eval_with(call.options, module, prelude, self._globals)
+        starlark.eval_with(call.options, module, ast, self._globals, call.loader)
+        return module
+
+    def _load(self, call: _Call, name: str) -> starlark.FrozenModule:
+        """``load(name)``: a library evaluated at most once per call; cycles and unknown names fail."""
+        if name in call.modules:
+            return call.modules[name]
+        importer = call.loading[-1][1]
+        chain = [lib for lib, _ in call.loading if lib is not None]
+        if name in chain:
+            cycle = " -> ".join([*chain[chain.index(name) :], name])
+            raise call.fail(f"{importer}: cycle in load graph: {cycle}")
+        library = self._libraries.get(name)
+        if library is None:
+            raise call.fail(f'{importer}: load("{name}"): module {name} not found in library')
+        call.loading.append((name, library.source))
+        try:
+            frozen = self._evaluate(call, self._library_ast(call, library)).freeze()
+        except starlark.StarlarkError as exc:
+            raise call.fail(str(self._failure(call, exc, library.source))) from None
+        finally:
+            call.loading.pop()
+        call.modules[name] = frozen
+        return frozen
+
+    def _library_ast(self, call: _Call, library: Library) -> starlark.AstModule:
+        ast = self._library_asts.get(library.name)
+        if ast is None:
+            try:
+                ast = _parse(library.source, library.code, self._dialect)
+            except ReconcileError as exc:
+                raise call.fail(str(exc)) from None
+            self._library_asts[library.name] = ast
+        return ast
+
+    def _failure(self, call: _Call, exc: Exception, source: str) -> ReconcileError:
+        """The error to report: a recorded failure, the time limit, or the interpreter's diagnostic."""
+        if call.failure is not None:
+            return call.failure
+        if call.timed_out:
+            limit = f"{self._time_limit:g}s"
+            return ReconcileError(f"{self._source}: reconciler exceeded the time limit of {limit}")
+        text = str(exc)
+        if "serde::serialize" in text and "-->" not in text:  # the returned value could not be converted
+            return ReconcileError(f"{source}: reconcile(self) returned a value that is not data: {text}")
+        return ReconcileError(condense_error(text, source))
+
+    # --- result --------------------------------------------------------------------------------------
+
+    def _output(self, value: Any) -> ReconcileOutput:
+        if not isinstance(value, dict) or not isinstance(value.get("obj"), dict):
+            got = "a dict without an object under 'obj'" if isinstance(value, dict) else _kind(value)
+            raise ReconcileError(f"{self._source}: reconcile(self) must return reconcile_result(...), not {got}")
+        error = value.get("error")
+        condition_type = value.get("conditionType")
+        return ReconcileOutput(
+            obj=self._plain(value["obj"], "obj"),
+            requeue=bool(value.get("requeue")),
+            requeue_after=_seconds(value.get("requeueAfter")),
+            error=str(error).removeprefix(RESULT_ERROR_PREFIX) if error else "",
+            fatal=bool(value.get("fatal")) and bool(error),
+            condition_type=str(condition_type) if condition_type is not None else None,
+            ex_era="conditionType" in value,
+        )
+
+    def _plain(self, value: Any, path: str) -> Any:
+        """JSON-like data only: dicts with string keys, lists (from lists or tuples) and scalars."""
+        if value is None or isinstance(value, str | bool | int | float):
+            return value
+        if isinstance(value, list | tuple):
+            return [self._plain(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        if isinstance(value, dict):
+            bad = next((k for k in value if not isinstance(k, str)), None)
+            if bad is not None:
+                raise ReconcileError(f"{self._source}: {path} has a non-string key {bad!r}")
+            return {k: self._plain(v, f"{path}.{k}") for k, v in value.items()}
+        raise ReconcileError(f"{self._source}: {path} holds a value of unsupported type {_kind(value)}")
+
+
+def _defines(module: starlark.Module, name: str) -> bool:
+    try:
+        return module[name] is not None
+    except starlark.StarlarkError:  # a function: defined, but not convertible to a Python value
+        return True
+
+
+def _kind(value: Any) -> str:
+    return "None" if value is None else type(value).__name__
+
+
+def _seconds(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    return int(value)

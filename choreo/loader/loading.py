@@ -1,0 +1,112 @@
+"""Entry points of the loader: a project folder in, a ``Project`` out (and ``dev parse``).
+
+Why: this is the one place that knows which folder holds what (spec §1.1) and in which order they
+are read — crds/, libraries, reconcilers/, in/, refs/ — so the API server and the runtime get plain,
+validated data and every user mistake surfaces as one ``LoadError`` naming the file. Missing folders
+are empty. Objects of unknown kinds in ``in/`` are kept: the API server decides what it accepts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from choreo.errors import LoadError
+from choreo.loader.devparse import write_generated
+from choreo.loader.files import Folder
+from choreo.loader.libraries import (
+    is_library_object,
+    library_from_object,
+    load_crds_libraries,
+    load_libs_folder,
+    merge_libraries,
+)
+from choreo.loader.project import InputObject, Library, Project, ReconcilerConfig
+from choreo.loader.reconcilers import (
+    is_reconciler_object,
+    load_reconcilers_folder,
+    merge_reconcilers,
+    reconciler_from_object,
+)
+from choreo.loader.yamlio import read_yaml_documents
+
+__all__ = ["dev_parse", "load_project", "read_folder_objects", "read_yaml_documents"]
+
+CRDS, INPUT, RECONCILERS, LIBS, REFS = "crds", "in", "reconcilers", "libs", "refs"
+YAML_SUFFIXES = (".yaml", ".yml")
+CRD_API_VERSION = "apiextensions.k8s.io/v1"
+CRD_KIND = "CustomResourceDefinition"
+
+
+def read_folder_objects(folder: Folder) -> list[InputObject]:
+    """Every document of the ``*.yaml``/``*.yml`` files directly in a folder, files in name order."""
+    objects: list[InputObject] = []
+    for file in folder.files(YAML_SUFFIXES):
+        objects.extend(read_yaml_documents(file.path, folder.root))
+    return objects
+
+
+def _load_crds(folder: Folder) -> list[InputObject]:
+    crds = read_folder_objects(folder)
+    for item in crds:
+        api_version, kind = item.obj["apiVersion"], item.obj["kind"]
+        if (api_version, kind) != (CRD_API_VERSION, CRD_KIND):
+            raise LoadError(
+                f"{item.source}: only {CRD_API_VERSION} {CRD_KIND} belongs in {folder.name}/, got {api_version} {kind}"
+            )
+    return crds
+
+
+def _split_inputs(
+    items: list[InputObject],
+) -> tuple[list[InputObject], list[ReconcilerConfig], list[Library]]:
+    """Input data apart from the Reconciler and Library objects ``dev parse`` wrote into ``in/``."""
+    data, reconcilers, libraries = [], [], []
+    for item in items:
+        if is_reconciler_object(item.obj):
+            reconcilers.append(reconciler_from_object(item))
+        elif is_library_object(item.obj):
+            libraries.append(library_from_object(item))
+        else:
+            data.append(item)
+    return data, reconcilers, libraries
+
+
+def load_project(root: Path) -> Project:
+    """Read every folder of the project at ``root``; raise ``LoadError`` on the first mistake."""
+    root = Path(root)
+    if not root.is_dir():
+        raise LoadError(f"{root}: project directory not found")
+    crds_folder = Folder(root, CRDS)
+    crds = _load_crds(crds_folder)
+    crds_libraries = load_crds_libraries(crds_folder)
+    libs = load_libs_folder(Folder(root, LIBS))
+    reconcilers_set = load_reconcilers_folder(Folder(root, RECONCILERS))
+    inputs, input_reconcilers, input_libraries = _split_inputs(read_folder_objects(Folder(root, INPUT)))
+    reconcilers, reconciler_warnings = merge_reconcilers(reconcilers_set, input_reconcilers)
+    libraries, library_warnings = merge_libraries(crds_libraries, libs, input_libraries)
+    return Project(
+        root=root,
+        crds=crds,
+        inputs=inputs,
+        reconcilers=reconcilers,
+        libraries=libraries,
+        refs=read_folder_objects(Folder(root, REFS)),
+        warnings=reconciler_warnings + library_warnings,
+    )
+
+
+def dev_parse(root: Path) -> list[Path]:
+    """Write the flat-layout reconcilers and ``libs/`` libraries as objects into ``in/``.
+
+    Returns the written files, sorted. Directory-layout reconcilers are validated but not written
+    (the reference's directory layout never had generated files).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise LoadError(f"{root}: project directory not found")
+    reconcilers = load_reconcilers_folder(Folder(root, RECONCILERS))
+    libraries = load_libs_folder(Folder(root, LIBS))
+    merge_reconcilers(reconcilers, [])  # duplicate names are an error here too
+    merge_libraries([], libraries, [])
+    flat = sorted(reconcilers.flat, key=lambda config: config.name)
+    return write_generated(root / INPUT, flat, libraries)

@@ -1,0 +1,98 @@
+"""Bring the API server in line with a loaded project folder.
+
+Registers the project's CRDs, applies every input object (field manager ``inputfileloader``, origin
+annotation ``{"kind":"File"}``), deletes objects whose input file is gone (with everything they own),
+and garbage-collects objects whose owner no longer exists. The whole load is one store transaction:
+when any input is bad, nothing of this load is kept.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from choreo.api.objects import key_of, meta
+from choreo.apiserver.server import APIServer
+from choreo.errors import ChoreoError, LoadError
+from choreo.loader.project import FILE_ORIGIN, ORIGIN_ANNOTATION, InputObject, Project
+
+INPUT_MANAGER = "inputfileloader"
+DEFAULT_NAMESPACE = "default"
+
+
+def register_crds(api: APIServer, project: Project) -> None:
+    for item in project.crds:
+        try:
+            api.register_crd(item.obj, source=item.source)
+        except ChoreoError as exc:
+            raise LoadError(_prefixed(item.source, str(exc))) from None
+
+
+def sync_project(api: APIServer, project: Project) -> None:
+    """Register kinds, apply inputs, clean removed inputs and collect garbage, atomically."""
+    register_crds(api, project)
+    with api.backend.transaction():
+        loaded: set[Any] = set()
+        for item in [*project.crds, *project.inputs]:
+            loaded.add(key_of(apply_input(api, item)))
+        _clean(api, loaded)
+        collect_garbage(api)
+
+
+def prepare_input(api: APIServer, item: InputObject) -> dict[str, Any]:
+    """The object as it will be applied: kind checked, namespace defaulted, origin annotated."""
+    obj = copy.deepcopy(item.obj)
+    try:
+        resource = api.registry.for_object(obj)
+    except ChoreoError:
+        raise LoadError(
+            f"{item.source}: unknown kind {obj.get('kind')} (apiVersion {obj.get('apiVersion')}): "
+            "no CRD in crds/ defines it"
+        ) from None
+    md = meta(obj)
+    if resource.namespaced and not md.get("namespace"):
+        md["namespace"] = DEFAULT_NAMESPACE
+    annotations = md.get("annotations")
+    if not isinstance(annotations, dict):
+        annotations = md["annotations"] = {}
+    annotations[ORIGIN_ANNOTATION] = FILE_ORIGIN
+    return obj
+
+
+def apply_input(api: APIServer, item: InputObject) -> dict[str, Any]:
+    obj = prepare_input(api, item)
+    try:
+        return api.apply(obj, manager=INPUT_MANAGER, force=True)
+    except ChoreoError as exc:
+        raise LoadError(_prefixed(item.source, str(exc))) from None
+
+
+def _clean(api: APIServer, loaded: set[Any]) -> None:
+    for resource in api.registry.resources():
+        for obj in api.list(resource.group, resource.kind):
+            annotations = obj["metadata"].get("annotations") or {}
+            if annotations.get(ORIGIN_ANNOTATION) != FILE_ORIGIN or key_of(obj) in loaded:
+                continue
+            managers = {m.get("manager") for m in obj["metadata"].get("managedFields") or []}
+            if INPUT_MANAGER in managers:
+                _delete_if_present(api, obj)
+
+
+def collect_garbage(api: APIServer) -> None:
+    """Delete objects whose owners are gone or being deleted (finalizers respected)."""
+    objects = [o for r in api.registry.resources() for o in api.list(r.group, r.kind)]
+    alive = {o["metadata"].get("uid") for o in objects if not o["metadata"].get("deletionTimestamp")}
+    for obj in objects:
+        refs = obj["metadata"].get("ownerReferences") or []
+        if refs and not any(ref.get("uid") in alive for ref in refs):
+            _delete_if_present(api, obj)
+
+
+def _delete_if_present(api: APIServer, obj: dict[str, Any]) -> None:
+    key = key_of(obj)
+    if api.try_get(key.group, key.kind, key.namespace, key.name) is not None:
+        api.delete(key.group, key.kind, key.namespace, key.name)
+
+
+def _prefixed(source: str, message: str) -> str:
+    return message if message.startswith(source) else f"{source}: {message}"

@@ -1,0 +1,205 @@
+"""YAML in and out for project files, with the same data model as the reference's sigs.k8s.io/yaml.
+
+Why a module of its own: every project folder (crds/, in/, refs/, reconciler configs) is read through
+the same rules — multi-document files, CRLF normalised, empty documents skipped, one clear
+``<file>:<line>: ...`` error instead of a parser traceback — and ``dev parse`` must write YAML that is
+byte-for-byte stable. Values keep their JSON type: timestamps stay strings (as Go's YAML-to-JSON does)
+and mapping keys are always strings, so loaded objects can be served as JSON unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from choreo.errors import LoadError
+from choreo.loader.project import InputObject
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loader (libyaml when available) producing JSON-compatible data."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        mapping = super().construct_mapping(node, deep=deep)
+        if all(isinstance(key, str) for key in mapping):
+            return mapping
+        return {_json_key(key): value for key, value in mapping.items()}
+
+
+# Timestamps stay plain strings, like Go's YAML-to-JSON conversion of unstructured objects.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _json_key(key: Any) -> str:
+    """The string a non-string YAML key becomes in JSON (``true``, ``null``, ``1``)."""
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return str(key)
+
+
+def read_text(path: Path, source: str) -> str:
+    """File content as text: UTF-8 (a BOM is dropped), CRLF turned into LF."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise LoadError(f"{source}: cannot read file: {err.strerror or err}") from err
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise LoadError(f"{source}: not valid UTF-8 (byte {err.start})") from err
+    return text.replace("\r\n", "\n")
+
+
+def parse_documents(text: str, source: str) -> list[tuple[int, Any]]:
+    """Every non-empty document of a YAML stream as ``(1-based position in the stream, data)``."""
+    try:
+        documents = list(yaml.load_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as err:
+        raise LoadError(_yaml_error_message(err, source)) from err
+    except yaml.YAMLError as err:
+        raise LoadError(f"{source}: invalid YAML: {err}") from err
+    return [(index, doc) for index, doc in enumerate(documents, start=1) if doc is not None]
+
+
+def _yaml_error_message(err: yaml.MarkedYAMLError, source: str) -> str:
+    mark = err.problem_mark or err.context_mark
+    line = f":{mark.line + 1}" if mark is not None else ""
+    problem = err.problem or err.context or "malformed document"
+    return f"{source}{line}: invalid YAML: {problem}"
+
+
+def document_line(text: str, position: int) -> int | None:
+    """1-based line where the document at ``position`` starts (only used to build error messages)."""
+    for index, node in enumerate(yaml.compose_all(text, Loader=_Loader), start=1):
+        if index == position:
+            return node.start_mark.line + 1 if node is not None else None
+    return None
+
+
+def document_source(source: str, position: int, several: bool) -> str:
+    """``<file>`` for a single-document file, ``<file>#<n>`` when the file holds several."""
+    return f"{source}#{position}" if several else source
+
+
+def read_yaml_documents(path: Path, root: Path | None = None) -> list[InputObject]:
+    """The KRM objects of one YAML file, in file order.
+
+    ``source`` of each object is the file path relative to ``root`` (as given when ``root`` is None),
+    with ``#<n>`` appended when the file has several documents. Every document must be a mapping
+    with a non-empty ``apiVersion`` and ``kind``.
+    """
+    source = relative_source(path, root)
+    text = read_text(path, source)
+    documents = parse_documents(text, source)
+    several = len(documents) > 1
+    objects: list[InputObject] = []
+    for position, doc in documents:
+        problem = _krm_problem(doc)
+        if problem:
+            raise LoadError(_document_error(text, source, position, several, problem))
+        objects.append(InputObject(obj=doc, source=document_source(source, position, several)))
+    return objects
+
+
+def read_single_mapping(path: Path, source: str) -> dict[str, Any]:
+    """A file that must hold at most one document, a mapping (an empty file is ``{}``)."""
+    text = read_text(path, source)
+    documents = parse_documents(text, source)
+    if len(documents) > 1:
+        raise LoadError(f"{source}: expected one YAML document, found {len(documents)}")
+    if not documents:
+        return {}
+    position, doc = documents[0]
+    if not isinstance(doc, dict):
+        raise LoadError(_document_error(text, source, position, False, _not_mapping(doc)))
+    return doc
+
+
+def _krm_problem(doc: Any) -> str:
+    if not isinstance(doc, dict):
+        return _not_mapping(doc)
+    for key in ("apiVersion", "kind"):
+        value = doc.get(key)
+        if not isinstance(value, str) or not value:
+            return f"{key} is required" if value is None or value == "" else f"{key} must be a string"
+    return ""
+
+
+def _not_mapping(doc: Any) -> str:
+    return f"document must be a mapping, got {_type_name(doc)}"
+
+
+def _type_name(value: Any) -> str:
+    names = {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "number", float: "number"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _document_error(text: str, source: str, position: int, several: bool, problem: str) -> str:
+    line = document_line(text, position)
+    where = f"{source}:{line}" if line is not None else source
+    doc = f" document {position}:" if several else ""
+    return f"{where}:{doc} {problem}"
+
+
+def relative_source(path: Path, root: Path | None) -> str:
+    """POSIX path of ``path`` relative to ``root`` (or as given), the form used in every message."""
+    if root is not None:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix()
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+
+class _Dumper(yaml.SafeDumper):
+    """Pure-Python dumper (same bytes on every machine): sorted keys, block style, literal code."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+    def analyze_scalar(self, scalar: str) -> Any:
+        # PyYAML refuses literal blocks for text containing tabs; YAML allows them in block content,
+        # and templates are full of them. Analyse as if tabs were spaces, then keep the real text.
+        event_style = getattr(self.event, "style", None)
+        if event_style != "|" or "\t" not in scalar:
+            return super().analyze_scalar(scalar)
+        analysis = super().analyze_scalar(scalar.replace("\t", " "))
+        analysis.scalar = scalar
+        analysis.allow_flow_plain = analysis.allow_block_plain = False
+        analysis.allow_single_quoted = False
+        return analysis
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(data: Any) -> str:
+    """One YAML document in the sigs.k8s.io/yaml shape: sorted keys, block style, no wrapping."""
+    return yaml.dump(
+        data,
+        Dumper=_Dumper,
+        default_flow_style=False,
+        sort_keys=True,
+        allow_unicode=True,
+        width=1 << 30,
+        indent=2,
+    )

@@ -1,0 +1,105 @@
+"""The ``ReconcileClient`` handed to user code: reads, writes and child bookkeeping for one reconcile.
+
+Children recorded with ``create_child`` get exactly one controller owner reference to the for-object
+and are applied with the reconciler's name as field manager; children of the for-object that a
+reconcile no longer produces are deleted when the children are applied.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from choreo.api.gvk import GVK
+from choreo.api.objects import gvk_of, key_of, meta
+from choreo.apiserver import ssa
+from choreo.apiserver.server import APIServer
+from choreo.loader.project import ReconcilerConfig
+from choreo.runtime.selectors import field_selector
+
+Object = dict[str, Any]
+
+
+class Client:
+    def __init__(
+        self, api: APIServer, config: ReconcilerConfig, for_object: Object, log: Callable[[str], None]
+    ) -> None:
+        self.api = api
+        self.config = config
+        self.for_object = for_object
+        self._log = log
+        self.children: list[Object] = []
+        self.children_pending = False  # recorded children not applied yet
+
+    # ------------------------------------------------------------- reads
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str) -> Object:
+        gvk = GVK.from_api_version(api_version, kind)
+        return self.api.get(gvk.group, kind, namespace or "", name, managed_fields=False)
+
+    def list(self, api_version: str, kind: str, selector: dict[str, str] | None) -> list[Object]:
+        gvk = GVK.from_api_version(api_version, kind)
+        match = field_selector(selector)
+        return [o for o in self.api.list(gvk.group, kind, managed_fields=False) if match.matches(o)]
+
+    # ------------------------------------------------------------- writes
+
+    def apply(self, obj: Object) -> Object:
+        return ssa.strip_managed_fields(self.api.apply(obj, manager=self.config.name))
+
+    def create_child(self, obj: Object) -> Object:
+        child = copy.deepcopy(obj)
+        owner = self.for_object
+        meta(child)["ownerReferences"] = [
+            {
+                "apiVersion": owner["apiVersion"],
+                "kind": owner["kind"],
+                "name": owner["metadata"]["name"],
+                "uid": owner["metadata"]["uid"],
+                "controller": True,
+            }
+        ]
+        resource = self.api.registry.get(gvk_of(child).group, str(child.get("kind", "")))
+        namespace = owner["metadata"].get("namespace")
+        if resource is not None and resource.namespaced and namespace and not meta(child).get("namespace"):
+            meta(child)["namespace"] = namespace
+        self.children.append(child)
+        self.children_pending = True
+        return copy.deepcopy(child)
+
+    def apply_children(self) -> None:
+        wanted = {key_of(c) for c in self.children}
+        for stale in self.existing_children():
+            if key_of(stale) not in wanted:
+                self._delete(stale)
+        ordered = sorted(self.children, key=lambda c: c.get("kind") != "Namespace")
+        for child in ordered:
+            self.api.apply(child, manager=self.config.name)
+        self.children_pending = False
+
+    def delete_children(self) -> None:
+        for child in self.existing_children():
+            self._delete(child)
+
+    def log(self, message: str) -> None:
+        self._log(message)
+
+    # ------------------------------------------------------------- helpers
+
+    def existing_children(self) -> list[Object]:
+        """Objects of the owned kinds whose owner references point at the for-object."""
+        uid = self.for_object["metadata"].get("uid")
+        found: list[Object] = []
+        for owned in self.config.owns:
+            if self.api.registry.get(owned.group, owned.kind) is None:
+                continue
+            for obj in self.api.list(owned.group, owned.kind):
+                if any(r.get("uid") == uid for r in obj["metadata"].get("ownerReferences") or []):
+                    found.append(obj)
+        return found
+
+    def _delete(self, obj: Object) -> None:
+        key = key_of(obj)
+        if self.api.try_get(key.group, key.kind, key.namespace, key.name) is not None:
+            self.api.delete(key.group, key.kind, key.namespace, key.name)

@@ -1,0 +1,298 @@
+"""Runs a project's reconcilers until the system is quiet.
+
+One reconcile per object at a time, in a stable order: every for-object is enqueued once (reconcilers
+by name, objects by namespace/name), then store events drive further work through the for / owns /
+watches wiring. The run ends when the queue is empty and no timer is left (not on a timer, unlike the
+reference), fails on the first reconcile ERROR, and fails with a loop report when one object is
+reconciled more often than ``max_reconciles`` without the system becoming quiet.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from choreo.api.conditions import get_condition, set_condition
+from choreo.api.objects import meta
+from choreo.apiserver import ssa
+from choreo.apiserver.server import APIServer
+from choreo.errors import ChoreoError, ReconcileError
+from choreo.lang.base import ReconcileOutput, ReconcilerEngine
+from choreo.loader.project import ReconcilerConfig, ResourceSelector
+from choreo.runtime.client import Client
+from choreo.runtime.events import ERROR, REQUEUE, START, STOP, RunEvent, RunOutcome
+from choreo.runtime.queue import WorkQueue
+from choreo.runtime.selectors import Selector, WatchSelector, compile_selector
+from choreo.store.base import WatchEvent
+
+Object = dict[str, Any]
+WorkKey = tuple[str, str, str]  # reconciler name, namespace, name
+
+
+@dataclass
+class BoundReconciler:
+    """A reconciler config with its engine and compiled selectors."""
+
+    config: ReconcilerConfig
+    engine: ReconcilerEngine
+    for_selector: Selector = field(init=False)
+    watch_selectors: list[tuple[ResourceSelector, WatchSelector]] = field(init=False)
+    ex_era: bool = False  # learned from the first 6-argument reconcile_result
+
+    def __post_init__(self) -> None:
+        self.for_selector = compile_selector(self.config.for_.selector)
+        self.watch_selectors = [(w, WatchSelector(w.selector)) for w in self.config.watches]
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+class LoopDetected(ChoreoError):
+    reason = "LoopDetected"
+
+
+class Controller:
+    def __init__(
+        self,
+        api: APIServer,
+        reconcilers: list[BoundReconciler],
+        *,
+        max_reconciles: int = 100,
+        log: Callable[[str], None] = lambda _msg: None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.api = api
+        self.reconcilers = {r.name: r for r in sorted(reconcilers, key=lambda r: r.name)}
+        self.max_reconciles = max_reconciles
+        self.log = log
+        self.now = now
+        self.queue: WorkQueue[WorkKey] = WorkQueue()
+        self.counts: Counter[WorkKey] = Counter()
+        self.recent: deque[WorkKey] = deque(maxlen=50)
+        self.outcome = RunOutcome()
+
+    # ------------------------------------------------------------------ driving
+
+    def run(self) -> RunOutcome:
+        revision = self.api.backend.current_revision()
+        for r in self.reconcilers.values():
+            for obj in self._for_objects(r):
+                self.queue.add((r.name, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]))
+        while (key := self.queue.pop()) is not None:
+            self.counts[key] += 1
+            self.recent.append(key)
+            if self.counts[key] > self.max_reconciles:
+                self._fail(self._task_id(key), self._loop_report(key))
+                break
+            before = self.api.backend.current_revision()
+            if not self._reconcile(key):
+                break
+            revision = max(revision, before)
+            for event in self.api.backend.events_since(revision):
+                self._dispatch(event, cause=key)
+            revision = self.api.backend.current_revision()
+        return self.outcome
+
+    def _dispatch(self, event: WatchEvent, cause: WorkKey) -> None:
+        """Enqueue what an event concerns. A reconcile's own writes never re-trigger that same
+        reconcile: it has just seen and written the state the event reports."""
+        for key in self._keys_for(event.object):
+            if key != cause:
+                self.queue.add(key)
+
+    def _keys_for(self, obj: Object) -> list[WorkKey]:
+        group = obj.get("apiVersion", "").rpartition("/")[0]
+        kind = obj.get("kind", "")
+        namespace = obj["metadata"].get("namespace", "")
+        keys: list[WorkKey] = []
+        for r in self.reconcilers.values():
+            f = r.config.for_
+            if (f.group, f.kind) == (group, kind) and r.for_selector.matches(obj):
+                keys.append((r.name, namespace, obj["metadata"]["name"]))
+            if any((o.group, o.kind) == (group, kind) for o in r.config.owns):
+                for ref in obj["metadata"].get("ownerReferences") or []:
+                    if ref.get("kind") == f.kind and ref.get("apiVersion", "").rpartition("/")[0] == f.group:
+                        keys.append((r.name, namespace, ref.get("name", "")))
+            for watch, selector in r.watch_selectors:
+                if (watch.group, watch.kind) == (group, kind):
+                    for target in selector.targets(obj, self._for_objects(r), r.for_selector):
+                        keys.append((r.name, target["metadata"].get("namespace", ""), target["metadata"]["name"]))
+        return keys
+
+    def _for_objects(self, r: BoundReconciler) -> list[Object]:
+        f = r.config.for_
+        if self.api.registry.get(f.group, f.kind) is None:
+            return []
+        return [o for o in self.api.list(f.group, f.kind) if r.for_selector.matches(o)]
+
+    # ------------------------------------------------------------------ one reconcile
+
+    def _reconcile(self, key: WorkKey) -> bool:
+        """Reconcile one object; False when the run must stop."""
+        r = self.reconcilers[key[0]]
+        f = r.config.for_
+        obj = self.api.try_get(f.group, f.kind, key[1], key[2])
+        if obj is None:
+            return True
+        resource = self._resource_name(r, key)
+        self._emit(r.name, resource, START)
+        try:
+            requeue, requeue_after, message = self._execute(r, obj)
+        except ChoreoError as exc:
+            self._emit(r.name, resource, ERROR, str(exc))
+            self._fail(self._task_id(key), str(exc))
+            return False
+        if requeue_after > 0:
+            self._emit(r.name, resource, REQUEUE, message)
+            self.queue.add_after(key, requeue_after)
+        elif requeue:
+            self._emit(r.name, resource, REQUEUE, message)
+            self.queue.add(key)
+        else:
+            self._emit(r.name, resource, STOP)
+        return True
+
+    def _execute(self, r: BoundReconciler, obj: Object) -> tuple[bool, int, str]:
+        client = Client(self.api, r.config, obj, self.log)
+        deleting = bool(obj["metadata"].get("deletionTimestamp"))
+        if deleting and r.name in (obj["metadata"].get("finalizers") or []):
+            client.delete_children()
+            self._release(r, obj)
+            return False, 0, ""
+        if deleting and r.config.type != "starlark":
+            return False, 0, ""
+        output = r.engine.reconcile(copy.deepcopy(obj), client)
+        if output.ex_era:
+            r.ex_era = True
+        if output.obj is None:
+            raise ReconcileError(f"reconciler {r.name}: reconcile_result carries no object")
+        condition_type = output.condition_type if output.condition_type is not None else r.config.condition_type
+        if output.fatal:
+            self._write_for_object(r, output, condition_type, output.error or "fatal error", add_finalizer=False)
+            raise ReconcileError(output.error or f"reconciler {r.name}: fatal error")
+        if output.error:
+            self._write_for_object(r, output, condition_type, output.error, add_finalizer=False)
+            return True, output.requeue_after, output.error
+        if client.children_pending or not output.ex_era:
+            client.apply_children()
+        self._write_for_object(r, output, condition_type, "", add_finalizer=not output.ex_era and not deleting)
+        if output.ex_era:
+            return output.requeue, output.requeue_after, ""
+        return False, 0, ""
+
+    def _write_for_object(
+        self,
+        r: BoundReconciler,
+        output: ReconcileOutput,
+        condition_type: str,
+        message: str,
+        *,
+        add_finalizer: bool,
+    ) -> None:
+        """Apply what the reconciler owns of its for-object: status (spec if allowed), finalizer, condition."""
+        returned = output.obj or {}
+        f = r.config.for_
+        md = returned.get("metadata") or {}
+        current = self.api.try_get(f.group, f.kind, md.get("namespace", ""), md.get("name", ""))
+        if current is None:
+            return
+        semantics = self.api.semantics(self.api.registry.for_object(current))
+        applied: Object = {
+            "apiVersion": current["apiVersion"],
+            "kind": current["kind"],
+            "metadata": {"name": current["metadata"]["name"]},
+        }
+        if current["metadata"].get("namespace"):
+            applied["metadata"]["namespace"] = current["metadata"]["namespace"]
+        if isinstance(returned.get("status"), dict):
+            applied["status"] = copy.deepcopy(returned["status"])
+        if (r.config.spec_update or output.ex_era) and "spec" in returned:
+            applied["spec"] = copy.deepcopy(returned["spec"])
+        if output.ex_era:
+            for field_name in ("labels", "annotations", "finalizers"):
+                if md.get(field_name):
+                    applied["metadata"][field_name] = copy.deepcopy(md[field_name])
+        applied = ssa.remove_foreign_fields(applied, current, r.name, semantics)
+        finalizers = list(applied["metadata"].get("finalizers") or [])
+        if add_finalizer and r.name not in finalizers:
+            finalizers.append(r.name)
+        if finalizers:
+            applied["metadata"]["finalizers"] = finalizers
+        if condition_type:
+            status = applied.setdefault("status", {})
+            existing = get_condition(current, condition_type)
+            status["conditions"] = [copy.deepcopy(existing)] if existing else []
+            set_condition(applied, condition_type, message, self._timestamp())
+        else:
+            status = applied.get("status")
+            if isinstance(status, dict) and "conditions" in status:
+                status["conditions"] = [
+                    c for c in status["conditions"] if _owned_condition(current, c, r.name, semantics)
+                ]
+        self.api.apply(applied, manager=r.name)
+
+    def _release(self, r: BoundReconciler, obj: Object) -> None:
+        """Drop the reconciler-name finalizer (and everything else it applied) from a deleting object."""
+        applied: Object = {
+            "apiVersion": obj["apiVersion"],
+            "kind": obj["kind"],
+            "metadata": {"name": obj["metadata"]["name"]},
+        }
+        if obj["metadata"].get("namespace"):
+            applied["metadata"]["namespace"] = obj["metadata"]["namespace"]
+        current = copy.deepcopy(obj)
+        meta(current)["finalizers"] = [x for x in obj["metadata"].get("finalizers") or [] if x != r.name]
+        self.api.apply(applied, manager=r.name, force=True)
+        fresh = self.api.try_get(
+            r.config.for_.group,
+            r.config.for_.kind,
+            obj["metadata"].get("namespace", ""),
+            obj["metadata"]["name"],
+        )
+        if fresh is not None and r.name in (fresh["metadata"].get("finalizers") or []):
+            meta(fresh)["finalizers"] = current["metadata"]["finalizers"]
+            self.api.update(fresh)
+
+    # ------------------------------------------------------------------ reporting
+
+    def _emit(self, reconciler: str, resource: str, operation: str, message: str = "") -> None:
+        self.outcome.events.append(RunEvent(self.now(), reconciler, resource, operation, message))
+
+    def _fail(self, task: str, message: str) -> None:
+        self.outcome.failure = message
+        self.outcome.failed_task = task
+
+    def _resource_name(self, r: BoundReconciler, key: WorkKey) -> str:
+        f = r.config.for_
+        return f"{f.group}.{f.kind}.{key[1]}.{key[2]}"
+
+    def _task_id(self, key: WorkKey) -> str:
+        f = self.reconcilers[key[0]].config.for_
+        return f"{key[0]}.{f.kind}.{f.group}.{key[2]}"
+
+    def _loop_report(self, key: WorkKey) -> str:
+        involved = sorted({(k[0], self._describe(k)) for k in self.recent})
+        pairs = ", ".join(f"{name} on {what}" for name, what in involved)
+        return (
+            f"reconcile loop: reconciler {key[0]} reconciled {self._describe(key)} {self.max_reconciles} "
+            f"times without the system becoming quiet; reconciles still going: {pairs}"
+        )
+
+    def _describe(self, key: WorkKey) -> str:
+        f = self.reconcilers[key[0]].config.for_
+        where = f"{key[1]}/{key[2]}" if key[1] else key[2]
+        return f"{f.kind}.{f.group} {where}"
+
+    def _timestamp(self) -> str:
+        return self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _owned_condition(current: Object, condition: Object, manager: str, semantics: Any) -> bool:
+    """Keep a returned condition only if this reconciler wrote it or nobody owns it yet."""
+    existing = get_condition(current, str(condition.get("type", "")))
+    return existing is None or existing == condition

@@ -1,0 +1,133 @@
+"""One ``choreo run`` of a project folder: open its state, load it, reconcile until quiet, record it.
+
+State lives in ``<project>/.choreo/choreo.db`` (SQLite). The run record (events, outcome) is stored
+there too, so ``choreo run result`` works from a later process.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from choreo.apiserver.server import APIServer
+from choreo.errors import ChoreoError
+from choreo.lang.engines import make_engine
+from choreo.loader.loading import load_project
+from choreo.loader.project import Project
+from choreo.loader.sync import sync_project
+from choreo.runtime.controller import BoundReconciler, Controller
+from choreo.runtime.events import RunEvent
+from choreo.store import Backend, open_backend
+
+STATE_DIR = ".choreo"
+RUNS_TABLE = "runs"
+
+
+def state_path(root: Path) -> Path:
+    return root / STATE_DIR / "choreo.db"
+
+
+def open_state(root: Path) -> Backend:
+    path = state_path(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return open_backend(path)
+
+
+@dataclass
+class RunOptions:
+    max_reconciles: int = 100
+    time_limit: float = 10.0
+    log: Callable[[str], None] = lambda _msg: None
+
+
+@dataclass
+class RunRecord:
+    id: str
+    runner: str
+    started: str
+    events: list[RunEvent] = field(default_factory=list)
+    failure: str | None = None
+    failed_task: str = ""
+    wall_seconds: float = 0.0
+
+    @property
+    def success(self) -> bool:
+        return self.failure is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "runner": self.runner,
+            "started": self.started,
+            "events": [e.to_json() for e in self.events],
+            "failure": self.failure,
+            "failedTask": self.failed_task,
+            "wallSeconds": self.wall_seconds,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunRecord:
+        return cls(
+            data["id"],
+            data["runner"],
+            data["started"],
+            [RunEvent.from_json(e) for e in data.get("events", [])],
+            data.get("failure"),
+            data.get("failedTask", ""),
+            data.get("wallSeconds", 0.0),
+        )
+
+
+def load_api(root: Path, backend: Backend) -> tuple[APIServer, Project]:
+    """Load the project folder into an API server over ``backend`` (atomically)."""
+    project = load_project(root)
+    api = APIServer(backend)
+    sync_project(api, project)
+    return api, project
+
+
+def run_project(root: Path, options: RunOptions | None = None) -> RunRecord:
+    """Load and reconcile ``root``; raises ``ChoreoError`` for load errors (nothing is changed then)."""
+    options = options or RunOptions()
+    root = root.resolve()
+    started = time.perf_counter()
+    backend = open_state(root)
+    try:
+        api, project = load_api(root, backend)
+        bound = [
+            BoundReconciler(
+                config, make_engine(config, project.libraries, log=options.log, time_limit=options.time_limit)
+            )
+            for config in project.reconcilers
+        ]
+        record = RunRecord(str(uuid.uuid4()), root.name, datetime.now(UTC).isoformat())
+        outcome = Controller(api, bound, max_reconciles=options.max_reconciles, log=options.log).run()
+        record.events, record.failure, record.failed_task = (
+            outcome.events,
+            outcome.failure,
+            outcome.failed_task,
+        )
+        record.wall_seconds = time.perf_counter() - started
+        save_record(backend, record)
+        return record
+    finally:
+        backend.close()
+
+
+def save_record(backend: Backend, record: RunRecord) -> None:
+    backend.put_record(RUNS_TABLE, f"{record.started}|{record.id}", record.to_json())
+
+
+def latest_record(backend: Backend) -> RunRecord | None:
+    last = None
+    for _key, value in backend.list_records(RUNS_TABLE):
+        last = value
+    return RunRecord.from_json(last) if last else None
+
+
+__all__ = ["ChoreoError", "RunOptions", "RunRecord", "latest_record", "load_api", "open_state", "run_project"]

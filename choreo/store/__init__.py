@@ -1,0 +1,11 @@
+"""Persistent state: a small backend interface with in-memory and SQLite implementations.
+
+Everything choreo keeps (API objects, watch events, run records, allocations) goes through a
+``Backend``. Both backends pass one conformance suite (``tests/store``), so the API server above never
+knows which one it talks to.
+"""
+
+from choreo.store.base import Backend, Gone, WatchEvent
+from choreo.store.open import open_backend
+
+__all__ = ["Backend", "Gone", "WatchEvent", "open_backend"]

@@ -1,0 +1,349 @@
+"""What both store backends share: the write rules, transactions, watch history and encoding.
+
+``BaseBackend`` implements the whole ``Backend`` contract (revision stamping, AlreadyExists / NotFound /
+Conflict checks, watch events, history compaction, nested transactions, ``wait_for_change``) on top of a
+handful of storage primitives. ``MemoryBackend`` and ``SqliteBackend`` only supply those primitives, so
+the two cannot drift apart in behaviour.
+
+Storage format: objects, event objects and record values are kept as canonical JSON (sorted keys,
+compact separators). Decoding that text is also how every returned value becomes a fresh copy.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, NamedTuple
+
+from choreo.api.objects import ObjectKey
+from choreo.errors import AlreadyExists, Conflict, Invalid, NotFound
+from choreo.store.base import Gone, WatchEvent
+
+DEFAULT_MAX_EVENTS = 100_000
+"""How many watch events a backend keeps before compacting the oldest ones away."""
+
+
+class StoredEvent(NamedTuple):
+    """A watch event as a backend keeps it: the object is still canonical JSON."""
+
+    revision: int
+    type: str
+    group: str
+    kind: str
+    body: str
+
+
+# --- encoding -------------------------------------------------------------------------------------
+
+
+def encode(value: Any, what: str) -> str:
+    """Canonical JSON text of ``value``; ``Invalid`` (naming ``what``) when it is not JSON-compatible."""
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise Invalid(f"{what}: value is not JSON-compatible ({exc})") from exc
+
+
+def decode(text: str) -> Any:
+    return json.loads(text)
+
+
+def stamped(obj: Mapping[str, Any], revision: int) -> dict[str, Any]:
+    """A shallow copy of ``obj`` whose metadata (also copied) carries ``revision`` as resourceVersion."""
+    out = dict(obj)
+    md = out.get("metadata")
+    md = dict(md) if isinstance(md, Mapping) else {}
+    md["resourceVersion"] = str(revision)
+    out["metadata"] = md
+    return out
+
+
+def labels_match(obj: Mapping[str, Any], wanted: Mapping[str, str] | None) -> bool:
+    """True when the object carries every label in ``wanted`` with exactly that value."""
+    if not wanted:
+        return True
+    md = obj.get("metadata")
+    labels = md.get("labels") if isinstance(md, Mapping) else None
+    if not isinstance(labels, Mapping):
+        return False
+    return all(labels.get(name) == value for name, value in wanted.items())
+
+
+# --- messages -------------------------------------------------------------------------------------
+
+
+def _where(key: ObjectKey) -> str:
+    return f' in namespace "{key.namespace}"' if key.namespace else ""
+
+
+def not_found(key: ObjectKey) -> NotFound:
+    return NotFound(f'{key.kind} "{key.name}" not found{_where(key)}')
+
+
+def already_exists(key: ObjectKey) -> AlreadyExists:
+    return AlreadyExists(f'{key.kind} "{key.name}" already exists{_where(key)}')
+
+
+def conflict(key: ObjectKey) -> Conflict:
+    return Conflict(
+        f'Operation cannot be fulfilled on {key.kind} "{key.name}": the object has been modified; '
+        "please apply your changes to the latest version and try again"
+    )
+
+
+def resource_version(obj: Mapping[str, Any]) -> str:
+    md = obj.get("metadata")
+    return str(md.get("resourceVersion", "")) if isinstance(md, Mapping) else ""
+
+
+# --- the shared backend -----------------------------------------------------------------------------
+
+
+class BaseBackend(ABC):
+    """The ``Backend`` contract written once over abstract storage primitives.
+
+    Concurrency: one re-entrant lock serialises every operation; a transaction holds it from begin to
+    commit, so other threads never see (or write into) half a transaction. Transactions nest through
+    savepoints: an exception leaving an inner ``transaction()`` undoes just the inner writes and
+    re-raises; if it keeps propagating, the outer one undoes everything. Writes become visible to other
+    threads, and waiters are woken, when the outermost transaction commits.
+
+    Deletes: ``delete`` returns the last stored state (its old resourceVersion); the DELETED watch event
+    carries that state stamped with the delete's own revision, so a watcher can resume from it.
+
+    ``expected_rv`` of ``None`` or ``""`` means "no precondition" (as an empty resourceVersion does in
+    Kubernetes).
+    """
+
+    _poll_interval: float = float("inf")
+    """Longest single sleep of ``wait_for_change``; finite when writers in other processes can exist."""
+
+    def __init__(self, *, max_events: int = DEFAULT_MAX_EVENTS) -> None:
+        if max_events < 1:
+            raise ValueError(f"max_events must be at least 1, got {max_events}")
+        self._max_events = max_events
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._depth = 0
+        self._closed = False
+
+    # --- primitives supplied by each backend (always called with the lock held) ---
+
+    @abstractmethod
+    def _load(self, key: ObjectKey) -> str | None: ...
+
+    @abstractmethod
+    def _save(self, key: ObjectKey, body: str) -> None: ...
+
+    @abstractmethod
+    def _remove(self, key: ObjectKey) -> None: ...
+
+    @abstractmethod
+    def _scan(self, group: str, kind: str, namespace: str | None) -> list[str]:
+        """Bodies of one kind (optionally one namespace) sorted by (namespace, name)."""
+
+    @abstractmethod
+    def _kinds(self) -> list[tuple[str, str]]: ...
+
+    @abstractmethod
+    def _read_revision(self) -> int: ...
+
+    @abstractmethod
+    def _write_revision(self, revision: int) -> None: ...
+
+    @abstractmethod
+    def _append_event(self, event: StoredEvent) -> None: ...
+
+    @abstractmethod
+    def _events_after(self, revision: int, group: str | None, kind: str | None) -> list[StoredEvent]: ...
+
+    @abstractmethod
+    def _compacted_through(self) -> int:
+        """Highest revision whose event was dropped by compaction (0 when none was)."""
+
+    @abstractmethod
+    def _drop_events_through(self, revision: int) -> None:
+        """Forget events with a revision <= ``revision`` and remember it as the compaction point."""
+
+    @abstractmethod
+    def _record_load(self, table: str, key: str) -> str | None: ...
+
+    @abstractmethod
+    def _record_save(self, table: str, key: str, body: str) -> None: ...
+
+    @abstractmethod
+    def _record_remove(self, table: str, key: str) -> None: ...
+
+    @abstractmethod
+    def _record_scan(self, table: str) -> list[tuple[str, str]]: ...
+
+    @abstractmethod
+    def _begin(self, depth: int) -> None:
+        """Start a transaction (depth 0) or a savepoint inside one (depth > 0)."""
+
+    @abstractmethod
+    def _commit(self, depth: int) -> None: ...
+
+    @abstractmethod
+    def _rollback(self, depth: int) -> None: ...
+
+    @abstractmethod
+    def _release(self) -> None:
+        """Free what the backend holds (files, connections); called once by ``close``."""
+
+    # --- transactions ---
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            depth = self._depth
+            self._begin(depth)
+            self._depth = depth + 1
+            try:
+                yield
+                if depth == 0:
+                    self._compact_events()
+            except BaseException:
+                self._depth = depth
+                self._rollback(depth)
+                raise
+            self._depth = depth
+            self._commit(depth)
+            if depth == 0:
+                self._changed.notify_all()
+
+    def _compact_events(self) -> None:
+        cutoff = self._read_revision() - self._max_events
+        if cutoff > self._compacted_through():
+            self._drop_events_through(cutoff)
+
+    # --- objects ---
+
+    def get(self, key: ObjectKey) -> dict[str, Any] | None:
+        with self._lock:
+            body = self._load(key)
+        return None if body is None else decode(body)
+
+    def list(
+        self,
+        group: str,
+        kind: str,
+        namespace: str | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        with self._lock:
+            bodies = self._scan(group, kind, namespace)
+        objects = (decode(body) for body in bodies)
+        return [obj for obj in objects if labels_match(obj, labels)]
+
+    def kinds(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return sorted(self._kinds())
+
+    def create(self, key: ObjectKey, obj: dict[str, Any]) -> dict[str, Any]:
+        with self.transaction():
+            if self._load(key) is not None:
+                raise already_exists(key)
+            return self._write(key, obj, "ADDED")
+
+    def update(self, key: ObjectKey, obj: dict[str, Any], expected_rv: str | None = None) -> dict[str, Any]:
+        with self.transaction():
+            self._existing(key, expected_rv)
+            return self._write(key, obj, "MODIFIED")
+
+    def delete(self, key: ObjectKey, expected_rv: str | None = None) -> dict[str, Any]:
+        with self.transaction():
+            last = self._existing(key, expected_rv)
+            revision = self._next_revision()
+            self._remove(key)
+            body = encode(stamped(last, revision), str(key))
+            self._append_event(StoredEvent(revision, "DELETED", key.group, key.kind, body))
+            return last
+
+    def _existing(self, key: ObjectKey, expected_rv: str | None) -> dict[str, Any]:
+        """The stored object, checked against the caller's precondition."""
+        body = self._load(key)
+        if body is None:
+            raise not_found(key)
+        stored: dict[str, Any] = decode(body)
+        if expected_rv and resource_version(stored) != str(expected_rv):
+            raise conflict(key)
+        return stored
+
+    def _write(self, key: ObjectKey, obj: Mapping[str, Any], event_type: str) -> dict[str, Any]:
+        revision = self._next_revision()
+        body = encode(stamped(obj, revision), str(key))
+        self._save(key, body)
+        self._append_event(StoredEvent(revision, event_type, key.group, key.kind, body))
+        return decode(body)
+
+    def _next_revision(self) -> int:
+        revision = self._read_revision() + 1
+        self._write_revision(revision)
+        return revision
+
+    # --- revisions and watch ---
+
+    def current_revision(self) -> int:
+        with self._lock:
+            return self._read_revision()
+
+    def events_since(self, revision: int, group: str | None = None, kind: str | None = None) -> list[WatchEvent]:
+        with self._lock:
+            compacted = self._compacted_through()
+            if revision < compacted:
+                raise Gone(
+                    f"too old resource version: {revision} (events up to {compacted} were compacted); "
+                    "list again and watch from the returned resourceVersion"
+                )
+            stored = self._events_after(revision, group, kind)
+        return [WatchEvent(e.type, decode(e.body), e.revision) for e in stored]
+
+    def wait_for_change(self, revision: int, timeout: float) -> bool:
+        deadline = time.monotonic() + max(timeout, 0.0)
+        if not self._lock.acquire(timeout=max(timeout, 0.0)):
+            return False
+        try:
+            while self._closed or self._read_revision() <= revision:
+                remaining = deadline - time.monotonic()
+                # Inside our own transaction nobody else can write: waiting would only deadlock.
+                if remaining <= 0 or self._depth > 0 or self._closed:
+                    return False
+                self._changed.wait(min(remaining, self._poll_interval))
+            return True
+        finally:
+            self._lock.release()
+
+    # --- records ---
+
+    def put_record(self, table: str, key: str, value: Any) -> None:
+        body = encode(value, f"record {table}/{key}")
+        with self.transaction():
+            self._record_save(table, key, body)
+
+    def get_record(self, table: str, key: str) -> Any | None:
+        with self._lock:
+            body = self._record_load(table, key)
+        return None if body is None else decode(body)
+
+    def delete_record(self, table: str, key: str) -> None:
+        with self.transaction():
+            self._record_remove(table, key)
+
+    def list_records(self, table: str) -> Iterator[tuple[str, Any]]:
+        with self._lock:
+            rows = self._record_scan(table)
+        return ((key, decode(body)) for key, body in rows)
+
+    def close(self) -> None:
+        """Release the backend; idempotent. Threads blocked in ``wait_for_change`` return False."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._release()
+            self._changed.notify_all()

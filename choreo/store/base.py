@@ -1,0 +1,89 @@
+"""The backend contract. Implementations: ``memory.MemoryBackend`` and ``sqlite.SqliteBackend``.
+
+Rules every backend honours (the conformance suite checks each one):
+- Objects are JSON-compatible dicts. What goes in is copied; what comes out is a fresh copy.
+- A single global, strictly increasing revision counter. Every create/update/delete takes the next
+  value; the stored object's ``metadata.resourceVersion`` is that value as a string.
+- ``update``/``delete`` with ``expected_rv`` fail with ``choreo.errors.Conflict`` when the stored
+  object's resourceVersion differs; a missing object is ``NotFound``; ``create`` of an existing key is
+  ``AlreadyExists``.
+- Keys are namespace-aware: (group, kind, namespace, name), namespace "" for cluster-scoped objects.
+- Every write is atomic; ``transaction()`` groups several writes into one atomic unit (nested calls join
+  the outer transaction; an exception rolls everything in it back, including revisions and events).
+- Every write records a watch event; ``events_since(rv)`` returns the events with a revision > rv in
+  order. Records (``put_record``...) are a plain key/value side table for run records, snapshots and
+  allocator state; they share the transaction of object writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from choreo.api.objects import ObjectKey
+from choreo.errors import ChoreoError
+
+
+class Gone(ChoreoError):
+    """A watch asked for events older than the backend still keeps (HTTP 410)."""
+
+    reason = "Expired"
+    code = 410
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    type: str  # "ADDED" | "MODIFIED" | "DELETED"
+    object: dict[str, Any]
+    revision: int
+
+
+class Backend(Protocol):
+    def get(self, key: ObjectKey) -> dict[str, Any] | None: ...
+
+    def list(
+        self,
+        group: str,
+        kind: str,
+        namespace: str | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Objects of one kind sorted by (namespace, name); ``namespace=None`` means all namespaces;
+        ``labels`` keeps objects carrying every given label with that exact value."""
+        ...
+
+    def kinds(self) -> list[tuple[str, str]]:
+        """Every (group, kind) with at least one stored object, sorted."""
+        ...
+
+    def create(self, key: ObjectKey, obj: dict[str, Any]) -> dict[str, Any]: ...
+
+    def update(self, key: ObjectKey, obj: dict[str, Any], expected_rv: str | None = None) -> dict[str, Any]: ...
+
+    def delete(self, key: ObjectKey, expected_rv: str | None = None) -> dict[str, Any]:
+        """Remove the object and return its last stored state."""
+        ...
+
+    def current_revision(self) -> int: ...
+
+    def events_since(self, revision: int, group: str | None = None, kind: str | None = None) -> list[WatchEvent]: ...
+
+    def wait_for_change(self, revision: int, timeout: float) -> bool:
+        """Block until the current revision is above ``revision`` (True) or the timeout passes (False)."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def put_record(self, table: str, key: str, value: Any) -> None: ...
+
+    def get_record(self, table: str, key: str) -> Any | None: ...
+
+    def delete_record(self, table: str, key: str) -> None: ...
+
+    def list_records(self, table: str) -> Iterator[tuple[str, Any]]:
+        """(key, value) pairs of a table in key order."""
+        ...
+
+    def close(self) -> None: ...

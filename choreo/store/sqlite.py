@@ -1,0 +1,219 @@
+"""The durable backend: one SQLite file holding objects, watch events, records and the revision counter.
+
+Why SQLite: a single file, atomic multi-row transactions and crash safety without running a server.
+The write rules live in ``_common.BaseBackend``; this module maps its primitives onto tables:
+
+- ``objects``  keyed by (grp, kind, namespace, name): get is one primary-key lookup, list one range scan.
+- ``events``   keyed by revision (plus an index on (grp, kind, revision) for filtered watches).
+- ``records``  keyed by (tbl, key).
+- ``meta``     the revision counter and the compaction point; ``schema_version`` the layout version.
+
+One connection is shared by every thread (``check_same_thread=False``); the base class lock serialises
+its use and keeps a transaction's writes invisible to other threads until commit. The connection runs in
+autocommit mode and the backend issues ``BEGIN IMMEDIATE`` / ``SAVEPOINT`` / ``COMMIT`` itself, so every
+write outside an explicit transaction is still its own atomic transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from choreo.api.objects import ObjectKey
+from choreo.errors import ChoreoError
+from choreo.store._common import DEFAULT_MAX_EVENTS, BaseBackend, StoredEvent
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS objects (
+    grp TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (grp, kind, namespace, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    revision INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_kind ON events (grp, kind, revision);
+CREATE TABLE IF NOT EXISTS records (
+    tbl TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (tbl, key)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted_through', 0);
+"""
+
+
+class SqliteBackend(BaseBackend):
+    # Another process may write to the same file (e.g. a CLI command next to a running server); its
+    # commits cannot notify our condition variable, so waiters re-read the revision this often.
+    _poll_interval = 0.25
+
+    def __init__(self, path: Path, *, max_events: int = DEFAULT_MAX_EVENTS) -> None:
+        super().__init__(max_events=max_events)
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: the sqlite3 module never opens transactions behind our back.
+        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        try:
+            self._configure()
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise ChoreoError(f"{self.path}: cannot open the store ({exc})") from exc
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _configure(self) -> None:
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL rather than NORMAL: in WAL mode NORMAL never corrupts the file but a power cut can lose
+        # the last transactions that had already been acknowledged. A lost acknowledged write here means
+        # a client was told "created" (or an address was handed out) and the store later forgot it, so
+        # we pay one fsync per commit; writes are small and rare next to reads.
+        self._db.execute("PRAGMA synchronous=FULL")
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            self._create_schema()
+            row = self._db.execute("SELECT MAX(version) FROM schema_version").fetchone()
+            if row[0] is None:
+                self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            elif row[0] != SCHEMA_VERSION:
+                raise ChoreoError(
+                    f"{self.path}: store schema version {row[0]} is not supported "
+                    f"(this choreo reads version {SCHEMA_VERSION})"
+                )
+
+    def _create_schema(self) -> None:
+        # executescript() would COMMIT the open transaction first, so run the statements one by one.
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                self._db.execute(statement)
+
+    def _release(self) -> None:
+        self._db.close()
+
+    # --- objects ---
+
+    def _load(self, key: ObjectKey) -> str | None:
+        row = self._db.execute(
+            "SELECT body FROM objects WHERE grp = ? AND kind = ? AND namespace = ? AND name = ?",
+            (key.group, key.kind, key.namespace, key.name),
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def _save(self, key: ObjectKey, body: str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO objects (grp, kind, namespace, name, body) VALUES (?, ?, ?, ?, ?)",
+            (key.group, key.kind, key.namespace, key.name, body),
+        )
+
+    def _remove(self, key: ObjectKey) -> None:
+        self._db.execute(
+            "DELETE FROM objects WHERE grp = ? AND kind = ? AND namespace = ? AND name = ?",
+            (key.group, key.kind, key.namespace, key.name),
+        )
+
+    def _scan(self, group: str, kind: str, namespace: str | None) -> list[str]:
+        sql = "SELECT body FROM objects WHERE grp = ? AND kind = ?"
+        params: tuple[str, ...] = (group, kind)
+        if namespace is not None:
+            sql += " AND namespace = ?"
+            params += (namespace,)
+        rows = self._db.execute(sql + " ORDER BY namespace, name", params).fetchall()
+        return [body for (body,) in rows]
+
+    def _kinds(self) -> list[tuple[str, str]]:
+        return [(g, k) for g, k in self._db.execute("SELECT DISTINCT grp, kind FROM objects")]
+
+    # --- revisions and events ---
+
+    def _meta(self, name: str) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return int(row[0])
+
+    def _set_meta(self, name: str, value: int) -> None:
+        self._db.execute("UPDATE meta SET value = ? WHERE name = ?", (value, name))
+
+    def _read_revision(self) -> int:
+        return self._meta("revision")
+
+    def _write_revision(self, revision: int) -> None:
+        self._set_meta("revision", revision)
+
+    def _append_event(self, event: StoredEvent) -> None:
+        self._db.execute(
+            "INSERT INTO events (revision, type, grp, kind, body) VALUES (?, ?, ?, ?, ?)",
+            (event.revision, event.type, event.group, event.kind, event.body),
+        )
+
+    def _events_after(self, revision: int, group: str | None, kind: str | None) -> list[StoredEvent]:
+        sql = "SELECT revision, type, grp, kind, body FROM events WHERE revision > ?"
+        params: tuple[object, ...] = (revision,)
+        if group is not None:
+            sql += " AND grp = ?"
+            params += (group,)
+        if kind is not None:
+            sql += " AND kind = ?"
+            params += (kind,)
+        rows = self._db.execute(sql + " ORDER BY revision", params).fetchall()
+        return [StoredEvent(*row) for row in rows]
+
+    def _compacted_through(self) -> int:
+        return self._meta("compacted_through")
+
+    def _drop_events_through(self, revision: int) -> None:
+        self._db.execute("DELETE FROM events WHERE revision <= ?", (revision,))
+        self._set_meta("compacted_through", revision)
+
+    # --- records ---
+
+    def _record_load(self, table: str, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM records WHERE tbl = ? AND key = ?", (table, key)).fetchone()
+        return None if row is None else row[0]
+
+    def _record_save(self, table: str, key: str, body: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO records (tbl, key, value) VALUES (?, ?, ?)", (table, key, body))
+
+    def _record_remove(self, table: str, key: str) -> None:
+        self._db.execute("DELETE FROM records WHERE tbl = ? AND key = ?", (table, key))
+
+    def _record_scan(self, table: str) -> list[tuple[str, str]]:
+        rows = self._db.execute("SELECT key, value FROM records WHERE tbl = ? ORDER BY key", (table,))
+        return [(key, value) for key, value in rows]
+
+    # --- transactions ---
+
+    def _begin(self, depth: int) -> None:
+        # IMMEDIATE takes the write lock up front, so a transaction never fails half-way on a busy file.
+        self._db.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT sp{depth}")
+
+    def _commit(self, depth: int) -> None:
+        if depth > 0:
+            self._db.execute(f"RELEASE sp{depth}")
+            return
+        try:
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    def _rollback(self, depth: int) -> None:
+        if depth == 0:
+            if self._db.in_transaction:  # SQLite may already have rolled back after an I/O error
+                self._db.execute("ROLLBACK")
+        else:
+            self._db.execute(f"ROLLBACK TO sp{depth}")
+            self._db.execute(f"RELEASE sp{depth}")

@@ -1,0 +1,610 @@
+"""Server-side apply: merging, ownership, conflicts, removal and managedFields bookkeeping."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from choreo.apiserver.fieldpath import format_path
+from choreo.apiserver.ssa import (
+    ApplyConflict,
+    apply,
+    fields_owned_by,
+    prune_to_manager,
+    strip_managed_fields,
+    update,
+)
+from choreo.errors import Conflict
+
+
+class FakeSchema:
+    """Stands in for openapi.SchemaInfo: the metadata rules plus a few spec/status lists."""
+
+    LISTS: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {
+        ("metadata", "finalizers"): ("set", ()),
+        ("metadata", "ownerReferences"): ("map", ("uid",)),
+        ("metadata", "managedFields"): ("atomic", ()),
+        ("status", "conditions"): ("map", ("type",)),
+        ("spec", "tags"): ("set", ()),
+    }
+    ATOMIC_MAPS = {("spec", "selector")}
+
+    def list_type(self, path: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+        return self.LISTS.get(path, ("atomic", ()))
+
+    def map_type(self, path: tuple[str, ...]) -> str:
+        return "atomic" if path in self.ATOMIC_MAPS else "granular"
+
+
+SEM = FakeSchema()
+
+
+def widget(metadata: dict[str, Any] | None = None, **sections: Any) -> dict[str, Any]:
+    """A Widget named default/w with the given extra metadata and top-level sections."""
+    meta = {"name": "w", "namespace": "default", **(metadata or {})}
+    return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": meta, **sections}
+
+
+def cond(kind: str, status: str) -> dict[str, str]:
+    return {"type": kind, "status": status}
+
+
+def ref(uid: str, name: str, **extra: Any) -> dict[str, Any]:
+    return {"apiVersion": "example.com/v1", "kind": "Parent", "name": name, "uid": uid, **extra}
+
+
+def owned(obj: dict[str, Any], manager: str) -> set[str]:
+    return {format_path(path) for path in fields_owned_by(obj, manager)}
+
+
+def entries(obj: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(e["manager"], e["operation"], e["time"]) for e in obj["metadata"].get("managedFields", [])]
+
+
+def run(steps: list[tuple[str, dict[str, Any]]], live: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Apply each (manager, intent) in turn at times t1, t2, ...; intent is widget() keyword args."""
+    for i, (manager, intent) in enumerate(steps, start=1):
+        live = apply(live, widget(**intent), manager, SEM, now=f"t{i}")
+    assert live is not None
+    return live
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# merge and ownership scenarios
+
+
+@dataclass
+class Case:
+    id: str
+    steps: list[tuple[str, dict[str, Any]]]
+    want: dict[str, Any]
+    owners: dict[str, set[str]]
+    live: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+CASES = [
+    Case(
+        "create",
+        [("alice", {"spec": {"x": 1, "y": {"z": 2}}})],
+        widget(spec={"x": 1, "y": {"z": 2}}),
+        {"alice": {".spec.x", ".spec.y.z"}},
+    ),
+    Case(
+        "two-managers-different-fields",
+        [("alice", {"spec": {"x": 1}}), ("bob", {"spec": {"y": 2}})],
+        widget(spec={"x": 1, "y": 2}),
+        {"alice": {".spec.x"}, "bob": {".spec.y"}},
+    ),
+    Case(
+        "dropped-field-is-removed",
+        [("alice", {"spec": {"x": 1, "y": 2}}), ("alice", {"spec": {"x": 1}})],
+        widget(spec={"x": 1}),
+        {"alice": {".spec.x"}},
+    ),
+    Case(
+        "nested-map-removal-prunes-empty-parents",
+        [("alice", {"spec": {"a": {"b": {"c": 1}}, "x": 1}}), ("alice", {"spec": {"x": 1}})],
+        widget(spec={"x": 1}),
+        {"alice": {".spec.x"}},
+    ),
+    Case(
+        "dropping-everything-removes-the-section",
+        [("alice", {"spec": {"a": {"b": 1}}}), ("alice", {})],
+        widget(),
+        {"alice": set()},
+    ),
+    Case(
+        "dropping-co-owned-field-keeps-it",
+        [("alice", {"spec": {"x": 1}}), ("bob", {"spec": {"x": 1}}), ("alice", {})],
+        widget(spec={"x": 1}),
+        {"alice": set(), "bob": {".spec.x"}},
+    ),
+    Case(
+        "shared-ownership-on-same-value",
+        [("alice", {"spec": {"x": 1, "y": 1}}), ("bob", {"spec": {"x": 1}})],
+        widget(spec={"x": 1, "y": 1}),
+        {"alice": {".spec.x", ".spec.y"}, "bob": {".spec.x"}},
+    ),
+    Case(
+        "unowned-fields-are-kept",
+        [("alice", {"spec": {"x": 1}}), ("alice", {"spec": {"y": 2}})],
+        widget(spec={"legacy": True, "y": 2}),
+        {"alice": {".spec.y"}},
+        live=widget(spec={"legacy": True}),
+    ),
+    Case(
+        "conditions-list-map-two-managers",
+        [
+            ("alice", {"status": {"conditions": [cond("Ready", "True")]}}),
+            ("bob", {"status": {"conditions": [cond("Synced", "True")]}}),
+            ("alice", {"status": {"conditions": [cond("Ready", "False")]}}),
+        ],
+        widget(status={"conditions": [cond("Ready", "False"), cond("Synced", "True")]}),
+        {
+            "alice": {
+                '.status.conditions[type="Ready"]',
+                '.status.conditions[type="Ready"].type',
+                '.status.conditions[type="Ready"].status',
+            },
+            "bob": {
+                '.status.conditions[type="Synced"]',
+                '.status.conditions[type="Synced"].type',
+                '.status.conditions[type="Synced"].status',
+            },
+        },
+    ),
+    Case(
+        "conditions-dropped-item-is-removed",
+        [
+            ("alice", {"status": {"conditions": [cond("Ready", "True")]}}),
+            ("bob", {"status": {"conditions": [cond("Synced", "True")]}}),
+            ("alice", {"status": {"phase": "Running"}}),
+        ],
+        widget(status={"conditions": [cond("Synced", "True")], "phase": "Running"}),
+        {
+            "alice": {".status.phase"},
+            "bob": {
+                '.status.conditions[type="Synced"]',
+                '.status.conditions[type="Synced"].type',
+                '.status.conditions[type="Synced"].status',
+            },
+        },
+    ),
+    Case(
+        "condition-item-fields-merge-per-field",
+        [
+            ("alice", {"status": {"conditions": [cond("Ready", "True")]}}),
+            ("bob", {"status": {"conditions": [{"type": "Ready", "message": "ok"}]}}),
+        ],
+        widget(status={"conditions": [{"type": "Ready", "status": "True", "message": "ok"}]}),
+        {
+            "alice": {
+                '.status.conditions[type="Ready"]',
+                '.status.conditions[type="Ready"].type',
+                '.status.conditions[type="Ready"].status',
+            },
+            "bob": {
+                '.status.conditions[type="Ready"]',
+                '.status.conditions[type="Ready"].type',
+                '.status.conditions[type="Ready"].message',
+            },
+        },
+    ),
+    Case(
+        "finalizers-set-union",
+        [
+            ("alice", {"metadata": {"finalizers": ["a", "b"]}}),
+            ("bob", {"metadata": {"finalizers": ["c", "a"]}}),
+        ],
+        widget(metadata={"finalizers": ["a", "b", "c"]}),
+        {
+            "alice": {'.metadata.finalizers[="a"]', '.metadata.finalizers[="b"]'},
+            "bob": {'.metadata.finalizers[="a"]', '.metadata.finalizers[="c"]'},
+        },
+    ),
+    Case(
+        "finalizer-dropped-unless-co-owned",
+        [
+            ("alice", {"metadata": {"finalizers": ["a", "b"]}}),
+            ("bob", {"metadata": {"finalizers": ["c", "a"]}}),
+            ("alice", {"metadata": {"labels": {"app": "w"}}}),
+        ],
+        widget(metadata={"finalizers": ["a", "c"], "labels": {"app": "w"}}),
+        {
+            "alice": {".metadata.labels.app"},
+            "bob": {'.metadata.finalizers[="a"]', '.metadata.finalizers[="c"]'},
+        },
+    ),
+    Case(
+        "owner-references-merged-by-uid",
+        [
+            ("alice", {"metadata": {"ownerReferences": [ref("u1", "p1")]}}),
+            ("bob", {"metadata": {"ownerReferences": [ref("u2", "p2")]}}),
+            ("alice", {"metadata": {"ownerReferences": [ref("u1", "p1", controller=True)]}}),
+        ],
+        widget(metadata={"ownerReferences": [ref("u1", "p1", controller=True), ref("u2", "p2")]}),
+        {
+            "alice": {
+                '.metadata.ownerReferences[uid="u1"]',
+                *(
+                    f'.metadata.ownerReferences[uid="u1"].{name}'
+                    for name in ("apiVersion", "kind", "name", "uid", "controller")
+                ),
+            },
+            "bob": {
+                '.metadata.ownerReferences[uid="u2"]',
+                *(
+                    f'.metadata.ownerReferences[uid="u2"].{name}'
+                    for name in ("apiVersion", "kind", "name", "uid")
+                ),
+            },
+        },
+    ),
+    Case(
+        "atomic-list-replaced-whole",
+        [("alice", {"spec": {"ports": [80, 443]}}), ("alice", {"spec": {"ports": [8080]}})],
+        widget(spec={"ports": [8080]}),
+        {"alice": {".spec.ports"}},
+    ),
+    Case(
+        "atomic-map-replaced-whole",
+        [
+            ("alice", {"spec": {"selector": {"a": "1", "b": "2"}}}),
+            ("alice", {"spec": {"selector": {"a": "1"}}}),
+        ],
+        widget(spec={"selector": {"a": "1"}}),
+        {"alice": {".spec.selector"}},
+    ),
+    Case(
+        "set-list-in-spec-keeps-live-order-appends-new",
+        [("alice", {"spec": {"tags": ["x", "y"]}}), ("bob", {"spec": {"tags": ["z", "y", "w"]}})],
+        widget(spec={"tags": ["x", "y", "z", "w"]}),
+        {
+            "alice": {'.spec.tags[="x"]', '.spec.tags[="y"]'},
+            "bob": {'.spec.tags[="y"]', '.spec.tags[="z"]', '.spec.tags[="w"]'},
+        },
+    ),
+    Case(
+        "empty-map-in-intent-is-owned",
+        [("alice", {"spec": {"opts": {}}})],
+        widget(spec={"opts": {}}),
+        {"alice": {".spec.opts"}},
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_apply_scenarios(case: Case) -> None:
+    result = run(case.steps, live=copy.deepcopy(case.live))
+    assert strip_managed_fields(result) == case.want
+    for manager, paths in case.owners.items():
+        assert owned(result, manager) == paths, manager
+
+
+# --------------------------------------------------------------------------------------------------
+# conflicts
+
+
+CONFLICTS = [
+    (
+        "single-field",
+        [("alice", {"spec": {"x": 1}})],
+        {"spec": {"x": 2}},
+        [("alice", ".spec.x")],
+        'Apply failed with 1 conflict: conflict with "alice": .spec.x',
+    ),
+    (
+        "two-managers",
+        [("alice", {"spec": {"x": 1}}), ("carol", {"spec": {"y": 1}})],
+        {"spec": {"x": 2, "y": 2}},
+        [("alice", ".spec.x"), ("carol", ".spec.y")],
+        'Apply failed with 2 conflicts: conflict with "alice": .spec.x; conflict with "carol": .spec.y',
+    ),
+    (
+        "condition-status",
+        [("alice", {"status": {"conditions": [cond("Ready", "True")]}})],
+        {"status": {"conditions": [cond("Ready", "False")]}},
+        [("alice", '.status.conditions[type="Ready"].status')],
+        'Apply failed with 1 conflict: conflict with "alice": .status.conditions[type="Ready"].status',
+    ),
+    (
+        "atomic-list",
+        [("alice", {"spec": {"ports": [80]}})],
+        {"spec": {"ports": [80, 443]}},
+        [("alice", ".spec.ports")],
+        'Apply failed with 1 conflict: conflict with "alice": .spec.ports',
+    ),
+    (
+        "atomic-map",
+        [("alice", {"spec": {"selector": {"a": "1"}}})],
+        {"spec": {"selector": {"b": "2"}}},
+        [("alice", ".spec.selector")],
+        'Apply failed with 1 conflict: conflict with "alice": .spec.selector',
+    ),
+    (
+        "map-replaced-by-scalar",
+        [("alice", {"spec": {"a": {"b": 1}}})],
+        {"spec": {"a": 5}},
+        [("alice", ".spec.a.b")],
+        'Apply failed with 1 conflict: conflict with "alice": .spec.a.b',
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("setup", "intent", "conflicts", "message"),
+    [c[1:] for c in CONFLICTS],
+    ids=[c[0] for c in CONFLICTS],
+)
+def test_apply_conflicts(setup: list, intent: dict, conflicts: list, message: str) -> None:
+    live = run(setup)
+    before = copy.deepcopy(live)
+    with pytest.raises(ApplyConflict) as info:
+        apply(live, widget(**intent), "bob", SEM, now="t9")
+    assert info.value.conflicts == conflicts
+    assert str(info.value) == message
+    assert isinstance(info.value, Conflict) and info.value.code == 409
+    assert live == before
+
+
+def test_conflict_with_update_manager() -> None:
+    live = update(None, widget(spec={"x": 1}), "kubectl-edit", SEM, now="t1")
+    with pytest.raises(ApplyConflict) as info:
+        apply(live, widget(spec={"x": 2}), "alice", SEM, now="t2")
+    assert info.value.conflicts == [("kubectl-edit", ".spec.x")]
+
+
+def test_force_takes_over_ownership() -> None:
+    live = run([("alice", {"spec": {"x": 1, "y": 1}})])
+    result = apply(live, widget(spec={"x": 2}), "bob", SEM, now="t2", force=True)
+    assert result["spec"] == {"x": 2, "y": 1}
+    assert owned(result, "alice") == {".spec.y"}
+    assert owned(result, "bob") == {".spec.x"}
+    # The loser keeps its timestamp: only its field set shrank.
+    assert entries(result) == [("alice", "Apply", "t1"), ("bob", "Apply", "t2")]
+
+
+def test_force_with_all_fields_taken_removes_the_losers_entry() -> None:
+    live = run([("alice", {"spec": {"x": 1}})])
+    result = apply(live, widget(spec={"x": 2}), "bob", SEM, now="t2", force=True)
+    assert entries(result) == [("bob", "Apply", "t2")]
+
+
+def test_same_manager_never_conflicts_with_itself() -> None:
+    live = update(None, widget(spec={"x": 1}), "alice", SEM, now="t1")
+    result = apply(live, widget(spec={"x": 2}), "alice", SEM, now="t2")
+    assert result["spec"] == {"x": 2}
+    assert entries(result) == [("alice", "Apply", "t2")]
+
+
+# --------------------------------------------------------------------------------------------------
+# update()
+
+
+def test_update_transfers_ownership_of_changed_fields() -> None:
+    live = run([("alice", {"spec": {"x": 1, "y": 1}})])
+    edited = strip_managed_fields(live)
+    edited["spec"]["x"] = 5
+    result = update(live, edited, "kubectl-edit", SEM, now="t2")
+    assert strip_managed_fields(result) == edited
+    assert owned(result, "alice") == {".spec.y"}
+    assert owned(result, "kubectl-edit") == {".spec.x"}
+    assert entries(result) == [("alice", "Apply", "t1"), ("kubectl-edit", "Update", "t2")]
+    # alice re-asserting her old value now conflicts with the editor.
+    with pytest.raises(ApplyConflict, match=r'conflict with "kubectl-edit": \.spec\.x'):
+        apply(result, widget(spec={"x": 1, "y": 1}), "alice", SEM, now="t3")
+
+
+@pytest.mark.parametrize(
+    ("change", "alice", "editor"),
+    [
+        (lambda o: o["spec"].pop("y"), {".spec.x"}, set()),
+        (lambda o: o["spec"].update(z=3), {".spec.x", ".spec.y"}, {".spec.z"}),
+        (
+            lambda o: o.update(status={"conditions": [cond("Ready", "True")]}),
+            {".spec.x", ".spec.y"},
+            {
+                '.status.conditions[type="Ready"]',
+                '.status.conditions[type="Ready"].type',
+                '.status.conditions[type="Ready"].status',
+            },
+        ),
+        (lambda o: None, {".spec.x", ".spec.y"}, set()),
+    ],
+    ids=["removed-field-leaves-all-sets", "added-field", "added-list-item", "no-change"],
+)
+def test_update_ownership(change: Any, alice: set[str], editor: set[str]) -> None:
+    live = run([("alice", {"spec": {"x": 1, "y": 1}})])
+    edited = strip_managed_fields(live)
+    change(edited)
+    result = update(live, edited, "editor", SEM, now="t2")
+    assert owned(result, "alice") == alice
+    assert owned(result, "editor") == editor
+
+
+def test_update_create_and_subresource_entry() -> None:
+    created = update(None, widget(spec={"x": 1}), "creator", SEM, now="t1")
+    assert owned(created, "creator") == {".spec.x"}
+    with_status = copy.deepcopy(created)
+    with_status["status"] = {"phase": "Ready"}
+    result = update(created, with_status, "ctrl", SEM, now="t2", subresource="status")
+    assert result["metadata"]["managedFields"][1] == {
+        "apiVersion": "example.com/v1",
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:status": {"f:phase": {}}},
+        "manager": "ctrl",
+        "operation": "Update",
+        "subresource": "status",
+        "time": "t2",
+    }
+
+
+def test_update_noop_keeps_managed_fields_and_time() -> None:
+    live = update(None, widget(spec={"x": 1}), "creator", SEM, now="t1")
+    again = update(live, strip_managed_fields(live), "creator", SEM, now="t2")
+    assert dumps(again) == dumps(live)
+
+
+# --------------------------------------------------------------------------------------------------
+# managedFields bookkeeping
+
+
+def test_create_writes_one_apply_entry() -> None:
+    result = run([("alice", {"metadata": {"labels": {"app": "w"}}, "spec": {"x": 1}})])
+    assert result == {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {
+            "name": "w",
+            "namespace": "default",
+            "labels": {"app": "w"},
+            "managedFields": [
+                {
+                    "apiVersion": "example.com/v1",
+                    "fieldsType": "FieldsV1",
+                    "fieldsV1": {"f:metadata": {"f:labels": {"f:app": {}}}, "f:spec": {"f:x": {}}},
+                    "manager": "alice",
+                    "operation": "Apply",
+                    "time": "t1",
+                }
+            ],
+        },
+        "spec": {"x": 1},
+    }
+
+
+def test_noop_apply_is_byte_identical() -> None:
+    live = run(
+        [
+            ("alice", {"spec": {"x": 1}, "status": {"conditions": [cond("Ready", "True")]}}),
+            ("bob", {"metadata": {"finalizers": ["b"]}, "spec": {"y": 2}}),
+        ]
+    )
+    again = apply(
+        live, widget(spec={"x": 1}, status={"conditions": [cond("Ready", "True")]}), "alice", SEM, now="t9"
+    )
+    assert again == live
+    assert dumps(again) == dumps(live)
+    assert again is not live
+
+
+@pytest.mark.parametrize(
+    ("second", "alice_time"),
+    [
+        ({"spec": {"x": 1}}, "t1"),
+        ({"spec": {"x": 2}}, "t2"),
+        ({"spec": {"x": 1, "y": 2}}, "t2"),
+        ({"spec": {"x": 1, "legacy": True}}, "t2"),
+    ],
+    ids=["same-intent", "value-changed", "field-added", "unowned-value-claimed"],
+)
+def test_entry_time_moves_only_on_change(second: dict, alice_time: str) -> None:
+    start = widget(spec={"legacy": True})
+    live = apply(start, widget(spec={"x": 1}), "alice", SEM, now="t1")
+    result = apply(live, widget(**second), "alice", SEM, now="t2")
+    assert entries(result) == [("alice", "Apply", alice_time)]
+
+
+def test_other_managers_apply_keeps_entry_order_and_times() -> None:
+    live = run([("alice", {"spec": {"x": 1}}), ("bob", {"spec": {"y": 1}}), ("alice", {"spec": {"x": 2}})])
+    assert entries(live) == [("alice", "Apply", "t3"), ("bob", "Apply", "t2")]
+
+
+def test_empty_entry_is_removed() -> None:
+    live = run([("alice", {"spec": {"x": 1}}), ("alice", {})])
+    assert "managedFields" not in live["metadata"]
+    assert live == widget()
+
+
+def test_subresource_apply_gets_its_own_entry() -> None:
+    live = run([("alice", {"spec": {"x": 1}})])
+    result = apply(live, widget(status={"phase": "Ready"}), "alice", SEM, now="t2", subresource="status")
+    managed = result["metadata"]["managedFields"]
+    assert [(e["manager"], e.get("subresource", "")) for e in managed] == [("alice", ""), ("alice", "status")]
+    assert managed[1]["fieldsV1"] == {"f:status": {"f:phase": {}}}
+    # Dropping the status intent of the status entry leaves the main entry alone.
+    cleared = apply(result, widget(), "alice", SEM, now="t3", subresource="status")
+    assert strip_managed_fields(cleared) == widget(spec={"x": 1})
+
+
+def test_identity_fields_are_never_owned_or_removed() -> None:
+    live = widget(
+        metadata={"uid": "u-1", "resourceVersion": "7", "generation": 2, "creationTimestamp": "t0"},
+        spec={"x": 1},
+    )
+    intent = widget(metadata={"uid": "ignored", "resourceVersion": "ignored"}, spec={"x": 1})
+    result = apply(live, intent, "alice", SEM, now="t1")
+    assert result["metadata"] | {"managedFields": None} == live["metadata"] | {"managedFields": None}
+    assert owned(result, "alice") == {".spec.x"}
+    assert apply(result, widget(), "alice", SEM, now="t2")["metadata"]["uid"] == "u-1"
+
+
+def test_apply_is_deterministic_and_pure() -> None:
+    live = run([("alice", {"spec": {"x": 1}, "metadata": {"finalizers": ["a"]}})])
+    intent = widget(
+        metadata={"finalizers": ["c", "b"]}, status={"conditions": [cond("B", "1"), cond("A", "2")]}
+    )
+    snapshot = (dumps(live), dumps(intent))
+    first = apply(live, intent, "bob", SEM, now="t2")
+    second = apply(copy.deepcopy(live), copy.deepcopy(intent), "bob", SEM, now="t2")
+    assert dumps(first) == dumps(second)
+    assert (dumps(live), dumps(intent)) == snapshot
+    assert first["metadata"]["finalizers"] == ["a", "c", "b"]
+    first["status"]["conditions"].append("mutated")
+    assert intent["status"]["conditions"] == [cond("B", "1"), cond("A", "2")]
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers for reconcilers
+
+
+def test_prune_to_manager_keeps_only_own_fields() -> None:
+    live = run(
+        [
+            ("alice", {"spec": {"x": 1, "a": {"b": 2}}, "status": {"conditions": [cond("Ready", "True")]}}),
+            (
+                "bob",
+                {
+                    "spec": {"y": 2},
+                    "status": {"conditions": [{"type": "Ready", "message": "m"}]},
+                    "metadata": {"finalizers": ["f"]},
+                },
+            ),
+        ]
+    )
+    assert prune_to_manager(live, "alice", SEM) == widget(
+        spec={"x": 1, "a": {"b": 2}}, status={"conditions": [cond("Ready", "True")]}
+    )
+    assert prune_to_manager(live, "bob", SEM) == widget(
+        metadata={"finalizers": ["f"]},
+        spec={"y": 2},
+        status={"conditions": [{"type": "Ready", "message": "m"}]},
+    )
+    assert prune_to_manager(live, "nobody", SEM) == widget()
+    # Re-applying the pruned intent is a no-op.
+    assert apply(live, prune_to_manager(live, "alice", SEM), "alice", SEM, now="t9") == live
+
+
+def test_strip_managed_fields_copies() -> None:
+    live = run([("alice", {"spec": {"x": 1}})])
+    stripped = strip_managed_fields(live)
+    assert stripped == widget(spec={"x": 1})
+    assert "managedFields" in live["metadata"]
+
+
+def test_fields_owned_by_unions_all_entries_of_a_manager() -> None:
+    live = run([("alice", {"spec": {"x": 1}})])
+    edited = strip_managed_fields(live)
+    edited["spec"]["y"] = 2
+    live = update(live, edited, "alice", SEM, now="t2")
+    assert owned(live, "alice") == {".spec.x", ".spec.y"}
+    assert [(m, op) for m, op, _ in entries(live)] == [("alice", "Apply"), ("alice", "Update")]

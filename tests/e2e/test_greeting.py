@@ -1,0 +1,58 @@
+"""greeting end to end: a reconciler owning a child Message, through edits and removals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.conftest import choreo, get_json
+
+
+def _messages(project: Path) -> dict[str, dict]:
+    return {m["metadata"]["name"]: m for m in get_json(project, "messages")["items"]}
+
+
+def test_first_run_creates_owned_children(example) -> None:
+    project: Path = example("greeting")
+    result = choreo("run", str(project))
+    assert result.code == 0, result.out + result.err
+    assert result.out.splitlines()[3].split() == ["greeting", "2", "2", "0", "0"]
+    messages = _messages(project)
+    assert messages["alice-message"]["spec"]["text"] == "Bonjour, Alice!"
+    assert messages["bob-message"]["spec"]["text"] == "Hello, Bob!"  # language defaulted to en
+    alice = get_json(project, "greetings", "alice")
+    owner = messages["alice-message"]["metadata"]["ownerReferences"]
+    assert owner == [{"apiVersion": "example.com/v1alpha1", "kind": "Greeting", "name": "alice",
+                      "uid": alice["metadata"]["uid"], "controller": True}]
+    assert alice["status"]["messageRef"] == "alice-message"
+
+
+def test_editing_the_input_updates_the_child_and_bumps_generation(example) -> None:
+    project: Path = example("greeting")
+    assert choreo("run", str(project)).code == 0
+    before = get_json(project, "greetings", "alice")
+    source = project / "in" / "example.com.greeting.alice.yaml"
+    source.write_text(source.read_text().replace("language: fr", "language: de"))
+    assert choreo("run", str(project)).code == 0
+    after = get_json(project, "greetings", "alice")
+    assert after["metadata"]["generation"] == before["metadata"]["generation"] + 1
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
+    assert _messages(project)["alice-message"]["spec"]["text"] == "Guten Tag, Alice!"
+
+
+def test_removing_the_input_deletes_object_and_child(example) -> None:
+    project: Path = example("greeting")
+    assert choreo("run", str(project)).code == 0
+    (project / "in" / "example.com.greeting.bob.yaml").unlink()
+    assert choreo("run", str(project)).code == 0
+    names = [g["metadata"]["name"] for g in get_json(project, "greetings")["items"]]
+    assert names == ["alice"]
+    assert sorted(_messages(project)) == ["alice-message"]
+
+
+def test_second_run_of_unchanged_project_changes_nothing(example) -> None:
+    project: Path = example("greeting")
+    assert choreo("run", str(project)).code == 0
+    first = {kind: get_json(project, kind) for kind in ("greetings", "messages")}
+    assert choreo("run", str(project)).code == 0
+    second = {kind: get_json(project, kind) for kind in ("greetings", "messages")}
+    assert first == second  # same resourceVersions, timestamps, everything

@@ -1,0 +1,485 @@
+"""Tests of the Starlark reconciler engine and its builtins (spec §4.1, §7.4)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from choreo.errors import ChoreoError, Conflict, Invalid, NotFound, ReconcileError
+from choreo.lang.base import ReconcileOutput
+from choreo.lang.builtins import get_subnetname
+from choreo.lang.starlark_engine import StarlarkReconciler
+from choreo.loader.project import Library
+
+SOURCE = "reconcilers/demo/reconciler.star"
+OK = '    return reconcile_result(self, False, 0, "", False)\n'
+
+
+class FakeClient:
+    """Records every call; ``fail`` maps a method name to the error it raises."""
+
+    def __init__(self, objects: list[dict[str, Any]] | None = None) -> None:
+        self.objects = objects or []
+        self.calls: list[tuple[Any, ...]] = []
+        self.logs: list[str] = []
+        self.fail: dict[str, ChoreoError] = {}
+
+    def _record(self, method: str, *args: Any) -> None:
+        self.calls.append((method, *args))
+        if method in self.fail:
+            raise self.fail[method]
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str) -> dict[str, Any]:
+        self._record("get", api_version, kind, name, namespace)
+        for obj in self.objects:
+            meta = obj["metadata"]
+            if (obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace", "")) == (
+                api_version,
+                kind,
+                name,
+                namespace,
+            ):
+                return obj
+        raise NotFound(f'{kind.lower()}s "{name}" not found')
+
+    def list(
+        self, api_version: str, kind: str, field_selector: dict[str, str] | None
+    ) -> list[dict[str, Any]]:
+        self._record("list", api_version, kind, field_selector)
+        return [o for o in self.objects if o["apiVersion"] == api_version and o["kind"] == kind]
+
+    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        self._record("apply", obj)
+        return {**obj, "metadata": {**obj.get("metadata", {}), "resourceVersion": "7"}}
+
+    def create_child(self, obj: dict[str, Any]) -> dict[str, Any]:
+        self._record("create_child", obj)
+        return {**obj, "metadata": {**obj.get("metadata", {}), "ownerReferences": [{"uid": "u1"}]}}
+
+    def apply_children(self) -> None:
+        self._record("apply_children")
+
+    def delete_children(self) -> None:
+        self._record("delete_children")
+
+    def log(self, message: str) -> None:
+        self.logs.append(message)
+
+
+POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p1", "namespace": "default"}, "spec": {}}
+
+
+def engine(code: str, libraries: list[Library] | None = None, **kwargs: Any) -> StarlarkReconciler:
+    libs = {f"libs/{lib.name}": lib for lib in libraries or []}
+    return StarlarkReconciler("demo", code, SOURCE, libs, **kwargs)
+
+
+def run(
+    code: str, obj: dict[str, Any] | None = None, client: FakeClient | None = None, **kw: Any
+) -> ReconcileOutput:
+    return engine(code, **kw).reconcile(obj if obj is not None else dict(POD), client or FakeClient())
+
+
+def probe(expr: str, client: FakeClient | None = None, setup: str = "") -> Any:
+    """Evaluate ``expr`` inside reconcile and return its value (stored under self["out"])."""
+    code = f'def reconcile(self):\n{setup}    self["out"] = {expr}\n' + OK
+    out = run(code, client=client)
+    assert out.obj is not None
+    return out.obj["out"]
+
+
+def fails(code: str, **kw: Any) -> str:
+    with pytest.raises(ReconcileError) as info:
+        run(code, **kw)
+    message = str(info.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+# --- reconcile_result ----------------------------------------------------------------------------------
+
+
+def test_head_result_success() -> None:
+    code = 'def reconcile(self):\n    self["status"] = {"ok": True}\n'
+    code += '    return reconcile_result(self, True, 5, "", False)\n'
+    out = run(code)
+    assert out == ReconcileOutput(obj={**POD, "status": {"ok": True}}, requeue=True, requeue_after=5)
+    assert out.condition_type is None and out.ex_era is False
+
+
+def test_head_result_with_message() -> None:
+    out = run('def reconcile(self):\n    return reconcile_result(self, False, 3, "boom", True)\n')
+    assert (out.error, out.fatal, out.requeue_after, out.ex_era) == ("boom", True, 3, False)
+
+
+def test_ex_result_carries_condition_type() -> None:
+    out = run(
+        'def reconcile(self):\n    return reconcile_result(self, False, 0, "Ready", "not yet", False)\n'
+    )
+    assert (out.condition_type, out.ex_era, out.error, out.fatal) == ("Ready", True, "not yet", False)
+
+
+def test_result_keyword_form() -> None:
+    code = (
+        "def reconcile(self):\n    return reconcile_result(obj=self, requeue=False, requeueAfter=0,"
+        ' conditionType="Ready", msg="", fatal=False)\n'
+    )
+    out = run(code)
+    assert (out.condition_type, out.ex_era, out.error) == ("Ready", True, "")
+
+
+def test_result_dict_shape_seen_by_starlark() -> None:
+    assert probe('reconcile_result({"a": 1}, False, 0, "", False)') == {
+        "obj": {"a": 1},
+        "requeue": False,
+        "requeueAfter": 0,
+        "error": None,
+        "fatal": False,
+    }
+    failed = probe('reconcile_result({}, False, 0, "bad", True)')
+    assert (failed["error"], failed["fatal"]) == ("reconcile failed bad", True)
+
+
+def test_result_wrong_arity_names_builtin_and_line() -> None:
+    message = fails("def reconcile(self):\n    return reconcile_result(self, False)\n")
+    assert message.startswith(f"{SOURCE}:2:")
+    assert "reconcile_result: expected 5 arguments" in message
+
+
+def test_user_built_result_dict_is_accepted() -> None:
+    out = run('def reconcile(self):\n    return {"obj": self, "error": "x", "fatal": True}\n')
+    assert (out.error, out.fatal) == ("x", True)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("return None", "not None"),
+        ("return 1", "int"),
+        ('return {"obj": 1}', "without an object"),
+        ('return {"error": ""}', "without an object"),
+        ("return reconcile", "not data"),
+    ],
+)
+def test_bad_return_value(body: str, expected: str) -> None:
+    message = fails(f"def reconcile(self):\n    {body}\n")
+    assert message.startswith(f"{SOURCE}: ") and expected in message
+
+
+def test_function_passed_to_builtin() -> None:
+    message = fails("def reconcile(self):\n    return client_update(lambda: 1)\n")
+    assert message.startswith(f"{SOURCE}:2:") and "function" in message
+
+
+def test_missing_reconcile() -> None:
+    assert fails("x = 1\n") == f"{SOURCE}: reconciler.star must define reconcile(self)"
+
+
+# --- values --------------------------------------------------------------------------------------------
+
+
+def test_numbers_and_none_round_trip() -> None:
+    obj = {"i": 1, "f": 2.5, "whole": 3.0, "n": None, "l": [1, None, {"x": 0}], "b": True}
+    code = (
+        "def reconcile(self):\n"
+        '    self["types"] = [type(self["i"]), type(self["f"]), type(self["whole"]), type(self["n"])]\n'
+        '    self["sum"] = self["i"] + 1\n'
+        '    self["tuple"] = (1, "a")\n'
+        '    return reconcile_result(self, False, 0, "", False)\n'
+    )
+    out = run(code, obj=obj)
+    assert out.obj == {**obj, "types": ["int", "float", "float", "NoneType"], "sum": 2, "tuple": [1, "a"]}
+    assert type(out.obj["i"]) is int and type(out.obj["whole"]) is float and out.obj["n"] is None
+    assert obj == {"i": 1, "f": 2.5, "whole": 3.0, "n": None, "l": [1, None, {"x": 0}], "b": True}
+
+
+def test_top_level_statements_and_lambda() -> None:
+    code = (
+        "names = []\nfor n in ['a', 'b']:\n    names.append(n)\nup = lambda s: s.upper()\n"
+        'def reconcile(self):\n    self["names"] = [up(n) for n in names]\n'
+        '    return reconcile_result(self, False, 0, "", False)\n'
+    )
+    assert run(code).obj["names"] == ["A", "B"]
+
+
+# --- client builtins -----------------------------------------------------------------------------------
+
+
+def test_client_get_found() -> None:
+    client = FakeClient([POD])
+    result = probe('client_get("p1", "default", get_resource("v1", "Pod")["resource"])', client)
+    assert result == {"resource": POD, "error": None, "fatal": False}
+    assert client.calls == [("get", "v1", "Pod", "p1", "default")]
+
+
+def test_client_get_not_found_is_not_fatal() -> None:
+    result = probe('client_get("x", "default", {"apiVersion": "v1", "kind": "Pod"})')
+    assert result == {"resource": None, "error": 'pods "x" not found', "fatal": False}
+
+
+def test_client_list_shape() -> None:
+    client = FakeClient([POD])
+    result = probe('client_list({"apiVersion": "v1", "kind": "Pod"}, {"spec.x": "y"})', client)
+    assert result == {
+        "resource": {"apiVersion": "v1", "kind": "PodList", "items": [POD]},
+        "error": None,
+        "fatal": False,
+    }
+    assert client.calls == [("list", "v1", "Pod", {"spec.x": "y"})]
+    assert probe('client_list({"apiVersion": "v1", "kind": "Pod"}, None)["error"]') is None
+
+
+@pytest.mark.parametrize("name", ["client_update", "client_update_status"])
+def test_client_update_applies(name: str) -> None:
+    client = FakeClient()
+    result = probe(f"{name}(self)", client)
+    assert result["resource"]["metadata"]["resourceVersion"] == "7"
+    assert (result["error"], result["fatal"]) == (None, False)
+    assert client.calls == [("apply", POD)]
+
+
+def test_client_create_records_child() -> None:
+    client = FakeClient()
+    child = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+    result = probe(f"client_create({child!r})", client)
+    assert result["resource"]["metadata"]["ownerReferences"] == [{"uid": "u1"}]
+    assert client.calls == [("create_child", child)]
+
+
+@pytest.mark.parametrize(
+    ("name", "method"), [("client_apply", "apply_children"), ("client_delete", "delete_children")]
+)
+def test_client_apply_and_delete(name: str, method: str) -> None:
+    client = FakeClient()
+    assert probe(f"{name}()", client) == {"resource": None, "error": None, "fatal": False}
+    assert client.calls == [(method,)]
+
+
+@pytest.mark.parametrize(
+    ("error", "fatal"),
+    [(Invalid("spec.x: field not declared in schema"), True), (Conflict("conflict"), False)],
+)
+def test_client_errors_are_mapped(error: ChoreoError, fatal: bool) -> None:
+    client = FakeClient()
+    client.fail["apply"] = error
+    assert probe("client_update(self)", client) == {"resource": None, "error": str(error), "fatal": fatal}
+    client.fail["apply_children"] = error
+    assert probe("client_apply()", client)["fatal"] is fatal
+
+
+def test_client_builtin_wrong_argument_count() -> None:
+    message = fails('def reconcile(self):\n    x = 1\n    return client_get("a")\n')
+    assert message.startswith(f"{SOURCE}:3:")
+    assert "client_get: expected 3 arguments (name, namespace, obj), got 1" in message
+
+
+def test_client_builtin_wrong_argument_type() -> None:
+    assert "client_update: obj must be dict, got string" in fails(
+        'def reconcile(self):\n    client_update("x")\n'
+    )
+
+
+# --- object helpers ------------------------------------------------------------------------------------
+
+
+def test_get_resource() -> None:
+    assert probe('get_resource("example.com/v1", "Thing")') == {
+        "resource": {"apiVersion": "example.com/v1", "kind": "Thing"},
+        "error": None,
+        "fatal": False,
+    }
+
+
+def test_finalizers_return_modified_copies() -> None:
+    setup = (
+        '    added = add_finalizer(self, "f1")["resource"]\n'
+        '    again = add_finalizer(added, "f1")["resource"]\n'
+        '    both = add_finalizer(again, "f2")["resource"]\n'
+        '    removed = del_finalizer(both, "f1")["resource"]\n'
+        '    empty = del_finalizer(removed, "f2")["resource"]\n'
+    )
+    expr = '[self["metadata"], added["metadata"], again["metadata"], both["metadata"], '
+    expr += 'removed["metadata"], empty]'
+    original, added, again, both, removed, empty = probe(expr, setup=setup)
+    assert "finalizers" not in original
+    assert added["finalizers"] == again["finalizers"] == ["f1"]
+    assert both["finalizers"] == ["f1", "f2"]
+    assert removed["finalizers"] == ["f2"]
+    assert "finalizers" not in empty["metadata"] and empty["kind"] == "Pod"
+    assert probe('del_finalizer({}, "x")') == {"resource": {"metadata": {}}, "error": None, "fatal": False}
+
+
+def test_is_conditionready() -> None:
+    setup = (
+        '    self["status"] = {"conditions": [{"type": "Ready", "status": "True"},'
+        ' {"type": "Synced", "status": "False"}]}\n'
+    )
+    expr = '[is_conditionready(self, "Ready"), is_conditionready(self, "Synced"), '
+    expr += 'is_conditionready({}, "Ready")]'
+    assert probe(expr, setup=setup) == [True, False, False]
+
+
+# --- IP helpers ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prefix", "length", "address", "subnet", "v4"),
+    [
+        ("10.0.0.1/24", 24, "10.0.0.1", "10.0.0.0-24", True),
+        ("10.0.0.1", 32, "10.0.0.1", "10.0.0.1-32", True),
+        ("1000::/32", 32, "1000::", "1000---32", False),
+        ("1000::1/128", 128, "1000::1", "1000--1-128", False),
+        ("1000::1", 128, "1000::1", "1000--1-128", False),
+    ],
+)
+def test_ip_helpers(prefix: str, length: int, address: str, subnet: str, v4: bool) -> None:
+    expr = (
+        f'[get_prefixlength("{prefix}"), get_address("{prefix}"), get_subnetname("{prefix}"),'
+        f' is_ipv4("{prefix}"), isIPv4("{prefix}"), is_ipv6("{prefix}"), isIPv6("{prefix}")]'
+    )
+    assert probe(expr) == [length, address, subnet, v4, v4, not v4, not v4]
+    assert get_subnetname(prefix) == subnet
+
+
+def test_ip_helper_rejects_bad_prefix() -> None:
+    message = fails('def reconcile(self):\n    return isIPv4("10.0.0.300/24")\n')
+    assert message.startswith(f"{SOURCE}:2:") and "isIPv4: invalid prefix '10.0.0.300/24'" in message
+
+
+# --- load() --------------------------------------------------------------------------------------------
+
+LIB_A = Library(
+    "a.star",
+    'load("b.star", "double")\nprint("loading a")\ndef quad(n):\n    return double(double(n))\n',
+    "libs/a.star",
+)
+LIB_B = Library("b.star", "def double(n):\n    return 2 * n\n", "libs/b.star")
+USE_QUAD = 'load("a.star", "quad")\ndef reconcile(self):\n    self["q"] = quad(3)\n' + OK
+
+
+def test_load_library_that_loads_another() -> None:
+    logs: list[str] = []
+    eng = engine(USE_QUAD, [LIB_A, LIB_B], log=logs.append)
+    assert eng.reconcile(dict(POD), FakeClient()).obj["q"] == 12
+    assert eng.reconcile(dict(POD), FakeClient()).obj["q"] == 12
+    assert logs == ["loading a", "loading a"]  # evaluated once per call
+
+
+def test_library_loaded_twice_in_one_call_is_evaluated_once() -> None:
+    lib_c = Library(
+        "c.star", 'load("a.star", "quad")\ndef eight(n):\n    return 2 * quad(n)\n', "libs/c.star"
+    )
+    code = 'load("a.star", "quad")\nload("c.star", "eight")\n' + USE_QUAD.split("\n", 1)[1]
+    logs: list[str] = []
+    engine(code, [LIB_A, LIB_B, lib_c], log=logs.append).reconcile(dict(POD), FakeClient())
+    assert logs == ["loading a"]
+
+
+def test_load_missing_module() -> None:
+    message = fails(USE_QUAD, libraries=[LIB_A])
+    assert message == 'libs/a.star: load("b.star"): module b.star not found in library'
+    assert fails('load("zz", "x")\n') == f'{SOURCE}: load("zz"): module zz not found in library'
+
+
+def test_load_cycle() -> None:
+    lib_x = Library("x", 'load("y", "b")\na = 1\n', "libs/x.star")
+    lib_y = Library("y", 'load("x", "a")\nb = 2\n', "libs/y.star")
+    message = fails('load("x", "a")\ndef reconcile(self):\n    return None\n', libraries=[lib_x, lib_y])
+    assert message == "libs/y.star: cycle in load graph: x -> y -> x"
+
+
+def test_error_inside_library_names_library_file() -> None:
+    lib = Library("bad", "def f(d):\n    return d['missing']\n", "libs/bad.star")
+    code = 'load("bad", "f")\ndef reconcile(self):\n    return f({})\n'
+    assert fails(code, libraries=[lib]).startswith("libs/bad.star:2:")
+    top = Library("top", "x = {}['k']\n", "libs/top.star")
+    assert fails('load("top", "x")\n', libraries=[top]).startswith("libs/top.star:1:")
+
+
+def test_syntax_error_in_library() -> None:
+    lib = Library("broken", "def f(:\n", "libs/broken.star")
+    assert fails('load("broken", "f")\n', libraries=[lib]).startswith("libs/broken.star:1:")
+
+
+# --- errors and limits ---------------------------------------------------------------------------------
+
+
+def test_syntax_error_at_construction() -> None:
+    with pytest.raises(ReconcileError) as info:
+        engine("def reconcile(self):\n    return (\n\n")
+    assert str(info.value).startswith(f"{SOURCE}:")
+    assert "\n" not in str(info.value)
+    with pytest.raises(ReconcileError, match=r"reconciler\.star:2:5: .*while"):
+        engine("def reconcile(self):\n    while True:\n        pass\n")
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        ("x = 0\n    return 1 // x", "division by zero"),
+        ('return self["nope"]', "nope"),
+        ("return undefined_name", "undefined_name"),
+        ('fail("custom failure")', "custom failure"),
+    ],
+)
+def test_runtime_error_names_file_and_line(body: str, text: str) -> None:
+    message = fails(f"def reconcile(self):\n    {body}\n")
+    line = 2 + body.count("\n")
+    assert message.startswith(f"{SOURCE}:{line}:") and text in message
+
+
+def test_error_in_nested_function_points_at_failing_line() -> None:
+    code = "def helper(d):\n    return d['k']\ndef reconcile(self):\n    return helper({})\n"
+    assert fails(code).startswith(f"{SOURCE}:2:")
+
+
+@pytest.mark.parametrize(
+    "loop",
+    [
+        "for i in range(100000000000):\n        x += 1",
+        "for i in range(100000):\n        for j in range(100000):\n            x += 1",
+    ],
+)
+def test_time_limit_stops_endless_loop(loop: str) -> None:
+    start = time.monotonic()
+    message = fails(f"def reconcile(self):\n    x = 0\n    {loop}\n", time_limit=0.5)
+    assert message == f"{SOURCE}: reconciler exceeded the time limit of 0.5s"
+    assert time.monotonic() - start < 5
+
+
+def test_time_limit_applies_to_module_and_library_evaluation() -> None:
+    slow = "x = 0\nfor i in range(100000):\n    for j in range(100000):\n        x += 1\n"
+    assert "time limit" in fails(slow, time_limit=0.3)
+    lib = Library("slow", slow, "libs/slow.star")
+    assert "time limit" in fails('load("slow", "x")\n', libraries=[lib], time_limit=0.3)
+
+
+def test_runaway_recursion_is_stopped() -> None:
+    message = fails("def f(n):\n    return f(n + 1)\ndef reconcile(self):\n    return f(0)\n")
+    assert message.startswith(f"{SOURCE}:2:") and "stack overflow" in message
+
+
+# --- print ---------------------------------------------------------------------------------------------
+
+
+def test_print_goes_to_log() -> None:
+    logs: list[str] = []
+    code = (
+        'print("top", 1)\ndef reconcile(self):\n    print("hello", {"a": None}, [1.5, True], sep="|")\n'
+        '    return reconcile_result(self, False, 0, "", False)\n'
+    )
+    client = FakeClient()
+    run(code, client=client, log=logs.append)
+    assert logs == ["top 1", 'hello|{"a": None}|[1.5, True]']
+    assert client.logs == []
+
+
+def test_print_without_log_uses_client_log() -> None:
+    client = FakeClient()
+    run(
+        'def reconcile(self):\n    print("via client")\n' + OK,
+        client=client,
+    )
+    assert client.logs == ["via client"]

@@ -1,0 +1,232 @@
+"""What only the SQLite backend promises: persistence, crash safety, schema checks, other processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import choreo
+from choreo.errors import ChoreoError
+from choreo.store import Gone
+from choreo.store.sqlite import SCHEMA_VERSION, SqliteBackend
+
+from .conftest import GROUP, KIND, key, obj, put
+
+Opener = Callable[..., SqliteBackend]
+
+REPO_ROOT = Path(choreo.__file__).resolve().parents[1]
+
+PRELUDE = """
+import sys, time
+from pathlib import Path
+from choreo.api.objects import ObjectKey
+from choreo.store.sqlite import SqliteBackend
+
+store = SqliteBackend(Path(sys.argv[1]))
+
+def widget(name, batch):
+    meta = {"name": name, "namespace": "default", "labels": {"batch": str(batch)}}
+    return ObjectKey("example.com", "Widget", "default", name), {"kind": "Widget", "metadata": meta}
+"""
+
+ONE_BIG_TRANSACTION = """
+with store.transaction():
+    for i in range(500):
+        store.create(*widget(f"w{i}", 0))
+        store.put_record("batches", f"k{i}", i)
+    print("written", flush=True)
+    time.sleep(60)
+"""
+
+MANY_TRANSACTIONS = """
+batch = 0
+while True:
+    with store.transaction():
+        for i in range(20):
+            store.create(*widget(f"b{batch}-{i}", batch))
+        store.put_record("batches", str(batch), 20)
+    batch += 1
+    if batch == 5:
+        print("running", flush=True)
+"""
+
+LATE_WRITE = """
+time.sleep(0.3)
+store.create(*widget("from-elsewhere", 0))
+"""
+
+
+def start_writer(script: str, path: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    code = textwrap.dedent(PRELUDE) + textwrap.dedent(script)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True, env=env
+    )
+
+
+def kill_after_line(process: subprocess.Popen[str], expected: str, delay: float = 0.0) -> None:
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == expected
+    time.sleep(delay)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    process.stdout.close()
+    assert process.returncode == -signal.SIGKILL
+
+
+def integrity(path: Path) -> str:
+    with sqlite3.connect(path) as db:
+        return db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+# --- persistence ------------------------------------------------------------------------------------
+
+
+def test_everything_survives_reopen(open_sqlite: Opener) -> None:
+    first = open_sqlite()
+    put(first, "a", size=1)
+    put(first, "b", "other")
+    first.update(key("a"), obj("a", size=2))
+    first.delete(key("b", "other"))
+    first.put_record("runs", "r1", {"ok": True})
+    first.close()
+
+    second = open_sqlite()
+    assert second.get(key("a"))["spec"] == {"size": 2}
+    assert second.get(key("b", "other")) is None
+    assert second.current_revision() == 4
+    assert second.get_record("runs", "r1") == {"ok": True}
+    assert [(e.type, e.revision) for e in second.events_since(0)] == [
+        ("ADDED", 1),
+        ("ADDED", 2),
+        ("MODIFIED", 3),
+        ("DELETED", 4),
+    ]
+    assert put(second, "c")["metadata"]["resourceVersion"] == "5"  # the counter continues
+
+
+def test_rolled_back_transaction_is_not_persisted(open_sqlite: Opener) -> None:
+    first = open_sqlite()
+    put(first, "a")
+    with pytest.raises(RuntimeError), first.transaction():
+        put(first, "b")
+        raise RuntimeError("stop")
+    first.close()
+    second = open_sqlite()
+    assert [o["metadata"]["name"] for o in second.list(GROUP, KIND)] == ["a"]
+    assert second.current_revision() == 1
+
+
+def test_compaction_point_survives_reopen(open_sqlite: Opener) -> None:
+    first = open_sqlite(max_events=2)
+    for name in "abcde":
+        put(first, name)
+    first.close()
+    second = open_sqlite(max_events=1000)
+    with pytest.raises(Gone):
+        second.events_since(1)
+    assert [e.revision for e in second.events_since(3)] == [4, 5]
+
+
+def test_layout_and_pragmas(open_sqlite: Opener, store_path: Path) -> None:
+    put(open_sqlite(), "a")
+    with sqlite3.connect(store_path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"schema_version", "meta", "objects", "events", "records"} <= tables
+
+
+def test_objects_are_stored_as_canonical_json(open_sqlite: Opener, store_path: Path) -> None:
+    open_sqlite().create(key("a"), {"metadata": {"name": "a"}, "apiVersion": "v1", "kind": KIND})
+    with sqlite3.connect(store_path) as db:
+        (body,) = db.execute("SELECT body FROM objects").fetchone()
+    assert body == '{"apiVersion":"v1","kind":"Widget","metadata":{"name":"a","resourceVersion":"1"}}'
+
+
+def test_close_releases_the_file(open_sqlite: Opener, store_path: Path) -> None:
+    backend = open_sqlite()
+    put(backend, "a")
+    backend.close()
+    backend.close()  # idempotent
+    assert not store_path.with_name(store_path.name + "-wal").exists()  # last connection checkpointed
+    with sqlite3.connect(store_path, isolation_level=None) as db:
+        db.execute("BEGIN EXCLUSIVE")
+        db.execute("ROLLBACK")
+
+
+# --- refusing files it cannot read ------------------------------------------------------------------
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(store_path: Path) -> None:
+    store_path.parent.mkdir(parents=True)
+    store_path.write_text("this is not sqlite, just some text that is long enough\n" * 20)
+    with pytest.raises(ChoreoError, match=r"store\.db: cannot open the store"):
+        SqliteBackend(store_path)
+
+
+def test_a_newer_schema_version_is_refused(open_sqlite: Opener, store_path: Path) -> None:
+    open_sqlite().close()
+    with sqlite3.connect(store_path) as db:
+        db.execute("UPDATE schema_version SET version = 99")
+    with pytest.raises(ChoreoError, match="schema version 99 is not supported"):
+        SqliteBackend(store_path)
+
+
+# --- other processes and crashes --------------------------------------------------------------------
+
+
+def test_killed_writer_leaves_none_of_its_open_transaction(open_sqlite: Opener, store_path: Path) -> None:
+    before = open_sqlite()
+    put(before, "committed-before")
+    before.close()
+
+    kill_after_line(start_writer(ONE_BIG_TRANSACTION, store_path), "written")
+
+    assert integrity(store_path) == "ok"
+    after = open_sqlite()
+    assert [o["metadata"]["name"] for o in after.list(GROUP, KIND)] == ["committed-before"]
+    assert after.current_revision() == 1
+    assert [e.revision for e in after.events_since(0)] == [1]
+    assert list(after.list_records("batches")) == []
+    assert put(after, "next")["metadata"]["resourceVersion"] == "2"
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.13])
+def test_killed_writer_leaves_whole_transactions_only(
+    open_sqlite: Opener, store_path: Path, delay: float
+) -> None:
+    kill_after_line(start_writer(MANY_TRANSACTIONS, store_path), "running", delay)
+
+    assert integrity(store_path) == "ok"
+    after = open_sqlite()
+    objects = after.list(GROUP, KIND)
+    per_batch = Counter(o["metadata"]["labels"]["batch"] for o in objects)
+    records = dict(after.list_records("batches"))
+    assert len(per_batch) >= 5
+    assert set(per_batch.values()) == {20}
+    assert records == dict(per_batch)
+    assert after.current_revision() == len(objects) == len(after.events_since(0))
+
+
+def test_wait_for_change_sees_writes_of_another_process(open_sqlite: Opener, store_path: Path) -> None:
+    backend = open_sqlite()
+    put(backend, "a")
+    writer = start_writer(LATE_WRITE, store_path)
+    try:
+        assert backend.wait_for_change(1, timeout=20.0) is True
+    finally:
+        assert writer.wait(timeout=20) == 0
+        assert writer.stdout is not None
+        writer.stdout.close()
+    assert backend.get(key("from-elsewhere")) is not None
