@@ -17,6 +17,7 @@ from typing import Any
 
 from choreo.api.objects import ObjectKey, key_of, meta
 from choreo.apiserver import openapi, ssa
+from choreo.apiserver.hooks import AdmissionHook
 from choreo.apiserver.metadata import validate_metadata
 from choreo.apiserver.registry import APIResource, Registry, builtin_crds, resource_from_crd
 from choreo.errors import Conflict, Invalid, NotFound
@@ -55,6 +56,7 @@ class APIServer:
         self._clock = clock
         self._new_uid = new_uid
         self._semantics: dict[tuple[str, str], openapi.SchemaInfo] = {}
+        self._hooks: dict[tuple[str, str], list[AdmissionHook]] = {}
         for crd in builtin_crds():
             self.registry.add(resource_from_crd(crd, source="built-in", choreo_api=True))
 
@@ -65,6 +67,13 @@ class APIServer:
         self.registry.add(resource)
         self._semantics.pop((resource.group, resource.kind), None)
         return resource
+
+    def add_hook(self, group: str, kind: str, hook: AdmissionHook) -> None:
+        """Run ``hook`` on every write and final delete of objects of group/kind (see ``hooks``)."""
+        self._hooks.setdefault((group, kind), []).append(hook)
+
+    def _hooks_for(self, key: ObjectKey) -> list[AdmissionHook]:
+        return self._hooks.get((key.group, key.kind), [])
 
     def register_stored_crds(self) -> None:
         """Register the kinds of the CRD objects already in the store (state opened without a project)."""
@@ -229,21 +238,31 @@ class APIServer:
 
     def _store(self, resource: APIResource, key: ObjectKey, old: Object | None, new: Object) -> Object:
         self._validate(resource, key, old, new)
+        hooks = self._hooks_for(key)
         if old is None:
             md = meta(new)
             md["uid"] = self._new_uid()
             md["creationTimestamp"] = self._clock()
             md["generation"] = 1
-            return self.backend.create(key, new)
-        if _comparable(old) == _comparable(new):
+        for hook in hooks:
+            hook.admit(self, old, new)
+        if old is None:
+            stored = self.backend.create(key, new)
+        elif _comparable(old) == _comparable(new):
             return old
-        if old.get("spec") != new.get("spec"):
-            meta(new)["generation"] = int(old["metadata"].get("generation") or 0) + 1
-        if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
-            return self._remove(key, old)
-        return self.backend.update(key, new, old["metadata"]["resourceVersion"])
+        else:
+            if old.get("spec") != new.get("spec"):
+                meta(new)["generation"] = int(old["metadata"].get("generation") or 0) + 1
+            if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
+                return self._remove(key, old)
+            stored = self.backend.update(key, new, old["metadata"]["resourceVersion"])
+        for hook in hooks:
+            hook.stored(self, old, stored)
+        return stored
 
     def _remove(self, key: ObjectKey, old: Object) -> Object:
+        for hook in self._hooks_for(key):
+            hook.deleting(self, old)
         gone = self.backend.delete(key)
         uid = old["metadata"].get("uid")
         if uid:

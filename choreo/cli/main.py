@@ -17,8 +17,9 @@ import yaml
 from choreo.apiserver import ssa
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError, NotFound
+from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA
 from choreo.results.summary import FORMATS, render_events, render_summary
-from choreo.runtime.session import RunOptions, latest_record, open_state, run_project, state_path
+from choreo.runtime.session import RunOptions, RunRecord, latest_record, open_state, run_project, state_path
 
 
 class DefaultGroup(click.Group):
@@ -62,13 +63,30 @@ def run() -> None:
 @run.command("once")
 @click.argument("directory", required=False)
 @click.option(
-    "-o",
-    "--output",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="reconciler",
-    show_default=True,
-    help="Summary format.",
+    "-o", "--output", "fmt", type=click.Choice(FORMATS), default="reconciler", show_default=True, help="Summary format."
+)
+@click.option(
+    "-r",
+    "--internal-reconcilers",
+    "allocators",
+    is_flag=True,
+    help="Enable the built-in allocators (IPAM, VLAN, AS, GENID, EXTCOMM).",
+)
+@click.option(
+    "-s",
+    "--sdc",
+    "--schema",
+    "schema",
+    is_flag=True,
+    help="Merge and validate each device's config against its YANG schema after reconciling.",
+)
+@click.option("--out", "out_dir", default=None, help="Folder for rendered device configs (with -s; default: out).")
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    metavar="FORMAT=FILE",
+    help="Write a validation report (with -s): junit=FILE or json=FILE.",
 )
 @click.option(
     "--max-reconciles",
@@ -77,16 +95,52 @@ def run() -> None:
     help="Reconciles of one object before the run is declared a loop.",
 )
 @click.option("--time-limit", default=10.0, show_default=True, help="Seconds one reconcile may take.")
-@click.option("-v", "--verbose", is_flag=True, help="Show reconciler print() output.")
-def run_once(directory: str | None, fmt: str, max_reconciles: int, time_limit: float, verbose: bool) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Show reconciler print() output and warnings.")
+def run_once(
+    directory: str | None,
+    fmt: str,
+    allocators: bool,
+    schema: bool,
+    out_dir: str | None,
+    reports: tuple[str, ...],
+    max_reconciles: int,
+    time_limit: float,
+    verbose: bool,
+) -> None:
     """Load DIRECTORY (default: .) and reconcile until the system is quiet."""
     root = _project_dir(directory)
     log = (lambda msg: click.echo(msg, err=True)) if verbose else (lambda _msg: None)
-    record = run_project(root, RunOptions(max_reconciles=max_reconciles, time_limit=time_limit, log=log))
-    for line in render_summary(record.runner, record.events, record.failure, record.failed_task, fmt):
-        click.echo(line)
+    plugins = ([INTERNAL_RECONCILERS] if allocators else []) + ([SCHEMA] if schema else [])
+    stage_options: dict[str, Any] = {"out": out_dir, "reports": _parse_reports(reports)}
+    options = RunOptions(
+        max_reconciles=max_reconciles, time_limit=time_limit, log=log, plugins=plugins, stage_options=stage_options
+    )
+    record = run_project(root, options)
+    _print_record(record, fmt)
     if not record.success:
         sys.exit(1)
+
+
+def _parse_reports(reports: tuple[str, ...]) -> dict[str, str]:
+    parsed: dict[str, str] = {}
+    for report in reports:
+        kind, sep, path = report.partition("=")
+        if not sep or kind not in ("junit", "json") or not path:
+            raise ChoreoError(f"--report {report}: expected junit=FILE or json=FILE")
+        parsed[kind] = path
+    return parsed
+
+
+def _print_record(record: RunRecord, fmt: str) -> None:
+    for line in render_summary(record.runner, record.events, record.failure, record.failed_task, fmt):
+        click.echo(line)
+    for stage in record.stages:
+        for line in stage.lines:
+            click.echo(line)
+        if stage.errors:
+            click.echo(f"{stage.name} failed with {len(stage.errors)} error(s)")
+            for error in stage.errors:
+                click.echo(f"  {error}")
 
 
 @run.command("result")
@@ -101,8 +155,7 @@ def run_result(directory: str | None, fmt: str) -> None:
         backend.close()
     if record is None:
         raise ChoreoError("no run recorded yet: run `choreo run` first")
-    for line in render_summary(record.runner, record.events, record.failure, record.failed_task, fmt):
-        click.echo(line)
+    _print_record(record, fmt)
     if fmt != "reconciler" and record.failure is not None:
         for line in render_events(record.events, fmt):
             click.echo(line)

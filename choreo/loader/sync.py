@@ -28,10 +28,18 @@ def register_crds(api: APIServer, project: Project) -> None:
             raise LoadError(_prefixed(item.source, str(exc))) from None
 
 
-def sync_project(api: APIServer, project: Project) -> None:
-    """Register kinds, apply inputs, clean removed inputs and collect garbage, atomically."""
+PLUGIN_MANAGER = "choreo-plugin"
+
+
+def sync_project(api: APIServer, project: Project, plugin_crds: list[dict[str, Any]] | None = None) -> None:
+    """Register kinds, apply inputs, clean removed inputs and collect garbage, atomically.
+
+    ``plugin_crds`` (already registered) are stored as objects too, so later commands that only open the
+    state (``choreo get``) know those kinds."""
     register_crds(api, project)
     with api.backend.transaction():
+        for crd in plugin_crds or []:
+            api.apply(crd, manager=PLUGIN_MANAGER, force=True)
         loaded: set[Any] = set()
         for item in [*project.crds, *project.inputs]:
             loaded.add(key_of(apply_input(api, item)))

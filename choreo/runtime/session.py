@@ -20,6 +20,7 @@ from choreo.lang.engines import make_engine
 from choreo.loader.loading import load_project
 from choreo.loader.project import Project
 from choreo.loader.sync import sync_project
+from choreo.plugins import Plugin, StageContext, StageResult, load_plugin
 from choreo.runtime.controller import BoundReconciler, Controller
 from choreo.runtime.events import RunEvent
 from choreo.store import Backend, open_backend
@@ -43,6 +44,8 @@ class RunOptions:
     max_reconciles: int = 100
     time_limit: float = 10.0
     log: Callable[[str], None] = lambda _msg: None
+    plugins: list[str] = field(default_factory=list)  # entry point names: "internal-reconcilers", "schema"
+    stage_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,10 +57,11 @@ class RunRecord:
     failure: str | None = None
     failed_task: str = ""
     wall_seconds: float = 0.0
+    stages: list[StageResult] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
-        return self.failure is None
+        return self.failure is None and all(stage.success for stage in self.stages)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,11 +87,17 @@ class RunRecord:
         )
 
 
-def load_api(root: Path, backend: Backend) -> tuple[APIServer, Project]:
-    """Load the project folder into an API server over ``backend`` (atomically)."""
-    project = load_project(root)
+def load_api(root: Path, backend: Backend, plugins: list[Plugin] | None = None) -> tuple[APIServer, Project]:
+    """Load the project folder into an API server over ``backend`` (atomically), plug-ins first."""
     api = APIServer(backend)
-    sync_project(api, project)
+    plugin_crds = []
+    for plugin in plugins or []:
+        for crd in plugin.crds():
+            api.register_crd(crd, source=f"plug-in {plugin.name}")
+            plugin_crds.append(crd)
+        plugin.install(api)
+    project = load_project(root)
+    sync_project(api, project, plugin_crds)
     return api, project
 
 
@@ -96,9 +106,12 @@ def run_project(root: Path, options: RunOptions | None = None) -> RunRecord:
     options = options or RunOptions()
     root = root.resolve()
     started = time.perf_counter()
+    plugins = [load_plugin(name) for name in options.plugins]
     backend = open_state(root)
     try:
-        api, project = load_api(root, backend)
+        api, project = load_api(root, backend, plugins)
+        for warning in project.warnings:
+            options.log(f"warning: {warning}")
         bound = [
             BoundReconciler(
                 config, make_engine(config, project.libraries, log=options.log, time_limit=options.time_limit)
@@ -107,11 +120,13 @@ def run_project(root: Path, options: RunOptions | None = None) -> RunRecord:
         ]
         record = RunRecord(str(uuid.uuid4()), root.name, datetime.now(UTC).isoformat())
         outcome = Controller(api, bound, max_reconciles=options.max_reconciles, log=options.log).run()
-        record.events, record.failure, record.failed_task = (
-            outcome.events,
-            outcome.failure,
-            outcome.failed_task,
-        )
+        record.events, record.failure, record.failed_task = outcome.events, outcome.failure, outcome.failed_task
+        if outcome.success:
+            context = StageContext(api, root, dict(options.stage_options), options.log)
+            for plugin in plugins:
+                stage = plugin.after_reconcile(context)
+                if stage is not None:
+                    record.stages.append(stage)
         record.wall_seconds = time.perf_counter() - started
         save_record(backend, record)
         return record

@@ -1,0 +1,44 @@
+"""Admission hooks: code that runs inside the API server's write transaction for one kind.
+
+Plug-ins use them for behaviour that must happen synchronously with a write, like the reference's
+allocator "invokers": an IP claim is allocated while it is being written, so whoever wrote it reads
+``status`` filled in straight away. A hook that raises rejects the write; since it runs inside the same
+store transaction, nothing of the write (nor anything the hook wrote) is kept.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from choreo.apiserver.server import APIServer
+
+Object = dict[str, Any]
+
+
+class AdmissionHook(Protocol):
+    def admit(self, api: APIServer, old: Object | None, new: Object) -> None:
+        """Before ``new`` is stored (validated, server fields set): may change ``new`` in place,
+        e.g. fill in ``status``; raise a ``ChoreoError`` to reject the write."""
+        ...
+
+    def stored(self, api: APIServer, old: Object | None, new: Object) -> None:
+        """After ``new`` was stored (same transaction): may write other objects."""
+        ...
+
+    def deleting(self, api: APIServer, obj: Object) -> None:
+        """Before ``obj`` is removed for good (same transaction): release what it holds."""
+        ...
+
+
+class BaseHook:
+    """A hook that does nothing; subclass and override what you need."""
+
+    def admit(self, api: APIServer, old: Object | None, new: Object) -> None:
+        return None
+
+    def stored(self, api: APIServer, old: Object | None, new: Object) -> None:
+        return None
+
+    def deleting(self, api: APIServer, obj: Object) -> None:
+        return None
