@@ -1,0 +1,189 @@
+"""The API server core: metadata, generation, no-op writes, concurrency, apply, finalizers, cascade."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from choreo.apiserver.hooks import BaseHook
+from choreo.apiserver.server import APIServer
+from choreo.errors import AlreadyExists, Conflict, Invalid, NotFound
+from choreo.store.memory import MemoryBackend
+
+CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "widgets.example.com"},
+    "spec": {
+        "group": "example.com",
+        "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "shortNames": ["wd"]},
+        "scope": "Namespaced",
+        "versions": [{
+            "name": "v1alpha1", "served": True, "storage": True, "subresources": {"status": {}},
+            "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                "spec": {"type": "object", "properties": {
+                    "size": {"type": "integer", "default": 1},
+                    "color": {"type": "string", "enum": ["red", "blue"]},
+                }},
+                "status": {"type": "object", "properties": {
+                    "conditions": {"type": "array", "x-kubernetes-list-type": "map",
+                                   "x-kubernetes-list-map-keys": ["type"],
+                                   "items": {"type": "object", "properties": {
+                                       "type": {"type": "string"}, "status": {"type": "string"}}}},
+                    "note": {"type": "string"},
+                }},
+            }}},
+        }],
+    },
+}
+
+
+@pytest.fixture
+def api() -> APIServer:
+    ticks = itertools.count()
+    server = APIServer(MemoryBackend(), clock=lambda: f"2026-01-01T00:00:{next(ticks) % 60:02d}Z")
+    server.register_crd(CRD)
+    return server
+
+
+def widget(name: str = "w1", namespace: str = "default", **spec: Any) -> dict[str, Any]:
+    obj: dict[str, Any] = {"apiVersion": "example.com/v1alpha1", "kind": "Widget",
+                           "metadata": {"name": name, "namespace": namespace}}
+    if spec:
+        obj["spec"] = spec
+    return obj
+
+
+def test_create_sets_server_fields_and_defaults(api: APIServer) -> None:
+    stored = api.create(widget(color="red"))
+    md = stored["metadata"]
+    assert md["generation"] == 1 and md["uid"] and md["creationTimestamp"] and md["resourceVersion"]
+    assert stored["spec"] == {"size": 1, "color": "red"}
+    with pytest.raises(AlreadyExists):
+        api.create(widget())
+
+
+def test_generation_moves_only_with_spec(api: APIServer) -> None:
+    api.apply(widget(color="red"), manager="a")
+    status = api.apply({**widget(), "status": {"note": "hi"}}, manager="b")
+    assert status["metadata"]["generation"] == 1
+    spec = api.apply(widget(color="blue"), manager="a")
+    assert spec["metadata"]["generation"] == 2
+
+
+def test_write_that_changes_nothing_changes_nothing(api: APIServer) -> None:
+    first = api.apply(widget(color="red"), manager="a")
+    revision = api.backend.current_revision()
+    again = api.apply(widget(color="red"), manager="a")
+    assert again == first
+    assert api.backend.current_revision() == revision
+    assert api.backend.events_since(revision) == []
+
+
+def test_stale_update_is_a_conflict(api: APIServer) -> None:
+    stored = api.create(widget(color="red"))
+    fresh = api.update({**stored, "spec": {"color": "blue", "size": 1}})
+    assert fresh["spec"]["color"] == "blue"
+    with pytest.raises(Conflict, match="the object has been modified"):
+        api.update({**stored, "spec": {"color": "red", "size": 2}})
+
+
+def test_apply_conflict_between_managers_and_force(api: APIServer) -> None:
+    api.apply(widget(color="red"), manager="a")
+    with pytest.raises(Conflict, match=r'conflict with "a": \.spec\.color'):
+        api.apply(widget(color="blue"), manager="b")
+    taken = api.apply(widget(color="blue"), manager="b", force=True)
+    assert taken["spec"]["color"] == "blue"
+
+
+def test_field_dropped_by_its_manager_is_removed(api: APIServer) -> None:
+    api.apply(widget(color="red", size=3), manager="a")
+    after = api.apply(widget(size=3), manager="a")
+    assert "color" not in after["spec"]
+
+
+def test_conditions_of_two_managers_coexist(api: APIServer) -> None:
+    api.create(widget())
+    api.apply({**widget(), "status": {"conditions": [{"type": "A", "status": "True"}]}}, manager="a")
+    both = api.apply({**widget(), "status": {"conditions": [{"type": "B", "status": "False"}]}}, manager="b")
+    assert [c["type"] for c in both["status"]["conditions"]] == ["A", "B"]
+
+
+def test_undeclared_field_names_the_path(api: APIServer) -> None:
+    with pytest.raises(Invalid) as err:
+        api.apply(widget(colour="red"), manager="a")
+    assert str(err.value) == (
+        "fieldmanager apply failed err: failed to create typed patch object "
+        "(default/w1; example.com/v1alpha1, Kind=Widget): .spec.colour: field not declared in schema"
+    )
+
+
+@pytest.mark.parametrize(("obj", "needle"), [
+    (widget(name="Bad_Name"), ".metadata.name"),
+    (widget(namespace=""), ".metadata.namespace: Required value"),
+    (widget(color="green"), '.spec.color: Unsupported value: "green"'),
+])
+def test_invalid_objects_are_rejected(api: APIServer, obj: dict[str, Any], needle: str) -> None:
+    with pytest.raises(Invalid, match=needle.replace(".", r"\.")):
+        api.create(obj)
+
+
+def test_namespaces_are_separate(api: APIServer) -> None:
+    api.create(widget(namespace="a", color="red"))
+    api.create(widget(namespace="b", color="blue"))
+    assert api.get("example.com", "Widget", "a", "w1")["spec"]["color"] == "red"
+    assert [o["metadata"]["namespace"] for o in api.list("example.com", "Widget")] == ["a", "b"]
+    assert len(api.list("example.com", "Widget", "b")) == 1
+
+
+def test_finalizers_hold_deletion_until_removed(api: APIServer) -> None:
+    api.apply({**widget(), "metadata": {**widget()["metadata"], "finalizers": ["keep"]}}, manager="a")
+    marked = api.delete("example.com", "Widget", "default", "w1")
+    assert marked["metadata"]["deletionTimestamp"]
+    with pytest.raises(Invalid, match="no new finalizers"):
+        api.apply({**widget(), "metadata": {**widget()["metadata"], "finalizers": ["keep", "more"]}}, manager="a")
+    api.apply(widget(), manager="a")  # manager a stops applying its finalizer
+    with pytest.raises(NotFound):
+        api.get("example.com", "Widget", "default", "w1")
+
+
+def test_deleting_an_owner_deletes_what_it_owns(api: APIServer) -> None:
+    owner = api.create(widget("owner"))
+    ref = {"apiVersion": "example.com/v1alpha1", "kind": "Widget", "name": "owner",
+           "uid": owner["metadata"]["uid"], "controller": True}
+    child = widget("child")
+    child["metadata"]["ownerReferences"] = [ref]
+    api.create(child)
+    grandchild = widget("grandchild")
+    grandchild["metadata"]["ownerReferences"] = [{**ref, "name": "child",
+                                                  "uid": api.get("example.com", "Widget", "default", "child")
+                                                  ["metadata"]["uid"]}]
+    grandchild["metadata"]["finalizers"] = ["hold"]
+    api.create(grandchild)
+    api.delete("example.com", "Widget", "default", "owner")
+    assert [o["metadata"]["name"] for o in api.list("example.com", "Widget")] == ["grandchild"]
+    assert api.get("example.com", "Widget", "default", "grandchild")["metadata"]["deletionTimestamp"]
+
+
+def test_admission_hook_fills_status_and_can_reject(api: APIServer) -> None:
+    class Stamp(BaseHook):
+        def admit(self, api: APIServer, old: Any, new: dict[str, Any]) -> None:
+            if new.get("spec", {}).get("color") == "blue":
+                raise Invalid("blue widgets are sold out")
+            new["status"] = {"note": f"admitted {new['metadata']['uid'][:0]}ok"}
+
+    api.add_hook("example.com", "Widget", Stamp())
+    assert api.apply(widget(color="red"), manager="a")["status"]["note"] == "admitted ok"
+    revision = api.backend.current_revision()
+    with pytest.raises(Invalid, match="sold out"):
+        api.apply(widget("w2", color="blue"), manager="a")
+    assert api.backend.current_revision() == revision
+
+
+def test_registry_resolves_every_spelling(api: APIServer) -> None:
+    for spelling in ("widgets", "widget", "Widget", "wd", "widgets.example.com", "Widget.example.com"):
+        assert api.registry.resolve(spelling).kind == "Widget"
+    with pytest.raises(NotFound):
+        api.registry.resolve("gadgets")
