@@ -23,14 +23,19 @@ from __future__ import annotations
 import functools
 import math
 import re
+import sys
+import types
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import cel
+# The cel package's __init__ imports its interactive CLI (prompt_toolkit, ~170 ms) that choreo never uses;
+# registering an empty placeholder for that submodule first keeps every choreo command fast to start.
+sys.modules.setdefault("cel.cli", types.ModuleType("cel.cli"))
+import cel  # noqa: E402
 
-from choreo.errors import Invalid
+from choreo.errors import Invalid  # noqa: E402
 
 __all__ = [
     "OPERATORS",
