@@ -48,3 +48,13 @@ def key_of(obj: Object) -> ObjectKey:
 def object_ref(obj: Object) -> str:
     """Human form used in messages: ``Kind.group namespace/name``."""
     return str(key_of(obj))
+
+
+def clone(value: Any) -> Any:
+    """Deep copy of JSON-shaped data (dicts, lists, scalars); several times faster than copy.deepcopy,
+    which matters because every API write copies whole objects a few times."""
+    if type(value) is dict:
+        return {k: clone(v) for k, v in value.items()}
+    if type(value) is list:
+        return [clone(v) for v in value]
+    return value

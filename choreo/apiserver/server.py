@@ -9,16 +9,16 @@ every public write is one store transaction, so a failure never leaves half of i
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from choreo.api.objects import ObjectKey, key_of, meta
+from choreo.api.objects import ObjectKey, clone, key_of, meta
 from choreo.apiserver import openapi, ssa
 from choreo.apiserver.hooks import AdmissionHook
 from choreo.apiserver.metadata import validate_metadata
+from choreo.apiserver.owners import OwnerIndex
 from choreo.apiserver.registry import APIResource, Registry, builtin_crds, resource_from_crd
 from choreo.errors import Conflict, Invalid, NotFound
 from choreo.store.base import Backend
@@ -35,7 +35,7 @@ def utc_now() -> str:
 
 def _comparable(obj: Object) -> Object:
     """The object minus what changes on every write, to decide whether a write is a no-op."""
-    out = copy.deepcopy(obj)
+    out = clone(obj)
     md = out.get("metadata") or {}
     md.pop("resourceVersion", None)
     for entry in md.get("managedFields") or []:
@@ -57,6 +57,7 @@ class APIServer:
         self._new_uid = new_uid
         self._semantics: dict[tuple[str, str], openapi.SchemaInfo] = {}
         self._hooks: dict[tuple[str, str], list[AdmissionHook]] = {}
+        self.owners = OwnerIndex(backend)
         for crd in builtin_crds():
             self.registry.add(resource_from_crd(crd, source="built-in", choreo_api=True))
 
@@ -119,7 +120,7 @@ class APIServer:
 
     def create(self, obj: Object, *, manager: str = "") -> Object:
         resource = self.registry.for_object(obj)
-        new = copy.deepcopy(obj)
+        new = clone(obj)
         for field in _SERVER_FIELDS:
             meta(new).pop(field, None)
         key = self._key_of(resource, new)
@@ -145,10 +146,10 @@ class APIServer:
             expected = (obj.get("metadata") or {}).get("resourceVersion")
             if expected and str(expected) != old["metadata"].get("resourceVersion"):
                 raise Conflict(_stale_message(resource, key))
-            new = copy.deepcopy(obj)
+            new = clone(obj)
             _carry_server_fields(old, new)
             if "managedFields" not in meta(new) and "managedFields" in old["metadata"]:
-                meta(new)["managedFields"] = copy.deepcopy(old["metadata"]["managedFields"])
+                meta(new)["managedFields"] = clone(old["metadata"]["managedFields"])
             if manager:
                 new = ssa.update(old, new, manager, self.semantics(resource), now=self._clock())
             return self._store(resource, key, old, new)
@@ -162,7 +163,7 @@ class APIServer:
         self._check_patch_fields(resource, key, obj)
         with self.backend.transaction():
             old = self.backend.get(key)
-            applied = copy.deepcopy(obj)
+            applied = clone(obj)
             for field in _SERVER_FIELDS:
                 meta(applied).pop(field, None)
             meta(applied).pop("managedFields", None)
@@ -184,7 +185,7 @@ class APIServer:
             if old["metadata"].get("finalizers"):
                 if old["metadata"].get("deletionTimestamp"):
                     return old
-                marked = copy.deepcopy(old)
+                marked = clone(old)
                 marked["metadata"]["deletionTimestamp"] = self._clock()
                 return self.backend.update(key, marked, old["metadata"]["resourceVersion"])
             return self._remove(key, old)
@@ -274,12 +275,15 @@ class APIServer:
 
     def _dependents(self, uid: str) -> list[Object]:
         found = []
-        for group, kind in self.backend.kinds():
-            for obj in self.backend.list(group, kind):
-                refs = obj["metadata"].get("ownerReferences") or []
-                if any(r.get("uid") == uid for r in refs):
-                    found.append(obj)
+        for key in self.owners.dependents(uid):
+            obj = self.backend.get(key)
+            if obj is not None:
+                found.append(obj)
         return found
+
+    def dependents(self, uid: str, group: str | None = None, kind: str | None = None) -> list[Object]:
+        """Objects whose ownerReferences name ``uid``, optionally of one kind, sorted by key."""
+        return [o for o in self._dependents(uid) if kind is None or (key_of(o).group, o.get("kind")) == (group, kind)]
 
 
 def _carry_server_fields(old: Object, new: Object) -> None:

@@ -22,11 +22,11 @@ removes the parents it leaves empty unless someone owns them; list-map items wit
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from choreo.api.objects import clone
 from choreo.apiserver.fieldpath import (
     FIELD,
     INDEX,
@@ -121,7 +121,7 @@ class _Entry:
 
     def render(self, api_version: str, now: str) -> dict[str, Any]:
         if self.raw is not None and not self.touched and self.fields == self.original:
-            return copy.deepcopy(self.raw)
+            return clone(self.raw)
         entry: dict[str, Any] = {
             "apiVersion": api_version,
             "fieldsType": "FieldsV1",
@@ -273,7 +273,7 @@ def _merge(live: Any, applied: Any, sp: SchemaPath, sem: ListSemantics, forced: 
             return _merge_set(base, applied)
         if kind == "map":
             return _merge_list_map(base, applied, sp, keys, sem)
-    return copy.deepcopy(applied)
+    return clone(applied)
 
 
 def _merge_map(live: dict[str, Any], applied: dict[str, Any], sp: SchemaPath, sem: ListSemantics) -> Object:
@@ -292,7 +292,7 @@ def _merge_set(live: list[Any], applied: list[Any]) -> list[Any]:
         token = canonical_json(item)
         if token not in seen:
             seen.add(token)
-            out.append(copy.deepcopy(item))
+            out.append(clone(item))
     return out
 
 
@@ -436,7 +436,7 @@ def apply(
     Raises :class:`ApplyConflict` when the apply would change a value another manager owns, unless
     ``force`` is set, in which case ownership of those fields moves to ``manager``.
     """
-    base: Object = copy.deepcopy(live) if live else _skeleton(applied)
+    base: Object = clone(live) if live else _skeleton(applied)
     entries = _read_entries(base)
     mine = _find_or_add(entries, (manager, APPLY, subresource))
     previous = set(mine.fields)
@@ -472,7 +472,7 @@ def update(
     subresource: str = "",
 ) -> Object:
     """Record an Update operation: ``new`` replaces ``live`` and ``manager`` owns what it changed."""
-    result: Object = copy.deepcopy(new)
+    result: Object = clone(new)
     entries = _read_entries(live or {})
     mine = _find_or_add(entries, (manager, UPDATE, subresource))
     live_flat = _flatten(live or {}, semantics)
@@ -491,7 +491,7 @@ def update(
 
 def strip_managed_fields(obj: Object) -> Object:
     """A deep copy of ``obj`` without ``metadata.managedFields``."""
-    out = copy.deepcopy(obj)
+    out = clone(obj)
     metadata = out.get("metadata")
     if isinstance(metadata, dict):
         metadata.pop("managedFields", None)
@@ -591,7 +591,7 @@ def _extract(
     if isinstance(value, list):
         kind, keys = _list_kind(sem, sp)
         if kind == "atomic":
-            return copy.deepcopy(value)
+            return clone(value)
         items = []
         for item in value:
             elem = _element(item, kind, keys)
@@ -601,9 +601,9 @@ def _extract(
                 kept = _extract(item, sp, (*fp, elem), wanted, sem, forced=True)
                 items.append({**{name: item[name] for name in keys if name in item}, **kept})
             else:
-                items.append(copy.deepcopy(item))
+                items.append(clone(item))
         return items
-    return copy.deepcopy(value)
+    return clone(value)
 
 
 def _identity_first(obj: Object) -> Object:

@@ -7,12 +7,11 @@ reconcile no longer produces are deleted when the children are applied.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
 from choreo.api.gvk import GVK
-from choreo.api.objects import gvk_of, key_of, meta
+from choreo.api.objects import clone, gvk_of, key_of, meta
 from choreo.apiserver import ssa
 from choreo.apiserver.server import APIServer
 from choreo.loader.project import ReconcilerConfig
@@ -49,7 +48,7 @@ class Client:
         return ssa.strip_managed_fields(self.api.apply(obj, manager=self.config.name))
 
     def create_child(self, obj: Object) -> Object:
-        child = copy.deepcopy(obj)
+        child = clone(obj)
         owner = self.for_object
         meta(child)["ownerReferences"] = [
             {
@@ -66,7 +65,7 @@ class Client:
             meta(child)["namespace"] = namespace
         self.children.append(child)
         self.children_pending = True
-        return copy.deepcopy(child)
+        return clone(child)
 
     def apply_children(self) -> None:
         wanted = {key_of(c) for c in self.children}
@@ -90,14 +89,8 @@ class Client:
     def existing_children(self) -> list[Object]:
         """Objects of the owned kinds whose owner references point at the for-object."""
         uid = self.for_object["metadata"].get("uid")
-        found: list[Object] = []
-        for owned in self.config.owns:
-            if self.api.registry.get(owned.group, owned.kind) is None:
-                continue
-            for obj in self.api.list(owned.group, owned.kind):
-                if any(r.get("uid") == uid for r in obj["metadata"].get("ownerReferences") or []):
-                    found.append(obj)
-        return found
+        owned = {(o.group, o.kind) for o in self.config.owns}
+        return [c for c in self.api.dependents(uid) if (c["apiVersion"].rpartition("/")[0], c["kind"]) in owned]
 
     def _delete(self, obj: Object) -> None:
         key = key_of(obj)

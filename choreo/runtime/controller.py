@@ -9,7 +9,6 @@ reconciled more often than ``max_reconciles`` without the system becoming quiet.
 
 from __future__ import annotations
 
-import copy
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from choreo.api.conditions import get_condition, set_condition
-from choreo.api.objects import meta
+from choreo.api.objects import clone, meta
 from choreo.apiserver import ssa
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError, ReconcileError
@@ -166,7 +165,7 @@ class Controller:
             return False, 0, ""
         if deleting and r.config.type != "starlark":
             return False, 0, ""
-        output = r.engine.reconcile(copy.deepcopy(obj), client)
+        output = r.engine.reconcile(clone(obj), client)
         if output.ex_era:
             r.ex_era = True
         if output.obj is None:
@@ -210,13 +209,13 @@ class Controller:
         if current["metadata"].get("namespace"):
             applied["metadata"]["namespace"] = current["metadata"]["namespace"]
         if isinstance(returned.get("status"), dict):
-            applied["status"] = copy.deepcopy(returned["status"])
+            applied["status"] = clone(returned["status"])
         if (r.config.spec_update or output.ex_era) and "spec" in returned:
-            applied["spec"] = copy.deepcopy(returned["spec"])
+            applied["spec"] = clone(returned["spec"])
         if output.ex_era:
             for field_name in ("labels", "annotations", "finalizers"):
                 if md.get(field_name):
-                    applied["metadata"][field_name] = copy.deepcopy(md[field_name])
+                    applied["metadata"][field_name] = clone(md[field_name])
         applied = ssa.remove_foreign_fields(applied, current, r.name, semantics)
         finalizers = list(applied["metadata"].get("finalizers") or [])
         if add_finalizer and r.name not in finalizers:
@@ -226,7 +225,7 @@ class Controller:
         if condition_type:
             status = applied.setdefault("status", {})
             existing = get_condition(current, condition_type)
-            status["conditions"] = [copy.deepcopy(existing)] if existing else []
+            status["conditions"] = [clone(existing)] if existing else []
             set_condition(applied, condition_type, message, self._timestamp())
         else:
             status = applied.get("status")
@@ -245,7 +244,7 @@ class Controller:
         }
         if obj["metadata"].get("namespace"):
             applied["metadata"]["namespace"] = obj["metadata"]["namespace"]
-        current = copy.deepcopy(obj)
+        current = clone(obj)
         meta(current)["finalizers"] = [x for x in obj["metadata"].get("finalizers") or [] if x != r.name]
         self.api.apply(applied, manager=r.name, force=True)
         fresh = self.api.try_get(

@@ -130,6 +130,7 @@ class BaseBackend(ABC):
         self._changed = threading.Condition(self._lock)
         self._depth = 0
         self._closed = False
+        self.rollbacks = 0
 
     # --- primitives supplied by each backend (always called with the lock held) ---
 
@@ -210,6 +211,7 @@ class BaseBackend(ABC):
             except BaseException:
                 self._depth = depth
                 self._rollback(depth)
+                self.rollbacks += 1
                 raise
             self._depth = depth
             self._commit(depth)

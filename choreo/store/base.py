@@ -41,6 +41,10 @@ class WatchEvent:
 
 
 class Backend(Protocol):
+    rollbacks: int
+    """How many transactions (or savepoints) were rolled back so far. A rollback makes revision numbers
+    available again, so caches keyed by revision compare this too."""
+
     def get(self, key: ObjectKey) -> dict[str, Any] | None: ...
 
     def list(
