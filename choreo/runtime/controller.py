@@ -227,34 +227,26 @@ class Controller:
             existing = get_condition(current, condition_type)
             status["conditions"] = [clone(existing)] if existing else []
             set_condition(applied, condition_type, message, self._timestamp())
-        else:
-            status = applied.get("status")
-            if isinstance(status, dict) and "conditions" in status:
-                status["conditions"] = [
-                    c for c in status["conditions"] if _owned_condition(current, c, r.name, semantics)
-                ]
         self.api.apply(applied, manager=r.name)
 
     def _release(self, r: BoundReconciler, obj: Object) -> None:
-        """Drop the reconciler-name finalizer (and everything else it applied) from a deleting object."""
+        """Withdraw everything the reconciler applied to a deleting object, its finalizer included.
+
+        An empty apply drops the fields only this reconciler owned; a finalizer someone else also
+        claims is then removed with a plain update."""
+        f = r.config.for_
+        namespace = obj["metadata"].get("namespace", "")
         applied: Object = {
             "apiVersion": obj["apiVersion"],
             "kind": obj["kind"],
             "metadata": {"name": obj["metadata"]["name"]},
         }
-        if obj["metadata"].get("namespace"):
-            applied["metadata"]["namespace"] = obj["metadata"]["namespace"]
-        current = clone(obj)
-        meta(current)["finalizers"] = [x for x in obj["metadata"].get("finalizers") or [] if x != r.name]
+        if namespace:
+            applied["metadata"]["namespace"] = namespace
         self.api.apply(applied, manager=r.name, force=True)
-        fresh = self.api.try_get(
-            r.config.for_.group,
-            r.config.for_.kind,
-            obj["metadata"].get("namespace", ""),
-            obj["metadata"]["name"],
-        )
+        fresh = self.api.try_get(f.group, f.kind, namespace, obj["metadata"]["name"])
         if fresh is not None and r.name in (fresh["metadata"].get("finalizers") or []):
-            meta(fresh)["finalizers"] = current["metadata"]["finalizers"]
+            meta(fresh)["finalizers"] = [x for x in fresh["metadata"]["finalizers"] if x != r.name]
             self.api.update(fresh)
 
     # ------------------------------------------------------------------ reporting
@@ -289,9 +281,3 @@ class Controller:
 
     def _timestamp(self) -> str:
         return self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _owned_condition(current: Object, condition: Object, manager: str, semantics: Any) -> bool:
-    """Keep a returned condition only if this reconciler wrote it or nobody owns it yet."""
-    existing = get_condition(current, str(condition.get("type", "")))
-    return existing is None or existing == condition
