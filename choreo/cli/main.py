@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -16,10 +15,11 @@ import yaml
 
 from choreo.apiserver import ssa
 from choreo.apiserver.server import APIServer
+from choreo.cli.common import project_dir, project_state, stored_api
 from choreo.errors import ChoreoError, NotFound
 from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA
 from choreo.results.summary import FORMATS, render_events, render_summary
-from choreo.runtime.session import RunOptions, RunRecord, latest_record, open_state, run_project, state_path
+from choreo.runtime.session import RunOptions, RunRecord, latest_record, run_project
 
 
 class DefaultGroup(click.Group):
@@ -31,13 +31,6 @@ class DefaultGroup(click.Group):
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
-
-
-def _project_dir(path: str | None) -> Path:
-    root = Path(path or ".").resolve()
-    if not root.is_dir():
-        raise ChoreoError(f"{path}: project folder does not exist")
-    return root
 
 
 def _dump(obj: Any, fmt: str) -> str:
@@ -108,7 +101,7 @@ def run_once(
     verbose: bool,
 ) -> None:
     """Load DIRECTORY (default: .) and reconcile until the system is quiet."""
-    root = _project_dir(directory)
+    root = project_dir(directory)
     log = (lambda msg: click.echo(msg, err=True)) if verbose else (lambda _msg: None)
     plugins = ([INTERNAL_RECONCILERS] if allocators else []) + ([SCHEMA] if schema else [])
     stage_options: dict[str, Any] = {"out": out_dir, "reports": _parse_reports(reports)}
@@ -148,11 +141,8 @@ def _print_record(record: RunRecord, fmt: str) -> None:
 @click.option("-o", "--output", "fmt", type=click.Choice(FORMATS), default="reconciler", show_default=True)
 def run_result(directory: str | None, fmt: str) -> None:
     """Print the summary of the latest run."""
-    backend = _open_existing(_project_dir(directory))
-    try:
+    with project_state(directory) as backend:
         record = latest_record(backend)
-    finally:
-        backend.close()
     if record is None:
         raise ChoreoError("no run recorded yet: run `choreo run` first")
     _print_record(record, fmt)
@@ -162,12 +152,6 @@ def run_result(directory: str | None, fmt: str) -> None:
 
 
 # ----------------------------------------------------------------------------- reads
-
-
-def _open_existing(root: Path):
-    if not state_path(root).exists():
-        raise ChoreoError(f"{root}: no state yet: run `choreo run {root}` first")
-    return open_state(root)
 
 
 @cli.command("get")
@@ -186,9 +170,7 @@ def get(
     show_managed_fields: bool,
 ) -> None:
     """Show objects of RESOURCE (plural, kind or short name, optionally .GROUP)."""
-    root = _project_dir(directory)
-    backend = _open_existing(root)
-    try:
+    with project_state(directory) as backend:
         api = stored_api(backend)
         kind = api.registry.resolve(resource)
         if name:
@@ -209,15 +191,6 @@ def get(
             click.echo(_dump(objects[0], fmt).rstrip())
         else:
             click.echo(_dump({"apiVersion": "v1", "kind": "List", "items": objects}, fmt).rstrip())
-    finally:
-        backend.close()
-
-
-def stored_api(backend: Any) -> APIServer:
-    """An API server over stored state, knowing the kinds whose CRDs are stored."""
-    api = APIServer(backend)
-    api.register_stored_crds()
-    return api
 
 
 @cli.command("api-resources")
@@ -229,7 +202,7 @@ def api_resources(directory: str | None) -> None:
     from choreo.results.summary import table
     from choreo.store.memory import MemoryBackend
 
-    root = _project_dir(directory)
+    root = project_dir(directory)
     api = APIServer(MemoryBackend())
     register_crds(api, load_project(root))
     rows = [["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]]
@@ -246,6 +219,10 @@ from choreo.cli import files  # noqa: E402  (the apply/delete/dev commands live 
 cli.add_command(files.apply)
 cli.add_command(files.delete)
 cli.add_command(files.dev)
+
+from choreo.cli import results as results_cli  # noqa: E402  (run list/diff/deps)
+
+results_cli.register(run)
 
 
 def main() -> None:

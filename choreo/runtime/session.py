@@ -21,6 +21,7 @@ from choreo.loader.loading import load_project
 from choreo.loader.project import Project
 from choreo.loader.sync import sync_project
 from choreo.plugins import Plugin, StageContext, StageResult, load_plugin
+from choreo.results.snapshot import take_snapshot
 from choreo.runtime.controller import BoundReconciler, Controller
 from choreo.runtime.events import RunEvent
 from choreo.store import Backend, open_backend
@@ -72,6 +73,7 @@ class RunRecord:
             "failure": self.failure,
             "failedTask": self.failed_task,
             "wallSeconds": self.wall_seconds,
+            "stages": [{"name": st.name, "errors": st.errors, "lines": st.lines} for st in self.stages],
         }
 
     @classmethod
@@ -84,6 +86,7 @@ class RunRecord:
             data.get("failure"),
             data.get("failedTask", ""),
             data.get("wallSeconds", 0.0),
+            [StageResult(st["name"], st.get("errors", []), st.get("lines", [])) for st in data.get("stages", [])],
         )
 
 
@@ -128,6 +131,7 @@ def run_project(root: Path, options: RunOptions | None = None) -> RunRecord:
                 if stage is not None:
                     record.stages.append(stage)
         record.wall_seconds = time.perf_counter() - started
+        take_snapshot(api, record.id)
         save_record(backend, record)
         return record
     finally:

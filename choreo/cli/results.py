@@ -1,0 +1,124 @@
+"""The ``run list``, ``run diff`` and ``run deps`` commands: reading recorded runs and their snapshots.
+
+They only read the project's state folder, so they work from any process after a run (snapshots are
+persisted, unlike the reference's). ``register`` adds them to the ``run`` group of ``choreo.cli.main``.
+Flag spellings of both reference versions are accepted (HEAD ``--show-choreo-apis``, EX ``-i``...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from choreo.cli.common import project_state
+from choreo.errors import ChoreoError
+from choreo.results import deps as deps_mod
+from choreo.results import diff as diff_mod
+from choreo.results.inventory import Item, stored_inventory, visible
+from choreo.results.runs import list_lines, resolve_run, runs_newest_first
+from choreo.results.snapshot import has_snapshot, load_snapshot
+from choreo.runtime.session import RunRecord
+from choreo.store.base import Backend
+
+
+def _recorded_runs(backend: Backend) -> list[RunRecord]:
+    runs = runs_newest_first(backend)
+    if not runs:
+        raise ChoreoError("no run recorded yet: run `choreo run` first")
+    return runs
+
+
+def _snapshot(backend: Backend, run: RunRecord) -> list[Item]:
+    items = load_snapshot(backend, run.id)
+    if items is None:
+        raise ChoreoError(f"run {run.id} has no snapshot (it was recorded by an older choreo)")
+    return items
+
+
+def _split_project(args: tuple[str, ...], project: str | None, max_runs: int) -> tuple[str | None, list[str]]:
+    """``[DIR] [RUN]...``: the first argument is the project folder when it names a folder or looks like a
+    path (run ids never contain ``/``)."""
+    runs = list(args)
+    if project is None and runs and (Path(runs[0]).is_dir() or "/" in runs[0]):
+        project = runs.pop(0)
+    if len(runs) > max_runs:
+        raise ChoreoError(f"too many arguments: expected [DIR] and at most {max_runs} run id(s), got {' '.join(args)}")
+    return project, runs
+
+
+def _diff_pair(backend: Backend, wanted: list[str]) -> tuple[list[Item], list[Item]]:
+    """(old, new) inventories: 2 runs as given; 1 run against the snapshot before it; 0: latest two."""
+    runs = _recorded_runs(backend)
+    if len(wanted) == 2:
+        return _snapshot(backend, resolve_run(runs, wanted[0])), _snapshot(backend, resolve_run(runs, wanted[1]))
+    with_snapshots = [run for run in runs if has_snapshot(backend, run.id)]
+    if not with_snapshots:
+        raise ChoreoError("no run has a snapshot yet: run `choreo run` first")
+    new_run = resolve_run(runs, wanted[0]) if wanted else with_snapshots[0]
+    older = [run for run in runs[runs.index(new_run) + 1 :] if has_snapshot(backend, run.id)]
+    old = _snapshot(backend, older[0]) if older else []
+    return old, _snapshot(backend, new_run)
+
+
+_CHOREO_APIS = click.option(
+    "-i", "--show-choreo-apis", "--show-choreoAPIs", "--show-choreo", "show_choreo_apis", is_flag=True,
+    help="Include the built-in kinds (CRDs, Reconcilers, Libraries, UpstreamRefs).",
+)
+_PROJECT = click.option("-C", "--project", default=None, help="Project folder (default: . or the first argument).")
+
+
+@click.command("list")
+@click.argument("directory", required=False)
+def run_list(directory: str | None) -> None:
+    """List recorded runs, newest first: id, start time, outcome."""
+    with project_state(directory) as backend:
+        for line in list_lines(runs_newest_first(backend)):
+            click.echo(line)
+
+
+@click.command("diff")
+@click.argument("args", nargs=-1, metavar="[DIR] [RUN] [RUN]")
+@_PROJECT
+@click.option("-a", "--show-diff-details", "--show-details", "show_details", is_flag=True,
+              help="Print a unified YAML diff under every modified object.")
+@click.option("-m", "--show-managed-fields", "--show-managedFields", "show_managed_fields", is_flag=True,
+              help="Compare and show managed fields and resourceVersion too.")
+@_CHOREO_APIS
+def run_diff(
+    args: tuple[str, ...], project: str | None, show_details: bool, show_managed_fields: bool, show_choreo_apis: bool
+) -> None:
+    """Compare two runs' snapshots (default: the latest with the one before; RUN = run id or unique prefix).
+
+    With one RUN: that run against the run before it. With two: from the first to the second."""
+    directory, wanted = _split_project(args, project, max_runs=2)
+    with project_state(directory) as backend:
+        old, new = _diff_pair(backend, wanted)
+    changes = diff_mod.diff_inventories(
+        visible(old, show_choreo_apis), visible(new, show_choreo_apis), show_managed_fields=show_managed_fields
+    )
+    for line in diff_mod.render(changes, show_details=show_details, show_managed_fields=show_managed_fields):
+        click.echo(line)
+
+
+@click.command("deps")
+@click.argument("directory", required=False)
+@_PROJECT
+@click.option("-o", "--output", "fmt", type=click.Choice(deps_mod.FORMATS), default="tree", show_default=True)
+@click.option("--run", "run_id", default=None, metavar="RUN", help="Use this run's snapshot, not the current state.")
+@_CHOREO_APIS
+def run_deps(directory: str | None, project: str | None, fmt: str, run_id: str | None, show_choreo_apis: bool) -> None:
+    """Show which object owns which, as a tree (reference format), Graphviz DOT or a Mermaid flowchart."""
+    with project_state(project or directory) as backend:
+        if run_id:
+            items = _snapshot(backend, resolve_run(_recorded_runs(backend), run_id))
+        else:
+            items = stored_inventory(backend)
+    for line in deps_mod.render(deps_mod.build_forest(visible(items, show_choreo_apis)), fmt):
+        click.echo(line)
+
+
+def register(group: click.Group) -> None:
+    """Add the commands to the ``run`` group."""
+    for command in (run_list, run_diff, run_deps):
+        group.add_command(command)
