@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+STATE_DIR = ".choreo"  # what choreo keeps inside a project folder: store, run records, upstream clones
 ORIGIN_ANNOTATION = "api.choreo.kform.dev/origin"
 FILE_ORIGIN = '{"kind":"File"}'
 
@@ -51,6 +52,17 @@ class InputObject:
 
     obj: dict[str, Any]
     source: str
+    origin: str = FILE_ORIGIN  # the origin annotation it is applied with (upstream objects: their ref's)
+
+
+@dataclass(frozen=True)
+class LoadedUpstream:
+    """One upstream ref that was loaded: where it is declared, the origin it marks objects with."""
+
+    source: str  # the refs file (after "->" the chain of parents), for messages
+    origin: str
+    commit: str
+    root: Path  # the child project's folder inside the pinned commit
 
 
 @dataclass
@@ -63,3 +75,5 @@ class Project:
     refs: list[InputObject] = field(default_factory=list)
     # Non-fatal findings, e.g. an in/ copy written by `dev parse` that no longer matches its source.
     warnings: list[str] = field(default_factory=list)
+    # The upstream refs merged into this project (loader.upstream); None until they are resolved.
+    upstreams: list[LoadedUpstream] | None = None

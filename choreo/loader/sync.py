@@ -1,9 +1,10 @@
 """Bring the API server in line with a loaded project folder.
 
-Registers the project's CRDs, applies every input object (field manager ``inputfileloader``, origin
-annotation ``{"kind":"File"}``), deletes objects whose input file is gone (with everything they own),
-and garbage-collects objects whose owner no longer exists. The whole load is one store transaction:
-when any input is bad, nothing of this load is kept.
+Resolves the project's upstream refs (``loader.upstream``), registers the project's CRDs, applies every
+input object and UpstreamRef (field manager ``inputfileloader``, origin annotation ``{"kind":"File"}``,
+or the upstream's origin for what a child project brings), deletes objects whose input file or
+upstream is gone (with everything they own), and garbage-collects objects whose owner no longer
+exists. The whole load is one store transaction: when any input is bad, nothing of this load is kept.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from typing import Any
 from choreo.api.objects import clone, key_of, meta
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError, LoadError
-from choreo.loader.project import FILE_ORIGIN, ORIGIN_ANNOTATION, InputObject, Project
+from choreo.loader.project import ORIGIN_ANNOTATION, InputObject, Project
+from choreo.loader.upstream import is_loader_origin, load_upstreams
 
 INPUT_MANAGER = "inputfileloader"
 DEFAULT_NAMESPACE = "default"
 
 
 def register_crds(api: APIServer, project: Project) -> None:
+    """Register the kinds of the project and of its upstream refs (resolved here, once)."""
+    load_upstreams(project)
     for item in project.crds:
         try:
             api.register_crd(item.obj, source=item.source)
@@ -40,7 +44,7 @@ def sync_project(api: APIServer, project: Project, plugin_crds: list[dict[str, A
         for crd in plugin_crds or []:
             api.apply(crd, manager=PLUGIN_MANAGER, force=True)
         loaded: set[Any] = set()
-        for item in [*project.crds, *project.inputs]:
+        for item in [*project.crds, *project.refs, *project.inputs]:
             loaded.add(key_of(apply_input(api, item)))
         _clean(api, loaded)
         collect_garbage(api)
@@ -62,7 +66,7 @@ def prepare_input(api: APIServer, item: InputObject) -> dict[str, Any]:
     annotations = md.get("annotations")
     if not isinstance(annotations, dict):
         annotations = md["annotations"] = {}
-    annotations[ORIGIN_ANNOTATION] = FILE_ORIGIN
+    annotations[ORIGIN_ANNOTATION] = item.origin
     return obj
 
 
@@ -78,7 +82,7 @@ def _clean(api: APIServer, loaded: set[Any]) -> None:
     for resource in api.registry.resources():
         for obj in api.list(resource.group, resource.kind):
             annotations = obj["metadata"].get("annotations") or {}
-            if annotations.get(ORIGIN_ANNOTATION) != FILE_ORIGIN or key_of(obj) in loaded:
+            if not is_loader_origin(annotations.get(ORIGIN_ANNOTATION)) or key_of(obj) in loaded:
                 continue
             managers = {m.get("manager") for m in obj["metadata"].get("managedFields") or []}
             if INPUT_MANAGER in managers:

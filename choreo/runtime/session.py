@@ -18,7 +18,7 @@ from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError
 from choreo.lang.engines import make_engine
 from choreo.loader.loading import load_project
-from choreo.loader.project import Project
+from choreo.loader.project import STATE_DIR, Project
 from choreo.loader.sync import sync_project
 from choreo.plugins import Plugin, StageContext, StageResult, load_plugin
 from choreo.results.snapshot import take_snapshot
@@ -26,7 +26,6 @@ from choreo.runtime.controller import BoundReconciler, Controller
 from choreo.runtime.events import RunEvent
 from choreo.store import Backend, open_backend
 
-STATE_DIR = ".choreo"
 RUNS_TABLE = "runs"
 
 

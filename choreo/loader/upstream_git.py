@@ -1,0 +1,140 @@
+"""The files of one pinned commit of a git repository, kept in the project's state folder.
+
+Why: upstream refs (spec §1.6) name a repository and a commit hash or tag. Unlike the reference, which
+resets a working tree to ``origin/main`` and so reads whatever the branch holds today, we read exactly
+the pinned commit (spec §7.7). Layout under the state folder (``<project>/.choreo/refs``):
+
+- ``<url-path>/repo.git`` — a bare clone (``url-path`` = the URL with ``/`` and ``:`` turned into ``-``);
+- ``<url-path>/commits/<sha>/`` — the files of one commit, written once (extracted to a temporary
+  folder, then renamed) and reused as they are.
+
+The network is used only when the pin does not resolve in the local clone: a later run with the commit
+or tag already fetched works offline. We drive the system ``git`` command (no Python git library:
+nothing to add to the dependencies, and users' git configuration — credentials, proxies, SSH keys —
+applies as usual). Every git failure becomes one ``GitError`` line.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+GIT_TIMEOUT_SECONDS = 600
+HASH_PATTERN = re.compile(r"^[0-9a-fA-F]{7,64}$")
+FULL_HASH_LENGTHS = (40, 64)  # SHA-1, SHA-256
+
+
+class GitError(Exception):
+    """A git step failed; ``str`` is one line without the refs file (the caller adds it)."""
+
+
+@dataclass(frozen=True)
+class Pin:
+    """What an upstream ref pins: a commit ``hash`` or a ``tag``."""
+
+    type: str  # "hash" | "tag"
+    name: str
+
+    @property
+    def revision(self) -> str:
+        """The revision git resolves (the reference's plumbing reference)."""
+        return self.name if self.type == "hash" else f"refs/tags/{self.name}"
+
+    @property
+    def label(self) -> str:
+        return f"commit {self.name}" if self.type == "hash" else f"tag {self.name}"
+
+
+def url_path(url: str) -> str:
+    """The folder name of a repository URL: ``/`` and ``:`` become ``-`` (as the reference)."""
+    return url.replace("/", "-").replace(":", "-")
+
+
+def checkout(state_dir: Path, url: str, pin: Pin) -> tuple[str, Path]:
+    """The full commit hash the pin names and the folder holding that commit's files."""
+    base = state_dir / url_path(url)
+    repo = base / "repo.git"
+    _ensure_repo(repo)
+    commit = _resolve(repo, pin)
+    if commit is None:
+        _fetch(repo, url, pin)
+        commit = _resolve(repo, pin)
+    if commit is None:
+        raise GitError(f"{pin.label} not found in {url}")
+    tree = base / "commits" / commit
+    if not tree.is_dir():
+        _export(repo, commit, tree)
+    return commit, tree
+
+
+def _ensure_repo(repo: Path) -> None:
+    if not (repo / "HEAD").is_file():
+        repo.mkdir(parents=True, exist_ok=True)
+        _git(["init", "--quiet", "--bare", str(repo)], what=f"cannot create a clone in {repo}")
+
+
+def _resolve(repo: Path, pin: Pin) -> str | None:
+    """The commit hash of the pin in the local clone, or None when it is not there (yet)."""
+    result = _run(["--git-dir", str(repo), "rev-parse", "--verify", "--quiet", "--end-of-options",
+                   f"{pin.revision}^{{commit}}"])
+    return result.stdout.decode().strip() if result.returncode == 0 else None
+
+
+def _fetch(repo: Path, url: str, pin: Pin) -> None:
+    """Fetch every branch and tag; a full hash no branch or tag reaches is asked for by name."""
+    refspecs = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
+    _git(["--git-dir", str(repo), "fetch", "--quiet", "--no-tags", "--", url, *refspecs],
+         what=f"cannot fetch {url}")
+    if pin.type == "hash" and len(pin.name) in FULL_HASH_LENGTHS and _resolve(repo, pin) is None:
+        _run(["--git-dir", str(repo), "fetch", "--quiet", "--no-tags", "--", url, pin.name])
+
+
+def _export(repo: Path, commit: str, tree: Path) -> None:
+    """Write the files of ``commit`` to ``tree`` atomically (a half-written tree is never reused)."""
+    archive = _git(["--git-dir", str(repo), "archive", "--format=tar", commit],
+                   what=f"cannot read commit {commit}").stdout
+    partial = tree.with_name(f"{tree.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(partial, filter="data")
+        os.replace(partial, tree)
+    except (tarfile.TarError, OSError) as exc:
+        if tree.is_dir():  # another run wrote the same commit meanwhile
+            return
+        raise GitError(f"cannot write the files of commit {commit} to {tree}: {exc}") from None
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _git(args: list[str], *, what: str) -> subprocess.CompletedProcess[bytes]:
+    result = _run(args)
+    if result.returncode != 0:
+        raise GitError(f"{what}: {_reason(result.stderr.decode(errors='replace'))}")
+    return result
+
+
+def _run(args: list[str]) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    try:
+        return subprocess.run(["git", *args], capture_output=True, env=env, timeout=GIT_TIMEOUT_SECONDS, check=False)
+    except FileNotFoundError:
+        raise GitError("the git command is not installed (upstream refs need it)") from None
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git did not finish within {GIT_TIMEOUT_SECONDS}s") from None
+
+
+def _reason(stderr: str) -> str:
+    """The first ``fatal:``/``error:`` line of git's output, without the prefix."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in lines:
+        for prefix in ("fatal: ", "error: "):
+            if line.startswith(prefix):
+                return line[len(prefix):]
+    return lines[0] if lines else "git failed"
