@@ -1,12 +1,21 @@
-"""Pick the engine for a reconciler config by its ``type``."""
+"""Pick the engine for a reconciler config by its ``type``, and the output rule the template engines share.
+
+Template reconcilers (Jinja2, Go templates; spec §4.2, §4.3) render text that must be exactly one KRM
+object of a kind the reconciler owns; ``record_rendered_child`` checks that once for both engines so
+they report the same one-line errors.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-from choreo.errors import LoadError
-from choreo.lang.base import ReconcilerEngine
-from choreo.loader.project import Library, ReconcilerConfig
+from choreo.errors import LoadError, ReconcileError
+from choreo.lang.base import ReconcileClient, ReconcileOutput, ReconcilerEngine
+from choreo.loader.project import Library, ReconcilerConfig, ResourceSelector
+from choreo.loader.yamlio import parse_documents
+
+TEMPLATE_ENTRIES = {"jinjatemplate": "main.jinja2", "gotemplate": "main.tpl"}
 
 
 def make_engine(
@@ -24,4 +33,72 @@ def make_engine(
             raise LoadError(f"{config.source}: starlark reconciler {config.name} has no reconciler.star code")
         source = config.code_files.get(key, config.source)
         return StarlarkReconciler(config.name, config.code[key], source, libraries, time_limit=time_limit, log=log)
+    if config.type in TEMPLATE_ENTRIES:
+        entry = TEMPLATE_ENTRIES[config.type]
+        if entry not in config.code:
+            raise LoadError(f"{config.source}: {config.type} reconciler {config.name} has no {entry} code")
+        if config.type == "jinjatemplate":
+            from choreo.lang.jinja_engine import JinjaReconciler
+
+            return JinjaReconciler(config)
+        from choreo.lang.gotemplate_engine import GoTemplateReconciler
+
+        return GoTemplateReconciler(config)
     raise LoadError(f"{config.source}: reconciler {config.name}: type {config.type!r} is not supported yet")
+
+
+def code_sources(config: ReconcilerConfig) -> dict[str, str]:
+    """Code key -> the file name used in messages (the config file for code written inline)."""
+    return {key: config.code_files.get(key, config.source) for key in config.code}
+
+
+def record_rendered_child(
+    text: str,
+    source: str,
+    owns: Sequence[ResourceSelector],
+    obj: dict[str, Any],
+    client: ReconcileClient,
+) -> ReconcileOutput:
+    """Parse rendered ``text`` as one owned KRM object, record it as the child, return the for-object."""
+    child = _one_object(text, source)
+    group = child["apiVersion"].rpartition("/")[0]
+    if not any((o.group, o.kind) == (group, child["kind"]) for o in owns):
+        owned = ", ".join(f"{o.api_version} {o.kind}" for o in owns) or "nothing"
+        raise ReconcileError(
+            f"{source}: output is a {child['apiVersion']} {child['kind']}, which the reconciler does not own"
+            f" (owns: {owned})"
+        )
+    client.create_child(child)
+    return ReconcileOutput(obj=obj)
+
+
+def _one_object(text: str, source: str) -> dict[str, Any]:
+    try:
+        documents = parse_documents(text, source)
+    except LoadError as exc:
+        raise ReconcileError(_yaml_problem(exc.message, source)) from None
+    if len(documents) != 1:
+        what = "nothing" if not documents else f"{len(documents)} YAML documents"
+        raise ReconcileError(f"{source}: output must be exactly one YAML object, got {what}")
+    doc = documents[0][1]
+    if not isinstance(doc, dict):
+        raise ReconcileError(f"{source}: output must be one YAML object (a mapping), got {_type_name(doc)}")
+    for key in ("apiVersion", "kind"):
+        if not isinstance(doc.get(key), str) or not doc[key]:
+            raise ReconcileError(f"{source}: output object has no {key}")
+    if not isinstance(doc.get("metadata"), dict) or not doc["metadata"].get("name"):
+        raise ReconcileError(f"{source}: output object has no metadata.name")
+    return doc
+
+
+def _yaml_problem(message: str, source: str) -> str:
+    """The loader's ``<source>[:<line>]: invalid YAML: <problem>``, with the line marked as an output line."""
+    where, _, problem = message.removeprefix(source).partition(" invalid YAML: ")
+    line = where.strip(":")
+    at = f" (output line {line})" if line.isdigit() else ""
+    return f"{source}: output is not valid YAML{at}: {problem or message}"
+
+
+def _type_name(value: Any) -> str:
+    names = {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return names.get(type(value), type(value).__name__)

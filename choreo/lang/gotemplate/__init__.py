@@ -1,0 +1,24 @@
+"""A Go ``text/template`` interpreter for the subset Choreo reconcilers use (spec §4.2).
+
+No maintained binding of Go's own engine exists on PyPI (the one wheel, ``go-template`` 0.0.3 from
+2019, renders file to file through a YAML values file, reports errors by crashing and cannot name
+templates), so this package re-implements the engine: ``lexer`` -> ``parse`` -> ``execute``, with
+``gofmt`` for Go's ``fmt`` printing and ``funcs`` for the predefined functions. Data is modelled as
+Go's ``encoding/json`` gives it (``values``): every number a float64.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from choreo.lang.gotemplate.errors import TemplateError
+from choreo.lang.gotemplate.execute import Executor
+from choreo.lang.gotemplate.parse import TemplateSet, parse_sources
+from choreo.lang.gotemplate.values import from_json
+
+__all__ = ["TemplateError", "TemplateSet", "from_json", "parse_sources", "render"]
+
+
+def render(templates: TemplateSet, name: str, data: Any, *, time_limit: float = 10.0) -> str:
+    """Execute template ``name`` with ``data`` (already in Go's value model, see ``from_json``)."""
+    return Executor(templates, time_limit=time_limit).execute(name, data)

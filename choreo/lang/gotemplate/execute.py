@@ -1,0 +1,307 @@
+"""Executes parsed Go templates with the semantics of Go's ``text/template/exec.go``.
+
+Field access on maps, ``<no value>`` for missing keys, nil-pointer errors on null values, variable
+scopes, ``range`` over lists, maps (sorted keys) and ints, ``break``/``continue``, ``template`` calls
+with a fresh variable scope, short-circuit ``and``/``or``, and Go's execution error form
+``<file>:<line>:<col>: executing "<template>" at <<node>>: <message>``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from choreo.lang.gotemplate.errors import TemplateError
+from choreo.lang.gotemplate.funcs import ARITY, FUNCS, FuncError
+from choreo.lang.gotemplate.gofmt import format_value
+from choreo.lang.gotemplate.parse import (
+    Action,
+    Branch,
+    Chain,
+    Command,
+    Constant,
+    Field,
+    Identifier,
+    LoopControl,
+    Node,
+    Pipe,
+    TemplateCall,
+    TemplateSet,
+    Text,
+    Variable,
+)
+from choreo.lang.gotemplate.values import MISSING, truth, type_name
+
+MAX_DEPTH = 100  # nested template calls; Go allows more, Python's stack does not
+NO_FINAL: Any = object()  # "no value piped in" (Go's missingVal)
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+class Executor:
+    """One execution of a template set; not reusable across threads."""
+
+    def __init__(self, templates: TemplateSet, *, time_limit: float = 10.0) -> None:
+        self.templates = templates
+        self.deadline = time.monotonic() + time_limit
+        self.time_limit = time_limit
+        self.out: list[str] = []
+        self.vars: list[tuple[str, Any]] = []
+        self.name = ""
+        self.depth = 0
+
+    def execute(self, name: str, data: Any) -> str:
+        if name not in self.templates:
+            raise TemplateError(f'template: no template {name!r} associated with template set'.replace("'", '"'))
+        self.name = name
+        self.vars = [("$", data)]
+        self.walk(data, self.templates[name])
+        return "".join(self.out)
+
+    def fail(self, node: Node, text: str, message: str) -> TemplateError:
+        return TemplateError(f'{node.where}: executing "{self.name}" at <{text}>: {message}')
+
+    # --- walking ------------------------------------------------------------------------------------
+
+    def walk(self, dot: Any, nodes: list[Node]) -> None:
+        for node in nodes:
+            self._check_deadline(node)
+            if isinstance(node, Text):
+                self.out.append(node.text)
+            elif isinstance(node, Action):
+                value = self.pipeline(dot, node.pipe)
+                if not node.pipe.decl:
+                    self.out.append("<no value>" if value is MISSING else format_value(value, "v"))
+            elif isinstance(node, Branch):
+                self.branch(dot, node)
+            elif isinstance(node, TemplateCall):
+                self.call_template(dot, node)
+            elif isinstance(node, LoopControl):
+                raise _Break() if node.kind == "break" else _Continue()
+
+    def branch(self, dot: Any, node: Branch) -> None:
+        mark = len(self.vars)
+        try:
+            value = self.pipeline(dot, node.pipe)
+            if node.kind == "range":
+                self.range(dot, node, value, mark)
+            elif truth(value):
+                self.walk(value if node.kind == "with" else dot, node.body)
+            elif node.else_body is not None:
+                self.walk(dot, node.else_body)
+        finally:
+            del self.vars[mark:]
+
+    def range(self, dot: Any, node: Branch, value: Any, mark: int) -> None:
+        body_mark = len(self.vars)
+        empty = True
+        for key, elem in self._iteration(node, value):
+            empty = False
+            self._check_deadline(node)
+            self._set_range_vars(node.pipe, key, elem, mark)
+            try:
+                self.walk(elem, node.body)
+            except _Continue:
+                pass
+            except _Break:
+                break
+            finally:
+                del self.vars[body_mark:]
+        if empty and node.else_body is not None:
+            self.walk(dot, node.else_body)
+
+    def _iteration(self, node: Branch, value: Any) -> Iterable[tuple[Any, Any]]:
+        if isinstance(value, list):
+            return enumerate(value)
+        if isinstance(value, dict):
+            return [(k, value[k]) for k in sorted(value)]
+        if isinstance(value, int) and not isinstance(value, bool):
+            if len(node.pipe.decl) > 1:
+                raise self.fail(node, node.pipe.text, f"can't use {value} to iterate over more than one variable")
+            return ((i, i) for i in range(value))
+        if value is MISSING or value is None:
+            return []
+        raise self.fail(node, node.pipe.text, f"range can't iterate over {format_value(value, 'v')}")
+
+    def _check_deadline(self, node: Node) -> None:
+        if time.monotonic() > self.deadline:
+            raise TemplateError(f"{node.where}: template execution exceeded the time limit of {self.time_limit:g}s")
+
+    def _set_range_vars(self, pipe: Pipe, key: Any, elem: Any, mark: int) -> None:
+        if not pipe.decl:
+            return
+        if pipe.assign:
+            if len(pipe.decl) > 1:
+                self.set_var(pipe.decl[0], key)
+                self.set_var(pipe.decl[1], elem)
+            else:
+                self.set_var(pipe.decl[0], elem)
+            return
+        if len(pipe.decl) > 1:
+            self.vars[mark] = (pipe.decl[0], key)
+            self.vars[mark + 1] = (pipe.decl[1], elem)
+        else:
+            self.vars[mark] = (pipe.decl[0], elem)
+
+    def call_template(self, dot: Any, node: TemplateCall) -> None:
+        body = self.templates.get(node.name)
+        if body is None:
+            raise self.fail(node, _call_text(node), f'template "{node.name}" not defined')
+        if self.depth >= MAX_DEPTH:
+            raise self.fail(node, _call_text(node), f"exceeded maximum template depth ({MAX_DEPTH})")
+        value = self.pipeline(dot, node.pipe) if node.pipe is not None else MISSING
+        saved = (self.vars, self.name)
+        self.vars, self.name = [("$", value)], node.name
+        self.depth += 1
+        try:
+            self.walk(value, body)
+        finally:
+            self.vars, self.name = saved
+            self.depth -= 1
+
+    # --- variables ----------------------------------------------------------------------------------
+
+    def lookup(self, node: Node, name: str) -> Any:
+        for var, value in reversed(self.vars):
+            if var == name:
+                return value
+        raise self.fail(node, name, f"undefined variable: {name}")
+
+    def set_var(self, name: str, value: Any) -> None:
+        for i in range(len(self.vars) - 1, -1, -1):
+            if self.vars[i][0] == name:
+                self.vars[i] = (name, value)
+                return
+
+    # --- pipelines and commands ---------------------------------------------------------------------
+
+    def pipeline(self, dot: Any, pipe: Pipe) -> Any:
+        value = NO_FINAL
+        for cmd in pipe.cmds:
+            value = self.command(dot, cmd, value)
+            if value is None:  # a nil interface{} unwraps to Go's invalid value
+                value = MISSING
+        for name in pipe.decl:
+            if pipe.assign:
+                self.set_var(name, value)
+            else:
+                self.vars.append((name, value))
+        return value
+
+    def command(self, dot: Any, cmd: Command, final: Any) -> Any:
+        first = cmd.args[0]
+        if isinstance(first, Field):
+            return self.field_chain(dot, dot, first, first.names, cmd, cmd.args, final)
+        if isinstance(first, Variable):
+            return self.variable(dot, first, cmd, cmd.args, final)
+        if isinstance(first, Identifier):
+            return self.function(dot, first, cmd, cmd.args[1:], final)
+        self._not_a_function(cmd, final)
+        if isinstance(first, Chain):
+            return self.chain(dot, first, cmd, cmd.args, final)
+        if isinstance(first, Pipe):
+            return self.pipeline(dot, first)
+        assert isinstance(first, Constant)
+        if first.kind == "nil":
+            raise self.fail(first, cmd.text, "nil is not a command")
+        return dot if first.kind == "dot" else first.value
+
+    def _not_a_function(self, cmd: Command, final: Any) -> None:
+        if len(cmd.args) > 1 or final is not NO_FINAL:
+            first = _text(cmd.args[0], cmd)
+            raise self.fail(cmd.args[0], first, f"can't give argument to non-function {first}")
+
+    def chain(self, dot: Any, node: Chain, cmd: Command, args: list[Node], final: Any) -> Any:
+        value = self.arg(dot, node.node, cmd)
+        if value is None:
+            value = MISSING
+        return self.field_chain(dot, value, node, node.names, cmd, args, final)
+
+    def variable(self, dot: Any, node: Variable, cmd: Command, args: list[Node], final: Any) -> Any:
+        value = self.lookup(node, node.name)
+        if not node.names:
+            if len(args) > 1 or final is not NO_FINAL:
+                self._not_a_function(cmd, final)
+            return value
+        return self.field_chain(dot, value, node, node.names, cmd, args, final)
+
+    def field_chain(
+        self, dot: Any, receiver: Any, node: Node, names: list[str], cmd: Command, args: list[Node], final: Any
+    ) -> Any:
+        for name in names[:-1]:
+            receiver = self.field(receiver, name, node, cmd, [], NO_FINAL)
+        return self.field(receiver, names[-1], node, cmd, args, final)
+
+    def field(self, receiver: Any, name: str, node: Node, cmd: Command, args: list[Node], final: Any) -> Any:
+        if receiver is MISSING:
+            return MISSING
+        text = _text(node, cmd)
+        if receiver is None:
+            raise self.fail(node, text, f"nil pointer evaluating interface {{}}.{name}")
+        if isinstance(receiver, dict):
+            if len(args) > 1 or final is not NO_FINAL:
+                raise self.fail(node, text, f"{name} is not a method but has arguments")
+            return receiver.get(name, MISSING)
+        typ = "int" if type_name(receiver) == "int" else "interface {}"
+        raise self.fail(node, text, f"can't evaluate field {name} in type {typ}")
+
+    def function(self, dot: Any, ident: Identifier, cmd: Command, args: list[Node], final: Any) -> Any:
+        name = ident.name
+        given = len(args) + (final is not NO_FINAL)
+        fixed, variadic = ARITY[name]
+        if (variadic and given < fixed) or (not variadic and given != fixed):
+            want = f"at least {fixed}" if variadic else str(fixed)
+            raise self.fail(ident, cmd.text, f"wrong number of args for {name}: want {want} got {given}")
+        if name in ("and", "or"):
+            return self._and_or(dot, name, cmd, args, final)
+        values = [self.arg(dot, arg, cmd) for arg in args]
+        if final is not NO_FINAL:
+            values.append(final)
+        try:
+            return FUNCS[name](*values)
+        except FuncError as exc:
+            raise self.fail(cmd, cmd.text, f"error calling {name}: {exc}") from None
+
+    def _and_or(self, dot: Any, name: str, cmd: Command, args: list[Node], final: Any) -> Any:
+        value: Any = MISSING
+        for arg in args:
+            value = self.arg(dot, arg, cmd)
+            if truth(value) == (name == "or"):
+                return value
+        return final if final is not NO_FINAL else value
+
+    def arg(self, dot: Any, node: Node, cmd: Command) -> Any:
+        """An argument's value (Go's ``evalArg`` for ``any``/``reflect.Value`` parameters)."""
+        if isinstance(node, Field):
+            return self.field_chain(dot, dot, node, node.names, cmd, [node], NO_FINAL)
+        if isinstance(node, Variable):
+            return self.variable(dot, node, cmd, [node], NO_FINAL)
+        if isinstance(node, Pipe):
+            return self.pipeline(dot, node)
+        if isinstance(node, Identifier):
+            return self.function(dot, node, Command(node.where, [node], node.name), [], NO_FINAL)
+        if isinstance(node, Chain):
+            return self.chain(dot, node, cmd, [node], NO_FINAL)
+        assert isinstance(node, Constant)
+        return dot if node.kind == "dot" else node.value
+
+
+def _call_text(node: TemplateCall) -> str:
+    pipe = f" {node.pipe.text}" if node.pipe is not None else ""
+    return f'{{{{template "{node.name}"{pipe}}}}}'
+
+
+def _text(node: Node, cmd: Command) -> str:
+    """Source text of a node for messages (the whole command when a node has none of its own)."""
+    if isinstance(node, Field):
+        return "." + ".".join(node.names)
+    if isinstance(node, Variable):
+        return ".".join([node.name, *node.names])
+    return cmd.text

@@ -1,0 +1,45 @@
+"""Runs Go-template reconcilers (spec §4.2) on the interpreter in ``choreo.lang.gotemplate``.
+
+Every code entry is parsed as a named template (name = code key); ``main.tpl`` is executed with the
+whole for-object as data, numbers as float64 the way the reference's JSON round trip gives them.
+Templates are re-parsed for every reconcile, as the reference does. The output must be one object
+of an owned kind (``record_rendered_child``). Every failure is one ``ReconcileError`` line naming the
+template file and line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from choreo.errors import ReconcileError
+from choreo.lang.base import ReconcileClient, ReconcileOutput
+from choreo.lang.engines import TEMPLATE_ENTRIES, code_sources, record_rendered_child
+from choreo.lang.gotemplate import TemplateError, from_json, parse_sources, render
+from choreo.loader.project import ReconcilerConfig
+
+ENTRY = TEMPLATE_ENTRIES["gotemplate"]
+
+
+class GoTemplateReconciler:
+    """A ``ReconcilerEngine`` rendering ``main.tpl`` with the for-object as dot."""
+
+    def __init__(self, config: ReconcilerConfig, *, time_limit: float = 10.0) -> None:
+        self.name = config.name
+        self._owns = list(config.owns)
+        self._time_limit = time_limit
+        sources = code_sources(config)
+        self._sources = {key: (text, sources[key]) for key, text in config.code.items()}
+        self._source = sources[ENTRY]
+
+    def reconcile(self, obj: dict[str, Any], client: ReconcileClient) -> ReconcileOutput:
+        text = self.render(obj)
+        return record_rendered_child(text, self._source, self._owns, obj, client)
+
+    def render(self, obj: dict[str, Any]) -> str:
+        try:
+            templates = parse_sources(self._sources)
+            return render(templates, ENTRY, from_json(obj), time_limit=self._time_limit)
+        except TemplateError as exc:
+            raise ReconcileError(str(exc)) from None
+        except RecursionError:
+            raise ReconcileError(f"{self._source}: template nesting too deep") from None

@@ -1,0 +1,126 @@
+"""Runs Jinja2 template reconcilers (spec §4.3) in Jinja2's sandboxed environment.
+
+The reference renders these templates with pongo2 (Django syntax), so this module is also the small
+translation layer that lets reference projects run unchanged:
+
+* ``{% macro m(args) export %}`` — pongo2 marks importable macros; Jinja2 exports every macro, so the
+  keyword is dropped.
+* ``{% import 'file.jinja2' m1, m2 as x %}`` — pongo2's import becomes ``{% from 'file.jinja2' import
+  m1, m2 as x %}``.
+* Printed values follow pongo2: floats with six decimals (``1.5`` -> ``1.500000``), ``None`` as an
+  empty string, booleans ``True``/``False`` (ints stay ints, spec §7.4).
+* ``a.b`` on a mapping reads the key ``b`` first (``spec.items`` is the key, not ``dict.items``).
+
+Unlike pongo2, undefined variables and unknown template names are errors, never empty text. Every
+failure is one ``ReconcileError`` line ``<file>:<line>: <message>``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from choreo.errors import ReconcileError
+from choreo.lang.base import ReconcileClient, ReconcileOutput
+from choreo.lang.engines import TEMPLATE_ENTRIES, code_sources, record_rendered_child
+from choreo.loader.project import ReconcilerConfig
+
+ENTRY = TEMPLATE_ENTRIES["jinjatemplate"]
+
+_MACRO_EXPORT = re.compile(r"(\{%-?\s*macro\s[^%]*?\))\s+export(\s*-?%\})")
+_PONGO_IMPORT = re.compile(r"(\{%-?\s*)import(\s+(?:'[^']*'|\"[^\"]*\"))(\s+(?!as\b)[A-Za-z_][^%]*?-?%\})")
+
+
+def translate_pongo2(text: str) -> str:
+    """Rewrite the pongo2-only tag forms reference projects use into Jinja2 (line numbers unchanged)."""
+    text = _MACRO_EXPORT.sub(r"\1\2", text)
+    return _PONGO_IMPORT.sub(r"\1from\2 import\3", text)
+
+
+def pongo2_finalize(value: Any) -> Any:
+    """How pongo2 prints a value: floats with ``%f``, ``None`` as nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:f}"
+    return value
+
+
+class _CodeLoader(jinja2.BaseLoader):
+    """Template names are the reconciler's code keys; the file name in messages is the code's file."""
+
+    def __init__(self, code: Mapping[str, str], sources: Mapping[str, str]) -> None:
+        self._code = code
+        self._sources = sources
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        if template not in self._code:
+            raise jinja2.TemplateNotFound(template)
+        return translate_pongo2(self._code[template]), self._sources[template], lambda: True
+
+
+class _Environment(SandboxedEnvironment):
+    """Sandboxed, strict, with mapping keys taking precedence over attributes (as in pongo2)."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, dict) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
+class JinjaReconciler:
+    """A ``ReconcilerEngine`` rendering ``main.jinja2`` with the for-object's top-level keys as context."""
+
+    def __init__(self, config: ReconcilerConfig) -> None:
+        self.name = config.name
+        self._owns = list(config.owns)
+        self._sources = code_sources(config)
+        self._source = self._sources[ENTRY]
+        self._env = _Environment(
+            loader=_CodeLoader(config.code, self._sources),
+            undefined=jinja2.StrictUndefined,
+            finalize=pongo2_finalize,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+
+    def reconcile(self, obj: dict[str, Any], client: ReconcileClient) -> ReconcileOutput:
+        text = self.render(obj)
+        return record_rendered_child(text, self._source, self._owns, obj, client)
+
+    def render(self, obj: dict[str, Any]) -> str:
+        """The entry template rendered with ``obj``'s top-level keys; errors as ``ReconcileError``."""
+        try:
+            return self._env.get_template(ENTRY).render(obj)
+        except jinja2.TemplateSyntaxError as exc:
+            where = exc.filename or self._source
+            raise ReconcileError(f"{where}:{exc.lineno}: syntax error: {exc.message}") from None
+        except jinja2.TemplateNotFound as exc:
+            raise ReconcileError(f"{self._location(exc.__traceback__)}: template {exc.name!r} not found") from None
+        except jinja2.UndefinedError as exc:
+            raise ReconcileError(f"{self._location(exc.__traceback__)}: undefined: {exc.message}") from None
+        except Exception as exc:
+            message = str(exc) or type(exc).__name__
+            raise ReconcileError(f"{self._location(exc.__traceback__)}: {_one_line(message)}") from None
+
+    def _location(self, tb: TracebackType | None) -> str:
+        """``<file>:<line>`` of the innermost template frame of a traceback (the entry file if none)."""
+        files = set(self._sources.values())
+        where = self._source
+        while tb is not None:
+            filename = tb.tb_frame.f_code.co_filename
+            if filename in files:
+                where = f"{filename}:{tb.tb_lineno}"
+            tb = tb.tb_next
+        return where
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())

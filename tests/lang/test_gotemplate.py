@@ -1,0 +1,187 @@
+"""Tests of the Go text/template interpreter and the Go-template reconciler (spec §4.2).
+
+Expected outputs were checked against Go's own text/template (except where marked: behaviour added
+after Go 1.11 — ``slice``, ``break``/``continue``, ``else with``, range over int, digit separators,
+``\\u003C``-style ``js`` escapes, sorted map printing, nil-pointer field errors).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from choreo.errors import ReconcileError
+from choreo.lang.gotemplate import TemplateError, from_json, parse_sources, render
+from choreo.lang.gotemplate.gofmt import sprint, sprintf
+from choreo.lang.gotemplate_engine import GoTemplateReconciler
+from tests.lang.test_jinja import DIR, OBJ, Recorder, config
+
+DATA = {
+    "name": "system", "id": 0, "a": {"b": [1, 2, 3]}, "n": None, "m": {"x": 1, "y": "z"},
+    "l": ["p", "q"], "e": [], "t": True, "big": 12345678, "f": 2.5, "s": 0.000012, "neg": -0.5,
+}
+
+
+def run(template: str, data: Any = None, **others: str) -> str:
+    sources = {"t.tpl": (template, "t.tpl"), **{k: (v, k) for k, v in others.items()}}
+    return render(parse_sources(sources), "t.tpl", from_json(DATA if data is None else data))
+
+
+CASES = [
+    # fields, numbers as float64, missing keys
+    ("{{ .name }} {{ .id }} {{ .missing }} {{ .missing.x }} {{ .a.b }}", "system 0 <no value> <no value> [1 2 3]"),
+    ('{{ printf "%s.%d" .name .id }}', "system.%!d(float64=0)"),
+    ("{{ .big }} {{ .f }} {{ .s }} {{ .neg }} {{ 1.5 }} {{ 1e7 }} {{ 3 }}",
+     "1.2345678e+07 2.5 1.2e-05 -0.5 1.5 1e+07 3"),
+    ("{{ .m }} {{ .n }} {{ .e }}", "map[x:1 y:z] <no value> []"),
+    # control structures
+    ("{{ if .n }}1{{ else if .t }}2{{ else }}3{{ end }}", "2"),
+    ("{{ if .n }}1{{ else if .missing }}2{{ else }}3{{ end }}", "3"),
+    ("{{ with .nope }}a{{ else }}b{{ end }}{{ with .m }}{{ .y }}{{ end }}", "bz"),
+    ("{{ with .nope }}a{{ else with .name }}{{ . }}{{ end }}", "system"),  # Go >= 1.23
+    ("{{ range .l }}<{{ . }}>{{ end }}", "<p><q>"),
+    ("{{ range $i, $v := .a.b }}{{ $i }}={{ $v }} {{ end }}", "0=1 1=2 2=3 "),
+    ("{{ range $v := .l }}{{ $v }}{{ $.name }}{{ end }}", "psystemqsystem"),
+    ("{{ range $k, $v := .m }}{{ $k }}:{{ $v }};{{ end }}", "x:1;y:z;"),
+    ("{{ range .e }}x{{ else }}empty{{ end }} {{ range .missing }}x{{ else }}none{{ end }}", "empty none"),
+    ("{{ range .l }}{{ if eq . \"q\" }}{{ break }}{{ end }}{{ . }}{{ end }}", "p"),
+    ("{{ range .l }}{{ if eq . \"p\" }}{{ continue }}{{ end }}{{ . }}{{ end }}", "q"),
+    ("{{ range 3 }}{{ . }}{{ end }}", "012"),  # Go >= 1.22
+    # variables
+    ("{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}", "2"),
+    ("{{ $x := .l }}{{ with .m }}{{ $x }}{{ end }}", "[p q]"),
+    ("{{ with $x := .m }}{{ $x.y }}{{ .x }}{{ end }}", "z1"),
+    # templates
+    ('{{ define "a" }}A{{ template "b" . }}{{ end }}{{ define "b" }}B{{ .name }}{{ end }}{{ template "a" . }}',
+     "ABsystem"),
+    ('{{ block "x" .l }}{{ range . }}<{{ . }}>{{ end }}{{ end }}', "<p><q>"),
+    ('{{ define "d" }}[{{ . }}]{{ end }}{{ template "d" }}', "[<no value>]"),
+    # whitespace trimming and comments
+    ('a  {{- 1 -}}  b {{- "x" }}  c\n  {{- /* hi */ -}}\n  d', "a1bx  cd"),
+    ("{{/* comment */}}x", "x"),
+    # pipes, parentheses, constants
+    ('{{ .a.b | len | printf "%03d" }} {{ ( .name ) }} {{ (index .m "x") }} {{ (.a).b }}', "003 system 1 [1 2 3]"),
+    ("{{ \"a\\tb\\u00e9\\x41\" }} {{ `raw\\n` }} {{ 'a' }} {{ 0x1F }} {{ -3 }} {{ +4 }} {{ 0o17 }} {{ 017 }}",
+     "a\tbéA raw\\n 97 31 -3 4 15 15"),
+    # builtins
+    ('{{ len .l }} {{ len .m }} {{ len .name }} {{ index .a.b 1 }} {{ index .a "b" 2 }} {{ index .m "zz" }}',
+     "2 2 6 2 3 <no value>"),
+    ("{{ slice .l 1 }} {{ slice .name 0 2 }} {{ slice .l }}", "[q] sy [p q]"),
+    ('{{ eq .name "system" }} {{ eq .name "a" "system" }} {{ eq .id 0.0 }} {{ ne .name "x" }}', "true true true true"),
+    ('{{ lt 1 2 }} {{ le 2.5 .f }} {{ gt "b" "a" }} {{ ge 1 2 }}', "true true true false"),
+    ('{{ and 1 0 }} {{ and 1 "x" }} {{ or .missing .n "" }} {{ or 0 "y" }} {{ not .a }} {{ not .e }}',
+     "0 x  y false true"),
+    ("{{ and .n .n.x }} {{ or .t .n.x }}", "<no value> true"),  # short-circuit: .n.x never evaluated
+    ('{{ print "a" "b" 1 2 "c" }} {{ println 1 "a" }}', "ab1 2c 1 a\n"),
+    ("{{ print nil }} {{ print .missing }} {{ printf \"%s\" .missing }} {{ .missing | print }}",
+     "<nil> <nil> %!s(<nil>) <nil>"),
+    ("{{ html \"<a href='x'>&\\\"\" }}", "&lt;a href=&#39;x&#39;&gt;&amp;&#34;"),
+    ("{{ js \"a'b\\\"<>=&\" }}", "a\\'b\\\"\\u003C\\u003E\\u003D\\u0026"),
+    ('{{ urlquery "a b&c=d/é" }}', "a+b%26c%3Dd%2F%C3%A9"),
+]
+
+
+@pytest.mark.parametrize(("template", "expected"), CASES)
+def test_renders_like_go(template: str, expected: str) -> None:
+    assert run(template) == expected
+
+
+def test_named_templates_from_other_code_entries() -> None:
+    helpers = '{{ define "label" }}{{ .spec.node }}/{{ .metadata.name }}{{ end }}'
+    assert run('{{ template "label" . }}', OBJ, **{"helpers.tpl": helpers}) == "node1/node1.e1-1"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "args", "expected"),
+    [
+        ("%5.1f|%-8v|%08d|% d|%x|%X|%o|%b|%c|%U", [3.14159, "ab", 42, 5, 255, 255, 8, 5, 65, 65],
+         "  3.1|ab      |00000042| 5|ff|FF|10|101|A|U+0041"),
+        ("%6.2v|%+d|%08.3f", [3.14159, 5, -3.14159], "   3.1|+5|-003.142"),
+        ("%3c|%q|%v|%s", [66, 'a"b\n', ["p", "q"], ["p", "q"]], '  B|"a\\"b\\n"|[p q]|[p q]'),
+        ("%d %s %v %d", [[1.0], {"x": 1.0}, None, None], "[%!d(float64=1)] map[x:%!s(float64=1)] <nil> %!d(<nil>)"),
+        ("%T %T %T %T %T", [0.0, 1, "s", {}, []], "float64 int string map[string]interface {} []interface {}"),
+        ("%e %g %G %v", [12345678.0, 12345678.0, 0.000012, 123456.0], "1.234568e+07 1.2345678e+07 1.2E-05 123456"),
+        ("%d %d", [1], "1 %!d(MISSING)"),
+        ("%d", [1, 2, "x"], "1%!(EXTRA int=2, string=x)"),
+        ("100%% %t %x", [True, "hi"], "100% true 6869"),
+    ],
+)
+def test_sprintf_like_go(fmt: str, args: list[Any], expected: str) -> None:
+    assert sprintf(fmt, args) == expected
+
+
+def test_sprint_spaces_only_between_non_strings() -> None:
+    assert sprint(["a", 1, 2, "b", True, None]) == "a1 2btrue <nil>"
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{{ nofunc 1 }}", 't.tpl:1: function "nofunc" not defined'),
+        ("x\n{{ if .t }}x", "t.tpl:2: unexpected EOF"),
+        ("{{ end }}", "t.tpl:1: unexpected {{end}}"),
+        ("{{ else }}", "t.tpl:1: unexpected {{else}}"),
+        ("{{ .x | \"a\" }}", "t.tpl:1: non executable command in pipeline stage 2"),
+        ("{{ $u }}", 't.tpl:1: undefined variable "$u"'),
+        ("{{ .x }", 't.tpl:1: unexpected "}" in operand'),
+        ("{{ .x ", "t.tpl:1: unclosed action"),
+        ("{{ .x # }}", "t.tpl:1: unrecognized character in action: U+0023 '#'"),
+        ("{{ break }}", "t.tpl:1: {{break}} outside {{range}}"),
+        ("{{ /* x */ .a }}", "t.tpl:1: comment ends before closing delimiter"),
+        ("{{ 3x }}", "t.tpl:1: bad number syntax: '3x'"),
+        ("{{ .n.x }}", 't.tpl:1:5: executing "t.tpl" at <.n.x>: nil pointer evaluating interface {}.x'),
+        ("{{ .name.x }}", 't.tpl:1:8: executing "t.tpl" at <.name.x>: can\'t evaluate field x in type interface {}'),
+        ("{{ len .id }}", 't.tpl:1:3: executing "t.tpl" at <len .id>: error calling len: len of type float64'),
+        ("{{ index .l 5 }}", 'at <index .l 5>: error calling index: index out of range: 5'),
+        ("{{ index .l .id }}", "error calling index: cannot index slice/array with type float64"),
+        ("{{ eq .id 0 }}", 'at <eq .id 0>: error calling eq: incompatible types for comparison'),
+        ("{{ lt .name 1 }}", "error calling lt: incompatible types for comparison"),
+        ("{{ .name 1 }}", 'at <.name>: name is not a method but has arguments'),
+        ("{{ printf }}", "wrong number of args for printf: want at least 1 got 0"),
+        ("{{ $ .name }}", "at <$>: can't give argument to non-function $"),
+        ('{{ template "nope" }}',
+         't.tpl:1:12: executing "t.tpl" at <{{template "nope"}}>: template "nope" not defined'),
+        ("{{ range .f }}{{ end }}", "range can't iterate over 2.5"),
+        ('{{ define "r" }}{{ template "r" }}{{ end }}{{ template "r" }}', "exceeded maximum template depth (100)"),
+    ],
+)
+def test_errors_like_go(template: str, message: str) -> None:
+    with pytest.raises(TemplateError) as err:
+        run(template)
+    assert message in str(err.value)
+    assert str(err.value).startswith("t.tpl:")
+    assert "\n" not in str(err.value)
+
+
+def test_redefining_a_template_is_an_error() -> None:
+    with pytest.raises(TemplateError, match="multiple definition of template 'a'"):
+        run('{{ define "a" }}1{{ end }}{{ define "a" }}2{{ end }}')
+
+
+def test_execution_stops_at_the_time_limit() -> None:
+    templates = parse_sources({"t": ("{{ range 100000000 }}{{ end }}", "t.tpl")})
+    with pytest.raises(TemplateError, match=r"t\.tpl:1:.*exceeded the time limit of 0\.01s"):
+        render(templates, "t", {}, time_limit=0.01)
+
+
+def test_reconciler_renders_the_for_object_with_numbers_as_float64() -> None:
+    main = '{{ .spec.mtu }} {{ printf "%d" .spec.mtu }} {{ printf "%.0f" .spec.mtu }} {{ .metadata.uid }}'
+    engine = GoTemplateReconciler(config({"main.tpl": main}, "gotemplate"))
+    assert engine.render(dict(OBJ)) == "9000 %!d(float64=9000) 9000 u-1"
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ({"main.tpl": "ok\n{{ if }}"}, f"{DIR}/main.tpl:2: missing value for if"),
+        ({"main.tpl": "{{ template \"h\" . }}", "h.tpl": '{{ define "h" }}\n{{ .spec.none.x }}{{ end }}'},
+         f'{DIR}/h.tpl:2:8: executing "h" at <.spec.none.x>: nil pointer evaluating interface {{}}.x'),
+        ({"main.tpl": "{{ $.x.y }}\n{{ nope }}"}, f'{DIR}/main.tpl:2: function "nope" not defined'),
+    ],
+)
+def test_reconciler_errors_name_the_code_file(code: dict[str, str], message: str) -> None:
+    engine = GoTemplateReconciler(config(code, "gotemplate"))
+    with pytest.raises(ReconcileError) as err:
+        engine.reconcile(dict(OBJ), Recorder())  # type: ignore[arg-type]
+    assert str(err.value) == message

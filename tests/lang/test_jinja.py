@@ -1,0 +1,193 @@
+"""Tests of the Jinja2 template reconciler (spec §4.3): rendering, the pongo2 translation layer, errors,
+and the output contract shared with the Go-template engine (one owned KRM object)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from choreo.errors import LoadError, ReconcileError
+from choreo.lang.engines import make_engine
+from choreo.lang.jinja_engine import JinjaReconciler, pongo2_finalize, translate_pongo2
+from choreo.loader.project import ReconcilerConfig, ResourceSelector
+
+DIR = "reconcilers/cfg"
+OBJ: dict[str, Any] = {
+    "apiVersion": "device.example.com/v1alpha1",
+    "kind": "Interface",
+    "metadata": {"name": "node1.e1-1", "namespace": "default", "uid": "u-1"},
+    "spec": {"node": "node1", "mtu": 9000, "ratio": 1.5, "up": True, "none": None, "items": ["a", "b"]},
+}
+CHILD = (
+    "apiVersion: config.sdcio.dev/v1alpha1\nkind: Config\nmetadata:\n  name: {{ metadata.name }}\n"
+    "spec:\n  priority: 10\n"
+)
+
+
+class Recorder:
+    """A ReconcileClient that only records children (all a template engine may do)."""
+
+    def __init__(self) -> None:
+        self.children: list[dict[str, Any]] = []
+
+    def create_child(self, obj: dict[str, Any]) -> dict[str, Any]:
+        self.children.append(obj)
+        return obj
+
+
+def config(code: dict[str, str], kind: str = "jinjatemplate") -> ReconcilerConfig:
+    return ReconcilerConfig(
+        name="cfg",
+        source=f"{DIR}/config.yaml",
+        type=kind,
+        for_=ResourceSelector("device.example.com", "v1alpha1", "Interface"),
+        owns=[ResourceSelector("config.sdcio.dev", "v1alpha1", "Config")],
+        code=code,
+        code_files={key: f"{DIR}/{key}" for key in code},
+    )
+
+
+def render(main: str, **others: str) -> str:
+    return JinjaReconciler(config({"main.jinja2": main, **others})).render(dict(OBJ))
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{{ metadata.name }}", "node1.e1-1"),
+        ("{{ spec.mtu }}", "9000"),  # ints stay ints
+        ("{{ spec.ratio }}", "1.500000"),  # floats print like pongo2 (%f)
+        ("{{ spec.up }}", "True"),
+        ("[{{ spec.none }}]", "[]"),  # null prints nothing, as in pongo2
+        ("{{ spec.items }}", "['a', 'b']"),
+        ("{% for i in spec['items'] %}{{ loop.index }}={{ i }} {% endfor %}", "1=a 2=b "),
+        ("{% if spec.up and spec.mtu > 1500 %}jumbo{% else %}std{% endif %}", "jumbo"),
+        ("{% if spec.vlan is defined %}v{% else %}none{% endif %}", "none"),
+        ("{% set n = spec.node | upper %}{{ n }}", "NODE1"),
+        ("{{ '%05d' | format(spec.mtu) }}", "09000"),
+        ("{% for k, v in spec | dictsort %}{{ k }} {% endfor %}", "items mtu node none ratio up "),
+        ("line\n", "line\n"),  # the trailing newline is kept
+        ("{% include 'part.jinja2' %}", "part of node1"),
+    ],
+)
+def test_renders_construct(template: str, expected: str) -> None:
+    assert render(template, **{"part.jinja2": "part of {{ spec.node }}"}) == expected
+
+
+def test_mapping_keys_win_over_dict_methods() -> None:
+    obj = {**OBJ, "spec": {"items": "key", "keys": "k2"}}
+    reconciler = JinjaReconciler(config({"main.jinja2": "{{ spec.items }} {{ spec.keys }}"}))
+    assert reconciler.render(obj) == "key k2"
+
+
+@pytest.mark.parametrize(
+    ("pongo2", "jinja2"),
+    [
+        ("{% macro m(a, b) export %}x{% endmacro %}", "{% macro m(a, b) %}x{% endmacro %}"),
+        ("{%- macro m() export -%}", "{%- macro m() -%}"),
+        ("{% import 'lib.jinja2' m %}", "{% from 'lib.jinja2' import m %}"),
+        ('{% import "lib.jinja2" m1, m2 as x %}', '{% from "lib.jinja2" import m1, m2 as x %}'),
+        ("{%- import 'lib.jinja2' m -%}", "{%- from 'lib.jinja2' import m -%}"),
+        ("{% import 'lib.jinja2' as lib %}", "{% import 'lib.jinja2' as lib %}"),  # Jinja2 form untouched
+        ("{% macro export_it() %}", "{% macro export_it() %}"),
+    ],
+)
+def test_translates_pongo2_forms(pongo2: str, jinja2: str) -> None:
+    assert translate_pongo2(pongo2) == jinja2
+
+
+def test_pongo2_macro_export_and_import_render() -> None:
+    lib = "{% macro label(key, value) export %}{{ key }}: {{ value }}{% endmacro %}"
+    main = "{% import 'lib.jinja2' label %}{{ label('node', spec.node) }}"
+    assert render(main, **{"lib.jinja2": lib}) == "node: node1"
+
+
+@pytest.mark.parametrize(("value", "printed"), [(0.0, "0.000000"), (2, 2), (None, ""), ("x", "x"), (True, True)])
+def test_pongo2_finalize(value: Any, printed: Any) -> None:
+    assert pongo2_finalize(value) == printed
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ({"main.jinja2": "ok\n{% if %}"}, f"{DIR}/main.jinja2:2: syntax error: Expected an expression"),
+        ({"main.jinja2": "{{ nope }}"}, f"{DIR}/main.jinja2:1: undefined: 'nope' is undefined"),
+        ({"main.jinja2": "a\n\n{{ spec.vlan }}"}, f"{DIR}/main.jinja2:3: undefined: 'dict object' has no attribute"),
+        ({"main.jinja2": "a\n{% include 'x.jinja2' %}"}, f"{DIR}/main.jinja2:2: template 'x.jinja2' not found"),
+        (
+            {"main.jinja2": "{% include 'p.jinja2' %}", "p.jinja2": "\n{{ missing.x }}"},
+            f"{DIR}/p.jinja2:2: undefined: 'missing' is undefined",
+        ),
+        ({"main.jinja2": "{{ 1 // 0 }}"}, f"{DIR}/main.jinja2:1: integer division or modulo by zero"),
+        ({"main.jinja2": "{{ spec.__class__ }}"}, f"{DIR}/main.jinja2:1: access to attribute '__class__'"),
+    ],
+)
+def test_template_errors_are_one_line_naming_file_and_line(code: dict[str, str], message: str) -> None:
+    with pytest.raises(ReconcileError) as err:
+        JinjaReconciler(config(code)).render(dict(OBJ))
+    assert str(err.value).startswith(message)
+    assert "\n" not in str(err.value)
+
+
+# --- the output contract, for both template engines ------------------------------------------------
+
+ENGINES = {"jinjatemplate": ("main.jinja2", "{{ metadata.name }}"), "gotemplate": ("main.tpl", "{{ .metadata.name }}")}
+
+
+def engine_output(kind: str, body: str) -> tuple[Any, Recorder]:
+    entry, name = ENGINES[kind]
+    engine = make_engine(config({entry: body.replace("NAME", name)}, kind), {}, log=print)
+    client = Recorder()
+    return engine.reconcile(dict(OBJ), client), client  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", sorted(ENGINES))
+def test_output_becomes_the_one_child_and_the_object_is_returned_unchanged(kind: str) -> None:
+    output, client = engine_output(kind, CHILD.replace("{{ metadata.name }}", "NAME"))
+    assert output.obj == OBJ
+    assert (output.requeue, output.error, output.condition_type) == (False, "", None)
+    assert client.children == [
+        {
+            "apiVersion": "config.sdcio.dev/v1alpha1",
+            "kind": "Config",
+            "metadata": {"name": "node1.e1-1"},
+            "spec": {"priority": 10},
+        }
+    ]
+
+
+@pytest.mark.parametrize("kind", sorted(ENGINES))
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("", "output must be exactly one YAML object, got nothing"),
+        ("# only a comment\n", "output must be exactly one YAML object, got nothing"),
+        ("kind: A\n---\nkind: B\n", "output must be exactly one YAML object, got 2 YAML documents"),
+        ("- a\n- b\n", "output must be one YAML object (a mapping), got a list"),
+        ("just text", "output must be one YAML object (a mapping), got a string"),
+        ("kind: Config\nmetadata: {name: x}\n", "output object has no apiVersion"),
+        ("apiVersion: config.sdcio.dev/v1alpha1\nmetadata: {name: x}\n", "output object has no kind"),
+        ("apiVersion: config.sdcio.dev/v1alpha1\nkind: Config\n", "output object has no metadata.name"),
+        ("a: [1\nb: 2\n", "output is not valid YAML (output line 2):"),
+        (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+            "output is a v1 ConfigMap, which the reconciler does not own (owns: config.sdcio.dev/v1alpha1 Config)",
+        ),
+        (
+            "apiVersion: other.dev/v1alpha1\nkind: Config\nmetadata: {name: x}\n",
+            "output is a other.dev/v1alpha1 Config, which the reconciler does not own",
+        ),
+    ],
+)
+def test_output_that_is_not_one_owned_object_is_an_error_naming_the_file(kind: str, body: str, problem: str) -> None:
+    with pytest.raises(ReconcileError) as err:
+        engine_output(kind, body)
+    assert str(err.value).startswith(f"{DIR}/{ENGINES[kind][0]}: {problem}")
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("kind", sorted(ENGINES))
+def test_missing_entry_template_is_a_load_error(kind: str) -> None:
+    with pytest.raises(LoadError, match=f"{DIR}/config.yaml: {kind} reconciler cfg has no {ENGINES[kind][0]} code"):
+        make_engine(config({"other": "x"}, kind), {}, log=print)
