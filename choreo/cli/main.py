@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from importlib.metadata import entry_points
 from typing import Any
 
 import click
@@ -219,6 +220,20 @@ from choreo.cli import files  # noqa: E402  (the apply/delete/dev commands live 
 cli.add_command(files.apply)
 cli.add_command(files.delete)
 cli.add_command(files.dev)
+
+
+def _add_plugin_commands(group: click.Group) -> None:
+    """Commands plug-ins bring (``choreo config``, ``choreo schema``), found through entry points."""
+    for entry in entry_points(group="choreo.commands"):
+        try:
+            command = entry.load()
+        except ImportError:
+            continue  # the plug-in is not installed: its commands are simply absent
+        if entry.name not in group.commands:
+            group.add_command(command, entry.name)
+
+
+_add_plugin_commands(cli)
 
 from choreo.cli import results as results_cli  # noqa: E402  (run list/diff/deps)
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import click
 
-from choreo.cli.common import project_state
+from choreo.cli.common import project_state, stored_api
 from choreo.errors import ChoreoError
+from choreo.plugins import SCHEMA, load_plugin
 from choreo.results import deps as deps_mod
 from choreo.results import diff as diff_mod
 from choreo.results.inventory import Item, stored_inventory, visible
@@ -85,13 +86,26 @@ def run_list(directory: str | None) -> None:
 @click.option("-m", "--show-managed-fields", "--show-managedFields", "show_managed_fields", is_flag=True,
               help="Compare and show managed fields and resourceVersion too.")
 @_CHOREO_APIS
+@click.option("-c", "--show-final-config", "final_config", is_flag=True,
+              help="Diff each device's final config against its running config or the previous run (needs -s runs).")
 def run_diff(
-    args: tuple[str, ...], project: str | None, show_details: bool, show_managed_fields: bool, show_choreo_apis: bool
+    args: tuple[str, ...],
+    project: str | None,
+    show_details: bool,
+    show_managed_fields: bool,
+    show_choreo_apis: bool,
+    final_config: bool,
 ) -> None:
     """Compare two runs' snapshots (default: the latest with the one before; RUN = run id or unique prefix).
 
     With one RUN: that run against the run before it. With two: from the first to the second."""
     directory, wanted = _split_project(args, project, max_runs=2)
+    if final_config:
+        with project_state(directory) as backend:
+            lines = load_plugin(SCHEMA).final_config_diff(stored_api(backend))
+        for line in lines:
+            click.echo(line)
+        return
     with project_state(directory) as backend:
         old, new = _diff_pair(backend, wanted)
     changes = diff_mod.diff_inventories(

@@ -1,0 +1,78 @@
+"""The bare pipeline of the fabric benchmark: Jinja2 renders the snippets, libyang validates each device.
+
+Same topology, addresses and template output as examples/fabric, without the framework: no API server,
+no reconcilers, no ownership, no outputs besides the validated config in memory. Run by
+``benchmarks/fabric.py`` in its own process: ``python -m benchmarks.fabric_bare N``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+
+import jinja2
+import libyang
+import yaml
+
+from benchmarks.fabric import topology
+from yang.profiles import standard_module_dirs
+
+TEMPLATE = """interfaces:
+  interface:
+  - name: {{ name }}
+    description: "{{ description }}"
+    type: {{ type }}
+    enabled: true
+    ipv4:
+{%- if mtu %}
+      mtu: {{ mtu }}
+{%- endif %}
+      address:
+      - ip: {{ address }}
+        prefix-length: {{ length }}
+"""
+
+
+def interfaces(devices: int) -> list[dict]:
+    names, links = topology(devices)
+    out = []
+    for index, name in enumerate(names, start=1):
+        out.append({"node": name, "name": "lo0", "description": f"loopback of {name}", "mtu": None,
+                    "type": "iana-if-type:softwareLoopback", "address": f"10.255.{index // 256}.{index % 256}",
+                    "length": 32})
+    for index, (a, pa, b, pb) in enumerate(links, start=1):
+        base = index * 2
+        for i, (node, port, peer, peer_port) in enumerate(((a, pa, b, pb), (b, pb, a, pa))):
+            address = f"10.{base // 65536}.{(base // 256) % 256}.{base % 256 + i}"
+            out.append({"node": node, "name": port, "description": f"to {peer} {peer_port}", "mtu": 9000,
+                        "type": "iana-if-type:ethernetCsmacd", "address": address, "length": 31})
+    return out
+
+
+def main() -> None:
+    devices = int(sys.argv[1])
+    template = jinja2.Environment().from_string(TEMPLATE)
+    per_device: dict[str, list] = defaultdict(list)
+    for iface in interfaces(devices):
+        snippet = yaml.safe_load(template.render(**iface))
+        per_device[iface["node"]].extend(snippet["interfaces"]["interface"])
+    ctx = libyang.Context(":".join(str(d) for d in standard_module_dirs()))
+    for module in ("ietf-interfaces", "ietf-ip", "iana-if-type"):
+        ctx.load_module(module).feature_enable_all()
+    for items in per_device.values():
+        data = {"ietf-interfaces:interfaces": {"interface": [_prefixed(i) for i in items]}}
+        tree = ctx.parse_data_mem(json.dumps(data), "json", parse_only=True)
+        tree.validate_all(no_state=True)
+        tree.first_sibling().print_mem("json", with_siblings=True)
+        tree.free()
+
+
+def _prefixed(item: dict) -> dict:
+    out = dict(item)
+    out["ietf-ip:ipv4"] = out.pop("ipv4")
+    return out
+
+
+if __name__ == "__main__":
+    main()

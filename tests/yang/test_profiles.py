@@ -1,0 +1,113 @@
+"""Schema profiles: local folders, pinned git repositories, features, and the errors users can make."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.yang.conftest import FIXTURES, snippet
+from yang.merge import merge_device
+from yang.profiles import ProfileError, compile_profile, load_profiles
+
+SCHEMA = """apiVersion: inv.sdcio.dev/v1alpha1
+kind: Schema
+metadata: {{name: {name}}}
+spec:
+  provider: {provider}
+  version: "{version}"
+{extra}"""
+
+
+def write_schema(root: Path, name: str, extra: str, provider: str = "fx.example", version: str = "1") -> None:
+    (root / "schemas").mkdir(exist_ok=True)
+    text = SCHEMA.format(name=name, provider=provider, version=version, extra=extra)
+    (root / "schemas" / f"{name}.yaml").write_text(text)
+
+
+LOCAL = """  repositories:
+  - path: {path}
+    schema:
+      models: [fx-net.yang, fx-extra.yang]
+"""
+
+
+def test_local_profile_resolves_by_provider_and_version_and_compiles_once(tmp_path):
+    write_schema(tmp_path, "fx", LOCAL.format(path=FIXTURES / "good"))
+    profiles = load_profiles(tmp_path)
+    profile = profiles.resolve("fx.example", "1")
+    assert profile is not None and [m.name for m in profile.modules] == ["fx-net", "fx-extra"]
+    assert profiles.resolve("fx.example", "2") is None
+    assert compile_profile(profile) is compile_profile(profile)
+
+
+def test_features_default_to_all_and_can_be_restricted(tmp_path):
+    write_schema(tmp_path, "all", LOCAL.format(path=FIXTURES / "good"))
+    write_schema(tmp_path, "none", LOCAL.format(path=FIXTURES / "good") + "  features: {fx-net: []}\n", version="2")
+    profiles = load_profiles(tmp_path)
+    value = {"network": {"port": [{"name": "e1", "fancy-flag": True}]}}
+    assert merge_device(compile_profile(profiles.resolve("fx.example", "1")), [snippet("a", value)]).valid
+    merged = merge_device(compile_profile(profiles.resolve("fx.example", "2")), [snippet("a", value)])
+    assert [p.message for p in merged.problems] == ['unknown node "fancy-flag": not in the schema']
+
+
+def test_broken_module_is_a_one_line_profile_error(tmp_path):
+    write_schema(tmp_path, "broken", LOCAL.format(path=FIXTURES / "broken").replace(
+        "[fx-net.yang, fx-extra.yang]", "[fx-broken.yang]"))
+    profile = load_profiles(tmp_path).resolve("fx.example", "1")
+    with pytest.raises(ProfileError) as err:
+        compile_profile(profile)
+    assert str(err.value).startswith("schemas/broken.yaml: schema fx.example 1 does not compile:")
+    assert "fx-broken.yang" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("  repositories:\n  - path: nowhere\n", "spec.repositories[0].path: folder"),
+        ("  repositories:\n  - repoURL: https://example.invalid/x.git\n    kind: branch\n    ref: main\n",
+         "a git schema must be pinned"),
+        ("", "implements no module"),
+    ],
+)
+def test_bad_schema_files_name_the_file_and_field(tmp_path, extra, message):
+    write_schema(tmp_path, "bad", extra)
+    with pytest.raises(ProfileError) as err:
+        load_profiles(tmp_path)
+    assert str(err.value).startswith("schemas/bad.yaml: ") and message in str(err.value)
+
+
+def test_two_schemas_for_one_provider_and_version_are_an_error(tmp_path):
+    write_schema(tmp_path, "a", LOCAL.format(path=FIXTURES / "good"))
+    write_schema(tmp_path, "b", LOCAL.format(path=FIXTURES / "good"))
+    with pytest.raises(ProfileError, match=r"already defined in schemas/a\.yaml"):
+        load_profiles(tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_git_repository_is_cloned_at_the_pinned_tag(tmp_path):
+    repo = tmp_path / "models"
+    (repo / "yang").mkdir(parents=True)
+    shutil.copy(FIXTURES / "good" / "fx-net.yang", repo / "yang")
+    git = ["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "models"], check=True)
+    subprocess.run([*git, "tag", "v1"], check=True)
+    project = tmp_path / "project"
+    project.mkdir()
+    extra = f"""  repositories:
+  - repoURL: file://{repo}
+    kind: tag
+    ref: v1
+    dirs: [{{src: yang, dst: models}}]
+    schema:
+      models: [models/fx-net.yang]
+"""
+    write_schema(project, "git", extra)
+    profile = load_profiles(project).resolve("fx.example", "1")
+    clone = project / ".choreo" / "schemas"
+    assert [p.name for p in clone.iterdir()] == [f"file-{str(repo).strip('/').replace('/', '-')}@v1"]
+    assert merge_device(compile_profile(profile), [snippet("a", {"network": {}})]).valid

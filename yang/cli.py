@@ -1,0 +1,190 @@
+"""CLI commands of the schema plug-in: ``choreo config show|blame`` and ``choreo schema tree|lint``.
+
+The core CLI never imports ``yang``; it adds these click groups through the ``choreo.commands`` entry
+point group. libyang is imported only inside the commands, so ``choreo --help`` stays fast. The module
+is also runnable on its own (``python -m yang.cli``) with the same error handling as ``choreo``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from choreo.apiserver.server import APIServer
+from choreo.errors import ChoreoError, NotFound
+
+_PROJECT = click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
+
+
+def _root(directory: str | None) -> Path:
+    root = Path(directory or ".").resolve()
+    if not root.is_dir():
+        raise ChoreoError(f"{directory}: project folder does not exist")
+    return root
+
+
+def _with_api(root: Path, action: Any) -> Any:
+    """Run ``action(api)`` over the project's stored state."""
+    from choreo.runtime.session import open_state, state_path
+
+    if not state_path(root).exists():
+        raise ChoreoError(f"{root}: no state yet: run `choreo run {root} -s` first")
+    backend = open_state(root)
+    try:
+        api = APIServer(backend)
+        api.register_stored_crds()
+        return action(api)
+    finally:
+        backend.close()
+
+
+def _record(root: Path, device: str) -> dict[str, Any]:
+    from yang.records import find_record
+
+    record = _with_api(root, lambda api: find_record(api, device))
+    if record is None:
+        raise NotFound(f"device {device!r} has no final config: run `choreo run -s` first (or check the name)")
+    return record
+
+
+# ----------------------------------------------------------------------------------------- config
+
+
+@click.group("config")
+def config() -> None:
+    """Final device configs written by ``choreo run -s``."""
+
+
+@config.command("show")
+@click.argument("device")
+@_PROJECT
+@click.option("-o", "--output", "fmt", type=click.Choice(["json", "xml", "yaml"]), default="json", show_default=True)
+def config_show(device: str, directory: str | None, fmt: str) -> None:
+    """Print the final config of DEVICE (RFC 7951 JSON, NETCONF XML or YAML)."""
+    root = _root(directory)
+    record = _record(root, device)
+    value = _with_api(root, lambda api: _final_value(api, record))
+    if fmt == "json":
+        click.echo(json.dumps(value, indent=2))
+    elif fmt == "yaml":
+        click.echo(yaml.safe_dump(value, sort_keys=False, default_flow_style=False).rstrip())
+    else:
+        click.echo(_as_xml(root, record, value).rstrip())
+
+
+def _final_value(api: APIServer, record: dict[str, Any]) -> Any:
+    from yang.stage import CONFIG
+
+    obj = api.try_get(*CONFIG, record["namespace"], record["device"])
+    if obj is None:
+        raise NotFound(f"Config {record['namespace']}/{record['device']} not found in the project state")
+    return obj["spec"]["config"][0]["value"]
+
+
+def _as_xml(root: Path, record: dict[str, Any], value: Any) -> str:
+    from yang.libyang_adapter import YangFailure
+    from yang.outputs import netconf_payload
+    from yang.profiles import compile_profile, load_profiles
+
+    context = compile_profile(load_profiles(root).named(record["profile"]))
+    try:
+        with context.parse(json.dumps(value)) as tree:
+            return netconf_payload(tree.print("xml"))
+    except YangFailure as failure:
+        raise ChoreoError(f"config of {record['device']} cannot be printed as XML: {failure}") from None
+
+
+@config.command("blame")
+@click.argument("device")
+@click.argument("path", required=False, default="")
+@_PROJECT
+def config_blame(device: str, path: str, directory: str | None) -> None:
+    """Show which Config resource set each leaf of DEVICE's final config (under PATH)."""
+    from yang.records import blame_lines
+
+    lines = blame_lines(_record(_root(directory), device), path.rstrip("/"))
+    if path and not lines:
+        raise NotFound(f"{device}: no leaf under {path}")
+    for line in lines:
+        click.echo(line)
+
+
+# ----------------------------------------------------------------------------------------- schema
+
+
+@click.group("schema")
+def schema() -> None:
+    """Inspect schema profiles and lint YANG modules."""
+
+
+@schema.command("tree")
+@click.argument("profile")
+@click.option("--path", "path", default="", help="Print only the subtree at this schema path (/a/b/c).")
+@_PROJECT
+def schema_tree(profile: str, path: str, directory: str | None) -> None:
+    """Print the tree of PROFILE (Schema name, or "PROVIDER VERSION")."""
+    from yang.profiles import compile_profile, load_profiles
+    from yang.tree import tree_lines
+
+    context = compile_profile(load_profiles(_root(directory)).named(profile))
+    for line in tree_lines(context, path):
+        click.echo(line)
+
+
+@schema.command("lint")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-p", "--path", "search", multiple=True, help="Extra folder to find imported modules in.")
+def schema_lint(files: tuple[str, ...], search: tuple[str, ...]) -> None:
+    """Run pyang's lint rules (RFC 8407) on YANG FILES; non-zero exit when there are errors."""
+    from yang.profiles import standard_module_dirs
+
+    for file in files:
+        if not Path(file).is_file():
+            raise ChoreoError(f"{file}: no such file")
+    folders = [*search, *(str(d) for d in standard_module_dirs() if d.is_dir())]
+    folders += sorted({str(Path(f).resolve().parent) for f in files})
+    command = [sys.executable, "-m", "pyang", "--lint", "--path", ":".join(folders), *files]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    output = (done.stdout + done.stderr).strip()
+    if output:
+        click.echo(output)
+    errors = sum(1 for line in output.splitlines() if ": error:" in line)
+    warnings = sum(1 for line in output.splitlines() if ": warning:" in line)
+    click.echo(f"{len(files)} file(s): {errors} error(s), {warnings} warning(s)")
+    if errors or done.returncode not in (0, 1):
+        sys.exit(1)
+
+
+COMMANDS = (config, schema)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _standalone() -> None:
+    """The schema plug-in's commands on their own."""
+
+
+for _command in COMMANDS:
+    _standalone.add_command(_command)
+
+
+def main() -> None:
+    try:
+        _standalone.main(standalone_mode=False)
+    except ChoreoError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,390 @@
+"""Every libyang / cffi call of the schema stage lives here, behind a small typed API.
+
+Why one module: the pinned binding (libyang-python 2.8.0 on the C library 2.1.30) reports one error at a
+time as text, does not free data trees for us and hides some context flags. Keeping all of it here means
+the rest of ``yang`` deals only with ``SchemaContext`` (a compiled profile), ``SchemaNode`` (schema facts
+the snippet coercer needs), ``DataTree`` (a data tree freed exactly once) and ``YangIssue`` (device-free,
+structured errors: data path + message). A later move to the 3.x bindings touches this file only.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import libyang
+from _libyang import ffi, lib
+
+# Errors carry a data path only when libyang logs through its callback; the Python logger stays silent.
+libyang.configure_logging(True, logging.ERROR)
+logging.getLogger("libyang").propagate = False
+
+_LOCATION = re.compile(r'(Data|Schema) location "(.*)"')
+_VALID_RESULTS = (lib.LY_SUCCESS, lib.LY_EINCOMPLETE)
+_NUMBER_TYPES = frozenset(
+    (lib.LY_TYPE_INT8, lib.LY_TYPE_INT16, lib.LY_TYPE_INT32, lib.LY_TYPE_UINT8, lib.LY_TYPE_UINT16, lib.LY_TYPE_UINT32)
+)
+ContainerKind, ListKind, LeafKind, LeafListKind, AnyKind = "container", "list", "leaf", "leaf-list", "any"
+
+
+@dataclass(frozen=True)
+class YangIssue:
+    """One libyang error: the data path (or schema path when libyang gives no data path) and the message."""
+
+    path: str
+    message: str
+    schema_location: bool = False
+
+
+class YangFailure(Exception):
+    """An adapter operation failed; ``issues`` holds libyang's structured errors."""
+
+    def __init__(self, issues: list[YangIssue]) -> None:
+        super().__init__("; ".join(f"{i.path}: {i.message}" if i.path else i.message for i in issues))
+        self.issues = issues
+
+
+def _c2str(value: Any) -> str:
+    return ffi.string(value).decode("utf-8", "replace") if value != ffi.NULL else ""
+
+
+def _take_errors(ctx: Any) -> list[YangIssue]:
+    """libyang's stored errors of ``ctx`` as structured issues; clears them."""
+    issues: list[YangIssue] = []
+    err = lib.ly_err_first(ctx)
+    while err:
+        message = _c2str(err.msg).rstrip(".")
+        location = _LOCATION.search(_c2str(err.path)) if err.path else None
+        path = location.group(2) if location else ""
+        issues.append(YangIssue(path, message, bool(location) and location.group(1) == "Schema"))
+        err = err.next
+    lib.ly_err_clean(ctx, ffi.NULL)
+    return issues or [YangIssue("", "libyang reported an error without a message")]
+
+
+def _str2c(text: str) -> Any:
+    return ffi.new("char []", text.encode("utf-8"))
+
+
+# ------------------------------------------------------------------------------------------- schema
+
+
+class SchemaNode:
+    """What snippet coercion needs to know about one compiled schema node, computed once and cached."""
+
+    __slots__ = ("_cdata", "_children", "_context", "keys", "kind", "module", "name", "state", "user_ordered")
+
+    def __init__(self, context: SchemaContext, cdata: Any) -> None:
+        self._context = context
+        self._cdata = cdata
+        self._children: dict[str, list[SchemaNode]] | None = None
+        self.name = _c2str(cdata.name)
+        self.module = _c2str(cdata.module.name)
+        self.kind = _node_kind(cdata.nodetype)
+        self.state = bool(cdata.flags & lib.LYS_CONFIG_R)
+        self.user_ordered = bool(cdata.flags & lib.LYS_ORDBY_USER)
+        self.keys: tuple[str, ...] = ()
+        if self.kind == ListKind:
+            self.keys = tuple(c.name for c in self.children_list() if c.is_key)
+
+    @property
+    def is_key(self) -> bool:
+        return bool(self._cdata.flags & lib.LYS_KEY)
+
+    def children_list(self) -> list[SchemaNode]:
+        return [node for nodes in self.children().values() for node in nodes]
+
+    def children(self) -> dict[str, list[SchemaNode]]:
+        """Data children by name (choices and cases are transparent), several when augments clash."""
+        if self._children is None:
+            self._children = self._context.collect(self._cdata, ffi.NULL)
+        return self._children
+
+    def type_name(self) -> str:
+        """The leaf's YANG type as written (typedef or built-in name), for tree output."""
+        if self.kind not in (LeafKind, LeafListKind):
+            return ""
+        node = libyang.SNode.new(self._context.binding, self._cdata)
+        return node.type().name()
+
+    def schema_path(self) -> str:
+        raw = lib.lysc_path(self._cdata, lib.LYSC_PATH_DATA, ffi.NULL, 0)
+        try:
+            return _c2str(raw)
+        finally:
+            lib.free(raw)
+
+    def check_value(self, text: str) -> tuple[int | None, str]:
+        """``(JSON base type, "")`` when ``text`` is a valid value of this leaf, else ``(None, message)``."""
+        return self._context.check_value(self._cdata, text)
+
+
+def _node_kind(nodetype: int) -> str:
+    if nodetype == lib.LYS_LIST:
+        return ListKind
+    if nodetype == lib.LYS_LEAF:
+        return LeafKind
+    if nodetype == lib.LYS_LEAFLIST:
+        return LeafListKind
+    if nodetype in (lib.LYS_ANYDATA, lib.LYS_ANYXML):
+        return AnyKind
+    return ContainerKind
+
+
+def json_kind(base: int | None) -> str:
+    """How RFC 7951 encodes a value of libyang base type ``base``: number, bool, empty or string."""
+    if base in _NUMBER_TYPES:
+        return "number"
+    if base == lib.LY_TYPE_BOOL:
+        return "bool"
+    if base == lib.LY_TYPE_EMPTY:
+        return "empty"
+    return "string"
+
+
+@dataclass(frozen=True)
+class ModuleSource:
+    """A module to implement: a file, or a name looked up in the search directories."""
+
+    name: str
+    file: Path | None = None
+
+
+class SchemaContext:
+    """A compiled libyang context for one schema profile (reused for every device of the profile)."""
+
+    def __init__(
+        self,
+        search_dirs: list[Path],
+        modules: list[ModuleSource],
+        features: dict[str, list[str]] | None = None,
+        ref_implemented: bool = False,
+    ) -> None:
+        options = lib.LY_CTX_DISABLE_SEARCHDIR_CWD | lib.LY_CTX_EXPLICIT_COMPILE | lib.LY_CTX_SET_PRIV_PARSED
+        if ref_implemented:
+            options |= lib.LY_CTX_REF_IMPLEMENTED
+        holder = ffi.new("struct ly_ctx **")
+        search = ":".join(str(d) for d in search_dirs if d.is_dir())
+        if lib.ly_ctx_new(_str2c(search) if search else ffi.NULL, options, holder) != lib.LY_SUCCESS:
+            raise YangFailure([YangIssue("", "cannot create a libyang context")])
+        self._ctx = ffi.gc(holder[0], lib.ly_ctx_destroy)
+        self.binding = libyang.Context(cdata=self._ctx)
+        self._top: dict[str, list[SchemaNode]] | None = None
+        self.module_names: list[str] = []
+        for source in modules:
+            self._load(source, (features or {}).get(source.name))
+        if lib.ly_ctx_compile(self._ctx) != lib.LY_SUCCESS:
+            raise YangFailure(_take_errors(self._ctx))
+
+    def _load(self, source: ModuleSource, features: list[str] | None) -> None:
+        """Parse one module with its features (None: all of them)."""
+        wanted = ["*"] if features is None else features
+        feats = ffi.new(f"char *[{len(wanted) + 1}]")
+        keep = [_str2c(f) for f in wanted]
+        for index, value in enumerate(keep):
+            feats[index] = value
+        feats[len(wanted)] = ffi.NULL
+        if source.file is None:
+            module = lib.ly_ctx_load_module(self._ctx, _str2c(source.name), ffi.NULL, feats)
+            if module == ffi.NULL:
+                raise YangFailure(_with_context(_take_errors(self._ctx), f"module {source.name}"))
+        else:
+            self._parse_file(source.file, feats)
+        if source.name not in self.module_names:
+            self.module_names.append(source.name)
+
+    def _parse_file(self, file: Path, feats: Any) -> None:
+        text = file.read_bytes()
+        reader = ffi.new("struct ly_in **")
+        keep = ffi.new("char []", text)
+        if lib.ly_in_new_memory(keep, reader) != lib.LY_SUCCESS:
+            raise YangFailure([YangIssue("", f"{file}: cannot read")])
+        try:
+            module = ffi.new("struct lys_module **")
+            if lib.lys_parse(self._ctx, reader[0], lib.LYS_IN_YANG, feats, module) != lib.LY_SUCCESS:
+                raise YangFailure(_with_context(_take_errors(self._ctx), str(file)))
+        finally:
+            lib.ly_in_free(reader[0], 0)
+
+    # ----------------------------------------------------------------------- schema facts
+
+    def collect(self, parent: Any, module: Any) -> dict[str, list[SchemaNode]]:
+        children: dict[str, list[SchemaNode]] = {}
+        node = lib.lys_getnext(ffi.NULL, parent, module, 0)
+        while node != ffi.NULL:
+            if node.nodetype & (lib.LYS_CONTAINER | lib.LYS_LIST | lib.LYS_LEAF | lib.LYS_LEAFLIST | lib.LYS_ANYDATA):
+                child = SchemaNode(self, node)
+                children.setdefault(child.name, []).append(child)
+            node = lib.lys_getnext(node, parent, module, 0)
+        return children
+
+    def top_level(self) -> dict[str, list[SchemaNode]]:
+        """Top-level data nodes of every implemented module, by name."""
+        if self._top is None:
+            self._top = {}
+            index = ffi.new("uint32_t *")
+            module = lib.ly_ctx_get_module_iter(self._ctx, index)
+            while module != ffi.NULL:
+                if module.implemented and module.compiled != ffi.NULL:
+                    for name, nodes in self.collect(ffi.NULL, module.compiled).items():
+                        self._top.setdefault(name, []).extend(nodes)
+                module = lib.ly_ctx_get_module_iter(self._ctx, index)
+        return self._top
+
+    def check_value(self, snode: Any, text: str) -> tuple[int | None, str]:
+        realtype = ffi.new("const struct lysc_type **")
+        data = text.encode("utf-8")
+        ret = lib.lyd_value_validate(self._ctx, snode, data, len(data), ffi.NULL, realtype, ffi.NULL)
+        if ret not in _VALID_RESULTS:
+            return None, _take_errors(self._ctx)[0].message
+        kind = realtype[0]
+        while kind != ffi.NULL and kind.basetype == lib.LY_TYPE_LEAFREF:
+            kind = ffi.cast("struct lysc_type_leafref *", kind).realtype
+        return (kind.basetype if kind != ffi.NULL else lib.LY_TYPE_STRING), ""
+
+    def modules(self) -> Iterator[libyang.Module]:
+        """The implemented modules (binding objects, for printers)."""
+        for module in self.binding:
+            if module.implemented():
+                yield module
+
+    # ----------------------------------------------------------------------- data
+
+    def parse(self, text: str, fmt: str = "json") -> DataTree:
+        """Parse RFC 7951 JSON or XML data without validating it (unknown nodes are errors)."""
+        tree = ffi.new("struct lyd_node **")
+        data = _str2c(text)
+        flags = lib.LYD_PARSE_ONLY | lib.LYD_PARSE_STRICT
+        form = lib.LYD_JSON if fmt == "json" else lib.LYD_XML
+        if lib.lyd_parse_data_mem(self._ctx, data, form, flags, 0, tree) != lib.LY_SUCCESS:
+            raise YangFailure(_take_errors(self._ctx))
+        return DataTree(self, tree[0])
+
+    def empty(self) -> DataTree:
+        return DataTree(self, ffi.NULL)
+
+    @property
+    def raw(self) -> Any:
+        return self._ctx
+
+
+def _with_context(issues: list[YangIssue], where: str) -> list[YangIssue]:
+    return [YangIssue(i.path, f"{where}: {i.message}", i.schema_location) for i in issues]
+
+
+# ------------------------------------------------------------------------------------------- data
+
+
+class DataTree:
+    """A data tree (all top-level siblings). Free it exactly once: ``free()``, or use it as a context manager."""
+
+    def __init__(self, context: SchemaContext, first: Any) -> None:
+        self._context = context
+        self._first = first
+        self._alive = True
+
+    def __enter__(self) -> DataTree:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.free()
+
+    def free(self) -> None:
+        if self._alive and self._first != ffi.NULL:
+            lib.lyd_free_all(self._first)
+        self._alive = False
+        self._first = ffi.NULL
+
+    def _check(self) -> None:
+        if not self._alive:
+            raise RuntimeError("data tree already freed or merged")
+
+    def _anchor(self, node: Any) -> None:
+        self._first = lib.lyd_first_sibling(node) if node != ffi.NULL else ffi.NULL
+
+    def merge(self, source: DataTree) -> None:
+        """Move ``source`` into this tree (source wins on equal leaves); ``source`` is spent."""
+        self._check()
+        source._check()
+        if source._first == ffi.NULL:
+            source._alive = False
+            return
+        target = ffi.new("struct lyd_node **", self._first)
+        ret = lib.lyd_merge_siblings(target, source._first, lib.LYD_MERGE_DESTRUCT)
+        source._alive, source._first = False, ffi.NULL
+        if ret != lib.LY_SUCCESS:
+            raise YangFailure(_take_errors(self._context.raw))
+        self._anchor(target[0])
+
+    def validate(self) -> YangIssue | None:
+        """Validate the tree (config only); libyang 2.1 stops at the first error and returns it.
+
+        Only modules with data in the tree are validated (a partial config does not fail on the defaults
+        of modules it never touches, e.g. SR Linux's autoboot interface leafref).
+        """
+        self._check()
+        holder = ffi.new("struct lyd_node **", self._first)
+        flags = lib.LYD_VALIDATE_NO_STATE | lib.LYD_VALIDATE_PRESENT
+        ret = lib.lyd_validate_all(holder, self._context.raw, flags, ffi.NULL)
+        self._anchor(holder[0])
+        if ret == lib.LY_SUCCESS:
+            return None
+        return _take_errors(self._context.raw)[0]
+
+    def find(self, xpath: str) -> list[str]:
+        """Data paths of the nodes ``xpath`` selects."""
+        self._check()
+        if self._first == ffi.NULL:
+            return []
+        found = ffi.new("struct ly_set **")
+        if lib.lyd_find_xpath(self._first, _str2c(xpath), found) != lib.LY_SUCCESS:
+            _take_errors(self._context.raw)
+            return []
+        try:
+            return [_node_path(found[0].dnodes[i]) for i in range(found[0].count)]
+        finally:
+            lib.ly_set_free(found[0], ffi.NULL)
+
+    def remove(self, path: str) -> bool:
+        """Free the subtree at data ``path``; False when there is no such node."""
+        self._check()
+        if self._first == ffi.NULL:
+            return False
+        node = ffi.new("struct lyd_node **")
+        if lib.lyd_find_path(self._first, _str2c(path), 0, node) != lib.LY_SUCCESS:
+            _take_errors(self._context.raw)
+            return False
+        target = node[0]
+        other = ffi.NULL
+        if target.parent == ffi.NULL:
+            other = target.next if target.next != ffi.NULL else (target.prev if target.prev != target else ffi.NULL)
+        lib.lyd_free_tree(target)
+        if target == self._first or other != ffi.NULL:
+            self._anchor(other if other != ffi.NULL else ffi.NULL)
+        return True
+
+    def print(self, fmt: str = "json") -> str:
+        """RFC 7951 JSON or XML of explicitly set nodes (defaults are not printed)."""
+        self._check()
+        if self._first == ffi.NULL:
+            return "{}\n" if fmt == "json" else ""
+        out = ffi.new("char **")
+        form = lib.LYD_JSON if fmt == "json" else lib.LYD_XML
+        if lib.lyd_print_mem(out, self._first, form, lib.LYD_PRINT_WITHSIBLINGS) != lib.LY_SUCCESS:
+            raise YangFailure(_take_errors(self._context.raw))
+        try:
+            return _c2str(out[0])
+        finally:
+            lib.free(out[0])
+
+
+def _node_path(node: Any) -> str:
+    raw = lib.lyd_path(node, lib.LYD_PATH_STD, ffi.NULL, 0)
+    try:
+        return _c2str(raw)
+    finally:
+        lib.free(raw)

@@ -1,0 +1,86 @@
+"""Files the stage writes: ``<out>/<device>.json`` (RFC 7951), ``<out>/<device>.xml`` (NETCONF ``<config>``)
+and the CI reports (``--report junit=FILE`` / ``json=FILE``: one test case per device, one failure per error).
+
+Kept apart from the stage so the formats are easy to find and to test. Output is byte-stable.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from choreo.errors import ChoreoError
+from yang.merge import Merged
+
+NETCONF_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
+
+
+def netconf_payload(body: str) -> str:
+    inner = "".join(f"  {line}\n" if line else "\n" for line in body.rstrip("\n").split("\n")) if body else ""
+    return f'<config xmlns="{NETCONF_NS}">\n{inner}</config>\n'
+
+
+def write_files(out_dir: Path, device: str, merged: Merged) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write(out_dir / f"{device}.json", json.dumps(merged.config, indent=2) + "\n")
+    _write(out_dir / f"{device}.xml", netconf_payload(merged.xml))
+
+
+def remove_files(out_dir: Path, device: str) -> None:
+    """A failing device must not leave a stale, once-valid config behind."""
+    for suffix in (".json", ".xml"):
+        (out_dir / f"{device}{suffix}").unlink(missing_ok=True)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise ChoreoError(f"{path}: cannot write: {err.strerror or err}") from None
+
+
+def write_reports(reports: dict[str, str], devices: list[Any]) -> None:
+    if "junit" in reports:
+        _write(Path(reports["junit"]), junit_report(devices))
+    if "json" in reports:
+        _write(Path(reports["json"]), json.dumps(json_report(devices), indent=2) + "\n")
+
+
+def json_report(devices: list[Any]) -> dict[str, Any]:
+    return {
+        "valid": all(d.valid for d in devices),
+        "devices": [
+            {
+                "name": d.name,
+                "namespace": d.namespace,
+                "profile": d.profile,
+                "valid": d.valid,
+                "errors": [
+                    {
+                        "path": p.path,
+                        "message": p.message,
+                        "sources": [
+                            {"resource": s.ref(), "reconciler": s.reconciler, "intent": s.intent} for s in p.sources
+                        ],
+                    }
+                    for p in d.problems
+                ],
+            }
+            for d in devices
+        ],
+    }
+
+
+def junit_report(devices: list[Any]) -> str:
+    failures = sum(len(d.problems) for d in devices)
+    suites = ET.Element("testsuites", name="choreo schema", tests=str(len(devices)), failures=str(failures))
+    suite = ET.SubElement(suites, "testsuite", name="schema", tests=str(len(devices)), failures=str(failures))
+    for device in devices:
+        case = ET.SubElement(suite, "testcase", classname=device.profile or "no-profile", name=device.name)
+        for line, problem in zip(device.error_lines(), device.problems, strict=True):
+            failure = ET.SubElement(case, "failure", message=problem.message, type=problem.path or "/")
+            failure.text = line
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

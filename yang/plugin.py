@@ -1,0 +1,31 @@
+"""The ``-s`` plug-in object the core finds through the ``choreo.plugins`` entry point ``schema``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from choreo.apiserver.server import APIServer
+from choreo.plugins import StageContext, StageResult
+
+
+class SchemaPlugin:
+    """Merges and validates device configs once the reconcilers are quiet (see ``yang.stage``)."""
+
+    name = "schema"
+
+    def crds(self) -> list[dict[str, Any]]:
+        return []  # like the reference, the project provides the Config and RunningConfig CRDs
+
+    def install(self, api: APIServer) -> None:
+        return None
+
+    def after_reconcile(self, context: StageContext) -> StageResult | None:
+        from yang.stage import run_stage  # libyang is loaded only when the stage runs
+
+        return run_stage(context)
+
+    def final_config_diff(self, api: APIServer) -> list[str]:
+        """Lines for ``choreo run diff -c``: each device's final config against its running config or last run."""
+        from yang.records import final_config_diff
+
+        return final_config_diff(api)

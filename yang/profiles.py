@@ -1,0 +1,277 @@
+"""Schema profiles: which YANG modules (and features) describe a device, from ``schemas/*.yaml``.
+
+A project names its schemas with the reference's ``inv.sdcio.dev/v1alpha1 Schema`` kind: ``spec.provider``
+and ``spec.version`` (matched against a Node's ``spec.provider`` / ``spec.version``) and
+``spec.repositories[]``. A repository is a git repository pinned to a tag or commit (``repoURL``, ``kind``,
+``ref``; cloned once into ``.choreo/schemas``) or a local folder (``path``, relative to the project; our
+extension). ``dirs[]`` (``src`` → ``dst``) place repository folders in the schema tree; ``schema.models``
+are the files/folders whose modules are implemented, ``schema.includes`` the search folders for imports,
+``schema.excludes`` regular expressions of paths to skip. Our extensions: ``spec.modules`` (module names
+found on the search path) and ``spec.features`` (module → features; default: all features of the
+implemented modules). The IETF/IANA modules installed with pyang are on every profile's search path.
+
+Compiling is the costly step (SR Linux: ~0.7 s), so each profile is compiled once per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from choreo.errors import LoadError
+from choreo.loader.yamlio import read_yaml_documents
+from yang.libyang_adapter import ModuleSource, SchemaContext, YangFailure
+
+SCHEMA_API_VERSION = "inv.sdcio.dev/v1alpha1"
+SCHEMA_KIND = "Schema"
+CLONE_DIR = Path(".choreo") / "schemas"
+PINNED_KINDS = ("tag", "commit")
+
+
+def standard_module_dirs() -> list[Path]:
+    """The IETF and IANA modules pyang installs under ``<prefix>/share/yang/modules``."""
+    base = Path(sys.prefix) / "share" / "yang" / "modules"
+    return [base / "ietf", base / "iana"]
+
+
+class ProfileError(LoadError):
+    """A schema profile cannot be read, fetched or compiled."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One resolved schema profile."""
+
+    name: str  # metadata.name of the Schema
+    source: str  # file it came from
+    provider: str
+    version: str
+    search_dirs: tuple[Path, ...]
+    modules: tuple[ModuleSource, ...]
+    features: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider} {self.version}"
+
+    def fingerprint(self) -> str:
+        text = repr((self.search_dirs, self.modules, self.features))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class Profiles:
+    """All profiles of a project, looked up by provider and version."""
+
+    by_target: dict[tuple[str, str], Profile] = field(default_factory=dict)
+    by_name: dict[str, Profile] = field(default_factory=dict)
+
+    def resolve(self, provider: str, version: str) -> Profile | None:
+        return self.by_target.get((provider, version))
+
+    def named(self, name: str) -> Profile:
+        if name in self.by_name:
+            return self.by_name[name]
+        for profile in self.by_name.values():
+            if name in (profile.label, f"{profile.provider}/{profile.version}"):
+                return profile
+        known = ", ".join(sorted(self.by_name)) or "none"
+        raise ProfileError(f"schema profile {name!r} not found (profiles: {known})")
+
+
+def load_profiles(root: Path, folder: str = "schemas") -> Profiles:
+    """Read ``<root>/<folder>/*.yaml`` (an absent folder means no profiles)."""
+    profiles = Profiles()
+    directory = root / folder
+    if not directory.is_dir():
+        return profiles
+    for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+        for item in read_yaml_documents(path, root):
+            profile = _profile(root, item.obj, item.source)
+            if profile is None:
+                continue
+            key = (profile.provider, profile.version)
+            if key in profiles.by_target:
+                other = profiles.by_target[key].source
+                raise ProfileError(f"{item.source}: provider {profile.label} is already defined in {other}")
+            profiles.by_target[key] = profile
+            profiles.by_name[profile.name] = profile
+    return profiles
+
+
+def _profile(root: Path, obj: dict[str, Any], source: str) -> Profile | None:
+    if obj.get("apiVersion") != SCHEMA_API_VERSION or obj.get("kind") != SCHEMA_KIND:
+        return None
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        raise ProfileError(f"{source}: spec is required")
+    provider, version = _text(spec, "provider", source), _text(spec, "version", source)
+    name = str((obj.get("metadata") or {}).get("name") or f"{provider}-{version}")
+    search: list[Path] = []
+    modules: list[ModuleSource] = []
+    repositories = spec.get("repositories")
+    if repositories is None and spec.get("repoURL"):
+        repositories = [spec]  # the older single-repository form
+    for index, repo in enumerate(repositories or []):
+        where = f"{source}: spec.repositories[{index}]"
+        _repository(root, repo, where, search, modules)
+    for module in _list(spec, "modules", source):
+        modules.append(ModuleSource(str(module)))
+    if not modules:
+        raise ProfileError(f"{source}: the schema implements no module (spec.repositories[].schema.models or modules)")
+    search.extend(standard_module_dirs())
+    return Profile(name, source, provider, version, tuple(_unique(search)), tuple(modules), _features(spec, source))
+
+
+def _repository(root: Path, repo: Any, where: str, search: list[Path], modules: list[ModuleSource]) -> None:
+    if not isinstance(repo, dict):
+        raise ProfileError(f"{where}: must be a mapping")
+    base = _checkout(root, repo, where)
+    placed = _placements(base, repo, where)
+    schema = repo.get("schema") or {}
+    excludes = [re.compile(str(p)) for p in _list(schema, "excludes", where + ".schema")]
+    for include in _list(schema, "includes", where + ".schema"):
+        target = _place(placed, str(include), f"{where}.schema.includes")
+        search.extend(_folders(target.parent if target.is_file() else target))
+    for model in _list(schema, "models", where + ".schema"):
+        target = _place(placed, str(model), f"{where}.schema.models")
+        files = [target] if target.is_file() else sorted(target.rglob("*.yang"))
+        for file in files:
+            if not any(p.search(file.as_posix()) for p in excludes) and not _is_submodule(file):
+                modules.append(ModuleSource(file.stem.split("@")[0], file))
+        search.extend(_folders(target.parent if target.is_file() else target))
+
+
+_SUBMODULE = re.compile(r"\A(?:\s|//[^\n]*\n|/\*.*?\*/)*submodule\b", re.S)
+
+
+def _is_submodule(file: Path) -> bool:
+    """Submodules are loaded through their module, never on their own."""
+    with file.open("rb") as handle:
+        head = handle.read(4096).decode("utf-8", "replace")
+    return bool(_SUBMODULE.match(head))
+
+
+def _checkout(root: Path, repo: dict[str, Any], where: str) -> Path:
+    """The folder of a local repository, or a pinned clone of a git repository."""
+    if repo.get("path"):
+        folder = Path(str(repo["path"])).expanduser()
+        folder = folder if folder.is_absolute() else root / folder
+        if not folder.is_dir():
+            raise ProfileError(f"{where}.path: folder {folder} does not exist")
+        return folder
+    url = repo.get("repoURL")
+    if not url:
+        raise ProfileError(f"{where}: repoURL (git) or path (local folder) is required")
+    kind, ref = str(repo.get("kind") or "tag"), repo.get("ref")
+    if kind not in PINNED_KINDS or not ref:
+        raise ProfileError(f"{where}: a git schema must be pinned: kind tag or commit with a ref (got kind {kind})")
+    target = root / CLONE_DIR / f"{re.sub(r'[^A-Za-z0-9._-]+', '-', str(url)).strip('-')}@{ref}"
+    if not (target / ".git").is_dir():
+        _clone(str(url), str(ref), target, where)
+    return target
+
+
+def _clone(url: str, ref: str, target: Path, where: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    for command in (
+        ["git", "init", "-q", str(partial)],
+        ["git", "-C", str(partial), "fetch", "-q", "--depth", "1", url, ref],
+        ["git", "-C", str(partial), "checkout", "-q", "FETCH_HEAD"],
+    ):
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            subprocess.run(["rm", "-rf", str(partial)], check=False)
+            raise ProfileError(f"{where}: cannot fetch {url} at {ref}: {done.stderr.strip().splitlines()[-1:]}")
+    partial.rename(target)
+
+
+def _placements(base: Path, repo: dict[str, Any], where: str) -> list[tuple[str, Path]]:
+    """``dirs[]`` as (destination prefix, source folder); default: the repository root at ``.``."""
+    dirs = repo.get("dirs") or [{"src": ".", "dst": "."}]
+    placed = []
+    for index, entry in enumerate(dirs):
+        if not isinstance(entry, dict):
+            raise ProfileError(f"{where}.dirs[{index}]: must be a mapping with src and dst")
+        src = base / str(entry.get("src") or ".")
+        if not src.is_dir():
+            raise ProfileError(f"{where}.dirs[{index}].src: folder {src} does not exist")
+        placed.append((str(entry.get("dst") or ".").strip("/"), src))
+    return placed
+
+
+def _place(placed: list[tuple[str, Path]], relative: str, where: str) -> Path:
+    relative = relative.strip("/")
+    for dst, src in placed:
+        if dst in ("", "."):
+            candidate = src / relative
+        elif relative == dst or relative.startswith(dst + "/"):
+            candidate = src / relative[len(dst) :].lstrip("/")
+        else:
+            continue
+        if candidate.exists():
+            return candidate
+    raise ProfileError(f"{where}: {relative} not found in the repository")
+
+
+def _folders(folder: Path) -> list[Path]:
+    """A search folder and its sub-folders (libyang searches them non-recursively)."""
+    return [folder, *sorted(p for p in folder.rglob("*") if p.is_dir() and not p.name.startswith("."))]
+
+
+def _features(spec: dict[str, Any], source: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    features = spec.get("features") or {}
+    if not isinstance(features, dict):
+        raise ProfileError(f"{source}: spec.features must map module names to lists of features")
+    out = []
+    for module, names in sorted(features.items()):
+        if not isinstance(names, list):
+            raise ProfileError(f"{source}: spec.features.{module} must be a list of feature names")
+        out.append((str(module), tuple(str(n) for n in names)))
+    return tuple(out)
+
+
+def _text(spec: dict[str, Any], key: str, source: str) -> str:
+    value = spec.get(key)
+    if value is None or value == "":
+        raise ProfileError(f"{source}: spec.{key} is required")
+    return str(value)
+
+
+def _list(mapping: Any, key: str, where: str) -> list[Any]:
+    value = mapping.get(key) if isinstance(mapping, dict) else None
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ProfileError(f"{where}.{key} must be a list")
+    return value
+
+
+def _unique(paths: list[Path]) -> list[Path]:
+    return list(dict.fromkeys(paths))
+
+
+# ------------------------------------------------------------------------------------ compile cache
+
+_COMPILED: dict[str, SchemaContext] = {}
+
+
+def compile_profile(profile: Profile) -> SchemaContext:
+    """The compiled context of ``profile``, built once per process."""
+    key = profile.fingerprint()
+    if key not in _COMPILED:
+        features = {module: list(names) for module, names in profile.features}
+        try:
+            _COMPILED[key] = SchemaContext(list(profile.search_dirs), list(profile.modules), features)
+        except YangFailure as failure:
+            detail = "; ".join(i.message + (f" ({i.path})" if i.path else "") for i in failure.issues[:3])
+            raise ProfileError(f"{profile.source}: schema {profile.label} does not compile: {detail}") from None
+        except OSError as err:
+            raise ProfileError(f"{profile.source}: schema {profile.label}: {err}") from None
+    return _COMPILED[key]

@@ -1,0 +1,102 @@
+"""What the stage remembers per device between commands: leaf owners, the final and the previous config.
+
+Stored as records of the project's state (``.choreo/choreo.db``), so ``choreo config blame`` and
+``choreo run diff -c`` work from a later process without re-running anything. The leaves are flat
+``data path → RFC 7951 value`` maps, which also makes the config diff a plain, deterministic comparison.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from choreo.apiserver.server import APIServer
+from yang.merge import Merged
+from yang.profiles import Profile
+
+TABLE = "schema-devices"
+
+
+def save_record(api: APIServer, report: Any, profile: Profile, merged: Merged, running: dict[str, Any] | None) -> None:
+    key = f"{report.namespace}/{report.name}"
+    previous = api.backend.get_record(TABLE, key)
+    record = {
+        "device": report.name,
+        "namespace": report.namespace,
+        "profile": profile.name,
+        "valid": report.valid,
+        "leaves": {path: owner.value for path, owner in merged.owners.items()},
+        "owners": {
+            path: {
+                "source": owner.source.ref(),
+                "priority": owner.priority,
+                "reconciler": owner.source.reconciler,
+                "intent": owner.source.intent,
+            }
+            for path, owner in merged.owners.items()
+        },
+        "overrides": [
+            {"path": o.path, "from": o.loser.source.ref(), "by": o.winner.source.ref(), "value": o.loser.value}
+            for o in merged.overrides
+        ],
+        "running": running,
+        "previous": previous.get("leaves") if previous else None,
+    }
+    api.backend.put_record(TABLE, key, record)
+
+
+def records(api: APIServer) -> list[dict[str, Any]]:
+    return [value for _key, value in sorted(api.backend.list_records(TABLE))]
+
+
+def find_record(api: APIServer, device: str) -> dict[str, Any] | None:
+    """The record of ``device`` (``NAME`` or ``NAMESPACE/NAME``)."""
+    for record in records(api):
+        if device in (record["device"], f"{record['namespace']}/{record['device']}"):
+            return record
+    return None
+
+
+def leaf_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """``+``/``-``/``~`` lines, one per changed leaf, sorted by path."""
+    lines = []
+    for path in sorted(set(old) | set(new)):
+        if path not in old:
+            lines.append(f"+ {path}: {json.dumps(new[path])}")
+        elif path not in new:
+            lines.append(f"- {path}: {json.dumps(old[path])}")
+        elif old[path] != new[path]:
+            lines.append(f"~ {path}: {json.dumps(old[path])} -> {json.dumps(new[path])}")
+    return lines
+
+
+def final_config_diff(api: APIServer) -> list[str]:
+    """Per device: the final config against the running config (when there is one) or the previous run."""
+    lines = []
+    for record in records(api):
+        base = record["running"] if record["running"] is not None else record["previous"]
+        changes = leaf_diff(base or {}, record["leaves"])
+        symbol = "+" if base is None else ("~" if changes else "=")
+        against = "running config" if record["running"] is not None else "previous run"
+        lines.append(f"{symbol} config.sdcio.dev/v1alpha1, Kind=Config {record['device']} (against {against})")
+        lines.extend(f"    {line}" for line in changes)
+    return lines
+
+
+def blame_lines(record: dict[str, Any], prefix: str = "") -> list[str]:
+    """``path = value  <source> (priority, reconciler, intent)`` for every leaf under ``prefix``."""
+    lines = []
+    for path in sorted(record["owners"]):
+        if prefix and not (path == prefix or path.startswith((prefix + "/", prefix + "["))):
+            continue
+        owner = record["owners"][path]
+        extra = [f"priority {owner['priority']}"]
+        extra += [f"reconciler {owner['reconciler']}"] if owner["reconciler"] else []
+        extra += [f"intent {owner['intent']}"] if owner["intent"] else []
+        lines.append(f"{path} = {json.dumps(record['leaves'][path])}  {owner['source']} ({', '.join(extra)})")
+    for override in record["overrides"]:
+        path = override["path"]
+        if not prefix or path == prefix or path.startswith((prefix + "/", prefix + "[")):
+            lines.append(f"  overridden: {path} was {json.dumps(override['value'])} from {override['from']}, "
+                         f"set by {override['by']}")
+    return lines
