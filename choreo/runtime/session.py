@@ -111,30 +111,35 @@ def run_project(root: Path, options: RunOptions | None = None) -> RunRecord:
     plugins = [load_plugin(name) for name in options.plugins]
     backend = open_state(root)
     try:
-        api, project = load_api(root, backend, plugins)
-        for warning in project.warnings:
-            options.log(f"warning: {warning}")
-        bound = [
-            BoundReconciler(
-                config, make_engine(config, project.libraries, log=options.log, time_limit=options.time_limit)
-            )
-            for config in project.reconcilers
-        ]
-        record = RunRecord(str(uuid.uuid4()), root.name, datetime.now(UTC).isoformat())
-        outcome = Controller(api, bound, max_reconciles=options.max_reconciles, log=options.log).run()
-        record.events, record.failure, record.failed_task = outcome.events, outcome.failure, outcome.failed_task
-        if outcome.success:
-            context = StageContext(api, root, dict(options.stage_options), options.log)
-            for plugin in plugins:
-                stage = plugin.after_reconcile(context)
-                if stage is not None:
-                    record.stages.append(stage)
-        record.wall_seconds = time.perf_counter() - started
-        take_snapshot(api, record.id)
-        save_record(backend, record)
-        return record
+        # One transaction for the whole run: a crash or a bug at any point leaves the state of the previous
+        # run, never half of this one (and the store syncs to disk once, not after every write).
+        with backend.transaction():
+            return _run_loaded(root, backend, plugins, options, started)
     finally:
         backend.close()
+
+
+def _run_loaded(root: Path, backend: Backend, plugins: list[Plugin], options: RunOptions, started: float) -> RunRecord:
+    api, project = load_api(root, backend, plugins)
+    for warning in project.warnings:
+        options.log(f"warning: {warning}")
+    bound = [
+        BoundReconciler(config, make_engine(config, project.libraries, log=options.log, time_limit=options.time_limit))
+        for config in project.reconcilers
+    ]
+    record = RunRecord(str(uuid.uuid4()), root.name, datetime.now(UTC).isoformat())
+    outcome = Controller(api, bound, max_reconciles=options.max_reconciles, log=options.log).run()
+    record.events, record.failure, record.failed_task = outcome.events, outcome.failure, outcome.failed_task
+    if outcome.success:
+        context = StageContext(api, root, dict(options.stage_options), options.log)
+        for plugin in plugins:
+            stage = plugin.after_reconcile(context)
+            if stage is not None:
+                record.stages.append(stage)
+    record.wall_seconds = time.perf_counter() - started
+    take_snapshot(api, record.id)
+    save_record(backend, record)
+    return record
 
 
 def save_record(backend: Backend, record: RunRecord) -> None:
