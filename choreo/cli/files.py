@@ -20,6 +20,7 @@ from choreo.errors import ChoreoError
 from choreo.loader.loading import dev_parse, load_project, read_yaml_documents
 from choreo.loader.project import InputObject
 from choreo.loader.sync import apply_input, register_crds
+from choreo.runtime.session import open_state, state_path
 from choreo.store.memory import MemoryBackend
 
 
@@ -48,7 +49,17 @@ def _read_inputs(source: str) -> list[InputObject]:
 
 
 def _validator(root: Path) -> APIServer:
+    """An in-memory API server knowing the project's kinds and those stored by earlier runs
+    (plug-in kinds such as the -r allocators' IPIndex)."""
     api = APIServer(MemoryBackend())
+    if state_path(root).exists():
+        backend = open_state(root)
+        try:
+            for crd in backend.list("apiextensions.k8s.io", "CustomResourceDefinition"):
+                if api.registry.get(crd["spec"]["group"], crd["spec"]["names"]["kind"]) is None:
+                    api.register_crd(crd, source=f"stored CustomResourceDefinition {crd['metadata']['name']}")
+        finally:
+            backend.close()
     register_crds(api, load_project(root))
     return api
 

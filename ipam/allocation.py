@@ -1,0 +1,54 @@
+"""What the engines report back: the status of a claim and the stored values (for entries).
+
+The engines know nothing of API objects; the plug-in turns ``Allocation`` into an Entry object and
+``Outcome`` into a claim's ``status``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# (table, family or 0, value, prefix length); table "" is the main tree, else a range claim's table
+ValueKey = tuple[str, int, int, int]
+
+
+@dataclass
+class Outcome:
+    """The result of applying a claim: its status fields, and the other claims that lost values."""
+
+    status: dict[str, Any]
+    dependents: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Allocation:
+    """One stored value, as an Entry shows it."""
+
+    key: ValueKey
+    name: str  # the entry name suffix: "<subnet>" or "<range claim>.<subnet>" (IP), "<id>-<len>" (ID)
+    value: str  # "10.0.0.1/32", "100/16"
+    owner: str
+    uid: str
+    kind: str
+    claim_type: str
+    labels: dict[str, str]
+    prefix_type: str | None = None
+    address_family: str | None = None
+    default_gateway: bool = False
+    index_entry: bool = False
+
+
+class ChangeLog:
+    """Keys of the values touched since the last ``drain`` (insertion ordered, no duplicates)."""
+
+    def __init__(self) -> None:
+        self._keys: dict[ValueKey, None] = {}
+
+    def touch(self, key: ValueKey) -> None:
+        self._keys[key] = None
+
+    def drain(self) -> list[ValueKey]:
+        keys = list(self._keys)
+        self._keys.clear()
+        return keys

@@ -1,0 +1,339 @@
+"""The ID engine of one VLAN/AS/GENID/EXTCOMM index: static ids, dynamic ids and ranges.
+
+The main tree holds single ids and range blocks, all disjoint (a static id inside a range goes into the
+range's own table). Dynamic ids without a selector take the best-fit free block of the whole space
+(§1.6 A), so reserved min/max ranges and range blocks are avoided; with a selector they take the lowest
+free id of the first matching range. Reference quirks fixed here:
+- a dynamic claim without a selector no longer always gets 0 in 32-bit trees (Q1);
+- ids inside the reserved min/max ranges are refused (Q2);
+- a range that changes bounds rebuilds its table, and a released range takes its ids with it; their
+  holders are reported for re-evaluation (Q3);
+- any overlap of a range with another owner's value is refused (Q4);
+- a dynamic id re-claims its previous value only when it is still free (Q6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ipam import idclaim as it
+from ipam.allocation import Allocation, ChangeLog, Outcome, ValueKey
+from ipam.blocks import FreeSpace, align, cover, last
+from ipam.errors import AllocationError
+from ipam.idclaim import IDClaim, IDSpace
+from ipam.labels import CLAIM_NAME, check_owner, matches
+from ipam.sortedlist import SortedList
+from ipam.table import Holder, RangeTable
+
+Key = tuple[int, int]  # (start, prefix length) in the space's naming width
+
+
+class Value:
+    __slots__ = ("claim_type", "key", "kind", "owner", "uid", "user")
+
+    def __init__(self, key: Key, claim: IDClaim) -> None:
+        self.key = key
+        self.owner, self.uid, self.kind = claim.name, claim.uid, claim.kind
+        self.claim_type = claim.claim_type
+        self.user = dict(claim.labels)
+
+    def labels(self) -> dict[str, str]:
+        return {**self.user, CLAIM_NAME: self.owner, "be.kuid.dev/claim-uid": self.uid,
+                "be.kuid.dev/owner-kind": self.kind, "be.kuid.dev/claim-type": self.claim_type}
+
+
+class IDIndex:
+    def __init__(self, space: IDSpace, name: str = "") -> None:
+        self.space = space
+        self.name = name
+        self.full = space.width
+        self.free = FreeSpace(space.width, space.root)
+        self.values: dict[Key, Value] = {}
+        self._starts = SortedList()
+        self._owned: dict[str, dict[Key, Value]] = {}
+        self._tables: dict[str, RangeTable] = {}
+        self._held: dict[str, tuple[str, int]] = {}
+        self.reserved = set(it.reserved_names(name))
+        self.changes = ChangeLog()
+
+    # ================================================================ public API
+
+    def claim(self, claim: IDClaim) -> Outcome:
+        dependents: set[str] = set()
+        handler = {it.STATIC_ID: self._static, it.DYNAMIC_ID: self._dynamic, it.RANGE: self._range}
+        status = handler[claim.claim_type](claim, dependents)
+        dependents.discard(claim.name)
+        return Outcome(status, sorted(dependents))
+
+    def release(self, name: str) -> list[str]:
+        dependents: set[str] = set()
+        self._drop_values(name, set())
+        self._drop_held(name)
+        self._drop_table(name, dependents)
+        dependents.discard(name)
+        return sorted(dependents)
+
+    def owns(self, name: str) -> bool:
+        return bool(self._owned.get(name)) or name in self._held
+
+    def allocations(self) -> Iterator[Allocation]:
+        for start in self._starts:
+            for key in self._keys_at(start):
+                yield self._value_allocation(self.values[key])
+        for table_name in sorted(self._tables):
+            for value, holder in self._tables[table_name].items():
+                yield self._table_allocation(table_name, value, holder)
+
+    def allocation(self, key: ValueKey) -> Allocation | None:
+        table_name, _family, start, plen = key
+        if not table_name:
+            found = self.values.get((start, plen))
+            return None if found is None else self._value_allocation(found)
+        table = self._tables.get(table_name)
+        holder = table.used.get(start) if table else None
+        return None if holder is None else self._table_allocation(table_name, start, holder)
+
+    @staticmethod
+    def entry_suffix(key: ValueKey) -> str:
+        """The name part of a value's entry: ``<id>-<len>`` or ``<range claim>.<id>-<len>``."""
+        table_name, _family, value, plen = key
+        return f"{table_name}.{value}-{plen}" if table_name else f"{value}-{plen}"
+
+    # ================================================================ static id
+
+    def _static(self, c: IDClaim, dependents: set[str]) -> dict[str, object]:
+        assert c.id is not None
+        value = c.id
+        if (value, self.full) in self._owned.get(c.name, {}) or self._held.get(c.name, ("", -1))[1] == value:
+            self._release_other(c, value)
+            return {"id": value}
+        range_name = self._range_holding(value)
+        if range_name in self.reserved:
+            raise AllocationError("cannot claim an id from a reserved range")
+        existing = self.values.get((value, self.full))
+        if existing is not None and existing.claim_type != it.RANGE:
+            check_owner(c.name, c.uid, existing.owner, existing.uid)
+        if range_name is not None:
+            holder = self._tables[range_name].used.get(value)
+            if holder is not None and holder.name != c.name:
+                raise AllocationError(f"claim failed id {value} already claimed")
+        self._release_other(c, value)
+        self._take(c, value, range_name)
+        return {"id": value}
+
+    def _range_holding(self, value: int) -> str | None:
+        """The range claim whose block holds ``value`` in the main tree, if any."""
+        for plen in range(self.full, self.space.root[1] - 1, -1):
+            found = self.values.get((align(value, plen, self.full), plen))
+            if found is not None:
+                return found.owner if found.claim_type == it.RANGE else None
+        return None
+
+    # ================================================================ dynamic id
+
+    def _dynamic(self, c: IDClaim, dependents: set[str]) -> dict[str, object]:
+        kept = self._kept(c)
+        if kept is not None:
+            self._release_other(c, kept)
+            return {"id": kept}
+        self._release_other(c, None)
+        if not c.selector:
+            value = self._tree_pick(c)
+            self._take(c, value, None)
+            return {"id": value}
+        range_name = self._selected_range(c)
+        table = self._tables[range_name]
+        value = c.status_id if c.status_id is not None and table.is_free(c.status_id) else table.lowest_free()
+        if value is None:
+            raise AllocationError("claimed failed, no claim ID found err: no free entry found")
+        self._take(c, value, range_name)
+        return {"id": value}
+
+    def _kept(self, c: IDClaim) -> int | None:
+        mine = [k[0] for k in self._owned.get(c.name, {})]
+        held = self._held.get(c.name)
+        if held is not None:
+            mine.append(held[1])
+        if c.status_id is not None:
+            return c.status_id if c.status_id in mine else None
+        return min(mine) if mine else None
+
+    def _tree_pick(self, c: IDClaim) -> int:
+        if c.status_id is not None and self.free.is_free((c.status_id, self.full)):
+            return c.status_id
+        value = self.free.best_fit(self.full)
+        if value is None:
+            raise AllocationError(
+                "claimed failed, no claim ID found err: no free ids available, err: no free id available"
+            )
+        return value
+
+    def _selected_range(self, c: IDClaim) -> str:
+        owner = c.selector.get(CLAIM_NAME)
+        pool = sorted(self._owned.get(owner, {}).values(), key=lambda v: v.key) if owner else None
+        candidates = pool if pool is not None else (self.values[k] for s in self._starts for k in self._keys_at(s))
+        for value in candidates:
+            if matches(c.selector, value.labels()):
+                if value.claim_type != it.RANGE:
+                    raise AllocationError(f"a parent can only be a range, got: {value.claim_type}")
+                if value.owner in self.reserved:
+                    raise AllocationError("cannot claim from a reserved range")
+                return value.owner
+        raise AllocationError("no parent found")
+
+    # ================================================================ range
+
+    def _range(self, c: IDClaim, dependents: set[str]) -> dict[str, object]:
+        assert c.range is not None
+        lo, hi = c.range
+        blocks = list(cover(lo, hi, self.full))
+        mine = {k for k, v in self._owned.get(c.name, {}).items() if v.claim_type == it.RANGE}
+        if set(blocks) != mine:
+            errors = [e for b in blocks for e in self._overlaps(c, b)]
+            if errors:
+                raise AllocationError("; ".join(errors))
+        self._drop_held(c.name)
+        self._drop_values(c.name, set(blocks))
+        owned = self._owned.setdefault(c.name, {})
+        for block in blocks:
+            current = self.values.get(block)
+            if current is None:
+                self._insert(Value(block, c))
+            else:
+                current.user = dict(c.labels)
+                current.uid = c.uid
+                self.changes.touch(("", 0, *block))
+            owned[block] = self.values[block]
+        self._ensure_table(c, lo, hi, dependents)
+        return {"range": c.range_text}
+
+    def _overlaps(self, c: IDClaim, block: Key) -> list[str]:
+        end = last(block[0], block[1], self.full)
+        inside, around = [], []
+        for start in list(self._starts.irange(block[0], end)):
+            for key in self._keys_at(start):
+                value = self.values[key]
+                if value.owner == c.name:
+                    continue
+                if key[1] >= block[1]:
+                    inside.append(key)
+                else:
+                    around.append(key)
+        for plen in range(block[1] - 1, self.space.root[1] - 1, -1):
+            outer = self.values.get((align(block[0], plen, self.full), plen))
+            if outer is not None and outer.owner != c.name:
+                around.append(outer.key)
+        errors = []
+        text = f"{block[0]}/{block[1]}"
+        if inside:
+            errors.append(f"range id {text} overlaps with children: [{' '.join(f'{s}/{p}' for s, p in inside)}]")
+        if around:
+            errors.append(f"range id {text} overlaps with parent: [{' '.join(f'{s}/{p}' for s, p in around)}]")
+        return errors
+
+    def _ensure_table(self, c: IDClaim, lo: int, hi: int, dependents: set[str]) -> None:
+        current = self._tables.get(c.name)
+        if current is not None and (current.lo, current.hi) == (lo, hi):
+            current.text = c.range_text
+            return
+        table = RangeTable(c.name, lo, hi, c.range_text)
+        if current is not None:
+            for value, holder in list(current.items()):
+                if value in table:
+                    table.claim(value, holder)
+                else:
+                    self._held.pop(holder.name, None)
+                    dependents.add(holder.name)
+                    self.changes.touch((c.name, 0, value, self.space.table_width))
+        self._tables[c.name] = table
+
+    # ================================================================ bookkeeping
+
+    def _keys_at(self, start: int) -> list[Key]:
+        """Keys of the values starting at ``start`` (a single id and a block cannot both start there)."""
+        return [k for k in ((start, p) for p in range(self.space.root[1], self.full + 1)) if k in self.values]
+
+    def _insert(self, value: Value) -> None:
+        self.free.take(value.key)
+        self.values[value.key] = value
+        self._starts.add(value.key[0])
+        self.changes.touch(("", 0, *value.key))
+
+    def _take(self, c: IDClaim, value: int, range_name: str | None) -> None:
+        if range_name is not None:
+            holder = Holder(c.name, c.uid, c.kind, c.claim_type, dict(c.labels))
+            self._tables[range_name].claim(value, holder)
+            self._held[c.name] = (range_name, value)
+            self.changes.touch((range_name, 0, value, self.space.table_width))
+            return
+        key = (value, self.full)
+        existing = self.values.get(key)
+        if existing is None:
+            self._insert(Value(key, c))
+        else:
+            existing.user, existing.uid = dict(c.labels), c.uid
+            self.changes.touch(("", 0, *key))
+        self._owned.setdefault(c.name, {})[key] = self.values[key]
+
+    def _release_other(self, c: IDClaim, keep: int | None) -> None:
+        """Drop what ``c`` holds except the single id ``keep``."""
+        held = self._held.get(c.name)
+        if held is not None and held[1] != keep:
+            self._drop_held(c.name)
+        self._drop_values(c.name, set() if keep is None else {(keep, self.full)})
+
+    def _drop_values(self, name: str, keep: set[Key]) -> None:
+        owned = self._owned.get(name)
+        if not owned:
+            return
+        for key in [k for k in owned if k not in keep]:
+            del owned[key]
+            del self.values[key]
+            self._starts.remove(key[0])
+            self.free.give(key)
+            self.changes.touch(("", 0, *key))
+        if not owned:
+            del self._owned[name]
+
+    def _drop_held(self, name: str) -> None:
+        held = self._held.pop(name, None)
+        if held is not None and held[0] in self._tables:
+            self._tables[held[0]].release(held[1])
+            self.changes.touch((held[0], 0, held[1], self.space.table_width))
+
+    def _drop_table(self, name: str, dependents: set[str]) -> None:
+        table = self._tables.pop(name, None)
+        if table is None:
+            return
+        for value, holder in table.items():
+            self._held.pop(holder.name, None)
+            dependents.add(holder.name)
+            self.changes.touch((name, 0, value, self.space.table_width))
+
+    # ================================================================ entries
+
+    def _value_allocation(self, value: Value) -> Allocation:
+        start, plen = value.key
+        return Allocation(
+            key=("", 0, start, plen),
+            name=self.entry_suffix(("", 0, start, plen)),
+            value=f"{start}/{plen}",
+            owner=value.owner,
+            uid=value.uid,
+            kind=value.kind,
+            claim_type=value.claim_type,
+            labels=dict(value.user),
+        )
+
+    def _table_allocation(self, table_name: str, value: int, holder: Holder) -> Allocation:
+        width = self.space.table_width
+        return Allocation(
+            key=(table_name, 0, value, width),
+            name=self.entry_suffix((table_name, 0, value, width)),
+            value=f"{value}/{width}",
+            owner=holder.name,
+            uid=holder.uid,
+            kind=holder.kind,
+            claim_type=holder.claim_type,
+            labels=dict(holder.labels),
+        )

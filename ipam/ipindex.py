@@ -1,0 +1,532 @@
+"""The IP engine of one index: static and dynamic prefixes, addresses and ranges, IPv4 and IPv6.
+
+Behaviour follows the reference (kuid ``pkg/backend/ipam``) rule by rule, with its quirks fixed:
+- a dynamic claim reuses its previous value (``status``) only when it lies inside a parent its selector
+  picks and is free (Q5, Q10); dynamic prefixes obey the nesting rules (Q7);
+- a static address equal to a /32 block of a range is a range address (Q8); nothing is ever silently
+  shared (Q14);
+- the claim's own labels win over the labels an address inherits from its parent (Q12);
+- releasing a parent removes what lies under it and reports the claims that lost values, so the caller
+  can re-evaluate them instead of leaving them Ready with a stale value (Q9). A change of a prefix's
+  labels keeps the values under it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ipam import ipclaim as ct
+from ipam.allocation import Allocation, ChangeLog, Outcome, ValueKey
+from ipam.blocks import cover
+from ipam.errors import AllocationError
+from ipam.ipaddr import FAMILY_NAME, WIDTH, Prefix, ip_text, parse_prefix, subnet_name
+from ipam.ipclaim import IPClaim
+from ipam.iprib import RIB, Route
+from ipam.labels import check_owner, go_map, matches
+from ipam.table import Holder, RangeTable
+
+NEEDS_PARENT = "a prefix range always needs a parent"
+
+
+class IPIndex:
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+        self.rib = RIB()
+        self.changes = ChangeLog()
+        self._owned: dict[str, dict[tuple[int, int, int], Route]] = {}
+        self._tables: dict[str, tuple[int, RangeTable]] = {}  # range claim -> (family, table)
+        self._held: dict[str, tuple[str, int]] = {}  # claim -> (range claim, address) held in a table
+        self._gateways: dict[str, Route] = {}  # subnet name -> gateway route
+
+    # ================================================================ public API
+
+    def claim(self, claim: IPClaim) -> Outcome:
+        """Allocate (or re-confirm) what ``claim`` asks for; raises ``AllocationError``."""
+        handler = {
+            ct.STATIC_PREFIX: self._static_prefix,
+            ct.STATIC_ADDRESS: self._static_address,
+            ct.STATIC_RANGE: self._static_range,
+            ct.DYNAMIC_PREFIX: self._dynamic_prefix,
+            ct.DYNAMIC_ADDRESS: self._dynamic_address,
+        }[claim.claim_type]
+        dependents: set[str] = set()
+        status = handler(claim, dependents)
+        dependents.discard(claim.name)
+        return Outcome(status, sorted(dependents))
+
+    def release(self, name: str) -> list[str]:
+        """Remove everything ``name`` holds; returns the other claims that lost values with it."""
+        dependents: set[str] = set()
+        self._drop_routes(name, set(), dependents)
+        self._drop_held(name)
+        self._drop_table(name, dependents)
+        dependents.discard(name)
+        return sorted(dependents)
+
+    def owns(self, name: str) -> bool:
+        return bool(self._owned.get(name)) or name in self._held
+
+    def allocations(self) -> Iterator[Allocation]:
+        """Every stored value, main tree first (RIB order), then the range tables by name."""
+        for route in self.rib.walk():
+            yield self._route_allocation(route)
+        for table_name in sorted(self._tables):
+            family, table = self._tables[table_name]
+            for value, holder in table.items():
+                yield self._table_allocation(table_name, family, value, holder)
+
+    def allocation(self, key: ValueKey) -> Allocation | None:
+        table_name, family, value, plen = key
+        if not table_name:
+            route = self.rib.routes.get((family, value, plen))
+            return None if route is None else self._route_allocation(route)
+        entry = self._tables.get(table_name)
+        holder = entry[1].used.get(value) if entry and entry[0] == family else None
+        return None if holder is None else self._table_allocation(table_name, family, value, holder)
+
+    @staticmethod
+    def entry_suffix(key: ValueKey) -> str:
+        """The name part of a value's entry: ``<subnet>`` or ``<range claim>.<subnet>``."""
+        table_name, family, value, plen = key
+        name = subnet_name(Prefix(family, value, plen))
+        return f"{table_name}.{name}" if table_name else name
+
+    # ================================================================ static prefix
+
+    def _static_prefix(self, c: IPClaim, dependents: set[str]) -> dict[str, object]:
+        assert c.prefix is not None
+        subnet = c.prefix.masked
+        existing = self.rib.get(subnet)
+        if existing is not None:
+            check_owner(c.name, c.uid, existing.owner, existing.uid)
+        else:
+            self._check_prefix_nesting(c, subnet, self.rib.parent_of(subnet))
+            if c.network:
+                self._check_no_prefix_children(subnet)
+        self._set_routes(c, self._prefix_routes(c, c.prefix), dependents)
+        return self._prefix_status(c, c.text, subnet)
+
+    def _check_prefix_nesting(self, c: IPClaim, subnet: Prefix, parent: Route) -> None:
+        if parent.is_root:
+            return
+        if not c.network:
+            if parent.prefix_type == ct.NETWORK:
+                raise AllocationError(f"parent {parent.prefix}/{subnet} nesting network/regular is not possible")
+            return
+        if parent.summary in ("address", "range"):
+            raise AllocationError(f"parent {parent.summary} not allowed in claim of type network")
+        if parent.prefix_type == ct.NETWORK:
+            raise AllocationError(f"parent {parent.prefix}/{subnet} nesting network/network is not possible")
+
+    def _check_no_prefix_children(self, subnet: Prefix) -> None:
+        parent = self.rib.parent_of(subnet)
+        for child in parent._children_in(subnet):
+            if any(r.summary == "prefix" for r in self.rib.subtree(child)):
+                raise AllocationError("child with addressing prefix not allowed in claim of type network")
+
+    def _prefix_routes(self, c: IPClaim, prefix: Prefix) -> list[Route]:
+        """The routes a prefix claim stores: the subnet, plus (network) first, last and gateway addresses."""
+        subnet = prefix.masked
+        name = subnet_name(subnet)
+        routes = [self._new_route(c, subnet, "prefix", c.prefix_type, subnet=name)]
+        if not c.network or prefix.point_to_point or prefix.full:
+            return routes
+        gateway = c.default_gateway and prefix.address not in (prefix.network, prefix.broadcast)
+        for address in dict.fromkeys((prefix.address, prefix.network, prefix.broadcast)):
+            is_gateway = gateway and address == prefix.address
+            routes.append(
+                self._new_route(c, prefix.host(address), "address", ct.NETWORK, subnet=name, gateway=is_gateway)
+            )
+        return routes
+
+    def _prefix_status(self, c: IPClaim, text: str, subnet: Prefix) -> dict[str, object]:
+        status: dict[str, object] = {"prefix": text}
+        if c.network:
+            gateway = self._gateways.get(subnet_name(subnet))
+            if gateway is not None:
+                status["defaultGateway"] = ip_text(gateway.prefix.family, gateway.prefix.address)
+        return status
+
+    # ================================================================ static address
+
+    def _static_address(self, c: IPClaim, dependents: set[str]) -> dict[str, object]:
+        assert c.prefix is not None
+        host = c.prefix.host()
+        existing = self.rib.get(host)
+        parent: Route | None = None
+        if existing is not None:
+            if existing.summary == "range":  # an address equal to a /32 block of a range (Q8)
+                parent = existing
+            else:
+                check_owner(c.name, c.uid, existing.owner, existing.uid)
+        if parent is None:
+            parent = self.rib.parent_of(host)
+        if parent.is_root:
+            raise AllocationError(NEEDS_PARENT)
+        if c.prefix.full:
+            if parent.summary == "range":
+                self._check_table_free(c, parent, host.address)
+            elif parent.prefix_type == ct.NETWORK:
+                raise AllocationError("a /32 or /128 address is not possible with a parent of type network")
+        elif parent.summary == "range" or parent.prefix_type != ct.NETWORK:
+            kind = "range" if parent.summary == "range" else parent.prefix_type
+            raise AllocationError(f"a prefix based address is not possible with a parent of type {kind}")
+        self._place_address(c, parent, host.address, dependents, gateway=c.default_gateway and not c.prefix.full)
+        return self._address_status(parent, c.text)
+
+    def _check_table_free(self, c: IPClaim, range_route: Route, address: int) -> None:
+        _family, table = self._tables[range_route.owner]
+        holder = table.used.get(address)
+        if holder is not None:
+            try:
+                check_owner(c.name, c.uid, holder.name, holder.uid)
+            except AllocationError as exc:
+                raise AllocationError(f"address is already allocated in range {table.text}, err: {exc}") from None
+
+    def _place_address(self, c: IPClaim, parent: Route, address: int, dependents: set[str], gateway: bool) -> None:
+        family = parent.prefix.family
+        if parent.summary == "range":
+            self._drop_routes(c.name, set(), dependents)
+            held = self._held.get(c.name)
+            if held is not None and held != (parent.owner, address):
+                self._drop_held(c.name)
+            _family, table = self._tables[parent.owner]
+            labels = {**parent.user, **c.labels}
+            table.claim(address, Holder(c.name, c.uid, c.kind, c.claim_type, labels))
+            self._held[c.name] = (parent.owner, address)
+            self.changes.touch((parent.owner, family, address, WIDTH[family]))
+            return
+        self._drop_held(c.name)
+        network = parent.prefix_type == ct.NETWORK
+        route = self._new_route(
+            c,
+            Prefix(family, address, WIDTH[family]),
+            "address",
+            ct.NETWORK if network else ct.REGULAR,
+            subnet=subnet_name(parent.prefix) if network else "",
+            gateway=gateway,
+            inherited=parent.user,
+        )
+        self._set_routes(c, [route], dependents)
+
+    def _address_status(self, parent: Route, text: str) -> dict[str, object]:
+        status: dict[str, object] = {"address": text}
+        if parent.summary == "prefix" and parent.prefix_type == ct.NETWORK:
+            gateway = self._gateways.get(subnet_name(parent.prefix))
+            if gateway is not None:
+                status["defaultGateway"] = ip_text(gateway.prefix.family, gateway.prefix.address)
+        return status
+
+    # ================================================================ static range
+
+    def _static_range(self, c: IPClaim, dependents: set[str]) -> dict[str, object]:
+        assert c.range is not None
+        family, first, last_ = c.range
+        width = WIDTH[family]
+        blocks = [Prefix(family, start, plen) for start, plen in cover(first, last_, width)]
+        mine = self._owned.get(c.name, {})
+        if not all(b.masked.address == b.address and (family, b.address, b.plen) in mine for b in blocks):
+            self._check_range(c, blocks)
+        routes = [self._new_route(c, b, "range", ct.REGULAR) for b in blocks]
+        self._set_routes(c, routes, dependents)
+        self._ensure_table(c, family, first, last_, dependents)
+        return {"range": c.range_text}
+
+    def _check_range(self, c: IPClaim, blocks: list[Prefix]) -> None:
+        def own(route: Route) -> bool:
+            return route.owner == c.name
+
+        for block in blocks:
+            existing = self.rib.get(block)
+            if existing is not None and not own(existing):
+                check_owner(c.name, c.uid, existing.owner, existing.uid)
+        parents = [self.rib.parent_of(b, ignore=own) for b in blocks]
+        if any(p.is_root for p in parents):
+            raise AllocationError(NEEDS_PARENT)
+        for p in parents[1:]:
+            if p is not parents[0]:
+                raise AllocationError(
+                    f"a range has to fit into a single parent prefix got {parents[0].prefix} and {p.prefix}"
+                )
+        for block, parent in zip(blocks, parents, strict=True):
+            if any(not own(child) for child in parent._children_in(block)):
+                raise AllocationError(f"cannot have children for a range {block}")
+
+    def _ensure_table(self, c: IPClaim, family: int, first: int, last_: int, dependents: set[str]) -> None:
+        current = self._tables.get(c.name)
+        if current is not None and (current[0], current[1].lo, current[1].hi) == (family, first, last_):
+            current[1].text = c.range_text
+            return
+        table = RangeTable(c.name, first, last_, c.range_text)
+        if current is not None:  # the bounds changed: keep what still fits, the rest must be re-evaluated
+            for value, holder in list(current[1].items()):
+                if current[0] == family and value in table:
+                    table.claim(value, holder)
+                else:
+                    self._held.pop(holder.name, None)
+                    dependents.add(holder.name)
+                    self.changes.touch((c.name, current[0], value, WIDTH[current[0]]))
+        self._tables[c.name] = (family, table)
+
+    # ================================================================ dynamic prefix
+
+    def _dynamic_prefix(self, c: IPClaim, dependents: set[str]) -> dict[str, object]:
+        assert c.prefix_length is not None
+        target = c.prefix_length
+        previous = self._status_prefix(c, "prefix")
+        owned = self._owned.get(c.name, {})
+        if previous is not None and (previous.family, previous.network, previous.plen) in owned:
+            found: Prefix | None = previous.masked
+        else:
+            found = self._reclaim_prefix(c, previous) or self._find_prefix(c, target)
+        assert found is not None
+        self._set_routes(c, self._prefix_routes(c, found), dependents)
+        return self._prefix_status(c, str(found), found)
+
+    def _usable_prefix_parent(self, c: IPClaim, route: Route, target: int) -> bool:
+        return (
+            route.summary == "prefix"
+            and route.prefix.plen < target <= route.prefix.width
+            and route.prefix_type != ct.NETWORK  # nothing nests in a network (Q7)
+            and matches(c.selector, route.labels())
+        )
+
+    def _reclaim_prefix(self, c: IPClaim, previous: Prefix | None) -> Prefix | None:
+        if previous is None or previous.plen != c.prefix_length or self.rib.get(previous) is not None:
+            return None
+        parent = self.rib.parent_of(previous)
+        if parent.is_root or not self._usable_prefix_parent(c, parent, previous.plen):
+            return None
+        assert parent.free is not None
+        return previous.masked if parent.free.is_free((previous.network, previous.plen)) else None
+
+    def _find_prefix(self, c: IPClaim, target: int) -> Prefix:
+        for route in self.rib.walk(prune=lambda r: r.prefix.plen >= target):
+            if self._usable_prefix_parent(c, route, target):
+                assert route.free is not None
+                start = route.free.best_fit(target)
+                if start is not None:
+                    return Prefix(route.prefix.family, start, target)
+        self._require_candidates(c)
+        raise AllocationError("no free prefix found")
+
+    def _require_candidates(self, c: IPClaim) -> None:
+        if not any(matches(c.selector, r.labels()) for r in self.rib.walk()):
+            raise AllocationError(
+                f"dynamic claim: no available routes based on the selector labels {go_map(c.selector)}"
+            )
+
+    # ================================================================ dynamic address
+
+    def _dynamic_address(self, c: IPClaim, dependents: set[str]) -> dict[str, object]:
+        previous = self._status_prefix(c, "address")
+        kept = self._kept_address(c, previous)
+        if kept is not None:
+            parent, address = kept
+        else:
+            self._drop_routes(c.name, set(), dependents)
+            self._drop_held(c.name)
+            parent, address = self._reclaim_address(c, previous) or self._find_address(c)
+        family = parent.prefix.family
+        network = parent.summary == "prefix" and parent.prefix_type == ct.NETWORK
+        length = parent.prefix.plen if network else WIDTH[family]
+        self._place_address(c, parent, address, dependents, gateway=False)
+        return self._address_status(parent, f"{ip_text(family, address)}/{length}")
+
+    def _kept_address(self, c: IPClaim, previous: Prefix | None) -> tuple[Route, int] | None:
+        """The address the claim already holds and its status names, with its parent."""
+        if previous is None:
+            return None
+        held = self._held.get(c.name)
+        if held is not None:
+            family = self._tables[held[0]][0]
+            if (family, held[1]) == (previous.family, previous.address):
+                return self._range_route(held[0], held[1]), held[1]
+        route = self._owned.get(c.name, {}).get((previous.family, previous.address, previous.width))
+        if route is not None and route.parent is not None and not route.parent.is_root:
+            return route.parent, previous.address
+        return None
+
+    def _range_route(self, range_claim: str, address: int) -> Route:
+        for route in self._owned[range_claim].values():
+            if route.prefix.network == route.prefix.address and address in _span(route.prefix):
+                return route
+        raise AssertionError("range table without its blocks")
+
+    def _reclaim_address(self, c: IPClaim, previous: Prefix | None) -> tuple[Route, int] | None:
+        """Reuse the status address when a selected parent still has it free (Q5, Q10)."""
+        if previous is None or self.rib.get(previous.host()) is not None:
+            return None
+        parent = self.rib.parent_of(previous.host())
+        if parent.is_root or not matches(c.selector, parent.labels()):
+            return None
+        if parent.summary == "range":
+            _family, table = self._tables[parent.owner]
+            return (parent, previous.address) if table.is_free(previous.address) else None
+        assert parent.free is not None
+        if parent.summary == "prefix" and parent.free.is_free((previous.address, previous.width)):
+            return parent, previous.address
+        return None
+
+    def _find_address(self, c: IPClaim) -> tuple[Route, int]:
+        tried: list[str] = []
+        seen_tables: set[str] = set()
+        for route in self.rib.walk(prune=lambda r: r.prefix.full):
+            if not matches(c.selector, route.labels()):
+                continue
+            if route.summary == "range":
+                if route.owner in seen_tables:
+                    continue
+                seen_tables.add(route.owner)
+                value = self._tables[route.owner][1].lowest_free()
+                if value is None:
+                    raise AllocationError("no free entry found")
+                return self._range_route(route.owner, value), value
+            if route.summary == "prefix" and not route.prefix.full:
+                tried.append(str(route.prefix))
+                assert route.free is not None
+                start = route.free.best_fit(route.prefix.width)
+                if start is not None:
+                    return route, start
+        self._require_candidates(c)
+        raise AllocationError(f"no free addresses found in routes: [{' '.join(tried)}]")
+
+    # ================================================================ bookkeeping
+
+    @staticmethod
+    def _status_prefix(c: IPClaim, key: str) -> Prefix | None:
+        text = c.status.get(key)
+        if not text:
+            return None
+        try:
+            return parse_prefix(str(text), bare_ok=True)
+        except ValueError:
+            return None
+
+    def _new_route(
+        self,
+        c: IPClaim,
+        prefix: Prefix,
+        summary: str,
+        prefix_type: str,
+        *,
+        subnet: str = "",
+        gateway: bool = False,
+        inherited: dict[str, str] | None = None,
+    ) -> Route:
+        return Route(
+            prefix=prefix,
+            owner=c.name,
+            uid=c.uid,
+            kind=c.kind,
+            claim_type=c.claim_type,
+            summary=summary,
+            prefix_type=prefix_type,
+            subnet=subnet,
+            gateway=gateway,
+            index_entry=c.index_owned,
+            user={**(inherited or {}), **c.labels},
+        )
+
+    def _set_routes(self, c: IPClaim, routes: list[Route], dependents: set[str]) -> None:
+        """Store ``routes`` for ``c`` (updating those that exist) and drop what it held before and no longer has."""
+        keep = {r.key for r in routes}
+        self._drop_routes(c.name, keep, dependents)
+        owned = self._owned.setdefault(c.name, {})
+        for route in routes:
+            current = self.rib.routes.get(route.key)
+            if current is None:
+                self.rib.insert(route)
+                current = route
+            else:
+                for attr in ("owner", "uid", "kind", "claim_type", "summary", "prefix_type", "subnet", "gateway",
+                             "index_entry", "user"):
+                    setattr(current, attr, getattr(route, attr))
+            owned[current.key] = current
+            self._track_gateway(current)
+            self.changes.touch(("", *current.key))
+
+    def _track_gateway(self, route: Route) -> None:
+        if route.gateway:
+            self._gateways[route.subnet] = route
+        elif self._gateways.get(route.subnet) is route:
+            del self._gateways[route.subnet]
+
+    def _drop_routes(self, name: str, keep: set[tuple[int, int, int]], dependents: set[str]) -> None:
+        owned = self._owned.get(name)
+        if not owned:
+            return
+        for key in sorted((k for k in owned if k not in keep), key=lambda k: k[2]):
+            route = owned.get(key)
+            if route is None or self.rib.routes.get(key) is not route:
+                continue
+            for removed in self.rib.delete(route):
+                self._forget(removed, dependents)
+
+    def _forget(self, route: Route, dependents: set[str]) -> None:
+        self.changes.touch(("", *route.key))
+        if self._gateways.get(route.subnet) is route:
+            del self._gateways[route.subnet]
+        owned = self._owned.get(route.owner)
+        if owned is not None:
+            owned.pop(route.key, None)
+            if not owned:
+                del self._owned[route.owner]
+        dependents.add(route.owner)
+        if route.summary == "range" and route.owner not in self._owned:
+            self._drop_table(route.owner, dependents)
+
+    def _drop_held(self, name: str) -> None:
+        held = self._held.pop(name, None)
+        if held is not None and held[0] in self._tables:
+            family, table = self._tables[held[0]]
+            table.release(held[1])
+            self.changes.touch((held[0], family, held[1], WIDTH[family]))
+
+    def _drop_table(self, name: str, dependents: set[str]) -> None:
+        entry = self._tables.pop(name, None)
+        if entry is None:
+            return
+        family, table = entry
+        for value, holder in table.items():
+            self._held.pop(holder.name, None)
+            dependents.add(holder.name)
+            self.changes.touch((name, family, value, WIDTH[family]))
+
+    # ================================================================ entries
+
+    def _route_allocation(self, route: Route) -> Allocation:
+        prefix = route.prefix
+        return Allocation(
+            key=("", *route.key),
+            name=self.entry_suffix(("", *route.key)),
+            value=str(prefix),
+            owner=route.owner,
+            uid=route.uid,
+            kind=route.kind,
+            claim_type=route.claim_type,
+            labels=dict(route.user),
+            prefix_type=route.prefix_type,
+            address_family=FAMILY_NAME[prefix.family],
+            default_gateway=route.gateway,
+            index_entry=route.index_entry,
+        )
+
+    def _table_allocation(self, table_name: str, family: int, value: int, holder: Holder) -> Allocation:
+        prefix = Prefix(family, value, WIDTH[family])
+        return Allocation(
+            key=(table_name, family, value, WIDTH[family]),
+            name=self.entry_suffix((table_name, family, value, WIDTH[family])),
+            value=str(prefix),
+            owner=holder.name,
+            uid=holder.uid,
+            kind=holder.kind,
+            claim_type=holder.claim_type,
+            labels=dict(holder.labels),
+            prefix_type=ct.REGULAR,
+            address_family=FAMILY_NAME[family],
+        )
+
+
+def _span(prefix: Prefix) -> range:
+    return range(prefix.network, prefix.broadcast + 1)

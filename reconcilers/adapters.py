@@ -1,0 +1,159 @@
+"""The allocator-specific parts of the binding: IPAM and the four ID allocators (VLAN, AS, GENID, EXTCOMM).
+
+Each adapter says which kinds it serves, how an index and a claim object turn into engine input, which
+claims an index derives, the restore order, and what an Entry looks like (names as the reference's:
+IPAM ``<namespace>.<index>.<subnet>``, IDs ``<index>.<id>-<len>``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipam import idclaim, ipclaim
+from ipam.allocation import Allocation
+from ipam.errors import ClaimSyntaxError
+from ipam.idindex import IDIndex
+from ipam.ipaddr import parse_prefix, subnet_name
+from ipam.ipindex import IPIndex
+
+Object = dict[str, Any]
+
+
+def _md(obj: Object) -> Object:
+    return obj.get("metadata") or {}
+
+
+def _index_owned(claim: Object, index_kind: str) -> bool:
+    return any(r.get("kind") == index_kind for r in _md(claim).get("ownerReferences") or [])
+
+
+class IPAMAdapter:
+    group = "ipam.be.kuid.dev"
+    index_kind, claim_kind, entry_kind = "IPIndex", "IPClaim", "IPEntry"
+    failure_prefix = "cannot claim ip err "
+    value_fields = ("prefix", "address", "range")
+    _order = (ipclaim.STATIC_PREFIX, ipclaim.STATIC_RANGE, ipclaim.DYNAMIC_PREFIX, ipclaim.STATIC_ADDRESS,
+              ipclaim.DYNAMIC_ADDRESS)
+
+    def validate_index(self, index: Object) -> None:
+        for i, item in enumerate((index.get("spec") or {}).get("prefixes") or []):
+            try:
+                parse_prefix(str(item.get("prefix", "")))
+            except ValueError as exc:
+                raise ClaimSyntaxError([f"prefixes[{i}].prefix: {exc}"]) from None
+
+    def new_engine(self, index: Object) -> IPIndex:
+        return IPIndex(_md(index)["name"])
+
+    def parse_claim(self, engine: Any, index: Object | None, claim: Object, status: Object) -> ipclaim.IPClaim:
+        return ipclaim.parse_ip_claim(
+            _md(claim)["name"],
+            claim.get("spec") or {},
+            uid=_md(claim).get("uid", ""),
+            status=status,
+            index_owned=_index_owned(claim, self.index_kind),
+            kind=self.claim_kind,
+        )
+
+    def derived_claims(self, index: Object) -> list[tuple[str, Object]]:
+        name = _md(index)["name"]
+        out = []
+        for item in (index.get("spec") or {}).get("prefixes") or []:
+            prefix = parse_prefix(str(item["prefix"]))
+            spec: Object = {"index": name, "prefix": str(item["prefix"]), "prefixLength": prefix.plen,
+                            "createPrefix": True}
+            if item.get("prefixType"):
+                spec["prefixType"] = item["prefixType"]
+            if item.get("labels"):
+                spec["labels"] = dict(item["labels"])
+            out.append((f"{name}.{subnet_name(prefix)}", spec))
+        return out
+
+    def restore_rank(self, parsed: ipclaim.IPClaim) -> int:
+        if parsed.index_owned and parsed.claim_type == ipclaim.STATIC_PREFIX:
+            return 0
+        return 1 + self._order.index(parsed.claim_type)
+
+    def entry_name(self, namespace: str, index: str, suffix: str) -> str:
+        return f"{namespace}.{index}.{suffix}"
+
+    def entry_spec(self, index: str, allocation: Allocation) -> Object:
+        spec: Object = {
+            "index": index,
+            "indexEntry": allocation.index_entry,
+            "prefixType": allocation.prefix_type,
+            "claimType": allocation.claim_type,
+            "prefix": allocation.value,
+            "addressFamily": allocation.address_family,
+        }
+        if allocation.default_gateway:
+            spec["defaultGateway"] = True
+        if allocation.labels:
+            spec["labels"] = dict(allocation.labels)
+        return spec
+
+
+class IDAdapter:
+    """VLAN, AS, GENID or EXTCOMM (``allocator`` = the API group's first label)."""
+
+    failure_prefix = "cannot claim err "
+    value_fields = ("id", "range")
+
+    def __init__(self, allocator: str, kind_prefix: str) -> None:
+        self.allocator = allocator
+        self.group = f"{allocator}.be.kuid.dev"
+        self.index_kind = f"{kind_prefix}Index"
+        self.claim_kind = f"{kind_prefix}Claim"
+        self.entry_kind = f"{kind_prefix}Entry"
+
+    def _space(self, index: Object) -> idclaim.IDSpace:
+        return idclaim.index_space(self.allocator, index.get("spec") or {})
+
+    def validate_index(self, index: Object) -> None:
+        self._space(index)
+
+    def new_engine(self, index: Object) -> IDIndex:
+        return IDIndex(self._space(index), _md(index)["name"])
+
+    def parse_claim(self, engine: Any, index: Object | None, claim: Object, status: Object) -> idclaim.IDClaim:
+        space = engine.space if engine is not None else self._space(index) if index is not None else None
+        if space is None:  # no index: check what can be checked without knowing the space
+            space = idclaim.GENID_TYPES["64bit"] if self.allocator in ("genid", "extcomm") else self._space({})
+        return idclaim.parse_id_claim(
+            space,
+            _md(claim)["name"],
+            claim.get("spec") or {},
+            kind=self.claim_kind,
+            uid=_md(claim).get("uid", ""),
+            index=str((claim.get("spec") or {}).get("index", "")),
+            status=status,
+            index_owned=_index_owned(claim, self.index_kind),
+        )
+
+    def derived_claims(self, index: Object) -> list[tuple[str, Object]]:
+        return idclaim.derived_claims(self._space(index), _md(index)["name"], index.get("spec") or {})
+
+    def restore_rank(self, parsed: idclaim.IDClaim) -> int:
+        order = {idclaim.RANGE: 0, idclaim.STATIC_ID: 1, idclaim.DYNAMIC_ID: 4}
+        rank = order[parsed.claim_type]
+        return rank if parsed.index_owned or rank == 4 else rank + 2
+
+    def entry_name(self, namespace: str, index: str, suffix: str) -> str:
+        return f"{index}.{suffix}"
+
+    def entry_spec(self, index: str, allocation: Allocation) -> Object:
+        spec: Object = {"index": index, "indexEntry": False, "claimType": allocation.claim_type,
+                        "id": allocation.value}
+        if allocation.labels:
+            spec["labels"] = dict(allocation.labels)
+        return spec
+
+
+def all_adapters() -> list[Any]:
+    return [
+        IPAMAdapter(),
+        IDAdapter("vlan", "VLAN"),
+        IDAdapter("as", "AS"),
+        IDAdapter("genid", "GENID"),
+        IDAdapter("extcomm", "EXTCOMM"),
+    ]

@@ -1,0 +1,373 @@
+"""Binds one allocator engine type to its Index/Claim/Entry kinds through admission hooks.
+
+Writes of an Index or Claim are handled synchronously inside the API server's write transaction (as the
+reference's "invokers" do), so whoever writes a claim reads its ``status`` straight back:
+- Index write: validate, make sure the engine exists, apply the index-derived claims (owned by the
+  index), delete the derived claims no longer produced, retry the index's failed claims, set Ready.
+- Claim write: syntax errors reject the write (a user mistake, one line naming the claim); otherwise the
+  claim is allocated and its status filled: the value and ``Ready=True``, or no value and
+  ``Ready=False`` with the reference's message (``cannot claim ip err ...``). A failed claim is retried
+  when its index changes or when a release frees space.
+- Claim delete: release; Index delete: delete every claim of the index and its entries.
+- After each operation the Entry objects of the values touched are written or removed, and the claims
+  that lost values (a released parent prefix, a shrunk range) are re-evaluated instead of staying Ready
+  with a stale value.
+
+**Persistence.** Engines live in memory and are rebuilt from the stored claims: each claim's status holds
+its value, and replaying the Ready claims of an index in the reference's restore order (statics before
+dynamics) reproduces every value. To know when the in-memory engine is stale (a new process, a rolled back
+transaction, another process writing the same state folder) every engine change writes a fresh token
+record in the same transaction; an engine whose token differs from the stored one is rebuilt.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from choreo.api.conditions import set_condition
+from choreo.apiserver.hooks import BaseHook
+from choreo.apiserver.server import APIServer, utc_now
+from choreo.errors import Invalid
+from ipam.allocation import Allocation, Outcome
+from ipam.errors import AllocationError, ClaimSyntaxError
+
+Object = dict[str, Any]
+VERSION = "v1alpha1"
+READY = "Ready"
+INDEX_MANAGER = "kuid-index"
+ENTRY_MANAGER = "kuid-backend"
+TOKENS = "kuid-allocators"
+
+
+class Engine(Protocol):
+    def claim(self, claim: Any) -> Outcome: ...
+    def release(self, name: str) -> list[str]: ...
+    def allocation(self, key: Any) -> Allocation | None: ...
+    def entry_suffix(self, key: Any) -> str: ...
+
+    @property
+    def changes(self) -> Any: ...
+
+
+class Adapter(Protocol):
+    """What differs between IPAM and the ID allocators."""
+
+    group: str
+    index_kind: str
+    claim_kind: str
+    entry_kind: str
+    failure_prefix: str  # "cannot claim ip err " / "cannot claim err "
+    value_fields: tuple[str, ...]  # status fields that hold the value
+
+    def validate_index(self, index: Object) -> None:
+        """Raise ``ClaimSyntaxError`` or ``ValueError`` for a bad index spec."""
+        ...
+
+    def new_engine(self, index: Object) -> Engine: ...
+
+    def parse_claim(self, engine: Engine | None, index: Object | None, claim: Object, status: Object) -> Any:
+        """The engine's claim object; raises ``ClaimSyntaxError``."""
+        ...
+
+    def derived_claims(self, index: Object) -> list[tuple[str, Object]]: ...
+
+    def restore_rank(self, parsed: Any) -> int: ...
+
+    def entry_spec(self, index: str, allocation: Allocation) -> Object: ...
+
+    def entry_name(self, namespace: str, index: str, suffix: str) -> str: ...
+
+
+@dataclass
+class IndexState:
+    engine: Engine
+    index: Object
+    token: str
+    failed: set[str] = field(default_factory=set)
+
+
+def _md(obj: Object) -> Object:
+    return obj.get("metadata") or {}
+
+
+def _where(obj: Object) -> str:
+    return f"{_md(obj).get('namespace', '')}/{_md(obj).get('name', '')}"
+
+
+class Binding:
+    """The hooks of one allocator (IPAM, VLAN, AS, GENID or EXTCOMM)."""
+
+    def __init__(self, adapter: Adapter, clock: Callable[[], str] = utc_now) -> None:
+        self.a = adapter
+        self.api_version = f"{adapter.group}/{VERSION}"
+        self._states: dict[tuple[str, str], IndexState] = {}
+        self._destroying: set[tuple[str, str]] = set()
+        self._clock = clock
+
+    def install(self, api: APIServer) -> None:
+        api.add_hook(self.a.group, self.a.index_kind, _IndexHook(self))
+        api.add_hook(self.a.group, self.a.claim_kind, _ClaimHook(self))
+
+    # ============================================================== engine state
+
+    def _token_key(self, namespace: str, name: str) -> str:
+        return f"{self.a.group}/{namespace}/{name}"
+
+    def state(self, api: APIServer, namespace: str, name: str, index: Object | None = None) -> IndexState | None:
+        """The up-to-date engine of an index, rebuilt from the store when stale; None if there is no index."""
+        key = (namespace, name)
+        if key in self._destroying:
+            return None
+        stored_token = api.backend.get_record(TOKENS, self._token_key(namespace, name))
+        state = self._states.get(key)
+        if state is not None and stored_token is not None and state.token == stored_token:
+            if index is not None:
+                state.index = index
+            return state
+        if index is None:
+            index = api.try_get(self.a.group, self.a.index_kind, namespace, name)
+        if index is None or _md(index).get("deletionTimestamp"):
+            self._states.pop(key, None)
+            return None
+        state = self._rebuild(api, index)
+        if stored_token is None:
+            self._touch(api, state)
+        else:
+            state.token = stored_token
+        self._states[key] = state
+        return state
+
+    def _rebuild(self, api: APIServer, index: Object) -> IndexState:
+        namespace, name = _md(index).get("namespace", ""), _md(index)["name"]
+        engine = self.a.new_engine(index)
+        state = IndexState(engine, index, "")
+        replay = []
+        for claim in self._claims_of(api, namespace, name):
+            status = claim.get("status") or {}
+            if not _is_ready(claim) or not any(status.get(f) is not None for f in self.a.value_fields):
+                if not _is_ready(claim):
+                    state.failed.add(_md(claim)["name"])
+                continue
+            try:
+                parsed = self.a.parse_claim(engine, index, claim, status)
+            except ClaimSyntaxError:
+                continue
+            replay.append((self.a.restore_rank(parsed), _md(claim)["name"], parsed))
+        for _rank, _name, parsed in sorted(replay, key=lambda item: item[:2]):
+            try:
+                engine.claim(parsed)
+            except AllocationError:
+                state.failed.add(parsed.name)
+        engine.changes.drain()
+        return state
+
+    def _touch(self, api: APIServer, state: IndexState) -> None:
+        state.token = uuid.uuid4().hex
+        md = _md(state.index)
+        api.backend.put_record(TOKENS, self._token_key(md.get("namespace", ""), md["name"]), state.token)
+
+    def _claims_of(self, api: APIServer, namespace: str, index: str) -> list[Object]:
+        claims = api.list(self.a.group, self.a.claim_kind, namespace, managed_fields=False)
+        return [c for c in claims if (c.get("spec") or {}).get("index") == index]
+
+    # ============================================================== claims
+
+    def admit_claim(self, api: APIServer, old: Object | None, new: Object) -> None:
+        md = _md(new)
+        if md.get("deletionTimestamp"):
+            return
+        namespace, index_name = md.get("namespace", ""), str((new.get("spec") or {}).get("index", ""))
+        if old is not None and (old.get("spec") or {}).get("index") != index_name:
+            self.release_claim(api, old)
+        previous = copy.deepcopy((old or {}).get("status") or {})
+        state = self.state(api, namespace, index_name)
+        try:
+            parsed = self.a.parse_claim(
+                state.engine if state else None, state.index if state else None, new, previous
+            )
+        except (ClaimSyntaxError, ValueError) as exc:
+            raise Invalid(f'{self.a.claim_kind}.{self.a.group} "{_where(new)}" is invalid: spec: {exc}') from None
+        if state is None:
+            self._set_status(new, previous, {}, f"index {namespace}.{index_name} not initialized")
+            return
+        try:
+            outcome = state.engine.claim(parsed)
+        except AllocationError as exc:
+            dependents = state.engine.release(md["name"])
+            state.failed.add(md["name"])
+            self._set_status(new, previous, {}, str(exc))
+            self._after_change(api, state, dependents)
+            return
+        state.failed.discard(md["name"])
+        self._set_status(new, previous, outcome.status, "")
+        self._after_change(api, state, outcome.dependents)
+
+    def release_claim(self, api: APIServer, obj: Object) -> None:
+        md = _md(obj)
+        index_name = str((obj.get("spec") or {}).get("index", ""))
+        state = self.state(api, md.get("namespace", ""), index_name)
+        if state is None:
+            return
+        state.failed.discard(md["name"])
+        dependents = state.engine.release(md["name"])
+        self._after_change(api, state, dependents, retry_failed=True)
+
+    def _set_status(self, obj: Object, previous: Object, values: Object, error: str) -> None:
+        status: Object = dict(values)
+        if previous.get("conditions"):
+            status["conditions"] = copy.deepcopy(previous["conditions"])
+        obj["status"] = status
+        message = f"{self.a.failure_prefix}{error}" if error else ""
+        set_condition(obj, READY, message, self._clock())
+
+    def _after_change(
+        self, api: APIServer, state: IndexState, dependents: list[str], *, retry_failed: bool = False
+    ) -> None:
+        self._touch(api, state)
+        self._flush_entries(api, state)
+        md = _md(state.index)
+        for name in dependents:
+            self._reevaluate(api, md.get("namespace", ""), name)
+        if retry_failed or dependents:
+            self._retry_failed(api, state)
+
+    def _reevaluate(self, api: APIServer, namespace: str, name: str) -> None:
+        """Write a claim again so that its admission allocates it afresh."""
+        current = api.try_get(self.a.group, self.a.claim_kind, namespace, name)
+        if current is not None and not _md(current).get("deletionTimestamp"):
+            api.update(current)
+
+    def _retry_failed(self, api: APIServer, state: IndexState) -> None:
+        namespace = _md(state.index).get("namespace", "")
+        for name in sorted(state.failed):
+            state.failed.discard(name)
+            self._reevaluate(api, namespace, name)
+
+    def _flush_entries(self, api: APIServer, state: IndexState) -> None:
+        md = _md(state.index)
+        namespace, index = md.get("namespace", ""), md["name"]
+        for key in state.engine.changes.drain():
+            allocation = state.engine.allocation(key)
+            if allocation is None:
+                name = self.a.entry_name(namespace, index, state.engine.entry_suffix(key))
+                if api.try_get(self.a.group, self.a.entry_kind, namespace, name) is not None:
+                    api.delete(self.a.group, self.a.entry_kind, namespace, name)
+                continue
+            api.apply(self._entry(namespace, index, allocation), manager=ENTRY_MANAGER, force=True)
+
+    def _entry(self, namespace: str, index: str, allocation: Allocation) -> Object:
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.a.entry_kind,
+            "metadata": {
+                "name": self.a.entry_name(namespace, index, allocation.name),
+                "namespace": namespace,
+                "ownerReferences": [
+                    {
+                        "apiVersion": self.api_version,
+                        "kind": allocation.kind or self.a.claim_kind,
+                        "name": allocation.owner,
+                        "uid": allocation.uid,
+                    }
+                ],
+            },
+            "spec": self.a.entry_spec(index, allocation),
+        }
+
+    # ============================================================== indexes
+
+    def admit_index(self, api: APIServer, old: Object | None, new: Object) -> None:
+        md = _md(new)
+        if md.get("deletionTimestamp"):
+            return
+        try:
+            self.a.validate_index(new)
+        except (ClaimSyntaxError, ValueError) as exc:
+            raise Invalid(f'{self.a.index_kind}.{self.a.group} "{_where(new)}" is invalid: spec: {exc}') from None
+        state = self.state(api, md.get("namespace", ""), md["name"], index=new)
+        assert state is not None
+        errors = self._apply_derived(api, new)
+        self._retry_failed(api, state)
+        previous = (old or {}).get("status") or {}
+        new["status"] = {"conditions": copy.deepcopy(previous.get("conditions") or [])}
+        set_condition(new, READY, f"cannot apply index err {'; '.join(errors)}" if errors else "", self._clock())
+
+    def _apply_derived(self, api: APIServer, index: Object) -> list[str]:
+        md = _md(index)
+        namespace, name = md.get("namespace", ""), md["name"]
+        wanted = {claim_name: spec for claim_name, spec in self.a.derived_claims(index)}
+        owner = {
+            "apiVersion": self.api_version,
+            "kind": self.a.index_kind,
+            "name": name,
+            "uid": md.get("uid", ""),
+            "controller": True,
+        }
+        for claim in api.list(self.a.group, self.a.claim_kind, namespace, managed_fields=False):
+            refs = _md(claim).get("ownerReferences") or []
+            mine = any(r.get("kind") == self.a.index_kind and r.get("name") == name for r in refs)
+            if mine and _md(claim)["name"] not in wanted:
+                api.delete(self.a.group, self.a.claim_kind, namespace, _md(claim)["name"])
+        errors = []
+        for claim_name, spec in wanted.items():
+            obj = {
+                "apiVersion": self.api_version,
+                "kind": self.a.claim_kind,
+                "metadata": {"name": claim_name, "namespace": namespace, "ownerReferences": [owner]},
+                "spec": spec,
+            }
+            stored = api.apply(obj, manager=INDEX_MANAGER, force=True)
+            for cond in (stored.get("status") or {}).get("conditions") or []:
+                if cond.get("type") == READY and cond.get("status") != "True":
+                    errors.append(str(cond.get("message", "")).removeprefix(self.a.failure_prefix))
+        return errors
+
+    def delete_index(self, api: APIServer, obj: Object) -> None:
+        md = _md(obj)
+        namespace, name = md.get("namespace", ""), md["name"]
+        key = (namespace, name)
+        self._destroying.add(key)
+        try:
+            for claim in self._claims_of(api, namespace, name):
+                if api.try_get(self.a.group, self.a.claim_kind, namespace, _md(claim)["name"]) is not None:
+                    api.delete(self.a.group, self.a.claim_kind, namespace, _md(claim)["name"])
+            for entry in api.list(self.a.group, self.a.entry_kind, namespace, managed_fields=False):
+                if (entry.get("spec") or {}).get("index") == name:
+                    api.delete(self.a.group, self.a.entry_kind, namespace, _md(entry)["name"])
+        finally:
+            self._destroying.discard(key)
+        self._states.pop(key, None)
+        api.backend.delete_record(TOKENS, self._token_key(namespace, name))
+
+
+def _is_ready(obj: Object) -> bool:
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == READY:
+            return cond.get("status") == "True"
+    return False
+
+
+class _IndexHook(BaseHook):
+    def __init__(self, binding: Binding) -> None:
+        self.binding = binding
+
+    def admit(self, api: APIServer, old: Object | None, new: Object) -> None:
+        self.binding.admit_index(api, old, new)
+
+    def deleting(self, api: APIServer, obj: Object) -> None:
+        self.binding.delete_index(api, obj)
+
+
+class _ClaimHook(BaseHook):
+    def __init__(self, binding: Binding) -> None:
+        self.binding = binding
+
+    def admit(self, api: APIServer, old: Object | None, new: Object) -> None:
+        self.binding.admit_claim(api, old, new)
+
+    def deleting(self, api: APIServer, obj: Object) -> None:
+        self.binding.release_claim(api, obj)

@@ -1,0 +1,39 @@
+"""The ``-r`` plug-in: serves the kuid allocator kinds and allocates claims as they are written.
+
+Found by the runtime through the entry point ``internal-reconcilers`` (group ``choreo.plugins``). It
+ships the CRDs of ``ipam``, ``vlan``, ``as``, ``genid`` and ``extcomm.be.kuid.dev`` (Index, Claim and
+Entry kinds, served and stored as v1alpha1) and installs one ``Binding`` per allocator. It has no
+post-reconcile stage.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from choreo.apiserver.server import APIServer
+from choreo.plugins import StageContext, StageResult
+from reconcilers.adapters import all_adapters
+from reconcilers.binding import Binding
+
+
+def _crds() -> list[dict[str, Any]]:
+    folder = resources.files("reconcilers") / "crds"
+    names = sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".yaml"))
+    return [yaml.safe_load((folder / name).read_text(encoding="utf-8")) for name in names]
+
+
+class AllocatorPlugin:
+    name = "internal-reconcilers"
+
+    def crds(self) -> list[dict[str, Any]]:
+        return _crds()
+
+    def install(self, api: APIServer) -> None:
+        for adapter in all_adapters():
+            Binding(adapter).install(api)
+
+    def after_reconcile(self, context: StageContext) -> StageResult | None:
+        return None

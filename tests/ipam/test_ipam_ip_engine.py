@@ -1,0 +1,373 @@
+"""The IP engine, table-driven: every claim type, IPv4 and IPv6, the §2.16 errors and the fixed quirks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ipam.errors import AllocationError, ClaimSyntaxError
+from ipam.ipclaim import parse_ip_claim
+from ipam.ipindex import IPIndex
+
+NET4 = {"prefix": "10.0.0.0/24", "prefixType": "network"}
+REG4 = {"prefix": "10.0.0.0/24"}
+NET6 = {"prefix": "1000::/64", "prefixType": "network"}
+REG6 = {"prefix": "1000::/64"}
+V4 = {"matchLabels": {"ipam.be.kuid.dev/address-family": "ipv4"}}
+V6 = {"matchLabels": {"ipam.be.kuid.dev/address-family": "ipv6"}}
+
+Step = tuple[str, dict[str, Any]]
+
+
+def apply(
+    index: IPIndex, name: str, spec: dict[str, Any], status: dict[str, Any] | None = None, index_owned: bool = False
+) -> dict[str, Any]:
+    claim = parse_ip_claim(name, spec, uid=f"uid-{name}", status=status, index_owned=index_owned)
+    return index.claim(claim).status
+
+
+def run(steps: list[Step]) -> tuple[IPIndex, list[dict[str, Any]]]:
+    index = IPIndex("kubenet")
+    return index, [apply(index, name, spec) for name, spec in steps]
+
+
+def last_error(steps: list[Step]) -> str:
+    index, _ = run(steps[:-1])
+    with pytest.raises(AllocationError) as info:
+        apply(index, *steps[-1])
+    return str(info.value)
+
+
+# ------------------------------------------------------------------ successful allocations
+
+
+@pytest.mark.parametrize(
+    ("steps", "field", "expected"),
+    [
+        # dynamic addresses: best-fit, lowest address on ties (network reserves first/last)
+        (
+            [("p", NET4)] + [(f"a{i}", {}) for i in range(5)],
+            "address",
+            ["10.0.0.1/24", "10.0.0.254/24", "10.0.0.2/24", "10.0.0.3/24", "10.0.0.252/24"],
+        ),
+        ([("p", REG4)] + [(f"a{i}", {}) for i in range(3)], "address", ["10.0.0.0/32", "10.0.0.1/32", "10.0.0.2/32"]),
+        (
+            [("p", NET6)] + [(f"a{i}", {}) for i in range(3)],
+            "address",
+            ["1000::1/64", "1000::ffff:ffff:ffff:fffe/64", "1000::2/64"],
+        ),
+        ([("p", REG6)] + [(f"a{i}", {}) for i in range(2)], "address", ["1000::/128", "1000::1/128"]),
+        # legacy prefix types behave as regular
+        ([("p", {"prefix": "10.0.0.0/24", "prefixType": "pool"}), ("a", {})], "address", ["10.0.0.0/32"]),
+        ([("p", {"prefix": "10.0.0.0/24", "prefixType": "aggregate"}), ("a", {})], "address", ["10.0.0.0/32"]),
+        # IPv4 sorts before IPv6; the family selector picks the family
+        ([("p6", REG6), ("p4", REG4), ("a", {}), ("b", {"selector": V6})], "address", ["10.0.0.0/32", "1000::/128"]),
+        # static addresses keep the written form
+        ([("p", NET4), ("a", {"address": "10.0.0.5/24"})], "address", ["10.0.0.5/24"]),
+        ([("p", REG4), ("a", {"address": "10.0.0.5/32"})], "address", ["10.0.0.5/32"]),
+        ([("p", REG6), ("a", {"address": "1000::5"})], "address", ["1000::5"]),
+        # dynamic prefixes: best fit inside the first usable parent
+        (
+            [
+                ("p", {"prefix": "10.0.0.0/16"}),
+                ("s", {"prefix": "10.0.0.0/24"}),
+                ("d1", {"createPrefix": True, "prefixLength": 24}),
+                ("d2", {"createPrefix": True, "prefixLength": 25}),
+            ],
+            "prefix",
+            ["10.0.1.0/24", "10.0.2.0/25"],
+        ),
+        ([("p", {"prefix": "1000::/48"}), ("d", {"createPrefix": True, "prefixLength": 64})], "prefix", ["1000::/64"]),
+        # ranges and lowest free inside them, selected by claim-name
+        (
+            [("p", REG4), ("r", {"range": "10.0.0.10-10.0.0.19"})]
+            + [(f"a{i}", {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "r"}}}) for i in range(3)],
+            "address",
+            ["10.0.0.10/32", "10.0.0.11/32", "10.0.0.12/32"],
+        ),
+        # an address outside a range's blocks does not take from it
+        ([("p", REG4), ("r", {"range": "10.0.0.0-10.0.0.3"}), ("a", {})], "address", ["10.0.0.4/32"]),
+    ],
+)
+def test_allocations(steps: list[Step], field: str, expected: list[str]) -> None:
+    _, results = run(steps)
+    assert [r[field] for r in results if field in r and r is not results[0]][-len(expected) :] == expected
+
+
+def test_network_prefix_with_gateway_expands_and_reports_it() -> None:
+    index, results = run(
+        [
+            ("p", {"prefix": "10.0.0.1/24", "prefixType": "network", "defaultGateway": True}),
+            ("a", {}),
+            ("s", {"address": "10.0.0.9/24"}),
+        ]
+    )
+    assert results[0] == {"prefix": "10.0.0.1/24", "defaultGateway": "10.0.0.1"}
+    assert results[1] == {"address": "10.0.0.254/24", "defaultGateway": "10.0.0.1"}  # [2..254]: .254 fits best
+    assert results[2]["defaultGateway"] == "10.0.0.1"
+    names = [a.name for a in index.allocations()]
+    assert names == ["10.0.0.0-24", "10.0.0.0-32", "10.0.0.1-32", "10.0.0.9-32", "10.0.0.254-32", "10.0.0.255-32"]
+    gateway = [a for a in index.allocations() if a.default_gateway]
+    assert [a.value for a in gateway] == ["10.0.0.1/32"]
+
+
+def test_point_to_point_network_is_not_expanded() -> None:
+    index, _ = run([("p", {"prefix": "10.0.0.0/31", "prefixType": "network"})])
+    assert [a.value for a in index.allocations()] == ["10.0.0.0/31"]
+
+
+def test_range_entries_are_named_after_the_range_claim() -> None:
+    index, _ = run(
+        [
+            ("p", REG4),
+            ("r", {"range": "10.0.0.10-10.0.0.19"}),
+            ("a", {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "r"}}}),
+        ]
+    )
+    assert [a.name for a in index.allocations()] == [
+        "10.0.0.0-24",
+        "10.0.0.10-31",
+        "10.0.0.12-30",
+        "10.0.0.16-30",
+        "r.10.0.0.10-32",
+    ]
+
+
+def test_reapplied_dynamic_claims_keep_their_values() -> None:
+    index, results = run([("p", NET4), ("a", {}), ("b", {})])
+    assert apply(index, "a", {}, status=results[1]) == results[1]
+    assert apply(index, "b", {}, status=results[2]) == results[2]
+
+
+# ------------------------------------------------------------------ errors (§2.16)
+
+OWNER = "route owned by different claim got name b/a uid uid-b/uid-a"
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        ([("p", REG4), ("a", {"address": "10.0.0.5/32"}), ("b", {"address": "10.0.0.5/32"})], OWNER),
+        ([("p", REG6), ("a", {"address": "1000::5/128"}), ("b", {"address": "1000::5/128"})], OWNER),
+        ([("a", {"prefix": "10.0.0.0/24"}), ("b", {"prefix": "10.0.0.0/24"})], OWNER),
+        ([("x", {"address": "10.0.0.5/32"})], "a prefix range always needs a parent"),
+        ([("x", {"range": "10.0.0.1-10.0.0.5"})], "a prefix range always needs a parent"),
+        (
+            [("p", NET4), ("x", {"address": "10.0.0.5/32"})],
+            "a /32 or /128 address is not possible with a parent of type network",
+        ),
+        (
+            [("p", NET6), ("x", {"address": "1000::5/128"})],
+            "a /32 or /128 address is not possible with a parent of type network",
+        ),
+        (
+            [("p", REG4), ("x", {"address": "10.0.0.5/24"})],
+            "a prefix based address is not possible with a parent of type regular",
+        ),
+        (
+            [
+                ("p", REG4),
+                ("r", {"range": "10.0.0.10-10.0.0.19"}),
+                ("a", {"address": "10.0.0.12/32"}),
+                ("b", {"address": "10.0.0.12/32"}),
+            ],
+            "address is already allocated in range 10.0.0.10-10.0.0.19, err: "
+            "route owned by different claim got name b/a uid uid-b/uid-a",
+        ),
+        (
+            [("p", NET4), ("x", {"prefix": "10.0.0.0/26"})],
+            "parent 10.0.0.0/24/10.0.0.0/26 nesting network/regular is not possible",
+        ),
+        (
+            [("p", NET4), ("x", {"prefix": "10.0.0.0/26", "prefixType": "network"})],
+            "parent 10.0.0.0/24/10.0.0.0/26 nesting network/network is not possible",
+        ),
+        (
+            [
+                ("p", {"prefix": "1000::/48", "prefixType": "network"}),
+                ("x", {"prefix": "1000::/64", "prefixType": "network"}),
+            ],
+            "parent 1000::/48/1000::/64 nesting network/network is not possible",
+        ),
+        (
+            [
+                ("p", REG4),
+                ("r", {"range": "10.0.0.0-10.0.0.63"}),
+                ("x", {"prefix": "10.0.0.0/28", "prefixType": "network"}),
+            ],
+            "parent range not allowed in claim of type network",
+        ),
+        (
+            [("p", {"prefix": "10.0.0.0/16"}), ("c", REG4), ("x", {"prefix": "10.0.0.0/20", "prefixType": "network"})],
+            "child with addressing prefix not allowed in claim of type network",
+        ),
+        (
+            [("p", REG4), ("a", {"address": "10.0.0.12/32"}), ("r", {"range": "10.0.0.10-10.0.0.19"})],
+            "cannot have children for a range 10.0.0.12/30",
+        ),
+        (
+            [("p", REG4), ("q", {"prefix": "10.0.1.0/24"}), ("r", {"range": "10.0.0.250-10.0.1.5"})],
+            "a range has to fit into a single parent prefix got 10.0.0.0/24 and 10.0.1.0/24",
+        ),
+        (
+            [("p", REG4), ("x", {"selector": V6})],
+            "dynamic claim: no available routes based on the selector labels map[ipam.be.kuid.dev/address-family:ipv6]",
+        ),
+        ([("p", {"prefix": "10.0.0.0/24"}), ("x", {"createPrefix": True, "prefixLength": 16})], "no free prefix found"),
+        (
+            [("p", {"prefix": "10.0.0.0/31"}), ("a", {}), ("b", {}), ("x", {})],
+            "no free addresses found in routes: [10.0.0.0/31]",
+        ),
+        (
+            [("p", REG4), ("r", {"range": "10.0.0.10-10.0.0.11"})]
+            + [(n, {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "r"}}}) for n in ("a", "b", "x")],
+            "no free entry found",
+        ),
+    ],
+)
+def test_errors(steps: list[Step], message: str) -> None:
+    assert last_error(steps) == message
+
+
+# ------------------------------------------------------------------ syntax validation
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            {"prefix": "10.0.0.0/24", "address": "10.0.0.1/32"},
+            "an ipclaim can only have 1 claimType, got address: 10.0.0.1/32, prefix: 10.0.0.0/24",
+        ),
+        (
+            {"prefix": "10.0.0.1/32"},
+            "staticIPprefix invalid prefix, no /32 for ipv4 or /128 for ipv6 notationallowed, got 10.0.0.1/32",
+        ),
+        (
+            {"prefix": "1000::1/128"},
+            "staticIPprefix invalid prefix, no /32 for ipv4 or /128 for ipv6 notationallowed, got 1000::1/128",
+        ),
+        ({"prefix": "10.0.0.0/24", "prefixType": "bogus"}, "staticIPprefix, invalid claim type, got invalid"),
+        (
+            {"prefix": "10.0.0.1/24"},
+            "staticIPprefix, invalid prefix net <> address is not allowed for claimType: regular",
+        ),
+        (
+            {"prefix": "10.0.0.0/24", "defaultGateway": True},
+            "staticIPprefix cannot have a defaultGateway on a prefix which is not a network type",
+        ),
+        (
+            {"prefix": "10.0.0.0/24", "prefixType": "network", "defaultGateway": True},
+            "staticIPprefix cannot have a defaultGateway on a prefix which is the first or last ip in the prefix",
+        ),
+        ({"prefix": "10.0.0.0/24", "addressFamily": "ipv4"}, "staticIPprefix cannot have a addressFamily"),
+        ({"prefix": "10.0.0.0/24", "idx": 1}, "staticIPprefix cannot have a index"),
+        (
+            {"address": "10.0.0.1/32", "defaultGateway": True},
+            "staticIPAddress cannot have a defaultGateway on a prefix which is not a network type",
+        ),
+        (
+            {"address": "10.0.0.0/24"},
+            "staticIPAddress cannot have a address that is the first or last address in a prefix based address",
+        ),
+        ({"address": "10.0.0.1/32", "prefixLength": 32}, "staticIPAddress cannot have a prefixLength"),
+        ({"range": "10.0.0.1"}, 'staticIPRange invalid range; err no hyphen in range "10.0.0.1"'),
+        ({"range": "10.0.0.9-10.0.0.1"}, "staticIPRange invalid range; err range 10.0.0.9 to 10.0.0.1 not valid"),
+        (
+            {"range": "10.0.0.1-10.0.0.9", "prefixType": "network"},
+            "staticIPRange invalid claim, expecting regular, got network",
+        ),
+        ({"createPrefix": True}, "dynamicIPprefix must have a prefixLength"),
+        (
+            {"createPrefix": True, "prefixLength": 24, "defaultGateway": True},
+            "dynamicIPprefix cannot have a defaultGateway",
+        ),
+        ({"prefixType": "bogus"}, "dynamicIPRange, invalid claim type, got invalid"),
+        ({"prefixLength": 24}, "dynamicIPRange cannot have a prefixLength"),
+    ],
+)
+def test_syntax_errors(spec: dict[str, Any], message: str) -> None:
+    with pytest.raises(ClaimSyntaxError) as info:
+        parse_ip_claim("x", spec)
+    assert message in info.value.details
+
+
+def test_point_to_point_prefix_based_address_may_be_first_or_last() -> None:
+    assert parse_ip_claim("x", {"address": "10.0.0.0/31"}).prefix is not None
+
+
+# ------------------------------------------------------------------ §5 quirks, fixed
+
+
+def test_q5_status_address_outside_every_selected_parent_is_not_reused() -> None:
+    index, _ = run([("p", REG4)])
+    assert apply(index, "a", {}, status={"address": "192.168.0.7/32"}) == {"address": "10.0.0.0/32"}
+
+
+def test_q5_q10_status_address_is_reused_when_free_in_a_selected_parent_or_range() -> None:
+    index, _ = run([("p", REG4), ("r", {"range": "10.0.0.10-10.0.0.19"})])
+    assert apply(index, "a", {}, status={"address": "10.0.0.77/32"}) == {"address": "10.0.0.77/32"}
+    selector = {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "r"}}}
+    assert apply(index, "b", selector, status={"address": "10.0.0.15/32"}) == {"address": "10.0.0.15/32"}
+
+
+def test_q7_dynamic_prefixes_do_not_nest_in_network_prefixes() -> None:
+    assert last_error([("p", NET4), ("x", {"createPrefix": True, "prefixLength": 28})]) == "no free prefix found"
+
+
+def test_q8_static_address_on_a_single_address_range_block_is_a_range_address() -> None:
+    index, results = run([("p", REG4), ("r", {"range": "10.0.0.10-10.0.0.11"}), ("a", {"address": "10.0.0.10/32"})])
+    assert results[2] == {"address": "10.0.0.10/32"}
+    assert "r.10.0.0.10-32" in [a.name for a in index.allocations()]
+
+
+def test_q9_releasing_a_parent_reports_the_claims_that_lost_values() -> None:
+    index, _ = run(
+        [
+            ("p", REG4),
+            ("q", REG6),
+            ("a", {}),
+            ("b", {"selector": V6}),
+            ("r", {"range": "10.0.0.10-10.0.0.19"}),
+            ("c", {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "r"}}}),
+        ]
+    )
+    assert index.release("p") == ["a", "c", "r"]
+    assert [a.owner for a in index.allocations()] == ["q", "b"]
+
+
+def test_q9_label_change_keeps_the_values_under_a_prefix() -> None:
+    index, _ = run([("p", REG4), ("a", {})])
+    apply(index, "p", {"prefix": "10.0.0.0/24", "labels": {"purpose": "loopback"}})
+    assert [a.owner for a in index.allocations()] == ["p", "a"]
+
+
+def test_q12_claim_labels_win_over_inherited_parent_labels() -> None:
+    index, _ = run(
+        [
+            ("p", {"prefix": "10.0.0.0/24", "labels": {"role": "parent", "site": "x"}}),
+            ("a", {"labels": {"role": "child"}}),
+        ]
+    )
+    address = next(a for a in index.allocations() if a.owner == "a")
+    assert address.labels == {"role": "child", "site": "x"}
+
+
+def test_q14_a_stale_status_prefix_never_shares_another_claims_route() -> None:
+    index, _ = run([("p", {"prefix": "10.0.0.0/16"}), ("d", {"createPrefix": True, "prefixLength": 24})])
+    got = apply(index, "e", {"createPrefix": True, "prefixLength": 24}, status={"prefix": "10.0.0.0/24"})
+    assert got == {"prefix": "10.0.1.0/24"}
+
+
+def test_static_prefix_moves_and_releases_the_old_value() -> None:
+    index, _ = run([("p", {"prefix": "10.0.0.0/16"}), ("s", {"prefix": "10.0.1.0/24"})])
+    apply(index, "s", {"prefix": "10.0.2.0/24"})
+    assert [a.value for a in index.allocations()] == ["10.0.0.0/16", "10.0.2.0/24"]
+
+
+def test_index_owned_prefix_may_be_top_level_and_regular_nests_in_regular() -> None:
+    index, _ = run(
+        [("a", {"prefix": "10.0.0.0/8"}), ("b", {"prefix": "10.1.0.0/16"}), ("c", {"prefix": "10.0.0.0/12"})]
+    )
+    assert [a.value for a in index.allocations()] == ["10.0.0.0/8", "10.0.0.0/12", "10.1.0.0/16"]

@@ -1,0 +1,194 @@
+"""The -r plug-in through the API server: synchronous allocation, entries, index-derived claims,
+re-evaluation of dependents, every allocator kind, rejection of bad specs, and restarts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from allocator_api import IPAM, make_api, obj
+
+from choreo.apiserver.server import APIServer
+from choreo.errors import Invalid
+from reconcilers.plugin import AllocatorPlugin
+
+V4 = {"matchLabels": {"ipam.be.kuid.dev/address-family": "ipv4"}}
+V6 = {"matchLabels": {"ipam.be.kuid.dev/address-family": "ipv6"}}
+
+
+def index(api: APIServer, *prefixes: dict[str, Any]) -> dict[str, Any]:
+    return api.apply(obj(IPAM, "IPIndex", "kubenet", {"prefixes": list(prefixes)}), manager="test")
+
+
+def claim(api: APIServer, name: str, **spec: Any) -> dict[str, Any]:
+    return api.apply(obj(IPAM, "IPClaim", name, {"index": "kubenet", **spec}), manager="test")
+
+
+def ready(o: dict[str, Any]) -> tuple[str, str]:
+    cond = next(c for c in o["status"]["conditions"] if c["type"] == "Ready")
+    return cond["status"], cond.get("message", "")
+
+
+def names(api: APIServer, kind: str, group: str = IPAM) -> list[str]:
+    return [o["metadata"]["name"] for o in api.list(group, kind)]
+
+
+def test_plugin_serves_fifteen_kinds_as_v1alpha1() -> None:
+    crds = AllocatorPlugin().crds()
+    assert len(crds) == 15
+    assert {c["spec"]["versions"][0]["name"] for c in crds} == {"v1alpha1"}
+    groups = {c["spec"]["group"] for c in crds}
+    assert groups == {f"{g}.be.kuid.dev" for g in ("ipam", "vlan", "as", "genid", "extcomm")}
+    assert AllocatorPlugin().after_reconcile(None) is None  # type: ignore[arg-type]
+
+
+def test_claim_is_allocated_while_written_and_mirrored_by_entries(api: APIServer) -> None:
+    stored = index(api, {"prefix": "10.0.0.0/24", "prefixType": "network"}, {"prefix": "1000::/64"})
+    assert ready(stored) == ("True", "")
+    assert names(api, "IPClaim") == ["kubenet.10.0.0.0-24", "kubenet.1000---64"]
+    a = claim(api, "a", selector=V4)
+    b = claim(api, "b", selector=V6)
+    assert a["status"]["address"] == "10.0.0.1/24"
+    assert b["status"]["address"] == "1000::/128"
+    assert api.get(IPAM, "IPClaim", "default", "a")["status"]["address"] == "10.0.0.1/24"
+    assert names(api, "IPEntry") == [
+        "default.kubenet.10.0.0.0-24", "default.kubenet.10.0.0.0-32", "default.kubenet.10.0.0.1-32",
+        "default.kubenet.10.0.0.255-32", "default.kubenet.1000---128", "default.kubenet.1000---64"]
+    entry = api.get(IPAM, "IPEntry", "default", "default.kubenet.10.0.0.1-32")
+    assert entry["spec"] == {"index": "kubenet", "indexEntry": False, "prefixType": "network",
+                             "claimType": "dynamicAddress", "prefix": "10.0.0.1/32", "addressFamily": "ipv4"}
+    assert entry["metadata"]["ownerReferences"][0]["name"] == "a"
+    api.delete(IPAM, "IPClaim", "default", "a")
+    assert "default.kubenet.10.0.0.1-32" not in names(api, "IPEntry")
+
+
+def test_claim_before_its_index_fails_then_is_retried(api: APIServer) -> None:
+    early = claim(api, "early")
+    assert ready(early) == ("False", "cannot claim ip err index default.kubenet not initialized")
+    index(api, {"prefix": "10.0.0.0/24"})
+    assert api.get(IPAM, "IPClaim", "default", "early")["status"]["address"] == "10.0.0.0/32"
+
+
+def test_removed_prefix_makes_dependents_not_ready_and_a_new_prefix_recovers_them(api: APIServer) -> None:
+    index(api, {"prefix": "10.0.0.0/24"}, {"prefix": "1000::/64"})
+    claim(api, "a", selector=V6)
+    index(api, {"prefix": "10.0.0.0/24"})
+    a = api.get(IPAM, "IPClaim", "default", "a")
+    assert "address" not in a["status"]
+    assert ready(a) == ("False", "cannot claim ip err dynamic claim: no available routes based on the selector "
+                                 "labels map[ipam.be.kuid.dev/address-family:ipv6]")
+    assert names(api, "IPClaim") == ["a", "kubenet.10.0.0.0-24"]
+    index(api, {"prefix": "10.0.0.0/24"}, {"prefix": "2000::/64"})
+    assert api.get(IPAM, "IPClaim", "default", "a")["status"]["address"] == "2000::/128"
+
+
+def test_bad_claim_and_bad_index_are_rejected_with_one_line(api: APIServer) -> None:
+    with pytest.raises(Invalid) as info:
+        claim(api, "x", prefix="10.0.0.0/24", address="10.0.0.1/32")
+    assert str(info.value) == ('IPClaim.ipam.be.kuid.dev "default/x" is invalid: spec: an ipclaim can only have '
+                               "1 claimType, got address: 10.0.0.1/32, prefix: 10.0.0.0/24")
+    with pytest.raises(Invalid) as info:
+        index(api, {"prefix": "10.0.0/24"})
+    assert str(info.value).startswith('IPIndex.ipam.be.kuid.dev "default/kubenet" is invalid: spec: prefixes[0]')
+    assert names(api, "IPClaim") == []
+
+
+def test_network_under_network_index_prefix_fails_the_index(api: APIServer) -> None:
+    stored = index(api, {"prefix": "10.0.0.0/16", "prefixType": "network"},
+                   {"prefix": "10.0.1.0/24", "prefixType": "network"})
+    assert ready(stored) == (
+        "False", "cannot apply index err parent 10.0.0.0/16/10.0.1.0/24 nesting network/network is not possible")
+
+
+def test_index_delete_removes_every_claim_and_entry(api: APIServer) -> None:
+    index(api, {"prefix": "10.0.0.0/24"})
+    claim(api, "a")
+    api.delete(IPAM, "IPIndex", "default", "kubenet")
+    assert names(api, "IPClaim") == []
+    assert names(api, "IPEntry") == []
+
+
+@pytest.mark.parametrize(
+    ("group", "prefix", "index_spec", "expected", "entry"),
+    [
+        ("vlan", "VLAN", {"minID": 1, "maxID": 4094}, [1, 4094, 2], "index1.1-16"),
+        ("as", "AS", {"minID": 65000, "maxID": 65100}, [65100, 65096, 65097], "index1.65100-32"),
+        ("genid", "GENID", {"type": "48bit"}, [0, 1, 2], "index1.0-64"),
+        ("extcomm", "EXTCOMM", {"type": "4byteAS", "subType": "target"}, [0, 1, 2], "index1.0-16"),
+    ],
+)
+def test_id_allocators(api: APIServer, group: str, prefix: str, index_spec: dict[str, Any], expected: list[int],
+                       entry: str) -> None:
+    g = f"{group}.be.kuid.dev"
+    assert ready(api.apply(obj(g, f"{prefix}Index", "index1", index_spec), manager="t")) == ("True", "")
+    got = [api.apply(obj(g, f"{prefix}Claim", f"c{i}", {"index": "index1"}), manager="t")["status"]["id"]
+           for i in range(3)]
+    assert got == expected
+    assert entry in names(api, f"{prefix}Entry", g)
+    lo = index_spec.get("minID", 0) + 10
+    ranged = api.apply(obj(g, f"{prefix}Claim", "r", {"index": "index1", "range": f"{lo}-{lo + 9}"}), manager="t")
+    assert ranged["status"]["range"] == f"{lo}-{lo + 9}"
+    sel = {"index": "index1", "selector": {"matchLabels": {"be.kuid.dev/claim-name": "r"}}}
+    assert api.apply(obj(g, f"{prefix}Claim", "s", sel), manager="t")["status"]["id"] == lo
+
+
+def test_vlan_static_in_reserved_range_is_refused(api: APIServer) -> None:
+    g = "vlan.be.kuid.dev"
+    api.apply(obj(g, "VLANIndex", "index1", {"minID": 1, "maxID": 4094}), manager="t")
+    failed = api.apply(obj(g, "VLANClaim", "x", {"index": "index1", "id": 4095}), manager="t")
+    assert ready(failed) == ("False", "cannot claim err cannot claim an id from a reserved range")
+    with pytest.raises(Invalid):
+        api.apply(obj(g, "VLANClaim", "y", {"index": "index1", "id": 5000}), manager="t")
+
+
+def test_engine_is_rebuilt_from_stored_claims_in_the_same_process(sqlite_api: APIServer) -> None:
+    index(sqlite_api, {"prefix": "10.0.0.0/24", "prefixType": "network"})
+    first = [claim(sqlite_api, f"c{i}")["status"]["address"] for i in range(4)]
+    fresh = make_api(sqlite_api.backend)  # a second server over the same state: rebuilds from the claims
+    again = [claim(fresh, f"c{i}")["status"]["address"] for i in range(4)]
+    assert again == first
+    assert claim(fresh, "c9")["status"]["address"] == "10.0.0.252/24"
+
+
+_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from choreo.store.sqlite import SqliteBackend
+    sys.path.insert(0, sys.argv[3])
+    from allocator_api import make_api, obj
+    backend = SqliteBackend(sys.argv[1])
+    api = make_api(backend)
+    if sys.argv[2] == "setup":
+        api.apply(obj("ipam.be.kuid.dev", "IPIndex", "kubenet", {"prefixes": [
+            {"prefix": "10.0.0.0/24", "prefixType": "network"}, {"prefix": "1000::/64"}]}), manager="t")
+        api.apply(obj("vlan.be.kuid.dev", "VLANIndex", "vl", {"minID": 1, "maxID": 4094}), manager="t")
+    out = {}
+    for name in ("c3", "c1", "c2", "c0") if sys.argv[2] == "setup" else ("c0", "c1", "c2", "c3", "new"):
+        sel = {"matchLabels": {"ipam.be.kuid.dev/address-family": "ipv6" if name == "c2" else "ipv4"}}
+        c = api.apply(obj("ipam.be.kuid.dev", "IPClaim", name, {"index": "kubenet", "selector": sel}), manager="t")
+        v = api.apply(obj("vlan.be.kuid.dev", "VLANClaim", name, {"index": "vl"}), manager="t")
+        out[name] = [c["status"]["address"], v["status"]["id"]]
+    backend.close()
+    print(json.dumps(out, sort_keys=True))
+    """
+)
+
+
+def _process(db: Path, mode: str) -> dict[str, Any]:
+    root = Path(__file__).resolve().parents[2]
+    args = [sys.executable, "-c", _SCRIPT, str(db), mode, str(Path(__file__).parent)]
+    done = subprocess.run(args, capture_output=True, text=True, cwd=root, check=True)
+    return json.loads(done.stdout)
+
+
+def test_restart_in_a_new_process_keeps_every_value(tmp_path: Path) -> None:
+    first = _process(tmp_path / "a.db", "setup")
+    again = _process(tmp_path / "a.db", "rerun")
+    assert {k: again[k] for k in first} == first
+    assert again["new"] == ["10.0.0.3/24", 4092]
+    assert _process(tmp_path / "b.db", "setup") == first  # from scratch: the same values every time
