@@ -234,6 +234,9 @@ def _add_plugin_commands(group: click.Group) -> None:
 
 
 _add_plugin_commands(cli)
+from choreo.cli import server as server_commands  # noqa: E402  (server start/apply/get, run start/stop)
+
+server_commands.register(cli)
 
 from choreo.cli import results as results_cli  # noqa: E402  (run list/diff/deps)
 

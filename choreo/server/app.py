@@ -1,0 +1,263 @@
+"""The long-running server process: serve one project (static mode) or whatever project a client applies
+(dynamic mode) over the Kubernetes-compatible HTTP API, with a runner, JSON-lines logs and clean shutdown.
+
+Static mode (``choreo server start DIR``) loads DIR and, unless told not to, starts the continuous runner.
+Dynamic mode (``choreo server start`` without DIR) waits for ``choreo server apply URL DIR REF [BRANCH]``:
+the repository is cloned into the workspace and checked out; a production context (no branch) starts the
+runner, a development context only loads (``choreo run once`` then runs it). Applying another REF switches
+(a rollback is just applying the older REF). ``shutdown`` stops the runner after the reconcile in flight,
+stops serving, and closes the store; everything acknowledged is already committed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from choreo.apiserver.server import APIServer
+from choreo.errors import BadRequest, ChoreoError, NotFound
+from choreo.runtime.session import RunOptions, RunRecord
+from choreo.server.http import APIHTTPServer, MethodNotAllowed, Unavailable
+from choreo.server.project import ProjectRuntime, stage_json
+from choreo.server.workspace import ContextSpec, Workspace
+
+Object = dict[str, Any]
+DEFAULT_ADDRESS = "127.0.0.1:51000"
+
+
+class JsonLog:
+    """Structured logs: one JSON object per line on stderr (``debug`` lines only when asked)."""
+
+    def __init__(self, stream: TextIO | None = None, *, debug: bool = False) -> None:
+        self.stream = stream or sys.stderr
+        self.debug = debug
+        self._lock = threading.Lock()
+
+    def __call__(self, event: str, level: str = "info", **fields: Any) -> None:
+        if level == "debug" and not self.debug:
+            return
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        line = json.dumps({"time": now, "level": level, "event": event, **fields}, default=str)
+        with self._lock:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ChoreoError(f"--address {address}: expected HOST:PORT (for example {DEFAULT_ADDRESS})")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class ServerConfig:
+    address: tuple[str, int]
+    options: RunOptions
+    token: str | None = None
+    root: Path | None = None  # static mode project folder
+    workspace: Path | None = None  # dynamic mode clones
+    run: bool = True  # static mode: start the continuous runner
+
+
+class ServerApp:
+    def __init__(self, config: ServerConfig, log: JsonLog) -> None:
+        self.config = config
+        self.token = config.token
+        self.stopping = threading.Event()
+        self._log = log
+        self.runtime: ProjectRuntime | None = None
+        self.context: ContextSpec | None = None
+        self.workspace = Workspace(config.workspace) if config.root is None and config.workspace else None
+        self._switch = threading.Lock()
+        self._httpd: APIHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---------------------------------------------------------------- ServerContext
+
+    def current_api(self) -> APIServer:
+        runtime = self.runtime
+        if runtime is None or runtime.api is None:
+            raise Unavailable("no project is loaded yet: `choreo server apply URL DIR REF` sets one")
+        return runtime.api
+
+    def ready(self) -> bool:
+        return self.runtime is not None and self.runtime.api is not None
+
+    def log(self, event: str, **fields: Any) -> None:
+        self._log(event, **fields)
+
+    def control(self, method: str, parts: list[str], body: Any) -> tuple[int, Any]:
+        routes: dict[tuple[str, tuple[str, ...]], Callable[[Any], Any]] = {
+            ("GET", ("status",)): lambda _b: self.describe(),
+            ("POST", ("run", "once")): lambda _b: self._run_once(),
+            ("POST", ("run", "start")): lambda _b: self._mode(lambda rt: rt.start()),
+            ("POST", ("run", "stop")): lambda _b: self._mode(lambda rt: rt.stop()),
+            ("POST", ("run", "load")): lambda _b: self._mode(lambda rt: rt.load()),
+            ("GET", ("run", "result")): lambda _b: self._result(),
+            ("POST", ("context",)): self._apply_context,
+        }
+        route = routes.get((method, tuple(parts)))
+        if route is None:
+            if any(key[1] == tuple(parts) for key in routes):
+                raise MethodNotAllowed(f"{method} is not allowed on /choreo/v1/{'/'.join(parts)}")
+            raise NotFound(f"no choreo endpoint /choreo/v1/{'/'.join(parts)}")
+        return 200, route(body)
+
+    # ---------------------------------------------------------------- control
+
+    def _runtime(self) -> ProjectRuntime:
+        if self.runtime is None:
+            raise Unavailable("no project is loaded yet: `choreo server apply URL DIR REF` sets one")
+        return self.runtime
+
+    def describe(self) -> Object:
+        if self.context is not None:
+            info: Object = {"context": self.context.name(), "mode": self.context.mode, "commit": self.context.commit}
+        elif self.config.root is not None:
+            info = {"context": f"static {self.config.root}", "mode": "static"}
+        else:
+            info = {"context": "", "mode": "dynamic"}
+        if self.runtime is None:
+            return {**info, "status": "Stopped", "reason": "no project applied"}
+        return {**info, **self.runtime.describe()}
+
+    def _mode(self, change: Callable[[ProjectRuntime], Any]) -> Object:
+        change(self._runtime())
+        return self.describe()
+
+    def _run_once(self) -> Object:
+        record, stages = self._runtime().once()
+        return {"record": record.to_json(), "stages": [stage_json(s) for s in stages]}
+
+    def _result(self) -> Object:
+        record: RunRecord | None = self._runtime().latest()
+        if record is None:
+            raise NotFound("no run recorded yet: run `choreo run once` first")
+        return {"record": record.to_json(), "stages": []}
+
+    def _apply_context(self, body: Any) -> Object:
+        if self.workspace is None:
+            raise BadRequest(
+                f"this server serves {self.config.root} (static mode): `server apply` needs a server started "
+                "without a project folder"
+            )
+        if not isinstance(body, dict) or not all(isinstance(body.get(k), str) and body[k] for k in ("url", "ref")):
+            raise BadRequest("a context needs url, path and ref (strings)")
+        spec = ContextSpec(body["url"], str(body.get("path") or "."), body["ref"], str(body.get("branch") or ""))
+        with self._switch:
+            self._switch_to(spec)
+        return self.describe()
+
+    def _switch_to(self, spec: ContextSpec) -> None:
+        assert self.workspace is not None
+        old, previous = self.runtime, self.context
+        if old is not None:
+            old.stop()
+        try:
+            runtime = self._activate(spec, old)
+        except ChoreoError as exc:
+            self._log("context-failed", level="error", context=spec.name(), error=str(exc))
+            if previous is not None and old is not None:
+                self._restore(previous, old)
+            raise
+        if old is not None and runtime is not old:
+            old.close()
+        self.runtime, self.context = runtime, spec
+        self.workspace.save(spec)
+        self._log("context", context=spec.name(), mode=spec.mode, commit=spec.commit)
+
+    def _activate(self, spec: ContextSpec, old: ProjectRuntime | None) -> ProjectRuntime:
+        assert self.workspace is not None
+        folder = self.workspace.checkout(spec)
+        reuse = old is not None and old.root == folder
+        runtime = old if reuse and old is not None else ProjectRuntime(folder, self.config.options, self._log)
+        try:
+            if spec.branch:
+                runtime.load()
+            else:
+                runtime.start()
+        except ChoreoError:
+            if runtime is not old:
+                runtime.close()
+            raise
+        return runtime
+
+    def _restore(self, spec: ContextSpec, runtime: ProjectRuntime) -> None:
+        """Put the previous context back after a failed switch (best effort, logged)."""
+        assert self.workspace is not None
+        try:
+            self.workspace.checkout(spec)
+            if spec.branch:
+                runtime.load()
+            else:
+                runtime.start()
+        except ChoreoError as exc:
+            self._log("context-restore-failed", level="error", context=spec.name(), error=str(exc))
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def boot(self) -> None:
+        """Load the static project, or the dynamic context saved by a previous run."""
+        if self.config.root is not None:
+            runtime = ProjectRuntime(self.config.root, self.config.options, self._log)
+            try:
+                if self.config.run:
+                    runtime.start()
+                else:
+                    runtime.load()
+            except ChoreoError:
+                runtime.close()
+                raise
+            self.runtime = runtime
+        elif self.workspace is not None:
+            saved = self.workspace.saved()
+            if saved is not None:
+                with self._switch:
+                    self._switch_to(saved)
+
+    def listen(self) -> tuple[str, int]:
+        try:
+            self._httpd = APIHTTPServer(self.config.address, self)
+        except OSError as exc:
+            host, port = self.config.address
+            raise ChoreoError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="choreo-http", daemon=True)
+        self._thread.start()
+        host, port = self._httpd.server_address[:2]
+        self._log("listening", address=f"{host}:{port}", auth="token" if self.token else "none")
+        return str(host), int(port)
+
+    def wait(self) -> None:
+        while not self.stopping.wait(0.5):
+            pass
+
+    def shutdown(self) -> None:
+        """Finish the reconcile in flight, stop serving, close the store."""
+        self.stopping.set()
+        self._log("stopping")
+        with self._switch:
+            if self.runtime is not None:
+                self.runtime.stop()
+            if self._httpd is not None:
+                self._httpd.shutdown()
+                self._httpd.server_close()
+            if self.runtime is not None:
+                self.runtime.close()
+        self._log("stopped")

@@ -1,0 +1,251 @@
+"""A small client for a running choreo server, used by the CLI when a server is addressed.
+
+Which server: ``--server URL``, else ``$CHOREO_SERVER``, else ``server:`` in the config file
+(``$XDG_CONFIG_HOME/choreo/config.yaml``, default ``~/.config/choreo/config.yaml``, which may also hold
+``token:`` or ``tokenFile:``); ``$CHOREO_TOKEN`` overrides the token. No server addressed means the CLI
+works on the project folder locally.
+
+Errors come back as Kubernetes ``Status`` bodies; they are raised as the matching ``ChoreoError`` with the
+server's message, so the CLI prints one line whatever went wrong (including an unreachable server).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import yaml
+
+from choreo.errors import AlreadyExists, BadRequest, ChoreoError, Conflict, Invalid, NotFound
+from choreo.server.http import APPLY_PATCH, MethodNotAllowed, Unauthorized, Unavailable
+
+Object = dict[str, Any]
+INPUT_MANAGER = "inputfileloader"
+
+_ERRORS: dict[int, type[ChoreoError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    404: NotFound,
+    405: MethodNotAllowed,
+    409: Conflict,
+    422: Invalid,
+    503: Unavailable,
+}
+
+
+def config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "choreo" / "config.yaml"
+
+
+def _read_config() -> Object:
+    path = config_path()
+    if not path.exists():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ChoreoError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ChoreoError(f"{path}: expected a mapping with server: and token: keys")
+    return data
+
+
+def read_token(token_file: str | None) -> str | None:
+    """The bearer token from a file (first line) or ``$CHOREO_TOKEN``; None when neither is set."""
+    if token_file:
+        try:
+            token = Path(token_file).read_text().strip()
+        except OSError as exc:
+            raise ChoreoError(f"{token_file}: cannot read the token file ({exc.strerror})") from None
+        if not token:
+            raise ChoreoError(f"{token_file}: the token file is empty")
+        return token
+    return os.environ.get("CHOREO_TOKEN") or None
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    group: str
+    version: str
+    plural: str
+    singular: str
+    kind: str
+    namespaced: bool
+    short_names: tuple[str, ...]
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+
+class ServerClient:
+    def __init__(
+        self, url: str, token: str | None = None, timeout: float = 300.0, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
+        self.url = url.rstrip("/")
+        if "://" not in self.url:
+            self.url = f"http://{self.url}"
+        self.token = token
+        self.timeout = timeout
+        self.ssl_context = ssl_context
+
+    @classmethod
+    def addressed(cls, server: str | None = None) -> ServerClient | None:
+        """The client of the server the user addressed, or None to work locally."""
+        config = _read_config()
+        url = server or os.environ.get("CHOREO_SERVER") or config.get("server")
+        if not url:
+            return None
+        token = os.environ.get("CHOREO_TOKEN") or config.get("token") or read_token(config.get("tokenFile"))
+        return cls(str(url), token)
+
+    # ---------------------------------------------------------------- transport
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        with self.open(method, path, body, query=query, content_type=content_type) as response:
+            return json.loads(response.read() or b"null")
+
+    def open(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: dict[str, str] | None = None,
+        content_type: str = "application/json",
+        timeout: float | None = None,
+    ) -> Any:
+        """The open HTTP response (a context manager; iterate it for streamed lines)."""
+        url = self.url + path + (f"?{urlencode(query)}" if query else "")
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method)
+        request.add_header("Accept", "application/json")
+        request.add_header("User-Agent", "choreo/cli")
+        if data is not None:
+            request.add_header("Content-Type", content_type)
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            return urllib.request.urlopen(request, timeout=timeout or self.timeout, context=self.ssl_context)
+        except urllib.error.HTTPError as exc:
+            raise _error(exc) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ChoreoError(f"cannot reach the server at {self.url}: {reason}") from None
+
+    # ---------------------------------------------------------------- choreo endpoints
+
+    def status(self) -> Object:
+        return self.request("GET", "/choreo/v1/status")
+
+    def run(self, action: str) -> Object:
+        """``once``, ``start``, ``stop`` or ``load``."""
+        return self.request("POST", f"/choreo/v1/run/{action}", {})
+
+    def result(self) -> Object:
+        return self.request("GET", "/choreo/v1/run/result")
+
+    def apply_context(self, url: str, path: str, ref: str, branch: str = "") -> Object:
+        return self.request("POST", "/choreo/v1/context", {"url": url, "path": path, "ref": ref, "branch": branch})
+
+    # ---------------------------------------------------------------- Kubernetes API
+
+    def resources(self) -> list[ResourceInfo]:
+        found = []
+        for group in self.request("GET", "/apis").get("groups", []):
+            version = group["preferredVersion"]["version"]
+            listing = self.request("GET", f"/apis/{group['name']}/{version}")
+            for entry in listing.get("resources", []):
+                if "/" in entry["name"]:
+                    continue
+                found.append(
+                    ResourceInfo(
+                        group["name"],
+                        version,
+                        entry["name"],
+                        entry.get("singularName") or entry["kind"].lower(),
+                        entry["kind"],
+                        bool(entry.get("namespaced")),
+                        tuple(entry.get("shortNames") or ()),
+                    )
+                )
+        return sorted(found, key=lambda r: (r.plural, r.group))
+
+    def resolve(self, name: str) -> ResourceInfo:
+        """Find a kind the way the local CLI does: plural, singular, kind or short name, optionally .group."""
+        wanted = name.lower()
+        matches = []
+        for info in self.resources():
+            spellings = {info.plural, info.singular, info.kind.lower(), *info.short_names}
+            if wanted in {f"{s}.{info.group}" for s in spellings}:
+                return info
+            if wanted in spellings:
+                matches.append(info)
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise NotFound(f'the server doesn\'t have a resource type "{name}"')
+        raise Invalid(f'resource type "{name}" is ambiguous: {", ".join(f"{m.plural}.{m.group}" for m in matches)}')
+
+    def for_object(self, obj: Object) -> ResourceInfo:
+        api_version, kind = str(obj.get("apiVersion") or ""), str(obj.get("kind") or "")
+        for info in self.resources():
+            if info.kind == kind and info.group == api_version.rpartition("/")[0]:
+                return info
+        raise NotFound(f"no kind {kind} is registered for version {api_version}")
+
+    @staticmethod
+    def path(info: ResourceInfo, namespace: str | None = None, name: str | None = None) -> str:
+        base = f"/apis/{info.group}/{info.version}"
+        if info.namespaced and namespace:
+            base += f"/namespaces/{namespace}"
+        base += f"/{info.plural}"
+        return f"{base}/{name}" if name else base
+
+    def list(self, info: ResourceInfo, namespace: str | None = None) -> list[Object]:
+        return self.request("GET", self.path(info, namespace)).get("items", [])
+
+    def get(self, info: ResourceInfo, name: str, namespace: str) -> Object:
+        return self.request("GET", self.path(info, namespace, name))
+
+    def apply(self, obj: Object, *, manager: str = INPUT_MANAGER, force: bool = True, dry_run: bool = False) -> Object:
+        info = self.for_object(obj)
+        md = obj.get("metadata") or {}
+        namespace = md.get("namespace") or ("default" if info.namespaced else None)
+        query = {"fieldManager": manager, "force": "true" if force else "false"}
+        if dry_run:
+            query["dryRun"] = "All"
+        path = self.path(info, namespace, md.get("name"))
+        return self.request("PATCH", path, obj, query=query, content_type=APPLY_PATCH)
+
+    def delete(self, info: ResourceInfo, name: str, namespace: str | None, *, dry_run: bool = False) -> Object:
+        query = {"dryRun": "All"} if dry_run else None
+        return self.request("DELETE", self.path(info, namespace, name), query=query)
+
+
+def _error(exc: urllib.error.HTTPError) -> ChoreoError:
+    try:
+        status = json.loads(exc.read() or b"{}")
+    except ValueError:
+        status = {}
+    message = status.get("message") if isinstance(status, dict) else None
+    message = message or f"HTTP {exc.code} {exc.reason}"
+    if isinstance(status, dict) and status.get("reason") == "AlreadyExists":
+        return AlreadyExists(message)
+    return _ERRORS.get(exc.code, ChoreoError)(message)

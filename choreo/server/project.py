@@ -1,0 +1,201 @@
+"""One project served by a long-running server: its store, its API server, and its runner modes.
+
+A ``ProjectRuntime`` opens the project's state (``<project>/.choreo/choreo.db``), loads the folder into an
+API server, and runs the reconcilers in one of the reference's modes (spec §3.1): ``Stopped``, ``Once``
+(load, reconcile until quiet, record the run — what ``choreo run once`` asks a server for) or ``Running``
+(load, then reconcile continuously as objects change — production). Every mode change holds one lock, so
+a stop waits for a ``run once`` or the reconcile in flight to finish.
+
+Kinds created through the API (a CustomResourceDefinition POSTed by a client, as ``run --kubeconfig``
+does) are validated on admission and registered once stored.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from choreo.apiserver.hooks import BaseHook
+from choreo.apiserver.registry import resource_from_crd
+from choreo.apiserver.server import APIServer
+from choreo.errors import ChoreoError, Conflict, Invalid
+from choreo.lang.engines import make_engine
+from choreo.loader.project import Project
+from choreo.plugins import Plugin, StageContext, StageResult, load_plugin
+from choreo.runtime.controller import BoundReconciler, Controller
+from choreo.runtime.events import RunOutcome
+from choreo.runtime.session import RunOptions, RunRecord, latest_record, load_api, open_state, save_record
+from choreo.server.runner import ContinuousController, Runner
+from choreo.store.base import Backend
+
+Object = dict[str, Any]
+Log = Callable[..., None]
+
+STOPPED, ONCE, RUNNING = "Stopped", "Once", "Running"
+
+
+class CRDRegistration(BaseHook):
+    """Registers the kind of every CustomResourceDefinition stored through the API."""
+
+    def admit(self, api: APIServer, old: Object | None, new: Object) -> None:
+        resource = resource_from_crd(new, source="CustomResourceDefinition")
+        existing = api.registry.get(resource.group, resource.kind)
+        if existing is not None and existing.choreo_api:
+            raise Invalid(f"kind {resource.group_kind} is built in and cannot be redefined")
+
+    def stored(self, api: APIServer, old: Object | None, new: Object) -> None:
+        api.register_crd(new, source=f"CustomResourceDefinition {new['metadata']['name']}")
+
+
+def install_hooks(api: APIServer) -> None:
+    api.add_hook("apiextensions.k8s.io", "CustomResourceDefinition", CRDRegistration())
+
+
+def bind_reconcilers(project: Project, options: RunOptions) -> list[BoundReconciler]:
+    return [
+        BoundReconciler(config, make_engine(config, project.libraries, log=options.log, time_limit=options.time_limit))
+        for config in project.reconcilers
+    ]
+
+
+def stage_json(stage: StageResult) -> Object:
+    return {"name": stage.name, "errors": stage.errors, "lines": stage.lines}
+
+
+class ProjectRuntime:
+    def __init__(self, root: Path, options: RunOptions, log: Log) -> None:
+        self.root = root.resolve()
+        self.options = options
+        self.log = log
+        self.plugins: list[Plugin] = [load_plugin(name) for name in options.plugins]
+        self.backend: Backend = open_state(self.root)
+        self.api: APIServer | None = None
+        self.project: Project | None = None
+        self.status = STOPPED
+        self.reason = ""
+        self.runner: Runner | None = None
+        self._lock = threading.RLock()
+
+    # ---------------------------------------------------------------- modes
+
+    def load(self) -> APIServer:
+        """(Re)load the project folder into the store; the previous API keeps serving until this succeeds."""
+        with self._lock:
+            try:
+                api, project = load_api(self.root, self.backend, self.plugins)
+            except ChoreoError as exc:
+                self.reason = str(exc)
+                self.log("load-failed", level="error", project=str(self.root), error=str(exc))
+                raise
+            install_hooks(api)
+            for warning in project.warnings:
+                self.log("load-warning", level="warning", warning=warning)
+            self.api, self.project, self.reason = api, project, ""
+            self.log("loaded", project=str(self.root), kinds=len(api.registry.resources()))
+            return api
+
+    def open_stored(self) -> APIServer:
+        """Serve what the store holds without reading the folder (used when a load fails at start)."""
+        api = APIServer(self.backend)
+        api.register_stored_crds()
+        install_hooks(api)
+        self.api = api
+        return api
+
+    def once(self) -> tuple[RunRecord, list[StageResult]]:
+        with self._lock:
+            if self.status != STOPPED:
+                raise Conflict(f"runner is already running, status {self.status}")
+            self.status = ONCE
+            try:
+                return self._once()
+            finally:
+                self.status = STOPPED
+
+    def _once(self) -> tuple[RunRecord, list[StageResult]]:
+        started = time.perf_counter()
+        api = self.load()
+        assert self.project is not None
+        controller = Controller(
+            api, bind_reconcilers(self.project, self.options), max_reconciles=self.options.max_reconciles
+        )
+        outcome = controller.run()
+        stages = self._stages(api) if outcome.success else []
+        return self._record(outcome, stages, started), stages
+
+    def start(self) -> None:
+        with self._lock:
+            if self.status == RUNNING:
+                return
+            if self.status == ONCE:
+                raise Conflict("runner is running once; wait for it to finish")
+            api = self.load()
+            assert self.project is not None
+            controller = ContinuousController(
+                api,
+                bind_reconcilers(self.project, self.options),
+                max_reconciles=self.options.max_reconciles,
+                log=self.log,
+                on_quiet=self._on_quiet,
+            )
+            self.runner = Runner(controller, self.log)
+            self.runner.start()
+            self.status = RUNNING
+
+    def stop(self) -> None:
+        with self._lock:
+            if self.runner is not None:
+                self.runner.stop()
+                self.runner = None
+            self.status = STOPPED
+
+    def close(self) -> None:
+        self.stop()
+        with self._lock:
+            self.backend.close()
+
+    # ---------------------------------------------------------------- reporting
+
+    def _stages(self, api: APIServer) -> list[StageResult]:
+        context = StageContext(api, self.root, dict(self.options.stage_options), self.options.log)
+        results = []
+        for plugin in self.plugins:
+            stage = plugin.after_reconcile(context)
+            if stage is not None:
+                results.append(stage)
+        return results
+
+    def _record(self, outcome: RunOutcome, stages: list[StageResult], started: float) -> RunRecord:
+        record = RunRecord(str(uuid.uuid4()), self.root.name, datetime.now(UTC).isoformat())
+        record.events, record.failure, record.failed_task = outcome.events, outcome.failure, outcome.failed_task
+        record.stages = stages
+        record.wall_seconds = time.perf_counter() - started
+        save_record(self.backend, record)
+        return record
+
+    def _on_quiet(self, outcome: RunOutcome, errors: list[str]) -> None:
+        """The continuous runner drained its queue: run the stages and record the burst as a run."""
+        if errors:
+            outcome.failure = errors[-1] if len(errors) == 1 else f"{len(errors)} reconciles failed: {errors[-1]}"
+        stages = self._stages(self.api) if self.api is not None and not errors else []
+        record = self._record(outcome, stages, time.perf_counter())
+        self.log("quiet", reconciles=len(outcome.events), success=record.success)
+
+    def latest(self) -> RunRecord | None:
+        return latest_record(self.backend)
+
+    def describe(self) -> Object:
+        info: Object = {"project": str(self.root), "status": self.status, "reason": self.reason}
+        revision = self.backend.current_revision()
+        info["revision"] = revision
+        if self.runner is not None:
+            controller = self.runner.controller
+            busy = controller.busy or len(controller.queue) > 0 or controller.revision < revision
+            info["idle"] = not busy
+            info["reconciles"] = controller.reconciles
+        return info

@@ -1,0 +1,332 @@
+"""Run a project's reconcilers against any Kubernetes API server (``choreo run start --kubeconfig``).
+
+The controller code is the one choreo runs locally; only the API it talks to changes. ``RemoteAPI`` is an
+``APIServer`` whose reads and writes are HTTP requests to the cluster named in the kubeconfig (status goes
+through the ``/status`` subresource where the kind has one, as real clusters require), and whose store
+events come from ``EventFeed``: one list+watch per kind the reconcilers use, re-listed after a watch
+ends or expires. The project's CRDs and ``in/`` objects are applied to the cluster first.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import signal
+import ssl
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from choreo.apiserver.registry import APIResource
+from choreo.apiserver.server import APIServer
+from choreo.errors import ChoreoError, NotFound
+from choreo.loader.loading import load_project
+from choreo.loader.project import Project
+from choreo.loader.sync import INPUT_MANAGER, prepare_input, register_crds
+from choreo.runtime.session import RunOptions
+from choreo.server.client import ServerClient
+from choreo.server.http import APPLY_PATCH
+from choreo.server.project import bind_reconcilers
+from choreo.server.runner import ContinuousController, Log
+from choreo.store.base import Gone, WatchEvent
+
+Object = dict[str, Any]
+MANAGER = "choreo"
+MAX_EVENTS = 10000
+ESTABLISH_SECONDS = 30.0
+
+
+# ----------------------------------------------------------------------------------------------- kubeconfig
+
+
+def _material(entry: Mapping[str, Any], key: str, folder: Path) -> str | None:
+    """A kubeconfig file reference (``key``) or inline data (``key-data``), as a file path."""
+    if entry.get(f"{key}-data"):
+        handle = tempfile.NamedTemporaryFile("wb", delete=False, suffix=".pem")  # noqa: SIM115 - kept for ssl
+        handle.write(base64.b64decode(entry[f"{key}-data"]))
+        handle.close()
+        return handle.name
+    if entry.get(key):
+        return str((folder / entry[key]).resolve())
+    return None
+
+
+def _named(items: Any, name: str, what: str, source: str) -> Mapping[str, Any]:
+    for item in items or []:
+        if isinstance(item, dict) and item.get("name") == name:
+            return item.get(what) or {}
+    raise ChoreoError(f"{source}: no {what} named {name!r}")
+
+
+def kube_client(path: str, context: str | None = None) -> ServerClient:
+    """A client for the server, credentials and TLS settings of a kubeconfig context."""
+    source = Path(path)
+    try:
+        config = yaml.safe_load(source.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ChoreoError(f"{path}: cannot read the kubeconfig ({exc})") from None
+    if not isinstance(config, dict):
+        raise ChoreoError(f"{path}: a kubeconfig is a mapping")
+    name = context or config.get("current-context")
+    if not name:
+        raise ChoreoError(f"{path}: no current-context; pass --context")
+    ctx = _named(config.get("contexts"), name, "context", path)
+    cluster = _named(config.get("clusters"), ctx.get("cluster", ""), "cluster", path)
+    user = _named(config.get("users"), ctx.get("user", ""), "user", path) if ctx.get("user") else {}
+    server = cluster.get("server")
+    if not server:
+        raise ChoreoError(f"{path}: cluster {ctx.get('cluster')!r} has no server")
+    token = user.get("token")
+    if not token and user.get("tokenFile"):
+        token = (source.parent / user["tokenFile"]).read_text().strip()
+    return ServerClient(server, token, ssl_context=_ssl_context(cluster, user, source.parent))
+
+
+def _ssl_context(cluster: Mapping[str, Any], user: Mapping[str, Any], folder: Path) -> ssl.SSLContext | None:
+    if not str(cluster.get("server", "")).startswith("https"):
+        return None
+    context = ssl.create_default_context(cafile=_material(cluster, "certificate-authority", folder))
+    if cluster.get("insecure-skip-tls-verify"):
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    cert = _material(user, "client-certificate", folder)
+    if cert:
+        context.load_cert_chain(cert, _material(user, "client-key", folder))
+    return context
+
+
+# ----------------------------------------------------------------------------------------------- events
+
+
+class EventFeed:
+    """The ``Backend`` event half over watches: local sequence numbers stand in for revisions."""
+
+    def __init__(self) -> None:
+        self._events: list[WatchEvent] = []
+        self._dropped = 0
+        self._revision = 0
+        self._changed = threading.Condition()
+
+    def push(self, kind: str, obj: Object) -> None:
+        with self._changed:
+            self._revision += 1
+            self._events.append(WatchEvent(kind, obj, self._revision))
+            if len(self._events) > MAX_EVENTS:
+                self._dropped = self._events.pop(0).revision
+            self._changed.notify_all()
+
+    def current_revision(self) -> int:
+        with self._changed:
+            return self._revision
+
+    def events_since(self, revision: int, group: str | None = None, kind: str | None = None) -> list[WatchEvent]:
+        with self._changed:
+            if revision < self._dropped:
+                raise Gone(f"events up to {self._dropped} were dropped")
+            return [e for e in self._events if e.revision > revision]
+
+    def wait_for_change(self, revision: int, timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self._revision > revision, timeout)
+
+    def transaction(self) -> Any:
+        return nullcontext()
+
+    def close(self) -> None:
+        """Nothing to release: the cluster keeps its own state."""
+
+
+# ----------------------------------------------------------------------------------------------- API
+
+
+class RemoteAPI(APIServer):
+    """An APIServer whose objects live in a remote cluster; the kind registry stays local."""
+
+    def __init__(self, kube: ServerClient, feed: EventFeed) -> None:
+        super().__init__(feed)  # type: ignore[arg-type]
+        self.kube = kube
+        self.feed = feed
+
+    def _path(self, resource: APIResource, namespace: str | None = None, name: str | None = None) -> str:
+        base = f"/apis/{resource.group}/{resource.storage_version}"
+        if resource.namespaced and namespace:
+            base += f"/namespaces/{namespace}"
+        base += f"/{resource.plural}"
+        return f"{base}/{name}" if name else base
+
+    def get(self, group: str, kind: str, namespace: str, name: str, *, managed_fields: bool = True) -> Object:
+        obj = self.kube.request("GET", self._path(self._resource(group, kind), namespace, name))
+        return obj if managed_fields else _without_managed_fields(obj)
+
+    def try_get(self, group: str, kind: str, namespace: str, name: str) -> Object | None:
+        try:
+            return self.get(group, kind, namespace, name)
+        except NotFound:
+            return None
+
+    def list(
+        self,
+        group: str,
+        kind: str,
+        namespace: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        *,
+        managed_fields: bool = True,
+    ) -> list[Object]:
+        resource = self._resource(group, kind)
+        query = {"labelSelector": ",".join(f"{k}={v}" for k, v in labels.items())} if labels else None
+        items = self.kube.request("GET", self._path(resource, namespace), query=query).get("items", [])
+        items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        return items if managed_fields else [_without_managed_fields(o) for o in items]
+
+    def create(self, obj: Object, *, manager: str = "") -> Object:
+        resource = self.registry.for_object(obj)
+        query = {"fieldManager": manager} if manager else None
+        return self.kube.request("POST", self._path(resource, _ns(obj)), obj, query=query)
+
+    def update(self, obj: Object, *, manager: str = "") -> Object:
+        resource = self.registry.for_object(obj)
+        query = {"fieldManager": manager} if manager else None
+        return self.kube.request("PUT", self._path(resource, _ns(obj), obj["metadata"]["name"]), obj, query=query)
+
+    def apply(self, obj: Object, *, manager: str, force: bool = False) -> Object:
+        resource = self.registry.for_object(obj)
+        path = self._path(resource, _ns(obj), obj["metadata"]["name"])
+        query = {"fieldManager": manager, "force": "true" if force else "false"}
+        main = copy.deepcopy(obj)
+        status = main.pop("status", None) if resource.status_subresource else None
+        result = self.kube.request("PATCH", path, main, query=query, content_type=APPLY_PATCH)
+        if status is not None:
+            only_status = {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "status": status}
+            only_status["metadata"] = {k: v for k, v in obj["metadata"].items() if k in ("name", "namespace")}
+            result = self.kube.request("PATCH", f"{path}/status", only_status, query=query, content_type=APPLY_PATCH)
+        return result
+
+    def dependents(self, uid: str, group: str | None = None, kind: str | None = None) -> list[Object]:
+        if group is not None and kind:
+            kinds = [(group, kind)]
+        else:
+            kinds = [(r.group, r.kind) for r in self.registry.resources()]
+        found = []
+        for g, k in kinds:
+            try:
+                objects = self.list(g, k)
+            except NotFound:
+                continue
+            found += [o for o in objects if uid in {r.get("uid") for r in o["metadata"].get("ownerReferences") or []}]
+        return found
+
+    def delete(self, group: str, kind: str, namespace: str, name: str, *, expected_rv: str | None = None) -> Object:
+        body = {"preconditions": {"resourceVersion": expected_rv}} if expected_rv else None
+        return self.kube.request("DELETE", self._path(self._resource(group, kind), namespace, name), body)
+
+
+def _ns(obj: Object) -> str | None:
+    return (obj.get("metadata") or {}).get("namespace") or None
+
+
+def _without_managed_fields(obj: Object) -> Object:
+    out = copy.deepcopy(obj)
+    out.get("metadata", {}).pop("managedFields", None)
+    return out
+
+
+class KindWatcher:
+    """List+watch one kind into the feed until stopped; re-lists after a watch ends or expires."""
+
+    def __init__(self, api: RemoteAPI, resource: APIResource, stop: threading.Event, log: Log) -> None:
+        self.api, self.resource, self.stop, self.log = api, resource, stop, log
+        self.thread = threading.Thread(target=self._main, name=f"watch-{resource.plural}", daemon=True)
+
+    def _main(self) -> None:
+        while not self.stop.is_set():
+            try:
+                listing = self.api.kube.request("GET", self.api._path(self.resource))
+                revision = listing["metadata"]["resourceVersion"]
+                for obj in listing.get("items", []):
+                    self.api.feed.push("MODIFIED", obj)
+                for event in self._stream(revision):
+                    self.api.feed.push(event["type"], event["object"])
+            except (ChoreoError, OSError, ValueError) as exc:
+                self.log("watch-error", level="warning", kind=self.resource.kind, error=str(exc))
+                self.stop.wait(1.0)
+
+    def _stream(self, revision: str) -> Iterator[Object]:
+        query = {"watch": "1", "resourceVersion": revision, "timeoutSeconds": "60", "allowWatchBookmarks": "true"}
+        with self.api.kube.open("GET", self.api._path(self.resource), query=query, timeout=90) as response:
+            for line in response:
+                if self.stop.is_set():
+                    return
+                event = json.loads(line)
+                if event.get("type") == "ERROR":
+                    raise ChoreoError(str(event.get("object", {}).get("message", "watch error")))
+                if event.get("type") in ("ADDED", "MODIFIED", "DELETED"):
+                    yield event
+
+
+# ----------------------------------------------------------------------------------------------- running
+
+
+def _install(api: RemoteAPI, root: Path, log: Log) -> Project:
+    """Register the project's kinds locally, apply its CRDs and inputs to the cluster."""
+    project = load_project(root)
+    register_crds(api, project)
+    for item in project.crds:
+        api.apply(copy.deepcopy(item.obj), manager=MANAGER, force=True)
+    for item in project.crds:
+        resource = api.registry.for_object(_served_kind(item.obj))
+        _wait_served(api, resource)
+    for item in project.inputs:
+        api.apply(prepare_input(api, item), manager=INPUT_MANAGER, force=True)
+    log("installed", crds=len(project.crds), inputs=len(project.inputs))
+    return project
+
+
+def _served_kind(crd: Object) -> Object:
+    spec = crd["spec"]
+    storage = next(v["name"] for v in spec["versions"] if v.get("storage"))
+    return {"apiVersion": f"{spec['group']}/{storage}", "kind": spec["names"]["kind"]}
+
+
+def _wait_served(api: RemoteAPI, resource: APIResource) -> None:
+    deadline = time.monotonic() + ESTABLISH_SECONDS
+    while True:
+        try:
+            api.kube.request("GET", api._path(resource))
+            return
+        except NotFound:
+            if time.monotonic() > deadline:
+                raise ChoreoError(f"the cluster does not serve {resource.plural}.{resource.group} yet") from None
+            time.sleep(0.2)
+
+
+def run_against(root: Path, kubeconfig: str, context: str | None, options: RunOptions, log: Log) -> None:
+    """Install the project into the cluster and reconcile until SIGTERM/SIGINT."""
+    feed = EventFeed()
+    api = RemoteAPI(kube_client(kubeconfig, context), feed)
+    project = _install(api, root, log)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_args: stop.set())
+    kinds = {(s.group, s.kind) for c in project.reconcilers for s in (c.for_, *c.owns, *c.watches)}
+    for group, kind in sorted(kinds):
+        resource = api.registry.get(group, kind)
+        if resource is not None:
+            KindWatcher(api, resource, stop, log).thread.start()
+    controller = ContinuousController(
+        api,
+        bind_reconcilers(project, options),
+        max_reconciles=options.max_reconciles,
+        log=log,
+        on_quiet=lambda outcome, errors: log("quiet", reconciles=len(outcome.events), errors=errors),
+    )
+    log("ready", server=api.kube.url, reconcilers=len(project.reconcilers))
+    controller.serve(stop)
+    log("stopped")

@@ -1,0 +1,198 @@
+"""Continuous reconciliation (production mode): the controller keeps running and reacts to store events.
+
+``ContinuousController`` reuses the batch ``Controller``'s wiring (for / owns / watches, one reconcile per
+object at a time, child handling, conditions) and changes what a long-running process needs changed:
+
+* delayed requeues wait in real time instead of jumping virtual time;
+* when the queue is empty it waits for the store to change instead of ending, so writes made through the
+  HTTP API (or by another process on the same store) are reconciled as they arrive;
+* an ERROR or a reconcile loop is logged and the runner carries on with other objects;
+* a reconcile's own writes to its for-object do not re-trigger it, but a write by someone else during that
+  reconcile does (the object's generation moved or a deletion started).
+
+Each time the queue drains the controller reports the events of that burst to ``on_quiet`` (the server
+records them as a run). ``Runner`` owns the thread and stops it between two reconciles.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from choreo.apiserver.server import APIServer
+from choreo.runtime.controller import BoundReconciler, Controller, WorkKey
+from choreo.runtime.events import RunOutcome
+from choreo.runtime.queue import WorkQueue
+from choreo.store.base import Gone, WatchEvent
+
+Object = dict[str, Any]
+Log = Callable[..., None]
+IDLE_WAIT = 1.0
+
+
+class RealTimeQueue(WorkQueue[WorkKey]):
+    """The work queue with wall-clock timers: a delayed key is not handed out before it is due."""
+
+    def add_after(self, key: WorkKey, delay: float) -> None:
+        if delay <= 0:
+            self.add(key)
+        else:
+            heapq.heappush(self._timers, (time.monotonic() + delay, next(self._sequence), key))
+
+    def pop(self) -> WorkKey | None:
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            self.add(heapq.heappop(self._timers)[2])
+        if not self._ready:
+            return None
+        key = self._ready.popleft()
+        self._waiting.discard(key)
+        return key
+
+    def next_due(self) -> float | None:
+        """Seconds until the earliest timer, None when there is none."""
+        return max(self._timers[0][0] - time.monotonic(), 0.0) if self._timers else None
+
+
+class ContinuousController(Controller):
+    def __init__(
+        self,
+        api: APIServer,
+        reconcilers: list[BoundReconciler],
+        *,
+        max_reconciles: int = 100,
+        log: Log,
+        on_quiet: Callable[[RunOutcome, list[str]], None],
+    ) -> None:
+        super().__init__(api, reconcilers, max_reconciles=max_reconciles, log=lambda m: log("reconciler-log", msg=m))
+        self.queue = RealTimeQueue()
+        self._log = log
+        self._on_quiet = on_quiet
+        self._seen: dict[WorkKey, tuple[int, bool]] = {}
+        self._errors: list[str] = []
+        self.busy = False
+        self.reconciles = 0
+        self.revision = 0  # every event up to here has been dispatched
+
+    def enqueue_all(self) -> None:
+        for r in self.reconcilers.values():
+            for obj in self._for_objects(r):
+                self.queue.add((r.name, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]))
+
+    def serve(self, stop: threading.Event) -> None:
+        """Reconcile until ``stop`` is set; it is checked between two reconciles."""
+        revision = self.revision = self.api.backend.current_revision()
+        self.enqueue_all()
+        while not stop.is_set():
+            key = self.queue.pop()
+            if key is None:
+                if self.busy:
+                    self._quiet()
+                due = self.queue.next_due()
+                self.api.backend.wait_for_change(revision, IDLE_WAIT if due is None else min(due, IDLE_WAIT))
+                revision = self.revision = self._dispatch_since(revision, None)
+                continue
+            self.busy = True
+            self._step(key)
+            revision = self.revision = self._dispatch_since(revision, key)
+        if self.busy:
+            self._quiet()
+
+    def _quiet(self) -> None:
+        outcome, errors = self.outcome, self._errors
+        self.outcome, self._errors = RunOutcome(), []
+        self.counts.clear()
+        self.busy = False
+        try:
+            self._on_quiet(outcome, errors)
+        except Exception as exc:
+            self._log("record-error", level="error", error=repr(exc), trace=traceback.format_exc())
+
+    def _step(self, key: WorkKey) -> None:
+        self.counts[key] += 1
+        self.recent.append(key)
+        if self.counts[key] > self.max_reconciles:
+            self._report(key, self._loop_report(key))
+            self.counts[key] = 0
+            return
+        r = self.reconcilers[key[0]]
+        current = self.api.try_get(r.config.for_.group, r.config.for_.kind, key[1], key[2])
+        if current is not None:
+            md = current["metadata"]
+            self._seen[key] = (int(md.get("generation") or 0), bool(md.get("deletionTimestamp")))
+        self.reconciles += 1
+        try:
+            self._reconcile(key)
+        except Exception as exc:  # a bug in a reconciler binding must not stop production
+            trace = traceback.format_exc()
+            self._log("reconcile-crash", level="error", key="/".join(key), error=repr(exc), trace=trace)
+            self._fail(self._task_id(key), f"internal error: {exc!r}")
+        if self.outcome.failure is not None:
+            self._report(key, self.outcome.failure)
+            self.outcome.failure, self.outcome.failed_task = None, ""
+
+    def _report(self, key: WorkKey, message: str) -> None:
+        self._errors.append(f"{self._task_id(key)}: {message}")
+        self._log("reconcile-error", level="error", task=self._task_id(key), error=message)
+
+    def _dispatch_since(self, revision: int, cause: WorkKey | None) -> int:
+        seen = self.api.backend.current_revision()
+        try:
+            events = self.api.backend.events_since(revision)
+        except Gone:
+            self._log("events-compacted", level="warning", revision=revision)
+            self.enqueue_all()
+            return seen
+        for event in events:
+            self._dispatch(event, cause)  # type: ignore[arg-type]
+            revision = event.revision
+        return max(revision, seen)
+
+    def _dispatch(self, event: WatchEvent, cause: WorkKey | None) -> None:  # type: ignore[override]
+        for key in self._keys_for(event.object):
+            if key != cause or self._changed_by_others(key, event.object):
+                self.queue.add(key)
+
+    def _changed_by_others(self, key: WorkKey, obj: Object) -> bool:
+        """Whether an event on the object being reconciled was caused by someone else's write."""
+        f = self.reconcilers[key[0]].config.for_
+        md = obj.get("metadata") or {}
+        same = obj.get("kind") == f.kind and (md.get("namespace", ""), md.get("name")) == (key[1], key[2])
+        if not same or key not in self._seen:
+            return False
+        generation, deleting = self._seen[key]
+        return int(md.get("generation") or 0) > generation or (bool(md.get("deletionTimestamp")) and not deleting)
+
+
+class Runner:
+    """The thread running a ``ContinuousController``."""
+
+    def __init__(self, controller: ContinuousController, log: Log) -> None:
+        self.controller = controller
+        self._log = log
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="choreo-runner", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the reconcile in flight, if any."""
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _main(self) -> None:
+        self._log("runner-started")
+        try:
+            self.controller.serve(self._stop)
+        except Exception as exc:
+            self._log("runner-crashed", level="error", error=repr(exc), trace=traceback.format_exc())
+        self._log("runner-stopped")

@@ -1,0 +1,96 @@
+"""The dynamic-mode workspace: git clones of the repositories a server was told to serve.
+
+``choreo server apply URL DIR REF [BRANCH]`` clones URL once into ``<workspace>/<url with / and : as ->``
+(the reference's naming), fetches on later applies, and checks out REF: detached in production (no
+BRANCH), or on BRANCH created/reset at REF in development. The active context is remembered in
+``<workspace>/context.json`` so a restarted server serves the same project again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from choreo.errors import ChoreoError
+
+CONTEXT_FILE = "context.json"
+
+
+@dataclass
+class ContextSpec:
+    url: str
+    path: str  # the project folder inside the repository
+    ref: str
+    branch: str = ""  # empty: production (detached at ref)
+    commit: str = ""
+
+    @property
+    def mode(self) -> str:
+        return "development" if self.branch else "production"
+
+    def name(self) -> str:
+        return f"{self.url} {self.path} {self.ref}" + (f" (branch {self.branch})" if self.branch else "")
+
+
+def clone_dir_name(url: str) -> str:
+    stripped = url.split("://", 1)[-1].strip("/")
+    return stripped.replace("/", "-").replace(":", "-") or "repo"
+
+
+def _git(*args: str, cwd: Path | None = None) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        detail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+        raise ChoreoError(f"git {args[0]} failed: {detail[-1] if detail else f'exit {proc.returncode}'}")
+    return proc.stdout.strip()
+
+
+class Workspace:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def checkout(self, spec: ContextSpec) -> Path:
+        """Bring the clone of ``spec.url`` to ``spec.ref``; returns the project folder (sets ``spec.commit``)."""
+        clone = self.root / clone_dir_name(spec.url)
+        if not (clone / ".git").exists():
+            _git("clone", "--quiet", spec.url, str(clone))
+        else:
+            _git("fetch", "--quiet", "--tags", "--force", "origin", "+refs/heads/*:refs/remotes/origin/*", cwd=clone)
+        spec.commit = self._resolve(clone, spec.ref)
+        if spec.branch:
+            _git("checkout", "--quiet", "--force", "-B", spec.branch, spec.commit, cwd=clone)
+        else:
+            _git("checkout", "--quiet", "--force", "--detach", spec.commit, cwd=clone)
+        project = (clone / spec.path).resolve()
+        if not project.is_relative_to(clone) or not project.is_dir():
+            raise ChoreoError(f"{spec.path}: no such folder in {spec.url} at {spec.ref}")
+        return project
+
+    @staticmethod
+    def _resolve(clone: Path, ref: str) -> str:
+        for candidate in (ref, f"origin/{ref}"):
+            try:
+                return _git("rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}", cwd=clone)
+            except ChoreoError:
+                continue
+        raise ChoreoError(f"{ref}: no such commit, tag or branch in the repository")
+
+    def save(self, spec: ContextSpec) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".context.")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(asdict(spec), handle, sort_keys=True)
+        os.replace(tmp, self.root / CONTEXT_FILE)
+
+    def saved(self) -> ContextSpec | None:
+        path = self.root / CONTEXT_FILE
+        if not path.exists():
+            return None
+        try:
+            return ContextSpec(**json.loads(path.read_text()))
+        except (ValueError, TypeError) as exc:
+            raise ChoreoError(f"{path}: unreadable server context ({exc})") from None

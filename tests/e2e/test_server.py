@@ -1,0 +1,321 @@
+"""``choreo server start`` as a real process: kubectl, restarts, tokens, run modes, dynamic mode, kubeconfig."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import choreo, store_is_intact
+from tests.server.harness import Http, ServerProcess, copy_example, idle, wait_for
+
+NS = "/apis/example.com/v1alpha1/namespaces/default"
+KUBECTL = shutil.which("kubectl")
+
+
+def kubeconfig(path: Path, url: str, token: str | None = None) -> Path:
+    user = {"token": token} if token else {}
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "choreo", "cluster": {"server": url}}],
+        "users": [{"name": "me", "user": user}],
+        "contexts": [{"name": "choreo", "context": {"cluster": "choreo", "user": "me", "namespace": "default"}}],
+        "current-context": "choreo",
+    }
+    path.write_text(json.dumps(config))
+    return path
+
+
+@pytest.fixture
+def greeting_server(tmp_path: Path):
+    project = copy_example("greeting", tmp_path)
+    server = ServerProcess(str(project), "--address", "127.0.0.1:0")
+    try:
+        url = server.wait_ready()
+        wait_for(lambda: idle(Http(url)), "the first reconciles")
+        yield server, url, project
+    finally:
+        server.stop()
+
+
+def _kubectl(tmp_path: Path, config: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    assert KUBECTL, "kubectl is required: apt-get install -y kubernetes-client"
+    return subprocess.run(
+        [KUBECTL, "--kubeconfig", str(config), "--cache-dir", str(tmp_path / "kcache"), *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=60,
+    )
+
+
+def test_kubectl_against_the_server(greeting_server, tmp_path: Path) -> None:
+    _server, url, _project = greeting_server
+    config = kubeconfig(tmp_path / "kubeconfig", url)
+
+    def kubectl(*args: str, stdin: str | None = None) -> str:
+        result = _kubectl(tmp_path, config, *args, stdin=stdin)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    resources = kubectl("api-resources")
+    assert any(line.split()[:3] == ["greetings", "example.com/v1alpha1", "true"] for line in resources.splitlines())
+    assert kubectl("get", "greetings").split()[::2][:3] == ["NAME", "alice", "bob"]
+    alice = kubectl("get", "greeting", "alice", "-o", "yaml")
+    assert "messageRef: alice-message" in alice and "name: Alice" in alice
+    watch = subprocess.Popen(
+        [
+            KUBECTL,
+            "--kubeconfig",
+            str(config),
+            "--cache-dir",
+            str(tmp_path / "kcache"),
+            "get",
+            "messages",
+            "-w",
+            "--request-timeout=8s",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    carol = "apiVersion: example.com/v1alpha1\nkind: Greeting\nmetadata:\n  name: carol\nspec:\n  name: Carol\n"
+    assert "greeting.example.com/carol serverside-applied" in kubectl("apply", "--server-side", "-f", "-", stdin=carol)
+    wait_for(lambda: "carol-message" in kubectl("get", "messages"), "the runner to create carol-message")
+    assert 'greeting.example.com "carol" deleted' in kubectl("delete", "greeting", "carol")
+    wait_for(lambda: "carol-message" not in kubectl("get", "messages"), "carol-message to be garbage collected")
+    watched, _ = watch.communicate(timeout=30)
+    assert [line.split()[0] for line in watched.splitlines()].count("carol-message") >= 2  # added, then deleted
+    bad = "apiVersion: example.com/v1alpha1\nkind: Greeting\nmetadata:\n  name: dan\nspec:\n  name: Dan\n  shoe: 42\n"
+    result = _kubectl(tmp_path, config, "apply", "--server-side", "-f", "-", stdin=bad)
+    assert result.returncode != 0 and ".spec.shoe: field not declared in schema" in result.stderr
+
+
+def _state(url: str) -> dict[str, dict]:
+    """Every greeting and message, minus what differs between runs (uids, times, versions)."""
+    http = Http(url)
+    out = {}
+    for plural in ("greetings", "messages"):
+        for obj in http.call("GET", f"{NS}/{plural}")[1]["items"]:
+            status = {k: v for k, v in (obj.get("status") or {}).items() if k != "conditions"}
+            out[f"{plural}/{obj['metadata']['name']}"] = {"spec": obj["spec"], "status": status}
+    return out
+
+
+def _many_greetings(project: Path, count: int) -> None:
+    for i in range(count):
+        (project / "in" / f"g{i:03}.yaml").write_text(
+            f"apiVersion: example.com/v1alpha1\nkind: Greeting\nmetadata:\n  name: g{i:03}\n  namespace: default\n"
+            f"spec:\n  name: Person {i}\n  language: nl\n"
+        )
+
+
+def test_sigterm_mid_run_then_restart_gives_the_same_results(tmp_path: Path) -> None:
+    project = copy_example("greeting", tmp_path / "served")
+    _many_greetings(project, 150)
+    reference = copy_example("greeting", tmp_path / "reference")
+    _many_greetings(reference, 150)
+
+    first = ServerProcess(str(project), "--address", "127.0.0.1:0")
+    wait_for(lambda: first.event("runner-started"), "the runner to start")
+    assert first.terminate() == 0
+    assert first.event("stopped") is not None
+    assert store_is_intact(project)
+
+    second = ServerProcess(str(project), "--address", "127.0.0.1:0")
+    url = second.wait_ready()
+    try:
+        wait_for(lambda: idle(Http(url)), "the restarted run to finish")
+        served = _state(url)
+    finally:
+        assert second.terminate() == 0
+    third = ServerProcess(str(reference), "--address", "127.0.0.1:0")
+    ref_url = third.wait_ready()
+    try:
+        wait_for(lambda: idle(Http(ref_url)), "the uninterrupted run to finish")
+        assert served == _state(ref_url)
+        assert len(served) == 2 * 152
+    finally:
+        third.stop()
+
+
+def test_kill_9_loses_nothing_acknowledged(greeting_server) -> None:
+    server, url, project = greeting_server
+    http = Http(url)
+    acked = []
+    for i in range(40):
+        body = {
+            "apiVersion": "example.com/v1alpha1",
+            "kind": "Greeting",
+            "metadata": {"name": f"k{i}", "namespace": "default"},
+            "spec": {"name": f"K {i}"},
+        }
+        code, _ = http.call("POST", f"{NS}/greetings", body)
+        assert code == 201
+        acked.append(f"k{i}")
+    server.kill()
+    assert store_is_intact(project)
+    again = ServerProcess(str(project), "--address", "127.0.0.1:0", "--no-run")
+    try:
+        names = {o["metadata"]["name"] for o in Http(again.wait_ready()).call("GET", f"{NS}/greetings")[1]["items"]}
+        assert set(acked) <= names
+    finally:
+        again.stop()
+
+
+def test_non_loopback_address_needs_a_token(tmp_path: Path) -> None:
+    project = copy_example("hello-world", tmp_path)
+    result = choreo("server", "start", str(project), "--address", "0.0.0.0:0")
+    assert result.code == 1
+    assert result.err.strip().splitlines()[-1] == (
+        "error: --address 0.0.0.0:0: listening beyond loopback needs a bearer token (--token-file FILE or CHOREO_TOKEN)"
+    )
+    token_file = tmp_path / "token"
+    token_file.write_text("t0ken\n")
+    server = ServerProcess(str(project), "--address", "0.0.0.0:0", "--token-file", str(token_file))
+    try:
+        port = server.wait_ready().rsplit(":", 1)[1]
+        url = f"http://127.0.0.1:{port}"
+        code, status = Http(url).call("GET", f"{NS}/helloworlds")
+        assert (code, status["reason"]) == (401, "Unauthorized")
+        assert Http(url, "t0ken").call("GET", f"{NS}/helloworlds")[0] == 200
+        get = choreo("server", "get", "--server", url)
+        assert get.code == 1 and "bearer token" in get.err
+        env_get = subprocess.run(
+            [sys.executable, "-m", "choreo.cli.main", "server", "get", "--server", url],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "CHOREO_TOKEN": "t0ken"},
+            timeout=60,
+        )
+        assert env_get.returncode == 0 and "status: Running" in env_get.stdout
+    finally:
+        server.stop()
+
+
+def test_run_stop_start_against_the_server(greeting_server) -> None:
+    _server, url, _project = greeting_server
+    stopped = choreo("run", "stop", "--server", url)
+    assert (stopped.code, stopped.out.splitlines()[1]) == (0, "status: Stopped")
+    http = Http(url)
+    body = {
+        "apiVersion": "example.com/v1alpha1",
+        "kind": "Greeting",
+        "metadata": {"name": "late", "namespace": "default"},
+        "spec": {"name": "Late"},
+    }
+    assert http.call("POST", f"{NS}/greetings", body)[0] == 201
+    assert http.call("GET", f"{NS}/messages/late-message")[0] == 404  # nobody reconciles while stopped
+    once = http.call("POST", "/choreo/v1/run/once", {})
+    assert once[0] == 200 and once[1]["record"]["failure"] is None
+    assert http.call("GET", f"{NS}/messages/late-message")[0] == 200
+    started = choreo("run", "start", "--server", url)
+    assert (started.code, started.out.splitlines()[1]) == (0, "status: Running")
+    refused = http.call("POST", "/choreo/v1/run/once", {})
+    assert (refused[0], refused[1]["message"]) == (409, "runner is already running, status Running")
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+def test_dynamic_mode_apply_switch_and_rollback(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.email", "t@example.com")
+    _git(repo, "config", "user.name", "t")
+    shutil.copytree(copy_example("greeting", tmp_path / "src"), repo / "proj")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "v1")
+    _git(repo, "tag", "v1")
+    (repo / "proj" / "in" / "carol.yaml").write_text(
+        "apiVersion: example.com/v1alpha1\nkind: Greeting\nmetadata:\n  name: carol\n  namespace: default\n"
+        "spec:\n  name: Carol\n"
+    )
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "v2")
+    _git(repo, "tag", "v2")
+
+    workspace = tmp_path / "ws"
+    server = ServerProcess("--address", "127.0.0.1:0", "--workspace", str(workspace))
+    try:
+        url = server.wait_ready()
+        http = Http(url)
+        assert http.call("GET", "/readyz")[0] == 503
+        empty = choreo("server", "get", "--server", url)
+        assert empty.out.splitlines() == ["choreoctx: ", "status: Stopped", "reason: no project applied"]
+        applied = choreo("server", "apply", str(repo), "proj", "v2", "--server", url)
+        assert applied.code == 0, applied.err
+        assert applied.out.splitlines()[:2] == [f"choreoctx: {repo} proj v2", "status: Running"]
+        wait_for(lambda: http.call("GET", f"{NS}/messages/carol-message")[0] == 200, "carol-message at v2")
+        rollback = choreo("server", "apply", str(repo), "proj", "v1", "--server", url)
+        assert rollback.code == 0, rollback.err
+        wait_for(lambda: http.call("GET", f"{NS}/greetings/carol")[0] == 404, "carol to go at v1")
+        wait_for(lambda: http.call("GET", f"{NS}/messages/carol-message")[0] == 404, "carol-message to go at v1")
+        bad = choreo("server", "apply", str(repo), "proj", "v9", "--server", url)
+        assert (bad.code, bad.err.strip()) == (1, "error: v9: no such commit, tag or branch in the repository")
+        dev = choreo("server", "apply", str(repo), "proj", "v2", "feature", "--server", url)
+        assert dev.out.splitlines()[:2] == [f"choreoctx: {repo} proj v2 (branch feature)", "status: Stopped"]
+        branch = subprocess.run(
+            ["git", "-C", str(workspace / str(repo).strip("/").replace("/", "-")), "branch", "--show-current"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert branch.stdout.strip() == "feature"
+        assert server.terminate() == 0
+    finally:
+        server.stop()
+    restarted = ServerProcess("--address", "127.0.0.1:0", "--workspace", str(workspace))
+    try:
+        url = restarted.wait_ready()
+        assert (
+            choreo("server", "get", "--server", url).out.splitlines()[0]
+            == f"choreoctx: {repo} proj v2 (branch feature)"
+        )
+        assert Http(url).call("GET", f"{NS}/greetings/carol")[0] == 200
+    finally:
+        restarted.stop()
+
+
+def test_run_start_with_kubeconfig_reconciles_on_another_api_server(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    server = ServerProcess(str(empty), "--address", "127.0.0.1:0", "--token-file", str(_token(tmp_path)))
+    project = copy_example("greeting", tmp_path)
+    runner = None
+    try:
+        url = server.wait_ready()
+        config = kubeconfig(tmp_path / "kubeconfig", url, token="abc")
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "choreo.cli.main", "run", "start", "--kubeconfig", str(config), str(project)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        http = Http(url, "abc")
+        wait_for(lambda: http.call("GET", f"{NS}/messages/bob-message")[0] == 200, "the remote runner to reconcile")
+        _, alice = http.call("GET", f"{NS}/greetings/alice")
+        assert alice["status"]["messageRef"] == "alice-message"
+        assert {c["type"]: c["status"] for c in alice["status"]["conditions"]} == {"Ready": "True"}
+        _, message = http.call("GET", f"{NS}/messages/alice-message")
+        assert message["spec"]["text"] == "Bonjour, Alice!"
+        runner.terminate()
+        assert runner.wait(timeout=30) == 0
+    finally:
+        if runner is not None and runner.poll() is None:
+            runner.kill()
+        server.stop()
+
+
+def _token(tmp_path: Path) -> Path:
+    path = tmp_path / "token"
+    path.write_text("abc\n")
+    return path

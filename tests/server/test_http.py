@@ -1,0 +1,372 @@
+"""The Kubernetes HTTP API, driven by the official ``kubernetes`` Python client and by raw requests."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from kubernetes import dynamic
+from kubernetes.client import ApiClient, Configuration
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic.exceptions import ConflictError, NotFoundError
+
+from choreo.apiserver.server import APIServer
+from choreo.server.http import APIHTTPServer
+from choreo.store.memory import MemoryBackend
+from tests.server.harness import Http, copy_example, served
+
+GV = "/apis/example.com/v1alpha1"
+NS = f"{GV}/namespaces/default"
+
+
+def greeting(name: str, who: str = "Zed", **labels: str) -> dict:
+    return {
+        "apiVersion": "example.com/v1alpha1",
+        "kind": "Greeting",
+        "metadata": {"name": name, "namespace": "default", "labels": labels},
+        "spec": {"name": who},
+    }
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    with served(copy_example("greeting", tmp_path)) as (_app, url):
+        yield url
+
+
+@pytest.fixture
+def dyn(server: str) -> dynamic.DynamicClient:
+    config = Configuration(host=server)
+    return dynamic.DynamicClient(ApiClient(configuration=config))
+
+
+@pytest.fixture
+def http(server: str) -> Http:
+    return Http(server)
+
+
+def test_discovery(dyn: dynamic.DynamicClient, http: Http) -> None:
+    greetings = dyn.resources.get(api_version="example.com/v1alpha1", kind="Greeting")
+    assert (greetings.name, greetings.namespaced) == ("greetings", True)
+    assert {"get", "list", "watch", "create", "update", "patch", "delete"} <= set(greetings.verbs)
+    code, listing = http.call("GET", GV)
+    assert code == 200
+    assert [r["name"] for r in listing["resources"]] == ["greetings", "greetings/status", "messages"]
+    code, groups = http.call("GET", "/apis")
+    assert "example.com" in [g["name"] for g in groups["groups"]]
+    code, crds = http.call("GET", "/apis/apiextensions.k8s.io/v1")
+    assert crds["resources"][0]["shortNames"] == ["crd", "crds"]
+    assert http.call("GET", "/version")[1]["major"] == "1"
+
+
+def test_openapi_v3_tells_kubectl_field_validation_works(http: Http) -> None:
+    code, index = http.call("GET", "/openapi/v3")
+    assert code == 200
+    url = index["paths"]["apis/example.com/v1alpha1"]["serverRelativeURL"]
+    code, doc = http.call("GET", url)
+    patch = doc["paths"][f"{NS.replace('default', '{namespace}')}/greetings/{{name}}"]["patch"]
+    assert patch["x-kubernetes-group-version-kind"] == {
+        "group": "example.com",
+        "version": "v1alpha1",
+        "kind": "Greeting",
+    }
+    assert "fieldValidation" in [p["name"] for p in patch["parameters"]]
+    schema = doc["components"]["schemas"]["com.example.v1alpha1.Greeting"]
+    assert schema["properties"]["spec"]["required"] == ["name"]
+
+
+def test_create_get_list_with_selectors_delete(dyn: dynamic.DynamicClient) -> None:
+    api = dyn.resources.get(api_version="example.com/v1alpha1", kind="Greeting")
+    api.create(body=greeting("carol", "Carol", team="a", tier="web"), namespace="default")
+    api.create(body=greeting("dave", "Dave", team="b"), namespace="default")
+    assert api.get(name="carol", namespace="default").spec.language == "en"  # defaulted by the schema
+
+    def listed(**kwargs: str) -> list[str]:
+        return [o.metadata.name for o in api.get(namespace="default", **kwargs).items]
+
+    assert listed() == ["alice", "bob", "carol", "dave"]
+    assert listed(label_selector="team=a") == ["carol"]
+    assert listed(label_selector="team in (a,b),tier") == ["carol"]
+    assert listed(label_selector="team notin (a)") == ["alice", "bob", "dave"]
+    assert listed(label_selector="!team") == ["alice", "bob"]
+    assert listed(field_selector="metadata.name=dave") == ["dave"]
+    assert listed(field_selector="spec.name=Carol") == ["carol"]
+    assert [o.metadata.name for o in api.get().items] == ["alice", "bob", "carol", "dave"]  # all namespaces
+    api.delete(name="carol", namespace="default")
+    with pytest.raises(NotFoundError):
+        api.get(name="carol", namespace="default")
+
+
+def test_watch_streams_changes_and_resumes(dyn: dynamic.DynamicClient) -> None:
+    api = dyn.resources.get(api_version="example.com/v1alpha1", kind="Greeting")
+    start = api.get(namespace="default").metadata.resourceVersion
+    seen: list[tuple[str, str]] = []
+    ready = threading.Event()
+
+    def watch() -> None:
+        ready.set()
+        for event in dyn.watch(api, namespace="default", resource_version=start, timeout=10):
+            seen.append((event["type"], event["object"].metadata.name))
+            if len(seen) == 3:
+                return
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    ready.wait()
+    api.create(body=greeting("erin", "Erin"), namespace="default")
+    api.patch(
+        name="erin", namespace="default", body={"spec": {"name": "Erin B"}}, content_type="application/merge-patch+json"
+    )
+    api.delete(name="erin", namespace="default")
+    thread.join(timeout=20)
+    assert seen == [("ADDED", "erin"), ("MODIFIED", "erin"), ("DELETED", "erin")]
+    # resuming from the first revision replays exactly the same three events
+    replay = [(e["type"], e["object"].metadata.name) for e in dyn.watch(api, resource_version=start, timeout=1)]
+    assert replay == seen
+
+
+def test_watch_without_resource_version_starts_with_current_objects(http: Http) -> None:
+    code, body = http.call("GET", f"{NS}/greetings?watch=1&timeoutSeconds=1&labelSelector=")
+    events = _events(body)
+    assert code == 200
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "alice"), ("ADDED", "bob")]
+
+
+def test_watch_after_compaction_reports_gone() -> None:
+    api = APIServer(MemoryBackend(max_events=2))
+    crd = json.loads(json.dumps(_crd()))
+    api.register_crd(crd)
+    for i in range(5):
+        api.apply({"apiVersion": "t.io/v1", "kind": "Thing", "metadata": {"name": f"t{i}"}}, manager="test")
+    context = _Context(api)
+    httpd = APIHTTPServer(("127.0.0.1", 0), context)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        code, body = Http(url).call("GET", "/apis/t.io/v1/things?watch=true&resourceVersion=1&timeoutSeconds=2")
+        (event,) = _events(body)
+        assert code == 200
+        assert event["type"] == "ERROR"
+        assert (event["object"]["code"], event["object"]["reason"]) == (410, "Expired")
+        assert "too old resource version" in event["object"]["message"]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_server_side_apply_conflicts_and_force(dyn: dynamic.DynamicClient) -> None:
+    api = dyn.resources.get(api_version="example.com/v1alpha1", kind="Greeting")
+    body = greeting("frank", "Frank")
+    api.server_side_apply(body=body, field_manager="alpha")
+    body["spec"]["name"] = "Franky"
+    with pytest.raises(ConflictError) as caught:
+        api.server_side_apply(body=body, field_manager="beta")
+    assert caught.value.status == 409
+    assert "alpha" in str(caught.value.body)
+    applied = api.server_side_apply(body=body, field_manager="beta", force_conflicts=True)
+    assert applied.spec.name == "Franky"
+    managers = {m.manager: m.operation for m in applied.metadata.managedFields}
+    assert managers == {"alpha": "Apply", "beta": "Apply"}
+
+
+def test_status_subresource(http: Http) -> None:
+    code, alice = http.call("GET", f"{NS}/greetings/alice")
+    alice["spec"]["name"] = "Alicia"
+    alice["status"] = {"messageRef": "ignored"}
+    code, updated = http.call("PUT", f"{NS}/greetings/alice", alice)
+    assert code == 200
+    assert updated["spec"]["name"] == "Alicia"
+    assert "status" not in updated  # the main resource never changes status
+    updated["status"] = {"messageRef": "m1"}
+    updated["spec"]["name"] = "not applied"
+    code, status = http.call("PUT", f"{NS}/greetings/alice/status", updated)
+    assert (code, status["status"], status["spec"]["name"]) == (200, {"messageRef": "m1"}, "Alicia")
+    code, patched = http.call(
+        "PATCH",
+        f"{NS}/greetings/alice/status",
+        {"status": {"messageRef": "m2"}},
+        content_type="application/merge-patch+json",
+    )
+    assert patched["status"] == {"messageRef": "m2"}
+    apply = {
+        "apiVersion": "example.com/v1alpha1",
+        "kind": "Greeting",
+        "metadata": {"name": "alice"},
+        "status": {"messageRef": "m3"},
+    }
+    path = f"{NS}/greetings/alice/status?fieldManager=st"
+    code, status = http.call("PATCH", path, apply, content_type="application/apply-patch+yaml")
+    assert (code, status["reason"]) == (409, "Conflict")  # the PUT's manager owns status.messageRef
+    code, applied = http.call("PATCH", path + "&force=true", apply, content_type="application/apply-patch+yaml")
+    assert code == 200, applied
+    assert (applied["status"]["messageRef"], applied["spec"]["name"]) == ("m3", "Alicia")
+    assert any(m.get("subresource") == "status" and m["manager"] == "st" for m in applied["metadata"]["managedFields"])
+
+
+def test_json_patch_and_stale_update(http: Http) -> None:
+    code, bob = http.call("GET", f"{NS}/greetings/bob")
+    ops = [{"op": "replace", "path": "/spec/name", "value": "Robert"}]
+    code, patched = http.call("PATCH", f"{NS}/greetings/bob", ops, content_type="application/json-patch+json")
+    assert (code, patched["spec"]["name"]) == (200, "Robert")
+    code, status = http.call("PUT", f"{NS}/greetings/bob", bob)  # bob still carries the old resourceVersion
+    assert (code, status["kind"], status["reason"]) == (409, "Status", "Conflict")
+    assert "the object has been modified" in status["message"]
+
+
+def test_table_for_kubectl_get(http: Http) -> None:
+    accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+    code, table = http.call("GET", f"{NS}/greetings", headers={"Accept": accept})
+    assert (code, table["kind"]) == (200, "Table")
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Age"]
+    assert [r["cells"][0] for r in table["rows"]] == ["alice", "bob"]
+    assert table["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
+
+
+def test_dry_run_does_not_persist(http: Http) -> None:
+    code, created = http.call("POST", f"{NS}/greetings?dryRun=All", greeting("ghost"))
+    assert (code, created["metadata"]["name"]) == (201, "ghost")
+    assert http.call("GET", f"{NS}/greetings/ghost")[0] == 404
+
+
+def test_crd_posted_through_the_api_registers_its_kind(http: Http) -> None:
+    code, _ = http.call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", _crd())
+    assert code == 201
+    assert http.call("GET", "/apis/t.io/v1")[1]["resources"][0]["name"] == "things"
+    code, thing = http.call(
+        "POST", "/apis/t.io/v1/things", {"apiVersion": "t.io/v1", "kind": "Thing", "metadata": {"name": "one"}}
+    )
+    assert (code, thing["metadata"]["name"]) == (201, "one")
+    bad = _crd()
+    bad["spec"]["scope"] = "Everywhere"
+    bad["metadata"]["name"] = "others.t.io"
+    bad["spec"]["names"] = {"kind": "Other", "plural": "others"}
+    code, status = http.call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", bad)
+    assert (code, status["reason"]) == (422, "Invalid")
+    assert "spec.scope" in status["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "code", "reason", "fragment"),
+    [
+        ("POST", f"{NS}/greetings", {"raw": b"{not json"}, 400, "BadRequest", "not valid JSON"),
+        (
+            "PATCH",
+            f"{NS}/greetings/alice?fieldManager=x",
+            {"raw": b"spec: [unclosed", "content_type": "application/apply-patch+yaml"},
+            400,
+            "BadRequest",
+            "not valid YAML",
+        ),
+        ("POST", f"{NS}/greetings", {"raw": b"[1, 2]"}, 400, "BadRequest", "must be an object"),
+        ("GET", f"{GV}/nothings", {}, 404, "NotFound", "no nothings in example.com/v1alpha1"),
+        ("GET", "/apis/nope.io/v1/things", {}, 404, "NotFound", "could not find the requested resource"),
+        (
+            "POST",
+            f"{NS}/greetings",
+            {"body": {**greeting("x"), "kind": "Message"}},
+            400,
+            "BadRequest",
+            "does not match the expected kind",
+        ),
+        ("POST", f"{NS}/greetings", {"body": {**greeting("x"), "spec": {"name": 7}}}, 422, "Invalid", "spec.name"),
+        (
+            "POST",
+            f"{NS}/greetings",
+            {"body": {**greeting("x"), "metadata": {"name": "Bad_Name"}}},
+            422,
+            "Invalid",
+            "metadata.name",
+        ),
+        ("POST", f"{NS}/greetings", {"body": greeting("alice")}, 409, "AlreadyExists", "already exists"),
+        ("GET", f"{NS}/greetings?labelSelector=a%20in%20()", {}, 400, "BadRequest", "values set can't be empty"),
+        ("GET", f"{NS}/greetings?fieldSelector=spec.name", {}, 400, "BadRequest", "invalid field selector"),
+        ("GET", f"{NS}/greetings?watch=1&resourceVersion=abc", {}, 400, "BadRequest", "not a valid resource version"),
+        (
+            "PATCH",
+            f"{NS}/greetings/alice",
+            {"body": {}, "content_type": "application/strategic-merge-patch+json"},
+            415,
+            "UnsupportedMediaType",
+            "strategic merge patch is not supported",
+        ),
+        (
+            "PATCH",
+            f"{NS}/greetings/alice",
+            {"body": greeting("alice"), "content_type": "application/apply-patch+yaml"},
+            400,
+            "BadRequest",
+            "requires the fieldManager",
+        ),
+        ("POST", f"{NS}/greetings/alice", {"body": {}}, 405, "MethodNotAllowed", "not allowed"),
+        ("PUT", f"{NS}/greetings/alice", {"body": {**greeting("bob")}}, 400, "BadRequest", "does not match the name"),
+        ("GET", f"{NS}/greetings/nobody", {}, 404, "NotFound", 'Greeting.example.com "default/nobody" not found'),
+    ],
+)
+def test_bad_requests_get_a_status(http: Http, method, path, kwargs, code, reason, fragment) -> None:
+    got, status = http.call(method, path, **kwargs)
+    assert (got, status["kind"], status["reason"], status["code"]) == (code, "Status", reason, code)
+    assert fragment in status["message"]
+    assert http.call("GET", "/healthz") == (200, "ok")  # and the server keeps serving
+
+
+def test_token_is_required_when_configured(tmp_path: Path) -> None:
+    with served(copy_example("hello-world", tmp_path), token="s3cret") as (_app, url):
+        code, status = Http(url).call("GET", "/apis")
+        assert (code, status["reason"]) == (401, "Unauthorized")
+        assert "bearer token" in status["message"]
+        assert Http(url, "wrong").call("GET", "/apis")[0] == 401
+        assert Http(url, "s3cret").call("GET", "/apis")[0] == 200
+        assert Http(url).call("GET", "/readyz") == (200, "ok")
+        config = Configuration(
+            host=url, api_key={"authorization": "s3cret"}, api_key_prefix={"authorization": "Bearer"}
+        )
+        client = dynamic.DynamicClient(ApiClient(configuration=config))
+        hello = client.resources.get(api_version="example.com/v1alpha1", kind="HelloWorld")
+        assert [o.metadata.name for o in hello.get().items] == ["test"]
+        with pytest.raises(ApiException) as caught:
+            anonymous = dynamic.DynamicClient(ApiClient(configuration=Configuration(host=url)))
+            anonymous.resources.get(api_version="example.com/v1alpha1", kind="HelloWorld").get()
+        assert caught.value.status == 401
+
+
+def _events(body: object) -> list[dict]:
+    """Watch events of a finished stream (one event decodes as JSON directly)."""
+    return [json.loads(line) for line in body.splitlines()] if isinstance(body, str) else [body]  # type: ignore
+
+
+def _crd() -> dict:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "things.t.io"},
+        "spec": {
+            "group": "t.io",
+            "scope": "Cluster",
+            "names": {"kind": "Thing", "plural": "things"},
+            "versions": [{"name": "v1", "served": True, "storage": True}],
+        },
+    }
+
+
+class _Context:
+    """The smallest ServerContext: one API server, always ready, no token."""
+
+    token = None
+
+    def __init__(self, api: APIServer) -> None:
+        self.api = api
+        self.stopping = threading.Event()
+
+    def current_api(self) -> APIServer:
+        return self.api
+
+    def ready(self) -> bool:
+        return True
+
+    def log(self, event: str, **fields: object) -> None:
+        pass
+
+    def control(self, method: str, parts: list[str], body: object) -> tuple[int, object]:
+        return 404, {}
