@@ -32,9 +32,24 @@ _KINDS = (FIELD, KEY, VALUE, INDEX)
 _MEMBER = "."
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+_encode_string = json.encoder.encode_basestring  # the C implementation json itself uses
+
+
 def canonical_json(value: Any) -> str:
-    """Compact JSON with sorted keys: the stable text form used for keys, values and comparisons."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """Compact JSON with sorted keys: the stable text form used for keys, values and comparisons.
+
+    Scalars (almost every call) take a direct path; this runs for every leaf of every applied object."""
+    kind = type(value)
+    if kind is str:
+        return _encode_string(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    if value is None:
+        return "null"
+    return _ENCODER.encode(value)
 
 
 @dataclass(frozen=True, order=True)

@@ -160,7 +160,6 @@ class APIServer:
             raise Invalid("server-side apply needs a field manager")
         resource = self.registry.for_object(obj)
         key = self._key_of(resource, obj)
-        self._check_patch_fields(resource, key, obj)
         with self.backend.transaction():
             old = self.backend.get(key)
             applied = clone(obj)
@@ -170,7 +169,7 @@ class APIServer:
             new = ssa.apply(old, applied, manager, self.semantics(resource), now=self._clock(), force=force)
             if old is not None:
                 _carry_server_fields(old, new)
-            return self._store(resource, key, old, new)
+            return self._store(resource, key, old, new, applying=True)
 
     def delete(self, group: str, kind: str, namespace: str, name: str, *, expected_rv: str | None = None) -> Object:
         """Delete, or mark for deletion when finalizers remain. Dependents are deleted in cascade."""
@@ -208,18 +207,9 @@ class APIServer:
             raise Invalid(_invalid_message(resource, key_of(obj), errors))
         return self._key(resource, obj["metadata"].get("namespace") or "", obj["metadata"]["name"])
 
-    def _check_patch_fields(self, resource: APIResource, key: ObjectKey, obj: Object) -> None:
-        """Reject fields the schema does not declare before merging, with the reference's wording."""
-        undeclared = [e for e in openapi.validate(resource.schema, obj) if e.message == "field not declared in schema"]
-        if undeclared:
-            gvk = f"{resource.group}/{resource.storage_version}, Kind={resource.kind}"
-            where = f"{key.namespace}/{key.name}" if key.namespace else key.name
-            detail = "; ".join(str(e) for e in undeclared)
-            raise Invalid(
-                f"fieldmanager apply failed err: failed to create typed patch object ({where}; {gvk}): {detail}"
-            )
-
-    def _validate(self, resource: APIResource, key: ObjectKey, old: Object | None, new: Object) -> None:
+    def _validate(
+        self, resource: APIResource, key: ObjectKey, old: Object | None, new: Object, applying: bool
+    ) -> None:
         openapi.apply_defaults(resource.schema, new)
         errors = validate_metadata(new, namespaced=resource.namespaced) + openapi.validate(resource.schema, new)
         if old is not None:
@@ -234,11 +224,21 @@ class APIServer:
                             f"found new finalizers {sorted(added)}",
                         )
                     )
+        undeclared = [e for e in errors if e.message == openapi.NOT_DECLARED]
+        if applying and undeclared:  # only the applied intent can bring them: the reference's wording
+            gvk = f"{resource.group}/{resource.storage_version}, Kind={resource.kind}"
+            detail = "; ".join(str(e) for e in undeclared)
+            raise Invalid(
+                "fieldmanager apply failed err: failed to create typed patch object "
+                f"({_where(key.namespace, key.name)}; {gvk}): {detail}"
+            )
         if errors:
             raise Invalid(_invalid_message(resource, key, errors))
 
-    def _store(self, resource: APIResource, key: ObjectKey, old: Object | None, new: Object) -> Object:
-        self._validate(resource, key, old, new)
+    def _store(
+        self, resource: APIResource, key: ObjectKey, old: Object | None, new: Object, *, applying: bool = False
+    ) -> Object:
+        self._validate(resource, key, old, new, applying)
         hooks = self._hooks_for(key)
         if old is None:
             md = meta(new)
