@@ -441,9 +441,11 @@ def apply(
     mine = _find_or_add(entries, (manager, APPLY, subresource))
     previous = set(mine.fields)
     intent = _owned_paths(applied, semantics)
+    live_flat = _flatten(base, semantics)
+    if live and intent == previous and _same_values(intent, _flatten(applied, semantics), live_flat):
+        return base  # the same intent with the same values: nothing to merge, prune or re-own
 
     merged = _merge(base, applied, (), semantics, forced=True)
-    live_flat = _flatten(base, semantics)
     changed = _changed_paths(live_flat, _flatten(merged, semantics))
     others = [entry for entry in entries if entry is not mine]
     _check_conflicts(others, manager, changed, force)
@@ -530,6 +532,10 @@ def remove_foreign_fields(applied: Object, current: Object, manager: str, semant
     foreign -= mine
     keep = {path for path in _owned_paths(applied, semantics) if not _under(path, foreign)}
     return _with_identity(_extract(applied, (), (), _prefixes(keep), semantics, forced=True), applied)
+
+
+def _same_values(paths: FieldSet, applied: dict[FieldPath, str], live: dict[FieldPath, str]) -> bool:
+    return all(live.get(path) == applied.get(path) for path in paths)
 
 
 def _with_identity(out: Object, source: Object) -> Object:
