@@ -79,9 +79,7 @@ class Controller:
 
     def run(self) -> RunOutcome:
         revision = self.api.backend.current_revision()
-        for r in self.reconcilers.values():
-            for obj in self._for_objects(r):
-                self.queue.add((r.name, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]))
+        self.enqueue_all()
         while (key := self.queue.pop()) is not None:
             self.counts[key] += 1
             self.recent.append(key)
@@ -97,7 +95,13 @@ class Controller:
             revision = self.api.backend.current_revision()
         return self.outcome
 
-    def _dispatch(self, event: WatchEvent, cause: WorkKey) -> None:
+    def enqueue_all(self) -> None:
+        """Every for-object of every reconciler: reconcilers by name, objects by namespace and name."""
+        for r in self.reconcilers.values():
+            for obj in self._for_objects(r):
+                self.queue.add((r.name, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]))
+
+    def _dispatch(self, event: WatchEvent, cause: WorkKey | None) -> None:
         """Enqueue what an event concerns. A reconcile's own writes never re-trigger that same
         reconcile: it has just seen and written the state the event reports."""
         for key in self._keys_for(event.object):

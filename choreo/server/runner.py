@@ -78,11 +78,6 @@ class ContinuousController(Controller):
         self.reconciles = 0
         self.revision = 0  # every event up to here has been dispatched
 
-    def enqueue_all(self) -> None:
-        for r in self.reconcilers.values():
-            for obj in self._for_objects(r):
-                self.queue.add((r.name, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]))
-
     def serve(self, stop: threading.Event) -> None:
         """Reconcile until ``stop`` is set; it is checked between two reconciles."""
         revision = self.revision = self.api.backend.current_revision()
@@ -148,11 +143,11 @@ class ContinuousController(Controller):
             self.enqueue_all()
             return seen
         for event in events:
-            self._dispatch(event, cause)  # type: ignore[arg-type]
+            self._dispatch(event, cause)
             revision = event.revision
         return max(revision, seen)
 
-    def _dispatch(self, event: WatchEvent, cause: WorkKey | None) -> None:  # type: ignore[override]
+    def _dispatch(self, event: WatchEvent, cause: WorkKey | None) -> None:
         for key in self._keys_for(event.object):
             if key != cause or self._changed_by_others(key, event.object):
                 self.queue.add(key)
