@@ -4,6 +4,7 @@ Every ``choreo`` call is a new process, so each test also shows that runs and sn
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from tests.e2e.conftest import choreo
@@ -164,3 +165,15 @@ def test_deps_dot_parses_and_mermaid_is_a_flowchart(example) -> None:
     assert dot_edges(graph) == [("n0", "n1"), ("n2", "n3")]
     mermaid = choreo("run", "deps", str(project), "-o", "mermaid").out.splitlines()
     assert mermaid[0] == "flowchart TD" and "  n0 --> n1" in mermaid and "  n2 --> n3" in mermaid
+
+
+def test_deps_dot_renders_with_graphviz(example, tmp_path) -> None:
+    """Graphviz itself (Debian's graphviz, installed by ./dev) turns the DOT output into a picture."""
+    project = example("greeting")
+    run(project)
+    dot = choreo("run", "deps", str(project), "-o", "dot")
+    svg = subprocess.run(["dot", "-Tsvg"], input=dot.out, capture_output=True, text=True, check=False)
+    assert svg.returncode == 0, svg.stderr
+    assert svg.stdout.lstrip().startswith("<?xml") and "<svg" in svg.stdout
+    assert svg.stdout.count('class="node"') == 4 and svg.stdout.count('class="edge"') == 2
+    assert "Message.example.com/v1alpha1 alice&#45;message" in svg.stdout
