@@ -116,17 +116,35 @@ def _many_greetings(project: Path, count: int) -> None:
         )
 
 
+def _slow_down(project: Path) -> None:
+    """Make every reconcile take a little while, so a signal sent early lands in the middle of the run."""
+    code = project / "reconcilers" / "greeting" / "reconciler.star"
+    busy = "def reconcile(self):\n    spin = 0\n    for i in range(60000):\n        spin += i\n"
+    code.write_text(code.read_text().replace("def reconcile(self):\n", busy))
+
+
+def _stored_messages(project: Path) -> int:
+    result = choreo("get", "messages", "-C", str(project), "-o", "json")
+    assert result.code == 0, result.err
+    return len(json.loads(result.out)["items"])
+
+
 def test_sigterm_mid_run_then_restart_gives_the_same_results(tmp_path: Path) -> None:
     project = copy_example("greeting", tmp_path / "served")
     _many_greetings(project, 150)
+    _slow_down(project)
     reference = copy_example("greeting", tmp_path / "reference")
     _many_greetings(reference, 150)
+    _slow_down(reference)
 
     first = ServerProcess(str(project), "--address", "127.0.0.1:0")
     wait_for(lambda: first.event("runner-started"), "the runner to start")
+    wait_for(lambda: _stored_messages(project) > 0 if (project / ".choreo").exists() else False,
+             "the first reconciles to be stored")
     assert first.terminate() == 0
     assert first.event("stopped") is not None
     assert store_is_intact(project)
+    assert 0 < _stored_messages(project) < 152  # the signal really landed in the middle of the run
 
     second = ServerProcess(str(project), "--address", "127.0.0.1:0")
     url = second.wait_ready()
