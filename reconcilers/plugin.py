@@ -22,7 +22,8 @@ from reconcilers.binding import Binding
 def _crds() -> list[dict[str, Any]]:
     folder = resources.files("reconcilers") / "crds"
     names = sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".yaml"))
-    return [yaml.safe_load((folder / name).read_text(encoding="utf-8")) for name in names]
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return [yaml.load((folder / name).read_text(encoding="utf-8"), Loader=loader) for name in names]
 
 
 class AllocatorPlugin:

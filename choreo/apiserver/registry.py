@@ -18,6 +18,7 @@ import yaml
 from choreo.api.gvk import GVK, GroupKind
 from choreo.errors import Invalid, NotFound
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: every command reads these
 _EXTERNAL_VERSION = re.compile(r"^v\d+((alpha|beta)\d+)?$")
 
 
@@ -132,7 +133,7 @@ def builtin_crds() -> list[dict[str, Any]]:
     docs = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
-            docs.append(yaml.safe_load(entry.read_text()))
+            docs.append(yaml.load(entry.read_text(), Loader=_YAML_LOADER))
     return docs
 
 
