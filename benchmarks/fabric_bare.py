@@ -1,15 +1,19 @@
 """The bare pipeline of the fabric benchmark: Jinja2 renders the snippets, libyang validates each device.
 
-Same topology, addresses and template output as examples/fabric, without the framework: no API server,
-no reconcilers, no ownership, no outputs besides the validated config in memory. Run by
-``benchmarks/fabric.py`` in its own process: ``python -m benchmarks.fabric_bare N``.
+Same topology, addresses and snippet content as ``choreo run -r -s`` on the generated fabric, without the
+framework: no API server, no reconcilers, no allocator (the addresses the allocator hands out — loopbacks
+from 10.0.0.0/16 and /31s from 10.1.0.0/16, in name order — are computed directly), no ownership, no
+outputs besides the validated config in memory. Run by ``benchmarks/fabric.py`` in its own process:
+``python -m benchmarks.fabric_bare N``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
 from collections import defaultdict
+from typing import Any
 
 import jinja2
 import libyang
@@ -32,28 +36,29 @@ TEMPLATE = """interfaces:
       - ip: {{ address }}
         prefix-length: {{ length }}
 """
+LOOPBACKS = ipaddress.IPv4Address("10.0.0.0")
+P2P = ipaddress.IPv4Address("10.1.0.0")
 
 
-def interfaces(devices: int) -> list[dict]:
+def interfaces(devices: int) -> list[dict[str, Any]]:
+    """The template variables of every interface; addresses in the order the allocator hands them out."""
     names, links = topology(devices)
     out = []
-    for index, name in enumerate(names, start=1):
+    for i, name in enumerate(sorted(names)):
         out.append({"node": name, "name": "lo0", "description": f"loopback of {name}", "mtu": None,
-                    "type": "iana-if-type:softwareLoopback", "address": f"10.255.{index // 256}.{index % 256}",
-                    "length": 32})
-    for index, (a, pa, b, pb) in enumerate(links, start=1):
-        base = index * 2
-        for i, (node, port, peer, peer_port) in enumerate(((a, pa, b, pb), (b, pb, a, pa))):
-            address = f"10.{base // 65536}.{(base // 256) % 256}.{base % 256 + i}"
-            out.append({"node": node, "name": port, "description": f"to {peer} {peer_port}", "mtu": 9000,
-                        "type": "iana-if-type:ethernetCsmacd", "address": address, "length": 31})
+                    "type": "iana-if-type:softwareLoopback", "address": str(LOOPBACKS + i), "length": 32})
+    for i, (link, a, pa, b, pb) in enumerate(sorted(links)):
+        for end, (node, port, peer, peer_port) in enumerate(((a, pa, b, pb), (b, pb, a, pa))):
+            out.append({"node": node, "name": port, "description": f"to {peer} {peer_port} (link {link})",
+                        "mtu": 9000, "type": "iana-if-type:ethernetCsmacd", "address": str(P2P + 2 * i + end),
+                        "length": 31})
     return out
 
 
 def main() -> None:
     devices = int(sys.argv[1])
     template = jinja2.Environment().from_string(TEMPLATE)
-    per_device: dict[str, list] = defaultdict(list)
+    per_device: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for iface in interfaces(devices):
         snippet = yaml.safe_load(template.render(**iface))
         per_device[iface["node"]].extend(snippet["interfaces"]["interface"])
@@ -68,7 +73,7 @@ def main() -> None:
         tree.free()
 
 
-def _prefixed(item: dict) -> dict:
+def _prefixed(item: dict[str, Any]) -> dict[str, Any]:
     out = dict(item)
     out["ietf-ip:ipv4"] = out.pop("ipv4")
     return out

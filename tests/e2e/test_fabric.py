@@ -1,28 +1,57 @@
-"""End to end: the fabric example through ``choreo run -s`` and the schema plug-in's commands."""
+"""End to end: the fabric example through ``choreo run -r -s`` and the schema plug-in's commands."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from tests.e2e.conftest import choreo, get_json
 
 LO0 = "/ietf-interfaces:interfaces/interface[name='lo0']"
+DEVICES = ("leaf1", "leaf2", "spine1", "spine2")
+# What the allocators hand out, in reconcile order (Links, then Nodes, each by name).
+P2P = {"leaf1-spine1": "10.1.0.0/31", "leaf1-spine2": "10.1.0.2/31", "leaf2-spine1": "10.1.0.4/31",
+       "leaf2-spine2": "10.1.0.6/31"}
+LOOPBACKS = {"leaf1": "10.0.0.0/32", "leaf2": "10.0.0.1/32", "spine1": "10.0.0.2/32", "spine2": "10.0.0.3/32"}
 
 
-def test_fabric_validates_and_writes_every_device_config(example):
+def run(project: Path, *extra: str):
+    return choreo("run", str(project), "-r", "-s", *extra)
+
+
+def allocations(project: Path) -> dict[str, str]:
+    """Claim name -> allocated value, for every IPClaim of the project."""
+    claims = get_json(project, "ipclaims")["items"]
+    return {c["metadata"]["name"]: c["status"].get("address") or c["status"].get("prefix") for c in claims}
+
+
+def addresses(config: dict) -> dict[str, dict]:
+    return {i["name"]: i["ietf-ip:ipv4"]["address"][0] for i in config["ietf-interfaces:interfaces"]["interface"]}
+
+
+def test_fabric_allocates_validates_and_writes_every_device_config(example):
     project = example("fabric")
-    result = choreo("run", str(project), "-s")
+    result = run(project)
     assert result.code == 0, result.out + result.err
     assert "schema: 4 device(s), 4 valid, 0 failed" in result.out
+    assert allocations(project) == {
+        "fabric.10.0.0.0-16": "10.0.0.0/16", "fabric.10.1.0.0-16": "10.1.0.0/16",
+        **{f"{link}.p2p": prefix for link, prefix in P2P.items()},
+        **{f"{node}.loopback": address for node, address in LOOPBACKS.items()}}
+    claim = get_json(project, "ipclaims", "leaf1-spine1.p2p")
+    assert claim["metadata"]["ownerReferences"][0]["kind"] == "Link"
+    assert [c["status"] for c in claim["status"]["conditions"] if c["type"] == "Ready"] == ["True"]
+    assert get_json(project, "links", "leaf1-spine1")["status"]["prefix"] == "10.1.0.0/31"
     out = project / "out"
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        f"{d}.{s}" for d in ("leaf1", "leaf2", "spine1", "spine2") for s in ("json", "xml"))
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{d}.{s}" for d in DEVICES for s in ("json", "xml"))
     leaf1 = json.loads((out / "leaf1.json").read_text())
-    interfaces = {i["name"]: i for i in leaf1["ietf-interfaces:interfaces"]["interface"]}
-    assert interfaces["lo0"]["ietf-ip:ipv4"]["address"] == [{"ip": "10.255.0.1", "prefix-length": 32}]
-    assert interfaces["ethernet-1/1"]["ietf-ip:ipv4"]["address"] == [{"ip": "10.0.0.2", "prefix-length": 31}]
+    assert addresses(leaf1) == {"ethernet-1/1": {"ip": "10.1.0.0", "prefix-length": 31},
+                                "ethernet-1/2": {"ip": "10.1.0.2", "prefix-length": 31},
+                                "lo0": {"ip": "10.0.0.0", "prefix-length": 32}}
+    spine1 = json.loads((out / "spine1.json").read_text())
+    assert addresses(spine1)["ethernet-1/1"] == {"ip": "10.1.0.1", "prefix-length": 31}
     root = ET.fromstring((out / "spine1.xml").read_text())
     assert root.tag == "{urn:ietf:params:xml:ns:netconf:base:1.0}config"
     final = get_json(project, "configs", "leaf1")
@@ -33,22 +62,42 @@ def test_fabric_validates_and_writes_every_device_config(example):
     assert final["spec"]["config"][0]["value"] == leaf1
 
 
-def test_outputs_are_byte_identical_across_runs(example, tmp_path):
+def test_allocations_and_outputs_are_identical_across_fresh_runs_and_reruns(example, tmp_path):
+    first, second = example("fabric"), tmp_path / "again" / "fabric"
+    shutil.copytree(first, second)
+    for project in (first, second):
+        assert run(project).code == 0
+    outputs = {p.name: p.read_bytes() for p in (first / "out").iterdir()}
+    assert {p.name: p.read_bytes() for p in (second / "out").iterdir()} == outputs
+    assert allocations(first) == allocations(second)
+    assert run(first).code == 0
+    assert {p.name: p.read_bytes() for p in (first / "out").iterdir()} == outputs
+    assert allocations(first) == allocations(second)
+
+
+def test_deps_show_claims_and_entries_under_their_intent(example):
     project = example("fabric")
-    assert choreo("run", str(project), "-s").code == 0
-    first = {p.name: p.read_bytes() for p in (project / "out").iterdir()}
-    assert choreo("run", str(project), "-s").code == 0
-    assert {p.name: p.read_bytes() for p in (project / "out").iterdir()} == first
+    assert run(project).code == 0
+    deps = choreo("run", "deps", str(project))
+    assert deps.code == 0
+    lines = deps.out.splitlines()
+    at = lines.index("Node.infra.kuid.dev/v1alpha1 leaf1")
+    assert lines[at + 1:at + 6] == [
+        "+-Config.config.sdcio.dev/v1alpha1 leaf1",
+        "+-Interface.fabric.example.com/v1alpha1 leaf1-lo0",
+        "  +-Config.config.sdcio.dev/v1alpha1 leaf1-lo0",
+        "+-IPClaim.ipam.be.kuid.dev/v1alpha1 leaf1.loopback",
+        "  +-IPEntry.ipam.be.kuid.dev/v1alpha1 default.fabric.10.0.0.0-32"]
 
 
 def test_broken_intent_reports_every_device_with_path_and_source(example):
     project = example("fabric")
     link = project / "in" / "infra.kuid.dev.link.leaf1-spine1.yaml"
-    link.write_text(link.read_text().replace("  index: 1\n", "  index: 1\n  mtu: 40\n"))
+    link.write_text(link.read_text().replace("spec:\n", "spec:\n  mtu: 40\n"))
     node = project / "in" / "infra.kuid.dev.node.spine2.yaml"
     node.write_text(node.read_text().replace("version: 1.0.0", "version: 9.9.9"))
     junit, report = project / "junit.xml", project / "report.json"
-    result = choreo("run", str(project), "-s", "--report", f"junit={junit}", "--report", f"json={report}")
+    result = run(project, "--report", f"junit={junit}", "--report", f"json={report}")
     assert result.code == 1
     assert "Traceback" not in result.out + result.err
     assert "schema failed with 3 error(s)" in result.out
@@ -63,15 +112,40 @@ def test_broken_intent_reports_every_device_with_path_and_source(example):
         ("leaf1", 1), ("leaf2", 0), ("spine1", 1), ("spine2", 1)]
     data = json.loads(report.read_text())
     assert data["valid"] is False
-    error = data["devices"][0]["errors"][0]
-    assert error["path"] == mtu and error["sources"][0]["reconciler"] == "interface-config"
+    assert data["devices"][0]["name"] == "leaf1"
+    assert data["devices"][0]["errors"][0] == {
+        "path": mtu, "message": 'Unsatisfied range - value "40" is out of the allowed range',
+        "sources": [{"resource": "Config default/leaf1-ethernet-1-1", "reconciler": "interface-config",
+                     "intent": "Interface default/leaf1-ethernet-1-1 <- Link default/leaf1-spine1"}]}
+
+
+def test_a_port_used_by_two_links_is_reported(example):
+    project = example("fabric")
+    link = project / "in" / "infra.kuid.dev.link.leaf2-spine2.yaml"
+    link.write_text(link.read_text().replace("{node: leaf2, port: ethernet-1/2}", "{node: leaf2, port: ethernet-1/1}"))
+    result = run(project)
+    assert result.code == 1
+    assert "Traceback" not in result.out + result.err
+    assert ("reason task link.Link.infra.kuid.dev.leaf2-spine2 message port ethernet-1/1 of leaf2 is already used "
+            "by Link leaf2-spine1") in result.out + result.err
+
+
+def test_an_exhausted_pool_is_reported_with_the_claim(example):
+    project = example("fabric")
+    index = project / "in" / "ipam.be.kuid.dev.ipindex.fabric.yaml"
+    index.write_text(index.read_text().replace("10.1.0.0/16", "10.1.0.0/30"))
+    result = run(project)
+    assert result.code == 1
+    assert "Traceback" not in result.out + result.err
+    assert ("reason task link.Link.infra.kuid.dev.leaf2-spine1 message IPClaim leaf2-spine1.p2p: cannot claim ip "
+            "err no free prefix found") in result.out + result.err
 
 
 def test_config_show_blame_and_final_config_diff(example):
     project = example("fabric")
-    assert choreo("run", str(project), "-s").code == 0
+    assert run(project).code == 0
     shown = choreo("config", "show", "leaf1", "-C", str(project), "-o", "xml")
-    assert shown.code == 0 and "<ip>10.255.0.1</ip>" in shown.out
+    assert shown.code == 0 and "<ip>10.0.0.0</ip>" in shown.out
     blame = choreo("config", "blame", "leaf1", LO0, "-C", str(project))
     assert blame.code == 0
     assert f'{LO0}/description = "loopback of leaf1"  Config default/leaf1-lo0 (priority 10, reconciler ' \
@@ -80,7 +154,7 @@ def test_config_show_blame_and_final_config_diff(example):
     assert missing.code == 1 and missing.err.startswith("error: device 'nope' has no final config")
     diff = _final_config_diff(project)
     assert diff[0] == "+ config.sdcio.dev/v1alpha1, Kind=Config leaf1 (against previous run)"
-    assert choreo("run", str(project), "-s").code == 0
+    assert run(project).code == 0
     assert _final_config_diff(project)[0] == "= config.sdcio.dev/v1alpha1, Kind=Config leaf1 (against previous run)"
 
 
