@@ -125,6 +125,17 @@ class _Call:
             self.timed_out = True
         return self.timed_out
 
+    def release(self) -> None:
+        """Drop the references the interpreter's objects hold back to this call.
+
+        The eval options, the file loader and the frozen modules are native objects holding Python
+        callables that point at this call; Python's collector cannot see through them, so without this
+        every reconcile would leak its whole call state."""
+        self.loader = None
+        self.modules.clear()
+        self.builtins.clear()
+        self.options = None  # type: ignore[assignment]
+
     def fail(self, message: str) -> _Abort:
         if self.failure is None:
             self.failure = ReconcileError(message)
@@ -172,6 +183,8 @@ class StarlarkReconciler:
             raise self._failure(call, exc, self._source) from None
         except TypeError as exc:  # the object holds something that is not JSON data
             raise ReconcileError(f"{self._source}: cannot pass the object to reconcile(self): {exc}") from None
+        finally:
+            call.release()
         return self._output(value)
 
     # --- evaluation ----------------------------------------------------------------------------------
