@@ -14,6 +14,7 @@ from choreo.api.gvk import GVK
 from choreo.api.objects import clone, gvk_of, key_of, meta
 from choreo.apiserver import ssa
 from choreo.apiserver.server import APIServer
+from choreo.errors import ReconcileError
 from choreo.loader.project import ReconcilerConfig
 from choreo.runtime.selectors import field_selector
 
@@ -74,6 +75,7 @@ class Client:
                 self._delete(stale)
         ordered = sorted(self.children, key=lambda c: c.get("kind") != "Namespace")
         for child in ordered:
+            self._refuse_takeover(child)
             self.api.apply(child, manager=self.config.name)
         self.children_pending = False
 
@@ -91,6 +93,20 @@ class Client:
         uid = self.for_object["metadata"].get("uid")
         owned = {(o.group, o.kind) for o in self.config.owns}
         return [c for c in self.api.dependents(uid) if (c["apiVersion"].rpartition("/")[0], c["kind"]) in owned]
+
+    def _refuse_takeover(self, child: Object) -> None:
+        """A child another object already controls is not silently taken over (Kubernetes refuses it too)."""
+        key = key_of(child)
+        existing = self.api.try_get(key.group, key.kind, key.namespace, key.name) if key.name else None
+        if existing is None:
+            return
+        uid = self.for_object["metadata"].get("uid")
+        for ref in existing["metadata"].get("ownerReferences") or []:
+            if ref.get("controller") and ref.get("uid") != uid:
+                raise ReconcileError(
+                    f"reconciler {self.config.name}: {key} is already controlled by {ref.get('kind')} "
+                    f"{ref.get('name')}; two objects cannot own the same child"
+                )
 
     def _delete(self, obj: Object) -> None:
         key = key_of(obj)

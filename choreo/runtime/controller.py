@@ -273,9 +273,19 @@ class Controller:
     def _loop_report(self, key: WorkKey) -> str:
         involved = sorted({(k[0], self._describe(k)) for k in self.recent})
         pairs = ", ".join(f"{name} on {what}" for name, what in involved)
+        resource = self._resource_name(self.reconcilers[key[0]], key)
+        last = next(
+            (
+                e.message
+                for e in reversed(self.outcome.events)
+                if e.reconciler == key[0] and e.resource == resource and e.message
+            ),
+            "",
+        )
+        said = f"; its last message: {last}" if last else ""
         return (
             f"reconcile loop: reconciler {key[0]} reconciled {self._describe(key)} {self.max_reconciles} "
-            f"times without the system becoming quiet; reconciles still going: {pairs}"
+            f"times without the system becoming quiet{said}; reconciles still going: {pairs}"
         )
 
     def _describe(self, key: WorkKey) -> str:

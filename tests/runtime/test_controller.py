@@ -102,6 +102,7 @@ def test_error_result_sets_failed_condition_and_requeues_until_bound(api: APISer
     outcome = _run(api, _reconciler("wait", code, condition_type="Ready"), max_reconciles=5)
     assert not outcome.success
     assert "reconcile loop" in outcome.failure
+    assert "its last message: not yet" in outcome.failure
     assert [op for _, _, op in _ops(outcome)].count("REQUEUE") == 5
     cond = api.get("example.com", "Widget", "default", "w")["status"]["conditions"][0]
     assert (cond["status"], cond["reason"], cond["message"]) == ("False", "Failed", "not yet")
@@ -222,3 +223,22 @@ def test_processing_order_is_stable() -> None:
     starts = [(r, res.rsplit(".", 1)[1]) for r, res, op in first if op == "START"]
     assert starts[:6] == [("y", "a"), ("y", "b"), ("y", "c"), ("z", "a"), ("z", "b"), ("z", "c")]
     assert fresh_run() == first
+
+
+def test_a_child_controlled_by_another_object_is_not_taken_over(api: APIServer) -> None:
+    for name in ("a", "b"):
+        api.create(_obj("Widget", name))
+    code = """
+def reconcile(self):
+    client_create({"apiVersion": "example.com/v1", "kind": "Gadget",
+                   "metadata": {"name": "shared"}, "spec": {}})
+    return reconcile_result(self, False, 0, "", False)
+"""
+    outcome = _run(api, _reconciler("grab", code, owns=["Gadget"]))
+    assert outcome.failed_task == "grab.Widget.example.com.b"
+    assert outcome.failure == (
+        "reconciler grab: Gadget.example.com default/shared is already controlled by Widget a; "
+        "two objects cannot own the same child"
+    )
+    owner = api.get("example.com", "Gadget", "default", "shared")["metadata"]["ownerReferences"]
+    assert [ref["name"] for ref in owner] == ["a"]
