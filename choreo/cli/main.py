@@ -1,4 +1,5 @@
-"""The ``choreo`` command: kubectl-like verbs over a project folder, no server needed.
+"""The ``choreo`` command: kubectl-like verbs over a project folder, or over a running server when one is
+addressed (``--server``, ``$CHOREO_SERVER`` or the config file; see ``choreo.cli.common.addressable``).
 
 Every user mistake surfaces as a ``ChoreoError``; ``main`` prints its one-line message to stderr and
 exits non-zero, so no command ever shows a traceback for bad input.
@@ -15,12 +16,14 @@ import click
 import yaml
 
 from choreo.apiserver import ssa
+from choreo.apiserver.registry import APIResource
 from choreo.apiserver.server import APIServer
-from choreo.cli.common import project_dir, project_state, stored_api
+from choreo.cli.common import addressable, project_dir, project_state, stored_api
 from choreo.errors import ChoreoError, NotFound
 from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA
-from choreo.results.summary import FORMATS, render_events, render_summary
+from choreo.results.summary import FORMATS, record_lines, table
 from choreo.runtime.session import RunOptions, RunRecord, latest_record, run_project
+from choreo.server.client import ServerClient
 
 
 class DefaultGroup(click.Group):
@@ -90,7 +93,11 @@ def run() -> None:
 )
 @click.option("--time-limit", default=10.0, show_default=True, help="Seconds one reconcile may take.")
 @click.option("-v", "--verbose", is_flag=True, help="Show reconciler print() output and warnings.")
+@addressable(
+    "directory", "allocators", "schema", "out_dir", "reports", "max_reconciles", "time_limit", "verbose"
+)
 def run_once(
+    client: ServerClient | None,
     directory: str | None,
     fmt: str,
     allocators: bool,
@@ -101,7 +108,10 @@ def run_once(
     time_limit: float,
     verbose: bool,
 ) -> None:
-    """Load DIRECTORY (default: .) and reconcile until the system is quiet."""
+    """Load DIRECTORY (default: .) and reconcile until the system is quiet (on the server, when addressed)."""
+    if client is not None:
+        _finish_run(RunRecord.from_json(client.run("once")["record"]), fmt)
+        return
     root = project_dir(directory)
     log = (lambda msg: click.echo(msg, err=True)) if verbose else (lambda _msg: None)
     plugins = ([INTERNAL_RECONCILERS] if allocators else []) + ([SCHEMA] if schema else [])
@@ -109,10 +119,18 @@ def run_once(
     options = RunOptions(
         max_reconciles=max_reconciles, time_limit=time_limit, log=log, plugins=plugins, stage_options=stage_options
     )
-    record = run_project(root, options)
-    _print_record(record, fmt)
+    _finish_run(run_project(root, options), fmt)
+
+
+def _finish_run(record: RunRecord, fmt: str) -> None:
+    _echo_lines(record_lines(record, fmt))
     if not record.success:
         sys.exit(1)
+
+
+def _echo_lines(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
 
 
 def _parse_reports(reports: tuple[str, ...]) -> dict[str, str]:
@@ -125,31 +143,20 @@ def _parse_reports(reports: tuple[str, ...]) -> dict[str, str]:
     return parsed
 
 
-def _print_record(record: RunRecord, fmt: str) -> None:
-    for line in render_summary(record.runner, record.events, record.failure, record.failed_task, fmt):
-        click.echo(line)
-    for stage in record.stages:
-        for line in stage.lines:
-            click.echo(line)
-        if stage.errors:
-            click.echo(f"{stage.name} failed with {len(stage.errors)} error(s)")
-            for error in stage.errors:
-                click.echo(f"  {error}")
-
-
 @run.command("result")
 @click.argument("directory", required=False)
 @click.option("-o", "--output", "fmt", type=click.Choice(FORMATS), default="reconciler", show_default=True)
-def run_result(directory: str | None, fmt: str) -> None:
+@addressable("directory")
+def run_result(client: ServerClient | None, directory: str | None, fmt: str) -> None:
     """Print the summary of the latest run."""
-    with project_state(directory) as backend:
-        record = latest_record(backend)
+    if client is not None:
+        record: RunRecord | None = RunRecord.from_json(client.result()["record"])
+    else:
+        with project_state(directory) as backend:
+            record = latest_record(backend)
     if record is None:
         raise ChoreoError("no run recorded yet: run `choreo run` first")
-    _print_record(record, fmt)
-    if fmt != "reconciler" and record.failure is not None:
-        for line in render_events(record.events, fmt):
-            click.echo(line)
+    _echo_lines(record_lines(record, fmt, events=True))
 
 
 # ----------------------------------------------------------------------------- reads
@@ -162,7 +169,9 @@ def run_result(directory: str | None, fmt: str) -> None:
 @click.option("-n", "--namespace", default=None, help="Namespace (default: all).")
 @click.option("-o", "--output", "fmt", type=click.Choice(["name", "yaml", "json"]), default="name")
 @click.option("--show-managed-fields", is_flag=True)
+@addressable("directory")
 def get(
+    client: ServerClient | None,
     resource: str,
     name: str | None,
     directory: str | None,
@@ -171,46 +180,56 @@ def get(
     show_managed_fields: bool,
 ) -> None:
     """Show objects of RESOURCE (plural, kind or short name, optionally .GROUP)."""
-    with project_state(directory) as backend:
-        api = stored_api(backend)
-        kind = api.registry.resolve(resource)
-        if name:
-            matches = [o for o in api.list(kind.group, kind.kind, namespace) if o["metadata"]["name"] == name]
-            if not matches:
-                where = f"{namespace}/{name}" if namespace else name
-                raise NotFound(f'{kind.kind}.{kind.group} "{where}" not found')
-            objects = matches
-        else:
-            objects = api.list(kind.group, kind.kind, namespace)
-        objects.sort(key=lambda o: (o["metadata"]["name"], o["metadata"].get("namespace", "")))
-        if not show_managed_fields:
-            objects = [ssa.strip_managed_fields(o) for o in objects]
-        if fmt == "name":
-            for obj in objects:
-                click.echo(f"{obj['kind']}.{obj['apiVersion']} {obj['metadata']['name']}")
-        elif name and len(objects) == 1:
-            click.echo(_dump(objects[0], fmt).rstrip())
-        else:
-            click.echo(_dump({"apiVersion": "v1", "kind": "List", "items": objects}, fmt).rstrip())
+    if client is not None:
+        info = client.resolve(resource)
+        group_kind, objects = f"{info.kind}.{info.group}", client.list(info, namespace)
+    else:
+        with project_state(directory) as backend:
+            api = stored_api(backend)
+            kind = api.registry.resolve(resource)
+            group_kind, objects = f"{kind.kind}.{kind.group}", api.list(kind.group, kind.kind, namespace)
+    objects = _named(objects, name, namespace, group_kind)
+    if not show_managed_fields:
+        objects = [ssa.strip_managed_fields(o) for o in objects]
+    if fmt == "name":
+        for obj in objects:
+            click.echo(f"{obj['kind']}.{obj['apiVersion']} {obj['metadata']['name']}")
+    elif name and len(objects) == 1:
+        click.echo(_dump(objects[0], fmt).rstrip())
+    else:
+        click.echo(_dump({"apiVersion": "v1", "kind": "List", "items": objects}, fmt).rstrip())
+
+
+def _named(
+    objects: list[dict[str, Any]], name: str | None, namespace: str | None, group_kind: str
+) -> list[dict[str, Any]]:
+    """The objects called ``name`` (all without a name), sorted by name then namespace."""
+    if name:
+        objects = [o for o in objects if o["metadata"]["name"] == name]
+        if not objects:
+            raise NotFound(f'{group_kind} "{f"{namespace}/{name}" if namespace else name}" not found')
+    return sorted(objects, key=lambda o: (o["metadata"]["name"], o["metadata"].get("namespace", "")))
 
 
 @cli.command("api-resources")
 @click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
-def api_resources(directory: str | None) -> None:
-    """List the kinds the project registers."""
+@addressable("directory")
+def api_resources(client: ServerClient | None, directory: str | None) -> None:
+    """List the kinds the project registers (the server serves, when addressed)."""
+    rows = [["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]]
+    for r in client.resources() if client is not None else _project_resources(directory):
+        rows.append([r.plural, ",".join(r.short_names), r.api_version, str(r.namespaced).lower(), r.kind])
+    _echo_lines(table(rows))
+
+
+def _project_resources(directory: str | None) -> list[APIResource]:
     from choreo.loader.loading import load_project
     from choreo.loader.sync import register_crds
-    from choreo.results.summary import table
     from choreo.store.memory import MemoryBackend
 
-    root = project_dir(directory)
     api = APIServer(MemoryBackend())
-    register_crds(api, load_project(root))
-    rows = [["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]]
-    for r in api.registry.resources():
-        rows.append([r.plural, ",".join(r.short_names), r.api_version, str(r.namespaced).lower(), r.kind])
-    for line in table(rows):
-        click.echo(line)
+    register_crds(api, load_project(project_dir(directory)))
+    return api.registry.resources()
 
 
 # ----------------------------------------------------------------------------- writes

@@ -1,17 +1,22 @@
 """The ``run list``, ``run diff`` and ``run deps`` commands: reading recorded runs and their snapshots.
 
-They only read the project's state folder, so they work from any process after a run (snapshots are
-persisted, unlike the reference's). ``register`` adds them to the ``run`` group of ``choreo.cli.main``.
+They only read recorded runs, so they work from any process after a run (snapshots are persisted, unlike
+the reference's): from the project's state folder, or from the addressed server's ``/choreo/v1/runs``
+endpoints — both behind ``History``. ``register`` adds them to the ``run`` group of ``choreo.cli.main``.
 Flag spellings of both reference versions are accepted (HEAD ``--show-choreo-apis``, EX ``-i``...).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 import click
 
-from choreo.cli.common import project_state, stored_api
+from choreo.cli.common import addressable, local_only_error, project_state, stored_api
 from choreo.errors import ChoreoError
 from choreo.plugins import SCHEMA, load_plugin
 from choreo.results import deps as deps_mod
@@ -20,18 +25,82 @@ from choreo.results.inventory import Item, stored_inventory, visible
 from choreo.results.runs import list_lines, resolve_run, runs_newest_first
 from choreo.results.snapshot import has_snapshot, load_snapshot
 from choreo.runtime.session import RunRecord
+from choreo.server.client import ServerClient
 from choreo.store.base import Backend
 
 
-def _recorded_runs(backend: Backend) -> list[RunRecord]:
-    runs = runs_newest_first(backend)
+class History(Protocol):
+    """Recorded runs, their snapshots and the current objects: of a project folder or of a server."""
+
+    def runs(self) -> list[RunRecord]:
+        """Newest first."""
+        ...
+
+    def has_snapshot(self, run_id: str) -> bool: ...
+
+    def snapshot(self, run_id: str) -> list[Item] | None: ...
+
+    def current(self) -> list[Item]: ...
+
+
+class LocalHistory:
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def runs(self) -> list[RunRecord]:
+        return runs_newest_first(self.backend)
+
+    def has_snapshot(self, run_id: str) -> bool:
+        return has_snapshot(self.backend, run_id)
+
+    def snapshot(self, run_id: str) -> list[Item] | None:
+        return load_snapshot(self.backend, run_id)
+
+    def current(self) -> list[Item]:
+        return stored_inventory(self.backend)
+
+
+class ServerHistory:
+    def __init__(self, client: ServerClient) -> None:
+        self.client = client
+
+    @cached_property
+    def _runs(self) -> list[tuple[RunRecord, bool]]:
+        return self.client.runs()
+
+    def runs(self) -> list[RunRecord]:
+        return [run for run, _ in self._runs]
+
+    def has_snapshot(self, run_id: str) -> bool:
+        return any(run.id == run_id and snapshot for run, snapshot in self._runs)
+
+    def snapshot(self, run_id: str) -> list[Item] | None:
+        return self.client.snapshot(run_id) if self.has_snapshot(run_id) else None
+
+    def current(self) -> list[Item]:
+        return self.client.inventory()
+
+
+@contextmanager
+def history(client: ServerClient | None, directory: str | None) -> Iterator[History]:
+    if client is not None:
+        if directory is not None:
+            raise local_only_error(f"project folder {directory}", client)
+        yield ServerHistory(client)
+        return
+    with project_state(directory) as backend:
+        yield LocalHistory(backend)
+
+
+def _recorded_runs(source: History) -> list[RunRecord]:
+    runs = source.runs()
     if not runs:
         raise ChoreoError("no run recorded yet: run `choreo run` first")
     return runs
 
 
-def _snapshot(backend: Backend, run: RunRecord) -> list[Item]:
-    items = load_snapshot(backend, run.id)
+def _snapshot(source: History, run: RunRecord) -> list[Item]:
+    items = source.snapshot(run.id)
     if items is None:
         raise ChoreoError(f"run {run.id} has no snapshot (it was recorded by an older choreo)")
     return items
@@ -48,18 +117,18 @@ def _split_project(args: tuple[str, ...], project: str | None, max_runs: int) ->
     return project, runs
 
 
-def _diff_pair(backend: Backend, wanted: list[str]) -> tuple[list[Item], list[Item]]:
+def _diff_pair(source: History, wanted: list[str]) -> tuple[list[Item], list[Item]]:
     """(old, new) inventories: 2 runs as given; 1 run against the snapshot before it; 0: latest two."""
-    runs = _recorded_runs(backend)
+    runs = _recorded_runs(source)
     if len(wanted) == 2:
-        return _snapshot(backend, resolve_run(runs, wanted[0])), _snapshot(backend, resolve_run(runs, wanted[1]))
-    with_snapshots = [run for run in runs if has_snapshot(backend, run.id)]
+        return _snapshot(source, resolve_run(runs, wanted[0])), _snapshot(source, resolve_run(runs, wanted[1]))
+    with_snapshots = [run for run in runs if source.has_snapshot(run.id)]
     if not with_snapshots:
         raise ChoreoError("no run has a snapshot yet: run `choreo run` first")
     new_run = resolve_run(runs, wanted[0]) if wanted else with_snapshots[0]
-    older = [run for run in runs[runs.index(new_run) + 1 :] if has_snapshot(backend, run.id)]
-    old = _snapshot(backend, older[0]) if older else []
-    return old, _snapshot(backend, new_run)
+    older = [run for run in runs[runs.index(new_run) + 1 :] if source.has_snapshot(run.id)]
+    old = _snapshot(source, older[0]) if older else []
+    return old, _snapshot(source, new_run)
 
 
 _CHOREO_APIS = click.option(
@@ -71,10 +140,11 @@ _PROJECT = click.option("-C", "--project", default=None, help="Project folder (d
 
 @click.command("list")
 @click.argument("directory", required=False)
-def run_list(directory: str | None) -> None:
+@addressable("directory")
+def run_list(client: ServerClient | None, directory: str | None) -> None:
     """List recorded runs, newest first: id, start time, outcome."""
-    with project_state(directory) as backend:
-        for line in list_lines(runs_newest_first(backend)):
+    with history(client, directory) as source:
+        for line in list_lines(source.runs()):
             click.echo(line)
 
 
@@ -88,7 +158,9 @@ def run_list(directory: str | None) -> None:
 @_CHOREO_APIS
 @click.option("-c", "--show-final-config", "final_config", is_flag=True,
               help="Diff each device's final config against its running config or the previous run (needs -s runs).")
+@addressable("final_config")
 def run_diff(
+    client: ServerClient | None,
     args: tuple[str, ...],
     project: str | None,
     show_details: bool,
@@ -106,8 +178,8 @@ def run_diff(
         for line in lines:
             click.echo(line)
         return
-    with project_state(directory) as backend:
-        old, new = _diff_pair(backend, wanted)
+    with history(client, directory) as source:
+        old, new = _diff_pair(source, wanted)
     changes = diff_mod.diff_inventories(
         visible(old, show_choreo_apis), visible(new, show_choreo_apis), show_managed_fields=show_managed_fields
     )
@@ -121,13 +193,18 @@ def run_diff(
 @click.option("-o", "--output", "fmt", type=click.Choice(deps_mod.FORMATS), default="tree", show_default=True)
 @click.option("--run", "run_id", default=None, metavar="RUN", help="Use this run's snapshot, not the current state.")
 @_CHOREO_APIS
-def run_deps(directory: str | None, project: str | None, fmt: str, run_id: str | None, show_choreo_apis: bool) -> None:
+@addressable()
+def run_deps(
+    client: ServerClient | None,
+    directory: str | None,
+    project: str | None,
+    fmt: str,
+    run_id: str | None,
+    show_choreo_apis: bool,
+) -> None:
     """Show which object owns which, as a tree (reference format), Graphviz DOT or a Mermaid flowchart."""
-    with project_state(project or directory) as backend:
-        if run_id:
-            items = _snapshot(backend, resolve_run(_recorded_runs(backend), run_id))
-        else:
-            items = stored_inventory(backend)
+    with history(client, project or directory) as source:
+        items = _snapshot(source, resolve_run(_recorded_runs(source), run_id)) if run_id else source.current()
     for line in deps_mod.render(deps_mod.build_forest(visible(items, show_choreo_apis)), fmt):
         click.echo(line)
 

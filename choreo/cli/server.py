@@ -4,33 +4,27 @@
 Ctrl-C stop it cleanly). The other commands talk to a running server, addressed by ``--server URL``, the
 ``CHOREO_SERVER`` variable or the config file (see ``choreo.server.client``), defaulting to
 ``http://127.0.0.1:51000``. ``run start --kubeconfig FILE DIR`` runs a project's reconcilers against any
-Kubernetes API server instead. The ``remote_*`` helpers serve the local commands (``run once``, ``get``,
-``apply``, ``delete``, ``api-resources``, ``run result``) when a server is addressed.
+Kubernetes API server instead. (The commands that work locally or against a server — ``run once``, ``get``,
+``apply``... — decide through ``choreo.cli.common.addressable``.)
 """
 
 from __future__ import annotations
 
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from choreo.cli.common import server_option
 from choreo.errors import ChoreoError
-from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA, StageResult
-from choreo.results.summary import render_events, render_summary, table
-from choreo.runtime.session import RunOptions, RunRecord
+from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA
+from choreo.runtime.session import RunOptions
 from choreo.server.app import DEFAULT_ADDRESS, JsonLog, ServerApp, ServerConfig, is_loopback, parse_address
 from choreo.server.client import ServerClient, read_token
 
 DEFAULT_SERVER = f"http://{DEFAULT_ADDRESS}"
 DEFAULT_WORKSPACE = "choreo-workspace"
-
-server_option = click.option(
-    "--server", "server_url", default=None, help="choreo server URL (default: $CHOREO_SERVER, config file, local)."
-)
-
 
 def plugin_names(allocators: bool, schema: bool) -> list[str]:
     return ([INTERNAL_RECONCILERS] if allocators else []) + ([SCHEMA] if schema else [])
@@ -182,78 +176,3 @@ def register(cli: click.Group) -> None:
     assert isinstance(run_group, click.Group)
     run_group.add_command(run_start)
     run_group.add_command(run_stop)
-
-
-# ----------------------------------------------------------------------------------------------- helpers
-# used by the local commands of choreo.cli.main / choreo.cli.files when a server is addressed
-
-
-def _record_of(data: dict[str, Any]) -> tuple[RunRecord, list[StageResult]]:
-    stages = [StageResult(s["name"], list(s.get("errors", [])), list(s.get("lines", []))) for s in data["stages"]]
-    return RunRecord.from_json(data["record"]), stages
-
-
-def print_record(record: RunRecord, stages: list[StageResult], fmt: str, *, events: bool = False) -> None:
-    for line in render_summary(record.runner, record.events, record.failure, record.failed_task, fmt):
-        click.echo(line)
-    for stage in stages:
-        for line in stage.lines:
-            click.echo(line)
-        if stage.errors:
-            click.echo(f"{stage.name} failed with {len(stage.errors)} error(s)")
-            for error in stage.errors:
-                click.echo(f"  {error}")
-    if events and fmt != "reconciler" and record.failure is not None:
-        for line in render_events(record.events, fmt):
-            click.echo(line)
-
-
-def remote_run_once(client: ServerClient, fmt: str) -> None:
-    record, stages = _record_of(client.run("once"))
-    print_record(record, stages, fmt)
-    if not (record.failure is None and all(s.success for s in stages)):
-        sys.exit(1)
-
-
-def remote_run_result(client: ServerClient, fmt: str) -> None:
-    record, stages = _record_of(client.result())
-    print_record(record, stages, fmt, events=True)
-
-
-def remote_get(client: ServerClient, resource: str, name: str | None, namespace: str | None) -> list[dict[str, Any]]:
-    """The objects ``choreo get`` shows, sorted by name then namespace (managed fields kept)."""
-    info = client.resolve(resource)
-    objects = client.list(info, namespace)
-    if name:
-        objects = [o for o in objects if o["metadata"]["name"] == name]
-        if not objects:
-            where = f"{namespace}/{name}" if namespace else name
-            from choreo.errors import NotFound
-
-            raise NotFound(f'{info.kind}.{info.group} "{where}" not found')
-    return sorted(objects, key=lambda o: (o["metadata"]["name"], o["metadata"].get("namespace", "")))
-
-
-def remote_api_resources(client: ServerClient) -> list[str]:
-    rows = [["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]]
-    for r in client.resources():
-        rows.append([r.plural, ",".join(r.short_names), r.api_version, str(r.namespaced).lower(), r.kind])
-    return table(rows)
-
-
-def remote_apply(client: ServerClient, objects: list[dict[str, Any]]) -> None:
-    """Apply objects on the server (validated by a dry run of all of them first), printing like ``apply``."""
-    for obj in objects:
-        client.apply(obj, dry_run=True)
-    for obj in objects:
-        click.echo(f"applying {obj['apiVersion']} {obj['kind']} {obj['metadata']['name']}")
-        client.apply(obj)
-
-
-def remote_delete(client: ServerClient, objects: list[dict[str, Any]]) -> None:
-    for obj in objects:
-        info = client.for_object(obj)
-        md = obj["metadata"]
-        namespace = md.get("namespace") or ("default" if info.namespaced else None)
-        click.echo(f"deleting {obj['apiVersion']} {obj['kind']} {md['name']}")
-        client.delete(info, md["name"], namespace)

@@ -1,10 +1,18 @@
-"""The run summary the reference prints, in its three forms (reconciler, resource, raw)."""
+"""The run summary the reference prints, in its three forms (reconciler, resource, raw).
+
+``record_lines`` is what ``choreo run once`` and ``choreo run result`` print for a run record, whether the
+record comes from a local run or from a server.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from choreo.runtime.events import ERROR, REQUEUE, START, STOP, RunEvent
+
+if TYPE_CHECKING:
+    from choreo.runtime.session import RunRecord
 
 FORMATS = ("reconciler", "resource", "raw")
 
@@ -76,3 +84,17 @@ def render_summary(
         f"execution success, time(msec) {go_duration(elapsed)}",
         *render_events(events, fmt),
     ]
+
+
+def record_lines(record: RunRecord, fmt: str = "reconciler", *, events: bool = False) -> list[str]:
+    """The summary of ``record``, then each stage's lines and errors; with ``events``, a failed run's events
+    too (in the ``resource`` and ``raw`` formats, as ``run result`` shows them)."""
+    lines = render_summary(record.runner, record.events, record.failure, record.failed_task, fmt)
+    for stage in record.stages:
+        lines.extend(stage.lines)
+        if stage.errors:
+            lines.append(f"{stage.name} failed with {len(stage.errors)} error(s)")
+            lines.extend(f"  {error}" for error in stage.errors)
+    if events and fmt != "reconciler" and record.failure is not None:
+        lines.extend(render_events(record.events, fmt))
+    return lines

@@ -19,12 +19,14 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import yaml
 
 from choreo.errors import AlreadyExists, BadRequest, ChoreoError, Conflict, Invalid, NotFound
-from choreo.server.http import APPLY_PATCH, MethodNotAllowed, Unauthorized, Unavailable
+from choreo.results.inventory import Item
+from choreo.runtime.session import RunRecord
+from choreo.server.http import APPLY_PATCH, MethodNotAllowed, Unauthorized, Unavailable, items_from_doc
 
 Object = dict[str, Any]
 INPUT_MANAGER = "inputfileloader"
@@ -38,6 +40,10 @@ _ERRORS: dict[int, type[ChoreoError]] = {
     422: Invalid,
     503: Unavailable,
 }
+
+
+class Unreachable(ChoreoError):
+    """No answer from the server (refused, unknown host, timeout): nothing to do with what was asked."""
 
 
 def config_path() -> Path:
@@ -147,7 +153,7 @@ class ServerClient:
             raise _error(exc) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise ChoreoError(f"cannot reach the server at {self.url}: {reason}") from None
+            raise Unreachable(f"cannot reach the server at {self.url}: {reason}") from None
 
     # ---------------------------------------------------------------- choreo endpoints
 
@@ -163,6 +169,18 @@ class ServerClient:
 
     def apply_context(self, url: str, path: str, ref: str, branch: str = "") -> Object:
         return self.request("POST", "/choreo/v1/context", {"url": url, "path": path, "ref": ref, "branch": branch})
+
+    def runs(self) -> list[tuple[RunRecord, bool]]:
+        """The recorded runs, newest first, each with whether it has a snapshot."""
+        doc = self.request("GET", "/choreo/v1/runs")
+        return [(RunRecord.from_json(entry["record"]), bool(entry["snapshot"])) for entry in doc.get("items", [])]
+
+    def snapshot(self, run_id: str) -> list[Item]:
+        return items_from_doc(self.request("GET", f"/choreo/v1/runs/{quote(run_id, safe='')}/snapshot"))
+
+    def inventory(self) -> list[Item]:
+        """Every object the server stores now, managed fields included."""
+        return items_from_doc(self.request("GET", "/choreo/v1/inventory"))
 
     # ---------------------------------------------------------------- Kubernetes API
 
@@ -224,19 +242,24 @@ class ServerClient:
     def get(self, info: ResourceInfo, name: str, namespace: str) -> Object:
         return self.request("GET", self.path(info, namespace, name))
 
-    def apply(self, obj: Object, *, manager: str = INPUT_MANAGER, force: bool = True, dry_run: bool = False) -> Object:
+    def object_path(self, obj: Object) -> str:
+        """The path of ``obj`` (a namespaced object without a namespace is in ``default``)."""
         info = self.for_object(obj)
         md = obj.get("metadata") or {}
         namespace = md.get("namespace") or ("default" if info.namespaced else None)
+        return self.path(info, namespace, md.get("name"))
+
+    def apply(self, obj: Object, *, manager: str = INPUT_MANAGER, force: bool = True, dry_run: bool = False) -> Object:
         query = {"fieldManager": manager, "force": "true" if force else "false"}
         if dry_run:
             query["dryRun"] = "All"
-        path = self.path(info, namespace, md.get("name"))
-        return self.request("PATCH", path, obj, query=query, content_type=APPLY_PATCH)
+        return self.request("PATCH", self.object_path(obj), obj, query=query, content_type=APPLY_PATCH)
 
     def delete(self, info: ResourceInfo, name: str, namespace: str | None, *, dry_run: bool = False) -> Object:
-        query = {"dryRun": "All"} if dry_run else None
-        return self.request("DELETE", self.path(info, namespace, name), query=query)
+        return self.delete_path(self.path(info, namespace, name), dry_run=dry_run)
+
+    def delete_path(self, path: str, *, dry_run: bool = False) -> Object:
+        return self.request("DELETE", path, query={"dryRun": "All"} if dry_run else None)
 
 
 def _error(exc: urllib.error.HTTPError) -> ChoreoError:

@@ -3,7 +3,9 @@
 Routes: discovery (``/api``, ``/apis``, ``/apis/G``, ``/apis/G/V``), ``/version``, ``/openapi/v3``,
 ``/healthz``, ``/readyz``, ``/livez``, the resource paths ``/apis/G/V[/namespaces/NS]/PLURAL[/NAME[/status]]``
 (get, list, watch, create, update, patch — apply, merge and JSON patch — delete, deletecollection) and the
-choreo control endpoints under ``/choreo/v1`` (delegated to the server context).
+choreo control endpoints under ``/choreo/v1`` (delegated to the server context), and the read-only run
+history under ``/choreo/v1``: ``runs`` (records, newest first), ``runs/ID/snapshot`` and ``inventory`` (the
+current objects), which ``choreo run list|diff|deps`` read when a server is addressed.
 
 Every failure is a Kubernetes ``Status`` body with the matching HTTP code; an unexpected exception is a
 500 ``InternalError`` and is logged, the server keeps serving. Writes go through the shared APIServer,
@@ -32,6 +34,9 @@ from choreo.apiserver import ssa
 from choreo.apiserver.registry import APIResource
 from choreo.apiserver.server import APIServer, utc_now
 from choreo.errors import BadRequest, ChoreoError, NotFound
+from choreo.results.inventory import Item, current_inventory
+from choreo.results.runs import runs_newest_first
+from choreo.results.snapshot import has_snapshot, load_snapshot
 from choreo.server import discovery
 from choreo.server.patch import json_patch, merge_patch
 from choreo.server.query import Predicate, field_selector, label_selector
@@ -143,6 +148,31 @@ class Target:
         out = copy.deepcopy(obj)
         out["apiVersion"] = self.group_version
         return out
+
+
+def history_doc(api: APIServer, parts: list[str]) -> Object:
+    """``runs``, ``runs/ID/snapshot`` or ``inventory`` (the parts after ``/choreo/v1``) of ``api``'s store."""
+    backend = api.backend
+    if parts == ["inventory"]:
+        with backend.transaction():  # one consistent moment across kinds
+            return items_doc(current_inventory(api))
+    if parts == ["runs"]:
+        runs = runs_newest_first(backend)
+        return {"items": [{"record": run.to_json(), "snapshot": has_snapshot(backend, run.id)} for run in runs]}
+    if len(parts) == 3 and parts[0] == "runs" and parts[2] == "snapshot":
+        items = load_snapshot(backend, parts[1])
+        if items is None:
+            raise NotFound(f'run "{parts[1]}" has no snapshot')
+        return items_doc(items)
+    raise _NotFoundPath()
+
+
+def items_doc(items: list[Item]) -> Object:
+    return {"items": [{"object": item.obj, "choreoApi": item.choreo_api} for item in items]}
+
+
+def items_from_doc(doc: Object) -> list[Item]:
+    return [Item(entry["object"], bool(entry.get("choreoApi"))) for entry in doc.get("items", [])]
 
 
 class _Rollback(Exception):
@@ -296,6 +326,10 @@ class APIHandler(BaseHTTPRequestHandler):
     def _route(self, parts: list[str], query: dict[str, str]) -> None:
         if len(parts) == 1 and parts[0] in HEALTH_PATHS:
             self._health(parts[0])
+            return
+        if parts[:2] == ["choreo", "v1"] and parts[2:3] in (["runs"], ["inventory"]):
+            self._only_get()
+            self._send_json(200, history_doc(self.context.current_api(), parts[2:]))
             return
         if parts[:2] == ["choreo", "v1"]:
             body = _parse_body(self._raw, self._content_type) if self._raw.strip() else None

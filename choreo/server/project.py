@@ -27,6 +27,7 @@ from choreo.errors import ChoreoError, Conflict, Invalid
 from choreo.lang.engines import make_engine
 from choreo.loader.project import Project
 from choreo.plugins import Plugin, StageContext, StageResult, load_plugin
+from choreo.results.snapshot import take_snapshot
 from choreo.runtime.controller import BoundReconciler, Controller
 from choreo.runtime.events import RunOutcome
 from choreo.runtime.session import RunOptions, RunRecord, latest_record, load_api, open_state, save_record
@@ -175,7 +176,9 @@ class ProjectRuntime:
         record.events, record.failure, record.failed_task = outcome.events, outcome.failure, outcome.failed_task
         record.stages = stages
         record.wall_seconds = time.perf_counter() - started
-        save_record(self.backend, record)
+        with self.backend.transaction():
+            take_snapshot(self.api, record.id)
+            save_record(self.backend, record)
         return record
 
     def _on_quiet(self, outcome: RunOutcome, errors: list[str]) -> None:

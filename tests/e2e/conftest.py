@@ -51,3 +51,15 @@ def example(tmp_path: Path):
         return target
 
     return copy
+
+
+@pytest.fixture(autouse=True)
+def no_addressed_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A home of our own: no config file, no ``CHOREO_SERVER`` or token from the machine running the tests
+    (a developer's own config would otherwise send these tests to their server)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("XDG_CONFIG_HOME", "CHOREO_SERVER", "CHOREO_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return home
