@@ -8,6 +8,7 @@ exits non-zero, so no command ever shows a traceback for bad input.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from importlib.metadata import entry_points
 from typing import Any
@@ -278,7 +279,22 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # a bug in choreo, not a user mistake: still one line, details on request
+        if os.environ.get("CHOREO_DEBUG"):
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc} (set CHOREO_DEBUG=1 for the traceback)", err=True)
+        sys.exit(70)
+
+
+def run_as_module() -> None:
+    """``python -m choreo``: like the console script, without the current folder on the import path.
+
+    ``-m`` puts the working directory first on ``sys.path``; in a project folder its ``reconcilers/``
+    would then shadow the plug-in package of the same name."""
+    here = os.getcwd()
+    sys.path[:] = [p for p in sys.path if p not in ("", here)]
+    main()
 
 
 if __name__ == "__main__":
-    main()
+    run_as_module()
