@@ -1,8 +1,7 @@
 """CLI commands of the schema plug-in: ``choreo config show|blame`` and ``choreo schema tree|lint``.
 
 The core CLI never imports ``yang``; it adds these click groups through the ``choreo.commands`` entry
-point group. libyang is imported only inside the commands, so ``choreo --help`` stays fast. The module
-is also runnable on its own (``python -m yang.cli``) with the same error handling as ``choreo``.
+point group. libyang is imported only inside the commands, so ``choreo --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -161,30 +160,3 @@ def schema_lint(files: tuple[str, ...], search: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
-COMMANDS = (config, schema)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def _standalone() -> None:
-    """The schema plug-in's commands on their own."""
-
-
-for _command in COMMANDS:
-    _standalone.add_command(_command)
-
-
-def main() -> None:
-    try:
-        _standalone.main(standalone_mode=False)
-    except ChoreoError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-
-
-if __name__ == "__main__":
-    main()
