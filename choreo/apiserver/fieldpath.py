@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from choreo.errors import Invalid
 
@@ -52,20 +52,22 @@ def canonical_json(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
-@dataclass(frozen=True, order=True)
-class PathElement:
-    """One step of a field path; ``text`` is the name, canonical JSON key/value, or the index."""
+class PathElement(NamedTuple):
+    """One step of a field path; ``text`` is the name, canonical JSON key/value, or the index.
+
+    A named tuple rather than a dataclass: paths are hashed and compared millions of times per run, and
+    tuples do both in C. Ordering is by ``(kind, text)``."""
 
     kind: str
     text: str
 
     @classmethod
     def field(cls, name: str) -> PathElement:
-        return cls(FIELD, str(name))
+        return field_element(name)
 
     @classmethod
     def key(cls, fields: Mapping[str, Any]) -> PathElement:
-        return cls(KEY, canonical_json(dict(fields)))
+        return cls(KEY, _canonical_object(fields))
 
     @classmethod
     def value(cls, value: Any) -> PathElement:
@@ -116,6 +118,20 @@ class PathElement:
         return f"[{self.text}]"
 
 
+@lru_cache(maxsize=16384)
+def field_element(name: str) -> PathElement:
+    """The ``f:`` element of a map key, shared: the same few names make up nearly every path."""
+    return PathElement(FIELD, str(name))
+
+
+def _canonical_object(fields: Mapping[str, Any]) -> str:
+    """``canonical_json(dict(fields))`` without the encoder's per-call set-up for the usual str keys."""
+    if not all(type(name) is str for name in fields):
+        return canonical_json(dict(fields))
+    items = sorted(fields.items())
+    return "{" + ",".join(_encode_string(name) + ":" + canonical_json(value) for name, value in items) + "}"
+
+
 FieldPath = tuple[PathElement, ...]
 FieldSet = set[FieldPath]
 
@@ -126,8 +142,21 @@ def format_path(path: Iterable[PathElement]) -> str:
 
 
 def to_fields_v1(fields: Iterable[FieldPath]) -> dict[str, Any]:
-    """Encode a set of paths as the ``fieldsV1`` tree (keys sorted, so output is deterministic)."""
-    members = sorted(set(fields))
+    """Encode a set of paths as the ``fieldsV1`` tree (keys sorted, so output is deterministic).
+
+    Objects of a kind tend to have the same field sets, so trees are remembered by their set of paths."""
+    members = frozenset(fields)
+    tree = _ENCODED.get(members)
+    if tree is None:
+        tree = _build_tree(members)
+        if len(_ENCODED) >= _MEMO_MAX:
+            _ENCODED.clear()  # crude but atomic (the server writes from several threads) and rare
+        _ENCODED[members] = tree
+    return _copy_tree(tree)
+
+
+def _build_tree(fields: frozenset[FieldPath]) -> dict[str, Any]:
+    members = sorted(fields)
     tree: dict[str, Any] = {}
     for path in members:
         _node_at(tree, path)
@@ -138,14 +167,49 @@ def to_fields_v1(fields: Iterable[FieldPath]) -> dict[str, Any]:
     return _sorted_tree(tree)
 
 
+def _copy_tree(tree: dict[str, Any]) -> dict[str, Any]:
+    return {key: _copy_tree(child) for key, child in tree.items()}
+
+
 def from_fields_v1(tree: Mapping[str, Any] | None) -> FieldSet:
     """Decode a ``fieldsV1`` tree into the set of paths it marks as members."""
-    result: FieldSet = set()
-    if tree:
-        if not isinstance(tree, Mapping):
-            raise Invalid("managedFields: fieldsV1 must be a JSON object")
+    return set(frozen_fields_v1(tree))
+
+
+def frozen_fields_v1(tree: Mapping[str, Any] | None) -> frozenset[FieldPath]:
+    """:func:`from_fields_v1` as a shared frozenset, remembered by the tree's JSON text.
+
+    Every write reads back the managedFields it wrote last time, so decoding the same trees over and
+    over was a large part of an apply; encoding a tree as JSON (in C) is far cheaper than decoding it."""
+    if not tree:
+        return _EMPTY
+    if not isinstance(tree, Mapping):
+        raise Invalid("managedFields: fieldsV1 must be a JSON object")
+    try:
+        text: str | None = _TREE_ENCODER.encode(tree)
+    except (TypeError, ValueError):  # not plain JSON: decode it (and report it) without the memo
+        text = None
+    found = _DECODED.get(text) if text is not None else None
+    if found is None:
+        result: FieldSet = set()
         _collect(tree, (), result)
-    return result
+        found = frozenset(result)
+        if text is not None:
+            _remember(text, found)
+    return found
+
+
+_EMPTY: frozenset[FieldPath] = frozenset()
+_TREE_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_DECODED: dict[str, frozenset[FieldPath]] = {}
+_ENCODED: dict[frozenset[FieldPath], dict[str, Any]] = {}
+_MEMO_MAX = 16384
+
+
+def _remember(text: str, fields: frozenset[FieldPath]) -> None:
+    if len(_DECODED) >= _MEMO_MAX:
+        _DECODED.clear()
+    _DECODED[text] = fields
 
 
 def _node_at(tree: dict[str, Any], path: FieldPath) -> dict[str, Any]:

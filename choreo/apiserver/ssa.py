@@ -22,8 +22,8 @@ removes the parents it leaves empty unless someone owns them; list-map items wit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from choreo.api.objects import clone
@@ -36,8 +36,9 @@ from choreo.apiserver.fieldpath import (
     FieldSet,
     PathElement,
     canonical_json,
+    field_element,
     format_path,
-    from_fields_v1,
+    frozen_fields_v1,
     to_fields_v1,
 )
 from choreo.errors import Conflict
@@ -64,6 +65,7 @@ IDENTITY_PATHS: frozenset[SchemaPath] = frozenset(
     }
 )
 _METADATA_PATH: FieldPath = (PathElement.field("metadata"),)
+_IDENTITY_DEPTH = max(len(path) for path in IDENTITY_PATHS)
 
 # Comparison tokens for container nodes: a granular container "is the same" whatever its children
 # are (children are compared on their own); leaves compare by their canonical JSON.
@@ -112,7 +114,7 @@ class _Entry:
     subresource: str
     fields: FieldSet
     raw: dict[str, Any] | None = None
-    original: FieldSet = field(default_factory=set)
+    original: AbstractSet[FieldPath] = frozenset()
     touched: bool = False
 
     @property
@@ -145,7 +147,7 @@ def _read_entries(obj: Object) -> list[_Entry]:
     for raw in raw_entries:
         if not isinstance(raw, dict):
             continue
-        fields = from_fields_v1(raw.get("fieldsV1") or {})
+        fields = frozen_fields_v1(raw.get("fieldsV1") or {})
         entries.append(
             _Entry(
                 manager=str(raw.get("manager", "")),
@@ -153,7 +155,7 @@ def _read_entries(obj: Object) -> list[_Entry]:
                 subresource=str(raw.get("subresource", "")),
                 fields=set(fields),
                 raw=raw,
-                original=set(fields),
+                original=fields,
             )
         )
     return entries
@@ -188,8 +190,31 @@ def _is_identity(schema_path: SchemaPath) -> bool:
     return schema_path in IDENTITY_PATHS
 
 
-def _is_granular_map(value: Any, schema_path: SchemaPath, sem: ListSemantics, forced: bool) -> bool:
-    return isinstance(value, dict) and (forced or sem.map_type(schema_path) != "atomic")
+class _Semantics:
+    """A :class:`ListSemantics` with its answers remembered for one call (a walk asks per node)."""
+
+    __slots__ = ("_lists", "_maps", "_sem")
+
+    def __init__(self, sem: ListSemantics) -> None:
+        self._sem = sem
+        self._maps: dict[SchemaPath, bool] = {}
+        self._lists: dict[SchemaPath, tuple[str, tuple[str, ...]]] = {}
+
+    def granular(self, schema_path: SchemaPath) -> bool:
+        found = self._maps.get(schema_path)
+        if found is None:
+            found = self._maps[schema_path] = self._sem.map_type(schema_path) != "atomic"
+        return found
+
+    def list_kind(self, schema_path: SchemaPath) -> tuple[str, tuple[str, ...]]:
+        found = self._lists.get(schema_path)
+        if found is None:
+            found = self._lists[schema_path] = _list_kind(self._sem, schema_path)
+        return found
+
+
+def _is_granular_map(value: Any, schema_path: SchemaPath, sem: _Semantics, forced: bool) -> bool:
+    return isinstance(value, dict) and (forced or sem.granular(schema_path))
 
 
 def _list_kind(sem: ListSemantics, schema_path: SchemaPath) -> tuple[str, tuple[str, ...]]:
@@ -208,44 +233,72 @@ def _element(item: Any, kind: str, keys: tuple[str, ...]) -> PathElement:
     return PathElement.value(item)
 
 
-def _nodes(
-    value: Any, sp: SchemaPath, fp: FieldPath, sem: ListSemantics, forced: bool = False
-) -> Iterator[tuple[FieldPath, str, bool]]:
-    """Yield ``(path, comparison token, ownable)`` for every node below (not including) the root.
+Flat = dict[FieldPath, str]
+
+
+def _flatten(obj: Any, sem: _Semantics, owned: FieldSet | None = None) -> Flat:
+    """Every node below the root with its comparison token; ``owned`` collects the ownable ones.
 
     Ownable nodes are what an Apply owns: leaves, atomic lists/maps, empty containers, list items
     and set values. Identity fields are skipped entirely.
     """
-    if _is_granular_map(value, sp, sem, forced):
+    flat: Flat = {}
+    _walk(obj, (), (), sem, True, flat, set() if owned is None else owned)
+    return flat
+
+
+def _owned_paths(obj: Any, sem: _Semantics) -> FieldSet:
+    owned: FieldSet = set()
+    _flatten(obj, sem, owned)
+    return owned
+
+
+def _walk(
+    value: Any, sp: SchemaPath, fp: FieldPath, sem: _Semantics, forced: bool, flat: Flat, owned: FieldSet
+) -> None:
+    """Record ``value`` at ``fp`` (unless it is the root) and everything below it into ``flat``/``owned``."""
+    if isinstance(value, dict) and (forced or sem.granular(sp)):
         if fp:
-            yield fp, _MAP, not value and fp != _METADATA_PATH
+            flat[fp] = _MAP
+            if not value and fp != _METADATA_PATH:
+                owned.add(fp)
+        near_root = len(sp) < _IDENTITY_DEPTH
         for name, child in value.items():
-            if not _is_identity((*sp, name)):
-                yield from _nodes(child, (*sp, name), (*fp, PathElement.field(name)), sem)
+            child_sp = (*sp, name)
+            if not (near_root and child_sp in IDENTITY_PATHS):
+                _walk(child, child_sp, (*fp, field_element(name)), sem, False, flat, owned)
         return
     if isinstance(value, list):
-        kind, keys = _list_kind(sem, sp)
-        if kind == "atomic":
-            yield fp, canonical_json(value), True
+        kind, keys = sem.list_kind(sp)
+        if kind != "atomic":
+            _walk_items(value, sp, fp, sem, kind, keys, flat, owned)
             return
-        yield fp, _LIST, not value
-        for item in value:
-            elem = _element(item, kind, keys)
-            item_path = (*fp, elem)
-            yield item_path, _ITEM, True
-            if elem.kind == KEY:
-                for name, child in item.items():
-                    yield from _nodes(child, (*sp, name), (*item_path, PathElement.field(name)), sem)
-        return
-    yield fp, canonical_json(value), True
+    flat[fp] = canonical_json(value)
+    owned.add(fp)
 
 
-def _flatten(obj: Any, sem: ListSemantics) -> dict[FieldPath, str]:
-    return {path: token for path, token, _ in _nodes(obj, (), (), sem, forced=True)}
-
-
-def _owned_paths(obj: Any, sem: ListSemantics) -> FieldSet:
-    return {path for path, _, ownable in _nodes(obj, (), (), sem, forced=True) if ownable}
+def _walk_items(
+    items: list[Any],
+    sp: SchemaPath,
+    fp: FieldPath,
+    sem: _Semantics,
+    kind: str,
+    keys: tuple[str, ...],
+    flat: Flat,
+    owned: FieldSet,
+) -> None:
+    """The items of a set or list-map: each item is ownable, list-map items also have their fields."""
+    flat[fp] = _LIST
+    if not items:
+        owned.add(fp)
+    for item in items:
+        elem = _element(item, kind, keys)
+        item_path = (*fp, elem)
+        flat[item_path] = _ITEM
+        owned.add(item_path)
+        if elem.kind == KEY:
+            for name, child in item.items():
+                _walk(child, (*sp, name), (*item_path, field_element(name)), sem, False, flat, owned)
 
 
 def _prefixes(paths: FieldSet) -> FieldSet:
@@ -261,13 +314,13 @@ def _prefixes(paths: FieldSet) -> FieldSet:
 # merging an applied configuration into the live object
 
 
-def _merge(live: Any, applied: Any, sp: SchemaPath, sem: ListSemantics, forced: bool = False) -> Any:
+def _merge(live: Any, applied: Any, sp: SchemaPath, sem: _Semantics, forced: bool = False) -> Any:
     """Structured merge of ``applied`` over ``live`` (``_MISSING`` when live has no value)."""
     if _is_granular_map(applied, sp, sem, forced):
         base = live if isinstance(live, dict) else {}
         return _merge_map(base, applied, sp, sem)
     if isinstance(applied, list):
-        kind, keys = _list_kind(sem, sp)
+        kind, keys = sem.list_kind(sp)
         base = live if isinstance(live, list) else []
         if kind == "set":
             return _merge_set(base, applied)
@@ -276,7 +329,7 @@ def _merge(live: Any, applied: Any, sp: SchemaPath, sem: ListSemantics, forced: 
     return clone(applied)
 
 
-def _merge_map(live: dict[str, Any], applied: dict[str, Any], sp: SchemaPath, sem: ListSemantics) -> Object:
+def _merge_map(live: dict[str, Any], applied: dict[str, Any], sp: SchemaPath, sem: _Semantics) -> Object:
     out = dict(live)
     for name, value in applied.items():
         child_sp = (*sp, name)
@@ -297,7 +350,7 @@ def _merge_set(live: list[Any], applied: list[Any]) -> list[Any]:
 
 
 def _merge_list_map(
-    live: list[Any], applied: list[Any], sp: SchemaPath, keys: tuple[str, ...], sem: ListSemantics
+    live: list[Any], applied: list[Any], sp: SchemaPath, keys: tuple[str, ...], sem: _Semantics
 ) -> list[Any]:
     out = list(live)
     position: dict[PathElement, int] = {}
@@ -436,27 +489,32 @@ def apply(
     Raises :class:`ApplyConflict` when the apply would change a value another manager owns, unless
     ``force`` is set, in which case ownership of those fields moves to ``manager``.
     """
+    sem = _Semantics(semantics)
     base: Object = clone(live) if live else _skeleton(applied)
     entries = _read_entries(base)
     mine = _find_or_add(entries, (manager, APPLY, subresource))
     previous = set(mine.fields)
-    intent = _owned_paths(applied, semantics)
-    live_flat = _flatten(base, semantics)
-    if live and intent == previous and _same_values(intent, _flatten(applied, semantics), live_flat):
+    intent: FieldSet = set()
+    applied_flat = _flatten(applied, sem, intent)
+    live_flat = _flatten(base, sem)
+    if live and intent == previous and _same_values(intent, applied_flat, live_flat):
         return base  # the same intent with the same values: nothing to merge, prune or re-own
 
-    merged = _merge(base, applied, (), semantics, forced=True)
-    changed = _changed_paths(live_flat, _flatten(merged, semantics))
+    merged = _merge(base, applied, (), sem, forced=True)
+    final_flat = _flatten(merged, sem)
+    changed = _changed_paths(live_flat, final_flat)
     others = [entry for entry in entries if entry is not mine]
     _check_conflicts(others, manager, changed, force)
     for entry in others:
         entry.fields -= changed
 
-    kept_by_others = set().union(*(entry.fields for entry in others))
-    _prune(merged, previous - intent, intent | kept_by_others)
-    _copy_identity(merged, applied)
-
-    final_flat = _flatten(merged, semantics)
+    dropped = previous - intent
+    if dropped:
+        kept_by_others = set().union(*(entry.fields for entry in others))
+        _prune(merged, dropped, intent | kept_by_others)
+    _copy_identity(merged, applied)  # only identity fields, which flattening skips: final_flat stays true
+    if dropped:
+        final_flat = _flatten(merged, sem)
     _forget_missing(entries, live_flat, final_flat)
     mine.fields = intent
     mine.touched = intent != previous or any(live_flat.get(p) != final_flat.get(p) for p in intent)
@@ -474,12 +532,14 @@ def update(
     subresource: str = "",
 ) -> Object:
     """Record an Update operation: ``new`` replaces ``live`` and ``manager`` owns what it changed."""
+    sem = _Semantics(semantics)
     result: Object = clone(new)
     entries = _read_entries(live or {})
     mine = _find_or_add(entries, (manager, UPDATE, subresource))
-    live_flat = _flatten(live or {}, semantics)
-    new_flat = _flatten(result, semantics)
-    changed = {p for p in _owned_paths(result, semantics) if live_flat.get(p) != new_flat[p]}
+    live_flat = _flatten(live or {}, sem)
+    owned: FieldSet = set()
+    new_flat = _flatten(result, sem, owned)
+    changed = {p for p in owned if live_flat.get(p) != new_flat[p]}
     for entry in entries:
         if entry is not mine:
             entry.fields -= changed
@@ -515,7 +575,8 @@ def prune_to_manager(obj: Object, manager: str, semantics: ListSemantics) -> Obj
     Reconcilers use it to re-apply just their own fields without claiming anybody else's.
     """
     owned = fields_owned_by(obj, manager)
-    return _with_identity(_extract(obj, (), (), _prefixes(owned), semantics, forced=True), obj)
+    wanted = _prefixes(owned)
+    return _with_identity(_extract(obj, (), (), wanted, _Semantics(semantics), forced=True), obj)
 
 
 def remove_foreign_fields(applied: Object, current: Object, manager: str, semantics: ListSemantics) -> Object:
@@ -530,8 +591,9 @@ def remove_foreign_fields(applied: Object, current: Object, manager: str, semant
         if entry.manager != manager and entry.operation == APPLY:
             foreign |= entry.fields
     foreign -= mine
-    keep = {path for path in _owned_paths(applied, semantics) if not _under(path, foreign)}
-    return _with_identity(_extract(applied, (), (), _prefixes(keep), semantics, forced=True), applied)
+    sem = _Semantics(semantics)
+    keep = {path for path in _owned_paths(applied, sem) if not _under(path, foreign)}
+    return _with_identity(_extract(applied, (), (), _prefixes(keep), sem, forced=True), applied)
 
 
 def _same_values(paths: FieldSet, applied: dict[FieldPath, str], live: dict[FieldPath, str]) -> bool:
@@ -583,19 +645,17 @@ def _forget_missing(entries: list[_Entry], before: dict[FieldPath, str], after: 
             entry.fields -= gone
 
 
-def _extract(
-    value: Any, sp: SchemaPath, fp: FieldPath, wanted: FieldSet, sem: ListSemantics, forced: bool = False
-) -> Any:
+def _extract(value: Any, sp: SchemaPath, fp: FieldPath, wanted: FieldSet, sem: _Semantics, forced: bool = False) -> Any:
     """Copy of ``value`` restricted to the nodes in ``wanted`` (owned paths and their ancestors)."""
     if _is_granular_map(value, sp, sem, forced):
         out: Object = {}
         for name, child in value.items():
-            child_fp = (*fp, PathElement.field(name))
+            child_fp = (*fp, field_element(name))
             if child_fp in wanted and not _is_identity((*sp, name)):
                 out[name] = _extract(child, (*sp, name), child_fp, wanted, sem)
         return out
     if isinstance(value, list):
-        kind, keys = _list_kind(sem, sp)
+        kind, keys = sem.list_kind(sp)
         if kind == "atomic":
             return clone(value)
         items = []
