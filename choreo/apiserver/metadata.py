@@ -14,6 +14,7 @@ as ``field not declared in schema``, like undeclared fields elsewhere.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from choreo.apiserver.openapi import (
@@ -87,66 +88,86 @@ _META = ".metadata"
 # ---------------------------------------------------------------------------------------------------
 # Name rules (each returns the list of reasons a string breaks it; empty when it is fine)
 # ---------------------------------------------------------------------------------------------------
+#
+# The same names, label keys and values and finalizers come by on every write of an object, so the
+# reasons are remembered per string (as tuples, which callers cannot change); the public functions
+# hand out lists.
+
+_REMEMBERED = 8192
 
 
 def _too_long(limit: int) -> str:
     return f"must be no more than {limit} characters"
 
 
-def dns1123_subdomain_errors(value: str) -> list[str]:
-    reasons = [_too_long(DNS1123_SUBDOMAIN_MAX)] if len(value) > DNS1123_SUBDOMAIN_MAX else []
-    if not _DNS1123_SUBDOMAIN.fullmatch(value):
-        reasons.append(SUBDOMAIN_MESSAGE)
-    return reasons
+@lru_cache(maxsize=_REMEMBERED)
+def _subdomain_reasons(value: str) -> tuple[str, ...]:
+    too_long = (_too_long(DNS1123_SUBDOMAIN_MAX),) if len(value) > DNS1123_SUBDOMAIN_MAX else ()
+    return too_long if _DNS1123_SUBDOMAIN.fullmatch(value) else (*too_long, SUBDOMAIN_MESSAGE)
 
 
-def dns1123_label_errors(value: str) -> list[str]:
-    reasons = [_too_long(DNS1123_LABEL_MAX)] if len(value) > DNS1123_LABEL_MAX else []
-    if not _DNS1123_LABEL.fullmatch(value):
-        reasons.append(LABEL_MESSAGE)
-    return reasons
+@lru_cache(maxsize=_REMEMBERED)
+def _label_reasons(value: str) -> tuple[str, ...]:
+    too_long = (_too_long(DNS1123_LABEL_MAX),) if len(value) > DNS1123_LABEL_MAX else ()
+    return too_long if _DNS1123_LABEL.fullmatch(value) else (*too_long, LABEL_MESSAGE)
 
 
-def qualified_name_errors(value: str) -> list[str]:
-    """Kubernetes' ``IsQualifiedName``: ``[prefix/]name``, prefix a DNS-1123 subdomain."""
+@lru_cache(maxsize=_REMEMBERED)
+def _qualified_name_reasons(value: str) -> tuple[str, ...]:
     parts = value.split("/")
     if len(parts) > 2:
-        return [QUALIFIED_NAME_MESSAGE]
+        return (QUALIFIED_NAME_MESSAGE,)
     reasons = []
     if len(parts) == 2:
         prefix = parts[0]
         if not prefix:
             reasons.append("prefix part must be non-empty")
         else:
-            reasons.extend(f"prefix part {reason}" for reason in dns1123_subdomain_errors(prefix))
+            reasons.extend(f"prefix part {reason}" for reason in _subdomain_reasons(prefix))
     name = parts[-1]
     if not name:
         reasons.append("name part must be non-empty")
-        return reasons
+        return tuple(reasons)
     if len(name) > QUALIFIED_NAME_MAX:
         reasons.append(f"name part {_too_long(QUALIFIED_NAME_MAX)}")
     if not _QUALIFIED_NAME.fullmatch(name):
         reasons.append(NAME_PART_MESSAGE)
-    return reasons
+    return tuple(reasons)
+
+
+@lru_cache(maxsize=_REMEMBERED)
+def _label_value_reasons(value: str) -> tuple[str, ...]:
+    too_long = (_too_long(LABEL_VALUE_MAX),) if len(value) > LABEL_VALUE_MAX else ()
+    return too_long if _LABEL_VALUE.fullmatch(value) else (*too_long, LABEL_VALUE_MESSAGE)
+
+
+def dns1123_subdomain_errors(value: str) -> list[str]:
+    return list(_subdomain_reasons(value))
+
+
+def dns1123_label_errors(value: str) -> list[str]:
+    return list(_label_reasons(value))
+
+
+def qualified_name_errors(value: str) -> list[str]:
+    """Kubernetes' ``IsQualifiedName``: ``[prefix/]name``, prefix a DNS-1123 subdomain."""
+    return list(_qualified_name_reasons(value))
 
 
 def label_value_errors(value: str) -> list[str]:
-    reasons = [_too_long(LABEL_VALUE_MAX)] if len(value) > LABEL_VALUE_MAX else []
-    if not _LABEL_VALUE.fullmatch(value):
-        reasons.append(LABEL_VALUE_MESSAGE)
-    return reasons
+    return list(_label_value_reasons(value))
 
 
 def is_dns1123_subdomain(value: str) -> bool:
-    return isinstance(value, str) and not dns1123_subdomain_errors(value)
+    return isinstance(value, str) and not _subdomain_reasons(value)
 
 
 def is_dns1123_label(value: str) -> bool:
-    return isinstance(value, str) and not dns1123_label_errors(value)
+    return isinstance(value, str) and not _label_reasons(value)
 
 
 def is_qualified_name(value: str) -> bool:
-    return isinstance(value, str) and not qualified_name_errors(value)
+    return isinstance(value, str) and not _qualified_name_reasons(value)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -182,6 +203,8 @@ def _not_a(path: str, value: Any, type_name: str) -> FieldError:
 
 
 def _check_unknown(mapping: dict[Any, Any], known: frozenset[str], path: str) -> list[FieldError]:
+    if mapping.keys() <= known:
+        return []
     return [FieldError(child_path(path, key), NOT_DECLARED) for key in mapping if key not in known]
 
 
@@ -192,7 +215,7 @@ def _check_name(md: dict[str, Any]) -> list[FieldError]:
         return [FieldError(path, f"{REQUIRED}: name is required")]
     if not isinstance(name, str):
         return [_not_a(path, name, "string")]
-    return [_invalid(path, name, reason) for reason in dns1123_subdomain_errors(name)]
+    return [_invalid(path, name, reason) for reason in _subdomain_reasons(name)]
 
 
 def _check_namespace(md: dict[str, Any], namespaced: bool) -> list[FieldError]:
@@ -206,7 +229,7 @@ def _check_namespace(md: dict[str, Any], namespaced: bool) -> list[FieldError]:
         return [FieldError(path, REQUIRED)]
     if not isinstance(namespace, str):
         return [_not_a(path, namespace, "string")]
-    return [_invalid(path, namespace, reason) for reason in dns1123_label_errors(namespace)]
+    return [_invalid(path, namespace, reason) for reason in _label_reasons(namespace)]
 
 
 def _check_labels(labels: Any) -> list[FieldError]:
@@ -221,7 +244,7 @@ def _check_labels(labels: Any) -> list[FieldError]:
         if not isinstance(value, str):
             errors.append(_not_a(path, value, "string"))
         else:
-            errors.extend(_invalid(path, value, reason) for reason in label_value_errors(value))
+            errors.extend(_invalid(path, value, reason) for reason in _label_value_reasons(value))
     return errors
 
 
@@ -229,7 +252,7 @@ def _check_key(path: str, key: Any, checked: Any) -> list[FieldError]:
     """Errors for a label or annotation key (``checked`` is the form the rules apply to)."""
     if not isinstance(key, str):
         return [_not_a(path, key, "string")]
-    return [_invalid(path, key, reason) for reason in qualified_name_errors(checked)]
+    return [_invalid(path, key, reason) for reason in _qualified_name_reasons(checked)]
 
 
 def _check_annotations(annotations: Any) -> list[FieldError]:
@@ -265,7 +288,7 @@ def _check_finalizers(finalizers: Any) -> list[FieldError]:
         if not isinstance(finalizer, str):
             errors.append(_not_a(item_path, finalizer, "string"))
             continue
-        errors.extend(_invalid(item_path, finalizer, reason) for reason in qualified_name_errors(finalizer))
+        errors.extend(_invalid(item_path, finalizer, reason) for reason in _qualified_name_reasons(finalizer))
         if finalizer in seen:
             errors.append(FieldError(item_path, f"Duplicate value: {render_value(finalizer)}"))
         seen.add(finalizer)

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 Schema = dict[str, Any]
 
@@ -64,9 +64,15 @@ class FieldError:
 # ---------------------------------------------------------------------------------------------------
 
 
+# json.dumps builds a new encoder on every call with non-default options; these are built once.
+_RENDER = json.JSONEncoder(ensure_ascii=False, default=str)
+_IDENTITY = json.JSONEncoder(ensure_ascii=False, default=str, sort_keys=True)
+_encode_str: Callable[[str], str] = json.encoder.encode_basestring  # what both do with a plain str
+
+
 def render_value(value: Any) -> str:
     """The one-line JSON form of a value, as error messages quote it."""
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return _RENDER.encode(value)
 
 
 def _identity(value: Any) -> str:
@@ -75,7 +81,7 @@ def _identity(value: Any) -> str:
     Plain ``==`` is not enough: in Python ``True == 1`` and ``{"a": 1} == {"a": True}``.
     """
     try:
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+        return _encode_str(value) if type(value) is str else _IDENTITY.encode(value)
     except TypeError:  # a mapping with keys of mixed types (YAML allows them) cannot be sorted
         return repr(value)
 
@@ -110,6 +116,65 @@ def _shown(path: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------
+# Compiled schemas
+# ---------------------------------------------------------------------------------------------------
+#
+# The API server validates thousands of objects against the same few schemas, so each schema is
+# compiled once into a tree of small objects that hold what the walk needs at each node (child
+# nodes by key, precompiled regexes, which rules apply at all) instead of re-reading the schema dict
+# on every call. The rules themselves live in those objects' methods.
+
+_COMPILED_LIMIT = 256
+_EMPTY: Schema = {}
+
+_Compiled = TypeVar("_Compiled", "_Defaulter", "_Validator")
+
+
+class _Builder(Generic[_Compiled]):
+    """Compiles one schema tree; a sub-schema that appears twice (or contains itself) compiles once."""
+
+    def __init__(self, factory: type[_Compiled]) -> None:
+        self._factory = factory
+        self._memo: dict[int, _Compiled] = {}
+
+    def __call__(self, schema: Any) -> _Compiled | None:
+        if not isinstance(schema, dict):
+            return None
+        compiled = self._memo.get(id(schema))
+        if compiled is None:
+            compiled = self._memo[id(schema)] = self._factory()
+            compiled.fill(schema, self)
+        return compiled
+
+
+class _CompiledCache(Generic[_Compiled]):
+    """Compiled forms of root schemas, keyed by identity.
+
+    The registry keeps one schema dict per kind version and replaces it rather than editing it, so
+    identity is a sound key. Each entry keeps its schema alive, so an ``id`` cannot be reused while
+    its entry exists; when the cache is full it starts over. An empty schema (a kind without one gets
+    a fresh ``{}`` each time) is looked up as the one shared :data:`_EMPTY`.
+    """
+
+    def __init__(self, factory: type[_Compiled]) -> None:
+        self._factory = factory
+        self._entries: dict[int, tuple[Schema, _Compiled]] = {}
+
+    def get(self, schema: Schema) -> _Compiled:
+        if not schema:
+            schema = _EMPTY
+        entry = self._entries.get(id(schema))
+        if entry is not None and entry[0] is schema:
+            return entry[1]
+        compiled = _Builder(self._factory)(schema)
+        assert compiled is not None  # callers pass a dict
+        if len(self._entries) >= _COMPILED_LIMIT:
+            self._entries.clear()
+        self._entries[id(schema)] = (schema, compiled)
+        return compiled
+
+
+# ---------------------------------------------------------------------------------------------------
 # Defaulting
 # ---------------------------------------------------------------------------------------------------
 
@@ -122,51 +187,71 @@ def apply_defaults(schema: Schema, obj: dict[str, Any]) -> None:
     ``items``, so a defaulted object is itself defaulted. ``metadata`` (at the root and in embedded
     resources) is never touched.
     """
-    _default_object(schema, obj, skip=("metadata",))
+    _DEFAULTERS.get(schema).default_object(obj, skip_metadata=True)
 
 
 def _has_default(schema: Schema) -> bool:
     return schema.get("default") is not None
 
 
-def _default_value(schema: Any, value: Any) -> None:
-    if not isinstance(schema, dict):
-        return
-    if isinstance(value, dict):
-        embedded = schema.get("x-kubernetes-embedded-resource") is True
-        _default_object(schema, value, skip=("metadata",) if embedded else ())
-    elif isinstance(value, list):
-        _default_array(schema, value)
+class _Defaulter:
+    """What defaulting does at one schema node."""
 
+    __slots__ = ("additional", "children", "default", "embedded", "fills", "has_default", "inert", "items", "nullable")
 
-def _default_object(schema: Schema, obj: dict[str, Any], skip: tuple[str, ...]) -> None:
-    props = schema.get("properties") or {}
-    for key, prop in props.items():
-        if key not in skip and key not in obj and isinstance(prop, dict) and _has_default(prop):
-            obj[key] = copy.deepcopy(prop["default"])
-    additional = schema.get("additionalProperties")
-    for key in list(obj):
-        if key in skip:
-            continue
-        sub = props.get(key) if key in props else additional
-        if not isinstance(sub, dict):
-            continue
-        if obj[key] is None and not sub.get("nullable"):
-            if not _has_default(sub):
-                del obj[key]
+    def fill(self, schema: Schema, build: _Builder[_Defaulter]) -> None:
+        self.nullable = bool(schema.get("nullable"))
+        self.has_default = _has_default(schema)
+        self.default = schema.get("default")
+        self.embedded = schema.get("x-kubernetes-embedded-resource") is True
+        # A declared property whose schema is not a dict is None here: it hides additionalProperties.
+        self.children = {key: build(prop) for key, prop in (schema.get("properties") or {}).items()}
+        self.fills = [(key, child) for key, child in self.children.items() if child is not None and child.has_default]
+        self.additional = build(schema.get("additionalProperties"))
+        self.items = build(schema.get("items"))
+        # An inert node never changes a value below it (it still may be dropped or defaulted itself).
+        self.inert = self.additional is None and self.items is None and not any(self.children.values())
+
+    def default_value(self, value: Any) -> None:
+        if isinstance(value, dict):
+            self.default_object(value, skip_metadata=self.embedded)
+        elif isinstance(value, list):
+            self.default_array(value)
+
+    def default_object(self, obj: dict[Any, Any], *, skip_metadata: bool) -> None:
+        for key, child in self.fills:
+            if key not in obj and not (skip_metadata and key == "metadata"):
+                obj[key] = copy.deepcopy(child.default)
+        if self.inert:
+            return
+        children, additional = self.children, self.additional
+        dropped = []
+        for key, value in obj.items():
+            sub = children.get(key, additional)
+            if sub is None or (skip_metadata and key == "metadata"):
                 continue
-            obj[key] = copy.deepcopy(sub["default"])
-        _default_value(sub, obj[key])
+            if value is None and not sub.nullable:
+                if not sub.has_default:
+                    dropped.append(key)
+                    continue
+                value = obj[key] = copy.deepcopy(sub.default)  # replacing a value keeps the dict's size
+            if not sub.inert:
+                sub.default_value(value)
+        for key in dropped:
+            del obj[key]
 
-
-def _default_array(schema: Schema, items_value: list[Any]) -> None:
-    items = schema.get("items")
-    if not isinstance(items, dict):
-        return
-    for i, item in enumerate(items_value):
-        if item is None and not items.get("nullable") and _has_default(items):
-            items_value[i] = copy.deepcopy(items["default"])
-        _default_value(items, items_value[i])
+    def default_array(self, values: list[Any]) -> None:
+        items = self.items
+        if items is None:
+            return
+        replace_null = items.has_default and not items.nullable
+        if items.inert and not replace_null:
+            return
+        for i, item in enumerate(values):
+            if item is None and replace_null:
+                item = values[i] = copy.deepcopy(items.default)
+            if not items.inert:
+                items.default_value(item)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -182,9 +267,11 @@ def validate(
     Root keys named in ``skip_root`` are neither validated nor flagged as undeclared, nor reported
     as missing when the root schema lists them as required.
     """
-    walker = _Walker()
-    walker.node(schema, obj, "", structural=True, skip=skip_root)
-    return sorted_errors(walker.errors)
+    if not isinstance(schema, dict):
+        return []
+    errors: list[FieldError] = []
+    _VALIDATORS.get(schema).check(obj, "", True, errors, skip_root)
+    return sorted_errors(errors)
 
 
 def _is_integer(value: Any) -> bool:
@@ -195,19 +282,18 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-_TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "string": lambda v: isinstance(v, str),
-    "integer": _is_integer,
-    "number": _is_number,
-    "boolean": lambda v: isinstance(v, bool),
+# Python types of each schema type: "loose" ones as they are, "strict" ones never as a bool.
+_LOOSE_TYPES: dict[str, type] = {"object": dict, "array": list, "string": str, "boolean": bool}
+_STRICT_TYPES: dict[str, tuple[type, ...]] = {"integer": (int,), "number": (int, float)}
+# The exact Python types that pass each schema type (subclasses take the isinstance path).
+_EXACT_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
 }
-
-
-def _has_type(value: Any, type_name: str) -> bool:
-    check = _TYPE_CHECKS.get(type_name)
-    return check is None or check(value)  # an unknown type name constrains nothing
 
 
 def _declared_types(schema: Schema) -> list[str]:
@@ -225,231 +311,369 @@ def _type_message(value: Any, types: list[str]) -> str:
     return f"Invalid value: {render_value(value)}: must be of type {' or '.join(types)}"
 
 
-class _Walker:
-    """Walks a value and its schema side by side, collecting every error."""
+def _add(errors: list[FieldError], path: str, message: str) -> None:
+    errors.append(FieldError(_shown(path), message))
 
-    def __init__(self) -> None:
-        self.errors: list[FieldError] = []
 
-    def add(self, path: str, message: str) -> None:
-        self.errors.append(FieldError(_shown(path), message))
+def _invalid(errors: list[FieldError], path: str, value: Any, reason: str) -> None:
+    _add(errors, path, f"Invalid value: {render_value(value)}: {reason}")
 
-    def invalid(self, path: str, value: Any, reason: str) -> None:
-        self.add(path, f"Invalid value: {render_value(value)}: {reason}")
+
+def _int_or_none(value: Any) -> int | None:
+    return value if _is_integer(value) else None
+
+
+class _Validator:
+    """The rules of one schema node, and the walk that checks a value against them.
+
+    ``check`` takes ``structural``: False inside allOf/anyOf/oneOf/not, where undeclared fields are
+    not errors. A *leaf* node has a type check and nothing else, so a value of the right type needs
+    no further work: a parent skips a child whose value's exact type is in its ``leaf_types``.
+    """
+
+    __slots__ = (
+        "additional",
+        "all_of",
+        "any_of",
+        "bounds",
+        "checks_type",
+        "combinators",
+        "embedded",
+        "enum",
+        "enum_message",
+        "exact",
+        "format",
+        "format_check",
+        "int_format",
+        "item_counts",
+        "items",
+        "leaf",
+        "leaf_types",
+        "list_map",
+        "loose",
+        "map_fallbacks",
+        "map_keys",
+        "max_length",
+        "min_length",
+        "multiple_of",
+        "negated",
+        "nullable",
+        "number_rules",
+        "one_of",
+        "open_ended",
+        "pattern",
+        "property_counts",
+        "props",
+        "regex",
+        "required",
+        "schema",
+        "strict",
+        "string_rules",
+        "types",
+        "unique",
+    )
+
+    def fill(self, schema: Schema, build: _Builder[_Validator]) -> None:
+        self.schema = schema
+        self.nullable = schema.get("nullable") is True
+        self.types = _declared_types(schema)
+        # An unknown type name constrains nothing, so then no type is checked at all.
+        self.checks_type = bool(self.types) and all(t in _LOOSE_TYPES or t in _STRICT_TYPES for t in self.types)
+        self.loose = tuple(_LOOSE_TYPES[t] for t in self.types if t in _LOOSE_TYPES)
+        self.strict = tuple(p for t in self.types for p in _STRICT_TYPES.get(t, ()))
+        self.exact = frozenset(p for t in self.types for p in _EXACT_TYPES.get(t, ()))
+        self._fill_enum(schema)
+        self._fill_string(schema)
+        self._fill_number(schema)
+        self._fill_object(schema, build)
+        self._fill_array(schema, build)
+        self._fill_combinators(schema, build)
+        self.leaf = (
+            self.checks_type
+            and "object" not in self.types
+            and "array" not in self.types
+            and self.enum is None
+            and not self.string_rules
+            and not self.number_rules
+            and not self.combinators
+        )
+        self.leaf_types = self.exact if self.leaf else frozenset()
+
+    def _fill_enum(self, schema: Schema) -> None:
+        allowed = schema.get("enum")
+        self.enum = {_identity(e) for e in allowed} if isinstance(allowed, list) else None
+        self.enum_message = ", ".join(render_value(e) for e in allowed) if isinstance(allowed, list) else ""
+
+    def _fill_string(self, schema: Schema) -> None:
+        self.max_length = _int_or_none(schema.get("maxLength"))
+        self.min_length = _int_or_none(schema.get("minLength"))
+        pattern = schema.get("pattern")
+        self.pattern = pattern if isinstance(pattern, str) else None
+        self.regex = _compile(pattern) if isinstance(pattern, str) else None
+        fmt = schema.get("format")
+        self.format = fmt if isinstance(fmt, str) else ""
+        self.format_check = _STRING_FORMATS.get(fmt) if isinstance(fmt, str) else None
+        self.string_rules = (
+            self.max_length is not None
+            or self.min_length is not None
+            or self.pattern is not None
+            or self.format_check is not None
+        )
+
+    def _fill_number(self, schema: Schema) -> None:
+        self.bounds = _bounds(schema)
+        factor = schema.get("multipleOf")
+        self.multiple_of = factor if _is_number(factor) and factor > 0 else None
+        fmt = schema.get("format")
+        self.int_format = fmt if isinstance(fmt, str) and fmt in _INT_RANGES else None
+        self.number_rules = bool(self.bounds) or self.multiple_of is not None or self.int_format is not None
+
+    def _fill_object(self, schema: Schema, build: _Builder[_Validator]) -> None:
+        # A declared property whose schema is not a dict is None here: it hides additionalProperties.
+        self.props = {key: build(prop) for key, prop in (schema.get("properties") or {}).items()}
+        additional = schema.get("additionalProperties")
+        self.additional = build(additional)
+        self.open_ended = (
+            additional is True
+            or isinstance(additional, dict)
+            or schema.get("x-kubernetes-preserve-unknown-fields") is True
+        )
+        self.embedded = schema.get("x-kubernetes-embedded-resource") is True
+        self.required = list(schema.get("required") or [])
+        self.property_counts = "minProperties" in schema or "maxProperties" in schema
+
+    def _fill_array(self, schema: Schema, build: _Builder[_Validator]) -> None:
+        items = schema.get("items")
+        self.items = build(items)
+        self.item_counts = "minItems" in schema or "maxItems" in schema
+        list_type = schema.get("x-kubernetes-list-type")
+        self.list_map = list_type == "map"
+        self.unique = not self.list_map and (list_type == "set" or schema.get("uniqueItems") is True)
+        self.map_keys = tuple(k for k in schema.get("x-kubernetes-list-map-keys") or [] if isinstance(k, str))
+        key_props = (items.get("properties") or {}) if isinstance(items, dict) else {}
+        self.map_fallbacks = tuple(_map_key_fallback(key_props.get(k)) for k in self.map_keys)
+
+    def _fill_combinators(self, schema: Schema, build: _Builder[_Validator]) -> None:
+        all_of = schema.get("allOf")
+        self.all_of = [build(s) for s in all_of if isinstance(s, dict)] if isinstance(all_of, list) else []
+        any_of, one_of = schema.get("anyOf"), schema.get("oneOf")
+        # A branch that is not a schema constrains nothing, so it passes (None).
+        self.any_of = [build(s) for s in any_of] if isinstance(any_of, list) and any_of else None
+        self.one_of = [build(s) for s in one_of] if isinstance(one_of, list) and one_of else None
+        self.negated = build(schema.get("not"))
+        branches = (self.any_of, self.one_of, self.negated)
+        self.combinators = bool(self.all_of) or any(b is not None for b in branches)
 
     # -- one node ---------------------------------------------------------------------------------
 
-    def node(self, schema: Any, value: Any, path: str, *, structural: bool, skip: tuple[str, ...] = ()) -> None:
-        """Validate ``value`` at ``path``; ``structural`` is False inside allOf/anyOf/oneOf/not."""
-        if not isinstance(schema, dict):
-            return
+    def check(
+        self, value: Any, path: str, structural: bool, errors: list[FieldError], skip: tuple[str, ...] = ()
+    ) -> None:
+        """Add every way ``value`` at ``path`` breaks this node to ``errors``."""
         if value is None:
-            self._null(schema, path)
+            if not self.nullable and self.types:
+                _add(errors, path, _type_message(None, self.types))
             return
-        types = _declared_types(schema)
-        if types and not any(_has_type(value, t) for t in types):
-            self.add(path, _type_message(value, types))
+        if (
+            self.checks_type
+            and type(value) not in self.exact
+            and not (isinstance(value, self.loose) or (isinstance(value, self.strict) and type(value) is not bool))
+        ):
+            _add(errors, path, _type_message(value, self.types))
             return
-        self._enum(schema, value, path)
+        if self.leaf:
+            return
+        if self.enum is not None and _identity(value) not in self.enum:
+            _add(errors, path, f"Unsupported value: {render_value(value)}: supported values: {self.enum_message}")
         if isinstance(value, str):
-            self._string(schema, value, path)
-        elif _is_number(value):
-            self._number(schema, value, path)
+            if self.string_rules:
+                self._string(value, path, errors)
         elif isinstance(value, dict):
-            self._object(schema, value, path, structural, skip)
+            self._object(value, path, structural, errors, skip)
         elif isinstance(value, list):
-            self._array(schema, value, path, structural)
-        self._combinators(schema, value, path)
-
-    def _null(self, schema: Schema, path: str) -> None:
-        if schema.get("nullable") is True:
-            return
-        types = _declared_types(schema)
-        if types:
-            self.add(path, _type_message(None, types))
-
-    def _enum(self, schema: Schema, value: Any, path: str) -> None:
-        allowed = schema.get("enum")
-        if not isinstance(allowed, list):
-            return
-        if _identity(value) in {_identity(e) for e in allowed}:
-            return
-        supported = ", ".join(render_value(e) for e in allowed)
-        self.add(path, f"Unsupported value: {render_value(value)}: supported values: {supported}")
+            self._array(value, path, structural, errors)
+        elif self.number_rules and _is_number(value):
+            self._number(value, path, errors)
+        if self.combinators:
+            self._combinators(value, path, errors)
 
     # -- scalars ----------------------------------------------------------------------------------
 
-    def _string(self, schema: Schema, value: str, path: str) -> None:
-        min_len, max_len = schema.get("minLength"), schema.get("maxLength")
-        if _is_integer(max_len) and len(value) > max_len:
-            self.add(path, f"Too long: may not be more than {max_len} characters")
-        if _is_integer(min_len) and len(value) < min_len:
-            self.invalid(path, value, f"must be at least {min_len} characters long")
-        pattern = schema.get("pattern")
-        if isinstance(pattern, str):
-            compiled = _compile(pattern)
-            if compiled is None:
-                self.invalid(path, value, f"schema pattern {render_value(pattern)} is not a valid regex")
-            elif not compiled.search(value):
-                self.invalid(path, value, f"must match pattern {render_value(pattern)}")
-        fmt = schema.get("format")
-        check = _STRING_FORMATS.get(fmt) if isinstance(fmt, str) else None
-        if check is not None and not check(value):
-            self.invalid(path, value, f"must be of format {fmt}")
+    def _string(self, value: str, path: str, errors: list[FieldError]) -> None:
+        if self.max_length is not None and len(value) > self.max_length:
+            _add(errors, path, f"Too long: may not be more than {self.max_length} characters")
+        if self.min_length is not None and len(value) < self.min_length:
+            _invalid(errors, path, value, f"must be at least {self.min_length} characters long")
+        if self.pattern is not None:
+            if self.regex is None:
+                _invalid(errors, path, value, f"schema pattern {render_value(self.pattern)} is not a valid regex")
+            elif not self.regex.search(value):
+                _invalid(errors, path, value, f"must match pattern {render_value(self.pattern)}")
+        if self.format_check is not None and not self.format_check(value):
+            _invalid(errors, path, value, f"must be of format {self.format}")
 
-    def _number(self, schema: Schema, value: int | float, path: str) -> None:
-        for reason in _bound_violations(schema, value):
-            self.invalid(path, value, reason)
-        factor = schema.get("multipleOf")
-        if _is_number(factor) and factor > 0 and not _is_multiple(value, factor):
-            self.invalid(path, value, f"must be a multiple of {render_value(factor)}")
-        fmt = schema.get("format")
-        bounds = _INT_RANGES.get(fmt) if isinstance(fmt, str) else None
-        if bounds is not None and _is_integer(value) and not bounds[0] <= value <= bounds[1]:
-            self.invalid(path, value, f"must be of format {fmt}")
+    def _number(self, value: int | float, path: str, errors: list[FieldError]) -> None:
+        for limit, lower, exclusive, reason in self.bounds:
+            if lower:
+                broken = value <= limit if exclusive else value < limit
+            else:
+                broken = value >= limit if exclusive else value > limit
+            if broken:
+                _invalid(errors, path, value, reason)
+        if self.multiple_of is not None and not _is_multiple(value, self.multiple_of):
+            _invalid(errors, path, value, f"must be a multiple of {render_value(self.multiple_of)}")
+        if self.int_format is not None and _is_integer(value):
+            low, high = _INT_RANGES[self.int_format]
+            if not low <= value <= high:
+                _invalid(errors, path, value, f"must be of format {self.int_format}")
 
     # -- objects ----------------------------------------------------------------------------------
 
     def _object(
-        self, schema: Schema, value: dict[Any, Any], path: str, structural: bool, skip: tuple[str, ...]
+        self, value: dict[Any, Any], path: str, structural: bool, errors: list[FieldError], skip: tuple[str, ...]
     ) -> None:
-        props = schema.get("properties") or {}
-        additional = schema.get("additionalProperties")
-        open_ended = (
-            not structural
-            or additional is True
-            or isinstance(additional, dict)
-            or schema.get("x-kubernetes-preserve-unknown-fields") is True
-        )
-        embedded = schema.get("x-kubernetes-embedded-resource") is True
+        props, additional = self.props, self.additional
+        open_ended = self.open_ended or not structural
         for key, item in value.items():
-            if key in skip:
+            if skip and key in skip:
                 continue
-            sub = props.get(key) if key in props else additional
-            if isinstance(sub, dict):
-                self.node(sub, item, child_path(path, key), structural=structural)
-            elif not open_ended and not (embedded and key in _EMBEDDED_KEYS):
-                self.add(child_path(path, key), NOT_DECLARED)
-        for name in schema.get("required") or []:
+            sub = props.get(key, additional)
+            if sub is not None:
+                if type(item) not in sub.leaf_types:
+                    sub.check(item, f"{path}.{key}", structural, errors)
+            elif not open_ended and not (self.embedded and key in _EMBEDDED_KEYS):
+                errors.append(FieldError(f"{path}.{key}", NOT_DECLARED))
+        for name in self.required:
             if name not in value and name not in skip:
-                self.add(child_path(path, name), REQUIRED)
-        self._property_counts(schema, value, path)
-        if embedded:
-            self._embedded(value, path)
-
-    def _property_counts(self, schema: Schema, value: dict[Any, Any], path: str) -> None:
-        low, high = schema.get("minProperties"), schema.get("maxProperties")
-        if _is_integer(high) and len(value) > high:
-            self.add(path, f"Too many: {len(value)}: must have at most {high} properties")
-        if _is_integer(low) and len(value) < low:
-            self.invalid(path, value, f"must have at least {low} properties")
-
-    def _embedded(self, value: dict[Any, Any], path: str) -> None:
-        for key in ("apiVersion", "kind"):
-            if not value.get(key):
-                self.add(child_path(path, key), f"{REQUIRED}: must not be empty")
-            elif not isinstance(value[key], str):
-                self.add(child_path(path, key), _type_message(value[key], ["string"]))
-        if "metadata" in value and not isinstance(value["metadata"], dict):
-            self.add(child_path(path, "metadata"), _type_message(value["metadata"], ["object"]))
+                errors.append(FieldError(f"{path}.{name}", REQUIRED))
+        if self.property_counts:
+            _property_counts(self.schema, value, path, errors)
+        if self.embedded:
+            _embedded(value, path, errors)
 
     # -- arrays -----------------------------------------------------------------------------------
 
-    def _array(self, schema: Schema, value: list[Any], path: str, structural: bool) -> None:
-        items = schema.get("items")
-        if isinstance(items, dict):
+    def _array(self, value: list[Any], path: str, structural: bool, errors: list[FieldError]) -> None:
+        items = self.items
+        if items is not None:
             for i, item in enumerate(value):
-                self.node(items, item, index_path(path, i), structural=structural)
-        low, high = schema.get("minItems"), schema.get("maxItems")
-        if _is_integer(high) and len(value) > high:
-            self.add(path, f"Too many: {len(value)}: must have at most {high} items")
-        if _is_integer(low) and len(value) < low:
-            self.invalid(path, value, f"must have at least {low} items")
-        list_type = schema.get("x-kubernetes-list-type")
-        if list_type == "map":
-            self._list_map(schema, value, path)
-        elif list_type == "set" or schema.get("uniqueItems") is True:
-            self._unique(value, path)
+                if type(item) not in items.leaf_types:
+                    items.check(item, f"{path}[{i}]", structural, errors)
+        if self.item_counts:
+            _item_counts(self.schema, value, path, errors)
+        if self.list_map:
+            self._list_map(value, path, errors)
+        elif self.unique:
+            _unique(value, path, errors)
 
-    def _unique(self, value: list[Any], path: str) -> None:
-        seen: set[str] = set()
-        for i, item in enumerate(value):
-            key = _identity(item)
-            if key in seen:
-                self.add(index_path(path, i), f"Duplicate value: {render_value(item)}")
-            seen.add(key)
-
-    def _list_map(self, schema: Schema, value: list[Any], path: str) -> None:
-        keys = [k for k in schema.get("x-kubernetes-list-map-keys") or [] if isinstance(k, str)]
-        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
-        key_props = items.get("properties") or {}
+    def _list_map(self, value: list[Any], path: str, errors: list[FieldError]) -> None:
+        keys, fallbacks = self.map_keys, self.map_fallbacks
         seen: set[tuple[str, ...]] = set()
         for i, item in enumerate(value):
             if not isinstance(item, dict):
                 continue  # the items schema reports the wrong type
-            identity = tuple(_map_key_part(item, k, key_props.get(k)) for k in keys)
+            pairs = zip(keys, fallbacks, strict=True)
+            identity = tuple(_identity(item[k]) if k in item else fallback for k, fallback in pairs)
             if identity in seen:
                 shown = {k: item[k] for k in keys if k in item}
-                self.add(index_path(path, i), f"Duplicate value: {render_value(shown)}")
+                errors.append(FieldError(index_path(path, i), f"Duplicate value: {render_value(shown)}"))
             seen.add(identity)
 
     # -- value validations ------------------------------------------------------------------------
 
-    def _combinators(self, schema: Schema, value: Any, path: str) -> None:
-        for sub in schema.get("allOf") or []:
-            self.node(sub, value, path, structural=False)
-        any_of = schema.get("anyOf")
-        if isinstance(any_of, list) and any_of and not any(_passes(s, value, path) for s in any_of):
-            self.invalid(path, value, "must validate at least one schema (anyOf)")
-        one_of = schema.get("oneOf")
-        if isinstance(one_of, list) and one_of:
-            matched = sum(_passes(s, value, path) for s in one_of)
+    def _combinators(self, value: Any, path: str, errors: list[FieldError]) -> None:
+        for sub in self.all_of:
+            sub.check(value, path, False, errors)
+        if self.any_of is not None and not any(_passes(s, value, path) for s in self.any_of):
+            _invalid(errors, path, value, "must validate at least one schema (anyOf)")
+        if self.one_of is not None:
+            matched = sum(_passes(s, value, path) for s in self.one_of)
             if matched != 1:
-                self.invalid(path, value, f"must validate one and only one schema (oneOf), matched {matched}")
-        negated = schema.get("not")
-        if isinstance(negated, dict) and _passes(negated, value, path):
-            self.invalid(path, value, "must not validate the schema (not)")
+                _invalid(errors, path, value, f"must validate one and only one schema (oneOf), matched {matched}")
+        if self.negated is not None and _passes(self.negated, value, path):
+            _invalid(errors, path, value, "must not validate the schema (not)")
 
 
-def _passes(schema: Any, value: Any, path: str) -> bool:
-    walker = _Walker()
-    walker.node(schema, value, path, structural=False)
-    return not walker.errors
+def _passes(node: _Validator | None, value: Any, path: str) -> bool:
+    if node is None:
+        return True
+    errors: list[FieldError] = []
+    node.check(value, path, False, errors)
+    return not errors
+
+
+_DEFAULTERS: _CompiledCache[_Defaulter] = _CompiledCache(_Defaulter)
+_VALIDATORS: _CompiledCache[_Validator] = _CompiledCache(_Validator)
+
+
+def _property_counts(schema: Schema, value: dict[Any, Any], path: str, errors: list[FieldError]) -> None:
+    low, high = schema.get("minProperties"), schema.get("maxProperties")
+    if _is_integer(high) and len(value) > high:
+        _add(errors, path, f"Too many: {len(value)}: must have at most {high} properties")
+    if _is_integer(low) and len(value) < low:
+        _invalid(errors, path, value, f"must have at least {low} properties")
+
+
+def _item_counts(schema: Schema, value: list[Any], path: str, errors: list[FieldError]) -> None:
+    low, high = schema.get("minItems"), schema.get("maxItems")
+    if _is_integer(high) and len(value) > high:
+        _add(errors, path, f"Too many: {len(value)}: must have at most {high} items")
+    if _is_integer(low) and len(value) < low:
+        _invalid(errors, path, value, f"must have at least {low} items")
+
+
+def _embedded(value: dict[Any, Any], path: str, errors: list[FieldError]) -> None:
+    for key in ("apiVersion", "kind"):
+        if not value.get(key):
+            _add(errors, child_path(path, key), f"{REQUIRED}: must not be empty")
+        elif not isinstance(value[key], str):
+            _add(errors, child_path(path, key), _type_message(value[key], ["string"]))
+    if "metadata" in value and not isinstance(value["metadata"], dict):
+        _add(errors, child_path(path, "metadata"), _type_message(value["metadata"], ["object"]))
+
+
+def _unique(value: list[Any], path: str, errors: list[FieldError]) -> None:
+    seen: set[str] = set()
+    for i, item in enumerate(value):
+        key = _identity(item)
+        if key in seen:
+            errors.append(FieldError(index_path(path, i), f"Duplicate value: {render_value(item)}"))
+        seen.add(key)
 
 
 _UNSPECIFIED = "\x00unspecified"
 
 
-def _map_key_part(item: dict[str, Any], key: str, key_schema: Any) -> str:
-    """One component of a list-map item's identity: its value, else the key's default, else unset."""
-    if key in item:
-        return _identity(item[key])
+def _map_key_fallback(key_schema: Any) -> str:
+    """The identity part of a list-map key an item leaves out: the key's default, else unset."""
     if isinstance(key_schema, dict) and _has_default(key_schema):
         return _identity(key_schema["default"])
     return _UNSPECIFIED
 
 
-def _bound_violations(schema: Schema, value: int | float) -> list[str]:
-    """Messages for minimum/maximum, with exclusive bounds in both the OpenAPI 3.0 (boolean) and the
-    JSON Schema (number) spelling."""
-    found = []
+Bound = tuple[int | float, bool, bool, str]  # limit, is it a lower bound, is it exclusive, the message
+
+
+def _bounds(schema: Schema) -> list[Bound]:
+    """minimum/maximum, with exclusive bounds in both the OpenAPI 3.0 (boolean) and the JSON Schema
+    (number) spelling."""
+    found: list[Bound] = []
     minimum, maximum = schema.get("minimum"), schema.get("maximum")
     ex_min, ex_max = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
     if _is_number(minimum):
-        if ex_min is True and value <= minimum:
-            found.append(f"must be greater than {render_value(minimum)}")
-        elif ex_min is not True and value < minimum:
-            found.append(f"must be greater than or equal to {render_value(minimum)}")
-    if _is_number(ex_min) and value <= ex_min:
-        found.append(f"must be greater than {render_value(ex_min)}")
+        found.append(_bound(minimum, lower=True, exclusive=ex_min is True))
+    if _is_number(ex_min):
+        found.append(_bound(ex_min, lower=True, exclusive=True))
     if _is_number(maximum):
-        if ex_max is True and value >= maximum:
-            found.append(f"must be less than {render_value(maximum)}")
-        elif ex_max is not True and value > maximum:
-            found.append(f"must be less than or equal to {render_value(maximum)}")
-    if _is_number(ex_max) and value >= ex_max:
-        found.append(f"must be less than {render_value(ex_max)}")
+        found.append(_bound(maximum, lower=False, exclusive=ex_max is True))
+    if _is_number(ex_max):
+        found.append(_bound(ex_max, lower=False, exclusive=True))
     return found
+
+
+def _bound(limit: int | float, *, lower: bool, exclusive: bool) -> Bound:
+    side = "greater" if lower else "less"
+    return (limit, lower, exclusive, f"must be {side} than {'' if exclusive else 'or equal to '}{render_value(limit)}")
 
 
 def _is_multiple(value: int | float, factor: int | float) -> bool:
@@ -545,6 +769,7 @@ _STRING_FORMATS: dict[str, Callable[[str], bool]] = {
 ListType = tuple[str, tuple[str, ...]]
 
 _ATOMIC: ListType = ("atomic", ())
+_RESOLVED_LIMIT = 4096
 
 # ObjectMeta is not described by the CRD schema; its merge semantics are fixed by Kubernetes.
 _METADATA_LISTS: dict[tuple[str, ...], ListType] = {
@@ -564,6 +789,7 @@ class SchemaInfo:
 
     def __init__(self, schema: Schema) -> None:
         self._schema = schema
+        self._resolved: dict[tuple[Any, ...], tuple[Schema | None, tuple[str, ...] | None]] = {}
 
     def list_type(self, path: tuple[str, ...]) -> ListType:
         """``("atomic", ())``, ``("set", ())`` or ``("map", keys)`` for the list at ``path``."""
@@ -588,7 +814,16 @@ class SchemaInfo:
         return "atomic" if node.get("x-kubernetes-map-type") == "atomic" else "granular"
 
     def _resolve(self, path: tuple[Any, ...]) -> tuple[Schema | None, tuple[str, ...] | None]:
-        """The schema at ``path``, or the rest of the path when it enters ObjectMeta."""
+        """The schema at ``path``, or the rest of the path when it enters ObjectMeta (remembered: apply
+        asks about the same few paths over and over; the memory is bounded by starting over)."""
+        found = self._resolved.get(path)
+        if found is None:
+            if len(self._resolved) >= _RESOLVED_LIMIT:
+                self._resolved.clear()
+            found = self._resolved[path] = self._walk(path)
+        return found
+
+    def _walk(self, path: tuple[Any, ...]) -> tuple[Schema | None, tuple[str, ...] | None]:
         node: Schema = self._schema
         keys = [k for k in path if not isinstance(k, int)]  # tolerate indices left in the path
         for i, key in enumerate(keys):
