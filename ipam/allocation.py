@@ -40,7 +40,9 @@ class Allocation:
 
 
 class ChangeLog:
-    """Keys of the values touched since the last ``drain`` (insertion ordered, no duplicates)."""
+    """Keys of the values stored, changed or removed since the last ``drain`` (insertion ordered, no
+    duplicates). A claim applied again unchanged logs nothing, so whoever mirrors the values (the plug-in's
+    Entry objects) writes only what changed."""
 
     def __init__(self) -> None:
         self._keys: dict[ValueKey, None] = {}

@@ -200,9 +200,7 @@ class IDIndex:
             if current is None:
                 self._insert(Value(block, c))
             else:
-                current.user = dict(c.labels)
-                current.uid = c.uid
-                self.changes.touch(("", 0, *block))
+                self._refresh(current, c)
             owned[block] = self.values[block]
         self._ensure_table(c, lo, hi, dependents)
         return {"range": c.range_text}
@@ -262,18 +260,25 @@ class IDIndex:
     def _take(self, c: IDClaim, value: int, range_name: str | None) -> None:
         if range_name is not None:
             holder = Holder(c.name, c.uid, c.kind, c.claim_type, dict(c.labels))
-            self._tables[range_name].claim(value, holder)
+            table = self._tables[range_name]
+            if table.used.get(value) != holder:
+                table.claim(value, holder)
+                self.changes.touch((range_name, 0, value, self.space.table_width))
             self._held[c.name] = (range_name, value)
-            self.changes.touch((range_name, 0, value, self.space.table_width))
             return
         key = (value, self.full)
         existing = self.values.get(key)
         if existing is None:
             self._insert(Value(key, c))
         else:
-            existing.user, existing.uid = dict(c.labels), c.uid
-            self.changes.touch(("", 0, *key))
+            self._refresh(existing, c)
         self._owned.setdefault(c.name, {})[key] = self.values[key]
+
+    def _refresh(self, value: Value, c: IDClaim) -> None:
+        """Give a value its claim's current labels and uid; logged only when they differ."""
+        if value.user != c.labels or value.uid != c.uid:
+            value.user, value.uid = dict(c.labels), c.uid
+            self.changes.touch(("", 0, *value.key))
 
     def _release_other(self, c: IDClaim, keep: int | None) -> None:
         """Drop what ``c`` holds except the single id ``keep``."""

@@ -26,6 +26,9 @@ from ipam.labels import check_owner, go_map, matches
 from ipam.table import Holder, RangeTable
 
 NEEDS_PARENT = "a prefix range always needs a parent"
+# what a route stores besides its prefix: a claim writing them again unchanged changes nothing
+_ROUTE_VALUE = ("owner", "uid", "kind", "claim_type", "summary", "prefix_type", "subnet", "gateway", "index_entry",
+                "user")
 
 
 class IPIndex:
@@ -191,10 +194,11 @@ class IPIndex:
             if held is not None and held != (parent.owner, address):
                 self._drop_held(c.name)
             _family, table = self._tables[parent.owner]
-            labels = {**parent.user, **c.labels}
-            table.claim(address, Holder(c.name, c.uid, c.kind, c.claim_type, labels))
+            holder = Holder(c.name, c.uid, c.kind, c.claim_type, {**parent.user, **c.labels})
+            if table.used.get(address) != holder:
+                table.claim(address, holder)
+                self.changes.touch((parent.owner, family, address, WIDTH[family]))
             self._held[c.name] = (parent.owner, address)
-            self.changes.touch((parent.owner, family, address, WIDTH[family]))
             return
         self._drop_held(c.name)
         network = parent.prefix_type == ct.NETWORK
@@ -435,16 +439,17 @@ class IPIndex:
         owned = self._owned.setdefault(c.name, {})
         for route in routes:
             current = self.rib.routes.get(route.key)
+            changed = current is None or _differs(current, route)
             if current is None:
                 self.rib.insert(route)
                 current = route
-            else:
-                for attr in ("owner", "uid", "kind", "claim_type", "summary", "prefix_type", "subnet", "gateway",
-                             "index_entry", "user"):
+            elif changed:
+                for attr in _ROUTE_VALUE:
                     setattr(current, attr, getattr(route, attr))
             owned[current.key] = current
             self._track_gateway(current)
-            self.changes.touch(("", *current.key))
+            if changed:
+                self.changes.touch(("", *current.key))
 
     def _track_gateway(self, route: Route) -> None:
         if route.gateway:
@@ -526,6 +531,10 @@ class IPIndex:
             prefix_type=ct.REGULAR,
             address_family=FAMILY_NAME[family],
         )
+
+
+def _differs(current: Route, wanted: Route) -> bool:
+    return any(getattr(current, attr) != getattr(wanted, attr) for attr in _ROUTE_VALUE)
 
 
 def _span(prefix: Prefix) -> range:

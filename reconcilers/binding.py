@@ -9,9 +9,10 @@ reference's "invokers" do), so whoever writes a claim reads its ``status`` strai
   ``Ready=False`` with the reference's message (``cannot claim ip err ...``). A failed claim is retried
   when its index changes or when a release frees space.
 - Claim delete: release; Index delete: delete every claim of the index and its entries.
-- After each operation the Entry objects of the values touched are written or removed, and the claims
-  that lost values (a released parent prefix, a shrunk range) are re-evaluated instead of staying Ready
-  with a stale value.
+- After each operation the Entry objects of the values that changed are written or removed, and the
+  claims that lost values (a released parent prefix, a shrunk range) are re-evaluated instead of staying
+  Ready with a stale value. A claim written again as it stands (reconcilers re-apply theirs on every
+  reconcile) is confirmed by its engine and writes nothing else: no entry, no token.
 
 **Persistence.** Engines live in memory and are rebuilt from the stored claims: each claim's status holds
 its value, and replaying the Ready claims of an index in the reference's restore order (statics before
@@ -227,8 +228,11 @@ class Binding:
     def _after_change(
         self, api: APIServer, state: IndexState, dependents: list[str], *, retry_failed: bool = False
     ) -> None:
+        changed = state.engine.changes.drain()
+        if not (changed or dependents or retry_failed):
+            return  # the claim was confirmed as it stands: no entry, token or other claim to write
         self._touch(api, state)
-        self._flush_entries(api, state)
+        self._flush_entries(api, state, changed)
         md = _md(state.index)
         for name in dependents:
             self._reevaluate(api, md.get("namespace", ""), name)
@@ -247,10 +251,11 @@ class Binding:
             state.failed.discard(name)
             self._reevaluate(api, namespace, name)
 
-    def _flush_entries(self, api: APIServer, state: IndexState) -> None:
+    def _flush_entries(self, api: APIServer, state: IndexState, changed: list[Any]) -> None:
+        """Write or remove the entries of the values the engine changed (and only those)."""
         md = _md(state.index)
         namespace, index = md.get("namespace", ""), md["name"]
-        for key in state.engine.changes.drain():
+        for key in changed:
             allocation = state.engine.allocation(key)
             if allocation is None:
                 name = self.a.entry_name(namespace, index, state.engine.entry_suffix(key))

@@ -211,3 +211,18 @@ def test_index_claims_items_become_claims() -> None:
         ("index1.rangereservedmin", {"index": "index1", "range": "0-0"}),
         ("index1.mgmt", {"index": "index1", "id": 10}),
     ]
+
+
+def test_change_log_names_only_values_that_changed() -> None:
+    index = make(it.VLAN, {"minID": 1, "maxID": 4094})
+    steps: list[Step] = [("s", {"id": 100}), ("r", {"range": "200-209"}), ("a", RANGE_R), ("d", {}),
+                         ("c", {"id": 205})]
+    statuses = {name: apply(index, name, spec) for name, spec in steps}
+    assert index.changes.drain() != []
+    for name, spec in steps:
+        assert apply(index, name, spec, status=statuses[name]) == statuses[name]
+    assert index.changes.drain() == []
+    apply(index, "r", {"range": "200-209", "labels": {"role": "x"}})
+    assert [index.entry_suffix(k) for k in index.changes.drain()] == ["200-13", "208-15"]
+    apply(index, "c", {"id": 206})
+    assert [index.entry_suffix(k) for k in index.changes.drain()] == ["r.205-32", "r.206-32"]

@@ -371,3 +371,40 @@ def test_index_owned_prefix_may_be_top_level_and_regular_nests_in_regular() -> N
         [("a", {"prefix": "10.0.0.0/8"}), ("b", {"prefix": "10.1.0.0/16"}), ("c", {"prefix": "10.0.0.0/12"})]
     )
     assert [a.value for a in index.allocations()] == ["10.0.0.0/8", "10.0.0.0/12", "10.1.0.0/16"]
+
+
+# ------------------------------------------------------------------ change log (what the plug-in writes as entries)
+
+CHANGE_LOG_STEPS: list[Step] = [
+    ("p", {"prefix": "10.0.0.1/24", "prefixType": "network", "defaultGateway": True}),
+    ("q", {"prefix": "10.1.0.0/24"}),
+    ("r", {"range": "10.1.0.10-10.1.0.13"}),
+    ("a", {"selector": V4}),
+    ("s", {"address": "10.0.0.9/24"}),
+    ("t", {"address": "10.1.0.11/32"}),
+    ("h", {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "r"}}}),
+    ("d", {"createPrefix": True, "prefixLength": 28, "selector": {"matchLabels": {"role": "pool"}}}),
+]
+
+
+def test_claims_written_again_unchanged_log_no_change() -> None:
+    index = IPIndex("kubenet")
+    index.claim(parse_ip_claim("pool", {"prefix": "10.2.0.0/16", "labels": {"role": "pool"}}, uid="uid-pool"))
+    statuses = {name: apply(index, name, spec) for name, spec in CHANGE_LOG_STEPS}
+    assert index.changes.drain() != []
+    for name, spec in CHANGE_LOG_STEPS:
+        assert apply(index, name, spec, status=statuses[name]) == statuses[name]
+    assert index.changes.drain() == []
+
+
+def test_change_log_names_exactly_the_values_that_changed() -> None:
+    index, _ = run([("p", REG4), ("r", {"range": "10.0.0.10-10.0.0.13"}), ("a", {"address": "10.0.0.5/32"})])
+    held = apply(index, "h", {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "r"}}})
+    index.changes.drain()
+    apply(index, "a", {"address": "10.0.0.5/32", "labels": {"role": "x"}})
+    assert [index.entry_suffix(k) for k in index.changes.drain()] == ["10.0.0.5-32"]
+    apply(index, "h", {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "r"}}, "labels": {"role": "y"}},
+          status=held)
+    assert [index.entry_suffix(k) for k in index.changes.drain()] == ["r.10.0.0.10-32"]
+    apply(index, "a", {"address": "10.0.0.6/32", "labels": {"role": "x"}})
+    assert sorted(index.entry_suffix(k) for k in index.changes.drain()) == ["10.0.0.5-32", "10.0.0.6-32"]

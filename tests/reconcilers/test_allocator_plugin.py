@@ -15,6 +15,7 @@ from allocator_api import IPAM, make_api, obj
 
 from choreo.apiserver.server import APIServer
 from choreo.errors import Invalid
+from reconcilers.binding import TOKENS
 from reconcilers.plugin import AllocatorPlugin
 
 V4 = {"matchLabels": {"ipam.be.kuid.dev/address-family": "ipv4"}}
@@ -192,3 +193,31 @@ def test_restart_in_a_new_process_keeps_every_value(tmp_path: Path) -> None:
     assert {k: again[k] for k in first} == first
     assert again["new"] == ["10.0.0.3/24", 4092]
     assert _process(tmp_path / "b.db", "setup") == first  # from scratch: the same values every time
+
+
+def _versions(api: APIServer, group: str, kind: str) -> dict[str, str]:
+    return {o["metadata"]["name"]: o["metadata"]["resourceVersion"] for o in api.list(group, kind)}
+
+
+def test_a_claim_written_again_unchanged_writes_no_entry_and_keeps_the_engine(api: APIServer) -> None:
+    index(api, {"prefix": "10.0.0.0/24", "prefixType": "network"}, {"prefix": "1000::/64"})
+    claim(api, "a", selector=V4)
+    claim(api, "s", address="10.0.0.9/24")
+    claim(api, "b", selector=V6, labels={"role": "x"})
+    vlan = "vlan.be.kuid.dev"
+    api.apply(obj(vlan, "VLANIndex", "vl", {"minID": 1, "maxID": 4094}), manager="t")
+    api.apply(obj(vlan, "VLANClaim", "v", {"index": "vl"}), manager="t")
+    entries, vlan_entries = _versions(api, IPAM, "IPEntry"), _versions(api, vlan, "VLANEntry")
+    token_keys = (f"{IPAM}/default/kubenet", f"{vlan}/default/vl")
+    tokens = {k: api.backend.get_record(TOKENS, k) for k in token_keys}
+    for name in ("a", "s", "b"):
+        api.update(api.get(IPAM, "IPClaim", "default", name))
+    claim(api, "a", selector=V4)
+    api.apply(obj(vlan, "VLANClaim", "v", {"index": "vl"}), manager="t")
+    assert _versions(api, IPAM, "IPEntry") == entries
+    assert _versions(api, vlan, "VLANEntry") == vlan_entries
+    assert {k: api.backend.get_record(TOKENS, k) for k in token_keys} == tokens
+    claim(api, "b", selector=V6, labels={"role": "y"})  # a real change rewrites exactly its entry
+    changed = {k for k, v in _versions(api, IPAM, "IPEntry").items() if entries[k] != v}
+    assert changed == {"default.kubenet.1000---128"}
+    assert api.get(IPAM, "IPEntry", "default", "default.kubenet.1000---128")["spec"]["labels"] == {"role": "y"}
