@@ -105,7 +105,7 @@ class IDIndex:
         assert c.id is not None
         value = c.id
         if (value, self.full) in self._owned.get(c.name, {}) or self._held.get(c.name, ("", -1))[1] == value:
-            self._release_other(c, value)
+            self._keep(c, value)
             return {"id": value}
         range_name = self._range_holding(value)
         if range_name in self.reserved:
@@ -134,7 +134,7 @@ class IDIndex:
     def _dynamic(self, c: IDClaim, dependents: set[str]) -> dict[str, object]:
         kept = self._kept(c)
         if kept is not None:
-            self._release_other(c, kept)
+            self._keep(c, kept)
             return {"id": kept}
         self._release_other(c, None)
         if not c.selector:
@@ -148,6 +148,13 @@ class IDIndex:
             raise AllocationError("claimed failed, no claim ID found err: no free entry found")
         self._take(c, value, range_name)
         return {"id": value}
+
+    def _keep(self, c: IDClaim, value: int) -> None:
+        """``c`` keeps ``value``: drop anything else it holds and give the value the claim's current
+        labels (a claim re-applied with other labels must not leave the old ones on its entry)."""
+        self._release_other(c, value)
+        held = self._held.get(c.name)
+        self._take(c, value, held[0] if held is not None and held[1] == value else None)
 
     def _kept(self, c: IDClaim) -> int | None:
         mine = [k[0] for k in self._owned.get(c.name, {})]

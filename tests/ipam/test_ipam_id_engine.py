@@ -226,3 +226,16 @@ def test_change_log_names_only_values_that_changed() -> None:
     assert [index.entry_suffix(k) for k in index.changes.drain()] == ["200-13", "208-15"]
     apply(index, "c", {"id": 206})
     assert [index.entry_suffix(k) for k in index.changes.drain()] == ["r.205-32", "r.206-32"]
+
+
+@pytest.mark.parametrize(("name", "spec"), [("s", {"id": 100}), ("d", {}), ("a", RANGE_R)])
+def test_a_kept_id_takes_the_labels_of_the_reapplied_claim(name: str, spec: dict[str, Any]) -> None:
+    index = make(it.VLAN, {"minID": 1, "maxID": 4094})
+    apply(index, "r", {"range": "200-209"})
+    status = apply(index, name, spec)
+    index.changes.drain()
+    assert apply(index, name, {**spec, "labels": {"role": "edge"}}, status=status) == status
+    changed = index.changes.drain()
+    assert len(changed) == 1
+    allocation = index.allocation(changed[0])
+    assert allocation is not None and allocation.labels["role"] == "edge"
