@@ -39,10 +39,21 @@ class Conflict(ChoreoError):
 
 
 class Invalid(ChoreoError):
-    """The object breaks its schema or the metadata rules."""
+    """The object breaks its schema or the metadata rules.
+
+    ``causes`` are the (field path, message) pairs behind the message and ``target`` the object's
+    (group, kind, name) when known: the HTTP server returns them as Kubernetes Status details, which
+    kubectl prints field by field."""
 
     reason = "Invalid"
     code = 422
+
+    def __init__(
+        self, message: str, *, causes: list[tuple[str, str]] | None = None, target: tuple[str, str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.causes = causes or []
+        self.target = target
 
 
 class BadRequest(ChoreoError):

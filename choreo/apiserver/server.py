@@ -239,10 +239,16 @@ class APIServer:
             detail = "; ".join(str(e) for e in undeclared)
             raise Invalid(
                 "fieldmanager apply failed err: failed to create typed patch object "
-                f"({_where(key.namespace, key.name)}; {gvk}): {detail}"
+                f"({_where(key.namespace, key.name)}; {gvk}): {detail}",
+                causes=[(e.path, e.message) for e in undeclared],
+                target=(resource.group, resource.kind, key.name),
             )
         if errors:
-            raise Invalid(_invalid_message(resource, key, errors))
+            raise Invalid(
+                _invalid_message(resource, key, errors),
+                causes=[(e.path, e.message) for e in errors],
+                target=(resource.group, resource.kind, key.name),
+            )
 
     def _store(
         self, resource: APIResource, key: ObjectKey, old: Object | None, new: Object, *, applying: bool = False

@@ -16,6 +16,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from choreo import __version__
 from choreo.apiserver.registry import APIResource, Registry
 
 Doc = dict[str, Any]
@@ -279,6 +280,42 @@ def openapi_v3(registry: Registry, group: str, version: str) -> Doc | None:
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": dict(sorted(schemas.items()))},
     }
+
+
+OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+
+
+def openapi_v2() -> Doc:
+    """An OpenAPI v2 document without definitions.
+
+    Older kubectl (Debian's 1.20) fetches ``/openapi/v2`` before ``apply`` and fails when it is
+    missing. Kinds absent from the document are not validated on the client (kubectl skips them), so
+    the server's own validation, with choreo's messages, is what users see."""
+    return {"swagger": "2.0", "info": {"title": "choreo", "version": __version__}, "paths": {}, "definitions": {}}
+
+
+def openapi_v2_protobuf() -> bytes:
+    """``openapi_v2()`` in the protobuf form kubectl asks for first (gnostic ``openapi_v2.Document``:
+    field 1 ``swagger``, field 2 ``info`` with 1 ``title`` and 2 ``version``)."""
+    info = _pb_string(1, "choreo") + _pb_string(2, __version__)
+    return _pb_string(1, "2.0") + _pb_bytes(2, info)
+
+
+def _pb_bytes(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _pb_string(number: int, text: str) -> bytes:
+    return _pb_bytes(number, text.encode())
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
 
 
 def openapi_v3_index(registry: Registry) -> Doc:

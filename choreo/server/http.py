@@ -33,7 +33,7 @@ import yaml
 from choreo.apiserver import ssa
 from choreo.apiserver.registry import APIResource
 from choreo.apiserver.server import APIServer, utc_now
-from choreo.errors import BadRequest, ChoreoError, NotFound
+from choreo.errors import BadRequest, ChoreoError, Invalid, NotFound
 from choreo.results.inventory import Item, current_inventory
 from choreo.results.runs import runs_newest_first
 from choreo.results.snapshot import has_snapshot, load_snapshot
@@ -126,7 +126,16 @@ def status_doc(code: int, message: str, reason: str = "", details: Object | None
 def error_status(exc: ChoreoError) -> Object:
     code = exc.code if exc.code in _REASONS else (400 if 400 <= exc.code < 500 else 500)
     reason = exc.reason if exc.reason in _K8S_REASONS else _REASONS[code]
-    return status_doc(code, str(exc), reason)
+    return status_doc(code, str(exc), reason, _invalid_details(exc))
+
+
+def _invalid_details(exc: ChoreoError) -> Object | None:
+    """Status details of a validation error: kubectl prints them as one line per field."""
+    if not isinstance(exc, Invalid) or exc.target is None:
+        return None
+    group, kind, name = exc.target
+    causes = [{"reason": "FieldValueInvalid", "message": message, "field": field} for field, message in exc.causes]
+    return {"name": name, "group": group, "kind": kind, "causes": causes}
 
 
 @dataclass
@@ -299,23 +308,19 @@ class APIHandler(BaseHTTPRequestHandler):
             raise Unauthorized("Unauthorized: this server requires a valid bearer token (Authorization: Bearer ...)")
 
     def _send_json(self, code: int, doc: Any) -> None:
-        data = json.dumps(doc, separators=(",", ":")).encode()
+        self._send_bytes(code, json.dumps(doc, separators=(",", ":")).encode(), "application/json")
+
+    def _send_text(self, code: int, text: str) -> None:
+        self._send_bytes(code, text.encode(), "text/plain; charset=utf-8")
+
+    def _send_bytes(self, code: int, data: bytes, content_type: str) -> None:
         self._code = code
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-
-    def _send_text(self, code: int, text: str) -> None:
-        data = text.encode()
-        self._code = code
-        self.send_response(code)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     @property
     def _content_type(self) -> str:
@@ -340,7 +345,8 @@ class APIHandler(BaseHTTPRequestHandler):
             self._send_json(200, discovery.version_info())
             return
         if not parts:
-            self._send_json(200, {"paths": ["/api", "/apis", "/healthz", "/openapi/v3", "/readyz", "/version"]})
+            paths = ["/api", "/apis", "/healthz", "/openapi/v2", "/openapi/v3", "/readyz", "/version"]
+            self._send_json(200, {"paths": paths})
             return
         api = self.context.current_api()
         if parts[0] == "openapi":
@@ -364,6 +370,13 @@ class APIHandler(BaseHTTPRequestHandler):
 
     def _openapi(self, api: APIServer, parts: list[str]) -> None:
         self._only_get()
+        if parts == ["v2"]:
+            if discovery.OPENAPI_V2_PROTOBUF in self.headers.get("Accept", ""):
+                # what kube-apiserver answers too: Go's mime parser rejects the "@" of the requested type
+                self._send_bytes(200, discovery.openapi_v2_protobuf(), "application/octet-stream")
+            else:
+                self._send_json(200, discovery.openapi_v2())
+            return
         if parts == ["v3"]:
             self._send_json(200, discovery.openapi_v3_index(api.registry))
             return

@@ -15,7 +15,19 @@ from tests.e2e.conftest import choreo, store_is_intact
 from tests.server.harness import Http, ServerProcess, copy_example, idle, wait_for
 
 NS = "/apis/example.com/v1alpha1/namespaces/default"
-KUBECTL = shutil.which("kubectl")
+DEBIAN_KUBECTL = Path(__file__).resolve().parents[2] / ".tools" / "kubernetes-client" / "usr" / "bin" / "kubectl"
+
+
+def _kubectls() -> list[str]:
+    """Debian's kubectl (package kubernetes-client, unpacked by ./dev) and the one on PATH, if different."""
+    found = [str(DEBIAN_KUBECTL)] if DEBIAN_KUBECTL.exists() else []
+    on_path = shutil.which("kubectl")
+    if on_path and not any(Path(on_path).resolve() == Path(k).resolve() for k in found):
+        found.append(on_path)
+    return found
+
+
+KUBECTLS = _kubectls()
 
 
 def kubeconfig(path: Path, url: str, token: str | None = None) -> Path:
@@ -44,10 +56,11 @@ def greeting_server(tmp_path: Path):
         server.stop()
 
 
-def _kubectl(tmp_path: Path, config: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    assert KUBECTL, "kubectl is required: apt-get install -y kubernetes-client"
+def _kubectl(
+    kubectl: str, tmp_path: Path, config: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [KUBECTL, "--kubeconfig", str(config), "--cache-dir", str(tmp_path / "kcache"), *args],
+        [kubectl, "--kubeconfig", str(config), "--cache-dir", str(tmp_path / "kcache"), *args],
         capture_output=True,
         text=True,
         input=stdin,
@@ -55,12 +68,17 @@ def _kubectl(tmp_path: Path, config: Path, *args: str, stdin: str | None = None)
     )
 
 
-def test_kubectl_against_the_server(greeting_server, tmp_path: Path) -> None:
+def test_debian_kubectl_is_available() -> None:
+    assert DEBIAN_KUBECTL.exists(), "./dev setup unpacks Debian's kubernetes-client into .tools/"
+
+
+@pytest.mark.parametrize("kubectl_bin", KUBECTLS)
+def test_kubectl_against_the_server(greeting_server, tmp_path: Path, kubectl_bin: str) -> None:
     _server, url, _project = greeting_server
     config = kubeconfig(tmp_path / "kubeconfig", url)
 
     def kubectl(*args: str, stdin: str | None = None) -> str:
-        result = _kubectl(tmp_path, config, *args, stdin=stdin)
+        result = _kubectl(kubectl_bin, tmp_path, config, *args, stdin=stdin)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
@@ -71,7 +89,7 @@ def test_kubectl_against_the_server(greeting_server, tmp_path: Path) -> None:
     assert "messageRef: alice-message" in alice and "name: Alice" in alice
     watch = subprocess.Popen(
         [
-            KUBECTL,
+            kubectl_bin,
             "--kubeconfig",
             str(config),
             "--cache-dir",
@@ -93,7 +111,7 @@ def test_kubectl_against_the_server(greeting_server, tmp_path: Path) -> None:
     watched, _ = watch.communicate(timeout=30)
     assert [line.split()[0] for line in watched.splitlines()].count("carol-message") >= 2  # added, then deleted
     bad = "apiVersion: example.com/v1alpha1\nkind: Greeting\nmetadata:\n  name: dan\nspec:\n  name: Dan\n  shoe: 42\n"
-    result = _kubectl(tmp_path, config, "apply", "--server-side", "-f", "-", stdin=bad)
+    result = _kubectl(kubectl_bin, tmp_path, config, "apply", "--server-side", "-f", "-", stdin=bad)
     assert result.returncode != 0 and ".spec.shoe: field not declared in schema" in result.stderr
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,29 @@ def test_openapi_v3_tells_kubectl_field_validation_works(http: Http) -> None:
     assert "fieldValidation" in [p["name"] for p in patch["parameters"]]
     schema = doc["components"]["schemas"]["com.example.v1alpha1.Greeting"]
     assert schema["properties"]["spec"]["required"] == ["name"]
+
+
+def test_openapi_v2_for_older_kubectl(http: Http) -> None:
+    """Debian's kubectl 1.20 reads /openapi/v2 (protobuf first) before every apply."""
+    code, doc = http.call("GET", "/openapi/v2")
+    assert code == 200 and doc["swagger"] == "2.0" and doc["definitions"] == {}
+    request = urllib.request.Request(http.url + "/openapi/v2")
+    request.add_header("Accept", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.headers["Content-Type"] == "application/octet-stream"
+        body = response.read()
+    # gnostic openapi_v2.Document: field 1 swagger "2.0", field 2 info {1 title, 2 version}
+    assert body.startswith(b"\x0a\x032.0\x12") and b"\x0a\x06choreo" in body
+
+
+def test_invalid_objects_carry_field_causes_for_kubectl(http: Http) -> None:
+    code, status = http.call("POST", f"{NS}/greetings", {**greeting("x"), "spec": {"name": 7, "shoe": 1}})
+    assert (code, status["reason"]) == (422, "Invalid")
+    assert status["details"]["name"] == "x" and status["details"]["kind"] == "Greeting"
+    assert status["details"]["group"] == "example.com"
+    fields = {(c["field"], c["message"]) for c in status["details"]["causes"]}
+    assert (".spec.shoe", "field not declared in schema") in fields
+    assert any(field == ".spec.name" for field, _ in fields)
 
 
 def test_create_get_list_with_selectors_delete(dyn: dynamic.DynamicClient) -> None:
