@@ -16,7 +16,6 @@ records them as a run). ``Runner`` owns the thread and stops it between two reco
 
 from __future__ import annotations
 
-import heapq
 import threading
 import time
 import traceback
@@ -34,30 +33,6 @@ Log = Callable[..., None]
 IDLE_WAIT = 1.0
 
 
-class RealTimeQueue(WorkQueue[WorkKey]):
-    """The work queue with wall-clock timers: a delayed key is not handed out before it is due."""
-
-    def add_after(self, key: WorkKey, delay: float) -> None:
-        if delay <= 0:
-            self.add(key)
-        else:
-            heapq.heappush(self._timers, (time.monotonic() + delay, next(self._sequence), key))
-
-    def pop(self) -> WorkKey | None:
-        now = time.monotonic()
-        while self._timers and self._timers[0][0] <= now:
-            self.add(heapq.heappop(self._timers)[2])
-        if not self._ready:
-            return None
-        key = self._ready.popleft()
-        self._waiting.discard(key)
-        return key
-
-    def next_due(self) -> float | None:
-        """Seconds until the earliest timer, None when there is none."""
-        return max(self._timers[0][0] - time.monotonic(), 0.0) if self._timers else None
-
-
 class ContinuousController(Controller):
     def __init__(
         self,
@@ -69,7 +44,7 @@ class ContinuousController(Controller):
         on_quiet: Callable[[RunOutcome, list[str]], None],
     ) -> None:
         super().__init__(api, reconcilers, max_reconciles=max_reconciles, log=lambda m: log("reconciler-log", msg=m))
-        self.queue = RealTimeQueue()
+        self.queue = WorkQueue(clock=time.monotonic)
         self._log = log
         self._on_quiet = on_quiet
         self._seen: dict[WorkKey, tuple[int, bool]] = {}
