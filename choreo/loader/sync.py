@@ -81,12 +81,22 @@ def apply_input(api: APIServer, item: InputObject) -> dict[str, Any]:
 def _clean(api: APIServer, loaded: set[Any]) -> None:
     for resource in api.registry.resources():
         for obj in api.list(resource.group, resource.kind):
-            annotations = obj["metadata"].get("annotations") or {}
-            if not is_loader_origin(annotations.get(ORIGIN_ANNOTATION)) or key_of(obj) in loaded:
-                continue
-            managers = {m.get("manager") for m in obj["metadata"].get("managedFields") or []}
-            if INPUT_MANAGER in managers:
+            if _loaded_before_but_not_now(obj, loaded):
                 _delete_if_present(api, obj)
+    # Inputs of a kind whose CRD is gone: no schema or finalizer logic can apply to them any more, so they
+    # leave the store directly; what they owned is then collected as garbage.
+    for group, kind in api.backend.kinds():
+        if api.registry.get(group, kind) is None:
+            for obj in api.backend.list(group, kind):
+                if _loaded_before_but_not_now(obj, loaded):
+                    api.backend.delete(key_of(obj))
+
+
+def _loaded_before_but_not_now(obj: dict[str, Any], loaded: set[Any]) -> bool:
+    annotations = obj["metadata"].get("annotations") or {}
+    if not is_loader_origin(annotations.get(ORIGIN_ANNOTATION)) or key_of(obj) in loaded:
+        return False
+    return INPUT_MANAGER in {m.get("manager") for m in obj["metadata"].get("managedFields") or []}
 
 
 def collect_garbage(api: APIServer) -> None:

@@ -56,3 +56,17 @@ def test_second_run_of_unchanged_project_changes_nothing(example) -> None:
     assert choreo("run", str(project)).code == 0
     second = {kind: get_json(project, kind) for kind in ("greetings", "messages")}
     assert first == second  # same resourceVersions, timestamps, everything
+
+
+def test_removing_a_crd_removes_its_inputs_and_what_they_owned(example) -> None:
+    project: Path = example("greeting")
+    assert choreo("run", str(project)).code == 0
+    (project / "crds" / "example.com_greetings.yaml").unlink()
+    for source in (project / "in").iterdir():
+        source.unlink()
+    (project / "reconcilers" / "greeting" / "config.yaml").unlink()
+    (project / "reconcilers" / "greeting" / "reconciler.star").unlink()
+    result = choreo("run", str(project))
+    assert result.code == 0, result.out + result.err
+    assert get_json(project, "messages")["items"] == []
+    assert choreo("get", "greetings", "-C", str(project)).code == 1  # the kind itself is gone
