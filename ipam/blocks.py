@@ -31,10 +31,6 @@ def align(value: int, plen: int, width: int) -> int:
     return value & ~(size(width, plen) - 1)
 
 
-def contains(outer: Block, inner: Block, width: int) -> bool:
-    return outer[1] <= inner[1] and align(inner[0], outer[1], width) == outer[0]
-
-
 def cover(lo: int, hi: int, width: int) -> Iterator[Block]:
     """The minimal list of aligned blocks covering ``lo..hi`` (inclusive), ascending."""
     while lo <= hi:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ipam.errors import ClaimSyntaxError
+from ipam.labels import string_map
 
 STATIC_ID = "staticID"
 DYNAMIC_ID = "dynamicID"
@@ -179,8 +180,8 @@ def parse_id_claim(
         claim_type=claim_type,
         kind=kind,
         index_owned=index_owned,
-        labels={str(k): str(v) for k, v in (spec.get("labels") or {}).items()},
-        selector={str(k): str(v) for k, v in ((spec.get("selector") or {}).get("matchLabels") or {}).items()},
+        labels=string_map(spec.get("labels")),
+        selector=string_map((spec.get("selector") or {}).get("matchLabels")),
         status_id=previous if _is_int(previous) and 0 <= previous <= space.max else None,
     )
     if claim_type == STATIC_ID:

@@ -21,9 +21,9 @@ from ipam.allocation import Allocation, ChangeLog, Outcome, ValueKey
 from ipam.blocks import FreeSpace, align, cover, last
 from ipam.errors import AllocationError
 from ipam.idclaim import IDClaim, IDSpace
-from ipam.labels import CLAIM_NAME, check_owner, matches
+from ipam.labels import CLAIM_NAME, CLAIM_TYPE, CLAIM_UID, OWNER_KIND, check_owner, matches
 from ipam.sortedlist import SortedList
-from ipam.table import Holder, RangeTable
+from ipam.table import Holder, RangeTable, RangeTables
 
 Key = tuple[int, int]  # (start, prefix length) in the space's naming width
 
@@ -38,8 +38,9 @@ class Value:
         self.user = dict(claim.labels)
 
     def labels(self) -> dict[str, str]:
-        return {**self.user, CLAIM_NAME: self.owner, "be.kuid.dev/claim-uid": self.uid,
-                "be.kuid.dev/owner-kind": self.kind, "be.kuid.dev/claim-type": self.claim_type}
+        """User labels plus the system labels, as a selector sees them."""
+        return {**self.user, CLAIM_NAME: self.owner, CLAIM_UID: self.uid, OWNER_KIND: self.kind,
+                CLAIM_TYPE: self.claim_type}
 
 
 class IDIndex:
@@ -51,10 +52,9 @@ class IDIndex:
         self.values: dict[Key, Value] = {}
         self._starts = SortedList()
         self._owned: dict[str, dict[Key, Value]] = {}
-        self._tables: dict[str, RangeTable] = {}
-        self._held: dict[str, tuple[str, int]] = {}
         self.reserved = set(it.reserved_names(name))
         self.changes = ChangeLog()
+        self._ranges = RangeTables(self.changes)
 
     # ================================================================ public API
 
@@ -68,20 +68,20 @@ class IDIndex:
     def release(self, name: str) -> list[str]:
         dependents: set[str] = set()
         self._drop_values(name, set())
-        self._drop_held(name)
-        self._drop_table(name, dependents)
+        self._ranges.drop_held(name)
+        self._ranges.drop(name, dependents)
         dependents.discard(name)
         return sorted(dependents)
 
     def owns(self, name: str) -> bool:
-        return bool(self._owned.get(name)) or name in self._held
+        return bool(self._owned.get(name)) or name in self._ranges.held
 
     def allocations(self) -> Iterator[Allocation]:
         for start in self._starts:
             for key in self._keys_at(start):
                 yield self._value_allocation(self.values[key])
-        for table_name in sorted(self._tables):
-            for value, holder in self._tables[table_name].items():
+        for table_name in self._ranges.names():
+            for value, holder in self._ranges[table_name].items():
                 yield self._table_allocation(table_name, value, holder)
 
     def allocation(self, key: ValueKey) -> Allocation | None:
@@ -89,8 +89,7 @@ class IDIndex:
         if not table_name:
             found = self.values.get((start, plen))
             return None if found is None else self._value_allocation(found)
-        table = self._tables.get(table_name)
-        holder = table.used.get(start) if table else None
+        holder = self._ranges.holder(key)
         return None if holder is None else self._table_allocation(table_name, start, holder)
 
     @staticmethod
@@ -104,7 +103,7 @@ class IDIndex:
     def _static(self, c: IDClaim, dependents: set[str]) -> dict[str, object]:
         assert c.id is not None
         value = c.id
-        if (value, self.full) in self._owned.get(c.name, {}) or self._held.get(c.name, ("", -1))[1] == value:
+        if (value, self.full) in self._owned.get(c.name, {}) or self._ranges.held.get(c.name, ("", -1))[1] == value:
             self._keep(c, value)
             return {"id": value}
         range_name = self._range_holding(value)
@@ -114,7 +113,7 @@ class IDIndex:
         if existing is not None and existing.claim_type != it.RANGE:
             check_owner(c.name, c.uid, existing.owner, existing.uid)
         if range_name is not None:
-            holder = self._tables[range_name].used.get(value)
+            holder = self._ranges[range_name].used.get(value)
             if holder is not None and holder.name != c.name:
                 raise AllocationError(f"claim failed id {value} already claimed")
         self._release_other(c, value)
@@ -142,7 +141,7 @@ class IDIndex:
             self._take(c, value, None)
             return {"id": value}
         range_name = self._selected_range(c)
-        table = self._tables[range_name]
+        table = self._ranges[range_name]
         value = c.status_id if c.status_id is not None and table.is_free(c.status_id) else table.lowest_free()
         if value is None:
             raise AllocationError("claimed failed, no claim ID found err: no free entry found")
@@ -153,12 +152,12 @@ class IDIndex:
         """``c`` keeps ``value``: drop anything else it holds and give the value the claim's current
         labels (a claim re-applied with other labels must not leave the old ones on its entry)."""
         self._release_other(c, value)
-        held = self._held.get(c.name)
+        held = self._ranges.held.get(c.name)
         self._take(c, value, held[0] if held is not None and held[1] == value else None)
 
     def _kept(self, c: IDClaim) -> int | None:
         mine = [k[0] for k in self._owned.get(c.name, {})]
-        held = self._held.get(c.name)
+        held = self._ranges.held.get(c.name)
         if held is not None:
             mine.append(held[1])
         if c.status_id is not None:
@@ -199,7 +198,7 @@ class IDIndex:
             errors = [e for b in blocks for e in self._overlaps(c, b)]
             if errors:
                 raise AllocationError("; ".join(errors))
-        self._drop_held(c.name)
+        self._ranges.drop_held(c.name)
         self._drop_values(c.name, set(blocks))
         owned = self._owned.setdefault(c.name, {})
         for block in blocks:
@@ -209,7 +208,7 @@ class IDIndex:
             else:
                 self._refresh(current, c)
             owned[block] = self.values[block]
-        self._ensure_table(c, lo, hi, dependents)
+        self._ranges.ensure(RangeTable(c.name, lo, hi, c.range_text, width=self.space.table_width), dependents)
         return {"range": c.range_text}
 
     def _overlaps(self, c: IDClaim, block: Key) -> list[str]:
@@ -236,22 +235,6 @@ class IDIndex:
             errors.append(f"range id {text} overlaps with parent: [{' '.join(f'{s}/{p}' for s, p in around)}]")
         return errors
 
-    def _ensure_table(self, c: IDClaim, lo: int, hi: int, dependents: set[str]) -> None:
-        current = self._tables.get(c.name)
-        if current is not None and (current.lo, current.hi) == (lo, hi):
-            current.text = c.range_text
-            return
-        table = RangeTable(c.name, lo, hi, c.range_text)
-        if current is not None:
-            for value, holder in list(current.items()):
-                if value in table:
-                    table.claim(value, holder)
-                else:
-                    self._held.pop(holder.name, None)
-                    dependents.add(holder.name)
-                    self.changes.touch((c.name, 0, value, self.space.table_width))
-        self._tables[c.name] = table
-
     # ================================================================ bookkeeping
 
     def _keys_at(self, start: int) -> list[Key]:
@@ -266,12 +249,7 @@ class IDIndex:
 
     def _take(self, c: IDClaim, value: int, range_name: str | None) -> None:
         if range_name is not None:
-            holder = Holder(c.name, c.uid, c.kind, c.claim_type, dict(c.labels))
-            table = self._tables[range_name]
-            if table.used.get(value) != holder:
-                table.claim(value, holder)
-                self.changes.touch((range_name, 0, value, self.space.table_width))
-            self._held[c.name] = (range_name, value)
+            self._ranges.hold(c.name, range_name, value, Holder(c.name, c.uid, c.kind, c.claim_type, dict(c.labels)))
             return
         key = (value, self.full)
         existing = self.values.get(key)
@@ -289,9 +267,9 @@ class IDIndex:
 
     def _release_other(self, c: IDClaim, keep: int | None) -> None:
         """Drop what ``c`` holds except the single id ``keep``."""
-        held = self._held.get(c.name)
+        held = self._ranges.held.get(c.name)
         if held is not None and held[1] != keep:
-            self._drop_held(c.name)
+            self._ranges.drop_held(c.name)
         self._drop_values(c.name, set() if keep is None else {(keep, self.full)})
 
     def _drop_values(self, name: str, keep: set[Key]) -> None:
@@ -306,21 +284,6 @@ class IDIndex:
             self.changes.touch(("", 0, *key))
         if not owned:
             del self._owned[name]
-
-    def _drop_held(self, name: str) -> None:
-        held = self._held.pop(name, None)
-        if held is not None and held[0] in self._tables:
-            self._tables[held[0]].release(held[1])
-            self.changes.touch((held[0], 0, held[1], self.space.table_width))
-
-    def _drop_table(self, name: str, dependents: set[str]) -> None:
-        table = self._tables.pop(name, None)
-        if table is None:
-            return
-        for value, holder in table.items():
-            self._held.pop(holder.name, None)
-            dependents.add(holder.name)
-            self.changes.touch((name, 0, value, self.space.table_width))
 
     # ================================================================ entries
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from ipam.errors import ClaimSyntaxError
 from ipam.ipaddr import Prefix, parse_prefix, parse_range
+from ipam.labels import string_map
 
 STATIC_PREFIX = "staticPrefix"
 STATIC_ADDRESS = "staticAddress"
@@ -186,8 +187,8 @@ def parse_ip_claim(
         kind=kind,
         index_owned=index_owned,
         default_gateway=bool(spec.get("defaultGateway")),
-        labels={str(k): str(v) for k, v in (spec.get("labels") or {}).items()},
-        selector={str(k): str(v) for k, v in ((spec.get("selector") or {}).get("matchLabels") or {}).items()},
+        labels=string_map(spec.get("labels")),
+        selector=string_map((spec.get("selector") or {}).get("matchLabels")),
         status={k: v for k, v in (status or {}).items() if k in ("prefix", "address", "range") and v},
     )
     errors = _VALIDATORS[claim_type](_VALIDATOR[claim_type], spec, claim)

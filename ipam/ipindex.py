@@ -23,7 +23,7 @@ from ipam.ipaddr import FAMILY_NAME, WIDTH, Prefix, ip_text, parse_prefix, subne
 from ipam.ipclaim import IPClaim
 from ipam.iprib import RIB, Route
 from ipam.labels import check_owner, go_map, matches
-from ipam.table import Holder, RangeTable
+from ipam.table import Holder, RangeTable, RangeTables
 
 NEEDS_PARENT = "a prefix range always needs a parent"
 # what a route stores besides its prefix: a claim writing them again unchanged changes nothing
@@ -37,8 +37,7 @@ class IPIndex:
         self.rib = RIB()
         self.changes = ChangeLog()
         self._owned: dict[str, dict[tuple[int, int, int], Route]] = {}
-        self._tables: dict[str, tuple[int, RangeTable]] = {}  # range claim -> (family, table)
-        self._held: dict[str, tuple[str, int]] = {}  # claim -> (range claim, address) held in a table
+        self._ranges = RangeTables(self.changes)  # range claim tables, and the addresses claims hold in them
         self._gateways: dict[str, Route] = {}  # subnet name -> gateway route
 
     # ================================================================ public API
@@ -61,30 +60,29 @@ class IPIndex:
         """Remove everything ``name`` holds; returns the other claims that lost values with it."""
         dependents: set[str] = set()
         self._drop_routes(name, set(), dependents)
-        self._drop_held(name)
-        self._drop_table(name, dependents)
+        self._ranges.drop_held(name)
+        self._ranges.drop(name, dependents)
         dependents.discard(name)
         return sorted(dependents)
 
     def owns(self, name: str) -> bool:
-        return bool(self._owned.get(name)) or name in self._held
+        return bool(self._owned.get(name)) or name in self._ranges.held
 
     def allocations(self) -> Iterator[Allocation]:
         """Every stored value, main tree first (RIB order), then the range tables by name."""
         for route in self.rib.walk():
             yield self._route_allocation(route)
-        for table_name in sorted(self._tables):
-            family, table = self._tables[table_name]
+        for table_name in self._ranges.names():
+            table = self._ranges[table_name]
             for value, holder in table.items():
-                yield self._table_allocation(table_name, family, value, holder)
+                yield self._table_allocation(table_name, table.family, value, holder)
 
     def allocation(self, key: ValueKey) -> Allocation | None:
         table_name, family, value, plen = key
         if not table_name:
             route = self.rib.routes.get((family, value, plen))
             return None if route is None else self._route_allocation(route)
-        entry = self._tables.get(table_name)
-        holder = entry[1].used.get(value) if entry and entry[0] == family else None
+        holder = self._ranges.holder(key)
         return None if holder is None else self._table_allocation(table_name, family, value, holder)
 
     @staticmethod
@@ -123,7 +121,7 @@ class IPIndex:
 
     def _check_no_prefix_children(self, subnet: Prefix) -> None:
         parent = self.rib.parent_of(subnet)
-        for child in parent._children_in(subnet):
+        for child in parent.children_in(subnet):
             if any(r.summary == "prefix" for r in self.rib.subtree(child)):
                 raise AllocationError("child with addressing prefix not allowed in claim of type network")
 
@@ -178,7 +176,7 @@ class IPIndex:
         return self._address_status(parent, c.text)
 
     def _check_table_free(self, c: IPClaim, range_route: Route, address: int) -> None:
-        _family, table = self._tables[range_route.owner]
+        table = self._ranges[range_route.owner]
         holder = table.used.get(address)
         if holder is not None:
             try:
@@ -190,17 +188,13 @@ class IPIndex:
         family = parent.prefix.family
         if parent.summary == "range":
             self._drop_routes(c.name, set(), dependents)
-            held = self._held.get(c.name)
+            held = self._ranges.held.get(c.name)
             if held is not None and held != (parent.owner, address):
-                self._drop_held(c.name)
-            _family, table = self._tables[parent.owner]
+                self._ranges.drop_held(c.name)
             holder = Holder(c.name, c.uid, c.kind, c.claim_type, {**parent.user, **c.labels})
-            if table.used.get(address) != holder:
-                table.claim(address, holder)
-                self.changes.touch((parent.owner, family, address, WIDTH[family]))
-            self._held[c.name] = (parent.owner, address)
+            self._ranges.hold(c.name, parent.owner, address, holder)
             return
-        self._drop_held(c.name)
+        self._ranges.drop_held(c.name)
         network = parent.prefix_type == ct.NETWORK
         route = self._new_route(
             c,
@@ -233,7 +227,7 @@ class IPIndex:
             self._check_range(c, blocks)
         routes = [self._new_route(c, b, "range", ct.REGULAR) for b in blocks]
         self._set_routes(c, routes, dependents)
-        self._ensure_table(c, family, first, last_, dependents)
+        self._ranges.ensure(RangeTable(c.name, first, last_, c.range_text, family, width), dependents)
         return {"range": c.range_text}
 
     def _check_range(self, c: IPClaim, blocks: list[Prefix]) -> None:
@@ -253,24 +247,8 @@ class IPIndex:
                     f"a range has to fit into a single parent prefix got {parents[0].prefix} and {p.prefix}"
                 )
         for block, parent in zip(blocks, parents, strict=True):
-            if any(not own(child) for child in parent._children_in(block)):
+            if any(not own(child) for child in parent.children_in(block)):
                 raise AllocationError(f"cannot have children for a range {block}")
-
-    def _ensure_table(self, c: IPClaim, family: int, first: int, last_: int, dependents: set[str]) -> None:
-        current = self._tables.get(c.name)
-        if current is not None and (current[0], current[1].lo, current[1].hi) == (family, first, last_):
-            current[1].text = c.range_text
-            return
-        table = RangeTable(c.name, first, last_, c.range_text)
-        if current is not None:  # the bounds changed: keep what still fits, the rest must be re-evaluated
-            for value, holder in list(current[1].items()):
-                if current[0] == family and value in table:
-                    table.claim(value, holder)
-                else:
-                    self._held.pop(holder.name, None)
-                    dependents.add(holder.name)
-                    self.changes.touch((c.name, current[0], value, WIDTH[current[0]]))
-        self._tables[c.name] = (family, table)
 
     # ================================================================ dynamic prefix
 
@@ -329,7 +307,7 @@ class IPIndex:
             parent, address = kept
         else:
             self._drop_routes(c.name, set(), dependents)
-            self._drop_held(c.name)
+            self._ranges.drop_held(c.name)
             parent, address = self._reclaim_address(c, previous) or self._find_address(c)
         family = parent.prefix.family
         network = parent.summary == "prefix" and parent.prefix_type == ct.NETWORK
@@ -341,9 +319,9 @@ class IPIndex:
         """The address the claim already holds and its status names, with its parent."""
         if previous is None:
             return None
-        held = self._held.get(c.name)
+        held = self._ranges.held.get(c.name)
         if held is not None:
-            family = self._tables[held[0]][0]
+            family = self._ranges[held[0]].family
             if (family, held[1]) == (previous.family, previous.address):
                 return self._range_route(held[0], held[1]), held[1]
         route = self._owned.get(c.name, {}).get((previous.family, previous.address, previous.width))
@@ -365,7 +343,7 @@ class IPIndex:
         if parent.is_root or not matches(c.selector, parent.labels()):
             return None
         if parent.summary == "range":
-            _family, table = self._tables[parent.owner]
+            table = self._ranges[parent.owner]
             return (parent, previous.address) if table.is_free(previous.address) else None
         assert parent.free is not None
         if parent.summary == "prefix" and parent.free.is_free((previous.address, previous.width)):
@@ -382,7 +360,7 @@ class IPIndex:
                 if route.owner in seen_tables:
                     continue
                 seen_tables.add(route.owner)
-                value = self._tables[route.owner][1].lowest_free()
+                value = self._ranges[route.owner].lowest_free()
                 if value is None:
                     raise AllocationError("no free entry found")
                 return self._range_route(route.owner, value), value
@@ -479,24 +457,7 @@ class IPIndex:
                 del self._owned[route.owner]
         dependents.add(route.owner)
         if route.summary == "range" and route.owner not in self._owned:
-            self._drop_table(route.owner, dependents)
-
-    def _drop_held(self, name: str) -> None:
-        held = self._held.pop(name, None)
-        if held is not None and held[0] in self._tables:
-            family, table = self._tables[held[0]]
-            table.release(held[1])
-            self.changes.touch((held[0], family, held[1], WIDTH[family]))
-
-    def _drop_table(self, name: str, dependents: set[str]) -> None:
-        entry = self._tables.pop(name, None)
-        if entry is None:
-            return
-        family, table = entry
-        for value, holder in table.items():
-            self._held.pop(holder.name, None)
-            dependents.add(holder.name)
-            self.changes.touch((name, family, value, WIDTH[family]))
+            self._ranges.drop(route.owner, dependents)
 
     # ================================================================ entries
 

@@ -71,9 +71,6 @@ class Route:
         for start in list(self._starts):
             yield self._children[start]
 
-    def has_children(self) -> bool:
-        return bool(self._starts)
-
     def _adopt(self, child: Route) -> None:
         if self._starts is None or self._children is None:
             self._starts, self._children = SortedList(), {}
@@ -86,7 +83,8 @@ class Route:
         self._starts.remove(child.prefix.address)
         del self._children[child.prefix.address]
 
-    def _children_in(self, prefix: Prefix) -> list[Route]:
+    def children_in(self, prefix: Prefix) -> list[Route]:
+        """The direct children that lie inside ``prefix``, in address order."""
         if self._starts is None or self._children is None:
             return []
         end = last(prefix.address, prefix.plen, prefix.width)
@@ -97,9 +95,6 @@ class RIB:
     def __init__(self) -> None:
         self.roots = {f: Route(Prefix(f, 0, 0), free=FreeSpace(WIDTH[f], (0, 0))) for f in (4, 6)}
         self.routes: dict[tuple[int, int, int], Route] = {}
-
-    def __len__(self) -> int:
-        return len(self.routes)
 
     def get(self, prefix: Prefix) -> Route | None:
         return self.routes.get((prefix.family, prefix.network, prefix.plen))
@@ -123,7 +118,7 @@ class RIB:
         if not route.prefix.full:
             route.free = FreeSpace(route.prefix.width, block, covered)
         if covered != [block]:
-            for child in parent._children_in(route.prefix):
+            for child in parent.children_in(route.prefix):
                 parent._drop(child)
                 route._adopt(child)
         parent._adopt(route)

@@ -1,4 +1,4 @@
-"""System label keys, selector matching and the owner rule shared by every allocator.
+"""System label keys, label maps, selector matching and the owner rule shared by every allocator.
 
 Every stored value carries the labels below next to the claim's own labels; selectors
 (``spec.selector.matchLabels``, all pairs must match, empty matches everything) may use both.
@@ -7,6 +7,7 @@ Every stored value carries the labels below next to the claim's own labels; sele
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from ipam.errors import AllocationError
 
@@ -21,14 +22,10 @@ ADDRESS_FAMILY = "ipam.be.kuid.dev/address-family"
 SUBNET = "ipam.be.kuid.dev/subnet"
 DEFAULT_GATEWAY = "ipam.be.kuid.dev/default-gateway"
 
-SYSTEM_KEYS = frozenset(
-    {CLAIM_NAME, CLAIM_UID, OWNER_KIND, CLAIM_TYPE, INDEX_ENTRY, PREFIX_TYPE, SUMMARY_TYPE, ADDRESS_FAMILY, SUBNET,
-     DEFAULT_GATEWAY}
-)
 
-
-def user_labels(labels: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in labels.items() if k not in SYSTEM_KEYS}
+def string_map(values: Mapping[Any, Any] | None) -> dict[str, str]:
+    """Labels or a selector's ``matchLabels`` as text (YAML may have given numbers or booleans)."""
+    return {str(k): str(v) for k, v in (values or {}).items()}
 
 
 def matches(selector: Mapping[str, str] | None, labels: Mapping[str, str]) -> bool:

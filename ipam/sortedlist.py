@@ -78,10 +78,6 @@ class SortedList:
             del self._lists[i]
             del self._maxes[i]
 
-    def discard(self, value: int) -> None:
-        if value in self:
-            self.remove(value)
-
     def first(self) -> int | None:
         return self._lists[0][0] if self._lists else None
 

@@ -45,7 +45,9 @@ class IPAMAdapter:
     def new_engine(self, index: Object) -> IPIndex:
         return IPIndex(_md(index)["name"])
 
-    def parse_claim(self, engine: Any, index: Object | None, claim: Object, status: Object) -> ipclaim.IPClaim:
+    def parse_claim(
+        self, engine: IPIndex | None, index: Object | None, claim: Object, status: Object
+    ) -> ipclaim.IPClaim:
         return ipclaim.parse_ip_claim(
             _md(claim)["name"],
             claim.get("spec") or {},
@@ -115,12 +117,19 @@ class IDAdapter:
     def new_engine(self, index: Object) -> IDIndex:
         return IDIndex(self._space(index), _md(index)["name"])
 
-    def parse_claim(self, engine: Any, index: Object | None, claim: Object, status: Object) -> idclaim.IDClaim:
-        space = engine.space if engine is not None else self._space(index) if index is not None else None
-        if space is None:  # no index: check what can be checked without knowing the space
-            space = idclaim.GENID_TYPES["64bit"] if self.allocator in ("genid", "extcomm") else self._space({})
+    def _claim_space(self, engine: IDIndex | None, index: Object | None) -> idclaim.IDSpace:
+        if engine is not None:
+            return engine.space
+        if index is not None:
+            return self._space(index)
+        # no index: check what can be checked without knowing the space (the widest one of the allocator)
+        return idclaim.GENID_TYPES["64bit"] if self.allocator in ("genid", "extcomm") else self._space({})
+
+    def parse_claim(
+        self, engine: IDIndex | None, index: Object | None, claim: Object, status: Object
+    ) -> idclaim.IDClaim:
         return idclaim.parse_id_claim(
-            space,
+            self._claim_space(engine, index),
             _md(claim)["name"],
             claim.get("spec") or {},
             kind=self.claim_kind,
@@ -134,9 +143,11 @@ class IDAdapter:
         return idclaim.derived_claims(self._space(index), _md(index)["name"], index.get("spec") or {})
 
     def restore_rank(self, parsed: idclaim.IDClaim) -> int:
-        order = {idclaim.RANGE: 0, idclaim.STATIC_ID: 1, idclaim.DYNAMIC_ID: 4}
-        rank = order[parsed.claim_type]
-        return rank if parsed.index_owned or rank == 4 else rank + 2
+        """Index-owned ranges, index-owned ids, other ranges, other static ids, then dynamic ids."""
+        if parsed.claim_type == idclaim.DYNAMIC_ID:
+            return 4
+        rank = 0 if parsed.claim_type == idclaim.RANGE else 1
+        return rank if parsed.index_owned else rank + 2
 
     def entry_name(self, namespace: str, index: str, suffix: str) -> str:
         return f"{index}.{suffix}"
@@ -149,7 +160,7 @@ class IDAdapter:
         return spec
 
 
-def all_adapters() -> list[Any]:
+def all_adapters() -> list[IPAMAdapter | IDAdapter]:
     return [
         IPAMAdapter(),
         IDAdapter("vlan", "VLAN"),

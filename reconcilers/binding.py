@@ -33,7 +33,7 @@ from choreo.api.conditions import set_condition
 from choreo.apiserver.hooks import BaseHook
 from choreo.apiserver.server import APIServer, utc_now
 from choreo.errors import Invalid
-from ipam.allocation import Allocation, Outcome
+from ipam.allocation import Allocation, ChangeLog, Outcome, ValueKey
 from ipam.errors import AllocationError, ClaimSyntaxError
 
 Object = dict[str, Any]
@@ -45,13 +45,15 @@ TOKENS = "kuid-allocators"
 
 
 class Engine(Protocol):
+    """What the binding needs of an engine (``IPIndex`` or ``IDIndex``)."""
+
     def claim(self, claim: Any) -> Outcome: ...
     def release(self, name: str) -> list[str]: ...
-    def allocation(self, key: Any) -> Allocation | None: ...
-    def entry_suffix(self, key: Any) -> str: ...
+    def allocation(self, key: ValueKey) -> Allocation | None: ...
+    def entry_suffix(self, key: ValueKey) -> str: ...
 
     @property
-    def changes(self) -> Any: ...
+    def changes(self) -> ChangeLog: ...
 
 
 class Adapter(Protocol):
@@ -103,20 +105,24 @@ class Binding:
     """The hooks of one allocator (IPAM, VLAN, AS, GENID or EXTCOMM)."""
 
     def __init__(self, adapter: Adapter, clock: Callable[[], str] = utc_now) -> None:
-        self.a = adapter
+        self.adapter = adapter
         self.api_version = f"{adapter.group}/{VERSION}"
         self._states: dict[tuple[str, str], IndexState] = {}
         self._destroying: set[tuple[str, str]] = set()
         self._clock = clock
 
     def install(self, api: APIServer) -> None:
-        api.add_hook(self.a.group, self.a.index_kind, _IndexHook(self))
-        api.add_hook(self.a.group, self.a.claim_kind, _ClaimHook(self))
+        api.add_hook(self.adapter.group, self.adapter.index_kind, _Hook(self.admit_index, self.delete_index))
+        api.add_hook(self.adapter.group, self.adapter.claim_kind, _Hook(self.admit_claim, self.release_claim))
+
+    def _invalid(self, kind: str, obj: Object, exc: Exception) -> Invalid:
+        """The one-line rejection of an Index or Claim whose spec the engine cannot parse."""
+        return Invalid(f'{kind}.{self.adapter.group} "{_where(obj)}" is invalid: spec: {exc}')
 
     # ============================================================== engine state
 
     def _token_key(self, namespace: str, name: str) -> str:
-        return f"{self.a.group}/{namespace}/{name}"
+        return f"{self.adapter.group}/{namespace}/{name}"
 
     def state(self, api: APIServer, namespace: str, name: str, index: Object | None = None) -> IndexState | None:
         """The up-to-date engine of an index, rebuilt from the store when stale; None if there is no index."""
@@ -130,7 +136,7 @@ class Binding:
                 state.index = index
             return state
         if index is None:
-            index = api.try_get(self.a.group, self.a.index_kind, namespace, name)
+            index = api.try_get(self.adapter.group, self.adapter.index_kind, namespace, name)
         if index is None or _md(index).get("deletionTimestamp"):
             self._states.pop(key, None)
             return None
@@ -144,20 +150,21 @@ class Binding:
 
     def _rebuild(self, api: APIServer, index: Object) -> IndexState:
         namespace, name = _md(index).get("namespace", ""), _md(index)["name"]
-        engine = self.a.new_engine(index)
+        engine = self.adapter.new_engine(index)
         state = IndexState(engine, index, "")
         replay = []
         for claim in self._claims_of(api, namespace, name):
             status = claim.get("status") or {}
-            if not _is_ready(claim) or not any(status.get(f) is not None for f in self.a.value_fields):
-                if not _is_ready(claim):
-                    state.failed.add(_md(claim)["name"])
+            if not _is_ready(claim):
+                state.failed.add(_md(claim)["name"])
+                continue
+            if not any(status.get(f) is not None for f in self.adapter.value_fields):
                 continue
             try:
-                parsed = self.a.parse_claim(engine, index, claim, status)
+                parsed = self.adapter.parse_claim(engine, index, claim, status)
             except ClaimSyntaxError:
                 continue
-            replay.append((self.a.restore_rank(parsed), _md(claim)["name"], parsed))
+            replay.append((self.adapter.restore_rank(parsed), _md(claim)["name"], parsed))
         for _rank, _name, parsed in sorted(replay, key=lambda item: item[:2]):
             try:
                 engine.claim(parsed)
@@ -172,7 +179,7 @@ class Binding:
         api.backend.put_record(TOKENS, self._token_key(md.get("namespace", ""), md["name"]), state.token)
 
     def _claims_of(self, api: APIServer, namespace: str, index: str) -> list[Object]:
-        claims = api.list(self.a.group, self.a.claim_kind, namespace, managed_fields=False)
+        claims = api.list(self.adapter.group, self.adapter.claim_kind, namespace, managed_fields=False)
         return [c for c in claims if (c.get("spec") or {}).get("index") == index]
 
     # ============================================================== claims
@@ -187,11 +194,11 @@ class Binding:
         previous = copy.deepcopy((old or {}).get("status") or {})
         state = self.state(api, namespace, index_name)
         try:
-            parsed = self.a.parse_claim(
+            parsed = self.adapter.parse_claim(
                 state.engine if state else None, state.index if state else None, new, previous
             )
         except (ClaimSyntaxError, ValueError) as exc:
-            raise Invalid(f'{self.a.claim_kind}.{self.a.group} "{_where(new)}" is invalid: spec: {exc}') from None
+            raise self._invalid(self.adapter.claim_kind, new, exc) from None
         if state is None:
             self._set_status(new, previous, {}, f"index {namespace}.{index_name} not initialized")
             return
@@ -222,7 +229,7 @@ class Binding:
         if previous.get("conditions"):
             status["conditions"] = copy.deepcopy(previous["conditions"])
         obj["status"] = status
-        message = f"{self.a.failure_prefix}{error}" if error else ""
+        message = f"{self.adapter.failure_prefix}{error}" if error else ""
         set_condition(obj, READY, message, self._clock())
 
     def _after_change(
@@ -241,7 +248,7 @@ class Binding:
 
     def _reevaluate(self, api: APIServer, namespace: str, name: str) -> None:
         """Write a claim again so that its admission allocates it afresh."""
-        current = api.try_get(self.a.group, self.a.claim_kind, namespace, name)
+        current = api.try_get(self.adapter.group, self.adapter.claim_kind, namespace, name)
         if current is not None and not _md(current).get("deletionTimestamp"):
             api.update(current)
 
@@ -251,36 +258,36 @@ class Binding:
             state.failed.discard(name)
             self._reevaluate(api, namespace, name)
 
-    def _flush_entries(self, api: APIServer, state: IndexState, changed: list[Any]) -> None:
+    def _flush_entries(self, api: APIServer, state: IndexState, changed: list[ValueKey]) -> None:
         """Write or remove the entries of the values the engine changed (and only those)."""
         md = _md(state.index)
         namespace, index = md.get("namespace", ""), md["name"]
         for key in changed:
             allocation = state.engine.allocation(key)
             if allocation is None:
-                name = self.a.entry_name(namespace, index, state.engine.entry_suffix(key))
-                if api.try_get(self.a.group, self.a.entry_kind, namespace, name) is not None:
-                    api.delete(self.a.group, self.a.entry_kind, namespace, name)
+                name = self.adapter.entry_name(namespace, index, state.engine.entry_suffix(key))
+                if api.try_get(self.adapter.group, self.adapter.entry_kind, namespace, name) is not None:
+                    api.delete(self.adapter.group, self.adapter.entry_kind, namespace, name)
                 continue
             api.apply(self._entry(namespace, index, allocation), manager=ENTRY_MANAGER, force=True)
 
     def _entry(self, namespace: str, index: str, allocation: Allocation) -> Object:
         return {
             "apiVersion": self.api_version,
-            "kind": self.a.entry_kind,
+            "kind": self.adapter.entry_kind,
             "metadata": {
-                "name": self.a.entry_name(namespace, index, allocation.name),
+                "name": self.adapter.entry_name(namespace, index, allocation.name),
                 "namespace": namespace,
                 "ownerReferences": [
                     {
                         "apiVersion": self.api_version,
-                        "kind": allocation.kind or self.a.claim_kind,
+                        "kind": allocation.kind or self.adapter.claim_kind,
                         "name": allocation.owner,
                         "uid": allocation.uid,
                     }
                 ],
             },
-            "spec": self.a.entry_spec(index, allocation),
+            "spec": self.adapter.entry_spec(index, allocation),
         }
 
     # ============================================================== indexes
@@ -290,9 +297,9 @@ class Binding:
         if md.get("deletionTimestamp"):
             return
         try:
-            self.a.validate_index(new)
+            self.adapter.validate_index(new)
         except (ClaimSyntaxError, ValueError) as exc:
-            raise Invalid(f'{self.a.index_kind}.{self.a.group} "{_where(new)}" is invalid: spec: {exc}') from None
+            raise self._invalid(self.adapter.index_kind, new, exc) from None
         state = self.state(api, md.get("namespace", ""), md["name"], index=new)
         assert state is not None
         errors = self._apply_derived(api, new)
@@ -304,31 +311,31 @@ class Binding:
     def _apply_derived(self, api: APIServer, index: Object) -> list[str]:
         md = _md(index)
         namespace, name = md.get("namespace", ""), md["name"]
-        wanted = {claim_name: spec for claim_name, spec in self.a.derived_claims(index)}
+        wanted = {claim_name: spec for claim_name, spec in self.adapter.derived_claims(index)}
         owner = {
             "apiVersion": self.api_version,
-            "kind": self.a.index_kind,
+            "kind": self.adapter.index_kind,
             "name": name,
             "uid": md.get("uid", ""),
             "controller": True,
         }
-        for claim in api.list(self.a.group, self.a.claim_kind, namespace, managed_fields=False):
+        for claim in api.list(self.adapter.group, self.adapter.claim_kind, namespace, managed_fields=False):
             refs = _md(claim).get("ownerReferences") or []
-            mine = any(r.get("kind") == self.a.index_kind and r.get("name") == name for r in refs)
+            mine = any(r.get("kind") == self.adapter.index_kind and r.get("name") == name for r in refs)
             if mine and _md(claim)["name"] not in wanted:
-                api.delete(self.a.group, self.a.claim_kind, namespace, _md(claim)["name"])
+                api.delete(self.adapter.group, self.adapter.claim_kind, namespace, _md(claim)["name"])
         errors = []
         for claim_name, spec in wanted.items():
             obj = {
                 "apiVersion": self.api_version,
-                "kind": self.a.claim_kind,
+                "kind": self.adapter.claim_kind,
                 "metadata": {"name": claim_name, "namespace": namespace, "ownerReferences": [owner]},
                 "spec": spec,
             }
             stored = api.apply(obj, manager=INDEX_MANAGER, force=True)
             for cond in (stored.get("status") or {}).get("conditions") or []:
                 if cond.get("type") == READY and cond.get("status") != "True":
-                    errors.append(str(cond.get("message", "")).removeprefix(self.a.failure_prefix))
+                    errors.append(str(cond.get("message", "")).removeprefix(self.adapter.failure_prefix))
         return errors
 
     def delete_index(self, api: APIServer, obj: Object) -> None:
@@ -338,11 +345,11 @@ class Binding:
         self._destroying.add(key)
         try:
             for claim in self._claims_of(api, namespace, name):
-                if api.try_get(self.a.group, self.a.claim_kind, namespace, _md(claim)["name"]) is not None:
-                    api.delete(self.a.group, self.a.claim_kind, namespace, _md(claim)["name"])
-            for entry in api.list(self.a.group, self.a.entry_kind, namespace, managed_fields=False):
+                if api.try_get(self.adapter.group, self.adapter.claim_kind, namespace, _md(claim)["name"]) is not None:
+                    api.delete(self.adapter.group, self.adapter.claim_kind, namespace, _md(claim)["name"])
+            for entry in api.list(self.adapter.group, self.adapter.entry_kind, namespace, managed_fields=False):
                 if (entry.get("spec") or {}).get("index") == name:
-                    api.delete(self.a.group, self.a.entry_kind, namespace, _md(entry)["name"])
+                    api.delete(self.adapter.group, self.adapter.entry_kind, namespace, _md(entry)["name"])
         finally:
             self._destroying.discard(key)
         self._states.pop(key, None)
@@ -356,23 +363,18 @@ def _is_ready(obj: Object) -> bool:
     return False
 
 
-class _IndexHook(BaseHook):
-    def __init__(self, binding: Binding) -> None:
-        self.binding = binding
+class _Hook(BaseHook):
+    """Hands the API server's admission and deletion calls for one kind to the binding."""
+
+    def __init__(
+        self,
+        admit: Callable[[APIServer, Object | None, Object], None],
+        deleting: Callable[[APIServer, Object], None],
+    ) -> None:
+        self._admit, self._deleting = admit, deleting
 
     def admit(self, api: APIServer, old: Object | None, new: Object) -> None:
-        self.binding.admit_index(api, old, new)
+        self._admit(api, old, new)
 
     def deleting(self, api: APIServer, obj: Object) -> None:
-        self.binding.delete_index(api, obj)
-
-
-class _ClaimHook(BaseHook):
-    def __init__(self, binding: Binding) -> None:
-        self.binding = binding
-
-    def admit(self, api: APIServer, old: Object | None, new: Object) -> None:
-        self.binding.admit_claim(api, old, new)
-
-    def deleting(self, api: APIServer, obj: Object) -> None:
-        self.binding.release_claim(api, obj)
+        self._deleting(api, obj)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -246,12 +245,6 @@ class SchemaContext:
             kind = ffi.cast("struct lysc_type_leafref *", kind).realtype
         return (kind.basetype if kind != ffi.NULL else lib.LY_TYPE_STRING), ""
 
-    def modules(self) -> Iterator[libyang.Module]:
-        """The implemented modules (binding objects, for printers)."""
-        for module in self.binding:
-            if module.implemented():
-                yield module
-
     # ----------------------------------------------------------------------- data
 
     def parse(self, text: str, fmt: str = "json") -> DataTree:
@@ -316,9 +309,9 @@ class DataTree:
         target = ffi.new("struct lyd_node **", self._first)
         ret = lib.lyd_merge_siblings(target, source._first, lib.LYD_MERGE_DESTRUCT)
         source._alive, source._first = False, ffi.NULL
+        self._anchor(target[0])  # also on failure: nodes merged before the error belong to this tree now
         if ret != lib.LY_SUCCESS:
             raise YangFailure(_take_errors(self._context.raw))
-        self._anchor(target[0])
 
     def validate(self) -> YangIssue | None:
         """Validate the tree (config only); libyang 2.1 stops at the first error and returns it.
@@ -359,12 +352,12 @@ class DataTree:
             _take_errors(self._context.raw)
             return False
         target = node[0]
-        other = ffi.NULL
-        if target.parent == ffi.NULL:
-            other = target.next if target.next != ffi.NULL else (target.prev if target.prev != target else ffi.NULL)
+        top_level = target.parent == ffi.NULL
+        # a top-level node may be the one ``_first`` points at: re-anchor on a surviving sibling (or none)
+        sibling = target.next if target.next != ffi.NULL else target.prev if target.prev != target else ffi.NULL
         lib.lyd_free_tree(target)
-        if target == self._first or other != ffi.NULL:
-            self._anchor(other if other != ffi.NULL else ffi.NULL)
+        if top_level:
+            self._anchor(sibling)
         return True
 
     def print(self, fmt: str = "json") -> str:
@@ -374,12 +367,12 @@ class DataTree:
             return "{}\n" if fmt == "json" else ""
         out = ffi.new("char **")
         form = lib.LYD_JSON if fmt == "json" else lib.LYD_XML
-        if lib.lyd_print_mem(out, self._first, form, lib.LYD_PRINT_WITHSIBLINGS) != lib.LY_SUCCESS:
-            raise YangFailure(_take_errors(self._context.raw))
         try:
+            if lib.lyd_print_mem(out, self._first, form, lib.LYD_PRINT_WITHSIBLINGS) != lib.LY_SUCCESS:
+                raise YangFailure(_take_errors(self._context.raw))
             return _c2str(out[0])
         finally:
-            lib.free(out[0])
+            lib.free(out[0])  # NULL when nothing was printed; a failed print may leave a partial buffer
 
 
 def _node_path(node: Any) -> str:

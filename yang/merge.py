@@ -120,7 +120,8 @@ def _add(context: SchemaContext, tree: DataTree, snippet: Snippet, merged: Merge
     except YangFailure as failure:
         merged.problems.extend(Problem(i.path, i.message, (snippet.source,)) for i in failure.issues)
         return
-    tree.merge(part)
+    with part:  # merge() spends ``part``; the ``with`` frees it should merge() fail before taking it
+        tree.merge(part)
 
 
 def _own(snippet: Snippet, leaves: dict[str, Any], merged: Merged) -> None:
@@ -186,11 +187,17 @@ def _offending(issue: YangIssue) -> list[str]:
 def sources_for(owners: dict[str, Owner], path: str) -> tuple[Source, ...]:
     """The snippets that set ``path`` or anything below it; else those of the nearest ancestor."""
     while path and path != "/":
-        found = {o.source for p, o in owners.items() if p == path or p.startswith((path + "/", path + "["))}
+        found = {o.source for p, o in owners.items() if is_under(p, path)}
         if found:
             return tuple(sorted(found))
         path, _ = split_last(path)
     return ()
+
+
+def is_under(path: str, prefix: str) -> bool:
+    """``path`` is the data node ``prefix`` or lies below it (``/a/b`` and ``/a[k='1']`` are under ``/a``, ``/ab`` is
+    not)."""
+    return path == prefix or path.startswith((prefix + "/", prefix + "["))
 
 
 def split_last(path: str) -> tuple[str, str]:

@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from choreo.errors import ChoreoError
 from yang.merge import Merged
+
+if TYPE_CHECKING:  # the stage imports this module
+    from yang.stage import DeviceReport
 
 NETCONF_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
 
@@ -41,14 +44,14 @@ def _write(path: Path, text: str) -> None:
         raise ChoreoError(f"{path}: cannot write: {err.strerror or err}") from None
 
 
-def write_reports(reports: dict[str, str], devices: list[Any]) -> None:
+def write_reports(reports: dict[str, str], devices: list[DeviceReport]) -> None:
     if "junit" in reports:
         _write(Path(reports["junit"]), junit_report(devices))
     if "json" in reports:
         _write(Path(reports["json"]), json.dumps(json_report(devices), indent=2) + "\n")
 
 
-def json_report(devices: list[Any]) -> dict[str, Any]:
+def json_report(devices: list[DeviceReport]) -> dict[str, Any]:
     return {
         "valid": all(d.valid for d in devices),
         "devices": [
@@ -73,7 +76,7 @@ def json_report(devices: list[Any]) -> dict[str, Any]:
     }
 
 
-def junit_report(devices: list[Any]) -> str:
+def junit_report(devices: list[DeviceReport]) -> str:
     failures = sum(len(d.problems) for d in devices)
     suites = ET.Element("testsuites", name="choreo schema", tests=str(len(devices)), failures=str(failures))
     suite = ET.SubElement(suites, "testsuite", name="schema", tests=str(len(devices)), failures=str(failures))

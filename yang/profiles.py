@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -187,7 +188,7 @@ def _clone(url: str, ref: str, target: Path, where: str) -> None:
     ):
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            subprocess.run(["rm", "-rf", str(partial)], check=False)
+            shutil.rmtree(partial, ignore_errors=True)
             raise ProfileError(f"{where}: cannot fetch {url} at {ref}: {done.stderr.strip().splitlines()[-1:]}")
     partial.rename(target)
 

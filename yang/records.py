@@ -8,16 +8,22 @@ Stored as records of the project's state (``.choreo/choreo.db``), so ``choreo co
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from choreo.apiserver.server import APIServer
-from yang.merge import Merged
+from yang.merge import Merged, is_under
 from yang.profiles import Profile
+
+if TYPE_CHECKING:  # the stage imports this module
+    from yang.stage import DeviceReport
 
 TABLE = "schema-devices"
 
 
-def save_record(api: APIServer, report: Any, profile: Profile, merged: Merged, running: dict[str, Any] | None) -> None:
+def save_record(
+    api: APIServer, report: DeviceReport, profile: Profile, merged: Merged, running: dict[str, Any] | None
+) -> None:
+    """Store what ``choreo config blame`` and ``choreo run diff -c`` need of one device."""
     key = f"{report.namespace}/{report.name}"
     previous = api.backend.get_record(TABLE, key)
     record = {
@@ -87,7 +93,7 @@ def blame_lines(record: dict[str, Any], prefix: str = "") -> list[str]:
     """``path = value  <source> (priority, reconciler, intent)`` for every leaf under ``prefix``."""
     lines = []
     for path in sorted(record["owners"]):
-        if prefix and not (path == prefix or path.startswith((prefix + "/", prefix + "["))):
+        if prefix and not is_under(path, prefix):
             continue
         owner = record["owners"][path]
         extra = [f"priority {owner['priority']}"]
@@ -96,7 +102,7 @@ def blame_lines(record: dict[str, Any], prefix: str = "") -> list[str]:
         lines.append(f"{path} = {json.dumps(record['leaves'][path])}  {owner['source']} ({', '.join(extra)})")
     for override in record["overrides"]:
         path = override["path"]
-        if not prefix or path == prefix or path.startswith((prefix + "/", prefix + "[")):
+        if not prefix or is_under(path, prefix):
             lines.append(f"  overridden: {path} was {json.dumps(override['value'])} from {override['from']}, "
                          f"set by {override['by']}")
     return lines

@@ -71,7 +71,10 @@ def _merge_member(old: Any, new: Any) -> Any:
     return new
 
 
-def _resolve(children: dict[str, list[SchemaNode]], key: str, module: str, where: str, out: Coerced) -> Any:
+def _resolve(
+    children: dict[str, list[SchemaNode]], key: str, module: str, where: str, out: Coerced
+) -> SchemaNode | None:
+    """The one schema node ``key`` names among ``children`` (a prefix-less name prefers ``module``); else an issue."""
     prefix, _, name = key.rpartition(":")
     candidates = children.get(name, [])
     if prefix:
@@ -122,7 +125,9 @@ def _container(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
     return _members(node, value, path, out, skip=())
 
 
-def _members(node: SchemaNode, value: dict[str, Any], path: str, out: Coerced, skip: tuple[str, ...]) -> dict:
+def _members(
+    node: SchemaNode, value: dict[str, Any], path: str, out: Coerced, skip: tuple[str, ...]
+) -> dict[str, Any]:
     result: dict[str, Any] = {}
     children = node.children()
     for key, member in value.items():
@@ -201,12 +206,12 @@ def _leaf(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
 def _scalar(node: SchemaNode, value: Any) -> tuple[Any, str, str]:
     """``(RFC 7951 value, text, "")`` for the first spelling of ``value`` the leaf type accepts."""
     first_problem = ""
-    for text in spellings(value):
+    tried = spellings(value)
+    for text in tried:
         base, problem = node.check_value(text)
         if base is not None:
             return _encode(base, text), text, ""
         first_problem = first_problem or problem
-    tried = spellings(value)
     if isinstance(value, bool) or len(tried) > 1:
         first_problem += f" (the snippet holds {json.dumps(value)}, tried as {', '.join(tried[:4])})"
     return None, "", first_problem or f"value {value!r} cannot be used for {node.name}"

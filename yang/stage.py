@@ -16,7 +16,7 @@ from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError
 from choreo.plugins import StageContext, StageResult
 from yang.libyang_adapter import SchemaContext, YangFailure
-from yang.merge import Merged, Problem, Snippet, Source, merge_device
+from yang.merge import RUNNING_PRIORITY, Merged, Problem, Snippet, Source, merge_device
 from yang.outputs import remove_files, write_files, write_reports
 from yang.profiles import ProfileError, Profiles, compile_profile, load_profiles
 from yang.records import save_record
@@ -78,7 +78,7 @@ def run_stage(context: StageContext) -> StageResult:
         target = (config["metadata"].get("labels") or {}).get(LABEL_TARGET)
         if target is not None:
             by_target.setdefault(target, []).append(config)
-    reports = [_device(api, root, profiles, node, _candidates(by_target, node), context) for node in nodes]
+    reports = [_device(api, root, profiles, node, _node_configs(by_target, node), context) for node in nodes]
     out_dir = _out_dir(root, context.options.get("out"))
     for report in reports:
         if report.valid and report.merged is not None:
@@ -92,10 +92,16 @@ def run_stage(context: StageContext) -> StageResult:
     return result
 
 
-def _candidates(by_target: dict[str, list[dict[str, Any]]], node: dict[str, Any]) -> list[dict[str, Any]]:
-    """Configs labelled with the Node's name or its ``spec.node`` (reference templates use the latter)."""
+def _node_configs(by_target: dict[str, list[dict[str, Any]]], node: dict[str, Any]) -> list[dict[str, Any]]:
+    """Configs labelled with the Node's name or its ``spec.node`` (reference templates use the latter), except
+    the final config the stage itself writes for the device."""
     names = dict.fromkeys([node["metadata"]["name"], (node.get("spec") or {}).get("node")])
-    return [config for name in names if name for config in by_target.get(name, [])]
+    return [config for name in names if name for config in by_target.get(name, []) if not _is_final(config, node)]
+
+
+def _is_final(config: dict[str, Any], node: dict[str, Any]) -> bool:
+    meta = config["metadata"]
+    return (meta.get("labels") or {}).get(LABEL_FINAL) == "true" or meta["name"] == node["metadata"]["name"]
 
 
 def _out_dir(root: Path, option: Any) -> Path:
@@ -127,7 +133,12 @@ def _summary(reports: list[DeviceReport], out_dir: Path) -> list[str]:
 
 
 def _device(
-    api: APIServer, root: Path, profiles: Profiles, node: dict[str, Any], configs: list[dict[str, Any]], ctx: Any
+    api: APIServer,
+    root: Path,
+    profiles: Profiles,
+    node: dict[str, Any],
+    configs: list[dict[str, Any]],
+    ctx: StageContext,
 ) -> DeviceReport:
     meta = node["metadata"]
     report = DeviceReport(meta["name"], meta.get("namespace", ""))
@@ -144,11 +155,10 @@ def _device(
     except ProfileError as err:
         report.problems.append(Problem("/", str(err)))
         return report
-    mine = [c for c in configs if _targets(c, node)]
-    report.configs = len(mine)
-    snippets = [s for config in mine for s in _snippets(schema, source_of(api, config), config, report)]
+    report.configs = len(configs)
+    snippets = [s for config in configs for s in _snippets(schema, source_of(api, config), config, report)]
     running_value = _running(root, report, schema)
-    running = Snippet(Source("RunningConfig", report.namespace, report.name), 2**31 - 1, running_value)
+    running = Snippet(Source("RunningConfig", report.namespace, report.name), RUNNING_PRIORITY, running_value)
     merged = merge_device(schema, snippets, running if running_value is not None else None)
     report.merged = merged
     report.problems.extend(merged.problems)
@@ -157,15 +167,6 @@ def _device(
     save_record(api, report, profile, merged, running_leaves)
     ctx.log(f"schema: {report.name}: {len(merged.owners)} leaves, {len(report.problems)} problem(s)")
     return report
-
-
-def _targets(config: dict[str, Any], node: dict[str, Any]) -> bool:
-    meta = config["metadata"]
-    labels = meta.get("labels") or {}
-    if labels.get(LABEL_FINAL) == "true" or meta["name"] == node["metadata"]["name"]:
-        return False
-    target = labels.get(LABEL_TARGET)
-    return target is not None and target in (node["metadata"]["name"], (node.get("spec") or {}).get("node"))
 
 
 def source_of(api: APIServer, config: dict[str, Any]) -> Source:
@@ -246,7 +247,12 @@ def _running(root: Path, report: DeviceReport, schema: SchemaContext) -> Any:
 
 
 def _write_resources(
-    api: APIServer, node: dict[str, Any], merged: Merged, running: Any, tree: Any, report: DeviceReport
+    api: APIServer,
+    node: dict[str, Any],
+    merged: Merged,
+    running: Any,
+    running_leaves: dict[str, Any] | None,
+    report: DeviceReport,
 ) -> None:
     """The final ``Config <device>`` and, with a running config, ``RunningConfig <device>`` and ``<device>.tree``."""
     meta = node["metadata"]
@@ -265,7 +271,7 @@ def _write_resources(
     }
     objects = [final]
     if running is not None and api.registry.get(*RUNNING) is not None:
-        for name, value in ((meta["name"], running), (f"{meta['name']}.tree", tree)):
+        for name, value in ((meta["name"], running), (f"{meta['name']}.tree", running_leaves)):
             objects.append({"apiVersion": CONFIG_API_VERSION, "kind": "RunningConfig",
                             "metadata": {**base, "name": name}, "status": {"value": value}})
     for obj in objects:
