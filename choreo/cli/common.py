@@ -10,7 +10,7 @@ project folder, run flags) are refused with a one-line error when a server is ad
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from click.core import ParameterSource
 
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError
+from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA
 from choreo.runtime.session import open_state, state_path
 from choreo.server.client import ServerClient
 from choreo.store.base import Backend
@@ -49,6 +50,16 @@ def project_state(directory: str | None) -> Iterator[Backend]:
         backend.close()
 
 
+def plugin_names(allocators: bool, schema: bool) -> list[str]:
+    """The plug-ins that ``-r`` (built-in allocators) and ``-s`` (YANG schema stage) turn on."""
+    return ([INTERNAL_RECONCILERS] if allocators else []) + ([SCHEMA] if schema else [])
+
+
+def echo_lines(lines: Iterable[str]) -> None:
+    for line in lines:
+        click.echo(line)
+
+
 def stored_api(backend: Backend) -> APIServer:
     """An API server over stored state, knowing the kinds whose CRDs are stored."""
     api = APIServer(backend)
@@ -69,9 +80,10 @@ def addressable(*local_only: str) -> Callable[[Callable[..., Any]], Callable[...
             client = ServerClient.addressed(server_url)
             if client is not None:
                 ctx = click.get_current_context()
-                if server_url:
-                    refuse_local_only(ctx, local_only, client)
-                elif _local_only_given(ctx, local_only):
+                given = _given_on_command_line(ctx, local_only)
+                if given and server_url:  # a server would silently not use it
+                    raise local_only_error(_shown(ctx, given[0]), client)
+                if given:
                     client = None
             return command(*args, client=client, **kwargs)
 
@@ -80,22 +92,17 @@ def addressable(*local_only: str) -> Callable[[Callable[..., Any]], Callable[...
     return decorate
 
 
-def _local_only_given(ctx: click.Context, names: tuple[str, ...]) -> bool:
-    return any(
-        p.name in names and ctx.get_parameter_source(p.name) == ParameterSource.COMMANDLINE for p in ctx.command.params
-    )
+def _given_on_command_line(ctx: click.Context, names: tuple[str, ...]) -> list[click.Parameter]:
+    """The parameters among ``names`` the user typed (not defaults or environment)."""
+    typed = ParameterSource.COMMANDLINE
+    return [p for p in ctx.command.params if p.name in names and ctx.get_parameter_source(p.name) == typed]
 
 
-def refuse_local_only(ctx: click.Context, names: tuple[str, ...], client: ServerClient) -> None:
-    """Fail on the first of ``names`` given on the command line: a server would silently not use it."""
-    for param in ctx.command.params:
-        if param.name in names and ctx.get_parameter_source(param.name) == ParameterSource.COMMANDLINE:
-            shown = (
-                "/".join(param.opts)
-                if isinstance(param, click.Option)
-                else f"{param.human_readable_name} {ctx.params[param.name]}"
-            )
-            raise local_only_error(shown, client)
+def _shown(ctx: click.Context, param: click.Parameter) -> str:
+    """How the user wrote ``param``: its option spellings, or an argument's name and value."""
+    if isinstance(param, click.Option):
+        return "/".join(param.opts)
+    return f"{param.human_readable_name} {ctx.params[param.name]}"
 
 
 def local_only_error(what: str, client: ServerClient) -> ChoreoError:

@@ -19,9 +19,8 @@ import yaml
 from choreo.apiserver import ssa
 from choreo.apiserver.registry import APIResource
 from choreo.apiserver.server import APIServer
-from choreo.cli.common import addressable, project_dir, project_state, stored_api
+from choreo.cli.common import addressable, echo_lines, plugin_names, project_dir, project_state, stored_api
 from choreo.errors import ChoreoError, NotFound
-from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA
 from choreo.results.summary import FORMATS, record_lines, table
 from choreo.runtime.session import RunOptions, RunRecord, latest_record, run_project
 from choreo.server.client import ServerClient
@@ -115,23 +114,21 @@ def run_once(
         return
     root = project_dir(directory)
     log = (lambda msg: click.echo(msg, err=True)) if verbose else (lambda _msg: None)
-    plugins = ([INTERNAL_RECONCILERS] if allocators else []) + ([SCHEMA] if schema else [])
     stage_options: dict[str, Any] = {"out": out_dir, "reports": _parse_reports(reports)}
     options = RunOptions(
-        max_reconciles=max_reconciles, time_limit=time_limit, log=log, plugins=plugins, stage_options=stage_options
+        max_reconciles=max_reconciles,
+        time_limit=time_limit,
+        log=log,
+        plugins=plugin_names(allocators, schema),
+        stage_options=stage_options,
     )
     _finish_run(run_project(root, options), fmt)
 
 
 def _finish_run(record: RunRecord, fmt: str) -> None:
-    _echo_lines(record_lines(record, fmt))
+    echo_lines(record_lines(record, fmt))
     if not record.success:
         sys.exit(1)
-
-
-def _echo_lines(lines: list[str]) -> None:
-    for line in lines:
-        click.echo(line)
 
 
 def _parse_reports(reports: tuple[str, ...]) -> dict[str, str]:
@@ -157,7 +154,7 @@ def run_result(client: ServerClient | None, directory: str | None, fmt: str) -> 
             record = latest_record(backend)
     if record is None:
         raise ChoreoError("no run recorded yet: run `choreo run` first")
-    _echo_lines(record_lines(record, fmt, events=True))
+    echo_lines(record_lines(record, fmt, events=True))
 
 
 # ----------------------------------------------------------------------------- reads
@@ -220,7 +217,7 @@ def api_resources(client: ServerClient | None, directory: str | None) -> None:
     rows = [["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]]
     for r in client.resources() if client is not None else _project_resources(directory):
         rows.append([r.plural, ",".join(r.short_names), r.api_version, str(r.namespaced).lower(), r.kind])
-    _echo_lines(table(rows))
+    echo_lines(table(rows))
 
 
 def _project_resources(directory: str | None) -> list[APIResource]:

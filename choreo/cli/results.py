@@ -16,7 +16,7 @@ from typing import Protocol
 
 import click
 
-from choreo.cli.common import addressable, local_only_error, project_state, stored_api
+from choreo.cli.common import addressable, echo_lines, local_only_error, project_state, stored_api
 from choreo.errors import ChoreoError
 from choreo.plugins import SCHEMA, load_plugin
 from choreo.results import deps as deps_mod
@@ -144,8 +144,7 @@ _PROJECT = click.option("-C", "--project", default=None, help="Project folder (d
 def run_list(client: ServerClient | None, directory: str | None) -> None:
     """List recorded runs, newest first: id, start time, outcome."""
     with history(client, directory) as source:
-        for line in list_lines(source.runs()):
-            click.echo(line)
+        echo_lines(list_lines(source.runs()))
 
 
 @click.command("diff")
@@ -175,16 +174,14 @@ def run_diff(
     if final_config:
         with project_state(directory) as backend:
             lines = load_plugin(SCHEMA).final_config_diff(stored_api(backend))
-        for line in lines:
-            click.echo(line)
+        echo_lines(lines)
         return
     with history(client, directory) as source:
         old, new = _diff_pair(source, wanted)
     changes = diff_mod.diff_inventories(
         visible(old, show_choreo_apis), visible(new, show_choreo_apis), show_managed_fields=show_managed_fields
     )
-    for line in diff_mod.render(changes, show_details=show_details, show_managed_fields=show_managed_fields):
-        click.echo(line)
+    echo_lines(diff_mod.render(changes, show_details=show_details, show_managed_fields=show_managed_fields))
 
 
 @click.command("deps")
@@ -205,8 +202,7 @@ def run_deps(
     """Show which object owns which, as a tree (reference format), Graphviz DOT or a Mermaid flowchart."""
     with history(client, project or directory) as source:
         items = _snapshot(source, resolve_run(_recorded_runs(source), run_id)) if run_id else source.current()
-    for line in deps_mod.render(deps_mod.build_forest(visible(items, show_choreo_apis)), fmt):
-        click.echo(line)
+    echo_lines(deps_mod.render(deps_mod.build_forest(visible(items, show_choreo_apis)), fmt))
 
 
 def register(group: click.Group) -> None:

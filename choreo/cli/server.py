@@ -16,9 +16,8 @@ from typing import Any
 
 import click
 
-from choreo.cli.common import server_option
+from choreo.cli.common import plugin_names, project_dir, server_option
 from choreo.errors import ChoreoError
-from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA
 from choreo.runtime.session import RunOptions
 from choreo.server.app import DEFAULT_ADDRESS, JsonLog, ServerApp, ServerConfig, is_loopback, parse_address
 from choreo.server.client import ServerClient, read_token
@@ -26,13 +25,20 @@ from choreo.server.client import ServerClient, read_token
 DEFAULT_SERVER = f"http://{DEFAULT_ADDRESS}"
 DEFAULT_WORKSPACE = "choreo-workspace"
 
-def plugin_names(allocators: bool, schema: bool) -> list[str]:
-    return ([INTERNAL_RECONCILERS] if allocators else []) + ([SCHEMA] if schema else [])
-
 
 def client_for(server_url: str | None) -> ServerClient:
     """The addressed server, or the default local one."""
     return ServerClient.addressed(server_url) or ServerClient(DEFAULT_SERVER, read_token(None))
+
+
+def _logged_options(log: JsonLog, max_reconciles: int, time_limit: float, plugins: list[str]) -> RunOptions:
+    """Run options whose reconciler ``print()`` output goes to the JSON log."""
+    return RunOptions(
+        max_reconciles=max_reconciles,
+        time_limit=time_limit,
+        log=lambda msg: log("reconciler-log", msg=msg),
+        plugins=plugins,
+    )
 
 
 def _on_signal(app: ServerApp) -> None:
@@ -81,18 +87,9 @@ def start(
         raise ChoreoError(
             f"--address {address}: listening beyond loopback needs a bearer token (--token-file FILE or CHOREO_TOKEN)"
         )
-    root = None
-    if directory:
-        root = Path(directory).resolve()
-        if not root.is_dir():
-            raise ChoreoError(f"{directory}: project folder does not exist")
+    root = project_dir(directory) if directory else None
     log = JsonLog(debug=debug)
-    options = RunOptions(
-        max_reconciles=max_reconciles,
-        time_limit=time_limit,
-        log=lambda msg: log("reconciler-log", msg=msg),
-        plugins=plugin_names(allocators, schema),
-    )
+    options = _logged_options(log, max_reconciles, time_limit, plugin_names(allocators, schema))
     config = ServerConfig((host, port), options, token, root, Path(workspace), run_runner)
     app = ServerApp(config, log)
     _on_signal(app)
@@ -154,9 +151,7 @@ def run_start(
         from choreo.server.remote import run_against
 
         log = JsonLog()
-        options = RunOptions(
-            max_reconciles=max_reconciles, time_limit=time_limit, log=lambda msg: log("reconciler-log", msg=msg)
-        )
+        options = _logged_options(log, max_reconciles, time_limit, [])
         run_against(Path(directory or ".").resolve(), kubeconfig, kube_context, options, log)
         return
     _print_context(client_for(server_url).run("start"))

@@ -30,6 +30,7 @@ from choreo.server.workspace import ContextSpec, Workspace
 
 Object = dict[str, Any]
 DEFAULT_ADDRESS = "127.0.0.1:51000"
+NOT_LOADED = "no project is loaded yet: `choreo server apply URL DIR REF` sets one"
 
 
 class JsonLog:
@@ -68,6 +69,8 @@ def is_loopback(host: str) -> bool:
 
 @dataclass
 class ServerConfig:
+    """What ``choreo server start`` was told: where to listen, how to run, and which mode."""
+
     address: tuple[str, int]
     options: RunOptions
     token: str | None = None
@@ -77,6 +80,9 @@ class ServerConfig:
 
 
 class ServerApp:
+    """The server process: the active project runtime, its context (dynamic mode) and the HTTP listener;
+    it is the ``ServerContext`` the HTTP layer calls back into."""
+
     def __init__(self, config: ServerConfig, log: JsonLog) -> None:
         self.config = config
         self.token = config.token
@@ -94,7 +100,7 @@ class ServerApp:
     def current_api(self) -> APIServer:
         runtime = self.runtime
         if runtime is None or runtime.api is None:
-            raise Unavailable("no project is loaded yet: `choreo server apply URL DIR REF` sets one")
+            raise Unavailable(NOT_LOADED)
         return runtime.api
 
     def ready(self) -> bool:
@@ -124,7 +130,7 @@ class ServerApp:
 
     def _runtime(self) -> ProjectRuntime:
         if self.runtime is None:
-            raise Unavailable("no project is loaded yet: `choreo server apply URL DIR REF` sets one")
+            raise Unavailable(NOT_LOADED)
         return self.runtime
 
     def describe(self) -> Object:
@@ -189,10 +195,7 @@ class ServerApp:
         reuse = old is not None and old.root == folder
         runtime = old if reuse and old is not None else ProjectRuntime(folder, self.config.options, self._log)
         try:
-            if spec.branch:
-                runtime.load()
-            else:
-                runtime.start()
+            runtime.bring_up(run=not spec.branch)
         except ChoreoError:
             if runtime is not old:
                 runtime.close()
@@ -204,10 +207,7 @@ class ServerApp:
         assert self.workspace is not None
         try:
             self.workspace.checkout(spec)
-            if spec.branch:
-                runtime.load()
-            else:
-                runtime.start()
+            runtime.bring_up(run=not spec.branch)
         except ChoreoError as exc:
             self._log("context-restore-failed", level="error", context=spec.name(), error=str(exc))
 
@@ -218,10 +218,7 @@ class ServerApp:
         if self.config.root is not None:
             runtime = ProjectRuntime(self.config.root, self.config.options, self._log)
             try:
-                if self.config.run:
-                    runtime.start()
-                else:
-                    runtime.load()
+                runtime.bring_up(run=self.config.run)
             except ChoreoError:
                 runtime.close()
                 raise

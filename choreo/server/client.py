@@ -24,22 +24,15 @@ from urllib.parse import quote, urlencode
 import yaml
 
 from choreo.errors import AlreadyExists, BadRequest, ChoreoError, Conflict, Invalid, NotFound
+from choreo.loader.sync import INPUT_MANAGER
 from choreo.results.inventory import Item
 from choreo.runtime.session import RunRecord
 from choreo.server.http import APPLY_PATCH, MethodNotAllowed, Unauthorized, Unavailable, items_from_doc
 
 Object = dict[str, Any]
-INPUT_MANAGER = "inputfileloader"
 
-_ERRORS: dict[int, type[ChoreoError]] = {
-    400: BadRequest,
-    401: Unauthorized,
-    404: NotFound,
-    405: MethodNotAllowed,
-    409: Conflict,
-    422: Invalid,
-    503: Unavailable,
-}
+_RAISED = (BadRequest, Unauthorized, NotFound, MethodNotAllowed, Conflict, Invalid, Unavailable)
+_ERRORS: dict[int, type[ChoreoError]] = {error.code: error for error in _RAISED}
 
 
 class Unreachable(ChoreoError):
@@ -47,6 +40,7 @@ class Unreachable(ChoreoError):
 
 
 def config_path() -> Path:
+    """Where the CLI reads ``server:`` and the token from."""
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "choreo" / "config.yaml"
 
@@ -77,8 +71,21 @@ def read_token(token_file: str | None) -> str | None:
     return os.environ.get("CHOREO_TOKEN") or None
 
 
+def resource_path(
+    group: str, version: str, plural: str, namespaced: bool, namespace: str | None = None, name: str | None = None
+) -> str:
+    """The Kubernetes API path of a kind's collection (``name`` None) or of one object."""
+    base = f"/apis/{group}/{version}"
+    if namespaced and namespace:
+        base += f"/namespaces/{namespace}"
+    base += f"/{plural}"
+    return f"{base}/{name}" if name else base
+
+
 @dataclass(frozen=True)
 class ResourceInfo:
+    """A kind as the server's discovery documents describe it."""
+
     group: str
     version: str
     plural: str
@@ -93,6 +100,8 @@ class ResourceInfo:
 
 
 class ServerClient:
+    """JSON over HTTP to a choreo server (or any Kubernetes API server), errors raised as ``ChoreoError``."""
+
     def __init__(
         self, url: str, token: str | None = None, timeout: float = 300.0, ssl_context: ssl.SSLContext | None = None
     ) -> None:
@@ -102,6 +111,7 @@ class ServerClient:
         self.token = token
         self.timeout = timeout
         self.ssl_context = ssl_context
+        self._resources: list[ResourceInfo] | None = None
 
     @classmethod
     def addressed(cls, server: str | None = None) -> ServerClient | None:
@@ -185,6 +195,12 @@ class ServerClient:
     # ---------------------------------------------------------------- Kubernetes API
 
     def resources(self) -> list[ResourceInfo]:
+        """The kinds the server serves, sorted by plural (asked once per client: one CLI command)."""
+        if self._resources is None:
+            self._resources = self._discover()
+        return self._resources
+
+    def _discover(self) -> list[ResourceInfo]:
         found = []
         for group in self.request("GET", "/apis").get("groups", []):
             version = group["preferredVersion"]["version"]
@@ -230,17 +246,10 @@ class ServerClient:
 
     @staticmethod
     def path(info: ResourceInfo, namespace: str | None = None, name: str | None = None) -> str:
-        base = f"/apis/{info.group}/{info.version}"
-        if info.namespaced and namespace:
-            base += f"/namespaces/{namespace}"
-        base += f"/{info.plural}"
-        return f"{base}/{name}" if name else base
+        return resource_path(info.group, info.version, info.plural, info.namespaced, namespace, name)
 
     def list(self, info: ResourceInfo, namespace: str | None = None) -> list[Object]:
         return self.request("GET", self.path(info, namespace)).get("items", [])
-
-    def get(self, info: ResourceInfo, name: str, namespace: str) -> Object:
-        return self.request("GET", self.path(info, namespace, name))
 
     def object_path(self, obj: Object) -> str:
         """The path of ``obj`` (a namespaced object without a namespace is in ``default``)."""
@@ -254,9 +263,6 @@ class ServerClient:
         if dry_run:
             query["dryRun"] = "All"
         return self.request("PATCH", self.object_path(obj), obj, query=query, content_type=APPLY_PATCH)
-
-    def delete(self, info: ResourceInfo, name: str, namespace: str | None, *, dry_run: bool = False) -> Object:
-        return self.delete_path(self.path(info, namespace, name), dry_run=dry_run)
 
     def delete_path(self, path: str, *, dry_run: bool = False) -> Object:
         return self.request("DELETE", path, query={"dryRun": "All"} if dry_run else None)

@@ -107,16 +107,11 @@ def api_resource_list(registry: Registry, group: str, version: str) -> Doc | Non
 
 
 def version_info() -> Doc:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        ours = version("choreo")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
-        ours = "0.0.0"
+    """``/version``: the Kubernetes release whose API choreo follows, tagged with choreo's own version."""
     return {
         "major": "1",
         "minor": "30",
-        "gitVersion": f"v1.30.0+choreo-{ours}",
+        "gitVersion": f"v1.30.0+choreo-{__version__}",
         "gitCommit": "",
         "gitTreeState": "clean",
         "buildDate": "",

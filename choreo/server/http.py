@@ -1,6 +1,6 @@
 """The Kubernetes-compatible HTTP API over an ``APIServer``: what ``kubectl`` and client libraries talk to.
 
-Routes: discovery (``/api``, ``/apis``, ``/apis/G``, ``/apis/G/V``), ``/version``, ``/openapi/v3``,
+Routes: discovery (``/api``, ``/apis``, ``/apis/G``, ``/apis/G/V``), ``/version``, ``/openapi/v2`` and ``/v3``,
 ``/healthz``, ``/readyz``, ``/livez``, the resource paths ``/apis/G/V[/namespaces/NS]/PLURAL[/NAME[/status]]``
 (get, list, watch, create, update, patch — apply, merge and JSON patch — delete, deletecollection) and the
 choreo control endpoints under ``/choreo/v1`` (delegated to the server context), and the read-only run
@@ -215,6 +215,16 @@ def _object_body(raw: bytes, content_type: str) -> Object:
     return body
 
 
+def _with_status_of(obj: Object, source: Object) -> Object:
+    """A copy of ``obj`` whose status is ``source``'s (none when ``source`` has none)."""
+    out = copy.deepcopy(obj)
+    if "status" in source:
+        out["status"] = copy.deepcopy(source["status"])
+    else:
+        out.pop("status", None)
+    return out
+
+
 def _flag(query: dict[str, str], name: str) -> bool:
     return query.get(name, "").lower() in ("1", "true", "yes")
 
@@ -352,7 +362,7 @@ class APIHandler(BaseHTTPRequestHandler):
         if parts[0] == "openapi":
             self._openapi(api, parts[1:])
         elif parts[0] == "api":
-            self._core(api, parts[1:], query)
+            self._core(api, parts[1:])
         elif parts[0] == "apis":
             self._apis(api, parts[1:], query)
         else:
@@ -387,7 +397,7 @@ class APIHandler(BaseHTTPRequestHandler):
                 return
         raise _NotFoundPath()
 
-    def _core(self, api: APIServer, parts: list[str], query: dict[str, str]) -> None:
+    def _core(self, api: APIServer, parts: list[str]) -> None:
         if not parts:
             self._only_get()
             self._send_json(200, discovery.api_versions())
@@ -558,6 +568,9 @@ class Resource:
             include = self.query.get("includeObject", "Metadata")
             self.h._send_json(200, discovery.table(items, str(revision), include_object=include))
             return
+        self._send_list(items, revision)
+
+    def _send_list(self, items: list[Object], revision: int) -> None:
         self.h._send_json(
             200,
             {
@@ -595,22 +608,13 @@ class Resource:
     def _with_subresource_rules(self, old: Object, new: Object) -> Object:
         """The status subresource only changes status; the main resource never does (when it exists)."""
         if self.t.subresource == "status":
-            out = copy.deepcopy(old)
-            if "status" in new:
-                out["status"] = copy.deepcopy(new["status"])
-            else:
-                out.pop("status", None)
+            out = _with_status_of(old, new)
             rv = (new.get("metadata") or {}).get("resourceVersion")
             if rv:
                 out["metadata"]["resourceVersion"] = rv
             return out
         if self.r.status_subresource:
-            out = copy.deepcopy(new)
-            if "status" in old:
-                out["status"] = copy.deepcopy(old["status"])
-            else:
-                out.pop("status", None)
-            return out
+            return _with_status_of(new, old)
         return new
 
     def _patch(self) -> None:
@@ -701,15 +705,7 @@ class Resource:
             return {"items": deleted}
 
         result = self._dry(delete_all)
-        self.h._send_json(
-            200,
-            {
-                "apiVersion": self.t.group_version,
-                "kind": self.r.list_kind,
-                "metadata": {"resourceVersion": str(self.api.backend.current_revision())},
-                "items": [self.t.present(o) for o in result["items"]],
-            },
-        )
+        self._send_list(result["items"], self.api.backend.current_revision())
 
 
 class Watch:

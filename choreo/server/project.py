@@ -69,6 +69,8 @@ def stage_json(stage: StageResult) -> Object:
 
 
 class ProjectRuntime:
+    """One project folder's state, API server and runner, switched between Stopped, Once and Running."""
+
     def __init__(self, root: Path, options: RunOptions, log: Log) -> None:
         self.root = root.resolve()
         self.options = options
@@ -99,14 +101,6 @@ class ProjectRuntime:
             self.api, self.project, self.reason = api, project, ""
             self.log("loaded", project=str(self.root), kinds=len(api.registry.resources()))
             return api
-
-    def open_stored(self) -> APIServer:
-        """Serve what the store holds without reading the folder (used when a load fails at start)."""
-        api = APIServer(self.backend)
-        api.register_stored_crds()
-        install_hooks(api)
-        self.api = api
-        return api
 
     def once(self) -> tuple[RunRecord, list[StageResult]]:
         with self._lock:
@@ -147,6 +141,13 @@ class ProjectRuntime:
             self.runner = Runner(controller, self.log)
             self.runner.start()
             self.status = RUNNING
+
+    def bring_up(self, *, run: bool) -> None:
+        """Reconcile continuously (``run``, production) or only load the folder (development, ``--no-run``)."""
+        if run:
+            self.start()
+        else:
+            self.load()
 
     def stop(self) -> None:
         with self._lock:

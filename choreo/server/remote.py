@@ -26,12 +26,13 @@ import yaml
 
 from choreo.apiserver.registry import APIResource
 from choreo.apiserver.server import APIServer
+from choreo.apiserver.ssa import strip_managed_fields
 from choreo.errors import ChoreoError, NotFound
 from choreo.loader.loading import load_project
 from choreo.loader.project import Project
 from choreo.loader.sync import INPUT_MANAGER, prepare_input, register_crds
 from choreo.runtime.session import RunOptions
-from choreo.server.client import ServerClient
+from choreo.server.client import ServerClient, resource_path
 from choreo.server.http import APPLY_PATCH
 from choreo.server.project import bind_reconcilers
 from choreo.server.runner import ContinuousController, Log
@@ -154,16 +155,9 @@ class RemoteAPI(APIServer):
         self.kube = kube
         self.feed = feed
 
-    def _path(self, resource: APIResource, namespace: str | None = None, name: str | None = None) -> str:
-        base = f"/apis/{resource.group}/{resource.storage_version}"
-        if resource.namespaced and namespace:
-            base += f"/namespaces/{namespace}"
-        base += f"/{resource.plural}"
-        return f"{base}/{name}" if name else base
-
     def get(self, group: str, kind: str, namespace: str, name: str, *, managed_fields: bool = True) -> Object:
-        obj = self.kube.request("GET", self._path(self._resource(group, kind), namespace, name))
-        return obj if managed_fields else _without_managed_fields(obj)
+        obj = self.kube.request("GET", _path(self._resource(group, kind), namespace, name))
+        return obj if managed_fields else strip_managed_fields(obj)
 
     def try_get(self, group: str, kind: str, namespace: str, name: str) -> Object | None:
         try:
@@ -182,23 +176,23 @@ class RemoteAPI(APIServer):
     ) -> list[Object]:
         resource = self._resource(group, kind)
         query = {"labelSelector": ",".join(f"{k}={v}" for k, v in labels.items())} if labels else None
-        items = self.kube.request("GET", self._path(resource, namespace), query=query).get("items", [])
+        items = self.kube.request("GET", _path(resource, namespace), query=query).get("items", [])
         items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
-        return items if managed_fields else [_without_managed_fields(o) for o in items]
+        return items if managed_fields else [strip_managed_fields(o) for o in items]
 
     def create(self, obj: Object, *, manager: str = "") -> Object:
         resource = self.registry.for_object(obj)
         query = {"fieldManager": manager} if manager else None
-        return self.kube.request("POST", self._path(resource, _ns(obj)), obj, query=query)
+        return self.kube.request("POST", _path(resource, _ns(obj)), obj, query=query)
 
     def update(self, obj: Object, *, manager: str = "") -> Object:
         resource = self.registry.for_object(obj)
         query = {"fieldManager": manager} if manager else None
-        return self.kube.request("PUT", self._path(resource, _ns(obj), obj["metadata"]["name"]), obj, query=query)
+        return self.kube.request("PUT", _path(resource, _ns(obj), obj["metadata"]["name"]), obj, query=query)
 
     def apply(self, obj: Object, *, manager: str, force: bool = False) -> Object:
         resource = self.registry.for_object(obj)
-        path = self._path(resource, _ns(obj), obj["metadata"]["name"])
+        path = _path(resource, _ns(obj), obj["metadata"]["name"])
         query = {"fieldManager": manager, "force": "true" if force else "false"}
         main = copy.deepcopy(obj)
         status = main.pop("status", None) if resource.status_subresource else None
@@ -225,17 +219,17 @@ class RemoteAPI(APIServer):
 
     def delete(self, group: str, kind: str, namespace: str, name: str, *, expected_rv: str | None = None) -> Object:
         body = {"preconditions": {"resourceVersion": expected_rv}} if expected_rv else None
-        return self.kube.request("DELETE", self._path(self._resource(group, kind), namespace, name), body)
+        return self.kube.request("DELETE", _path(self._resource(group, kind), namespace, name), body)
+
+
+def _path(resource: APIResource, namespace: str | None = None, name: str | None = None) -> str:
+    """The cluster path of a kind (its storage version) or of one object."""
+    version = resource.storage_version
+    return resource_path(resource.group, version, resource.plural, resource.namespaced, namespace, name)
 
 
 def _ns(obj: Object) -> str | None:
     return (obj.get("metadata") or {}).get("namespace") or None
-
-
-def _without_managed_fields(obj: Object) -> Object:
-    out = copy.deepcopy(obj)
-    out.get("metadata", {}).pop("managedFields", None)
-    return out
 
 
 class KindWatcher:
@@ -248,7 +242,7 @@ class KindWatcher:
     def _main(self) -> None:
         while not self.stop.is_set():
             try:
-                listing = self.api.kube.request("GET", self.api._path(self.resource))
+                listing = self.api.kube.request("GET", _path(self.resource))
                 revision = listing["metadata"]["resourceVersion"]
                 for obj in listing.get("items", []):
                     self.api.feed.push("MODIFIED", obj)
@@ -260,7 +254,7 @@ class KindWatcher:
 
     def _stream(self, revision: str) -> Iterator[Object]:
         query = {"watch": "1", "resourceVersion": revision, "timeoutSeconds": "60", "allowWatchBookmarks": "true"}
-        with self.api.kube.open("GET", self.api._path(self.resource), query=query, timeout=90) as response:
+        with self.api.kube.open("GET", _path(self.resource), query=query, timeout=90) as response:
             for line in response:
                 if self.stop.is_set():
                     return
@@ -299,7 +293,7 @@ def _wait_served(api: RemoteAPI, resource: APIResource) -> None:
     deadline = time.monotonic() + ESTABLISH_SECONDS
     while True:
         try:
-            api.kube.request("GET", api._path(resource))
+            api.kube.request("GET", _path(resource))
             return
         except NotFound:
             if time.monotonic() > deadline:

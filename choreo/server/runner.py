@@ -34,6 +34,8 @@ IDLE_WAIT = 1.0
 
 
 class ContinuousController(Controller):
+    """The batch controller turned long-running: it waits for store events instead of ending when quiet."""
+
     def __init__(
         self,
         api: APIServer,
@@ -55,7 +57,7 @@ class ContinuousController(Controller):
 
     def serve(self, stop: threading.Event) -> None:
         """Reconcile until ``stop`` is set; it is checked between two reconciles."""
-        revision = self.revision = self.api.backend.current_revision()
+        self.revision = self.api.backend.current_revision()
         self.enqueue_all()
         while not stop.is_set():
             key = self.queue.pop()
@@ -63,12 +65,12 @@ class ContinuousController(Controller):
                 if self.busy:
                     self._quiet()
                 due = self.queue.next_due()
-                self.api.backend.wait_for_change(revision, IDLE_WAIT if due is None else min(due, IDLE_WAIT))
-                revision = self.revision = self._dispatch_since(revision, None)
+                self.api.backend.wait_for_change(self.revision, IDLE_WAIT if due is None else min(due, IDLE_WAIT))
+                self.revision = self._dispatch_since(self.revision, None)
                 continue
             self.busy = True
             self._step(key)
-            revision = self.revision = self._dispatch_since(revision, key)
+            self.revision = self._dispatch_since(self.revision, key)
         if self.busy:
             self._quiet()
 

@@ -22,6 +22,8 @@ CONTEXT_FILE = "context.json"
 
 @dataclass
 class ContextSpec:
+    """What ``server apply`` asked for (repository, folder, ref, branch) and the commit it resolved to."""
+
     url: str
     path: str  # the project folder inside the repository
     ref: str
@@ -50,6 +52,8 @@ def _git(*args: str, cwd: Path | None = None) -> str:
 
 
 class Workspace:
+    """The folder of clones and the saved active context."""
+
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
