@@ -14,6 +14,18 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
+# A Greeting to add to the greeting example (apply tests, local and against a server).
+CAROL = """\
+apiVersion: example.com/v1alpha1
+kind: Greeting
+metadata:
+  name: carol
+  namespace: default
+spec:
+  name: Carol
+  language: nl
+"""
+
 
 @dataclass
 class Result:

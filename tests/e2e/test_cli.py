@@ -6,18 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.e2e.conftest import choreo, get_json
-
-CAROL = """\
-apiVersion: example.com/v1alpha1
-kind: Greeting
-metadata:
-  name: carol
-  namespace: default
-spec:
-  name: Carol
-  language: nl
-"""
+from tests.e2e.conftest import CAROL, choreo, get_json
 
 
 def test_apply_validates_and_writes_to_in_then_run_picks_it_up(example) -> None:

@@ -14,19 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.conftest import Result, choreo
+from tests.e2e.conftest import CAROL, Result, choreo
 from tests.server.harness import Http, ServerProcess, copy_example, idle, wait_for
-
-CAROL = """\
-apiVersion: example.com/v1alpha1
-kind: Greeting
-metadata:
-  name: carol
-  namespace: default
-spec:
-  name: Carol
-  language: nl
-"""
 
 READS = [
     ("get", "greetings"),
