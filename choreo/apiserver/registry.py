@@ -9,9 +9,10 @@ each optionally followed by ``.group``).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import yaml
 
@@ -137,6 +138,42 @@ def builtin_crds() -> list[dict[str, Any]]:
     return docs
 
 
+class KindNames(Protocol):
+    """The names a kind is known by (an ``APIResource``, or a server's discovery entry)."""
+
+    @property
+    def group(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def plural(self) -> str: ...
+    @property
+    def singular(self) -> str: ...
+    @property
+    def short_names(self) -> Sequence[str]: ...
+
+
+Named = TypeVar("Named", bound=KindNames)
+
+
+def resolve_kind(candidates: Iterable[Named], name: str) -> Named:
+    """The kind ``name`` means: plural, singular, kind or short name, optionally followed by ``.group``."""
+    wanted = name.lower()
+    matches: list[Named] = []
+    for candidate in candidates:
+        spellings = {candidate.plural, candidate.singular, candidate.kind.lower(), *candidate.short_names}
+        if wanted in {f"{s}.{candidate.group}" for s in spellings}:
+            return candidate
+        if wanted in spellings:
+            matches.append(candidate)
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise NotFound(f'the server doesn\'t have a resource type "{name}"')
+    groups = ", ".join(f"{m.plural}.{m.group}" for m in matches)
+    raise Invalid(f'resource type "{name}" is ambiguous: {groups}')
+
+
 class Registry:
     """All kinds known to one API server, keyed by group+kind (version-less, like the reference)."""
 
@@ -173,18 +210,4 @@ class Registry:
 
     def resolve(self, name: str) -> APIResource:
         """Find a kind from what a user typed: plural, singular, kind or short name, optionally ``.group``."""
-        wanted = name.lower()
-        matches: list[APIResource] = []
-        for resource in self.resources():
-            spellings = {resource.plural, resource.singular, resource.kind.lower(), *resource.short_names}
-            qualified = {f"{s}.{resource.group}" for s in spellings}
-            if wanted in qualified:
-                return resource
-            if wanted in spellings:
-                matches.append(resource)
-        if len(matches) == 1:
-            return matches[0]
-        if not matches:
-            raise NotFound(f'the server doesn\'t have a resource type "{name}"')
-        groups = ", ".join(f"{m.plural}.{m.group}" for m in matches)
-        raise Invalid(f'resource type "{name}" is ambiguous: {groups}')
+        return resolve_kind(self.resources(), name)

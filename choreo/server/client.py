@@ -23,6 +23,7 @@ from urllib.parse import quote, urlencode
 
 import yaml
 
+from choreo.apiserver.registry import resolve_kind
 from choreo.errors import AlreadyExists, BadRequest, ChoreoError, Conflict, Invalid, NotFound
 from choreo.loader.sync import INPUT_MANAGER
 from choreo.results.inventory import Item
@@ -223,19 +224,7 @@ class ServerClient:
 
     def resolve(self, name: str) -> ResourceInfo:
         """Find a kind the way the local CLI does: plural, singular, kind or short name, optionally .group."""
-        wanted = name.lower()
-        matches = []
-        for info in self.resources():
-            spellings = {info.plural, info.singular, info.kind.lower(), *info.short_names}
-            if wanted in {f"{s}.{info.group}" for s in spellings}:
-                return info
-            if wanted in spellings:
-                matches.append(info)
-        if len(matches) == 1:
-            return matches[0]
-        if not matches:
-            raise NotFound(f'the server doesn\'t have a resource type "{name}"')
-        raise Invalid(f'resource type "{name}" is ambiguous: {", ".join(f"{m.plural}.{m.group}" for m in matches)}')
+        return resolve_kind(self.resources(), name)
 
     def for_object(self, obj: Object) -> ResourceInfo:
         api_version, kind = str(obj.get("apiVersion") or ""), str(obj.get("kind") or "")
