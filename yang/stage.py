@@ -159,7 +159,11 @@ def _device(
     snippets = [s for config in configs for s in _snippets(schema, source_of(api, config), config, report)]
     running_value = _running(root, report, schema)
     running = Snippet(Source("RunningConfig", report.namespace, report.name), RUNNING_PRIORITY, running_value)
-    merged = merge_device(schema, snippets, running if running_value is not None else None)
+    try:
+        merged = merge_device(schema, snippets, running if running_value is not None else None)
+    except YangFailure as failure:  # libyang itself failed (not the data): still this device's problem only
+        report.problems.extend(Problem(issue.path or "/", issue.message) for issue in failure.issues)
+        return report
     report.merged = merged
     report.problems.extend(merged.problems)
     running_leaves = coerce(schema, running_value).leaves if running_value is not None else None

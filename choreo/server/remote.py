@@ -84,10 +84,14 @@ def kube_client(path: str, context: str | None = None) -> ServerClient:
     server = cluster.get("server")
     if not server:
         raise ChoreoError(f"{path}: cluster {ctx.get('cluster')!r} has no server")
-    token = user.get("token")
-    if not token and user.get("tokenFile"):
-        token = (source.parent / user["tokenFile"]).read_text().strip()
-    return ServerClient(server, token, ssl_context=_ssl_context(cluster, user, source.parent))
+    try:
+        token = user.get("token")
+        if not token and user.get("tokenFile"):
+            token = (source.parent / user["tokenFile"]).read_text().strip()
+        tls = _ssl_context(cluster, user, source.parent)
+    except (OSError, ValueError, ssl.SSLError) as exc:  # unreadable files, bad base64, bad certificates
+        raise ChoreoError(f"{path}: context {name!r}: cannot use its credentials ({exc})") from None
+    return ServerClient(server, token, ssl_context=tls)
 
 
 def _ssl_context(cluster: Mapping[str, Any], user: Mapping[str, Any], folder: Path) -> ssl.SSLContext | None:
