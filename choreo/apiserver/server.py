@@ -85,9 +85,10 @@ class APIServer:
     def _hooks_for(self, key: ObjectKey) -> list[AdmissionHook]:
         return self._hooks.get((key.group, key.kind), [])
 
-    def register_stored_crds(self) -> None:
-        """Register the kinds of the CRD objects already in the store (state opened without a project)."""
-        for crd in self.backend.list("apiextensions.k8s.io", "CustomResourceDefinition"):
+    def register_stored_crds(self, source: Backend | None = None) -> None:
+        """Register the kinds of the CRD objects stored in ``source`` (default: this server's own store),
+        for state opened without its project or for validating against what earlier runs stored."""
+        for crd in (source or self.backend).list("apiextensions.k8s.io", "CustomResourceDefinition"):
             existing = self.registry.get(crd["spec"].get("group", ""), crd["spec"].get("names", {}).get("kind", ""))
             if existing is None or not existing.choreo_api:
                 self.register_crd(crd, source=f"stored CustomResourceDefinition {crd['metadata']['name']}")

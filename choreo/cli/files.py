@@ -56,9 +56,7 @@ def _validator(root: Path) -> APIServer:
     if state_path(root).exists():
         backend = open_state(root)
         try:
-            for crd in backend.list("apiextensions.k8s.io", "CustomResourceDefinition"):
-                if api.registry.get(crd["spec"]["group"], crd["spec"]["names"]["kind"]) is None:
-                    api.register_crd(crd, source=f"stored CustomResourceDefinition {crd['metadata']['name']}")
+            api.register_stored_crds(backend)
         finally:
             backend.close()
     register_crds(api, load_project(root))
