@@ -148,7 +148,7 @@ def schema_lint(files: tuple[str, ...], search: tuple[str, ...]) -> None:
             raise ChoreoError(f"{file}: no such file")
     folders = [*search, *(str(d) for d in standard_module_dirs() if d.is_dir())]
     folders += sorted({str(Path(f).resolve().parent) for f in files})
-    command = [sys.executable, "-m", "pyang", "--lint", "--path", ":".join(folders), *files]
+    command = [sys.executable, "-m", "pyang", "--lint", "--path", ":".join(folders), "--", *files]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     output = (done.stdout + done.stderr).strip()
     if output:

@@ -18,13 +18,13 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from choreo.errors import LoadError
+from choreo.git import GitError, check_ref, check_url, run_git
 from choreo.loader.yamlio import read_yaml_documents
 from yang.libyang_adapter import ModuleSource, SchemaContext, YangFailure
 
@@ -179,17 +179,19 @@ def _checkout(root: Path, repo: dict[str, Any], where: str) -> Path:
 
 
 def _clone(url: str, ref: str, target: Path, where: str) -> None:
+    """A shallow clone of ``url`` at ``ref`` into ``target`` (written under a temporary name, then renamed)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    for command in (
-        ["git", "init", "-q", str(partial)],
-        ["git", "-C", str(partial), "fetch", "-q", "--depth", "1", url, ref],
-        ["git", "-C", str(partial), "checkout", "-q", "FETCH_HEAD"],
-    ):
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            shutil.rmtree(partial, ignore_errors=True)
-            raise ProfileError(f"{where}: cannot fetch {url} at {ref}: {done.stderr.strip().splitlines()[-1:]}")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        check_url(url)
+        check_ref(ref)
+        run_git(["init", "-q", "--", str(partial)], what="git init")
+        run_git(["-C", str(partial), "fetch", "-q", "--depth", "1", "--", url, ref], what="git fetch")
+        run_git(["-C", str(partial), "checkout", "-q", "FETCH_HEAD", "--"], what="git checkout")
+    except GitError as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise ProfileError(f"{where}: cannot fetch {url} at {ref}: {exc}") from None
     partial.rename(target)
 
 

@@ -26,11 +26,12 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from choreo.errors import LoadError
+from choreo.git import GitError, check_ref, check_url
 from choreo.loader.libraries import merge_libraries
 from choreo.loader.loading import load_project
 from choreo.loader.project import FILE_ORIGIN, STATE_DIR, InputObject, LoadedUpstream, Project, ReconcilerConfig
 from choreo.loader.reconcilers import CHOREO_API_VERSION, ReconcilerSet, merge_reconcilers
-from choreo.loader.upstream_git import HASH_PATTERN, GitError, Pin, checkout
+from choreo.loader.upstream_git import HASH_PATTERN, Pin, checkout
 
 UPSTREAM_REF_KIND = "UpstreamRef"
 REFS_STATE = "refs"
@@ -130,10 +131,10 @@ def parse_ref(item: InputObject) -> UpstreamRef:
 def _url(value: Any, source: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise LoadError(f"{source}: spec.url is required (the git repository URL)")
-    url = value.strip()
-    if url.startswith("-"):
-        raise LoadError(f"{source}: spec.url {url!r} is not a git repository URL")
-    return url
+    try:
+        return check_url(value.strip())
+    except GitError as exc:
+        raise LoadError(f"{source}: spec.url: {exc}") from None
 
 
 def _directory(value: Any, source: str) -> str:
@@ -158,8 +159,10 @@ def _pin(value: Any, source: str) -> Pin:
     name = name.strip()
     if pin_type == "hash" and not HASH_PATTERN.match(name):
         raise LoadError(f"{source}: spec.ref.name must be a commit hash (7 to 64 hex digits), got {name!r}")
-    if pin_type == "tag" and (name.startswith(("-", "/")) or ".." in name or any(c.isspace() for c in name)):
-        raise LoadError(f"{source}: spec.ref.name {name!r} is not a valid tag name")
+    try:
+        check_ref(name, what="tag name")
+    except GitError as exc:
+        raise LoadError(f"{source}: spec.ref.name: {exc}") from None
     return Pin(pin_type, name)
 
 

@@ -9,9 +9,9 @@ the pinned commit (spec §7.7). Layout under the state folder (``<project>/.chor
   folder, then renamed) and reused as they are.
 
 The network is used only when the pin does not resolve in the local clone: a later run with the commit
-or tag already fetched works offline. We drive the system ``git`` command (no Python git library:
-nothing to add to the dependencies, and users' git configuration — credentials, proxies, SSH keys —
-applies as usual). Every git failure becomes one ``GitError`` line.
+or tag already fetched works offline. We drive the system ``git`` command through ``choreo.git`` (checked
+URL and pin, fixed options, allowed transports only; users' git configuration — credentials, proxies,
+SSH keys — applies as usual). Every git failure becomes one ``GitError`` line.
 """
 
 from __future__ import annotations
@@ -20,18 +20,16 @@ import io
 import os
 import re
 import shutil
-import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-GIT_TIMEOUT_SECONDS = 600
+from choreo.git import GitError, check_ref, check_url, output, run_git
+
+__all__ = ["HASH_PATTERN", "GitError", "Pin", "checkout", "url_path"]
+
 HASH_PATTERN = re.compile(r"^[0-9a-fA-F]{7,64}$")
 FULL_HASH_LENGTHS = (40, 64)  # SHA-1, SHA-256
-
-
-class GitError(Exception):
-    """A git step failed; ``str`` is one line without the refs file (the caller adds it)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +56,8 @@ def url_path(url: str) -> str:
 
 def checkout(state_dir: Path, url: str, pin: Pin) -> tuple[str, Path]:
     """The full commit hash the pin names and the folder holding that commit's files."""
+    check_url(url)
+    check_ref(pin.name, what=pin.type)
     base = state_dir / url_path(url)
     repo = base / "repo.git"
     _ensure_repo(repo)
@@ -76,29 +76,30 @@ def checkout(state_dir: Path, url: str, pin: Pin) -> tuple[str, Path]:
 def _ensure_repo(repo: Path) -> None:
     if not (repo / "HEAD").is_file():
         repo.mkdir(parents=True, exist_ok=True)
-        _git(["init", "--quiet", "--bare", str(repo)], what=f"cannot create a clone in {repo}")
+        run_git(["init", "--quiet", "--bare", "--", str(repo)], what=f"cannot create a clone in {repo}")
 
 
 def _resolve(repo: Path, pin: Pin) -> str | None:
     """The commit hash of the pin in the local clone, or None when it is not there (yet)."""
-    result = _run(["--git-dir", str(repo), "rev-parse", "--verify", "--quiet", "--end-of-options",
-                   f"{pin.revision}^{{commit}}"])
-    return result.stdout.decode().strip() if result.returncode == 0 else None
+    result = run_git(["--git-dir", str(repo), "rev-parse", "--verify", "--quiet", "--end-of-options",
+                      f"{pin.revision}^{{commit}}"], what="rev-parse", check=False)
+    return output(result) if result.returncode == 0 else None
 
 
 def _fetch(repo: Path, url: str, pin: Pin) -> None:
     """Fetch every branch and tag; a full hash no branch or tag reaches is asked for by name."""
     refspecs = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
-    _git(["--git-dir", str(repo), "fetch", "--quiet", "--no-tags", "--", url, *refspecs],
-         what=f"cannot fetch {url}")
+    run_git(["--git-dir", str(repo), "fetch", "--quiet", "--no-tags", "--", url, *refspecs],
+            what=f"cannot fetch {url}")
     if pin.type == "hash" and len(pin.name) in FULL_HASH_LENGTHS and _resolve(repo, pin) is None:
-        _run(["--git-dir", str(repo), "fetch", "--quiet", "--no-tags", "--", url, pin.name])
+        run_git(["--git-dir", str(repo), "fetch", "--quiet", "--no-tags", "--", url, pin.name],
+                what=f"cannot fetch {url}", check=False)
 
 
 def _export(repo: Path, commit: str, tree: Path) -> None:
     """Write the files of ``commit`` to ``tree`` atomically (a half-written tree is never reused)."""
-    archive = _git(["--git-dir", str(repo), "archive", "--format=tar", commit],
-                   what=f"cannot read commit {commit}").stdout
+    archive = run_git(["--git-dir", str(repo), "archive", "--format=tar", commit],
+                      what=f"cannot read commit {commit}").stdout
     partial = tree.with_name(f"{tree.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     try:
@@ -111,30 +112,3 @@ def _export(repo: Path, commit: str, tree: Path) -> None:
         raise GitError(f"cannot write the files of commit {commit} to {tree}: {exc}") from None
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-
-
-def _git(args: list[str], *, what: str) -> subprocess.CompletedProcess[bytes]:
-    result = _run(args)
-    if result.returncode != 0:
-        raise GitError(f"{what}: {_reason(result.stderr.decode(errors='replace'))}")
-    return result
-
-
-def _run(args: list[str]) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-    try:
-        return subprocess.run(["git", *args], capture_output=True, env=env, timeout=GIT_TIMEOUT_SECONDS, check=False)
-    except FileNotFoundError:
-        raise GitError("the git command is not installed (upstream refs need it)") from None
-    except subprocess.TimeoutExpired:
-        raise GitError(f"git did not finish within {GIT_TIMEOUT_SECONDS}s") from None
-
-
-def _reason(stderr: str) -> str:
-    """The first ``fatal:``/``error:`` line of git's output, without the prefix."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    for line in lines:
-        for prefix in ("fatal: ", "error: "):
-            if line.startswith(prefix):
-                return line[len(prefix):]
-    return lines[0] if lines else "git failed"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from choreo.errors import ChoreoError
+from choreo.git import GitError, check_branch, check_ref, check_url, output, run_git
 
 CONTEXT_FILE = "context.json"
 
@@ -43,12 +43,16 @@ def clone_dir_name(url: str) -> str:
     return stripped.replace("/", "-").replace(":", "-") or "repo"
 
 
+def check_spec(spec: ContextSpec) -> None:
+    """Refuse a context whose URL, ref or branch could not be handed to git safely (``GitError``)."""
+    check_url(spec.url)
+    check_ref(spec.ref)
+    if spec.branch:
+        check_branch(spec.branch)
+
+
 def _git(*args: str, cwd: Path | None = None) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        detail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
-        raise ChoreoError(f"git {args[0]} failed: {detail[-1] if detail else f'exit {proc.returncode}'}")
-    return proc.stdout.strip()
+    return output(run_git(args, cwd=cwd, what=f"git {args[0]} failed"))
 
 
 class Workspace:
@@ -60,29 +64,33 @@ class Workspace:
 
     def checkout(self, spec: ContextSpec) -> Path:
         """Bring the clone of ``spec.url`` to ``spec.ref``; returns the project folder (sets ``spec.commit``)."""
+        check_spec(spec)
         clone = self.root / clone_dir_name(spec.url)
+        if not clone.resolve().is_relative_to(self.root) or clone == self.root:
+            raise GitError(f"{spec.url!r}: cannot keep a clone of it in the workspace")
         if not (clone / ".git").exists():
-            _git("clone", "--quiet", spec.url, str(clone))
+            _git("clone", "--quiet", "--no-recurse-submodules", "--", spec.url, str(clone))
         else:
             _git("fetch", "--quiet", "--tags", "--force", "origin", "+refs/heads/*:refs/remotes/origin/*", cwd=clone)
         spec.commit = self._resolve(clone, spec.ref)
         if spec.branch:
-            _git("checkout", "--quiet", "--force", "-B", spec.branch, spec.commit, cwd=clone)
+            _git("checkout", "--quiet", "--force", "-B", spec.branch, spec.commit, "--", cwd=clone)
         else:
-            _git("checkout", "--quiet", "--force", "--detach", spec.commit, cwd=clone)
+            _git("checkout", "--quiet", "--force", "--detach", spec.commit, "--", cwd=clone)
         project = (clone / spec.path).resolve()
         if not project.is_relative_to(clone) or not project.is_dir():
-            raise ChoreoError(f"{spec.path}: no such folder in {spec.url} at {spec.ref}")
+            raise GitError(f"{spec.path}: no such folder in {spec.url} at {spec.ref}")
         return project
 
     @staticmethod
     def _resolve(clone: Path, ref: str) -> str:
         for candidate in (ref, f"origin/{ref}"):
             try:
-                return _git("rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}", cwd=clone)
-            except ChoreoError:
+                revision = f"{candidate}^{{commit}}"
+                return _git("rev-parse", "--verify", "--quiet", "--end-of-options", revision, cwd=clone)
+            except GitError:
                 continue
-        raise ChoreoError(f"{ref}: no such commit, tag or branch in the repository")
+        raise GitError(f"{ref}: no such commit, tag or branch in the repository")
 
     def save(self, spec: ContextSpec) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".context.")

@@ -1,0 +1,1 @@
+"""Attack tests: every hostile project file or request that must be refused (SECURITY.md)."""
