@@ -1,10 +1,11 @@
 """YAML in and out for project files, with the same data model as the reference's sigs.k8s.io/yaml.
 
 Why a module of its own: every project folder (crds/, in/, refs/, reconciler configs) is read through
-the same rules — multi-document files, CRLF normalised, empty documents skipped, one clear
-``<file>:<line>: ...`` error instead of a parser traceback — and ``dev parse`` must write YAML that is
-byte-for-byte stable. Values keep their JSON type: timestamps stay strings (as Go's YAML-to-JSON does)
-and mapping keys are always strings, so loaded objects can be served as JSON unchanged.
+the same rules — multi-document files, CRLF normalised, empty documents skipped, duplicate mapping
+keys refused, one clear ``<file>:<line>: ...`` error instead of a parser traceback — and ``dev parse``
+must write YAML that is byte-for-byte stable. Values keep their JSON type: timestamps stay strings (as
+Go's YAML-to-JSON does) and mapping keys are always strings, so loaded objects can be served as JSON
+unchanged.
 """
 
 from __future__ import annotations
@@ -21,14 +22,47 @@ _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A mapping names the same key twice (the YAML spec requires unique keys)."""
+
+
 class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe loader (libyaml when available) producing JSON-compatible data."""
+    """Safe loader (libyaml when available) producing JSON-compatible data, refusing duplicate keys.
+
+    PyYAML lets the last of two equal keys win, so ``name:`` twice silently changes an object's identity;
+    like yamllint and Kubernetes' strict decoding we reject it. Keys brought in by a ``<<`` merge may be
+    overridden, as YAML intends: only the mapping's own keys must be unique.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._own_pairs: dict[yaml.MappingNode, list[tuple[yaml.Node, yaml.Node]]] = {}
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """Remember a mapping's own pairs before ``<<`` merges put the merged ones in front of them."""
+        own = node.value
+        super().flatten_mapping(node)
+        if node.value is not own:  # merged pairs were prepended (a new list); ``own`` lost its "<<" keys
+            self._own_pairs.setdefault(node, own)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         mapping = super().construct_mapping(node, deep=deep)
-        if all(isinstance(key, str) for key in mapping):
-            return mapping
-        return {_json_key(key): value for key, value in mapping.items()}
+        if not all(isinstance(key, str) for key in mapping):
+            mapping = {_json_key(key): value for key, value in mapping.items()}
+        if len(mapping) != len(node.value):  # rare: a duplicate, or merged keys overridden
+            self._check_unique_keys(self._own_pairs.get(node, node.value))
+        return mapping
+
+    def _check_unique_keys(self, pairs: list[tuple[yaml.Node, yaml.Node]]) -> None:
+        """Raise ``DuplicateKeyError`` at the second of two own keys equal as JSON keys."""
+        first: dict[str, yaml.Node] = {}
+        for key_node, _ in pairs:
+            key = _json_key(self.construct_object(key_node))
+            if key in first:
+                line = first[key].start_mark.line + 1
+                problem = f'duplicate key "{key}" (first at line {line})'
+                raise DuplicateKeyError(None, None, problem, key_node.start_mark)
+            first[key] = key_node
 
 
 # Timestamps stay plain strings, like Go's YAML-to-JSON conversion of unstructured objects.
