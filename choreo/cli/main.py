@@ -146,7 +146,7 @@ def _parse_reports(reports: tuple[str, ...]) -> dict[str, str]:
 @click.option("-o", "--output", "fmt", type=click.Choice(FORMATS), default="reconciler", show_default=True)
 @addressable("directory")
 def run_result(client: ServerClient | None, directory: str | None, fmt: str) -> None:
-    """Print the summary of the latest run."""
+    """Print the summary of the latest run; the exit code is 1 when that run failed (as the run's own)."""
     if client is not None:
         record: RunRecord | None = RunRecord.from_json(client.result()["record"])
     else:
@@ -155,6 +155,8 @@ def run_result(client: ServerClient | None, directory: str | None, fmt: str) -> 
     if record is None:
         raise ChoreoError("no run recorded yet: run `choreo run` first")
     echo_lines(record_lines(record, fmt, events=True))
+    if not record.success:
+        sys.exit(1)
 
 
 # ----------------------------------------------------------------------------- reads

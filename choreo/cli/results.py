@@ -102,7 +102,8 @@ def _recorded_runs(source: History) -> list[RunRecord]:
 def _snapshot(source: History, run: RunRecord) -> list[Item]:
     items = source.snapshot(run.id)
     if items is None:
-        raise ChoreoError(f"run {run.id} has no snapshot (it was recorded by an older choreo)")
+        why = "it failed, and a failed run changes no object" if run.failure else "it was recorded by an older choreo"
+        raise ChoreoError(f"run {run.id} has no snapshot ({why})")
     return items
 
 

@@ -103,8 +103,24 @@ def load_api(root: Path, backend: Backend, plugins: list[Plugin] | None = None) 
     return api, project
 
 
+class _ReconcilingFailed(Exception):
+    """Leaves the run's transaction so that it is rolled back; carries the record to save instead."""
+
+    def __init__(self, record: RunRecord) -> None:
+        super().__init__(record.failure)
+        self.record = record
+
+
 def run_project(root: Path, options: RunOptions | None = None) -> RunRecord:
-    """Load and reconcile ``root``; raises ``ChoreoError`` for load errors (nothing is changed then)."""
+    """Load and reconcile ``root``; raises ``ChoreoError`` for load errors (nothing is changed then).
+
+    What a run keeps: the whole run is one store transaction. A load error, a crash, an interrupt or a
+    bug leave the previous run's state and add nothing. When reconciling fails (a reconcile error, a
+    fatal result, a loop, a time limit) no object is changed either: the transaction is rolled back and
+    only the run record — failure, failed task, message and events — is added, so ``run result`` and
+    ``run list`` explain the failure while ``get`` still shows the last good state. Post-reconcile stage
+    errors (``-s`` validation) are verdicts on a completed run: its objects are kept.
+    """
     options = options or RunOptions()
     root = root.resolve()
     started = time.perf_counter()
@@ -113,8 +129,13 @@ def run_project(root: Path, options: RunOptions | None = None) -> RunRecord:
     try:
         # One transaction for the whole run: a crash or a bug at any point leaves the state of the previous
         # run, never half of this one (and the store syncs to disk once, not after every write).
-        with backend.transaction():
-            return _run_loaded(root, backend, plugins, options, started)
+        try:
+            with backend.transaction():
+                return _run_loaded(root, backend, plugins, options, started)
+        except _ReconcilingFailed as failed:
+            with backend.transaction():
+                save_record(backend, failed.record)
+            return failed.record
     finally:
         backend.close()
 
@@ -130,12 +151,14 @@ def _run_loaded(root: Path, backend: Backend, plugins: list[Plugin], options: Ru
     record = RunRecord(str(uuid.uuid4()), root.name, datetime.now(UTC).isoformat())
     outcome = Controller(api, bound, max_reconciles=options.max_reconciles, log=options.log).run()
     record.events, record.failure, record.failed_task = outcome.events, outcome.failure, outcome.failed_task
-    if outcome.success:
-        context = StageContext(api, root, dict(options.stage_options), options.log)
-        for plugin in plugins:
-            stage = plugin.after_reconcile(context)
-            if stage is not None:
-                record.stages.append(stage)
+    if not outcome.success:
+        record.wall_seconds = time.perf_counter() - started
+        raise _ReconcilingFailed(record)
+    context = StageContext(api, root, dict(options.stage_options), options.log)
+    for plugin in plugins:
+        stage = plugin.after_reconcile(context)
+        if stage is not None:
+            record.stages.append(stage)
     record.wall_seconds = time.perf_counter() - started
     take_snapshot(api, record.id)
     save_record(backend, record)

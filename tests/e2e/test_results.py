@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.e2e.conftest import choreo
+from tests.e2e.conftest import choreo, get_json
 from tests.results.dot import dot_edges, dot_nodes, parse_dot
 
 GREETING = "example.com/v1alpha1, Kind=Greeting"
@@ -101,16 +101,27 @@ def test_list_result_and_diff_by_run_id_work_from_new_processes(example) -> None
     assert result.code == 0 and result.out.splitlines()[-1].split() == ["greeting", "2", "2", "0", "0"]
 
 
-def test_failed_run_is_listed_and_snapshotted(example) -> None:
+def test_failed_run_is_listed_and_changes_no_object(example) -> None:
+    """A run whose reconciling fails keeps the previous run's objects and adds only its run record."""
     project = example("greeting")
     run(project)
+    before = get_json(project, "greetings")
+    before_diff = diff(project)
     code = project / "reconcilers" / "greeting" / "reconciler.star"
     code.write_text(code.read_text().replace('"spec": {"text"', '"spec": {"texts"'))
     source = project / "in" / "example.com.greeting.alice.yaml"
     source.write_text(source.read_text().replace("language: fr", "language: de"))
-    assert choreo("run", str(project)).code == 1
+    failed = choreo("run", str(project))
+    assert failed.code == 1
     assert choreo("run", "list", str(project)).out.splitlines()[0].endswith(" failure")
-    assert f"~ {GREETING} alice" in diff(project)
+    assert get_json(project, "greetings") == before  # same spec, conditions and resourceVersions
+    assert diff(project) == before_diff  # the latest run with objects is still the good one
+    newest, _ = run_ids(project)
+    named = choreo("run", "diff", str(project), newest)
+    assert named.code == 1
+    assert named.err == f"error: run {newest} has no snapshot (it failed, and a failed run changes no object)\n"
+    result = choreo("run", "result", str(project))
+    assert result.code == 1 and "execution failed" in result.out and ".spec.texts: field not declared" in result.out
 
 
 def test_unknown_run_and_missing_state_are_one_line_errors(example) -> None:
