@@ -47,15 +47,12 @@ ESTABLISH_SECONDS = 30.0
 # ----------------------------------------------------------------------------------------------- kubeconfig
 
 
-def _material(entry: Mapping[str, Any], key: str, folder: Path) -> str | None:
-    """A kubeconfig file reference (``key``) or inline data (``key-data``), as a file path."""
+def _material(entry: Mapping[str, Any], key: str, folder: Path) -> bytes | None:
+    """The bytes of a kubeconfig file reference (``key``) or of its inline data (``key-data``)."""
     if entry.get(f"{key}-data"):
-        handle = tempfile.NamedTemporaryFile("wb", delete=False, suffix=".pem")  # noqa: SIM115 - kept for ssl
-        handle.write(base64.b64decode(entry[f"{key}-data"]))
-        handle.close()
-        return handle.name
+        return base64.b64decode(entry[f"{key}-data"], validate=True)
     if entry.get(key):
-        return str((folder / entry[key]).resolve())
+        return (folder / entry[key]).read_bytes()
     return None
 
 
@@ -97,14 +94,28 @@ def kube_client(path: str, context: str | None = None) -> ServerClient:
 def _ssl_context(cluster: Mapping[str, Any], user: Mapping[str, Any], folder: Path) -> ssl.SSLContext | None:
     if not str(cluster.get("server", "")).startswith("https"):
         return None
-    context = ssl.create_default_context(cafile=_material(cluster, "certificate-authority", folder))
+    authority = _material(cluster, "certificate-authority", folder)
+    context = ssl.create_default_context(cadata=authority.decode() if authority else None)
     if cluster.get("insecure-skip-tls-verify"):
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     cert = _material(user, "client-certificate", folder)
     if cert:
-        context.load_cert_chain(cert, _material(user, "client-key", folder))
+        _load_client_certificate(context, cert, _material(user, "client-key", folder))
     return context
+
+
+def _load_client_certificate(context: ssl.SSLContext, cert: bytes, key: bytes | None) -> None:
+    """``ssl`` reads a client certificate and key only from files: they live in a private folder (mode 0700)
+    just while they are loaded, and are removed right after, whatever happens."""
+    with tempfile.TemporaryDirectory(prefix="choreo-kubeconfig-") as folder:
+        cert_file = Path(folder) / "client.crt"
+        key_file = Path(folder) / "client.key" if key else None
+        cert_file.write_bytes(cert)
+        if key_file is not None and key is not None:
+            key_file.touch(mode=0o600)
+            key_file.write_bytes(key)
+        context.load_cert_chain(str(cert_file), str(key_file) if key_file else None)
 
 
 # ----------------------------------------------------------------------------------------------- events
