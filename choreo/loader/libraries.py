@@ -5,7 +5,8 @@ depending on its version (spec §1.4): the directory layout keeps libraries next
 ``_`` of the file name turned into ``.`` (``crds/example.com_greetings.star`` ->
 ``example.com.greetings.star``); the flat layout keeps them in ``libs/`` under their file name, and
 ``dev parse`` copies them into ``in/`` as ``Library`` objects. All three are merged here; a ``libs/``
-file shadows its own ``in/`` copy, any other duplicate name is an error naming both files.
+file and its identical ``in/`` copy are one library, a copy that differs or any other duplicate name
+is an error naming both files.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from choreo.errors import LoadError
 from choreo.loader.files import Folder, FoundFile
 from choreo.loader.project import InputObject, Library
-from choreo.loader.reconcilers import CHOREO_API_VERSION
+from choreo.loader.reconcilers import CHOREO_API_VERSION, copy_differs
 from choreo.loader.yamlio import read_text
 
 LIBRARY_KIND = "Library"
@@ -64,22 +65,18 @@ def library_from_object(item: InputObject) -> Library:
 def merge_libraries(
     crds: list[Library], libs: list[Library], from_inputs: list[Library]
 ) -> tuple[dict[str, Library], list[str]]:
-    """All libraries by name (sorted), plus warnings about shadowed ``in/`` copies."""
+    """All libraries by name (sorted); the warnings list stays empty (a differing copy is an error)."""
     by_name: dict[str, Library] = {}
     for library in crds + libs:
         _add_unique(by_name, library)
     libs_by_name = {library.name: library for library in libs}
-    warnings = []
     for library in from_inputs:
-        shadow = libs_by_name.get(library.name)
-        if shadow is None:
+        source = libs_by_name.get(library.name)
+        if source is None:
             _add_unique(by_name, library)
-        elif shadow.code != library.code:
-            warnings.append(
-                f"{library.source}: library {library.name} differs from {shadow.source}; "
-                f"using {shadow.source} (run 'choreo dev parse' to regenerate it)"
-            )
-    return {name: by_name[name] for name in sorted(by_name)}, warnings
+        elif source.code != library.code:
+            raise copy_differs(f"library {library.name}", library.source, source.source)
+    return {name: by_name[name] for name in sorted(by_name)}, []
 
 
 def _add_unique(by_name: dict[str, Library], library: Library) -> None:

@@ -3,13 +3,18 @@
 Why: this is the one place that knows which folder holds what (spec §1.1) and in which order they
 are read — crds/, libraries, reconcilers/, in/, refs/ — so the API server and the runtime get plain,
 validated data and every user mistake surfaces as one ``LoadError`` naming the file. Missing folders
-are empty. Objects of unknown kinds in ``in/`` are kept: the API server decides what it accepts.
+are empty. Objects of unknown kinds in ``in/`` are kept: the API server decides what it accepts. An
+object or a kind defined twice is refused here, naming both files, before anything is applied.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
+from typing import Any
 
+from choreo.api.gvk import GroupKind
+from choreo.api.objects import ObjectKey
 from choreo.errors import LoadError
 from choreo.loader.devparse import write_generated
 from choreo.loader.files import Folder
@@ -22,6 +27,7 @@ from choreo.loader.libraries import (
 )
 from choreo.loader.project import InputObject, Library, Project, ReconcilerConfig
 from choreo.loader.reconcilers import (
+    CHOREO_API_VERSION,
     is_reconciler_object,
     load_reconcilers_folder,
     merge_reconcilers,
@@ -35,6 +41,9 @@ CRDS, INPUT, RECONCILERS, LIBS, REFS = "crds", "in", "reconcilers", "libs", "ref
 YAML_SUFFIXES = (".yaml", ".yml")
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
 CRD_KIND = "CustomResourceDefinition"
+CRD_GROUP = CRD_API_VERSION.partition("/")[0]
+CHOREO_GROUP = CHOREO_API_VERSION.partition("/")[0]  # its kinds (Reconciler, Library, UpstreamRef) are cluster scoped
+DEFAULT_NAMESPACE = "default"
 
 
 def read_folder_objects(folder: Folder) -> list[InputObject]:
@@ -71,6 +80,68 @@ def _split_inputs(
     return data, reconcilers, libraries
 
 
+# ---------------------------------------------------------------------------------------------
+# Duplicates
+#
+# Two files describing one object (or one kind) would be applied one after the other and the last would
+# silently win, so whichever file a user edits may be the one that is ignored. The loader refuses them,
+# before anything is applied, naming both places.
+
+
+def _check_unique(keyed: Iterable[tuple[Hashable | None, InputObject]], describe: Callable[[Any], str]) -> None:
+    """Raise ``LoadError`` at the second item with a key already seen (``None`` keys are not compared)."""
+    first: dict[Hashable, InputObject] = {}
+    for key, item in keyed:
+        if key is None:
+            continue
+        other = first.setdefault(key, item)
+        if other is not item:
+            raise LoadError(f"{item.source}: duplicate {describe(key)}, also in {other.source}")
+
+
+def _object_key(obj: dict[str, Any], cluster_kinds: set[GroupKind]) -> ObjectKey | None:
+    """The identity the API server will give the object; an absent namespace is ``default``.
+
+    None for an object without a usable name: applying it reports that, naming the field.
+    """
+    metadata = obj.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    if not isinstance(name, str) or not name:
+        return None
+    kind = GroupKind(obj["apiVersion"].rpartition("/")[0], obj["kind"])
+    if kind.group == CHOREO_GROUP or kind in cluster_kinds:
+        namespace = ""  # cluster scoped: a namespace is not part of the identity (and is refused when applied)
+    else:
+        namespace = str(metadata.get("namespace") or DEFAULT_NAMESPACE)
+    return ObjectKey(kind.group, kind.kind, namespace, name)
+
+
+def _defined_kind(crd: dict[str, Any]) -> GroupKind | None:
+    """The kind a CRD defines, None when its spec is malformed (registering it says why)."""
+    spec = crd.get("spec")
+    names = spec.get("names") if isinstance(spec, dict) else None
+    if not isinstance(names, dict) or not isinstance(spec.get("group"), str) or not isinstance(names.get("kind"), str):
+        return None
+    return GroupKind(spec["group"], names["kind"])
+
+
+def _cluster_kinds(crds: list[InputObject]) -> set[GroupKind]:
+    """The kinds known here to be cluster scoped: CRDs themselves and the project's ``scope: Cluster`` ones."""
+    kinds = {GroupKind(CRD_GROUP, CRD_KIND)}
+    for item in crds:
+        kind = _defined_kind(item.obj)
+        if kind is not None and item.obj["spec"].get("scope") == "Cluster":
+            kinds.add(kind)
+    return kinds
+
+
+def _check_duplicates(crds: list[InputObject], others: list[InputObject]) -> None:
+    """No object defined twice among CRDs, refs and inputs; no kind defined by two CRDs."""
+    cluster_kinds = _cluster_kinds(crds)
+    _check_unique(((_object_key(item.obj, cluster_kinds), item) for item in crds + others), str)
+    _check_unique(((_defined_kind(item.obj), item) for item in crds), lambda kind: f"{CRD_KIND} for kind {kind}")
+
+
 def load_project(root: Path) -> Project:
     """Read every folder of the project at ``root``; raise ``LoadError`` on the first mistake."""
     root = Path(root)
@@ -82,6 +153,8 @@ def load_project(root: Path) -> Project:
     libs = load_libs_folder(Folder(root, LIBS))
     reconcilers_set = load_reconcilers_folder(Folder(root, RECONCILERS))
     inputs, input_reconcilers, input_libraries = _split_inputs(read_folder_objects(Folder(root, INPUT)))
+    refs = read_folder_objects(Folder(root, REFS))
+    _check_duplicates(crds, refs + inputs)
     reconcilers, reconciler_warnings = merge_reconcilers(reconcilers_set, input_reconcilers)
     libraries, library_warnings = merge_libraries(crds_libraries, libs, input_libraries)
     return Project(
@@ -90,7 +163,7 @@ def load_project(root: Path) -> Project:
         inputs=inputs,
         reconcilers=reconcilers,
         libraries=libraries,
-        refs=read_folder_objects(Folder(root, REFS)),
+        refs=refs,
         warnings=reconciler_warnings + library_warnings,
     )
 

@@ -10,9 +10,10 @@ Decisions where the reference is random or crashes:
 - flat code files go to the reconciler with the LONGEST name that prefixes the file name (names
   followed by a ``.`` in the file name are preferred), not to a random one;
 - a config without code, a watch without a selector, unknown spec fields, a bad ``type`` are errors;
-- a reconciler in ``reconcilers/`` (flat) shadows an ``in/`` Reconciler object of the same name — the
-  copy ``dev parse`` wrote — and a differing copy only produces a warning; any other duplicate name
-  is an error naming both files.
+- a reconciler in ``reconcilers/`` (flat) and an identical ``in/`` Reconciler object of the same name —
+  the copy ``dev parse`` wrote, committed as the flat layout intends — are one reconciler; a copy that
+  differs is an error naming both files (one of the two edits would otherwise be silently lost), as
+  is any other duplicate name.
 """
 
 from __future__ import annotations
@@ -351,22 +352,26 @@ def same_reconciler(a: ReconcilerConfig, b: ReconcilerConfig) -> bool:
 def merge_reconcilers(
     folder: ReconcilerSet, from_inputs: list[ReconcilerConfig]
 ) -> tuple[list[ReconcilerConfig], list[str]]:
-    """All reconcilers sorted by name, plus warnings about shadowed ``in/`` copies."""
+    """All reconcilers sorted by name; the warnings list stays empty (a differing copy is an error)."""
     by_name: dict[str, ReconcilerConfig] = {}
     for config in folder.directories + folder.flat:
         _add_unique(by_name, config)
     flat_names = {config.name: config for config in folder.flat}
-    warnings = []
     for config in from_inputs:
         flat = flat_names.get(config.name)
         if flat is None:
             _add_unique(by_name, config)
         elif not same_reconciler(flat, config):
-            warnings.append(
-                f"{config.source}: reconciler {config.name} differs from {flat.source}; using {flat.source} "
-                "(run 'choreo dev parse' to regenerate it)"
-            )
-    return [by_name[name] for name in sorted(by_name)], warnings
+            raise copy_differs(f"reconciler {config.name}", config.source, flat.source)
+    return [by_name[name] for name in sorted(by_name)], []
+
+
+def copy_differs(what: str, copy: str, source: str) -> LoadError:
+    """The error for an ``in/`` object that should be the ``dev parse`` copy of ``source`` but is not."""
+    return LoadError(
+        f"{copy}: {what} differs from its source {source} "
+        "(run 'choreo dev parse' to regenerate this copy, or remove one of the two)"
+    )
 
 
 def _add_unique(by_name: dict[str, ReconcilerConfig], config: ReconcilerConfig) -> None:

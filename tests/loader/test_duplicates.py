@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from choreo.errors import LoadError
-from choreo.loader.loading import load_project
+from choreo.loader.loading import dev_parse, load_project
 from choreo.loader.yamlio import parse_documents
 
 from . import build
@@ -105,3 +105,130 @@ def test_every_project_yaml_file_refuses_duplicate_keys(
 ) -> None:
     message = load_error(tmp_path, {rel: text, **code})
     assert message.startswith(f"{rel}:") and "duplicate key" in message
+
+
+# ---------------------------------------------------------------------------------------------
+# Duplicate objects (in/, refs/, crds/)
+
+
+def greeting(name: str, extra: str = "", api_version: str = "example.com/v1alpha1") -> str:
+    return GREETING.format(name=name, extra=extra).replace("example.com/v1alpha1", api_version)
+
+
+def test_same_object_in_two_input_files(tmp_path: Path) -> None:
+    message = load_error(tmp_path, {"in/a.yaml": greeting("x"), "in/b.yaml": greeting("x").replace("{}", "{n: 1}")})
+    assert message == "in/b.yaml: duplicate Greeting.example.com default/x, also in in/a.yaml"
+
+
+def test_same_object_twice_in_one_file(tmp_path: Path) -> None:
+    message = load_error(tmp_path, {"in/a.yaml": greeting("x") + "---\n" + greeting("y") + "---\n" + greeting("x")})
+    assert message == "in/a.yaml#3: duplicate Greeting.example.com default/x, also in in/a.yaml#1"
+
+
+def test_absent_namespace_is_default(tmp_path: Path) -> None:
+    explicit = greeting("x", extra="  namespace: default\n")
+    message = load_error(tmp_path, {"in/a.yaml": greeting("x"), "in/b.yaml": explicit})
+    assert message == "in/b.yaml: duplicate Greeting.example.com default/x, also in in/a.yaml"
+
+
+def test_versions_of_one_kind_name_the_same_object(tmp_path: Path) -> None:
+    other_version = greeting("x", api_version="example.com/v1beta1")
+    message = load_error(tmp_path, {"in/a.yaml": greeting("x"), "in/b.yaml": other_version})
+    assert message == "in/b.yaml: duplicate Greeting.example.com default/x, also in in/a.yaml"
+
+
+def test_distinct_objects_are_not_duplicates(tmp_path: Path) -> None:
+    build(
+        tmp_path,
+        {
+            "in/a.yaml": greeting("x") + "---\n" + greeting("x", extra="  namespace: other\n"),
+            "in/b.yaml": greeting("x", api_version="other.com/v1") + "---\n" + greeting("y"),
+            "in/c.yaml": greeting("x").replace("kind: Greeting", "kind: Message"),
+            "in/d.yaml": "apiVersion: example.com/v1alpha1\nkind: Greeting\nmetadata: {}\n---\n"
+            "apiVersion: example.com/v1alpha1\nkind: Greeting\n",  # nameless: refused when applied
+        },
+    )
+    assert len(load_project(tmp_path).inputs) == 7
+
+
+def test_cluster_scoped_objects_have_no_namespace(tmp_path: Path) -> None:
+    crd = CRD.format(kind="Fabric", plural="fabrics").replace("Namespaced", "Cluster")
+    fabric = "apiVersion: example.com/v1alpha1\nkind: Fabric\nmetadata: {name: f}\n"
+    message = load_error(tmp_path, {"crds/f.yaml": crd, "in/a.yaml": fabric, "in/b.yaml": fabric})
+    assert message == "in/b.yaml: duplicate Fabric.example.com f, also in in/a.yaml"
+
+
+def test_duplicate_upstream_refs(tmp_path: Path) -> None:
+    ref = "apiVersion: choreo.kform.dev/v1alpha1\nkind: UpstreamRef\nmetadata: {name: r}\nspec: {url: u}\n"
+    message = load_error(tmp_path, {"refs/a.yaml": ref, "refs/b.yaml": ref.replace("u}", "v}")})
+    assert message == "refs/b.yaml: duplicate UpstreamRef.choreo.kform.dev r, also in refs/a.yaml"
+
+
+def test_same_crd_twice(tmp_path: Path) -> None:
+    crd = CRD.format(kind="Greeting", plural="greetings")
+    message = load_error(tmp_path, {"crds/a.yaml": crd, "crds/b.yaml": crd})
+    duplicate = "duplicate CustomResourceDefinition.apiextensions.k8s.io greetings.example.com"
+    assert message == f"crds/b.yaml: {duplicate}, also in crds/a.yaml"
+
+
+def test_two_crds_for_one_kind(tmp_path: Path) -> None:
+    files = {
+        "crds/a.yaml": CRD.format(kind="Greeting", plural="greetings"),
+        "crds/b.yaml": CRD.format(kind="Greeting", plural="hellos"),
+    }
+    message = load_error(tmp_path, files)
+    duplicate = "duplicate CustomResourceDefinition for kind Greeting.example.com"
+    assert message == f"crds/b.yaml: {duplicate}, also in crds/a.yaml"
+
+
+def test_one_kind_name_in_two_groups_is_fine(tmp_path: Path) -> None:
+    other = CRD.format(kind="Greeting", plural="greetings").replace("example.com", "other.com")
+    build(tmp_path, {"crds/a.yaml": CRD.format(kind="Greeting", plural="greetings"), "crds/b.yaml": other})
+    assert len(load_project(tmp_path).crds) == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Reconcilers and libraries both in their source folder and in in/ (the flat layout's `dev parse`)
+
+CONFIG = "spec:\n  for: {group: example.com, version: v1alpha1, kind: Greeting}\n"
+FLAT = {"reconcilers/r.yaml": CONFIG, "reconcilers/r.star": "def reconcile(self):\n  pass\n", "libs/l.star": "x = 1\n"}
+GENERATED_RECONCILER = "in/choreo.kform.dev.reconciler.r.yaml"
+GENERATED_LIBRARY = "in/choreo.kform.dev.library.l.star.yaml"
+
+
+def test_identical_generated_copies_are_the_documented_workflow(tmp_path: Path) -> None:
+    build(tmp_path, FLAT)
+    dev_parse(tmp_path)
+    project = load_project(tmp_path)
+    assert [(r.name, r.source) for r in project.reconcilers] == [("r", "reconcilers/r.yaml")]
+    assert project.libraries["l.star"].source == "libs/l.star"
+    assert project.inputs == [] and project.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "copy", "source", "what"),
+    [
+        ({"reconcilers/r.star": "def reconcile(self):\n  return 1\n"}, GENERATED_RECONCILER, "reconcilers/r.yaml", "r"),
+        ({"libs/l.star": "x = 2\n"}, GENERATED_LIBRARY, "libs/l.star", "l.star"),
+    ],
+)
+def test_differing_generated_copy_names_both_files(
+    tmp_path: Path, edit: dict[str, str], copy: str, source: str, what: str
+) -> None:
+    """Edited source without `dev parse` (or an edited copy): one of the two would silently be ignored."""
+    build(tmp_path, FLAT)
+    dev_parse(tmp_path)
+    message = load_error(tmp_path, edit)
+    kind = "reconciler" if copy == GENERATED_RECONCILER else "library"
+    assert message.startswith(f"{copy}: {kind} {what} differs from its source {source} ")
+    assert "choreo dev parse" in message
+    dev_parse(tmp_path)
+    load_project(tmp_path)
+
+
+def test_copy_edited_in_place_is_an_error_too(tmp_path: Path) -> None:
+    build(tmp_path, FLAT)
+    dev_parse(tmp_path)
+    path = tmp_path / GENERATED_RECONCILER
+    path.write_text(path.read_text().replace("pass", "return None"))
+    assert load_error(tmp_path, {}).startswith(f"{GENERATED_RECONCILER}: reconciler r differs from")

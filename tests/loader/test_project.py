@@ -298,23 +298,18 @@ def test_dev_parse_round_trip(tmp_path: Path) -> None:
     )
 
 
-def test_flat_source_wins_over_stale_generated_copy(tmp_path: Path) -> None:
+def test_stale_generated_copy_is_an_error_naming_both_files(tmp_path: Path) -> None:
+    """One of the two versions would be silently ignored (see also test_duplicates.py)."""
     build(tmp_path, FLAT_PROJECT)
     dev_parse(tmp_path)
-    build(
-        tmp_path,
-        {
-            f"reconcilers/{HELLO}.star": "def reconcile(self):\n  pass\n",
-            "libs/api.k8s.io.object.star": "z = 1\n",
-        },
-    )
-    project = load_project(tmp_path)
-    hello = next(r for r in project.reconcilers if r.name == HELLO)
-    assert hello.source == f"reconcilers/{HELLO}.yaml"
+    build(tmp_path, {f"reconcilers/{HELLO}.star": "def reconcile(self):\n  pass\n"})
+    with pytest.raises(LoadError) as err:
+        load_project(tmp_path)
+    assert str(err.value).startswith(f"in/choreo.kform.dev.reconciler.{HELLO}.yaml: ")
+    assert f"reconcilers/{HELLO}.yaml" in str(err.value)
+    dev_parse(tmp_path)
+    hello = next(r for r in load_project(tmp_path).reconcilers if r.name == HELLO)
     assert hello.code == {"reconciler.star": "def reconcile(self):\n  pass\n"}
-    assert project.libraries["api.k8s.io.object.star"].code == "z = 1\n"
-    assert len(project.warnings) == 2
-    assert all("dev parse" in w and w.startswith("in/choreo.kform.dev.") for w in project.warnings)
 
 
 def test_dev_parse_reports_load_errors_and_keeps_stale_files(tmp_path: Path) -> None:
