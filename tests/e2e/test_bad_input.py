@@ -168,3 +168,64 @@ def test_two_reconcilers_undoing_each_other_is_a_reported_loop(example) -> None:
     line = _assert_clean_failure(project, result, "reconcile loop")
     assert "ping on Counter.example.com default/ping" in line
     assert "pong on Counter.example.com default/pong" in line
+
+
+# ------------------------------------------------------------------------------------- duplicates
+# A second file describing an object (or kind) already defined would silently win over the first; the
+# load stops before anything is applied, naming both places.
+
+ALICE = "in/example.com.greeting.alice.yaml"
+
+
+def _alice_spec(project: Path) -> dict:
+    return get_json(project, "greetings", "alice")["spec"]
+
+
+def test_same_object_in_two_input_files(example) -> None:
+    project = _good_state(example)
+    before = _alice_spec(project)
+    _write(project, "in/other.yaml", "apiVersion: example.com/v1alpha1\nkind: Greeting\n"
+                                     "metadata: {name: alice}\nspec: {name: Eve, language: de}\n")
+    line = _assert_clean_failure(project, choreo("run", str(project)), "in/other.yaml")
+    assert line.endswith(f"in/other.yaml: duplicate Greeting.example.com default/alice, also in {ALICE}")
+    assert _alice_spec(project) == before
+
+
+def test_same_object_twice_in_one_file(example) -> None:
+    project = _good_state(example)
+    text = (project / ALICE).read_text()
+    _write(project, ALICE, text + "---\n" + text.replace("Alice", "Eve"))
+    line = _assert_clean_failure(project, choreo("run", str(project)), f"{ALICE}#2")
+    assert line.endswith(f"duplicate Greeting.example.com default/alice, also in {ALICE}#1")
+    assert _alice_spec(project)["name"] == "Alice"
+
+
+def test_duplicate_key_changing_an_objects_identity(example) -> None:
+    project = _good_state(example)
+    text = (project / ALICE).read_text()
+    assert "  name: alice\n" in text
+    _write(project, ALICE, text.replace("  name: alice\n", "  name: alice\n  name: eve\n"))
+    line = _assert_clean_failure(project, choreo("run", str(project)), f"{ALICE}:5:", 'duplicate key "name"')
+    assert "(first at line 4)" in line
+
+
+def test_two_crds_for_one_kind(example) -> None:
+    project = _good_state(example)
+    crd = (project / "crds" / "example.com_greetings.yaml").read_text()
+    _write(project, "crds/salutations.yaml", crd.replace("greetings", "salutations"))
+    line = _assert_clean_failure(project, choreo("run", str(project)), "crds/salutations.yaml")
+    assert line.endswith("duplicate CustomResourceDefinition for kind Greeting.example.com, "
+                         "also in crds/example.com_greetings.yaml")
+
+
+def test_stale_dev_parse_copy_names_both_files(example) -> None:
+    """An identical generated copy is the flat layout's workflow; a differing one would hide an edit."""
+    project = _good_state(example)
+    _write(project, "libs/util.star", "X = 1\n")
+    assert choreo("dev", "parse", str(project)).code == 0
+    assert choreo("run", str(project)).code == 0  # the identical copy is fine
+    _write(project, "libs/util.star", "X = 2\n")
+    _assert_clean_failure(project, choreo("run", str(project)), "in/choreo.kform.dev.library.util.star.yaml:",
+                          "differs from its source libs/util.star", "choreo dev parse")
+    assert choreo("dev", "parse", str(project)).code == 0
+    assert choreo("run", str(project)).code == 0
