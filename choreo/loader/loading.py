@@ -99,46 +99,49 @@ def _check_unique(keyed: Iterable[tuple[Hashable | None, InputObject]], describe
             raise LoadError(f"{item.source}: duplicate {describe(key)}, also in {other.source}")
 
 
-def _object_key(obj: dict[str, Any], cluster_kinds: set[GroupKind]) -> ObjectKey | None:
-    """The identity the API server will give the object; an absent namespace is ``default``.
+def _object_key(obj: dict[str, Any], cluster_kinds: set[tuple[str, str]]) -> tuple[str, str, str, str] | None:
+    """The identity the API server will give the object, as ``ObjectKey`` fields (no namespace: ``default``).
 
-    None for an object without a usable name: applying it reports that, naming the field.
+    None for an object without a usable name: applying it reports that, naming the field. A plain tuple,
+    not an ``ObjectKey``: this runs for every input object of every load.
     """
     metadata = obj.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
-    if not isinstance(name, str) or not name:
+    if not isinstance(metadata, dict) or not isinstance(name, str) or not name:
         return None
-    kind = GroupKind(obj["apiVersion"].rpartition("/")[0], obj["kind"])
-    if kind.group == CHOREO_GROUP or kind in cluster_kinds:
+    group, kind = obj["apiVersion"].rpartition("/")[0], obj["kind"]
+    if group == CHOREO_GROUP or (group, kind) in cluster_kinds:
         namespace = ""  # cluster scoped: a namespace is not part of the identity (and is refused when applied)
     else:
         namespace = str(metadata.get("namespace") or DEFAULT_NAMESPACE)
-    return ObjectKey(kind.group, kind.kind, namespace, name)
+    return group, kind, namespace, name
 
 
 def _defined_kind(crd: dict[str, Any]) -> GroupKind | None:
     """The kind a CRD defines, None when its spec is malformed (registering it says why)."""
     spec = crd.get("spec")
-    names = spec.get("names") if isinstance(spec, dict) else None
-    if not isinstance(names, dict) or not isinstance(spec.get("group"), str) or not isinstance(names.get("kind"), str):
+    if not isinstance(spec, dict):
         return None
-    return GroupKind(spec["group"], names["kind"])
+    group, names = spec.get("group"), spec.get("names")
+    kind = names.get("kind") if isinstance(names, dict) else None
+    return GroupKind(group, kind) if isinstance(group, str) and isinstance(kind, str) else None
 
 
-def _cluster_kinds(crds: list[InputObject]) -> set[GroupKind]:
+def _cluster_kinds(crds: list[InputObject]) -> set[tuple[str, str]]:
     """The kinds known here to be cluster scoped: CRDs themselves and the project's ``scope: Cluster`` ones."""
-    kinds = {GroupKind(CRD_GROUP, CRD_KIND)}
+    kinds = {(CRD_GROUP, CRD_KIND)}
     for item in crds:
         kind = _defined_kind(item.obj)
         if kind is not None and item.obj["spec"].get("scope") == "Cluster":
-            kinds.add(kind)
+            kinds.add((kind.group, kind.kind))
     return kinds
 
 
 def _check_duplicates(crds: list[InputObject], others: list[InputObject]) -> None:
     """No object defined twice among CRDs, refs and inputs; no kind defined by two CRDs."""
     cluster_kinds = _cluster_kinds(crds)
-    _check_unique(((_object_key(item.obj, cluster_kinds), item) for item in crds + others), str)
+    keyed = ((_object_key(item.obj, cluster_kinds), item) for item in crds + others)
+    _check_unique(keyed, lambda key: str(ObjectKey(*key)))
     _check_unique(((_defined_kind(item.obj), item) for item in crds), lambda kind: f"{CRD_KIND} for kind {kind}")
 
 

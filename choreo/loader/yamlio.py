@@ -49,8 +49,9 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         mapping = super().construct_mapping(node, deep=deep)
         if not all(isinstance(key, str) for key in mapping):
             mapping = {_json_key(key): value for key, value in mapping.items()}
-        if len(mapping) != len(node.value):  # rare: a duplicate, or merged keys overridden
-            self._check_unique_keys(self._own_pairs.get(node, node.value))
+        pairs: list[tuple[yaml.Node, yaml.Node]] = node.value
+        if len(mapping) != len(pairs):  # rare: a duplicate, or merged keys overridden
+            self._check_unique_keys(self._own_pairs.get(node, pairs))
         return mapping
 
     def _check_unique_keys(self, pairs: list[tuple[yaml.Node, yaml.Node]]) -> None:
