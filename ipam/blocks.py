@@ -99,7 +99,7 @@ class FreeSpace:
     def inside(self, block: Block) -> list[Block]:
         """Free blocks lying inside ``block`` (which is not itself inside a free block)."""
         end = last(block[0], block[1], self.width)
-        found = []
+        found: list[Block] = []
         for plen, bucket in self._free.items():
             if plen >= block[1]:
                 found.extend((start, plen) for start in bucket.irange(block[0], end))

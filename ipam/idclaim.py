@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from ipam.errors import ClaimSyntaxError
 from ipam.labels import string_map
@@ -59,7 +59,7 @@ EXTCOMM_TYPES = {
 EXTCOMM_SUBTYPES = ("target", "origin")
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -142,11 +142,11 @@ class IDIndex:
             return {"id": value}
         range_name = self._selected_range(c)
         table = self._ranges[range_name]
-        value = c.status_id if c.status_id is not None and table.is_free(c.status_id) else table.lowest_free()
-        if value is None:
+        picked = c.status_id if c.status_id is not None and table.is_free(c.status_id) else table.lowest_free()
+        if picked is None:
             raise AllocationError("claimed failed, no claim ID found err: no free entry found")
-        self._take(c, value, range_name)
-        return {"id": value}
+        self._take(c, picked, range_name)
+        return {"id": picked}
 
     def _keep(self, c: IDClaim, value: int) -> None:
         """``c`` keeps ``value``: drop anything else it holds and give the value the claim's current

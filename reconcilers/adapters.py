@@ -31,7 +31,7 @@ class IPAMAdapter:
     group = "ipam.be.kuid.dev"
     index_kind, claim_kind, entry_kind = "IPIndex", "IPClaim", "IPEntry"
     failure_prefix = "cannot claim ip err "
-    value_fields = ("prefix", "address", "range")
+    value_fields: tuple[str, ...] = ("prefix", "address", "range")
     _order = (ipclaim.STATIC_PREFIX, ipclaim.STATIC_RANGE, ipclaim.DYNAMIC_PREFIX, ipclaim.STATIC_ADDRESS,
               ipclaim.DYNAMIC_ADDRESS)
 
@@ -99,7 +99,7 @@ class IDAdapter:
     """VLAN, AS, GENID or EXTCOMM (``allocator`` = the API group's first label)."""
 
     failure_prefix = "cannot claim err "
-    value_fields = ("id", "range")
+    value_fields: tuple[str, ...] = ("id", "range")
 
     def __init__(self, allocator: str, kind_prefix: str) -> None:
         self.allocator = allocator

@@ -27,7 +27,7 @@ import copy
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from choreo.api.conditions import set_condition
 from choreo.apiserver.hooks import BaseHook
@@ -56,8 +56,11 @@ class Engine(Protocol):
     def changes(self) -> ChangeLog: ...
 
 
-class Adapter(Protocol):
-    """What differs between IPAM and the ID allocators."""
+EngineT = TypeVar("EngineT", bound=Engine)
+
+
+class Adapter(Protocol[EngineT]):
+    """What differs between IPAM and the ID allocators (``EngineT``: the engine type the adapter makes)."""
 
     group: str
     index_kind: str
@@ -70,9 +73,9 @@ class Adapter(Protocol):
         """Raise ``ClaimSyntaxError`` or ``ValueError`` for a bad index spec."""
         ...
 
-    def new_engine(self, index: Object) -> Engine: ...
+    def new_engine(self, index: Object) -> EngineT: ...
 
-    def parse_claim(self, engine: Engine | None, index: Object | None, claim: Object, status: Object) -> Any:
+    def parse_claim(self, engine: EngineT | None, index: Object | None, claim: Object, status: Object) -> Any:
         """The engine's claim object; raises ``ClaimSyntaxError``."""
         ...
 
@@ -104,7 +107,7 @@ def _where(obj: Object) -> str:
 class Binding:
     """The hooks of one allocator (IPAM, VLAN, AS, GENID or EXTCOMM)."""
 
-    def __init__(self, adapter: Adapter, clock: Callable[[], str] = utc_now) -> None:
+    def __init__(self, adapter: Adapter[Any], clock: Callable[[], str] = utc_now) -> None:
         self.adapter = adapter
         self.api_version = f"{adapter.group}/{VERSION}"
         self._states: dict[tuple[str, str], IndexState] = {}

@@ -74,7 +74,8 @@ class PathElement(NamedTuple):
         return cls(VALUE, canonical_json(value))
 
     @classmethod
-    def index(cls, position: int) -> PathElement:
+    def at(cls, position: int) -> PathElement:
+        """The element of a list item by its position (``i:<n>``)."""
         return cls(INDEX, str(int(position)))
 
     @classmethod
@@ -88,7 +89,7 @@ class PathElement(NamedTuple):
         if kind == INDEX:
             if not text.lstrip("-").isdigit():
                 raise Invalid(f"managedFields: invalid list index {encoded!r}")
-            return cls.index(int(text))
+            return cls.at(int(text))
         try:
             parsed = json.loads(text)
         except json.JSONDecodeError as exc:

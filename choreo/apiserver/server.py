@@ -9,6 +9,7 @@ every public write is one store transaction, so a failure never leaves half of i
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -82,7 +83,7 @@ class APIServer:
         """Run ``hook`` on every write and final delete of objects of group/kind (see ``hooks``)."""
         self._hooks.setdefault((group, kind), []).append(hook)
 
-    def _hooks_for(self, key: ObjectKey) -> list[AdmissionHook]:
+    def _hooks_for(self, key: ObjectKey) -> builtins.list[AdmissionHook]:
         return self._hooks.get((key.group, key.kind), [])
 
     def register_stored_crds(self, source: Backend | None = None) -> None:
@@ -120,7 +121,7 @@ class APIServer:
         labels: Mapping[str, str] | None = None,
         *,
         managed_fields: bool = True,
-    ) -> list[Object]:
+    ) -> builtins.list[Object]:
         resource = self._resource(group, kind)
         ns = namespace if resource.namespaced else None
         items = self.backend.list(resource.group, resource.kind, ns, labels)
@@ -291,7 +292,7 @@ class APIServer:
                     self.delete(d_key.group, d_key.kind, d_key.namespace, d_key.name)
         return gone
 
-    def _dependents(self, uid: str) -> list[Object]:
+    def _dependents(self, uid: str) -> builtins.list[Object]:
         found = []
         for key in self.owners.dependents(uid):
             obj = self.backend.get(key)
@@ -299,7 +300,7 @@ class APIServer:
                 found.append(obj)
         return found
 
-    def dependents(self, uid: str, group: str | None = None, kind: str | None = None) -> list[Object]:
+    def dependents(self, uid: str, group: str | None = None, kind: str | None = None) -> builtins.list[Object]:
         """Objects whose ownerReferences name ``uid``, optionally of one kind, sorted by key."""
         return [o for o in self._dependents(uid) if kind is None or (key_of(o).group, o.get("kind")) == (group, kind)]
 
@@ -324,6 +325,6 @@ def _stale_message(resource: APIResource, key: ObjectKey) -> str:
     )
 
 
-def _invalid_message(resource: APIResource, key: ObjectKey, errors: list[openapi.FieldError]) -> str:
+def _invalid_message(resource: APIResource, key: ObjectKey, errors: builtins.list[openapi.FieldError]) -> str:
     detail = "; ".join(str(e) for e in errors)
     return f'{resource.kind}.{resource.group} "{_where(key.namespace, key.name)}" is invalid: {detail}'

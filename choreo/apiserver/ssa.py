@@ -317,15 +317,14 @@ def _prefixes(paths: FieldSet) -> FieldSet:
 def _merge(live: Any, applied: Any, sp: SchemaPath, sem: _Semantics, forced: bool = False) -> Any:
     """Structured merge of ``applied`` over ``live`` (``_MISSING`` when live has no value)."""
     if _is_granular_map(applied, sp, sem, forced):
-        base = live if isinstance(live, dict) else {}
-        return _merge_map(base, applied, sp, sem)
+        return _merge_map(live if isinstance(live, dict) else {}, applied, sp, sem)
     if isinstance(applied, list):
         kind, keys = sem.list_kind(sp)
-        base = live if isinstance(live, list) else []
+        items = live if isinstance(live, list) else []
         if kind == "set":
-            return _merge_set(base, applied)
+            return _merge_set(items, applied)
         if kind == "map":
-            return _merge_list_map(base, applied, sp, keys, sem)
+            return _merge_list_map(items, applied, sp, keys, sem)
     return clone(applied)
 
 
@@ -379,7 +378,7 @@ def _copy_identity(result: Object, applied: Object) -> None:
     for name in ("apiVersion", "kind"):
         if name not in result and name in applied:
             result[name] = applied[name]
-    applied_meta = applied.get("metadata") if isinstance(applied.get("metadata"), dict) else {}
+    applied_meta: dict[str, Any] = applied["metadata"] if isinstance(applied.get("metadata"), dict) else {}
     for name in ("name", "namespace"):
         if name in applied_meta:
             metadata = result.setdefault("metadata", {})
@@ -605,7 +604,7 @@ def _with_identity(out: Object, source: Object) -> Object:
     for name in ("apiVersion", "kind"):
         if name in source:
             out[name] = source[name]
-    metadata = source.get("metadata") if isinstance(source.get("metadata"), dict) else {}
+    metadata: dict[str, Any] = source["metadata"] if isinstance(source.get("metadata"), dict) else {}
     for name in ("name", "namespace"):
         if name in metadata:
             out.setdefault("metadata", {})[name] = metadata[name]
@@ -674,5 +673,5 @@ def _extract(value: Any, sp: SchemaPath, fp: FieldPath, wanted: FieldSet, sem: _
 
 def _identity_first(obj: Object) -> Object:
     """Put apiVersion, kind and metadata first, the order people expect when reading an object."""
-    head = {name: obj[name] for name in ("apiVersion", "kind", "metadata") if name in obj}
+    head: Object = {name: obj[name] for name in ("apiVersion", "kind", "metadata") if name in obj}
     return {**head, **{name: value for name, value in obj.items() if name not in head}}

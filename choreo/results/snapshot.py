@@ -25,6 +25,7 @@ from typing import Any
 
 from choreo.api.objects import Object
 from choreo.apiserver.server import APIServer
+from choreo.errors import ChoreoError
 from choreo.results.inventory import Item, current_inventory
 from choreo.store.base import Backend
 
@@ -71,10 +72,19 @@ def load_snapshot(backend: Backend, run_id: str) -> list[Item] | None:
     if entry is None:
         return None
     manifest = backend.get_record(MANIFESTS_TABLE, entry["manifest"])
+    if manifest is None:
+        raise ChoreoError(f"the stored snapshot of run {run_id} has no manifest (the state folder is damaged)")
     choreo_kinds = {tuple(gk) for gk in manifest["choreoKinds"]}
-    objects: list[Object] = [backend.get_record(OBJECTS_TABLE, key) for key in manifest["objects"]]
+    objects: list[Object] = [_stored(backend, key) for key in manifest["objects"]]
     items = [_item(obj, choreo_kinds) for obj in objects]
     return sorted(items, key=lambda item: item.identity)
+
+
+def _stored(backend: Backend, key: str) -> Object:
+    obj = backend.get_record(OBJECTS_TABLE, key)
+    if obj is None:
+        raise ChoreoError(f"the stored snapshot is incomplete: object {key} is missing (the state folder is damaged)")
+    return obj
 
 
 def _item(obj: Object, choreo_kinds: set[tuple[str, ...]]) -> Item:

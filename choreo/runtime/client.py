@@ -7,6 +7,7 @@ reconcile no longer produces are deleted when the children are applied.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,7 @@ class Client:
         self.config = config
         self.for_object = for_object
         self._log = log
-        self.children: list[Object] = []
+        self.children: builtins.list[Object] = []
         self.children_pending = False  # recorded children not applied yet
 
     # ------------------------------------------------------------- reads
@@ -38,7 +39,7 @@ class Client:
         gvk = GVK.from_api_version(api_version, kind)
         return self.api.get(gvk.group, kind, namespace or "", name, managed_fields=False)
 
-    def list(self, api_version: str, kind: str, selector: dict[str, str] | None) -> list[Object]:
+    def list(self, api_version: str, kind: str, selector: dict[str, str] | None) -> builtins.list[Object]:
         gvk = GVK.from_api_version(api_version, kind)
         match = field_selector(selector)
         return [o for o in self.api.list(gvk.group, kind, managed_fields=False) if match.matches(o)]
@@ -88,7 +89,7 @@ class Client:
 
     # ------------------------------------------------------------- helpers
 
-    def existing_children(self) -> list[Object]:
+    def existing_children(self) -> builtins.list[Object]:
         """Objects of the owned kinds whose owner references point at the for-object."""
         uid = self.for_object["metadata"].get("uid")
         owned = {(o.group, o.kind) for o in self.config.owns}

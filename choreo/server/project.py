@@ -178,7 +178,8 @@ class ProjectRuntime:
         record.stages = stages
         record.wall_seconds = time.perf_counter() - started
         with self.backend.transaction():
-            take_snapshot(self.api, record.id)
+            if self.api is not None:
+                take_snapshot(self.api, record.id)
             save_record(self.backend, record)
         return record
 

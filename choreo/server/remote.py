@@ -10,6 +10,7 @@ ends or expires. The project's CRDs and ``in/`` objects are applied to the clust
 from __future__ import annotations
 
 import base64
+import builtins
 import copy
 import json
 import signal
@@ -188,7 +189,7 @@ class RemoteAPI(APIServer):
         labels: Mapping[str, str] | None = None,
         *,
         managed_fields: bool = True,
-    ) -> list[Object]:
+    ) -> builtins.list[Object]:
         resource = self._resource(group, kind)
         query = {"labelSelector": ",".join(f"{k}={v}" for k, v in labels.items())} if labels else None
         items = self.kube.request("GET", _path(resource, namespace), query=query).get("items", [])
@@ -218,7 +219,7 @@ class RemoteAPI(APIServer):
             result = self.kube.request("PATCH", f"{path}/status", only_status, query=query, content_type=APPLY_PATCH)
         return result
 
-    def dependents(self, uid: str, group: str | None = None, kind: str | None = None) -> list[Object]:
+    def dependents(self, uid: str, group: str | None = None, kind: str | None = None) -> builtins.list[Object]:
         if group is not None and kind:
             kinds = [(group, kind)]
         else:

@@ -11,6 +11,7 @@ compact separators). Decoding that text is also how every returned value becomes
 
 from __future__ import annotations
 
+import builtins
 import json
 import threading
 import time
@@ -144,11 +145,11 @@ class BaseBackend(ABC):
     def _remove(self, key: ObjectKey) -> None: ...
 
     @abstractmethod
-    def _scan(self, group: str, kind: str, namespace: str | None) -> list[str]:
+    def _scan(self, group: str, kind: str, namespace: str | None) -> builtins.list[str]:
         """Bodies of one kind (optionally one namespace) sorted by (namespace, name)."""
 
     @abstractmethod
-    def _kinds(self) -> list[tuple[str, str]]: ...
+    def _kinds(self) -> builtins.list[tuple[str, str]]: ...
 
     @abstractmethod
     def _read_revision(self) -> int: ...
@@ -160,7 +161,7 @@ class BaseBackend(ABC):
     def _append_event(self, event: StoredEvent) -> None: ...
 
     @abstractmethod
-    def _events_after(self, revision: int, group: str | None, kind: str | None) -> list[StoredEvent]: ...
+    def _events_after(self, revision: int, group: str | None, kind: str | None) -> builtins.list[StoredEvent]: ...
 
     @abstractmethod
     def _compacted_through(self) -> int:
@@ -180,7 +181,7 @@ class BaseBackend(ABC):
     def _record_remove(self, table: str, key: str) -> None: ...
 
     @abstractmethod
-    def _record_scan(self, table: str) -> list[tuple[str, str]]: ...
+    def _record_scan(self, table: str) -> builtins.list[tuple[str, str]]: ...
 
     @abstractmethod
     def _begin(self, depth: int) -> None:
@@ -236,13 +237,13 @@ class BaseBackend(ABC):
         kind: str,
         namespace: str | None = None,
         labels: Mapping[str, str] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         with self._lock:
             bodies = self._scan(group, kind, namespace)
         objects = (decode(body) for body in bodies)
         return [obj for obj in objects if labels_match(obj, labels)]
 
-    def kinds(self) -> list[tuple[str, str]]:
+    def kinds(self) -> builtins.list[tuple[str, str]]:
         with self._lock:
             return sorted(self._kinds())
 
@@ -294,7 +295,9 @@ class BaseBackend(ABC):
         with self._lock:
             return self._read_revision()
 
-    def events_since(self, revision: int, group: str | None = None, kind: str | None = None) -> list[WatchEvent]:
+    def events_since(
+        self, revision: int, group: str | None = None, kind: str | None = None
+    ) -> builtins.list[WatchEvent]:
         with self._lock:
             compacted = self._compacted_through()
             if revision < compacted:

@@ -17,6 +17,7 @@ Rules every backend honours (the conformance suite checks each one):
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -53,12 +54,12 @@ class Backend(Protocol):
         kind: str,
         namespace: str | None = None,
         labels: Mapping[str, str] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """Objects of one kind sorted by (namespace, name); ``namespace=None`` means all namespaces;
         ``labels`` keeps objects carrying every given label with that exact value."""
         ...
 
-    def kinds(self) -> list[tuple[str, str]]:
+    def kinds(self) -> builtins.list[tuple[str, str]]:
         """Every (group, kind) with at least one stored object, sorted."""
         ...
 
@@ -72,7 +73,9 @@ class Backend(Protocol):
 
     def current_revision(self) -> int: ...
 
-    def events_since(self, revision: int, group: str | None = None, kind: str | None = None) -> list[WatchEvent]: ...
+    def events_since(
+        self, revision: int, group: str | None = None, kind: str | None = None
+    ) -> builtins.list[WatchEvent]: ...
 
     def wait_for_change(self, revision: int, timeout: float) -> bool:
         """Block until the current revision is above ``revision`` (True) or the timeout passes (False)."""

@@ -17,7 +17,7 @@ from choreo.errors import Invalid
 F = PathElement.field
 K = PathElement.key
 V = PathElement.value
-I = PathElement.index  # noqa: E741
+I = PathElement.at  # noqa: E741
 
 
 CONDITIONS_SET = {
