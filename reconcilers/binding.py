@@ -29,10 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from choreo.api.conditions import set_condition
-from choreo.apiserver.hooks import BaseHook
-from choreo.apiserver.server import APIServer, utc_now
-from choreo.errors import Invalid
+from choreo.plugin_api import APIServer, BaseHook, Invalid, set_condition, utc_now
 from ipam.allocation import Allocation, ChangeLog, Outcome, ValueKey
 from ipam.errors import AllocationError, ClaimSyntaxError
 

@@ -13,8 +13,7 @@ from typing import Any
 
 import yaml
 
-from choreo.apiserver.server import APIServer
-from choreo.plugins import StageContext, StageResult
+from choreo.plugin_api import APIServer, StageContext, StageResult
 from reconcilers.adapters import all_adapters
 from reconcilers.binding import Binding
 

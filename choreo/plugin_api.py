@@ -1,0 +1,49 @@
+"""The plug-in API: everything of choreo that a plug-in (``reconcilers/``, ``yang/``) may use, in one module.
+
+Why: plug-ins are found through entry points and must keep working while choreo's insides change. They
+import this module and nothing else of ``choreo`` (an import-linter contract checks it), so the names
+below are the whole contract between the core and its plug-ins; ``tests/test_plugin_api.py`` pins them,
+as a public API should be pinned. Adding a name is a decision; removing or changing one breaks plug-ins.
+
+What is here, by use:
+- the plug-in protocol and the post-reconcile stage: ``Plugin``, ``StageContext``, ``StageResult``;
+- objects and admission: ``APIServer`` (the API a plug-in's hooks and stage work on), ``BaseHook``,
+  ``Object``, ``set_condition``, ``utc_now``;
+- errors a plug-in raises or catches: ``ChoreoError``, ``Invalid``, ``LoadError``, ``NotFound``;
+- project files: ``read_yaml_documents`` (the loader's strict YAML reader), ``open_state``/``state_path``
+  (a project's store), and safe git (``run_git``, ``check_url``, ``check_ref``, ``GitError``).
+"""
+
+from __future__ import annotations
+
+from choreo.api.conditions import set_condition
+from choreo.api.objects import Object
+from choreo.apiserver.hooks import BaseHook
+from choreo.apiserver.server import APIServer, utc_now
+from choreo.errors import ChoreoError, Invalid, LoadError, NotFound
+from choreo.git import GitError, check_ref, check_url, run_git
+from choreo.loader.yamlio import read_yaml_documents
+from choreo.plugins import Plugin, StageContext, StageResult
+from choreo.runtime.session import open_state, state_path
+
+__all__ = [
+    "APIServer",
+    "BaseHook",
+    "ChoreoError",
+    "GitError",
+    "Invalid",
+    "LoadError",
+    "NotFound",
+    "Object",
+    "Plugin",
+    "StageContext",
+    "StageResult",
+    "check_ref",
+    "check_url",
+    "open_state",
+    "read_yaml_documents",
+    "run_git",
+    "set_condition",
+    "state_path",
+    "utc_now",
+]
