@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError
+from choreo.results.record import StageResult
 
 ENTRY_POINT_GROUP = "choreo.plugins"
 INTERNAL_RECONCILERS = "internal-reconcilers"  # -r
@@ -30,19 +31,6 @@ class StageContext:
     root: Path
     options: dict[str, Any] = field(default_factory=dict)
     log: Callable[[str], None] = lambda _msg: None
-
-
-@dataclass
-class StageResult:
-    """``errors`` are one-line messages; any error makes the run fail."""
-
-    name: str
-    errors: list[str] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)  # progress/summary lines to show the user
-
-    @property
-    def success(self) -> bool:
-        return not self.errors
 
 
 class Plugin(Protocol):

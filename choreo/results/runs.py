@@ -1,6 +1,6 @@
 """Finding runs in the store: all of them newest first, and one by id or unique id prefix.
 
-Run records are keyed ``<started>|<id>`` (see ``choreo.runtime.session``), so key order is start order.
+Run records are keyed ``<started>|<id>`` (see ``choreo.results.record``), so key order is start order.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from choreo.errors import ChoreoError, NotFound
-from choreo.runtime.session import RUNS_TABLE, RunRecord
+from choreo.results.record import RUNS_TABLE, RunRecord
 from choreo.store.base import Backend
 
 

@@ -7,12 +7,8 @@ record comes from a local run or from a server.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
-from choreo.runtime.events import ERROR, REQUEUE, START, STOP, RunEvent
-
-if TYPE_CHECKING:
-    from choreo.runtime.session import RunRecord
+from choreo.results.record import ERROR, REQUEUE, START, STOP, RunEvent, RunRecord
 
 FORMATS = ("reconciler", "resource", "raw")
 

@@ -3,38 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
-START, STOP, REQUEUE, ERROR = "START", "STOP", "REQUEUE", "ERROR"
+from choreo.results.record import ERROR, REQUEUE, START, STOP, RunEvent
 
-
-@dataclass(frozen=True)
-class RunEvent:
-    time: datetime
-    reconciler: str
-    resource: str  # "<group>.<Kind>.<namespace>.<name>", the reference's resource column
-    operation: str
-    message: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "time": self.time.isoformat(),
-            "reconciler": self.reconciler,
-            "resource": self.resource,
-            "operation": self.operation,
-            "message": self.message,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunEvent:
-        return cls(
-            datetime.fromisoformat(data["time"]),
-            data["reconciler"],
-            data["resource"],
-            data["operation"],
-            data.get("message", ""),
-        )
+__all__ = ["ERROR", "REQUEUE", "START", "STOP", "RunEvent", "RunOutcome"]
 
 
 @dataclass

@@ -20,13 +20,11 @@ from choreo.lang.engines import make_engine
 from choreo.loader.loading import load_project
 from choreo.loader.project import STATE_DIR, Project
 from choreo.loader.sync import sync_project
-from choreo.plugins import Plugin, StageContext, StageResult, load_plugin
+from choreo.plugins import Plugin, StageContext, load_plugin
+from choreo.results.record import RunRecord, latest_record, save_record
 from choreo.results.snapshot import take_snapshot
 from choreo.runtime.controller import BoundReconciler, Controller
-from choreo.runtime.events import RunEvent
 from choreo.store import Backend, open_backend
-
-RUNS_TABLE = "runs"
 
 
 def state_path(root: Path) -> Path:
@@ -46,47 +44,6 @@ class RunOptions:
     log: Callable[[str], None] = lambda _msg: None
     plugins: list[str] = field(default_factory=list)  # entry point names: "internal-reconcilers", "schema"
     stage_options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class RunRecord:
-    id: str
-    runner: str
-    started: str
-    events: list[RunEvent] = field(default_factory=list)
-    failure: str | None = None
-    failed_task: str = ""
-    wall_seconds: float = 0.0
-    stages: list[StageResult] = field(default_factory=list)
-
-    @property
-    def success(self) -> bool:
-        return self.failure is None and all(stage.success for stage in self.stages)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "runner": self.runner,
-            "started": self.started,
-            "events": [e.to_json() for e in self.events],
-            "failure": self.failure,
-            "failedTask": self.failed_task,
-            "wallSeconds": self.wall_seconds,
-            "stages": [{"name": st.name, "errors": st.errors, "lines": st.lines} for st in self.stages],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunRecord:
-        return cls(
-            data["id"],
-            data["runner"],
-            data["started"],
-            [RunEvent.from_json(e) for e in data.get("events", [])],
-            data.get("failure"),
-            data.get("failedTask", ""),
-            data.get("wallSeconds", 0.0),
-            [StageResult(st["name"], st.get("errors", []), st.get("lines", [])) for st in data.get("stages", [])],
-        )
 
 
 def load_api(root: Path, backend: Backend, plugins: list[Plugin] | None = None) -> tuple[APIServer, Project]:
@@ -163,17 +120,6 @@ def _run_loaded(root: Path, backend: Backend, plugins: list[Plugin], options: Ru
     take_snapshot(api, record.id)
     save_record(backend, record)
     return record
-
-
-def save_record(backend: Backend, record: RunRecord) -> None:
-    backend.put_record(RUNS_TABLE, f"{record.started}|{record.id}", record.to_json())
-
-
-def latest_record(backend: Backend) -> RunRecord | None:
-    last = None
-    for _key, value in backend.list_records(RUNS_TABLE):
-        last = value
-    return RunRecord.from_json(last) if last else None
 
 
 __all__ = ["ChoreoError", "RunOptions", "RunRecord", "latest_record", "load_api", "open_state", "run_project"]

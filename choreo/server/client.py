@@ -27,7 +27,7 @@ from choreo.apiserver.registry import resolve_kind
 from choreo.errors import AlreadyExists, BadRequest, ChoreoError, Conflict, Invalid, NotFound
 from choreo.loader.sync import INPUT_MANAGER
 from choreo.results.inventory import Item
-from choreo.runtime.session import RunRecord
+from choreo.results.record import RunRecord
 from choreo.server.http import APPLY_PATCH, MethodNotAllowed, Unauthorized, Unavailable, items_from_doc
 
 Object = dict[str, Any]

@@ -27,10 +27,11 @@ from choreo.errors import ChoreoError, Conflict, Invalid
 from choreo.lang.engines import make_engine
 from choreo.loader.project import Project
 from choreo.plugins import Plugin, StageContext, StageResult, load_plugin
+from choreo.results.record import RunRecord, latest_record, save_record
 from choreo.results.snapshot import take_snapshot
 from choreo.runtime.controller import BoundReconciler, Controller
 from choreo.runtime.events import RunOutcome
-from choreo.runtime.session import RunOptions, RunRecord, latest_record, load_api, open_state, save_record
+from choreo.runtime.session import RunOptions, load_api, open_state
 from choreo.server.runner import ContinuousController, Runner
 from choreo.store.base import Backend
 

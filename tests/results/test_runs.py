@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from choreo.errors import ChoreoError, NotFound
+from choreo.results.record import RunRecord
 from choreo.results.runs import list_lines, resolve_run
-from choreo.runtime.session import RunRecord
 
 RUNS = [
     RunRecord("ab12-new", "p", "2024-05-02T10:00:00.500000+00:00", failure="boom"),
