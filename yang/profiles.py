@@ -9,6 +9,8 @@ are the files/folders whose modules are implemented, ``schema.includes`` the sea
 ``schema.excludes`` regular expressions of paths to skip. Our extensions: ``spec.modules`` (module names
 found on the search path) and ``spec.features`` (module → features; default: all features of the
 implemented modules). The IETF/IANA modules installed with pyang are on every profile's search path.
+Every folder and module file a profile names must resolve inside the project, a folder in
+``$CHOREO_TRUSTED_PATHS``, pyang's IETF/IANA modules or the repository's clone (``choreo.loader.paths``).
 
 Compiling is the costly step (SR Linux: ~0.7 s), so each profile is compiled once per process.
 """
@@ -25,6 +27,8 @@ from typing import Any
 
 from choreo.errors import LoadError
 from choreo.git import GitError, check_ref, check_url, run_git
+from choreo.loader.files import Folder
+from choreo.loader.paths import ProjectPaths
 from choreo.loader.yamlio import read_yaml_documents
 from yang.libyang_adapter import ModuleSource, SchemaContext, YangFailure
 
@@ -88,12 +92,10 @@ class Profiles:
 def load_profiles(root: Path, folder: str = "schemas") -> Profiles:
     """Read ``<root>/<folder>/*.yaml`` (an absent folder means no profiles)."""
     profiles = Profiles()
-    directory = root / folder
-    if not directory.is_dir():
-        return profiles
-    for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
-        for item in read_yaml_documents(path, root):
-            profile = _profile(root, item.obj, item.source)
+    paths = ProjectPaths(root, standard_module_dirs())
+    for file in Folder(root, folder, paths).files((".yaml", ".yml")):
+        for item in read_yaml_documents(file.path, root):
+            profile = _profile(paths, item.obj, item.source)
             if profile is None:
                 continue
             key = (profile.provider, profile.version)
@@ -105,7 +107,7 @@ def load_profiles(root: Path, folder: str = "schemas") -> Profiles:
     return profiles
 
 
-def _profile(root: Path, obj: dict[str, Any], source: str) -> Profile | None:
+def _profile(paths: ProjectPaths, obj: dict[str, Any], source: str) -> Profile | None:
     if obj.get("apiVersion") != SCHEMA_API_VERSION or obj.get("kind") != SCHEMA_KIND:
         return None
     spec = obj.get("spec")
@@ -120,7 +122,7 @@ def _profile(root: Path, obj: dict[str, Any], source: str) -> Profile | None:
         repositories = [spec]  # the older single-repository form
     for index, repo in enumerate(repositories or []):
         where = f"{source}: spec.repositories[{index}]"
-        _repository(root, repo, where, search, modules)
+        _repository(paths, repo, where, search, modules)
     for module in _list(spec, "modules", source):
         modules.append(ModuleSource(str(module)))
     if not modules:
@@ -129,23 +131,23 @@ def _profile(root: Path, obj: dict[str, Any], source: str) -> Profile | None:
     return Profile(name, source, provider, version, tuple(_unique(search)), tuple(modules), _features(spec, source))
 
 
-def _repository(root: Path, repo: Any, where: str, search: list[Path], modules: list[ModuleSource]) -> None:
+def _repository(paths: ProjectPaths, repo: Any, where: str, search: list[Path], modules: list[ModuleSource]) -> None:
     if not isinstance(repo, dict):
         raise ProfileError(f"{where}: must be a mapping")
-    base = _checkout(root, repo, where)
-    placed = _placements(base, repo, where)
+    base, paths = _checkout(paths, repo, where)
+    placed = _placements(paths, base, repo, where)
     schema = repo.get("schema") or {}
     excludes = [re.compile(str(p)) for p in _list(schema, "excludes", where + ".schema")]
     for include in _list(schema, "includes", where + ".schema"):
-        target = _place(placed, str(include), f"{where}.schema.includes")
-        search.extend(_folders(target.parent if target.is_file() else target))
+        target = _place(paths, placed, str(include), f"{where}.schema.includes")
+        search.extend(_folders(paths, target.parent if target.is_file() else target))
     for model in _list(schema, "models", where + ".schema"):
-        target = _place(placed, str(model), f"{where}.schema.models")
+        target = _place(paths, placed, str(model), f"{where}.schema.models")
+        search.extend(_folders(paths, target.parent if target.is_file() else target))  # checks every link first
         files = [target] if target.is_file() else sorted(target.rglob("*.yang"))
         for file in files:
             if not any(p.search(file.as_posix()) for p in excludes) and not _is_submodule(file):
                 modules.append(ModuleSource(file.stem.split("@")[0], file))
-        search.extend(_folders(target.parent if target.is_file() else target))
 
 
 _SUBMODULE = re.compile(r"\A(?:\s|//[^\n]*\n|/\*.*?\*/)*submodule\b", re.S)
@@ -158,14 +160,15 @@ def _is_submodule(file: Path) -> bool:
     return bool(_SUBMODULE.match(head))
 
 
-def _checkout(root: Path, repo: dict[str, Any], where: str) -> Path:
-    """The folder of a local repository, or a pinned clone of a git repository."""
+def _checkout(paths: ProjectPaths, repo: dict[str, Any], where: str) -> tuple[Path, ProjectPaths]:
+    """The real folder of a local repository, or of a pinned clone of a git repository, with the paths its
+    files may resolve into (a clone's own folder added)."""
     if repo.get("path"):
-        folder = Path(str(repo["path"])).expanduser()
-        folder = folder if folder.is_absolute() else root / folder
-        if not folder.is_dir():
-            raise ProfileError(f"{where}.path: folder {folder} does not exist")
-        return folder
+        folder = paths.locate(Path(str(repo["path"])).expanduser(), f"{where}.path")
+        if folder is None or not folder.is_dir():
+            raise ProfileError(f"{where}.path: folder {repo['path']} does not exist")
+        return folder, paths
+    root = paths.root
     url = repo.get("repoURL")
     if not url:
         raise ProfileError(f"{where}: repoURL (git) or path (local folder) is required")
@@ -173,9 +176,11 @@ def _checkout(root: Path, repo: dict[str, Any], where: str) -> Path:
     if kind not in PINNED_KINDS or not ref:
         raise ProfileError(f"{where}: a git schema must be pinned: kind tag or commit with a ref (got kind {kind})")
     target = root / CLONE_DIR / f"{re.sub(r'[^A-Za-z0-9._-]+', '-', str(url)).strip('-')}@{ref}"
+    paths.locate(CLONE_DIR, where)  # never clone through a link leading out of the project
     if not (target / ".git").is_dir():
         _clone(str(url), str(ref), target, where)
-    return target
+    clone_paths = paths.allowing(target)
+    return clone_paths.locate(target, where) or target, clone_paths
 
 
 def _clone(url: str, ref: str, target: Path, where: str) -> None:
@@ -195,21 +200,22 @@ def _clone(url: str, ref: str, target: Path, where: str) -> None:
     partial.rename(target)
 
 
-def _placements(base: Path, repo: dict[str, Any], where: str) -> list[tuple[str, Path]]:
+def _placements(paths: ProjectPaths, base: Path, repo: dict[str, Any], where: str) -> list[tuple[str, Path]]:
     """``dirs[]`` as (destination prefix, source folder); default: the repository root at ``.``."""
     dirs = repo.get("dirs") or [{"src": ".", "dst": "."}]
     placed = []
     for index, entry in enumerate(dirs):
         if not isinstance(entry, dict):
             raise ProfileError(f"{where}.dirs[{index}]: must be a mapping with src and dst")
-        src = base / str(entry.get("src") or ".")
-        if not src.is_dir():
-            raise ProfileError(f"{where}.dirs[{index}].src: folder {src} does not exist")
+        src_value = str(entry.get("src") or ".")
+        src = paths.locate(base / src_value, f"{where}.dirs[{index}].src")
+        if src is None or not src.is_dir():
+            raise ProfileError(f"{where}.dirs[{index}].src: folder {src_value} does not exist")
         placed.append((str(entry.get("dst") or ".").strip("/"), src))
     return placed
 
 
-def _place(placed: list[tuple[str, Path]], relative: str, where: str) -> Path:
+def _place(paths: ProjectPaths, placed: list[tuple[str, Path]], relative: str, where: str) -> Path:
     relative = relative.strip("/")
     for dst, src in placed:
         if dst in ("", "."):
@@ -218,14 +224,21 @@ def _place(placed: list[tuple[str, Path]], relative: str, where: str) -> Path:
             candidate = src / relative[len(dst) :].lstrip("/")
         else:
             continue
-        if candidate.exists():
-            return candidate
+        found = paths.locate(candidate, where)
+        if found is not None:
+            return found
     raise ProfileError(f"{where}: {relative} not found in the repository")
 
 
-def _folders(folder: Path) -> list[Path]:
-    """A search folder and its sub-folders (libyang searches them non-recursively)."""
-    return [folder, *sorted(p for p in folder.rglob("*") if p.is_dir() and not p.name.startswith("."))]
+def _folders(paths: ProjectPaths, folder: Path) -> list[Path]:
+    """A search folder and its sub-folders (libyang searches them non-recursively).
+
+    libyang opens whatever module file it finds there, so no link anywhere below may lead outside."""
+    entries = sorted(folder.rglob("*"))
+    for entry in entries:
+        if entry.is_symlink():
+            paths.locate(entry)
+    return [folder, *(p for p in entries if p.is_dir() and not p.name.startswith("."))]
 
 
 def _features(spec: dict[str, Any], source: str) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -14,6 +14,8 @@ from typing import Any
 
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError
+from choreo.loader.files import Folder, FoundFile
+from choreo.loader.yamlio import read_text
 from choreo.plugins import StageContext, StageResult
 from yang.libyang_adapter import SchemaContext, YangFailure
 from yang.merge import RUNNING_PRIORITY, Merged, Problem, Snippet, Source, merge_device
@@ -33,6 +35,7 @@ LABEL_FINAL = "config.sdcio.dev/finalconfig"
 MANAGER = "inputfileloader"
 DEFAULT_PRIORITY = 10
 FINAL_PRIORITY = 10
+RUNNING_CONFIGS = "runningconfigs"
 
 
 @dataclass
@@ -65,6 +68,7 @@ def run_stage(context: StageContext) -> StageResult:
     api, root = context.api, context.root
     try:
         profiles = load_profiles(root)
+        running = running_configs(root)
     except ChoreoError as err:
         result.errors.append(str(err))
         return result
@@ -78,7 +82,10 @@ def run_stage(context: StageContext) -> StageResult:
         target = (config["metadata"].get("labels") or {}).get(LABEL_TARGET)
         if target is not None:
             by_target.setdefault(target, []).append(config)
-    reports = [_device(api, root, profiles, node, _node_configs(by_target, node), context) for node in nodes]
+    reports = [
+        _device(api, profiles, node, _node_configs(by_target, node), running.get(node["metadata"]["name"]), context)
+        for node in nodes
+    ]
     out_dir = _out_dir(root, context.options.get("out"))
     for report in reports:
         if report.valid and report.merged is not None:
@@ -134,10 +141,10 @@ def _summary(reports: list[DeviceReport], out_dir: Path) -> list[str]:
 
 def _device(
     api: APIServer,
-    root: Path,
     profiles: Profiles,
     node: dict[str, Any],
     configs: list[dict[str, Any]],
+    running_file: FoundFile | None,
     ctx: StageContext,
 ) -> DeviceReport:
     meta = node["metadata"]
@@ -157,7 +164,7 @@ def _device(
         return report
     report.configs = len(configs)
     snippets = [s for config in configs for s in _snippets(schema, source_of(api, config), config, report)]
-    running_value = _running(root, report, schema)
+    running_value = _running(running_file, report, schema)
     running = Snippet(Source("RunningConfig", report.namespace, report.name), RUNNING_PRIORITY, running_value)
     try:
         merged = merge_device(schema, snippets, running if running_value is not None else None)
@@ -239,15 +246,21 @@ def decode_value(schema: SchemaContext, value: Any) -> Any:
     return json.loads(text)
 
 
-def _running(root: Path, report: DeviceReport, schema: SchemaContext) -> Any:
-    path = root / "runningconfigs" / f"{report.name}.json"
-    if not path.is_file():
+def running_configs(root: Path) -> dict[str, FoundFile]:
+    """``runningconfigs/<device>.json`` by device name, listed (and their links checked) like every project folder."""
+    return {file.name.removesuffix(".json"): file for file in Folder(root, RUNNING_CONFIGS).files((".json",))}
+
+
+def _running(file: FoundFile | None, report: DeviceReport, schema: SchemaContext) -> Any:
+    if file is None:
         return None
     try:
-        return decode_value(schema, path.read_text(encoding="utf-8"))
+        return decode_value(schema, read_text(file.path, file.source))
+    except ChoreoError as err:
+        report.problems.append(Problem("/", str(err)))
     except (ValueError, YangFailure) as err:
-        report.problems.append(Problem("/", f"runningconfigs/{report.name}.json: {err}"))
-        return None
+        report.problems.append(Problem("/", f"{file.source}: {err}"))
+    return None
 
 
 def _write_resources(

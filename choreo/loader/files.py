@@ -41,16 +41,15 @@ class Folder:
         self.name = name
         self.path = root / name
         self.paths = paths or ProjectPaths(root)
-        real = self.paths.locate(name, name)
+        real = self.paths.locate(name)
         if real is not None and not real.is_dir():
             raise LoadError(f"{name}: expected a directory")
         self.exists = real is not None
         self.real = real or self.path
         self.rules = IgnoreRules()
         if self.exists:
-            ignore_source = f"{name}/{IGNORE_FILE}"
-            self.paths.locate(f"{name}/{IGNORE_FILE}", ignore_source)
-            self.rules = IgnoreRules.load(self.path, ignore_source)
+            self.paths.locate(f"{name}/{IGNORE_FILE}")
+            self.rules = IgnoreRules.load(self.path, f"{name}/{IGNORE_FILE}")
 
     def files(self, suffixes: tuple[str, ...] = ()) -> list[FoundFile]:
         """Files directly in the folder (non-recursive), optionally only those with these suffixes."""
@@ -101,7 +100,7 @@ class Folder:
                 continue
             real = real_dir / entry.name
             if entry.is_symlink():
-                real = self.paths.locate(Path(self.name, rel), self.source(rel)) or real
+                real = self.paths.locate(Path(self.name, rel)) or real
             if is_dir:
                 subdirs.append((rel, real))
             elif entry.is_file():

@@ -77,14 +77,13 @@ class ProjectPaths:
         except ValueError:
             return path.as_posix()
 
-    def locate(self, path: Path | str, where: str | None = None) -> Path | None:
+    def locate(self, path: Path | str, context: str = "") -> Path | None:
         """The real path of ``path`` (relative to the project root, or absolute), None when nothing is there.
 
         Every link on the way from the project root is checked, not only the last one, so no folder
-        outside the allowed roots is ever entered. ``where`` names the path in errors (default: its
-        project-relative form)."""
+        outside the allowed roots is ever entered. Errors name the offending path (project-relative when
+        inside the project), after ``context`` (e.g. the file and field that named the path)."""
         full = self.root / path
-        where = where or self.source(full)
         try:
             parts = full.relative_to(self.root).parts[:-1]
         except ValueError:
@@ -93,5 +92,8 @@ class ProjectPaths:
         for part in parts:
             folder = folder / part
             if folder.is_symlink():
-                resolve_inside(folder, self.roots, where)
-        return resolve_inside(full, self.roots, where)
+                resolve_inside(folder, self.roots, self._where(folder, context))
+        return resolve_inside(full, self.roots, self._where(full, context))
+
+    def _where(self, path: Path, context: str) -> str:
+        return f"{context}: {self.source(path)}" if context else self.source(path)

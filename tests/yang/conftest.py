@@ -18,6 +18,13 @@ def shared_yang() -> Path:
     return Path(os.environ.get("CHOREO_SHARED_YANG") or REPO.parent / "shared" / "yang")
 
 
+@pytest.fixture(autouse=True)
+def trusted_model_folders(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Profiles here use the fixture and vendor models in place, by absolute path: outside the test's project
+    folder, so they must be trusted like a user would (``CHOREO_TRUSTED_PATHS``)."""
+    monkeypatch.setenv("CHOREO_TRUSTED_PATHS", os.pathsep.join([str(FIXTURES.resolve()), str(shared_yang())]))
+
+
 @pytest.fixture(scope="session")
 def fx() -> SchemaContext:
     good = FIXTURES / "good"

@@ -35,7 +35,9 @@ def srl(tmp_path_factory):
     root = tmp_path_factory.mktemp("srl")
     (root / "schemas").mkdir()
     (root / "schemas" / "srl.yaml").write_text(SCHEMA)
-    return compile_profile(load_profiles(root).resolve("srl.nokia.sdcio.dev", "24.10.3"))
+    with pytest.MonkeyPatch.context() as env:  # the models are used in place, outside the project: trust them
+        env.setenv("CHOREO_TRUSTED_PATHS", str(shared_yang()))
+        return compile_profile(load_profiles(root).resolve("srl.nokia.sdcio.dev", "24.10.3"))
 
 
 def interface(name: str, admin: object = "enable", **ipv4: object) -> dict:
