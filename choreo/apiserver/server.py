@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from choreo.apiserver.metadata import validate_metadata
 from choreo.apiserver.owners import OwnerIndex
 from choreo.apiserver.registry import APIResource, Registry, builtin_crds, resource_from_crd
 from choreo.errors import Conflict, Invalid, NotFound
-from choreo.store.base import Backend
+from choreo.store.base import Backend, EventSource, RecordStore
 
 Object = dict[str, Any]
 
@@ -70,6 +71,42 @@ class APIServer:
         self.owners = OwnerIndex(backend)
         for crd in builtin_crds():
             self.registry.add(resource_from_crd(crd, source="built-in", choreo_api=True))
+
+    # ---------------------------------------------------------------- the store, through the API
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group several API calls into one atomic unit (nested calls join it; an exception undoes it)."""
+        return self.backend.transaction()
+
+    @property
+    def events(self) -> EventSource:
+        """The changes to objects, for watchers: current revision, events since one, wait for the next."""
+        return self.backend
+
+    @property
+    def records(self) -> RecordStore:
+        """The side tables of run records, snapshots and plug-in state (written in the API's transaction)."""
+        return self.backend
+
+    def stored_objects(self) -> Iterator[Object]:
+        """Every stored object as the store holds it (managed fields included), in store order: by group,
+        kind, namespace and name; kinds need not be registered (for inventories, snapshots, clean-up)."""
+        for group, kind in self.backend.kinds():
+            yield from self.backend.list(group, kind)
+
+    def unserved_objects(self) -> Iterator[Object]:
+        """Stored objects of kinds no registered CRD defines (any more), in store order."""
+        for group, kind in self.backend.kinds():
+            if self.registry.get(group, kind) is None:
+                yield from self.backend.list(group, kind)
+
+    def drop_unserved(self, obj: Object) -> None:
+        """Remove an object of a kind no CRD defines any more: no schema, hook or finalizer can apply to it,
+        so it leaves the store directly (what it owned is then garbage-collected)."""
+        key = key_of(obj)
+        if self.registry.get(key.group, key.kind) is not None:
+            raise Invalid(f"{key.kind}.{key.group} is served: delete {key.name} through the API instead")
+        self.backend.delete(key)
 
     # ---------------------------------------------------------------- kinds
 

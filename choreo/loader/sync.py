@@ -40,7 +40,7 @@ def sync_project(api: APIServer, project: Project, plugin_crds: list[dict[str, A
     ``plugin_crds`` (already registered) are stored as objects too, so later commands that only open the
     state (``choreo get``) know those kinds."""
     register_crds(api, project)
-    with api.backend.transaction():
+    with api.transaction():
         for crd in plugin_crds or []:
             api.apply(crd, manager=PLUGIN_MANAGER, force=True)
         loaded: set[Any] = set()
@@ -83,13 +83,10 @@ def _clean(api: APIServer, loaded: set[Any]) -> None:
         for obj in api.list(resource.group, resource.kind):
             if _loaded_before_but_not_now(obj, loaded):
                 _delete_if_present(api, obj)
-    # Inputs of a kind whose CRD is gone: no schema or finalizer logic can apply to them any more, so they
-    # leave the store directly; what they owned is then collected as garbage.
-    for group, kind in api.backend.kinds():
-        if api.registry.get(group, kind) is None:
-            for obj in api.backend.list(group, kind):
-                if _loaded_before_but_not_now(obj, loaded):
-                    api.backend.delete(key_of(obj))
+    # Inputs of a kind whose CRD is gone leave the store directly; what they owned is then collected.
+    for obj in list(api.unserved_objects()):
+        if _loaded_before_but_not_now(obj, loaded):
+            api.drop_unserved(obj)
 
 
 def _loaded_before_but_not_now(obj: dict[str, Any], loaded: set[Any]) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from choreo.api.gvk import GVK
-from choreo.api.objects import Object
+from choreo.api.objects import Object, key_of
 from choreo.apiserver.server import APIServer
 from choreo.store.base import Backend
 
@@ -78,11 +78,7 @@ def shown_name(obj: Object) -> str:
 
 def current_inventory(api: APIServer) -> list[Item]:
     """Every object in ``api``'s store, managed fields included, in store order (group, kind, ns, name)."""
-    return [
-        Item(obj, is_choreo_api(api, group, kind))
-        for group, kind in sorted(api.backend.kinds())
-        for obj in api.backend.list(group, kind)
-    ]
+    return [Item(obj, is_choreo_api(api, key_of(obj).group, obj["kind"])) for obj in api.stored_objects()]
 
 
 def is_choreo_api(api: APIServer, group: str, kind: str) -> bool:

@@ -27,7 +27,7 @@ from choreo.api.objects import Object
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError
 from choreo.results.inventory import Item, current_inventory
-from choreo.store.base import Backend
+from choreo.store.base import RecordStore
 
 OBJECTS_TABLE = "snapshot-objects"
 MANIFESTS_TABLE = "snapshot-manifests"
@@ -45,28 +45,28 @@ def content_hash(value: Any) -> str:
 def take_snapshot(api: APIServer, run_id: str) -> str:
     """Store the inventory of ``api``'s store under ``run_id``; returns the manifest hash."""
     items = current_inventory(api)
-    backend = api.backend
-    with backend.transaction():
-        hashes = [_put_once(backend, OBJECTS_TABLE, item.obj) for item in items]
+    records = api.records
+    with api.transaction():
+        hashes = [_put_once(records, OBJECTS_TABLE, item.obj) for item in items]
         choreo_kinds = sorted({(item.gvk.group, item.kind) for item in items if item.choreo_api})
         manifest = {"objects": sorted(hashes), "choreoKinds": [list(gk) for gk in choreo_kinds]}
-        manifest_hash = _put_once(backend, MANIFESTS_TABLE, manifest)
-        backend.put_record(SNAPSHOTS_TABLE, run_id, {"manifest": manifest_hash})
+        manifest_hash = _put_once(records, MANIFESTS_TABLE, manifest)
+        records.put_record(SNAPSHOTS_TABLE, run_id, {"manifest": manifest_hash})
     return manifest_hash
 
 
-def _put_once(backend: Backend, table: str, value: Any) -> str:
+def _put_once(backend: RecordStore, table: str, value: Any) -> str:
     key = content_hash(value)
     if backend.get_record(table, key) is None:
         backend.put_record(table, key, value)
     return key
 
 
-def has_snapshot(backend: Backend, run_id: str) -> bool:
+def has_snapshot(backend: RecordStore, run_id: str) -> bool:
     return backend.get_record(SNAPSHOTS_TABLE, run_id) is not None
 
 
-def load_snapshot(backend: Backend, run_id: str) -> list[Item] | None:
+def load_snapshot(backend: RecordStore, run_id: str) -> list[Item] | None:
     """The inventory stored for ``run_id`` (``None`` when that run has no snapshot)."""
     entry = backend.get_record(SNAPSHOTS_TABLE, run_id)
     if entry is None:
@@ -80,7 +80,7 @@ def load_snapshot(backend: Backend, run_id: str) -> list[Item] | None:
     return sorted(items, key=lambda item: item.identity)
 
 
-def _stored(backend: Backend, key: str) -> Object:
+def _stored(backend: RecordStore, key: str) -> Object:
     obj = backend.get_record(OBJECTS_TABLE, key)
     if obj is None:
         raise ChoreoError(f"the stored snapshot is incomplete: object {key} is missing (the state folder is damaged)")

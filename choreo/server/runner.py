@@ -57,7 +57,7 @@ class ContinuousController(Controller):
 
     def serve(self, stop: threading.Event) -> None:
         """Reconcile until ``stop`` is set; it is checked between two reconciles."""
-        self.revision = self.api.backend.current_revision()
+        self.revision = self.api.events.current_revision()
         self.enqueue_all()
         while not stop.is_set():
             key = self.queue.pop()
@@ -65,7 +65,7 @@ class ContinuousController(Controller):
                 if self.busy:
                     self._quiet()
                 due = self.queue.next_due()
-                self.api.backend.wait_for_change(self.revision, IDLE_WAIT if due is None else min(due, IDLE_WAIT))
+                self.api.events.wait_for_change(self.revision, IDLE_WAIT if due is None else min(due, IDLE_WAIT))
                 self.revision = self._dispatch_since(self.revision, None)
                 continue
             self.busy = True
@@ -112,9 +112,9 @@ class ContinuousController(Controller):
         self._log("reconcile-error", level="error", task=self._task_id(key), error=message)
 
     def _dispatch_since(self, revision: int, cause: WorkKey | None) -> int:
-        seen = self.api.backend.current_revision()
+        seen = self.api.events.current_revision()
         try:
-            events = self.api.backend.events_since(revision)
+            events = self.api.events.events_since(revision)
         except Gone:
             self._log("events-compacted", level="warning", revision=revision)
             self.enqueue_all()

@@ -41,7 +41,37 @@ class WatchEvent:
     revision: int
 
 
-class Backend(Protocol):
+class EventSource(Protocol):
+    """What a watcher needs of the store: the revision, the changes since one, and waiting for the next."""
+
+    def current_revision(self) -> int: ...
+
+    def events_since(
+        self, revision: int, group: str | None = None, kind: str | None = None
+    ) -> builtins.list[WatchEvent]: ...
+
+    def wait_for_change(self, revision: int, timeout: float) -> bool:
+        """Block until the current revision is above ``revision`` (True) or the timeout passes (False)."""
+        ...
+
+
+class RecordStore(Protocol):
+    """The key/value side tables: run records, snapshots, stage records, allocator state."""
+
+    def put_record(self, table: str, key: str, value: Any) -> None: ...
+
+    def get_record(self, table: str, key: str) -> Any | None: ...
+
+    def delete_record(self, table: str, key: str) -> None: ...
+
+    def list_records(self, table: str) -> Iterator[tuple[str, Any]]:
+        """(key, value) pairs of a table in key order."""
+        ...
+
+
+class Backend(EventSource, RecordStore, Protocol):
+    """A whole store: objects, watch events and records, with transactions."""
+
     rollbacks: int
     """How many transactions (or savepoints) were rolled back so far. A rollback makes revision numbers
     available again, so caches keyed by revision compare this too."""
@@ -71,26 +101,6 @@ class Backend(Protocol):
         """Remove the object and return its last stored state."""
         ...
 
-    def current_revision(self) -> int: ...
-
-    def events_since(
-        self, revision: int, group: str | None = None, kind: str | None = None
-    ) -> builtins.list[WatchEvent]: ...
-
-    def wait_for_change(self, revision: int, timeout: float) -> bool:
-        """Block until the current revision is above ``revision`` (True) or the timeout passes (False)."""
-        ...
-
     def transaction(self) -> AbstractContextManager[None]: ...
-
-    def put_record(self, table: str, key: str, value: Any) -> None: ...
-
-    def get_record(self, table: str, key: str) -> Any | None: ...
-
-    def delete_record(self, table: str, key: str) -> None: ...
-
-    def list_records(self, table: str) -> Iterator[tuple[str, Any]]:
-        """(key, value) pairs of a table in key order."""
-        ...
 
     def close(self) -> None: ...
