@@ -129,7 +129,7 @@ class Binding:
         key = (namespace, name)
         if key in self._destroying:
             return None
-        stored_token = api.backend.get_record(TOKENS, self._token_key(namespace, name))
+        stored_token = api.records.get_record(TOKENS, self._token_key(namespace, name))
         state = self._states.get(key)
         if state is not None and stored_token is not None and state.token == stored_token:
             if index is not None:
@@ -176,7 +176,7 @@ class Binding:
     def _touch(self, api: APIServer, state: IndexState) -> None:
         state.token = uuid.uuid4().hex
         md = _md(state.index)
-        api.backend.put_record(TOKENS, self._token_key(md.get("namespace", ""), md["name"]), state.token)
+        api.records.put_record(TOKENS, self._token_key(md.get("namespace", ""), md["name"]), state.token)
 
     def _claims_of(self, api: APIServer, namespace: str, index: str) -> list[Object]:
         claims = api.list(self.adapter.group, self.adapter.claim_kind, namespace, managed_fields=False)
@@ -353,7 +353,7 @@ class Binding:
         finally:
             self._destroying.discard(key)
         self._states.pop(key, None)
-        api.backend.delete_record(TOKENS, self._token_key(namespace, name))
+        api.records.delete_record(TOKENS, self._token_key(namespace, name))
 
 
 def _is_ready(obj: Object) -> bool:
