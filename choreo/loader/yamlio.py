@@ -6,10 +6,17 @@ keys refused, one clear ``<file>:<line>: ...`` error instead of a parser traceba
 must write YAML that is byte-for-byte stable. Values keep their JSON type: timestamps stay strings (as
 Go's YAML-to-JSON does) and mapping keys are always strings, so loaded objects can be served as JSON
 unchanged.
+
+Project files come from other people, so reading is bounded (``Limits``): a file's size is checked before
+it is read, a YAML stream's size before it is parsed, and a document's size after alias expansion before
+it is built — a "billion laughs" of nested aliases is refused in milliseconds instead of exhausting time
+and memory later, and a recursive alias (an anchor used inside itself) is refused outright.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +27,45 @@ from choreo.loader.project import InputObject
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one project file may make the reader do; each overridable by an environment variable.
+
+    ``file_bytes``: any file read (code, running configs, YAML); ``yaml_bytes``: one YAML stream (a file
+    or a template's output) — libyaml builds ~100 000 nodes a second here, so 8 MiB is seconds, not
+    minutes; ``yaml_nodes``: one document once its aliases are expanded (what the rest of choreo copies,
+    validates and stores), which plain documents within ``yaml_bytes`` never reach.
+    """
+
+    file_bytes: int = 64 * _MiB
+    yaml_bytes: int = 8 * _MiB
+    yaml_nodes: int = 1_000_000
+
+    @classmethod
+    def current(cls) -> Limits:
+        """The defaults, overridden by ``CHOREO_FILE_SIZE_LIMIT`` etc. (read at each use, so tests can set them)."""
+        default = cls()
+        return cls(**{name: _env_int(var, getattr(default, name)) for name, var in LIMIT_VARIABLES.items()})
+
+
+LIMIT_VARIABLES = {
+    "file_bytes": "CHOREO_FILE_SIZE_LIMIT",
+    "yaml_bytes": "CHOREO_YAML_SIZE_LIMIT",
+    "yaml_nodes": "CHOREO_YAML_NODE_LIMIT",
+}
+
+
+def _env_int(variable: str, default: int) -> int:
+    """A positive whole number from the environment (bytes or nodes), ``default`` when unset."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise LoadError(f"${variable}: expected a positive whole number, got {text[:40]!r}")
+    return int(text)
 
 
 class DuplicateKeyError(yaml.constructor.ConstructorError):
@@ -37,6 +83,14 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._own_pairs: dict[yaml.MappingNode, list[tuple[yaml.Node, yaml.Node]]] = {}
+        # Without a "*" there is no alias, and a document's size is already bounded by the stream's.
+        self._node_limit = Limits.current().yaml_nodes if "*" in stream else 0
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        """Refuse a document whose aliases expand beyond the node limit (or into themselves) first."""
+        if self._node_limit:
+            _check_expansion(node, self._node_limit)
+        return super().construct_document(node)
 
     def flatten_mapping(self, node: yaml.MappingNode) -> None:
         """Remember a mapping's own pairs before ``<<`` merges put the merged ones in front of them."""
@@ -66,6 +120,40 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
             first[key] = key_node
 
 
+def _check_expansion(root: yaml.Node, limit: int) -> None:
+    """Raise ``ConstructorError`` when the tree, aliases expanded, has more than ``limit`` nodes or a cycle.
+
+    Sizes are computed once per distinct node (post-order, iteratively: no recursion limit), so the
+    check costs the composed graph, not its expansion. A node met again while its own subtree is still
+    open is reachable from itself: a recursive alias.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            open_nodes.discard(id(node))
+            size = sizes[id(node)] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if size > limit:
+                problem = f"document too large: aliases expand it to over {limit} nodes ({_limit_hint('yaml_nodes')})"
+                raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+        elif id(node) in open_nodes:
+            raise yaml.constructor.ConstructorError(None, None, "recursive alias", node.start_mark)
+        elif id(node) not in sizes:
+            open_nodes.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
 # Timestamps stay plain strings, like Go's YAML-to-JSON conversion of unstructured objects.
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
@@ -82,12 +170,20 @@ def _json_key(key: Any) -> str:
     return str(key)
 
 
-def read_text(path: Path, source: str) -> str:
-    """File content as text: UTF-8 (a BOM is dropped), CRLF turned into LF."""
+def read_text(path: Path, source: str, limit: str = "file_bytes") -> str:
+    """File content as text: UTF-8 (a BOM is dropped), CRLF turned into LF.
+
+    Files over the ``limit`` (a ``Limits`` field: ``yaml_bytes`` for YAML files) are refused unparsed;
+    the read stops one byte past it, so even a file of unknown size (a FIFO, /proc) costs no more.
+    """
+    most = getattr(Limits.current(), limit)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            data = file.read(most + 1)
     except OSError as err:
         raise LoadError(f"{source}: cannot read file: {err.strerror or err}") from err
+    if len(data) > most:
+        raise LoadError(f"{source}: file too large (over {_size(most)}; {_limit_hint(limit)})")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -97,6 +193,9 @@ def read_text(path: Path, source: str) -> str:
 
 def parse_documents(text: str, source: str) -> list[tuple[int, Any]]:
     """Every non-empty document of a YAML stream as ``(1-based position in the stream, data)``."""
+    limit = Limits.current().yaml_bytes
+    if len(text) > limit:  # characters: at least as many bytes, so never looser than a byte count
+        raise LoadError(f"{source}: YAML too large (over {_size(limit)}; {_limit_hint('yaml_bytes')})")
     try:
         documents = list(yaml.load_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as err:
@@ -104,6 +203,14 @@ def parse_documents(text: str, source: str) -> list[tuple[int, Any]]:
     except yaml.YAMLError as err:
         raise LoadError(f"{source}: invalid YAML: {err}") from err
     return [(index, doc) for index, doc in enumerate(documents, start=1) if doc is not None]
+
+
+def _size(amount: int) -> str:
+    return f"{amount // _MiB} MiB" if amount % _MiB == 0 else f"{amount} bytes"
+
+
+def _limit_hint(name: str) -> str:
+    return f"raise it with ${LIMIT_VARIABLES[name]}"
 
 
 def _yaml_error_message(err: yaml.MarkedYAMLError, source: str) -> str:
@@ -134,7 +241,7 @@ def read_yaml_documents(path: Path, root: Path | None = None) -> list[InputObjec
     with a non-empty ``apiVersion`` and ``kind``.
     """
     source = relative_source(path, root)
-    text = read_text(path, source)
+    text = read_text(path, source, "yaml_bytes")
     documents = parse_documents(text, source)
     several = len(documents) > 1
     objects: list[InputObject] = []
@@ -148,7 +255,7 @@ def read_yaml_documents(path: Path, root: Path | None = None) -> list[InputObjec
 
 def read_single_mapping(path: Path, source: str) -> dict[str, Any]:
     """A file that must hold at most one document, a mapping (an empty file is ``{}``)."""
-    text = read_text(path, source)
+    text = read_text(path, source, "yaml_bytes")
     documents = parse_documents(text, source)
     if len(documents) > 1:
         raise LoadError(f"{source}: expected one YAML document, found {len(documents)}")
