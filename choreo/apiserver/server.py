@@ -23,6 +23,7 @@ from choreo.apiserver.metadata import validate_metadata
 from choreo.apiserver.owners import OwnerIndex
 from choreo.apiserver.registry import APIResource, Registry, builtin_crds, resource_from_crd
 from choreo.errors import Conflict, Invalid, NotFound
+from choreo.messages import capped
 from choreo.store.base import Backend, EventSource, RecordStore
 
 Object = dict[str, Any]
@@ -275,7 +276,7 @@ class APIServer:
         undeclared = [e for e in errors if e.message == openapi.NOT_DECLARED]
         if applying and undeclared:  # only the applied intent can bring them: the reference's wording
             gvk = f"{resource.group}/{resource.storage_version}, Kind={resource.kind}"
-            detail = "; ".join(str(e) for e in undeclared)
+            detail = capped(str(e) for e in undeclared)  # a million unknown keys: name three
             raise Invalid(
                 "fieldmanager apply failed err: failed to create typed patch object "
                 f"({_where(key.namespace, key.name)}; {gvk}): {detail}",
@@ -363,5 +364,5 @@ def _stale_message(resource: APIResource, key: ObjectKey) -> str:
 
 
 def _invalid_message(resource: APIResource, key: ObjectKey, errors: builtins.list[openapi.FieldError]) -> str:
-    detail = "; ".join(str(e) for e in errors)
+    detail = capped(str(e) for e in errors)
     return f'{resource.kind}.{resource.group} "{_where(key.namespace, key.name)}" is invalid: {detail}'

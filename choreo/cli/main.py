@@ -21,6 +21,7 @@ from choreo.apiserver.registry import APIResource
 from choreo.apiserver.server import APIServer
 from choreo.cli.common import addressable, echo_lines, plugin_names, project_dir, project_state, stored_api
 from choreo.errors import ChoreoError, NotFound
+from choreo.messages import shorten
 from choreo.results.summary import FORMATS, record_lines, table
 from choreo.runtime.session import RunOptions, RunRecord, latest_record, run_project
 from choreo.server.client import ServerClient
@@ -265,13 +266,17 @@ results_cli.register(run)
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
-    except ChoreoError as exc:
-        click.echo(f"error: {exc}", err=True)
+    except ChoreoError as exc:  # one mistake, one short message (long lists go to the report files)
+        click.echo(f"error: {shorten(str(exc))}", err=True)
+        sys.exit(1)
+    except OSError as exc:  # a file or folder that cannot be used as asked: name it, no traceback
+        click.echo(f"error: {shorten(f'{exc.filename}: {exc.strerror}' if exc.filename else str(exc))}", err=True)
         sys.exit(1)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
+        exc.message = shorten(exc.message)
         exc.show()
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:

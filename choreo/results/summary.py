@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from choreo.messages import SHOWN, shorten
 from choreo.results.record import ERROR, REQUEUE, START, STOP, RunEvent, RunRecord
 
 FORMATS = ("reconciler", "resource", "raw")
@@ -73,7 +74,7 @@ def render_summary(
     runner: str, events: list[RunEvent], failure: str | None, failed_task: str, fmt: str = "reconciler"
 ) -> list[str]:
     if failure is not None:
-        return ["execution failed", f"  reason task {failed_task} message {failure}"]
+        return ["execution failed", f"  reason task {failed_task} message {shorten(failure)}"]
     elapsed = (events[-1].time - events[0].time).total_seconds() if events else 0.0
     return [
         f"Run {runner} summary",
@@ -90,7 +91,16 @@ def record_lines(record: RunRecord, fmt: str = "reconciler", *, events: bool = F
         lines.extend(stage.lines)
         if stage.errors:
             lines.append(f"{stage.name} failed with {len(stage.errors)} error(s)")
-            lines.extend(f"  {error}" for error in stage.errors)
+            lines.extend(_first_errors(stage.errors))
     if events and fmt != "reconciler" and record.failure is not None:
         lines.extend(render_events(record.events, fmt))
+    return lines
+
+
+def _first_errors(errors: list[str]) -> list[str]:
+    """The first few errors, one short line each: one mistake often repeats on every device, and the
+    complete list is what the report files (``--report json=FILE``, ``junit=FILE``) are for."""
+    lines = [f"  {shorten(error)}" for error in errors[:SHOWN]]
+    if len(errors) > SHOWN:
+        lines.append(f"  ... and {len(errors) - SHOWN} more (all of them: --report json=FILE or junit=FILE)")
     return lines
