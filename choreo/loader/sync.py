@@ -16,6 +16,7 @@ from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError, LoadError
 from choreo.loader.project import ORIGIN_ANNOTATION, InputObject, Project
 from choreo.loader.upstream import is_loader_origin, load_upstreams
+from choreo.store import StoreDamaged
 
 INPUT_MANAGER = "inputfileloader"
 DEFAULT_NAMESPACE = "default"
@@ -74,6 +75,8 @@ def apply_input(api: APIServer, item: InputObject) -> dict[str, Any]:
     obj = prepare_input(api, item)
     try:
         return api.apply(obj, manager=INPUT_MANAGER, force=True)
+    except StoreDamaged:
+        raise  # about the store, not this input
     except ChoreoError as exc:
         raise LoadError(_prefixed(item.source, str(exc))) from None
 

@@ -5,7 +5,8 @@ Everything choreo keeps (API objects, watch events, run records, allocations) go
 knows which one it talks to.
 """
 
+from choreo.store._common import StoreDamaged
 from choreo.store.base import Backend, EventSource, Gone, RecordStore, WatchEvent
 from choreo.store.open import open_backend
 
-__all__ = ["Backend", "EventSource", "Gone", "RecordStore", "WatchEvent", "open_backend"]
+__all__ = ["Backend", "EventSource", "Gone", "RecordStore", "StoreDamaged", "WatchEvent", "open_backend"]

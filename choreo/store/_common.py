@@ -6,7 +6,9 @@ handful of storage primitives. ``MemoryBackend`` and ``SqliteBackend`` only supp
 the two cannot drift apart in behaviour.
 
 Storage format: objects, event objects and record values are kept as canonical JSON (sorted keys,
-compact separators). Decoding that text is also how every returned value becomes a fresh copy.
+compact separators). Decoding that text is also how every returned value becomes a fresh copy. A stored
+text that is not JSON (a store edited or damaged outside choreo) is a ``StoreDamaged`` error naming the
+store and the entry, never a decoder traceback.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from choreo.api.objects import ObjectKey
-from choreo.errors import AlreadyExists, Conflict, Invalid, NotFound
+from choreo.errors import AlreadyExists, ChoreoError, Conflict, Invalid, NotFound
 from choreo.store.base import Gone, WatchEvent
 
 DEFAULT_MAX_EVENTS = 100_000
@@ -49,8 +51,19 @@ def encode(value: Any, what: str) -> str:
         raise Invalid(f"{what}: value is not JSON-compatible ({exc})") from exc
 
 
-def decode(text: str) -> Any:
-    return json.loads(text)
+class StoreDamaged(ChoreoError):
+    """A stored text is not the JSON choreo wrote: the store was changed behind choreo's back."""
+
+
+def decode(text: str, where: str = "store", what: str = "value") -> Any:
+    """The value of a stored JSON text; ``StoreDamaged`` naming ``where`` and ``what`` when it is not JSON."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise StoreDamaged(
+            f"{where}: stored {what} is not valid JSON ({exc}); the store is damaged: "
+            "delete it (the project's .choreo folder) to start afresh"
+        ) from None
 
 
 def stamped(obj: Mapping[str, Any], revision: int) -> dict[str, Any]:
@@ -122,6 +135,9 @@ class BaseBackend(ABC):
 
     _poll_interval: float = float("inf")
     """Longest single sleep of ``wait_for_change``; finite when writers in other processes can exist."""
+
+    location: str = "memory:"
+    """Where the data lives, as messages name it (the SQLite file's path)."""
 
     def __init__(self, *, max_events: int = DEFAULT_MAX_EVENTS) -> None:
         if max_events < 1:
@@ -229,7 +245,10 @@ class BaseBackend(ABC):
     def get(self, key: ObjectKey) -> dict[str, Any] | None:
         with self._lock:
             body = self._load(key)
-        return None if body is None else decode(body)
+        return None if body is None else self._decode(body, key)
+
+    def _decode(self, body: str, what: object) -> Any:
+        return decode(body, self.location, str(what))
 
     def list(
         self,
@@ -240,7 +259,7 @@ class BaseBackend(ABC):
     ) -> builtins.list[dict[str, Any]]:
         with self._lock:
             bodies = self._scan(group, kind, namespace)
-        objects = (decode(body) for body in bodies)
+        objects = (self._decode(body, f"{kind}.{group}") for body in bodies)
         return [obj for obj in objects if labels_match(obj, labels)]
 
     def kinds(self) -> builtins.list[tuple[str, str]]:
@@ -272,7 +291,7 @@ class BaseBackend(ABC):
         body = self._load(key)
         if body is None:
             raise not_found(key)
-        stored: dict[str, Any] = decode(body)
+        stored: dict[str, Any] = self._decode(body, key)
         if expected_rv and resource_version(stored) != str(expected_rv):
             raise conflict(key)
         return stored
@@ -282,7 +301,7 @@ class BaseBackend(ABC):
         body = encode(stamped(obj, revision), str(key))
         self._save(key, body)
         self._append_event(StoredEvent(revision, event_type, key.group, key.kind, body))
-        return decode(body)
+        return self._decode(body, key)
 
     def _next_revision(self) -> int:
         revision = self._read_revision() + 1
@@ -306,7 +325,7 @@ class BaseBackend(ABC):
                     "list again and watch from the returned resourceVersion"
                 )
             stored = self._events_after(revision, group, kind)
-        return [WatchEvent(e.type, decode(e.body), e.revision) for e in stored]
+        return [WatchEvent(e.type, self._decode(e.body, f"event {e.revision}"), e.revision) for e in stored]
 
     def wait_for_change(self, revision: int, timeout: float) -> bool:
         deadline = time.monotonic() + max(timeout, 0.0)
@@ -333,7 +352,7 @@ class BaseBackend(ABC):
     def get_record(self, table: str, key: str) -> Any | None:
         with self._lock:
             body = self._record_load(table, key)
-        return None if body is None else decode(body)
+        return None if body is None else self._decode(body, f"record {table}/{key}")
 
     def delete_record(self, table: str, key: str) -> None:
         with self.transaction():
@@ -342,7 +361,7 @@ class BaseBackend(ABC):
     def list_records(self, table: str) -> Iterator[tuple[str, Any]]:
         with self._lock:
             rows = self._record_scan(table)
-        return ((key, decode(body)) for key, body in rows)
+        return ((key, self._decode(body, f"record {table}/{key}")) for key, body in rows)
 
     def close(self) -> None:
         """Release the backend; idempotent. Threads blocked in ``wait_for_change`` return False."""

@@ -54,6 +54,32 @@ INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted_thr
 """
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection to the store file, its folder created; a path that cannot be one is a one-line error.
+
+    The usual mistakes — the state folder (or a parent) being a file, the store file being a folder, a
+    folder without write permission — surface from sqlite as "unable to open database file" or from the
+    filesystem as a bare ``OSError``; both are turned into a ``ChoreoError`` naming the path.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ChoreoError(f"{path.parent}: cannot create the state folder ({_reason(exc)})") from None
+    if path.is_dir():
+        raise ChoreoError(f"{path}: is a folder, not a store file (remove it to start afresh)")
+    try:
+        # isolation_level=None: the sqlite3 module never opens transactions behind our back.
+        return sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise ChoreoError(f"{path}: cannot open the store ({exc})") from None
+
+
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, FileExistsError | NotADirectoryError):
+        return "a file is in the way"
+    return exc.strerror or str(exc)
+
+
 class SqliteBackend(BaseBackend):
     # Another process may write to the same file (e.g. a CLI command next to a running server); its
     # commits cannot notify our condition variable, so waiters re-read the revision this often.
@@ -62,9 +88,8 @@ class SqliteBackend(BaseBackend):
     def __init__(self, path: Path, *, max_events: int = DEFAULT_MAX_EVENTS) -> None:
         super().__init__(max_events=max_events)
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: the sqlite3 module never opens transactions behind our back.
-        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        self.location = str(self.path)
+        self._db = _connect(self.path)
         try:
             self._configure()
             self._migrate()

@@ -1,0 +1,67 @@
+"""A store path or content that choreo cannot use is a one-line error naming it, never a traceback."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from choreo.errors import ChoreoError
+from choreo.store import StoreDamaged
+from choreo.store.sqlite import SqliteBackend
+
+from .conftest import GROUP, KIND, key, obj, put
+
+
+def test_state_folder_being_a_file(tmp_path: Path) -> None:
+    (tmp_path / ".choreo").write_text("")
+    with pytest.raises(ChoreoError, match=r"/\.choreo: cannot create the state folder \(a file is in the way\)$"):
+        SqliteBackend(tmp_path / ".choreo" / "choreo.db")
+
+
+def test_store_file_being_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "choreo.db").mkdir()
+    with pytest.raises(ChoreoError, match=r"/choreo\.db: is a folder, not a store file"):
+        SqliteBackend(tmp_path / "choreo.db")
+
+
+def test_store_file_that_is_not_a_database(tmp_path: Path) -> None:
+    (tmp_path / "choreo.db").write_text("garbage " * 1000)
+    with pytest.raises(ChoreoError, match=r"/choreo\.db: cannot open the store \(file is not a database\)"):
+        SqliteBackend(tmp_path / "choreo.db")
+
+
+@pytest.fixture
+def damaged(tmp_path: Path) -> SqliteBackend:
+    """A store whose one object and one record were overwritten with text that is not JSON."""
+    path = tmp_path / "choreo.db"
+    store = SqliteBackend(path)
+    put(store, "a")
+    store.put_record("runs", "r1", {"ok": True})
+    store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE objects SET body = 'not json'")
+        db.execute("UPDATE records SET value = '{'")
+        db.execute("UPDATE events SET body = ''")
+    return SqliteBackend(path)
+
+
+def test_a_stored_body_that_is_not_json_names_store_and_object(damaged: SqliteBackend) -> None:
+    for read in (lambda: damaged.get(key("a")), lambda: damaged.list(GROUP, KIND)):
+        with pytest.raises(StoreDamaged) as err:
+            read()
+        message = str(err.value)
+        assert message.startswith(f"{damaged.path}: stored ") and "is not valid JSON" in message
+        assert ".choreo" in message and "\n" not in message
+    with pytest.raises(StoreDamaged, match=r"default/a is not valid JSON"):
+        damaged.update(key("a"), obj("a"))
+
+
+def test_damaged_records_and_events_are_named(damaged: SqliteBackend) -> None:
+    with pytest.raises(StoreDamaged, match=r"stored record runs/r1 is not valid JSON"):
+        damaged.get_record("runs", "r1")
+    with pytest.raises(StoreDamaged, match=r"stored record runs/r1 is not valid JSON"):
+        list(damaged.list_records("runs"))
+    with pytest.raises(StoreDamaged, match=r"stored event 1 is not valid JSON"):
+        damaged.events_since(0)
