@@ -23,6 +23,7 @@ libyang.configure_logging(True, logging.ERROR)
 logging.getLogger("libyang").propagate = False
 
 _LOCATION = re.compile(r'(Data|Schema) location "(.*)"')
+_LINE = re.compile(r"line number (\d+)")
 _VALID_RESULTS = (lib.LY_SUCCESS, lib.LY_EINCOMPLETE)
 _NUMBER_TYPES = frozenset(
     (lib.LY_TYPE_INT8, lib.LY_TYPE_INT16, lib.LY_TYPE_INT32, lib.LY_TYPE_UINT8, lib.LY_TYPE_UINT16, lib.LY_TYPE_UINT32)
@@ -37,6 +38,7 @@ class YangIssue:
     path: str
     message: str
     schema_location: bool = False
+    line: int = 0  # line of the input text, when libyang parsed text and knows it
 
 
 class YangFailure(Exception):
@@ -57,9 +59,12 @@ def _take_errors(ctx: Any) -> list[YangIssue]:
     err = lib.ly_err_first(ctx)
     while err:
         message = _c2str(err.msg).rstrip(".")
-        location = _LOCATION.search(_c2str(err.path)) if err.path else None
+        where = _c2str(err.path) if err.path else ""
+        location = _LOCATION.search(where)
+        line = _LINE.search(where)
         path = location.group(2) if location else ""
-        issues.append(YangIssue(path, message, bool(location) and location.group(1) == "Schema"))
+        schema = bool(location) and location.group(1) == "Schema"
+        issues.append(YangIssue(path, message, schema, int(line.group(1)) if line else 0))
         err = err.next
     lib.ly_err_clean(ctx, ffi.NULL)
     return issues or [YangIssue("", "libyang reported an error without a message")]
@@ -103,12 +108,40 @@ class SchemaNode:
             self._children = self._context.collect(self._cdata, ffi.NULL)
         return self._children
 
+    def _binding(self) -> Any:
+        return libyang.SNode.new(self._context.binding, self._cdata)
+
     def type_name(self) -> str:
         """The leaf's YANG type as written (typedef or built-in name), for tree output."""
         if self.kind not in (LeafKind, LeafListKind):
             return ""
-        node = libyang.SNode.new(self._context.binding, self._cdata)
-        return node.type().name()
+        return str(self._binding().type().name())
+
+    def leafref_target(self) -> str:
+        """The path a leafref leaf points at (empty for other nodes), for tree output."""
+        if self.kind not in (LeafKind, LeafListKind):
+            return ""
+        kind = self._binding().type()
+        return str(kind.leafref_path() or "") if kind.base() == libyang.Type.LEAFREF else ""
+
+    @property
+    def is_union(self) -> bool:
+        """Whether the leaf's type is a union (RFC 7951 then allows each member type's own encoding)."""
+        if self.kind not in (LeafKind, LeafListKind):
+            return False
+        return bool(ffi.cast("struct lysc_node_leaf *", self._cdata).type.basetype == lib.LY_TYPE_UNION)
+
+    @property
+    def mandatory(self) -> bool:
+        return bool(self._cdata.flags & lib.LYS_MAND_TRUE)
+
+    @property
+    def presence(self) -> bool:
+        return self.kind == ContainerKind and bool(self._cdata.flags & lib.LYS_PRESENCE)
+
+    def if_features(self) -> list[str]:
+        """The ``if-feature`` expressions of the node as written."""
+        return [str(feature) for feature in self._binding().if_features()]
 
     def schema_path(self) -> str:
         raw = lib.lysc_path(self._cdata, lib.LYSC_PATH_DATA, ffi.NULL, 0)
@@ -234,6 +267,15 @@ class SchemaContext:
                 module = lib.ly_ctx_get_module_iter(self._ctx, index)
         return self._top
 
+    def conditions(self, schema_path: str) -> list[str]:
+        """The ``must`` and ``when`` expressions of the schema node at ``schema_path`` (none when it is unknown)."""
+        node = lib.lys_find_path(self._ctx, ffi.NULL, _str2c(schema_path), 0)
+        if node == ffi.NULL:
+            _take_errors(self._ctx)
+            return []
+        snode = libyang.SNode.new(self.binding, node)
+        return [*snode.must_conditions(), *snode.when_conditions()]
+
     def check_value(self, snode: Any, text: str) -> tuple[int | None, str]:
         realtype = ffi.new("const struct lysc_type **")
         data = text.encode("utf-8")
@@ -342,23 +384,30 @@ class DataTree:
         finally:
             lib.ly_set_free(found[0], ffi.NULL)
 
-    def remove(self, path: str) -> bool:
-        """Free the subtree at data ``path``; False when there is no such node."""
+    def remove(self, path: str) -> str | None:
+        """Free the subtree at data ``path`` and return the data path freed; None when there is no such node.
+
+        A node libyang added as a default cannot go away (the next validation adds it again), so its nearest
+        ancestor that is data is freed instead: for a failing ``must`` on a default leaf, the list entry.
+        """
         self._check()
         if self._first == ffi.NULL:
-            return False
+            return None
         node = ffi.new("struct lyd_node **")
         if lib.lyd_find_path(self._first, _str2c(path), 0, node) != lib.LY_SUCCESS:
             _take_errors(self._context.raw)
-            return False
+            return None
         target = node[0]
+        while target.flags & lib.LYD_DEFAULT and target.parent != ffi.NULL:
+            target = ffi.cast("struct lyd_node *", target.parent)
+        removed = _node_path(target)
         top_level = target.parent == ffi.NULL
         # a top-level node may be the one ``_first`` points at: re-anchor on a surviving sibling (or none)
         sibling = target.next if target.next != ffi.NULL else target.prev if target.prev != target else ffi.NULL
         lib.lyd_free_tree(target)
         if top_level:
             self._anchor(sibling)
-        return True
+        return removed
 
     def print(self, fmt: str = "json") -> str:
         """RFC 7951 JSON or XML of explicitly set nodes (defaults are not printed)."""

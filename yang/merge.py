@@ -3,8 +3,15 @@
 Why here and not in libyang: ``merge()`` silently lets the source win on a conflicting leaf, and
 validation stops at the first error. This module keeps, for every leaf, the snippet that set it (so an
 equal-priority conflict names both resources, the path and both values, and every validation error can
-be traced back to a Config resource), and after a validation error removes the offending subtree and
-validates again, up to a bound, so one run reports everything it can find.
+be traced back to a Config resource), applies explicit deletes, and after a validation error removes the
+offending data and validates again until the rest is valid, so one run reports everything libyang can find.
+
+Removing data has consequences: a leafref to the removed entry breaks, a ``must`` that read the removed
+leaf fails, a mandatory leaf that was dropped for a bad value is now missing. Such an error is a
+*follow-on*: it is attached to the problem whose data was removed (``Problem.follow_ons``), never reported
+as a problem of its own. An error is a follow-on of removed data when it sits at or below the removed
+node, refers to a removed value (leafref, instance-identifier), or is a ``must``/``when`` of the same list
+entry whose expression names the removed node.
 
 Precedence: a smaller ``priority`` number wins (as in sdcio); the running config is below every snippet.
 """
@@ -19,27 +26,34 @@ from typing import Any
 from yang.libyang_adapter import DataTree, SchemaContext, YangFailure, YangIssue
 from yang.snippets import coerce
 
-MAX_VALIDATION_ROUNDS = 200
+MAX_VALIDATION_ROUNDS = 500
 _UNIQUE = re.compile(r'Unique data leaf\(s\) "([^"]*)"')
+_REFERENCE = re.compile(r'^Invalid (?:leafref|instance-identifier) value "(.*?)"|^Invalid instance-identifier "(.*?)"')
+_NOT_A_CONDITION = ("Invalid ", "Mandatory node", "Duplicate instance", "Unique data", "Too many", "Too few")
+_KEY = re.compile(r"=(?:'([^']*)'|\"([^\"]*)\")\]")
+_PREDICATE = re.compile(r"\[(?:[^\]'\"]|'[^']*'|\"[^\"]*\")*\]")
 RUNNING_PRIORITY = 2**31 - 1
 
 
 @dataclass(frozen=True, order=True)
 class Source:
-    """Where a snippet came from: a Config resource (or the running config) and what produced it."""
+    """Where a snippet came from: a Config resource (or the running config, or a file) and what produced it."""
 
     kind: str
     namespace: str
     name: str
     reconciler: str = ""
     intent: str = ""
+    file: str = ""  # a file the data was read from (the running config), for messages with a line number
 
     def ref(self) -> str:
         where = f"{self.namespace}/{self.name}" if self.namespace else self.name
         return f"{self.kind} {where}"
 
-    def describe(self) -> str:
+    def describe(self, line: int = 0) -> str:
         extra = []
+        if self.file:
+            extra.append(f"{self.file}:{line}" if line else self.file)
         if self.reconciler:
             extra.append(f"reconciler {self.reconciler}")
         if self.intent:
@@ -49,9 +63,13 @@ class Source:
 
 @dataclass(frozen=True)
 class Snippet:
+    """One config value of a Config resource; ``strict`` when it was written as RFC 7951 JSON (or XML) text."""
+
     source: Source
     priority: int
     value: Any
+    strict: bool = False
+    text: str = ""  # the text ``value`` was read from, to find line numbers for messages
 
 
 @dataclass(frozen=True)
@@ -61,13 +79,15 @@ class Owner:
     value: Any
 
 
-@dataclass(frozen=True)
+@dataclass
 class Problem:
-    """A device-level error: data path, message and the snippets behind the offending data."""
+    """A device-level error: data path, message, the snippets behind the offending data, and its follow-ons."""
 
     path: str
     message: str
     sources: tuple[Source, ...] = ()
+    line: int = 0  # line in the source's file, when known
+    follow_ons: list[Problem] = field(default_factory=list)
 
 
 @dataclass
@@ -77,6 +97,15 @@ class Override:
     winner: Owner
 
 
+@dataclass(frozen=True)
+class Deletion:
+    """A snippet deleted ``path``; ``removed`` are the leaves it took away, with the owner each had."""
+
+    path: str
+    by: Owner
+    removed: tuple[tuple[str, Owner], ...]
+
+
 @dataclass
 class Merged:
     """Result of merging and validating one device."""
@@ -84,7 +113,8 @@ class Merged:
     config: dict[str, Any] = field(default_factory=dict)  # RFC 7951, as merged (before validation)
     owners: dict[str, Owner] = field(default_factory=dict)
     overrides: list[Override] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    deletions: list[Deletion] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # root causes; follow-ons hang below them
     xml: str = ""  # NETCONF payload body when the device is valid
 
     @property
@@ -92,36 +122,77 @@ class Merged:
         return not self.problems
 
 
+@dataclass(frozen=True)
+class _Hole:
+    """Data taken out of the device tree (a value dropped, a subtree removed) and the root problem that took it."""
+
+    path: str
+    scope: str  # the list entry the data was in ("" at the top): conditions there may have read it
+    values: frozenset[str]  # values of the leaves taken out: references to them now dangle
+    root: Problem
+
+
+@dataclass
+class _Validation:
+    tree: DataTree
+    context: SchemaContext
+    merged: Merged
+    holes: list[_Hole] = field(default_factory=list)
+
+
 def merge_device(context: SchemaContext, snippets: list[Snippet], running: Snippet | None = None) -> Merged:
     """Running config first, then snippets from lowest to highest precedence; validate the result."""
     merged = Merged()
     ordered = sorted(snippets, key=lambda s: (-s.priority, s.source))
-    tree = context.empty()
+    state = _Validation(context.empty(), context, merged)
     try:
         for snippet in ([running] if running else []) + ordered:
-            _add(context, tree, snippet, merged)
-        merged.config = json.loads(tree.print("json"))
-        _validate(tree, merged)
+            _add(state, snippet)
+        merged.config = json.loads(state.tree.print("json"))
+        _validate(state)
         if merged.valid:
-            merged.xml = tree.print("xml")
+            merged.xml = state.tree.print("xml")
     finally:
-        tree.free()
+        state.tree.free()
     return merged
 
 
-def _add(context: SchemaContext, tree: DataTree, snippet: Snippet, merged: Merged) -> None:
-    coerced = coerce(context, snippet.value)
-    merged.problems.extend(Problem(i.path, i.message, (snippet.source,)) for i in coerced.issues)
-    _own(snippet, coerced.leaves, merged)
+def _add(state: _Validation, snippet: Snippet) -> None:
+    coerced = coerce(state.context, snippet.value, strict=snippet.strict)
+    for issue in coerced.issues:  # found in one walk over the input: independent of each other and of removals
+        line = issue.line or locate_line(snippet.text, issue.path)
+        problem = Problem(issue.path, issue.message, (snippet.source,), line)
+        kept = issue.path in coerced.leaves or issue.path in coerced.entries  # a duplicate: the first one stays
+        _report(state, problem, [] if kept else [issue.path], root=True)
+    for path in coerced.deletes:
+        _delete(state, snippet, path)
+    _own(snippet, coerced.leaves, state.merged)
     if not coerced.data:
         return
     try:
-        part = context.parse(json.dumps(coerced.data))
+        part = state.context.parse(json.dumps(coerced.data))
     except YangFailure as failure:
-        merged.problems.extend(Problem(i.path, i.message, (snippet.source,)) for i in failure.issues)
+        for issue in failure.issues:
+            _report(state, Problem(issue.path, issue.message, (snippet.source,), locate_line(snippet.text, issue.path)))
         return
     with part:  # merge() spends ``part``; the ``with`` frees it should merge() fail before taking it
-        tree.merge(part)
+        state.tree.merge(part)
+
+
+def _delete(state: _Validation, snippet: Snippet, path: str) -> None:
+    """Apply an explicit delete of ``path`` (a leaf, an entry, a container, every entry of a list)."""
+    merged = state.merged
+    by = Owner(snippet.source, snippet.priority, None)
+    for found in state.tree.find(path):
+        state.tree.remove(found)
+    removed = tuple((p, o) for p, o in merged.owners.items() if is_under(p, path))
+    for leaf, owner in removed:
+        del merged.owners[leaf]
+        if owner.priority == snippet.priority and owner.source != snippet.source:
+            message = (f"conflicting edits at equal priority {owner.priority}: {json.dumps(owner.value)} from "
+                       f"{owner.source.ref()}, deleted by {snippet.source.ref()}")
+            _report(state, Problem(leaf, message, (owner.source, snippet.source)))
+    merged.deletions.append(Deletion(path, by, removed))
 
 
 def _own(snippet: Snippet, leaves: dict[str, Any], merged: Merged) -> None:
@@ -148,32 +219,85 @@ def _conflict(path: str, first: Owner, second: Owner) -> Problem:
 # ------------------------------------------------------------------------------------- validation
 
 
-def _validate(tree: DataTree, merged: Merged) -> None:
-    seen: set[YangIssue] = set()
+def _validate(state: _Validation) -> None:
+    """Validate, remove what the error points at, validate again: until valid, stuck, or out of rounds.
+
+    Stuck means a removal brought nothing new: libyang adds a removed default node again, and when even its
+    nearest explicit ancestor keeps coming back (a default top-level container) there is no progress.
+    """
+    removed_so_far: set[str] = set()
     for _ in range(MAX_VALIDATION_ROUNDS):
-        issue = tree.validate()
-        if issue is None or issue in seen:  # a repeated error cannot be removed (e.g. a default node)
+        issue = state.tree.validate()
+        if issue is None:
             return
-        seen.add(issue)
-        if not _record_and_remove(tree, issue, merged):
+        removed = _record_and_remove(state, issue)
+        if not removed or removed_so_far.issuperset(removed):
+            _report(state, Problem(issue.path, "validation cannot continue past this error: removing the data "
+                                               "behind it does not make it go away"))
             return
-    merged.problems.append(Problem("/", f"stopped after {MAX_VALIDATION_ROUNDS} validation errors"))
+        removed_so_far.update(removed)
+    state.merged.problems.append(Problem("/", f"stopped after {MAX_VALIDATION_ROUNDS} validation errors"))
 
 
-def _record_and_remove(tree: DataTree, issue: YangIssue, merged: Merged) -> bool:
-    """Report ``issue`` with its sources and remove the offending data; False when nothing can be removed."""
+def _record_and_remove(state: _Validation, issue: YangIssue) -> list[str]:
+    """Report ``issue`` with its sources and remove the offending data; the data paths removed."""
+    tree, owners = state.tree, state.merged.owners
     if not issue.schema_location:
-        merged.problems.append(Problem(issue.path, issue.message, sources_for(merged.owners, issue.path)))
-        return bool(issue.path) and (any([tree.remove(p) for p in _offending(issue)]) or tree.remove(issue.path))
+        removed = [r for r in (tree.remove(p) for p in _offending(issue) if issue.path) if r]
+        removed = removed or [r for r in [tree.remove(issue.path) if issue.path else None] if r]
+        _report(state, Problem(issue.path, issue.message, sources_for(owners, issue.path)), removed)
+        return removed
     parent_schema, missing = split_last(issue.path)
     instances = tree.find(f"{parent_schema}[not({missing})]") if parent_schema and missing else []
     if not instances:
-        merged.problems.append(Problem(issue.path, issue.message, sources_for(merged.owners, parent_schema)))
-        return bool(parent_schema) and any([tree.remove(p) for p in tree.find(parent_schema)])
+        removed = [r for r in (tree.remove(p) for p in tree.find(parent_schema)) if r] if parent_schema else []
+        _report(state, Problem(issue.path, issue.message, sources_for(owners, parent_schema)), removed)
+        return removed
+    removed = []
     for parent in instances:
-        path = f"{parent}/{missing}"
-        merged.problems.append(Problem(path, issue.message, sources_for(merged.owners, parent)))
-    return all([tree.remove(parent) for parent in instances])
+        gone = [r for r in [tree.remove(parent)] if r]
+        _report(state, Problem(f"{parent}/{missing}", issue.message, sources_for(owners, parent)), gone)
+        removed += gone
+    return removed
+
+
+def _report(state: _Validation, problem: Problem, removed: list[str] | None = None, root: bool = False) -> None:
+    """File ``problem`` under the root problem whose removed data caused it (unless ``root``), or as a root;
+    remember what it removed (``removed``: data paths) so later errors can be traced back to it."""
+    cause = None if root else _cause(state, problem)
+    if cause is None:
+        state.merged.problems.append(problem)
+    else:
+        cause.follow_ons.append(problem)
+    root = cause or problem
+    for path in removed or []:
+        values = frozenset(_text(o.value) for p, o in state.merged.owners.items() if is_under(p, path))
+        state.holes.append(_Hole(path, entry_scope(path), values | _key_values(path), root))
+
+
+def _cause(state: _Validation, problem: Problem) -> Problem | None:
+    reference = _REFERENCE.match(problem.message)
+    target = next((g for g in reference.groups() if g is not None), None) if reference else None
+    conditions: list[str] | None = None
+    for hole in state.holes:
+        if is_under(problem.path, hole.path) or (target is not None and target in hole.values):
+            return hole.root
+        if hole.scope and is_under(problem.path, hole.scope) and not problem.message.startswith(_NOT_A_CONDITION):
+            if conditions is None:
+                conditions = state.context.conditions(schema_path(problem.path))
+            name = split_last(_PREDICATE.sub("", hole.path))[1].rpartition(":")[2]
+            if not conditions or any(re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", c) for c in conditions):
+                return hole.root
+    return None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _key_values(path: str) -> frozenset[str]:
+    """The key values in the predicates of ``path`` (``[name='e1']`` → ``e1``)."""
+    return frozenset(single or double for single, double in _KEY.findall(path))
 
 
 def _offending(issue: YangIssue) -> list[str]:
@@ -182,6 +306,46 @@ def _offending(issue: YangIssue) -> list[str]:
     if unique:
         return [f"{issue.path}/{leaf}" for leaf in unique.group(1).split()]
     return [issue.path]
+
+
+def entry_scope(path: str) -> str:
+    """The list entry ``path`` lies in (``/a/b[k='1']/c`` → ``/a/b[k='1']``); empty when it is in none."""
+    while path:
+        if path.endswith("]"):
+            return path
+        path, _ = split_last(path)
+    return ""
+
+
+def schema_path(path: str) -> str:
+    """The schema path of data ``path``: predicates dropped."""
+    return _PREDICATE.sub("", path)
+
+
+def locate_line(text: str, path: str) -> int:
+    """The line of ``text`` (JSON) where the data at ``path`` most likely is: each step's member name (and key
+    value) searched after the previous one. 0 when ``text`` is empty or a step is not found."""
+    if not text or not path.startswith("/"):
+        return 0
+    at = 0
+    for step in _steps(path):
+        name = step.split("[", 1)[0].rpartition(":")[2]
+        found = re.compile(rf'"(?:[\w.-]+:)?{re.escape(name)}"\s*:').search(text, at)
+        if found is None:
+            return 0
+        at = found.start()
+        for value in sorted(_key_values(step)):
+            keyed = text.find(json.dumps(value), at)
+            at = keyed if keyed >= 0 else at
+    return text.count("\n", 0, at) + 1
+
+
+def _steps(path: str) -> list[str]:
+    steps = []
+    while path and path != "/":
+        path, last = split_last(path)
+        steps.append(last)
+    return steps[::-1]
 
 
 def sources_for(owners: dict[str, Owner], path: str) -> tuple[Source, ...]:

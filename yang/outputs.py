@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from choreo.errors import ChoreoError
-from yang.merge import Merged
+from yang.merge import Merged, Problem
 
 if TYPE_CHECKING:  # the stage imports this module
     from yang.stage import DeviceReport
@@ -25,14 +25,19 @@ def netconf_payload(body: str) -> str:
     return f'<config xmlns="{NETCONF_NS}">\n{inner}</config>\n'
 
 
+def config_json(config: dict[str, Any]) -> str:
+    """The text of ``<out>/<device>.json`` and of ``choreo config show -o json``: one function, so they match."""
+    return json.dumps(config, indent=2) + "\n"
+
+
 def write_files(out_dir: Path, device: str, merged: Merged) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write(out_dir / f"{device}.json", json.dumps(merged.config, indent=2) + "\n")
+    _write(out_dir / f"{device}.json", config_json(merged.config))
     _write(out_dir / f"{device}.xml", netconf_payload(merged.xml))
 
 
 def remove_files(out_dir: Path, device: str) -> None:
-    """A failing device must not leave a stale, once-valid config behind."""
+    """A failing device must not leave a stale, once-valid config behind: its previous files are removed."""
     for suffix in (".json", ".xml"):
         (out_dir / f"{device}{suffix}").unlink(missing_ok=True)
 
@@ -60,20 +65,24 @@ def json_report(devices: list[DeviceReport]) -> dict[str, Any]:
                 "namespace": d.namespace,
                 "profile": d.profile,
                 "valid": d.valid,
-                "errors": [
-                    {
-                        "path": p.path,
-                        "message": p.message,
-                        "sources": [
-                            {"resource": s.ref(), "reconciler": s.reconciler, "intent": s.intent} for s in p.sources
-                        ],
-                    }
-                    for p in d.problems
-                ],
+                "errors": [_json_problem(p) for p in d.problems],
             }
             for d in devices
         ],
     }
+
+
+def _json_problem(problem: Problem) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "path": problem.path,
+        "message": problem.message,
+        "sources": [{"resource": s.ref(), "reconciler": s.reconciler, "intent": s.intent} for s in problem.sources],
+    }
+    if problem.line:
+        entry["line"] = problem.line
+    if problem.follow_ons:
+        entry["followOns"] = [_json_problem(f) for f in problem.follow_ons]
+    return entry
 
 
 def junit_report(devices: list[DeviceReport]) -> str:

@@ -1,10 +1,20 @@
 """Turn a config snippet as users write it into RFC 7951 JSON, using the schema, and list its leaves.
 
-Reference snippets are YAML/JSON without module prefixes and with YAML 1.1 scalars (``on`` became
-``True``, ``22:22`` became ``1342``). Each member is resolved against the compiled schema (a top-level
-name must belong to exactly one module), and each scalar is turned back into text in the spellings the
-YAML 1.1 value could have come from; the leaf's YANG type (checked by libyang) picks the first valid one —
-the schema decides, never a guess. Proper RFC 7951 (prefixed) input passes through the same walk.
+Two encodings, by how the snippet was written:
+
+* **YAML (lenient)** — a mapping, as the reference's snippets are: module prefixes may be left out, and
+  YAML 1.1 scalars (``on`` became ``True``, ``22:22`` became ``1342``) are turned back into the spellings
+  they could have come from; the leaf's YANG type (checked by libyang) picks the first valid one — the
+  schema decides, never a guess. A single entry may stand for a one-entry list or leaf-list.
+* **RFC 7951 (strict)** — JSON text (a running config, a Config value given as a JSON string): members are
+  module-qualified where RFC 7951 requires it, lists and leaf-lists are arrays, numbers up to 32 bits are
+  JSON numbers, 64-bit and decimal numbers are strings, booleans are ``true``/``false``, ``empty`` is
+  ``[null]``. A value in the wrong encoding is an error naming its path, never coerced.
+
+In both, ``null`` deletes (a leaf, a leaf-list, a container, all entries of a list; in YAML a ``null`` for
+a leaf of type ``empty`` sets it), and ``"@": {"ietf-netconf:operation": "delete"}`` in an entry or
+container (``"@name"`` next to a leaf) deletes that node: what the running config or a lower-priority
+snippet set there is removed. A list entry given twice in one snippet is an error.
 Every problem is collected (not only the first), with its data path; the faulty member is dropped so
 the rest of the snippet still merges and validates.
 """
@@ -29,20 +39,26 @@ from yang.libyang_adapter import (
 
 _TRUE_SPELLINGS = ("true", "on", "yes", "y", "True", "On", "Yes", "Y", "TRUE", "ON", "YES")
 _FALSE_SPELLINGS = ("false", "off", "no", "n", "False", "Off", "No", "N", "FALSE", "OFF", "NO")
+_DELETE_OPERATIONS = ("delete", "remove")
+_OPERATION_KEYS = ("ietf-netconf:operation", "operation")
 
 
 @dataclass
 class Coerced:
-    """A snippet in RFC 7951 form, its leaves (data path → JSON value, keys included) and its problems."""
+    """A snippet in RFC 7951 form, its leaves (data path → JSON value, keys included), the data paths it
+    deletes and its problems."""
 
     data: dict[str, Any] = field(default_factory=dict)
     leaves: dict[str, Any] = field(default_factory=dict)
+    deletes: list[str] = field(default_factory=list)
     issues: list[YangIssue] = field(default_factory=list)
+    strict: bool = False
+    entries: dict[str, int] = field(default_factory=dict)  # entry path → its position, to find duplicates
 
 
-def coerce(context: SchemaContext, value: Any) -> Coerced:
-    """Coerce one snippet (a mapping of top-level members) against ``context``."""
-    out = Coerced()
+def coerce(context: SchemaContext, value: Any, strict: bool = False) -> Coerced:
+    """Coerce one snippet (a mapping of top-level members) against ``context``; ``strict``: RFC 7951 rules."""
+    out = Coerced(strict=strict)
     if not isinstance(value, dict):
         out.issues.append(YangIssue("/", f"a config value must be a mapping of top-level members, got {_kind(value)}"))
         return out
@@ -91,10 +107,15 @@ def _resolve(
         names = ", ".join(sorted(f"{c.module}:{c.name}" for c in candidates))
         out.issues.append(YangIssue(path, f'ambiguous member "{key}": defined by {names}; use a module prefix'))
         return None
-    if candidates[0].state:
+    node = candidates[0]
+    if node.state:
         out.issues.append(YangIssue(path, f'"{key}" is state data (config false) and cannot be configured'))
         return None
-    return candidates[0]
+    if out.strict and not prefix and node.module != module:
+        qualified = f"{node.module}:{node.name}"
+        out.issues.append(YangIssue(_join(where, qualified), f'RFC 7951 needs the module-qualified name "{qualified}"'))
+        return None
+    return node
 
 
 def _join(where: str, key: str) -> str:
@@ -102,6 +123,9 @@ def _join(where: str, key: str) -> str:
 
 
 def _node(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
+    if value is None and not _sets_empty(node, out):
+        out.deletes.append(path)
+        return _SKIP
     if node.kind == ContainerKind:
         return _container(node, value, path, out)
     if node.kind == ListKind:
@@ -116,13 +140,39 @@ def _node(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
     return _SKIP
 
 
+def _sets_empty(node: SchemaNode, out: Coerced) -> bool:
+    """In YAML, ``leaf:`` with no value (``null``) is how a leaf of type ``empty`` is written: it sets it."""
+    return not out.strict and node.kind == LeafKind and node.check_value("")[0] is not None
+
+
 def _container(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
-    if value is None:
-        return {}
     if not isinstance(value, dict):
         out.issues.append(YangIssue(path, f"expected a mapping for container {node.name}, got {_kind(value)}"))
         return _SKIP
+    if _deletes_itself(value, path, out):
+        return _SKIP
     return _members(node, value, path, out, skip=())
+
+
+def _deletes_itself(value: dict[str, Any], path: str, out: Coerced) -> bool:
+    """``"@": {"ietf-netconf:operation": "delete"}`` in a container or entry: record the delete."""
+    if "@" not in value:
+        return False
+    if _operation(value["@"], path, out):
+        out.deletes.append(path)
+        return True
+    return False
+
+
+def _operation(annotation: Any, path: str, out: Coerced) -> bool:
+    """Whether an ``@`` annotation asks for a delete; anything else is an error (only that one is understood)."""
+    operation = next((annotation.get(k) for k in _OPERATION_KEYS if k in annotation), None) \
+        if isinstance(annotation, dict) and len(annotation) == 1 else None
+    if operation in _DELETE_OPERATIONS:
+        return True
+    out.issues.append(YangIssue(path, f"unsupported annotation {json.dumps(annotation)}: only "
+                                      '{"ietf-netconf:operation": "delete"} (or "remove") is understood'))
+    return False
 
 
 def _members(
@@ -131,9 +181,13 @@ def _members(
     result: dict[str, Any] = {}
     children = node.children()
     for key, member in value.items():
-        if key in skip:
+        key = str(key)
+        if key in skip or key == "@":
             continue
-        child = _resolve(children, str(key), node.module, path, out)
+        if key.startswith("@"):
+            _annotated_member(children, key[1:], member, node.module, path, out)
+            continue
+        child = _resolve(children, key, node.module, path, out)
         if child is None:
             continue
         name = child.name if child.module == node.module else f"{child.module}:{child.name}"
@@ -143,38 +197,58 @@ def _members(
     return result
 
 
+def _annotated_member(
+    children: dict[str, list[SchemaNode]], key: str, annotation: Any, module: str, path: str, out: Coerced
+) -> None:
+    """``"@mtu": {"ietf-netconf:operation": "delete"}`` deletes the member ``mtu``."""
+    child = _resolve(children, key, module, path, out)
+    if child is not None and _operation(annotation, _join(path, key), out):
+        name = child.name if child.module == module else f"{child.module}:{child.name}"
+        out.deletes.append(f"{path}/{name}")
+
+
 def _list(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
-    entries = [value] if isinstance(value, dict) else value
-    if not isinstance(entries, list):
+    if isinstance(value, dict) and not out.strict:
+        value = [value]
+    if not isinstance(value, list):
         out.issues.append(YangIssue(path, f"expected a list of entries for list {node.name}, got {_kind(value)}"))
         return _SKIP
     result = []
-    for entry in entries:
-        coerced = _entry(node, entry, path, out)
+    for position, entry in enumerate(value, start=1):
+        coerced = _entry(node, entry, path, position, out)
         if coerced is not None:
             result.append(coerced)
     return result if result else _SKIP
 
 
-def _entry(node: SchemaNode, entry: Any, path: str, out: Coerced) -> dict[str, Any] | None:
+def _entry(node: SchemaNode, entry: Any, path: str, position: int, out: Coerced) -> dict[str, Any] | None:
+    where = f"{path}[{position}]"  # a keyless path for entries whose keys are unknown: tells two apart
     if not isinstance(entry, dict):
-        out.issues.append(YangIssue(path, f"expected a mapping for an entry of list {node.name}, got {_kind(entry)}"))
+        out.issues.append(YangIssue(where, f"expected a mapping for entry {position} of list {node.name}, "
+                                           f"got {_kind(entry)}"))
         return None
     keyed: dict[str, Any] = {}
     predicates = []
     children = node.children()
     for key in node.keys:
         if key not in entry:
-            out.issues.append(YangIssue(path, f'list entry misses its key "{key}"'))
+            out.issues.append(YangIssue(where, f'entry {position} of list {node.name} misses its key "{key}"'))
             return None
         leaf = children[key][0]
-        coerced, text, problem = _scalar(leaf, entry[key])
+        coerced, text, problem = _scalar(leaf, entry[key], out.strict)
         if problem:
             out.issues.append(YangIssue(f"{path}/{key}", problem))
             return None
         keyed[key] = coerced
         predicates.append(f"[{key}={_quote(text)}]")
     entry_path = path + "".join(predicates)
+    if entry_path in out.entries:
+        out.issues.append(YangIssue(entry_path, f"duplicate entry of list {node.name} in one snippet: entries "
+                                                f"{out.entries[entry_path]} and {position} have the same key"))
+        return None
+    out.entries[entry_path] = position
+    if _deletes_itself(entry, entry_path, out):
+        return None
     for key, coerced in keyed.items():
         out.leaves[f"{entry_path}/{key}"] = coerced
     keyed.update(_members(node, entry, entry_path, out, skip=node.keys))
@@ -182,20 +256,28 @@ def _entry(node: SchemaNode, entry: Any, path: str, out: Coerced) -> dict[str, A
 
 
 def _leaf_list(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
-    items = value if isinstance(value, list) else [value]
+    if not isinstance(value, list):
+        if out.strict:
+            out.issues.append(YangIssue(path, f"expected an array for leaf-list {node.name}, got {_kind(value)}"))
+            return _SKIP
+        value = [value]
     result = []
-    for item in items:
-        coerced, text, problem = _scalar(node, item)
+    for item in value:
+        coerced, text, problem = _scalar(node, item, out.strict)
         if problem:
             out.issues.append(YangIssue(path, problem))
             continue
-        out.leaves[f"{path}[.={_quote(text)}]"] = coerced
+        item_path = f"{path}[.={_quote(text)}]"
+        if item_path in out.leaves:
+            out.issues.append(YangIssue(item_path, f"duplicate value {json.dumps(coerced)} of leaf-list {node.name}"))
+            continue
+        out.leaves[item_path] = coerced
         result.append(coerced)
     return result if result else _SKIP
 
 
 def _leaf(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
-    coerced, _text, problem = _scalar(node, value)
+    coerced, _text, problem = _scalar(node, value, out.strict)
     if problem:
         out.issues.append(YangIssue(path, problem))
         return _SKIP
@@ -203,8 +285,10 @@ def _leaf(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
     return coerced
 
 
-def _scalar(node: SchemaNode, value: Any) -> tuple[Any, str, str]:
-    """``(RFC 7951 value, text, "")`` for the first spelling of ``value`` the leaf type accepts."""
+def _scalar(node: SchemaNode, value: Any, strict: bool = False) -> tuple[Any, str, str]:
+    """``(RFC 7951 value, text, "")`` for the value (strict) or the first spelling of it the leaf type accepts."""
+    if strict:
+        return _strict_scalar(node, value)
     first_problem = ""
     tried = spellings(value)
     for text in tried:
@@ -212,9 +296,46 @@ def _scalar(node: SchemaNode, value: Any) -> tuple[Any, str, str]:
         if base is not None:
             return _encode(base, text), text, ""
         first_problem = first_problem or problem
-    if isinstance(value, bool) or len(tried) > 1:
-        first_problem += f" (the snippet holds {json.dumps(value)}, tried as {', '.join(tried[:4])})"
+    if isinstance(value, bool):  # YAML 1.1 made a boolean of on/off/yes/no: say which spellings were tried
+        first_problem += f" (YAML read the value as {json.dumps(value)}; tried {', '.join(tried[:4])})"
     return None, "", first_problem or f"value {value!r} cannot be used for {node.name}"
+
+
+def _strict_scalar(node: SchemaNode, value: Any) -> tuple[Any, str, str]:
+    """RFC 7951: the value's text must be valid and its JSON type the one its YANG type is encoded as."""
+    text = _json_text(value)
+    if text is None:
+        return None, "", f"{_kind(value)} is not an RFC 7951 value for {node.name}"
+    base, problem = node.check_value(text)
+    if base is None:
+        return None, "", problem
+    wanted = json_kind(base)
+    if _json_kind_of(value) != wanted and not (node.is_union and isinstance(value, str)):
+        return None, "", f"RFC 7951 encodes {node.type_name()} values as {_ENCODINGS[wanted]}, got {_kind(value)}"
+    return _encode(base, text), text, ""
+
+
+_ENCODINGS = {"number": "a JSON number", "bool": "true or false", "empty": "[null]", "string": "a JSON string"}
+
+
+def _json_text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | str):
+        return str(value)
+    if value == [None]:
+        return ""
+    return None
+
+
+def _json_kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "number"
+    if value == [None]:
+        return "empty"
+    return "string"
 
 
 def spellings(value: Any) -> list[str]:

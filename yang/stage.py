@@ -58,9 +58,12 @@ class DeviceReport:
 
 
 def format_problem(device: str, problem: Problem) -> str:
+    """One error: ``device: path: message [from sources]``; its follow-ons (errors that only exist because the
+    stage removed this error's data to look further) on indented lines below it, not counted as errors."""
     where = f"{problem.path}: " if problem.path else ""
-    origin = f" [from {'; '.join(s.describe() for s in problem.sources)}]" if problem.sources else ""
-    return f"{device}: {where}{problem.message}{origin}"
+    origin = f" [from {'; '.join(s.describe(problem.line) for s in problem.sources)}]" if problem.sources else ""
+    follow = "".join(f"\n    follow-on: {f.path}: {f.message}" for f in problem.follow_ons)
+    return f"{device}: {where}{problem.message}{origin}{follow}"
 
 
 def run_stage(context: StageContext) -> StageResult:
@@ -164,10 +167,14 @@ def _device(
         return report
     report.configs = len(configs)
     snippets = [s for config in configs for s in _snippets(schema, source_of(api, config), config, report)]
-    running_value = _running(running_file, report, schema)
-    running = Snippet(Source("RunningConfig", report.namespace, report.name), RUNNING_PRIORITY, running_value)
+    decoded = _running(running_file, report, schema)
+    running_value = decoded.value if decoded is not None else None
+    running = None
+    if decoded is not None and running_file is not None:
+        origin = Source("RunningConfig", report.namespace, report.name, file=running_file.source)
+        running = Snippet(origin, RUNNING_PRIORITY, decoded.value, decoded.strict, decoded.text)
     try:
-        merged = merge_device(schema, snippets, running if running_value is not None else None)
+        merged = merge_device(schema, snippets, running)
     except YangFailure as failure:  # libyang itself failed (not the data): still this device's problem only
         report.problems.extend(Problem(issue.path or "/", issue.message) for issue in failure.issues)
         return report
@@ -227,23 +234,46 @@ def _snippets(schema: SchemaContext, source: Source, config: dict[str, Any], rep
             report.problems.append(Problem(path, f"{where}.path: only / is supported (got {path})", (source,)))
             continue
         try:
-            value = decode_value(schema, item.get("value"))
-        except (ValueError, YangFailure) as err:
+            decoded = decode_value(schema, item.get("value"))
+        except ValueError as err:
             report.problems.append(Problem("/", f"{where}.value: {err}", (source,)))
             continue
-        snippets.append(Snippet(source, priority, value))
+        except YangFailure as failure:
+            report.problems.extend(Problem(i.path or "/", f"{where}.value: {i.message}", (source,), i.line)
+                                   for i in failure.issues)
+            continue
+        snippets.append(Snippet(source, priority, decoded.value, decoded.strict, decoded.text))
     return snippets
 
 
-def decode_value(schema: SchemaContext, value: Any) -> Any:
-    """A snippet value: a mapping, or text holding JSON or XML."""
+@dataclass(frozen=True)
+class Decoded:
+    """A snippet value and how it was written: a mapping (YAML rules), or RFC 7951 JSON / XML text (strict)."""
+
+    value: Any
+    strict: bool = False
+    text: str = ""  # the JSON text, to point messages at its lines
+
+
+def decode_value(schema: SchemaContext, value: Any) -> Decoded:
+    """A snippet value: a mapping, or text holding JSON or XML (checked as RFC 7951 / by libyang)."""
     if not isinstance(value, str):
-        return value
+        return Decoded(value)
     text = value.strip()
     if text.startswith("<"):
         with schema.parse(text, "xml") as tree:
-            return json.loads(tree.print("json"))
-    return json.loads(text)
+            return Decoded(json.loads(tree.print("json")), strict=True)
+    return Decoded(json.loads(text, object_pairs_hook=_unique_members), strict=True, text=value)
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object naming one member twice is an error (``json`` would silently keep the last)."""
+    members: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in members:
+            raise ValueError(f'member "{key}" appears twice in one JSON object')
+        members[key] = value
+    return members
 
 
 def running_configs(root: Path) -> dict[str, FoundFile]:
@@ -251,16 +281,28 @@ def running_configs(root: Path) -> dict[str, FoundFile]:
     return {file.name.removesuffix(".json"): file for file in Folder(root, RUNNING_CONFIGS).files((".json",))}
 
 
-def _running(file: FoundFile | None, report: DeviceReport, schema: SchemaContext) -> Any:
+def _running(file: FoundFile | None, report: DeviceReport, schema: SchemaContext) -> Decoded | None:
     if file is None:
         return None
     try:
         return decode_value(schema, read_text(file.path, file.source))
     except ChoreoError as err:
         report.problems.append(Problem("/", str(err)))
-    except (ValueError, YangFailure) as err:
+    except ValueError as err:
         report.problems.append(Problem("/", f"{file.source}: {err}"))
+    except YangFailure as failure:
+        issues = failure.issues
+        report.problems.extend(Problem(i.path or "/", f"{file.source}: {i.message}", line=i.line) for i in issues)
     return None
+
+
+def _delete_final(api: APIServer, report: DeviceReport) -> None:
+    existing = api.try_get(*CONFIG, report.namespace, report.name)
+    if existing is not None and (existing["metadata"].get("labels") or {}).get(LABEL_FINAL) == "true":
+        try:
+            api.delete(*CONFIG, report.namespace, report.name)
+        except ChoreoError as err:
+            report.problems.append(Problem("/", f"cannot delete the stale final Config {report.name}: {err}"))
 
 
 def _write_resources(
@@ -271,7 +313,9 @@ def _write_resources(
     running_leaves: dict[str, Any] | None,
     report: DeviceReport,
 ) -> None:
-    """The final ``Config <device>`` and, with a running config, ``RunningConfig <device>`` and ``<device>.tree``."""
+    """The final ``Config <device>`` (only for a valid device: a failed one has none, and the one of an earlier
+    good run is deleted, so nothing presents a config that did not validate) and, with a running config,
+    ``RunningConfig <device>`` and ``<device>.tree``."""
     meta = node["metadata"]
     owner = {
         "apiVersion": node["apiVersion"], "kind": node["kind"], "name": meta["name"], "uid": meta.get("uid", ""),
@@ -286,7 +330,9 @@ def _write_resources(
             LABEL_TARGET: meta["name"], LABEL_NAMESPACE: report.namespace, LABEL_FINAL: "true"}},
         "spec": {"priority": FINAL_PRIORITY, "config": [{"path": "/", "value": merged.config}]},
     }
-    objects = [final]
+    objects = [final] if report.valid else []
+    if not report.valid:
+        _delete_final(api, report)
     if running is not None and api.registry.get(*RUNNING) is not None:
         for name, value in ((meta["name"], running), (f"{meta['name']}.tree", running_leaves)):
             objects.append({"apiVersion": CONFIG_API_VERSION, "kind": "RunningConfig",

@@ -67,15 +67,17 @@ def test_yaml_1_1_scalars_are_coerced_back_by_schema_type(fx):
 
 def test_boolean_read_from_yes_fits_an_enumeration_spelled_yes(fx):
     merged = merge_device(fx, [snippet("a", {"network": {"port": [{"name": "e1", "admin-state": True}]}})])
-    assert "the snippet holds true, tried as true, on, yes, y" in merged.problems[0].message
+    assert merged.problems[0].message.endswith("(YAML read the value as true; tried true, on, yes, y)")
 
 
 def test_xml_and_json_text_snippets_are_accepted(fx):
     from yang.stage import decode_value
 
     xml = '<network xmlns="urn:choreo:test:fx-net"><port><name>e1</name><mtu>1500</mtu></port></network>'
-    assert decode_value(fx, xml) == {"fx-net:network": {"port": [{"name": "e1", "mtu": 1500}]}}
-    assert decode_value(fx, '{"fx-net:network": {}}') == {"fx-net:network": {}}
+    assert decode_value(fx, xml).value == {"fx-net:network": {"port": [{"name": "e1", "mtu": 1500}]}}
+    assert decode_value(fx, xml).strict
+    assert decode_value(fx, '{"fx-net:network": {}}').value == {"fx-net:network": {}}
+    assert not decode_value(fx, {"network": {}}).strict
 
 
 def test_split_last_respects_quoted_predicates():

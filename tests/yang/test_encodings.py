@@ -1,0 +1,126 @@
+"""JSON text is checked as RFC 7951, mappings follow the documented YAML leniency; null and the operation
+annotation delete what lower-precedence data set."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.yang.conftest import snippet
+from tests.yang.schemas import routing_context
+from yang.libyang_adapter import SchemaContext
+from yang.merge import RUNNING_PRIORITY, Snippet, Source, merge_device
+from yang.stage import decode_value
+
+PORT = "/fx-net:network/port[name='e1']"
+
+WRONG_ENCODINGS = {
+    "leaf-list as a string": ({"fx-net:system": {"ntp-server": "a"}}, "/fx-net:system/ntp-server",
+                              "expected an array for leaf-list ntp-server"),
+    "list as an object": ({"fx-net:network": {"port": {"name": "e1"}}}, "/fx-net:network/port",
+                          "expected a list of entries"),
+    "uint16 as a string": ({"fx-net:network": {"port": [{"name": "e1", "mtu": "1500"}]}}, f"{PORT}/mtu",
+                           "RFC 7951 encodes uint16 values as a JSON number, got a string"),
+    "boolean as a string": ({"fx-net:network": {"port": [{"name": "e1", "enabled": "true"}]}}, f"{PORT}/enabled",
+                            "RFC 7951 encodes boolean values as true or false, got a string"),
+    "int64 as a number": ({"fx-route:routing": {"cost": 5}}, "/fx-route:routing/cost",
+                          "RFC 7951 encodes int64 values as a JSON string, got a number"),
+    "empty as true": ({"fx-route:routing": {"passive": True}}, "/fx-route:routing/passive", "Invalid empty value"),
+    "augment without its prefix": ({"fx-net:network": {"port": [{"name": "e1", "weight": 1}]}},
+                                   f"{PORT}/fx-route:weight", 'module-qualified name "fx-route:weight"'),
+    "top level without a prefix": ({"network": {}}, "/fx-net:network", 'module-qualified name "fx-net:network"'),
+}
+
+
+@pytest.fixture
+def fxr() -> SchemaContext:
+    return routing_context()
+
+
+def strict(value: object, name: str = "a", priority: int = 10) -> Snippet:
+    text = json.dumps(value, indent=1)
+    decoded = decode_value(None, text)  # JSON text needs no schema to decode
+    return Snippet(Source("Config", "default", name), priority, decoded.value, decoded.strict, decoded.text)
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_ENCODINGS))
+def test_json_text_in_the_wrong_encoding_is_an_error_naming_the_path(fxr, case):
+    value, path, message = WRONG_ENCODINGS[case]
+    merged = merge_device(fxr, [strict(value)])
+    assert [p.path for p in merged.problems] == [path]
+    assert message in merged.problems[0].message
+    assert merged.problems[0].line > 0
+
+
+@pytest.mark.parametrize("case", ["leaf-list as a string", "list as an object", "uint16 as a string",
+                                  "boolean as a string", "int64 as a number", "augment without its prefix",
+                                  "top level without a prefix"])
+def test_the_same_values_in_a_mapping_follow_the_yaml_rules(fxr, case):
+    value, _path, _message = WRONG_ENCODINGS[case]
+    merged = merge_device(fxr, [snippet("a", value)])
+    assert merged.valid, merged.problems
+
+
+def test_rfc7951_json_text_is_accepted_as_is(fxr):
+    value = {"fx-route:routing": {"cost": "5", "ratio": "1.5", "passive": [None], "tag": "x"},
+             "fx-net:network": {"port": [{"name": "e1", "mtu": 1500, "enabled": True, "fx-route:weight": 1}]}}
+    merged = merge_device(fxr, [strict(value)])
+    assert merged.valid, merged.problems
+    assert merged.config["fx-route:routing"] == {"cost": "5", "ratio": "1.5", "passive": [None], "tag": "x"}
+
+
+def test_a_json_object_naming_a_member_twice_is_an_error():
+    with pytest.raises(ValueError, match='member "mtu" appears twice'):
+        decode_value(None, '{"fx-net:network": {"port": [{"name": "e1", "mtu": 1, "mtu": 2}]}}')
+
+
+def running(value: object) -> Snippet:
+    return Snippet(Source("RunningConfig", "default", "dev", file="runningconfigs/dev.json"), RUNNING_PRIORITY, value,
+                   True, json.dumps(value))
+
+
+RUNNING = {"fx-net:network": {"port": [{"name": "e1", "mtu": 1400, "slot": 3}, {"name": "e2", "mtu": 1500}]},
+           "fx-net:system": {"hostname": "h", "ntp-server": ["a"]}}
+
+
+def test_null_deletes_a_running_config_leaf_and_blame_records_it(fxr):
+    merged = merge_device(fxr, [snippet("a", {"network": {"port": [{"name": "e1", "mtu": None}]}})], running(RUNNING))
+    assert merged.valid, merged.problems
+    assert merged.config["fx-net:network"]["port"][0] == {"name": "e1", "slot": 3}
+    assert f"{PORT}/mtu" not in merged.owners
+    [deletion] = merged.deletions
+    assert (deletion.path, deletion.by.source.name) == (f"{PORT}/mtu", "a")
+    assert [(p, o.value, o.source.kind) for p, o in deletion.removed] == [(f"{PORT}/mtu", 1400, "RunningConfig")]
+
+
+def test_the_operation_annotation_deletes_an_entry_and_null_a_container(fxr):
+    value = {"network": {"port": [{"name": "e2", "@": {"ietf-netconf:operation": "delete"}}]}, "fx-net:system": None}
+    merged = merge_device(fxr, [snippet("a", value)], running(RUNNING))
+    assert merged.valid, merged.problems
+    assert merged.config == {"fx-net:network": {"port": [{"name": "e1", "mtu": 1400, "slot": 3}]}}
+    assert sorted(d.path for d in merged.deletions) == ["/fx-net:network/port[name='e2']", "/fx-net:system"]
+
+
+def test_a_leaf_annotation_deletes_the_leaf_and_other_annotations_are_errors(fxr):
+    value = {"network": {"port": [{"name": "e1", "@slot": {"ietf-netconf:operation": "remove"},
+                                   "@mtu": {"ietf-netconf:operation": "merge"}}]}}
+    merged = merge_device(fxr, [snippet("a", value)], running(RUNNING))
+    assert "slot" not in merged.config["fx-net:network"]["port"][0]
+    assert [p.path for p in merged.problems] == [f"{PORT}/mtu"]
+    assert "unsupported annotation" in merged.problems[0].message
+
+
+def test_null_sets_an_empty_leaf_in_yaml_but_deletes_it_in_json(fxr):
+    assert merge_device(fxr, [snippet("a", {"routing": {"passive": None}})]).config == {
+        "fx-route:routing": {"passive": [None]}}
+    base = Snippet(Source("Config", "default", "base"), 20, {"fx-route:routing": {"passive": [None], "cost": "1"}})
+    merged = merge_device(fxr, [base, strict({"fx-route:routing": {"passive": None}})])
+    assert merged.config == {"fx-route:routing": {"cost": "1"}}
+
+
+def test_a_delete_against_a_set_at_equal_priority_is_a_conflict(fxr):
+    merged = merge_device(fxr, [snippet("a", {"network": {"port": [{"name": "e1", "mtu": 1500}]}}),
+                                snippet("b", {"network": {"port": [{"name": "e1", "mtu": None}]}})])
+    assert [p.path for p in merged.problems] == [f"{PORT}/mtu"]
+    assert "1500 from Config default/a, deleted by Config default/b" in merged.problems[0].message
