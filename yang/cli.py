@@ -52,6 +52,16 @@ def _record(root: Path, device: str) -> dict[str, Any]:
     return record
 
 
+def _failed(record: dict[str, Any]) -> str:
+    """The reason a device has no final config ("" when it has one): it failed validation in the last run."""
+    if record.get("valid", True):
+        return ""
+    errors = record.get("errors")
+    count = f" with {errors} error(s)" if errors else ""
+    return (f"device {record['device']} failed validation in the last run{count}: it has no final config "
+            "(see `choreo run result`)")
+
+
 # ----------------------------------------------------------------------------------------- config
 
 
@@ -63,18 +73,24 @@ def config() -> None:
 @config.command("show")
 @click.argument("device")
 @_PROJECT
-@click.option("-o", "--output", "fmt", type=click.Choice(["json", "xml", "yaml"]), default="json", show_default=True)
+@click.option("-o", "--output", "fmt", type=click.Choice(["json", "xml", "xml-data", "yaml"]), default="json",
+              show_default=True, help="xml: the NETCONF <config> payload (as out/<device>.xml); xml-data: bare data.")
 def config_show(device: str, directory: str | None, fmt: str) -> None:
-    """Print the final config of DEVICE (RFC 7951 JSON, NETCONF XML or YAML)."""
+    """Print the final config of DEVICE (RFC 7951 JSON as out/<device>.json, NETCONF XML, bare XML or YAML)."""
+    from yang.outputs import config_json, netconf_payload
+
     root = _root(directory)
     record = _record(root, device)
+    if _failed(record):
+        raise ChoreoError(_failed(record))
     value = _with_api(root, lambda api: _final_value(api, record))
+    json_text, xml_text = _printed(root, record, value)
     if fmt == "json":
-        click.echo(json.dumps(value, indent=2))
+        click.echo(config_json(json.loads(json_text)), nl=False)
     elif fmt == "yaml":
-        click.echo(yaml.safe_dump(value, sort_keys=False, default_flow_style=False).rstrip())
+        click.echo(yaml.safe_dump(json.loads(json_text), sort_keys=False, default_flow_style=False).rstrip())
     else:
-        click.echo(_as_xml(root, record, value).rstrip())
+        click.echo((netconf_payload(xml_text) if fmt == "xml" else xml_text).rstrip())
 
 
 def _final_value(api: APIServer, record: dict[str, Any]) -> Any:
@@ -86,17 +102,18 @@ def _final_value(api: APIServer, record: dict[str, Any]) -> Any:
     return obj["spec"]["config"][0]["value"]
 
 
-def _as_xml(root: Path, record: dict[str, Any], value: Any) -> str:
+def _printed(root: Path, record: dict[str, Any], value: Any) -> tuple[str, str]:
+    """The config as libyang prints it, JSON and XML: the store does not keep member order (keys first), libyang
+    restores it, exactly as the stage printed the files."""
     from yang.libyang_adapter import YangFailure
-    from yang.outputs import netconf_payload
     from yang.profiles import compile_profile, load_profiles
 
     context = compile_profile(load_profiles(root).named(record["profile"]))
     try:
         with context.parse(json.dumps(value)) as tree:
-            return netconf_payload(tree.print("xml"))
+            return tree.print("json"), tree.print("xml")
     except YangFailure as failure:
-        raise ChoreoError(f"config of {record['device']} cannot be printed as XML: {failure}") from None
+        raise ChoreoError(f"config of {record['device']} cannot be printed: {failure}") from None
 
 
 @config.command("blame")
@@ -107,11 +124,35 @@ def config_blame(device: str, path: str, directory: str | None) -> None:
     """Show which Config resource set each leaf of DEVICE's final config (under PATH)."""
     from yang.records import blame_lines
 
-    lines = blame_lines(_record(_root(directory), device), path.rstrip("/"))
+    record = _record(_root(directory), device)
+    lines = blame_lines(record, path.rstrip("/"))
     if path and not lines:
         raise NotFound(f"{device}: no leaf under {path}")
     for line in lines:
         click.echo(line)
+    if _failed(record):  # the owners of the data that failed: useful to debug, but not a final config
+        click.echo(f"warning: {_failed(record)}; these are the leaves it was merged from", err=True)
+        sys.exit(1)
+
+
+@config.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--profile", default=None, help='Schema profile (Schema name, or "PROVIDER VERSION").')
+@click.option("--device", default=None, help="Use the profile of this device (from the last `choreo run -s`).")
+@_PROJECT
+def config_validate(file: str, profile: str | None, device: str | None, directory: str | None) -> None:
+    """Validate a standalone data FILE (RFC 7951 .json, .xml, or a YAML snippet) against a profile."""
+    from yang.validate import validate_file
+
+    root = _root(directory)
+    if (profile is None) == (device is None):
+        raise ChoreoError("give exactly one of --profile and --device")
+    name = profile if profile is not None else _record(root, str(device))["profile"]
+    lines, valid = validate_file(root, name, Path(file))
+    for line in lines:
+        click.echo(line)
+    if not valid:
+        sys.exit(1)
 
 
 # ----------------------------------------------------------------------------------------- schema

@@ -276,6 +276,21 @@ class SchemaContext:
         snode = libyang.SNode.new(self.binding, node)
         return [*snode.must_conditions(), *snode.when_conditions()]
 
+    def choice_members(self, parent_schema: str, choice: str) -> list[str]:
+        """The data nodes (``module:name``) a choice of the node at ``parent_schema`` can hold: a mandatory choice
+        is missing from an instance that has none of them (a choice is not a data node an XPath can test)."""
+        parent = lib.lys_find_path(self._ctx, ffi.NULL, _str2c(parent_schema), 0)
+        if parent == ffi.NULL:
+            _take_errors(self._ctx)
+            return []
+        child = lib.lysc_node_child(parent)
+        while child != ffi.NULL and not (child.nodetype == lib.LYS_CHOICE and _c2str(child.name) == choice):
+            child = child.next
+        if child == ffi.NULL:
+            return []
+        members = self.collect(child, ffi.NULL)
+        return [f"{node.module}:{name}" for name, nodes in members.items() for node in nodes]
+
     def check_value(self, snode: Any, text: str) -> tuple[int | None, str]:
         realtype = ffi.new("const struct lysc_type **")
         data = text.encode("utf-8")

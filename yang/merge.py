@@ -248,7 +248,7 @@ def _record_and_remove(state: _Validation, issue: YangIssue) -> list[str]:
         _report(state, Problem(issue.path, issue.message, sources_for(owners, issue.path)), removed)
         return removed
     parent_schema, missing = split_last(issue.path)
-    instances = tree.find(f"{parent_schema}[not({missing})]") if parent_schema and missing else []
+    instances = tree.find(f"{parent_schema}[{_absent(state, issue, parent_schema, missing)}]") if missing else []
     if not instances:
         removed = [r for r in (tree.remove(p) for p in tree.find(parent_schema)) if r] if parent_schema else []
         _report(state, Problem(issue.path, issue.message, sources_for(owners, parent_schema)), removed)
@@ -259,6 +259,14 @@ def _record_and_remove(state: _Validation, issue: YangIssue) -> list[str]:
         _report(state, Problem(f"{parent}/{missing}", issue.message, sources_for(owners, parent)), gone)
         removed += gone
     return removed
+
+
+def _absent(state: _Validation, issue: YangIssue, parent_schema: str, missing: str) -> str:
+    """XPath predicate for "``missing`` is absent": a mandatory choice is absent when none of its members is."""
+    if not issue.message.startswith("Mandatory choice"):
+        return f"not({missing})"
+    members = state.context.choice_members(parent_schema, missing.rpartition(":")[2])
+    return " and ".join(f"not({m})" for m in members) or "false()"
 
 
 def _report(state: _Validation, problem: Problem, removed: list[str] | None = None, root: bool = False) -> None:

@@ -45,10 +45,23 @@ def save_record(
             {"path": o.path, "from": o.loser.source.ref(), "by": o.winner.source.ref(), "value": o.loser.value}
             for o in merged.overrides
         ],
+        "deletions": [
+            {"path": d.path, "by": d.by.source.ref(),
+             "removed": [{"path": p, "value": o.value, "from": o.source.ref()} for p, o in d.removed]}
+            for d in merged.deletions
+        ],
+        "errors": len(report.problems),
         "running": running,
-        "previous": previous.get("leaves") if previous else None,
+        "previous": _last_valid_leaves(previous),
     }
     api.backend.put_record(TABLE, key, record)
+
+
+def _last_valid_leaves(previous: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the device's last *valid* run produced: the base of ``run diff -c`` (a failed run wrote nothing)."""
+    if previous is None:
+        return None
+    return previous["leaves"] if previous.get("valid", True) else previous.get("previous")
 
 
 def records(api: APIServer) -> list[dict[str, Any]]:
@@ -105,4 +118,8 @@ def blame_lines(record: dict[str, Any], prefix: str = "") -> list[str]:
         if not prefix or is_under(path, prefix):
             lines.append(f"  overridden: {path} was {json.dumps(override['value'])} from {override['from']}, "
                          f"set by {override['by']}")
+    for deletion in record.get("deletions", []):
+        if not prefix or is_under(deletion["path"], prefix) or is_under(prefix, deletion["path"]):
+            was = "; ".join(f"{r['path']} = {json.dumps(r['value'])} from {r['from']}" for r in deletion["removed"])
+            lines.append(f"  deleted: {deletion['path']} by {deletion['by']}" + (f" (was {was})" if was else ""))
     return lines

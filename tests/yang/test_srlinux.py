@@ -79,3 +79,32 @@ def test_bad_admin_state_and_missing_interface_behind_network_instance_are_repor
     ni = "/srl_nokia-network-instance:network-instance[name='default']"
     missing = by_path[f"{ni}/interface[name='ethernet-1/9.0']/name"]
     assert missing.sources[0].name == "ni"
+
+
+def test_a_failing_default_must_does_not_hide_three_unrelated_errors(srl):
+    """BGP's "one of the address families must be enabled" fails on admin-state, a leaf libyang adds as a
+    default: the stage removes the BGP container and goes on to find the other errors of the device."""
+    ni = {"name": "default", "type": "default", "interface": [{"name": "ethernet-1/1.0"}, {"name": "ethernet-1/9.0"}],
+          "protocols": {"bgp": {"autonomous-system": 65000, "router-id": "10.0.0.1",
+                                "group": [{"group-name": "spines"}],
+                                "neighbor": [{"peer-address": "10.0.0.2", "peer-group": "spines"}]}}}
+    policy = {"policy": [{"name": "p1", "statement": [{"name": "10", "match": {"prefix": {"prefix-set": "missing"}},
+                                                         "action": {"policy-result": "accept"}}]}]}
+    snippets = [
+        snippet("e1", interface("ethernet-1/1", **{"address": [{"ip-prefix": "10.0.0.0/31"}]})),
+        snippet("e2", interface("ethernet-1/2", admin="up")),
+        snippet("ni", {"network-instance": [ni]}),
+        snippet("policy", {"routing-policy": policy}),
+    ]
+    merged = merge_device(srl, snippets)
+    ni_path = "/srl_nokia-network-instance:network-instance[name='default']"
+    assert sorted(p.path for p in merged.problems) == sorted([
+        f"{ni_path}/protocols/srl_nokia-bgp:bgp/admin-state",
+        f"{ni_path}/interface[name='ethernet-1/9.0']/name",
+        "/srl_nokia-interfaces:interface[name='ethernet-1/2']/admin-state",
+        "/srl_nokia-routing-policy:routing-policy/policy[name='p1']/statement[name='10']/match/prefix/prefix-set",
+    ])
+    by_path = {p.path: p for p in merged.problems}
+    assert by_path[f"{ni_path}/protocols/srl_nokia-bgp:bgp/admin-state"].message == (
+        "One of the address families must be enabled")
+    assert [s.name for s in by_path[f"{ni_path}/protocols/srl_nokia-bgp:bgp/admin-state"].sources] == ["ni"]

@@ -1,0 +1,62 @@
+"""The schema plug-in's commands on the fabric example: `config show` prints exactly the files the stage
+wrote, a failed device has no final config, and `config validate` checks a standalone file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import EXAMPLES, choreo
+
+
+@pytest.fixture(scope="module")
+def fabric(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = tmp_path_factory.mktemp("cmd") / "fabric"
+    shutil.copytree(EXAMPLES / "fabric", project)
+    assert choreo("run", str(project), "-r", "-s").code == 0
+    return project
+
+
+def test_config_show_prints_the_output_files_byte_for_byte(fabric):
+    shown = choreo("config", "show", "leaf1", "-C", str(fabric), "-o", "json")
+    assert shown.code == 0 and shown.out == (fabric / "out" / "leaf1.json").read_text()
+    xml = choreo("config", "show", "leaf1", "-C", str(fabric), "-o", "xml")
+    assert xml.out == (fabric / "out" / "leaf1.xml").read_text()
+    bare = choreo("config", "show", "leaf1", "-C", str(fabric), "-o", "xml-data")
+    assert bare.out.startswith('<interfaces xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces">')
+    first = next(iter(json.loads(shown.out)["ietf-interfaces:interfaces"]["interface"][0]))
+    assert first == "name"  # list keys first, as RFC 7951 printers (libyang) write them
+
+
+def test_config_validate_checks_a_standalone_file(fabric, tmp_path):
+    valid = choreo("config", "validate", str(fabric / "out" / "leaf1.json"), "--device", "leaf1", "-C", str(fabric))
+    assert valid.code == 0 and valid.out.splitlines()[-1].startswith("leaf1.json: valid (ietf-1.0.0, ")
+    broken = tmp_path / "broken.json"
+    text = (fabric / "out" / "leaf1.json").read_text()
+    broken.write_text(text.replace('"prefix-length": 31', '"prefix-length": "31"'))
+    result = choreo("config", "validate", str(broken), "--profile", "ietf-1.0.0", "-C", str(fabric))
+    assert result.code == 1
+    assert "prefix-length: RFC 7951 encodes uint8 values as a JSON number, got a string" in result.out
+    assert "broken.json: 2 error(s)" in result.out and "broken.json:14)]" in result.out  # file and line
+    choice = [line for line in result.out.splitlines() if "Mandatory choice" in line]
+    assert len(choice) == 2 and all(line.startswith("    follow-on: ") for line in choice)  # consequences only
+    neither = choreo("config", "validate", str(broken), "-C", str(fabric))
+    assert neither.code == 1 and "exactly one of --profile and --device" in neither.err
+
+
+def test_a_failed_device_has_no_final_config_and_its_commands_say_so(fabric, tmp_path):
+    project = tmp_path / "fabric"
+    shutil.copytree(fabric, project)
+    link = project / "in" / "infra.kuid.dev.link.leaf1-spine1.yaml"
+    link.write_text(link.read_text().replace("spec:\n", "spec:\n  mtu: 40\n"))
+    assert choreo("run", str(project), "-r", "-s").code == 1
+    assert not (project / "out" / "leaf1.json").exists()
+    assert choreo("get", "configs", "leaf1", "-C", str(project)).code == 1  # the previous good one was deleted
+    shown = choreo("config", "show", "leaf1", "-C", str(project))
+    assert shown.code == 1 and "leaf1 failed validation in the last run with 1 error(s)" in shown.err
+    blame = choreo("config", "blame", "leaf1", "-C", str(project))
+    assert blame.code == 1 and "warning: device leaf1 failed validation" in blame.err and blame.out
+    assert choreo("config", "show", "leaf2", "-C", str(project)).code == 0

@@ -1,0 +1,41 @@
+"""``choreo config validate FILE``: one data file checked against a profile, as the ``-s`` stage checks a device.
+
+The counterpart of ``yanglint -t config``: the same merge and validation code as the stage, so a file that
+validates here validates as a device's config (``.json`` and ``.xml`` strictly, as RFC 7951 / by libyang;
+``.yaml`` with the YAML leniency of reference snippets).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from choreo.errors import ChoreoError
+from yang.libyang_adapter import YangFailure
+from yang.merge import Snippet, Source, merge_device
+from yang.profiles import compile_profile, load_profiles
+from yang.stage import Decoded, decode_value, format_problem
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def validate_file(root: Path, profile_name: str, file: Path) -> tuple[list[str], bool]:
+    """Report lines for ``file`` and whether it is valid."""
+    context = compile_profile(load_profiles(root).named(profile_name))
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ChoreoError(f"{file}: cannot read: {err.strerror or err}") from None
+    try:
+        decoded = Decoded(yaml.safe_load(text)) if file.suffix in YAML_SUFFIXES else decode_value(context, text)
+    except (ValueError, yaml.YAMLError) as err:
+        return [f"{file.name}: {err}"], False
+    except YangFailure as failure:
+        return [f"{file.name}: {i.path or '/'}: {i.message}" + (f" (line {i.line})" if i.line else "")
+                for i in failure.issues], False
+    origin = Source("File", "", file.name, file=str(file))
+    merged = merge_device(context, [Snippet(origin, 0, decoded.value, decoded.strict, decoded.text)])
+    lines = [format_problem(file.name, p) for p in merged.problems]
+    verdict = "valid" if merged.valid else f"{len(merged.problems)} error(s)"
+    return [*lines, f"{file.name}: {verdict} ({profile_name}, {len(merged.owners)} leaves)"], merged.valid
