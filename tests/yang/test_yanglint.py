@@ -1,0 +1,78 @@
+"""choreo and libyang's own CLI (``yanglint -t config -e``, Debian libyang2-tools, the same libyang 2.1.30)
+agree: same verdict on the same RFC 7951 data and modules, yanglint's (first) error path among choreo's,
+and choreo's outputs (JSON, bare XML) validate in yanglint. ``-e`` is what choreo does too: only modules
+with data in the input are validated."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.yang.schemas import GOOD, MODULES, routing_context
+from yang.merge import Snippet, Source, is_under, merge_device
+from yang.outputs import config_json
+from yang.stage import decode_value
+
+pytestmark = pytest.mark.skipif(shutil.which("yanglint") is None, reason="yanglint (libyang2-tools) is not installed")
+_LOCATION = re.compile(r'Data location "(.*?)"')
+PORT = "/fx-net:network/port[name='e1']"
+
+CASES = {
+    "valid port": {"fx-net:network": {"port": [{"name": "e1", "mtu": 1500, "fx-route:weight": 2}]}},
+    "valid special types": {"fx-route:routing": {"cost": "-5", "ratio": "2.50", "passive": [None], "tag": "5"}},
+    "uint16 as a string": {"fx-net:network": {"port": [{"name": "e1", "mtu": "1500"}]}},
+    "list as an object": {"fx-net:network": {"port": {"name": "e1"}}},
+    "leaf-list as a string": {"fx-net:system": {"ntp-server": "a"}},
+    "out of range": {"fx-net:network": {"port": [{"name": "e1", "mtu": 10}]}},
+    "dangling leafref": {"fx-net:network": {"link": [{"id": "l1", "port": "e9", "label": "x"}]}},
+    "must on a default leaf": {"fx-route:routing": {"group": [{"name": "g1"}]}},
+    "duplicate entry": {"fx-net:network": {"port": [{"name": "e1"}, {"name": "e1"}]}},
+    "augment without its prefix": {"fx-net:network": {"port": [{"name": "e1", "weight": 1}]}},
+    "int64 as a number": {"fx-route:routing": {"cost": 5}},
+    "missing mandatory leaf": {"fx-net:network": {"link": [{"id": "l1"}]}},
+    "when not satisfied": {"fx-net:network": {"port": [{"name": "e1", "kind": "fx-net:copper", "fiber-mode": "x"}]}},
+    "unknown member": {"fx-net:network": {"port": [{"name": "e1", "colour": "red"}]}},
+}
+
+
+def yanglint(data: Path) -> tuple[bool, str]:
+    """yanglint's verdict on ``data`` and the data path of its error ("" when valid or without a path)."""
+    files = [str(m.file or GOOD / f"{m.name}.yang") for m in MODULES]
+    done = subprocess.run(["yanglint", "-D", "-p", str(GOOD), "-e", "-t", "config", *files, str(data)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    location = _LOCATION.search(done.stderr)
+    return done.returncode == 0, location.group(1) if location else ""
+
+
+def choreo_paths(text: str) -> tuple[bool, list[str]]:
+    decoded = decode_value(routing_context(), text)
+    merged = merge_device(routing_context(), [Snippet(Source("File", "", "case"), 0, decoded.value, True, text)])
+    return merged.valid, [p.path for root in merged.problems for p in [root, *root.follow_ons]]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_choreo_and_yanglint_agree_on_the_verdict_and_the_error_path(case, tmp_path):
+    text = json.dumps(CASES[case], indent=2)
+    (tmp_path / "data.json").write_text(text)
+    lint_valid, lint_path = yanglint(tmp_path / "data.json")
+    valid, paths = choreo_paths(text)
+    assert valid == lint_valid, (paths, lint_path)
+    if not valid:
+        # yanglint stops at its first error and may name the parent of the node choreo names (a parse error)
+        assert any(is_under(p, lint_path) or is_under(lint_path, p) for p in paths), (paths, lint_path)
+
+
+@pytest.mark.parametrize("case", ["valid port", "valid special types"])
+def test_choreo_outputs_validate_in_yanglint(case, tmp_path):
+    value = CASES[case]
+    merged = merge_device(routing_context(), [Snippet(Source("File", "", "case"), 0, value, True)])
+    assert merged.valid
+    (tmp_path / "out.json").write_text(config_json(merged.config))
+    (tmp_path / "out.xml").write_text(merged.xml)
+    assert yanglint(tmp_path / "out.json") == (True, "")
+    assert yanglint(tmp_path / "out.xml") == (True, "")
