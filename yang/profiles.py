@@ -137,7 +137,7 @@ def _repository(paths: ProjectPaths, repo: Any, where: str, search: list[Path], 
     base, paths = _checkout(paths, repo, where)
     placed = _placements(paths, base, repo, where)
     schema = repo.get("schema") or {}
-    excludes = [re.compile(str(p)) for p in _list(schema, "excludes", where + ".schema")]
+    excludes = [_regex(p, f"{where}.schema.excludes") for p in _list(schema, "excludes", where + ".schema")]
     for include in _list(schema, "includes", where + ".schema"):
         target = _place(paths, placed, str(include), f"{where}.schema.includes")
         search.extend(_folders(paths, target.parent if target.is_file() else target))
@@ -258,6 +258,14 @@ def _text(spec: dict[str, Any], key: str, source: str) -> str:
     if value is None or value == "":
         raise ProfileError(f"{source}: spec.{key} is required")
     return str(value)
+
+
+def _regex(pattern: Any, where: str) -> re.Pattern[str]:
+    """A profile's regular expression; a broken one is the profile's error, not a crash."""
+    try:
+        return re.compile(str(pattern))
+    except re.error as exc:
+        raise ProfileError(f"{where}: invalid regular expression {str(pattern)[:100]!r}: {exc}") from None
 
 
 def _list(mapping: Any, key: str, where: str) -> list[Any]:

@@ -22,7 +22,7 @@ from choreo.apiserver.hooks import AdmissionHook
 from choreo.apiserver.metadata import validate_metadata
 from choreo.apiserver.owners import OwnerIndex
 from choreo.apiserver.registry import APIResource, Registry, builtin_crds, resource_from_crd
-from choreo.errors import Conflict, Invalid, NotFound
+from choreo.errors import ChoreoError, Conflict, Invalid, NotFound
 from choreo.messages import capped
 from choreo.store.base import Backend, EventSource, RecordStore
 
@@ -69,6 +69,8 @@ class APIServer:
         self._new_uid = new_uid
         self._semantics: dict[tuple[str, str], openapi.SchemaInfo] = {}
         self._hooks: dict[tuple[str, str], list[AdmissionHook]] = {}
+        # Kinds whose stored objects may predate their current schema: even unchanged writes are validated.
+        self._unverified: set[tuple[str, str]] = set()
         self.owners = OwnerIndex(backend)
         for crd in builtin_crds():
             self.registry.add(resource_from_crd(crd, source="built-in", choreo_api=True))
@@ -113,9 +115,28 @@ class APIServer:
 
     def register_crd(self, crd: Object, *, source: str = "", choreo_api: bool = False) -> APIResource:
         resource = resource_from_crd(crd, source=source, choreo_api=choreo_api)
+        if self._schema_changed(crd, resource):
+            self._unverified.add((resource.group, resource.kind))
         self.registry.add(resource)
         self._semantics.pop((resource.group, resource.kind), None)
         return resource
+
+    def _schema_changed(self, crd: Object, resource: APIResource) -> bool:
+        """Whether objects stored earlier were validated against another schema than ``resource``'s.
+
+        A write that changes nothing is normally not validated again; after a CRD changed (a ``pattern``
+        added) that would keep a stored object the new schema refuses, so a run's verdict would depend on
+        the store's history. Compared with the CRD stored by the previous load; anything unreadable counts
+        as changed (validating more is always safe)."""
+        name = (crd.get("metadata") or {}).get("name", "")
+        stored = self.backend.get(ObjectKey("apiextensions.k8s.io", "CustomResourceDefinition", "", name))
+        if stored is None:
+            return True
+        try:
+            before = resource_from_crd(stored)
+        except ChoreoError:  # a stored CRD this version cannot read: re-check everything
+            return True
+        return (before.schema, before.namespaced) != (resource.schema, resource.namespaced)
 
     def add_hook(self, group: str, kind: str, hook: AdmissionHook) -> None:
         """Run ``hook`` on every write and final delete of objects of group/kind (see ``hooks``)."""
@@ -294,7 +315,8 @@ class APIServer:
         self, resource: APIResource, key: ObjectKey, old: Object | None, new: Object, *, applying: bool = False
     ) -> Object:
         hooks = self._hooks_for(key)
-        if old is not None and not hooks and _unchanged(old, new):
+        verified = (resource.group, resource.kind) not in self._unverified
+        if old is not None and not hooks and verified and _unchanged(old, new):
             return old  # nothing to validate or store: the stored object is already this
         self._validate(resource, key, old, new, applying)
         if old is None:

@@ -19,6 +19,7 @@ import copy
 import hmac
 import json
 import secrets
+import sys
 import threading
 import time
 import traceback
@@ -817,3 +818,11 @@ class APIHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], context: ServerContext) -> None:
         self.context = context
         super().__init__(address, APIHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up mid-request is routine: one debug line, not the stdlib's traceback on stderr."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):  # BrokenPipe, ConnectionReset, ConnectionAborted
+            self.context.log("client-gone", level="debug", client=str(client_address[0]), error=type(error).__name__)
+        else:
+            super().handle_error(request, client_address)
