@@ -69,7 +69,7 @@ def kube_client(path: str, context: str | None = None) -> ServerClient:
     source = Path(path)
     try:
         config = yaml.safe_load(source.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:  # a binary file is not a kubeconfig either
         raise ChoreoError(f"{path}: cannot read the kubeconfig ({exc})") from None
     if not isinstance(config, dict):
         raise ChoreoError(f"{path}: a kubeconfig is a mapping")
