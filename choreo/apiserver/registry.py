@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 import yaml
 
 from choreo.api.gvk import GVK, GroupKind
+from choreo.apiserver import crdcheck
 from choreo.errors import Invalid, NotFound
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: every command reads these
@@ -62,13 +63,16 @@ class APIResource:
 
 def resource_from_crd(crd: dict[str, Any], *, source: str = "", choreo_api: bool = False) -> APIResource:
     """Build an APIResource from a CRD dict; ``Invalid`` names the CRD and the broken field."""
-    name = (crd.get("metadata") or {}).get("name", "")
+    name = crdcheck.crd_name(crd)
     where = f"{source}: " if source else ""
     where += f"CustomResourceDefinition {name}"
 
     def bad(msg: str) -> Invalid:
         return Invalid(f"{where}: {msg}")
 
+    problem = crdcheck.first_problem(crd)
+    if problem:
+        raise bad(problem)
     spec = crd.get("spec")
     if not isinstance(spec, dict):
         raise bad("spec is required")

@@ -30,6 +30,7 @@ def _crd(kind: str, plural: str) -> dict[str, Any]:
                              "conditions": {"type": "array", "x-kubernetes-list-type": "map",
                                             "x-kubernetes-list-map-keys": ["type"],
                                             "items": {"type": "object",
+                                                      "properties": {"type": {"type": "string"}},
                                                       "x-kubernetes-preserve-unknown-fields": True}}}}}}}}]},
     }
 

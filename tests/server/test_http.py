@@ -369,7 +369,8 @@ def _crd() -> dict:
             "group": "t.io",
             "scope": "Cluster",
             "names": {"kind": "Thing", "plural": "things"},
-            "versions": [{"name": "v1", "served": True, "storage": True}],
+            "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}],
         },
     }
 
