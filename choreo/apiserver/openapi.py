@@ -31,6 +31,7 @@ import binascii
 import copy
 import ipaddress
 import json
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -397,7 +398,8 @@ class _Validator:
             and not self.number_rules
             and not self.combinators
         )
-        self.leaf_types = self.exact if self.leaf else frozenset()
+        # A float is never skipped as a leaf: it may be NaN or an infinity, which no JSON object can hold.
+        self.leaf_types = self.exact - {float} if self.leaf else frozenset()
 
     def _fill_enum(self, schema: Schema) -> None:
         allowed = schema.get("enum")
@@ -474,6 +476,9 @@ class _Validator:
             if not self.nullable and self.types:
                 _add(errors, path, _type_message(None, self.types))
             return
+        if type(value) is float and not math.isfinite(value):
+            _add(errors, path, _not_finite(value))
+            return
         if (
             self.checks_type
             and type(value) not in self.exact
@@ -543,6 +548,8 @@ class _Validator:
                     sub.check(item, f"{path}.{key}", structural, errors)
             elif not open_ended and not (self.embedded and key in _EMBEDDED_KEYS):
                 errors.append(FieldError(f"{path}.{key}", NOT_DECLARED))
+            elif type(item) in _UNCHECKED_HOLDERS:
+                _non_finite(item, f"{path}.{key}", errors)
         for name in self.required:
             if name not in value and name not in skip:
                 errors.append(FieldError(f"{path}.{name}", REQUIRED))
@@ -559,6 +566,8 @@ class _Validator:
             for i, item in enumerate(value):
                 if type(item) not in items.leaf_types:
                     items.check(item, f"{path}[{i}]", structural, errors)
+        else:
+            _non_finite(value, path, errors)
         if self.item_counts:
             _item_counts(self.schema, value, path, errors)
         if self.list_map:
@@ -592,6 +601,43 @@ class _Validator:
                 _invalid(errors, path, value, f"must validate one and only one schema (oneOf), matched {matched}")
         if self.negated is not None and _passes(self.negated, value, path):
             _invalid(errors, path, value, "must not validate the schema (not)")
+
+
+def check_value(schema: Schema, value: Any) -> list[FieldError]:
+    """Every way one value breaks ``schema`` (paths relative to it: ``.`` is the value itself).
+
+    Why: a CRD's ``default`` and ``enum`` values must themselves be valid where they stand, or every
+    object of the kind would be defaulted into an invalid one (``choreo.apiserver.crdcheck``)."""
+    node = _Builder(_Validator)(schema)
+    if node is None:
+        return []
+    errors: list[FieldError] = []
+    node.check(value, "", True, errors)
+    return sorted_errors(errors)
+
+
+# Values below which a float may hide where no schema walks: containers, and floats themselves.
+_UNCHECKED_HOLDERS = frozenset({dict, list, float})
+
+
+def _not_finite(value: float) -> str:
+    return f"Invalid value: {render_value(value)}: must be a finite number (JSON has no NaN or Infinity)"
+
+
+def _non_finite(value: Any, path: str, errors: list[FieldError]) -> None:
+    """Report NaN and infinities anywhere in a value no schema describes (preserved unknown fields):
+    JSON cannot carry them, so the API server refuses them like any invalid value."""
+    if type(value) is float:
+        if not math.isfinite(value):
+            _add(errors, path, _not_finite(value))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if type(item) in _UNCHECKED_HOLDERS:
+                _non_finite(item, f"{path}.{key}", errors)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if type(item) in _UNCHECKED_HOLDERS:
+                _non_finite(item, f"{path}[{i}]", errors)
 
 
 def _passes(node: _Validator | None, value: Any, path: str) -> bool:
