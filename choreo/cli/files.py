@@ -1,14 +1,14 @@
 """Commands that edit the project folder: ``apply`` and ``delete`` (files in ``in/``) and ``dev parse``.
 
 Objects are validated against the project's kinds before anything is written, and each file is written
-atomically (temporary file + rename), so a bad object never lands in ``in/``. When a server is addressed,
+atomically (temporary file + rename), so a bad object never lands in ``in/``. An object is written to, or
+removed from, the file of ``in/`` that holds it (``choreo.loader.inputfiles``). When a server is addressed,
 ``apply`` and ``delete`` act on the server's objects instead: every object is checked by a dry run first,
 so a bad one changes nothing there either.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
 from choreo.apiserver.server import APIServer
 from choreo.cli.common import addressable, project_dir
 from choreo.errors import ChoreoError
+from choreo.loader.inputfiles import DEFAULT_NAMESPACE, InputFiles, object_ref
 from choreo.loader.loading import dev_parse, load_project, read_yaml_documents
 from choreo.loader.project import InputObject
 from choreo.loader.sync import apply_input, register_crds
@@ -63,42 +63,63 @@ def _validator(root: Path) -> APIServer:
     return api
 
 
-def input_file_name(obj: dict[str, Any]) -> str:
-    group = str(obj.get("apiVersion", "")).rpartition("/")[0] or "core"
-    return f"{group}.{str(obj.get('kind', '')).lower()}.{obj['metadata']['name']}.yaml"
+def _in_namespace(items: list[InputObject], namespace: str | None, namespaced: Callable[[Object], bool]) -> None:
+    """kubectl's ``-n``: an object of a namespaced kind without a namespace gets it; one naming another is refused."""
+    if namespace is None:
+        return
+    for item in items:
+        metadata = item.obj.get("metadata")
+        if not isinstance(metadata, dict):
+            continue  # validation names the problem
+        given = metadata.get("namespace")
+        if given and given != namespace:
+            where = f"{item.source}: " if item.source else ""
+            raise ChoreoError(f"{where}the object's namespace {given} does not match -n {namespace}")
+        if not given and namespaced(item.obj):
+            metadata["namespace"] = namespace
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _scope(for_object: Callable[[Object], Any]) -> Callable[[Object], bool]:
+    """Whether an object's kind is namespaced (an unknown kind counts as namespaced: validation refuses it)."""
+
+    def namespaced(obj: Object) -> bool:
+        try:
+            return bool(for_object(obj).namespaced)
+        except ChoreoError:
+            return True
+
+    return namespaced
+
+
+namespace_option = click.option(
+    "-n", "--namespace", default=None, help=f"Namespace of objects that name none (default: {DEFAULT_NAMESPACE})."
+)
 
 
 @click.command("apply")
 @click.option("-f", "--filename", "source", required=True, help="File, folder or - for stdin.")
 @click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
+@namespace_option
 @addressable("directory")
-def apply(client: ServerClient | None, source: str, directory: str | None) -> None:
-    """Validate objects and write them to the project's in/ folder (picked up by the next run), or apply
-    them on the addressed server."""
+def apply(client: ServerClient | None, source: str, directory: str | None, namespace: str | None) -> None:
+    """Validate objects and write each to the file of the project's in/ folder that holds it, or to a new
+    file (picked up by the next run); or apply them on the addressed server."""
+    items = _read_inputs(source)
     if client is not None:
-        _apply_remote(client, _read_inputs(source))
+        _in_namespace(items, namespace, _scope(client.for_object))
+        _apply_remote(client, items)
         return
     root = project_dir(directory)
     api = _validator(root)
-    items = _read_inputs(source)
+    _in_namespace(items, namespace, _scope(api.registry.for_object))
+    refs = []
     for item in items:  # validate everything before writing anything
         apply_input(api, item)
-    for item in items:
-        obj = item.obj
-        _say("applying", obj)
-        _write_atomically(root / "in" / input_file_name(obj), yaml.safe_dump(obj, sort_keys=False))
+        refs.append(object_ref(item.obj, item.source))
+    files = InputFiles(root)
+    for item, ref in zip(items, refs, strict=True):
+        _say("applying", item.obj)
+        files.put(item.obj, ref)
 
 
 def _say(verb: str, obj: Object) -> None:
@@ -132,36 +153,53 @@ def _named_by(source: str) -> Iterator[None]:
 @click.argument("name", required=False)
 @click.option("-f", "--filename", "source", default=None, help="File or folder naming the objects.")
 @click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
+@namespace_option
 @addressable("directory")
 def delete(
-    client: ServerClient | None, resource: str | None, name: str | None, source: str | None, directory: str | None
+    client: ServerClient | None,
+    resource: str | None,
+    name: str | None,
+    source: str | None,
+    directory: str | None,
+    namespace: str | None,
 ) -> None:
-    """Remove objects' files from in/ (RESOURCE NAME, or -f FILE), or the objects on the addressed server."""
+    """Remove objects from the files of in/ that hold them (RESOURCE NAME, or -f FILE): a file that held
+    nothing else is removed. Or delete the objects on the addressed server."""
     if not source and not (resource and name):
         raise ChoreoError("delete needs RESOURCE NAME or -f FILE")
     if client is not None:
-        _delete_remote(client, _targets(source, resource, name, client.resolve))
+        _delete_remote(client, _targets(source, resource, name, namespace, client.resolve, client.for_object))
         return
     root = project_dir(directory)
     api = _validator(root)
-    for obj in (item.obj for item in _targets(source, resource, name, api.registry.resolve)):
-        path = root / "in" / input_file_name(obj)
-        if not path.exists():
-            raise ChoreoError(
-                f"{path.relative_to(root)}: no such input file for {obj['kind']} {obj['metadata']['name']}"
-            )
-        _say("deleting", obj)
-        path.unlink()
+    targets = _targets(source, resource, name, namespace, api.registry.resolve, api.registry.for_object)
+    refs = [object_ref(item.obj, item.source) for item in targets]
+    files = InputFiles(root)
+    for ref in refs:  # check every object is there before removing anything
+        files.require(ref)
+    for item, ref in zip(targets, refs, strict=True):
+        _say("deleting", item.obj)
+        files.remove(ref)
 
 
 def _targets(
-    source: str | None, resource: str | None, name: str | None, resolve: Callable[[str], Any]
+    source: str | None,
+    resource: str | None,
+    name: str | None,
+    namespace: str | None,
+    resolve: Callable[[str], Any],
+    for_object: Callable[[Object], Any],
 ) -> list[InputObject]:
-    """The objects ``delete`` names: those of ``-f`` SOURCE, or RESOURCE NAME (a kind ``resolve`` finds)."""
+    """The objects ``delete`` names: those of ``-f`` SOURCE, or RESOURCE NAME (a kind ``resolve`` finds), in
+    ``namespace`` when given."""
     if source:
-        return _read_inputs(source)
-    kind = resolve(str(resource))
-    return [InputObject({"apiVersion": kind.api_version, "kind": kind.kind, "metadata": {"name": name}}, "")]
+        targets = _read_inputs(source)
+    else:
+        kind = resolve(str(resource))
+        obj = {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": {"name": name}}
+        targets = [InputObject(obj, "")]
+    _in_namespace(targets, namespace, _scope(for_object))
+    return targets
 
 
 def _delete_remote(client: ServerClient, targets: list[InputObject]) -> None:
@@ -185,5 +223,6 @@ def dev() -> None:
 def parse(directory: str | None) -> None:
     """Write Reconciler/Library objects for the flat layout into in/."""
     root = project_dir(directory)
+    InputFiles(root)  # in/ must resolve inside the project before anything is written to it
     for path in dev_parse(root):
         click.echo(f"wrote {path.relative_to(root)}")

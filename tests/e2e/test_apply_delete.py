@@ -1,0 +1,157 @@
+"""``apply`` and ``delete`` edit the file of ``in/`` that holds the object, namespace included.
+
+An object applied in another namespace gets a file of its own (never the file of its default-namespace
+twin, which the next run would then delete with its children); an object that lives in a multi-document file
+is replaced or removed there, the file's other documents kept as written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tests.e2e.conftest import choreo, get_json
+
+GREETING = """apiVersion: example.com/v1alpha1
+kind: Greeting
+metadata:
+  name: {name}{namespace}
+spec:
+  name: {text}
+"""
+TEAM = """# the team, one file
+apiVersion: example.com/v1alpha1
+kind: Greeting
+metadata: {name: carol}  # first
+spec: {name: Carol, language: nl}
+---
+# second document
+apiVersion: example.com/v1alpha1
+kind: Greeting
+metadata: {name: dave}
+spec: {name: Dave}
+---
+apiVersion: example.com/v1alpha1
+kind: Greeting
+metadata: {name: erin, namespace: lab}
+spec: {name: Erin}
+"""
+CAROL_DOC, DAVE_DOC, ERIN_DOC = TEAM.split("---\n")
+
+
+def greeting(name: str, text: str, namespace: str | None = None) -> str:
+    return GREETING.format(name=name, text=text, namespace=f"\n  namespace: {namespace}" if namespace else "")
+
+
+def apply(project: Path, document: str, *extra: str):
+    return choreo("apply", "-f", "-", "-C", str(project), *extra, stdin=document)
+
+
+def names(project: Path, resource: str, namespace: str) -> list[str]:
+    result = choreo("get", resource, "-C", str(project), "-n", namespace, "-o", "json")
+    assert result.code == 0, result.err
+    return sorted(item["metadata"]["name"] for item in yaml.safe_load(result.out)["items"])
+
+
+def in_files(project: Path) -> list[str]:
+    return sorted(p.name for p in (project / "in").iterdir())
+
+
+def test_an_object_in_another_namespace_gets_its_own_file(example) -> None:
+    project: Path = example("greeting")
+    default_file = project / "in" / "example.com.greeting.alice.yaml"
+    before = default_file.read_text()
+    assert choreo("run", str(project)).code == 0
+    result = apply(project, greeting("alice", "Lab Alice", "lab"))
+    assert result.code == 0, result.err
+    assert default_file.read_text() == before
+    lab_file = project / "in" / "example.com.greeting.lab_alice.yaml"
+    assert yaml.safe_load(lab_file.read_text())["metadata"] == {"name": "alice", "namespace": "lab"}
+    assert choreo("run", str(project)).code == 0
+    assert names(project, "greetings", "default") == ["alice", "bob"]
+    assert names(project, "greetings", "lab") == ["alice"]
+    assert names(project, "messages", "default") == ["alice-message", "bob-message"]
+    again = apply(project, greeting("alice", "Lab Alice, again", "lab"))
+    assert again.code == 0, again.err
+    assert in_files(project) == sorted(["example.com.greeting.alice.yaml", "example.com.greeting.bob.yaml",
+                                        lab_file.name])
+    assert yaml.safe_load(lab_file.read_text())["spec"]["name"] == "Lab Alice, again"
+
+
+def test_namespace_option_places_objects_that_name_none(example) -> None:
+    project: Path = example("greeting")
+    result = apply(project, greeting("frank", "Frank"), "-n", "lab")
+    assert result.code == 0, result.err
+    written = yaml.safe_load((project / "in" / "example.com.greeting.lab_frank.yaml").read_text())
+    assert written["metadata"] == {"name": "frank", "namespace": "lab"}
+    clash = apply(project, greeting("gina", "Gina", "default"), "-n", "lab")
+    assert clash.code == 1 and "Traceback" not in clash.err
+    assert clash.err.strip() == "error: <stdin>: the object's namespace default does not match -n lab"
+    assert not (project / "in" / "example.com.greeting.gina.yaml").exists()
+
+
+def test_apply_replaces_the_object_in_the_file_that_holds_it(example) -> None:
+    project: Path = example("greeting")
+    team = project / "in" / "team.yaml"
+    team.write_text(TEAM)
+    result = apply(project, greeting("dave", "David"))
+    assert result.code == 0, result.err
+    carol, dave, erin = team.read_text().split("---\n")
+    assert (carol, erin) == (CAROL_DOC, ERIN_DOC)
+    assert yaml.safe_load(dave)["spec"] == {"name": "David"}
+    lab = apply(project, greeting("erin", "Erin B", "lab"))
+    assert lab.code == 0, lab.err
+    assert team.read_text().split("---\n")[:2] == [CAROL_DOC, dave]
+    assert not [name for name in in_files(project) if "dave" in name or "erin" in name]
+    assert choreo("run", str(project)).code == 0
+    assert get_json(project, "greetings", "dave")["spec"]["name"] == "David"
+
+
+def test_apply_never_overwrites_a_file_holding_another_object(example) -> None:
+    project: Path = example("greeting")
+    taken = project / "in" / "example.com.greeting.carol.yaml"
+    taken.write_text(greeting("zoe", "Zoe"))
+    result = apply(project, greeting("carol", "Carol"))
+    assert result.code == 1 and "Traceback" not in result.err
+    assert result.err.strip() == (
+        "error: in/example.com.greeting.carol.yaml: holds other objects than Greeting carol in namespace default; "
+        "not overwriting it"
+    )
+    assert taken.read_text() == greeting("zoe", "Zoe")
+
+
+def test_delete_removes_the_document_from_a_shared_file(example) -> None:
+    project: Path = example("greeting")
+    team = project / "in" / "team.yaml"
+    team.write_text(TEAM)
+    assert choreo("run", str(project)).code == 0
+    result = choreo("delete", "greeting", "dave", "-C", str(project))
+    assert result.code == 0, result.err
+    assert result.out == "deleting example.com/v1alpha1 Greeting dave\n"
+    assert team.read_text() == CAROL_DOC + "---\n" + ERIN_DOC
+    lab = choreo("delete", "greeting", "erin", "-n", "lab", "-C", str(project))
+    assert lab.code == 0, lab.err
+    assert team.read_text() == CAROL_DOC
+    assert choreo("run", str(project)).code == 0
+    assert names(project, "greetings", "default") == ["alice", "bob", "carol"]
+    assert names(project, "greetings", "lab") == []
+    listed = project / "delete.yaml"
+    listed.write_text(greeting("carol", "Carol") + "---\n" + greeting("bob", "Bob"))
+    both = choreo("delete", "-f", str(listed), "-C", str(project))
+    assert both.code == 0, both.err
+    assert in_files(project) == ["example.com.greeting.alice.yaml"]
+
+
+def test_delete_of_an_object_in_no_file_names_it_and_changes_nothing(example) -> None:
+    project: Path = example("greeting")
+    before = {name: (project / "in" / name).read_text() for name in in_files(project)}
+    missing = choreo("delete", "greeting", "alice", "-n", "lab", "-C", str(project))
+    assert missing.code == 1 and "Traceback" not in missing.err
+    assert missing.err.strip() == "error: in/: no such input file for Greeting alice in namespace lab"
+    listed = project.parent / "delete.yaml"
+    listed.write_text(greeting("bob", "Bob") + "---\n" + greeting("nobody", "Nobody"))
+    partly = choreo("delete", "-f", str(listed), "-C", str(project))
+    assert partly.code == 1
+    assert partly.err.strip() == "error: in/: no such input file for Greeting nobody in namespace default"
+    assert {name: (project / "in" / name).read_text() for name in in_files(project)} == before
