@@ -72,10 +72,10 @@ class ProjectPaths:
 
     def source(self, path: Path) -> str:
         """How messages name ``path``: relative to the project root when inside it, else as given."""
-        try:
-            return path.relative_to(self.root).as_posix()
-        except ValueError:
-            return path.as_posix()
+        for root in (self.root, self.roots[0]):  # as given, and real: callers may hold either form
+            if path.is_relative_to(root):
+                return path.relative_to(root).as_posix()
+        return path.as_posix()
 
     def locate(self, path: Path | str, context: str = "") -> Path | None:
         """The real path of ``path`` (relative to the project root, or absolute), None when nothing is there.
