@@ -6,6 +6,7 @@ record comes from a local run or from a server.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from choreo.messages import SHOWN, shorten
@@ -14,34 +15,25 @@ from choreo.results.record import ERROR, REQUEUE, START, STOP, RunEvent, RunReco
 FORMATS = ("reconciler", "resource", "raw")
 
 
-def go_duration(seconds: float) -> str:
-    """Format like Go's time.Duration.String (``12.487ms``, ``1.5s``, ``850µs``)."""
-    nanos = round(seconds * 1e9)
-    if nanos == 0:
-        return "0s"
-    if nanos < 1_000:
-        return f"{nanos}ns"
-    if nanos < 1_000_000:
-        return f"{_trim(nanos / 1_000)}µs"
-    if nanos < 1_000_000_000:
-        return f"{_trim(nanos / 1_000_000)}ms"
-    total = nanos / 1e9
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    out = f"{int(hours)}h" if hours else ""
-    out += f"{int(minutes)}m" if hours or minutes else ""
-    return out + f"{_trim(secs)}s"
+def milliseconds(seconds: float) -> str:
+    """A duration in the unit the summary's ``time(msec)`` label names: ``12.487ms``, ``1523.4ms``.
+
+    The reference prints Go's ``time.Duration`` there, which switches to ``1.5s`` or ``850µs`` under the same
+    ``msec`` label; we keep its text for the common case (``12.487ms``) and never change the unit."""
+    text = f"{seconds * 1000:.3f}".rstrip("0").rstrip(".")
+    return f"{text}ms"
 
 
-def _trim(value: float) -> str:
-    text = f"{value:.9f}".rstrip("0").rstrip(".")
-    return text or "0"
-
-
-def table(rows: list[list[str]]) -> list[str]:
-    """Left-aligned columns, each padded to its widest cell plus one space."""
+def table(rows: list[list[str]], gap: str = " ") -> list[str]:
+    """Left-aligned columns, each padded to its widest cell plus ``gap`` (one space: the reference's summary;
+    kubectl's tables use three)."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [" ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    return [gap.join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key putting ``leaf2`` before ``leaf10``: digit runs compare as numbers."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name) if part)
 
 
 def _counts(events: list[RunEvent], key: str) -> list[list[str]]:
@@ -78,7 +70,7 @@ def render_summary(
     elapsed = (events[-1].time - events[0].time).total_seconds() if events else 0.0
     return [
         f"Run {runner} summary",
-        f"execution success, time(msec) {go_duration(elapsed)}",
+        f"execution success, time(msec) {milliseconds(elapsed)}",
         *render_events(events, fmt),
     ]
 
