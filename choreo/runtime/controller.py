@@ -10,16 +10,17 @@ reconciled more often than ``max_reconciles`` without the system becoming quiet.
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from choreo.api.conditions import get_condition, set_condition
 from choreo.api.objects import clone, meta
 from choreo.apiserver import ssa
+from choreo.apiserver.registry import Registry
 from choreo.apiserver.server import APIServer
-from choreo.errors import ChoreoError, ReconcileError
+from choreo.errors import ChoreoError, Invalid, LoadError, ReconcileError
 from choreo.lang.base import ReconcileOutput, ReconcilerEngine
 from choreo.loader.project import ReconcilerConfig, ResourceSelector
 from choreo.runtime.client import Client
@@ -30,6 +31,7 @@ from choreo.store.base import WatchEvent
 
 Object = dict[str, Any]
 WorkKey = tuple[str, str, str]  # reconciler name, namespace, name
+_Built = TypeVar("_Built")
 
 
 @dataclass
@@ -43,8 +45,21 @@ class BoundReconciler:
     ex_era: bool = False  # learned from the first 6-argument reconcile_result
 
     def __post_init__(self) -> None:
-        self.for_selector = compile_selector(self.config.for_.selector)
-        self.watch_selectors = [(w, WatchSelector(w.selector)) for w in self.config.watches]
+        self.for_selector = self._selector("spec.for", lambda: compile_selector(self.config.for_.selector))
+        for i, owned in enumerate(self.config.owns):
+            self._selector(f"spec.owns[{i}]", lambda owned=owned: compile_selector(owned.selector))
+        self.watch_selectors = [
+            (w, self._selector(f"spec.watches[{i}]", lambda w=w: WatchSelector(w.selector)))
+            for i, w in enumerate(self.config.watches)
+        ]
+
+    def _selector(self, field_path: str, build: Callable[[], _Built]) -> _Built:
+        """Build one selector of the config; a mistake in it (a CEL syntax error, an unknown operator) is a
+        load error naming the config file and the field, not a reconciler that silently never runs."""
+        try:
+            return build()
+        except Invalid as exc:
+            raise LoadError(f"{self.config.source}: {field_path}.selector: {exc}") from None
 
     @property
     def name(self) -> str:
@@ -53,6 +68,63 @@ class BoundReconciler:
 
 class LoopDetected(ChoreoError):
     reason = "LoopDetected"
+
+
+def check_kinds(registry: Registry, reconcilers: Iterable[BoundReconciler]) -> None:
+    """Every kind a reconciler is wired to (for, owns, watches) must be served, or it would silently
+    never run. Checked when the controller is built: by then every kind is registered — plug-in kinds
+    (``-r``), the project's CRDs and those of its upstream refs."""
+    for r in reconcilers:
+        for field_path, wired in _wiring(r.config):
+            problem = _kind_problem(registry, wired)
+            if problem:
+                raise LoadError(f"{r.config.source}: {field_path}: {problem}")
+
+
+def _wiring(config: ReconcilerConfig) -> Iterator[tuple[str, ResourceSelector]]:
+    yield "spec.for", config.for_
+    for i, owned in enumerate(config.owns):
+        yield f"spec.owns[{i}]", owned
+    for i, watched in enumerate(config.watches):
+        yield f"spec.watches[{i}]", watched
+
+
+def _kind_problem(registry: Registry, wired: ResourceSelector) -> str | None:
+    resource = registry.get(wired.group, wired.kind)
+    if resource is None:
+        api_version = f"{wired.group}/{wired.version}" if wired.group else wired.version
+        elsewhere = sorted(r.group or '""' for r in registry.resources() if r.kind == wired.kind)
+        hint = f" (CRDs define it in group {', '.join(elsewhere)})" if elsewhere else ""
+        return f"kind {wired.kind} of {api_version} is not defined by any CRD{hint}"
+    if wired.version not in resource.served_versions:
+        served = ", ".join(resource.served_versions) or "none"
+        return f"version {wired.version} of {wired.kind}.{wired.group} is not served (served: {served})"
+    return None
+
+
+def _check_output(r: BoundReconciler, obj: Object, output: ReconcileOutput) -> None:
+    """A reconcile returns its own for-object and sensible timers. Anything else was silently dropped
+    (a renamed or re-kinded object matched nothing to write) or ignored (a negative requeueAfter)."""
+    who = f"reconciler {r.name}: {_object_name(obj)}"
+    if output.requeue_after < 0:
+        raise ReconcileError(f"{who}: requeueAfter must not be negative, got {output.requeue_after}")
+    returned = output.obj or {}
+    if _identity(returned) != _identity(obj):
+        raise ReconcileError(
+            f"{who}: reconcile returned {_object_name(returned)}; a reconcile must not change the "
+            "apiVersion group, kind, namespace or name of its for-object"
+        )
+
+
+def _identity(obj: Object) -> tuple[str, str, str, str]:
+    md = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    group = str(obj.get("apiVersion") or "").rpartition("/")[0]
+    return group, str(obj.get("kind") or ""), str(md.get("namespace") or ""), str(md.get("name") or "")
+
+
+def _object_name(obj: Object) -> str:
+    group, kind, namespace, name = _identity(obj)
+    return f"{kind}.{group} {namespace}/{name}" if namespace else f"{kind}.{group} {name}"
 
 
 class Controller:
@@ -65,6 +137,7 @@ class Controller:
         log: Callable[[str], None] = lambda _msg: None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        check_kinds(api.registry, reconcilers)
         self.api = api
         self.reconcilers = {r.name: r for r in sorted(reconcilers, key=lambda r: r.name)}
         self.max_reconciles = max_reconciles
@@ -174,6 +247,7 @@ class Controller:
             r.ex_era = True
         if output.obj is None:
             raise ReconcileError(f"reconciler {r.name}: reconcile_result carries no object")
+        _check_output(r, obj, output)
         condition_type = output.condition_type if output.condition_type is not None else r.config.condition_type
         if output.fatal:
             self._write_for_object(r, output, condition_type, output.error or "fatal error", add_finalizer=False)

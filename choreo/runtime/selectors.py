@@ -12,6 +12,8 @@ Where we deliberately differ (spec §7):
 * watch selectors (§7.3) work: a ``match`` entry is either a *literal* filter on the watched object or,
   as in the reference, a *field mapping* from the watched object to the for-objects (see
   :class:`WatchSelector`).
+* an expression that is not valid CEL (a syntax error, garbage) is an ``Invalid`` error where the selector
+  is built, naming the expression; the reference accepts it and silently never matches (§7.9).
 
 CEL comes from ``common-expression-language`` (module ``cel``, Rust-backed). Compiled programs are
 cached per expression string, and all the expressions of one selector are evaluated against one shared
@@ -54,6 +56,7 @@ _SELECTOR_KEYS = frozenset({"match", "matchExpressions"})
 _EXPRESSION_KEYS = frozenset({"expression", "operator", "values"})
 _GO_INT = re.compile(r"[+-]?[0-9]+")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_PREFIX = "input."  # every selector expression is a path on the object called input
 
 
 # --------------------------------------------------------------------------------------------------
@@ -64,9 +67,45 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 def _program(expr: str) -> cel.Program | None:
     """Compile ``input.<expr>`` once per expression string; ``None`` when it does not compile."""
     try:
-        return cel.compile(f"input.{expr}")
+        return cel.compile(f"{_PREFIX}{expr}")
     except Exception:
         return None
+
+
+def syntax_error(expr: str) -> str | None:
+    """Why ``expr`` is not a CEL expression (one line, columns counted in ``expr``); ``None`` when it is.
+
+    Only syntax counts: an expression that compiles but names a field an object lacks is "not found" on
+    that object, as in the reference."""
+    if _program(expr) is not None:
+        return None
+    try:
+        cel.compile(f"{_PREFIX}{expr}")
+    except Exception as exc:  # the cel package raises ValueError with ANTLR's multi-line report
+        return _first_cel_error(str(exc))
+    return None  # compiled now: a transient failure earlier
+
+
+_CEL_POSITION = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
+
+
+def _first_cel_error(report: str) -> str:
+    """``Syntax error: ... (column 7)`` from the library's report, columns shifted past ``input.``."""
+    found = _CEL_POSITION.search(report)
+    if not found:
+        return report.splitlines()[0] if report else "does not compile"
+    column = max(int(found.group(2)) - len(_PREFIX), 0)
+    reason = found.group(3).split(" expecting ")[0].strip()  # ANTLR lists every token it could take
+    return f"{reason} (column {column})"
+
+
+def _checked_expression(expr: str, where: str) -> str:
+    """``expr`` when it is valid CEL, else ``Invalid`` naming it: a selector that cannot compile would
+    silently select nothing, so it is refused where it is declared."""
+    problem = syntax_error(expr)
+    if problem:
+        raise Invalid(f"{where}: {expr!r} is not a valid CEL expression: {problem}")
+    return expr
 
 
 def _context(obj: Mapping[str, Any]) -> _Ctx:
@@ -229,6 +268,7 @@ class Requirement:
 
 
 def _check_requirement(req: Requirement) -> None:
+    _checked_expression(req.expression, "selector expression")
     if req.operator not in OPERATORS:
         raise Invalid(
             f"selector expression {req.expression!r}: unknown operator {req.operator!r} "
@@ -368,8 +408,8 @@ def compile_selector(spec: dict | None, *, absent_means_everything: bool = True)
 
     ``None`` selects everything (spec §7.6), or nothing with ``absent_means_everything=False`` (the
     reference behaviour); ``{}`` selects everything. Each ``match`` entry is an ``Equals`` requirement.
-    A malformed selector or an unknown operator raises :class:`~choreo.errors.Invalid`. An expression
-    that does not compile is not an error: like in the reference it simply never matches.
+    A malformed selector, an unknown operator or an expression that is not valid CEL raises
+    :class:`~choreo.errors.Invalid` (the reference accepts it and silently never matches: spec §7.9).
     """
     if spec is None:
         return _EVERYTHING if absent_means_everything else _NOTHING
@@ -423,7 +463,10 @@ class WatchSelector:
         if spec is None:
             spec = {}
         spec = _check_shape(spec)
-        self._entries: tuple[tuple[str, str], ...] = tuple(_match_entries(spec.get("match")))
+        entries = _match_entries(spec.get("match"))
+        for key, _ in entries:
+            _checked_expression(key, "selector match")
+        self._entries: tuple[tuple[str, str], ...] = tuple(entries)
         self._filter = Selector(_match_expressions(spec.get("matchExpressions")))
 
     def targets(self, watched: dict, for_objects: list[dict], for_selector: Selector) -> list[dict]:
