@@ -10,6 +10,9 @@ What counts as a change: the whole object, except — unless managed fields are 
 only moves on a write; a write whose only effect is on managed fields (another manager taking over a
 field with the same value) would otherwise show as ``~`` with no visible difference. Everything else,
 status timestamps included, is a real change.
+
+For reviews the default output is what changed: ``render`` leaves ``=`` lines out unless asked for all,
+and ``summary`` counts each kind of change (``2 changed, 1 added, 0 removed, 40 unchanged``).
 """
 
 from __future__ import annotations
@@ -91,10 +94,29 @@ def details(change: Change, *, show_managed_fields: bool = False) -> list[str]:
     return list(difflib.unified_diff(old, new, fromfile=f"a/{name}", tofile=f"b/{name}", lineterm=""))
 
 
-def render(changes: list[Change], *, show_details: bool = False, show_managed_fields: bool = False) -> list[str]:
+def render(
+    changes: list[Change], *, show_all: bool = False, show_details: bool = False, show_managed_fields: bool = False
+) -> list[str]:
+    """The changed objects' lines (every object's with ``show_all``), each followed by its YAML diff with
+    ``show_details``."""
     lines: list[str] = []
     for change in changes:
+        if change.symbol == EQUAL and not show_all:
+            continue
         lines.append(change.line)
         if show_details:
             lines.extend(details(change, show_managed_fields=show_managed_fields))
     return lines
+
+
+_COUNTED = ((MODIFIED, "changed"), (ADDED, "added"), (DELETED, "removed"), (EQUAL, "unchanged"))
+
+
+def summary(changes: list[Change]) -> str:
+    """``<n> changed, <n> added, <n> removed, <n> unchanged`` (a re-created object is removed and added)."""
+    symbols = [change.symbol for change in changes]
+    return ", ".join(f"{symbols.count(symbol)} {word}" for symbol, word in _COUNTED)
+
+
+def has_differences(changes: list[Change]) -> bool:
+    return any(change.symbol != EQUAL for change in changes)

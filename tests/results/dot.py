@@ -18,8 +18,22 @@ def parse_dot(text: str) -> pydot.Dot:
 
 
 def dot_nodes(graph: pydot.Dot) -> dict[str, str]:
-    """Node name -> label (unquoted), leaving out the ``node [...]`` default statement."""
-    return {n.get_name(): n.get("label")[1:-1] for n in graph.get_nodes() if n.get_name() not in ("node", "edge")}
+    """Node name -> label (unquoted; a line break as DOT writes it, ``\\n``), leaving out the
+    ``graph``/``node``/``edge`` default statements."""
+    return {name: attrs["label"] for name, attrs in node_attributes(graph).items()}
+
+
+def node_attributes(graph: pydot.Dot) -> dict[str, dict[str, str]]:
+    """Node name -> its attributes, values unquoted."""
+    return {
+        n.get_name(): {key: _unquoted(value) for key, value in n.get_attributes().items()}
+        for n in graph.get_nodes()
+        if n.get_name() not in ("graph", "node", "edge")
+    }
+
+
+def _unquoted(value: str) -> str:
+    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
 
 
 def dot_edges(graph: pydot.Dot) -> list[tuple[str, str]]:

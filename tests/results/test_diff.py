@@ -1,10 +1,11 @@
-"""run diff: symbols, the reference's ordering, identity by uid, what counts as a change, details."""
+"""run diff: symbols, the reference's ordering, identity by uid, what counts as a change, details, and the
+review view (changed objects only, counts per change type)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from choreo.results.diff import diff_inventories, render
+from choreo.results.diff import diff_inventories, has_differences, render, summary
 from choreo.results.inventory import Item
 
 
@@ -20,6 +21,8 @@ def items(*objects: dict[str, Any]) -> list[Item]:
 
 
 def lines(old: list[Item], new: list[Item], **flags: Any) -> list[str]:
+    """Every object's line (``show_all``) unless the test says otherwise."""
+    flags.setdefault("show_all", True)
     show_managed_fields = flags.pop("show_managed_fields", False)
     changes = diff_inventories(old, new, show_managed_fields=show_managed_fields)
     return render(changes, show_managed_fields=show_managed_fields, **flags)
@@ -92,3 +95,31 @@ def test_details_are_a_unified_yaml_diff_of_modified_objects_only() -> None:
     assert "   name: A" in out  # context lines
     assert out[-1] == "= example.com/v1alpha1, Kind=Greeting b"
     assert not any("resourceVersion" in line for line in out)
+
+
+def test_by_default_only_changes_are_listed_and_counted() -> None:
+    old = items(obj("Greeting", "kept"), obj("Greeting", "edited", spec={"x": 1}), obj("Greeting", "gone"),
+                obj("Greeting", "again", uid="one"))
+    new = items(obj("Greeting", "kept"), obj("Greeting", "edited", spec={"x": 2}), obj("Greeting", "new"),
+                obj("Greeting", "again", uid="two"))
+    changes = diff_inventories(old, new)
+    assert render(changes) == [
+        "- example.com/v1alpha1, Kind=Greeting again",
+        "+ example.com/v1alpha1, Kind=Greeting again",
+        "~ example.com/v1alpha1, Kind=Greeting edited",
+        "- example.com/v1alpha1, Kind=Greeting gone",
+        "+ example.com/v1alpha1, Kind=Greeting new",
+    ]
+    assert summary(changes) == "1 changed, 2 added, 2 removed, 1 unchanged"
+    assert has_differences(changes)
+
+
+def test_nothing_changed_lists_nothing_and_counts_the_unchanged() -> None:
+    same = items(obj("Greeting", "a"), obj("Greeting", "b"))
+    changes = diff_inventories(same, same)
+    assert render(changes) == []
+    assert render(changes, show_all=True) == ["= example.com/v1alpha1, Kind=Greeting a",
+                                              "= example.com/v1alpha1, Kind=Greeting b"]
+    assert summary(changes) == "0 changed, 0 added, 0 removed, 2 unchanged"
+    assert not has_differences(changes)
+    assert summary([]) == "0 changed, 0 added, 0 removed, 0 unchanged"
