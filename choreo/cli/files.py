@@ -63,8 +63,10 @@ def _validator(root: Path) -> APIServer:
     return api
 
 
-def _in_namespace(items: list[InputObject], namespace: str | None, namespaced: Callable[[Object], bool]) -> None:
-    """kubectl's ``-n``: an object of a namespaced kind without a namespace gets it; one naming another is refused."""
+def _in_namespace(items: list[InputObject], namespace: str | None, for_object: Callable[[Object], Any]) -> None:
+    """kubectl's ``-n``: an object of a namespaced kind without a namespace gets it; one naming another is refused.
+
+    ``for_object`` finds an object's kind (local registry or server), which says whether it is namespaced."""
     if namespace is None:
         return
     for item in items:
@@ -75,20 +77,16 @@ def _in_namespace(items: list[InputObject], namespace: str | None, namespaced: C
         if given and given != namespace:
             where = f"{item.source}: " if item.source else ""
             raise ChoreoError(f"{where}the object's namespace {given} does not match -n {namespace}")
-        if not given and namespaced(item.obj):
+        if not given and _namespaced(for_object, item.obj):
             metadata["namespace"] = namespace
 
 
-def _scope(for_object: Callable[[Object], Any]) -> Callable[[Object], bool]:
+def _namespaced(for_object: Callable[[Object], Any], obj: Object) -> bool:
     """Whether an object's kind is namespaced (an unknown kind counts as namespaced: validation refuses it)."""
-
-    def namespaced(obj: Object) -> bool:
-        try:
-            return bool(for_object(obj).namespaced)
-        except ChoreoError:
-            return True
-
-    return namespaced
+    try:
+        return bool(for_object(obj).namespaced)
+    except ChoreoError:
+        return True
 
 
 namespace_option = click.option(
@@ -106,12 +104,12 @@ def apply(client: ServerClient | None, source: str, directory: str | None, names
     file (picked up by the next run); or apply them on the addressed server."""
     items = _read_inputs(source)
     if client is not None:
-        _in_namespace(items, namespace, _scope(client.for_object))
+        _in_namespace(items, namespace, client.for_object)
         _apply_remote(client, items)
         return
     root = project_dir(directory)
     api = _validator(root)
-    _in_namespace(items, namespace, _scope(api.registry.for_object))
+    _in_namespace(items, namespace, api.registry.for_object)
     refs = []
     for item in items:  # validate everything before writing anything
         apply_input(api, item)
@@ -198,7 +196,7 @@ def _targets(
         kind = resolve(str(resource))
         obj = {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": {"name": name}}
         targets = [InputObject(obj, "")]
-    _in_namespace(targets, namespace, _scope(for_object))
+    _in_namespace(targets, namespace, for_object)
     return targets
 
 

@@ -24,12 +24,10 @@ from choreo.apiserver.metadata import dns1123_label_errors, dns1123_subdomain_er
 from choreo.errors import ChoreoError, Invalid, NotFound
 from choreo.loader.devparse import write_atomic
 from choreo.loader.files import Folder, FoundFile
+from choreo.loader.loading import DEFAULT_NAMESPACE, INPUT, YAML_SUFFIXES
 from choreo.loader.paths import resolve_inside
 from choreo.loader.yamlio import parse_documents, read_text
 
-INPUT = "in"
-DEFAULT_NAMESPACE = "default"
-YAML_SUFFIXES = (".yaml", ".yml")
 _KIND = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _KIND_MESSAGE = "a kind must consist of alphanumeric characters and start with a letter"
 
@@ -62,10 +60,10 @@ def object_ref(obj: dict[str, Any], where: str) -> ObjectRef:
         ("metadata.name", name, _string_errors(name, dns1123_subdomain_errors)),
         ("metadata.namespace", namespace, _string_errors(namespace, dns1123_label_errors)),
     ]
+    prefix = f"{where}: " if where else ""
     for field, value, errors in checks:
         if errors:
-            raise Invalid(f"{where}: {field} {value!r} is invalid: {errors[0]}" if where else
-                          f"{field} {value!r} is invalid: {errors[0]}")
+            raise Invalid(f"{prefix}{field} {value!r} is invalid: {errors[0]}")
     return ObjectRef(group, str(kind), str(namespace), str(name))
 
 
