@@ -1,5 +1,8 @@
 """Pick the engine for a reconciler config by its ``type``, and the output rule the template engines share.
 
+Every engine made here runs its reconciles in a worker process under the same ``Limits``
+(``choreo.lang.isolation``), so that no user code can hang, exhaust or abort choreo.
+
 Template reconcilers (Jinja2, Go templates; spec §4.2, §4.3) render text that must be exactly one KRM
 object of a kind the reconciler owns; ``record_rendered_child`` checks that once for both engines so
 they report the same one-line errors.
@@ -12,6 +15,8 @@ from typing import Any
 
 from choreo.errors import LoadError, ReconcileError
 from choreo.lang.base import ReconcileClient, ReconcileOutput, ReconcilerEngine
+from choreo.lang.isolation import IsolatedEngine
+from choreo.lang.limits import Limits
 from choreo.loader.project import Library, ReconcilerConfig, ResourceSelector
 from choreo.loader.yamlio import parse_documents
 
@@ -25,6 +30,16 @@ def make_engine(
     log: Callable[[str], None],
     time_limit: float = 10.0,
 ) -> ReconcilerEngine:
+    """The isolated engine for ``config``: ``time_limit`` seconds and the other limits from the environment."""
+    limits = Limits.from_environment(time=time_limit)
+    engine, source = _engine(config, libraries, limits)
+    return IsolatedEngine(engine, source, limits, log)
+
+
+def _engine(
+    config: ReconcilerConfig, libraries: Mapping[str, Library], limits: Limits
+) -> tuple[ReconcilerEngine, str]:
+    """The in-process engine for ``config`` and the file that holds its entry code."""
     if config.type == "starlark":
         from choreo.lang.starlark_engine import StarlarkReconciler
 
@@ -32,18 +47,19 @@ def make_engine(
         if key not in config.code:
             raise LoadError(f"{config.source}: starlark reconciler {config.name} has no reconciler.star code")
         source = config.code_files.get(key, config.source)
-        return StarlarkReconciler(config.name, config.code[key], source, libraries, time_limit=time_limit, log=log)
+        return StarlarkReconciler(config.name, config.code[key], source, libraries, limits=limits), source
     if config.type in TEMPLATE_ENTRIES:
         entry = TEMPLATE_ENTRIES[config.type]
         if entry not in config.code:
             raise LoadError(f"{config.source}: {config.type} reconciler {config.name} has no {entry} code")
+        source = config.code_files.get(entry, config.source)
         if config.type == "jinjatemplate":
             from choreo.lang.jinja_engine import JinjaReconciler
 
-            return JinjaReconciler(config)
+            return JinjaReconciler(config, limits=limits), source
         from choreo.lang.gotemplate_engine import GoTemplateReconciler
 
-        return GoTemplateReconciler(config)
+        return GoTemplateReconciler(config, limits=limits), source
     raise LoadError(f"{config.source}: reconciler {config.name}: type {config.type!r} is not supported yet")
 
 

@@ -3,8 +3,9 @@
 Every code entry is parsed as a named template (name = code key); ``main.tpl`` is executed with the
 whole for-object as data, numbers as float64 the way the reference's JSON round trip gives them.
 Templates are re-parsed for every reconcile, as the reference does. The output must be one object
-of an owned kind (``record_rendered_child``). Every failure is one ``ReconcileError`` line naming the
-template file and line.
+of an owned kind (``record_rendered_child``). Execution is bounded by ``Limits`` (time, output size,
+nesting); a nesting deeper than Python's stack allows counts as the depth limit. Every failure is one
+``ReconcileError`` line naming the template file and line.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from choreo.errors import ReconcileError
 from choreo.lang.base import ReconcileClient, ReconcileOutput
 from choreo.lang.engines import TEMPLATE_ENTRIES, code_sources, record_rendered_child
 from choreo.lang.gotemplate import TemplateError, from_json, parse_sources, render
+from choreo.lang.limits import Budget, Limits
 from choreo.loader.project import ReconcilerConfig
 
 ENTRY = TEMPLATE_ENTRIES["gotemplate"]
@@ -23,10 +25,10 @@ ENTRY = TEMPLATE_ENTRIES["gotemplate"]
 class GoTemplateReconciler:
     """A ``ReconcilerEngine`` rendering ``main.tpl`` with the for-object as dot."""
 
-    def __init__(self, config: ReconcilerConfig, *, time_limit: float = 10.0) -> None:
+    def __init__(self, config: ReconcilerConfig, *, limits: Limits | None = None) -> None:
         self.name = config.name
         self._owns = list(config.owns)
-        self._time_limit = time_limit
+        self._limits = limits or Limits()
         sources = code_sources(config)
         self._sources = {key: (text, sources[key]) for key, text in config.code.items()}
         self._source = sources[ENTRY]
@@ -38,8 +40,8 @@ class GoTemplateReconciler:
     def render(self, obj: dict[str, Any]) -> str:
         try:
             templates = parse_sources(self._sources)
-            return render(templates, ENTRY, from_json(obj), time_limit=self._time_limit)
+            return render(templates, ENTRY, from_json(obj), budget=Budget(self._limits, self._source))
         except TemplateError as exc:
             raise ReconcileError(str(exc)) from None
         except RecursionError:
-            raise ReconcileError(f"{self._source}: template nesting too deep") from None
+            raise self._limits.depth_exceeded(self._source) from None

@@ -11,23 +11,26 @@ translation layer that lets reference projects run unchanged:
   empty string, booleans ``True``/``False`` (ints stay ints, spec §7.4).
 * ``a.b`` on a mapping reads the key ``b`` first (``spec.items`` is the key, not ``dict.items``).
 
-Unlike pongo2, undefined variables and unknown template names are errors, never empty text. Every
-failure is one ``ReconcileError`` line ``<file>:<line>: <message>``.
+Unlike pongo2, undefined variables and unknown template names are errors, never empty text. Rendering
+is bounded by a ``Budget``: time and depth at every call and macro call, output size as the text is
+produced. Every failure is one ``ReconcileError`` line ``<file>:<line>: <message>``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
 import jinja2
+from jinja2.runtime import Macro
 from jinja2.sandbox import SandboxedEnvironment
 
 from choreo.errors import ReconcileError
 from choreo.lang.base import ReconcileClient, ReconcileOutput
 from choreo.lang.engines import TEMPLATE_ENTRIES, code_sources, record_rendered_child
+from choreo.lang.limits import Budget, LimitExceeded, Limits
 from choreo.loader.project import ReconcilerConfig
 
 ENTRY = TEMPLATE_ENTRIES["jinjatemplate"]
@@ -67,20 +70,31 @@ class _CodeLoader(jinja2.BaseLoader):
 
 
 class _Environment(SandboxedEnvironment):
-    """Sandboxed, strict, with mapping keys taking precedence over attributes (as in pongo2)."""
+    """Sandboxed, with mapping keys taking precedence over attributes (as in pongo2), and every call
+    counted against the budget of the render in progress (``budget``, set by ``JinjaReconciler``)."""
+
+    budget: Budget
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, dict) and attribute in obj:
             return obj[attribute]
         return super().getattr(obj, attribute)
 
+    def call(self, context: jinja2.runtime.Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(obj, Macro):
+            with self.budget.nested():
+                return super().call(context, obj, *args, **kwargs)
+        self.budget.check_time()
+        return super().call(context, obj, *args, **kwargs)
+
 
 class JinjaReconciler:
     """A ``ReconcilerEngine`` rendering ``main.jinja2`` with the for-object's top-level keys as context."""
 
-    def __init__(self, config: ReconcilerConfig) -> None:
+    def __init__(self, config: ReconcilerConfig, *, limits: Limits | None = None) -> None:
         self.name = config.name
         self._owns = list(config.owns)
+        self._limits = limits or Limits()
         self._sources = code_sources(config)
         self._source = self._sources[ENTRY]
         self._env = _Environment(
@@ -97,18 +111,28 @@ class JinjaReconciler:
 
     def render(self, obj: dict[str, Any]) -> str:
         """The entry template rendered with ``obj``'s top-level keys; errors as ``ReconcileError``."""
+        budget = self._env.budget = Budget(self._limits, self._source)
         try:
-            return self._env.get_template(ENTRY).render(obj)
-        except jinja2.TemplateSyntaxError as exc:
-            where = exc.filename or self._source
-            raise ReconcileError(f"{where}:{exc.lineno}: syntax error: {exc.message}") from None
-        except jinja2.TemplateNotFound as exc:
-            raise ReconcileError(f"{self._location(exc.__traceback__)}: template {exc.name!r} not found") from None
-        except jinja2.UndefinedError as exc:
-            raise ReconcileError(f"{self._location(exc.__traceback__)}: undefined: {exc.message}") from None
+            return _bounded_text(self._env.get_template(ENTRY).generate(obj), budget)
         except Exception as exc:
-            message = str(exc) or type(exc).__name__
-            raise ReconcileError(f"{self._location(exc.__traceback__)}: {_one_line(message)}") from None
+            raise self._error(exc) from None
+
+    def _error(self, exc: Exception) -> ReconcileError:
+        """The one line for a failure: the template file and line it happened at, and what it was."""
+        where = self._location(exc.__traceback__)
+        if isinstance(exc, LimitExceeded):
+            return exc.at(where)
+        if isinstance(exc, RecursionError):  # includes and loops nested deeper than Python's stack allows
+            return self._limits.depth_exceeded(where)
+        if isinstance(exc, MemoryError):
+            return self._limits.memory_exceeded(where)
+        if isinstance(exc, jinja2.TemplateSyntaxError):
+            return ReconcileError(f"{exc.filename or self._source}:{exc.lineno}: syntax error: {exc.message}")
+        if isinstance(exc, jinja2.TemplateNotFound):
+            return ReconcileError(f"{where}: template {exc.name!r} not found")
+        if isinstance(exc, jinja2.UndefinedError):
+            return ReconcileError(f"{where}: undefined: {exc.message}")
+        return ReconcileError(f"{where}: {_one_line(str(exc) or type(exc).__name__)}")
 
     def _location(self, tb: TracebackType | None) -> str:
         """``<file>:<line>`` of the innermost template frame of a traceback (the entry file if none)."""
@@ -120,6 +144,16 @@ class JinjaReconciler:
                 where = f"{filename}:{tb.tb_lineno}"
             tb = tb.tb_next
         return where
+
+
+def _bounded_text(chunks: Iterator[str], budget: Budget) -> str:
+    """The rendered text, stopped as soon as it is over the output limit or the time is up."""
+    parts = []
+    for chunk in chunks:
+        budget.add_output(len(chunk))
+        budget.check_time()
+        parts.append(chunk)
+    return "".join(parts)
 
 
 def _one_line(message: str) -> str:

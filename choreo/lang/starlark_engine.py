@@ -3,17 +3,17 @@
 Users write ``reconcile(self)`` in Starlark; this module is the bridge between that code and the
 controller runtime: it parses the file once, evaluates it per reconcile call with Choreo's builtins
 predeclared (bound to that call's ``ReconcileClient``), resolves ``load()`` against the project's
-libraries, enforces a wall-clock limit and a call-depth limit, and turns the value built by
-``reconcile_result`` into a ``ReconcileOutput``. Every failure becomes one ``ReconcileError`` line that
-names the file and, where the interpreter knows it, the line and column.
+libraries, enforces the time and call-depth limits of ``choreo.lang.limits`` (memory is bounded by the
+worker process the reconcile runs in), and turns the value built by ``reconcile_result`` into a
+``ReconcileOutput``. Every failure becomes one ``ReconcileError`` line that names the file and, where the
+interpreter knows it, the line and column.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import starlark
@@ -21,9 +21,9 @@ import starlark
 from choreo.errors import ReconcileError
 from choreo.lang.base import ReconcileClient, ReconcileOutput
 from choreo.lang.builtins import RESULT_ERROR_PREFIX, BuiltinError, all_builtins
+from choreo.lang.limits import Budget, Limits
 from choreo.loader.project import Library
 
-MAX_CALLSTACK = 1000  # deep enough for any reconciler; far below what overflows the native stack
 PRELUDE_FILE = "<choreo prelude>"
 LOG_HOOK = "_choreo_log"
 
@@ -48,6 +48,10 @@ def print(*args, sep = " "):
 _FRAME = re.compile(r"^\s*\* (?P<file>.+):(?P<line>\d+), in ")
 # Python exceptions raised inside builtins show up as "<class name>: <message>".
 _EXCEPTION_PREFIXES = (f"{BuiltinError.__name__}: ", "StarlarkError: ")
+_STACK_OVERFLOW = "Starlark call stack overflow"
+# Panics of the interpreter that mean "this value is too big to allocate" (a list of 10^9 elements,
+# a string past 4 GiB); any other panic is reported as what it says.
+_SIZE_PANICS = ("out of memory", "must not exceed", "capacity overflow")
 
 
 class _Abort(Exception):
@@ -109,7 +113,7 @@ class _Call:
     """State of one reconcile call: client-bound builtins, loaded libraries, deadline, first failure."""
 
     builtins: dict[str, Callable[..., Any]]
-    deadline: float
+    budget: Budget
     options: starlark.EvalOptions = field(init=False)
     loader: starlark.FileLoader | None = None
     modules: dict[str, starlark.FrozenModule] = field(default_factory=dict)
@@ -118,10 +122,11 @@ class _Call:
     failure: ReconcileError | None = None
 
     def __post_init__(self) -> None:
-        self.options = starlark.EvalOptions(check_cancelled=self.cancelled, max_callstack_size=MAX_CALLSTACK)
+        depth = self.budget.limits.depth
+        self.options = starlark.EvalOptions(check_cancelled=self.cancelled, max_callstack_size=depth)
 
     def cancelled(self) -> bool:
-        if time.monotonic() > self.deadline:
+        if self.budget.out_of_time():
             self.timed_out = True
         return self.timed_out
 
@@ -152,12 +157,16 @@ class StarlarkReconciler:
         source: str,
         libraries: Mapping[str, Library],
         *,
-        time_limit: float = 10.0,
+        limits: Limits | None = None,
+        time_limit: float | None = None,
         log: Callable[[str], None] | None = None,
     ) -> None:
+        """``time_limit``, when given, replaces the time of ``limits`` (default ``Limits()``)."""
         self.name = name
         self._source = source
-        self._time_limit = time_limit
+        self._limits = limits or Limits()
+        if time_limit is not None:
+            self._limits = replace(self._limits, time=time_limit)
         self._log = log
         self._libraries = {lib.name: lib for lib in libraries.values()}
         self._dialect = _dialect()
@@ -170,7 +179,7 @@ class StarlarkReconciler:
         self._ast = _parse(source, code, self._dialect)
 
     def reconcile(self, obj: dict[str, Any], client: ReconcileClient) -> ReconcileOutput:
-        call = _Call(all_builtins(client), time.monotonic() + self._time_limit)
+        call = _Call(all_builtins(client), Budget(self._limits, self._source))
         call.builtins[LOG_HOOK] = self._log or client.log
         call.loader = starlark.FileLoader(lambda name: self._load(call, name))
         call.loading.append((None, self._source))
@@ -183,6 +192,10 @@ class StarlarkReconciler:
             raise self._failure(call, exc, self._source) from None
         except TypeError as exc:  # the object holds something that is not JSON data
             raise ReconcileError(f"{self._source}: cannot pass the object to reconcile(self): {exc}") from None
+        except BaseException as exc:  # pyo3 reports an interpreter panic as a BaseException subclass
+            if type(exc).__name__ != "PanicException":
+                raise
+            raise self._panic(str(exc)) from None
         finally:
             call.release()
         return self._output(value)
@@ -236,12 +249,20 @@ class StarlarkReconciler:
         if call.failure is not None:
             return call.failure
         if call.timed_out:
-            limit = f"{self._time_limit:g}s"
-            return ReconcileError(f"{self._source}: reconciler exceeded the time limit of {limit}")
+            return self._limits.time_exceeded(self._source)
         text = str(exc)
         if "serde::serialize" in text and "-->" not in text:  # the returned value could not be converted
             return ReconcileError(f"{source}: reconcile(self) returned a value that is not data: {text}")
-        return ReconcileError(condense_error(text, source))
+        message = condense_error(text, source)
+        if message.endswith(f": {_STACK_OVERFLOW}"):
+            return self._limits.depth_exceeded(message.removesuffix(f": {_STACK_OVERFLOW}"))
+        return ReconcileError(message)
+
+    def _panic(self, text: str) -> ReconcileError:
+        """An interpreter panic: a value too big to allocate is the memory limit, anything else says so."""
+        if any(marker in text for marker in _SIZE_PANICS):
+            return self._limits.memory_exceeded(self._source)
+        return ReconcileError(f"{self._source}: the Starlark interpreter failed: {_first_line(text)}")
 
     # --- result --------------------------------------------------------------------------------------
 
@@ -280,6 +301,10 @@ def _defines(module: starlark.Module, name: str) -> bool:
         return module[name] is not None
     except starlark.StarlarkError:  # a function: defined, but not convertible to a Python value
         return True
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "unknown error")
 
 
 def _kind(value: Any) -> str:

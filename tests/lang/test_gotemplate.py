@@ -7,6 +7,7 @@ after Go 1.11 — ``slice``, ``break``/``continue``, ``else with``, range over i
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from choreo.errors import ReconcileError
 from choreo.lang.gotemplate import TemplateError, from_json, parse_sources, render
 from choreo.lang.gotemplate.gofmt import sprint, sprintf
 from choreo.lang.gotemplate_engine import GoTemplateReconciler
+from choreo.lang.limits import Budget, LimitExceeded, Limits
 from tests.lang.test_jinja import DIR, OBJ, Recorder, config
 
 DATA = {
@@ -143,7 +145,6 @@ def test_sprint_spaces_only_between_non_strings() -> None:
         ('{{ template "nope" }}',
          't.tpl:1:12: executing "t.tpl" at <{{template "nope"}}>: template "nope" not defined'),
         ("{{ range .f }}{{ end }}", "range can't iterate over 2.5"),
-        ('{{ define "r" }}{{ template "r" }}{{ end }}{{ template "r" }}', "exceeded maximum template depth (100)"),
     ],
 )
 def test_errors_like_go(template: str, message: str) -> None:
@@ -159,10 +160,38 @@ def test_redefining_a_template_is_an_error() -> None:
         run('{{ define "a" }}1{{ end }}{{ define "a" }}2{{ end }}')
 
 
+# --- limits --------------------------------------------------------------------------------------------
+
+
+def bounded(template: str, **limits: Any) -> str:
+    templates = parse_sources({"t": (template, "t.tpl")})
+    with pytest.raises(LimitExceeded) as err:
+        render(templates, "t", {}, budget=Budget(Limits(**limits), "t.tpl"))
+    return str(err.value)
+
+
 def test_execution_stops_at_the_time_limit() -> None:
-    templates = parse_sources({"t": ("{{ range 100000000 }}{{ end }}", "t.tpl")})
-    with pytest.raises(TemplateError, match=r"t\.tpl:1:.*exceeded the time limit of 0\.01s"):
-        render(templates, "t", {}, time_limit=0.01)
+    started = time.monotonic()
+    message = bounded("{{ range 100000000 }}{{ end }}", time=0.05)
+    assert message.startswith("t.tpl:1:") and message.endswith("reconciler exceeded the time limit of 0.05s")
+    assert time.monotonic() - started < 2
+
+
+def test_output_is_bounded() -> None:
+    message = bounded("{{ range 100000000 }}0123456789{{ end }}", output=1000)
+    assert message == "t.tpl:1:21: reconciler exceeded the output size limit of 1000 B"
+
+
+def test_template_recursion_is_bounded() -> None:
+    message = bounded('{{ define "r" }}{{ template "r" }}{{ end }}{{ template "r" }}', depth=50)
+    assert message == "t.tpl:1:28: reconciler exceeded the call depth limit of 50"
+
+
+def test_recursion_deeper_than_the_python_stack_is_the_depth_limit() -> None:
+    code = {"main.tpl": '{{ define "r" }}{{ template "r" . }}{{ end }}{{ template "r" . }}'}
+    engine = GoTemplateReconciler(config(code, "gotemplate"), limits=Limits(depth=100000))
+    with pytest.raises(LimitExceeded, match=f"^{DIR}/main.tpl: reconciler exceeded the call depth limit of 100000$"):
+        engine.render(dict(OBJ))
 
 
 def test_reconciler_renders_the_for_object_with_numbers_as_float64() -> None:

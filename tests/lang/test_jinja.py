@@ -3,6 +3,8 @@ and the output contract shared with the Go-template engine (one owned KRM object
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from choreo.errors import LoadError, ReconcileError
 from choreo.lang.engines import make_engine
 from choreo.lang.jinja_engine import JinjaReconciler, pongo2_finalize, translate_pongo2
+from choreo.lang.limits import LimitExceeded, Limits
 from choreo.loader.project import ReconcilerConfig, ResourceSelector
 
 DIR = "reconcilers/cfg"
@@ -128,6 +131,45 @@ def test_template_errors_are_one_line_naming_file_and_line(code: dict[str, str],
         JinjaReconciler(config(code)).render(dict(OBJ))
     assert str(err.value).startswith(message)
     assert "\n" not in str(err.value)
+
+
+# --- limits: the same bounds and messages as the other engines ---------------------------------------
+
+
+def bounded(main: str, **limits: Any) -> str:
+    reconciler = JinjaReconciler(config({"main.jinja2": main}), limits=Limits(**limits))
+    with pytest.raises(LimitExceeded) as err:
+        reconciler.render(dict(OBJ))
+    return str(err.value)
+
+
+@pytest.mark.parametrize(
+    "main",
+    [
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}\n{{ f(60) }}",
+    ],
+)
+def test_runaway_templates_stop_at_the_time_limit(main: str) -> None:
+    started = time.monotonic()
+    message = bounded(main, time=0.2)
+    assert re.fullmatch(rf"{DIR}/main\.jinja2:\d: reconciler exceeded the time limit of 0\.2s", message)
+    assert time.monotonic() - started < 2
+
+
+def test_macro_recursion_stops_at_the_depth_limit() -> None:
+    message = bounded("{% macro f(n) %}\n{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", depth=30)
+    assert message == f"{DIR}/main.jinja2:2: reconciler exceeded the call depth limit of 30"
+
+
+def test_include_recursion_is_the_depth_limit() -> None:
+    message = bounded("x{% include 'main.jinja2' %}")
+    assert message == f"{DIR}/main.jinja2:1: reconciler exceeded the call depth limit of 1000"
+
+
+def test_output_stops_at_the_size_limit() -> None:
+    message = bounded("{% for i in range(100000) %}0123456789{% endfor %}", output=64 * 1024)
+    assert message == f"{DIR}/main.jinja2: reconciler exceeded the output size limit of 64 KiB"
 
 
 # --- the output contract, for both template engines ------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from choreo.errors import ChoreoError, Conflict, Invalid, NotFound, ReconcileError
 from choreo.lang.base import ReconcileOutput
 from choreo.lang.builtins import get_subnetname
+from choreo.lang.limits import Limits
 from choreo.lang.starlark_engine import StarlarkReconciler
 from choreo.loader.project import Library
 
@@ -456,9 +457,21 @@ def test_time_limit_applies_to_module_and_library_evaluation() -> None:
     assert "time limit" in fails('load("slow", "x")\n', libraries=[lib], time_limit=0.3)
 
 
-def test_runaway_recursion_is_stopped() -> None:
+def test_runaway_recursion_is_stopped_at_the_depth_limit() -> None:
     message = fails("def f(n):\n    return f(n + 1)\ndef reconcile(self):\n    return f(0)\n")
-    assert message.startswith(f"{SOURCE}:2:") and "stack overflow" in message
+    assert message == f"{SOURCE}:2:12: reconciler exceeded the call depth limit of 1000"
+
+
+def test_depth_limit_is_configurable() -> None:
+    code = "def f(n):\n    return f(n - 1) if n else 0\ndef reconcile(self):\n    f(30)\n" + OK
+    run(code)
+    assert fails(code, limits=Limits(depth=20)).endswith("reconciler exceeded the call depth limit of 20")
+
+
+def test_interpreter_panic_on_a_value_too_big_is_the_memory_limit() -> None:
+    """The interpreter panics (instead of aborting) on some sizes it cannot represent."""
+    message = fails("def reconcile(self):\n    x = list(range(1000000000))\n" + OK)
+    assert message == f"{SOURCE}: reconciler exceeded the memory limit of 512 MiB"
 
 
 # --- print ---------------------------------------------------------------------------------------------

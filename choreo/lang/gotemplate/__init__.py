@@ -15,10 +15,13 @@ from choreo.lang.gotemplate.errors import TemplateError
 from choreo.lang.gotemplate.execute import Executor
 from choreo.lang.gotemplate.parse import TemplateSet, parse_sources
 from choreo.lang.gotemplate.values import from_json
+from choreo.lang.limits import Budget, Limits
 
 __all__ = ["TemplateError", "TemplateSet", "from_json", "parse_sources", "render"]
 
 
-def render(templates: TemplateSet, name: str, data: Any, *, time_limit: float = 10.0) -> str:
-    """Execute template ``name`` with ``data`` (already in Go's value model, see ``from_json``)."""
-    return Executor(templates, time_limit=time_limit).execute(name, data)
+def render(templates: TemplateSet, name: str, data: Any, *, budget: Budget | None = None) -> str:
+    """Execute template ``name`` with ``data`` (already in Go's value model, see ``from_json``).
+
+    ``budget`` bounds the execution (default: the default ``Limits``, counted from now)."""
+    return Executor(templates, budget or Budget(Limits(), name)).execute(name, data)

@@ -4,11 +4,12 @@ Field access on maps, ``<no value>`` for missing keys, nil-pointer errors on nul
 scopes, ``range`` over lists, maps (sorted keys) and ints, ``break``/``continue``, ``template`` calls
 with a fresh variable scope, short-circuit ``and``/``or``, and Go's execution error form
 ``<file>:<line>:<col>: executing "<template>" at <<node>>: <message>``.
+
+Execution is bounded by a ``Budget`` (time, output size, nesting of ``template`` calls).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,8 +33,8 @@ from choreo.lang.gotemplate.parse import (
     Variable,
 )
 from choreo.lang.gotemplate.values import MISSING, truth, type_name
+from choreo.lang.limits import Budget
 
-MAX_DEPTH = 100  # nested template calls; Go allows more, Python's stack does not
 NO_FINAL: Any = object()  # "no value piped in" (Go's missingVal)
 
 
@@ -48,14 +49,12 @@ class _Continue(Exception):
 class Executor:
     """One execution of a template set; not reusable across threads."""
 
-    def __init__(self, templates: TemplateSet, *, time_limit: float = 10.0) -> None:
+    def __init__(self, templates: TemplateSet, budget: Budget) -> None:
         self.templates = templates
-        self.deadline = time.monotonic() + time_limit
-        self.time_limit = time_limit
+        self.budget = budget
         self.out: list[str] = []
         self.vars: list[tuple[str, Any]] = []
         self.name = ""
-        self.depth = 0
 
     def execute(self, name: str, data: Any) -> str:
         if name not in self.templates:
@@ -72,19 +71,26 @@ class Executor:
 
     def walk(self, dot: Any, nodes: list[Node]) -> None:
         for node in nodes:
-            self._check_deadline(node)
+            self.budget.check_time(node.where)
             if isinstance(node, Text):
-                self.out.append(node.text)
+                self.write(node, node.text)
             elif isinstance(node, Action):
                 value = self.pipeline(dot, node.pipe)
                 if not node.pipe.decl:
-                    self.out.append("<no value>" if value is MISSING else format_value(value, "v"))
+                    self.print(node, value)
             elif isinstance(node, Branch):
                 self.branch(dot, node)
             elif isinstance(node, TemplateCall):
                 self.call_template(dot, node)
             elif isinstance(node, LoopControl):
                 raise _Break() if node.kind == "break" else _Continue()
+
+    def write(self, node: Node, text: str) -> None:
+        self.budget.add_output(len(text), node.where)
+        self.out.append(text)
+
+    def print(self, node: Action, value: Any) -> None:
+        self.write(node, "<no value>" if value is MISSING else format_value(value, "v"))
 
     def branch(self, dot: Any, node: Branch) -> None:
         mark = len(self.vars)
@@ -104,7 +110,7 @@ class Executor:
         empty = True
         for key, elem in self._iteration(node, value):
             empty = False
-            self._check_deadline(node)
+            self.budget.check_time(node.where)
             self._set_range_vars(node.pipe, key, elem, mark)
             try:
                 self.walk(elem, node.body)
@@ -130,10 +136,6 @@ class Executor:
             return []
         raise self.fail(node, node.pipe.text, f"range can't iterate over {format_value(value, 'v')}")
 
-    def _check_deadline(self, node: Node) -> None:
-        if time.monotonic() > self.deadline:
-            raise TemplateError(f"{node.where}: template execution exceeded the time limit of {self.time_limit:g}s")
-
     def _set_range_vars(self, pipe: Pipe, key: Any, elem: Any, mark: int) -> None:
         if not pipe.decl:
             return
@@ -154,17 +156,14 @@ class Executor:
         body = self.templates.get(node.name)
         if body is None:
             raise self.fail(node, _call_text(node), f'template "{node.name}" not defined')
-        if self.depth >= MAX_DEPTH:
-            raise self.fail(node, _call_text(node), f"exceeded maximum template depth ({MAX_DEPTH})")
         value = self.pipeline(dot, node.pipe) if node.pipe is not None else MISSING
         saved = (self.vars, self.name)
         self.vars, self.name = [("$", value)], node.name
-        self.depth += 1
         try:
-            self.walk(value, body)
+            with self.budget.nested(node.where):
+                self.walk(value, body)
         finally:
             self.vars, self.name = saved
-            self.depth -= 1
 
     # --- variables ----------------------------------------------------------------------------------
 

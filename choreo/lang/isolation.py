@@ -1,0 +1,454 @@
+"""Runs each reconcile of user code in a worker process, so that no reconcile can take choreo down.
+
+``starlark-pyo3`` allocates natively and has no heap limit: a list of 10^9 elements or a string doubled
+40 times makes an allocation fail, and Rust aborts the whole process on that. Templates can be made to
+loop for hours without calling anything an in-process check could interrupt. Neither can be stopped
+from inside the interpreter, so the evaluation runs in a worker: a child forked from choreo (it
+inherits the parsed reconcilers, nothing is re-read) that evaluates one reconcile at a time with its
+data segment limited to what it holds plus ``Limits.memory`` (``RLIMIT_DATA``), while choreo waits at
+most ``Limits.time`` for it. A worker that aborts or overruns is killed and replaced; choreo reports
+the limit and carries on. The engines' own checks (``Budget``) still stop most runaways earlier, with
+the same message, keeping the worker.
+
+Every side effect of user code still happens in choreo: the worker's ``ReconcileClient`` sends each
+call over a socket and choreo answers it with the real client, checking on the way that no object
+written or returned is over ``Limits.output``. A worker is reused across reconciles (a fork costs a few
+milliseconds, a round trip tens of microseconds), so the isolation costs little on the hot path.
+Without ``os.fork`` (Windows) reconciles run in-process, bounded only by the engines' checks.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import gc
+import itertools
+import os
+import pickle
+import signal
+import socket
+import struct
+import sys
+import tempfile
+import threading
+import time
+import warnings
+import weakref
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+from choreo.errors import ChoreoError, Invalid, ReconcileError
+from choreo.lang.base import ReconcileClient, ReconcileOutput, ReconcilerEngine
+from choreo.lang.limits import LimitExceeded, Limits, format_size, json_size
+
+try:
+    import resource
+except ImportError:  # pragma: no cover - not on Unix
+    resource = None  # type: ignore[assignment]
+
+AVAILABLE = hasattr(os, "fork")
+_HEADER = struct.Struct("!Q")
+_WRITES = frozenset({"apply", "create_child"})  # client methods whose argument is an object written
+_CALLS = _WRITES | {"get", "list", "apply_children", "delete_children"}
+_FRAMES_PER_LEVEL = 25  # Python frames one nested template call may take (Jinja2 macros take about 5)
+_STDERR_TAIL = 4096
+
+_tokens = itertools.count(1)
+_engines: dict[int, weakref.ref[IsolatedEngine]] = {}  # what a forked worker can find by token
+_registry_lock = threading.Lock()  # a token is registered by the time a worker may count it as known
+
+
+class _Gone(Exception):
+    """The worker closed its end: it exited or was killed."""
+
+
+class _Late(Exception):
+    """The worker did not answer before the deadline."""
+
+
+# --- framing: an 8-byte length, then a pickle ------------------------------------------------------
+
+
+def _send(sock: socket.socket, message: Any) -> None:
+    data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    try:
+        sock.sendall(_HEADER.pack(len(data)) + data)
+    except OSError as exc:
+        raise _Gone() from exc
+
+
+def _receive(sock: socket.socket, deadline: float | None = None) -> Any:
+    (size,) = _HEADER.unpack(_read(sock, _HEADER.size, deadline))
+    return pickle.loads(_read(sock, size, deadline))
+
+
+def _read(sock: socket.socket, size: int, deadline: float | None) -> bytearray:
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        if deadline is not None:
+            sock.settimeout(max(deadline - time.monotonic(), 0.0))
+        try:
+            count = sock.recv_into(view[got:])
+        except TimeoutError:
+            raise _Late() from None
+        except OSError as exc:
+            raise _Gone() from exc
+        if count == 0:
+            raise _Gone()
+        got += count
+    return buffer
+
+
+# --- the worker side -------------------------------------------------------------------------------
+
+
+class _RemoteClient:
+    """The ``ReconcileClient`` inside a worker: every call is answered by choreo's real client.
+
+    A client error comes back as its message and whether it was ``Invalid`` (all the builtins look at);
+    ``raised`` remembers which exception stands for which of choreo's, so that one escaping the engine
+    is re-raised in choreo as the original."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.raised: dict[int, int] = {}
+
+    def _call(self, method: str, *args: Any) -> Any:
+        _send(self._sock, ("call", method, args))
+        reply = _receive(self._sock)
+        if reply[0] == "ok":
+            return reply[1]
+        _, ref, invalid, message = reply
+        error = Invalid(message) if invalid else ChoreoError(message)
+        self.raised[id(error)] = ref
+        raise error
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str) -> dict[str, Any]:
+        return self._call("get", api_version, kind, name, namespace)
+
+    def list(self, api_version: str, kind: str, field_selector: dict[str, str] | None) -> list[dict[str, Any]]:
+        return self._call("list", api_version, kind, field_selector)
+
+    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return self._call("apply", obj)
+
+    def create_child(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return self._call("create_child", obj)
+
+    def apply_children(self) -> None:
+        self._call("apply_children")
+
+    def delete_children(self) -> None:
+        self._call("delete_children")
+
+    def log(self, message: str) -> None:
+        _send(self._sock, ("log", message))
+
+
+def _serve(sock: socket.socket) -> None:
+    """The worker's loop: one reconcile per request until choreo closes its end."""
+    while True:
+        try:
+            token, obj = _receive(sock)
+        except _Gone:
+            return
+        isolated = _engines[token]()
+        assert isolated is not None, "an engine in use is alive"
+        _send(sock, _evaluate(isolated, obj, sock))
+
+
+def _evaluate(isolated: IsolatedEngine, obj: dict[str, Any], sock: socket.socket) -> tuple[Any, ...]:
+    """Run one reconcile under the memory limit; the final message for choreo."""
+    client = _RemoteClient(sock)
+    limits = isolated.limits
+    sys.setrecursionlimit(max(1000, limits.depth * _FRAMES_PER_LEVEL))
+    _limit_memory(limits.memory)
+    try:
+        return ("done", isolated.engine.reconcile(obj, client))
+    except MemoryError:
+        return _limit(limits.memory_exceeded(isolated.source))
+    except LimitExceeded as exc:
+        return _limit(exc)
+    except ChoreoError as exc:
+        ref = client.raised.get(id(exc))
+        return ("error", str(exc)) if ref is None else ("client-error", ref)
+    finally:
+        _limit_memory(None)
+
+
+def _limit(exc: LimitExceeded) -> tuple[str, str, str]:
+    return ("limit", exc.where, exc.reason)
+
+
+def _limit_memory(budget: int | None) -> None:
+    """Let the data segment grow by at most ``budget`` bytes from now (no limit for None).
+
+    ``RLIMIT_DATA`` covers the heap and private anonymous mappings (Linux 4.7+), so an allocation past
+    it fails: Python raises ``MemoryError``, Rust aborts the worker; both are reported as the limit."""
+    if resource is None:
+        return
+    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    soft = hard
+    if budget is not None:
+        try:
+            with open("/proc/self/statm") as statm:
+                data_pages = int(statm.read().split()[5])
+        except (OSError, IndexError, ValueError):  # not Linux: the limit is not enforced reliably
+            return
+        soft = data_pages * os.sysconf("SC_PAGE_SIZE") + budget
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+
+def _worker_main(sock: socket.socket, errors: IO[bytes]) -> None:
+    """The forked child: detach from choreo's state, then serve; never returns.
+
+    It keeps only stdin, stdout, its socket and, as stderr, the file choreo reads when it dies: an
+    inherited listening socket, store file or other worker's socket would outlive choreo's use of it."""
+    code = 0
+    try:
+        gc.freeze()  # choreo's objects are not the worker's to collect (their finalizers stay in choreo)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interrupt is choreo's to handle
+        os.dup2(errors.fileno(), 2)  # interpreter panics and aborts are read by choreo, not shown
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115 - fd 2 lives as long as the process
+        os.closerange(3, sock.fileno())
+        os.closerange(sock.fileno() + 1, os.sysconf("SC_OPEN_MAX"))
+        os.environ["RUST_BACKTRACE"] = "0"
+        _serve(sock)
+    except BaseException:  # a worker never unwinds into choreo's code: its stack is choreo's
+        code = 1
+        import traceback  # only a worker that is about to die needs it
+
+        traceback.print_exc()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
+# --- the choreo side -------------------------------------------------------------------------------
+
+
+class _Worker:
+    """A forked worker: its socket, the file its stderr goes to, and the engines it knows."""
+
+    def __init__(self, pid: int, sock: socket.socket, errors: IO[bytes], known: int) -> None:
+        self.pid = pid
+        self.sock = sock
+        self.errors = errors
+        self.known = known  # engines with a token up to this existed when it was forked
+        self.reusable = False
+        self.status: int | None = None  # wait status once reaped (the pid may then be reused)
+
+    def kill(self) -> None:
+        if self.status is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def reap(self) -> int:
+        """Wait for the process to end; its wait status."""
+        if self.status is None:
+            self.sock.close()
+            try:
+                self.status = os.waitpid(self.pid, 0)[1]
+            except ChildProcessError:
+                self.status = 0
+        return self.status
+
+    def stderr_tail(self) -> str:
+        self.errors.seek(0, os.SEEK_END)
+        self.errors.seek(max(self.errors.tell() - _STDERR_TAIL, 0))
+        return self.errors.read().decode(errors="replace")
+
+    def close(self) -> None:
+        self.kill()
+        self.reap()
+        self.errors.close()
+
+
+class _Pool:
+    """Idle workers, taken by one reconcile at a time and returned when it ended cleanly."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[_Worker] = []
+        atexit.register(self.shutdown)
+
+    def shutdown(self) -> None:
+        """Stop the idle workers. At exit this comes before choreo frees its objects: while a worker
+        lives, every page choreo writes to is first copied (the fork shares them copy-on-write)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.close()
+
+    @contextlib.contextmanager
+    def lease(self, token: int) -> Iterator[_Worker]:
+        worker = self._take(token)
+        try:
+            yield worker
+        finally:
+            if worker.reusable:
+                with self._lock:
+                    self._idle.append(worker)
+            else:
+                worker.close()
+
+    def _take(self, token: int) -> _Worker:
+        stale: list[_Worker] = []
+        with self._lock:
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.known >= token:
+                    worker.reusable = False
+                    break
+                stale.append(worker)  # forked before this engine existed
+            else:
+                worker = None
+        for old in stale:
+            old.close()
+        return worker or self._spawn()
+
+    def _spawn(self) -> _Worker:
+        ours, theirs = socket.socketpair()
+        errors = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the worker, closed by _Worker.close
+        with _registry_lock:
+            known = max(_engines, default=0)
+        with warnings.catch_warnings():  # Python 3.12+ warns about forking with threads; the worker
+            warnings.simplefilter("ignore", DeprecationWarning)  # only uses its own socket and file
+            pid = os.fork()
+        if pid == 0:
+            _worker_main(theirs, errors)
+        theirs.close()
+        return _Worker(pid, ours, errors, known)
+
+
+_POOL = _Pool()
+
+
+class IsolatedEngine:
+    """A ``ReconcilerEngine`` that runs ``engine`` in a worker process under ``limits``.
+
+    ``log`` receives the reconcile's ``print`` output (the client's log when None); ``source`` is the
+    file named when the worker has to be stopped without saying where it was."""
+
+    def __init__(
+        self,
+        engine: ReconcilerEngine,
+        source: str,
+        limits: Limits,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.source = source
+        self.limits = limits
+        self.log = log
+        with _registry_lock:
+            self.token = next(_tokens)
+            _engines[self.token] = weakref.ref(self, _forget(self.token))
+
+    def reconcile(self, obj: dict[str, Any], client: ReconcileClient) -> ReconcileOutput:
+        if not AVAILABLE:
+            return self.engine.reconcile(obj, client)
+        with _POOL.lease(self.token) as worker:
+            return _Exchange(self, worker, client).run(obj)
+
+
+def _forget(token: int) -> Callable[[weakref.ref[IsolatedEngine]], None]:
+    """Drop a token from the registry once its engine is gone."""
+
+    def drop(_ref: weakref.ref[IsolatedEngine]) -> None:
+        _engines.pop(token, None)
+
+    return drop
+
+
+class _Exchange:
+    """One reconcile as seen from choreo: answer the worker's calls until it sends a final message."""
+
+    def __init__(self, isolated: IsolatedEngine, worker: _Worker, client: ReconcileClient) -> None:
+        self.isolated = isolated
+        self.limits = isolated.limits
+        self.worker = worker
+        self.client = client
+        self.log = isolated.log or client.log
+        self.raised: dict[int, ChoreoError] = {}
+
+    def run(self, obj: dict[str, Any]) -> ReconcileOutput:
+        # The engines stop themselves at the time limit; this bound is for the moments they cannot.
+        deadline = time.monotonic() + self.limits.time * 1.1 + 0.1
+        try:
+            _send(self.worker.sock, (self.isolated.token, obj))
+            while True:
+                message = _receive(self.worker.sock, deadline)
+                if message[0] not in ("call", "log"):
+                    return self._finish(message)
+                if message[0] == "log":
+                    self.log(message[1])
+                else:
+                    self._answer(message[1], message[2])
+        except _Late:
+            self.worker.kill()
+            raise self.limits.time_exceeded(self.isolated.source) from None
+        except _Gone:
+            raise self._death() from None
+
+    def _answer(self, method: str, args: tuple[Any, ...]) -> None:
+        if method not in _CALLS:
+            raise ReconcileError(f"{self.isolated.source}: the reconciler's worker asked for {method!r}")
+        if method in _WRITES:
+            self._check_size(args[0])
+        try:
+            result = getattr(self.client, method)(*args)
+        except ChoreoError as exc:
+            self.raised[id(exc)] = exc
+            _send(self.worker.sock, ("raise", id(exc), isinstance(exc, Invalid), str(exc)))
+        else:
+            _send(self.worker.sock, ("ok", result))
+
+    def _finish(self, message: tuple[Any, ...]) -> ReconcileOutput:
+        """The worker's final message as the output, or the error it stands for."""
+        tag = message[0]
+        self.worker.reusable = tag in ("done", "error", "client-error")
+        if tag == "done":
+            self._check_size(message[1].obj)
+            return message[1]
+        if tag == "limit":
+            raise LimitExceeded(message[1], message[2])
+        if tag == "client-error":
+            raise self.raised[message[1]]
+        raise ReconcileError(message[1])
+
+    def _check_size(self, obj: Any) -> None:
+        """No object written or returned is larger than ``Limits.output`` as JSON."""
+        if not isinstance(obj, dict):
+            return
+        size = json_size(obj)
+        if size > self.limits.output:
+            md = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
+            name = "/".join(str(p) for p in (md.get("namespace"), md.get("name")) if p)
+            what = f"{obj.get('kind') or 'object'} {name}".strip()
+            raise self.limits.output_exceeded(self.isolated.source, f"{what} is {format_size(size)}")
+
+    def _death(self) -> ReconcileError:
+        """Why the worker ended: an allocation it could not make is the memory limit."""
+        status = self.worker.reap()
+        tail = self.worker.stderr_tail()
+        if "memory allocation of" in tail or "MemoryError" in tail or "out of memory" in tail:
+            return self.limits.memory_exceeded(self.isolated.source)
+        how = _describe_status(status)
+        last = next((line.strip() for line in reversed(tail.splitlines()) if line.strip()), "")
+        said = f": {last}" if last else ""
+        return ReconcileError(f"{self.isolated.source}: the reconcile's worker process {how}{said}")
+
+
+def _describe_status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            return f"was killed by {signal.Signals(number).name}"
+        except ValueError:
+            return f"was killed by signal {number}"
+    return f"exited with code {os.waitstatus_to_exitcode(status)}"

@@ -1,0 +1,248 @@
+"""Tests of running reconciles in a worker process (``choreo.lang.isolation``) and of ``choreo.lang.limits``.
+
+What must hold: user code that exhausts memory or never stops ends in one ``ReconcileError`` naming the
+file, this process carries on (the next reconcile works), and everything else behaves exactly as
+in-process: client calls and their errors, print output, the result.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from choreo.errors import ChoreoError, Conflict, LoadError, NotFound, ReconcileError
+from choreo.lang.base import ReconcileOutput
+from choreo.lang.isolation import IsolatedEngine
+from choreo.lang.limits import KiB, Limits, MiB, format_size
+from choreo.lang.starlark_engine import StarlarkReconciler
+from tests.lang.test_jinja import DIR, OBJ, config
+from tests.lang.test_starlark import OK, POD, SOURCE, FakeClient
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="isolation needs os.fork")
+
+SMALL = Limits(time=5.0, memory=64 * MiB, output=64 * KiB)
+
+
+def starlark(code: str, limits: Limits = SMALL, log: Any = None) -> IsolatedEngine:
+    return IsolatedEngine(StarlarkReconciler("demo", code, SOURCE, {}, limits=limits), SOURCE, limits, log)
+
+
+def reconcile(engine: IsolatedEngine, client: Any = None) -> ReconcileOutput:
+    return engine.reconcile(dict(POD), client or FakeClient())
+
+
+def failure(engine: IsolatedEngine, client: Any = None) -> str:
+    with pytest.raises(ReconcileError) as err:
+        reconcile(engine, client)
+    return str(err.value)
+
+
+# --- memory: the process survives --------------------------------------------------------------------
+
+BOMBS = [
+    "x = [0] * 1000000000",
+    "x = list(range(1000000000))",
+    's = "ab"\n    for i in range(40):\n        s = s + s',
+    "y = 2\n    for i in range(40):\n        y = y * y",
+    'x = ",".join([str(i) for i in range(100000000)])',
+    "x = sorted(range(1000000000))",
+]
+
+
+@pytest.mark.parametrize("bomb", BOMBS)
+def test_memory_bombs_end_in_the_memory_limit_and_the_next_reconcile_works(bomb: str) -> None:
+    engine = starlark(f"def reconcile(self):\n    {bomb}\n" + OK)
+    assert failure(engine) == f"{SOURCE}: reconciler exceeded the memory limit of 64 MiB"
+    fine = starlark("def reconcile(self):\n" + OK)
+    assert reconcile(fine).obj == POD
+
+
+def test_python_memory_error_in_a_template_is_the_memory_limit() -> None:
+    from choreo.lang.jinja_engine import JinjaReconciler
+
+    jinja = JinjaReconciler(config({"main.jinja2": "\n{{ 'x' * 1000000000 }}"}), limits=SMALL)
+    engine = IsolatedEngine(jinja, f"{DIR}/main.jinja2", SMALL)
+    with pytest.raises(ReconcileError, match=f"^{DIR}/main.jinja2:2: reconciler exceeded the memory limit of 64 MiB$"):
+        engine.reconcile(dict(OBJ), FakeClient())  # type: ignore[arg-type]
+
+
+# --- time: stopped even where the engine cannot check -------------------------------------------------
+
+
+def test_a_loop_no_engine_check_reaches_is_stopped_at_the_time_limit() -> None:
+    from choreo.lang.jinja_engine import JinjaReconciler
+
+    # No call inside the loops: only the worker's deadline can stop this.
+    main = "{% set r = range(100000) %}{% for i in r %}{% for j in r %}{% endfor %}{% endfor %}"
+    limits = Limits(time=0.3)
+    engine = IsolatedEngine(JinjaReconciler(config({"main.jinja2": main}), limits=limits), "main.jinja2", limits)
+    started = time.monotonic()
+    with pytest.raises(ReconcileError, match=r"^main\.jinja2: reconciler exceeded the time limit of 0\.3s$"):
+        engine.reconcile(dict(OBJ), FakeClient())  # type: ignore[arg-type]
+    assert time.monotonic() - started < 3
+
+
+# --- output size ---------------------------------------------------------------------------------------
+
+
+def test_an_object_written_over_the_size_limit_is_refused_before_it_reaches_the_client() -> None:
+    client = FakeClient()
+    code = (
+        'def reconcile(self):\n    client_create({"apiVersion": "v1", "kind": "ConfigMap",'
+        ' "metadata": {"name": "big", "namespace": "ns"}, "data": {"x": "y" * 100000}})\n' + OK
+    )
+    message = failure(starlark(code), client)
+    assert message == f"{SOURCE}: reconciler exceeded the output size limit of 64 KiB (ConfigMap ns/big is 97.8 KiB)"
+    assert client.calls == []
+
+
+def test_a_returned_object_over_the_size_limit_is_refused() -> None:
+    code = 'def reconcile(self):\n    self["status"] = {"x": "y" * 100000}\n' + OK
+    assert failure(starlark(code)).endswith("output size limit of 64 KiB (Pod default/p1 is 97.8 KiB)")
+
+
+# --- everything else as in-process ---------------------------------------------------------------------
+
+
+def test_client_calls_results_errors_and_print_cross_the_process_boundary() -> None:
+    client = FakeClient([POD])
+    client.fail["apply"] = Conflict("conflict on apply")
+    logs: list[str] = []
+    code = (
+        "def reconcile(self):\n"
+        '    got = client_get("p1", "default", self)\n'
+        '    missing = client_get("nope", "default", self)\n'
+        '    updated = client_update(self)\n'
+        '    print("got", got["resource"]["metadata"]["name"], missing["error"], updated["error"])\n'
+        '    self["status"] = {"items": len(client_list(self, None)["resource"]["items"])}\n' + OK
+    )
+    output = reconcile(starlark(code, log=logs.append), client)
+    assert logs == ['got p1 pods "nope" not found conflict on apply']
+    assert output.obj == {**POD, "status": {"items": 1}}
+    assert [call[0] for call in client.calls] == ["get", "get", "apply", "list"]
+
+
+def test_print_goes_to_the_client_log_without_an_engine_log() -> None:
+    client = FakeClient()
+    reconcile(starlark('def reconcile(self):\n    print("hello")\n' + OK), client)
+    assert client.logs == ["hello"]
+
+
+def test_reconcile_errors_keep_the_worker() -> None:
+    engine = starlark("def reconcile(self):\n    return {}['x']\n")
+    first = failure(engine)
+    assert first.startswith(f"{SOURCE}:2:") and "x" in first
+    assert failure(engine) == first
+
+
+def test_a_client_error_escaping_the_engine_is_raised_as_the_original() -> None:
+    class Refusing(FakeClient):
+        def create_child(self, obj: dict[str, Any]) -> dict[str, Any]:
+            raise self.error
+
+    from choreo.lang.jinja_engine import JinjaReconciler
+
+    main = "apiVersion: config.sdcio.dev/v1alpha1\nkind: Config\nmetadata: {name: x}\n"
+    engine = IsolatedEngine(JinjaReconciler(config({"main.jinja2": main})), "main.jinja2", Limits())
+    client = Refusing()
+    client.error = NotFound("gone")  # type: ignore[attr-defined]
+    with pytest.raises(NotFound) as err:
+        engine.reconcile(dict(OBJ), client)  # type: ignore[arg-type]
+    assert err.value is client.error  # type: ignore[attr-defined]
+
+
+def test_a_bug_in_the_client_is_raised_in_choreo_and_the_worker_discarded() -> None:
+    class Broken(FakeClient):
+        def get(self, *args: Any) -> dict[str, Any]:
+            raise KeyError("bug")
+
+    engine = starlark('def reconcile(self):\n    client_get("p1", "default", self)\n' + OK)
+    with pytest.raises(KeyError):
+        reconcile(engine, Broken())
+    assert reconcile(engine).obj == POD
+
+
+class _Crashing:
+    """An engine that ends its own process the way a native crash would."""
+
+    def __init__(self, stderr: str, sig: int) -> None:
+        self.stderr = stderr
+        self.sig = sig
+
+    def reconcile(self, obj: dict[str, Any], client: Any) -> ReconcileOutput:
+        sys.stderr.write(self.stderr)
+        sys.stderr.flush()
+        os.kill(os.getpid(), self.sig)
+        time.sleep(5)
+        raise AssertionError("not reached")
+
+
+@pytest.mark.parametrize(
+    ("stderr", "sig", "message"),
+    [
+        ("memory allocation of 8000000000 bytes failed\n", signal.SIGABRT, "exceeded the memory limit of 512 MiB"),
+        ("segfault here\n", signal.SIGSEGV, "the reconcile's worker process was killed by SIGSEGV: segfault here"),
+    ],
+)
+def test_a_worker_that_dies_is_reported_and_replaced(stderr: str, sig: int, message: str) -> None:
+    engine = IsolatedEngine(_Crashing(stderr, sig), "x.star", Limits())
+    with pytest.raises(ReconcileError, match=f"^x.star: .*{message}$"):
+        engine.reconcile(dict(POD), FakeClient())  # type: ignore[arg-type]
+    assert reconcile(starlark("def reconcile(self):\n" + OK)).obj == POD
+
+
+def test_an_engine_bug_in_the_worker_is_one_line() -> None:
+    class Buggy:
+        def reconcile(self, obj: dict[str, Any], client: Any) -> ReconcileOutput:
+            raise TypeError("engine bug")
+
+    engine = IsolatedEngine(Buggy(), "x.star", Limits())
+    with pytest.raises(ReconcileError, match=r"^x\.star: the reconcile's worker process exited with code 1: TypeError"):
+        engine.reconcile(dict(POD), FakeClient())  # type: ignore[arg-type]
+
+
+# --- limits --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, Limits(time=3.0)),
+        ({"CHOREO_MEMORY_LIMIT": "2G"}, Limits(time=3.0, memory=2 * 1024 * MiB)),
+        ({"CHOREO_MEMORY_LIMIT": "256MiB", "CHOREO_OUTPUT_LIMIT": "100k"}, Limits(3.0, 256 * MiB, 100 * KiB)),
+        ({"CHOREO_OUTPUT_LIMIT": "4096", "CHOREO_DEPTH_LIMIT": "50"}, Limits(time=3.0, output=4096, depth=50)),
+    ],
+)
+def test_limits_from_the_environment(environ: dict[str, str], expected: Limits) -> None:
+    assert Limits.from_environment(environ, time=3.0) == expected
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"CHOREO_MEMORY_LIMIT": "lots"}, "CHOREO_MEMORY_LIMIT='lots': expected a size such as 512M or 2G"),
+        ({"CHOREO_OUTPUT_LIMIT": "0"}, "CHOREO_OUTPUT_LIMIT='0': expected a size"),
+        ({"CHOREO_DEPTH_LIMIT": "10M"}, "CHOREO_DEPTH_LIMIT='10M': expected a positive whole number"),
+    ],
+)
+def test_bad_limits_in_the_environment_are_load_errors(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(LoadError, match=f"^{message}"):
+        Limits.from_environment(environ)
+
+
+@pytest.mark.parametrize(
+    ("size", "text"), [(100, "100 B"), (1536, "1.5 KiB"), (3 * MiB // 2, "1.5 MiB"), (512 * MiB, "512 MiB")]
+)
+def test_format_size(size: int, text: str) -> None:
+    assert format_size(size) == text
+
+
+def test_limit_errors_are_reconcile_errors() -> None:
+    error = Limits().time_exceeded("a.star")
+    assert isinstance(error, ReconcileError) and isinstance(error, ChoreoError)
+    assert str(error.at("b.star:3")) == "b.star:3: reconciler exceeded the time limit of 10s"
