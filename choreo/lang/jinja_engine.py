@@ -10,10 +10,14 @@ translation layer that lets reference projects run unchanged:
 * Printed values follow pongo2: floats with six decimals (``1.5`` -> ``1.500000``), ``None`` as an
   empty string, booleans ``True``/``False`` (ints stay ints, spec §7.4).
 * ``a.b`` on a mapping reads the key ``b`` first (``spec.items`` is the key, not ``dict.items``).
+* A missing value (a key the object does not have, at any depth, or an undefined name) is false in
+  ``if``, ``and``/``or``/``not`` and comparisons, empty in ``for``, and takes the ``default`` filter's
+  value: reference templates write ``{% if spec.vlanTagging %}`` for optional keys.
 
-Unlike pongo2, undefined variables and unknown template names are errors, never empty text. Rendering
-is bounded by a ``Budget``: time and depth at every call and macro call, output size as the text is
-produced. Every failure is one ``ReconcileError`` line ``<file>:<line>: <message>``.
+Unlike pongo2, printing a missing value and unknown template names are errors, never empty text: an
+empty value in a device config is a mistake found late. Rendering is bounded by a ``Budget``: time and
+depth at every call and macro call, output size as the text is produced. Every failure is one
+``ReconcileError`` line ``<file>:<line>: <message>``.
 """
 
 from __future__ import annotations
@@ -69,6 +73,13 @@ class _CodeLoader(jinja2.BaseLoader):
         return translate_pongo2(self._code[template]), self._sources[template], lambda: True
 
 
+class MissingValue(jinja2.ChainableUndefined):
+    """A missing value as pongo2 treats it in tests (false, empty, chainable), but an error when printed."""
+
+    __slots__ = ()
+    __str__ = __html__ = jinja2.Undefined._fail_with_undefined_error
+
+
 class _Environment(SandboxedEnvironment):
     """Sandboxed, with mapping keys taking precedence over attributes (as in pongo2), and every call
     counted against the budget of the render in progress (``budget``, set by ``JinjaReconciler``)."""
@@ -99,7 +110,7 @@ class JinjaReconciler:
         self._source = self._sources[ENTRY]
         self._env = _Environment(
             loader=_CodeLoader(config.code, self._sources),
-            undefined=jinja2.StrictUndefined,
+            undefined=MissingValue,
             finalize=pongo2_finalize,
             keep_trailing_newline=True,
             autoescape=False,

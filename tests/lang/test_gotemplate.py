@@ -2,7 +2,8 @@
 
 Expected outputs were checked against Go's own text/template (except where marked: behaviour added
 after Go 1.11 — ``slice``, ``break``/``continue``, ``else with``, range over int, digit separators,
-``\\u003C``-style ``js`` escapes, sorted map printing, nil-pointer field errors).
+``\\u003C``-style ``js`` escapes, sorted map printing, nil-pointer field errors) and where choreo
+differs on purpose: printing a missing key is an error where Go prints ``<no value>``.
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ def run(template: str, data: Any = None, **others: str) -> str:
 
 CASES = [
     # fields, numbers as float64, missing keys
-    ("{{ .name }} {{ .id }} {{ .missing }} {{ .missing.x }} {{ .a.b }}", "system 0 <no value> <no value> [1 2 3]"),
+    ("{{ .name }} {{ .id }} {{ .a.b }}", "system 0 [1 2 3]"),
     ('{{ printf "%s.%d" .name .id }}', "system.%!d(float64=0)"),
     ("{{ .big }} {{ .f }} {{ .s }} {{ .neg }} {{ 1.5 }} {{ 1e7 }} {{ 3 }}",
      "1.2345678e+07 2.5 1.2e-05 -0.5 1.5 1e+07 3"),
-    ("{{ .m }} {{ .n }} {{ .e }}", "map[x:1 y:z] <no value> []"),
+    ("{{ .m }} {{ .e }}", "map[x:1 y:z] []"),
     # control structures
     ("{{ if .n }}1{{ else if .t }}2{{ else }}3{{ end }}", "2"),
     ("{{ if .n }}1{{ else if .missing }}2{{ else }}3{{ end }}", "3"),
@@ -58,7 +59,7 @@ CASES = [
     ('{{ define "a" }}A{{ template "b" . }}{{ end }}{{ define "b" }}B{{ .name }}{{ end }}{{ template "a" . }}',
      "ABsystem"),
     ('{{ block "x" .l }}{{ range . }}<{{ . }}>{{ end }}{{ end }}', "<p><q>"),
-    ('{{ define "d" }}[{{ . }}]{{ end }}{{ template "d" }}', "[<no value>]"),
+    ('{{ define "d" }}[{{ . }}]{{ end }}{{ template "d" "x" }}', "[x]"),
     # whitespace trimming and comments
     ('a  {{- 1 -}}  b {{- "x" }}  c\n  {{- /* hi */ -}}\n  d', "a1bx  cd"),
     ("{{/* comment */}}x", "x"),
@@ -67,14 +68,13 @@ CASES = [
     ("{{ \"a\\tb\\u00e9\\x41\" }} {{ `raw\\n` }} {{ 'a' }} {{ 0x1F }} {{ -3 }} {{ +4 }} {{ 0o17 }} {{ 017 }}",
      "a\tbéA raw\\n 97 31 -3 4 15 15"),
     # builtins
-    ('{{ len .l }} {{ len .m }} {{ len .name }} {{ index .a.b 1 }} {{ index .a "b" 2 }} {{ index .m "zz" }}',
-     "2 2 6 2 3 <no value>"),
+    ('{{ len .l }} {{ len .m }} {{ len .name }} {{ index .a.b 1 }} {{ index .a "b" 2 }}', "2 2 6 2 3"),
     ("{{ slice .l 1 }} {{ slice .name 0 2 }} {{ slice .l }}", "[q] sy [p q]"),
     ('{{ eq .name "system" }} {{ eq .name "a" "system" }} {{ eq .id 0.0 }} {{ ne .name "x" }}', "true true true true"),
     ('{{ lt 1 2 }} {{ le 2.5 .f }} {{ gt "b" "a" }} {{ ge 1 2 }}', "true true true false"),
     ('{{ and 1 0 }} {{ and 1 "x" }} {{ or .missing .n "" }} {{ or 0 "y" }} {{ not .a }} {{ not .e }}',
      "0 x  y false true"),
-    ("{{ and .n .n.x }} {{ or .t .n.x }}", "<no value> true"),  # short-circuit: .n.x never evaluated
+    ("{{ if and .n .n.x }}y{{ else }}n{{ end }} {{ or .t .n.x }}", "n true"),  # short-circuit: no .n.x
     ('{{ print "a" "b" 1 2 "c" }} {{ println 1 "a" }}', "ab1 2c 1 a\n"),
     ("{{ print nil }} {{ print .missing }} {{ printf \"%s\" .missing }} {{ .missing | print }}",
      "<nil> <nil> %!s(<nil>) <nil>"),
@@ -158,6 +158,46 @@ def test_errors_like_go(template: str, message: str) -> None:
 def test_redefining_a_template_is_an_error() -> None:
     with pytest.raises(TemplateError, match="multiple definition of template 'a'"):
         run('{{ define "a" }}1{{ end }}{{ define "a" }}2{{ end }}')
+
+
+# --- missing values (issue 11): false in tests, an error when printed -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{{ if .missing }}y{{ else }}n{{ end }}", "n"),
+        ("{{ if .missing.deeper.still }}y{{ else }}n{{ end }}", "n"),
+        ("{{ if not .missing }}y{{ end }}", "y"),
+        ("{{ if and .t .missing }}y{{ else }}n{{ end }}", "n"),
+        ("{{ if or .missing .name }}y{{ end }}", "y"),
+        ("{{ if or .missing .also.missing }}y{{ else }}n{{ end }}", "n"),
+        ("{{ with .missing }}y{{ else }}n{{ end }}", "n"),
+        ("{{ range .missing }}y{{ else }}n{{ end }}", "n"),
+        ("{{ print .missing }}", "<nil>"),  # a function's result is a value: Go's print says <nil>
+    ],
+)
+def test_missing_keys_are_false_in_tests(template: str, expected: str) -> None:
+    assert run(template) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "at"),
+    [
+        ("{{ .missing }}", "t.tpl:1:3: executing \"t.tpl\" at <.missing>"),
+        ("x\n  {{ .a.nope }}", "t.tpl:2:5: executing \"t.tpl\" at <.a.nope>"),
+        ("{{ .n }}", "at <.n>"),  # null prints as <no value> in Go too
+        ('{{ index .m "zz" }}', 'at <index .m "zz">'),
+        ("{{ and .n .n.x }}", "at <and .n .n.x>"),
+        ('{{ define "d" }}[{{ . }}]{{ end }}{{ template "d" }}', 'executing "d" at <.>'),
+        ("{{ $v := .missing }}{{ $v }}", "at <$v>"),
+    ],
+)
+def test_printing_a_missing_key_is_an_error_naming_the_place(template: str, at: str) -> None:
+    with pytest.raises(TemplateError) as err:
+        run(template)
+    assert at in str(err.value)
+    assert str(err.value).endswith("no value to print (a missing key or null); test it with if or with")
 
 
 # --- limits --------------------------------------------------------------------------------------------

@@ -133,6 +133,47 @@ def test_template_errors_are_one_line_naming_file_and_line(code: dict[str, str],
     assert "\n" not in str(err.value)
 
 
+# --- missing values (issue 11): pongo2's tests, but printing one is an error ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{% if spec.vlanTagging %}vlan{% endif %}", ""),
+        ("{% if spec.ipv4 %}4{% else %}no ipv4{% endif %}", "no ipv4"),
+        ("{% if spec.ipv4.address %}a{% else %}none{% endif %}", "none"),  # missing at any depth
+        ("{% if spec.node.nope %}a{% else %}none{% endif %}", "none"),  # an attribute a string lacks
+        ("{% if status %}s{% else %}no status{% endif %}", "no status"),  # a top-level key
+        ("{% if not spec.vlanTagging %}untagged{% endif %}", "untagged"),
+        ("{% if spec.up and spec.vlanTagging %}a{% else %}b{% endif %}", "b"),
+        ("{% if spec.vlanTagging or spec.up %}a{% endif %}", "a"),
+        ("{{ spec.vlanTagging or 'off' }}", "off"),
+        ("{% if spec.type == 'routed' %}r{% else %}other{% endif %}", "other"),
+        ("{{ spec.vlanId | default(1) }}", "1"),
+        ("{{ spec.ipv4.address | default('none') }}", "none"),
+        ("[{% for p in spec.ipv4 %}{{ p }}{% endfor %}]", "[]"),
+        ("{{ spec.ipv4 | length }}", "0"),
+        ("{% if spec.vlan is defined %}v{% else %}undefined{% endif %}", "undefined"),
+    ],
+)
+def test_missing_values_are_false_empty_or_default_in_tests(template: str, expected: str) -> None:
+    assert render(template) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "line"),
+    [
+        ("{{ spec.vlanTagging }}", 1),
+        ("a\n{{ spec.ipv4.address }}", 2),
+        ("a\nb\n{{ 'vlan-' ~ spec.vlanId }}", 3),
+        ("{% if spec.up %}\n{{ status }}{% endif %}", 2),
+    ],
+)
+def test_printing_a_missing_value_is_an_error_naming_template_and_line(template: str, line: int) -> None:
+    with pytest.raises(ReconcileError, match=f"^{DIR}/main.jinja2:{line}: undefined: "):
+        render(template)
+
+
 # --- limits: the same bounds and messages as the other engines ---------------------------------------
 
 

@@ -1,10 +1,12 @@
 """Executes parsed Go templates with the semantics of Go's ``text/template/exec.go``.
 
-Field access on maps, ``<no value>`` for missing keys, nil-pointer errors on null values, variable
-scopes, ``range`` over lists, maps (sorted keys) and ints, ``break``/``continue``, ``template`` calls
-with a fresh variable scope, short-circuit ``and``/``or``, and Go's execution error form
-``<file>:<line>:<col>: executing "<template>" at <<node>>: <message>``.
+Field access on maps, missing keys as Go's invalid value (false in ``if``/``with``/``and``/``or``),
+nil-pointer errors on null values, variable scopes, ``range`` over lists, maps (sorted keys) and ints,
+``break``/``continue``, ``template`` calls with a fresh variable scope, short-circuit ``and``/``or``,
+and Go's execution error form ``<file>:<line>:<col>: executing "<template>" at <<node>>: <message>``.
 
+One deliberate difference: printing a missing key (or null) is an error, where Go prints
+``<no value>`` into the output; a device config with ``<no value>`` in it is never what was meant.
 Execution is bounded by a ``Budget`` (time, output size, nesting of ``template`` calls).
 """
 
@@ -35,6 +37,7 @@ from choreo.lang.gotemplate.parse import (
 from choreo.lang.gotemplate.values import MISSING, truth, type_name
 from choreo.lang.limits import Budget
 
+NOTHING_TO_PRINT = "no value to print (a missing key or null); test it with if or with"
 NO_FINAL: Any = object()  # "no value piped in" (Go's missingVal)
 
 
@@ -90,7 +93,9 @@ class Executor:
         self.out.append(text)
 
     def print(self, node: Action, value: Any) -> None:
-        self.write(node, "<no value>" if value is MISSING else format_value(value, "v"))
+        if value is MISSING:
+            raise self.fail(node.pipe, node.pipe.text, NOTHING_TO_PRINT)
+        self.write(node, format_value(value, "v"))
 
     def branch(self, dot: Any, node: Branch) -> None:
         mark = len(self.vars)
