@@ -22,6 +22,9 @@ Decisions worth knowing:
   so they never produce ``field not declared in schema``.
 * Like the API server, :func:`apply_defaults` drops a ``null`` in a non-nullable field that has no
   default, and replaces it with the default when there is one.
+* NaN and infinities are invalid values (JSON has no such numbers) wherever the schema describes the
+  field, with its path. Below preserved unknown fields nothing is walked — walking them would cost as
+  much as storing them — and the store's canonical JSON encoding refuses them, naming the object.
 """
 
 from __future__ import annotations
@@ -548,8 +551,6 @@ class _Validator:
                     sub.check(item, f"{path}.{key}", structural, errors)
             elif not open_ended and not (self.embedded and key in _EMBEDDED_KEYS):
                 errors.append(FieldError(f"{path}.{key}", NOT_DECLARED))
-            elif type(item) in _UNCHECKED_HOLDERS:
-                _non_finite(item, f"{path}.{key}", errors)
         for name in self.required:
             if name not in value and name not in skip:
                 errors.append(FieldError(f"{path}.{name}", REQUIRED))
@@ -566,8 +567,6 @@ class _Validator:
             for i, item in enumerate(value):
                 if type(item) not in items.leaf_types:
                     items.check(item, f"{path}[{i}]", structural, errors)
-        else:
-            _non_finite(value, path, errors)
         if self.item_counts:
             _item_counts(self.schema, value, path, errors)
         if self.list_map:
@@ -616,28 +615,8 @@ def check_value(schema: Schema, value: Any) -> list[FieldError]:
     return sorted_errors(errors)
 
 
-# Values below which a float may hide where no schema walks: containers, and floats themselves.
-_UNCHECKED_HOLDERS = frozenset({dict, list, float})
-
-
 def _not_finite(value: float) -> str:
     return f"Invalid value: {render_value(value)}: must be a finite number (JSON has no NaN or Infinity)"
-
-
-def _non_finite(value: Any, path: str, errors: list[FieldError]) -> None:
-    """Report NaN and infinities anywhere in a value no schema describes (preserved unknown fields):
-    JSON cannot carry them, so the API server refuses them like any invalid value."""
-    if type(value) is float:
-        if not math.isfinite(value):
-            _add(errors, path, _not_finite(value))
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if type(item) in _UNCHECKED_HOLDERS:
-                _non_finite(item, f"{path}.{key}", errors)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            if type(item) in _UNCHECKED_HOLDERS:
-                _non_finite(item, f"{path}[{i}]", errors)
 
 
 def _passes(node: _Validator | None, value: Any, path: str) -> bool:

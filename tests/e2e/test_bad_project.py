@@ -162,4 +162,5 @@ def test_a_template_writing_nan_is_refused(example) -> None:
     result = choreo("run", str(project))
     assert result.code != 0
     assert "Traceback" not in result.out + result.err
-    assert "Invalid value: NaN: must be a finite number" in result.out + result.err
+    assert "interface.node1.e1-1" in result.out + result.err  # the Config the template wrote
+    assert "value is not JSON-compatible" in result.out + result.err  # its config is schemaless: the store refuses
