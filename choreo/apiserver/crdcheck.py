@@ -53,6 +53,8 @@ _EXTENSIONS = ("x-kubernetes-preserve-unknown-fields", "x-kubernetes-embedded-re
                "x-kubernetes-list-map-keys", "x-kubernetes-list-type", "x-kubernetes-map-type")  # fmt: skip
 _DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 
+_MESSAGE_LIMIT, _VALUE_LIMIT = 400, 80
+
 # Root: an object; a field: a typed structural node; nested: inside a value validation (allOf/...).
 ROOT, FIELD, NESTED = "root", "field", "nested"
 
@@ -65,12 +67,22 @@ def crd_name(crd: Any) -> str:
 
 
 def first_problem(crd: Any) -> str | None:
-    """The first problem of ``crd`` as one line (``None`` when it is fine); more are counted, not listed."""
+    """The first problem of ``crd`` as one short line (``None`` when it is fine); more are counted, not
+    listed: one mistake often breaks several rules, and the first one is where to start."""
     problems = crd_problems(crd)
     if not problems:
         return None
+    first = str(problems[0])
+    if len(first) > _MESSAGE_LIMIT:
+        first = first[: _MESSAGE_LIMIT - 1] + "…"
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    return f"{problems[0]}{more}"
+    return f"{first}{more}"
+
+
+def _quoted(value: Any) -> str:
+    """A value as JSON in a message, cut short: the mistake may be a whole mapping pasted in the wrong place."""
+    text = render_value(value)
+    return text if len(text) <= _VALUE_LIMIT else text[: _VALUE_LIMIT - 1] + "…"
 
 
 def crd_problems(crd: Any) -> list[FieldError]:
@@ -104,26 +116,22 @@ def _shape(crd: dict[str, Any]) -> Iterator[FieldError]:
 
 def _group(group: Any) -> Iterator[FieldError]:
     if isinstance(group, str) and group and "." not in group:
-        yield FieldError(
-            "spec.group", f"Invalid value: {render_value(group)}: should be a domain with at least one dot"
-        )
+        yield FieldError("spec.group", f"Invalid value: {_quoted(group)}: should be a domain with at least one dot")
 
 
 def _names(names: Any) -> Iterator[FieldError]:
     if names is None:
         return  # resource_from_crd: "spec.names.kind is required"
     if not isinstance(names, dict):
-        yield FieldError("spec.names", f"must be a mapping, got {render_value(names)}")
+        yield FieldError("spec.names", f"must be a mapping, got {_quoted(names)}")
         return
     for key in ("kind", "plural", "singular", "listKind"):
         if key in names and not isinstance(names[key], str):
-            yield FieldError(f"spec.names.{key}", f"must be a string, got {render_value(names[key])}")
+            yield FieldError(f"spec.names.{key}", f"must be a string, got {_quoted(names[key])}")
     for key in ("plural", "singular"):
         value = names.get(key)
         if isinstance(value, str) and value and not _DNS_LABEL.fullmatch(value):
-            yield FieldError(
-                f"spec.names.{key}", f"Invalid value: {render_value(value)}: must be a lowercase DNS label"
-            )
+            yield FieldError(f"spec.names.{key}", f"Invalid value: {_quoted(value)}: must be a lowercase DNS label")
     for key in ("shortNames", "categories"):
         if key in names and not _string_list(names[key]):
             yield FieldError(f"spec.names.{key}", "must be a list of strings")
@@ -133,7 +141,7 @@ def _versions(versions: Any) -> Iterator[FieldError]:
     if versions is None:
         return  # resource_from_crd: "spec.versions must have at least one version"
     if not isinstance(versions, list):
-        yield FieldError("spec.versions", f"must be a list of versions, got {render_value(versions)}")
+        yield FieldError("spec.versions", f"must be a list of versions, got {_quoted(versions)}")
         return
     seen: set[str] = set()
     for i, version in enumerate(versions):
@@ -143,13 +151,13 @@ def _versions(versions: Any) -> Iterator[FieldError]:
             continue
         name = version.get("name")
         if name is not None and not isinstance(name, str):
-            yield FieldError(f"{path}.name", f"must be a string, got {render_value(name)}")
+            yield FieldError(f"{path}.name", f"must be a string, got {_quoted(name)}")
         elif name in seen:
-            yield FieldError(f"{path}.name", f"Duplicate value: {render_value(name)}")
+            yield FieldError(f"{path}.name", f"Duplicate value: {_quoted(name)}")
         seen.add(str(name))
         for key in ("served", "storage"):
             if key in version and not isinstance(version[key], bool):
-                yield FieldError(f"{path}.{key}", f"must be a boolean, got {render_value(version[key])}")
+                yield FieldError(f"{path}.{key}", f"must be a boolean, got {_quoted(version[key])}")
         yield from _subresources(version.get("subresources"), f"{path}.subresources")
         yield from _version_schema(version.get("schema"), f"{path}.schema")
 
@@ -166,7 +174,7 @@ def _subresources(subresources: Any, path: str) -> Iterator[FieldError]:
 def _version_schema(schema: Any, path: str) -> Iterator[FieldError]:
     root = schema.get("openAPIV3Schema") if isinstance(schema, dict) else None
     if schema is not None and not isinstance(schema, dict):
-        yield FieldError(path, f"must be a mapping with openAPIV3Schema, got {render_value(schema)}")
+        yield FieldError(path, f"must be a mapping with openAPIV3Schema, got {_quoted(schema)}")
     elif root is None:
         yield FieldError(f"{path}.openAPIV3Schema", "Required value: schemas are required")
     else:
@@ -184,7 +192,7 @@ def _string_list(value: Any) -> bool:
 
 def _node(node: Any, path: str, where: str) -> Iterator[FieldError]:
     if not isinstance(node, dict):
-        yield FieldError(path, f"must be a schema (a mapping), got {render_value(node)}")
+        yield FieldError(path, f"must be a schema (a mapping), got {_quoted(node)}")
         return
     yield from _keywords(node, path)
     yield from _simple_values(node, path)
@@ -211,23 +219,23 @@ def _simple_values(node: dict[str, Any], path: str) -> Iterator[FieldError]:
             yield FieldError(f"{path}.{key}", "must be >= 0" if _is_int(value) else "must be an integer >= 0")
     for key in _STRINGS:
         if key in node and not isinstance(node[key], str):
-            yield FieldError(f"{path}.{key}", f"must be a string, got {render_value(node[key])}")
+            yield FieldError(f"{path}.{key}", f"must be a string, got {_quoted(node[key])}")
     for key in _BOOLEANS:
         if key in node and not isinstance(node[key], bool):
-            yield FieldError(f"{path}.{key}", f"must be a boolean, got {render_value(node[key])}")
+            yield FieldError(f"{path}.{key}", f"must be a boolean, got {_quoted(node[key])}")
     for key in ("minimum", "maximum"):
         if key in node and not _is_number(node[key]):
-            yield FieldError(f"{path}.{key}", f"must be a number, got {render_value(node[key])}")
+            yield FieldError(f"{path}.{key}", f"must be a number, got {_quoted(node[key])}")
     if "multipleOf" in node and not (_is_number(node["multipleOf"]) and node["multipleOf"] > 0):
-        yield FieldError(f"{path}.multipleOf", f"Invalid value: {render_value(node['multipleOf'])}: must be > 0")
+        yield FieldError(f"{path}.multipleOf", f"Invalid value: {_quoted(node['multipleOf'])}: must be > 0")
     if node.get("uniqueItems") is True:
         yield FieldError(
             f"{path}.uniqueItems", "Forbidden: uniqueItems cannot be set to true (use x-kubernetes-list-type: set)"
         )
     if "enum" in node and not isinstance(node["enum"], list):
-        yield FieldError(f"{path}.enum", f"must be a list of values, got {render_value(node['enum'])}")
+        yield FieldError(f"{path}.enum", f"must be a list of values, got {_quoted(node['enum'])}")
     if "required" in node and not _string_list(node["required"]):
-        yield FieldError(f"{path}.required", f"must be a list of field names, got {render_value(node['required'])}")
+        yield FieldError(f"{path}.required", f"must be a list of field names, got {_quoted(node['required'])}")
     if "pattern" in node:
         yield from _pattern(node["pattern"], f"{path}.pattern")
 
@@ -241,12 +249,12 @@ def _type(node: dict[str, Any], path: str, where: str) -> Iterator[FieldError]:
         elif not int_or_string and node.get("x-kubernetes-preserve-unknown-fields") is not True:
             yield FieldError(f"{path}.type", "Required value: must not be empty for specified fields")
     elif not isinstance(declared, str):
-        yield FieldError(f"{path}.type", f"must be one type name (a string), got {render_value(declared)}")
+        yield FieldError(f"{path}.type", f"must be one type name (a string), got {_quoted(declared)}")
     elif declared not in SCHEMA_TYPES:
-        supported = ", ".join(render_value(t) for t in SCHEMA_TYPES)
-        yield FieldError(f"{path}.type", f"Unsupported value: {render_value(declared)}: supported values: {supported}")
+        supported = ", ".join(_quoted(t) for t in SCHEMA_TYPES)
+        yield FieldError(f"{path}.type", f"Unsupported value: {_quoted(declared)}: supported values: {supported}")
     elif where == ROOT and declared != "object":
-        yield FieldError(f"{path}.type", f"Invalid value: {render_value(declared)}: must be object at the root")
+        yield FieldError(f"{path}.type", f"Invalid value: {_quoted(declared)}: must be object at the root")
     elif int_or_string:
         yield FieldError(f"{path}.type", "Forbidden: must be empty if x-kubernetes-int-or-string is true")
 
@@ -283,7 +291,7 @@ def _list_type(node: dict[str, Any], path: str) -> Iterator[FieldError]:
     if list_type not in _LIST_TYPES:
         yield FieldError(where, _unsupported(list_type, _LIST_TYPES))
     elif node.get("type") != "array":
-        yield FieldError(where, f"Invalid value: {render_value(list_type)}: must only be used with type array")
+        yield FieldError(where, f"Invalid value: {_quoted(list_type)}: must only be used with type array")
     elif list_type == "map":
         yield from _list_map_keys(node, keys, f"{path}.x-kubernetes-list-map-keys")
     elif keys:
@@ -295,7 +303,7 @@ def _list_map_keys(node: dict[str, Any], keys: Any, path: str) -> Iterator[Field
         yield FieldError(path, "Required value: must not be empty if x-kubernetes-list-type is map")
         return
     if not _string_list(keys):
-        yield FieldError(path, f"must be a list of field names, got {render_value(keys)}")
+        yield FieldError(path, f"must be a list of field names, got {_quoted(keys)}")
         return
     items = node.get("items")
     if not isinstance(items, dict) or items.get("type") != "object":
@@ -305,9 +313,9 @@ def _list_map_keys(node: dict[str, Any], keys: Any, path: str) -> Iterator[Field
     for i, key in enumerate(keys):
         key_schema = props.get(key)
         if not isinstance(key_schema, dict):
-            yield FieldError(f"{path}[{i}]", f"Invalid value: {render_value(key)}: must name a property of the items")
+            yield FieldError(f"{path}[{i}]", f"Invalid value: {_quoted(key)}: must name a property of the items")
         elif key_schema.get("type") in ("array", "object"):
-            yield FieldError(f"{path}[{i}]", f"Invalid value: {render_value(key)}: must name a scalar property")
+            yield FieldError(f"{path}[{i}]", f"Invalid value: {_quoted(key)}: must name a scalar property")
 
 
 def _object_keywords(node: dict[str, Any], path: str, where: str) -> Iterator[FieldError]:
@@ -315,9 +323,7 @@ def _object_keywords(node: dict[str, Any], path: str, where: str) -> Iterator[Fi
     props, additional = node.get("properties"), node.get("additionalProperties")
     if props is not None:
         if not isinstance(props, dict):
-            yield FieldError(
-                f"{path}.properties", f"must be a mapping of field name to schema, got {render_value(props)}"
-            )
+            yield FieldError(f"{path}.properties", f"must be a mapping of field name to schema, got {_quoted(props)}")
         else:
             for key, sub in props.items():
                 yield from _node(sub, f"{path}.properties.{key}", child)
@@ -383,7 +389,7 @@ def _is_number(value: Any) -> bool:
 
 
 def _unsupported(value: Any, supported: tuple[str, ...]) -> str:
-    return f"Unsupported value: {render_value(value)}: supported values: {', '.join(map(render_value, supported))}"
+    return f"Unsupported value: {_quoted(value)}: supported values: {', '.join(map(render_value, supported))}"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -408,13 +414,11 @@ _RE2_MAX_REPEAT = 1000
 
 def _pattern(pattern: Any, path: str) -> Iterator[FieldError]:
     if not isinstance(pattern, str):
-        yield FieldError(path, f"must be a string, got {render_value(pattern)}")
+        yield FieldError(path, f"must be a string, got {_quoted(pattern)}")
         return
     problem = re2_problem(pattern)
     if problem:
-        yield FieldError(
-            path, f"Invalid value: {render_value(pattern)}: must be a valid RE2 regular expression: {problem}"
-        )
+        yield FieldError(path, f"Invalid value: {_quoted(pattern)}: must be a valid RE2 regular expression: {problem}")
 
 
 def re2_problem(pattern: str) -> str | None:

@@ -187,3 +187,11 @@ def test_register_crd_refuses_an_invalid_crd() -> None:
     with pytest.raises(Invalid, match="maxLength: must be >= 0"):
         api.register_crd(_crd(type="string", maxLength=-1), source="crds/x.yaml")
     assert api.registry.get("example.com", "Foo") is None
+
+
+def test_messages_stay_short_whatever_the_mistake() -> None:
+    problem = _problem(_crd(type="object", properties=[f"field{i}" for i in range(10_000)]))
+    assert problem.startswith(f"{SIZE}.properties: must be a mapping")
+    assert len(problem) < 500
+    default = {"type": "object", "properties": {"n": {"type": "integer"}}, "default": {"n": "x" * 10_000}}
+    assert len(_problem(_crd(**default))) < 500
