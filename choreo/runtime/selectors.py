@@ -57,6 +57,7 @@ _EXPRESSION_KEYS = frozenset({"expression", "operator", "values"})
 _GO_INT = re.compile(r"[+-]?[0-9]+")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _PREFIX = "input."  # every selector expression is a path on the object called input
+_SHOWN_EXPRESSION = 80  # an expression quoted in an error message is cut after this many characters
 
 
 # --------------------------------------------------------------------------------------------------
@@ -96,7 +97,7 @@ def _first_cel_error(report: str) -> str:
         return report.splitlines()[0] if report else "does not compile"
     column = max(int(found.group(2)) - len(_PREFIX), 0)
     reason = found.group(3).split(" expecting ")[0].strip()  # ANTLR lists every token it could take
-    return f"{reason} (column {column})"
+    return f"{_cut(reason)} (column {column})"
 
 
 def _checked_expression(expr: str, where: str) -> str:
@@ -104,8 +105,13 @@ def _checked_expression(expr: str, where: str) -> str:
     silently select nothing, so it is refused where it is declared."""
     problem = syntax_error(expr)
     if problem:
-        raise Invalid(f"{where}: {expr!r} is not a valid CEL expression: {problem}")
+        raise Invalid(f"{where}: {_cut(expr)!r} is not a valid CEL expression: {problem}")
     return expr
+
+
+def _cut(text: str) -> str:
+    """``text`` for an error message: a long expression (or a long token quoted from it) is cut short."""
+    return text if len(text) <= _SHOWN_EXPRESSION else text[: _SHOWN_EXPRESSION - 1] + "…"
 
 
 def _context(obj: Mapping[str, Any]) -> _Ctx:

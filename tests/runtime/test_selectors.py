@@ -522,3 +522,9 @@ def test_selector_repr() -> None:
     assert repr(compile_selector(None, absent_means_everything=False)) == "Selector(nothing)"
     assert "metadata.name" in repr(compile_selector({"match": {"metadata.name": "a"}}))
     assert isinstance(compile_selector({}), Selector)
+
+
+def test_a_huge_expression_is_quoted_short() -> None:
+    with pytest.raises(Invalid) as info:
+        compile_selector({"match": {"a " + "b" * 100_000: "x"}})
+    assert len(str(info.value)) < 300
