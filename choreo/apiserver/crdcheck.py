@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeGuard
 
 from choreo.apiserver.openapi import FieldError, check_value, render_value, sorted_errors
 
@@ -309,7 +309,7 @@ def _list_map_keys(node: dict[str, Any], keys: Any, path: str) -> Iterator[Field
     if not isinstance(items, dict) or items.get("type") != "object":
         yield FieldError(f"{path[: path.rfind('.')]}.items.type", "must be object if x-kubernetes-list-type is map")
         return
-    props = items.get("properties") if isinstance(items.get("properties"), dict) else {}
+    props: dict[str, Any] = items["properties"] if isinstance(items.get("properties"), dict) else {}
     for i, key in enumerate(keys):
         key_schema = props.get(key)
         if not isinstance(key_schema, dict):
@@ -380,7 +380,7 @@ def _is_rule(rule: Any) -> bool:
     return isinstance(rule, dict) and isinstance(rule.get("rule"), str)
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -509,7 +509,7 @@ def _quantifier(pattern: str, i: int) -> str | None:
 
 def _values(crd: dict[str, Any]) -> Iterator[FieldError]:
     for i, version in enumerate((crd.get("spec") or {}).get("versions") or []):
-        root = (version.get("schema") or {}).get("openAPIV3Schema")
+        root: dict[str, Any] = version["schema"]["openAPIV3Schema"]  # the shape checks found them all there
         yield from _node_values(root, f"spec.versions[{i}].schema.openAPIV3Schema")
 
 

@@ -9,6 +9,7 @@ reconciled more often than ``max_reconciles`` without the system becoming quiet.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -47,9 +48,9 @@ class BoundReconciler:
     def __post_init__(self) -> None:
         self.for_selector = self._selector("spec.for", lambda: compile_selector(self.config.for_.selector))
         for i, owned in enumerate(self.config.owns):
-            self._selector(f"spec.owns[{i}]", lambda owned=owned: compile_selector(owned.selector))
+            self._selector(f"spec.owns[{i}]", functools.partial(compile_selector, owned.selector))
         self.watch_selectors = [
-            (w, self._selector(f"spec.watches[{i}]", lambda w=w: WatchSelector(w.selector)))
+            (w, self._selector(f"spec.watches[{i}]", functools.partial(WatchSelector, w.selector)))
             for i, w in enumerate(self.config.watches)
         ]
 
@@ -117,7 +118,7 @@ def _check_output(r: BoundReconciler, obj: Object, output: ReconcileOutput) -> N
 
 
 def _identity(obj: Object) -> tuple[str, str, str, str]:
-    md = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    md: Object = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
     group = str(obj.get("apiVersion") or "").rpartition("/")[0]
     return group, str(obj.get("kind") or ""), str(md.get("namespace") or ""), str(md.get("name") or "")
 
