@@ -48,6 +48,7 @@ except ImportError:  # pragma: no cover - not on Unix
 
 AVAILABLE = hasattr(os, "fork")
 _HEADER = struct.Struct("!Q")
+_CHUNK = 256 * 1024
 _WRITES = frozenset({"apply", "create_child"})  # client methods whose argument is an object written
 _CALLS = _WRITES | {"get", "list", "apply_children", "delete_children"}
 _FRAMES_PER_LEVEL = 25  # Python frames one nested template call may take (Jinja2 macros take about 5)
@@ -69,36 +70,45 @@ class _Late(Exception):
 # --- framing: an 8-byte length, then a pickle ------------------------------------------------------
 
 
-def _send(sock: socket.socket, message: Any) -> None:
-    data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-    try:
-        sock.sendall(_HEADER.pack(len(data)) + data)
-    except OSError as exc:
-        raise _Gone() from exc
+class _Channel:
+    """Messages over a socket, read through a buffer so that most take one ``recv``.
 
+    ``receive`` waits until ``deadline`` (``time.monotonic``) when one is given, for ever otherwise."""
 
-def _receive(sock: socket.socket, deadline: float | None = None) -> Any:
-    (size,) = _HEADER.unpack(_read(sock, _HEADER.size, deadline))
-    return pickle.loads(_read(sock, size, deadline))
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._buffer = bytearray()
 
-
-def _read(sock: socket.socket, size: int, deadline: float | None) -> bytearray:
-    buffer = bytearray(size)
-    view = memoryview(buffer)
-    got = 0
-    while got < size:
-        if deadline is not None:
-            sock.settimeout(max(deadline - time.monotonic(), 0.0))
+    def send(self, message: Any) -> None:
+        data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
         try:
-            count = sock.recv_into(view[got:])
+            self.sock.sendall(_HEADER.pack(len(data)) + data)
+        except OSError as exc:
+            raise _Gone() from exc
+
+    def receive(self, deadline: float | None = None) -> Any:
+        while True:
+            if len(self._buffer) >= _HEADER.size:
+                (size,) = _HEADER.unpack_from(self._buffer)
+                end = _HEADER.size + size
+                if len(self._buffer) >= end:
+                    data = bytes(self._buffer[_HEADER.size : end])
+                    del self._buffer[:end]
+                    return pickle.loads(data)
+            self._fill(deadline)
+
+    def _fill(self, deadline: float | None) -> None:
+        if deadline is not None:
+            self.sock.settimeout(max(deadline - time.monotonic(), 0.0))
+        try:
+            chunk = self.sock.recv(_CHUNK)
         except TimeoutError:
             raise _Late() from None
         except OSError as exc:
             raise _Gone() from exc
-        if count == 0:
+        if not chunk:
             raise _Gone()
-        got += count
-    return buffer
+        self._buffer += chunk
 
 
 # --- the worker side -------------------------------------------------------------------------------
@@ -111,13 +121,14 @@ class _RemoteClient:
     ``raised`` remembers which exception stands for which of choreo's, so that one escaping the engine
     is re-raised in choreo as the original."""
 
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
+    def __init__(self, channel: _Channel) -> None:
+        self._channel = channel
         self.raised: dict[int, int] = {}
 
     def _call(self, method: str, *args: Any) -> Any:
-        _send(self._sock, ("call", method, args))
-        reply = _receive(self._sock)
+        size = json_size(args[0]) if method in _WRITES else 0
+        self._channel.send(("call", method, args, size))
+        reply = self._channel.receive()
         if reply[0] == "ok":
             return reply[1]
         _, ref, invalid, message = reply
@@ -144,29 +155,34 @@ class _RemoteClient:
         self._call("delete_children")
 
     def log(self, message: str) -> None:
-        _send(self._sock, ("log", message))
+        self._channel.send(("log", message))
 
 
-def _serve(sock: socket.socket) -> None:
+def _serve(channel: _Channel) -> None:
     """The worker's loop: one reconcile per request until choreo closes its end."""
+    memory = _Memory()
     while True:
         try:
-            token, obj = _receive(sock)
+            token, obj = channel.receive()
         except _Gone:
             return
         isolated = _engines[token]()
         assert isolated is not None, "an engine in use is alive"
-        _send(sock, _evaluate(isolated, obj, sock))
+        channel.send(_evaluate(isolated, obj, channel, memory))
 
 
-def _evaluate(isolated: IsolatedEngine, obj: dict[str, Any], sock: socket.socket) -> tuple[Any, ...]:
-    """Run one reconcile under the memory limit; the final message for choreo."""
-    client = _RemoteClient(sock)
+def _evaluate(isolated: IsolatedEngine, obj: dict[str, Any], channel: _Channel, memory: _Memory) -> tuple[Any, ...]:
+    """Run one reconcile under the memory limit; the final message for choreo.
+
+    Sizes of the objects written are measured here, where a structure that is huge as JSON (YAML
+    aliases make one from little text) runs into the worker's limits, not into choreo."""
+    client = _RemoteClient(channel)
     limits = isolated.limits
     sys.setrecursionlimit(max(1000, limits.depth * _FRAMES_PER_LEVEL))
-    _limit_memory(limits.memory)
+    memory.limit(limits.memory)
     try:
-        return ("done", isolated.engine.reconcile(obj, client))
+        output = isolated.engine.reconcile(obj, client)
+        return ("done", output, json_size(output.obj) if output.obj is not None else 0)
     except MemoryError:
         return _limit(limits.memory_exceeded(isolated.source))
     except LimitExceeded as exc:
@@ -175,32 +191,39 @@ def _evaluate(isolated: IsolatedEngine, obj: dict[str, Any], sock: socket.socket
         ref = client.raised.get(id(exc))
         return ("error", str(exc)) if ref is None else ("client-error", ref)
     finally:
-        _limit_memory(None)
+        memory.limit(None)
 
 
 def _limit(exc: LimitExceeded) -> tuple[str, str, str]:
     return ("limit", exc.where, exc.reason)
 
 
-def _limit_memory(budget: int | None) -> None:
-    """Let the data segment grow by at most ``budget`` bytes from now (no limit for None).
+class _Memory:
+    """The worker's memory limit: its data segment may grow by at most a budget from now on.
 
     ``RLIMIT_DATA`` covers the heap and private anonymous mappings (Linux 4.7+), so an allocation past
-    it fails: Python raises ``MemoryError``, Rust aborts the worker; both are reported as the limit."""
-    if resource is None:
-        return
-    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    soft = hard
-    if budget is not None:
+    it fails: Python raises ``MemoryError``, Rust aborts the worker; both are reported as the limit.
+    Where ``/proc/self/statm`` does not exist the limit is not set (not enforced reliably there)."""
+
+    def __init__(self) -> None:
+        self._hard = resource.getrlimit(resource.RLIMIT_DATA)[1] if resource is not None else None
         try:
-            with open("/proc/self/statm") as statm:
-                data_pages = int(statm.read().split()[5])
-        except (OSError, IndexError, ValueError):  # not Linux: the limit is not enforced reliably
+            self._statm: int | None = os.open("/proc/self/statm", os.O_RDONLY)
+        except OSError:
+            self._statm = None
+        self._page = os.sysconf("SC_PAGE_SIZE")
+
+    def limit(self, budget: int | None) -> None:
+        """At most ``budget`` more bytes from now; no limit for None."""
+        if resource is None or self._statm is None:
             return
-        soft = data_pages * os.sysconf("SC_PAGE_SIZE") + budget
-        if hard != resource.RLIM_INFINITY:
-            soft = min(soft, hard)
-    resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+        soft = self._hard
+        if budget is not None:
+            data_pages = int(os.pread(self._statm, 256, 0).split()[5])
+            soft = data_pages * self._page + budget
+            if self._hard != resource.RLIM_INFINITY:
+                soft = min(soft, self._hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, self._hard))
 
 
 def _worker_main(sock: socket.socket, errors: IO[bytes]) -> None:
@@ -217,7 +240,7 @@ def _worker_main(sock: socket.socket, errors: IO[bytes]) -> None:
         os.closerange(3, sock.fileno())
         os.closerange(sock.fileno() + 1, os.sysconf("SC_OPEN_MAX"))
         os.environ["RUST_BACKTRACE"] = "0"
-        _serve(sock)
+        _serve(_Channel(sock))
     except BaseException:  # a worker never unwinds into choreo's code: its stack is choreo's
         code = 1
         import traceback  # only a worker that is about to die needs it
@@ -237,6 +260,7 @@ class _Worker:
     def __init__(self, pid: int, sock: socket.socket, errors: IO[bytes], known: int) -> None:
         self.pid = pid
         self.sock = sock
+        self.channel = _Channel(sock)
         self.errors = errors
         self.known = known  # engines with a token up to this existed when it was forked
         self.reusable = False
@@ -380,40 +404,40 @@ class _Exchange:
         # The engines stop themselves at the time limit; this bound is for the moments they cannot.
         deadline = time.monotonic() + self.limits.time * 1.1 + 0.1
         try:
-            _send(self.worker.sock, (self.isolated.token, obj))
+            self.worker.channel.send((self.isolated.token, obj))
             while True:
-                message = _receive(self.worker.sock, deadline)
+                message = self.worker.channel.receive(deadline)
                 if message[0] not in ("call", "log"):
                     return self._finish(message)
                 if message[0] == "log":
                     self.log(message[1])
                 else:
-                    self._answer(message[1], message[2])
+                    self._answer(*message[1:])
         except _Late:
             self.worker.kill()
             raise self.limits.time_exceeded(self.isolated.source) from None
         except _Gone:
             raise self._death() from None
 
-    def _answer(self, method: str, args: tuple[Any, ...]) -> None:
+    def _answer(self, method: str, args: tuple[Any, ...], size: int) -> None:
         if method not in _CALLS:
             raise ReconcileError(f"{self.isolated.source}: the reconciler's worker asked for {method!r}")
         if method in _WRITES:
-            self._check_size(args[0])
+            self._check_size(args[0], size)
         try:
             result = getattr(self.client, method)(*args)
         except ChoreoError as exc:
             self.raised[id(exc)] = exc
-            _send(self.worker.sock, ("raise", id(exc), isinstance(exc, Invalid), str(exc)))
+            self.worker.channel.send(("raise", id(exc), isinstance(exc, Invalid), str(exc)))
         else:
-            _send(self.worker.sock, ("ok", result))
+            self.worker.channel.send(("ok", result))
 
     def _finish(self, message: tuple[Any, ...]) -> ReconcileOutput:
         """The worker's final message as the output, or the error it stands for."""
         tag = message[0]
         self.worker.reusable = tag in ("done", "error", "client-error")
         if tag == "done":
-            self._check_size(message[1].obj)
+            self._check_size(message[1].obj, message[2])
             return message[1]
         if tag == "limit":
             raise LimitExceeded(message[1], message[2])
@@ -421,12 +445,10 @@ class _Exchange:
             raise self.raised[message[1]]
         raise ReconcileError(message[1])
 
-    def _check_size(self, obj: Any) -> None:
-        """No object written or returned is larger than ``Limits.output`` as JSON."""
-        if not isinstance(obj, dict):
-            return
-        size = json_size(obj)
-        if size > self.limits.output:
+    def _check_size(self, obj: Any, size: int) -> None:
+        """No object written or returned is larger than ``Limits.output`` as JSON (``size``, measured by
+        the worker)."""
+        if size > self.limits.output and isinstance(obj, dict):
             md = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
             name = "/".join(str(p) for p in (md.get("namespace"), md.get("name")) if p)
             what = f"{obj.get('kind') or 'object'} {name}".strip()
