@@ -8,11 +8,13 @@ Flag spellings of both reference versions are accepted (HEAD ``--show-choreo-api
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Any, Protocol
 
 import click
 
@@ -21,6 +23,8 @@ from choreo.errors import ChoreoError
 from choreo.plugins import SCHEMA, load_plugin
 from choreo.results import deps as deps_mod
 from choreo.results import diff as diff_mod
+from choreo.results import graphviz
+from choreo.results import topology as topology_mod
 from choreo.results.inventory import Item, stored_inventory, visible
 from choreo.results.runs import list_lines, resolve_run, runs_newest_first
 from choreo.results.snapshot import has_snapshot, load_snapshot
@@ -148,47 +152,99 @@ def run_list(client: ServerClient | None, directory: str | None) -> None:
         echo_lines(list_lines(source.runs()))
 
 
+class DiffError(click.ClickException):
+    """An error of ``run diff``: exit 2, since exit 1 means "there are differences" (as ``kubectl diff``)."""
+
+    exit_code = 2
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+def _errors_exit_2(command: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except ChoreoError as exc:
+            raise DiffError(str(exc)) from exc
+        except OSError as exc:
+            raise DiffError(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)) from exc
+
+    return wrapper
+
+
 @click.command("diff")
+@_errors_exit_2
 @click.argument("args", nargs=-1, metavar="[DIR] [RUN] [RUN]")
 @_PROJECT
-@click.option("-a", "--show-diff-details", "--show-details", "show_details", is_flag=True,
-              help="Print a unified YAML diff under every modified object.")
+@click.option("--all", "show_all", is_flag=True, help="List unchanged objects (=) too, not only the changed ones.")
+@click.option("-a", "-p", "--patch", "--show-diff-details", "--show-details", "show_details", is_flag=True,
+              help="Print a unified YAML diff under every modified object (-a as the reference, -p as git).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing: the exit status tells whether anything changed.")
 @click.option("-m", "--show-managed-fields", "--show-managedFields", "show_managed_fields", is_flag=True,
               help="Compare and show managed fields and resourceVersion too.")
 @_CHOREO_APIS
 @click.option("-c", "--show-final-config", "final_config", is_flag=True,
-              help="Diff each device's final config against its running config or the previous run (needs -s runs).")
+              help="Diff each device's final config against its running config or the previous run (needs -s "
+                   "runs; lists every device, exit 0 unless an error).")
 @addressable("final_config")
 def run_diff(
     client: ServerClient | None,
     args: tuple[str, ...],
     project: str | None,
+    show_all: bool,
     show_details: bool,
+    quiet: bool,
     show_managed_fields: bool,
     show_choreo_apis: bool,
     final_config: bool,
 ) -> None:
     """Compare two runs' snapshots (default: the latest with the one before; RUN = run id or unique prefix).
 
-    With one RUN: that run against the run before it. With two: from the first to the second."""
+    With one RUN: that run against the run before it. With two: from the first to the second. Prints the
+    objects that changed (~ modified, + added, - removed; = unchanged with --all), then a count of each.
+
+    Exit status, as kubectl diff and diff(1): 0 nothing changed, 1 something changed, 2 an error."""
     directory, wanted = _split_project(args, project, max_runs=2)
     if final_config:
         with project_state(directory) as backend:
             lines = load_plugin(SCHEMA).final_config_diff(stored_api(backend))
-        echo_lines(lines)
+        echo_lines([] if quiet else lines)
         return
     with history(client, directory) as source:
         old, new = _diff_pair(source, wanted)
     changes = diff_mod.diff_inventories(
         visible(old, show_choreo_apis), visible(new, show_choreo_apis), show_managed_fields=show_managed_fields
     )
-    echo_lines(diff_mod.render(changes, show_details=show_details, show_managed_fields=show_managed_fields))
+    if not quiet:
+        echo_lines(diff_mod.render(changes, show_all=show_all, show_details=show_details,
+                                   show_managed_fields=show_managed_fields))
+        click.echo(diff_mod.summary(changes))
+    if diff_mod.has_differences(changes):
+        sys.exit(1)
+
+
+# A picture of more objects than this is hard to read however it is laid out: say how to narrow it.
+_BUSY_PICTURE = 1000
 
 
 @click.command("deps")
 @click.argument("directory", required=False)
 @_PROJECT
-@click.option("-o", "--output", "fmt", type=click.Choice(deps_mod.FORMATS), default="tree", show_default=True)
+@click.option("-o", "--output", "fmt", type=click.Choice(deps_mod.FORMATS + graphviz.PICTURES), default="tree",
+              show_default=True, help="svg and png are drawn by Graphviz's dot program.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Write to FILE instead of standard output.")
+@click.option("--topology", is_flag=True,
+              help="The network instead: Nodes as devices, Links between their endpoints (tree: one line per Link).")
+@click.option("--root", "roots", multiple=True, metavar="[KIND/]NAME",
+              help="Only this object and what it owns (repeatable); with --topology a device and its network.")
+@click.option("--kind", "kinds", multiple=True, metavar="KIND[,KIND]",
+              help="Only objects of these kinds (Kind or Kind.group); an object left out passes what it owns "
+                   "to its nearest shown owner.")
+@click.option("--depth", type=click.IntRange(min=0), default=None,
+              help="Levels shown below the top (0: the top only); with --topology, links away from --root.")
 @click.option("--run", "run_id", default=None, metavar="RUN", help="Use this run's snapshot, not the current state.")
 @_CHOREO_APIS
 @addressable()
@@ -197,13 +253,52 @@ def run_deps(
     directory: str | None,
     project: str | None,
     fmt: str,
+    out_file: str | None,
+    topology: bool,
+    roots: tuple[str, ...],
+    kinds: tuple[str, ...],
+    depth: int | None,
     run_id: str | None,
     show_choreo_apis: bool,
 ) -> None:
-    """Show which object owns which, as a tree (reference format), Graphviz DOT or a Mermaid flowchart."""
+    """Show which object owns which, as a tree (reference format), Graphviz DOT, SVG or PNG, or a Mermaid
+    flowchart; or, with --topology, the network of Nodes and Links."""
+    if fmt == "png" and out_file is None and sys.stdout.isatty():
+        raise ChoreoError("-o png is binary: give --out FILE or redirect the output")
+    kinds = tuple(kind for value in kinds for kind in value.split(",") if kind)
     with history(client, project or directory) as source:
         items = _snapshot(source, resolve_run(_recorded_runs(source), run_id)) if run_id else source.current()
-    echo_lines(deps_mod.render(deps_mod.build_forest(visible(items, show_choreo_apis)), fmt))
+    shown = visible(items, show_choreo_apis)
+    text_fmt = "dot" if fmt in graphviz.PICTURES else fmt
+    if topology:
+        if kinds:
+            raise ChoreoError("--kind does not apply to --topology, which shows the Nodes and Links")
+        network = topology_mod.select(topology_mod.build(shown), roots, depth)
+        size, lines = len(network.all_devices()), topology_mod.render(network, text_fmt)
+    else:
+        forest = deps_mod.select(deps_mod.build_forest(shown), deps_mod.Selection(roots, kinds, depth))
+        fills = graphviz.colours(deps_mod.kind_key(item) for item in shown)
+        size, lines = sum(1 for _ in deps_mod.walk(forest)), deps_mod.render(forest, text_fmt, fills)
+    if fmt != "tree" and size > _BUSY_PICTURE:
+        click.echo(f"note: {size} objects in one picture; --root, --kind and --depth narrow it", err=True)
+    _write(lines, fmt, out_file)
+
+
+def _write(lines: list[str], fmt: str, out_file: str | None) -> None:
+    """Text as lines, pictures through Graphviz; to ``out_file`` or standard output."""
+    if fmt not in graphviz.PICTURES:
+        if out_file is None:
+            echo_lines(lines)
+        else:
+            Path(out_file).write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+        return
+    data, warnings = graphviz.picture("\n".join([*lines, ""]), fmt)
+    if warnings:
+        click.echo(f"graphviz: {warnings}", err=True)
+    if out_file is None:
+        sys.stdout.buffer.write(data)
+    else:
+        Path(out_file).write_bytes(data)
 
 
 def register(group: click.Group) -> None:

@@ -20,9 +20,12 @@ def run(project: Path) -> None:
 
 
 def diff(project: Path, *args: str) -> list[str]:
-    result = choreo("run", "diff", str(project), *args)
-    assert result.code == 0, result.err
-    return result.out.splitlines()
+    """Every object's line (``--all``), without the closing counts; the exit status says whether any changed."""
+    result = choreo("run", "diff", str(project), "--all", *args)
+    *lines, counts = result.out.splitlines()
+    changed = any(line[:2] in ("~ ", "+ ", "- ") for line in lines)
+    assert result.code == (1 if changed else 0) and counts.endswith(" unchanged"), result.out + result.err
+    return lines
 
 
 def run_ids(project: Path) -> list[str]:
@@ -118,7 +121,7 @@ def test_failed_run_is_listed_and_changes_no_object(example) -> None:
     assert diff(project) == before_diff  # the latest run with objects is still the good one
     newest, _ = run_ids(project)
     named = choreo("run", "diff", str(project), newest)
-    assert named.code == 1
+    assert named.code == 2  # an error; 1 means "there are differences"
     assert named.err == f"error: run {newest} has no snapshot (it failed, and a failed run changes no object)\n"
     result = choreo("run", "result", str(project))
     assert result.code == 1 and "execution failed" in result.out and ".spec.texts: field not declared" in result.out
@@ -127,10 +130,10 @@ def test_failed_run_is_listed_and_changes_no_object(example) -> None:
 def test_unknown_run_and_missing_state_are_one_line_errors(example) -> None:
     project = example("greeting")
     never_run = choreo("run", "diff", str(project))
-    assert never_run.code == 1 and never_run.err.count("\n") == 1 and "no state yet" in never_run.err
+    assert never_run.code == 2 and never_run.err.count("\n") == 1 and "no state yet" in never_run.err
     run(project)
     unknown = choreo("run", "diff", str(project), "nope")
-    assert unknown.code == 1
+    assert unknown.code == 2
     assert unknown.err == 'error: run "nope" not found: `choreo run list` shows the recorded runs\n'
     missing = choreo("run", "deps", str(project / "missing"))
     assert missing.code == 1 and "project folder does not exist" in missing.err
@@ -168,10 +171,10 @@ def test_deps_dot_parses_and_mermaid_is_a_flowchart(example) -> None:
     assert dot.code == 0, dot.err
     graph = parse_dot(dot.out)
     assert dot_nodes(graph) == {
-        "n0": "Greeting.example.com/v1alpha1 alice",
-        "n1": "Message.example.com/v1alpha1 alice-message",
-        "n2": "Greeting.example.com/v1alpha1 bob",
-        "n3": "Message.example.com/v1alpha1 bob-message",
+        "n0": "Greeting\\nalice",
+        "n1": "Message\\nalice-message",
+        "n2": "Greeting\\nbob",
+        "n3": "Message\\nbob-message",
     }
     assert dot_edges(graph) == [("n0", "n1"), ("n2", "n3")]
     mermaid = choreo("run", "deps", str(project), "-o", "mermaid").out.splitlines()
@@ -187,4 +190,5 @@ def test_deps_dot_renders_with_graphviz(example, tmp_path) -> None:
     assert svg.returncode == 0, svg.stderr
     assert svg.stdout.lstrip().startswith("<?xml") and "<svg" in svg.stdout
     assert svg.stdout.count('class="node"') == 4 and svg.stdout.count('class="edge"') == 2
-    assert "Message.example.com/v1alpha1 alice&#45;message" in svg.stdout
+    assert "Message.example.com/v1alpha1 alice&#45;message" in svg.stdout  # the tooltip
+    assert ">alice&#45;message</text>" in svg.stdout

@@ -45,9 +45,15 @@ def ok(result: Result) -> str:
     return result.out
 
 
-def one_error_line(result: Result) -> str:
-    """The single ``error: ...`` line of a failed command."""
-    assert result.code == 1, result.out
+def same_as_locally(result: Result) -> tuple[int, str]:
+    """What a read shows: its exit status (``run diff`` exits 1 when there are differences) and output."""
+    assert result.code in (0, 1) and not result.err, result.err
+    return result.code, result.out
+
+
+def one_error_line(result: Result, code: int = 1) -> str:
+    """The single ``error: ...`` line of a failed command (``run diff``'s errors exit 2)."""
+    assert result.code == code, result.out
     lines = result.err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.err
     return lines[0]
@@ -102,7 +108,7 @@ def test_reads_print_what_they_print_locally(
 ) -> None:
     url, project, runs = stopped_server
     reads = [*READS, ("run", "diff", runs[1], runs[0]), ("run", "deps", "--run", runs[1])]
-    expected = [ok(local(project, *args)) for args in reads]
+    expected = [same_as_locally(local(project, *args)) for args in reads]
     extra: tuple[str, ...] = ()
     if addressed_by == "flag":
         extra = ("--server", url)
@@ -111,8 +117,8 @@ def test_reads_print_what_they_print_locally(
     else:
         write_config(no_addressed_server, server=url)
     for args, want in zip(reads, expected, strict=True):
-        assert ok(choreo(*args, *extra)) == want, args
-    assert "~ example.com/v1alpha1, Kind=Greeting alice" in ok(choreo("run", "diff", *extra)).splitlines()
+        assert same_as_locally(choreo(*args, *extra)) == want, args
+    assert "~ example.com/v1alpha1, Kind=Greeting alice" in choreo("run", "diff", *extra).out.splitlines()
     assert ok(choreo("run", "list", *extra)).split()[::3] == runs
 
 
@@ -196,7 +202,7 @@ def test_local_only_options_are_refused_with_a_server(stopped_server) -> None:
         ("run", "diff", "-c"): "error: -c/--show-final-config: only used locally",
     }
     for args, start in cases.items():
-        line = one_error_line(choreo(*args, "--server", url))
+        line = one_error_line(choreo(*args, "--server", url), code=2 if args[:2] == ("run", "diff") else 1)
         assert line.startswith(start), line
         assert line.endswith(f"the server at {url} serves its own project and settings"), line
 
@@ -268,7 +274,7 @@ def _free_port() -> int:
 @pytest.mark.parametrize("args", [("get", "greetings"), ("run", "once"), ("run", "diff"), ("api-resources",)])
 def test_server_down_is_one_line(args: tuple[str, ...]) -> None:
     url = f"http://127.0.0.1:{_free_port()}"
-    line = one_error_line(choreo(*args, "--server", url))
+    line = one_error_line(choreo(*args, "--server", url), code=2 if args == ("run", "diff") else 1)
     assert line.startswith(f"error: cannot reach the server at {url}: "), line
 
 
