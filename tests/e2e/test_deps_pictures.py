@@ -154,3 +154,14 @@ def test_a_big_picture_says_how_to_narrow_it(network: Path) -> None:
     assert result.code == 0
     assert result.err == "note: 1160 objects in one picture; --root, --kind and --depth narrow it\n"
     assert choreo("run", "deps", str(network)).err == ""  # the text tree needs no advice
+
+
+def test_out_writes_any_format_and_pictures_need_graphviz(fabric: Path, tmp_path: Path, monkeypatch) -> None:
+    text = tmp_path / "links.txt"
+    assert deps(fabric, "--topology", "--out", str(text)) == ""
+    assert text.read_text() == deps(fabric, "--topology")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` program to be found
+    missing = choreo("run", "deps", str(fabric), "-o", "svg")
+    assert missing.code == 1
+    assert missing.err == "error: -o svg needs Graphviz's `dot` program on PATH (apt install graphviz), or use -o dot\n"
+    assert choreo("run", "deps", str(fabric), "-o", "dot").code == 0  # DOT text needs no Graphviz
