@@ -44,10 +44,10 @@ class Limits:
     """The bounds of one reconcile.
 
     ``time`` seconds of wall clock; ``memory`` bytes the reconcile may allocate on top of what its
-    worker already holds; ``output`` bytes of one object a reconcile writes or returns (rendered text
-    for templates, the JSON encoding for Starlark objects: Kubernetes refuses objects over 1.5 MiB,
-    and far smaller ones already make every later write and diff slow); ``depth`` nested calls
-    (Starlark functions, Jinja2 macros and includes, Go ``template`` calls).
+    worker already holds; ``output`` bytes of one object a reconcile writes or returns (its compact
+    JSON) and of the text a template renders (Kubernetes refuses objects over 1.5 MiB, and far smaller
+    ones already make every later write and diff slow); ``depth`` nested calls (Starlark functions,
+    Jinja2 macros and includes, Go ``template`` calls).
     """
 
     time: float = 10.0
@@ -63,7 +63,7 @@ class Limits:
         for name, variable in ENVIRONMENT.items():
             if environ.get(variable):
                 values[name] = _parse_amount(variable, environ[variable], size=name != "depth")
-        return replace(cls(), **values, **given)
+        return replace(cls(), **{**values, **given})
 
     def time_exceeded(self, where: str) -> LimitExceeded:
         return _exceeded(where, "time", f"{self.time:g}s")
