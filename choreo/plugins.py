@@ -31,6 +31,7 @@ class StageContext:
     root: Path
     options: dict[str, Any] = field(default_factory=dict)
     log: Callable[[str], None] = lambda _msg: None
+    progress: Callable[[str, int, int], None] = lambda _phase, _done, _total: None  # ("validate", done, total)
 
 
 class Plugin(Protocol):

@@ -17,6 +17,7 @@ from choreo.errors import ChoreoError
 from choreo.loader.files import Folder, FoundFile
 from choreo.loader.yamlio import read_text
 from choreo.plugins import StageContext, StageResult
+from choreo.results.summary import natural_key
 from yang.libyang_adapter import SchemaContext, YangFailure
 from yang.merge import RUNNING_PRIORITY, Merged, Problem, Snippet, Source, merge_device
 from yang.outputs import remove_files, write_files, write_reports
@@ -76,6 +77,7 @@ def run_stage(context: StageContext) -> StageResult:
         result.errors.append(str(err))
         return result
     nodes = _list(api, NODE)
+    nodes.sort(key=lambda n: (n["metadata"].get("namespace", ""), natural_key(n["metadata"]["name"])))
     configs = _list(api, CONFIG)
     if nodes and api.registry.get(*CONFIG) is None:
         result.errors.append("the project must provide the Config and RunningConfig CRDs (config.sdcio.dev) for -s")
@@ -85,10 +87,11 @@ def run_stage(context: StageContext) -> StageResult:
         target = (config["metadata"].get("labels") or {}).get(LABEL_TARGET)
         if target is not None:
             by_target.setdefault(target, []).append(config)
-    reports = [
-        _device(api, profiles, node, _node_configs(by_target, node), running.get(node["metadata"]["name"]), context)
-        for node in nodes
-    ]
+    reports: list[DeviceReport] = []
+    for node in nodes:  # in natural order (leaf2 before leaf10), progress reported after each device
+        configs_of = _node_configs(by_target, node)
+        reports.append(_device(api, profiles, node, configs_of, running.get(node["metadata"]["name"]), context))
+        context.progress("validate", len(reports), len(nodes))
     out_dir = _out_dir(root, context.options.get("out"))
     for report in reports:
         if report.valid and report.merged is not None:

@@ -137,6 +137,7 @@ class Controller:
         max_reconciles: int = 100,
         log: Callable[[str], None] = lambda _msg: None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        progress: Callable[[str, int, int], None] = lambda _phase, _done, _total: None,
     ) -> None:
         check_kinds(api.registry, reconcilers)
         self.api = api
@@ -144,6 +145,8 @@ class Controller:
         self.max_reconciles = max_reconciles
         self.log = log
         self.now = now
+        self.progress = progress  # ("reconcile", reconciles done, done + queued) after each reconcile
+        self.reconciled = 0
         self.queue: WorkQueue[WorkKey] = WorkQueue()
         self.counts: Counter[WorkKey] = Counter()
         self.recent: deque[WorkKey] = deque(maxlen=50)
@@ -163,6 +166,8 @@ class Controller:
             before = self.api.backend.current_revision()
             if not self._reconcile(key):
                 break
+            self.reconciled += 1
+            self.progress("reconcile", self.reconciled, self.reconciled + len(self.queue))
             revision = max(revision, before)
             for event in self.api.backend.events_since(revision):
                 self._dispatch(event, cause=key)

@@ -44,6 +44,7 @@ class RunOptions:
     log: Callable[[str], None] = lambda _msg: None
     plugins: list[str] = field(default_factory=list)  # entry point names: "internal-reconcilers", "schema"
     stage_options: dict[str, Any] = field(default_factory=dict)
+    progress: Callable[[str, int, int], None] = lambda _phase, _done, _total: None  # (phase, done, total)
 
 
 def load_api(root: Path, backend: Backend, plugins: list[Plugin] | None = None) -> tuple[APIServer, Project]:
@@ -106,12 +107,15 @@ def _run_loaded(root: Path, backend: Backend, plugins: list[Plugin], options: Ru
         for config in project.reconcilers
     ]
     record = RunRecord(str(uuid.uuid4()), root.name, datetime.now(UTC).isoformat())
-    outcome = Controller(api, bound, max_reconciles=options.max_reconciles, log=options.log).run()
+    controller = Controller(
+        api, bound, max_reconciles=options.max_reconciles, log=options.log, progress=options.progress
+    )
+    outcome = controller.run()
     record.events, record.failure, record.failed_task = outcome.events, outcome.failure, outcome.failed_task
     if not outcome.success:
         record.wall_seconds = time.perf_counter() - started
         raise _ReconcilingFailed(record)
-    context = StageContext(api, root, dict(options.stage_options), options.log)
+    context = StageContext(api, root, dict(options.stage_options), options.log, progress=options.progress)
     for plugin in plugins:
         stage = plugin.after_reconcile(context)
         if stage is not None:
