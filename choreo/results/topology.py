@@ -16,7 +16,7 @@ below by how connected they are. A tier wider than ``ROW`` devices wraps onto fu
 from __future__ import annotations
 
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,7 +28,9 @@ from choreo.results.inventory import Item
 
 ROW = 24  # devices per row of a tier
 COLUMN_STEP, ROW_STEP, TIER_GAP = 2.0, 1.0, 2.2  # inches between device centres: in a row, rows, tiers
-PORT_LABELS_MAX = 100  # links up to which ports are written at the edge ends (always in the tooltip)
+# Ports are written at a Link's ends in pictures of up to PORT_LABELS_MAX Links, at the ends on devices
+# with up to PORT_LABELS_PER_DEVICE Links (more would pile up); the tooltip always names them.
+PORT_LABELS_MAX, PORT_LABELS_PER_DEVICE = 100, 8
 ROLES = ("superspine", "super-spine", "spine", "core", "border", "leaf", "tor", "access", "server", "host")
 PORT_KEYS = ("port", "endpoint", "interface")
 
@@ -189,9 +191,9 @@ def render_dot(topology: Topology) -> list[str]:
     ]
     for key, node_id in ids.items():
         lines.append(f"  {node_id} " + _device_attributes(topology, key, fills[role(key[1])], places[key]) + ";")
-    ports = len(topology.links) <= PORT_LABELS_MAX
+    labelled = _labelled_devices(topology)
     for number, link in enumerate(topology.links):
-        lines += _link_lines(topology, link, number, ids, ports)
+        lines += _link_lines(topology, link, number, ids, labelled)
     return [*lines, "}"]
 
 
@@ -234,20 +236,32 @@ def _device_attributes(topology: Topology, key: DeviceKey, fill: str, place: tup
                                color="red" if _not_ready(item) else "black", pos=pos)
 
 
-def _link_lines(topology: Topology, link: Link, number: int, ids: dict[DeviceKey, str], ports: bool) -> list[str]:
+def _labelled_devices(topology: Topology) -> set[DeviceKey]:
+    """The devices whose Link ends show their port in the picture."""
+    if len(topology.links) > PORT_LABELS_MAX:
+        return set()
+    ends = Counter(end.device for link in topology.links for end in link.ends)
+    return {device for device, count in ends.items() if count <= PORT_LABELS_PER_DEVICE}
+
+
+def _link_lines(
+    topology: Topology, link: Link, number: int, ids: dict[DeviceKey, str], labelled: set[DeviceKey]
+) -> list[str]:
     """A two-ended Link is one line; any other Link is a small hub joined to each of its ends."""
     colour = "red" if _not_ready(link.item) else "gray40"
     tooltip = f"Link {link.name}: " + " -- ".join(_end_text(topology, end) for end in link.ends)
+
+    def port(end: End) -> str:
+        return end.port if end.device in labelled else ""
+
     if len(link.ends) == 2:
         tail, head = link.ends
-        attrs = {"tooltip": tooltip, "color": colour}
-        if ports:
-            attrs |= {"taillabel": tail.port, "headlabel": head.port}
-        return [f"  {ids[tail.device]} -- {ids[head.device]} " + graphviz.attributes(**attrs) + ";"]
+        attrs = graphviz.attributes(tooltip=tooltip, color=colour, taillabel=port(tail), headlabel=port(head))
+        return [f"  {ids[tail.device]} -- {ids[head.device]} {attrs};"]
     hub = f"l{number}"
     lines = [f"  {hub} " + graphviz.attributes(shape="point", width=0.08, tooltip=tooltip, color=colour) + ";"]
     lines += [f"  {hub} -- {ids[end.device]} " + graphviz.attributes(tooltip=tooltip, color=colour,
-                                                                       headlabel=end.port if ports else "") + ";"
+                                                                       headlabel=port(end)) + ";"
               for end in link.ends]
     return lines
 

@@ -100,6 +100,15 @@ def test_dot_pins_tiers_as_rows_with_ports_at_the_link_ends() -> None:
     assert ("leaf2", "spine1", '"e1/1"', '"e1/2"') in labelled and len(labelled) == 4
 
 
+def test_ports_are_written_only_where_they_do_not_pile_up() -> None:
+    items = [node("spine1"), *(node(f"leaf{n}") for n in range(1, 11))]
+    items += [link(f"l{n}", (f"leaf{n}", "up"), ("spine1", f"down{n}")) for n in range(1, 11)]
+    graph = parse_dot("\n".join(topology.render(topology.build(items), "dot")))
+    ends = {(e.get("taillabel"), e.get("headlabel")) for e in graph.get_edges()}
+    assert ends == {('"up"', '""')}  # spine1 has 10 Links: its ports only in the tooltips
+    assert all("down" in e.get("tooltip") for e in graph.get_edges())
+
+
 def test_dot_marks_missing_devices_and_links_or_nodes_not_ready() -> None:
     items = [node("a", ready="False"), node("b"), link("ab", ("a", "1"), ("b", "1"), ready="False"),
              link("bz", ("b", "2"), ("z", "1"))]
