@@ -24,10 +24,11 @@ from choreo.api.conditions import get_condition
 from choreo.errors import ChoreoError
 from choreo.results import graphviz
 from choreo.results.deps import ref_matches
-from choreo.results.inventory import Item
+from choreo.results.inventory import Item, shown_name
 
 ROW = 24  # devices per row of a tier
 COLUMN_STEP, ROW_STEP, TIER_GAP = 2.0, 1.0, 2.2  # inches between device centres: in a row, rows, tiers
+CHAR_WIDTH = 0.11  # inches, about, of a character of a device's 14-point name
 # Ports are written at a Link's ends in pictures of up to PORT_LABELS_MAX Links, at the ends on devices
 # with up to PORT_LABELS_PER_DEVICE Links (more would pile up); the tooltip always names them.
 PORT_LABELS_MAX, PORT_LABELS_PER_DEVICE = 100, 8
@@ -60,8 +61,7 @@ class Topology:
 
     def shown(self, key: DeviceKey) -> str:
         """A device as the picture names it (``namespace/name`` outside default, as everywhere)."""
-        item = self.devices.get(key)
-        return item.shown_name if item else (key[1] if key[0] in ("", "default") else f"{key[0]}/{key[1]}")
+        return shown_name({"metadata": {"namespace": key[0], "name": key[1]}})
 
     def neighbours(self) -> dict[DeviceKey, set[DeviceKey]]:
         adjacent: dict[DeviceKey, set[DeviceKey]] = {key: set() for key in self.all_devices()}
@@ -185,7 +185,7 @@ def render_dot(topology: Topology) -> list[str]:
         "  graph " + graphviz.attributes(layout="neato", outputorder="edgesfirst", fontname=graphviz.FONT,
                                           pad=0.3) + ";",
         "  node " + graphviz.attributes(shape="box", style="rounded,filled", fontname=graphviz.FONT, fontsize=14,
-                                         width=1.2, height=0.5, fixedsize="shape") + ";",
+                                         width=1.2, height=0.5) + ";",
         "  edge " + graphviz.attributes(color="gray40", penwidth=1.5, fontname=graphviz.FONT, fontsize=10,
                                          labelfontcolor="gray20", labeldistance=2.5, labelangle=0) + ";",
     ]
@@ -204,6 +204,8 @@ def positions(topology: Topology) -> dict[DeviceKey, tuple[float, float]]:
     mean x, the barycentre heuristic), so Links run mostly downwards instead of across the picture. A
     tier of more than ``ROW`` devices is filled column by column: the devices under one spine stack up."""
     adjacent = topology.neighbours()
+    longest = max((len(topology.shown(key)) for key in adjacent), default=0)
+    step = max(COLUMN_STEP, longest * CHAR_WIDTH + 0.6)  # long names must not touch
     places: dict[DeviceKey, tuple[float, float]] = {}
     top = 0.0
     for tier in tiers(topology):
@@ -213,7 +215,7 @@ def positions(topology: Topology) -> dict[DeviceKey, tuple[float, float]]:
         columns = -(-len(ordered) // rows)
         for j, key in enumerate(ordered):
             column, row = divmod(j, rows)
-            places[key] = ((column - (columns - 1) / 2) * COLUMN_STEP, top - row * ROW_STEP)
+            places[key] = ((column - (columns - 1) / 2) * step, top - row * ROW_STEP)
         top -= (rows - 1) * ROW_STEP + TIER_GAP
     return places
 

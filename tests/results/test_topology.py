@@ -149,3 +149,10 @@ def test_mermaid_is_a_flowchart_with_a_labelled_line_per_link() -> None:
         '  d1["spine1"]',
         "  d0 ---|leaf1-spine1| d1",
     ]
+
+
+def test_long_device_names_get_room() -> None:
+    short = topology.positions(topology.build([node("a1"), node("a2")]))
+    long = topology.positions(topology.build([node("dc1-border-leaf-a1"), node("dc1-border-leaf-a2")]))
+    assert abs(short[("default", "a1")][0] - short[("default", "a2")][0]) == topology.COLUMN_STEP
+    assert abs(long[("default", "dc1-border-leaf-a1")][0] - long[("default", "dc1-border-leaf-a2")][0]) > 2.2
