@@ -162,6 +162,8 @@ class DiffError(click.ClickException):
 
 
 def _errors_exit_2(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with its user errors turned into ``DiffError``s (one ``error:`` line, exit 2)."""
+
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
@@ -265,7 +267,7 @@ def run_deps(
     flowchart; or, with --topology, the network of Nodes and Links."""
     if fmt == "png" and out_file is None and sys.stdout.isatty():
         raise ChoreoError("-o png is binary: give --out FILE or redirect the output")
-    kinds = tuple(kind for value in kinds for kind in value.split(",") if kind)
+    kinds = tuple(kind.strip() for value in kinds for kind in value.split(",") if kind.strip())
     with history(client, project or directory) as source:
         items = _snapshot(source, resolve_run(_recorded_runs(source), run_id)) if run_id else source.current()
     shown = visible(items, show_choreo_apis)

@@ -4,8 +4,12 @@ that still gives a picture of sensible size."""
 
 from __future__ import annotations
 
+import os
+import pty
 import shutil
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,7 +100,7 @@ def test_root_kind_and_depth_narrow_the_tree(fabric: Path) -> None:
                      for suffix in ("", "-lo0")}
     tops = deps(fabric, "--depth", "0").splitlines()
     assert len(tops) == 9 and not any(line.startswith("+-") for line in tops)
-    assert deps(fabric, "--root", "leaf1-spine1", "--kind", "Link,IPEntry", "--depth", "1").splitlines() == [
+    assert deps(fabric, "--root", "leaf1-spine1", "--kind", "Link, IPEntry", "--depth", "1").splitlines() == [
         "Link.infra.kuid.dev/v1alpha1 leaf1-spine1",
         "+-IPEntry.ipam.be.kuid.dev/v1alpha1 default.fabric.10.1.0.0-31",
     ]
@@ -166,3 +170,15 @@ def test_out_writes_any_format_and_pictures_need_graphviz(fabric: Path, tmp_path
     assert missing.code == 1
     assert missing.err == "error: -o svg needs Graphviz's `dot` program on PATH (apt install graphviz), or use -o dot\n"
     assert choreo("run", "deps", str(fabric), "-o", "dot").code == 0  # DOT text needs no Graphviz
+
+
+def test_png_is_not_written_to_a_terminal(fabric: Path) -> None:
+    main, terminal = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "choreo.cli.main", "run", "deps", str(fabric), "-o", "png"],
+                              stdout=terminal, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    finally:
+        os.close(main)
+        os.close(terminal)
+    assert proc.returncode == 1
+    assert proc.stderr == "error: -o png is binary: give --out FILE or redirect the output\n"
