@@ -19,6 +19,7 @@ import click
 from click.core import ParameterSource
 
 from choreo.apiserver.server import APIServer
+from choreo.cli.hints import announce_target
 from choreo.errors import ChoreoError
 from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA
 from choreo.runtime.session import open_state, state_path
@@ -85,6 +86,8 @@ def addressable(*local_only: str) -> Callable[[Callable[..., Any]], Callable[...
                     raise local_only_error(_shown(ctx, given[0]), client)
                 if given:
                     client = None
+                elif not server_url:
+                    announce_target(client)  # from $CHOREO_SERVER or the config file: say so (choreo.cli.hints)
             return command(*args, client=client, **kwargs)
 
         return server_option(wrapper)

@@ -11,37 +11,32 @@ import json
 import os
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
-from choreo.apiserver import ssa
-from choreo.apiserver.registry import APIResource
-from choreo.apiserver.server import APIServer
-from choreo.cli.common import addressable, echo_lines, plugin_names, project_dir, project_state, stored_api
-from choreo.errors import ChoreoError, NotFound
+from choreo.cli import hints
+from choreo.cli.common import addressable, echo_lines, plugin_names, project_dir, project_state
+from choreo.cli.completion import completion_command
+from choreo.cli.get import allocator_crds, api_resources, get
+from choreo.cli.groups import DefaultGroup, plain_help
+from choreo.cli.progress import RunProgress
+from choreo.cli.report import parse_reports, run_document, write_reports
+from choreo.errors import ChoreoError
 from choreo.messages import shorten
-from choreo.results.summary import FORMATS, record_lines, table
+from choreo.plugins import SCHEMA
+from choreo.results.staleness import stale_outputs
+from choreo.results.summary import FORMATS, error_lines, record_lines
 from choreo.runtime.session import RunOptions, RunRecord, latest_record, run_project
 from choreo.server.client import ServerClient
 
-
-class DefaultGroup(click.Group):
-    """A group that runs its default subcommand when the first argument is not a subcommand name."""
-
-    default_command = "once"
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
-            args = [self.default_command, *args]
-        return super().parse_args(ctx, args)
+RUN_FORMATS = (*FORMATS, "json")
+STALE_MARK = "STALE"  # the file in out/ saying its configs predate the latest run
 
 
-def _dump(obj: Any, fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(obj, indent=2, sort_keys=True)
-    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False)
+class Interrupted(Exception):
+    """Ctrl-C during a run: exit 130 with one line, nothing of the run kept or recorded."""
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,13 +50,14 @@ def cli() -> None:
 
 @cli.group(cls=DefaultGroup)
 def run() -> None:
-    """Run a project's reconcilers until quiet (default: ``run once``)."""
+    """Run a project's reconcilers until quiet (default: run once; its options are listed below)."""
 
 
 @run.command("once")
-@click.argument("directory", required=False)
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
 @click.option(
-    "-o", "--output", "fmt", type=click.Choice(FORMATS), default="reconciler", show_default=True, help="Summary format."
+    "-o", "--output", "fmt", type=click.Choice(RUN_FORMATS), default="reconciler", show_default=True,
+    help="Summary format; json: counts, failures, stage results and timings as one document.",
 )
 @click.option(
     "-r",
@@ -78,13 +74,15 @@ def run() -> None:
     is_flag=True,
     help="Merge and validate each device's config against its YANG schema after reconciling.",
 )
-@click.option("--out", "out_dir", default=None, help="Folder for rendered device configs (with -s; default: out).")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder for rendered device configs (with -s; default: out).")
 @click.option(
     "--report",
     "reports",
     multiple=True,
     metavar="FORMAT=FILE",
-    help="Write a validation report (with -s): junit=FILE or json=FILE.",
+    help="Write a report for CI: json=FILE or junit=FILE, also when reconciling fails (with -s and a run that "
+    "reaches validation: the per-device validation report).",
 )
 @click.option(
     "--max-reconciles",
@@ -94,6 +92,7 @@ def run() -> None:
 )
 @click.option("--time-limit", default=10.0, show_default=True, help="Seconds one reconcile may take.")
 @click.option("-v", "--verbose", is_flag=True, help="Show reconciler print() output and warnings.")
+@click.option("-q", "--quiet", is_flag=True, help="Print errors only (no summary, no progress).")
 @addressable(
     "directory", "allocators", "schema", "out_dir", "reports", "max_reconciles", "time_limit", "verbose"
 )
@@ -108,43 +107,84 @@ def run_once(
     max_reconciles: int,
     time_limit: float,
     verbose: bool,
+    quiet: bool,
 ) -> None:
-    """Load DIRECTORY (default: .) and reconcile until the system is quiet (on the server, when addressed)."""
+    """Load DIRECTORY (default: .) and reconcile until the system is quiet (on the server, when addressed).
+
+    On a terminal a progress line shows reconciles done and queued, then devices validated."""
     if client is not None:
-        _finish_run(RunRecord.from_json(client.run("once")["record"]), fmt)
+        _finish_run(RunRecord.from_json(client.run("once")["record"]), fmt, quiet)
         return
     root = project_dir(directory)
+    report_files = parse_reports(reports)
     log = (lambda msg: click.echo(msg, err=True)) if verbose else (lambda _msg: None)
-    stage_options: dict[str, Any] = {"out": out_dir, "reports": _parse_reports(reports)}
-    options = RunOptions(
-        max_reconciles=max_reconciles,
-        time_limit=time_limit,
-        log=log,
-        plugins=plugin_names(allocators, schema),
-        stage_options=stage_options,
-    )
-    _finish_run(run_project(root, options), fmt)
+    stage_options: dict[str, Any] = {"out": out_dir, "reports": {k: str(v) for k, v in report_files.items()}}
+    try:
+        with RunProgress.for_stderr(quiet) as progress:
+            options = RunOptions(
+                max_reconciles=max_reconciles,
+                time_limit=time_limit,
+                log=log,
+                plugins=plugin_names(allocators, schema),
+                stage_options=stage_options if schema else {"out": out_dir},
+                progress=progress,
+            )
+            record = _run(root, options, allocators)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted: the run was stopped; nothing of it was kept") from None
+    if not (schema and record.failure is None):  # else the schema stage wrote its per-device reports
+        write_reports(report_files, record)
+    _mark_outputs(root, Path(out_dir) if out_dir else root / "out", schema, record)
+    _finish_run(record, fmt, quiet)
 
 
-def _finish_run(record: RunRecord, fmt: str) -> None:
-    echo_lines(record_lines(record, fmt))
+def _run(root: Path, options: RunOptions, allocators: bool) -> RunRecord:
+    try:
+        return run_project(root, options)
+    except ChoreoError as exc:
+        if allocators:
+            raise
+        kinds = {(c["spec"]["group"], c["spec"]["names"]["kind"]) for c in allocator_crds()}
+        raise hints.with_allocator_hint(exc, kinds) from None
+
+
+def _mark_outputs(root: Path, out: Path, schema: bool, record: RunRecord) -> None:
+    """After a run without -s that changed objects since the last -s run, say that the final configs are
+    stale and leave a STALE file in ``out``; a run with -s removes that mark."""
+    mark = out / STALE_MARK
+    if schema:
+        mark.unlink(missing_ok=True)
+        return
+    if record.failure is not None:
+        return
+    with project_state(str(root)) as backend:
+        stale = stale_outputs(backend, SCHEMA)
+    if stale is None:
+        return
+    click.echo(f"warning: {stale.message}", err=True)
+    if out.is_dir():
+        mark.write_text(stale.message + "\n", encoding="utf-8")
+
+
+def _finish_run(record: RunRecord, fmt: str, quiet: bool = False) -> None:
+    if fmt == "json":
+        click.echo(json_text(run_document(record)))
+    elif quiet:
+        for line in error_lines(record):
+            click.echo(line, err=True)
+    else:
+        echo_lines(record_lines(record, fmt))
     if not record.success:
         sys.exit(1)
 
 
-def _parse_reports(reports: tuple[str, ...]) -> dict[str, str]:
-    parsed: dict[str, str] = {}
-    for report in reports:
-        kind, sep, path = report.partition("=")
-        if not sep or kind not in ("junit", "json") or not path:
-            raise ChoreoError(f"--report {report}: expected junit=FILE or json=FILE")
-        parsed[kind] = path
-    return parsed
+def json_text(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2)
 
 
 @run.command("result")
-@click.argument("directory", required=False)
-@click.option("-o", "--output", "fmt", type=click.Choice(FORMATS), default="reconciler", show_default=True)
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("-o", "--output", "fmt", type=click.Choice(RUN_FORMATS), default="reconciler", show_default=True)
 @addressable("directory")
 def run_result(client: ServerClient | None, directory: str | None, fmt: str) -> None:
     """Print the summary of the latest run; the exit code is 1 when that run failed (as the run's own)."""
@@ -155,82 +195,19 @@ def run_result(client: ServerClient | None, directory: str | None, fmt: str) -> 
             record = latest_record(backend)
     if record is None:
         raise ChoreoError("no run recorded yet: run `choreo run` first")
-    echo_lines(record_lines(record, fmt, events=True))
+    if fmt == "json":
+        click.echo(json_text(run_document(record)))
+    else:
+        echo_lines(record_lines(record, fmt, events=True))
     if not record.success:
         sys.exit(1)
 
 
 # ----------------------------------------------------------------------------- reads
 
-
-@cli.command("get")
-@click.argument("resource")
-@click.argument("name", required=False)
-@click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
-@click.option("-n", "--namespace", default=None, help="Namespace (default: all).")
-@click.option("-o", "--output", "fmt", type=click.Choice(["name", "yaml", "json"]), default="name")
-@click.option("--show-managed-fields", is_flag=True)
-@addressable("directory")
-def get(
-    client: ServerClient | None,
-    resource: str,
-    name: str | None,
-    directory: str | None,
-    namespace: str | None,
-    fmt: str,
-    show_managed_fields: bool,
-) -> None:
-    """Show objects of RESOURCE (plural, kind or short name, optionally .GROUP)."""
-    if client is not None:
-        info = client.resolve(resource)
-        group_kind, objects = f"{info.kind}.{info.group}", client.list(info, namespace)
-    else:
-        with project_state(directory) as backend:
-            api = stored_api(backend)
-            kind = api.registry.resolve(resource)
-            group_kind, objects = f"{kind.kind}.{kind.group}", api.list(kind.group, kind.kind, namespace)
-    objects = _named(objects, name, namespace, group_kind)
-    if not show_managed_fields:
-        objects = [ssa.strip_managed_fields(o) for o in objects]
-    if fmt == "name":
-        for obj in objects:
-            click.echo(f"{obj['kind']}.{obj['apiVersion']} {obj['metadata']['name']}")
-    elif name and len(objects) == 1:
-        click.echo(_dump(objects[0], fmt).rstrip())
-    else:
-        click.echo(_dump({"apiVersion": "v1", "kind": "List", "items": objects}, fmt).rstrip())
-
-
-def _named(
-    objects: list[dict[str, Any]], name: str | None, namespace: str | None, group_kind: str
-) -> list[dict[str, Any]]:
-    """The objects called ``name`` (all without a name), sorted by name then namespace."""
-    if name:
-        objects = [o for o in objects if o["metadata"]["name"] == name]
-        if not objects:
-            raise NotFound(f'{group_kind} "{f"{namespace}/{name}" if namespace else name}" not found')
-    return sorted(objects, key=lambda o: (o["metadata"]["name"], o["metadata"].get("namespace", "")))
-
-
-@cli.command("api-resources")
-@click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
-@addressable("directory")
-def api_resources(client: ServerClient | None, directory: str | None) -> None:
-    """List the kinds the project registers (the server serves, when addressed)."""
-    rows = [["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]]
-    for r in client.resources() if client is not None else _project_resources(directory):
-        rows.append([r.plural, ",".join(r.short_names), r.api_version, str(r.namespaced).lower(), r.kind])
-    echo_lines(table(rows))
-
-
-def _project_resources(directory: str | None) -> list[APIResource]:
-    from choreo.loader.loading import load_project
-    from choreo.loader.sync import register_crds
-    from choreo.store.memory import MemoryBackend
-
-    api = APIServer(MemoryBackend())
-    register_crds(api, load_project(project_dir(directory)))
-    return api.registry.resources()
+cli.add_command(get)
+cli.add_command(api_resources)
+cli.add_command(completion_command)
 
 
 # ----------------------------------------------------------------------------- writes
@@ -261,19 +238,23 @@ server_commands.register(cli)
 from choreo.cli import results as results_cli  # noqa: E402  (run list/diff/deps)
 
 results_cli.register(run)
+plain_help(cli)
 
 
 def main() -> None:
     try:
-        cli.main(standalone_mode=False)
+        cli.main(prog_name="choreo", standalone_mode=False)
     except ChoreoError as exc:  # one mistake, one short message (long lists go to the report files)
         click.echo(f"error: {shorten(str(exc))}", err=True)
         sys.exit(1)
+    except Interrupted as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(130)
     except OSError as exc:  # a file or folder that cannot be used as asked: name it, no traceback
         click.echo(f"error: {shorten(f'{exc.filename}: {exc.strerror}' if exc.filename else str(exc))}", err=True)
         sys.exit(1)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        click.echo("interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.message = shorten(exc.message)

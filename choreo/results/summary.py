@@ -10,7 +10,7 @@ import re
 from collections import Counter
 
 from choreo.messages import SHOWN, shorten
-from choreo.results.record import ERROR, REQUEUE, START, STOP, RunEvent, RunRecord
+from choreo.results.record import ERROR, REQUEUE, START, STOP, RunEvent, RunRecord, StageResult
 
 FORMATS = ("reconciler", "resource", "raw")
 
@@ -81,12 +81,23 @@ def record_lines(record: RunRecord, fmt: str = "reconciler", *, events: bool = F
     lines = render_summary(record.runner, record.events, record.failure, record.failed_task, fmt)
     for stage in record.stages:
         lines.extend(stage.lines)
-        if stage.errors:
-            lines.append(f"{stage.name} failed with {len(stage.errors)} error(s)")
-            lines.extend(_first_errors(stage.errors))
+        lines.extend(_stage_errors(stage))
     if events and fmt != "reconciler" and record.failure is not None:
         lines.extend(render_events(record.events, fmt))
     return lines
+
+
+def error_lines(record: RunRecord) -> list[str]:
+    """Only what went wrong (``run -q``): the failure, or each failed stage and its first errors."""
+    if record.failure is not None:
+        return render_summary(record.runner, record.events, record.failure, record.failed_task)
+    return [line for stage in record.stages for line in _stage_errors(stage)]
+
+
+def _stage_errors(stage: StageResult) -> list[str]:
+    if not stage.errors:
+        return []
+    return [f"{stage.name} failed with {len(stage.errors)} error(s)", *_first_errors(stage.errors)]
 
 
 def _first_errors(errors: list[str]) -> list[str]:

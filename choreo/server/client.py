@@ -94,6 +94,7 @@ class ResourceInfo:
     kind: str
     namespaced: bool
     short_names: tuple[str, ...]
+    categories: tuple[str, ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -218,6 +219,7 @@ class ServerClient:
                         entry["kind"],
                         bool(entry.get("namespaced")),
                         tuple(entry.get("shortNames") or ()),
+                        tuple(entry.get("categories") or ()),
                     )
                 )
         return sorted(found, key=lambda r: (r.plural, r.group))

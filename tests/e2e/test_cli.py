@@ -45,8 +45,8 @@ def test_delete_removes_the_input_file(example) -> None:
 def test_get_forms_and_errors(example) -> None:
     project: Path = example("greeting")
     assert choreo("run", str(project)).code == 0
-    names = choreo("get", "greeting", "-C", str(project))
-    assert names.out.splitlines() == ["Greeting.example.com/v1alpha1 alice", "Greeting.example.com/v1alpha1 bob"]
+    names = choreo("get", "greeting", "-C", str(project), "-o", "name")
+    assert names.out.splitlines() == ["greeting.example.com/alice", "greeting.example.com/bob"]
     one = yaml.safe_load(choreo("get", "greetings.example.com", "alice", "-C", str(project), "-o", "yaml").out)
     assert one["kind"] == "Greeting" and "managedFields" not in one["metadata"]
     managed = get_json(project, "greetings", "alice")

@@ -18,11 +18,11 @@ from tests.e2e.conftest import CAROL, Result, choreo
 from tests.server.harness import Http, ServerProcess, copy_example, idle, wait_for
 
 READS = [
-    ("get", "greetings"),
+    ("get", "greetings", "-o", "name"),
+    ("get", "greetings,messages", "-A", "-o", "custom-columns=NAME:.metadata.name,NAMESPACE:.metadata.namespace"),
     ("get", "greeting", "alice", "-o", "yaml"),
     ("get", "messages", "-o", "json", "--show-managed-fields"),
     ("get", "greetings", "-n", "default", "-o", "yaml"),
-    ("api-resources",),
     ("run", "result"),
     ("run", "result", "-o", "raw"),
     ("run", "list"),
@@ -134,7 +134,7 @@ def test_config_file_under_xdg_config_home_and_token_file(tmp_path: Path, monkey
         monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg))
         (xdg / "choreo").mkdir(parents=True)
         (xdg / "choreo" / "config.yaml").write_text(yaml.safe_dump({"server": url, "tokenFile": str(token)}))
-        assert ok(choreo("get", "greetings")) == greetings
+        assert ok(choreo(*READS[0])) == greetings
         assert ok(choreo("run", "deps")) == deps
         (xdg / "choreo" / "config.yaml").write_text(yaml.safe_dump({"server": url, "token": "wrong"}))
         assert "bearer token" in one_error_line(choreo("get", "greetings"))
@@ -222,7 +222,7 @@ def test_apply_and_delete_change_the_servers_objects(running_server, no_addresse
         return json.loads(result.out) if result.code == 0 else None
 
     assert wait_for(carol_message, "the runner to reconcile carol")["spec"]["text"] == "Hallo, Carol!"
-    assert ok(choreo("get", "greetings")).splitlines()[-1] == "Greeting.example.com/v1alpha1 carol"
+    assert ok(choreo("get", "greetings", "-o", "name")).splitlines()[-1] == "greeting.example.com/carol"
 
     assert ok(choreo("delete", "greeting", "carol")) == "deleting example.com/v1alpha1 Greeting carol\n"
     missing = one_error_line(choreo("get", "greeting", "carol"))
@@ -252,14 +252,14 @@ def test_delete_by_file_checks_every_object_first(stopped_server, tmp_path: Path
     both.write_text((project / "in" / "example.com.greeting.bob.yaml").read_text() + "---\n" + CAROL)
     missing = one_error_line(choreo("delete", "-f", str(both), "--server", url))
     assert missing == f'error: {both}#2: Greeting.example.com "default/carol" not found'
-    assert ok(choreo("get", "greeting", "bob", "--server", url)) == "Greeting.example.com/v1alpha1 bob\n"
+    assert ok(choreo("get", "greeting", "bob", "-o", "name", "--server", url)) == "greeting.example.com/bob\n"
     bob = project / "in" / "example.com.greeting.bob.yaml"
     assert ok(choreo("delete", "-f", str(bob), "--server", url)) == "deleting example.com/v1alpha1 Greeting bob\n"
     pending = json.loads(ok(choreo("get", "greeting", "bob", "-o", "json", "--server", url)))
     assert pending["metadata"]["deletionTimestamp"]  # the reconciler's finalizer holds it: nothing runs yet
     ok(choreo("run", "once", "--server", url))
-    assert ok(choreo("get", "greetings", "--server", url)) == "Greeting.example.com/v1alpha1 alice\n"
-    assert ok(choreo("get", "messages", "--server", url)) == "Message.example.com/v1alpha1 alice-message\n"
+    assert ok(choreo("get", "greetings", "-o", "name", "--server", url)) == "greeting.example.com/alice\n"
+    assert ok(choreo("get", "messages", "-o", "name", "--server", url)) == "message.example.com/alice-message\n"
 
 
 # ------------------------------------------------------------------------------------------ errors

@@ -1,0 +1,270 @@
+"""``choreo get`` and ``choreo api-resources``: the reads, with kubectl's habits.
+
+Why: people who know ``kubectl get`` should not have to learn another one. So: ``-n NS`` (default
+``default``) and ``-A``; ``-l`` label selectors; ``KIND[,KIND|CATEGORY...] [NAME...]`` or ``TYPE/NAME...``;
+``-o wide|name|yaml|json|jsonpath=…|custom-columns=…``; tables with the CRD's printer columns; "No
+resources found in NS namespace." when there is nothing. The same command reads the local store or a
+server (``addressable``): only ``ObjectSource`` differs, the selection and printing are shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import click
+
+from choreo.apiserver import ssa
+from choreo.apiserver.registry import APIResource, resolve_kind
+from choreo.apiserver.server import APIServer
+from choreo.cli import completion, printers
+from choreo.cli.common import addressable, echo_lines, project_dir, project_state, stored_api
+from choreo.errors import ChoreoError, NotFound
+from choreo.plugins import INTERNAL_RECONCILERS, load_plugin
+from choreo.results.summary import natural_key, table
+from choreo.server.client import ResourceInfo, ServerClient
+from choreo.server.query import label_selector
+
+Object = dict[str, Any]
+CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
+FORMATS = ("wide", "name", "yaml", "json", "jsonpath=TEMPLATE", "custom-columns=SPEC")
+
+
+class Kind(Protocol):
+    """What ``get`` needs of a kind: an ``APIResource`` locally, a ``ResourceInfo`` from a server."""
+
+    @property
+    def group(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def plural(self) -> str: ...
+    @property
+    def singular(self) -> str: ...
+    @property
+    def short_names(self) -> Sequence[str]: ...
+    @property
+    def categories(self) -> Sequence[str]: ...
+    @property
+    def namespaced(self) -> bool: ...
+
+
+class ObjectSource(Protocol):
+    """Where ``get`` reads kinds and objects: the project's store or a server."""
+
+    def kinds(self) -> Sequence[Kind]: ...
+    def list(self, kind: Kind, namespace: str | None) -> list[Object]: ...
+    def columns(self, kind: Kind) -> list[printers.Column]: ...
+
+
+class LocalSource:
+    def __init__(self, api: APIServer) -> None:
+        self.api = api
+
+    def kinds(self) -> Sequence[APIResource]:
+        return self.api.registry.resources()
+
+    def list(self, kind: Kind, namespace: str | None) -> list[Object]:
+        return self.api.list(kind.group, kind.kind, namespace)
+
+    def columns(self, kind: Kind) -> list[printers.Column]:
+        resource = self.api.registry.get(kind.group, kind.kind)
+        crd = self.api.try_get(*CRD, "", f"{kind.plural}.{kind.group}")
+        return printers.printer_columns(crd, resource.storage_version if resource else "")
+
+
+class ServerSource:
+    def __init__(self, client: ServerClient) -> None:
+        self.client = client
+
+    def kinds(self) -> Sequence[ResourceInfo]:
+        return self.client.resources()
+
+    def list(self, kind: Kind, namespace: str | None) -> list[Object]:
+        assert isinstance(kind, ResourceInfo)
+        return self.client.list(kind, namespace)
+
+    def columns(self, kind: Kind) -> list[printers.Column]:
+        assert isinstance(kind, ResourceInfo)
+        crds = self.client.resolve(f"customresourcedefinitions.{CRD[0]}")
+        try:
+            crd = self.client.request("GET", self.client.path(crds, None, f"{kind.plural}.{kind.group}"))
+        except NotFound:
+            crd = None
+        return printers.printer_columns(crd, kind.version)
+
+
+@contextmanager
+def object_source(client: ServerClient | None, directory: str | None) -> Iterator[ObjectSource]:
+    if client is not None:
+        yield ServerSource(client)
+        return
+    with project_state(directory) as backend:
+        yield LocalSource(stored_api(backend))
+
+
+def type_name(kind: Kind) -> str:
+    return f"{kind.kind.lower()}.{kind.group}" if kind.group else kind.kind.lower()
+
+
+def resolve_kinds(kinds: Sequence[Kind], names: str) -> list[Kind]:
+    """``greetings,messages`` or a category (``kuid``): the kinds meant, in the order given."""
+    found: list[Kind] = []
+    for name in (n for n in names.split(",") if n):
+        try:
+            matches = [resolve_kind(kinds, name)]
+        except NotFound:
+            matches = [k for k in kinds if name in k.categories]
+            if not matches:
+                raise
+        found.extend(m for m in matches if m not in found)
+    if not found:
+        raise ChoreoError(f"{names!r}: name a kind (plural, kind or short name) or a category")
+    return found
+
+
+@dataclass
+class Request:
+    """What the user asked for: kinds with the names wanted of each (none: all of them)."""
+
+    wanted: list[tuple[Kind, list[str]]]
+    single: bool  # exactly one object named: -o yaml|json print it instead of a List
+
+
+def parse_request(kinds: Sequence[Kind], args: Sequence[str]) -> Request:
+    if not args:
+        raise ChoreoError("name a kind: choreo get KIND [NAME...] or TYPE/NAME (see choreo api-resources)")
+    if any("/" in a for a in args):
+        if not all("/" in a for a in args):
+            raise ChoreoError("there is no need to give a kind with TYPE/NAME: give all arguments as TYPE/NAME")
+        wanted: list[tuple[Kind, list[str]]] = []
+        for arg in args:
+            kind_name, _, name = arg.partition("/")
+            for kind in resolve_kinds(kinds, kind_name):
+                entry = next((w for w in wanted if w[0] is kind), None)
+                if entry is None:
+                    wanted.append(entry := (kind, []))
+                entry[1].append(name)
+        return Request(wanted, single=len(args) == 1)
+    names = list(args[1:])
+    return Request([(kind, names) for kind in resolve_kinds(kinds, args[0])], single=len(names) == 1)
+
+
+def select(source: ObjectSource, request: Request, namespace: str | None, labels: str | None) -> list[printers.Block]:
+    """The objects asked for, one block per kind, by namespace then name in natural order."""
+    matches = label_selector(labels)
+    blocks = []
+    for kind, names in request.wanted:
+        where = namespace if kind.namespaced else None
+        objects = [o for o in source.list(kind, where) if matches(o)]
+        if names:
+            by_name = {o["metadata"]["name"]: o for o in objects}
+            missing = [n for n in names if n not in by_name]
+            if missing:
+                elsewhere = f" in namespace {where}" if where and where != "default" else ""
+                raise NotFound(f'{kind.kind}.{kind.group} "{missing[0]}" not found{elsewhere}')
+            objects = [by_name[n] for n in names]
+        else:
+            objects.sort(key=lambda o: (o["metadata"].get("namespace", ""), natural_key(o["metadata"]["name"])))
+        blocks.append(printers.Block(type_name(kind), source.columns(kind), objects))
+    return blocks
+
+
+def _check_format(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None or value in ("wide", "name", "yaml", "json"):
+        return value
+    if value.startswith(("jsonpath=", "custom-columns=")) and value.partition("=")[2]:
+        return value
+    raise click.BadParameter(f"{value!r}: one of {', '.join(FORMATS)}")
+
+
+@click.command("get")
+@click.argument("resources", nargs=-1, shell_complete=completion.kinds_then_names)
+@click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
+@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of the objects.")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Objects of every namespace (NAMESPACE column).")
+@click.option("-l", "--selector", "labels", default=None, help="Label selector: a=b,c!=d,e in (f,g),!h.")
+@click.option("-o", "--output", "fmt", default=None, callback=_check_format, metavar="|".join(FORMATS),
+              help="Output format (default: a table with the kind's printer columns).")
+@click.option("--show-managed-fields", is_flag=True, help="Keep metadata.managedFields in yaml/json.")
+@addressable("directory")
+def get(
+    client: ServerClient | None,
+    resources: tuple[str, ...],
+    directory: str | None,
+    namespace: str,
+    all_namespaces: bool,
+    labels: str | None,
+    fmt: str | None,
+    show_managed_fields: bool,
+) -> None:
+    """Show objects: KIND[,KIND...] [NAME...] or TYPE/NAME... (a kind is its plural, singular, kind or
+    short name, optionally .GROUP, or a category such as kuid)."""
+    with object_source(client, directory) as source:
+        request = parse_request(source.kinds(), resources)
+        if all_namespaces and any(names for _kind, names in request.wanted):
+            raise ChoreoError("a resource cannot be retrieved by name across all namespaces (drop -A)")
+        blocks = select(source, request, None if all_namespaces else namespace, labels)
+    if not show_managed_fields:
+        for block in blocks:
+            block.objects = [ssa.strip_managed_fields(o) for o in block.objects]
+    objects = [o for block in blocks for o in block.objects]
+    click.echo(_render(blocks, printers.document(objects, request.single), fmt, all_namespaces), nl=False)
+    if not objects and fmt not in ("yaml", "json") and not (fmt or "").startswith("jsonpath="):
+        namespaced = any(kind.namespaced for kind, _ in request.wanted)
+        where = f" in {namespace} namespace" if namespaced and not all_namespaces else ""
+        click.echo(f"No resources found{where}.", err=True)
+
+
+def _render(blocks: list[printers.Block], doc: Object, fmt: str | None, every: bool) -> str:
+    """The text ``-o fmt`` prints for ``blocks`` (``doc``: the object or List of yaml/json/jsonpath)."""
+    kind, _, argument = (fmt or "").partition("=")
+    if kind == "jsonpath":  # exactly the template's text, as kubectl prints it
+        return printers.jsonpath.render(argument, doc)
+    if fmt in ("yaml", "json"):
+        return printers.dump(doc, fmt).rstrip() + "\n"
+    if kind == "custom-columns":
+        lines = printers.custom_columns(argument, doc["items"] if doc.get("kind") == "List" else [doc])
+    elif fmt == "name":
+        lines = [printers.object_name(block, o) for block in blocks for o in block.objects]
+    else:
+        lines = printers.tables(blocks, wide=fmt == "wide", namespaces=every)
+    return "".join(f"{line}\n" for line in lines)
+
+
+# ----------------------------------------------------------------------------------------- api-resources
+
+
+@click.command("api-resources")
+@click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
+@addressable("directory")
+def api_resources(client: ServerClient | None, directory: str | None) -> None:
+    """List the kinds the project registers, the built-in allocators' (-r) included (the server's kinds,
+    when addressed)."""
+    rows = [["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]]
+    for r in client.resources() if client is not None else project_resources(directory):
+        rows.append([r.plural, ",".join(r.short_names), r.api_version, str(r.namespaced).lower(), r.kind])
+    echo_lines(table(rows))
+
+
+def project_resources(directory: str | None) -> list[APIResource]:
+    """The kinds a run of the project can use: built-in, the allocators' (``-r``) and the project's."""
+    from choreo.loader.loading import load_project
+    from choreo.loader.sync import register_crds
+    from choreo.store.memory import MemoryBackend
+
+    api = APIServer(MemoryBackend())
+    for crd in allocator_crds():
+        api.register_crd(crd, source=f"plug-in {INTERNAL_RECONCILERS}")
+    register_crds(api, load_project(project_dir(directory)))
+    return api.registry.resources()
+
+
+def allocator_crds() -> list[Object]:
+    """The CRDs ``-r`` brings (none when the allocator plug-in is not installed)."""
+    try:
+        return load_plugin(INTERNAL_RECONCILERS).crds()
+    except ChoreoError:
+        return []

@@ -1,0 +1,195 @@
+"""kubectl's JSONPath, the part people type: ``-o jsonpath=…``, ``-o custom-columns=…`` and the CRDs'
+``additionalPrinterColumns`` all use it, so ``choreo get`` must read the same expressions kubectl reads.
+
+Why our own: the Python JSONPath libraries implement Goessner's syntax, not kubectl's templates
+(``{.items[*].metadata.name}``, ``{range …}{end}``, ``{"\\n"}``, filters written ``[?(@.type=='Ready')]``).
+Supported: ``.field``, ``['field']``, ``[n]``, ``[a:b]``, ``[*]``, ``..field``, ``[?(@.path OP literal)]``
+with ``== != < > <= >=`` and ``[?(@.path)]``; ``{range EXPR}…{end}``; string literals; ``@`` and ``$``.
+A malformed expression raises ``ChoreoError`` naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from choreo.errors import ChoreoError
+
+_MISSING = object()
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<recurse>\.\.(?P<rname>[\w$-]+|\*))
+      | \.(?P<name>[\w$-]+|\*)
+      | \[(?P<bracket>(?:'[^']*'|"[^"]*"|[^\]])*)\]
+    )""",
+    re.VERBOSE,
+)
+_FILTER = re.compile(r"^\?\(\s*@(?P<path>[^=!<>]*?)\s*(?:(?P<op>==|!=|<=|>=|<|>)\s*(?P<value>.+?))?\s*\)$")
+_SLICE = re.compile(r"^(-?\d*):(-?\d*)$")
+
+
+def _children(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, list):
+        return list(value)
+    return []
+
+
+def _descendants(value: Any) -> Iterator[Any]:
+    yield value
+    for child in _children(value):
+        yield from _descendants(child)
+
+
+def _literal(text: str) -> Any:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _compare(left: Any, op: str, right: Any) -> bool:
+    if op == "==":
+        return left == right or str(left) == str(right)
+    if op == "!=":
+        return not _compare(left, "==", right)
+    try:
+        a, b = float(left), float(right)
+    except (TypeError, ValueError):
+        a, b = str(left), str(right)  # type: ignore[assignment]
+    return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
+
+
+def _step_bracket(values: list[Any], inner: str, expression: str) -> list[Any]:
+    inner = inner.strip()
+    if inner == "*":
+        return [c for v in values for c in _children(v)]
+    if inner.startswith("?"):
+        found = _FILTER.match(inner)
+        if not found:
+            raise ChoreoError(f"jsonpath {expression}: cannot read the filter [{inner}]")
+        out = []
+        for item in (c for v in values for c in (v if isinstance(v, list) else _children(v))):
+            got = evaluate(item, found["path"] or "", expression)
+            if found["op"] is None:
+                if got:
+                    out.append(item)
+            elif any(_compare(g, found["op"], _literal(found["value"])) for g in got):
+                out.append(item)
+        return out
+    if inner[:1] in "'\"":
+        keys = [_literal(part) for part in inner.split(",")]
+        return [v[k] for v in values if isinstance(v, dict) for k in keys if k in v]
+    sliced = _SLICE.match(inner)
+    if sliced:
+        start = int(sliced[1]) if sliced[1] else None
+        stop = int(sliced[2]) if sliced[2] else None
+        return [c for v in values if isinstance(v, list) for c in v[start:stop]]
+    try:
+        index = int(inner)
+    except ValueError:
+        raise ChoreoError(f"jsonpath {expression}: cannot read [{inner}]") from None
+    return [v[index] for v in values if isinstance(v, list) and -len(v) <= index < len(v)]
+
+
+def evaluate(root: Any, path: str, expression: str | None = None) -> list[Any]:
+    """Every value ``path`` (``.a.b[0]``, with or without ``@``/``$`` in front) selects in ``root``."""
+    expression = expression or path
+    rest = path.strip()
+    if rest[:1] in ("@", "$"):
+        rest = rest[1:]
+    values = [root]
+    while rest:
+        found = _TOKEN.match(rest)
+        if not found:
+            raise ChoreoError(f"jsonpath {expression}: cannot read {rest!r}")
+        rest = rest[found.end() :]
+        if found["recurse"]:
+            name = found["rname"]
+            everything = [d for v in values for d in _descendants(v)]
+            values = [c for d in everything for c in _children(d)] if name == "*" else [
+                d[name] for d in everything if isinstance(d, dict) and name in d
+            ]
+        elif found["name"]:
+            name = found["name"]
+            values = [c for v in values for c in _children(v)] if name == "*" else [
+                v[name] for v in values if isinstance(v, dict) and name in v
+            ]
+        else:
+            values = _step_bracket(values, found["bracket"], expression)
+    return values
+
+
+def text(value: Any) -> str:
+    """How kubectl prints one selected value: strings as they are, everything else as JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _parts(template: str) -> Iterator[tuple[str, str]]:
+    """("text", literal) and ("expr", inside-braces) pieces of a template."""
+    position = 0
+    while position < len(template):
+        start = template.find("{", position)
+        if start < 0:
+            yield "text", template[position:]
+            return
+        if start > position:
+            yield "text", template[position:start]
+        end, quote = start + 1, ""
+        while end < len(template) and (quote or template[end] != "}"):
+            if template[end] in "'\"":
+                quote = "" if quote == template[end] else (quote or template[end])
+            end += 1
+        if end >= len(template):
+            raise ChoreoError(f"jsonpath {template}: unclosed {{")
+        yield "expr", template[start + 1 : end].strip()
+        position = end + 1
+
+
+def render(template: str, root: Any) -> str:
+    """A kubectl JSONPath template applied to ``root``; selected values are joined by spaces."""
+    out, _ = _render(list(_parts(template)), 0, root, template)
+    return out
+
+
+def _render(parts: list[tuple[str, str]], index: int, root: Any, template: str) -> tuple[str, int]:
+    out: list[str] = []
+    while index < len(parts):
+        kind, piece = parts[index]
+        index += 1
+        if kind == "text":
+            out.append(piece)
+        elif piece == "end":
+            return "".join(out), index
+        elif piece.startswith("range "):
+            items = evaluate(root, piece[len("range ") :], template)
+            body_end = index
+            for item in items:
+                rendered, body_end = _render(parts, index, item, template)
+                out.append(rendered)
+            if not items:
+                _, body_end = _render(parts, index, root, template)
+            index = body_end
+        elif piece[:1] in "'\"":
+            out.append(json.loads(f'"{piece[1:-1]}"') if piece[0] == '"' else piece[1:-1])
+        else:
+            out.append(" ".join(text(v) for v in evaluate(root, piece, template)))
+    return "".join(out), index
+
+
+def relaxed(expression: str) -> str:
+    """A custom-columns or printer-column path as a template: ``metadata.name`` → ``{.metadata.name}``."""
+    expression = expression.strip()
+    if expression.startswith("{") and expression.endswith("}"):
+        return expression
+    if not expression.startswith((".", "[", "@", "$")):
+        expression = "." + expression
+    return "{" + expression + "}"

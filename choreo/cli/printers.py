@@ -1,0 +1,147 @@
+"""How ``choreo get`` prints objects: kubectl's output formats over plain KRM dicts.
+
+Why a module of its own: the same printing serves the local store and a server (``choreo.cli.get`` only
+finds the objects), and each format has kubectl's exact habits that users and scripts rely on — tables with
+the CRD's ``additionalPrinterColumns`` (``-o wide`` adds the low-priority ones), ``TYPE/NAME`` lines for
+``-o name``, a ``List`` for ``-o yaml|json`` unless one object was asked for, ``-o jsonpath=TEMPLATE`` and
+``-o custom-columns=HEADER:PATH,...``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import yaml
+
+from choreo.cli import jsonpath
+from choreo.errors import ChoreoError
+from choreo.results.summary import table
+
+Object = dict[str, Any]
+NONE = "<none>"
+GAP = "   "  # kubectl's column separator
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: a header, a JSONPath into the object, and how to show the value."""
+
+    header: str
+    path: str
+    type: str = "string"
+    priority: int = 0
+
+    def cell(self, obj: Object, now: datetime) -> str:
+        values = jsonpath.evaluate(obj, self.path)
+        if not values or values == [None]:
+            return NONE
+        if self.type == "date":
+            return age(values[0], now)
+        return ",".join(jsonpath.text(v) for v in values)
+
+
+@dataclass
+class Block:
+    """The objects of one kind, with what the table of that kind shows."""
+
+    type_name: str  # ``greeting.example.com``: the TYPE of ``TYPE/NAME``
+    columns: list[Column]
+    objects: list[Object] = field(default_factory=list)
+
+
+def printer_columns(crd: Object | None, version: str) -> list[Column]:
+    """The ``additionalPrinterColumns`` of ``crd`` for ``version`` (its first version that has some,
+    or the legacy top-level list); the default ``AGE`` column when there are none (as kubectl)."""
+    specs: list[Object] = []
+    if crd is not None:
+        versions = crd.get("spec", {}).get("versions") or []
+        ordered = sorted(versions, key=lambda v: v.get("name") != version)
+        specs = next((v["additionalPrinterColumns"] for v in ordered if v.get("additionalPrinterColumns")), [])
+        specs = specs or crd.get("spec", {}).get("additionalPrinterColumns") or []
+    if not specs:
+        return [Column("AGE", ".metadata.creationTimestamp", "date")]
+    return [
+        Column(str(s.get("name", "")).upper(), str(s.get("jsonPath", "")), str(s.get("type", "string")),
+               int(s.get("priority", 0)))
+        for s in specs
+    ]
+
+
+def age(timestamp: Any, now: datetime) -> str:
+    """kubectl's human duration since ``timestamp`` (``45s``, ``3m20s``, ``5h``, ``2d3h``, ``40d``)."""
+    try:
+        then = datetime.fromisoformat(str(timestamp).replace("Z", "+00:00"))
+    except ValueError:
+        return NONE
+    seconds = max(int((now - then.astimezone(UTC)).total_seconds()), 0)
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if seconds < 120:
+        return f"{seconds}s"
+    if minutes < 10:
+        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
+    if hours < 3:
+        return f"{minutes}m"
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if days < 8:
+        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
+    if days < 365 * 2:
+        return f"{days}d"
+    return f"{days // 365}y"
+
+
+def object_name(block: Block, obj: Object) -> str:
+    return f"{block.type_name}/{obj['metadata']['name']}"
+
+
+def tables(blocks: Sequence[Block], *, wide: bool, namespaces: bool) -> list[str]:
+    """One table per kind, a blank line between them; ``TYPE/NAME`` in the NAME column when several
+    kinds are shown, a NAMESPACE column when objects of several namespaces may be listed."""
+    now = datetime.now(UTC)
+    several = len([b for b in blocks if b.objects]) > 1
+    lines: list[str] = []
+    for block in blocks:
+        if not block.objects:
+            continue
+        columns = [c for c in block.columns if wide or c.priority == 0]
+        rows = [[*(["NAMESPACE"] if namespaces else []), "NAME", *(c.header for c in columns)]]
+        for obj in block.objects:
+            name = object_name(block, obj) if several else obj["metadata"]["name"]
+            namespace = [obj["metadata"].get("namespace", "")] if namespaces else []
+            rows.append([*namespace, name, *(c.cell(obj, now) for c in columns)])
+        lines.extend([""] if lines else [])
+        lines.extend(table(rows, gap=GAP))
+    return lines
+
+
+def custom_columns(spec: str, objects: list[Object]) -> list[str]:
+    """``-o custom-columns=NAME:.metadata.name,ADDRESS:.status.address``."""
+    columns = []
+    for part in spec.split(","):
+        header, sep, path = part.partition(":")
+        if not sep or not header or not path:
+            raise ChoreoError(f"custom-columns {spec}: expected HEADER:JSONPATH[,HEADER:JSONPATH...]")
+        columns.append(Column(header, jsonpath.relaxed(path).strip("{}")))
+    if not objects:
+        return []
+    now = datetime.now(UTC)
+    return table([[c.header for c in columns], *([c.cell(o, now) for c in columns] for o in objects)], gap=GAP)
+
+
+def document(objects: list[Object], single: bool) -> Object:
+    """What ``-o yaml|json|jsonpath`` print: the one object asked for, else a ``List``."""
+    if single and len(objects) == 1:
+        return objects[0]
+    return {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": objects}
+
+
+def dump(doc: Object, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(doc, indent=4)
+    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)

@@ -1,0 +1,68 @@
+"""Live progress of a local ``choreo run`` on a terminal: reconciles done and queued, devices validated.
+
+Why: a 400-device run is otherwise silent for half a minute. The display is drawn with rich (a maintained
+terminal UI library: cursor control, redraw throttling, terminal width and Windows consoles are its
+business, not ours) on stderr, only when stderr is a terminal, and it disappears when the run ends, so
+the summary on stdout — and anything a script reads — is exactly what it is without it. The runtime calls
+``RunProgress`` as the ``progress`` callback of ``RunOptions`` with ``(phase, done, total)``.
+"""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+RECONCILE, VALIDATE = "reconcile", "validate"
+_DESCRIPTIONS = {RECONCILE: "reconciling", VALIDATE: "validating devices"}
+
+
+class RunProgress:
+    """A progress callback: draws on a terminal, does nothing otherwise (or with ``-q``)."""
+
+    def __init__(self, console: Console | None) -> None:
+        self._progress = (
+            Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[note]}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
+            if console is not None
+            else None
+        )
+        self._tasks: dict[str, TaskID] = {}
+
+    @classmethod
+    def for_stderr(cls, quiet: bool = False) -> RunProgress:
+        shown = not quiet and sys.stderr.isatty()
+        return cls(Console(stderr=True) if shown else None)
+
+    def __enter__(self) -> RunProgress:
+        if self._progress is not None:
+            self._progress.start()
+            self._tasks["load"] = self._progress.add_task("loading the project", total=None, note="")
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        """``done`` of ``total`` units of ``phase`` (for reconciles, the total grows as work is queued)."""
+        if self._progress is None:
+            return
+        if "load" in self._tasks:
+            self._progress.remove_task(self._tasks.pop("load"))
+        if phase not in self._tasks:
+            self._tasks[phase] = self._progress.add_task(_DESCRIPTIONS.get(phase, phase), total=total, note="")
+        note = f"{total - done} queued" if phase == RECONCILE else ""
+        self._progress.update(self._tasks[phase], completed=done, total=total, note=note)

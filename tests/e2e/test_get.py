@@ -1,0 +1,147 @@
+"""``choreo get`` with kubectl's habits, locally and against a server, and ``api-resources`` with the ``-r`` kinds."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.e2e.conftest import choreo
+from tests.server.harness import ServerProcess
+
+
+def ok(*args: str) -> str:
+    result = choreo(*args)
+    assert result.code == 0, result.err
+    return result.out
+
+
+def rows(text: str) -> list[list[str]]:
+    return [line.split() for line in text.splitlines()]
+
+
+GREETING = """\
+apiVersion: example.com/v1alpha1
+kind: Greeting
+metadata:
+  name: {name}
+  namespace: {namespace}
+  labels: {{team: {team}}}
+spec:
+  name: {name}
+  language: en
+"""
+
+
+@pytest.fixture
+def greetings(example) -> Path:
+    """greeting, plus greetings in namespace lab (labelled) and leaf2/leaf10 for natural order."""
+    project: Path = example("greeting")
+    for name, namespace, team in (("carol", "lab", "red"), ("dave", "lab", "blue"), ("leaf10", "default", "red"),
+                                  ("leaf2", "default", "blue")):
+        text = GREETING.format(name=name, namespace=namespace, team=team)
+        (project / "in" / f"example.com.greeting.{namespace}.{name}.yaml").write_text(text)
+    assert choreo("run", str(project)).code == 0
+    return project
+
+
+def test_table_is_the_default_in_namespace_default_in_natural_order(greetings: Path) -> None:
+    table = rows(ok("get", "greetings", "-C", str(greetings)))
+    assert table[0] == ["NAME", "AGE"]
+    assert [row[0] for row in table[1:]] == ["alice", "bob", "leaf2", "leaf10"]
+
+
+def test_all_namespaces_shows_the_namespace_column(greetings: Path) -> None:
+    table = rows(ok("get", "greetings", "-A", "-C", str(greetings)))
+    assert table[0] == ["NAMESPACE", "NAME", "AGE"]
+    assert [row[:2] for row in table[1:]] == [
+        ["default", "alice"], ["default", "bob"], ["default", "leaf2"], ["default", "leaf10"],
+        ["lab", "carol"], ["lab", "dave"],
+    ]
+    assert [r[0] for r in rows(ok("get", "greetings", "-n", "lab", "-C", str(greetings)))[1:]] == ["carol", "dave"]
+
+
+def test_nothing_in_a_namespace_is_said_as_kubectl_says_it(greetings: Path) -> None:
+    result = choreo("get", "greetings", "-n", "nope", "-C", str(greetings))
+    assert result.code == 0 and result.out == ""
+    assert result.err == "No resources found in nope namespace.\n"
+    missing = choreo("get", "greeting", "nobody", "-C", str(greetings))
+    assert missing.code == 1 and missing.err == 'error: Greeting.example.com "nobody" not found\n'
+
+
+def test_label_selectors(greetings: Path) -> None:
+    def names(selector: str) -> list[str]:
+        return ok("get", "greetings", "-A", "-l", selector, "-o", "name", "-C", str(greetings)).split()
+
+    assert names("team=red") == ["greeting.example.com/leaf10", "greeting.example.com/carol"]
+    assert names("team in (blue),team!=red") == ["greeting.example.com/leaf2", "greeting.example.com/dave"]
+    assert names("!team") == ["greeting.example.com/alice", "greeting.example.com/bob"]
+    bad = choreo("get", "greetings", "-l", "team==", "-l", "a b", "-C", str(greetings))
+    assert bad.code == 1 and bad.err.startswith("error: unable to parse requirement")
+
+
+def test_type_name_kind_lists_and_output_formats(greetings: Path) -> None:
+    project = str(greetings)
+    both = ok("get", "greeting/alice", "message/alice-message", "-o", "name", "-C", project)
+    assert both.split() == ["greeting.example.com/alice", "message.example.com/alice-message"]
+    listed = ok("get", "greetings,messages", "-C", project)
+    assert "greeting.example.com/alice" in listed and "message.example.com/bob-message" in listed
+    assert "\n\nNAME" in listed  # one table per kind
+    one = yaml.safe_load(ok("get", "greeting/alice", "-o", "yaml", "-C", project))
+    assert one["kind"] == "Greeting" and "managedFields" not in one["metadata"]
+    many = json.loads(ok("get", "greeting", "alice", "bob", "-o", "json", "-C", project))
+    assert many["kind"] == "List" and [i["metadata"]["name"] for i in many["items"]] == ["alice", "bob"]
+    template = '{range .items[*]}{.metadata.name}={.spec.language}{"\\n"}{end}'
+    assert ok("get", "greetings", "-n", "lab", "-o", f"jsonpath={template}", "-C", project) == "carol=en\ndave=en\n"
+    assert ok("get", "greeting", "alice", "-o", "jsonpath={.metadata.labels}", "-C", project) == ""
+    columns = ok("get", "greetings", "-o", "custom-columns=WHO:.spec.name,LANG:spec.language", "-C", project)
+    assert rows(columns)[:2] == [["WHO", "LANG"], ["Alice", "fr"]]
+    bad = choreo("get", "greetings", "-o", "table", "-C", project)
+    assert bad.code == 2 and "jsonpath=TEMPLATE" in bad.err
+
+
+def test_printer_columns_show_an_ipclaims_address_and_categories_select_kinds(example) -> None:
+    project = example("interface")
+    assert choreo("run", str(project), "-r").code == 0
+    table = rows(ok("get", "ipclaims", "-C", str(project)))
+    header = table[0]
+    assert header[:3] == ["NAME", "READY", "INDEX"] and "ADDRESS" in header and "AGE" not in header
+    by_name = {row[0]: dict(zip(header, row, strict=True)) for row in table[1:]}
+    assert by_name["node1.loopback.ipv4"]["ADDRESS"] == "10.0.0.0/32"
+    assert by_name["node1.loopback.ipv4"]["READY"] == "True"
+    kuid = ok("get", "kuid", "-C", str(project))  # the allocator kinds' category
+    assert "ipclaim.ipam.be.kuid.dev/node1.loopback.ipv4" in kuid
+    assert "ipindex.ipam.be.kuid.dev/kubenet" in kuid
+
+
+def test_api_resources_lists_the_allocator_kinds_locally(example) -> None:
+    project = example("greeting")
+    kinds = {row[-1] for row in rows(ok("api-resources", "-C", str(project)))[1:]}
+    assert {"Greeting", "IPClaim", "IPIndex", "VLANClaim", "ASIndex", "GENIDClaim"} <= kinds
+
+
+@pytest.fixture
+def served(greetings: Path) -> Iterator[tuple[str, Path]]:
+    server = ServerProcess(str(greetings), "--address", "127.0.0.1:0", "--no-run")
+    try:
+        yield server.wait_ready(), greetings
+    finally:
+        server.stop()
+
+
+def test_against_a_server_get_selects_and_prints_as_locally(served: tuple[str, Path]) -> None:
+    url, project = served
+    for args in (
+        ("get", "greetings", "-A", "-l", "team", "-o", "name"),
+        ("get", "greeting/alice", "message/alice-message", "-o", "json"),
+        ("get", "greetings", "-n", "lab", "-o", "custom-columns=NAME:.metadata.name,TEAM:.metadata.labels.team"),
+        ("get", "greetings,messages", "-o", "jsonpath={.items[*].metadata.name}"),
+    ):
+        assert ok(*args, "--server", url) == ok(*args, "-C", str(project)), args
+    table = rows(ok("get", "greetings", "-A", "--server", url))
+    assert table[0] == ["NAMESPACE", "NAME", "AGE"] and table[-1][:2] == ["lab", "dave"]
+    nothing = choreo("get", "greetings", "-n", "nope", "--server", url)
+    assert nothing.code == 0 and nothing.err == "No resources found in nope namespace.\n"
