@@ -17,6 +17,8 @@ import yaml
 
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError, NotFound
+from choreo.results.staleness import stale_outputs
+from choreo.results.summary import natural_key
 
 _PROJECT = click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
 
@@ -70,8 +72,28 @@ def config() -> None:
     """Final device configs written by ``choreo run -s``."""
 
 
+def _complete_devices(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of DEVICE: the devices with a final config, in natural order (never an error)."""
+    from yang.records import records
+
+    try:
+        found = _with_api(_root(ctx.params.get("directory")), records)
+    except ChoreoError:
+        return []
+    return sorted((r["device"] for r in found if r["device"].startswith(incomplete)), key=natural_key)
+
+
+def _warn_if_stale(root: Path) -> None:
+    """A run without -s may have changed objects since the final configs were made: say so on stderr."""
+    from yang.stage import STAGE
+
+    stale = _with_api(root, lambda api: stale_outputs(api.records, STAGE))
+    if stale is not None:
+        click.echo(f"warning: {stale.message}", err=True)
+
+
 @config.command("show")
-@click.argument("device")
+@click.argument("device", shell_complete=_complete_devices)
 @_PROJECT
 @click.option("-o", "--output", "fmt", type=click.Choice(["json", "xml", "xml-data", "yaml"]), default="json",
               show_default=True, help="xml: the NETCONF <config> payload (as out/<device>.xml); xml-data: bare data.")
@@ -84,6 +106,7 @@ def config_show(device: str, directory: str | None, fmt: str) -> None:
     if _failed(record):
         raise ChoreoError(_failed(record))
     value = _with_api(root, lambda api: _final_value(api, record))
+    _warn_if_stale(root)
     json_text, xml_text = _printed(root, record, value)
     if fmt == "json":
         click.echo(config_json(json.loads(json_text)), nl=False)
@@ -117,7 +140,7 @@ def _printed(root: Path, record: dict[str, Any], value: Any) -> tuple[str, str]:
 
 
 @config.command("blame")
-@click.argument("device")
+@click.argument("device", shell_complete=_complete_devices)
 @click.argument("path", required=False, default="")
 @_PROJECT
 def config_blame(device: str, path: str, directory: str | None) -> None:
