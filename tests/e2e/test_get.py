@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from tests.e2e.conftest import choreo
+from tests.e2e.test_progress import on_terminal
 from tests.server.harness import ServerProcess
 
 
@@ -145,3 +146,13 @@ def test_against_a_server_get_selects_and_prints_as_locally(served: tuple[str, P
     assert table[0] == ["NAMESPACE", "NAME", "AGE"] and table[-1][:2] == ["lab", "dave"]
     nothing = choreo("get", "greetings", "-n", "nope", "--server", url)
     assert nothing.code == 0 and nothing.err == "No resources found in nope namespace.\n"
+
+
+def test_a_server_from_the_environment_is_named_on_a_terminal(served: tuple[str, Path], monkeypatch) -> None:
+    url, _project = served
+    monkeypatch.setenv("CHOREO_SERVER", url)
+    code, shown = on_terminal("get", "greetings", "-o", "name")
+    assert code == 0 and shown.splitlines()[0] == f"server: {url} (from $CHOREO_SERVER)", shown
+    assert choreo("get", "greetings", "-o", "name").err == ""  # not a terminal: stderr stays clean for scripts
+    code, shown = on_terminal("get", "greetings", "-o", "name", "--server", url)
+    assert code == 0 and "server:" not in shown  # named on the command line: nothing to point out
