@@ -142,6 +142,7 @@ def document(objects: list[Object], single: bool) -> Object:
 
 
 def dump(doc: Object, fmt: str) -> str:
+    """``doc`` as kubectl prints a custom resource: keys in alphabetical order."""
     if fmt == "json":
-        return json.dumps(doc, indent=4)
-    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+        return json.dumps(doc, indent=4, sort_keys=True)
+    return yaml.safe_dump(doc, sort_keys=True, default_flow_style=False)
