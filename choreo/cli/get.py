@@ -55,7 +55,7 @@ class ObjectSource(Protocol):
     """Where ``get`` reads kinds and objects: the project's store or a server."""
 
     def kinds(self) -> Sequence[Kind]: ...
-    def list(self, kind: Kind, namespace: str | None) -> list[Object]: ...
+    def objects(self, kind: Kind, namespace: str | None) -> list[Object]: ...
     def columns(self, kind: Kind) -> list[printers.Column]: ...
 
 
@@ -66,7 +66,7 @@ class LocalSource:
     def kinds(self) -> Sequence[APIResource]:
         return self.api.registry.resources()
 
-    def list(self, kind: Kind, namespace: str | None) -> list[Object]:
+    def objects(self, kind: Kind, namespace: str | None) -> list[Object]:
         return self.api.list(kind.group, kind.kind, namespace)
 
     def columns(self, kind: Kind) -> list[printers.Column]:
@@ -82,7 +82,7 @@ class ServerSource:
     def kinds(self) -> Sequence[ResourceInfo]:
         return self.client.resources()
 
-    def list(self, kind: Kind, namespace: str | None) -> list[Object]:
+    def objects(self, kind: Kind, namespace: str | None) -> list[Object]:
         assert isinstance(kind, ResourceInfo)
         return self.client.list(kind, namespace)
 
@@ -158,7 +158,7 @@ def select(source: ObjectSource, request: Request, namespace: str | None, labels
     blocks = []
     for kind, names in request.wanted:
         where = namespace if kind.namespaced else None
-        objects = [o for o in source.list(kind, where) if matches(o)]
+        objects = [o for o in source.objects(kind, where) if matches(o)]
         if names:
             by_name = {o["metadata"]["name"]: o for o in objects}
             missing = [n for n in names if n not in by_name]

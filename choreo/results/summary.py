@@ -39,12 +39,12 @@ def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
 def _counts(events: list[RunEvent], key: str) -> list[list[str]]:
     counters: dict[tuple[str, ...], Counter[str]] = {}
     for event in events:
-        ident = (event.reconciler,) if key == "reconciler" else (event.reconciler, event.resource)
+        ident: tuple[str, ...] = (event.reconciler,) if key == "reconciler" else (event.reconciler, event.resource)
         counters.setdefault(ident, Counter())[event.operation] += 1
     rows = []
-    for ident in sorted(counters):
-        c = counters[ident]
-        rows.append([*ident, str(c[START]), str(c[STOP]), str(c[REQUEUE]), str(c[ERROR])])
+    for shown in sorted(counters):
+        c = counters[shown]
+        rows.append([*shown, str(c[START]), str(c[STOP]), str(c[REQUEUE]), str(c[ERROR])])
     return rows
 
 
