@@ -39,16 +39,18 @@ def on_terminal(*args: str, interrupt_when: bytes | None = None) -> tuple[int, s
     return os.waitstatus_to_exitcode(status), ANSI.sub(b"", shown).decode(errors="replace").replace("\r", "")
 
 
-def test_a_run_on_a_terminal_shows_reconciles_and_devices(example) -> None:
+def test_a_run_on_a_terminal_shows_reconciles_and_devices_in_natural_order(example) -> None:
     project = example("fabric")
+    leaf2 = project / "in" / "infra.kuid.dev.node.leaf2.yaml"
+    (project / "in" / "infra.kuid.dev.node.leaf10.yaml").write_text(leaf2.read_text().replace("leaf2", "leaf10"))
     code, shown = on_terminal("run", str(project), "-r", "-s")
     assert code == 0, shown
-    assert re.search(r"reconciling .* 28/28 0 queued", shown), shown
-    assert re.search(r"validating devices .* 4/4", shown), shown
+    assert re.search(r"reconciling .* (\d+)/\1 0 queued", shown), shown
+    assert re.search(r"validating devices .* 5/5", shown), shown
     summary = shown[shown.index("Run fabric summary"):]
     assert "reconciling" not in summary  # the progress display is gone before the summary
     devices = [line.split(":")[0].strip() for line in summary.splitlines() if ": valid (" in line]
-    assert devices == ["leaf1", "leaf2", "spine1", "spine2"]
+    assert devices == ["leaf1", "leaf2", "leaf10", "spine1", "spine2"]
 
 
 def test_quiet_or_no_terminal_shows_no_progress(example) -> None:
