@@ -200,8 +200,13 @@ def parse_documents(text: str, source: str) -> list[tuple[int, Any]]:
         documents = list(yaml.load_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as err:
         raise LoadError(_yaml_error_message(err, source)) from err
+    except yaml.reader.ReaderError as err:  # a character YAML forbids; its own text spans two lines
+        line = text.count("\n", 0, err.position) + 1
+        code = err.character if isinstance(err.character, int) else ord(err.character)
+        problem = f"unacceptable character #x{code:04x}: {err.reason}"
+        raise LoadError(f"{source}:{line}: invalid YAML: {problem}") from err
     except yaml.YAMLError as err:
-        raise LoadError(f"{source}: invalid YAML: {err}") from err
+        raise LoadError(f"{source}: invalid YAML: {str(err).splitlines()[0]}") from err
     return [(index, doc) for index, doc in enumerate(documents, start=1) if doc is not None]
 
 
