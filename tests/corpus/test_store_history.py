@@ -59,9 +59,9 @@ def test_an_unchanged_project_keeps_skipping_unchanged_writes(tmp_path: Path) ->
     from choreo.apiserver.server import APIServer
     from choreo.loader.loading import load_project
     from choreo.loader.sync import register_crds
-    from choreo.runtime.session import open_state
+    from choreo.store import open_backend
 
-    backend = open_state(project)
+    backend = open_backend(project / ".choreo" / "choreo.db")
     try:
         api = APIServer(backend)
         register_crds(api, load_project(project))
