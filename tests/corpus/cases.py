@@ -922,28 +922,7 @@ STATE = [
     ),
 ]
 
-PENDING_IDS = frozenset(
-    {
-        # reconciler configs that cannot work (issue 15 point 3): exit 0 on main when the corpus was written
-        "config-for-unknown-kind",
-        "config-for-unserved-version",
-        "config-owns-unknown-kind",
-        "config-watch-unknown-kind",
-        # reconciler writes that should fail (point 7)
-        "star-negative-requeue",
-        "star-rename-for-object",
-        # runaway Starlark and Jinja2 (points 4, 5): abort, hang or take over 10 s on main when written
-        "j2-nested-loops",
-        "star-big-list",
-        "star-string-doubling",
-        "star-sorted-huge-range",
-        "star-huge-object",
-        "star-huge-int",
-    }
-)
-"""Cases whose fix is still under way elsewhere: kept here, not run, until they pass on main."""
-
-ALL = [
+CASES = [
     *YAML,
     *INPUTS,
     *CRDS,
@@ -957,5 +936,3 @@ ALL = [
     *CLI,
     *STATE,
 ]
-CASES = [case for case in ALL if case.id not in PENDING_IDS]
-PENDING = [case for case in ALL if case.id in PENDING_IDS]
