@@ -129,7 +129,7 @@ class APIServer:
         the store's history. Compared with the CRD stored by the previous load; anything unreadable counts
         as changed (validating more is always safe)."""
         name = (crd.get("metadata") or {}).get("name", "")
-        stored = self.backend.get(ObjectKey("apiextensions.k8s.io", "CustomResourceDefinition", "", name))
+        stored = self.try_get("apiextensions.k8s.io", "CustomResourceDefinition", "", name)
         if stored is None:
             return True
         try:

@@ -138,6 +138,8 @@ def _print_context(info: dict[str, Any]) -> None:
 @click.option("--context", "kube_context", default=None, help="kubeconfig context (default: current-context).")
 @click.option("--max-reconciles", default=100, show_default=True)
 @click.option("--time-limit", default=10.0, show_default=True)
+@click.option("-r", "--internal-reconcilers", "allocators", is_flag=True, help="Not supported here yet (an error).")
+@click.option("-s", "--sdc", "--schema", "schema", is_flag=True, help="Not supported here yet (an error).")
 def run_start(
     directory: str | None,
     server_url: str | None,
@@ -145,15 +147,19 @@ def run_start(
     kube_context: str | None,
     max_reconciles: int,
     time_limit: float,
+    allocators: bool,
+    schema: bool,
 ) -> None:
     """Reconcile continuously: on the addressed choreo server, or with --kubeconfig against any API server."""
     if kubeconfig:
         from choreo.server.remote import run_against
 
         log = JsonLog()
-        options = _logged_options(log, max_reconciles, time_limit, [])
+        options = _logged_options(log, max_reconciles, time_limit, plugin_names(allocators, schema))
         run_against(Path(directory or ".").resolve(), kubeconfig, kube_context, options, log)
         return
+    if allocators or schema:
+        raise ChoreoError("-r/-s are set when the server starts: `choreo server start DIR -r -s`")
     _print_context(client_for(server_url).run("start"))
 
 

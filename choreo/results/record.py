@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from choreo.store.base import Backend
+from choreo.store.base import RecordStore
 
 RUNS_TABLE = "runs"
 
@@ -101,11 +101,11 @@ class RunRecord:
         )
 
 
-def save_record(backend: Backend, record: RunRecord) -> None:
+def save_record(backend: RecordStore, record: RunRecord) -> None:
     backend.put_record(RUNS_TABLE, f"{record.started}|{record.id}", record.to_json())
 
 
-def latest_record(backend: Backend) -> RunRecord | None:
+def latest_record(backend: RecordStore) -> RunRecord | None:
     last = None
     for _key, value in backend.list_records(RUNS_TABLE):
         last = value

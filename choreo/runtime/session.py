@@ -1,29 +1,27 @@
-"""One ``choreo run`` of a project folder: open its state, load it, reconcile until quiet, record it.
+"""One batch ``choreo run`` of a project folder: the pipeline over the local store, in one transaction.
 
 State lives in ``<project>/.choreo/choreo.db`` (SQLite). The run record (events, outcome) is stored
 there too, so ``choreo run result`` works from a later process.
+
+What a run keeps: the whole run is one store transaction. A load error, a crash, an interrupt or a bug
+leave the previous run's state and add nothing. When reconciling fails (a reconcile error, a fatal
+result, a loop, a time limit) no object is changed either: the transaction is rolled back and only the
+run record — failure, failed task, message and events — is added, so ``run result`` and ``run list``
+explain the failure while ``get`` still shows the last good state. Post-reconcile stage errors (``-s``
+validation) are verdicts on a completed run: its objects are kept.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError
-from choreo.lang.engines import make_engine
-from choreo.loader.loading import load_project
-from choreo.loader.project import STATE_DIR, Project
-from choreo.loader.sync import sync_project
-from choreo.plugins import Plugin, StageContext, load_plugin
-from choreo.results.record import RunRecord, latest_record, save_record
-from choreo.results.snapshot import take_snapshot
-from choreo.runtime.controller import BoundReconciler, Controller
+from choreo.loader.project import STATE_DIR
+from choreo.results.record import RunRecord, latest_record
+from choreo.runtime.controller import Controller
+from choreo.runtime.pipeline import Pipeline, RunOptions
 from choreo.store import Backend, open_backend
 
 
@@ -37,28 +35,10 @@ def open_state(root: Path) -> Backend:
     return open_backend(path)
 
 
-@dataclass
-class RunOptions:
-    max_reconciles: int = 100
-    time_limit: float = 10.0
-    log: Callable[[str], None] = lambda _msg: None
-    plugins: list[str] = field(default_factory=list)  # entry point names: "internal-reconcilers", "schema"
-    stage_options: dict[str, Any] = field(default_factory=dict)
-    progress: Callable[[str, int, int], None] = lambda _phase, _done, _total: None  # (phase, done, total)
-
-
-def load_api(root: Path, backend: Backend, plugins: list[Plugin] | None = None) -> tuple[APIServer, Project]:
-    """Load the project folder into an API server over ``backend`` (atomically), plug-ins first."""
-    api = APIServer(backend)
-    plugin_crds = []
-    for plugin in plugins or []:
-        for crd in plugin.crds():
-            api.register_crd(crd, source=f"plug-in {plugin.name}")
-            plugin_crds.append(crd)
-        plugin.install(api)
-    project = load_project(root)
-    sync_project(api, project, plugin_crds)
-    return api, project
+def open_api(root: Path) -> tuple[APIServer, Backend]:
+    """The API over a project's store (the caller closes the backend): the one way commands open it."""
+    backend = open_state(root)
+    return APIServer(backend), backend
 
 
 class _ReconcilingFailed(Exception):
@@ -70,60 +50,34 @@ class _ReconcilingFailed(Exception):
 
 
 def run_project(root: Path, options: RunOptions | None = None) -> RunRecord:
-    """Load and reconcile ``root``; raises ``ChoreoError`` for load errors (nothing is changed then).
-
-    What a run keeps: the whole run is one store transaction. A load error, a crash, an interrupt or a
-    bug leave the previous run's state and add nothing. When reconciling fails (a reconcile error, a
-    fatal result, a loop, a time limit) no object is changed either: the transaction is rolled back and
-    only the run record — failure, failed task, message and events — is added, so ``run result`` and
-    ``run list`` explain the failure while ``get`` still shows the last good state. Post-reconcile stage
-    errors (``-s`` validation) are verdicts on a completed run: its objects are kept.
-    """
-    options = options or RunOptions()
-    root = root.resolve()
+    """Load and reconcile ``root``; raises ``ChoreoError`` for load errors (nothing is changed then)."""
+    pipeline = Pipeline(root, options or RunOptions())
     started = time.perf_counter()
-    plugins = [load_plugin(name) for name in options.plugins]
-    backend = open_state(root)
+    api, backend = open_api(pipeline.root)
     try:
         # One transaction for the whole run: a crash or a bug at any point leaves the state of the previous
         # run, never half of this one (and the store syncs to disk once, not after every write).
         try:
-            with backend.transaction():
-                return _run_loaded(root, backend, plugins, options, started)
+            with api.transaction():
+                return _run(pipeline, api, started)
         except _ReconcilingFailed as failed:
-            with backend.transaction():
-                save_record(backend, failed.record)
+            Pipeline.keep(api, failed.record, snapshot=False)
             return failed.record
     finally:
         backend.close()
 
 
-def _run_loaded(root: Path, backend: Backend, plugins: list[Plugin], options: RunOptions, started: float) -> RunRecord:
-    api, project = load_api(root, backend, plugins)
-    for warning in project.warnings:
-        options.log(f"warning: {warning}")
-    bound = [
-        BoundReconciler(config, make_engine(config, project.libraries, log=options.log, time_limit=options.time_limit))
-        for config in project.reconcilers
-    ]
-    record = RunRecord(str(uuid.uuid4()), root.name, datetime.now(UTC).isoformat())
-    controller = Controller(
-        api, bound, max_reconciles=options.max_reconciles, log=options.log, progress=options.progress
-    )
+def _run(pipeline: Pipeline, api: APIServer, started: float) -> RunRecord:
+    project = pipeline.load(api)
+    options = pipeline.options
+    controller = Controller(api, pipeline.reconcilers(project), max_reconciles=options.max_reconciles, log=options.log,
+                            progress=options.progress)
     outcome = controller.run()
-    record.events, record.failure, record.failed_task = outcome.events, outcome.failure, outcome.failed_task
     if not outcome.success:
-        record.wall_seconds = time.perf_counter() - started
-        raise _ReconcilingFailed(record)
-    context = StageContext(api, root, dict(options.stage_options), options.log, progress=options.progress)
-    for plugin in plugins:
-        stage = plugin.after_reconcile(context)
-        if stage is not None:
-            record.stages.append(stage)
-    record.wall_seconds = time.perf_counter() - started
-    take_snapshot(api, record.id)
-    save_record(backend, record)
+        raise _ReconcilingFailed(pipeline.new_record(outcome, [], started))
+    record = pipeline.new_record(outcome, pipeline.stages(api), started)
+    Pipeline.keep(api, record)
     return record
 
 
-__all__ = ["ChoreoError", "RunOptions", "RunRecord", "latest_record", "load_api", "open_state", "run_project"]
+__all__ = ["ChoreoError", "RunOptions", "RunRecord", "latest_record", "open_api", "open_state", "run_project"]

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +22,12 @@ from choreo.apiserver.hooks import BaseHook
 from choreo.apiserver.registry import resource_from_crd
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError, Conflict, Invalid
-from choreo.lang.engines import make_engine
 from choreo.loader.project import Project
-from choreo.plugins import Plugin, StageContext, StageResult, load_plugin
-from choreo.results.record import RunRecord, latest_record, save_record
-from choreo.results.snapshot import take_snapshot
-from choreo.runtime.controller import BoundReconciler, Controller
+from choreo.results.record import RunRecord, StageResult, latest_record
+from choreo.runtime.controller import Controller
 from choreo.runtime.events import RunOutcome
-from choreo.runtime.session import RunOptions, load_api, open_state
+from choreo.runtime.pipeline import Pipeline, RunOptions
+from choreo.runtime.session import open_state
 from choreo.server.runner import ContinuousController, Runner
 from choreo.store.base import Backend
 
@@ -58,13 +54,6 @@ def install_hooks(api: APIServer) -> None:
     api.add_hook("apiextensions.k8s.io", "CustomResourceDefinition", CRDRegistration())
 
 
-def bind_reconcilers(project: Project, options: RunOptions) -> list[BoundReconciler]:
-    return [
-        BoundReconciler(config, make_engine(config, project.libraries, log=options.log, time_limit=options.time_limit))
-        for config in project.reconcilers
-    ]
-
-
 def stage_json(stage: StageResult) -> Object:
     return {"name": stage.name, "errors": stage.errors, "lines": stage.lines}
 
@@ -76,8 +65,8 @@ class ProjectRuntime:
         self.root = root.resolve()
         self.options = options
         self.log = log
-        self.plugins: list[Plugin] = [load_plugin(name) for name in options.plugins]
-        self.backend: Backend = open_state(self.root)
+        self.pipeline = Pipeline(self.root, options)
+        self.store: Backend = open_state(self.root)
         self.api: APIServer | None = None
         self.project: Project | None = None
         self.status = STOPPED
@@ -91,14 +80,13 @@ class ProjectRuntime:
         """(Re)load the project folder into the store; the previous API keeps serving until this succeeds."""
         with self._lock:
             try:
-                api, project = load_api(self.root, self.backend, self.plugins)
+                api = APIServer(self.store)
+                project = self.pipeline.load(api)
             except ChoreoError as exc:
                 self.reason = str(exc)
                 self.log("load-failed", level="error", project=str(self.root), error=str(exc))
                 raise
             install_hooks(api)
-            for warning in project.warnings:
-                self.log("load-warning", level="warning", warning=warning)
             self.api, self.project, self.reason = api, project, ""
             self.log("loaded", project=str(self.root), kinds=len(api.registry.resources()))
             return api
@@ -118,10 +106,10 @@ class ProjectRuntime:
         api = self.load()
         assert self.project is not None
         controller = Controller(
-            api, bind_reconcilers(self.project, self.options), max_reconciles=self.options.max_reconciles
+            api, self.pipeline.reconcilers(self.project), max_reconciles=self.options.max_reconciles
         )
         outcome = controller.run()
-        stages = self._stages(api) if outcome.success else []
+        stages = self.pipeline.stages(api) if outcome.success else []
         return self._record(outcome, stages, started), stages
 
     def start(self) -> None:
@@ -134,7 +122,7 @@ class ProjectRuntime:
             assert self.project is not None
             controller = ContinuousController(
                 api,
-                bind_reconcilers(self.project, self.options),
+                self.pipeline.reconcilers(self.project),
                 max_reconciles=self.options.max_reconciles,
                 log=self.log,
                 on_quiet=self._on_quiet,
@@ -160,44 +148,29 @@ class ProjectRuntime:
     def close(self) -> None:
         self.stop()
         with self._lock:
-            self.backend.close()
+            self.store.close()
 
     # ---------------------------------------------------------------- reporting
 
-    def _stages(self, api: APIServer) -> list[StageResult]:
-        context = StageContext(api, self.root, dict(self.options.stage_options), self.options.log)
-        results = []
-        for plugin in self.plugins:
-            stage = plugin.after_reconcile(context)
-            if stage is not None:
-                results.append(stage)
-        return results
-
     def _record(self, outcome: RunOutcome, stages: list[StageResult], started: float) -> RunRecord:
-        record = RunRecord(str(uuid.uuid4()), self.root.name, datetime.now(UTC).isoformat())
-        record.events, record.failure, record.failed_task = outcome.events, outcome.failure, outcome.failed_task
-        record.stages = stages
-        record.wall_seconds = time.perf_counter() - started
-        with self.backend.transaction():
-            if self.api is not None:
-                take_snapshot(self.api, record.id)
-            save_record(self.backend, record)
+        record = self.pipeline.new_record(outcome, stages, started)
+        Pipeline.keep(self.api or APIServer(self.store), record, snapshot=self.api is not None)
         return record
 
     def _on_quiet(self, outcome: RunOutcome, errors: list[str]) -> None:
         """The continuous runner drained its queue: run the stages and record the burst as a run."""
         if errors:
             outcome.failure = errors[-1] if len(errors) == 1 else f"{len(errors)} reconciles failed: {errors[-1]}"
-        stages = self._stages(self.api) if self.api is not None and not errors else []
+        stages = self.pipeline.stages(self.api) if self.api is not None and not errors else []
         record = self._record(outcome, stages, time.perf_counter())
         self.log("quiet", reconciles=len(outcome.events), success=record.success)
 
     def latest(self) -> RunRecord | None:
-        return latest_record(self.backend)
+        return latest_record(self.store)
 
     def describe(self) -> Object:
         info: Object = {"project": str(self.root), "status": self.status, "reason": self.reason}
-        revision = self.backend.current_revision()
+        revision = self.store.current_revision()
         info["revision"] = revision
         if self.runner is not None:
             controller = self.runner.controller

@@ -1,10 +1,14 @@
 """Run a project's reconcilers against any Kubernetes API server (``choreo run start --kubeconfig``).
 
-The controller code is the one choreo runs locally; only the API it talks to changes. ``RemoteAPI`` is an
-``APIServer`` whose reads and writes are HTTP requests to the cluster named in the kubeconfig (status goes
-through the ``/status`` subresource where the kind has one, as real clusters require), and whose store
-events come from ``EventFeed``: one list+watch per kind the reconcilers use, re-listed after a watch
-ends or expires. The project's CRDs and ``in/`` objects are applied to the cluster first.
+The pipeline and the controller are the ones choreo runs locally; only the API they talk to changes.
+``RemoteAPI`` is an ``APIServer`` whose reads and writes are HTTP requests to the cluster named in the
+kubeconfig (status goes through the ``/status`` subresource where the kind has one, as real clusters
+require), and whose store events come from ``EventFeed``: one list+watch per kind the reconcilers use,
+re-listed after a watch ends or expires. The project is loaded as in every mode (``Pipeline.load``: CRDs,
+upstream refs, inputs, clean-up of removed inputs, garbage collection); a CRD is applied and then waited
+for until the cluster serves its kind, and choreo's own kinds (UpstreamRef, Reconciler, Library) are
+installed as CRDs where the cluster does not serve them. A cluster has no transactions: a load that fails
+half-way keeps what it applied. The ``-r``/``-s`` plug-ins do not run against a cluster yet.
 """
 
 from __future__ import annotations
@@ -25,17 +29,13 @@ from typing import Any
 
 import yaml
 
-from choreo.apiserver.registry import APIResource
+from choreo.apiserver.registry import APIResource, builtin_crds
 from choreo.apiserver.server import APIServer
 from choreo.apiserver.ssa import strip_managed_fields
 from choreo.errors import ChoreoError, NotFound
-from choreo.loader.loading import load_project
-from choreo.loader.project import Project
-from choreo.loader.sync import INPUT_MANAGER, prepare_input, register_crds
-from choreo.runtime.session import RunOptions
+from choreo.runtime.pipeline import Pipeline, RunOptions
 from choreo.server.client import ServerClient, resource_path
 from choreo.server.http import APPLY_PATCH
-from choreo.server.project import bind_reconcilers
 from choreo.server.runner import ContinuousController, Log
 from choreo.store.base import Gone, WatchEvent
 
@@ -170,6 +170,28 @@ class RemoteAPI(APIServer):
         super().__init__(feed)  # type: ignore[arg-type]
         self.kube = kube
         self.feed = feed
+        self._served: set[tuple[str, str]] = set()
+
+    def unserved_objects(self) -> Iterator[Object]:
+        """None: a cluster removes the objects of a kind together with its CRD."""
+        return iter(())
+
+    def served(self, resource: APIResource) -> bool:
+        """Whether the cluster serves the kind now (remembered once it does)."""
+        if (resource.group, resource.kind) in self._served:
+            return True
+        try:
+            self.kube.request("GET", _path(resource), query={"limit": "1"})
+        except NotFound:
+            return False
+        self._served.add((resource.group, resource.kind))
+        return True
+
+    def _ensure_served(self, resource: APIResource) -> None:
+        """choreo's own kinds are installed as CRDs where the cluster does not know them."""
+        if resource.choreo_api and resource.group != "apiextensions.k8s.io" and not self.served(resource):
+            crd = next(c for c in builtin_crds() if c["spec"]["names"]["kind"] == resource.kind)
+            self.apply(crd, manager=MANAGER, force=True)
 
     def get(self, group: str, kind: str, namespace: str, name: str, *, managed_fields: bool = True) -> Object:
         obj = self.kube.request("GET", _path(self._resource(group, kind), namespace, name))
@@ -192,7 +214,10 @@ class RemoteAPI(APIServer):
     ) -> builtins.list[Object]:
         resource = self._resource(group, kind)
         query = {"labelSelector": ",".join(f"{k}={v}" for k, v in labels.items())} if labels else None
-        items = self.kube.request("GET", _path(resource, namespace), query=query).get("items", [])
+        try:
+            items = self.kube.request("GET", _path(resource, namespace), query=query).get("items", [])
+        except NotFound:  # a kind the cluster does not serve (yet) has no objects
+            return []
         items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         return items if managed_fields else [strip_managed_fields(o) for o in items]
 
@@ -208,6 +233,7 @@ class RemoteAPI(APIServer):
 
     def apply(self, obj: Object, *, manager: str, force: bool = False) -> Object:
         resource = self.registry.for_object(obj)
+        self._ensure_served(resource)
         path = _path(resource, _ns(obj), obj["metadata"]["name"])
         query = {"fieldManager": manager, "force": "true" if force else "false"}
         main = copy.deepcopy(obj)
@@ -217,6 +243,8 @@ class RemoteAPI(APIServer):
             only_status = {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "status": status}
             only_status["metadata"] = {k: v for k, v in obj["metadata"].items() if k in ("name", "namespace")}
             result = self.kube.request("PATCH", f"{path}/status", only_status, query=query, content_type=APPLY_PATCH)
+        if obj.get("kind") == "CustomResourceDefinition" and resource.group == "apiextensions.k8s.io":
+            _wait_served(self, self.registry.for_object(_served_kind(obj)))
         return result
 
     def dependents(self, uid: str, group: str | None = None, kind: str | None = None) -> builtins.list[Object]:
@@ -284,21 +312,6 @@ class KindWatcher:
 # ----------------------------------------------------------------------------------------------- running
 
 
-def _install(api: RemoteAPI, root: Path, log: Log) -> Project:
-    """Register the project's kinds locally, apply its CRDs and inputs to the cluster."""
-    project = load_project(root)
-    register_crds(api, project)
-    for item in project.crds:
-        api.apply(copy.deepcopy(item.obj), manager=MANAGER, force=True)
-    for item in project.crds:
-        resource = api.registry.for_object(_served_kind(item.obj))
-        _wait_served(api, resource)
-    for item in project.inputs:
-        api.apply(prepare_input(api, item), manager=INPUT_MANAGER, force=True)
-    log("installed", crds=len(project.crds), inputs=len(project.inputs))
-    return project
-
-
 def _served_kind(crd: Object) -> Object:
     spec = crd["spec"]
     storage = next(v["name"] for v in spec["versions"] if v.get("storage"))
@@ -307,21 +320,24 @@ def _served_kind(crd: Object) -> Object:
 
 def _wait_served(api: RemoteAPI, resource: APIResource) -> None:
     deadline = time.monotonic() + ESTABLISH_SECONDS
-    while True:
-        try:
-            api.kube.request("GET", _path(resource))
-            return
-        except NotFound:
-            if time.monotonic() > deadline:
-                raise ChoreoError(f"the cluster does not serve {resource.plural}.{resource.group} yet") from None
-            time.sleep(0.2)
+    while not api.served(resource):
+        if time.monotonic() > deadline:
+            raise ChoreoError(f"the cluster does not serve {resource.plural}.{resource.group} yet")
+        time.sleep(0.2)
 
 
 def run_against(root: Path, kubeconfig: str, context: str | None, options: RunOptions, log: Log) -> None:
     """Install the project into the cluster and reconcile until SIGTERM/SIGINT."""
+    if options.plugins:
+        raise ChoreoError(
+            "-r/-s do not run against a Kubernetes API server yet: run the project with `choreo run DIR -r -s` "
+            "or `choreo server start DIR -r -s`"
+        )
     feed = EventFeed()
     api = RemoteAPI(kube_client(kubeconfig, context), feed)
-    project = _install(api, root, log)
+    pipeline = Pipeline(root, options)
+    project = pipeline.load(api)
+    log("installed", crds=len(project.crds), inputs=len(project.inputs), refs=len(project.upstreams or []))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_args: stop.set())
@@ -332,7 +348,7 @@ def run_against(root: Path, kubeconfig: str, context: str | None, options: RunOp
             KindWatcher(api, resource, stop, log).thread.start()
     controller = ContinuousController(
         api,
-        bind_reconcilers(project, options),
+        pipeline.reconcilers(project),
         max_reconciles=options.max_reconciles,
         log=log,
         on_quiet=lambda outcome, errors: log("quiet", reconciles=len(outcome.events), errors=errors),

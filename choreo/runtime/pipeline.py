@@ -1,0 +1,105 @@
+"""The one run pipeline every mode shares: load → reconcile until quiet → post-reconcile stages → record.
+
+Why: ``choreo run`` (the local store), ``choreo server start`` (choreo's own HTTP API, static or dynamic)
+and ``choreo run start --kubeconfig`` (any Kubernetes API server) must load a project the same way
+(plug-in kinds, CRDs, libraries, reconcilers, upstream refs, inputs, clean-up of removed inputs, garbage
+collection), bind the same reconcilers, run the same stages and record runs the same way. The modes differ
+only in the ``APIServer`` they hand to the pipeline (where objects live) and in how they drive the
+controller (once until quiet, or continuously); both are the caller's business.
+
+One batch run is one store transaction (see ``choreo.runtime.session``); a server pass is not: clients
+see objects change while it runs.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from choreo.apiserver.server import APIServer
+from choreo.lang.engines import make_engine
+from choreo.loader.loading import load_project
+from choreo.loader.project import Project
+from choreo.loader.sync import sync_project
+from choreo.plugins import Plugin, StageContext, load_plugin
+from choreo.results.record import RunRecord, StageResult, save_record
+from choreo.results.snapshot import take_snapshot
+from choreo.runtime.controller import BoundReconciler
+from choreo.runtime.events import RunOutcome
+
+
+@dataclass
+class RunOptions:
+    """How a project is run, in every mode."""
+
+    max_reconciles: int = 100
+    time_limit: float = 10.0
+    log: Callable[[str], None] = lambda _msg: None
+    plugins: list[str] = field(default_factory=list)  # entry point names: "internal-reconcilers", "schema"
+    stage_options: dict[str, Any] = field(default_factory=dict)
+    progress: Callable[[str, int, int], None] = lambda _phase, _done, _total: None  # (phase, done, total)
+
+
+class Pipeline:
+    """One project folder and its run options: the steps of a run, for any ``APIServer``."""
+
+    def __init__(self, root: Path, options: RunOptions) -> None:
+        self.root = root.resolve()
+        self.options = options
+        self.plugins: list[Plugin] = [load_plugin(name) for name in options.plugins]
+
+    def load(self, api: APIServer) -> Project:
+        """Plug-in kinds and hooks first, then the project folder: everything synced atomically
+        (``ChoreoError`` naming the file on the first mistake; nothing of the load is kept then)."""
+        plugin_crds = []
+        for plugin in self.plugins:
+            for crd in plugin.crds():
+                api.register_crd(crd, source=f"plug-in {plugin.name}")
+                plugin_crds.append(crd)
+            plugin.install(api)
+        project = load_project(self.root)
+        for warning in project.warnings:
+            self.options.log(f"warning: {warning}")
+        sync_project(api, project, plugin_crds)
+        return project
+
+    def reconcilers(self, project: Project) -> list[BoundReconciler]:
+        """The project's reconcilers, each bound to its language engine."""
+        log, limit = self.options.log, self.options.time_limit
+        return [
+            BoundReconciler(config, make_engine(config, project.libraries, log=log, time_limit=limit))
+            for config in project.reconcilers
+        ]
+
+    def stages(self, api: APIServer) -> list[StageResult]:
+        """Run the plug-ins' post-reconcile stages (``-r``, ``-s``) once the reconcilers are quiet and well."""
+        context = StageContext(
+            api, self.root, dict(self.options.stage_options), self.options.log, progress=self.options.progress
+        )
+        results = []
+        for plugin in self.plugins:
+            stage = plugin.after_reconcile(context)
+            if stage is not None:
+                results.append(stage)
+        return results
+
+    def new_record(self, outcome: RunOutcome, stages: list[StageResult], started: float) -> RunRecord:
+        """The record of a run that started at ``started`` (``time.perf_counter``) and ends now."""
+        record = RunRecord(str(uuid.uuid4()), self.root.name, datetime.now(UTC).isoformat())
+        record.events, record.failure, record.failed_task = outcome.events, outcome.failure, outcome.failed_task
+        record.stages = stages
+        record.wall_seconds = time.perf_counter() - started
+        return record
+
+    @staticmethod
+    def keep(api: APIServer, record: RunRecord, *, snapshot: bool = True) -> None:
+        """Store the run record (and, for a run whose objects are kept, the snapshot of every object)."""
+        with api.transaction():
+            if snapshot:
+                take_snapshot(api, record.id)
+            save_record(api.records, record)
