@@ -10,8 +10,11 @@ What is here, by use:
 - objects and admission: ``APIServer`` (the API a plug-in's hooks and stage work on), ``BaseHook``,
   ``Object``, ``set_condition``, ``utc_now``;
 - errors a plug-in raises or catches: ``ChoreoError``, ``Invalid``, ``LoadError``, ``NotFound``;
-- project files: ``read_yaml_documents`` (the loader's strict YAML reader), ``open_state``/``state_path``
-  (a project's store), and safe git (``run_git``, ``check_url``, ``check_ref``, ``GitError``).
+- project files, read the loader's way: ``Folder``/``FoundFile`` (listing a project folder),
+  ``ProjectPaths`` (paths that must stay inside the project), ``read_text``/``read_yaml_documents`` (the
+  strict, bounded readers), and safe git (``run_git``, ``check_url``, ``check_ref``, ``GitError``);
+- a project's stored state: ``stored_api`` (the API over it, for commands), ``state_path``;
+- results: ``natural_key`` (device order for people), ``stale_outputs`` (outputs older than the objects).
 """
 
 from __future__ import annotations
@@ -22,28 +25,38 @@ from choreo.apiserver.hooks import BaseHook
 from choreo.apiserver.server import APIServer, utc_now
 from choreo.errors import ChoreoError, Invalid, LoadError, NotFound
 from choreo.git import GitError, check_ref, check_url, run_git
-from choreo.loader.yamlio import read_yaml_documents
+from choreo.loader.files import Folder, FoundFile
+from choreo.loader.paths import ProjectPaths
+from choreo.loader.yamlio import read_text, read_yaml_documents
 from choreo.plugins import Plugin, StageContext, StageResult
-from choreo.runtime.session import open_state, state_path
+from choreo.results.staleness import stale_outputs
+from choreo.results.summary import natural_key
+from choreo.runtime.session import state_path, stored_api
 
 __all__ = [
     "APIServer",
     "BaseHook",
     "ChoreoError",
+    "Folder",
+    "FoundFile",
     "GitError",
     "Invalid",
     "LoadError",
     "NotFound",
     "Object",
     "Plugin",
+    "ProjectPaths",
     "StageContext",
     "StageResult",
     "check_ref",
     "check_url",
-    "open_state",
+    "natural_key",
+    "read_text",
     "read_yaml_documents",
     "run_git",
     "set_condition",
+    "stale_outputs",
     "state_path",
+    "stored_api",
     "utc_now",
 ]

@@ -16,9 +16,10 @@ PLUGIN_PACKAGES = ("reconcilers", "yang")
 
 def test_the_plugin_api_names_are_pinned() -> None:
     assert sorted(choreo.plugin_api.__all__) == [
-        "APIServer", "BaseHook", "ChoreoError", "GitError", "Invalid", "LoadError", "NotFound", "Object",
-        "Plugin", "StageContext", "StageResult", "check_ref", "check_url", "open_state", "read_yaml_documents",
-        "run_git", "set_condition", "state_path", "utc_now",
+        "APIServer", "BaseHook", "ChoreoError", "Folder", "FoundFile", "GitError", "Invalid", "LoadError",
+        "NotFound", "Object", "Plugin", "ProjectPaths", "StageContext", "StageResult", "check_ref", "check_url",
+        "natural_key", "read_text", "read_yaml_documents", "run_git", "set_condition", "stale_outputs",
+        "state_path", "stored_api", "utc_now",
     ]
     assert all(hasattr(choreo.plugin_api, name) for name in choreo.plugin_api.__all__)
 

@@ -15,10 +15,7 @@ from typing import Any
 import click
 import yaml
 
-from choreo.apiserver.server import APIServer
-from choreo.errors import ChoreoError, NotFound
-from choreo.results.staleness import stale_outputs
-from choreo.results.summary import natural_key
+from choreo.plugin_api import APIServer, ChoreoError, NotFound, natural_key, stale_outputs, stored_api
 
 _PROJECT = click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
 
@@ -32,17 +29,8 @@ def _root(directory: str | None) -> Path:
 
 def _with_api(root: Path, action: Any) -> Any:
     """Run ``action(api)`` over the project's stored state."""
-    from choreo.runtime.session import open_state, state_path
-
-    if not state_path(root).exists():
-        raise ChoreoError(f"{root}: no state yet: run `choreo run {root} -s` first")
-    backend = open_state(root)
-    try:
-        api = APIServer(backend)
-        api.register_stored_crds()
+    with stored_api(root, run_hint=" -s") as api:
         return action(api)
-    finally:
-        backend.close()
 
 
 def _record(root: Path, device: str) -> dict[str, Any]:

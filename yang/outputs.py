@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from choreo.errors import ChoreoError
+from choreo.plugin_api import ChoreoError
 from yang.merge import Merged, Problem
 
 if TYPE_CHECKING:  # the stage imports this module

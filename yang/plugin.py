@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from choreo.apiserver.server import APIServer
-from choreo.plugins import StageContext, StageResult
+from choreo.plugin_api import APIServer, StageContext, StageResult
 
 
 class SchemaPlugin:

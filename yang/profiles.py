@@ -25,11 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from choreo.errors import LoadError
-from choreo.git import GitError, check_ref, check_url, run_git
-from choreo.loader.files import Folder
-from choreo.loader.paths import ProjectPaths
-from choreo.loader.yamlio import read_yaml_documents
+from choreo.plugin_api import (
+    Folder,
+    GitError,
+    LoadError,
+    ProjectPaths,
+    check_ref,
+    check_url,
+    read_yaml_documents,
+    run_git,
+)
 from yang.libyang_adapter import ModuleSource, SchemaContext, YangFailure
 
 SCHEMA_API_VERSION = "inv.sdcio.dev/v1alpha1"

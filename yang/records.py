@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from choreo.apiserver.server import APIServer
+from choreo.plugin_api import APIServer
 from yang.merge import Merged, is_under
 from yang.profiles import Profile
 
@@ -25,7 +25,7 @@ def save_record(
 ) -> None:
     """Store what ``choreo config blame`` and ``choreo run diff -c`` need of one device."""
     key = f"{report.namespace}/{report.name}"
-    previous = api.backend.get_record(TABLE, key)
+    previous = api.records.get_record(TABLE, key)
     record = {
         "device": report.name,
         "namespace": report.namespace,
@@ -54,7 +54,7 @@ def save_record(
         "running": running,
         "previous": _last_valid_leaves(previous),
     }
-    api.backend.put_record(TABLE, key, record)
+    api.records.put_record(TABLE, key, record)
 
 
 def _last_valid_leaves(previous: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -65,7 +65,7 @@ def _last_valid_leaves(previous: dict[str, Any] | None) -> dict[str, Any] | None
 
 
 def records(api: APIServer) -> list[dict[str, Any]]:
-    return [value for _key, value in sorted(api.backend.list_records(TABLE))]
+    return [value for _key, value in sorted(api.records.list_records(TABLE))]
 
 
 def find_record(api: APIServer, device: str) -> dict[str, Any] | None:

@@ -12,12 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from choreo.apiserver.server import APIServer
-from choreo.errors import ChoreoError
-from choreo.loader.files import Folder, FoundFile
-from choreo.loader.yamlio import read_text
-from choreo.plugins import StageContext, StageResult
-from choreo.results.summary import natural_key
+from choreo.plugin_api import (
+    APIServer,
+    ChoreoError,
+    Folder,
+    FoundFile,
+    StageContext,
+    StageResult,
+    natural_key,
+    read_text,
+)
 from yang.libyang_adapter import SchemaContext, YangFailure
 from yang.merge import RUNNING_PRIORITY, Merged, Problem, Snippet, Source, merge_device
 from yang.outputs import remove_files, write_files, write_reports

@@ -6,7 +6,7 @@ are validated against — augments, enabled features and all — and is fast eve
 
 from __future__ import annotations
 
-from choreo.errors import ChoreoError
+from choreo.plugin_api import ChoreoError
 from yang.libyang_adapter import LeafKind, LeafListKind, ListKind, SchemaContext, SchemaNode
 
 

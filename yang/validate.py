@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from choreo.errors import ChoreoError
+from choreo.plugin_api import ChoreoError
 from yang.libyang_adapter import YangFailure
 from yang.merge import Snippet, Source, merge_device
 from yang.profiles import compile_profile, load_profiles

@@ -14,6 +14,8 @@ validation) are verdicts on a completed run: its objects are kept.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from choreo.apiserver.server import APIServer
@@ -39,6 +41,20 @@ def open_api(root: Path) -> tuple[APIServer, Backend]:
     """The API over a project's store (the caller closes the backend): the one way commands open it."""
     backend = open_state(root)
     return APIServer(backend), backend
+
+
+@contextmanager
+def stored_api(root: Path, *, run_hint: str = "") -> Iterator[APIServer]:
+    """The API over the stored state of a project that has run, knowing the kinds whose CRDs are stored
+    (plug-in kinds included): how commands that only read or inspect results open a project."""
+    if not state_path(root).exists():
+        raise ChoreoError(f"{root}: no state yet: run `choreo run {root}{run_hint}` first")
+    api, backend = open_api(root)
+    try:
+        api.register_stored_crds()
+        yield api
+    finally:
+        backend.close()
 
 
 class _ReconcilingFailed(Exception):
@@ -80,4 +96,6 @@ def _run(pipeline: Pipeline, api: APIServer, started: float) -> RunRecord:
     return record
 
 
-__all__ = ["ChoreoError", "RunOptions", "RunRecord", "latest_record", "open_api", "open_state", "run_project"]
+__all__ = [
+    "ChoreoError", "RunOptions", "RunRecord", "latest_record", "open_api", "open_state", "run_project", "stored_api",
+]
