@@ -21,6 +21,7 @@ from choreo.errors import ChoreoError
 from choreo.runtime.session import RunOptions
 from choreo.server.app import DEFAULT_ADDRESS, JsonLog, ServerApp, ServerConfig, is_loopback, parse_address
 from choreo.server.client import ServerClient, read_token
+from choreo.server.http import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_DEPTH, DEFAULT_MAX_WATCHES, Limits
 
 DEFAULT_SERVER = f"http://{DEFAULT_ADDRESS}"
 DEFAULT_WORKSPACE = "choreo-workspace"
@@ -67,6 +68,27 @@ def server() -> None:
 @click.option("-s", "--sdc", "--schema", "schema", is_flag=True, help="Run the YANG schema stage after reconciling.")
 @click.option("--max-reconciles", default=100, show_default=True, help="Reconciles of one object before a loop.")
 @click.option("--time-limit", default=10.0, show_default=True, help="Seconds one reconcile may take.")
+@click.option(
+    "--max-body-bytes",
+    default=DEFAULT_MAX_BODY_BYTES,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Largest request body accepted (413 beyond).",
+)
+@click.option(
+    "--max-body-depth",
+    default=DEFAULT_MAX_BODY_DEPTH,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Deepest nesting of a JSON/YAML request body (400 beyond).",
+)
+@click.option(
+    "--max-watches",
+    default=DEFAULT_MAX_WATCHES,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Watches served at once (429 beyond).",
+)
 @click.option("-d", "--debug", is_flag=True, help="Also log every request.")
 def start(
     directory: str | None,
@@ -78,6 +100,9 @@ def start(
     schema: bool,
     max_reconciles: int,
     time_limit: float,
+    max_body_bytes: int,
+    max_body_depth: int,
+    max_watches: int,
     debug: bool,
 ) -> None:
     """Start the server: static mode on DIRECTORY, or dynamic mode (see `server apply`) without it."""
@@ -90,7 +115,8 @@ def start(
     root = project_dir(directory) if directory else None
     log = JsonLog(debug=debug)
     options = _logged_options(log, max_reconciles, time_limit, plugin_names(allocators, schema))
-    config = ServerConfig((host, port), options, token, root, Path(workspace), run_runner)
+    limits = Limits(max_body_bytes, max_body_depth, max_watches)
+    config = ServerConfig((host, port), options, token, root, Path(workspace), run_runner, limits)
     app = ServerApp(config, log)
     _on_signal(app)
     try:

@@ -16,7 +16,7 @@ import json
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from choreo.apiserver.server import APIServer
 from choreo.errors import BadRequest, ChoreoError, NotFound
 from choreo.runtime.session import RunOptions, RunRecord
-from choreo.server.http import APIHTTPServer, MethodNotAllowed, Unavailable
+from choreo.server.http import APIHTTPServer, Limits, MethodNotAllowed, Unavailable
 from choreo.server.project import ProjectRuntime, stage_json
 from choreo.server.workspace import ContextSpec, Workspace
 
@@ -77,6 +77,20 @@ class ServerConfig:
     root: Path | None = None  # static mode project folder
     workspace: Path | None = None  # dynamic mode clones
     run: bool = True  # static mode: start the continuous runner
+    limits: Limits = field(default_factory=Limits)  # what one request may ask of the HTTP API
+
+
+class ContextRefused(ChoreoError):
+    """``server apply`` named a context that cannot be served (its clone, checkout or project load failed)."""
+
+    reason = "Invalid"
+    code = 422
+
+
+def _client_error(exc: ChoreoError) -> ChoreoError:
+    """A failed context switch as the client's mistake: the repository, ref or project it named is at
+    fault, not the server (a 4xx as it is, else 422 with the same message)."""
+    return exc if 400 <= exc.code < 500 else ContextRefused(str(exc))
 
 
 class ServerApp:
@@ -168,7 +182,10 @@ class ServerApp:
             raise BadRequest("a context needs url, path and ref (strings)")
         spec = ContextSpec(body["url"], str(body.get("path") or "."), body["ref"], str(body.get("branch") or ""))
         with self._switch:
-            self._switch_to(spec)
+            try:
+                self._switch_to(spec)
+            except ChoreoError as exc:
+                raise _client_error(exc) from None
         return self.describe()
 
     def _switch_to(self, spec: ContextSpec) -> None:
@@ -231,15 +248,16 @@ class ServerApp:
 
     def listen(self) -> tuple[str, int]:
         try:
-            self._httpd = APIHTTPServer(self.config.address, self)
+            self._httpd = APIHTTPServer(self.config.address, self, self.config.limits)
         except OSError as exc:
             host, port = self.config.address
             raise ChoreoError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="choreo-http", daemon=True)
         self._thread.start()
-        host, port = self._httpd.server_address[:2]
+        bound = self._httpd.server_address
+        host, port = str(bound[0]), int(bound[1])
         self._log("listening", address=f"{host}:{port}", auth="token" if self.token else "none")
-        return str(host), int(port)
+        return host, port
 
     def wait(self) -> None:
         while not self.stopping.wait(0.5):

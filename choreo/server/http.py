@@ -7,24 +7,39 @@ choreo control endpoints under ``/choreo/v1`` (delegated to the server context),
 history under ``/choreo/v1``: ``runs`` (records, newest first), ``runs/ID/snapshot`` and ``inventory`` (the
 current objects), which ``choreo run list|diff|deps`` read when a server is addressed.
 
-Every failure is a Kubernetes ``Status`` body with the matching HTTP code; an unexpected exception is a
-500 ``InternalError`` and is logged, the server keeps serving. Writes go through the shared APIServer,
-whose store transactions serialise concurrent handler threads; read-modify-write requests (PUT of a
-status, merge/JSON patch) run inside one transaction so nobody writes in between.
+Every failure is a Kubernetes ``Status`` body with the matching HTTP code: a client mistake (malformed
+framing, an unsupported media type, a body that is not JSON/YAML, a bad selector) is a 4xx; only an
+unexpected exception is a 500 ``InternalError``, logged with its traceback, and the server keeps serving.
+Writes go through the shared APIServer, whose store transactions serialise concurrent handler threads;
+read-modify-write requests (PUT of a status, merge/JSON patch) run inside one transaction so nobody
+writes in between.
+
+Requests are bounded (``Limits``, the ``--max-...`` options of ``choreo server start``): body size, body
+nesting depth and concurrent watches, checked in one place (``APIHandler._read_body`` and
+``decode_body``) before anything else looks at the request. The server runs one thread per connection,
+so a slow upload or a long watch never holds up ``/healthz``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hmac
+import http.client
 import json
+import math
+import re
 import secrets
+import select
+import socket
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email.message import Message
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
@@ -52,6 +67,15 @@ STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 HEALTH_PATHS = frozenset({"healthz", "readyz", "livez"})
 DEFAULT_WATCH_SECONDS = 1800
 BOOKMARK_SECONDS = 10.0
+DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's limit on one request body
+DEFAULT_MAX_BODY_DEPTH = 100
+DEFAULT_MAX_WATCHES = 100
+WATCH_RETRY_SECONDS = 1
+LINGER_SECONDS = 0.5
+MAX_CHUNK_LINE = 4096
+JSON_TYPES = frozenset({"application/json", MERGE_PATCH, JSON_PATCH})
+YAML_TYPES = frozenset({"application/yaml", APPLY_PATCH})
+MAX_INT64 = 2**63 - 1
 
 
 class Unauthorized(ChoreoError):
@@ -74,6 +98,36 @@ class Unavailable(ChoreoError):
     code = 503
 
 
+class RequestEntityTooLarge(ChoreoError):
+    reason = "RequestEntityTooLarge"
+    code = 413
+
+
+class TooManyRequests(ChoreoError):
+    """A limit on concurrent work is reached; the client should retry after ``retry_after`` seconds."""
+
+    reason = "TooManyRequests"
+    code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask of the server (``choreo server start --max-...``).
+
+    Without them one client could exhaust the server's memory (a 50 MB body is held whole and decoded),
+    its stack (a deeply nested body recurses in the decoders and in every later walk of the object) or
+    its threads (each watch holds one for up to half an hour). The body limit is kube-apiserver's.
+    """
+
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_body_depth: int = DEFAULT_MAX_BODY_DEPTH
+    max_watches: int = DEFAULT_MAX_WATCHES
+
+
 _REASONS = {
     400: "BadRequest",
     401: "Unauthorized",
@@ -82,8 +136,12 @@ _REASONS = {
     405: "MethodNotAllowed",
     409: "Conflict",
     410: "Expired",
+    413: "RequestEntityTooLarge",
+    414: "BadRequest",
     415: "UnsupportedMediaType",
     422: "Invalid",
+    429: "TooManyRequests",
+    431: "BadRequest",
     500: "InternalError",
     503: "ServiceUnavailable",
 }
@@ -127,7 +185,13 @@ def status_doc(code: int, message: str, reason: str = "", details: Object | None
 def error_status(exc: ChoreoError) -> Object:
     code = exc.code if exc.code in _REASONS else (400 if 400 <= exc.code < 500 else 500)
     reason = exc.reason if exc.reason in _K8S_REASONS else _REASONS[code]
-    return status_doc(code, str(exc), reason, _invalid_details(exc))
+    return status_doc(code, str(exc), reason, _error_details(exc))
+
+
+def _error_details(exc: ChoreoError) -> Object | None:
+    if isinstance(exc, TooManyRequests):
+        return {"retryAfterSeconds": exc.retry_after}
+    return _invalid_details(exc)
 
 
 def _invalid_details(exc: ChoreoError) -> Object | None:
@@ -194,26 +258,153 @@ class _NotFoundPath(NotFound):
         super().__init__("the server could not find the requested resource")
 
 
-def _parse_body(raw: bytes, content_type: str) -> Any:
+# ---------------------------------------------------------------- request bodies
+
+
+def body_length(headers: Message, limit: int) -> int | None:
+    """The declared length of the request body, or None when it comes chunked.
+
+    Refuses (400) framing a client only sends by mistake or to smuggle a second request past a proxy (a
+    non-numeric, negative or repeated Content-Length, an unknown transfer coding, both headers at once),
+    and (413) a declared length over ``limit`` before a byte of the body is read.
+    """
+    codings = [c.strip().lower() for value in headers.get_all("Transfer-Encoding", []) for c in value.split(",")]
+    lengths = {value.strip() for value in headers.get_all("Content-Length", [])}
+    if codings:
+        if codings != ["chunked"]:
+            raise BadRequest(f"unsupported Transfer-Encoding {', '.join(codings)!r}: only chunked is accepted")
+        if lengths:
+            raise BadRequest("a request may not carry both Transfer-Encoding and Content-Length")
+        return None
+    if len(lengths) > 1:
+        raise BadRequest(f"conflicting Content-Length headers: {', '.join(sorted(lengths))}")
+    text = lengths.pop() if lengths else "0"
+    if not re.fullmatch(r"[0-9]+", text):
+        raise BadRequest(f"Content-Length {text!r} is not a number of bytes")
+    if len(text) > len(str(limit)) or int(text) > limit:
+        raise too_large(limit)
+    return int(text)
+
+
+def _has_body(headers: Message) -> bool:
+    return "Transfer-Encoding" in headers or headers.get("Content-Length", "0").strip() not in ("", "0")
+
+
+def too_large(limit: int) -> RequestEntityTooLarge:
+    return RequestEntityTooLarge(f"the request body is larger than the limit of {limit} bytes (--max-body-bytes)")
+
+
+def too_deep(limit: int) -> BadRequest:
+    return BadRequest(f"the request body nests deeper than the limit of {limit} levels (--max-body-depth)")
+
+
+def decode_body(raw: bytes, content_type: str, max_depth: int) -> Any:
+    """The request body as JSON data, decoded by its media type, within ``max_depth`` levels of nesting.
+
+    JSON and YAML only (kube-apiserver's protobuf is not spoken): anything else is refused (415) rather
+    than guessed at, so a body is never read in a format its sender did not mean.
+    """
+    if content_type not in JSON_TYPES | YAML_TYPES:
+        accepted = ", ".join(sorted(JSON_TYPES | YAML_TYPES))
+        raise UnsupportedMediaType(
+            f"the body of the request was in an unknown format {content_type!r}: accepted media types are {accepted}"
+        )
     if not raw.strip():
         raise BadRequest("the request body is empty")
     text = raw.decode("utf-8", errors="replace")
-    if "yaml" in content_type:
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise BadRequest(f"the request body is not valid YAML: {str(exc).splitlines()[0]}") from None
+    value = _load_json(text, max_depth) if content_type in JSON_TYPES else _load_yaml(text, max_depth)
+    _check_tree(value, max_depth)
+    return value
+
+
+def _load_json(text: str, max_depth: int) -> Any:
     try:
         return json.loads(text)
-    except json.JSONDecodeError as exc:
+    except RecursionError:  # the C decoder stops cleanly at the interpreter's recursion limit
+        raise too_deep(max_depth) from None
+    except ValueError as exc:  # not JSON, or an integer too long to convert
         raise BadRequest(f"the request body is not valid JSON: {exc}") from None
 
 
-def _object_body(raw: bytes, content_type: str) -> Object:
-    body = _parse_body(raw, content_type)
-    if not isinstance(body, dict):
-        raise BadRequest(f"the request body must be an object, got {type(body).__name__}")
-    return body
+_YAML_STRING_TAGS = frozenset({"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"})
+_YAML_ONLY_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("binary", "omap", "pairs", "set", "timestamp"))
+
+
+class _BodyLoader(yaml.SafeLoader):
+    """YAML for request bodies: JSON's data model, bounded.
+
+    PyYAML's composer recurses once per nesting level, so the depth is checked as nodes are composed;
+    aliases are refused because a few of them expand into billions of nodes; timestamps and ``=`` stay
+    strings, as in kube-apiserver, and the YAML-only types (binary, set, omap, pairs, timestamp) have no
+    constructor, so a body decodes to what JSON can carry or is refused.
+    """
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in _YAML_STRING_TAGS]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    yaml_constructors = {
+        tag: construct for tag, construct in yaml.SafeLoader.yaml_constructors.items() if tag not in _YAML_ONLY_TAGS
+    }
+
+    def __init__(self, text: str, max_depth: int) -> None:
+        super().__init__(text)
+        self.max_depth = max_depth
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise BadRequest("the request body uses a YAML alias (*name): aliases are not accepted")
+        nested = int(self.check_event(yaml.CollectionStartEvent))
+        self.depth += nested
+        try:
+            if self.depth > self.max_depth:
+                raise too_deep(self.max_depth)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= nested
+
+
+def _load_yaml(text: str, max_depth: int) -> Any:
+    loader = _BodyLoader(text, max_depth)
+    try:
+        return loader.get_single_data()
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: an explicit !!int that is not one
+        raise BadRequest(f"the request body is not valid YAML: {str(exc).splitlines()[0]}") from None
+    finally:
+        loader.dispose()
+
+
+def _check_tree(value: Any, max_depth: int) -> None:
+    """Refuse decoded data the store cannot keep: nesting deeper than ``max_depth``, non-string keys,
+    integers beyond 64 bits. Iterative, so that checking a deep body does not itself recurse."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        children = _children(item)
+        if children is None:
+            _check_scalar(item)
+            continue
+        if depth >= max_depth:
+            raise too_deep(max_depth)
+        pending.extend((child, depth + 1) for child in children)
+
+
+def _children(item: Any) -> list[Any] | None:
+    """The values inside a mapping or a list (None for a scalar); mapping keys must be strings."""
+    if isinstance(item, list):
+        return item
+    if not isinstance(item, dict):
+        return None
+    bad = next((key for key in item if not isinstance(key, str)), None)
+    if bad is not None:
+        raise BadRequest(f"the request body has a mapping key that is not a string: {bad!r}")
+    return list(item.values())
+
+
+def _check_scalar(item: Any) -> None:
+    if isinstance(item, int) and abs(item) > MAX_INT64:
+        raise BadRequest("the request body has an integer beyond 64 bits")
 
 
 def _with_status_of(obj: Object, source: Object) -> Object:
@@ -232,8 +423,12 @@ def _flag(query: dict[str, str], name: str) -> bool:
 
 class APIHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    default_request_version = "HTTP/1.0"  # not 0.9 (Go does not speak it either): every answer has a status line
     timeout = 300
     server: APIHTTPServer
+    _code = 0  # the status sent so far (0: no response started)
+    _body_pending = False  # a request body is still unread on the connection
+    _raw = b""  # the request body
 
     # ---------------------------------------------------------------- plumbing
 
@@ -259,25 +454,28 @@ class APIHandler(BaseHTTPRequestHandler):
     def context(self) -> ServerContext:
         return self.server.context
 
+    def parse_request(self) -> bool:
+        """Start each request of a keep-alive connection with fresh state, then parse its line and headers."""
+        self._code, self._body_pending, self._raw = 0, False, b""
+        return super().parse_request()
+
     def _serve(self) -> None:
         started = time.monotonic()
-        self._code = 0
+        self._body_pending = _has_body(self.headers)
         try:
-            url = urlsplit(self.path)
-            parts = [p for p in url.path.split("/") if p]
-            query = dict(parse_qsl(url.query, keep_blank_values=True))
-            self._raw = self._read_body()
+            parts, query = self._target_of_request()
             self._authorize(parts)
+            self._raw = self._read_body()
             self._route(parts, query)
         except ChoreoError as exc:
-            self._send_json(exc.code if exc.code in _REASONS else 500, error_status(exc))
-        except (BrokenPipeError, ConnectionResetError):
+            self._fail(exc)
+        except (ConnectionError, TimeoutError):  # the client hung up or stalled: nobody to answer
             self.close_connection = True
-        except Exception as exc:  # never let a request kill the server
+        except Exception as exc:  # a bug in choreo: never let a request kill the server
             self.context.log(
                 "internal-error", level="error", path=self.path, error=repr(exc), trace=traceback.format_exc()
             )
-            self._safe_send(500, status_doc(500, f"internal error: {exc!r}"))
+            self._fail(ChoreoError(f"internal error: {exc!r}"))
         finally:
             self.context.log(
                 "request",
@@ -288,27 +486,109 @@ class APIHandler(BaseHTTPRequestHandler):
                 ms=round((time.monotonic() - started) * 1000, 1),
             )
 
-    def _safe_send(self, code: int, doc: Object) -> None:
+    def _target_of_request(self) -> tuple[list[str], dict[str, str]]:
+        """The path segments and query parameters of the request line."""
         try:
-            self._send_json(code, doc)
+            url = urlsplit(self.path)
+        except ValueError as exc:  # e.g. an absolute URL with a broken [IPv6] host
+            raise BadRequest(f"the request target {self.path!r} is not a valid URL: {exc}") from None
+        return [p for p in url.path.split("/") if p], dict(parse_qsl(url.query, keep_blank_values=True))
+
+    def _fail(self, exc: ChoreoError) -> None:
+        """Answer with ``exc``'s Status; a response already under way (a watch) is cut off instead, since a
+        second one would corrupt it, and a connection whose body is unread is closed after the answer."""
+        if self._code:
+            self.close_connection = True
+            return
+        if self._body_pending:
+            self.close_connection = True
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else {}
+        self._safe_send(exc.code if exc.code in _REASONS else 500, error_status(exc), headers)
+        if self._body_pending:
+            self._close_unread()
+
+    def _close_unread(self) -> None:
+        """Half-close, then discard what the client still sends for a moment before the socket closes.
+
+        Closing a socket with unread input makes the kernel reset the connection, which can destroy our
+        answer (a 413, say) before the client has read it; Go's net/http lingers the same way.
+        """
+        deadline = time.monotonic() + LINGER_SECONDS
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            while (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                if not self.connection.recv(65536):
+                    return
+        except OSError:
+            pass
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's own refusals (a malformed request line or header, one too long, too many headers,
+        an unknown method) as a Status like every other answer; an unknown method is 405, as in
+        kube-apiserver, not the stdlib's 501."""
+        status = HTTPStatus.METHOD_NOT_ALLOWED if code == HTTPStatus.NOT_IMPLEMENTED else HTTPStatus(code)
+        self.close_connection = True
+        self._safe_send(status.value, status_doc(status.value, message or status.phrase))
+        self._close_unread()  # the rest of the request was not read
+
+    def handle_expect_100(self) -> bool:
+        """Refuse a badly framed or oversized body before the client sends it (``Expect: 100-continue``)."""
+        try:
+            body_length(self.headers, self.server.limits.max_body_bytes)
+        except ChoreoError as exc:
+            self.close_connection = True
+            self._fail(exc)
+            return False
+        return super().handle_expect_100()
+
+    def _safe_send(self, code: int, doc: Object, headers: dict[str, str] | None = None) -> None:
+        try:
+            self._send_json(code, doc, headers)
         except OSError:
             self.close_connection = True
 
     def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        """The whole request body, within the size limit; the one place a body is read.
 
-    def _read_chunked(self) -> bytes:
+        The limit is enforced on the declared size, before reading, whether the body comes with a
+        Content-Length or in chunks, so an oversized upload costs the server nothing.
+        """
+        limit = self.server.limits.max_body_bytes
+        length = body_length(self.headers, limit)
+        data = self._read_chunked(limit) if length is None else self._read_exactly(length)
+        self._body_pending = False
+        return data
+
+    def _read_exactly(self, length: int) -> bytes:
+        data = self.rfile.read(length) if length else b""
+        if len(data) < length:
+            raise BadRequest(f"the request body ended after {len(data)} of {length} bytes")
+        return data
+
+    def _read_chunked(self, limit: int) -> bytes:
+        """A chunked body (RFC 9112 §7.1), strictly: anything off the grammar is a 400, not a guess."""
         data = bytearray()
-        while True:
-            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                self.rfile.readline()
-                return bytes(data)
-            data += self.rfile.read(size)
-            self.rfile.readline()
+        while size := self._chunk_size():
+            if len(data) + size > limit:
+                raise too_large(limit)
+            data += self._read_exactly(size)
+            if self.rfile.read(2) != b"\r\n":
+                raise BadRequest("bad chunked encoding: a chunk is not followed by CRLF")
+        try:
+            http.client.parse_headers(self.rfile)  # the trailer section, bounded like the headers
+        except http.client.HTTPException as exc:
+            raise BadRequest(f"bad chunked encoding: bad trailer section ({exc})") from None
+        return bytes(data)
+
+    def _chunk_size(self) -> int:
+        line = self.rfile.readline(MAX_CHUNK_LINE + 1)
+        if not line.endswith(b"\n"):
+            raise BadRequest("bad chunked encoding: the chunk size line is too long or the body ended")
+        text = line.split(b";", 1)[0].strip()
+        if not re.fullmatch(rb"[0-9a-fA-F]{1,16}", text):
+            raise BadRequest(f"bad chunked encoding: invalid chunk size {text.decode('latin-1')!r}")
+        return int(text, 16)
 
     def _authorize(self, parts: list[str]) -> None:
         token = self.context.token
@@ -318,17 +598,21 @@ class APIHandler(BaseHTTPRequestHandler):
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
             raise Unauthorized("Unauthorized: this server requires a valid bearer token (Authorization: Bearer ...)")
 
-    def _send_json(self, code: int, doc: Any) -> None:
-        self._send_bytes(code, json.dumps(doc, separators=(",", ":")).encode(), "application/json")
+    def _send_json(self, code: int, doc: Any, headers: dict[str, str] | None = None) -> None:
+        self._send_bytes(code, json.dumps(doc, separators=(",", ":")).encode(), "application/json", headers)
 
     def _send_text(self, code: int, text: str) -> None:
         self._send_bytes(code, text.encode(), "text/plain; charset=utf-8")
 
-    def _send_bytes(self, code: int, data: bytes, content_type: str) -> None:
+    def _send_bytes(self, code: int, data: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         self._code = code
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
@@ -336,6 +620,16 @@ class APIHandler(BaseHTTPRequestHandler):
     @property
     def _content_type(self) -> str:
         return self.headers.get("Content-Type", "application/json").split(";")[0].strip().lower()
+
+    def _body(self) -> Any:
+        """The decoded request body, in the format its Content-Type names, within the nesting limit."""
+        return decode_body(self._raw, self._content_type, self.server.limits.max_body_depth)
+
+    def _object_body(self) -> Object:
+        body = self._body()
+        if not isinstance(body, dict):
+            raise BadRequest(f"the request body must be an object, got {type(body).__name__}")
+        return body
 
     # ---------------------------------------------------------------- routing
 
@@ -348,7 +642,7 @@ class APIHandler(BaseHTTPRequestHandler):
             self._send_json(200, history_doc(self.context.current_api(), parts[2:]))
             return
         if parts[:2] == ["choreo", "v1"]:
-            body = _parse_body(self._raw, self._content_type) if self._raw.strip() else None
+            body = self._body() if self._raw.strip() else None
             code, doc = self.context.control(self.command, parts[2:], body)
             self._send_json(code, doc)
             return
@@ -411,6 +705,7 @@ class APIHandler(BaseHTTPRequestHandler):
     def _apis(self, api: APIServer, parts: list[str], query: dict[str, str]) -> None:
         if len(parts) <= 2:
             self._only_get()
+            doc: Object | None
             if not parts:
                 doc = discovery.api_group_list(api.registry)
             elif len(parts) == 1:
@@ -499,7 +794,7 @@ class Resource:
 
     def _selectors(self) -> Predicate:
         labels = label_selector(self.query.get("labelSelector"))
-        fields = field_selector(self.query.get("fieldSelector"))
+        fields = field_selector(self.query.get("fieldSelector"), self.r.schema_for(self.t.version))
         return lambda obj: labels(obj) and fields(obj)
 
     def _check_identity(self, obj: Object) -> None:
@@ -585,7 +880,7 @@ class Resource:
     # ---------------------------------------------------------------- writes
 
     def _create(self) -> None:
-        obj = _object_body(self.h._raw, self.h._content_type)
+        obj = self.h._object_body()
         self._check_identity(obj)
         md = obj["metadata"]
         if not md.get("name") and md.get("generateName"):
@@ -596,7 +891,7 @@ class Resource:
         self._send(201, created)
 
     def _update(self) -> None:
-        obj = _object_body(self.h._raw, self.h._content_type)
+        obj = self.h._object_body()
         self._check_identity(obj)
 
         def write() -> Object:
@@ -634,7 +929,7 @@ class Resource:
         self._send(code, obj)
 
     def _apply(self) -> tuple[int, Object]:
-        obj = _object_body(self.h._raw, "yaml")
+        obj = self.h._object_body()
         self._check_identity(obj)
         manager = self.query.get("fieldManager", "")
         if not manager:
@@ -666,7 +961,7 @@ class Resource:
         return self.api.update(merged)
 
     def _merge_or_json(self, kind: str) -> Object:
-        patch = _parse_body(self.h._raw, "json")
+        patch = self.h._body()
         with self.api.backend.transaction():
             old = self._current()
             shown = self.t.present(old)
@@ -681,17 +976,31 @@ class Resource:
             return self.api.update(new, manager=self._manager)
 
     def _delete(self) -> None:
-        options = _parse_body(self.h._raw, "json") if self.h._raw.strip() else {}
-        if not isinstance(options, dict):
-            raise BadRequest("the delete options must be an object")
-        expected = (options.get("preconditions") or {}).get("resourceVersion")
-        if options.get("dryRun") == ["All"]:
-            self.query["dryRun"] = "All"
+        expected = self._delete_options()
         name = self.t.name or ""
         gone = self._dry(
             lambda: self.api.delete(self.r.group, self.r.kind, self._namespace, name, expected_rv=expected)
         )
         self._send(200, gone)
+
+    def _delete_options(self) -> str | None:
+        """The resourceVersion precondition of the DeleteOptions body (its dryRun goes to the query).
+
+        Its shape is checked: a precondition that is not a string would otherwise be ignored, and the
+        object deleted although the client asked for a guard.
+        """
+        options = self.h._body() if self.h._raw.strip() else {}
+        if not isinstance(options, dict):
+            raise BadRequest("the delete options must be an object")
+        preconditions = options.get("preconditions") or {}
+        if not isinstance(preconditions, dict):
+            raise BadRequest("the delete options' preconditions must be an object")
+        expected = preconditions.get("resourceVersion")
+        if expected is not None and not isinstance(expected, str):
+            raise BadRequest("the delete options' preconditions.resourceVersion must be a string")
+        if options.get("dryRun") == ["All"]:
+            self.query["dryRun"] = "All"
+        return expected
 
     def _delete_collection(self) -> None:
         _revision, items = self._snapshot()
@@ -720,25 +1029,35 @@ class Watch:
         self.match = resource._selectors()
         self.visible: set[tuple[str, str]] = set()
 
-    def _start_revision(self) -> tuple[int, list[Object]]:
+    def _start_revision(self) -> int | None:
+        """The revision to watch from; None: start with the current objects."""
         given = self.res.query.get("resourceVersion", "")
         if given in ("", "0"):
-            return self.res._snapshot()
-        try:
-            return int(given), []
-        except ValueError:
-            raise BadRequest(f"resourceVersion {given!r} is not a valid resource version") from None
+            return None
+        revision = int(given) if re.fullmatch(r"[0-9]{1,19}", given) else -1
+        if not 0 <= revision <= MAX_INT64:
+            raise BadRequest(f"resourceVersion {given!r} is not a valid resource version")
+        return revision
 
     def _timeout(self) -> float:
         given = self.res.query.get("timeoutSeconds", "")
         try:
-            return float(given) if given else DEFAULT_WATCH_SECONDS
+            seconds = float(given) if given else DEFAULT_WATCH_SECONDS
         except ValueError:
-            raise BadRequest(f"timeoutSeconds {given!r} is not a number") from None
+            seconds = math.nan
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise BadRequest(f"timeoutSeconds {given!r} is not a number of seconds")
+        return seconds
 
     def run(self) -> None:
-        revision, initial = self._start_revision()
+        """Check the parameters, take a watch slot (or refuse, 429), then stream until the deadline."""
+        start = self._start_revision()
         deadline = time.monotonic() + self._timeout()
+        with self.h.server.watch_slot():
+            revision, initial = self.res._snapshot() if start is None else (start, [])
+            self._stream(revision, initial, deadline)
+
+    def _stream(self, revision: int, initial: list[Object], deadline: float) -> None:
         self.h._code = 200
         self.h.send_response(200)
         self.h.send_header("Content-Type", "application/json")
@@ -757,7 +1076,7 @@ class Watch:
         bookmarks = _flag(self.res.query, "allowWatchBookmarks")
         last_sent = time.monotonic()
         stopping = self.h.context.stopping
-        while not stopping.is_set() and time.monotonic() < deadline:
+        while not stopping.is_set() and time.monotonic() < deadline and not self._client_gone():
             seen = self.backend.current_revision()
             try:
                 events = self.backend.events_since(revision, self.res.r.group, self.res.r.kind)
@@ -774,6 +1093,20 @@ class Watch:
                 last_sent = time.monotonic()
             if not events:
                 self.backend.wait_for_change(revision, min(1.0, max(deadline - time.monotonic(), 0.0)))
+
+    def _client_gone(self) -> bool:
+        """Whether the client has closed its end of the connection.
+
+        A watch only writes when something changes, so without this check it would notice a departed
+        client at its timeout, holding a thread and a ``--max-watches`` slot for up to half an hour.
+        """
+        connection = self.h.connection
+        poller = select.poll()
+        poller.register(connection, select.POLLIN)
+        try:
+            return bool(poller.poll(0)) and not connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return True
 
     def _deliver(self, kind: str, obj: Object) -> bool:
         md = obj.get("metadata") or {}
@@ -815,14 +1148,35 @@ class APIHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128  # the stdlib's 5 resets connections as soon as a few clients connect at once
 
-    def __init__(self, address: tuple[str, int], context: ServerContext) -> None:
+    def __init__(self, address: tuple[str, int], context: ServerContext, limits: Limits | None = None) -> None:
         self.context = context
+        self.limits = limits or Limits()
+        self._watches = threading.BoundedSemaphore(self.limits.max_watches)
         super().__init__(address, APIHandler)
+
+    @contextlib.contextmanager
+    def watch_slot(self) -> Iterator[None]:
+        """Hold one of the ``max_watches`` watch slots for the duration of a watch, or refuse (429).
+
+        Each watch holds a thread and a store poller for up to half an hour; without a cap, clients could
+        open watches until the process runs out of threads. Other requests are not counted, so health
+        checks and reads keep working when every slot is taken.
+        """
+        if not self._watches.acquire(blocking=False):
+            raise TooManyRequests(
+                f"too many watches: this server serves at most {self.limits.max_watches} at once (--max-watches); "
+                "retry later",
+                WATCH_RETRY_SECONDS,
+            )
+        try:
+            yield
+        finally:
+            self._watches.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client hanging up mid-request is routine: one debug line, not the stdlib's traceback on stderr."""
         error = sys.exc_info()[1]
-        if isinstance(error, ConnectionError):  # BrokenPipe, ConnectionReset, ConnectionAborted
+        if isinstance(error, ConnectionError | TimeoutError):  # BrokenPipe, ConnectionReset, a stalled client
             self.context.log("client-gone", level="debug", client=str(client_address[0]), error=type(error).__name__)
         else:
             super().handle_error(request, client_address)

@@ -1,10 +1,13 @@
 """Kubernetes list/watch query selectors: ``labelSelector`` and ``fieldSelector`` strings.
 
 Label selectors follow the Kubernetes grammar (``a=b``, ``a==b``, ``a!=b``, ``a in (x,y)``,
-``a notin (x)``, ``a``, ``!a``, ``a>1``, ``a<1``, requirements joined by commas). Field selectors accept
-``=``, ``==`` and ``!=``; ``metadata.name`` and ``metadata.namespace`` work on every kind, any other key
-is a CEL path on the object compared the way choreo's selectors compare values
-(``choreo.runtime.selectors``). A malformed selector raises ``BadRequest`` with the offending part.
+``a notin (x)``, ``a``, ``!a``, ``a>1``, ``a<1``, requirements joined by commas). Field selectors follow
+kube-apiserver's: terms ``field=value``, ``field==value`` or ``field!=value`` joined by commas, where a
+value escapes ``\\``, ``,`` and ``=`` with a backslash. ``metadata.name`` and ``metadata.namespace`` work
+on every kind (all kube-apiserver offers for custom resources); choreo also selects on any scalar field the
+kind's schema declares (``spec.name``), compared the way choreo's selectors compare values
+(``choreo.runtime.selectors``). Any other field is refused, as kube-apiserver does, rather than silently
+matching nothing or everything. A malformed selector raises ``BadRequest`` with the offending part.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ def _everything(_obj: Object) -> bool:
 
 
 def _split_outside_parens(text: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char == "(":
             depth += 1
@@ -120,24 +125,85 @@ def label_selector(text: str | None) -> Predicate:
     return lambda obj: all(check(obj) for check in checks)
 
 
-_FIELD_REQUIREMENT = re.compile(r"^([^=!]+?)\s*(==|=|!=)\s*(.*)$")
+_FIELD_OPERATOR = re.compile(r"!=|==|=")
+_FIELD_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_METADATA_FIELDS = frozenset({"metadata.name", "metadata.namespace"})
+_FIELD_ESCAPES = frozenset("\\,=")
 
 
-def _metadata_field(field: str) -> Callable[[Object], str] | None:
-    if field in ("metadata.name", "metadata.namespace"):
-        attr = field.partition(".")[2]
-        return lambda obj: str((obj.get("metadata") or {}).get(attr) or "")
-    return None
+def _split_terms(text: str) -> list[str]:
+    """The terms of a field selector: split at commas a backslash does not escape (kube's splitTerms)."""
+    terms: list[str] = []
+    current: list[str] = []
+    escaped = False
+    for char in text:
+        if char == "," and not escaped:
+            terms.append("".join(current))
+            current = []
+            continue
+        escaped = char == "\\" and not escaped
+        current.append(char)
+    terms.append("".join(current))
+    return [term.strip() for term in terms]
 
 
-def _field_requirement(part: str) -> Predicate:
-    found = _FIELD_REQUIREMENT.match(part)
-    if not found:
+def _unescape(value: str, part: str) -> str:
+    """A field selector value without its escapes; a bare ``,`` or ``=`` or an unknown escape is an error."""
+    out, escaped = [], False
+    for char in value:
+        if escaped:
+            if char not in _FIELD_ESCAPES:
+                raise BadRequest(f"invalid field selector {part!r}: invalid escape sequence \\{char}")
+            out.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char in ",=":
+            raise BadRequest(f"invalid field selector {part!r}: unescaped character {char!r} in the value")
+        else:
+            out.append(char)
+    if escaped:
+        raise BadRequest(f"invalid field selector {part!r}: invalid escape sequence \\ at the end")
+    return "".join(out)
+
+
+def _declares_scalar(schema: Object, path: str) -> bool:
+    """Whether the kind's OpenAPI schema declares ``path`` as a scalar field: only those can be compared."""
+    node: Any = schema
+    for segment in path.split("."):
+        properties = node.get("properties") if isinstance(node, dict) else None
+        if not isinstance(properties, dict) or not isinstance(properties.get(segment), dict):
+            return False
+        node = properties[segment]
+    return node.get("type") not in ("object", "array")
+
+
+def _check_field(field: str, part: str, schema: Object | None) -> None:
+    """Refuse a field kube-apiserver would not select on (``schema`` None: any field path, for library use)."""
+    if field in _METADATA_FIELDS:
+        return
+    if not _FIELD_PATH.fullmatch(field) or (schema is not None and not _declares_scalar(schema, field)):
+        raise BadRequest(
+            f"invalid field selector {part!r}: field label not supported: {field} (supported: metadata.name, "
+            "metadata.namespace and the scalar fields the kind's schema declares)"
+        )
+
+
+def _metadata_field(field: str) -> Callable[[Object], str]:
+    attr = field.partition(".")[2]
+    return lambda obj: str((obj.get("metadata") or {}).get(attr) or "")
+
+
+def _field_requirement(part: str, schema: Object | None) -> Predicate:
+    found = _FIELD_OPERATOR.search(part)
+    if not found or not part[: found.start()].strip():
         raise BadRequest(f"invalid field selector {part!r}: expected field=value, field==value or field!=value")
-    field, op, value = found.group(1).strip(), found.group(2), found.group(3).strip()
+    field, op = part[: found.start()].strip(), found.group()
+    value = _unescape(part[found.end() :].strip(), part)
+    _check_field(field, part, schema)
     negate = op == "!="
-    read = _metadata_field(field)
-    if read is not None:
+    if field in _METADATA_FIELDS:
+        read = _metadata_field(field)
         return lambda obj: (read(obj) == value) != negate
     try:
         selector = Selector([Requirement(field, "NotEquals" if negate else "Equals", (value,))])
@@ -146,9 +212,13 @@ def _field_requirement(part: str) -> Predicate:
     return selector.matches
 
 
-def field_selector(text: str | None) -> Predicate:
-    """A predicate for a Kubernetes field selector string (empty or None selects everything)."""
+def field_selector(text: str | None, schema: Object | None = None) -> Predicate:
+    """A predicate for a Kubernetes field selector string (empty or None selects everything).
+
+    With the kind's OpenAPI ``schema`` (what the HTTP API passes) only the fields it declares are accepted;
+    without one any field path is.
+    """
     if not text or not text.strip():
         return _everything
-    checks = [_field_requirement(part) for part in (p.strip() for p in text.split(",")) if part]
+    checks = [_field_requirement(part, schema) for part in _split_terms(text) if part]
     return lambda obj: all(check(obj) for check in checks)
