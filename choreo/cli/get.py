@@ -23,7 +23,7 @@ from choreo.cli import completion, printers
 from choreo.cli.common import addressable, echo_lines, project_dir, project_state, stored_api
 from choreo.errors import ChoreoError, NotFound
 from choreo.plugins import INTERNAL_RECONCILERS, load_plugin
-from choreo.results.summary import natural_key, table
+from choreo.results.summary import table
 from choreo.server.client import ResourceInfo, ServerClient
 from choreo.server.query import label_selector
 
@@ -153,7 +153,7 @@ def parse_request(kinds: Sequence[Kind], args: Sequence[str]) -> Request:
 
 
 def select(source: ObjectSource, request: Request, namespace: str | None, labels: str | None) -> list[printers.Block]:
-    """The objects asked for, one block per kind, by namespace then name in natural order."""
+    """The objects asked for, one block per kind, by namespace then name (as kubectl lists them)."""
     matches = label_selector(labels)
     blocks = []
     for kind, names in request.wanted:
@@ -167,7 +167,7 @@ def select(source: ObjectSource, request: Request, namespace: str | None, labels
                 raise NotFound(f'{kind.kind}.{kind.group} "{missing[0]}" not found{elsewhere}')
             objects = [by_name[n] for n in names]
         else:
-            objects.sort(key=lambda o: (o["metadata"].get("namespace", ""), natural_key(o["metadata"]["name"])))
+            objects.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         blocks.append(printers.Block(type_name(kind), source.columns(kind), objects))
     return blocks
 

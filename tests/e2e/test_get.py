@@ -39,7 +39,7 @@ spec:
 
 @pytest.fixture
 def greetings(example) -> Path:
-    """greeting, plus greetings in namespace lab (labelled) and leaf2/leaf10 for natural order."""
+    """greeting, plus greetings in namespace lab and leaf2/leaf10 in default (labelled)."""
     project: Path = example("greeting")
     for name, namespace, team in (("carol", "lab", "red"), ("dave", "lab", "blue"), ("leaf10", "default", "red"),
                                   ("leaf2", "default", "blue")):
@@ -49,17 +49,17 @@ def greetings(example) -> Path:
     return project
 
 
-def test_table_is_the_default_in_namespace_default_in_natural_order(greetings: Path) -> None:
+def test_table_is_the_default_in_namespace_default(greetings: Path) -> None:
     table = rows(ok("get", "greetings", "-C", str(greetings)))
     assert table[0] == ["NAME", "AGE"]
-    assert [row[0] for row in table[1:]] == ["alice", "bob", "leaf2", "leaf10"]
+    assert [row[0] for row in table[1:]] == ["alice", "bob", "leaf10", "leaf2"]  # kubectl's order
 
 
 def test_all_namespaces_shows_the_namespace_column(greetings: Path) -> None:
     table = rows(ok("get", "greetings", "-A", "-C", str(greetings)))
     assert table[0] == ["NAMESPACE", "NAME", "AGE"]
     assert [row[:2] for row in table[1:]] == [
-        ["default", "alice"], ["default", "bob"], ["default", "leaf2"], ["default", "leaf10"],
+        ["default", "alice"], ["default", "bob"], ["default", "leaf10"], ["default", "leaf2"],
         ["lab", "carol"], ["lab", "dave"],
     ]
     assert [r[0] for r in rows(ok("get", "greetings", "-n", "lab", "-C", str(greetings)))[1:]] == ["carol", "dave"]
