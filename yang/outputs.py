@@ -7,6 +7,8 @@ Kept apart from the stage so the formats are easy to find and to test. Output is
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,8 +45,17 @@ def remove_files(out_dir: Path, device: str) -> None:
 
 
 def _write(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename: a reader never sees half a config, and a link a project
+    left at ``path`` is replaced, never followed (it could point at any file of the user's)."""
     try:
-        path.write_text(text, encoding="utf-8")
+        fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(partial, path)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
     except OSError as err:
         raise ChoreoError(f"{path}: cannot write: {err.strerror or err}") from None
 

@@ -17,6 +17,7 @@ from choreo.plugin_api import (
     ChoreoError,
     Folder,
     FoundFile,
+    ProjectPaths,
     StageContext,
     StageResult,
     natural_key,
@@ -122,7 +123,11 @@ def _is_final(config: dict[str, Any], node: dict[str, Any]) -> bool:
 
 
 def _out_dir(root: Path, option: Any) -> Path:
-    return Path(option).resolve() if option else root / "out"
+    """``--out`` as the user gave it, else the project's ``out/`` — which must not lead outside the project."""
+    if option:
+        return Path(option).resolve()
+    ProjectPaths(root).locate("out")
+    return root / "out"
 
 
 def _list(api: APIServer, group_kind: tuple[str, str]) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError
+from choreo.loader.paths import ProjectPaths
 from choreo.loader.project import STATE_DIR
 from choreo.results.record import RunRecord, latest_record
 from choreo.runtime.controller import Controller
@@ -32,9 +33,20 @@ def state_path(root: Path) -> Path:
 
 
 def open_state(root: Path) -> Backend:
+    """The project's store, created on first use. A state folder (or anything in it) that a project brought
+    as a link leading outside the project is refused: choreo writes there."""
     path = state_path(root)
+    _check_state_folder(root)
     path.parent.mkdir(parents=True, exist_ok=True)
     return open_backend(path)
+
+
+def _check_state_folder(root: Path) -> None:
+    paths = ProjectPaths(root)
+    folder = paths.locate(STATE_DIR)
+    if folder is not None and folder.is_dir():
+        for entry in sorted((root / STATE_DIR).iterdir()):
+            paths.locate(entry.relative_to(root))
 
 
 def open_api(root: Path) -> tuple[APIServer, Backend]:
