@@ -63,7 +63,7 @@ def _take_errors(ctx: Any) -> list[YangIssue]:
         location = _LOCATION.search(where)
         line = _LINE.search(where)
         path = location.group(2) if location else ""
-        schema = bool(location) and location.group(1) == "Schema"
+        schema = location is not None and location.group(1) == "Schema"
         issues.append(YangIssue(path, message, schema, int(line.group(1)) if line else 0))
         err = err.next
     lib.ly_err_clean(ctx, ffi.NULL)

@@ -277,10 +277,10 @@ def _report(state: _Validation, problem: Problem, removed: list[str] | None = No
         state.merged.problems.append(problem)
     else:
         cause.follow_ons.append(problem)
-    root = cause or problem
+    origin = cause or problem
     for path in removed or []:
         values = frozenset(_text(o.value) for p, o in state.merged.owners.items() if is_under(p, path))
-        state.holes.append(_Hole(path, entry_scope(path), values | _key_values(path), root))
+        state.holes.append(_Hole(path, entry_scope(path), values | _key_values(path), origin))
 
 
 def _cause(state: _Validation, problem: Problem) -> Problem | None:

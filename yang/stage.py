@@ -333,7 +333,7 @@ def _write_resources(
         "apiVersion": node["apiVersion"], "kind": node["kind"], "name": meta["name"], "uid": meta.get("uid", ""),
         "controller": True,
     }
-    base = {"name": meta["name"], "ownerReferences": [owner]}
+    base: dict[str, Any] = {"name": meta["name"], "ownerReferences": [owner]}
     if report.namespace:
         base["namespace"] = report.namespace
     final = {
@@ -342,7 +342,7 @@ def _write_resources(
             LABEL_TARGET: meta["name"], LABEL_NAMESPACE: report.namespace, LABEL_FINAL: "true"}},
         "spec": {"priority": FINAL_PRIORITY, "config": [{"path": "/", "value": merged.config}]},
     }
-    objects = [final] if report.valid else []
+    objects: list[dict[str, Any]] = [final] if report.valid else []
     if not report.valid:
         _delete_final(api, report)
     if running is not None and api.registry.get(*RUNNING) is not None:

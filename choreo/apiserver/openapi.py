@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeGuard, TypeVar
 
 Schema = dict[str, Any]
 
@@ -138,7 +138,7 @@ class _Builder(Generic[_Compiled]):
     """Compiles one schema tree; a sub-schema that appears twice (or contains itself) compiles once."""
 
     def __init__(self, factory: type[_Compiled]) -> None:
-        self._factory = factory
+        self._factory: type[_Compiled] = factory
         self._memo: dict[int, _Compiled] = {}
 
     def __call__(self, schema: Any) -> _Compiled | None:
@@ -161,7 +161,7 @@ class _CompiledCache(Generic[_Compiled]):
     """
 
     def __init__(self, factory: type[_Compiled]) -> None:
-        self._factory = factory
+        self._factory: type[_Compiled] = factory
         self._entries: dict[int, tuple[Schema, _Compiled]] = {}
 
     def get(self, schema: Schema) -> _Compiled:
@@ -278,11 +278,11 @@ def validate(
     return sorted_errors(errors)
 
 
-def _is_integer(value: Any) -> bool:
+def _is_integer(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -460,7 +460,8 @@ class _Validator:
 
     def _fill_combinators(self, schema: Schema, build: _Builder[_Validator]) -> None:
         all_of = schema.get("allOf")
-        self.all_of = [build(s) for s in all_of if isinstance(s, dict)] if isinstance(all_of, list) else []
+        built = [build(s) for s in all_of] if isinstance(all_of, list) else []
+        self.all_of = [sub for sub in built if sub is not None]
         any_of, one_of = schema.get("anyOf"), schema.get("oneOf")
         # A branch that is not a schema constrains nothing, so it passes (None).
         self.any_of = [build(s) for s in any_of] if isinstance(any_of, list) and any_of else None
