@@ -9,10 +9,10 @@ from datetime import datetime
 
 from choreo.errors import ChoreoError, NotFound
 from choreo.results.record import RUNS_TABLE, RunRecord
-from choreo.store.base import Backend
+from choreo.store.base import RecordStore
 
 
-def runs_newest_first(backend: Backend) -> list[RunRecord]:
+def runs_newest_first(backend: RecordStore) -> list[RunRecord]:
     records = [RunRecord.from_json(value) for _key, value in backend.list_records(RUNS_TABLE)]
     return records[::-1]
 

@@ -155,7 +155,7 @@ class Controller:
     # ------------------------------------------------------------------ driving
 
     def run(self) -> RunOutcome:
-        revision = self.api.backend.current_revision()
+        revision = self.api.events.current_revision()
         self.enqueue_all()
         while (key := self.queue.pop()) is not None:
             self.counts[key] += 1
@@ -163,15 +163,15 @@ class Controller:
             if self.counts[key] > self.max_reconciles:
                 self._fail(self._task_id(key), self._loop_report(key))
                 break
-            before = self.api.backend.current_revision()
+            before = self.api.events.current_revision()
             if not self._reconcile(key):
                 break
             self.reconciled += 1
             self.progress("reconcile", self.reconciled, self.reconciled + len(self.queue))
             revision = max(revision, before)
-            for event in self.api.backend.events_since(revision):
+            for event in self.api.events.events_since(revision):
                 self._dispatch(event, cause=key)
-            revision = self.api.backend.current_revision()
+            revision = self.api.events.current_revision()
         return self.outcome
 
     def enqueue_all(self) -> None:

@@ -226,15 +226,15 @@ class Target:
 
 def history_doc(api: APIServer, parts: list[str]) -> Object:
     """``runs``, ``runs/ID/snapshot`` or ``inventory`` (the parts after ``/choreo/v1``) of ``api``'s store."""
-    backend = api.backend
+    records = api.records
     if parts == ["inventory"]:
-        with backend.transaction():  # one consistent moment across kinds
+        with api.transaction():  # one consistent moment across kinds
             return items_doc(current_inventory(api))
     if parts == ["runs"]:
-        runs = runs_newest_first(backend)
-        return {"items": [{"record": run.to_json(), "snapshot": has_snapshot(backend, run.id)} for run in runs]}
+        runs = runs_newest_first(records)
+        return {"items": [{"record": run.to_json(), "snapshot": has_snapshot(records, run.id)} for run in runs]}
     if len(parts) == 3 and parts[0] == "runs" and parts[2] == "snapshot":
-        items = load_snapshot(backend, parts[1])
+        items = load_snapshot(records, parts[1])
         if items is None:
             raise NotFound(f'run "{parts[1]}" has no snapshot')
         return items_doc(items)
@@ -785,7 +785,7 @@ class Resource:
             return action()
         result: list[Object] = []
         try:
-            with self.api.backend.transaction():
+            with self.api.transaction():
                 result.append(action())
                 raise _Rollback
         except _Rollback:
@@ -850,8 +850,8 @@ class Resource:
     def _snapshot(self) -> tuple[int, list[Object]]:
         """The current revision and the matching objects, read atomically."""
         match = self._selectors()
-        with self.api.backend.transaction():
-            revision = self.api.backend.current_revision()
+        with self.api.transaction():
+            revision = self.api.events.current_revision()
             items = self.api.list(self.r.group, self.r.kind, self.t.namespace)
         return revision, [o for o in items if match(o)]
 
@@ -895,7 +895,7 @@ class Resource:
         self._check_identity(obj)
 
         def write() -> Object:
-            with self.api.backend.transaction():
+            with self.api.transaction():
                 new = self._with_subresource_rules(self._current(), obj)
                 return self.api.update(new, manager=self._manager)
 
@@ -938,7 +938,7 @@ class Resource:
         existed: list[bool] = []
 
         def write() -> Object:
-            with self.api.backend.transaction():
+            with self.api.transaction():
                 live = self.api.try_get(self.r.group, self.r.kind, self._namespace, self.t.name or "")
                 existed.append(live is not None)
                 if self.t.subresource == "status":
@@ -962,7 +962,7 @@ class Resource:
 
     def _merge_or_json(self, kind: str) -> Object:
         patch = self.h._body()
-        with self.api.backend.transaction():
+        with self.api.transaction():
             old = self._current()
             shown = self.t.present(old)
             patched = merge_patch(shown, patch) if kind == MERGE_PATCH else json_patch(shown, patch)
@@ -1007,7 +1007,7 @@ class Resource:
 
         def delete_all() -> Object:
             deleted = []
-            with self.api.backend.transaction():
+            with self.api.transaction():
                 for obj in items:
                     md = obj["metadata"]
                     if self.api.try_get(self.r.group, self.r.kind, md.get("namespace", ""), md["name"]) is not None:
@@ -1015,7 +1015,7 @@ class Resource:
             return {"items": deleted}
 
         result = self._dry(delete_all)
-        self._send_list(result["items"], self.api.backend.current_revision())
+        self._send_list(result["items"], self.api.events.current_revision())
 
 
 class Watch:
@@ -1024,7 +1024,7 @@ class Watch:
     def __init__(self, resource: Resource) -> None:
         self.res = resource
         self.h = resource.h
-        self.backend = resource.api.backend
+        self.events = resource.api.events
         self.table = discovery.wants_table(self.h.headers.get("Accept", ""))
         self.match = resource._selectors()
         self.visible: set[tuple[str, str]] = set()
@@ -1077,9 +1077,9 @@ class Watch:
         last_sent = time.monotonic()
         stopping = self.h.context.stopping
         while not stopping.is_set() and time.monotonic() < deadline and not self._client_gone():
-            seen = self.backend.current_revision()
+            seen = self.events.current_revision()
             try:
-                events = self.backend.events_since(revision, self.res.r.group, self.res.r.kind)
+                events = self.events.events_since(revision, self.res.r.group, self.res.r.kind)
             except Gone as exc:
                 self._chunk({"type": "ERROR", "object": status_doc(410, str(exc), "Expired")})
                 return
@@ -1092,7 +1092,7 @@ class Watch:
                 self._bookmark(revision)
                 last_sent = time.monotonic()
             if not events:
-                self.backend.wait_for_change(revision, min(1.0, max(deadline - time.monotonic(), 0.0)))
+                self.events.wait_for_change(revision, min(1.0, max(deadline - time.monotonic(), 0.0)))
 
     def _client_gone(self) -> bool:
         """Whether the client has closed its end of the connection.

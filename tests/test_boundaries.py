@@ -1,0 +1,30 @@
+"""The API server is the boundary: outside choreo/store and choreo/apiserver nothing reaches through an
+object's ``.backend`` (``api.backend``, ``self.api.backend``); transactions, events and records go through
+``api.transaction()``, ``api.events`` and ``api.records``."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+OWNERS = ("choreo/store/", "choreo/apiserver/")
+
+
+def _reaches_through_backend(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Attribute) and node.attr == "backend":
+            own = isinstance(node.value, ast.Name) and node.value.id == "self"  # an object's own store
+            if not own:
+                found.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    return found
+
+
+def test_nothing_outside_the_store_and_the_api_server_touches_a_backend() -> None:
+    files = [p for package in ("choreo", "reconcilers", "yang") for p in sorted((REPO / package).rglob("*.py"))]
+    offenders = [
+        hit for path in files if not str(path.relative_to(REPO)).startswith(OWNERS)
+        for hit in _reaches_through_backend(path)
+    ]
+    assert offenders == []
