@@ -419,10 +419,10 @@ def number(token: Token, parser: Parser) -> int | float:
     """A Go number constant as the template engine types it: float64 if written with . e or p, else int."""
     text = token.value
     if token.kind == lx.CHAR:
-        value = unquote(token, parser)
-        if len(value) != 1:
+        char = unquote(token, parser)
+        if len(char) != 1:
             raise parser.error(token, f"malformed character constant: {text}")
-        return ord(value)
+        return ord(char)
     if text.endswith("i"):
         raise parser.error(token, f"complex constants are not supported: {text}")
     clean = text.replace("_", "")
