@@ -138,6 +138,7 @@ class Controller:
         log: Callable[[str], None] = lambda _msg: None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress: Callable[[str, int, int], None] = lambda _phase, _done, _total: None,
+        queue: WorkQueue[WorkKey] | None = None,
     ) -> None:
         check_kinds(api.registry, reconcilers)
         self.api = api
@@ -147,7 +148,7 @@ class Controller:
         self.now = now
         self.progress = progress  # ("reconcile", reconciles done, done + queued) after each reconcile
         self.reconciled = 0
-        self.queue: WorkQueue[WorkKey] = WorkQueue()
+        self.queue: WorkQueue[WorkKey] = queue if queue is not None else WorkQueue()
         self.counts: Counter[WorkKey] = Counter()
         self.recent: deque[WorkKey] = deque(maxlen=50)
         self.outcome = RunOutcome()
@@ -155,24 +156,35 @@ class Controller:
     # ------------------------------------------------------------------ driving
 
     def run(self) -> RunOutcome:
+        """A batch run: reconcile until the queue is empty (quiet) or the first failure."""
         revision = self.api.events.current_revision()
         self.enqueue_all()
         while (key := self.queue.pop()) is not None:
-            self.counts[key] += 1
-            self.recent.append(key)
-            if self.counts[key] > self.max_reconciles:
-                self._fail(self._task_id(key), self._loop_report(key))
-                break
             before = self.api.events.current_revision()
-            if not self._reconcile(key):
+            if self.step(key) is not None:
                 break
-            self.reconciled += 1
-            self.progress("reconcile", self.reconciled, self.reconciled + len(self.queue))
             revision = max(revision, before)
             for event in self.api.events.events_since(revision):
                 self._dispatch(event, cause=key)
             revision = self.api.events.current_revision()
         return self.outcome
+
+    def step(self, key: WorkKey) -> str | None:
+        """Reconcile ``key`` once — the core every driver (batch or continuous) shares. Returns the failure
+        message (also in ``outcome``) when the reconcile failed or ``key`` reconciled more than
+        ``max_reconciles`` times (a loop: its count starts over), None when it went well."""
+        self.counts[key] += 1
+        self.recent.append(key)
+        if self.counts[key] > self.max_reconciles:
+            message = self._loop_report(key)
+            self.counts[key] = 0
+            self._fail(self.task_id(key), message)
+            return message
+        if not self._reconcile(key):
+            return self.outcome.failure or "reconcile failed"
+        self.reconciled += 1
+        self.progress("reconcile", self.reconciled, self.reconciled + len(self.queue))
+        return None
 
     def enqueue_all(self) -> None:
         """Every for-object of every reconciler: reconcilers by name, objects by namespace and name."""
@@ -183,11 +195,12 @@ class Controller:
     def _dispatch(self, event: WatchEvent, cause: WorkKey | None) -> None:
         """Enqueue what an event concerns. A reconcile's own writes never re-trigger that same
         reconcile: it has just seen and written the state the event reports."""
-        for key in self._keys_for(event.object):
+        for key in self.keys_for(event.object):
             if key != cause:
                 self.queue.add(key)
 
-    def _keys_for(self, obj: Object) -> list[WorkKey]:
+    def keys_for(self, obj: Object) -> list[WorkKey]:
+        """The work an object's change concerns: its for-reconciles, its owners' and its watchers'."""
         group = obj.get("apiVersion", "").rpartition("/")[0]
         kind = obj.get("kind", "")
         namespace = obj["metadata"].get("namespace", "")
@@ -227,7 +240,7 @@ class Controller:
             requeue, requeue_after, message = self._execute(r, obj)
         except ChoreoError as exc:
             self._emit(r.name, resource, ERROR, str(exc))
-            self._fail(self._task_id(key), str(exc))
+            self._fail(self.task_id(key), str(exc))
             return False
         if requeue_after > 0:
             self._emit(r.name, resource, REQUEUE, message)
@@ -346,7 +359,8 @@ class Controller:
         f = r.config.for_
         return f"{f.group}.{f.kind}.{key[1]}.{key[2]}"
 
-    def _task_id(self, key: WorkKey) -> str:
+    def task_id(self, key: WorkKey) -> str:
+        """The reference's task name of a piece of work: ``<reconciler>.<Kind>.<group>.<name>``."""
         f = self.reconcilers[key[0]].config.for_
         return f"{key[0]}.{f.kind}.{f.group}.{key[2]}"
 

@@ -1,7 +1,8 @@
 """Continuous reconciliation (production mode): the controller keeps running and reacts to store events.
 
-``ContinuousController`` reuses the batch ``Controller``'s wiring (for / owns / watches, one reconcile per
-object at a time, child handling, conditions) and changes what a long-running process needs changed:
+``ContinuousController`` drives the same reconcile core as a batch run (``Controller.step``: wiring of
+for / owns / watches, one reconcile per object at a time, child handling, conditions, loop detection) and
+changes only what a long-running process needs changed:
 
 * delayed requeues wait in real time instead of jumping virtual time;
 * when the queue is empty it waits for the store to change instead of ending, so writes made through the
@@ -33,8 +34,9 @@ Log = Callable[..., None]
 IDLE_WAIT = 1.0
 
 
-class ContinuousController(Controller):
-    """The batch controller turned long-running: it waits for store events instead of ending when quiet."""
+class ContinuousController:
+    """A long-running driver of the reconcile core (``Controller.step``): it waits for store events instead
+    of ending when quiet, and carries on after a failure."""
 
     def __init__(
         self,
@@ -45,8 +47,14 @@ class ContinuousController(Controller):
         log: Log,
         on_quiet: Callable[[RunOutcome, list[str]], None],
     ) -> None:
-        super().__init__(api, reconcilers, max_reconciles=max_reconciles, log=lambda m: log("reconciler-log", msg=m))
-        self.queue = WorkQueue(clock=time.monotonic)
+        self.api = api
+        self.core = Controller(
+            api,
+            reconcilers,
+            max_reconciles=max_reconciles,
+            log=lambda m: log("reconciler-log", msg=m),
+            queue=WorkQueue(clock=time.monotonic),
+        )
         self._log = log
         self._on_quiet = on_quiet
         self._seen: dict[WorkKey, tuple[int, bool]] = {}
@@ -55,10 +63,14 @@ class ContinuousController(Controller):
         self.reconciles = 0
         self.revision = 0  # every event up to here has been dispatched
 
+    @property
+    def queue(self) -> WorkQueue[WorkKey]:
+        return self.core.queue
+
     def serve(self, stop: threading.Event) -> None:
         """Reconcile until ``stop`` is set; it is checked between two reconciles."""
         self.revision = self.api.events.current_revision()
-        self.enqueue_all()
+        self.core.enqueue_all()
         while not stop.is_set():
             key = self.queue.pop()
             if key is None:
@@ -75,9 +87,9 @@ class ContinuousController(Controller):
             self._quiet()
 
     def _quiet(self) -> None:
-        outcome, errors = self.outcome, self._errors
-        self.outcome, self._errors = RunOutcome(), []
-        self.counts.clear()
+        outcome, errors = self.core.outcome, self._errors
+        self.core.outcome, self._errors = RunOutcome(), []
+        self.core.counts.clear()
         self.busy = False
         try:
             self._on_quiet(outcome, errors)
@@ -85,31 +97,30 @@ class ContinuousController(Controller):
             self._log("record-error", level="error", error=repr(exc), trace=traceback.format_exc())
 
     def _step(self, key: WorkKey) -> None:
-        self.counts[key] += 1
-        self.recent.append(key)
-        if self.counts[key] > self.max_reconciles:
-            self._report(key, self._loop_report(key))
-            self.counts[key] = 0
-            return
-        r = self.reconcilers[key[0]]
-        current = self.api.try_get(r.config.for_.group, r.config.for_.kind, key[1], key[2])
-        if current is not None:
-            md = current["metadata"]
-            self._seen[key] = (int(md.get("generation") or 0), bool(md.get("deletionTimestamp")))
+        self._remember(key)
         self.reconciles += 1
         try:
-            self._reconcile(key)
+            failure = self.core.step(key)
         except Exception as exc:  # a bug in a reconciler binding must not stop production
             trace = traceback.format_exc()
             self._log("reconcile-crash", level="error", key="/".join(key), error=repr(exc), trace=trace)
-            self._fail(self._task_id(key), f"internal error: {exc!r}")
-        if self.outcome.failure is not None:
-            self._report(key, self.outcome.failure)
-            self.outcome.failure, self.outcome.failed_task = None, ""
+            failure = f"internal error: {exc!r}"
+        if failure is not None:
+            self._report(key, failure)
+            self.core.outcome.failure, self.core.outcome.failed_task = None, ""
+
+    def _remember(self, key: WorkKey) -> None:
+        """The for-object's generation and deletion state as this reconcile starts (see ``_changed_by_others``)."""
+        f = self.core.reconcilers[key[0]].config.for_
+        current = self.api.try_get(f.group, f.kind, key[1], key[2])
+        if current is not None:
+            md = current["metadata"]
+            self._seen[key] = (int(md.get("generation") or 0), bool(md.get("deletionTimestamp")))
 
     def _report(self, key: WorkKey, message: str) -> None:
-        self._errors.append(f"{self._task_id(key)}: {message}")
-        self._log("reconcile-error", level="error", task=self._task_id(key), error=message)
+        task = self.core.task_id(key)
+        self._errors.append(f"{task}: {message}")
+        self._log("reconcile-error", level="error", task=task, error=message)
 
     def _dispatch_since(self, revision: int, cause: WorkKey | None) -> int:
         seen = self.api.events.current_revision()
@@ -117,7 +128,7 @@ class ContinuousController(Controller):
             events = self.api.events.events_since(revision)
         except Gone:
             self._log("events-compacted", level="warning", revision=revision)
-            self.enqueue_all()
+            self.core.enqueue_all()
             return seen
         for event in events:
             self._dispatch(event, cause)
@@ -125,13 +136,13 @@ class ContinuousController(Controller):
         return max(revision, seen)
 
     def _dispatch(self, event: WatchEvent, cause: WorkKey | None) -> None:
-        for key in self._keys_for(event.object):
+        for key in self.core.keys_for(event.object):
             if key != cause or self._changed_by_others(key, event.object):
                 self.queue.add(key)
 
     def _changed_by_others(self, key: WorkKey, obj: Object) -> bool:
         """Whether an event on the object being reconciled was caused by someone else's write."""
-        f = self.reconcilers[key[0]].config.for_
+        f = self.core.reconcilers[key[0]].config.for_
         md = obj.get("metadata") or {}
         same = obj.get("kind") == f.kind and (md.get("namespace", ""), md.get("name")) == (key[1], key[2])
         if not same or key not in self._seen:
