@@ -28,6 +28,8 @@ def test_summary_shows_the_first_stage_errors_and_points_to_the_reports() -> Non
     lines = record_lines(record)
     assert "schema failed with 12 error(s)" in lines
     assert [line for line in lines if line.startswith("  ")][-4:] == [
-        "  leaf0: /x: bad", "  leaf1: /x: bad", "  leaf2: /x: bad",
+        "  leaf0: /x: bad",
+        "  leaf1: /x: bad",
+        "  leaf2: /x: bad",
         "  ... and 9 more (all of them: --report json=FILE or junit=FILE)",
     ]
