@@ -28,7 +28,8 @@ from choreo.git import GitError, check_ref, check_url, run_git
 from choreo.loader.files import Folder, FoundFile
 from choreo.loader.paths import ProjectPaths
 from choreo.loader.yamlio import read_text, read_yaml_documents
-from choreo.plugins import Plugin, StageContext, StageResult
+from choreo.plugins import Plugin, StageContext
+from choreo.results.record import StageResult
 from choreo.results.staleness import stale_outputs
 from choreo.results.summary import natural_key
 from choreo.runtime.session import state_path, stored_api

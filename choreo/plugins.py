@@ -49,6 +49,11 @@ class Plugin(Protocol):
         """Run once the reconcilers are quiet and succeeded; None when the plug-in has no stage."""
         ...
 
+    def final_config_diff(self, api: APIServer) -> list[str]:
+        """Lines for ``choreo run diff -c`` (final device configs against the running config or the last
+        run); empty for a plug-in that makes no device configs."""
+        ...
+
 
 def load_plugin(name: str) -> Plugin:
     for entry in entry_points(group=ENTRY_POINT_GROUP):

@@ -37,3 +37,6 @@ class AllocatorPlugin:
 
     def after_reconcile(self, context: StageContext) -> StageResult | None:
         return None
+
+    def final_config_diff(self, api: APIServer) -> list[str]:
+        return []  # the allocators make no device configs

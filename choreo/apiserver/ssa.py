@@ -499,7 +499,7 @@ def apply(
     if live and intent == previous and _same_values(intent, applied_flat, live_flat):
         return base  # the same intent with the same values: nothing to merge, prune or re-own
 
-    merged = _merge(base, applied, (), sem, forced=True)
+    merged: Object = _merge(base, applied, (), sem, forced=True)
     final_flat = _flatten(merged, sem)
     changed = _changed_paths(live_flat, final_flat)
     others = [entry for entry in entries if entry is not mine]

@@ -257,7 +257,7 @@ def main() -> None:
         click.echo("interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        exc.message = shorten(exc.message)
+        vars(exc)["message"] = shorten(exc.message)  # click types it Final; shown shortened, usage kept
         exc.show()
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:

@@ -155,9 +155,10 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 
 # Timestamps stay plain strings, like Go's YAML-to-JSON conversion of unstructured objects.
-_Loader.yaml_implicit_resolvers = {
+# (PyYAML's type stubs omit this class attribute.)
+_Loader.yaml_implicit_resolvers = {  # type: ignore[attr-defined]
     first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
-    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()  # type: ignore[attr-defined]
 }
 
 

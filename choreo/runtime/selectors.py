@@ -141,7 +141,7 @@ def _evaluate_string(expr: str, ctx: _Ctx) -> str | None:
     return go_string(value) if found else None
 
 
-def eval_path(expr: str, obj: dict) -> tuple[bool, object]:
+def eval_path(expr: str, obj: dict[str, Any]) -> tuple[bool, object]:
     """Evaluate CEL ``input.<expr>`` with ``input = obj``.
 
     Returns ``(True, value)``, or ``(False, None)`` when the expression does not compile or fails to
@@ -315,7 +315,7 @@ class Selector:
         """True when the selector selects no object at all."""
         return self._nothing
 
-    def matches(self, obj: dict) -> bool:
+    def matches(self, obj: dict[str, Any]) -> bool:
         if self._nothing:
             return False
         if not self.requirements:
@@ -357,7 +357,7 @@ def _expression(key: object, where: str) -> str:
     return key
 
 
-def _check_shape(spec: object) -> dict:
+def _check_shape(spec: object) -> dict[str, Any]:
     if not isinstance(spec, Mapping):
         raise Invalid(f"selector must be a map with match/matchExpressions, got {_type_name(spec)}")
     unknown = sorted(str(key) for key in spec if key not in _SELECTOR_KEYS)
@@ -409,7 +409,7 @@ def _match_expression(item: object) -> Requirement:
     return Requirement(expr, operator, tuple(_scalar(value, where) for value in values))
 
 
-def compile_selector(spec: dict | None, *, absent_means_everything: bool = True) -> Selector:
+def compile_selector(spec: dict[str, Any] | None, *, absent_means_everything: bool = True) -> Selector:
     """Build a :class:`Selector` from ``{match: {expr: value}, matchExpressions: [...]}``.
 
     ``None`` selects everything (spec §7.6), or nothing with ``absent_means_everything=False`` (the
@@ -465,7 +465,7 @@ class WatchSelector:
 
     __slots__ = ("_entries", "_filter")
 
-    def __init__(self, spec: dict | None) -> None:
+    def __init__(self, spec: dict[str, Any] | None) -> None:
         if spec is None:
             spec = {}
         spec = _check_shape(spec)
@@ -475,7 +475,9 @@ class WatchSelector:
         self._entries: tuple[tuple[str, str], ...] = tuple(entries)
         self._filter = Selector(_match_expressions(spec.get("matchExpressions")))
 
-    def targets(self, watched: dict, for_objects: list[dict], for_selector: Selector) -> list[dict]:
+    def targets(
+        self, watched: dict[str, Any], for_objects: list[dict[str, Any]], for_selector: Selector
+    ) -> list[dict[str, Any]]:
         """The for-objects to enqueue for an event on ``watched``, sorted by (namespace, name)."""
         if for_selector.nothing or not for_objects:
             return []
@@ -519,6 +521,6 @@ def _printed(expr: str, contexts: list[_Ctx]) -> list[str | None] | None:
     return printed if any(text is not None for text in printed) else None
 
 
-def _object_key(obj: dict) -> tuple[str, str]:
+def _object_key(obj: dict[str, Any]) -> tuple[str, str]:
     metadata = obj.get("metadata") or {}
     return (metadata.get("namespace") or "", metadata.get("name") or "")

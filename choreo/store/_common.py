@@ -247,8 +247,9 @@ class BaseBackend(ABC):
             body = self._load(key)
         return None if body is None else self._decode(body, key)
 
-    def _decode(self, body: str, what: object) -> Any:
-        return decode(body, self.location, str(what))
+    def _decode(self, body: str, what: object) -> dict[str, Any]:
+        decoded: dict[str, Any] = decode(body, self.location, str(what))
+        return decoded
 
     def list(
         self,
