@@ -241,6 +241,25 @@ class APIServer:
                 _carry_server_fields(old, new)
             return self._store(resource, key, old, new, applying=True)
 
+    def apply_status(self, obj: Object, *, manager: str, force: bool = False) -> Object:
+        """Server-side apply to the ``status`` subresource: only ``obj``'s status is ``manager``'s intent; the
+        rest of the stored object stays as it is. The object must exist (``NotFound``)."""
+        if not manager:
+            raise Invalid("server-side apply needs a field manager")
+        resource = self.registry.for_object(obj)
+        key = self._key_of(resource, obj)
+        with self.backend.transaction():
+            live = self.backend.get(key)
+            if live is None:
+                raise NotFound(f'{resource.kind}.{resource.group} "{key.name}" not found')
+            applied = {k: clone(v) for k, v in obj.items() if k in ("apiVersion", "kind", "status")}
+            applied["metadata"] = {k: v for k, v in meta(obj).items() if k in ("name", "namespace")}
+            merged = ssa.apply(
+                live, applied, manager, self.semantics(resource), now=self._clock(), force=force, subresource="status"
+            )
+            merged["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+            return self.update(merged)
+
     def delete(self, group: str, kind: str, namespace: str, name: str, *, expected_rv: str | None = None) -> Object:
         """Delete, or mark for deletion when finalizers remain. Dependents are deleted in cascade."""
         resource = self._resource(group, kind)

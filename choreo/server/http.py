@@ -46,9 +46,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
-from choreo.apiserver import ssa
 from choreo.apiserver.registry import APIResource
-from choreo.apiserver.server import APIServer, utc_now
+from choreo.apiserver.server import APIServer
 from choreo.errors import BadRequest, ChoreoError, Invalid, NotFound
 from choreo.results.inventory import Item, current_inventory
 from choreo.results.runs import runs_newest_first
@@ -942,23 +941,13 @@ class Resource:
                 live = self.api.try_get(self.r.group, self.r.kind, self._namespace, self.t.name or "")
                 existed.append(live is not None)
                 if self.t.subresource == "status":
-                    return self._apply_status(live, obj, manager, force)
+                    return self.api.apply_status(obj, manager=manager, force=force)
                 if self.r.status_subresource:
                     obj.pop("status", None)
                 return self.api.apply(obj, manager=manager, force=force)
 
         result = self._dry(write)
         return (200 if existed[0] else 201), result
-
-    def _apply_status(self, live: Object | None, obj: Object, manager: str, force: bool) -> Object:
-        if live is None:
-            raise NotFound(f'{self.r.kind}.{self.r.group} "{self.t.name}" not found')
-        applied = {k: v for k, v in obj.items() if k in ("apiVersion", "kind", "status")}
-        applied["metadata"] = {k: v for k, v in obj["metadata"].items() if k in ("name", "namespace")}
-        semantics = self.api.semantics(self.r)
-        merged = ssa.apply(live, applied, manager, semantics, now=utc_now(), force=force, subresource="status")
-        merged["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-        return self.api.update(merged)
 
     def _merge_or_json(self, kind: str) -> Object:
         patch = self.h._body()

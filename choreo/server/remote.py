@@ -240,12 +240,18 @@ class RemoteAPI(APIServer):
         status = main.pop("status", None) if resource.status_subresource else None
         result = self.kube.request("PATCH", path, main, query=query, content_type=APPLY_PATCH)
         if status is not None:
-            only_status = {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "status": status}
-            only_status["metadata"] = {k: v for k, v in obj["metadata"].items() if k in ("name", "namespace")}
-            result = self.kube.request("PATCH", f"{path}/status", only_status, query=query, content_type=APPLY_PATCH)
+            result = self.apply_status({**obj, "status": status}, manager=manager, force=force)
         if obj.get("kind") == "CustomResourceDefinition" and resource.group == "apiextensions.k8s.io":
             _wait_served(self, self.registry.for_object(_served_kind(obj)))
         return result
+
+    def apply_status(self, obj: Object, *, manager: str, force: bool = False) -> Object:
+        resource = self.registry.for_object(obj)
+        path = _path(resource, _ns(obj), obj["metadata"]["name"])
+        query = {"fieldManager": manager, "force": "true" if force else "false"}
+        only_status = {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "status": obj.get("status")}
+        only_status["metadata"] = {k: v for k, v in obj["metadata"].items() if k in ("name", "namespace")}
+        return self.kube.request("PATCH", f"{path}/status", only_status, query=query, content_type=APPLY_PATCH)
 
     def dependents(self, uid: str, group: str | None = None, kind: str | None = None) -> builtins.list[Object]:
         if group is not None and kind:

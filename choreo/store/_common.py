@@ -245,10 +245,14 @@ class BaseBackend(ABC):
     def get(self, key: ObjectKey) -> dict[str, Any] | None:
         with self._lock:
             body = self._load(key)
-        return None if body is None else self._decode(body, key)
+        return None if body is None else self._decode_object(body, key)
 
-    def _decode(self, body: str, what: object) -> dict[str, Any]:
-        decoded: dict[str, Any] = decode(body, self.location, str(what))
+    def _decode(self, body: str, what: object) -> Any:
+        """A stored JSON value (an object, an event's object, or a record of any JSON type)."""
+        return decode(body, self.location, str(what))
+
+    def _decode_object(self, body: str, what: object) -> dict[str, Any]:
+        decoded: dict[str, Any] = self._decode(body, what)
         return decoded
 
     def list(
@@ -260,7 +264,7 @@ class BaseBackend(ABC):
     ) -> builtins.list[dict[str, Any]]:
         with self._lock:
             bodies = self._scan(group, kind, namespace)
-        objects = (self._decode(body, f"{kind}.{group}") for body in bodies)
+        objects = (self._decode_object(body, f"{kind}.{group}") for body in bodies)
         return [obj for obj in objects if labels_match(obj, labels)]
 
     def kinds(self) -> builtins.list[tuple[str, str]]:
@@ -302,7 +306,7 @@ class BaseBackend(ABC):
         body = encode(stamped(obj, revision), str(key))
         self._save(key, body)
         self._append_event(StoredEvent(revision, event_type, key.group, key.kind, body))
-        return self._decode(body, key)
+        return self._decode_object(body, key)
 
     def _next_revision(self) -> int:
         revision = self._read_revision() + 1
@@ -326,7 +330,7 @@ class BaseBackend(ABC):
                     "list again and watch from the returned resourceVersion"
                 )
             stored = self._events_after(revision, group, kind)
-        return [WatchEvent(e.type, self._decode(e.body, f"event {e.revision}"), e.revision) for e in stored]
+        return [WatchEvent(e.type, self._decode_object(e.body, f"event {e.revision}"), e.revision) for e in stored]
 
     def wait_for_change(self, revision: int, timeout: float) -> bool:
         deadline = time.monotonic() + max(timeout, 0.0)
