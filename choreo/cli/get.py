@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import click
 
 from choreo.apiserver import ssa
-from choreo.apiserver.registry import APIResource, resolve_kind
+from choreo.apiserver.registry import APIResource, KindNames, resolve_kind
 from choreo.apiserver.server import APIServer
 from choreo.cli import completion, printers
 from choreo.cli.common import addressable, echo_lines, project_dir, project_state, stored_api
@@ -32,19 +32,9 @@ CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 FORMATS = ("wide", "name", "yaml", "json", "jsonpath=TEMPLATE", "custom-columns=SPEC")
 
 
-class Kind(Protocol):
+class Kind(KindNames, Protocol):
     """What ``get`` needs of a kind: an ``APIResource`` locally, a ``ResourceInfo`` from a server."""
 
-    @property
-    def group(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def plural(self) -> str: ...
-    @property
-    def singular(self) -> str: ...
-    @property
-    def short_names(self) -> Sequence[str]: ...
     @property
     def categories(self) -> Sequence[str]: ...
     @property
