@@ -22,9 +22,8 @@ from choreo.apiserver.server import APIServer
 from choreo.cli.hints import announce_target
 from choreo.errors import ChoreoError
 from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA
-from choreo.runtime.session import open_state, state_path
+from choreo.runtime.session import stored_api
 from choreo.server.client import ServerClient
-from choreo.store.base import Backend
 
 server_option = click.option(
     "--server", "server_url", default=None, help="choreo server URL (default: $CHOREO_SERVER, config file, local)."
@@ -39,16 +38,11 @@ def project_dir(path: str | None) -> Path:
 
 
 @contextmanager
-def project_state(directory: str | None) -> Iterator[Backend]:
-    """The state of an existing project folder that has been run at least once."""
-    root = project_dir(directory)
-    if not state_path(root).exists():
-        raise ChoreoError(f"{root}: no state yet: run `choreo run {root}` first")
-    backend = open_state(root)
-    try:
-        yield backend
-    finally:
-        backend.close()
+def project_api(directory: str | None) -> Iterator[APIServer]:
+    """The API over the stored state of a project folder that has run at least once (the stored kinds
+    known): how every command that reads results opens a project."""
+    with stored_api(project_dir(directory)) as api:
+        yield api
 
 
 def plugin_names(allocators: bool, schema: bool) -> list[str]:
@@ -59,13 +53,6 @@ def plugin_names(allocators: bool, schema: bool) -> list[str]:
 def echo_lines(lines: Iterable[str]) -> None:
     for line in lines:
         click.echo(line)
-
-
-def stored_api(backend: Backend) -> APIServer:
-    """An API server over stored state, knowing the kinds whose CRDs are stored."""
-    api = APIServer(backend)
-    api.register_stored_crds()
-    return api
 
 
 def addressable(*local_only: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -17,7 +17,7 @@ import click
 from click.shell_completion import CompletionItem, get_completion_class
 
 from choreo.apiserver.registry import resolve_kind
-from choreo.cli.common import project_state, stored_api
+from choreo.cli.common import project_api
 from choreo.errors import ChoreoError
 from choreo.server.client import ServerClient
 
@@ -31,8 +31,7 @@ def _kinds_and_lister(ctx: click.Context) -> Iterator[tuple[list[Any], Callable[
     if client is not None and ctx.params.get("directory") is None:
         yield client.resources(), lambda kind: [o["metadata"]["name"] for o in client.list(kind)]
         return
-    with project_state(ctx.params.get("directory")) as backend:
-        api = stored_api(backend)
+    with project_api(ctx.params.get("directory")) as api:
         yield api.registry.resources(), lambda kind: [o["metadata"]["name"] for o in api.list(kind.group, kind.kind)]
 
 

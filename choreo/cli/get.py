@@ -20,7 +20,7 @@ from choreo.apiserver import ssa
 from choreo.apiserver.registry import APIResource, KindNames, resolve_kind
 from choreo.apiserver.server import APIServer
 from choreo.cli import completion, printers
-from choreo.cli.common import addressable, echo_lines, project_dir, project_state, stored_api
+from choreo.cli.common import addressable, echo_lines, project_api, project_dir
 from choreo.errors import ChoreoError, NotFound
 from choreo.plugins import INTERNAL_RECONCILERS, load_plugin
 from choreo.results.summary import table
@@ -91,8 +91,8 @@ def object_source(client: ServerClient | None, directory: str | None) -> Iterato
     if client is not None:
         yield ServerSource(client)
         return
-    with project_state(directory) as backend:
-        yield LocalSource(stored_api(backend))
+    with project_api(directory) as api:
+        yield LocalSource(api)
 
 
 def type_name(kind: Kind) -> str:

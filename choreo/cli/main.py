@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from choreo.cli import hints
-from choreo.cli.common import addressable, echo_lines, plugin_names, project_dir, project_state
+from choreo.cli.common import addressable, echo_lines, plugin_names, project_api, project_dir
 from choreo.cli.completion import completion_command
 from choreo.cli.get import allocator_crds, api_resources, get
 from choreo.cli.groups import DefaultGroup, plain_help
@@ -26,9 +26,10 @@ from choreo.cli.report import parse_reports, run_document, write_reports
 from choreo.errors import ChoreoError
 from choreo.messages import shorten
 from choreo.plugins import SCHEMA
+from choreo.results.record import RunRecord, latest_record
 from choreo.results.staleness import stale_outputs
 from choreo.results.summary import FORMATS, error_lines, record_lines
-from choreo.runtime.session import RunOptions, RunRecord, latest_record, run_project
+from choreo.runtime.session import RunOptions, run_project
 from choreo.server.client import ServerClient
 
 RUN_FORMATS = (*FORMATS, "json")
@@ -157,8 +158,8 @@ def _mark_outputs(root: Path, out: Path, schema: bool, record: RunRecord) -> Non
         return
     if record.failure is not None:
         return
-    with project_state(str(root)) as backend:
-        stale = stale_outputs(backend, SCHEMA)
+    with project_api(str(root)) as api:
+        stale = stale_outputs(api.records, SCHEMA)
     if stale is None:
         return
     click.echo(f"warning: {stale.message}", err=True)
@@ -191,8 +192,8 @@ def run_result(client: ServerClient | None, directory: str | None, fmt: str) -> 
     if client is not None:
         record: RunRecord | None = RunRecord.from_json(client.result()["record"])
     else:
-        with project_state(directory) as backend:
-            record = latest_record(backend)
+        with project_api(directory) as api:
+            record = latest_record(api.records)
     if record is None:
         raise ChoreoError("no run recorded yet: run `choreo run` first")
     if fmt == "json":

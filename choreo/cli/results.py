@@ -18,19 +18,19 @@ from typing import IO, Any, Protocol
 
 import click
 
-from choreo.cli.common import addressable, echo_lines, local_only_error, project_state, stored_api
+from choreo.apiserver.server import APIServer
+from choreo.cli.common import addressable, echo_lines, local_only_error, project_api
 from choreo.errors import ChoreoError
 from choreo.plugins import SCHEMA, load_plugin
 from choreo.results import deps as deps_mod
 from choreo.results import diff as diff_mod
 from choreo.results import graphviz
 from choreo.results import topology as topology_mod
-from choreo.results.inventory import Item, stored_inventory, visible
+from choreo.results.inventory import Item, current_inventory, visible
+from choreo.results.record import RunRecord
 from choreo.results.runs import list_lines, resolve_run, runs_newest_first
 from choreo.results.snapshot import has_snapshot, load_snapshot
-from choreo.runtime.session import RunRecord
 from choreo.server.client import ServerClient
-from choreo.store.base import Backend
 
 
 class History(Protocol):
@@ -48,20 +48,20 @@ class History(Protocol):
 
 
 class LocalHistory:
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
+    def __init__(self, api: APIServer) -> None:
+        self.api = api
 
     def runs(self) -> list[RunRecord]:
-        return runs_newest_first(self.backend)
+        return runs_newest_first(self.api.records)
 
     def has_snapshot(self, run_id: str) -> bool:
-        return has_snapshot(self.backend, run_id)
+        return has_snapshot(self.api.records, run_id)
 
     def snapshot(self, run_id: str) -> list[Item] | None:
-        return load_snapshot(self.backend, run_id)
+        return load_snapshot(self.api.records, run_id)
 
     def current(self) -> list[Item]:
-        return stored_inventory(self.backend)
+        return current_inventory(self.api)
 
 
 class ServerHistory:
@@ -92,8 +92,8 @@ def history(client: ServerClient | None, directory: str | None) -> Iterator[Hist
             raise local_only_error(f"project folder {directory}", client)
         yield ServerHistory(client)
         return
-    with project_state(directory) as backend:
-        yield LocalHistory(backend)
+    with project_api(directory) as api:
+        yield LocalHistory(api)
 
 
 def _recorded_runs(source: History) -> list[RunRecord]:
@@ -210,8 +210,8 @@ def run_diff(
     Exit status, as kubectl diff and diff(1): 0 nothing changed, 1 something changed, 2 an error."""
     directory, wanted = _split_project(args, project, max_runs=2)
     if final_config:
-        with project_state(directory) as backend:
-            lines = load_plugin(SCHEMA).final_config_diff(stored_api(backend))
+        with project_api(directory) as api:
+            lines = load_plugin(SCHEMA).final_config_diff(api)
         echo_lines([] if quiet else lines)
         return
     with history(client, directory) as source:

@@ -19,7 +19,6 @@ from typing import Any
 from choreo.api.gvk import GVK
 from choreo.api.objects import Object, key_of
 from choreo.apiserver.server import APIServer
-from choreo.store.base import Backend
 
 DEFAULT_NAMESPACE = "default"
 
@@ -88,8 +87,3 @@ def is_choreo_api(api: APIServer, group: str, kind: str) -> bool:
 
 def visible(items: list[Item], show_choreo_apis: bool) -> list[Item]:
     return items if show_choreo_apis else [item for item in items if not item.choreo_api]
-
-
-def stored_inventory(backend: Backend) -> list[Item]:
-    """The current inventory of a store opened without its project (built-in kinds are always known)."""
-    return current_inventory(APIServer(backend))

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from choreo.apiserver.server import APIServer
-from choreo.results.inventory import stored_inventory
+from choreo.results.inventory import current_inventory
 from choreo.results.snapshot import MANIFESTS_TABLE, OBJECTS_TABLE, load_snapshot, take_snapshot
 from choreo.store.sqlite import SqliteBackend
 
@@ -48,7 +48,8 @@ def test_snapshot_round_trips_every_object_with_managed_fields(api: APIServer) -
     assert sorted(i.obj["metadata"]["name"] for i in items) == ["a", "b", "c", "messages.example.com"]
     assert {i.obj["metadata"]["name"]: i.choreo_api for i in items}["messages.example.com"] is True
     assert all(i.obj["metadata"]["managedFields"] for i in items)
-    assert [i.obj for i in items] == [i.obj for i in sorted(stored_inventory(api.backend), key=lambda i: i.identity)]
+    reopened = current_inventory(APIServer(api.backend))  # as a later process sees the store
+    assert [i.obj for i in items] == [i.obj for i in sorted(reopened, key=lambda i: i.identity)]
 
 
 def test_unchanged_state_adds_no_object_and_no_manifest(api: APIServer) -> None:
