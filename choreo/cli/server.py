@@ -120,6 +120,7 @@ def start(
     app = ServerApp(config, log)
     _on_signal(app)
     try:
+        app.bind()
         app.boot()
         app.listen()
     except ChoreoError:

@@ -246,12 +246,20 @@ class ServerApp:
                 with self._switch:
                     self._switch_to(saved)
 
-    def listen(self) -> tuple[str, int]:
+    def bind(self) -> None:
+        """Take the address now, before a project is loaded: a busy port is found at once, not after a
+        long load (connections wait in the socket's backlog until ``listen`` starts serving)."""
+        if self._httpd is not None:
+            return
         try:
             self._httpd = APIHTTPServer(self.config.address, self, self.config.limits)
         except OSError as exc:
             host, port = self.config.address
             raise ChoreoError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+    def listen(self) -> tuple[str, int]:
+        self.bind()
+        assert self._httpd is not None
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="choreo-http", daemon=True)
         self._thread.start()
         bound = self._httpd.server_address

@@ -355,3 +355,19 @@ def _token(tmp_path: Path) -> Path:
     path = tmp_path / "token"
     path.write_text("abc\n")
     return path
+
+
+def test_a_busy_port_is_reported_before_the_project_is_loaded(tmp_path: Path) -> None:
+    """The address is taken first: a busy port is the error even when loading would fail (or take long)."""
+    import socket
+
+    project = copy_example("greeting", tmp_path)
+    (project / "in" / "broken.yaml").write_text("apiVersion: example.com/v1alpha1\nkind: Greeting\nmetadata: [\n")
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = choreo("server", "start", str(project), "--address", f"127.0.0.1:{port}")
+    assert result.code == 1
+    assert result.err.strip().splitlines()[-1] == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert not (project / ".choreo").exists()  # nothing was loaded
