@@ -1,7 +1,7 @@
 """The server-side commands: ``choreo server start|apply|get`` and ``choreo run start|stop``.
 
-``server start`` runs the long-running server in the foreground (JSON-lines logs on stderr; SIGTERM or
-Ctrl-C stop it cleanly). The other commands talk to a running server, addressed by ``--server URL``, the
+``server start`` runs the long-running server in the foreground (log lines on stderr: text on a terminal,
+JSON lines otherwise, ``--log-format`` to choose; SIGTERM or Ctrl-C stop it cleanly). The other commands talk to a running server, addressed by ``--server URL``, the
 ``CHOREO_SERVER`` variable or the config file (see ``choreo.server.client``), defaulting to
 ``http://127.0.0.1:51000``. ``run start --kubeconfig FILE DIR`` runs a project's reconcilers against any
 Kubernetes API server instead. (The commands that work locally or against a server — ``run once``, ``get``,
@@ -19,7 +19,15 @@ import click
 from choreo.cli.common import plugin_names, project_dir, server_option
 from choreo.errors import ChoreoError
 from choreo.runtime.session import RunOptions
-from choreo.server.app import DEFAULT_ADDRESS, JsonLog, ServerApp, ServerConfig, is_loopback, parse_address
+from choreo.server.app import (
+    DEFAULT_ADDRESS,
+    LOG_FORMATS,
+    ServerApp,
+    ServerConfig,
+    ServerLog,
+    is_loopback,
+    parse_address,
+)
 from choreo.server.client import ServerClient, read_token
 from choreo.server.http import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_DEPTH, DEFAULT_MAX_WATCHES, Limits
 
@@ -32,8 +40,8 @@ def client_for(server_url: str | None) -> ServerClient:
     return ServerClient.addressed(server_url) or ServerClient(DEFAULT_SERVER, read_token(None))
 
 
-def _logged_options(log: JsonLog, max_reconciles: int, time_limit: float, plugins: list[str]) -> RunOptions:
-    """Run options whose reconciler ``print()`` output goes to the JSON log."""
+def _logged_options(log: ServerLog, max_reconciles: int, time_limit: float, plugins: list[str]) -> RunOptions:
+    """Run options whose reconciler ``print()`` output goes to the server's log."""
     return RunOptions(
         max_reconciles=max_reconciles,
         time_limit=time_limit,
@@ -90,6 +98,10 @@ def server() -> None:
     help="Watches served at once (429 beyond).",
 )
 @click.option("-d", "--debug", is_flag=True, help="Also log every request.")
+@click.option(
+    "--log-format", type=click.Choice(LOG_FORMATS), default=None,
+    help="Log lines as JSON objects or as text (default: text on a terminal, else json).",
+)
 def start(
     directory: str | None,
     address: str,
@@ -104,6 +116,7 @@ def start(
     max_body_depth: int,
     max_watches: int,
     debug: bool,
+    log_format: str | None,
 ) -> None:
     """Start the server: static mode on DIRECTORY, or dynamic mode (see `server apply`) without it."""
     host, port = parse_address(address)
@@ -113,7 +126,7 @@ def start(
             f"--address {address}: listening beyond loopback needs a bearer token (--token-file FILE or CHOREO_TOKEN)"
         )
     root = project_dir(directory) if directory else None
-    log = JsonLog(debug=debug)
+    log = ServerLog(debug=debug, fmt=log_format)
     options = _logged_options(log, max_reconciles, time_limit, plugin_names(allocators, schema))
     limits = Limits(max_body_bytes, max_body_depth, max_watches)
     config = ServerConfig((host, port), options, token, root, Path(workspace), run_runner, limits)
@@ -181,7 +194,7 @@ def run_start(
     if kubeconfig:
         from choreo.server.remote import run_against
 
-        log = JsonLog()
+        log = ServerLog()
         options = _logged_options(log, max_reconciles, time_limit, plugin_names(allocators, schema))
         run_against(Path(directory or ".").resolve(), kubeconfig, kube_context, options, log)
         return

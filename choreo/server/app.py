@@ -33,22 +33,40 @@ DEFAULT_ADDRESS = "127.0.0.1:51000"
 NOT_LOADED = "no project is loaded yet: `choreo server apply URL DIR REF` sets one"
 
 
-class JsonLog:
-    """Structured logs: one JSON object per line on stderr (``debug`` lines only when asked)."""
+LOG_FORMATS = ("json", "text")
 
-    def __init__(self, stream: TextIO | None = None, *, debug: bool = False) -> None:
+
+class ServerLog:
+    """Structured logs on stderr, one line per event (``debug`` lines only when asked).
+
+    ``json``: one JSON object per line, for log collectors; ``text``: ``time level event key=value ...`` for
+    people at a terminal. The default follows the stream: text on a terminal, JSON otherwise."""
+
+    def __init__(self, stream: TextIO | None = None, *, debug: bool = False, fmt: str | None = None) -> None:
         self.stream = stream or sys.stderr
         self.debug = debug
+        self.fmt = fmt or ("text" if self.stream.isatty() else "json")
         self._lock = threading.Lock()
 
     def __call__(self, event: str, level: str = "info", **fields: Any) -> None:
         if level == "debug" and not self.debug:
             return
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
-        line = json.dumps({"time": now, "level": level, "event": event, **fields}, default=str)
+        if self.fmt == "text":
+            pairs = " ".join(f"{key}={_text_value(value)}" for key, value in fields.items())
+            line = f"{now} {level.upper():5} {event}" + (f" {pairs}" if pairs else "")
+        else:
+            line = json.dumps({"time": now, "level": level, "event": event, **fields}, default=str)
         with self._lock:
             self.stream.write(line + "\n")
             self.stream.flush()
+
+
+def _text_value(value: Any) -> str:
+    """A field as ``key=value`` shows it: bare when it is one plain word, else JSON-quoted (one line)."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    plain = text and not any(c.isspace() or c in '"=' for c in text)
+    return text if plain else json.dumps(text)
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -97,7 +115,7 @@ class ServerApp:
     """The server process: the active project runtime, its context (dynamic mode) and the HTTP listener;
     it is the ``ServerContext`` the HTTP layer calls back into."""
 
-    def __init__(self, config: ServerConfig, log: JsonLog) -> None:
+    def __init__(self, config: ServerConfig, log: ServerLog) -> None:
         self.config = config
         self.token = config.token
         self.stopping = threading.Event()

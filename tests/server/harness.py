@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from choreo.runtime.session import RunOptions
-from choreo.server.app import JsonLog, ServerApp, ServerConfig
+from choreo.server.app import ServerApp, ServerConfig, ServerLog
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 WAIT = 60.0
@@ -85,7 +85,7 @@ def served(
     """An in-process server on a free loopback port; yields the app and its base URL."""
     stream = open(log_path or os.devnull, "w")  # noqa: SIM115 - closed below
     config = ServerConfig(("127.0.0.1", 0), RunOptions(), token, root, workspace, run)
-    app = ServerApp(config, JsonLog(stream))
+    app = ServerApp(config, ServerLog(stream))
     try:
         app.boot()
         host, port = app.listen()
