@@ -1,11 +1,11 @@
 """The server-side commands: ``choreo server start|apply|get`` and ``choreo run start|stop``.
 
-``server start`` runs the long-running server in the foreground (log lines on stderr: text on a terminal,
-JSON lines otherwise, ``--log-format`` to choose; SIGTERM or Ctrl-C stop it cleanly). The other commands talk to a running server, addressed by ``--server URL``, the
-``CHOREO_SERVER`` variable or the config file (see ``choreo.server.client``), defaulting to
-``http://127.0.0.1:51000``. ``run start --kubeconfig FILE DIR`` runs a project's reconcilers against any
-Kubernetes API server instead. (The commands that work locally or against a server — ``run once``, ``get``,
-``apply``... — decide through ``choreo.cli.common.addressable``.)
+``server start`` runs the long-running server in the foreground (log lines on stderr: text on a terminal, JSON
+lines otherwise, ``--log-format`` to choose; SIGTERM or Ctrl-C stop it cleanly). The other commands talk to a
+running server, addressed by ``--server URL``, the ``CHOREO_SERVER`` variable or the config file (see
+``choreo.server.client``), defaulting to ``http://127.0.0.1:51000``. ``run start --kubeconfig FILE DIR`` runs
+a project's reconcilers against any Kubernetes API server instead. (The commands that work locally or against
+a server — ``run once``, ``get``, ``apply``... — decide through ``choreo.cli.common.addressable``.)
 """
 
 from __future__ import annotations
