@@ -224,12 +224,16 @@ class APIServer:
                 new = ssa.update(old, new, manager, self.semantics(resource), now=self._clock())
             return self._store(resource, key, old, new)
 
-    def apply(self, obj: Object, *, manager: str, force: bool = False) -> Object:
-        """Server-side apply ``obj`` as ``manager``'s full intent for the fields it sets."""
+    def _apply_target(self, obj: Object, manager: str) -> tuple[APIResource, ObjectKey]:
+        """The kind and key a server-side apply of ``obj`` writes; a field manager is required."""
         if not manager:
             raise Invalid("server-side apply needs a field manager")
         resource = self.registry.for_object(obj)
-        key = self._key_of(resource, obj)
+        return resource, self._key_of(resource, obj)
+
+    def apply(self, obj: Object, *, manager: str, force: bool = False) -> Object:
+        """Server-side apply ``obj`` as ``manager``'s full intent for the fields it sets."""
+        resource, key = self._apply_target(obj, manager)
         with self.backend.transaction():
             old = self.backend.get(key)
             applied = clone(obj)
@@ -244,16 +248,12 @@ class APIServer:
     def apply_status(self, obj: Object, *, manager: str, force: bool = False) -> Object:
         """Server-side apply to the ``status`` subresource: only ``obj``'s status is ``manager``'s intent; the
         rest of the stored object stays as it is. The object must exist (``NotFound``)."""
-        if not manager:
-            raise Invalid("server-side apply needs a field manager")
-        resource = self.registry.for_object(obj)
-        key = self._key_of(resource, obj)
+        resource, key = self._apply_target(obj, manager)
         with self.backend.transaction():
             live = self.backend.get(key)
             if live is None:
                 raise NotFound(f'{resource.kind}.{resource.group} "{key.name}" not found')
-            applied = {k: clone(v) for k, v in obj.items() if k in ("apiVersion", "kind", "status")}
-            applied["metadata"] = {k: v for k, v in meta(obj).items() if k in ("name", "namespace")}
+            applied = clone(status_intent(obj))
             merged = ssa.apply(
                 live, applied, manager, self.semantics(resource), now=self._clock(), force=force, subresource="status"
             )
@@ -382,6 +382,13 @@ class APIServer:
     def dependents(self, uid: str, group: str | None = None, kind: str | None = None) -> builtins.list[Object]:
         """Objects whose ownerReferences name ``uid``, optionally of one kind, sorted by key."""
         return [o for o in self._dependents(uid) if kind is None or (key_of(o).group, o.get("kind")) == (group, kind)]
+
+
+def status_intent(obj: Object) -> Object:
+    """What a status-subresource apply states: identity (apiVersion, kind, name, namespace) and ``status``."""
+    intent = {k: v for k, v in obj.items() if k in ("apiVersion", "kind", "status")}
+    intent["metadata"] = {k: v for k, v in meta(obj).items() if k in ("name", "namespace")}
+    return intent
 
 
 def _carry_server_fields(old: Object, new: Object) -> None:

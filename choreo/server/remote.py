@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from choreo.apiserver.registry import APIResource, builtin_crds
-from choreo.apiserver.server import APIServer
+from choreo.apiserver.server import APIServer, status_intent
 from choreo.apiserver.ssa import strip_managed_fields
 from choreo.errors import ChoreoError, NotFound
 from choreo.runtime.pipeline import Pipeline, RunOptions
@@ -249,9 +249,8 @@ class RemoteAPI(APIServer):
         resource = self.registry.for_object(obj)
         path = _path(resource, _ns(obj), obj["metadata"]["name"])
         query = {"fieldManager": manager, "force": "true" if force else "false"}
-        only_status = {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "status": obj.get("status")}
-        only_status["metadata"] = {k: v for k, v in obj["metadata"].items() if k in ("name", "namespace")}
-        return self.kube.request("PATCH", f"{path}/status", only_status, query=query, content_type=APPLY_PATCH)
+        body = status_intent(obj)
+        return self.kube.request("PATCH", f"{path}/status", body, query=query, content_type=APPLY_PATCH)
 
     def dependents(self, uid: str, group: str | None = None, kind: str | None = None) -> builtins.list[Object]:
         if group is not None and kind:
