@@ -28,3 +28,22 @@ def test_nothing_outside_the_store_and_the_api_server_touches_a_backend() -> Non
         for hit in _reaches_through_backend(path)
     ]
     assert offenders == []
+
+
+def test_the_engine_is_written_against_the_object_api_protocol() -> None:
+    """The pipeline's load, the loader's sync and the controller take any ``ObjectAPI``; the remote cluster
+    client provides it by composition, not by inheriting choreo's own server (mypy checks the fit)."""
+    from choreo.apiserver.interface import ObjectAPI
+    from choreo.apiserver.server import APIServer
+    from choreo.server.remote import RemoteAPI
+
+    assert not issubclass(RemoteAPI, APIServer)
+    members = {name for name in vars(ObjectAPI) if not name.startswith("_")}
+    assert members and all(hasattr(RemoteAPI, name) and hasattr(APIServer, name) or name == "registry"
+                           for name in members)
+    engine = {
+        "choreo/runtime/controller.py", "choreo/runtime/client.py", "choreo/loader/sync.py",
+        "choreo/server/runner.py",
+    }
+    for path in sorted(engine):
+        assert "APIServer" not in (REPO / path).read_text(), f"{path} names APIServer instead of ObjectAPI"

@@ -200,6 +200,13 @@ class Registry:
     def get(self, group: str, kind: str) -> APIResource | None:
         return self._by_group_kind.get(GroupKind(group, kind))
 
+    def require(self, group: str, kind: str) -> APIResource:
+        """The kind, or NotFound naming it: what every read and delete by group/kind needs first."""
+        resource = self.get(group, kind)
+        if resource is None:
+            raise NotFound(f"no kind {kind}.{group} is registered" if group else f"no kind {kind} is registered")
+        return resource
+
     def for_object(self, obj: dict[str, Any]) -> APIResource:
         """The kind of an object, checking its apiVersion is a served version."""
         api_version = str(obj.get("apiVersion") or "")

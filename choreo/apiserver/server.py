@@ -281,10 +281,7 @@ class APIServer:
     # ---------------------------------------------------------------- internals
 
     def _resource(self, group: str, kind: str) -> APIResource:
-        resource = self.registry.get(group, kind)
-        if resource is None:
-            raise NotFound(f"no kind {kind}.{group} is registered" if group else f"no kind {kind} is registered")
-        return resource
+        return self.registry.require(group, kind)
 
     @staticmethod
     def _key(resource: APIResource, namespace: str, name: str) -> ObjectKey:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from choreo.api.objects import clone, key_of, meta
-from choreo.apiserver.server import APIServer
+from choreo.apiserver.interface import ObjectAPI
 from choreo.errors import ChoreoError, LoadError
 from choreo.loader.project import ORIGIN_ANNOTATION, InputObject, Project
 from choreo.loader.upstream import is_loader_origin, load_upstreams
@@ -22,7 +22,7 @@ INPUT_MANAGER = "inputfileloader"
 DEFAULT_NAMESPACE = "default"
 
 
-def register_crds(api: APIServer, project: Project) -> None:
+def register_crds(api: ObjectAPI, project: Project) -> None:
     """Register the kinds of the project and of its upstream refs (resolved here, once)."""
     load_upstreams(project)
     for item in project.crds:
@@ -35,7 +35,7 @@ def register_crds(api: APIServer, project: Project) -> None:
 PLUGIN_MANAGER = "choreo-plugin"
 
 
-def sync_project(api: APIServer, project: Project, plugin_crds: list[dict[str, Any]] | None = None) -> None:
+def sync_project(api: ObjectAPI, project: Project, plugin_crds: list[dict[str, Any]] | None = None) -> None:
     """Register kinds, apply inputs, clean removed inputs and collect garbage, atomically.
 
     ``plugin_crds`` (already registered) are stored as objects too, so later commands that only open the
@@ -51,7 +51,7 @@ def sync_project(api: APIServer, project: Project, plugin_crds: list[dict[str, A
         collect_garbage(api)
 
 
-def prepare_input(api: APIServer, item: InputObject) -> dict[str, Any]:
+def prepare_input(api: ObjectAPI, item: InputObject) -> dict[str, Any]:
     """The object as it will be applied: kind checked, namespace defaulted, origin annotated."""
     obj = clone(item.obj)
     try:
@@ -71,7 +71,7 @@ def prepare_input(api: APIServer, item: InputObject) -> dict[str, Any]:
     return obj
 
 
-def apply_input(api: APIServer, item: InputObject) -> dict[str, Any]:
+def apply_input(api: ObjectAPI, item: InputObject) -> dict[str, Any]:
     obj = prepare_input(api, item)
     try:
         return api.apply(obj, manager=INPUT_MANAGER, force=True)
@@ -81,7 +81,7 @@ def apply_input(api: APIServer, item: InputObject) -> dict[str, Any]:
         raise LoadError(_prefixed(item.source, str(exc))) from None
 
 
-def _clean(api: APIServer, loaded: set[Any]) -> None:
+def _clean(api: ObjectAPI, loaded: set[Any]) -> None:
     for resource in api.registry.resources():
         for obj in api.list(resource.group, resource.kind):
             if _loaded_before_but_not_now(obj, loaded):
@@ -99,7 +99,7 @@ def _loaded_before_but_not_now(obj: dict[str, Any], loaded: set[Any]) -> bool:
     return INPUT_MANAGER in {m.get("manager") for m in obj["metadata"].get("managedFields") or []}
 
 
-def collect_garbage(api: APIServer) -> None:
+def collect_garbage(api: ObjectAPI) -> None:
     """Delete objects whose owners are gone or being deleted (finalizers respected)."""
     objects = [o for r in api.registry.resources() for o in api.list(r.group, r.kind)]
     alive = {o["metadata"].get("uid") for o in objects if not o["metadata"].get("deletionTimestamp")}
@@ -109,7 +109,7 @@ def collect_garbage(api: APIServer) -> None:
             _delete_if_present(api, obj)
 
 
-def _delete_if_present(api: APIServer, obj: dict[str, Any]) -> None:
+def _delete_if_present(api: ObjectAPI, obj: dict[str, Any]) -> None:
     key = key_of(obj)
     if api.try_get(key.group, key.kind, key.namespace, key.name) is not None:
         api.delete(key.group, key.kind, key.namespace, key.name)

@@ -14,7 +14,7 @@ from typing import Any
 from choreo.api.gvk import GVK
 from choreo.api.objects import clone, gvk_of, key_of, meta
 from choreo.apiserver import ssa
-from choreo.apiserver.server import APIServer
+from choreo.apiserver.interface import ObjectAPI
 from choreo.errors import ReconcileError
 from choreo.loader.project import ReconcilerConfig
 from choreo.runtime.selectors import field_selector
@@ -24,7 +24,7 @@ Object = dict[str, Any]
 
 class Client:
     def __init__(
-        self, api: APIServer, config: ReconcilerConfig, for_object: Object, log: Callable[[str], None]
+        self, api: ObjectAPI, config: ReconcilerConfig, for_object: Object, log: Callable[[str], None]
     ) -> None:
         self.api = api
         self.config = config

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 from choreo.api.conditions import get_condition, set_condition
 from choreo.api.objects import clone, meta
 from choreo.apiserver import ssa
+from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.registry import Registry
-from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError, Invalid, LoadError, ReconcileError
 from choreo.lang.base import ReconcileOutput, ReconcilerEngine
 from choreo.loader.project import ReconcilerConfig, ResourceSelector
@@ -131,7 +131,7 @@ def _object_name(obj: Object) -> str:
 class Controller:
     def __init__(
         self,
-        api: APIServer,
+        api: ObjectAPI,
         reconcilers: list[BoundReconciler],
         *,
         max_reconciles: int = 100,

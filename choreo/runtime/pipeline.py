@@ -21,7 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.server import APIServer
+from choreo.errors import ChoreoError
 from choreo.lang.engines import make_engine
 from choreo.loader.loading import load_project
 from choreo.loader.project import Project
@@ -53,11 +55,13 @@ class Pipeline:
         self.options = options
         self.plugins: list[Plugin] = [load_plugin(name) for name in options.plugins]
 
-    def load(self, api: APIServer) -> Project:
+    def load(self, api: ObjectAPI) -> Project:
         """Plug-in kinds and hooks first, then the project folder: everything synced atomically
         (``ChoreoError`` naming the file on the first mistake; nothing of the load is kept then)."""
         plugin_crds = []
         for plugin in self.plugins:
+            if not isinstance(api, APIServer):  # hooks and stages work on choreo's own store
+                raise ChoreoError(f"the plug-in {plugin.name} runs only against choreo's own API server")
             for crd in plugin.crds():
                 api.register_crd(crd, source=f"plug-in {plugin.name}")
                 plugin_crds.append(crd)

@@ -1,14 +1,15 @@
 """Run a project's reconcilers against any Kubernetes API server (``choreo run start --kubeconfig``).
 
 The pipeline and the controller are the ones choreo runs locally; only the API they talk to changes.
-``RemoteAPI`` is an ``APIServer`` whose reads and writes are HTTP requests to the cluster named in the
-kubeconfig (status goes through the ``/status`` subresource where the kind has one, as real clusters
-require), and whose store events come from ``EventFeed``: one list+watch per kind the reconcilers use,
-re-listed after a watch ends or expires. The project is loaded as in every mode (``Pipeline.load``: CRDs,
-upstream refs, inputs, clean-up of removed inputs, garbage collection); a CRD is applied and then waited
-for until the cluster serves its kind, and choreo's own kinds (UpstreamRef, Reconciler, Library) are
-installed as CRDs where the cluster does not serve them. A cluster has no transactions: a load that fails
-half-way keeps what it applied. The ``-r``/``-s`` plug-ins do not run against a cluster yet.
+``RemoteAPI`` provides the engine's ``ObjectAPI`` (choreo/apiserver/interface.py): its reads and writes
+are HTTP requests to the cluster named in the kubeconfig (status goes through the ``/status`` subresource
+where the kind has one, as real clusters require), and its events come from ``EventFeed``: one list+watch
+per kind the reconcilers use, re-listed after a watch ends or expires. The project is loaded as in every
+mode (``Pipeline.load``: CRDs, upstream refs, inputs, clean-up of removed inputs, garbage collection); a
+CRD is applied and then waited for until the cluster serves its kind, and choreo's own kinds (UpstreamRef,
+Reconciler, Library) are installed as CRDs where the cluster does not serve them. A cluster has no
+transactions: a load that fails half-way keeps what it applied. The ``-r``/``-s`` plug-ins do not run
+against a cluster yet.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from choreo.apiserver.registry import APIResource, builtin_crds
+from choreo.apiserver.openapi import SchemaInfo
+from choreo.apiserver.registry import APIResource, Registry, builtin_crds
 from choreo.apiserver.server import APIServer, status_intent
 from choreo.apiserver.ssa import strip_managed_fields
 from choreo.errors import ChoreoError, NotFound
@@ -37,7 +39,8 @@ from choreo.runtime.pipeline import Pipeline, RunOptions
 from choreo.server.client import ServerClient, resource_path
 from choreo.server.http import APPLY_PATCH
 from choreo.server.runner import ContinuousController, Log
-from choreo.store.base import Gone, WatchEvent
+from choreo.store.base import EventSource, Gone, RecordStore, WatchEvent
+from choreo.store.memory import MemoryBackend
 
 Object = dict[str, Any]
 MANAGER = "choreo"
@@ -153,24 +156,49 @@ class EventFeed:
         with self._changed:
             return self._changed.wait_for(lambda: self._revision > revision, timeout)
 
-    def transaction(self) -> Any:
-        return nullcontext()
-
-    def close(self) -> None:
-        """Nothing to release: the cluster keeps its own state."""
 
 
 # ----------------------------------------------------------------------------------------------- API
 
 
-class RemoteAPI(APIServer):
-    """An APIServer whose objects live in a remote cluster; the kind registry stays local."""
+class RemoteAPI:
+    """The engine's ``ObjectAPI`` over a remote cluster: objects are HTTP requests to it, events come from
+    the ``EventFeed`` its watchers fill. The kinds the project defines are registered in a local
+    ``APIServer`` over an empty memory store, which lends its registry and schema semantics (used to find
+    paths and to compare intents) and keeps this run's records; it never holds an object."""
 
     def __init__(self, kube: ServerClient, feed: EventFeed) -> None:
-        super().__init__(feed)  # type: ignore[arg-type]
         self.kube = kube
         self.feed = feed
+        self._kinds = APIServer(MemoryBackend())
         self._served: set[tuple[str, str]] = set()
+
+    @property
+    def registry(self) -> Registry:
+        return self._kinds.registry
+
+    @property
+    def events(self) -> EventSource:
+        return self.feed
+
+    @property
+    def records(self) -> RecordStore:
+        return self._kinds.records
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A cluster has no transactions: each request stands on its own."""
+        return nullcontext()
+
+    def register_crd(self, crd: Object, *, source: str = "", choreo_api: bool = False) -> APIResource:
+        return self._kinds.register_crd(crd, source=source, choreo_api=choreo_api)
+
+    def semantics(self, resource: APIResource) -> SchemaInfo:
+        return self._kinds.semantics(resource)
+
+    def drop_unserved(self, obj: Object) -> None:
+        """Never needed: ``unserved_objects`` is always empty for a cluster."""
+        raise ChoreoError(f"{obj.get('kind')} {obj.get('metadata', {}).get('name')}: a cluster removes the "
+                          "objects of a kind together with its CRD")
 
     def unserved_objects(self) -> Iterator[Object]:
         """None: a cluster removes the objects of a kind together with its CRD."""
@@ -194,7 +222,7 @@ class RemoteAPI(APIServer):
             self.apply(crd, manager=MANAGER, force=True)
 
     def get(self, group: str, kind: str, namespace: str, name: str, *, managed_fields: bool = True) -> Object:
-        obj = self.kube.request("GET", _path(self._resource(group, kind), namespace, name))
+        obj = self.kube.request("GET", _path(self.registry.require(group, kind), namespace, name))
         return obj if managed_fields else strip_managed_fields(obj)
 
     def try_get(self, group: str, kind: str, namespace: str, name: str) -> Object | None:
@@ -212,7 +240,7 @@ class RemoteAPI(APIServer):
         *,
         managed_fields: bool = True,
     ) -> builtins.list[Object]:
-        resource = self._resource(group, kind)
+        resource = self.registry.require(group, kind)
         query = {"labelSelector": ",".join(f"{k}={v}" for k, v in labels.items())} if labels else None
         try:
             items = self.kube.request("GET", _path(resource, namespace), query=query).get("items", [])
@@ -268,7 +296,7 @@ class RemoteAPI(APIServer):
 
     def delete(self, group: str, kind: str, namespace: str, name: str, *, expected_rv: str | None = None) -> Object:
         body = {"preconditions": {"resourceVersion": expected_rv}} if expected_rv else None
-        return self.kube.request("DELETE", _path(self._resource(group, kind), namespace, name), body)
+        return self.kube.request("DELETE", _path(self.registry.require(group, kind), namespace, name), body)
 
 
 def _path(resource: APIResource, namespace: str | None = None, name: str | None = None) -> str:

@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from choreo.apiserver.server import APIServer
+from choreo.apiserver.interface import ObjectAPI
 from choreo.runtime.controller import BoundReconciler, Controller, WorkKey
 from choreo.runtime.events import RunOutcome
 from choreo.runtime.queue import WorkQueue
@@ -40,7 +40,7 @@ class ContinuousController:
 
     def __init__(
         self,
-        api: APIServer,
+        api: ObjectAPI,
         reconcilers: list[BoundReconciler],
         *,
         max_reconciles: int = 100,

@@ -1,0 +1,87 @@
+"""The API the engine is written against, as a Protocol.
+
+The pipeline, the loader's sync and the controller only need this much of the place where objects live:
+the kinds it serves, reads and writes of objects, its change events, its record tables and a way to group
+writes. ``APIServer`` (choreo's own server over a local store) and ``server.remote.RemoteAPI`` (objects in a
+Kubernetes cluster) both provide it, each in its own way — the same split client-go makes between a client
+interface and the implementations behind it. Code that needs more than this (admission hooks, stored-state
+inventories, the HTTP layer) is written against ``APIServer`` itself.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from choreo.apiserver.openapi import SchemaInfo
+from choreo.apiserver.registry import APIResource, Registry
+from choreo.store.base import EventSource, RecordStore
+
+Object = dict[str, Any]
+
+
+class ObjectAPI(Protocol):
+    """Kinds, objects, events, records and transactions: what every mode of a run talks to."""
+
+    @property
+    def registry(self) -> Registry:
+        """The kinds this API serves (for a remote cluster: the kinds the project defined)."""
+        ...
+
+    @property
+    def events(self) -> EventSource:
+        """Changes to objects, for the controller's watches."""
+        ...
+
+    @property
+    def records(self) -> RecordStore:
+        """Run records, snapshots and plug-in state."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group writes into one atomic unit where the API has transactions (a cluster has none)."""
+        ...
+
+    def register_crd(self, crd: Object, *, source: str = "", choreo_api: bool = False) -> APIResource: ...
+
+    def semantics(self, resource: APIResource) -> SchemaInfo: ...
+
+    def get(self, group: str, kind: str, namespace: str, name: str, *, managed_fields: bool = True) -> Object: ...
+
+    def try_get(self, group: str, kind: str, namespace: str, name: str) -> Object | None: ...
+
+    def list(
+        self,
+        group: str,
+        kind: str,
+        namespace: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        *,
+        managed_fields: bool = True,
+    ) -> builtins.list[Object]: ...
+
+    def create(self, obj: Object, *, manager: str = "") -> Object: ...
+
+    def update(self, obj: Object, *, manager: str = "") -> Object: ...
+
+    def apply(self, obj: Object, *, manager: str, force: bool = False) -> Object: ...
+
+    def apply_status(self, obj: Object, *, manager: str, force: bool = False) -> Object: ...
+
+    def delete(
+        self, group: str, kind: str, namespace: str, name: str, *, expected_rv: str | None = None
+    ) -> Object: ...
+
+    def dependents(self, uid: str, group: str | None = None, kind: str | None = None) -> builtins.list[Object]:
+        """Objects whose ownerReferences name ``uid`` (optionally of one kind)."""
+        ...
+
+    def unserved_objects(self) -> Iterator[Object]:
+        """Stored objects of kinds no registered CRD defines any more (for clean-up after a CRD removal)."""
+        ...
+
+    def drop_unserved(self, obj: Object) -> None:
+        """Remove one of ``unserved_objects``."""
+        ...
