@@ -2,7 +2,8 @@
 
 Each adapter says which kinds it serves, how an index and a claim object turn into engine input, which
 claims an index derives, the restore order, and what an Entry looks like (names as the reference's:
-IPAM ``<namespace>.<index>.<subnet>``, IDs ``<index>.<id>-<len>``).
+IPAM ``<namespace>.<index>.<subnet>``, IDs ``<index>.<id>-<len>`` and, inside a range,
+``<range claim>.<id>-<len>``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipam import idclaim, ipclaim
-from ipam.allocation import Allocation
+from ipam.allocation import Allocation, ValueKey
 from ipam.errors import ClaimSyntaxError
 from ipam.idindex import IDIndex
 from ipam.ipaddr import parse_prefix, subnet_name
@@ -76,7 +77,7 @@ class IPAMAdapter:
             return 0
         return 1 + self._order.index(parsed.claim_type)
 
-    def entry_name(self, namespace: str, index: str, suffix: str) -> str:
+    def entry_name(self, namespace: str, index: str, key: ValueKey, suffix: str) -> str:
         return f"{namespace}.{index}.{suffix}"
 
     def entry_spec(self, index: str, allocation: Allocation) -> Object:
@@ -149,8 +150,9 @@ class IDAdapter:
         rank = 0 if parsed.claim_type == idclaim.RANGE else 1
         return rank if parsed.index_owned else rank + 2
 
-    def entry_name(self, namespace: str, index: str, suffix: str) -> str:
-        return f"{index}.{suffix}"
+    def entry_name(self, namespace: str, index: str, key: ValueKey, suffix: str) -> str:
+        """``<index>.<id>-<len>`` for the main tree; a range table's value is ``<range claim>.<id>-<len>``."""
+        return suffix if key[0] else f"{index}.{suffix}"
 
     def entry_spec(self, index: str, allocation: Allocation) -> Object:
         spec: Object = {"index": index, "indexEntry": False, "claimType": allocation.claim_type,

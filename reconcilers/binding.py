@@ -82,7 +82,9 @@ class Adapter(Protocol[EngineT]):
 
     def entry_spec(self, index: str, allocation: Allocation) -> Object: ...
 
-    def entry_name(self, namespace: str, index: str, suffix: str) -> str: ...
+    def entry_name(self, namespace: str, index: str, key: ValueKey, suffix: str) -> str:
+        """The name of the Entry of the value ``key``, whose engine name part is ``suffix``."""
+        ...
 
 
 @dataclass
@@ -265,7 +267,7 @@ class Binding:
         for key in changed:
             allocation = state.engine.allocation(key)
             if allocation is None:
-                name = self.adapter.entry_name(namespace, index, state.engine.entry_suffix(key))
+                name = self.adapter.entry_name(namespace, index, key, state.engine.entry_suffix(key))
                 if api.try_get(self.adapter.group, self.adapter.entry_kind, namespace, name) is not None:
                     api.delete(self.adapter.group, self.adapter.entry_kind, namespace, name)
                 continue
@@ -276,7 +278,7 @@ class Binding:
             "apiVersion": self.api_version,
             "kind": self.adapter.entry_kind,
             "metadata": {
-                "name": self.adapter.entry_name(namespace, index, allocation.name),
+                "name": self.adapter.entry_name(namespace, index, allocation.key, allocation.name),
                 "namespace": namespace,
                 "ownerReferences": [
                     {

@@ -138,6 +138,39 @@ def test_id_allocators(api: APIServer, group: str, prefix: str, index_spec: dict
     assert api.apply(obj(g, f"{prefix}Claim", "s", sel), manager="t")["status"]["id"] == lo
 
 
+def test_kinds_use_kuids_plurals_and_keep_the_old_spelling_as_a_short_name(api: APIServer) -> None:
+    plurals = {c["spec"]["names"]["kind"]: c["spec"]["names"]["plural"] for c in AllocatorPlugin().crds()}
+    assert {k: v for k, v in plurals.items() if k.endswith("Index")} == {
+        "IPIndex": "ipindices", "VLANIndex": "vlanindices", "ASIndex": "asindexes", "GENIDIndex": "genidindexes",
+        "EXTCOMMIndex": "extcommindexes"}
+    assert plurals["IPClaim"] == "ipclaims" and plurals["ASEntry"] == "asentries"
+    for old, kind in (("asindices", "ASIndex"), ("genidindices.genid.be.kuid.dev", "GENIDIndex"),
+                      ("extcommindices", "EXTCOMMIndex"), ("asindexes", "ASIndex")):
+        assert api.registry.resolve(old).kind == kind
+
+
+@pytest.mark.parametrize(("range_claim", "owner"), [("r", None), ("index1.pool", "index1")])
+def test_an_id_taken_from_a_range_has_the_range_claims_entry_name(
+    api: APIServer, range_claim: str, owner: str | None
+) -> None:
+    g = "vlan.be.kuid.dev"
+    spec: dict[str, Any] = {"minID": 1, "maxID": 4094}
+    if owner:  # the range is one the index derives (spec.claims): its claim is named <index>.<name>
+        spec["claims"] = [{"name": "pool", "range": "200-209"}]
+    api.apply(obj(g, "VLANIndex", "index1", spec), manager="t")
+    if not owner:
+        api.apply(obj(g, "VLANClaim", range_claim, {"index": "index1", "range": "200-209"}), manager="t")
+    sel = {"index": "index1", "selector": {"matchLabels": {"be.kuid.dev/claim-name": range_claim}}}
+    assert api.apply(obj(g, "VLANClaim", "a", sel), manager="t")["status"]["id"] == 200
+    entries = names(api, "VLANEntry", g)
+    assert f"{range_claim}.200-32" in entries
+    assert "index1.200-13" in entries  # the range's own blocks are values of the index's tree
+    assert not any(e.startswith(f"index1.{range_claim}.") for e in entries)
+    entry = api.get(g, "VLANEntry", "default", f"{range_claim}.200-32")
+    assert entry["spec"]["id"] == "200/32"
+    assert entry["metadata"]["ownerReferences"][0]["name"] == "a"
+
+
 def test_vlan_static_in_reserved_range_is_refused(api: APIServer) -> None:
     g = "vlan.be.kuid.dev"
     api.apply(obj(g, "VLANIndex", "index1", {"minID": 1, "maxID": 4094}), manager="t")
