@@ -32,7 +32,11 @@ from choreo.store.memory import MemoryBackend
 Object = dict[str, Any]
 
 
-def _read_inputs(source: str) -> list[InputObject]:
+def _read_inputs(source: str, recursive: bool = False) -> list[InputObject]:
+    """The objects of a file, of the ``.json``/``.yaml``/``.yml`` files of a folder (and of its subfolders with
+    ``recursive``, kubectl's ``-R``), or of standard input (``-``)."""
+    if source.startswith(("http://", "https://")):
+        raise ChoreoError(f"{source}: choreo reads no URLs; download the file and apply it from disk")
     if source == "-":
         text = sys.stdin.read()
         with tempfile.TemporaryDirectory() as tmp:
@@ -42,7 +46,8 @@ def _read_inputs(source: str) -> list[InputObject]:
         return [InputObject(i.obj, i.source.replace(str(path), "<stdin>")) for i in items]
     path = Path(source)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+        found = path.rglob("*") if recursive else path.iterdir()
+        files = sorted(p for p in found if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
         return [item for f in files for item in read_yaml_documents(f)]
     if not path.exists():
         raise ChoreoError(f"{source}: no such file or directory")
@@ -94,15 +99,32 @@ namespace_option = click.option(
 )
 
 
+recursive_option = click.option("-R", "--recursive", is_flag=True, help="Also read the subfolders of a folder.")
+
+
 @click.command("apply")
-@click.option("-f", "--filename", "source", required=True, help="File, folder or - for stdin.")
+@click.argument("path", required=False)
+@click.option("-f", "--filename", "source", default=None, help="File, folder or - for stdin (same as PATH).")
+@recursive_option
 @click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
 @namespace_option
 @addressable("directory")
-def apply(client: ServerClient | None, source: str, directory: str | None, namespace: str | None) -> None:
-    """Validate objects and write each to the file of the project's in/ folder that holds it, or to a new
-    file (picked up by the next run); or apply them on the addressed server."""
-    items = _read_inputs(source)
+def apply(
+    client: ServerClient | None,
+    path: str | None,
+    source: str | None,
+    recursive: bool,
+    directory: str | None,
+    namespace: str | None,
+) -> None:
+    """Validate the objects of PATH (a file, a folder, or - for stdin; or -f PATH) and write each to the file
+    of the project's in/ folder that holds it, or to a new file (picked up by the next run); or apply them on
+    the addressed server."""
+    if path and source:
+        raise ChoreoError(f"apply: give the objects once, as PATH or as -f (got {path} and -f {source})")
+    if not (path or source):
+        raise ChoreoError("apply needs the objects to apply: PATH or -f FILE|DIR|- (stdin)")
+    items = _read_inputs(str(path or source), recursive)
     if client is not None:
         _in_namespace(items, namespace, client.for_object)
         _apply_remote(client, items)
@@ -150,6 +172,7 @@ def _named_by(source: str) -> Iterator[None]:
 @click.argument("resource", required=False)
 @click.argument("name", required=False)
 @click.option("-f", "--filename", "source", default=None, help="File or folder naming the objects.")
+@recursive_option
 @click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
 @namespace_option
 @addressable("directory")
@@ -158,6 +181,7 @@ def delete(
     resource: str | None,
     name: str | None,
     source: str | None,
+    recursive: bool,
     directory: str | None,
     namespace: str | None,
 ) -> None:
@@ -166,11 +190,12 @@ def delete(
     if not source and not (resource and name):
         raise ChoreoError("delete needs RESOURCE NAME or -f FILE")
     if client is not None:
-        _delete_remote(client, _targets(source, resource, name, namespace, client.resolve, client.for_object))
+        targets = _targets(source, recursive, resource, name, namespace, client.resolve, client.for_object)
+        _delete_remote(client, targets)
         return
     root = project_dir(directory)
     api = _validator(root)
-    targets = _targets(source, resource, name, namespace, api.registry.resolve, api.registry.for_object)
+    targets = _targets(source, recursive, resource, name, namespace, api.registry.resolve, api.registry.for_object)
     refs = [object_ref(item.obj, item.source) for item in targets]
     files = InputFiles(root)
     for ref in refs:  # check every object is there before removing anything
@@ -182,6 +207,7 @@ def delete(
 
 def _targets(
     source: str | None,
+    recursive: bool,
     resource: str | None,
     name: str | None,
     namespace: str | None,
@@ -191,7 +217,7 @@ def _targets(
     """The objects ``delete`` names: those of ``-f`` SOURCE, or RESOURCE NAME (a kind ``resolve`` finds), in
     ``namespace`` when given."""
     if source:
-        targets = _read_inputs(source)
+        targets = _read_inputs(source, recursive)
     else:
         kind = resolve(str(resource))
         obj = {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": {"name": name}}
