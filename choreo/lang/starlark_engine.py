@@ -28,7 +28,16 @@ PRELUDE_FILE = "<choreo prelude>"
 LOG_HOOK = "_choreo_log"
 
 # The builtin range() is kept under another name before ``range`` is redefined below.
-_PRELUDE_ALIASES = "_choreo_range = range\n"
+# Builtins that take data out of Starlark. The interpreter turns a NaN or an infinite float into None on
+# the way to Python, so a non-finite number would silently become null: the arguments of these builtins
+# are checked in Starlark first, where the float is still visible (Starlark's NaN equals itself, so it is
+# recognised by its text). A dict that reconcile(self) builds by hand instead of calling reconcile_result
+# is not checked: wrapping reconcile(self) would move every error's reported line to the wrapper.
+_DATA_BUILTINS = (
+    "client_apply", "client_create", "client_update", "client_update_status",
+    "reconcile_result", "add_finalizer", "del_finalizer",
+)
+_PRELUDE_ALIASES = "_choreo_range = range\n" + "".join(f"_choreo_{name} = {name}\n" for name in _DATA_BUILTINS)
 # print() goes to the reconciler log instead of the process stdout. range() accepts any int: the
 # interpreter's own range is limited to 32 bits, so a huge loop would fail at once with an unpacking
 # error instead of running into the time limit; clamping only affects calls that would otherwise fail.
@@ -43,7 +52,39 @@ def range(*args):
 
 def print(*args, sep = " "):
     {LOG_HOOK}(sep.join([str(a) for a in args]))
+
+_CHOREO_INF = float("inf")
+_CHOREO_MARKS = (": nan", "[nan", ", nan", "(nan", "+inf", "-inf")
+
+def _choreo_finite(where, roots):
+    text = repr(roots)
+    if not [m for m in _CHOREO_MARKS if m in text]:
+        return None
+    stack = list(roots)
+    for _ in _choreo_range(2147483647):
+        if not stack:
+            return None
+        path, value = stack.pop()
+        kind = type(value)
+        if kind == "float" and (str(value) == "nan" or value == _CHOREO_INF or value == -_CHOREO_INF):
+            fail("%s: %s is %s: objects hold only finite numbers" % (where, path, value))
+        elif kind == "dict":
+            stack.extend([("%s.%s" % (path, k), v) for k, v in value.items()])
+        elif kind == "list" or kind == "tuple":
+            stack.extend([("%s[%d]" % (path, i), v) for i, v in enumerate(value)])
+    return None
+
+def _choreo_arguments(args, kwargs):
+    named = [("obj" if i == 0 else "argument %d" % (i + 1), a) for i, a in enumerate(args)]
+    return named + list(kwargs.items())
+""" + "".join(
+    f"""
+def {name}(*args, **kwargs):
+    _choreo_finite("{name}", _choreo_arguments(args, kwargs))
+    return _choreo_{name}(*args, **kwargs)
 """
+    for name in _DATA_BUILTINS
+)
 
 _FRAME = re.compile(r"^\s*\* (?P<file>.+):(?P<line>\d+), in ")
 # Python exceptions raised inside builtins show up as "<class name>: <message>".

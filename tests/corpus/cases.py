@@ -499,6 +499,13 @@ STARLARK = [
     star("star-indentation", "def reconcile(self):\n  x = 1\n    return x\n", STAR_FILE),
     star_body("star-division-by-zero", "    x = 1 // 0\n", STAR_FILE),
     star_body("star-undefined-name", "    x = nothing_here\n", STAR_FILE),
+    star_body("star-nan-in-result", "    self['spec']['n'] = float('nan')\n", STAR_FILE + r":3: .*obj\.spec\.n is nan"),
+    star_body(
+        "star-infinity-applied",
+        "    x = {'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': {'name': 'x'}, 'data': {'a': 1e999}}\n"
+        "    client_apply(x)\n",
+        STAR_FILE + r":3: .*client_apply: obj\.data\.a is \+inf",
+    ),
     star_body("star-fail", "    fail('boom')\n", r"boom"),
     star_body("star-key-error", "    x = self['nope']\n", STAR_FILE),
     star_body("star-type-error", "    x = 1 + 'a'\n", STAR_FILE),

@@ -169,6 +169,24 @@ def test_bad_return_value(body: str, expected: str) -> None:
     assert message.startswith(f"{SOURCE}: ") and expected in message
 
 
+def test_non_finite_numbers_handed_out_of_starlark_are_errors_naming_line_and_path() -> None:
+    """starlark-pyo3 would turn NaN and infinities into None on the way to Python: they must fail loudly."""
+    nan = fails('def reconcile(self):\n    self["spec"]["mtu"] = float("nan")\n' + OK)
+    assert nan.startswith(f"{SOURCE}:3:") and "reconcile_result: obj.spec.mtu is nan" in nan
+    inf = fails(
+        'def reconcile(self):\n    x = {"spec": {"l": [1, -float("inf")]}}\n    client_apply(x)\n' + OK
+    )
+    assert inf.startswith(f"{SOURCE}:3:") and "client_apply: obj.spec.l[1] is -inf" in inf
+    keyword = fails('def reconcile(self):\n    self["a"] = 1e999\n    return reconcile_result(obj=self, '
+                    'requeue=False, requeueAfter=0, msg="", fatal=False)\n')
+    assert "reconcile_result: obj.a is +inf" in keyword
+
+
+def test_text_that_looks_like_a_non_finite_number_is_data() -> None:
+    assert probe('"nan, +inf"') == "nan, +inf"
+    assert probe('{"nan": ": nan", "x": 1.5}') == {"nan": ": nan", "x": 1.5}
+
+
 def test_function_passed_to_builtin() -> None:
     message = fails("def reconcile(self):\n    return client_update(lambda: 1)\n")
     assert message.startswith(f"{SOURCE}:2:") and "function" in message
