@@ -3,7 +3,8 @@
 The claim type follows the reference (``GetIPClaimType``): ``address`` -> staticAddress, ``prefix`` ->
 staticPrefix, ``range`` -> staticRange, none of them with ``createPrefix`` present -> dynamicPrefix,
 otherwise dynamicAddress. Each type has its own validator whose messages are the reference's, prefixed
-with the validator's name. Legacy prefix types (aggregate, pool, other) are accepted as regular.
+with the validator's name. Legacy prefix types (aggregate, pool, other) validate as regular; the claim
+keeps the name it was given (``declared_type``) for indexes that follow the legacy model (``ipam.legacy``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ DYNAMIC_PREFIX = "dynamicPrefix"
 DYNAMIC_ADDRESS = "dynamicAddress"
 
 REGULAR, NETWORK = "regular", "network"
-LEGACY_TYPES = ("aggregate", "pool", "other")
+AGGREGATE, POOL, OTHER = "aggregate", "pool", "other"
+LEGACY_TYPES = (AGGREGATE, POOL, OTHER)
 INVALID = "invalid"
 
 _VALIDATOR = {
@@ -53,6 +55,7 @@ class IPClaim:
     claim_type: str
     prefix_type: str
     kind: str = "IPClaim"
+    declared_type: str = ""  # spec.prefixType as written when it is a known type name ("" when absent)
     index_owned: bool = False
     prefix: Prefix | None = None  # static prefix or static address, parsed
     text: str = ""  # static prefix or static address exactly as written
@@ -185,6 +188,7 @@ def parse_ip_claim(
         claim_type=claim_type,
         prefix_type=prefix_type_of(spec.get("prefixType")),
         kind=kind,
+        declared_type=str(spec["prefixType"]) if spec.get("prefixType") in (REGULAR, NETWORK, *LEGACY_TYPES) else "",
         index_owned=index_owned,
         default_gateway=bool(spec.get("defaultGateway")),
         labels=string_map(spec.get("labels")),

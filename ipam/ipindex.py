@@ -8,7 +8,10 @@ Behaviour follows the reference (kuid ``pkg/backend/ipam``) rule by rule, with i
 - the claim's own labels win over the labels an address inherits from its parent (Q12);
 - releasing a parent removes what lies under it and reports the claims that lost values, so the caller
   can re-evaluate them instead of leaving them Ready with a stale value (Q9). A change of a prefix's
-  labels keeps the values under it.
+  labels keeps the values under it, and the addresses in it (or in a range's table) that inherit the
+  prefix's labels take the new ones at once.
+An index built with ``legacy=True`` applies the legacy model's types and rules (``ipam.legacy``) instead
+of regular/network.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ipam import ipclaim as ct
+from ipam import legacy
 from ipam.allocation import Allocation, ChangeLog, Outcome, ValueKey
 from ipam.blocks import cover
 from ipam.errors import AllocationError
@@ -28,12 +32,13 @@ from ipam.table import Holder, RangeTable, RangeTables
 NEEDS_PARENT = "a prefix range always needs a parent"
 # what a route stores besides its prefix: a claim writing them again unchanged changes nothing
 _ROUTE_VALUE = ("owner", "uid", "kind", "claim_type", "summary", "prefix_type", "subnet", "gateway", "index_entry",
-                "user")
+                "user", "own")
 
 
 class IPIndex:
-    def __init__(self, name: str = "") -> None:
+    def __init__(self, name: str = "", *, legacy: bool = False) -> None:
         self.name = name
+        self.legacy = legacy
         self.rib = RIB()
         self.changes = ChangeLog()
         self._owned: dict[str, dict[tuple[int, int, int], Route]] = {}
@@ -100,6 +105,9 @@ class IPIndex:
         existing = self.rib.get(subnet)
         if existing is not None:
             check_owner(c.name, c.uid, existing.owner, existing.uid)
+        elif self.legacy:
+            parent = self.rib.parent_of(subnet)
+            legacy.check_prefix(c, subnet, parent, parent.children_in(subnet))
         else:
             self._check_prefix_nesting(c, subnet, self.rib.parent_of(subnet))
             if c.network:
@@ -129,7 +137,7 @@ class IPIndex:
         """The routes a prefix claim stores: the subnet, plus (network) first, last and gateway addresses."""
         subnet = prefix.masked
         name = subnet_name(subnet)
-        routes = [self._new_route(c, subnet, "prefix", c.prefix_type, subnet=name)]
+        routes = [self._new_route(c, subnet, "prefix", self._claim_type(c), subnet=name)]
         if not c.network or prefix.point_to_point or prefix.full:
             return routes
         gateway = c.default_gateway and prefix.address not in (prefix.network, prefix.broadcast)
@@ -169,6 +177,8 @@ class IPIndex:
                 self._check_table_free(c, parent, host.address)
             elif parent.prefix_type == ct.NETWORK:
                 raise AllocationError("a /32 or /128 address is not possible with a parent of type network")
+            elif self.legacy:
+                legacy.check_address_parent(parent)
         elif parent.summary == "range" or parent.prefix_type != ct.NETWORK:
             kind = "range" if parent.summary == "range" else parent.prefix_type
             raise AllocationError(f"a prefix based address is not possible with a parent of type {kind}")
@@ -191,7 +201,7 @@ class IPIndex:
             held = self._ranges.held.get(c.name)
             if held is not None and held != (parent.owner, address):
                 self._ranges.drop_held(c.name)
-            holder = Holder(c.name, c.uid, c.kind, c.claim_type, {**parent.user, **c.labels})
+            holder = Holder(c.name, c.uid, c.kind, c.claim_type, {**parent.user, **c.labels}, dict(c.labels))
             self._ranges.hold(c.name, parent.owner, address, holder)
             return
         self._ranges.drop_held(c.name)
@@ -200,7 +210,7 @@ class IPIndex:
             c,
             Prefix(family, address, WIDTH[family]),
             "address",
-            ct.NETWORK if network else ct.REGULAR,
+            ct.NETWORK if network else self._claim_type(c) if self.legacy else ct.REGULAR,
             subnet=subnet_name(parent.prefix) if network else "",
             gateway=gateway,
             inherited=parent.user,
@@ -225,7 +235,7 @@ class IPIndex:
         mine = self._owned.get(c.name, {})
         if not all(b.masked.address == b.address and (family, b.address, b.plen) in mine for b in blocks):
             self._check_range(c, blocks)
-        routes = [self._new_route(c, b, "range", ct.REGULAR) for b in blocks]
+        routes = [self._new_route(c, b, "range", self._claim_type(c) if self.legacy else ct.REGULAR) for b in blocks]
         self._set_routes(c, routes, dependents)
         self._ranges.ensure(RangeTable(c.name, first, last_, c.range_text, family, width), dependents)
         return {"range": c.range_text}
@@ -246,6 +256,8 @@ class IPIndex:
                 raise AllocationError(
                     f"a range has to fit into a single parent prefix got {parents[0].prefix} and {p.prefix}"
                 )
+        if self.legacy:
+            legacy.check_range_parent(parents[0])
         for block, parent in zip(blocks, parents, strict=True):
             if any(not own(child) for child in parent.children_in(block)):
                 raise AllocationError(f"cannot have children for a range {block}")
@@ -266,12 +278,11 @@ class IPIndex:
         return self._prefix_status(c, str(found), found)
 
     def _usable_prefix_parent(self, c: IPClaim, route: Route, target: int) -> bool:
-        return (
-            route.summary == "prefix"
-            and route.prefix.plen < target <= route.prefix.width
-            and route.prefix_type != ct.NETWORK  # nothing nests in a network (Q7)
-            and matches(c.selector, route.labels())
-        )
+        if self.legacy:
+            nests = legacy.is_prefix_parent(c, route)
+        else:
+            nests = route.summary == "prefix" and route.prefix_type != ct.NETWORK  # nothing nests in a network (Q7)
+        return nests and route.prefix.plen < target <= route.prefix.width and matches(c.selector, route.labels())
 
     def _reclaim_prefix(self, c: IPClaim, previous: Prefix | None) -> Prefix | None:
         if previous is None or previous.plen != c.prefix_length or self.rib.get(previous) is not None:
@@ -340,7 +351,7 @@ class IPIndex:
         if previous is None or self.rib.get(previous.host()) is not None:
             return None
         parent = self.rib.parent_of(previous.host())
-        if parent.is_root or not matches(c.selector, parent.labels()):
+        if parent.is_root or not self._is_address_candidate(c, parent):
             return None
         if parent.summary == "range":
             table = self._ranges[parent.owner]
@@ -355,6 +366,10 @@ class IPIndex:
         seen_tables: set[str] = set()
         for route in self.rib.walk(prune=lambda r: r.prefix.full):
             if not matches(c.selector, route.labels()):
+                continue
+            if self.legacy and not legacy.is_address_parent(route):  # aggregates and other prefixes hand out none
+                if route.summary == "prefix" and not route.prefix.full:
+                    tried.append(str(route.prefix))
                 continue
             if route.summary == "range":
                 if route.owner in seen_tables:
@@ -373,7 +388,14 @@ class IPIndex:
         self._require_candidates(c)
         raise AllocationError(f"no free addresses found in routes: [{' '.join(tried)}]")
 
+    def _is_address_candidate(self, c: IPClaim, route: Route) -> bool:
+        return matches(c.selector, route.labels()) and (not self.legacy or legacy.is_address_parent(route))
+
     # ================================================================ bookkeeping
+
+    def _claim_type(self, c: IPClaim) -> str:
+        """The prefix type stored with ``c``'s prefixes (and, legacy, its addresses and range blocks)."""
+        return legacy.claim_type(c) if self.legacy else c.prefix_type
 
     @staticmethod
     def _status_prefix(c: IPClaim, key: str) -> Prefix | None:
@@ -408,6 +430,7 @@ class IPIndex:
             gateway=gateway,
             index_entry=c.index_owned,
             user={**(inherited or {}), **c.labels},
+            own=dict(c.labels),
         )
 
     def _set_routes(self, c: IPClaim, routes: list[Route], dependents: set[str]) -> None:
@@ -428,6 +451,20 @@ class IPIndex:
             self._track_gateway(current)
             if changed:
                 self.changes.touch(("", *current.key))
+                self._pass_labels_down(current)
+
+    def _pass_labels_down(self, route: Route) -> None:
+        """The addresses right under ``route`` (and the values of its range table) inherit its labels: give
+        them its current ones, keeping their own claim's labels on top."""
+        if route.summary == "range":
+            self._ranges.inherit(route.owner, route.user)
+            return
+        for child in route.children():
+            if child.summary == "address" and child.owner != route.owner:
+                wanted = {**route.user, **child.own}
+                if wanted != child.user:
+                    child.user = wanted
+                    self.changes.touch(("", *child.key))
 
     def _track_gateway(self, route: Route) -> None:
         if route.gateway:

@@ -33,7 +33,8 @@ class Route:
     subnet: str = ""
     gateway: bool = False
     index_entry: bool = False
-    user: dict[str, str] = field(default_factory=dict)
+    user: dict[str, str] = field(default_factory=dict)  # the labels stored: inherited ones, then ``own``
+    own: dict[str, str] = field(default_factory=dict)  # the owner claim's own labels
     parent: Route | None = field(default=None, repr=False)
     free: FreeSpace | None = field(default=None, repr=False)
     _starts: SortedList | None = field(default=None, repr=False)

@@ -10,7 +10,7 @@ value, and the change log entries of every value held, released or dropped.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from ipam.allocation import ChangeLog, ValueKey
 from ipam.sortedlist import SortedList
@@ -18,13 +18,15 @@ from ipam.sortedlist import SortedList
 
 @dataclass
 class Holder:
-    """Who holds a value of a table: the claim's name and uid, plus the labels stored with it."""
+    """Who holds a value of a table: the claim's name and uid, plus the labels stored with it (the
+    range's labels, when the table's values inherit them, then the claim's ``own``)."""
 
     name: str
     uid: str
     kind: str
     claim_type: str
     labels: dict[str, str]
+    own: dict[str, str] = field(default_factory=dict)
 
 
 class RangeTable:
@@ -116,6 +118,17 @@ class RangeTables:
             table.claim(value, holder)
             self._changes.touch(table.key(value))
         self.held[name] = (range_name, value)
+
+    def inherit(self, range_name: str, labels: dict[str, str]) -> None:
+        """The values of ``range_name``'s table take the range's new ``labels`` (their own ones still win)."""
+        table = self.tables.get(range_name)
+        if table is None:
+            return
+        for value, holder in list(table.items()):
+            wanted = {**labels, **holder.own}
+            if wanted != holder.labels:
+                table.used[value] = replace(holder, labels=wanted)
+                self._changes.touch(table.key(value))
 
     def drop_held(self, name: str) -> None:
         """Give back the value ``name`` holds in a table, if any."""

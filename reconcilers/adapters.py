@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipam import idclaim, ipclaim
+from ipam import idclaim, ipclaim, legacy
 from ipam.allocation import Allocation, ValueKey
 from ipam.errors import ClaimSyntaxError
 from ipam.idindex import IDIndex
@@ -43,8 +43,15 @@ class IPAMAdapter:
             except ValueError as exc:
                 raise ClaimSyntaxError([f"prefixes[{i}].prefix: {exc}"]) from None
 
+    @staticmethod
+    def _legacy(index: Object) -> bool:
+        return legacy.is_legacy_index((index.get("spec") or {}).get("prefixes") or [])
+
     def new_engine(self, index: Object) -> IPIndex:
-        return IPIndex(_md(index)["name"])
+        return IPIndex(_md(index)["name"], legacy=self._legacy(index))
+
+    def engine_fits(self, engine: IPIndex, index: Object) -> bool:
+        return engine.legacy == self._legacy(index)
 
     def parse_claim(
         self, engine: IPIndex | None, index: Object | None, claim: Object, status: Object
@@ -117,6 +124,9 @@ class IDAdapter:
 
     def new_engine(self, index: Object) -> IDIndex:
         return IDIndex(self._space(index), _md(index)["name"])
+
+    def engine_fits(self, engine: IDIndex, index: Object) -> bool:
+        return engine.space == self._space(index)
 
     def _claim_space(self, engine: IDIndex | None, index: Object | None) -> idclaim.IDSpace:
         if engine is not None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -47,6 +47,7 @@ class Engine(Protocol):
     def claim(self, claim: Any) -> Outcome: ...
     def release(self, name: str) -> list[str]: ...
     def allocation(self, key: ValueKey) -> Allocation | None: ...
+    def allocations(self) -> Iterator[Allocation]: ...
     def entry_suffix(self, key: ValueKey) -> str: ...
 
     @property
@@ -71,6 +72,10 @@ class Adapter(Protocol[EngineT]):
         ...
 
     def new_engine(self, index: Object) -> EngineT: ...
+
+    def engine_fits(self, engine: EngineT, index: Object) -> bool:
+        """Whether ``engine`` still models ``index`` (same ID space, same IP model), else it is rebuilt."""
+        ...
 
     def parse_claim(self, engine: EngineT | None, index: Object | None, claim: Object, status: Object) -> Any:
         """The engine's claim object; raises ``ClaimSyntaxError``."""
@@ -133,7 +138,8 @@ class Binding:
             return None
         stored_token = api.records.get_record(TOKENS, self._token_key(namespace, name))
         state = self._states.get(key)
-        if state is not None and stored_token is not None and state.token == stored_token:
+        remodelled = state is not None and index is not None and not self.adapter.engine_fits(state.engine, index)
+        if state is not None and not remodelled and stored_token is not None and state.token == stored_token:
             if index is not None:
                 state.index = index
             return state
@@ -143,11 +149,13 @@ class Binding:
             self._states.pop(key, None)
             return None
         state = self._rebuild(api, index)
-        if stored_token is None:
+        if stored_token is None or remodelled:
             self._touch(api, state)
         else:
             state.token = stored_token
         self._states[key] = state
+        if remodelled:
+            self._resync_entries(api, state)
         return state
 
     def _rebuild(self, api: APIServer, index: Object) -> IndexState:
@@ -271,6 +279,18 @@ class Binding:
                 if api.try_get(self.adapter.group, self.adapter.entry_kind, namespace, name) is not None:
                     api.delete(self.adapter.group, self.adapter.entry_kind, namespace, name)
                 continue
+            api.apply(self._entry(namespace, index, allocation), manager=ENTRY_MANAGER, force=True)
+
+    def _resync_entries(self, api: APIServer, state: IndexState) -> None:
+        """Make the index's entries mirror its engine exactly (after the engine was rebuilt in another model)."""
+        md = _md(state.index)
+        namespace, index = md.get("namespace", ""), md["name"]
+        wanted = {self._entry(namespace, index, a)["metadata"]["name"]: a for a in state.engine.allocations()}
+        for entry in api.list(self.adapter.group, self.adapter.entry_kind, namespace, managed_fields=False):
+            name = _md(entry)["name"]
+            if (entry.get("spec") or {}).get("index") == index and name not in wanted:
+                api.delete(self.adapter.group, self.adapter.entry_kind, namespace, name)
+        for allocation in wanted.values():
             api.apply(self._entry(namespace, index, allocation), manager=ENTRY_MANAGER, force=True)
 
     def _entry(self, namespace: str, index: str, allocation: Allocation) -> Object:

@@ -343,6 +343,33 @@ def test_q9_label_change_keeps_the_values_under_a_prefix() -> None:
     assert [a.owner for a in index.allocations()] == ["p", "a"]
 
 
+def test_addresses_under_a_prefix_take_its_new_labels_at_once() -> None:
+    index, _ = run([("p", {"prefix": "10.0.0.0/24", "labels": {"purpose": "loopback", "site": "x"}}),
+                    ("q", {"prefix": "10.0.0.128/25"}),
+                    ("a", {"labels": {"site": "own"}}), ("b", {"address": "10.0.0.7/32"}),
+                    ("c", {"address": "10.0.0.130/32"})])
+    index.changes.drain()
+    apply(index, "p", {"prefix": "10.0.0.0/24", "labels": {"purpose": "infra", "site": "y"}})
+    assert [index.entry_suffix(k) for k in index.changes.drain()] == ["10.0.0.0-24", "10.0.0.0-32", "10.0.0.7-32"]
+    labels = {a.owner: a.labels for a in index.allocations()}
+    assert labels["a"] == {"purpose": "infra", "site": "own"}  # its own label still wins
+    assert labels["b"] == {"purpose": "infra", "site": "y"}
+    assert labels["c"] == {}  # in the /25, which has labels of its own (none)
+    apply(index, "p", {"prefix": "10.0.0.0/24", "labels": {"purpose": "infra", "site": "y"}})
+    assert index.changes.drain() == []
+
+
+def test_addresses_in_a_range_take_its_new_labels_at_once() -> None:
+    index, _ = run([("p", REG4), ("r", {"range": "10.0.0.10-10.0.0.13", "labels": {"pool": "a"}})])
+    apply(index, "h", {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "r"}}, "labels": {"me": "h"}})
+    index.changes.drain()
+    apply(index, "r", {"range": "10.0.0.10-10.0.0.13", "labels": {"pool": "b"}})
+    changed = {index.entry_suffix(k): k for k in index.changes.drain()}
+    assert sorted(changed) == ["10.0.0.10-31", "10.0.0.12-31", "r.10.0.0.10-32"]
+    held = index.allocation(changed["r.10.0.0.10-32"])
+    assert held is not None and held.labels == {"pool": "b", "me": "h"}
+
+
 def test_q12_claim_labels_win_over_inherited_parent_labels() -> None:
     index, _ = run(
         [

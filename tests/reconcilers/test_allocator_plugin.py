@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from allocator_api import IPAM, make_api, obj
+from allocator_api import IPAM, claim, index, make_api, obj, ready
 
 from choreo.apiserver.server import APIServer
 from choreo.errors import Invalid
@@ -20,19 +20,6 @@ from reconcilers.plugin import AllocatorPlugin
 
 V4 = {"matchLabels": {"ipam.be.kuid.dev/address-family": "ipv4"}}
 V6 = {"matchLabels": {"ipam.be.kuid.dev/address-family": "ipv6"}}
-
-
-def index(api: APIServer, *prefixes: dict[str, Any]) -> dict[str, Any]:
-    return api.apply(obj(IPAM, "IPIndex", "kubenet", {"prefixes": list(prefixes)}), manager="test")
-
-
-def claim(api: APIServer, name: str, **spec: Any) -> dict[str, Any]:
-    return api.apply(obj(IPAM, "IPClaim", name, {"index": "kubenet", **spec}), manager="test")
-
-
-def ready(o: dict[str, Any]) -> tuple[str, str]:
-    cond = next(c for c in o["status"]["conditions"] if c["type"] == "Ready")
-    return cond["status"], cond.get("message", "")
 
 
 def names(api: APIServer, kind: str, group: str = IPAM) -> list[str]:
@@ -97,6 +84,18 @@ def test_bad_claim_and_bad_index_are_rejected_with_one_line(api: APIServer) -> N
         index(api, {"prefix": "10.0.0/24"})
     assert str(info.value).startswith('IPIndex.ipam.be.kuid.dev "default/kubenet" is invalid: spec: prefixes[0]')
     assert names(api, "IPClaim") == []
+
+
+def test_index_prefix_label_change_reaches_the_entries_under_it_in_the_same_write(api: APIServer) -> None:
+    index(api, {"prefix": "10.0.0.0/24", "labels": {"purpose": "loopback"}})
+    claim(api, "a", selector={"matchLabels": {"purpose": "loopback"}})
+    claim(api, "b", address="10.0.0.9/32", labels={"role": "static"})
+    index(api, {"prefix": "10.0.0.0/24", "labels": {"purpose": "infra"}})
+    labels = {e["metadata"]["name"]: e["spec"].get("labels") for e in api.list(IPAM, "IPEntry")}
+    assert labels == {"default.kubenet.10.0.0.0-24": {"purpose": "infra"},
+                      "default.kubenet.10.0.0.0-32": {"purpose": "infra"},
+                      "default.kubenet.10.0.0.9-32": {"purpose": "infra", "role": "static"}}
+    assert api.get(IPAM, "IPClaim", "default", "a")["status"]["address"] == "10.0.0.0/32"
 
 
 def test_network_under_network_index_prefix_fails_the_index(api: APIServer) -> None:
