@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from allocator_api import IPAM, claim, index, ready
+from allocator_api import IPAM, claim, index, make_api, ready
 
 from choreo.apiserver.server import APIServer
 
@@ -52,3 +52,27 @@ def test_an_index_that_changes_model_is_rebuilt_and_its_entries_follow(api: APIS
     assert ready(index(api, {"prefix": "10.0.0.0/16"}, {"prefix": "10.0.0.0/24"})) == ("True", "")
     assert api.get(IPAM, "IPClaim", "default", "a")["status"]["address"] == "10.0.0.0/32"
     assert {v[1] for v in entries(api).values()} == {"regular"}
+
+
+def test_the_reference_interface_example_in_its_legacy_form(api: APIServer) -> None:
+    """The Go Choreo's interface example types its index prefixes and its claims as pools."""
+    loopback = {"labels": {"purpose": "loopback"}, "prefixType": "pool"}
+    assert ready(index(api, {"prefix": "10.0.0.0/24", **loopback}, {"prefix": "1000::/64", **loopback})) == (
+        "True", "")
+    got = []
+    for node in ("node1", "node2"):
+        for family in ("ipv4", "ipv6"):
+            sel = {"matchLabels": {"purpose": "loopback", "ipam.be.kuid.dev/address-family": family}}
+            got.append(claim(api, f"{node}.loopback.{family}", prefixType="pool", selector=sel)["status"]["address"])
+    assert got == ["10.0.0.0/32", "1000::/128", "10.0.0.1/32", "1000::1/128"]
+    assert "default.kubenet.10.0.0.1-32" in entries(api)
+
+
+def test_a_legacy_index_is_rebuilt_with_its_model_after_a_restart(sqlite_api: APIServer) -> None:
+    index(sqlite_api, AGG16, POOL24)
+    first = [claim(sqlite_api, f"c{i}")["status"]["address"] for i in range(3)]
+    fresh = make_api(sqlite_api.backend)  # a second server over the same state rebuilds from the claims
+    assert [claim(fresh, f"c{i}")["status"]["address"] for i in range(3)] == first == [
+        "10.0.0.0/32", "10.0.0.1/32", "10.0.0.2/32"]
+    assert claim(fresh, "c9")["status"]["address"] == "10.0.0.3/32"
+    assert ready(claim(fresh, "y", address="10.0.9.9/32"))[0] == "False"

@@ -170,6 +170,16 @@ def test_an_id_taken_from_a_range_has_the_range_claims_entry_name(
     assert entry["metadata"]["ownerReferences"][0]["name"] == "a"
 
 
+def test_a_genid_index_that_changes_type_is_rebuilt_and_its_entries_renamed(api: APIServer) -> None:
+    g = "genid.be.kuid.dev"
+    api.apply(obj(g, "GENIDIndex", "index1", {"type": "16bit"}), manager="t")
+    assert api.apply(obj(g, "GENIDClaim", "c", {"index": "index1", "id": 7}), manager="t")["status"]["id"] == 7
+    assert names(api, "GENIDEntry", g) == ["index1.7-16"]
+    api.apply(obj(g, "GENIDIndex", "index1", {"type": "48bit"}), manager="t")
+    assert names(api, "GENIDEntry", g) == ["index1.7-64"]
+    assert api.get(g, "GENIDEntry", "default", "index1.7-64")["spec"]["id"] == "7/64"
+
+
 def test_vlan_static_in_reserved_range_is_refused(api: APIServer) -> None:
     g = "vlan.be.kuid.dev"
     api.apply(obj(g, "VLANIndex", "index1", {"minID": 1, "maxID": 4094}), manager="t")
