@@ -1,12 +1,13 @@
-"""The allocators through the real CLI on a small project of indexes and claims: kuid's plurals (and the
-old spelling), the legacy IP model's values, entry names of ids taken from a range, and labels that an
-index prefix passes down when they change."""
+"""The allocators through the real CLI on a small project of indexes and claims, locally and served:
+kuid's plurals (and the old spelling), the legacy IP model's values, entry names of ids taken from a
+range, and labels that an index prefix passes down when they change."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from tests.e2e.conftest import choreo
+from tests.server.harness import Http, ServerProcess, idle, wait_for
 
 LEGACY = """\
 apiVersion: ipam.be.kuid.dev/v1alpha1
@@ -69,8 +70,9 @@ spec: {minID: 65000, maxID: 65100}
 """
 
 
-def cli(project: Path, *args: str) -> str:
-    result = choreo(*args, "-C", str(project), cwd=project)  # cwd: never the checkout's own packages first
+def cli(project: Path, *args: str, server: str | None = None) -> str:
+    where = ("--server", server) if server else ("-C", str(project))
+    result = choreo(*args, *where, cwd=project)  # cwd: never the checkout's own packages first
     assert result.code == 0, result.err
     return result.out
 
@@ -80,37 +82,46 @@ def run(project: Path) -> None:
     assert result.code == 0 and "execution success" in result.out, result.err + result.out
 
 
-def column(project: Path, kind: str, path: str) -> dict[str, str]:
-    out = cli(project, "get", kind, "-o", f"custom-columns=NAME:.metadata.name,VALUE:{path}")
+def column(project: Path, kind: str, path: str, server: str | None = None) -> dict[str, str]:
+    out = cli(project, "get", kind, "-o", f"custom-columns=NAME:.metadata.name,VALUE:{path}", server=server)
     return dict(line.split() for line in out.splitlines()[1:])
 
 
-def test_allocators_project(tmp_path: Path) -> None:
+def make_project(tmp_path: Path) -> Path:
     project = tmp_path / "allocators"
     (project / "in").mkdir(parents=True)
     (project / "in" / "legacy.yaml").write_text(LEGACY.replace("PURPOSE", "loopback"))
     (project / "in" / "others.yaml").write_text(OTHERS)
-    run(project)
+    return project
 
+
+def check_values(project: Path, server: str | None = None) -> None:
+    """What the project's first load allocates, and the names of its entries."""
     # the legacy index hands out its pool's addresses; today's model cuts around the /24 in the /16
-    addresses = column(project, "ipclaims", ".status.address")
+    addresses = column(project, "ipclaims", ".status.address", server)
     assert {k: addresses[k] for k in ("plain", "selected", "today")} == {
         "plain": "10.0.0.0/32", "selected": "10.0.0.1/32", "today": "10.1.1.0/32"}
-    assert column(project, "ipentries", ".spec.prefixType") == {
+    assert column(project, "ipentries", ".spec.prefixType", server) == {
         "default.legacy.10.0.0.0-16": "aggregate", "default.legacy.10.0.0.0-24": "pool",
         "default.legacy.10.0.0.0-32": "other", "default.legacy.10.0.0.1-32": "pool",
         "default.current.10.1.0.0-16": "regular", "default.current.10.1.0.0-24": "regular",
         "default.current.10.1.1.0-32": "regular"}
 
     # an id taken from a range is named after the range claim
-    assert column(project, "vlanclaims", ".status.id")["v1"] == "200"
-    assert column(project, "vlanentries", ".spec.id") == {
+    assert column(project, "vlanclaims", ".status.id", server)["v1"] == "200"
+    assert column(project, "vlanentries", ".spec.id", server) == {
         "range1.200-32": "200/32", "vl.0-16": "0/16", "vl.200-13": "200/13", "vl.208-15": "208/15",
         "vl.4095-16": "4095/16"}
 
     # kuid's plural, and the old spelling
-    assert cli(project, "get", "asindexes", "-o", "name") == "asindex.as.be.kuid.dev/as1\n"
-    assert cli(project, "get", "asindices", "-o", "name") == "asindex.as.be.kuid.dev/as1\n"
+    assert cli(project, "get", "asindexes", "-o", "name", server=server) == "asindex.as.be.kuid.dev/as1\n"
+    assert cli(project, "get", "asindices", "-o", "name", server=server) == "asindex.as.be.kuid.dev/as1\n"
+
+
+def test_allocators_project(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    run(project)
+    check_values(project)
 
     # the pool's labels change: the addresses kept in it carry the new ones after this run
     (project / "in" / "legacy.yaml").write_text(LEGACY.replace("PURPOSE", "infra"))
@@ -120,3 +131,14 @@ def test_allocators_project(tmp_path: Path) -> None:
     assert {k: v for k, v in labels.items() if ".legacy." in k} == {
         "default.legacy.10.0.0.0-16": "<none>", "default.legacy.10.0.0.0-24": "infra",
         "default.legacy.10.0.0.0-32": "infra", "default.legacy.10.0.0.1-32": "infra"}
+
+
+def test_allocators_project_served(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    server = ServerProcess(str(project), "-r", "--address", "127.0.0.1:0", "--log-format", "json", cwd=project)
+    try:
+        url = server.wait_ready()
+        wait_for(lambda: idle(Http(url)), "the server to be idle")
+        check_values(project, url)
+    finally:
+        server.stop()
