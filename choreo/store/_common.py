@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -26,8 +27,22 @@ from choreo.api.objects import ObjectKey
 from choreo.errors import AlreadyExists, ChoreoError, Conflict, Invalid, NotFound
 from choreo.store.base import Gone, WatchEvent
 
-DEFAULT_MAX_EVENTS = 100_000
-"""How many watch events a backend keeps before compacting the oldest ones away."""
+DEFAULT_MAX_EVENTS = 10_000
+"""How many watch events a backend keeps before compacting the oldest ones away (``CHOREO_EVENT_HISTORY``
+overrides it). Watches and the server's controller resume from any of them; a watcher further behind gets
+410 Gone and lists again, as with a compacted Kubernetes API server. Older events are not needed by any
+command (run records and snapshots are kept apart), so the history only bounds the store's size."""
+EVENT_HISTORY_VARIABLE = "CHOREO_EVENT_HISTORY"
+
+
+def event_history() -> int:
+    """The number of events to keep: ``$CHOREO_EVENT_HISTORY`` or the default."""
+    text = os.environ.get(EVENT_HISTORY_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_MAX_EVENTS
+    if not text.isdigit() or int(text) < 1:
+        raise ChoreoError(f"${EVENT_HISTORY_VARIABLE}: expected a whole number of events (1 or more), got {text!r}")
+    return int(text)
 
 
 class StoredEvent(NamedTuple):
@@ -139,7 +154,8 @@ class BaseBackend(ABC):
     location: str = "memory:"
     """Where the data lives, as messages name it (the SQLite file's path)."""
 
-    def __init__(self, *, max_events: int = DEFAULT_MAX_EVENTS) -> None:
+    def __init__(self, *, max_events: int | None = None) -> None:
+        max_events = event_history() if max_events is None else max_events
         if max_events < 1:
             raise ValueError(f"max_events must be at least 1, got {max_events}")
         self._max_events = max_events

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from choreo.api.objects import ObjectKey
-from choreo.store._common import DEFAULT_MAX_EVENTS, BaseBackend, StoredEvent
+from choreo.store._common import BaseBackend, StoredEvent
 
 GroupKind = tuple[str, str]
 NamespacedName = tuple[str, str]
@@ -27,7 +27,7 @@ class _Savepoint:
 
 
 class MemoryBackend(BaseBackend):
-    def __init__(self, *, max_events: int = DEFAULT_MAX_EVENTS) -> None:
+    def __init__(self, *, max_events: int | None = None) -> None:
         super().__init__(max_events=max_events)
         self._objects: dict[GroupKind, dict[NamespacedName, str]] = {}
         self._records: dict[str, dict[str, str]] = {}

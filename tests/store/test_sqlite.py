@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -147,11 +148,66 @@ def test_layout_and_pragmas(open_sqlite: Opener, store_path: Path) -> None:
     assert {"schema_version", "meta", "objects", "events", "records"} <= tables
 
 
-def test_objects_are_stored_as_canonical_json(open_sqlite: Opener, store_path: Path) -> None:
+def test_short_objects_are_stored_as_canonical_json(open_sqlite: Opener, store_path: Path) -> None:
     open_sqlite().create(key("a"), {"metadata": {"name": "a"}, "apiVersion": "v1", "kind": KIND})
     with sqlite3.connect(store_path) as db:
         (body,) = db.execute("SELECT body FROM objects").fetchone()
     assert body == '{"apiVersion":"v1","kind":"Widget","metadata":{"name":"a","resourceVersion":"1"}}'
+
+
+def test_long_bodies_are_stored_compressed_and_read_back_whole(open_sqlite: Opener, store_path: Path) -> None:
+    store = open_sqlite()
+    big = obj("big", spec={"description": "interface to spine " * 200})
+    stored = store.create(key("big"), big)
+    store.put_record("runs", "r1", {"events": ["START reconciler x"] * 100})
+    with sqlite3.connect(store_path) as db:
+        (body,) = db.execute("SELECT body FROM objects").fetchone()
+        (event,) = db.execute("SELECT body FROM events").fetchone()
+        (record,) = db.execute("SELECT value FROM records").fetchone()
+    assert all(isinstance(column, bytes) for column in (body, event, record))
+    assert len(body) < len(json.dumps(big)) / 4
+    assert store.get(key("big")) == stored and store.events_since(0)[0].object == stored
+    assert store.get_record("runs", "r1") == {"events": ["START reconciler x"] * 100}
+
+
+VERSION_1 = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE objects (grp TEXT NOT NULL, kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+    body TEXT NOT NULL, PRIMARY KEY (grp, kind, namespace, name)) WITHOUT ROWID;
+CREATE TABLE events (revision INTEGER PRIMARY KEY, type TEXT NOT NULL, grp TEXT NOT NULL, kind TEXT NOT NULL,
+    body TEXT NOT NULL);
+CREATE INDEX events_by_kind ON events (grp, kind, revision);
+CREATE TABLE records (tbl TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (tbl, key))
+    WITHOUT ROWID;
+INSERT INTO schema_version VALUES (1);
+INSERT INTO meta VALUES ('revision', 7), ('compacted_through', 3);
+"""
+
+
+def test_a_version_1_store_is_upgraded_in_place_with_everything_kept(open_sqlite: Opener, store_path: Path) -> None:
+    store_path.parent.mkdir(parents=True)
+    widget = {**obj("a", spec={"text": "x" * 1000}), "metadata": {"name": "a", "namespace": "default",
+                                                                    "resourceVersion": "7"}}
+    body = json.dumps(widget, sort_keys=True, separators=(",", ":"))
+    with sqlite3.connect(store_path) as db:
+        db.executescript(VERSION_1)
+        db.execute("INSERT INTO objects VALUES (?, ?, 'default', 'a', ?)", (GROUP, KIND, body))
+        db.execute("INSERT INTO events VALUES (7, 'ADDED', ?, ?, ?)", (GROUP, KIND, body))
+        db.execute("INSERT INTO records VALUES ('runs', 'r1', '{\"ok\":true}')")
+    store = open_sqlite()
+    assert store.get(key("a")) == widget
+    assert [(e.type, e.revision, e.object) for e in store.events_since(3)] == [("ADDED", 7, widget)]
+    assert store.get_record("runs", "r1") == {"ok": True} and store.current_revision() == 7
+    with pytest.raises(Gone):
+        store.events_since(2)
+    put(store, "b")
+    assert store.current_revision() == 8
+    store.close()
+    with sqlite3.connect(store_path) as db:
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert not {t for t in tables if t.endswith("_v1")}
 
 
 def test_close_releases_the_file(open_sqlite: Opener, store_path: Path) -> None:
@@ -230,3 +286,18 @@ def test_wait_for_change_sees_writes_of_another_process(open_sqlite: Opener, sto
         assert writer.stdout is not None
         writer.stdout.close()
     assert backend.get(key("from-elsewhere")) is not None
+
+
+def test_the_event_history_is_bounded_by_choreo_event_history(
+    open_sqlite: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHOREO_EVENT_HISTORY", "3")
+    store = open_sqlite()
+    for name in "abcdef":
+        put(store, name)
+    assert [e.revision for e in store.events_since(3)] == [4, 5, 6]
+    with pytest.raises(Gone):
+        store.events_since(2)
+    monkeypatch.setenv("CHOREO_EVENT_HISTORY", "lots")
+    with pytest.raises(ChoreoError, match=r"\$CHOREO_EVENT_HISTORY: expected a whole number"):
+        open_sqlite()
