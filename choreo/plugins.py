@@ -32,6 +32,7 @@ class StageContext:
     options: dict[str, Any] = field(default_factory=dict)
     log: Callable[[str], None] = lambda _msg: None
     progress: Callable[[str, int, int], None] = lambda _phase, _done, _total: None  # ("validate", done, total)
+    full: bool = False  # redo everything: reuse nothing the stage kept from earlier runs (``choreo run --full``)
 
 
 class Plugin(Protocol):

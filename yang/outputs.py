@@ -6,8 +6,10 @@ Kept apart from the stage so the formats are easy to find and to test. Output is
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import stat
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -32,16 +34,58 @@ def config_json(config: dict[str, Any]) -> str:
     return json.dumps(config, indent=2) + "\n"
 
 
-def write_files(out_dir: Path, device: str, merged: Merged) -> None:
+SUFFIXES = (".json", ".xml")
+
+FileState = dict[str, Any]  # {"sha256": ..., "size": ..., "mtimeNs": ...} of a file the stage wrote
+
+
+def write_files(out_dir: Path, device: str, merged: Merged) -> dict[str, FileState]:
+    """Write the device's two files; returns the state of each (by suffix), to recognise them on later runs."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write(out_dir / f"{device}.json", config_json(merged.config))
-    _write(out_dir / f"{device}.xml", netconf_payload(merged.xml))
+    texts = {".json": config_json(merged.config), ".xml": netconf_payload(merged.xml)}
+    states = {}
+    for suffix, text in texts.items():
+        path = out_dir / f"{device}{suffix}"
+        _write(path, text)
+        written = path.lstat()
+        states[suffix] = {"sha256": _sha256(text.encode()), "size": written.st_size, "mtimeNs": written.st_mtime_ns}
+    return states
+
+
+def files_intact(out_dir: Path, device: str, states: dict[str, FileState]) -> bool:
+    """Whether the device's files are still the ones the stage wrote: a deleted, edited or replaced one is not."""
+    return sorted(states) == sorted(SUFFIXES) and all(
+        _intact(out_dir / f"{device}{suffix}", state) for suffix, state in states.items()
+    )
+
+
+def remove_written(out_dir: Path, device: str, states: dict[str, FileState]) -> None:
+    """Remove the files of a device that is gone, those still as the stage wrote them (never a user's own)."""
+    for suffix, state in states.items():
+        path = out_dir / f"{device}{suffix}"
+        if _intact(path, state):
+            path.unlink(missing_ok=True)
+
+
+def _intact(path: Path, state: FileState) -> bool:
+    """Size and time first; when the time moved, the content decides."""
+    try:
+        found = path.lstat()
+        if not stat.S_ISREG(found.st_mode) or found.st_size != state["size"]:
+            return False
+        return found.st_mtime_ns == state["mtimeNs"] or _sha256(path.read_bytes()) == state["sha256"]
+    except OSError:
+        return False
 
 
 def remove_files(out_dir: Path, device: str) -> None:
     """A failing device must not leave a stale, once-valid config behind: its previous files are removed."""
-    for suffix in (".json", ".xml"):
+    for suffix in SUFFIXES:
         (out_dir / f"{device}{suffix}").unlink(missing_ok=True)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _write(path: Path, text: str) -> None:

@@ -1,8 +1,14 @@
-"""What the stage remembers per device between commands: leaf owners, the final and the previous config.
+"""What the stage remembers per device between commands: leaf owners, the final and the previous config,
+and the fingerprint of the inputs that produced them.
 
 Stored as records of the project's state (``.choreo/choreo.db``), so ``choreo config blame`` and
 ``choreo run diff -c`` work from a later process without re-running anything. The leaves are flat
 ``data path → RFC 7951 value`` maps, which also makes the config diff a plain, deterministic comparison.
+
+A valid device also gets a small ``schema-fingerprints`` record (its inputs' digest, what it wrote: the
+objects' resource versions and the files' digests), read in one query per run to decide which devices
+stand as they are (``yang.fingerprint``). Records are written in the run's transaction: a run that is
+rolled back takes its fingerprints with it.
 """
 
 from __future__ import annotations
@@ -18,13 +24,19 @@ if TYPE_CHECKING:  # the stage imports this module
     from yang.stage import DeviceReport
 
 TABLE = "schema-devices"
+FINGERPRINTS = "schema-fingerprints"
+
+
+def device_key(namespace: str, name: str) -> str:
+    return f"{namespace}/{name}"
 
 
 def save_record(
     api: APIServer, report: DeviceReport, profile: Profile, merged: Merged, running: dict[str, Any] | None
-) -> None:
-    """Store what ``choreo config blame`` and ``choreo run diff -c`` need of one device."""
-    key = f"{report.namespace}/{report.name}"
+) -> bool:
+    """Store what ``choreo config blame`` and ``choreo run diff -c`` need of one device; returns whether its
+    previous config is its current one (what a later unchanged run would make it)."""
+    key = device_key(report.namespace, report.name)
     previous = api.records.get_record(TABLE, key)
     record = {
         "device": report.name,
@@ -55,6 +67,33 @@ def save_record(
         "previous": _last_valid_leaves(previous),
     }
     api.records.put_record(TABLE, key, record)
+    return record["previous"] == record["leaves"]
+
+
+def settle_previous(api: APIServer, key: str) -> None:
+    """An unchanged device's previous config becomes its current one, as re-running it would make it."""
+    record = api.records.get_record(TABLE, key)
+    if record is not None and record.get("previous") != record["leaves"]:
+        api.records.put_record(TABLE, key, {**record, "previous": record["leaves"]})
+
+
+def fingerprints(api: APIServer) -> dict[str, dict[str, Any]]:
+    """Every kept device fingerprint by ``namespace/name``."""
+    return dict(api.records.list_records(FINGERPRINTS))
+
+
+def keep_fingerprint(api: APIServer, key: str, entry: dict[str, Any]) -> None:
+    api.records.put_record(FINGERPRINTS, key, entry)
+
+
+def forget_fingerprint(api: APIServer, key: str) -> None:
+    api.records.delete_record(FINGERPRINTS, key)
+
+
+def forget_device(api: APIServer, key: str) -> None:
+    """A device that is gone: neither its record nor its fingerprint is kept."""
+    api.records.delete_record(TABLE, key)
+    forget_fingerprint(api, key)
 
 
 def _last_valid_leaves(previous: dict[str, Any] | None) -> dict[str, Any] | None:

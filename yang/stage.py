@@ -8,7 +8,7 @@ hides another; every problem names the device, the YANG data path, the message a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,19 @@ from choreo.plugin_api import (
     natural_key,
     read_text,
 )
+from yang.fingerprint import code_version, digest, file_digest, profile_digest
 from yang.libyang_adapter import SchemaContext, YangFailure
 from yang.merge import RUNNING_PRIORITY, Merged, Problem, Snippet, Source, merge_device
-from yang.outputs import remove_files, write_files, write_reports
+from yang.outputs import files_intact, remove_files, remove_written, write_files, write_reports
 from yang.profiles import ProfileError, Profiles, compile_profile, load_profiles
-from yang.records import save_record
+from yang.records import (
+    device_key,
+    fingerprints,
+    forget_device,
+    keep_fingerprint,
+    save_record,
+    settle_previous,
+)
 from yang.snippets import coerce
 
 STAGE = "schema"
@@ -44,6 +52,29 @@ FINAL_PRIORITY = 10
 RUNNING_CONFIGS = "runningconfigs"
 
 
+@dataclass(frozen=True)
+class Device:
+    """One Node and the inputs of its result: its Config snippets (each with its source) and running config."""
+
+    node: dict[str, Any]
+    sourced: list[tuple[dict[str, Any], Source]]
+    running_file: FoundFile | None
+
+    @property
+    def name(self) -> str:
+        return str(self.node["metadata"]["name"])
+
+    @property
+    def namespace(self) -> str:
+        return str(self.node["metadata"].get("namespace", ""))
+
+    @property
+    def target(self) -> tuple[str, str]:
+        """The (provider, version) its schema profile is chosen by."""
+        spec = self.node.get("spec") or {}
+        return str(spec.get("provider", "")), str(spec.get("version", ""))
+
+
 @dataclass
 class DeviceReport:
     """What the stage found for one device."""
@@ -54,6 +85,10 @@ class DeviceReport:
     problems: list[Problem] = field(default_factory=list)
     merged: Merged | None = None
     configs: int = 0
+    leaves: int = 0
+    reused: bool = False  # unchanged since the last run: neither merged nor validated again
+    written: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, name, resourceVersion) written
+    settled: bool = False  # its stored previous config is its current one
 
     @property
     def valid(self) -> bool:
@@ -92,22 +127,105 @@ def run_stage(context: StageContext) -> StageResult:
         target = (config["metadata"].get("labels") or {}).get(LABEL_TARGET)
         if target is not None:
             by_target.setdefault(target, []).append(config)
+    out_dir = _out_dir(root, context.options.get("out"))
+    kept = fingerprints(api)
+    written = _written_versions(api, configs, bool(running))
+    sources = Sources(api)
     reports: list[DeviceReport] = []
     for node in nodes:  # in natural order (leaf2 before leaf10), progress reported after each device
-        configs_of = _node_configs(by_target, node)
-        reports.append(_device(api, profiles, node, configs_of, running.get(node["metadata"]["name"]), context))
+        sourced = [(config, sources.of(config)) for config in _node_configs(by_target, node)]
+        device = Device(node, sourced, running.get(node["metadata"]["name"]))
+        inputs = _fingerprint(api, profiles, device, out_dir)
+        entry = kept.get(device_key(device.namespace, device.name))
+        report = None if context.full else _reused(api, device, entry, inputs, written, out_dir)
+        if report is None:
+            report = _device(api, profiles, device, context)
+            _keep_outputs(api, report, inputs, out_dir)
+        reports.append(report)
         context.progress("validate", len(reports), len(nodes))
-    out_dir = _out_dir(root, context.options.get("out"))
-    for report in reports:
-        if report.valid and report.merged is not None:
-            write_files(out_dir, report.name, report.merged)
-        else:
-            remove_files(out_dir, report.name)
+    _forget_removed(api, kept, {device_key(r.namespace, r.name) for r in reports})
     write_reports(context.options.get("reports") or {}, reports)
     result.lines.extend(_summary(reports, out_dir))
     for report in reports:
         result.errors.extend(report.error_lines())
     return result
+
+
+def _keep_outputs(api: APIServer, report: DeviceReport, inputs: str | None, out_dir: Path) -> None:
+    """Write (or remove) the files of a device just processed, and remember what produced them."""
+    entry: dict[str, Any] = {"fingerprint": None, "out": str(out_dir), "files": {}}
+    if report.valid and report.merged is not None:
+        entry.update(fingerprint=inputs, files=write_files(out_dir, report.name, report.merged),
+                     profile=report.profile, configs=report.configs, leaves=report.leaves,
+                     objects=report.written, settled=report.settled)
+    else:
+        remove_files(out_dir, report.name)
+    keep_fingerprint(api, device_key(report.namespace, report.name), entry)
+
+
+def _reused(
+    api: APIServer,
+    device: Device,
+    entry: dict[str, Any] | None,
+    inputs: str | None,
+    written: dict[tuple[str, str, str], str],
+    out_dir: Path,
+) -> DeviceReport | None:
+    """The report of a device whose inputs and outputs are as the last run left them (None: process it)."""
+    if entry is None or inputs is None or entry["fingerprint"] != inputs:
+        return None
+    namespace, name = device.namespace, device.name
+    if any(written.get((kind, namespace, obj)) != version for kind, obj, version in entry["objects"]):
+        return None  # an object the stage wrote was changed or deleted since
+    if not files_intact(out_dir, name, entry["files"]):
+        return None  # a file was deleted or edited: process the device again to rewrite it
+    if not entry["settled"]:
+        key = device_key(namespace, name)
+        settle_previous(api, key)
+        keep_fingerprint(api, key, {**entry, "settled": True})
+    return DeviceReport(name, namespace, entry["profile"], configs=entry["configs"], leaves=entry["leaves"],
+                        reused=True)
+
+
+def _forget_removed(api: APIServer, kept: dict[str, dict[str, Any]], present: set[str]) -> None:
+    """Devices whose Node is gone: their files (those still as written) and records go with them."""
+    for key, entry in kept.items():
+        if key not in present:
+            remove_written(Path(entry["out"]), key.partition("/")[2], entry["files"])
+            forget_device(api, key)
+
+
+def _written_versions(
+    api: APIServer, configs: list[dict[str, Any]], with_running: bool
+) -> dict[tuple[str, str, str], str]:
+    """Resource versions of the objects the stage writes, by (kind, namespace, name)."""
+    objects = [c for c in configs if (c["metadata"].get("labels") or {}).get(LABEL_FINAL) == "true"]
+    if with_running:
+        objects += _list(api, RUNNING)
+    return {(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): o["metadata"].get(
+        "resourceVersion", "") for o in objects}
+
+
+def _fingerprint(api: APIServer, profiles: Profiles, device: Device, out_dir: Path) -> str | None:
+    """The digest of every input of the device's result (see ``yang.fingerprint``); None when one cannot be
+    read, or the device has no profile: such a device is always processed (and reports why)."""
+    node, file = device.node, device.running_file
+    profile = profiles.resolve(*device.target)
+    schema = profile_digest(profile) if profile is not None else None
+    running = (file.source, file_digest(file.path)) if file is not None else None
+    if schema is None or (running is not None and running[1] is None):
+        return None
+    return digest({
+        "node": [node["apiVersion"], node["kind"], device.namespace, device.name, node["metadata"].get("uid", ""),
+                 node.get("spec")],
+        "schema": schema,
+        "running": running,
+        "configs": [[config["metadata"]["name"], config.get("spec"), asdict(source)]
+                    for config, source in device.sourced],
+        "out": str(out_dir),
+        "writesRunning": api.registry.get(*RUNNING) is not None,
+        "code": code_version(),
+    })
 
 
 def _node_configs(by_target: dict[str, list[dict[str, Any]]], node: dict[str, Any]) -> list[dict[str, Any]]:
@@ -140,32 +258,26 @@ def _list(api: APIServer, group_kind: tuple[str, str]) -> list[dict[str, Any]]:
 def _summary(reports: list[DeviceReport], out_dir: Path) -> list[str]:
     lines = ["running config validator ..."]
     for report in reports:
-        if report.valid and report.merged is not None:
-            leaves = len(report.merged.owners)
-            lines.append(f"  {report.name}: valid ({report.profile}, {leaves} leaves from {report.configs} config(s))")
+        if report.valid:
+            lines.append(f"  {report.name}: valid ({report.profile}, {report.leaves} leaves from {report.configs} "
+                         "config(s))")
         else:
             lines.append(f"  {report.name}: {len(report.problems)} error(s)")
     valid = sum(1 for r in reports if r.valid)
     failed = len(reports) - valid
     lines.append(f"schema: {len(reports)} device(s), {valid} valid, {failed} failed; configs in {out_dir}")
+    reused = sum(1 for r in reports if r.reused)
+    lines.append(f"schema: {len(reports) - reused} device(s) validated, {reused} unchanged since the last run")
     return lines
 
 
 # ------------------------------------------------------------------------------------------ one device
 
 
-def _device(
-    api: APIServer,
-    profiles: Profiles,
-    node: dict[str, Any],
-    configs: list[dict[str, Any]],
-    running_file: FoundFile | None,
-    ctx: StageContext,
-) -> DeviceReport:
-    meta = node["metadata"]
-    report = DeviceReport(meta["name"], meta.get("namespace", ""))
-    spec = node.get("spec") or {}
-    provider, version = str(spec.get("provider", "")), str(spec.get("version", ""))
+def _device(api: APIServer, profiles: Profiles, device: Device, ctx: StageContext) -> DeviceReport:
+    node, sourced, running_file = device.node, device.sourced, device.running_file
+    report = DeviceReport(device.name, device.namespace)
+    provider, version = device.target
     profile = profiles.resolve(provider, version)
     if profile is None:
         report.problems.append(Problem("/", f"no schema profile for provider {provider!r} version {version!r} "
@@ -177,8 +289,8 @@ def _device(
     except ProfileError as err:
         report.problems.append(Problem("/", str(err)))
         return report
-    report.configs = len(configs)
-    snippets = [s for config in configs for s in _snippets(schema, source_of(api, config), config, report)]
+    report.configs = len(sourced)
+    snippets = [s for config, source in sourced for s in _snippets(schema, source, config, report)]
     decoded = _running(running_file, report, schema)
     running_value = decoded.value if decoded is not None else None
     running = None
@@ -191,42 +303,51 @@ def _device(
         report.problems.extend(Problem(issue.path or "/", issue.message) for issue in failure.issues)
         return report
     report.merged = merged
+    report.leaves = len(merged.owners)
     report.problems.extend(merged.problems)
     running_leaves = coerce(schema, running_value).leaves if running_value is not None else None
     _write_resources(api, node, merged, running_value, running_leaves, report)
-    save_record(api, report, profile, merged, running_leaves)
+    report.settled = save_record(api, report, profile, merged, running_leaves)
     ctx.log(f"schema: {report.name}: {len(merged.owners)} leaves, {len(report.problems)} problem(s)")
     return report
 
 
-def source_of(api: APIServer, config: dict[str, Any]) -> Source:
-    """The Config resource plus the reconciler (field manager) and the intent chain (owners) behind it."""
-    meta = config["metadata"]
-    managers = [e.get("manager", "") for e in meta.get("managedFields") or []]
-    reconciler = next((m for m in managers if m and m != MANAGER), "")
-    return Source("Config", meta.get("namespace", ""), meta["name"], reconciler, " <- ".join(_owner_chain(api, config)))
+class Sources:
+    """The Config resource plus the reconciler (field manager) and the intent chain (owners) behind it; each
+    owner is read once per run, however many Configs it owns."""
 
+    def __init__(self, api: APIServer) -> None:
+        self.api = api
+        self._owners: dict[tuple[str, str, str, str], Any] = {}
 
-def _owner_chain(api: APIServer, obj: dict[str, Any], depth: int = 5) -> list[str]:
-    """``Kind ns/name`` of the controlling owner, its owner, ... (bounded)."""
-    chain: list[str] = []
-    namespace = obj["metadata"].get("namespace", "")
-    while obj is not None and len(chain) < depth:
-        owners = obj["metadata"].get("ownerReferences") or []
-        owner = next((o for o in owners if o.get("controller")), owners[0] if owners else None)
-        if owner is None:
-            break
-        chain.append(f"{owner.get('kind')} {namespace}/{owner.get('name')}" if namespace else
-                     f"{owner.get('kind')} {owner.get('name')}")
-        obj = _fetch(api, owner, namespace)
-    return chain
+    def of(self, config: dict[str, Any]) -> Source:
+        meta = config["metadata"]
+        managers = [e.get("manager", "") for e in meta.get("managedFields") or []]
+        reconciler = next((m for m in managers if m and m != MANAGER), "")
+        chain = " <- ".join(self._owner_chain(config))
+        return Source("Config", meta.get("namespace", ""), meta["name"], reconciler, chain)
 
+    def _owner_chain(self, obj: dict[str, Any], depth: int = 5) -> list[str]:
+        """``Kind ns/name`` of the controlling owner, its owner, ... (bounded)."""
+        chain: list[str] = []
+        namespace = obj["metadata"].get("namespace", "")
+        while obj is not None and len(chain) < depth:
+            owners = obj["metadata"].get("ownerReferences") or []
+            owner = next((o for o in owners if o.get("controller")), owners[0] if owners else None)
+            if owner is None:
+                break
+            chain.append(f"{owner.get('kind')} {namespace}/{owner.get('name')}" if namespace else
+                         f"{owner.get('kind')} {owner.get('name')}")
+            obj = self._fetch(owner, namespace)
+        return chain
 
-def _fetch(api: APIServer, ref: dict[str, Any], namespace: str) -> Any:
-    group = str(ref.get("apiVersion", "")).rpartition("/")[0]
-    if api.registry.get(group, str(ref.get("kind"))) is None:
-        return None
-    return api.try_get(group, str(ref.get("kind")), namespace, str(ref.get("name")))
+    def _fetch(self, ref: dict[str, Any], namespace: str) -> Any:
+        group = str(ref.get("apiVersion", "")).rpartition("/")[0]
+        key = (group, str(ref.get("kind")), namespace, str(ref.get("name")))
+        if key not in self._owners:
+            known = self.api.registry.get(group, key[1]) is not None
+            self._owners[key] = self.api.try_get(*key) if known else None
+        return self._owners[key]
 
 
 def _snippets(schema: SchemaContext, source: Source, config: dict[str, Any], report: DeviceReport) -> list[Snippet]:
@@ -351,6 +472,7 @@ def _write_resources(
                             "metadata": {**base, "name": name}, "status": {"value": value}})
     for obj in objects:
         try:
-            api.apply(obj, manager=MANAGER)
+            stored = api.apply(obj, manager=MANAGER)
+            report.written.append((stored["kind"], stored["metadata"]["name"], stored["metadata"]["resourceVersion"]))
         except ChoreoError as err:
             report.problems.append(Problem("/", f"cannot write {obj['kind']} {obj['metadata']['name']}: {err}"))

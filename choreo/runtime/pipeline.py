@@ -45,6 +45,7 @@ class RunOptions:
     plugins: list[str] = field(default_factory=list)  # entry point names: "internal-reconcilers", "schema"
     stage_options: dict[str, Any] = field(default_factory=dict)
     progress: Callable[[str, int, int], None] = lambda _phase, _done, _total: None  # (phase, done, total)
+    full: bool = False  # reuse nothing from earlier runs (``choreo run --full``); results are the same either way
 
 
 class Pipeline:
@@ -83,7 +84,8 @@ class Pipeline:
     def stages(self, api: APIServer) -> list[StageResult]:
         """Run the plug-ins' post-reconcile stages (``-r``, ``-s``) once the reconcilers are quiet and well."""
         context = StageContext(
-            api, self.root, dict(self.options.stage_options), self.options.log, progress=self.options.progress
+            api, self.root, dict(self.options.stage_options), self.options.log, self.options.progress,
+            self.options.full,
         )
         results = []
         for plugin in self.plugins:
