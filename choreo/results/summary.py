@@ -84,7 +84,16 @@ def record_lines(record: RunRecord, fmt: str = "reconciler", *, events: bool = F
         lines.extend(_stage_errors(stage))
     if events and fmt != "reconciler" and record.failure is not None:
         lines.extend(render_events(record.events, fmt))
+    if record.stages:
+        lines.append(verdict_line(record))
     return lines
+
+
+def verdict_line(record: RunRecord) -> str:
+    """The run's overall verdict, printed last when stages ran (they run only after reconciling succeeded):
+    ``execution success`` at the top, the reference's line, is about reconciling; a failed stage fails the run."""
+    failed = [f"{stage.name} ({len(stage.errors)} error(s))" for stage in record.stages if not stage.success]
+    return f"run failed: {', '.join(failed)}" if failed else "run succeeded"
 
 
 def error_lines(record: RunRecord) -> list[str]:

@@ -129,7 +129,7 @@ def error_line(outcome: Outcome) -> str:
     out = outcome.out.strip().splitlines()
     failed = [i for i, line in enumerate(out) if _STAGE_FAILED.match(line)]
     if failed:
-        listed = out[failed[0] + 1 :]
+        listed = [line for line in out[failed[0] + 1 :] if not line.startswith("run failed: ")]  # the verdict
         assert len(listed) <= SHOWN + 1, outcome.out[-2000:]
         return listed[0].strip()
     assert out and out[0] == "execution failed", outcome.out[:2000]

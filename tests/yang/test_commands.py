@@ -16,7 +16,8 @@ from tests.e2e.conftest import EXAMPLES, choreo
 def fabric(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = tmp_path_factory.mktemp("cmd") / "fabric"
     shutil.copytree(EXAMPLES / "fabric", project)
-    assert choreo("run", str(project), "-r", "-s").code == 0
+    done = choreo("run", str(project), "-r", "-s")
+    assert done.code == 0 and done.out.splitlines()[-1] == "run succeeded"
     return project
 
 
@@ -52,7 +53,9 @@ def test_a_failed_device_has_no_final_config_and_its_commands_say_so(fabric, tmp
     shutil.copytree(fabric, project)
     link = project / "in" / "infra.kuid.dev.link.leaf1-spine1.yaml"
     link.write_text(link.read_text().replace("spec:\n", "spec:\n  mtu: 40\n"))
-    assert choreo("run", str(project), "-r", "-s").code == 1
+    failed = choreo("run", str(project), "-r", "-s")
+    assert failed.code == 1 and failed.out.splitlines()[1].startswith("execution success")  # reconciling did
+    assert failed.out.splitlines()[-1] == "run failed: schema (2 error(s))"  # the verdict comes last
     assert not (project / "out" / "leaf1.json").exists()
     assert choreo("get", "configs", "leaf1", "-C", str(project)).code == 1  # the previous good one was deleted
     shown = choreo("config", "show", "leaf1", "-C", str(project))
