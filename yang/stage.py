@@ -24,7 +24,7 @@ from choreo.plugin_api import (
     read_text,
 )
 from yang.fingerprint import code_version, digest, file_digest, profile_digest
-from yang.libyang_adapter import SchemaContext, YangFailure
+from yang.libyang_adapter import SchemaContext, YangFailure, YangIssue
 from yang.merge import RUNNING_PRIORITY, Merged, Problem, Snippet, Source, merge_device
 from yang.outputs import files_intact, remove_files, remove_written, write_files, write_reports
 from yang.profiles import ProfileError, Profiles, compile_profile, load_profiles
@@ -37,6 +37,7 @@ from yang.records import (
     settle_previous,
 )
 from yang.snippets import coerce
+from yang.xml_snippets import parse_xml_snippet
 
 STAGE = "schema"
 NODE = ("infra.kuid.dev", "Node")
@@ -375,6 +376,8 @@ def _snippets(schema: SchemaContext, source: Source, config: dict[str, Any], rep
             report.problems.extend(Problem(i.path or "/", f"{where}.value: {i.message}", (source,), i.line)
                                    for i in failure.issues)
             continue
+        dropped = decoded.issues  # XML elements libyang rejected; the rest of the snippet is merged
+        report.problems.extend(Problem(i.path, f"{where}.value: {i.message}", (source,), i.line) for i in dropped)
         snippets.append(Snippet(source, priority, decoded.value, decoded.strict, decoded.text))
     return snippets
 
@@ -386,6 +389,7 @@ class Decoded:
     value: Any
     strict: bool = False
     text: str = ""  # the JSON text, to point messages at its lines
+    issues: tuple[YangIssue, ...] = ()  # elements dropped from an XML snippet (the rest is the value)
 
 
 def decode_value(schema: SchemaContext, value: Any) -> Decoded:
@@ -394,8 +398,8 @@ def decode_value(schema: SchemaContext, value: Any) -> Decoded:
         return Decoded(value)
     text = value.strip()
     if text.startswith("<"):
-        with schema.parse(text, "xml") as tree:
-            return Decoded(json.loads(tree.print("json")), strict=True)
+        kept = parse_xml_snippet(schema, text)
+        return Decoded(json.loads(kept.json_text), strict=True, issues=kept.issues)
     return Decoded(json.loads(text, object_pairs_hook=_unique_members), strict=True, text=value)
 
 

@@ -13,7 +13,7 @@ import yaml
 
 from choreo.plugin_api import ChoreoError
 from yang.libyang_adapter import YangFailure
-from yang.merge import Snippet, Source, merge_device
+from yang.merge import Problem, Snippet, Source, merge_device
 from yang.profiles import compile_profile, load_profiles
 from yang.stage import Decoded, decode_value, format_problem
 
@@ -36,6 +36,8 @@ def validate_file(root: Path, profile_name: str, file: Path) -> tuple[list[str],
                 for i in failure.issues], False
     origin = Source("File", "", file.name, file=str(file))
     merged = merge_device(context, [Snippet(origin, 0, decoded.value, decoded.strict, decoded.text)])
-    lines = [format_problem(file.name, p) for p in merged.problems]
-    verdict = "valid" if merged.valid else f"{len(merged.problems)} error(s)"
-    return [*lines, f"{file.name}: {verdict} ({profile_name}, {len(merged.owners)} leaves)"], merged.valid
+    dropped = [Problem(i.path, i.message, (origin,), i.line) for i in decoded.issues]
+    problems = [*dropped, *merged.problems]
+    lines = [format_problem(file.name, p) for p in problems]
+    verdict = "valid" if not problems else f"{len(problems)} error(s)"
+    return [*lines, f"{file.name}: {verdict} ({profile_name}, {len(merged.owners)} leaves)"], not problems

@@ -63,3 +63,15 @@ def test_a_failed_device_has_no_final_config_and_its_commands_say_so(fabric, tmp
     blame = choreo("config", "blame", "leaf1", "-C", str(project))
     assert blame.code == 1 and "warning: device leaf1 failed validation" in blame.err and blame.out
     assert choreo("config", "show", "leaf2", "-C", str(project)).code == 0
+
+
+def test_config_validate_reports_each_bad_xml_element_with_its_path_and_line(fabric, tmp_path):
+    bare = choreo("config", "show", "leaf1", "-C", str(fabric), "-o", "xml-data").out
+    broken = tmp_path / "leaf1.xml"
+    broken.write_text(bare.replace("<enabled>true</enabled>", "<enabled>yes</enabled>", 1))
+    result = choreo("config", "validate", str(broken), "--profile", "ietf-1.0.0", "-C", str(fabric))
+    assert result.code == 1
+    line = next(i for i, text in enumerate(broken.read_text().splitlines(), start=1) if "<enabled>yes" in text)
+    enabled = "/ietf-interfaces:interfaces/interface[name='ethernet-1/1']/enabled"
+    assert f'leaf1.xml: {enabled}: Invalid boolean value "yes" [from File leaf1.xml (' in result.out
+    assert f"leaf1.xml:{line})]" in result.out and result.out.splitlines()[-1].startswith("leaf1.xml: 1 error(s)")
