@@ -58,7 +58,7 @@ def last_error(steps: list[Step]) -> str:
             ["1000::1/64", "1000::ffff:ffff:ffff:fffe/64", "1000::2/64"],
         ),
         ([("p", REG6)] + [(f"a{i}", {}) for i in range(2)], "address", ["1000::/128", "1000::1/128"]),
-        # legacy prefix types behave as regular
+        # in an index of today's model, a claim naming a legacy prefix type is regular
         ([("p", {"prefix": "10.0.0.0/24", "prefixType": "pool"}), ("a", {})], "address", ["10.0.0.0/32"]),
         ([("p", {"prefix": "10.0.0.0/24", "prefixType": "aggregate"}), ("a", {})], "address", ["10.0.0.0/32"]),
         # IPv4 sorts before IPv6; the family selector picks the family
