@@ -15,6 +15,12 @@ is content-addressed in two levels, like git's blobs and trees:
 So an unchanged re-run adds one small row; a run that changes k objects adds k objects and one manifest
 (N hashes). Rows are only ever added (a run record is never deleted), so no reference counting is
 needed. All rows of one snapshot are written in one store transaction.
+
+Cost. Encoding and hashing every object on every run would make a one-object change cost as much as the
+whole store, so ``snapshot-digests`` keeps one row: the latest manifest's object hashes by uid and
+resourceVersion (an object's content changes only with its resourceVersion). A later snapshot hashes and
+stores only the objects whose resourceVersion moved. The row is written in the snapshot's transaction
+and used only while its manifest is stored, so a rolled-back or pruned snapshot never lends it a hash.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from choreo.store.base import RecordStore
 OBJECTS_TABLE = "snapshot-objects"
 MANIFESTS_TABLE = "snapshot-manifests"
 SNAPSHOTS_TABLE = "snapshots"
+DIGESTS_TABLE = "snapshot-digests"
+LATEST = "latest"
 
 
 def canonical_json(value: Any) -> str:
@@ -47,12 +55,32 @@ def take_snapshot(api: APIServer, run_id: str) -> str:
     items = current_inventory(api)
     records = api.records
     with api.transaction():
-        hashes = [_put_once(records, OBJECTS_TABLE, item.obj) for item in items]
+        known = _known_digests(records)
+        digests: dict[str, list[str]] = {}
+        hashes = []
+        for item in items:
+            version = str(item.metadata.get("resourceVersion") or "")
+            seen = known.get(item.uid) if item.uid and version else None
+            key = seen[1] if seen is not None and seen[0] == version else _put_once(records, OBJECTS_TABLE, item.obj)
+            if item.uid and version:
+                digests[item.uid] = [version, key]
+            hashes.append(key)
         choreo_kinds = sorted({(item.gvk.group, item.kind) for item in items if item.choreo_api})
         manifest = {"objects": sorted(hashes), "choreoKinds": [list(gk) for gk in choreo_kinds]}
         manifest_hash = _put_once(records, MANIFESTS_TABLE, manifest)
         records.put_record(SNAPSHOTS_TABLE, run_id, {"manifest": manifest_hash})
+        if digests != known:
+            records.put_record(DIGESTS_TABLE, LATEST, {"manifest": manifest_hash, "objects": digests})
     return manifest_hash
+
+
+def _known_digests(backend: RecordStore) -> dict[str, list[str]]:
+    """uid → [resourceVersion, object hash] of the latest snapshot, while its manifest is stored."""
+    latest = backend.get_record(DIGESTS_TABLE, LATEST)
+    if latest is None or backend.get_record(MANIFESTS_TABLE, latest["manifest"]) is None:
+        return {}
+    objects: dict[str, list[str]] = latest["objects"]
+    return objects
 
 
 def _put_once(backend: RecordStore, table: str, value: Any) -> str:

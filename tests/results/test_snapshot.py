@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from choreo.apiserver.server import APIServer
+from choreo.results import snapshot
 from choreo.results.inventory import current_inventory
 from choreo.results.snapshot import MANIFESTS_TABLE, OBJECTS_TABLE, load_snapshot, take_snapshot
 from choreo.store.sqlite import SqliteBackend
@@ -95,3 +96,42 @@ def test_a_failing_snapshot_writes_nothing(api: APIServer, monkeypatch: pytest.M
     with pytest.raises(OSError):
         take_snapshot(api, "run-1")
     assert count(api, OBJECTS_TABLE) == 0
+
+
+def hashed(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every value the snapshot hashes from now on."""
+    seen: list[object] = []
+    real = snapshot.content_hash
+
+    def content_hash(value: object) -> str:
+        seen.append(value)
+        return real(value)
+
+    monkeypatch.setattr(snapshot, "content_hash", content_hash)
+    return seen
+
+
+def test_a_later_snapshot_hashes_only_the_objects_that_changed(api: APIServer, monkeypatch) -> None:
+    take_snapshot(api, "run-1")
+    seen = hashed(monkeypatch)
+    take_snapshot(api, "run-2")
+    assert [v for v in seen if "objects" not in v] == []  # only the manifest was hashed again
+    api.apply(message("b", "changed"), manager="test")
+    seen.clear()
+    take_snapshot(api, "run-3")
+    assert [v["metadata"]["name"] for v in seen if "objects" not in v] == ["b"]
+    new = {i.obj["metadata"]["name"]: i.obj for i in load_snapshot(api.backend, "run-3") or []}
+    assert new == {i.obj["metadata"]["name"]: i.obj for i in current_inventory(api)}
+
+
+def test_hashes_of_a_rolled_back_or_lost_snapshot_are_not_reused(api: APIServer, monkeypatch) -> None:
+    with pytest.raises(RuntimeError), api.transaction():
+        take_snapshot(api, "run-1")
+        raise RuntimeError("the run is rolled back")
+    assert count(api, snapshot.DIGESTS_TABLE) == 0
+    take_snapshot(api, "run-2")
+    for key, _manifest in list(api.backend.list_records(MANIFESTS_TABLE)):
+        api.backend.delete_record(MANIFESTS_TABLE, key)  # as if pruned
+    seen = hashed(monkeypatch)
+    take_snapshot(api, "run-3")
+    assert len([v for v in seen if "objects" not in v]) == 4  # every object hashed anew
