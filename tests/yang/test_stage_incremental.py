@@ -58,14 +58,17 @@ def write_config(project: Path, name: str, device: str, value: str) -> None:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path / "fx", FIXTURES / "good")
+
+
+def make_project(root: Path, models: Path | str) -> Path:
     """Three devices on two profiles, two Config snippets each; dev1 also has a running config."""
-    root = tmp_path / "fx"
     (root / "crds").mkdir(parents=True)
     for crd in ("config.sdcio.dev_configs.yaml", "config.sdcio.dev_runningconfigs.yaml", "infra.kuid.dev_nodes.yaml"):
         shutil.copy(CRDS / crd, root / "crds" / crd)
     (root / "schemas").mkdir()
     for version in ("1", "2"):
-        profile = PROFILE.format(version=version, models=FIXTURES / "good")
+        profile = PROFILE.format(version=version, models=models)
         (root / "schemas" / f"fx-{version}.yaml").write_text(profile)
     (root / "in").mkdir()
     for device, version in DEVICES.items():
