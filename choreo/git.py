@@ -165,3 +165,133 @@ def failure_reason(stderr: str) -> str:
             if line.startswith(prefix):
                 return line[len(prefix) :]
     return lines[0] if lines else "git failed"
+
+
+class WorkTree:
+    """The git work tree holding a project folder, and the version-control operations choreo performs on it
+    for ``branch ...``, ``run commit`` and ``run push`` — each with checked names and fixed options.
+
+    Branch names are checked with ``check_branch``; a push goes only to a remote whose URL ``check_url``
+    accepts. Nothing here discards work: a stash keeps what it puts away (``git stash list``), a merge
+    that conflicts is aborted, and deleting the checked-out branch is refused.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        found = run_git(["rev-parse", "--show-toplevel"], cwd=folder, what=str(folder), check=False)
+        if found.returncode != 0:
+            raise GitError(f"{folder}: not in a git work tree (version control needs the project in a git repository)")
+        self.top = Path(output(found))
+        self.folder = folder
+
+    def git(self, *args: str, what: str) -> str:
+        return output(run_git(args, cwd=self.top, what=what))
+
+    def succeeds(self, *args: str) -> bool:
+        return run_git(args, cwd=self.top, what="git", check=False).returncode == 0
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the top of the work tree (``.`` for the top itself), as a pathspec."""
+        return path.resolve().relative_to(self.top.resolve()).as_posix() or "."
+
+    # ---------------------------------------------------------------- branches
+
+    def current_branch(self) -> str | None:
+        """The checked-out branch; None when HEAD is detached (a pinned checkout)."""
+        found = run_git(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=self.top, what="git", check=False)
+        return output(found) if found.returncode == 0 else None
+
+    def branches(self) -> list[str]:
+        listed = self.git("for-each-ref", "--format=%(refname:short)", "refs/heads/", what="listing branches")
+        return sorted(listed.splitlines())
+
+    def require_branch(self, name: str) -> str:
+        check_branch(name)
+        if not self.succeeds("show-ref", "--verify", "--quiet", f"refs/heads/{name}"):
+            raise GitError(f"no branch {name} (branches: {', '.join(self.branches()) or 'none'})")
+        return name
+
+    def log(self, name: str) -> list[str]:
+        """``<short hash> <date> <subject>`` per commit of branch ``name``, newest first."""
+        self.require_branch(name)
+        text = self.git("log", "--format=%h %ad %s", "--date=short", f"refs/heads/{name}", "--", what=f"log of {name}")
+        return text.splitlines()
+
+    def create_branch(self, name: str) -> None:
+        """A new branch at the checked-out commit (it is not checked out)."""
+        check_branch(name)
+        if name in self.branches():
+            raise GitError(f"branch {name} already exists")
+        self.git("branch", "--no-track", "--end-of-options", name, "HEAD", what=f"creating branch {name}")
+
+    def delete_branch(self, name: str) -> None:
+        self.require_branch(name)
+        if name == self.current_branch():
+            raise GitError(f"branch {name} is checked out: check out another branch before deleting it")
+        self.git("branch", "--delete", "--force", "--end-of-options", name, what=f"deleting branch {name}")
+
+    def checkout(self, name: str) -> None:
+        """Switch to branch ``name``; git refuses when uncommitted changes would be overwritten."""
+        self.require_branch(name)
+        self.git("switch", "--quiet", "--no-guess", "--end-of-options", name, what=f"checking out {name}")
+
+    def stash(self) -> bool:
+        """Put uncommitted changes (untracked files included) away in git's stash; False when there were none."""
+        if not self.git("status", "--porcelain", "--untracked-files=all", what="reading the status"):
+            return False
+        self.git("stash", "push", "--quiet", "--include-untracked", "-m", "choreo branch stash", what="stashing")
+        return True
+
+    def diff(self, source: str, target: str, pathspec: str) -> list[str]:
+        """``<status> <path>`` per file under ``pathspec`` that differs from branch ``source`` to ``target``."""
+        self.require_branch(source)
+        self.require_branch(target)
+        text = self.git(
+            "diff", "--name-status", "--no-renames", f"refs/heads/{source}", f"refs/heads/{target}", "--", pathspec,
+            what=f"diff of {source} and {target}",
+        )
+        return [" ".join(line.split("\t", 1)) for line in text.splitlines()]
+
+    def merge(self, source: str) -> bool:
+        """Merge branch ``source`` into the checked-out branch; False when it had nothing new. A conflict is
+        aborted (the work tree left as it was) and reported with the conflicting files."""
+        self.require_branch(source)
+        if self.succeeds("merge-base", "--is-ancestor", f"refs/heads/{source}", "HEAD"):
+            return False
+        merged = run_git(
+            ["merge", "--no-edit", "--end-of-options", f"refs/heads/{source}"], cwd=self.top, what="merge", check=False
+        )
+        if merged.returncode != 0:
+            conflicts = self.git("diff", "--name-only", "--diff-filter=U", what="listing conflicts").split()
+            run_git(["merge", "--abort"], cwd=self.top, what="aborting the merge", check=False)
+            detail = f"conflicts in {', '.join(conflicts)}" if conflicts else failure_reason(merged.stderr.decode())
+            raise GitError(f"merging {source}: {detail}; nothing was merged")
+        return True
+
+    # ---------------------------------------------------------------- commit and push
+
+    def commit(self, pathspec: str, message: str) -> str | None:
+        """Commit every change under ``pathspec`` (added, changed and removed files) and nothing else; the
+        new commit's short hash, or None when there was nothing to commit."""
+        if not message.strip() or "\x00" in message:
+            raise GitError("the commit message is empty")
+        self.git("add", "--all", "--", pathspec, what=f"adding {pathspec}")
+        if self.succeeds("diff", "--cached", "--quiet", "--", pathspec):
+            return None
+        self.git("commit", "--quiet", "--no-verify", "-m", message, "--only", "--", pathspec, what="commit")
+        return self.git("rev-parse", "--short", "HEAD", what="reading the commit")
+
+    def push(self, branch: str) -> str:
+        """Push ``branch`` to its remote (its upstream's, else ``origin``) under the same name; returns the
+        remote's URL, which must be one ``check_url`` accepts."""
+        check_branch(branch)
+        remote = check_ref(self._config(f"branch.{branch}.remote") or "origin", what="remote name")
+        if not self.succeeds("remote", "get-url", "--", remote):
+            raise GitError(f"no remote {remote} to push {branch} to (git remote add {remote} URL)")
+        url = check_url(self.git("remote", "get-url", "--push", "--", remote, what="reading the remote"))
+        self.git("push", "--quiet", "--no-verify", "--end-of-options", remote,
+                 f"refs/heads/{branch}:refs/heads/{branch}", what=f"pushing {branch} to {remote}")
+        return url
+
+    def _config(self, key: str) -> str:
+        found = run_git(["config", "--get", "--", key], cwd=self.top, what="git config", check=False)
+        return output(found) if found.returncode == 0 else ""

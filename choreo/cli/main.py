@@ -241,8 +241,10 @@ from choreo.cli import results as results_cli  # noqa: E402  (run list/diff/deps
 results_cli.register(run)
 cli.add_command(results_cli.run_deps, "deps")  # the reference's older, top-level spelling of `run deps`
 
-from choreo.cli import compat  # noqa: E402  (version; tui and version upgrade point to what to use)
+# version control (branch ..., run commit, run push); version, and tui/version upgrade pointing elsewhere
+from choreo.cli import branches, compat  # noqa: E402
 
+branches.register(cli, run)
 cli.add_command(compat.version)
 cli.add_command(compat.tui)
 plain_help(cli)

@@ -26,6 +26,7 @@ from choreo.errors import BadRequest, ChoreoError, NotFound
 from choreo.runtime.session import RunOptions, RunRecord
 from choreo.server.http import APIHTTPServer, Limits, MethodNotAllowed, Unavailable
 from choreo.server.project import ProjectRuntime, stage_json
+from choreo.server.versioning import VersionControl, execute
 from choreo.server.workspace import ContextSpec, Workspace
 
 Object = dict[str, Any]
@@ -150,6 +151,7 @@ class ServerApp:
             ("POST", ("run", "load")): lambda _b: self._mode(lambda rt: rt.load()),
             ("GET", ("run", "result")): lambda _b: self._result(),
             ("POST", ("context",)): self._apply_context,
+            ("POST", ("versioncontrol",)): self._version_control,
         }
         route = routes.get((method, tuple(parts)))
         if route is None:
@@ -205,6 +207,27 @@ class ServerApp:
             except ChoreoError as exc:
                 raise _client_error(exc) from None
         return self.describe()
+
+    def _version_control(self, body: Any) -> Object:
+        """``branch ...``, ``run commit``, ``run push`` on the served project's repository (static mode) or
+        on the context's clone (production contexts refuse the changing ones); a development context
+        follows the branch checked out and its commit, so a restart serves the same."""
+        if not isinstance(body, dict):
+            raise BadRequest("version control: expected {command, args}")
+        with self._switch:
+            if self.config.root is not None:
+                return {"lines": execute(VersionControl(self.config.root), body.get("command"), body.get("args"))}
+            spec = self.context
+            if spec is None or self.workspace is None:
+                raise Unavailable(NOT_LOADED)
+            control = VersionControl(self.workspace.project_folder(spec), "" if spec.branch else spec.name())
+            lines = execute(control, body.get("command"), body.get("args"))
+            branch = control.tree.current_branch()
+            head = control.tree.git("rev-parse", "HEAD", what="reading HEAD")
+            if spec.branch and branch and (branch, head) != (spec.branch, spec.commit):
+                spec.ref, spec.branch, spec.commit = branch, branch, head  # it serves the branch as it is now
+                self.workspace.save(spec)
+            return {"lines": lines}
 
     def _switch_to(self, spec: ContextSpec) -> None:
         assert self.workspace is not None

@@ -55,6 +55,22 @@ def _git(*args: str, cwd: Path | None = None) -> str:
     return output(run_git(args, cwd=cwd, what=f"git {args[0]} failed"))
 
 
+def _keep_unpushed_work(clone: Path, spec: ContextSpec) -> None:
+    """Refuse to move a development branch off commits made on it (``choreo run commit``) that were never
+    pushed and that ``spec.commit`` does not contain: moving the branch would lose them."""
+    branch = f"refs/heads/{spec.branch}"
+    exists = run_git(["show-ref", "--verify", "--quiet", branch], cwd=clone, what="git", check=False)
+    if exists.returncode != 0:
+        return
+    unpushed = _git("rev-list", branch, "--not", "--remotes", "--tags", spec.commit, cwd=clone)
+    if unpushed:
+        count = len(unpushed.split())
+        raise GitError(
+            f"branch {spec.branch} has {count} commit(s) that were not pushed and {spec.ref} does not contain: "
+            "`choreo run push` them first, or use another branch"
+        )
+
+
 class Workspace:
     """The folder of clones and the saved active context."""
 
@@ -65,18 +81,28 @@ class Workspace:
     def checkout(self, spec: ContextSpec) -> Path:
         """Bring the clone of ``spec.url`` to ``spec.ref``; returns the project folder (sets ``spec.commit``)."""
         check_spec(spec)
-        clone = self.root / clone_dir_name(spec.url)
-        if not clone.resolve().is_relative_to(self.root) or clone == self.root:
-            raise GitError(f"{spec.url!r}: cannot keep a clone of it in the workspace")
+        clone = self._clone(spec)
         if not (clone / ".git").exists():
             _git("clone", "--quiet", "--no-recurse-submodules", "--", spec.url, str(clone))
         else:
             _git("fetch", "--quiet", "--tags", "--force", "origin", "+refs/heads/*:refs/remotes/origin/*", cwd=clone)
         spec.commit = self._resolve(clone, spec.ref)
         if spec.branch:
+            _keep_unpushed_work(clone, spec)
             _git("checkout", "--quiet", "--force", "-B", spec.branch, spec.commit, "--", cwd=clone)
         else:
             _git("checkout", "--quiet", "--force", "--detach", spec.commit, "--", cwd=clone)
+        return self.project_folder(spec)
+
+    def _clone(self, spec: ContextSpec) -> Path:
+        clone = self.root / clone_dir_name(spec.url)
+        if not clone.resolve().is_relative_to(self.root) or clone == self.root:
+            raise GitError(f"{spec.url!r}: cannot keep a clone of it in the workspace")
+        return clone
+
+    def project_folder(self, spec: ContextSpec) -> Path:
+        """The project folder of ``spec`` in its clone (checked out by ``checkout``)."""
+        clone = self._clone(spec)
         project = (clone / spec.path).resolve()
         if not project.is_relative_to(clone) or not project.is_dir():
             raise GitError(f"{spec.path}: no such folder in {spec.url} at {spec.ref}")
