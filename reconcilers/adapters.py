@@ -33,6 +33,7 @@ class IPAMAdapter:
     index_kind, claim_kind, entry_kind = "IPIndex", "IPClaim", "IPEntry"
     failure_prefix = "cannot claim ip err "
     value_fields: tuple[str, ...] = ("prefix", "address", "range")
+    range_entries_drop_index = False
     _order = (ipclaim.STATIC_PREFIX, ipclaim.STATIC_RANGE, ipclaim.DYNAMIC_PREFIX, ipclaim.STATIC_ADDRESS,
               ipclaim.DYNAMIC_ADDRESS)
 
@@ -108,6 +109,7 @@ class IDAdapter:
 
     failure_prefix = "cannot claim err "
     value_fields: tuple[str, ...] = ("id", "range")
+    range_entries_drop_index = True  # an id from a range is <range claim>.<id>-<len>, no index in it
 
     def __init__(self, allocator: str, kind_prefix: str) -> None:
         self.allocator = allocator

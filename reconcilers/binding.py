@@ -66,6 +66,7 @@ class Adapter(Protocol[EngineT]):
     entry_kind: str
     failure_prefix: str  # "cannot claim ip err " / "cannot claim err "
     value_fields: tuple[str, ...]  # status fields that hold the value
+    range_entries_drop_index: bool  # the entries of a range's values are named without the index
 
     def validate_index(self, index: Object) -> None:
         """Raise ``ClaimSyntaxError`` or ``ValueError`` for a bad index spec."""
@@ -125,6 +126,22 @@ class Binding:
     def _invalid(self, kind: str, obj: Object, exc: Exception) -> Invalid:
         """The one-line rejection of an Index or Claim whose spec the engine cannot parse."""
         return Invalid(f'{kind}.{self.adapter.group} "{_where(obj)}" is invalid: spec: {exc}')
+
+    def _check_entry_names(self, api: APIServer, namespace: str, name: str, kind: str, obj: Object) -> None:
+        """Refuse a range claim and an index of one allocator sharing a name: the entries of the values taken
+        from the range (``<range claim>.<id>-32``) would have the names of the index's own (``<index>.<id>-32``)."""
+        if not self.adapter.range_entries_drop_index:
+            return
+        if kind == self.adapter.claim_kind:
+            clash = api.try_get(self.adapter.group, self.adapter.index_kind, namespace, name) is not None
+            what = f'spec.range: a range claim cannot be named like the {self.adapter.index_kind} "{name}"'
+        else:
+            found = api.try_get(self.adapter.group, self.adapter.claim_kind, namespace, name)
+            clash = found is not None and bool((found.get("spec") or {}).get("range"))
+            what = f'metadata.name: the range {self.adapter.claim_kind} "{name}" has this name'
+        if clash:
+            raise Invalid(f'{kind}.{self.adapter.group} "{_where(obj)}" is invalid: {what}: their entries would '
+                          "share names")
 
     # ============================================================== engine state
 
@@ -209,6 +226,8 @@ class Binding:
             )
         except (ClaimSyntaxError, ValueError) as exc:
             raise self._invalid(self.adapter.claim_kind, new, exc) from None
+        if (new.get("spec") or {}).get("range"):
+            self._check_entry_names(api, namespace, md["name"], self.adapter.claim_kind, new)
         if state is None:
             self._set_status(new, previous, {}, f"index {namespace}.{index_name} not initialized")
             return
@@ -322,6 +341,7 @@ class Binding:
             self.adapter.validate_index(new)
         except (ClaimSyntaxError, ValueError) as exc:
             raise self._invalid(self.adapter.index_kind, new, exc) from None
+        self._check_entry_names(api, md.get("namespace", ""), md["name"], self.adapter.index_kind, new)
         state = self.state(api, md.get("namespace", ""), md["name"], index=new)
         assert state is not None
         errors = self._apply_derived(api, new)

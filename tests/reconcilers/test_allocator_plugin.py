@@ -180,6 +180,24 @@ def test_a_genid_index_that_changes_type_is_rebuilt_and_its_entries_renamed(api:
     assert api.get(g, "GENIDEntry", "default", "index1.7-64")["spec"]["id"] == "7/64"
 
 
+def test_a_range_claim_and_an_index_may_not_share_a_name(api: APIServer) -> None:
+    """Their entries would collide: ``r.5-32`` is both id 5 of index r and id 5 taken from range r."""
+    g = "vlan.be.kuid.dev"
+    api.apply(obj(g, "VLANIndex", "index1", {}), manager="t")
+    api.apply(obj(g, "VLANIndex", "other", {}), manager="t")
+    with pytest.raises(Invalid) as info:
+        api.apply(obj(g, "VLANClaim", "other", {"index": "index1", "range": "10-19"}), manager="t")
+    assert str(info.value) == (
+        'VLANClaim.vlan.be.kuid.dev "default/other" is invalid: spec.range: a range claim cannot be named like '
+        'the VLANIndex "other": their entries would share names')
+    api.apply(obj(g, "VLANClaim", "r", {"index": "index1", "range": "10-19"}), manager="t")
+    with pytest.raises(Invalid, match=r'metadata\.name: the range VLANClaim "r" has this name'):
+        api.apply(obj(g, "VLANIndex", "r", {}), manager="t")
+    api.apply(obj(g, "VLANClaim", "s", {"index": "index1", "id": 5}), manager="t")
+    api.apply(obj(g, "VLANIndex", "s", {}), manager="t")  # a claim of a single id names no entry after itself
+    assert names(api, "VLANIndex", g) == ["index1", "other", "s"]
+
+
 def test_vlan_static_in_reserved_range_is_refused(api: APIServer) -> None:
     g = "vlan.be.kuid.dev"
     api.apply(obj(g, "VLANIndex", "index1", {"minID": 1, "maxID": 4094}), manager="t")
