@@ -30,6 +30,7 @@ from choreo.loader.project import Project
 from choreo.loader.sync import sync_project
 from choreo.plugins import Plugin, StageContext, load_plugin
 from choreo.results.record import RunRecord, StageResult, save_record
+from choreo.results.retention import kept_runs, prune_history
 from choreo.results.snapshot import take_snapshot
 from choreo.runtime.controller import BoundReconciler
 from choreo.runtime.events import RunOutcome
@@ -55,6 +56,7 @@ class Pipeline:
         self.root = root.resolve()
         self.options = options
         self.plugins: list[Plugin] = [load_plugin(name) for name in options.plugins]
+        kept_runs()  # a mistaken $CHOREO_KEEP_RUNS is an error before any work, not after the run
 
     def load(self, api: ObjectAPI) -> Project:
         """Plug-in kinds and hooks first, then the project folder: everything synced atomically
@@ -104,8 +106,10 @@ class Pipeline:
 
     @staticmethod
     def keep(api: APIServer, record: RunRecord, *, snapshot: bool = True) -> None:
-        """Store the run record (and, for a run whose objects are kept, the snapshot of every object)."""
+        """Store the run record (and, for a run whose objects are kept, the snapshot of every object); the
+        oldest runs beyond what the store keeps go (``results/retention.py``)."""
         with api.transaction():
             if snapshot:
                 take_snapshot(api, record.id)
             save_record(api.records, record)
+            prune_history(api.records, kept_runs())

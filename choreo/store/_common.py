@@ -216,6 +216,9 @@ class BaseBackend(ABC):
     def _record_scan(self, table: str) -> builtins.list[tuple[str, str]]: ...
 
     @abstractmethod
+    def _record_keys(self, table: str) -> builtins.list[str]: ...
+
+    @abstractmethod
     def _begin(self, depth: int) -> None:
         """Start a transaction (depth 0) or a savepoint inside one (depth > 0)."""
 
@@ -383,6 +386,10 @@ class BaseBackend(ABC):
         with self._lock:
             rows = self._record_scan(table)
         return ((key, self._decode(body, f"record {table}/{key}")) for key, body in rows)
+
+    def record_keys(self, table: str) -> builtins.list[str]:
+        with self._lock:
+            return self._record_keys(table)
 
     def close(self) -> None:
         """Release the backend; idempotent. Threads blocked in ``wait_for_change`` return False."""

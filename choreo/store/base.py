@@ -68,6 +68,10 @@ class RecordStore(Protocol):
         """(key, value) pairs of a table in key order."""
         ...
 
+    def record_keys(self, table: str) -> builtins.list[str]:
+        """The keys of a table in key order, without decoding any value (for pruning large tables)."""
+        ...
+
 
 class Backend(EventSource, RecordStore, Protocol):
     """A whole store: objects, watch events and records, with transactions."""

@@ -125,6 +125,9 @@ class MemoryBackend(BaseBackend):
     def _record_scan(self, table: str) -> list[tuple[str, str]]:
         return sorted(self._records.get(table, {}).items())
 
+    def _record_keys(self, table: str) -> list[str]:
+        return sorted(self._records.get(table, {}))
+
     # --- transactions and lifetime ---
 
     def _begin(self, depth: int) -> None:

@@ -278,6 +278,9 @@ class SqliteBackend(BaseBackend):
         rows = self._db.execute("SELECT key, value FROM records WHERE tbl = ? ORDER BY key", (table,))
         return [(key, _unpack(value)) for key, value in rows]
 
+    def _record_keys(self, table: str) -> list[str]:
+        return [key for (key,) in self._db.execute("SELECT key FROM records WHERE tbl = ? ORDER BY key", (table,))]
+
     # --- transactions ---
 
     def _begin(self, depth: int) -> None:

@@ -427,6 +427,7 @@ def test_records_crud(backend: BaseBackend) -> None:
     backend.put_record("alloc", "r1", 42)
     assert backend.get_record("runs", "r2") == {"ok": True, "steps": [1, 2]}
     assert list(backend.list_records("runs")) == [("r1", "first"), ("r2", {"ok": True, "steps": [1, 2]})]
+    assert backend.record_keys("runs") == ["r1", "r2"] and backend.record_keys("empty") == []
     backend.put_record("runs", "r1", "second")
     assert backend.get_record("runs", "r1") == "second"
     backend.delete_record("runs", "r1")

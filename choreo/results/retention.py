@@ -1,0 +1,56 @@
+"""How much run history the store keeps, and the pruning that holds it there.
+
+Every run adds a run record and a snapshot; without a bound the state folder grows with every CI job. The
+store keeps the last ``keep`` runs (``CHOREO_KEEP_RUNS``, default 20): ``run list``, ``run result``,
+``run diff`` and ``run deps --run`` work on those. Older records and snapshots are removed together, then
+every snapshot manifest and snapshot object no kept snapshot refers to. So that a run does not pay for
+this every time, pruning waits until ``keep + PRUNE_SLACK`` runs have gathered and then removes the
+oldest down to ``keep`` — in the transaction that stores the run, like everything a run keeps.
+"""
+
+from __future__ import annotations
+
+import os
+
+from choreo.errors import ChoreoError
+from choreo.results.record import RUNS_TABLE
+from choreo.results.snapshot import MANIFESTS_TABLE, OBJECTS_TABLE, SNAPSHOTS_TABLE
+from choreo.store.base import RecordStore
+
+DEFAULT_KEEP_RUNS = 20
+KEEP_RUNS_VARIABLE = "CHOREO_KEEP_RUNS"
+PRUNE_SLACK = 10
+
+
+def kept_runs() -> int:
+    """How many runs to keep: ``$CHOREO_KEEP_RUNS`` (a whole number, 1 or more) or the default."""
+    text = os.environ.get(KEEP_RUNS_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_KEEP_RUNS
+    if not text.isdigit() or int(text) < 1:
+        raise ChoreoError(f"${KEEP_RUNS_VARIABLE}: expected a whole number of runs (1 or more), got {text!r}")
+    return int(text)
+
+
+def prune_history(records: RecordStore, keep: int, *, slack: int = PRUNE_SLACK) -> int:
+    """Remove the oldest runs beyond ``keep`` once more than ``keep + slack`` are stored, with their
+    snapshots and whatever only they referred to. Returns how many runs were removed."""
+    runs = records.record_keys(RUNS_TABLE)  # keyed "<started>|<id>": key order is start order
+    if len(runs) <= keep + slack:
+        return 0
+    dropped = runs[: len(runs) - keep]
+    for key in dropped:
+        records.delete_record(RUNS_TABLE, key)
+        records.delete_record(SNAPSHOTS_TABLE, key.partition("|")[2])
+    live_manifests = {entry["manifest"] for _run, entry in records.list_records(SNAPSHOTS_TABLE)}
+    live_objects: set[str] = set()
+    for key in records.record_keys(MANIFESTS_TABLE):
+        if key not in live_manifests:
+            records.delete_record(MANIFESTS_TABLE, key)
+            continue
+        manifest = records.get_record(MANIFESTS_TABLE, key)
+        live_objects.update(manifest["objects"] if isinstance(manifest, dict) else ())
+    for key in records.record_keys(OBJECTS_TABLE):
+        if key not in live_objects:
+            records.delete_record(OBJECTS_TABLE, key)
+    return len(dropped)
