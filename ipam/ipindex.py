@@ -441,6 +441,7 @@ class IPIndex:
         for route in routes:
             current = self.rib.routes.get(route.key)
             changed = current is None or _differs(current, route)
+            relabelled = current is not None and current.user != route.user
             if current is None:
                 self.rib.insert(route)
                 current = route
@@ -451,6 +452,7 @@ class IPIndex:
             self._track_gateway(current)
             if changed:
                 self.changes.touch(("", *current.key))
+            if relabelled:
                 self._pass_labels_down(current)
 
     def _pass_labels_down(self, route: Route) -> None:

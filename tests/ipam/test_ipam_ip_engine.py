@@ -359,6 +359,14 @@ def test_addresses_under_a_prefix_take_its_new_labels_at_once() -> None:
     assert index.changes.drain() == []
 
 
+def test_a_prefix_inserted_over_addresses_leaves_their_labels() -> None:
+    index, _ = run([("p", {"prefix": "10.0.0.0/24", "labels": {"site": "x"}}), ("a", {"address": "10.0.0.7/32"})])
+    index.changes.drain()
+    apply(index, "q", {"prefix": "10.0.0.0/25", "labels": {"site": "q"}})
+    assert [index.entry_suffix(k) for k in index.changes.drain()] == ["10.0.0.0-25"]
+    assert next(a for a in index.allocations() if a.owner == "a").labels == {"site": "x"}
+
+
 def test_addresses_in_a_range_take_its_new_labels_at_once() -> None:
     index, _ = run([("p", REG4), ("r", {"range": "10.0.0.10-10.0.0.13", "labels": {"pool": "a"}})])
     apply(index, "h", {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "r"}}, "labels": {"me": "h"}})
