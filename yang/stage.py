@@ -8,7 +8,7 @@ hides another; every problem names the device, the YANG data path, the message a
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -221,12 +221,18 @@ def _fingerprint(api: APIServer, profiles: Profiles, device: Device, out_dir: Pa
                  node.get("spec")],
         "schema": schema,
         "running": running,
-        "configs": [[config["metadata"]["name"], config.get("spec"), asdict(source)]
-                    for config, source in device.sourced],
+        "configs": [_config_version(config, source) for config, source in device.sourced],
         "out": str(out_dir),
         "writesRunning": api.registry.get(*RUNNING) is not None,
         "code": code_version(),
     })
+
+
+def _config_version(config: dict[str, Any], source: Source) -> list[str]:
+    """A Config as an input: its identity and resourceVersion (which moves with its content) and the reconciler
+    and intent chain behind it (which can change while the Config does not)."""
+    meta = config["metadata"]
+    return [meta["name"], meta.get("uid", ""), meta.get("resourceVersion", ""), source.reconciler, source.intent]
 
 
 def _node_configs(by_target: dict[str, list[dict[str, Any]]], node: dict[str, Any]) -> list[dict[str, Any]]:
