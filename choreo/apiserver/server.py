@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from choreo.api.objects import ObjectKey, clone, key_of, meta
-from choreo.apiserver import openapi, ssa
+from choreo.apiserver import namespaces, openapi, ssa
 from choreo.apiserver.hooks import AdmissionHook
 from choreo.apiserver.metadata import validate_metadata
 from choreo.apiserver.owners import OwnerIndex
@@ -74,6 +74,8 @@ class APIServer:
         self.owners = OwnerIndex(backend)
         for crd in builtin_crds():
             self.registry.add(resource_from_crd(crd, source="built-in", choreo_api=True))
+        self.registry.add(namespaces.namespace_resource())
+        self.add_hook("", namespaces.KIND, namespaces.NamespaceHook())
 
     # ---------------------------------------------------------------- the store, through the API
 
@@ -188,11 +190,14 @@ class APIServer:
 
     # ---------------------------------------------------------------- writes
 
-    def create(self, obj: Object, *, manager: str = "") -> Object:
+    def create(self, obj: Object, *, manager: str = "", dry_run: bool = False) -> Object:
+        if dry_run:
+            return self._dry_run(self._key_for(obj), lambda: self.create(obj, manager=manager))
         resource = self.registry.for_object(obj)
         new = clone(obj)
         for field in _SERVER_FIELDS:
             meta(new).pop(field, None)
+        _omit_empty_metadata(new)
         key = self._key_of(resource, new)
         with self.backend.transaction():
             if self.backend.get(key) is not None:
@@ -205,8 +210,10 @@ class APIServer:
                 new = ssa.update(None, new, manager, self.semantics(resource), now=self._clock())
             return self._store(resource, key, None, new)
 
-    def update(self, obj: Object, *, manager: str = "") -> Object:
+    def update(self, obj: Object, *, manager: str = "", dry_run: bool = False) -> Object:
         """Replace an object (PUT). A resourceVersion in ``obj`` must match the stored one."""
+        if dry_run:
+            return self._dry_run(self._key_for(obj), lambda: self.update(obj, manager=manager))
         resource = self.registry.for_object(obj)
         key = self._key_of(resource, obj)
         with self.backend.transaction():
@@ -217,6 +224,7 @@ class APIServer:
             if expected and str(expected) != old["metadata"].get("resourceVersion"):
                 raise Conflict(_stale_message(resource, key))
             new = clone(obj)
+            _omit_empty_metadata(new)
             _carry_server_fields(old, new)
             if "managedFields" not in meta(new) and "managedFields" in old["metadata"]:
                 meta(new)["managedFields"] = clone(old["metadata"]["managedFields"])
@@ -231,8 +239,10 @@ class APIServer:
         resource = self.registry.for_object(obj)
         return resource, self._key_of(resource, obj)
 
-    def apply(self, obj: Object, *, manager: str, force: bool = False) -> Object:
+    def apply(self, obj: Object, *, manager: str, force: bool = False, dry_run: bool = False) -> Object:
         """Server-side apply ``obj`` as ``manager``'s full intent for the fields it sets."""
+        if dry_run:
+            return self._dry_run(self._key_for(obj), lambda: self.apply(obj, manager=manager, force=force))
         resource, key = self._apply_target(obj, manager)
         with self.backend.transaction():
             old = self.backend.get(key)
@@ -245,9 +255,11 @@ class APIServer:
                 _carry_server_fields(old, new)
             return self._store(resource, key, old, new, applying=True)
 
-    def apply_status(self, obj: Object, *, manager: str, force: bool = False) -> Object:
+    def apply_status(self, obj: Object, *, manager: str, force: bool = False, dry_run: bool = False) -> Object:
         """Server-side apply to the ``status`` subresource: only ``obj``'s status is ``manager``'s intent; the
         rest of the stored object stays as it is. The object must exist (``NotFound``)."""
+        if dry_run:
+            return self._dry_run(self._key_for(obj), lambda: self.apply_status(obj, manager=manager, force=force))
         resource, key = self._apply_target(obj, manager)
         with self.backend.transaction():
             live = self.backend.get(key)
@@ -260,10 +272,21 @@ class APIServer:
             merged["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
             return self.update(merged)
 
-    def delete(self, group: str, kind: str, namespace: str, name: str, *, expected_rv: str | None = None) -> Object:
+    def delete(
+        self,
+        group: str,
+        kind: str,
+        namespace: str,
+        name: str,
+        *,
+        expected_rv: str | None = None,
+        dry_run: bool = False,
+    ) -> Object:
         """Delete, or mark for deletion when finalizers remain. Dependents are deleted in cascade."""
         resource = self._resource(group, kind)
         key = self._key(resource, namespace, name)
+        if dry_run:
+            return self._dry_run(key, lambda: self.delete(group, kind, namespace, name, expected_rv=expected_rv))
         with self.backend.transaction():
             old = self.backend.get(key)
             if old is None:
@@ -277,6 +300,26 @@ class APIServer:
                 marked["metadata"]["deletionTimestamp"] = self._clock()
                 return self.backend.update(key, marked, old["metadata"]["resourceVersion"])
             return self._remove(key, old)
+
+    def _dry_run(self, key: ObjectKey, write: Callable[[], Object]) -> Object:
+        """``write`` in full (validation, defaulting, managed fields, admission hooks, cascades), then undone:
+        Kubernetes' ``dryRun=All``. The answer is the object as it would be stored, at the resourceVersion it
+        has now (none for a create), since nothing was written."""
+        before: Object | None = None
+        try:
+            with self.backend.transaction():
+                before = self.backend.get(key)
+                raise _DryRunDone(write())
+        except _DryRunDone as done:
+            result = clone(done.result)
+        if before is None:
+            meta(result).pop("resourceVersion", None)
+        else:
+            meta(result)["resourceVersion"] = before["metadata"]["resourceVersion"]
+        return result
+
+    def _key_for(self, obj: Object) -> ObjectKey:
+        return self._key_of(self.registry.for_object(obj), obj)
 
     # ---------------------------------------------------------------- internals
 
@@ -381,11 +424,30 @@ class APIServer:
         return [o for o in self._dependents(uid) if kind is None or (key_of(o).group, o.get("kind")) == (group, kind)]
 
 
+class _DryRunDone(Exception):
+    """Carries a dry run's answer out of the transaction its raising rolls back."""
+
+    def __init__(self, result: Object) -> None:
+        super().__init__("dry run")
+        self.result = result
+
+
 def status_intent(obj: Object) -> Object:
     """What a status-subresource apply states: identity (apiVersion, kind, name, namespace) and ``status``."""
     intent = {k: v for k, v in obj.items() if k in ("apiVersion", "kind", "status")}
     intent["metadata"] = {k: v for k, v in meta(obj).items() if k in ("name", "namespace")}
     return intent
+
+
+def _omit_empty_metadata(obj: Object) -> None:
+    """Drop empty labels, annotations, finalizers and owner references, as Kubernetes' ObjectMeta never keeps
+    them (``omitempty``): a create or update sending ``annotations: {}`` (kubectl's client-side apply does) stores
+    none. A server-side apply keeps its intent as sent: an empty map there is a field its manager owns."""
+    md = obj.get("metadata")
+    if isinstance(md, dict):
+        for field in ("labels", "annotations", "finalizers", "ownerReferences"):
+            if isinstance(md.get(field), dict | list) and not md[field]:
+                del md[field]
 
 
 def _carry_server_fields(old: Object, new: Object) -> None:

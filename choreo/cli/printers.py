@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from choreo.cli import jsonpath
+from choreo.apiserver import columns as kind_columns
+from choreo.apiserver import jsonpath
 from choreo.errors import ChoreoError
 from choreo.results.summary import table
 
@@ -54,46 +55,12 @@ class Block:
 
 
 def printer_columns(crd: Object | None, version: str) -> list[Column]:
-    """The ``additionalPrinterColumns`` of ``crd`` for ``version`` (its first version that has some,
-    or the legacy top-level list); the default ``AGE`` column when there are none (as kubectl)."""
-    specs: list[Object] = []
-    if crd is not None:
-        versions = crd.get("spec", {}).get("versions") or []
-        ordered = sorted(versions, key=lambda v: v.get("name") != version)
-        specs = next((v["additionalPrinterColumns"] for v in ordered if v.get("additionalPrinterColumns")), [])
-        specs = specs or crd.get("spec", {}).get("additionalPrinterColumns") or []
-    if not specs:
-        return [Column("AGE", ".metadata.creationTimestamp", "date")]
-    return [
-        Column(str(s.get("name", "")).upper(), str(s.get("jsonPath", "")), str(s.get("type", "string")),
-               int(s.get("priority", 0)))
-        for s in specs
-    ]
+    """The kind's printer columns (``choreo.apiserver.columns``) as table columns with kubectl's headers."""
+    return [Column(c.name.upper(), c.json_path, c.type, c.priority) for c in kind_columns.printer_columns(crd, version)]
 
 
 def age(timestamp: Any, now: datetime) -> str:
-    """kubectl's human duration since ``timestamp`` (``45s``, ``3m20s``, ``5h``, ``2d3h``, ``40d``)."""
-    try:
-        then = datetime.fromisoformat(str(timestamp).replace("Z", "+00:00"))
-    except ValueError:
-        return NONE
-    seconds = max(int((now - then.astimezone(UTC)).total_seconds()), 0)
-    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
-    if seconds < 120:
-        return f"{seconds}s"
-    if minutes < 10:
-        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
-    if hours < 3:
-        return f"{minutes}m"
-    if hours < 8:
-        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    if days < 8:
-        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
-    if days < 365 * 2:
-        return f"{days}d"
-    return f"{days // 365}y"
+    return kind_columns.age(timestamp, now) or NONE
 
 
 def object_name(block: Block, obj: Object) -> str:

@@ -52,9 +52,20 @@ from choreo.errors import BadRequest, ChoreoError, Invalid, NotFound
 from choreo.results.inventory import Item, current_inventory
 from choreo.results.runs import runs_newest_first
 from choreo.results.snapshot import has_snapshot, load_snapshot
-from choreo.server import discovery
+from choreo.server import discovery, gnostic, openapi_docs, tables
 from choreo.server.patch import json_patch, merge_patch
-from choreo.server.query import Predicate, field_selector, label_selector
+from choreo.server.query import (
+    Continue,
+    Expired,
+    Page,
+    Predicate,
+    field_selector,
+    label_selector,
+    page,
+    parse_continue,
+    parse_limit,
+    position,
+)
 from choreo.store.base import Gone
 
 Object = dict[str, Any]
@@ -75,6 +86,7 @@ MAX_CHUNK_LINE = 4096
 JSON_TYPES = frozenset({"application/json", MERGE_PATCH, JSON_PATCH})
 YAML_TYPES = frozenset({"application/yaml", APPLY_PATCH})
 MAX_INT64 = 2**63 - 1
+OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 
 
 class Unauthorized(ChoreoError):
@@ -184,7 +196,10 @@ def status_doc(code: int, message: str, reason: str = "", details: Object | None
 def error_status(exc: ChoreoError) -> Object:
     code = exc.code if exc.code in _REASONS else (400 if 400 <= exc.code < 500 else 500)
     reason = exc.reason if exc.reason in _K8S_REASONS else _REASONS[code]
-    return status_doc(code, str(exc), reason, _error_details(exc))
+    doc = status_doc(code, str(exc), reason, _error_details(exc))
+    if isinstance(exc, Expired):
+        doc["metadata"] = {"continue": exc.continue_token}
+    return doc
 
 
 def _error_details(exc: ChoreoError) -> Object | None:
@@ -214,7 +229,7 @@ class Target:
 
     @property
     def group_version(self) -> str:
-        return f"{self.resource.group}/{self.version}"
+        return f"{self.resource.group}/{self.version}" if self.resource.group else self.version
 
     def present(self, obj: Object) -> Object:
         """The object as this version shows it."""
@@ -246,10 +261,6 @@ def items_doc(items: list[Item]) -> Object:
 
 def items_from_doc(doc: Object) -> list[Item]:
     return [Item(entry["object"], bool(entry.get("choreoApi"))) for entry in doc.get("items", [])]
-
-
-class _Rollback(Exception):
-    """Raised inside a transaction to undo a dry-run write."""
 
 
 class _NotFoundPath(NotFound):
@@ -656,7 +667,7 @@ class APIHandler(BaseHTTPRequestHandler):
         if parts[0] == "openapi":
             self._openapi(api, parts[1:])
         elif parts[0] == "api":
-            self._core(api, parts[1:])
+            self._core(api, parts[1:], query)
         elif parts[0] == "apis":
             self._apis(api, parts[1:], query)
         else:
@@ -675,23 +686,25 @@ class APIHandler(BaseHTTPRequestHandler):
     def _openapi(self, api: APIServer, parts: list[str]) -> None:
         self._only_get()
         if parts == ["v2"]:
-            if discovery.OPENAPI_V2_PROTOBUF in self.headers.get("Accept", ""):
+            v2 = openapi_docs.openapi_v2(api.registry)
+            if OPENAPI_V2_PROTOBUF in self.headers.get("Accept", ""):
                 # what kube-apiserver answers too: Go's mime parser rejects the "@" of the requested type
-                self._send_bytes(200, discovery.openapi_v2_protobuf(), "application/octet-stream")
+                self._send_bytes(200, gnostic.encode_document(v2), "application/octet-stream")
             else:
-                self._send_json(200, discovery.openapi_v2())
+                self._send_json(200, v2)
             return
         if parts == ["v3"]:
-            self._send_json(200, discovery.openapi_v3_index(api.registry))
+            self._send_json(200, openapi_docs.openapi_v3_index(api.registry))
             return
-        if len(parts) == 4 and parts[:2] == ["v3", "apis"]:
-            doc = discovery.openapi_v3(api.registry, parts[2], parts[3])
+        if parts[:2] in (["v3", "apis"], ["v3", "api"]) and len(parts) == (4 if parts[1] == "apis" else 3):
+            group, version = (parts[2], parts[3]) if parts[1] == "apis" else ("", parts[2])
+            doc = openapi_docs.openapi_v3(api.registry, group, version)
             if doc is not None:
                 self._send_json(200, doc)
                 return
         raise _NotFoundPath()
 
-    def _core(self, api: APIServer, parts: list[str]) -> None:
+    def _core(self, api: APIServer, parts: list[str], query: dict[str, str]) -> None:
         if not parts:
             self._only_get()
             self._send_json(200, discovery.api_versions())
@@ -699,7 +712,7 @@ class APIHandler(BaseHTTPRequestHandler):
             self._only_get()
             self._send_json(200, discovery.api_resource_list(api.registry, "", "v1"))
         else:
-            raise _NotFoundPath()
+            Resource(self, api, self._target(api, "", parts[0], parts[1:]), query).serve()
 
     def _apis(self, api: APIServer, parts: list[str], query: dict[str, str]) -> None:
         if len(parts) <= 2:
@@ -762,6 +775,8 @@ class Resource:
         action = actions.get((method, item))
         if action is None or (self.t.subresource and method in ("DELETE", "POST")):
             raise MethodNotAllowed(f"{method} is not allowed on {self.h.path}")
+        if method != "GET":
+            _ = self._dry_run  # a bad dryRun value is refused before the body is looked at
         action()
 
     # ---------------------------------------------------------------- helpers
@@ -778,18 +793,13 @@ class Resource:
         agent = self.h.headers.get("User-Agent", "") or "unknown"
         return agent.split("/")[0][:128]
 
-    def _dry(self, action: Callable[[], Object]) -> Object:
-        """Run a write; with ``dryRun=All`` do it inside a transaction that is rolled back."""
-        if self.query.get("dryRun") != "All":
-            return action()
-        result: list[Object] = []
-        try:
-            with self.api.transaction():
-                result.append(action())
-                raise _Rollback
-        except _Rollback:
-            pass
-        return result[0]
+    @property
+    def _dry_run(self) -> bool:
+        """``dryRun=All``: the API checks the write in full and keeps nothing (any other value is refused)."""
+        given = self.query.get("dryRun")
+        if given not in (None, "All"):
+            raise BadRequest(f"unsupported dryRun value {given!r}: only All is supported")
+        return given == "All"
 
     def _selectors(self) -> Predicate:
         labels = label_selector(self.query.get("labelSelector"))
@@ -797,7 +807,13 @@ class Resource:
         return lambda obj: labels(obj) and fields(obj)
 
     def _check_identity(self, obj: Object) -> None:
-        """The body must be of this kind and version and name the object of the URL."""
+        """The body must be of this kind and version and name the object of the URL.
+
+        A core kind's body may leave out apiVersion and kind (typed clients do): kube-apiserver takes them
+        from the URL there, and so does this server."""
+        if not self.r.group:
+            obj["apiVersion"] = obj.get("apiVersion") or self.t.group_version
+            obj["kind"] = obj.get("kind") or self.r.kind
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         if not api_version or not kind:
             raise BadRequest("the object has no apiVersion or kind")
@@ -841,8 +857,8 @@ class Resource:
 
     def _get(self) -> None:
         obj = self._current()
-        if discovery.wants_table(self.h.headers.get("Accept", "")):
-            self.h._send_json(200, discovery.table([obj], obj["metadata"].get("resourceVersion", "")))
+        if tables.wants_table(self.h.headers.get("Accept", "")):
+            self.h._send_json(200, self._table([obj], obj["metadata"].get("resourceVersion", "")))
         else:
             self._send(200, obj)
 
@@ -854,24 +870,57 @@ class Resource:
             items = self.api.list(self.r.group, self.r.kind, self.t.namespace)
         return revision, [o for o in items if match(o)]
 
+    def _table(self, objects: list[Object], revision: str, continue_token: str = "") -> Object:
+        include = self.query.get("includeObject", "Metadata")
+        columns = tables.columns_for(self.api, self.r, self.t.version)
+        shown = [self.t.present(o) for o in objects]
+        return tables.table(shown, columns, revision, include_object=include, continue_token=continue_token)
+
+    def _page(self) -> Page:
+        """The objects a list asks for: selected, and paged by ``limit`` and ``continue`` (see ``query``)."""
+        limit = parse_limit(self.query.get("limit"))
+        start = parse_continue(self.query["continue"]) if self.query.get("continue") else None
+        match = self._selectors()
+        with self.api.transaction():
+            revision = self.api.events.current_revision()
+            if start is not None:
+                self._check_consistent(start, revision)
+            items = self.api.list(self.r.group, self.r.kind, self.t.namespace)
+        selected = sorted((o for o in items if match(o)), key=position)
+        return page(selected, revision if start is None else start.revision, limit, start)
+
+    def _check_consistent(self, start: Continue, revision: int) -> None:
+        """A next page is consistent with the first while no object of the kind changed since it was read."""
+        try:
+            changed = bool(self.api.events.events_since(start.revision, self.r.group, self.r.kind))
+        except Gone:
+            changed = True  # the store no longer knows: assume the worst
+        if start.revision > revision or changed:
+            raise start.expired(revision)
+
     def _list_or_watch(self) -> None:
         if _flag(self.query, "watch"):
             Watch(self).run()
             return
-        revision, items = self._snapshot()
-        if discovery.wants_table(self.h.headers.get("Accept", "")):
-            include = self.query.get("includeObject", "Metadata")
-            self.h._send_json(200, discovery.table(items, str(revision), include_object=include))
+        listed = self._page()
+        token = listed.next.token() if listed.next else ""
+        if tables.wants_table(self.h.headers.get("Accept", "")):
+            self.h._send_json(200, self._table(listed.items, str(listed.revision), token))
             return
-        self._send_list(items, revision)
+        metadata: Object = {"resourceVersion": str(listed.revision)}
+        if token:
+            metadata["continue"] = token
+            if not self.query.get("labelSelector") and not self.query.get("fieldSelector"):
+                metadata["remainingItemCount"] = listed.remaining
+        self._send_list(listed.items, metadata)
 
-    def _send_list(self, items: list[Object], revision: int) -> None:
+    def _send_list(self, items: list[Object], metadata: Object) -> None:
         self.h._send_json(
             200,
             {
                 "apiVersion": self.t.group_version,
                 "kind": self.r.list_kind,
-                "metadata": {"resourceVersion": str(revision)},
+                "metadata": metadata,
                 "items": [self.t.present(o) for o in items],
             },
         )
@@ -886,19 +935,16 @@ class Resource:
             md["name"] = f"{md['generateName']}{secrets.token_hex(3)[:5]}"
         if self.r.status_subresource:
             obj.pop("status", None)
-        created = self._dry(lambda: self.api.create(obj, manager=self._manager))
-        self._send(201, created)
+        self._send(201, self.api.create(obj, manager=self._manager, dry_run=self._dry_run))
 
     def _update(self) -> None:
         obj = self.h._object_body()
         self._check_identity(obj)
 
-        def write() -> Object:
-            with self.api.transaction():
-                new = self._with_subresource_rules(self._current(), obj)
-                return self.api.update(new, manager=self._manager)
-
-        self._send(200, self._dry(write))
+        with self.api.transaction():
+            new = self._with_subresource_rules(self._current(), obj)
+            updated = self.api.update(new, manager=self._manager, dry_run=self._dry_run)
+        self._send(200, updated)
 
     def _with_subresource_rules(self, old: Object, new: Object) -> Object:
         """The status subresource only changes status; the main resource never does (when it exists)."""
@@ -917,7 +963,7 @@ class Resource:
         if kind == APPLY_PATCH:
             code, obj = self._apply()
         elif kind in (MERGE_PATCH, JSON_PATCH):
-            code, obj = 200, self._dry(lambda: self._merge_or_json(kind))
+            code, obj = 200, self._merge_or_json(kind)
         elif kind == STRATEGIC_PATCH:
             raise UnsupportedMediaType(
                 "strategic merge patch is not supported for custom resources: use application/merge-patch+json, "
@@ -933,21 +979,14 @@ class Resource:
         manager = self.query.get("fieldManager", "")
         if not manager:
             raise BadRequest("PATCH with application/apply-patch+yaml requires the fieldManager query parameter")
-        force = _flag(self.query, "force")
-        existed: list[bool] = []
-
-        def write() -> Object:
-            with self.api.transaction():
-                live = self.api.try_get(self.r.group, self.r.kind, self._namespace, self.t.name or "")
-                existed.append(live is not None)
-                if self.t.subresource == "status":
-                    return self.api.apply_status(obj, manager=manager, force=force)
-                if self.r.status_subresource:
-                    obj.pop("status", None)
-                return self.api.apply(obj, manager=manager, force=force)
-
-        result = self._dry(write)
-        return (200 if existed[0] else 201), result
+        force, dry_run = _flag(self.query, "force"), self._dry_run
+        with self.api.transaction():
+            existed = self.api.try_get(self.r.group, self.r.kind, self._namespace, self.t.name or "") is not None
+            if self.t.subresource == "status":
+                return 200, self.api.apply_status(obj, manager=manager, force=force, dry_run=dry_run)
+            if self.r.status_subresource:
+                obj.pop("status", None)
+            return (200 if existed else 201), self.api.apply(obj, manager=manager, force=force, dry_run=dry_run)
 
     def _merge_or_json(self, kind: str) -> Object:
         patch = self.h._body()
@@ -962,13 +1001,13 @@ class Resource:
             new = self._with_subresource_rules(old, patched)
             if not (new.get("metadata") or {}).get("resourceVersion"):
                 new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-            return self.api.update(new, manager=self._manager)
+            return self.api.update(new, manager=self._manager, dry_run=self._dry_run)
 
     def _delete(self) -> None:
         expected = self._delete_options()
         name = self.t.name or ""
-        gone = self._dry(
-            lambda: self.api.delete(self.r.group, self.r.kind, self._namespace, name, expected_rv=expected)
+        gone = self.api.delete(
+            self.r.group, self.r.kind, self._namespace, name, expected_rv=expected, dry_run=self._dry_run
         )
         self._send(200, gone)
 
@@ -993,18 +1032,14 @@ class Resource:
 
     def _delete_collection(self) -> None:
         _revision, items = self._snapshot()
-
-        def delete_all() -> Object:
-            deleted = []
-            with self.api.transaction():
-                for obj in items:
-                    md = obj["metadata"]
-                    if self.api.try_get(self.r.group, self.r.kind, md.get("namespace", ""), md["name"]) is not None:
-                        deleted.append(self.api.delete(self.r.group, self.r.kind, md.get("namespace", ""), md["name"]))
-            return {"items": deleted}
-
-        result = self._dry(delete_all)
-        self._send_list(result["items"], self.api.events.current_revision())
+        deleted, dry_run = [], self._dry_run
+        with self.api.transaction():
+            for obj in items:
+                md = obj["metadata"]
+                namespace = md.get("namespace", "")
+                if self.api.try_get(self.r.group, self.r.kind, namespace, md["name"]) is not None:
+                    deleted.append(self.api.delete(self.r.group, self.r.kind, namespace, md["name"], dry_run=dry_run))
+        self._send_list(deleted, {"resourceVersion": str(self.api.events.current_revision())})
 
 
 class Watch:
@@ -1014,7 +1049,7 @@ class Watch:
         self.res = resource
         self.h = resource.h
         self.events = resource.api.events
-        self.table = discovery.wants_table(self.h.headers.get("Accept", ""))
+        self.table = tables.wants_table(self.h.headers.get("Accept", ""))
         self.match = resource._selectors()
         self.visible: set[tuple[str, str]] = set()
 
@@ -1119,7 +1154,7 @@ class Watch:
             self.visible.add(key)
         shown = self.res.t.present(obj)
         if self.table:
-            shown = discovery.table([shown], md.get("resourceVersion", ""))
+            shown = self.res._table([obj], md.get("resourceVersion", ""))
         self._chunk({"type": kind, "object": shown})
 
     def _bookmark(self, revision: int) -> None:

@@ -1,4 +1,5 @@
-"""Kubernetes list/watch query selectors: ``labelSelector`` and ``fieldSelector`` strings.
+"""Kubernetes list/watch query parameters: ``labelSelector`` and ``fieldSelector`` strings, ``limit`` and
+``continue`` (paging).
 
 Label selectors follow the Kubernetes grammar (``a=b``, ``a==b``, ``a!=b``, ``a in (x,y)``,
 ``a notin (x)``, ``a``, ``!a``, ``a>1``, ``a<1``, requirements joined by commas). Field selectors follow
@@ -8,12 +9,22 @@ on every kind (all kube-apiserver offers for custom resources); choreo also sele
 kind's schema declares (``spec.name``), compared the way choreo's selectors compare values
 (``choreo.runtime.selectors``). Any other field is refused, as kube-apiserver does, rather than silently
 matching nothing or everything. A malformed selector raises ``BadRequest`` with the offending part.
+
+Paging: a list with ``limit=N`` returns N objects and a ``continue`` token (the revision the list was read at
+and the last object shown). The next page is served only while it is consistent with the first: when an
+object of the kind changed since that revision (or the store no longer remembers that far back), the answer
+is kube-apiserver's 410 Expired, whose Status carries a token to go on regardless. A token this server did not
+write is a 400.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from choreo.apiserver.metadata import label_value_errors, qualified_name_errors
@@ -222,3 +233,90 @@ def field_selector(text: str | None, schema: Object | None = None) -> Predicate:
         return _everything
     checks = [_field_requirement(part, schema) for part in _split_terms(text) if part]
     return lambda obj: all(check(obj) for check in checks)
+
+
+# ---------------------------------------------------------------- paging: limit and continue
+
+_CONTINUE_VERSION = "choreo/v1"
+_INCONSISTENT = (
+    "The provided continue parameter is too old to display a consistent list result. You can start a new list "
+    "without the continue parameter, or use the continue token in this response to retrieve the remainder of the "
+    "results. Continuing with the provided token results in an inconsistent list - objects that were created, "
+    "modified, or deleted between the time the first chunk was returned and now may show up in the list."
+)
+
+
+class Expired(ChoreoError):
+    """410: a continue token whose list can no longer be served consistently; ``continue_token`` goes on
+    from the same place without that promise (kube-apiserver's answer and its Status ``metadata.continue``)."""
+
+    reason = "Expired"
+    code = 410
+
+    def __init__(self, continue_token: str) -> None:
+        super().__init__(_INCONSISTENT)
+        self.continue_token = continue_token
+
+
+@dataclass(frozen=True)
+class Continue:
+    """Where the next page starts: after ``after`` (namespace, name) of the list read at ``revision``."""
+
+    revision: int
+    after: tuple[str, str]
+
+    def token(self) -> str:
+        doc = {"v": _CONTINUE_VERSION, "rv": self.revision, "start": list(self.after)}
+        return base64.urlsafe_b64encode(json.dumps(doc, separators=(",", ":")).encode()).decode()
+
+    def expired(self, revision: int) -> Expired:
+        """The 410 for this token, offering to go on from the same place in the list read at ``revision``."""
+        return Expired(Continue(revision, self.after).token())
+
+
+def parse_continue(token: str) -> Continue:
+    """A ``continue`` query parameter; one this server did not write is a 400, as kube-apiserver answers."""
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+        revision, after = doc["rv"], doc["start"]
+        valid = doc["v"] == _CONTINUE_VERSION and isinstance(revision, int) and revision >= 0
+        if not (valid and isinstance(after, list) and len(after) == 2 and all(isinstance(p, str) for p in after)):
+            raise ValueError("not a continue token of this server")
+    except (ValueError, TypeError, KeyError, UnicodeError, binascii.Error) as exc:
+        raise BadRequest(f"continue key is not valid: {exc}") from None
+    return Continue(revision, (after[0], after[1]))
+
+
+def parse_limit(text: str | None) -> int:
+    """The ``limit`` query parameter: the most objects to return, 0 (or none) for all of them."""
+    if not text:
+        return 0
+    if not re.fullmatch(r"[0-9]{1,18}", text):
+        raise BadRequest(f"limit {text!r} is not a non-negative number of objects")
+    return int(text)
+
+
+def position(obj: Object) -> tuple[str, str]:
+    """An object's place in a list: lists are ordered by namespace, then name."""
+    md = obj.get("metadata") or {}
+    return (md.get("namespace") or "", md.get("name") or "")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: its objects, the revision it was read at, and what follows it."""
+
+    items: list[Object]
+    revision: int
+    next: Continue | None = None
+    remaining: int = 0
+
+
+def page(items: list[Object], revision: int, limit: int, start: Continue | None) -> Page:
+    """The page of ``items`` (read at ``revision``, in list order) that ``limit`` and ``start`` select."""
+    if start is not None:
+        items = [obj for obj in items if position(obj) > start.after]
+    if not limit or len(items) <= limit:
+        return Page(items, revision)
+    shown = items[:limit]
+    return Page(shown, revision, Continue(revision, position(shown[-1])), len(items) - limit)

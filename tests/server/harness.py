@@ -160,3 +160,16 @@ class ServerProcess:
 def idle(http: Http) -> bool:
     code, status = http.call("GET", "/choreo/v1/status")
     return code == 200 and bool(status.get("idle"))
+
+
+def crd(group: str, kind: str, schema: dict[str, Any], *, scope: str = "Namespaced", **version: Any) -> dict[str, Any]:
+    """A one-version (``v1``) CustomResourceDefinition of ``kind`` (plural: lower-case kind + ``s``); ``version``
+    adds to the version entry (``subresources``, ``additionalPrinterColumns``)."""
+    plural = f"{kind.lower()}s"
+    entry = {"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}, **version}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {"group": group, "scope": scope, "names": {"kind": kind, "plural": plural}, "versions": [entry]},
+    }

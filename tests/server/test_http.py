@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from kubernetes.dynamic.exceptions import ConflictError, NotFoundError
 from choreo.apiserver.server import APIServer
 from choreo.server.http import APIHTTPServer
 from choreo.store.memory import MemoryBackend
-from tests.server.harness import Http, copy_example, served
+from tests.server.harness import Http, copy_example, crd, served
 
 GV = "/apis/example.com/v1alpha1"
 NS = f"{GV}/namespaces/default"
@@ -76,19 +75,6 @@ def test_openapi_v3_tells_kubectl_field_validation_works(http: Http) -> None:
     assert "fieldValidation" in [p["name"] for p in patch["parameters"]]
     schema = doc["components"]["schemas"]["com.example.v1alpha1.Greeting"]
     assert schema["properties"]["spec"]["required"] == ["name"]
-
-
-def test_openapi_v2_for_older_kubectl(http: Http) -> None:
-    """Debian's kubectl 1.20 reads /openapi/v2 (protobuf first) before every apply."""
-    code, doc = http.call("GET", "/openapi/v2")
-    assert code == 200 and doc["swagger"] == "2.0" and doc["definitions"] == {}
-    request = urllib.request.Request(http.url + "/openapi/v2")
-    request.add_header("Accept", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.headers["Content-Type"] == "application/octet-stream"
-        body = response.read()
-    # gnostic openapi_v2.Document: field 1 swagger "2.0", field 2 info {1 title, 2 version}
-    assert body.startswith(b"\x0a\x032.0\x12") and b"\x0a\x06choreo" in body
 
 
 def test_invalid_objects_carry_field_causes_for_kubectl(http: Http) -> None:
@@ -361,18 +347,7 @@ def _events(body: object) -> list[dict]:
 
 
 def _crd() -> dict:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "things.t.io"},
-        "spec": {
-            "group": "t.io",
-            "scope": "Cluster",
-            "names": {"kind": "Thing", "plural": "things"},
-            "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}],
-        },
-    }
+    return crd("t.io", "Thing", {"type": "object", "x-kubernetes-preserve-unknown-fields": True}, scope="Cluster")
 
 
 class _Context:

@@ -1,0 +1,87 @@
+"""A kind's printer columns: what ``kubectl get`` (and ``choreo get``) shows for each object of it.
+
+A CRD version names them in ``additionalPrinterColumns`` (name, type, JSONPath, priority: ``-o wide`` shows the
+columns of priority above 0); a kind without any shows its age, as kube-apiserver's CRD defaulting adds. The
+server turns them into the cells of a ``meta.k8s.io/v1`` Table and ``choreo get`` into text, so both read the
+same columns from here, and ages are written the same way as kubectl's (``45s``, ``3m20s``, ``2d3h``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from choreo.apiserver import jsonpath
+
+Object = dict[str, Any]
+CREATED = ".metadata.creationTimestamp"
+
+
+@dataclass(frozen=True)
+class PrinterColumn:
+    """One ``additionalPrinterColumns`` entry."""
+
+    name: str
+    json_path: str
+    type: str = "string"
+    format: str = ""
+    description: str = ""
+    priority: int = 0
+
+    def values(self, obj: Object) -> list[Any]:
+        """What the column's JSONPath finds in ``obj`` (nothing, or ``[None]``, when the field is absent)."""
+        return jsonpath.evaluate(obj, self.json_path)
+
+
+AGE = PrinterColumn("Age", CREATED, "date", description="Time since the object was created")
+
+
+def printer_columns(crd: Object | None, version: str) -> list[PrinterColumn]:
+    """The ``additionalPrinterColumns`` of ``crd`` for ``version`` (its first version that has some, or the
+    legacy top-level list); the Age column when there are none."""
+    specs: list[Object] = []
+    if crd is not None:
+        versions = crd.get("spec", {}).get("versions") or []
+        ordered = sorted(versions, key=lambda v: v.get("name") != version)
+        specs = next((v["additionalPrinterColumns"] for v in ordered if v.get("additionalPrinterColumns")), [])
+        specs = specs or crd.get("spec", {}).get("additionalPrinterColumns") or []
+    if not specs:
+        return [AGE]
+    return [
+        PrinterColumn(
+            str(s.get("name", "")),
+            str(s.get("jsonPath", "")),
+            str(s.get("type", "string")),
+            str(s.get("format", "")),
+            str(s.get("description", "")),
+            int(s.get("priority", 0)),
+        )
+        for s in specs
+    ]
+
+
+def age(timestamp: Any, now: datetime) -> str | None:
+    """kubectl's human duration since ``timestamp`` (``45s``, ``3m20s``, ``5h``, ``2d3h``, ``40d``); None when
+    ``timestamp`` is not a time."""
+    try:
+        then = datetime.fromisoformat(str(timestamp).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    seconds = max(int((now - then.astimezone(UTC)).total_seconds()), 0)
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if seconds < 120:
+        return f"{seconds}s"
+    if minutes < 10:
+        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
+    if hours < 3:
+        return f"{minutes}m"
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if days < 8:
+        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
+    if days < 365 * 2:
+        return f"{days}d"
+    return f"{days // 365}y"

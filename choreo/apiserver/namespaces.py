@@ -1,0 +1,84 @@
+"""The core ``v1`` Namespace kind: ``kubectl create ns``, ``get ns`` and ``delete ns`` on choreo's API.
+
+choreo always accepted objects in any namespace without a Namespace object, and still does (a project's inputs
+name their namespaces freely). A Namespace object is what clients that manage namespaces expect: it can be
+created, listed and deleted, shows ``status.phase: Active``, and deleting it deletes what lives in it.
+
+Deletion differs from kube-apiserver in its timing only: Kubernetes marks the namespace ``Terminating`` and a
+controller empties it afterwards; here the namespace's objects are deleted through the API in the same
+transaction (each one's finalizers, cascades and admission hooks apply as on any delete), and the Namespace is
+gone when the delete answers. An object a finalizer holds stays, marked for deletion, until the finalizer is
+removed. Objects in a namespace that has no Namespace object are left alone.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from choreo.apiserver.columns import AGE, PrinterColumn
+from choreo.apiserver.hooks import BaseHook
+from choreo.apiserver.registry import APIResource
+
+if TYPE_CHECKING:
+    from choreo.apiserver.server import APIServer
+
+Object = dict[str, Any]
+KIND = "Namespace"
+
+_SCHEMA: Object = {
+    "type": "object",
+    "description": "A scope for the names of namespaced objects.",
+    "properties": {
+        "apiVersion": {"type": "string"},
+        "kind": {"type": "string"},
+        "metadata": {"type": "object"},
+        "spec": {
+            "type": "object",
+            "description": "Accepted as Kubernetes defines it; choreo runs no namespace finalizers.",
+            "properties": {"finalizers": {"type": "array", "items": {"type": "string"}}},
+        },
+        "status": {
+            "type": "object",
+            "description": "Set by the server.",
+            "properties": {"phase": {"type": "string", "description": "Active while the namespace exists."}},
+        },
+    },
+}
+
+COLUMNS = [PrinterColumn("Status", ".status.phase", description="The phase of the namespace"), AGE]
+
+
+def namespace_resource() -> APIResource:
+    return APIResource(
+        group="",
+        kind=KIND,
+        plural="namespaces",
+        singular="namespace",
+        namespaced=False,
+        storage_version="v1",
+        served_versions=["v1"],
+        schemas={"v1": _SCHEMA},
+        list_kind="NamespaceList",
+        short_names=["ns"],
+        status_subresource=True,
+        choreo_api=True,
+        source="built-in",
+    )
+
+
+class NamespaceHook(BaseHook):
+    """A new Namespace is ``Active``; a deleted one takes the objects in it along."""
+
+    def admit(self, api: APIServer, old: Object | None, new: Object) -> None:
+        if old is None:
+            new["status"] = {"phase": "Active"}
+
+    def deleting(self, api: APIServer, obj: Object) -> None:
+        namespace = obj["metadata"]["name"]
+        for resource in api.registry.resources():
+            if not resource.namespaced:
+                continue
+            for item in api.list(resource.group, resource.kind, namespace):
+                name = item["metadata"]["name"]
+                if api.try_get(resource.group, resource.kind, namespace, name) is not None:
+                    api.delete(resource.group, resource.kind, namespace, name)

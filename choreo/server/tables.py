@@ -1,0 +1,98 @@
+"""``meta.k8s.io/v1`` Tables: what ``kubectl get`` asks for (``Accept: application/json;as=Table;...``) and prints.
+
+kube-apiserver fills a custom kind's Table from its CRD's ``additionalPrinterColumns``: a Name column, then one
+column per printer column (type, format, description and priority as declared; kubectl shows priority > 0 only
+with ``-o wide``), each cell the first value the column's JSONPath finds, typed by the column (``date``
+columns as an age such as ``5m``), empty (null) when nothing is found or the value is not of the column's type.
+The columns come from ``choreo.apiserver.columns``, which ``choreo get`` prints from too.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from choreo.apiserver import jsonpath, namespaces
+from choreo.apiserver.columns import PrinterColumn, age, printer_columns
+from choreo.apiserver.registry import APIResource
+from choreo.apiserver.server import APIServer
+
+Doc = dict[str, Any]
+_NAME = {
+    "name": "Name",
+    "type": "string",
+    "format": "name",
+    "description": "Name must be unique within a namespace.",
+    "priority": 0,
+}
+
+
+def wants_table(accept: str) -> bool:
+    """Whether the client's preferred media type is a Table (kubectl lists it first when it wants one)."""
+    return any("as=Table" in part.replace(" ", "") for part in accept.split(",")[:1])
+
+
+def columns_for(api: APIServer, resource: APIResource, version: str) -> list[PrinterColumn]:
+    """The printer columns of ``resource`` in ``version``, from its stored CRD (Age alone when it has none)."""
+    if resource.group_kind == namespaces.namespace_resource().group_kind:
+        return namespaces.COLUMNS
+    crd = api.try_get("apiextensions.k8s.io", "CustomResourceDefinition", "", f"{resource.plural}.{resource.group}")
+    return printer_columns(crd, version)
+
+
+def _cell(column: PrinterColumn, obj: Doc, now: datetime) -> Any:
+    values = column.values(obj)
+    value = values[0] if values else None
+    if value is None:
+        return None
+    kind = column.type
+    if kind == "string":
+        return jsonpath.text(value)
+    if kind == "integer" and isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind == "boolean" and isinstance(value, bool):
+        return value
+    if kind == "date" and isinstance(value, str):
+        return age(value, now) or "<invalid>"
+    return None
+
+
+def _partial(obj: Doc) -> Doc:
+    md = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": md}
+
+
+def table(
+    objects: list[Doc],
+    columns: list[PrinterColumn],
+    resource_version: str,
+    *,
+    include_object: str = "Metadata",
+    continue_token: str = "",
+) -> Doc:
+    """The Table of ``objects``; ``include_object`` is the request's ``includeObject`` (None, Metadata, Object)."""
+    now = datetime.now(UTC)
+    rows = []
+    for obj in objects:
+        row: Doc = {"cells": [(obj.get("metadata") or {}).get("name", ""), *(_cell(c, obj, now) for c in columns)]}
+        if include_object == "Object":
+            row["object"] = obj
+        elif include_object != "None":
+            row["object"] = _partial(obj)
+        rows.append(row)
+    definitions = [
+        {"name": c.name, "type": c.type, "format": c.format, "description": c.description, "priority": c.priority}
+        for c in columns
+    ]
+    metadata: Doc = {"resourceVersion": resource_version}
+    if continue_token:
+        metadata["continue"] = continue_token
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": metadata,
+        "columnDefinitions": [_NAME, *definitions],
+        "rows": rows,
+    }

@@ -1,0 +1,96 @@
+"""kubectl against ``choreo server start``: explain, diff, server dry-run, tables, paging, namespaces.
+
+Each test runs with Debian's kubectl 1.20 (which reads only the protobuf ``/openapi/v2``) and with the
+kubectl on PATH, against one real server process serving the interface example with ``-r`` (its IPClaims
+have printer columns).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_server import KUBECTLS, kubeconfig
+from tests.server.harness import Http, ServerProcess, copy_example, idle, wait_for
+
+Kubectl = Callable[..., subprocess.CompletedProcess]
+
+
+@pytest.fixture(scope="module")
+def served_interface(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    folder = tmp_path_factory.mktemp("kubectl")
+    server = ServerProcess(str(copy_example("interface", folder)), "-r", "--address", "127.0.0.1:0")
+    try:
+        url = server.wait_ready()
+        wait_for(lambda: idle(Http(url)), "the first reconciles")
+        yield url, kubeconfig(folder / "kubeconfig", url)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=KUBECTLS, ids=lambda path: "kubectl-1.20" if ".tools" in path else "kubectl")
+def kubectl(request: pytest.FixtureRequest, served_interface: tuple[str, Path], tmp_path: Path) -> Kubectl:
+    _url, config = served_interface
+
+    def run(*args: str, stdin: str | None = None, ok: bool = True) -> subprocess.CompletedProcess:
+        command = [request.param, "--kubeconfig", str(config), "--cache-dir", str(tmp_path / "cache"), *args]
+        result = subprocess.run(command, capture_output=True, text=True, input=stdin, timeout=60)
+        assert not ok or result.returncode == 0, result.stderr
+        return result
+
+    return run
+
+
+def _node(name: str, index: str) -> str:
+    return f"apiVersion: example.com/v1alpha1\nkind: Node\nmetadata:\n  name: {name}\nspec:\n  index: {index}\n"
+
+
+def test_explain_reads_the_kinds_schema(kubectl: Kubectl) -> None:
+    whole = kubectl("explain", "node").stdout
+    assert "KIND:" in whole and "Node" in whole and "spec" in whole
+    spec = kubectl("explain", "node.spec").stdout
+    assert "index" in spec and "the IPIndex to take loopback addresses from" in spec
+
+
+def test_diff_and_server_dry_runs_show_only_real_changes_and_keep_nothing(kubectl: Kubectl, tmp_path: Path) -> None:
+    name = f"n{abs(hash(tmp_path)) % 10**6}"
+    kubectl("apply", "-f", "-", stdin=_node(name, "kubenet"))
+    before = kubectl("get", "node.example.com", name, "-o", "jsonpath={.metadata.resourceVersion}").stdout
+    changed = _node(name, "other")
+    diff = kubectl("diff", "-f", "-", stdin=changed, ok=False)
+    assert diff.returncode == 1, diff.stderr
+    changes = [line for line in diff.stdout.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert "-  index: kubenet" in changes and "+  index: other" in changes
+    assert not [line for line in changes if "resourceVersion" in line or "annotations: {}" in line], changes
+    same = kubectl("diff", "-f", "-", stdin=_node(name, "kubenet"), ok=False)
+    assert (same.returncode, same.stdout) == (0, "")
+    configured = kubectl("apply", "--dry-run=server", "-f", "-", stdin=changed).stdout
+    assert f"node.example.com/{name} configured (server dry run)" in configured
+    applied = kubectl("apply", "--server-side", "--force-conflicts", "--dry-run=server", "-f", "-", stdin=changed)
+    assert f"node.example.com/{name} serverside-applied (server dry run)" in applied.stdout
+    after = kubectl("get", "node.example.com", name, "-o", "jsonpath={.metadata.resourceVersion} {.spec.index}")
+    assert after.stdout == f"{before} kubenet"
+
+
+def test_get_shows_printer_columns_and_pages(kubectl: Kubectl) -> None:
+    table = kubectl("get", "ipclaims").stdout.splitlines()
+    assert table[0].split()[:6] == ["NAME", "READY", "INDEX", "PREFIXTYPE", "CLAIMREQ", "CLAIMRSP"]
+    row = next(line.split() for line in table if line.startswith("node1.loopback.ipv4"))
+    assert row[1:3] == ["True", "kubenet"] and "10.0.0.0/32" in row
+    assert kubectl("get", "ipclaims", "--chunk-size=1").stdout.splitlines() == table
+    assert len(table) > 2  # more than one page of one
+
+
+def test_namespaces_are_created_listed_and_deleted(kubectl: Kubectl, tmp_path: Path) -> None:
+    name = f"lab{abs(hash(tmp_path)) % 10**6}"
+    assert f"namespace/{name} created" in kubectl("create", "ns", name).stdout
+    listed = {line.split()[0]: line.split()[1] for line in kubectl("get", "ns").stdout.splitlines()[1:]}
+    assert listed[name] == "Active"
+    kubectl("apply", "-n", name, "-f", "-", stdin=_node("inside", "kubenet"))
+    assert f'namespace "{name}" deleted' in kubectl("delete", "ns", name).stdout
+    assert name not in kubectl("get", "ns").stdout
+    gone = kubectl("get", "node.example.com", "inside", "-n", name, ok=False)
+    assert gone.returncode != 0 and "NotFound" in gone.stderr
