@@ -175,17 +175,47 @@ def schema() -> None:
 
 
 @schema.command("tree")
-@click.argument("profile")
-@click.option("--path", "path", default="", help="Print only the subtree at this schema path (/a/b/c).")
+@click.argument("targets", nargs=-1, required=True, metavar="PROFILE | FILE.yang...")
+@click.option("--path", "path", default="", help="Print only the nodes on this schema path (/a/b/c) and below it.")
+@click.option("--depth", type=int, default=None, help="Print this many levels (deeper ones as ...).")
+@click.option("-p", "--search", "search", multiple=True, help="Folder to find modules FILE.yang imports in.")
 @_PROJECT
-def schema_tree(profile: str, path: str, directory: str | None) -> None:
-    """Print the tree of PROFILE (Schema name, or "PROVIDER VERSION")."""
-    from yang.profiles import compile_profile, load_profiles
-    from yang.tree import tree_lines
+def schema_tree(targets: tuple[str, ...], path: str, depth: int | None, search: tuple[str, ...],
+                directory: str | None) -> None:
+    """Print the tree of a schema profile (Schema name, or "PROVIDER VERSION") or of YANG files, as
+    `pyang -f tree` prints it."""
+    from yang.tree import TreeOptions, tree_lines
 
-    context = compile_profile(load_profiles(_root(directory)).named(profile))
-    for line in tree_lines(context, path):
+    options = TreeOptions.parse(path, depth)
+    if all(target.endswith(".yang") for target in targets):
+        context, modules = _file_schema(targets, search)
+    elif len(targets) == 1:
+        from yang.profiles import compile_profile, load_profiles
+
+        context = compile_profile(load_profiles(_root(directory)).named(targets[0]))
+        modules = list(context.module_names)
+    else:
+        raise ChoreoError("give one profile, or .yang files")
+    for line in tree_lines(context, modules, options):
         click.echo(line)
+
+
+def _file_schema(files: tuple[str, ...], search: tuple[str, ...]) -> tuple[Any, list[str]]:
+    """A schema of the modules in ``files`` with all their features on (libyang, unlike pyang, has the features
+    of modules that are only imported off: a module whose nodes need them must be given too)."""
+    from yang.libyang_adapter import ModuleSource, SchemaContext, YangFailure
+    from yang.profiles import standard_module_dirs
+
+    for file in files:
+        if not Path(file).is_file():
+            raise ChoreoError(f"{file}: no such file")
+    folders = [Path(s) for s in search] + sorted({Path(f).resolve().parent for f in files}) + standard_module_dirs()
+    try:
+        modules = [ModuleSource(Path(f).stem.split("@")[0], Path(f)) for f in files]
+        context = SchemaContext(folders, modules)
+    except YangFailure as failure:
+        raise ChoreoError(str(failure)) from None
+    return context, list(context.module_names)
 
 
 @schema.command("lint")

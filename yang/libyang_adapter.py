@@ -224,12 +224,14 @@ class SchemaContext:
             module = lib.ly_ctx_load_module(self._ctx, _str2c(source.name), ffi.NULL, feats)
             if module == ffi.NULL:
                 raise YangFailure(_with_context(_take_errors(self._ctx), f"module {source.name}"))
+            name = source.name
         else:
-            self._parse_file(source.file, feats)
-        if source.name not in self.module_names:
-            self.module_names.append(source.name)
+            name = self._parse_file(source.file, feats)
+        if name not in self.module_names:
+            self.module_names.append(name)
 
-    def _parse_file(self, file: Path, feats: Any) -> None:
+    def _parse_file(self, file: Path, feats: Any) -> str:
+        """Parse a module file; returns the name of the module it holds."""
         text = file.read_bytes()
         reader = ffi.new("struct ly_in **")
         keep = ffi.new("char []", text)
@@ -239,6 +241,7 @@ class SchemaContext:
             module = ffi.new("struct lys_module **")
             if lib.lys_parse(self._ctx, reader[0], lib.LYS_IN_YANG, feats, module) != lib.LY_SUCCESS:
                 raise YangFailure(_with_context(_take_errors(self._ctx), str(file)))
+            return _c2str(module[0].name)
         finally:
             lib.ly_in_free(reader[0], 0)
 

@@ -168,8 +168,8 @@ def test_schema_tree_and_lint(example):
     project = example("fabric")
     tree = choreo("schema", "tree", "ietf-1.0.0", "--path", "/interfaces/interface/ipv4/address", "-C", str(project))
     assert tree.code == 0
-    assert tree.out.splitlines()[:3] == ["rw address* [ip]", "+--rw ip    inet:ipv4-address-no-zone",
-                                         "+--rw prefix-length    uint8"]
+    assert tree.out.splitlines()[3:6] == ["        +--rw ip:ipv4!", "           +--rw ip:address* [ip]",
+                                          "              +--rw ip:ip                     inet:ipv4-address-no-zone"]
     unknown = choreo("schema", "tree", "nope", "-C", str(project))
     assert unknown.code == 1 and unknown.err == "error: schema profile 'nope' not found (profiles: ietf-1.0.0)\n"
     fixtures = Path(__file__).resolve().parents[1] / "yang" / "fixtures"
