@@ -26,7 +26,8 @@ from choreo.runtime.session import stored_api
 from choreo.server.client import ServerClient
 
 server_option = click.option(
-    "--server", "server_url", default=None, help="choreo server URL (default: $CHOREO_SERVER, config file, local)."
+    "--server", "--address", "server_url", default=None, metavar="URL",
+    help="choreo server URL or HOST:PORT (default: $CHOREO_SERVER, config file, local).",
 )
 
 

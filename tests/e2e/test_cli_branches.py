@@ -184,6 +184,7 @@ def test_on_a_server_development_commits_and_pushes_production_refuses(published
         applied = choreo("server", "apply", f"file://{origin}", "proj", "main", "dev", *on)
         assert applied.code == 0, applied.err
         assert choreo("branch", "get", *on).out == "* dev\n  main\n"
+        assert choreo("branch", "get", "--address", url.removeprefix("http://")).out == "* dev\n  main\n"
         clone_project = next(workspace.glob("*origin.git")) / "proj"
         (clone_project / "in" / "carol.yaml").write_text(CAROL)
         committed = choreo("run", "commit", "carol on the server", *on)
