@@ -85,8 +85,9 @@ def write_running(project: Path, mtu: int) -> None:
     (project / "runningconfigs" / "dev1.json").write_text(json.dumps(running))
 
 
-def run(project: Path, *, full: bool = False) -> StageResult:
-    record = run_project(project, RunOptions(plugins=[SCHEMA], full=full))
+def run(project: Path, *, full: bool = False, reports: dict[str, str] | None = None) -> StageResult:
+    options = RunOptions(plugins=[SCHEMA], full=full, stage_options={"out": None, "reports": reports or {}})
+    record = run_project(project, options)
     assert record.failure is None
     [stage] = record.stages
     return stage
@@ -212,8 +213,11 @@ def assert_same_as_full(project: Path, tmp_path: Path) -> None:
     twin = tmp_path / "twin"
     shutil.rmtree(twin, ignore_errors=True)
     shutil.copytree(project, twin)
-    incremental, full = run(project), run(twin, full=True)
+    reports = {project: tmp_path / "incremental.xml", twin: tmp_path / "full.xml"}
+    incremental = run(project, reports={"junit": str(reports[project])})
+    full = run(twin, full=True, reports={"junit": str(reports[twin])})
     assert counts(full)[1] == 0
     assert incremental.errors == full.errors and incremental.lines[:-2] == full.lines[:-2]
+    assert reports[project].read_text() == reports[twin].read_text()  # the same verdicts, failures included
     assert outputs(project) == outputs(twin)
     assert stored(project) == stored(twin)
