@@ -141,8 +141,9 @@ def _node(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
 
 
 def _sets_empty(node: SchemaNode, out: Coerced) -> bool:
-    """In YAML, ``leaf:`` with no value (``null``) is how a leaf of type ``empty`` is written: it sets it."""
-    return not out.strict and node.kind == LeafKind and node.check_value("")[0] is not None
+    """In YAML, ``leaf:`` with no value (``null``) is how a leaf of type ``empty`` is written: it sets it. Any
+    other leaf (a string too, where "" would be a valid value) is deleted by ``null``."""
+    return not out.strict and node.kind == LeafKind and json_kind(node.check_value("")[0]) == "empty"
 
 
 def _container(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:

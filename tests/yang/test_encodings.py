@@ -111,6 +111,15 @@ def test_a_leaf_annotation_deletes_the_leaf_and_other_annotations_are_errors(fxr
     assert "unsupported annotation" in merged.problems[0].message
 
 
+def test_null_deletes_a_string_leaf_in_yaml_too_where_an_empty_string_would_be_valid(fxr):
+    running_value = {"fx-net:system": {"hostname": "h", "ntp-server": ["a"]}, "fx-route:routing": {"tag": "x"}}
+    merged = merge_device(fxr, [snippet("a", {"routing": {"tag": None}, "fx-net:system": {"hostname": None}})],
+                          running(running_value))
+    assert merged.valid, merged.problems
+    assert merged.config == {"fx-net:system": {"ntp-server": ["a"]}}
+    assert sorted(d.path for d in merged.deletions) == ["/fx-net:system/hostname", "/fx-route:routing/tag"]
+
+
 def test_null_sets_an_empty_leaf_in_yaml_but_deletes_it_in_json(fxr):
     assert merge_device(fxr, [snippet("a", {"routing": {"passive": None}})]).config == {
         "fx-route:routing": {"passive": [None]}}
