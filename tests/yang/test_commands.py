@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,28 @@ def test_config_validate_reports_each_bad_xml_element_with_its_path_and_line(fab
     enabled = "/ietf-interfaces:interfaces/interface[name='ethernet-1/1']/enabled"
     assert f'leaf1.xml: {enabled}: Invalid boolean value "yes" [from File leaf1.xml (' in result.out
     assert f"leaf1.xml:{line})]" in result.out and result.out.splitlines()[-1].startswith("leaf1.xml: 1 error(s)")
+
+
+@pytest.mark.skipif(shutil.which("yanglint") is None, reason="yanglint (libyang2-tools) is not installed")
+def test_yanglint_accepts_the_json_output_and_the_bare_xml_and_agrees_on_a_broken_copy(fabric, tmp_path):
+    from yang.profiles import standard_module_dirs
+
+    ietf, iana = standard_module_dirs()
+    modules = [str(ietf / "ietf-interfaces.yang"), str(ietf / "ietf-ip.yang"), str(iana / "iana-if-type.yang")]
+
+    def yanglint(data: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["yanglint", "-D", "-p", str(ietf), "-p", str(iana), "-e", "-t", "config", *modules,
+                               str(data)], capture_output=True, text=True, timeout=60, check=False)
+
+    bare = tmp_path / "leaf1-data.xml"
+    bare.write_text(choreo("config", "show", "leaf1", "-C", str(fabric), "-o", "xml-data").out)
+    assert yanglint(fabric / "out" / "leaf1.json").returncode == 0
+    assert yanglint(bare).returncode == 0
+    assert yanglint(fabric / "out" / "leaf1.xml").returncode != 0  # the NETCONF <config> payload is not data
+    broken = tmp_path / "broken.xml"
+    broken.write_text(bare.read_text().replace("<mtu>9000</mtu>", "<mtu>10</mtu>", 1))
+    lint = yanglint(broken)
+    ours = choreo("config", "validate", str(broken), "--profile", "ietf-1.0.0", "-C", str(fabric))
+    path = "/ietf-interfaces:interfaces/interface[name='ethernet-1/1']/ietf-ip:ipv4/mtu"
+    assert lint.returncode != 0 and f'Data location "{path}"' in lint.stderr
+    assert ours.code == 1 and f"broken.xml: {path}: Unsatisfied range" in ours.out
