@@ -167,7 +167,7 @@ class APIServer:
         resource = self._resource(group, kind)
         obj = self.backend.get(self._key(resource, namespace, name))
         if obj is None:
-            raise NotFound(f'{resource.kind}.{resource.group} "{_where(namespace, name)}" not found')
+            raise NotFound(f'{_kind_name(resource)} "{_where(namespace, name)}" not found')
         return obj if managed_fields else ssa.strip_managed_fields(obj)
 
     def try_get(self, group: str, kind: str, namespace: str, name: str) -> Object | None:
@@ -204,7 +204,7 @@ class APIServer:
                 from choreo.errors import AlreadyExists
 
                 raise AlreadyExists(
-                    f'{resource.kind}.{resource.group} "{_where(key.namespace, key.name)}" already exists'
+                    f'{_kind_name(resource)} "{_where(key.namespace, key.name)}" already exists'
                 )
             if manager:
                 new = ssa.update(None, new, manager, self.semantics(resource), now=self._clock())
@@ -219,7 +219,7 @@ class APIServer:
         with self.backend.transaction():
             old = self.backend.get(key)
             if old is None:
-                raise NotFound(f'{resource.kind}.{resource.group} "{_where(key.namespace, key.name)}" not found')
+                raise NotFound(f'{_kind_name(resource)} "{_where(key.namespace, key.name)}" not found')
             expected = (obj.get("metadata") or {}).get("resourceVersion")
             if expected and str(expected) != old["metadata"].get("resourceVersion"):
                 raise Conflict(_stale_message(resource, key))
@@ -264,7 +264,7 @@ class APIServer:
         with self.backend.transaction():
             live = self.backend.get(key)
             if live is None:
-                raise NotFound(f'{resource.kind}.{resource.group} "{key.name}" not found')
+                raise NotFound(f'{_kind_name(resource)} "{key.name}" not found')
             applied = clone(status_intent(obj))
             merged = ssa.apply(
                 live, applied, manager, self.semantics(resource), now=self._clock(), force=force, subresource="status"
@@ -290,7 +290,7 @@ class APIServer:
         with self.backend.transaction():
             old = self.backend.get(key)
             if old is None:
-                raise NotFound(f'{resource.kind}.{resource.group} "{_where(namespace, name)}" not found')
+                raise NotFound(f'{_kind_name(resource)} "{_where(namespace, name)}" not found')
             if expected_rv and expected_rv != old["metadata"].get("resourceVersion"):
                 raise Conflict(_stale_message(resource, key))
             if old["metadata"].get("finalizers"):
@@ -459,6 +459,11 @@ def _carry_server_fields(old: Object, new: Object) -> None:
             md.pop(field, None)
 
 
+def _kind_name(resource: APIResource) -> str:
+    """How messages name a kind: ``Greeting.example.com``; a core kind by its kind alone (``Namespace``)."""
+    return f"{resource.kind}.{resource.group}" if resource.group else resource.kind
+
+
 def _where(namespace: str, name: str) -> str:
     return f"{namespace}/{name}" if namespace else name
 
@@ -472,4 +477,4 @@ def _stale_message(resource: APIResource, key: ObjectKey) -> str:
 
 def _invalid_message(resource: APIResource, key: ObjectKey, errors: builtins.list[openapi.FieldError]) -> str:
     detail = capped(str(e) for e in errors)
-    return f'{resource.kind}.{resource.group} "{_where(key.namespace, key.name)}" is invalid: {detail}'
+    return f'{_kind_name(resource)} "{_where(key.namespace, key.name)}" is invalid: {detail}'

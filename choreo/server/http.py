@@ -66,6 +66,7 @@ from choreo.server.query import (
     parse_limit,
     position,
 )
+from choreo.server.strategic import strategic_merge_patch
 from choreo.store.base import Gone
 
 Object = dict[str, Any]
@@ -83,7 +84,12 @@ DEFAULT_MAX_WATCHES = 100
 WATCH_RETRY_SECONDS = 1
 LINGER_SECONDS = 0.5
 MAX_CHUNK_LINE = 4096
-JSON_TYPES = frozenset({"application/json", MERGE_PATCH, JSON_PATCH})
+JSON_TYPES = frozenset({"application/json", MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH})
+PATCHES: dict[str, Callable[[Any, Any], Any]] = {
+    MERGE_PATCH: merge_patch,
+    JSON_PATCH: json_patch,
+    STRATEGIC_PATCH: strategic_merge_patch,  # core kinds only, as in kube-apiserver
+}
 YAML_TYPES = frozenset({"application/yaml", APPLY_PATCH})
 MAX_INT64 = 2**63 - 1
 OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
@@ -962,7 +968,7 @@ class Resource:
         kind = self.h._content_type
         if kind == APPLY_PATCH:
             code, obj = self._apply()
-        elif kind in (MERGE_PATCH, JSON_PATCH):
+        elif kind in (MERGE_PATCH, JSON_PATCH) or (kind == STRATEGIC_PATCH and not self.r.group):
             code, obj = 200, self._merge_or_json(kind)
         elif kind == STRATEGIC_PATCH:
             raise UnsupportedMediaType(
@@ -993,7 +999,7 @@ class Resource:
         with self.api.transaction():
             old = self._current()
             shown = self.t.present(old)
-            patched = merge_patch(shown, patch) if kind == MERGE_PATCH else json_patch(shown, patch)
+            patched = PATCHES[kind](shown, patch)
             if not isinstance(patched, dict):
                 raise BadRequest("the patched object is not an object")
             self._check_identity(patched)

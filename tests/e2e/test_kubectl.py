@@ -84,6 +84,21 @@ def test_get_shows_printer_columns_and_pages(kubectl: Kubectl) -> None:
     assert len(table) > 2  # more than one page of one
 
 
+def test_a_namespace_file_is_applied_diffed_and_labelled(kubectl: Kubectl, tmp_path: Path) -> None:
+    """kubectl patches core kinds with a strategic merge patch."""
+    name = f"team{abs(hash(tmp_path)) % 10**6}"
+    manifest = f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  labels:\n    tier: a\n"
+    assert f"namespace/{name} created" in kubectl("apply", "-f", "-", stdin=manifest).stdout
+    changed = manifest.replace("tier: a", "tier: b")
+    diff = kubectl("diff", "-f", "-", stdin=changed, ok=False)
+    assert diff.returncode == 1 and "-    tier: a" in diff.stdout and "+    tier: b" in diff.stdout, diff.stderr
+    assert f"namespace/{name} configured" in kubectl("apply", "-f", "-", stdin=changed).stdout
+    kubectl("label", "ns", name, "extra=yes")
+    labels = kubectl("get", "ns", name, "-o", "jsonpath={.metadata.labels.tier} {.metadata.labels.extra}").stdout
+    assert labels == "b yes"
+    kubectl("delete", "ns", name)
+
+
 def test_namespaces_are_created_listed_and_deleted(kubectl: Kubectl, tmp_path: Path) -> None:
     name = f"lab{abs(hash(tmp_path)) % 10**6}"
     assert f"namespace/{name} created" in kubectl("create", "ns", name).stdout
