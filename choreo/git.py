@@ -234,11 +234,15 @@ class WorkTree:
         self.require_branch(name)
         self.git("switch", "--quiet", "--no-guess", "--end-of-options", name, what=f"checking out {name}")
 
-    def stash(self) -> bool:
-        """Put uncommitted changes (untracked files included) away in git's stash; False when there were none."""
-        if not self.git("status", "--porcelain", "--untracked-files=all", what="reading the status"):
+    def stash(self, keep: str) -> bool:
+        """Put uncommitted changes (untracked files included) away in git's stash, except those in folders
+        named ``keep`` (choreo's state folder: a server may have its store open there); False when there
+        were none."""
+        paths = ["--", ".", f":(exclude,glob)**/{keep}/**"]
+        if not self.git("status", "--porcelain", "--untracked-files=all", *paths, what="reading the status"):
             return False
-        self.git("stash", "push", "--quiet", "--include-untracked", "-m", "choreo branch stash", what="stashing")
+        self.git("stash", "push", "--quiet", "--include-untracked", "-m", "choreo branch stash", *paths,
+                 what="stashing")
         return True
 
     def diff(self, source: str, target: str, pathspec: str) -> list[str]:

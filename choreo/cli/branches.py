@@ -31,11 +31,16 @@ def version_control(client: ServerClient | None, directory: str | None, command:
 
 
 def branch_names(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    """The project's branches, for ``<TAB>`` (locally; nothing when that fails)."""
+    """The branches the command would see (of the project, or of the addressed server), for ``<TAB>``."""
+    client = ServerClient.addressed(ctx.params.get("server_url"))
     try:
-        names = VersionControl(project_dir(ctx.params.get("directory"))).tree.branches()
+        if client is not None and ctx.params.get("directory") is None:
+            lines = client.request("POST", VERSION_CONTROL_PATH, {"command": "branch get", "args": []})["lines"]
+        else:
+            lines = execute(VersionControl(project_dir(ctx.params.get("directory"))), "branch get", [])
     except Exception:  # a completion offers nothing rather than an error
         return []
+    names = [line[2:] for line in lines]  # "* main" / "  dev"
     return [CompletionItem(name) for name in names if name.startswith(incomplete)]
 
 

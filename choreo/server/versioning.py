@@ -16,8 +16,8 @@ from typing import Any
 
 from choreo.errors import BadRequest
 from choreo.git import GitError, WorkTree
-
-INPUT_FOLDER = "in"
+from choreo.loader.loading import INPUT
+from choreo.loader.project import STATE_DIR
 
 
 class VersionControl:
@@ -78,7 +78,7 @@ class VersionControl:
         current = self._checked_out("branch stash")
         if name != current:
             raise GitError(f"branch stash: {name} is not checked out ({current} is); its work tree has no changes")
-        if not self.tree.stash():
+        if not self.tree.stash(keep=STATE_DIR):
             return [f"branch {name} has no uncommitted changes"]
         return [f"stashed the uncommitted changes of {name} (git stash list; git stash pop brings them back)"]
 
@@ -105,12 +105,12 @@ class VersionControl:
         """Commit the changes of the project's ``in/`` folder (and only those) on the checked-out branch."""
         self._refuse_in_production("run commit")
         branch = self._checked_out("run commit")
-        inputs = self.project / INPUT_FOLDER
+        inputs = self.project / INPUT
         if not inputs.is_dir():
             raise GitError(f"run commit: {inputs}: no input folder to commit")
         commit = self.tree.commit(self.tree.relative(inputs), message)
         if commit is None:
-            raise GitError(f"run commit: nothing to commit: {INPUT_FOLDER}/ has no changes")
+            raise GitError(f"run commit: nothing to commit: {INPUT}/ has no changes")
         return [f"committed {commit} on {branch}: {message.strip().splitlines()[0]}"]
 
     def push(self) -> list[str]:

@@ -95,12 +95,14 @@ def test_stash_keeps_the_changes_it_puts_away(published) -> None:
     at = ("-C", str(project))
     alice = project / "in" / "example.com.greeting.alice.yaml"
     original = alice.read_text()
+    assert choreo("run", str(project)).code == 0  # the store in .choreo/ is not put away with the changes
     alice.write_text(original.replace("alice", "alicia"))
     wrong = choreo("branch", "stash", "dev", *at)
     assert wrong.code == 1 and wrong.err == "error: no branch dev (branches: main)\n"
     stashed = choreo("branch", "stash", "main", *at)
     assert stashed.out.startswith("stashed the uncommitted changes of main"), stashed.err
     assert alice.read_text() == original
+    assert choreo("get", "greetings", "alice", "-C", str(project), "-o", "name").out == "greeting.example.com/alice\n"
     assert choreo("branch", "stash", "main", *at).out == "branch main has no uncommitted changes\n"
     git(project, "stash", "pop", "-q")
     assert "alicia" in alice.read_text()
@@ -195,8 +197,17 @@ def test_on_a_server_development_commits_and_pushes_production_refuses(published
         assert "branch dev has 1 commit(s) that were not pushed and main does not contain" in again.err
         assert choreo("run", "push", *on).out == f"pushed dev to file://{origin}\n"
         assert git(origin, "log", "-1", "--format=%s", "dev") == "carol on the server"
-        assert choreo("server", "get", *on).out.splitlines()[0] == f"choreoctx: file://{origin} proj dev (branch dev)"
         assert choreo("branch", "diff", "main", "dev", *on).out == "A in/carol.yaml\n"
+        assert server.terminate() == 0
+    finally:
+        server.stop()
+    restarted = ServerProcess("--address", "127.0.0.1:0", "--workspace", str(workspace))
+    try:  # the context follows the branch it serves: a restart serves the commit, not REF again
+        url = restarted.wait_ready()
+        on = ("--server", url)
+        assert choreo("server", "get", *on).out.splitlines()[0] == f"choreoctx: file://{origin} proj dev (branch dev)"
+        assert choreo("branch", "get", "dev", *on).out.splitlines()[0].endswith(" carol on the server")
+        assert complete(f"choreo branch checkout --server {url} ") == ["dev", "main"]
 
         production = choreo("server", "apply", f"file://{origin}", "proj", "main", *on)
         assert production.code == 0, production.err
@@ -204,8 +215,19 @@ def test_on_a_server_development_commits_and_pushes_production_refuses(published
             refused = choreo(*args, *on)
             production_error = f"error: {' '.join(args[:2])}: the server's context is production"
             assert refused.code == 1 and production_error in refused.err
-        assert choreo("branch", "get", "dev", *on).out.splitlines()[0].endswith(" carol on the server")
         local_only = choreo("branch", "get", "-C", str(project), "--server", url)
         assert local_only.code == 1 and "only used locally" in local_only.err
+    finally:
+        restarted.stop()
+
+
+def test_on_a_static_server_the_served_folders_repository(published) -> None:
+    _, project = published
+    server = ServerProcess(str(project), "--address", "127.0.0.1:0", "--no-run")
+    try:
+        url = server.wait_ready()
+        assert choreo("branch", "create", "review", "--server", url).code == 0
+        assert choreo("branch", "get", "--server", url).out == "* main\n  review\n"
+        assert git(project, "branch", "--list", "--format=%(refname:short)").splitlines() == ["main", "review"]
     finally:
         server.stop()
