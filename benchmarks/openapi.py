@@ -14,16 +14,14 @@ The baseline is ``git show HEAD:`` of choreo/apiserver/openapi.py and metadata.p
 modules in the same process, so both are timed in the same run on the same machine. Before timing, every
 case is checked to give the same defaulted object and the same errors (path and message) both ways.
 
-    .venv/bin/python benchmarks/openapi.py           # N = 5000
-    .venv/bin/python benchmarks/openapi.py 20000
+    .venv/bin/python -m benchmarks.openapi           # N = 5000
+    .venv/bin/python -m benchmarks.openapi 20000
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import subprocess
-import sys
 import time
 import types
 from collections.abc import Callable
@@ -32,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from benchmarks.baseline import module_from_git
 from choreo.apiserver import metadata, openapi
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,13 +48,7 @@ Check = Callable[[Obj, Obj, bool], list[tuple[str, str]]]
 
 def load_baseline(name: str) -> types.ModuleType:
     """The committed version of a module, loaded under a private name (it never replaces the real one)."""
-    source = subprocess.run(
-        ["git", "show", f"HEAD:{BASELINE_FILES[name]}"], cwd=REPO, check=True, capture_output=True, text=True
-    ).stdout
-    module = types.ModuleType(f"_baseline_{name}")
-    sys.modules[module.__name__] = module  # dataclasses look their module up while building the class
-    exec(compile(source, f"HEAD:{BASELINE_FILES[name]}", "exec"), module.__dict__)
-    return module
+    return module_from_git("HEAD", BASELINE_FILES[name])
 
 
 def checker(openapi_module: Any, metadata_module: Any) -> Check:

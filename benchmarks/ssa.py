@@ -13,14 +13,13 @@ The baseline is ``git show <rev>:`` of ssa.py and fieldpath.py (default HEAD) lo
 namespace, so both versions run on the same machine, interleaved, in the same process; the results of both
 are checked to be identical before anything is timed.
 
-    .venv/bin/python benchmarks/ssa.py                 # against HEAD
-    .venv/bin/python benchmarks/ssa.py --rev HEAD~3 --seconds 0.5
+    .venv/bin/python -m benchmarks.ssa                 # against HEAD
+    .venv/bin/python -m benchmarks.ssa --rev HEAD~3 --seconds 0.5
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 import types
@@ -28,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.baseline import module_from_git
 from choreo.apiserver import ssa
 from choreo.apiserver.openapi import SchemaInfo
 
@@ -41,25 +41,8 @@ Call = Callable[[types.ModuleType], Object]
 
 def load_baseline(rev: str) -> types.ModuleType:
     """ssa.py of ``rev`` as a module whose ``choreo.apiserver.fieldpath`` import is fieldpath.py of ``rev``."""
-    fp_mod = _module_from_git(rev, "fieldpath", {})
-    saved = sys.modules.get("choreo.apiserver.fieldpath")
-    sys.modules["choreo.apiserver.fieldpath"] = fp_mod
-    try:
-        return _module_from_git(rev, "ssa", {})
-    finally:
-        if saved is not None:
-            sys.modules["choreo.apiserver.fieldpath"] = saved
-
-
-def _module_from_git(rev: str, name: str, namespace: dict[str, Any]) -> types.ModuleType:
-    source = subprocess.run(
-        ["git", "show", f"{rev}:choreo/apiserver/{name}.py"], cwd=REPO, check=True, capture_output=True, text=True
-    ).stdout
-    module = types.ModuleType(f"_ssa_baseline_{name}")
-    module.__dict__.update(namespace)
-    sys.modules[module.__name__] = module  # dataclasses look their module up while the class body runs
-    exec(compile(source, f"{rev}:{name}.py", "exec"), module.__dict__)
-    return module
+    fieldpath = module_from_git(rev, "choreo/apiserver/fieldpath.py")
+    return module_from_git(rev, "choreo/apiserver/ssa.py", {"choreo.apiserver.fieldpath": fieldpath})
 
 
 # --------------------------------------------------------------------------------------------------

@@ -9,6 +9,12 @@ Storage format: objects, event objects and record values are kept as canonical J
 compact separators). Decoding that text is also how every returned value becomes a fresh copy. A stored
 text that is not JSON (a store edited or damaged outside choreo) is a ``StoreDamaged`` error naming the
 store and the entry, never a decoder traceback.
+
+Inside a transaction nobody else can write (the lock here, ``BEGIN IMMEDIATE`` across processes), so
+what the transaction read or wrote stays true until it ends: the revision counter and the stored text of
+recently touched objects (with their resourceVersion) are remembered for its duration (``_Remembered``),
+and forgotten on any rollback. A run's reads of what it just wrote, and the API server's read-then-update,
+then cost no statement and no decoding beyond the one that hands out a fresh copy.
 """
 
 from __future__ import annotations
@@ -43,6 +49,10 @@ def event_history() -> int:
     if not text.isdigit() or int(text) < 1:
         raise ChoreoError(f"${EVENT_HISTORY_VARIABLE}: expected a whole number of events (1 or more), got {text!r}")
     return int(text)
+
+
+REMEMBERED_OBJECTS = 4096
+"""How many object texts a transaction remembers (the most recently touched ones); bounds its memory."""
 
 
 class StoredEvent(NamedTuple):
@@ -129,6 +139,37 @@ def resource_version(obj: Mapping[str, Any]) -> str:
     return str(md.get("resourceVersion", "")) if isinstance(md, Mapping) else ""
 
 
+# --- what a transaction remembers ------------------------------------------------------------------
+
+
+class _Known(NamedTuple):
+    """An object's stored text (``None``: there is no such object) and, when known, its resourceVersion."""
+
+    body: str | None
+    resource_version: str | None
+
+
+class _Remembered:
+    """What the open transaction has read or written; valid only while it is open and nothing rolled back."""
+
+    __slots__ = ("objects", "revision")
+
+    def __init__(self) -> None:
+        self.revision: int | None = None
+        self.objects: dict[ObjectKey, _Known] = {}
+
+    def forget(self) -> None:
+        self.revision = None
+        self.objects.clear()
+
+    def object(self, key: ObjectKey, known: _Known) -> None:
+        objects = self.objects
+        objects.pop(key, None)  # re-inserted last: the oldest entries go first when the bound is reached
+        if len(objects) >= REMEMBERED_OBJECTS:
+            del objects[next(iter(objects))]
+        objects[key] = known
+
+
 # --- the shared backend -----------------------------------------------------------------------------
 
 
@@ -164,6 +205,8 @@ class BaseBackend(ABC):
         self._depth = 0
         self._closed = False
         self.rollbacks = 0
+        self._remembered = _Remembered()
+        self._compacted_once = False
 
     # --- primitives supplied by each backend (always called with the lock held) ---
 
@@ -246,16 +289,24 @@ class BaseBackend(ABC):
                     self._compact_events()
             except BaseException:
                 self._depth = depth
+                self._remembered.forget()
                 self._rollback(depth)
                 self.rollbacks += 1
                 raise
             self._depth = depth
+            if depth == 0:
+                self._remembered.forget()
             self._commit(depth)
             if depth == 0:
                 self._changed.notify_all()
 
     def _compact_events(self) -> None:
-        cutoff = self._read_revision() - self._max_events
+        """Drop the events beyond the history; only after a write (or once per backend: the history's
+        length may have changed since the last process wrote)."""
+        if self._remembered.revision is None and self._compacted_once:
+            return
+        self._compacted_once = True
+        cutoff = self._counter() - self._max_events
         if cutoff > self._compacted_through():
             self._drop_events_through(cutoff)
 
@@ -263,8 +314,23 @@ class BaseBackend(ABC):
 
     def get(self, key: ObjectKey) -> dict[str, Any] | None:
         with self._lock:
-            body = self._load(key)
-        return None if body is None else self._decode_object(body, key)
+            known = self._known(key)
+            if known.body is None:
+                return None
+            obj = self._decode_object(known.body, key)
+            if known.resource_version is None and self._depth:
+                self._remembered.object(key, _Known(known.body, resource_version(obj)))
+        return obj
+
+    def _known(self, key: ObjectKey) -> _Known:
+        """The stored text of ``key``: remembered within a transaction, else loaded (and remembered)."""
+        if self._depth:
+            known = self._remembered.objects.get(key)
+            if known is None:
+                known = _Known(self._load(key), None)
+                self._remembered.object(key, known)
+            return known
+        return _Known(self._load(key), None)
 
     def _decode(self, body: str, what: object) -> Any:
         """A stored JSON value (an object, an event's object, or a record of any JSON type)."""
@@ -292,51 +358,62 @@ class BaseBackend(ABC):
 
     def create(self, key: ObjectKey, obj: dict[str, Any]) -> dict[str, Any]:
         with self.transaction():
-            if self._load(key) is not None:
+            if self._known(key).body is not None:
                 raise already_exists(key)
             return self._write(key, obj, "ADDED")
 
     def update(self, key: ObjectKey, obj: dict[str, Any], expected_rv: str | None = None) -> dict[str, Any]:
         with self.transaction():
-            self._existing(key, expected_rv)
+            known = self._known(key)
+            if known.body is None:
+                raise not_found(key)
+            current = known.resource_version
+            if current is None:  # not read in this transaction yet (decoding also finds a damaged text)
+                current = resource_version(self._decode_object(known.body, key))
+            if expected_rv and current != str(expected_rv):
+                raise conflict(key)
             return self._write(key, obj, "MODIFIED")
 
     def delete(self, key: ObjectKey, expected_rv: str | None = None) -> dict[str, Any]:
         with self.transaction():
-            last = self._existing(key, expected_rv)
+            body = self._known(key).body
+            if body is None:
+                raise not_found(key)
+            last = self._decode_object(body, key)
+            if expected_rv and resource_version(last) != str(expected_rv):
+                raise conflict(key)
             revision = self._next_revision()
             self._remove(key)
+            self._remembered.object(key, _Known(None, None))
             body = encode(stamped(last, revision), str(key))
             self._append_event(StoredEvent(revision, "DELETED", key.group, key.kind, body))
             return last
-
-    def _existing(self, key: ObjectKey, expected_rv: str | None) -> dict[str, Any]:
-        """The stored object, checked against the caller's precondition."""
-        body = self._load(key)
-        if body is None:
-            raise not_found(key)
-        stored: dict[str, Any] = self._decode(body, key)
-        if expected_rv and resource_version(stored) != str(expected_rv):
-            raise conflict(key)
-        return stored
 
     def _write(self, key: ObjectKey, obj: Mapping[str, Any], event_type: str) -> dict[str, Any]:
         revision = self._next_revision()
         body = encode(stamped(obj, revision), str(key))
         self._save(key, body)
+        self._remembered.object(key, _Known(body, str(revision)))
         self._append_event(StoredEvent(revision, event_type, key.group, key.kind, body))
         return self._decode_object(body, key)
 
+    def _counter(self) -> int:
+        """The revision counter: remembered once this transaction has written one (nobody else can write
+        while it is open), else read; ``_compact_events`` tells a transaction that wrote by it."""
+        remembered = self._remembered.revision if self._depth else None
+        return self._read_revision() if remembered is None else remembered
+
     def _next_revision(self) -> int:
-        revision = self._read_revision() + 1
+        revision = self._counter() + 1
         self._write_revision(revision)
+        self._remembered.revision = revision
         return revision
 
     # --- revisions and watch ---
 
     def current_revision(self) -> int:
         with self._lock:
-            return self._read_revision()
+            return self._counter()
 
     def events_since(
         self, revision: int, group: str | None = None, kind: str | None = None

@@ -108,6 +108,7 @@ class SqliteBackend(BaseBackend):
         super().__init__(max_events=max_events)
         self.path = Path(path)
         self.location = str(self.path)
+        self._last_packed: tuple[str, str | bytes] = ("", "")
         self._db = _connect(self.path)
         try:
             self._configure()
@@ -197,8 +198,16 @@ class SqliteBackend(BaseBackend):
         self._db.execute(
             "INSERT INTO objects (grp, kind, namespace, name, body) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (grp, kind, namespace, name) DO UPDATE SET body = excluded.body",
-            (key.group, key.kind, key.namespace, key.name, _pack(body)),
+            (key.group, key.kind, key.namespace, key.name, self._packed(body)),
         )
+
+    def _packed(self, body: str) -> str | bytes:
+        """``_pack(body)``, compressed once for the object row and its watch event (the same text)."""
+        last_body, last_packed = self._last_packed
+        if body is not last_body:
+            last_packed = _pack(body)
+            self._last_packed = (body, last_packed)
+        return last_packed
 
     def _remove(self, key: ObjectKey) -> None:
         self._db.execute(
@@ -236,7 +245,7 @@ class SqliteBackend(BaseBackend):
     def _append_event(self, event: StoredEvent) -> None:
         self._db.execute(
             "INSERT INTO events (revision, type, grp, kind, body) VALUES (?, ?, ?, ?, ?)",
-            (event.revision, event.type, event.group, event.kind, _pack(event.body)),
+            (event.revision, event.type, event.group, event.kind, self._packed(event.body)),
         )
 
     def _events_after(self, revision: int, group: str | None, kind: str | None) -> list[StoredEvent]:

@@ -397,6 +397,27 @@ def test_caught_inner_failure_undoes_only_the_inner_writes(backend: BaseBackend)
     assert [e.revision for e in backend.events_since(0)] == [1, 2]
 
 
+def test_a_caught_inner_failure_forgets_what_the_transaction_remembered(backend: BaseBackend) -> None:
+    # Objects read or written inside a transaction are remembered until it ends: an inner rollback must
+    # not leave the rolled-back state (texts, resourceVersions, the revision counter) remembered.
+    with backend.transaction():
+        put(backend, "a", size=1)
+        put(backend, "gone")
+        assert rv(backend.get(key("a"))) == "1"
+        with pytest.raises(Boom), backend.transaction():
+            backend.update(key("a"), obj("a", size=2), expected_rv="1")
+            backend.delete(key("gone"))
+            assert backend.get(key("gone")) is None
+            raise Boom
+        assert backend.get(key("a"))["spec"] == {"size": 1}
+        assert backend.get(key("gone")) is not None
+        with pytest.raises(Conflict):
+            backend.update(key("a"), obj("a", size=3), expected_rv="3")
+        assert rv(backend.update(key("a"), obj("a", size=3), expected_rv="1")) == "3"
+    assert backend.get(key("a"))["spec"] == {"size": 3}
+    assert [e.revision for e in backend.events_since(0)] == [1, 2, 3]
+
+
 def test_other_threads_do_not_see_an_open_transaction(backend: BaseBackend) -> None:
     seen: list[dict | None] = []
     inside = threading.Event()

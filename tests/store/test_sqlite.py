@@ -301,3 +301,19 @@ def test_the_event_history_is_bounded_by_choreo_event_history(
     monkeypatch.setenv("CHOREO_EVENT_HISTORY", "lots")
     with pytest.raises(ChoreoError, match=r"\$CHOREO_EVENT_HISTORY: expected a whole number"):
         open_sqlite()
+
+
+def test_a_transaction_sees_what_another_connection_committed_before_it(open_sqlite: Opener) -> None:
+    # What one transaction remembers (object texts, resourceVersions, the revision) ends with it: the next
+    # transaction reads the file again and sees another writer's commits.
+    first, second = open_sqlite(), open_sqlite()
+    with first.transaction():
+        put(first, "a", size=1)
+        assert first.get(key("a"))["spec"] == {"size": 1}
+    second.update(key("a"), obj("a", size=2), expected_rv="1")
+    put(second, "b")
+    with first.transaction():
+        assert first.get(key("a"))["spec"] == {"size": 2}
+        assert first.get(key("a"))["metadata"]["resourceVersion"] == "2"
+        assert first.create(key("c"), obj("c"))["metadata"]["resourceVersion"] == "4"
+    assert [e.revision for e in second.events_since(0)] == [1, 2, 3, 4]
