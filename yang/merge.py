@@ -275,12 +275,20 @@ def _report(state: _Validation, problem: Problem, removed: list[str] | None = No
     cause = None if root else _cause(state, problem)
     if cause is None:
         state.merged.problems.append(problem)
-    else:
+    elif not _repeats(cause, problem):
         cause.follow_ons.append(problem)
     origin = cause or problem
     for path in removed or []:
         values = frozenset(_text(o.value) for p, o in state.merged.owners.items() if is_under(p, path))
         state.holes.append(_Hole(path, entry_scope(path), values | _key_values(path), origin))
+
+
+def _repeats(cause: Problem, problem: Problem) -> bool:
+    """Whether ``problem`` is the error of ``cause`` (or of one of its follow-ons) again: libyang adds a removed
+    non-presence container back with its defaults, and a ``must`` that does not depend on the removed data
+    fails once more on the same node (then the stage removes the entry around it)."""
+    seen = [cause, *cause.follow_ons]
+    return any((p.path, p.message) == (problem.path, problem.message) for p in seen)
 
 
 def _cause(state: _Validation, problem: Problem) -> Problem | None:

@@ -64,6 +64,16 @@ def test_a_dropped_bad_identity_explains_the_errors_it_causes(fxr):
     assert found[f"{ROUTING}/sub[index='1']/ipv4"] == []
 
 
+def test_a_must_failing_again_on_a_default_added_back_is_reported_once(fxr):
+    value = {"fx-route:routing": {"sub": [{"index": 99, "type": "fx-route:routed", "arp": {"timeout": 5}},
+                                          {"index": 98, "type": "fx-route:nothing"}]}}
+    merged = merge_device(fxr, [snippet("a", value)])
+    proxy, bad_type = f"{ROUTING}/sub[index='99']/arp/proxy", f"{ROUTING}/sub[index='98']/type"
+    # the same must again on the arp libyang adds back is no follow-on; the mandatory type after the bad one is
+    assert roots(merged.problems) == {proxy: [], bad_type: [bad_type]}
+    assert {p.path: p.message for p in merged.problems}[proxy] == "proxy not supported on sub 99"
+
+
 def test_independent_errors_in_one_entry_stay_independent(fxr):
     value = {"fx-net:network": {"port": [{"name": "e1", "slot": 1}], "link": [{"id": "l1", "port": "e9"}]}}
     merged = merge_device(fxr, [snippet("a", value)])

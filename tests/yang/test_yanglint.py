@@ -37,6 +37,8 @@ CASES = {
     "missing mandatory leaf": {"fx-net:network": {"link": [{"id": "l1"}]}},
     "when not satisfied": {"fx-net:network": {"port": [{"name": "e1", "kind": "fx-net:copper", "fiber-mode": "x"}]}},
     "unknown member": {"fx-net:network": {"port": [{"name": "e1", "colour": "red"}]}},
+    "must on a default added back": {"fx-route:routing": {"sub": [{"index": 99, "type": "fx-route:routed",
+                                                                   "arp": {"timeout": 5}}]}},
 }
 
 
