@@ -284,9 +284,10 @@ def run_as_module() -> None:
     """``python -m choreo``: like the console script, without the current folder on the import path.
 
     ``-m`` puts the working directory first on ``sys.path``; in a project folder its ``reconcilers/``
-    would then shadow the plug-in package of the same name."""
-    here = os.getcwd()
-    sys.path[:] = [p for p in sys.path if p not in ("", here)]
+    would then shadow the plug-in package of the same name. Only that first entry goes: the same folder
+    named on purpose (``PYTHONPATH``) stays."""
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]
     main()
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
 
-from tests.e2e.conftest import CAROL, choreo, get_json
+from tests.e2e.conftest import CAROL, EXAMPLES, choreo, get_json
 
 
 def test_apply_validates_and_writes_to_in_then_run_picks_it_up(example) -> None:
@@ -92,3 +95,19 @@ def test_print_goes_to_the_run_log(example) -> None:
     assert "reconciling" not in quiet.out + quiet.err
     verbose = choreo("run", str(project), "-v")
     assert "reconciling test" in verbose.err
+
+
+def test_python_m_never_imports_plug_ins_from_the_working_folder(tmp_path: Path) -> None:
+    """``python -m choreo...`` puts the working folder first on sys.path: a ``reconcilers`` package there
+    (one that fails when imported) must not stand in for the allocator plug-in."""
+    project = tmp_path / "fabric"
+    shutil.copytree(EXAMPLES / "fabric", project)
+    here = tmp_path / "elsewhere"
+    (here / "reconcilers").mkdir(parents=True)
+    (here / "reconcilers" / "__init__.py").write_text("raise SystemExit('the working folder was imported')\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "choreo.cli.main", "run", str(project), "-r"],
+        cwd=here, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "working folder" not in proc.stdout + proc.stderr
