@@ -7,8 +7,8 @@ as a public API should be pinned. Adding a name is a decision; removing or chang
 
 What is here, by use:
 - the plug-in protocol and the post-reconcile stage: ``Plugin``, ``StageContext``, ``StageResult``;
-- objects and admission: ``APIServer`` (the API a plug-in's hooks and stage work on), ``BaseHook``,
-  ``Object``, ``set_condition``, ``utc_now``;
+- objects and admission: ``ObjectAPI`` (the API a plug-in's hooks and stage work on), ``HookHost`` (an
+  ``ObjectAPI`` a plug-in installs its hooks into), ``BaseHook``, ``Object``, ``set_condition``, ``utc_now``;
 - errors a plug-in raises or catches: ``ChoreoError``, ``Invalid``, ``LoadError``, ``NotFound``;
 - project files, read the loader's way: ``Folder``/``FoundFile`` (listing a project folder),
   ``ProjectPaths`` (paths that must stay inside the project), ``read_text``/``read_yaml_documents`` (the
@@ -22,7 +22,8 @@ from __future__ import annotations
 from choreo.api.conditions import set_condition
 from choreo.api.objects import Object
 from choreo.apiserver.hooks import BaseHook
-from choreo.apiserver.server import APIServer, utc_now
+from choreo.apiserver.interface import HookHost, ObjectAPI
+from choreo.apiserver.server import utc_now
 from choreo.errors import ChoreoError, Invalid, LoadError, NotFound
 from choreo.git import GitError, check_ref, check_url, run_git
 from choreo.loader.files import Folder, FoundFile
@@ -35,16 +36,17 @@ from choreo.results.summary import natural_key
 from choreo.runtime.session import state_path, stored_api
 
 __all__ = [
-    "APIServer",
     "BaseHook",
     "ChoreoError",
     "Folder",
     "FoundFile",
     "GitError",
+    "HookHost",
     "Invalid",
     "LoadError",
     "NotFound",
     "Object",
+    "ObjectAPI",
     "Plugin",
     "ProjectPaths",
     "StageContext",

@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
-from choreo.apiserver.server import APIServer
+from choreo.apiserver.interface import HookHost, ObjectAPI
 from choreo.errors import ChoreoError
 from choreo.results.record import StageResult
 
@@ -27,7 +27,7 @@ SCHEMA = "schema"  # -s
 class StageContext:
     """What a post-reconcile stage gets: the API, the project folder and the stage options."""
 
-    api: APIServer
+    api: ObjectAPI
     root: Path
     options: dict[str, Any] = field(default_factory=dict)
     log: Callable[[str], None] = lambda _msg: None
@@ -42,7 +42,7 @@ class Plugin(Protocol):
         """CRDs this plug-in serves (registered and stored before the project is loaded)."""
         ...
 
-    def install(self, api: APIServer) -> None:
+    def install(self, api: HookHost) -> None:
         """Add admission hooks (``api.add_hook``) and anything else the kinds need."""
         ...
 
@@ -50,7 +50,7 @@ class Plugin(Protocol):
         """Run once the reconcilers are quiet and succeeded; None when the plug-in has no stage."""
         ...
 
-    def final_config_diff(self, api: APIServer) -> list[str]:
+    def final_config_diff(self, api: ObjectAPI) -> list[str]:
         """Lines for ``choreo run diff -c`` (final device configs against the running config or the last
         run); empty for a plug-in that makes no device configs."""
         ...

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from choreo.plugin_api import APIServer, BaseHook, Invalid, set_condition, utc_now
+from choreo.plugin_api import BaseHook, HookHost, Invalid, ObjectAPI, set_condition, utc_now
 from ipam.allocation import Allocation, ChangeLog, Outcome, ValueKey
 from ipam.errors import AllocationError, ClaimSyntaxError
 
@@ -119,7 +119,7 @@ class Binding:
         self._destroying: set[tuple[str, str]] = set()
         self._clock = clock
 
-    def install(self, api: APIServer) -> None:
+    def install(self, api: HookHost) -> None:
         api.add_hook(self.adapter.group, self.adapter.index_kind, _Hook(self.admit_index, self.delete_index))
         api.add_hook(self.adapter.group, self.adapter.claim_kind, _Hook(self.admit_claim, self.release_claim))
 
@@ -127,7 +127,7 @@ class Binding:
         """The one-line rejection of an Index or Claim whose spec the engine cannot parse."""
         return Invalid(f'{kind}.{self.adapter.group} "{_where(obj)}" is invalid: spec: {exc}')
 
-    def _check_entry_names(self, api: APIServer, namespace: str, name: str, kind: str, obj: Object) -> None:
+    def _check_entry_names(self, api: ObjectAPI, namespace: str, name: str, kind: str, obj: Object) -> None:
         """Refuse a range claim and an index of one allocator sharing a name: the entries of the values taken
         from the range (``<range claim>.<id>-32``) would have the names of the index's own (``<index>.<id>-32``)."""
         if not self.adapter.range_entries_drop_index:
@@ -148,7 +148,7 @@ class Binding:
     def _token_key(self, namespace: str, name: str) -> str:
         return f"{self.adapter.group}/{namespace}/{name}"
 
-    def state(self, api: APIServer, namespace: str, name: str, index: Object | None = None) -> IndexState | None:
+    def state(self, api: ObjectAPI, namespace: str, name: str, index: Object | None = None) -> IndexState | None:
         """The up-to-date engine of an index, rebuilt from the store when stale; None if there is no index."""
         key = (namespace, name)
         if key in self._destroying:
@@ -175,7 +175,7 @@ class Binding:
             self._resync_entries(api, state)
         return state
 
-    def _rebuild(self, api: APIServer, index: Object) -> IndexState:
+    def _rebuild(self, api: ObjectAPI, index: Object) -> IndexState:
         namespace, name = _md(index).get("namespace", ""), _md(index)["name"]
         engine = self.adapter.new_engine(index)
         state = IndexState(engine, index, "")
@@ -200,18 +200,18 @@ class Binding:
         engine.changes.drain()
         return state
 
-    def _touch(self, api: APIServer, state: IndexState) -> None:
+    def _touch(self, api: ObjectAPI, state: IndexState) -> None:
         state.token = uuid.uuid4().hex
         md = _md(state.index)
         api.records.put_record(TOKENS, self._token_key(md.get("namespace", ""), md["name"]), state.token)
 
-    def _claims_of(self, api: APIServer, namespace: str, index: str) -> list[Object]:
+    def _claims_of(self, api: ObjectAPI, namespace: str, index: str) -> list[Object]:
         claims = api.list(self.adapter.group, self.adapter.claim_kind, namespace, managed_fields=False)
         return [c for c in claims if (c.get("spec") or {}).get("index") == index]
 
     # ============================================================== claims
 
-    def admit_claim(self, api: APIServer, old: Object | None, new: Object) -> None:
+    def admit_claim(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
         md = _md(new)
         if md.get("deletionTimestamp"):
             return
@@ -243,7 +243,7 @@ class Binding:
         self._set_status(new, previous, outcome.status, "")
         self._after_change(api, state, outcome.dependents)
 
-    def release_claim(self, api: APIServer, obj: Object) -> None:
+    def release_claim(self, api: ObjectAPI, obj: Object) -> None:
         md = _md(obj)
         index_name = str((obj.get("spec") or {}).get("index", ""))
         state = self.state(api, md.get("namespace", ""), index_name)
@@ -262,7 +262,7 @@ class Binding:
         set_condition(obj, READY, message, self._clock())
 
     def _after_change(
-        self, api: APIServer, state: IndexState, dependents: list[str], *, retry_failed: bool = False
+        self, api: ObjectAPI, state: IndexState, dependents: list[str], *, retry_failed: bool = False
     ) -> None:
         changed = state.engine.changes.drain()
         if not (changed or dependents or retry_failed):
@@ -275,19 +275,19 @@ class Binding:
         if retry_failed or dependents:
             self._retry_failed(api, state)
 
-    def _reevaluate(self, api: APIServer, namespace: str, name: str) -> None:
+    def _reevaluate(self, api: ObjectAPI, namespace: str, name: str) -> None:
         """Write a claim again so that its admission allocates it afresh."""
         current = api.try_get(self.adapter.group, self.adapter.claim_kind, namespace, name)
         if current is not None and not _md(current).get("deletionTimestamp"):
             api.update(current)
 
-    def _retry_failed(self, api: APIServer, state: IndexState) -> None:
+    def _retry_failed(self, api: ObjectAPI, state: IndexState) -> None:
         namespace = _md(state.index).get("namespace", "")
         for name in sorted(state.failed):
             state.failed.discard(name)
             self._reevaluate(api, namespace, name)
 
-    def _flush_entries(self, api: APIServer, state: IndexState, changed: list[ValueKey]) -> None:
+    def _flush_entries(self, api: ObjectAPI, state: IndexState, changed: list[ValueKey]) -> None:
         """Write or remove the entries of the values the engine changed (and only those)."""
         md = _md(state.index)
         namespace, index = md.get("namespace", ""), md["name"]
@@ -300,7 +300,7 @@ class Binding:
                 continue
             api.apply(self._entry(namespace, index, allocation), manager=ENTRY_MANAGER, force=True)
 
-    def _resync_entries(self, api: APIServer, state: IndexState) -> None:
+    def _resync_entries(self, api: ObjectAPI, state: IndexState) -> None:
         """Make the index's entries mirror its engine exactly (after the engine was rebuilt in another model)."""
         md = _md(state.index)
         namespace, index = md.get("namespace", ""), md["name"]
@@ -333,7 +333,7 @@ class Binding:
 
     # ============================================================== indexes
 
-    def admit_index(self, api: APIServer, old: Object | None, new: Object) -> None:
+    def admit_index(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
         md = _md(new)
         if md.get("deletionTimestamp"):
             return
@@ -350,7 +350,7 @@ class Binding:
         new["status"] = {"conditions": copy.deepcopy(previous.get("conditions") or [])}
         set_condition(new, READY, f"cannot apply index err {'; '.join(errors)}" if errors else "", self._clock())
 
-    def _apply_derived(self, api: APIServer, index: Object) -> list[str]:
+    def _apply_derived(self, api: ObjectAPI, index: Object) -> list[str]:
         md = _md(index)
         namespace, name = md.get("namespace", ""), md["name"]
         wanted = {claim_name: spec for claim_name, spec in self.adapter.derived_claims(index)}
@@ -380,7 +380,7 @@ class Binding:
                     errors.append(str(cond.get("message", "")).removeprefix(self.adapter.failure_prefix))
         return errors
 
-    def delete_index(self, api: APIServer, obj: Object) -> None:
+    def delete_index(self, api: ObjectAPI, obj: Object) -> None:
         md = _md(obj)
         namespace, name = md.get("namespace", ""), md["name"]
         key = (namespace, name)
@@ -410,13 +410,13 @@ class _Hook(BaseHook):
 
     def __init__(
         self,
-        admit: Callable[[APIServer, Object | None, Object], None],
-        deleting: Callable[[APIServer, Object], None],
+        admit: Callable[[ObjectAPI, Object | None, Object], None],
+        deleting: Callable[[ObjectAPI, Object], None],
     ) -> None:
         self._admit, self._deleting = admit, deleting
 
-    def admit(self, api: APIServer, old: Object | None, new: Object) -> None:
+    def admit(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
         self._admit(api, old, new)
 
-    def deleting(self, api: APIServer, obj: Object) -> None:
+    def deleting(self, api: ObjectAPI, obj: Object) -> None:
         self._deleting(api, obj)

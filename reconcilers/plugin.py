@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from choreo.plugin_api import APIServer, StageContext, StageResult
+from choreo.plugin_api import HookHost, ObjectAPI, StageContext, StageResult
 from reconcilers.adapters import all_adapters
 from reconcilers.binding import Binding
 
@@ -31,12 +31,12 @@ class AllocatorPlugin:
     def crds(self) -> list[dict[str, Any]]:
         return _crds()
 
-    def install(self, api: APIServer) -> None:
+    def install(self, api: HookHost) -> None:
         for adapter in all_adapters():
             Binding(adapter).install(api)
 
     def after_reconcile(self, context: StageContext) -> StageResult | None:
         return None
 
-    def final_config_diff(self, api: APIServer) -> list[str]:
+    def final_config_diff(self, api: ObjectAPI) -> list[str]:
         return []  # the allocators make no device configs

@@ -15,7 +15,7 @@ from typing import Any
 import click
 import yaml
 
-from choreo.plugin_api import APIServer, ChoreoError, NotFound, natural_key, stale_outputs, stored_api
+from choreo.plugin_api import ChoreoError, NotFound, ObjectAPI, natural_key, stale_outputs, stored_api
 
 _PROJECT = click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
 
@@ -104,7 +104,7 @@ def config_show(device: str, directory: str | None, fmt: str) -> None:
         click.echo((netconf_payload(xml_text) if fmt == "xml" else xml_text).rstrip())
 
 
-def _final_value(api: APIServer, record: dict[str, Any]) -> Any:
+def _final_value(api: ObjectAPI, record: dict[str, Any]) -> Any:
     from yang.stage import CONFIG
 
     obj = api.try_get(*CONFIG, record["namespace"], record["device"])

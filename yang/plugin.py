@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from choreo.plugin_api import APIServer, StageContext, StageResult
+from choreo.plugin_api import HookHost, ObjectAPI, StageContext, StageResult
 
 
 class SchemaPlugin:
@@ -15,7 +15,7 @@ class SchemaPlugin:
     def crds(self) -> list[dict[str, Any]]:
         return []  # like the reference, the project provides the Config and RunningConfig CRDs
 
-    def install(self, api: APIServer) -> None:
+    def install(self, api: HookHost) -> None:
         return None
 
     def after_reconcile(self, context: StageContext) -> StageResult | None:
@@ -23,7 +23,7 @@ class SchemaPlugin:
 
         return run_stage(context)
 
-    def final_config_diff(self, api: APIServer) -> list[str]:
+    def final_config_diff(self, api: ObjectAPI) -> list[str]:
         """Lines for ``choreo run diff -c``: each device's final config against its running config or last run."""
         from yang.records import final_config_diff
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from choreo.plugin_api import APIServer
+from choreo.plugin_api import ObjectAPI
 from yang.merge import Merged, is_under
 from yang.profiles import Profile
 
@@ -32,7 +32,7 @@ def device_key(namespace: str, name: str) -> str:
 
 
 def save_record(
-    api: APIServer, report: DeviceReport, profile: Profile, merged: Merged, running: dict[str, Any] | None
+    api: ObjectAPI, report: DeviceReport, profile: Profile, merged: Merged, running: dict[str, Any] | None
 ) -> bool:
     """Store what ``choreo config blame`` and ``choreo run diff -c`` need of one device; returns whether its
     previous config is its current one (what a later unchanged run would make it)."""
@@ -70,27 +70,27 @@ def save_record(
     return record["previous"] == record["leaves"]
 
 
-def settle_previous(api: APIServer, key: str) -> None:
+def settle_previous(api: ObjectAPI, key: str) -> None:
     """An unchanged device's previous config becomes its current one, as re-running it would make it."""
     record = api.records.get_record(TABLE, key)
     if record is not None and record.get("previous") != record["leaves"]:
         api.records.put_record(TABLE, key, {**record, "previous": record["leaves"]})
 
 
-def fingerprints(api: APIServer) -> dict[str, dict[str, Any]]:
+def fingerprints(api: ObjectAPI) -> dict[str, dict[str, Any]]:
     """Every kept device fingerprint by ``namespace/name``."""
     return dict(api.records.list_records(FINGERPRINTS))
 
 
-def keep_fingerprint(api: APIServer, key: str, entry: dict[str, Any]) -> None:
+def keep_fingerprint(api: ObjectAPI, key: str, entry: dict[str, Any]) -> None:
     api.records.put_record(FINGERPRINTS, key, entry)
 
 
-def forget_fingerprint(api: APIServer, key: str) -> None:
+def forget_fingerprint(api: ObjectAPI, key: str) -> None:
     api.records.delete_record(FINGERPRINTS, key)
 
 
-def forget_device(api: APIServer, key: str) -> None:
+def forget_device(api: ObjectAPI, key: str) -> None:
     """A device that is gone: neither its record nor its fingerprint is kept."""
     api.records.delete_record(TABLE, key)
     forget_fingerprint(api, key)
@@ -103,11 +103,11 @@ def _last_valid_leaves(previous: dict[str, Any] | None) -> dict[str, Any] | None
     return previous["leaves"] if previous.get("valid", True) else previous.get("previous")
 
 
-def records(api: APIServer) -> list[dict[str, Any]]:
+def records(api: ObjectAPI) -> list[dict[str, Any]]:
     return [value for _key, value in sorted(api.records.list_records(TABLE))]
 
 
-def find_record(api: APIServer, device: str) -> dict[str, Any] | None:
+def find_record(api: ObjectAPI, device: str) -> dict[str, Any] | None:
     """The record of ``device`` (``NAME`` or ``NAMESPACE/NAME``)."""
     for record in records(api):
         if device in (record["device"], f"{record['namespace']}/{record['device']}"):
@@ -128,7 +128,7 @@ def leaf_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return lines
 
 
-def final_config_diff(api: APIServer) -> list[str]:
+def final_config_diff(api: ObjectAPI) -> list[str]:
     """Per device: the final config against the running config (when there is one) or the previous run."""
     lines = []
     for record in records(api):

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from choreo.plugin_api import (
-    APIServer,
     ChoreoError,
     Folder,
     FoundFile,
+    ObjectAPI,
     ProjectPaths,
     StageContext,
     StageResult,
@@ -158,7 +158,7 @@ def run_stage(context: StageContext) -> StageResult:
     return result
 
 
-def _keep_outputs(api: APIServer, report: DeviceReport, inputs: str | None, out_dir: Path) -> None:
+def _keep_outputs(api: ObjectAPI, report: DeviceReport, inputs: str | None, out_dir: Path) -> None:
     """Write (or remove) the files of a device just processed, and remember what produced them."""
     entry: dict[str, Any] = {"fingerprint": None, "out": str(out_dir), "files": {}}
     if report.valid and report.merged is not None:
@@ -171,7 +171,7 @@ def _keep_outputs(api: APIServer, report: DeviceReport, inputs: str | None, out_
 
 
 def _reused(
-    api: APIServer,
+    api: ObjectAPI,
     device: Device,
     entry: dict[str, Any] | None,
     inputs: str | None,
@@ -194,7 +194,7 @@ def _reused(
                         reused=True)
 
 
-def _forget_removed(api: APIServer, kept: dict[str, dict[str, Any]], present: set[str]) -> None:
+def _forget_removed(api: ObjectAPI, kept: dict[str, dict[str, Any]], present: set[str]) -> None:
     """Devices whose Node is gone: their files (those still as written) and records go with them."""
     for key, entry in kept.items():
         if key not in present:
@@ -203,7 +203,7 @@ def _forget_removed(api: APIServer, kept: dict[str, dict[str, Any]], present: se
 
 
 def _written_versions(
-    api: APIServer, configs: list[dict[str, Any]], with_running: bool
+    api: ObjectAPI, configs: list[dict[str, Any]], with_running: bool
 ) -> dict[tuple[str, str, str], str]:
     """Resource versions of the objects the stage writes, by (kind, namespace, name)."""
     objects = [c for c in configs if (c["metadata"].get("labels") or {}).get(LABEL_FINAL) == "true"]
@@ -213,7 +213,7 @@ def _written_versions(
         "resourceVersion", "") for o in objects}
 
 
-def _fingerprint(api: APIServer, profiles: Profiles, device: Device, out_dir: Path) -> str | None:
+def _fingerprint(api: ObjectAPI, profiles: Profiles, device: Device, out_dir: Path) -> str | None:
     """The digest of every input of the device's result (see ``yang.fingerprint``); None when one cannot be
     read, or the device has no profile: such a device is always processed (and reports why)."""
     node, file = device.node, device.running_file
@@ -261,7 +261,7 @@ def _out_dir(root: Path, option: Any) -> Path:
     return root / "out"
 
 
-def _list(api: APIServer, group_kind: tuple[str, str]) -> list[dict[str, Any]]:
+def _list(api: ObjectAPI, group_kind: tuple[str, str]) -> list[dict[str, Any]]:
     if api.registry.get(*group_kind) is None:
         return []
     items = api.list(*group_kind)
@@ -287,7 +287,7 @@ def _summary(reports: list[DeviceReport], out_dir: Path) -> list[str]:
 # ------------------------------------------------------------------------------------------ one device
 
 
-def _device(api: APIServer, profiles: Profiles, device: Device, ctx: StageContext) -> DeviceReport:
+def _device(api: ObjectAPI, profiles: Profiles, device: Device, ctx: StageContext) -> DeviceReport:
     node, sourced, running_file = device.node, device.sourced, device.running_file
     report = DeviceReport(device.name, device.namespace)
     provider, version = device.target
@@ -329,7 +329,7 @@ class Sources:
     """The Config resource plus the reconciler (field manager) and the intent chain (owners) behind it; each
     owner is read once per run, however many Configs it owns."""
 
-    def __init__(self, api: APIServer) -> None:
+    def __init__(self, api: ObjectAPI) -> None:
         self.api = api
         self._owners: dict[tuple[str, str, str, str], Any] = {}
 
@@ -445,7 +445,7 @@ def _running(file: FoundFile | None, report: DeviceReport, schema: SchemaContext
     return None
 
 
-def _delete_final(api: APIServer, report: DeviceReport) -> None:
+def _delete_final(api: ObjectAPI, report: DeviceReport) -> None:
     existing = api.try_get(*CONFIG, report.namespace, report.name)
     if existing is not None and (existing["metadata"].get("labels") or {}).get(LABEL_FINAL) == "true":
         try:
@@ -455,7 +455,7 @@ def _delete_final(api: APIServer, report: DeviceReport) -> None:
 
 
 def _write_resources(
-    api: APIServer,
+    api: ObjectAPI,
     node: dict[str, Any],
     merged: Merged,
     running: Any,

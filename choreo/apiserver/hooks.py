@@ -11,22 +11,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from choreo.apiserver.server import APIServer
+    from choreo.apiserver.interface import ObjectAPI
 
 Object = dict[str, Any]
 
 
 class AdmissionHook(Protocol):
-    def admit(self, api: APIServer, old: Object | None, new: Object) -> None:
+    def admit(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
         """Before ``new`` is stored (validated, server fields set): may change ``new`` in place,
         e.g. fill in ``status``; raise a ``ChoreoError`` to reject the write."""
         ...
 
-    def stored(self, api: APIServer, old: Object | None, new: Object) -> None:
+    def stored(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
         """After ``new`` was stored (same transaction): may write other objects."""
         ...
 
-    def deleting(self, api: APIServer, obj: Object) -> None:
+    def deleting(self, api: ObjectAPI, obj: Object) -> None:
         """Before ``obj`` is removed for good (same transaction): release what it holds."""
         ...
 
@@ -34,11 +34,11 @@ class AdmissionHook(Protocol):
 class BaseHook:
     """A hook that does nothing; subclass and override what you need."""
 
-    def admit(self, api: APIServer, old: Object | None, new: Object) -> None:
+    def admit(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
         return None
 
-    def stored(self, api: APIServer, old: Object | None, new: Object) -> None:
+    def stored(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
         return None
 
-    def deleting(self, api: APIServer, obj: Object) -> None:
+    def deleting(self, api: ObjectAPI, obj: Object) -> None:
         return None

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from choreo.apiserver.hooks import AdmissionHook
 from choreo.apiserver.openapi import SchemaInfo
 from choreo.apiserver.registry import APIResource, Registry
 from choreo.store.base import EventSource, RecordStore
@@ -85,3 +86,9 @@ class ObjectAPI(Protocol):
     def drop_unserved(self, obj: Object) -> None:
         """Remove one of ``unserved_objects``."""
         ...
+
+
+class HookHost(ObjectAPI, Protocol):
+    """An ``ObjectAPI`` that runs admission hooks in its writes: what a plug-in installs its kinds into."""
+
+    def add_hook(self, group: str, kind: str, hook: AdmissionHook) -> None: ...

@@ -20,7 +20,7 @@ from choreo.apiserver.hooks import BaseHook
 from choreo.apiserver.registry import APIResource
 
 if TYPE_CHECKING:
-    from choreo.apiserver.server import APIServer
+    from choreo.apiserver.interface import ObjectAPI
 
 Object = dict[str, Any]
 KIND = "Namespace"
@@ -69,11 +69,11 @@ def namespace_resource() -> APIResource:
 class NamespaceHook(BaseHook):
     """A new Namespace is ``Active``; a deleted one takes the objects in it along."""
 
-    def admit(self, api: APIServer, old: Object | None, new: Object) -> None:
+    def admit(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
         if old is None:
             new["status"] = {"phase": "Active"}
 
-    def deleting(self, api: APIServer, obj: Object) -> None:
+    def deleting(self, api: ObjectAPI, obj: Object) -> None:
         namespace = obj["metadata"]["name"]
         for resource in api.registry.resources():
             if not resource.namespaced:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from choreo.apiserver.hooks import BaseHook
+from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.registry import resource_from_crd
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError, Conflict, Invalid
@@ -40,13 +41,13 @@ STOPPED, ONCE, RUNNING = "Stopped", "Once", "Running"
 class CRDRegistration(BaseHook):
     """Registers the kind of every CustomResourceDefinition stored through the API."""
 
-    def admit(self, api: APIServer, old: Object | None, new: Object) -> None:
+    def admit(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
         resource = resource_from_crd(new, source="CustomResourceDefinition")
         existing = api.registry.get(resource.group, resource.kind)
         if existing is not None and existing.choreo_api:
             raise Invalid(f"kind {resource.group_kind} is built in and cannot be redefined")
 
-    def stored(self, api: APIServer, old: Object | None, new: Object) -> None:
+    def stored(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
         api.register_crd(new, source=f"CustomResourceDefinition {new['metadata']['name']}")
 
 
