@@ -103,8 +103,9 @@ recursive_option = click.option("-R", "--recursive", is_flag=True, help="Also re
 
 
 @click.command("apply")
-@click.argument("path", required=False)
-@click.option("-f", "--filename", "source", default=None, help="File, folder or - for stdin (same as PATH).")
+@click.argument("path", required=False, type=click.Path())
+@click.option("-f", "--filename", "source", default=None, type=click.Path(),
+              help="File, folder or - for stdin (same as PATH).")
 @recursive_option
 @click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
 @namespace_option
@@ -171,7 +172,7 @@ def _named_by(source: str) -> Iterator[None]:
 @click.command("delete")
 @click.argument("resource", required=False)
 @click.argument("name", required=False)
-@click.option("-f", "--filename", "source", default=None, help="File or folder naming the objects.")
+@click.option("-f", "--filename", "source", default=None, type=click.Path(), help="File or folder naming the objects.")
 @recursive_option
 @click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
 @namespace_option

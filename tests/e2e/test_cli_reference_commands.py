@@ -3,6 +3,9 @@ commands choreo answers with a pointer to what to use instead."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,6 +99,11 @@ def test_help_and_completion_know_the_new_commands(example) -> None:
     offered = complete("choreo ")
     assert {"deps", "version", "tui", "apply"} <= set(offered)
     assert complete("choreo version ") == ["upgrade"]
+    for line in ("choreo apply gr", "choreo apply -f gr", "choreo delete -f gr"):  # the shell completes file names
+        words = line.split()
+        env = dict(os.environ, _CHOREO_COMPLETE="bash_complete", COMP_WORDS=line, COMP_CWORD=str(len(words) - 1))
+        asked = subprocess.run([sys.executable, "-m", "choreo.cli.main"], env=env, capture_output=True, text=True)
+        assert asked.stdout == "file,gr\n", line
     help_text = choreo("apply", "--help").out
     assert "PATH" in help_text and "-R, --recursive" in help_text
     assert "--show-choreo-apis" in choreo("deps", "--help").out
