@@ -35,7 +35,7 @@ from choreo.loader.reconcilers import (
 )
 from choreo.loader.yamlio import read_yaml_documents
 
-__all__ = ["dev_parse", "load_project", "read_folder_objects", "read_yaml_documents"]
+__all__ = ["cluster_kinds", "dev_parse", "load_project", "object_key", "read_folder_objects", "read_yaml_documents"]
 
 CRDS, INPUT, RECONCILERS, LIBS, REFS = "crds", "in", "reconcilers", "libs", "refs"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -99,7 +99,7 @@ def _check_unique(keyed: Iterable[tuple[Hashable | None, InputObject]], describe
             raise LoadError(f"{item.source}: duplicate {describe(key)}, also in {other.source}")
 
 
-def _object_key(obj: dict[str, Any], cluster_kinds: set[tuple[str, str]]) -> tuple[str, str, str, str] | None:
+def object_key(obj: dict[str, Any], cluster_kinds: set[tuple[str, str]]) -> tuple[str, str, str, str] | None:
     """The identity the API server will give the object, as ``ObjectKey`` fields (no namespace: ``default``).
 
     None for an object without a usable name: applying it reports that, naming the field. A plain tuple,
@@ -127,7 +127,7 @@ def _defined_kind(crd: dict[str, Any]) -> GroupKind | None:
     return GroupKind(group, kind) if isinstance(group, str) and isinstance(kind, str) else None
 
 
-def _cluster_kinds(crds: list[InputObject]) -> set[tuple[str, str]]:
+def cluster_kinds(crds: list[InputObject]) -> set[tuple[str, str]]:
     """The kinds known here to be cluster scoped: CRDs themselves and the project's ``scope: Cluster`` ones."""
     kinds = {(CRD_GROUP, CRD_KIND)}
     for item in crds:
@@ -139,8 +139,8 @@ def _cluster_kinds(crds: list[InputObject]) -> set[tuple[str, str]]:
 
 def _check_duplicates(crds: list[InputObject], others: list[InputObject]) -> None:
     """No object defined twice among CRDs, refs and inputs; no kind defined by two CRDs."""
-    cluster_kinds = _cluster_kinds(crds)
-    keyed = ((_object_key(item.obj, cluster_kinds), item) for item in crds + others)
+    cluster = cluster_kinds(crds)
+    keyed = ((object_key(item.obj, cluster), item) for item in crds + others)
     _check_unique(keyed, lambda key: str(ObjectKey(*key)))
     _check_unique(((_defined_kind(item.obj), item) for item in crds), lambda kind: f"{CRD_KIND} for kind {kind}")
 

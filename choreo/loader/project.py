@@ -37,6 +37,7 @@ class ReconcilerConfig:
     code_files: dict[str, str] = field(default_factory=dict)  # code key -> file path, for messages
     condition_type: str = ""
     spec_update: bool = False
+    origin: str = FILE_ORIGIN  # the origin annotation of its stored Reconciler object (upstream ones: their ref's)
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Library:
     name: str  # exactly the string used in load("<name>", ...)
     code: str
     source: str
+    origin: str = FILE_ORIGIN  # the origin annotation of its stored Library object (upstream ones: their ref's)
 
 
 @dataclass

@@ -1,10 +1,16 @@
 """Bring the API server in line with a loaded project folder.
 
 Resolves the project's upstream refs (``loader.upstream``), registers the project's CRDs, applies every
-input object and UpstreamRef (field manager ``inputfileloader``, origin annotation ``{"kind":"File"}``,
-or the upstream's origin for what a child project brings), deletes objects whose input file or
-upstream is gone (with everything they own), and garbage-collects objects whose owner no longer
-exists. The whole load is one store transaction: when any input is bad, nothing of this load is kept.
+input object and UpstreamRef, and stores every reconciler and library as a ``Reconciler`` / ``Library``
+object (field manager ``inputfileloader``, origin annotation ``{"kind":"File"}``, or the upstream's origin
+for what a child project brings), deletes objects whose file or upstream is gone (with everything they
+own), and garbage-collects objects whose owner no longer exists. The whole load is one store
+transaction: when any input is bad, nothing of this load is kept.
+
+Reconcilers and libraries are stored so that ``choreo get reconcilers``, ``get libraries`` and
+``run deps -i`` show them, as the reference does with the objects ``dev parse`` writes into ``in/``; the
+project folder stays their source: the runtime runs what the folder holds, and the stored objects follow
+it on every load.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from typing import Any
 
 from choreo.api.objects import clone, key_of, meta
 from choreo.apiserver.interface import ObjectAPI
+from choreo.apiserver.metadata import is_dns1123_subdomain
 from choreo.errors import ChoreoError, LoadError
+from choreo.loader.devparse import library_object, reconciler_object
 from choreo.loader.project import ORIGIN_ANNOTATION, InputObject, Project
 from choreo.loader.upstream import is_loader_origin, load_upstreams
 from choreo.store import StoreDamaged
@@ -45,10 +53,33 @@ def sync_project(api: ObjectAPI, project: Project, plugin_crds: list[dict[str, A
         for crd in plugin_crds or []:
             api.apply(crd, manager=PLUGIN_MANAGER, force=True)
         loaded: set[Any] = set()
-        for item in [*project.crds, *project.refs, *project.inputs]:
+        for item in [*project.crds, *project.refs, *code_objects(project), *project.inputs]:
             loaded.add(key_of(apply_input(api, item)))
         _clean(api, loaded)
         collect_garbage(api)
+
+
+def code_objects(project: Project) -> list[InputObject]:
+    """The project's reconcilers and libraries as the ``Reconciler`` and ``Library`` objects to store.
+
+    One whose name is not a valid object name (a lowercase DNS subdomain) still runs but is not stored;
+    a warning says so (the directory layout's reconciler names were never object names in the reference).
+    """
+    candidates = [
+        *((config.name, "reconciler", reconciler_object(config), config.source, config.origin)
+          for config in project.reconcilers),
+        *((lib.name, "library", library_object(lib), lib.source, lib.origin) for lib in project.libraries.values()),
+    ]
+    objects = []
+    for name, what, obj, source, origin in candidates:
+        if is_dns1123_subdomain(name):
+            objects.append(InputObject(obj, source, origin))
+            continue
+        warning = (f"{source}: {what} {name} is not stored as an object (choreo get, run deps -i): its name is not "
+                   "a lowercase DNS subdomain")
+        if warning not in project.warnings:
+            project.warnings.append(warning)
+    return objects
 
 
 def prepare_input(api: ObjectAPI, item: InputObject) -> dict[str, Any]:

@@ -1,20 +1,23 @@
 """Upstream refs: child projects pulled from git at a pinned commit and merged into the root project.
 
-Why: a project can reuse another project's APIs, libraries and reconcilers (and, for ``type: all``, its
-input data) by declaring ``refs/*.yaml`` ``choreo.kform.dev/v1alpha1 UpstreamRef`` objects (spec §1.6).
-This module reads those refs, fetches each pinned commit (``upstream_git``), loads the child folder
-with the ordinary project loader, applies the reference's nesting and conflict rules recursively, and
-merges the children into the root ``Project``:
+Why: a project can reuse another project's APIs, libraries, reconcilers and input data by declaring
+``refs/*.yaml`` ``choreo.kform.dev/v1alpha1 UpstreamRef`` objects (spec §1.6). This module reads those
+refs, fetches each pinned commit (``upstream_git``), loads the child folder with the ordinary project
+loader, applies the reference's nesting and conflict rules recursively, and merges the children into
+the root ``Project``:
 
-- CRDs: children first, then the root's (a root CRD of the same name wins);
+- CRDs, input data and the children's own UpstreamRefs: children first, then the root's. Every ref type
+  (absent, ``crd``, ``all``) brings the child's ``in/`` objects, as the reference of the example era does
+  (its HEAD only does for ``type: all``). An object the root project defines too is the root's: the
+  upstream's copy is left out. Two upstreams bringing one object is fine when both copies are equal,
+  an error naming both files when they differ;
 - libraries and reconcilers: one namespace — a name defined twice is an error naming both files;
-- input data: only from ``type: all`` children, before the root's (spec §3.2);
 - the UpstreamRef objects themselves are applied as data too.
 
-Every object a child brings carries the child's origin annotation
-``{"kind":"Upstream","url":..,"directory":..,"ref":..}`` so that ``sync`` can remove what a child no
-longer holds (or every object of a ref that was removed). Messages name child files as
-``<refs file> -> <file in the child>``.
+Every object a child brings (and every Reconciler and Library object stored for it) carries the child's
+origin annotation ``{"kind":"Upstream","url":..,"directory":..,"ref":..}`` so that ``sync`` can remove
+what a child no longer holds (or every object of a ref that was removed or re-pinned). Messages name
+child files as ``<refs file> -> <file in the child>``.
 """
 
 from __future__ import annotations
@@ -25,11 +28,20 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from choreo.api.objects import ObjectKey
 from choreo.errors import LoadError
 from choreo.git import GitError, check_ref, check_url
 from choreo.loader.libraries import merge_libraries
-from choreo.loader.loading import load_project
-from choreo.loader.project import FILE_ORIGIN, STATE_DIR, InputObject, LoadedUpstream, Project, ReconcilerConfig
+from choreo.loader.loading import cluster_kinds, load_project, object_key
+from choreo.loader.project import (
+    FILE_ORIGIN,
+    STATE_DIR,
+    InputObject,
+    Library,
+    LoadedUpstream,
+    Project,
+    ReconcilerConfig,
+)
 from choreo.loader.reconcilers import CHOREO_API_VERSION, ReconcilerSet, merge_reconcilers
 from choreo.loader.upstream_git import HASH_PATTERN, Pin, checkout
 
@@ -152,6 +164,11 @@ def _pin(value: Any, source: str) -> Pin:
     if not isinstance(value, dict):
         raise LoadError(f"{source}: spec.ref is required (type: hash or tag, name)")
     pin_type, name = value.get("type"), value.get("name")
+    if pin_type == "branch":
+        raise LoadError(
+            f"{source}: spec.ref.type must be hash or tag, got 'branch': choreo reads a pinned commit, never a "
+            "branch that may move; pin the branch's current commit (type: hash) or a tag"
+        )
     if pin_type not in PIN_TYPES:
         raise LoadError(f"{source}: spec.ref.type must be hash or tag, got {pin_type!r}")
     if not isinstance(name, str) or not name.strip():
@@ -232,7 +249,10 @@ def _relabel(child: Project, ref: UpstreamRef) -> Project:
 
     def reconciler(config: ReconcilerConfig) -> ReconcilerConfig:
         files = {key: prefix + path for key, path in config.code_files.items()}
-        return dataclasses.replace(config, source=prefix + config.source, code_files=files)
+        return dataclasses.replace(config, source=prefix + config.source, code_files=files, origin=ref.origin)
+
+    def library(lib: Library) -> Library:
+        return dataclasses.replace(lib, source=prefix + lib.source, origin=ref.origin)
 
     return dataclasses.replace(
         child,
@@ -240,7 +260,7 @@ def _relabel(child: Project, ref: UpstreamRef) -> Project:
         inputs=[item(o) for o in child.inputs],
         refs=[item(o) for o in child.refs],
         reconcilers=[reconciler(c) for c in child.reconcilers],
-        libraries={n: dataclasses.replace(lib, source=prefix + lib.source) for n, lib in child.libraries.items()},
+        libraries={name: library(lib) for name, lib in child.libraries.items()},
         warnings=[prefix + w for w in child.warnings],
     )
 
@@ -257,11 +277,47 @@ def _merge(project: Project, children: list[_Child]) -> None:
     libraries, _ = merge_libraries(
         [*project.libraries.values(), *(lib for ch in children for lib in ch.project.libraries.values())], [], []
     )
-    project.crds = [*(o for ch in children for o in ch.project.crds), *project.crds]
-    project.refs = [*project.refs, *(o for ch in children for o in ch.project.refs)]
-    project.inputs = [*(o for ch in children if ch.ref.type == "all" for o in ch.project.inputs), *project.inputs]
+    upstream_crds = [o for ch in children for o in ch.project.crds]
+    cluster = cluster_kinds([*upstream_crds, *project.crds])
+    own = {object_key(o.obj, cluster) for o in [*project.crds, *project.refs, *project.inputs]}
+    crds = _upstream_objects(upstream_crds, own, cluster)
+    refs = _upstream_objects([o for ch in children for o in ch.project.refs], own, cluster)
+    inputs = _upstream_objects([o for ch in children for o in ch.project.inputs], own, cluster)
+    project.crds = [*crds, *project.crds]
+    project.refs = [*project.refs, *refs]
+    project.inputs = [*inputs, *project.inputs]
     project.reconcilers, project.libraries = reconcilers, libraries
     project.warnings = [*project.warnings, *(w for ch in children for w in ch.project.warnings)]
     project.upstreams = [
         LoadedUpstream(ch.ref.source, ch.ref.origin, ch.commit, ch.project.root) for ch in children
     ]
+
+
+def _upstream_objects(
+    items: list[InputObject], own: set[tuple[str, str, str, str] | None], cluster: set[tuple[str, str]]
+) -> list[InputObject]:
+    """The upstream objects to apply: each once, none the root project defines itself.
+
+    The root's own object replaces the upstream's (so a project can adjust what it reuses), and each
+    object is applied once per load, so its resourceVersion does not move when nothing changed. Two
+    upstream copies must be equal (one is applied); different copies are an error naming both files.
+    """
+    kept: dict[tuple[str, str, str, str], InputObject] = {}
+    result = []
+    for item in items:
+        key = object_key(item.obj, cluster)
+        if key is None:  # no usable name: applying it says so
+            result.append(item)
+            continue
+        if key in own:
+            continue
+        first = kept.setdefault(key, item)
+        if first is not item:
+            if first.obj != item.obj:
+                raise LoadError(
+                    f"{item.source}: {ObjectKey(*key)} differs from the one in {first.source} "
+                    "(two upstream refs bring it; define it in this project to choose)"
+                )
+            continue
+        result.append(item)
+    return result

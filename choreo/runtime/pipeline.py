@@ -70,9 +70,9 @@ class Pipeline:
                 plugin_crds.append(crd)
             plugin.install(api)
         project = load_project(self.root)
-        for warning in project.warnings:
-            self.options.log(f"warning: {warning}")
         sync_project(api, project, plugin_crds)
+        for warning in project.warnings:  # after syncing: the upstream projects' warnings are in too
+            self.options.log(f"warning: {warning}")
         return project
 
     def reconcilers(self, project: Project) -> list[BoundReconciler]:

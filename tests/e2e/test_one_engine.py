@@ -5,7 +5,7 @@ through ``choreo run`` (the local store), ``choreo server start`` + ``choreo run
 and ``choreo run start --kubeconfig`` against a choreo server started without the project (any Kubernetes
 API). Then one input is removed and the project is loaded again: every mode must clean up the removed
 Greeting and garbage-collect the Message it owned, and end with the same objects — the upstream ref's
-objects and origin annotations included.
+objects, the stored Reconciler and Library objects and origin annotations included.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ PATHS = {
     "Greeting": "/apis/example.com/v1alpha1/greetings",
     "Message": "/apis/example.com/v1alpha1/messages",
     "UpstreamRef": "/apis/choreo.kform.dev/v1alpha1/upstreamrefs",
+    "Reconciler": "/apis/choreo.kform.dev/v1alpha1/reconcilers",
+    "Library": "/apis/choreo.kform.dev/v1alpha1/libraries",
 }
 
 
@@ -40,7 +42,7 @@ def essence(obj: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _local(project: Path) -> set[tuple[Any, ...]]:
-    return {essence(o) for resource in ("greetings", "messages", "upstreamrefs")
+    return {essence(o) for resource in ("greetings", "messages", "upstreamrefs", "reconcilers", "libraries")
             for o in get_json(project, resource)["items"]}
 
 
@@ -135,7 +137,8 @@ def test_every_mode_gives_the_same_objects(project: Path, tmp_path: Path) -> Non
         work.mkdir()
         results[mode.__name__] = mode(copy, work)
     first, second = results["batch"]
-    assert {k[2] for k in first} >= {"carol", "dave", "carol-message", "dave-message", "greeting"}
+    assert {k[2] for k in first} >= {"carol", "dave", "carol-message", "dave-message", "greeting",
+                                     "example.com.greetings.star"}
     assert {k[2] for k in second} & {"dave", "dave-message"} == set()  # cleaned up, then collected
     assert results["server_once"] == (first, second)
     assert results["remote"] == (first, second)

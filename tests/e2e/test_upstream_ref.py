@@ -1,4 +1,4 @@
-"""upstream-ref end to end: a project reusing the greeting APIs and reconciler from a pinned git repository.
+"""upstream-ref end to end: a project reusing the greeting APIs, reconciler and data from a pinned git repository.
 
 The upstream repository is created by the example's own ``make-upstream.sh`` in tmp_path (a copy of
 examples/greeting under greeting/, tagged v1.0.0) and the ref's URL is pointed at it (``file://``).
@@ -15,6 +15,7 @@ import pytest
 
 from tests.e2e.conftest import EXAMPLES, choreo, get_json, store_is_intact
 from tests.loader.test_upstream import commit, git
+from tests.server.harness import Http, ServerProcess
 
 REF_FILE = Path("refs") / "greeting.yaml"
 EXAMPLE_URL = "file:///tmp/choreo-greeting-upstream"
@@ -52,16 +53,43 @@ def origin(obj: dict) -> str:
     return obj["metadata"]["annotations"]["api.choreo.kform.dev/origin"]
 
 
-def test_run_uses_the_upstream_apis_library_and_reconciler(setup: tuple[Path, Path]) -> None:
+UPSTREAM_MESSAGES = {"alice-message": "Bonjour, Alice!", "bob-message": "Hello, Bob!"}
+OWN_MESSAGES = {"carol-message": "Hallo, Carol!", "dave-message": "Guten Tag, Dave!"}
+
+
+def upstream_origin(upstream: Path, tag: str = "v1.0.0") -> str:
+    fields = {"kind": "Upstream", "url": upstream.as_uri(), "directory": "greeting", "ref": tag}
+    return json.dumps(fields, separators=(",", ":"))
+
+
+def test_run_uses_the_upstream_apis_library_reconciler_and_data(setup: tuple[Path, Path]) -> None:
     project, upstream = setup
     out = run_ok(project)
-    assert out.splitlines()[3].split() == ["greeting", "2", "2", "0", "0"]
-    assert messages(project) == {"carol-message": "Hallo, Carol!", "dave-message": "Guten Tag, Dave!"}
-    expected = {"kind": "Upstream", "url": upstream.as_uri(), "directory": "greeting", "ref": "v1.0.0"}
+    assert out.splitlines()[3].split() == ["greeting", "4", "4", "0", "0"]
+    assert messages(project) == {**UPSTREAM_MESSAGES, **OWN_MESSAGES}
     crd = get_json(project, "customresourcedefinitions", "greetings.example.com")
-    assert origin(crd) == json.dumps(expected, separators=(",", ":"))
+    assert origin(crd) == upstream_origin(upstream)
     assert origin(get_json(project, "upstreamrefs", "greeting")) == '{"kind":"File"}'
-    assert [g["metadata"]["name"] for g in get_json(project, "greetings")["items"]] == ["carol", "dave"]
+    greetings = {g["metadata"]["name"]: origin(g) for g in get_json(project, "greetings")["items"]}
+    assert greetings == {"alice": upstream_origin(upstream), "bob": upstream_origin(upstream),
+                         "carol": '{"kind":"File"}', "dave": '{"kind":"File"}'}
+
+
+def test_reconcilers_and_libraries_are_listed_as_objects(setup: tuple[Path, Path]) -> None:
+    project, upstream = setup
+    run_ok(project)
+    reconciler = get_json(project, "reconcilers", "greeting")
+    assert origin(reconciler) == upstream_origin(upstream)
+    assert reconciler["spec"]["type"] == "starlark"
+    assert "def reconcile(self)" in reconciler["spec"]["code"]["reconciler.star"]
+    names = choreo("get", "reconcilers,libraries", "-C", str(project), "-o", "name").out.splitlines()
+    assert names == ["reconciler.choreo.kform.dev/greeting", "library.choreo.kform.dev/example.com.greetings.star"]
+    deps = choreo("run", "deps", str(project), "-i").out.splitlines()
+    assert "Library.choreo.kform.dev/v1alpha1 example.com.greetings.star" in deps
+    assert "Reconciler.choreo.kform.dev/v1alpha1 greeting" in deps
+    assert "UpstreamRef.choreo.kform.dev/v1alpha1 greeting" in deps
+    plain = choreo("run", "deps", str(project)).out.splitlines()
+    assert plain and not any(line.startswith(("Library.", "Reconciler.")) for line in plain)
 
 
 def test_a_later_run_reuses_the_clone_offline(setup: tuple[Path, Path]) -> None:
@@ -70,7 +98,7 @@ def test_a_later_run_reuses_the_clone_offline(setup: tuple[Path, Path]) -> None:
     first = get_json(project, "messages")
     shutil.rmtree(upstream)
     out = run_ok(project)
-    assert out.splitlines()[3].split() == ["greeting", "2", "2", "0", "0"]
+    assert out.splitlines()[3].split() == ["greeting", "4", "4", "0", "0"]
     assert get_json(project, "messages") == first
     clone = project / ".choreo" / "refs" / upstream.as_uri().replace("/", "-").replace(":", "-") / "repo.git"
     assert (clone / "HEAD").is_file()
@@ -81,21 +109,40 @@ def test_a_commit_hash_pin_works_like_the_tag(setup: tuple[Path, Path]) -> None:
     sha = git(upstream, "rev-parse", "v1.0.0")
     edit_ref(project, "type: tag\n    name: v1.0.0", f"type: hash\n    name: {sha}")
     run_ok(project)
-    assert messages(project) == {"carol-message": "Hallo, Carol!", "dave-message": "Guten Tag, Dave!"}
+    assert messages(project) == {**UPSTREAM_MESSAGES, **OWN_MESSAGES}
 
 
-def test_type_all_brings_the_upstream_data_and_dropping_it_cleans_it(setup: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize("ref_type", ["crd", "all"])
+def test_every_ref_type_brings_the_upstream_data(setup: tuple[Path, Path], ref_type: str) -> None:
     project, _ = setup
-    edit_ref(project, "directory: greeting", "directory: greeting\n  type: all")
+    edit_ref(project, "directory: greeting", f"directory: greeting\n  type: {ref_type}")
     run_ok(project)
+    assert messages(project) == {**UPSTREAM_MESSAGES, **OWN_MESSAGES}
+
+
+def test_a_new_tag_replaces_the_upstream_data_and_cleans_what_it_dropped(setup: tuple[Path, Path]) -> None:
+    project, upstream = setup
+    run_ok(project)
+    (upstream / "greeting" / "in" / "example.com.greeting.bob.yaml").unlink()
+    erin = (project / "in" / "example.com.greeting.carol.yaml").read_text().replace("carol", "erin")
+    commit(upstream, {"greeting/in/example.com.greeting.erin.yaml": erin.replace("Carol", "Erin")}, tag="v1.1.0")
+    edit_ref(project, "name: v1.0.0", "name: v1.1.0")
+    out = run_ok(project)
     greetings = {g["metadata"]["name"]: origin(g) for g in get_json(project, "greetings")["items"]}
-    assert sorted(greetings) == ["alice", "bob", "carol", "dave"]
-    assert json.loads(greetings["alice"])["kind"] == "Upstream" and greetings["carol"] == '{"kind":"File"}'
-    assert sorted(messages(project)) == ["alice-message", "bob-message", "carol-message", "dave-message"]
-    edit_ref(project, "directory: greeting\n  type: all", "directory: greeting")
+    new = upstream_origin(upstream, "v1.1.0")
+    assert greetings == {"alice": new, "carol": '{"kind":"File"}', "dave": '{"kind":"File"}', "erin": new}
+    assert messages(project) == {"alice-message": "Bonjour, Alice!", "erin-message": "Hallo, Erin!", **OWN_MESSAGES}
+    assert origin(get_json(project, "reconcilers", "greeting")) == new
+    assert out.splitlines()[3].split()[0] == "greeting"
+
+
+def test_the_projects_own_object_replaces_the_upstream_one(setup: tuple[Path, Path]) -> None:
+    project, _ = setup
+    alice = (project / "in" / "example.com.greeting.carol.yaml").read_text().replace("carol", "alice")
+    (project / "in" / "example.com.greeting.alice.yaml").write_text(alice.replace("Carol", "Alice"))
     run_ok(project)
-    assert [g["metadata"]["name"] for g in get_json(project, "greetings")["items"]] == ["carol", "dave"]
-    assert sorted(messages(project)) == ["carol-message", "dave-message"]
+    assert origin(get_json(project, "greetings", "alice")) == '{"kind":"File"}'
+    assert messages(project)["alice-message"] == "Hallo, Alice!"
 
 
 def _conflict(project: Path, _upstream: Path) -> str:
@@ -145,3 +192,32 @@ def test_ref_errors_are_one_line_and_change_nothing(setup: tuple[Path, Path], br
     assert len(lines) == 1 and lines[0].startswith("error: " + expected), result.err
     assert {kind: get_json(project, kind) for kind in ("greetings", "messages", "upstreamrefs")} == before
     assert store_is_intact(project)
+
+
+def test_server_mode_stores_and_follows_them_too(setup: tuple[Path, Path]) -> None:
+    """``server start DIR`` loads the same objects; a re-pinned ref is followed at the next ``run once``."""
+    project, upstream = setup
+    server = ServerProcess(str(project), "--address", "127.0.0.1:0", "--no-run")
+    try:
+        url = server.wait_ready()
+        listing = choreo("get", "reconcilers,libraries", "--server", url, "-o", "json")
+        assert listing.code == 0, listing.err
+        found = {(o["kind"], o["metadata"]["name"]): origin(o) for o in json.loads(listing.out)["items"]}
+        assert found == {("Reconciler", "greeting"): upstream_origin(upstream),
+                         ("Library", "example.com.greetings.star"): upstream_origin(upstream)}
+        assert "Reconciler.choreo.kform.dev/v1alpha1 greeting" in choreo("run", "deps", "-i", "--server", url).out
+        http = Http(url)
+        code, served = http.call("GET", "/apis/choreo.kform.dev/v1alpha1/reconcilers/greeting")  # as kubectl reads it
+        assert code == 200 and origin(served) == upstream_origin(upstream)
+
+        (upstream / "greeting" / "in" / "example.com.greeting.bob.yaml").unlink()
+        commit(upstream, {}, tag="v1.1.0")
+        edit_ref(project, "name: v1.0.0", "name: v1.1.0")
+        assert choreo("run", "once", "--server", url).code == 0
+        code, served = http.call("GET", "/apis/choreo.kform.dev/v1alpha1/reconcilers/greeting")
+        assert code == 200 and origin(served) == upstream_origin(upstream, "v1.1.0")
+        names = choreo("get", "greetings,messages", "--server", url, "-o", "name").out.split()
+        assert "greeting.example.com/bob" not in names and "message.example.com/bob-message" not in names
+        assert "greeting.example.com/alice" in names
+    finally:
+        server.stop()

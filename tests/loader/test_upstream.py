@@ -228,7 +228,10 @@ def yaml_ref() -> dict:
         ("spec: {ref: {type: tag, name: v1}}\n", "spec.url is required (the git repository URL)"),
         ("spec: {url: 'https://h/r'}\n", "spec.ref is required (type: hash or tag, name)"),
         ("spec: {url: 'https://h/r', ref: {type: branch, name: main}}\n",
-         "spec.ref.type must be hash or tag, got 'branch'"),
+         "spec.ref.type must be hash or tag, got 'branch': choreo reads a pinned commit, never a branch that may"
+         " move; pin the branch's current commit (type: hash) or a tag"),
+        ("spec: {url: 'https://h/r', ref: {type: commit, name: main}}\n",
+         "spec.ref.type must be hash or tag, got 'commit'"),
         ("spec: {url: 'https://h/r', ref: {type: tag}}\n", "spec.ref.name is required (the commit hash or tag)"),
         ("spec: {url: 'https://h/r', ref: {type: hash, name: main}}\n",
          "spec.ref.name must be a commit hash (7 to 64 hex digits), got 'main'"),
@@ -273,11 +276,15 @@ def test_child_apis_libraries_and_reconcilers_are_merged(tmp_path: Path, lib_rep
     project = resolved(root)
     origin = json.dumps({"kind": "Upstream", "url": url, "directory": ".", "ref": "v1"}, separators=(",", ":"))
     assert [(c.source, c.origin) for c in project.crds] == [("refs/lib.yaml -> crds/example.com_widgets.yaml", origin)]
-    assert [(i.source, i.origin) for i in project.inputs] == [("in/w.yaml", FILE_ORIGIN)]  # no data: type ""
+    assert [(i.source, i.origin) for i in project.inputs] == [
+        ("refs/lib.yaml -> in/widget.yaml", origin), ("in/w.yaml", FILE_ORIGIN)
+    ]
     assert [(r.source, r.origin) for r in project.refs] == [("refs/lib.yaml", FILE_ORIGIN)]
-    assert project.libraries["example.com.widgets.star"].source == "refs/lib.yaml -> crds/example.com_widgets.star"
+    library = project.libraries["example.com.widgets.star"]
+    assert (library.source, library.origin) == ("refs/lib.yaml -> crds/example.com_widgets.star", origin)
     [reconciler] = project.reconcilers
     assert (reconciler.name, reconciler.source) == ("widget", "refs/lib.yaml -> reconcilers/widget/config.yaml")
+    assert reconciler.origin == origin
     assert reconciler.code_files == {"reconciler.star": "refs/lib.yaml -> reconcilers/widget/reconciler.star"}
     [upstream] = project.upstreams or []
     assert (upstream.source, upstream.origin, upstream.commit) == ("refs/lib.yaml", origin, sha)
@@ -285,12 +292,44 @@ def test_child_apis_libraries_and_reconcilers_are_merged(tmp_path: Path, lib_rep
     assert len(project.crds) == 1 and len(project.upstreams or []) == 1
 
 
-def test_type_all_also_brings_input_data_before_the_root_data(tmp_path: Path, lib_repo: tuple[str, str]) -> None:
+@pytest.mark.parametrize("ref_type", ["", "crd", "all"])
+def test_every_ref_type_brings_the_input_data_before_the_root_data(
+    tmp_path: Path, lib_repo: tuple[str, str], ref_type: str
+) -> None:
     url, _ = lib_repo
-    root = build(tmp_path / "root", {"refs/lib.yaml": ref_yaml(url, ref_type="all"), "in/w.yaml": widget("mine")})
+    root = build(tmp_path / "root", {"refs/lib.yaml": ref_yaml(url, ref_type=ref_type), "in/w.yaml": widget("mine")})
     project = resolved(root)
     assert [i.source for i in project.inputs] == ["refs/lib.yaml -> in/widget.yaml", "in/w.yaml"]
     assert project.inputs[0].origin.startswith('{"kind":"Upstream"')
+
+
+def test_the_root_projects_own_object_replaces_the_upstreams(tmp_path: Path, lib_repo: tuple[str, str]) -> None:
+    url, _ = lib_repo
+    mine = widget("upstream").replace("size: S", "size: XL")
+    crd = WIDGET_CRD.replace("size: {type: string}", "size: {type: string}\n              colour: {type: string}")
+    root = build(tmp_path / "root", {
+        "refs/lib.yaml": ref_yaml(url), "in/w.yaml": mine, "crds/example.com_widgets.yaml": crd,
+    })
+    project = resolved(root)
+    assert [(i.source, i.obj["spec"]) for i in project.inputs] == [("in/w.yaml", {"size": "XL"})]
+    assert [c.source for c in project.crds] == ["crds/example.com_widgets.yaml"]
+
+
+def test_two_upstreams_may_bring_one_object_only_when_equal(tmp_path: Path, lib_repo: tuple[str, str]) -> None:
+    url, _ = lib_repo
+    other = tmp_path / "other"
+    commit(other, {"in/widget.yaml": LIB_PROJECT["in/widget.yaml"]}, tag="v1")
+    root = build(tmp_path / "root", {
+        "refs/lib.yaml": ref_yaml(url, metadata_name="lib"),
+        "refs/other.yaml": ref_yaml(other.as_uri(), metadata_name="other"),
+    })
+    assert [i.source for i in resolved(root).inputs] == ["refs/lib.yaml -> in/widget.yaml"]
+    commit(other, {"in/widget.yaml": LIB_PROJECT["in/widget.yaml"].replace("size: L", "size: M")}, tag="v2")
+    build(root, {"refs/other.yaml": ref_yaml(other.as_uri(), "v2", metadata_name="other")})
+    assert load_error(root) == (
+        "refs/other.yaml -> in/widget.yaml: Widget.example.com default/upstream differs from the one in "
+        "refs/lib.yaml -> in/widget.yaml (two upstream refs bring it; define it in this project to choose)"
+    )
 
 
 def test_directory_selects_a_folder_of_the_repository(tmp_path: Path) -> None:
@@ -344,12 +383,14 @@ def test_two_refs_to_the_same_url_and_directory_conflict(tmp_path: Path, lib_rep
 def test_nested_refs_load_recursively(tmp_path: Path, lib_repo: tuple[str, str]) -> None:
     url, _ = lib_repo
     middle = tmp_path / "middle"
-    commit(middle, {"refs/lib.yaml": ref_yaml(url), "in/w.yaml": widget("middle")}, tag="v1")
+    commit(middle, {"refs/lib.yaml": ref_yaml(url, metadata_name="lib"), "in/w.yaml": widget("middle")}, tag="v1")
     root = build(tmp_path / "root", {"refs/middle.yaml": ref_yaml(middle.as_uri(), ref_type="all")})
     project = resolved(root)
     assert [c.source for c in project.crds] == ["refs/middle.yaml -> refs/lib.yaml -> crds/example.com_widgets.yaml"]
     assert [r.source for r in project.refs] == ["refs/middle.yaml", "refs/middle.yaml -> refs/lib.yaml"]
-    assert [i.source for i in project.inputs] == ["refs/middle.yaml -> in/w.yaml"]  # the grandchild has no data
+    assert [i.source for i in project.inputs] == [
+        "refs/middle.yaml -> in/w.yaml", "refs/middle.yaml -> refs/lib.yaml -> in/widget.yaml"
+    ]
     assert [u.source for u in project.upstreams or []] == ["refs/middle.yaml", "refs/middle.yaml -> refs/lib.yaml"]
 
 
@@ -400,7 +441,7 @@ def test_sync_marks_objects_with_their_origin_and_cleans_per_origin(tmp_path: Pa
     url = repo.as_uri()
     root = build(tmp_path / "root", {
         "refs/lib.yaml": ref_yaml(url, directory="lib", ref_type="all", metadata_name="lib"),
-        "refs/data.yaml": ref_yaml(url, directory="data", ref_type="all", metadata_name="data"),
+        "refs/data.yaml": ref_yaml(url, directory="data", metadata_name="data"),
         "in/w.yaml": widget("mine"),
     })
     backend = MemoryBackend()
@@ -410,15 +451,53 @@ def test_sync_marks_objects_with_their_origin_and_cleans_per_origin(tmp_path: Pa
     assert origins(api, "example.com", "Widget") == {"mine": FILE_ORIGIN, "upstream": lib, "shared": data}
     assert origins(api, "choreo.kform.dev", "UpstreamRef") == {"lib": FILE_ORIGIN, "data": FILE_ORIGIN}
     assert origins(api, "apiextensions.k8s.io", "CustomResourceDefinition")["widgets.example.com"] == lib
-
-    build(root, {"refs/lib.yaml": ref_yaml(url, directory="lib", metadata_name="lib")})  # no longer type all
-    api = sync(root, backend)
-    assert origins(api, "example.com", "Widget") == {"mine": FILE_ORIGIN, "shared": data}
+    assert origins(api, "choreo.kform.dev", "Reconciler") == {"widget": lib}
+    assert origins(api, "choreo.kform.dev", "Library") == {"example.com.widgets.star": lib}
 
     (root / "refs" / "data.yaml").unlink()  # a ref removed entirely: its objects go too
     api = sync(root, backend)
-    assert origins(api, "example.com", "Widget") == {"mine": FILE_ORIGIN}
+    assert origins(api, "example.com", "Widget") == {"mine": FILE_ORIGIN, "upstream": lib}
     assert origins(api, "choreo.kform.dev", "UpstreamRef") == {"lib": FILE_ORIGIN}
+
+
+def test_a_new_pin_replaces_what_the_old_one_brought(tmp_path: Path, lib_repo: tuple[str, str]) -> None:
+    """Re-pinned: objects only the old commit had are deleted with what they own; the others follow."""
+    url, _ = lib_repo
+    root = build(tmp_path / "root", {"refs/lib.yaml": ref_yaml(url), "in/w.yaml": widget("mine")})
+    backend = MemoryBackend()
+    api = sync(root, backend)
+    upstream = api.get("example.com", "Widget", "default", "upstream")
+    owner = {"apiVersion": "example.com/v1alpha1", "kind": "Widget", "name": "upstream",
+             "uid": upstream["metadata"]["uid"], "controller": True}
+    api.apply({"apiVersion": "example.com/v1alpha1", "kind": "Widget",
+               "metadata": {"name": "part", "namespace": "default", "ownerReferences": [owner]},
+               "spec": {"size": "S"}}, manager="widget")
+
+    repo = Path(url.removeprefix("file://"))
+    (repo / "in" / "widget.yaml").unlink()
+    (repo / "reconcilers" / "widget").rename(repo / "reconcilers" / "gadget")
+    config = repo / "reconcilers" / "gadget" / "config.yaml"
+    config.write_text(config.read_text().replace("name: widget", "name: gadget"))
+    commit(repo, {"crds/example.com_widgets.star": LIBRARY + "# v2\n", "in/next.yaml": widget("next")}, tag="v2")
+    build(root, {"refs/lib.yaml": ref_yaml(url, "v2")})
+    api = sync(root, backend)
+    v2 = f'{{"kind":"Upstream","url":"{url}","directory":".","ref":"v2"}}'
+    assert origins(api, "example.com", "Widget") == {"mine": FILE_ORIGIN, "next": v2}  # "part" collected too
+    assert origins(api, "choreo.kform.dev", "Reconciler") == {"gadget": v2}
+    assert origins(api, "choreo.kform.dev", "Library") == {"example.com.widgets.star": v2}
+    library = api.get("choreo.kform.dev", "Library", "", "example.com.widgets.star")
+    assert library["spec"] == {"code": LIBRARY + "# v2\n", "type": "starlark"}
+
+
+def test_a_root_object_shadowing_an_upstream_one_is_applied_once(tmp_path: Path, lib_repo: tuple[str, str]) -> None:
+    url, _ = lib_repo
+    mine = widget("upstream").replace("size: S", "size: XL")
+    root = build(tmp_path / "root", {"refs/lib.yaml": ref_yaml(url), "in/w.yaml": mine})
+    backend = MemoryBackend()
+    first = sync(root, backend).get("example.com", "Widget", "default", "upstream")
+    again = sync(root, backend).get("example.com", "Widget", "default", "upstream")
+    assert (first["spec"], first["metadata"]["annotations"][ORIGIN_ANNOTATION]) == ({"size": "XL"}, FILE_ORIGIN)
+    assert again["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
 
 
 def test_a_bad_ref_leaves_the_store_untouched(tmp_path: Path, lib_repo: tuple[str, str]) -> None:
