@@ -5,10 +5,10 @@ Stored as records of the project's state (``.choreo/choreo.db``), so ``choreo co
 ``choreo run diff -c`` work from a later process without re-running anything. The leaves are flat
 ``data path → RFC 7951 value`` maps, which also makes the config diff a plain, deterministic comparison.
 
-A valid device also gets a small ``schema-fingerprints`` record (its inputs' digest, what it wrote: the
-objects' resource versions and the files' digests), read in one query per run to decide which devices
-stand as they are (``yang.fingerprint``). Records are written in the run's transaction: a run that is
-rolled back takes its fingerprints with it.
+Every device also gets a small ``schema-fingerprints`` record (where its files go; for a valid device its
+inputs' digest and what it wrote: the objects' resource versions and the files' digests), read in one
+query per run to decide which devices stand as they are (``yang.fingerprint``) and which are gone.
+Records are written in the run's transaction: a run that is rolled back takes its fingerprints with it.
 """
 
 from __future__ import annotations
@@ -86,14 +86,10 @@ def keep_fingerprint(api: ObjectAPI, key: str, entry: dict[str, Any]) -> None:
     api.records.put_record(FINGERPRINTS, key, entry)
 
 
-def forget_fingerprint(api: ObjectAPI, key: str) -> None:
-    api.records.delete_record(FINGERPRINTS, key)
-
-
 def forget_device(api: ObjectAPI, key: str) -> None:
     """A device that is gone: neither its record nor its fingerprint is kept."""
     api.records.delete_record(TABLE, key)
-    forget_fingerprint(api, key)
+    api.records.delete_record(FINGERPRINTS, key)
 
 
 def _last_valid_leaves(previous: dict[str, Any] | None) -> dict[str, Any] | None:
