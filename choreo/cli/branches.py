@@ -21,23 +21,19 @@ VERSION_CONTROL_PATH = "/choreo/v1/versioncontrol"  # choreo.server.app routes i
 _PROJECT = click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
 
 
-def version_control(client: ServerClient | None, directory: str | None, command: str, *args: str) -> None:
-    """Run a version-control command here or on the addressed server, and print its lines."""
+def version_control_lines(client: ServerClient | None, directory: str | None, command: str, *args: str) -> list[str]:
+    """What a version-control command prints, run here or on the addressed server."""
     if client is not None:
-        lines = client.request("POST", VERSION_CONTROL_PATH, {"command": command, "args": list(args)})["lines"]
-    else:
-        lines = execute(VersionControl(project_dir(directory)), command, list(args))
-    echo_lines(lines)
+        return list(client.request("POST", VERSION_CONTROL_PATH, {"command": command, "args": list(args)})["lines"])
+    return execute(VersionControl(project_dir(directory)), command, list(args))
 
 
 def branch_names(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The branches the command would see (of the project, or of the addressed server), for ``<TAB>``."""
-    client = ServerClient.addressed(ctx.params.get("server_url"))
+    directory = ctx.params.get("directory")
     try:
-        if client is not None and ctx.params.get("directory") is None:
-            lines = client.request("POST", VERSION_CONTROL_PATH, {"command": "branch get", "args": []})["lines"]
-        else:
-            lines = execute(VersionControl(project_dir(ctx.params.get("directory"))), "branch get", [])
+        client = ServerClient.addressed(ctx.params.get("server_url")) if directory is None else None
+        lines = version_control_lines(client, directory, "branch get")
     except Exception:  # a completion offers nothing rather than an error
         return []
     names = [line[2:] for line in lines]  # "* main" / "  dev"
@@ -50,7 +46,7 @@ def _command(command: str, help_text: str, *arguments: tuple[str, bool]) -> clic
 
     def callback(client: ServerClient | None, directory: str | None, **values: str | None) -> None:
         given = [value for value in (values[name] for name, _ in arguments) if value is not None]
-        version_control(client, directory, command, *given)
+        echo_lines(version_control_lines(client, directory, command, *given))
 
     decorated = _PROJECT(addressable("directory")(callback))
     optional = command == "branch get"  # without NAME: the list of branches
