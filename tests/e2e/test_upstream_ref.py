@@ -221,3 +221,19 @@ def test_server_mode_stores_and_follows_them_too(setup: tuple[Path, Path]) -> No
         assert "greeting.example.com/alice" in names
     finally:
         server.stop()
+
+
+def test_an_upstream_reconciler_named_no_object_name_runs_with_a_warning(setup: tuple[Path, Path]) -> None:
+    project, upstream = setup
+    config = upstream / "greeting" / "reconcilers" / "greeting" / "config.yaml"
+    config.write_text(config.read_text().replace("name: greeting", "name: Greeting_Reconciler"))
+    commit(upstream, {}, tag="v1.1.0")
+    edit_ref(project, "name: v1.0.0", "name: v1.1.0")
+    result = choreo("run", str(project), "-v")  # warnings are shown with -v
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[3].split() == ["Greeting_Reconciler", "4", "4", "0", "0"]
+    assert result.err.splitlines() == [
+        "warning: refs/greeting.yaml -> reconcilers/greeting/config.yaml: reconciler Greeting_Reconciler is not "
+        "stored as an object (choreo get, run deps -i): its name is not a lowercase DNS subdomain"
+    ]
+    assert choreo("get", "reconcilers", "-C", str(project), "-o", "name").out == ""
