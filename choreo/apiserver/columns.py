@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from choreo.apiserver import jsonpath
 
@@ -35,6 +35,26 @@ class PrinterColumn:
 
 
 AGE = PrinterColumn("Age", CREATED, "date", description="Time since the object was created")
+
+
+_BUILT_IN = {
+    ("", "Namespace"): [PrinterColumn("Status", ".status.phase", description="The phase of the namespace"), AGE],
+}
+
+
+class CRDReader(Protocol):
+    """Where a kind's CRD is read from: the API server, or a client of a remote one."""
+
+    def try_get(self, group: str, kind: str, namespace: str, name: str) -> Object | None: ...
+
+
+def kind_columns(crds: CRDReader, group: str, kind: str, plural: str, version: str) -> list[PrinterColumn]:
+    """The printer columns of a kind in ``version``: from its CRD (``plural.group``), or the built-in ones of
+    a core kind (a Namespace's Status)."""
+    if (group, kind) in _BUILT_IN:
+        return _BUILT_IN[(group, kind)]
+    crd = crds.try_get("apiextensions.k8s.io", "CustomResourceDefinition", "", f"{plural}.{group}")
+    return printer_columns(crd, version)
 
 
 def printer_columns(crd: Object | None, version: str) -> list[PrinterColumn]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from choreo.apiserver.columns import AGE, PrinterColumn
 from choreo.apiserver.hooks import BaseHook
 from choreo.apiserver.registry import APIResource
 
@@ -44,9 +43,6 @@ _SCHEMA: Object = {
         },
     },
 }
-
-COLUMNS = [PrinterColumn("Status", ".status.phase", description="The phase of the namespace"), AGE]
-
 
 def namespace_resource() -> APIResource:
     return APIResource(

@@ -61,8 +61,7 @@ class LocalSource:
 
     def columns(self, kind: Kind) -> list[printers.Column]:
         resource = self.api.registry.get(kind.group, kind.kind)
-        crd = self.api.try_get(*CRD, "", f"{kind.plural}.{kind.group}")
-        return printers.printer_columns(crd, resource.storage_version if resource else "")
+        return printers.printer_columns(self.api, kind, resource.storage_version if resource else "")
 
 
 class ServerSource:
@@ -78,12 +77,15 @@ class ServerSource:
 
     def columns(self, kind: Kind) -> list[printers.Column]:
         assert isinstance(kind, ResourceInfo)
+        return printers.printer_columns(self, kind, kind.version)
+
+    def try_get(self, group: str, kind: str, namespace: str, name: str) -> Object | None:
+        """A CRD of the server (what printer columns are read from), or None."""
         crds = self.client.resolve(f"customresourcedefinitions.{CRD[0]}")
         try:
-            crd = self.client.request("GET", self.client.path(crds, None, f"{kind.plural}.{kind.group}"))
+            return self.client.request("GET", self.client.path(crds, None, name))
         except NotFound:
-            crd = None
-        return printers.printer_columns(crd, kind.version)
+            return None
 
 
 @contextmanager

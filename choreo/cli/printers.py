@@ -19,6 +19,7 @@ import yaml
 
 from choreo.apiserver import columns as kind_columns
 from choreo.apiserver import jsonpath
+from choreo.apiserver.registry import KindNames
 from choreo.errors import ChoreoError
 from choreo.results.summary import table
 
@@ -54,9 +55,10 @@ class Block:
     objects: list[Object] = field(default_factory=list)
 
 
-def printer_columns(crd: Object | None, version: str) -> list[Column]:
+def printer_columns(crds: kind_columns.CRDReader, kind: KindNames, version: str) -> list[Column]:
     """The kind's printer columns (``choreo.apiserver.columns``) as table columns with kubectl's headers."""
-    return [Column(c.name.upper(), c.json_path, c.type, c.priority) for c in kind_columns.printer_columns(crd, version)]
+    found = kind_columns.kind_columns(crds, kind.group, kind.kind, kind.plural, version)
+    return [Column(c.name.upper(), c.json_path, c.type, c.priority) for c in found]
 
 
 def age(timestamp: Any, now: datetime) -> str:

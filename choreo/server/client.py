@@ -75,8 +75,9 @@ def read_token(token_file: str | None) -> str | None:
 def resource_path(
     group: str, version: str, plural: str, namespaced: bool, namespace: str | None = None, name: str | None = None
 ) -> str:
-    """The Kubernetes API path of a kind's collection (``name`` None) or of one object."""
-    base = f"/apis/{group}/{version}"
+    """The Kubernetes API path of a kind's collection (``name`` None) or of one object (the core group's
+    kinds are under ``/api``)."""
+    base = f"/apis/{group}/{version}" if group else f"/api/{version}"
     if namespaced and namespace:
         base += f"/namespaces/{namespace}"
     base += f"/{plural}"
@@ -204,15 +205,18 @@ class ServerClient:
 
     def _discover(self) -> list[ResourceInfo]:
         found = []
+        core = ["v1"] if "v1" in self.request("GET", "/api").get("versions", []) else []
+        located = [("", version, f"/api/{version}") for version in core]
         for group in self.request("GET", "/apis").get("groups", []):
             version = group["preferredVersion"]["version"]
-            listing = self.request("GET", f"/apis/{group['name']}/{version}")
-            for entry in listing.get("resources", []):
+            located.append((group["name"], version, f"/apis/{group['name']}/{version}"))
+        for group_name, version, path in located:
+            for entry in self.request("GET", path).get("resources", []):
                 if "/" in entry["name"]:
                     continue
                 found.append(
                     ResourceInfo(
-                        group["name"],
+                        group_name,
                         version,
                         entry["name"],
                         entry.get("singularName") or entry["kind"].lower(),

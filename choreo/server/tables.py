@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from choreo.apiserver import jsonpath, namespaces
-from choreo.apiserver.columns import PrinterColumn, age, printer_columns
+from choreo.apiserver import jsonpath
+from choreo.apiserver.columns import PrinterColumn, age, kind_columns
 from choreo.apiserver.registry import APIResource
 from choreo.apiserver.server import APIServer
 
@@ -33,11 +33,8 @@ def wants_table(accept: str) -> bool:
 
 
 def columns_for(api: APIServer, resource: APIResource, version: str) -> list[PrinterColumn]:
-    """The printer columns of ``resource`` in ``version``, from its stored CRD (Age alone when it has none)."""
-    if resource.group_kind == namespaces.namespace_resource().group_kind:
-        return namespaces.COLUMNS
-    crd = api.try_get("apiextensions.k8s.io", "CustomResourceDefinition", "", f"{resource.plural}.{resource.group}")
-    return printer_columns(crd, version)
+    """The printer columns of ``resource`` in ``version`` (Age alone when its CRD declares none)."""
+    return kind_columns(api, resource.group, resource.kind, resource.plural, version)
 
 
 def _cell(column: PrinterColumn, obj: Doc, now: datetime) -> Any:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from kubernetes.client import ApiClient, Configuration, CoreV1Api, V1Namespace, V1ObjectMeta
 
+from choreo.server.client import ServerClient
 from tests.server.harness import Http, copy_example, served
 
 LAB = "/apis/example.com/v1alpha1/namespaces/lab"
@@ -64,3 +65,12 @@ def test_objects_need_no_namespace_object(url: str) -> None:
     assert http.call("POST", f"{LAB}/greetings", _greeting("carol"))[0] == 201
     assert http.call("DELETE", "/api/v1/namespaces/lab")[0] == 404
     assert http.call("GET", f"{LAB}/greetings/carol")[0] == 200
+
+
+def test_choreo_commands_find_namespaces_on_a_server(url: str) -> None:
+    """``choreo get ns --server``: the CLI's client discovers the core group too."""
+    client = ServerClient(url)
+    namespaces = client.resolve("ns")
+    assert (namespaces.group, namespaces.version, client.path(namespaces)) == ("", "v1", "/api/v1/namespaces")
+    client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lab"}})
+    assert [ns["metadata"]["name"] for ns in client.list(namespaces)] == ["lab"]
