@@ -64,7 +64,7 @@ def module_outline(context: SchemaContext, module_name: str) -> tuple[list[Outli
     while node != ffi.NULL:
         nodes.append(_outline(node))
         node = lib.lys_getnext(node, ffi.NULL, module.compiled, _WITH_CHOICES)
-    return nodes, _augments(context, module)
+    return nodes, _augments(module)
 
 
 def _implemented(context: SchemaContext, name: str) -> Any:
@@ -87,7 +87,7 @@ class Augment:
     identity: int
 
 
-def _augments(context: SchemaContext, module: Any) -> list[Augment]:
+def _augments(module: Any) -> list[Augment]:
     parsed = module.parsed
     if parsed == ffi.NULL:
         return []
