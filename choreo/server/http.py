@@ -57,6 +57,7 @@ from choreo.server.patch import json_patch, merge_patch
 from choreo.server.query import (
     Continue,
     Expired,
+    ListSnapshots,
     Page,
     Predicate,
     field_selector,
@@ -92,6 +93,7 @@ PATCHES: dict[str, Callable[[Any, Any], Any]] = {
 }
 YAML_TYPES = frozenset({"application/yaml", APPLY_PATCH})
 MAX_INT64 = 2**63 - 1
+_SELECTORS = ("labelSelector", "fieldSelector")
 OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 
 
@@ -886,14 +888,19 @@ class Resource:
         """The objects a list asks for: selected, and paged by ``limit`` and ``continue`` (see ``query``)."""
         limit = parse_limit(self.query.get("limit"))
         start = parse_continue(self.query["continue"]) if self.query.get("continue") else None
-        match = self._selectors()
+        match, snapshots = self._selectors(), self.h.server.snapshots
+        scope = json.dumps([self.t.group_version, self.r.kind, self.t.namespace, *map(self.query.get, _SELECTORS)])
+        kept = snapshots.get(start.snapshot, scope) if start is not None else None
+        if start is not None and kept is not None:
+            return page(kept, start.revision, limit, start, start.snapshot)
         with self.api.transaction():
             revision = self.api.events.current_revision()
             if start is not None:
                 self._check_consistent(start, revision)
             items = self.api.list(self.r.group, self.r.kind, self.t.namespace)
         selected = sorted((o for o in items if match(o)), key=position)
-        return page(selected, revision if start is None else start.revision, limit, start)
+        snapshot = snapshots.keep(scope, selected) if limit and len(selected) > limit else ""
+        return page(selected, revision if start is None else start.revision, limit, start, snapshot)
 
     def _check_consistent(self, start: Continue, revision: int) -> None:
         """A next page is consistent with the first while no object of the kind changed since it was read."""
@@ -916,7 +923,7 @@ class Resource:
         metadata: Object = {"resourceVersion": str(listed.revision)}
         if token:
             metadata["continue"] = token
-            if not self.query.get("labelSelector") and not self.query.get("fieldSelector"):
+            if not any(self.query.get(selector) for selector in _SELECTORS):
                 metadata["remainingItemCount"] = listed.remaining
         self._send_list(listed.items, metadata)
 
@@ -1182,6 +1189,7 @@ class APIHTTPServer(ThreadingHTTPServer):
         self.context = context
         self.limits = limits or Limits()
         self._watches = threading.BoundedSemaphore(self.limits.max_watches)
+        self.snapshots = ListSnapshots()
         super().__init__(address, APIHandler)
 
     @contextlib.contextmanager

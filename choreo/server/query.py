@@ -10,10 +10,11 @@ kind's schema declares (``spec.name``), compared the way choreo's selectors comp
 (``choreo.runtime.selectors``). Any other field is refused, as kube-apiserver does, rather than silently
 matching nothing or everything. A malformed selector raises ``BadRequest`` with the offending part.
 
-Paging: a list with ``limit=N`` returns N objects and a ``continue`` token (the revision the list was read at
-and the last object shown). The next page is served only while it is consistent with the first: when an
-object of the kind changed since that revision (or the store no longer remembers that far back), the answer
-is kube-apiserver's 410 Expired, whose Status carries a token to go on regardless. A token this server did not
+Paging: a list with ``limit=N`` returns N objects and a ``continue`` token (the revision the list was read at,
+the last object shown, and the id under which ``ListSnapshots`` keeps the rest of the list). Next pages come
+from that kept list, so all pages show one moment. Once it is no longer kept, a next page is read from the
+store only while that is still consistent (no object of the kind changed since); otherwise the answer is
+kube-apiserver's 410 Expired, whose Status carries a token to go on regardless. A token this server did not
 write is a 400.
 """
 
@@ -23,6 +24,10 @@ import base64
 import binascii
 import json
 import re
+import secrets
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -260,13 +265,15 @@ class Expired(ChoreoError):
 
 @dataclass(frozen=True)
 class Continue:
-    """Where the next page starts: after ``after`` (namespace, name) of the list read at ``revision``."""
+    """Where the next page starts: after ``after`` (namespace, name) of the list read at ``revision``, kept
+    as ``snapshot`` in the server's ``ListSnapshots`` (empty: not kept)."""
 
     revision: int
     after: tuple[str, str]
+    snapshot: str = ""
 
     def token(self) -> str:
-        doc = {"v": _CONTINUE_VERSION, "rv": self.revision, "start": list(self.after)}
+        doc = {"v": _CONTINUE_VERSION, "rv": self.revision, "start": list(self.after), "id": self.snapshot}
         return base64.urlsafe_b64encode(json.dumps(doc, separators=(",", ":")).encode()).decode()
 
     def expired(self, revision: int) -> Expired:
@@ -278,13 +285,14 @@ def parse_continue(token: str) -> Continue:
     """A ``continue`` query parameter; one this server did not write is a 400, as kube-apiserver answers."""
     try:
         doc = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
-        revision, after = doc["rv"], doc["start"]
+        revision, after, snapshot = doc["rv"], doc["start"], doc.get("id", "")
         valid = doc["v"] == _CONTINUE_VERSION and isinstance(revision, int) and revision >= 0
-        if not (valid and isinstance(after, list) and len(after) == 2 and all(isinstance(p, str) for p in after)):
+        valid = valid and isinstance(snapshot, str) and isinstance(after, list) and len(after) == 2
+        if not (valid and all(isinstance(p, str) for p in after)):
             raise ValueError("not a continue token of this server")
     except (ValueError, TypeError, KeyError, UnicodeError, binascii.Error) as exc:
         raise BadRequest(f"continue key is not valid: {exc}") from None
-    return Continue(revision, (after[0], after[1]))
+    return Continue(revision, (after[0], after[1]), snapshot)
 
 
 def parse_limit(text: str | None) -> int:
@@ -312,11 +320,51 @@ class Page:
     remaining: int = 0
 
 
-def page(items: list[Object], revision: int, limit: int, start: Continue | None) -> Page:
-    """The page of ``items`` (read at ``revision``, in list order) that ``limit`` and ``start`` select."""
+def page(items: list[Object], revision: int, limit: int, start: Continue | None, snapshot: str = "") -> Page:
+    """The page of ``items`` (read at ``revision``, in list order) that ``limit`` and ``start`` select; the
+    next page's token names ``snapshot``."""
     if start is not None:
         items = [obj for obj in items if position(obj) > start.after]
     if not limit or len(items) <= limit:
         return Page(items, revision)
     shown = items[:limit]
-    return Page(shown, revision, Continue(revision, position(shown[-1])), len(items) - limit)
+    return Page(shown, revision, Continue(revision, position(shown[-1]), snapshot), len(items) - limit)
+
+
+class ListSnapshots:
+    """The lists being paged through, kept so that every page comes from the moment of the first.
+
+    The store keeps only the current objects, so a next page read from it is consistent only while nothing
+    of the kind changed; a busy server (a reconcile writing status) would answer 410 between pages. A paged
+    list is therefore kept here, for ``ttl`` seconds (kube-apiserver's tokens last until etcd compacts, about
+    five minutes) and at most ``capacity`` lists at once, the oldest dropped first. A token whose list is no
+    longer kept falls back to the store (see ``http.Resource._page``). ``scope`` ties a kept list to the
+    request that made it (kind, version, namespace, selectors), so a token is not replayed elsewhere.
+    """
+
+    def __init__(self, capacity: int = 32, ttl: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity, self.ttl, self.clock = capacity, ttl, clock
+        self._lists: OrderedDict[str, tuple[float, str, list[Object]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def keep(self, scope: str, items: list[Object]) -> str:
+        """Keep ``items`` (a whole list, in list order) for the pages to come; the id their tokens carry."""
+        snapshot = secrets.token_hex(8)
+        with self._lock:
+            self._expire()
+            self._lists[snapshot] = (self.clock() + self.ttl, scope, items)
+            while len(self._lists) > self.capacity:
+                self._lists.popitem(last=False)
+        return snapshot
+
+    def get(self, snapshot: str, scope: str) -> list[Object] | None:
+        """The list kept as ``snapshot`` for ``scope``, or None (never kept, expired, or another request's)."""
+        with self._lock:
+            self._expire()
+            kept = self._lists.get(snapshot)
+        return kept[2] if kept is not None and kept[1] == scope else None
+
+    def _expire(self) -> None:
+        now = self.clock()
+        for snapshot in [s for s, (deadline, _scope, _items) in self._lists.items() if deadline <= now]:
+            del self._lists[snapshot]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from kubernetes.client import ApiClient, Configuration, CustomObjectsApi
 
+from choreo.server.query import Continue, ListSnapshots, parse_continue
 from tests.server.harness import Http, copy_example, crd, served
 
 NS = "/apis/example.com/v1alpha1/namespaces/default"
@@ -48,16 +49,42 @@ def test_the_python_client_pages_through_a_list(url: str) -> None:
     assert (names, pages) == (["alice", "bob", "carol", "dave"], 4)
 
 
-def test_a_page_after_a_change_is_410_with_a_token_to_go_on(url: str) -> None:
+def test_every_page_shows_the_moment_of_the_first(url: str) -> None:
+    """Objects created, changed or deleted between pages do not show: the list is one snapshot."""
     http = Http(url)
     _code, first = http.call("GET", f"{NS}/greetings?limit=1")
-    token = first["metadata"]["continue"]
     assert http.call("POST", f"{NS}/greetings", _greeting("carol"))[0] == 201
-    code, status = http.call("GET", f"{NS}/greetings?limit=1&continue={token}")
+    assert http.call("DELETE", f"{NS}/greetings/bob")[0] == 200
+    code, rest = http.call("GET", f"{NS}/greetings?limit=5&continue={first['metadata']['continue']}")
+    assert code == 200 and [o["metadata"]["name"] for o in rest["items"]] == ["bob"]
+    assert rest["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
+
+
+def test_a_page_no_longer_kept_is_410_after_a_change_with_a_token_to_go_on(url: str) -> None:
+    http = Http(url)
+    _code, first = http.call("GET", f"{NS}/greetings?limit=1")
+    token = parse_continue(first["metadata"]["continue"])
+    forgotten = Continue(token.revision, token.after, "not-kept").token()  # as after five minutes
+    code, unchanged = http.call("GET", f"{NS}/greetings?continue={forgotten}")
+    assert code == 200 and [o["metadata"]["name"] for o in unchanged["items"]] == ["bob"]  # nothing changed
+    assert http.call("POST", f"{NS}/greetings", _greeting("carol"))[0] == 201
+    code, status = http.call("GET", f"{NS}/greetings?limit=1&continue={forgotten}")
     assert (code, status["reason"]) == (410, "Expired")
     assert "too old to display a consistent list result" in status["message"]
     code, rest = http.call("GET", f"{NS}/greetings?continue={status['metadata']['continue']}")
     assert code == 200 and [o["metadata"]["name"] for o in rest["items"]] == ["bob", "carol"]
+
+
+def test_kept_lists_expire_and_are_bounded() -> None:
+    now = [0.0]
+    snapshots = ListSnapshots(capacity=2, ttl=10.0, clock=lambda: now[0])
+    first = snapshots.keep("greetings", [{"n": 1}])
+    assert snapshots.get(first, "greetings") == [{"n": 1}]
+    assert snapshots.get(first, "messages") is None  # another request's list
+    second, third = snapshots.keep("a", []), snapshots.keep("b", [])
+    assert snapshots.get(first, "greetings") is None and snapshots.get(second, "a") == []  # the oldest went
+    now[0] = 10.0
+    assert snapshots.get(third, "b") is None
 
 
 @pytest.mark.parametrize("token", ["not-base64!", "eyJ2IjoxfQ==", "e30="])
