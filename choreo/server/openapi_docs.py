@@ -230,7 +230,7 @@ def _list_schema(resource: APIResource, version: str, ref: str) -> Doc:
 # ----------------------------------------------------------------------------------------------- v2
 
 _V2_REF = "#/definitions/"
-_V2_DROPPED = ("nullable", "anyOf", "oneOf", "not", "allOf", "default")
+_V2_DROPPED = ("nullable", "anyOf", "oneOf", "not", "allOf", "default", "externalDocs")
 _V2_UNTYPED = ("x-kubernetes-preserve-unknown-fields", "x-kubernetes-embedded-resource")
 
 

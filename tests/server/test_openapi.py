@@ -7,9 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from choreo.apiserver import crdcheck
+from choreo.apiserver.server import APIServer
 from choreo.server import gnostic
-from choreo.server.openapi_docs import _v2_schema
+from choreo.server.openapi_docs import _v2_schema, openapi_v2
+from choreo.store.memory import MemoryBackend
 from tests.server.harness import Http, copy_example, served
 
 PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
@@ -144,3 +148,30 @@ def test_v3_documents_the_core_group_and_field_validation(http: Http) -> None:
     _code, doc = http.call("GET", index["paths"]["apis/example.com/v1alpha1"]["serverRelativeURL"])
     patch = doc["paths"][GREETING_PATH]["patch"]
     assert "fieldValidation" in [p["name"] for p in patch["parameters"]]
+
+
+def test_every_keyword_a_crd_may_use_reaches_v2_or_is_dropped() -> None:
+    """No CRD the server accepts makes ``/openapi/v2`` fail: each schema keyword is encodable or dropped."""
+    values = {"type": "object", "items": {"type": "string"}, "properties": {"a": {"type": "string"}},
+              "additionalProperties": {"type": "string"}, "required": ["a"], "enum": ["a"], "allOf": [{}],
+              "oneOf": [{}], "anyOf": [{}], "not": {}, "externalDocs": {"url": "https://example.com"},
+              "x-kubernetes-list-map-keys": ["a"], "x-kubernetes-validations": [{"rule": "true"}]}
+    numbers = {"maximum", "minimum", "multipleOf", "maxLength", "minLength", "maxItems", "minItems",
+               "maxProperties", "minProperties"}
+    for keyword in sorted(crdcheck._KEYWORDS):
+        value = values.get(keyword, 3 if keyword in numbers else (True if keyword[0] in "enux" else "text"))
+        converted = _v2_schema({"type": "object", keyword: value})
+        assert gnostic.encode_document({"definitions": {"x": converted}}), keyword
+    every = _v2_registry_doc()
+    assert gnostic.encode_document(every) and len(every["definitions"]) > 40
+
+
+def _v2_registry_doc() -> dict:
+    """The v2 document of a registry holding every CRD of the examples and the allocators."""
+    api = APIServer(MemoryBackend())
+    root = Path(__file__).resolve().parents[2]
+    for path in sorted([*root.glob("examples/**/crds/*.yaml"), *root.glob("reconcilers/crds/*.yaml")]):
+        crd = yaml.safe_load(path.read_text())
+        if api.registry.get(crd["spec"]["group"], crd["spec"]["names"]["kind"]) is None:
+            api.register_crd(crd)
+    return openapi_v2(api.registry)
