@@ -1,8 +1,11 @@
 """The Kubernetes-compatible HTTP API over an ``APIServer``: what ``kubectl`` and client libraries talk to.
 
-Routes: discovery (``/api``, ``/apis``, ``/apis/G``, ``/apis/G/V``), ``/version``, ``/openapi/v2`` and ``/v3``,
-``/healthz``, ``/readyz``, ``/livez``, the resource paths ``/apis/G/V[/namespaces/NS]/PLURAL[/NAME[/status]]``
-(get, list, watch, create, update, patch — apply, merge and JSON patch — delete, deletecollection) and the
+Routes: discovery (``/api``, ``/apis``, ``/apis/G``, ``/apis/G/V``), ``/version``, ``/openapi/v2`` and ``/v3``
+(``openapi_docs``; v2 also as protobuf, ``gnostic``), ``/healthz``, ``/readyz``, ``/livez``, the resource paths
+``/apis/G/V[/namespaces/NS]/PLURAL[/NAME[/status]]`` and the core group's ``/api/v1/namespaces[/NAME]`` (get,
+list — paged, as a Table with printer columns: ``query``, ``tables`` — watch, create, update, patch — apply,
+merge and JSON patch, strategic merge for core kinds — delete, deletecollection; ``dryRun=All`` on every
+write is the API's own dry run) and the
 choreo control endpoints under ``/choreo/v1`` (delegated to the server context), and the read-only run
 history under ``/choreo/v1``: ``runs`` (records, newest first), ``runs/ID/snapshot`` and ``inventory`` (the
 current objects), which ``choreo run list|diff|deps`` read when a server is addressed.
