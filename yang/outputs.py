@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import tempfile
 import xml.etree.ElementTree as ET
@@ -27,6 +28,17 @@ NETCONF_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
 def netconf_payload(body: str) -> str:
     inner = "".join(f"  {line}\n" if line else "\n" for line in body.rstrip("\n").split("\n")) if body else ""
     return f'<config xmlns="{NETCONF_NS}">\n{inner}</config>\n'
+
+
+def netconf_data(text: str) -> str:
+    """The data inside a NETCONF ``<config>`` payload (as ``<out>/<device>.xml`` holds it); other text as it is.
+    The line breaks stay where they were, so line numbers in messages are those of the file."""
+    found = _NETCONF_CONFIG.fullmatch(text)
+    return found.group(1) + found.group(2) if found else text
+
+
+_NETCONF_CONFIG = re.compile(rf'(\s*(?:<\?xml[^>]*\?>\s*)?)<config xmlns="{re.escape(NETCONF_NS)}">(.*)</config>\s*',
+                             re.DOTALL)
 
 
 def config_json(config: dict[str, Any]) -> str:

@@ -410,7 +410,7 @@ def decode_value(schema: SchemaContext, value: Any) -> Decoded:
         return Decoded(value)
     text = value.strip()
     if text.startswith("<"):
-        kept = parse_xml_snippet(schema, text)
+        kept = parse_xml_snippet(schema, value)  # not stripped: libyang's line numbers are those of the text
         return Decoded(json.loads(kept.json_text), strict=True, issues=kept.issues)
     return Decoded(json.loads(text, object_pairs_hook=_unique_members), strict=True, text=value)
 

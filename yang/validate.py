@@ -1,7 +1,8 @@
 """``choreo config validate FILE``: one data file checked against a profile, as the ``-s`` stage checks a device.
 
 The counterpart of ``yanglint -t config``: the same merge and validation code as the stage, so a file that
-validates here validates as a device's config (``.json`` and ``.xml`` strictly, as RFC 7951 / by libyang;
+validates here validates as a device's config (``.json`` and ``.xml`` strictly, as RFC 7951 / by libyang, an
+``.xml`` also as the NETCONF ``<config>`` payload ``out/<device>.xml`` holds;
 ``.yaml`` with the YAML leniency of reference snippets).
 """
 
@@ -14,6 +15,7 @@ import yaml
 from choreo.plugin_api import ChoreoError
 from yang.libyang_adapter import YangFailure
 from yang.merge import Problem, Snippet, Source, merge_device
+from yang.outputs import netconf_data
 from yang.profiles import compile_profile, load_profiles
 from yang.stage import Decoded, decode_value, format_problem
 
@@ -28,7 +30,10 @@ def validate_file(root: Path, profile_name: str, file: Path) -> tuple[list[str],
     except OSError as err:
         raise ChoreoError(f"{file}: cannot read: {err.strerror or err}") from None
     try:
-        decoded = Decoded(yaml.safe_load(text)) if file.suffix in YAML_SUFFIXES else decode_value(context, text)
+        if file.suffix in YAML_SUFFIXES:
+            decoded = Decoded(yaml.safe_load(text))
+        else:
+            decoded = decode_value(context, netconf_data(text))
     except (ValueError, yaml.YAMLError) as err:
         return [f"{file.name}: {err}"], False
     except YangFailure as failure:

@@ -59,7 +59,7 @@ def parse_xml_snippet(schema: SchemaContext, text: str) -> XmlValue:
 
 
 def _document(text: str, failure: YangFailure) -> minidom.Document:
-    body = _DECLARATION.sub("", text, count=1)
+    body = _DECLARATION.sub(lambda found: "\n" * found.group().count("\n"), text, count=1)  # lines stay
     try:
         return minidom.parseString(f"<{_WRAPPER}>{body}</{_WRAPPER}>")
     except ExpatError:

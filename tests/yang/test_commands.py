@@ -66,6 +66,16 @@ def test_a_failed_device_has_no_final_config_and_its_commands_say_so(fabric, tmp
     assert choreo("config", "show", "leaf2", "-C", str(project)).code == 0
 
 
+def test_config_validate_takes_the_netconf_payload_of_out_xml_too(fabric, tmp_path):
+    valid = choreo("config", "validate", str(fabric / "out" / "leaf1.xml"), "--device", "leaf1", "-C", str(fabric))
+    assert valid.code == 0 and valid.out.startswith("leaf1.xml: valid (ietf-1.0.0, ")
+    broken = tmp_path / "leaf1.xml"
+    broken.write_text((fabric / "out" / "leaf1.xml").read_text().replace("<mtu>9000</mtu>", "<mtu>10</mtu>", 1))
+    line = next(i for i, text in enumerate(broken.read_text().splitlines(), start=1) if "<mtu>10<" in text)
+    result = choreo("config", "validate", str(broken), "--device", "leaf1", "-C", str(fabric))
+    assert result.code == 1 and f"leaf1.xml:{line})]" in result.out and "Unsatisfied range" in result.out
+
+
 def test_config_validate_reports_each_bad_xml_element_with_its_path_and_line(fabric, tmp_path):
     bare = choreo("config", "show", "leaf1", "-C", str(fabric), "-o", "xml-data").out
     broken = tmp_path / "leaf1.xml"

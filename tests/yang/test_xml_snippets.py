@@ -11,6 +11,7 @@ import pytest
 
 from tests.e2e.conftest import EXAMPLES, choreo
 from yang.libyang_adapter import YangFailure
+from yang.stage import decode_value
 from yang.xml_snippets import parse_xml_snippet, path_steps
 
 NET = '<network xmlns="urn:choreo:test:fx-net">'
@@ -84,3 +85,10 @@ def test_the_stage_reports_the_dropped_element_and_merges_the_rest(tmp_path: Pat
             "[from Config default/leaf1-xml]") in result.out
     blame = choreo("config", "blame", "leaf1", "-C", str(project))
     assert "set by XML" in blame.out and "Config default/leaf1-xml" in blame.out  # the valid part was merged
+
+
+def test_leading_blank_lines_and_a_declaration_keep_the_line_numbers(fx):
+    text = f'\n\n<?xml version="1.0"?>\n{NET}\n<port><name>e1</name>\n<mtu>1</mtu>\n<speed>x</speed></port></network>'
+    decoded = decode_value(fx, text)
+    assert [(i.path, i.line) for i in decoded.issues] == [
+        ("/fx-net:network/port[name='e1']/mtu", 6), ("/fx-net:network/port[name='e1']/speed", 7)]
