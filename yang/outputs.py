@@ -26,7 +26,9 @@ NETCONF_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
 
 
 def netconf_payload(body: str) -> str:
-    inner = "".join(f"  {line}\n" if line else "\n" for line in body.rstrip("\n").split("\n")) if body else ""
+    """The data in a NETCONF ``<config>`` element, as libyang printed it: not indented again, which would add
+    spaces to every line of a multi-line string value."""
+    inner = body.rstrip("\n") + "\n" if body else ""
     return f'<config xmlns="{NETCONF_NS}">\n{inner}</config>\n'
 
 

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import EXAMPLES, choreo
+from tests.yang.conftest import snippet
 from yang.libyang_adapter import YangFailure
+from yang.merge import merge_device
+from yang.outputs import netconf_data, netconf_payload
 from yang.stage import decode_value
 from yang.xml_snippets import parse_xml_snippet, path_steps
 
@@ -92,3 +95,9 @@ def test_leading_blank_lines_and_a_declaration_keep_the_line_numbers(fx):
     decoded = decode_value(fx, text)
     assert [(i.path, i.line) for i in decoded.issues] == [
         ("/fx-net:network/port[name='e1']/mtu", 6), ("/fx-net:network/port[name='e1']/speed", 7)]
+
+
+def test_the_netconf_payload_keeps_multi_line_values_as_they_are(fx):
+    value = {"fx-net:system": {"hostname": "two\nlines\n"}}
+    payload = netconf_payload(merge_device(fx, [snippet("a", value)]).xml)
+    assert json.loads(parse_xml_snippet(fx, netconf_data(payload)).json_text) == value
