@@ -30,6 +30,8 @@ Object = dict[str, Any]
 
 # metadata the server owns: clients cannot set or change these through a write
 _SERVER_FIELDS = ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp")
+# metadata an apply's intent never carries: the server's fields and the field managers
+_NOT_APPLIED = frozenset((*_SERVER_FIELDS, "managedFields"))
 
 
 def utc_now() -> str:
@@ -246,10 +248,9 @@ class APIServer:
         resource, key = self._apply_target(obj, manager)
         with self.backend.transaction():
             old = self.backend.get(key)
-            applied = clone(obj)
-            for field in _SERVER_FIELDS:
-                meta(applied).pop(field, None)
-            meta(applied).pop("managedFields", None)
+            # ssa.apply only reads the intent (the result copies what it takes), so only what is removed
+            # here is copied: the top level and metadata.
+            applied = {**obj, "metadata": {k: v for k, v in obj["metadata"].items() if k not in _NOT_APPLIED}}
             new = ssa.apply(old, applied, manager, self.semantics(resource), now=self._clock(), force=force)
             if old is not None:
                 _carry_server_fields(old, new)

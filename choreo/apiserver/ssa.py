@@ -73,6 +73,8 @@ _MAP = "<map>"
 _LIST = "<list>"
 _ITEM = "<item>"
 _MISSING: Any = object()
+_SCALARS = (str, int, bool, float, type(None))
+_CONTAINERS = (dict, list)
 
 
 class ListSemantics(Protocol):
@@ -262,11 +264,7 @@ def _walk(
             flat[fp] = _MAP
             if not value and fp != _METADATA_PATH:
                 owned.add(fp)
-        near_root = len(sp) < _IDENTITY_DEPTH
-        for name, child in value.items():
-            child_sp = (*sp, name)
-            if not (near_root and child_sp in IDENTITY_PATHS):
-                _walk(child, child_sp, (*fp, field_element(name)), sem, False, flat, owned)
+        _walk_fields(value, sp, fp, sem, flat, owned, len(sp) < _IDENTITY_DEPTH)
         return
     if isinstance(value, list):
         kind, keys = sem.list_kind(sp)
@@ -275,6 +273,29 @@ def _walk(
             return
     flat[fp] = canonical_json(value)
     owned.add(fp)
+
+
+def _walk_fields(
+    fields: dict[str, Any],
+    sp: SchemaPath,
+    fp: FieldPath,
+    sem: _Semantics,
+    flat: Flat,
+    owned: FieldSet,
+    near_root: bool = False,
+) -> None:
+    """``_walk`` of each field of a granular map (identity fields skipped ``near_root``); a scalar field,
+    most of them, is recorded right here instead of in a call of its own."""
+    for name, child in fields.items():
+        if near_root and (*sp, name) in IDENTITY_PATHS:
+            continue
+        child_fp = (*fp, field_element(name))
+        kind = type(child)
+        if kind is dict or kind is list or (kind not in _SCALARS and isinstance(child, _CONTAINERS)):
+            _walk(child, (*sp, name), child_fp, sem, False, flat, owned)
+        else:
+            flat[child_fp] = canonical_json(child)
+            owned.add(child_fp)
 
 
 def _walk_items(
@@ -297,8 +318,7 @@ def _walk_items(
         flat[item_path] = _ITEM
         owned.add(item_path)
         if elem.kind == KEY:
-            for name, child in item.items():
-                _walk(child, (*sp, name), (*item_path, field_element(name)), sem, False, flat, owned)
+            _walk_fields(item, sp, item_path, sem, flat, owned)
 
 
 def _prefixes(paths: FieldSet) -> FieldSet:
@@ -484,6 +504,9 @@ def apply(
     subresource: str = "",
 ) -> Object:
     """Apply ``applied`` (the manager's whole intent) to ``live``; ``None`` live means create.
+
+    Neither ``live`` nor ``applied`` is changed, and the result shares no dict or list with either: callers
+    may change it freely (the API server defaults and stamps it) and need not copy what they pass in.
 
     Raises :class:`ApplyConflict` when the apply would change a value another manager owns, unless
     ``force`` is set, in which case ownership of those fields moves to ``manager``.

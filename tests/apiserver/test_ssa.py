@@ -563,6 +563,28 @@ def test_apply_is_deterministic_and_pure() -> None:
     assert intent["status"]["conditions"] == [cond("B", "1"), cond("A", "2")]
 
 
+def _containers(value: Any) -> set[int]:
+    """The ids of every dict and list in ``value``, itself included."""
+    if isinstance(value, dict):
+        return {id(value)}.union(*(_containers(v) for v in value.values()))
+    if isinstance(value, list):
+        return {id(value)}.union(*(_containers(v) for v in value))
+    return set()
+
+
+def test_apply_result_shares_no_container_with_live_or_intent() -> None:
+    # The API server passes its intent without copying it and then defaults and stamps the result.
+    live = run([("alice", {"spec": {"x": {"y": [1]}}, "metadata": {"labels": {"a": "b"}}})])
+    intents = [
+        widget(spec={"x": {"y": [1]}}, metadata={"labels": {"a": "b"}}),  # alice's no-op
+        widget(spec={"w": {"y": [2]}, "z": [{"k": 1}]}, status={"conditions": [cond("A", "1")]}),  # a change
+    ]
+    for manager, intent in zip(("alice", "bob"), intents, strict=True):
+        for base in (live, None):
+            result = apply(base, intent, manager, SEM, now="t2")
+            assert not _containers(result) & (_containers(intent) | _containers(base))
+
+
 # --------------------------------------------------------------------------------------------------
 # helpers for reconcilers
 
