@@ -31,8 +31,8 @@ def test_nothing_outside_the_store_and_the_api_server_touches_a_backend() -> Non
 
 
 def test_the_engine_is_written_against_the_object_api_protocol() -> None:
-    """The pipeline's load, the loader's sync, the controller and the plug-ins (hooks, stages) take any
-    ``ObjectAPI``; the remote cluster client provides it by composition, not by inheriting choreo's own
+    """The pipeline's load, the loader's sync, the controller, the HTTP layer and the plug-ins (hooks,
+    stages) take any ``ObjectAPI``; the remote cluster client provides it by composition, not by inheriting choreo's own
     server (mypy checks the fit)."""
     from choreo.apiserver.interface import ObjectAPI
     from choreo.apiserver.server import APIServer
@@ -43,7 +43,8 @@ def test_the_engine_is_written_against_the_object_api_protocol() -> None:
     assert members and all(hasattr(RemoteAPI, name) for name in members)
     engine = {
         "choreo/runtime/controller.py", "choreo/runtime/client.py", "choreo/loader/sync.py",
-        "choreo/server/runner.py", "choreo/plugins.py", "choreo/apiserver/hooks.py",
+        "choreo/server/runner.py", "choreo/plugins.py", "choreo/apiserver/hooks.py", "choreo/server/http.py",
+        "choreo/server/tables.py", "choreo/results/inventory.py",
     }
     plugins = {str(p.relative_to(REPO)) for package in ("reconcilers", "yang") for p in (REPO / package).rglob("*.py")}
     for path in sorted(engine | plugins):

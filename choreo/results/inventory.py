@@ -18,7 +18,7 @@ from typing import Any
 
 from choreo.api.gvk import GVK
 from choreo.api.objects import Object, key_of
-from choreo.apiserver.server import APIServer
+from choreo.apiserver.interface import ObjectAPI
 
 DEFAULT_NAMESPACE = "default"
 
@@ -75,12 +75,12 @@ def shown_name(obj: Object) -> str:
     return name if namespace in ("", DEFAULT_NAMESPACE) else f"{namespace}/{name}"
 
 
-def current_inventory(api: APIServer) -> list[Item]:
+def current_inventory(api: ObjectAPI) -> list[Item]:
     """Every object in ``api``'s store, managed fields included, in store order (group, kind, ns, name)."""
     return [Item(obj, is_choreo_api(api, key_of(obj).group, obj["kind"])) for obj in api.stored_objects()]
 
 
-def is_choreo_api(api: APIServer, group: str, kind: str) -> bool:
+def is_choreo_api(api: ObjectAPI, group: str, kind: str) -> bool:
     resource = api.registry.get(group, kind)
     return resource is not None and resource.choreo_api
 

@@ -1,4 +1,4 @@
-"""The Kubernetes-compatible HTTP API over an ``APIServer``: what ``kubectl`` and client libraries talk to.
+"""The Kubernetes-compatible HTTP API over an ``ObjectAPI``: what ``kubectl`` and client libraries talk to.
 
 Routes: discovery (``/api``, ``/apis``, ``/apis/G``, ``/apis/G/V``), ``/version``, ``/openapi/v2`` and ``/v3``
 (``openapi_docs``; v2 also as protobuf, ``gnostic``), ``/healthz``, ``/readyz``, ``/livez``, the resource paths
@@ -13,8 +13,8 @@ current objects), which ``choreo run list|diff|deps`` read when a server is addr
 Every failure is a Kubernetes ``Status`` body with the matching HTTP code: a client mistake (malformed
 framing, an unsupported media type, a body that is not JSON/YAML, a bad selector) is a 4xx; only an
 unexpected exception is a 500 ``InternalError``, logged with its traceback, and the server keeps serving.
-Writes go through the shared APIServer, whose store transactions serialise concurrent handler threads;
-read-modify-write requests (PUT of a status, merge/JSON patch) run inside one transaction so nobody
+Writes go through the shared API (choreo's own API server), whose store transactions serialise concurrent
+handler threads; read-modify-write requests (PUT of a status, merge/JSON patch) run inside one transaction so nobody
 writes in between.
 
 Requests are bounded (``Limits``, the ``--max-...`` options of ``choreo server start``): body size, body
@@ -49,8 +49,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
+from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.registry import APIResource
-from choreo.apiserver.server import APIServer
 from choreo.errors import BadRequest, ChoreoError, Invalid, NotFound
 from choreo.results.inventory import Item, current_inventory
 from choreo.results.runs import runs_newest_first
@@ -176,7 +176,7 @@ class ServerContext(Protocol):
     token: str | None
     stopping: threading.Event
 
-    def current_api(self) -> APIServer:
+    def current_api(self) -> ObjectAPI:
         """The API server of the loaded project; raises ``Unavailable`` while none is loaded."""
         ...
 
@@ -249,7 +249,7 @@ class Target:
         return out
 
 
-def history_doc(api: APIServer, parts: list[str]) -> Object:
+def history_doc(api: ObjectAPI, parts: list[str]) -> Object:
     """``runs``, ``runs/ID/snapshot`` or ``inventory`` (the parts after ``/choreo/v1``) of ``api``'s store."""
     records = api.records
     if parts == ["inventory"]:
@@ -694,7 +694,7 @@ class APIHandler(BaseHTTPRequestHandler):
         else:
             self._send_text(200, "ok")
 
-    def _openapi(self, api: APIServer, parts: list[str]) -> None:
+    def _openapi(self, api: ObjectAPI, parts: list[str]) -> None:
         self._only_get()
         if parts == ["v2"]:
             v2 = openapi_docs.openapi_v2(api.registry)
@@ -715,7 +715,7 @@ class APIHandler(BaseHTTPRequestHandler):
                 return
         raise _NotFoundPath()
 
-    def _core(self, api: APIServer, parts: list[str], query: dict[str, str]) -> None:
+    def _core(self, api: ObjectAPI, parts: list[str], query: dict[str, str]) -> None:
         if not parts:
             self._only_get()
             self._send_json(200, discovery.api_versions())
@@ -725,7 +725,7 @@ class APIHandler(BaseHTTPRequestHandler):
         else:
             Resource(self, api, self._target(api, "", parts[0], parts[1:]), query).serve()
 
-    def _apis(self, api: APIServer, parts: list[str], query: dict[str, str]) -> None:
+    def _apis(self, api: ObjectAPI, parts: list[str], query: dict[str, str]) -> None:
         if len(parts) <= 2:
             self._only_get()
             doc: Object | None
@@ -742,7 +742,7 @@ class APIHandler(BaseHTTPRequestHandler):
         target = self._target(api, parts[0], parts[1], parts[2:])
         Resource(self, api, target, query).serve()
 
-    def _target(self, api: APIServer, group: str, version: str, rest: list[str]) -> Target:
+    def _target(self, api: ObjectAPI, group: str, version: str, rest: list[str]) -> Target:
         namespace = None
         if len(rest) >= 3 and rest[0] == "namespaces":
             namespace, rest = rest[1], rest[2:]
@@ -764,7 +764,7 @@ class APIHandler(BaseHTTPRequestHandler):
 class Resource:
     """One request on a resource path."""
 
-    def __init__(self, handler: APIHandler, api: APIServer, target: Target, query: dict[str, str]) -> None:
+    def __init__(self, handler: APIHandler, api: ObjectAPI, target: Target, query: dict[str, str]) -> None:
         self.h = handler
         self.api = api
         self.t = target

@@ -249,36 +249,42 @@ class RemoteAPI:
         items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         return items if managed_fields else [strip_managed_fields(o) for o in items]
 
-    def create(self, obj: Object, *, manager: str = "") -> Object:
+    def create(self, obj: Object, *, manager: str = "", dry_run: bool = False) -> Object:
         resource = self.registry.for_object(obj)
-        query = {"fieldManager": manager} if manager else None
+        query = _write_query(manager, dry_run=dry_run)
         return self.kube.request("POST", _path(resource, _ns(obj)), obj, query=query)
 
-    def update(self, obj: Object, *, manager: str = "") -> Object:
+    def update(self, obj: Object, *, manager: str = "", dry_run: bool = False) -> Object:
         resource = self.registry.for_object(obj)
-        query = {"fieldManager": manager} if manager else None
+        query = _write_query(manager, dry_run=dry_run)
         return self.kube.request("PUT", _path(resource, _ns(obj), obj["metadata"]["name"]), obj, query=query)
 
-    def apply(self, obj: Object, *, manager: str, force: bool = False) -> Object:
+    def apply(self, obj: Object, *, manager: str, force: bool = False, dry_run: bool = False) -> Object:
         resource = self.registry.for_object(obj)
-        self._ensure_served(resource)
+        if not dry_run:
+            self._ensure_served(resource)
         path = _path(resource, _ns(obj), obj["metadata"]["name"])
-        query = {"fieldManager": manager, "force": "true" if force else "false"}
+        query = _write_query(manager, force=force, dry_run=dry_run)
         main = copy.deepcopy(obj)
         status = main.pop("status", None) if resource.status_subresource else None
         result = self.kube.request("PATCH", path, main, query=query, content_type=APPLY_PATCH)
         if status is not None:
-            result = self.apply_status({**obj, "status": status}, manager=manager, force=force)
-        if obj.get("kind") == "CustomResourceDefinition" and resource.group == "apiextensions.k8s.io":
+            result = self.apply_status({**obj, "status": status}, manager=manager, force=force, dry_run=dry_run)
+        if not dry_run and obj.get("kind") == "CustomResourceDefinition" and resource.group == "apiextensions.k8s.io":
             _wait_served(self, self.registry.for_object(_served_kind(obj)))
         return result
 
-    def apply_status(self, obj: Object, *, manager: str, force: bool = False) -> Object:
+    def apply_status(self, obj: Object, *, manager: str, force: bool = False, dry_run: bool = False) -> Object:
         resource = self.registry.for_object(obj)
         path = _path(resource, _ns(obj), obj["metadata"]["name"])
-        query = {"fieldManager": manager, "force": "true" if force else "false"}
+        query = _write_query(manager, force=force, dry_run=dry_run)
         body = status_intent(obj)
         return self.kube.request("PATCH", f"{path}/status", body, query=query, content_type=APPLY_PATCH)
+
+    def stored_objects(self) -> Iterator[Object]:
+        """The cluster's objects of every kind the project defined, by group, kind, namespace and name."""
+        for resource in sorted(self.registry.resources(), key=lambda r: (r.group, r.kind)):
+            yield from self.list(resource.group, resource.kind)
 
     def dependents(self, uid: str, group: str | None = None, kind: str | None = None) -> builtins.list[Object]:
         if group is not None and kind:
@@ -294,15 +300,35 @@ class RemoteAPI:
             found += [o for o in objects if uid in {r.get("uid") for r in o["metadata"].get("ownerReferences") or []}]
         return found
 
-    def delete(self, group: str, kind: str, namespace: str, name: str, *, expected_rv: str | None = None) -> Object:
+    def delete(
+        self,
+        group: str,
+        kind: str,
+        namespace: str,
+        name: str,
+        *,
+        expected_rv: str | None = None,
+        dry_run: bool = False,
+    ) -> Object:
         body = {"preconditions": {"resourceVersion": expected_rv}} if expected_rv else None
-        return self.kube.request("DELETE", _path(self.registry.require(group, kind), namespace, name), body)
+        path = _path(self.registry.require(group, kind), namespace, name)
+        return self.kube.request("DELETE", path, body, query=_write_query("", dry_run=dry_run))
 
 
 def _path(resource: APIResource, namespace: str | None = None, name: str | None = None) -> str:
     """The cluster path of a kind (its storage version) or of one object."""
     version = resource.storage_version
     return resource_path(resource.group, version, resource.plural, resource.namespaced, namespace, name)
+
+
+def _write_query(manager: str, *, force: bool | None = None, dry_run: bool = False) -> dict[str, str] | None:
+    """The query of a write: field manager, force (server-side apply) and ``dryRun=All``."""
+    query = {"fieldManager": manager} if manager else {}
+    if force is not None:
+        query["force"] = "true" if force else "false"
+    if dry_run:
+        query["dryRun"] = "All"
+    return query or None
 
 
 def _ns(obj: Object) -> str | None:

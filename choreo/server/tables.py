@@ -14,8 +14,8 @@ from typing import Any
 
 from choreo.apiserver import jsonpath
 from choreo.apiserver.columns import PrinterColumn, age, kind_columns
+from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.registry import APIResource
-from choreo.apiserver.server import APIServer
 
 Doc = dict[str, Any]
 _NAME = {
@@ -32,7 +32,7 @@ def wants_table(accept: str) -> bool:
     return any("as=Table" in part.replace(" ", "") for part in accept.split(",")[:1])
 
 
-def columns_for(api: APIServer, resource: APIResource, version: str) -> list[PrinterColumn]:
+def columns_for(api: ObjectAPI, resource: APIResource, version: str) -> list[PrinterColumn]:
     """The printer columns of ``resource`` in ``version`` (Age alone when its CRD declares none)."""
     return kind_columns(api, resource.group, resource.kind, resource.plural, version)
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from choreo.apiserver.server import APIServer
 from choreo.errors import Invalid
+from choreo.server.client import ServerClient
+from choreo.server.remote import EventFeed, RemoteAPI
 from choreo.store.memory import MemoryBackend
 from tests.server.harness import Http, copy_example, crd, served
 
@@ -86,3 +89,22 @@ def test_empty_annotations_are_not_kept(http: Http) -> None:
             "metadata": {"name": "carol", "annotations": {}, "labels": {}}}
     code, created = http.call("POST", f"{NS}/greetings", body)
     assert code == 201 and "annotations" not in created["metadata"] and "labels" not in created["metadata"]
+
+
+def test_the_remote_api_asks_the_cluster_for_the_same_dry_run(tmp_path: Path) -> None:
+    """``RemoteAPI`` (run start --kubeconfig) passes dry_run on as ``dryRun=All``: the served store keeps
+    nothing, and the answers are the cluster's own."""
+    project = copy_example("greeting", tmp_path)
+    with served(project) as (_app, url):
+        remote = RemoteAPI(ServerClient(url, None), EventFeed())
+        remote.register_crd(yaml.safe_load((project / "crds" / "example.com_greetings.yaml").read_text()))
+        alice = remote.get("example.com", "Greeting", "default", "alice")
+        carol = {"apiVersion": "example.com/v1alpha1", "kind": "Greeting",
+                 "metadata": {"name": "carol", "namespace": "default"}, "spec": {"name": "Carol"}}
+        assert remote.create(carol, manager="test", dry_run=True)["metadata"]["name"] == "carol"
+        changed = {**alice, "spec": {**alice["spec"], "language": "de"}}
+        assert remote.apply(changed, manager="test", force=True, dry_run=True)["spec"]["language"] == "de"
+        remote.delete("example.com", "Greeting", "default", "alice", dry_run=True)
+        assert remote.try_get("example.com", "Greeting", "default", "carol") is None
+        assert remote.get("example.com", "Greeting", "default", "alice") == alice
+        assert [o["metadata"]["name"] for o in remote.stored_objects() if o["kind"] == "Greeting"] == ["alice", "bob"]
