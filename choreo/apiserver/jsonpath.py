@@ -3,8 +3,10 @@
 
 Why our own: the Python JSONPath libraries implement Goessner's syntax, not kubectl's templates
 (``{.items[*].metadata.name}``, ``{range …}{end}``, ``{"\\n"}``, filters written ``[?(@.type=='Ready')]``).
-Supported: ``.field``, ``['field']``, ``[n]``, ``[a:b]``, ``[*]``, ``..field``, ``[?(@.path OP literal)]``
-with ``== != < > <= >=`` and ``[?(@.path)]``; ``{range EXPR}…{end}``; string literals; ``@`` and ``$``.
+Supported: ``.field`` (a dot or bracket inside a key escaped with ``\\``, as in
+``.metadata.annotations.api\\.choreo\\.kform\\.dev/origin``), ``['field']``, ``[n]``, ``[a:b]``, ``[*]``,
+``..field``, ``[?(@.path OP literal)]`` with ``== != < > <= >=`` and ``[?(@.path)]``; ``{range EXPR}…{end}``;
+string literals; ``@`` and ``$``.
 A malformed expression raises ``ChoreoError`` naming it.
 """
 
@@ -18,14 +20,16 @@ from typing import Any
 from choreo.errors import ChoreoError
 
 _MISSING = object()
+_FIELD = r"(?:\\.|[^\s.,\[\]{}@\\])+"  # as kubectl reads a field: up to . , [ ] { } @ or a space; \. escapes
 _TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<recurse>\.\.(?P<rname>[\w$-]+|\*))
-      | \.(?P<name>[\w$-]+|\*)
+    rf"""\s*(?:
+        (?P<recurse>\.\.(?P<rname>{_FIELD}))
+      | \.(?P<name>{_FIELD})
       | \[(?P<bracket>(?:'[^']*'|"[^"]*"|[^\]])*)\]
     )""",
     re.VERBOSE,
 )
+_ESCAPE = re.compile(r"\\(.)")
 _FILTER = re.compile(r"^\?\(\s*@(?P<path>[^=!<>]*?)\s*(?:(?P<op>==|!=|<=|>=|<|>)\s*(?P<value>.+?))?\s*\)$")
 _SLICE = re.compile(r"^(-?\d*):(-?\d*)$")
 
@@ -98,6 +102,11 @@ def _step_bracket(values: list[Any], inner: str, expression: str) -> list[Any]:
     return [v[index] for v in values if isinstance(v, list) and -len(v) <= index < len(v)]
 
 
+def _unescaped(field: str) -> str:
+    """A field name with kubectl's escapes removed: ``api\\.choreo\\.kform\\.dev/origin`` is one key."""
+    return _ESCAPE.sub(r"\1", field)
+
+
 def evaluate(root: Any, path: str, expression: str | None = None) -> list[Any]:
     """Every value ``path`` (``.a.b[0]``, with or without ``@``/``$`` in front) selects in ``root``."""
     expression = expression or path
@@ -111,13 +120,13 @@ def evaluate(root: Any, path: str, expression: str | None = None) -> list[Any]:
             raise ChoreoError(f"jsonpath {expression}: cannot read {rest!r}")
         rest = rest[found.end() :]
         if found["recurse"]:
-            name = found["rname"]
+            name = _unescaped(found["rname"])
             everything = [d for v in values for d in _descendants(v)]
             values = [c for d in everything for c in _children(d)] if name == "*" else [
                 d[name] for d in everything if isinstance(d, dict) and name in d
             ]
         elif found["name"]:
-            name = found["name"]
+            name = _unescaped(found["name"])
             values = [c for v in values for c in _children(v)] if name == "*" else [
                 v[name] for v in values if isinstance(v, dict) and name in v
             ]

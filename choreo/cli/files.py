@@ -20,16 +20,18 @@ import click
 
 from choreo.apiserver.server import APIServer
 from choreo.cli.common import addressable, project_dir
-from choreo.errors import ChoreoError
-from choreo.loader.inputfiles import DEFAULT_NAMESPACE, InputFiles, object_ref
-from choreo.loader.loading import dev_parse, load_project, read_yaml_documents
+from choreo.errors import ChoreoError, NotFound
+from choreo.loader.inputfiles import DEFAULT_NAMESPACE, InputFiles, ObjectRef, object_ref
+from choreo.loader.loading import INPUT, RECONCILERS, dev_parse, load_project, read_yaml_documents
 from choreo.loader.project import InputObject
-from choreo.loader.sync import apply_input, register_crds
+from choreo.loader.reconcilers import CHOREO_API_VERSION
+from choreo.loader.sync import apply_input, code_objects, register_crds
 from choreo.runtime.session import open_state, state_path
 from choreo.server.client import ServerClient, Unreachable
 from choreo.store.memory import MemoryBackend
 
 Object = dict[str, Any]
+CHOREO_GROUP = CHOREO_API_VERSION.partition("/")[0]  # Reconciler and Library objects
 
 
 def _read_inputs(source: str, recursive: bool = False) -> list[InputObject]:
@@ -199,11 +201,33 @@ def delete(
     targets = _targets(source, recursive, resource, name, namespace, api.registry.resolve, api.registry.for_object)
     refs = [object_ref(item.obj, item.source) for item in targets]
     files = InputFiles(root)
-    for ref in refs:  # check every object is there before removing anything
-        files.require(ref)
+    for item, ref in zip(targets, refs, strict=True):  # check every object is there before removing anything
+        if files.find(ref) is None:
+            raise _not_an_input(root, api, item.obj, ref)
     for item, ref in zip(targets, refs, strict=True):
         _say("deleting", item.obj)
         files.remove(ref)
+
+
+def _not_an_input(root: Path, api: APIServer, obj: Object, ref: ObjectRef) -> ChoreoError:
+    """Why ``delete`` cannot remove ``ref``: the project file it comes from when that is not in ``in/`` (a
+    reconciler's folder, a library, a CRD), else that no input file holds it."""
+    project = load_project(root)
+    for item in [*project.crds, *project.refs, *code_objects(project)]:
+        if object_ref(item.obj, item.source) == ref:
+            file = item.source.partition("#")[0]
+            folder = Path(file).parent
+            if ref.group != CHOREO_GROUP:
+                remedy = f"{file}; to delete it, remove it from that file"
+            elif ref.kind == "Reconciler" and folder.name != RECONCILERS:
+                folder_name = folder.as_posix()
+                remedy = f"the reconciler folder {folder_name}/ (its config {file}); to delete it, remove that folder"
+            else:  # a library, or a reconciler of the flat layout
+                remedy = f"{file}; to delete it, remove that file"
+            return ChoreoError(f"{ref.kind} {ref.name} is not in {INPUT}/: it comes from {remedy}")
+    namespaced = _namespaced(api.registry.for_object, obj)
+    where = f" in namespace {ref.namespace}" if namespaced else ""
+    return NotFound(f"{INPUT}/: no such input file for {ref.kind} {ref.name}{where}")
 
 
 def _targets(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import click
+from click.core import ParameterSource
 
 from choreo.apiserver import ssa
 from choreo.apiserver.registry import APIResource, KindNames, resolve_kind
@@ -164,6 +165,26 @@ def select(source: ObjectSource, request: Request, namespace: str | None, labels
     return blocks
 
 
+def older_namespace_form(
+    source: ObjectSource, request: Request, args: Sequence[str], namespace: str
+) -> tuple[Request, str]:
+    """The reference's older ``get RESOURCE NAME NAMESPACE``: with three arguments, the third is read as the
+    namespace when no object of the kind has that name in ``namespace`` but NAME is one in that namespace
+    (else they stay kubectl's ``KIND NAME NAME``)."""
+    if len(args) != 3 or len(request.wanted) != 1 or any("/" in a for a in args):
+        return request, namespace
+    kind, (name, other) = request.wanted[0][0], request.wanted[0][1]
+    if not kind.namespaced or _has_object(source, kind, namespace, other):
+        return request, namespace
+    if not _has_object(source, kind, other, name):
+        return request, namespace
+    return Request([(kind, [name])], single=True), other
+
+
+def _has_object(source: ObjectSource, kind: Kind, namespace: str, name: str) -> bool:
+    return any(o["metadata"]["name"] == name for o in source.objects(kind, namespace))
+
+
 def _check_format(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is None or value in ("wide", "name", "yaml", "json"):
         return value
@@ -193,9 +214,12 @@ def get(
     show_managed_fields: bool,
 ) -> None:
     """Show objects: KIND[,KIND...] [NAME...] or TYPE/NAME... (a kind is its plural, singular, kind or
-    short name, optionally .GROUP, or a category such as kuid)."""
+    short name, optionally .GROUP, or a category such as kuid). The reference's older KIND NAME NAMESPACE
+    works too when NAMESPACE names no object of the kind."""
     with object_source(client, directory) as source:
         request = parse_request(source.kinds(), resources)
+        if click.get_current_context().get_parameter_source("namespace") != ParameterSource.COMMANDLINE:
+            request, namespace = older_namespace_form(source, request, resources, namespace)
         if all_namespaces and any(names for _kind, names in request.wanted):
             raise ChoreoError("a resource cannot be retrieved by name across all namespaces (drop -A)")
         blocks = select(source, request, None if all_namespaces else namespace, labels)
