@@ -92,10 +92,11 @@ def run() -> None:
     help="Reconciles of one object before the run is declared a loop.",
 )
 @click.option("--time-limit", default=10.0, show_default=True, help="Seconds one reconcile may take.")
+@click.option("--full", is_flag=True, help="Execute every reconcile, also those whose inputs are unchanged.")
 @click.option("-v", "--verbose", is_flag=True, help="Show reconciler print() output and warnings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only (no summary, no progress).")
 @addressable(
-    "directory", "allocators", "schema", "out_dir", "reports", "max_reconciles", "time_limit", "verbose"
+    "directory", "allocators", "schema", "out_dir", "reports", "max_reconciles", "time_limit", "full", "verbose"
 )
 def run_once(
     client: ServerClient | None,
@@ -107,6 +108,7 @@ def run_once(
     reports: tuple[str, ...],
     max_reconciles: int,
     time_limit: float,
+    full: bool,
     verbose: bool,
     quiet: bool,
 ) -> None:
@@ -129,6 +131,7 @@ def run_once(
                 plugins=plugin_names(allocators, schema),
                 stage_options=stage_options if schema else {"out": out_dir},
                 progress=progress,
+                full=full,
             )
             record = _run(root, options, allocators)
     except KeyboardInterrupt:

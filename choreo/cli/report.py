@@ -68,6 +68,7 @@ def run_document(record: RunRecord) -> dict[str, Any]:
             {"name": name, "start": c[START], "stop": c[STOP], "requeue": c[REQUEUE], "error": c[ERROR]}
             for name, c in sorted(counts.items())
         ],
+        "reused": record.reused,
         "failures": failures,
         "stages": [{"name": s.name, "success": s.success, "errors": s.errors, "lines": s.lines}
                    for s in record.stages],

@@ -70,6 +70,7 @@ class RunRecord:
     failed_task: str = ""
     wall_seconds: float = 0.0
     stages: list[StageResult] = field(default_factory=list)
+    reused: int = 0  # reconciles not executed because their inputs were unchanged
 
     @property
     def success(self) -> bool:
@@ -85,6 +86,7 @@ class RunRecord:
             "failedTask": self.failed_task,
             "wallSeconds": self.wall_seconds,
             "stages": [{"name": st.name, "errors": st.errors, "lines": st.lines} for st in self.stages],
+            "reused": self.reused,
         }
 
     @classmethod
@@ -98,6 +100,7 @@ class RunRecord:
             data.get("failedTask", ""),
             data.get("wallSeconds", 0.0),
             [StageResult(st["name"], st.get("errors", []), st.get("lines", [])) for st in data.get("stages", [])],
+            data.get("reused", 0),
         )
 
 

@@ -79,6 +79,8 @@ def record_lines(record: RunRecord, fmt: str = "reconciler", *, events: bool = F
     """The summary of ``record``, then each stage's lines and errors; with ``events``, a failed run's events
     too (in the ``resource`` and ``raw`` formats, as ``run result`` shows them)."""
     lines = render_summary(record.runner, record.events, record.failure, record.failed_task, fmt)
+    if record.reused and record.failure is None:
+        lines.append(f"reused {record.reused} reconciles whose inputs were unchanged (--full runs every one)")
     for stage in record.stages:
         lines.extend(stage.lines)
         lines.extend(_stage_errors(stage))

@@ -2,7 +2,8 @@
 
 Children recorded with ``create_child`` get exactly one controller owner reference to the for-object
 and are applied with the reconciler's name as field manager; children of the for-object that a
-reconcile no longer produces are deleted when the children are applied.
+reconcile no longer produces are deleted when the children are applied. The client notes what the
+reconcile observed (``queries``) for ``choreo.runtime.memo``, which decides whether it must run next time.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from choreo.apiserver import ssa
 from choreo.apiserver.interface import ObjectAPI
 from choreo.errors import ReconcileError
 from choreo.loader.project import ReconcilerConfig
-from choreo.runtime.selectors import field_selector
+from choreo.runtime.memo import Query, children_query, get_query, list_query, matching_objects, owned_children
 
 Object = dict[str, Any]
 
@@ -32,22 +33,33 @@ class Client:
         self._log = log
         self.children: builtins.list[Object] = []
         self.children_pending = False  # recorded children not applied yet
+        f = config.for_
+        md = for_object["metadata"]
+        self.owned = {(o.group, o.kind) for o in config.owns}
+        self.queries: set[Query] = {  # what the reconcile observed: its for-object and children, reads, writes
+            get_query(f.group, f.kind, md.get("namespace", ""), md["name"]),
+            children_query(md.get("uid", ""), self.owned),
+        }
 
     # ------------------------------------------------------------- reads
 
     def get(self, api_version: str, kind: str, name: str, namespace: str) -> Object:
         gvk = GVK.from_api_version(api_version, kind)
+        self.queries.add(get_query(gvk.group, kind, namespace or "", name))
         return self.api.get(gvk.group, kind, namespace or "", name, managed_fields=False)
 
     def list(self, api_version: str, kind: str, selector: dict[str, str] | None) -> builtins.list[Object]:
         gvk = GVK.from_api_version(api_version, kind)
-        match = field_selector(selector)
-        return [o for o in self.api.list(gvk.group, kind, managed_fields=False) if match.matches(o)]
+        self.queries.add(list_query(gvk.group, kind, selector))
+        return matching_objects(self.api, gvk.group, kind, selector)
 
     # ------------------------------------------------------------- writes
 
     def apply(self, obj: Object) -> Object:
-        return ssa.strip_managed_fields(self.api.apply(obj, manager=self.config.name))
+        stored = self.api.apply(obj, manager=self.config.name)
+        key = key_of(stored)
+        self.queries.add(get_query(key.group, key.kind, key.namespace, key.name))
+        return ssa.strip_managed_fields(stored)
 
     def create_child(self, obj: Object) -> Object:
         child = clone(obj)
@@ -91,9 +103,7 @@ class Client:
 
     def existing_children(self) -> builtins.list[Object]:
         """Objects of the owned kinds whose owner references point at the for-object."""
-        uid = self.for_object["metadata"].get("uid")
-        owned = {(o.group, o.kind) for o in self.config.owns}
-        return [c for c in self.api.dependents(uid) if (c["apiVersion"].rpartition("/")[0], c["kind"]) in owned]
+        return owned_children(self.api, self.for_object["metadata"].get("uid", ""), self.owned)
 
     def _refuse_takeover(self, child: Object) -> None:
         """A child another object already controls is not silently taken over (Kubernetes refuses it too)."""

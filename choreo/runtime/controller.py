@@ -4,7 +4,9 @@ One reconcile per object at a time, in a stable order: every for-object is enque
 by name, objects by namespace/name), then store events drive further work through the for / owns /
 watches wiring. The run ends when the queue is empty and no timer is left (not on a timer, unlike the
 reference), fails on the first reconcile ERROR, and fails with a loop report when one object is
-reconciled more often than ``max_reconciles`` without the system becoming quiet.
+reconciled more often than ``max_reconciles`` without the system becoming quiet. Given a
+``ReconcileMemo``, a reconcile whose inputs are unchanged since its last execution is not executed
+(``choreo.runtime.memo`` says why that gives the same results).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from choreo.lang.base import ReconcileOutput, ReconcilerEngine
 from choreo.loader.project import ReconcilerConfig, ResourceSelector
 from choreo.runtime.client import Client
 from choreo.runtime.events import ERROR, REQUEUE, START, STOP, RunEvent, RunOutcome
+from choreo.runtime.memo import ReconcileMemo
 from choreo.runtime.queue import WorkQueue
 from choreo.runtime.selectors import Selector, WatchSelector, compile_selector
 from choreo.store.base import WatchEvent
@@ -139,6 +142,7 @@ class Controller:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress: Callable[[str, int, int], None] = lambda _phase, _done, _total: None,
         queue: WorkQueue[WorkKey] | None = None,
+        memo: ReconcileMemo | None = None,
     ) -> None:
         check_kinds(api.registry, reconcilers)
         self.api = api
@@ -152,6 +156,7 @@ class Controller:
         self.counts: Counter[WorkKey] = Counter()
         self.recent: deque[WorkKey] = deque(maxlen=50)
         self.outcome = RunOutcome()
+        self.memo = memo  # None: every reconcile is executed and nothing is recorded for the next run
 
     # ------------------------------------------------------------------ driving
 
@@ -167,6 +172,8 @@ class Controller:
             for event in self.api.events.events_since(revision):
                 self._dispatch(event, cause=key)
             revision = self.api.events.current_revision()
+        if self.memo is not None and self.outcome.success:
+            self.memo.prune()
         return self.outcome
 
     def step(self, key: WorkKey) -> str | None:
@@ -234,14 +241,25 @@ class Controller:
         obj = self.api.try_get(f.group, f.kind, key[1], key[2])
         if obj is None:
             return True
+        if self.memo is not None and self.memo.reusable(key, r.config, obj):
+            self.outcome.reused += 1
+            return True
         resource = self._resource_name(r, key)
         self._emit(r.name, resource, START)
+        client = Client(self.api, r.config, obj, self.log)
         try:
-            requeue, requeue_after, message = self._execute(r, obj)
+            requeue, requeue_after, message = self._execute(r, obj, client)
         except ChoreoError as exc:
             self._emit(r.name, resource, ERROR, str(exc))
             self._fail(self.task_id(key), str(exc))
+            if self.memo is not None:
+                self.memo.forget(key)
             return False
+        if self.memo is not None:
+            if requeue or requeue_after > 0 or obj["metadata"].get("deletionTimestamp"):
+                self.memo.forget(key)
+            else:
+                self.memo.remember(key, r.config, client.queries)
         if requeue_after > 0:
             self._emit(r.name, resource, REQUEUE, message)
             self.queue.add_after(key, requeue_after)
@@ -252,8 +270,7 @@ class Controller:
             self._emit(r.name, resource, STOP)
         return True
 
-    def _execute(self, r: BoundReconciler, obj: Object) -> tuple[bool, int, str]:
-        client = Client(self.api, r.config, obj, self.log)
+    def _execute(self, r: BoundReconciler, obj: Object, client: Client) -> tuple[bool, int, str]:
         deleting = bool(obj["metadata"].get("deletionTimestamp"))
         if deleting and r.name in (obj["metadata"].get("finalizers") or []):
             client.delete_children()

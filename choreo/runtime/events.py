@@ -16,6 +16,7 @@ class RunOutcome:
     events: list[RunEvent] = field(default_factory=list)
     failure: str | None = None
     failed_task: str = ""
+    reused: int = 0  # reconciles not executed: their inputs were those of their last execution
 
     @property
     def success(self) -> bool:

@@ -34,6 +34,7 @@ from choreo.results.retention import kept_runs, prune_history
 from choreo.results.snapshot import take_snapshot
 from choreo.runtime.controller import BoundReconciler
 from choreo.runtime.events import RunOutcome
+from choreo.runtime.memo import ReconcileMemo, run_salt
 
 
 @dataclass
@@ -83,6 +84,14 @@ class Pipeline:
             for config in project.reconcilers
         ]
 
+    def memo(self, api: APIServer, project: Project) -> ReconcileMemo:
+        """The recorded reconciles of the project in ``api``'s store, for reconciling incrementally: call it
+        after ``load`` (the salt covers the served kinds). Only the plug-ins (``-r``, ``-s``) can change what
+        a reconcile does; the stage options (output folder, reports) cannot."""
+        packages = [type(plugin).__module__.partition(".")[0] for plugin in self.plugins]
+        salt = run_salt(api, project, sorted(self.options.plugins), packages)
+        return ReconcileMemo(api, salt, full=self.options.full)
+
     def stages(self, api: APIServer) -> list[StageResult]:
         """Run the plug-ins' post-reconcile stages (``-r``, ``-s``) once the reconcilers are quiet and well."""
         context = StageContext(
@@ -100,7 +109,7 @@ class Pipeline:
         """The record of a run that started at ``started`` (``time.perf_counter``) and ends now."""
         record = RunRecord(str(uuid.uuid4()), self.root.name, datetime.now(UTC).isoformat())
         record.events, record.failure, record.failed_task = outcome.events, outcome.failure, outcome.failed_task
-        record.stages = stages
+        record.stages, record.reused = stages, outcome.reused
         record.wall_seconds = time.perf_counter() - started
         return record
 

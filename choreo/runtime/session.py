@@ -99,7 +99,7 @@ def _run(pipeline: Pipeline, api: APIServer, started: float) -> RunRecord:
     project = pipeline.load(api)
     options = pipeline.options
     controller = Controller(api, pipeline.reconcilers(project), max_reconciles=options.max_reconciles, log=options.log,
-                            progress=options.progress)
+                            progress=options.progress, memo=pipeline.memo(api, project))
     outcome = controller.run()
     if not outcome.success:
         raise _ReconcilingFailed(pipeline.new_record(outcome, [], started))

@@ -98,7 +98,7 @@ def test_a_later_run_reuses_the_clone_offline(setup: tuple[Path, Path]) -> None:
     first = get_json(project, "messages")
     shutil.rmtree(upstream)
     out = run_ok(project)
-    assert out.splitlines()[3].split() == ["greeting", "4", "4", "0", "0"]
+    assert out.splitlines()[3].startswith("reused 4 ")  # nothing changed: all reconciles' results stand
     assert get_json(project, "messages") == first
     clone = project / ".choreo" / "refs" / upstream.as_uri().replace("/", "-").replace(":", "-") / "repo.git"
     assert (clone / "HEAD").is_file()

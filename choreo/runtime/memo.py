@@ -1,0 +1,218 @@
+"""Incremental reconciles: a reconcile whose inputs are unchanged since its last execution is not run again.
+
+Why it exists: a CI job changes one link of a network of thousands of devices; re-running every reconcile
+(each in a forked worker) would make every run cost the whole network.
+
+What a reconcile's inputs are: its reconciler's code and config, every library, the CRDs, choreo's own
+code and the run's flags (together the *salt*), and what it observed through its client — each object it
+read or applied (key → uid and resourceVersion, or absent), each list it asked for (the query → the key,
+uid and resourceVersion of every object it returned), its for-object and the children it owns. After
+each execution that ended well (no error, no requeue) those observations are evaluated again, as they
+are after the reconcile's own writes, and kept as a digest in the store's ``reconciles`` table — in the
+run's transaction, so a run that is rolled back rolls its digests back too.
+
+Why skipping is safe: reconcilers are hermetic, deterministic and idempotent. A batch run ends quiet,
+and any change to an object a reconcile watches (for / owns / watches) re-queues it, so its last execution
+saw the final state of what it watches; reads of objects it does not watch are in the digest as well.
+When the same observations give the same digest now, executing it again would read exactly what it read
+then and repeat writes that are already in place — no-ops that change no resourceVersion. Its recorded
+outcome (done) stands, and the run goes on exactly as a full run would. Everything else (a changed
+object, a new object matching a list, a deleted child, changed code, another flag) changes the digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import asdict
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import choreo
+from choreo.api.objects import key_of
+from choreo.apiserver.server import APIServer
+from choreo.errors import ChoreoError
+from choreo.loader.project import Project, ReconcilerConfig
+from choreo.runtime.selectors import field_selector
+
+Object = dict[str, Any]
+WorkKey = tuple[str, str, str]  # reconciler name, namespace, name
+Query = str  # canonical JSON of ["get", group, kind, ns, name] | ["list", group, kind, selector] | ["children", ...]
+
+TASKS_TABLE = "reconciles"
+
+
+# ---------------------------------------------------------------------------------------------- observations
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def get_query(group: str, kind: str, namespace: str, name: str) -> Query:
+    return canonical(["get", group, kind, namespace, name])
+
+
+def list_query(group: str, kind: str, selector: dict[str, str] | None) -> Query:
+    return canonical(["list", group, kind, selector or {}])
+
+
+def children_query(uid: str, owned: Iterable[tuple[str, str]]) -> Query:
+    return canonical(["children", uid, sorted(owned)])
+
+
+def matching_objects(api: APIServer, group: str, kind: str, selector: dict[str, str] | None) -> list[Object]:
+    """The objects of a kind (every namespace) whose fields equal the selector's values: what a
+    reconcile's ``list`` returns, and what its digest records."""
+    match = field_selector(selector)
+    return [o for o in api.list(group, kind, managed_fields=False) if match.matches(o)]
+
+
+def owned_children(api: APIServer, uid: str, owned: set[tuple[str, str]]) -> list[Object]:
+    """Objects of the owned kinds whose owner references name ``uid``: a for-object's children."""
+    return [c for c in api.dependents(uid) if (c["apiVersion"].rpartition("/")[0], c["kind"]) in owned]
+
+
+def _version(obj: Object) -> list[str]:
+    md = obj["metadata"]
+    return [str(md.get("uid", "")), str(md.get("resourceVersion", ""))]
+
+
+def observe(api: APIServer, query: Query) -> Any:
+    """What ``query`` sees in the current state: identities and resourceVersions, never contents."""
+    op, *args = json.loads(query)
+    try:
+        if op == "get":
+            obj = api.try_get(*args)
+            return None if obj is None else _version(obj)
+        if op == "list":
+            return [[*_identity(o), *_version(o)] for o in matching_objects(api, *args)]
+        uid, owned = args
+        children = owned_children(api, uid, {(g, k) for g, k in owned})
+        return sorted([*_identity(c), *_version(c)] for c in children)
+    except ChoreoError as exc:  # a kind that is not served (any more)
+        return ["error", str(exc)]
+
+
+def _identity(obj: Object) -> list[str]:
+    key = key_of(obj)
+    return [key.group, key.kind, key.namespace, key.name]
+
+
+# ---------------------------------------------------------------------------------------------- salt
+
+
+@cache
+def _code_digest(packages: tuple[str, ...]) -> str:
+    """Digest of the Python sources of choreo and of the loaded plug-ins: a changed choreo re-runs all."""
+    digest = hashlib.sha256(choreo.__version__.encode())
+    for package in packages:
+        module = sys.modules.get(package)
+        location = getattr(module, "__file__", None)
+        if not location:
+            continue
+        folder = Path(location).parent
+        for path in sorted(folder.rglob("*.py")):
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def run_salt(api: APIServer, project: Project, flags: Any, packages: Iterable[str]) -> str:
+    """What every reconcile of a run depends on besides what it reads: choreo's and the plug-ins' code,
+    the run's flags, the served kinds and their schemas (defaults, validation) and every library."""
+    kinds = sorted(
+        (r.group, r.kind, r.namespaced, r.storage_version, r.served_versions, r.schemas, r.status_subresource)
+        for r in api.registry.resources()
+    )
+    libraries = sorted((lib.name, lib.code) for lib in project.libraries.values())
+    text = canonical([_code_digest(("choreo", *sorted(set(packages)))), flags, kinds, libraries])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def reconciler_salt(run: str, config: ReconcilerConfig) -> str:
+    return hashlib.sha256(canonical([run, asdict(config)]).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------- the memo
+
+
+class ReconcileMemo:
+    """The recorded digests of a project's reconciles, and the decision to reuse one.
+
+    ``full`` executes every reconcile (``choreo run --full``) but still records digests, so that the next
+    incremental run can reuse them."""
+
+    def __init__(self, api: APIServer, run_salt: str, *, full: bool = False) -> None:
+        self.api = api
+        self.run_salt = run_salt
+        self.full = full
+        self._salts: dict[str, str] = {}
+        self._records: dict[str, Object] = dict(api.records.list_records(TASKS_TABLE))
+        self._seen: set[str] = set()
+        self._cache: dict[Query, Any] = {}
+        self._cache_stamp: tuple[int, int] = (-1, -1)
+
+    def reusable(self, key: WorkKey, config: ReconcilerConfig, for_object: Object) -> bool:
+        """Whether the reconcile of ``key`` may be skipped: its inputs are those of its last execution."""
+        name = _record_key(key)
+        self._seen.add(name)
+        record = self._records.get(name)
+        if self.full or record is None or for_object["metadata"].get("deletionTimestamp"):
+            return False
+        return record.get("salt") == self._salt(config) and record.get("digest") == self._digest(record["queries"])
+
+    def remember(self, key: WorkKey, config: ReconcilerConfig, queries: set[Query]) -> None:
+        """Record the digest of an execution that ended done, its observations taken as they are now."""
+        name = _record_key(key)
+        self._seen.add(name)
+        ordered = sorted(queries)
+        record = {"salt": self._salt(config), "queries": ordered, "digest": self._digest(ordered)}
+        if self._records.get(name) != record:
+            self._records[name] = record
+            self.api.records.put_record(TASKS_TABLE, name, record)
+
+    def forget(self, key: WorkKey) -> None:
+        """An execution that did not end done (error, requeue, deletion) is never reused."""
+        name = _record_key(key)
+        self._seen.add(name)
+        if self._records.pop(name, None) is not None:
+            self.api.records.delete_record(TASKS_TABLE, name)
+
+    def prune(self) -> None:
+        """Drop the records of reconciles this run did not meet (for-object or reconciler gone): after a
+        batch run, which meets every reconcile that still exists."""
+        for name in sorted(set(self._records) - self._seen):
+            del self._records[name]
+            self.api.records.delete_record(TASKS_TABLE, name)
+
+    def _salt(self, config: ReconcilerConfig) -> str:
+        salt = self._salts.get(config.name)
+        if salt is None:
+            salt = self._salts[config.name] = reconciler_salt(self.run_salt, config)
+        return salt
+
+    def _digest(self, queries: list[Query]) -> str:
+        digest = hashlib.sha256()
+        for query in queries:
+            digest.update(query.encode())
+            digest.update(canonical(self._observe(query)).encode())
+        return digest.hexdigest()
+
+    def _observe(self, query: Query) -> Any:
+        """Observations are cached while the store does not change (consecutive reused reconciles)."""
+        events = self.api.events
+        stamp = (events.current_revision(), getattr(self.api.backend, "rollbacks", 0))
+        if stamp != self._cache_stamp:
+            self._cache.clear()
+            self._cache_stamp = stamp
+        if query not in self._cache:
+            self._cache[query] = observe(self.api, query)
+        return self._cache[query]
+
+
+def _record_key(key: WorkKey) -> str:
+    return "\x1f".join(key)

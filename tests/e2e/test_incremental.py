@@ -1,0 +1,164 @@
+"""Incremental runs give the results of a full run: the property, on a small generated fabric.
+
+A seeded sequence of random edits (a Link's port, a new leaf, a removed leaf or Link, the IPIndex's
+prefixes, a reconciler's code, nothing) is applied to one project; after each edit the project and its state
+are copied, the original runs incrementally (``choreo run -r -s``) and the copy with ``--full``, and both
+must leave the same objects (server-made uids and timestamps aside, resourceVersions included) and the same
+``out/`` files byte for byte. ``CHOREO_PROPERTY_SEED`` picks another sequence.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from benchmarks.fabric import INDEX_FILE, LINK, NODE, generate
+from choreo.runtime.session import open_api
+from tests.e2e.conftest import choreo
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+TIMES = {"creationTimestamp", "time", "lastTransitionTime", "deletionTimestamp"}
+
+
+def run(project: Path, *extra: str) -> dict[str, Any]:
+    result = choreo("run", str(project), "-r", "-s", "-o", "json", *extra)
+    assert result.code == 0, result.out + result.err
+    return json.loads(result.out)
+
+
+def stored(project: Path) -> list[Any]:
+    """Every stored object, server-made values (uids, timestamps) named by what they belong to."""
+    api, backend = open_api(project)
+    try:
+        objects = list(api.stored_objects())
+    finally:
+        backend.close()
+    uids = {}
+    for obj in objects:
+        md = obj["metadata"]
+        uids[md.get("uid")] = f"uid of {obj['kind']} {md.get('namespace', '')}/{md['name']}"
+    return [_normal(obj, uids) for obj in objects]
+
+
+def _normal(value: Any, uids: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {_named(k, uids): "<time>" if k in TIMES else _normal(v, uids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normal(v, uids) for v in value]
+    return _named(value, uids) if isinstance(value, str) else value
+
+
+def _named(text: str, uids: dict[str, str]) -> str:
+    """``text`` with every uid in it (a value, or part of a managed-fields key) named by its object."""
+    return UUID.sub(lambda m: uids.get(m.group(0), "<unknown uid>"), text)
+
+
+def outputs(project: Path) -> dict[str, bytes]:
+    out = project / "out"
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+class Fabric:
+    """The edits the property test makes to a generated fabric project."""
+
+    def __init__(self, root: Path, rng: random.Random) -> None:
+        self.root, self.rng = root, rng
+        self.port = 40  # fresh port numbers: a port carries one link
+        self.leaves = 100
+
+    def links(self) -> list[Path]:
+        return sorted((self.root / "in").glob("link.*.yaml"))
+
+    def leaves_present(self) -> list[str]:
+        return sorted(p.name[5:-5] for p in (self.root / "in").glob("node.leaf*.yaml"))
+
+    def fresh_port(self) -> str:
+        self.port += 1
+        return f"ethernet-1/{self.port}"
+
+    def change_port(self) -> str:
+        path = self.rng.choice(self.links())
+        link = yaml.safe_load(path.read_text())
+        end = self.rng.choice(link["spec"]["endpoints"])
+        end["port"] = self.fresh_port()
+        path.write_text(yaml.safe_dump(link))
+        return f"port of {path.name}"
+
+    def add_leaf(self) -> str:
+        self.leaves += 1
+        leaf = f"leaf{self.leaves}"
+        (self.root / "in" / f"node.{leaf}.yaml").write_text(NODE.format(name=leaf))
+        for spine in ("spine1", "spine2"):
+            name = f"{leaf}-{spine}"
+            text = LINK.format(name=name, a=leaf, pa=self.fresh_port(), b=spine, pb=self.fresh_port())
+            (self.root / "in" / f"link.{name}.yaml").write_text(text)
+        return f"added {leaf}"
+
+    def remove_leaf(self) -> str:
+        leaf = self.rng.choice(self.leaves_present())
+        (self.root / "in" / f"node.{leaf}.yaml").unlink()
+        for path in self.links():
+            ends = yaml.safe_load(path.read_text())["spec"]["endpoints"]
+            if any(end["node"] == leaf for end in ends):
+                path.unlink()
+        return f"removed {leaf}"
+
+    def remove_link(self) -> str:
+        path = self.rng.choice(self.links())
+        path.unlink()
+        return f"removed {path.name}"
+
+    def change_prefix(self) -> str:
+        path = self.root / "in" / INDEX_FILE
+        index = yaml.safe_load(path.read_text())
+        pool = self.rng.choice(index["spec"]["prefixes"])
+        first, second, *rest = pool["prefix"].split(".")
+        pool["prefix"] = ".".join([first, str(int(second) + 10), *rest])
+        path.write_text(yaml.safe_dump(index))
+        return f"prefix {pool['prefix']}"
+
+    def change_code(self) -> str:
+        path = self.root / "reconcilers" / "link" / "reconciler.star"
+        revision = self.rng.randrange(1000)
+        code = re.sub(r'"to %s %s \(link %s[^"]*\)"', f'"to %s %s (link %s, r{revision})"', path.read_text())
+        path.write_text(code)
+        return f"link reconciler: interface descriptions r{revision}"
+
+    def nothing(self) -> str:
+        return "nothing"
+
+
+def test_incremental_runs_give_the_results_of_full_runs(tmp_path: Path) -> None:
+    seed = int(os.environ.get("CHOREO_PROPERTY_SEED", "10"))
+    rng = random.Random(seed)
+    project = tmp_path / "fabric"
+    generate(project, 6)
+    fabric = Fabric(project, rng)
+    first = run(project)
+    assert first["reused"] == 0
+    edits = [fabric.change_port, fabric.add_leaf, fabric.remove_leaf, fabric.remove_link, fabric.change_prefix,
+             fabric.change_code, fabric.nothing]
+    rng.shuffle(edits)
+    edits += [rng.choice(edits[:-1]) for _ in range(2)]
+    for step, edit in enumerate(edits):
+        before = outputs(project)
+        what = edit()
+        copy = tmp_path / f"full{step}"
+        shutil.copytree(project, copy)
+        incremental, full = run(project), run(copy, "--full")
+        context = f"seed {seed}, step {step}: {what}"
+        assert full["reused"] == 0, context
+        assert stored(project) == stored(copy), context
+        assert outputs(project) == outputs(copy), context
+        if what == "nothing":  # nothing changed: nothing is executed again
+            assert incremental["reconcilers"] == [] and incremental["reused"] > 0, context
+        else:  # each edit changes some device configs, not all
+            assert outputs(project) != before and incremental["reused"] > 0, context
+        shutil.rmtree(copy)
