@@ -76,30 +76,16 @@ def owned_children(api: APIServer, uid: str, owned: set[tuple[str, str]]) -> lis
     return [c for c in api.dependents(uid) if (c["apiVersion"].rpartition("/")[0], c["kind"]) in owned]
 
 
-def _version(obj: Object) -> list[str]:
-    md = obj["metadata"]
-    return [str(md.get("uid", "")), str(md.get("resourceVersion", ""))]
-
-
-def observe(api: APIServer, query: Query) -> Any:
-    """What ``query`` sees in the current state: identities and resourceVersions, never contents."""
-    op, *args = json.loads(query)
-    try:
-        if op == "get":
-            obj = api.try_get(*args)
-            return None if obj is None else _version(obj)
-        if op == "list":
-            return [[*_identity(o), *_version(o)] for o in matching_objects(api, *args)]
-        uid, owned = args
-        children = owned_children(api, uid, {(g, k) for g, k in owned})
-        return sorted([*_identity(c), *_version(c)] for c in children)
-    except ChoreoError as exc:  # a kind that is not served (any more)
-        return ["error", str(exc)]
-
-
 def _identity(obj: Object) -> list[str]:
     key = key_of(obj)
     return [key.group, key.kind, key.namespace, key.name]
+
+
+def _version(obj: Object | None) -> list[str] | None:
+    if obj is None:
+        return None
+    md = obj["metadata"]
+    return [str(md.get("uid", "")), str(md.get("resourceVersion", ""))]
 
 
 # ---------------------------------------------------------------------------------------------- salt
@@ -153,8 +139,9 @@ class ReconcileMemo:
         self._salts: dict[str, str] = {}
         self._records: dict[str, Object] = dict(api.records.list_records(TASKS_TABLE))
         self._seen: set[str] = set()
-        self._cache: dict[Query, Any] = {}
-        self._cache_stamp: tuple[int, int] = (-1, -1)
+        self._observed: dict[Query, str] = {}
+        self._objects: dict[tuple[str, str, str, str], Object | None] = {}
+        self._stamp: tuple[int, int] = (-1, -1)
 
     def reusable(self, key: WorkKey, config: ReconcilerConfig, for_object: Object) -> bool:
         """Whether the reconcile of ``key`` may be skipped: its inputs are those of its last execution."""
@@ -196,22 +183,43 @@ class ReconcileMemo:
         return salt
 
     def _digest(self, queries: list[Query]) -> str:
+        """The digest of what ``queries`` see now. Objects and observations are cached while the store does
+        not change: a run of reused reconciles decodes each object it looks at once."""
+        stamp = (self.api.events.current_revision(), self.api.backend.rollbacks)
+        if stamp != self._stamp:
+            self._observed.clear()
+            self._objects.clear()
+            self._stamp = stamp
         digest = hashlib.sha256()
         for query in queries:
+            seen = self._observed.get(query)
+            if seen is None:
+                seen = self._observed[query] = canonical(self._observe(query))
             digest.update(query.encode())
-            digest.update(canonical(self._observe(query)).encode())
+            digest.update(seen.encode())
         return digest.hexdigest()
 
     def _observe(self, query: Query) -> Any:
-        """Observations are cached while the store does not change (consecutive reused reconciles)."""
-        events = self.api.events
-        stamp = (events.current_revision(), getattr(self.api.backend, "rollbacks", 0))
-        if stamp != self._cache_stamp:
-            self._cache.clear()
-            self._cache_stamp = stamp
-        if query not in self._cache:
-            self._cache[query] = observe(self.api, query)
-        return self._cache[query]
+        """What ``query`` sees in the current state: identities and resourceVersions, never contents."""
+        op, *args = json.loads(query)
+        try:
+            if op == "get":
+                return _version(self._object(*args))
+            if op == "list":
+                return [[*_identity(o), _version(o)] for o in matching_objects(self.api, *args)]
+            uid, owned = args
+            kinds = {(group, kind) for group, kind in owned}
+            children = [key for key in self.api.owners.dependents(uid) if (key.group, key.kind) in kinds]
+            identities = [(key.group, key.kind, key.namespace, key.name) for key in children]
+            return [[*identity, _version(self._object(*identity))] for identity in identities]
+        except ChoreoError as exc:  # a kind that is not served (any more)
+            return ["error", str(exc)]
+
+    def _object(self, group: str, kind: str, namespace: str, name: str) -> Object | None:
+        key = (group, kind, namespace, name)
+        if key not in self._objects:
+            self._objects[key] = self.api.try_get(group, kind, namespace, name)
+        return self._objects[key]
 
 
 def _record_key(key: WorkKey) -> str:
