@@ -1,0 +1,135 @@
+"""Incremental reconciles: what makes a reconcile run again, and what lets its last result stand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from choreo.apiserver.server import APIServer
+from choreo.runtime.controller import BoundReconciler, Controller
+from choreo.runtime.memo import TASKS_TABLE, ReconcileMemo
+from choreo.store.memory import MemoryBackend
+from tests.runtime.test_controller import _clock, _crd, _obj, _reconciler
+
+
+@pytest.fixture
+def api() -> APIServer:
+    server = APIServer(MemoryBackend())
+    server.register_crd(_crd("Widget", "widgets"))
+    server.register_crd(_crd("Gadget", "gadgets"))
+    return server
+
+
+# Lists the red Gadgets (a kind it does not watch), reads Gadget "g0" and owns one Gadget per Widget.
+CODE = """
+def reconcile(self):
+    red = client_list(get_resource("example.com/v1", "Gadget")["resource"], {"spec.team": "red"})
+    names = sorted([g["metadata"]["name"] for g in red["resource"]["items"]])
+    g0 = client_get("g0", "default", get_resource("example.com/v1", "Gadget")["resource"])
+    if not g0["error"]:
+        names.append("g0 " + str(g0["resource"]["spec"].get("size", 0)))
+    client_create({"apiVersion": "example.com/v1", "kind": "Gadget",
+                   "metadata": {"name": self["metadata"]["name"] + "-part"}, "spec": {"team": "none"}})
+    self["status"] = {"seen": names}
+    return reconcile_result(self, False, 0, "", False)
+"""
+
+
+# Fails its first reconcile of an object (an error result is requeued), succeeds from then on.
+WAITING = """
+def reconcile(self):
+    if self.get("status", {}).get("count"):
+        return reconcile_result(self, False, 0, "", False)
+    self["status"] = {"count": 1}
+    return reconcile_result(self, False, 0, "not yet", False)
+"""
+
+
+def _run(api: APIServer, reconciler: BoundReconciler, salt: str = "salt", *, full: bool = False) -> tuple[int, int]:
+    """(reconciles executed, reused) of one batch run."""
+    memo = ReconcileMemo(api, salt, full=full)
+    outcome = Controller(api, [reconciler], now=_clock(), memo=memo).run()
+    assert outcome.success, outcome.failure
+    return sum(e.operation == "START" for e in outcome.events), outcome.reused
+
+
+def _seen(api: APIServer, name: str = "w") -> list[str]:
+    return api.get("example.com", "Widget", "default", name)["status"]["seen"]
+
+
+def _gadget(name: str, **spec: Any) -> dict[str, Any]:
+    return _obj("Gadget", name, **spec)
+
+
+def test_unchanged_inputs_are_reused_until_a_read_object_changes(api: APIServer) -> None:
+    api.create(_obj("Widget", "w"))
+    r = _reconciler("seer", CODE, owns=["Gadget"])
+    assert _run(api, r) == (1, 0)
+    stored = api.get("example.com", "Widget", "default", "w")
+    assert _run(api, r) == (0, 1)
+    assert api.get("example.com", "Widget", "default", "w") == stored  # nothing written either
+    api.create(_gadget("g0", size=1))  # absent before: the get saw "absent"
+    assert _run(api, r) == (1, 0) and _seen(api) == ["g0 1"]
+    api.apply(_gadget("g0", size=2), manager="user")  # changed
+    assert _run(api, r) == (1, 0) and _seen(api) == ["g0 2"]
+    api.delete("example.com", "Gadget", "default", "g0")  # deleted
+    assert _run(api, r) == (1, 0) and _seen(api) == []
+    assert _run(api, r) == (0, 1)
+
+
+def test_a_new_object_a_list_returns_runs_it_again_and_one_it_does_not_return_does_not(api: APIServer) -> None:
+    api.create(_obj("Widget", "w"))
+    r = _reconciler("seer", CODE, owns=["Gadget"])
+    _run(api, r)
+    api.create(_gadget("blue", team="blue"))
+    assert _run(api, r) == (0, 1)
+    api.create(_gadget("red", team="red"))
+    assert _run(api, r) == (1, 0) and _seen(api) == ["red"]
+    api.apply(_gadget("red", team="blue"), manager="user")  # leaves the list
+    assert _run(api, r) == (1, 0) and _seen(api) == []
+
+
+def test_a_deleted_or_changed_child_is_written_again(api: APIServer) -> None:
+    api.create(_obj("Widget", "w"))
+    r = _reconciler("seer", CODE, owns=["Gadget"])
+    _run(api, r)
+    api.delete("example.com", "Gadget", "default", "w-part")
+    assert _run(api, r) == (1, 0)
+    assert api.get("example.com", "Gadget", "default", "w-part")["spec"] == {"team": "none"}
+    api.apply(_gadget("w-part", extra=1), manager="user")  # a field the reconcile does not own: it stays
+    assert _run(api, r) == (1, 0)
+    assert api.get("example.com", "Gadget", "default", "w-part")["spec"] == {"team": "none", "extra": 1}
+    assert _run(api, r) == (0, 1)
+
+
+def test_salt_full_and_a_changed_for_object_run_it_again(api: APIServer) -> None:
+    api.create(_obj("Widget", "w"))
+    r = _reconciler("seer", CODE, owns=["Gadget"])
+    _run(api, r)
+    assert _run(api, r, "another salt") == (1, 0)
+    assert _run(api, r, "another salt", full=True) == (1, 0)
+    assert _run(api, r, "another salt") == (0, 1)
+    changed = _reconciler("seer", CODE.replace('"none"', '"changed"'), owns=["Gadget"])
+    assert _run(api, changed, "another salt") == (1, 0)  # the reconciler's code is part of its salt
+    api.apply(_obj("Widget", "w", size=3), manager="user")
+    assert _run(api, changed, "another salt") == (1, 0)
+
+
+def test_requeued_reconciles_run_again_and_records_of_gone_objects_are_dropped(api: APIServer) -> None:
+    api.create(_obj("Widget", "w"))
+    api.create(_obj("Widget", "v"))
+    waiting = _reconciler("waiting", WAITING)
+    assert _run(api, waiting) == (4, 0)  # each object: an error (requeued, run again), then done
+    assert _run(api, waiting) == (0, 2)
+    r = _reconciler("seer", CODE, owns=["Gadget"])
+    _run(api, r)
+    assert [key.split("\x1f")[2] for key, _ in api.records.list_records(TASKS_TABLE)] == ["v", "w"]
+    api.delete("example.com", "Widget", "default", "v")  # deleting: seer releases it, "waiting" still holds it
+    assert _run(api, r) == (1, 1)
+    assert [key.split("\x1f")[2] for key, _ in api.records.list_records(TASKS_TABLE)] == ["w"]
+    assert _run(api, r) == (1, 1)  # a deleting object is never reused
+    api.update({**api.get("example.com", "Widget", "default", "v"), "metadata": {
+        **api.get("example.com", "Widget", "default", "v")["metadata"], "finalizers": []}})
+    assert _run(api, r) == (0, 1) and api.try_get("example.com", "Widget", "default", "v") is None
+    assert [key.split("\x1f")[2] for key, _ in api.records.list_records(TASKS_TABLE)] == ["w"]
