@@ -13,34 +13,7 @@ from choreo.lang.starlark_engine import StarlarkReconciler
 from choreo.loader.project import ReconcilerConfig, ResourceSelector
 from choreo.runtime.controller import BoundReconciler, Controller
 from choreo.store.memory import MemoryBackend
-
-
-def _crd(kind: str, plural: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.example.com"},
-        "spec": {"group": "example.com", "scope": "Namespaced",
-                 "names": {"kind": kind, "plural": plural},
-                 "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                     "type": "object", "properties": {
-                         "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-                         "status": {"type": "object", "properties": {
-                             "count": {"type": "integer"},
-                             "seen": {"type": "array", "items": {"type": "string"}},
-                             "conditions": {"type": "array", "x-kubernetes-list-type": "map",
-                                            "x-kubernetes-list-map-keys": ["type"],
-                                            "items": {"type": "object",
-                                                      "properties": {"type": {"type": "string"}},
-                                                      "x-kubernetes-preserve-unknown-fields": True}}}}}}}}]},
-    }
-
-
-@pytest.fixture
-def api() -> APIServer:
-    server = APIServer(MemoryBackend())
-    server.register_crd(_crd("Widget", "widgets"))
-    server.register_crd(_crd("Gadget", "gadgets"))
-    return server
+from tests.runtime.conftest import _crd
 
 
 def _obj(kind: str, name: str, **spec: Any) -> dict[str, Any]:

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from choreo.apiserver.server import APIServer
 from choreo.runtime.controller import BoundReconciler, Controller
 from choreo.runtime.memo import TASKS_TABLE, ReconcileMemo
-from choreo.store.memory import MemoryBackend
-from tests.runtime.test_controller import _clock, _crd, _obj, _reconciler
-
-
-@pytest.fixture
-def api() -> APIServer:
-    server = APIServer(MemoryBackend())
-    server.register_crd(_crd("Widget", "widgets"))
-    server.register_crd(_crd("Gadget", "gadgets"))
-    return server
-
+from tests.runtime.test_controller import _clock, _obj, _reconciler
 
 # Lists the red Gadgets (a kind it does not watch), reads Gadget "g0" and owns one Gadget per Widget.
 CODE = """
