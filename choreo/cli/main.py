@@ -92,7 +92,7 @@ def run() -> None:
     help="Reconciles of one object before the run is declared a loop.",
 )
 @click.option("--time-limit", default=10.0, show_default=True, help="Seconds one reconcile may take.")
-@click.option("--full", is_flag=True, help="Execute every reconcile, also those whose inputs are unchanged.")
+@click.option("--full", is_flag=True, help="Reuse nothing from earlier runs: every reconcile, every device validated.")
 @click.option("-v", "--verbose", is_flag=True, help="Show reconciler print() output and warnings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only (no summary, no progress).")
 @addressable(

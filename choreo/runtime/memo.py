@@ -33,6 +33,7 @@ from typing import Any
 
 import choreo
 from choreo.api.objects import key_of
+from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError
 from choreo.loader.project import Project, ReconcilerConfig
@@ -64,14 +65,14 @@ def children_query(uid: str, owned: Iterable[tuple[str, str]]) -> Query:
     return canonical(["children", uid, sorted(owned)])
 
 
-def matching_objects(api: APIServer, group: str, kind: str, selector: dict[str, str] | None) -> list[Object]:
+def matching_objects(api: ObjectAPI, group: str, kind: str, selector: dict[str, str] | None) -> list[Object]:
     """The objects of a kind (every namespace) whose fields equal the selector's values: what a
     reconcile's ``list`` returns, and what its digest records."""
     match = field_selector(selector)
     return [o for o in api.list(group, kind, managed_fields=False) if match.matches(o)]
 
 
-def owned_children(api: APIServer, uid: str, owned: set[tuple[str, str]]) -> list[Object]:
+def owned_children(api: ObjectAPI, uid: str, owned: set[tuple[str, str]]) -> list[Object]:
     """Objects of the owned kinds whose owner references name ``uid``: a for-object's children."""
     return [c for c in api.dependents(uid) if (c["apiVersion"].rpartition("/")[0], c["kind"]) in owned]
 
@@ -127,7 +128,8 @@ def reconciler_salt(run: str, config: ReconcilerConfig) -> str:
 
 
 class ReconcileMemo:
-    """The recorded digests of a project's reconciles, and the decision to reuse one.
+    """The recorded digests of a project's reconciles, and the decision to reuse one. It needs choreo's own
+    store (an ``APIServer``): its records share the run's transaction and its owner index is followed.
 
     ``full`` executes every reconcile (``choreo run --full``) but still records digests, so that the next
     incremental run can reuse them."""
