@@ -1,9 +1,9 @@
 """Incremental runs give the results of a full run: the property, on a small generated fabric.
 
 A seeded sequence of random edits (a Link's port, a new leaf, a removed leaf or Link, the IPIndex's
-prefixes, a reconciler's code, nothing) is applied to one project; after each edit the project and its state
-are copied, the original runs incrementally (``choreo run -r -s``) and the copy with ``--full``, and both
-must leave the same objects (server-made uids and timestamps aside, resourceVersions included) and the same
+prefixes, a reconciler's code, nothing) is applied to one project; after each edit the project runs
+incrementally (``choreo run -r -s``) and, from a saved copy of the same project and state, with ``--full``;
+both must leave the same objects (server-made uids and timestamps aside, resourceVersions included) and the same
 ``out/`` files byte for byte. ``CHOREO_PROPERTY_SEED`` picks another sequence.
 """
 
@@ -150,15 +150,21 @@ def test_incremental_runs_give_the_results_of_full_runs(tmp_path: Path) -> None:
     for step, edit in enumerate(edits):
         before = outputs(project)
         what = edit()
-        copy = tmp_path / f"full{step}"
-        shutil.copytree(project, copy)
-        incremental, full = run(project), run(copy, "--full")
         context = f"seed {seed}, step {step}: {what}"
+        # Both runs happen in the project's own folder (the state may record paths in it): the full run on
+        # a saved copy of the project and state, then the incremental run's folder comes back.
+        saved, incremental_result = tmp_path / "saved", tmp_path / "incremental"
+        shutil.copytree(project, saved)
+        incremental = run(project)
+        project.rename(incremental_result)
+        saved.rename(project)
+        full = run(project, "--full")
         assert full["reused"] == 0, context
-        assert stored(project) == stored(copy), context
-        assert outputs(project) == outputs(copy), context
+        assert stored(incremental_result) == stored(project), context
+        assert outputs(incremental_result) == outputs(project), context
+        shutil.rmtree(project)
+        incremental_result.rename(project)
         if what == "nothing":  # nothing changed: nothing is executed again
             assert incremental["reconcilers"] == [] and incremental["reused"] > 0, context
         else:  # each edit changes some device configs, not all
             assert outputs(project) != before and incremental["reused"] > 0, context
-        shutil.rmtree(copy)
