@@ -17,13 +17,14 @@ def is_condition_ready(obj: dict[str, Any], condition_type: str) -> bool:
     return cond is not None and cond.get("status") == "True"
 
 
-def new_condition(condition_type: str, message: str, now: str) -> dict[str, Any]:
-    """Empty message means Ready/True, anything else Failed/False carrying the message."""
+def new_condition(condition_type: str, message: str, now: str, reason: str | None = None) -> dict[str, Any]:
+    """Empty message means Ready/True, anything else False carrying the message (reason ``Failed`` unless
+    another is given, as the server gives for the failures it reports)."""
     if message:
         return {
             "type": condition_type,
             "status": "False",
-            "reason": "Failed",
+            "reason": reason or "Failed",
             "message": message,
             "lastTransitionTime": now,
         }
@@ -36,13 +37,15 @@ def new_condition(condition_type: str, message: str, now: str) -> dict[str, Any]
     }
 
 
-def set_condition(obj: dict[str, Any], condition_type: str, message: str, now: str) -> None:
+def set_condition(
+    obj: dict[str, Any], condition_type: str, message: str, now: str, *, reason: str | None = None
+) -> None:
     """Set one condition, keeping ``lastTransitionTime`` when nothing else about it changed."""
     status = obj.setdefault("status", {})
     if not isinstance(status, dict):
         status = obj["status"] = {}
     conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
-    fresh = new_condition(condition_type, message, now)
+    fresh = new_condition(condition_type, message, now, reason)
     for i, cond in enumerate(conditions):
         if cond.get("type") == condition_type:
             same = all(cond.get(k, "") == fresh[k] for k in ("status", "reason", "message"))

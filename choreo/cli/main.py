@@ -191,20 +191,40 @@ def json_text(doc: dict[str, Any]) -> str:
 @click.option("-o", "--output", "fmt", type=click.Choice(RUN_FORMATS), default="reconciler", show_default=True)
 @addressable("directory")
 def run_result(client: ServerClient | None, directory: str | None, fmt: str) -> None:
-    """Print the summary of the latest run; the exit code is 1 when that run failed (as the run's own)."""
+    """Print the summary of the latest run; the exit code is 1 when that run failed (as the run's own).
+
+    Against a server, also the objects whose reconcile keeps failing and when each is retried (exit 1
+    while there are any)."""
+    retries: list[dict[str, Any]] = []
     if client is not None:
-        record: RunRecord | None = RunRecord.from_json(client.result()["record"])
+        result = client.result()
+        record: RunRecord | None = RunRecord.from_json(result["record"])
+        retries = result.get("retries") or []
     else:
         with project_api(directory) as api:
             record = latest_record(api.records)
     if record is None:
         raise ChoreoError("no run recorded yet: run `choreo run` first")
     if fmt == "json":
-        click.echo(json_text(run_document(record)))
+        click.echo(json_text({**run_document(record), **({"retries": retries} if client is not None else {})}))
     else:
-        echo_lines(record_lines(record, fmt, events=True))
-    if not record.success:
+        echo_lines(record_lines(record, fmt, events=True) + retry_lines(retries))
+    if not record.success or retries:
         sys.exit(1)
+
+
+def retry_lines(retries: list[dict[str, Any]]) -> list[str]:
+    """The server's failing objects, each with its backoff state."""
+    if not retries:
+        return []
+    lines = [f"retrying {len(retries)} failing object(s) with backoff"]
+    for retry in retries:
+        lines.append(
+            f"  task {retry['task']} reconciler {retry['reconciler']} object {retry['object']} "
+            f"attempts {retry['attempts']} next retry in {retry['delaySeconds']:g}s at {retry['nextAttempt']}"
+        )
+        lines.append(f"    {shorten(retry['message'])}")
+    return lines
 
 
 # ----------------------------------------------------------------------------- reads

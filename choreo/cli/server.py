@@ -1,4 +1,4 @@
-"""The server-side commands: ``choreo server start|apply|get`` and ``choreo run start|stop``.
+"""The server-side commands: ``choreo server start|apply|get`` and ``choreo run start|stop|load``.
 
 ``server start`` runs the long-running server in the foreground (log lines on stderr: text on a terminal, JSON
 lines otherwise, ``--log-format`` to choose; SIGTERM or Ctrl-C stop it cleanly). The other commands talk to a
@@ -72,6 +72,7 @@ def server() -> None:
 @click.option("--token-file", default=None, help="Bearer token file (else $CHOREO_TOKEN); required off loopback.")
 @click.option("--workspace", default=DEFAULT_WORKSPACE, show_default=True, help="Dynamic mode: where repos are cloned.")
 @click.option("--run/--no-run", "run_runner", default=True, help="Static mode: reconcile continuously (default).")
+@click.option("--watch/--no-watch", default=True, help="Static mode: load the folder again when it changes (default).")
 @click.option("-r", "--internal-reconcilers", "allocators", is_flag=True, help="Enable the built-in allocators.")
 @click.option("-s", "--sdc", "--schema", "schema", is_flag=True, help="Run the YANG schema stage after reconciling.")
 @click.option("--max-reconciles", default=100, show_default=True, help="Reconciles of one object before a loop.")
@@ -108,6 +109,7 @@ def start(
     token_file: str | None,
     workspace: str,
     run_runner: bool,
+    watch: bool,
     allocators: bool,
     schema: bool,
     max_reconciles: int,
@@ -129,7 +131,7 @@ def start(
     log = ServerLog(debug=debug, fmt=log_format)
     options = _logged_options(log, max_reconciles, time_limit, plugin_names(allocators, schema))
     limits = Limits(max_body_bytes, max_body_depth, max_watches)
-    config = ServerConfig((host, port), options, token, root, Path(workspace), run_runner, limits)
+    config = ServerConfig((host, port), options, token, root, Path(workspace), run_runner, limits, watch)
     app = ServerApp(config, log)
     _on_signal(app)
     try:
@@ -210,6 +212,14 @@ def run_stop(server_url: str | None) -> None:
     _print_context(client_for(server_url).run("stop"))
 
 
+@click.command("load")
+@server_option
+def run_load(server_url: str | None) -> None:
+    """Read the project folder into the addressed server again, without reconciling (what the folder
+    feeder does on every edit)."""
+    _print_context(client_for(server_url).run("load"))
+
+
 def register(cli: click.Group) -> None:
     """Attach these commands to the ``choreo`` CLI."""
     cli.add_command(server)
@@ -217,3 +227,4 @@ def register(cli: click.Group) -> None:
     assert isinstance(run_group, click.Group)
     run_group.add_command(run_start)
     run_group.add_command(run_stop)
+    run_group.add_command(run_load)

@@ -97,6 +97,7 @@ class ServerConfig:
     workspace: Path | None = None  # dynamic mode clones
     run: bool = True  # static mode: start the continuous runner
     limits: Limits = field(default_factory=Limits)  # what one request may ask of the HTTP API
+    watch: bool = True  # static mode: load the folder again when it changes (choreo.server.feeder)
 
 
 class ContextRefused(ChoreoError):
@@ -141,6 +142,10 @@ class ServerApp:
 
     def log(self, event: str, **fields: Any) -> None:
         self._log(event, **fields)
+
+    def check_write(self, group: str, kind: str, namespace: str, name: str) -> None:
+        if self.runtime is not None:
+            self.runtime.check_write(group, kind, namespace, name)
 
     def control(self, method: str, parts: list[str], body: Any) -> tuple[int, Any]:
         routes: dict[tuple[str, tuple[str, ...]], Callable[[Any], Any]] = {
@@ -190,7 +195,8 @@ class ServerApp:
         record: RunRecord | None = self._runtime().latest()
         if record is None:
             raise NotFound("no run recorded yet: run `choreo run once` first")
-        return {"record": record.to_json(), "stages": []}
+        retries = [retry.to_json() for retry in self._runtime().retries()]
+        return {"record": record.to_json(), "stages": [], "retries": retries}
 
     def _apply_context(self, body: Any) -> Object:
         if self.workspace is None:
@@ -281,6 +287,8 @@ class ServerApp:
                 runtime.close()
                 raise
             self.runtime = runtime
+            if self.config.watch:
+                runtime.watch_folder()
         elif self.workspace is not None:
             saved = self.workspace.saved()
             if saved is not None:

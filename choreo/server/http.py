@@ -188,6 +188,10 @@ class ServerContext(Protocol):
         """Serve ``/choreo/v1/<parts>`` (run, context, status)."""
         ...
 
+    def check_write(self, group: str, kind: str, namespace: str, name: str) -> None:
+        """Raise a ``ChoreoError`` when a client may not write (or delete) this object."""
+        ...
+
 
 def status_doc(code: int, message: str, reason: str = "", details: Object | None = None) -> Object:
     doc: Object = {
@@ -788,6 +792,8 @@ class Resource:
             raise MethodNotAllowed(f"{method} is not allowed on {self.h.path}")
         if method != "GET":
             _ = self._dry_run  # a bad dryRun value is refused before the body is looked at
+        if method in ("PUT", "PATCH") and item and not self.t.subresource:
+            self._check_write(self._namespace, self.t.name or "")
         action()
 
     # ---------------------------------------------------------------- helpers
@@ -811,6 +817,12 @@ class Resource:
         if given not in (None, "All"):
             raise BadRequest(f"unsupported dryRun value {given!r}: only All is supported")
         return given == "All"
+
+    def _check_write(self, namespace: str, name: str) -> None:
+        """A real write to the main resource of an object must be one the server context allows (a dry run
+        changes nothing, so it is always checked in full)."""
+        if not self._dry_run:
+            self.h.context.check_write(self.r.group, self.r.kind, namespace, name)
 
     def _selectors(self) -> Predicate:
         labels = label_selector(self.query.get("labelSelector"))
@@ -1022,6 +1034,7 @@ class Resource:
     def _delete(self) -> None:
         expected = self._delete_options()
         name = self.t.name or ""
+        self._check_write(self._namespace, name)
         gone = self.api.delete(
             self.r.group, self.r.kind, self._namespace, name, expected_rv=expected, dry_run=self._dry_run
         )
@@ -1053,6 +1066,7 @@ class Resource:
             for obj in items:
                 md = obj["metadata"]
                 namespace = md.get("namespace", "")
+                self._check_write(namespace, md["name"])
                 if self.api.try_get(self.r.group, self.r.kind, namespace, md["name"]) is not None:
                     deleted.append(self.api.delete(self.r.group, self.r.kind, namespace, md["name"], dry_run=dry_run))
         self._send_list(deleted, {"resourceVersion": str(self.api.events.current_revision())})

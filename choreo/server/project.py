@@ -6,6 +6,16 @@ API server, and runs the reconcilers in one of the reference's modes (spec §3.1
 (load, then reconcile continuously as objects change — production). Every mode change holds one lock, so
 a stop waits for a ``run once`` or the reconcile in flight to finish.
 
+A load (``run load``, the folder feeder of ``choreo.server.feeder``, every mode change) is one path: the
+folder is synced atomically into a fresh API server, which replaces the serving one only once it
+succeeded; a Running runner is paused around it (after the reconcile in flight) and resumed on the new
+kinds and reconcilers. A ``run once`` on a Running server pauses it the same way, runs one whole pass and
+resumes it.
+
+Who owns what: an object loaded from the folder (``in/``, ``crds/``, ``refs/`` and what upstream refs
+bring) is owned by its file — ``check_write`` refuses API writes to it, naming the file to edit; objects
+created through the API are the store's and survive loads and restarts.
+
 Kinds created through the API (a CustomResourceDefinition POSTed by a client, as ``run --kubeconfig``
 does) are validated on admission and registered once stored.
 """
@@ -18,18 +28,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from choreo.api.objects import ObjectKey
 from choreo.apiserver.hooks import BaseHook
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.registry import resource_from_crd
 from choreo.apiserver.server import APIServer
-from choreo.errors import ChoreoError, Conflict, Invalid
+from choreo.errors import ChoreoError, Invalid
 from choreo.loader.project import Project
 from choreo.results.record import RunRecord, StageResult, latest_record
 from choreo.runtime.controller import Controller
 from choreo.runtime.events import RunOutcome
 from choreo.runtime.pipeline import Pipeline, RunOptions
 from choreo.runtime.session import open_state
-from choreo.server.runner import ContinuousController, Runner
+from choreo.server.events import register_event_kinds
+from choreo.server.failures import Retry
+from choreo.server.feeder import FolderFeeder
+from choreo.server.runner import ContinuousController, Failure, Runner
 from choreo.store.base import Backend
 
 Object = dict[str, Any]
@@ -55,6 +69,26 @@ def install_hooks(api: APIServer) -> None:
     api.add_hook("apiextensions.k8s.io", "CustomResourceDefinition", CRDRegistration())
 
 
+class FileOwned(ChoreoError):
+    """An API write to an object the project folder owns."""
+
+    reason = "Forbidden"
+    code = 403
+
+
+def owned_files(api: APIServer, project: Project) -> dict[ObjectKey, str]:
+    """Every object the folder loads, with the file it comes from (namespaces defaulted as the load does)."""
+    owned: dict[ObjectKey, str] = {}
+    for item in [*project.crds, *project.refs, *project.inputs]:
+        obj = item.obj
+        md = obj.get("metadata") or {}
+        group = str(obj.get("apiVersion") or "").rpartition("/")[0]
+        resource = api.registry.get(group, str(obj.get("kind") or ""))
+        namespace = (md.get("namespace") or "default") if resource is not None and resource.namespaced else ""
+        owned[ObjectKey(group, str(obj.get("kind") or ""), namespace, str(md.get("name") or ""))] = item.source
+    return owned
+
+
 def stage_json(stage: StageResult) -> Object:
     return {"name": stage.name, "errors": stage.errors, "lines": stage.lines}
 
@@ -70,41 +104,62 @@ class ProjectRuntime:
         self.store: Backend = open_state(self.root)
         self.api: APIServer | None = None
         self.project: Project | None = None
+        self.file_owned: dict[ObjectKey, str] = {}
         self.status = STOPPED
         self.reason = ""
         self.runner: Runner | None = None
+        self.feeder: FolderFeeder | None = None
         self._lock = threading.RLock()
 
     # ---------------------------------------------------------------- modes
 
     def load(self) -> APIServer:
-        """(Re)load the project folder into the store; the previous API keeps serving until this succeeds."""
+        """(Re)load the project folder: ``run load`` and the folder feeder. A Running runner is paused around
+        the load and resumed on what was loaded (or, when the load failed, on what was there before)."""
         with self._lock:
+            running = self.runner is not None
+            if running:
+                self._stop_runner()
             try:
-                api = APIServer(self.store)
-                project = self.pipeline.load(api)
-            except ChoreoError as exc:
-                self.reason = str(exc)
-                self.log("load-failed", level="error", project=str(self.root), error=str(exc))
-                raise
-            install_hooks(api)
-            self.api, self.project, self.reason = api, project, ""
-            self.log("loaded", project=str(self.root), kinds=len(api.registry.resources()))
-            return api
+                return self._load()
+            finally:
+                if running:
+                    self._start_runner()
+
+    def _load(self) -> APIServer:
+        """Sync the folder into a fresh API server; the previous one keeps serving until this succeeds."""
+        try:
+            api = APIServer(self.store)
+            register_event_kinds(api)
+            project = self.pipeline.load(api)
+        except ChoreoError as exc:
+            self.reason = str(exc)
+            self.log("load-failed", level="error", project=str(self.root), error=str(exc))
+            raise
+        install_hooks(api)
+        self.api, self.project, self.reason = api, project, ""
+        self.file_owned = owned_files(api, project)
+        self.log("loaded", project=str(self.root), kinds=len(api.registry.resources()))
+        return api
 
     def once(self) -> tuple[RunRecord, list[StageResult]]:
+        """One whole pass (load, reconcile until quiet, stages, record); a Running runner is paused after the
+        reconcile in flight and resumed afterwards."""
         with self._lock:
-            if self.status != STOPPED:
-                raise Conflict(f"runner is already running, status {self.status}")
+            running = self.runner is not None
+            if running:
+                self._stop_runner()
             self.status = ONCE
             try:
                 return self._once()
             finally:
                 self.status = STOPPED
+                if running:
+                    self._start_runner()
 
     def _once(self) -> tuple[RunRecord, list[StageResult]]:
         started = time.perf_counter()
-        api = self.load()
+        api = self._load()
         assert self.project is not None
         controller = Controller(
             api, self.pipeline.reconcilers(self.project), max_reconciles=self.options.max_reconciles
@@ -115,22 +170,29 @@ class ProjectRuntime:
 
     def start(self) -> None:
         with self._lock:
-            if self.status == RUNNING:
+            if self.runner is not None:
                 return
-            if self.status == ONCE:
-                raise Conflict("runner is running once; wait for it to finish")
-            api = self.load()
-            assert self.project is not None
-            controller = ContinuousController(
-                api,
-                self.pipeline.reconcilers(self.project),
-                max_reconciles=self.options.max_reconciles,
-                log=self.log,
-                on_quiet=self._on_quiet,
-            )
-            self.runner = Runner(controller, self.log)
-            self.runner.start()
-            self.status = RUNNING
+            self._load()
+            self._start_runner()
+
+    def _start_runner(self) -> None:
+        assert self.api is not None and self.project is not None
+        controller = ContinuousController(
+            self.api,
+            self.pipeline.reconcilers(self.project),
+            max_reconciles=self.options.max_reconciles,
+            log=self.log,
+            on_quiet=self._on_quiet,
+        )
+        self.runner = Runner(controller, self.log)
+        self.runner.start()
+        self.status = RUNNING
+
+    def _stop_runner(self) -> None:
+        if self.runner is not None:
+            self.runner.stop()
+            self.runner = None
+        self.status = STOPPED
 
     def bring_up(self, *, run: bool) -> None:
         """Reconcile continuously (``run``, production) or only load the folder (development, ``--no-run``)."""
@@ -141,15 +203,45 @@ class ProjectRuntime:
 
     def stop(self) -> None:
         with self._lock:
-            if self.runner is not None:
-                self.runner.stop()
-                self.runner = None
-            self.status = STOPPED
+            self._stop_runner()
 
     def close(self) -> None:
+        if self.feeder is not None:
+            self.feeder.stop()
         self.stop()
         with self._lock:
             self.store.close()
+
+    # ---------------------------------------------------------------- the folder feeder
+
+    def watch_folder(self) -> None:
+        """Load the folder again after every burst of edits (``choreo.server.feeder``)."""
+        if self.feeder is None:
+            self.feeder = FolderFeeder(self.root, self.feed, self.log)
+            self.feeder.start()
+
+    def feed(self, paths: list[str]) -> None:
+        """Load a burst of edits; a bad file is logged and changes nothing (the previous load keeps serving)."""
+        try:
+            self.load()
+        except ChoreoError as exc:
+            self.log("feed-refused", level="error", files=paths, error=str(exc))
+            return
+        self.log("fed", files=paths)
+
+    # ---------------------------------------------------------------- ownership
+
+    def check_write(self, group: str, kind: str, namespace: str, name: str) -> None:
+        """Refuse an API write to an object the project folder owns, naming the file to edit instead."""
+        source = self.file_owned.get(ObjectKey(group, kind, namespace, name))
+        if source is None:
+            return
+        what = f"{kind}.{group}" if group else kind
+        where = f"{namespace}/{name}" if namespace else name
+        raise FileOwned(
+            f"{what} {where} is loaded from the project folder and owned by its file: edit the file {source} "
+            "instead (the server loads the change; objects created through the API can be written here)"
+        )
 
     # ---------------------------------------------------------------- reporting
 
@@ -158,24 +250,37 @@ class ProjectRuntime:
         Pipeline.keep(self.api or APIServer(self.store), record, snapshot=self.api is not None)
         return record
 
-    def _on_quiet(self, outcome: RunOutcome, errors: list[str]) -> None:
-        """The continuous runner drained its queue: run the stages and record the burst as a run."""
-        if errors:
-            outcome.failure = errors[-1] if len(errors) == 1 else f"{len(errors)} reconciles failed: {errors[-1]}"
-        stages = self.pipeline.stages(self.api) if self.api is not None and not errors else []
+    def _on_quiet(self, outcome: RunOutcome, failures: list[Failure], retries: list[Retry]) -> None:
+        """The continuous runner drained its queue: run the stages and record the burst as a run. The run
+        failed when a reconcile of the burst failed or an object is still waiting for its retry."""
+        if failures:
+            outcome.failed_task, message = failures[-1]
+            outcome.failure = message if len(failures) == 1 else f"{len(failures)} reconciles failed: {message}"
+        elif retries:
+            outcome.failed_task = retries[0].task
+            outcome.failure = f"{len(retries)} object(s) still failing, retried with backoff: {retries[0].message}"
+        stages = self.pipeline.stages(self.api) if self.api is not None and outcome.success else []
         record = self._record(outcome, stages, time.perf_counter())
         self.log("quiet", reconciles=len(outcome.events), success=record.success)
 
     def latest(self) -> RunRecord | None:
         return latest_record(self.store)
 
+    def retries(self) -> list[Retry]:
+        """The objects whose reconcile failed and that wait for a retry (Running only)."""
+        runner = self.runner
+        return runner.controller.failures.pending() if runner is not None else []
+
     def describe(self) -> Object:
         info: Object = {"project": str(self.root), "status": self.status, "reason": self.reason}
         revision = self.store.current_revision()
         info["revision"] = revision
-        if self.runner is not None:
-            controller = self.runner.controller
-            busy = controller.busy or len(controller.queue) > 0 or controller.revision < revision
+        runner = self.runner
+        if runner is not None:
+            controller = runner.controller
+            retrying = len(controller.failures.retries)  # their timers are no work to wait for
+            busy = controller.busy or len(controller.queue) > retrying or controller.revision < revision
             info["idle"] = not busy
             info["reconciles"] = controller.reconciles
+            info["failing"] = len(controller.failures.retries)
         return info

@@ -37,6 +37,7 @@ from choreo.apiserver.ssa import strip_managed_fields
 from choreo.errors import ChoreoError, NotFound
 from choreo.runtime.pipeline import Pipeline, RunOptions
 from choreo.server.client import ServerClient, resource_path
+from choreo.server.events import register_event_kinds
 from choreo.server.http import APPLY_PATCH
 from choreo.server.runner import ContinuousController, Log
 from choreo.store.base import EventSource, Gone, RecordStore, WatchEvent
@@ -217,8 +218,9 @@ class RemoteAPI:
 
     def _ensure_served(self, resource: APIResource) -> None:
         """choreo's own kinds are installed as CRDs where the cluster does not know them."""
-        if resource.choreo_api and resource.group != "apiextensions.k8s.io" and not self.served(resource):
-            crd = next(c for c in builtin_crds() if c["spec"]["names"]["kind"] == resource.kind)
+        crd = next((c for c in builtin_crds() if c["spec"]["names"]["kind"] == resource.kind), None)
+        ours = resource.choreo_api and resource.group != "apiextensions.k8s.io" and crd is not None
+        if ours and crd is not None and not self.served(resource):
             self.apply(crd, manager=MANAGER, force=True)
 
     def get(self, group: str, kind: str, namespace: str, name: str, *, managed_fields: bool = True) -> Object:
@@ -394,6 +396,7 @@ def run_against(root: Path, kubeconfig: str, context: str | None, options: RunOp
         )
     feed = EventFeed()
     api = RemoteAPI(kube_client(kubeconfig, context), feed)
+    register_event_kinds(api)  # failures are recorded as Events there too
     pipeline = Pipeline(root, options)
     project = pipeline.load(api)
     log("installed", crds=len(project.crds), inputs=len(project.inputs), refs=len(project.upstreams or []))
@@ -410,7 +413,10 @@ def run_against(root: Path, kubeconfig: str, context: str | None, options: RunOp
         pipeline.reconcilers(project),
         max_reconciles=options.max_reconciles,
         log=log,
-        on_quiet=lambda outcome, errors: log("quiet", reconciles=len(outcome.events), errors=errors),
+        on_quiet=lambda outcome, errors, retries: log(
+            "quiet", reconciles=len(outcome.events), errors=[message for _task, message in errors],
+            retrying=len(retries),
+        ),
     )
     log("ready", server=api.kube.url, reconcilers=len(project.reconcilers))
     controller.serve(stop)

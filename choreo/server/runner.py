@@ -7,12 +7,15 @@ changes only what a long-running process needs changed:
 * delayed requeues wait in real time instead of jumping virtual time;
 * when the queue is empty it waits for the store to change instead of ending, so writes made through the
   HTTP API (or by another process on the same store) are reconciled as they arrive;
-* an ERROR or a reconcile loop is logged and the runner carries on with other objects;
+* an ERROR or a reconcile loop is logged, reported as Kubernetes shows failures (the for-object's condition
+  turns False, a Warning Event) and retried with capped exponential backoff (``choreo.server.failures``);
+  the runner carries on with other objects meanwhile;
 * a reconcile's own writes to its for-object do not re-trigger it, but a write by someone else during that
   reconcile does (the object's generation moved or a deletion started).
 
 Each time the queue drains the controller reports the events of that burst to ``on_quiet`` (the server
-records them as a run). ``Runner`` owns the thread and stops it between two reconciles.
+records them as a run, with the objects still waiting for a retry). ``Runner`` owns the thread and stops
+it between two reconciles.
 """
 
 from __future__ import annotations
@@ -27,11 +30,14 @@ from choreo.apiserver.interface import ObjectAPI
 from choreo.runtime.controller import BoundReconciler, Controller, WorkKey
 from choreo.runtime.events import RunOutcome
 from choreo.runtime.queue import WorkQueue
+from choreo.server.failures import FailureHandler, Retry
 from choreo.store.base import Gone, WatchEvent
 
 Object = dict[str, Any]
 Log = Callable[..., None]
 IDLE_WAIT = 1.0
+Failure = tuple[str, str]  # task, message
+OnQuiet = Callable[[RunOutcome, list[Failure], list[Retry]], None]
 
 
 class ContinuousController:
@@ -45,7 +51,7 @@ class ContinuousController:
         *,
         max_reconciles: int = 100,
         log: Log,
-        on_quiet: Callable[[RunOutcome, list[str]], None],
+        on_quiet: OnQuiet,
     ) -> None:
         self.api = api
         self.core = Controller(
@@ -57,8 +63,9 @@ class ContinuousController:
         )
         self._log = log
         self._on_quiet = on_quiet
+        self.failures = FailureHandler(api, self.core, log)
         self._seen: dict[WorkKey, tuple[int, bool]] = {}
-        self._errors: list[str] = []
+        self._errors: list[Failure] = []
         self.busy = False
         self.reconciles = 0
         self.revision = 0  # every event up to here has been dispatched
@@ -92,7 +99,7 @@ class ContinuousController:
         self.core.counts.clear()
         self.busy = False
         try:
-            self._on_quiet(outcome, errors)
+            self._on_quiet(outcome, errors, self.failures.pending())
         except Exception as exc:
             self._log("record-error", level="error", error=repr(exc), trace=traceback.format_exc())
 
@@ -105,9 +112,12 @@ class ContinuousController:
             trace = traceback.format_exc()
             self._log("reconcile-crash", level="error", key="/".join(key), error=repr(exc), trace=trace)
             failure = f"internal error: {exc!r}"
-        if failure is not None:
-            self._report(key, failure)
-            self.core.outcome.failure, self.core.outcome.failed_task = None, ""
+        if failure is None:
+            self.failures.succeeded(key)
+            return
+        self._report(key, failure)
+        self.core.outcome.failure, self.core.outcome.failed_task = None, ""
+        self.queue.add_after(key, self.failures.failed(key, failure))
 
     def _remember(self, key: WorkKey) -> None:
         """The for-object's generation and deletion state as this reconcile starts (see ``_changed_by_others``)."""
@@ -119,7 +129,7 @@ class ContinuousController:
 
     def _report(self, key: WorkKey, message: str) -> None:
         task = self.core.task_id(key)
-        self._errors.append(f"{task}: {message}")
+        self._errors.append((task, message))
         self._log("reconcile-error", level="error", task=task, error=message)
 
     def _dispatch_since(self, revision: int, cause: WorkKey | None) -> int:

@@ -183,8 +183,8 @@ def test_run_once_output_equals_the_recorded_result(stopped_server) -> None:
 def test_run_stop_start_and_once_while_running(running_server, no_addressed_server: Path) -> None:
     url, _project = running_server
     write_config(no_addressed_server, server=url)
-    refused = one_error_line(choreo("run", "once"))
-    assert refused == "error: runner is already running, status Running"
+    assert ok(choreo("run", "once")).splitlines()[0] == "Run greeting summary"  # a pass between two reconciles
+    assert ok(choreo("server", "get")).splitlines()[1] == "status: Running"
     assert ok(choreo("run", "stop")).splitlines()[1] == "status: Stopped"
     assert ok(choreo("run", "once")).splitlines()[0] == "Run greeting summary"
     assert ok(choreo("run", "start")).splitlines()[1] == "status: Running"
@@ -254,12 +254,20 @@ def test_delete_by_file_checks_every_object_first(stopped_server, tmp_path: Path
     assert missing == f'error: {both}#2: Greeting.example.com "default/carol" not found'
     assert ok(choreo("get", "greeting", "bob", "-o", "name", "--server", url)) == "greeting.example.com/bob\n"
     bob = project / "in" / "example.com.greeting.bob.yaml"
-    assert ok(choreo("delete", "-f", str(bob), "--server", url)) == "deleting example.com/v1alpha1 Greeting bob\n"
-    pending = json.loads(ok(choreo("get", "greeting", "bob", "-o", "json", "--server", url)))
+    refused = one_error_line(choreo("delete", "-f", str(bob), "--server", url))  # in/ owns bob
+    assert refused.endswith("owned by its file: edit the file in/example.com.greeting.bob.yaml instead (the server "
+                            "loads the change; objects created through the API can be written here)"), refused
+    carol = tmp_path / "carol.yaml"
+    carol.write_text(CAROL)
+    ok(choreo("apply", "-f", str(carol), "--server", url))
+    ok(choreo("run", "once", "--server", url))
+    assert ok(choreo("delete", "-f", str(carol), "--server", url)) == "deleting example.com/v1alpha1 Greeting carol\n"
+    pending = json.loads(ok(choreo("get", "greeting", "carol", "-o", "json", "--server", url)))
     assert pending["metadata"]["deletionTimestamp"]  # the reconciler's finalizer holds it: nothing runs yet
     ok(choreo("run", "once", "--server", url))
-    assert ok(choreo("get", "greetings", "-o", "name", "--server", url)) == "greeting.example.com/alice\n"
-    assert ok(choreo("get", "messages", "-o", "name", "--server", url)) == "message.example.com/alice-message\n"
+    assert ok(choreo("get", "greetings", "-o", "name", "--server", url)) == (
+        "greeting.example.com/alice\ngreeting.example.com/bob\n"
+    )
 
 
 # ------------------------------------------------------------------------------------------ errors

@@ -182,20 +182,21 @@ def test_server_side_apply_conflicts_and_force(dyn: dynamic.DynamicClient) -> No
 
 
 def test_status_subresource(http: Http) -> None:
-    code, alice = http.call("GET", f"{NS}/greetings/alice")
+    http.call("POST", f"{NS}/greetings", greeting("alice2", "Alice"))  # in/'s alice is its file's to change
+    code, alice = http.call("GET", f"{NS}/greetings/alice2")
     alice["spec"]["name"] = "Alicia"
     alice["status"] = {"messageRef": "ignored"}
-    code, updated = http.call("PUT", f"{NS}/greetings/alice", alice)
+    code, updated = http.call("PUT", f"{NS}/greetings/alice2", alice)
     assert code == 200
     assert updated["spec"]["name"] == "Alicia"
     assert "status" not in updated  # the main resource never changes status
     updated["status"] = {"messageRef": "m1"}
     updated["spec"]["name"] = "not applied"
-    code, status = http.call("PUT", f"{NS}/greetings/alice/status", updated)
+    code, status = http.call("PUT", f"{NS}/greetings/alice2/status", updated)
     assert (code, status["status"], status["spec"]["name"]) == (200, {"messageRef": "m1"}, "Alicia")
     code, patched = http.call(
         "PATCH",
-        f"{NS}/greetings/alice/status",
+        f"{NS}/greetings/alice2/status",
         {"status": {"messageRef": "m2"}},
         content_type="application/merge-patch+json",
     )
@@ -203,10 +204,10 @@ def test_status_subresource(http: Http) -> None:
     apply = {
         "apiVersion": "example.com/v1alpha1",
         "kind": "Greeting",
-        "metadata": {"name": "alice"},
+        "metadata": {"name": "alice2"},
         "status": {"messageRef": "m3"},
     }
-    path = f"{NS}/greetings/alice/status?fieldManager=st"
+    path = f"{NS}/greetings/alice2/status?fieldManager=st"
     code, status = http.call("PATCH", path, apply, content_type="application/apply-patch+yaml")
     assert (code, status["reason"]) == (409, "Conflict")  # the PUT's manager owns status.messageRef
     code, applied = http.call("PATCH", path + "&force=true", apply, content_type="application/apply-patch+yaml")
@@ -216,11 +217,12 @@ def test_status_subresource(http: Http) -> None:
 
 
 def test_json_patch_and_stale_update(http: Http) -> None:
-    code, bob = http.call("GET", f"{NS}/greetings/bob")
+    http.call("POST", f"{NS}/greetings", greeting("bob2", "Bob"))  # in/'s bob is its file's to change
+    code, bob = http.call("GET", f"{NS}/greetings/bob2")
     ops = [{"op": "replace", "path": "/spec/name", "value": "Robert"}]
-    code, patched = http.call("PATCH", f"{NS}/greetings/bob", ops, content_type="application/json-patch+json")
+    code, patched = http.call("PATCH", f"{NS}/greetings/bob2", ops, content_type="application/json-patch+json")
     assert (code, patched["spec"]["name"]) == (200, "Robert")
-    code, status = http.call("PUT", f"{NS}/greetings/bob", bob)  # bob still carries the old resourceVersion
+    code, status = http.call("PUT", f"{NS}/greetings/bob2", bob)  # bob still carries the old resourceVersion
     assert (code, status["kind"], status["reason"]) == (409, "Status", "Conflict")
     assert "the object has been modified" in status["message"]
 
@@ -370,3 +372,6 @@ class _Context:
 
     def control(self, method: str, parts: list[str], body: object) -> tuple[int, object]:
         return 404, {}
+
+    def check_write(self, group: str, kind: str, namespace: str, name: str) -> None:
+        pass

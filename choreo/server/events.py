@@ -1,0 +1,189 @@
+"""Kubernetes Events in server mode: how a long-running server tells kubectl users what went wrong.
+
+An operator looks at ``kubectl get events`` and the Events section of ``kubectl describe <kind> <name>``.
+Both read Event objects, so the server serves the two Event kinds clients use — core ``v1`` (what
+``describe`` of every kubectl version and most clients read) and ``events.k8s.io/v1`` (the newer API) —
+as ordinary stored kinds: listable, watchable, field-selectable. Kubernetes keeps one object behind both
+APIs and converts between them; choreo writes each occurrence in both shapes instead (same name, same
+facts), which keeps the HTTP layer free of per-kind conversions.
+
+A repeat of the same occurrence (same object, reason and message) updates the existing Event — ``count``
+and ``series`` grow, ``lastTimestamp`` moves — as Kubernetes' event recorder does, so a reconcile retried
+every few seconds does not flood the store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from choreo.apiserver.registry import APIResource, resource_from_crd
+from choreo.apiserver.server import APIServer
+
+Object = dict[str, Any]
+
+COMPONENT = "choreo"
+EVENT_MANAGER = "choreo-events"
+WARNING, NORMAL = "Warning", "Normal"
+MAX_MESSAGE = 1024  # what Kubernetes keeps of an event message
+DEFAULT_NAMESPACE = "default"  # where the events of cluster-scoped objects go, as in Kubernetes
+
+def _strings(*names: str) -> Object:
+    return {name: {"type": "string"} for name in names}
+
+
+def _schema(properties: Object) -> Object:
+    return {"type": "object", "properties": {**_strings("apiVersion", "kind"), "metadata": {"type": "object"},
+                                             **properties}}
+
+
+_REFERENCE: Object = {
+    "type": "object",
+    "properties": _strings("apiVersion", "kind", "name", "namespace", "uid", "resourceVersion", "fieldPath"),
+}
+_SERIES: Object = {"type": "object", "properties": {"count": {"type": "integer"}, **_strings("lastObservedTime")}}
+_SOURCE: Object = {"type": "object", "properties": _strings("component", "host")}
+_INTEGER: Object = {"type": "integer"}
+_CORE_FIELDS: Object = {
+    **_strings("reason", "message", "type", "action", "firstTimestamp", "lastTimestamp", "eventTime"),
+    **_strings("reportingComponent", "reportingInstance"),
+    "involvedObject": _REFERENCE,
+    "related": _REFERENCE,
+    "source": _SOURCE,
+    "count": _INTEGER,
+    "series": _SERIES,
+}
+_NEW_FIELDS: Object = {
+    **_strings("reason", "note", "type", "action", "eventTime", "reportingController", "reportingInstance"),
+    **_strings("deprecatedFirstTimestamp", "deprecatedLastTimestamp"),
+    "regarding": _REFERENCE,
+    "related": _REFERENCE,
+    "deprecatedSource": _SOURCE,
+    "deprecatedCount": _INTEGER,
+    "series": _SERIES,
+}
+
+
+def _event_crd(group: str, fields: Object, columns: list[tuple[str, str, str]]) -> Object:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"events.{group}"},
+        "spec": {
+            "group": group,
+            "names": {"kind": "Event", "listKind": "EventList", "plural": "events", "singular": "event",
+                      "shortNames": ["ev"]},
+            "scope": "Namespaced",
+            "versions": [{
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {"openAPIV3Schema": _schema(fields)},
+                "additionalPrinterColumns": [
+                    {"name": name, "type": kind, "jsonPath": path} for name, kind, path in columns
+                ],
+            }],
+        },
+    }
+
+
+_COLUMNS = [("Type", "string", ".type"), ("Reason", "string", ".reason")]
+NEW_EVENTS = resource_from_crd(
+    _event_crd("events.k8s.io", _NEW_FIELDS, [*_COLUMNS, ("Object", "string", ".regarding.name"),
+                                              ("Message", "string", ".note")]),
+    source="built-in (server)",
+    choreo_api=True,
+)
+# The core group has no name, which a CRD cannot say: the same definition, moved to group "".
+CORE_EVENTS: APIResource = dataclasses.replace(
+    resource_from_crd(
+        _event_crd("core.choreo.internal", _CORE_FIELDS, [*_COLUMNS, ("Object", "string", ".involvedObject.name"),
+                                                          ("Message", "string", ".message")]),
+        source="built-in (server)",
+        choreo_api=True,
+    ),
+    group="",
+)
+
+
+def register_event_kinds(api: APIServer) -> None:
+    """Serve both Event kinds on ``api`` (server mode only: a batch run records no events)."""
+    api.registry.add(CORE_EVENTS)
+    api.registry.add(NEW_EVENTS)
+
+
+def _micro(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _seconds(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class EventRecorder:
+    """Writes Events about objects into one API server."""
+
+    def __init__(self, api: APIServer, *, instance: str = "choreo-server") -> None:
+        self.api = api
+        self.instance = instance
+
+    def record(self, obj: Object, *, type_: str, reason: str, message: str, action: str = "Reconcile") -> Object:
+        """Record one occurrence about ``obj``; a repeat of the same one counts up the existing Event.
+        Returns the core ``v1`` Event as stored."""
+        md = obj["metadata"]
+        namespace = md.get("namespace") or DEFAULT_NAMESPACE
+        message = message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
+        fingerprint = "\0".join((obj.get("kind", ""), md.get("uid", ""), type_, reason, message))
+        name = f"{md['name']}.{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}"
+        now = datetime.now(UTC)
+        regarding = {
+            "apiVersion": obj.get("apiVersion", ""),
+            "kind": obj.get("kind", ""),
+            "name": md["name"],
+            "uid": md.get("uid", ""),
+            "resourceVersion": md.get("resourceVersion", ""),
+        }
+        if md.get("namespace"):
+            regarding["namespace"] = md["namespace"]
+        with self.api.transaction():
+            old = self.api.try_get("", "Event", namespace, name)
+            count = int(old.get("count") or 1) + 1 if old else 1
+            first = old.get("firstTimestamp") if old else _seconds(now)
+            series = {"count": count, "lastObservedTime": _micro(now)} if count > 1 else None
+            shared: Object = {
+                "kind": "Event",
+                "metadata": {"name": name, "namespace": namespace},
+                "reason": reason,
+                "type": type_,
+                "action": action,
+                "eventTime": old.get("eventTime") if old else _micro(now),
+                "reportingInstance": self.instance,
+                **({"series": series} if series is not None else {}),
+            }
+            core: Object = {
+                "apiVersion": "v1",
+                **shared,
+                "involvedObject": regarding,
+                "message": message,
+                "source": {"component": COMPONENT},
+                "firstTimestamp": first,
+                "lastTimestamp": _seconds(now),
+                "count": count,
+                "reportingComponent": COMPONENT,
+            }
+            new: Object = {
+                "apiVersion": "events.k8s.io/v1",
+                **shared,
+                "regarding": regarding,
+                "note": message,
+                "reportingController": COMPONENT,
+                "deprecatedSource": {"component": COMPONENT},
+                "deprecatedFirstTimestamp": first,
+                "deprecatedLastTimestamp": _seconds(now),
+                "deprecatedCount": count,
+            }
+            stored = self.api.apply(core, manager=EVENT_MANAGER, force=True)
+            self.api.apply(new, manager=EVENT_MANAGER, force=True)
+        return stored

@@ -1,0 +1,183 @@
+"""Operating ``choreo server start DIR`` as a real process: failures as Kubernetes shows them (condition,
+Events, retries), the project folder feeder and who owns what, ``run load`` and ``run once`` while running."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from kubernetes import client as k8s
+from kubernetes import watch
+
+from tests.e2e import test_server
+from tests.e2e.conftest import CAROL, choreo
+from tests.e2e.test_server import KUBECTLS, NS, _kubectl, kubeconfig
+from tests.server.harness import Http, ServerProcess, copy_example, idle, wait_for
+
+greeting_server = test_server.greeting_server  # the served greeting example, once idle
+
+ALICE_FILE = "in/example.com.greeting.alice.yaml"
+HACKED = (
+    "apiVersion: example.com/v1alpha1\nkind: Message\nmetadata:\n  name: alice-message\n  namespace: default\n"
+    "spec:\n  text: Hacked\n"
+)
+
+
+def _ready(http: Http, name: str) -> dict:
+    _, obj = http.call("GET", f"{NS}/greetings/{name}")
+    return next(c for c in obj["status"]["conditions"] if c["type"] == "Ready")
+
+
+@pytest.mark.parametrize("kubectl_bin", KUBECTLS)
+def test_a_forced_conflict_on_a_child_shows_ready_false_an_event_and_retries(
+    greeting_server, tmp_path: Path, kubectl_bin: str
+) -> None:
+    _server, url, _project = greeting_server
+    http = Http(url)
+    config = kubeconfig(tmp_path / "kubeconfig", url)
+
+    def kubectl(*args: str, stdin: str | None = None) -> str:
+        result = _kubectl(kubectl_bin, tmp_path, config, *args, stdin=stdin)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert _ready(http, "alice")["status"] == "True"
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=HACKED)
+
+    def retried_twice() -> str | None:
+        described = kubectl("describe", "greeting", "alice")
+        return described if "ApplyConflict" in described and "(x" in described else None
+
+    described = wait_for(retried_twice, "the failed reconcile to be retried")
+    conflict = 'reconciler greeting: Apply failed with 1 conflict: conflict with "kubectl": .spec.text'
+    assert "Warning  ApplyConflict" in described and conflict in described
+    ready = _ready(http, "alice")
+    assert (ready["status"], ready["reason"], ready["message"]) == ("False", "ApplyConflict", conflict)
+    events = kubectl("get", "events", "-o", "json")
+    event = next(e for e in json.loads(events)["items"] if e["reason"] == "ApplyConflict")
+    assert event["involvedObject"]["name"] == "alice" and event["count"] >= 2 and event["type"] == "Warning"
+
+    result = choreo("run", "result", "--server", url)
+    assert result.code == 1
+    assert "reason task greeting.Greeting.example.com.alice message Apply failed with 1 conflict" in result.out
+    assert (
+        "  task greeting.Greeting.example.com.alice reconciler greeting object Greeting.example.com default/alice "
+        "attempts "
+    ) in result.out
+
+    kubectl("delete", "message", "alice-message")  # the drift goes: the next retry succeeds
+    wait_for(lambda: _ready(http, "alice")["status"] == "True", "alice to be Ready again")
+    assert "Normal   Reconciled" in kubectl("describe", "greeting", "alice")
+    assert http.call("GET", f"{NS}/messages/alice-message")[1]["spec"]["text"] == "Bonjour, Alice!"
+    wait_for(lambda: choreo("run", "result", "--server", url).code == 0, "a successful pass")
+
+
+def test_events_through_the_official_client(greeting_server, tmp_path: Path) -> None:
+    _server, url, _project = greeting_server
+    api_client = k8s.ApiClient(k8s.Configuration(host=url))
+    core, new = k8s.CoreV1Api(api_client), k8s.EventsV1Api(api_client)
+    stream = watch.Watch().stream(core.list_namespaced_event, "default", timeout_seconds=30)
+    code, _ = Http(url).call(
+        "PATCH",
+        f"{NS}/messages/alice-message?fieldManager=intruder&force=true",
+        raw=HACKED.encode(),
+        content_type="application/apply-patch+yaml",
+    )
+    assert code == 200
+    first = next(stream)
+    assert first["type"] == "ADDED"
+    assert (first["object"].reason, first["object"].involved_object.name) == ("ApplyConflict", "alice")
+    assert 'conflict with "intruder"' in first["object"].message
+    listed = new.list_namespaced_event("default").items
+    assert [(e.reason, e.regarding.kind, e.reporting_controller) for e in listed] == [
+        ("ApplyConflict", "Greeting", "choreo")
+    ]
+    selected = core.list_namespaced_event("default", field_selector="involvedObject.name=bob").items
+    assert selected == []
+
+
+def test_an_edited_file_reaches_the_server_and_a_bad_one_changes_nothing(greeting_server) -> None:
+    server, url, project = greeting_server
+    http = Http(url)
+    source = project / ALICE_FILE
+    source.write_text(source.read_text().replace("name: Alice", "name: Alicia"))
+    wait_for(lambda: http.call("GET", f"{NS}/greetings/alice")[1]["spec"]["name"] == "Alicia", "the edit to load")
+    wait_for(lambda: http.call("GET", f"{NS}/messages/alice-message")[1]["spec"]["text"] == "Bonjour, Alicia!",
+             "the runner to reconcile the edit")
+
+    (project / "in" / "carol.yaml").write_text(CAROL)
+    (project / "in" / "broken.yaml").write_text("apiVersion: example.com/v1alpha1\nkind: Greeting\nmetadata: [\n")
+    refused = wait_for(lambda: next((line for line in server.lines if line["event"] == "feed-refused"), None),
+                       "the bad file to be reported")
+    assert refused["error"].startswith("in/broken.yaml:4: invalid YAML")
+    assert http.call("GET", f"{NS}/greetings/carol")[0] == 404  # the burst is loaded as a whole, or not at all
+
+    (project / "in" / "broken.yaml").unlink()
+    wait_for(lambda: http.call("GET", f"{NS}/messages/carol-message")[0] == 200, "carol once the bad file is gone")
+    (project / "in" / "carol.yaml").unlink()
+    wait_for(lambda: http.call("GET", f"{NS}/greetings/carol")[0] == 404, "carol to go with its file")
+    wait_for(lambda: http.call("GET", f"{NS}/messages/carol-message")[0] == 404, "carol-message to be collected")
+
+
+@pytest.mark.parametrize("kubectl_bin", KUBECTLS)
+def test_the_folder_owns_its_objects_and_the_store_owns_the_apis(tmp_path: Path, kubectl_bin: str) -> None:
+    project = copy_example("greeting", tmp_path)
+    server = ServerProcess(str(project), "--address", "127.0.0.1:0")
+    try:
+        url = server.wait_ready()
+        config = kubeconfig(tmp_path / "kubeconfig", url)
+        refused = _kubectl(kubectl_bin, tmp_path, config, "delete", "greeting", "alice")
+        assert refused.returncode == 1
+        assert refused.stderr.strip() == (
+            "Error from server (Forbidden): Greeting.example.com default/alice is loaded from the project folder "
+            f"and owned by its file: edit the file {ALICE_FILE} instead (the server loads the change; objects "
+            "created through the API can be written here)"
+        )
+        labelled = _kubectl(kubectl_bin, tmp_path, config, "label", "greeting", "alice", "team=red")
+        assert labelled.returncode == 1 and f"edit the file {ALICE_FILE}" in labelled.stderr
+        created = _kubectl(kubectl_bin, tmp_path, config, "apply", "--server-side", "-f", "-", stdin=CAROL)
+        assert created.returncode == 0, created.stderr
+        assert choreo("run", "load", "--server", url).code == 0
+        assert Http(url).call("GET", f"{NS}/greetings/carol")[0] == 200  # a load keeps what the API created
+        assert server.terminate() == 0
+    finally:
+        server.stop()
+    again = ServerProcess(str(project), "--address", "127.0.0.1:0")
+    try:
+        url = again.wait_ready()
+        http = Http(url)
+        wait_for(lambda: http.call("GET", f"{NS}/messages/carol-message")[0] == 200, "carol to survive a restart")
+        assert http.call("GET", f"{NS}/greetings/alice")[1]["metadata"].get("labels") is None
+        config = kubeconfig(tmp_path / "kubeconfig", url)
+        deleted = _kubectl(kubectl_bin, tmp_path, config, "delete", "greeting", "carol")
+        assert deleted.returncode == 0, deleted.stderr
+        wait_for(lambda: http.call("GET", f"{NS}/greetings/carol")[0] == 404, "carol to be deleted")
+    finally:
+        again.stop()
+
+
+def test_run_load_reads_the_folder_into_a_server_that_does_not_watch_it(tmp_path: Path) -> None:
+    project = copy_example("greeting", tmp_path)
+    server = ServerProcess(str(project), "--address", "127.0.0.1:0", "--no-watch")
+    try:
+        url = server.wait_ready()
+        http = Http(url)
+        wait_for(lambda: idle(http), "the first reconciles")
+        listed = choreo("get", "greetings", "-o", "name", "--server", url)
+        assert listed.out == "greeting.example.com/alice\ngreeting.example.com/bob\n"
+        (project / "in" / "carol.yaml").write_text(CAROL)
+        assert http.call("GET", f"{NS}/greetings/carol")[0] == 404  # nobody watches the folder
+        loaded = choreo("run", "load", "--server", url)
+        assert (loaded.code, loaded.out.splitlines()[1]) == (0, "status: Running")
+        assert http.call("GET", f"{NS}/greetings/carol")[0] == 200
+        wait_for(lambda: http.call("GET", f"{NS}/messages/carol-message")[0] == 200, "the runner to follow")
+        once = choreo("run", "once", "-o", "json", "--server", url)  # while Running: one pass, reported
+        assert once.code == 0, once.err
+        doc = json.loads(once.out)
+        assert doc["success"] and doc["reconcilers"] == [
+            {"name": "greeting", "start": 3, "stop": 3, "requeue": 0, "error": 0}
+        ]
+        assert choreo("server", "get", "--server", url).out.splitlines()[1] == "status: Running"
+    finally:
+        server.stop()
