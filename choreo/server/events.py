@@ -19,8 +19,8 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.registry import APIResource, resource_from_crd
-from choreo.apiserver.server import APIServer
 
 Object = dict[str, Any]
 
@@ -108,7 +108,7 @@ CORE_EVENTS: APIResource = dataclasses.replace(
 )
 
 
-def register_event_kinds(api: APIServer) -> None:
+def register_event_kinds(api: ObjectAPI) -> None:
     """Serve both Event kinds on ``api`` (server mode only: a batch run records no events)."""
     api.registry.add(CORE_EVENTS)
     api.registry.add(NEW_EVENTS)
@@ -125,7 +125,7 @@ def _seconds(moment: datetime) -> str:
 class EventRecorder:
     """Writes Events about objects into one API server."""
 
-    def __init__(self, api: APIServer, *, instance: str = "choreo-server") -> None:
+    def __init__(self, api: ObjectAPI, *, instance: str = "choreo-server") -> None:
         self.api = api
         self.instance = instance
 

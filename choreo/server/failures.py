@@ -23,7 +23,7 @@ from typing import Any
 
 from choreo.api.conditions import set_condition
 from choreo.apiserver import ssa
-from choreo.apiserver.server import APIServer
+from choreo.apiserver.interface import ObjectAPI
 from choreo.errors import ChoreoError
 from choreo.runtime.controller import Controller, WorkKey
 from choreo.server.events import NORMAL, WARNING, EventRecorder
@@ -74,7 +74,7 @@ class FailureHandler:
     """Retry state, conditions and Events of the failing objects of one continuous controller."""
 
     def __init__(
-        self, api: APIServer, core: Controller, log: Log, *, base: float = BASE_DELAY, cap: float = MAX_DELAY
+        self, api: ObjectAPI, core: Controller, log: Log, *, base: float = BASE_DELAY, cap: float = MAX_DELAY
     ) -> None:
         self.api = api
         self.core = core
