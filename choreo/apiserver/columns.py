@@ -37,8 +37,22 @@ class PrinterColumn:
 AGE = PrinterColumn("Age", CREATED, "date", description="Time since the object was created")
 
 
+def _event_columns(last_seen: str, regarding: str, message: str) -> list[PrinterColumn]:
+    """What ``kubectl get events`` shows: when, how bad, why, about what."""
+    return [
+        PrinterColumn("Last Seen", last_seen, "date"),
+        PrinterColumn("Type", ".type"),
+        PrinterColumn("Reason", ".reason"),
+        PrinterColumn("Object", f"{regarding}.name"),
+        PrinterColumn("Message", message),
+    ]
+
+
 _BUILT_IN = {
     ("", "Namespace"): [PrinterColumn("Status", ".status.phase", description="The phase of the namespace"), AGE],
+    # the Events a server records (choreo.server.events), in both of their APIs
+    ("", "Event"): _event_columns(".lastTimestamp", ".involvedObject", ".message"),
+    ("events.k8s.io", "Event"): _event_columns(".deprecatedLastTimestamp", ".regarding", ".note"),
 }
 
 

@@ -66,7 +66,8 @@ _NEW_FIELDS: Object = {
 }
 
 
-def _event_crd(group: str, fields: Object, columns: list[tuple[str, str, str]]) -> Object:
+def _event_crd(group: str, fields: Object) -> Object:
+    """An Event kind as a CRD (its printer columns are kubectl's, in ``choreo.apiserver.columns``)."""
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -81,29 +82,17 @@ def _event_crd(group: str, fields: Object, columns: list[tuple[str, str, str]]) 
                 "served": True,
                 "storage": True,
                 "schema": {"openAPIV3Schema": _schema(fields)},
-                "additionalPrinterColumns": [
-                    {"name": name, "type": kind, "jsonPath": path} for name, kind, path in columns
-                ],
             }],
         },
     }
 
 
-_COLUMNS = [("Type", "string", ".type"), ("Reason", "string", ".reason")]
 NEW_EVENTS = resource_from_crd(
-    _event_crd("events.k8s.io", _NEW_FIELDS, [*_COLUMNS, ("Object", "string", ".regarding.name"),
-                                              ("Message", "string", ".note")]),
-    source="built-in (server)",
-    choreo_api=True,
+    _event_crd("events.k8s.io", _NEW_FIELDS), source="built-in (server)", choreo_api=True
 )
 # The core group has no name, which a CRD cannot say: the same definition, moved to group "".
 CORE_EVENTS: APIResource = dataclasses.replace(
-    resource_from_crd(
-        _event_crd("core.choreo.internal", _CORE_FIELDS, [*_COLUMNS, ("Object", "string", ".involvedObject.name"),
-                                                          ("Message", "string", ".message")]),
-        source="built-in (server)",
-        choreo_api=True,
-    ),
+    resource_from_crd(_event_crd("core.choreo.internal", _CORE_FIELDS), source="built-in (server)", choreo_api=True),
     group="",
 )
 

@@ -792,8 +792,6 @@ class Resource:
             raise MethodNotAllowed(f"{method} is not allowed on {self.h.path}")
         if method != "GET":
             _ = self._dry_run  # a bad dryRun value is refused before the body is looked at
-        if method in ("PUT", "PATCH") and item and not self.t.subresource:
-            self._check_write(self._namespace, self.t.name or "")
         action()
 
     # ---------------------------------------------------------------- helpers
@@ -820,8 +818,8 @@ class Resource:
 
     def _check_write(self, namespace: str, name: str) -> None:
         """A real write to the main resource of an object must be one the server context allows (a dry run
-        changes nothing, so it is always checked in full)."""
-        if not self._dry_run:
+        changes nothing, so it is always checked in full); checked once the request itself is valid."""
+        if not self._dry_run and not self.t.subresource:
             self.h.context.check_write(self.r.group, self.r.kind, namespace, name)
 
     def _selectors(self) -> Predicate:
@@ -968,7 +966,7 @@ class Resource:
     def _update(self) -> None:
         obj = self.h._object_body()
         self._check_identity(obj)
-
+        self._check_write(self._namespace, self.t.name or "")
         with self.api.transaction():
             new = self._with_subresource_rules(self._current(), obj)
             updated = self.api.update(new, manager=self._manager, dry_run=self._dry_run)
@@ -1007,6 +1005,7 @@ class Resource:
         manager = self.query.get("fieldManager", "")
         if not manager:
             raise BadRequest("PATCH with application/apply-patch+yaml requires the fieldManager query parameter")
+        self._check_write(self._namespace, self.t.name or "")
         force, dry_run = _flag(self.query, "force"), self._dry_run
         with self.api.transaction():
             existed = self.api.try_get(self.r.group, self.r.kind, self._namespace, self.t.name or "") is not None
@@ -1025,6 +1024,7 @@ class Resource:
             if not isinstance(patched, dict):
                 raise BadRequest("the patched object is not an object")
             self._check_identity(patched)
+            self._check_write(self._namespace, self.t.name or "")
             patched["apiVersion"] = old["apiVersion"]
             new = self._with_subresource_rules(old, patched)
             if not (new.get("metadata") or {}).get("resourceVersion"):

@@ -142,7 +142,7 @@ def test_the_protobuf_encoder_refuses_what_it_cannot_carry() -> None:
 def test_v3_documents_the_core_group_and_field_validation(http: Http) -> None:
     _code, index = http.call("GET", "/openapi/v3")
     assert set(index["paths"]) == {"api/v1", "apis/apiextensions.k8s.io/v1", "apis/choreo.kform.dev/v1alpha1",
-                                   "apis/example.com/v1alpha1"}
+                                   "apis/events.k8s.io/v1", "apis/example.com/v1alpha1"}
     code, core = http.call("GET", index["paths"]["api/v1"]["serverRelativeURL"])
     assert code == 200 and "io.k8s.api.core.v1.Namespace" in core["components"]["schemas"]
     _code, doc = http.call("GET", index["paths"]["apis/example.com/v1alpha1"]["serverRelativeURL"])
