@@ -52,11 +52,12 @@ def test_the_python_client_pages_through_a_list(url: str) -> None:
 def test_every_page_shows_the_moment_of_the_first(url: str) -> None:
     """Objects created, changed or deleted between pages do not show: the list is one snapshot."""
     http = Http(url)
+    assert http.call("POST", f"{NS}/greetings", _greeting("bobby"))[0] == 201  # the API's to delete, unlike in/'s
     _code, first = http.call("GET", f"{NS}/greetings?limit=1")
     assert http.call("POST", f"{NS}/greetings", _greeting("carol"))[0] == 201
-    assert http.call("DELETE", f"{NS}/greetings/bob")[0] == 200
+    assert http.call("DELETE", f"{NS}/greetings/bobby")[0] == 200
     code, rest = http.call("GET", f"{NS}/greetings?limit=5&continue={first['metadata']['continue']}")
-    assert code == 200 and [o["metadata"]["name"] for o in rest["items"]] == ["bob"]
+    assert code == 200 and [o["metadata"]["name"] for o in rest["items"]] == ["bob", "bobby"]
     assert rest["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
 
 
