@@ -518,8 +518,16 @@ def apply(
     previous = set(mine.fields)
     intent: FieldSet = set()
     applied_flat = _flatten(applied, sem, intent)
+    if not live:
+        # A create: no other manager and nothing to drop, so what the merge makes is all the applier's.
+        created: Object = _merge(base, applied, (), sem, forced=True)
+        _copy_identity(created, applied)
+        mine.fields = intent
+        mine.touched = bool(intent)
+        _write_entries(created, entries, now)
+        return created
     live_flat = _flatten(base, sem)
-    if live and intent == previous and _same_values(intent, applied_flat, live_flat):
+    if intent == previous and _same_values(intent, applied_flat, live_flat):
         return base  # the same intent with the same values: nothing to merge, prune or re-own
 
     merged: Object = _merge(base, applied, (), sem, forced=True)
