@@ -157,19 +157,17 @@ def to_fields_v1(fields: Iterable[FieldPath]) -> dict[str, Any]:
 
 
 def _build_tree(fields: frozenset[FieldPath]) -> dict[str, Any]:
-    members = sorted(fields)
+    # Built in any order: the keys are sorted once at the end, by their encoded text as Kubernetes does.
     tree: dict[str, Any] = {}
-    for path in members:
-        _node_at(tree, path)
-    for path in members:
-        node = _node_at(tree, path)
+    nodes = [_node_at(tree, path) for path in fields]
+    for node in nodes:  # a member with members below it is marked by "."
         if node and _MEMBER not in node:
             node[_MEMBER] = {}
     return _sorted_tree(tree)
 
 
 def _copy_tree(tree: dict[str, Any]) -> dict[str, Any]:
-    return {key: _copy_tree(child) for key, child in tree.items()}
+    return {key: _copy_tree(child) if child else {} for key, child in tree.items()}
 
 
 def from_fields_v1(tree: Mapping[str, Any] | None) -> FieldSet:
@@ -221,7 +219,7 @@ def _node_at(tree: dict[str, Any], path: FieldPath) -> dict[str, Any]:
 
 
 def _sorted_tree(tree: dict[str, Any]) -> dict[str, Any]:
-    return {key: _sorted_tree(tree[key]) for key in sorted(tree)}
+    return {key: _sorted_tree(child) if child else {} for key, child in sorted(tree.items())}
 
 
 def _collect(tree: Mapping[str, Any], prefix: FieldPath, out: FieldSet) -> None:
