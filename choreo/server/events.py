@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from choreo.apiserver.interface import ObjectAPI
@@ -29,6 +29,8 @@ EVENT_MANAGER = "choreo-events"
 WARNING, NORMAL = "Warning", "Normal"
 MAX_MESSAGE = 1024  # what Kubernetes keeps of an event message
 DEFAULT_NAMESPACE = "default"  # where the events of cluster-scoped objects go, as in Kubernetes
+EVENT_TTL = 3600.0  # seconds an Event is kept after its last occurrence, as kube-apiserver's default
+EXPIRY_EVERY = 60.0  # seconds between two looks for expired Events
 
 def _strings(*names: str) -> Object:
     return {name: {"type": "string"} for name in names}
@@ -112,11 +114,31 @@ def _seconds(moment: datetime) -> str:
 
 
 class EventRecorder:
-    """Writes Events about objects into one API server."""
+    """Writes Events about objects into one API server, and lets them expire after ``ttl`` seconds without a
+    repeat (an hour, as Kubernetes keeps them), so that a long-running server's store does not grow."""
 
-    def __init__(self, api: ObjectAPI, *, instance: str = "choreo-server") -> None:
+    def __init__(self, api: ObjectAPI, *, instance: str = "choreo-server", ttl: float = EVENT_TTL) -> None:
         self.api = api
         self.instance = instance
+        self.ttl = ttl
+        self._expired_at: datetime | None = None
+
+    def expire(self, now: datetime) -> int:
+        """Delete the Events (both kinds) this server recorded and last saw more than ``ttl`` ago; returns how
+        many."""
+        cutoff = _seconds(now - timedelta(seconds=self.ttl))
+        gone = 0
+        with self.api.transaction():
+            for event in self.api.list("", "Event"):
+                ours = event.get("reportingComponent") == COMPONENT  # a cluster's other Events are not ours
+                if ours and str(event.get("lastTimestamp") or "") < cutoff:
+                    md = event["metadata"]
+                    self.api.delete("", "Event", md["namespace"], md["name"])
+                    if self.api.try_get("events.k8s.io", "Event", md["namespace"], md["name"]) is not None:
+                        self.api.delete("events.k8s.io", "Event", md["namespace"], md["name"])
+                    gone += 1
+        self._expired_at = now
+        return gone
 
     def record(self, obj: Object, *, type_: str, reason: str, message: str, action: str = "Reconcile") -> Object:
         """Record one occurrence about ``obj``; a repeat of the same one counts up the existing Event.
@@ -127,6 +149,8 @@ class EventRecorder:
         fingerprint = "\0".join((obj.get("kind", ""), md.get("uid", ""), type_, reason, message))
         name = f"{md['name']}.{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}"
         now = datetime.now(UTC)
+        if self._expired_at is None or now - self._expired_at > timedelta(seconds=EXPIRY_EVERY):
+            self.expire(now)
         regarding = {
             "apiVersion": obj.get("apiVersion", ""),
             "kind": obj.get("kind", ""),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from choreo.api.conditions import set_condition
+from choreo.api.conditions import get_condition, set_condition
 from choreo.apiserver import ssa
 from choreo.apiserver.interface import ObjectAPI
 from choreo.errors import ChoreoError
@@ -37,8 +37,11 @@ DEFAULT_CONDITION = "Ready"
 RECOVERED = "Reconciled"
 
 
+REASONS = ("ApplyConflict", "ReconcileLoop", "ReconcileFailed")
+
+
 def failure_reason(message: str) -> str:
-    """The condition and Event reason of a failure message."""
+    """The condition and Event reason of a failure message (one of ``REASONS``)."""
     if "Apply failed with" in message:
         return "ApplyConflict"
     if message.startswith("reconcile loop"):
@@ -82,6 +85,7 @@ class FailureHandler:
         self._log = log
         self.base, self.cap = base, cap
         self.retries: dict[WorkKey, Retry] = {}
+        self._seen_ok: set[WorkKey] = set()  # reconciled well at least once since this handler started
 
     def failed(self, key: WorkKey, message: str) -> float:
         """Report a failed reconcile of ``key``; returns the delay before it is tried again."""
@@ -89,24 +93,34 @@ class FailureHandler:
         previous = self.retries.get(key)
         attempts = previous.attempts + 1 if previous else 1
         delay = min(self.base * 2 ** (attempts - 1), self.cap)
+        reason = failure_reason(message)
         if not message.startswith(f"reconciler {r.name}"):
             message = f"reconciler {r.name}: {message}"
         self.retries[key] = Retry(
             self.core.task_id(key), r.name, _object(self.core, key), attempts, delay,
             datetime.now(UTC) + timedelta(seconds=delay), message,
         )
-        self._tell(key, message, failure_reason(message), WARNING)
+        self._tell(key, message, reason, WARNING)
         return delay
 
     def succeeded(self, key: WorkKey) -> None:
-        """A reconcile of ``key`` went well: if it was failing, say it recovered."""
+        """A reconcile of ``key`` went well: if it was failing, say it recovered. The first success of an
+        object after a (re)start also looks at its stored condition, which may carry a failure reported
+        before the restart."""
         retry = self.retries.pop(key, None)
         if retry is not None:
             note = f"reconciler {retry.reconciler}: reconciled after {retry.attempts} failed attempt(s)"
             self._tell(key, "", RECOVERED, NORMAL, note)
+        elif key not in self._seen_ok and self._reported_before(key):
+            self._tell(key, "", RECOVERED, NORMAL, f"reconciler {key[0]}: reconciled")
+        self._seen_ok.add(key)
 
-    def forget(self, key: WorkKey) -> None:
-        self.retries.pop(key, None)
+    def _reported_before(self, key: WorkKey) -> bool:
+        r = self.core.reconcilers[key[0]]
+        f = r.config.for_
+        current = self.api.try_get(f.group, f.kind, key[1], key[2])
+        condition = get_condition(current, r.config.condition_type or DEFAULT_CONDITION) if current else None
+        return condition is not None and condition.get("status") == "False" and condition.get("reason") in REASONS
 
     def pending(self) -> list[Retry]:
         return sorted(self.retries.values(), key=lambda retry: retry.task)
