@@ -206,6 +206,7 @@ class BaseBackend(ABC):
         self._closed = False
         self.rollbacks = 0
         self._remembered = _Remembered()
+        self._open = 0  # how many of the ``_depth`` nested transactions have begun in the storage
         self._compacted_once = False
 
     # --- primitives supplied by each backend (always called with the lock held) ---
@@ -279,9 +280,14 @@ class BaseBackend(ABC):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        """See the class docstring. A nested transaction's savepoint is only set once something writes
+        in it (``_writing``): most nested transactions only read, and one that wrote nothing has nothing
+        to undo or release."""
         with self._lock:
             depth = self._depth
-            self._begin(depth)
+            if depth == 0:
+                self._begin(0)
+                self._open = 1
             self._depth = depth + 1
             try:
                 yield
@@ -290,15 +296,25 @@ class BaseBackend(ABC):
             except BaseException:
                 self._depth = depth
                 self._remembered.forget()
-                self._rollback(depth)
+                if self._open > depth:
+                    self._open = depth
+                    self._rollback(depth)
                 self.rollbacks += 1
                 raise
             self._depth = depth
             if depth == 0:
                 self._remembered.forget()
-            self._commit(depth)
+            if self._open > depth:
+                self._open = depth
+                self._commit(depth)
             if depth == 0:
                 self._changed.notify_all()
+
+    def _writing(self) -> None:
+        """Set the savepoints of the open transactions that have none yet; called before every write."""
+        while self._open < self._depth:
+            self._begin(self._open)
+            self._open += 1
 
     def _compact_events(self) -> None:
         """Drop the events beyond the history; only after a write (or once per backend: the history's
@@ -308,6 +324,7 @@ class BaseBackend(ABC):
         self._compacted_once = True
         cutoff = self._counter() - self._max_events
         if cutoff > self._compacted_through():
+            self._writing()
             self._drop_events_through(cutoff)
 
     # --- objects ---
@@ -404,6 +421,7 @@ class BaseBackend(ABC):
         return self._read_revision() if remembered is None else remembered
 
     def _next_revision(self) -> int:
+        self._writing()
         revision = self._counter() + 1
         self._write_revision(revision)
         self._remembered.revision = revision
@@ -448,6 +466,7 @@ class BaseBackend(ABC):
     def put_record(self, table: str, key: str, value: Any) -> None:
         body = encode(value, f"record {table}/{key}")
         with self.transaction():
+            self._writing()
             self._record_save(table, key, body)
 
     def get_record(self, table: str, key: str) -> Any | None:
@@ -457,6 +476,7 @@ class BaseBackend(ABC):
 
     def delete_record(self, table: str, key: str) -> None:
         with self.transaction():
+            self._writing()
             self._record_remove(table, key)
 
     def list_records(self, table: str) -> Iterator[tuple[str, Any]]:

@@ -418,6 +418,26 @@ def test_a_caught_inner_failure_forgets_what_the_transaction_remembered(backend:
     assert [e.revision for e in backend.events_since(0)] == [1, 2, 3]
 
 
+def test_a_nested_transaction_that_wrote_only_deeper_down_still_undoes_it(backend: BaseBackend) -> None:
+    # Savepoints are set when something writes: a write two levels down sets both missing ones.
+    with backend.transaction():
+        put(backend, "a")
+        with pytest.raises(Boom), backend.transaction():
+            assert backend.get(key("a")) is not None  # reads only, at first
+            with backend.transaction():
+                put(backend, "b")
+                backend.put_record("t", "b", 1)
+            assert backend.get(key("b")) is not None
+            raise Boom
+        with pytest.raises(Boom), backend.transaction():  # reads only: nothing to undo
+            assert backend.get(key("a")) is not None
+            raise Boom
+        put(backend, "c")
+    assert names(backend.list(GROUP, KIND)) == [("default", "a"), ("default", "c")]
+    assert backend.get_record("t", "b") is None
+    assert [e.revision for e in backend.events_since(0)] == [1, 2]
+
+
 def test_other_threads_do_not_see_an_open_transaction(backend: BaseBackend) -> None:
     seen: list[dict | None] = []
     inside = threading.Event()
