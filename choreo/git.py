@@ -20,9 +20,12 @@ The user's own git configuration (credentials, proxies, SSH keys) still applies.
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import shutil
 import subprocess
+import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -167,6 +170,24 @@ def failure_reason(stderr: str) -> str:
     return lines[0] if lines else "git failed"
 
 
+def export_commit(repo: Path, commit: str, tree: Path) -> None:
+    """Write the files of ``commit`` to ``tree`` atomically (a half-written tree is never reused)."""
+    archive = run_git(["--git-dir", str(repo), "archive", "--format=tar", commit],
+                      what=f"cannot read commit {commit}").stdout
+    partial = tree.with_name(f"{tree.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(partial, filter="data")
+        os.replace(partial, tree)
+    except (tarfile.TarError, OSError) as exc:
+        if tree.is_dir():  # another run wrote the same commit meanwhile
+            return
+        raise GitError(f"cannot write the files of commit {commit} to {tree}: {exc}") from None
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
 class WorkTree:
     """The git work tree holding a project folder, and the version-control operations choreo performs on it
     for ``branch ...``, ``run commit`` and ``run push`` — each with checked names and fixed options.
@@ -209,6 +230,13 @@ class WorkTree:
         if not self.succeeds("show-ref", "--verify", "--quiet", f"refs/heads/{name}"):
             raise GitError(f"no branch {name} (branches: {', '.join(self.branches()) or 'none'})")
         return name
+
+    def export(self, name: str, tree: Path) -> None:
+        """Write the files of branch ``name``'s last commit to the new folder ``tree`` (the work tree is
+        untouched)."""
+        self.require_branch(name)
+        git_dir = Path(self.git("rev-parse", "--absolute-git-dir", what="finding the repository"))
+        export_commit(git_dir, f"refs/heads/{name}", tree)
 
     def log(self, name: str) -> list[str]:
         """``<short hash> <date> <subject>`` per commit of branch ``name``, newest first."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import click
@@ -21,6 +22,7 @@ from choreo.apiserver import ssa
 from choreo.apiserver.registry import APIResource, KindNames, resolve_kind
 from choreo.apiserver.server import APIServer
 from choreo.cli import completion, printers
+from choreo.cli.branchview import branch_project, require_checked_out, wanted_branch
 from choreo.cli.common import addressable, echo_lines, project_api, project_dir
 from choreo.errors import ChoreoError, NotFound
 from choreo.plugins import INTERNAL_RECONCILERS, load_plugin
@@ -91,9 +93,17 @@ class ServerSource:
 
 @contextmanager
 def object_source(client: ServerClient | None, directory: str | None) -> Iterator[ObjectSource]:
+    """The server's objects, the project's stored ones, or (``-b BRANCH``) those of another branch's files."""
+    branch = wanted_branch()
     if client is not None:
+        if branch is not None:
+            require_checked_out(client, None, branch, "get")
         yield ServerSource(client)
         return
+    with branch_project(directory, branch) as elsewhere:
+        if elsewhere is not None:
+            yield LocalSource(memory_api(elsewhere, with_objects=True))
+            return
     with project_api(directory) as api:
         yield LocalSource(api)
 
@@ -260,22 +270,36 @@ def api_resources(client: ServerClient | None, directory: str | None) -> None:
     """List the kinds the project registers, the built-in allocators' (-r) included (the server's kinds,
     when addressed)."""
     rows = [["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]]
-    for r in client.resources() if client is not None else project_resources(directory):
+    branch = wanted_branch()
+    if client is not None:
+        if branch is not None:
+            require_checked_out(client, None, branch, "api-resources")
+        resources: Sequence[APIResource | ResourceInfo] = client.resources()
+    else:
+        with branch_project(directory, branch) as elsewhere:
+            resources = memory_api(elsewhere or project_dir(directory), with_objects=False).registry.resources()
+    for r in resources:
         rows.append([r.plural, ",".join(r.short_names), r.api_version, str(r.namespaced).lower(), r.kind])
     echo_lines(table(rows))
 
 
-def project_resources(directory: str | None) -> list[APIResource]:
-    """The kinds a run of the project can use: built-in, the allocators' (``-r``) and the project's."""
+def memory_api(root: Path, *, with_objects: bool) -> APIServer:
+    """An in-memory API knowing the kinds a run of the project at ``root`` can use (built-in, the allocators'
+    (``-r``) and the project's) and, ``with_objects``, holding what a load of it stores."""
     from choreo.loader.loading import load_project
-    from choreo.loader.sync import register_crds
+    from choreo.loader.sync import register_crds, sync_project
     from choreo.store.memory import MemoryBackend
 
     api = APIServer(MemoryBackend())
-    for crd in allocator_crds():
+    plugin_crds = allocator_crds()
+    for crd in plugin_crds:
         api.register_crd(crd, source=f"plug-in {INTERNAL_RECONCILERS}")
-    register_crds(api, load_project(project_dir(directory)))
-    return api.registry.resources()
+    project = load_project(root)
+    if with_objects:
+        sync_project(api, project, plugin_crds)
+    else:
+        register_crds(api, project)
+    return api
 
 
 def allocator_crds() -> list[Object]:

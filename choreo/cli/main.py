@@ -272,10 +272,14 @@ cli.add_command(compat.version)
 cli.add_command(compat.tui)
 plain_help(cli)
 
+from choreo.cli import reference_flags  # noqa: E402  (choreoctl's global flags, on every command)
+
+reference_flags.install(cli)
+
 
 def main() -> None:
     try:
-        cli.main(prog_name="choreo", standalone_mode=False)
+        cli.main(reference_flags.hoist(sys.argv[1:]), prog_name="choreo", standalone_mode=False)
     except ChoreoError as exc:  # one mistake, one short message (long lists go to the report files)
         click.echo(f"error: {shorten(str(exc))}", err=True)
         sys.exit(1)

@@ -16,15 +16,11 @@ SSH keys — applies as usual). Every git failure becomes one ``GitError`` line.
 
 from __future__ import annotations
 
-import io
-import os
 import re
-import shutil
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from choreo.git import GitError, check_ref, check_url, output, run_git
+from choreo.git import GitError, check_ref, check_url, export_commit, output, run_git
 
 __all__ = ["HASH_PATTERN", "GitError", "Pin", "checkout", "url_path"]
 
@@ -69,7 +65,7 @@ def checkout(state_dir: Path, url: str, pin: Pin) -> tuple[str, Path]:
         raise GitError(f"{pin.label} not found in {url}")
     tree = base / "commits" / commit
     if not tree.is_dir():
-        _export(repo, commit, tree)
+        export_commit(repo, commit, tree)
     return commit, tree
 
 
@@ -94,21 +90,3 @@ def _fetch(repo: Path, url: str, pin: Pin) -> None:
     if pin.type == "hash" and len(pin.name) in FULL_HASH_LENGTHS and _resolve(repo, pin) is None:
         run_git(["--git-dir", str(repo), "fetch", "--quiet", "--no-tags", "--", url, pin.name],
                 what=f"cannot fetch {url}", check=False)
-
-
-def _export(repo: Path, commit: str, tree: Path) -> None:
-    """Write the files of ``commit`` to ``tree`` atomically (a half-written tree is never reused)."""
-    archive = run_git(["--git-dir", str(repo), "archive", "--format=tar", commit],
-                      what=f"cannot read commit {commit}").stdout
-    partial = tree.with_name(f"{tree.name}.partial-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(partial, filter="data")
-        os.replace(partial, tree)
-    except (tarfile.TarError, OSError) as exc:
-        if tree.is_dir():  # another run wrote the same commit meanwhile
-            return
-        raise GitError(f"cannot write the files of commit {commit} to {tree}: {exc}") from None
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)

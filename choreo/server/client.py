@@ -1,9 +1,9 @@
 """A small client for a running choreo server, used by the CLI when a server is addressed.
 
 Which server: ``--server URL``, else ``$CHOREO_SERVER``, else ``server:`` in the config file
-(``$XDG_CONFIG_HOME/choreo/config.yaml``, default ``~/.config/choreo/config.yaml``, which may also hold
-``token:`` or ``tokenFile:``); ``$CHOREO_TOKEN`` overrides the token. No server addressed means the CLI
-works on the project folder locally.
+(``--config FILE``, else ``$XDG_CONFIG_HOME/choreo/config.yaml``, default ``~/.config/choreo/config.yaml``,
+which may also hold ``token:`` or ``tokenFile:``); ``$CHOREO_TOKEN`` overrides the token. No server addressed
+means the CLI works on the project folder locally.
 
 Errors come back as Kubernetes ``Status`` bodies; they are raised as the matching ``ChoreoError`` with the
 server's message, so the CLI prints one line whatever went wrong (including an unreachable server).
@@ -41,7 +41,9 @@ class Unreachable(ChoreoError):
 
 
 def config_path() -> Path:
-    """Where the CLI reads ``server:`` and the token from."""
+    """Where the CLI reads ``server:`` and the token from (``$CHOREO_CONFIG``: the global ``--config FILE``)."""
+    if os.environ.get("CHOREO_CONFIG"):
+        return Path(os.environ["CHOREO_CONFIG"])
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "choreo" / "config.yaml"
 

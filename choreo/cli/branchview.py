@@ -1,0 +1,71 @@
+"""choreoctl's ``-b BRANCH`` for reads: the project as it is on another git branch.
+
+Why: the reference keeps a read-only view of every branch of its repository, so ``choreoctl get KIND -b dev``
+shows the objects of branch ``dev`` while ``main`` is checked out. choreo reads the files of the branch's last
+commit (through ``choreo.git``, the work tree untouched) into a temporary folder and loads that project into
+memory: ``get`` then shows its loaded objects (inputs, CRDs, reconcilers, libraries — what a load of that
+branch stores, before any run), ``api-resources`` its kinds. ``-b`` naming the checked-out branch is the
+usual view (the store, with the last run's results). Every other command works on the checked-out branch
+only: ``require_checked_out`` refuses another one with a line naming ``choreo branch checkout``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from choreo.cli.branches import version_control_lines
+from choreo.cli.common import project_dir
+from choreo.errors import ChoreoError
+from choreo.git import WorkTree
+from choreo.server.client import ServerClient
+
+BRANCH_VIEWS = ("get", "api-resources")  # the commands that read another branch
+BRANCH_KEY = "choreo.branch"  # where -b is kept in the click context's meta (shared by nested contexts)
+
+
+def checked_out_branch(client: ServerClient | None, directory: str | None) -> str | None:
+    """The checked-out branch of the project's repository (of the server's clone when ``client``)."""
+    lines = version_control_lines(client, directory, "branch get")
+    return next((line[2:] for line in lines if line.startswith("* ")), None)
+
+
+def require_checked_out(client: ServerClient | None, directory: str | None, branch: str, command: str) -> None:
+    """Refuse ``-b branch`` for ``command`` unless it names the checked-out branch (the default anyway)."""
+    current = checked_out_branch(client, directory)
+    if branch == current:
+        return
+    where = f"the server at {client.url}" if client is not None else "the project's repository"
+    views = " and ".join(f"`choreo {name} -b`" for name in BRANCH_VIEWS)
+    local = "" if client is None else " of a project folder (-C DIR)"
+    raise ChoreoError(
+        f"-b {branch}: `choreo {command}` works on the checked-out branch of {where} ({current or 'none'}): "
+        f"`choreo branch checkout {branch}` first ({views} read another branch{local})"
+    )
+
+
+@contextmanager
+def branch_project(directory: str | None, branch: str | None) -> Iterator[Path | None]:
+    """The project folder as on ``branch`` (a temporary copy, removed afterwards), or None for the project
+    itself: no branch asked for, or the checked-out one."""
+    root = project_dir(directory)
+    tree = WorkTree(root) if branch is not None else None
+    if tree is None or branch is None or branch == tree.current_branch():
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="choreo-branch-") as temporary:
+        files = Path(temporary) / "tree"
+        tree.export(branch, files)
+        project = files / tree.relative(root)
+        if not project.is_dir():
+            raise ChoreoError(f"-b {branch}: branch {branch} has no folder {tree.relative(root)}")
+        yield project
+
+
+def wanted_branch() -> str | None:
+    """The branch ``-b`` asked for in this command line (``choreo.cli.reference_flags`` records it)."""
+    return click.get_current_context().meta.get(BRANCH_KEY)
