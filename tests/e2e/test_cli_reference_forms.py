@@ -58,3 +58,12 @@ def test_delete_of_an_object_from_a_reconciler_folder_or_crd_file_names_that_fil
         result = choreo("delete", kind, name, "-C", str(project))
         assert (result.code, result.out, result.err) == (1, "", message)
     assert {p.relative_to(project) for p in project.rglob("*")} == before
+
+
+def test_get_output_completion_names_what_to_use(example) -> None:
+    project: Path = example("greeting")
+    assert choreo("run", str(project)).code == 0
+    result = choreo("get", "greetings", "-C", str(project), "-o", "completion")
+    assert (result.code, result.out) == (1, "")
+    assert result.err == "error: -o completion: choreo prints names with -o name; `choreo completion SHELL` " \
+        "completes the shell\n"
