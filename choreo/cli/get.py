@@ -201,7 +201,8 @@ def _check_format(_ctx: click.Context, _param: click.Parameter, value: str | Non
     if value.startswith(("jsonpath=", "custom-columns=")) and value.partition("=")[2]:
         return value
     if value == "completion":  # choreoctl's
-        raise ChoreoError("-o completion: choreo prints names with -o name; `choreo completion SHELL` completes the shell")
+        instead = "choreo prints names with -o name; `choreo completion SHELL` completes the shell"
+        raise ChoreoError(f"-o completion: {instead}")
     raise click.BadParameter(f"{value!r}: one of {', '.join(FORMATS)}")
 
 
