@@ -13,6 +13,7 @@ import pytest
 
 from tests.e2e.conftest import CAROL, EXAMPLES, choreo
 from tests.e2e.test_cli_branches import git, git_identity  # noqa: F401  (the fixture gives git an identity)
+from tests.server.harness import ServerProcess
 
 
 @pytest.fixture
@@ -62,6 +63,24 @@ def test_get_and_api_resources_read_another_branch_without_touching_the_work_tre
 
     missing = choreo("get", "greetings", *at, "-b", "nope")
     assert (missing.code, missing.err) == (1, "error: no branch nope (branches: dev, main)\n")
+
+
+def test_a_server_answers_for_its_checked_out_branch_only(branched: Path) -> None:
+    server = ServerProcess(str(branched), "--address", "127.0.0.1:0", "--no-run")
+    try:
+        address = server.wait_ready().removeprefix("http://")
+        on_main = choreo("-b", "main", "get", "greetings", "--address", address, "-o", "name")
+        assert on_main.out == "greeting.example.com/alice\ngreeting.example.com/bob\n", on_main.err
+        for name, command in (("get", ("get", "greetings")), ("api-resources", ("api-resources",)),
+                              ("run result", ("run", "result"))):
+            other = choreo(*command, "--address", address, "-b", "dev")
+            assert (other.code, other.out) == (1, "")
+            assert other.err == (
+                f"error: -b dev: `choreo {name}` works on the checked-out branch of the server at "
+                f"http://{address} (main): `choreo branch checkout dev` first (`choreo get -b` and "
+                "`choreo api-resources -b` read another branch of a project folder (-C DIR))\n")
+    finally:
+        server.stop()
 
 
 def test_other_commands_refuse_a_branch_that_is_not_checked_out(branched: Path) -> None:

@@ -22,6 +22,7 @@ def test_get_reads_the_older_resource_name_namespace_form(example, tmp_path: Pat
     older = choreo("get", "greetings", "dave", "team", *at, "-o", "name")
     assert (older.code, older.out) == (0, "greeting.example.com/dave\n"), older.err
     assert choreo("get", "greetings", "dave", *at, "-n", "team", "-o", "name").out == older.out
+    assert choreo("-n", "team", "get", "greetings", *at, "-o", "name").out == older.out  # a global flag first
     # two names of the -n namespace stay kubectl's KIND NAME NAME
     both = choreo("get", "greetings", "alice", "bob", *at, "-o", "name")
     assert both.out == "greeting.example.com/alice\ngreeting.example.com/bob\n"
