@@ -11,8 +11,8 @@ flag it has no option of that spelling for (hidden from its help; ``choreo --hel
 - ``--address HOST:PORT``: the server (every command that talks to one has it; the others say they do not);
 - ``-b/--branch NAME``: ``get`` and ``api-resources`` read the project as on branch NAME
   (``choreo.cli.branchview``); every other command refuses a branch that is not checked out;
-- ``-n/--namespace``, ``-r``, ``-s``: on a command without them, ``-n default`` is accepted (it names nothing
-  else); anything else says which commands take them;
+- ``-n/--namespace``, ``-r``, ``-s``, ``-o`` (a global flag of the reference's example era): on a command
+  without them, ``-n default`` is accepted (it names nothing else); anything else says which commands take them;
 - the reference's folder flags (``--apis crds``, ``--input in``, ...): its default is choreo's fixed folder
   and is accepted; another name is refused, naming the folder to rename;
 - ``-p/--proxy``, ``--maxRcvMsg``, ``--timeout``, ``--cacheDir``, ``--servername`` (gRPC transport settings):
@@ -109,6 +109,9 @@ FLAGS = (
     GlobalFlag(("-b", "--branch"), "get, api-resources: the project as on git branch NAME; other commands: "
                "only the checked-out branch.", _branch, "NAME"),
     GlobalFlag(("-n", "--namespace"), "Namespace (get, apply, delete).", _namespace, "NS"),
+    GlobalFlag(("-o", "--output"), "Output format (get, run, run result, run deps, config show).",
+               _only_for("-o", "`choreo get`, `choreo run`, `choreo run result`, `choreo run deps` and "
+                         "`choreo config show`"), "FORMAT"),
     GlobalFlag(("-r", "--internalReconcilers"), "Built-in allocators (run, server start).",
                _only_for("-r", "`choreo run` and `choreo server start`")),
     GlobalFlag(("-s", "--sdc"), "YANG schema stage (run, server start).",
