@@ -222,7 +222,9 @@ def _not_an_input(root: Path, api: APIServer, obj: Object, ref: ObjectRef) -> Ch
             elif ref.kind == "Reconciler" and folder.name != RECONCILERS:
                 folder_name = folder.as_posix()
                 remedy = f"the reconciler folder {folder_name}/ (its config {file}); to delete it, remove that folder"
-            else:  # a library, or a reconciler of the flat layout
+            elif ref.kind == "Reconciler":  # the flat layout: the config and code files named after it
+                remedy = f"{file}; to delete it, remove that file and its code files ({folder.as_posix()}/{ref.name}.*)"
+            else:
                 remedy = f"{file}; to delete it, remove that file"
             return ChoreoError(f"{ref.kind} {ref.name} is not in {INPUT}/: it comes from {remedy}")
     namespaced = _namespaced(api.registry.for_object, obj)

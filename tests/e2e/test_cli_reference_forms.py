@@ -68,3 +68,12 @@ def test_get_output_completion_names_what_to_use(example) -> None:
     assert (result.code, result.out) == (1, "")
     assert result.err == "error: -o completion: choreo prints names with -o name; `choreo completion SHELL` " \
         "completes the shell\n"
+
+
+def test_delete_of_a_flat_layout_reconciler_names_its_files(example) -> None:
+    project: Path = example("hello-world")
+    result = choreo("delete", "reconciler", "helloworld", "-C", str(project))
+    assert (result.code, result.err) == (1, "error: Reconciler helloworld is not in in/: it comes from "
+                                         "reconcilers/helloworld.yaml; to delete it, remove that file and its code "
+                                         "files (reconcilers/helloworld.*)\n")
+    assert (project / "reconcilers" / "helloworld.yaml").exists()
