@@ -174,7 +174,8 @@ def _add(command: click.Command, hidden: bool) -> None:
     taken = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
     for flag in FLAGS:
         if not taken.intersection(flag.opts):
-            command.params.append(_option(flag, hidden))
+            shown = flag.apply is _branch and command.name in BRANCH_VIEWS  # -b is theirs to read
+            command.params.append(_option(flag, hidden and not shown))
 
 
 def _check_branch_before(command: click.Command) -> None:

@@ -61,6 +61,9 @@ def test_get_and_api_resources_read_another_branch_without_touching_the_work_tre
     assert git(branched, "status", "--porcelain") == status
     assert git(branched, "branch", "--show-current") == "main"
 
+    for command in ("get", "api-resources"):
+        assert "-b, --branch NAME" in choreo(command, "--help").out
+    assert "--branch" not in choreo("apply", "--help").out  # hidden where it only names the checked-out branch
     missing = choreo("get", "greetings", *at, "-b", "nope")
     assert (missing.code, missing.err) == (1, "error: no branch nope (branches: dev, main)\n")
 
