@@ -187,7 +187,7 @@ class ReconcileMemo:
     def _digest(self, queries: list[Query]) -> str:
         """The digest of what ``queries`` see now. Objects and observations are cached while the store does
         not change: a run of reused reconciles decodes each object it looks at once."""
-        stamp = (self.api.events.current_revision(), self.api.backend.rollbacks)
+        stamp = (self.api.events.current_revision(), self.api.events.rollbacks)
         if stamp != self._stamp:
             self._observed.clear()
             self._objects.clear()

@@ -129,6 +129,8 @@ def _load_client_certificate(context: ssl.SSLContext, cert: bytes, key: bytes | 
 class EventFeed:
     """The ``Backend`` event half over watches: local sequence numbers stand in for revisions."""
 
+    rollbacks = 0  # a feed is never rolled back: its sequence numbers are never reused
+
     def __init__(self) -> None:
         self._events: list[WatchEvent] = []
         self._dropped = 0

@@ -44,6 +44,10 @@ class WatchEvent:
 class EventSource(Protocol):
     """What a watcher needs of the store: the revision, the changes since one, and waiting for the next."""
 
+    rollbacks: int
+    """How many transactions (or savepoints) were rolled back so far. A rollback makes revision numbers
+    available again, so caches keyed by revision compare this too."""
+
     def current_revision(self) -> int: ...
 
     def events_since(
@@ -75,10 +79,6 @@ class RecordStore(Protocol):
 
 class Backend(EventSource, RecordStore, Protocol):
     """A whole store: objects, watch events and records, with transactions."""
-
-    rollbacks: int
-    """How many transactions (or savepoints) were rolled back so far. A rollback makes revision numbers
-    available again, so caches keyed by revision compare this too."""
 
     def get(self, key: ObjectKey) -> dict[str, Any] | None: ...
 
