@@ -35,7 +35,7 @@ from choreo.store.base import Gone, WatchEvent
 
 Object = dict[str, Any]
 Log = Callable[..., None]
-IDLE_WAIT = 1.0
+IDLE_WAIT = 0.1  # seconds between two looks at the stop flag when idle: a stop waits no longer
 Failure = tuple[str, str]  # task, message
 OnQuiet = Callable[[RunOutcome, list[Failure], list[Retry]], None]
 
