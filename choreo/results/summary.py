@@ -80,7 +80,7 @@ def record_lines(record: RunRecord, fmt: str = "reconciler", *, events: bool = F
     too (in the ``resource`` and ``raw`` formats, as ``run result`` shows them)."""
     lines = render_summary(record.runner, record.events, record.failure, record.failed_task, fmt)
     if record.reused and record.failure is None:
-        lines.append(f"reused {record.reused} reconciles whose inputs were unchanged (--full runs every one)")
+        lines.append(f"reused {record.reused} reconciles whose inputs were unchanged")
     for stage in record.stages:
         lines.extend(stage.lines)
         lines.extend(_stage_errors(stage))

@@ -9,8 +9,9 @@ reconcile observed (``queries``) for ``choreo.runtime.memo``, which decides whet
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from choreo.api.gvk import GVK
 from choreo.api.objects import clone, gvk_of, key_of, meta
@@ -21,11 +22,18 @@ from choreo.loader.project import ReconcilerConfig
 from choreo.runtime.memo import Query, children_query, get_query, list_query, matching_objects, owned_children
 
 Object = dict[str, Any]
+_Stored = TypeVar("_Stored", Object, Object | None)
 
 
 class Client:
     def __init__(
-        self, api: ObjectAPI, config: ReconcilerConfig, for_object: Object, log: Callable[[str], None]
+        self,
+        api: ObjectAPI,
+        config: ReconcilerConfig,
+        for_object: Object,
+        log: Callable[[str], None],
+        *,
+        note_writes: bool = False,
     ) -> None:
         self.api = api
         self.config = config
@@ -36,6 +44,8 @@ class Client:
         f = config.for_
         md = for_object["metadata"]
         self.owned = {(o.group, o.kind) for o in config.owns}
+        self.note_writes = note_writes  # others may write meanwhile: note the revisions of this reconcile's own
+        self.written: set[int] = set()
         self.queries: set[Query] = {  # what the reconcile observed: its for-object and children, reads, writes
             get_query(f.group, f.kind, md.get("namespace", ""), md["name"]),
             children_query(md.get("uid", ""), self.owned),
@@ -56,7 +66,7 @@ class Client:
     # ------------------------------------------------------------- writes
 
     def apply(self, obj: Object) -> Object:
-        stored = self.api.apply(obj, manager=self.config.name)
+        stored = self.write(lambda: self.api.apply(obj, manager=self.config.name))
         key = key_of(stored)
         self.queries.add(get_query(key.group, key.kind, key.namespace, key.name))
         return ssa.strip_managed_fields(stored)
@@ -89,7 +99,7 @@ class Client:
         ordered = sorted(self.children, key=lambda c: c.get("kind") != "Namespace")
         for child in ordered:
             self._refuse_takeover(child)
-            self.api.apply(child, manager=self.config.name)
+            self.write(functools.partial(self.api.apply, child, manager=self.config.name))
         self.children_pending = False
 
     def delete_children(self) -> None:
@@ -98,6 +108,20 @@ class Client:
 
     def log(self, message: str) -> None:
         self._log(message)
+
+    def write(self, write: Callable[[], _Stored]) -> _Stored:
+        """Run one write of this reconcile (the for-object's included) and, with ``note_writes``, note the
+        revision it stored. Atomically: a write that changes nothing returns the object as it is, which may
+        be someone else's write, so only a revision above the one before the write is this reconcile's."""
+        if not self.note_writes:
+            return write()
+        with self.api.transaction():  # no other writer in between
+            before = self.api.events.current_revision()
+            stored = write()
+        revision = int(stored["metadata"].get("resourceVersion") or 0) if stored is not None else 0
+        if revision > before:
+            self.written.add(revision)
+        return stored
 
     # ------------------------------------------------------------- helpers
 

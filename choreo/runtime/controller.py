@@ -238,6 +238,7 @@ class Controller:
         """Reconcile one object; False when the run must stop."""
         r = self.reconcilers[key[0]]
         f = r.config.for_
+        since = self.api.events.current_revision()  # before anything is read: see ReconcileMemo.remember
         obj = self.api.try_get(f.group, f.kind, key[1], key[2])
         if obj is None:
             return True
@@ -246,7 +247,7 @@ class Controller:
             return True
         resource = self._resource_name(r, key)
         self._emit(r.name, resource, START)
-        client = Client(self.api, r.config, obj, self.log)
+        client = Client(self.api, r.config, obj, self.log, note_writes=self.memo is not None and self.memo.concurrent)
         try:
             requeue, requeue_after, message = self._execute(r, obj, client)
         except ChoreoError as exc:
@@ -259,7 +260,7 @@ class Controller:
             if requeue or requeue_after > 0 or obj["metadata"].get("deletionTimestamp"):
                 self.memo.forget(key)
             else:
-                self.memo.remember(key, r.config, client.queries)
+                self.memo.remember(key, r.config, client.queries, since=since, own=client.written)
         if requeue_after > 0:
             self._emit(r.name, resource, REQUEUE, message)
             self.queue.add_after(key, requeue_after)
@@ -293,7 +294,8 @@ class Controller:
             return True, output.requeue_after, output.error
         if client.children_pending or not output.ex_era:
             client.apply_children()
-        self._write_for_object(r, output, condition_type, "", add_finalizer=not output.ex_era and not deleting)
+        add_finalizer = not output.ex_era and not deleting
+        client.write(lambda: self._write_for_object(r, output, condition_type, "", add_finalizer=add_finalizer))
         if output.ex_era:
             return output.requeue, output.requeue_after, ""
         return False, 0, ""
@@ -306,14 +308,15 @@ class Controller:
         message: str,
         *,
         add_finalizer: bool,
-    ) -> None:
-        """Apply what the reconciler owns of its for-object: status (spec if allowed), finalizer, condition."""
+    ) -> Object | None:
+        """Apply what the reconciler owns of its for-object: status (spec if allowed), finalizer, condition.
+        Returns the stored for-object (None when it is gone)."""
         returned = output.obj or {}
         f = r.config.for_
         md = returned.get("metadata") or {}
         current = self.api.try_get(f.group, f.kind, md.get("namespace", ""), md.get("name", ""))
         if current is None:
-            return
+            return None
         semantics = self.api.semantics(self.api.registry.for_object(current))
         applied: Object = {
             "apiVersion": current["apiVersion"],
@@ -341,7 +344,7 @@ class Controller:
             existing = get_condition(current, condition_type)
             status["conditions"] = [clone(existing)] if existing else []
             set_condition(applied, condition_type, message, self._timestamp())
-        self.api.apply(applied, manager=r.name)
+        return self.api.apply(applied, manager=r.name)
 
     def _release(self, r: BoundReconciler, obj: Object) -> None:
         """Withdraw everything the reconciler applied to a deleting object, its finalizer included.

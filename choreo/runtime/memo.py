@@ -26,6 +26,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict
 from functools import cache
 from pathlib import Path
@@ -132,12 +133,16 @@ class ReconcileMemo:
     store (an ``APIServer``): its records share the run's transaction and its owner index is followed.
 
     ``full`` executes every reconcile (``choreo run --full``) but still records digests, so that the next
-    incremental run can reuse them."""
+    incremental run can reuse them. ``concurrent``: others may write while a reconcile runs (a server); an
+    execution during which someone else changed what it observed is not recorded, since its digest, taken
+    after the fact, would include a change the reconcile never saw. A batch run is one transaction in one
+    thread: only the reconcile itself (and the admission hooks of its writes) write meanwhile."""
 
-    def __init__(self, api: APIServer, run_salt: str, *, full: bool = False) -> None:
+    def __init__(self, api: APIServer, run_salt: str, *, full: bool = False, concurrent: bool = False) -> None:
         self.api = api
         self.run_salt = run_salt
         self.full = full
+        self.concurrent = concurrent
         self._salts: dict[str, str] = {}
         self._records: dict[str, Object] = dict(api.records.list_records(TASKS_TABLE))
         self._seen: set[str] = set()
@@ -154,12 +159,19 @@ class ReconcileMemo:
             return False
         return record.get("salt") == self._salt(config) and record.get("digest") == self._digest(record["queries"])
 
-    def remember(self, key: WorkKey, config: ReconcilerConfig, queries: set[Query]) -> None:
-        """Record the digest of an execution that ended done, its observations taken as they are now."""
+    def remember(
+        self, key: WorkKey, config: ReconcilerConfig, queries: set[Query], *, since: int = 0,
+        own: AbstractSet[int] = frozenset(),
+    ) -> None:
+        """Record the digest of an execution that ended done, its observations taken as they are now.
+        ``since``: the revision before it ran; ``own``: the revisions of its own writes."""
         name = _record_key(key)
         self._seen.add(name)
         ordered = sorted(queries)
         record = {"salt": self._salt(config), "queries": ordered, "digest": self._digest(ordered)}
+        if self.concurrent and self._changed_by_others(queries, since, own):  # after the digest: it covers it
+            self.forget(key)
+            return
         if self._records.get(name) != record:
             self._records[name] = record
             self.api.records.put_record(TASKS_TABLE, name, record)
@@ -170,6 +182,32 @@ class ReconcileMemo:
         self._seen.add(name)
         if self._records.pop(name, None) is not None:
             self.api.records.delete_record(TASKS_TABLE, name)
+
+    def _changed_by_others(self, queries: set[Query], since: int, own: AbstractSet[int]) -> bool:
+        """Whether a write that was not the reconcile's own touched what it observed while it ran."""
+        gets: set[tuple[str, ...]] = set()
+        kinds: set[tuple[str, str]] = set()
+        owners: set[str] = set()
+        for query in queries:
+            op, *args = json.loads(query)
+            if op == "get":
+                gets.add(tuple(args))
+            elif op == "list":
+                kinds.add((args[0], args[1]))
+            else:
+                owners.add(args[0])
+        for event in self.api.events.events_since(since):
+            if event.revision in own:
+                continue
+            key = key_of(event.object)
+            refs = event.object["metadata"].get("ownerReferences") or []
+            if (
+                (key.group, key.kind, key.namespace, key.name) in gets
+                or (key.group, key.kind) in kinds
+                or any(ref.get("uid") in owners for ref in refs)
+            ):
+                return True
+        return False
 
     def prune(self) -> None:
         """Drop the records of reconciles this run did not meet (for-object or reconciler gone): after a

@@ -84,13 +84,14 @@ class Pipeline:
             for config in project.reconcilers
         ]
 
-    def memo(self, api: APIServer, project: Project) -> ReconcileMemo:
+    def memo(self, api: APIServer, project: Project, *, concurrent: bool = False) -> ReconcileMemo:
         """The recorded reconciles of the project in ``api``'s store, for reconciling incrementally: call it
         after ``load`` (the salt covers the served kinds). Only the plug-ins (``-r``, ``-s``) can change what
-        a reconcile does; the stage options (output folder, reports) cannot."""
+        a reconcile does; the stage options (output folder, reports) cannot. ``concurrent``: others write while
+        the controller runs (a server)."""
         packages = [type(plugin).__module__.partition(".")[0] for plugin in self.plugins]
         salt = run_salt(api, project, sorted(self.options.plugins), packages)
-        return ReconcileMemo(api, salt, full=self.options.full)
+        return ReconcileMemo(api, salt, full=self.options.full, concurrent=concurrent)
 
     def stages(self, api: APIServer) -> list[StageResult]:
         """Run the plug-ins' post-reconcile stages (``-r``, ``-s``) once the reconcilers are quiet and well."""

@@ -162,7 +162,8 @@ class ProjectRuntime:
         api = self._load()
         assert self.project is not None
         controller = Controller(
-            api, self.pipeline.reconcilers(self.project), max_reconciles=self.options.max_reconciles
+            api, self.pipeline.reconcilers(self.project), max_reconciles=self.options.max_reconciles,
+            memo=self.pipeline.memo(api, self.project, concurrent=True),
         )
         outcome = controller.run()
         stages = self.pipeline.stages(api) if outcome.success else []
@@ -184,6 +185,7 @@ class ProjectRuntime:
             log=self.log,
             on_quiet=self._on_quiet,
         )
+        controller.core.memo = self.pipeline.memo(self.api, self.project, concurrent=True)  # clients write meanwhile
         self.runner = Runner(controller, self.log)
         self.runner.start()
         self.status = RUNNING

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from choreo.apiserver.server import APIServer
+from choreo.lang.base import ReconcileClient, ReconcileOutput
 from choreo.runtime.controller import BoundReconciler, Controller
 from choreo.runtime.memo import TASKS_TABLE, ReconcileMemo
 from tests.runtime.test_controller import _clock, _obj, _reconciler
@@ -34,9 +35,11 @@ def reconcile(self):
 """
 
 
-def _run(api: APIServer, reconciler: BoundReconciler, salt: str = "salt", *, full: bool = False) -> tuple[int, int]:
+def _run(
+    api: APIServer, reconciler: BoundReconciler, salt: str = "salt", *, full: bool = False, concurrent: bool = False
+) -> tuple[int, int]:
     """(reconciles executed, reused) of one batch run."""
-    memo = ReconcileMemo(api, salt, full=full)
+    memo = ReconcileMemo(api, salt, full=full, concurrent=concurrent)
     outcome = Controller(api, [reconciler], now=_clock(), memo=memo).run()
     assert outcome.success, outcome.failure
     return sum(e.operation == "START" for e in outcome.events), outcome.reused
@@ -121,3 +124,25 @@ def test_requeued_reconciles_run_again_and_records_of_gone_objects_are_dropped(a
         **api.get("example.com", "Widget", "default", "v")["metadata"], "finalizers": []}})
     assert _run(api, r) == (0, 1) and api.try_get("example.com", "Widget", "default", "v") is None
     assert [key.split("\x1f")[2] for key, _ in api.records.list_records(TASKS_TABLE)] == ["w"]
+
+
+class Meddled:
+    """An engine during whose reconcile someone else changes the for-object's spec (a server's client)."""
+
+    def __init__(self, api: APIServer) -> None:
+        self.api, self.writes = api, 0
+
+    def reconcile(self, obj: dict[str, Any], client: ReconcileClient) -> ReconcileOutput:
+        self.writes += 1
+        self.api.apply(_obj("Widget", "w", size=self.writes), manager="someone-else")
+        return ReconcileOutput(obj)
+
+
+def test_a_concurrent_write_to_what_a_reconcile_read_is_not_taken_for_its_own(api: APIServer) -> None:
+    api.create(_obj("Widget", "w"))
+    seer = _reconciler("seer", CODE, owns=["Gadget"])
+    meddled = BoundReconciler(seer.config, Meddled(api))
+    assert _run(api, meddled, concurrent=True) == (1, 0)
+    assert _run(api, meddled, concurrent=True) == (1, 0)  # it never saw size 1: not recorded, run again
+    assert _run(api, meddled) == (1, 0)  # a batch run has no one else writing: what happened is its own
+    assert _run(api, meddled) == (0, 1)
