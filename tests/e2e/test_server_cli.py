@@ -163,14 +163,16 @@ def test_run_once_then_result_and_history_on_the_server(stopped_server, no_addre
     once = ok(choreo("run", "once"))
     lines = once.splitlines()
     assert lines[0] == "Run greeting summary" and lines[1].startswith("execution success, time(msec) ")
-    # the server's store holds the local runs' results: nothing changed since, so both are reused
-    assert lines[2:] == ["Reconciler Start Stop Requeue Error", "reused 2 reconciles whose inputs were unchanged"]
-    assert ok(choreo("run")).splitlines()[2:] == lines[2:]  # `run` alone is `run once`
+    assert lines[2:] == ["Reconciler Start Stop Requeue Error", "greeting   2     2    0       0"]
+    assert ok(choreo("run", "result", "-o", "resource")).splitlines()[2:] == [
+        "Reconciler Resource                           Start Stop Requeue Error",
+        "greeting   example.com.Greeting.default.alice 1     1    0       0",
+        "greeting   example.com.Greeting.default.bob   1     1    0       0",
+    ]
+    again = ok(choreo("run")).splitlines()  # `run` alone is `run once`: nothing changed, both are reused
+    assert again[2:] == ["Reconciler Start Stop Requeue Error", "reused 2 reconciles whose inputs were unchanged"]
     listed = ok(choreo("run", "list")).split()[::3]
     assert listed[2:] == runs and len(listed) == 4
-    assert ok(choreo("run", "result", "-o", "resource")).splitlines()[2:] == [
-        "Reconciler Resource Start Stop Requeue Error", "reused 2 reconciles whose inputs were unchanged",
-    ]
 
 
 def test_run_once_output_equals_the_recorded_result(stopped_server) -> None:
