@@ -63,6 +63,8 @@ INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted_thr
 # Bodies are canonical JSON text; a long one is stored as zlib-compressed bytes (level 1: object bodies
 # shrink about 2.5 times at a few microseconds each), a short one as text. The column's type says which.
 _PACK_OVER = 200
+# Free pages a closed store may keep (1 MiB at 4 KiB a page): below that, giving them back is not worth a write.
+_KEEP_FREE_PAGES = 256
 
 
 def _pack(body: str) -> str | bytes:
@@ -121,6 +123,9 @@ class SqliteBackend(BaseBackend):
             raise
 
     def _configure(self) -> None:
+        # Free pages (left by compacted events, pruned runs, rewritten objects) can be given back to the
+        # filesystem (see ``_release``); this takes effect for a new file and at the upgrade's VACUUM.
+        self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
         self._db.execute("PRAGMA journal_mode=WAL")
         # FULL rather than NORMAL: in WAL mode NORMAL never corrupts the file but a power cut can lose
         # the last transactions that had already been acknowledged. A lost acknowledged write here means
@@ -183,6 +188,14 @@ class SqliteBackend(BaseBackend):
                 self._db.execute(statement)
 
     def _release(self) -> None:
+        """Close the file, first giving its free pages back when there are many (a no-op for a file made
+        before ``auto_vacuum`` was set). Skipped, not waited for, while another process writes."""
+        try:
+            if self._db.execute("PRAGMA freelist_count").fetchone()[0] > _KEEP_FREE_PAGES:
+                self._db.execute("PRAGMA busy_timeout=100")
+                self._db.executescript("PRAGMA incremental_vacuum;")  # runs it to the end (execute: one page)
+        except sqlite3.Error:
+            pass  # busy or read-only: the pages are reused by later writes anyway
         self._db.close()
 
     # --- objects ---

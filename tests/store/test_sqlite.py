@@ -317,3 +317,18 @@ def test_a_transaction_sees_what_another_connection_committed_before_it(open_sql
         assert first.get(key("a"))["metadata"]["resourceVersion"] == "2"
         assert first.create(key("c"), obj("c"))["metadata"]["resourceVersion"] == "4"
     assert [e.revision for e in second.events_since(0)] == [1, 2, 3, 4]
+
+
+def test_closing_gives_many_free_pages_back_to_the_filesystem(open_sqlite: Opener, store_path: Path) -> None:
+    store = open_sqlite()
+    for number in range(600):  # about 4 KiB each once compressed: hex digits of random bytes
+        store.put_record("runs", f"r{number:03}", {"events": os.urandom(4000).hex()})
+    store.close()
+    full = store_path.stat().st_size
+    store = open_sqlite()
+    for number in range(600):
+        store.delete_record("runs", f"r{number:03}")
+    store.close()
+    with sqlite3.connect(store_path) as db:
+        assert db.execute("PRAGMA freelist_count").fetchone()[0] <= 256
+    assert store_path.stat().st_size < full / 2
