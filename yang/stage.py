@@ -150,7 +150,7 @@ def run_stage(context: StageContext) -> StageResult:
             context.log(f"schema: {device.name}: unchanged since the last run, not validated again")
         reports.append(report)
         context.progress("validate", len(reports), len(nodes))
-    _forget_removed(api, kept, {device_key(r.namespace, r.name) for r in reports})
+    _forget_removed(api, kept, {device_key(r.namespace, r.name) for r in reports}, out_dir)
     write_reports(context.options.get("reports") or {}, reports)
     result.lines.extend(_summary(reports, out_dir))
     for report in reports:
@@ -194,11 +194,13 @@ def _reused(
                         reused=True)
 
 
-def _forget_removed(api: ObjectAPI, kept: dict[str, dict[str, Any]], present: set[str]) -> None:
-    """Devices whose Node is gone: their files (those still as written) and records go with them."""
+def _forget_removed(api: ObjectAPI, kept: dict[str, dict[str, Any]], present: set[str], out_dir: Path) -> None:
+    """Devices whose Node is gone: their files in this run's output folder (those still as written) and
+    their records go with them. Never the folder a record names: after the project was copied or moved, or
+    ``--out`` changed, that is another folder, whose files this run did not write."""
     for key, entry in kept.items():
         if key not in present:
-            remove_written(Path(entry["out"]), key.partition("/")[2], entry["files"])
+            remove_written(out_dir, key.partition("/")[2], entry["files"])
             forget_device(api, key)
 
 

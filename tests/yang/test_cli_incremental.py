@@ -34,3 +34,19 @@ def test_reruns_validate_only_what_changed_and_match_a_run_from_scratch(tmp_path
     shutil.copytree(project, scratch, ignore=shutil.ignore_patterns(".choreo", "out"))
     run(scratch)
     assert outputs(scratch) == outputs(project)
+
+
+def test_a_copied_project_never_removes_files_of_the_folder_it_was_copied_from(tmp_path: Path) -> None:
+    """The stage's records name the output folder they were written to; a copy of the project (state
+    included) that drops a device removes that device's files in its own out/ only."""
+    original = tmp_path / "original"
+    shutil.copytree(FIXTURES / "good", original / "models")
+    make_project(original, "models")
+    run(original)
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy)
+    for path in (copy / "in").glob("*dev2*"):
+        path.unlink()
+    run(copy)
+    assert (original / "out" / "dev2.json").exists()
+    assert not (copy / "out" / "dev2.json").exists()
