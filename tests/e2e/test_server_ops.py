@@ -175,9 +175,10 @@ def test_run_load_reads_the_folder_into_a_server_that_does_not_watch_it(tmp_path
         once = choreo("run", "once", "-o", "json", "--server", url)  # while Running: one pass, reported
         assert once.code == 0, once.err
         doc = json.loads(once.out)
-        assert doc["success"] and doc["reconcilers"] == [
-            {"name": "greeting", "start": 3, "stop": 3, "requeue": 0, "error": 0}
-        ]
+        # the pass covers the three greetings: each is executed, or reused when its inputs are unchanged
+        executed = sum(r["start"] for r in doc["reconcilers"] if r["name"] == "greeting")
+        assert doc["success"] and executed + doc["reused"] == 3
+        assert all(r["error"] == 0 and r["start"] == r["stop"] for r in doc["reconcilers"])
         assert choreo("server", "get", "--server", url).out.splitlines()[1] == "status: Running"
     finally:
         server.stop()
