@@ -15,13 +15,13 @@ and memory later, and a recursive alias (an anchor used inside itself) is refuse
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from choreo.environment import positive_count
 from choreo.errors import LoadError
 from choreo.loader.project import InputObject
 
@@ -48,7 +48,10 @@ class Limits:
     def current(cls) -> Limits:
         """The defaults, overridden by ``CHOREO_FILE_SIZE_LIMIT`` etc. (read at each use, so tests can set them)."""
         default = cls()
-        return cls(**{name: _env_int(var, getattr(default, name)) for name, var in LIMIT_VARIABLES.items()})
+        return cls(**{
+            name: positive_count(variable, getattr(default, name), error=LoadError)
+            for name, variable in LIMIT_VARIABLES.items()
+        })
 
 
 LIMIT_VARIABLES = {
@@ -56,16 +59,6 @@ LIMIT_VARIABLES = {
     "yaml_bytes": "CHOREO_YAML_SIZE_LIMIT",
     "yaml_nodes": "CHOREO_YAML_NODE_LIMIT",
 }
-
-
-def _env_int(variable: str, default: int) -> int:
-    """A positive whole number from the environment (bytes or nodes), ``default`` when unset."""
-    text = os.environ.get(variable, "").strip()
-    if not text:
-        return default
-    if not text.isdigit() or int(text) < 1:
-        raise LoadError(f"${variable}: expected a positive whole number, got {text[:40]!r}")
-    return int(text)
 
 
 class DuplicateKeyError(yaml.constructor.ConstructorError):

@@ -10,9 +10,7 @@ oldest down to ``keep`` — in the transaction that stores the run, like everyth
 
 from __future__ import annotations
 
-import os
-
-from choreo.errors import ChoreoError
+from choreo.environment import positive_count
 from choreo.results.record import RUNS_TABLE
 from choreo.results.snapshot import MANIFESTS_TABLE, OBJECTS_TABLE, SNAPSHOTS_TABLE
 from choreo.store.base import RecordStore
@@ -24,12 +22,7 @@ PRUNE_SLACK = 10
 
 def kept_runs() -> int:
     """How many runs to keep: ``$CHOREO_KEEP_RUNS`` (a whole number, 1 or more) or the default."""
-    text = os.environ.get(KEEP_RUNS_VARIABLE, "").strip()
-    if not text:
-        return DEFAULT_KEEP_RUNS
-    if not text.isdigit() or int(text) < 1:
-        raise ChoreoError(f"${KEEP_RUNS_VARIABLE}: expected a whole number of runs (1 or more), got {text!r}")
-    return int(text)
+    return positive_count(KEEP_RUNS_VARIABLE, DEFAULT_KEEP_RUNS, expected="a whole number of runs (1 or more)")
 
 
 def prune_history(records: RecordStore, keep: int, *, slack: int = PRUNE_SLACK) -> int:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import os
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -30,6 +29,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from choreo.api.objects import ObjectKey
+from choreo.environment import positive_count
 from choreo.errors import AlreadyExists, ChoreoError, Conflict, Invalid, NotFound
 from choreo.store.base import Gone, WatchEvent
 
@@ -43,12 +43,7 @@ EVENT_HISTORY_VARIABLE = "CHOREO_EVENT_HISTORY"
 
 def event_history() -> int:
     """The number of events to keep: ``$CHOREO_EVENT_HISTORY`` or the default."""
-    text = os.environ.get(EVENT_HISTORY_VARIABLE, "").strip()
-    if not text:
-        return DEFAULT_MAX_EVENTS
-    if not text.isdigit() or int(text) < 1:
-        raise ChoreoError(f"${EVENT_HISTORY_VARIABLE}: expected a whole number of events (1 or more), got {text!r}")
-    return int(text)
+    return positive_count(EVENT_HISTORY_VARIABLE, DEFAULT_MAX_EVENTS, expected="a whole number of events (1 or more)")
 
 
 REMEMBERED_OBJECTS = 4096
