@@ -3,16 +3,18 @@
 Every run adds a run record and a snapshot; without a bound the state folder grows with every CI job. The
 store keeps the last ``keep`` runs (``CHOREO_KEEP_RUNS``, default 20): ``run list``, ``run result``,
 ``run diff`` and ``run deps --run`` work on those. Older records and snapshots are removed together, then
-every snapshot manifest and snapshot object no kept snapshot refers to. So that a run does not pay for
-this every time, pruning waits until ``keep + PRUNE_SLACK`` runs have gathered and then removes the
-oldest down to ``keep`` — in the transaction that stores the run, like everything a run keeps.
+every snapshot manifest and snapshot object no kept snapshot refers to; a kept snapshot stored as a delta
+refers to every manifest of its chain, back to its base (``results/snapshot.py``), so a kept run always
+loads. So that a run does not pay for this every time, pruning waits until ``keep + PRUNE_SLACK`` runs
+have gathered and then removes the oldest down to ``keep`` — in the transaction that stores the run, like
+everything a run keeps.
 """
 
 from __future__ import annotations
 
 from choreo.environment import positive_count
 from choreo.results.record import RUNS_TABLE
-from choreo.results.snapshot import MANIFESTS_TABLE, OBJECTS_TABLE, SNAPSHOTS_TABLE
+from choreo.results.snapshot import MANIFESTS_TABLE, OBJECTS_TABLE, SNAPSHOTS_TABLE, referenced
 from choreo.store.base import RecordStore
 
 DEFAULT_KEEP_RUNS = 20
@@ -35,14 +37,11 @@ def prune_history(records: RecordStore, keep: int, *, slack: int = PRUNE_SLACK) 
     for key in dropped:
         records.delete_record(RUNS_TABLE, key)
         records.delete_record(SNAPSHOTS_TABLE, key.partition("|")[2])
-    live_manifests = {entry["manifest"] for _run, entry in records.list_records(SNAPSHOTS_TABLE)}
-    live_objects: set[str] = set()
+    heads = [entry["manifest"] for _run, entry in records.list_records(SNAPSHOTS_TABLE)]
+    live_manifests, live_objects = referenced(records, heads)
     for key in records.record_keys(MANIFESTS_TABLE):
         if key not in live_manifests:
             records.delete_record(MANIFESTS_TABLE, key)
-            continue
-        manifest = records.get_record(MANIFESTS_TABLE, key)
-        live_objects.update(manifest["objects"] if isinstance(manifest, dict) else ())
     for key in records.record_keys(OBJECTS_TABLE):
         if key not in live_objects:
             records.delete_record(OBJECTS_TABLE, key)

@@ -3,30 +3,40 @@
 The reference keeps snapshots in memory and loses them on restart (compat spec §7.5); ours live in the
 store's record tables, so ``run diff`` and ``run deps --run`` work from any later process.
 
-Size. A project of N objects that is re-run unchanged must not store N new objects per run, so storage
-is content-addressed in two levels, like git's blobs and trees:
+Size. A project of N objects that is re-run unchanged must not store N new objects per run, and a run that
+changes k objects should store about k things, so storage is content-addressed in two levels, like git's
+blobs and trees, and the trees are stored as deltas, like git's packs:
 
 - ``snapshot-objects``:   sha256 of an object's canonical JSON → the object (managed fields included).
   An object that did not change between runs has the same hash and is stored once.
-- ``snapshot-manifests``: sha256 of a manifest's canonical JSON → the manifest: the sorted object
-  hashes plus the built-in (choreo API) kinds present. An unchanged re-run yields the same manifest.
+- ``snapshot-manifests``: sha256 of a manifest's canonical JSON → the manifest, in one of two forms:
+  a *base* ``{"objects": [sorted object hashes], "choreoKinds": [...]}`` (the built-in choreo API kinds
+  present), or a *delta* ``{"parent": <manifest hash>, "depth": d, "added": [...], "removed": [...],
+  "choreoKinds": [...]}`` naming only the object hashes that differ from its parent's set. A delta's depth
+  is its distance from the base its chain ends in; at ``MAX_DEPTH`` (or when the delta would be no smaller
+  than a base) a new base is written, so reading a snapshot decodes one base and at most ``MAX_DEPTH``
+  small deltas. An unchanged re-run reuses its predecessor's manifest.
 - ``snapshots``:          run id → ``{"manifest": <hash>}``.
 
-So an unchanged re-run adds one small row; a run that changes k objects adds k objects and one manifest
-(N hashes). Rows are only ever added (a run record is never deleted), so no reference counting is
-needed. All rows of one snapshot are written in one store transaction.
+So an unchanged re-run adds one small row and a run that changes k objects adds k objects and a delta of
+about 2k hashes; a base (N hashes) comes once every ``MAX_DEPTH`` runs. Pruning old runs
+(``results/retention.py``) keeps every manifest a kept snapshot's chain passes through (``manifest_chain``),
+so it never breaks a kept run. Manifests written before deltas existed are bases: an older store is read
+and extended as it is. All rows of one snapshot are written in one store transaction.
 
 Cost. Encoding and hashing every object on every run would make a one-object change cost as much as the
 whole store, so ``snapshot-digests`` keeps one row: the latest manifest's object hashes by uid and
 resourceVersion (an object's content changes only with its resourceVersion). A later snapshot hashes and
 stores only the objects whose resourceVersion moved. The row is written in the snapshot's transaction
-and used only while its manifest is stored, so a rolled-back or pruned snapshot never lends it a hash.
+and used only while its manifest is stored, so a rolled-back or pruned snapshot never lends it a hash
+(nor a parent).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from choreo.api.objects import Object
@@ -40,6 +50,10 @@ MANIFESTS_TABLE = "snapshot-manifests"
 SNAPSHOTS_TABLE = "snapshots"
 DIGESTS_TABLE = "snapshot-digests"
 LATEST = "latest"
+MAX_DEPTH = 32
+"""The longest chain of deltas a snapshot is read through; the next snapshot writes a new base."""
+
+Chain = list[tuple[str, dict[str, Any]]]  # (hash, manifest) pairs, a delta first and its base last
 
 
 def canonical_json(value: Any) -> str:
@@ -55,7 +69,9 @@ def take_snapshot(api: APIServer, run_id: str) -> str:
     items = current_inventory(api)
     records = api.records
     with api.transaction():
-        known = _known_digests(records)
+        latest = records.get_record(DIGESTS_TABLE, LATEST)
+        chain = stored_chain(records, latest["manifest"]) if latest is not None else None
+        known: dict[str, list[str]] = latest["objects"] if latest is not None and chain is not None else {}
         digests: dict[str, list[str]] = {}
         hashes = []
         for item in items:
@@ -65,22 +81,78 @@ def take_snapshot(api: APIServer, run_id: str) -> str:
             if item.uid and version:
                 digests[item.uid] = [version, key]
             hashes.append(key)
-        choreo_kinds = sorted({(item.gvk.group, item.kind) for item in items if item.choreo_api})
-        manifest = {"objects": sorted(hashes), "choreoKinds": [list(gk) for gk in choreo_kinds]}
-        manifest_hash = _put_once(records, MANIFESTS_TABLE, manifest)
+        choreo_kinds = [list(gk) for gk in sorted({(item.gvk.group, item.kind) for item in items if item.choreo_api})]
+        manifest_hash = _store_manifest(records, sorted(set(hashes)), choreo_kinds, chain)
         records.put_record(SNAPSHOTS_TABLE, run_id, {"manifest": manifest_hash})
-        if digests != known:
+        if chain is None or manifest_hash != chain[0][0] or digests != known:
             records.put_record(DIGESTS_TABLE, LATEST, {"manifest": manifest_hash, "objects": digests})
     return manifest_hash
 
 
-def _known_digests(backend: RecordStore) -> dict[str, list[str]]:
-    """uid → [resourceVersion, object hash] of the latest snapshot, while its manifest is stored."""
-    latest = backend.get_record(DIGESTS_TABLE, LATEST)
-    if latest is None or backend.get_record(MANIFESTS_TABLE, latest["manifest"]) is None:
-        return {}
-    objects: dict[str, list[str]] = latest["objects"]
+def _store_manifest(
+    backend: RecordStore, objects: list[str], choreo_kinds: list[list[str]], parent: Chain | None
+) -> str:
+    """The hash of the manifest of ``objects``: the parent's own when nothing changed, else a new delta
+    against the parent, or a new base when there is no parent, its chain is long or the delta is not much smaller."""
+    if parent is not None:
+        before, before_kinds = _resolve(parent)
+        if objects == before and choreo_kinds == before_kinds:
+            return parent[0][0]
+        now = set(objects)
+        added, removed = sorted(now.difference(before)), sorted(set(before).difference(now))
+        depth = int(parent[0][1].get("depth", 0)) + 1
+        if depth <= MAX_DEPTH and len(added) + len(removed) < len(objects) // 2:
+            delta = {
+                "parent": parent[0][0], "depth": depth, "added": added, "removed": removed, "choreoKinds": choreo_kinds,
+            }
+            return _put_once(backend, MANIFESTS_TABLE, delta)
+    return _put_once(backend, MANIFESTS_TABLE, {"objects": objects, "choreoKinds": choreo_kinds})
+
+
+def stored_chain(backend: RecordStore, key: str, read: dict[str, Any] | None = None) -> Chain | None:
+    """(hash, manifest) from the manifest ``key`` back to its base, ``key`` first; None when a manifest on
+    the way is not stored. ``read`` keeps the manifests read, for a caller that reads several chains."""
+    read = {} if read is None else read
+    chain: Chain = []
+    while True:
+        if key not in read:
+            read[key] = backend.get_record(MANIFESTS_TABLE, key)
+        manifest = read[key]
+        if manifest is None:
+            return None
+        chain.append((key, manifest))
+        if "parent" not in manifest:
+            return chain
+        key = manifest["parent"]
+
+
+def _objects(chain: Chain) -> set[str]:
+    """The object hashes of the first manifest of ``chain``: its base's, then each delta applied in turn."""
+    objects = set(chain[-1][1]["objects"])
+    for _key, delta in reversed(chain[:-1]):
+        objects.difference_update(delta["removed"])
+        objects.update(delta["added"])
     return objects
+
+
+def _resolve(chain: Chain) -> tuple[list[str], list[list[str]]]:
+    """The sorted object hashes and the choreo kinds of the first manifest of ``chain``."""
+    return sorted(_objects(chain)), chain[0][1]["choreoKinds"]
+
+
+def referenced(backend: RecordStore, heads: Iterable[str]) -> tuple[set[str], set[str]]:
+    """The manifests and the objects that the snapshots with the manifests ``heads`` need: every manifest of
+    each head's chain and every object of each head's inventory (not the objects that only a delta on the
+    way had). A head whose chain is broken needs nothing: it cannot be read anyway."""
+    read: dict[str, Any] = {}
+    manifests: set[str] = set()
+    objects: set[str] = set()
+    for head in heads:
+        chain = stored_chain(backend, head, read)
+        if chain is not None:
+            manifests.update(key for key, _manifest in chain)
+            objects.update(_objects(chain))
+    return manifests, objects
 
 
 def _put_once(backend: RecordStore, table: str, value: Any) -> str:
@@ -99,11 +171,12 @@ def load_snapshot(backend: RecordStore, run_id: str) -> list[Item] | None:
     entry = backend.get_record(SNAPSHOTS_TABLE, run_id)
     if entry is None:
         return None
-    manifest = backend.get_record(MANIFESTS_TABLE, entry["manifest"])
-    if manifest is None:
+    chain = stored_chain(backend, entry["manifest"])
+    if chain is None:
         raise ChoreoError(f"the stored snapshot of run {run_id} has no manifest (the state folder is damaged)")
-    choreo_kinds = {tuple(gk) for gk in manifest["choreoKinds"]}
-    objects: list[Object] = [_stored(backend, key) for key in manifest["objects"]]
+    hashes, kinds = _resolve(chain)
+    choreo_kinds = {tuple(gk) for gk in kinds}
+    objects: list[Object] = [_stored(backend, key) for key in hashes]
     items = [_item(obj, choreo_kinds) for obj in objects]
     return sorted(items, key=lambda item: item.identity)
 

@@ -50,3 +50,23 @@ def test_a_mistaken_keep_runs_value_is_refused_before_any_work(monkeypatch: pyte
     monkeypatch.setenv("CHOREO_KEEP_RUNS", "0")
     with pytest.raises(ChoreoError, match=r"\$CHOREO_KEEP_RUNS: expected a whole number of runs"):
         Pipeline(Path("."), RunOptions())
+
+
+def test_pruning_keeps_the_chain_of_a_kept_delta_and_drops_what_only_pruned_runs_used(
+    api: APIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHOREO_KEEP_RUNS", "2")
+    for name in "defghij":
+        api.apply(message(name, f"hi {name}"), manager="test")
+    for number in range(1, 4 + PRUNE_SLACK):  # one base, then a delta per run
+        keep_run(api, number)
+    kept = [key.partition("|")[2] for key in api.records.record_keys(RUNS_TABLE)]
+    assert kept == [f"run-{n:02d}" for n in (2 + PRUNE_SLACK, 3 + PRUNE_SLACK)]
+    for number, run in zip((2 + PRUNE_SLACK, 3 + PRUNE_SLACK), kept, strict=True):
+        items = load_snapshot(api.records, run)
+        assert items is not None and len(items) == 11
+        assert next(i.obj["spec"]["text"] for i in items if i.obj["metadata"]["name"] == "b") == f"text {number}"
+    # the kept runs' deltas reach back to run-01's base through every run between: all those manifests stay,
+    # while the versions of b that only pruned runs had are gone: 10 unchanged objects and the 2 kept b's
+    assert len(api.records.record_keys(MANIFESTS_TABLE)) == 3 + PRUNE_SLACK
+    assert len(api.records.record_keys(OBJECTS_TABLE)) == 10 + 2

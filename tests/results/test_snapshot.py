@@ -135,3 +135,50 @@ def test_hashes_of_a_rolled_back_or_lost_snapshot_are_not_reused(api: APIServer,
     seen = hashed(monkeypatch)
     take_snapshot(api, "run-3")
     assert len([v for v in seen if "objects" not in v]) == 4  # every object hashed anew
+
+
+def stored_manifest(api: APIServer, run_id: str) -> dict:
+    entry = api.backend.get_record(snapshot.SNAPSHOTS_TABLE, run_id)
+    return api.backend.get_record(MANIFESTS_TABLE, entry["manifest"])
+
+
+def texts(api: APIServer, run_id: str) -> dict[str, str]:
+    items = load_snapshot(api.backend, run_id) or []
+    return {i.obj["metadata"]["name"]: i.obj["spec"]["text"] for i in items if i.kind == "Message"}
+
+
+def test_a_small_change_is_stored_as_a_delta_against_the_previous_manifest(api: APIServer) -> None:
+    for name in "defghij":
+        api.apply(message(name, f"hi {name}"), manager="test")
+    take_snapshot(api, "run-1")
+    api.apply(message("b", "changed"), manager="test")
+    api.apply(message("k", "new"), manager="test")
+    api.delete("example.com", "Message", "default", "c")
+    take_snapshot(api, "run-2")
+    base, delta = stored_manifest(api, "run-1"), stored_manifest(api, "run-2")
+    assert "objects" in base and len(base["objects"]) == 11
+    assert delta["parent"] == snapshot.content_hash(base) and delta["depth"] == 1
+    assert (len(delta["added"]), len(delta["removed"])) == (2, 2)  # b's new version and k; b's old one and c
+    assert texts(api, "run-1") == {n: f"hi {n}" for n in "abcdefghij"}
+    assert texts(api, "run-2") == {**{n: f"hi {n}" for n in "adefghij"}, "b": "changed", "k": "new"}
+
+
+def test_a_chain_of_deltas_ends_in_a_new_base_after_max_depth(api: APIServer, monkeypatch) -> None:
+    monkeypatch.setattr(snapshot, "MAX_DEPTH", 2)
+    for name in "defghij":
+        api.apply(message(name, f"hi {name}"), manager="test")
+    for run in range(1, 6):
+        api.apply(message("b", f"text {run}"), manager="test")
+        take_snapshot(api, f"run-{run}")
+    depths = [stored_manifest(api, f"run-{run}").get("depth", 0) for run in range(1, 6)]
+    assert depths == [0, 1, 2, 0, 1]
+    assert [texts(api, f"run-{run}")["b"] for run in range(1, 6)] == [f"text {run}" for run in range(1, 6)]
+
+
+def test_a_large_change_is_stored_as_a_base(api: APIServer) -> None:
+    take_snapshot(api, "run-1")
+    for name in "abc":
+        api.apply(message(name, "all changed"), manager="test")
+    take_snapshot(api, "run-2")
+    assert "objects" in stored_manifest(api, "run-2")
+    assert set(texts(api, "run-2").values()) == {"all changed"}
