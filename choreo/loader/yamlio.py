@@ -15,6 +15,10 @@ and memory later, and a recursive alias (an anchor used inside itself) is refuse
 
 from __future__ import annotations
 
+import gc
+import json
+import re
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,7 @@ from choreo.errors import LoadError
 from choreo.loader.project import InputObject
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MiB = 1024 * 1024
 
@@ -80,10 +85,34 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         self._node_limit = Limits.current().yaml_nodes if "*" in stream else 0
 
     def construct_document(self, node: yaml.Node) -> Any:
-        """Refuse a document whose aliases expand beyond the node limit (or into themselves) first."""
+        """Refuse a document whose aliases expand beyond the node limit (or into themselves) first.
+
+        A document of plain JSON-like data is built by ``_build_plain``; anything else it meets (a merge,
+        a duplicate or non-string key, a rare tag, nesting deeper than Python's recursion allows, a value
+        its tag refuses) makes it give up, and PyYAML's own constructor (with the checks of this class)
+        builds the document from scratch, so results and errors are that constructor's.
+        """
         if self._node_limit:
             _check_expansion(node, self._node_limit)
+        with suppress(Exception):  # not an error yet: the general constructor builds it or says what is wrong
+            return _build_plain(self, node, {})
         return super().construct_document(node)
+
+    def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
+        """PyYAML's tag resolution without its per-scalar overhead (there are no path resolvers here)."""
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                for tag, pattern in _IMPLICIT_RESOLVERS.get(value[:1], ()):
+                    if pattern.match(value):
+                        return tag
+            return _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+    def descend_resolver(self, current_node: yaml.Node | None, current_index: Any) -> None:
+        """Nothing to track without path resolvers (PyYAML's version checks that for every node)."""
+
+    def ascend_resolver(self) -> None:
+        """See ``descend_resolver``."""
 
     def flatten_mapping(self, node: yaml.MappingNode) -> None:
         """Remember a mapping's own pairs before ``<<`` merges put the merged ones in front of them."""
@@ -113,45 +142,105 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
             first[key] = key_node
 
 
+class _NotPlain(Exception):
+    """Raised by ``_build_plain`` for what it leaves to the general constructor."""
+
+
+def _build_plain(loader: _Loader, node: yaml.Node, built: dict[yaml.Node, Any]) -> Any:
+    """``node`` as Python data, for documents made only of string-keyed mappings, lists and the scalar types
+    JSON knows — what project files are. PyYAML's constructor does the same with a few Python calls per
+    node (generators, recursion guards, a duplicate check by re-counting); this is one call per node.
+    ``built`` maps each collection node to its object, so an alias shares it as it does with PyYAML.
+    """
+    kind = type(node)
+    if kind is yaml.ScalarNode:
+        if node.tag == _STR:
+            return node.value
+        return _SCALAR_CONSTRUCTORS[node.tag](loader, node)  # KeyError for other tags: not plain
+    if node in built:
+        return built[node]
+    if kind is yaml.MappingNode and node.tag == _MAP:
+        mapping: dict[str, Any] = {}
+        built[node] = mapping
+        for key_node, value_node in node.value:
+            if type(key_node) is not yaml.ScalarNode or key_node.tag != _STR or key_node.value in mapping:
+                raise _NotPlain  # "<<" merges, non-string and duplicate keys
+            mapping[key_node.value] = _build_plain(loader, value_node, built)
+        return mapping
+    if kind is yaml.SequenceNode and node.tag == _SEQ:
+        sequence: list[Any] = []
+        built[node] = sequence
+        sequence.extend(_build_plain(loader, item, built) for item in node.value)
+        return sequence
+    raise _NotPlain
+
+
 def _check_expansion(root: yaml.Node, limit: int) -> None:
     """Raise ``ConstructorError`` when the tree, aliases expanded, has more than ``limit`` nodes or a cycle.
 
-    Sizes are computed once per distinct node (post-order, iteratively: no recursion limit), so the
-    check costs the composed graph, not its expansion. A node met again while its own subtree is still
-    open is reachable from itself: a recursive alias.
+    Sizes are computed once per distinct collection node (post-order, iteratively: no recursion limit; a
+    scalar counts one), so the check costs the composed graph, not its expansion. A node met again while
+    its own subtree is still open is reachable from itself: a recursive alias.
     """
-    sizes: dict[int, int] = {}
-    open_nodes: set[int] = set()
+    sizes: dict[yaml.Node, int] = {}  # nodes compare by identity
+    open_nodes: set[yaml.Node] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, children_done = stack.pop()
         if children_done:
-            open_nodes.discard(id(node))
-            size = sizes[id(node)] = 1 + sum(sizes[id(child)] for child in _children(node))
+            open_nodes.discard(node)
+            size = sizes[node] = 1 + sum(sizes.get(child, 1) for child in _children(node))
             if size > limit:
                 problem = f"document too large: aliases expand it to over {limit} nodes ({_limit_hint('yaml_nodes')})"
                 raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
-        elif id(node) in open_nodes:
+        elif node in open_nodes:
             raise yaml.constructor.ConstructorError(None, None, "recursive alias", node.start_mark)
-        elif id(node) not in sizes:
-            open_nodes.add(id(node))
+        elif node not in sizes:
+            open_nodes.add(node)
             stack.append((node, True))
-            stack.extend((child, False) for child in _children(node))
+            stack.extend((child, False) for child in _children(node) if type(child) is not yaml.ScalarNode)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
+    if type(node) is yaml.MappingNode:
         return [part for pair in node.value for part in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
+    if type(node) is yaml.SequenceNode:
+        return node.value  # type: ignore[no-any-return]
     return []
 
 
 # Timestamps stay plain strings, like Go's YAML-to-JSON conversion of unstructured objects.
 # (PyYAML's type stubs omit this class attribute.)
-_Loader.yaml_implicit_resolvers = {  # type: ignore[attr-defined]
+_IMPLICIT_RESOLVERS: dict[str, list[tuple[str, re.Pattern[str]]]] = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
     for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()  # type: ignore[attr-defined]
+}
+_Loader.yaml_implicit_resolvers = _IMPLICIT_RESOLVERS  # type: ignore[attr-defined]
+# ``_Loader.resolve`` assumes what holds for PyYAML's safe loader: no path resolvers, no wildcard resolvers.
+assert not _BaseLoader.yaml_path_resolvers and None not in _IMPLICIT_RESOLVERS  # type: ignore[attr-defined]
+
+
+def _refusing_bad_values(construct: Any, type_name: str) -> Any:
+    """``construct`` (PyYAML's int, float or bool constructor) raising a marked error for a value its tag
+    cannot take (``!!int abc``): PyYAML lets Python's own ``ValueError``/``KeyError`` escape unmarked."""
+
+    def construct_checked(loader: _Loader, node: yaml.ScalarNode) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, KeyError, IndexError) as err:
+            shown = node.value if len(node.value) <= 40 else node.value[:40] + "..."
+            problem = f"{json.dumps(shown)} is not a valid !!{type_name}"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from err
+
+    return construct_checked
+
+
+for _scalar_type in ("bool", "int", "float"):
+    _tag = f"tag:yaml.org,2002:{_scalar_type}"
+    _Loader.add_constructor(_tag, _refusing_bad_values(_Loader.yaml_constructors[_tag], _scalar_type))
+_SCALAR_CONSTRUCTORS = {
+    tag: _Loader.yaml_constructors[tag]
+    for tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 }
 
 
@@ -190,7 +279,9 @@ def parse_documents(text: str, source: str) -> list[tuple[int, Any]]:
     limit = Limits.current().yaml_bytes
     if len(text) > limit:  # characters: at least as many bytes, so never looser than a byte count
         raise LoadError(f"{source}: YAML too large (over {_size(limit)}; {_limit_hint('yaml_bytes')})")
-    try:
+    collecting = gc.isenabled()
+    gc.disable()  # the reader makes two objects per node, none of them garbage: a large file would pay
+    try:  # for full collections over its growing tree again and again (half the time of a 5 MB document)
         documents = list(yaml.load_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as err:
         raise LoadError(_yaml_error_message(err, source)) from err
@@ -201,6 +292,9 @@ def parse_documents(text: str, source: str) -> list[tuple[int, Any]]:
         raise LoadError(f"{source}:{line}: invalid YAML: {problem}") from err
     except yaml.YAMLError as err:
         raise LoadError(f"{source}: invalid YAML: {str(err).splitlines()[0]}") from err
+    finally:
+        if collecting:
+            gc.enable()
     return [(index, doc) for index, doc in enumerate(documents, start=1) if doc is not None]
 
 

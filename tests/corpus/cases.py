@@ -127,6 +127,21 @@ YAML = [
         r"\$CHOREO_YAML_SIZE_LIMIT: expected a positive whole number",
         env={"CHOREO_YAML_SIZE_LIMIT": "big"},
     ),
+    bad_input(
+        "yaml-int-tag-not-a-number",
+        HEAD + "metadata: {name: x}\nspec: {name: !!int abc}\n",
+        r'in/bad\.yaml:4: invalid YAML: "abc" is not a valid !!int',
+    ),
+    bad_input(
+        "yaml-bool-tag-not-a-boolean",
+        HEAD + "metadata:\n  name: x\n  labels: {a: !!bool maybe}\n",
+        r'in/bad\.yaml:5: invalid YAML: "maybe" is not a valid !!bool',
+    ),
+    bad_input(
+        "yaml-float-tag-empty",
+        HEAD + "metadata: {name: x}\nspec: {name: !!float ''}\n",
+        r'in/bad\.yaml:4: invalid YAML: "" is not a valid !!float',
+    ),
     bad_input("yaml-binary-value", HEAD + "metadata: {name: x}\nspec: {name: !!binary aGVsbG8=}\n", r"in/bad\.yaml"),
 ]
 
