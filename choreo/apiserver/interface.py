@@ -63,6 +63,11 @@ class ObjectAPI(Protocol):
         managed_fields: bool = True,
     ) -> builtins.list[Object]: ...
 
+    def view_list(self, group: str, kind: str, namespace: str | None = None) -> builtins.list[Object]:
+        """``list`` (managed fields included) for a caller that only reads: the objects may be the store's
+        own, shared with every other reader, so they must never be mutated."""
+        ...
+
     # Writes: with ``dry_run`` every check runs and the answer is what would be stored, but nothing is.
 
     def create(self, obj: Object, *, manager: str = "", dry_run: bool = False) -> Object: ...
@@ -89,11 +94,13 @@ class ObjectAPI(Protocol):
         ...
 
     def stored_objects(self) -> Iterator[Object]:
-        """Every object, managed fields included, by group, kind, namespace and name (for inventories)."""
+        """Every object, managed fields included, by group, kind, namespace and name (for inventories); like
+        ``view_list``'s, never to be mutated."""
         ...
 
     def unserved_objects(self) -> Iterator[Object]:
-        """Stored objects of kinds no registered CRD defines any more (for clean-up after a CRD removal)."""
+        """Stored objects of kinds no registered CRD defines any more (for clean-up after a CRD removal); like
+        ``view_list``'s, never to be mutated."""
         ...
 
     def drop_unserved(self, obj: Object) -> None:

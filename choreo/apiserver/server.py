@@ -20,7 +20,6 @@ from choreo.api.objects import ObjectKey, clone, key_of, meta
 from choreo.apiserver import namespaces, openapi, ssa
 from choreo.apiserver.hooks import AdmissionHook
 from choreo.apiserver.metadata import validate_metadata
-from choreo.apiserver.owners import OwnerIndex
 from choreo.apiserver.registry import APIResource, Registry, builtin_crds, resource_from_crd
 from choreo.errors import ChoreoError, Conflict, Invalid, NotFound
 from choreo.messages import capped
@@ -73,7 +72,6 @@ class APIServer:
         self._hooks: dict[tuple[str, str], list[AdmissionHook]] = {}
         # Kinds whose stored objects may predate their current schema: even unchanged writes are validated.
         self._unverified: set[tuple[str, str]] = set()
-        self.owners = OwnerIndex(backend)
         for crd in builtin_crds():
             self.registry.add(resource_from_crd(crd, source="built-in", choreo_api=True))
         self.registry.add(namespaces.namespace_resource())
@@ -97,15 +95,17 @@ class APIServer:
 
     def stored_objects(self) -> Iterator[Object]:
         """Every stored object as the store holds it (managed fields included), in store order: by group,
-        kind, namespace and name; kinds need not be registered (for inventories, snapshots, clean-up)."""
+        kind, namespace and name; kinds need not be registered (for inventories, snapshots, clean-up).
+        These are the store's own objects (``Backend.view_list``): read them, never mutate them."""
         for group, kind in self.backend.kinds():
-            yield from self.backend.list(group, kind)
+            yield from self.backend.view_list(group, kind)
 
     def unserved_objects(self) -> Iterator[Object]:
-        """Stored objects of kinds no registered CRD defines (any more), in store order."""
+        """Stored objects of kinds no registered CRD defines (any more), in store order; the store's own
+        objects, never to be mutated."""
         for group, kind in self.backend.kinds():
             if self.registry.get(group, kind) is None:
-                yield from self.backend.list(group, kind)
+                yield from self.backend.view_list(group, kind)
 
     def drop_unserved(self, obj: Object) -> None:
         """Remove an object of a kind no CRD defines any more: no schema, hook or finalizer can apply to it,
@@ -175,6 +175,20 @@ class APIServer:
     def try_get(self, group: str, kind: str, namespace: str, name: str) -> Object | None:
         resource = self._resource(group, kind)
         return self.backend.get(self._key(resource, namespace, name))
+
+    def view(self, group: str, kind: str, namespace: str, name: str) -> Object | None:
+        """``try_get`` without the copy: the store's own object, which the caller must not mutate."""
+        resource = self._resource(group, kind)
+        return self.backend.view(self._key(resource, namespace, name))
+
+    def view_list(self, group: str, kind: str, namespace: str | None = None) -> builtins.list[Object]:
+        """``list`` without the copies: the store's own objects, which the caller must not mutate."""
+        resource = self._resource(group, kind)
+        return self.backend.view_list(resource.group, resource.kind, namespace if resource.namespaced else None)
+
+    def dependent_keys(self, uid: str) -> builtins.list[ObjectKey]:
+        """Keys of the objects whose ownerReferences name ``uid``, sorted (the store keeps this index)."""
+        return self.backend.dependents(uid)
 
     def list(
         self,
@@ -406,23 +420,16 @@ class APIServer:
         gone = self.backend.delete(key)
         uid = old["metadata"].get("uid")
         if uid:
-            for dependent in self._dependents(uid):
-                d_key = key_of(dependent)
-                if self.backend.get(d_key) is not None:
+            for d_key in self.backend.dependents(uid):
+                if self.backend.view(d_key) is not None:  # not gone in an earlier cascade
                     self.delete(d_key.group, d_key.kind, d_key.namespace, d_key.name)
         return gone
 
-    def _dependents(self, uid: str) -> builtins.list[Object]:
-        found = []
-        for key in self.owners.dependents(uid):
-            obj = self.backend.get(key)
-            if obj is not None:
-                found.append(obj)
-        return found
-
     def dependents(self, uid: str, group: str | None = None, kind: str | None = None) -> builtins.list[Object]:
         """Objects whose ownerReferences name ``uid``, optionally of one kind, sorted by key."""
-        return [o for o in self._dependents(uid) if kind is None or (key_of(o).group, o.get("kind")) == (group, kind)]
+        keys = self.backend.dependents(uid)
+        found = (self.backend.get(k) for k in keys if kind is None or (k.group, k.kind) == (group, kind))
+        return [obj for obj in found if obj is not None]
 
 
 class _DryRunDone(Exception):

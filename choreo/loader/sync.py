@@ -114,7 +114,7 @@ def apply_input(api: ObjectAPI, item: InputObject) -> dict[str, Any]:
 
 def _clean(api: ObjectAPI, loaded: set[Any]) -> None:
     for resource in api.registry.resources():
-        for obj in api.list(resource.group, resource.kind):
+        for obj in api.view_list(resource.group, resource.kind):
             if _loaded_before_but_not_now(obj, loaded):
                 _delete_if_present(api, obj)
     # Inputs of a kind whose CRD is gone leave the store directly; what they owned is then collected.
@@ -132,7 +132,7 @@ def _loaded_before_but_not_now(obj: dict[str, Any], loaded: set[Any]) -> bool:
 
 def collect_garbage(api: ObjectAPI) -> None:
     """Delete objects whose owners are gone or being deleted (finalizers respected)."""
-    objects = [o for r in api.registry.resources() for o in api.list(r.group, r.kind)]
+    objects = [o for r in api.registry.resources() for o in api.view_list(r.group, r.kind)]
     alive = {o["metadata"].get("uid") for o in objects if not o["metadata"].get("deletionTimestamp")}
     for obj in objects:
         refs = obj["metadata"].get("ownerReferences") or []

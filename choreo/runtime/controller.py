@@ -230,7 +230,7 @@ class Controller:
         f = r.config.for_
         if self.api.registry.get(f.group, f.kind) is None:
             return []
-        return [o for o in self.api.list(f.group, f.kind) if r.for_selector.matches(o)]
+        return [o for o in self.api.view_list(f.group, f.kind) if r.for_selector.matches(o)]
 
     # ------------------------------------------------------------------ one reconcile
 

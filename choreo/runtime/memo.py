@@ -73,6 +73,20 @@ def matching_objects(api: ObjectAPI, group: str, kind: str, selector: dict[str, 
     return [o for o in api.list(group, kind, managed_fields=False) if match.matches(o)]
 
 
+def _selected(api: APIServer, group: str, kind: str, selector: dict[str, str] | None) -> list[Object]:
+    """``matching_objects`` as the store's own objects (never to be mutated): what a digest looks at."""
+    match = field_selector(selector)
+    return [o for o in api.view_list(group, kind) if match.matches(_without_managed_fields(o))]
+
+
+def _without_managed_fields(obj: Object) -> Object:
+    """What a reconcile's ``list`` is matched against, without copying more than the top two levels."""
+    md = obj["metadata"]
+    if "managedFields" not in md:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in md.items() if k != "managedFields"}}
+
+
 def owned_children(api: ObjectAPI, uid: str, owned: set[tuple[str, str]]) -> list[Object]:
     """Objects of the owned kinds whose owner references name ``uid``: a for-object's children."""
     return [c for c in api.dependents(uid) if (c["apiVersion"].rpartition("/")[0], c["kind"]) in owned]
@@ -147,7 +161,6 @@ class ReconcileMemo:
         self._records: dict[str, Object] = dict(api.records.list_records(TASKS_TABLE))
         self._seen: set[str] = set()
         self._observed: dict[Query, str] = {}
-        self._objects: dict[tuple[str, str, str, str], Object | None] = {}
         self._stamp: tuple[int, int] = (-1, -1)
 
     def reusable(self, key: WorkKey, config: ReconcilerConfig, for_object: Object) -> bool:
@@ -223,12 +236,11 @@ class ReconcileMemo:
         return salt
 
     def _digest(self, queries: list[Query]) -> str:
-        """The digest of what ``queries`` see now. Objects and observations are cached while the store does
-        not change: a run of reused reconciles decodes each object it looks at once."""
+        """The digest of what ``queries`` see now. Observations are cached while the store does not change;
+        they look at the store's own objects (``APIServer.view``), so nothing is decoded or copied."""
         stamp = (self.api.events.current_revision(), self.api.events.rollbacks)
         if stamp != self._stamp:
             self._observed.clear()
-            self._objects.clear()
             self._stamp = stamp
         digest = hashlib.sha256()
         for query in queries:
@@ -244,22 +256,16 @@ class ReconcileMemo:
         op, *args = json.loads(query)
         try:
             if op == "get":
-                return _version(self._object(*args))
+                return _version(self.api.view(*args))
             if op == "list":
-                return [[*_identity(o), _version(o)] for o in matching_objects(self.api, *args)]
+                return [[*_identity(o), _version(o)] for o in _selected(self.api, *args)]
             uid, owned = args
             kinds = {(group, kind) for group, kind in owned}
-            children = [key for key in self.api.owners.dependents(uid) if (key.group, key.kind) in kinds]
+            children = [key for key in self.api.dependent_keys(uid) if (key.group, key.kind) in kinds]
             identities = [(key.group, key.kind, key.namespace, key.name) for key in children]
-            return [[*identity, _version(self._object(*identity))] for identity in identities]
+            return [[*identity, _version(self.api.view(*identity))] for identity in identities]
         except ChoreoError as exc:  # a kind that is not served (any more)
             return ["error", str(exc)]
-
-    def _object(self, group: str, kind: str, namespace: str, name: str) -> Object | None:
-        key = (group, kind, namespace, name)
-        if key not in self._objects:
-            self._objects[key] = self.api.try_get(group, kind, namespace, name)
-        return self._objects[key]
 
 
 def _record_key(key: WorkKey) -> str:

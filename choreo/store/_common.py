@@ -1,4 +1,4 @@
-"""What both store backends share: the write rules, transactions, watch history and encoding.
+"""What both store backends share: the write rules, transactions, watch history, encoding and the cache.
 
 ``BaseBackend`` implements the whole ``Backend`` contract (revision stamping, AlreadyExists / NotFound /
 Conflict checks, watch events, history compaction, nested transactions, ``wait_for_change``) on top of a
@@ -6,21 +6,23 @@ handful of storage primitives. ``MemoryBackend`` and ``SqliteBackend`` only supp
 the two cannot drift apart in behaviour.
 
 Storage format: objects, event objects and record values are kept as canonical JSON (sorted keys,
-compact separators). Decoding that text is also how every returned value becomes a fresh copy. A stored
-text that is not JSON (a store edited or damaged outside choreo) is a ``StoreDamaged`` error naming the
-store and the entry, never a decoder traceback.
+compact separators). A stored text that is not JSON (a store edited or damaged outside choreo) is a
+``StoreDamaged`` error naming the store and the entry, never a decoder traceback.
 
-Inside a transaction nobody else can write (the lock here, ``BEGIN IMMEDIATE`` across processes), so
-what the transaction read or wrote stays true until it ends: the revision counter and the stored text of
-recently touched objects (with their resourceVersion) are remembered for its duration (``_Remembered``),
-and forgotten on any rollback. A run's reads of what it just wrote, and the API server's read-then-update,
-then cost no statement and no decoding beyond the one that hands out a fresh copy.
+Reads of objects go through the backend's ``ObjectCache`` (``cache.py``): each kind is loaded whole on
+first touch and each object decoded once until it changes; writes go to the storage and the cache
+together, inside the transaction, and a rollback restores both. ``get`` / ``list`` hand out copies;
+``view`` / ``view_list`` / ``dependents`` hand out the cached objects themselves, for callers that only
+read. When other processes can write the same storage (SQLite), the cache is checked against the
+storage's revision counter before each read outside a transaction and when a transaction begins (from
+then on nobody else can write until it ends), and dropped when they differ.
 """
 
 from __future__ import annotations
 
 import builtins
 import json
+import sys
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -28,10 +30,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
-from choreo.api.objects import ObjectKey
+from choreo.api.objects import ObjectKey, clone
 from choreo.environment import positive_count
 from choreo.errors import AlreadyExists, ChoreoError, Conflict, Invalid, NotFound
 from choreo.store.base import Gone, WatchEvent
+from choreo.store.cache import KindObjects, ObjectCache, Row, owner_uids
 
 DEFAULT_MAX_EVENTS = 10_000
 """How many watch events a backend keeps before compacting the oldest ones away (``CHOREO_EVENT_HISTORY``
@@ -44,10 +47,6 @@ EVENT_HISTORY_VARIABLE = "CHOREO_EVENT_HISTORY"
 def event_history() -> int:
     """The number of events to keep: ``$CHOREO_EVENT_HISTORY`` or the default."""
     return positive_count(EVENT_HISTORY_VARIABLE, DEFAULT_MAX_EVENTS, expected="a whole number of events (1 or more)")
-
-
-REMEMBERED_OBJECTS = 4096
-"""How many object texts a transaction remembers (the most recently touched ones); bounds its memory."""
 
 
 class StoredEvent(NamedTuple):
@@ -75,15 +74,33 @@ class StoreDamaged(ChoreoError):
     """A stored text is not the JSON choreo wrote: the store was changed behind choreo's back."""
 
 
+def _damaged(where: str, what: str, exc: Exception) -> StoreDamaged:
+    return StoreDamaged(
+        f"{where}: stored {what} is not valid JSON ({exc}); the store is damaged: "
+        "delete it (the project's .choreo folder) to start afresh"
+    )
+
+
 def decode(text: str, where: str = "store", what: str = "value") -> Any:
     """The value of a stored JSON text; ``StoreDamaged`` naming ``where`` and ``what`` when it is not JSON."""
     try:
         return json.loads(text)
     except (TypeError, ValueError) as exc:
-        raise StoreDamaged(
-            f"{where}: stored {what} is not valid JSON ({exc}); the store is damaged: "
-            "delete it (the project's .choreo folder) to start afresh"
-        ) from None
+        raise _damaged(where, what, exc) from None
+
+
+def _interned_keys(pairs: builtins.list[tuple[str, Any]]) -> dict[str, Any]:
+    return {sys.intern(key): value for key, value in pairs}
+
+
+def decode_object(text: str, where: str, what: str) -> dict[str, Any]:
+    """``decode`` for a stored object, its keys interned: kept decoded in the cache, the thousands of objects
+    of a kind then share one copy of each key ("apiVersion", "metadata", ...), a third less memory."""
+    try:
+        decoded: dict[str, Any] = json.loads(text, object_pairs_hook=_interned_keys)
+    except (TypeError, ValueError) as exc:
+        raise _damaged(where, what, exc) from None
+    return decoded
 
 
 def stamped(obj: Mapping[str, Any], revision: int) -> dict[str, Any]:
@@ -134,37 +151,6 @@ def resource_version(obj: Mapping[str, Any]) -> str:
     return str(md.get("resourceVersion", "")) if isinstance(md, Mapping) else ""
 
 
-# --- what a transaction remembers ------------------------------------------------------------------
-
-
-class _Known(NamedTuple):
-    """An object's stored text (``None``: there is no such object) and, when known, its resourceVersion."""
-
-    body: str | None
-    resource_version: str | None
-
-
-class _Remembered:
-    """What the open transaction has read or written; valid only while it is open and nothing rolled back."""
-
-    __slots__ = ("objects", "revision")
-
-    def __init__(self) -> None:
-        self.revision: int | None = None
-        self.objects: dict[ObjectKey, _Known] = {}
-
-    def forget(self) -> None:
-        self.revision = None
-        self.objects.clear()
-
-    def object(self, key: ObjectKey, known: _Known) -> None:
-        objects = self.objects
-        objects.pop(key, None)  # re-inserted last: the oldest entries go first when the bound is reached
-        if len(objects) >= REMEMBERED_OBJECTS:
-            del objects[next(iter(objects))]
-        objects[key] = known
-
-
 # --- the shared backend -----------------------------------------------------------------------------
 
 
@@ -200,14 +186,12 @@ class BaseBackend(ABC):
         self._depth = 0
         self._closed = False
         self.rollbacks = 0
-        self._remembered = _Remembered()
+        self._cache = ObjectCache(self._decode_object)
+        self._written: int | None = None  # the revision counter, once the open transaction has written
         self._open = 0  # how many of the ``_depth`` nested transactions have begun in the storage
         self._compacted_once = False
 
     # --- primitives supplied by each backend (always called with the lock held) ---
-
-    @abstractmethod
-    def _load(self, key: ObjectKey) -> str | None: ...
 
     @abstractmethod
     def _save(self, key: ObjectKey, body: str) -> None: ...
@@ -216,8 +200,8 @@ class BaseBackend(ABC):
     def _remove(self, key: ObjectKey) -> None: ...
 
     @abstractmethod
-    def _scan(self, group: str, kind: str, namespace: str | None) -> builtins.list[str]:
-        """Bodies of one kind (optionally one namespace) sorted by (namespace, name)."""
+    def _scan(self, group: str, kind: str) -> builtins.list[Row]:
+        """(namespace, name, body) of every stored object of one kind, sorted by (namespace, name)."""
 
     @abstractmethod
     def _kinds(self) -> builtins.list[tuple[str, str]]: ...
@@ -277,12 +261,14 @@ class BaseBackend(ABC):
     def transaction(self) -> Iterator[None]:
         """See the class docstring. A nested transaction's savepoint is only set once something writes
         in it (``_writing``): most nested transactions only read, and one that wrote nothing has nothing
-        to undo or release."""
+        to undo or release. The cache's changes are undone with the storage's."""
         with self._lock:
             depth = self._depth
             if depth == 0:
                 self._begin(0)
                 self._open = 1
+                self._check_cache()
+            mark = self._cache.mark()
             self._depth = depth + 1
             try:
                 yield
@@ -290,7 +276,8 @@ class BaseBackend(ABC):
                     self._compact_events()
             except BaseException:
                 self._depth = depth
-                self._remembered.forget()
+                self._written = None
+                self._cache.undo(mark)
                 if self._open > depth:
                     self._open = depth
                     self._rollback(depth)
@@ -298,11 +285,16 @@ class BaseBackend(ABC):
                 raise
             self._depth = depth
             if depth == 0:
-                self._remembered.forget()
+                self._written = None
             if self._open > depth:
                 self._open = depth
-                self._commit(depth)
+                try:
+                    self._commit(depth)
+                except BaseException:
+                    self._cache.clear(None)  # the storage rolled back what the cache holds
+                    raise
             if depth == 0:
+                self._cache.settle()
                 self._changed.notify_all()
 
     def _writing(self) -> None:
@@ -314,7 +306,7 @@ class BaseBackend(ABC):
     def _compact_events(self) -> None:
         """Drop the events beyond the history; only after a write (or once per backend: the history's
         length may have changed since the last process wrote)."""
-        if self._remembered.revision is None and self._compacted_once:
+        if self._written is None and self._compacted_once:
             return
         self._compacted_once = True
         cutoff = self._counter() - self._max_events
@@ -322,35 +314,46 @@ class BaseBackend(ABC):
             self._writing()
             self._drop_events_through(cutoff)
 
-    # --- objects ---
+    # --- the cache ---
 
-    def get(self, key: ObjectKey) -> dict[str, Any] | None:
-        with self._lock:
-            known = self._known(key)
-            if known.body is None:
-                return None
-            obj = self._decode_object(known.body, key)
-            if known.resource_version is None and self._depth:
-                self._remembered.object(key, _Known(known.body, resource_version(obj)))
-        return obj
+    _others_write: bool = False
+    """Whether other processes may write the same storage (then the cache is checked against it)."""
 
-    def _known(self, key: ObjectKey) -> _Known:
-        """The stored text of ``key``: remembered within a transaction, else loaded (and remembered)."""
-        if self._depth:
-            known = self._remembered.objects.get(key)
-            if known is None:
-                known = _Known(self._load(key), None)
-                self._remembered.object(key, known)
-            return known
-        return _Known(self._load(key), None)
+    def _check_cache(self) -> None:
+        """Drop the cache when the storage changed behind it. Inside a transaction nobody else can write:
+        the check is made when it begins."""
+        if self._others_write and not self._depth:
+            revision = self._read_revision()
+            if revision != self._cache.revision:
+                self._cache.clear(revision)
+
+    def _kind(self, group: str, kind: str) -> KindObjects:
+        """The cached objects of a kind, loaded whole on first touch."""
+        objects = self._cache.kind(group, kind)
+        if objects is None:
+            objects = self._cache.add_kind(group, kind, self._scan(group, kind))
+        return objects
+
+    def _shared(self, key: ObjectKey) -> dict[str, Any] | None:
+        return self._cache.shared(self._kind(key.group, key.kind), key)
 
     def _decode(self, body: str, what: object) -> Any:
-        """A stored JSON value (an object, an event's object, or a record of any JSON type)."""
+        """A stored JSON value (an event's object, or a record of any JSON type)."""
         return decode(body, self.location, str(what))
 
     def _decode_object(self, body: str, what: object) -> dict[str, Any]:
-        decoded: dict[str, Any] = self._decode(body, what)
-        return decoded
+        return decode_object(body, self.location, str(what))
+
+    # --- objects ---
+
+    def get(self, key: ObjectKey) -> dict[str, Any] | None:
+        found = self.view(key)
+        return None if found is None else clone(found)
+
+    def view(self, key: ObjectKey) -> dict[str, Any] | None:
+        with self._lock:
+            self._check_cache()
+            return self._shared(key)
 
     def list(
         self,
@@ -359,10 +362,34 @@ class BaseBackend(ABC):
         namespace: str | None = None,
         labels: Mapping[str, str] | None = None,
     ) -> builtins.list[dict[str, Any]]:
+        return [clone(obj) for obj in self.view_list(group, kind, namespace, labels)]
+
+    def view_list(
+        self,
+        group: str,
+        kind: str,
+        namespace: str | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> builtins.list[dict[str, Any]]:
         with self._lock:
-            bodies = self._scan(group, kind, namespace)
-        objects = (self._decode_object(body, f"{kind}.{group}") for body in bodies)
-        return [obj for obj in objects if labels_match(obj, labels)]
+            self._check_cache()
+            found = self._cache.objects_of(group, kind, self._kind(group, kind), namespace)
+            return [obj for obj in found if labels_match(obj, labels)]
+
+    def dependents(self, uid: str) -> builtins.list[ObjectKey]:
+        with self._lock:
+            self._check_cache()
+            if not self._cache.owners_indexed:
+                self._cache.index_owners(
+                    (ObjectKey(group, kind, *name), obj)
+                    for group, kind in self._kinds()
+                    for name, obj in self._named_objects(group, kind)
+                )
+            return self._cache.dependents(uid)
+
+    def _named_objects(self, group: str, kind: str) -> Iterator[tuple[tuple[str, str], dict[str, Any]]]:
+        objects = self._kind(group, kind)
+        return zip(objects.names, self._cache.objects_of(group, kind, objects), strict=True)
 
     def kinds(self) -> builtins.list[tuple[str, str]]:
         with self._lock:
@@ -370,56 +397,55 @@ class BaseBackend(ABC):
 
     def create(self, key: ObjectKey, obj: dict[str, Any]) -> dict[str, Any]:
         with self.transaction():
-            if self._known(key).body is not None:
+            if self._kind(key.group, key.kind).entries.get((key.namespace, key.name)) is not None:
                 raise already_exists(key)
             return self._write(key, obj, "ADDED")
 
     def update(self, key: ObjectKey, obj: dict[str, Any], expected_rv: str | None = None) -> dict[str, Any]:
         with self.transaction():
-            known = self._known(key)
-            if known.body is None:
+            current = self._shared(key)  # decoding also finds a damaged text
+            if current is None:
                 raise not_found(key)
-            current = known.resource_version
-            if current is None:  # not read in this transaction yet (decoding also finds a damaged text)
-                current = resource_version(self._decode_object(known.body, key))
-            if expected_rv and current != str(expected_rv):
+            if expected_rv and resource_version(current) != str(expected_rv):
                 raise conflict(key)
             return self._write(key, obj, "MODIFIED")
 
     def delete(self, key: ObjectKey, expected_rv: str | None = None) -> dict[str, Any]:
         with self.transaction():
-            body = self._known(key).body
-            if body is None:
+            last = self._shared(key)
+            if last is None:
                 raise not_found(key)
-            last = self._decode_object(body, key)
             if expected_rv and resource_version(last) != str(expected_rv):
                 raise conflict(key)
             revision = self._next_revision()
             self._remove(key)
-            self._remembered.object(key, _Known(None, None))
+            self._cache.put(key, None)
             body = encode(stamped(last, revision), str(key))
             self._append_event(StoredEvent(revision, "DELETED", key.group, key.kind, body))
-            return last
+            return clone(last)
 
     def _write(self, key: ObjectKey, obj: Mapping[str, Any], event_type: str) -> dict[str, Any]:
+        """Store ``obj`` at the next revision. The cache keeps the text, decoded when first read: the
+        caller gets a decoding of its own, so nothing it does to it reaches the store."""
         revision = self._next_revision()
         body = encode(stamped(obj, revision), str(key))
         self._save(key, body)
-        self._remembered.object(key, _Known(body, str(revision)))
+        self._cache.put(key, body, owner_uids(obj))
         self._append_event(StoredEvent(revision, event_type, key.group, key.kind, body))
         return self._decode_object(body, key)
 
     def _counter(self) -> int:
         """The revision counter: remembered once this transaction has written one (nobody else can write
         while it is open), else read; ``_compact_events`` tells a transaction that wrote by it."""
-        remembered = self._remembered.revision if self._depth else None
-        return self._read_revision() if remembered is None else remembered
+        written = self._written if self._depth else None
+        return self._read_revision() if written is None else written
 
     def _next_revision(self) -> int:
         self._writing()
         revision = self._counter() + 1
         self._write_revision(revision)
-        self._remembered.revision = revision
+        self._written = revision
+        self._cache.revision = revision
         return revision
 
     # --- revisions and watch ---
@@ -489,5 +515,6 @@ class BaseBackend(ABC):
             if self._closed:
                 return
             self._closed = True
+            self._cache.clear(None)
             self._release()
             self._changed.notify_all()

@@ -1,7 +1,9 @@
 """The backend contract. Implementations: ``memory.MemoryBackend`` and ``sqlite.SqliteBackend``.
 
 Rules every backend honours (the conformance suite checks each one):
-- Objects are JSON-compatible dicts. What goes in is copied; what comes out is a fresh copy.
+- Objects are JSON-compatible dicts. What goes in is copied; what ``get``/``list``/writes return is a fresh
+  copy. ``view``/``view_list`` return the store's own objects, shared and never to be mutated, for readers
+  that only look (the engine's indexes and digests): no copy at all.
 - A single global, strictly increasing revision counter. Every create/update/delete takes the next
   value; the stored object's ``metadata.resourceVersion`` is that value as a string.
 - ``update``/``delete`` with ``expected_rv`` fail with ``choreo.errors.Conflict`` when the stored
@@ -91,6 +93,24 @@ class Backend(EventSource, RecordStore, Protocol):
     ) -> builtins.list[dict[str, Any]]:
         """Objects of one kind sorted by (namespace, name); ``namespace=None`` means all namespaces;
         ``labels`` keeps objects carrying every given label with that exact value."""
+        ...
+
+    def view(self, key: ObjectKey) -> dict[str, Any] | None:
+        """``get`` without the copy: the stored object itself, which the caller must not mutate."""
+        ...
+
+    def view_list(
+        self,
+        group: str,
+        kind: str,
+        namespace: str | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> builtins.list[dict[str, Any]]:
+        """``list`` without the copies: the stored objects themselves, which the caller must not mutate."""
+        ...
+
+    def dependents(self, uid: str) -> builtins.list[ObjectKey]:
+        """Keys of the objects whose ownerReferences name ``uid``, sorted."""
         ...
 
     def kinds(self) -> builtins.list[tuple[str, str]]:

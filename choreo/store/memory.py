@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from choreo.api.objects import ObjectKey
 from choreo.store._common import BaseBackend, StoredEvent
+from choreo.store.cache import Row
 
 GroupKind = tuple[str, str]
 NamespacedName = tuple[str, str]
@@ -68,18 +69,14 @@ class MemoryBackend(BaseBackend):
 
     # --- objects ---
 
-    def _load(self, key: ObjectKey) -> str | None:
-        return self._objects.get((key.group, key.kind), {}).get((key.namespace, key.name))
-
     def _save(self, key: ObjectKey, body: str) -> None:
         self._change_object(key, body)
 
     def _remove(self, key: ObjectKey) -> None:
         self._change_object(key, None)
 
-    def _scan(self, group: str, kind: str, namespace: str | None) -> list[str]:
-        by_name = self._objects.get((group, kind), {})
-        return [body for (ns, _name), body in sorted(by_name.items()) if namespace is None or ns == namespace]
+    def _scan(self, group: str, kind: str) -> list[Row]:
+        return [(ns, name, body) for (ns, name), body in sorted(self._objects.get((group, kind), {}).items())]
 
     def _kinds(self) -> list[tuple[str, str]]:
         return list(self._objects)

@@ -25,6 +25,7 @@ from pathlib import Path
 from choreo.api.objects import ObjectKey
 from choreo.errors import ChoreoError
 from choreo.store._common import BaseBackend, StoredEvent
+from choreo.store.cache import Row
 
 SCHEMA_VERSION = 2
 """Version 2: rowid tables with a unique key index (version 1's WITHOUT ROWID tables packed bodies of a
@@ -115,6 +116,8 @@ class SqliteBackend(BaseBackend):
         try:
             self._configure()
             self._migrate()
+            # From now on the cache is checked against the file's revision, which another process may move.
+            self._others_write = True
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise ChoreoError(f"{self.path}: cannot open the store ({exc})") from exc
@@ -200,13 +203,6 @@ class SqliteBackend(BaseBackend):
 
     # --- objects ---
 
-    def _load(self, key: ObjectKey) -> str | None:
-        row = self._db.execute(
-            "SELECT body FROM objects WHERE grp = ? AND kind = ? AND namespace = ? AND name = ?",
-            (key.group, key.kind, key.namespace, key.name),
-        ).fetchone()
-        return None if row is None else _unpack(row[0])
-
     def _save(self, key: ObjectKey, body: str) -> None:
         self._db.execute(
             "INSERT INTO objects (grp, kind, namespace, name, body) VALUES (?, ?, ?, ?, ?) "
@@ -228,14 +224,12 @@ class SqliteBackend(BaseBackend):
             (key.group, key.kind, key.namespace, key.name),
         )
 
-    def _scan(self, group: str, kind: str, namespace: str | None) -> list[str]:
-        sql = "SELECT body FROM objects WHERE grp = ? AND kind = ?"
-        params: tuple[str, ...] = (group, kind)
-        if namespace is not None:
-            sql += " AND namespace = ?"
-            params += (namespace,)
-        rows = self._db.execute(sql + " ORDER BY namespace, name", params).fetchall()
-        return [_unpack(body) for (body,) in rows]
+    def _scan(self, group: str, kind: str) -> list[Row]:
+        rows = self._db.execute(
+            "SELECT namespace, name, body FROM objects WHERE grp = ? AND kind = ? ORDER BY namespace, name",
+            (group, kind),
+        ).fetchall()
+        return [(namespace, name, _unpack(body)) for namespace, name, body in rows]
 
     def _kinds(self) -> list[tuple[str, str]]:
         return [(g, k) for g, k in self._db.execute("SELECT DISTINCT grp, kind FROM objects")]

@@ -1,0 +1,200 @@
+"""The decoded objects of a store, kept for the backend's life: the one read path of objects.
+
+Why it exists: a run reads the same few thousand objects many times (the loader's clean-up and garbage
+collection, reconcile digests, owner lookups, the inventory, the stage); decoding stored JSON on each
+read cost more than anything else in a re-run. Here every object is decoded at most once until it
+changes, and the lookups the engine makes often are indexed: by key, by kind (in store order, which a
+namespace or label filter walks) and by owner uid.
+
+What it holds: the objects of each kind that was touched, loaded whole on first touch (so absence is
+known without asking the storage, and no negative entry is ever needed). An entry is either the stored
+text (written by this process, or loaded, and not read since) or the decoded dict, which replaces the
+text on first read. Entries are never mutated, only replaced: a decoded dict is shared by every reader
+of ``BaseBackend.view`` / ``view_list`` (who must not change it) and copied by ``get`` / ``list``.
+The memory is the store's objects, decoded (about six times their text; keys are interned).
+
+Transactions: every change is undo-logged; ``mark`` / ``undo`` restore it exactly at any nesting depth,
+``settle`` drops the log when the outermost transaction commits. ``revision`` is the store revision the
+contents reflect, so a backend whose storage other processes write can tell when to ``clear`` it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+from choreo.api.objects import ObjectKey
+
+Object = dict[str, Any]
+Entry = str | Object
+"""A cached object: its stored text until first read, then the decoded dict."""
+Name = tuple[str, str]  # namespace, name
+Row = tuple[str, str, str]  # namespace, name, stored text
+
+
+def owner_uids(obj: Mapping[str, Any]) -> frozenset[str]:
+    """The uids named by ``obj``'s ownerReferences."""
+    md = obj.get("metadata")
+    refs = md.get("ownerReferences") if isinstance(md, Mapping) else None
+    if not isinstance(refs, list):
+        return frozenset()
+    return frozenset(r["uid"] for r in refs if isinstance(r, Mapping) and isinstance(r.get("uid"), str) and r["uid"])
+
+
+class KindObjects:
+    """The stored objects of one kind: entries by (namespace, name) and their names in store order."""
+
+    __slots__ = ("entries", "names")
+
+    def __init__(self, rows: Iterable[Row]) -> None:
+        self.entries: dict[Name, Entry] = {(ns, name): body for ns, name, body in rows}
+        self.names: list[Name] = sorted(self.entries)
+
+
+class _Change(NamedTuple):
+    key: ObjectKey
+    before: Entry | None  # None: there was no such object
+
+
+class Mark(NamedTuple):
+    """Where a transaction (or savepoint) began: the undo log's length and the revision then."""
+
+    changes: int
+    revision: int | None
+
+
+class ObjectCache:
+    """See the module docstring. ``decode`` turns a stored text into its object (``what`` names it in
+    errors); the owning backend's lock guards every call."""
+
+    def __init__(self, decode: Callable[[str, ObjectKey], Object]) -> None:
+        self._decode = decode
+        self._kinds: dict[tuple[str, str], KindObjects] = {}
+        self._undo: list[_Change] = []
+        self._dependents: dict[str, set[ObjectKey]] | None = None  # owner uid → keys; None: not built
+        self._owners_of: dict[ObjectKey, frozenset[str]] = {}
+        self.revision: int | None = None
+
+    def clear(self, revision: int | None) -> None:
+        """Forget everything (the storage changed behind the cache, or cannot be trusted to match it)."""
+        self._kinds.clear()
+        self._undo.clear()
+        self._dependents = None
+        self._owners_of.clear()
+        self.revision = revision
+
+    # --- reads ---
+
+    def kind(self, group: str, kind: str) -> KindObjects | None:
+        return self._kinds.get((group, kind))
+
+    def add_kind(self, group: str, kind: str, rows: Iterable[Row]) -> KindObjects:
+        """Cache a kind loaded whole from the storage."""
+        loaded = self._kinds[(group, kind)] = KindObjects(rows)
+        if self._dependents is not None:
+            for name in loaded.names:
+                self._index(ObjectKey(group, kind, *name), self.shared(loaded, ObjectKey(group, kind, *name)))
+        return loaded
+
+    def shared(self, objects: KindObjects, key: ObjectKey) -> Object | None:
+        """The decoded object of ``key`` (in ``objects``, its kind), decoded now if it was not yet."""
+        name = (key.namespace, key.name)
+        entry = objects.entries.get(name)
+        if not isinstance(entry, str):
+            return entry
+        decoded = self._decode(entry, key)
+        objects.entries[name] = decoded
+        return decoded
+
+    def objects_of(
+        self, group: str, kind: str, objects: KindObjects, namespace: str | None = None
+    ) -> Iterator[Object]:
+        """The decoded objects of a kind (of one namespace unless ``namespace`` is None), in store order."""
+        for ns, name in objects.names:
+            if namespace is not None and ns != namespace:
+                continue
+            found = self.shared(objects, ObjectKey(group, kind, ns, name))
+            assert found is not None
+            yield found
+
+    # --- writes (the kind is loaded: a write always reads first) ---
+
+    def put(self, key: ObjectKey, entry: Entry | None, owners: frozenset[str] | None = None) -> None:
+        """Set (``None``: remove) the entry of ``key``; ``owners`` are its owner uids when known."""
+        objects = self._kinds[(key.group, key.kind)]
+        name = (key.namespace, key.name)
+        self._undo.append(_Change(key, objects.entries.get(name)))
+        self._set(objects, key, entry, owners)
+
+    def _set(self, objects: KindObjects, key: ObjectKey, entry: Entry | None, owners: frozenset[str] | None) -> None:
+        name = (key.namespace, key.name)
+        if entry is None:
+            if objects.entries.pop(name, None) is not None:
+                del objects.names[bisect_left(objects.names, name)]
+        else:
+            if name not in objects.entries:
+                insort(objects.names, name)
+            objects.entries[name] = entry
+        if self._dependents is not None:
+            if entry is not None and owners is None:
+                owners = owner_uids(self.shared(objects, key) or {})
+            self._unindex(key)
+            if owners:
+                self._add_owners(key, owners)
+
+    # --- transactions ---
+
+    def mark(self) -> Mark:
+        return Mark(len(self._undo), self.revision)
+
+    def undo(self, mark: Mark) -> None:
+        """Restore exactly what was cached when ``mark`` was taken."""
+        while len(self._undo) > mark.changes:
+            change = self._undo.pop()
+            objects = self._kinds.get((change.key.group, change.key.kind))
+            if objects is not None:
+                self._set(objects, change.key, change.before, None)
+        self.revision = mark.revision
+
+    def settle(self) -> None:
+        """The outermost transaction committed: nothing can be undone any more."""
+        self._undo.clear()
+
+    # --- owners ---
+
+    @property
+    def owners_indexed(self) -> bool:
+        return self._dependents is not None
+
+    def index_owners(self, objects: Iterable[tuple[ObjectKey, Object]]) -> None:
+        """Build the owner index from every stored object; the cache keeps it current from then on."""
+        self._dependents = {}
+        self._owners_of.clear()
+        for key, obj in objects:
+            self._index(key, obj)
+
+    def dependents(self, uid: str) -> list[ObjectKey]:
+        """Keys of the objects whose ownerReferences name ``uid``, sorted (the index must be built)."""
+        assert self._dependents is not None
+        return sorted(self._dependents.get(uid, ()))
+
+    def _index(self, key: ObjectKey, obj: Object | None) -> None:
+        uids = owner_uids(obj or {})
+        if uids:
+            self._add_owners(key, uids)
+
+    def _add_owners(self, key: ObjectKey, uids: frozenset[str]) -> None:
+        assert self._dependents is not None
+        self._owners_of[key] = uids
+        for uid in uids:
+            self._dependents.setdefault(uid, set()).add(key)
+
+    def _unindex(self, key: ObjectKey) -> None:
+        assert self._dependents is not None
+        for uid in self._owners_of.pop(key, ()):
+            keys = self._dependents.get(uid)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._dependents[uid]

@@ -1,0 +1,148 @@
+"""The object cache every backend reads through: shared views, copies, exact rollback, the owner index, and
+freshness when another process writes the same SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from choreo.store._common import BaseBackend
+from choreo.store.sqlite import SqliteBackend
+
+from .conftest import GROUP, KIND, key, obj, put
+
+Opener = Callable[..., SqliteBackend]
+
+
+class Boom(Exception):
+    pass
+
+
+def owned(name: str, *owners: str, size: int = 1) -> dict[str, Any]:
+    child = obj(name, size=size)
+    child["metadata"]["ownerReferences"] = [{"uid": uid, "kind": "Owner", "name": uid} for uid in owners]
+    return child
+
+
+def state(backend: BaseBackend) -> tuple[Any, ...]:
+    """Everything a reader can see of the objects: views, copies, listings per namespace, owners."""
+    return (
+        backend.view_list(GROUP, KIND),
+        backend.list(GROUP, KIND),
+        backend.view_list(GROUP, KIND, "default"),
+        backend.view_list(GROUP, KIND, "other"),
+        [backend.view(key(n)) for n in ("a", "b", "c")],
+        [backend.dependents(uid) for uid in ("u1", "u2", "u3")],
+        backend.kinds(),
+        backend.current_revision(),
+    )
+
+
+def test_mutating_any_returned_object_never_changes_the_store(backend: BaseBackend) -> None:
+    # Reads are served from decoded objects kept in memory: each answer must still be the caller's own.
+    put(backend, "a", labels={"app": "web"}, size=1)
+    answers = [
+        backend.get(key("a")),
+        backend.list(GROUP, KIND)[0],
+        backend.list(GROUP, KIND, "default", {"app": "web"})[0],
+        backend.update(key("a"), obj("a", labels={"app": "web"}, size=1)),
+    ]
+    with backend.transaction():
+        answers.append(backend.get(key("a")))
+        answers.append(backend.list(GROUP, KIND)[0])
+    for answer in answers:
+        answer["spec"]["size"] = 99
+        answer["metadata"]["labels"]["app"] = "changed"
+        answer["metadata"]["resourceVersion"] = "0"
+    for seen in (backend.get(key("a")), backend.view(key("a")), backend.view_list(GROUP, KIND)[0]):
+        assert seen["spec"] == {"size": 1}
+        assert seen["metadata"]["labels"] == {"app": "web"}
+        assert seen["metadata"]["resourceVersion"] == "2"
+    deleted = backend.delete(key("a"))
+    deleted["spec"]["size"] = 98
+    assert [e.object["spec"]["size"] for e in backend.events_since(0)] == [1, 1, 1]
+
+
+def test_views_are_the_stored_objects_themselves_until_they_change(backend: BaseBackend) -> None:
+    put(backend, "a", size=1)
+    first = backend.view(key("a"))
+    assert first is backend.view(key("a")) is backend.view_list(GROUP, KIND)[0]
+    assert backend.get(key("a")) == first and backend.get(key("a")) is not first
+    backend.update(key("a"), obj("a", size=2))
+    assert backend.view(key("a"))["spec"] == {"size": 2}
+    assert first["spec"] == {"size": 1}  # a view taken earlier is a snapshot, never changed in place
+    assert backend.view(key("missing")) is None
+
+
+def test_rollbacks_at_any_depth_restore_exactly_what_readers_saw(backend: BaseBackend) -> None:
+    put(backend, "a", size=1)
+    backend.create(key("b"), owned("b", "u1"))
+    before = state(backend)
+    with pytest.raises(Boom), backend.transaction():
+        backend.update(key("a"), obj("a", size=2))
+        with backend.transaction():
+            backend.create(key("c"), owned("c", "u1", "u2"))
+            backend.create(key("x", "other"), obj("x", "other"))
+        with pytest.raises(Boom), backend.transaction():
+            backend.delete(key("b"))
+            backend.update(key("c"), owned("c", "u3"))
+            assert backend.dependents("u3") == [key("c")]
+            raise Boom
+        middle = state(backend)
+        assert backend.dependents("u1") == [key("b"), key("c")]
+        assert backend.dependents("u2") == [key("c")]
+        assert backend.dependents("u3") == []
+        raise Boom
+    assert state(backend) == before
+    assert before[5] == [[key("b")], [], []]
+    assert middle != before
+
+
+def test_the_owner_index_follows_every_write(backend: BaseBackend) -> None:
+    assert backend.dependents("u1") == []  # built now, on an empty store, and kept current from then on
+    backend.create(key("b"), owned("b", "u1"))
+    backend.create(key("a", "other"), owned("a", "u1", "u2"))
+    assert backend.dependents("u1") == [key("b"), key("a", "other")]
+    backend.update(key("b"), owned("b", "u2"))
+    assert backend.dependents("u1") == [key("a", "other")]
+    assert backend.dependents("u2") == [key("b"), key("a", "other")]
+    backend.delete(key("a", "other"))
+    assert backend.dependents("u2") == [key("b")]
+
+
+def test_another_process_writing_the_file_is_seen_by_every_read(open_sqlite: Opener) -> None:
+    first, second = open_sqlite(), open_sqlite()
+    put(first, "a", size=1)
+    first.create(key("b"), owned("b", "u1"))
+    assert first.view(key("a"))["spec"] == {"size": 1} and first.dependents("u1") == [key("b")]
+    second.update(key("a"), obj("a", size=2))
+    second.delete(key("b"))
+    put(second, "c")
+    assert first.get(key("a"))["spec"] == {"size": 2}
+    assert [o["metadata"]["name"] for o in first.view_list(GROUP, KIND)] == ["a", "c"]
+    assert first.dependents("u1") == []
+    second.update(key("c"), obj("c", size=5))
+    with first.transaction():  # a transaction checks the file once, when it begins
+        assert first.view(key("c"))["spec"] == {"size": 5}
+        first.update(key("c"), obj("c", size=6), expected_rv="6")
+    assert second.get(key("c"))["spec"] == {"size": 6}
+
+
+def test_a_failed_commit_leaves_nothing_of_the_transaction_in_the_cache(
+    open_sqlite: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_sqlite()
+    put(store, "a", size=1)
+
+    def refuse(depth: int) -> None:
+        store._rollback(depth)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store, "_commit", refuse)
+    with pytest.raises(OSError, match="disk full"):
+        store.update(key("a"), obj("a", size=2))
+    monkeypatch.undo()
+    assert store.get(key("a"))["spec"] == {"size": 1}
+    assert store.current_revision() == 1
