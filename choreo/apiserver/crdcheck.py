@@ -44,7 +44,7 @@ _KEYWORDS = frozenset(
 _UNSUPPORTED = ("$ref", "$schema", "id", "definitions", "dependencies", "additionalItems", "patternProperties")
 _COUNTS = ("maxLength", "minLength", "maxItems", "minItems", "maxProperties", "minProperties")
 _STRINGS = ("description", "title", "format")
-_BOOLEANS = ("nullable", "exclusiveMinimum", "exclusiveMaximum", "x-kubernetes-embedded-resource",
+_BOOLEANS = ("nullable", "exclusiveMinimum", "exclusiveMaximum", "uniqueItems", "x-kubernetes-embedded-resource",
              "x-kubernetes-int-or-string")  # fmt: skip
 _COMBINATORS = ("allOf", "anyOf", "oneOf")
 _LIST_TYPES = ("atomic", "map", "set")
@@ -310,12 +310,18 @@ def _list_map_keys(node: dict[str, Any], keys: Any, path: str) -> Iterator[Field
         yield FieldError(f"{path[: path.rfind('.')]}.items.type", "must be object if x-kubernetes-list-type is map")
         return
     props: dict[str, Any] = items["properties"] if isinstance(items.get("properties"), dict) else {}
+    required = items["required"] if _string_list(items.get("required")) else []
     for i, key in enumerate(keys):
         key_schema = props.get(key)
-        if not isinstance(key_schema, dict):
+        if key in keys[:i]:
+            yield FieldError(f"{path}[{i}]", f"Invalid value: {_quoted(key)}: must not be listed twice")
+        elif not isinstance(key_schema, dict):
             yield FieldError(f"{path}[{i}]", f"Invalid value: {_quoted(key)}: must name a property of the items")
         elif key_schema.get("type") in ("array", "object"):
             yield FieldError(f"{path}[{i}]", f"Invalid value: {_quoted(key)}: must name a scalar property")
+        elif key not in required and "default" not in key_schema:
+            # Without it two entries could both lack the key, and the list would have no identity for them.
+            yield FieldError(f"{path}[{i}]", f"Invalid value: {_quoted(key)}: a key must be required or have a default")
 
 
 def _object_keywords(node: dict[str, Any], path: str, where: str) -> Iterator[FieldError]:

@@ -343,6 +343,21 @@ CRDS = [
         GREETING_CRD_NAME + r".*properties",
     ),
     crd(
+        "crd-listmap-key-optional",
+        ("x-kubernetes-list-map-keys: [type]", "x-kubernetes-list-map-keys: [reason]"),
+        GREETING_CRD_NAME + r'.*conditions\.x-kubernetes-list-map-keys\[0\]: .*"reason": a key must be required',
+    ),
+    crd(
+        "crd-listmap-key-twice",
+        ("x-kubernetes-list-map-keys: [type]", "x-kubernetes-list-map-keys: [type, type]"),
+        GREETING_CRD_NAME + r".*x-kubernetes-list-map-keys\[1\]: .*must not be listed twice",
+    ),
+    crd(
+        "crd-uniqueitems-number",
+        ("minLength: 1", "uniqueItems: 7"),
+        GREETING_CRD_NAME + r".*name\.uniqueItems: must be a boolean, got 7",
+    ),
+    crd(
         "crd-array-without-items",
         ("messageRef: {type: string}", "messageRef: {type: array}"),
         GREETING_CRD_NAME + r".*items",
