@@ -319,6 +319,8 @@ def _list_map_keys(node: dict[str, Any], keys: Any, path: str) -> Iterator[Field
             yield FieldError(f"{path}[{i}]", f"Invalid value: {_quoted(key)}: must name a property of the items")
         elif key_schema.get("type") in ("array", "object"):
             yield FieldError(f"{path}[{i}]", f"Invalid value: {_quoted(key)}: must name a scalar property")
+        elif key_schema.get("nullable") is True:
+            yield FieldError(f"{path}[{i}]", f"Invalid value: {_quoted(key)}: a key cannot be nullable")
         elif key not in required and "default" not in key_schema:
             # Without it two entries could both lack the key, and the list would have no identity for them.
             yield FieldError(f"{path}[{i}]", f"Invalid value: {_quoted(key)}: a key must be required or have a default")

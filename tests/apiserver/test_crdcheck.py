@@ -107,6 +107,9 @@ def test_builtin_crds_pass() -> None:
         ({"type": "array", "items": {"type": "object", "required": ["n"], "properties": {"n": {"type": "string"}}},
           "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["n", "n"]},
          "x-kubernetes-list-map-keys[1]", "must not be listed twice"),
+        ({"type": "array", "items": {"type": "object", "required": ["n"], "properties": {
+            "n": {"type": "string", "nullable": True}}}, "x-kubernetes-list-type": "map",
+          "x-kubernetes-list-map-keys": ["n"]}, "x-kubernetes-list-map-keys[0]", "cannot be nullable"),
         ({"type": "array", "items": {"type": "string"}, "uniqueItems": "yes"}, "uniqueItems", "must be a boolean"),
         ({"type": "array", "items": {"type": "string"}, "x-kubernetes-list-type": "bag"},
          "x-kubernetes-list-type", "Unsupported value"),

@@ -30,7 +30,7 @@ CRD = {
                 "status": {"type": "object", "properties": {
                     "conditions": {"type": "array", "x-kubernetes-list-type": "map",
                                    "x-kubernetes-list-map-keys": ["type"],
-                                   "items": {"type": "object", "properties": {
+                                   "items": {"type": "object", "required": ["type"], "properties": {
                                        "type": {"type": "string"}, "status": {"type": "string"}}}},
                     "note": {"type": "string"},
                 }},

@@ -24,7 +24,7 @@ def _crd(kind: str, plural: str) -> dict[str, Any]:
                              "seen": {"type": "array", "items": {"type": "string"}},
                              "conditions": {"type": "array", "x-kubernetes-list-type": "map",
                                             "x-kubernetes-list-map-keys": ["type"],
-                                            "items": {"type": "object",
+                                            "items": {"type": "object", "required": ["type"],
                                                       "properties": {"type": {"type": "string"}},
                                                       "x-kubernetes-preserve-unknown-fields": True}}}}}}}}]},
     }
