@@ -120,7 +120,9 @@ def client_builtins(client: ReconcileClient) -> dict[str, Builtin]:
     def list_(obj: dict[str, Any], field_selector: dict[str, Any] | None) -> dict[str, Any]:
         api_version, kind = _type_of("client_list", obj)
         _want("client_list", "fieldSelector", field_selector, (dict, type(None)))
-        selector = {str(k): str(v) for k, v in field_selector.items()} if field_selector else None
+        # Values as given: the selector engine turns numbers and booleans into the text Go would compare
+        # (``true``, not Python's ``True``) and refuses anything else with an error naming the expression.
+        selector = dict(field_selector) if field_selector else None
 
         def run() -> dict[str, Any]:
             items = client.list(api_version, kind, selector)

@@ -579,6 +579,18 @@ STARLARK = [
         "    if rsp['error']:\n        fail(rsp['error'])\n",
         r"Nope",
     ),
+    star_body(
+        "star-client-list-bad-cel",
+        "    rsp = client_list({'apiVersion': 'example.com/v1alpha1', 'kind': 'Message'}, {'spec.text ++': 'x'})\n"
+        "    if rsp['error']:\n        return reconcile_result(self, True, 0, rsp['error'], rsp['fatal'])\n",
+        r"greeting\.Greeting\.example\.com\.alice .*'spec\.text \+\+' is not a valid CEL expression",
+    ),
+    star_body(
+        "star-client-list-value-not-text",
+        "    rsp = client_list({'apiVersion': 'example.com/v1alpha1', 'kind': 'Message'}, {'spec.text': [1]})\n"
+        "    if rsp['error']:\n        return reconcile_result(self, True, 0, rsp['error'], rsp['fatal'])\n",
+        r"greeting\.Greeting\.example\.com\.alice .*spec\.text",
+    ),
     star_body("star-big-list", "    x = [0] * 1000000000\n", STAR_FILE),
     star_body("star-string-doubling", "    s = 'x'\n    for i in range(40):\n        s = s + s\n", STAR_FILE),
     star_body("star-huge-int", "    x = 1\n    for i in range(100000):\n        x = x * 1000000007\n", STAR_FILE),

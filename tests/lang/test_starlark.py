@@ -250,6 +250,12 @@ def test_client_list_shape() -> None:
     assert probe('client_list({"apiVersion": "v1", "kind": "Pod"}, None)["error"]') is None
 
 
+def test_client_list_passes_selector_values_as_given() -> None:
+    client = FakeClient([POD])
+    probe('client_list({"apiVersion": "v1", "kind": "Pod"}, {"spec.on": True, "spec.n": 2, "spec.l": [1]})', client)
+    assert client.calls == [("list", "v1", "Pod", {"spec.on": True, "spec.n": 2, "spec.l": [1]})]
+
+
 @pytest.mark.parametrize("name", ["client_update", "client_update_status"])
 def test_client_update_applies(name: str) -> None:
     client = FakeClient()
