@@ -93,18 +93,32 @@ def _identity(value: Any) -> str:
 _PATH_PART = re.compile(r"\[(\d+)\]|\.([^.\[]*)")
 
 
-def _path_sort_key(path: str) -> tuple[tuple[int, int, str], ...]:
-    """Sort key that orders list indices numerically (``[2]`` before ``[10]``)."""
-    parts = []
+def _path_sort_key(path: str) -> tuple[int | str, ...]:
+    """Sort key that orders list indices numerically (``[2]`` before ``[10]``): a flat tuple of ``0, index``
+    and ``1, name`` pairs, one pair per step (flat because a document with a million undeclared fields
+    makes a million keys, and flat tuples build and compare several times faster than nested ones)."""
+    if "[" not in path:  # no list index: the steps are what lies between the dots
+        names = path.split(".")[1:]
+        steps: list[int | str] = [1] * (2 * len(names))
+        steps[1::2] = names
+        return tuple(steps)
+    parts: list[int | str] = []
     for index, key in _PATH_PART.findall(path):
-        parts.append((0, int(index), "") if index else (1, 0, key))
+        parts += (0, int(index)) if index else (1, key)
     return tuple(parts)
 
 
 def sorted_errors(errors: Iterable[FieldError]) -> list[FieldError]:
     """Errors without duplicates, sorted by path (indices numerically) then message."""
-    unique = set(errors)
-    return sorted(unique, key=lambda e: (_path_sort_key(e.path), e.path, e.message))
+    # Sorted by the paths' text first (cheap): that is nearly the final order, so the sort by the costly keys
+    # has little left to do (a million undeclared fields: a second instead of many).
+    unique = sorted(set(errors), key=_path_text)
+    unique.sort(key=lambda e: (_path_sort_key(e.path), e.path, e.message))
+    return unique
+
+
+def _path_text(error: FieldError) -> str:
+    return error.path
 
 
 def child_path(path: str, key: Any) -> str:
@@ -276,6 +290,22 @@ def validate(
     errors: list[FieldError] = []
     _VALIDATORS.get(schema).check(obj, "", True, errors, skip_root)
     return sorted_errors(errors)
+
+
+def undeclared_fields(
+    schema: Schema, obj: dict[str, Any], *, skip_root: tuple[str, ...] = ("apiVersion", "kind", "metadata")
+) -> list[FieldError]:
+    """The ``field not declared in schema`` errors of :func:`validate` alone, sorted.
+
+    Why a walk of its own: server-side apply must refuse an intent with undeclared fields before it builds
+    anything from it (Kubernetes' "failed to create typed patch object"), and an intent can be huge (a
+    document with 300 000 unknown keys); this walk looks only at the keys of objects and the items of arrays
+    the schema describes, so its cost stays a small part of the cost of storing the same object."""
+    if not isinstance(schema, dict):
+        return []
+    found: list[FieldError] = []
+    _VALIDATORS.get(schema).undeclared(obj, "", found, skip_root)
+    return sorted_errors(found)
 
 
 def _is_integer(value: Any) -> TypeGuard[int]:
@@ -505,6 +535,34 @@ class _Validator:
             self._number(value, path, errors)
         if self.combinators:
             self._combinators(value, path, errors)
+
+    def undeclared(self, value: Any, path: str, errors: list[FieldError], skip: tuple[str, ...] = ()) -> None:
+        """Add the undeclared fields at or below ``value`` to ``errors``: the NOT_DECLARED part of ``check``
+        (structural), walking only where ``check`` would (a value of the wrong type is not entered)."""
+        if self.leaf or (self.checks_type and not self._type_fits(value)):
+            return
+        if isinstance(value, dict):
+            props, additional, closed = self.props, self.additional, not self.open_ended
+            for key, item in value.items():
+                if skip and key in skip:
+                    continue
+                sub = props.get(key, additional)
+                if sub is not None:
+                    if isinstance(item, dict | list):
+                        sub.undeclared(item, f"{path}.{key}", errors)
+                elif closed and not (self.embedded and key in _EMBEDDED_KEYS):
+                    errors.append(FieldError(f"{path}.{key}", NOT_DECLARED))
+        elif isinstance(value, list) and self.items is not None:
+            items = self.items
+            for i, item in enumerate(value):
+                if isinstance(item, dict | list):
+                    items.undeclared(item, f"{path}[{i}]", errors)
+
+    def _type_fits(self, value: Any) -> bool:
+        """The type test of ``check``: whether ``value`` has one of the declared types."""
+        return type(value) in self.exact or isinstance(value, self.loose) or (
+            isinstance(value, self.strict) and type(value) is not bool
+        )
 
     # -- scalars ----------------------------------------------------------------------------------
 

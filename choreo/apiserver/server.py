@@ -70,8 +70,9 @@ class APIServer:
         self._new_uid = new_uid
         self._semantics: dict[tuple[str, str], openapi.SchemaInfo] = {}
         self._hooks: dict[tuple[str, str], list[AdmissionHook]] = {}
-        # Kinds whose stored objects may predate their current schema: even unchanged writes are validated.
-        self._unverified: set[tuple[str, str]] = set()
+        # Kinds whose stored objects may predate their current schema, with the store's revision when the
+        # schema changed: an unchanged write of an object not stored since then is validated all the same.
+        self._unverified: dict[tuple[str, str], int] = {}
         for crd in builtin_crds():
             self.registry.add(resource_from_crd(crd, source="built-in", choreo_api=True))
         self.registry.add(namespaces.namespace_resource())
@@ -120,7 +121,7 @@ class APIServer:
     def register_crd(self, crd: Object, *, source: str = "", choreo_api: bool = False) -> APIResource:
         resource = resource_from_crd(crd, source=source, choreo_api=choreo_api)
         if self._schema_changed(crd, resource):
-            self._unverified.add((resource.group, resource.kind))
+            self._unverified[(resource.group, resource.kind)] = self.backend.current_revision()
         self.registry.add(resource)
         self._semantics.pop((resource.group, resource.kind), None)
         return resource
@@ -265,7 +266,15 @@ class APIServer:
             # ssa.apply only reads the intent (the result copies what it takes), so only what is removed
             # here is copied: the top level and metadata.
             applied = {**obj, "metadata": {k: v for k, v in obj["metadata"].items() if k not in _NOT_APPLIED}}
+            # An intent with fields the schema does not declare is refused before anything is built from it.
+            undeclared = openapi.undeclared_fields(resource.schema, applied)
+            if undeclared:
+                raise _typed_patch_failed(resource, key, undeclared)
             new = ssa.apply(old, applied, manager, self.semantics(resource), now=self._clock(), force=force)
+            if new is old and old is not None:  # the apply changes nothing
+                if not self._hooks_for(key) and self._verified(resource, old):
+                    return old
+                new = clone(old)  # admission hooks or a re-validation still see (and may change) a copy
             if old is not None:
                 _carry_server_fields(old, new)
             return self._store(resource, key, old, new, applying=True)
@@ -284,6 +293,8 @@ class APIServer:
             merged = ssa.apply(
                 live, applied, manager, self.semantics(resource), now=self._clock(), force=force, subresource="status"
             )
+            if merged is live:
+                merged = clone(live)
             merged["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
             return self.update(merged)
 
@@ -369,15 +380,8 @@ class APIServer:
                         )
                     )
         undeclared = [e for e in errors if e.message == openapi.NOT_DECLARED]
-        if applying and undeclared:  # only the applied intent can bring them: the reference's wording
-            gvk = f"{resource.group}/{resource.storage_version}, Kind={resource.kind}"
-            detail = capped(str(e) for e in undeclared)  # a million unknown keys: name three
-            raise Invalid(
-                "fieldmanager apply failed err: failed to create typed patch object "
-                f"({_where(key.namespace, key.name)}; {gvk}): {detail}",
-                causes=[(e.path, e.message) for e in undeclared],
-                target=(resource.group, resource.kind, key.name),
-            )
+        if applying and undeclared:  # stored before the schema changed: worded as if the intent brought them
+            raise _typed_patch_failed(resource, key, undeclared)
         if errors:
             raise Invalid(
                 _invalid_message(resource, key, errors),
@@ -389,7 +393,7 @@ class APIServer:
         self, resource: APIResource, key: ObjectKey, old: Object | None, new: Object, *, applying: bool = False
     ) -> Object:
         hooks = self._hooks_for(key)
-        verified = (resource.group, resource.kind) not in self._unverified
+        verified = self._verified(resource, old)
         if old is not None and not hooks and verified and _unchanged(old, new):
             return old  # nothing to validate or store: the stored object is already this
         self._validate(resource, key, old, new, applying)
@@ -413,6 +417,16 @@ class APIServer:
         for hook in hooks:
             hook.stored(self, old, stored)
         return stored
+
+    def _verified(self, resource: APIResource, old: Object | None) -> bool:
+        """Whether ``old`` (the stored object) was validated against the kind's current schema: it was unless
+        the schema changed after it was stored. Revisions only grow, so an object stored at a revision above
+        the one of the change was written, and validated, under the current schema."""
+        changed_at = self._unverified.get((resource.group, resource.kind))
+        if changed_at is None:
+            return True
+        stored_at = old["metadata"].get("resourceVersion") if old is not None else None
+        return isinstance(stored_at, str) and stored_at.isdigit() and int(stored_at) > changed_at
 
     def _remove(self, key: ObjectKey, old: Object) -> Object:
         for hook in self._hooks_for(key):
@@ -480,6 +494,20 @@ def _stale_message(resource: APIResource, key: ObjectKey) -> str:
     return (
         f'Operation cannot be fulfilled on {resource.plural}.{resource.group} "{key.name}": the object has '
         "been modified; please apply your changes to the latest version and try again"
+    )
+
+
+def _typed_patch_failed(
+    resource: APIResource, key: ObjectKey, undeclared: builtins.list[openapi.FieldError]
+) -> Invalid:
+    """An apply refused for fields the schema does not declare, in the reference's wording."""
+    gvk = f"{resource.group}/{resource.storage_version}, Kind={resource.kind}"
+    detail = capped(str(e) for e in undeclared)  # a million unknown keys: name three
+    return Invalid(
+        "fieldmanager apply failed err: failed to create typed patch object "
+        f"({_where(key.namespace, key.name)}; {gvk}): {detail}",
+        causes=[(e.path, e.message) for e in undeclared],
+        target=(resource.group, resource.kind, key.name),
     )
 
 

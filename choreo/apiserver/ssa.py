@@ -505,32 +505,31 @@ def apply(
 ) -> Object:
     """Apply ``applied`` (the manager's whole intent) to ``live``; ``None`` live means create.
 
-    Neither ``live`` nor ``applied`` is changed, and the result shares no dict or list with either: callers
-    may change it freely (the API server defaults and stamps it) and need not copy what they pass in.
+    Neither ``live`` nor ``applied`` is changed. An apply that changes nothing returns ``live`` itself (most
+    applies of a steady run: the caller can tell by identity and skip the write); any other result shares no
+    dict or list with either, so callers may change it freely (the API server defaults and stamps it).
 
     Raises :class:`ApplyConflict` when the apply would change a value another manager owns, unless
     ``force`` is set, in which case ownership of those fields moves to ``manager``.
     """
     sem = _Semantics(semantics)
-    base: Object = clone(live) if live else _skeleton(applied)
-    entries = _read_entries(base)
-    mine = _find_or_add(entries, (manager, APPLY, subresource))
-    previous = set(mine.fields)
     intent: FieldSet = set()
     applied_flat = _flatten(applied, sem, intent)
     if not live:
         # A create: no other manager and nothing to drop, so what the merge makes is all the applier's.
-        created: Object = _merge(base, applied, (), sem, forced=True)
+        created: Object = _merge(_skeleton(applied), applied, (), sem, forced=True)
         _copy_identity(created, applied)
-        mine.fields = intent
-        mine.touched = bool(intent)
-        _write_entries(created, entries, now)
+        _write_entries(created, [_Entry(manager, APPLY, subresource, intent, touched=bool(intent))], now)
         return created
-    live_flat = _flatten(base, sem)
+    # Only read until it is clear that something changes (entries keep their raw dicts, copied when rendered).
+    entries = _read_entries(live)
+    mine = _find_or_add(entries, (manager, APPLY, subresource))
+    previous = set(mine.fields)
+    live_flat = _flatten(live, sem)
     if intent == previous and _same_values(intent, applied_flat, live_flat):
-        return base  # the same intent with the same values: nothing to merge, prune or re-own
+        return live  # the same intent with the same values: nothing to merge, prune or re-own
 
-    merged: Object = _merge(base, applied, (), sem, forced=True)
+    merged: Object = _merge(clone(live), applied, (), sem, forced=True)
     final_flat = _flatten(merged, sem)
     changed = _changed_paths(live_flat, final_flat)
     others = [entry for entry in entries if entry is not mine]

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import copy
+import random
+import re
 from typing import Any
 
 import pytest
 
 from choreo.apiserver.openapi import (
+    NOT_DECLARED,
     FieldError,
     SchemaInfo,
     apply_defaults,
     list_semantics,
+    sorted_errors,
+    undeclared_fields,
     validate,
 )
 
@@ -23,8 +28,12 @@ def root(spec_schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def spec_errors(spec_schema: dict[str, Any], spec: Any) -> list[str]:
-    """Validate ``spec`` as the ``.spec`` of an object whose spec schema is ``spec_schema``."""
-    return [str(e) for e in validate(root(spec_schema), {**HEADER, "spec": spec})]
+    """Validate ``spec`` as the ``.spec`` of an object whose spec schema is ``spec_schema``; on the way, check
+    that ``undeclared_fields`` (apply's early refusal) finds exactly the undeclared part of the errors."""
+    schema, obj = root(spec_schema), {**HEADER, "spec": spec}
+    errors = validate(schema, obj)
+    assert undeclared_fields(schema, obj) == [e for e in errors if e.message == NOT_DECLARED]
+    return [str(e) for e in errors]
 
 
 def test_field_error_str() -> None:
@@ -660,6 +669,25 @@ def test_all_errors_sorted_numerically_and_deterministic() -> None:
     ]
     assert [str(e) for e in validate(schema, obj)] == expected
     assert validate(schema, copy.deepcopy(obj)) == validate(schema, obj)
+
+
+def _nested_sort_key(path: str) -> tuple[tuple[int, int, str], ...]:
+    """The order errors have always been sorted in, written the plain way: a triple per path step."""
+    steps = re.findall(r"\[(\d+)\]|\.([^.\[]*)", path)
+    return tuple((0, int(index), "") if index else (1, 0, key) for index, key in steps)
+
+
+def test_error_order_is_by_steps_with_numeric_indices_however_many_errors() -> None:
+    names = ["a", "b", "a-b", "a.b", "", "k1", "k10", "k2", "é", "a]b", "Z"]
+    rng = random.Random(7)
+    paths = {
+        "".join(rng.choice([f".{rng.choice(names)}", f"[{rng.randrange(12)}]"]) for _ in range(rng.randrange(1, 5)))
+        for _ in range(3000)
+    }
+    errors = [FieldError(path, message) for path in paths for message in (NOT_DECLARED, "Required value")]
+    rng.shuffle(errors)
+    expected = sorted(set(errors), key=lambda e: (_nested_sort_key(e.path), e.path, e.message))
+    assert sorted_errors(errors + errors[:50]) == expected
 
 
 def test_errors_are_field_errors() -> None:

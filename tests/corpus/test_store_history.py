@@ -65,7 +65,7 @@ def test_an_unchanged_project_keeps_skipping_unchanged_writes(tmp_path: Path) ->
     try:
         api = APIServer(backend)
         register_crds(api, load_project(project))
-        assert api._unverified == set()
+        assert not api._unverified
     finally:
         backend.close()
 
