@@ -1,16 +1,18 @@
 """Runs Starlark reconcilers (spec §4.1) on the ``starlark-pyo3`` interpreter.
 
 Users write ``reconcile(self)`` in Starlark; this module is the bridge between that code and the
-controller runtime: it parses the file once, evaluates it per reconcile call with Choreo's builtins
-predeclared (bound to that call's ``ReconcileClient``), resolves ``load()`` against the project's
-libraries, enforces the time and call-depth limits of ``choreo.lang.limits`` (memory is bounded by the
-worker process the reconcile runs in), and turns the value built by ``reconcile_result`` into a
-``ReconcileOutput``. Every failure becomes one ``ReconcileError`` line that names the file and, where the
-interpreter knows it, the line and column.
+controller runtime: it parses the file once, evaluates it with Choreo's builtins predeclared (acting on
+the running call's ``ReconcileClient``) once, or per call when its top-level code has effects, resolves
+``load()`` against the project's libraries, passes data out of the interpreter as JSON text, enforces
+the time and call-depth limits of ``choreo.lang.limits`` (memory is bounded by the worker process the
+reconcile runs in), and turns the value built by ``reconcile_result`` into a ``ReconcileOutput``. Every
+failure becomes one ``ReconcileError`` line that names the file and, where the interpreter knows it,
+the line and column.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -26,18 +28,23 @@ from choreo.loader.project import Library
 
 PRELUDE_FILE = "<choreo prelude>"
 LOG_HOOK = "_choreo_log"
+ENTRY = "choreo_reconcile_entry"  # exported (no leading underscore) so that it can be called
 
-# The builtin range() is kept under another name before ``range`` is redefined below.
-# Builtins that take data out of Starlark. The interpreter turns a NaN or an infinite float into None on
-# the way to Python, so a non-finite number would silently become null: the arguments of these builtins
-# are checked in Starlark first, where the float is still visible (Starlark's NaN equals itself, so it is
-# recognised by its text). A dict that reconcile(self) builds by hand instead of calling reconcile_result
-# is not checked: wrapping reconcile(self) would move every error's reported line to the wrapper.
+# Builtins that take data out of Starlark. Their arguments leave the interpreter as one JSON text
+# (``json.encode``, native) instead of value by value (starlark-pyo3 calls Python's json.loads for every
+# key and scalar, the largest cost of a reconcile); the prelude wraps each of them, the Python side
+# (``_json_adapter``) decodes. The result of reconcile(self) leaves the same way (``ENTRY``).
+# The encoder would silently turn a NaN or an infinite float into null and an int or bool key into a
+# string, so the values are checked in Starlark first (``_choreo_check``): a cheap scan of their text,
+# and only when that sees something suspicious (Starlark's NaN equals itself, so it is recognised by its
+# text; a key not in quotes), a walk that names the offending path. Values that are not data (functions,
+# ranges) make the encoder fail, reported at the user's line.
 _DATA_BUILTINS = (
     "client_apply", "client_create", "client_update", "client_update_status",
     "reconcile_result", "add_finalizer", "del_finalizer",
 )
-_PRELUDE_ALIASES = "_choreo_range = range\n" + "".join(f"_choreo_{name} = {name}\n" for name in _DATA_BUILTINS)
+# The builtin range() is kept under another name before ``range`` is redefined below.
+_PRELUDE_ALIASES = "_choreo_range = range\n_choreo_encode = json.encode\n"
 # print() goes to the reconciler log instead of the process stdout. range() accepts any int: the
 # interpreter's own range is limited to 32 bits, so a huge loop would fail at once with an unpacking
 # error instead of running into the time limit; clamping only affects calls that would otherwise fail.
@@ -56,9 +63,13 @@ def print(*args, sep = " "):
 _CHOREO_INF = float("inf")
 _CHOREO_MARKS = (": nan", "[nan", ", nan", "(nan", "+inf", "-inf")
 
-def _choreo_finite(where, roots):
-    text = repr(roots)
-    if not [m for m in _CHOREO_MARKS if m in text]:
+def _choreo_suspect(text):
+    if text.count(": ") != text.count('": '):
+        return True
+    return len([m for m in _CHOREO_MARKS if m in text]) > 0
+
+def _choreo_check(where, roots):
+    if not _choreo_suspect(repr(roots)):
         return None
     stack = list(roots)
     for _ in _choreo_range(2147483647):
@@ -69,6 +80,9 @@ def _choreo_finite(where, roots):
         if kind == "float" and (str(value) == "nan" or value == _CHOREO_INF or value == -_CHOREO_INF):
             fail("%s: %s is %s: objects hold only finite numbers" % (where, path, value))
         elif kind == "dict":
+            for k in value:
+                if type(k) != "string":
+                    fail("%s: %s has a non-string key %r: object keys are strings" % (where, path, k))
             stack.extend([("%s.%s" % (path, k), v) for k, v in value.items()])
         elif kind == "list" or kind == "tuple":
             stack.extend([("%s[%d]" % (path, i), v) for i, v in enumerate(value)])
@@ -77,14 +91,22 @@ def _choreo_finite(where, roots):
 def _choreo_arguments(args, kwargs):
     named = [("obj" if i == 0 else "argument %d" % (i + 1), a) for i, a in enumerate(args)]
     return named + list(kwargs.items())
+
+def _choreo_result(value):
+    _choreo_check("reconcile(self)", value.items() if type(value) == "dict" else [("result", value)])
+    return _choreo_encode(value)
 """ + "".join(
     f"""
 def {name}(*args, **kwargs):
-    _choreo_finite("{name}", _choreo_arguments(args, kwargs))
-    return _choreo_{name}(*args, **kwargs)
+    _choreo_check("{name}", _choreo_arguments(args, kwargs))
+    return _choreo_{name}(_choreo_encode(args), _choreo_encode(kwargs))
 """
     for name in _DATA_BUILTINS
 )
+# Evaluated after the reconciler's own code, in its module: ENTRY calls reconcile(self) and encodes its
+# result. The call spreads its argument list so that the compiler cannot inline reconcile(self): an error
+# inside an inlined function would be reported at the line of ENTRY instead of the user's.
+_EPILOGUE = f"def {ENTRY}(self):\n    return _choreo_result(reconcile(*[self]))\n"
 
 _FRAME = re.compile(r"^\s*\* (?P<file>.+):(?P<line>\d+), in ")
 # Python exceptions raised inside builtins show up as "<class name>: <message>".
@@ -149,11 +171,72 @@ def _error_location(lines: list[str]) -> str | None:
     return f"{frames[-1]['file']}:{frames[-1]['line']}" if frames else None
 
 
+class _Current:
+    """The reconcile being run, as the builtins see it: they are made once per engine (the modules that
+    hold them are kept across calls) and act on the client and log of whichever call is running.
+
+    ``effects`` counts what a module's top-level code could observe or cause (client calls, prints): a
+    module whose evaluation had none gives the same values every time, so it is evaluated only once."""
+
+    def __init__(self) -> None:
+        self.client: ReconcileClient | None = None
+        self.printer: Callable[[str], None] | None = None  # where print() goes
+        self.effects = 0
+
+    def _client(self) -> ReconcileClient:
+        assert self.client is not None, "builtins are called only while a reconcile runs"
+        self.effects += 1
+        return self.client
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str) -> dict[str, Any]:
+        return self._client().get(api_version, kind, name, namespace)
+
+    def list(self, api_version: str, kind: str, field_selector: dict[str, str] | None) -> list[dict[str, Any]]:
+        return self._client().list(api_version, kind, field_selector)
+
+    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return self._client().apply(obj)
+
+    def create_child(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return self._client().create_child(obj)
+
+    def apply_children(self) -> None:
+        self._client().apply_children()
+
+    def delete_children(self) -> None:
+        self._client().delete_children()
+
+    def log(self, message: str) -> None:
+        assert self.printer is not None, "print is called only while a reconcile runs"
+        self.effects += 1
+        self.printer(message)
+
+
+def _json_adapter(builtin: Callable[..., Any]) -> Callable[[str, str], Any]:
+    """``builtin`` called with arguments that left Starlark as JSON texts (see ``_DATA_BUILTINS``)."""
+
+    def call(args: str, kwargs: str) -> Any:
+        return builtin(*json.loads(args), **json.loads(kwargs))
+
+    return call
+
+
+def _builtins(current: _Current) -> dict[str, Callable[..., Any]]:
+    """The callables a module is given, bound to ``current``; data builtins under their prelude alias."""
+    table: dict[str, Callable[..., Any]] = {}
+    for name, fn in all_builtins(current).items():
+        if name in _DATA_BUILTINS:
+            table[f"_choreo_{name}"] = _json_adapter(fn)
+        else:
+            table[name] = fn
+    table[LOG_HOOK] = current.log
+    return table
+
+
 @dataclass
 class _Call:
-    """State of one reconcile call: client-bound builtins, loaded libraries, deadline, first failure."""
+    """State of one reconcile call: loaded libraries, deadline, first failure."""
 
-    builtins: dict[str, Callable[..., Any]]
     budget: Budget
     options: starlark.EvalOptions = field(init=False)
     loader: starlark.FileLoader | None = None
@@ -174,12 +257,11 @@ class _Call:
     def release(self) -> None:
         """Drop the references the interpreter's objects hold back to this call.
 
-        The eval options, the file loader and the frozen modules are native objects holding Python
-        callables that point at this call; Python's collector cannot see through them, so without this
-        every reconcile would leak its whole call state."""
+        The eval options and the file loader are native objects holding Python callables that point at
+        this call; Python's collector cannot see through them, so without this every reconcile would
+        leak its whole call state."""
         self.loader = None
         self.modules.clear()
-        self.builtins.clear()
         self.options = None  # type: ignore[assignment]
 
     def fail(self, message: str) -> _Abort:
@@ -189,7 +271,11 @@ class _Call:
 
 
 class StarlarkReconciler:
-    """A ``ReconcilerEngine`` for one ``reconciler.star``; call ``reconcile`` from one thread at a time."""
+    """A ``ReconcilerEngine`` for one ``reconciler.star``; call ``reconcile`` from one thread at a time.
+
+    The file and its libraries are parsed once. A module (the reconciler's or a library's) is evaluated
+    once and kept when its top-level code made no client call and printed nothing (it then cannot
+    differ between calls); otherwise it is evaluated again for every call, as the language promises."""
 
     def __init__(
         self,
@@ -212,23 +298,27 @@ class StarlarkReconciler:
         self._libraries = {lib.name: lib for lib in libraries.values()}
         self._dialect = _dialect()
         self._globals = starlark.Globals.standard()
+        self._prelude_globals = starlark.Globals.extended_by([starlark.LibraryExtension.Json])
         self._prelude = [
             _parse(PRELUDE_FILE, _PRELUDE_ALIASES, self._dialect),
             _parse(PRELUDE_FILE, _PRELUDE, self._dialect),
         ]
+        self._epilogue = _parse(PRELUDE_FILE, _EPILOGUE, self._dialect)
         self._library_asts: dict[str, starlark.AstModule] = {}
         self._ast = _parse(source, code, self._dialect)
+        self._current = _Current()
+        self._builtins = _builtins(self._current)
+        self._kept: starlark.FrozenModule | None = None  # the reconciler's module, once known to be pure
+        self._kept_libraries: dict[str, starlark.FrozenModule] = {}
 
     def reconcile(self, obj: dict[str, Any], client: ReconcileClient) -> ReconcileOutput:
-        call = _Call(all_builtins(client), Budget(self._limits, self._source))
-        call.builtins[LOG_HOOK] = self._log or client.log
+        call = _Call(Budget(self._limits, self._source))
         call.loader = starlark.FileLoader(lambda name: self._load(call, name))
         call.loading.append((None, self._source))
+        self._current.client = client
+        self._current.printer = self._log or client.log
         try:
-            module = self._evaluate(call, self._ast)
-            if not _defines(module, "reconcile"):
-                raise ReconcileError(f"{self._source}: reconciler.star must define reconcile(self)")
-            value = module.freeze().call_with(call.options, "reconcile", obj).value
+            text = self._module(call).call_with(call.options, ENTRY, obj).value
         except (starlark.StarlarkError, _Abort) as exc:
             raise self._failure(call, exc, self._source) from None
         except TypeError as exc:  # the object holds something that is not JSON data
@@ -238,25 +328,42 @@ class StarlarkReconciler:
                 raise
             raise self._panic(str(exc)) from None
         finally:
+            self._current.client = self._current.printer = None
             call.release()
-        return self._output(value)
+        return self._output(json.loads(str(text)))
 
     # --- evaluation ----------------------------------------------------------------------------------
+
+    def _module(self, call: _Call) -> starlark.FrozenModule:
+        """The reconciler's module with ``ENTRY`` defined: the kept one, else evaluated for this call."""
+        if self._kept is not None:
+            return self._kept
+        effects = self._current.effects
+        module = self._evaluate(call, self._ast)
+        if not _defines(module, "reconcile"):
+            raise ReconcileError(f"{self._source}: reconciler.star must define reconcile(self)")
+        starlark.eval_with(call.options, module, self._epilogue, self._prelude_globals)
+        frozen = module.freeze()
+        if self._current.effects == effects:
+            self._kept = frozen
+        return frozen
 
     def _evaluate(self, call: _Call, ast: starlark.AstModule) -> starlark.Module:
         """A fresh module with the builtins and prelude, then ``ast`` executed in it."""
         module = starlark.Module()
-        for name, fn in call.builtins.items():
+        for name, fn in self._builtins.items():
             module.add_callable(name, fn)
         for prelude in self._prelude:
-            starlark.eval_with(call.options, module, prelude, self._globals)
+            starlark.eval_with(call.options, module, prelude, self._prelude_globals)
         starlark.eval_with(call.options, module, ast, self._globals, call.loader)
         return module
 
     def _load(self, call: _Call, name: str) -> starlark.FrozenModule:
-        """``load(name)``: a library evaluated at most once per call; cycles and unknown names fail."""
-        if name in call.modules:
-            return call.modules[name]
+        """``load(name)``: a library evaluated at most once per call (once for all, when its top-level code
+        has no effects); cycles and unknown names fail."""
+        kept = self._kept_libraries.get(name) or call.modules.get(name)
+        if kept is not None:
+            return kept
         importer = call.loading[-1][1]
         chain = [lib for lib, _ in call.loading if lib is not None]
         if name in chain:
@@ -266,12 +373,15 @@ class StarlarkReconciler:
         if library is None:
             raise call.fail(f'{importer}: load("{name}"): module {name} not found in library')
         call.loading.append((name, library.source))
+        effects = self._current.effects
         try:
             frozen = self._evaluate(call, self._library_ast(call, library)).freeze()
         except starlark.StarlarkError as exc:
             raise call.fail(str(self._failure(call, exc, library.source))) from None
         finally:
             call.loading.pop()
+        if self._current.effects == effects:
+            self._kept_libraries[name] = frozen
         call.modules[name] = frozen
         return frozen
 
@@ -292,8 +402,11 @@ class StarlarkReconciler:
         if call.timed_out:
             return self._limits.time_exceeded(self._source)
         text = str(exc)
-        if "serde::serialize" in text and "-->" not in text:  # the returned value could not be converted
-            return ReconcileError(f"{source}: reconcile(self) returned a value that is not data: {text}")
+        lines = text.splitlines()
+        if "serde::serialize" in text and _error_location(lines) is None:  # the result's encoder refused it
+            return ReconcileError(
+                f"{source}: reconcile(self) returned a value that is not data: {_error_message(lines)}"
+            )
         message = condense_error(text, source)
         if message.endswith(f": {_STACK_OVERFLOW}"):
             return self._limits.depth_exceeded(message.removesuffix(f": {_STACK_OVERFLOW}"))
@@ -314,7 +427,7 @@ class StarlarkReconciler:
         error = value.get("error")
         condition_type = value.get("conditionType")
         return ReconcileOutput(
-            obj=self._plain(value["obj"], "obj"),
+            obj=value["obj"],
             requeue=bool(value.get("requeue")),
             requeue_after=_seconds(value.get("requeueAfter")),
             error=str(error).removeprefix(RESULT_ERROR_PREFIX) if error else "",
@@ -322,19 +435,6 @@ class StarlarkReconciler:
             condition_type=str(condition_type) if condition_type is not None else None,
             ex_era="conditionType" in value,
         )
-
-    def _plain(self, value: Any, path: str) -> Any:
-        """JSON-like data only: dicts with string keys, lists (from lists or tuples) and scalars."""
-        if value is None or isinstance(value, str | bool | int | float):
-            return value
-        if isinstance(value, list | tuple):
-            return [self._plain(item, f"{path}[{i}]") for i, item in enumerate(value)]
-        if isinstance(value, dict):
-            bad = next((k for k in value if not isinstance(k, str)), None)
-            if bad is not None:
-                raise ReconcileError(f"{self._source}: {path} has a non-string key {bad!r}")
-            return {k: self._plain(v, f"{path}.{k}") for k, v in value.items()}
-        raise ReconcileError(f"{self._source}: {path} holds a value of unsupported type {_kind(value)}")
 
 
 def _defines(module: starlark.Module, name: str) -> bool:

@@ -536,6 +536,14 @@ STARLARK = [
         "    client_apply(x)\n",
         STAR_FILE + r":3: .*client_apply: obj\.data\.a is \+inf",
     ),
+    star(
+        "star-nan-in-hand-built-result",
+        "def reconcile(self):\n    self['spec']['n'] = float('nan')\n    return {'obj': self}\n",
+        STAR_FILE + r": .*reconcile\(self\): obj\.spec\.n is nan",
+    ),
+    star_body(
+        "star-int-key-in-result", "    self['spec'][1] = 'x'\n", STAR_FILE + r":3: .*obj\.spec has a non-string key 1"
+    ),
     star_body("star-fail", "    fail('boom')\n", r"boom"),
     star_body("star-key-error", "    x = self['nope']\n", STAR_FILE),
     star_body("star-type-error", "    x = 1 + 'a'\n", STAR_FILE),

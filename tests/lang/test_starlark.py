@@ -182,9 +182,33 @@ def test_non_finite_numbers_handed_out_of_starlark_are_errors_naming_line_and_pa
     assert "reconcile_result: obj.a is +inf" in keyword
 
 
+@pytest.mark.parametrize(
+    ("result", "field"),
+    [
+        ('{"obj": {"spec": {"mtu": float("nan")}}}', "obj.spec.mtu is nan"),
+        ('{"obj": self, "requeueAfter": float("inf")}', "requeueAfter is +inf"),
+        ('{"obj": {"l": [1, {"x": -float("inf")}]}}', "obj.l[1].x is -inf"),
+    ],
+)
+def test_non_finite_numbers_in_a_hand_built_result_are_errors_naming_the_field(result: str, field: str) -> None:
+    message = fails(f"def reconcile(self):\n    return {result}\n")
+    assert message == f"{SOURCE}: fail: reconcile(self): {field}: objects hold only finite numbers"
+
+
+def test_keys_that_are_not_strings_are_errors_naming_the_path() -> None:
+    """The JSON encoder would silently turn an int or bool key into a string."""
+    message = fails('def reconcile(self):\n    self["spec"] = {1: "a"}\n' + OK)
+    assert message.startswith(f"{SOURCE}:3:") and "reconcile_result: obj.spec has a non-string key 1" in message
+    created = fails('def reconcile(self):\n    client_create({"metadata": {True: 1}})\n' + OK)
+    assert created.startswith(f"{SOURCE}:2:") and "client_create: obj.metadata has a non-string key True" in created
+    returned = fails('def reconcile(self):\n    return {"obj": {"a": {None: 1}}}\n')
+    assert returned == f"{SOURCE}: fail: reconcile(self): obj.a has a non-string key None: object keys are strings"
+
+
 def test_text_that_looks_like_a_non_finite_number_is_data() -> None:
     assert probe('"nan, +inf"') == "nan, +inf"
     assert probe('{"nan": ": nan", "x": 1.5}') == {"nan": ": nan", "x": 1.5}
+    assert probe('{"a: b": "c: d", "e": [": 1", "2: "]}') == {"a: b": "c: d", "e": [": 1", "2: "]}
 
 
 def test_function_passed_to_builtin() -> None:
@@ -212,6 +236,33 @@ def test_numbers_and_none_round_trip() -> None:
     assert out.obj == {**obj, "types": ["int", "float", "float", "NoneType"], "sum": 2, "tuple": [1, "a"]}
     assert type(out.obj["i"]) is int and type(out.obj["whole"]) is float and out.obj["n"] is None
     assert obj == {"i": 1, "f": 2.5, "whole": 3.0, "n": None, "l": [1, None, {"x": 0}], "b": True}
+
+
+def test_values_keep_their_order_and_exact_numbers_both_ways() -> None:
+    obj = {"z": 1, "a": {"y": [2**70, -(2**64), 0.1, 1e22, -0.0, 5e-324], "b": "é\u2028\"\\\n"}, "m": None}
+    code = (
+        "def reconcile(self):\n"
+        '    self["keys"] = [k for k in self] + [k for k in self["a"]]\n'
+        '    self["copy"] = client_update(self["a"])["resource"]\n'
+        '    self["big"] = self["a"]["y"][0] + 1\n'
+        + OK
+    )
+    client = FakeClient()
+    out = run(code, obj=obj, client=client)
+    assert out.obj is not None
+    assert out.obj["keys"] == ["z", "a", "m", "y", "b"] and list(out.obj) == ["z", "a", "m", "keys", "copy", "big"]
+    assert client.calls == [("apply", obj["a"])] and out.obj["a"] == obj["a"]
+    assert out.obj["big"] == 2**70 + 1 and type(out.obj["a"]["y"][2]) is float
+
+
+def test_a_module_with_effects_at_the_top_level_runs_them_on_every_call() -> None:
+    code = 'found = client_get("p1", "default", {"apiVersion": "v1", "kind": "Pod"})\n'
+    code += 'def reconcile(self):\n    self["found"] = found["error"]\n' + OK
+    eng = engine(code)
+    clients = [FakeClient([POD]), FakeClient()]
+    outs = [eng.reconcile(dict(POD), client) for client in clients]
+    assert [client.calls for client in clients] == [[("get", "v1", "Pod", "p1", "default")]] * 2
+    assert [out.obj["found"] for out in outs if out.obj is not None] == [None, 'pods "p1" not found']
 
 
 def test_top_level_statements_and_lambda() -> None:
