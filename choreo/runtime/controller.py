@@ -106,9 +106,10 @@ def _kind_problem(registry: Registry, wired: ResourceSelector) -> str | None:
     return None
 
 
-def _check_output(r: BoundReconciler, obj: Object, output: ReconcileOutput) -> None:
-    """A reconcile returns its own for-object and sensible timers. Anything else was silently dropped
-    (a renamed or re-kinded object matched nothing to write) or ignored (a negative requeueAfter)."""
+def _check_output(registry: Registry, r: BoundReconciler, obj: Object, output: ReconcileOutput) -> None:
+    """A reconcile returns its own for-object, in a served version, and sensible timers. Anything else was
+    silently dropped (a renamed or re-kinded object matched nothing to write), ignored (a negative
+    requeueAfter) or written under another version (an apiVersion no CRD serves)."""
     who = f"reconciler {r.name}: {_object_name(obj)}"
     if output.requeue_after < 0:
         raise ReconcileError(f"{who}: requeueAfter must not be negative, got {output.requeue_after}")
@@ -117,6 +118,15 @@ def _check_output(r: BoundReconciler, obj: Object, output: ReconcileOutput) -> N
         raise ReconcileError(
             f"{who}: reconcile returned {_object_name(returned)}; a reconcile must not change the "
             "apiVersion group, kind, namespace or name of its for-object"
+        )
+    version = str(returned.get("apiVersion") or "").rpartition("/")[2]
+    group, kind = _identity(obj)[:2]
+    resource = registry.get(group, kind)
+    if resource is not None and version not in resource.served_versions:
+        served = ", ".join(resource.served_versions) or "none"
+        raise ReconcileError(
+            f"{who}: reconcile returned apiVersion {returned.get('apiVersion')}, a version of {kind}.{group} "
+            f"that is not served (served: {served})"
         )
 
 
@@ -284,7 +294,7 @@ class Controller:
             r.ex_era = True
         if output.obj is None:
             raise ReconcileError(f"reconciler {r.name}: reconcile_result carries no object")
-        _check_output(r, obj, output)
+        _check_output(self.api.registry, r, obj, output)
         condition_type = output.condition_type if output.condition_type is not None else r.config.condition_type
         if output.fatal:
             self._write_for_object(r, output, condition_type, output.error or "fatal error", add_finalizer=False)

@@ -599,6 +599,13 @@ STARLARK = [
         "    if rsp['error']:\n        return reconcile_result(self, True, 0, rsp['error'], rsp['fatal'])\n",
         r"greeting\.Greeting\.example\.com\.alice .*spec\.text",
     ),
+    star(
+        "star-return-unserved-version",
+        "def reconcile(self):\n    self['apiVersion'] = 'example.com/v2'\n"
+        "    return reconcile_result(self, False, 0, '', False)\n",
+        r"reconciler greeting: Greeting\.example\.com default/alice: reconcile returned apiVersion example\.com/v2, "
+        r"a version of Greeting\.example\.com that is not served \(served: v1alpha1\)",
+    ),
     star_body("star-big-list", "    x = [0] * 1000000000\n", STAR_FILE),
     star_body("star-string-doubling", "    s = 'x'\n    for i in range(40):\n        s = s + s\n", STAR_FILE),
     star_body("star-huge-int", "    x = 1\n    for i in range(100000):\n        x = x * 1000000007\n", STAR_FILE),
