@@ -456,6 +456,21 @@ def _delete_final(api: ObjectAPI, report: DeviceReport) -> None:
             report.problems.append(Problem("/", f"cannot delete the stale final Config {report.name}: {err}"))
 
 
+def _delete_stale_running(api: ObjectAPI, node: dict[str, Any], report: DeviceReport) -> None:
+    """A device whose running config file is gone keeps no ``RunningConfig`` of an earlier run: the ones this
+    stage wrote for it (controlled by the Node) are deleted, anything else of the same name is left alone."""
+    uid = node["metadata"].get("uid")
+    for name in (report.name, f"{report.name}.tree"):
+        existing = api.try_get(*RUNNING, report.namespace, name)
+        owners = (existing or {}).get("metadata", {}).get("ownerReferences") or []
+        if not any(ref.get("uid") == uid and ref.get("controller") for ref in owners):
+            continue
+        try:
+            api.delete(*RUNNING, report.namespace, name)
+        except ChoreoError as err:
+            report.problems.append(Problem("/", f"cannot delete the stale RunningConfig {name}: {err}"))
+
+
 def _write_resources(
     api: ObjectAPI,
     node: dict[str, Any],
@@ -488,6 +503,8 @@ def _write_resources(
         for name, value in ((meta["name"], running), (f"{meta['name']}.tree", running_leaves)):
             objects.append({"apiVersion": CONFIG_API_VERSION, "kind": "RunningConfig",
                             "metadata": {**base, "name": name}, "status": {"value": value}})
+    elif api.registry.get(*RUNNING) is not None:
+        _delete_stale_running(api, node, report)
     for obj in objects:
         try:
             stored = api.apply(obj, manager=MANAGER)

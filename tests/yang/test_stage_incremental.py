@@ -171,6 +171,19 @@ def test_a_removed_device_loses_its_outputs_and_records(project, tmp_path):
     assert_same_as_full(project, tmp_path)
 
 
+def test_a_removed_running_config_leaves_no_running_config_objects(project, tmp_path):
+    def running_configs(root: Path) -> list[str]:
+        with stored_api(root) as api:
+            return [o["metadata"]["name"] for o in api.list("config.sdcio.dev", "RunningConfig")]
+
+    run(project)
+    assert running_configs(project) == ["dev1", "dev1.tree"]
+    (project / "runningconfigs" / "dev1.json").unlink()
+    assert counts(run(project)) == (1, 2)  # dev1 only
+    assert running_configs(project) == []  # as a project that never had the file
+    assert_same_as_full(project, tmp_path)
+
+
 def test_a_failing_device_is_validated_on_every_run(project):
     write_config(project, "dev2-ports", "dev2", port("e1", 10))
     first = run(project)
