@@ -25,6 +25,7 @@ from choreo.cli import completion, printers
 from choreo.cli.branchview import branch_project, require_checked_out, wanted_branch
 from choreo.cli.common import addressable, echo_lines, project_api, project_dir
 from choreo.errors import ChoreoError, NotFound
+from choreo.messages import shorten
 from choreo.plugins import INTERNAL_RECONCILERS, load_plugin
 from choreo.results.summary import table
 from choreo.server.client import ResourceInfo, ServerClient
@@ -244,7 +245,7 @@ def get(
     if not objects and fmt not in ("yaml", "json") and not (fmt or "").startswith("jsonpath="):
         namespaced = any(kind.namespaced for kind, _ in request.wanted)
         where = f" in {namespace} namespace" if namespaced and not all_namespaces else ""
-        click.echo(f"No resources found{where}.", err=True)
+        click.echo(shorten(f"No resources found{where}."), err=True)  # -n may be any length
 
 
 def _render(blocks: list[printers.Block], doc: Object, fmt: str | None, every: bool) -> str:

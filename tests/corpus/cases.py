@@ -877,6 +877,17 @@ CLI = [
         message=r"^error: .{0,1000} \.\.\. \(\d+ more characters\)$",
     ),
     Case("cli-get-huge-name", args=("get", "greetings", HUGE, "-C", "{p}"), message=r"more characters\)$"),
+    Case(
+        "cli-get-huge-namespace",
+        args=("get", "greetings", "-n", HUGE, "-C", "{p}"),
+        code=0,  # as kubectl: no objects in a namespace is not an error, but the namespace is not echoed whole
+        message=r"^No resources found in x+ \.\.\. \(\d+ more characters\)$",
+    ),
+    Case(
+        "cli-label-selector-huge",
+        args=("get", "greetings", "-l", "a=" + HUGE, "-C", "{p}"),
+        message=r"more characters\)$",
+    ),
     Case("cli-output-invalid-choice", args=("run", "{p}", "-o", "fancy"), code=2, message=r"fancy"),
     Case("cli-output-huge-choice", args=("run", "{p}", "-o", HUGE), code=2, message=r"more characters\)$"),
     Case("cli-max-reconciles-text", args=("run", "{p}", "--max-reconciles", "many"), code=2, message=r"many"),
