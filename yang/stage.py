@@ -361,7 +361,7 @@ class Sources:
         key = (group, str(ref.get("kind")), namespace, str(ref.get("name")))
         if key not in self._owners:
             known = self.api.registry.get(group, key[1]) is not None
-            self._owners[key] = self.api.try_get(*key) if known else None
+            self._owners[key] = self.api.view(*key) if known else None  # only read: the store's own object
         return self._owners[key]
 
 

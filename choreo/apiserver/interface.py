@@ -63,9 +63,18 @@ class ObjectAPI(Protocol):
         managed_fields: bool = True,
     ) -> builtins.list[Object]: ...
 
+    def view(self, group: str, kind: str, namespace: str, name: str) -> Object | None:
+        """``try_get`` for a caller that only reads: the object may be the store's own, never to be mutated."""
+        ...
+
     def view_list(self, group: str, kind: str, namespace: str | None = None) -> builtins.list[Object]:
         """``list`` (managed fields included) for a caller that only reads: the objects may be the store's
         own, shared with every other reader, so they must never be mutated."""
+        ...
+
+    def hooked(self, group: str, kind: str) -> bool:
+        """Whether admission hooks run on writes of this kind (they may act even on a write that changes
+        nothing, so such a write cannot be skipped)."""
         ...
 
     # Writes: with ``dry_run`` every check runs and the answer is what would be stored, but nothing is.

@@ -147,6 +147,9 @@ class APIServer:
         """Run ``hook`` on every write and final delete of objects of group/kind (see ``hooks``)."""
         self._hooks.setdefault((group, kind), []).append(hook)
 
+    def hooked(self, group: str, kind: str) -> bool:
+        return bool(self._hooks.get((group, kind)))
+
     def _hooks_for(self, key: ObjectKey) -> builtins.list[AdmissionHook]:
         return self._hooks.get((key.group, key.kind), [])
 

@@ -5,7 +5,8 @@ input object and UpstreamRef, and stores every reconciler and library as a ``Rec
 object (field manager ``inputfileloader``, origin annotation ``{"kind":"File"}``, or the upstream's origin
 for what a child project brings), deletes objects whose file or upstream is gone (with everything they
 own), and garbage-collects objects whose owner no longer exists. The whole load is one store
-transaction: when any input is bad, nothing of this load is kept.
+transaction: when any input is bad, nothing of this load is kept. An input whose apply would change
+nothing is not applied again (``AppliedInputs``): a re-run of an unchanged project costs no apply.
 
 Reconcilers and libraries are stored so that ``choreo get reconcilers``, ``get libraries`` and
 ``run deps -i`` show them, as the reference does with the objects ``dev parse`` writes into ``in/``; the
@@ -15,11 +16,15 @@ it on every load.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
-from choreo.api.objects import clone, key_of, meta
+from choreo.api.objects import ObjectKey, clone, key_of, meta
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.metadata import is_dns1123_subdomain
+from choreo.apiserver.registry import APIResource
+from choreo.code_digest import code_digest
 from choreo.errors import ChoreoError, LoadError
 from choreo.loader.devparse import library_object, reconciler_object
 from choreo.loader.project import ORIGIN_ANNOTATION, InputObject, Project
@@ -52,9 +57,10 @@ def sync_project(api: ObjectAPI, project: Project, plugin_crds: list[dict[str, A
     with api.transaction():
         for crd in plugin_crds or []:
             api.apply(crd, manager=PLUGIN_MANAGER, force=True)
-        loaded: set[Any] = set()
-        for item in [*project.crds, *project.refs, *code_objects(project), *project.inputs]:
-            loaded.add(key_of(apply_input(api, item)))
+        applied = AppliedInputs(api)
+        items = [*project.crds, *project.refs, *code_objects(project), *project.inputs]
+        loaded = {applied.apply(item) for item in items}
+        applied.prune()
         _clean(api, loaded)
         collect_garbage(api)
 
@@ -103,13 +109,85 @@ def prepare_input(api: ObjectAPI, item: InputObject) -> dict[str, Any]:
 
 
 def apply_input(api: ObjectAPI, item: InputObject) -> dict[str, Any]:
-    obj = prepare_input(api, item)
+    return _apply_prepared(api, item, prepare_input(api, item))
+
+
+def _apply_prepared(api: ObjectAPI, item: InputObject, obj: dict[str, Any]) -> dict[str, Any]:
     try:
         return api.apply(obj, manager=INPUT_MANAGER, force=True)
     except StoreDamaged:
         raise  # about the store, not this input
     except ChoreoError as exc:
         raise LoadError(_prefixed(item.source, str(exc))) from None
+
+
+APPLIED_TABLE = "applied-inputs"
+"""Record table: stored object (group, kind, namespace, name) → [digest of the input applied to it, the uid
+and resourceVersion the apply left it at]."""
+
+
+class AppliedInputs:
+    """Applies a load's inputs, skipping each one whose apply would change nothing.
+
+    Why skipping is exact: server-side apply is idempotent. Once ``INPUT_MANAGER`` applied an intent with
+    force, applying the same intent to the object it left (same uid and resourceVersion: nothing wrote it
+    since) changes nothing, and an apply that changes nothing writes nothing and returns the stored
+    object. So is the skip. "The same intent" is a digest of everything the apply's result depends on: the
+    prepared input (namespace defaulted, origin annotated), the kind as served (schemas: defaults and
+    validation) and choreo's own code. Kinds with admission hooks are always applied, since a hook acts
+    even on a write that changes nothing. The records are written in the load's transaction (a failed
+    load keeps the previous ones) and pruned to this load's inputs.
+    """
+
+    def __init__(self, api: ObjectAPI) -> None:
+        self.api = api
+        self._records: dict[str, Any] = dict(api.records.list_records(APPLIED_TABLE))
+        self._applied: set[str] = set()
+        self._kinds: dict[tuple[str, str], str] = {}
+
+    def apply(self, item: InputObject) -> ObjectKey:
+        """Apply ``item`` (or find that it is in place); the key of the object it is stored as."""
+        obj = prepare_input(self.api, item)
+        resource = self.api.registry.for_object(obj)
+        md = obj["metadata"]
+        key = ObjectKey(
+            resource.group, resource.kind, str(md.get("namespace") or "") if resource.namespaced else "",
+            str(md.get("name") or ""),
+        )
+        name = "\x1f".join((key.group, key.kind, key.namespace, key.name))
+        digest = hashlib.sha256(_canonical([self._kind_digest(resource), obj]).encode()).hexdigest()
+        self._applied.add(name)
+        recorded = self._records.get(name)
+        if recorded is not None and recorded[0] == digest and not self.api.hooked(key.group, key.kind):
+            stored = self.api.view(key.group, key.kind, key.namespace, key.name)
+            if stored is not None and _version(stored) == recorded[1:]:
+                return key_of(stored)
+        result = _apply_prepared(self.api, item, obj)
+        record = [digest, *_version(result)]
+        if recorded != record:
+            self._records[name] = record
+            self.api.records.put_record(APPLIED_TABLE, name, record)
+        return key_of(result)
+
+    def prune(self) -> None:
+        """Forget the records of inputs this load did not apply (removed from the project)."""
+        for name in sorted(set(self._records) - self._applied):
+            del self._records[name]
+            self.api.records.delete_record(APPLIED_TABLE, name)
+
+    def _kind_digest(self, resource: APIResource) -> str:
+        found = self._kinds.get((resource.group, resource.kind))
+        if found is None:
+            served = [resource.group, resource.kind, resource.namespaced, resource.storage_version,
+                      resource.served_versions, resource.schemas, resource.status_subresource]
+            text = _canonical([code_digest(("choreo",)), INPUT_MANAGER, served])
+            found = self._kinds[(resource.group, resource.kind)] = hashlib.sha256(text.encode()).hexdigest()
+        return found
+
+
+def _version(obj: dict[str, Any]) -> list[str]:
+    md = obj.get("metadata") or {}
+    return [str(md.get("uid") or ""), str(md.get("resourceVersion") or "")]
 
 
 def _clean(api: ObjectAPI, loaded: set[Any]) -> None:
@@ -144,6 +222,10 @@ def _delete_if_present(api: ObjectAPI, obj: dict[str, Any]) -> None:
     key = key_of(obj)
     if api.try_get(key.group, key.kind, key.namespace, key.name) is not None:
         api.delete(key.group, key.kind, key.namespace, key.name)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def _prefixed(source: str, message: str) -> str:

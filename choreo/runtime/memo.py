@@ -24,18 +24,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import asdict
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import choreo
 from choreo.api.objects import key_of
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.server import APIServer
+from choreo.code_digest import code_digest
 from choreo.errors import ChoreoError
 from choreo.loader.project import Project, ReconcilerConfig
 from choreo.runtime.selectors import field_selector
@@ -107,22 +104,6 @@ def _version(obj: Object | None) -> list[str] | None:
 # ---------------------------------------------------------------------------------------------- salt
 
 
-@cache
-def _code_digest(packages: tuple[str, ...]) -> str:
-    """Digest of the Python sources of choreo and of the loaded plug-ins: a changed choreo re-runs all."""
-    digest = hashlib.sha256(choreo.__version__.encode())
-    for package in packages:
-        module = sys.modules.get(package)
-        location = getattr(module, "__file__", None)
-        if not location:
-            continue
-        folder = Path(location).parent
-        for path in sorted(folder.rglob("*.py")):
-            digest.update(str(path.relative_to(folder)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def run_salt(api: APIServer, project: Project, flags: Any, packages: Iterable[str]) -> str:
     """What every reconcile of a run depends on besides what it reads: choreo's and the plug-ins' code,
     the run's flags, the served kinds and their schemas (defaults, validation) and every library."""
@@ -131,7 +112,7 @@ def run_salt(api: APIServer, project: Project, flags: Any, packages: Iterable[st
         for r in api.registry.resources()
     )
     libraries = sorted((lib.name, lib.code) for lib in project.libraries.values())
-    text = canonical([_code_digest(("choreo", *sorted(set(packages)))), flags, kinds, libraries])
+    text = canonical([code_digest(("choreo", *sorted(set(packages)))), flags, kinds, libraries])
     return hashlib.sha256(text.encode()).hexdigest()
 
 

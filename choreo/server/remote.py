@@ -253,9 +253,17 @@ class RemoteAPI:
         items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         return items if managed_fields else [strip_managed_fields(o) for o in items]
 
+    def view(self, group: str, kind: str, namespace: str, name: str) -> Object | None:
+        """A cluster's answer is already this caller's own copy."""
+        return self.try_get(group, kind, namespace, name)
+
     def view_list(self, group: str, kind: str, namespace: str | None = None) -> builtins.list[Object]:
         """A cluster's answer is already this caller's own copy."""
         return self.list(group, kind, namespace)
+
+    def hooked(self, group: str, kind: str) -> bool:
+        """Admission hooks run in choreo's own store only."""
+        return False
 
     def create(self, obj: Object, *, manager: str = "", dry_run: bool = False) -> Object:
         resource = self.registry.for_object(obj)
