@@ -10,6 +10,7 @@ Misuse (wrong argument count or type) raises ``BuiltinError``; the engine turns 
 from __future__ import annotations
 
 import copy
+import functools
 import ipaddress
 from collections.abc import Callable
 from typing import Any
@@ -212,11 +213,18 @@ def is_conditionready(obj: dict[str, Any], condition_type: str) -> bool:
 # --- IP helpers --------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
+def _interface(prefix: str) -> IPInterface:
+    """``ipaddress.ip_interface``, remembered: a fabric asks about each prefix several times, and parsing
+    one takes ``ipaddress`` longer than the rest of the helper (the objects are immutable)."""
+    return ipaddress.ip_interface(prefix)
+
+
 def parse_prefix(name: str, prefix: Any) -> IPInterface:
     """``10.0.0.1/24`` or a bare address (= /32 or /128); anything else is a ``BuiltinError``."""
     _want(name, "prefix", prefix, str)
     try:
-        return ipaddress.ip_interface(prefix)
+        return _interface(prefix)
     except ValueError as exc:
         raise BuiltinError(f"{name}: invalid prefix {prefix!r}: {exc}") from None
 
