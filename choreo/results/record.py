@@ -109,7 +109,7 @@ def save_record(backend: RecordStore, record: RunRecord) -> None:
 
 
 def latest_record(backend: RecordStore) -> RunRecord | None:
-    last = None
-    for _key, value in backend.list_records(RUNS_TABLE):
-        last = value
+    """The newest run's record; only that one is read (a client polling a server for quiet asks this often)."""
+    keys = backend.record_keys(RUNS_TABLE)
+    last = backend.get_record(RUNS_TABLE, keys[-1]) if keys else None
     return RunRecord.from_json(last) if last else None

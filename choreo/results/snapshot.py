@@ -20,16 +20,20 @@ blobs and trees, and the trees are stored as deltas, like git's packs:
 
 So an unchanged re-run adds one small row and a run that changes k objects adds k objects and a delta of
 about 2k hashes; a base (N hashes) comes once every ``MAX_DEPTH`` runs. Pruning old runs
-(``results/retention.py``) keeps every manifest a kept snapshot's chain passes through (``manifest_chain``),
-so it never breaks a kept run. Manifests written before deltas existed are bases: an older store is read
+(``results/retention.py``) keeps every manifest a kept snapshot's chain passes through (``referenced``), so
+it never breaks a kept run. Manifests written before deltas existed are bases: an older store is read
 and extended as it is. All rows of one snapshot are written in one store transaction.
 
 Cost. Encoding and hashing every object on every run would make a one-object change cost as much as the
 whole store, so ``snapshot-digests`` keeps one row: the latest manifest's object hashes by uid and
-resourceVersion (an object's content changes only with its resourceVersion). A later snapshot hashes and
-stores only the objects whose resourceVersion moved. The row is written in the snapshot's transaction
-and used only while its manifest is stored, so a rolled-back or pruned snapshot never lends it a hash
-(nor a parent).
+resourceVersion (an object's content changes only with its resourceVersion), and the store revision it was
+taken at. A later snapshot reads what changed since that revision from the store's watch events (each
+event carries the object as stored, or its last state when deleted) and hashes and stores only those
+objects, without reading the rest of the store; so a run that wrote k objects pays for k, also in server
+mode, where each quiet moment is recorded as a run. When the events cannot tell (they were compacted, or
+there are more of them than objects) every object is read, and only those whose resourceVersion moved are
+hashed. The row is written in the snapshot's transaction and used only while its manifest is stored, so a
+rolled-back or pruned snapshot never lends it a hash (nor a parent).
 """
 
 from __future__ import annotations
@@ -42,8 +46,8 @@ from typing import Any
 from choreo.api.objects import Object
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError
-from choreo.results.inventory import Item, current_inventory
-from choreo.store.base import RecordStore
+from choreo.results.inventory import Item, is_choreo_api
+from choreo.store.base import Gone, RecordStore
 
 OBJECTS_TABLE = "snapshot-objects"
 MANIFESTS_TABLE = "snapshot-manifests"
@@ -66,40 +70,99 @@ def content_hash(value: Any) -> str:
 
 def take_snapshot(api: APIServer, run_id: str) -> str:
     """Store the inventory of ``api``'s store under ``run_id``; returns the manifest hash."""
-    items = current_inventory(api)
     records = api.records
-    with api.transaction():
+    with api.transaction():  # one consistent moment: no write lands between the objects read and the revision
+        revision = api.events.current_revision()
         latest = records.get_record(DIGESTS_TABLE, LATEST)
         chain = stored_chain(records, latest["manifest"]) if latest is not None else None
-        known: dict[str, list[str]] = latest["objects"] if latest is not None and chain is not None else {}
-        digests: dict[str, list[str]] = {}
-        hashes = []
-        for item in items:
-            version = str(item.metadata.get("resourceVersion") or "")
-            seen = known.get(item.uid) if item.uid and version else None
-            key = seen[1] if seen is not None and seen[0] == version else _put_once(records, OBJECTS_TABLE, item.obj)
-            if item.uid and version:
-                digests[item.uid] = [version, key]
-            hashes.append(key)
-        choreo_kinds = [list(gk) for gk in sorted({(item.gvk.group, item.kind) for item in items if item.choreo_api})]
-        manifest_hash = _store_manifest(records, sorted(set(hashes)), choreo_kinds, chain)
+        if latest is None or chain is None:
+            latest, chain = {"objects": {}}, None
+        known: dict[str, list[str]] = latest["objects"]
+        before = _objects(chain) if chain is not None else set()
+        changes = _changes_since(api, latest, len(before)) if chain is not None else None
+        if changes is None:
+            digests, untracked = _read_all(api, known)
+        else:
+            digests, untracked = _updated(records, known, changes), set()
+        objects = sorted(untracked.union(key for _version, key in digests.values()))
+        choreo_kinds = [[group, kind] for group, kind in api.backend.kinds() if is_choreo_api(api, group, kind)]
+        manifest_hash = _store_manifest(records, objects, choreo_kinds, chain, before)
         records.put_record(SNAPSHOTS_TABLE, run_id, {"manifest": manifest_hash})
-        if chain is None or manifest_hash != chain[0][0] or digests != known:
-            records.put_record(DIGESTS_TABLE, LATEST, {"manifest": manifest_hash, "objects": digests})
+        if chain is None or manifest_hash != chain[0][0] or digests != known or latest.get("revision") != revision:
+            row = {"manifest": manifest_hash, "revision": revision, "objects": digests}
+            records.put_record(DIGESTS_TABLE, LATEST, row)
     return manifest_hash
 
 
+def _read_all(api: APIServer, known: dict[str, list[str]]) -> tuple[dict[str, list[str]], set[str]]:
+    """The digests of every stored object, read from the store, and the hashes of the objects without a
+    uid or resourceVersion (which no digest follows; the API server writes none). An object whose
+    resourceVersion ``known`` already has is not hashed (nor stored) again."""
+    digests: dict[str, list[str]] = {}
+    untracked: set[str] = set()
+    for obj in api.stored_objects():
+        uid, version = _version(obj)
+        seen = known.get(uid) if uid and version else None
+        key = seen[1] if seen is not None and seen[0] == version else _put_once(api.records, OBJECTS_TABLE, obj)
+        if uid and version:
+            digests[uid] = [version, key]
+        else:
+            untracked.add(key)
+    return digests, untracked
+
+
+def _changes_since(api: APIServer, latest: dict[str, Any], tracked: int) -> dict[str, Object | None] | None:
+    """uid → the object as now stored (None: deleted) for every object written since the ``latest``
+    snapshot, from the store's watch events; None when they cannot tell: the events were compacted, there
+    are more of them than objects (reading every object is then cheaper), or the latest snapshot holds an
+    object its digests do not follow."""
+    since = latest.get("revision")
+    if not isinstance(since, int) or tracked != len(latest["objects"]):
+        return None
+    if api.events.current_revision() - since > max(tracked, 1):
+        return None
+    try:
+        events = api.events.events_since(since)
+    except Gone:
+        return None
+    changes: dict[str, Object | None] = {}
+    for event in events:
+        uid, version = _version(event.object)
+        if not uid or not version:
+            return None
+        changes[uid] = None if event.type == "DELETED" else event.object
+    return changes
+
+
+def _updated(
+    records: RecordStore, known: dict[str, list[str]], changes: dict[str, Object | None]
+) -> dict[str, list[str]]:
+    """``known`` with ``changes`` applied: a changed object is hashed (and stored once), a deleted one left out."""
+    digests = dict(known)
+    for uid, obj in changes.items():
+        if obj is None:
+            digests.pop(uid, None)
+        else:
+            digests[uid] = [_version(obj)[1], _put_once(records, OBJECTS_TABLE, obj)]
+    return digests
+
+
+def _version(obj: Object) -> tuple[str, str]:
+    md = obj.get("metadata") or {}
+    return str(md.get("uid") or ""), str(md.get("resourceVersion") or "")
+
+
 def _store_manifest(
-    backend: RecordStore, objects: list[str], choreo_kinds: list[list[str]], parent: Chain | None
+    backend: RecordStore, objects: list[str], choreo_kinds: list[list[str]], parent: Chain | None, before: set[str]
 ) -> str:
     """The hash of the manifest of ``objects``: the parent's own when nothing changed, else a new delta
-    against the parent, or a new base when there is no parent, its chain is long or the delta is not much smaller."""
+    against the parent, or a new base when there is no parent, its chain is long or the delta is not much smaller.
+    ``before`` is the parent's set of object hashes."""
     if parent is not None:
-        before, before_kinds = _resolve(parent)
-        if objects == before and choreo_kinds == before_kinds:
-            return parent[0][0]
         now = set(objects)
-        added, removed = sorted(now.difference(before)), sorted(set(before).difference(now))
+        if now == before and choreo_kinds == parent[0][1]["choreoKinds"]:
+            return parent[0][0]
+        added, removed = sorted(now.difference(before)), sorted(before.difference(now))
         depth = int(parent[0][1].get("depth", 0)) + 1
         if depth <= MAX_DEPTH and len(added) + len(removed) < len(objects) // 2:
             delta = {
@@ -133,11 +196,6 @@ def _objects(chain: Chain) -> set[str]:
         objects.difference_update(delta["removed"])
         objects.update(delta["added"])
     return objects
-
-
-def _resolve(chain: Chain) -> tuple[list[str], list[list[str]]]:
-    """The sorted object hashes and the choreo kinds of the first manifest of ``chain``."""
-    return sorted(_objects(chain)), chain[0][1]["choreoKinds"]
 
 
 def referenced(backend: RecordStore, heads: Iterable[str]) -> tuple[set[str], set[str]]:
@@ -174,8 +232,8 @@ def load_snapshot(backend: RecordStore, run_id: str) -> list[Item] | None:
     chain = stored_chain(backend, entry["manifest"])
     if chain is None:
         raise ChoreoError(f"the stored snapshot of run {run_id} has no manifest (the state folder is damaged)")
-    hashes, kinds = _resolve(chain)
-    choreo_kinds = {tuple(gk) for gk in kinds}
+    hashes = sorted(_objects(chain))
+    choreo_kinds = {tuple(gk) for gk in chain[0][1]["choreoKinds"]}
     objects: list[Object] = [_stored(backend, key) for key in hashes]
     items = [_item(obj, choreo_kinds) for obj in objects]
     return sorted(items, key=lambda item: item.identity)

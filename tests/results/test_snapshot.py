@@ -182,3 +182,44 @@ def test_a_large_change_is_stored_as_a_base(api: APIServer) -> None:
     take_snapshot(api, "run-2")
     assert "objects" in stored_manifest(api, "run-2")
     assert set(texts(api, "run-2").values()) == {"all changed"}
+
+
+def test_a_snapshot_reads_only_what_changed_since_the_last_one_from_the_events(
+    api: APIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in "efghij":
+        api.apply(message(name, f"hi {name}"), manager="test")
+    take_snapshot(api, "run-1")
+    api.apply(message("b", "changed"), manager="test")
+    api.apply(message("d", "new"), manager="test")
+    api.delete("example.com", "Message", "default", "c")
+    api.delete("example.com", "Message", "default", "a")
+    api.apply(message("a", "re-created"), manager="test")  # a new uid under the old name
+    with monkeypatch.context() as patched:
+        patched.setattr(APIServer, "stored_objects", lambda self: pytest.fail("every object was read"))
+        take_snapshot(api, "run-2")
+    from_events = load_snapshot(api.backend, "run-2")
+    api.backend.delete_record(snapshot.SNAPSHOTS_TABLE, "run-2")
+    api.backend.delete_record(snapshot.DIGESTS_TABLE, snapshot.LATEST)  # the next one reads every object
+    take_snapshot(api, "run-2")
+    assert from_events == load_snapshot(api.backend, "run-2") == sorted(current_inventory(api), key=lambda i: i.identity)
+    assert texts(api, "run-2") == {"a": "re-created", "b": "changed", "d": "new", **{n: f"hi {n}" for n in "efghij"}}
+
+
+def test_compacted_events_make_the_snapshot_read_every_object(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = SqliteBackend(tmp_path / "small.db", max_events=2)
+    try:
+        api = APIServer(backend)
+        crd = yaml.safe_load(CRD.read_text())
+        api.register_crd(crd)
+        api.apply(crd, manager="inputfileloader")
+        take_snapshot(api, "run-1")
+        for name in "abc":
+            api.apply(message(name, f"hi {name}"), manager="test")
+        reads = []
+        real = APIServer.stored_objects
+        monkeypatch.setattr(APIServer, "stored_objects", lambda self: reads.append(1) or real(self))
+        take_snapshot(api, "run-2")
+        assert reads and texts(api, "run-2") == {n: f"hi {n}" for n in "abc"}
+    finally:
+        backend.close()
