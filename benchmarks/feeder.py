@@ -39,11 +39,12 @@ def call(url: str, method: str = "GET") -> dict:
         return json.loads(response.read())
 
 
-def start(project: Path) -> tuple[subprocess.Popen[str], str]:
+def start(project: Path, *options: str) -> tuple[subprocess.Popen[str], str]:
+    """A ``choreo server start PROJECT [OPTIONS]`` on a free port, once it has loaded and listens; and its URL."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "choreo.cli.main", "server", "start", str(project), "--address", "127.0.0.1:0",
-         "--log-format", "json"],
-        stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "choreo.cli.main", "server", "start", str(project), *options,
+         "--address", "127.0.0.1:0", "--log-format", "json"],
+        stderr=subprocess.PIPE, text=True, cwd=EXAMPLE.parents[1],
     )
     assert server.stderr is not None
     for line in server.stderr:

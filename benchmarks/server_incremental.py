@@ -28,10 +28,8 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -42,6 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script: benchmarks/ is importable from the repository root
 
 from benchmarks.fabric import LINK, generate, topology  # noqa: E402
+from benchmarks.feeder import start  # noqa: E402
 
 GOAL = 0.5  # seconds from the apply to quiet
 POLL = 0.02  # seconds between two looks at the server's status
@@ -53,26 +52,6 @@ def call(url: str, method: str = "GET", body: str | None = None, content_type: s
     request.add_header("Content-Type", content_type)
     with urllib.request.urlopen(request, timeout=600) as response:
         return json.loads(response.read())
-
-
-def start(project: Path) -> tuple[subprocess.Popen[str], str]:
-    """A ``choreo server start PROJECT -r -s`` on a free port; returns once it listens and has loaded."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "choreo.cli.main", "server", "start", str(project), "-r", "-s", "--no-watch",
-         "--address", "127.0.0.1:0", "--log-format", "json"],
-        stderr=subprocess.PIPE, text=True, cwd=REPO,
-    )
-    assert server.stderr is not None
-    url = ""
-    for line in server.stderr:
-        event = json.loads(line)
-        if event.get("event") == "listening":
-            url = f"http://{event['address']}"
-        if event.get("event") == "ready":
-            stream = server.stderr  # keep reading the log so that the server never blocks on a full pipe
-            threading.Thread(target=lambda: [None for _ in stream], daemon=True).start()
-            return server, url
-    raise SystemExit(f"the server did not start (exit {server.wait()})")
 
 
 def latest_run(url: str) -> dict[str, Any] | None:
@@ -126,7 +105,7 @@ def run(devices: int, repeats: int) -> None:
         link = topology(devices)[1][-1]
         (project / "in" / f"link.{link[0]}.yaml").unlink()  # created through the API below
         started = time.perf_counter()
-        server, url = start(project)
+        server, url = start(project, "-r", "-s", "--no-watch")
         try:
             first = wait_quiet(url, None)
             first_seconds = time.perf_counter() - started

@@ -142,14 +142,18 @@ def stored_manifest(api: APIServer, run_id: str) -> dict:
     return api.backend.get_record(MANIFESTS_TABLE, entry["manifest"])
 
 
+def add_messages(api: APIServer, names: str) -> None:
+    for name in names:
+        api.apply(message(name, f"hi {name}"), manager="test")
+
+
 def texts(api: APIServer, run_id: str) -> dict[str, str]:
     items = load_snapshot(api.backend, run_id) or []
     return {i.obj["metadata"]["name"]: i.obj["spec"]["text"] for i in items if i.kind == "Message"}
 
 
 def test_a_small_change_is_stored_as_a_delta_against_the_previous_manifest(api: APIServer) -> None:
-    for name in "defghij":
-        api.apply(message(name, f"hi {name}"), manager="test")
+    add_messages(api, "defghij")
     take_snapshot(api, "run-1")
     api.apply(message("b", "changed"), manager="test")
     api.apply(message("k", "new"), manager="test")
@@ -165,8 +169,7 @@ def test_a_small_change_is_stored_as_a_delta_against_the_previous_manifest(api: 
 
 def test_a_chain_of_deltas_ends_in_a_new_base_after_max_depth(api: APIServer, monkeypatch) -> None:
     monkeypatch.setattr(snapshot, "MAX_DEPTH", 2)
-    for name in "defghij":
-        api.apply(message(name, f"hi {name}"), manager="test")
+    add_messages(api, "defghij")
     for run in range(1, 6):
         api.apply(message("b", f"text {run}"), manager="test")
         take_snapshot(api, f"run-{run}")
@@ -187,8 +190,7 @@ def test_a_large_change_is_stored_as_a_base(api: APIServer) -> None:
 def test_a_snapshot_reads_only_what_changed_since_the_last_one_from_the_events(
     api: APIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in "efghij":
-        api.apply(message(name, f"hi {name}"), manager="test")
+    add_messages(api, "efghij")
     take_snapshot(api, "run-1")
     api.apply(message("b", "changed"), manager="test")
     api.apply(message("d", "new"), manager="test")
@@ -202,7 +204,8 @@ def test_a_snapshot_reads_only_what_changed_since_the_last_one_from_the_events(
     api.backend.delete_record(snapshot.SNAPSHOTS_TABLE, "run-2")
     api.backend.delete_record(snapshot.DIGESTS_TABLE, snapshot.LATEST)  # the next one reads every object
     take_snapshot(api, "run-2")
-    assert from_events == load_snapshot(api.backend, "run-2") == sorted(current_inventory(api), key=lambda i: i.identity)
+    from_objects = load_snapshot(api.backend, "run-2")
+    assert from_events == from_objects == sorted(current_inventory(api), key=lambda i: i.identity)
     assert texts(api, "run-2") == {"a": "re-created", "b": "changed", "d": "new", **{n: f"hi {n}" for n in "efghij"}}
 
 
@@ -214,8 +217,7 @@ def test_compacted_events_make_the_snapshot_read_every_object(tmp_path: Path, mo
         api.register_crd(crd)
         api.apply(crd, manager="inputfileloader")
         take_snapshot(api, "run-1")
-        for name in "abc":
-            api.apply(message(name, f"hi {name}"), manager="test")
+        add_messages(api, "abc")
         reads = []
         real = APIServer.stored_objects
         monkeypatch.setattr(APIServer, "stored_objects", lambda self: reads.append(1) or real(self))
