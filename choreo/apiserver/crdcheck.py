@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from typing import Any, TypeGuard
 
 from choreo.apiserver.openapi import FieldError, check_value, render_value, sorted_errors
+from choreo.apiserver.openapi import quoted_value as _quoted
 
 SCHEMA_TYPES = ("array", "boolean", "integer", "number", "object", "string")
 
@@ -53,7 +54,7 @@ _EXTENSIONS = ("x-kubernetes-preserve-unknown-fields", "x-kubernetes-embedded-re
                "x-kubernetes-list-map-keys", "x-kubernetes-list-type", "x-kubernetes-map-type")  # fmt: skip
 _DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 
-_MESSAGE_LIMIT, _VALUE_LIMIT = 400, 80
+_MESSAGE_LIMIT = 400
 
 # Root: an object; a field: a typed structural node; nested: inside a value validation (allOf/...).
 ROOT, FIELD, NESTED = "root", "field", "nested"
@@ -77,12 +78,6 @@ def first_problem(crd: Any) -> str | None:
         first = first[: _MESSAGE_LIMIT - 1] + "…"
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return f"{first}{more}"
-
-
-def _quoted(value: Any) -> str:
-    """A value as JSON in a message, cut short: the mistake may be a whole mapping pasted in the wrong place."""
-    text = render_value(value)
-    return text if len(text) <= _VALUE_LIMIT else text[: _VALUE_LIMIT - 1] + "…"
 
 
 def crd_problems(crd: Any) -> list[FieldError]:

@@ -79,6 +79,17 @@ def render_value(value: Any) -> str:
     return _RENDER.encode(value)
 
 
+VALUE_LIMIT = 80
+"""Characters of a value an error message quotes: the mistake may be a whole mapping or a list of a million
+items, and the message must still fit one line with room for the reason after the value."""
+
+
+def quoted_value(value: Any) -> str:
+    """``render_value`` cut at ``VALUE_LIMIT`` characters (ending in an ellipsis when cut)."""
+    text = render_value(value)
+    return text if len(text) <= VALUE_LIMIT else text[: VALUE_LIMIT - 1] + "…"
+
+
 def _identity(value: Any) -> str:
     """A key under which two JSON values are equal exactly when they are the same JSON value.
 
@@ -342,7 +353,7 @@ def _declared_types(schema: Schema) -> list[str]:
 
 
 def _type_message(value: Any, types: list[str]) -> str:
-    return f"Invalid value: {render_value(value)}: must be of type {' or '.join(types)}"
+    return f"Invalid value: {quoted_value(value)}: must be of type {' or '.join(types)}"
 
 
 def _add(errors: list[FieldError], path: str, message: str) -> None:
@@ -350,7 +361,7 @@ def _add(errors: list[FieldError], path: str, message: str) -> None:
 
 
 def _invalid(errors: list[FieldError], path: str, value: Any, reason: str) -> None:
-    _add(errors, path, f"Invalid value: {render_value(value)}: {reason}")
+    _add(errors, path, f"Invalid value: {quoted_value(value)}: {reason}")
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -193,6 +193,16 @@ INPUTS = [
     greeting("input-spec-name-missing", "  language: en\n", r"in/bad\.yaml: .*\.spec\.name.*Required"),
     greeting("input-spec-language-enum", "  name: C\n  language: xx\n", r'in/bad\.yaml: .*\.spec\.language.*"xx"'),
     greeting("input-spec-nan", "  name: .nan\n", r"in/bad\.yaml: .*\.spec\.name"),
+    greeting(
+        "input-spec-huge-list-value",
+        "  name: [" + ", ".join(["en"] * 200_000) + "]\n",
+        r'in/bad\.yaml: .*\.spec\.name: Invalid value: \["en", "en", .*…: must be of type string$',
+    ),
+    greeting(
+        "input-spec-huge-mapping-value",
+        "  name: C\n  language: {" + ", ".join(f"k{i}: {i}" for i in range(100_000)) + "}\n",
+        r'in/bad\.yaml: .*\.spec\.language: Invalid value: \{"k0": 0, .*…: must be of type string$',
+    ),
     greeting("input-spec-huge-int", f"  name: {10**100}\n", r"in/bad\.yaml: .*\.spec\.name"),
     greeting("input-spec-unknown-field", "  name: C\n  colour: red\n", r"in/bad\.yaml: .*\.spec\.colour.*not declared"),
     bad_input(
