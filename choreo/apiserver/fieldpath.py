@@ -33,7 +33,7 @@ _MEMBER = "."
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-_encode_string = json.encoder.encode_basestring  # the C implementation json itself uses
+encode_string = json.encoder.encode_basestring  # the C implementation json itself uses: a str's JSON text
 
 
 def canonical_json(value: Any) -> str:
@@ -42,7 +42,7 @@ def canonical_json(value: Any) -> str:
     Scalars (almost every call) take a direct path; this runs for every leaf of every applied object."""
     kind = type(value)
     if kind is str:
-        return _encode_string(value)
+        return encode_string(value)
     if kind is bool:
         return "true" if value else "false"
     if kind is int:
@@ -130,7 +130,7 @@ def _canonical_object(fields: Mapping[str, Any]) -> str:
     if not all(type(name) is str for name in fields):
         return canonical_json(dict(fields))
     items = sorted(fields.items())
-    return "{" + ",".join(_encode_string(name) + ":" + canonical_json(value) for name, value in items) + "}"
+    return "{" + ",".join(encode_string(name) + ":" + canonical_json(value) for name, value in items) + "}"
 
 
 FieldPath = tuple[PathElement, ...]

@@ -194,6 +194,22 @@ def validate_metadata(obj: dict[str, Any], *, namespaced: bool) -> list[FieldErr
     return sorted_errors(errors)
 
 
+# What validate_metadata looks at besides the names of the fields.
+_CHECKED = ("name", "namespace", "labels", "annotations", "finalizers", "ownerReferences")
+
+
+def same_checked_metadata(checked: Any, obj: dict[str, Any]) -> bool:
+    """Whether ``obj``'s metadata passes ``validate_metadata`` because ``checked`` (metadata that passed it,
+    for the same kind) did: every field the rules look at is the same, and there is no unknown field.
+
+    Why: a write validates the request's metadata to find the object's key, and the object it is about to
+    store has, nearly always, the same; comparing is several times cheaper than checking again."""
+    md = obj.get("metadata")
+    if not isinstance(checked, dict) or not isinstance(md, dict) or not md.keys() <= OBJECT_META_FIELDS:
+        return False
+    return md is checked or all(md.get(field) == checked.get(field) for field in _CHECKED)
+
+
 def _invalid(path: str, value: Any, reason: str) -> FieldError:
     return FieldError(path, f"Invalid value: {render_value(value)}: {reason}")
 

@@ -19,7 +19,7 @@ from typing import Any
 from choreo.api.objects import ObjectKey, clone, key_of, meta
 from choreo.apiserver import namespaces, openapi, ssa
 from choreo.apiserver.hooks import AdmissionHook
-from choreo.apiserver.metadata import validate_metadata
+from choreo.apiserver.metadata import same_checked_metadata, validate_metadata
 from choreo.apiserver.registry import APIResource, Registry, builtin_crds, resource_from_crd
 from choreo.errors import ChoreoError, Conflict, Invalid, NotFound
 from choreo.messages import capped
@@ -220,15 +220,16 @@ class APIServer:
         _omit_empty_metadata(new)
         key = self._key_of(resource, new)
         with self.backend.transaction():
-            if self.backend.get(key) is not None:
+            if self.backend.view(key) is not None:
                 from choreo.errors import AlreadyExists
 
                 raise AlreadyExists(
                     f'{_kind_name(resource)} "{_where(key.namespace, key.name)}" already exists'
                 )
+            checked = new["metadata"]
             if manager:
                 new = ssa.update(None, new, manager, self.semantics(resource), now=self._clock())
-            return self._store(resource, key, None, new)
+            return self._store(resource, key, None, new, checked=checked)
 
     def update(self, obj: Object, *, manager: str = "", dry_run: bool = False) -> Object:
         """Replace an object (PUT). A resourceVersion in ``obj`` must match the stored one."""
@@ -237,7 +238,7 @@ class APIServer:
         resource = self.registry.for_object(obj)
         key = self._key_of(resource, obj)
         with self.backend.transaction():
-            old = self.backend.get(key)
+            old = self.backend.view(key)  # only read, never changed
             if old is None:
                 raise NotFound(f'{_kind_name(resource)} "{_where(key.namespace, key.name)}" not found')
             expected = (obj.get("metadata") or {}).get("resourceVersion")
@@ -250,7 +251,7 @@ class APIServer:
                 meta(new)["managedFields"] = clone(old["metadata"]["managedFields"])
             if manager:
                 new = ssa.update(old, new, manager, self.semantics(resource), now=self._clock())
-            return self._store(resource, key, old, new)
+            return self._store(resource, key, old, new, checked=obj.get("metadata"))
 
     def _apply_target(self, obj: Object, manager: str) -> tuple[APIResource, ObjectKey]:
         """The kind and key a server-side apply of ``obj`` writes; a field manager is required."""
@@ -265,7 +266,7 @@ class APIServer:
             return self._dry_run(self._key_for(obj), lambda: self.apply(obj, manager=manager, force=force))
         resource, key = self._apply_target(obj, manager)
         with self.backend.transaction():
-            old = self.backend.get(key)
+            old = self.backend.view(key)  # only read, never changed: ssa.apply copies what it changes
             # ssa.apply only reads the intent (the result copies what it takes), so only what is removed
             # here is copied: the top level and metadata.
             applied = {**obj, "metadata": {k: v for k, v in obj["metadata"].items() if k not in _NOT_APPLIED}}
@@ -276,11 +277,11 @@ class APIServer:
             new = ssa.apply(old, applied, manager, self.semantics(resource), now=self._clock(), force=force)
             if new is old and old is not None:  # the apply changes nothing
                 if not self._hooks_for(key) and self._verified(resource, old):
-                    return old
+                    return clone(old)
                 new = clone(old)  # admission hooks or a re-validation still see (and may change) a copy
             if old is not None:
                 _carry_server_fields(old, new)
-            return self._store(resource, key, old, new, applying=True)
+            return self._store(resource, key, old, new, applying=True, checked=obj["metadata"])
 
     def apply_status(self, obj: Object, *, manager: str, force: bool = False, dry_run: bool = False) -> Object:
         """Server-side apply to the ``status`` subresource: only ``obj``'s status is ``manager``'s intent; the
@@ -289,7 +290,7 @@ class APIServer:
             return self._dry_run(self._key_for(obj), lambda: self.apply_status(obj, manager=manager, force=force))
         resource, key = self._apply_target(obj, manager)
         with self.backend.transaction():
-            live = self.backend.get(key)
+            live = self.backend.view(key)  # only read, never changed
             if live is None:
                 raise NotFound(f'{_kind_name(resource)} "{key.name}" not found')
             applied = clone(status_intent(obj))
@@ -366,10 +367,19 @@ class APIServer:
         return self._key(resource, obj["metadata"].get("namespace") or "", obj["metadata"]["name"])
 
     def _validate(
-        self, resource: APIResource, key: ObjectKey, old: Object | None, new: Object, applying: bool
+        self,
+        resource: APIResource,
+        key: ObjectKey,
+        old: Object | None,
+        new: Object,
+        applying: bool,
+        checked: Object | None,
     ) -> None:
+        """Default ``new`` and raise ``Invalid`` for all that is wrong with it. ``checked``: metadata that
+        passed ``validate_metadata`` already (the request's); when ``new``'s is the same, it passes too."""
         openapi.apply_defaults(resource.schema, new)
-        errors = validate_metadata(new, namespaced=resource.namespaced) + openapi.validate(resource.schema, new)
+        errors = [] if same_checked_metadata(checked, new) else validate_metadata(new, namespaced=resource.namespaced)
+        errors += openapi.validate(resource.schema, new)
         if old is not None:
             old_md, new_md = old["metadata"], new["metadata"]
             if old_md.get("deletionTimestamp"):
@@ -393,13 +403,24 @@ class APIServer:
             )
 
     def _store(
-        self, resource: APIResource, key: ObjectKey, old: Object | None, new: Object, *, applying: bool = False
+        self,
+        resource: APIResource,
+        key: ObjectKey,
+        old: Object | None,
+        new: Object,
+        *,
+        applying: bool = False,
+        checked: Object | None = None,
     ) -> Object:
+        """Validate, admit and store ``new`` over ``old``, which is the store's own object (``Backend.view``):
+        never changed here nor handed out (hooks get a copy). What this returns is the caller's to keep."""
         hooks = self._hooks_for(key)
         verified = self._verified(resource, old)
         if old is not None and not hooks and verified and _unchanged(old, new):
-            return old  # nothing to validate or store: the stored object is already this
-        self._validate(resource, key, old, new, applying)
+            return clone(old)  # nothing to validate or store: the stored object is already this
+        if old is not None and hooks:
+            old = clone(old)
+        self._validate(resource, key, old, new, applying, checked)
         if old is None:
             md = meta(new)
             md["uid"] = self._new_uid()
@@ -410,7 +431,7 @@ class APIServer:
         if old is None:
             stored = self.backend.create(key, new)
         elif _unchanged(old, new):
-            return old
+            return old if hooks else clone(old)
         else:
             if old.get("spec") != new.get("spec"):
                 meta(new)["generation"] = int(old["metadata"].get("generation") or 0) + 1

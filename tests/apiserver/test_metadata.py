@@ -15,6 +15,7 @@ from choreo.apiserver.metadata import (
     is_dns1123_label,
     is_dns1123_subdomain,
     is_qualified_name,
+    same_checked_metadata,
     validate_metadata,
 )
 from choreo.apiserver.openapi import FieldError
@@ -375,3 +376,28 @@ def test_name_predicates(value: Any, subdomain: bool, label: bool, qualified: bo
     assert is_dns1123_subdomain(value) is subdomain
     assert is_dns1123_label(value) is label
     assert is_qualified_name(value) is qualified
+
+
+CHECKED = {"name": "w", "namespace": "default", "labels": {"a": "b"}, "ownerReferences": [{"uid": "u"}]}
+
+
+@pytest.mark.parametrize(
+    ("metadata", "same"),
+    [
+        (dict(CHECKED), True),
+        ({**CHECKED, "managedFields": [{"manager": "m"}], "uid": "x", "resourceVersion": "3"}, True),
+        ({**CHECKED, "labels": {"a": "c"}}, False),
+        ({**CHECKED, "labels": {"a": "b", "B@d": "x"}}, False),
+        ({**CHECKED, "finalizers": ["f"]}, False),
+        ({**CHECKED, "colour": "red"}, False),
+        ({k: v for k, v in CHECKED.items() if k != "labels"}, False),
+        (None, False),
+    ],
+    ids=["equal", "server-fields-added", "label-changed", "label-added", "finalizer-added", "unknown-field",
+         "labels-gone", "no-metadata"],
+)
+def test_metadata_that_passed_is_not_checked_again_when_the_same(metadata: Any, same: bool) -> None:
+    """Writes validate the request's metadata to find the key; the object they store skips the same check
+    only when every field the rules read is the same and no unknown field came in."""
+    assert same_checked_metadata(CHECKED, {"metadata": metadata}) is same
+    assert same_checked_metadata(None, {"metadata": dict(CHECKED)}) is False

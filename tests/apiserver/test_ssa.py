@@ -633,3 +633,32 @@ def test_fields_owned_by_unions_all_entries_of_a_manager() -> None:
     live = update(live, edited, "alice", SEM, now="t2")
     assert owned(live, "alice") == {".spec.x", ".spec.y"}
     assert [(m, op) for m, op, _ in entries(live)] == [("alice", "Apply"), ("alice", "Update")]
+
+
+# --------------------------------------------------------------------------------------------------
+# a create copies its intent instead of merging it node by node
+
+
+CREATE_INTENTS = {
+    "plain": widget({"labels": {"a": "b"}}, spec={"x": {"y": [1, {"z": None}]}, "tags": ["a", "b"]}),
+    "identity-fields-sent": widget({"uid": "u", "resourceVersion": "9", "generation": 3}, spec={"x": 1}),
+    "unusual-key-order": {"spec": {"b": 1, "a": 2}, "metadata": {"labels": {}, "name": "w"}, "kind": "Widget",
+                          "apiVersion": "example.com/v1"},
+    "no-metadata-identity": {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"labels": {"a": "b"}}},
+    "atomic-map": widget(spec={"selector": {"matchLabels": {"a": "b"}}}),
+    "empty-containers": widget({"finalizers": []}, spec={}, status={"conditions": []}),
+    "repeated-set-value": widget({"finalizers": ["f", "f"]}, spec={"tags": ["a", "b", "a"]}),
+    "repeated-list-map-key": widget(status={"conditions": [cond("A", "1"), cond("B", "2"), cond("A", "3")]}),
+    "repeated-owner": widget({"ownerReferences": [ref("u1", "p"), ref("u1", "q")]}),
+    "list-map-item-not-an-object": widget(status={"conditions": [cond("A", "1"), "text", ["x", "x"]]}),
+    "metadata-not-a-map": {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": None, "spec": {"x": 1}},
+}
+
+
+@pytest.mark.parametrize("intent", CREATE_INTENTS.values(), ids=CREATE_INTENTS.keys())
+def test_a_create_is_what_merging_into_nothing_makes(intent: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    copied = apply(None, intent, "alice", SEM, now="t1")
+    monkeypatch.setattr("choreo.apiserver.ssa._copy_of_intent", lambda _applied: None)  # always merge
+    merged = apply(None, intent, "alice", SEM, now="t1")
+    assert json.dumps(copied) == json.dumps(merged)  # key order included
+    assert not _containers(copied) & _containers(intent)
