@@ -10,7 +10,6 @@ so a bad one changes nothing there either.
 from __future__ import annotations
 
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +25,7 @@ from choreo.loader.loading import INPUT, RECONCILERS, dev_parse, load_project, r
 from choreo.loader.project import InputObject
 from choreo.loader.reconcilers import CHOREO_API_VERSION
 from choreo.loader.sync import apply_input, code_objects, register_crds
+from choreo.loader.yamlio import read_stream_objects
 from choreo.runtime.session import open_state, state_path
 from choreo.server.client import ServerClient, Unreachable
 from choreo.store.memory import MemoryBackend
@@ -34,18 +34,17 @@ Object = dict[str, Any]
 CHOREO_GROUP = CHOREO_API_VERSION.partition("/")[0]  # Reconciler and Library objects
 
 
+STDIN = "<stdin>"
+"""How messages name objects read from standard input (``-f -``)."""
+
+
 def _read_inputs(source: str, recursive: bool = False) -> list[InputObject]:
     """The objects of a file, of the ``.json``/``.yaml``/``.yml`` files of a folder (and of its subfolders with
     ``recursive``, kubectl's ``-R``), or of standard input (``-``)."""
     if source.startswith(("http://", "https://")):
         raise ChoreoError(f"{source}: choreo reads no URLs; download the file and apply it from disk")
     if source == "-":
-        text = sys.stdin.read()
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "stdin.yaml"
-            path.write_text(text)
-            items = read_yaml_documents(path)
-        return [InputObject(i.obj, i.source.replace(str(path), "<stdin>")) for i in items]
+        return read_stream_objects(sys.stdin.buffer, STDIN)
     path = Path(source)
     if path.is_dir():
         found = path.rglob("*") if recursive else path.iterdir()
@@ -127,7 +126,10 @@ def apply(
         raise ChoreoError(f"apply: give the objects once, as PATH or as -f (got {path} and -f {source})")
     if not (path or source):
         raise ChoreoError("apply needs the objects to apply: PATH or -f FILE|DIR|- (stdin)")
-    items = _read_inputs(str(path or source), recursive)
+    given = str(path or source)
+    items = _read_inputs(given, recursive)
+    if not items:  # as kubectl: nothing to do is a mistake
+        raise ChoreoError(f"{STDIN if given == '-' else given}: no objects to apply")
     if client is not None:
         _in_namespace(items, namespace, client.for_object)
         _apply_remote(client, items)

@@ -21,7 +21,7 @@ import re
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 
@@ -265,6 +265,12 @@ def read_text(path: Path, source: str, limit: str = "file_bytes") -> str:
             data = file.read(most + 1)
     except OSError as err:
         raise LoadError(f"{source}: cannot read file: {err.strerror or err}") from err
+    return _decoded(data, source, limit)
+
+
+def _decoded(data: bytes, source: str, limit: str) -> str:
+    """``data`` (read up to one byte past the limit) as text, refused when over the limit or not UTF-8."""
+    most = getattr(Limits.current(), limit)
     if len(data) > most:
         raise LoadError(f"{source}: file too large (over {_size(most)}; {_limit_hint(limit)})")
     try:
@@ -334,7 +340,17 @@ def read_yaml_documents(path: Path, root: Path | None = None) -> list[InputObjec
     with a non-empty ``apiVersion`` and ``kind``.
     """
     source = relative_source(path, root)
-    text = read_text(path, source, "yaml_bytes")
+    return yaml_objects(read_text(path, source, "yaml_bytes"), source)
+
+
+def read_stream_objects(stream: BinaryIO, source: str) -> list[InputObject]:
+    """The KRM objects of a YAML stream that is not a file (standard input), read and bounded as a file is."""
+    data = stream.read(Limits.current().yaml_bytes + 1)
+    return yaml_objects(_decoded(data, source, "yaml_bytes"), source)
+
+
+def yaml_objects(text: str, source: str) -> list[InputObject]:
+    """The KRM objects of YAML ``text`` read from ``source`` (see ``read_yaml_documents``)."""
     documents = parse_documents(text, source)
     several = len(documents) > 1
     objects: list[InputObject] = []

@@ -916,6 +916,31 @@ CLI = [
         message=r"x\.yaml:\d+: invalid YAML",
     ),
     Case(
+        "cli-apply-stdin-invalid-yaml",
+        args=("apply", "-f", "-", "-C", "{p}"),
+        stdin=HEAD + "metadata: [\n",
+        message=r"^error: <stdin>:4: invalid YAML",
+    ),
+    Case(
+        "cli-apply-stdin-too-large",
+        args=("apply", "-f", "-", "-C", "{p}"),
+        stdin=ALICE.replace("alice", "carol") * 20,
+        env={"CHOREO_YAML_SIZE_LIMIT": "500"},
+        message=r"^error: <stdin>: file too large \(over 500 bytes; raise it with \$CHOREO_YAML_SIZE_LIMIT\)$",
+    ),
+    Case(
+        "cli-apply-stdin-no-objects",
+        args=("apply", "-f", "-", "-C", "{p}"),
+        stdin="---\n# nothing\n---\n",
+        message=r"^error: <stdin>: no objects to apply$",
+    ),
+    Case(
+        "cli-apply-empty-file",
+        args=("apply", "-f", "{p}/x.yaml", "-C", "{p}"),
+        files={"x.yaml": "# nothing yet\n"},
+        message=r"x\.yaml: no objects to apply$",
+    ),
+    Case(
         "cli-apply-unknown-kind",
         args=("apply", "-f", "{p}/x.yaml", "-C", "{p}"),
         files={"x.yaml": "apiVersion: x.io/v1\nkind: Nope\nmetadata: {name: a}\n"},

@@ -36,7 +36,7 @@ class Case:
     ``files`` are written (text or bytes) and ``edits`` replace text in existing files (the old text must
     occur); ``remove`` deletes files or folders; ``damage`` is SQL run on the copy's store first. ``args``
     is the command line, ``{p}`` standing for the project folder. ``message`` is a regular expression the
-    one error line must contain. ``store``:
+    one error line must contain; ``stdin`` is the command's standard input. ``store``:
     compare the objects table before and after (off only where the case damages the store itself).
     """
 
@@ -49,6 +49,7 @@ class Case:
     code: int = 1
     message: str = ""
     env: Mapping[str, str] = field(default_factory=dict)
+    stdin: str = ""
     store: bool = True
     damage: str = ""
 

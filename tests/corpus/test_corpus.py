@@ -73,7 +73,7 @@ def test_case(case: Case, good_state: dict[str, Path], tmp_path: Path, home: Pat
     shutil.copytree(good_state[case.base], project, symlinks=True)
     before = objects_table(project)
     apply_mistake(project, case)
-    outcome = invoke([arg.replace("{p}", str(project)) for arg in case.args], environment(home, case))
+    outcome = invoke([arg.replace("{p}", str(project)) for arg in case.args], environment(home, case), case.stdin)
     line = error_line(outcome)
     assert (outcome.code, len(line) <= MAX_MESSAGE) == (case.code, True), line[:2000]
     assert re.search(case.message, line), line[:2000]
