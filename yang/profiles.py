@@ -262,6 +262,8 @@ def _text(spec: dict[str, Any], key: str, source: str) -> str:
     value = spec.get(key)
     if value is None or value == "":
         raise ProfileError(f"{source}: spec.{key} is required")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):  # a list would never match a Node
+        raise ProfileError(f"{source}: spec.{key} must be a string, got {type(value).__name__}")
     return str(value)
 
 

@@ -818,6 +818,18 @@ SCHEMA_PROFILES = [
         "  modules: ietf-interfaces",
         r"schemas/ietf\.yaml.*modules",
     ),
+    profile(
+        "profile-version-list",
+        "  version: 1.0.0",
+        "  version: [1]",
+        r"^schemas/ietf\.yaml: spec\.version must be a string, got list$",
+    ),
+    profile(
+        "profile-provider-mapping",
+        "  provider: ietf.choreo.dev",
+        "  provider: {name: ietf.choreo.dev}",
+        r"^schemas/ietf\.yaml: spec\.provider must be a string, got dict$",
+    ),
     profile("profile-missing-provider", "  provider: ietf.choreo.dev\n", "", r"schemas/ietf\.yaml.*provider"),
     profile(
         "profile-duplicate-key",
