@@ -43,6 +43,24 @@ _DATA_BUILTINS = (
     "client_apply", "client_create", "client_update", "client_update_status",
     "reconcile_result", "add_finalizer", "del_finalizer",
 )
+# Builtins that read only the type of the object they are given: their arguments leave as one JSON text
+# too (a reconcile often hands client_get a whole object for its apiVersion and kind), unchecked.
+_READ_BUILTINS = ("client_get", "client_list")
+
+
+def _json_wrapper(name: str, *, checked: bool) -> str:
+    """The prelude's ``name``: its arguments (checked first) handed to ``_choreo_<name>`` as one JSON text.
+
+    Always two statements: the compiler may inline a function whose body is a single ``return`` into
+    its caller, and an error raised there would then be reported at a prelude line."""
+    check = f'_choreo_check("{name}", _choreo_arguments(args, kwargs))' if checked else "pass"
+    return f"""
+def {name}(*args, **kwargs):
+    {check}
+    return _choreo_{name}(_choreo_encode([args, kwargs]))
+"""
+
+
 # The builtin range() is kept under another name before ``range`` is redefined below.
 _PRELUDE_ALIASES = "_choreo_range = range\n_choreo_encode = json.encode\n"
 # print() goes to the reconciler log instead of the process stdout. range() accepts any int: the
@@ -95,13 +113,8 @@ def _choreo_arguments(args, kwargs):
 def _choreo_result(value):
     _choreo_check("reconcile(self)", value.items() if type(value) == "dict" else [("result", value)])
     return _choreo_encode(value)
-""" + "".join(
-    f"""
-def {name}(*args, **kwargs):
-    _choreo_check("{name}", _choreo_arguments(args, kwargs))
-    return _choreo_{name}(_choreo_encode(args), _choreo_encode(kwargs))
-"""
-    for name in _DATA_BUILTINS
+""" + "".join(_json_wrapper(name, checked=True) for name in _DATA_BUILTINS) + "".join(
+    _json_wrapper(name, checked=False) for name in _READ_BUILTINS
 )
 # Evaluated after the reconciler's own code, in its module: ENTRY calls reconcile(self) and encodes its
 # result. The call spreads its argument list so that the compiler cannot inline reconcile(self): an error
@@ -212,11 +225,12 @@ class _Current:
         self.printer(message)
 
 
-def _json_adapter(builtin: Callable[..., Any]) -> Callable[[str, str], Any]:
-    """``builtin`` called with arguments that left Starlark as JSON texts (see ``_DATA_BUILTINS``)."""
+def _json_adapter(builtin: Callable[..., Any]) -> Callable[[str], Any]:
+    """``builtin`` called with arguments that left Starlark as one JSON text (see ``_DATA_BUILTINS``)."""
 
-    def call(args: str, kwargs: str) -> Any:
-        return builtin(*json.loads(args), **json.loads(kwargs))
+    def call(arguments: str) -> Any:
+        args, kwargs = json.loads(arguments)
+        return builtin(*args, **kwargs)
 
     return call
 
@@ -225,7 +239,7 @@ def _builtins(current: _Current) -> dict[str, Callable[..., Any]]:
     """The callables a module is given, bound to ``current``; data builtins under their prelude alias."""
     table: dict[str, Callable[..., Any]] = {}
     for name, fn in all_builtins(current).items():
-        if name in _DATA_BUILTINS:
+        if name in _DATA_BUILTINS or name in _READ_BUILTINS:
             table[f"_choreo_{name}"] = _json_adapter(fn)
         else:
             table[name] = fn
