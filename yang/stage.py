@@ -11,6 +11,7 @@ stage context redoes every device, with the same results.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,7 +145,7 @@ def run_stage(context: StageContext) -> StageResult:
         entry = kept.get(device_key(device.namespace, device.name))
         report = None if context.full else _reused(api, device, entry, inputs, written, out_dir)
         if report is None:
-            report = _device(api, profiles, device, context)
+            report = _device(api, profiles, _own_copy(device), context)
             _keep_outputs(api, report, inputs, out_dir)
         else:
             context.log(f"schema: {device.name}: unchanged since the last run, not validated again")
@@ -264,10 +265,18 @@ def _out_dir(root: Path, option: Any) -> Path:
 
 
 def _list(api: ObjectAPI, group_kind: tuple[str, str]) -> list[dict[str, Any]]:
+    """The objects of a kind, sorted: the store's own (``view_list``), only ever read here. Most devices
+    are unchanged and only looked at; the few processed get copies (``_own_copy``), so that nothing the
+    merge does can touch the store's objects."""
     if api.registry.get(*group_kind) is None:
         return []
-    items = api.list(*group_kind)
+    items = api.view_list(*group_kind)
     return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+
+
+def _own_copy(device: Device) -> Device:
+    sourced = [(copy.deepcopy(config), source) for config, source in device.sourced]
+    return Device(copy.deepcopy(device.node), sourced, device.running_file)
 
 
 def _summary(reports: list[DeviceReport], out_dir: Path) -> list[str]:
