@@ -235,6 +235,14 @@ def _refusing_bad_values(construct: Any, type_name: str) -> Any:
     return construct_checked
 
 
+def _not_json(loader: _Loader, node: yaml.Node) -> Any:
+    """Values JSON has no type for (PyYAML would make bytes, sets and dates) are refused where they stand."""
+    problem = f"!!{node.tag.rpartition(':')[2]} is not supported: project files hold JSON data"
+    raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+
+
+for _tag_name in ("binary", "set", "timestamp"):
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag_name}", _not_json)
 for _scalar_type in ("bool", "int", "float"):
     _tag = f"tag:yaml.org,2002:{_scalar_type}"
     _Loader.add_constructor(_tag, _refusing_bad_values(_Loader.yaml_constructors[_tag], _scalar_type))

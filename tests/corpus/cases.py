@@ -142,7 +142,21 @@ YAML = [
         HEAD + "metadata: {name: x}\nspec: {name: !!float ''}\n",
         r'in/bad\.yaml:4: invalid YAML: "" is not a valid !!float',
     ),
-    bad_input("yaml-binary-value", HEAD + "metadata: {name: x}\nspec: {name: !!binary aGVsbG8=}\n", r"in/bad\.yaml"),
+    bad_input(
+        "yaml-binary-value",
+        HEAD + "metadata: {name: x}\nspec: {name: !!binary aGVsbG8=}\n",
+        r"^error: in/bad\.yaml:4: invalid YAML: !!binary is not supported: project files hold JSON data$",
+    ),
+    bad_input(
+        "yaml-set-value",
+        HEAD + "metadata:\n  name: x\n  annotations: !!set {a, b}\n",
+        r"^error: in/bad\.yaml:5: invalid YAML: !!set is not supported",
+    ),
+    bad_input(
+        "yaml-timestamp-tag-garbage",
+        HEAD + "metadata: {name: x}\nspec: {name: !!timestamp 20x}\n",
+        r"^error: in/bad\.yaml:4: invalid YAML: !!timestamp is not supported",
+    ),
 ]
 
 INPUTS = [
