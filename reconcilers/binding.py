@@ -133,10 +133,10 @@ class Binding:
         if not self.adapter.range_entries_drop_index:
             return
         if kind == self.adapter.claim_kind:
-            clash = api.try_get(self.adapter.group, self.adapter.index_kind, namespace, name) is not None
+            clash = api.view(self.adapter.group, self.adapter.index_kind, namespace, name) is not None
             what = f'spec.range: a range claim cannot be named like the {self.adapter.index_kind} "{name}"'
         else:
-            found = api.try_get(self.adapter.group, self.adapter.claim_kind, namespace, name)
+            found = api.view(self.adapter.group, self.adapter.claim_kind, namespace, name)
             clash = found is not None and bool((found.get("spec") or {}).get("range"))
             what = f'metadata.name: the range {self.adapter.claim_kind} "{name}" has this name'
         if clash:
@@ -295,7 +295,7 @@ class Binding:
             allocation = state.engine.allocation(key)
             if allocation is None:
                 name = self.adapter.entry_name(namespace, index, key, state.engine.entry_suffix(key))
-                if api.try_get(self.adapter.group, self.adapter.entry_kind, namespace, name) is not None:
+                if api.view(self.adapter.group, self.adapter.entry_kind, namespace, name) is not None:
                     api.delete(self.adapter.group, self.adapter.entry_kind, namespace, name)
                 continue
             api.apply(self._entry(namespace, index, allocation), manager=ENTRY_MANAGER, force=True)
@@ -387,7 +387,7 @@ class Binding:
         self._destroying.add(key)
         try:
             for claim in self._claims_of(api, namespace, name):
-                if api.try_get(self.adapter.group, self.adapter.claim_kind, namespace, _md(claim)["name"]) is not None:
+                if api.view(self.adapter.group, self.adapter.claim_kind, namespace, _md(claim)["name"]) is not None:
                     api.delete(self.adapter.group, self.adapter.claim_kind, namespace, _md(claim)["name"])
             for entry in api.list(self.adapter.group, self.adapter.entry_kind, namespace, managed_fields=False):
                 if (entry.get("spec") or {}).get("index") == name:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 from choreo.api.objects import clone
@@ -66,7 +67,11 @@ IDENTITY_PATHS: frozenset[SchemaPath] = frozenset(
     }
 )
 _METADATA_PATH: FieldPath = (PathElement.field("metadata"),)
-_IDENTITY_DEPTH = max(len(path) for path in IDENTITY_PATHS)
+# The identity fields by the map they are in: () -> {"apiVersion", "kind"}, ("metadata",) -> {"name", ...}.
+_IDENTITY_FIELDS: dict[SchemaPath, frozenset[str]] = {
+    parent: frozenset(path[-1] for path in IDENTITY_PATHS if path[:-1] == parent)
+    for parent in {path[:-1] for path in IDENTITY_PATHS}
+}
 
 # Comparison tokens for container nodes: a granular container "is the same" whatever its children
 # are (children are compared on their own); leaves compare by their canonical JSON.
@@ -232,8 +237,16 @@ def _list_kind(sem: ListSemantics, schema_path: SchemaPath) -> tuple[str, tuple[
 def _element(item: Any, kind: str, keys: tuple[str, ...]) -> PathElement:
     """The path element naming a list item: ``k:`` for list-map objects, ``v:`` otherwise."""
     if kind == "map" and isinstance(item, dict):
-        return PathElement.key({name: item.get(name) for name in keys})
+        text = ",".join(prefix + canonical_json(item.get(name)) for name, prefix in _key_prefixes(keys))
+        return PathElement(KEY, "{" + text + "}")
     return PathElement.value(item)
+
+
+@lru_cache(maxsize=256)
+def _key_prefixes(keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The key fields of a list-map in the order ``k:`` text names them (sorted), each with its ``"name":``:
+    ``PathElement.key`` of the item's key fields, without building a dict and sorting it per item."""
+    return tuple((name, encode_string(name) + ":") for name in sorted(set(keys)))
 
 
 Flat = dict[FieldPath, str]
@@ -281,7 +294,7 @@ class _Walk:
                 self.flat[fp] = _MAP
                 if not value and fp != _METADATA_PATH:
                     self.owned.add(fp)
-            self.fields(value, sp, fp, len(sp) < _IDENTITY_DEPTH)
+            self.fields(value, sp, fp, _IDENTITY_FIELDS.get(sp))
             return
         if isinstance(value, list):
             kind, keys = self.sem.list_kind(sp)
@@ -291,14 +304,16 @@ class _Walk:
         self.flat[fp] = canonical_json(value)
         self.owned.add(fp)
 
-    def fields(self, fields: dict[str, Any], sp: SchemaPath, fp: FieldPath, near_root: bool = False) -> None:
-        """``value`` of each field of a granular map (identity fields skipped ``near_root``); a scalar field,
-        most of them, is recorded right here instead of in a call of its own."""
-        flat, owned = self.flat, self.owned
+    def fields(
+        self, fields: dict[str, Any], sp: SchemaPath, fp: FieldPath, identity: frozenset[str] | None = None
+    ) -> None:
+        """``value`` of each field of a granular map but the ``identity`` ones; a scalar field, most of them,
+        is recorded right here instead of in a call of its own."""
+        flat, owned, element = self.flat, self.owned, field_element
         for name, child in fields.items():
-            if near_root and (*sp, name) in IDENTITY_PATHS:
+            if identity is not None and name in identity:
                 continue
-            child_fp = (*fp, field_element(name))
+            child_fp = (*fp, element(name))
             kind = type(child)
             if kind is str:
                 flat[child_fp] = encode_string(child)

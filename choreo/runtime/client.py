@@ -132,7 +132,7 @@ class Client:
     def _refuse_takeover(self, child: Object) -> None:
         """A child another object already controls is not silently taken over (Kubernetes refuses it too)."""
         key = key_of(child)
-        existing = self.api.try_get(key.group, key.kind, key.namespace, key.name) if key.name else None
+        existing = self.api.view(key.group, key.kind, key.namespace, key.name) if key.name else None
         if existing is None:
             return
         uid = self.for_object["metadata"].get("uid")
@@ -145,5 +145,5 @@ class Client:
 
     def _delete(self, obj: Object) -> None:
         key = key_of(obj)
-        if self.api.try_get(key.group, key.kind, key.namespace, key.name) is not None:
+        if self.api.view(key.group, key.kind, key.namespace, key.name) is not None:
             self.api.delete(key.group, key.kind, key.namespace, key.name)

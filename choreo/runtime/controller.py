@@ -324,7 +324,7 @@ class Controller:
         returned = output.obj or {}
         f = r.config.for_
         md = returned.get("metadata") or {}
-        current = self.api.try_get(f.group, f.kind, md.get("namespace", ""), md.get("name", ""))
+        current = self.api.view(f.group, f.kind, md.get("namespace", ""), md.get("name", ""))  # only read
         if current is None:
             return None
         semantics = self.api.semantics(self.api.registry.for_object(current))
