@@ -11,8 +11,9 @@ What is here, by use:
   ``ObjectAPI`` a plug-in installs its hooks into), ``BaseHook``, ``Object``, ``set_condition``, ``utc_now``;
 - errors a plug-in raises or catches: ``ChoreoError``, ``Invalid``, ``LoadError``, ``NotFound``;
 - project files, read the loader's way: ``Folder``/``FoundFile`` (listing a project folder),
-  ``ProjectPaths`` (paths that must stay inside the project), ``read_text``/``read_yaml_documents`` (the
-  strict, bounded readers), and safe git (``run_git``, ``check_url``, ``check_ref``, ``GitError``);
+  ``ProjectPaths`` (paths that must stay inside the project), ``read_text``/``read_yaml_documents``/
+  ``read_single_mapping`` (the strict, bounded readers), and safe git (``run_git``, ``check_url``,
+  ``check_ref``, ``GitError``);
 - a project's stored state: ``stored_api`` (the API over it, for commands), ``state_path``;
 - results: ``natural_key`` (device order for people), ``stale_outputs`` (outputs older than the objects).
 """
@@ -28,7 +29,7 @@ from choreo.errors import ChoreoError, Invalid, LoadError, NotFound
 from choreo.git import GitError, check_ref, check_url, run_git
 from choreo.loader.files import Folder, FoundFile
 from choreo.loader.paths import ProjectPaths
-from choreo.loader.yamlio import read_text, read_yaml_documents
+from choreo.loader.yamlio import read_single_mapping, read_text, read_yaml_documents
 from choreo.plugins import Plugin, StageContext
 from choreo.results.record import StageResult
 from choreo.results.staleness import stale_outputs
@@ -54,6 +55,7 @@ __all__ = [
     "check_ref",
     "check_url",
     "natural_key",
+    "read_single_mapping",
     "read_text",
     "read_yaml_documents",
     "run_git",

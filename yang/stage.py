@@ -423,7 +423,16 @@ def decode_value(schema: SchemaContext, value: Any) -> Decoded:
     if text.startswith("<"):
         kept = parse_xml_snippet(schema, value)  # not stripped: libyang's line numbers are those of the text
         return Decoded(json.loads(kept.json_text), strict=True, issues=kept.issues)
-    return Decoded(json.loads(text, object_pairs_hook=_unique_members), strict=True, text=value)
+    try:
+        decoded = json.loads(text, object_pairs_hook=_unique_members, parse_constant=_not_a_number)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    return Decoded(decoded, strict=True, text=value)
+
+
+def _not_a_number(name: str) -> Any:
+    """``NaN`` and ``Infinity`` are not JSON (Python's ``json`` accepts them)."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from choreo.plugin_api import ChoreoError
+from choreo.plugin_api import LoadError, read_single_mapping, read_text
 from yang.libyang_adapter import YangFailure
 from yang.merge import Problem, Snippet, Source, merge_device
 from yang.outputs import netconf_data
@@ -26,15 +24,13 @@ def validate_file(root: Path, profile_name: str, file: Path) -> tuple[list[str],
     """Report lines for ``file`` and whether it is valid."""
     context = compile_profile(load_profiles(root).named(profile_name))
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ChoreoError(f"{file}: cannot read: {err.strerror or err}") from None
-    try:
-        if file.suffix in YAML_SUFFIXES:
-            decoded = Decoded(yaml.safe_load(text))
+        if file.suffix in YAML_SUFFIXES:  # strict and bounded as every project YAML file (duplicate keys, aliases)
+            decoded = Decoded(read_single_mapping(file, file.name))
         else:
-            decoded = decode_value(context, netconf_data(text))
-    except (ValueError, yaml.YAMLError) as err:
+            decoded = decode_value(context, netconf_data(read_text(file, file.name)))
+    except LoadError as err:
+        return [str(err)], False
+    except ValueError as err:
         return [f"{file.name}: {err}"], False
     except YangFailure as failure:
         return [f"{file.name}: {i.path or '/'}: {i.message}" + (f" (line {i.line})" if i.line else "")

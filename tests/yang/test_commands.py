@@ -49,6 +49,22 @@ def test_config_validate_checks_a_standalone_file(fabric, tmp_path):
     assert neither.code == 1 and "exactly one of --profile and --device" in neither.err
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("a: [\n", "snippet.yaml:2: invalid YAML: did not find expected node content"),
+        ("x: 1\nx: 2\n", 'snippet.yaml:2: invalid YAML: duplicate key "x" (first at line 1)'),
+        ("a: &a [*a]\n", "snippet.yaml:1: invalid YAML: recursive alias"),
+        ("a: 1\n---\nb: 2\n", "snippet.yaml: expected one YAML document, found 2"),
+    ],
+)
+def test_config_validate_reads_yaml_as_strictly_as_project_files(fabric, tmp_path, text, line):
+    snippet = tmp_path / "snippet.yaml"
+    snippet.write_text(text)
+    result = choreo("config", "validate", str(snippet), "--profile", "ietf-1.0.0", "-C", str(fabric))
+    assert (result.code, result.out.splitlines()) == (1, [line])
+
+
 def test_a_failed_device_has_no_final_config_and_its_commands_say_so(fabric, tmp_path):
     project = tmp_path / "fabric"
     shutil.copytree(fabric, project)
