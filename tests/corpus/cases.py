@@ -870,6 +870,22 @@ SCHEMA_PROFILES = [
     ),
     # A -s verdict is about device configs: the run keeps its objects (README), so no store comparison.
     Case(
+        "runningconfig-nan",
+        base=FAB,
+        args=S_RUN,
+        store=False,
+        files={"runningconfigs/leaf1.json": '{"ietf-interfaces:interfaces": {"interface": [{"mtu": NaN}]}}'},
+        message=r"^leaf1: /: runningconfigs/leaf1\.json: NaN is not a JSON value$",
+    ),
+    Case(
+        "runningconfig-nested-too-deeply",
+        base=FAB,
+        args=S_RUN,
+        store=False,
+        files={"runningconfigs/leaf1.json": "[" * 100_000 + "]" * 100_000},
+        message=r"^leaf1: /: runningconfigs/leaf1\.json: JSON nested too deeply$",
+    ),
+    Case(
         "runningconfig-invalid-json",
         base=FAB,
         args=S_RUN,
