@@ -818,6 +818,12 @@ def profile(id: str, old: str, new: str, message: str, **kw: object) -> Case:
     return Case(id, base=FAB, edits={PROFILE: (old, new)}, args=S_RUN, message=message, **kw)  # type: ignore[arg-type]
 
 
+def running_config(id: str, content: str | bytes, message: str) -> Case:
+    """``runningconfigs/leaf1.json`` of the fabric holding ``content``; a -s verdict keeps the run's objects
+    (README), so the store is not compared."""
+    return Case(id, base=FAB, args=S_RUN, store=False, files={"runningconfigs/leaf1.json": content}, message=message)
+
+
 REPO_PROFILE = (
     "apiVersion: inv.sdcio.dev/v1alpha1\nkind: Schema\nmetadata: {name: local, namespace: default}\n"
     "spec:\n  provider: local.choreo.dev\n  version: 1.0.0\n  repositories:\n  - path: yang\n"
@@ -868,39 +874,18 @@ SCHEMA_PROFILES = [
         files={"schemas/local.yaml": REPO_PROFILE.replace("{excludes}", "x").replace("path: yang", "path: nope")},
         message=r"schemas/local\.yaml.*nope",
     ),
-    # A -s verdict is about device configs: the run keeps its objects (README), so no store comparison.
-    Case(
+    running_config(
         "runningconfig-nan",
-        base=FAB,
-        args=S_RUN,
-        store=False,
-        files={"runningconfigs/leaf1.json": '{"ietf-interfaces:interfaces": {"interface": [{"mtu": NaN}]}}'},
-        message=r"^leaf1: /: runningconfigs/leaf1\.json: NaN is not a JSON value$",
+        '{"ietf-interfaces:interfaces": {"interface": [{"mtu": NaN}]}}',
+        r"^leaf1: /: runningconfigs/leaf1\.json: NaN is not a JSON value$",
     ),
-    Case(
+    running_config(
         "runningconfig-nested-too-deeply",
-        base=FAB,
-        args=S_RUN,
-        store=False,
-        files={"runningconfigs/leaf1.json": "[" * 100_000 + "]" * 100_000},
-        message=r"^leaf1: /: runningconfigs/leaf1\.json: JSON nested too deeply$",
+        "[" * 100_000 + "]" * 100_000,
+        r"^leaf1: /: runningconfigs/leaf1\.json: JSON nested too deeply$",
     ),
-    Case(
-        "runningconfig-invalid-json",
-        base=FAB,
-        args=S_RUN,
-        store=False,
-        files={"runningconfigs/leaf1.json": "{not json"},
-        message=r"runningconfigs/leaf1\.json",
-    ),
-    Case(
-        "runningconfig-binary",
-        base=FAB,
-        args=S_RUN,
-        store=False,
-        files={"runningconfigs/leaf1.json": b"\x89PNG\r\n\x1a\n\x00"},
-        message=r"runningconfigs/leaf1\.json",
-    ),
+    running_config("runningconfig-invalid-json", "{not json", r"runningconfigs/leaf1\.json"),
+    running_config("runningconfig-binary", b"\x89PNG\r\n\x1a\n\x00", r"runningconfigs/leaf1\.json"),
     Case("out-is-a-file", base=FAB, args=S_RUN, remove=("out",), files={"out": "not a folder\n"}, message=r"/out\b"),
     Case("out-under-proc", base=FAB, args=(*S_RUN, "--out", "/proc/choreo-out"), message=r"/proc/choreo-out"),
     Case(
