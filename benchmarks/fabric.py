@@ -8,8 +8,13 @@ same addresses computed in plain Python, and validates each device with libyang 
 reconcilers, no allocator, no ownership. Both run in the same invocation, each in its own process, so the
 ratio is meaningful on a noisy machine; time is wall clock, memory the child's peak RSS.
 
-    .venv/bin/python benchmarks/fabric.py            # N = 100 and 1000
-    .venv/bin/python benchmarks/fabric.py 300        # other sizes
+With several sizes it also prints how choreo scales: each size's time and peak memory against the first
+size's. Issue 10's scaling goal is t(10 000)/t(1 000) ≤ 11 with a peak of at most 2 GiB; that run takes
+about 20 minutes and 4 GiB of free memory on the 2-core development machine.
+
+    .venv/bin/python benchmarks/fabric.py              # N = 100 and 1000
+    .venv/bin/python benchmarks/fabric.py 300          # other sizes
+    .venv/bin/python benchmarks/fabric.py 1000 10000   # the scaling goal, on demand
 """
 
 from __future__ import annotations
@@ -83,7 +88,8 @@ def measure(command: list[str]) -> tuple[float, float, int]:
     return elapsed, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
-def run(devices: int) -> None:
+def run(devices: int) -> tuple[float, float]:
+    """Measure and print one size; returns choreo's (seconds, peak MiB)."""
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "fabric"
         generate(project, devices)
@@ -94,14 +100,18 @@ def run(devices: int) -> None:
     for label, (seconds, memory, code) in (("choreo run -r -s", choreo), ("bare jinja2+libyang", bare)):
         print(f"  {label:<22} {seconds:8.2f} s {memory:8.1f} MiB peak RSS  exit {code}")
     print(f"  {'ratio choreo/bare':<22} {choreo[0] / bare[0]:8.1f} x {choreo[1] / bare[1]:8.1f} x", flush=True)
+    return choreo[0], choreo[1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[100, 1000])
     args = parser.parse_args()
-    for devices in args.sizes:
-        run(devices)
+    measured = [(devices, *run(devices)) for devices in args.sizes]
+    first, first_seconds, first_memory = measured[0]
+    for devices, seconds, memory in measured[1:]:
+        print(f"scaling N={first} -> N={devices} ({devices / first:g} x the devices): time "
+              f"{seconds / first_seconds:.1f} x, peak memory {memory / first_memory:.1f} x ({memory / 1024:.2f} GiB)")
 
 
 if __name__ == "__main__":
