@@ -182,23 +182,28 @@ class Registry:
     """All kinds known to one API server, keyed by group+kind (version-less, like the reference)."""
 
     def __init__(self) -> None:
-        self._by_group_kind: dict[GroupKind, APIResource] = {}
+        # By (group, kind) as a plain tuple: every API call looks a kind up, and a tuple hashes in C where
+        # the GroupKind dataclass hashes in Python.
+        self._by_group_kind: dict[tuple[str, str], APIResource] = {}
+        self._served: dict[tuple[str, str], APIResource] = {}  # for_object's answers by (apiVersion, kind)
 
     def add(self, resource: APIResource) -> None:
-        existing = self._by_group_kind.get(resource.group_kind)
+        existing = self._by_group_kind.get((resource.group, resource.kind))
         if existing is not None and existing.choreo_api and not resource.choreo_api:
             raise Invalid(f"{resource.source}: kind {resource.group_kind} is built in and cannot be redefined")
-        self._by_group_kind[resource.group_kind] = resource
+        self._by_group_kind[(resource.group, resource.kind)] = resource
+        self._served.clear()
 
     def remove(self, group_kind: GroupKind) -> None:
-        self._by_group_kind.pop(group_kind, None)
+        self._by_group_kind.pop((group_kind.group, group_kind.kind), None)
+        self._served.clear()
 
     def resources(self) -> list[APIResource]:
         """Every kind, sorted by plural then group (the reference's api-resources order)."""
         return sorted(self._by_group_kind.values(), key=lambda r: (r.plural, r.group))
 
     def get(self, group: str, kind: str) -> APIResource | None:
-        return self._by_group_kind.get(GroupKind(group, kind))
+        return self._by_group_kind.get((group, kind))
 
     def require(self, group: str, kind: str) -> APIResource:
         """The kind, or NotFound naming it: what every read and delete by group/kind needs first."""
@@ -211,12 +216,16 @@ class Registry:
         """The kind of an object, checking its apiVersion is a served version."""
         api_version = str(obj.get("apiVersion") or "")
         kind = str(obj.get("kind") or "")
+        resource = self._served.get((api_version, kind))
+        if resource is not None:
+            return resource
         if not api_version or not kind:
             raise Invalid("object has no apiVersion or kind")
         gvk = GVK.from_api_version(api_version, kind)
         resource = self.get(gvk.group, kind)
         if resource is None or gvk.version not in resource.served_versions:
             raise NotFound(f"no kind {kind} is registered for version {api_version}")
+        self._served[(api_version, kind)] = resource
         return resource
 
     def resolve(self, name: str) -> APIResource:
