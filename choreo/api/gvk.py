@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True, order=True)
@@ -30,9 +31,16 @@ class GVK:
 
     @classmethod
     def from_api_version(cls, api_version: str, kind: str) -> GVK:
-        group, _, version = api_version.rpartition("/")
-        return cls(group, version, kind)
+        return _parsed(api_version, kind)
 
     def __str__(self) -> str:
         # The Go schema.GroupVersionKind form the reference prints in diffs and errors.
         return f"{self.group}/{self.version}, Kind={self.kind}"
+
+
+@lru_cache(maxsize=4096)
+def _parsed(api_version: str, kind: str) -> GVK:
+    """GVKs are immutable and a store holds few distinct ones: each is built once (``key_of`` of every
+    object of a run used to build a new one per call)."""
+    group, _, version = api_version.rpartition("/")
+    return GVK(group, version, kind)

@@ -77,7 +77,15 @@ def shown_name(obj: Object) -> str:
 
 def current_inventory(api: ObjectAPI) -> list[Item]:
     """Every object in ``api``'s store, managed fields included, in store order (group, kind, ns, name)."""
-    return [Item(obj, is_choreo_api(api, key_of(obj).group, obj["kind"])) for obj in api.stored_objects()]
+    flags: dict[tuple[str, str], bool] = {}  # by (apiVersion, kind): looked up once per kind
+    items = []
+    for obj in api.stored_objects():
+        kind = (obj["apiVersion"], obj["kind"])
+        flag = flags.get(kind)
+        if flag is None:
+            flag = flags[kind] = is_choreo_api(api, key_of(obj).group, obj["kind"])
+        items.append(Item(obj, flag))
+    return items
 
 
 def is_choreo_api(api: ObjectAPI, group: str, kind: str) -> bool:

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import builtins
 import json
-import sys
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NamedTuple
+
+import orjson
 
 from choreo.api.objects import ObjectKey, clone
 from choreo.environment import positive_count
@@ -82,25 +83,19 @@ def _damaged(where: str, what: str, exc: Exception) -> StoreDamaged:
 
 
 def decode(text: str, where: str = "store", what: str = "value") -> Any:
-    """The value of a stored JSON text; ``StoreDamaged`` naming ``where`` and ``what`` when it is not JSON."""
+    """The value of a stored JSON text; ``StoreDamaged`` naming ``where`` and ``what`` when it is not JSON.
+
+    orjson decodes about three times faster than ``json`` and keeps one copy of each short key for all
+    the objects it decodes (a third less memory for the cached objects). It refuses what ``json`` wrote
+    but it cannot represent (integers beyond 64 bits): those texts are decoded by ``json``."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(text)
     except (TypeError, ValueError) as exc:
         raise _damaged(where, what, exc) from None
-
-
-def _interned_keys(pairs: builtins.list[tuple[str, Any]]) -> dict[str, Any]:
-    return {sys.intern(key): value for key, value in pairs}
-
-
-def decode_object(text: str, where: str, what: str) -> dict[str, Any]:
-    """``decode`` for a stored object, its keys interned: kept decoded in the cache, the thousands of objects
-    of a kind then share one copy of each key ("apiVersion", "metadata", ...), a third less memory."""
-    try:
-        decoded: dict[str, Any] = json.loads(text, object_pairs_hook=_interned_keys)
-    except (TypeError, ValueError) as exc:
-        raise _damaged(where, what, exc) from None
-    return decoded
 
 
 def stamped(obj: Mapping[str, Any], revision: int) -> dict[str, Any]:
@@ -342,7 +337,8 @@ class BaseBackend(ABC):
         return decode(body, self.location, str(what))
 
     def _decode_object(self, body: str, what: object) -> dict[str, Any]:
-        return decode_object(body, self.location, str(what))
+        decoded: dict[str, Any] = self._decode(body, what)
+        return decoded
 
     # --- objects ---
 

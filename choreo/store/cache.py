@@ -11,7 +11,7 @@ known without asking the storage, and no negative entry is ever needed). An entr
 text (written by this process, or loaded, and not read since) or the decoded dict, which replaces the
 text on first read. Entries are never mutated, only replaced: a decoded dict is shared by every reader
 of ``BaseBackend.view`` / ``view_list`` (who must not change it) and copied by ``get`` / ``list``.
-The memory is the store's objects, decoded (about six times their text; keys are interned).
+The memory is the store's objects, decoded (about five times their text; short keys are shared).
 
 Transactions: every change is undo-logged; ``mark`` / ``undo`` restore it exactly at any nesting depth,
 ``settle`` drops the log when the outermost transaction commits. ``revision`` is the store revision the
