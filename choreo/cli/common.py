@@ -10,6 +10,7 @@ project folder, run flags) are refused with a one-line error when a server is ad
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,9 +22,44 @@ from click.core import ParameterSource
 from choreo.apiserver.server import APIServer
 from choreo.cli.hints import announce_target
 from choreo.errors import ChoreoError
+from choreo.lang.limits import Limits
 from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA
+from choreo.runtime.pipeline import RunOptions
 from choreo.runtime.session import stored_api
 from choreo.server.client import ServerClient
+
+
+class _Seconds(click.FloatRange):
+    """A number of seconds within the range; click's own range lets ``nan`` through (no comparison refuses it)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if math.isnan(seconds):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return seconds
+
+
+MAX_TIME_LIMIT = 7 * 24 * 3600
+"""The largest ``--time-limit``, a week: a reconcile is bounded whatever is asked (and an infinite deadline
+does not fit the platform's timestamps)."""
+
+time_limit_option = click.option(
+    "--time-limit",
+    type=_Seconds(0, MAX_TIME_LIMIT, min_open=True),
+    default=Limits().time,
+    show_default=True,
+    help="Seconds one reconcile may take.",
+)
+max_reconciles_option = click.option(
+    "--max-reconciles",
+    type=click.IntRange(min=1),
+    default=RunOptions().max_reconciles,
+    show_default=True,
+    help="Reconciles of one object before the run is declared a loop.",
+)
+"""The options of every command that reconciles, defined once so that they take the same values."""
 
 server_option = click.option(
     "--server", "--address", "server_url", default=None, metavar="URL",

@@ -17,7 +17,15 @@ from typing import Any
 import click
 
 from choreo.cli import hints
-from choreo.cli.common import addressable, echo_lines, plugin_names, project_api, project_dir
+from choreo.cli.common import (
+    addressable,
+    echo_lines,
+    max_reconciles_option,
+    plugin_names,
+    project_api,
+    project_dir,
+    time_limit_option,
+)
 from choreo.cli.completion import completion_command
 from choreo.cli.get import allocator_crds, api_resources, get
 from choreo.cli.groups import DefaultGroup, plain_help
@@ -85,13 +93,8 @@ def run() -> None:
     help="Write a report for CI: json=FILE or junit=FILE, also when reconciling fails (with -s and a run that "
     "reaches validation: the per-device validation report).",
 )
-@click.option(
-    "--max-reconciles",
-    default=100,
-    show_default=True,
-    help="Reconciles of one object before the run is declared a loop.",
-)
-@click.option("--time-limit", default=10.0, show_default=True, help="Seconds one reconcile may take.")
+@max_reconciles_option
+@time_limit_option
 @click.option("--full", is_flag=True, help="Reuse nothing from earlier runs: every reconcile, every device validated.")
 @click.option("-v", "--verbose", is_flag=True, help="Show reconciler print() output and warnings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only (no summary, no progress).")

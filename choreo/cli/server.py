@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from choreo.cli.common import plugin_names, project_dir, server_option
+from choreo.cli.common import max_reconciles_option, plugin_names, project_dir, server_option, time_limit_option
 from choreo.errors import ChoreoError
 from choreo.runtime.session import RunOptions
 from choreo.server.app import (
@@ -75,8 +75,8 @@ def server() -> None:
 @click.option("--watch/--no-watch", default=True, help="Static mode: load the folder again when it changes (default).")
 @click.option("-r", "--internal-reconcilers", "allocators", is_flag=True, help="Enable the built-in allocators.")
 @click.option("-s", "--sdc", "--schema", "schema", is_flag=True, help="Run the YANG schema stage after reconciling.")
-@click.option("--max-reconciles", default=100, show_default=True, help="Reconciles of one object before a loop.")
-@click.option("--time-limit", default=10.0, show_default=True, help="Seconds one reconcile may take.")
+@max_reconciles_option
+@time_limit_option
 @click.option(
     "--max-body-bytes",
     default=DEFAULT_MAX_BODY_BYTES,
@@ -178,8 +178,8 @@ def _print_context(info: dict[str, Any]) -> None:
 @server_option
 @click.option("--kubeconfig", default=None, help="Run DIRECTORY's reconcilers against this Kubernetes API server.")
 @click.option("--context", "kube_context", default=None, help="kubeconfig context (default: current-context).")
-@click.option("--max-reconciles", default=100, show_default=True)
-@click.option("--time-limit", default=10.0, show_default=True)
+@max_reconciles_option
+@time_limit_option
 @click.option("-r", "--internal-reconcilers", "allocators", is_flag=True, help="Not supported here yet (an error).")
 @click.option("-s", "--sdc", "--schema", "schema", is_flag=True, help="Not supported here yet (an error).")
 def run_start(

@@ -928,6 +928,11 @@ CLI = [
     Case("cli-output-invalid-choice", args=("run", "{p}", "-o", "fancy"), code=2, message=r"fancy"),
     Case("cli-output-huge-choice", args=("run", "{p}", "-o", HUGE), code=2, message=r"more characters\)$"),
     Case("cli-max-reconciles-text", args=("run", "{p}", "--max-reconciles", "many"), code=2, message=r"many"),
+    Case("cli-max-reconciles-zero", args=("run", "{p}", "--max-reconciles", "0"), code=2, message=r"range x>=1"),
+    Case("cli-time-limit-zero", args=("run", "{p}", "--time-limit", "0"), code=2, message=r"'--time-limit': 0\.0 "),
+    Case("cli-time-limit-negative", args=("run", "{p}", "--time-limit", "-5"), code=2, message=r"-5\.0 is not in"),
+    Case("cli-time-limit-nan", args=("run", "{p}", "--time-limit", "nan"), code=2, message=r"'nan' is not a number"),
+    Case("cli-time-limit-infinite", args=("run", "{p}", "--time-limit", "inf"), code=2, message=r"inf is not in"),
     Case("cli-unknown-option", args=("run", "{p}", "--frobnicate"), code=2, message=r"--frobnicate"),
     Case("cli-unknown-command", args=("frobnicate",), code=2, message=r"frobnicate"),
     Case(
