@@ -361,7 +361,7 @@ class Binding:
             "uid": md.get("uid", ""),
             "controller": True,
         }
-        for claim in api.list(self.adapter.group, self.adapter.claim_kind, namespace, managed_fields=False):
+        for claim in api.view_list(self.adapter.group, self.adapter.claim_kind, namespace):  # only read
             refs = _md(claim).get("ownerReferences") or []
             mine = any(r.get("kind") == self.adapter.index_kind and r.get("name") == name for r in refs)
             if mine and _md(claim)["name"] not in wanted:
