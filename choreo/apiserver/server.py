@@ -415,12 +415,15 @@ class APIServer:
         """Validate, admit and store ``new`` over ``old``, which is the store's own object (``Backend.view``):
         never changed here nor handed out (hooks get a copy). What this returns is the caller's to keep."""
         hooks = self._hooks_for(key)
-        verified = self._verified(resource, old)
-        if old is not None and not hooks and verified and _unchanged(old, new):
-            return clone(old)  # nothing to validate or store: the stored object is already this
+        # The stored object, validated under the current schema, already is this: nothing to validate or store
+        # (only admission hooks, which act on every write, still see it).
+        unchanged = old is not None and self._verified(resource, old) and _unchanged(old, new)
+        if old is not None and unchanged and not hooks:
+            return clone(old)
         if old is not None and hooks:
             old = clone(old)
-        self._validate(resource, key, old, new, applying, checked)
+        if not unchanged:
+            self._validate(resource, key, old, new, applying, checked)
         if old is None:
             md = meta(new)
             md["uid"] = self._new_uid()
