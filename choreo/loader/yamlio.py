@@ -31,6 +31,7 @@ from choreo.loader.project import InputObject
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+_INT = "tag:yaml.org,2002:int"
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MiB = 1024 * 1024
 
@@ -156,6 +157,8 @@ def _build_plain(loader: _Loader, node: yaml.Node, built: dict[yaml.Node, Any]) 
     if kind is yaml.ScalarNode:
         if node.tag == _STR:
             return node.value
+        if node.tag == _INT and node.value.isascii() and node.value.isdigit() and node.value[0] != "0":
+            return int(node.value)  # a plain decimal (a leading 0 is octal in YAML 1.1): PyYAML's answer, cheaper
         return _SCALAR_CONSTRUCTORS[node.tag](loader, node)  # KeyError for other tags: not plain
     if node in built:
         return built[node]

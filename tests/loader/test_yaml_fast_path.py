@@ -19,6 +19,7 @@ from tests.corpus.cases import YAML as CORPUS_YAML
 TEXTS = [
     "a: 1\nb: [1, 2.5, true, null, ~, '', x]\nc: {d: {e: [f]}}\n",
     "k: 0x1F\nl: 0o17\nm: 1_000\nn: 1:30\no: -.inf\np: .nan\nq: +12\nr: 1e3\ns: 0b101\n",
+    "z: 0\noctal: 007\nbig: 123456789012345678901234567890\nneg: -5\nwide: !!int '\uff11'\n",
     "yes: on\nNo: off\nt: True\nu: NULL\nv: 2001-12-14t21:59:43.10-05:00\nw: 2002-12-14\n",
     "a: !!str 1\nb: !!int '7'\nc: !!float '1'\nd: !!bool 'true'\ne: !!null ''\nf: !!map {x: 1}\ng: !!seq [1]\n",
     "a: !!int abc\n",
