@@ -9,7 +9,7 @@ touch the store directly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class ReconcileClient(Protocol):
@@ -66,4 +66,17 @@ class ReconcileOutput:
 class ReconcilerEngine(Protocol):
     def reconcile(self, obj: dict[str, Any], client: ReconcileClient) -> ReconcileOutput:
         """Run user code once; raise ``choreo.errors.ReconcileError`` (message names file:line) on failure."""
+        ...
+
+
+@runtime_checkable
+class TemplateEngine(ReconcilerEngine, Protocol):
+    """An engine whose reconcile renders one child and records it, nothing else (Jinja2, Go templates).
+
+    ``reconcile(obj, client)`` is ``client.create_child(rendered_child(obj))`` returning ``obj``
+    unchanged, so the rendering can run apart from the recording (``choreo.lang.isolation`` renders in
+    its worker and records in choreo, one exchange less per reconcile)."""
+
+    def rendered_child(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """The object rendered for ``obj``, checked to be one object of an owned kind."""
         ...

@@ -4,8 +4,8 @@ Every engine made here runs its reconciles in a worker process under the same ``
 (``choreo.lang.isolation``), so that no user code can hang, exhaust or abort choreo.
 
 Template reconcilers (Jinja2, Go templates; spec §4.2, §4.3) render text that must be exactly one KRM
-object of a kind the reconciler owns; ``record_rendered_child`` checks that once for both engines so
-they report the same one-line errors.
+object of a kind the reconciler owns; ``rendered_child`` checks that once for both engines so
+they report the same one-line errors, and ``record_child`` records it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from choreo.errors import LoadError, ReconcileError
-from choreo.lang.base import ReconcileClient, ReconcileOutput, ReconcilerEngine
+from choreo.lang.base import ReconcileClient, ReconcileOutput, ReconcilerEngine, TemplateEngine
 from choreo.lang.isolation import IsolatedEngine
 from choreo.lang.limits import Limits
 from choreo.loader.project import Library, ReconcilerConfig, ResourceSelector
@@ -68,14 +68,8 @@ def code_sources(config: ReconcilerConfig) -> dict[str, str]:
     return {key: config.code_files.get(key, config.source) for key in config.code}
 
 
-def record_rendered_child(
-    text: str,
-    source: str,
-    owns: Sequence[ResourceSelector],
-    obj: dict[str, Any],
-    client: ReconcileClient,
-) -> ReconcileOutput:
-    """Parse rendered ``text`` as one owned KRM object, record it as the child, return the for-object."""
+def rendered_child(text: str, source: str, owns: Sequence[ResourceSelector]) -> dict[str, Any]:
+    """Rendered ``text`` as one KRM object of an owned kind (a ``ReconcileError`` naming ``source`` if not)."""
     child = _one_object(text, source)
     group = child["apiVersion"].rpartition("/")[0]
     if not any((o.group, o.kind) == (group, child["kind"]) for o in owns):
@@ -84,7 +78,12 @@ def record_rendered_child(
             f"{source}: output is a {child['apiVersion']} {child['kind']}, which the reconciler does not own"
             f" (owns: {owned})"
         )
-    client.create_child(child)
+    return child
+
+
+def record_child(engine: TemplateEngine, obj: dict[str, Any], client: ReconcileClient) -> ReconcileOutput:
+    """A template engine's reconcile: the child it renders for ``obj`` recorded, ``obj`` unchanged."""
+    client.create_child(engine.rendered_child(obj))
     return ReconcileOutput(obj=obj)
 
 

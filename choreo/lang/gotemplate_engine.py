@@ -3,7 +3,7 @@
 Every code entry is parsed as a named template (name = code key); ``main.tpl`` is executed with the
 whole for-object as data, numbers as float64 the way the reference's JSON round trip gives them.
 Templates are re-parsed for every reconcile, as the reference does. The output must be one object
-of an owned kind (``record_rendered_child``). Execution is bounded by ``Limits`` (time, output size,
+of an owned kind (``rendered_child``). Execution is bounded by ``Limits`` (time, output size,
 nesting); a nesting deeper than Python's stack allows counts as the depth limit. Every failure is one
 ``ReconcileError`` line naming the template file and line.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from choreo.errors import ReconcileError
 from choreo.lang.base import ReconcileClient, ReconcileOutput
-from choreo.lang.engines import TEMPLATE_ENTRIES, code_sources, record_rendered_child
+from choreo.lang.engines import TEMPLATE_ENTRIES, code_sources, record_child, rendered_child
 from choreo.lang.gotemplate import TemplateError, from_json, parse_sources, render
 from choreo.lang.limits import Budget, Limits
 from choreo.loader.project import ReconcilerConfig
@@ -34,8 +34,10 @@ class GoTemplateReconciler:
         self._source = sources[ENTRY]
 
     def reconcile(self, obj: dict[str, Any], client: ReconcileClient) -> ReconcileOutput:
-        text = self.render(obj)
-        return record_rendered_child(text, self._source, self._owns, obj, client)
+        return record_child(self, obj, client)
+
+    def rendered_child(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return rendered_child(self.render(obj), self._source, self._owns)
 
     def render(self, obj: dict[str, Any]) -> str:
         try:

@@ -12,8 +12,10 @@ the same message, keeping the worker.
 
 Every side effect of user code still happens in choreo: the worker's ``ReconcileClient`` sends each
 call over a socket and choreo answers it with the real client, checking on the way that no object
-written or returned is over ``Limits.output``. A worker is reused across reconciles (a fork costs a few
-milliseconds, a round trip tens of microseconds), so the isolation costs little on the hot path.
+written or returned is over ``Limits.output``; a template's child (``TemplateEngine``) comes back with
+the final message and choreo records it, one exchange less. A worker is reused across reconciles (a
+fork costs a few milliseconds, a round trip tens of microseconds), so the isolation costs little on
+the hot path.
 Without ``os.fork`` (Windows) reconciles run in-process, bounded only by the engines' checks.
 """
 
@@ -38,7 +40,7 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from choreo.errors import ChoreoError, Invalid, ReconcileError
-from choreo.lang.base import ReconcileClient, ReconcileOutput, ReconcilerEngine
+from choreo.lang.base import ReconcileClient, ReconcileOutput, ReconcilerEngine, TemplateEngine
 from choreo.lang.limits import LimitExceeded, Limits, format_size, json_size
 
 try:
@@ -181,7 +183,11 @@ def _evaluate(isolated: IsolatedEngine, obj: dict[str, Any], channel: _Channel, 
     sys.setrecursionlimit(max(1000, limits.depth * _FRAMES_PER_LEVEL))
     memory.limit(limits.memory)
     try:
-        output = isolated.engine.reconcile(obj, client)
+        engine = isolated.engine
+        if isinstance(engine, TemplateEngine):  # choreo records the child: no exchange for create_child
+            child = engine.rendered_child(obj)
+            return ("child", child, json_size(child), json_size(obj))
+        output = engine.reconcile(obj, client)
         return ("done", output, json_size(output.obj) if output.obj is not None else 0)
     except MemoryError:
         return _limit(limits.memory_exceeded(isolated.source))
@@ -408,7 +414,7 @@ class _Exchange:
             while True:
                 message = self.worker.channel.receive(deadline)
                 if message[0] not in ("call", "log"):
-                    return self._finish(message)
+                    return self._finish(message, obj)
                 if message[0] == "log":
                     self.log(message[1])
                 else:
@@ -432,13 +438,18 @@ class _Exchange:
         else:
             self.worker.channel.send(("ok", result))
 
-    def _finish(self, message: tuple[Any, ...]) -> ReconcileOutput:
+    def _finish(self, message: tuple[Any, ...], obj: dict[str, Any]) -> ReconcileOutput:
         """The worker's final message as the output, or the error it stands for."""
         tag = message[0]
-        self.worker.reusable = tag in ("done", "error", "client-error")
+        self.worker.reusable = tag in ("done", "child", "error", "client-error")
         if tag == "done":
             self._check_size(message[1].obj, message[2])
             return message[1]
+        if tag == "child":  # what a TemplateEngine's reconcile does once it has the child
+            self._check_size(message[1], message[2])
+            self.client.create_child(message[1])
+            self._check_size(obj, message[3])
+            return ReconcileOutput(obj=obj)
         if tag == "limit":
             raise LimitExceeded(message[1], message[2])
         if tag == "client-error":

@@ -33,7 +33,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from choreo.errors import ReconcileError
 from choreo.lang.base import ReconcileClient, ReconcileOutput
-from choreo.lang.engines import TEMPLATE_ENTRIES, code_sources, record_rendered_child
+from choreo.lang.engines import TEMPLATE_ENTRIES, code_sources, record_child, rendered_child
 from choreo.lang.limits import Budget, LimitExceeded, Limits
 from choreo.loader.project import ReconcilerConfig
 
@@ -117,8 +117,10 @@ class JinjaReconciler:
         )
 
     def reconcile(self, obj: dict[str, Any], client: ReconcileClient) -> ReconcileOutput:
-        text = self.render(obj)
-        return record_rendered_child(text, self._source, self._owns, obj, client)
+        return record_child(self, obj, client)
+
+    def rendered_child(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return rendered_child(self.render(obj), self._source, self._owns)
 
     def render(self, obj: dict[str, Any]) -> str:
         """The entry template rendered with ``obj``'s top-level keys; errors as ``ReconcileError``."""

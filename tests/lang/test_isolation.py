@@ -106,7 +106,37 @@ def test_a_returned_object_over_the_size_limit_is_refused() -> None:
     assert failure(starlark(code)).endswith("output size limit of 64 KiB (Pod default/p1 is 97.8 KiB)")
 
 
+def test_a_rendered_child_or_for_object_over_the_size_limit_is_refused() -> None:
+    """A template's child is recorded by choreo, after the same checks as a create_child call."""
+    from choreo.lang.jinja_engine import JinjaReconciler
+
+    aliases = ", ".join(f"a{i}: *text" for i in range(10))  # small as text, large as an object
+    main = "apiVersion: config.sdcio.dev/v1alpha1\nkind: Config\nmetadata: {name: x}\n"
+    main += "data: {text: &text '{{ spec.text }}', " + aliases + "}\n"
+    engine = IsolatedEngine(JinjaReconciler(config({"main.jinja2": main}), limits=SMALL), "main.jinja2", SMALL)
+    client = FakeClient()
+    with pytest.raises(ReconcileError, match=r"output size limit of 64 KiB \(Config x is 107\.\d KiB\)$"):
+        engine.reconcile({**OBJ, "spec": {"text": "y" * 10000}}, client)
+    assert client.calls == []
+    big_self = {**OBJ, "spec": {"text": "short"}, "status": {"x": "y" * 100000}}
+    with pytest.raises(ReconcileError, match=r"\(Interface default/node1.e1-1 is 97\.8 KiB\)$"):
+        engine.reconcile(big_self, client)
+
+
 # --- everything else as in-process ---------------------------------------------------------------------
+
+
+def test_a_template_records_the_child_it_renders_as_in_process() -> None:
+    from choreo.lang.jinja_engine import JinjaReconciler
+    from tests.lang.test_jinja import CHILD
+
+    jinja = JinjaReconciler(config({"main.jinja2": CHILD}))
+    in_process, isolated = FakeClient(), FakeClient()
+    expected = jinja.reconcile(dict(OBJ), in_process)  # type: ignore[arg-type]
+    engine = IsolatedEngine(jinja, "main.jinja2", Limits())
+    assert engine.reconcile(dict(OBJ), isolated) == expected == ReconcileOutput(obj=OBJ)  # type: ignore[arg-type]
+    assert isolated.calls == in_process.calls == [("create_child", {**isolated.calls[0][1]})]
+    assert isolated.calls[0][1]["metadata"]["name"] == "node1.e1-1"
 
 
 def test_client_calls_results_errors_and_print_cross_the_process_boundary() -> None:
