@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import yaml
-
 from choreo.apiserver.registry import resolve_kind
 from choreo.errors import AlreadyExists, BadRequest, ChoreoError, Conflict, Invalid, NotFound
 from choreo.loader.sync import INPUT_MANAGER
+from choreo.loader.yamlio import read_single_mapping
 from choreo.results.inventory import Item
 from choreo.results.record import RunRecord
 from choreo.server.http import APPLY_PATCH, MethodNotAllowed, Unauthorized, Unavailable, items_from_doc
@@ -52,13 +51,7 @@ def _read_config() -> Object:
     path = config_path()
     if not path.exists():
         return {}
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ChoreoError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise ChoreoError(f"{path}: expected a mapping with server: and token: keys")
-    return data
+    return read_single_mapping(path, str(path))
 
 
 def read_token(token_file: str | None) -> str | None:

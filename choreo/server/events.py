@@ -32,13 +32,16 @@ DEFAULT_NAMESPACE = "default"  # where the events of cluster-scoped objects go, 
 EVENT_TTL = 3600.0  # seconds an Event is kept after its last occurrence, as kube-apiserver's default
 EXPIRY_EVERY = 60.0  # seconds between two looks for expired Events
 
+
 def _strings(*names: str) -> Object:
     return {name: {"type": "string"} for name in names}
 
 
 def _schema(properties: Object) -> Object:
-    return {"type": "object", "properties": {**_strings("apiVersion", "kind"), "metadata": {"type": "object"},
-                                             **properties}}
+    return {
+        "type": "object",
+        "properties": {**_strings("apiVersion", "kind"), "metadata": {"type": "object"}, **properties},
+    }
 
 
 _REFERENCE: Object = {
@@ -76,22 +79,27 @@ def _event_crd(group: str, fields: Object) -> Object:
         "metadata": {"name": f"events.{group}"},
         "spec": {
             "group": group,
-            "names": {"kind": "Event", "listKind": "EventList", "plural": "events", "singular": "event",
-                      "shortNames": ["ev"]},
+            "names": {
+                "kind": "Event",
+                "listKind": "EventList",
+                "plural": "events",
+                "singular": "event",
+                "shortNames": ["ev"],
+            },
             "scope": "Namespaced",
-            "versions": [{
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {"openAPIV3Schema": _schema(fields)},
-            }],
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": _schema(fields)},
+                }
+            ],
         },
     }
 
 
-NEW_EVENTS = resource_from_crd(
-    _event_crd("events.k8s.io", _NEW_FIELDS), source="built-in (server)", choreo_api=True
-)
+NEW_EVENTS = resource_from_crd(_event_crd("events.k8s.io", _NEW_FIELDS), source="built-in (server)", choreo_api=True)
 # The core group has no name, which a CRD cannot say: the same definition, moved to group "".
 CORE_EVENTS: APIResource = dataclasses.replace(
     resource_from_crd(_event_crd("core.choreo.internal", _CORE_FIELDS), source="built-in (server)", choreo_api=True),

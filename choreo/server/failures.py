@@ -97,8 +97,13 @@ class FailureHandler:
         if not message.startswith(f"reconciler {r.name}"):
             message = f"reconciler {r.name}: {message}"
         self.retries[key] = Retry(
-            self.core.task_id(key), r.name, _object(self.core, key), attempts, delay,
-            datetime.now(UTC) + timedelta(seconds=delay), message,
+            self.core.task_id(key),
+            r.name,
+            _object(self.core, key),
+            attempts,
+            delay,
+            datetime.now(UTC) + timedelta(seconds=delay),
+            message,
         )
         self._tell(key, message, reason, WARNING)
         return delay

@@ -162,7 +162,9 @@ class ProjectRuntime:
         api = self._load()
         assert self.project is not None
         controller = Controller(
-            api, self.pipeline.reconcilers(self.project), max_reconciles=self.options.max_reconciles,
+            api,
+            self.pipeline.reconcilers(self.project),
+            max_reconciles=self.options.max_reconciles,
             memo=self.pipeline.memo(api, self.project, concurrent=True),
         )
         outcome = controller.run()

@@ -28,13 +28,12 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from choreo.apiserver.openapi import SchemaInfo
 from choreo.apiserver.registry import APIResource, Registry, builtin_crds
 from choreo.apiserver.server import APIServer, status_intent
 from choreo.apiserver.ssa import strip_managed_fields
 from choreo.errors import ChoreoError, NotFound
+from choreo.loader.yamlio import read_single_mapping
 from choreo.runtime.pipeline import Pipeline, RunOptions
 from choreo.server.client import ServerClient, resource_path
 from choreo.server.events import register_event_kinds
@@ -71,12 +70,7 @@ def _named(items: Any, name: str, what: str, source: str) -> Mapping[str, Any]:
 def kube_client(path: str, context: str | None = None) -> ServerClient:
     """A client for the server, credentials and TLS settings of a kubeconfig context."""
     source = Path(path)
-    try:
-        config = yaml.safe_load(source.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:  # a binary file is not a kubeconfig either
-        raise ChoreoError(f"{path}: cannot read the kubeconfig ({exc})") from None
-    if not isinstance(config, dict):
-        raise ChoreoError(f"{path}: a kubeconfig is a mapping")
+    config = read_single_mapping(source, path)
     name = context or config.get("current-context")
     if not name:
         raise ChoreoError(f"{path}: no current-context; pass --context")
@@ -160,7 +154,6 @@ class EventFeed:
             return self._changed.wait_for(lambda: self._revision > revision, timeout)
 
 
-
 # ----------------------------------------------------------------------------------------------- API
 
 
@@ -200,8 +193,10 @@ class RemoteAPI:
 
     def drop_unserved(self, obj: Object) -> None:
         """Never needed: ``unserved_objects`` is always empty for a cluster."""
-        raise ChoreoError(f"{obj.get('kind')} {obj.get('metadata', {}).get('name')}: a cluster removes the "
-                          "objects of a kind together with its CRD")
+        raise ChoreoError(
+            f"{obj.get('kind')} {obj.get('metadata', {}).get('name')}: a cluster removes the "
+            "objects of a kind together with its CRD"
+        )
 
     def unserved_objects(self) -> Iterator[Object]:
         """None: a cluster removes the objects of a kind together with its CRD."""
@@ -428,7 +423,9 @@ def run_against(root: Path, kubeconfig: str, context: str | None, options: RunOp
         max_reconciles=options.max_reconciles,
         log=log,
         on_quiet=lambda outcome, errors, retries: log(
-            "quiet", reconciles=len(outcome.events), errors=[message for _task, message in errors],
+            "quiet",
+            reconciles=len(outcome.events),
+            errors=[message for _task, message in errors],
             retrying=len(retries),
         ),
     )
