@@ -32,6 +32,7 @@ from typing import Any
 from choreo.api.objects import key_of
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.server import APIServer
+from choreo.apiserver.ssa import strip_managed_fields
 from choreo.code_digest import code_digest
 from choreo.errors import ChoreoError
 from choreo.loader.project import Project, ReconcilerConfig
@@ -64,13 +65,13 @@ def children_query(uid: str, owned: Iterable[tuple[str, str]]) -> Query:
 
 
 def matching_objects(api: ObjectAPI, group: str, kind: str, selector: dict[str, str] | None) -> list[Object]:
-    """The objects of a kind (every namespace) whose fields equal the selector's values: what a
-    reconcile's ``list`` returns, and what its digest records."""
-    match = field_selector(selector)
-    return [o for o in api.list(group, kind, managed_fields=False) if match.matches(o)]
+    """The objects of a kind (every namespace) whose fields equal the selector's values, as copies without
+    managed fields: what a reconcile's ``list`` returns, and what its digest records. Only the matches
+    are copied."""
+    return [strip_managed_fields(o) for o in _selected(api, group, kind, selector)]
 
 
-def _selected(api: APIServer, group: str, kind: str, selector: dict[str, str] | None) -> list[Object]:
+def _selected(api: ObjectAPI, group: str, kind: str, selector: dict[str, str] | None) -> list[Object]:
     """``matching_objects`` as the store's own objects (never to be mutated): what a digest looks at."""
     match = field_selector(selector)
     return [o for o in api.view_list(group, kind) if match.matches(_without_managed_fields(o))]
