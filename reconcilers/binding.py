@@ -206,7 +206,8 @@ class Binding:
         api.records.put_record(TOKENS, self._token_key(md.get("namespace", ""), md["name"]), state.token)
 
     def _claims_of(self, api: ObjectAPI, namespace: str, index: str) -> list[Object]:
-        claims = api.list(self.adapter.group, self.adapter.claim_kind, namespace, managed_fields=False)
+        """The store's own claims of an index (no copies): callers only read them, never mutate them."""
+        claims = api.view_list(self.adapter.group, self.adapter.claim_kind, namespace)
         return [c for c in claims if (c.get("spec") or {}).get("index") == index]
 
     # ============================================================== claims
@@ -305,7 +306,7 @@ class Binding:
         md = _md(state.index)
         namespace, index = md.get("namespace", ""), md["name"]
         wanted = {self._entry(namespace, index, a)["metadata"]["name"]: a for a in state.engine.allocations()}
-        for entry in api.list(self.adapter.group, self.adapter.entry_kind, namespace, managed_fields=False):
+        for entry in api.view_list(self.adapter.group, self.adapter.entry_kind, namespace):  # only read
             name = _md(entry)["name"]
             if (entry.get("spec") or {}).get("index") == index and name not in wanted:
                 api.delete(self.adapter.group, self.adapter.entry_kind, namespace, name)
@@ -389,7 +390,7 @@ class Binding:
             for claim in self._claims_of(api, namespace, name):
                 if api.view(self.adapter.group, self.adapter.claim_kind, namespace, _md(claim)["name"]) is not None:
                     api.delete(self.adapter.group, self.adapter.claim_kind, namespace, _md(claim)["name"])
-            for entry in api.list(self.adapter.group, self.adapter.entry_kind, namespace, managed_fields=False):
+            for entry in api.view_list(self.adapter.group, self.adapter.entry_kind, namespace):  # only read
                 if (entry.get("spec") or {}).get("index") == name:
                     api.delete(self.adapter.group, self.adapter.entry_kind, namespace, _md(entry)["name"])
         finally:
