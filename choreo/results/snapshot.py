@@ -46,7 +46,7 @@ from typing import Any
 from choreo.api.objects import Object
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError
-from choreo.results.inventory import Item, is_choreo_api
+from choreo.results.inventory import Item
 from choreo.store.base import Gone, RecordStore
 
 OBJECTS_TABLE = "snapshot-objects"
@@ -85,7 +85,7 @@ def take_snapshot(api: APIServer, run_id: str) -> str:
         else:
             digests, untracked = _updated(records, known, changes), set()
         objects = sorted(untracked.union(key for _version, key in digests.values()))
-        choreo_kinds = [[group, kind] for group, kind in api.backend.kinds() if is_choreo_api(api, group, kind)]
+        choreo_kinds = sorted([r.group, r.kind] for r in api.registry.resources() if r.choreo_api)
         manifest_hash = _store_manifest(records, objects, choreo_kinds, chain, before)
         records.put_record(SNAPSHOTS_TABLE, run_id, {"manifest": manifest_hash})
         if chain is None or manifest_hash != chain[0][0] or digests != known or latest.get("revision") != revision:
