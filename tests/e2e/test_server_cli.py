@@ -290,7 +290,10 @@ def test_server_down_is_one_line(args: tuple[str, ...]) -> None:
 def test_bad_config_file_is_one_line(no_addressed_server: Path) -> None:
     path = write_config(no_addressed_server)
     path.write_text("server: [unclosed\n")
-    assert one_error_line(choreo("get", "greetings")).startswith(f"error: {path}: not valid YAML")
+    assert one_error_line(choreo("get", "greetings")).startswith(f"error: {path}:2: invalid YAML")
+    path.write_text("server: http://127.0.0.1:1\nserver: http://127.0.0.1:2\n")
+    line = one_error_line(choreo("get", "greetings"))
+    assert line == f'error: {path}:2: invalid YAML: duplicate key "server" (first at line 1)', line
 
 
 def test_a_project_folder_with_only_a_configured_server_runs_locally(
