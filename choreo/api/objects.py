@@ -45,6 +45,12 @@ def key_of(obj: Object) -> ObjectKey:
     )
 
 
+def uid_and_version(obj: Object) -> list[str]:
+    """``[uid, resourceVersion]`` (``""`` when missing): which stored state of an object a record saw."""
+    md = obj.get("metadata") or {}
+    return [str(md.get("uid") or ""), str(md.get("resourceVersion") or "")]
+
+
 def object_ref(obj: Object) -> str:
     """Human form used in messages: ``Kind.group namespace/name``."""
     return str(key_of(obj))

@@ -46,6 +46,13 @@ class APIResource:
         return GroupKind(self.group, self.kind)
 
     @property
+    def served_form(self) -> list[Any]:
+        """What writing or validating an object of this kind depends on (names, scope, versions, schemas,
+        status subresource): the part of a kind that digests of remembered work key on."""
+        return [self.group, self.kind, self.namespaced, self.storage_version, self.served_versions, self.schemas,
+                self.status_subresource]
+
+    @property
     def gvk(self) -> GVK:
         return GVK(self.group, self.storage_version, self.kind)
 

@@ -17,10 +17,10 @@ it on every load.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
-from choreo.api.objects import ObjectKey, clone, key_of, meta
+from choreo.api.objects import ObjectKey, clone, key_of, meta, uid_and_version
+from choreo.apiserver.fieldpath import canonical_json
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.metadata import is_dns1123_subdomain
 from choreo.apiserver.registry import APIResource
@@ -155,15 +155,15 @@ class AppliedInputs:
             str(md.get("name") or ""),
         )
         name = "\x1f".join((key.group, key.kind, key.namespace, key.name))
-        digest = hashlib.sha256(_canonical([self._kind_digest(resource), obj]).encode()).hexdigest()
+        digest = hashlib.sha256(canonical_json([self._kind_digest(resource), obj]).encode()).hexdigest()
         self._applied.add(name)
         recorded = self._records.get(name)
         if recorded is not None and recorded[0] == digest and not self.api.hooked(key.group, key.kind):
             stored = self.api.view(key.group, key.kind, key.namespace, key.name)
-            if stored is not None and _version(stored) == recorded[1:]:
+            if stored is not None and uid_and_version(stored) == recorded[1:]:
                 return key_of(stored)
         result = _apply_prepared(self.api, item, obj)
-        record = [digest, *_version(result)]
+        record = [digest, *uid_and_version(result)]
         if recorded != record:
             self._records[name] = record
             self.api.records.put_record(APPLIED_TABLE, name, record)
@@ -178,16 +178,9 @@ class AppliedInputs:
     def _kind_digest(self, resource: APIResource) -> str:
         found = self._kinds.get((resource.group, resource.kind))
         if found is None:
-            served = [resource.group, resource.kind, resource.namespaced, resource.storage_version,
-                      resource.served_versions, resource.schemas, resource.status_subresource]
-            text = _canonical([code_digest(("choreo",)), INPUT_MANAGER, served])
+            text = canonical_json([code_digest(("choreo",)), INPUT_MANAGER, resource.served_form])
             found = self._kinds[(resource.group, resource.kind)] = hashlib.sha256(text.encode()).hexdigest()
         return found
-
-
-def _version(obj: dict[str, Any]) -> list[str]:
-    md = obj.get("metadata") or {}
-    return [str(md.get("uid") or ""), str(md.get("resourceVersion") or "")]
 
 
 def _clean(api: ObjectAPI, loaded: set[Any]) -> None:
@@ -222,10 +215,6 @@ def _delete_if_present(api: ObjectAPI, obj: dict[str, Any]) -> None:
     key = key_of(obj)
     if api.try_get(key.group, key.kind, key.namespace, key.name) is not None:
         api.delete(key.group, key.kind, key.namespace, key.name)
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def _prefixed(source: str, message: str) -> str:

@@ -43,7 +43,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from choreo.api.objects import Object
+from choreo.api.objects import Object, uid_and_version
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError
 from choreo.results.inventory import Item
@@ -101,7 +101,7 @@ def _read_all(api: APIServer, known: dict[str, list[str]]) -> tuple[dict[str, li
     digests: dict[str, list[str]] = {}
     untracked: set[str] = set()
     for obj in api.stored_objects():
-        uid, version = _version(obj)
+        uid, version = uid_and_version(obj)
         seen = known.get(uid) if uid and version else None
         key = seen[1] if seen is not None and seen[0] == version else _put_once(api.records, OBJECTS_TABLE, obj)
         if uid and version:
@@ -127,7 +127,7 @@ def _changes_since(api: APIServer, latest: dict[str, Any], tracked: int) -> dict
         return None
     changes: dict[str, Object | None] = {}
     for event in events:
-        uid, version = _version(event.object)
+        uid, version = uid_and_version(event.object)
         if not uid or not version:
             return None
         changes[uid] = None if event.type == "DELETED" else event.object
@@ -143,13 +143,8 @@ def _updated(
         if obj is None:
             digests.pop(uid, None)
         else:
-            digests[uid] = [_version(obj)[1], _put_once(records, OBJECTS_TABLE, obj)]
+            digests[uid] = [uid_and_version(obj)[1], _put_once(records, OBJECTS_TABLE, obj)]
     return digests
-
-
-def _version(obj: Object) -> tuple[str, str]:
-    md = obj.get("metadata") or {}
-    return str(md.get("uid") or ""), str(md.get("resourceVersion") or "")
 
 
 def _store_manifest(

@@ -29,7 +29,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import asdict
 from typing import Any
 
-from choreo.api.objects import key_of
+from choreo.api.objects import key_of, uid_and_version
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.server import APIServer
 from choreo.apiserver.ssa import strip_managed_fields
@@ -96,10 +96,7 @@ def _identity(obj: Object) -> list[str]:
 
 
 def _version(obj: Object | None) -> list[str] | None:
-    if obj is None:
-        return None
-    md = obj["metadata"]
-    return [str(md.get("uid", "")), str(md.get("resourceVersion", ""))]
+    return None if obj is None else uid_and_version(obj)
 
 
 # ---------------------------------------------------------------------------------------------- salt
@@ -108,10 +105,7 @@ def _version(obj: Object | None) -> list[str] | None:
 def run_salt(api: APIServer, project: Project, flags: Any, packages: Iterable[str]) -> str:
     """What every reconcile of a run depends on besides what it reads: choreo's and the plug-ins' code,
     the run's flags, the served kinds and their schemas (defaults, validation) and every library."""
-    kinds = sorted(
-        (r.group, r.kind, r.namespaced, r.storage_version, r.served_versions, r.schemas, r.status_subresource)
-        for r in api.registry.resources()
-    )
+    kinds = sorted((r.served_form for r in api.registry.resources()), key=lambda form: (form[0], form[1]))
     libraries = sorted((lib.name, lib.code) for lib in project.libraries.values())
     text = canonical([code_digest(("choreo", *sorted(set(packages)))), flags, kinds, libraries])
     return hashlib.sha256(text.encode()).hexdigest()
