@@ -15,8 +15,10 @@ and memory later, and a recursive alias (an anchor used inside itself) is refuse
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
+import os
 import re
 from contextlib import suppress
 from dataclasses import dataclass
@@ -52,12 +54,19 @@ class Limits:
 
     @classmethod
     def current(cls) -> Limits:
-        """The defaults, overridden by ``CHOREO_FILE_SIZE_LIMIT`` etc. (read at each use, so tests can set them)."""
-        default = cls()
-        return cls(**{
-            name: positive_count(variable, getattr(default, name), error=LoadError)
-            for name, variable in LIMIT_VARIABLES.items()
-        })
+        """The defaults, overridden by ``CHOREO_FILE_SIZE_LIMIT`` etc. (read at each use, so tests can set them;
+        parsed once per distinct setting: every rendered template's output is read through here)."""
+        return _limits_for(tuple(os.environ.get(variable) for variable in LIMIT_VARIABLES.values()))
+
+
+@functools.lru_cache(maxsize=8)
+def _limits_for(_settings: tuple[str | None, ...]) -> Limits:
+    """``Limits`` for the environment's current values of ``LIMIT_VARIABLES`` (the cache key)."""
+    default = Limits()
+    return Limits(**{
+        name: positive_count(variable, getattr(default, name), error=LoadError)
+        for name, variable in LIMIT_VARIABLES.items()
+    })
 
 
 LIMIT_VARIABLES = {
