@@ -288,8 +288,8 @@ class BaseBackend(ABC):
                 except BaseException:
                     self._cache.clear(None)  # the storage rolled back what the cache holds
                     raise
+            self._cache.release(mark)
             if depth == 0:
-                self._cache.settle()
                 self._changed.notify_all()
 
     def _writing(self) -> None:

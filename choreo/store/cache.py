@@ -13,9 +13,13 @@ text on first read. Entries are never mutated, only replaced: a decoded dict is 
 of ``BaseBackend.view`` / ``view_list`` (who must not change it) and copied by ``get`` / ``list``.
 The memory is the store's objects, decoded (about five times their text; short keys are shared).
 
-Transactions: every change is undo-logged; ``mark`` / ``undo`` restore it exactly at any nesting depth,
-``settle`` drops the log when the outermost transaction commits. ``revision`` is the store revision the
-contents reflect, so a backend whose storage other processes write can tell when to ``clear`` it.
+Transactions: each open transaction (``mark``) keeps, for every key it changed, the entry from before its
+first change: an object written many times in a run costs one undo entry, not one per version (the
+versions in between would otherwise all stay alive until the run ends). ``undo`` restores the entries
+exactly at any nesting depth; ``release`` hands a committed nested transaction's entries to the enclosing
+one (whose earlier entry for a key wins) and drops them when the outermost transaction commits.
+``revision`` is the store revision the contents reflect, so a backend whose storage other processes
+write can tell when to ``clear`` it.
 """
 
 from __future__ import annotations
@@ -52,15 +56,14 @@ class KindObjects:
         self.names: list[Name] = sorted(self.entries)
 
 
-class _Change(NamedTuple):
-    key: ObjectKey
-    before: Entry | None  # None: there was no such object
+Undo = dict[ObjectKey, Entry | None]
+"""A transaction's undo entries: each changed key's entry before its first change (None: no such object)."""
 
 
 class Mark(NamedTuple):
-    """Where a transaction (or savepoint) began: the undo log's length and the revision then."""
+    """Where a transaction (or savepoint) began: how many transactions were open and the revision then."""
 
-    changes: int
+    depth: int
     revision: int | None
 
 
@@ -71,7 +74,7 @@ class ObjectCache:
     def __init__(self, decode: Callable[[str, ObjectKey], Object]) -> None:
         self._decode = decode
         self._kinds: dict[tuple[str, str], KindObjects] = {}
-        self._undo: list[_Change] = []
+        self._undo: list[Undo] = []  # one per open transaction, outermost first
         self._dependents: dict[str, set[ObjectKey]] | None = None  # owner uid → keys; None: not built
         self._owners_of: dict[ObjectKey, frozenset[str]] = {}
         self.revision: int | None = None
@@ -123,8 +126,8 @@ class ObjectCache:
     def put(self, key: ObjectKey, entry: Entry | None, owners: frozenset[str] | None = None) -> None:
         """Set (``None``: remove) the entry of ``key``; ``owners`` are its owner uids when known."""
         objects = self._kinds[(key.group, key.kind)]
-        name = (key.namespace, key.name)
-        self._undo.append(_Change(key, objects.entries.get(name)))
+        if self._undo and key not in self._undo[-1]:
+            self._undo[-1][key] = objects.entries.get((key.namespace, key.name))
         self._set(objects, key, entry, owners)
 
     def _set(self, objects: KindObjects, key: ObjectKey, entry: Entry | None, owners: frozenset[str] | None) -> None:
@@ -146,20 +149,31 @@ class ObjectCache:
     # --- transactions ---
 
     def mark(self) -> Mark:
-        return Mark(len(self._undo), self.revision)
+        """A transaction begins (nested in the open ones, if any)."""
+        self._undo.append({})
+        return Mark(len(self._undo) - 1, self.revision)
 
     def undo(self, mark: Mark) -> None:
-        """Restore exactly what was cached when ``mark`` was taken."""
-        while len(self._undo) > mark.changes:
-            change = self._undo.pop()
-            objects = self._kinds.get((change.key.group, change.key.kind))
-            if objects is not None:
-                self._set(objects, change.key, change.before, None)
+        """The transaction of ``mark`` failed: restore exactly what was cached when it began. Each undo entry
+        is a different key, so the order within a transaction does not matter; the outer ones come last."""
+        while len(self._undo) > mark.depth:
+            for key, before in self._undo.pop().items():
+                objects = self._kinds.get((key.group, key.kind))
+                if objects is not None:
+                    self._set(objects, key, before, None)
         self.revision = mark.revision
 
-    def settle(self) -> None:
-        """The outermost transaction committed: nothing can be undone any more."""
-        self._undo.clear()
+    def release(self, mark: Mark) -> None:
+        """The transaction of ``mark`` committed: its changes become the enclosing transaction's (the
+        outermost one's can no longer be undone)."""
+        if len(self._undo) <= mark.depth:
+            return  # cleared meanwhile
+        done = self._undo[mark.depth]
+        del self._undo[mark.depth :]
+        if self._undo:
+            enclosing = self._undo[-1]
+            for key, before in done.items():
+                enclosing.setdefault(key, before)
 
     # --- owners ---
 

@@ -3,6 +3,7 @@ freshness when another process writes the same SQLite file."""
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -98,6 +99,25 @@ def test_rollbacks_at_any_depth_restore_exactly_what_readers_saw(backend: BaseBa
     assert state(backend) == before
     assert before[5] == [[key("b")], [], []]
     assert middle != before
+
+
+def test_an_object_written_many_times_in_a_transaction_keeps_one_version_to_undo(open_sqlite: Opener) -> None:
+    # A batch run is one transaction: the versions of an object in between must not stay in memory until it ends.
+    backend = open_sqlite()
+    put(backend, "a", size=0)
+    padding = ["x" * 20] * 500  # each version, decoded, takes about 40 KB
+    with pytest.raises(Boom), backend.transaction():
+        backend.view(key("a"))
+        tracemalloc.start()
+        for size in range(1, 100):
+            with backend.transaction():
+                backend.update(key("a"), obj("a", size=size, padding=padding))
+            assert backend.view(key("a"))["spec"]["size"] == size  # the cached version is decoded now
+        held, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        raise Boom
+    assert backend.view(key("a"))["spec"] == {"size": 0}
+    assert held < 500_000  # a few versions; one per write would be about 4 MB
 
 
 def test_the_owner_index_follows_every_write(backend: BaseBackend) -> None:
