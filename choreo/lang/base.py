@@ -8,8 +8,11 @@ touch the store directly.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
+
+from choreo.api.objects import clone, gvk_of, meta
 
 
 class ReconcileClient(Protocol):
@@ -41,6 +44,46 @@ class ReconcileClient(Protocol):
 
     def log(self, message: str) -> None:
         """``print`` from user code."""
+        ...
+
+
+def owned_child(obj: dict[str, Any], owner_reference: dict[str, Any], namespace: str) -> dict[str, Any]:
+    """What ``create_child`` records for ``obj``: a copy whose only owner reference is ``owner_reference``
+    (a controller reference to the for-object), in ``namespace`` when it names none ("": left as it is)."""
+    child = clone(obj)
+    meta(child)["ownerReferences"] = [dict(owner_reference)]
+    if namespace and not meta(child).get("namespace"):
+        meta(child)["namespace"] = namespace
+    return child
+
+
+@dataclass(frozen=True)
+class ChildRules:
+    """How ``create_child`` turns an object into a child for one reconcile, known before it runs, so that
+    a worker process can make the children itself instead of asking for each (``choreo.lang.isolation``).
+
+    ``namespaces`` maps each kind it covers, ``(group, kind)``, to the namespace a child of that kind
+    without one is put in ("" for none); a child of any other kind is made by the client itself."""
+
+    owner_reference: dict[str, Any]
+    namespaces: Mapping[tuple[str, str], str]
+
+    def child(self, obj: dict[str, Any]) -> dict[str, Any] | None:
+        """The child ``create_child`` makes of ``obj``; None when its kind is not covered."""
+        namespace = self.namespaces.get((gvk_of(obj).group, str(obj.get("kind", ""))))
+        return None if namespace is None else owned_child(obj, self.owner_reference, namespace)
+
+
+class ChildRecorder(Protocol):
+    """A ``ReconcileClient`` whose children may be made elsewhere by its ``ChildRules`` and handed back."""
+
+    def child_rules(self) -> ChildRules | None:
+        """The rules ``create_child`` follows now (None: every child must be made by ``create_child``)."""
+        ...
+
+    def record_child(self, child: dict[str, Any]) -> None:
+        """Record a child made by ``child_rules()``, as ``create_child`` would have (the rules applied again:
+        what is recorded follows them whoever made it)."""
         ...
 
 

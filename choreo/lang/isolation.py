@@ -12,10 +12,13 @@ the same message, keeping the worker.
 
 Every side effect of user code still happens in choreo: the worker's ``ReconcileClient`` sends each
 call over a socket and choreo answers it with the real client, checking on the way that no object
-written or returned is over ``Limits.output``; a template's child (``TemplateEngine``) comes back with
-the final message and choreo records it, one exchange less. A worker is reused across reconciles (a
-fork costs a few milliseconds, a round trip tens of microseconds), so the isolation costs little on
-the hot path.
+written or returned is over ``Limits.output``. Recording a child changes nothing a call could observe
+before the children are applied, so a child of a kind choreo sent the rules for (``ChildRules``) is made
+in the worker and travels with its next message; choreo records it with the rules applied again (its
+owner reference is always choreo's), in the order made. A template's child (``TemplateEngine``) comes
+back with the final message. A worker is reused across reconciles (a fork costs a few milliseconds, a
+round trip tens of microseconds and two context switches), so the isolation costs little on the hot
+path.
 Without ``os.fork`` (Windows) reconciles run in-process, bounded only by the engines' checks.
 """
 
@@ -39,8 +42,16 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import IO, Any, cast
 
+from choreo.api.objects import clone
 from choreo.errors import ChoreoError, Invalid, ReconcileError
-from choreo.lang.base import ReconcileClient, ReconcileOutput, ReconcilerEngine, TemplateEngine
+from choreo.lang.base import (
+    ChildRecorder,
+    ChildRules,
+    ReconcileClient,
+    ReconcileOutput,
+    ReconcilerEngine,
+    TemplateEngine,
+)
 from choreo.lang.limits import LimitExceeded, Limits, format_size, json_size
 
 try:
@@ -80,11 +91,20 @@ class _Channel:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self._buffer = bytearray()
+        self._outbox = bytearray()
+
+    def post(self, message: Any) -> None:
+        """Send ``message`` with the next ``send``, in the same write."""
+        data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+        self._outbox += _HEADER.pack(len(data)) + data
 
     def send(self, message: Any) -> None:
         data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+        frames = _HEADER.pack(len(data)) + data
+        if self._outbox:
+            frames, self._outbox = bytes(self._outbox) + frames, bytearray()
         try:
-            self.sock.sendall(_HEADER.pack(len(data)) + data)
+            self.sock.sendall(frames)
         except OSError as exc:
             raise _Gone() from exc
 
@@ -121,22 +141,38 @@ class _RemoteClient:
 
     A client error comes back as its message and whether it was ``Invalid`` (all the builtins look at);
     ``raised`` remembers which exception stands for which of choreo's, so that one escaping the engine
-    is re-raised in choreo as the original."""
+    is re-raised in choreo as the original.
 
-    def __init__(self, channel: _Channel) -> None:
+    Children are made here when choreo sent the rules for their kind (``ChildRules``): recording one
+    changes nothing another call could see before the children are applied, so they travel with the
+    next message instead of one exchange each, and choreo records them in the same order."""
+
+    def __init__(self, channel: _Channel, rules: ChildRules | None, limit: int) -> None:
         self._channel = channel
+        self._rules = rules
+        self._limit = limit  # a larger child is sent alone, for choreo to refuse
+        self._made: list[tuple[dict[str, Any], int]] = []  # children not sent yet, with their sizes
         self.raised: dict[int, int] = {}
 
     def _call(self, method: str, *args: Any) -> Any:
         size = json_size(args[0]) if method in _WRITES else 0
+        self.flush()
         self._channel.send(("call", method, args, size))
         reply = self._channel.receive()
+        if reply[-1] is not None:  # the rules changed (a kind was registered or removed)
+            self._rules = reply[-1]
         if reply[0] == "ok":
             return reply[1]
-        _, ref, invalid, message = reply
+        _, ref, invalid, message, _ = reply
         error = Invalid(message) if invalid else ChoreoError(message)
         self.raised[id(error)] = ref
         raise error
+
+    def flush(self) -> None:
+        """The children made so far go with the next message."""
+        if self._made:
+            self._channel.post(("children", self._made))
+            self._made = []
 
     def get(self, api_version: str, kind: str, name: str, namespace: str) -> dict[str, Any]:
         return self._call("get", api_version, kind, name, namespace)
@@ -148,7 +184,12 @@ class _RemoteClient:
         return self._call("apply", obj)
 
     def create_child(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return self._call("create_child", obj)
+        size = json_size(obj)
+        child = self._rules.child(obj) if self._rules is not None and size <= self._limit else None
+        if child is None:
+            return self._call("create_child", obj)
+        self._made.append((child, size))
+        return clone(child)
 
     def apply_children(self) -> None:
         self._call("apply_children")
@@ -165,20 +206,22 @@ def _serve(channel: _Channel) -> None:
     memory = _Memory()
     while True:
         try:
-            token, obj = channel.receive()
+            token, obj, rules = channel.receive()
         except _Gone:
             return
         isolated = _engines[token]()
         assert isolated is not None, "an engine in use is alive"
-        channel.send(_evaluate(isolated, obj, channel, memory))
+        client = _RemoteClient(channel, rules, isolated.limits.output)
+        final = _evaluate(isolated, obj, client, memory)
+        client.flush()
+        channel.send(final)
 
 
-def _evaluate(isolated: IsolatedEngine, obj: dict[str, Any], channel: _Channel, memory: _Memory) -> tuple[Any, ...]:
+def _evaluate(isolated: IsolatedEngine, obj: dict[str, Any], client: _RemoteClient, memory: _Memory) -> tuple[Any, ...]:
     """Run one reconcile under the memory limit; the final message for choreo.
 
     Sizes of the objects written are measured here, where a structure that is huge as JSON (YAML
     aliases make one from little text) runs into the worker's limits, not into choreo."""
-    client = _RemoteClient(channel)
     limits = isolated.limits
     sys.setrecursionlimit(max(1000, limits.depth * _FRAMES_PER_LEVEL))
     memory.limit(limits.memory)
@@ -407,18 +450,23 @@ class _Exchange:
         self.client = client
         self.log = isolated.log or client.log
         self.raised: dict[int, ChoreoError] = {}
+        # A client that can record children made by its rules gets them made in the worker.
+        self.recorder: ChildRecorder | None = client if hasattr(client, "record_child") else None  # type: ignore[assignment]
+        self.rules = self.recorder.child_rules() if self.recorder is not None else None
 
     def run(self, obj: dict[str, Any]) -> ReconcileOutput:
         # The engines stop themselves at the time limit; this bound is for the moments they cannot.
         deadline = time.monotonic() + self.limits.time * 1.1 + 0.1
         try:
-            self.worker.channel.send((self.isolated.token, obj))
+            self.worker.channel.send((self.isolated.token, obj, self.rules))
             while True:
                 message = self.worker.channel.receive(deadline)
-                if message[0] not in ("call", "log"):
+                if message[0] not in ("call", "log", "children"):
                     return self._finish(message, obj)
                 if message[0] == "log":
                     self.log(message[1])
+                elif message[0] == "children":
+                    self._record(message[1])
                 else:
                     self._answer(*message[1:])
         except _Late:
@@ -436,9 +484,27 @@ class _Exchange:
             result = getattr(self.client, method)(*args)
         except ChoreoError as exc:
             self.raised[id(exc)] = exc
-            self.worker.channel.send(("raise", id(exc), isinstance(exc, Invalid), str(exc)))
+            self.worker.channel.send(("raise", id(exc), isinstance(exc, Invalid), str(exc), self._changed_rules()))
         else:
-            self.worker.channel.send(("ok", result))
+            self.worker.channel.send(("ok", result, self._changed_rules()))
+
+    def _changed_rules(self) -> ChildRules | None:
+        """The client's child rules when they differ from the worker's (a call registered or removed a kind)."""
+        if self.recorder is None:
+            return None
+        rules = self.recorder.child_rules()
+        if rules == self.rules:
+            return None
+        self.rules = rules
+        return rules
+
+    def _record(self, children: list[tuple[dict[str, Any], int]]) -> None:
+        """Children the worker made by the client's rules, recorded in the order they were made."""
+        if self.recorder is None:
+            raise ReconcileError(f"{self.isolated.source}: the reconciler's worker made children without rules")
+        for child, size in children:
+            self._check_size(child, size)
+            self.recorder.record_child(child)
 
     def _finish(self, message: tuple[Any, ...], obj: dict[str, Any]) -> ReconcileOutput:
         """The worker's final message as the output, or the error it stands for."""

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from choreo.api.gvk import GVK
-from choreo.api.objects import clone, gvk_of, key_of, meta
+from choreo.api.objects import clone, gvk_of, key_of
 from choreo.apiserver import ssa
 from choreo.apiserver.interface import ObjectAPI
 from choreo.errors import ReconcileError
+from choreo.lang.base import ChildRules, owned_child
 from choreo.loader.project import ReconcilerConfig
 from choreo.runtime.memo import Query, children_query, get_query, list_query, matching_objects, owned_children
 
@@ -72,24 +73,48 @@ class Client:
         return ssa.strip_managed_fields(stored)
 
     def create_child(self, obj: Object) -> Object:
-        child = clone(obj)
-        owner = self.for_object
-        meta(child)["ownerReferences"] = [
-            {
-                "apiVersion": owner["apiVersion"],
-                "kind": owner["kind"],
-                "name": owner["metadata"]["name"],
-                "uid": owner["metadata"]["uid"],
-                "controller": True,
-            }
-        ]
-        resource = self.api.registry.get(gvk_of(child).group, str(child.get("kind", "")))
-        namespace = owner["metadata"].get("namespace")
-        if resource is not None and resource.namespaced and namespace and not meta(child).get("namespace"):
-            meta(child)["namespace"] = namespace
+        child = owned_child(obj, self._owner_reference(), self._child_namespace(obj))
+        self._record(child)
+        return clone(child)
+
+    def child_rules(self) -> ChildRules | None:
+        """``create_child``'s rules for the owned kinds as the registry has them now (None when the for-object
+        lacks what an owner reference needs: ``create_child`` then fails as it always did)."""
+        try:
+            reference = self._owner_reference()
+        except KeyError:
+            return None
+        namespace = self.for_object["metadata"].get("namespace") or ""
+        namespaces = {}
+        for group, kind in self.owned:
+            resource = self.api.registry.get(group, kind)
+            if resource is not None:
+                namespaces[(group, kind)] = namespace if resource.namespaced else ""
+        return ChildRules(reference, namespaces)
+
+    def record_child(self, child: Object) -> None:
+        """Record a child made by ``child_rules()`` (in the reconcile's worker process), the rules applied again."""
+        self._record(owned_child(child, self._owner_reference(), self._child_namespace(child)))
+
+    def _record(self, child: Object) -> None:
         self.children.append(child)
         self.children_pending = True
-        return clone(child)
+
+    def _owner_reference(self) -> Object:
+        owner = self.for_object
+        return {
+            "apiVersion": owner["apiVersion"],
+            "kind": owner["kind"],
+            "name": owner["metadata"]["name"],
+            "uid": owner["metadata"]["uid"],
+            "controller": True,
+        }
+
+    def _child_namespace(self, obj: Object) -> str:
+        """The namespace ``create_child`` gives a child made of ``obj`` when it names none ("": none)."""
+        resource = self.api.registry.get(gvk_of(obj).group, str(obj.get("kind", "")))
+        namespace = self.for_object["metadata"].get("namespace")
+        return namespace if resource is not None and resource.namespaced and namespace else ""
 
     def apply_children(self) -> None:
         wanted = {key_of(c) for c in self.children}
