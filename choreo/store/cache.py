@@ -11,7 +11,8 @@ known without asking the storage, and no negative entry is ever needed). An entr
 text (written by this process, or loaded, and not read since) or the decoded dict, which replaces the
 text on first read. Entries are never mutated, only replaced: a decoded dict is shared by every reader
 of ``BaseBackend.view`` / ``view_list`` (who must not change it) and copied by ``get`` / ``list``.
-The memory is the store's objects, decoded (about five times their text; short keys are shared).
+The memory is the store's objects, decoded: about three times their text, as decoded objects share
+their repeated strings and managedFields trees (``sharing.py``).
 
 Transactions: each open transaction (``mark``) keeps, for every key it changed, the entry from before its
 first change: an object written many times in a run costs one undo entry, not one per version (the
@@ -29,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from choreo.api.objects import ObjectKey
+from choreo.store.sharing import Sharing
 
 Object = dict[str, Any]
 Entry = str | Object
@@ -73,6 +75,7 @@ class ObjectCache:
 
     def __init__(self, decode: Callable[[str, ObjectKey], Object]) -> None:
         self._decode = decode
+        self._sharing = Sharing()
         self._kinds: dict[tuple[str, str], KindObjects] = {}
         self._undo: list[Undo] = []  # one per open transaction, outermost first
         self._dependents: dict[str, set[ObjectKey]] | None = None  # owner uid → keys; None: not built
@@ -85,6 +88,7 @@ class ObjectCache:
         self._undo.clear()
         self._dependents = None
         self._owners_of.clear()
+        self._sharing.clear()
         self.revision = revision
 
     # --- reads ---
@@ -106,7 +110,7 @@ class ObjectCache:
         entry = objects.entries.get(name)
         if not isinstance(entry, str):
             return entry
-        decoded = self._decode(entry, key)
+        decoded: Object = self._sharing.share(self._decode(entry, key))
         objects.entries[name] = decoded
         return decoded
 
