@@ -240,6 +240,28 @@ def test_reconciler_renders_the_for_object_with_numbers_as_float64() -> None:
     assert engine.render(dict(OBJ)) == "9000 %!d(float64=9000) 9000 u-1"
 
 
+def test_templates_are_parsed_once_and_render_each_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    from choreo.lang import gotemplate_engine
+
+    parsed = []
+    monkeypatch.setattr(gotemplate_engine, "parse_sources", lambda sources: parsed.append(1) or parse_sources(sources))
+    engine = GoTemplateReconciler(config({"main.tpl": "{{ .metadata.uid }} {{ template \"h\" . }}",
+                                          "h.tpl": '{{ define "h" }}{{ .spec.mtu }}{{ end }}'}, "gotemplate"))
+    first = engine.render(dict(OBJ))
+    second = engine.render({**OBJ, "metadata": {**OBJ["metadata"], "uid": "u-2"}, "spec": {"mtu": 1500}})
+    assert (first, second, len(parsed)) == ("u-1 9000", "u-2 1500", 1)
+
+
+def test_templates_that_do_not_parse_fail_every_reconcile_alike() -> None:
+    engine = GoTemplateReconciler(config({"main.tpl": "ok\n{{ if }}"}, "gotemplate"))
+    messages = []
+    for _ in range(2):
+        with pytest.raises(ReconcileError) as err:
+            engine.render(dict(OBJ))
+        messages.append(str(err.value))
+    assert messages == [f"{DIR}/main.tpl:2: missing value for if"] * 2
+
+
 @pytest.mark.parametrize(
     ("code", "message"),
     [
