@@ -7,6 +7,8 @@ for what a child project brings), deletes objects whose file or upstream is gone
 own), and garbage-collects objects whose owner no longer exists. The whole load is one store
 transaction: when any input is bad, nothing of this load is kept. An input whose apply would change
 nothing is not applied again (``AppliedInputs``): a re-run of an unchanged project costs no apply.
+``ProjectLoad`` prepares a load without writing (its fingerprint tells two loads apart) and, at the end of
+a run, finds whether syncing it again would write anything (``runtime.fixpoint`` builds on that).
 
 Reconcilers and libraries are stored so that ``choreo get reconcilers``, ``get libraries`` and
 ``run deps -i`` show them, as the reference does with the objects ``dev parse`` writes into ``in/``; the
@@ -16,7 +18,10 @@ it on every load.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from choreo.api.objects import ObjectKey, clone, key_of, meta, uid_and_version
@@ -48,21 +53,58 @@ def register_crds(api: ObjectAPI, project: Project) -> None:
 PLUGIN_MANAGER = "choreo-plugin"
 
 
-def sync_project(api: ObjectAPI, project: Project, plugin_crds: list[dict[str, Any]] | None = None) -> None:
+def sync_project(api: ObjectAPI, project: Project, plugin_crds: list[dict[str, Any]] | None = None) -> ProjectLoad:
     """Register kinds, apply inputs, clean removed inputs and collect garbage, atomically.
 
     ``plugin_crds`` (already registered) are stored as objects too, so later commands that only open the
     state (``choreo get``) know those kinds."""
-    register_crds(api, project)
-    with api.transaction():
-        for crd in plugin_crds or []:
-            api.apply(crd, manager=PLUGIN_MANAGER, force=True)
-        applied = AppliedInputs(api)
+    load = ProjectLoad(api, project, plugin_crds)
+    load.sync()
+    return load
+
+
+class ProjectLoad:
+    """One load of a project: its kinds registered and every input prepared (nothing written yet), then
+    synced into the store; at the end of a run, the proof that loading it again would change nothing.
+
+    ``fingerprint`` digests everything a sync writes from (the inputs as they will be applied, in order,
+    each with its kind as served and choreo's code; the plug-in CRDs): two loads with the same fingerprint
+    into the same stored state make the same writes."""
+
+    def __init__(self, api: ObjectAPI, project: Project, plugin_crds: list[dict[str, Any]] | None = None) -> None:
+        register_crds(api, project)
+        self.api = api
+        self.project = project
+        self.plugin_crds = list(plugin_crds or [])
+        self.inputs = AppliedInputs(api)
         items = [*project.crds, *project.refs, *code_objects(project), *project.inputs]
-        loaded = {applied.apply(item) for item in items}
-        applied.prune()
-        _clean(api, loaded)
-        collect_garbage(api)
+        self.intents = [self.inputs.intent(item) for item in items]
+        text = canonical_json([self.plugin_crds, [[intent.name, intent.digest] for intent in self.intents]])
+        self.fingerprint = hashlib.sha256(text.encode()).hexdigest()
+
+    def sync(self) -> None:
+        """Apply what changed, clean removed inputs and collect garbage, in one transaction."""
+        with self.api.transaction():
+            for crd in self.plugin_crds:
+                self.api.apply(crd, manager=PLUGIN_MANAGER, force=True)
+            loaded = {self.inputs.apply(intent) for intent in self.intents}
+            self.inputs.prune()
+            for obj in leftovers(self.api, loaded):
+                _remove(self.api, obj)
+            collect_garbage(self.api)
+
+    def settled(self) -> bool:
+        """Whether syncing this load again, into the store as it is now, would write nothing: every input
+        is in place (its record brought up to date, so that the next load skips it too), no loaded object
+        is left over, no garbage remains. Called at the end of a run, on its final state."""
+        if not self.inputs.settle(self.intents):
+            return False
+        for crd in self.plugin_crds:
+            reapply = functools.partial(self.api.apply, crd, manager=PLUGIN_MANAGER, force=True)
+            if _writes_nothing(self.api, reapply) is None:
+                return False
+        loaded = {intent.key for intent in self.intents}
+        return next(leftovers(self.api, loaded), None) is None and not garbage(self.api)
 
 
 def code_objects(project: Project) -> list[InputObject]:
@@ -126,6 +168,22 @@ APPLIED_TABLE = "applied-inputs"
 and resourceVersion the apply left it at]."""
 
 
+@dataclass(frozen=True)
+class Intent:
+    """One input as it will be applied: the object, the key it is stored under and a digest of everything
+    its apply depends on (the prepared object, its kind as served, choreo's code)."""
+
+    item: InputObject
+    obj: dict[str, Any]
+    key: ObjectKey
+    digest: str
+    hooked: bool
+
+    @property
+    def name(self) -> str:
+        return "\x1f".join((self.key.group, self.key.kind, self.key.namespace, self.key.name))
+
+
 class AppliedInputs:
     """Applies a load's inputs, skipping each one whose apply would change nothing.
 
@@ -137,6 +195,10 @@ class AppliedInputs:
     validation) and choreo's own code. Kinds with admission hooks are always applied, since a hook acts
     even on a write that changes nothing. The records are written in the load's transaction (a failed
     load keeps the previous ones) and pruned to this load's inputs.
+
+    A run's reconciles write the inputs they reconcile (status, finalizers), which leaves the records
+    behind; ``settle`` brings them up to date at the end of the run, for each input whose apply it finds
+    to change nothing, so that the next load skips it.
     """
 
     def __init__(self, api: ObjectAPI) -> None:
@@ -145,8 +207,8 @@ class AppliedInputs:
         self._applied: set[str] = set()
         self._kinds: dict[tuple[str, str], str] = {}
 
-    def apply(self, item: InputObject) -> ObjectKey:
-        """Apply ``item`` (or find that it is in place); the key of the object it is stored as."""
+    def intent(self, item: InputObject) -> Intent:
+        """``item`` prepared for its apply (a ``LoadError`` names its file when its kind is unknown)."""
         obj = prepare_input(self.api, item)
         resource = self.api.registry.for_object(obj)
         md = obj["metadata"]
@@ -154,20 +216,48 @@ class AppliedInputs:
             resource.group, resource.kind, str(md.get("namespace") or "") if resource.namespaced else "",
             str(md.get("name") or ""),
         )
-        name = "\x1f".join((key.group, key.kind, key.namespace, key.name))
         digest = hashlib.sha256(canonical_json([self._kind_digest(resource), obj]).encode()).hexdigest()
-        self._applied.add(name)
-        recorded = self._records.get(name)
-        if recorded is not None and recorded[0] == digest and not self.api.hooked(key.group, key.kind):
-            stored = self.api.view(key.group, key.kind, key.namespace, key.name)
-            if stored is not None and uid_and_version(stored) == recorded[1:]:
-                return key_of(stored)
-        result = _apply_prepared(self.api, item, obj)
-        record = [digest, *uid_and_version(result)]
-        if recorded != record:
-            self._records[name] = record
-            self.api.records.put_record(APPLIED_TABLE, name, record)
+        return Intent(item, obj, key, digest, self.api.hooked(key.group, key.kind))
+
+    def apply(self, intent: Intent) -> ObjectKey:
+        """Apply ``intent`` (or find that it is in place); the key of the object it is stored as."""
+        self._applied.add(intent.name)
+        stored = None if intent.hooked else self._in_place(intent)
+        if stored is not None:
+            return key_of(stored)
+        result = _apply_prepared(self.api, intent.item, intent.obj)
+        self._record(intent, result)
         return key_of(result)
+
+    def settle(self, intents: list[Intent]) -> bool:
+        """At the end of a run: whether applying every intent again, in order, would write nothing. Each
+        intent whose object was written since its record is applied again on trial (undone if it writes),
+        and its record follows the object when nothing was written."""
+        settled = True
+        for intent in intents:
+            if not intent.hooked and self._in_place(intent) is not None:
+                continue
+            result = _writes_nothing(self.api, functools.partial(_apply_prepared, self.api, intent.item, intent.obj))
+            if result is None:
+                settled = False
+            else:
+                self._record(intent, result)
+        return settled
+
+    def _in_place(self, intent: Intent) -> dict[str, Any] | None:
+        """The stored object when the record shows that applying ``intent`` would change nothing."""
+        recorded = self._records.get(intent.name)
+        if recorded is None or recorded[0] != intent.digest:
+            return None
+        key = intent.key
+        stored = self.api.view(key.group, key.kind, key.namespace, key.name)
+        return stored if stored is not None and uid_and_version(stored) == recorded[1:] else None
+
+    def _record(self, intent: Intent, result: dict[str, Any]) -> None:
+        record = [intent.digest, *uid_and_version(result)]
+        if self._records.get(intent.name) != record:
+            self._records[intent.name] = record
+            self.api.records.put_record(APPLIED_TABLE, intent.name, record)
 
     def prune(self) -> None:
         """Forget the records of inputs this load did not apply (removed from the project)."""
@@ -183,32 +273,66 @@ class AppliedInputs:
         return found
 
 
-def _clean(api: ObjectAPI, loaded: set[Any]) -> None:
+class _Undone(Exception):
+    """Leaves a trial write's transaction so that it is undone."""
+
+
+def _writes_nothing(api: ObjectAPI, write: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """Make ``write`` on trial: its result when it wrote no object (kept: there is nothing to undo but the
+    records its admission hooks may have brought up to date), None when it wrote (then it is undone)."""
+    revision = api.events.current_revision()
+    try:
+        with api.transaction():
+            result = write()
+            if api.events.current_revision() != revision:
+                raise _Undone
+    except (_Undone, ChoreoError):  # an error: the next load meets it again
+        return None
+    return result
+
+
+def leftovers(api: ObjectAPI, loaded: set[ObjectKey]) -> Iterator[dict[str, Any]]:
+    """Objects an earlier load applied from inputs that this load does not have (the store's own)."""
     for resource in api.registry.resources():
         for obj in api.view_list(resource.group, resource.kind):
             if _loaded_before_but_not_now(obj, loaded):
-                _delete_if_present(api, obj)
-    # Inputs of a kind whose CRD is gone leave the store directly; what they owned is then collected.
+                yield obj
     for obj in list(api.unserved_objects()):
         if _loaded_before_but_not_now(obj, loaded):
-            api.drop_unserved(obj)
+            yield obj
 
 
-def _loaded_before_but_not_now(obj: dict[str, Any], loaded: set[Any]) -> bool:
+def _remove(api: ObjectAPI, obj: dict[str, Any]) -> None:
+    """Delete a leftover input; one of a kind whose CRD is gone leaves the store directly (what it owned
+    is then collected)."""
+    key = key_of(obj)
+    if api.registry.get(key.group, key.kind) is None:
+        api.drop_unserved(obj)
+    else:
+        _delete_if_present(api, obj)
+
+
+def _loaded_before_but_not_now(obj: dict[str, Any], loaded: set[ObjectKey]) -> bool:
     annotations = obj["metadata"].get("annotations") or {}
     if not is_loader_origin(annotations.get(ORIGIN_ANNOTATION)) or key_of(obj) in loaded:
         return False
     return INPUT_MANAGER in {m.get("manager") for m in obj["metadata"].get("managedFields") or []}
 
 
-def collect_garbage(api: ObjectAPI) -> None:
-    """Delete objects whose owners are gone or being deleted (finalizers respected)."""
+def garbage(api: ObjectAPI) -> list[dict[str, Any]]:
+    """Objects whose owners are all gone or being deleted (the store's own)."""
     objects = [o for r in api.registry.resources() for o in api.view_list(r.group, r.kind)]
     alive = {o["metadata"].get("uid") for o in objects if not o["metadata"].get("deletionTimestamp")}
-    for obj in objects:
-        refs = obj["metadata"].get("ownerReferences") or []
-        if refs and not any(ref.get("uid") in alive for ref in refs):
-            _delete_if_present(api, obj)
+    return [
+        obj for obj in objects
+        if (refs := obj["metadata"].get("ownerReferences") or []) and not any(ref.get("uid") in alive for ref in refs)
+    ]
+
+
+def collect_garbage(api: ObjectAPI) -> None:
+    """Delete objects whose owners are gone or being deleted (finalizers respected)."""
+    for obj in garbage(api):
+        _delete_if_present(api, obj)
 
 
 def _delete_if_present(api: ObjectAPI, obj: dict[str, Any]) -> None:

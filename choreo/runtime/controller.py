@@ -205,9 +205,16 @@ class Controller:
 
     def enqueue_all(self) -> None:
         """Every for-object of every reconciler: reconcilers by name, objects by namespace and name."""
-        for r in self.reconcilers.values():
-            for obj in self._for_objects(r):
-                self.queue.add((r.name, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]))
+        for key, _config, _obj in self.work():
+            self.queue.add(key)
+
+    def work(self) -> list[tuple[WorkKey, ReconcilerConfig, Object]]:
+        """Every reconcile there is in the current state: its key, its reconciler's config and its for-object
+        (the store's own: never to be changed)."""
+        return [
+            ((r.name, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]), r.config, obj)
+            for r in self.reconcilers.values() for obj in self._for_objects(r)
+        ]
 
     def _dispatch(self, event: WatchEvent, cause: WorkKey | None) -> None:
         """Enqueue what an event concerns. A reconcile's own writes never re-trigger that same

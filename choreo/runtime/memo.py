@@ -143,8 +143,24 @@ class ReconcileMemo:
         """Whether the reconcile of ``key`` may be skipped: its inputs are those of its last execution."""
         name = _record_key(key)
         self._seen.add(name)
+        return not self.full and self._current(name, config, for_object)
+
+    def settled(self, work: Iterable[tuple[WorkKey, ReconcilerConfig, Object]]) -> bool:
+        """Whether the next run would reuse every reconcile, ``work`` being every reconcile there is now (key,
+        reconciler, for-object): each has a record, which holds in the current state, and no other record
+        is left. Asked at the end of a batch run that went well."""
+        names = set()
+        for key, config, for_object in work:
+            name = _record_key(key)
+            if not self._current(name, config, for_object):
+                return False
+            names.add(name)
+        return names == set(self._records)
+
+    def _current(self, name: str, config: ReconcilerConfig, for_object: Object) -> bool:
+        """Whether the record ``name`` holds: same salt, same observations now, for-object not being deleted."""
         record = self._records.get(name)
-        if self.full or record is None or for_object["metadata"].get("deletionTimestamp"):
+        if record is None or for_object["metadata"].get("deletionTimestamp"):
             return False
         return record.get("salt") == self._salt(config) and record.get("digest") == self._digest(record["queries"])
 

@@ -27,14 +27,16 @@ from choreo.errors import ChoreoError
 from choreo.lang.engines import make_engine
 from choreo.loader.loading import load_project
 from choreo.loader.project import Project
-from choreo.loader.sync import sync_project
+from choreo.loader.sync import ProjectLoad
 from choreo.plugins import Plugin, StageContext, load_plugin
 from choreo.results.record import RunRecord, StageResult, save_record
 from choreo.results.retention import kept_runs, prune_history
 from choreo.results.snapshot import take_snapshot
-from choreo.runtime.controller import BoundReconciler
+from choreo.runtime import fixpoint
+from choreo.runtime.controller import BoundReconciler, Controller
 from choreo.runtime.events import RunOutcome
-from choreo.runtime.memo import ReconcileMemo, run_salt
+from choreo.runtime.fixpoint import Fixpoint
+from choreo.runtime.memo import ReconcileMemo, reconciler_salt, run_salt
 
 
 @dataclass
@@ -62,6 +64,14 @@ class Pipeline:
     def load(self, api: ObjectAPI) -> Project:
         """Plug-in kinds and hooks first, then the project folder: everything synced atomically
         (``ChoreoError`` naming the file on the first mistake; nothing of the load is kept then)."""
+        loaded = self.read(api)
+        loaded.sync()
+        self.warn(loaded.project)
+        return loaded.project
+
+    def read(self, api: ObjectAPI) -> ProjectLoad:
+        """Plug-in kinds and hooks, then the project folder, its kinds registered and its inputs prepared:
+        the load, with nothing written yet (``sync`` writes it)."""
         plugin_crds = []
         for plugin in self.plugins:
             if not isinstance(api, APIServer):  # hooks and stages work on choreo's own store
@@ -70,11 +80,12 @@ class Pipeline:
                 api.register_crd(crd, source=f"plug-in {plugin.name}")
                 plugin_crds.append(crd)
             plugin.install(api)
-        project = load_project(self.root)
-        sync_project(api, project, plugin_crds)
-        for warning in project.warnings:  # after syncing: the upstream projects' warnings are in too
+        return ProjectLoad(api, load_project(self.root), plugin_crds)
+
+    def warn(self, project: Project) -> None:
+        """Tell the project's warnings (after reading it: the upstream projects' are in by then)."""
+        for warning in project.warnings:
             self.options.log(f"warning: {warning}")
-        return project
 
     def reconcilers(self, project: Project) -> list[BoundReconciler]:
         """The project's reconcilers, each bound to its language engine."""
@@ -86,12 +97,38 @@ class Pipeline:
 
     def memo(self, api: APIServer, project: Project, *, concurrent: bool = False) -> ReconcileMemo:
         """The recorded reconciles of the project in ``api``'s store, for reconciling incrementally: call it
-        after ``load`` (the salt covers the served kinds). Only the plug-ins (``-r``, ``-s``) can change what
-        a reconcile does; the stage options (output folder, reports) cannot. ``concurrent``: others write while
-        the controller runs (a server)."""
+        after ``read`` (the salt covers the served kinds). ``concurrent``: others write while the controller
+        runs (a server)."""
+        return ReconcileMemo(api, self._run_salt(api, project), full=self.options.full, concurrent=concurrent)
+
+    def _run_salt(self, api: APIServer, project: Project) -> str:
+        """Only the plug-ins (``-r``, ``-s``) can change what a reconcile does; the stage options (output
+        folder, reports) cannot."""
         packages = [type(plugin).__module__.partition(".")[0] for plugin in self.plugins]
-        salt = run_salt(api, project, sorted(self.options.plugins), packages)
-        return ReconcileMemo(api, salt, full=self.options.full, concurrent=concurrent)
+        return run_salt(api, project, sorted(self.options.plugins), packages)
+
+    def unchanged(self, api: APIServer, loaded: ProjectLoad) -> Fixpoint | None:
+        """The fixpoint the last run ended at, when this run starts from it (``runtime.fixpoint``): its load
+        would write nothing and every reconcile would be reused. Never for ``--full``."""
+        last = fixpoint.recorded(api)
+        if self.options.full or last is None:
+            return None
+        now = Fixpoint(api.events.current_revision(), loaded.fingerprint, self._salts(api, loaded.project),
+                       last.reconciles)
+        return last if now == last else None
+
+    def settle(self, api: APIServer, loaded: ProjectLoad, controller: Controller, memo: ReconcileMemo) -> None:
+        """At the end of a batch run that went well (stages included): record whether it ended at a
+        fixpoint, bringing the records of the load up to date on the way."""
+        work = controller.work()
+        ended = loaded.settled() and memo.settled(work)
+        fixpoint.remember(api, Fixpoint(
+            api.events.current_revision(), loaded.fingerprint, self._salts(api, loaded.project), len(work),
+        ) if ended else None)
+
+    def _salts(self, api: APIServer, project: Project) -> str:
+        run = self._run_salt(api, project)
+        return fixpoint.salts_digest([run, *(reconciler_salt(run, config) for config in project.reconcilers)])
 
     def stages(self, api: APIServer) -> list[StageResult]:
         """Run the plug-ins' post-reconcile stages (``-r``, ``-s``) once the reconcilers are quiet and well."""

@@ -23,7 +23,9 @@ from choreo.errors import ChoreoError
 from choreo.loader.paths import ProjectPaths
 from choreo.loader.project import STATE_DIR
 from choreo.results.record import RunRecord, latest_record
+from choreo.runtime import fixpoint
 from choreo.runtime.controller import Controller
+from choreo.runtime.events import RunOutcome
 from choreo.runtime.pipeline import Pipeline, RunOptions
 from choreo.store import Backend, open_backend
 
@@ -96,14 +98,27 @@ def run_project(root: Path, options: RunOptions | None = None) -> RunRecord:
 
 
 def _run(pipeline: Pipeline, api: APIServer, started: float) -> RunRecord:
-    project = pipeline.load(api)
+    loaded = pipeline.read(api)
+    project = loaded.project
+    settled = pipeline.unchanged(api, loaded)
+    if settled is not None:  # nothing to load or reconcile: runtime.fixpoint says why
+        pipeline.warn(project)
+        record = pipeline.new_record(RunOutcome(reused=settled.reconciles), pipeline.stages(api), started)
+        if api.events.current_revision() != settled.revision:  # a stage wrote: the fixpoint is left
+            fixpoint.remember(api, None)
+        Pipeline.keep(api, record)
+        return record
+    loaded.sync()
+    pipeline.warn(project)
     options = pipeline.options
+    memo = pipeline.memo(api, project)
     controller = Controller(api, pipeline.reconcilers(project), max_reconciles=options.max_reconciles, log=options.log,
-                            progress=options.progress, memo=pipeline.memo(api, project))
+                            progress=options.progress, memo=memo)
     outcome = controller.run()
     if not outcome.success:
         raise _ReconcilingFailed(pipeline.new_record(outcome, [], started))
     record = pipeline.new_record(outcome, pipeline.stages(api), started)
+    pipeline.settle(api, loaded, controller, memo)
     Pipeline.keep(api, record)
     return record
 

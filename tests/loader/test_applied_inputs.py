@@ -11,7 +11,7 @@ import pytest
 from choreo.apiserver.server import APIServer
 from choreo.errors import LoadError
 from choreo.loader.loading import load_project
-from choreo.loader.sync import APPLIED_TABLE, sync_project
+from choreo.loader.sync import APPLIED_TABLE, ProjectLoad, sync_project
 from choreo.store.memory import MemoryBackend
 
 from . import build
@@ -105,3 +105,32 @@ def test_a_failed_load_keeps_the_previous_records(tmp_path: Path) -> None:
     assert dict(api.records.list_records(APPLIED_TABLE)) == before
     (root / "in" / "bad.yaml").unlink()
     assert load(api, root) == []
+
+
+def test_settling_follows_writes_that_leave_the_inputs_in_place_and_undoes_a_trial_that_writes(tmp_path: Path) -> None:
+    api = Counting(MemoryBackend())
+    root = project(tmp_path, a="1", b="2")
+    load(api, root)
+    # A reconciler writes a field of a that its input does not set: the next load would apply a again
+    # (its resourceVersion moved), unless settled.
+    api.apply({"apiVersion": "example.com/v1alpha1", "kind": "Widget",
+               "metadata": {"name": "a", "namespace": "default", "labels": {"seen": "yes"}}}, manager="reconciler")
+    loaded = ProjectLoad(api, load_project(root), [])
+    revision = api.events.current_revision()
+    assert loaded.settled()
+    assert api.events.current_revision() == revision
+    assert load(api, root) == []
+    # Someone takes a field of b: applying b again would write, so the trial is undone and b stays behind.
+    b = api.get("example.com", "Widget", "default", "b")
+    b["spec"]["size"] = "9"
+    api.update(b, manager="someone")
+    revision = api.events.current_revision()
+    loaded = ProjectLoad(api, load_project(root), [])
+    assert not loaded.settled()
+    assert api.events.current_revision() == revision
+    assert api.get("example.com", "Widget", "default", "b")["spec"] == {"size": "9"}
+    assert load(api, root) == ["b"]
+    assert api.get("example.com", "Widget", "default", "b")["spec"] == {"size": "2"}
+    # A leftover input (its file removed) is not settled either: the next load deletes it.
+    (root / "in" / "b.yaml").unlink()
+    assert not ProjectLoad(api, load_project(root), []).settled()

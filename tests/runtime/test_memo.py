@@ -146,3 +146,22 @@ def test_a_concurrent_write_to_what_a_reconcile_read_is_not_taken_for_its_own(ap
     assert _run(api, meddled, concurrent=True) == (1, 0)  # it never saw size 1: not recorded, run again
     assert _run(api, meddled) == (1, 0)  # a batch run has no one else writing: what happened is its own
     assert _run(api, meddled) == (0, 1)
+
+
+def test_settled_means_the_next_run_reuses_every_reconcile(api: APIServer) -> None:
+    api.create(_obj("Widget", "w"))
+    r = _reconciler("seer", CODE, owns=["Gadget"])
+    memo = ReconcileMemo(api, "salt")
+    controller = Controller(api, [r], now=_clock(), memo=memo)
+    assert controller.run().success
+    assert memo.settled(controller.work())
+    api.create(_gadget("blue", team="blue"))  # no reconcile reads it
+    assert memo.settled(controller.work())
+    api.create(_gadget("red", team="red"))  # the list of red Gadgets changed: w would run again
+    assert not memo.settled(controller.work())
+    assert _run(api, r) == (1, 0)
+    memo = ReconcileMemo(api, "salt")
+    assert memo.settled(Controller(api, [r], now=_clock(), memo=memo).work())
+    api.create(_obj("Widget", "v"))  # a reconcile without a record
+    assert not memo.settled(Controller(api, [r], now=_clock(), memo=memo).work())
+    assert not ReconcileMemo(api, "another salt").settled(Controller(api, [r], now=_clock()).work())
