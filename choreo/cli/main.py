@@ -37,6 +37,7 @@ from choreo.plugins import SCHEMA
 from choreo.results.record import RunRecord, latest_record
 from choreo.results.staleness import stale_outputs
 from choreo.results.summary import FORMATS, error_lines, record_lines
+from choreo.runtime import collector
 from choreo.runtime.session import RunOptions, run_project
 from choreo.server.client import ServerClient
 
@@ -281,6 +282,7 @@ reference_flags.install(cli)
 
 
 def main() -> None:
+    collector.tune()
     try:
         cli.main(reference_flags.hoist(sys.argv[1:]), prog_name="choreo", standalone_mode=False)
     except ChoreoError as exc:  # one mistake, one short message (long lists go to the report files)
