@@ -89,7 +89,7 @@ class DeviceReport:
     namespace: str
     profile: str = ""
     problems: list[Problem] = field(default_factory=list)
-    merged: Merged | None = None
+    merged: Merged | None = None  # until its files are written
     configs: int = 0
     leaves: int = 0
     reused: bool = False  # unchanged since the last run: neither merged nor validated again
@@ -147,6 +147,7 @@ def run_stage(context: StageContext) -> StageResult:
         if report is None:
             report = _device(api, profiles, _own_copy(device), context)
             _keep_outputs(api, report, inputs, out_dir)
+            report.merged = None  # its files are written: the merged tree is not kept for every device at once
         else:
             context.log(f"schema: {device.name}: unchanged since the last run, not validated again")
         reports.append(report)
