@@ -112,6 +112,9 @@ class SqliteBackend(BaseBackend):
         self.path = Path(path)
         self.location = str(self.path)
         self._last_packed: tuple[str, str | bytes] = ("", "")
+        # The revision counter as this transaction last moved it, not yet written to the meta table: written
+        # once when the transaction (or a savepoint) ends or a savepoint begins, not once per object write.
+        self._unsaved_revision: int | None = None
         self._db = _connect(self.path)
         try:
             self._configure()
@@ -244,10 +247,18 @@ class SqliteBackend(BaseBackend):
         self._db.execute("UPDATE meta SET value = ? WHERE name = ?", (value, name))
 
     def _read_revision(self) -> int:
-        return self._meta("revision")
+        unsaved = self._unsaved_revision
+        return self._meta("revision") if unsaved is None else unsaved
 
     def _write_revision(self, revision: int) -> None:
-        self._set_meta("revision", revision)
+        self._unsaved_revision = revision  # only ever inside a transaction: saved by _save_revision
+
+    def _save_revision(self) -> None:
+        """Write the counter the open transaction moved: before it commits, and before a savepoint begins
+        (rolling back to the savepoint then keeps the writes made before it, counter included)."""
+        if self._unsaved_revision is not None:
+            self._set_meta("revision", self._unsaved_revision)
+            self._unsaved_revision = None
 
     def _append_event(self, event: StoredEvent) -> None:
         self._db.execute(
@@ -301,6 +312,8 @@ class SqliteBackend(BaseBackend):
 
     def _begin(self, depth: int) -> None:
         # IMMEDIATE takes the write lock up front, so a transaction never fails half-way on a busy file.
+        if depth > 0:
+            self._save_revision()
         self._db.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT sp{depth}")
 
     def _commit(self, depth: int) -> None:
@@ -308,13 +321,16 @@ class SqliteBackend(BaseBackend):
             self._db.execute(f"RELEASE sp{depth}")
             return
         try:
+            self._save_revision()
             self._db.execute("COMMIT")
         except BaseException:
+            self._unsaved_revision = None
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise
 
     def _rollback(self, depth: int) -> None:
+        self._unsaved_revision = None  # moved after the savepoint (or transaction) began: undone with it
         if depth == 0:
             if self._db.in_transaction:  # SQLite may already have rolled back after an I/O error
                 self._db.execute("ROLLBACK")

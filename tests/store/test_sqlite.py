@@ -128,6 +128,27 @@ def test_rolled_back_transaction_is_not_persisted(open_sqlite: Opener) -> None:
     assert second.current_revision() == 1
 
 
+def test_the_counter_a_transaction_moved_is_saved_with_it(open_sqlite: Opener) -> None:
+    # The counter is written once per transaction (and savepoint), not per write: what an inner rollback
+    # undid must not be saved, what the outer transaction wrote before and after it must be.
+    first = open_sqlite()
+    with first.transaction():
+        put(first, "a")
+        with first.transaction():
+            put(first, "b")
+        with pytest.raises(RuntimeError), first.transaction():
+            put(first, "gone")
+            raise RuntimeError("stop")
+        put(first, "c")
+        with first.transaction():
+            put(first, "d")
+    first.close()
+    second = open_sqlite()
+    assert second.current_revision() == 4
+    assert [o["metadata"]["resourceVersion"] for o in second.list(GROUP, KIND)] == ["1", "2", "3", "4"]
+    assert put(second, "e")["metadata"]["resourceVersion"] == "5"
+
+
 def test_compaction_point_survives_reopen(open_sqlite: Opener) -> None:
     first = open_sqlite(max_events=2)
     for name in "abcde":
