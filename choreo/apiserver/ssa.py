@@ -658,10 +658,12 @@ def remove_foreign_fields(applied: Object, current: Object, manager: str, semant
     A reconciler hands back the whole object it read; re-applying fields that belong to someone else
     would make it a co-owner of them. This keeps its intent to what it owns or what nobody owns yet.
     """
-    mine = fields_owned_by(current, manager)
+    mine: FieldSet = set()
     foreign: FieldSet = set()
-    for entry in _read_entries(current):
-        if entry.manager != manager and entry.operation == APPLY:
+    for entry in _read_entries(current):  # read once: every reconcile's for-object write comes here
+        if entry.manager == manager:
+            mine |= entry.fields
+        elif entry.operation == APPLY:
             foreign |= entry.fields
     foreign -= mine
     sem = _Semantics(semantics)
