@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from choreo.errors import Invalid
+from choreo.store.sharing import Sharing
 
 FIELD = "f"
 KEY = "k"
@@ -85,7 +86,7 @@ class PathElement(NamedTuple):
         if not sep or kind not in _KINDS:
             raise Invalid(f"managedFields: invalid field path element {encoded!r}")
         if kind == FIELD:
-            return cls(FIELD, text)
+            return field_element(text)
         if kind == INDEX:
             if not text.lstrip("-").isdigit():
                 raise Invalid(f"managedFields: invalid list index {encoded!r}")
@@ -145,14 +146,15 @@ def format_path(path: Iterable[PathElement]) -> str:
 def to_fields_v1(fields: Iterable[FieldPath]) -> dict[str, Any]:
     """Encode a set of paths as the ``fieldsV1`` tree (keys sorted, so output is deterministic).
 
-    Objects of a kind tend to have the same field sets, so trees are remembered by their set of paths."""
+    Objects of a kind tend to have the same field sets, so trees are remembered by their set of paths; the
+    remembered trees share their equal subtrees (most of each: the trees of a kind differ in a key or two)."""
     members = frozenset(fields)
     tree = _ENCODED.get(members)
     if tree is None:
-        tree = _build_tree(members)
+        tree = _SHARED_TREES.tree(_build_tree(members))
         if len(_ENCODED) >= _MEMO_MAX:
             _ENCODED.clear()  # crude but atomic (the server writes from several threads) and rare
-        _ENCODED[members] = tree
+        _ENCODED[_shared_paths(members)] = tree
     return _copy_tree(tree)
 
 
@@ -192,7 +194,7 @@ def frozen_fields_v1(tree: Mapping[str, Any] | None) -> frozenset[FieldPath]:
     if found is None:
         result: FieldSet = set()
         _collect(tree, (), result)
-        found = frozenset(result)
+        found = _shared_paths(result)
         if text is not None:
             _remember(text, found)
     return found
@@ -202,7 +204,17 @@ _EMPTY: frozenset[FieldPath] = frozenset()
 _TREE_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _DECODED: dict[str, frozenset[FieldPath]] = {}
 _ENCODED: dict[frozenset[FieldPath], dict[str, Any]] = {}
+_SHARED_TREES = Sharing()
+_PATHS: dict[FieldPath, FieldPath] = {}
 _MEMO_MAX = 16384
+
+
+def _shared_paths(fields: Iterable[FieldPath]) -> frozenset[FieldPath]:
+    """``frozenset(fields)`` made of the paths the memos already hold: the field sets of a kind's objects
+    have most of their paths in common, and the memos keep thousands of them."""
+    if len(_PATHS) >= 4 * _MEMO_MAX:
+        _PATHS.clear()
+    return frozenset([_PATHS.setdefault(path, path) for path in fields])
 
 
 def _remember(text: str, fields: frozenset[FieldPath]) -> None:

@@ -44,7 +44,7 @@ class Sharing:
                 if member_kind is str:
                     value[key] = sys.intern(member)
                 elif member_kind is dict:
-                    value[key] = self._tree(member) if key == _MANAGED_TREE and member else self.share(member)
+                    value[key] = self.tree(member) if key == _MANAGED_TREE and member else self.share(member)
                 elif member_kind is list:
                     self.share(member)
         elif kind is list:
@@ -56,14 +56,15 @@ class Sharing:
                     self.share(member)
         return value
 
-    def _tree(self, tree: dict[str, Any]) -> dict[str, Any]:
-        """The remembered tree equal to ``tree`` (a ``fieldsV1`` tree: dicts of dicts), or ``tree`` made one."""
+    def tree(self, tree: dict[str, Any]) -> dict[str, Any]:
+        """The remembered tree equal to ``tree`` (a ``fieldsV1`` tree: dicts of dicts), or ``tree`` made one
+        (its subtrees replaced by remembered ones in place). Whoever holds the result must not change it."""
         if any(type(child) is not dict for child in tree.values()):
             own: dict[str, Any] = self.share(tree)  # not a fieldsV1 tree after all: an object of its own
             return own
         shape: list[Any] = []
         for key, child in tree.items():
-            shared_child = self._tree(child) if child else _LEAF
+            shared_child = self.tree(child) if child else _LEAF
             tree[key] = shared_child
             shape.append(key)
             shape.append(id(shared_child))
