@@ -68,8 +68,9 @@ def write_files(out_dir: Path, device: str, merged: Merged) -> dict[str, FileSta
 
 def files_intact(out_dir: Path, device: str, states: dict[str, FileState]) -> bool:
     """Whether the device's files are still the ones the stage wrote: a deleted, edited or replaced one is not."""
+    folder = os.fspath(out_dir)  # plain text paths: a server checks every device's files on each pass
     return sorted(states) == sorted(SUFFIXES) and all(
-        _intact(out_dir / f"{device}{suffix}", state) for suffix, state in states.items()
+        _intact(os.path.join(folder, f"{device}{suffix}"), state) for suffix, state in states.items()
     )
 
 
@@ -81,13 +82,13 @@ def remove_written(out_dir: Path, device: str, states: dict[str, FileState]) -> 
             path.unlink(missing_ok=True)
 
 
-def _intact(path: Path, state: FileState) -> bool:
+def _intact(path: Path | str, state: FileState) -> bool:
     """Size and time first; when the time moved, the content decides."""
     try:
-        found = path.lstat()
+        found = os.lstat(path)
         if not stat.S_ISREG(found.st_mode) or found.st_size != state["size"]:
             return False
-        return found.st_mtime_ns == state["mtimeNs"] or _sha256(path.read_bytes()) == state["sha256"]
+        return found.st_mtime_ns == state["mtimeNs"] or _sha256(Path(path).read_bytes()) == state["sha256"]
     except OSError:
         return False
 

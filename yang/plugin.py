@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from choreo.plugin_api import HookHost, ObjectAPI, StageContext, StageResult
+from yang.memory import StageMemory
 
 
 class SchemaPlugin:
     """Merges and validates device configs once the reconcilers are quiet (see ``yang.stage``)."""
 
     name = "schema"
+
+    def __init__(self) -> None:
+        self.memory = StageMemory()  # a long-running process's passes look only at the devices that changed
 
     def crds(self) -> list[dict[str, Any]]:
         return []  # like the reference, the project provides the Config and RunningConfig CRDs
@@ -21,7 +25,7 @@ class SchemaPlugin:
     def after_reconcile(self, context: StageContext) -> StageResult | None:
         from yang.stage import run_stage  # libyang is loaded only when the stage runs
 
-        return run_stage(context)
+        return run_stage(context, self.memory)
 
     def final_config_diff(self, api: ObjectAPI) -> list[str]:
         """Lines for ``choreo run diff -c``: each device's final config against its running config or last run."""

@@ -82,6 +82,12 @@ def fingerprints(api: ObjectAPI) -> dict[str, dict[str, Any]]:
     return dict(api.records.list_records(FINGERPRINTS))
 
 
+def kept_fingerprint(api: ObjectAPI, key: str) -> dict[str, Any] | None:
+    """The kept fingerprint of one device (None: none)."""
+    entry: dict[str, Any] | None = api.records.get_record(FINGERPRINTS, key)
+    return entry
+
+
 def keep_fingerprint(api: ObjectAPI, key: str, entry: dict[str, Any]) -> None:
     api.records.put_record(FINGERPRINTS, key, entry)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,9 @@ from choreo.plugin_api import (
     read_text,
 )
 from yang.fingerprint import code_version, digest, file_digest, profile_digest
+from yang.kinds import CONFIG, LABEL_FINAL, LABEL_NAMESPACE, LABEL_TARGET, NODE, RUNNING
 from yang.libyang_adapter import SchemaContext, YangFailure, YangIssue
+from yang.memory import ObjectRef, Remembered, StageMemory, chain_step, next_owner
 from yang.merge import RUNNING_PRIORITY, Merged, Problem, Snippet, Source, merge_device
 from yang.outputs import files_intact, remove_files, remove_written, write_files, write_reports
 from yang.profiles import ProfileError, Profiles, compile_profile, load_profiles
@@ -38,6 +41,7 @@ from yang.records import (
     fingerprints,
     forget_device,
     keep_fingerprint,
+    kept_fingerprint,
     save_record,
     settle_previous,
 )
@@ -45,13 +49,7 @@ from yang.snippets import coerce
 from yang.xml_snippets import parse_xml_snippet
 
 STAGE = "schema"
-NODE = ("infra.kuid.dev", "Node")
-CONFIG = ("config.sdcio.dev", "Config")
-RUNNING = ("config.sdcio.dev", "RunningConfig")
 CONFIG_API_VERSION = "config.sdcio.dev/v1alpha1"
-LABEL_TARGET = "config.sdcio.dev/targetName"
-LABEL_NAMESPACE = "config.sdcio.dev/targetNamespace"
-LABEL_FINAL = "config.sdcio.dev/finalconfig"
 MANAGER = "inputfileloader"
 DEFAULT_PRIORITY = 10
 FINAL_PRIORITY = 10
@@ -113,54 +111,86 @@ def format_problem(device: str, problem: Problem) -> str:
     return f"{device}: {where}{problem.message}{origin}{follow}"
 
 
-def run_stage(context: StageContext) -> StageResult:
+def run_stage(context: StageContext, memory: StageMemory | None = None) -> StageResult:
+    """The stage; ``memory`` (kept by a long-running process between passes, ``yang.memory``) lets it look
+    only at the devices changed since its last pass."""
     result = StageResult(STAGE)
     api, root = context.api, context.root
+    memory = memory if memory is not None else StageMemory()
+    revision, looked_at = memory.begin(api), time.time_ns()
     try:
         profiles = load_profiles(root)
         running = running_configs(root)
     except ChoreoError as err:
         result.errors.append(str(err))
         return result
-    nodes = _list(api, NODE)
-    nodes.sort(key=lambda n: (n["metadata"].get("namespace", ""), natural_key(n["metadata"]["name"])))
-    configs = _list(api, CONFIG)
-    if nodes and api.registry.get(*CONFIG) is None:
+    if api.registry.get(*CONFIG) is None and _list(api, NODE):
         result.errors.append("the project must provide the Config and RunningConfig CRDs (config.sdcio.dev) for -s")
         return result
-    by_target: dict[str, list[dict[str, Any]]] = {}
-    for config in configs:
-        target = (config["metadata"].get("labels") or {}).get(LABEL_TARGET)
-        if target is not None:
-            by_target.setdefault(target, []).append(config)
     out_dir = _out_dir(root, context.options.get("out"))
-    kept = fingerprints(api)
-    written = _written_versions(api, configs, bool(running))
-    sources = Sources(api)
-    reports: list[DeviceReport] = []
-    for node in nodes:  # in natural order (leaf2 before leaf10), progress reported after each device
-        sourced = [(config, sources.of(config)) for config in _node_configs(by_target, node)]
-        device = Device(node, sourced, running.get(node["metadata"]["name"]))
-        inputs = _fingerprint(api, profiles, device, out_dir)
-        entry = kept.get(device_key(device.namespace, device.name))
-        report = None if context.full else _reused(api, device, entry, inputs, written, out_dir)
-        if report is None:
-            report = _device(api, profiles, _own_copy(device), context)
-            _keep_outputs(api, report, inputs, out_dir)
-            report.merged = None  # its files are written: the merged tree is not kept for every device at once
-        else:
-            context.log(f"schema: {device.name}: unchanged since the last run, not validated again")
-        reports.append(report)
-        context.progress("validate", len(reports), len(nodes))
-    _forget_removed(api, kept, {device_key(r.namespace, r.name) for r in reports}, out_dir)
+    setting = (out_dir, profiles, api.registry.get(*RUNNING) is not None)
+    changed = memory.changed_devices(api, setting, running, context.full)
+    if changed is None:  # every device is looked at
+        memory.clear()
+        nodes, gone = _list(api, NODE), set(fingerprints(api))
+    else:
+        changed.update(key for key, device in memory.devices.items()
+                       if device.entry is not None and not files_intact(out_dir, device.name, device.entry["files"]))
+        found = {key: _node(api, key) for key in changed}
+        nodes, gone = [node for node in found.values() if node is not None], {k for k, n in found.items() if n is None}
+    nodes.sort(key=lambda n: (n["metadata"].get("namespace", ""), natural_key(n["metadata"]["name"])))
+    looked = _look_at(api, context, profiles, running, out_dir, nodes, memory)
+    gone.difference_update(looked)
+    _forget_removed(api, gone, out_dir, memory)
+    reports = [looked.get(key) or _stands(api, key, memory) for key in memory.ordered()]
     write_reports(context.options.get("reports") or {}, reports)
     result.lines.extend(_summary(reports, out_dir))
     for report in reports:
         result.errors.extend(report.error_lines())
+    memory.finish(api, setting, revision, running, looked_at)
     return result
 
 
-def _keep_outputs(api: ObjectAPI, report: DeviceReport, inputs: str | None, out_dir: Path) -> None:
+def _look_at(
+    api: ObjectAPI,
+    context: StageContext,
+    profiles: Profiles,
+    running: dict[str, FoundFile],
+    out_dir: Path,
+    nodes: list[dict[str, Any]],
+    memory: StageMemory,
+) -> dict[str, DeviceReport]:
+    """Fingerprint ``nodes`` (in order): each whose inputs and outputs are as its kept fingerprint says
+    stands as it is, the others are merged and validated; each is remembered with what its inputs are."""
+    by_target = _configs_by_target(api, {target for node in nodes for target in _targets(node)})
+    sources = Sources(api)
+    reports: dict[str, DeviceReport] = {}
+    for node in nodes:  # in natural order (leaf2 before leaf10), progress reported after each device
+        owners: dict[ObjectRef, Any] = {}
+        configs = _node_configs(by_target, node)
+        device = Device(node, [(config, sources.of(config, owners)) for config in configs],
+                        running.get(node["metadata"]["name"]))
+        key = device_key(device.namespace, device.name)
+        inputs = _fingerprint(api, profiles, device, out_dir)
+        entry = kept_fingerprint(api, key)
+        reused = None if context.full else _reused(api, device, entry, inputs, bool(running), out_dir)
+        if reused is None:
+            report = _device(api, profiles, _own_copy(device), context)
+            entry = _keep_outputs(api, report, inputs, out_dir)
+            report.merged = None  # its files are written: the merged tree is not kept for every device at once
+        else:
+            report, entry = reused
+            context.log(f"schema: {device.name}: unchanged since the last run, not validated again")
+        reports[key] = report
+        memory.remember(key, Remembered(
+            device.namespace, device.name, entry if entry["fingerprint"] is not None else None, _targets(node),
+            frozenset((c["metadata"].get("namespace", ""), c["metadata"]["name"]) for c in configs), owners,
+        ))
+        context.progress("validate", len(reports), len(nodes))
+    return reports
+
+
+def _keep_outputs(api: ObjectAPI, report: DeviceReport, inputs: str | None, out_dir: Path) -> dict[str, Any]:
     """Write (or remove) the files of a device just processed, and remember what produced them."""
     entry: dict[str, Any] = {"fingerprint": None, "out": str(out_dir), "files": {}}
     if report.valid and report.merged is not None:
@@ -170,6 +200,7 @@ def _keep_outputs(api: ObjectAPI, report: DeviceReport, inputs: str | None, out_
     else:
         remove_files(out_dir, report.name)
     keep_fingerprint(api, device_key(report.namespace, report.name), entry)
+    return entry
 
 
 def _reused(
@@ -177,44 +208,92 @@ def _reused(
     device: Device,
     entry: dict[str, Any] | None,
     inputs: str | None,
-    written: dict[tuple[str, str, str], str],
+    with_running: bool,
     out_dir: Path,
-) -> DeviceReport | None:
-    """The report of a device whose inputs and outputs are as the last run left them (None: process it)."""
+) -> tuple[DeviceReport, dict[str, Any]] | None:
+    """The report and entry of a device whose inputs and outputs are as the last run left them (None:
+    process it)."""
     if entry is None or inputs is None or entry["fingerprint"] != inputs:
         return None
-    namespace, name = device.namespace, device.name
-    if any(written.get((kind, namespace, obj)) != version for kind, obj, version in entry["objects"]):
+    if not _still_written(api, device.namespace, entry["objects"], with_running):
         return None  # an object the stage wrote was changed or deleted since
-    if not files_intact(out_dir, name, entry["files"]):
+    if not files_intact(out_dir, device.name, entry["files"]):
         return None  # a file was deleted or edited: process the device again to rewrite it
+    return _standing(api, device_key(device.namespace, device.name), entry)
+
+
+def _stands(api: ObjectAPI, key: str, memory: StageMemory) -> DeviceReport:
+    """The report of a device no change touched since the last pass, which found it standing."""
+    remembered = memory.devices[key]
+    assert remembered.entry is not None  # a device that did not stand is looked at on every pass
+    report, remembered.entry = _standing(api, key, remembered.entry)
+    return report
+
+
+def _standing(api: ObjectAPI, key: str, entry: dict[str, Any]) -> tuple[DeviceReport, dict[str, Any]]:
+    """A device keeps its verdict; its previous config becomes its current one (once), as re-running it would."""
     if not entry["settled"]:
-        key = device_key(namespace, name)
         settle_previous(api, key)
-        keep_fingerprint(api, key, {**entry, "settled": True})
-    return DeviceReport(name, namespace, entry["profile"], configs=entry["configs"], leaves=entry["leaves"],
-                        reused=True)
+        entry = {**entry, "settled": True}
+        keep_fingerprint(api, key, entry)
+    namespace, _slash, name = key.partition("/")
+    report = DeviceReport(name, namespace, entry["profile"], configs=entry["configs"], leaves=entry["leaves"],
+                          reused=True)
+    return report, entry
 
 
-def _forget_removed(api: ObjectAPI, kept: dict[str, dict[str, Any]], present: set[str], out_dir: Path) -> None:
+def _forget_removed(api: ObjectAPI, gone: set[str], out_dir: Path, memory: StageMemory) -> None:
     """Devices whose Node is gone: their files in this run's output folder (those still as written) and
     their records go with them. Never the folder a record names: after the project was copied or moved, or
     ``--out`` changed, that is another folder, whose files this run did not write."""
-    for key, entry in kept.items():
-        if key not in present:
+    for key in sorted(gone):
+        entry = kept_fingerprint(api, key)
+        if entry is not None:
             remove_written(out_dir, key.partition("/")[2], entry["files"])
             forget_device(api, key)
+        memory.forget(key)
 
 
-def _written_versions(
-    api: ObjectAPI, configs: list[dict[str, Any]], with_running: bool
-) -> dict[tuple[str, str, str], str]:
-    """Resource versions of the objects the stage writes, by (kind, namespace, name)."""
-    objects = [c for c in configs if (c["metadata"].get("labels") or {}).get(LABEL_FINAL) == "true"]
-    if with_running:
-        objects += _list(api, RUNNING)
-    return {(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): o["metadata"].get(
-        "resourceVersion", "") for o in objects}
+def _still_written(api: ObjectAPI, namespace: str, objects: list[list[str]], with_running: bool) -> bool:
+    """Whether the objects the stage wrote for a device (kind, name, resourceVersion) are stored as it wrote
+    them: its final Config, and its RunningConfigs while the project has running configs."""
+    for kind, name, version in objects:
+        group_kind = CONFIG if kind == "Config" else RUNNING
+        if (kind == "RunningConfig" and not with_running) or api.registry.get(*group_kind) is None:
+            return False
+        obj = api.view(*group_kind, namespace, name)
+        meta = obj["metadata"] if obj is not None else {}
+        if obj is None or meta.get("resourceVersion", "") != version:
+            return False
+        if kind == "Config" and (meta.get("labels") or {}).get(LABEL_FINAL) != "true":
+            return False
+    return True
+
+
+def _node(api: ObjectAPI, key: str) -> dict[str, Any] | None:
+    """The Node of device ``key``, as stored (None: gone)."""
+    namespace, _slash, name = key.partition("/")
+    return api.view(*NODE, namespace, name) if api.registry.get(*NODE) is not None else None
+
+
+def _targets(node: dict[str, Any]) -> tuple[Any, ...]:
+    """The target labels a Node's Configs carry: its name, or its ``spec.node`` (reference templates use it)."""
+    names = dict.fromkeys([node["metadata"]["name"], (node.get("spec") or {}).get("node")])
+    return tuple(name for name in names if name)
+
+
+def _configs_by_target(api: ObjectAPI, targets: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """The Configs labelled with one of ``targets``, by label, each list sorted by namespace and name."""
+    by_target: dict[str, list[dict[str, Any]]] = {}
+    if not targets or api.registry.get(*CONFIG) is None:
+        return by_target
+    for config in api.view_list(*CONFIG):
+        target = (config["metadata"].get("labels") or {}).get(LABEL_TARGET)
+        if target is not None and target in targets:
+            by_target.setdefault(target, []).append(config)
+    for configs in by_target.values():
+        configs.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+    return by_target
 
 
 def _fingerprint(api: ObjectAPI, profiles: Profiles, device: Device, out_dir: Path) -> str | None:
@@ -246,10 +325,9 @@ def _config_version(config: dict[str, Any], source: Source) -> list[str]:
 
 
 def _node_configs(by_target: dict[str, list[dict[str, Any]]], node: dict[str, Any]) -> list[dict[str, Any]]:
-    """Configs labelled with the Node's name or its ``spec.node`` (reference templates use the latter), except
-    the final config the stage itself writes for the device."""
-    names = dict.fromkeys([node["metadata"]["name"], (node.get("spec") or {}).get("node")])
-    return [config for name in names if name for config in by_target.get(name, []) if not _is_final(config, node)]
+    """Configs labelled with the Node's name or its ``spec.node``, except the final config the stage itself
+    writes for the device."""
+    return [config for name in _targets(node) for config in by_target.get(name, []) if not _is_final(config, node)]
 
 
 def _is_final(config: dict[str, Any], node: dict[str, Any]) -> bool:
@@ -345,34 +423,36 @@ class Sources:
         self.api = api
         self._owners: dict[tuple[str, str, str, str], Any] = {}
 
-    def of(self, config: dict[str, Any]) -> Source:
+    def of(self, config: dict[str, Any], read: dict[ObjectRef, Any] | None = None) -> Source:
+        """The source of ``config``; ``read`` gets each object of its owner chain, as ``chain_step`` sees it."""
         meta = config["metadata"]
         managers = [e.get("manager", "") for e in meta.get("managedFields") or []]
         reconciler = next((m for m in managers if m and m != MANAGER), "")
-        chain = " <- ".join(self._owner_chain(config))
+        chain = " <- ".join(self._owner_chain(config, {} if read is None else read))
         return Source("Config", meta.get("namespace", ""), meta["name"], reconciler, chain)
 
-    def _owner_chain(self, obj: dict[str, Any], depth: int = 5) -> list[str]:
+    def _owner_chain(self, obj: dict[str, Any], read: dict[ObjectRef, Any], depth: int = 5) -> list[str]:
         """``Kind ns/name`` of the controlling owner, its owner, ... (bounded)."""
         chain: list[str] = []
         namespace = obj["metadata"].get("namespace", "")
         while obj is not None and len(chain) < depth:
-            owners = obj["metadata"].get("ownerReferences") or []
-            owner = next((o for o in owners if o.get("controller")), owners[0] if owners else None)
+            owner = next_owner(obj)
             if owner is None:
                 break
             chain.append(f"{owner.get('kind')} {namespace}/{owner.get('name')}" if namespace else
                          f"{owner.get('kind')} {owner.get('name')}")
-            obj = self._fetch(owner, namespace)
+            ref, obj = self._fetch(owner, namespace)
+            read[ref] = chain_step(obj)
         return chain
 
-    def _fetch(self, ref: dict[str, Any], namespace: str) -> Any:
-        group = str(ref.get("apiVersion", "")).rpartition("/")[0]
-        key = (group, str(ref.get("kind")), namespace, str(ref.get("name")))
-        if key not in self._owners:
-            known = self.api.registry.get(group, key[1]) is not None
-            self._owners[key] = self.api.view(*key) if known else None  # only read: the store's own object
-        return self._owners[key]
+    def _fetch(self, ref: dict[str, Any], namespace: str) -> tuple[ObjectRef, Any]:
+        """The owner ``ref`` names (None: not stored, or of a kind not served), and where it is stored."""
+        group, kind = str(ref.get("apiVersion", "")).rpartition("/")[0], str(ref.get("kind"))
+        resource = self.api.registry.get(group, kind)
+        key = (group, kind, namespace if resource is None or resource.namespaced else "", str(ref.get("name")))
+        if key not in self._owners:  # only read: the store's own object
+            self._owners[key] = self.api.view(group, kind, namespace, key[3]) if resource is not None else None
+        return key, self._owners[key]
 
 
 def _snippets(schema: SchemaContext, source: Source, config: dict[str, Any], report: DeviceReport) -> list[Snippet]:
