@@ -17,6 +17,7 @@ blobs and trees, and the trees are stored as deltas, like git's packs:
   than a base) a new base is written, so reading a snapshot decodes one base and at most ``MAX_DEPTH``
   small deltas. An unchanged re-run reuses its predecessor's manifest.
 - ``snapshots``:          run id → ``{"manifest": <hash>}``.
+- ``snapshot-hashes`` and ``snapshot-digests``: what the next snapshot starts from (see Cost).
 
 So an unchanged re-run adds one small row and a run that changes k objects adds k objects and a delta of
 about 2k hashes; a base (N hashes) comes once every ``MAX_DEPTH`` runs. Pruning old runs
@@ -25,22 +26,25 @@ it never breaks a kept run. Manifests written before deltas existed are bases: a
 and extended as it is. All rows of one snapshot are written in one store transaction.
 
 Cost. Encoding and hashing every object on every run would make a one-object change cost as much as the
-whole store, so ``snapshot-digests`` keeps one row: the latest manifest's object hashes by uid and
-resourceVersion (an object's content changes only with its resourceVersion), and the store revision it was
-taken at. A later snapshot reads what changed since that revision from the store's watch events (each
-event carries the object as stored, or its last state when deleted) and hashes and stores only those
-objects, without reading the rest of the store; so a run that wrote k objects pays for k, also in server
-mode, where each quiet moment is recorded as a run. When the events cannot tell (they were compacted, or
-there are more of them than objects) every object is read, and only those whose resourceVersion moved are
-hashed. The row is written in the snapshot's transaction and used only while its manifest is stored, so a
-rolled-back or pruned snapshot never lends it a hash (nor a parent).
+whole store, so ``snapshot-hashes`` keeps each object's hash in the latest manifest by uid, with its
+resourceVersion (an object's content changes only with its resourceVersion), and ``snapshot-digests`` one
+small row: the latest manifest, the store revision it was taken at and how many objects it holds. A later
+snapshot reads what changed since that revision from the store's watch events (each event carries the
+object as stored, or its last state when deleted), hashes and stores only those objects, rewrites only
+their rows and writes its delta from the parent's head alone: a run that wrote k objects pays for k, also
+in server mode, where each quiet moment is recorded as a run (a new base, once every ``MAX_DEPTH``
+snapshots, reads every row). When the events cannot tell (they were compacted, or there are more of them
+than objects) every object is read, and only those whose resourceVersion moved are hashed. The rows are
+written in the snapshot's transaction and used only while the latest manifest is stored, so a
+rolled-back or pruned snapshot never lends them a hash (nor a parent). A store written before the rows
+existed kept every digest in the one row: its next snapshot reads every object once and replaces it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from choreo.api.objects import Object, uid_and_version
@@ -53,6 +57,7 @@ OBJECTS_TABLE = "snapshot-objects"
 MANIFESTS_TABLE = "snapshot-manifests"
 SNAPSHOTS_TABLE = "snapshots"
 DIGESTS_TABLE = "snapshot-digests"
+HASHES_TABLE = "snapshot-hashes"
 LATEST = "latest"
 MAX_DEPTH = 32
 """The longest chain of deltas a snapshot is read through; the next snapshot writes a new base."""
@@ -73,25 +78,90 @@ def take_snapshot(api: APIServer, run_id: str) -> str:
     records = api.records
     with api.transaction():  # one consistent moment: no write lands between the objects read and the revision
         revision = api.events.current_revision()
-        latest = records.get_record(DIGESTS_TABLE, LATEST)
-        chain = stored_chain(records, latest["manifest"]) if latest is not None else None
-        if latest is None or chain is None:
-            latest, chain = {"objects": {}}, None
-        known: dict[str, list[str]] = latest["objects"]
-        before = _objects(chain) if chain is not None else set()
-        changes = _changes_since(api, latest, len(before)) if chain is not None else None
-        if changes is None:
-            digests, untracked = _read_all(api, known)
-        else:
-            digests, untracked = _updated(records, known, changes), set()
-        objects = sorted(untracked.union(key for _version, key in digests.values()))
         choreo_kinds = sorted([r.group, r.kind] for r in api.registry.resources() if r.choreo_api)
-        manifest_hash = _store_manifest(records, objects, choreo_kinds, chain, before)
+        latest = _latest(records)
+        head = records.get_record(MANIFESTS_TABLE, latest["manifest"]) if latest is not None else None
+        changes = _changes_since(api, latest) if latest is not None and head is not None else None
+        if latest is None or head is None or changes is None:
+            manifest_hash, tracked, untracked = _from_every_object(api, choreo_kinds, latest)
+        else:
+            tracked = int(latest["tracked"])
+            manifest_hash, tracked = _from_changes(records, changes, choreo_kinds, (latest["manifest"], head), tracked)
+            untracked = 0
         records.put_record(SNAPSHOTS_TABLE, run_id, {"manifest": manifest_hash})
-        if chain is None or manifest_hash != chain[0][0] or digests != known or latest.get("revision") != revision:
-            row = {"manifest": manifest_hash, "revision": revision, "objects": digests}
+        row = {"manifest": manifest_hash, "revision": revision, "tracked": tracked, "untracked": untracked}
+        if row != latest:
             records.put_record(DIGESTS_TABLE, LATEST, row)
     return manifest_hash
+
+
+def _latest(records: RecordStore) -> dict[str, Any] | None:
+    """The row of the latest snapshot (None: none, or one of a store written before per-object digests,
+    which kept every digest in this row: the next snapshot reads every object and replaces it)."""
+    latest: dict[str, Any] | None = records.get_record(DIGESTS_TABLE, LATEST)
+    return latest if latest is not None and "tracked" in latest else None
+
+
+def _from_changes(
+    records: RecordStore,
+    changes: dict[str, Object | None],
+    choreo_kinds: list[list[str]],
+    parent: tuple[str, dict[str, Any]],
+    tracked: int,
+) -> tuple[str, int]:
+    """The manifest after ``changes``, from the parent's and the digests of the changed objects only; and
+    how many objects it holds. A changed object is hashed (and stored once), a deleted one left out."""
+    added: set[str] = set()
+    removed: set[str] = set()
+    for uid, obj in sorted(changes.items()):
+        known = records.get_record(HASHES_TABLE, uid)
+        if obj is None:
+            if known is not None:
+                removed.add(known[1])
+                records.delete_record(HASHES_TABLE, uid)
+                tracked -= 1
+            continue
+        version = uid_and_version(obj)[1]
+        if known is not None and known[0] == version:
+            continue
+        key = _put_once(records, OBJECTS_TABLE, obj)
+        if known is None:
+            tracked += 1
+        elif known[1] != key:
+            removed.add(known[1])
+        if known is None or known[1] != key:  # an object's hash holds its uid: no other object has it
+            added.add(key)
+        records.put_record(HASHES_TABLE, uid, [version, key])
+
+    def every_object() -> list[str]:
+        return sorted(key for _uid, (_version, key) in records.list_records(HASHES_TABLE))
+
+    return _store_manifest(records, choreo_kinds, parent, added, removed, tracked, every_object), tracked
+
+
+def _from_every_object(
+    api: APIServer, choreo_kinds: list[list[str]], latest: dict[str, Any] | None
+) -> tuple[str, int, int]:
+    """The manifest of every stored object, read from the store, with the latest snapshot's (when it is
+    still stored) as its parent; and how many objects it holds with and without digests. An object whose
+    resourceVersion the digests already have is not hashed (nor stored) again."""
+    records = api.records
+    chain = stored_chain(records, latest["manifest"]) if latest is not None else None
+    known: dict[str, list[str]] = dict(records.list_records(HASHES_TABLE)) if chain is not None else {}
+    digests, untracked = _read_all(api, known)
+    for uid, digest in digests.items():
+        if known.get(uid) != digest:
+            records.put_record(HASHES_TABLE, uid, digest)
+    for uid in set(records.record_keys(HASHES_TABLE)).difference(digests):
+        records.delete_record(HASHES_TABLE, uid)
+    objects = sorted(untracked.union(key for _version, key in digests.values()))
+    before = _objects(chain) if chain is not None else set()
+    now = set(objects)
+    parent = chain[0] if chain is not None else None
+    manifest_hash = _store_manifest(
+        records, choreo_kinds, parent, now.difference(before), before.difference(now), len(objects), lambda: objects
+    )
+    return manifest_hash, len(digests), len(untracked)
 
 
 def _read_all(api: APIServer, known: dict[str, list[str]]) -> tuple[dict[str, list[str]], set[str]]:
@@ -111,13 +181,13 @@ def _read_all(api: APIServer, known: dict[str, list[str]]) -> tuple[dict[str, li
     return digests, untracked
 
 
-def _changes_since(api: APIServer, latest: dict[str, Any], tracked: int) -> dict[str, Object | None] | None:
+def _changes_since(api: APIServer, latest: dict[str, Any]) -> dict[str, Object | None] | None:
     """uid → the object as now stored (None: deleted) for every object written since the ``latest``
     snapshot, from the store's watch events; None when they cannot tell: the events were compacted, there
     are more of them than objects (reading every object is then cheaper), or the latest snapshot holds an
-    object its digests do not follow."""
-    since = latest.get("revision")
-    if not isinstance(since, int) or tracked != len(latest["objects"]):
+    object no digest follows."""
+    since, tracked = latest.get("revision"), int(latest["tracked"])
+    if not isinstance(since, int) or latest.get("untracked"):
         return None
     if api.events.current_revision() - since > max(tracked, 1):
         return None
@@ -134,37 +204,29 @@ def _changes_since(api: APIServer, latest: dict[str, Any], tracked: int) -> dict
     return changes
 
 
-def _updated(
-    records: RecordStore, known: dict[str, list[str]], changes: dict[str, Object | None]
-) -> dict[str, list[str]]:
-    """``known`` with ``changes`` applied: a changed object is hashed (and stored once), a deleted one left out."""
-    digests = dict(known)
-    for uid, obj in changes.items():
-        if obj is None:
-            digests.pop(uid, None)
-        else:
-            digests[uid] = [uid_and_version(obj)[1], _put_once(records, OBJECTS_TABLE, obj)]
-    return digests
-
-
 def _store_manifest(
-    backend: RecordStore, objects: list[str], choreo_kinds: list[list[str]], parent: Chain | None, before: set[str]
+    backend: RecordStore,
+    choreo_kinds: list[list[str]],
+    parent: tuple[str, dict[str, Any]] | None,
+    added: set[str],
+    removed: set[str],
+    count: int,
+    every_object: Callable[[], list[str]],
 ) -> str:
-    """The hash of the manifest of ``objects``: the parent's own when nothing changed, else a new delta
-    against the parent, or a new base when there is no parent, its chain is long or the delta is not much smaller.
-    ``before`` is the parent's set of object hashes."""
+    """The hash of the manifest of ``count`` objects, ``added`` and ``removed`` since the ``parent``
+    manifest (hash, manifest): the parent's own when nothing changed, else a new delta against it, or a new
+    base (``every_object``) when there is no parent, its chain is long or the delta is not much smaller."""
     if parent is not None:
-        now = set(objects)
-        if now == before and choreo_kinds == parent[0][1]["choreoKinds"]:
-            return parent[0][0]
-        added, removed = sorted(now.difference(before)), sorted(before.difference(now))
-        depth = int(parent[0][1].get("depth", 0)) + 1
-        if depth <= MAX_DEPTH and len(added) + len(removed) < len(objects) // 2:
+        if not added and not removed and choreo_kinds == parent[1]["choreoKinds"]:
+            return parent[0]
+        depth = int(parent[1].get("depth", 0)) + 1
+        if depth <= MAX_DEPTH and len(added) + len(removed) < count // 2:
             delta = {
-                "parent": parent[0][0], "depth": depth, "added": added, "removed": removed, "choreoKinds": choreo_kinds,
+                "parent": parent[0], "depth": depth, "added": sorted(added), "removed": sorted(removed),
+                "choreoKinds": choreo_kinds,
             }
             return _put_once(backend, MANIFESTS_TABLE, delta)
-    return _put_once(backend, MANIFESTS_TABLE, {"objects": objects, "choreoKinds": choreo_kinds})
+    return _put_once(backend, MANIFESTS_TABLE, {"objects": every_object(), "choreoKinds": choreo_kinds})
 
 
 def stored_chain(backend: RecordStore, key: str, read: dict[str, Any] | None = None) -> Chain | None:

@@ -225,3 +225,36 @@ def test_compacted_events_make_the_snapshot_read_every_object(tmp_path: Path, mo
         assert reads and texts(api, "run-2") == {n: f"hi {n}" for n in "abc"}
     finally:
         backend.close()
+
+
+def test_a_snapshot_writes_the_digests_of_the_changed_objects_only(api: APIServer, monkeypatch) -> None:
+    add_messages(api, "cdefghij")
+    take_snapshot(api, "run-1")
+    api.apply(message("b", "changed"), manager="test")
+    changed = api.get("example.com", "Message", "default", "b")["metadata"]["uid"]
+    written: list[tuple[str, str]] = []
+    real = type(api.backend).put_record
+    monkeypatch.setattr(type(api.backend), "put_record",
+                        lambda self, table, key, value: written.append((table, key)) or real(self, table, key, value))
+    take_snapshot(api, "run-2")
+    assert sorted(table for table, _key in written) == sorted([  # one row each: b's digest, b, the delta, ...
+        MANIFESTS_TABLE, OBJECTS_TABLE, snapshot.DIGESTS_TABLE, snapshot.HASHES_TABLE, snapshot.SNAPSHOTS_TABLE])
+    assert (snapshot.HASHES_TABLE, changed) in written
+    assert "objects" not in api.backend.get_record(snapshot.DIGESTS_TABLE, snapshot.LATEST)
+    assert texts(api, "run-2")["b"] == "changed"
+
+
+def test_a_store_with_every_digest_in_one_row_is_read_once_and_rewritten(api: APIServer) -> None:
+    add_messages(api, "cd")
+    take_snapshot(api, "run-1")
+    latest = api.backend.get_record(snapshot.DIGESTS_TABLE, snapshot.LATEST)
+    digests = dict(api.backend.list_records(snapshot.HASHES_TABLE))
+    for uid in digests:
+        api.backend.delete_record(snapshot.HASHES_TABLE, uid)
+    old = {"manifest": latest["manifest"], "revision": latest["revision"], "objects": digests}
+    api.backend.put_record(snapshot.DIGESTS_TABLE, snapshot.LATEST, old)  # as an earlier choreo left it
+    api.apply(message("c", "changed"), manager="test")
+    take_snapshot(api, "run-2")
+    assert "objects" not in api.backend.get_record(snapshot.DIGESTS_TABLE, snapshot.LATEST)
+    assert dict(api.backend.list_records(snapshot.HASHES_TABLE)).keys() == digests.keys()
+    assert load_snapshot(api.backend, "run-2") == sorted(current_inventory(api), key=lambda i: i.identity)
