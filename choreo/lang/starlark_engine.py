@@ -46,6 +46,12 @@ _DATA_BUILTINS = (
 # Builtins that read only the type of the object they are given: their arguments leave as one JSON text
 # too (a reconcile often hands client_get a whole object for its apiVersion and kind), unchecked.
 _READ_BUILTINS = ("client_get", "client_list")
+# reconcile_result's dict holds the object it was given: the Python side checks the arguments and returns
+# the other fields, and the prelude copies the object in Starlark (``_choreo_copy``) rather than have it
+# come back through the interpreter's per-value conversion, several times slower for a whole object. The
+# copy is what the JSON round trip gave: arguments that passed the check and the encoder hold only dicts
+# with string keys, lists, tuples (lists after JSON) and scalars.
+_RESULT = "reconcile_result"
 
 
 def _json_wrapper(name: str, *, checked: bool) -> str:
@@ -110,10 +116,36 @@ def _choreo_arguments(args, kwargs):
     named = [("obj" if i == 0 else "argument %d" % (i + 1), a) for i, a in enumerate(args)]
     return named + list(kwargs.items())
 
+def _choreo_copy(value):
+    out = [None]
+    stack = [(value, out, 0)]
+    for _ in _choreo_range(2147483647):
+        if not stack:
+            return out[0]
+        source, target, key = stack.pop()
+        kind = type(source)
+        if kind == "dict":
+            copied = {{k: None for k in source}}
+            stack.extend([(v, copied, k) for k, v in source.items()])
+        elif kind == "list" or kind == "tuple":
+            copied = [None] * len(source)
+            stack.extend([(v, copied, i) for i, v in enumerate(source)])
+        else:
+            copied = source
+        target[key] = copied
+    return None
+
+def {_RESULT}(*args, **kwargs):
+    _choreo_check("{_RESULT}", _choreo_arguments(args, kwargs))
+    fields = _choreo_{_RESULT}(_choreo_encode([args, kwargs]))
+    result = {{"obj": _choreo_copy(kwargs["obj"] if "obj" in kwargs else args[0])}}
+    result.update(fields)
+    return result
+
 def _choreo_result(value):
     _choreo_check("reconcile(self)", value.items() if type(value) == "dict" else [("result", value)])
     return _choreo_encode(value)
-""" + "".join(_json_wrapper(name, checked=True) for name in _DATA_BUILTINS) + "".join(
+""" + "".join(_json_wrapper(name, checked=True) for name in _DATA_BUILTINS if name != _RESULT) + "".join(
     _json_wrapper(name, checked=False) for name in _READ_BUILTINS
 )
 # Evaluated after the reconciler's own code, in its module: ENTRY calls reconcile(self) and encodes its
@@ -235,11 +267,24 @@ def _json_adapter(builtin: Callable[..., Any]) -> Callable[[str], Any]:
     return call
 
 
+def _other_fields(builtin: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """``builtin`` (reconcile_result) returning its dict without the object, which the prelude copies."""
+
+    def call(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        result = builtin(*args, **kwargs)
+        del result["obj"]
+        return result
+
+    return call
+
+
 def _builtins(current: _Current) -> dict[str, Callable[..., Any]]:
     """The callables a module is given, bound to ``current``; data builtins under their prelude alias."""
     table: dict[str, Callable[..., Any]] = {}
     for name, fn in all_builtins(current).items():
-        if name in _DATA_BUILTINS or name in _READ_BUILTINS:
+        if name == _RESULT:
+            table[f"_choreo_{name}"] = _json_adapter(_other_fields(fn))
+        elif name in _DATA_BUILTINS or name in _READ_BUILTINS:
             table[f"_choreo_{name}"] = _json_adapter(fn)
         else:
             table[name] = fn

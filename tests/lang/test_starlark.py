@@ -143,6 +143,29 @@ def test_result_dict_shape_seen_by_starlark() -> None:
     assert (failed["error"], failed["fatal"]) == ("reconcile failed bad", True)
 
 
+def test_the_result_holds_a_copy_of_the_object_as_data() -> None:
+    """The object in the result is the object as data at the time of the call (what its JSON gives):
+    later changes to either do not show in the other, tuples are lists, each use of a shared value is
+    a copy of its own, key order and number types are kept."""
+    code = (
+        "def reconcile(self):\n"
+        '    inner = {"b": (1, 2), "a": [{"y": 1.5, "x": 1000000000000000000000000000000}]}\n'
+        '    self["spec"] = {"z": inner, "w": inner}\n'
+        '    r = reconcile_result(obj = self, requeue = False, requeueAfter = 0, msg = "", fatal = False)\n'
+        '    self["spec"]["z"]["a"][0]["y"] = 99\n'
+        '    r["obj"]["spec"]["w"]["b"].append(3)\n'
+        '    z = r["obj"]["spec"]["z"]\n'
+        '    types = [type(z["b"]), type(z["a"][0]["y"])]\n'
+        '    r["obj"]["status"] = {"keys": list(r.keys()) + list(z.keys()), "types": types}\n'
+        "    return r\n"
+    )
+    out = run(code)
+    inner = {"b": [1, 2], "a": [{"y": 1.5, "x": 10**30}]}
+    assert out.obj == {**POD, "spec": {"z": inner, "w": {**inner, "b": [1, 2, 3]}}, "status": {
+        "keys": ["obj", "requeue", "requeueAfter", "error", "fatal", "b", "a"], "types": ["list", "float"]}}
+    assert list(out.obj) == [*POD, "status"] and list(out.obj["spec"]["z"]["a"][0]) == ["y", "x"]
+
+
 def test_result_wrong_arity_names_builtin_and_line() -> None:
     message = fails("def reconcile(self):\n    return reconcile_result(self, False)\n")
     assert message.startswith(f"{SOURCE}:2:")
