@@ -33,7 +33,7 @@ from choreo.loader.reconcilers import (
     merge_reconcilers,
     reconciler_from_object,
 )
-from choreo.loader.yamlio import read_yaml_documents
+from choreo.loader.yamlio import ParsedDocuments, read_yaml_documents
 
 __all__ = ["cluster_kinds", "dev_parse", "load_project", "object_key", "read_folder_objects", "read_yaml_documents"]
 
@@ -46,11 +46,11 @@ CHOREO_GROUP = CHOREO_API_VERSION.partition("/")[0]  # its kinds (Reconciler, Li
 DEFAULT_NAMESPACE = "default"
 
 
-def read_folder_objects(folder: Folder) -> list[InputObject]:
+def read_folder_objects(folder: Folder, parsed: ParsedDocuments | None = None) -> list[InputObject]:
     """Every document of the ``*.yaml``/``*.yml`` files directly in a folder, files in name order."""
     objects: list[InputObject] = []
     for file in folder.files(YAML_SUFFIXES):
-        objects.extend(read_yaml_documents(file.path, folder.root))
+        objects.extend(read_yaml_documents(file.path, folder.root, parsed))
     return objects
 
 
@@ -145,8 +145,9 @@ def _check_duplicates(crds: list[InputObject], others: list[InputObject]) -> Non
     _check_unique(((_defined_kind(item.obj), item) for item in crds), lambda kind: f"{CRD_KIND} for kind {kind}")
 
 
-def load_project(root: Path) -> Project:
-    """Read every folder of the project at ``root``; raise ``LoadError`` on the first mistake."""
+def load_project(root: Path, parsed: ParsedDocuments | None = None) -> Project:
+    """Read every folder of the project at ``root``; raise ``LoadError`` on the first mistake. ``parsed``:
+    the documents of files read before (``yamlio.ParsedDocuments``), for the input folders."""
     root = Path(root)
     if not root.is_dir():
         raise LoadError(f"{root}: project directory not found")
@@ -155,8 +156,8 @@ def load_project(root: Path) -> Project:
     crds_libraries = load_crds_libraries(crds_folder)
     libs = load_libs_folder(Folder(root, LIBS))
     reconcilers_set = load_reconcilers_folder(Folder(root, RECONCILERS))
-    inputs, input_reconcilers, input_libraries = _split_inputs(read_folder_objects(Folder(root, INPUT)))
-    refs = read_folder_objects(Folder(root, REFS))
+    inputs, input_reconcilers, input_libraries = _split_inputs(read_folder_objects(Folder(root, INPUT), parsed))
+    refs = read_folder_objects(Folder(root, REFS), parsed)
     _check_duplicates(crds, refs + inputs)
     reconcilers, reconciler_warnings = merge_reconcilers(reconcilers_set, input_reconcilers)
     libraries, library_warnings = merge_libraries(crds_libraries, libs, input_libraries)

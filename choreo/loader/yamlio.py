@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import functools
 import gc
+import hashlib
 import json
 import os
 import re
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
 import yaml
 
 from choreo.environment import positive_count
@@ -324,6 +327,41 @@ def parse_documents(text: str, source: str) -> list[tuple[int, Any]]:
     return [(index, doc) for index, doc in enumerate(documents, start=1) if doc is not None]
 
 
+class ParsedDocuments:
+    """The documents of YAML streams parsed before, by digest of their text: a project file that did not
+    change since the last load is not parsed again.
+
+    Why: parsing is most of what loading an unchanged project costs (thousands of small files). Exact: the
+    documents are a function of the text and the reader's limits, both in the digest (and ``known`` must
+    come from the same choreo code: its keeper checks). Only documents that JSON holds exactly are kept
+    (no NaN, no integer beyond 64 bits); a stream that fails to parse is never kept, so its error is
+    raised again. ``known`` maps digests to the documents' JSON; ``used`` is what this load read, to keep
+    for the next (every entry is decoded afresh: no two readers share an object).
+    """
+
+    def __init__(self, known: Mapping[str, str] | None = None) -> None:
+        self._known = dict(known or {})
+        self.used: dict[str, str] = {}
+
+    def documents(self, text: str, source: str) -> list[tuple[int, Any]]:
+        limits = Limits.current()
+        if len(text) > limits.yaml_bytes:
+            return parse_documents(text, source)  # refused there, with its message
+        key = hashlib.sha256(f"{limits!r}\n{text}".encode()).hexdigest()
+        kept = self._known.get(key)
+        if kept is not None:
+            self.used[key] = kept
+            return [(position, doc) for position, doc in orjson.loads(kept)]
+        documents = parse_documents(text, source)
+        try:
+            encoded = orjson.dumps(documents).decode()
+        except (orjson.JSONEncodeError, TypeError):
+            return documents
+        if orjson.loads(encoded) == [list(pair) for pair in documents]:  # NaN and infinities do not survive
+            self.used[key] = encoded
+        return documents
+
+
 def _size(amount: int) -> str:
     return f"{amount // _MiB} MiB" if amount % _MiB == 0 else f"{amount} bytes"
 
@@ -352,7 +390,9 @@ def document_source(source: str, position: int, several: bool) -> str:
     return f"{source}#{position}" if several else source
 
 
-def read_yaml_documents(path: Path, root: Path | None = None) -> list[InputObject]:
+def read_yaml_documents(
+    path: Path, root: Path | None = None, parsed: ParsedDocuments | None = None
+) -> list[InputObject]:
     """The KRM objects of one YAML file, in file order.
 
     ``source`` of each object is the file path relative to ``root`` (as given when ``root`` is None),
@@ -360,7 +400,7 @@ def read_yaml_documents(path: Path, root: Path | None = None) -> list[InputObjec
     with a non-empty ``apiVersion`` and ``kind``.
     """
     source = relative_source(path, root)
-    return yaml_objects(read_text(path, source, "yaml_bytes"), source)
+    return yaml_objects(read_text(path, source, "yaml_bytes"), source, parsed)
 
 
 def read_stream_objects(stream: BinaryIO, source: str) -> list[InputObject]:
@@ -369,9 +409,10 @@ def read_stream_objects(stream: BinaryIO, source: str) -> list[InputObject]:
     return yaml_objects(_decoded(data, source, "yaml_bytes"), source)
 
 
-def yaml_objects(text: str, source: str) -> list[InputObject]:
-    """The KRM objects of YAML ``text`` read from ``source`` (see ``read_yaml_documents``)."""
-    documents = parse_documents(text, source)
+def yaml_objects(text: str, source: str, parsed: ParsedDocuments | None = None) -> list[InputObject]:
+    """The KRM objects of YAML ``text`` read from ``source`` (see ``read_yaml_documents``); ``parsed``: the
+    documents of streams read before, to take instead of parsing the same text again."""
+    documents = parse_documents(text, source) if parsed is None else parsed.documents(text, source)
     several = len(documents) > 1
     objects: list[InputObject] = []
     for position, doc in documents:

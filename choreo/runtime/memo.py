@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import asdict
 from typing import Any
@@ -37,9 +37,12 @@ from choreo.code_digest import code_digest
 from choreo.errors import ChoreoError
 from choreo.loader.project import Project, ReconcilerConfig
 from choreo.runtime.selectors import field_selector
+from choreo.store import Gone
+from choreo.store.cache import owner_uids
 
 Object = dict[str, Any]
 WorkKey = tuple[str, str, str]  # reconciler name, namespace, name
+Identity = tuple[str, str, str, str]  # group, kind, namespace, name
 Query = str  # canonical JSON of ["get", group, kind, ns, name] | ["list", group, kind, selector] | ["children", ...]
 
 TASKS_TABLE = "reconciles"
@@ -136,8 +139,7 @@ class ReconcileMemo:
         self._salts: dict[str, str] = {}
         self._records: dict[str, Object] = dict(api.records.list_records(TASKS_TABLE))
         self._seen: set[str] = set()
-        self._observed: dict[Query, str] = {}
-        self._stamp: tuple[int, int] = (-1, -1)
+        self._observations = _Observations(api, follow=bool(self._records))
 
     def reusable(self, key: WorkKey, config: ReconcilerConfig, for_object: Object) -> bool:
         """Whether the reconcile of ``key`` may be skipped: its inputs are those of its last execution."""
@@ -228,33 +230,101 @@ class ReconcileMemo:
         return salt
 
     def _digest(self, queries: list[Query]) -> str:
-        """The digest of what ``queries`` see now. Observations are cached while the store does not change;
-        they look at the store's own objects (``APIServer.view``), so nothing is decoded or copied."""
-        stamp = (self.api.events.current_revision(), self.api.events.rollbacks)
-        if stamp != self._stamp:
-            self._observed.clear()
-            self._stamp = stamp
+        """The digest of what ``queries`` see now (``_Observations`` keeps what they saw while it holds)."""
         digest = hashlib.sha256()
-        for query in queries:
-            seen = self._observed.get(query)
-            if seen is None:
-                seen = self._observed[query] = canonical(self._observe(query))
+        for query, seen in self._observations.current(queries):
             digest.update(query.encode())
             digest.update(seen.encode())
         return digest.hexdigest()
+
+
+class _Observations:
+    """What queries see in the current state, each kept until a write touches it.
+
+    Why: a run checks thousands of records whose observations mostly did not change; observing again
+    after each write (a reconcile's, a stage's) made the checks at the end of a run cost the whole network.
+    An observation is dropped when a store event concerns it: a get by the written object's key, a list by
+    its kind, children by the owners the object names now or named when they were last observed (so an
+    owner reference that went away counts too). The events are those since the revision the observations
+    reflect; when they are more than the observations kept, or a write was rolled back (revisions are
+    then reused), everything is dropped instead — and always when not ``follow``: a run without records
+    (a first run) executes nearly every reconcile, and decoding each of its writes again would cost more
+    than observing again. Observations look at the store's own objects
+    (``APIServer.view``): nothing is decoded or copied for them.
+    """
+
+    def __init__(self, api: APIServer, *, follow: bool = True) -> None:
+        self.api = api
+        self.follow = follow
+        self._seen: dict[Query, str] = {}
+        self._gets: dict[Identity, set[Query]] = {}  # the object a get names, as stored (namespace normalised)
+        self._lists: dict[tuple[str, str], set[Query]] = {}
+        self._children: dict[str, set[Query]] = {}  # owner uid -> children queries
+        self._owners: dict[Identity, set[str]] = {}  # child -> owner uids it was observed under
+        self._stamp: tuple[int, int] = (-1, -1)
+
+    def current(self, queries: Iterable[Query]) -> Iterator[tuple[Query, str]]:
+        """Each query with what it sees now (canonical JSON)."""
+        self._catch_up()
+        for query in queries:
+            seen = self._seen.get(query)
+            if seen is None:
+                seen = self._seen[query] = canonical(self._observe(query))
+            yield query, seen
+
+    def _catch_up(self) -> None:
+        revision, rollbacks = self.api.events.current_revision(), self.api.events.rollbacks
+        last, last_rollbacks = self._stamp
+        self._stamp = (revision, rollbacks)
+        if (revision, rollbacks) == (last, last_rollbacks):
+            return
+        if not self.follow or rollbacks != last_rollbacks or revision < last or revision - last > len(self._seen):
+            self._forget_all()
+            return
+        try:
+            events = self.api.events.events_since(last)
+        except Gone:
+            self._forget_all()
+            return
+        for event in events:
+            self._forget(event.object)
+
+    def _forget_all(self) -> None:
+        self._seen.clear()
+        self._gets.clear()
+        self._lists.clear()
+        self._children.clear()
+        self._owners.clear()
+
+    def _forget(self, obj: Object) -> None:
+        key = key_of(obj)
+        identity = (key.group, key.kind, key.namespace, key.name)
+        dropped = [*self._gets.pop(identity, ()), *self._lists.pop((key.group, key.kind), ())]
+        for uid in owner_uids(obj) | self._owners.pop(identity, set()):
+            dropped.extend(self._children.pop(uid, ()))
+        for query in dropped:
+            self._seen.pop(query, None)
 
     def _observe(self, query: Query) -> Any:
         """What ``query`` sees in the current state: identities and resourceVersions, never contents."""
         op, *args = json.loads(query)
         try:
             if op == "get":
+                group, kind, namespace, name = args
+                resource = self.api.registry.get(group, kind)
+                stored_as = (group, kind, namespace if resource is None or resource.namespaced else "", name)
+                self._gets.setdefault(stored_as, set()).add(query)
                 return _version(self.api.view(*args))
             if op == "list":
+                self._lists.setdefault((args[0], args[1]), set()).add(query)
                 return [[*_identity(o), _version(o)] for o in _selected(self.api, *args)]
             uid, owned = args
+            self._children.setdefault(uid, set()).add(query)
             kinds = {(group, kind) for group, kind in owned}
             children = [key for key in self.api.dependent_keys(uid) if (key.group, key.kind) in kinds]
             identities = [(key.group, key.kind, key.namespace, key.name) for key in children]
+            for identity in identities:
+                self._owners.setdefault(identity, set()).add(uid)
             return [[*identity, _version(self.api.view(*identity))] for identity in identities]
         except ChoreoError as exc:  # a kind that is not served (any more)
             return ["error", str(exc)]

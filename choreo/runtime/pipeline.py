@@ -23,11 +23,13 @@ from typing import Any
 
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.server import APIServer
+from choreo.code_digest import code_digest
 from choreo.errors import ChoreoError
 from choreo.lang.engines import make_engine
 from choreo.loader.loading import load_project
 from choreo.loader.project import Project
 from choreo.loader.sync import ProjectLoad
+from choreo.loader.yamlio import ParsedDocuments
 from choreo.plugins import Plugin, StageContext, load_plugin
 from choreo.results.record import RunRecord, StageResult, save_record
 from choreo.results.retention import kept_runs, prune_history
@@ -80,7 +82,13 @@ class Pipeline:
                 api.register_crd(crd, source=f"plug-in {plugin.name}")
                 plugin_crds.append(crd)
             plugin.install(api)
-        return ProjectLoad(api, load_project(self.root), plugin_crds)
+        kept = _kept_documents(api)
+        parsed = ParsedDocuments(kept)
+        project = load_project(self.root, parsed)
+        if parsed.used != kept:  # keep what this load read for the next
+            record = {"code": code_digest(("choreo",)), "documents": parsed.used}
+            api.records.put_record(PARSED_TABLE, _DOCUMENTS, record)
+        return ProjectLoad(api, project, plugin_crds)
 
     def warn(self, project: Project) -> None:
         """Tell the project's warnings (after reading it: the upstream projects' are in by then)."""
@@ -160,3 +168,17 @@ class Pipeline:
                 take_snapshot(api, record.id)
             save_record(api.records, record)
             prune_history(api.records, kept_runs())
+
+
+PARSED_TABLE = "parsed-inputs"
+"""Record table, one record: the documents of the input files the last load read, by digest of their text
+(``yamlio.ParsedDocuments``), with the digest of the choreo code that parsed them."""
+_DOCUMENTS = "documents"
+
+
+def _kept_documents(api: ObjectAPI) -> dict[str, str]:
+    kept = api.records.get_record(PARSED_TABLE, _DOCUMENTS)
+    if not isinstance(kept, dict) or kept.get("code") != code_digest(("choreo",)):
+        return {}
+    documents = kept.get("documents")
+    return documents if isinstance(documents, dict) else {}

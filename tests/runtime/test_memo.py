@@ -165,3 +165,32 @@ def test_settled_means_the_next_run_reuses_every_reconcile(api: APIServer) -> No
     api.create(_obj("Widget", "v"))  # a reconcile without a record
     assert not memo.settled(Controller(api, [r], now=_clock(), memo=memo).work())
     assert not ReconcileMemo(api, "another salt").settled(Controller(api, [r], now=_clock()).work())
+
+
+def test_what_a_memo_observed_is_seen_again_after_each_write_that_concerns_it(api: APIServer) -> None:
+    """One memo across writes: its kept observations follow each change (a get, a list, a child that loses
+    its owner reference, a rolled-back write)."""
+    api.create(_obj("Widget", "w"))
+    r = _reconciler("seer", CODE, owns=["Gadget"])
+    _run(api, r)  # a first run: its memo drops what it observed at each write
+    memo = ReconcileMemo(api, "salt")  # one that starts with records follows the writes
+    controller = Controller(api, [r], now=_clock(), memo=memo)
+    assert controller.run().success and memo.settled(controller.work())
+    api.create(_gadget("other", team="blue"))  # concerns nothing it observed
+    assert memo.settled(controller.work())
+    part = api.get("example.com", "Gadget", "default", "w-part")
+    part["metadata"]["ownerReferences"] = []
+    api.update(part, manager="someone")  # w's children changed, though the event does not name w
+    assert not memo.settled(controller.work())
+    assert controller.run().success and memo.settled(controller.work())
+    api.create(_gadget("g0", size=1))  # the get of g0 saw it absent
+    assert not memo.settled(controller.work())
+    assert controller.run().success and memo.settled(controller.work())
+    try:
+        with api.transaction():
+            api.apply(_gadget("red", team="red"), manager="user")  # would change the list of red Gadgets
+            assert not memo.settled(controller.work())
+            raise RuntimeError("undo")
+    except RuntimeError:
+        pass
+    assert memo.settled(controller.work())
