@@ -97,6 +97,7 @@ class StageMemory:
     looked_at_ns: int = 0
     devices: dict[str, Remembered] = field(default_factory=dict)
     running: dict[str, tuple[str, FileStamp | None]] = field(default_factory=dict)  # device name -> file
+    changed_configs: set[tuple[str, str]] = field(default_factory=set)  # Configs written since the last pass
     _by_name: dict[str, set[str]] = field(default_factory=dict)
     _by_target: dict[Any, set[str]] = field(default_factory=dict)
     _by_config: dict[tuple[str, str], set[str]] = field(default_factory=dict)
@@ -108,6 +109,7 @@ class StageMemory:
     ) -> set[str] | None:
         """The keys of the devices to look at again since the last pass; None: look at every device. The
         memory is not used again until the pass is done (``finish``): a pass that fails midway leaves none."""
+        self.changed_configs = set()
         usable = not full and self.api is api and setting == self.setting and self.token
         token, self.api, self.token = self.token, None, ""
         if not usable:
@@ -124,8 +126,11 @@ class StageMemory:
         touched: set[str] = set()
         for event in events:
             obj = event.object
-            if object_ref(obj)[:2] == CRD:
+            ref = object_ref(obj)
+            if ref[:2] == CRD:
                 return None  # the served kinds changed
+            if ref[:2] == CONFIG:
+                self.changed_configs.add(ref[2:])
             touched.update(self._touched_by(obj, None if event.type == "DELETED" else obj))
         touched.update(self._running_changed(running))
         touched.update(key for key, device in self.devices.items() if device.entry is None)

@@ -162,12 +162,16 @@ def _look_at(
 ) -> dict[str, DeviceReport]:
     """Fingerprint ``nodes`` (in order): each whose inputs and outputs are as its kept fingerprint says
     stands as it is, the others are merged and validated; each is remembered with what its inputs are."""
-    by_target = _configs_by_target(api, {target for node in nodes for target in _targets(node)})
+    candidates = {_key(node): _config_candidates(node, memory) for node in nodes}
+    unknown = {target for node in nodes if candidates[_key(node)] is None for target in _targets(node)}
+    by_target = _group_by_target(api.view_list(*CONFIG) if unknown else [], unknown)  # one look at every Config
     sources = Sources(api)
     reports: dict[str, DeviceReport] = {}
     for node in nodes:  # in natural order (leaf2 before leaf10), progress reported after each device
         owners: dict[ObjectRef, Any] = {}
-        configs = _node_configs(by_target, node)
+        known = candidates[_key(node)]
+        configs = _node_configs(by_target if known is None else _group_by_target(
+            _viewed(api, CONFIG, known), set(_targets(node))), node)
         device = Device(node, [(config, sources.of(config, owners)) for config in configs],
                         running.get(node["metadata"]["name"]))
         key = device_key(device.namespace, device.name)
@@ -282,17 +286,34 @@ def _targets(node: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(name for name in names if name)
 
 
-def _configs_by_target(api: ObjectAPI, targets: set[str]) -> dict[str, list[dict[str, Any]]]:
-    """The Configs labelled with one of ``targets``, by label, each list sorted by namespace and name."""
+def _key(node: dict[str, Any]) -> str:
+    return device_key(node["metadata"].get("namespace", ""), node["metadata"]["name"])
+
+
+def _config_candidates(node: dict[str, Any], memory: StageMemory) -> set[tuple[str, str]] | None:
+    """(namespace, name) of every Config that can be the device's now: those it was made of in the last
+    pass and those written since (None: a device new to the memory, or now selected by other labels)."""
+    remembered = memory.devices.get(_key(node))
+    if remembered is None or remembered.targets != _targets(node):
+        return None
+    return set(remembered.configs).union(memory.changed_configs)
+
+
+def _viewed(api: ObjectAPI, group_kind: tuple[str, str], names: set[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The stored objects of ``names`` (namespace, name), those that exist."""
+    found = (api.view(*group_kind, namespace, name) for namespace, name in sorted(names))
+    return [obj for obj in found if obj is not None]
+
+
+def _group_by_target(configs: list[dict[str, Any]], targets: set[Any]) -> dict[str, list[dict[str, Any]]]:
+    """The ``configs`` labelled with one of ``targets``, by label, each list sorted by namespace and name."""
     by_target: dict[str, list[dict[str, Any]]] = {}
-    if not targets or api.registry.get(*CONFIG) is None:
-        return by_target
-    for config in api.view_list(*CONFIG):
+    for config in configs if targets else []:
         target = (config["metadata"].get("labels") or {}).get(LABEL_TARGET)
         if target is not None and target in targets:
             by_target.setdefault(target, []).append(config)
-    for configs in by_target.values():
-        configs.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+    for grouped in by_target.values():
+        grouped.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
     return by_target
 
 
