@@ -28,10 +28,10 @@ def make_engine(
     libraries: Mapping[str, Library],
     *,
     log: Callable[[str], None],
-    time_limit: float = 10.0,
+    limits: Limits | None = None,
 ) -> ReconcilerEngine:
-    """The isolated engine for ``config``: ``time_limit`` seconds and the other limits from the environment."""
-    limits = Limits.from_environment(time=time_limit)
+    """The isolated engine for ``config`` under ``limits`` (default: the defaults, as the environment sets them)."""
+    limits = Limits.from_environment() if limits is None else limits
     engine, source = _engine(config, libraries, limits)
     return IsolatedEngine(engine, source, limits, log)
 

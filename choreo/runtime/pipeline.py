@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from choreo.apiserver.server import APIServer
 from choreo.code_digest import code_digest
 from choreo.errors import ChoreoError
 from choreo.lang.engines import make_engine
+from choreo.lang.limits import Limits
 from choreo.loader.loading import load_project
 from choreo.loader.project import Project
 from choreo.loader.sync import ProjectLoad
@@ -62,6 +63,7 @@ class Pipeline:
         self.options = options
         self.plugins: list[Plugin] = [load_plugin(name) for name in options.plugins]
         kept_runs()  # a mistaken $CHOREO_KEEP_RUNS is an error before any work, not after the run
+        self.limits = Limits.from_environment(time=options.time_limit)  # so is a mistaken $CHOREO_*_LIMIT
 
     def load(self, api: ObjectAPI) -> Project:
         """Plug-in kinds and hooks first, then the project folder: everything synced atomically
@@ -97,9 +99,9 @@ class Pipeline:
 
     def reconcilers(self, project: Project) -> list[BoundReconciler]:
         """The project's reconcilers, each bound to its language engine."""
-        log, limit = self.options.log, self.options.time_limit
+        log, limits = self.options.log, self.limits
         return [
-            BoundReconciler(config, make_engine(config, project.libraries, log=log, time_limit=limit))
+            BoundReconciler(config, make_engine(config, project.libraries, log=log, limits=limits))
             for config in project.reconcilers
         ]
 
@@ -110,10 +112,11 @@ class Pipeline:
         return ReconcileMemo(api, self._run_salt(api, project), full=self.options.full, concurrent=concurrent)
 
     def _run_salt(self, api: APIServer, project: Project) -> str:
-        """Only the plug-ins (``-r``, ``-s``) can change what a reconcile does; the stage options (output
-        folder, reports) cannot."""
+        """Of the options, the plug-ins (``-r``, ``-s``) and the limits can change what a reconcile does (a
+        lower limit can fail one that passed); the stage options (output folder, reports) cannot."""
         packages = [type(plugin).__module__.partition(".")[0] for plugin in self.plugins]
-        return run_salt(api, project, sorted(self.options.plugins), packages)
+        flags = {"plugins": sorted(self.options.plugins), "limits": asdict(self.limits)}
+        return run_salt(api, project, flags, packages)
 
     def unchanged(self, api: APIServer, loaded: ProjectLoad) -> Fixpoint | None:
         """The fixpoint the last run ended at, when this run starts from it (``runtime.fixpoint``): its load

@@ -1043,6 +1043,7 @@ STATE = [
     Case(
         "state-stored-body-not-json",
         store=False,
+        args=("run", "{p}", "--full"),  # a re-run at its fixpoint reads no stored object: --full reads them
         damage="UPDATE objects SET body = 'not json' WHERE kind = 'Greeting'",
         message=r"/\.choreo/choreo\.db: stored Greeting\.example\.com .*is not valid JSON",
     ),

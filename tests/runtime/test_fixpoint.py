@@ -111,3 +111,15 @@ def test_a_write_between_runs_leaves_the_fixpoint(tmp_path: Path, monkeypatch: p
     assert synced == [True]
     after = state(root)[1]  # the deleted object is back
     assert [(o["kind"], o["metadata"]["name"]) for o in after] == [(o["kind"], o["metadata"]["name"]) for o in before]
+
+
+def test_another_limit_leaves_the_fixpoint_and_reuses_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lower limit could fail a reconcile that passed under the old one: the limits are among the flags."""
+    root = tmp_path / "fabric"
+    generate(root, 4)
+    first = run(root)
+    assert run(root).reused > first.reused  # at the fixpoint: every reconcile reused
+    monkeypatch.setenv("CHOREO_DEPTH_LIMIT", "500")
+    lowered = run(root)
+    assert lowered.reused == 0 and lowered.events
+    assert run(root).reused > 0  # and the same limit again is a fixpoint again
