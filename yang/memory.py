@@ -83,6 +83,7 @@ class Remembered:
     targets: tuple[Any, ...]  # the target labels its Configs are selected by
     configs: frozenset[tuple[str, str]]  # (namespace, name) of the Configs it was made of
     owners: dict[ObjectRef, tuple[Any, ...] | None]  # objects of their owner chains, as ``chain_step`` saw them
+    report: Any = None  # the stage's report of it while it stands, the same on every pass
 
 
 @dataclass

@@ -230,7 +230,9 @@ def _stands(api: ObjectAPI, key: str, memory: StageMemory) -> DeviceReport:
     """The report of a device no change touched since the last pass, which found it standing."""
     remembered = memory.devices[key]
     assert remembered.entry is not None  # a device that did not stand is looked at on every pass
-    report, remembered.entry = _standing(api, key, remembered.entry)
+    if remembered.report is None or not remembered.entry["settled"]:  # else the same as the last pass's
+        remembered.report, remembered.entry = _standing(api, key, remembered.entry)
+    report: DeviceReport = remembered.report
     return report
 
 
