@@ -146,15 +146,25 @@ def format_path(path: Iterable[PathElement]) -> str:
 def to_fields_v1(fields: Iterable[FieldPath]) -> dict[str, Any]:
     """Encode a set of paths as the ``fieldsV1`` tree (keys sorted, so output is deterministic).
 
-    Objects of a kind tend to have the same field sets, so trees are remembered by their set of paths; the
-    remembered trees share their equal subtrees (most of each: the trees of a kind differ in a key or two)."""
+    Objects of a kind tend to have the same field sets, so a tree is remembered by its set of paths once the
+    set comes a second time; the remembered trees share their equal subtrees (most of each: the trees of a
+    kind differ in a key or two). Many sets come once only (an owner reference's uid is part of its paths):
+    for those only the set's hash is noted, and the tree built for the caller is handed out as it is."""
     members = frozenset(fields)
     tree = _ENCODED.get(members)
-    if tree is None:
-        tree = _SHARED_TREES.tree(_build_tree(members))
-        if len(_ENCODED) >= _MEMO_MAX:
-            _ENCODED.clear()  # crude but atomic (the server writes from several threads) and rare
-        _ENCODED[_shared_paths(members)] = tree
+    if tree is not None:
+        return _copy_tree(tree)
+    built = _build_tree(members)
+    fingerprint = hash(members)
+    if fingerprint not in _BUILT_ONCE:
+        if len(_BUILT_ONCE) >= _MEMO_MAX:
+            _BUILT_ONCE.clear()  # crude but atomic (the server writes from several threads) and rare
+        _BUILT_ONCE.add(fingerprint)
+        return built
+    tree = _SHARED_TREES.tree(built)
+    if len(_ENCODED) >= _MEMO_MAX:
+        _ENCODED.clear()
+    _ENCODED[_shared_paths(members)] = tree
     return _copy_tree(tree)
 
 
@@ -206,6 +216,7 @@ _DECODED: dict[str, frozenset[FieldPath]] = {}
 _ENCODED: dict[frozenset[FieldPath], dict[str, Any]] = {}
 _SHARED_TREES = Sharing()
 _PATHS: dict[FieldPath, FieldPath] = {}
+_BUILT_ONCE: set[int] = set()  # hashes of the sets to_fields_v1 built a tree for but did not remember
 _MEMO_MAX = 16384
 
 

@@ -49,6 +49,18 @@ def test_to_fields_v1_keys_are_sorted_for_stable_bytes() -> None:
     assert list(tree["f:status"]["f:conditions"]['k:{"type":"Ready"}']) == [".", "f:status", "f:type"]
 
 
+def test_each_tree_to_fields_v1_returns_is_the_callers_own() -> None:
+    # The first tree of a set is built for the caller, later ones are copies of a remembered tree: a caller
+    # changing what it got (the API server stores it) never changes what the next caller gets.
+    fields = {(F("spec"), F("owner"), K({"uid": "tree-test-4711"})), (F("spec"), F("size"))}
+    expected = {"f:spec": {"f:owner": {'k:{"uid":"tree-test-4711"}': {}}, "f:size": {}}}
+    for _ in range(4):
+        tree = to_fields_v1(fields)
+        assert tree == expected
+        tree["f:spec"]["f:owner"].clear()
+        tree["f:spec"]["f:changed"] = {}
+
+
 @pytest.mark.parametrize(
     "fields",
     [
