@@ -17,7 +17,7 @@ blobs and trees, and the trees are stored as deltas, like git's packs:
   than a base) a new base is written, so reading a snapshot decodes one base and at most ``MAX_DEPTH``
   small deltas. An unchanged re-run reuses its predecessor's manifest.
 - ``snapshots``:          run id → ``{"manifest": <hash>}``.
-- ``snapshot-hashes`` and ``snapshot-digests``: what the next snapshot starts from (see Cost).
+- ``snapshot-hash-buckets`` and ``snapshot-digests``: what the next snapshot starts from (see Cost).
 
 So an unchanged re-run adds one small row and a run that changes k objects adds k objects and a delta of
 about 2k hashes; a base (N hashes) comes once every ``MAX_DEPTH`` runs. Pruning old runs
@@ -26,9 +26,12 @@ it never breaks a kept run. Manifests written before deltas existed are bases: a
 and extended as it is. All rows of one snapshot are written in one store transaction.
 
 Cost. Encoding and hashing every object on every run would make a one-object change cost as much as the
-whole store, so ``snapshot-hashes`` keeps each object's hash in the latest manifest by uid, with its
+whole store, so ``snapshot-hash-buckets`` keeps each object's hash in the latest manifest by uid, with its
 resourceVersion (an object's content changes only with its resourceVersion), and ``snapshot-digests`` one
-small row: the latest manifest, the store revision it was taken at and how many objects it holds. A later
+small row: the latest manifest, the store revision it was taken at and how many objects it holds. The
+digests are kept in ``BUCKETS`` rows, an object's row chosen by its uid (``_Digests``): one row per object
+took twice the space (a key, an index entry and an uncompressed value each; 3.9 MB at N=1000), and a
+bucket of a few dozen digests is still cheap to rewrite when one of them changes. A later
 snapshot reads what changed since that revision from the store's watch events (each event carries the
 object as stored, or its last state when deleted), hashes and stores only those objects, rewrites only
 their rows and writes its delta from the parent's head alone: a run that wrote k objects pays for k, also
@@ -36,8 +39,9 @@ in server mode, where each quiet moment is recorded as a run (a new base, once e
 snapshots, reads every row). When the events cannot tell (they were compacted, or there are more of them
 than objects) every object is read, and only those whose resourceVersion moved are hashed. The rows are
 written in the snapshot's transaction and used only while the latest manifest is stored, so a
-rolled-back or pruned snapshot never lends them a hash (nor a parent). A store written before the rows
-existed kept every digest in the one row: its next snapshot reads every object once and replaces it.
+rolled-back or pruned snapshot never lends them a hash (nor a parent). A store written before the buckets
+(every digest in the latest row, or one ``snapshot-hashes`` row per object) has a latest row without
+``buckets``: its next snapshot reads every object once, writes the buckets and drops the old rows.
 """
 
 from __future__ import annotations
@@ -57,7 +61,11 @@ OBJECTS_TABLE = "snapshot-objects"
 MANIFESTS_TABLE = "snapshot-manifests"
 SNAPSHOTS_TABLE = "snapshots"
 DIGESTS_TABLE = "snapshot-digests"
-HASHES_TABLE = "snapshot-hashes"
+HASHES_TABLE = "snapshot-hash-buckets"
+BUCKETS = 256
+"""How many rows ``HASHES_TABLE`` spreads the digests over (recorded in the latest row: a store written with
+another number, or before the buckets, is read as having no digests)."""
+_PER_OBJECT_HASHES = "snapshot-hashes"  # the form before the buckets: one row per object, dropped when met
 LATEST = "latest"
 MAX_DEPTH = 32
 """The longest chain of deltas a snapshot is read through; the next snapshot writes a new base."""
@@ -89,17 +97,80 @@ def take_snapshot(api: APIServer, run_id: str) -> str:
             manifest_hash, tracked = _from_changes(records, changes, choreo_kinds, (latest["manifest"], head), tracked)
             untracked = 0
         records.put_record(SNAPSHOTS_TABLE, run_id, {"manifest": manifest_hash})
-        row = {"manifest": manifest_hash, "revision": revision, "tracked": tracked, "untracked": untracked}
+        row = {
+            "manifest": manifest_hash, "revision": revision, "tracked": tracked, "untracked": untracked,
+            "buckets": BUCKETS,
+        }
         if row != latest:
             records.put_record(DIGESTS_TABLE, LATEST, row)
     return manifest_hash
 
 
 def _latest(records: RecordStore) -> dict[str, Any] | None:
-    """The row of the latest snapshot (None: none, or one of a store written before per-object digests,
-    which kept every digest in this row: the next snapshot reads every object and replaces it)."""
+    """The row of the latest snapshot (None: none, or one of a store written before the digest buckets:
+    the next snapshot reads every object and replaces the digests)."""
     latest: dict[str, Any] | None = records.get_record(DIGESTS_TABLE, LATEST)
-    return latest if latest is not None and "tracked" in latest else None
+    return latest if latest is not None and latest.get("buckets") == BUCKETS else None
+
+
+def bucket_of(uid: str) -> str:
+    """The key of the ``HASHES_TABLE`` row that holds the digest of the object with this uid."""
+    return hashlib.sha256(uid.encode()).hexdigest()[:2]  # BUCKETS = 16 ** 2
+
+
+class _Digests:
+    """uid → [resourceVersion, object hash] of every object in the latest manifest, stored in ``BUCKETS``
+    rows of ``HASHES_TABLE`` keyed by two hex digits of the uid's sha256. A bucket is read when one of its
+    uids is first asked for, changed in memory, and written back (or removed when empty) by ``save``."""
+
+    def __init__(self, records: RecordStore) -> None:
+        self.records = records
+        self._buckets: dict[str, dict[str, list[str]]] = {}
+        self._changed: set[str] = set()
+
+    def _bucket(self, uid: str) -> tuple[str, dict[str, list[str]]]:
+        key = bucket_of(uid)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = self.records.get_record(HASHES_TABLE, key) or {}
+        return key, bucket
+
+    def get(self, uid: str) -> list[str] | None:
+        return self._bucket(uid)[1].get(uid)
+
+    def set(self, uid: str, digest: list[str]) -> None:
+        key, bucket = self._bucket(uid)
+        if bucket.get(uid) != digest:
+            bucket[uid] = digest
+            self._changed.add(key)
+
+    def delete(self, uid: str) -> None:
+        key, bucket = self._bucket(uid)
+        if bucket.pop(uid, None) is not None:
+            self._changed.add(key)
+
+    def every(self) -> dict[str, list[str]]:
+        """Every stored digest (each bucket read once)."""
+        for key, bucket in self.records.list_records(HASHES_TABLE):
+            self._buckets.setdefault(key, bucket)
+        return {uid: digest for bucket in self._buckets.values() for uid, digest in bucket.items()}
+
+    def replace(self, digests: dict[str, list[str]]) -> None:
+        """Make ``digests`` the stored ones (and drop the rows of the form before the buckets)."""
+        for uid in set(self.every()).difference(digests):
+            self.delete(uid)
+        for uid, digest in digests.items():
+            self.set(uid, digest)
+        for key in self.records.record_keys(_PER_OBJECT_HASHES):
+            self.records.delete_record(_PER_OBJECT_HASHES, key)
+
+    def save(self) -> None:
+        for key in sorted(self._changed):
+            if self._buckets[key]:
+                self.records.put_record(HASHES_TABLE, key, dict(sorted(self._buckets[key].items())))
+            else:
+                self.records.delete_record(HASHES_TABLE, key)
+        self._changed.clear()
 
 
 def _from_changes(
@@ -113,12 +184,13 @@ def _from_changes(
     how many objects it holds. A changed object is hashed (and stored once), a deleted one left out."""
     added: set[str] = set()
     removed: set[str] = set()
+    digests = _Digests(records)
     for uid, obj in sorted(changes.items()):
-        known = records.get_record(HASHES_TABLE, uid)
+        known = digests.get(uid)
         if obj is None:
             if known is not None:
                 removed.add(known[1])
-                records.delete_record(HASHES_TABLE, uid)
+                digests.delete(uid)
                 tracked -= 1
             continue
         version = uid_and_version(obj)[1]
@@ -131,10 +203,11 @@ def _from_changes(
             removed.add(known[1])
         if known is None or known[1] != key:  # an object's hash holds its uid: no other object has it
             added.add(key)
-        records.put_record(HASHES_TABLE, uid, [version, key])
+        digests.set(uid, [version, key])
+    digests.save()
 
     def every_object() -> list[str]:
-        return sorted(key for _uid, (_version, key) in records.list_records(HASHES_TABLE))
+        return sorted(key for _version, key in digests.every().values())
 
     return _store_manifest(records, choreo_kinds, parent, added, removed, tracked, every_object), tracked
 
@@ -147,13 +220,11 @@ def _from_every_object(
     resourceVersion the digests already have is not hashed (nor stored) again."""
     records = api.records
     chain = stored_chain(records, latest["manifest"]) if latest is not None else None
-    known: dict[str, list[str]] = dict(records.list_records(HASHES_TABLE)) if chain is not None else {}
+    stored = _Digests(records)
+    known = stored.every() if chain is not None else {}
     digests, untracked = _read_all(api, known)
-    for uid, digest in digests.items():
-        if known.get(uid) != digest:
-            records.put_record(HASHES_TABLE, uid, digest)
-    for uid in set(records.record_keys(HASHES_TABLE)).difference(digests):
-        records.delete_record(HASHES_TABLE, uid)
+    stored.replace(digests)
+    stored.save()
     objects = sorted(untracked.union(key for _version, key in digests.values()))
     before = _objects(chain) if chain is not None else set()
     now = set(objects)

@@ -239,22 +239,33 @@ def test_a_snapshot_writes_the_digests_of_the_changed_objects_only(api: APIServe
     take_snapshot(api, "run-2")
     assert sorted(table for table, _key in written) == sorted([  # one row each: b's digest, b, the delta, ...
         MANIFESTS_TABLE, OBJECTS_TABLE, snapshot.DIGESTS_TABLE, snapshot.HASHES_TABLE, snapshot.SNAPSHOTS_TABLE])
-    assert (snapshot.HASHES_TABLE, changed) in written
+    assert (snapshot.HASHES_TABLE, snapshot.bucket_of(changed)) in written
     assert "objects" not in api.backend.get_record(snapshot.DIGESTS_TABLE, snapshot.LATEST)
     assert texts(api, "run-2")["b"] == "changed"
 
 
-def test_a_store_with_every_digest_in_one_row_is_read_once_and_rewritten(api: APIServer) -> None:
+@pytest.mark.parametrize("form", ["one row", "one row per object"])
+def test_a_store_with_the_digests_of_an_earlier_form_is_read_once_and_rewritten(api: APIServer, form: str) -> None:
     add_messages(api, "cd")
     take_snapshot(api, "run-1")
     latest = api.backend.get_record(snapshot.DIGESTS_TABLE, snapshot.LATEST)
-    digests = dict(api.backend.list_records(snapshot.HASHES_TABLE))
-    for uid in digests:
-        api.backend.delete_record(snapshot.HASHES_TABLE, uid)
-    old = {"manifest": latest["manifest"], "revision": latest["revision"], "objects": digests}
-    api.backend.put_record(snapshot.DIGESTS_TABLE, snapshot.LATEST, old)  # as an earlier choreo left it
+    digests = {uid: digest for _key, bucket in api.backend.list_records(snapshot.HASHES_TABLE)
+               for uid, digest in bucket.items()}
+    assert len(digests) == latest["tracked"] > 2
+    for key in api.backend.record_keys(snapshot.HASHES_TABLE):
+        api.backend.delete_record(snapshot.HASHES_TABLE, key)
+    old = {"manifest": latest["manifest"], "revision": latest["revision"]}  # as an earlier choreo left it
+    if form == "one row":
+        old["objects"] = digests
+    else:
+        old["tracked"], old["untracked"] = latest["tracked"], 0
+        for uid, digest in digests.items():
+            api.backend.put_record("snapshot-hashes", uid, digest)
+    api.backend.put_record(snapshot.DIGESTS_TABLE, snapshot.LATEST, old)
     api.apply(message("c", "changed"), manager="test")
     take_snapshot(api, "run-2")
-    assert "objects" not in api.backend.get_record(snapshot.DIGESTS_TABLE, snapshot.LATEST)
-    assert dict(api.backend.list_records(snapshot.HASHES_TABLE)).keys() == digests.keys()
+    assert api.backend.get_record(snapshot.DIGESTS_TABLE, snapshot.LATEST)["buckets"] == snapshot.BUCKETS
+    assert api.backend.record_keys("snapshot-hashes") == []
+    rewritten = {uid for _key, bucket in api.backend.list_records(snapshot.HASHES_TABLE) for uid in bucket}
+    assert rewritten == digests.keys()
     assert load_snapshot(api.backend, "run-2") == sorted(current_inventory(api), key=lambda i: i.identity)
