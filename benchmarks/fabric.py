@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "fabric"
@@ -90,8 +91,18 @@ def compile_sources() -> None:
         compileall.compile_dir(REPO / package, quiet=1)
 
 
-def measure(command: list[str]) -> tuple[float, float, int]:
-    """(seconds, peak RSS in MiB, exit code) of a child process, choreo's bytecode cached first."""
+class Measured(NamedTuple):
+    """One child process: wall clock, CPU time (user + system, its reaped children such as the reconcile
+    worker included: what the run costs whatever else the machine does), peak RSS, exit code."""
+
+    seconds: float
+    cpu: float
+    peak_mib: float
+    code: int
+
+
+def measure(command: list[str]) -> Measured:
+    """Run ``command`` as a child process, choreo's bytecode cached first."""
     compile_sources()
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO)
@@ -99,11 +110,12 @@ def measure(command: list[str]) -> tuple[float, float, int]:
     elapsed = time.perf_counter() - started
     if status != 0 and proc.stderr is not None:
         sys.stderr.write(proc.stderr.read().decode())
-    return elapsed, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(elapsed, cpu, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status))
 
 
-def run(devices: int) -> tuple[float, float]:
-    """Measure and print one size; returns choreo's (seconds, peak MiB)."""
+def run(devices: int) -> Measured:
+    """Measure and print one size; returns choreo's measurement."""
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "fabric"
         generate(project, devices)
@@ -111,22 +123,23 @@ def run(devices: int) -> tuple[float, float]:
         bare = measure([sys.executable, "-m", "benchmarks.fabric_bare", str(devices)])
     links = len(topology(devices)[1])
     print(f"N={devices} devices, {links} links, {devices + 2 * links} interfaces", flush=True)
-    for label, (seconds, memory, code) in (("choreo run -r -s", choreo), ("bare jinja2+libyang", bare)):
-        print(f"  {label:<22} {seconds:8.2f} s {memory:8.1f} MiB peak RSS  exit {code}")
-    print(f"  {'ratio choreo/bare':<22} {choreo[0] / bare[0]:8.1f} x {choreo[1] / bare[1]:8.1f} x", flush=True)
-    return choreo[0], choreo[1]
+    for label, m in (("choreo run -r -s", choreo), ("bare jinja2+libyang", bare)):
+        print(f"  {label:<22} {m.seconds:8.2f} s {m.cpu:8.2f} s CPU {m.peak_mib:8.1f} MiB peak RSS  exit {m.code}")
+    print(f"  {'ratio choreo/bare':<22} {choreo.seconds / bare.seconds:8.1f} x {choreo.cpu / bare.cpu:8.1f} x CPU"
+          f" {choreo.peak_mib / bare.peak_mib:8.1f} x", flush=True)
+    return choreo
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[100, 1000])
     args = parser.parse_args()
-    measured = [(devices, *run(devices)) for devices in args.sizes]
-    first, first_seconds, first_memory = measured[0]
-    for devices, seconds, memory in measured[1:]:
+    measured = [(devices, run(devices)) for devices in args.sizes]
+    first, base = measured[0]
+    for devices, m in measured[1:]:
         print(f"scaling N={first} -> N={devices} ({devices / first:g} x the devices): time "
-              f"{seconds / first_seconds:.1f} x, peak memory {memory / first_memory:.1f} x ({memory / 1024:.2f} GiB)")
-
+              f"{m.seconds / base.seconds:.1f} x, CPU {m.cpu / base.cpu:.1f} x, peak memory "
+              f"{m.peak_mib / base.peak_mib:.1f} x ({m.peak_mib / 1024:.2f} GiB)")
 
 if __name__ == "__main__":
     main()

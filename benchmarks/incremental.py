@@ -53,12 +53,12 @@ def run(devices: int, with_profile: bool) -> None:
         in_out = port in (project / "out" / f"{node}.json").read_text()
         full = measure(choreo_run(project, "--full"))
     print(f"N={devices} devices", flush=True)
-    for label, (seconds, memory, code) in (
+    for label, m in (
         ("first run", first), ("re-run, nothing changed", unchanged), ("one Link's port changed", one_link),
         ("--full, same state", full),
     ):
-        print(f"  {label:<25} {seconds:8.2f} s {memory:8.1f} MiB  {seconds / first[0]:6.1%} of the first run"
-              f"  exit {code}")
+        print(f"  {label:<25} {m.seconds:8.2f} s {m.cpu:8.2f} s CPU {m.peak_mib:8.1f} MiB  "
+              f"{m.seconds / first.seconds:6.1%} of the first run ({m.cpu / first.cpu:.1%} by CPU)  exit {m.code}")
     print(f"  the changed port is in out/{node}.json: {in_out}", flush=True)
 
 
