@@ -10,7 +10,7 @@ ratio is meaningful on a noisy machine; time is wall clock, memory the child's p
 
 With several sizes it also prints how choreo scales: each size's time and peak memory against the first
 size's. Issue 10's scaling goal is t(10 000)/t(1 000) ≤ 11 with a peak of at most 2 GiB; that run takes
-about 15 minutes and 4 GiB of free memory on the 2-core development machine.
+about 11 minutes and 2 GiB of free memory on the 2-core development machine.
 
     .venv/bin/python benchmarks/fabric.py              # N = 100 and 1000
     .venv/bin/python benchmarks/fabric.py 300          # other sizes
