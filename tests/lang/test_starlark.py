@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from choreo.errors import ChoreoError, Conflict, Invalid, NotFound, ReconcileError
+from choreo.lang import builtins
 from choreo.lang.base import ReconcileOutput
 from choreo.lang.builtins import get_subnetname
 from choreo.lang.limits import Limits
@@ -164,6 +165,45 @@ def test_the_result_holds_a_copy_of_the_object_as_data() -> None:
     assert out.obj == {**POD, "spec": {"z": inner, "w": {**inner, "b": [1, 2, 3]}}, "status": {
         "keys": ["obj", "requeue", "requeueAfter", "error", "fatal", "b", "a"], "types": ["list", "float"]}}
     assert list(out.obj) == [*POD, "status"] and list(out.obj["spec"]["z"]["a"][0]) == ["y", "x"]
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        '{"a": (1, [2.5, None])}, True, 5.0, "wait", None',
+        '{}, None, None, None, True',
+        'obj = {"k": "v"}, fatal = True, msg = "bad", requeueAfter = -3, requeue = False',
+        '{"a": 1}, False, 2, "Ready", "", True',
+        '{"a": 1}, False, 0, conditionType = "Ready", msg = "no", fatal = True',
+    ],
+)
+def test_valid_results_are_what_the_builtin_makes(arguments: str) -> None:
+    """The prelude answers valid calls itself: its dict is the Python builtin's, the object as JSON gives it."""
+    got = probe(f"reconcile_result({arguments})")
+    args, kwargs = probe(f"(lambda *a, **k: [a, k])({arguments})")
+    assert got == builtins.reconcile_result(*args, **kwargs) and list(got) == list(
+        builtins.reconcile_result(*args, **kwargs)
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ('self, False, 0.5, "", False', "reconcile_result: requeueAfter must be int, got float"),
+        ('self, False, True, "", False', "reconcile_result: requeueAfter must be int, got bool"),
+        ('self, 1, 0, "", False', "reconcile_result: requeue must be bool or None, got int"),
+        ('[], False, 0, "", False', "reconcile_result: obj must be dict, got list"),
+        ('self, False, 0, ["x"], False', "reconcile_result: msg must be string or None, got list"),
+        ('self, False, 0, 1, "", False', "reconcile_result: conditionType must be string, got int"),
+        ('self, False, 0, "", False, True, 1', "reconcile_result: expected 5 arguments"),
+        ('self, False, 0, "", fatal = False, nope = 1', "reconcile_result: unexpected keyword argument 'nope'"),
+        ('self, False, 0, "", obj = False', "reconcile_result: got multiple values for argument 'obj'"),
+        ('{"f": len}, False, 0, "", False', "not supported on type `function`"),
+    ],
+)
+def test_invalid_results_fail_at_the_call_as_the_builtin_says(arguments: str, expected: str) -> None:
+    message = fails(f"def reconcile(self):\n    return reconcile_result({arguments})\n")
+    assert message.startswith(f"{SOURCE}:2:") and expected in message
 
 
 def test_result_wrong_arity_names_builtin_and_line() -> None:
