@@ -3,11 +3,14 @@
 IPv4 and IPv6 live in one index but in separate bit spaces (32 and 128 bits); a value is
 ``(family, start, plen)``. Subnet names follow henderiw/iputil: masked network address, ``-``, length,
 with every ``:`` replaced by ``-`` (``1000::/32`` -> ``1000---32``).
+Every claim written is parsed (its spec and its previous status), so the plain IPv4 forms are parsed and
+printed here directly; anything else goes through ``ipaddress``, which the direct forms agree with.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 from ipam.blocks import align, last
@@ -55,14 +58,37 @@ class Prefix:
         return f"{ip_text(self.family, self.address)}/{self.plen}"
 
 
+# a.b.c.d[/len] in the one spelling ipaddress reads the same way: decimal octets without leading zeros
+_OCTET = "(0|[1-9][0-9]{0,2})"
+_PLAIN_IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/([0-9]|[12][0-9]|3[0-2]))?")
+
+
 def ip_text(family: int, value: int) -> str:
-    return str(ipaddress.IPv4Address(value) if family == 4 else ipaddress.IPv6Address(value))
+    if family == 4:
+        return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
+    return str(ipaddress.IPv6Address(value))
+
+
+def _plain_ipv4(text: str) -> Prefix | None:
+    """``text`` as a prefix when it is a plain IPv4 address or prefix, else None (then ``ipaddress`` decides)."""
+    found = _PLAIN_IPV4.fullmatch(text)
+    if found is None:
+        return None
+    a, b, c, d, plen = found.groups()
+    octets = (int(a), int(b), int(c), int(d))
+    if max(octets) > 255:
+        return None
+    value = (octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]
+    return Prefix(4, value, 32 if plen is None else int(plen))
 
 
 def parse_prefix(text: str, *, bare_ok: bool = False) -> Prefix:
     """``a.b.c.d/len`` (host bits allowed) or, with ``bare_ok``, a bare address meaning full length."""
     if "/" not in text and not bare_ok:
         raise ValueError(f'netip.ParsePrefix("{text}"): no \'/\'')
+    plain = _plain_ipv4(text)
+    if plain is not None:
+        return plain
     try:
         iface = ipaddress.ip_interface(text)
     except ValueError as exc:

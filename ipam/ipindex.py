@@ -294,7 +294,7 @@ class IPIndex:
         return previous.masked if parent.free.is_free((previous.network, previous.plen)) else None
 
     def _find_prefix(self, c: IPClaim, target: int) -> Prefix:
-        for route in self.rib.walk(prune=lambda r: r.prefix.plen >= target):
+        for route in self.rib.walk_shorter(target):
             if self._usable_prefix_parent(c, route, target):
                 assert route.free is not None
                 start = route.free.best_fit(target)

@@ -6,10 +6,14 @@ and the free space left between them (``FreeSpace``), so finding the parent of a
 ``width`` exact-match lookups, best-fit inside a parent is a handful of dictionary and list operations,
 and inserting a prefix between a parent and its children moves only those children.
 Iteration is the reference's RIB order: IPv4 before IPv6, ascending address, a parent before its children.
+The children are also kept by prefix length, so a search for the parents a prefix of length n can be
+taken from (``walk_shorter``) visits only the routes shorter than n: not the thousands of /31s or /32s
+already handed out of a pool, which would make every dynamic claim cost as much as all before it.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -39,6 +43,7 @@ class Route:
     free: FreeSpace | None = field(default=None, repr=False)
     _starts: SortedList | None = field(default=None, repr=False)
     _children: dict[int, Route] | None = field(default=None, repr=False)
+    _lengths: dict[int, SortedList] | None = field(default=None, repr=False)  # prefix length -> child starts
 
     @property
     def key(self) -> tuple[int, int, int]:
@@ -72,17 +77,33 @@ class Route:
         for start in list(self._starts):
             yield self._children[start]
 
+    def children_shorter(self, plen: int) -> Iterator[Route]:
+        """The direct children whose prefix length is below ``plen``, in address order."""
+        if self._lengths is None or self._children is None:
+            return
+        groups = [starts for length, starts in self._lengths.items() if length < plen]
+        ordered = groups[0] if len(groups) == 1 else heapq.merge(*groups)
+        for start in list(ordered):
+            yield self._children[start]
+
     def _adopt(self, child: Route) -> None:
-        if self._starts is None or self._children is None:
-            self._starts, self._children = SortedList(), {}
-        self._starts.add(child.prefix.address)
-        self._children[child.prefix.address] = child
+        if self._starts is None or self._children is None or self._lengths is None:
+            self._starts, self._children, self._lengths = SortedList(), {}, {}
+        start, plen = child.prefix.address, child.prefix.plen
+        self._starts.add(start)
+        self._children[start] = child
+        self._lengths.setdefault(plen, SortedList()).add(start)
         child.parent = self
 
     def _drop(self, child: Route) -> None:
-        assert self._starts is not None and self._children is not None
-        self._starts.remove(child.prefix.address)
-        del self._children[child.prefix.address]
+        assert self._starts is not None and self._children is not None and self._lengths is not None
+        start, plen = child.prefix.address, child.prefix.plen
+        self._starts.remove(start)
+        del self._children[start]
+        starts = self._lengths[plen]
+        starts.remove(start)
+        if not starts:
+            del self._lengths[plen]
 
     def children_in(self, prefix: Prefix) -> list[Route]:
         """The direct children that lie inside ``prefix``, in address order."""
@@ -154,3 +175,13 @@ class RIB:
                 yield item
                 if prune is None or not prune(item):
                     stack.extend(reversed(list(item.children())))
+
+    def walk_shorter(self, plen: int) -> Iterator[Route]:
+        """The routes whose prefix length is below ``plen``, in RIB order (those of ``walk`` that can hold a
+        prefix of length ``plen``; the routes under a longer one are longer still)."""
+        for family in (4, 6):
+            stack = list(reversed(list(self.roots[family].children_shorter(plen))))
+            while stack:
+                item = stack.pop()
+                yield item
+                stack.extend(reversed(list(item.children_shorter(plen))))

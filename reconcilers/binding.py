@@ -219,7 +219,7 @@ class Binding:
         namespace, index_name = md.get("namespace", ""), str((new.get("spec") or {}).get("index", ""))
         if old is not None and (old.get("spec") or {}).get("index") != index_name:
             self.release_claim(api, old)
-        previous = copy.deepcopy((old or {}).get("status") or {})
+        previous = (old or {}).get("status") or {}  # only read: ``old`` is the API server's copy for the hooks
         state = self.state(api, namespace, index_name)
         try:
             parsed = self.adapter.parse_claim(
@@ -256,8 +256,8 @@ class Binding:
 
     def _set_status(self, obj: Object, previous: Object, values: Object, error: str) -> None:
         status: Object = dict(values)
-        if previous.get("conditions"):
-            status["conditions"] = copy.deepcopy(previous["conditions"])
+        if previous.get("conditions"):  # flat maps of strings (the CRD's schema); set_condition replaces, not edits
+            status["conditions"] = [dict(c) if isinstance(c, dict) else c for c in previous["conditions"]]
         obj["status"] = status
         message = f"{self.adapter.failure_prefix}{error}" if error else ""
         set_condition(obj, READY, message, self._clock())
