@@ -9,9 +9,15 @@ Reports, each with its baseline from the same run:
 3. the same kinds of claims through the API server with the plug-in installed (in-memory store and
    SQLite store), fewer claims, first vs last block, to show what the API machinery adds per claim;
 4. the IPAM claims of 3. applied again unchanged, as reconcilers do on every reconcile: the engine
-   confirms each claim and nothing is written (no entry, no token), so this is the floor of a claim write.
+   confirms each claim and nothing is written (no entry, no token), so this is the floor of a claim write;
+5. the claims of the fabric benchmark (``benchmarks/fabric.py``) as its first run writes them, through the
+   API server on SQLite: an IPIndex with a loopback and a point-to-point /16, a /32 per node and a /31 per
+   link (1.9 links per node), the loopbacks first (the worst order for a search that walks the values
+   handed out); each claim written twice per reconcile (the reconcile's write, then its children's) and
+   reconciled twice. CPU per claim write for the allocation, for the confirmations, and at N and 3N nodes
+   (the baseline: the cost of a claim must not grow with the number of claims).
 
-Usage: .venv/bin/python benchmarks/allocators.py [--ip 100000] [--api 5000]
+Usage: .venv/bin/python benchmarks/allocators.py [--ip 100000] [--api 5000] [--fabric 1000]
 """
 
 from __future__ import annotations
@@ -140,11 +146,66 @@ def ip_api_twice(store: str, count: int, backend: Any) -> None:
     report(f"  the same claims applied again unchanged, {store}", count, blocks(count, count // 10, one))
 
 
+def fabric_claims(nodes: int) -> tuple[float, float]:
+    """Section 5 for ``nodes`` nodes: CPU seconds per claim write of the first write of each claim (the
+    allocation) and of the three writes that confirm it."""
+    with tempfile.TemporaryDirectory() as folder:
+        backend = SqliteBackend(Path(folder) / "bench.db")
+        api = api_server(backend)
+        group = "ipam.be.kuid.dev/v1alpha1"
+        pools = [{"prefix": "10.0.0.0/16", "labels": {"pool": "loopback"}},
+                 {"prefix": "10.1.0.0/16", "labels": {"pool": "p2p"}}]
+        api.apply({"apiVersion": group, "kind": "IPIndex", "metadata": {"name": "fabric", "namespace": "default"},
+                   "spec": {"prefixes": pools}}, manager="bench")
+
+        def claim(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+            owner = {"apiVersion": "infra.kuid.dev/v1alpha1", "kind": "Link", "name": name, "uid": f"uid-{name}",
+                     "controller": True}
+            return {"apiVersion": group, "kind": "IPClaim",
+                    "metadata": {"name": name, "namespace": "default", "ownerReferences": [owner]},
+                    "spec": {"index": "fabric", **spec}}
+
+        claims = [claim(f"node{i}.loopback", {"selector": {"matchLabels": {"pool": "loopback"}}})
+                  for i in range(nodes)]
+        claims += [claim(f"link{i}.p2p", {"createPrefix": True, "prefixLength": 31,
+                                          "selector": {"matchLabels": {"pool": "p2p"}}})
+                   for i in range(nodes * 19 // 10)]
+        first = confirm = 0.0
+        for reconcile in range(2):
+            for obj in claims:
+                began = time.process_time()
+                with backend.transaction():
+                    api.apply(obj, manager="link")
+                    middle = time.process_time()
+                    api.apply(obj, manager="link")
+                ended = time.process_time()
+                if reconcile == 0:
+                    first += middle - began
+                    confirm += ended - middle
+                else:
+                    confirm += ended - began
+        backend.close()
+    return first / len(claims), confirm / (3 * len(claims))
+
+
+def fabric_report(nodes: int) -> None:
+    print(f"== the fabric's claims ({nodes} and {3 * nodes} nodes), through the API server on SQLite")
+    small, large = fabric_claims(nodes), fabric_claims(3 * nodes)
+    for label, before, after in (("allocation", small[0], large[0]), ("confirmation", small[1], large[1])):
+        print(f"  {label}: {before * 1e6:.0f} us per claim write at {nodes} nodes, {after * 1e6:.0f} us at "
+              f"{3 * nodes} (ratio {after / before:.2f}; 1.00 = no growth with the number of claims)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ip", type=int, default=100_000, help="dynamic /32 claims at engine level")
     parser.add_argument("--api", type=int, default=5_000, help="dynamic /32 claims through the API server")
+    parser.add_argument("--fabric", type=int, default=1_000, help="nodes of the smaller fabric (section 5)")
+    parser.add_argument("--only-fabric", action="store_true", help="run section 5 only")
     args = parser.parse_args()
+    if args.only_fabric:
+        fabric_report(args.fabric)
+        return
 
     print("== engines")
     report(f"IPAM /32 from a /8 (blocks of {args.ip // 10})", args.ip,
@@ -158,6 +219,7 @@ def main() -> None:
         backend = SqliteBackend(Path(folder) / "bench.db")
         ip_api_twice("SQLite store", args.api, backend)
         backend.close()
+    fabric_report(args.fabric)
 
 
 if __name__ == "__main__":
