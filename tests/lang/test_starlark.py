@@ -487,6 +487,27 @@ def test_ip_helper_rejects_bad_prefix() -> None:
     assert message.startswith(f"{SOURCE}:2:") and "isIPv4: invalid prefix '10.0.0.300/24'" in message
 
 
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "0.0.0.0/0", "255.255.255.255/32", "10.1.0.6/31", "192.168.7.1", "10.0.0.1/33", "10.0.0.256/24",
+        "10.00.0.1/24", "10.0.0.1/08", "10.0.0.1/", "10.0.0/24", "10.0.0.1.5/24", "1.2.3.4/24/5", " 1.2.3.4",
+        "1.2.3.4/255.255.255.0", "1000::1/64", "", "a.b.c.d",
+    ],
+)
+def test_ipv4_helpers_answered_in_the_prelude_are_the_builtins(prefix: str) -> None:
+    """get_address and get_prefixlength of canonical IPv4 prefixes skip Python: same answers, same errors."""
+    for name in ("get_address", "get_prefixlength"):
+        try:
+            expected: Any = getattr(builtins, name)(prefix)
+        except builtins.BuiltinError as exc:
+            message = fails(f'def reconcile(self):\n    return {name}("{prefix}")\n')
+            assert message == f"{SOURCE}:2: {exc}"
+        else:
+            assert probe(f'{name}("{prefix}")') == expected
+            assert probe(f'{name}(prefix = "{prefix}")') == expected
+
+
 # --- load() --------------------------------------------------------------------------------------------
 
 LIB_A = Library(
