@@ -50,8 +50,11 @@ _DATA_BUILTINS = (
     "reconcile_result", "add_finalizer", "del_finalizer",
 )
 # Builtins that read only the type of the object they are given: their arguments leave as one JSON text
-# too (a reconcile often hands client_get a whole object for its apiVersion and kind), unchecked.
-_READ_BUILTINS = ("client_get", "client_list")
+# too (a reconcile often hands client_get a whole object for its apiVersion and kind), unchecked. When the
+# call is positional and the object is data the encoder takes (``_choreo_is_data``, a walk several times
+# cheaper than encoding), only its apiVersion and kind leave (``_choreo_typed``); otherwise the whole
+# arguments, for the encoder and the builtin to report what is wrong. Builtin -> (object position, count).
+_READ_BUILTINS = {"client_get": (2, 3), "client_list": (0, 2)}
 # reconcile_result's dict holds the object it was given: the Python side checks the arguments and returns
 # the other fields, and the prelude copies the object in Starlark (``_choreo_copy``) rather than have it
 # come back through the interpreter's per-value conversion, several times slower for a whole object. The
@@ -88,6 +91,15 @@ def _json_wrapper(name: str, *, checked: bool) -> str:
 def {name}(*args, **kwargs):
     {check}
     return _choreo_{name}(_choreo_encode([args, kwargs]))
+"""
+
+
+def _read_wrapper(name: str, at: int, count: int) -> str:
+    """The prelude's ``name`` for a ``_READ_BUILTINS`` builtin (two statements, as ``_json_wrapper``)."""
+    return f"""
+def {name}(*args, **kwargs):
+    pass
+    return _choreo_{name}(_choreo_encode(_choreo_typed(args, kwargs, {at}, {count})))
 """
 
 
@@ -159,6 +171,33 @@ def _choreo_ipv4(prefix):
         if octet not in _CHOREO_OCTETS:
             return None
     return (address, length)
+
+def _choreo_is_data(value):
+    # True when json.encode takes value as it is: dicts with string keys, lists, tuples, scalars
+    # (a value too large or holding itself is left to the encoder).
+    stack = [value]
+    for _ in _choreo_range(100000):
+        if not stack:
+            return True
+        item = stack.pop()
+        kind = type(item)
+        if kind == "dict":
+            for k in item:
+                if type(k) != "string":
+                    return False
+            stack.extend(item.values())
+        elif kind == "list" or kind == "tuple":
+            stack.extend(item)
+        elif kind not in _CHOREO_SCALARS:
+            return False
+    return False
+
+def _choreo_typed(args, kwargs, at, count):
+    # [args, kwargs], the object at position at reduced to its type when the builtin would see the same.
+    if kwargs or len(args) != count or type(args[at]) != "dict" or not _choreo_is_data(args[at]):
+        return [args, kwargs]
+    typed = {{"apiVersion": args[at].get("apiVersion"), "kind": args[at].get("kind")}}
+    return [args[:at] + (typed,) + args[at + 1:], kwargs]
 
 def _choreo_copy(value):
     # The copy JSON would give of a dict (a list for a tuple); None if a value in it is not data.
@@ -245,7 +284,7 @@ def _choreo_result(value):
     _choreo_check("reconcile(self)", value.items() if type(value) == "dict" else [("result", value)])
     return _choreo_encode(value)
 """ + "".join(_json_wrapper(name, checked=True) for name in _DATA_BUILTINS if name != _RESULT) + "".join(
-    _json_wrapper(name, checked=False) for name in _READ_BUILTINS
+    _read_wrapper(name, at, count) for name, (at, count) in _READ_BUILTINS.items()
 ) + "".join(_ipv4_wrapper(name, answer) for name, answer in _IPV4_HELPERS.items())
 # Evaluated after the reconciler's own code, in its module: ENTRY calls reconcile(self) and encodes its
 # result. The call spreads its argument list so that the compiler cannot inline reconcile(self): an error

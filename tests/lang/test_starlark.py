@@ -274,6 +274,21 @@ def test_text_that_looks_like_a_non_finite_number_is_data() -> None:
     assert probe('{"a: b": "c: d", "e": [": 1", "2: "]}') == {"a: b": "c: d", "e": [": 1", "2: "]}
 
 
+def test_reads_take_the_type_of_any_data_and_refuse_what_is_not_data() -> None:
+    """client_get and client_list read only apiVersion and kind, whatever else the object holds; an object
+    that is not data fails at the call as the encoder says."""
+    client = FakeClient()
+    got = probe('client_get("a", "b", {"apiVersion": "v1", "kind": "Pod", 1: 2.5, "s": (float("nan"), {})})', client)
+    listed = probe('client_list({"apiVersion": "v1", "kind": "Pod", "x": [{"y": None}]}, None)', client)
+    assert got == {"resource": None, "error": 'pods "a" not found', "fatal": False}
+    assert listed["resource"] == {"apiVersion": "v1", "kind": "PodList", "items": []}
+    assert client.calls == [("get", "v1", "Pod", "a", "b"), ("list", "v1", "Pod", None)]
+    function = fails('def reconcile(self):\n    return client_get("a", "b", {"kind": "Pod", "x": [len]})\n')
+    assert function == f"{SOURCE}:2: Operation `serde::serialize` not supported on type `function`"
+    cycle = fails('def reconcile(self):\n    d = {"kind": "Pod"}\n    d["d"] = d\n    return client_list(d, None)\n')
+    assert cycle == f"{SOURCE}:4: Cycle detected when serializing value of type `dict` to JSON"
+
+
 def test_function_passed_to_builtin() -> None:
     message = fails("def reconcile(self):\n    return client_update(lambda: 1)\n")
     assert message.startswith(f"{SOURCE}:2:") and "function" in message
