@@ -23,7 +23,6 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from choreo.errors import Invalid
-from choreo.store.sharing import Sharing
 
 FIELD = "f"
 KEY = "k"
@@ -144,105 +143,58 @@ def format_path(path: Iterable[PathElement]) -> str:
 
 
 def to_fields_v1(fields: Iterable[FieldPath]) -> dict[str, Any]:
-    """Encode a set of paths as the ``fieldsV1`` tree (keys sorted, so output is deterministic).
+    """Encode a set of paths as the ``fieldsV1`` tree, its keys sorted (so output is deterministic).
 
-    Objects of a kind tend to have the same field sets, so a tree is remembered by its set of paths once the
-    set comes a second time; the remembered trees share their equal subtrees (most of each: the trees of a
-    kind differ in a key or two). Many sets come once only (an owner reference's uid is part of its paths):
-    for those only the set's hash is noted, and the tree built for the caller is handed out as it is."""
-    members = frozenset(fields)
-    tree = _ENCODED.get(members)
-    if tree is not None:
-        return _copy_tree(tree)
-    built = _build_tree(members)
-    fingerprint = hash(members)
-    if fingerprint not in _BUILT_ONCE:
-        if len(_BUILT_ONCE) >= _MEMO_MAX:
-            _BUILT_ONCE.clear()  # crude but atomic (the server writes from several threads) and rare
-        _BUILT_ONCE.add(fingerprint)
-        return built
-    tree = _SHARED_TREES.tree(built)
-    if len(_ENCODED) >= _MEMO_MAX:
-        _ENCODED.clear()
-    _ENCODED[_shared_paths(members)] = tree
-    return _copy_tree(tree)
-
-
-def _build_tree(fields: frozenset[FieldPath]) -> dict[str, Any]:
-    # Built in any order: the keys are sorted once at the end, by their encoded text as Kubernetes does.
+    Built in one pass over the paths in sorted order: a path's elements order exactly as their encoded
+    keys do (one-character kinds, then the text), so each map receives its keys already sorted, and a
+    member that has members below it was inserted (empty) before them and gets its ``"."`` first. Every
+    call builds a tree of the caller's own; nothing is remembered, so the cost per object stays the same
+    however many objects a run writes."""
     tree: dict[str, Any] = {}
-    nodes = [_node_at(tree, path) for path in fields]
-    for node in nodes:  # a member with members below it is marked by "."
-        if node and _MEMBER not in node:
-            node[_MEMBER] = {}
-    return _sorted_tree(tree)
-
-
-def _copy_tree(tree: dict[str, Any]) -> dict[str, Any]:
-    return {key: _copy_tree(child) if child else {} for key, child in tree.items()}
+    previous: FieldPath | None = None
+    for path in sorted(fields):
+        if path == previous:  # an iterable may name a path twice
+            continue
+        previous = path
+        node = tree
+        for elem in path:
+            key = elem.kind + ":" + elem.text
+            child = node.get(key)
+            if child is None:
+                child = node[key] = {}
+            elif not child:  # an earlier path ended here: a member with members below it
+                child[_MEMBER] = {}
+            node = child
+    return tree
 
 
 def from_fields_v1(tree: Mapping[str, Any] | None) -> FieldSet:
     """Decode a ``fieldsV1`` tree into the set of paths it marks as members."""
-    return set(frozen_fields_v1(tree))
+    result: FieldSet = set()
+    if tree:
+        if not isinstance(tree, Mapping):
+            raise Invalid("managedFields: fieldsV1 must be a JSON object")
+        _collect(tree, (), result)
+    return result
 
 
 def frozen_fields_v1(tree: Mapping[str, Any] | None) -> frozenset[FieldPath]:
-    """:func:`from_fields_v1` as a shared frozenset, remembered by the tree's JSON text.
+    """:func:`from_fields_v1` as a frozenset.
 
-    Every write reads back the managedFields it wrote last time, so decoding the same trees over and
-    over was a large part of an apply; encoding a tree as JSON (in C) is far cheaper than decoding it."""
-    if not tree:
-        return _EMPTY
-    if not isinstance(tree, Mapping):
-        raise Invalid("managedFields: fieldsV1 must be a JSON object")
-    try:
-        text: str | None = _TREE_ENCODER.encode(tree)
-    except (TypeError, ValueError):  # not plain JSON: decode it (and report it) without the memo
-        text = None
-    found = _DECODED.get(text) if text is not None else None
-    if found is None:
-        result: FieldSet = set()
-        _collect(tree, (), result)
-        found = _shared_paths(result)
-        if text is not None:
-            _remember(text, found)
-    return found
+    Decoding is a walk of the (small: a handful of paths) tree whose element keys are decoded through a
+    bounded cache, since the same few keys make up nearly every tree. Whole trees are not remembered: a run
+    has about as many distinct trees as objects, so any fixed-size memo of them stops hitting once a run is
+    large enough, and one sized to the run costs memory in proportion to it."""
+    return frozenset(from_fields_v1(tree)) if tree else _EMPTY
 
 
 _EMPTY: frozenset[FieldPath] = frozenset()
-_TREE_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-_DECODED: dict[str, frozenset[FieldPath]] = {}
-_ENCODED: dict[frozenset[FieldPath], dict[str, Any]] = {}
-_SHARED_TREES = Sharing()
-_PATHS: dict[FieldPath, FieldPath] = {}
-_BUILT_ONCE: set[int] = set()  # hashes of the sets to_fields_v1 built a tree for but did not remember
-_MEMO_MAX = 16384
 
 
-def _shared_paths(fields: Iterable[FieldPath]) -> frozenset[FieldPath]:
-    """``frozenset(fields)`` made of the paths the memos already hold: the field sets of a kind's objects
-    have most of their paths in common, and the memos keep thousands of them."""
-    if len(_PATHS) >= 4 * _MEMO_MAX:
-        _PATHS.clear()
-    return frozenset([_PATHS.setdefault(path, path) for path in fields])
-
-
-def _remember(text: str, fields: frozenset[FieldPath]) -> None:
-    if len(_DECODED) >= _MEMO_MAX:
-        _DECODED.clear()
-    _DECODED[text] = fields
-
-
-def _node_at(tree: dict[str, Any], path: FieldPath) -> dict[str, Any]:
-    node = tree
-    for elem in path:
-        node = node.setdefault(elem.encode(), {})
-    return node
-
-
-def _sorted_tree(tree: dict[str, Any]) -> dict[str, Any]:
-    return {key: _sorted_tree(child) if child else {} for key, child in sorted(tree.items())}
+@lru_cache(maxsize=8192)
+def _decoded_element(encoded: str) -> PathElement:
+    """``PathElement.decode`` of a tree key, shared: ``f:spec`` and friends are in every tree."""
+    return PathElement.decode(encoded)
 
 
 def _collect(tree: Mapping[str, Any], prefix: FieldPath, out: FieldSet) -> None:
@@ -253,7 +205,7 @@ def _collect(tree: Mapping[str, Any], prefix: FieldPath, out: FieldSet) -> None:
             continue
         if not isinstance(child, Mapping):
             raise Invalid(f"managedFields: fieldsV1 node {encoded!r} must be a JSON object")
-        path = (*prefix, PathElement.decode(encoded))
+        path = (*prefix, _decoded_element(encoded))
         if child:
             _collect(child, path, out)
         else:

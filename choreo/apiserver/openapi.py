@@ -864,7 +864,6 @@ _STRING_FORMATS: dict[str, Callable[[str], bool]] = {
 ListType = tuple[str, tuple[str, ...]]
 
 _ATOMIC: ListType = ("atomic", ())
-_RESOLVED_LIMIT = 4096
 
 # ObjectMeta is not described by the CRD schema; its merge semantics are fixed by Kubernetes.
 _METADATA_LISTS: dict[tuple[str, ...], ListType] = {
@@ -909,27 +908,35 @@ class SchemaInfo:
         return "atomic" if node.get("x-kubernetes-map-type") == "atomic" else "granular"
 
     def _resolve(self, path: tuple[Any, ...]) -> tuple[Schema | None, tuple[str, ...] | None]:
-        """The schema at ``path``, or the rest of the path when it enters ObjectMeta (remembered: apply
-        asks about the same few paths over and over; the memory is bounded by starting over)."""
+        """The schema at ``path``, or the rest of the path when it enters ObjectMeta.
+
+        Apply asks about the same few paths over and over, so the answers are remembered, but only for paths
+        the schema itself names (declared properties, ObjectMeta's lists): a path through
+        ``additionalProperties`` or an undeclared key carries the object's own keys, and remembering those
+        would grow with the data. Such a path is walked again each time (a few dict look-ups)."""
         found = self._resolved.get(path)
         if found is None:
-            if len(self._resolved) >= _RESOLVED_LIMIT:
-                self._resolved.clear()
-            found = self._resolved[path] = self._walk(path)
+            found, declared = self._walk(path)
+            if declared:
+                self._resolved[path] = found
         return found
 
-    def _walk(self, path: tuple[Any, ...]) -> tuple[Schema | None, tuple[str, ...] | None]:
+    def _walk(self, path: tuple[Any, ...]) -> tuple[tuple[Schema | None, tuple[str, ...] | None], bool]:
+        """What :meth:`_resolve` answers, and whether the schema names the path (so it may be remembered)."""
         node: Schema = self._schema
+        named = True
         keys = [k for k in path if not isinstance(k, int)]  # tolerate indices left in the path
         for i, key in enumerate(keys):
             node = _through_arrays(node)
             if key == "metadata" and (i == 0 or node.get("x-kubernetes-embedded-resource") is True):
-                return None, tuple(keys[i + 1 :])
+                rest = tuple(keys[i + 1 :])
+                return (None, rest), named and (not rest or rest in _METADATA_LISTS)
+            named = named and key in (node.get("properties") or {})
             child = _child_schema(node, key)
             if child is None:
-                return None, None
+                return (None, None), False
             node = child
-        return node, None
+        return (node, None), named
 
 
 def list_semantics(schema: Schema) -> SchemaInfo:

@@ -50,8 +50,7 @@ def test_to_fields_v1_keys_are_sorted_for_stable_bytes() -> None:
 
 
 def test_each_tree_to_fields_v1_returns_is_the_callers_own() -> None:
-    # The first tree of a set is built for the caller, later ones are copies of a remembered tree: a caller
-    # changing what it got (the API server stores it) never changes what the next caller gets.
+    # A caller changing what it got (the API server stores it) never changes what the next caller gets.
     fields = {(F("spec"), F("owner"), K({"uid": "tree-test-4711"})), (F("spec"), F("size"))}
     expected = {"f:spec": {"f:owner": {'k:{"uid":"tree-test-4711"}': {}}, "f:size": {}}}
     for _ in range(4):
@@ -59,6 +58,32 @@ def test_each_tree_to_fields_v1_returns_is_the_callers_own() -> None:
         assert tree == expected
         tree["f:spec"]["f:owner"].clear()
         tree["f:spec"]["f:changed"] = {}
+
+
+def test_every_map_of_a_tree_is_sorted_by_its_encoded_keys_with_the_member_mark_first() -> None:
+    # Kinds and texts that sort differently as elements than a careless encoding would (an index, a value,
+    # a key and a field under one parent; "a" before "a.b" before "b"); a member with members below it.
+    spec = F("spec")
+    fields = [
+        (spec, F("b")),
+        (spec, F("a.b")),
+        (spec, F("a")),
+        (spec, F("a"), V("x")),
+        (spec, F("a"), I(3)),
+        (spec, F("a"), K({"name": "z"})),
+        (spec, F("a"), I(10)),
+        (spec, F("a"), V("x")),  # named twice
+    ]
+    tree = to_fields_v1(fields)
+
+    def check(node: dict) -> None:
+        assert list(node) == sorted(node)
+        for child in node.values():
+            check(child)
+
+    check(tree)
+    assert list(tree["f:spec"]["f:a"]) == [".", "i:10", "i:3", 'k:{"name":"z"}', 'v:"x"']
+    assert from_fields_v1(tree) == set(fields)
 
 
 @pytest.mark.parametrize(

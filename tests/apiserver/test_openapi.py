@@ -935,6 +935,22 @@ def test_map_type(path: tuple[str, ...], expected: str) -> None:
     assert SchemaInfo(INFO_SCHEMA).map_type(path) == expected
 
 
+def test_schema_info_answers_asked_twice_are_the_same_and_memory_follows_the_schema() -> None:
+    # Every answer comes out the same when asked again (remembered or walked again), and asking about the
+    # keys of many objects' maps (byName.<key>) does not make the SchemaInfo hold more.
+    info = SchemaInfo(INFO_SCHEMA)
+    for _ in range(2):
+        for path, expected in LIST_TYPE_CASES:
+            assert info.list_type(path) == expected
+        for path, expected_map in MAP_TYPE_CASES:
+            assert info.map_type(path) == expected_map
+    held = len(info._resolved)
+    for n in range(500):
+        assert info.list_type(("spec", "byName", f"device-{n}", "ports")) == ("set", ())
+        assert info.map_type(("spec", "byName", f"device-{n}", "sub")) == "atomic"
+    assert len(info._resolved) == held
+
+
 def test_list_semantics_returns_schema_info() -> None:
     info = list_semantics(INFO_SCHEMA)
     assert isinstance(info, SchemaInfo)
