@@ -7,8 +7,8 @@ its oddities (AS index errors say "vlan").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeGuard
 
 from ipam.errors import ClaimSyntaxError
@@ -156,6 +156,17 @@ def _parse_range(space: IDSpace, text: str) -> tuple[tuple[int, int] | None, lis
     return (lo, hi), errors
 
 
+def previous_id(space: IDSpace, status: Mapping[str, Any] | None) -> int | None:
+    """What a claim takes of its previous status: the id it holds, when it is one of ``space``."""
+    previous = (status or {}).get("id")
+    return previous if _is_int(previous) and 0 <= previous <= space.max else None
+
+
+def returning(space: IDSpace) -> Callable[[IDClaim, dict[str, Any]], IDClaim]:
+    """How a claim of ``space`` is written again after it was given a status."""
+    return lambda claim, status: replace(claim, status_id=previous_id(space, status))
+
+
 def parse_id_claim(
     space: IDSpace,
     name: str,
@@ -173,7 +184,6 @@ def parse_id_claim(
     if given_id is not None and given_range:
         raise ClaimSyntaxError([f"a claim can only have 1 addressing, got id: {given_id}, range: {given_range}"])
     claim_type = STATIC_ID if given_id is not None else RANGE if given_range else DYNAMIC_ID
-    previous = (status or {}).get("id")
     claim = IDClaim(
         name=name,
         uid=uid,
@@ -182,7 +192,7 @@ def parse_id_claim(
         index_owned=index_owned,
         labels=string_map(spec.get("labels")),
         selector=string_map((spec.get("selector") or {}).get("matchLabels")),
-        status_id=previous if _is_int(previous) and 0 <= previous <= space.max else None,
+        status_id=previous_id(space, status),
     )
     if claim_type == STATIC_ID:
         if not _is_int(given_id) or not 0 <= given_id <= space.max:

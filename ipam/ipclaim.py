@@ -10,7 +10,7 @@ keeps the name it was given (``declared_type``) for indexes that follow the lega
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ipam.errors import ClaimSyntaxError
@@ -171,6 +171,16 @@ _VALIDATORS = {
 }
 
 
+def previous_values(status: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a claim takes of its previous status: the value fields it holds."""
+    return {k: v for k, v in (status or {}).items() if k in ("prefix", "address", "range") and v}
+
+
+def returning(claim: IPClaim, status: dict[str, Any]) -> IPClaim:
+    """``claim`` as it is written again after it was given ``status``."""
+    return replace(claim, status=previous_values(status))
+
+
 def parse_ip_claim(
     name: str,
     spec: Mapping[str, Any],
@@ -193,7 +203,7 @@ def parse_ip_claim(
         default_gateway=bool(spec.get("defaultGateway")),
         labels=string_map(spec.get("labels")),
         selector=string_map((spec.get("selector") or {}).get("matchLabels")),
-        status={k: v for k, v in (status or {}).items() if k in ("prefix", "address", "range") and v},
+        status=previous_values(status),
     )
     errors = _VALIDATORS[claim_type](_VALIDATOR[claim_type], spec, claim)
     if errors:
