@@ -47,7 +47,6 @@ rolled-back or pruned snapshot never lends them a hash (nor a parent). A store w
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -71,14 +70,6 @@ MAX_DEPTH = 32
 """The longest chain of deltas a snapshot is read through; the next snapshot writes a new base."""
 
 Chain = list[tuple[str, dict[str, Any]]]  # (hash, manifest) pairs, a delta first and its base last
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def content_hash(value: Any) -> str:
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
 def take_snapshot(api: APIServer, run_id: str) -> str:
@@ -196,7 +187,7 @@ def _from_changes(
         version = uid_and_version(obj)[1]
         if known is not None and known[0] == version:
             continue
-        key = _put_once(records, OBJECTS_TABLE, obj)
+        key = records.put_content(OBJECTS_TABLE, obj)
         if known is None:
             tracked += 1
         elif known[1] != key:
@@ -244,7 +235,7 @@ def _read_all(api: APIServer, known: dict[str, list[str]]) -> tuple[dict[str, li
     for obj in api.stored_objects():
         uid, version = uid_and_version(obj)
         seen = known.get(uid) if uid and version else None
-        key = seen[1] if seen is not None and seen[0] == version else _put_once(api.records, OBJECTS_TABLE, obj)
+        key = seen[1] if seen is not None and seen[0] == version else api.records.put_content(OBJECTS_TABLE, obj)
         if uid and version:
             digests[uid] = [version, key]
         else:
@@ -296,8 +287,8 @@ def _store_manifest(
                 "parent": parent[0], "depth": depth, "added": sorted(added), "removed": sorted(removed),
                 "choreoKinds": choreo_kinds,
             }
-            return _put_once(backend, MANIFESTS_TABLE, delta)
-    return _put_once(backend, MANIFESTS_TABLE, {"objects": every_object(), "choreoKinds": choreo_kinds})
+            return backend.put_content(MANIFESTS_TABLE, delta)
+    return backend.put_content(MANIFESTS_TABLE, {"objects": every_object(), "choreoKinds": choreo_kinds})
 
 
 def stored_chain(backend: RecordStore, key: str, read: dict[str, Any] | None = None) -> Chain | None:
@@ -339,13 +330,6 @@ def referenced(backend: RecordStore, heads: Iterable[str]) -> tuple[set[str], se
             manifests.update(key for key, _manifest in chain)
             objects.update(_objects(chain))
     return manifests, objects
-
-
-def _put_once(backend: RecordStore, table: str, value: Any) -> str:
-    key = content_hash(value)
-    if backend.get_record(table, key) is None:
-        backend.put_record(table, key, value)
-    return key
 
 
 def has_snapshot(backend: RecordStore, run_id: str) -> bool:

@@ -21,6 +21,7 @@ then on nobody else can write until it ends), and dropped when they differ.
 from __future__ import annotations
 
 import builtins
+import hashlib
 import json
 import threading
 import time
@@ -226,6 +227,10 @@ class BaseBackend(ABC):
 
     @abstractmethod
     def _record_save(self, table: str, key: str, body: str) -> None: ...
+
+    @abstractmethod
+    def _record_add(self, table: str, key: str, body: str) -> None:
+        """Save ``body`` under ``key`` unless the table has the key already."""
 
     @abstractmethod
     def _record_remove(self, table: str, key: str) -> None: ...
@@ -485,6 +490,14 @@ class BaseBackend(ABC):
         with self.transaction():
             self._writing()
             self._record_save(table, key, body)
+
+    def put_content(self, table: str, value: Any) -> str:
+        body = encode(value, f"record {table}")
+        key = hashlib.sha256(body.encode()).hexdigest()
+        with self.transaction():
+            self._writing()
+            self._record_add(table, key, body)
+        return key
 
     def get_record(self, table: str, key: str) -> Any | None:
         with self._lock:

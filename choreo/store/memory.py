@@ -115,6 +115,10 @@ class MemoryBackend(BaseBackend):
     def _record_save(self, table: str, key: str, body: str) -> None:
         self._change_record(table, key, body)
 
+    def _record_add(self, table: str, key: str, body: str) -> None:
+        if self._record_load(table, key) is None:
+            self._change_record(table, key, body)
+
     def _record_remove(self, table: str, key: str) -> None:
         if self._record_load(table, key) is not None:
             self._change_record(table, key, None)

@@ -298,6 +298,12 @@ class SqliteBackend(BaseBackend):
             (table, key, _pack(body)),
         )
 
+    def _record_add(self, table: str, key: str, body: str) -> None:
+        self._db.execute(
+            "INSERT INTO records (tbl, key, value) VALUES (?, ?, ?) ON CONFLICT (tbl, key) DO NOTHING",
+            (table, key, _pack(body)),
+        )
+
     def _record_remove(self, table: str, key: str) -> None:
         self._db.execute("DELETE FROM records WHERE tbl = ? AND key = ?", (table, key))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from hashlib import sha256
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,10 @@ def api(tmp_path: Path):
         server.apply(message(name, f"hi {name}"), manager="test")
     yield server
     backend.close()
+
+
+def canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def count(api: APIServer, table: str) -> int:
@@ -85,35 +91,35 @@ def test_snapshot_survives_reopening_the_store(api: APIServer, tmp_path: Path) -
 
 
 def test_a_failing_snapshot_writes_nothing(api: APIServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_put = api.backend.put_record
+    real_put = api.backend.put_content
 
-    def put_record(table: str, key: str, value: object) -> None:
+    def put_content(table: str, value: object) -> str:
         if table == MANIFESTS_TABLE:
             raise OSError("disk full")
-        real_put(table, key, value)
+        return real_put(table, value)
 
-    monkeypatch.setattr(api.backend, "put_record", put_record)
+    monkeypatch.setattr(api.backend, "put_content", put_content)
     with pytest.raises(OSError):
         take_snapshot(api, "run-1")
     assert count(api, OBJECTS_TABLE) == 0
 
 
-def hashed(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Every value the snapshot hashes from now on."""
+def hashed(api: APIServer, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every value the snapshot hashes (to keep it) from now on."""
     seen: list[object] = []
-    real = snapshot.content_hash
+    real = api.backend.put_content
 
-    def content_hash(value: object) -> str:
+    def put_content(table: str, value: object) -> str:
         seen.append(value)
-        return real(value)
+        return real(table, value)
 
-    monkeypatch.setattr(snapshot, "content_hash", content_hash)
+    monkeypatch.setattr(api.backend, "put_content", put_content)
     return seen
 
 
 def test_a_later_snapshot_hashes_only_the_objects_that_changed(api: APIServer, monkeypatch) -> None:
     take_snapshot(api, "run-1")
-    seen = hashed(monkeypatch)
+    seen = hashed(api, monkeypatch)
     take_snapshot(api, "run-2")
     assert [v for v in seen if "objects" not in v] == []  # only the manifest was hashed again
     api.apply(message("b", "changed"), manager="test")
@@ -132,7 +138,7 @@ def test_hashes_of_a_rolled_back_or_lost_snapshot_are_not_reused(api: APIServer,
     take_snapshot(api, "run-2")
     for key, _manifest in list(api.backend.list_records(MANIFESTS_TABLE)):
         api.backend.delete_record(MANIFESTS_TABLE, key)  # as if pruned
-    seen = hashed(monkeypatch)
+    seen = hashed(api, monkeypatch)
     take_snapshot(api, "run-3")
     assert len([v for v in seen if "objects" not in v]) == 4  # every object hashed anew
 
@@ -161,7 +167,7 @@ def test_a_small_change_is_stored_as_a_delta_against_the_previous_manifest(api: 
     take_snapshot(api, "run-2")
     base, delta = stored_manifest(api, "run-1"), stored_manifest(api, "run-2")
     assert "objects" in base and len(base["objects"]) == 11
-    assert delta["parent"] == snapshot.content_hash(base) and delta["depth"] == 1
+    assert delta["parent"] == sha256(canonical(base).encode()).hexdigest() and delta["depth"] == 1
     assert (len(delta["added"]), len(delta["removed"])) == (2, 2)  # b's new version and k; b's old one and c
     assert texts(api, "run-1") == {n: f"hi {n}" for n in "abcdefghij"}
     assert texts(api, "run-2") == {**{n: f"hi {n}" for n in "adefghij"}, "b": "changed", "k": "new"}
@@ -233,9 +239,18 @@ def test_a_snapshot_writes_the_digests_of_the_changed_objects_only(api: APIServe
     api.apply(message("b", "changed"), manager="test")
     changed = api.get("example.com", "Message", "default", "b")["metadata"]["uid"]
     written: list[tuple[str, str]] = []
-    real = type(api.backend).put_record
-    monkeypatch.setattr(type(api.backend), "put_record",
-                        lambda self, table, key, value: written.append((table, key)) or real(self, table, key, value))
+    real_put, real_add = type(api.backend).put_record, type(api.backend).put_content
+
+    def put_record(self: object, table: str, key: str, value: object) -> None:
+        written.append((table, key))
+        real_put(self, table, key, value)
+
+    def put_content(self: object, table: str, value: object) -> str:
+        written.append((table, ""))
+        return real_add(self, table, value)
+
+    monkeypatch.setattr(type(api.backend), "put_record", put_record)
+    monkeypatch.setattr(type(api.backend), "put_content", put_content)
     take_snapshot(api, "run-2")
     assert sorted(table for table, _key in written) == sorted([  # one row each: b's digest, b, the delta, ...
         MANIFESTS_TABLE, OBJECTS_TABLE, snapshot.DIGESTS_TABLE, snapshot.HASHES_TABLE, snapshot.SNAPSHOTS_TABLE])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 
@@ -476,6 +477,22 @@ def test_records_crud(backend: BaseBackend) -> None:
     assert list(backend.list_records("runs")) == [("r2", {"ok": True, "steps": [1, 2]})]
     assert list(backend.list_records("alloc")) == [("r1", 42)]
     assert list(backend.list_records("empty")) == []
+
+
+def test_content_records_are_kept_once_under_the_hash_of_their_canonical_json(backend: BaseBackend) -> None:
+    value = {"b": [1, "é"], "a": {"y": None, "x": True}}
+    key = backend.put_content("blobs", value)
+    assert key == hashlib.sha256('{"a":{"x":true,"y":null},"b":[1,"é"]}'.encode()).hexdigest()
+    assert backend.put_content("blobs", {"a": {"x": True, "y": None}, "b": [1, "é"]}) == key  # key order is not content
+    assert list(backend.list_records("blobs")) == [(key, value)]
+    backend.put_record("blobs", key, "left alone")  # a key already there is not written again
+    assert backend.put_content("blobs", value) == key and backend.get_record("blobs", key) == "left alone"
+    with pytest.raises(Boom), backend.transaction():
+        other = backend.put_content("blobs", [2])
+        raise Boom
+    assert backend.get_record("blobs", other) is None
+    with pytest.raises(Invalid, match="record blobs: value is not JSON-compatible"):
+        backend.put_content("blobs", {"x": float("nan")})
 
 
 def test_records_do_not_touch_revisions_or_events(backend: BaseBackend) -> None:
