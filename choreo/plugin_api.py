@@ -15,7 +15,8 @@ What is here, by use:
   ``read_single_mapping`` (the strict, bounded readers), and safe git (``run_git``, ``check_url``,
   ``check_ref``, ``GitError``);
 - a project's stored state: ``stored_api`` (the API over it, for commands), ``state_path``;
-- results: ``natural_key`` (device order for people), ``stale_outputs`` (outputs older than the objects).
+- results: ``natural_key`` (device order for people), ``stale_outputs`` (outputs older than the objects),
+  ``write_atomic`` (an output file replaced in one step).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from choreo.api.objects import Object
 from choreo.apiserver.hooks import BaseHook
 from choreo.apiserver.interface import HookHost, ObjectAPI
 from choreo.apiserver.server import utc_now
+from choreo.atomic import write_atomic
 from choreo.errors import ChoreoError, Invalid, LoadError, NotFound
 from choreo.git import GitError, check_ref, check_url, run_git
 from choreo.loader.files import Folder, FoundFile
@@ -64,4 +66,5 @@ __all__ = [
     "state_path",
     "stored_api",
     "utc_now",
+    "write_atomic",
 ]

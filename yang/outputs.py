@@ -11,12 +11,11 @@ import json
 import os
 import re
 import stat
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from choreo.plugin_api import ChoreoError
+from choreo.plugin_api import ChoreoError, write_atomic
 from yang.merge import Merged, Problem
 
 if TYPE_CHECKING:  # the stage imports this module
@@ -107,14 +106,7 @@ def _write(path: Path, text: str) -> None:
     """Write through a temporary file and a rename: a reader never sees half a config, and a link a project
     left at ``path`` is replaced, never followed (it could point at any file of the user's)."""
     try:
-        fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(partial, path)
-        except BaseException:
-            Path(partial).unlink(missing_ok=True)
-            raise
+        write_atomic(path, text)
     except OSError as err:
         raise ChoreoError(f"{path}: cannot write: {err.strerror or err}") from None
 

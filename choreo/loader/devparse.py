@@ -10,11 +10,10 @@ as in the reference.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from choreo.atomic import write_atomic
 from choreo.loader.libraries import LIBRARY_KIND, LIBRARY_TYPE
 from choreo.loader.project import FILE_ORIGIN, ORIGIN_ANNOTATION, Library, ReconcilerConfig, ResourceSelector
 from choreo.loader.reconcilers import CHOREO_API_VERSION, RECONCILER_KIND
@@ -62,18 +61,6 @@ def library_object(library: Library) -> dict[str, Any]:
         "metadata": _metadata(library.name),
         "spec": {"code": library.code, "type": LIBRARY_TYPE},
     }
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step (temporary file in the same folder + rename)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_generated(in_dir: Path, reconcilers: list[ReconcilerConfig], libraries: list[Library]) -> list[Path]:

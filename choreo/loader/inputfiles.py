@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 
 from choreo.apiserver.metadata import dns1123_label_errors, dns1123_subdomain_errors
+from choreo.atomic import write_atomic
 from choreo.errors import ChoreoError, Invalid, NotFound
-from choreo.loader.devparse import write_atomic
 from choreo.loader.files import Folder, FoundFile
 from choreo.loader.loading import DEFAULT_NAMESPACE, INPUT, YAML_SUFFIXES
 from choreo.loader.paths import resolve_inside

@@ -9,11 +9,10 @@ BRANCH), or on BRANCH created/reset at REF in development. The active context is
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from choreo.atomic import write_atomic
 from choreo.errors import ChoreoError
 from choreo.git import GitError, check_branch, check_ref, check_url, output, run_git
 
@@ -119,10 +118,7 @@ class Workspace:
         raise GitError(f"{ref}: no such commit, tag or branch in the repository")
 
     def save(self, spec: ContextSpec) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".context.")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(asdict(spec), handle, sort_keys=True)
-        os.replace(tmp, self.root / CONTEXT_FILE)
+        write_atomic(self.root / CONTEXT_FILE, json.dumps(asdict(spec), sort_keys=True))
 
     def saved(self) -> ContextSpec | None:
         path = self.root / CONTEXT_FILE
