@@ -27,7 +27,7 @@ import json
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import asdict
-from typing import Any
+from typing import Any, NamedTuple
 
 from choreo.api.objects import key_of, uid_and_version
 from choreo.apiserver.interface import ObjectAPI
@@ -39,6 +39,7 @@ from choreo.loader.project import Project, ReconcilerConfig
 from choreo.runtime.selectors import field_selector
 from choreo.store import Gone
 from choreo.store.cache import owner_uids
+from choreo.store.multimap import SetMap
 
 Object = dict[str, Any]
 WorkKey = tuple[str, str, str]  # reconciler name, namespace, name
@@ -121,6 +122,25 @@ def reconciler_salt(run: str, config: ReconcilerConfig) -> str:
 # ---------------------------------------------------------------------------------------------- the memo
 
 
+class _Record(NamedTuple):
+    """A reconcile's recorded inputs as the memo holds them (a tuple: thousands are held through a run)."""
+
+    salt: object
+    queries: tuple[Query, ...]
+    digest: object
+
+    @classmethod
+    def of(cls, stored: Any) -> _Record:
+        """The record stored as ``stored`` (anything else than a record never matches)."""
+        if not isinstance(stored, dict):
+            return cls(None, (), None)
+        queries = stored.get("queries")
+        return cls(stored.get("salt"), tuple(queries) if isinstance(queries, list) else (), stored.get("digest"))
+
+    def stored(self) -> Object:
+        return {"salt": self.salt, "queries": list(self.queries), "digest": self.digest}
+
+
 class ReconcileMemo:
     """The recorded digests of a project's reconciles, and the decision to reuse one. It needs choreo's own
     store (an ``APIServer``): its records share the run's transaction and its owner index is followed.
@@ -137,7 +157,9 @@ class ReconcileMemo:
         self.full = full
         self.concurrent = concurrent
         self._salts: dict[str, str] = {}
-        self._records: dict[str, Object] = dict(api.records.list_records(TASKS_TABLE))
+        self._records: dict[str, _Record] = {
+            name: _Record.of(stored) for name, stored in api.records.list_records(TASKS_TABLE)
+        }
         self._seen: set[str] = set()
         self._observations = _Observations(api, follow=bool(self._records))
 
@@ -150,21 +172,24 @@ class ReconcileMemo:
     def settled(self, work: Iterable[tuple[WorkKey, ReconcilerConfig, Object]]) -> bool:
         """Whether the next run would reuse every reconcile, ``work`` being every reconcile there is now (key,
         reconciler, for-object): each has a record, which holds in the current state, and no other record
-        is left. Asked at the end of a batch run that went well."""
-        names = set()
-        for key, config, for_object in work:
-            name = _record_key(key)
-            if not self._current(name, config, for_object):
-                return False
-            names.add(name)
-        return names == set(self._records)
+        is left. Asked at the end of a batch run that went well (the observations are dropped after it)."""
+        try:
+            names = set()
+            for key, config, for_object in work:
+                name = _record_key(key)
+                if not self._current(name, config, for_object):
+                    return False
+                names.add(name)
+            return names == set(self._records)
+        finally:
+            self._observations.forget_all()  # nothing asks after this: not kept through the run's snapshot
 
     def _current(self, name: str, config: ReconcilerConfig, for_object: Object) -> bool:
         """Whether the record ``name`` holds: same salt, same observations now, for-object not being deleted."""
         record = self._records.get(name)
         if record is None or for_object["metadata"].get("deletionTimestamp"):
             return False
-        return record.get("salt") == self._salt(config) and record.get("digest") == self._digest(record["queries"])
+        return record.salt == self._salt(config) and record.digest == self._digest(record.queries)
 
     def remember(
         self, key: WorkKey, config: ReconcilerConfig, queries: set[Query], *, since: int = 0,
@@ -174,14 +199,14 @@ class ReconcileMemo:
         ``since``: the revision before it ran; ``own``: the revisions of its own writes."""
         name = _record_key(key)
         self._seen.add(name)
-        ordered = sorted(queries)
-        record = {"salt": self._salt(config), "queries": ordered, "digest": self._digest(ordered)}
+        ordered = tuple(sorted(queries))
+        record = _Record(self._salt(config), ordered, self._digest(ordered))
         if self.concurrent and self._changed_by_others(queries, since, own):  # after the digest: it covers it
             self.forget(key)
             return
         if self._records.get(name) != record:
             self._records[name] = record
-            self.api.records.put_record(TASKS_TABLE, name, record)
+            self.api.records.put_record(TASKS_TABLE, name, record.stored())
 
     def forget(self, key: WorkKey) -> None:
         """An execution that did not end done (error, requeue, deletion) is never reused."""
@@ -229,7 +254,7 @@ class ReconcileMemo:
             salt = self._salts[config.name] = reconciler_salt(self.run_salt, config)
         return salt
 
-    def _digest(self, queries: list[Query]) -> str:
+    def _digest(self, queries: Iterable[Query]) -> str:
         """The digest of what ``queries`` see now (``_Observations`` keeps what they saw while it holds)."""
         digest = hashlib.sha256()
         for query, seen in self._observations.current(queries):
@@ -251,16 +276,20 @@ class _Observations:
     (a first run) executes nearly every reconcile, and decoding each of its writes again would cost more
     than observing again. Observations look at the store's own objects
     (``APIServer.view``): nothing is decoded or copied for them.
+
+    Memory: the indexes that say which observations an event concerns are kept only when ``follow``
+    (without it nothing ever reads them), and hold a lone query or uid without a set (``SetMap``): most
+    objects are observed by one query.
     """
 
     def __init__(self, api: APIServer, *, follow: bool = True) -> None:
         self.api = api
         self.follow = follow
         self._seen: dict[Query, str] = {}
-        self._gets: dict[Identity, set[Query]] = {}  # the object a get names, as stored (namespace normalised)
-        self._lists: dict[tuple[str, str], set[Query]] = {}
-        self._children: dict[str, set[Query]] = {}  # owner uid -> children queries
-        self._owners: dict[Identity, set[str]] = {}  # child -> owner uids it was observed under
+        self._gets: SetMap[Identity, Query] = SetMap()  # the object a get names, as stored (namespace normalised)
+        self._lists: SetMap[tuple[str, str], Query] = SetMap()
+        self._children: SetMap[str, Query] = SetMap()  # owner uid -> children queries
+        self._owners: SetMap[Identity, str] = SetMap()  # child -> owner uids it was observed under
         self._stamp: tuple[int, int] = (-1, -1)
 
     def current(self, queries: Iterable[Query]) -> Iterator[tuple[Query, str]]:
@@ -279,17 +308,17 @@ class _Observations:
         if (revision, rollbacks) == (last, last_rollbacks):
             return
         if not self.follow or rollbacks != last_rollbacks or revision < last or revision - last > len(self._seen):
-            self._forget_all()
+            self.forget_all()
             return
         try:
             events = self.api.events.events_since(last)
         except Gone:
-            self._forget_all()
+            self.forget_all()
             return
         for event in events:
             self._forget(event.object)
 
-    def _forget_all(self) -> None:
+    def forget_all(self) -> None:
         self._seen.clear()
         self._gets.clear()
         self._lists.clear()
@@ -299,32 +328,36 @@ class _Observations:
     def _forget(self, obj: Object) -> None:
         key = key_of(obj)
         identity = (key.group, key.kind, key.namespace, key.name)
-        dropped = [*self._gets.pop(identity, ()), *self._lists.pop((key.group, key.kind), ())]
-        for uid in owner_uids(obj) | self._owners.pop(identity, set()):
-            dropped.extend(self._children.pop(uid, ()))
+        dropped = [*self._gets.pop(identity), *self._lists.pop((key.group, key.kind))]
+        for uid in owner_uids(obj).union(self._owners.pop(identity)):
+            dropped.extend(self._children.pop(uid))
         for query in dropped:
             self._seen.pop(query, None)
 
     def _observe(self, query: Query) -> Any:
         """What ``query`` sees in the current state: identities and resourceVersions, never contents."""
         op, *args = json.loads(query)
+        follow = self.follow
         try:
             if op == "get":
                 group, kind, namespace, name = args
-                resource = self.api.registry.get(group, kind)
-                stored_as = (group, kind, namespace if resource is None or resource.namespaced else "", name)
-                self._gets.setdefault(stored_as, set()).add(query)
+                if follow:
+                    resource = self.api.registry.get(group, kind)
+                    stored_as = (group, kind, namespace if resource is None or resource.namespaced else "", name)
+                    self._gets.add(stored_as, query)
                 return _version(self.api.view(*args))
             if op == "list":
-                self._lists.setdefault((args[0], args[1]), set()).add(query)
+                if follow:
+                    self._lists.add((args[0], args[1]), query)
                 return [[*_identity(o), _version(o)] for o in _selected(self.api, *args)]
             uid, owned = args
-            self._children.setdefault(uid, set()).add(query)
             kinds = {(group, kind) for group, kind in owned}
             children = [key for key in self.api.dependent_keys(uid) if (key.group, key.kind) in kinds]
             identities = [(key.group, key.kind, key.namespace, key.name) for key in children]
-            for identity in identities:
-                self._owners.setdefault(identity, set()).add(uid)
+            if follow:
+                self._children.add(uid, query)
+                for identity in identities:
+                    self._owners.add(identity, uid)
             return [[*identity, _version(self.api.view(*identity))] for identity in identities]
         except ChoreoError as exc:  # a kind that is not served (any more)
             return ["error", str(exc)]

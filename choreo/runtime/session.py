@@ -98,6 +98,15 @@ def run_project(root: Path, options: RunOptions | None = None) -> RunRecord:
 
 
 def _run(pipeline: Pipeline, api: APIServer, started: float) -> RunRecord:
+    record = _reconcile(pipeline, api, started)
+    Pipeline.keep(api, record)
+    return record
+
+
+def _reconcile(pipeline: Pipeline, api: APIServer, started: float) -> RunRecord:
+    """Load, reconcile and run the stages: the run's record, to keep. Everything else it built (the load, the
+    reconcile memo, the controller and its engines) is dropped when it returns, before the snapshot: the
+    snapshot reads every object, and the run's peak memory was there."""
     loaded = pipeline.read(api)
     project = loaded.project
     settled = pipeline.unchanged(api, loaded)
@@ -106,7 +115,6 @@ def _run(pipeline: Pipeline, api: APIServer, started: float) -> RunRecord:
         record = pipeline.new_record(RunOutcome(reused=settled.reconciles), pipeline.stages(api), started)
         if api.events.current_revision() != settled.revision:  # a stage wrote: the fixpoint is left
             fixpoint.remember(api, None)
-        Pipeline.keep(api, record)
         return record
     loaded.sync()
     pipeline.warn(project)
@@ -119,7 +127,6 @@ def _run(pipeline: Pipeline, api: APIServer, started: float) -> RunRecord:
         raise _ReconcilingFailed(pipeline.new_record(outcome, [], started))
     record = pipeline.new_record(outcome, pipeline.stages(api), started)
     pipeline.settle(api, loaded, controller, memo)
-    Pipeline.keep(api, record)
     return record
 
 
