@@ -65,20 +65,8 @@ _READ_BUILTINS = {"client_get": (2, 3), "client_list": (0, 2)}
 # two thirds of a Link's reconcile_result (~0.12 ms). Any other call takes the way through Python, whose
 # encoder and checks report what is wrong, as before.
 _RESULT = "reconcile_result"
-# IP helpers the prelude answers itself for a canonical IPv4 prefix ("10.1.0.6/31" or "10.1.0.6": decimal
-# octets and length without leading zeros, in range), as ``ipaddress`` reads it; anything else (IPv6,
-# keywords, what ipaddress refuses) is the Python builtin's, with its message. A call into Python costs
-# ~10 µs (each value crosses as a JSON text); a fabric Link asks four times.
-_IPV4_HELPERS = {"get_address": "fast[0]", "get_prefixlength": "fast[1]"}
-
-
-def _ipv4_wrapper(name: str, answer: str) -> str:
-    """The prelude's ``name``: ``answer`` from ``_choreo_ipv4``, else ``_choreo_<name>`` (two statements)."""
-    return f"""
-def {name}(*args, **kwargs):
-    fast = _choreo_ipv4(args[0]) if len(args) == 1 and not kwargs else None
-    return {answer} if fast else _choreo_{name}(*args, **kwargs)
-"""
+# Builtins that take no objects (the IP helpers, get_resource ...) are called from user code directly,
+# not through a prelude function: an error they raise is then reported at the user's line and column.
 
 
 def _json_wrapper(name: str, *, checked: bool) -> str:
@@ -155,22 +143,6 @@ def _choreo_arguments(args, kwargs):
     return named + list(kwargs.items())
 
 _CHOREO_SCALARS = ("string", "int", "float", "bool", "NoneType")
-_CHOREO_OCTETS = {{str(i): True for i in _choreo_range(256)}}
-_CHOREO_LENGTHS = {{str(i): i for i in _choreo_range(33)}}
-
-def _choreo_ipv4(prefix):
-    # (address, prefix length) of a canonical IPv4 prefix or address; None for anything else.
-    if type(prefix) != "string":
-        return None
-    address, slash, length = prefix.partition("/")
-    length = _CHOREO_LENGTHS.get(length) if slash else 32
-    octets = address.split(".")
-    if length == None or len(octets) != 4:
-        return None
-    for octet in octets:
-        if octet not in _CHOREO_OCTETS:
-            return None
-    return (address, length)
 
 def _choreo_is_data(value):
     # True when json.encode takes value as it is: dicts with string keys, lists, tuples, scalars
@@ -199,11 +171,12 @@ def _choreo_typed(args, kwargs, at, count):
     typed = {{"apiVersion": args[at].get("apiVersion"), "kind": args[at].get("kind")}}
     return [args[:at] + (typed,) + args[at + 1:], kwargs]
 
-def _choreo_copy(value):
-    # The copy JSON would give of a dict (a list for a tuple); None if a value in it is not data.
+def _choreo_copy(value, steps = 2147483647):
+    # The copy JSON would give of a dict (a list for a tuple); None if a value in it is not data or it has
+    # more than steps values (a value holding itself has no end).
     out = [None]
     stack = [(value, out, 0)]
-    for _ in _choreo_range(2147483647):
+    for _ in _choreo_range(steps):
         if not stack:
             return out[0]
         source, target, key = stack.pop()
@@ -255,7 +228,7 @@ def _choreo_result_fields(args, kwargs):
         return None
     if "conditionType" in bound and type(bound["conditionType"]) != "string":
         return None
-    obj = _choreo_copy(bound["obj"])
+    obj = _choreo_copy(bound["obj"], 100000)
     if obj == None:
         return None
     msg = msg or ""
@@ -285,7 +258,7 @@ def _choreo_result(value):
     return _choreo_encode(value)
 """ + "".join(_json_wrapper(name, checked=True) for name in _DATA_BUILTINS if name != _RESULT) + "".join(
     _read_wrapper(name, at, count) for name, (at, count) in _READ_BUILTINS.items()
-) + "".join(_ipv4_wrapper(name, answer) for name, answer in _IPV4_HELPERS.items())
+)
 # Evaluated after the reconciler's own code, in its module: ENTRY calls reconcile(self) and encodes its
 # result. The call spreads its argument list so that the compiler cannot inline reconcile(self): an error
 # inside an inlined function would be reported at the line of ENTRY instead of the user's.
@@ -424,8 +397,6 @@ def _builtins(current: _Current) -> dict[str, Callable[..., Any]]:
             table[f"_choreo_{name}"] = _json_adapter(_other_fields(fn))
         elif name in _DATA_BUILTINS or name in _READ_BUILTINS:
             table[f"_choreo_{name}"] = _json_adapter(fn)
-        elif name in _IPV4_HELPERS:
-            table[f"_choreo_{name}"] = fn
         else:
             table[name] = fn
     table[LOG_HOOK] = current.log
