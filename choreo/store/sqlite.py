@@ -113,8 +113,10 @@ class SqliteBackend(BaseBackend):
         self.location = str(self.path)
         self._last_packed: tuple[str, str | bytes] = ("", "")
         # The revision counter as this transaction last moved it, not yet written to the meta table: written
-        # once when the transaction (or a savepoint) ends or a savepoint begins, not once per object write.
+        # once when the transaction commits, not once per object write. Each savepoint remembers what it was
+        # when the savepoint began, to put it back when the savepoint is rolled back.
         self._unsaved_revision: int | None = None
+        self._revision_at: dict[int, int | None] = {}
         self._db = _connect(self.path)
         try:
             self._configure()
@@ -254,8 +256,7 @@ class SqliteBackend(BaseBackend):
         self._unsaved_revision = revision  # only ever inside a transaction: saved by _save_revision
 
     def _save_revision(self) -> None:
-        """Write the counter the open transaction moved: before it commits, and before a savepoint begins
-        (rolling back to the savepoint then keeps the writes made before it, counter included)."""
+        """Write the counter the open transaction moved, before it commits."""
         if self._unsaved_revision is not None:
             self._set_meta("revision", self._unsaved_revision)
             self._unsaved_revision = None
@@ -319,27 +320,31 @@ class SqliteBackend(BaseBackend):
     def _begin(self, depth: int) -> None:
         # IMMEDIATE takes the write lock up front, so a transaction never fails half-way on a busy file.
         if depth > 0:
-            self._save_revision()
+            self._revision_at[depth] = self._unsaved_revision
         self._db.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT sp{depth}")
 
     def _commit(self, depth: int) -> None:
         if depth > 0:
             self._db.execute(f"RELEASE sp{depth}")
+            self._revision_at.pop(depth, None)
             return
         try:
             self._save_revision()
             self._db.execute("COMMIT")
         except BaseException:
             self._unsaved_revision = None
+            self._revision_at.clear()
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise
 
     def _rollback(self, depth: int) -> None:
-        self._unsaved_revision = None  # moved after the savepoint (or transaction) began: undone with it
         if depth == 0:
+            self._unsaved_revision = None  # the meta table's counter is rolled back with everything else
+            self._revision_at.clear()
             if self._db.in_transaction:  # SQLite may already have rolled back after an I/O error
                 self._db.execute("ROLLBACK")
         else:
+            self._unsaved_revision = self._revision_at.pop(depth, None)
             self._db.execute(f"ROLLBACK TO sp{depth}")
             self._db.execute(f"RELEASE sp{depth}")

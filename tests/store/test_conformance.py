@@ -439,6 +439,29 @@ def test_a_nested_transaction_that_wrote_only_deeper_down_still_undoes_it(backen
     assert [e.revision for e in backend.events_since(0)] == [1, 2]
 
 
+def test_levels_begun_by_one_write_each_undo_back_to_their_own_start(backend: BaseBackend) -> None:
+    # A first write begins every open level at once (a run, an API call, the store's own write); undoing an
+    # inner one keeps the levels around it open: they still commit, or undo their own writes, later.
+    with backend.transaction():
+        put(backend, "a")
+        with pytest.raises(Boom), backend.transaction():
+            with pytest.raises(Boom), backend.transaction():
+                with backend.transaction():
+                    put(backend, "b")
+                    backend.put_record("t", "b", 1)
+                raise Boom
+            assert backend.get(key("b")) is None and backend.get_record("t", "b") is None
+            assert rv(put(backend, "c")) == "2"
+            with backend.transaction(), backend.transaction():
+                put(backend, "kept-until-the-middle-fails")
+            raise Boom
+        assert backend.get(key("c")) is None
+        assert rv(put(backend, "d")) == "2"
+    assert names(backend.list(GROUP, KIND)) == [("default", "a"), ("default", "d")]
+    assert [e.revision for e in backend.events_since(0)] == [1, 2]
+    assert backend.current_revision() == 2
+
+
 def test_other_threads_do_not_see_an_open_transaction(backend: BaseBackend) -> None:
     seen: list[dict | None] = []
     inside = threading.Event()
