@@ -16,9 +16,10 @@ of regular/network.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from ipam import ipclaim as ct
+from ipam import labels as lk
 from ipam import legacy
 from ipam.allocation import Allocation, ChangeLog, LastOutcome, Outcome, ValueKey
 from ipam.blocks import cover
@@ -299,7 +300,7 @@ class IPIndex:
         return previous.masked if parent.free.is_free((previous.network, previous.plen)) else None
 
     def _find_prefix(self, c: IPClaim, target: int) -> Prefix:
-        for route in self.rib.walk_shorter(target):
+        for route in self._selectable(c, self.rib.walk_shorter(target), below=target):
             if self._usable_prefix_parent(c, route, target):
                 assert route.free is not None
                 start = route.free.best_fit(target)
@@ -307,6 +308,17 @@ class IPIndex:
                     return Prefix(route.prefix.family, start, target)
         self._require_candidates(c)
         raise AllocationError("no free prefix found")
+
+    def _selectable(self, c: IPClaim, walked: Iterable[Route], below: int | None = None) -> Iterable[Route]:
+        """The routes ``c``'s selector may pick, in RIB order: those of ``walked`` (the RIB walk a search makes),
+        or, when the selector names a user label, only the prefixes and range blocks carrying it (shorter than
+        ``below``); addresses are never parents. A system label key is not looked up this way: the system value
+        is the one a selector sees."""
+        label = next((k for k in c.selector if k not in lk.SYSTEM_KEYS), None)
+        if label is None:
+            return walked
+        routes = self.rib.labelled(label, c.selector[label])
+        return routes if below is None else [r for r in routes if r.prefix.plen < below]
 
     def _require_candidates(self, c: IPClaim) -> None:
         if not any(matches(c.selector, r.labels()) for r in self.rib.walk()):
@@ -369,7 +381,7 @@ class IPIndex:
     def _find_address(self, c: IPClaim) -> tuple[Route, int]:
         tried: list[str] = []
         seen_tables: set[str] = set()
-        for route in self.rib.walk(prune=lambda r: r.prefix.full):
+        for route in self._selectable(c, self.rib.walk(prune=lambda r: r.prefix.full)):
             if not matches(c.selector, route.labels()):
                 continue
             if self.legacy and not legacy.is_address_parent(route):  # aggregates and other prefixes hand out none
@@ -451,8 +463,7 @@ class IPIndex:
                 self.rib.insert(route)
                 current = route
             elif changed:
-                for attr in _ROUTE_VALUE:
-                    setattr(current, attr, getattr(route, attr))
+                self.rib.restate(current, {attr: getattr(route, attr) for attr in _ROUTE_VALUE})
             owned[current.key] = current
             self._track_gateway(current)
             if changed:

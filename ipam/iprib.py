@@ -9,6 +9,9 @@ Iteration is the reference's RIB order: IPv4 before IPv6, ascending address, a p
 The children are also kept by prefix length, so a search for the parents a prefix of length n can be
 taken from (``walk_shorter``) visits only the routes shorter than n: not the thousands of /31s or /32s
 already handed out of a pool, which would make every dynamic claim cost as much as all before it.
+For the same reason the prefixes and range blocks are kept by their user labels (``labelled``): a claim
+whose selector names a user label looks only at the routes that carry it, not at every value of the
+pools that come before its own in RIB order.
 """
 
 from __future__ import annotations
@@ -117,6 +120,8 @@ class RIB:
     def __init__(self) -> None:
         self.roots = {f: Route(Prefix(f, 0, 0), free=FreeSpace(WIDTH[f], (0, 0))) for f in (4, 6)}
         self.routes: dict[tuple[int, int, int], Route] = {}
+        # (user label, value) -> keys of the prefixes and range blocks carrying it (addresses hold nothing)
+        self._labelled: dict[tuple[str, str], set[tuple[int, int, int]]] = {}
 
     def get(self, prefix: Prefix) -> Route | None:
         return self.routes.get((prefix.family, prefix.network, prefix.plen))
@@ -145,6 +150,7 @@ class RIB:
                 route._adopt(child)
         parent._adopt(route)
         self.routes[route.key] = route
+        self._label(route)
 
     def delete(self, route: Route) -> list[Route]:
         """Remove ``route`` and every route under it; returns them, parent first."""
@@ -155,8 +161,34 @@ class RIB:
         parent.free.give((route.prefix.address, route.prefix.plen))
         for item in removed:
             del self.routes[item.key]
+            self._unlabel(item)
             item.parent = None
         return removed
+
+    def restate(self, route: Route, values: dict[str, object]) -> None:
+        """Give the stored ``route`` new values (owner, labels, summary, ...) for its attributes."""
+        self._unlabel(route)
+        for attr, value in values.items():
+            setattr(route, attr, value)
+        self._label(route)
+
+    def labelled(self, label: str, value: str) -> list[Route]:
+        """The prefixes and range blocks whose user labels have ``label: value``, in RIB order (which is the
+        order of their keys: family, then address, a parent before the longer routes under it)."""
+        return [self.routes[key] for key in sorted(self._labelled.get((label, value), ()))]
+
+    def _label(self, route: Route) -> None:
+        if route.summary != "address":
+            for pair in route.user.items():
+                self._labelled.setdefault(pair, set()).add(route.key)
+
+    def _unlabel(self, route: Route) -> None:
+        if route.summary != "address":
+            for pair in route.user.items():
+                keys = self._labelled[pair]
+                keys.discard(route.key)
+                if not keys:
+                    del self._labelled[pair]
 
     def subtree(self, route: Route) -> Iterator[Route]:
         """``route`` and its descendants in RIB order."""

@@ -21,6 +21,8 @@ SUMMARY_TYPE = "ipam.be.kuid.dev/claim-summary-type"
 ADDRESS_FAMILY = "ipam.be.kuid.dev/address-family"
 SUBNET = "ipam.be.kuid.dev/subnet"
 DEFAULT_GATEWAY = "ipam.be.kuid.dev/default-gateway"
+SYSTEM_KEYS = frozenset((CLAIM_NAME, CLAIM_UID, OWNER_KIND, CLAIM_TYPE, INDEX_ENTRY, PREFIX_TYPE, SUMMARY_TYPE,
+                         ADDRESS_FAMILY, SUBNET, DEFAULT_GATEWAY))
 
 
 def string_map(values: Mapping[Any, Any] | None) -> dict[str, str]:

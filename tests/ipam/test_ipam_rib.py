@@ -1,4 +1,5 @@
-"""The IP RIB's length-restricted walk: the routes shorter than n, in RIB order, whatever the tree holds."""
+"""The IP RIB's shortcuts: the routes shorter than n and the routes carrying a label, each in RIB order and
+equal to what a walk of the whole tree finds, whatever the tree holds and however it got there."""
 
 from __future__ import annotations
 
@@ -15,35 +16,46 @@ def shorter_by_full_walk(rib: RIB, plen: int) -> list[tuple[int, int, int]]:
 
 
 def random_index(seed: int) -> IPIndex:
-    """An index grown and shrunk at random: nested static prefixes, ranges, dynamic prefixes and addresses."""
+    """An index grown and shrunk at random: nested static prefixes, ranges, dynamic prefixes and addresses,
+    with labels that change as claims are written again."""
     rng = random.Random(seed)
     index = IPIndex("rib")
     for name, prefix in (("p4", "10.0.0.0/16"), ("p6", "1000::/48"), ("n4", "10.1.0.0/24")):
         kind = {"prefixType": "network"} if name == "n4" else {}
-        index.claim(parse_ip_claim(name, {"prefix": prefix, **kind}, uid=name, index_owned=True))
-    names: list[str] = []
+        spec = {"prefix": prefix, "labels": {"role": rng.choice("ab")}, **kind}
+        index.claim(parse_ip_claim(name, spec, uid=name, index_owned=True))
+    specs: dict[str, dict[str, object]] = {}
     for i in range(300):
         roll = rng.random()
         name = f"c{i}"
         if roll < 0.15:
-            spec = {"prefix": f"10.0.{rng.randrange(256)}.0/{rng.choice((24, 25, 26))}"}
+            spec: dict[str, object] = {"prefix": f"10.0.{rng.randrange(256)}.0/{rng.choice((24, 25, 26))}"}
         elif roll < 0.2:
             base = rng.randrange(0, 250)
             spec = {"range": f"10.0.200.{base}-10.0.200.{base + rng.randrange(5)}"}
         elif roll < 0.55:
             spec = {"createPrefix": True, "prefixLength": rng.choice((26, 28, 31, 64, 120))}
-        elif roll < 0.8:
+        elif roll < 0.75:
             spec = {}
-        elif names:
-            index.release(names.pop(rng.randrange(len(names))))
+        elif roll < 0.88 and specs:
+            name = rng.choice(sorted(specs))
+            spec = {**specs[name], "labels": {"role": rng.choice("abc")}}
+        elif specs:
+            index.release(name := rng.choice(sorted(specs)))
+            del specs[name]
             continue
         else:
             continue
+        if rng.random() < 0.5 and name not in specs:
+            spec["labels"] = {"role": rng.choice("abc"), "tier": rng.choice("xy")}
+        if rng.random() < 0.3 and "prefix" not in spec and "range" not in spec:
+            spec["selector"] = {"matchLabels": {"role": rng.choice("abc")}}
         try:
             index.claim(parse_ip_claim(name, spec, uid=name))
-            names.append(name)
+            specs[name] = spec
         except AllocationError:
             index.release(name)
+            specs.pop(name, None)
     return index
 
 
@@ -53,6 +65,17 @@ def test_walk_shorter_is_the_full_walk_restricted_to_shorter_routes() -> None:
         assert len(rib.routes) > 100
         for plen in (1, 17, 24, 25, 26, 27, 31, 32, 33, 64, 120, 128):
             assert [r.key for r in rib.walk_shorter(plen)] == shorter_by_full_walk(rib, plen), (seed, plen)
+
+
+def test_labelled_routes_are_the_prefixes_and_ranges_a_full_walk_finds_with_the_label() -> None:
+    for seed in range(6):
+        rib = random_index(seed).rib
+        found = 0
+        for label, value in [("role", v) for v in "abcd"] + [("tier", v) for v in "xy"]:
+            wanted = [r.key for r in rib.walk() if r.summary != "address" and r.user.get(label) == value]
+            assert [r.key for r in rib.labelled(label, value)] == wanted, (seed, label, value)
+            found += len(wanted)
+        assert found > 50
 
 
 def test_dynamic_prefixes_come_from_a_later_pool_past_the_values_of_an_earlier_one() -> None:
@@ -67,3 +90,18 @@ def test_dynamic_prefixes_come_from_a_later_pool_past_the_values_of_an_earlier_o
     got = [index.claim(parse_ip_claim(f"link{i}", p2p, uid=f"l{i}")).status["prefix"] for i in range(3)]
     assert got == ["10.1.0.0/31", "10.1.0.2/31", "10.1.0.4/31"]
     assert [r.key for r in index.rib.walk_shorter(31)] == [(4, 10 << 24, 16), (4, (10 << 24) + (1 << 16), 16)]
+
+
+def test_addresses_come_from_a_later_pool_past_the_prefixes_of_an_earlier_one() -> None:
+    """The first pool holds many /31s (each a possible parent of addresses); the /32s come from the second
+    pool, which only the routes labelled like the selector are looked at to find."""
+    index = IPIndex("fabric")
+    for name, prefix, pool in (("p2p", "10.0.0.0/16", "p2p"), ("lo", "10.1.0.0/16", "loopback")):
+        index.claim(parse_ip_claim(name, {"prefix": prefix, "labels": {"pool": pool}}, uid=name, index_owned=True))
+    p2p = {"createPrefix": True, "prefixLength": 31, "selector": {"matchLabels": {"pool": "p2p"}}}
+    for i in range(200):
+        index.claim(parse_ip_claim(f"link{i}", p2p, uid=f"l{i}"))
+    loopback = {"selector": {"matchLabels": {"pool": "loopback"}}}
+    got = [index.claim(parse_ip_claim(f"node{i}", loopback, uid=f"n{i}")).status["address"] for i in range(3)]
+    assert got == ["10.1.0.0/32", "10.1.0.1/32", "10.1.0.2/32"]
+    assert [r.owner for r in index.rib.labelled("pool", "loopback")] == ["lo"]
