@@ -15,7 +15,10 @@ Reports, each with its baseline from the same run:
    link (1.9 links per node), the loopbacks first (the worst order for a search that walks the values
    handed out); each claim written twice per reconcile (the reconcile's write, then its children's) and
    reconciled twice. CPU per claim write for the allocation, for the confirmations, and at N and 3N nodes
-   (the baseline: the cost of a claim must not grow with the number of claims).
+   (the baseline: the cost of a claim must not grow with the number of claims);
+6. the same claims at engine level with the pools the other way round (the point-to-point /16 first, the
+   links' /31s claimed first, then the loopbacks from the second /16): CPU per loopback claim at N and 3N
+   nodes, which must not grow either (a search that walked the values of the pools before its own did).
 
 Usage: .venv/bin/python benchmarks/allocators.py [--ip 100000] [--api 5000] [--fabric 1000]
 """
@@ -196,15 +199,38 @@ def fabric_report(nodes: int) -> None:
               f"{3 * nodes} (ratio {after / before:.2f}; 1.00 = no growth with the number of claims)")
 
 
+def loopbacks_after_links(nodes: int) -> float:
+    """Section 6 for ``nodes`` nodes: CPU seconds per loopback claim, claimed after the links' /31s."""
+    index = IPIndex("fabric")
+    for name, prefix, pool in (("p2p", "10.0.0.0/16", "p2p"), ("lo", "10.1.0.0/16", "loopback")):
+        index.claim(parse_ip_claim(name, {"prefix": prefix, "labels": {"pool": pool}}, uid=name, index_owned=True))
+    p2p = {"createPrefix": True, "prefixLength": 31, "selector": {"matchLabels": {"pool": "p2p"}}}
+    for i in range(nodes * 19 // 10):
+        index.claim(parse_ip_claim(f"link{i}", p2p, uid=f"l{i}"))
+    loopback = {"selector": {"matchLabels": {"pool": "loopback"}}}
+    began = time.process_time()
+    for i in range(nodes):
+        index.claim(parse_ip_claim(f"node{i}", loopback, uid=f"n{i}"))
+    return (time.process_time() - began) / nodes
+
+
+def pools_reversed_report(nodes: int) -> None:
+    print(f"== loopbacks claimed after the links' /31s from an earlier pool ({nodes} and {3 * nodes} nodes, engine)")
+    before, after = loopbacks_after_links(nodes), loopbacks_after_links(3 * nodes)
+    print(f"  {before * 1e6:.0f} us per loopback claim at {nodes} nodes, {after * 1e6:.0f} us at {3 * nodes} "
+          f"(ratio {after / before:.2f}; 1.00 = no growth with the number of claims)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ip", type=int, default=100_000, help="dynamic /32 claims at engine level")
     parser.add_argument("--api", type=int, default=5_000, help="dynamic /32 claims through the API server")
     parser.add_argument("--fabric", type=int, default=1_000, help="nodes of the smaller fabric (section 5)")
-    parser.add_argument("--only-fabric", action="store_true", help="run section 5 only")
+    parser.add_argument("--only-fabric", action="store_true", help="run sections 5 and 6 only")
     args = parser.parse_args()
     if args.only_fabric:
         fabric_report(args.fabric)
+        pools_reversed_report(args.fabric)
         return
 
     print("== engines")
@@ -220,6 +246,7 @@ def main() -> None:
         ip_api_twice("SQLite store", args.api, backend)
         backend.close()
     fabric_report(args.fabric)
+    pools_reversed_report(args.fabric)
 
 
 if __name__ == "__main__":
