@@ -10,6 +10,8 @@ free id of the first matching range. Reference quirks fixed here:
   holders are reported for re-evaluation (Q3);
 - any overlap of a range with another owner's value is refused (Q4);
 - a dynamic id re-claims its previous value only when it is still free (Q6).
+The values are also kept by their user labels, so a dynamic claim whose selector names one looks only at the
+values carrying it, not at every value of the index.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ipam.allocation import Allocation, ChangeLog, LastOutcome, Outcome, ValueKe
 from ipam.blocks import FreeSpace, align, cover, last
 from ipam.errors import AllocationError
 from ipam.idclaim import IDClaim, IDSpace
-from ipam.labels import CLAIM_NAME, CLAIM_TYPE, CLAIM_UID, OWNER_KIND, check_owner, matches
+from ipam.labels import CLAIM_NAME, CLAIM_TYPE, CLAIM_UID, OWNER_KIND, SYSTEM_KEYS, check_owner, matches
 from ipam.sortedlist import SortedList
 from ipam.table import Holder, RangeTable, RangeTables
 
@@ -52,6 +54,7 @@ class IDIndex:
         self.values: dict[Key, Value] = {}
         self._starts = SortedList()
         self._owned: dict[str, dict[Key, Value]] = {}
+        self._labelled: dict[tuple[str, str], set[Key]] = {}  # (user label, value) -> keys of the values with it
         self.reserved = set(it.reserved_names(name))
         self.changes = ChangeLog()
         self._ranges = RangeTables(self.changes)
@@ -181,7 +184,13 @@ class IDIndex:
 
     def _selected_range(self, c: IDClaim) -> str:
         owner = c.selector.get(CLAIM_NAME)
-        pool = sorted(self._owned.get(owner, {}).values(), key=lambda v: v.key) if owner else None
+        label = next((k for k in c.selector if k not in SYSTEM_KEYS), None)
+        if owner:
+            pool: list[Value] | None = sorted(self._owned.get(owner, {}).values(), key=lambda v: v.key)
+        elif label is not None:  # a system key's value is the system one, whatever the user labels say
+            pool = [self.values[k] for k in sorted(self._labelled.get((label, c.selector[label]), ()))]
+        else:
+            pool = None
         candidates = pool if pool is not None else (self.values[k] for s in self._starts for k in self._keys_at(s))
         for value in candidates:
             if matches(c.selector, value.labels()):
@@ -249,6 +258,7 @@ class IDIndex:
     def _insert(self, value: Value) -> None:
         self.free.take(value.key)
         self.values[value.key] = value
+        self._label(value, +1)
         self._starts.add(value.key[0])
         self.changes.touch(("", 0, *value.key))
 
@@ -267,8 +277,21 @@ class IDIndex:
     def _refresh(self, value: Value, c: IDClaim) -> None:
         """Give a value its claim's current labels and uid; logged only when they differ."""
         if value.user != c.labels or value.uid != c.uid:
+            self._label(value, -1)
             value.user, value.uid = dict(c.labels), c.uid
+            self._label(value, +1)
             self.changes.touch(("", 0, *value.key))
+
+    def _label(self, value: Value, way: int) -> None:
+        """Add (+1) or remove (-1) ``value`` in the keys of its user labels."""
+        for pair in value.user.items():
+            keys = self._labelled.setdefault(pair, set())
+            if way > 0:
+                keys.add(value.key)
+            else:
+                keys.discard(value.key)
+                if not keys:
+                    del self._labelled[pair]
 
     def _release_other(self, c: IDClaim, keep: int | None) -> None:
         """Drop what ``c`` holds except the single id ``keep``."""
@@ -282,7 +305,7 @@ class IDIndex:
         if not owned:
             return
         for key in [k for k in owned if k not in keep]:
-            del owned[key]
+            self._label(owned.pop(key), -1)
             del self.values[key]
             self._starts.remove(key[0])
             self.free.give(key)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import random
 
-from ipam.errors import AllocationError
 from ipam.ipclaim import parse_ip_claim
 from ipam.ipindex import IPIndex
 from ipam.iprib import RIB
+from tests.ipam.randomised import Spec, grow_and_shrink
 
 
 def shorter_by_full_walk(rib: RIB, plen: int) -> list[tuple[int, int, int]]:
@@ -24,38 +24,27 @@ def random_index(seed: int) -> IPIndex:
         kind = {"prefixType": "network"} if name == "n4" else {}
         spec = {"prefix": prefix, "labels": {"role": rng.choice("ab")}, **kind}
         index.claim(parse_ip_claim(name, spec, uid=name, index_owned=True))
-    specs: dict[str, dict[str, object]] = {}
-    for i in range(300):
+
+    def fresh(rng: random.Random) -> Spec:
         roll = rng.random()
-        name = f"c{i}"
-        if roll < 0.15:
-            spec: dict[str, object] = {"prefix": f"10.0.{rng.randrange(256)}.0/{rng.choice((24, 25, 26))}"}
-        elif roll < 0.2:
+        if roll < 0.2:
+            return {"prefix": f"10.0.{rng.randrange(256)}.0/{rng.choice((24, 25, 26))}"}
+        if roll < 0.27:
             base = rng.randrange(0, 250)
-            spec = {"range": f"10.0.200.{base}-10.0.200.{base + rng.randrange(5)}"}
-        elif roll < 0.55:
-            spec = {"createPrefix": True, "prefixLength": rng.choice((26, 28, 31, 64, 120))}
-        elif roll < 0.75:
-            spec = {}
-        elif roll < 0.88 and specs:
-            name = rng.choice(sorted(specs))
-            spec = {**specs[name], "labels": {"role": rng.choice("abc")}}
-        elif specs:
-            index.release(name := rng.choice(sorted(specs)))
-            del specs[name]
-            continue
-        else:
-            continue
-        if rng.random() < 0.5 and name not in specs:
-            spec["labels"] = {"role": rng.choice("abc"), "tier": rng.choice("xy")}
-        if rng.random() < 0.3 and "prefix" not in spec and "range" not in spec:
+            return {"range": f"10.0.200.{base}-10.0.200.{base + rng.randrange(5)}"}
+        spec: Spec = {"createPrefix": True, "prefixLength": rng.choice((26, 28, 31, 64, 120))} if roll < 0.7 else {}
+        if rng.random() < 0.3:
             spec["selector"] = {"matchLabels": {"role": rng.choice("abc")}}
-        try:
-            index.claim(parse_ip_claim(name, spec, uid=name))
-            specs[name] = spec
-        except AllocationError:
-            index.release(name)
-            specs.pop(name, None)
+        return spec
+
+    grow_and_shrink(
+        rng,
+        300,
+        fresh,
+        lambda rng: {"role": rng.choice("abc"), "tier": rng.choice("xy")},
+        lambda name, spec: index.claim(parse_ip_claim(name, spec, uid=name)),
+        index.release,
+    )
     return index
 
 
