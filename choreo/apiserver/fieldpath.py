@@ -169,26 +169,18 @@ def to_fields_v1(fields: Iterable[FieldPath]) -> dict[str, Any]:
 
 
 def from_fields_v1(tree: Mapping[str, Any] | None) -> FieldSet:
-    """Decode a ``fieldsV1`` tree into the set of paths it marks as members."""
+    """Decode a ``fieldsV1`` tree into the set of paths it marks as members.
+
+    Decoding is a walk of the (small: a handful of paths) tree whose element keys are decoded through a
+    bounded cache, since the same few keys make up nearly every tree. Whole trees are not remembered: a run
+    has about as many distinct trees as objects, so any fixed-size memo of them stops hitting once a run is
+    large enough, and one sized to the run costs memory in proportion to it."""
     result: FieldSet = set()
     if tree:
         if not isinstance(tree, Mapping):
             raise Invalid("managedFields: fieldsV1 must be a JSON object")
         _collect(tree, (), result)
     return result
-
-
-def frozen_fields_v1(tree: Mapping[str, Any] | None) -> frozenset[FieldPath]:
-    """:func:`from_fields_v1` as a frozenset.
-
-    Decoding is a walk of the (small: a handful of paths) tree whose element keys are decoded through a
-    bounded cache, since the same few keys make up nearly every tree. Whole trees are not remembered: a run
-    has about as many distinct trees as objects, so any fixed-size memo of them stops hitting once a run is
-    large enough, and one sized to the run costs memory in proportion to it."""
-    return frozenset(from_fields_v1(tree)) if tree else _EMPTY
-
-
-_EMPTY: frozenset[FieldPath] = frozenset()
 
 
 @lru_cache(maxsize=8192)

@@ -40,7 +40,7 @@ from choreo.apiserver.fieldpath import (
     encode_string,
     field_element,
     format_path,
-    frozen_fields_v1,
+    from_fields_v1,
     to_fields_v1,
 )
 from choreo.errors import Conflict
@@ -155,15 +155,15 @@ def _read_entries(obj: Object) -> list[_Entry]:
     for raw in raw_entries:
         if not isinstance(raw, dict):
             continue
-        fields = frozen_fields_v1(raw.get("fieldsV1") or {})
+        fields = from_fields_v1(raw.get("fieldsV1") or {})
         entries.append(
             _Entry(
                 manager=str(raw.get("manager", "")),
                 operation=str(raw.get("operation", "")),
                 subresource=str(raw.get("subresource", "")),
-                fields=set(fields),
+                fields=fields,
                 raw=raw,
-                original=fields,
+                original=frozenset(fields),
             )
         )
     return entries
