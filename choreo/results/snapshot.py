@@ -118,6 +118,7 @@ class _Digests:
         self.records = records
         self._buckets: dict[str, dict[str, list[str]]] = {}
         self._changed: set[str] = set()
+        self._all_read = False  # every bucket is in ``_buckets`` (``every`` read the table)
 
     def _bucket(self, uid: str) -> tuple[str, dict[str, list[str]]]:
         key = bucket_of(uid)
@@ -142,8 +143,10 @@ class _Digests:
 
     def every(self) -> dict[str, list[str]]:
         """Every stored digest (each bucket read once)."""
-        for key, bucket in self.records.list_records(HASHES_TABLE):
-            self._buckets.setdefault(key, bucket)
+        if not self._all_read:
+            for key, bucket in self.records.list_records(HASHES_TABLE):
+                self._buckets.setdefault(key, bucket)
+            self._all_read = True
         return {uid: digest for bucket in self._buckets.values() for uid, digest in bucket.items()}
 
     def replace(self, digests: dict[str, list[str]]) -> None:
