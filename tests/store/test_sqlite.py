@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -19,6 +20,9 @@ import pytest
 import choreo
 from choreo.errors import ChoreoError
 from choreo.store import Gone
+from choreo.store import sqlite as sqlite_module
+from choreo.store._common import BaseBackend
+from choreo.store.memory import MemoryBackend
 from choreo.store.sqlite import SCHEMA_VERSION, SqliteBackend
 
 from .conftest import GROUP, KIND, key, obj, put
@@ -337,6 +341,7 @@ def test_a_transaction_sees_what_another_connection_committed_before_it(open_sql
         assert first.get(key("a"))["spec"] == {"size": 2}
         assert first.get(key("a"))["metadata"]["resourceVersion"] == "2"
         assert first.create(key("c"), obj("c"))["metadata"]["resourceVersion"] == "4"
+        assert [e.revision for e in first.events_since(0)] == [1, 2, 3, 4]  # the other writer's events too
     assert [e.revision for e in second.events_since(0)] == [1, 2, 3, 4]
 
 
@@ -353,3 +358,60 @@ def test_closing_gives_many_free_pages_back_to_the_filesystem(open_sqlite: Opene
     with sqlite3.connect(store_path) as db:
         assert db.execute("PRAGMA freelist_count").fetchone()[0] <= 256
     assert store_path.stat().st_size < full / 2
+
+
+class _Undone(Exception):
+    pass
+
+
+def test_events_read_inside_a_transaction_are_the_stored_ones_after_nested_rollbacks(
+    open_sqlite: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The open transaction's latest events are answered from memory (``RECENT_EVENT_TEXT`` of them): after writes,
+    deletes and rolled back savepoints at random, every read sees what the memory backend sees, older events
+    coming from the table."""
+    monkeypatch.setattr(sqlite_module, "RECENT_EVENT_TEXT", 400)  # three or four events
+    store, reference = open_sqlite(), MemoryBackend()
+    rng = random.Random(3)
+    seen: list[tuple[object, ...]] = []
+
+    def read(backend: BaseBackend, kind: str | None) -> list[tuple[object, ...]]:
+        head = backend.current_revision()
+        return [
+            (head, since, e.revision, e.type, e.object)
+            for since in range(max(head - 7, 0), head + 1)
+            for e in backend.events_since(since, GROUP, kind)
+        ]
+
+    def step(backend: BaseBackend, choice: int, name: str, depth: int) -> None:
+        if choice == 0 and backend.view(key(name)) is not None:
+            backend.delete(key(name))
+        elif backend.view(key(name)) is None:
+            put(backend, name)
+        else:
+            backend.update(key(name), obj(name, size=depth))
+
+    for _ in range(3):
+        plan = [(rng.randrange(3), f"w{rng.randrange(6)}", rng.randrange(3)) for _ in range(40)]
+        for backend in (store, reference):
+            with backend.transaction():
+                for choice, name, nested in plan:
+                    kind = None if nested else KIND
+                    if nested:
+                        with pytest.raises(_Undone), backend.transaction():
+                            step(backend, choice, name, nested)
+                            seen.append(("inner", backend is store, *read(backend, kind)))
+                            raise _Undone
+                    step(backend, choice, name, nested)
+                    seen.append(("outer", backend is store, *read(backend, kind)))
+    for backend in (store, reference):
+        with pytest.raises(_Undone), backend.transaction():  # a whole transaction rolled back
+            put(backend, "gone-1")
+            put(backend, "gone-2")
+            raise _Undone
+        with backend.transaction():
+            put(backend, "kept")
+            seen.append(("after", backend is store, *read(backend, None)))
+    from_store = [entry[2:] for entry in seen if entry[1]]
+    from_reference = [entry[2:] for entry in seen if not entry[1]]
+    assert from_store == from_reference and len(from_store) > 100
