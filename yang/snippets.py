@@ -17,6 +17,8 @@ container (``"@name"`` next to a leaf) deletes that node: what the running confi
 snippet set there is removed. A list entry given twice in one snippet is an error.
 Every problem is collected (not only the first), with its data path; the faulty member is dropped so
 the rest of the snippet still merges and validates.
+
+A snippet's value is only read, never changed: the stage hands in the store's own objects, uncopied.
 """
 
 from __future__ import annotations

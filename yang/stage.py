@@ -11,7 +11,6 @@ stage context redoes every device, with the same results.
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from dataclasses import dataclass, field
@@ -179,7 +178,7 @@ def _look_at(
         entry = kept_fingerprint(api, key)
         reused = None if context.full else _reused(api, device, entry, inputs, bool(running), out_dir)
         if reused is None:
-            report = _device(api, profiles, _own_copy(device), context)
+            report = _device(api, profiles, device, context)
             entry = _keep_outputs(api, report, inputs, out_dir)
             report.merged = None  # its files are written: the merged tree is not kept for every device at once
         else:
@@ -367,18 +366,13 @@ def _out_dir(root: Path, option: Any) -> Path:
 
 
 def _list(api: ObjectAPI, group_kind: tuple[str, str]) -> list[dict[str, Any]]:
-    """The objects of a kind, sorted: the store's own (``view_list``), only ever read here. Most devices
-    are unchanged and only looked at; the few processed get copies (``_own_copy``), so that nothing the
-    merge does can touch the store's objects."""
+    """The objects of a kind, sorted: the store's own (``view_list``), only ever read here, also by the merge
+    of a device processed again (``yang.snippets`` builds the values it merges afresh and never changes its
+    input), so no device's Node or Configs are copied."""
     if api.registry.get(*group_kind) is None:
         return []
     items = api.view_list(*group_kind)
     return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
-
-
-def _own_copy(device: Device) -> Device:
-    sourced = [(copy.deepcopy(config), source) for config, source in device.sourced]
-    return Device(copy.deepcopy(device.node), sourced, device.running_file)
 
 
 def _summary(reports: list[DeviceReport], out_dir: Path) -> list[str]:

@@ -3,6 +3,7 @@ annotation delete what lower-precedence data set."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -133,3 +134,21 @@ def test_a_delete_against_a_set_at_equal_priority_is_a_conflict(fxr):
                                 snippet("b", {"network": {"port": [{"name": "e1", "mtu": None}]}})])
     assert [p.path for p in merged.problems] == [f"{PORT}/mtu"]
     assert "1500 from Config default/a, deleted by Config default/b" in merged.problems[0].message
+
+
+def test_merging_never_changes_the_snippet_values_it_is_given(fxr):
+    """The stage merges the store's own Config objects, uncopied: every form of input is only read."""
+    values = [value for value, _path, _message in WRONG_ENCODINGS.values()] + [
+        {"network": {"port": {"name": "e9", "mtu": 1500, "enabled": "on"}}},  # one entry for a list, yes/no
+        {"network": {"port": [{"name": "e2", "@": {"ietf-netconf:operation": "delete"}}]}, "fx-net:system": None},
+        {"network": {"port": [{"name": "e1", "@slot": {"ietf-netconf:operation": "remove"}, "mtu": None}]}},
+        {"routing": {"passive": None, "tag": None}, "network": {"port": [{"name": "e1", "mtu": 1500}]}},
+    ]
+    snippets = [snippet(f"s{index}", value, priority=10 + index % 2) for index, value in enumerate(values)]
+    snippets.append(strict(RUNNING, "json"))
+    before = copy.deepcopy([s.value for s in snippets])
+    running_config = running(copy.deepcopy(RUNNING))
+    merged = merge_device(fxr, snippets, running_config)
+    assert merged.problems  # conflicts and bad values on the way: every path of the merge was taken
+    assert [s.value for s in snippets] == before
+    assert running_config.value == RUNNING
