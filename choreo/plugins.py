@@ -33,6 +33,7 @@ class StageContext:
     log: Callable[[str], None] = lambda _msg: None
     progress: Callable[[str, int, int], None] = lambda _phase, _done, _total: None  # ("validate", done, total)
     full: bool = False  # redo everything: reuse nothing the stage kept from earlier runs (``choreo run --full``)
+    last_pass: bool = False  # no later pass follows in this process (a batch run): keep nothing in memory for one
 
 
 class Plugin(Protocol):

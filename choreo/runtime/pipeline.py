@@ -141,11 +141,12 @@ class Pipeline:
         run = self._run_salt(api, project)
         return fixpoint.salts_digest([run, *(reconciler_salt(run, config) for config in project.reconcilers)])
 
-    def stages(self, api: APIServer) -> list[StageResult]:
-        """Run the plug-ins' post-reconcile stages (``-r``, ``-s``) once the reconcilers are quiet and well."""
+    def stages(self, api: APIServer, *, last_pass: bool = False) -> list[StageResult]:
+        """Run the plug-ins' post-reconcile stages (``-r``, ``-s``) once the reconcilers are quiet and well;
+        ``last_pass``: the process runs them no more (a batch run), so they keep nothing for a next pass."""
         context = StageContext(
             api, self.root, dict(self.options.stage_options), self.options.log, self.options.progress,
-            self.options.full,
+            self.options.full, last_pass,
         )
         results = []
         for plugin in self.plugins:

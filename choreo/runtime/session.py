@@ -112,7 +112,8 @@ def _reconcile(pipeline: Pipeline, api: APIServer, started: float) -> RunRecord:
     settled = pipeline.unchanged(api, loaded)
     if settled is not None:  # nothing to load or reconcile: runtime.fixpoint says why
         pipeline.warn(project)
-        record = pipeline.new_record(RunOutcome(reused=settled.reconciles), pipeline.stages(api), started)
+        stages = pipeline.stages(api, last_pass=True)
+        record = pipeline.new_record(RunOutcome(reused=settled.reconciles), stages, started)
         if api.events.current_revision() != settled.revision:  # a stage wrote: the fixpoint is left
             fixpoint.remember(api, None)
         return record
@@ -125,7 +126,7 @@ def _reconcile(pipeline: Pipeline, api: APIServer, started: float) -> RunRecord:
     outcome = controller.run()
     if not outcome.success:
         raise _ReconcilingFailed(pipeline.new_record(outcome, [], started))
-    record = pipeline.new_record(outcome, pipeline.stages(api), started)
+    record = pipeline.new_record(outcome, pipeline.stages(api, last_pass=True), started)
     pipeline.settle(api, loaded, controller, memo)
     return record
 

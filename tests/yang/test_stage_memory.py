@@ -16,6 +16,7 @@ from tests.yang.conftest import FIXTURES
 from tests.yang.test_stage_incremental import counts, make_project, outputs, port, run, write_running
 from yang import memory
 from yang.memory import StageMemory
+from yang.plugin import SchemaPlugin
 from yang.stage import run_stage
 
 CONFIG = ("config.sdcio.dev", "Config")
@@ -164,3 +165,14 @@ def test_a_failing_device_is_looked_at_on_every_pass(served):
     again = passes()
     assert counts(again) == (1, 2) and passes.looked == 1 and again.errors == first.errors
     assert_as_full(passes, again)
+
+
+def test_the_last_pass_of_a_process_leaves_no_memory_behind_and_the_same_results(served):
+    project, api = served
+    plugin = SchemaPlugin()
+    last = plugin.after_reconcile(StageContext(api, project, {"out": None, "reports": {}}, last_pass=True))
+    assert last is not None and counts(last) == (0, 3)
+    assert plugin.memory.devices == {}  # a batch run holds nothing for a pass that never comes
+    kept = plugin.after_reconcile(StageContext(api, project, {"out": None, "reports": {}}))
+    assert kept is not None and kept.lines == last.lines and kept.errors == last.errors
+    assert sorted(plugin.memory.devices) == ["default/dev1", "default/dev2", "default/dev3"]
