@@ -183,21 +183,36 @@ def from_fields_v1(tree: Mapping[str, Any] | None) -> FieldSet:
     return result
 
 
+def check_fields_v1(tree: Mapping[str, Any] | None) -> None:
+    """Raise what :func:`from_fields_v1` raises for ``tree`` (in the same order), building no paths: for a
+    reader that needs one entry's fields but must refuse a damaged managedFields all the same."""
+    if tree:
+        if not isinstance(tree, Mapping):
+            raise Invalid("managedFields: fieldsV1 must be a JSON object")
+        _collect(tree, (), None)
+
+
 @lru_cache(maxsize=8192)
 def _decoded_element(encoded: str) -> PathElement:
     """``PathElement.decode`` of a tree key, shared: ``f:spec`` and friends are in every tree."""
     return PathElement.decode(encoded)
 
 
-def _collect(tree: Mapping[str, Any], prefix: FieldPath, out: FieldSet) -> None:
+def _collect(tree: Mapping[str, Any], prefix: FieldPath, out: FieldSet | None) -> None:
+    """Add the paths ``tree`` marks below ``prefix`` to ``out`` (None: only check that it decodes)."""
     for encoded, child in tree.items():
         if encoded == _MEMBER:
-            if prefix:
+            if prefix and out is not None:
                 out.add(prefix)
             continue
         if not isinstance(child, Mapping):
             raise Invalid(f"managedFields: fieldsV1 node {encoded!r} must be a JSON object")
-        path = (*prefix, _decoded_element(encoded))
+        element = _decoded_element(encoded)
+        if out is None:
+            if child:
+                _collect(child, (), None)
+            continue
+        path = (*prefix, element)
         if child:
             _collect(child, path, out)
         else:

@@ -182,6 +182,8 @@ def validate_metadata(obj: dict[str, Any], *, namespaced: bool) -> list[FieldErr
         md = {}
     if not isinstance(md, dict):
         return [_invalid(_META, md, "must be of type object")]
+    if _plainly_valid(md, namespaced):
+        return []
     errors = [
         *_check_name(md),
         *_check_namespace(md, namespaced),
@@ -192,6 +194,75 @@ def validate_metadata(obj: dict[str, Any], *, namespaced: bool) -> list[FieldErr
         *_check_unknown(md, OBJECT_META_FIELDS, _META),
     ]
     return sorted_errors(errors)
+
+
+def _plainly_valid(md: dict[str, Any], namespaced: bool) -> bool:
+    """True when the rules below find nothing wrong with ``md``, checked without building any message: every
+    write validates its request's metadata, nearly always fine. False also for what is merely unusual (a str
+    subclass, say): the rules then look at it one by one."""
+    if not md.keys() <= OBJECT_META_FIELDS:
+        return False
+    name, namespace = md.get("name"), md.get("namespace")
+    if type(name) is not str or not name or _subdomain_reasons(name):
+        return False
+    if namespaced:
+        if type(namespace) is not str or not namespace or _label_reasons(namespace):
+            return False
+    elif namespace is not None and namespace != "":
+        return False
+    labels, annotations = md.get("labels"), md.get("annotations")
+    if labels is not None and not _plain_labels(labels):
+        return False
+    if annotations is not None and not _plain_annotations(annotations):
+        return False
+    finalizers, references = md.get("finalizers"), md.get("ownerReferences")
+    if finalizers is not None and not _plain_finalizers(finalizers):
+        return False
+    return references is None or _plain_owner_references(references)
+
+
+def _plain_labels(labels: Any) -> bool:
+    return type(labels) is dict and all(
+        type(key) is str and type(value) is str and not _qualified_name_reasons(key) and not _label_value_reasons(value)
+        for key, value in labels.items()
+    )
+
+
+def _plain_annotations(annotations: Any) -> bool:
+    if type(annotations) is not dict:
+        return False
+    size = 0
+    for key, value in annotations.items():
+        if type(key) is not str or type(value) is not str or _qualified_name_reasons(key.lower()):
+            return False
+        size += len(key.encode()) + len(value.encode())
+    return size <= ANNOTATIONS_MAX_BYTES
+
+
+def _plain_finalizers(finalizers: Any) -> bool:
+    return (
+        type(finalizers) is list
+        and all(type(finalizer) is str and not _qualified_name_reasons(finalizer) for finalizer in finalizers)
+        and len(set(finalizers)) == len(finalizers)
+    )
+
+
+def _plain_owner_references(references: Any) -> bool:
+    if type(references) is not list:
+        return False
+    uids = set()
+    controllers = 0
+    for ref in references:
+        if type(ref) is not dict or not ref.keys() <= OWNER_REFERENCE_FIELDS:
+            return False
+        if any(type(ref.get(field)) is not str or not ref[field] for field in ("apiVersion", "kind", "name", "uid")):
+            return False
+        controller, blocking = ref.get("controller"), ref.get("blockOwnerDeletion")
+        if any(flag is not None and type(flag) is not bool for flag in (controller, blocking)):
+            return False
+        uids.add(ref["uid"])
+        controllers += controller is True
+    return len(uids) == len(references) and controllers <= 1
 
 
 # What validate_metadata looks at besides the names of the fields.

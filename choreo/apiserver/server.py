@@ -184,10 +184,10 @@ class APIServer:
 
     def get(self, group: str, kind: str, namespace: str, name: str, *, managed_fields: bool = True) -> Object:
         resource = self._resource(group, kind)
-        obj = self.backend.get(self._key(resource, namespace, name))
+        obj = self.backend.view(self._key(resource, namespace, name))  # copied here, once
         if obj is None:
             raise NotFound(f'{_kind_name(resource)} "{_where(namespace, name)}" not found')
-        return obj if managed_fields else ssa.strip_managed_fields(obj)
+        return clone(obj) if managed_fields else ssa.strip_managed_fields(obj)
 
     def try_get(self, group: str, kind: str, namespace: str, name: str) -> Object | None:
         resource = self._resource(group, kind)
@@ -218,8 +218,9 @@ class APIServer:
     ) -> builtins.list[Object]:
         resource = self._resource(group, kind)
         ns = namespace if resource.namespaced else None
-        items = self.backend.list(resource.group, resource.kind, ns, labels)
-        return items if managed_fields else [ssa.strip_managed_fields(o) for o in items]
+        if managed_fields:
+            return self.backend.list(resource.group, resource.kind, ns, labels)
+        return [ssa.strip_managed_fields(o) for o in self.backend.view_list(resource.group, resource.kind, ns, labels)]
 
     # ---------------------------------------------------------------- writes
 

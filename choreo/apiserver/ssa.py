@@ -37,6 +37,7 @@ from choreo.apiserver.fieldpath import (
     FieldSet,
     PathElement,
     canonical_json,
+    check_fields_v1,
     encode_string,
     field_element,
     format_path,
@@ -156,17 +157,30 @@ def _read_entries(obj: Object) -> list[_Entry]:
         if not isinstance(raw, dict):
             continue
         fields = from_fields_v1(raw.get("fieldsV1") or {})
-        entries.append(
-            _Entry(
-                manager=str(raw.get("manager", "")),
-                operation=str(raw.get("operation", "")),
-                subresource=str(raw.get("subresource", "")),
-                fields=fields,
-                raw=raw,
-                original=frozenset(fields),
-            )
-        )
+        manager, operation, subresource = _ident_of(raw)
+        entries.append(_Entry(manager, operation, subresource, fields, raw=raw, original=frozenset(fields)))
     return entries
+
+
+def _applied_before(obj: Object, ident: tuple[str, str, str]) -> FieldSet:
+    """The fields of ``obj``'s managedFields entry ``ident`` (the first one, as :func:`_find_or_add` finds it;
+    none when there is none), raising what :func:`_read_entries` would: every entry is checked, in order.
+
+    Why: an apply that changes nothing (most of a steady run) needs the fields of its own manager only."""
+    found: FieldSet | None = None
+    for raw in (obj.get("metadata") or {}).get("managedFields") or []:
+        if not isinstance(raw, dict):
+            continue
+        tree = raw.get("fieldsV1") or {}
+        if found is None and _ident_of(raw) == ident:
+            found = from_fields_v1(tree)
+        else:
+            check_fields_v1(tree)
+    return found or set()
+
+
+def _ident_of(raw: dict[str, Any]) -> tuple[str, str, str]:
+    return (str(raw.get("manager", "")), str(raw.get("operation", "")), str(raw.get("subresource", "")))
 
 
 def _find_or_add(entries: list[_Entry], ident: tuple[str, str, str]) -> _Entry:
@@ -258,13 +272,9 @@ def _flatten(obj: Any, sem: _Semantics, owned: FieldSet | None = None) -> Flat:
     Ownable nodes are what an Apply owns: leaves, atomic lists/maps, empty containers, list items
     and set values. Identity fields are skipped entirely.
     """
-    return _walked(obj, sem, owned).flat
-
-
-def _walked(obj: Any, sem: _Semantics, owned: FieldSet | None = None) -> _Walk:
     walk = _Walk(sem, set() if owned is None else owned)
     walk.value(obj, (), (), True)
-    return walk
+    return walk.flat
 
 
 def _owned_paths(obj: Any, sem: _Semantics) -> FieldSet:
@@ -277,38 +287,57 @@ class _Walk:
     """One walk of an object as field paths: ``flat`` and ``owned`` as :func:`_flatten` describes them.
 
     ``folds`` tells whether merging the object into nothing would be more than a copy of it: a set value or a
-    list-map key that occurs twice (the merge keeps one), or a list-map item that is not an object."""
+    list-map key that occurs twice (the merge keeps one), or a list-map item that is not an object.
 
-    __slots__ = ("flat", "folds", "owned", "sem")
+    Walking an intent, the walk can also follow a live object along (``compare``): ``same`` then tells whether
+    every ownable node of the intent has the same token in the live object as :func:`_flatten` of it would
+    record, without flattening the live object (most of which an intent does not name). A live list with an
+    item twice is not followed (its flattening keeps the last one's fields): ``exact`` is then false, and so
+    is ``same``, and the caller compares with the flattening."""
 
-    def __init__(self, sem: _Semantics, owned: FieldSet) -> None:
+    __slots__ = ("exact", "flat", "folds", "owned", "same", "sem")
+
+    def __init__(self, sem: _Semantics, owned: FieldSet, *, compare: bool = False) -> None:
         self.sem = sem
         self.flat: Flat = {}
         self.owned = owned
         self.folds = False
+        self.same = compare
+        self.exact = True
 
-    def value(self, value: Any, sp: SchemaPath, fp: FieldPath, forced: bool) -> None:
-        """Record ``value`` at ``fp`` (unless it is the root) and everything below it."""
+    def value(self, value: Any, sp: SchemaPath, fp: FieldPath, forced: bool, live: Any = _MISSING) -> None:
+        """Record ``value`` at ``fp`` (unless it is the root) and everything below it; ``live``: the live
+        object's node at ``fp`` when comparing (``_MISSING``: none)."""
         if isinstance(value, dict) and (forced or self.sem.granular(sp)):
             if fp:
                 self.flat[fp] = _MAP
                 if not value and fp != _METADATA_PATH:
                     self.owned.add(fp)
-            self.fields(value, sp, fp, _IDENTITY_FIELDS.get(sp))
+                    if self.same and self._live_token(live, sp) != _MAP:
+                        self.same = False
+            self.fields(value, sp, fp, _IDENTITY_FIELDS.get(sp), live if isinstance(live, dict) else None)
             return
         if isinstance(value, list):
             kind, keys = self.sem.list_kind(sp)
             if kind != "atomic":
-                self.items(value, sp, fp, kind, keys)
+                self.items(value, sp, fp, kind, keys, live)
                 return
-        self.flat[fp] = canonical_json(value)
+        token = self.flat[fp] = canonical_json(value)
         self.owned.add(fp)
+        if self.same and self._live_token(live, sp) != token:
+            self.same = False
 
     def fields(
-        self, fields: dict[str, Any], sp: SchemaPath, fp: FieldPath, identity: frozenset[str] | None = None
+        self,
+        fields: dict[str, Any],
+        sp: SchemaPath,
+        fp: FieldPath,
+        identity: frozenset[str] | None = None,
+        live: dict[str, Any] | None = None,
     ) -> None:
         """``value`` of each field of a granular map but the ``identity`` ones; a scalar field, most of them,
-        is recorded right here instead of in a call of its own."""
+        is recorded (and compared with ``live``'s, the live map here) right here instead of in a call of its
+        own."""
         flat, owned, element = self.flat, self.owned, field_element
         for name, child in fields.items():
             if identity is not None and name in identity:
@@ -317,19 +346,30 @@ class _Walk:
             kind = type(child)
             if kind is str:
                 flat[child_fp] = encode_string(child)
+                # A str's token is its JSON string, which no other value's token equals.
+                if self.same and (live is None or live.get(name, _MISSING) != child):
+                    self.same = False
             elif kind is dict or kind is list or (kind not in _SCALARS and isinstance(child, _CONTAINERS)):
-                self.value(child, (*sp, name), child_fp, False)
+                live_child = live.get(name, _MISSING) if self.same and live is not None else _MISSING
+                self.value(child, (*sp, name), child_fp, False, live_child)
                 continue
             else:
-                flat[child_fp] = canonical_json(child)
+                token = flat[child_fp] = canonical_json(child)
+                if self.same:
+                    self.same = _same_scalar(_MISSING if live is None else live.get(name, _MISSING), token)
             owned.add(child_fp)
 
-    def items(self, items: list[Any], sp: SchemaPath, fp: FieldPath, kind: str, keys: tuple[str, ...]) -> None:
+    def items(
+        self, items: list[Any], sp: SchemaPath, fp: FieldPath, kind: str, keys: tuple[str, ...], live: Any = _MISSING
+    ) -> None:
         """The items of a set or list-map: each item is ownable, list-map items also have their fields."""
         flat, owned = self.flat, self.owned
         flat[fp] = _LIST
         if not items:
             owned.add(fp)
+            if self.same and self._live_token(live, sp) != _LIST:
+                self.same = False
+        live_items = self._live_items(live, kind, keys) if self.same else {}
         for item in items:
             elem = _element(item, kind, keys)
             item_path = (*fp, elem)
@@ -337,8 +377,74 @@ class _Walk:
                 self.folds = True
             flat[item_path] = _ITEM
             owned.add(item_path)
+            live_item = live_items.get(elem, _MISSING) if self.same else _MISSING
+            if live_item is _MISSING:
+                self.same = False
             if elem.kind == KEY:
-                self.fields(item, sp, item_path)
+                self.fields(item, sp, item_path, None, live_item if self.same else None)
+
+    def _live_token(self, live: Any, sp: SchemaPath) -> str | None:
+        """The token :func:`_flatten` records for the live node ``live`` at a path of schema path ``sp``."""
+        if live is _MISSING:
+            return None
+        if isinstance(live, dict) and self.sem.granular(sp):
+            return _MAP
+        if isinstance(live, list) and self.sem.list_kind(sp)[0] != "atomic":
+            return _LIST
+        return canonical_json(live)
+
+    def _live_items(self, live: Any, kind: str, keys: tuple[str, ...]) -> dict[PathElement, Any]:
+        """The items of the live list ``live`` by their path elements (none when it is no list); a list with
+        an element twice stops the comparison (``exact`` false)."""
+        if not isinstance(live, list):
+            return {}
+        found = {_element(item, kind, keys): item for item in live}
+        if len(found) != len(live):
+            self.exact = self.same = False
+        return found
+
+
+Touched = dict[str, "Touched | None"]
+"""The field names of granular maps, nested: what part of an object an apply can change (None: all of it)."""
+
+
+def _touched(applied: Object, dropped: FieldSet, sem: _Semantics) -> Touched:
+    """The part of the live object an apply of ``applied`` that drops ``dropped`` can change: the maps of the
+    intent field by field, and the rest of what it names and of what the dropped paths lead to whole."""
+    touched = _map_names(applied, (), sem)
+    for path in dropped:
+        node: Touched | None = touched
+        for position, elem in enumerate(path):
+            if node is None or elem.kind != FIELD:
+                break
+            if position + 1 == len(path) or path[position + 1].kind != FIELD:
+                node[elem.text] = None  # a field dropped, or a list item in it: the field whole
+                break
+            node = node.setdefault(elem.text, {})
+    return touched
+
+
+def _map_names(value: dict[str, Any], sp: SchemaPath, sem: _Semantics) -> Touched:
+    names: Touched = {}
+    for name, child in value.items():
+        child_sp = (*sp, name)
+        names[name] = _map_names(child, child_sp, sem) if isinstance(child, dict) and sem.granular(child_sp) else None
+    return names
+
+
+def _restricted(value: Any, touched: Touched | None, sp: SchemaPath, sem: _Semantics, forced: bool = False) -> Any:
+    """``value`` with only the ``touched`` fields of its granular maps: flattened, it gives the paths of the
+    flattening of ``value`` that lie in the touched part, with the same tokens."""
+    if touched is None or not isinstance(value, dict) or not (forced or sem.granular(sp)):
+        return value
+    return {
+        name: _restricted(value[name], names, (*sp, name), sem) for name, names in touched.items() if name in value
+    }
+
+
+def _same_scalar(live: Any, token: str) -> bool:
+    """Whether the live value ``live`` (``_MISSING``: none) has a scalar's ``token`` (a map or list never has)."""
+    return live is not _MISSING and not isinstance(live, _CONTAINERS) and canonical_json(live) == token
 
 
 def _prefixes(paths: FieldSet) -> FieldSet:
@@ -555,7 +661,8 @@ def apply(
     """
     sem = _Semantics(semantics)
     intent: FieldSet = set()
-    walk = _walked(applied, sem, intent)
+    walk = _Walk(sem, intent, compare=bool(live))
+    walk.value(applied, (), (), True, live or _MISSING)
     applied_flat = walk.flat
     if not live:
         # A create: no other manager and nothing to drop, so what the merge makes is all the applier's.
@@ -566,33 +673,47 @@ def apply(
         _write_entries(created, [_Entry(manager, APPLY, subresource, intent, touched=bool(intent))], now)
         return created
     # Only read until it is clear that something changes (entries keep their raw dicts, copied when rendered).
+    if intent == _applied_before(live, (manager, APPLY, subresource)):
+        followed = walk.exact and not walk.folds  # else: compared with the flattening, as the merge sees it
+        if walk.same if followed else _same_values(intent, applied_flat, _flatten(live, sem)):
+            return live  # the same intent with the same values: nothing to merge, prune or re-own
     entries = _read_entries(live)
     mine = _find_or_add(entries, (manager, APPLY, subresource))
     previous = set(mine.fields)
-    live_flat = _flatten(live, sem)
-    if intent == previous and _same_values(intent, applied_flat, live_flat):
-        return live  # the same intent with the same values: nothing to merge, prune or re-own
+    dropped = previous - intent
+    # The merge and the pruning change nothing outside what the intent names and what it dropped: only that
+    # part of the objects is flattened and compared (an intent often names a finalizer and not the spec).
+    touched = _touched(applied, dropped, sem)
+    live_flat = _flatten(_restricted(live, touched, (), sem, forced=True), sem)
 
-    merged: Object = _merge(clone(live), applied, (), sem, forced=True)
-    final_flat = _flatten(merged, sem)
+    merged: Object = _merge(_copy_but_managed_fields(live), applied, (), sem, forced=True)
+    final_flat = _flatten(_restricted(merged, touched, (), sem, forced=True), sem)
     changed = _changed_paths(live_flat, final_flat)
     others = [entry for entry in entries if entry is not mine]
     _check_conflicts(others, manager, changed, force)
     for entry in others:
         entry.fields -= changed
 
-    dropped = previous - intent
     if dropped:
         kept_by_others = set().union(*(entry.fields for entry in others))
         _prune(merged, dropped, intent | kept_by_others)
     _copy_identity(merged, applied)  # only identity fields, which flattening skips: final_flat stays true
     if dropped:
-        final_flat = _flatten(merged, sem)
+        final_flat = _flatten(_restricted(merged, touched, (), sem, forced=True), sem)
     _forget_missing(entries, live_flat, final_flat)
     mine.fields = intent
     mine.touched = intent != previous or any(live_flat.get(p) != final_flat.get(p) for p in intent)
     _write_entries(merged, entries, now)
     return merged
+
+
+def _copy_but_managed_fields(live: Object) -> Object:
+    """A deep copy of ``live`` whose managedFields (which ``_write_entries`` replaces, nothing reads them
+    before) are None, in their place: the entries are most of a small object, not worth copying twice."""
+    metadata = live.get("metadata")
+    if not isinstance(metadata, dict) or "managedFields" not in metadata:
+        return clone(live)
+    return clone({**live, "metadata": {**metadata, "managedFields": None}})
 
 
 def update(
@@ -625,12 +746,12 @@ def update(
 
 
 def strip_managed_fields(obj: Object) -> Object:
-    """A deep copy of ``obj`` without ``metadata.managedFields``."""
-    out = clone(obj)
-    metadata = out.get("metadata")
-    if isinstance(metadata, dict):
-        metadata.pop("managedFields", None)
-    return out
+    """A deep copy of ``obj`` without ``metadata.managedFields`` (which is left out, not copied and dropped:
+    the entries are often half of an object)."""
+    metadata = obj.get("metadata")
+    if isinstance(metadata, dict) and "managedFields" in metadata:
+        obj = {**obj, "metadata": {name: value for name, value in metadata.items() if name != "managedFields"}}
+    return clone(obj)
 
 
 def fields_owned_by(obj: Object, manager: str) -> FieldSet:

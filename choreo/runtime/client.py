@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 from choreo.api.gvk import GVK
 from choreo.api.objects import clone, gvk_of, key_of
-from choreo.apiserver import ssa
 from choreo.apiserver.interface import ObjectAPI
 from choreo.errors import ReconcileError
 from choreo.lang.base import ChildRules, owned_child
@@ -70,7 +69,8 @@ class Client:
         stored = self.write(lambda: self.api.apply(obj, manager=self.config.name))
         key = key_of(stored)
         self.queries.add(get_query(key.group, key.kind, key.namespace, key.name))
-        return ssa.strip_managed_fields(stored)
+        stored["metadata"].pop("managedFields", None)  # the API's answer is the caller's own: no copy needed
+        return stored
 
     def create_child(self, obj: Object) -> Object:
         child = owned_child(obj, self._owner_reference(), self._child_namespace(obj))

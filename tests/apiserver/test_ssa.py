@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from choreo.apiserver import ssa
 from choreo.apiserver.fieldpath import format_path
 from choreo.apiserver.ssa import (
     ApplyConflict,
@@ -18,7 +20,7 @@ from choreo.apiserver.ssa import (
     strip_managed_fields,
     update,
 )
-from choreo.errors import Conflict
+from choreo.errors import Conflict, Invalid
 
 
 class FakeSchema:
@@ -662,3 +664,171 @@ def test_a_create_is_what_merging_into_nothing_makes(intent: dict[str, Any], mon
     merged = apply(None, intent, "alice", SEM, now="t1")
     assert json.dumps(copied) == json.dumps(merged)  # key order included
     assert not _containers(copied) & _containers(intent)
+
+
+# --------------------------------------------------------------------------------------------------
+# shortcuts against the long way, on random objects
+
+
+class RandomSchema(FakeSchema):
+    """FakeSchema with more list kinds under spec, for random objects."""
+
+    LISTS = {
+        **FakeSchema.LISTS,
+        ("spec", "items"): ("map", ("name",)),
+        ("spec", "pairs"): ("map", ("k1", "k2")),
+        ("spec", "m", "tags"): ("set", ()),
+    }
+
+
+RANDOM_SEM = RandomSchema()
+
+
+def _random_scalar(rng: random.Random) -> Any:
+    return rng.choice(["a", "b", "", 0, 1, 1.0, 2.5, True, False, None])
+
+
+def _random_map(rng: random.Random, depth: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in rng.sample(["a", "b", "c", "m", "tags", "items", "pairs", "selector", "raw"], rng.randint(0, 4)):
+        out[name] = _random_value(rng, name, depth)
+    return out
+
+
+def _random_value(rng: random.Random, name: str, depth: int) -> Any:
+    roll = rng.random()
+    if roll < 0.15 or depth > 2:
+        return _random_scalar(rng)
+    if name == "tags":
+        return [rng.choice(["x", "y", "z", 1, {"o": 1}]) for _ in range(rng.randint(0, 3))]
+    if name == "items":
+        return [{"name": rng.choice(["p", "q", "r"]), **_random_map(rng, depth + 1)} for _ in range(rng.randint(0, 3))]
+    if name == "pairs":
+        return [{"k1": rng.choice(["x", 1]), "k2": rng.choice([True, None]), "v": _random_scalar(rng)}
+                for _ in range(rng.randint(0, 2))]
+    if name == "raw":
+        return [_random_scalar(rng) for _ in range(rng.randint(0, 2))]
+    return _random_map(rng, depth + 1)
+
+
+def _random_intent(rng: random.Random, before: dict[str, Any] | None) -> dict[str, Any]:
+    """An intent: often one applied before (no-op candidates), or one changed a little, or a new one."""
+    roll = rng.random()
+    if before is not None and roll < 0.3:
+        return copy.deepcopy(before)
+    if before is not None and roll < 0.6:
+        return _with_lookalike(rng, copy.deepcopy(before))
+    if before is not None and roll < 0.8:
+        changed = copy.deepcopy(before)
+        section = changed.setdefault("spec", {})
+        if isinstance(section, dict):
+            name = rng.choice(["a", "b", "m", "tags", "items", "selector"])
+            if name in section and rng.random() < 0.5:
+                del section[name]
+            else:
+                section[name] = _random_value(rng, name, 1)
+        return changed
+    metadata: dict[str, Any] = {}
+    if rng.random() < 0.3:
+        metadata["finalizers"] = rng.sample(["f1", "f2", "f3"], rng.randint(0, 2))
+    if rng.random() < 0.3:
+        metadata["labels"] = {rng.choice(["l1", "l2"]): rng.choice(["v", "w"])}
+    sections = {"spec": _random_map(rng, 0)}
+    if rng.random() < 0.3:
+        sections["status"] = {"conditions": [cond(rng.choice(["Ready", "Synced"]), rng.choice(["True", "False"]))]}
+    return widget(metadata, **sections)
+
+
+LOOKALIKES: list[Any] = [1, 1.0, True, "1", 0, 0.0, False, None, "", [], {}]
+
+
+def _with_lookalike(rng: random.Random, intent: dict[str, Any]) -> dict[str, Any]:
+    """``intent`` with one scalar replaced by another that Python may find equal (1, 1.0, True) or not."""
+    leaves: list[tuple[Any, Any]] = []
+
+    def collect(node: Any) -> None:
+        for place, value in (node.items() if isinstance(node, dict) else enumerate(node)):
+            if isinstance(value, dict | list):
+                collect(value)
+            elif place not in ("name", "namespace", "apiVersion", "kind"):
+                leaves.append((node, place))
+
+    collect(intent)
+    if leaves:
+        node, place = rng.choice(leaves)
+        node[place] = rng.choice(LOOKALIKES)
+    return intent
+
+
+def _with_item_twice(rng: random.Random, live: dict[str, Any]) -> None:
+    """A stored list-map with an item twice, the copy a little different (stored under an older schema)."""
+    items = live.get("spec", {}).get("items") if isinstance(live.get("spec"), dict) else None
+    if isinstance(items, list) and items and isinstance(items[0], dict):
+        twin = {**items[0], rng.choice(["a", "b"]): rng.choice(LOOKALIKES)}
+        if len(twin) > 1 and rng.random() < 0.5:
+            del twin[rng.choice([name for name in twin if name != "name"])]
+        items.insert(rng.choice([0, len(items)]), twin)
+
+
+def _no_op_the_long_way(live: dict[str, Any], intent: dict[str, Any], manager: str, subresource: str) -> bool:
+    """Whether an apply changes nothing, by flattening both objects whole: the definition the shortcut keeps."""
+    sem = ssa._Semantics(RANDOM_SEM)
+    owned: set[Any] = set()
+    applied_flat = ssa._flatten(intent, sem, owned)
+    entries = ssa._read_entries(live)
+    previous = ssa._find_or_add(entries, (manager, ssa.APPLY, subresource)).fields
+    live_flat = ssa._flatten(live, sem)
+    return owned == previous and all(live_flat.get(p) == applied_flat.get(p) for p in owned)
+
+
+def _outcome(call: Any) -> Any:
+    try:
+        return json.dumps(call())  # key order included
+    except ApplyConflict as conflict:
+        return str(conflict)
+
+
+def test_shortcuts_give_what_the_long_way_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An apply tells a no-op by following the live object along its intent, and flattens only what the intent
+    and the fields it drops can change: on random objects, intents and managers, it does what flattening both
+    objects whole does (the same no-op verdicts, the same results, the same conflicts)."""
+    rng = random.Random(20261204)
+    verdicts = {True: 0, False: 0}
+    for _round in range(50):
+        live: dict[str, Any] | None = None
+        last: dict[tuple[str, str], dict[str, Any]] = {}
+        for step in range(12):
+            manager, subresource = rng.choice(["alice", "bob"]), rng.choice(["", "", "", "", "", "status"])
+            intent = _random_intent(rng, last.get((manager, subresource)))
+            force = rng.random() < 0.5
+            if live is not None and rng.random() < 0.15:
+                _with_item_twice(rng, live)
+
+            def call(live: Any = live, intent: Any = intent, manager: str = manager, subresource: str = subresource,
+                     force: bool = force, step: int = step) -> dict[str, Any]:
+                return apply(live, intent, manager, RANDOM_SEM, now=f"t{step}", force=force, subresource=subresource)
+
+            if live is not None:
+                try:
+                    verdict = call() is live
+                except ApplyConflict:
+                    verdict = False
+                assert verdict == _no_op_the_long_way(live, intent, manager, subresource), (live, intent, manager)
+                verdicts[verdict] += 1
+            fast = _outcome(call)
+            with monkeypatch.context() as patched:
+                patched.setattr(ssa, "_restricted", lambda value, *_args, **_kwargs: value)
+                assert _outcome(call) == fast
+            if not fast.startswith("Apply failed"):
+                live = json.loads(fast)
+                last[(manager, subresource)] = intent
+    assert min(verdicts.values()) > 20  # both outcomes were tried many times
+
+
+def test_a_damaged_entry_of_another_manager_is_refused_by_a_no_op_apply_too() -> None:
+    live = apply(None, widget(spec={"x": 1}), "alice", SEM, now="t1")
+    live["metadata"]["managedFields"].insert(
+        0, {"manager": "bob", "operation": "Update", "fieldsType": "FieldsV1", "fieldsV1": {"spec": {}}}
+    )
+    with pytest.raises(Invalid, match="managedFields: invalid field path element 'spec'"):
+        apply(live, widget(spec={"x": 1}), "alice", SEM, now="t2")
