@@ -3,9 +3,9 @@
 Users write ``reconcile(self)`` in Starlark; this module is the bridge between that code and the
 controller runtime: it parses the file once, evaluates it with Choreo's builtins predeclared (acting on
 the running call's ``ReconcileClient``) once, or per call when its top-level code has effects, resolves
-``load()`` against the project's libraries, passes data out of the interpreter as JSON text, enforces
-the time and call-depth limits of ``choreo.lang.limits`` (memory is bounded by the worker process the
-reconcile runs in), and turns the value built by ``reconcile_result`` into a ``ReconcileOutput``. Every
+``load()`` against the project's libraries, passes data into and out of the interpreter as JSON text,
+enforces the time and call-depth limits of ``choreo.lang.limits`` (memory is bounded by the worker process
+the reconcile runs in), and turns the value built by ``reconcile_result`` into a ``ReconcileOutput``. Every
 failure becomes one ``ReconcileError`` line that names the file and, where the interpreter knows it,
 the line and column.
 """
@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import orjson
 import starlark
 
 from choreo.errors import ReconcileError
@@ -35,6 +36,7 @@ from choreo.loader.project import Library
 PRELUDE_FILE = "<choreo prelude>"
 LOG_HOOK = "_choreo_log"
 ENTRY = "choreo_reconcile_entry"  # exported (no leading underscore) so that it can be called
+ENTRY_TEXT = "choreo_reconcile_text"  # the same, given the object as JSON text
 
 # Builtins that take data out of Starlark. Their arguments leave the interpreter as one JSON text
 # (``json.encode``, native) instead of value by value (starlark-pyo3 calls Python's json.loads for every
@@ -67,6 +69,12 @@ _READ_BUILTINS = {"client_get": (2, 3), "client_list": (0, 2)}
 _RESULT = "reconcile_result"
 # Builtins that take no objects (the IP helpers, get_resource ...) are called from user code directly,
 # not through a prelude function: an error they raise is then reported at the user's line and column.
+#
+# Data enters the interpreter as JSON text too: the for-object, and the resource of a data builtin's
+# successful result (``_choreo_answer`` puts it back into the result dict). starlark-pyo3's conversion of a
+# Python value calls Python's json.dumps for every key and scalar; Starlark's json.decode (native) builds
+# the same values from one text. A value that text would not carry exactly (``_json_text``) takes the
+# conversion, as before.
 
 
 def _json_wrapper(name: str, *, checked: bool) -> str:
@@ -78,7 +86,7 @@ def _json_wrapper(name: str, *, checked: bool) -> str:
     return f"""
 def {name}(*args, **kwargs):
     {check}
-    return _choreo_{name}(_choreo_encode([args, kwargs]))
+    return _choreo_answer(_choreo_{name}(_choreo_encode([args, kwargs])))
 """
 
 
@@ -87,16 +95,22 @@ def _read_wrapper(name: str, at: int, count: int) -> str:
     return f"""
 def {name}(*args, **kwargs):
     pass
-    return _choreo_{name}(_choreo_encode(_choreo_typed(args, kwargs, {at}, {count})))
+    return _choreo_answer(_choreo_{name}(_choreo_encode(_choreo_typed(args, kwargs, {at}, {count}))))
 """
 
 
 # The builtin range() is kept under another name before ``range`` is redefined below.
-_PRELUDE_ALIASES = "_choreo_range = range\n_choreo_encode = json.encode\n"
+_PRELUDE_ALIASES = "_choreo_range = range\n_choreo_encode = json.encode\n_choreo_decode = json.decode\n"
 # print() goes to the reconciler log instead of the process stdout. range() accepts any int: the
 # interpreter's own range is limited to 32 bits, so a huge loop would fail at once with an unpacking
 # error instead of running into the time limit; clamping only affects calls that would otherwise fail.
 _PRELUDE = f"""
+def _choreo_answer(answer):
+    # A data builtin's result: the JSON text of a successful result's resource, or the whole result.
+    if type(answer) == "string":
+        return {{"resource": _choreo_decode(answer), "error": None, "fatal": False}}
+    return answer
+
 def _choreo_clamp(n):
     if type(n) == "int":
         return max(-2147483648, min(n, 2147483647))
@@ -260,9 +274,16 @@ def _choreo_result(value):
     _read_wrapper(name, at, count) for name, (at, count) in _READ_BUILTINS.items()
 )
 # Evaluated after the reconciler's own code, in its module: ENTRY calls reconcile(self) and encodes its
-# result. The call spreads its argument list so that the compiler cannot inline reconcile(self): an error
-# inside an inlined function would be reported at the line of ENTRY instead of the user's.
-_EPILOGUE = f"def {ENTRY}(self):\n    return _choreo_result(reconcile(*[self]))\n"
+# result; ENTRY_TEXT does the same with the object given as JSON text (``_json_text``). The call spreads
+# its argument list so that the compiler cannot inline reconcile(self): an error inside an inlined
+# function would be reported at the line of ENTRY instead of the user's.
+_EPILOGUE = f"""
+def {ENTRY}(self):
+    return _choreo_result(reconcile(*[self]))
+
+def {ENTRY_TEXT}(text):
+    return _choreo_result(reconcile(*[_choreo_decode(text)]))
+"""
 
 _FRAME = re.compile(r"^\s*\* (?P<file>.+):(?P<line>\d+), in ")
 # Python exceptions raised inside builtins show up as "<class name>: <message>".
@@ -368,14 +389,68 @@ class _Current:
         self.printer(message)
 
 
-def _json_adapter(builtin: Callable[..., Any]) -> Callable[[str], Any]:
-    """``builtin`` called with arguments that left Starlark as one JSON text (see ``_DATA_BUILTINS``)."""
+def _json_adapter(builtin: Callable[..., Any], *, answer: bool = True) -> Callable[[str], Any]:
+    """``builtin`` called with arguments that left Starlark as one JSON text (see ``_DATA_BUILTINS``);
+    with ``answer``, a successful result's resource goes back as JSON text (``_choreo_answer``)."""
 
     def call(arguments: str) -> Any:
         args, kwargs = json.loads(arguments)
-        return builtin(*args, **kwargs)
+        result = builtin(*args, **kwargs)
+        if answer and result.keys() == _OK_KEYS and result["error"] is None and result["fatal"] is False:
+            return _json_text(result["resource"]) or result
+        return result
 
     return call
+
+
+_OK_KEYS = {"resource", "error", "fatal"}  # what builtins.ok_result returns
+# Nested lists and dicts Starlark's json.decode takes (it refuses past 127); deeper values are converted.
+_DECODE_DEPTH = 100
+# Values orjson would write that starlark-pyo3 refuses or converts otherwise go to the conversion.
+_EXACT = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+_STRICT = json.JSONEncoder(allow_nan=False, check_circular=False)
+
+
+def _json_text(value: Any) -> str | None:
+    """``value`` as JSON text that Starlark's ``json.decode`` turns into what starlark-pyo3's conversion of
+    ``value`` gives (same types, key order and numbers), or None when no text says the same.
+
+    None for: integers beyond 64 bits (the decoder makes them floats), strings that are not Unicode, keys
+    that are not strings, values that are not JSON data (orjson refuses them all); NaN and infinities
+    (orjson writes null, the conversion refuses them); nesting deeper than the decoder takes."""
+    try:
+        data = orjson.dumps(value, option=_EXACT)
+    except orjson.JSONEncodeError:
+        return None
+    if b"null" in data and not _finite(value):
+        return None
+    if data.count(b"[") + data.count(b"{") > _DECODE_DEPTH and not _shallow(value, _DECODE_DEPTH):
+        return None
+    return data.decode()
+
+
+def _finite(value: Any) -> bool:
+    """No NaN or infinity in ``value`` (which orjson encoded)."""
+    try:
+        _STRICT.encode(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _shallow(value: Any, limit: int) -> bool:
+    """``value`` nests at most ``limit`` lists and dicts (tuples are lists in JSON)."""
+    level = [value] if isinstance(value, dict | list | tuple) else []
+    for _ in range(limit):
+        if not level:
+            return True
+        level = [
+            item
+            for container in level
+            for item in (container.values() if isinstance(container, dict) else container)
+            if isinstance(item, dict | list | tuple)
+        ]
+    return not level
 
 
 def _other_fields(builtin: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
@@ -394,7 +469,7 @@ def _builtins(current: _Current) -> dict[str, Callable[..., Any]]:
     table: dict[str, Callable[..., Any]] = {}
     for name, fn in all_builtins(current).items():
         if name == _RESULT:
-            table[f"_choreo_{name}"] = _json_adapter(_other_fields(fn))
+            table[f"_choreo_{name}"] = _json_adapter(_other_fields(fn), answer=False)
         elif name in _DATA_BUILTINS or name in _READ_BUILTINS:
             table[f"_choreo_{name}"] = _json_adapter(fn)
         else:
@@ -488,7 +563,12 @@ class StarlarkReconciler:
         self._current.client = client
         self._current.printer = self._log or client.log
         try:
-            text = self._module(call).call_with(call.options, ENTRY, obj).value
+            module = self._module(call)
+            given = _json_text(obj)
+            if given is None:
+                text = module.call_with(call.options, ENTRY, obj).value
+            else:
+                text = module.call_with(call.options, ENTRY_TEXT, given).value
         except (starlark.StarlarkError, _Abort) as exc:
             raise self._failure(call, exc, self._source) from None
         except TypeError as exc:  # the object holds something that is not JSON data

@@ -337,6 +337,56 @@ def test_values_keep_their_order_and_exact_numbers_both_ways() -> None:
     assert out.obj["big"] == 2**70 + 1 and type(out.obj["a"]["y"][2]) is float
 
 
+def _nested(depth: int) -> Any:
+    value: Any = "core"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [2**63 - 1, -(2**63), 2**64 - 1, 2**64, -(2**63) - 1, 10**30],  # the decoder's int range and past it
+        [1e16, 1e-7, 0.5, 1.0, -0.0, 1.7976931348623157e308, {"n": None}],
+        ["é\u2028\x00\U0001f600", "\"quoted\"", "[{"],
+        _nested(99),  # JSON text to the decoder
+        _nested(150),  # past the decoder's depth: the interpreter's conversion
+        [{"i": i} for i in range(150)],  # many containers, shallow
+    ],
+)
+def test_the_for_object_and_client_results_enter_starlark_exactly(value: Any) -> None:
+    """Whichever way a value enters the interpreter (JSON text or starlark-pyo3's conversion), Starlark sees
+    the same values of the same types, and they come back unchanged."""
+    obj = {**POD, "spec": {"v": value}}
+    code = (
+        "def reconcile(self):\n"
+        '    got = client_get("p1", "default", self)["resource"]\n'
+        '    self["status"] = {"got": got["spec"]["v"], "same": got == self, "types": [type(self["spec"]["v"])]}\n'
+        + OK
+    )
+    out = run(code, obj=obj, client=FakeClient([obj]))
+    assert out.obj is not None
+    assert out.obj["status"] == {"got": value, "same": True, "types": ["list"]}
+    assert _types(out.obj["status"]["got"]) == _types(value)
+
+
+def test_a_non_finite_number_handed_into_starlark_is_refused_not_turned_into_none() -> None:
+    """The interpreter's conversion refuses NaN and infinities; JSON text would have made them null."""
+    obj = {**POD, "spec": {"v": [1.5, float("inf")], "n": None}}
+    code = 'def reconcile(self):\n    got = client_get("p1", "default", self)["resource"]\n' + OK
+    assert fails(code, client=FakeClient([obj])).startswith(f"{SOURCE}:2: ")
+    assert fails(code, obj=obj, client=FakeClient([obj])).startswith(f"{SOURCE}: ")
+
+
+def _types(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _types(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_types(v) for v in value]
+    return type(value).__name__
+
+
 def test_a_module_with_effects_at_the_top_level_runs_them_on_every_call() -> None:
     code = 'found = client_get("p1", "default", {"apiVersion": "v1", "kind": "Pod"})\n'
     code += 'def reconcile(self):\n    self["found"] = found["error"]\n' + OK
