@@ -6,11 +6,8 @@ The engines know nothing of API objects; the plug-in turns ``Allocation`` into a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
-
-ClaimT = TypeVar("ClaimT")
+from typing import Any
 
 # (table, family or 0, value, prefix length); table "" is the main tree, else a range claim's table
 ValueKey = tuple[str, int, int, int]
@@ -59,33 +56,3 @@ class ChangeLog:
         keys = list(self._keys)
         self._keys.clear()
         return keys
-
-
-class LastOutcome(Generic[ClaimT]):
-    """The outcome of the last claim an engine applied, to answer that claim when it is written again at once.
-
-    Reconcilers write each claim twice in a row (their own write, then their children's), and again on every
-    later reconcile. A claim applied again as it stands, carrying the value it was given (its previous
-    status), on an index where no value changed since, gets the same status and changes nothing (the
-    engines' confirmation rule), so the engine answers it from here instead of working it out again.
-    ``returning(claim, status)`` is the claim as it comes back: the same spec, ``status`` as its previous one.
-    """
-
-    def __init__(self, changes: ChangeLog, returning: Callable[[ClaimT, dict[str, Any]], ClaimT]) -> None:
-        self._changes = changes
-        self._returning = returning
-        self._last: tuple[int, ClaimT, dict[str, Any]] | None = None
-
-    def outcome(self, claim: ClaimT, work: Callable[[ClaimT], Outcome]) -> Outcome:
-        """The outcome of ``claim``: the last one when ``claim`` is that claim written again and no value
-        changed since, else ``work(claim)`` (which may raise; nothing is remembered then)."""
-        last = self._last
-        if last is not None and last[0] == self._changes.count and last[1] == claim:
-            return Outcome(dict(last[2]))
-        self._last = None
-        done = work(claim)
-        self._last = (self._changes.count, self._returning(claim, done.status), dict(done.status))
-        return done
-
-    def forget(self) -> None:
-        self._last = None

@@ -7,8 +7,8 @@ its oddities (AS index errors say "vlan").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from ipam.errors import ClaimSyntaxError
@@ -160,11 +160,6 @@ def previous_id(space: IDSpace, status: Mapping[str, Any] | None) -> int | None:
     """What a claim takes of its previous status: the id it holds, when it is one of ``space``."""
     previous = (status or {}).get("id")
     return previous if _is_int(previous) and 0 <= previous <= space.max else None
-
-
-def returning(space: IDSpace) -> Callable[[IDClaim, dict[str, Any]], IDClaim]:
-    """How a claim of ``space`` is written again after it was given a status."""
-    return lambda claim, status: replace(claim, status_id=previous_id(space, status))
 
 
 def parse_id_claim(

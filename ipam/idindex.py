@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ipam import idclaim as it
-from ipam.allocation import Allocation, ChangeLog, LastOutcome, Outcome, ValueKey
+from ipam.allocation import Allocation, ChangeLog, Outcome, ValueKey
 from ipam.blocks import FreeSpace, align, cover, last
 from ipam.errors import AllocationError
 from ipam.idclaim import IDClaim, IDSpace
@@ -58,14 +58,11 @@ class IDIndex:
         self.reserved = set(it.reserved_names(name))
         self.changes = ChangeLog()
         self._ranges = RangeTables(self.changes)
-        self._last: LastOutcome[IDClaim] = LastOutcome(self.changes, it.returning(space))
 
     # ================================================================ public API
 
     def claim(self, claim: IDClaim) -> Outcome:
-        return self._last.outcome(claim, self._claim)
-
-    def _claim(self, claim: IDClaim) -> Outcome:
+        """Allocate (or re-confirm) what ``claim`` asks for; raises ``AllocationError``."""
         dependents: set[str] = set()
         handler = {it.STATIC_ID: self._static, it.DYNAMIC_ID: self._dynamic, it.RANGE: self._range}
         status = handler[claim.claim_type](claim, dependents)
@@ -73,7 +70,6 @@ class IDIndex:
         return Outcome(status, sorted(dependents))
 
     def release(self, name: str) -> list[str]:
-        self._last.forget()
         dependents: set[str] = set()
         self._drop_values(name, set())
         self._ranges.drop_held(name)

@@ -10,7 +10,7 @@ keeps the name it was given (``declared_type``) for indexes that follow the lega
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from ipam.errors import ClaimSyntaxError
@@ -174,11 +174,6 @@ _VALIDATORS = {
 def previous_values(status: Mapping[str, Any] | None) -> dict[str, Any]:
     """What a claim takes of its previous status: the value fields it holds."""
     return {k: v for k, v in (status or {}).items() if k in ("prefix", "address", "range") and v}
-
-
-def returning(claim: IPClaim, status: dict[str, Any]) -> IPClaim:
-    """``claim`` as it is written again after it was given ``status``."""
-    return replace(claim, status=previous_values(status))
 
 
 def parse_ip_claim(

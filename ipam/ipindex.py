@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from ipam import ipclaim as ct
 from ipam import labels as lk
 from ipam import legacy
-from ipam.allocation import Allocation, ChangeLog, LastOutcome, Outcome, ValueKey
+from ipam.allocation import Allocation, ChangeLog, Outcome, ValueKey
 from ipam.blocks import cover
 from ipam.errors import AllocationError
 from ipam.ipaddr import FAMILY_NAME, WIDTH, Prefix, ip_text, parse_prefix, subnet_name
@@ -45,15 +45,11 @@ class IPIndex:
         self._owned: dict[str, dict[tuple[int, int, int], Route]] = {}
         self._ranges = RangeTables(self.changes)  # range claim tables, and the addresses claims hold in them
         self._gateways: dict[str, Route] = {}  # subnet name -> gateway route
-        self._last: LastOutcome[IPClaim] = LastOutcome(self.changes, ct.returning)
 
     # ================================================================ public API
 
     def claim(self, claim: IPClaim) -> Outcome:
         """Allocate (or re-confirm) what ``claim`` asks for; raises ``AllocationError``."""
-        return self._last.outcome(claim, self._claim)
-
-    def _claim(self, claim: IPClaim) -> Outcome:
         handler = {
             ct.STATIC_PREFIX: self._static_prefix,
             ct.STATIC_ADDRESS: self._static_address,
@@ -68,7 +64,6 @@ class IPIndex:
 
     def release(self, name: str) -> list[str]:
         """Remove everything ``name`` holds; returns the other claims that lost values with it."""
-        self._last.forget()
         dependents: set[str] = set()
         self._drop_routes(name, set(), dependents)
         self._ranges.drop_held(name)

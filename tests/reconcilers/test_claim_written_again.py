@@ -1,0 +1,173 @@
+"""A claim written again at once is answered from its index's last admission (``binding.Admitted``): the
+stored claims and entries are those that working every write out in the engine gives, and the engine is
+asked again only when something changed (another claim's values, the claim's spec, owners or status)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from allocator_api import IPAM, obj
+
+from choreo.apiserver.server import APIServer
+from choreo.errors import Invalid
+from choreo.store.memory import MemoryBackend
+from ipam.idindex import IDIndex
+from ipam.ipindex import IPIndex
+from reconcilers.adapters import all_adapters
+from reconcilers.binding import Binding
+from reconcilers.plugin import AllocatorPlugin
+
+VLAN = "vlan.be.kuid.dev"
+NOW = "2024-01-01T00:00:00Z"
+POOL = {"matchLabels": {"role": "pool"}}
+V4 = {"matchLabels": {"ipam.be.kuid.dev/address-family": "ipv4"}}
+IP_STEPS: list[tuple[str, dict[str, Any]]] = [
+    ("p", {"prefix": "10.0.0.1/24", "prefixType": "network", "defaultGateway": True}),
+    ("q", {"prefix": "10.1.0.0/24"}),
+    ("r", {"range": "10.1.0.10-10.1.0.13"}),
+    ("a", {"selector": V4}),
+    ("s", {"address": "10.0.0.9/24"}),
+    ("t", {"address": "10.1.0.11/32"}),
+    ("h", {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "r"}}}),
+    ("d", {"createPrefix": True, "prefixLength": 28, "selector": POOL, "labels": {"x": "1"}}),
+    ("g", {"address": "10.0.0.7/24", "defaultGateway": True}),
+    ("x", {"address": "10.1.0.11/32"}),  # taken by t: fails
+    ("r", {"range": "10.1.0.10-10.1.0.12"}),
+    ("e", {"createPrefix": True, "prefixLength": 31, "selector": POOL}),
+    ("d", {"createPrefix": True, "prefixLength": 28, "selector": POOL, "labels": {"x": "2"}}),
+]
+ID_STEPS: list[tuple[str, dict[str, Any]]] = [
+    ("s", {"id": 100}), ("r", {"range": "200-209"}),
+    ("a", {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "r"}}}),
+    ("d", {}), ("c", {"id": 205}), ("c", {"id": 205, "labels": {"k": "v"}}), ("x", {"id": 100}),
+    ("r", {"range": "200-204"}), ("d", {"labels": {"k": "w"}}),
+]
+
+
+class Served:
+    """An API server with the allocators installed, a fixed clock and counted uids (two of them store the
+    same bytes for the same writes), and a count of the claims its engines worked out."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        uids = itertools.count()
+        self.api = APIServer(MemoryBackend(), clock=lambda: NOW, new_uid=lambda: f"uid-{next(uids)}")
+        for crd in AllocatorPlugin().crds():
+            self.api.register_crd(crd, source="test")
+        self.bindings = [Binding(adapter, clock=lambda: NOW) for adapter in all_adapters()]
+        for binding in self.bindings:
+            binding.install(self.api)
+        self.worked = 0
+        for engine in (IPIndex, IDIndex):
+            monkeypatch.setattr(engine, "claim", self._counting(engine.claim))
+
+    def _counting(self, claim: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(engine: Any, parsed: Any) -> Any:
+            self.worked += 1
+            return claim(engine, parsed)
+
+        return counted
+
+    def forget(self) -> None:
+        """Drop every index's last admission: the next write is worked out by the engine."""
+        for binding in self.bindings:
+            for state in binding._states.values():
+                state.last = None
+
+    def stored(self, *groups: str) -> Iterator[dict[str, Any]]:
+        for group in groups:
+            for kind in ("Claim", "Entry"):
+                prefix = "IP" if group == IPAM else "VLAN"
+                yield from self.api.list(group, prefix + kind)
+
+
+def write_each_twice(served: Served, group: str, kind: str, steps: list[tuple[str, dict[str, Any]]],
+                     index: str, *, forget: bool) -> list[dict[str, Any]]:
+    """Each step's claim written, then written again at once (as a reconcile does); what each write returned.
+    ``forget``: every write is worked out by the engine."""
+    seen = []
+    for name, spec in steps:
+        for _again in range(2):
+            if forget:
+                served.forget()
+            seen.append(served.api.apply(obj(group, kind, name, {"index": index, **spec}), manager="t"))
+    return seen
+
+
+def ip_run(served: Served, *, forget: bool) -> list[Any]:
+    served.api.apply(obj(IPAM, "IPIndex", "kubenet", {"prefixes": [
+        {"prefix": "10.2.0.0/16", "labels": {"role": "pool"}}]}), manager="t")
+    return [*write_each_twice(served, IPAM, "IPClaim", IP_STEPS, "kubenet", forget=forget),
+            *served.stored(IPAM)]
+
+
+def id_run(served: Served, *, forget: bool) -> list[Any]:
+    served.api.apply(obj(VLAN, "VLANIndex", "vl", {"minID": 1, "maxID": 4094}), manager="t")
+    return [*write_each_twice(served, VLAN, "VLANClaim", ID_STEPS, "vl", forget=forget), *served.stored(VLAN)]
+
+
+# The second writes answered: one per step but those of the failed claim (x), and in the VLAN steps that of
+# the range that shrinks, whose write re-evaluates the claim that lost its id (the index changed since).
+@pytest.mark.parametrize("run, answered", [(ip_run, len(IP_STEPS) - 1), (id_run, len(ID_STEPS) - 2)],
+                         ids=["ipam", "vlan"])
+def test_claims_written_again_get_and_store_what_working_them_out_gives(
+    run: Callable[..., list[Any]], answered: int
+) -> None:
+    results, worked = [], []
+    for forget in (False, True):
+        with pytest.MonkeyPatch.context() as patch:
+            served = Served(patch)
+            results.append(run(served, forget=forget))
+            worked.append(served.worked)
+    assert results[0] == results[1]
+    assert worked[1] - worked[0] == answered
+
+
+def test_a_claim_is_worked_out_again_once_anything_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    served = Served(monkeypatch)
+    api = served.api
+    api.apply(obj(IPAM, "IPIndex", "kubenet", {"prefixes": [{"prefix": "10.2.0.0/16", "labels": {"role": "pool"}}]}),
+              manager="t")
+
+    def write(name: str, **spec: Any) -> dict[str, Any]:
+        before = served.worked
+        stored = api.apply(obj(IPAM, "IPClaim", name, {"index": "kubenet", **spec}), manager="t")
+        return {"worked": served.worked - before, "status": stored["status"]}
+
+    first = write("a", selector=POOL)
+    assert write("a", selector=POOL) == {**first, "worked": 0}
+    write("b", selector=POOL)  # the index changed since
+    assert write("a", selector=POOL) == first
+    assert write("a", selector=POOL, labels={"k": "v"})["worked"] == 1  # another spec
+    changed = api.get(IPAM, "IPClaim", "default", "a")
+    changed["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "ConfigMap", "name": "o", "uid": "u"}]
+    before = served.worked
+    api.update(changed)  # other owners
+    assert served.worked - before == 1
+    stale = api.get(IPAM, "IPClaim", "default", "a")
+    stale["status"]["address"] = "10.2.0.9/32"
+    before = served.worked
+    assert api.update(stale)["status"] == first["status"]  # a status written by the client counts for nothing
+    assert served.worked - before == 0
+
+
+def test_a_write_rolled_back_leaves_nothing_to_answer_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    served = Served(monkeypatch)
+    api = served.api
+    api.apply(obj(IPAM, "IPIndex", "kubenet", {"prefixes": [{"prefix": "10.2.0.0/16", "labels": {"role": "pool"}}]}),
+              manager="t")
+    a = obj(IPAM, "IPClaim", "a", {"index": "kubenet", "selector": POOL})
+    dry = api.apply(a, manager="t", dry_run=True)  # allocated, then rolled back
+    assert dry["status"]["address"] == "10.2.0.0/32"
+    b = api.apply(obj(IPAM, "IPClaim", "b", {"index": "kubenet", "selector": POOL}), manager="t")
+    assert b["status"]["address"] == "10.2.0.0/32"  # the engine was rebuilt without the dry run's value
+    with pytest.raises(Invalid), api.transaction():
+        api.apply(a, manager="t")
+        api.apply(obj(IPAM, "IPClaim", "bad", {"index": "kubenet", "address": "x"}), manager="t")
+    assert api.try_get(IPAM, "IPClaim", "default", "a") is None
+    assert api.apply(a, manager="t")["status"]["address"] == "10.2.0.1/32"
+    assert api.apply(a, manager="t")["status"]["address"] == "10.2.0.1/32"
+    assert sorted(e["spec"]["prefix"] for e in api.list(IPAM, "IPEntry")) == [
+        "10.2.0.0/16", "10.2.0.0/32", "10.2.0.1/32"]
