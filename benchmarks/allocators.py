@@ -9,7 +9,8 @@ Reports, each with its baseline from the same run:
 3. the same kinds of claims through the API server with the plug-in installed (in-memory store and
    SQLite store), fewer claims, first vs last block, to show what the API machinery adds per claim;
 4. the IPAM claims of 3. applied again unchanged, as reconcilers do on every reconcile: the engine
-   confirms each claim and nothing is written (no entry, no token), so this is the floor of a claim write;
+   confirms each claim and nothing is written (no entry, no token), so this is the floor of a claim write
+   that is worked out (section 7 has the writes answered without the engine);
 5. the claims of the fabric benchmark (``benchmarks/fabric.py``) as its first run writes them, through the
    API server on SQLite: an IPIndex with a loopback and a point-to-point /16, a /32 per node and a /31 per
    link (1.9 links per node), the loopbacks first (the worst order for a search that walks the values
@@ -19,6 +20,11 @@ Reports, each with its baseline from the same run:
 6. the same claims at engine level with the pools the other way round (the point-to-point /16 first, the
    links' /31s claimed first, then the loopbacks from the second /16): CPU per loopback claim at N and 3N
    nodes, which must not grow either (a search that walked the values of the pools before its own did).
+7. the admission of the fabric's claims written as a run writes them (one transaction, each claim written
+   twice in a row, reconciled twice), CPU in the allocators' hook per write: the allocations, the second
+   write of each pair (answered from the index's last admission) against the same writes worked out by
+   the engine (the baseline: the last admission dropped before each of them), and the first write of the
+   second reconcile (a confirmation the engine works out).
 
 Usage: .venv/bin/python benchmarks/allocators.py [--ip 100000] [--api 5000] [--fabric 1000]
 """
@@ -29,7 +35,7 @@ import argparse
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +46,8 @@ from ipam import idclaim
 from ipam.idindex import IDIndex
 from ipam.ipclaim import parse_ip_claim
 from ipam.ipindex import IPIndex
+from reconcilers.adapters import all_adapters
+from reconcilers.binding import Binding
 from reconcilers.plugin import AllocatorPlugin
 
 SELECTOR = {"selector": {"matchLabels": {"purpose": "bench"}}}
@@ -105,12 +113,16 @@ def peak_of(make: Callable[[], Callable[[int], Any]], count: int) -> int:
 # ---------------------------------------------------------------------------- API server
 
 
-def api_server(backend: Any) -> APIServer:
+def api_server(backend: Any, bindings: Sequence[Binding] | None = None) -> APIServer:
+    """An API server with the allocators' kinds, and their hooks: the plug-in's, or ``bindings``."""
     plugin = AllocatorPlugin()
     api = APIServer(backend)
     for crd in plugin.crds():
         api.register_crd(crd, source="benchmark")
-    plugin.install(api)
+    if bindings is None:
+        plugin.install(api)
+    for binding in bindings or []:
+        binding.install(api)
     return api
 
 
@@ -149,30 +161,37 @@ def ip_api_twice(store: str, count: int, backend: Any) -> None:
     report(f"  the same claims applied again unchanged, {store}", count, blocks(count, count // 10, one))
 
 
+def fabric_spec(nodes: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The fabric benchmark's IPIndex and its claims: a /32 per node, then a /31 per link (1.9 per node)."""
+    group = "ipam.be.kuid.dev/v1alpha1"
+    pools = [{"prefix": "10.0.0.0/16", "labels": {"pool": "loopback"}},
+             {"prefix": "10.1.0.0/16", "labels": {"pool": "p2p"}}]
+    index = {"apiVersion": group, "kind": "IPIndex", "metadata": {"name": "fabric", "namespace": "default"},
+             "spec": {"prefixes": pools}}
+
+    def claim(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        owner = {"apiVersion": "infra.kuid.dev/v1alpha1", "kind": "Link", "name": name, "uid": f"uid-{name}",
+                 "controller": True}
+        return {"apiVersion": group, "kind": "IPClaim",
+                "metadata": {"name": name, "namespace": "default", "ownerReferences": [owner]},
+                "spec": {"index": "fabric", **spec}}
+
+    claims = [claim(f"node{i}.loopback", {"selector": {"matchLabels": {"pool": "loopback"}}})
+              for i in range(nodes)]
+    claims += [claim(f"link{i}.p2p", {"createPrefix": True, "prefixLength": 31,
+                                      "selector": {"matchLabels": {"pool": "p2p"}}})
+               for i in range(nodes * 19 // 10)]
+    return index, claims
+
+
 def fabric_claims(nodes: int) -> tuple[float, float]:
     """Section 5 for ``nodes`` nodes: CPU seconds per claim write of the first write of each claim (the
     allocation) and of the three writes that confirm it."""
     with tempfile.TemporaryDirectory() as folder:
         backend = SqliteBackend(Path(folder) / "bench.db")
         api = api_server(backend)
-        group = "ipam.be.kuid.dev/v1alpha1"
-        pools = [{"prefix": "10.0.0.0/16", "labels": {"pool": "loopback"}},
-                 {"prefix": "10.1.0.0/16", "labels": {"pool": "p2p"}}]
-        api.apply({"apiVersion": group, "kind": "IPIndex", "metadata": {"name": "fabric", "namespace": "default"},
-                   "spec": {"prefixes": pools}}, manager="bench")
-
-        def claim(name: str, spec: dict[str, Any]) -> dict[str, Any]:
-            owner = {"apiVersion": "infra.kuid.dev/v1alpha1", "kind": "Link", "name": name, "uid": f"uid-{name}",
-                     "controller": True}
-            return {"apiVersion": group, "kind": "IPClaim",
-                    "metadata": {"name": name, "namespace": "default", "ownerReferences": [owner]},
-                    "spec": {"index": "fabric", **spec}}
-
-        claims = [claim(f"node{i}.loopback", {"selector": {"matchLabels": {"pool": "loopback"}}})
-                  for i in range(nodes)]
-        claims += [claim(f"link{i}.p2p", {"createPrefix": True, "prefixLength": 31,
-                                          "selector": {"matchLabels": {"pool": "p2p"}}})
-                   for i in range(nodes * 19 // 10)]
+        index, claims = fabric_spec(nodes)
+        api.apply(index, manager="bench")
         first = confirm = 0.0
         for reconcile in range(2):
             for obj in claims:
@@ -221,6 +240,50 @@ def pools_reversed_report(nodes: int) -> None:
           f"(ratio {after / before:.2f}; 1.00 = no growth with the number of claims)")
 
 
+def admission_report(nodes: int) -> None:
+    """Section 7: CPU seconds per write spent in the allocators' admission hook, by kind of write."""
+    spent = [0.0]
+
+    class Timed(Binding):
+        def admit_claim(self, api: Any, old: Any, new: Any) -> None:
+            began = time.process_time()
+            try:
+                super().admit_claim(api, old, new)
+            finally:
+                spent[0] += time.process_time() - began
+
+    backend = MemoryBackend()
+    hooks = [Timed(adapter) for adapter in all_adapters()]
+    api = api_server(backend, hooks)
+    index, claims = fabric_spec(nodes)
+    api.apply(index, manager="bench")
+    took: dict[str, float] = {}
+
+    def write(label: str, obj: dict[str, Any], forget: bool = False) -> None:
+        if forget:
+            for binding in hooks:
+                for state in binding._states.values():
+                    state.admitted.clear()
+        spent[0] = 0.0
+        api.apply(obj, manager="link")
+        took[label] = took.get(label, 0.0) + spent[0]
+
+    with backend.transaction():
+        for obj in claims:
+            write("allocation", obj)
+            write("written again at once, answered", obj)
+        for obj in claims:
+            write("second reconcile, first write (worked out)", obj)
+            write("written again at once, worked out (baseline)", obj, forget=True)
+    print(f"== the admission of the fabric's claims as a run writes them ({nodes} nodes, memory store), "
+          "CPU in the hook per write")
+    for label, seconds in took.items():
+        print(f"  {label}: {seconds / len(claims) * 1e6:.1f} us")
+    answered = took["written again at once, answered"]
+    baseline = took["written again at once, worked out (baseline)"]
+    print(f"  answered / worked out: {answered / baseline:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ip", type=int, default=100_000, help="dynamic /32 claims at engine level")
@@ -231,6 +294,7 @@ def main() -> None:
     if args.only_fabric:
         fabric_report(args.fabric)
         pools_reversed_report(args.fabric)
+        admission_report(args.fabric)
         return
 
     print("== engines")
@@ -247,6 +311,7 @@ def main() -> None:
         backend.close()
     fabric_report(args.fabric)
     pools_reversed_report(args.fabric)
+    admission_report(args.fabric)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ The engines know nothing of API objects; the plug-in turns ``Allocation`` into a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,15 +43,31 @@ class Allocation:
 class ChangeLog:
     """Keys of the values stored, changed or removed since the last ``drain`` (insertion ordered, no
     duplicates). A claim applied again unchanged logs nothing, so whoever mirrors the values (the plug-in's
-    Entry objects) writes only what changed."""
+    Entry objects) writes only what changed.
+
+    Each change also says which claims it may concern (their outcome, applied again as they stand, may not
+    be what it was): by default every claim; an engine that knows better names them. ``untouched`` tells
+    whether a claim's outcome at some ``count`` still stands."""
 
     def __init__(self) -> None:
         self._keys: dict[ValueKey, None] = {}
         self.count = 0  # values touched since the engine was made: unchanged means the index is as it was
+        self._concerning: dict[str, int] = {}  # claim name -> count of the last change that may concern it
+        self._concerning_all = 0  # count of the last change that may concern every claim
 
-    def touch(self, key: ValueKey) -> None:
+    def touch(self, key: ValueKey, concerns: Iterable[str] | None = None) -> None:
+        """Log a change of ``key``; ``concerns``: the claims whose outcome it may change (None: any claim)."""
         self._keys[key] = None
         self.count += 1
+        if concerns is None:
+            self._concerning_all = self.count
+            return
+        for name in concerns:
+            self._concerning[name] = self.count
+
+    def untouched(self, name: str, since: int) -> bool:
+        """Whether no change logged after ``since`` (a ``count``) may concern the claim ``name``."""
+        return self._concerning_all <= since and self._concerning.get(name, 0) <= since
 
     def drain(self) -> list[ValueKey]:
         keys = list(self._keys)

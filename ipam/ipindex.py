@@ -454,15 +454,17 @@ class IPIndex:
             current = self.rib.routes.get(route.key)
             changed = current is None or _differs(current, route)
             relabelled = current is not None and current.user != route.user
+            was: tuple[str, str, str] | None = None
             if current is None:
                 self.rib.insert(route)
                 current = route
             elif changed:
+                was = (current.owner, current.prefix_type, current.summary)
                 self.rib.restate(current, {attr: getattr(route, attr) for attr in _ROUTE_VALUE})
             owned[current.key] = current
             self._track_gateway(current)
             if changed:
-                self.changes.touch(("", *current.key))
+                self._log(current, was)
             if relabelled:
                 self._pass_labels_down(current)
 
@@ -477,7 +479,22 @@ class IPIndex:
                 wanted = {**route.user, **child.own}
                 if wanted != child.user:
                     child.user = wanted
-                    self.changes.touch(("", *child.key))
+                    self._log(child)
+
+    def _log(self, route: Route, was: tuple[str, str, str] | None = None) -> None:
+        """Log a change of ``route`` (``was``: its owner, prefix type and summary before, when it was restated)
+        with the claims it may concern: its owner, the one it had, and those of the routes under it, whose
+        parent or its labels changed. A change of a network route (subnet gateways), of a range block (its
+        table's holders), or in the legacy model (parent rules by type) may concern any claim."""
+        key = ("", *route.key)
+        kinds = {(route.prefix_type, route.summary), *([was[1:]] if was else [])}
+        if self.legacy or any(prefix_type == ct.NETWORK or summary == "range" for prefix_type, summary in kinds):
+            self.changes.touch(key)
+            return
+        concerned = {r.owner for r in self.rib.subtree(route)}
+        if was is not None:
+            concerned.add(was[0])
+        self.changes.touch(key, concerned)
 
     def _track_gateway(self, route: Route) -> None:
         if route.gateway:
@@ -497,7 +514,7 @@ class IPIndex:
                 self._forget(removed, dependents)
 
     def _forget(self, route: Route, dependents: set[str]) -> None:
-        self.changes.touch(("", *route.key))
+        self._log(route)
         if self._gateways.get(route.subnet) is route:
             del self._gateways[route.subnet]
         owned = self._owned.get(route.owner)

@@ -94,39 +94,14 @@ class Adapter(Protocol[EngineT]):
 
 
 @dataclass
-class Admitted:
-    """A claim as the last admission of its index allocated it, to answer that claim written again at once.
-
-    Reconcilers write each claim twice in a row (their own write, then their children's). Written again as
-    it stands (same spec, uid and owners, its status the one given), on an index where no value changed
-    since (``ChangeLog.count``), the engine would confirm it: same status, nothing changed, nothing else to
-    write. So it is answered from here, without parsing it or asking the engine."""
-
-    name: str
-    uid: str
-    owners: Any  # metadata.ownerReferences (which say whether the index owns the claim)
-    spec: Object
-    status: Object
-    count: int
-
-    def answers(self, md: Object, spec: Any, previous: Object, count: int) -> bool:
-        return (
-            count == self.count
-            and md.get("name") == self.name
-            and md.get("uid", "") == self.uid
-            and previous == self.status
-            and spec == self.spec
-            and md.get("ownerReferences") == self.owners
-        )
-
-
-@dataclass
 class IndexState:
     engine: Engine
     index: Object
     token: str
     failed: set[str] = field(default_factory=set)
-    last: Admitted | None = None
+    # claim name -> (resourceVersion, count): the claim stored at that version is what admitting it gave when
+    # the engine's ChangeLog was at that count, and is answered again as long as no change concerns it since
+    admitted: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 def _md(obj: Object) -> Object:
@@ -145,11 +120,14 @@ class Binding:
         self.api_version = f"{adapter.group}/{VERSION}"
         self._states: dict[tuple[str, str], IndexState] = {}
         self._destroying: set[tuple[str, str]] = set()
+        # (namespace, claim name) -> (state, count) of a claim admitted and being stored (``_remember``)
+        self._pending: dict[tuple[str, str], tuple[IndexState, int]] = {}
         self._clock = clock
 
     def install(self, api: HookHost) -> None:
         api.add_hook(self.adapter.group, self.adapter.index_kind, _Hook(self.admit_index, self.delete_index))
-        api.add_hook(self.adapter.group, self.adapter.claim_kind, _Hook(self.admit_claim, self.release_claim))
+        api.add_hook(self.adapter.group, self.adapter.claim_kind,
+                     _Hook(self.admit_claim, self.release_claim, self.claim_stored))
 
     def _invalid(self, kind: str, obj: Object, exc: Exception) -> Invalid:
         """The one-line rejection of an Index or Claim whose spec the engine cannot parse."""
@@ -242,14 +220,18 @@ class Binding:
 
     def admit_claim(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
         md = _md(new)
+        namespace, index_name = md.get("namespace", ""), str((new.get("spec") or {}).get("index", ""))
+        self._pending.pop((namespace, md["name"]), None)
         if md.get("deletionTimestamp"):
             return
-        namespace, index_name = md.get("namespace", ""), str((new.get("spec") or {}).get("index", ""))
         if old is not None and (old.get("spec") or {}).get("index") != index_name:
             self.release_claim(api, old)
         previous = (old or {}).get("status") or {}  # only read: ``old`` is the API server's copy for the hooks
         state = self.state(api, namespace, index_name)
-        if state is not None and old is not None and self._answered_again(api, state, new, previous):
+        admitted = state.admitted.pop(md["name"], None) if state is not None else None
+        if state and admitted and old is not None and self._answered_again(api, state, admitted, old, new):
+            state.admitted[md["name"]] = admitted
+            self._pending[(namespace, md["name"])] = (state, admitted[1])
             return
         try:
             parsed = self.adapter.parse_claim(
@@ -269,25 +251,57 @@ class Binding:
             state.failed.add(md["name"])
             self._set_status(new, previous, {}, str(exc))
             self._after_change(api, state, dependents)
+            self._pending.pop((namespace, md["name"]), None)  # a write of this claim made meanwhile may have set
+            state.admitted.pop(md["name"], None)  # them (the retry of the failed claims): this write is not that
             return
         state.failed.discard(md["name"])
         self._set_status(new, previous, outcome.status, "")
-        state.last = Admitted(md["name"], md.get("uid", ""), _tree_copy(md.get("ownerReferences")),
-                              _tree_copy(new.get("spec")), _tree_copy(new["status"]), state.engine.changes.count)
+        count = state.engine.changes.count
         self._after_change(api, state, outcome.dependents)
+        self._remember(state, old, new, count)
 
-    def _answered_again(self, api: ObjectAPI, state: IndexState, new: Object, previous: Object) -> bool:
-        """Whether ``new`` is the claim of the index's last admission written again at once (``Admitted``): then
-        it keeps the status it has, as working it out would give, and nothing else is written."""
-        last = state.last
+    # A claim written again as it stands (reconcilers write each claim twice per reconcile, and again on every
+    # reconcile) is answered from what its last admission gave, without parsing it or asking the engine: the
+    # same spec and owners, stored at the version that admission stored, no change in the engine since that
+    # concerns it (``ChangeLog.untouched``). Its engine would confirm it (the confirmation rule: a claim applied
+    # again with the status it was given gets that status and changes nothing), so it keeps its status and
+    # nothing else is written. The version is the stored claim's: a write rolled back takes it back with it.
+
+    def _remember(self, state: IndexState, old: Object | None, new: Object, count: int) -> None:
+        """Note that admitting ``new`` gave its status at ``count``: once it is stored (``claim_stored``), or at
+        once when the write leaves the stored claim's spec, owners and status as they are. Called last in the
+        admission: it replaces what the writes made meanwhile (of other claims, or of this one) noted."""
         md = _md(new)
-        if last is None or not last.answers(md, new.get("spec"), previous, state.engine.changes.count):
+        self._pending[(md.get("namespace", ""), md["name"])] = (state, count)
+        if old is not None and _same_claim(old, new) and old.get("status") == new.get("status"):
+            state.admitted[md["name"]] = (str(_md(old).get("resourceVersion", "")), count)
+        else:
+            state.admitted.pop(md["name"], None)
+
+    def _answered_again(
+        self, api: ObjectAPI, state: IndexState, admitted: tuple[str, int], old: Object, new: Object
+    ) -> bool:
+        """Whether ``new``, the stored claim ``old`` written again as it stands, is answered from its last
+        admission (``admitted``); then it keeps its status and nothing else is written."""
+        md = _md(new)
+        if (
+            admitted[0] != _md(old).get("resourceVersion")
+            or not state.engine.changes.untouched(md["name"], admitted[1])
+            or not _same_claim(old, new)
+        ):
             return False
         if (new.get("spec") or {}).get("range"):
             self._check_entry_names(api, md.get("namespace", ""), md["name"], self.adapter.claim_kind, new)
-        if new.get("status") != last.status:
-            new["status"] = _tree_copy(last.status)
+        if new.get("status") != old.get("status"):
+            new["status"] = _tree_copy(old.get("status"))
         return True
+
+    def claim_stored(self, api: ObjectAPI, old: Object | None, stored: Object) -> None:
+        md = _md(stored)
+        pending = self._pending.pop((md.get("namespace", ""), md["name"]), None)
+        if pending is not None:
+            state, count = pending
+            state.admitted[md["name"]] = (str(md.get("resourceVersion", "")), count)
 
     def release_claim(self, api: ObjectAPI, obj: Object) -> None:
         md = _md(obj)
@@ -296,6 +310,7 @@ class Binding:
         if state is None:
             return
         state.failed.discard(md["name"])
+        state.admitted.pop(md["name"], None)
         dependents = state.engine.release(md["name"])
         self._after_change(api, state, dependents, retry_failed=True)
 
@@ -444,6 +459,17 @@ class Binding:
         api.records.delete_record(TOKENS, self._token_key(namespace, name))
 
 
+def _same_claim(old: Object, new: Object) -> bool:
+    """Whether ``new`` asks what the stored ``old`` asks: the same spec, uid and owners (which say whether
+    the index owns it)."""
+    old_md, new_md = _md(old), _md(new)
+    return (
+        new.get("spec") == old.get("spec")
+        and new_md.get("uid") == old_md.get("uid")
+        and new_md.get("ownerReferences") == old_md.get("ownerReferences")
+    )
+
+
 def _tree_copy(value: Any) -> Any:
     """A copy of a JSON value (maps, lists, scalars) that shares nothing with it."""
     if isinstance(value, dict):
@@ -467,11 +493,16 @@ class _Hook(BaseHook):
         self,
         admit: Callable[[ObjectAPI, Object | None, Object], None],
         deleting: Callable[[ObjectAPI, Object], None],
+        stored: Callable[[ObjectAPI, Object | None, Object], None] | None = None,
     ) -> None:
-        self._admit, self._deleting = admit, deleting
+        self._admit, self._deleting, self._stored = admit, deleting, stored
 
     def admit(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
         self._admit(api, old, new)
+
+    def stored(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
+        if self._stored is not None:
+            self._stored(api, old, new)
 
     def deleting(self, api: ObjectAPI, obj: Object) -> None:
         self._deleting(api, obj)

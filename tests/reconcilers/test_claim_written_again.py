@@ -5,6 +5,7 @@ asked again only when something changed (another claim's values, the claim's spe
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from allocator_api import IPAM, obj
 
 from choreo.apiserver.server import APIServer
-from choreo.errors import Invalid
+from choreo.errors import ChoreoError, Invalid
 from choreo.store.memory import MemoryBackend
 from ipam.idindex import IDIndex
 from ipam.ipindex import IPIndex
@@ -74,7 +75,7 @@ class Served:
         """Drop every index's last admission: the next write is worked out by the engine."""
         for binding in self.bindings:
             for state in binding._states.values():
-                state.last = None
+                state.admitted.clear()
 
     def stored(self, *groups: str) -> Iterator[dict[str, Any]]:
         for group in groups:
@@ -125,21 +126,26 @@ def test_claims_written_again_get_and_store_what_working_them_out_gives(
     assert worked[1] - worked[0] == answered
 
 
-def test_a_claim_is_worked_out_again_once_anything_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_claim_is_worked_out_again_once_a_change_concerns_it(monkeypatch: pytest.MonkeyPatch) -> None:
     served = Served(monkeypatch)
     api = served.api
-    api.apply(obj(IPAM, "IPIndex", "kubenet", {"prefixes": [{"prefix": "10.2.0.0/16", "labels": {"role": "pool"}}]}),
-              manager="t")
+
+    def pool(**labels: str) -> None:
+        api.apply(obj(IPAM, "IPIndex", "kubenet", {"prefixes": [
+            {"prefix": "10.2.0.0/16", "labels": {"role": "pool", **labels}}]}), manager="t")
 
     def write(name: str, **spec: Any) -> dict[str, Any]:
         before = served.worked
         stored = api.apply(obj(IPAM, "IPClaim", name, {"index": "kubenet", **spec}), manager="t")
         return {"worked": served.worked - before, "status": stored["status"]}
 
+    pool()
     first = write("a", selector=POOL)
     assert write("a", selector=POOL) == {**first, "worked": 0}
-    write("b", selector=POOL)  # the index changed since
-    assert write("a", selector=POOL) == first
+    write("b", selector=POOL)  # another value of the pool: it does not concern a
+    assert write("a", selector=POOL) == {**first, "worked": 0}
+    pool(k="v")  # a's parent changed its labels, which a's value inherits
+    assert write("a", selector=POOL) == {**first, "worked": 1}
     assert write("a", selector=POOL, labels={"k": "v"})["worked"] == 1  # another spec
     changed = api.get(IPAM, "IPClaim", "default", "a")
     changed["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "ConfigMap", "name": "o", "uid": "u"}]
@@ -171,3 +177,71 @@ def test_a_write_rolled_back_leaves_nothing_to_answer_from(monkeypatch: pytest.M
     assert api.apply(a, manager="t")["status"]["address"] == "10.2.0.1/32"
     assert sorted(e["spec"]["prefix"] for e in api.list(IPAM, "IPEntry")) == [
         "10.2.0.0/16", "10.2.0.0/32", "10.2.0.1/32"]
+
+
+def _random_history(served: Served, seed: int, *, forget: bool) -> list[Any]:
+    """A random history of index prefixes and claims of every type, each write followed by the same write
+    again at once (as reconcilers do), claims deleted now and then; what each write returned, then every
+    stored claim and entry. ``forget``: every write is worked out by the engine."""
+    rng = random.Random(seed)
+    api = served.api
+    pools = [
+        {"prefix": "10.2.0.0/16", "labels": {"role": "pool"}},
+        {"prefix": "10.3.0.0/24", "prefixType": "network", "labels": {"role": "net"}},
+        {"prefix": "10.4.0.0/16", "labels": {"role": "pool", "k": "v"}},
+    ]
+    # what the even and the odd claims ask for: one claim never becomes an address under its own prefix (there
+    # the engine's first outcome takes the labels of the prefix it drops, and is not what working it out
+    # again gives, with or without answering it)
+    addresses = [
+        {"selector": POOL}, {"selector": POOL, "labels": {"a": "b"}}, {"selector": {"matchLabels": {"role": "net"}}},
+        {"address": "10.3.0.7/24", "defaultGateway": True}, {"address": "10.2.0.9/32"},
+        {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "c3"}}},
+    ]
+    prefixes = [
+        {"createPrefix": True, "prefixLength": 31, "selector": POOL},
+        {"createPrefix": True, "prefixLength": 28, "selector": POOL, "labels": {"x": "y"}},
+        {"prefix": "10.2.1.0/24"}, {"prefix": "10.2.1.1/24", "prefixType": "network", "defaultGateway": True},
+        {"prefix": "10.2.0.0/24", "labels": {"z": "1"}},  # over the pool's first addresses: a new parent
+        {"range": "10.2.3.10-10.2.3.20"},
+    ]
+    seen: list[Any] = []
+
+    def write(what: dict[str, Any]) -> None:
+        for _again in range(2):
+            if forget:
+                served.forget()
+            try:
+                seen.append(api.apply(what, manager="t"))
+            except ChoreoError as exc:  # refused (and a failing claim that retries itself: a Conflict)
+                seen.append(str(exc))
+
+    for _step in range(60):
+        roll = rng.random()
+        if roll < 0.1:
+            chosen = [p for p in pools if rng.random() < 0.7]
+            relabel = rng.random() < 0.3
+            write(obj(IPAM, "IPIndex", "kubenet", {"prefixes": [
+                {**p, "labels": {**p["labels"], "n": str(_step)}} if relabel else p for p in chosen]}))
+        elif roll < 0.2:
+            name = f"c{rng.randrange(6)}"
+            if api.try_get(IPAM, "IPClaim", "default", name) is not None:
+                api.delete(IPAM, "IPClaim", "default", name)
+        else:
+            number = rng.randrange(6)
+            spec = rng.choice(prefixes if number % 2 else addresses)
+            write(obj(IPAM, "IPClaim", f"c{number}", {"index": "kubenet", **spec}))
+    return [*seen, *served.stored(IPAM)]
+
+
+# seeds 36 and 39 hit the rules of ``IPIndex._log``: a new parent over addresses, and a subnet's gateway
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 36, 39])
+def test_random_histories_store_what_working_every_write_out_stores(seed: int) -> None:
+    results, worked = [], []
+    for forget in (False, True):
+        with pytest.MonkeyPatch.context() as patch:
+            served = Served(patch)
+            results.append(_random_history(served, seed, forget=forget))
+            worked.append(served.worked)
+    assert results[0] == results[1]
+    assert worked[0] < worked[1]
