@@ -20,19 +20,13 @@ from ipam.ipindex import IPIndex
 from reconcilers.adapters import all_adapters
 from reconcilers.binding import Binding
 from reconcilers.plugin import AllocatorPlugin
+from tests.ipam.test_ipam_ip_engine import CHANGE_LOG_STEPS
 
 VLAN = "vlan.be.kuid.dev"
 NOW = "2024-01-01T00:00:00Z"
 POOL = {"matchLabels": {"role": "pool"}}
-V4 = {"matchLabels": {"ipam.be.kuid.dev/address-family": "ipv4"}}
 IP_STEPS: list[tuple[str, dict[str, Any]]] = [
-    ("p", {"prefix": "10.0.0.1/24", "prefixType": "network", "defaultGateway": True}),
-    ("q", {"prefix": "10.1.0.0/24"}),
-    ("r", {"range": "10.1.0.10-10.1.0.13"}),
-    ("a", {"selector": V4}),
-    ("s", {"address": "10.0.0.9/24"}),
-    ("t", {"address": "10.1.0.11/32"}),
-    ("h", {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "r"}}}),
+    *CHANGE_LOG_STEPS,
     ("d", {"createPrefix": True, "prefixLength": 28, "selector": POOL, "labels": {"x": "1"}}),
     ("g", {"address": "10.0.0.7/24", "defaultGateway": True}),
     ("x", {"address": "10.1.0.11/32"}),  # taken by t: fails
