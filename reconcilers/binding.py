@@ -12,7 +12,8 @@ reference's "invokers" do), so whoever writes a claim reads its ``status`` strai
 - After each operation the Entry objects of the values that changed are written or removed, and the
   claims that lost values (a released parent prefix, a shrunk range) are re-evaluated instead of staying
   Ready with a stale value. A claim written again as it stands (reconcilers re-apply theirs on every
-  reconcile) is confirmed by its engine and writes nothing else: no entry, no token.
+  reconcile) writes nothing else: no entry, no token; when no change since its last admission concerns
+  it, it is answered from that admission without asking the engine (see ``_remember``).
 
 **Persistence.** Engines live in memory and are rebuilt from the stored claims: each claim's status holds
 its value, and replaying the Ready claims of an index in the reference's restore order (statics before
