@@ -70,7 +70,8 @@ _CANONICAL = (
     | orjson.OPT_PASSTHROUGH_DATACLASS
     | orjson.OPT_PASSTHROUGH_DATETIME
 )
-_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_NUMBER_SHAPES = bytes.maketrans(b"123456789]}", b"000000000,,")
+"""Digits to 0 and the ends of values to a comma: a short exponent (``1e-7``) is ``0e-0,`` then."""
 
 
 def _refuse(value: Any) -> Any:
@@ -85,7 +86,8 @@ def _canonical_text(value: Any) -> str | None:
     non-string keys, subclasses of str, int, dict and list (passed to ``_refuse`` here) and deep nesting; it
     writes NaN and infinities as ``null`` where ``json`` refuses them; and a float below 1e-4 in another form
     (``0.00001``, ``1e-7`` for ``1e-05``, ``1e-07``). Those come back as None: a refusal, a ``null``, and any
-    ``0.0000`` or digit-``e-``-digit in the text (also inside a string, where it only costs the slower path).
+    ``0.0000`` or digit-``e-``-digit ending a value in the text (also inside a string, where it only costs the
+    slower path; a uuid's ``8e-4`` goes on with more hex digits).
     Values both accept but write differently (enum members without a str or int base, UUIDs: orjson writes
     them, ``json`` refuses them) never reach the store: its values come from JSON, YAML and Starlark.
 
@@ -94,7 +96,10 @@ def _canonical_text(value: Any) -> str | None:
         out = orjson.dumps(value, option=_CANONICAL, default=_refuse)
     except TypeError:  # orjson.JSONEncodeError included
         return None
-    if b"null" in out or b"0.0000" in out or b"0e-0" in out.translate(_DIGITS_TO_ZERO):
+    if b"null" in out or b"0.0000" in out:
+        return None
+    shapes = out.translate(_NUMBER_SHAPES)
+    if b"0e-0," in shapes or shapes.endswith(b"0e-0"):
         return None
     return out.decode()
 

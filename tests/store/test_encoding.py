@@ -52,6 +52,8 @@ ODD_VALUES = [
     {2: "int keys", 1: "are written as strings"},
     {"colour": Colour.RED, "size": Size.LARGE, "name": Name("n"), "spec": Spec(x=1), "ordered": OrderedDict(b=1, a=2)},
     {"tuple": (1, "two", [3])},
+    3e-7,
+    {"uid": "759cde66-bacf-43d0-8b1f-9163ce9ff57f", "tiny": [1.5e-6], "small": {"x": 2e-9}},
     _deep(300),  # deeper than orjson writes
     "a string",
     12,
