@@ -346,15 +346,19 @@ class BaseBackend(ABC):
             if depth == 0:
                 self._changed.notify_all()
 
-    def _writing(self) -> None:
+    def _writing(self, *, atomic: bool = False) -> None:
         """Set the savepoints of the open transactions that have none yet; called before every write.
 
         Of several levels begun here at once only the outermost sets a savepoint: nothing is written
         between them, so undoing an inner one means going back to that same point (``_undo_level``). The
         usual API write is three levels (the run, the API call, the store's own write): one savepoint
-        instead of two, and two statements fewer per write."""
+        instead of two, and two statements fewer per write.
+
+        ``atomic``: the innermost level writes one statement, which the storage undoes by itself when it
+        fails, so that level needs no savepoint of its own (a record write: two statements fewer each)."""
         first = self._open
-        while self._open < self._depth:
+        last = self._depth - 1 if atomic else self._depth
+        while self._open < last:
             level = self._open
             if level > first:
                 self._sharing.add(level)
@@ -560,14 +564,14 @@ class BaseBackend(ABC):
     def put_record(self, table: str, key: str, value: Any) -> None:
         body = encode(value, f"record {table}/{key}")
         with self.transaction():
-            self._writing()
+            self._writing(atomic=True)
             self._record_save(table, key, body)
 
     def put_content(self, table: str, value: Any) -> str:
         body = encode(value, f"record {table}")
         key = hashlib.sha256(body.encode()).hexdigest()
         with self.transaction():
-            self._writing()
+            self._writing(atomic=True)
             self._record_add(table, key, body)
         return key
 
@@ -578,7 +582,7 @@ class BaseBackend(ABC):
 
     def delete_record(self, table: str, key: str) -> None:
         with self.transaction():
-            self._writing()
+            self._writing(atomic=True)
             self._record_remove(table, key)
 
     def list_records(self, table: str) -> Iterator[tuple[str, Any]]:

@@ -544,6 +544,27 @@ def test_record_rollback(backend: BaseBackend) -> None:
     assert list(backend.list_records("t")) == [("a", 1)]
 
 
+def test_record_writes_roll_back_with_the_level_that_made_them(backend: BaseBackend) -> None:
+    with backend.transaction():
+        backend.put_record("t", "outer", 1)
+        with pytest.raises(Boom), backend.transaction():
+            backend.put_record("t", "inner", 1)
+            with backend.transaction():
+                backend.put_content("c", {"x": 1})
+                backend.delete_record("t", "outer")
+            raise Boom
+        with backend.transaction():
+            with pytest.raises(Boom), backend.transaction():
+                backend.put_record("t", "deep", 1)
+                raise Boom
+            backend.put_record("t", "kept", 2)
+        with pytest.raises(Boom), backend.transaction():
+            backend.delete_record("t", "kept")
+            raise Boom
+    assert list(backend.list_records("t")) == [("kept", 2), ("outer", 1)]
+    assert list(backend.list_records("c")) == []
+
+
 def test_close_wakes_up_waiters(backend: BaseBackend) -> None:
     closer = threading.Timer(0.1, backend.close)
     started = time.monotonic()

@@ -415,3 +415,20 @@ def test_events_read_inside_a_transaction_are_the_stored_ones_after_nested_rollb
     from_store = [entry[2:] for entry in seen if entry[1]]
     from_reference = [entry[2:] for entry in seen if not entry[1]]
     assert from_store == from_reference and len(from_store) > 100
+
+
+def test_a_record_write_inside_a_transaction_sets_no_savepoint_of_its_own(open_sqlite: Opener) -> None:
+    # One statement is atomic by itself; the levels around it that have no savepoint yet get one.
+    store = open_sqlite()
+    statements: list[str] = []
+    with store.transaction():
+        store.put_record("t", "first", 1)
+        with store.transaction():
+            store._db.set_trace_callback(statements.append)
+            store.put_record("t", "a", 1)
+            store.put_content("c", {"b": 2})
+            store.delete_record("t", "first")
+            store._db.set_trace_callback(None)
+    savepoints = [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE"))]
+    assert savepoints == ["SAVEPOINT sp1"] and len(statements) == 4
+    assert list(store.list_records("t")) == [("a", 1)]
