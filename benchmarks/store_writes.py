@@ -8,7 +8,11 @@ conditions and managedFields) for both backends:
 * ``create``: a new object (existence check, revision, object row, event);
 * ``get+update``: what the API server does for a changed object;
 * ``get``: a read of an object written earlier in the same transaction;
-* ``no-op write``: a nested transaction that only reads (an apply that changes nothing).
+* ``no-op write``: a nested transaction that only reads (an apply that changes nothing);
+* ``write+events``: an update and then the events since the revision before it, as the controller and the
+  reconcile memo read them after every reconcile;
+* ``record``: a run record of the object's size (``put_record``), as the reconcile memo keeps one per reconcile;
+* ``content``: the object as a content record (``put_content``), as a snapshot keeps every object.
 
 Times are CPU seconds of this process (the machine is shared; wall clock would mostly measure the others).
 
@@ -112,13 +116,28 @@ def workload(backend: Backend, n: int) -> dict[str, float]:
             with backend.transaction():  # the API server's apply of an unchanged object: read, no write
                 backend.get(key(i))
         times["no-op write"] = time.process_time() - started
+        started = time.process_time()
+        for i in range(n):
+            before = backend.current_revision()
+            backend.update(key(i), fabric_object(i, 3))
+            backend.events_since(before)
+        times["write+events"] = time.process_time() - started
+        started = time.process_time()
+        for i in range(n):
+            backend.put_record("reconciles", str(i), fabric_object(i, 4))
+        times["record"] = time.process_time() - started
+        started = time.process_time()
+        for i in range(n):
+            backend.put_content("contents", fabric_object(i, 5))
+        times["content"] = time.process_time() - started
     return times
 
 
-def contents(backend: Backend) -> tuple[list[Object], list[tuple[str, Object, int]]]:
+def contents(backend: Backend) -> tuple[list[Object], list[tuple[str, Object, int]], list[tuple[str, Any]]]:
     objects = backend.list("infra.kuid.dev", "Interface")
     events = [(e.type, e.object, e.revision) for e in backend.events_since(0)]
-    return objects, events
+    records = [*backend.list_records("reconciles"), *backend.list_records("contents")]
+    return objects, events, records
 
 
 def run(
