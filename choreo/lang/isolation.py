@@ -52,7 +52,7 @@ from choreo.lang.base import (
     ReconcilerEngine,
     TemplateEngine,
 )
-from choreo.lang.limits import LimitExceeded, Limits, format_size, json_size
+from choreo.lang.limits import LimitExceeded, Limits, format_size, json_size_over
 
 try:
     import resource
@@ -151,11 +151,11 @@ class _RemoteClient:
         self._channel = channel
         self._rules = rules
         self._limit = limit  # a larger child is sent alone, for choreo to refuse
-        self._made: list[tuple[dict[str, Any], int]] = []  # children not sent yet, with their sizes
+        self._made: list[tuple[dict[str, Any], int]] = []  # children not sent yet, with json_size_over
         self.raised: dict[int, int] = {}
 
     def _call(self, method: str, *args: Any) -> Any:
-        size = json_size(args[0]) if method in _WRITES else 0
+        size = json_size_over(args[0], self._limit) if method in _WRITES else 0
         self.flush()
         self._channel.send(("call", method, args, size))
         reply = self._channel.receive()
@@ -184,7 +184,7 @@ class _RemoteClient:
         return self._call("apply", obj)
 
     def create_child(self, obj: dict[str, Any]) -> dict[str, Any]:
-        size = json_size(obj)
+        size = json_size_over(obj, self._limit)
         child = self._rules.child(obj) if self._rules is not None and size <= self._limit else None
         if child is None:
             return self._call("create_child", obj)
@@ -229,9 +229,9 @@ def _evaluate(isolated: IsolatedEngine, obj: dict[str, Any], client: _RemoteClie
         engine = isolated.engine
         if isolated.renders_child:  # choreo records the child: no exchange for create_child
             child = cast(TemplateEngine, engine).rendered_child(obj)
-            return ("child", child, json_size(child), json_size(obj))
+            return ("child", child, json_size_over(child, limits.output), json_size_over(obj, limits.output))
         output = engine.reconcile(obj, client)
-        return ("done", output, json_size(output.obj) if output.obj is not None else 0)
+        return ("done", output, json_size_over(output.obj, limits.output) if output.obj is not None else 0)
     except MemoryError:
         return _limit(limits.memory_exceeded(isolated.source))
     except LimitExceeded as exc:
@@ -525,8 +525,8 @@ class _Exchange:
         raise ReconcileError(message[1])
 
     def _check_size(self, obj: Any, size: int) -> None:
-        """No object written or returned is larger than ``Limits.output`` as JSON (``size``, measured by
-        the worker)."""
+        """No object written or returned is larger than ``Limits.output`` as JSON (``size``: the worker's
+        ``json_size_over``, 0 for an object well within)."""
         if size > self.limits.output and isinstance(obj, dict):
             md = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
             name = "/".join(str(p) for p in (md.get("namespace"), md.get("name")) if p)

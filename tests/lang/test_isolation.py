@@ -18,7 +18,7 @@ import pytest
 from choreo.errors import ChoreoError, Conflict, LoadError, NotFound, ReconcileError
 from choreo.lang.base import ReconcileOutput
 from choreo.lang.isolation import IsolatedEngine
-from choreo.lang.limits import KiB, Limits, MiB, format_size
+from choreo.lang.limits import KiB, Limits, MiB, format_size, json_size, json_size_over
 from choreo.lang.starlark_engine import StarlarkReconciler
 from tests.lang.test_jinja import DIR, OBJ, config
 from tests.lang.test_starlark import OK, POD, SOURCE, FakeClient
@@ -270,6 +270,26 @@ def test_bad_limits_in_the_environment_are_load_errors(environ: dict[str, str], 
 )
 def test_format_size(size: int, text: str) -> None:
     assert format_size(size) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "measured"),
+    [
+        ({"kind": "Pod", "metadata": {"name": "p1"}, "spec": {"n": [1, 2.5, None, True]}}, False),
+        ([float("-inf"), float("inf"), float("nan")], False),  # json writes -Infinity where orjson writes null
+        ([9e-6, 1e-5, 1e16, 1e22, -0.0, 5e-324], False),  # finite floats json writes longer than orjson
+        (["é\u2028\x00\"\\", {"k": "\U0001f600"}], False),
+        ([2**70, -(2**64)], True),  # beyond orjson: measured by json
+        ({1: "non-string key"}, True),  # json writes the key as a string, orjson refuses
+    ],
+)
+def test_json_size_over_is_the_size_when_it_may_be_over_the_limit_and_0_when_within(value: Any, measured: bool) -> None:
+    size = json_size(value)
+    for limit in range(1, 3 * size + 10):
+        over = json_size_over(value, limit)
+        assert over == size or (over == 0 and size <= limit), (limit, over, size)
+    assert json_size_over(value, size - 1) == size
+    assert json_size_over(value, 10 * size) == (size if measured else 0)
 
 
 def test_limit_errors_are_reconcile_errors() -> None:
