@@ -128,6 +128,7 @@ class SqliteBackend(BaseBackend):
         # The open transaction's latest events, with consecutive revisions up to the counter, and their length.
         self._recent: deque[StoredEvent] = deque()
         self._recent_text = 0
+        self._compaction_point: int | None = None  # the meta table's, as the open transaction read it
         self._db = _connect(self.path)
         try:
             self._configure()
@@ -303,17 +304,25 @@ class SqliteBackend(BaseBackend):
         rows = self._db.execute(sql + " ORDER BY revision", params).fetchall()
         return [StoredEvent(rev, change, grp, kind, _unpack(body)) for rev, change, grp, kind, body in rows]
 
-    def _forget_recent(self) -> None:
+    def _forget_transaction(self) -> None:
         """The transaction ends: another process may write next."""
         self._recent.clear()
         self._recent_text = 0
+        self._compaction_point = None
 
     def _compacted_through(self) -> int:
-        return self._meta("compacted_through")
+        """Read once per transaction (inside one only this connection writes), every time outside."""
+        if self._compaction_point is not None:
+            return self._compaction_point
+        point = self._meta("compacted_through")
+        if self._db.in_transaction:
+            self._compaction_point = point
+        return point
 
     def _drop_events_through(self, revision: int) -> None:
         self._db.execute("DELETE FROM events WHERE revision <= ?", (revision,))
         self._set_meta("compacted_through", revision)
+        self._compaction_point = revision
 
     # --- records ---
 
@@ -357,7 +366,7 @@ class SqliteBackend(BaseBackend):
             self._db.execute(f"RELEASE sp{depth}")
             self._revision_at.pop(depth, None)
             return
-        self._forget_recent()
+        self._forget_transaction()
         try:
             self._save_revision()
             self._db.execute("COMMIT")
@@ -372,7 +381,7 @@ class SqliteBackend(BaseBackend):
         if depth == 0:
             self._unsaved_revision = None  # the meta table's counter is rolled back with everything else
             self._revision_at.clear()
-            self._forget_recent()
+            self._forget_transaction()
             if self._db.in_transaction:  # SQLite may already have rolled back after an I/O error
                 self._db.execute("ROLLBACK")
         else:

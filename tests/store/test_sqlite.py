@@ -432,3 +432,21 @@ def test_a_record_write_inside_a_transaction_sets_no_savepoint_of_its_own(open_s
     savepoints = [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE"))]
     assert savepoints == ["SAVEPOINT sp1"] and len(statements) == 4
     assert list(store.list_records("t")) == [("a", 1)]
+
+
+def test_the_compaction_point_is_read_once_per_transaction_and_anew_in_the_next(open_sqlite: Opener) -> None:
+    reader, writer = open_sqlite(), open_sqlite(max_events=2)
+    put(writer, "a")
+    statements: list[str] = []
+    reader._db.set_trace_callback(statements.append)
+    with reader.transaction():
+        for since in range(2):
+            reader.events_since(since)
+    reader._db.set_trace_callback(None)
+    assert sum("compacted_through" in s for s in statements) <= 1
+    for name in "bcde":
+        put(writer, name)  # another connection compacts: events up to 3 are gone
+    with reader.transaction(), pytest.raises(Gone):
+        reader.events_since(1)
+    with pytest.raises(Gone):
+        reader.events_since(1)
