@@ -164,14 +164,24 @@ class Pipeline:
         return record
 
     @staticmethod
-    def keep(api: APIServer, record: RunRecord, *, snapshot: bool = True) -> None:
-        """Store the run record (and, for a run whose objects are kept, the snapshot of every object); the
-        oldest runs beyond what the store keeps go (``results/retention.py``)."""
+    def keep(api: APIServer, record: RunRecord, *, snapshot: bool = True, saved: bool = False) -> None:
+        """Store the run record (unless it is ``saved`` already, by ``save``) and, for a run whose objects are
+        kept, the snapshot of every object; the oldest runs beyond what the store keeps go
+        (``results/retention.py``)."""
         with api.transaction():
             if snapshot:
                 take_snapshot(api, record.id)
-            save_record(api.records, record)
+            if not saved:
+                Pipeline.save(api, record)
             prune_history(api.records, kept_runs())
+
+    @staticmethod
+    def save(api: APIServer, record: RunRecord) -> None:
+        """Store the run record. A batch run stores it as soon as it is complete (in the run's transaction, like
+        everything it keeps), before the settle and the snapshot: at N=1000 its 21 000 events are encoded
+        through 8 MiB of dicts and text, which the decoding that follows then reuses, where after the snapshot
+        they came on top of the run's peak."""
+        save_record(api.records, record)
 
 
 PARSED_TABLE = "parsed-inputs"

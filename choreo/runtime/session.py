@@ -99,14 +99,14 @@ def run_project(root: Path, options: RunOptions | None = None) -> RunRecord:
 
 def _run(pipeline: Pipeline, api: APIServer, started: float) -> RunRecord:
     record = _reconcile(pipeline, api, started)
-    Pipeline.keep(api, record)
+    Pipeline.keep(api, record, saved=True)
     return record
 
 
 def _reconcile(pipeline: Pipeline, api: APIServer, started: float) -> RunRecord:
-    """Load, reconcile and run the stages: the run's record, to keep. Everything else it built (the load, the
-    reconcile memo, the controller and its engines) is dropped when it returns, before the snapshot: the
-    snapshot reads every object, and the run's peak memory was there."""
+    """Load, reconcile and run the stages: the run's record, stored (``Pipeline.save``). Everything else it built
+    (the load, the reconcile memo, the controller and its engines) is dropped when it returns, before the
+    snapshot: the snapshot reads every object, and the run's peak memory was there."""
     loaded = pipeline.read(api)
     project = loaded.project
     settled = pipeline.unchanged(api, loaded)
@@ -114,6 +114,7 @@ def _reconcile(pipeline: Pipeline, api: APIServer, started: float) -> RunRecord:
         pipeline.warn(project)
         stages = pipeline.stages(api, last_pass=True)
         record = pipeline.new_record(RunOutcome(reused=settled.reconciles), stages, started)
+        Pipeline.save(api, record)
         if api.events.current_revision() != settled.revision:  # a stage wrote: the fixpoint is left
             fixpoint.remember(api, None)
         return record
@@ -127,6 +128,7 @@ def _reconcile(pipeline: Pipeline, api: APIServer, started: float) -> RunRecord:
     if not outcome.success:
         raise _ReconcilingFailed(pipeline.new_record(outcome, [], started))
     record = pipeline.new_record(outcome, pipeline.stages(api, last_pass=True), started)
+    Pipeline.save(api, record)
     pipeline.settle(api, loaded, controller, memo)
     return record
 
