@@ -99,7 +99,8 @@ class ObjectAPI(Protocol):
     ) -> Object: ...
 
     def dependents(self, uid: str, group: str | None = None, kind: str | None = None) -> builtins.list[Object]:
-        """Objects whose ownerReferences name ``uid`` (optionally of one kind)."""
+        """Objects whose ownerReferences name ``uid`` (optionally of one kind); like ``view_list``'s, never to be
+        mutated."""
         ...
 
     def stored_objects(self) -> Iterator[Object]:

@@ -222,10 +222,14 @@ def _plainly_valid(md: dict[str, Any], namespaced: bool) -> bool:
 
 
 def _plain_labels(labels: Any) -> bool:
-    return type(labels) is dict and all(
-        type(key) is str and type(value) is str and not _qualified_name_reasons(key) and not _label_value_reasons(value)
-        for key, value in labels.items()
-    )
+    if type(labels) is not dict:
+        return False
+    for key, value in labels.items():
+        if type(key) is not str or type(value) is not str:
+            return False
+        if _qualified_name_reasons(key) or _label_value_reasons(value):
+            return False
+    return True
 
 
 def _plain_annotations(annotations: Any) -> bool:
@@ -240,11 +244,12 @@ def _plain_annotations(annotations: Any) -> bool:
 
 
 def _plain_finalizers(finalizers: Any) -> bool:
-    return (
-        type(finalizers) is list
-        and all(type(finalizer) is str and not _qualified_name_reasons(finalizer) for finalizer in finalizers)
-        and len(set(finalizers)) == len(finalizers)
-    )
+    if type(finalizers) is not list:
+        return False
+    for finalizer in finalizers:
+        if type(finalizer) is not str or _qualified_name_reasons(finalizer):
+            return False
+    return len(set(finalizers)) == len(finalizers)
 
 
 def _plain_owner_references(references: Any) -> bool:
@@ -255,12 +260,17 @@ def _plain_owner_references(references: Any) -> bool:
     for ref in references:
         if type(ref) is not dict or not ref.keys() <= OWNER_REFERENCE_FIELDS:
             return False
-        if any(type(ref.get(field)) is not str or not ref[field] for field in ("apiVersion", "kind", "name", "uid")):
+        api_version, kind, name, uid = ref.get("apiVersion"), ref.get("kind"), ref.get("name"), ref.get("uid")
+        if type(api_version) is not str or type(kind) is not str or type(name) is not str or type(uid) is not str:
+            return False
+        if not (api_version and kind and name and uid):
             return False
         controller, blocking = ref.get("controller"), ref.get("blockOwnerDeletion")
-        if any(flag is not None and type(flag) is not bool for flag in (controller, blocking)):
+        if controller is not None and type(controller) is not bool:
             return False
-        uids.add(ref["uid"])
+        if blocking is not None and type(blocking) is not bool:
+            return False
+        uids.add(uid)
         controllers += controller is True
     return len(uids) == len(references) and controllers <= 1
 

@@ -481,9 +481,10 @@ class APIServer:
         return gone
 
     def dependents(self, uid: str, group: str | None = None, kind: str | None = None) -> builtins.list[Object]:
-        """Objects whose ownerReferences name ``uid``, optionally of one kind, sorted by key."""
+        """Objects whose ownerReferences name ``uid``, optionally of one kind, sorted by key: the store's own
+        (``Backend.view``), never to be mutated (every reconcile looks for its children here, and only reads)."""
         keys = self.backend.dependents(uid)
-        found = (self.backend.get(k) for k in keys if kind is None or (k.group, k.kind) == (group, kind))
+        found = (self.backend.view(k) for k in keys if kind is None or (k.group, k.kind) == (group, kind))
         return [obj for obj in found if obj is not None]
 
 

@@ -22,6 +22,7 @@ removes the parents it leaves empty unless someone owns them; list-map items wit
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
@@ -164,19 +165,28 @@ def _read_entries(obj: Object) -> list[_Entry]:
 
 def _applied_before(obj: Object, ident: tuple[str, str, str]) -> FieldSet:
     """The fields of ``obj``'s managedFields entry ``ident`` (the first one, as :func:`_find_or_add` finds it;
-    none when there is none), raising what :func:`_read_entries` would: every entry is checked, in order.
+    none when there is none).
 
     Why: an apply that changes nothing (most of a steady run) needs the fields of its own manager only."""
-    found: FieldSet | None = None
+    found = [fields for _ident, fields in _entry_fields(obj, lambda entry: entry == ident)]
+    return found[0] if found else set()
+
+
+def _entry_fields(
+    obj: Object, wanted: Callable[[tuple[str, str, str]], bool]
+) -> Iterator[tuple[tuple[str, str, str], FieldSet]]:
+    """The (manager, operation, subresource) and fields of each of ``obj``'s managedFields entries that
+    ``wanted`` asks for. The others are not decoded, only checked: this raises what :func:`_read_entries`
+    raises, in the same order (a damaged entry is refused whoever reads)."""
     for raw in (obj.get("metadata") or {}).get("managedFields") or []:
         if not isinstance(raw, dict):
             continue
         tree = raw.get("fieldsV1") or {}
-        if found is None and _ident_of(raw) == ident:
-            found = from_fields_v1(tree)
+        ident = _ident_of(raw)
+        if wanted(ident):
+            yield ident, from_fields_v1(tree)
         else:
             check_fields_v1(tree)
-    return found or set()
 
 
 def _ident_of(raw: dict[str, Any]) -> tuple[str, str, str]:
@@ -757,9 +767,8 @@ def strip_managed_fields(obj: Object) -> Object:
 def fields_owned_by(obj: Object, manager: str) -> FieldSet:
     """Every path ``manager`` owns through any of its entries (any operation or subresource)."""
     owned: FieldSet = set()
-    for entry in _read_entries(obj):
-        if entry.manager == manager:
-            owned |= entry.fields
+    for _ident, fields in _entry_fields(obj, lambda entry: entry[0] == manager):
+        owned |= fields
     return owned
 
 
@@ -779,16 +788,22 @@ def remove_foreign_fields(applied: Object, current: Object, manager: str, semant
     A reconciler hands back the whole object it read; re-applying fields that belong to someone else
     would make it a co-owner of them. This keeps its intent to what it owns or what nobody owns yet.
     """
+    sem = _Semantics(semantics)
+    owned = _owned_paths(applied, sem)
     mine: FieldSet = set()
     foreign: FieldSet = set()
-    for entry in _read_entries(current):  # read once: every reconcile's for-object write comes here
-        if entry.manager == manager:
-            mine |= entry.fields
-        elif entry.operation == APPLY:
-            foreign |= entry.fields
+    # Every reconcile's for-object write comes here, most with nothing but a finalizer or a status: only the
+    # entries that can take something away are decoded, and none when the intent owns nothing.
+    def may_take(entry: tuple[str, str, str]) -> bool:
+        return bool(owned) and (entry[0] == manager or entry[1] == APPLY)
+
+    for ident, fields in _entry_fields(current, may_take):
+        if ident[0] == manager:
+            mine |= fields
+        else:
+            foreign |= fields
     foreign -= mine
-    sem = _Semantics(semantics)
-    keep = {path for path in _owned_paths(applied, sem) if not _under(path, foreign)}
+    keep = {path for path in owned if not _under(path, foreign)}
     return _with_identity(_extract(applied, (), (), _prefixes(keep), sem, forced=True), applied)
 
 

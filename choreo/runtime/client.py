@@ -151,7 +151,8 @@ class Client:
     # ------------------------------------------------------------- helpers
 
     def existing_children(self) -> builtins.list[Object]:
-        """Objects of the owned kinds whose owner references point at the for-object."""
+        """Objects of the owned kinds whose owner references point at the for-object (the store's own, as
+        ``ObjectAPI.dependents`` gives them: only read)."""
         return owned_children(self.api, self.for_object["metadata"].get("uid", ""), self.owned)
 
     def _refuse_takeover(self, child: Object) -> None:

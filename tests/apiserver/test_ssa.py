@@ -17,6 +17,7 @@ from choreo.apiserver.ssa import (
     apply,
     fields_owned_by,
     prune_to_manager,
+    remove_foreign_fields,
     strip_managed_fields,
     update,
 )
@@ -832,3 +833,22 @@ def test_a_damaged_entry_of_another_manager_is_refused_by_a_no_op_apply_too() ->
     )
     with pytest.raises(Invalid, match="managedFields: invalid field path element 'spec'"):
         apply(live, widget(spec={"x": 1}), "alice", SEM, now="t2")
+
+
+def test_remove_foreign_fields_drops_what_other_appliers_own() -> None:
+    live = apply(None, widget(spec={"x": 1, "y": 2}), "alice", SEM, now="t1")
+    live = apply(live, widget(spec={"z": 3}), "bob", SEM, now="t2")
+    live = update(live, {**live, "spec": {**live["spec"], "w": 4}}, "editor", SEM, now="t3")
+    returned = widget({"finalizers": ["bob"]}, spec={"x": 9, "z": 3, "w": 5, "new": 6})
+    kept = remove_foreign_fields(returned, live, "bob", SEM)
+    # alice applied x: not bob's to set; the editor's w (an Update) and what nobody owns stay in bob's intent
+    assert kept == widget({"finalizers": ["bob"]}, spec={"z": 3, "w": 5, "new": 6})
+    assert remove_foreign_fields(widget(), live, "bob", SEM) == widget()
+
+
+def test_remove_foreign_fields_refuses_damaged_managed_fields_even_for_an_empty_intent() -> None:
+    live = apply(None, widget(spec={"x": 1}), "alice", SEM, now="t1")
+    live["metadata"]["managedFields"].append({"manager": "bob", "operation": "Update", "fieldsV1": {"f:spec": []}})
+    for intent in (widget(), widget(spec={"y": 1})):
+        with pytest.raises(Invalid, match="fieldsV1 node 'f:spec' must be a JSON object"):
+            remove_foreign_fields(intent, live, "carol", SEM)
