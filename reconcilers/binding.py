@@ -248,12 +248,14 @@ class Binding:
         try:
             outcome = state.engine.claim(parsed)
         except AllocationError as exc:
+            # The claim joins the failed claims only once its old values are released and what that hands on
+            # is done: the claims that lost values, and the retry of the failed claims, must not write this
+            # claim again in the middle of its own write (its stored old spec would take its values back)
+            state.failed.discard(md["name"])
             dependents = state.engine.release(md["name"])
-            state.failed.add(md["name"])
             self._set_status(new, previous, {}, str(exc))
             self._after_change(api, state, dependents)
-            self._pending.pop((namespace, md["name"]), None)  # a write of this claim made meanwhile may have set
-            state.admitted.pop(md["name"], None)  # them (the retry of the failed claims): this write is not that
+            state.failed.add(md["name"])
             return
         state.failed.discard(md["name"])
         self._set_status(new, previous, outcome.status, "")

@@ -75,6 +75,25 @@ def test_removed_prefix_makes_dependents_not_ready_and_a_new_prefix_recovers_the
     assert api.get(IPAM, "IPClaim", "default", "a")["status"]["address"] == "2000::/128"
 
 
+def test_a_claim_whose_new_spec_fails_gives_up_its_old_values_in_the_store_and_the_engine(api: APIServer) -> None:
+    pool = {"matchLabels": {"role": "pool"}}
+    index(api, {"prefix": "10.2.0.0/24", "labels": {"role": "pool"}})
+    assert claim(api, "x", createPrefix=True, prefixLength=25, selector=pool)["status"]["prefix"] == "10.2.0.0/25"
+    assert ready(claim(api, "f", prefix="10.2.0.0/25"))[0] == "False"  # x's: f waits among the failed claims
+    # c lives in x: releasing x's prefix re-evaluates c, which then fails, and retries the failed claims
+    claim(api, "c", selector={"matchLabels": {"be.kuid.dev/claim-name": "x"}})
+    moved = api.get(IPAM, "IPClaim", "default", "x")
+    moved["spec"] = {"index": "kubenet", "address": "10.9.9.9/32"}  # no parent: fails
+    written = api.update(moved)  # at x's resourceVersion: no write of x meanwhile (its old spec retried: Conflict)
+    assert ready(written) == ("False", "cannot claim ip err a prefix range always needs a parent")
+    assert api.get(IPAM, "IPClaim", "default", "x") == written
+    assert ready(api.get(IPAM, "IPClaim", "default", "c"))[0] == "False"
+    assert api.get(IPAM, "IPClaim", "default", "f")["status"]["prefix"] == "10.2.0.0/25"  # the freed space
+    assert {e["spec"]["prefix"]: e["metadata"]["ownerReferences"][0]["name"] for e in api.list(IPAM, "IPEntry")} == {
+        "10.2.0.0/24": "kubenet.10.2.0.0-24", "10.2.0.0/25": "f"}
+    assert claim(api, "y", prefix="10.2.0.128/25")["status"]["prefix"] == "10.2.0.128/25"  # the engine let x go
+
+
 def test_bad_claim_and_bad_index_are_rejected_with_one_line(api: APIServer) -> None:
     with pytest.raises(Invalid) as info:
         claim(api, "x", prefix="10.0.0.0/24", address="10.0.0.1/32")

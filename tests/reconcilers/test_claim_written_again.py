@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from allocator_api import IPAM, obj
+from allocator_api import IPAM, obj, ready
 
 from choreo.apiserver.server import APIServer
-from choreo.errors import ChoreoError, Invalid
+from choreo.errors import Invalid
 from choreo.store.memory import MemoryBackend
 from ipam.idindex import IDIndex
 from ipam.ipindex import IPIndex
@@ -205,10 +205,7 @@ def _random_history(served: Served, seed: int, *, forget: bool) -> list[Any]:
         for _again in range(2):
             if forget:
                 served.forget()
-            try:
-                seen.append(api.apply(what, manager="t"))
-            except ChoreoError as exc:  # refused (and a failing claim that retries itself: a Conflict)
-                seen.append(str(exc))
+            seen.append(api.apply(what, manager="t"))  # nothing is refused, nor in conflict with itself
 
     for _step in range(60):
         roll = rng.random()
@@ -225,11 +222,24 @@ def _random_history(served: Served, seed: int, *, forget: bool) -> list[Any]:
             number = rng.randrange(6)
             spec = rng.choice(prefixes if number % 2 else addresses)
             write(obj(IPAM, "IPClaim", f"c{number}", {"index": "kubenet", **spec}))
+        _assert_entries_are_the_ready_claims_values(api)
     return [*seen, *served.stored(IPAM)]
 
 
+def _assert_entries_are_the_ready_claims_values(api: APIServer) -> None:
+    """The engine (whose values the entries mirror) holds values only of the claims the store says Ready with
+    a value. (Not yet the other way round: a regular prefix rewritten as a network takes its network address
+    from an address of another claim in it, which stays Ready without an entry.)"""
+    owners = {e["metadata"]["ownerReferences"][0]["name"] for e in api.list(IPAM, "IPEntry")}
+    holding = {c["metadata"]["name"] for c in api.list(IPAM, "IPClaim")
+               if ready(c)[0] == "True" and {"prefix", "address", "range"} & set(c["status"])}
+    assert owners <= holding
+
+
+# seed 7: a claim whose new spec fails releases a prefix with a claim in it, whose re-evaluation retried the
+# failed claims, the writing claim among them (its old spec took its values back: a Conflict)
 # seeds 36 and 39 hit the rules of ``IPIndex._log``: a new parent over addresses, and a subnet's gateway
-@pytest.mark.parametrize("seed", [0, 1, 2, 3, 36, 39])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 7, 36, 39])
 def test_random_histories_store_what_working_every_write_out_stores(seed: int) -> None:
     results, worked = [], []
     for forget in (False, True):
