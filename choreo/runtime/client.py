@@ -19,7 +19,16 @@ from choreo.apiserver.interface import ObjectAPI
 from choreo.errors import ReconcileError
 from choreo.lang.base import ChildRules, owned_child
 from choreo.loader.project import ReconcilerConfig
-from choreo.runtime.memo import Query, children_query, get_query, list_query, matching_objects, owned_children
+from choreo.runtime.memo import (
+    Identity,
+    Query,
+    children_query,
+    get_query,
+    identity_of,
+    list_query,
+    matching_objects,
+    owned_children,
+)
 
 Object = dict[str, Any]
 _Stored = TypeVar("_Stored", Object, Object | None)
@@ -46,6 +55,7 @@ class Client:
         self.owned = {(o.group, o.kind) for o in config.owns}
         self.note_writes = note_writes  # others may write meanwhile: note the revisions of this reconcile's own
         self.written: set[int] = set()
+        self.written_children: dict[Identity, Object] = {}  # each child as its last write here returned it
         self.queries: set[Query] = {  # what the reconcile observed: its for-object and children, reads, writes
             get_query(f.group, f.kind, md.get("namespace", ""), md["name"]),
             children_query(md.get("uid", ""), self.owned),
@@ -124,7 +134,8 @@ class Client:
         ordered = sorted(self.children, key=lambda c: c.get("kind") != "Namespace")
         for child in ordered:
             self._refuse_takeover(child)
-            self.write(functools.partial(self.api.apply, child, manager=self.config.name))
+            stored = self.write(functools.partial(self.api.apply, child, manager=self.config.name))
+            self.written_children[identity_of(stored)] = stored
         self.children_pending = False
 
     def delete_children(self) -> None:

@@ -27,6 +27,7 @@ from choreo.errors import ChoreoError, Invalid, LoadError, ReconcileError
 from choreo.lang.base import ReconcileOutput, ReconcilerEngine
 from choreo.loader.project import ReconcilerConfig, ResourceSelector
 from choreo.runtime.client import Client
+from choreo.runtime.eventlog import EventLog
 from choreo.runtime.events import ERROR, REQUEUE, START, STOP, RunEvent, RunOutcome
 from choreo.runtime.memo import ReconcileMemo
 from choreo.runtime.queue import WorkQueue
@@ -167,23 +168,27 @@ class Controller:
         self.recent: deque[WorkKey] = deque(maxlen=50)
         self.outcome = RunOutcome()
         self.memo = memo  # None: every reconcile is executed and nothing is recorded for the next run
+        self._events = EventLog(api.events)
 
     # ------------------------------------------------------------------ driving
 
     def run(self) -> RunOutcome:
         """A batch run: reconcile until the queue is empty (quiet) or the first failure."""
-        revision = self.api.events.current_revision()
+        events = self.memo.events if self.memo is not None else self._events  # decoded once for both
+        revision = events.current_revision()
         self.enqueue_all()
         while (key := self.queue.pop()) is not None:
-            before = self.api.events.current_revision()
+            before = events.current_revision()
             if self.step(key) is not None:
                 break
             revision = max(revision, before)
-            for event in self.api.events.events_since(revision):
+            for event in events.since(revision):
                 self._dispatch(event, cause=key)
-            revision = self.api.events.current_revision()
-        if self.memo is not None and self.outcome.success:
-            self.memo.prune()
+            revision = events.current_revision()
+        if self.memo is not None:
+            if self.outcome.success:
+                self.memo.prune()
+            self.memo.flush()
         return self.outcome
 
     def step(self, key: WorkKey) -> str | None:
@@ -277,7 +282,8 @@ class Controller:
             if requeue or requeue_after > 0 or obj["metadata"].get("deletionTimestamp"):
                 self.memo.forget(key)
             else:
-                self.memo.remember(key, r.config, client.queries, since=since, own=client.written)
+                self.memo.remember(key, r.config, client.queries, since=since, own=client.written,
+                                   written=client.written_children)
         if requeue_after > 0:
             self._emit(r.name, resource, REQUEUE, message)
             self.queue.add_after(key, requeue_after)

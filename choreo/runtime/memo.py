@@ -6,66 +6,82 @@ Why it exists: a CI job changes one link of a network of thousands of devices; r
 What a reconcile's inputs are: its reconciler's code and config, every library, the CRDs, choreo's own
 code and the run's flags (together the *salt*), and what it observed through its client — each object it
 read or applied (key → uid and resourceVersion, or absent), each list it asked for (the query → the key,
-uid and resourceVersion of every object it returned), its for-object and the children it owns. After
-each execution that ended well (no error, no requeue) those observations are evaluated again, as they
-are after the reconcile's own writes, and kept as a digest in the store's ``reconciles`` table — in the
-run's transaction, so a run that is rolled back rolls its digests back too.
+uid and resourceVersion of every object it returned), its for-object and the children it owns (key → uid
+and resourceVersion). After each execution that ended well (no error, no requeue) those observations are
+evaluated again, as they are after the reconcile's own writes, and kept as two digests (the children's,
+the rest's) in the store's ``reconciles`` table — in the run's transaction, so a run that is rolled back
+rolls its digests back too.
 
 Why skipping is safe: reconcilers are hermetic, deterministic and idempotent. A batch run ends quiet,
 and any change to an object a reconcile watches (for / owns / watches) re-queues it, so its last execution
 saw the final state of what it watches; reads of objects it does not watch are in the digest as well.
-When the same observations give the same digest now, executing it again would read exactly what it read
+When the same observations give the same digests now, executing it again would read exactly what it read
 then and repeat writes that are already in place — no-ops that change no resourceVersion. Its recorded
 outcome (done) stands, and the run goes on exactly as a full run would. Everything else (a changed
-object, a new object matching a list, a deleted child, changed code, another flag) changes the digest.
+object, a new object matching a list, a deleted child, changed code, another flag) changes a digest.
+
+Children are the exception to "any change": a reconcile does not read its children, it writes them (and
+deletes the ones it no longer makes). Executing it again on a child that someone else changed only where
+the reconciler's field manager owns nothing (interface-config adding its finalizer to the Interface the
+loopback reconcile made) writes nothing either. So when only the children digest differs, each child
+whose resourceVersion moved since the reconcile wrote it is compared by ``written_state``: what the
+reconciler's writes decide of it (uid, deletion mark, owner references, the manager's managedFields
+entries and the fields they name), as the reconcile's own write left it and as it is now. When that is
+all unchanged, the child counts as the version it wrote, the reconcile is reused and its record moves to
+the child's new version. Anything else — a child deleted, added, taken over, or a value the manager owns
+changed by any write — runs it again. The comparison costs nothing in the common case: the written state
+is kept (as a digest, in memory, for this memo's life) only for children the reconcile wrote, and is
+looked at only when a child's version moved; without it (a child written in an earlier run) a moved
+child runs the reconcile again, which is never wrong.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import asdict
 from typing import Any, NamedTuple
 
-from choreo.api.objects import key_of, uid_and_version
+from choreo.api.objects import key_of
+from choreo.apiserver.fieldpath import canonical_json
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.server import APIServer
 from choreo.apiserver.ssa import strip_managed_fields
 from choreo.code_digest import code_digest
 from choreo.errors import ChoreoError
 from choreo.loader.project import Project, ReconcilerConfig
+from choreo.runtime.eventlog import EventLog
 from choreo.runtime.selectors import field_selector
 from choreo.store import Gone
-from choreo.store.cache import owner_uids
 from choreo.store.multimap import SetMap
 
 Object = dict[str, Any]
 WorkKey = tuple[str, str, str]  # reconciler name, namespace, name
-Identity = tuple[str, str, str, str]  # group, kind, namespace, name
+Identity = tuple[str, str, str, str]  # group, kind, namespace, name (as stored: "" for a cluster-scoped kind)
 Query = str  # canonical JSON of ["get", group, kind, ns, name] | ["list", group, kind, selector] | ["children", ...]
+Children = list[tuple[Identity, str]]  # what a children query sees: each child's identity and version
 
 TASKS_TABLE = "reconciles"
+ABSENT = "-"  # the version of an object that does not exist
+_CHILDREN = '["children"'
+_FIELD, _ITEM = "\x1f", "\x1e"  # separators in the text a digest is taken of (names and versions have neither)
 
 
 # ---------------------------------------------------------------------------------------------- observations
 
 
-def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
 def get_query(group: str, kind: str, namespace: str, name: str) -> Query:
-    return canonical(["get", group, kind, namespace, name])
+    return canonical_json(["get", group, kind, namespace, name])
 
 
 def list_query(group: str, kind: str, selector: dict[str, str] | None) -> Query:
-    return canonical(["list", group, kind, selector or {}])
+    return canonical_json(["list", group, kind, selector or {}])
 
 
 def children_query(uid: str, owned: Iterable[tuple[str, str]]) -> Query:
-    return canonical(["children", uid, sorted(owned)])
+    return canonical_json(["children", uid, sorted(owned)])
 
 
 def matching_objects(api: ObjectAPI, group: str, kind: str, selector: dict[str, str] | None) -> list[Object]:
@@ -94,13 +110,49 @@ def owned_children(api: ObjectAPI, uid: str, owned: set[tuple[str, str]]) -> lis
     return [c for c in api.dependents(uid) if (c["apiVersion"].rpartition("/")[0], c["kind"]) in owned]
 
 
-def _identity(obj: Object) -> list[str]:
+def identity_of(obj: Object) -> Identity:
     key = key_of(obj)
-    return [key.group, key.kind, key.namespace, key.name]
+    return key.group, key.kind, key.namespace, key.name
 
 
-def _version(obj: Object | None) -> list[str] | None:
-    return None if obj is None else uid_and_version(obj)
+def version_of(obj: Object | None) -> str:
+    """Which stored state of an object an observation saw: its uid and resourceVersion (``ABSENT``: none)."""
+    if obj is None:
+        return ABSENT
+    md = obj["metadata"]
+    return f"{md.get('uid') or ''} {md.get('resourceVersion') or ''}"
+
+
+def written_state(child: Object, manager: str) -> bytes | None:
+    """A digest of what applying ``manager``'s intent to ``child`` again depends on (None: not known).
+
+    That is the child's uid, deletion mark and owner references (a reconcile deletes or refuses children by
+    them), ``manager``'s managedFields entries (which fields it owns: another writer taking one over, or a
+    write removing one, changes them) and, whole, every top-level field and metadata field those entries
+    name (so a value it owns changed by any write, with or without a field manager, changes the digest).
+    Fields it owns nothing of — another reconciler's finalizer, label or status — are not looked at. Only
+    compared within one process (``repr`` of the store's decoded JSON, whose keys are in sorted order)."""
+    md = child["metadata"]
+    entries = [e for e in md.get("managedFields") or () if isinstance(e, dict) and e.get("manager") == manager]
+    fields: set[str] = set()
+    metadata: set[str] = set()
+    for entry in entries:
+        owned = entry.get("fieldsV1")
+        if not isinstance(owned, dict):
+            return None
+        for name, below in owned.items():
+            if name == "f:metadata" and isinstance(below, dict):
+                metadata.update(below)
+            elif name.startswith("f:"):
+                fields.add(name[2:])
+            elif name != ".":
+                return None
+    state = (
+        md.get("uid"), md.get("deletionTimestamp"), md.get("ownerReferences"), entries,
+        [(name, child.get(name)) for name in sorted(fields)],
+        [(name, md.get(name[2:])) for name in sorted(metadata)],
+    )
+    return hashlib.blake2b(repr(state).encode(), digest_size=16).digest()
 
 
 # ---------------------------------------------------------------------------------------------- salt
@@ -111,12 +163,12 @@ def run_salt(api: APIServer, project: Project, flags: Any, packages: Iterable[st
     the run's flags, the served kinds and their schemas (defaults, validation) and every library."""
     kinds = sorted((r.served_form for r in api.registry.resources()), key=lambda form: (form[0], form[1]))
     libraries = sorted((lib.name, lib.code) for lib in project.libraries.values())
-    text = canonical([code_digest(("choreo", *sorted(set(packages)))), flags, kinds, libraries])
+    text = canonical_json([code_digest(("choreo", *sorted(set(packages)))), flags, kinds, libraries])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def reconciler_salt(run: str, config: ReconcilerConfig) -> str:
-    return hashlib.sha256(canonical([run, asdict(config)]).encode()).hexdigest()
+    return hashlib.sha256(canonical_json([run, asdict(config)]).encode()).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------- the memo
@@ -127,18 +179,30 @@ class _Record(NamedTuple):
 
     salt: object
     queries: tuple[Query, ...]
-    digest: object
+    digest: object  # of what its queries but the children ones saw
+    children: object  # of what its children queries saw
 
     @classmethod
     def of(cls, stored: Any) -> _Record:
         """The record stored as ``stored`` (anything else than a record never matches)."""
         if not isinstance(stored, dict):
-            return cls(None, (), None)
+            return cls(None, (), None, None)
         queries = stored.get("queries")
-        return cls(stored.get("salt"), tuple(queries) if isinstance(queries, list) else (), stored.get("digest"))
+        return cls(
+            stored.get("salt"), tuple(queries) if isinstance(queries, list) else (), stored.get("digest"),
+            stored.get("children"),
+        )
 
     def stored(self) -> Object:
-        return {"salt": self.salt, "queries": list(self.queries), "digest": self.digest}
+        return {"salt": self.salt, "queries": list(self.queries), "digest": self.digest, "children": self.children}
+
+
+class _Seen(NamedTuple):
+    """What a record's queries see now: the two digests, and each children query's children."""
+
+    digest: str
+    children_digest: str
+    children: list[Children]
 
 
 class ReconcileMemo:
@@ -148,20 +212,30 @@ class ReconcileMemo:
     ``full`` executes every reconcile (``choreo run --full``) but still records digests, so that the next
     incremental run can reuse them. ``concurrent``: others may write while a reconcile runs (a server); an
     execution during which someone else changed what it observed is not recorded, since its digest, taken
-    after the fact, would include a change the reconcile never saw. A batch run is one transaction in one
-    thread: only the reconcile itself (and the admission hooks of its writes) write meanwhile."""
+    after the fact, would include a change the reconcile never saw, and records are written at once. A
+    batch run is one transaction in one thread: only the reconcile itself (and the admission hooks of its
+    writes) write meanwhile, and its records are written by ``flush`` (a reconcile executed twice in a run
+    writes its record once). ``events``: the log of store events this memo follows (the controller reads
+    the same one, so each event is decoded once)."""
 
-    def __init__(self, api: APIServer, run_salt: str, *, full: bool = False, concurrent: bool = False) -> None:
+    def __init__(
+        self, api: APIServer, run_salt: str, *, full: bool = False, concurrent: bool = False,
+        events: EventLog | None = None,
+    ) -> None:
         self.api = api
         self.run_salt = run_salt
         self.full = full
         self.concurrent = concurrent
+        self.events = events if events is not None else EventLog(api.events)
         self._salts: dict[str, str] = {}
         self._records: dict[str, _Record] = {
             name: _Record.of(stored) for name, stored in api.records.list_records(TASKS_TABLE)
         }
+        self._stored = set(self._records)  # the names the store has a record of
+        self._dirty: set[str] = set()  # names whose record changed since the last flush
         self._seen: set[str] = set()
-        self._observations = _Observations(api, follow=bool(self._records))
+        self._written: dict[tuple[str, Identity], tuple[str, bytes]] = {}  # (manager, child) → version, state
+        self._observations = _Observations(api, self.events)
 
     def reusable(self, key: WorkKey, config: ReconcilerConfig, for_object: Object) -> bool:
         """Whether the reconcile of ``key`` may be skipped: its inputs are those of its last execution."""
@@ -182,38 +256,79 @@ class ReconcileMemo:
                 names.add(name)
             return names == set(self._records)
         finally:
-            self._observations.forget_all()  # nothing asks after this: not kept through the run's snapshot
+            self.flush()  # records moved to a child's new version
+            self._observations.clear()  # nothing asks after this: not kept through the run's snapshot
+            self.events.drop()
 
     def _current(self, name: str, config: ReconcilerConfig, for_object: Object) -> bool:
-        """Whether the record ``name`` holds: same salt, same observations now, for-object not being deleted."""
+        """Whether the record ``name`` holds: same salt, same observations now (a child changed only where
+        the reconciler owns nothing counts as the same), for-object not being deleted."""
         record = self._records.get(name)
         if record is None or for_object["metadata"].get("deletionTimestamp"):
             return False
-        return record.salt == self._salt(config) and record.digest == self._digest(record.queries)
+        if record.salt != self._salt(config):
+            return False
+        seen = self._seen_now(record.queries)
+        if seen.digest != record.digest:
+            return False
+        if seen.children_digest == record.children:
+            return True
+        moved = self._as_written(config.name, seen.children)
+        if not moved or _children_digest(seen.children, moved) != record.children:
+            return False
+        for identity, (_written, now, state) in moved.items():  # the record moves to the versions there are now
+            self._written[(config.name, identity)] = (now, state)
+        self._keep(name, record._replace(children=seen.children_digest))
+        return True
+
+    def _as_written(self, manager: str, children: list[Children]) -> dict[Identity, tuple[str, str, bytes]]:
+        """The children whose version moved since ``manager``'s reconcile wrote them and whose written state
+        did not change: identity → (version written, version now, state)."""
+        found: dict[Identity, tuple[str, str, bytes]] = {}
+        for seen in children:
+            for identity, version in seen:
+                then = self._written.get((manager, identity))
+                if then is None or then[0] == version or version == ABSENT:
+                    continue
+                child = self.api.view(*identity)
+                if child is not None and written_state(child, manager) == then[1]:
+                    found[identity] = (then[0], version, then[1])
+        return found
 
     def remember(
         self, key: WorkKey, config: ReconcilerConfig, queries: set[Query], *, since: int = 0,
-        own: AbstractSet[int] = frozenset(),
+        own: AbstractSet[int] = frozenset(), written: Mapping[Identity, Object] | None = None,
     ) -> None:
-        """Record the digest of an execution that ended done, its observations taken as they are now.
-        ``since``: the revision before it ran; ``own``: the revisions of its own writes."""
+        """Record the digests of an execution that ended done, its observations taken as they are now.
+        ``since``: the revision before it ran; ``own``: the revisions of its own writes; ``written``: the
+        children it wrote, as its writes returned them."""
         name = _record_key(key)
         self._seen.add(name)
         ordered = tuple(sorted(queries))
-        record = _Record(self._salt(config), ordered, self._digest(ordered))
+        seen = self._seen_now(ordered)
         if self.concurrent and self._changed_by_others(queries, since, own):  # after the digest: it covers it
             self.forget(key)
             return
-        if self._records.get(name) != record:
-            self._records[name] = record
-            self.api.records.put_record(TASKS_TABLE, name, record.stored())
+        self._note_written(config.name, seen.children, written or {})
+        self._keep(name, _Record(self._salt(config), ordered, seen.digest, seen.children_digest))
+
+    def _note_written(self, manager: str, children: list[Children], written: Mapping[Identity, Object]) -> None:
+        """Keep the written state of each child as the reconcile's own write left it (none when another
+        write came after it, or it did not write the child)."""
+        for seen in children:
+            for identity, version in seen:
+                stored = written.get(identity)
+                state = written_state(stored, manager) if stored is not None and version_of(stored) == version else None
+                if state is None:
+                    self._written.pop((manager, identity), None)
+                else:
+                    self._written[(manager, identity)] = (version, state)
 
     def forget(self, key: WorkKey) -> None:
         """An execution that did not end done (error, requeue, deletion) is never reused."""
         name = _record_key(key)
         self._seen.add(name)
-        if self._records.pop(name, None) is not None:
-            self.api.records.delete_record(TASKS_TABLE, name)
+        self._keep(name, None)
 
     def _changed_by_others(self, queries: set[Query], since: int, own: AbstractSet[int]) -> bool:
         """Whether a write that was not the reconcile's own touched what it observed while it ran."""
@@ -245,8 +360,32 @@ class ReconcileMemo:
         """Drop the records of reconciles this run did not meet (for-object or reconciler gone): after a
         batch run, which meets every reconcile that still exists."""
         for name in sorted(set(self._records) - self._seen):
-            del self._records[name]
-            self.api.records.delete_record(TASKS_TABLE, name)
+            self._keep(name, None)
+
+    def _keep(self, name: str, record: _Record | None) -> None:
+        """``record`` is now the record of ``name`` (None: it has none); written at once when concurrent."""
+        if record is None:
+            if self._records.pop(name, None) is None:
+                return
+        elif self._records.get(name) == record:
+            return
+        else:
+            self._records[name] = record
+        self._dirty.add(name)
+        if self.concurrent:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the records that changed since the last flush (in the caller's transaction)."""
+        for name in sorted(self._dirty):
+            record = self._records.get(name)
+            if record is not None:
+                self.api.records.put_record(TASKS_TABLE, name, record.stored())
+                self._stored.add(name)
+            elif name in self._stored:
+                self.api.records.delete_record(TASKS_TABLE, name)
+                self._stored.discard(name)
+        self._dirty.clear()
 
     def _salt(self, config: ReconcilerConfig) -> str:
         salt = self._salts.get(config.name)
@@ -254,113 +393,102 @@ class ReconcileMemo:
             salt = self._salts[config.name] = reconciler_salt(self.run_salt, config)
         return salt
 
-    def _digest(self, queries: Iterable[Query]) -> str:
-        """The digest of what ``queries`` see now (``_Observations`` keeps what they saw while it holds)."""
-        digest = hashlib.sha256()
-        for query, seen in self._observations.current(queries):
-            digest.update(query.encode())
-            digest.update(seen.encode())
-        return digest.hexdigest()
+    def _seen_now(self, queries: Iterable[Query]) -> _Seen:
+        """What ``queries`` (in record order) see now."""
+        observations = self._observations
+        observations.catch_up()
+        reads: list[str] = []
+        children: list[Children] = []
+        for query in queries:
+            if query.startswith(_CHILDREN):
+                children.append(observations.children(query))
+            else:
+                reads.append(observations.seen(query))
+        digest = hashlib.sha256("\n".join(reads).encode()).hexdigest()
+        return _Seen(digest, _children_digest(children), children)
+
+
+def _children_digest(children: list[Children], moved: Mapping[Identity, tuple[str, str, bytes]] | None = None) -> str:
+    """The digest of what children queries saw, each child in ``moved`` at the version written there."""
+    moved = moved or {}
+    text = "\n".join(
+        _ITEM.join(_FIELD.join((*child, moved[child][0] if child in moved else version)) for child, version in seen)
+        for seen in children
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class _Observations:
-    """What queries see in the current state, each kept until a write touches it.
+    """What queries see in the current state.
 
-    Why: a run checks thousands of records whose observations mostly did not change; observing again
-    after each write (a reconcile's, a stage's) made the checks at the end of a run cost the whole network.
-    An observation is dropped when a store event concerns it: a get by the written object's key, a list by
-    its kind, children by the owners the object names now or named when they were last observed (so an
-    owner reference that went away counts too). The events are those since the revision the observations
-    reflect; when they are more than the observations kept, or a write was rolled back (revisions are
-    then reused), everything is dropped instead — and always when not ``follow``: a run without records
-    (a first run) executes nearly every reconcile, and decoding each of its writes again would cost more
-    than observing again. Observations look at the store's own objects
-    (``APIServer.view``): nothing is decoded or copied for them.
+    Objects are looked up in the store each time (``APIServer.view``: nothing is copied); a list, which
+    walks a whole kind, is kept until an event of its kind comes. The events are those since the revision
+    the observations reflect, read through the ``EventLog`` the controller dispatches from (each decoded
+    once); when they are many, a write was rolled back (revisions are then reused) or the events were
+    compacted, every list is dropped instead."""
 
-    Memory: the indexes that say which observations an event concerns are kept only when ``follow``
-    (without it nothing ever reads them), and hold a lone query or uid without a set (``SetMap``): most
-    objects are observed by one query.
-    """
+    FOLLOW = 10_000  # events followed at once, at most
 
-    def __init__(self, api: APIServer, *, follow: bool = True) -> None:
+    def __init__(self, api: APIServer, events: EventLog) -> None:
         self.api = api
-        self.follow = follow
-        self._seen: dict[Query, str] = {}
-        self._gets: SetMap[Identity, Query] = SetMap()  # the object a get names, as stored (namespace normalised)
-        self._lists: SetMap[tuple[str, str], Query] = SetMap()
-        self._children: SetMap[str, Query] = SetMap()  # owner uid -> children queries
-        self._owners: SetMap[Identity, str] = SetMap()  # child -> owner uids it was observed under
+        self.events = events
+        self._lists: dict[Query, str] = {}
+        self._list_kinds: SetMap[tuple[str, str], Query] = SetMap()
         self._stamp: tuple[int, int] = (-1, -1)
 
-    def current(self, queries: Iterable[Query]) -> Iterator[tuple[Query, str]]:
-        """Each query with what it sees now (canonical JSON)."""
-        self._catch_up()
-        for query in queries:
-            seen = self._seen.get(query)
-            if seen is None:
-                seen = self._seen[query] = canonical(self._observe(query))
-            yield query, seen
-
-    def _catch_up(self) -> None:
-        revision, rollbacks = self.api.events.current_revision(), self.api.events.rollbacks
+    def catch_up(self) -> None:
+        """Bring what is kept to the store's current revision."""
+        revision, rollbacks = self.events.current_revision(), self.events.source.rollbacks
         last, last_rollbacks = self._stamp
-        self._stamp = (revision, rollbacks)
         if (revision, rollbacks) == (last, last_rollbacks):
             return
-        if not self.follow or rollbacks != last_rollbacks or revision < last or revision - last > len(self._seen):
-            self.forget_all()
+        self._stamp = (revision, rollbacks)
+        if not self._lists:
+            return
+        if rollbacks != last_rollbacks or revision < last or revision - last > self.FOLLOW:
+            self.clear()
             return
         try:
-            events = self.api.events.events_since(last)
+            events = self.events.since(last)
         except Gone:
-            self.forget_all()
+            self.clear()
             return
         for event in events:
-            self._forget(event.object)
+            key = key_of(event.object)
+            for query in self._list_kinds.pop((key.group, key.kind)):
+                self._lists.pop(query, None)
 
-    def forget_all(self) -> None:
-        self._seen.clear()
-        self._gets.clear()
+    def clear(self) -> None:
         self._lists.clear()
-        self._children.clear()
-        self._owners.clear()
+        self._list_kinds.clear()
 
-    def _forget(self, obj: Object) -> None:
-        key = key_of(obj)
-        identity = (key.group, key.kind, key.namespace, key.name)
-        dropped = [*self._gets.pop(identity), *self._lists.pop((key.group, key.kind))]
-        for uid in owner_uids(obj).union(self._owners.pop(identity)):
-            dropped.extend(self._children.pop(uid))
-        for query in dropped:
-            self._seen.pop(query, None)
-
-    def _observe(self, query: Query) -> Any:
-        """What ``query`` sees in the current state: identities and resourceVersions, never contents."""
+    def seen(self, query: Query) -> str:
+        """What a get or list query sees (after ``catch_up``)."""
         op, *args = json.loads(query)
-        follow = self.follow
         try:
             if op == "get":
-                group, kind, namespace, name = args
-                if follow:
-                    resource = self.api.registry.get(group, kind)
-                    stored_as = (group, kind, namespace if resource is None or resource.namespaced else "", name)
-                    self._gets.add(stored_as, query)
-                return _version(self.api.view(*args))
-            if op == "list":
-                if follow:
-                    self._lists.add((args[0], args[1]), query)
-                return [[*_identity(o), _version(o)] for o in _selected(self.api, *args)]
-            uid, owned = args
-            kinds = {(group, kind) for group, kind in owned}
-            children = [key for key in self.api.dependent_keys(uid) if (key.group, key.kind) in kinds]
-            identities = [(key.group, key.kind, key.namespace, key.name) for key in children]
-            if follow:
-                self._children.add(uid, query)
-                for identity in identities:
-                    self._owners.add(identity, uid)
-            return [[*identity, _version(self.api.view(*identity))] for identity in identities]
+                return version_of(self.api.view(*args))
+            seen = self._lists.get(query)
+            if seen is None:
+                group, kind, selector = args
+                self._list_kinds.add((group, kind), query)
+                seen = self._lists[query] = _ITEM.join(
+                    _FIELD.join((*identity_of(o), version_of(o))) for o in _selected(self.api, group, kind, selector)
+                )
+            return seen
         except ChoreoError as exc:  # a kind that is not served (any more)
-            return ["error", str(exc)]
+            return "!" + canonical_json(str(exc))
+
+    def children(self, query: Query) -> Children:
+        """The children a children query names, with their versions (after ``catch_up``)."""
+        _op, uid, owned = json.loads(query)
+        kinds = {(group, kind) for group, kind in owned}
+        found: Children = []
+        for key in self.api.dependent_keys(uid):
+            if (key.group, key.kind) in kinds:
+                identity = (key.group, key.kind, key.namespace, key.name)
+                found.append((identity, version_of(self.api.view(*identity))))
+        return found
 
 
 def _record_key(key: WorkKey) -> str:

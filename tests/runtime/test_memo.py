@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from choreo.apiserver.server import APIServer
 from choreo.lang.base import ReconcileClient, ReconcileOutput
 from choreo.runtime.controller import BoundReconciler, Controller
 from choreo.runtime.memo import TASKS_TABLE, ReconcileMemo
+from tests.runtime.conftest import api as new_api
 from tests.runtime.test_controller import _clock, _obj, _reconciler
 
 # Lists the red Gadgets (a kind it does not watch), reads Gadget "g0" and owns one Gadget per Widget.
@@ -35,14 +38,30 @@ def reconcile(self):
 """
 
 
+# Any HEAD-style reconciler adds its finalizer to its for-object: on a Gadget another reconciler made, a field
+# that reconciler does not own (as interface-config does to the Interfaces of the fabric's loopback reconciler).
+TAGGER = """
+def reconcile(self):
+    return reconcile_result(self, False, 0, "", False)
+"""
+
+
 def _run(
-    api: APIServer, reconciler: BoundReconciler, salt: str = "salt", *, full: bool = False, concurrent: bool = False
+    api: APIServer, *reconcilers: BoundReconciler, salt: str = "salt", full: bool = False, concurrent: bool = False,
+    memo: ReconcileMemo | None = None,
 ) -> tuple[int, int]:
-    """(reconciles executed, reused) of one batch run."""
-    memo = ReconcileMemo(api, salt, full=full, concurrent=concurrent)
-    outcome = Controller(api, [reconciler], now=_clock(), memo=memo).run()
+    """(reconciles executed, reused) of one batch run (with a memo of its own unless ``memo``)."""
+    memo = memo or ReconcileMemo(api, salt, full=full, concurrent=concurrent)
+    outcome = Controller(api, list(reconcilers), now=_clock(), memo=memo).run()
     assert outcome.success, outcome.failure
     return sum(e.operation == "START" for e in outcome.events), outcome.reused
+
+
+def _comparable(api: APIServer) -> str:
+    """Every stored object, without what differs between two servers (uids, times)."""
+    text = json.dumps(list(api.stored_objects()))
+    text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uid>", text)
+    return re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "<time>", text)
 
 
 def _seen(api: APIServer, name: str = "w") -> list[str]:
@@ -81,7 +100,7 @@ def test_a_new_object_a_list_returns_runs_it_again_and_one_it_does_not_return_do
     assert _run(api, r) == (1, 0) and _seen(api) == []
 
 
-def test_a_deleted_or_changed_child_is_written_again(api: APIServer) -> None:
+def test_a_deleted_or_changed_child_is_written_again_by_a_new_memo(api: APIServer) -> None:
     api.create(_obj("Widget", "w"))
     r = _reconciler("seer", CODE, owns=["Gadget"])
     _run(api, r)
@@ -94,17 +113,65 @@ def test_a_deleted_or_changed_child_is_written_again(api: APIServer) -> None:
     assert _run(api, r) == (0, 1)
 
 
+def test_a_child_changed_only_where_the_reconciler_owns_nothing_leaves_it_reused_in_the_same_run(
+    api: APIServer,
+) -> None:
+    seer, tagger = _reconciler("seer", CODE, owns=["Gadget"]), _reconciler("tagger", TAGGER, for_kind="Gadget")
+    full = new_api.__wrapped__()  # type: ignore[attr-defined]
+    for server in (api, full):
+        server.create(_obj("Widget", "w"))
+    # seer makes w-part, tagger adds its finalizer to it, which queues seer again: reused, not executed
+    assert _run(api, seer, tagger) == (2, 1)
+    assert _run(full, seer, tagger, full=True) == (3, 0)
+    assert api.get("example.com", "Gadget", "default", "w-part")["metadata"]["finalizers"] == ["tagger"]
+    assert _comparable(api) == _comparable(full)  # what executing it again gives, resourceVersions included
+    assert _run(api, seer, tagger) == (0, 2)  # the record moved to the child's new version
+
+
+def test_one_memo_writes_a_child_again_when_a_field_its_reconciler_owns_changed(api: APIServer) -> None:
+    """A memo that lives on (a server's): a child's change where its reconciler owns nothing leaves it reused;
+    a value it owns changed by any write, a taken-over field, a deleted child run it again."""
+    api.create(_obj("Widget", "w"))
+    seer = _reconciler("seer", CODE, owns=["Gadget"])
+    memo = ReconcileMemo(api, "salt")
+    assert _run(api, seer, memo=memo) == (1, 0)
+
+    def part() -> dict[str, Any]:
+        return api.get("example.com", "Gadget", "default", "w-part")
+
+    changed = part()
+    changed["metadata"]["labels"] = {"tier": "gold"}
+    api.update(changed, manager="other")  # a field seer does not own
+    assert _run(api, seer, memo=memo) == (0, 1)
+    changed = part()
+    changed["spec"]["team"] = "blue"  # a value seer owns, changed by a write without a field manager
+    api.update(changed)
+    assert _run(api, seer, memo=memo) == (1, 0) and part()["spec"]["team"] == "none"
+    assert _run(api, seer, memo=memo) == (0, 1)
+    api.apply(_gadget("w-part", team="none"), manager="other", force=True)  # same value, now owned by other too
+    assert _run(api, seer, memo=memo) == (0, 1)
+    api.apply(_gadget("w-part", team="green"), manager="other", force=True)  # taken over: seer loses the field
+    outcome = Controller(api, [seer], now=_clock(), memo=memo).run()  # executed: its apply conflicts now
+    assert outcome.failure == 'Apply failed with 1 conflict: conflict with "other": .spec.team'
+    api.delete("example.com", "Gadget", "default", "w-part")
+    assert _run(api, seer, memo=memo) == (1, 0) and part()["spec"]["team"] == "none"
+    changed = part()
+    changed["metadata"]["finalizers"] = ["keep"]
+    api.update(changed, manager="other")
+    assert _run(api, seer) == (1, 0)  # a new memo does not know how seer's write left the child: it runs
+
+
 def test_salt_full_and_a_changed_for_object_run_it_again(api: APIServer) -> None:
     api.create(_obj("Widget", "w"))
     r = _reconciler("seer", CODE, owns=["Gadget"])
     _run(api, r)
-    assert _run(api, r, "another salt") == (1, 0)
-    assert _run(api, r, "another salt", full=True) == (1, 0)
-    assert _run(api, r, "another salt") == (0, 1)
+    assert _run(api, r, salt="another salt") == (1, 0)
+    assert _run(api, r, salt="another salt", full=True) == (1, 0)
+    assert _run(api, r, salt="another salt") == (0, 1)
     changed = _reconciler("seer", CODE.replace('"none"', '"changed"'), owns=["Gadget"])
-    assert _run(api, changed, "another salt") == (1, 0)  # the reconciler's code is part of its salt
+    assert _run(api, changed, salt="another salt") == (1, 0)  # the reconciler's code is part of its salt
     api.apply(_obj("Widget", "w", size=3), manager="user")
-    assert _run(api, changed, "another salt") == (1, 0)
+    assert _run(api, changed, salt="another salt") == (1, 0)
 
 
 def test_requeued_reconciles_run_again_and_records_of_gone_objects_are_dropped(api: APIServer) -> None:
