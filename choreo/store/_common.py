@@ -85,9 +85,10 @@ def _canonical_text(value: Any) -> str | None:
     writes the same text. It differs where ``json`` is the reference: it refuses integers beyond 64 bits,
     non-string keys, subclasses of str, int, dict and list (passed to ``_refuse`` here) and deep nesting; it
     writes NaN and infinities as ``null`` where ``json`` refuses them; and a float below 1e-4 in another form
-    (``0.00001``, ``1e-7`` for ``1e-05``, ``1e-07``). Those come back as None: a refusal, a ``null``, and any
-    ``0.0000`` or digit-``e-``-digit ending a value in the text (also inside a string, where it only costs the
-    slower path; a uuid's ``8e-4`` goes on with more hex digits).
+    (``0.00001``, ``1e-7`` for ``1e-05``, ``1e-07``). Those come back as None: a refusal, a ``null`` that
+    does not read back as the value had it (a NaN or an infinity; a tuple also reads back unequal, and only
+    costs the slower path), and any ``0.0000`` or digit-``e-``-digit ending a value in the text (also inside
+    a string, where it only costs the slower path; a uuid's ``8e-4`` goes on with more hex digits).
     Values both accept but write differently (enum members without a str or int base, UUIDs: orjson writes
     them, ``json`` refuses them) never reach the store: its values come from JSON, YAML and Starlark.
 
@@ -96,7 +97,7 @@ def _canonical_text(value: Any) -> str | None:
         out = orjson.dumps(value, option=_CANONICAL, default=_refuse)
     except TypeError:  # orjson.JSONEncodeError included
         return None
-    if b"null" in out or b"0.0000" in out:
+    if b"0.0000" in out or (b"null" in out and orjson.loads(out) != value):
         return None
     shapes = out.translate(_NUMBER_SHAPES)
     if b"0e-0," in shapes or shapes.endswith(b"0e-0"):

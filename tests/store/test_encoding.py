@@ -46,7 +46,7 @@ ODD_VALUES = [
     {"b": 1, "a": {"d": [True, False], "c": "é ü ☃ 𝄞"}},
     {"é": 1, "e": 2, "𝄞": 3, "\uffff": 4, "z": 5},  # key order is code point order either way
     {"s": "".join(chr(c) for c in range(0x20)) + '"\\/\x7f\u2028\u2029'},  # escapes
-    {"none": None},
+    {"none": None, "in a tuple": (None, 1), "nested": [{"x": None}]},
     {"floats": [0.0, -0.0, 1.0, 0.1, 2.5e-3, 1e-4, 1.2e-5, 1e-5, 3e-7, 1.5e-10, 5e-324, 1e15, 1e16, 1.5e300]},
     {"ints": [0, -1, 2**63 - 1, -(2**63), 2**64 - 1, 2**64, -(2**63) - 1, 10**40]},
     {2: "int keys", 1: "are written as strings"},
@@ -95,7 +95,10 @@ def test_random_objects_are_written_as_json_writes_them() -> None:
         assert encode(item, "v").encode() == reference(item)
 
 
-@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, {(1,): "tuple key"}, {"s": {1, 2}}, b"x"])
+REFUSED = [math.nan, math.inf, -math.inf, [None, math.nan], {(1,): "tuple key"}, {"s": {1, 2}}, b"x"]
+
+
+@pytest.mark.parametrize("bad", REFUSED)
 def test_what_json_refuses_is_invalid_with_its_message(bad: Any) -> None:
     value = {"spec": {"deep": [bad]}}
     with pytest.raises((TypeError, ValueError)) as expected:
