@@ -332,11 +332,11 @@ class Binding:
         if not (changed or dependents or retry_failed):
             return  # the claim was confirmed as it stands: no entry, token or other claim to write
         self._touch(api, state)
-        self._flush_entries(api, state, changed)
+        freed = self._flush_entries(api, state, changed)
         md = _md(state.index)
         for name in dependents:
             self._reevaluate(api, md.get("namespace", ""), name)
-        if retry_failed or dependents:
+        if retry_failed or dependents or freed:
             self._retry_failed(api, state)
 
     def _reevaluate(self, api: ObjectAPI, namespace: str, name: str) -> None:
@@ -351,18 +351,22 @@ class Binding:
             state.failed.discard(name)
             self._reevaluate(api, namespace, name)
 
-    def _flush_entries(self, api: ObjectAPI, state: IndexState, changed: list[ValueKey]) -> None:
-        """Write or remove the entries of the values the engine changed (and only those)."""
+    def _flush_entries(self, api: ObjectAPI, state: IndexState, changed: list[ValueKey]) -> bool:
+        """Write or remove the entries of the values the engine changed (and only those); whether a value was
+        let go (space freed: the failed claims are then tried again)."""
         md = _md(state.index)
         namespace, index = md.get("namespace", ""), md["name"]
+        freed = False
         for key in changed:
             allocation = state.engine.allocation(key)
             if allocation is None:
+                freed = True
                 name = self.adapter.entry_name(namespace, index, key, state.engine.entry_suffix(key))
                 if api.view(self.adapter.group, self.adapter.entry_kind, namespace, name) is not None:
                     api.delete(self.adapter.group, self.adapter.entry_kind, namespace, name)
                 continue
             api.apply(self._entry(namespace, index, allocation), manager=ENTRY_MANAGER, force=True)
+        return freed
 
     def _resync_entries(self, api: ObjectAPI, state: IndexState) -> None:
         """Make the index's entries mirror its engine exactly (after the engine was rebuilt in another model)."""

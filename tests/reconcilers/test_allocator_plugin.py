@@ -94,6 +94,18 @@ def test_a_claim_whose_new_spec_fails_gives_up_its_old_values_in_the_store_and_t
     assert claim(api, "y", prefix="10.2.0.128/25")["status"]["prefix"] == "10.2.0.128/25"  # the engine let x go
 
 
+def test_a_claim_that_moves_frees_its_old_value_for_the_failed_claims_at_once(api: APIServer) -> None:
+    index(api, {"prefix": "10.3.0.0/24"})
+    assert claim(api, "x", prefix="10.3.0.0/25")["status"]["prefix"] == "10.3.0.0/25"
+    assert ready(claim(api, "f", prefix="10.3.0.0/25"))[0] == "False"  # x's: f waits among the failed claims
+    moved = api.get(IPAM, "IPClaim", "default", "x")
+    moved["spec"] = {"index": "kubenet", "prefix": "10.3.0.128/25"}  # x lets 10.3.0.0/25 go in its own write
+    assert api.update(moved)["status"]["prefix"] == "10.3.0.128/25"
+    assert api.get(IPAM, "IPClaim", "default", "f")["status"]["prefix"] == "10.3.0.0/25"  # the space x freed
+    assert {e["spec"]["prefix"]: e["metadata"]["ownerReferences"][0]["name"] for e in api.list(IPAM, "IPEntry")} == {
+        "10.3.0.0/24": "kubenet.10.3.0.0-24", "10.3.0.0/25": "f", "10.3.0.128/25": "x"}
+
+
 def test_bad_claim_and_bad_index_are_rejected_with_one_line(api: APIServer) -> None:
     with pytest.raises(Invalid) as info:
         claim(api, "x", prefix="10.0.0.0/24", address="10.0.0.1/32")
