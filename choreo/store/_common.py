@@ -129,16 +129,23 @@ def _damaged(where: str, what: str, exc: Exception) -> StoreDamaged:
     )
 
 
+_LONG_DIGITS = b"0" * 19
+"""A run of 19 digits, once ``_NUMBER_SHAPES`` made every digit a 0: a number that may lie beyond 64 bits."""
+
+
 def decode(text: str, where: str = "store", what: str = "value") -> Any:
     """The value of a stored JSON text; ``StoreDamaged`` naming ``where`` and ``what`` when it is not JSON.
 
     orjson decodes about three times faster than ``json`` and keeps one copy of each short key for all
-    the objects it decodes (a third less memory for the cached objects). It refuses what ``json`` wrote
-    but it cannot represent (integers beyond 64 bits): those texts are decoded by ``json``."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        pass
+    the objects it decodes (a third less memory for the cached objects). An integer beyond 64 bits, which
+    ``json`` writes, orjson reads as a float (10**30 would come back as 1e+30): a text with a run of 19
+    digits or more (also inside a string, where it only costs the slower path) is decoded by ``json``."""
+    data = text.encode("utf-8", "surrogatepass")  # a lone surrogate: orjson refuses it, json reads it
+    if _LONG_DIGITS not in data.translate(_NUMBER_SHAPES):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
     try:
         return json.loads(text)
     except (TypeError, ValueError) as exc:

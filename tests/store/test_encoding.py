@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from choreo.errors import Invalid
-from choreo.store._common import encode
+from choreo.store._common import decode, encode
 
 
 def reference(value: Any) -> bytes:
@@ -106,3 +106,19 @@ def test_what_json_refuses_is_invalid_with_its_message(bad: Any) -> None:
     with pytest.raises(Invalid) as refused:
         encode(value, "Thing x")
     assert str(refused.value) == f"Thing x: value is not JSON-compatible ({expected.value})"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"big": 10**30, "small": 1},
+        {"max": 2**64 - 1, "over": 2**64, "min": -(2**63), "under": -(2**63) - 1},
+        [{"n": -(10**40)}, 1.5, "12345678901234567890123"],
+        {"s": "lone \ud800 surrogate", "n": 10**20},
+    ],
+)
+def test_a_stored_text_reads_back_as_the_value_it_was_written_from(value: Any) -> None:
+    back = decode(encode(value, "object"))
+    assert back == value
+    # an integer stays an integer, never the float nearest to it
+    assert json.dumps(back, sort_keys=True) == json.dumps(value, sort_keys=True)
