@@ -8,7 +8,8 @@ sets much of the pace of ``choreo run``. This measures applies per second on thr
 * ``child``: an object a reconciler creates with a 30-leaf spec (nested maps and a list-map);
 * ``claim``: an allocator claim with labels, an owner reference and an allocated status;
 
-each for (a) create, (b) a real change of the applied values and (c) a no-op re-apply of the same intent.
+each for (a) create, (b) a real change of the applied values and (c) a no-op re-apply of the same intent; and
+a second manager adding just a finalizer to the child (what a reconciler watching an object applies).
 The baseline is ``git show <rev>:`` of ssa.py and fieldpath.py (default HEAD) loaded into a private module
 namespace, so both versions run on the same machine, interleaved, in the same process; the results of both
 are checked to be identical before anything is timed.
@@ -146,6 +147,12 @@ def claim(version: int) -> Object:
     }
 
 
+def finalizer_only(obj: Object) -> Object:
+    """What a second reconciler applies to an object it watches: its identity and a finalizer of its own."""
+    metadata = {"name": obj["metadata"]["name"], "namespace": "default", "finalizers": ["config.reconciler/keep"]}
+    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": metadata}
+
+
 # --------------------------------------------------------------------------------------------------
 # the cases
 
@@ -191,6 +198,9 @@ def cases() -> dict[str, Call]:
         "child create": lambda mod: mod.apply(None, child(1), "node-reconciler", child_sem, now=NOW),
         "child change": lambda mod: mod.apply(child_live(mod), child2, "node-reconciler", child_sem, now=LATER),
         "child no-op": lambda mod: mod.apply(child_live(mod), child(1), "node-reconciler", child_sem, now=LATER),
+        "child finalizer (2nd mgr)": lambda mod: mod.apply(
+            child_live(mod), finalizer_only(child(1)), "config-reconciler", child_sem, now=LATER
+        ),
         "claim create": lambda mod: mod.apply(None, claim(1), "allocator", claim_sem, now=NOW),
         "claim change": lambda mod: mod.apply(claim_live(mod), claim2, "allocator", claim_sem, now=LATER),
         "claim no-op": lambda mod: mod.apply(claim_live(mod), claim(1), "allocator", claim_sem, now=LATER),

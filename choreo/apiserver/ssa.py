@@ -683,12 +683,15 @@ def apply(
         _write_entries(created, [_Entry(manager, APPLY, subresource, intent, touched=bool(intent))], now)
         return created
     # Only read until it is clear that something changes (entries keep their raw dicts, copied when rendered).
-    if intent == _applied_before(live, (manager, APPLY, subresource)):
-        followed = walk.exact and not walk.folds  # else: compared with the flattening, as the merge sees it
-        if walk.same if followed else _same_values(intent, applied_flat, _flatten(live, sem)):
-            return live  # the same intent with the same values: nothing to merge, prune or re-own
+    ident = (manager, APPLY, subresource)
+    if walk.exact and not walk.folds:  # the walk compared the values
+        unchanged = walk.same and intent == _applied_before(live, ident)
+    else:  # compared with the flattening, as the merge sees it
+        unchanged = intent == _applied_before(live, ident) and _same_values(intent, applied_flat, _flatten(live, sem))
+    if unchanged:
+        return live  # the same intent with the same values: nothing to merge, prune or re-own
     entries = _read_entries(live)
-    mine = _find_or_add(entries, (manager, APPLY, subresource))
+    mine = _find_or_add(entries, ident)
     previous = set(mine.fields)
     dropped = previous - intent
     # The merge and the pruning change nothing outside what the intent names and what it dropped: only that
