@@ -55,6 +55,7 @@ from choreo.loader.project import Project, ReconcilerConfig
 from choreo.runtime.eventlog import EventLog
 from choreo.runtime.selectors import field_selector
 from choreo.store import Gone
+from choreo.store.cache import owner_uids
 from choreo.store.multimap import SetMap
 
 Object = dict[str, Any]
@@ -235,7 +236,7 @@ class ReconcileMemo:
         self._dirty: set[str] = set()  # names whose record changed since the last flush
         self._seen: set[str] = set()
         self._written: dict[tuple[str, Identity], tuple[str, bytes]] = {}  # (manager, child) → version, state
-        self._observations = _Observations(api, self.events)
+        self._observations = _Observations(api, self.events, follow=bool(self._records))
 
     def reusable(self, key: WorkKey, config: ReconcilerConfig, for_object: Object) -> bool:
         """Whether the reconcile of ``key`` may be skipped: its inputs are those of its last execution."""
@@ -419,21 +420,28 @@ def _children_digest(children: list[Children], moved: Mapping[Identity, tuple[st
 
 
 class _Observations:
-    """What queries see in the current state.
+    """What queries see in the current state, each kept until a write touches it.
 
-    Objects are looked up in the store each time (``APIServer.view``: nothing is copied); a list, which
-    walks a whole kind, is kept until an event of its kind comes. The events are those since the revision
-    the observations reflect, read through the ``EventLog`` the controller dispatches from (each decoded
-    once); when they are many, a write was rolled back (revisions are then reused) or the events were
-    compacted, every list is dropped instead."""
+    Why: a run checks thousands of records whose observations mostly did not change; observing again
+    after each write (a reconcile's, a stage's) made the checks at the end of a run cost the whole network.
+    An observation is dropped when a store event concerns it: a get by the written object's key, a list by
+    its kind, children by the owners the object names now or named when they were last observed (so an
+    owner reference that went away counts too). The events are those since the revision the observations
+    reflect, read through the ``EventLog`` the controller dispatches from (each decoded once); when they
+    are more than the observations kept, or a write was rolled back (revisions are then reused), everything
+    is dropped instead — and always when not ``follow``: a run without records (a first run) executes
+    nearly every reconcile, and keeping what each observed would only hold memory. Observations look at
+    the store's own objects (``APIServer.view``): nothing is copied for them."""
 
-    FOLLOW = 10_000  # events followed at once, at most
-
-    def __init__(self, api: APIServer, events: EventLog) -> None:
+    def __init__(self, api: APIServer, events: EventLog, *, follow: bool) -> None:
         self.api = api
         self.events = events
-        self._lists: dict[Query, str] = {}
-        self._list_kinds: SetMap[tuple[str, str], Query] = SetMap()
+        self.follow = follow
+        self._seen: dict[Query, Any] = {}  # query -> what it saw (str, or Children)
+        self._gets: SetMap[Identity, Query] = SetMap()  # the object a get names, as stored (namespace normalised)
+        self._lists: SetMap[tuple[str, str], Query] = SetMap()
+        self._children: SetMap[str, Query] = SetMap()  # owner uid -> children queries
+        self._owners: SetMap[Identity, str] = SetMap()  # child -> owner uids it was observed under
         self._stamp: tuple[int, int] = (-1, -1)
 
     def catch_up(self) -> None:
@@ -443,9 +451,9 @@ class _Observations:
         if (revision, rollbacks) == (last, last_rollbacks):
             return
         self._stamp = (revision, rollbacks)
-        if not self._lists:
+        if not self._seen:
             return
-        if rollbacks != last_rollbacks or revision < last or revision - last > self.FOLLOW:
+        if not self.follow or rollbacks != last_rollbacks or revision < last or revision - last > len(self._seen):
             self.clear()
             return
         try:
@@ -454,33 +462,55 @@ class _Observations:
             self.clear()
             return
         for event in events:
-            key = key_of(event.object)
-            for query in self._list_kinds.pop((key.group, key.kind)):
-                self._lists.pop(query, None)
+            self._forget(event.object)
 
     def clear(self) -> None:
+        self._seen.clear()
+        self._gets.clear()
         self._lists.clear()
-        self._list_kinds.clear()
+        self._children.clear()
+        self._owners.clear()
+
+    def _forget(self, obj: Object) -> None:
+        identity = identity_of(obj)
+        dropped = [*self._gets.pop(identity), *self._lists.pop(identity[:2])]
+        for uid in owner_uids(obj).union(self._owners.pop(identity)):
+            dropped.extend(self._children.pop(uid))
+        for query in dropped:
+            self._seen.pop(query, None)
 
     def seen(self, query: Query) -> str:
         """What a get or list query sees (after ``catch_up``)."""
+        seen: str | None = self._seen.get(query)
+        if seen is not None:
+            return seen
         op, *args = json.loads(query)
         try:
             if op == "get":
-                return version_of(self.api.view(*args))
-            seen = self._lists.get(query)
-            if seen is None:
+                group, kind, namespace, name = args
+                seen = version_of(self.api.view(group, kind, namespace, name))
+                if self.follow:
+                    resource = self.api.registry.get(group, kind)
+                    stored_as = (group, kind, namespace if resource is None or resource.namespaced else "", name)
+                    self._gets.add(stored_as, query)
+            else:
                 group, kind, selector = args
-                self._list_kinds.add((group, kind), query)
-                seen = self._lists[query] = _ITEM.join(
+                seen = _ITEM.join(
                     _FIELD.join((*identity_of(o), version_of(o))) for o in _selected(self.api, group, kind, selector)
                 )
-            return seen
+                if self.follow:
+                    self._lists.add((group, kind), query)
         except ChoreoError as exc:  # a kind that is not served (any more)
-            return "!" + canonical_json(str(exc))
+            seen = "!" + canonical_json(str(exc))
+        if self.follow:
+            self._seen[query] = seen
+        return seen
 
     def children(self, query: Query) -> Children:
         """The children a children query names, with their versions (after ``catch_up``)."""
+        kept: Children | None = self._seen.get(query)
+        if kept is not None:
+            return kept
         _op, uid, owned = json.loads(query)
         kinds = {(group, kind) for group, kind in owned}
         found: Children = []
@@ -488,6 +518,11 @@ class _Observations:
             if (key.group, key.kind) in kinds:
                 identity = (key.group, key.kind, key.namespace, key.name)
                 found.append((identity, version_of(self.api.view(*identity))))
+        if self.follow:
+            self._seen[query] = found
+            self._children.add(uid, query)
+            for identity, _version in found:
+                self._owners.add(identity, uid)
         return found
 
 
