@@ -154,6 +154,20 @@ def test_a_changed_profile_or_running_config_revalidates_the_devices_using_it(pr
     assert {p["name"]: p["mtu"] for p in ports} == {"e1": 1500, "e9": 1300}
 
 
+def test_a_run_at_rest_stands_every_device_but_never_a_failing_one(project):
+    """A run that finds nothing written since the last (tests/yang/test_cli_incremental.py: nor a module
+    file changed) keeps every verdict at once; a failing device is looked at again all the same."""
+    first = run(project)
+    at_rest = run(project)
+    assert counts(at_rest) == (0, 3) and at_rest.lines[:-1] == first.lines[:-1]
+    (project / "runningconfigs" / "dev1.json").write_text('{"fx-net:network": {"port": [{"name": "e9", "mtu": "x"}]}}')
+    options = RunOptions(plugins=[SCHEMA], stage_options={"out": None, "reports": {}})
+    failing = run_project(project, options).stages[0]
+    assert counts(failing) == (1, 2) and not failing.success
+    again = run_project(project, options).stages[0]
+    assert counts(again) == (1, 2) and again.errors == failing.errors
+
+
 def test_a_deleted_or_edited_output_file_is_rewritten(project):
     run(project)
     files = outputs(project)
