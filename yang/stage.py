@@ -176,10 +176,14 @@ def _all_standing(api: ObjectAPI, context: StageContext, inputs: str, out_dir: P
     reports = []
     for key in sorted(entries, key=lambda k: (names[k][0], natural_key(names[k][1]))):
         report, _entry = _standing(api, key, entries[key])
-        context.log(f"schema: {report.name}: unchanged since the last run, not validated again")
+        _log_standing(context, report.name)
         reports.append(report)
         context.progress("validate", len(reports), len(entries))
     return reports
+
+
+def _log_standing(context: StageContext, device: str) -> None:
+    context.log(f"schema: {device}: unchanged since the last run, not validated again")
 
 
 def _look_at(
@@ -215,7 +219,7 @@ def _look_at(
             report.merged = None  # its files are written: the merged tree is not kept for every device at once
         else:
             report, entry = reused
-            context.log(f"schema: {device.name}: unchanged since the last run, not validated again")
+            _log_standing(context, device.name)
         reports[key] = report
         memory.remember(key, Remembered(
             device.namespace, device.name, entry if entry["fingerprint"] is not None else None, _targets(node),
