@@ -4,7 +4,11 @@ Behaviour follows the reference (kuid ``pkg/backend/ipam``) rule by rule, with i
 - a dynamic claim reuses its previous value (``status``) only when it lies inside a parent its selector
   picks and is free (Q5, Q10); dynamic prefixes obey the nesting rules (Q7);
 - a static address equal to a /32 block of a range is a range address (Q8); nothing is ever silently
-  shared (Q14);
+  shared (Q14): not by a dynamic prefix reclaimed through a stale status, nor by the network, broadcast
+  and gateway addresses of a network prefix;
+- a claim written again skips the rules (the "exists" shortcut, §2.6 step 1) only when it stores what it
+  stored before; a claim that changed type or expansion is checked as a new claim is, and an address or
+  a range against the index without what the claim lets go;
 - the claim's own labels win over the labels an address inherits from its parent (Q12);
 - releasing a parent removes what lies under it and reports the claims that lost values, so the caller
   can re-evaluate them instead of leaving them Ready with a stale value (Q9). A change of a prefix's
@@ -16,7 +20,7 @@ of regular/network.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from ipam import ipclaim as ct
 from ipam import labels as lk
@@ -103,18 +107,54 @@ class IPIndex:
     def _static_prefix(self, c: IPClaim, dependents: set[str]) -> dict[str, object]:
         assert c.prefix is not None
         subnet = c.prefix.masked
+        routes = self._prefix_routes(c, c.prefix)
         existing = self.rib.get(subnet)
         if existing is not None:
             check_owner(c.name, c.uid, existing.owner, existing.uid)
-        elif self.legacy:
-            parent = self.rib.parent_of(subnet)
-            legacy.check_prefix(c, subnet, parent, parent.children_in(subnet))
-        else:
-            self._check_prefix_nesting(c, subnet, self.rib.parent_of(subnet))
-            if c.network:
-                self._check_no_prefix_children(subnet)
-        self._set_routes(c, self._prefix_routes(c, c.prefix), dependents)
+        if not self._stores_again(c, routes):
+            self._check_prefix_rules(c, subnet)
+            self._check_routes_free(c, routes)
+        self._set_routes(c, routes, dependents)
         return self._prefix_status(c, c.text, subnet)
+
+    def _stores_again(self, c: IPClaim, routes: list[Route]) -> bool:
+        """Whether ``routes`` are the routes ``c`` holds now, of the same kind, type and flags (their labels
+        aside). Only then is the earlier insertion trusted and the rules skipped (the reference's "exists"
+        shortcut, §2.6 step 1): a claim whose type or expansion changed is checked as a new claim is."""
+        owned = self._owned.get(c.name, {})
+        if owned.keys() != {r.key for r in routes}:
+            return False
+        return all(_shape(owned[route.key]) == _shape(route) for route in routes)
+
+    def _check_prefix_rules(self, c: IPClaim, subnet: Prefix) -> None:
+        """The rules of a prefix's parent and children (§2.6 steps 2 and 3; the legacy model's in a legacy
+        index). The children are the routes under ``subnet`` but ``c``'s own, when it holds ``subnet`` already
+        (its network addresses, about to be made again or dropped)."""
+        existing = self.rib.get(subnet)
+        parent = self.rib.parent_of(subnet)
+        if existing is None:
+            children = parent.children_in(subnet)
+        else:
+            children = [r for r in existing.children() if r.owner != c.name]
+        if self.legacy:
+            legacy.check_prefix(c, subnet, parent, children)
+            return
+        self._check_prefix_nesting(c, subnet, parent)
+        if c.network and any(r.summary == "prefix" for child in children for r in self.rib.subtree(child)):
+            raise AllocationError("child with addressing prefix not allowed in claim of type network")
+
+    def _check_routes_free(self, c: IPClaim, routes: list[Route]) -> None:
+        """Refuse routes another claim holds: a stored route of another owner (the owner rule), or an address
+        another claim holds in a range table (the network addresses of a prefix over a range). The reference
+        lets a network prefix take them silently (its ``addRib`` ignores "already exists", Q14)."""
+        for route in routes:
+            current = self.rib.routes.get(route.key)
+            if current is not None:
+                check_owner(c.name, c.uid, current.owner, current.uid)
+                continue
+            parent = self.rib.parent_of(route.prefix)
+            if route.summary == "address" and parent.summary == "range" and parent.owner != c.name:
+                self._check_table_free(c, parent, route.prefix.address)
 
     def _check_prefix_nesting(self, c: IPClaim, subnet: Prefix, parent: Route) -> None:
         if parent.is_root:
@@ -127,12 +167,6 @@ class IPIndex:
             raise AllocationError(f"parent {parent.summary} not allowed in claim of type network")
         if parent.prefix_type == ct.NETWORK:
             raise AllocationError(f"parent {parent.prefix}/{subnet} nesting network/network is not possible")
-
-    def _check_no_prefix_children(self, subnet: Prefix) -> None:
-        parent = self.rib.parent_of(subnet)
-        for child in parent.children_in(subnet):
-            if any(r.summary == "prefix" for r in self.rib.subtree(child)):
-                raise AllocationError("child with addressing prefix not allowed in claim of type network")
 
     def _prefix_routes(self, c: IPClaim, prefix: Prefix) -> list[Route]:
         """The routes a prefix claim stores: the subnet, plus (network) first, last and gateway addresses."""
@@ -162,15 +196,16 @@ class IPIndex:
     def _static_address(self, c: IPClaim, dependents: set[str]) -> dict[str, object]:
         assert c.prefix is not None
         host = c.prefix.host()
+        goes = self._goes_with(c)
         existing = self.rib.get(host)
         parent: Route | None = None
-        if existing is not None:
+        if existing is not None and not goes(existing):
             if existing.summary == "range":  # an address equal to a /32 block of a range (Q8)
                 parent = existing
             else:
                 check_owner(c.name, c.uid, existing.owner, existing.uid)
         if parent is None:
-            parent = self.rib.parent_of(host)
+            parent = self.rib.parent_of(host, ignore=goes)
         if parent.is_root:
             raise AllocationError(NEEDS_PARENT)
         if c.prefix.full:
@@ -233,23 +268,20 @@ class IPIndex:
         family, first, last_ = c.range
         width = WIDTH[family]
         blocks = [Prefix(family, start, plen) for start, plen in cover(first, last_, width)]
-        mine = self._owned.get(c.name, {})
-        if not all(b.masked.address == b.address and (family, b.address, b.plen) in mine for b in blocks):
-            self._check_range(c, blocks)
         routes = [self._new_route(c, b, "range", self._claim_type(c) if self.legacy else ct.REGULAR) for b in blocks]
+        if not self._stores_again(c, routes):
+            self._check_range(c, blocks)
         self._set_routes(c, routes, dependents)
         self._ranges.ensure(RangeTable(c.name, first, last_, c.range_text, family, width), dependents)
         return {"range": c.range_text}
 
     def _check_range(self, c: IPClaim, blocks: list[Prefix]) -> None:
-        def own(route: Route) -> bool:
-            return route.owner == c.name
-
+        goes = self._goes_with(c)
         for block in blocks:
             existing = self.rib.get(block)
-            if existing is not None and not own(existing):
+            if existing is not None and not goes(existing):
                 check_owner(c.name, c.uid, existing.owner, existing.uid)
-        parents = [self.rib.parent_of(b, ignore=own) for b in blocks]
+        parents = [self.rib.parent_of(b, ignore=goes) for b in blocks]
         if any(p.is_root for p in parents):
             raise AllocationError(NEEDS_PARENT)
         for p in parents[1:]:
@@ -260,7 +292,7 @@ class IPIndex:
         if self.legacy:
             legacy.check_range_parent(parents[0])
         for block, parent in zip(blocks, parents, strict=True):
-            if any(not own(child) for child in parent.children_in(block)):
+            if any(not goes(child) for child in parent.children_in(block)):
                 raise AllocationError(f"cannot have children for a range {block}")
 
     # ================================================================ dynamic prefix
@@ -269,14 +301,24 @@ class IPIndex:
         assert c.prefix_length is not None
         target = c.prefix_length
         previous = self._status_prefix(c, "prefix")
-        owned = self._owned.get(c.name, {})
-        if previous is not None and (previous.family, previous.network, previous.plen) in owned:
-            found: Prefix | None = previous.masked
-        else:
-            found = self._reclaim_prefix(c, previous) or self._find_prefix(c, target)
-        assert found is not None
+        found = self._kept_prefix(c, previous) or self._reclaim_prefix(c, previous) or self._find_prefix(c, target)
         self._set_routes(c, self._prefix_routes(c, found), dependents)
         return self._prefix_status(c, str(found), found)
+
+    def _kept_prefix(self, c: IPClaim, previous: Prefix | None) -> Prefix | None:
+        """The prefix the claim holds and its status names, when it may keep it: it stores the same routes
+        there as before, or what it would store now passes the rules a new claim's prefix passes (a claim
+        that became a network cannot keep a prefix with prefixes or others' addresses in it)."""
+        if previous is None or (previous.family, previous.network, previous.plen) not in self._owned.get(c.name, {}):
+            return None
+        routes = self._prefix_routes(c, previous.masked)
+        if not self._stores_again(c, routes):
+            try:
+                self._check_prefix_rules(c, previous.masked)
+                self._check_routes_free(c, routes)
+            except AllocationError:
+                return None
+        return previous.masked
 
     def _usable_prefix_parent(self, c: IPClaim, route: Route, target: int) -> bool:
         if self.legacy:
@@ -404,6 +446,23 @@ class IPIndex:
         return matches(c.selector, route.labels()) and (not self.legacy or legacy.is_address_parent(route))
 
     # ================================================================ bookkeeping
+
+    def _goes_with(self, c: IPClaim) -> Callable[[Route], bool]:
+        """Whether a route goes when ``c`` takes a new value: one of its routes, or a route under one of them.
+        An address or a range is checked against the index without them, as a new claim is: what the claim
+        lets go is neither the parent of its new value nor a clash with it."""
+        if c.name not in self._owned:
+            return lambda route: False
+
+        def goes(route: Route) -> bool:
+            item: Route | None = route
+            while item is not None:
+                if item.owner == c.name:
+                    return True
+                item = item.parent
+            return False
+
+        return goes
 
     def _claim_type(self, c: IPClaim) -> str:
         """The prefix type stored with ``c``'s prefixes (and, legacy, its addresses and range blocks)."""
@@ -559,6 +618,11 @@ class IPIndex:
             prefix_type=ct.REGULAR,
             address_family=FAMILY_NAME[family],
         )
+
+
+def _shape(route: Route) -> tuple[str, str, str, bool]:
+    """What a route is, its labels aside: what the rules a claim passes look at."""
+    return route.summary, route.prefix_type, route.subnet, route.gateway
 
 
 def _differs(current: Route, wanted: Route) -> bool:

@@ -395,6 +395,26 @@ def test_q14_a_stale_status_prefix_never_shares_another_claims_route() -> None:
     assert got == {"prefix": "10.0.1.0/24"}
 
 
+@pytest.mark.parametrize(
+    ("held", "message"),
+    [
+        (("g", {"address": "10.0.0.1/32"}), "route owned by different claim got name n/g uid uid-n/uid-g"),
+        (("q", {"prefix": "10.0.0.128/25"}), "child with addressing prefix not allowed in claim of type network"),
+    ],
+)
+def test_a_prefix_rewritten_as_a_network_is_checked_as_a_new_one_and_refused_leaves_the_index(
+    held: Step, message: str
+) -> None:
+    index, _ = run([("p", {"prefix": "10.0.0.0/16"}), ("n", REG4), held])
+    before = [(a.name, a.owner, a.prefix_type, a.default_gateway) for a in index.allocations()]
+    index.changes.drain()
+    with pytest.raises(AllocationError) as info:
+        apply(index, "n", {"prefix": "10.0.0.1/24", "prefixType": "network", "defaultGateway": True})
+    assert str(info.value) == message
+    assert [(a.name, a.owner, a.prefix_type, a.default_gateway) for a in index.allocations()] == before
+    assert index.changes.drain() == []
+
+
 def test_static_prefix_moves_and_releases_the_old_value() -> None:
     index, _ = run([("p", {"prefix": "10.0.0.0/16"}), ("s", {"prefix": "10.0.1.0/24"})])
     apply(index, "s", {"prefix": "10.0.2.0/24"})
