@@ -9,6 +9,9 @@ class AllocationError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        # the other claims that lost values in the refused attempt (a claim that looks for a new value lets
+        # its old one go first): whoever refuses the claim re-evaluates them as after a release
+        self.dependents: list[str] = []
 
     def __str__(self) -> str:
         return self.message

@@ -62,7 +62,11 @@ class IPIndex:
             ct.DYNAMIC_ADDRESS: self._dynamic_address,
         }[claim.claim_type]
         dependents: set[str] = set()
-        status = handler(claim, dependents)
+        try:
+            status = handler(claim, dependents)
+        except AllocationError as exc:
+            exc.dependents = sorted(dependents - {claim.name})
+            raise
         dependents.discard(claim.name)
         return Outcome(status, sorted(dependents))
 

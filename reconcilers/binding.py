@@ -252,7 +252,7 @@ class Binding:
             # is done: the claims that lost values, and the retry of the failed claims, must not write this
             # claim again in the middle of its own write (its stored old spec would take its values back)
             state.failed.discard(md["name"])
-            dependents = state.engine.release(md["name"])
+            dependents = sorted({*exc.dependents, *state.engine.release(md["name"])})
             self._set_status(new, previous, {}, str(exc))
             self._after_change(api, state, dependents)
             state.failed.add(md["name"])

@@ -93,3 +93,12 @@ def test_an_address_written_over_its_claims_own_prefix_is_checked_without_it(api
     assert claim(api, "r", address="10.2.3.11/32")["status"]["address"] == "10.2.3.11/32"
     assert entries(api) == {"10.2.0.0/16": "kubenet.10.2.0.0-16", "10.2.3.11/32": "r"}
 
+
+def test_claims_that_lose_values_in_a_refused_write_are_worked_out_again(api: APIServer) -> None:
+    index(api, {"prefix": "10.2.0.0/16"})
+    claim(api, "p", prefix="10.2.5.0/24")
+    claim(api, "d", address="10.2.5.9/32")
+    refused = claim(api, "p", selector={"matchLabels": {"role": "none"}})  # lets its prefix go, then finds nothing
+    assert ready(refused)[0] == "False"
+    assert ready(stored(api, "d")) == ("True", "")
+    assert entries(api) == {"10.2.0.0/16": "kubenet.10.2.0.0-16", "10.2.5.9/32": "d"}

@@ -264,9 +264,11 @@ def _status_values(status: dict[str, Any]) -> list[str]:
 # seeds 36 and 39 hit the rules of ``IPIndex._log``: a new parent over addresses, and a subnet's gateway
 # seeds 11, 16, 27 and 32: a regular prefix rewritten as a network over a prefix or another claim's address
 # mixed seeds 3 and 8: a claim became an address in the prefix it held (checked against the prefix it drops)
+# mixed seeds 5, 9, 12 and 22: a claim whose new spec fails let values go first, and the claims that lost
+# theirs with them were not worked out again
 @pytest.mark.parametrize(("seed", "mixed"), [
     *((seed, False) for seed in (0, 1, 2, 3, 7, 10, 11, 16, 27, 32, 36, 39)),
-    *((seed, True) for seed in (3, 8)),
+    *((seed, True) for seed in (3, 5, 8, 9, 12, 22)),
 ])
 def test_random_histories_store_what_working_every_write_out_stores(seed: int, mixed: bool) -> None:
     results, worked = [], []
