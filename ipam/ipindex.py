@@ -148,17 +148,18 @@ class IPIndex:
             raise AllocationError("child with addressing prefix not allowed in claim of type network")
 
     def _check_routes_free(self, c: IPClaim, routes: list[Route]) -> None:
-        """Refuse routes another claim holds: a stored route of another owner (the owner rule), or an address
-        another claim holds in a range table (the network addresses of a prefix over a range). The reference
-        lets a network prefix take them silently (its ``addRib`` ignores "already exists", Q14)."""
+        """Refuse routes another claim holds (the owner rule): a stored route, or an address in another
+        claim's range (the network addresses of a prefix over a range, which the range's table would hand
+        out again). The reference lets a network prefix take them silently (``addRib`` ignores "already
+        exists", Q14)."""
         for route in routes:
-            current = self.rib.routes.get(route.key)
-            if current is not None:
-                check_owner(c.name, c.uid, current.owner, current.uid)
-                continue
-            parent = self.rib.parent_of(route.prefix)
-            if route.summary == "address" and parent.summary == "range" and parent.owner != c.name:
-                self._check_table_free(c, parent, route.prefix.address)
+            holder = self.rib.routes.get(route.key)
+            if holder is None and route.summary == "address":
+                holder = self.rib.parent_of(route.prefix)
+                if holder.summary != "range":
+                    continue
+            if holder is not None:
+                check_owner(c.name, c.uid, holder.owner, holder.uid)
 
     def _check_prefix_nesting(self, c: IPClaim, subnet: Prefix, parent: Route) -> None:
         if parent.is_root:

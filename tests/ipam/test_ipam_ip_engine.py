@@ -202,6 +202,14 @@ OWNER = "route owned by different claim got name b/a uid uid-b/uid-a"
             [("p", {"prefix": "10.0.0.0/16"}), ("c", REG4), ("x", {"prefix": "10.0.0.0/20", "prefixType": "network"})],
             "child with addressing prefix not allowed in claim of type network",
         ),
+        (  # a network's network, broadcast and gateway addresses are never another claim's (Q14)
+            [("p", {"prefix": "10.0.0.0/16"}), ("a", {"address": "10.0.0.255/32"}), ("x", NET4)],
+            "route owned by different claim got name x/a uid uid-x/uid-a",
+        ),
+        (  # nor an address of another claim's range, which its table would hand out again
+            [("p", {"prefix": "10.0.0.0/16"}), ("r", {"range": "10.0.0.250-10.0.0.255"}), ("x", NET4)],
+            "route owned by different claim got name x/r uid uid-x/uid-r",
+        ),
         (
             [("p", REG4), ("a", {"address": "10.0.0.12/32"}), ("r", {"range": "10.0.0.10-10.0.0.19"})],
             "cannot have children for a range 10.0.0.12/30",
@@ -400,6 +408,7 @@ def test_q14_a_stale_status_prefix_never_shares_another_claims_route() -> None:
     [
         (("g", {"address": "10.0.0.1/32"}), "route owned by different claim got name n/g uid uid-n/uid-g"),
         (("q", {"prefix": "10.0.0.128/25"}), "child with addressing prefix not allowed in claim of type network"),
+        (("r", {"range": "10.0.0.0-10.0.0.3"}), "route owned by different claim got name n/r uid uid-n/uid-r"),
     ],
 )
 def test_a_prefix_rewritten_as_a_network_is_checked_as_a_new_one_and_refused_leaves_the_index(
