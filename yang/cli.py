@@ -117,7 +117,8 @@ def _printed(root: Path, record: dict[str, Any], value: Any) -> tuple[str, str]:
     """The config as libyang prints it, JSON and XML: the store does not keep member order (keys first), libyang
     restores it, exactly as the stage printed the files."""
     from yang.libyang_adapter import YangFailure
-    from yang.profiles import compile_profile, load_profiles
+    from yang.profile_cache import compile_profile
+    from yang.profiles import load_profiles
 
     context = compile_profile(load_profiles(root).named(record["profile"]))
     try:
@@ -190,7 +191,8 @@ def schema_tree(targets: tuple[str, ...], path: str, depth: int | None, search: 
     if all(target.endswith(".yang") for target in targets):
         context, modules = _file_schema(targets, search)
     elif len(targets) == 1:
-        from yang.profiles import compile_profile, load_profiles
+        from yang.profile_cache import compile_profile
+        from yang.profiles import load_profiles
 
         context = compile_profile(load_profiles(_root(directory)).named(targets[0]))
         modules = list(context.module_names)

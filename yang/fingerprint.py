@@ -8,23 +8,21 @@ the code that turns them into a verdict (choreo's, libyang's and this package's)
 valid device's fingerprint with what it wrote (``yang.records``); when the fingerprint is unchanged and what
 it wrote is still there, the device keeps its verdict without being merged or validated again.
 
-Profiles are compiled once per process (``yang.profiles``); their digests are computed once per process
-too, so a long-running server that sees a module file change needs a restart for either, as before.
+A profile's part (the digest of its module files) and its compiled context are kept per process for as
+long as ``stat`` shows its files unchanged (``yang.profile_cache``), so a long-running server follows an
+edited module without a restart. Running config files are looked at the same way between a server's passes
+(``yang.memory``); ``file_stamp`` and ``is_racy`` are that look.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import os
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-
-from yang.profiles import Profile
-
-YANG_SUFFIXES = (".yang", ".yin")
 
 
 def digest(value: Any) -> str:
@@ -57,27 +55,23 @@ def _version(distribution: str) -> str:
         return "unknown"
 
 
-_PROFILE_DIGESTS: dict[tuple[str, str, str], str | None] = {}
+FileStamp = tuple[int, int, int, int]  # inode, size, mtime and ctime (ns) of a file
+
+RACY_NS = 2_000_000_000
+"""A file changed this close to the moment it was looked at may change again without its size or times
+showing it (file times are coarser than a nanosecond): it is looked at again next time."""
 
 
-def profile_digest(profile: Profile) -> str | None:
-    """The profile's name, target and features and the content of every module file it can load (its
-    modules and every YANG file of its search folders); None when a file cannot be read."""
-    key = (profile.name, profile.source, profile.fingerprint())
-    if key not in _PROFILE_DIGESTS:
-        files = sorted(set(_module_files(profile)))
-        contents = [(str(path), file_digest(path)) for path in files]
-        readable = all(sha is not None for _path, sha in contents)
-        described = [profile.name, profile.source, profile.provider, profile.version, profile.features]
-        modules = [(m.name, str(m.file or "")) for m in profile.modules]
-        _PROFILE_DIGESTS[key] = digest([described, modules, contents]) if readable else None
-    return _PROFILE_DIGESTS[key]
+def file_stamp(path: Path | os.DirEntry[str]) -> FileStamp | None:
+    """What ``stat`` says of a file that changes when its content does (None: it cannot be looked at)."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns
 
 
-def _module_files(profile: Profile) -> Iterable[Path]:
-    for module in profile.modules:
-        if module.file is not None:
-            yield module.file
-    for folder in profile.search_dirs:  # libyang searches each folder on its own, not recursively
-        if folder.is_dir():
-            yield from (p for p in folder.iterdir() if p.suffix in YANG_SUFFIXES and p.is_file())
+def is_racy(stamp: FileStamp | None, looked_at_ns: int) -> bool:
+    """Whether a file with ``stamp`` may have changed after a look at ``looked_at_ns`` without ``stat``
+    showing it."""
+    return stamp is not None and max(stamp[2], stamp[3]) >= looked_at_ns - RACY_NS

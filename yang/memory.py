@@ -16,31 +16,28 @@ untouched device that stood keeps its verdict, as a full pass would find it, aft
 output files are intact.
 
 Anything else that could change a verdict makes the next pass a full one: another API server (the
-project was loaded again), other schema profiles, output folder or served kinds (a stored
-CustomResourceDefinition), compacted events, more events than devices, ``--full``, or a pass whose writes
-did not land (rolled back, or another process ran the stage on the same store since): each pass stores a
-token (``PASS_TABLE``) in its transaction, and memory whose token is not the stored one is not used.
+project was loaded again), other schema profiles or a changed module file of one (``yang.profile_cache``),
+another output folder or other served kinds (a stored CustomResourceDefinition), compacted events, more
+events than devices, ``--full``, or a pass whose writes did not land (rolled back, or another process ran
+the stage on the same store since): each pass stores a token (``PASS_TABLE``) in its transaction, and
+memory whose token is not the stored one is not used.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from choreo.plugin_api import ChoreoError, FoundFile, ObjectAPI, natural_key
+from yang.fingerprint import FileStamp, file_stamp, is_racy
 from yang.kinds import CONFIG, CRD, LABEL_TARGET, NODE, RUNNING
 
 PASS_TABLE = "schema-pass"
 PASS_KEY = "latest"
-RACY_NS = 2_000_000_000
-"""A running config file changed this close to the moment it was looked at may change again without its
-size or times showing it (file times are coarser than a nanosecond): it is looked at again next pass."""
 
 ObjectRef = tuple[str, str, str, str]  # group, kind, namespace, name
-FileStamp = tuple[int, int, int, int]  # inode, size, mtime and ctime (ns) of a running config file
 
 
 def object_ref(obj: dict[str, Any]) -> ObjectRef:
@@ -63,14 +60,6 @@ def chain_step(obj: dict[str, Any] | None) -> tuple[Any, ...] | None:
         return None
     owner = next_owner(obj)
     return ("owner", owner.get("apiVersion"), owner.get("kind"), owner.get("name")) if owner else ("end",)
-
-
-def file_stamp(file: FoundFile) -> FileStamp | None:
-    try:
-        found = os.stat(file.path)
-    except OSError:
-        return None
-    return found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns
 
 
 @dataclass
@@ -160,8 +149,8 @@ class StageMemory:
         names = set()
         for name in set(running) | set(self.running):
             file = running.get(name)
-            now = (file.source, file_stamp(file)) if file is not None else None
-            if now != self.running.get(name) or (now is not None and _racy(now[1], self.looked_at_ns)):
+            now = (file.source, file_stamp(file.path)) if file is not None else None
+            if now != self.running.get(name) or (now is not None and is_racy(now[1], self.looked_at_ns)):
                 names.add(name)
         return {key for name in names for key in self._by_name.get(name, ())}
 
@@ -219,7 +208,7 @@ class StageMemory:
         api.records.put_record(PASS_TABLE, PASS_KEY, {"token": token})
         self.api, self.setting, self.revision, self.token = api, setting, revision, token
         self.looked_at_ns = looked_at_ns
-        self.running = {name: (file.source, file_stamp(file)) for name, file in running.items()}
+        self.running = {name: (file.source, file_stamp(file.path)) for name, file in running.items()}
 
 
 def _unindex(index: dict[Any, set[str]], values: Iterable[Any], key: str) -> None:
@@ -229,8 +218,4 @@ def _unindex(index: dict[Any, set[str]], values: Iterable[Any], key: str) -> Non
             keys.discard(key)
             if not keys:
                 del index[value]
-
-
-def _racy(stamp: FileStamp | None, looked_at_ns: int) -> bool:
-    return stamp is not None and max(stamp[2], stamp[3]) >= looked_at_ns - RACY_NS
 

@@ -12,7 +12,8 @@ implemented modules). The IETF/IANA modules installed with pyang are on every pr
 Every folder and module file a profile names must resolve inside the project, a folder in
 ``$CHOREO_TRUSTED_PATHS``, pyang's IETF/IANA modules or the repository's clone (``choreo.loader.paths``).
 
-Compiling is the costly step (SR Linux: ~0.7 s), so each profile is compiled once per process.
+Compiling is the costly step (SR Linux: ~0.7 s): ``yang.profile_cache`` compiles each profile once per
+process and content of its module files.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import re
 import shutil
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,7 @@ from choreo.plugin_api import (
     read_yaml_documents,
     run_git,
 )
-from yang.libyang_adapter import ModuleSource, SchemaContext, YangFailure
+from yang.libyang_adapter import ModuleSource
 
 SCHEMA_API_VERSION = "inv.sdcio.dev/v1alpha1"
 SCHEMA_KIND = "Schema"
@@ -70,6 +72,11 @@ class Profile:
         return f"{self.provider} {self.version}"
 
     def fingerprint(self) -> str:
+        """What the profile is made of (folders, modules, features): the key of what is kept per profile."""
+        return self._fingerprint
+
+    @cached_property
+    def _fingerprint(self) -> str:  # looked up on every stage pass: computed once
         text = repr((self.search_dirs, self.modules, self.features))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -149,19 +156,22 @@ def _repository(paths: ProjectPaths, repo: Any, where: str, search: list[Path], 
     for model in _list(schema, "models", where + ".schema"):
         target = _place(paths, placed, str(model), f"{where}.schema.models")
         search.extend(_folders(paths, target.parent if target.is_file() else target))  # checks every link first
-        files = [target] if target.is_file() else sorted(target.rglob("*.yang"))
+        files = [target] if target.is_file() else sorted(p for p in target.rglob("*.yang") if p.is_file())
         for file in files:
-            if not any(p.search(file.as_posix()) for p in excludes) and not _is_submodule(file):
+            if not any(p.search(file.as_posix()) for p in excludes) and not _is_submodule(file, where):
                 modules.append(ModuleSource(file.stem.split("@")[0], file))
 
 
 _SUBMODULE = re.compile(r"\A(?:\s|//[^\n]*\n|/\*.*?\*/)*submodule\b", re.S)
 
 
-def _is_submodule(file: Path) -> bool:
+def _is_submodule(file: Path, where: str) -> bool:
     """Submodules are loaded through their module, never on their own."""
-    with file.open("rb") as handle:
-        head = handle.read(4096).decode("utf-8", "replace")
+    try:
+        with file.open("rb") as handle:
+            head = handle.read(4096).decode("utf-8", "replace")
+    except OSError as err:
+        raise ProfileError(f"{where}.schema.models: cannot read {file}: {err.strerror or err}") from None
     return bool(_SUBMODULE.match(head))
 
 
@@ -286,23 +296,3 @@ def _list(mapping: Any, key: str, where: str) -> list[Any]:
 
 def _unique(paths: list[Path]) -> list[Path]:
     return list(dict.fromkeys(paths))
-
-
-# ------------------------------------------------------------------------------------ compile cache
-
-_COMPILED: dict[str, SchemaContext] = {}
-
-
-def compile_profile(profile: Profile) -> SchemaContext:
-    """The compiled context of ``profile``, built once per process."""
-    key = profile.fingerprint()
-    if key not in _COMPILED:
-        features = {module: list(names) for module, names in profile.features}
-        try:
-            _COMPILED[key] = SchemaContext(list(profile.search_dirs), list(profile.modules), features)
-        except YangFailure as failure:
-            detail = "; ".join(i.message + (f" ({i.path})" if i.path else "") for i in failure.issues[:3])
-            raise ProfileError(f"{profile.source}: schema {profile.label} does not compile: {detail}") from None
-        except OSError as err:
-            raise ProfileError(f"{profile.source}: schema {profile.label}: {err}") from None
-    return _COMPILED[key]

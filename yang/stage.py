@@ -29,13 +29,14 @@ from choreo.plugin_api import (
     read_text,
 )
 from yang import stage_fixpoint
-from yang.fingerprint import code_version, digest, file_digest, profile_digest
+from yang.fingerprint import code_version, digest, file_digest
 from yang.kinds import CONFIG, LABEL_FINAL, LABEL_NAMESPACE, LABEL_TARGET, NODE, RUNNING
 from yang.libyang_adapter import SchemaContext, YangFailure, YangIssue
 from yang.memory import ObjectRef, Remembered, StageMemory, chain_step, next_owner
 from yang.merge import RUNNING_PRIORITY, Merged, Problem, Snippet, Source, merge_device
 from yang.outputs import files_intact, remove_files, remove_written, write_files, write_reports
-from yang.profiles import ProfileError, Profiles, compile_profile, load_profiles
+from yang.profile_cache import SchemaDigests, compile_profile, schema_digests
+from yang.profiles import ProfileError, Profiles, load_profiles
 from yang.records import (
     device_key,
     fingerprints,
@@ -129,8 +130,9 @@ def run_stage(context: StageContext, memory: StageMemory | None = None) -> Stage
         return result
     out_dir = _out_dir(root, context.options.get("out"))
     writes_running = api.registry.get(*RUNNING) is not None
-    setting = (out_dir, profiles, writes_running)
-    inputs = stage_fixpoint.inputs_digest(profiles, running, out_dir, writes_running) if context.last_pass else None
+    schemas = schema_digests(profiles)
+    setting = (out_dir, profiles, schemas, writes_running)
+    inputs = stage_fixpoint.inputs_digest(schemas, running, out_dir, writes_running) if context.last_pass else None
     standing = None if inputs is None or context.full else _all_standing(api, context, inputs, out_dir)
     if standing is not None:
         _report(context, result, standing, out_dir)
@@ -145,7 +147,7 @@ def run_stage(context: StageContext, memory: StageMemory | None = None) -> Stage
         found = {key: _node(api, key) for key in changed}
         nodes, gone = [node for node in found.values() if node is not None], {k for k, n in found.items() if n is None}
     nodes.sort(key=lambda n: (n["metadata"].get("namespace", ""), natural_key(n["metadata"]["name"])))
-    looked = _look_at(api, context, profiles, running, out_dir, nodes, memory)
+    looked = _look_at(api, context, profiles, schemas, running, out_dir, nodes, memory)
     gone.difference_update(looked)
     _forget_removed(api, gone, out_dir, memory)
     reports = [looked.get(key) or _stands(api, key, memory) for key in memory.ordered()]
@@ -190,6 +192,7 @@ def _look_at(
     api: ObjectAPI,
     context: StageContext,
     profiles: Profiles,
+    schemas: SchemaDigests,
     running: dict[str, FoundFile],
     out_dir: Path,
     nodes: list[dict[str, Any]],
@@ -210,7 +213,7 @@ def _look_at(
         device = Device(node, [(config, sources.of(config, owners)) for config in configs],
                         running.get(node["metadata"]["name"]))
         key = device_key(device.namespace, device.name)
-        inputs = _fingerprint(api, profiles, device, out_dir)
+        inputs = _fingerprint(api, schemas, device, out_dir)
         entry = kept_fingerprint(api, key)
         reused = None if context.full else _reused(api, device, entry, inputs, bool(running), out_dir)
         if reused is None:
@@ -354,12 +357,11 @@ def _group_by_target(configs: list[dict[str, Any]], targets: set[Any]) -> dict[s
     return by_target
 
 
-def _fingerprint(api: ObjectAPI, profiles: Profiles, device: Device, out_dir: Path) -> str | None:
+def _fingerprint(api: ObjectAPI, schemas: SchemaDigests, device: Device, out_dir: Path) -> str | None:
     """The digest of every input of the device's result (see ``yang.fingerprint``); None when one cannot be
     read, or the device has no profile: such a device is always processed (and reports why)."""
     node, file = device.node, device.running_file
-    profile = profiles.resolve(*device.target)
-    schema = profile_digest(profile) if profile is not None else None
+    schema = schemas.get(device.target)
     running = (file.source, file_digest(file.path)) if file is not None else None
     if schema is None or (running is not None and running[1] is None):
         return None

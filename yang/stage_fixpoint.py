@@ -14,29 +14,28 @@ from __future__ import annotations
 from pathlib import Path
 
 from choreo.plugin_api import FoundFile, ObjectAPI
-from yang.fingerprint import code_version, digest, file_digest, profile_digest
-from yang.profiles import Profiles
+from yang.fingerprint import code_version, digest, file_digest
+from yang.profile_cache import SchemaDigests
 
 TABLE = "schema-fixpoint"
 _LAST = "last"
 
 
-def inputs_digest(profiles: Profiles, running: dict[str, FoundFile], out_dir: Path, writes_running: bool) -> str | None:
+def inputs_digest(
+    schemas: SchemaDigests, running: dict[str, FoundFile], out_dir: Path, writes_running: bool
+) -> str | None:
     """The digest of what a device's verdict depends on besides the store's objects (None: a file cannot
     be read, so the devices are looked at and report it)."""
-    schemas = []
-    for target, profile in sorted(profiles.by_target.items()):
-        schema = profile_digest(profile)
-        if schema is None:
-            return None
-        schemas.append([list(target), schema])
+    if any(schema is None for schema in schemas.values()):
+        return None
+    profiles = [[list(target), schema] for target, schema in sorted(schemas.items())]
     files = []
     for name, found in sorted(running.items()):
         content = file_digest(found.path)
         if content is None:
             return None
         files.append([name, found.source, content])
-    return digest({"schemas": schemas, "running": files, "out": str(out_dir), "writesRunning": writes_running,
+    return digest({"schemas": profiles, "running": files, "out": str(out_dir), "writesRunning": writes_running,
                    "code": code_version()})
 
 

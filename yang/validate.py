@@ -14,7 +14,8 @@ from choreo.plugin_api import LoadError, read_single_mapping, read_text
 from yang.libyang_adapter import YangFailure
 from yang.merge import Problem, Snippet, Source, merge_device
 from yang.outputs import netconf_data
-from yang.profiles import compile_profile, load_profiles
+from yang.profile_cache import compile_profile
+from yang.profiles import load_profiles
 from yang.stage import Decoded, decode_value, format_problem
 
 YAML_SUFFIXES = (".yaml", ".yml")

@@ -10,7 +10,8 @@ import pytest
 
 from tests.yang.conftest import FIXTURES, snippet
 from yang.merge import merge_device
-from yang.profiles import ProfileError, compile_profile, load_profiles
+from yang.profile_cache import compile_profile
+from yang.profiles import ProfileError, load_profiles
 
 SCHEMA = """apiVersion: inv.sdcio.dev/v1alpha1
 kind: Schema

@@ -9,7 +9,8 @@ import pytest
 
 from tests.yang.conftest import shared_yang, snippet
 from yang.merge import merge_device
-from yang.profiles import compile_profile, load_profiles
+from yang.profile_cache import compile_profile
+from yang.profiles import load_profiles
 
 SRL = shared_yang() / "srlinux-24.10.3"
 pytestmark = pytest.mark.skipif(not SRL.is_dir(), reason=f"SR Linux models not found in {SRL}")
