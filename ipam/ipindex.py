@@ -2,7 +2,8 @@
 
 Behaviour follows the reference (kuid ``pkg/backend/ipam``) rule by rule, with its quirks fixed:
 - a dynamic claim reuses its previous value (``status``) only when it lies inside a parent its selector
-  picks and is free (Q5, Q10); dynamic prefixes obey the nesting rules (Q7);
+  picks and is free (Q5, Q10), and keeps a prefix it holds only at the length it asks for; dynamic
+  prefixes obey the nesting rules (Q7);
 - a static address equal to a /32 block of a range is a range address (Q8); nothing is ever silently
   shared (Q14): not by a dynamic prefix reclaimed through a stale status, nor by the network, broadcast
   and gateway addresses of a network prefix;
@@ -311,10 +312,15 @@ class IPIndex:
         return self._prefix_status(c, str(found), found)
 
     def _kept_prefix(self, c: IPClaim, previous: Prefix | None) -> Prefix | None:
-        """The prefix the claim holds and its status names, when it may keep it: it stores the same routes
-        there as before, or what it would store now passes the rules a new claim's prefix passes (a claim
-        that became a network cannot keep a prefix with prefixes or others' addresses in it)."""
-        if previous is None or (previous.family, previous.network, previous.plen) not in self._owned.get(c.name, {}):
+        """The prefix the claim holds and its status names, when it may keep it: it has the length the claim
+        asks for (kuid keeps it whatever its length), and the claim stores the same routes there as before
+        or what it would store now passes the rules a new claim's prefix passes (a claim that became a
+        network cannot keep a prefix with prefixes or others' addresses in it)."""
+        if (
+            previous is None
+            or previous.plen != c.prefix_length
+            or (previous.family, previous.network, previous.plen) not in self._owned.get(c.name, {})
+        ):
             return None
         routes = self._prefix_routes(c, previous.masked)
         if not self._stores_again(c, routes):

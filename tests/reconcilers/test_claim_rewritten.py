@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from allocator_api import IPAM, claim, index, ready
+from allocator_api import IPAM, claim, index, make_api, ready
 
 from choreo.apiserver.server import APIServer
 
@@ -102,3 +102,15 @@ def test_claims_that_lose_values_in_a_refused_write_are_worked_out_again(api: AP
     assert ready(refused)[0] == "False"
     assert ready(stored(api, "d")) == ("True", "")
     assert entries(api) == {"10.2.0.0/16": "kubenet.10.2.0.0-16", "10.2.5.9/32": "d"}
+
+
+
+def test_a_dynamic_prefix_keeps_its_prefix_only_at_the_length_it_asks_for(sqlite_api: APIServer) -> None:
+    api = sqlite_api
+    index(api, {"prefix": "10.2.0.0/16", "labels": {"role": "pool"}})
+    assert claim(api, "d", prefix="10.2.0.0/24")["status"]["prefix"] == "10.2.0.0/24"
+    assert claim(api, "d", createPrefix=True, prefixLength=31, selector=POOL)["status"]["prefix"] == "10.2.1.0/31"
+    before = entries(api)
+    fresh = make_api(api.backend)  # another server over the same state: its engine replays the stored claims
+    assert claim(fresh, "d", createPrefix=True, prefixLength=31, selector=POOL)["status"]["prefix"] == "10.2.1.0/31"
+    assert entries(fresh) == before == {"10.2.0.0/16": "kubenet.10.2.0.0-16", "10.2.1.0/31": "d"}
