@@ -3,6 +3,7 @@ freshness when another process writes the same SQLite file."""
 
 from __future__ import annotations
 
+import random
 import tracemalloc
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from choreo.store._common import BaseBackend
+from choreo.store.cache import KindObjects
 from choreo.store.sqlite import SqliteBackend
 
 from .conftest import GROUP, KIND, key, obj, put
@@ -176,3 +178,20 @@ def test_values_json_can_hold_come_back_whole(backend: BaseBackend) -> None:
     assert backend.get(key("a"))["spec"] == spec
     assert backend.get_record("t", "k") == spec
     assert backend.events_since(0)[0].object["spec"] == spec
+
+
+def test_names_stay_in_store_order_through_any_mix_of_writes_removals_and_reads() -> None:
+    """A kind's names are settled when read: whatever was added, removed and added again since the last
+    read, the listing is every entry once, sorted."""
+    rng = random.Random(7)
+    objects = KindObjects([("default", f"n{i}", "{}") for i in range(0, 40, 3)])
+    for _step in range(3000):
+        name = (rng.choice(["default", "other"]), f"n{rng.randrange(40)}")
+        action = rng.random()
+        if action < 0.45:
+            objects.set(name, "{}")
+        elif action < 0.8:
+            objects.remove(name)
+        else:
+            assert objects.names == sorted(objects.entries)
+    assert objects.names == sorted(objects.entries)
