@@ -31,6 +31,7 @@ from choreo.runtime.eventlog import EventLog
 from choreo.runtime.events import ERROR, REQUEUE, START, STOP, RunEvent, RunOutcome
 from choreo.runtime.memo import ReconcileMemo
 from choreo.runtime.queue import WorkQueue
+from choreo.runtime.quiet import QuietPoint
 from choreo.runtime.selectors import Selector, WatchSelector, compile_selector
 from choreo.store.base import WatchEvent
 
@@ -168,6 +169,7 @@ class Controller:
         self.recent: deque[WorkKey] = deque(maxlen=50)
         self.outcome = RunOutcome()
         self.memo = memo  # None: every reconcile is executed and nothing is recorded for the next run
+        self.quiet = QuietPoint()  # whether the next quiet moment owes the stages a pass (a continuous driver asks)
         self._events = EventLog(api.events)
 
     # ------------------------------------------------------------------ driving
@@ -183,7 +185,7 @@ class Controller:
                 break
             revision = max(revision, before)
             for event in events.since(revision):
-                self._dispatch(event, cause=key)
+                self.dispatch(event, key)
             revision = events.current_revision()
         if self.memo is not None:
             if self.outcome.success:
@@ -197,6 +199,7 @@ class Controller:
         ``max_reconciles`` times (a loop: its count starts over), None when it went well."""
         self.counts[key] += 1
         self.recent.append(key)
+        self.quiet.reconciled()
         if self.counts[key] > self.max_reconciles:
             message = self._loop_report(key)
             self.counts[key] = 0
@@ -221,11 +224,15 @@ class Controller:
             for r in self.reconcilers.values() for obj in self._for_objects(r)
         ]
 
-    def _dispatch(self, event: WatchEvent, cause: WorkKey | None) -> None:
-        """Enqueue what an event concerns. A reconcile's own writes never re-trigger that same
-        reconcile: it has just seen and written the state the event reports."""
+    def dispatch(
+        self, event: WatchEvent, cause: WorkKey | None, again: Callable[[WorkKey, Object], bool] = lambda _k, _o: False,
+    ) -> None:
+        """Enqueue what an event concerns, and note the change for the next quiet point. A reconcile's own
+        writes (``cause``) do not re-trigger that same reconcile — it has just seen and written the state the
+        event reports — unless ``again`` says someone else's write is in the event too."""
+        self.quiet.changed(event.revision)
         for key in self.keys_for(event.object):
-            if key != cause:
+            if key != cause or again(key, event.object):
                 self.queue.add(key)
 
     def keys_for(self, obj: Object) -> list[WorkKey]:

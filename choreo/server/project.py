@@ -263,12 +263,11 @@ class ProjectRuntime:
         elif retries:
             outcome.failed_task = retries[0].task
             outcome.failure = f"{len(retries)} object(s) still failing, retried with backoff: {retries[0].message}"
+        # The runner calls this in one transaction: the stage sees one moment, its writes and the run record
+        # land together, and the store checks once (not on every read) that no other process changed it.
         api = self.api or APIServer(self.store)
-        # One transaction: the stage sees one moment, its writes and the run record land together, and
-        # the store checks once (not on every read) that no other process changed it.
-        with api.transaction():
-            stages = self.pipeline.stages(api) if self.api is not None and outcome.success else []
-            record = self._record(outcome, stages, time.perf_counter())
+        stages = self.pipeline.stages(api) if self.api is not None and outcome.success else []
+        record = self._record(outcome, stages, time.perf_counter())
         self.log("quiet", reconciles=len(outcome.events), success=record.success)
 
     def latest(self) -> RunRecord | None:

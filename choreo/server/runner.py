@@ -13,9 +13,11 @@ changes only what a long-running process needs changed:
 * a reconcile's own writes to its for-object do not re-trigger it, but a write by someone else during that
   reconcile does (the object's generation moved or a deletion started).
 
-Each time the queue drains the controller reports the events of that burst to ``on_quiet`` (the server
-records them as a run, with the objects still waiting for a retry). ``Runner`` owns the thread and stops
-it between two reconciles.
+Each time the queue drains after a change (``choreo.runtime.quiet`` says which changes count: a reconcile,
+any write to the store but the previous pass's own, and the start itself, so a project with nothing to
+reconcile still gets its stages) the controller reports the events since the previous pass to ``on_quiet``
+(the server runs the stages and records them as a run, with the objects still waiting for a retry).
+``Runner`` owns the thread and stops it between two reconciles.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from choreo.runtime.controller import BoundReconciler, Controller, WorkKey
 from choreo.runtime.events import RunOutcome
 from choreo.runtime.queue import WorkQueue
 from choreo.server.failures import FailureHandler, Retry
-from choreo.store.base import Gone, WatchEvent
+from choreo.store.base import Gone
 
 Object = dict[str, Any]
 Log = Callable[..., None]
@@ -66,13 +68,18 @@ class ContinuousController:
         self.failures = FailureHandler(api, self.core, log)
         self._seen: dict[WorkKey, tuple[int, bool]] = {}
         self._errors: list[Failure] = []
-        self.busy = False
+        self._stepped = False  # reconciles ran since the last pass: a stop reports them
         self.reconciles = 0
         self.revision = 0  # every event up to here has been dispatched
 
     @property
     def queue(self) -> WorkQueue[WorkKey]:
         return self.core.queue
+
+    @property
+    def busy(self) -> bool:
+        """Something changed that the stages have not seen yet (the next quiet moment runs them)."""
+        return self.core.quiet.due
 
     def serve(self, stop: threading.Event) -> None:
         """Reconcile until ``stop`` is set; it is checked between two reconciles."""
@@ -81,27 +88,37 @@ class ContinuousController:
         while not stop.is_set():
             key = self.queue.pop()
             if key is None:
-                if self.busy:
+                if self.core.quiet.due:
                     self._quiet()
+                    self.revision = self._dispatch_since(self.revision, None)
+                    continue
                 due = self.queue.next_due()
                 self.api.events.wait_for_change(self.revision, IDLE_WAIT if due is None else min(due, IDLE_WAIT))
                 self.revision = self._dispatch_since(self.revision, None)
                 continue
-            self.busy = True
+            self._stepped = True
             self._step(key)
             self.revision = self._dispatch_since(self.revision, key)
-        if self.busy:
+        if self._stepped:
             self._quiet()
 
     def _quiet(self) -> None:
+        """Report the pass to ``on_quiet`` in one transaction: no other writer gets in meanwhile, so the
+        revisions it spans are the pass's own writes, which do not make the next pass due."""
         outcome, errors = self.core.outcome, self._errors
         self.core.outcome, self._errors = RunOutcome(), []
         self.core.counts.clear()
-        self.busy = False
+        self._stepped = False
+        first = last = self.api.events.current_revision()
         try:
-            self._on_quiet(outcome, errors, self.failures.pending())
-        except Exception as exc:
+            with self.api.transaction():
+                first = self.api.events.current_revision()
+                self._on_quiet(outcome, errors, self.failures.pending())
+                last = self.api.events.current_revision()
+        except Exception as exc:  # rolled back: its revisions will be used again by others' writes
+            last = first
             self._log("record-error", level="error", error=repr(exc), trace=traceback.format_exc())
+        self.core.quiet.passed(first, last)
 
     def _step(self, key: WorkKey) -> None:
         self._remember(key)
@@ -138,17 +155,13 @@ class ContinuousController:
             events = self.api.events.events_since(revision)
         except Gone:
             self._log("events-compacted", level="warning", revision=revision)
+            self.core.quiet.changed(None)
             self.core.enqueue_all()
             return seen
         for event in events:
-            self._dispatch(event, cause)
+            self.core.dispatch(event, cause, self._changed_by_others)
             revision = event.revision
         return max(revision, seen)
-
-    def _dispatch(self, event: WatchEvent, cause: WorkKey | None) -> None:
-        for key in self.core.keys_for(event.object):
-            if key != cause or self._changed_by_others(key, event.object):
-                self.queue.add(key)
 
     def _changed_by_others(self, key: WorkKey, obj: Object) -> bool:
         """Whether an event on the object being reconciled was caused by someone else's write."""
