@@ -16,7 +16,8 @@ ValueKey = tuple[str, int, int, int]
 
 @dataclass
 class Outcome:
-    """The result of applying a claim: its status fields, and the other claims that lost values."""
+    """The result of applying a claim: its status fields, and the other claims to work out again (they lost
+    values, or their subnet's gateway changed)."""
 
     status: dict[str, Any]
     dependents: list[str] = field(default_factory=list)

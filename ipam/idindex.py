@@ -69,6 +69,15 @@ class IDIndex:
         dependents.discard(claim.name)
         return Outcome(status, sorted(dependents))
 
+    def restore(self, claim: IDClaim) -> Outcome:
+        """Apply a claim the store holds as Ready to an index being rebuilt from the store (a new process, a
+        restart, another ID space). Live, a dynamic claim keeps the id it holds whatever its selector picks
+        now; so it first takes back the id its status names, when that is still free, as the id it holds, and
+        the rule a live claim meets (``_kept``) decides as it did live."""
+        if claim.claim_type == it.DYNAMIC_ID and claim.status_id is not None:
+            self._take_back(claim, claim.status_id)
+        return self.claim(claim)
+
     def release(self, name: str) -> list[str]:
         dependents: set[str] = set()
         self._drop_values(name, set())
@@ -167,6 +176,16 @@ class IDIndex:
         if c.status_id is not None:
             return c.status_id if c.status_id in mine else None
         return min(mine) if mine else None
+
+    def _take_back(self, c: IDClaim, value: int) -> None:
+        """Hold ``value`` for ``c`` again, in the range table or the tree it lies in, when it is free there
+        (and not in a reserved range, where no dynamic id is ever taken)."""
+        range_name = self._range_holding(value)
+        if range_name is None:
+            if self.free.is_free((value, self.full)):
+                self._take(c, value, None)
+        elif range_name not in self.reserved and self._ranges[range_name].is_free(value):
+            self._take(c, value, range_name)
 
     def _tree_pick(self, c: IDClaim) -> int:
         if c.status_id is not None and self.free.is_free((c.status_id, self.full)):

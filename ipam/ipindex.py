@@ -1,9 +1,10 @@
 """The IP engine of one index: static and dynamic prefixes, addresses and ranges, IPv4 and IPv6.
 
 Behaviour follows the reference (kuid ``pkg/backend/ipam``) rule by rule, with its quirks fixed:
-- a dynamic claim reuses its previous value (``status``) only when it lies inside a parent its selector
-  picks and is free (Q5, Q10), and keeps a prefix it holds only at the length it asks for; dynamic
-  prefixes obey the nesting rules (Q7);
+- a dynamic claim keeps the value it holds whatever its selector picks now, also in an index rebuilt
+  from the store (``restore`` takes the stored value back first), but a prefix only at the length it asks
+  for; it reuses a previous value it no longer holds (``status``) only when it lies inside a parent its
+  selector picks and is free (Q5, Q10); dynamic prefixes obey the nesting rules (Q7);
 - a static address equal to a /32 block of a range is a range address (Q8); nothing is ever silently
   shared (Q14): not by a dynamic prefix reclaimed through a stale status, nor by the network, broadcast
   and gateway addresses of a network prefix;
@@ -12,9 +13,10 @@ Behaviour follows the reference (kuid ``pkg/backend/ipam``) rule by rule, with i
   a range against the index without what the claim lets go;
 - the claim's own labels win over the labels an address inherits from its parent (Q12);
 - releasing a parent removes what lies under it and reports the claims that lost values, so the caller
-  can re-evaluate them instead of leaving them Ready with a stale value (Q9). A change of a prefix's
-  labels keeps the values under it, and the addresses in it (or in a range's table) that inherit the
-  prefix's labels take the new ones at once.
+  can re-evaluate them instead of leaving them Ready with a stale value (Q9); so are the claims of a
+  subnet whose gateway changed (their ``defaultGateway``). A change of a prefix's labels keeps the values
+  under it, and the addresses in it (or in a range's table) that inherit the prefix's labels take the new
+  ones at once, as do the addresses a new prefix is inserted over.
 An index built with ``legacy=True`` applies the legacy model's types and rules (``ipam.legacy``) instead
 of regular/network.
 """
@@ -49,7 +51,7 @@ class IPIndex:
         self.changes = ChangeLog()
         self._owned: dict[str, dict[tuple[int, int, int], Route]] = {}
         self._ranges = RangeTables(self.changes)  # range claim tables, and the addresses claims hold in them
-        self._gateways: dict[str, Route] = {}  # subnet name -> gateway route
+        self._gateways: dict[str, dict[tuple[int, int, int], Route]] = {}  # subnet name -> its gateway routes
 
     # ================================================================ public API
 
@@ -70,6 +72,22 @@ class IPIndex:
             raise
         dependents.discard(claim.name)
         return Outcome(status, sorted(dependents))
+
+    def restore(self, claim: IPClaim) -> Outcome:
+        """Apply a claim the store holds as Ready to an index being rebuilt from the store (a new process, a
+        restart, another IP model). Live, a dynamic claim keeps the value it holds whatever its selector picks
+        now; so it first takes back the value its status names as the value it holds, when that is free in a
+        parent the model lets it come from (selected or not: ``held``), and then meets the rule a live claim
+        meets (``_kept_prefix``, ``_kept_address``)."""
+        if claim.claim_type == ct.DYNAMIC_PREFIX:
+            prefix = self._reclaim_prefix(claim, self._status_prefix(claim, "prefix"), held=True)
+            if prefix is not None:
+                self._set_routes(claim, self._prefix_routes(claim, prefix), set())
+        elif claim.claim_type == ct.DYNAMIC_ADDRESS:
+            address = self._reclaim_address(claim, self._status_prefix(claim, "address"), held=True)
+            if address is not None:
+                self._place_address(claim, *address, set(), gateway=False)
+        return self.claim(claim)
 
     def release(self, name: str) -> list[str]:
         """Remove everything ``name`` holds; returns the other claims that lost values with it."""
@@ -192,7 +210,7 @@ class IPIndex:
     def _prefix_status(self, c: IPClaim, text: str, subnet: Prefix) -> dict[str, object]:
         status: dict[str, object] = {"prefix": text}
         if c.network:
-            gateway = self._gateways.get(subnet_name(subnet))
+            gateway = self._gateway(subnet_name(subnet))
             if gateway is not None:
                 status["defaultGateway"] = ip_text(gateway.prefix.family, gateway.prefix.address)
         return status
@@ -262,7 +280,7 @@ class IPIndex:
     def _address_status(self, parent: Route, text: str) -> dict[str, object]:
         status: dict[str, object] = {"address": text}
         if parent.summary == "prefix" and parent.prefix_type == ct.NETWORK:
-            gateway = self._gateways.get(subnet_name(parent.prefix))
+            gateway = self._gateway(subnet_name(parent.prefix))
             if gateway is not None:
                 status["defaultGateway"] = ip_text(gateway.prefix.family, gateway.prefix.address)
         return status
@@ -331,18 +349,23 @@ class IPIndex:
                 return None
         return previous.masked
 
-    def _usable_prefix_parent(self, c: IPClaim, route: Route, target: int) -> bool:
+    def _usable_prefix_parent(self, c: IPClaim, route: Route, target: int, *, held: bool = False) -> bool:
+        """Whether ``c``'s prefix of length ``target`` may come from ``route``: the model lets it nest there
+        and the selector picks ``route`` (whatever it picks for a prefix the claim ``held``)."""
         if self.legacy:
             nests = legacy.is_prefix_parent(c, route)
         else:
             nests = route.summary == "prefix" and route.prefix_type != ct.NETWORK  # nothing nests in a network (Q7)
-        return nests and route.prefix.plen < target <= route.prefix.width and matches(c.selector, route.labels())
+        fits = nests and route.prefix.plen < target <= route.prefix.width
+        return fits and (held or matches(c.selector, route.labels()))
 
-    def _reclaim_prefix(self, c: IPClaim, previous: Prefix | None) -> Prefix | None:
+    def _reclaim_prefix(self, c: IPClaim, previous: Prefix | None, *, held: bool = False) -> Prefix | None:
+        """Reuse the status prefix when a usable parent still has it free (Q5); ``held``: the claim held it
+        (``restore``), so the parent need not be one its selector picks."""
         if previous is None or previous.plen != c.prefix_length or self.rib.get(previous) is not None:
             return None
         parent = self.rib.parent_of(previous)
-        if parent.is_root or not self._usable_prefix_parent(c, parent, previous.plen):
+        if parent.is_root or not self._usable_prefix_parent(c, parent, previous.plen, held=held):
             return None
         assert parent.free is not None
         return previous.masked if parent.free.is_free((previous.network, previous.plen)) else None
@@ -411,12 +434,19 @@ class IPIndex:
                 return route
         raise AssertionError("range table without its blocks")
 
-    def _reclaim_address(self, c: IPClaim, previous: Prefix | None) -> tuple[Route, int] | None:
-        """Reuse the status address when a selected parent still has it free (Q5, Q10)."""
-        if previous is None or self.rib.get(previous.host()) is not None:
+    def _reclaim_address(
+        self, c: IPClaim, previous: Prefix | None, *, held: bool = False
+    ) -> tuple[Route, int] | None:
+        """Reuse the status address when a parent that hands out addresses still has it free (Q5, Q10), with
+        that parent (a /32 or /128 block of a range is the range's address, Q8); ``held``: the claim held it
+        (``restore``), so the parent need not be one its selector picks."""
+        if previous is None:
             return None
-        parent = self.rib.parent_of(previous.host())
-        if parent.is_root or not self._is_address_candidate(c, parent):
+        existing = self.rib.get(previous.host())
+        if existing is not None and existing.summary != "range":
+            return None
+        parent = existing or self.rib.parent_of(previous.host())
+        if parent.is_root or not self._is_address_candidate(c, parent, held=held):
             return None
         if parent.summary == "range":
             table = self._ranges[parent.owner]
@@ -453,8 +483,11 @@ class IPIndex:
         self._require_candidates(c)
         raise AllocationError(f"no free addresses found in routes: [{' '.join(tried)}]")
 
-    def _is_address_candidate(self, c: IPClaim, route: Route) -> bool:
-        return matches(c.selector, route.labels()) and (not self.legacy or legacy.is_address_parent(route))
+    def _is_address_candidate(self, c: IPClaim, route: Route, *, held: bool = False) -> bool:
+        """Whether ``route`` may hand ``c`` an address: the model lets it, and the selector picks it (whatever
+        it picks for an address the claim ``held``)."""
+        selected = held or matches(c.selector, route.labels())
+        return selected and (not self.legacy or legacy.is_address_parent(route))
 
     # ================================================================ bookkeeping
 
@@ -523,7 +556,8 @@ class IPIndex:
         for route in routes:
             current = self.rib.routes.get(route.key)
             changed = current is None or _differs(current, route)
-            relabelled = current is not None and current.user != route.user
+            # the addresses right under a new prefix (inserted over them) or a relabelled one inherit its labels
+            relabelled = current is None or current.user != route.user
             was: tuple[str, str, str] | None = None
             if current is None:
                 self.rib.insert(route)
@@ -532,7 +566,7 @@ class IPIndex:
                 was = (current.owner, current.prefix_type, current.summary)
                 self.rib.restate(current, {attr: getattr(route, attr) for attr in _ROUTE_VALUE})
             owned[current.key] = current
-            self._track_gateway(current)
+            self._track_gateway(current, dependents)
             if changed:
                 self._log(current, was)
             if relabelled:
@@ -566,11 +600,38 @@ class IPIndex:
             concerned.add(was[0])
         self.changes.touch(key, concerned)
 
-    def _track_gateway(self, route: Route) -> None:
-        if route.gateway:
-            self._gateways[route.subnet] = route
-        elif self._gateways.get(route.subnet) is route:
+    def _gateway(self, subnet: str) -> Route | None:
+        """The gateway a subnet's claims show: its lowest gateway address, should it have two, so that what
+        they show depends on what is stored, not on the order it was written in."""
+        gateways = self._gateways.get(subnet)
+        return gateways[min(gateways)] if gateways else None
+
+    def _track_gateway(self, route: Route, dependents: set[str], *, stored: bool = True) -> None:
+        """Note whether ``route`` (``stored``: False once removed) is a gateway of its subnet. When the gateway
+        the subnet shows changes, its network prefix and the addresses in it (whose status names it, §2.11)
+        are worked out again with the claims that lost values, so that no stored status waits for its claim's
+        next write to show it (kuid: until that write)."""
+        if not route.gateway and route.subnet not in self._gateways:
+            return
+        shown = self._gateway(route.subnet)
+        gateways = self._gateways.setdefault(route.subnet, {})
+        if stored and route.gateway:
+            gateways[route.key] = route
+        elif gateways.get(route.key) is route:
+            del gateways[route.key]
+        if not gateways:
             del self._gateways[route.subnet]
+        now = self._gateway(route.subnet)
+        if (shown and shown.prefix) != (now and now.prefix):
+            self._tell_subnet(route, dependents)
+
+    def _tell_subnet(self, gateway: Route, dependents: set[str]) -> None:
+        """Add the claims whose status shows the gateway of ``gateway``'s subnet to ``dependents``."""
+        subnet = self.rib.parent_of(gateway.prefix)
+        if subnet.summary != "prefix" or subnet_name(subnet.prefix) != gateway.subnet:
+            return
+        dependents.add(subnet.owner)
+        dependents.update(route.owner for route in subnet.children() if route.summary == "address")
 
     def _drop_routes(self, name: str, keep: set[tuple[int, int, int]], dependents: set[str]) -> None:
         owned = self._owned.get(name)
@@ -585,8 +646,7 @@ class IPIndex:
 
     def _forget(self, route: Route, dependents: set[str]) -> None:
         self._log(route)
-        if self._gateways.get(route.subnet) is route:
-            del self._gateways[route.subnet]
+        self._track_gateway(route, dependents, stored=False)
         owned = self._owned.get(route.owner)
         if owned is not None:
             owned.pop(route.key, None)

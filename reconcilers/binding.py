@@ -10,16 +10,20 @@ reference's "invokers" do), so whoever writes a claim reads its ``status`` strai
   when its index changes or when a release frees space.
 - Claim delete: release; Index delete: delete every claim of the index and its entries.
 - After each operation the Entry objects of the values that changed are written or removed, and the
-  claims that lost values (a released parent prefix, a shrunk range) are re-evaluated instead of staying
-  Ready with a stale value. A claim written again as it stands (reconcilers re-apply theirs on every
-  reconcile) writes nothing else: no entry, no token; when no change since its last admission concerns
-  it, it is answered from that admission without asking the engine (see ``_remember``).
+  claims that lost values (a released parent prefix, a shrunk range) or whose subnet's gateway changed
+  are re-evaluated instead of staying Ready with a stale status. A claim written again as it stands
+  (reconcilers re-apply theirs on every reconcile) writes nothing else: no entry, no token; when no change
+  since its last admission concerns it, it is answered from that admission without asking the engine
+  (see ``_remember``).
 
 **Persistence.** Engines live in memory and are rebuilt from the stored claims: each claim's status holds
 its value, and replaying the Ready claims of an index in the reference's restore order (statics before
-dynamics) reproduces every value. To know when the in-memory engine is stale (a new process, a rolled back
-transaction, another process writing the same state folder) every engine change writes a fresh token
-record in the same transaction; an engine whose token differs from the stored one is rebuilt.
+dynamics) reproduces every value: a replayed claim takes its stored value back as the value it holds
+(``restore``), so a dynamic claim keeps it as it did live, whatever its selector picks now. A claim the
+rebuild gives another value (an index that changed model) is written again with the failed ones. To know
+when the in-memory engine is stale (a new process, a rolled back transaction, another process writing the
+same state folder) every engine change writes a fresh token record in the same transaction; an engine
+whose token differs from the stored one is rebuilt.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class Engine(Protocol):
     """What the binding needs of an engine (``IPIndex`` or ``IDIndex``)."""
 
     def claim(self, claim: Any) -> Outcome: ...
+    def restore(self, claim: Any) -> Outcome: ...
     def release(self, name: str) -> list[str]: ...
     def allocation(self, key: ValueKey) -> Allocation | None: ...
     def allocations(self) -> Iterator[Allocation]: ...
@@ -99,6 +104,8 @@ class IndexState:
     engine: Engine
     index: Object
     token: str
+    # the claims to write again when the index changes or space is freed: those that failed, and those the
+    # rebuild of the engine gave another value than their status names (an index that changed model)
     failed: set[str] = field(default_factory=set)
     # claim name -> (resourceVersion, count): the claim stored at that version is what admitting it gave when
     # the engine's ChangeLog was at that count, and is answered again as long as no change concerns it since
@@ -198,12 +205,15 @@ class Binding:
                 parsed = self.adapter.parse_claim(engine, index, claim, status)
             except ClaimSyntaxError:
                 continue
-            replay.append((self.adapter.restore_rank(parsed), _md(claim)["name"], parsed))
-        for _rank, _name, parsed in sorted(replay, key=lambda item: item[:2]):
+            replay.append((self.adapter.restore_rank(parsed), _md(claim)["name"], parsed, status))
+        for _rank, _name, parsed, status in sorted(replay, key=lambda item: item[:2]):
             try:
-                engine.claim(parsed)
+                outcome = engine.restore(parsed)
             except AllocationError:
                 state.failed.add(parsed.name)
+                continue
+            if any(outcome.status.get(f) != status.get(f) for f in self.adapter.value_fields):
+                state.failed.add(parsed.name)  # moved (another model's rules): written again with the failed
         engine.changes.drain()
         return state
 

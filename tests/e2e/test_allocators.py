@@ -32,6 +32,13 @@ spec:
   selector: {matchLabels: {purpose: loopback}}
 """
 
+LATER = """\
+apiVersion: ipam.be.kuid.dev/v1alpha1
+kind: IPClaim
+metadata: {name: later, namespace: default}
+spec: {index: legacy}
+"""
+
 OTHERS = """\
 apiVersion: ipam.be.kuid.dev/v1alpha1
 kind: IPIndex
@@ -131,6 +138,12 @@ def test_allocators_project(tmp_path: Path) -> None:
     assert {k: v for k, v in labels.items() if ".legacy." in k} == {
         "default.legacy.10.0.0.0-16": "<none>", "default.legacy.10.0.0.0-24": "infra",
         "default.legacy.10.0.0.0-32": "infra", "default.legacy.10.0.0.1-32": "infra"}
+    # a new claim in the next run: the engine, rebuilt from the store, gives "selected" the address it kept
+    # by ownership although its selector picks no prefix now, so the new claim gets another one
+    addresses = column(project, "ipclaims", ".status.address")
+    (project / "in" / "later.yaml").write_text(LATER)
+    run(project)
+    assert column(project, "ipclaims", ".status.address") == {**addresses, "later": "10.0.0.2/32"}
 
 
 def test_allocators_project_served(tmp_path: Path) -> None:

@@ -367,12 +367,16 @@ def test_addresses_under_a_prefix_take_its_new_labels_at_once() -> None:
     assert index.changes.drain() == []
 
 
-def test_a_prefix_inserted_over_addresses_leaves_their_labels() -> None:
+def test_a_prefix_inserted_over_addresses_passes_its_labels_to_them() -> None:
+    """As an index rebuilt from the store has them: the prefix is replayed before the address."""
     index, _ = run([("p", {"prefix": "10.0.0.0/24", "labels": {"site": "x"}}), ("a", {"address": "10.0.0.7/32"})])
     index.changes.drain()
     apply(index, "q", {"prefix": "10.0.0.0/25", "labels": {"site": "q"}})
-    assert [index.entry_suffix(k) for k in index.changes.drain()] == ["10.0.0.0-25"]
-    assert next(a for a in index.allocations() if a.owner == "a").labels == {"site": "x"}
+    assert [index.entry_suffix(k) for k in index.changes.drain()] == ["10.0.0.0-25", "10.0.0.7-32"]
+    assert next(a for a in index.allocations() if a.owner == "a").labels == {"site": "q"}
+    rebuilt, _ = run([("p", {"prefix": "10.0.0.0/24", "labels": {"site": "x"}}),
+                      ("q", {"prefix": "10.0.0.0/25", "labels": {"site": "q"}}), ("a", {"address": "10.0.0.7/32"})])
+    assert list(rebuilt.allocations()) == list(index.allocations())
 
 
 def test_addresses_in_a_range_take_its_new_labels_at_once() -> None:

@@ -19,7 +19,7 @@ from ipam.blocks import cover
 from ipam.idindex import IDIndex
 from ipam.ipaddr import WIDTH, Prefix, parse_prefix, parse_range
 from ipam.ipindex import IPIndex
-from reconcilers.adapters import all_adapters
+from reconcilers.adapters import IPAMAdapter, all_adapters
 from reconcilers.binding import Binding
 from reconcilers.plugin import AllocatorPlugin
 from tests.ipam.test_ipam_ip_engine import CHANGE_LOG_STEPS
@@ -228,7 +228,20 @@ def _random_history(served: Served, seed: int, *, forget: bool, mixed: bool, leg
             spec = rng.choice(prefixes + addresses if mixed else prefixes if number % 2 else addresses)
             write(obj(IPAM, "IPClaim", f"c{number}", {"index": "kubenet", **spec}))
         _assert_entries_are_the_ready_claims_values(api)
+        _assert_a_rebuilt_engine_is_the_live_one(served)
     return [*seen, *served.stored(IPAM)]
+
+
+def _assert_a_rebuilt_engine_is_the_live_one(served: Served) -> None:
+    """An engine rebuilt from the store (as a new process, a restart or another IP model builds it) holds
+    every value the live one holds, for the same claim, and fails the same claims."""
+    live = served.bindings[0].state(served.api, "default", "kubenet")
+    if live is None:
+        return
+    rebuilt = Binding(IPAMAdapter()).state(served.api, "default", "kubenet")
+    assert rebuilt is not None
+    assert list(rebuilt.engine.allocations()) == list(live.engine.allocations())
+    assert rebuilt.failed == live.failed
 
 
 def _assert_entries_are_the_ready_claims_values(api: APIServer) -> None:
@@ -272,10 +285,12 @@ def _status_values(status: dict[str, Any]) -> list[str]:
 # theirs with them were not worked out again
 # legacy seeds 2, 25 and 36: a static prefix rewritten as a dynamic one kept its prefix whatever its length,
 # which the engine rebuilt for the other model (as after a restart) put elsewhere
+# legacy seeds 27, 40 and 88: a dynamic address kept by ownership a value its selector no longer picks, which
+# the engine rebuilt for the other model gave to another parent (or failed) while the status named it still
 @pytest.mark.parametrize(("seed", "mixed", "legacy"), [
     *((seed, False, False) for seed in (0, 1, 2, 3, 7, 10, 11, 16, 27, 32, 36, 39)),
     *((seed, True, False) for seed in (3, 5, 8, 9, 12, 22)),
-    *((seed, True, True) for seed in (2, 25, 36)),
+    *((seed, True, True) for seed in (2, 25, 27, 36, 40, 88)),
 ])
 def test_random_histories_store_what_working_every_write_out_stores(seed: int, mixed: bool, legacy: bool) -> None:
     results, worked = [], []
