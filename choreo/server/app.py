@@ -11,6 +11,7 @@ stops serving, and closes the store; everything acknowledged is already committe
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import sys
@@ -134,7 +135,7 @@ class ServerApp:
     def current_api(self) -> APIServer:
         runtime = self.runtime
         if runtime is None or runtime.api is None:
-            raise Unavailable(NOT_LOADED)
+            raise Unavailable(f"the project folder does not load: {runtime.reason}" if runtime else NOT_LOADED)
         return runtime.api
 
     def ready(self) -> bool:
@@ -281,11 +282,8 @@ class ServerApp:
         """Load the static project, or the dynamic context saved by a previous run."""
         if self.config.root is not None:
             runtime = ProjectRuntime(self.config.root, self.config.options, self._log)
-            try:
+            with contextlib.suppress(ChoreoError):  # logged (load-failed): serve nothing until the folder loads
                 runtime.bring_up(run=self.config.run)
-            except ChoreoError:
-                runtime.close()
-                raise
             self.runtime = runtime
             if self.config.watch:
                 runtime.watch_folder()
@@ -328,7 +326,8 @@ class ServerApp:
             if self.runtime is not None:
                 self.runtime.stop()
             if self._httpd is not None:
-                self._httpd.shutdown()
+                if self._thread is not None:  # shutdown() waits for serve_forever, which may never have started
+                    self._httpd.shutdown()
                 self._httpd.server_close()
             if self.runtime is not None:
                 self.runtime.close()

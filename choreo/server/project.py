@@ -7,10 +7,11 @@ API server, and runs the reconcilers in one of the reference's modes (spec §3.1
 a stop waits for a ``run once`` or the reconcile in flight to finish.
 
 A load (``run load``, the folder feeder of ``choreo.server.feeder``, every mode change) is one path: the
-folder is synced atomically into a fresh API server, which replaces the serving one only once it
-succeeded; a Running runner is paused around it (after the reconcile in flight) and resumed on the new
-kinds and reconcilers. A ``run once`` on a Running server pauses it the same way, runs one whole pass and
-resumes it.
+folder is synced atomically into a fresh API server and its reconcilers are bound and their wiring checked,
+and it replaces the serving one only once all of that succeeded; a Running runner is paused around it
+(after the reconcile in flight) and resumed on the new kinds and reconcilers. A folder that does not load
+when the server starts leaves it serving nothing yet; the first load that succeeds starts the runner then.
+A ``run once`` on a Running server pauses it the same way, runs one whole pass and resumes it.
 
 Who owns what: an object loaded from the folder (``in/``, ``crds/``, ``refs/`` and what upstream refs
 bring) is owned by its file — ``check_write`` refuses API writes to it, naming the file to edit; objects
@@ -36,7 +37,7 @@ from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError, Invalid
 from choreo.loader.project import Project
 from choreo.results.record import RunRecord, StageResult, latest_record
-from choreo.runtime.controller import Controller
+from choreo.runtime.controller import BoundReconciler, Controller, check_kinds
 from choreo.runtime.events import RunOutcome
 from choreo.runtime.pipeline import Pipeline, RunOptions
 from choreo.runtime.session import open_state
@@ -104,40 +105,45 @@ class ProjectRuntime:
         self.store: Backend = open_state(self.root)
         self.api: APIServer | None = None
         self.project: Project | None = None
+        self.reconcilers: list[BoundReconciler] = []  # the project's, bound to their engines by the load
         self.file_owned: dict[ObjectKey, str] = {}
         self.status = STOPPED
         self.reason = ""
         self.runner: Runner | None = None
+        self.run_when_loaded = False  # asked to run while no load had succeeded yet
         self.feeder: FolderFeeder | None = None
         self._lock = threading.RLock()
 
     # ---------------------------------------------------------------- modes
 
-    def load(self) -> APIServer:
+    def load(self, refused: str = "load-failed", **said: Any) -> APIServer:
         """(Re)load the project folder: ``run load`` and the folder feeder. A Running runner is paused around
-        the load and resumed on what was loaded (or, when the load failed, on what was there before)."""
+        the load and resumed on what was loaded (or, when the load failed, on what was there before). A
+        failure is logged once, as ``refused`` with ``said``'s fields, and raised."""
         with self._lock:
-            running = self.runner is not None
-            if running:
-                self._stop_runner()
+            running = self._pause()
             try:
-                return self._load()
+                return self._load(refused, **said)
             finally:
                 if running:
-                    self._start_runner()
+                    self._resume()
 
-    def _load(self) -> APIServer:
-        """Sync the folder into a fresh API server; the previous one keeps serving until this succeeds."""
+    def _load(self, refused: str = "load-failed", **said: Any) -> APIServer:
+        """Sync the folder into a fresh API server and bind its reconcilers, all or nothing; the previous one
+        keeps serving until this succeeds."""
         try:
             api = APIServer(self.store)
             register_event_kinds(api)
-            project = self.pipeline.load(api)
+            with api.transaction():  # a reconciler wired to a kind nobody serves undoes the sync
+                project = self.pipeline.load(api)
+                reconcilers = self.pipeline.reconcilers(project)
+                check_kinds(api.registry, reconcilers)
         except ChoreoError as exc:
             self.reason = str(exc)
-            self.log("load-failed", level="error", project=str(self.root), error=str(exc))
+            self.log(refused, level="error", project=str(self.root), **said, error=str(exc))
             raise
         install_hooks(api)
-        self.api, self.project, self.reason = api, project, ""
+        self.api, self.project, self.reconcilers, self.reason = api, project, reconcilers, ""
         self.file_owned = owned_files(api, project)
         self.log("loaded", project=str(self.root), kinds=len(api.registry.resources()))
         return api
@@ -146,16 +152,14 @@ class ProjectRuntime:
         """One whole pass (load, reconcile until quiet, stages, record); a Running runner is paused after the
         reconcile in flight and resumed afterwards."""
         with self._lock:
-            running = self.runner is not None
-            if running:
-                self._stop_runner()
+            running = self._pause()
             self.status = ONCE
             try:
                 return self._once()
             finally:
                 self.status = STOPPED
                 if running:
-                    self._start_runner()
+                    self._resume()
 
     def _once(self) -> tuple[RunRecord, list[StageResult]]:
         started = time.perf_counter()
@@ -163,7 +167,7 @@ class ProjectRuntime:
         assert self.project is not None
         controller = Controller(
             api,
-            self.pipeline.reconcilers(self.project),
+            self.reconcilers,
             max_reconciles=self.options.max_reconciles,
             memo=self.pipeline.memo(api, self.project, concurrent=True),
         )
@@ -175,6 +179,7 @@ class ProjectRuntime:
         with self._lock:
             if self.runner is not None:
                 return
+            self.run_when_loaded = True  # also when the folder does not load yet: the load that does starts it
             self._load()
             self._start_runner()
 
@@ -182,7 +187,7 @@ class ProjectRuntime:
         assert self.api is not None and self.project is not None
         controller = ContinuousController(
             self.api,
-            self.pipeline.reconcilers(self.project),
+            self.reconcilers,
             max_reconciles=self.options.max_reconciles,
             log=self.log,
             on_quiet=self._on_quiet,
@@ -192,11 +197,25 @@ class ProjectRuntime:
         self.runner.start()
         self.status = RUNNING
 
+    def _pause(self) -> bool:
+        """Stop the runner for a load or a pass (after the reconcile in flight); whether to ``_resume`` it."""
+        running = self.runner is not None or self.run_when_loaded
+        self._stop_runner()
+        return running
+
+    def _resume(self) -> None:
+        """Run again on what is loaded; while nothing has loaded yet, as soon as something does."""
+        if self.api is None:
+            self.run_when_loaded = True
+        else:
+            self._start_runner()
+
     def _stop_runner(self) -> None:
         if self.runner is not None:
             self.runner.stop()
             self.runner = None
         self.status = STOPPED
+        self.run_when_loaded = False
 
     def bring_up(self, *, run: bool) -> None:
         """Reconcile continuously (``run``, production) or only load the folder (development, ``--no-run``)."""
@@ -227,9 +246,8 @@ class ProjectRuntime:
     def feed(self, paths: list[str]) -> None:
         """Load a burst of edits; a bad file is logged and changes nothing (the previous load keeps serving)."""
         try:
-            self.load()
-        except ChoreoError as exc:
-            self.log("feed-refused", level="error", files=paths, error=str(exc))
+            self.load("feed-refused", files=paths)
+        except ChoreoError:  # logged: the previous load keeps serving
             return
         self.log("fed", files=paths)
 
