@@ -273,8 +273,9 @@ class ProjectRuntime:
         return record
 
     def _on_quiet(self, outcome: RunOutcome, failures: list[Failure], retries: list[Retry]) -> None:
-        """The continuous runner drained its queue: run the stages and record the burst as a run. The run
-        failed when a reconcile of the burst failed or an object is still waiting for its retry."""
+        """The continuous runner drained its queue: run the stages and record the burst as a run, logging the
+        stages' errors. The run failed when a reconcile of the burst failed or an object is still waiting for
+        its retry."""
         if failures:
             outcome.failed_task, message = failures[-1]
             outcome.failure = message if len(failures) == 1 else f"{len(failures)} reconciles failed: {message}"
@@ -286,7 +287,10 @@ class ProjectRuntime:
         api = self.api or APIServer(self.store)
         stages = self.pipeline.stages(api) if self.api is not None and outcome.success else []
         record = self._record(outcome, stages, time.perf_counter())
-        self.log("quiet", reconciles=len(outcome.events), success=record.success)
+        errors = [f"{stage.name}: {error}" for stage in stages for error in stage.errors]  # the stages' verdicts
+        said = {"errors": errors} if errors else {}
+        level = "info" if record.success else "warning"
+        self.log("quiet", level=level, reconciles=len(outcome.events), success=record.success, **said)
 
     def latest(self) -> RunRecord | None:
         return latest_record(self.store)

@@ -79,6 +79,8 @@ def test_the_server_validates_a_project_with_nothing_to_reconcile(tmp_path: Path
         assert http.call("POST", CONFIGS, config("leaf2", "softwareLoopback"))[0] == 201  # no such identity
         errors = wait_for(lambda: schema_errors(http), "the pass that reports the invalid Config")
         assert len(errors) == 1 and errors[0].startswith("leaf2: ") and "softwareLoopback" in errors[0]
+        said = [line for line in server.lines if line.get("event") == "quiet" and not line["success"]]
+        assert [(line["level"], line["errors"]) for line in said] == [("warning", [f"schema: {errors[0]}"])]
         assert not leaf2.exists() and leaf1.exists()
         assert http.call("GET", "/choreo/v1/status")[0] == 200 and server.proc.poll() is None
     finally:
