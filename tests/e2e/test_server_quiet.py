@@ -1,7 +1,8 @@
 """``choreo server start DIR -s`` as a real process on a project with nothing to reconcile — Nodes and Configs
 only, with no reconcilers or with reconcilers whose for-kind has no objects — reaches a quiet point: the
 ``-s`` stage writes the same ``out/`` files as ``choreo run -s``, a Config applied through the API is
-validated in another pass, and a Config that does not validate is reported while the server keeps serving."""
+validated in another pass, and a Config that does not validate is reported while the server keeps serving.
+An empty project reaches its quiet point too, and records it."""
 
 from __future__ import annotations
 
@@ -83,5 +84,19 @@ def test_the_server_validates_a_project_with_nothing_to_reconcile(tmp_path: Path
         assert [(line["level"], line["errors"]) for line in said] == [("warning", [f"schema: {errors[0]}"])]
         assert not leaf2.exists() and leaf1.exists()
         assert http.call("GET", "/choreo/v1/status")[0] == 200 and server.proc.poll() is None
+    finally:
+        server.stop()
+
+
+def test_an_empty_project_reaches_one_quiet_point_and_records_it(tmp_path: Path) -> None:
+    project = tmp_path / "empty"
+    project.mkdir()
+    server = ServerProcess(str(project), "-r", "-s", "--address", "127.0.0.1:0")
+    try:
+        http = Http(server.wait_ready())
+        wait_for(lambda: schema_errors(http) == [] and idle(http), "the pass of the empty project")
+        result = choreo("run", "result", "--server", http.url)
+        assert result.code == 0 and "0 device(s)" in result.out, result.out + result.err
+        assert [line["success"] for line in server.lines if line.get("event") == "quiet"] == [True]
     finally:
         server.stop()
