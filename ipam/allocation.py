@@ -17,7 +17,7 @@ ValueKey = tuple[str, int, int, int]
 @dataclass
 class Outcome:
     """The result of applying a claim: its status fields, and the other claims to work out again (they lost
-    values, or their subnet's gateway changed)."""
+    values, or their parent prefix changed: inserted over them, retyped, its subnet's gateway)."""
 
     status: dict[str, Any]
     dependents: list[str] = field(default_factory=list)

@@ -13,8 +13,9 @@ Behaviour follows the reference (kuid ``pkg/backend/ipam``) rule by rule, with i
   a range against the index without what the claim lets go;
 - the claim's own labels win over the labels an address inherits from its parent (Q12);
 - releasing a parent removes what lies under it and reports the claims that lost values, so the caller
-  can re-evaluate them instead of leaving them Ready with a stale value (Q9); so are the claims of a
-  subnet whose gateway changed (their ``defaultGateway``). A change of a prefix's labels keeps the values
+  can re-evaluate them instead of leaving them Ready with a stale value (Q9); so are the claims of the
+  addresses right under a prefix inserted over them or retyped, and those of a subnet whose gateway
+  changed (their ``defaultGateway``). A change of a prefix's labels keeps the values
   under it, and the addresses in it (or in a range's table) that inherit the prefix's labels take the new
   ones at once, as do the addresses a new prefix is inserted over.
 An index built with ``legacy=True`` applies the legacy model's types and rules (``ipam.legacy``) instead
@@ -264,7 +265,6 @@ class IPIndex:
             holder = Holder(c.name, c.uid, c.kind, c.claim_type, {**parent.user, **c.labels}, dict(c.labels))
             self._ranges.hold(c.name, parent.owner, address, holder)
             return
-        self._ranges.drop_held(c.name)
         network = parent.prefix_type == ct.NETWORK
         route = self._new_route(
             c,
@@ -549,9 +549,11 @@ class IPIndex:
         )
 
     def _set_routes(self, c: IPClaim, routes: list[Route], dependents: set[str]) -> None:
-        """Store ``routes`` for ``c`` (updating those that exist) and drop what it held before and no longer has."""
+        """Store ``routes`` for ``c`` (updating those that exist) and drop what it held before and no longer has,
+        an address in a range's table included."""
         keep = {r.key for r in routes}
         self._drop_routes(c.name, keep, dependents)
+        self._ranges.drop_held(c.name)
         owned = self._owned.setdefault(c.name, {})
         for route in routes:
             current = self.rib.routes.get(route.key)
@@ -559,6 +561,8 @@ class IPIndex:
             # the addresses right under a new prefix (inserted over them) or a relabelled one inherit its labels
             relabelled = current is None or current.user != route.user
             was: tuple[str, str, str] | None = None
+            # the addresses right under a new prefix (inserted over them) or a retyped one are placed again
+            reparented = current is None or current.prefix_type != route.prefix_type
             if current is None:
                 self.rib.insert(route)
                 current = route
@@ -571,6 +575,8 @@ class IPIndex:
                 self._log(current, was)
             if relabelled:
                 self._pass_labels_down(current)
+            if reparented:
+                dependents.update(self._addresses_under(current))
 
     def _pass_labels_down(self, route: Route) -> None:
         """The addresses right under ``route`` (and the values of its range table) inherit its labels: give
@@ -631,7 +637,13 @@ class IPIndex:
         if subnet.summary != "prefix" or subnet_name(subnet.prefix) != gateway.subnet:
             return
         dependents.add(subnet.owner)
-        dependents.update(route.owner for route in subnet.children() if route.summary == "address")
+        dependents.update(self._addresses_under(subnet))
+
+    @staticmethod
+    def _addresses_under(route: Route) -> set[str]:
+        """The claims of the addresses right under ``route`` (its own network addresses aside), whose route
+        and status follow its type, labels and gateway: worked out again when they change."""
+        return {child.owner for child in route.children() if child.summary == "address" and child.owner != route.owner}
 
     def _drop_routes(self, name: str, keep: set[tuple[int, int, int]], dependents: set[str]) -> None:
         owned = self._owned.get(name)

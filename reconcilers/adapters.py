@@ -80,10 +80,17 @@ class IPAMAdapter:
             out.append((f"{name}.{subnet_name(prefix)}", spec))
         return out
 
-    def restore_rank(self, parsed: ipclaim.IPClaim) -> int:
-        if parsed.index_owned and parsed.claim_type == ipclaim.STATIC_PREFIX:
-            return 0
-        return 1 + self._order.index(parsed.claim_type)
+    def restore_rank(self, parsed: ipclaim.IPClaim) -> tuple[int, ...]:
+        """The prefixes first, a shorter one before a longer one (so whatever lies in a prefix, a dynamic one
+        included, comes after it, as it did live), then in the reference's order: index-owned static, static
+        and dynamic prefixes, ranges, static and dynamic addresses."""
+        rank = 0 if parsed.index_owned and parsed.claim_type == ipclaim.STATIC_PREFIX else (
+            1 + self._order.index(parsed.claim_type))
+        if parsed.claim_type == ipclaim.STATIC_PREFIX and parsed.prefix is not None:
+            return 0, parsed.prefix.plen, rank
+        if parsed.claim_type == ipclaim.DYNAMIC_PREFIX and parsed.prefix_length is not None:
+            return 0, parsed.prefix_length, rank
+        return 1, 0, rank
 
     def entry_name(self, namespace: str, index: str, key: ValueKey, suffix: str) -> str:
         return f"{namespace}.{index}.{suffix}"
@@ -155,12 +162,12 @@ class IDAdapter:
     def derived_claims(self, index: Object) -> list[tuple[str, Object]]:
         return idclaim.derived_claims(self._space(index), _md(index)["name"], index.get("spec") or {})
 
-    def restore_rank(self, parsed: idclaim.IDClaim) -> int:
+    def restore_rank(self, parsed: idclaim.IDClaim) -> tuple[int, ...]:
         """Index-owned ranges, index-owned ids, other ranges, other static ids, then dynamic ids."""
         if parsed.claim_type == idclaim.DYNAMIC_ID:
-            return 4
+            return (4,)
         rank = 0 if parsed.claim_type == idclaim.RANGE else 1
-        return rank if parsed.index_owned else rank + 2
+        return (rank if parsed.index_owned else rank + 2,)
 
     def entry_name(self, namespace: str, index: str, key: ValueKey, suffix: str) -> str:
         """``<index>.<id>-<len>`` for the main tree; a range table's value is ``<range claim>.<id>-<len>``."""

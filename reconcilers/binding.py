@@ -10,8 +10,9 @@ reference's "invokers" do), so whoever writes a claim reads its ``status`` strai
   when its index changes or when a release frees space.
 - Claim delete: release; Index delete: delete every claim of the index and its entries.
 - After each operation the Entry objects of the values that changed are written or removed, and the
-  claims that lost values (a released parent prefix, a shrunk range) or whose subnet's gateway changed
-  are re-evaluated instead of staying Ready with a stale status. A claim written again as it stands
+  claims that lost values (a released parent prefix, a shrunk range) or whose parent changed (a prefix
+  inserted over them or retyped, their subnet's gateway) are re-evaluated instead of staying Ready with a
+  stale status. A claim written again as it stands
   (reconcilers re-apply theirs on every reconcile) writes nothing else: no entry, no token; when no change
   since its last admission concerns it, it is answered from that admission without asking the engine
   (see ``_remember``).
@@ -90,7 +91,9 @@ class Adapter(Protocol[EngineT]):
 
     def derived_claims(self, index: Object) -> list[tuple[str, Object]]: ...
 
-    def restore_rank(self, parsed: Any) -> int: ...
+    def restore_rank(self, parsed: Any) -> tuple[int, ...]:
+        """Where a stored claim comes in the replay that rebuilds an engine (claims of equal rank by name)."""
+        ...
 
     def entry_spec(self, index: str, allocation: Allocation) -> Object: ...
 
@@ -130,6 +133,8 @@ class Binding:
         self._destroying: set[tuple[str, str]] = set()
         # (namespace, claim name) -> (state, count) of a claim admitted and being stored (``_remember``)
         self._pending: dict[tuple[str, str], tuple[IndexState, int]] = {}
+        # (namespace, claim name) of the claims being admitted -> whether a change since concerns them
+        self._admitting: dict[tuple[str, str], bool] = {}
         self._clock = clock
 
     def install(self, api: HookHost) -> None:
@@ -255,19 +260,38 @@ class Binding:
         if state is None:
             self._set_status(new, previous, {}, f"index {namespace}.{index_name} not initialized")
             return
+        key = (namespace, md["name"])
+        self._admitting[key] = False
+        try:
+            self._allocate(api, state, parsed, old, new, previous)
+            while self._admitting[key] and _is_ready(new):
+                # a claim this write changed told this one (its value now lies in a network, or its subnet's
+                # gateway changed): it is worked out again here, from the status it was just given
+                self._admitting[key] = False
+                status = new.get("status") or {}
+                again = self.adapter.parse_claim(state.engine, state.index, new, status)
+                self._allocate(api, state, again, old, new, status)
+        finally:
+            del self._admitting[key]
+
+    def _allocate(
+        self, api: ObjectAPI, state: IndexState, parsed: Any, old: Object | None, new: Object, previous: Object
+    ) -> None:
+        """Work ``new`` out in its engine, set its status and pass on what changed."""
+        name = _md(new)["name"]
         try:
             outcome = state.engine.claim(parsed)
         except AllocationError as exc:
             # The claim joins the failed claims only once its old values are released and what that hands on
             # is done: the claims that lost values, and the retry of the failed claims, must not write this
             # claim again in the middle of its own write (its stored old spec would take its values back)
-            state.failed.discard(md["name"])
-            dependents = sorted({*exc.dependents, *state.engine.release(md["name"])})
+            state.failed.discard(name)
+            dependents = sorted({*exc.dependents, *state.engine.release(name)})
             self._set_status(new, previous, {}, str(exc))
             self._after_change(api, state, dependents)
-            state.failed.add(md["name"])
+            state.failed.add(name)
             return
-        state.failed.discard(md["name"])
+        state.failed.discard(name)
         self._set_status(new, previous, outcome.status, "")
         count = state.engine.changes.count
         self._after_change(api, state, outcome.dependents)
@@ -350,7 +374,11 @@ class Binding:
             self._retry_failed(api, state)
 
     def _reevaluate(self, api: ObjectAPI, namespace: str, name: str) -> None:
-        """Write a claim again so that its admission allocates it afresh."""
+        """Write a claim again so that its admission allocates it afresh; a claim in the middle of its own
+        write (its stored old spec would take its old values back) is worked out again there instead."""
+        if (namespace, name) in self._admitting:
+            self._admitting[(namespace, name)] = True
+            return
         current = api.try_get(self.adapter.group, self.adapter.claim_kind, namespace, name)
         if current is not None and not _md(current).get("deletionTimestamp"):
             api.update(current)

@@ -476,3 +476,10 @@ def test_change_log_names_exactly_the_values_that_changed() -> None:
     assert [index.entry_suffix(k) for k in index.changes.drain()] == ["r.10.0.0.10-32"]
     apply(index, "a", {"address": "10.0.0.6/32", "labels": {"role": "x"}})
     assert sorted(index.entry_suffix(k) for k in index.changes.drain()) == ["10.0.0.5-32", "10.0.0.6-32"]
+
+
+def test_an_address_from_a_range_rewritten_as_a_prefix_lets_the_range_address_go() -> None:
+    index, _ = run([("p", REG4), ("r", {"range": "10.0.0.10-10.0.0.13"}),
+                    ("a", {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "r"}}})])
+    apply(index, "a", {"prefix": "10.0.0.64/26"})
+    assert [(x.name, x.value) for x in index.allocations() if x.owner == "a"] == [("10.0.0.64-26", "10.0.0.64/26")]

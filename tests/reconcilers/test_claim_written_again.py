@@ -287,9 +287,12 @@ def _status_values(status: dict[str, Any]) -> list[str]:
 # which the engine rebuilt for the other model (as after a restart) put elsewhere
 # legacy seeds 27, 40 and 88: a dynamic address kept by ownership a value its selector no longer picks, which
 # the engine rebuilt for the other model gave to another parent (or failed) while the status named it still
+# mixed seed 2: an address held in a range's table stayed there once its claim became a prefix (only a rebuilt
+# engine, which has no such value, showed it); mixed seed 84: a claim retried in another claim's write told the
+# writing one (a network prefix over its address), which was written again inside its own write (a Conflict)
 @pytest.mark.parametrize(("seed", "mixed", "legacy"), [
     *((seed, False, False) for seed in (0, 1, 2, 3, 7, 10, 11, 16, 27, 32, 36, 39)),
-    *((seed, True, False) for seed in (3, 5, 8, 9, 12, 22)),
+    *((seed, True, False) for seed in (2, 3, 5, 8, 9, 12, 22, 84)),
     *((seed, True, True) for seed in (2, 25, 27, 36, 40, 88)),
 ])
 def test_random_histories_store_what_working_every_write_out_stores(seed: int, mixed: bool, legacy: bool) -> None:

@@ -126,3 +126,41 @@ def test_a_subnet_that_gains_or_loses_its_gateway_tells_its_claims_at_once(
     claim(other, "s", address="10.3.0.9/24")
     claim(other, "a", selector={"matchLabels": {"role": "net"}})
     assert snapshot(other)["claims"] == live["claims"]
+
+
+def test_what_lies_in_a_dynamic_prefix_is_replayed_after_it(sqlite_api: APIServer) -> None:
+    """A static prefix, a range and a dynamic prefix in a dynamic prefix (named to be replayed before it,
+    were the replay by kind and name only) leave it where it was live."""
+    api = sqlite_api
+    index(api, {"prefix": "10.2.0.0/16", "labels": {"role": "pool"}})
+    assert claim(api, "z", createPrefix=True, prefixLength=24, selector=POOL)["status"]["prefix"] == "10.2.0.0/24"
+    claim(api, "s", prefix="10.2.0.0/28")
+    claim(api, "r", range="10.2.0.100-10.2.0.110")
+    inner = claim(api, "a", createPrefix=True, prefixLength=28, selector={
+        "matchLabels": {"be.kuid.dev/claim-name": "z"}})
+    assert inner["status"]["prefix"] == "10.2.0.16/28"
+    live = snapshot(api)
+    fresh = make_api(api.backend)
+    write_all_again(fresh)
+    assert snapshot(fresh) == live
+
+
+def test_the_addresses_under_a_prefix_that_becomes_a_network_are_worked_out_again(sqlite_api: APIServer) -> None:
+    """They lie in a network now: a dynamic one shows the network's length, a /32 static one is refused,
+    as an index rebuilt from the store (the prefix replayed first) has them."""
+    api = sqlite_api
+    index(api, {"prefix": "10.2.0.0/16"})
+    claim(api, "n", prefix="10.2.1.0/24")
+    claim(api, "pad", address="10.2.1.0/32")
+    assert claim(api, "a", selector={"matchLabels": {"be.kuid.dev/claim-name": "n"}})["status"]["address"] == (
+        "10.2.1.1/32")
+    claim(api, "s", address="10.2.1.9/32")
+    api.delete(IPAM, "IPClaim", "default", "pad")
+    assert ready(claim(api, "n", prefix="10.2.1.0/24", prefixType="network")) == ("True", "")
+    live = snapshot(api)
+    assert live["claims"]["IPClaim/a"] == ({"address": "10.2.1.1/24"}, ("True", ""))
+    assert live["claims"]["IPClaim/s"] == ({}, ("False", "cannot claim ip err a /32 or /128 address is not "
+                                                         "possible with a parent of type network"))
+    fresh = make_api(api.backend)
+    write_all_again(fresh)
+    assert snapshot(fresh) == live
