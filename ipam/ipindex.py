@@ -182,14 +182,17 @@ class IPIndex:
                 check_owner(c.name, c.uid, holder.owner, holder.uid)
 
     def _check_prefix_nesting(self, c: IPClaim, subnet: Prefix, parent: Route) -> None:
+        """The parent rules of today's model. No prefix lies in a range (kuid refuses only a network there):
+        the range's table would hand its addresses out again, and an index rebuilt from the store could not
+        place the range over it."""
         if parent.is_root:
             return
+        if parent.summary in ("address", "range"):
+            raise AllocationError(f"parent {parent.summary} not allowed in claim of type {c.prefix_type}")
         if not c.network:
             if parent.prefix_type == ct.NETWORK:
                 raise AllocationError(f"parent {parent.prefix}/{subnet} nesting network/regular is not possible")
             return
-        if parent.summary in ("address", "range"):
-            raise AllocationError(f"parent {parent.summary} not allowed in claim of type network")
         if parent.prefix_type == ct.NETWORK:
             raise AllocationError(f"parent {parent.prefix}/{subnet} nesting network/network is not possible")
 

@@ -198,6 +198,10 @@ OWNER = "route owned by different claim got name b/a uid uid-b/uid-a"
             ],
             "parent range not allowed in claim of type network",
         ),
+        (  # nor a regular one (kuid: only a network), whose values the range's table would hand out again
+            [("p", REG4), ("r", {"range": "10.0.0.8-10.0.0.23"}), ("x", {"prefix": "10.0.0.12/30"})],
+            "parent range not allowed in claim of type regular",
+        ),
         (
             [("p", {"prefix": "10.0.0.0/16"}), ("c", REG4), ("x", {"prefix": "10.0.0.0/20", "prefixType": "network"})],
             "child with addressing prefix not allowed in claim of type network",
