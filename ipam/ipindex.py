@@ -3,8 +3,9 @@
 Behaviour follows the reference (kuid ``pkg/backend/ipam``) rule by rule, with its quirks fixed:
 - a dynamic claim keeps the value it holds whatever its selector picks now, also in an index rebuilt
   from the store (``restore`` takes the stored value back first), but a prefix only at the length it asks
-  for; it reuses a previous value it no longer holds (``status``) only when it lies inside a parent its
-  selector picks and is free (Q5, Q10); dynamic prefixes obey the nesting rules (Q7);
+  for and an address only where the model lets its parent hand it out; it reuses a previous value it no
+  longer holds (``status``) only when it lies inside a parent its selector picks and is free (Q5, Q10);
+  dynamic prefixes obey the nesting rules (Q7);
 - a static address equal to a /32 block of a range is a range address (Q8); nothing is ever silently
   shared (Q14): not by a dynamic prefix reclaimed through a stale status, nor by the network, broadcast
   and gateway addresses of a network prefix;
@@ -418,7 +419,8 @@ class IPIndex:
         return self._address_status(parent, f"{ip_text(family, address)}/{length}")
 
     def _kept_address(self, c: IPClaim, previous: Prefix | None) -> tuple[Route, int] | None:
-        """The address the claim already holds and its status names, with its parent."""
+        """The address the claim already holds and its status names, with its parent, while the model lets
+        that parent hand it out (whatever the selector picks now: the claim holds it)."""
         if previous is None:
             return None
         held = self._ranges.held.get(c.name)
@@ -427,9 +429,9 @@ class IPIndex:
             if (family, held[1]) == (previous.family, previous.address):
                 return self._range_route(held[0], held[1]), held[1]
         route = self._owned.get(c.name, {}).get((previous.family, previous.address, previous.width))
-        if route is not None and route.parent is not None and not route.parent.is_root:
-            return route.parent, previous.address
-        return None
+        if route is None or route.parent is None or route.parent.is_root:
+            return None
+        return (route.parent, previous.address) if self._is_address_candidate(c, route.parent, held=True) else None
 
     def _range_route(self, range_claim: str, address: int) -> Route:
         for route in self._owned[range_claim].values():

@@ -164,3 +164,17 @@ def test_the_addresses_under_a_prefix_that_becomes_a_network_are_worked_out_agai
     fresh = make_api(api.backend)
     write_all_again(fresh)
     assert snapshot(fresh) == live
+
+
+def test_an_address_in_a_pool_that_becomes_an_aggregate_is_given_up(sqlite_api: APIServer) -> None:
+    """A legacy aggregate hands out no address, to a claim that holds one there neither: live as rebuilt."""
+    api = sqlite_api
+    index(api, {"prefix": "10.0.0.0/24", "prefixType": "pool"})
+    assert claim(api, "a")["status"]["address"] == "10.0.0.0/32"
+    index(api, {"prefix": "10.0.0.0/24", "prefixType": "aggregate"})
+    live = snapshot(api)
+    assert live["claims"]["IPClaim/a"] == ({}, ("False", "cannot claim ip err no free addresses found in routes: "
+                                                         "[10.0.0.0/24]"))
+    fresh = make_api(api.backend)
+    write_all_again(fresh)
+    assert snapshot(fresh) == live
