@@ -6,9 +6,11 @@ The engines know nothing of API objects; the plug-in turns ``Allocation`` into a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from ipam.errors import AllocationError
 
 # (table, family or 0, value, prefix length); table "" is the main tree, else a range claim's table
 ValueKey = tuple[str, int, int, int]
@@ -21,6 +23,20 @@ class Outcome:
 
     status: dict[str, Any]
     dependents: list[str] = field(default_factory=list)
+
+
+def work_out(name: str, handler: Callable[[set[str]], dict[str, Any]]) -> Outcome:
+    """Run an engine's ``handler`` for the claim ``name`` with a set it adds the claims to work out again to;
+    they are handed on in the ``Outcome``, or on the ``AllocationError`` it raises (a claim that looks for a
+    new value lets its old ones go first, and what was in them too)."""
+    dependents: set[str] = set()
+    try:
+        status = handler(dependents)
+    except AllocationError as exc:
+        exc.dependents = sorted(dependents - {name})
+        raise
+    dependents.discard(name)
+    return Outcome(status, sorted(dependents))
 
 
 @dataclass

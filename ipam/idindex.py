@@ -6,8 +6,8 @@ range's own table). Dynamic ids without a selector take the best-fit free block 
 free id of the first matching range. Reference quirks fixed here:
 - a dynamic claim without a selector no longer always gets 0 in 32-bit trees (Q1);
 - ids inside the reserved min/max ranges are refused (Q2);
-- a range that changes bounds rebuilds its table, and a released range takes its ids with it; their
-  holders are reported for re-evaluation (Q3);
+- a range that changes bounds rebuilds its table, and a released range (or one rewritten as an id) takes
+  its ids with it; their holders are reported for re-evaluation (Q3);
 - any overlap of a range with another owner's value is refused (Q4);
 - a dynamic id re-claims its previous value only when it is still free (Q6).
 The values are also kept by their user labels, so a dynamic claim whose selector names one looks only at the
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ipam import idclaim as it
-from ipam.allocation import Allocation, ChangeLog, Outcome, ValueKey
+from ipam.allocation import Allocation, ChangeLog, Outcome, ValueKey, work_out
 from ipam.blocks import FreeSpace, align, cover, last
 from ipam.errors import AllocationError
 from ipam.idclaim import IDClaim, IDSpace
@@ -63,11 +63,8 @@ class IDIndex:
 
     def claim(self, claim: IDClaim) -> Outcome:
         """Allocate (or re-confirm) what ``claim`` asks for; raises ``AllocationError``."""
-        dependents: set[str] = set()
-        handler = {it.STATIC_ID: self._static, it.DYNAMIC_ID: self._dynamic, it.RANGE: self._range}
-        status = handler[claim.claim_type](claim, dependents)
-        dependents.discard(claim.name)
-        return Outcome(status, sorted(dependents))
+        handler = {it.STATIC_ID: self._static, it.DYNAMIC_ID: self._dynamic, it.RANGE: self._range}[claim.claim_type]
+        return work_out(claim.name, lambda dependents: handler(claim, dependents))
 
     def restore(self, claim: IDClaim) -> Outcome:
         """Apply a claim the store holds as Ready to an index being rebuilt from the store (a new process, a
@@ -116,10 +113,12 @@ class IDIndex:
     def _static(self, c: IDClaim, dependents: set[str]) -> dict[str, object]:
         assert c.id is not None
         value = c.id
-        if (value, self.full) in self._owned.get(c.name, {}) or self._ranges.held.get(c.name, ("", -1))[1] == value:
-            self._keep(c, value)
+        if value in self._ids_of(c.name):
+            self._keep(c, value, dependents)
             return {"id": value}
         range_name = self._range_holding(value)
+        if range_name == c.name:  # a range rewritten as an id in it: the range goes (``_release_other``)
+            range_name = None
         if range_name in self.reserved:
             raise AllocationError("cannot claim an id from a reserved range")
         existing = self.values.get((value, self.full))
@@ -129,7 +128,7 @@ class IDIndex:
             holder = self._ranges[range_name].used.get(value)
             if holder is not None and holder.name != c.name:
                 raise AllocationError(f"claim failed id {value} already claimed")
-        self._release_other(c, value)
+        self._release_other(c, value, dependents)
         self._take(c, value, range_name)
         return {"id": value}
 
@@ -146,9 +145,9 @@ class IDIndex:
     def _dynamic(self, c: IDClaim, dependents: set[str]) -> dict[str, object]:
         kept = self._kept(c)
         if kept is not None:
-            self._keep(c, kept)
+            self._keep(c, kept, dependents)
             return {"id": kept}
-        self._release_other(c, None)
+        self._release_other(c, None, dependents)
         if not c.selector:
             value = self._tree_pick(c)
             self._take(c, value, None)
@@ -161,18 +160,23 @@ class IDIndex:
         self._take(c, picked, range_name)
         return {"id": picked}
 
-    def _keep(self, c: IDClaim, value: int) -> None:
+    def _keep(self, c: IDClaim, value: int, dependents: set[str]) -> None:
         """``c`` keeps ``value``: drop anything else it holds and give the value the claim's current
-        labels (a claim re-applied with other labels must not leave the old ones on its entry)."""
-        self._release_other(c, value)
+        labels and type (a claim re-applied with other labels must not leave the old ones on its entry)."""
+        self._release_other(c, value, dependents)
         held = self._ranges.held.get(c.name)
         self._take(c, value, held[0] if held is not None and held[1] == value else None)
 
-    def _kept(self, c: IDClaim) -> int | None:
-        mine = [k[0] for k in self._owned.get(c.name, {})]
-        held = self._ranges.held.get(c.name)
+    def _ids_of(self, name: str) -> list[int]:
+        """The single ids a claim holds: in the tree (not the blocks of a range it was) or in a range's table."""
+        mine = [k[0] for k, v in self._owned.get(name, {}).items() if v.claim_type != it.RANGE]
+        held = self._ranges.held.get(name)
         if held is not None:
             mine.append(held[1])
+        return mine
+
+    def _kept(self, c: IDClaim) -> int | None:
+        mine = self._ids_of(c.name)
         if c.status_id is not None:
             return c.status_id if c.status_id in mine else None
         return min(mine) if mine else None
@@ -290,10 +294,10 @@ class IDIndex:
         self._owned.setdefault(c.name, {})[key] = self.values[key]
 
     def _refresh(self, value: Value, c: IDClaim) -> None:
-        """Give a value its claim's current labels and uid; logged only when they differ."""
-        if value.user != c.labels or value.uid != c.uid:
+        """Give a value its claim's current labels, uid and type; logged only when they differ."""
+        if value.user != c.labels or value.uid != c.uid or value.claim_type != c.claim_type:
             self._label(value, -1)
-            value.user, value.uid = dict(c.labels), c.uid
+            value.user, value.uid, value.claim_type = dict(c.labels), c.uid, c.claim_type
             self._label(value, +1)
             self.changes.touch(("", 0, *value.key))
 
@@ -308,8 +312,12 @@ class IDIndex:
                 if not keys:
                     del self._labelled[pair]
 
-    def _release_other(self, c: IDClaim, keep: int | None) -> None:
-        """Drop what ``c`` holds except the single id ``keep``."""
+    def _release_other(self, c: IDClaim, keep: int | None, dependents: set[str]) -> None:
+        """Drop what ``c`` holds except the single id ``keep``: the range it was, with its table (whose
+        holders lose their ids: ``dependents``), included."""
+        if c.name in self._ranges.tables:
+            self._drop_values(c.name, set())
+            self._ranges.drop(c.name, dependents)
         held = self._ranges.held.get(c.name)
         if held is not None and held[1] != keep:
             self._ranges.drop_held(c.name)

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from ipam import ipclaim as ct
 from ipam import labels as lk
 from ipam import legacy
-from ipam.allocation import Allocation, ChangeLog, Outcome, ValueKey
+from ipam.allocation import Allocation, ChangeLog, Outcome, ValueKey, work_out
 from ipam.blocks import cover
 from ipam.errors import AllocationError
 from ipam.ipaddr import FAMILY_NAME, WIDTH, Prefix, ip_text, parse_prefix, subnet_name
@@ -66,14 +66,7 @@ class IPIndex:
             ct.DYNAMIC_PREFIX: self._dynamic_prefix,
             ct.DYNAMIC_ADDRESS: self._dynamic_address,
         }[claim.claim_type]
-        dependents: set[str] = set()
-        try:
-            status = handler(claim, dependents)
-        except AllocationError as exc:
-            exc.dependents = sorted(dependents - {claim.name})
-            raise
-        dependents.discard(claim.name)
-        return Outcome(status, sorted(dependents))
+        return work_out(claim.name, lambda dependents: handler(claim, dependents))
 
     def restore(self, claim: IPClaim) -> Outcome:
         """Apply a claim the store holds as Ready to an index being rebuilt from the store (a new process, a

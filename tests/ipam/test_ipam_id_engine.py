@@ -239,3 +239,14 @@ def test_a_kept_id_takes_the_labels_of_the_reapplied_claim(name: str, spec: dict
     assert len(changed) == 1
     allocation = index.allocation(changed[0])
     assert allocation is not None and allocation.labels["role"] == "edge"
+
+
+@pytest.mark.parametrize("spec", [{}, {"id": 205}], ids=["dynamic", "static"])
+def test_a_range_rewritten_as_an_id_lets_its_range_go(spec: dict[str, Any]) -> None:
+    index = make(it.VLAN)
+    apply(index, "r", {"range": "205-215"})
+    apply(index, "h", RANGE_R)  # holds 205 in r's table
+    changed = index.claim(it.parse_id_claim(index.space, "r", spec, kind="VLANClaim", uid="uid-r", index="index1"))
+    assert changed.dependents == ["h"]  # h lost its id with the table
+    held = [(a.key[0], a.owner, a.claim_type) for a in index.allocations() if a.owner in ("r", "h")]
+    assert held == [("", "r", "staticID" if spec else "dynamicID")]  # one id in the tree, no range block or table
