@@ -23,7 +23,7 @@ from choreo.apiserver.metadata import same_checked_metadata, validate_metadata
 from choreo.apiserver.registry import APIResource, Registry, builtin_crds, resource_from_crd
 from choreo.errors import ChoreoError, Conflict, Invalid, NotFound
 from choreo.messages import capped
-from choreo.store.base import Backend, EventSource, RecordStore
+from choreo.store.base import Backend, EventSource, RecordStore, StoredText
 
 Object = dict[str, Any]
 
@@ -113,6 +113,11 @@ class APIServer:
         These are the store's own objects (``Backend.view_list``): read them, never mutate them."""
         for group, kind in self.backend.kinds():
             yield from self.backend.view_list(group, kind)
+
+    def stored_texts(self) -> Iterator[tuple[Object, StoredText]]:
+        """``stored_objects`` with each one's canonical JSON text as the store keeps it: what a snapshot keeps
+        (``RecordStore.put_texts``) without encoding or compressing an object again."""
+        return self.backend.stored_texts()
 
     def unserved_objects(self) -> Iterator[Object]:
         """Stored objects of kinds no registered CRD defines (any more), in store order; the store's own

@@ -54,7 +54,7 @@ from choreo.api.objects import Object, uid_and_version
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError
 from choreo.results.inventory import Item
-from choreo.store.base import Gone, RecordStore
+from choreo.store.base import Gone, RecordStore, StoredText
 
 OBJECTS_TABLE = "snapshot-objects"
 MANIFESTS_TABLE = "snapshot-manifests"
@@ -67,6 +67,9 @@ another number, or before the buckets, is read as having no digests)."""
 _PER_OBJECT_HASHES = "snapshot-hashes"  # the form before the buckets: one row per object, dropped when met
 LATEST = "latest"
 MAX_DEPTH = 32
+STORED_AT_ONCE = 4096
+"""How many new objects a snapshot that reads every object keeps per write: their stored texts are held
+until then (about 0.5 kB each, compressed)."""
 """The longest chain of deltas a snapshot is read through; the next snapshot writes a new base."""
 
 Chain = list[tuple[str, dict[str, Any]]]  # (hash, manifest) pairs, a delta first and its base last
@@ -232,17 +235,27 @@ def _from_every_object(
 def _read_all(api: APIServer, known: dict[str, list[str]]) -> tuple[dict[str, list[str]], set[str]]:
     """The digests of every stored object, read from the store, and the hashes of the objects without a
     uid or resourceVersion (which no digest follows; the API server writes none). An object whose
-    resourceVersion ``known`` already has is not hashed (nor stored) again."""
+    resourceVersion ``known`` already has is not hashed (nor stored) again; the others are kept as the store
+    holds their text (``put_texts``), ``STORED_AT_ONCE`` at a time."""
     digests: dict[str, list[str]] = {}
     untracked: set[str] = set()
-    for obj in api.stored_objects():
+    new: list[StoredText] = []
+    for obj, text in api.stored_texts():
         uid, version = uid_and_version(obj)
         seen = known.get(uid) if uid and version else None
-        key = seen[1] if seen is not None and seen[0] == version else api.records.put_content(OBJECTS_TABLE, obj)
+        if seen is not None and seen[0] == version:
+            key = seen[1]
+        else:
+            key = text.key
+            new.append(text)
+            if len(new) == STORED_AT_ONCE:
+                api.records.put_texts(OBJECTS_TABLE, new)
+                new.clear()
         if uid and version:
             digests[uid] = [version, key]
         else:
             untracked.add(key)
+    api.records.put_texts(OBJECTS_TABLE, new)
     return digests, untracked
 
 

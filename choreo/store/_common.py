@@ -21,12 +21,11 @@ then on nobody else can write until it ends), and dropped when they differ.
 from __future__ import annotations
 
 import builtins
-import hashlib
 import json
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
@@ -35,8 +34,8 @@ import orjson
 from choreo.api.objects import ObjectKey, clone
 from choreo.environment import positive_count
 from choreo.errors import AlreadyExists, ChoreoError, Conflict, Invalid, NotFound
-from choreo.store.base import Gone, WatchEvent
-from choreo.store.cache import KindObjects, ObjectCache, Row, owner_uids
+from choreo.store.base import Gone, Stored, StoredText, WatchEvent, content_key
+from choreo.store.cache import KindObjects, ObjectCache, owner_uids
 
 DEFAULT_MAX_EVENTS = 10_000
 """How many watch events a backend keeps before compacting the oldest ones away (``CHOREO_EVENT_HISTORY``
@@ -250,8 +249,16 @@ class BaseBackend(ABC):
     def _remove(self, key: ObjectKey) -> None: ...
 
     @abstractmethod
-    def _scan(self, group: str, kind: str) -> builtins.list[Row]:
-        """(namespace, name, body) of every stored object of one kind, sorted by (namespace, name)."""
+    def _scan_stored(self, group: str, kind: str) -> builtins.list[tuple[str, str, Stored]]:
+        """(namespace, name, stored body) of every stored object of one kind, sorted by (namespace, name)."""
+
+    @abstractmethod
+    def _text_of(self, stored: Stored) -> str:
+        """The canonical JSON text of a body in the storage's form."""
+
+    @abstractmethod
+    def _storage_form(self, text: str) -> Stored:
+        """A canonical JSON text in the form the storage keeps object bodies and record values in."""
 
     @abstractmethod
     def _kinds(self) -> builtins.list[tuple[str, str]]: ...
@@ -283,8 +290,8 @@ class BaseBackend(ABC):
     def _record_save(self, table: str, key: str, body: str) -> None: ...
 
     @abstractmethod
-    def _record_add(self, table: str, key: str, body: str) -> None:
-        """Save ``body`` under ``key`` unless the table has the key already."""
+    def _record_add_stored(self, table: str, rows: builtins.list[tuple[str, Stored]]) -> None:
+        """Save each (key, body in the storage's form) unless the table has the key already."""
 
     @abstractmethod
     def _record_remove(self, table: str, key: str) -> None: ...
@@ -415,7 +422,8 @@ class BaseBackend(ABC):
         """The cached objects of a kind, loaded whole on first touch."""
         objects = self._cache.kind(group, kind)
         if objects is None:
-            objects = self._cache.add_kind(group, kind, self._scan(group, kind))
+            rows = self._scan_stored(group, kind)
+            objects = self._cache.add_kind(group, kind, [(ns, name, self._text_of(body)) for ns, name, body in rows])
         return objects
 
     def _shared(self, key: ObjectKey) -> dict[str, Any] | None:
@@ -479,6 +487,22 @@ class BaseBackend(ABC):
     def kinds(self) -> builtins.list[tuple[str, str]]:
         with self._lock:
             return sorted(self._kinds())
+
+    def stored_texts(self) -> Iterator[tuple[dict[str, Any], StoredText]]:
+        """Each kind's objects are read from the cache and their bodies from the storage together, under the
+        lock; a text the cache still holds is not unpacked again."""
+        for group, kind in self.kinds():
+            with self._lock:
+                self._check_cache()
+                objects = self._kind(group, kind)
+                found = []
+                for namespace, name, body in self._scan_stored(group, kind):
+                    entry = objects.entries.get((namespace, name))
+                    view = self._cache.shared(objects, ObjectKey(group, kind, namespace, name))
+                    assert view is not None, "the cache holds every stored object of a loaded kind"
+                    text = entry if isinstance(entry, str) else None
+                    found.append((view, StoredText(body, self, self._text_of, text)))
+            yield from found
 
     def create(self, key: ObjectKey, obj: dict[str, Any]) -> dict[str, Any]:
         with self.transaction():
@@ -577,11 +601,25 @@ class BaseBackend(ABC):
 
     def put_content(self, table: str, value: Any) -> str:
         body = encode(value, f"record {table}")
-        key = hashlib.sha256(body.encode()).hexdigest()
-        with self.transaction():
-            self._writing(atomic=True)
-            self._record_add(table, key, body)
+        key = content_key(body)
+        self._add_contents(table, [(key, self._storage_form(body))])
         return key
+
+    def put_texts(self, table: str, texts: Iterable[StoredText]) -> None:
+        """A text of this backend is kept in the form it is stored in; one of another backend is converted."""
+        self._add_contents(
+            table,
+            [(text.key, text.stored if text.origin is self else self._storage_form(text.text)) for text in texts],
+        )
+
+    def _add_contents(self, table: str, rows: builtins.list[tuple[str, Stored]]) -> None:
+        """Add the (key, stored body) rows that ``table`` does not have yet, in key order: a content key is
+        random, and inserting many in order keeps the table's key index from being written all over."""
+        if not rows:
+            return
+        with self.transaction():
+            self._writing(atomic=len(rows) == 1)  # several rows are several statements: a savepoint undoes them
+            self._record_add_stored(table, sorted(rows, key=lambda row: row[0]))
 
     def get_record(self, table: str, key: str) -> Any | None:
         with self._lock:

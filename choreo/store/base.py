@@ -20,7 +20,8 @@ Rules every backend honours (the conformance suite checks each one):
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Mapping
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -41,6 +42,42 @@ class WatchEvent:
     type: str  # "ADDED" | "MODIFIED" | "DELETED"
     object: dict[str, Any]
     revision: int
+
+
+Stored = str | bytes
+"""A canonical JSON text in the form a backend keeps it (SQLite: compressed bytes when long)."""
+
+
+def content_key(text: str) -> str:
+    """The key of a canonical JSON text in a content-addressed record table: the sha256 of its UTF-8 bytes."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class StoredText:
+    """A stored object's canonical JSON text in the form its backend keeps it (``stored``). The same backend's
+    content tables keep that form as it is (``RecordStore.put_texts``): an object is snapshotted without
+    being encoded or compressed again. ``key`` is its content key; the text itself is only unpacked when
+    asked for (and when the key is first asked for, unless the cache still held it)."""
+
+    __slots__ = ("_key", "_known_text", "_text_of", "origin", "stored")
+
+    def __init__(self, stored: Stored, origin: object, text_of: Callable[[Stored], str], text: str | None) -> None:
+        self.stored = stored
+        self.origin = origin
+        """The backend whose storage form ``stored`` is."""
+        self._text_of = text_of
+        self._known_text = text
+        self._key: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self._text_of(self.stored) if self._known_text is None else self._known_text
+
+    @property
+    def key(self) -> str:
+        if self._key is None:
+            self._key = content_key(self.text)
+        return self._key
 
 
 class EventSource(Protocol):
@@ -69,6 +106,11 @@ class RecordStore(Protocol):
     def put_content(self, table: str, value: Any) -> str:
         """Keep ``value`` in a content-addressed table: under the sha256 of its canonical JSON, written only
         when the table does not have that key yet (a key names one value). Returns the key."""
+        ...
+
+    def put_texts(self, table: str, texts: Iterable[StoredText]) -> None:
+        """Keep each of the store's own texts (``Backend.stored_texts``) in a content-addressed table, as
+        ``put_content`` keeps their values: under their key, in the form the store already holds them."""
         ...
 
     def get_record(self, table: str, key: str) -> Any | None: ...
@@ -120,6 +162,11 @@ class Backend(EventSource, RecordStore, Protocol):
 
     def kinds(self) -> builtins.list[tuple[str, str]]:
         """Every (group, kind) with at least one stored object, sorted."""
+        ...
+
+    def stored_texts(self) -> Iterator[tuple[dict[str, Any], StoredText]]:
+        """Every stored object (as ``view_list`` gives it, never to be mutated) with its stored text, by group,
+        kind, namespace and name."""
         ...
 
     def create(self, key: ObjectKey, obj: dict[str, Any]) -> dict[str, Any]: ...

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from choreo.api.objects import ObjectKey
 from choreo.store._common import BaseBackend, StoredEvent
-from choreo.store.cache import Row
+from choreo.store.base import Stored
 
 GroupKind = tuple[str, str]
 NamespacedName = tuple[str, str]
@@ -75,8 +75,15 @@ class MemoryBackend(BaseBackend):
     def _remove(self, key: ObjectKey) -> None:
         self._change_object(key, None)
 
-    def _scan(self, group: str, kind: str) -> list[Row]:
+    def _scan_stored(self, group: str, kind: str) -> list[tuple[str, str, Stored]]:
         return [(ns, name, body) for (ns, name), body in sorted(self._objects.get((group, kind), {}).items())]
+
+    def _text_of(self, stored: Stored) -> str:
+        assert isinstance(stored, str), "this backend keeps every text as it is"
+        return stored
+
+    def _storage_form(self, text: str) -> Stored:
+        return text
 
     def _kinds(self) -> list[tuple[str, str]]:
         return list(self._objects)
@@ -115,9 +122,10 @@ class MemoryBackend(BaseBackend):
     def _record_save(self, table: str, key: str, body: str) -> None:
         self._change_record(table, key, body)
 
-    def _record_add(self, table: str, key: str, body: str) -> None:
-        if self._record_load(table, key) is None:
-            self._change_record(table, key, body)
+    def _record_add_stored(self, table: str, rows: list[tuple[str, Stored]]) -> None:
+        for key, body in rows:
+            if self._record_load(table, key) is None:
+                self._change_record(table, key, self._text_of(body))
 
     def _record_remove(self, table: str, key: str) -> None:
         if self._record_load(table, key) is not None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from choreo.api.objects import ObjectKey
 from choreo.errors import ChoreoError
 from choreo.store._common import BaseBackend, StoredEvent
-from choreo.store.cache import Row
+from choreo.store.base import Stored
 
 SCHEMA_VERSION = 2
 """Version 2: rowid tables with a unique key index (version 1's WITHOUT ROWID tables packed bodies of a
@@ -76,11 +76,11 @@ decompression per event. About fifty events of the N=1000 fabric's objects."""
 _KEEP_FREE_PAGES = 256
 
 
-def _pack(body: str) -> str | bytes:
+def _pack(body: str) -> Stored:
     return zlib.compress(body.encode(), 1) if len(body) > _PACK_OVER else body
 
 
-def _unpack(stored: str | bytes) -> str:
+def _unpack(stored: Stored) -> str:
     return zlib.decompress(stored).decode() if isinstance(stored, bytes) else stored
 
 
@@ -119,7 +119,7 @@ class SqliteBackend(BaseBackend):
         super().__init__(max_events=max_events)
         self.path = Path(path)
         self.location = str(self.path)
-        self._last_packed: tuple[str, str | bytes] = ("", "")
+        self._last_packed: tuple[str, Stored] = ("", "")
         # The revision counter as this transaction last moved it, not yet written to the meta table: written
         # once when the transaction commits, not once per object write. Each savepoint remembers what it was
         # when the savepoint began, to put it back when the savepoint is rolled back.
@@ -232,7 +232,7 @@ class SqliteBackend(BaseBackend):
             (key.group, key.kind, key.namespace, key.name, self._packed(body)),
         )
 
-    def _packed(self, body: str) -> str | bytes:
+    def _packed(self, body: str) -> Stored:
         """``_pack(body)``, compressed once for the object row and its watch event (the same text)."""
         last_body, last_packed = self._last_packed
         if body is not last_body:
@@ -246,12 +246,18 @@ class SqliteBackend(BaseBackend):
             (key.group, key.kind, key.namespace, key.name),
         )
 
-    def _scan(self, group: str, kind: str) -> list[Row]:
-        rows = self._db.execute(
+    def _scan_stored(self, group: str, kind: str) -> list[tuple[str, str, Stored]]:
+        return self._db.execute(
             "SELECT namespace, name, body FROM objects WHERE grp = ? AND kind = ? ORDER BY namespace, name",
             (group, kind),
         ).fetchall()
-        return [(namespace, name, _unpack(body)) for namespace, name, body in rows]
+
+    def _text_of(self, stored: Stored) -> str:
+        return _unpack(stored)
+
+    def _storage_form(self, text: str) -> Stored:
+        """Object bodies and record values are packed alike: a record can keep an object's body as it is."""
+        return _pack(text)
 
     def _kinds(self) -> list[tuple[str, str]]:
         return [(g, k) for g, k in self._db.execute("SELECT DISTINCT grp, kind FROM objects")]
@@ -342,10 +348,10 @@ class SqliteBackend(BaseBackend):
             (table, key, _pack(body)),
         )
 
-    def _record_add(self, table: str, key: str, body: str) -> None:
-        self._db.execute(
+    def _record_add_stored(self, table: str, rows: list[tuple[str, Stored]]) -> None:
+        self._db.executemany(
             "INSERT INTO records (tbl, key, value) VALUES (?, ?, ?) ON CONFLICT (tbl, key) DO NOTHING",
-            (table, key, _pack(body)),
+            [(table, key, value) for key, value in rows],
         )
 
     def _record_remove(self, table: str, key: str) -> None:

@@ -13,6 +13,7 @@ from choreo.apiserver.server import APIServer
 from choreo.results import snapshot
 from choreo.results.inventory import current_inventory
 from choreo.results.snapshot import MANIFESTS_TABLE, OBJECTS_TABLE, load_snapshot, take_snapshot
+from choreo.store.base import StoredText
 from choreo.store.sqlite import SqliteBackend
 
 CRD = Path(__file__).resolve().parents[2] / "examples" / "greeting" / "crds" / "example.com_messages.yaml"
@@ -105,15 +106,20 @@ def test_a_failing_snapshot_writes_nothing(api: APIServer, monkeypatch: pytest.M
 
 
 def hashed(api: APIServer, monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Every value the snapshot hashes (to keep it) from now on."""
+    """Every value the snapshot hashes (to keep it) from now on, as a value or as a stored text."""
     seen: list[object] = []
-    real = api.backend.put_content
+    real, real_texts = api.backend.put_content, api.backend.put_texts
 
     def put_content(table: str, value: object) -> str:
         seen.append(value)
         return real(table, value)
 
+    def put_texts(table: str, texts: list[StoredText]) -> None:
+        seen.extend(json.loads(text.text) for text in texts)
+        real_texts(table, texts)
+
     monkeypatch.setattr(api.backend, "put_content", put_content)
+    monkeypatch.setattr(api.backend, "put_texts", put_texts)
     return seen
 
 
@@ -204,7 +210,7 @@ def test_a_snapshot_reads_only_what_changed_since_the_last_one_from_the_events(
     api.delete("example.com", "Message", "default", "a")
     api.apply(message("a", "re-created"), manager="test")  # a new uid under the old name
     with monkeypatch.context() as patched:
-        patched.setattr(APIServer, "stored_objects", lambda self: pytest.fail("every object was read"))
+        patched.setattr(APIServer, "stored_texts", lambda self: pytest.fail("every object was read"))
         take_snapshot(api, "run-2")
     from_events = load_snapshot(api.backend, "run-2")
     api.backend.delete_record(snapshot.SNAPSHOTS_TABLE, "run-2")
@@ -225,8 +231,8 @@ def test_compacted_events_make_the_snapshot_read_every_object(tmp_path: Path, mo
         take_snapshot(api, "run-1")
         add_messages(api, "abc")
         reads = []
-        real = APIServer.stored_objects
-        monkeypatch.setattr(APIServer, "stored_objects", lambda self: reads.append(1) or real(self))
+        real = APIServer.stored_texts
+        monkeypatch.setattr(APIServer, "stored_texts", lambda self: reads.append(1) or real(self))
         take_snapshot(api, "run-2")
         assert reads and texts(api, "run-2") == {n: f"hi {n}" for n in "abc"}
     finally:

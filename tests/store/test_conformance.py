@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 
@@ -10,7 +11,8 @@ import pytest
 
 from choreo.errors import AlreadyExists, Conflict, Invalid, NotFound
 from choreo.store import Gone
-from choreo.store._common import BaseBackend
+from choreo.store._common import BaseBackend, encode
+from choreo.store.memory import MemoryBackend
 
 from .conftest import GROUP, KIND, BackendFactory, key, obj, put
 
@@ -516,6 +518,36 @@ def test_content_records_are_kept_once_under_the_hash_of_their_canonical_json(ba
     assert backend.get_record("blobs", other) is None
     with pytest.raises(Invalid, match="record blobs: value is not JSON-compatible"):
         backend.put_content("blobs", {"x": float("nan")})
+
+
+def test_stored_texts_are_every_object_with_its_canonical_json(backend: BaseBackend) -> None:
+    put(backend, "b", size=2)
+    put(backend, "a", namespace="other", kind="Gadget")
+    put(backend, "a", size=1)
+    backend.get(key("b"))  # decoded in the cache: its text comes from the storage
+    found = list(backend.stored_texts())
+    assert [o for o, _text in found] == [o for g, k in backend.kinds() for o in backend.view_list(g, k)]
+    for stored, text in found:
+        assert text.text == encode(stored, "x")
+        assert text.key == hashlib.sha256(text.text.encode()).hexdigest()
+
+
+def test_stored_texts_are_kept_as_put_content_keeps_their_objects(backend: BaseBackend) -> None:
+    put(backend, "a", size=1)
+    put(backend, "b", text="long " * 100)  # stored compressed by the SQLite backend
+    texts = [text for _obj, text in backend.stored_texts()]
+    with pytest.raises(Boom), backend.transaction():
+        backend.put_texts("blobs", texts)
+        raise Boom
+    assert backend.record_keys("blobs") == []
+    backend.put_record("blobs", texts[0].key, "left alone")  # a key already there is not written again
+    backend.put_texts("blobs", texts)
+    assert dict(backend.list_records("blobs")) == {texts[0].key: "left alone", texts[1].key: backend.get(key("b"))}
+    backend.put_texts("blobs", [])
+    other = MemoryBackend()
+    other.put_texts("blobs", texts)  # another store's texts are kept in this one's form (SQLite's are packed)
+    assert [other.put_content("blobs", o) for o in backend.view_list(GROUP, KIND)] == other.record_keys("blobs")
+    assert dict(other.list_records("blobs")) == {text.key: json.loads(text.text) for text in texts}
 
 
 def test_records_do_not_touch_revisions_or_events(backend: BaseBackend) -> None:

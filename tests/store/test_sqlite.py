@@ -195,6 +195,22 @@ def test_long_bodies_are_stored_compressed_and_read_back_whole(open_sqlite: Open
     assert store.get_record("runs", "r1") == {"events": ["START reconciler x"] * 100}
 
 
+def test_a_stored_text_is_kept_as_the_very_row_put_content_writes(open_sqlite: Opener, store_path: Path) -> None:
+    store = open_sqlite()
+    for name, spec in (("short", {}), ("long", {"description": "to spine " * 100})):
+        store.create(key(name), obj(name, **spec))
+    texts = [text for _obj, text in store.stored_texts()]
+    store.put_texts("copied", texts)
+    for stored in store.view_list(GROUP, KIND):
+        store.put_content("encoded", stored)
+    with sqlite3.connect(store_path) as db:
+        rows = {
+            table: db.execute("SELECT key, value FROM records WHERE tbl = ? ORDER BY key", (table,)).fetchall()
+            for table in ("copied", "encoded")
+        }
+    assert rows["copied"] == rows["encoded"] and {type(value) for _key, value in rows["copied"]} == {str, bytes}
+
+
 VERSION_1 = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
 CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
