@@ -37,7 +37,8 @@ object as stored, or its last state when deleted), hashes and stores only those 
 their rows and writes its delta from the parent's head alone: a run that wrote k objects pays for k, also
 in server mode, where each quiet moment is recorded as a run (a new base, once every ``MAX_DEPTH``
 snapshots, reads every row). When the events cannot tell (they were compacted, or there are more of them
-than objects) every object is read, and only those whose resourceVersion moved are hashed. The rows are
+than objects) every object is read, and only those whose resourceVersion moved are hashed; those are kept
+as the store holds their text (``RecordStore.put_texts``: no encoding or compressing again). The rows are
 written in the snapshot's transaction and used only while the latest manifest is stored, so a
 rolled-back or pruned snapshot never lends them a hash (nor a parent). A store written before the buckets
 (every digest in the latest row, or one ``snapshot-hashes`` row per object) has a latest row without
