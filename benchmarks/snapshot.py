@@ -1,14 +1,14 @@
-"""Snapshot benchmark: a first run's snapshot of an N-device fabric against the committed snapshot code.
+"""Snapshot benchmark: a first run's snapshot of an N-device fabric, now and as an earlier snapshot.py took it.
 
 At the end of a run, ``take_snapshot`` keeps every object whose resourceVersion the stored digests do not
 have (on a first run: all of them) in the ``snapshot-objects`` table. This generates the fabric
 (benchmarks/fabric.py), runs ``choreo run -r -s`` on it once to get a real store, removes that run's
-snapshot rows, and then times ``take_snapshot`` on fresh copies of that store, alternating the current code
-with ``choreo/results/snapshot.py`` of ``--rev`` (default main) over the same store code, each round on its
-own copy, with every object already decoded as at the end of a run. Times are CPU seconds of this
-process (SQLite works in it; the machine is shared, wall clock would mostly measure the others). After each
-round the two copies' record tables are compared row by row: a speed-up cannot come from storing other
-bytes.
+snapshot rows, and then times ``take_snapshot`` on fresh copies of that store, every object already
+decoded as at the end of a run, alternating the current code with ``choreo/results/snapshot.py`` of
+``--rev`` over the same store code (by default ``BEFORE_STORED_TEXTS``, the last one that encoded and
+compressed every object again). Times are CPU seconds of this process (SQLite works in it; the machine is
+shared, wall clock would mostly measure the others). After each round the two copies' record tables are
+compared row by row: a speed-up cannot come from storing other bytes.
 
     .venv/bin/python -m benchmarks.snapshot              # N = 1000, 5 rounds
     .venv/bin/python -m benchmarks.snapshot 3000 --rounds 3
@@ -35,6 +35,8 @@ from choreo.store.sqlite import SqliteBackend
 
 REPO = Path(__file__).resolve().parents[1]
 TakeSnapshot = Callable[[APIServer, str], str]
+BEFORE_STORED_TEXTS = "52fd010^"
+"""The commit before snapshots kept objects as the store holds their text."""
 
 
 def fabric_store(folder: Path, devices: int) -> Path:
@@ -80,7 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("devices", nargs="?", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--rev", default="main", help="git revision of the baseline snapshot.py")
+    parser.add_argument("--rev", default=BEFORE_STORED_TEXTS, help="git revision of the baseline snapshot.py")
     args = parser.parse_args()
     baseline: TakeSnapshot = module_from_git(args.rev, "choreo/results/snapshot.py").take_snapshot
     with tempfile.TemporaryDirectory() as tmp:

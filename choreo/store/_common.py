@@ -497,11 +497,13 @@ class BaseBackend(ABC):
                 objects = self._kind(group, kind)
                 found = []
                 for namespace, name, body in self._scan_stored(group, kind):
-                    entry = objects.entries.get((namespace, name))
-                    view = self._cache.shared(objects, ObjectKey(group, kind, namespace, name))
-                    assert view is not None, "the cache holds every stored object of a loaded kind"
-                    text = entry if isinstance(entry, str) else None
-                    found.append((view, StoredText(body, self, self._text_of, text)))
+                    entry = objects.entries[(namespace, name)]  # a loaded kind's cache holds every stored object
+                    if isinstance(entry, str):  # not decoded yet
+                        view = self._cache.shared(objects, ObjectKey(group, kind, namespace, name))
+                        assert view is not None
+                        found.append((view, StoredText(body, self, self._text_of, entry)))
+                    else:
+                        found.append((entry, StoredText(body, self, self._text_of, None)))
             yield from found
 
     def create(self, key: ObjectKey, obj: dict[str, Any]) -> dict[str, Any]:
