@@ -68,10 +68,10 @@ another number, or before the buckets, is read as having no digests)."""
 _PER_OBJECT_HASHES = "snapshot-hashes"  # the form before the buckets: one row per object, dropped when met
 LATEST = "latest"
 MAX_DEPTH = 32
+"""The longest chain of deltas a snapshot is read through; the next snapshot writes a new base."""
 STORED_AT_ONCE = 4096
 """How many new objects a snapshot that reads every object keeps per write: their stored texts are held
 until then (about 0.5 kB each, compressed)."""
-"""The longest chain of deltas a snapshot is read through; the next snapshot writes a new base."""
 
 Chain = list[tuple[str, dict[str, Any]]]  # (hash, manifest) pairs, a delta first and its base last
 
