@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+if TYPE_CHECKING:  # rich is imported only when a display is drawn: most runs (-q, CI, pipes) draw none
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 RECONCILE, VALIDATE = "reconcile", "validate"
 _DESCRIPTIONS = {RECONCILE: "reconciling", VALIDATE: "validating devices"}
@@ -23,26 +25,16 @@ class RunProgress:
     """A progress callback: draws on a terminal, does nothing otherwise (or with ``-q``)."""
 
     def __init__(self, console: Console | None) -> None:
-        self._progress = (
-            Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[note]}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            )
-            if console is not None
-            else None
-        )
+        self._progress = _display(console) if console is not None else None
         self._tasks: dict[str, TaskID] = {}
 
     @classmethod
     def for_stderr(cls, quiet: bool = False) -> RunProgress:
-        shown = not quiet and sys.stderr.isatty()
-        return cls(Console(stderr=True) if shown else None)
+        if quiet or not sys.stderr.isatty():
+            return cls(None)
+        from rich.console import Console
+
+        return cls(Console(stderr=True))
 
     def __enter__(self) -> RunProgress:
         if self._progress is not None:
@@ -66,3 +58,19 @@ class RunProgress:
             self._tasks[phase] = self._progress.add_task(_DESCRIPTIONS.get(phase, phase), total=total, note="")
         note = f"{total - done} queued" if phase == RECONCILE else ""
         self._progress.update(self._tasks[phase], completed=done, total=total, note=note)
+
+
+def _display(console: Console) -> Progress:
+    """The live display on ``console``: spinner, phase, bar, done/total, a note (queued work), elapsed time."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[note]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )

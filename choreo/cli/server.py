@@ -12,24 +12,25 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from choreo.cli.common import max_reconciles_option, plugin_names, project_dir, server_option, time_limit_option
 from choreo.errors import ChoreoError
 from choreo.runtime.session import RunOptions
-from choreo.server.app import (
-    DEFAULT_ADDRESS,
-    LOG_FORMATS,
-    ServerApp,
-    ServerConfig,
-    ServerLog,
-    is_loopback,
-    parse_address,
-)
 from choreo.server.client import ServerClient, read_token
-from choreo.server.http import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_DEPTH, DEFAULT_MAX_WATCHES, Limits
+from choreo.server.protocol import (
+    DEFAULT_ADDRESS,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_BODY_DEPTH,
+    DEFAULT_MAX_WATCHES,
+    LOG_FORMATS,
+    Limits,
+)
+
+if TYPE_CHECKING:  # the server itself is imported by the commands that run one (every command line is not)
+    from choreo.server.app import ServerApp, ServerLog
 
 DEFAULT_SERVER = f"http://{DEFAULT_ADDRESS}"
 DEFAULT_WORKSPACE = "choreo-workspace"
@@ -121,6 +122,8 @@ def start(
     log_format: str | None,
 ) -> None:
     """Start the server: static mode on DIRECTORY, or dynamic mode (see `server apply`) without it."""
+    from choreo.server.app import ServerApp, ServerConfig, ServerLog, is_loopback, parse_address
+
     host, port = parse_address(address)
     token = read_token(token_file)
     if not is_loopback(host) and not token:
@@ -194,6 +197,7 @@ def run_start(
 ) -> None:
     """Reconcile continuously: on the addressed choreo server, or with --kubeconfig against any API server."""
     if kubeconfig:
+        from choreo.server.app import ServerLog
         from choreo.server.remote import run_against
 
         log = ServerLog()

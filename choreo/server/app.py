@@ -25,17 +25,14 @@ from typing import Any, TextIO
 from choreo.apiserver.server import APIServer
 from choreo.errors import BadRequest, ChoreoError, NotFound
 from choreo.runtime.session import RunOptions, RunRecord
-from choreo.server.http import APIHTTPServer, Limits, MethodNotAllowed, Unavailable
+from choreo.server.http import APIHTTPServer
 from choreo.server.project import ProjectRuntime, stage_json
+from choreo.server.protocol import DEFAULT_ADDRESS, Limits, MethodNotAllowed, Unavailable
 from choreo.server.versioning import VersionControl, execute
 from choreo.server.workspace import ContextSpec, Workspace
 
 Object = dict[str, Any]
-DEFAULT_ADDRESS = "127.0.0.1:51000"
 NOT_LOADED = "no project is loaded yet: `choreo server apply URL DIR REF` sets one"
-
-
-LOG_FORMATS = ("json", "text")
 
 
 class ServerLog:

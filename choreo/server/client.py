@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import json
 import os
-import ssl
 import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from choreo.apiserver.registry import resolve_kind
@@ -27,7 +25,10 @@ from choreo.loader.sync import INPUT_MANAGER
 from choreo.loader.yamlio import read_single_mapping
 from choreo.results.inventory import Item
 from choreo.results.record import RunRecord
-from choreo.server.http import APPLY_PATCH, MethodNotAllowed, Unauthorized, Unavailable, items_from_doc
+from choreo.server.protocol import APPLY_PATCH, MethodNotAllowed, Unauthorized, Unavailable, items_from_doc
+
+if TYPE_CHECKING:
+    import ssl
 
 Object = dict[str, Any]
 
@@ -146,6 +147,8 @@ class ServerClient:
         timeout: float | None = None,
     ) -> Any:
         """The open HTTP response (a context manager; iterate it for streamed lines)."""
+        import urllib.request  # here: the HTTP and TLS stack is not loaded by command lines that address no server
+
         url = self.url + path + (f"?{urlencode(query)}" if query else "")
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method=method)

@@ -52,11 +52,21 @@ import yaml
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.registry import APIResource
 from choreo.errors import BadRequest, ChoreoError, Invalid, NotFound
-from choreo.results.inventory import Item, current_inventory
+from choreo.results.inventory import current_inventory
 from choreo.results.runs import runs_newest_first
 from choreo.results.snapshot import has_snapshot, load_snapshot
 from choreo.server import discovery, gnostic, openapi_docs, tables
 from choreo.server.patch import json_patch, merge_patch
+from choreo.server.protocol import (
+    APPLY_PATCH,
+    Limits,
+    MethodNotAllowed,
+    RequestEntityTooLarge,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMediaType,
+    items_doc,
+)
 from choreo.server.query import (
     Continue,
     Expired,
@@ -75,16 +85,12 @@ from choreo.store.base import Gone
 
 Object = dict[str, Any]
 
-APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 HEALTH_PATHS = frozenset({"healthz", "readyz", "livez"})
 DEFAULT_WATCH_SECONDS = 1800
 BOOKMARK_SECONDS = 10.0
-DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's limit on one request body
-DEFAULT_MAX_BODY_DEPTH = 100
-DEFAULT_MAX_WATCHES = 100
 WATCH_RETRY_SECONDS = 1
 LINGER_SECONDS = 0.5
 MAX_CHUNK_LINE = 4096
@@ -98,56 +104,6 @@ YAML_TYPES = frozenset({"application/yaml", APPLY_PATCH})
 MAX_INT64 = 2**63 - 1
 _SELECTORS = ("labelSelector", "fieldSelector")
 OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
-
-
-class Unauthorized(ChoreoError):
-    reason = "Unauthorized"
-    code = 401
-
-
-class MethodNotAllowed(ChoreoError):
-    reason = "MethodNotAllowed"
-    code = 405
-
-
-class UnsupportedMediaType(ChoreoError):
-    reason = "UnsupportedMediaType"
-    code = 415
-
-
-class Unavailable(ChoreoError):
-    reason = "ServiceUnavailable"
-    code = 503
-
-
-class RequestEntityTooLarge(ChoreoError):
-    reason = "RequestEntityTooLarge"
-    code = 413
-
-
-class TooManyRequests(ChoreoError):
-    """A limit on concurrent work is reached; the client should retry after ``retry_after`` seconds."""
-
-    reason = "TooManyRequests"
-    code = 429
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one request may ask of the server (``choreo server start --max-...``).
-
-    Without them one client could exhaust the server's memory (a 50 MB body is held whole and decoded),
-    its stack (a deeply nested body recurses in the decoders and in every later walk of the object) or
-    its threads (each watch holds one for up to half an hour). The body limit is kube-apiserver's.
-    """
-
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    max_body_depth: int = DEFAULT_MAX_BODY_DEPTH
-    max_watches: int = DEFAULT_MAX_WATCHES
 
 
 _REASONS = {
@@ -268,14 +224,6 @@ def history_doc(api: ObjectAPI, parts: list[str]) -> Object:
             raise NotFound(f'run "{parts[1]}" has no snapshot')
         return items_doc(items)
     raise _NotFoundPath()
-
-
-def items_doc(items: list[Item]) -> Object:
-    return {"items": [{"object": item.obj, "choreoApi": item.choreo_api} for item in items]}
-
-
-def items_from_doc(doc: Object) -> list[Item]:
-    return [Item(entry["object"], bool(entry.get("choreoApi"))) for entry in doc.get("items", [])]
 
 
 class _NotFoundPath(NotFound):

@@ -37,7 +37,7 @@ from choreo.loader.yamlio import read_single_mapping
 from choreo.runtime.pipeline import Pipeline, RunOptions
 from choreo.server.client import ServerClient, resource_path
 from choreo.server.events import register_event_kinds
-from choreo.server.http import APPLY_PATCH
+from choreo.server.protocol import APPLY_PATCH
 from choreo.server.runner import ContinuousController, Log
 from choreo.store.base import EventSource, Gone, RecordStore, WatchEvent
 from choreo.store.memory import MemoryBackend

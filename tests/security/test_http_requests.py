@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from choreo.server.http import DEFAULT_MAX_BODY_BYTES
+from choreo.server.protocol import DEFAULT_MAX_BODY_BYTES
 from tests.server.harness import Http, ServerProcess, copy_example, served, wait_for
 
 GV = "/apis/example.com/v1alpha1"
