@@ -11,6 +11,7 @@ What is here, by use:
   ``ObjectAPI`` a plug-in installs its hooks into), ``BaseHook``, ``Object``, ``set_condition``, ``utc_now``;
 - errors a plug-in raises or catches: ``ChoreoError``, ``Invalid``, ``LoadError``, ``NotFound``;
 - project files, read the loader's way: ``Folder``/``FoundFile`` (listing a project folder),
+  ``FileStamp``/``file_stamp``/``is_racy`` (whether a file changed since it was read, from ``stat`` alone),
   ``ProjectPaths`` (paths that must stay inside the project), ``read_text``/``read_yaml_documents``/
   ``read_single_mapping`` (the strict, bounded readers), and safe git (``run_git``, ``check_url``,
   ``check_ref``, ``GitError``);
@@ -28,6 +29,7 @@ from choreo.apiserver.interface import HookHost, ObjectAPI
 from choreo.apiserver.server import utc_now
 from choreo.atomic import write_atomic
 from choreo.errors import ChoreoError, Invalid, LoadError, NotFound
+from choreo.filestamp import FileStamp, file_stamp, is_racy
 from choreo.git import GitError, check_ref, check_url, run_git
 from choreo.loader.files import Folder, FoundFile
 from choreo.loader.paths import ProjectPaths
@@ -41,6 +43,7 @@ from choreo.runtime.session import state_path, stored_api
 __all__ = [
     "BaseHook",
     "ChoreoError",
+    "FileStamp",
     "Folder",
     "FoundFile",
     "GitError",
@@ -56,6 +59,8 @@ __all__ = [
     "StageResult",
     "check_ref",
     "check_url",
+    "file_stamp",
+    "is_racy",
     "natural_key",
     "read_single_mapping",
     "read_text",

@@ -11,14 +11,13 @@ it wrote is still there, the device keeps its verdict without being merged or va
 A profile's part (the digest of its module files) and its compiled context are kept per process for as
 long as ``stat`` shows its files unchanged (``yang.profile_cache``), so a long-running server follows an
 edited module without a restart. Running config files are looked at the same way between a server's passes
-(``yang.memory``); ``file_stamp`` and ``is_racy`` are that look.
+(``yang.memory``); ``file_stamp`` and ``is_racy`` (``choreo.plugin_api``) are that look.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -53,25 +52,3 @@ def _version(distribution: str) -> str:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-FileStamp = tuple[int, int, int, int]  # inode, size, mtime and ctime (ns) of a file
-
-RACY_NS = 2_000_000_000
-"""A file changed this close to the moment it was looked at may change again without its size or times
-showing it (file times are coarser than a nanosecond): it is looked at again next time."""
-
-
-def file_stamp(path: Path | os.DirEntry[str]) -> FileStamp | None:
-    """What ``stat`` says of a file that changes when its content does (None: it cannot be looked at)."""
-    try:
-        found = path.stat()
-    except OSError:
-        return None
-    return found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns
-
-
-def is_racy(stamp: FileStamp | None, looked_at_ns: int) -> bool:
-    """Whether a file with ``stamp`` may have changed after a look at ``looked_at_ns`` without ``stat``
-    showing it."""
-    return stamp is not None and max(stamp[2], stamp[3]) >= looked_at_ns - RACY_NS

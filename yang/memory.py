@@ -30,8 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from choreo.plugin_api import ChoreoError, FoundFile, ObjectAPI, natural_key
-from yang.fingerprint import FileStamp, file_stamp, is_racy
+from choreo.plugin_api import ChoreoError, FileStamp, FoundFile, ObjectAPI, file_stamp, is_racy, natural_key
 from yang.kinds import CONFIG, CRD, LABEL_TARGET, NODE, RUNNING
 
 PASS_TABLE = "schema-pass"

@@ -10,7 +10,7 @@ profile's files digested again; a new digest makes the profile compiled again (`
 the pass a full one (``yang.memory``) and makes the stage validate the devices of that profile again, and
 only those (their fingerprints include it). Equal content compiles to the context already built.
 
-A file changed within ``fingerprint.RACY_NS`` of the last look may change again without its times showing
+A file changed within ``RACY_NS`` (``choreo.filestamp``) of the last look may change again without its times showing
 it, so its profile is digested again at the next look (a second edit in the same clock tick is not missed).
 """
 
@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from yang.fingerprint import FileStamp, digest, file_digest, file_stamp, is_racy
+from choreo.plugin_api import FileStamp, file_stamp, is_racy
+from yang.fingerprint import digest, file_digest
 from yang.libyang_adapter import SchemaContext, YangFailure
 from yang.profiles import Profile, ProfileError, Profiles, standard_module_dirs
 

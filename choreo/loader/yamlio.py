@@ -21,7 +21,8 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ import yaml
 
 from choreo.environment import positive_count
 from choreo.errors import LoadError
+from choreo.filestamp import file_stamp, is_racy
 from choreo.loader.project import InputObject
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
@@ -328,38 +330,79 @@ def parse_documents(text: str, source: str) -> list[tuple[int, Any]]:
 
 
 class ParsedDocuments:
-    """The documents of YAML streams parsed before, by digest of their text: a project file that did not
-    change since the last load is not parsed again.
+    """The documents of YAML streams parsed before, by digest of their text, and the stamps of the files they
+    were read from: a project file that did not change since the last load is not parsed again, and one whose
+    stamp vouches for it is not even read.
 
-    Why: parsing is most of what loading an unchanged project costs (thousands of small files). Exact: the
-    documents are a function of the text and the reader's limits, both in the digest (and ``known`` must
-    come from the same choreo code: its keeper checks). Only documents that JSON holds exactly are kept
-    (no NaN, no integer beyond 64 bits); a stream that fails to parse is never kept, so its error is
-    raised again. ``known`` maps digests to the documents' JSON; ``used`` is what this load read, to keep
-    for the next (every entry is decoded afresh: no two readers share an object).
+    Why: loading an unchanged project used to cost a parse per file (thousands of small files), then a read,
+    decode and digest per file; now it costs a ``stat`` per file and the decoding of the kept documents.
+    Exact: the documents are a function of the text and the reader's limits, both in the digest (and
+    ``known`` must come from the same choreo code: its keeper checks). Only documents that JSON holds
+    exactly are kept (no NaN, no integer beyond 64 bits); a stream that fails to parse is never kept, so its
+    error is raised again. A file is taken without reading it only when its stamp (``choreo.filestamp``) is
+    the one it had when its text was read, that stamp was not racy then, and the limits are the ones it was
+    read under; anything else reads it.
+
+    ``known`` maps digests to the documents' JSON; ``used`` is what this load read, to keep for the next
+    (every entry is decoded afresh: no two readers share an object). ``stamps`` is what ``stamps`` was after
+    an earlier load: the limits and, by file source, its stamp and its text's digest.
     """
 
-    def __init__(self, known: Mapping[str, str] | None = None) -> None:
+    def __init__(self, known: Mapping[str, str] | None = None, stamps: Mapping[str, Any] | None = None) -> None:
         self._known = dict(known or {})
+        self._limits = repr(Limits.current())
+        kept_stamps = stamps.get("files") if stamps and stamps.get("limits") == self._limits else None
+        self._stamped: Mapping[str, list[Any]] = kept_stamps if isinstance(kept_stamps, dict) else {}
+        self._looked_at_ns = time.time_ns()  # before any file is stamped or read: see ``choreo.filestamp``
         self.used: dict[str, str] = {}
+        self._files: dict[str, list[Any]] = {}
+
+    @property
+    def stamps(self) -> dict[str, Any]:
+        """The stamps to keep for the next load (with ``used``): of every file read or taken whose stamp can be
+        trusted then."""
+        return {"limits": self._limits, "files": self._files}
+
+    def file_documents(self, path: Path, source: str) -> tuple[list[tuple[int, Any]], str | None]:
+        """The documents of the YAML file at ``path``, and its text when it had to be read (None: taken by its
+        stamp)."""
+        stamp = file_stamp(path)  # before the read: a change while reading shows in the next stamp
+        entry = self._stamped.get(source)
+        if stamp is not None and entry is not None and tuple(entry[:4]) == stamp:
+            kept = self._known.get(entry[4])
+            if kept is not None:
+                self.used[entry[4]] = kept
+                self._files[source] = entry
+                return [(position, doc) for position, doc in orjson.loads(kept)], None
+        text = read_text(path, source, "yaml_bytes")
+        documents, key = self._parsed(text, source)
+        if key is not None and stamp is not None and not is_racy(stamp, self._looked_at_ns):
+            self._files[source] = [*stamp, key]
+        return documents, text
 
     def documents(self, text: str, source: str) -> list[tuple[int, Any]]:
+        """The documents of the YAML stream ``text`` read from ``source``."""
+        return self._parsed(text, source)[0]
+
+    def _parsed(self, text: str, source: str) -> tuple[list[tuple[int, Any]], str | None]:
+        """The documents of ``text`` and the digest they are kept under (None: not kept)."""
         limits = Limits.current()
         if len(text) > limits.yaml_bytes:
-            return parse_documents(text, source)  # refused there, with its message
+            return parse_documents(text, source), None  # refused there, with its message
         key = hashlib.sha256(f"{limits!r}\n{text}".encode()).hexdigest()
         kept = self._known.get(key)
         if kept is not None:
             self.used[key] = kept
-            return [(position, doc) for position, doc in orjson.loads(kept)]
+            return [(position, doc) for position, doc in orjson.loads(kept)], key
         documents = parse_documents(text, source)
         try:
             encoded = orjson.dumps(documents).decode()
         except (orjson.JSONEncodeError, TypeError):
-            return documents
-        if orjson.loads(encoded) == [list(pair) for pair in documents]:  # NaN and infinities do not survive
-            self.used[key] = encoded
-        return documents
+            return documents, None
+        if orjson.loads(encoded) != [list(pair) for pair in documents]:  # NaN and infinities do not survive
+            return documents, None
+        self.used[key] = encoded
+        return documents, key
 
 
 def _size(amount: int) -> str:
@@ -400,7 +443,10 @@ def read_yaml_documents(
     with a non-empty ``apiVersion`` and ``kind``.
     """
     source = relative_source(path, root)
-    return yaml_objects(read_text(path, source, "yaml_bytes"), source, parsed)
+    if parsed is None:
+        return yaml_objects(read_text(path, source, "yaml_bytes"), source)
+    documents, text = parsed.file_documents(path, source)
+    return _krm_objects(documents, source, lambda: text if text is not None else read_text(path, source, "yaml_bytes"))
 
 
 def read_stream_objects(stream: BinaryIO, source: str) -> list[InputObject]:
@@ -413,12 +459,17 @@ def yaml_objects(text: str, source: str, parsed: ParsedDocuments | None = None) 
     """The KRM objects of YAML ``text`` read from ``source`` (see ``read_yaml_documents``); ``parsed``: the
     documents of streams read before, to take instead of parsing the same text again."""
     documents = parse_documents(text, source) if parsed is None else parsed.documents(text, source)
+    return _krm_objects(documents, source, lambda: text)
+
+
+def _krm_objects(documents: list[tuple[int, Any]], source: str, text: Callable[[], str]) -> list[InputObject]:
+    """The documents of ``source`` as KRM objects; ``text`` gives the stream's text, for an error's line."""
     several = len(documents) > 1
     objects: list[InputObject] = []
     for position, doc in documents:
         problem = _krm_problem(doc)
         if problem:
-            raise LoadError(_document_error(text, source, position, several, problem))
+            raise LoadError(_document_error(text(), source, position, several, problem))
         objects.append(InputObject(obj=doc, source=document_source(source, position, several)))
     return objects
 

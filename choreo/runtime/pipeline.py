@@ -85,11 +85,11 @@ class Pipeline:
                 plugin_crds.append(crd)
             plugin.install(api)
         kept = _kept_documents(api)
-        parsed = ParsedDocuments(kept)
+        parsed = ParsedDocuments(kept.get("documents"), kept.get("stamps"))
         project = load_project(self.root, parsed)
-        if parsed.used != kept:  # keep what this load read for the next
-            record = {"code": code_digest(("choreo",)), "documents": parsed.used}
-            api.records.put_record(PARSED_TABLE, _DOCUMENTS, record)
+        now = {"code": code_digest(("choreo",)), "documents": parsed.used, "stamps": parsed.stamps}
+        if now != kept:  # keep what this load read for the next
+            api.records.put_record(PARSED_TABLE, _DOCUMENTS, now)
         return ProjectLoad(api, project, plugin_crds)
 
     def warn(self, project: Project) -> None:
@@ -185,14 +185,15 @@ class Pipeline:
 
 
 PARSED_TABLE = "parsed-inputs"
-"""Record table, one record: the documents of the input files the last load read, by digest of their text
-(``yamlio.ParsedDocuments``), with the digest of the choreo code that parsed them."""
+"""Record table, one record: the documents of the input files the last load read, by digest of their text, and
+the files' stamps (``yamlio.ParsedDocuments``), with the digest of the choreo code that read them. Written in
+the load's transaction: a run that does not finish leaves the previous record."""
 _DOCUMENTS = "documents"
 
 
-def _kept_documents(api: ObjectAPI) -> dict[str, str]:
+def _kept_documents(api: ObjectAPI) -> dict[str, Any]:
+    """The record of ``PARSED_TABLE`` when the same choreo code wrote it, else an empty one."""
     kept = api.records.get_record(PARSED_TABLE, _DOCUMENTS)
     if not isinstance(kept, dict) or kept.get("code") != code_digest(("choreo",)):
         return {}
-    documents = kept.get("documents")
-    return documents if isinstance(documents, dict) else {}
+    return {name: value for name, value in kept.items() if name == "code" or isinstance(value, dict)}

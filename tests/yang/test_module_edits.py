@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from choreo import filestamp
 from choreo.apiserver.server import APIServer
 from choreo.plugin_api import stored_api
 from tests.yang.conftest import FIXTURES
 from tests.yang.test_stage_incremental import counts, make_project, outputs, run
 from tests.yang.test_stage_memory import Pass
-from yang import fingerprint, profile_cache
+from yang import profile_cache
 from yang.profiles import ProfileError, load_profiles
 
 MTU_RANGE = 'range "64..9000";'
@@ -28,7 +29,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Pa
     (``models1``: dev1 and dev2, ``models2``: dev3), and the API over its state, as a server holds it. Files
     are trusted by their times once a look is over (as ``test_stage_memory`` does): here edits are far
     more than a clock tick apart."""
-    monkeypatch.setattr(fingerprint, "RACY_NS", 0)
+    monkeypatch.setattr(filestamp, "RACY_NS", 0)
     project = tmp_path / "fx"
     for folder in ("models1", "models2"):
         shutil.copytree(FIXTURES / "good", project / folder)
@@ -117,7 +118,7 @@ def test_unchanged_module_files_are_looked_at_not_read(tmp_path: Path, monkeypat
     profiles = load_profiles(project)
     profile, same_files = profiles.resolve("fx.example", "1"), profiles.resolve("fx.example", "2")
     assert profile is not None and same_files is not None
-    monkeypatch.setattr(fingerprint, "RACY_NS", 0)  # files just written are trusted once their look is over
+    monkeypatch.setattr(filestamp, "RACY_NS", 0)  # files just written are trusted once their look is over
     read: list[Path] = []
     digest_of = profile_cache.file_digest
     monkeypatch.setattr(profile_cache, "file_digest", lambda path: read.append(path) or digest_of(path))

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from choreo import filestamp
 from choreo.apiserver.server import APIServer
 from choreo.plugin_api import StageContext, StageResult, stored_api
 from tests.yang.conftest import FIXTURES
 from tests.yang.test_stage_incremental import counts, make_project, outputs, port, run, write_running
-from yang import fingerprint
 from yang.memory import StageMemory
 from yang.plugin import SchemaPlugin
 from yang.stage import run_stage
@@ -28,7 +28,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Pa
     """The fixture project after one run, and the API over its state (as a server holds it). A running
     config file written in the last two seconds is looked at on every pass (its times may not show a change
     yet); here, where files are written fractions of a second apart, only until a pass has started after it."""
-    monkeypatch.setattr(fingerprint, "RACY_NS", 0)
+    monkeypatch.setattr(filestamp, "RACY_NS", 0)
     project = make_project(tmp_path / "fx", FIXTURES / "good")
     run(project)
     with stored_api(project) as api:

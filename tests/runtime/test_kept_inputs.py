@@ -1,0 +1,83 @@
+"""Between runs the pipeline keeps the input files' documents and stamps in the store: a run after one edit
+reads that file only and ends where a full run ends, and a run that does not finish keeps nothing of its load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.fabric import generate
+from choreo import filestamp
+from choreo.loader import yamlio
+from choreo.runtime.controller import Controller
+from choreo.runtime.pipeline import PARSED_TABLE
+from choreo.runtime.session import open_api
+from tests.runtime.test_fixpoint import run
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The sources of the ``in/`` files really read; files written before a run are trusted by the next."""
+    monkeypatch.setattr(filestamp, "RACY_NS", 0)
+    sources: list[str] = []
+    original = yamlio.read_text
+
+    def counting(path: Path, source: str, limit: str = "file_bytes") -> str:
+        if source.startswith("in/"):
+            sources.append(source)
+        return original(path, source, limit)
+
+    monkeypatch.setattr(yamlio, "read_text", counting)
+    return sources
+
+
+def kept_record(root: Path) -> Any:
+    api, backend = open_api(root)
+    try:
+        return api.records.get_record(PARSED_TABLE, "documents")
+    finally:
+        backend.close()
+
+
+def test_a_run_after_one_edit_reads_that_file_and_ends_as_a_full_run(tmp_path: Path, reads: list[str]) -> None:
+    root, full = tmp_path / "fabric", tmp_path / "full"
+    generate(root, 4)
+    run(root)
+    link = sorted((root / "in").glob("link.*.yaml"))[0]
+    link.write_text(link.read_text().replace("port: ethernet-1/", "port: ethernet-1/9", 1))
+    reads.clear()
+    run(root)
+    assert reads == [f"in/{link.name}"]
+    generate(full, 4)
+    (full / "in" / link.name).write_text(link.read_text())
+    run(full)
+    assert outputs(root) == outputs(full) != {}
+
+
+def outputs(root: Path) -> dict[str, str]:
+    return {path.relative_to(root).as_posix(): path.read_text() for path in sorted((root / "out").rglob("*.*"))}
+
+
+def test_a_run_that_does_not_finish_keeps_the_stamps_before_it(
+    tmp_path: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "fabric"
+    generate(root, 4)
+    run(root)
+    before = kept_record(root)
+    link = sorted((root / "in").glob("link.*.yaml"))[0]
+    link.write_text(link.read_text().replace("port: ethernet-1/", "port: ethernet-1/9", 1))
+
+    def killed(*_args: Any) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Controller, "run", killed)
+        with pytest.raises(KeyboardInterrupt):
+            run(root)
+    assert kept_record(root) == before
+    reads.clear()
+    run(root)
+    assert reads == [f"in/{link.name}"] and kept_record(root) != before
