@@ -33,7 +33,7 @@ from choreo.loader.reconcilers import (
     merge_reconcilers,
     reconciler_from_object,
 )
-from choreo.loader.yamlio import ParsedDocuments, read_yaml_documents
+from choreo.loader.yamlio import ParsedDocuments, file_objects, read_yaml_documents
 
 __all__ = ["cluster_kinds", "dev_parse", "load_project", "object_key", "read_folder_objects", "read_yaml_documents"]
 
@@ -50,7 +50,7 @@ def read_folder_objects(folder: Folder, parsed: ParsedDocuments | None = None) -
     """Every document of the ``*.yaml``/``*.yml`` files directly in a folder, files in name order."""
     objects: list[InputObject] = []
     for file in folder.files(YAML_SUFFIXES):
-        objects.extend(read_yaml_documents(file.path, folder.root, parsed))
+        objects.extend(file_objects(file.path, file.source, parsed))
     return objects
 
 

@@ -442,7 +442,11 @@ def read_yaml_documents(
     with ``#<n>`` appended when the file has several documents. Every document must be a mapping
     with a non-empty ``apiVersion`` and ``kind``.
     """
-    source = relative_source(path, root)
+    return file_objects(path, relative_source(path, root), parsed)
+
+
+def file_objects(path: Path, source: str, parsed: ParsedDocuments | None = None) -> list[InputObject]:
+    """``read_yaml_documents`` of a file whose ``source`` is known (a listed folder's ``FoundFile``)."""
     if parsed is None:
         return yaml_objects(read_text(path, source, "yaml_bytes"), source)
     documents, text = parsed.file_documents(path, source)
