@@ -6,7 +6,10 @@ knows which one it talks to.
 """
 
 from choreo.store._common import StoreDamaged
+from choreo.store._common import _canonical_text as canonical_text
 from choreo.store.base import Backend, EventSource, Gone, RecordStore, WatchEvent
 from choreo.store.open import open_backend
 
-__all__ = ["Backend", "EventSource", "Gone", "RecordStore", "StoreDamaged", "WatchEvent", "open_backend"]
+__all__ = [
+    "Backend", "EventSource", "Gone", "RecordStore", "StoreDamaged", "WatchEvent", "canonical_text", "open_backend",
+]
