@@ -33,7 +33,7 @@ import yaml
 
 from choreo.environment import positive_count
 from choreo.errors import LoadError
-from choreo.filestamp import file_stamp, is_racy
+from choreo.filestamp import FileStamp, file_stamp, is_racy
 from choreo.loader.project import InputObject
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
@@ -329,80 +329,80 @@ def parse_documents(text: str, source: str) -> list[tuple[int, Any]]:
     return [(index, doc) for index, doc in enumerate(documents, start=1) if doc is not None]
 
 
+KeptFile = list[Any]
+"""What a load keeps of one YAML file for the next: ``[stamp or None, digest of its text, its documents as
+JSON]``. The stamp (``choreo.filestamp``) is None when it cannot vouch for the text (it was racy)."""
+
+
+def reader_setting() -> str:
+    """What, besides the text, decides a stream's documents: the reader's limits. Kept files are valid only
+    under the setting they were read with (and with the same choreo code): their keeper checks."""
+    return repr(Limits.current())
+
+
 class ParsedDocuments:
-    """The documents of YAML streams parsed before, by digest of their text, and the stamps of the files they
-    were read from: a project file that did not change since the last load is not parsed again, and one whose
-    stamp vouches for it is not even read.
+    """The documents of the YAML files a load read before, with each file's stamp and the digest of its text:
+    a project file whose stamp vouches for it is not read again, and one whose text did not change is not
+    parsed again.
 
     Why: loading an unchanged project used to cost a parse per file (thousands of small files), then a read,
     decode and digest per file; now it costs a ``stat`` per file and the decoding of the kept documents.
-    Exact: the documents are a function of the text and the reader's limits, both in the digest (and
-    ``known`` must come from the same choreo code: its keeper checks). Only documents that JSON holds
-    exactly are kept (no NaN, no integer beyond 64 bits); a stream that fails to parse is never kept, so its
-    error is raised again. A file is taken without reading it only when its stamp (``choreo.filestamp``) is
-    the one it had when its text was read, that stamp was not racy then, and the limits are the ones it was
-    read under; anything else reads it.
+    Exact: the documents are a function of the text and the reader's limits (``reader_setting``, also in the
+    digest); ``kept`` must come from the same choreo code and setting (its keeper checks). A file is taken
+    without reading it only when its stamp is the one it had when its text was read and that stamp was not
+    racy then; anything else reads it. Only documents that JSON holds exactly are kept (no NaN, no integer
+    beyond 64 bits); a stream that fails to parse is never kept, so its error is raised again.
 
-    ``known`` maps digests to the documents' JSON; ``used`` is what this load read, to keep for the next
-    (every entry is decoded afresh: no two readers share an object). ``stamps`` is what ``stamps`` was after
-    an earlier load: the limits and, by file source, its stamp and its text's digest.
+    ``kept``: an earlier load's ``kept``, by file source (``KeptFile``); ``kept`` is what this load keeps for
+    the next, of the files it read or took. Every reader gets documents decoded afresh: no two share an
+    object.
     """
 
-    def __init__(self, known: Mapping[str, str] | None = None, stamps: Mapping[str, Any] | None = None) -> None:
-        self._known = dict(known or {})
-        self._limits = repr(Limits.current())
-        kept_stamps = stamps.get("files") if stamps and stamps.get("limits") == self._limits else None
-        self._stamped: Mapping[str, list[Any]] = kept_stamps if isinstance(kept_stamps, dict) else {}
+    def __init__(self, kept: Mapping[str, KeptFile] | None = None) -> None:
+        self._before = kept or {}
+        self._by_digest = {entry[1]: entry[2] for entry in self._before.values()}
         self._looked_at_ns = time.time_ns()  # before any file is stamped or read: see ``choreo.filestamp``
-        self.used: dict[str, str] = {}
-        self._files: dict[str, list[Any]] = {}
-
-    @property
-    def stamps(self) -> dict[str, Any]:
-        """The stamps to keep for the next load (with ``used``): of every file read or taken whose stamp can be
-        trusted then."""
-        return {"limits": self._limits, "files": self._files}
+        self.kept: dict[str, KeptFile] = {}
 
     def file_documents(self, path: Path, source: str) -> tuple[list[tuple[int, Any]], str | None]:
         """The documents of the YAML file at ``path``, and its text when it had to be read (None: taken by its
         stamp)."""
         stamp = file_stamp(path)  # before the read: a change while reading shows in the next stamp
-        entry = self._stamped.get(source)
-        if stamp is not None and entry is not None and tuple(entry[:4]) == stamp:
-            kept = self._known.get(entry[4])
-            if kept is not None:
-                self.used[entry[4]] = kept
-                self._files[source] = entry
-                return [(position, doc) for position, doc in orjson.loads(kept)], None
+        before = self._before.get(source)
+        if stamp is not None and before is not None and before[0] is not None and tuple(before[0]) == stamp:
+            self.kept[source] = before
+            return _decoded_documents(before[2]), None
         text = read_text(path, source, "yaml_bytes")
-        documents, key = self._parsed(text, source)
-        if key is not None and stamp is not None and not is_racy(stamp, self._looked_at_ns):
-            self._files[source] = [*stamp, key]
-        return documents, text
+        trusted = stamp if stamp is not None and not is_racy(stamp, self._looked_at_ns) else None
+        return self._parsed(text, source, trusted), text
 
     def documents(self, text: str, source: str) -> list[tuple[int, Any]]:
-        """The documents of the YAML stream ``text`` read from ``source``."""
-        return self._parsed(text, source)[0]
+        """The documents of the YAML stream ``text`` read from ``source`` (kept without a stamp)."""
+        return self._parsed(text, source, None)
 
-    def _parsed(self, text: str, source: str) -> tuple[list[tuple[int, Any]], str | None]:
-        """The documents of ``text`` and the digest they are kept under (None: not kept)."""
+    def _parsed(self, text: str, source: str, stamp: FileStamp | None) -> list[tuple[int, Any]]:
+        """The documents of ``text``, kept for ``source`` with ``stamp`` when JSON holds them."""
         limits = Limits.current()
         if len(text) > limits.yaml_bytes:
-            return parse_documents(text, source), None  # refused there, with its message
-        key = hashlib.sha256(f"{limits!r}\n{text}".encode()).hexdigest()
-        kept = self._known.get(key)
-        if kept is not None:
-            self.used[key] = kept
-            return [(position, doc) for position, doc in orjson.loads(kept)], key
-        documents = parse_documents(text, source)
-        try:
-            encoded = orjson.dumps(documents).decode()
-        except (orjson.JSONEncodeError, TypeError):
-            return documents, None
-        if orjson.loads(encoded) != [list(pair) for pair in documents]:  # NaN and infinities do not survive
-            return documents, None
-        self.used[key] = encoded
-        return documents, key
+            return parse_documents(text, source)  # refused there, with its message
+        digest = hashlib.sha256(f"{limits!r}\n{text}".encode()).hexdigest()
+        encoded = self._by_digest.get(digest)
+        if encoded is not None:
+            documents = _decoded_documents(encoded)
+        else:
+            documents = parse_documents(text, source)
+            try:
+                encoded = orjson.dumps(documents).decode()
+            except (orjson.JSONEncodeError, TypeError):
+                return documents
+            if orjson.loads(encoded) != [list(pair) for pair in documents]:  # NaN and infinities do not survive
+                return documents
+        self.kept[source] = [stamp, digest, encoded]
+        return documents
+
+
+def _decoded_documents(encoded: str) -> list[tuple[int, Any]]:
+    return [(position, doc) for position, doc in orjson.loads(encoded)]
 
 
 def _size(amount: int) -> str:

@@ -23,7 +23,6 @@ from typing import Any
 
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.server import APIServer
-from choreo.code_digest import code_digest
 from choreo.errors import ChoreoError
 from choreo.lang.engines import make_engine
 from choreo.lang.limits import Limits
@@ -39,6 +38,7 @@ from choreo.runtime import fixpoint
 from choreo.runtime.controller import BoundReconciler, Controller
 from choreo.runtime.events import RunOutcome
 from choreo.runtime.fixpoint import Fixpoint
+from choreo.runtime.kept_files import KeptFiles
 from choreo.runtime.memo import ReconcileMemo, reconciler_salt, run_salt
 
 
@@ -84,12 +84,10 @@ class Pipeline:
                 api.register_crd(crd, source=f"plug-in {plugin.name}")
                 plugin_crds.append(crd)
             plugin.install(api)
-        kept = _kept_documents(api)
-        parsed = ParsedDocuments(kept.get("documents"), kept.get("stamps"))
+        kept = KeptFiles(api.records)
+        parsed = ParsedDocuments(kept.before())
         project = load_project(self.root, parsed)
-        now = {"code": code_digest(("choreo",)), "documents": parsed.used, "stamps": parsed.stamps}
-        if now != kept:  # keep what this load read for the next
-            api.records.put_record(PARSED_TABLE, _DOCUMENTS, now)
+        kept.keep(parsed.kept)  # for the next load
         return ProjectLoad(api, project, plugin_crds)
 
     def warn(self, project: Project) -> None:
@@ -182,18 +180,3 @@ class Pipeline:
         through 8 MiB of dicts and text, which the decoding that follows then reuses, where after the snapshot
         they came on top of the run's peak."""
         save_record(api.records, record)
-
-
-PARSED_TABLE = "parsed-inputs"
-"""Record table, one record: the documents of the input files the last load read, by digest of their text, and
-the files' stamps (``yamlio.ParsedDocuments``), with the digest of the choreo code that read them. Written in
-the load's transaction: a run that does not finish leaves the previous record."""
-_DOCUMENTS = "documents"
-
-
-def _kept_documents(api: ObjectAPI) -> dict[str, Any]:
-    """The record of ``PARSED_TABLE`` when the same choreo code wrote it, else an empty one."""
-    kept = api.records.get_record(PARSED_TABLE, _DOCUMENTS)
-    if not isinstance(kept, dict) or kept.get("code") != code_digest(("choreo",)):
-        return {}
-    return {name: value for name, value in kept.items() if name == "code" or isinstance(value, dict)}

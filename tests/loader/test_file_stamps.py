@@ -1,5 +1,5 @@
 """An input file whose stamp is what it was when it was read is not read again; anything that could hide a
-change (racy times, other limits, another stamp) reads it."""
+change (racy times, another stamp) reads it."""
 
 from __future__ import annotations
 
@@ -41,8 +41,13 @@ def write(root: Path, name: str, text: str) -> None:
 
 def load(root: Path, before: ParsedDocuments | None = None) -> tuple[Project, ParsedDocuments]:
     """Load ``root`` with what the load ``before`` kept, as the pipeline does between runs."""
-    parsed = ParsedDocuments(before.used, before.stamps) if before else ParsedDocuments()
+    parsed = ParsedDocuments(before.kept if before else None)
     return load_project(root, parsed), parsed
+
+
+def stamped(parsed: ParsedDocuments) -> list[str]:
+    """The sources of the files the next load may take by their stamp."""
+    return sorted(source for source, entry in parsed.kept.items() if entry[0] is not None)
 
 
 def texts(project: Project) -> dict[str, str]:
@@ -66,7 +71,7 @@ def test_an_unchanged_file_is_taken_by_its_stamp_and_an_edited_one_is_read(
     write(tmp_path, "a.yaml", "hello")
     write(tmp_path, "b.yaml", "bye")
     first, kept = load(tmp_path)
-    assert sorted(reads) == ["in/a.yaml", "in/b.yaml"] and sorted(kept.stamps["files"]) == sorted(reads)
+    assert sorted(reads) == ["in/a.yaml", "in/b.yaml"] and stamped(kept) == sorted(reads)
     reads.clear()
     second, kept = load(tmp_path, kept)
     assert reads == [] and second.inputs == first.inputs
@@ -83,7 +88,7 @@ def test_a_file_rewritten_within_its_times_granularity_is_read_again(
     coarse_times(monkeypatch, time.time_ns())  # the file's times are those of the look: racy
     write(tmp_path, "a.yaml", "hello")
     _, kept = load(tmp_path)
-    assert kept.stamps["files"] == {}
+    assert stamped(kept) == [] and list(kept.kept) == ["in/a.yaml"]
     write(tmp_path, "a.yaml", "howdy")  # same size, same stamp
     assert texts(load(tmp_path, kept)[0]) == {"in/a.yaml": "howdy"} and reads == ["in/a.yaml", "in/a.yaml"]
 
@@ -98,16 +103,6 @@ def test_a_stamp_older_than_the_look_is_trusted(
     _, kept = load(tmp_path)
     write(tmp_path, "a.yaml", "howdy")
     assert texts(load(tmp_path, kept)[0]) == {"in/a.yaml": "hello"} and reads == ["in/a.yaml"]
-
-
-def test_other_limits_read_every_file_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reads: list[str]) -> None:
-    monkeypatch.setattr(filestamp, "RACY_NS", 0)
-    write(tmp_path, "a.yaml", "hello")
-    _, kept = load(tmp_path)
-    monkeypatch.setenv("CHOREO_YAML_SIZE_LIMIT", "40")
-    with pytest.raises(LoadError, match=r"^in/a\.yaml: file too large \(over 40 bytes; raise it with "):
-        load(tmp_path, kept)
-    assert reads == ["in/a.yaml", "in/a.yaml"]
 
 
 def test_a_file_that_stops_parsing_gives_the_message_a_first_load_gives(

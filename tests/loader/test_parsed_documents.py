@@ -31,10 +31,10 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_a_text_read_before_is_taken_from_what_was_kept(parses: list[str]) -> None:
     first = ParsedDocuments()
     parsed = yaml_objects(WIDGETS, "in/w.yaml", first)
-    assert len(parses) == 1 and len(first.used) == 1
-    again = ParsedDocuments(first.used)
+    assert len(parses) == 1 and list(first.kept) == ["in/w.yaml"]
+    again = ParsedDocuments(first.kept)
     taken = yaml_objects(WIDGETS, "in/w.yaml", again)
-    assert len(parses) == 1 and again.used == first.used
+    assert len(parses) == 1 and again.kept == first.kept
     assert taken == parsed and [item.source for item in taken] == ["in/w.yaml#1", "in/w.yaml#2"]
     taken[0].obj["spec"]["size"] = 2  # every reader gets objects of its own
     assert yaml_objects(WIDGETS, "in/w.yaml", again) == parsed
@@ -46,10 +46,10 @@ def test_what_json_cannot_hold_and_what_fails_is_never_kept(parses: list[str]) -
     kept = ParsedDocuments()
     for value in (".nan", "-.inf", "123456789012345678901234567890"):
         yaml_objects(f"apiVersion: v1\nkind: Widget\nmetadata: {{name: a}}\nspec: {{x: {value}}}\n", "in/n.yaml", kept)
-    assert kept.used == {}
+    assert kept.kept == {}
     with pytest.raises(LoadError, match=r"in/bad\.yaml:3"):
         yaml_objects("apiVersion: v1\nkind: [\n", "in/bad.yaml", kept)
-    assert kept.used == {}
+    assert kept.kept == {}
 
 
 def test_the_reader_limits_are_part_of_what_was_kept(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,4 +58,4 @@ def test_the_reader_limits_are_part_of_what_was_kept(monkeypatch: pytest.MonkeyP
     yaml_objects(text, "in/w.yaml", first)
     monkeypatch.setenv("CHOREO_YAML_NODE_LIMIT", "5")
     with pytest.raises(LoadError, match="CHOREO_YAML_NODE_LIMIT"):
-        yaml_objects(text, "in/w.yaml", ParsedDocuments(first.used))
+        yaml_objects(text, "in/w.yaml", ParsedDocuments(first.kept))

@@ -1,5 +1,6 @@
 """Between runs the pipeline keeps the input files' documents and stamps in the store: a run after one edit
-reads that file only and ends where a full run ends, and a run that does not finish keeps nothing of its load."""
+reads that file only, rewrites one bucket of what is kept and ends where a full run ends; other reader
+limits read every file; a run that does not finish keeps nothing of its load."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from benchmarks.fabric import generate
 from choreo import filestamp
 from choreo.loader import yamlio
 from choreo.runtime.controller import Controller
-from choreo.runtime.pipeline import PARSED_TABLE
+from choreo.runtime.kept_files import HEADER, TABLE
 from choreo.runtime.session import open_api
 from tests.runtime.test_fixpoint import run
 
@@ -33,25 +34,34 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return sources
 
 
-def kept_record(root: Path) -> Any:
+def kept_rows(root: Path) -> dict[str, Any]:
     api, backend = open_api(root)
     try:
-        return api.records.get_record(PARSED_TABLE, "documents")
+        return dict(api.records.list_records(TABLE))
     finally:
         backend.close()
+
+
+def edit_a_link(root: Path) -> str:
+    link = sorted((root / "in").glob("link.*.yaml"))[0]
+    link.write_text(link.read_text().replace("port: ethernet-1/", "port: ethernet-1/9", 1))
+    return f"in/{link.name}"
 
 
 def test_a_run_after_one_edit_reads_that_file_and_ends_as_a_full_run(tmp_path: Path, reads: list[str]) -> None:
     root, full = tmp_path / "fabric", tmp_path / "full"
     generate(root, 4)
     run(root)
-    link = sorted((root / "in").glob("link.*.yaml"))[0]
-    link.write_text(link.read_text().replace("port: ethernet-1/", "port: ethernet-1/9", 1))
+    before = kept_rows(root)
+    edited = edit_a_link(root)
     reads.clear()
     run(root)
-    assert reads == [f"in/{link.name}"]
+    assert reads == [edited]
+    after = kept_rows(root)
+    changed = [key for key in after if after[key] != before.get(key)]
+    assert after.keys() == before.keys() and len(before) > 2 and len(changed) == 1 and changed != [HEADER]
     generate(full, 4)
-    (full / "in" / link.name).write_text(link.read_text())
+    (full / edited).write_text((root / edited).read_text())
     run(full)
     assert outputs(root) == outputs(full) != {}
 
@@ -66,9 +76,8 @@ def test_a_run_that_does_not_finish_keeps_the_stamps_before_it(
     root = tmp_path / "fabric"
     generate(root, 4)
     run(root)
-    before = kept_record(root)
-    link = sorted((root / "in").glob("link.*.yaml"))[0]
-    link.write_text(link.read_text().replace("port: ethernet-1/", "port: ethernet-1/9", 1))
+    before = kept_rows(root)
+    edited = edit_a_link(root)
 
     def killed(*_args: Any) -> None:
         raise KeyboardInterrupt
@@ -77,7 +86,20 @@ def test_a_run_that_does_not_finish_keeps_the_stamps_before_it(
         patched.setattr(Controller, "run", killed)
         with pytest.raises(KeyboardInterrupt):
             run(root)
-    assert kept_record(root) == before
+    assert kept_rows(root) == before
     reads.clear()
     run(root)
-    assert reads == [f"in/{link.name}"] and kept_record(root) != before
+    assert reads == [edited] and kept_rows(root) != before
+
+
+def test_other_reader_limits_read_every_file_again(
+    tmp_path: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "fabric"
+    generate(root, 4)
+    run(root)
+    files = sorted(f"in/{path.name}" for path in (root / "in").glob("*.yaml"))
+    reads.clear()
+    monkeypatch.setenv("CHOREO_YAML_NODE_LIMIT", "999999")  # changes no verdict, only the setting
+    run(root)
+    assert sorted(reads) == files
