@@ -34,6 +34,16 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return sources
 
 
+@pytest.fixture
+def fabric(tmp_path: Path, reads: list[str]) -> Path:
+    """A small generated fabric after its first run (its files trusted from then on), no read counted yet."""
+    root = tmp_path / "fabric"
+    generate(root, 4)
+    run(root)
+    reads.clear()
+    return root
+
+
 def kept_rows(root: Path) -> dict[str, Any]:
     api, backend = open_api(root)
     try:
@@ -48,13 +58,12 @@ def edit_a_link(root: Path) -> str:
     return f"in/{link.name}"
 
 
-def test_a_run_after_one_edit_reads_that_file_and_ends_as_a_full_run(tmp_path: Path, reads: list[str]) -> None:
-    root, full = tmp_path / "fabric", tmp_path / "full"
-    generate(root, 4)
-    run(root)
+def test_a_run_after_one_edit_reads_that_file_and_ends_as_a_full_run(
+    tmp_path: Path, fabric: Path, reads: list[str]
+) -> None:
+    root, full = fabric, tmp_path / "full"
     before = kept_rows(root)
     edited = edit_a_link(root)
-    reads.clear()
     run(root)
     assert reads == [edited]
     after = kept_rows(root)
@@ -71,11 +80,9 @@ def outputs(root: Path) -> dict[str, str]:
 
 
 def test_a_run_that_does_not_finish_keeps_the_stamps_before_it(
-    tmp_path: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch
+    fabric: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = tmp_path / "fabric"
-    generate(root, 4)
-    run(root)
+    root = fabric
     before = kept_rows(root)
     edited = edit_a_link(root)
 
@@ -86,20 +93,15 @@ def test_a_run_that_does_not_finish_keeps_the_stamps_before_it(
         patched.setattr(Controller, "run", killed)
         with pytest.raises(KeyboardInterrupt):
             run(root)
-    assert kept_rows(root) == before
-    reads.clear()
+    assert kept_rows(root) == before and reads == [edited]
     run(root)
-    assert reads == [edited] and kept_rows(root) != before
+    assert reads == [edited, edited] and kept_rows(root) != before
 
 
 def test_other_reader_limits_read_every_file_again(
-    tmp_path: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch
+    fabric: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = tmp_path / "fabric"
-    generate(root, 4)
-    run(root)
-    files = sorted(f"in/{path.name}" for path in (root / "in").glob("*.yaml"))
-    reads.clear()
+    files = sorted(f"in/{path.name}" for path in (fabric / "in").glob("*.yaml"))
     monkeypatch.setenv("CHOREO_YAML_NODE_LIMIT", "999999")  # changes no verdict, only the setting
-    run(root)
+    run(fabric)
     assert sorted(reads) == files
