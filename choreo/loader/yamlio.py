@@ -331,7 +331,14 @@ def parse_documents(text: str, source: str) -> list[tuple[int, Any]]:
 
 KeptFile = list[Any]
 """What a load keeps of one YAML file for the next: ``[stamp or None, digest of its text, its documents as
-JSON]``. The stamp (``choreo.filestamp``) is None when it cannot vouch for the text (it was racy)."""
+JSON]``. The stamp (``choreo.filestamp``, written by ``_stamp_text``) is None when it cannot vouch for the
+text (it was racy)."""
+
+
+def _stamp_text(stamp: FileStamp) -> str:
+    """A stamp as kept: hexadecimal, so that no nanosecond time makes a run of 19 decimal digits (which would
+    make the store decode the whole record the slow way, see ``store._common.decode``)."""
+    return ":".join(f"{part:x}" for part in stamp)
 
 
 def reader_setting() -> str:
@@ -369,18 +376,18 @@ class ParsedDocuments:
         stamp)."""
         stamp = file_stamp(path)  # before the read: a change while reading shows in the next stamp
         before = self._before.get(source)
-        if stamp is not None and before is not None and before[0] is not None and tuple(before[0]) == stamp:
+        if stamp is not None and before is not None and before[0] == _stamp_text(stamp):
             self.kept[source] = before
             return _decoded_documents(before[2]), None
         text = read_text(path, source, "yaml_bytes")
-        trusted = stamp if stamp is not None and not is_racy(stamp, self._looked_at_ns) else None
+        trusted = _stamp_text(stamp) if stamp is not None and not is_racy(stamp, self._looked_at_ns) else None
         return self._parsed(text, source, trusted), text
 
     def documents(self, text: str, source: str) -> list[tuple[int, Any]]:
         """The documents of the YAML stream ``text`` read from ``source`` (kept without a stamp)."""
         return self._parsed(text, source, None)
 
-    def _parsed(self, text: str, source: str, stamp: FileStamp | None) -> list[tuple[int, Any]]:
+    def _parsed(self, text: str, source: str, stamp: str | None) -> list[tuple[int, Any]]:
         """The documents of ``text``, kept for ``source`` with ``stamp`` when JSON holds them."""
         limits = Limits.current()
         if len(text) > limits.yaml_bytes:
