@@ -25,7 +25,9 @@ FileStamp = tuple[int, int, int, int]  # inode, size, mtime and ctime (ns) of a 
 
 RACY_NS = 2_000_000_000
 """How much older than the look a file's times must be for its stamp to be trusted: more than any file time
-granularity (FAT keeps 2 s) and any lag of the kernel's file clock behind the clock the look is timed by."""
+granularity (FAT keeps 2 s) and any lag of the kernel's file clock behind the clock the look is timed by. (A
+network filesystem whose server clock lags this machine's by more than that defeats the rule, as it defeats
+git's.)"""
 
 
 def file_stamp(path: Path | os.DirEntry[str]) -> FileStamp | None:
