@@ -15,10 +15,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from choreo.api.objects import ObjectKey
 from choreo.apiserver.hooks import AdmissionHook
 from choreo.apiserver.openapi import SchemaInfo
 from choreo.apiserver.registry import APIResource, Registry
 from choreo.store.base import EventSource, RecordStore
+from choreo.store.head import Head
 
 Object = dict[str, Any]
 
@@ -70,6 +72,15 @@ class ObjectAPI(Protocol):
     def view_list(self, group: str, kind: str, namespace: str | None = None) -> builtins.list[Object]:
         """``list`` (managed fields included) for a caller that only reads: the objects may be the store's
         own, shared with every other reader, so they must never be mutated."""
+        ...
+
+    def head(self, group: str, kind: str, namespace: str, name: str) -> Head | None:
+        """What the engine reads of every object (uid, resourceVersion, owners, managers, labels), without
+        the object itself where the API keeps heads (``choreo.store.head``)."""
+        ...
+
+    def heads(self, group: str, kind: str) -> builtins.list[tuple[ObjectKey, Head]]:
+        """The key and head of every object of a kind (every namespace), in ``list``'s order."""
         ...
 
     def hooked(self, group: str, kind: str) -> bool:

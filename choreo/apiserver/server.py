@@ -24,6 +24,7 @@ from choreo.apiserver.registry import APIResource, Registry, builtin_crds, resou
 from choreo.errors import ChoreoError, Conflict, Invalid, NotFound
 from choreo.messages import capped
 from choreo.store.base import Backend, EventSource, RecordStore, StoredText
+from choreo.store.head import Head
 
 Object = dict[str, Any]
 
@@ -207,6 +208,16 @@ class APIServer:
         """``list`` without the copies: the store's own objects, which the caller must not mutate."""
         resource = self._resource(group, kind)
         return self.backend.view_list(resource.group, resource.kind, namespace if resource.namespaced else None)
+
+    def head(self, group: str, kind: str, namespace: str, name: str) -> Head | None:
+        """The stored object's head, read without decoding the object."""
+        resource = self._resource(group, kind)
+        return self.backend.head(self._key(resource, namespace, name))
+
+    def heads(self, group: str, kind: str) -> builtins.list[tuple[ObjectKey, Head]]:
+        """Every stored object's key and head, read without decoding any object."""
+        resource = self._resource(group, kind)
+        return self.backend.heads(resource.group, resource.kind)
 
     def dependent_keys(self, uid: str) -> builtins.list[ObjectKey]:
         """Keys of the objects whose ownerReferences name ``uid``, sorted (the store keeps this index)."""

@@ -222,9 +222,8 @@ class AppliedInputs:
     def apply(self, intent: Intent) -> ObjectKey:
         """Apply ``intent`` (or find that it is in place); the key of the object it is stored as."""
         self._applied.add(intent.name)
-        stored = None if intent.hooked else self._in_place(intent)
-        if stored is not None:
-            return key_of(stored)
+        if not intent.hooked and self._in_place(intent):
+            return intent.key
         result = _apply_prepared(self.api, intent.item, intent.obj)
         self._record(intent, result)
         return key_of(result)
@@ -235,7 +234,7 @@ class AppliedInputs:
         and its record follows the object when nothing was written."""
         settled = True
         for intent in intents:
-            if not intent.hooked and self._in_place(intent) is not None:
+            if not intent.hooked and self._in_place(intent):
                 continue
             result = _writes_nothing(self.api, functools.partial(_apply_prepared, self.api, intent.item, intent.obj))
             if result is None:
@@ -244,14 +243,15 @@ class AppliedInputs:
                 self._record(intent, result)
         return settled
 
-    def _in_place(self, intent: Intent) -> dict[str, Any] | None:
-        """The stored object when the record shows that applying ``intent`` would change nothing."""
+    def _in_place(self, intent: Intent) -> bool:
+        """Whether the record shows that applying ``intent`` would change nothing (the object stored under
+        its key is the one the record saw: read from its head, the object is not decoded)."""
         recorded = self._records.get(intent.name)
         if recorded is None or recorded[0] != intent.digest:
-            return None
+            return False
         key = intent.key
-        stored = self.api.view(key.group, key.kind, key.namespace, key.name)
-        return stored if stored is not None and uid_and_version(stored) == recorded[1:] else None
+        head = self.api.head(key.group, key.kind, key.namespace, key.name)
+        return head is not None and [head.uid, head.version] == recorded[1:]
 
     def _record(self, intent: Intent, result: dict[str, Any]) -> None:
         record = [intent.digest, *uid_and_version(result)]
@@ -292,10 +292,15 @@ def _writes_nothing(api: ObjectAPI, write: Callable[[], dict[str, Any]]) -> dict
 
 
 def leftovers(api: ObjectAPI, loaded: set[ObjectKey]) -> Iterator[dict[str, Any]]:
-    """Objects an earlier load applied from inputs that this load does not have (the store's own)."""
+    """Objects an earlier load applied from inputs that this load does not have (the store's own). Only
+    objects with an origin, managed by the input manager, that this load did not apply are read whole
+    (their heads tell)."""
     for resource in api.registry.resources():
-        for obj in api.view_list(resource.group, resource.kind):
-            if _loaded_before_but_not_now(obj, loaded):
+        for key, head in api.heads(resource.group, resource.kind):
+            if key in loaded or INPUT_MANAGER not in head.managers or ORIGIN_ANNOTATION not in head.annotations:
+                continue
+            obj = api.view(key.group, key.kind, key.namespace, key.name)
+            if obj is not None and _loaded_before_but_not_now(obj, loaded):  # None: gone with a leftover owner
                 yield obj
     for obj in list(api.unserved_objects()):
         if _loaded_before_but_not_now(obj, loaded):
@@ -320,13 +325,16 @@ def _loaded_before_but_not_now(obj: dict[str, Any], loaded: set[ObjectKey]) -> b
 
 
 def garbage(api: ObjectAPI) -> list[dict[str, Any]]:
-    """Objects whose owners are all gone or being deleted (the store's own)."""
-    objects = [o for r in api.registry.resources() for o in api.view_list(r.group, r.kind)]
-    alive = {o["metadata"].get("uid") for o in objects if not o["metadata"].get("deletionTimestamp")}
-    return [
-        obj for obj in objects
-        if (refs := obj["metadata"].get("ownerReferences") or []) and not any(ref.get("uid") in alive for ref in refs)
-    ]
+    """Objects whose owners are all gone or being deleted (the store's own). Found by the objects' heads:
+    only the garbage is read whole."""
+    heads = [found for r in api.registry.resources() for found in api.heads(r.group, r.kind)]
+    alive = {head.uid for _key, head in heads if not head.deleting}
+    found = (
+        api.view(key.group, key.kind, key.namespace, key.name)
+        for key, head in heads
+        if head.owners and not any(uid in alive for uid in head.owners)
+    )
+    return [obj for obj in found if obj is not None]
 
 
 def collect_garbage(api: ObjectAPI) -> None:

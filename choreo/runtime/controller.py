@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from choreo.api.conditions import get_condition, set_condition
-from choreo.api.objects import clone, meta
+from choreo.api.objects import ObjectKey, clone, meta
 from choreo.apiserver import ssa
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.registry import Registry
@@ -34,6 +34,7 @@ from choreo.runtime.queue import WorkQueue
 from choreo.runtime.quiet import QuietPoint
 from choreo.runtime.selectors import Selector, WatchSelector, compile_selector
 from choreo.store.base import WatchEvent
+from choreo.store.head import Head, head_of
 
 Object = dict[str, Any]
 WorkKey = tuple[str, str, str]  # reconciler name, namespace, name
@@ -216,12 +217,12 @@ class Controller:
         for key, _config, _obj in self.work():
             self.queue.add(key)
 
-    def work(self) -> list[tuple[WorkKey, ReconcilerConfig, Object]]:
-        """Every reconcile there is in the current state: its key, its reconciler's config and its for-object
-        (the store's own: never to be changed)."""
+    def work(self) -> list[tuple[WorkKey, ReconcilerConfig, Head]]:
+        """Every reconcile there is in the current state: its key, its reconciler's config and its for-object's
+        head."""
         return [
-            ((r.name, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]), r.config, obj)
-            for r in self.reconcilers.values() for obj in self._for_objects(r)
+            ((r.name, key.namespace, key.name), r.config, head)
+            for r in self.reconcilers.values() for key, head in self._for_heads(r)
         ]
 
     def dispatch(
@@ -261,6 +262,19 @@ class Controller:
             return []
         return [o for o in self.api.view_list(f.group, f.kind) if r.for_selector.matches(o)]
 
+    def _for_heads(self, r: BoundReconciler) -> list[tuple[ObjectKey, Head]]:
+        """The keys and heads of ``_for_objects``: read from the heads alone when the selector takes every
+        object of the kind (no object is decoded for them)."""
+        f = r.config.for_
+        if self.api.registry.get(f.group, f.kind) is None:
+            return []
+        if r.for_selector.everything:
+            return self.api.heads(f.group, f.kind)
+        return [
+            (ObjectKey(f.group, f.kind, o["metadata"].get("namespace", ""), o["metadata"]["name"]), head_of(o))
+            for o in self._for_objects(r)
+        ]
+
     # ------------------------------------------------------------------ one reconcile
 
     def _reconcile(self, key: WorkKey) -> bool:
@@ -268,11 +282,15 @@ class Controller:
         r = self.reconcilers[key[0]]
         f = r.config.for_
         since = self.api.events.current_revision()  # before anything is read: see ReconcileMemo.remember
+        if self.memo is not None:  # read the head first: a reused reconcile needs nothing else of its for-object
+            head = self.api.head(f.group, f.kind, key[1], key[2])
+            if head is None:
+                return True
+            if self.memo.reusable(key, r.config, head):
+                self.outcome.reused += 1
+                return True
         obj = self.api.try_get(f.group, f.kind, key[1], key[2])
         if obj is None:
-            return True
-        if self.memo is not None and self.memo.reusable(key, r.config, obj):
-            self.outcome.reused += 1
             return True
         resource = self._resource_name(r, key)
         self._emit(r.name, resource, START)

@@ -44,7 +44,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import asdict
 from typing import Any, NamedTuple
 
-from choreo.api.objects import key_of
+from choreo.api.objects import key_of, uid_and_version
 from choreo.apiserver.fieldpath import canonical_json
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.server import APIServer
@@ -55,7 +55,7 @@ from choreo.loader.project import Project, ReconcilerConfig
 from choreo.runtime.eventlog import EventLog
 from choreo.runtime.selectors import field_selector
 from choreo.store import Gone
-from choreo.store.cache import owner_uids
+from choreo.store.head import Head, owner_uids
 from choreo.store.multimap import SetMap
 
 Object = dict[str, Any]
@@ -118,10 +118,12 @@ def identity_of(obj: Object) -> Identity:
 
 def version_of(obj: Object | None) -> str:
     """Which stored state of an object an observation saw: its uid and resourceVersion (``ABSENT``: none)."""
-    if obj is None:
-        return ABSENT
-    md = obj["metadata"]
-    return f"{md.get('uid') or ''} {md.get('resourceVersion') or ''}"
+    return ABSENT if obj is None else " ".join(uid_and_version(obj))
+
+
+def head_version(head: Head | None) -> str:
+    """``version_of`` the object whose head ``head`` is, read from the head alone."""
+    return ABSENT if head is None else f"{head.uid} {head.version}"
 
 
 def written_state(child: Object, manager: str) -> bytes | None:
@@ -238,16 +240,18 @@ class ReconcileMemo:
         self._written: dict[tuple[str, Identity], tuple[str, bytes]] = {}  # (manager, child) → version, state
         self._observations = _Observations(api, self.events, follow=bool(self._records))
 
-    def reusable(self, key: WorkKey, config: ReconcilerConfig, for_object: Object) -> bool:
-        """Whether the reconcile of ``key`` may be skipped: its inputs are those of its last execution."""
+    def reusable(self, key: WorkKey, config: ReconcilerConfig, for_object: Head) -> bool:
+        """Whether the reconcile of ``key`` may be skipped: its inputs are those of its last execution
+        (``for_object``: the head of its for-object)."""
         name = _record_key(key)
         self._seen.add(name)
         return not self.full and self._current(name, config, for_object)
 
-    def settled(self, work: Iterable[tuple[WorkKey, ReconcilerConfig, Object]]) -> bool:
+    def settled(self, work: Iterable[tuple[WorkKey, ReconcilerConfig, Head]]) -> bool:
         """Whether the next run would reuse every reconcile, ``work`` being every reconcile there is now (key,
-        reconciler, for-object): each has a record, which holds in the current state, and no other record
-        is left. Asked at the end of a batch run that went well (the observations are dropped after it)."""
+        reconciler, for-object's head): each has a record, which holds in the current state, and no other
+        record is left. Asked at the end of a batch run that went well (the observations are dropped after
+        it)."""
         try:
             names = set()
             for key, config, for_object in work:
@@ -261,11 +265,11 @@ class ReconcileMemo:
             self._observations.clear()  # nothing asks after this: not kept through the run's snapshot
             self.events.drop()
 
-    def _current(self, name: str, config: ReconcilerConfig, for_object: Object) -> bool:
+    def _current(self, name: str, config: ReconcilerConfig, for_object: Head) -> bool:
         """Whether the record ``name`` holds: same salt, same observations now (a child changed only where
         the reconciler owns nothing counts as the same), for-object not being deleted."""
         record = self._records.get(name)
-        if record is None or for_object["metadata"].get("deletionTimestamp"):
+        if record is None or for_object.deleting:
             return False
         if record.salt != self._salt(config):
             return False
@@ -488,16 +492,14 @@ class _Observations:
         try:
             if op == "get":
                 group, kind, namespace, name = args
-                seen = version_of(self.api.view(group, kind, namespace, name))
+                seen = head_version(self.api.head(group, kind, namespace, name))
                 if self.follow:
                     resource = self.api.registry.get(group, kind)
                     stored_as = (group, kind, namespace if resource is None or resource.namespaced else "", name)
                     self._gets.add(stored_as, query)
             else:
                 group, kind, selector = args
-                seen = _ITEM.join(
-                    _FIELD.join((*identity_of(o), version_of(o))) for o in _selected(self.api, group, kind, selector)
-                )
+                seen = _ITEM.join(_FIELD.join(listed) for listed in _listed(self.api, group, kind, selector))
                 if self.follow:
                     self._lists.add((group, kind), query)
         except ChoreoError as exc:  # a kind that is not served (any more)
@@ -517,13 +519,22 @@ class _Observations:
         for key in self.api.dependent_keys(uid):
             if (key.group, key.kind) in kinds:
                 identity = (key.group, key.kind, key.namespace, key.name)
-                found.append((identity, version_of(self.api.view(*identity))))
+                found.append((identity, head_version(self.api.head(*identity))))
         if self.follow:
             self._seen[query] = found
             self._children.add(uid, query)
             for identity, _version in found:
                 self._owners.add(identity, uid)
         return found
+
+
+def _listed(api: APIServer, group: str, kind: str, selector: dict[str, str] | None) -> list[tuple[str, ...]]:
+    """What a list query sees: the identity and version of each object it returns. Without a selector that
+    is every object of the kind, read from the heads; a selector looks at the objects themselves."""
+    if not selector:
+        listed = api.heads(group, kind)
+        return [(key.group, key.kind, key.namespace, key.name, head_version(head)) for key, head in listed]
+    return [(*identity_of(o), version_of(o)) for o in _selected(api, group, kind, selector)]
 
 
 def _record_key(key: WorkKey) -> str:

@@ -28,6 +28,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
+from choreo.api.objects import ObjectKey
 from choreo.apiserver.openapi import SchemaInfo
 from choreo.apiserver.registry import APIResource, Registry, builtin_crds
 from choreo.apiserver.server import APIServer, status_intent
@@ -40,6 +41,7 @@ from choreo.server.events import register_event_kinds
 from choreo.server.protocol import APPLY_PATCH
 from choreo.server.runner import ContinuousController, Log
 from choreo.store.base import EventSource, Gone, RecordStore, WatchEvent
+from choreo.store.head import Head, head_of
 from choreo.store.memory import MemoryBackend
 
 Object = dict[str, Any]
@@ -255,6 +257,20 @@ class RemoteAPI:
     def view_list(self, group: str, kind: str, namespace: str | None = None) -> builtins.list[Object]:
         """A cluster's answer is already this caller's own copy."""
         return self.list(group, kind, namespace)
+
+    def head(self, group: str, kind: str, namespace: str, name: str) -> Head | None:
+        """A cluster keeps no heads: the head of the object read."""
+        found = self.try_get(group, kind, namespace, name)
+        return None if found is None else head_of(found)
+
+    def heads(self, group: str, kind: str) -> builtins.list[tuple[ObjectKey, Head]]:
+        """A cluster keeps no heads: the heads of the objects listed."""
+        resource = self.registry.require(group, kind)
+        return [
+            (ObjectKey(resource.group, resource.kind, o["metadata"].get("namespace") or "", o["metadata"]["name"]),
+             head_of(o))
+            for o in self.list(group, kind)
+        ]
 
     def hooked(self, group: str, kind: str) -> bool:
         """Admission hooks run in choreo's own store only."""

@@ -35,7 +35,8 @@ from choreo.api.objects import ObjectKey, clone
 from choreo.environment import positive_count
 from choreo.errors import AlreadyExists, ChoreoError, Conflict, Invalid, NotFound
 from choreo.store.base import Gone, Stored, StoredText, WatchEvent, content_key
-from choreo.store.cache import KindObjects, ObjectCache, owner_uids
+from choreo.store.cache import KindObjects, ObjectCache
+from choreo.store.head import Head, head_of
 
 DEFAULT_MAX_EVENTS = 10_000
 """How many watch events a backend keeps before compacting the oldest ones away (``CHOREO_EVENT_HISTORY``
@@ -161,17 +162,6 @@ def stamped(obj: Mapping[str, Any], revision: int) -> dict[str, Any]:
     return out
 
 
-def labels_match(obj: Mapping[str, Any], wanted: Mapping[str, str] | None) -> bool:
-    """True when the object carries every label in ``wanted`` with exactly that value."""
-    if not wanted:
-        return True
-    md = obj.get("metadata")
-    labels = md.get("labels") if isinstance(md, Mapping) else None
-    if not isinstance(labels, Mapping):
-        return False
-    return all(labels.get(name) == value for name, value in wanted.items())
-
-
 # --- messages -------------------------------------------------------------------------------------
 
 
@@ -234,7 +224,7 @@ class BaseBackend(ABC):
         self._depth = 0
         self._closed = False
         self.rollbacks = 0
-        self._cache = ObjectCache(self._decode_object)
+        self._cache = ObjectCache(self._decode_stored)
         self._written: int | None = None  # the revision counter, once the open transaction has written
         self._open = 0  # how many of the ``_depth`` nested transactions have begun in the storage
         self._sharing: set[int] = set()  # begun levels that use the savepoint of the level below (``_writing``)
@@ -243,14 +233,16 @@ class BaseBackend(ABC):
     # --- primitives supplied by each backend (always called with the lock held) ---
 
     @abstractmethod
-    def _save(self, key: ObjectKey, body: str) -> None: ...
+    def _save(self, key: ObjectKey, body: str, head: Head) -> None:
+        """Store ``body`` and ``head`` (both of the same object) together: no reader may see one without
+        the other, not even after a crash."""
 
     @abstractmethod
     def _remove(self, key: ObjectKey) -> None: ...
 
     @abstractmethod
-    def _scan_stored(self, group: str, kind: str) -> builtins.list[tuple[str, str, Stored]]:
-        """(namespace, name, stored body) of every stored object of one kind, sorted by (namespace, name)."""
+    def _scan_stored(self, group: str, kind: str) -> builtins.list[tuple[str, str, Stored, Head]]:
+        """(namespace, name, stored body, head) of every stored object of one kind, sorted by (namespace, name)."""
 
     @abstractmethod
     def _text_of(self, stored: Stored) -> str:
@@ -422,8 +414,7 @@ class BaseBackend(ABC):
         """The cached objects of a kind, loaded whole on first touch."""
         objects = self._cache.kind(group, kind)
         if objects is None:
-            rows = self._scan_stored(group, kind)
-            objects = self._cache.add_kind(group, kind, [(ns, name, self._text_of(body)) for ns, name, body in rows])
+            objects = self._cache.add_kind(group, kind, self._scan_stored(group, kind))
         return objects
 
     def _shared(self, key: ObjectKey) -> dict[str, Any] | None:
@@ -436,6 +427,9 @@ class BaseBackend(ABC):
     def _decode_object(self, body: str, what: object) -> dict[str, Any]:
         decoded: dict[str, Any] = self._decode(body, what)
         return decoded
+
+    def _decode_stored(self, stored: Stored, what: object) -> dict[str, Any]:
+        return self._decode_object(self._text_of(stored), what)
 
     # --- objects ---
 
@@ -466,23 +460,26 @@ class BaseBackend(ABC):
     ) -> builtins.list[dict[str, Any]]:
         with self._lock:
             self._check_cache()
-            found = self._cache.objects_of(group, kind, self._kind(group, kind), namespace)
-            return [obj for obj in found if labels_match(obj, labels)]
+            return builtins.list(self._cache.objects_of(group, kind, self._kind(group, kind), namespace, labels))
+
+    def head(self, key: ObjectKey) -> Head | None:
+        with self._lock:
+            self._check_cache()
+            return self._kind(key.group, key.kind).heads.get((key.namespace, key.name))
+
+    def heads(self, group: str, kind: str) -> builtins.list[tuple[ObjectKey, Head]]:
+        with self._lock:
+            self._check_cache()
+            objects = self._kind(group, kind)
+            heads = objects.heads
+            return [(ObjectKey(group, kind, *name), heads[name]) for name in objects.names]
 
     def dependents(self, uid: str) -> builtins.list[ObjectKey]:
         with self._lock:
             self._check_cache()
             if not self._cache.owners_indexed:
-                self._cache.index_owners(
-                    (ObjectKey(group, kind, *name), obj)
-                    for group, kind in self._kinds()
-                    for name, obj in self._named_objects(group, kind)
-                )
+                self._cache.index_owners((group, kind, self._kind(group, kind)) for group, kind in self._kinds())
             return self._cache.dependents(uid)
-
-    def _named_objects(self, group: str, kind: str) -> Iterator[tuple[tuple[str, str], dict[str, Any]]]:
-        objects = self._kind(group, kind)
-        return zip(objects.names, self._cache.objects_of(group, kind, objects), strict=True)
 
     def kinds(self) -> builtins.list[tuple[str, str]]:
         with self._lock:
@@ -496,14 +493,15 @@ class BaseBackend(ABC):
                 self._check_cache()
                 objects = self._kind(group, kind)
                 found = []
-                for namespace, name, body in self._scan_stored(group, kind):
+                for namespace, name, body, _head in self._scan_stored(group, kind):
                     entry = objects.entries[(namespace, name)]  # a loaded kind's cache holds every stored object
-                    if isinstance(entry, str):  # not decoded yet
+                    if type(entry) is dict:
+                        found.append((entry, StoredText(body, self, self._text_of, None)))
+                    else:  # not decoded yet: a text (not a compressed form) is the object's text
                         view = self._cache.shared(objects, ObjectKey(group, kind, namespace, name))
                         assert view is not None
-                        found.append((view, StoredText(body, self, self._text_of, entry)))
-                    else:
-                        found.append((entry, StoredText(body, self, self._text_of, None)))
+                        text = entry if isinstance(entry, str) else None
+                        found.append((view, StoredText(body, self, self._text_of, text)))
             yield from found
 
     def create(self, key: ObjectKey, obj: dict[str, Any]) -> dict[str, Any]:
@@ -539,9 +537,11 @@ class BaseBackend(ABC):
         """Store ``obj`` at the next revision. The cache keeps the text, decoded when first read: the
         caller gets a decoding of its own, so nothing it does to it reaches the store."""
         revision = self._next_revision()
-        body = encode(stamped(obj, revision), str(key))
-        self._save(key, body)
-        self._cache.put(key, body, owner_uids(obj))
+        stored = stamped(obj, revision)
+        body = encode(stored, str(key))
+        head = head_of(stored)
+        self._save(key, body, head)
+        self._cache.put(key, (body, head))
         self._append_event(StoredEvent(revision, event_type, key.group, key.kind, body))
         return self._decode_object(body, key)
 

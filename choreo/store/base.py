@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from choreo.api.objects import ObjectKey
 from choreo.errors import ChoreoError
+from choreo.store.head import Head
 
 
 class Gone(ChoreoError):
@@ -154,6 +155,14 @@ class Backend(EventSource, RecordStore, Protocol):
         labels: Mapping[str, str] | None = None,
     ) -> builtins.list[dict[str, Any]]:
         """``list`` without the copies: the stored objects themselves, which the caller must not mutate."""
+        ...
+
+    def head(self, key: ObjectKey) -> Head | None:
+        """The head of the object stored under ``key`` (``head.py``), without decoding the object."""
+        ...
+
+    def heads(self, group: str, kind: str) -> builtins.list[tuple[ObjectKey, Head]]:
+        """The key and head of every object of one kind, in ``list``'s order, without decoding any object."""
         ...
 
     def dependents(self, uid: str) -> builtins.list[ObjectKey]:

@@ -8,8 +8,10 @@ namespace or label filter walks) and by owner uid.
 
 What it holds: the objects of each kind that was touched, loaded whole on first touch (so absence is
 known without asking the storage, and no negative entry is ever needed). An entry is either the stored
-text (written by this process, or loaded, and not read since) or the decoded dict, which replaces the
-text on first read. Entries are never mutated, only replaced: a decoded dict is shared by every reader
+form (text written by this process, or the storage's form as loaded, and not read since) or the decoded
+dict, which replaces it on first read. Beside each entry the cache keeps the object's head (``head.py``):
+what most readers need of every object (uid, resourceVersion, owners, managers...) without decoding it.
+Entries are never mutated, only replaced: a decoded dict is shared by every reader
 of ``BaseBackend.view`` / ``view_list`` (who must not change it) and copied by ``get`` / ``list``.
 The memory is the store's objects, decoded: about three times their text, as decoded objects share
 their repeated strings and managedFields trees (``sharing.py``).
@@ -29,26 +31,19 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from choreo.api.objects import ObjectKey
+from choreo.store.base import Stored
+from choreo.store.head import Head, labels_match
 from choreo.store.multimap import SetMap
 from choreo.store.sharing import Sharing
 
 Object = dict[str, Any]
-Entry = str | Object
-"""A cached object: its stored text until first read, then the decoded dict."""
+Entry = Stored | Object
+"""A cached object: its stored form until first read, then the decoded dict."""
 Name = tuple[str, str]  # namespace, name
-Row = tuple[str, str, str]  # namespace, name, stored text
+Row = tuple[str, str, Stored, Head]  # namespace, name, stored form, head
 
 
-def owner_uids(obj: Mapping[str, Any]) -> frozenset[str]:
-    """The uids named by ``obj``'s ownerReferences."""
-    md = obj.get("metadata")
-    refs = md.get("ownerReferences") if isinstance(md, Mapping) else None
-    if not isinstance(refs, list):
-        return frozenset()
-    return frozenset(r["uid"] for r in refs if isinstance(r, Mapping) and isinstance(r.get("uid"), str) and r["uid"])
-
-
-def _same(indexed: Collection[str], uids: frozenset[str]) -> bool:
+def _same(indexed: Collection[str], uids: Collection[str]) -> bool:
     return len(indexed) == len(uids) and all(uid in uids for uid in indexed)
 
 
@@ -62,10 +57,14 @@ class KindObjects:
     the same pass. Writes are many and reads of a whole kind few, so each read costs about what walking
     the kind costs anyway."""
 
-    __slots__ = ("_added", "_names", "_removed", "entries")
+    __slots__ = ("_added", "_names", "_removed", "entries", "heads")
 
     def __init__(self, rows: Iterable[Row]) -> None:
-        self.entries: dict[Name, Entry] = {(ns, name): body for ns, name, body in rows}
+        self.entries: dict[Name, Entry] = {}
+        self.heads: dict[Name, Head] = {}
+        for ns, name, body, head in rows:
+            self.entries[(ns, name)] = body
+            self.heads[(ns, name)] = head
         self._names: list[Name] = sorted(self.entries)
         self._added: set[Name] = set()  # names not in _names yet
         self._removed = False  # some names in _names are no longer entries
@@ -83,12 +82,14 @@ class KindObjects:
             self._added = set()
         return self._names
 
-    def set(self, name: Name, entry: Entry) -> None:
+    def set(self, name: Name, entry: Entry, head: Head) -> None:
         if name not in self.entries:
             self._added.add(name)
         self.entries[name] = entry
+        self.heads[name] = head
 
     def remove(self, name: Name) -> None:
+        self.heads.pop(name, None)
         if self.entries.pop(name, None) is not None:
             if name in self._added:
                 self._added.discard(name)
@@ -103,8 +104,9 @@ trees are one object's own (they name its owner's uid), so a larger memo held mo
 N=1000 fabric 65 536 (36 762 used) left the decoded objects and the memo at 61.2 MiB, 2048 at 58.6 MiB,
 at the same cost."""
 
-Undo = dict[ObjectKey, Entry | None]
-"""A transaction's undo entries: each changed key's entry before its first change (None: no such object)."""
+Undo = dict[ObjectKey, tuple[Entry, Head] | None]
+"""A transaction's undo entries: each changed key's entry and head before its first change (None: no such
+object)."""
 
 
 class Mark(NamedTuple):
@@ -115,10 +117,10 @@ class Mark(NamedTuple):
 
 
 class ObjectCache:
-    """See the module docstring. ``decode`` turns a stored text into its object (``what`` names it in
+    """See the module docstring. ``decode`` turns a stored form into its object (``what`` names it in
     errors); the owning backend's lock guards every call."""
 
-    def __init__(self, decode: Callable[[str, ObjectKey], Object]) -> None:
+    def __init__(self, decode: Callable[[Stored, ObjectKey], Object]) -> None:
         self._decode = decode
         self._sharing = Sharing(limit=SHARED_TREES)
         self._kinds: dict[tuple[str, str], KindObjects] = {}
@@ -145,26 +147,36 @@ class ObjectCache:
         """Cache a kind loaded whole from the storage."""
         loaded = self._kinds[(group, kind)] = KindObjects(rows)
         if self._dependents is not None:
-            for name in loaded.names:
-                self._index(ObjectKey(group, kind, *name), self.shared(loaded, ObjectKey(group, kind, *name)))
+            for name, head in loaded.heads.items():
+                if head.owners:
+                    self._add_owners(ObjectKey(group, kind, *name), head.owners)
         return loaded
 
     def shared(self, objects: KindObjects, key: ObjectKey) -> Object | None:
         """The decoded object of ``key`` (in ``objects``, its kind), decoded now if it was not yet."""
         name = (key.namespace, key.name)
         entry = objects.entries.get(name)
-        if not isinstance(entry, str):
+        if entry is None or isinstance(entry, dict):
             return entry
         decoded: Object = self._sharing.share(self._decode(entry, key))
         objects.entries[name] = decoded
         return decoded
 
     def objects_of(
-        self, group: str, kind: str, objects: KindObjects, namespace: str | None = None
+        self,
+        group: str,
+        kind: str,
+        objects: KindObjects,
+        namespace: str | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> Iterator[Object]:
-        """The decoded objects of a kind (of one namespace unless ``namespace`` is None), in store order."""
+        """The decoded objects of a kind (of one namespace unless ``namespace`` is None; carrying every label
+        of ``labels`` with that value), in store order. Only the objects that pass are decoded."""
+        heads = objects.heads
         for ns, name in objects.names:
             if namespace is not None and ns != namespace:
+                continue
+            if labels and not labels_match(heads[ns, name].labels, labels):
                 continue
             found = self.shared(objects, ObjectKey(group, kind, ns, name))
             assert found is not None
@@ -172,23 +184,27 @@ class ObjectCache:
 
     # --- writes (the kind is loaded: a write always reads first) ---
 
-    def put(self, key: ObjectKey, entry: Entry | None, owners: frozenset[str] | None = None) -> None:
-        """Set (``None``: remove) the entry of ``key``; ``owners`` are its owner uids when known."""
+    def put(self, key: ObjectKey, stored: tuple[Entry, Head] | None) -> None:
+        """Set the entry and head of ``key`` (``None``: remove the object)."""
         objects = self._kinds[(key.group, key.kind)]
         if self._undo and key not in self._undo[-1]:
-            self._undo[-1][key] = objects.entries.get((key.namespace, key.name))
-        self._set(objects, key, entry, owners)
+            self._undo[-1][key] = self._stored(objects, (key.namespace, key.name))
+        self._set(objects, key, stored)
 
-    def _set(self, objects: KindObjects, key: ObjectKey, entry: Entry | None, owners: frozenset[str] | None) -> None:
+    @staticmethod
+    def _stored(objects: KindObjects, name: Name) -> tuple[Entry, Head] | None:
+        entry = objects.entries.get(name)
+        return None if entry is None else (entry, objects.heads[name])
+
+    def _set(self, objects: KindObjects, key: ObjectKey, stored: tuple[Entry, Head] | None) -> None:
         name = (key.namespace, key.name)
-        if entry is None:
+        if stored is None:
             objects.remove(name)
         else:
-            objects.set(name, entry)
+            objects.set(name, *stored)
         if self._dependents is not None:
-            if entry is not None and owners is None:
-                owners = owner_uids(self.shared(objects, key) or {})
-            if owners is None or not _same(self._owners_of.get(key), owners):
+            owners = () if stored is None else stored[1].owners
+            if not _same(self._owners_of.get(key), owners):
                 self._unindex(key)
                 if owners:
                     self._add_owners(key, owners)
@@ -207,7 +223,7 @@ class ObjectCache:
             for key, before in self._undo.pop().items():
                 objects = self._kinds.get((key.group, key.kind))
                 if objects is not None:
-                    self._set(objects, key, before, None)
+                    self._set(objects, key, before)
         self.revision = mark.revision
 
     def release(self, mark: Mark) -> None:
@@ -228,24 +244,22 @@ class ObjectCache:
     def owners_indexed(self) -> bool:
         return self._dependents is not None
 
-    def index_owners(self, objects: Iterable[tuple[ObjectKey, Object]]) -> None:
-        """Build the owner index from every stored object; the cache keeps it current from then on."""
+    def index_owners(self, kinds: Iterable[tuple[str, str, KindObjects]]) -> None:
+        """Build the owner index from every stored object's head (``kinds``: every stored kind, loaded);
+        the cache keeps it current from then on."""
         self._dependents = SetMap()
         self._owners_of.clear()
-        for key, obj in objects:
-            self._index(key, obj)
+        for group, kind, objects in kinds:
+            for name, head in objects.heads.items():
+                if head.owners:
+                    self._add_owners(ObjectKey(group, kind, *name), head.owners)
 
     def dependents(self, uid: str) -> list[ObjectKey]:
         """Keys of the objects whose ownerReferences name ``uid``, sorted (the index must be built)."""
         assert self._dependents is not None
         return sorted(self._dependents.get(uid))
 
-    def _index(self, key: ObjectKey, obj: Object | None) -> None:
-        uids = owner_uids(obj or {})
-        if uids:
-            self._add_owners(key, uids)
-
-    def _add_owners(self, key: ObjectKey, uids: frozenset[str]) -> None:
+    def _add_owners(self, key: ObjectKey, uids: Iterable[str]) -> None:
         assert self._dependents is not None
         self._owners_of.add_all(key, uids)
         for uid in uids:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from choreo.api.objects import ObjectKey
 from choreo.store._common import BaseBackend, StoredEvent
 from choreo.store.base import Stored
+from choreo.store.head import Head
 
 GroupKind = tuple[str, str]
 NamespacedName = tuple[str, str]
@@ -30,7 +31,7 @@ class _Savepoint:
 class MemoryBackend(BaseBackend):
     def __init__(self, *, max_events: int | None = None) -> None:
         super().__init__(max_events=max_events)
-        self._objects: dict[GroupKind, dict[NamespacedName, str]] = {}
+        self._objects: dict[GroupKind, dict[NamespacedName, tuple[str, Head]]] = {}
         self._records: dict[str, dict[str, str]] = {}
         self._events: list[StoredEvent] = []
         self._revision = 0
@@ -40,7 +41,7 @@ class MemoryBackend(BaseBackend):
 
     # --- raw mutations: each returns the previous value so it can be undone ---
 
-    def _set_object(self, key: ObjectKey, body: str | None) -> str | None:
+    def _set_object(self, key: ObjectKey, body: tuple[str, Head] | None) -> tuple[str, Head] | None:
         by_name = self._objects.setdefault((key.group, key.kind), {})
         name = (key.namespace, key.name)
         previous = by_name.pop(name, None)
@@ -59,7 +60,7 @@ class MemoryBackend(BaseBackend):
             del self._records[table]
         return previous
 
-    def _change_object(self, key: ObjectKey, body: str | None) -> None:
+    def _change_object(self, key: ObjectKey, body: tuple[str, Head] | None) -> None:
         previous = self._set_object(key, body)
         self._undo.append(lambda: self._set_object(key, previous))
 
@@ -69,14 +70,15 @@ class MemoryBackend(BaseBackend):
 
     # --- objects ---
 
-    def _save(self, key: ObjectKey, body: str) -> None:
-        self._change_object(key, body)
+    def _save(self, key: ObjectKey, body: str, head: Head) -> None:
+        self._change_object(key, (body, head))
 
     def _remove(self, key: ObjectKey) -> None:
         self._change_object(key, None)
 
-    def _scan_stored(self, group: str, kind: str) -> list[tuple[str, str, Stored]]:
-        return [(ns, name, body) for (ns, name), body in sorted(self._objects.get((group, kind), {}).items())]
+    def _scan_stored(self, group: str, kind: str) -> list[tuple[str, str, Stored, Head]]:
+        found = sorted(self._objects.get((group, kind), {}).items())
+        return [(ns, name, body, head) for (ns, name), (body, head) in found]
 
     def _text_of(self, stored: Stored) -> str:
         assert isinstance(stored, str), "this backend keeps every text as it is"

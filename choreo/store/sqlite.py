@@ -3,11 +3,13 @@
 Why SQLite: a single file, atomic multi-row transactions and crash safety without running a server.
 The write rules live in ``_common.BaseBackend``; this module maps its primitives onto tables:
 
-- ``objects``  unique on (grp, kind, namespace, name): get is one index lookup, list one range scan.
+- ``objects``  unique on (grp, kind, namespace, name): get is one index lookup, list one range scan. Each
+  row holds the object's body and its head (``head.py``), written by one statement.
 - ``events``   keyed by revision (plus an index on (grp, kind, revision) for filtered watches).
 - ``records``  unique on (tbl, key).
 Bodies over a couple of hundred bytes are stored zlib-compressed (``_pack``); a version 1 file (plain
-text bodies, WITHOUT ROWID tables) is upgraded in place, in one transaction, when it is first opened.
+text bodies, WITHOUT ROWID tables) or version 2 file (no heads) is upgraded in place, in one transaction,
+when it is first opened.
 - ``meta``     the revision counter and the compaction point; ``schema_version`` the layout version.
 The open transaction's latest events are also kept in memory as text (``RECENT_EVENT_TEXT``), for the
 readers that ask for them within it.
@@ -27,12 +29,14 @@ from pathlib import Path
 
 from choreo.api.objects import ObjectKey
 from choreo.errors import ChoreoError
-from choreo.store._common import BaseBackend, StoredEvent
+from choreo.store._common import BaseBackend, StoreDamaged, StoredEvent, decode
 from choreo.store.base import Stored
+from choreo.store.head import Head, head_from_text, head_of, head_text
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version 2: rowid tables with a unique key index (version 1's WITHOUT ROWID tables packed bodies of a
-kilobyte or more about three times less densely) and bodies over ``_PACK_OVER`` bytes zlib-compressed."""
+kilobyte or more about three times less densely) and bodies over ``_PACK_OVER`` bytes zlib-compressed.
+Version 3: each object row also holds the object's head."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -44,6 +48,7 @@ CREATE TABLE IF NOT EXISTS objects (
     namespace TEXT NOT NULL,
     name TEXT NOT NULL,
     body BLOB NOT NULL,
+    head TEXT NOT NULL,
     UNIQUE (grp, kind, namespace, name)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -82,6 +87,16 @@ def _pack(body: str) -> Stored:
 
 def _unpack(stored: Stored) -> str:
     return zlib.decompress(stored).decode() if isinstance(stored, bytes) else stored
+
+
+def _head_of_stored(stored: Stored) -> str:
+    """The head text of a stored body, for a store upgraded to heads; "" (a damaged head, reported when its
+    kind is read) for a body that is not an object's JSON."""
+    try:
+        obj = decode(_unpack(stored))
+    except (StoreDamaged, zlib.error, UnicodeDecodeError):
+        return ""
+    return head_text(head_of(obj)) if isinstance(obj, dict) else ""
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -162,13 +177,16 @@ class SqliteBackend(BaseBackend):
         """Create the tables of a new store, or upgrade a version 1 store in place (then compact the file)."""
         with self.transaction():  # the version is read under the write lock: two openers cannot both upgrade
             version = self._layout_version()
-            if version is not None and version not in (1, SCHEMA_VERSION):
+            if version is not None and version not in (1, 2, SCHEMA_VERSION):
                 raise ChoreoError(
                     f"{self.path}: store schema version {version} is not supported "
-                    f"(this choreo reads versions 1 and {SCHEMA_VERSION})"
+                    f"(this choreo reads versions 1 to {SCHEMA_VERSION})"
                 )
+            self._db.create_function("choreo_head", 1, _head_of_stored, deterministic=True)
             if version == 1:
                 self._upgrade_from_1()
+            elif version == 2:
+                self._upgrade_from_2()
             self._create_schema()
             if version is None:
                 self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
@@ -191,8 +209,9 @@ class SqliteBackend(BaseBackend):
         self._create_schema()
         self._db.create_function("choreo_pack", 1, _pack, deterministic=True)
         self._db.execute(
-            "INSERT INTO objects (grp, kind, namespace, name, body) "
-            "SELECT grp, kind, namespace, name, choreo_pack(body) FROM objects_v1 ORDER BY grp, kind, namespace, name"
+            "INSERT INTO objects (grp, kind, namespace, name, body, head) "
+            "SELECT grp, kind, namespace, name, choreo_pack(body), choreo_head(body) FROM objects_v1 "
+            "ORDER BY grp, kind, namespace, name"
         )
         self._db.execute(
             "INSERT INTO events (revision, type, grp, kind, body) "
@@ -204,6 +223,13 @@ class SqliteBackend(BaseBackend):
         )
         for table in ("objects", "events", "records"):
             self._db.execute(f"DROP TABLE {table}_v1")
+        self._db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+
+    def _upgrade_from_2(self) -> None:
+        """Version 2's object rows get their heads, in one transaction (the caller's): a crash half-way
+        leaves version 2 as it was."""
+        self._db.execute("ALTER TABLE objects ADD COLUMN head TEXT NOT NULL DEFAULT ''")
+        self._db.execute("UPDATE objects SET head = choreo_head(body)")
         self._db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
     def _create_schema(self) -> None:
@@ -225,11 +251,11 @@ class SqliteBackend(BaseBackend):
 
     # --- objects ---
 
-    def _save(self, key: ObjectKey, body: str) -> None:
+    def _save(self, key: ObjectKey, body: str, head: Head) -> None:
         self._db.execute(
-            "INSERT INTO objects (grp, kind, namespace, name, body) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (grp, kind, namespace, name) DO UPDATE SET body = excluded.body",
-            (key.group, key.kind, key.namespace, key.name, self._packed(body)),
+            "INSERT INTO objects (grp, kind, namespace, name, body, head) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (grp, kind, namespace, name) DO UPDATE SET body = excluded.body, head = excluded.head",
+            (key.group, key.kind, key.namespace, key.name, self._packed(body), head_text(head)),
         )
 
     def _packed(self, body: str) -> Stored:
@@ -246,11 +272,21 @@ class SqliteBackend(BaseBackend):
             (key.group, key.kind, key.namespace, key.name),
         )
 
-    def _scan_stored(self, group: str, kind: str) -> list[tuple[str, str, Stored]]:
-        return self._db.execute(
-            "SELECT namespace, name, body FROM objects WHERE grp = ? AND kind = ? ORDER BY namespace, name",
+    def _scan_stored(self, group: str, kind: str) -> list[tuple[str, str, Stored, Head]]:
+        rows = self._db.execute(
+            "SELECT namespace, name, body, head FROM objects WHERE grp = ? AND kind = ? ORDER BY namespace, name",
             (group, kind),
-        ).fetchall()
+        )
+        found = []
+        for namespace, name, body, text in rows:
+            head = head_from_text(text)
+            if head is None:
+                raise StoreDamaged(
+                    f"{self.path}: stored head of {ObjectKey(group, kind, namespace, name)} is not one choreo "
+                    "wrote; the store is damaged: delete it (the project's .choreo folder) to start afresh"
+                )
+            found.append((namespace, name, body, head))
+        return found
 
     def _text_of(self, stored: Stored) -> str:
         return _unpack(stored)

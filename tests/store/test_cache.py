@@ -12,6 +12,7 @@ import pytest
 
 from choreo.store._common import BaseBackend
 from choreo.store.cache import KindObjects
+from choreo.store.head import head_of
 from choreo.store.sqlite import SqliteBackend
 
 from .conftest import GROUP, KIND, key, obj, put
@@ -184,14 +185,15 @@ def test_names_stay_in_store_order_through_any_mix_of_writes_removals_and_reads(
     """A kind's names are settled when read: whatever was added, removed and added again since the last
     read, the listing is every entry once, sorted."""
     rng = random.Random(7)
-    objects = KindObjects([("default", f"n{i}", "{}") for i in range(0, 40, 3)])
+    empty = head_of({})
+    objects = KindObjects([("default", f"n{i}", "{}", empty) for i in range(0, 40, 3)])
     for _step in range(3000):
         name = (rng.choice(["default", "other"]), f"n{rng.randrange(40)}")
         action = rng.random()
         if action < 0.45:
-            objects.set(name, "{}")
+            objects.set(name, "{}", empty)
         elif action < 0.8:
             objects.remove(name)
         else:
-            assert objects.names == sorted(objects.entries)
-    assert objects.names == sorted(objects.entries)
+            assert objects.names == sorted(objects.entries) == sorted(objects.heads)
+    assert objects.names == sorted(objects.entries) == sorted(objects.heads)

@@ -12,6 +12,7 @@ import pytest
 from choreo.errors import AlreadyExists, Conflict, Invalid, NotFound
 from choreo.store import Gone
 from choreo.store._common import BaseBackend, encode
+from choreo.store.head import Head, head_of
 from choreo.store.memory import MemoryBackend
 
 from .conftest import GROUP, KIND, BackendFactory, key, obj, put
@@ -239,6 +240,77 @@ def test_keys_are_namespace_aware(backend: BaseBackend) -> None:
     backend.delete(key("same", "one"))
     assert backend.get(key("same", "one")) is None
     assert names(backend.list(GROUP, KIND)) == [("", "same"), ("two", "same")]
+
+
+# --- heads ------------------------------------------------------------------------------------------
+
+
+def managed(name: str, *managers: str, owners: tuple[str, ...] = (), **metadata: object) -> dict:
+    widget = obj(name, labels={"app": "web", "size": 3})  # a label that is not a string: no selector matches it
+    md = widget["metadata"]
+    md.update(metadata, uid=f"uid-{name}")
+    md["managedFields"] = [{"manager": m, "operation": "Apply", "fieldsV1": {"f:spec": {}}} for m in managers]
+    md["ownerReferences"] = [{"uid": uid, "kind": "Owner", "name": uid} for uid in owners]
+    return widget
+
+
+def test_a_head_holds_what_the_engine_reads_of_an_object_without_it(backend: BaseBackend) -> None:
+    stored = backend.create(
+        key("a"),
+        managed("a", "loader", "x", "loader", owners=("u2", "u1"), deletionTimestamp="2026-01-01T00:00:00Z",
+                annotations={"z/note": "1", "origin": "{}"}),
+    )
+    assert backend.head(key("a")) == Head(
+        uid="uid-a", version=rv(stored), deleting=True, owners=("u1", "u2"), managers=("loader", "x"),
+        labels={"app": "web"}, annotations=("origin", "z/note"),
+    )
+    assert backend.head(key("a")) == head_of(backend.view(key("a")))
+    assert backend.head(key("missing")) is None
+    assert head_of({"kind": "Bare"}) == Head("", "", False, (), (), {}, ())
+
+
+def test_heads_follow_every_write_in_list_order(backend: BaseBackend) -> None:
+    for name in ("c", "a", "b"):
+        backend.create(key(name), managed(name, "m"))
+    backend.create(key("z", "another"), managed("z", "m"))
+    updated = backend.update(key("b"), managed("b", "n", owners=("uid-a",)))
+    backend.delete(key("c"))
+    assert [(k, h.version, h.managers) for k, h in backend.heads(GROUP, KIND)] == [
+        (key("z", "another"), "4", ("m",)), (key("a"), "2", ("m",)), (key("b"), rv(updated), ("n",))
+    ]
+    assert [head_of(o) for o in backend.view_list(GROUP, KIND)] == [h for _k, h in backend.heads(GROUP, KIND)]
+    assert backend.heads(GROUP, "Gadget") == []
+
+
+def test_rollbacks_restore_heads_and_the_owner_index(backend: BaseBackend) -> None:
+    backend.create(key("a"), managed("a", "m", owners=("u1",)))
+    before = (backend.heads(GROUP, KIND), backend.dependents("u1"), backend.dependents("u2"))
+    with pytest.raises(Boom), backend.transaction():
+        backend.update(key("a"), managed("a", "n", owners=("u2",)))
+        backend.create(key("b"), managed("b", "m", owners=("u1",)))
+        with backend.transaction():
+            backend.delete(key("a"))
+        raise Boom
+    assert (backend.heads(GROUP, KIND), backend.dependents("u1"), backend.dependents("u2")) == before
+
+
+def test_a_label_filter_reads_only_the_objects_it_returns(backend: BaseBackend) -> None:
+    put(backend, "web", labels={"app": "web"})
+    put(backend, "db", labels={"app": "db"})
+    backend.view_list(GROUP, KIND)  # the kind is loaded, nothing is decoded yet past this point
+    decoded: list[str] = []
+    original = backend._decode_object
+
+    def counting(body: str, what: object) -> dict:
+        decoded.append(str(what))
+        return original(body, what)
+
+    backend._cache._decode = lambda stored, what: counting(backend._text_of(stored), what)
+    for name in ("web", "db"):
+        backend.update(key(name), obj(name, labels={"app": name}, size=2))
+    decoded.clear()
+    assert names(backend.view_list(GROUP, KIND, labels={"app": "web"})) == [("default", "web")]
+    assert decoded == [str(key("web"))]
 
 
 # --- watch ------------------------------------------------------------------------------------------

@@ -19,9 +19,10 @@ import pytest
 
 import choreo
 from choreo.errors import ChoreoError
-from choreo.store import Gone
+from choreo.store import Gone, StoreDamaged
 from choreo.store import sqlite as sqlite_module
 from choreo.store._common import BaseBackend
+from choreo.store.head import head_of, head_text
 from choreo.store.memory import MemoryBackend
 from choreo.store.sqlite import SCHEMA_VERSION, SqliteBackend
 
@@ -237,7 +238,7 @@ def test_a_version_1_store_is_upgraded_in_place_with_everything_kept(open_sqlite
         db.execute("INSERT INTO events VALUES (7, 'ADDED', ?, ?, ?)", (GROUP, KIND, body))
         db.execute("INSERT INTO records VALUES ('runs', 'r1', '{\"ok\":true}')")
     store = open_sqlite()
-    assert store.get(key("a")) == widget
+    assert store.get(key("a")) == widget and store.head(key("a")) == head_of(widget)
     assert [(e.type, e.revision, e.object) for e in store.events_since(3)] == [("ADDED", 7, widget)]
     assert store.get_record("runs", "r1") == {"ok": True} and store.current_revision() == 7
     with pytest.raises(Gone):
@@ -249,6 +250,41 @@ def test_a_version_1_store_is_upgraded_in_place_with_everything_kept(open_sqlite
         assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert not {t for t in tables if t.endswith("_v1")}
+
+
+def test_a_version_2_store_gets_the_heads_of_its_objects_when_opened(open_sqlite: Opener, store_path: Path) -> None:
+    # A version 2 file is a version 3 one without the head column (the layout is otherwise the same).
+    first = open_sqlite()
+    owner = first.create(key("owner"), obj("owner"))
+    child = obj("child", labels={"app": "web"}, text="x" * 1000)  # long: its body is stored compressed
+    child["metadata"].update(uid="uid-child", ownerReferences=[{"uid": "uid-owner", "kind": KIND, "name": "owner"}])
+    first.create(key("child"), child)
+    first.close()
+    with sqlite3.connect(store_path) as db:
+        db.execute("ALTER TABLE objects DROP COLUMN head")
+        db.execute("UPDATE schema_version SET version = 2")
+        db.execute("UPDATE objects SET body = 'not json' WHERE name = 'owner'")  # damaged behind choreo's back
+
+    store = open_sqlite()
+    with sqlite3.connect(store_path) as db:
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    with pytest.raises(StoreDamaged, match=r"stored head of .*owner is not one choreo wrote"):
+        store.heads(GROUP, KIND)
+    store.close()
+    with sqlite3.connect(store_path) as db:
+        db.execute("UPDATE objects SET body = ?, head = ? WHERE name = 'owner'",
+                   (json.dumps(owner, sort_keys=True, separators=(",", ":")), head_text(head_of(owner))))
+    store = open_sqlite()
+    assert store.head(key("child")) == head_of(store.view(key("child")))
+    assert store.head(key("child")).owners == ("uid-owner",) and store.dependents("uid-owner") == [key("child")]
+    assert store.view_list(GROUP, KIND, labels={"app": "web"}) == [store.view(key("child"))]
+
+
+def test_each_row_holds_the_head_of_its_body_after_a_killed_writer(open_sqlite: Opener, store_path: Path) -> None:
+    kill_after_line(start_writer(MANY_TRANSACTIONS, store_path), "running", 0.05)
+    with sqlite3.connect(store_path) as db:
+        rows = db.execute("SELECT body, head FROM objects").fetchall()
+    assert rows and all(head == head_text(head_of(json.loads(sqlite_module._unpack(body)))) for body, head in rows)
 
 
 def test_close_releases_the_file(open_sqlite: Opener, store_path: Path) -> None:
