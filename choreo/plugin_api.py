@@ -9,6 +9,8 @@ What is here, by use:
 - the plug-in protocol and the post-reconcile stage: ``Plugin``, ``StageContext``, ``StageResult``;
 - objects and admission: ``ObjectAPI`` (the API a plug-in's hooks and stage work on), ``HookHost`` (an
   ``ObjectAPI`` a plug-in installs its hooks into), ``BaseHook``, ``Object``, ``set_condition``, ``utc_now``;
+  ``Head`` (what ``ObjectAPI.head``/``heads`` tell of an object without reading it whole) and ``head_of``
+  (the head of an object at hand, e.g. a watch event's);
 - errors a plug-in raises or catches: ``ChoreoError``, ``Invalid``, ``LoadError``, ``NotFound``;
 - project files, read the loader's way: ``Folder``/``FoundFile`` (listing a project folder),
   ``FileStamp``/``file_stamp``/``is_racy`` (whether a file changed since it was read, from ``stat`` alone),
@@ -39,6 +41,7 @@ from choreo.results.record import StageResult
 from choreo.results.staleness import stale_outputs
 from choreo.results.summary import natural_key
 from choreo.runtime.session import state_path, stored_api
+from choreo.store.head import Head, head_of
 
 __all__ = [
     "BaseHook",
@@ -47,6 +50,7 @@ __all__ = [
     "Folder",
     "FoundFile",
     "GitError",
+    "Head",
     "HookHost",
     "Invalid",
     "LoadError",
@@ -60,6 +64,7 @@ __all__ = [
     "check_ref",
     "check_url",
     "file_stamp",
+    "head_of",
     "is_racy",
     "natural_key",
     "read_single_mapping",

@@ -30,7 +30,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from choreo.plugin_api import ChoreoError, FileStamp, FoundFile, ObjectAPI, file_stamp, is_racy, natural_key
+from choreo.plugin_api import (
+    ChoreoError,
+    FileStamp,
+    FoundFile,
+    Head,
+    ObjectAPI,
+    file_stamp,
+    head_of,
+    is_racy,
+    natural_key,
+)
 from yang.kinds import CONFIG, CRD, LABEL_TARGET, NODE, RUNNING
 
 PASS_TABLE = "schema-pass"
@@ -45,20 +55,12 @@ def object_ref(obj: dict[str, Any]) -> ObjectRef:
     return group, str(obj.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name", ""))
 
 
-def next_owner(obj: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The owner an owner chain follows from ``obj``: its controller, else its first owner (None: none)."""
-    if obj is None:
+def chain_step(head: Head | None) -> tuple[Any, ...] | None:
+    """What of an object (``head``: its head) an owner chain depends on: whether it exists, and where the
+    chain goes from it (``Head.owner``: its controller, else its first owner)."""
+    if head is None:
         return None
-    owners = obj["metadata"].get("ownerReferences") or []
-    return next((o for o in owners if o.get("controller")), owners[0] if owners else None)
-
-
-def chain_step(obj: dict[str, Any] | None) -> tuple[Any, ...] | None:
-    """What of ``obj`` an owner chain depends on: whether it exists, and where the chain goes from it."""
-    if obj is None:
-        return None
-    owner = next_owner(obj)
-    return ("owner", owner.get("apiVersion"), owner.get("kind"), owner.get("name")) if owner else ("end",)
+    return ("owner", *head.owner) if head.owner else ("end",)
 
 
 @dataclass
@@ -139,7 +141,7 @@ class StageMemory:
             touched.update(self._by_config.get((namespace, name), ()))
             target = (obj["metadata"].get("labels") or {}).get(LABEL_TARGET)
             touched.update(self._by_target.get(str(target), ()) if target is not None else ())
-        step = chain_step(now)
+        step = chain_step(None if now is None else head_of(now))
         touched.update(key for key in self._by_owner.get(ref, ()) if self.devices[key].owners[ref] != step)
         return touched
 

@@ -21,6 +21,7 @@ from choreo.plugin_api import (
     ChoreoError,
     Folder,
     FoundFile,
+    Head,
     ObjectAPI,
     ProjectPaths,
     StageContext,
@@ -32,7 +33,7 @@ from yang import stage_fixpoint
 from yang.fingerprint import code_version, digest, file_digest
 from yang.kinds import CONFIG, LABEL_FINAL, LABEL_NAMESPACE, LABEL_TARGET, NODE, RUNNING
 from yang.libyang_adapter import SchemaContext, YangFailure, YangIssue
-from yang.memory import ObjectRef, Remembered, StageMemory, chain_step, next_owner
+from yang.memory import ObjectRef, Remembered, StageMemory, chain_step
 from yang.merge import RUNNING_PRIORITY, Merged, Problem, Snippet, Source, merge_device
 from yang.outputs import files_intact, remove_files, remove_written, write_files, write_reports
 from yang.profile_cache import SchemaDigests, compile_profile, schema_digests
@@ -56,13 +57,17 @@ DEFAULT_PRIORITY = 10
 FINAL_PRIORITY = 10
 RUNNING_CONFIGS = "runningconfigs"
 
+ConfigRef = tuple[str, str, Head]
+"""A Config as the stage finds it: namespace, name and head (``ObjectAPI.head``). Only a device that is merged
+again reads its Configs whole: finding which are a device's, and whether they changed, needs only their heads."""
+
 
 @dataclass(frozen=True)
 class Device:
     """One Node and the inputs of its result: its Config snippets (each with its source) and running config."""
 
     node: dict[str, Any]
-    sourced: list[tuple[dict[str, Any], Source]]
+    sourced: list[tuple[ConfigRef, Source]]
     running_file: FoundFile | None
 
     @property
@@ -202,14 +207,14 @@ def _look_at(
     stands as it is, the others are merged and validated; each is remembered with what its inputs are."""
     candidates = {_key(node): _config_candidates(node, memory) for node in nodes}
     unknown = {target for node in nodes if candidates[_key(node)] is None for target in _targets(node)}
-    by_target = _group_by_target(api.view_list(*CONFIG) if unknown else [], unknown)  # one look at every Config
+    by_target = _group_by_target(_every_config(api) if unknown else [], unknown)  # one look at every Config's head
     sources = Sources(api)
     reports: dict[str, DeviceReport] = {}
     for node in nodes:  # in natural order (leaf2 before leaf10), progress reported after each device
         owners: dict[ObjectRef, Any] = {}
         known = candidates[_key(node)]
         configs = _node_configs(by_target if known is None else _group_by_target(
-            _viewed(api, CONFIG, known), set(_targets(node))), node)
+            _configs_named(api, known), set(_targets(node))), node)
         device = Device(node, [(config, sources.of(config, owners)) for config in configs],
                         running.get(node["metadata"]["name"]))
         key = device_key(device.namespace, device.name)
@@ -226,7 +231,7 @@ def _look_at(
         reports[key] = report
         memory.remember(key, Remembered(
             device.namespace, device.name, entry if entry["fingerprint"] is not None else None, _targets(node),
-            frozenset((c["metadata"].get("namespace", ""), c["metadata"]["name"]) for c in configs), owners,
+            frozenset((namespace, name) for namespace, name, _head in configs), owners,
         ))
         context.progress("validate", len(reports), len(nodes))
     return reports
@@ -305,11 +310,10 @@ def _still_written(api: ObjectAPI, namespace: str, objects: list[list[str]], wit
         group_kind = CONFIG if kind == "Config" else RUNNING
         if (kind == "RunningConfig" and not with_running) or api.registry.get(*group_kind) is None:
             return False
-        obj = api.view(*group_kind, namespace, name)
-        meta = obj["metadata"] if obj is not None else {}
-        if obj is None or meta.get("resourceVersion", "") != version:
+        head = api.head(*group_kind, namespace, name)
+        if head is None or head.version != version:
             return False
-        if kind == "Config" and (meta.get("labels") or {}).get(LABEL_FINAL) != "true":
+        if kind == "Config" and head.labels.get(LABEL_FINAL) != "true":
             return False
     return True
 
@@ -339,21 +343,25 @@ def _config_candidates(node: dict[str, Any], memory: StageMemory) -> set[tuple[s
     return set(remembered.configs).union(memory.changed_configs)
 
 
-def _viewed(api: ObjectAPI, group_kind: tuple[str, str], names: set[tuple[str, str]]) -> list[dict[str, Any]]:
-    """The stored objects of ``names`` (namespace, name), those that exist."""
-    found = (api.view(*group_kind, namespace, name) for namespace, name in sorted(names))
-    return [obj for obj in found if obj is not None]
+def _every_config(api: ObjectAPI) -> list[ConfigRef]:
+    return [(key.namespace, key.name, head) for key, head in api.heads(*CONFIG)]
 
 
-def _group_by_target(configs: list[dict[str, Any]], targets: set[Any]) -> dict[str, list[dict[str, Any]]]:
+def _configs_named(api: ObjectAPI, names: set[tuple[str, str]]) -> list[ConfigRef]:
+    """The Configs of ``names`` (namespace, name), those that exist."""
+    found = ((namespace, name, api.head(*CONFIG, namespace, name)) for namespace, name in sorted(names))
+    return [(namespace, name, head) for namespace, name, head in found if head is not None]
+
+
+def _group_by_target(configs: list[ConfigRef], targets: set[Any]) -> dict[str, list[ConfigRef]]:
     """The ``configs`` labelled with one of ``targets``, by label, each list sorted by namespace and name."""
-    by_target: dict[str, list[dict[str, Any]]] = {}
+    by_target: dict[str, list[ConfigRef]] = {}
     for config in configs if targets else []:
-        target = (config["metadata"].get("labels") or {}).get(LABEL_TARGET)
+        target = config[2].labels.get(LABEL_TARGET)
         if target is not None and target in targets:
             by_target.setdefault(target, []).append(config)
     for grouped in by_target.values():
-        grouped.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        grouped.sort(key=lambda config: config[:2])
     return by_target
 
 
@@ -377,22 +385,22 @@ def _fingerprint(api: ObjectAPI, schemas: SchemaDigests, device: Device, out_dir
     })
 
 
-def _config_version(config: dict[str, Any], source: Source) -> list[str]:
+def _config_version(config: ConfigRef, source: Source) -> list[str]:
     """A Config as an input: its identity and resourceVersion (which moves with its content) and the reconciler
     and intent chain behind it (which can change while the Config does not)."""
-    meta = config["metadata"]
-    return [meta["name"], meta.get("uid", ""), meta.get("resourceVersion", ""), source.reconciler, source.intent]
+    _namespace, name, head = config
+    return [name, head.uid, head.version, source.reconciler, source.intent]
 
 
-def _node_configs(by_target: dict[str, list[dict[str, Any]]], node: dict[str, Any]) -> list[dict[str, Any]]:
+def _node_configs(by_target: dict[str, list[ConfigRef]], node: dict[str, Any]) -> list[ConfigRef]:
     """Configs labelled with the Node's name or its ``spec.node``, except the final config the stage itself
     writes for the device."""
     return [config for name in _targets(node) for config in by_target.get(name, []) if not _is_final(config, node)]
 
 
-def _is_final(config: dict[str, Any], node: dict[str, Any]) -> bool:
-    meta = config["metadata"]
-    return (meta.get("labels") or {}).get(LABEL_FINAL) == "true" or meta["name"] == node["metadata"]["name"]
+def _is_final(config: ConfigRef, node: dict[str, Any]) -> bool:
+    _namespace, name, head = config
+    return head.labels.get(LABEL_FINAL) == "true" or name == node["metadata"]["name"]
 
 
 def _out_dir(root: Path, option: Any) -> Path:
@@ -448,7 +456,7 @@ def _device(api: ObjectAPI, profiles: Profiles, device: Device, ctx: StageContex
         report.problems.append(Problem("/", str(err)))
         return report
     report.configs = len(sourced)
-    snippets = [s for config, source in sourced for s in _snippets(schema, source, config, report)]
+    snippets = [s for config, source in sourced for s in _snippets(schema, source, _read(api, config), report)]
     decoded = _running(running_file, report, schema)
     running_value = decoded.value if decoded is not None else None
     running = None
@@ -472,42 +480,50 @@ def _device(api: ObjectAPI, profiles: Profiles, device: Device, ctx: StageContex
 
 class Sources:
     """The Config resource plus the reconciler (field manager) and the intent chain (owners) behind it; each
-    owner is read once per run, however many Configs it owns."""
+    owner's head is read once per run, however many Configs it owns (heads are all a chain needs)."""
 
     def __init__(self, api: ObjectAPI) -> None:
         self.api = api
-        self._owners: dict[tuple[str, str, str, str], Any] = {}
+        self._owners: dict[tuple[str, str, str, str], Head | None] = {}
 
-    def of(self, config: dict[str, Any], read: dict[ObjectRef, Any] | None = None) -> Source:
+    def of(self, config: ConfigRef, read: dict[ObjectRef, Any] | None = None) -> Source:
         """The source of ``config``; ``read`` gets each object of its owner chain, as ``chain_step`` sees it."""
-        meta = config["metadata"]
-        managers = [e.get("manager", "") for e in meta.get("managedFields") or []]
-        reconciler = next((m for m in managers if m and m != MANAGER), "")
-        chain = " <- ".join(self._owner_chain(config, {} if read is None else read))
-        return Source("Config", meta.get("namespace", ""), meta["name"], reconciler, chain)
+        namespace, name, head = config
+        reconciler = next((m for m in head.managers if m and m != MANAGER), "")
+        chain = " <- ".join(self._owner_chain(namespace, head, {} if read is None else read))
+        return Source("Config", namespace, name, reconciler, chain)
 
-    def _owner_chain(self, obj: dict[str, Any], read: dict[ObjectRef, Any], depth: int = 5) -> list[str]:
+    def _owner_chain(
+        self, namespace: str, head: Head | None, read: dict[ObjectRef, Any], depth: int = 5
+    ) -> list[str]:
         """``Kind ns/name`` of the controlling owner, its owner, ... (bounded)."""
         chain: list[str] = []
-        namespace = obj["metadata"].get("namespace", "")
-        while obj is not None and len(chain) < depth:
-            owner = next_owner(obj)
-            if owner is None:
+        while head is not None and len(chain) < depth:
+            if head.owner is None:
                 break
-            chain.append(f"{owner.get('kind')} {namespace}/{owner.get('name')}" if namespace else
-                         f"{owner.get('kind')} {owner.get('name')}")
-            ref, obj = self._fetch(owner, namespace)
-            read[ref] = chain_step(obj)
+            _api_version, kind, name = head.owner
+            chain.append(f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}")
+            ref, head = self._fetch(head.owner, namespace)
+            read[ref] = chain_step(head)
         return chain
 
-    def _fetch(self, ref: dict[str, Any], namespace: str) -> tuple[ObjectRef, Any]:
-        """The owner ``ref`` names (None: not stored, or of a kind not served), and where it is stored."""
-        group, kind = str(ref.get("apiVersion", "")).rpartition("/")[0], str(ref.get("kind"))
+    def _fetch(self, owner: tuple[Any, Any, Any], namespace: str) -> tuple[ObjectRef, Head | None]:
+        """The head of the owner a reference names (None: not stored, or of a kind not served), and where it
+        is stored."""
+        api_version, kind_name, name = owner
+        group, kind = ("" if api_version is None else str(api_version)).rpartition("/")[0], str(kind_name)
         resource = self.api.registry.get(group, kind)
-        key = (group, kind, namespace if resource is None or resource.namespaced else "", str(ref.get("name")))
-        if key not in self._owners:  # only read: the store's own object
-            self._owners[key] = self.api.view(group, kind, namespace, key[3]) if resource is not None else None
+        key = (group, kind, namespace if resource is None or resource.namespaced else "", str(name))
+        if key not in self._owners:
+            self._owners[key] = self.api.head(group, kind, namespace, key[3]) if resource is not None else None
         return key, self._owners[key]
+
+
+def _read(api: ObjectAPI, config: ConfigRef) -> dict[str, Any]:
+    """A Config of a device merged again, read whole (the store's own: only read); an empty one when it was
+    deleted since its head was read (a server's next pass sees the deletion)."""
+    namespace, name, _head = config
+    return api.view(*CONFIG, namespace, name) or {}
 
 
 def _snippets(schema: SchemaContext, source: Source, config: dict[str, Any], report: DeviceReport) -> list[Snippet]:

@@ -32,8 +32,11 @@ class Head(NamedTuple):
     """Whether ``metadata.deletionTimestamp`` is set."""
     owners: tuple[str, ...]
     """The uids its ownerReferences name, sorted, each once."""
+    owner: tuple[Any, Any, Any] | None
+    """The owner a chain of owners follows from it (its controller, else its first owner): that reference's
+    apiVersion, kind and name (each None when the reference lacks it); None when it has no owner."""
     managers: tuple[str, ...]
-    """The managers of its managedFields entries, sorted, each once."""
+    """The managers of its managedFields entries, in their order, each once."""
     labels: Mapping[str, str]
     """Its labels whose values are strings (a label selector only ever matches those)."""
     annotations: tuple[str, ...]
@@ -56,9 +59,9 @@ def head_of(obj: Mapping[str, Any]) -> Head:
         md = {}
     entries = md.get("managedFields")
     managers = (
-        {entry["manager"] for entry in entries if isinstance(entry, Mapping) and isinstance(entry.get("manager"), str)}
+        dict.fromkeys(e["manager"] for e in entries if isinstance(e, Mapping) and isinstance(e.get("manager"), str))
         if isinstance(entries, list | tuple)
-        else set()
+        else {}
     )
     labels, annotations = md.get("labels"), md.get("annotations")
     return Head(
@@ -66,7 +69,8 @@ def head_of(obj: Mapping[str, Any]) -> Head:
         version=str(md.get("resourceVersion") or ""),
         deleting=bool(md.get("deletionTimestamp")),
         owners=tuple(sorted(owner_uids(obj))),
-        managers=tuple(sorted(managers)),
+        owner=_chain_owner(md.get("ownerReferences")),
+        managers=tuple(managers),
         labels=(
             {name: value for name, value in labels.items() if isinstance(value, str)}
             if isinstance(labels, Mapping)
@@ -76,34 +80,46 @@ def head_of(obj: Mapping[str, Any]) -> Head:
     )
 
 
+def _chain_owner(refs: object) -> tuple[Any, Any, Any] | None:
+    if not isinstance(refs, list | tuple):
+        return None
+    refs = [ref for ref in refs if isinstance(ref, Mapping)]
+    owner = next((ref for ref in refs if ref.get("controller")), refs[0] if refs else None)
+    return None if owner is None else (owner.get("apiVersion"), owner.get("kind"), owner.get("name"))
+
+
 def head_text(head: Head) -> str:
     """The head as the SQLite backend stores it: a compact JSON array of its fields."""
     return orjson.dumps(list(head), option=orjson.OPT_SORT_KEYS).decode()
 
 
 def head_from_text(text: str | bytes) -> Head | None:
-    """The head ``head_text`` wrote; None when ``text`` is not one (the store was changed behind choreo)."""
+    """The head ``head_text`` wrote; None when ``text`` is not one (the store was changed behind choreo).
+    Checked as far as a reader could stumble (the fields' types), no further: a kind's heads are all read
+    when it is first touched, and this runs for each."""
     try:
-        uid, version, deleting, owners, managers, labels, annotations = orjson.loads(text)
-    except (orjson.JSONDecodeError, TypeError, ValueError):
+        fields = orjson.loads(text)
+    except (orjson.JSONDecodeError, TypeError):
         return None
+    if type(fields) is not list or len(fields) != len(Head._fields):
+        return None
+    uid, version, deleting, owners, owner, managers, labels, annotations = fields
     if not (
-        isinstance(uid, str)
-        and isinstance(version, str)
-        and isinstance(deleting, bool)
-        and _strings(owners)
-        and _strings(managers)
-        and isinstance(labels, dict)
-        and all(isinstance(value, str) for value in labels.values())
-        and _strings(annotations)
+        type(uid) is str
+        and type(version) is str
+        and type(deleting) is bool
+        and type(owners) is list
+        and (owner is None or (type(owner) is list and len(owner) == 3))
+        and type(managers) is list
+        and type(labels) is dict
+        and type(annotations) is list
     ):
         return None
-    owners = tuple(map(sys.intern, owners))
-    return Head(sys.intern(uid), version, deleting, owners, tuple(managers), labels, tuple(annotations))
-
-
-def _strings(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    return Head(
+        sys.intern(uid), version, deleting, tuple(map(sys.intern, owners)),
+        None if owner is None else (owner[0], owner[1], owner[2]),
+        tuple(managers), labels, tuple(annotations),
+    )
 
 
 def labels_match(labels: Mapping[str, str], wanted: Mapping[str, str] | None) -> bool:

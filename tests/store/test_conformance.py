@@ -261,12 +261,16 @@ def test_a_head_holds_what_the_engine_reads_of_an_object_without_it(backend: Bas
                 annotations={"z/note": "1", "origin": "{}"}),
     )
     assert backend.head(key("a")) == Head(
-        uid="uid-a", version=rv(stored), deleting=True, owners=("u1", "u2"), managers=("loader", "x"),
-        labels={"app": "web"}, annotations=("origin", "z/note"),
+        uid="uid-a", version=rv(stored), deleting=True, owners=("u1", "u2"), owner=(None, "Owner", "u2"),
+        managers=("loader", "x"), labels={"app": "web"}, annotations=("origin", "z/note"),
     )
     assert backend.head(key("a")) == head_of(backend.view(key("a")))
     assert backend.head(key("missing")) is None
-    assert head_of({"kind": "Bare"}) == Head("", "", False, (), (), {}, ())
+    assert head_of({"kind": "Bare"}) == Head("", "", False, (), None, (), {}, ())
+    controlled = managed("c", "m", "l", owners=("u1", "u2"))
+    controlled["metadata"]["ownerReferences"][1].update(controller=True, apiVersion="example.com/v1")
+    assert head_of(controlled).owner == ("example.com/v1", "Owner", "u2")
+    assert head_of(controlled).managers == ("m", "l")
 
 
 def test_heads_follow_every_write_in_list_order(backend: BaseBackend) -> None:
