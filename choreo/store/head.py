@@ -15,7 +15,7 @@ by the same statement as the body, so head and body can never disagree, not even
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import orjson
@@ -64,20 +64,51 @@ def head_of(obj: Mapping[str, Any]) -> Head:
         else {}
     )
     labels, annotations = md.get("labels"), md.get("annotations")
-    return Head(
-        uid=sys.intern(str(md.get("uid") or "")),
-        version=str(md.get("resourceVersion") or ""),
-        deleting=bool(md.get("deletionTimestamp")),
-        owners=tuple(sorted(owner_uids(obj))),
-        owner=_chain_owner(md.get("ownerReferences")),
-        managers=tuple(managers),
-        labels=(
-            {name: value for name, value in labels.items() if isinstance(value, str)}
-            if isinstance(labels, Mapping)
-            else {}
-        ),
-        annotations=tuple(sorted(annotations)) if isinstance(annotations, Mapping) else (),
+    if not isinstance(labels, Mapping):
+        labels = {}
+    return _head(
+        str(md.get("uid") or ""),
+        str(md.get("resourceVersion") or ""),
+        bool(md.get("deletionTimestamp")),
+        sorted(owner_uids(obj)),
+        _chain_owner(md.get("ownerReferences")),
+        managers,
+        {name: value for name, value in labels.items() if isinstance(value, str)},
+        sorted(name for name in annotations if isinstance(name, str)) if isinstance(annotations, Mapping) else (),
     )
+
+
+_NO_LABELS: dict[str, str] = {}
+
+
+def _head(
+    uid: str,
+    version: str,
+    deleting: bool,
+    owners: Iterable[str],
+    owner: Sequence[Any] | None,
+    managers: Iterable[str],
+    labels: Mapping[str, str],
+    annotations: Iterable[str],
+) -> Head:
+    """A head whose strings are interned: a head outlives the object it was taken of (the cache keeps the
+    object's text), and its strings — uids, managers, label names and values, owner kinds — are the same
+    in thousands of heads. Without it the heads of a first run at N=1000 took about 25 MiB."""
+    intern = sys.intern
+    return Head(
+        intern(uid),
+        version,
+        deleting,
+        tuple(map(intern, owners)),
+        None if owner is None else (_interned(owner[0]), _interned(owner[1]), _interned(owner[2])),
+        tuple(map(intern, managers)),
+        {intern(name): intern(value) for name, value in labels.items()} if labels else _NO_LABELS,
+        tuple(map(intern, annotations)),
+    )
+
+
+def _interned(value: Any) -> Any:
+    return sys.intern(value) if type(value) is str else value
 
 
 def _chain_owner(refs: object) -> tuple[Any, Any, Any] | None:
@@ -115,11 +146,10 @@ def head_from_text(text: str | bytes) -> Head | None:
         and type(annotations) is list
     ):
         return None
-    return Head(
-        sys.intern(uid), version, deleting, tuple(map(sys.intern, owners)),
-        None if owner is None else (owner[0], owner[1], owner[2]),
-        tuple(managers), labels, tuple(annotations),
-    )
+    try:
+        return _head(uid, version, deleting, owners, owner, managers, labels, annotations)
+    except TypeError:  # a list or label value that is not a string
+        return None
 
 
 def labels_match(labels: Mapping[str, str], wanted: Mapping[str, str] | None) -> bool:
