@@ -115,9 +115,9 @@ class APIServer:
         for group, kind in self.backend.kinds():
             yield from self.backend.view_list(group, kind)
 
-    def stored_texts(self) -> Iterator[tuple[Object, StoredText]]:
-        """``stored_objects`` with each one's canonical JSON text as the store keeps it: what a snapshot keeps
-        (``RecordStore.put_texts``) without encoding or compressing an object again."""
+    def stored_texts(self) -> Iterator[tuple[Head, StoredText]]:
+        """The head of each of ``stored_objects`` with its canonical JSON text as the store keeps it: what a
+        snapshot keeps (``RecordStore.put_texts``) without decoding, encoding or compressing an object."""
         return self.backend.stored_texts()
 
     def unserved_objects(self) -> Iterator[Object]:

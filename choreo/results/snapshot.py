@@ -241,8 +241,8 @@ def _read_all(api: APIServer, known: dict[str, list[str]]) -> tuple[dict[str, li
     digests: dict[str, list[str]] = {}
     untracked: set[str] = set()
     new: list[StoredText] = []
-    for obj, text in api.stored_texts():
-        uid, version = uid_and_version(obj)
+    for head, text in api.stored_texts():
+        uid, version = head.uid, head.version
         seen = known.get(uid) if uid and version else None
         if seen is not None and seen[0] == version:
             key = seen[1]

@@ -488,23 +488,19 @@ class BaseBackend(ABC):
         with self._lock:
             return sorted(self._kinds())
 
-    def stored_texts(self) -> Iterator[tuple[dict[str, Any], StoredText]]:
-        """Each kind's objects are read from the cache and their bodies from the storage together, under the
-        lock; a text the cache still holds is not unpacked again."""
+    def stored_texts(self) -> Iterator[tuple[Head, StoredText]]:
+        """Each kind's heads are read from the cache and its bodies from the storage together, under the lock;
+        no object is decoded, and a text the cache still holds is not unpacked again."""
         for group, kind in self.kinds():
             with self._lock:
                 self._check_cache()
                 objects = self._kind(group, kind)
+                entries, heads = objects.entries, objects.heads  # a loaded kind's cache holds every stored object
                 found = []
                 for namespace, name, body, _head in self._scan_stored(group, kind):
-                    entry = objects.entries[(namespace, name)]  # a loaded kind's cache holds every stored object
-                    if type(entry) is dict:
-                        found.append((entry, StoredText(body, self, self._text_of, None)))
-                    else:  # not decoded yet: a text (not a compressed form) is the object's text
-                        view = self._cache.shared(objects, ObjectKey(group, kind, namespace, name))
-                        assert view is not None
-                        text = entry if isinstance(entry, str) else None
-                        found.append((view, StoredText(body, self, self._text_of, text)))
+                    entry = entries[(namespace, name)]
+                    text = entry if isinstance(entry, str) else None  # a text, not a compressed form or a dict
+                    found.append((heads[(namespace, name)], StoredText(body, self, self._text_of, text)))
             yield from found
 
     def create(self, key: ObjectKey, obj: dict[str, Any]) -> dict[str, Any]:

@@ -173,9 +173,9 @@ class Backend(EventSource, RecordStore, Protocol):
         """Every (group, kind) with at least one stored object, sorted."""
         ...
 
-    def stored_texts(self) -> Iterator[tuple[dict[str, Any], StoredText]]:
-        """Every stored object (as ``view_list`` gives it, never to be mutated) with its stored text, by group,
-        kind, namespace and name."""
+    def stored_texts(self) -> Iterator[tuple[Head, StoredText]]:
+        """Every stored object's head and stored text (no object is decoded), by group, kind, namespace and
+        name."""
         ...
 
     def create(self, key: ObjectKey, obj: dict[str, Any]) -> dict[str, Any]: ...
