@@ -248,6 +248,10 @@ class BaseBackend(ABC):
         """(namespace, name, stored body, head) of every stored object of one kind, sorted by (namespace, name)."""
 
     @abstractmethod
+    def _scan_bodies(self, group: str, kind: str) -> builtins.list[tuple[str, str, Stored]]:
+        """``_scan_stored`` without the heads, for a reader that has them (the cache's): nothing is parsed."""
+
+    @abstractmethod
     def _text_of(self, stored: Stored) -> str:
         """The canonical JSON text of a body in the storage's form."""
 
@@ -497,7 +501,7 @@ class BaseBackend(ABC):
                 objects = self._kind(group, kind)
                 entries, heads = objects.entries, objects.heads  # a loaded kind's cache holds every stored object
                 found = []
-                for namespace, name, body, _head in self._scan_stored(group, kind):
+                for namespace, name, body in self._scan_bodies(group, kind):
                     entry = entries[(namespace, name)]
                     text = entry if isinstance(entry, str) else None  # a text, not a compressed form or a dict
                     found.append((heads[(namespace, name)], StoredText(body, self, self._text_of, text)))

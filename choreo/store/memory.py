@@ -80,6 +80,9 @@ class MemoryBackend(BaseBackend):
         found = sorted(self._objects.get((group, kind), {}).items())
         return [(ns, name, body, head) for (ns, name), (body, head) in found]
 
+    def _scan_bodies(self, group: str, kind: str) -> list[tuple[str, str, Stored]]:
+        return [(ns, name, body) for ns, name, body, _head in self._scan_stored(group, kind)]
+
     def _text_of(self, stored: Stored) -> str:
         assert isinstance(stored, str), "this backend keeps every text as it is"
         return stored

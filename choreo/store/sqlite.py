@@ -288,6 +288,12 @@ class SqliteBackend(BaseBackend):
             found.append((namespace, name, body, head))
         return found
 
+    def _scan_bodies(self, group: str, kind: str) -> list[tuple[str, str, Stored]]:
+        return self._db.execute(
+            "SELECT namespace, name, body FROM objects WHERE grp = ? AND kind = ? ORDER BY namespace, name",
+            (group, kind),
+        ).fetchall()
+
     def _text_of(self, stored: Stored) -> str:
         return _unpack(stored)
 
