@@ -34,7 +34,7 @@ from choreo.runtime.queue import WorkQueue
 from choreo.runtime.quiet import QuietPoint
 from choreo.runtime.selectors import Selector, WatchSelector, compile_selector
 from choreo.store.base import WatchEvent
-from choreo.store.head import Head, head_of
+from choreo.store.head import Head
 
 Object = dict[str, Any]
 WorkKey = tuple[str, str, str]  # reconciler name, namespace, name
@@ -263,17 +263,16 @@ class Controller:
         return [o for o in self.api.view_list(f.group, f.kind) if r.for_selector.matches(o)]
 
     def _for_heads(self, r: BoundReconciler) -> list[tuple[ObjectKey, Head]]:
-        """The keys and heads of ``_for_objects``: read from the heads alone when the selector takes every
-        object of the kind (no object is decoded for them)."""
+        """The keys and heads of ``_for_objects``, as the store keeps them: no object is decoded when the
+        selector takes every object of the kind, only the matching is done on objects otherwise."""
         f = r.config.for_
         if self.api.registry.get(f.group, f.kind) is None:
             return []
+        heads = self.api.heads(f.group, f.kind)
         if r.for_selector.everything:
-            return self.api.heads(f.group, f.kind)
-        return [
-            (ObjectKey(f.group, f.kind, o["metadata"].get("namespace", ""), o["metadata"]["name"]), head_of(o))
-            for o in self._for_objects(r)
-        ]
+            return heads
+        selected = {(o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in self._for_objects(r)}
+        return [(key, head) for key, head in heads if (key.namespace, key.name) in selected]
 
     # ------------------------------------------------------------------ one reconcile
 
