@@ -392,7 +392,7 @@ class ParsedDocuments:
         limits = Limits.current()
         if len(text) > limits.yaml_bytes:
             return parse_documents(text, source)  # refused there, with its message
-        digest = hashlib.sha256(f"{limits!r}\n{text}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{reader_setting()}\n{text}".encode()).hexdigest()
         encoded = self._by_digest.get(digest)
         if encoded is not None:
             documents = _decoded_documents(encoded)
