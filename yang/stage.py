@@ -456,7 +456,8 @@ def _device(api: ObjectAPI, profiles: Profiles, device: Device, ctx: StageContex
         report.problems.append(Problem("/", str(err)))
         return report
     report.configs = len(sourced)
-    snippets = [s for config, source in sourced for s in _snippets(schema, source, _read(api, config), report)]
+    last = ctx.last_pass
+    snippets = [s for config, source in sourced for s in _snippets(schema, source, _read(api, config, last), report)]
     decoded = _running(running_file, report, schema)
     running_value = decoded.value if decoded is not None else None
     running = None
@@ -519,11 +520,12 @@ class Sources:
         return key, self._owners[key]
 
 
-def _read(api: ObjectAPI, config: ConfigRef) -> dict[str, Any]:
+def _read(api: ObjectAPI, config: ConfigRef, last_pass: bool) -> dict[str, Any]:
     """A Config of a device merged again, read whole (the store's own: only read); an empty one when it was
-    deleted since its head was read (a server's next pass sees the deletion)."""
+    deleted since its head was read (a server's next pass sees the deletion). A batch run's last pass is the
+    Config's last reader: it is not kept decoded (at N=1000 the 4 800 Configs were 11 MiB of the run's peak)."""
     namespace, name, _head = config
-    return api.view(*CONFIG, namespace, name) or {}
+    return api.view(*CONFIG, namespace, name, keep=not last_pass) or {}
 
 
 def _snippets(schema: SchemaContext, source: Source, config: dict[str, Any], report: DeviceReport) -> list[Snippet]:

@@ -65,8 +65,9 @@ class ObjectAPI(Protocol):
         managed_fields: bool = True,
     ) -> builtins.list[Object]: ...
 
-    def view(self, group: str, kind: str, namespace: str, name: str) -> Object | None:
-        """``try_get`` for a caller that only reads: the object may be the store's own, never to be mutated."""
+    def view(self, group: str, kind: str, namespace: str, name: str, *, keep: bool = True) -> Object | None:
+        """``try_get`` for a caller that only reads: the object may be the store's own, never to be mutated.
+        ``keep=False``: the object's last reader (``Backend.view``)."""
         ...
 
     def view_list(self, group: str, kind: str, namespace: str | None = None) -> builtins.list[Object]:

@@ -199,10 +199,11 @@ class APIServer:
         resource = self._resource(group, kind)
         return self.backend.get(self._key(resource, namespace, name))
 
-    def view(self, group: str, kind: str, namespace: str, name: str) -> Object | None:
-        """``try_get`` without the copy: the store's own object, which the caller must not mutate."""
+    def view(self, group: str, kind: str, namespace: str, name: str, *, keep: bool = True) -> Object | None:
+        """``try_get`` without the copy: the store's own object, which the caller must not mutate
+        (``keep``: see ``Backend.view``)."""
         resource = self._resource(group, kind)
-        return self.backend.view(self._key(resource, namespace, name))
+        return self.backend.view(self._key(resource, namespace, name), keep=keep)
 
     def view_list(self, group: str, kind: str, namespace: str | None = None) -> builtins.list[Object]:
         """``list`` without the copies: the store's own objects, which the caller must not mutate."""

@@ -250,8 +250,8 @@ class RemoteAPI:
         items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         return items if managed_fields else [strip_managed_fields(o) for o in items]
 
-    def view(self, group: str, kind: str, namespace: str, name: str) -> Object | None:
-        """A cluster's answer is already this caller's own copy."""
+    def view(self, group: str, kind: str, namespace: str, name: str, *, keep: bool = True) -> Object | None:
+        """A cluster's answer is already this caller's own copy (nothing is kept either way)."""
         return self.try_get(group, kind, namespace, name)
 
     def view_list(self, group: str, kind: str, namespace: str | None = None) -> builtins.list[Object]:

@@ -227,7 +227,7 @@ class BaseBackend(ABC):
         self._depth = 0
         self._closed = False
         self.rollbacks = 0
-        self._cache = ObjectCache(self._decode_stored)
+        self._cache = ObjectCache(self._decode_stored, self._read_body, self._scan_bodies)
         self._written: int | None = None  # the revision counter, once the open transaction has written
         self._open = 0  # how many of the ``_depth`` nested transactions have begun in the storage
         self._sharing: set[int] = set()  # begun levels that use the savepoint of the level below (``_writing``)
@@ -244,12 +244,17 @@ class BaseBackend(ABC):
     def _remove(self, key: ObjectKey) -> None: ...
 
     @abstractmethod
-    def _scan_stored(self, group: str, kind: str) -> builtins.list[tuple[str, str, Stored, Head]]:
-        """(namespace, name, stored body, head) of every stored object of one kind, sorted by (namespace, name)."""
+    def _scan_heads(self, group: str, kind: str) -> builtins.list[tuple[str, str, Head]]:
+        """(namespace, name, head) of every stored object of one kind, sorted by (namespace, name): no body is
+        read."""
 
     @abstractmethod
     def _scan_bodies(self, group: str, kind: str) -> builtins.list[tuple[str, str, Stored]]:
-        """``_scan_stored`` without the heads, for a reader that has them (the cache's): nothing is parsed."""
+        """(namespace, name, stored body) of every stored object of one kind, in the order of ``_scan_heads``."""
+
+    @abstractmethod
+    def _read_body(self, key: ObjectKey) -> Stored | None:
+        """The stored body of one object (None: not stored)."""
 
     @abstractmethod
     def _text_of(self, stored: Stored) -> str:
@@ -418,10 +423,10 @@ class BaseBackend(ABC):
                 self._cache.clear(revision)
 
     def _kind(self, group: str, kind: str) -> KindObjects:
-        """The cached objects of a kind, loaded whole on first touch."""
+        """The cached objects of a kind, loaded whole (as heads) on first touch."""
         objects = self._cache.kind(group, kind)
         if objects is None:
-            objects = self._cache.add_kind(group, kind, self._scan_stored(group, kind))
+            objects = self._cache.add_kind(group, kind, self._scan_heads(group, kind))
         return objects
 
     def _shared(self, key: ObjectKey) -> dict[str, Any] | None:
@@ -444,10 +449,12 @@ class BaseBackend(ABC):
         found = self.view(key)
         return None if found is None else clone(found)
 
-    def view(self, key: ObjectKey) -> dict[str, Any] | None:
+    def view(self, key: ObjectKey, *, keep: bool = True) -> dict[str, Any] | None:
         with self._lock:
             self._check_cache()
-            return self._shared(key)
+            if keep:
+                return self._shared(key)
+            return self._cache.unkept(self._kind(key.group, key.kind), key)
 
     def list(
         self,

@@ -143,8 +143,10 @@ class Backend(EventSource, RecordStore, Protocol):
         ``labels`` keeps objects carrying every given label with that exact value."""
         ...
 
-    def view(self, key: ObjectKey) -> dict[str, Any] | None:
-        """``get`` without the copy: the stored object itself, which the caller must not mutate."""
+    def view(self, key: ObjectKey, *, keep: bool = True) -> dict[str, Any] | None:
+        """``get`` without the copy: the stored object itself, which the caller must not mutate.
+        ``keep=False``: the read of the object's last reader (a batch run's last stage): an object not
+        decoded yet is decoded for this caller alone, so it does not stay decoded in memory after it."""
         ...
 
     def view_list(

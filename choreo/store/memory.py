@@ -76,12 +76,15 @@ class MemoryBackend(BaseBackend):
     def _remove(self, key: ObjectKey) -> None:
         self._change_object(key, None)
 
-    def _scan_stored(self, group: str, kind: str) -> list[tuple[str, str, Stored, Head]]:
-        found = sorted(self._objects.get((group, kind), {}).items())
-        return [(ns, name, body, head) for (ns, name), (body, head) in found]
+    def _scan_heads(self, group: str, kind: str) -> list[tuple[str, str, Head]]:
+        return [(ns, name, head) for (ns, name), (_body, head) in sorted(self._objects.get((group, kind), {}).items())]
 
     def _scan_bodies(self, group: str, kind: str) -> list[tuple[str, str, Stored]]:
-        return [(ns, name, body) for ns, name, body, _head in self._scan_stored(group, kind)]
+        return [(ns, name, body) for (ns, name), (body, _head) in sorted(self._objects.get((group, kind), {}).items())]
+
+    def _read_body(self, key: ObjectKey) -> Stored | None:
+        found = self._objects.get((key.group, key.kind), {}).get((key.namespace, key.name))
+        return None if found is None else found[0]
 
     def _text_of(self, stored: Stored) -> str:
         assert isinstance(stored, str), "this backend keeps every text as it is"

@@ -272,20 +272,20 @@ class SqliteBackend(BaseBackend):
             (key.group, key.kind, key.namespace, key.name),
         )
 
-    def _scan_stored(self, group: str, kind: str) -> list[tuple[str, str, Stored, Head]]:
+    def _scan_heads(self, group: str, kind: str) -> list[tuple[str, str, Head]]:
         rows = self._db.execute(
-            "SELECT namespace, name, body, head FROM objects WHERE grp = ? AND kind = ? ORDER BY namespace, name",
+            "SELECT namespace, name, head FROM objects WHERE grp = ? AND kind = ? ORDER BY namespace, name",
             (group, kind),
         )
         found = []
-        for namespace, name, body, text in rows:
+        for namespace, name, text in rows:
             head = head_from_text(text)
             if head is None:
                 raise StoreDamaged(
                     f"{self.path}: stored head of {ObjectKey(group, kind, namespace, name)} is not one choreo "
                     "wrote; the store is damaged: delete it (the project's .choreo folder) to start afresh"
                 )
-            found.append((namespace, name, body, head))
+            found.append((namespace, name, head))
         return found
 
     def _scan_bodies(self, group: str, kind: str) -> list[tuple[str, str, Stored]]:
@@ -293,6 +293,13 @@ class SqliteBackend(BaseBackend):
             "SELECT namespace, name, body FROM objects WHERE grp = ? AND kind = ? ORDER BY namespace, name",
             (group, kind),
         ).fetchall()
+
+    def _read_body(self, key: ObjectKey) -> Stored | None:
+        row = self._db.execute(
+            "SELECT body FROM objects WHERE grp = ? AND kind = ? AND namespace = ? AND name = ?",
+            (key.group, key.kind, key.namespace, key.name),
+        ).fetchone()
+        return None if row is None else row[0]
 
     def _text_of(self, stored: Stored) -> str:
         return _unpack(stored)

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from choreo.api.objects import ObjectKey
 from choreo.store._common import BaseBackend
-from choreo.store.cache import KindObjects
+from choreo.store.cache import UNREAD, KindObjects
 from choreo.store.head import head_of
 from choreo.store.sqlite import SqliteBackend
 
@@ -186,14 +187,95 @@ def test_names_stay_in_store_order_through_any_mix_of_writes_removals_and_reads(
     read, the listing is every entry once, sorted."""
     rng = random.Random(7)
     empty = head_of({})
-    objects = KindObjects([("default", f"n{i}", "{}", empty) for i in range(0, 40, 3)])
+    objects = KindObjects([("default", f"n{i}", empty) for i in range(0, 40, 3)])
     for _step in range(3000):
         name = (rng.choice(["default", "other"]), f"n{rng.randrange(40)}")
         action = rng.random()
-        if action < 0.45:
+        if action < 0.35:
             objects.set(name, "{}", empty)
+        elif action < 0.45:
+            objects.set(name, UNREAD, empty)  # an undo restoring an entry whose body was not read
         elif action < 0.8:
             objects.remove(name)
+        elif action < 0.85:
+            objects.fill((ns, n, "{}") for ns, n in sorted(objects.entries))
         else:
             assert objects.names == sorted(objects.entries) == sorted(objects.heads)
+        assert objects.unread == sum(entry is UNREAD for entry in objects.entries.values())
     assert objects.names == sorted(objects.entries) == sorted(objects.heads)
+
+
+def test_a_kind_loaded_for_its_heads_reads_a_body_only_when_its_object_is_read(
+    open_sqlite: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = open_sqlite()
+    for i in range(50):
+        put(writer, f"n{i}", labels={"pair": str(i // 2)}, index=i)
+    writer.close()
+    store = open_sqlite()
+    one_by_one: list[ObjectKey] = []
+    whole_kinds: list[tuple[str, str]] = []
+    read_body, read_bodies = store._read_body, store._scan_bodies
+    monkeypatch.setattr(store._cache, "_read_body", lambda k: one_by_one.append(k) or read_body(k))
+    monkeypatch.setattr(store._cache, "_read_bodies", lambda g, k: whole_kinds.append((g, k)) or read_bodies(g, k))
+
+    assert len(store.heads(GROUP, KIND)) == 50
+    assert (one_by_one, whole_kinds) == ([], [])
+    assert store.view(key("n7"))["spec"] == {"index": 7}
+    assert one_by_one == [key("n7")]
+    assert [o["spec"]["index"] for o in store.view_list(GROUP, KIND, labels={"pair": "4"})] == [8, 9]
+    assert one_by_one == [key("n7"), key("n8"), key("n9")] and whole_kinds == []  # a few: one at a time
+    everything = store.view_list(GROUP, KIND)
+    assert sorted(o["spec"]["index"] for o in everything) == list(range(50))
+    assert whole_kinds == [(GROUP, KIND)] and len(one_by_one) == 3  # many: the kind's bodies at once
+    with pytest.raises(Boom), store.transaction():
+        store.update(key("n7"), obj("n7", index=-7))
+        raise Boom
+    assert store.view(key("n7"))["spec"] == {"index": 7}
+
+
+def test_a_rolled_back_write_leaves_an_unread_object_readable(open_sqlite: Opener) -> None:
+    writer = open_sqlite()
+    put(writer, "a", size=1)
+    put(writer, "b", size=2)
+    writer.close()
+    store = open_sqlite()
+    assert [k.name for k, _head in store.heads(GROUP, KIND)] == ["a", "b"]  # loaded, bodies unread
+    with pytest.raises(Boom), store.transaction():
+        store.delete(key("a"))
+        store.update(key("b"), obj("b", size=3))
+        raise Boom
+    assert store.view(key("a"))["spec"] == {"size": 1}
+    assert store.view(key("b"))["spec"] == {"size": 2}
+
+
+def test_an_object_whose_row_went_after_its_head_was_read_reads_as_absent(open_sqlite: Opener) -> None:
+    """Another process may remove a row between the check a read begins with and the read of its body: that
+    object reads as gone (the next read's check sees the new revision and starts afresh)."""
+    store = open_sqlite()
+    put(store, "a")
+    put(store, "b")
+    store.close()
+    store = open_sqlite()
+    assert len(store.heads(GROUP, KIND)) == 2
+    store._db.execute("DELETE FROM objects WHERE name = 'a'")  # as if in between: the revision did not move
+    assert store.view(key("a")) is None
+    assert [o["metadata"]["name"] for o in store.view_list(GROUP, KIND)] == ["b"]
+
+
+def test_a_last_readers_read_leaves_the_object_as_the_cache_held_it(open_sqlite: Opener) -> None:
+    writer = open_sqlite()
+    put(writer, "read", size=1)
+    put(writer, "unread", size=2)
+    writer.close()
+    store = open_sqlite()
+    put(store, "written", size=3)  # cached as the text this process wrote
+    entries = store._cache.kind(GROUP, KIND).entries  # type: ignore[union-attr]
+    decoded = store.view(key("read"))
+    assert store.view(key("read"), keep=False) is decoded  # decoded already: the shared object itself
+    assert store.view(key("unread"), keep=False)["spec"] == {"size": 2}
+    assert entries[("default", "unread")] is UNREAD
+    assert store.view(key("written"), keep=False)["spec"] == {"size": 3}
+    assert isinstance(entries[("default", "written")], str)
+    assert store.view(key("missing"), keep=False) is None
+    assert store.view(key("unread"))["spec"] == {"size": 2}  # a later reader still finds it
