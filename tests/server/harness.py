@@ -81,10 +81,11 @@ def served(
     token: str | None = None,
     workspace: Path | None = None,
     log_path: Path | None = None,
+    options: RunOptions | None = None,
 ) -> Iterator[tuple[ServerApp, str]]:
     """An in-process server on a free loopback port; yields the app and its base URL."""
     stream = open(log_path or os.devnull, "w")  # noqa: SIM115 - closed below
-    config = ServerConfig(("127.0.0.1", 0), RunOptions(), token, root, workspace, run)
+    config = ServerConfig(("127.0.0.1", 0), options or RunOptions(), token, root, workspace, run)
     app = ServerApp(config, ServerLog(stream))
     try:
         app.boot()
