@@ -215,6 +215,11 @@ class APIServer:
         resource = self._resource(group, kind)
         return self.backend.head(self._key(resource, namespace, name))
 
+    def head_at_start(self, key: ObjectKey) -> Head | None:
+        """The head the object stored under ``key`` had when the outermost open transaction began (None: it
+        did not exist then); ``key`` as stored (what an event's object names)."""
+        return self.backend.head_at_start(key)
+
     def heads(self, group: str, kind: str) -> builtins.list[tuple[ObjectKey, Head]]:
         """Every stored object's key and head, read without decoding any object."""
         resource = self._resource(group, kind)

@@ -33,6 +33,14 @@ changed by any write — runs it again. The comparison costs nothing in the comm
 is kept (as a digest, in memory, for this memo's life) only for children the reconcile wrote, and is
 looked at only when a child's version moved; without it (a child written in an earlier run) a moved
 child runs the reconcile again, which is never wrong.
+
+A run that starts where the last one ended at a fixpoint (``runtime.fixpoint``: every record was checked
+to hold in that state, at revision R) need not check every record again: a record can only have stopped
+holding when a write since R concerned one of its queries. ``Untouched`` follows the store's events since
+R: the objects written (a get of one, a list of its kind) and the owners they name, now or at R (a
+children query of either). A record none of whose queries they concern holds without its observations
+being looked at; the others are checked as usual. At N=10 000 a one-Link run asked this of 77 000
+records twice (at its start and its end), 3.2 s of its 15 s.
 """
 
 from __future__ import annotations
@@ -44,7 +52,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import asdict
 from typing import Any, NamedTuple
 
-from choreo.api.objects import key_of, uid_and_version
+from choreo.api.objects import ObjectKey, key_of, uid_and_version
 from choreo.apiserver.fieldpath import canonical_json
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.server import APIServer
@@ -67,6 +75,7 @@ Children = list[tuple[Identity, str]]  # what a children query sees: each child'
 TASKS_TABLE = "reconciles"
 ABSENT = "-"  # the version of an object that does not exist
 _CHILDREN = '["children"'
+_CHILDREN_UID = '["children","'  # a children query's text up to its owner's uid
 _FIELD, _ITEM = "\x1f", "\x1e"  # separators in the text a digest is taken of (names and versions have neither)
 
 
@@ -223,7 +232,7 @@ class ReconcileMemo:
 
     def __init__(
         self, api: APIServer, run_salt: str, *, full: bool = False, concurrent: bool = False,
-        events: EventLog | None = None,
+        events: EventLog | None = None, held_at: int | None = None,
     ) -> None:
         self.api = api
         self.run_salt = run_salt
@@ -239,6 +248,8 @@ class ReconcileMemo:
         self._seen: set[str] = set()
         self._written: dict[tuple[str, Identity], tuple[str, bytes]] = {}  # (manager, child) → version, state
         self._observations = _Observations(api, self.events, follow=bool(self._records))
+        # ``held_at``: a revision at which every record held (the last run's fixpoint, this run starting there).
+        self._untouched = None if held_at is None or concurrent else Untouched(api, self.events, held_at)
 
     def reusable(self, key: WorkKey, config: ReconcilerConfig, for_object: Head) -> bool:
         """Whether the reconcile of ``key`` may be skipped: its inputs are those of its last execution
@@ -273,6 +284,8 @@ class ReconcileMemo:
             return False
         if record.salt != self._salt(config):
             return False
+        if self._untouched is not None and self._untouched.holds(record.queries):
+            return True
         seen = self._seen_now(record.queries)
         if seen.digest != record.digest:
             return False
@@ -421,6 +434,72 @@ def _children_digest(children: list[Children], moved: Mapping[Identity, tuple[st
         for seen in children
     )
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Untouched:
+    """Whether any write since ``revision`` concerns a record's queries (see the module docstring): the gets
+    of the objects written, the lists of their kinds, the children of the owners they name now, named in
+    any version written since, or named at ``revision`` (the head the object had when the run's
+    transaction began). Answered from the queries' text, nothing decoded: most records are asked once."""
+
+    def __init__(self, api: APIServer, events: EventLog, revision: int) -> None:
+        self.api = api
+        self.events = events
+        self.revision = revision
+        self._gets: set[Query] = set()
+        self._prefixes: set[str] = set()  # of list queries of a written kind; of gets of a written cluster kind
+        self._owners: set[str] = set()
+        self._written: set[Identity] = set()
+        self._stamp = (revision, events.source.rollbacks)
+        self._broken = False  # the events since ``revision`` cannot be read: nothing holds unchecked
+
+    def holds(self, queries: Iterable[Query]) -> bool:
+        """True when no write since ``revision`` concerns any of ``queries``."""
+        self._catch_up()
+        if self._broken:
+            return False
+        gets, prefixes, owners = self._gets, self._prefixes, self._owners
+        for query in queries:
+            if query in gets:
+                return False
+            if query.startswith(_CHILDREN_UID):
+                end = query.find('"', len(_CHILDREN_UID))
+                uid = query[len(_CHILDREN_UID) : end]
+                if end < 0 or "\\" in uid or uid in owners:  # an escaped uid: not taken apart here
+                    return False
+            elif prefixes and any(query.startswith(prefix) for prefix in prefixes):
+                return False
+        return True
+
+    def _catch_up(self) -> None:
+        revision, rollbacks = self.events.current_revision(), self.events.source.rollbacks
+        last, last_rollbacks = self._stamp
+        if (revision, rollbacks) == (last, last_rollbacks) or self._broken:
+            return
+        # After a rollback the revisions since are reused: read them all again (what was noted stays noted).
+        since = last if rollbacks == last_rollbacks and revision >= last else self.revision
+        try:
+            events = self.events.since(since)
+        except Gone:
+            self._broken = True
+            return
+        for event in events:
+            self._note(event.object)
+        self._stamp = (revision, rollbacks)
+
+    def _note(self, obj: Object) -> None:
+        identity = identity_of(obj)
+        group, kind, namespace, name = identity
+        self._gets.add(get_query(group, kind, namespace, name))
+        self._prefixes.add(canonical_json(["list", group, kind])[:-1] + ",")
+        if not namespace:  # a get of a cluster-scoped object may name any namespace
+            self._prefixes.add(canonical_json(["get", group, kind])[:-1] + ",")
+        self._owners.update(owner_uids(obj))
+        if identity not in self._written:
+            self._written.add(identity)
+            before = self.api.head_at_start(ObjectKey(group, kind, namespace, name))
+            if before is not None:
+                self._owners.update(before.owners)
 
 
 class _Observations:

@@ -103,11 +103,17 @@ class Pipeline:
             for config in project.reconcilers
         ]
 
-    def memo(self, api: APIServer, project: Project, *, concurrent: bool = False) -> ReconcileMemo:
+    def memo(
+        self, api: APIServer, project: Project, *, concurrent: bool = False, started_at: int | None = None,
+    ) -> ReconcileMemo:
         """The recorded reconciles of the project in ``api``'s store, for reconciling incrementally: call it
         after ``read`` (the salt covers the served kinds). ``concurrent``: others write while the controller
-        runs (a server)."""
-        return ReconcileMemo(api, self._run_salt(api, project), full=self.options.full, concurrent=concurrent)
+        runs (a server). ``started_at``: the store's revision when this batch run began (before its load);
+        when the last run ended at a fixpoint there, every record held then (``ReconcileMemo``)."""
+        last = fixpoint.recorded(api) if started_at is not None and not self.options.full else None
+        held_at = last.revision if last is not None and last.revision == started_at else None
+        return ReconcileMemo(api, self._run_salt(api, project), full=self.options.full, concurrent=concurrent,
+                             held_at=held_at)
 
     def _run_salt(self, api: APIServer, project: Project) -> str:
         """Of the options, the plug-ins (``-r``, ``-s``) and the limits can change what a reconcile does (a

@@ -107,6 +107,7 @@ def _reconcile(pipeline: Pipeline, api: APIServer, started: float) -> RunRecord:
     """Load, reconcile and run the stages: the run's record, stored (``Pipeline.save``). Everything else it built
     (the load, the reconcile memo, the controller and its engines) is dropped when it returns, before the
     snapshot: the snapshot reads every object, and the run's peak memory was there."""
+    started_at = api.events.current_revision()
     loaded = pipeline.read(api)
     project = loaded.project
     settled = pipeline.unchanged(api, loaded)
@@ -121,7 +122,7 @@ def _reconcile(pipeline: Pipeline, api: APIServer, started: float) -> RunRecord:
     loaded.sync()
     pipeline.warn(project)
     options = pipeline.options
-    memo = pipeline.memo(api, project)
+    memo = pipeline.memo(api, project, started_at=started_at)
     controller = Controller(api, pipeline.reconcilers(project), max_reconciles=options.max_reconciles, log=options.log,
                             progress=options.progress, memo=memo)
     outcome = controller.run()

@@ -481,6 +481,12 @@ class BaseBackend(ABC):
             self._check_cache()
             return self._kind(key.group, key.kind).heads.get((key.namespace, key.name))
 
+    def head_at_start(self, key: ObjectKey) -> Head | None:
+        with self._lock:
+            self._check_cache()
+            objects = self._kind(key.group, key.kind)
+            return self._cache.head_at_start(objects, key)
+
     def heads(self, group: str, kind: str) -> builtins.list[tuple[ObjectKey, Head]]:
         with self._lock:
             self._check_cache()

@@ -159,6 +159,11 @@ class Backend(EventSource, RecordStore, Protocol):
         """``list`` without the copies: the stored objects themselves, which the caller must not mutate."""
         ...
 
+    def head_at_start(self, key: ObjectKey) -> Head | None:
+        """The head the object had when the outermost open transaction began (None: there was no such
+        object then); the current head outside a transaction."""
+        ...
+
     def head(self, key: ObjectKey) -> Head | None:
         """The head of the object stored under ``key`` (``head.py``), without decoding the object."""
         ...

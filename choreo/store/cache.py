@@ -280,6 +280,15 @@ class ObjectCache:
         self._undo.append({})
         return Mark(len(self._undo) - 1, self.revision)
 
+    def head_at_start(self, objects: KindObjects, key: ObjectKey) -> Head | None:
+        """The head of ``key`` (in ``objects``, its kind) when the outermost open transaction began: the
+        outermost transaction that changed it kept the entry from before (``release`` keeps the earliest)."""
+        for changed in self._undo:
+            if key in changed:
+                before = changed[key]
+                return None if before is None else before[1]
+        return objects.heads.get((key.namespace, key.name))
+
     def undo(self, mark: Mark) -> None:
         """The transaction of ``mark`` failed: restore exactly what was cached when it began. Each undo entry
         is a different key, so the order within a transaction does not matter; the outer ones come last."""
