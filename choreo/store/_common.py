@@ -90,8 +90,9 @@ def _canonical_text(value: Any) -> str | None:
     writes NaN and infinities as ``null`` where ``json`` refuses them; and a float below 1e-4 in another form
     (``0.00001``, ``1e-7`` for ``1e-05``, ``1e-07``). Those come back as None: a refusal, a ``null`` that
     does not read back as the value had it (a NaN or an infinity; a tuple also reads back unequal, and only
-    costs the slower path), and any ``0.0000`` or digit-``e-``-digit ending a value in the text (also inside
-    a string, where it only costs the slower path; a uuid's ``8e-4`` goes on with more hex digits).
+    costs the slower path), and a float whose texts differ: a ``0.0000`` or digit-``e-``-digit ending a value
+    in the text makes every float of ``value`` be compared (such text inside a string is common: a
+    timestamp's ``10.000042``; a run record has thousands), and None when one differs.
     Values both accept but write differently (enum members without a str or int base, UUIDs: orjson writes
     them, ``json`` refuses them) never reach the store: its values come from JSON, YAML and Starlark.
 
@@ -100,12 +101,28 @@ def _canonical_text(value: Any) -> str | None:
         out = orjson.dumps(value, option=_CANONICAL, default=_refuse)
     except TypeError:  # orjson.JSONEncodeError included
         return None
-    if b"0.0000" in out or (b"null" in out and orjson.loads(out) != value):
+    if b"null" in out and orjson.loads(out) != value:
         return None
     shapes = out.translate(_NUMBER_SHAPES)
-    if b"0e-0," in shapes or shapes.endswith(b"0e-0"):
+    suspect = b"0.0000" in out or b"0e-0," in shapes or shapes.endswith(b"0e-0")
+    if suspect and not _floats_written_alike(value):
         return None
     return out.decode()
+
+
+def _floats_written_alike(value: Any) -> bool:
+    """Whether orjson writes every float in ``value`` (JSON data orjson accepted) as ``json`` does."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is dict:
+            pending.extend(item.values())
+        elif kind is list or kind is tuple:
+            pending.extend(item)
+        elif kind is float and orjson.dumps(item) != json.dumps(item).encode():
+            return False
+    return True
 
 
 def encode(value: Any, what: str) -> str:

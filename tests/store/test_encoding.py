@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from choreo.errors import Invalid
-from choreo.store._common import decode, encode
+from choreo.store._common import _canonical_text, decode, encode
 
 
 def reference(value: Any) -> bytes:
@@ -54,6 +54,8 @@ ODD_VALUES = [
     {"tuple": (1, "two", [3])},
     3e-7,
     {"uid": "759cde66-bacf-43d0-8b1f-9163ce9ff57f", "tiny": [1.5e-6], "small": {"x": 2e-9}},
+    {"time": "2026-12-05T03:26:10.000042+00:00", "tiny": 1e-5},  # text that looks like a tiny float, and one
+    {"time": "2026-12-05T03:26:10.000042+00:00", "name": "leaf1e-1", "wall": [26.5, 1e16]},  # only text
     _deep(300),  # deeper than orjson writes
     "a string",
     12,
@@ -122,3 +124,12 @@ def test_a_stored_text_reads_back_as_the_value_it_was_written_from(value: Any) -
     assert back == value
     # an integer stays an integer, never the float nearest to it
     assert json.dumps(back, sort_keys=True) == json.dumps(value, sort_keys=True)
+
+
+def test_a_record_whose_text_only_looks_like_a_tiny_float_is_written_by_orjson() -> None:
+    """A run record's timestamps (``10.000042``) look like the floats orjson writes differently: the floats
+    themselves are compared, so such a record keeps the fast path (it used to fall back to ``json``)."""
+    events = [{"time": f"2026-12-05T03:26:10.{i:06d}+00:00", "operation": "START"} for i in range(0, 200, 7)]
+    record = {"events": events, "wallSeconds": 26.5}
+    assert _canonical_text(record) == reference(record).decode()
+    assert _canonical_text({**record, "tiny": 1e-5}) is None
