@@ -234,12 +234,17 @@ def test_a_kind_loaded_for_its_heads_reads_a_body_only_when_its_object_is_read(
     assert store.view(key("n7"))["spec"] == {"index": 7}
 
 
-def test_a_rolled_back_write_leaves_an_unread_object_readable(open_sqlite: Opener) -> None:
+def _reopened(open_sqlite: Opener, **sizes: int) -> SqliteBackend:
+    """A store in which another backend wrote a Widget of each size, opened afresh: nothing of it is cached."""
     writer = open_sqlite()
-    put(writer, "a", size=1)
-    put(writer, "b", size=2)
+    for name, size in sizes.items():
+        put(writer, name, size=size)
     writer.close()
-    store = open_sqlite()
+    return open_sqlite()
+
+
+def test_a_rolled_back_write_leaves_an_unread_object_readable(open_sqlite: Opener) -> None:
+    store = _reopened(open_sqlite, a=1, b=2)
     assert [k.name for k, _head in store.heads(GROUP, KIND)] == ["a", "b"]  # loaded, bodies unread
     with pytest.raises(Boom), store.transaction():
         store.delete(key("a"))
@@ -252,11 +257,7 @@ def test_a_rolled_back_write_leaves_an_unread_object_readable(open_sqlite: Opene
 def test_an_object_whose_row_went_after_its_head_was_read_reads_as_absent(open_sqlite: Opener) -> None:
     """Another process may remove a row between the check a read begins with and the read of its body: that
     object reads as gone (the next read's check sees the new revision and starts afresh)."""
-    store = open_sqlite()
-    put(store, "a")
-    put(store, "b")
-    store.close()
-    store = open_sqlite()
+    store = _reopened(open_sqlite, a=1, b=2)
     assert len(store.heads(GROUP, KIND)) == 2
     store._db.execute("DELETE FROM objects WHERE name = 'a'")  # as if in between: the revision did not move
     assert store.view(key("a")) is None
@@ -264,11 +265,7 @@ def test_an_object_whose_row_went_after_its_head_was_read_reads_as_absent(open_s
 
 
 def test_a_last_readers_read_leaves_the_object_as_the_cache_held_it(open_sqlite: Opener) -> None:
-    writer = open_sqlite()
-    put(writer, "read", size=1)
-    put(writer, "unread", size=2)
-    writer.close()
-    store = open_sqlite()
+    store = _reopened(open_sqlite, read=1, unread=2)
     put(store, "written", size=3)  # cached as the text this process wrote
     entries = store._cache.kind(GROUP, KIND).entries  # type: ignore[union-attr]
     decoded = store.view(key("read"))
