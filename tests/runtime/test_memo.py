@@ -315,3 +315,35 @@ def test_a_run_from_a_fixpoint_checks_only_the_records_a_write_since_concerns(ap
 def _run_key_of(queries: tuple[str, ...]) -> str:
     """The for-object a record's queries name (its get of a Widget)."""
     return next(json.loads(q)[4] for q in queries if q.startswith('["get","example.com","Widget"'))
+
+
+# Reads Gadget "g0" and nothing else.
+GETTER = """
+def reconcile(self):
+    g0 = client_get("g0", "default", get_resource("example.com/v1", "Gadget")["resource"])
+    self["status"] = {"seen": [] if g0["error"] else ["g0"]}
+    return reconcile_result(self, False, 0, "", False)
+"""
+
+
+def test_a_run_from_a_fixpoint_sees_a_new_object_a_list_or_a_get_would_return(api: APIServer) -> None:
+    api.create(_obj("Widget", "w"))
+    lister = _reconciler("seer", CODE, owns=["Gadget"])  # lists the red Gadgets (and reads g0)
+    getter = _reconciler("getter", GETTER)
+    for r, new in ((lister, _gadget("red", team="red")), (getter, _gadget("g0", size=1))):
+        memo = ReconcileMemo(api, "salt")
+        controller = Controller(api, [r], now=_clock(), memo=memo)
+        assert controller.run().success and memo.settled(controller.work())
+        held_at = api.events.current_revision()
+        try:
+            with api.transaction():  # a batch run from the fixpoint, undone after the look
+                memo = ReconcileMemo(api, "salt", held_at=held_at)
+                controller = Controller(api, [r], now=_clock(), memo=memo)
+                assert memo.settled(controller.work())
+                api.create(_gadget("loose", team="blue"))  # of the kind, but neither listed nor read
+                assert memo.settled(controller.work())  # looked at again (a list of its kind) or not, it holds
+                api.create(new)
+                assert not memo.settled(controller.work()), new["metadata"]["name"]
+                raise RuntimeError("undo")
+        except RuntimeError:
+            pass
