@@ -204,15 +204,14 @@ class ObjectCache:
         entry = objects.entries.get(name)
         if entry is None or isinstance(entry, dict):
             return entry
-        if isinstance(entry, Unread):
-            stored = self._read_body(key)
-            if stored is None:  # another process removed it since its head was read: gone at its next check
-                return None
+        decoded = self._decoded(key, entry)
+        if decoded is None:
+            return None
+        if entry is UNREAD:
             objects.unread -= 1
-            entry = stored
-        decoded: Object = self._sharing.share(self._decode(entry, key))
-        objects.entries[name] = decoded
-        return decoded
+        shared: Object = self._sharing.share(decoded)
+        objects.entries[name] = shared
+        return shared
 
     def unkept(self, objects: KindObjects, key: ObjectKey) -> Object | None:
         """``shared`` for the object's last reader: one not decoded yet is decoded for it alone (its entry
@@ -220,6 +219,11 @@ class ObjectCache:
         entry = objects.entries.get((key.namespace, key.name))
         if entry is None or isinstance(entry, dict):
             return entry
+        return self._decoded(key, entry)
+
+    def _decoded(self, key: ObjectKey, entry: Stored | Unread) -> Object | None:
+        """The object of an entry not decoded yet, its body read first when ``UNREAD`` (None: another process
+        removed it since its head was read; the next read's check starts afresh)."""
         stored = self._read_body(key) if isinstance(entry, Unread) else entry
         return None if stored is None else self._decode(stored, key)
 
