@@ -75,7 +75,7 @@ Children = list[tuple[Identity, str]]  # what a children query sees: each child'
 TASKS_TABLE = "reconciles"
 ABSENT = "-"  # the version of an object that does not exist
 _CHILDREN = '["children"'
-_CHILDREN_UID = '["children","'  # a children query's text up to its owner's uid
+_CHILDREN_UID = _CHILDREN + ',"'  # a children query's text up to its owner's uid
 _FIELD, _ITEM = "\x1f", "\x1e"  # separators in the text a digest is taken of (names and versions have neither)
 
 
@@ -92,6 +92,12 @@ def list_query(group: str, kind: str, selector: dict[str, str] | None) -> Query:
 
 def children_query(uid: str, owned: Iterable[tuple[str, str]]) -> Query:
     return canonical_json(["children", uid, sorted(owned)])
+
+
+def query_prefix(*start: str) -> str:
+    """The text every query whose first elements are ``start`` begins with (``query_prefix("list", group,
+    kind)``: any list of that kind, whatever its selector)."""
+    return canonical_json(list(start))[:-1] + ","
 
 
 def matching_objects(api: ObjectAPI, group: str, kind: str, selector: dict[str, str] | None) -> list[Object]:
@@ -491,9 +497,9 @@ class Untouched:
         identity = identity_of(obj)
         group, kind, namespace, name = identity
         self._gets.add(get_query(group, kind, namespace, name))
-        self._prefixes.add(canonical_json(["list", group, kind])[:-1] + ",")
+        self._prefixes.add(query_prefix("list", group, kind))
         if not namespace:  # a get of a cluster-scoped object may name any namespace
-            self._prefixes.add(canonical_json(["get", group, kind])[:-1] + ",")
+            self._prefixes.add(query_prefix("get", group, kind))
         self._owners.update(owner_uids(obj))
         if identity not in self._written:
             self._written.add(identity)
