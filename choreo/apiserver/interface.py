@@ -89,6 +89,11 @@ class ObjectAPI(Protocol):
         nothing, so such a write cannot be skipped)."""
         ...
 
+    def background(self) -> bool:
+        """Do a little of the storage work this API put off, for a caller that would otherwise wait (for a
+        reconcile worker); whether any is left. Nothing is visible to anyone before or after it."""
+        ...
+
     # Writes: with ``dry_run`` every check runs and the answer is what would be stored, but nothing is.
 
     def create(self, obj: Object, *, manager: str = "", dry_run: bool = False) -> Object: ...

@@ -169,6 +169,9 @@ class APIServer:
     def hooked(self, group: str, kind: str) -> bool:
         return bool(self._hooks.get((group, kind)))
 
+    def background(self) -> bool:
+        return self.backend.background()
+
     def _hooks_for(self, key: ObjectKey) -> builtins.list[AdmissionHook]:
         return self._hooks.get((key.group, key.kind), [])
 

@@ -87,6 +87,15 @@ class ChildRecorder(Protocol):
         ...
 
 
+class WaitingWork(Protocol):
+    """A ``ReconcileClient`` with work of its own to do while the reconcile's code runs elsewhere (in a
+    worker process, ``choreo.lang.isolation``) and choreo would only wait for it."""
+
+    def background(self) -> bool:
+        """Do a little of that work (well under a millisecond); whether any is left."""
+        ...
+
+
 @dataclass
 class ReconcileOutput:
     """What user code returned.

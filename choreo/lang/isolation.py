@@ -30,6 +30,7 @@ import gc
 import itertools
 import os
 import pickle
+import select
 import signal
 import socket
 import struct
@@ -51,6 +52,7 @@ from choreo.lang.base import (
     ReconcileOutput,
     ReconcilerEngine,
     TemplateEngine,
+    WaitingWork,
 )
 from choreo.lang.limits import LimitExceeded, Limits, format_size, json_size_over
 
@@ -92,6 +94,7 @@ class _Channel:
         self.sock = sock
         self._buffer = bytearray()
         self._outbox = bytearray()
+        self._arrivals: select.poll | None = None  # made when first asked (``_take_arrived``)
 
     def post(self, message: Any) -> None:
         """Send ``message`` with the next ``send``, in the same write."""
@@ -108,7 +111,9 @@ class _Channel:
         except OSError as exc:
             raise _Gone() from exc
 
-    def receive(self, deadline: float | None = None) -> Any:
+    def receive(self, deadline: float | None = None, meanwhile: Callable[[], bool] | None = None) -> Any:
+        """The next message. ``meanwhile`` is called again and again, while nothing has arrived, until it
+        says nothing is left to do: the waiting side's own work, done while the other side computes."""
         while True:
             if len(self._buffer) >= _HEADER.size:
                 (size,) = _HEADER.unpack_from(self._buffer)
@@ -117,7 +122,21 @@ class _Channel:
                     data = bytes(self._buffer[_HEADER.size : end])
                     del self._buffer[:end]
                     return pickle.loads(data)
-            self._fill(deadline)
+            if meanwhile is None:
+                self._fill(deadline)
+            elif not self._take_arrived() and not meanwhile():
+                meanwhile = None
+
+    def _take_arrived(self) -> bool:
+        """Take what has arrived, without waiting; whether anything had. (A socket with a time-out waits
+        even when asked not to: whether there is anything is asked first.)"""
+        if self._arrivals is None:
+            self._arrivals = select.poll()
+            self._arrivals.register(self.sock, select.POLLIN)
+        if not self._arrivals.poll(0):
+            return False
+        self._fill(None)
+        return True
 
     def _fill(self, deadline: float | None) -> None:
         if deadline is not None:
@@ -453,6 +472,8 @@ class _Exchange:
         # A client that can record children made by its rules gets them made in the worker.
         self.recorder: ChildRecorder | None = client if hasattr(client, "record_child") else None  # type: ignore[assignment]
         self.rules = self.recorder.child_rules() if self.recorder is not None else None
+        # A client with work of its own does it while the worker computes.
+        self.meanwhile = cast(WaitingWork, client).background if hasattr(client, "background") else None
 
     def run(self, obj: dict[str, Any]) -> ReconcileOutput:
         # The engines stop themselves at the time limit; this bound is for the moments they cannot.
@@ -460,7 +481,7 @@ class _Exchange:
         try:
             self.worker.channel.send((self.isolated.token, obj, self.rules))
             while True:
-                message = self.worker.channel.receive(deadline)
+                message = self.worker.channel.receive(deadline, self.meanwhile)
                 if message[0] not in ("call", "log", "children"):
                     return self._finish(message, obj)
                 if message[0] == "log":

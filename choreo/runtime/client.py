@@ -145,6 +145,10 @@ class Client:
     def log(self, message: str) -> None:
         self._log(message)
 
+    def background(self) -> bool:
+        """``WaitingWork``: the store's deferred writes, run while the reconcile's worker computes."""
+        return self.api.background()
+
     def write(self, write: Callable[[], _Stored]) -> _Stored:
         """Run one write of this reconcile (the for-object's included) and, with ``note_writes``, note the
         revision it stored. Atomically: a write that changes nothing returns the object as it is, which may

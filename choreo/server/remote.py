@@ -276,6 +276,10 @@ class RemoteAPI:
         """Admission hooks run in choreo's own store only."""
         return False
 
+    def background(self) -> bool:
+        """Every request is answered as it is made: nothing waits."""
+        return False
+
     def create(self, obj: Object, *, manager: str = "", dry_run: bool = False) -> Object:
         resource = self.registry.for_object(obj)
         query = _write_query(manager, dry_run=dry_run)

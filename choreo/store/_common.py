@@ -498,6 +498,9 @@ class BaseBackend(ABC):
             self._check_cache()
             return self._kind(key.group, key.kind).heads.get((key.namespace, key.name))
 
+    def background(self) -> bool:
+        return False  # a storage that defers nothing
+
     def head_at_start(self, key: ObjectKey) -> Head | None:
         with self._lock:
             self._check_cache()

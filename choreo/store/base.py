@@ -168,6 +168,10 @@ class Backend(EventSource, RecordStore, Protocol):
         """The head of the object stored under ``key`` (``head.py``), without decoding the object."""
         ...
 
+    def background(self) -> bool:
+        """Run a slice of the writes the storage put off (``choreo.store.deferred``); whether any is left."""
+        ...
+
     def heads(self, group: str, kind: str) -> builtins.list[tuple[ObjectKey, Head]]:
         """The key and head of every object of one kind, in ``list``'s order, without decoding any object."""
         ...

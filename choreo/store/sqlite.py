@@ -31,6 +31,7 @@ from choreo.api.objects import ObjectKey
 from choreo.errors import ChoreoError
 from choreo.store._common import BaseBackend, StoreDamaged, StoredEvent, decode
 from choreo.store.base import Stored
+from choreo.store.deferred import DeferredWrites
 from choreo.store.head import Head, head_from_text, head_of, head_text
 
 SCHEMA_VERSION = 3
@@ -72,6 +73,12 @@ INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted_thr
 # Bodies are canonical JSON text; a long one is stored as zlib-compressed bytes (level 1: object bodies
 # shrink about 2.5 times at a few microseconds each), a short one as text. The column's type says which.
 _PACK_OVER = 200
+# The body is bound last: ``DeferredWrites`` packs it when the statement runs.
+_SAVE_OBJECT = (
+    "INSERT INTO objects (grp, kind, namespace, name, head, body) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (grp, kind, namespace, name) DO UPDATE SET body = excluded.body, head = excluded.head"
+)
+_ADD_EVENT = "INSERT INTO events (revision, type, grp, kind, body) VALUES (?, ?, ?, ?, ?)"
 RECENT_EVENT_TEXT = 64 * 1024
 """How much text of the open transaction's latest watch events is also kept in memory, to answer
 ``events_since`` from there. Readers inside a run ask for the few events since a reconcile began (the
@@ -145,6 +152,7 @@ class SqliteBackend(BaseBackend):
         self._recent_text = 0
         self._compaction_point: int | None = None  # the meta table's, as the open transaction read it
         self._db = _connect(self.path)
+        self._deferred = DeferredWrites(self._db, self._packed)
         try:
             self._configure()
             self._migrate()
@@ -252,11 +260,26 @@ class SqliteBackend(BaseBackend):
     # --- objects ---
 
     def _save(self, key: ObjectKey, body: str, head: Head) -> None:
-        self._db.execute(
-            "INSERT INTO objects (grp, kind, namespace, name, body, head) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (grp, kind, namespace, name) DO UPDATE SET body = excluded.body, head = excluded.head",
-            (key.group, key.kind, key.namespace, key.name, self._packed(body), head_text(head)),
-        )
+        self._deferred.add(_SAVE_OBJECT, (key.group, key.kind, key.namespace, key.name, head_text(head)), body)
+
+    def _reading(self) -> sqlite3.Connection:
+        """The connection, for a statement that reads objects or events: the deferred writes run first."""
+        if self._deferred:
+            self._deferred.run_all(opening=False)
+        return self._db
+
+    def _changing(self) -> sqlite3.Connection:
+        """The connection, for a statement that writes: the deferred writes and savepoints run first."""
+        self._deferred.run_all(opening=True)
+        return self._db
+
+    def background(self) -> bool:
+        if not self._deferred or not self._lock.acquire(blocking=False):  # another thread's turn: not now
+            return False
+        try:
+            return self._deferred.run_some()
+        finally:
+            self._lock.release()
 
     def _packed(self, body: str) -> Stored:
         """``_pack(body)``, compressed once for the object row and its watch event (the same text)."""
@@ -267,13 +290,13 @@ class SqliteBackend(BaseBackend):
         return last_packed
 
     def _remove(self, key: ObjectKey) -> None:
-        self._db.execute(
+        self._changing().execute(
             "DELETE FROM objects WHERE grp = ? AND kind = ? AND namespace = ? AND name = ?",
             (key.group, key.kind, key.namespace, key.name),
         )
 
     def _scan_heads(self, group: str, kind: str) -> list[tuple[str, str, Head]]:
-        rows = self._db.execute(
+        rows = self._reading().execute(
             "SELECT namespace, name, head FROM objects WHERE grp = ? AND kind = ? ORDER BY namespace, name",
             (group, kind),
         )
@@ -289,13 +312,13 @@ class SqliteBackend(BaseBackend):
         return found
 
     def _scan_bodies(self, group: str, kind: str) -> list[tuple[str, str, Stored]]:
-        return self._db.execute(
+        return self._reading().execute(
             "SELECT namespace, name, body FROM objects WHERE grp = ? AND kind = ? ORDER BY namespace, name",
             (group, kind),
         ).fetchall()
 
     def _read_body(self, key: ObjectKey) -> Stored | None:
-        row = self._db.execute(
+        row = self._reading().execute(
             "SELECT body FROM objects WHERE grp = ? AND kind = ? AND namespace = ? AND name = ?",
             (key.group, key.kind, key.namespace, key.name),
         ).fetchone()
@@ -309,7 +332,7 @@ class SqliteBackend(BaseBackend):
         return _pack(text)
 
     def _kinds(self) -> list[tuple[str, str]]:
-        return [(g, k) for g, k in self._db.execute("SELECT DISTINCT grp, kind FROM objects")]
+        return [(g, k) for g, k in self._reading().execute("SELECT DISTINCT grp, kind FROM objects")]
 
     # --- revisions and events ---
 
@@ -318,7 +341,7 @@ class SqliteBackend(BaseBackend):
         return int(row[0])
 
     def _set_meta(self, name: str, value: int) -> None:
-        self._db.execute("UPDATE meta SET value = ? WHERE name = ?", (value, name))
+        self._changing().execute("UPDATE meta SET value = ? WHERE name = ?", (value, name))
 
     def _read_revision(self) -> int:
         unsaved = self._unsaved_revision
@@ -334,10 +357,8 @@ class SqliteBackend(BaseBackend):
             self._unsaved_revision = None
 
     def _append_event(self, event: StoredEvent) -> None:
-        self._db.execute(
-            "INSERT INTO events (revision, type, grp, kind, body) VALUES (?, ?, ?, ?, ?)",
-            (event.revision, event.type, event.group, event.kind, self._packed(event.body)),
-        )
+        params = (event.revision, event.type, event.group, event.kind)
+        self._deferred.add(_ADD_EVENT, params, event.body, event.revision)
         self._recent.append(event)
         self._recent_text += len(event.body)
         while self._recent_text > RECENT_EVENT_TEXT:
@@ -361,7 +382,7 @@ class SqliteBackend(BaseBackend):
         if kind is not None:
             sql += " AND kind = ?"
             params += (kind,)
-        rows = self._db.execute(sql + " ORDER BY revision", params).fetchall()
+        rows = self._reading().execute(sql + " ORDER BY revision", params).fetchall()
         return [StoredEvent(rev, change, grp, kind, _unpack(body)) for rev, change, grp, kind, body in rows]
 
     def _forget_transaction(self) -> None:
@@ -380,7 +401,8 @@ class SqliteBackend(BaseBackend):
         return point
 
     def _drop_events_through(self, revision: int) -> None:
-        self._db.execute("DELETE FROM events WHERE revision <= ?", (revision,))
+        self._deferred.drop_events_through(revision)
+        self._changing().execute("DELETE FROM events WHERE revision <= ?", (revision,))
         self._set_meta("compacted_through", revision)
         self._compaction_point = revision
 
@@ -391,20 +413,20 @@ class SqliteBackend(BaseBackend):
         return None if row is None else _unpack(row[0])
 
     def _record_save(self, table: str, key: str, body: str) -> None:
-        self._db.execute(
+        self._changing().execute(
             "INSERT INTO records (tbl, key, value) VALUES (?, ?, ?) "
             "ON CONFLICT (tbl, key) DO UPDATE SET value = excluded.value",
             (table, key, _pack(body)),
         )
 
     def _record_add_stored(self, table: str, rows: list[tuple[str, Stored]]) -> None:
-        self._db.executemany(
+        self._changing().executemany(
             "INSERT INTO records (tbl, key, value) VALUES (?, ?, ?) ON CONFLICT (tbl, key) DO NOTHING",
             [(table, key, value) for key, value in rows],
         )
 
     def _record_remove(self, table: str, key: str) -> None:
-        self._db.execute("DELETE FROM records WHERE tbl = ? AND key = ?", (table, key))
+        self._changing().execute("DELETE FROM records WHERE tbl = ? AND key = ?", (table, key))
 
     def _record_scan(self, table: str) -> list[tuple[str, str]]:
         rows = self._db.execute("SELECT key, value FROM records WHERE tbl = ? ORDER BY key", (table,))
@@ -419,20 +441,24 @@ class SqliteBackend(BaseBackend):
         # IMMEDIATE takes the write lock up front, so a transaction never fails half-way on a busy file.
         if depth > 0:
             self._revision_at[depth] = self._unsaved_revision
-        self._db.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT sp{depth}")
+            self._deferred.begin(depth)
+        else:
+            self._db.execute("BEGIN IMMEDIATE")
 
     def _commit(self, depth: int) -> None:
         if depth > 0:
-            self._db.execute(f"RELEASE sp{depth}")
+            self._deferred.release(depth)
             self._revision_at.pop(depth, None)
             return
         self._forget_transaction()
         try:
+            self._deferred.run_all(opening=True)
             self._save_revision()
             self._db.execute("COMMIT")
         except BaseException:
             self._unsaved_revision = None
             self._revision_at.clear()
+            self._deferred.forget()
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise
@@ -442,11 +468,11 @@ class SqliteBackend(BaseBackend):
             self._unsaved_revision = None  # the meta table's counter is rolled back with everything else
             self._revision_at.clear()
             self._forget_transaction()
+            self._deferred.forget()
             if self._db.in_transaction:  # SQLite may already have rolled back after an I/O error
                 self._db.execute("ROLLBACK")
         else:
             self._unsaved_revision = restored = self._revision_at.pop(depth, None)
             while self._recent and (restored is None or self._recent[-1].revision > restored):
                 self._recent_text -= len(self._recent.pop().body)
-            self._db.execute(f"ROLLBACK TO sp{depth}")
-            self._db.execute(f"RELEASE sp{depth}")
+            self._deferred.roll_back(depth)

@@ -296,3 +296,38 @@ def test_limit_errors_are_reconcile_errors() -> None:
     error = Limits().time_exceeded("a.star")
     assert isinstance(error, ReconcileError) and isinstance(error, ChoreoError)
     assert str(error.at("b.star:3")) == "b.star:3: reconciler exceeded the time limit of 10s"
+
+
+# --- choreo's own work while the worker computes --------------------------------------------------------
+
+
+def test_a_client_with_work_of_its_own_does_it_while_the_worker_computes_and_no_answer_is_lost() -> None:
+    class Busy(FakeClient):
+        """Has 200 slices of work; each call of ``background`` does one."""
+
+        def __init__(self) -> None:
+            super().__init__([POD])
+            self.left = 200
+            self.slices = 0
+
+        def background(self) -> bool:
+            if self.left:
+                self.left -= 1
+                self.slices += 1
+            return self.left > 0
+
+    loop = "    n = 0\n    for i in range(300000):\n        n = n + i\n"
+    code = (
+        "def reconcile(self):\n" + loop
+        + '    got = client_get("p1", "default", self)\n' + loop
+        + '    self["status"] = {"name": got["resource"]["metadata"]["name"], "n": n}\n' + OK
+    )
+    client = Busy()
+    output = reconcile(starlark(code), client)
+    assert output.obj == {**POD, "status": {"name": "p1", "n": sum(range(300000))}}
+    assert [call[0] for call in client.calls] == ["get"]
+    assert client.left == 0 and client.slices == 200  # done while the loops ran; not called once done
+
+    idle = Busy()
+    idle.left = 0
+    assert reconcile(starlark(code), idle).obj == output.obj and idle.slices == 0
