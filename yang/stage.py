@@ -35,7 +35,7 @@ from yang.kinds import CONFIG, LABEL_FINAL, LABEL_NAMESPACE, LABEL_TARGET, NODE,
 from yang.libyang_adapter import SchemaContext, YangFailure, YangIssue
 from yang.memory import ObjectRef, Remembered, StageMemory, chain_step
 from yang.merge import RUNNING_PRIORITY, Merged, Problem, Snippet, Source, merge_device
-from yang.outputs import files_intact, remove_files, remove_written, write_files, write_reports
+from yang.outputs import FileWriter, files_intact, remove_files, remove_written, write_reports
 from yang.profile_cache import SchemaDigests, compile_profile, schema_digests
 from yang.profiles import ProfileError, Profiles, load_profiles
 from yang.records import (
@@ -210,43 +210,49 @@ def _look_at(
     by_target = _group_by_target(_every_config(api) if unknown else [], unknown)  # one look at every Config's head
     sources = Sources(api)
     reports: dict[str, DeviceReport] = {}
-    for node in nodes:  # in natural order (leaf2 before leaf10), progress reported after each device
-        owners: dict[ObjectRef, Any] = {}
-        known = candidates[_key(node)]
-        configs = _node_configs(by_target if known is None else _group_by_target(
-            _configs_named(api, known), set(_targets(node))), node)
-        device = Device(node, [(config, sources.of(config, owners)) for config in configs],
-                        running.get(node["metadata"]["name"]))
-        key = device_key(device.namespace, device.name)
-        inputs = _fingerprint(api, schemas, device, out_dir)
-        entry = kept_fingerprint(api, key)
-        reused = None if context.full else _reused(api, device, entry, inputs, bool(running), out_dir)
-        if reused is None:
-            report = _device(api, profiles, device, context)
-            entry = _keep_outputs(api, report, inputs, out_dir)
-            report.merged = None  # its files are written: the merged tree is not kept for every device at once
-        else:
-            report, entry = reused
-            _log_standing(context, device.name)
-        reports[key] = report
-        memory.remember(key, Remembered(
-            device.namespace, device.name, entry if entry["fingerprint"] is not None else None, _targets(node),
-            frozenset((namespace, name) for namespace, name, _head in configs), owners,
-        ))
-        context.progress("validate", len(reports), len(nodes))
+    kept: list[tuple[str, dict[str, Any]]] = []  # fingerprints to keep once their files are written
+    with FileWriter() as files:
+        for node in nodes:  # in natural order (leaf2 before leaf10), progress reported after each device
+            owners: dict[ObjectRef, Any] = {}
+            known = candidates[_key(node)]
+            configs = _node_configs(by_target if known is None else _group_by_target(
+                _configs_named(api, known), set(_targets(node))), node)
+            device = Device(node, [(config, sources.of(config, owners)) for config in configs],
+                            running.get(node["metadata"]["name"]))
+            key = device_key(device.namespace, device.name)
+            inputs = _fingerprint(api, schemas, device, out_dir)
+            entry = kept_fingerprint(api, key)
+            reused = None if context.full else _reused(api, device, entry, inputs, bool(running), out_dir)
+            if reused is None:
+                report = _device(api, profiles, device, context)
+                entry = _outputs(report, inputs, out_dir, files)
+                kept.append((key, entry))
+                report.merged = None  # its files are being written: the merged tree is not kept for every device
+            else:
+                report, entry = reused
+                _log_standing(context, device.name)
+            reports[key] = report
+            memory.remember(key, Remembered(
+                device.namespace, device.name, entry if entry["fingerprint"] is not None else None, _targets(node),
+                frozenset((namespace, name) for namespace, name, _head in configs), owners,
+            ))
+            context.progress("validate", len(reports), len(nodes))
+        files.finish()
+    for key, entry in kept:
+        keep_fingerprint(api, key, entry)
     return reports
 
 
-def _keep_outputs(api: ObjectAPI, report: DeviceReport, inputs: str | None, out_dir: Path) -> dict[str, Any]:
-    """Write (or remove) the files of a device just processed, and remember what produced them."""
+def _outputs(report: DeviceReport, inputs: str | None, out_dir: Path, files: FileWriter) -> dict[str, Any]:
+    """Write (or remove) the files of a device just processed; the fingerprint entry that remembers what
+    produced them (its files' states filled in by ``files.finish``)."""
     entry: dict[str, Any] = {"fingerprint": None, "out": str(out_dir), "files": {}}
     if report.valid and report.merged is not None:
-        entry.update(fingerprint=inputs, files=write_files(out_dir, report.name, report.merged),
-                     profile=report.profile, configs=report.configs, leaves=report.leaves,
+        entry.update(fingerprint=inputs, profile=report.profile, configs=report.configs, leaves=report.leaves,
                      objects=report.written, settled=report.settled)
+        files.write(out_dir, report.name, report.merged, entry)
     else:
         remove_files(out_dir, report.name)
-    keep_fingerprint(api, device_key(report.namespace, report.name), entry)
     return entry
 
 
