@@ -83,7 +83,9 @@ class DeferredWrites:
         self._db.execute(f"RELEASE sp{depth}")
 
     def drop_events_through(self, revision: int) -> None:
-        """Queued events that compaction would delete are never written (the transaction's end only)."""
+        """Queued events that compaction would delete are never written (the transaction's end only: with a
+        savepoint open, taking statements out of the queue would move the position its mark names)."""
+        assert not self._savepoints, "events are compacted only when the outermost transaction ends"
         self._queue = [s for s in self._queue if not 0 < s.revision <= revision]
         self._queued_text = _text(self._queue)
 
