@@ -6,13 +6,19 @@ source of change into work. The feeder watches those folders (inotify through ``
 where inotify is not available), gathers a burst of changes (an editor's save, a ``git checkout``) into
 one, and hands it to the runtime's ordinary load — the same path as ``choreo run load``: one transaction,
 and a bad file is a log line that changes nothing.
+
+Editors and tools leave short-lived files beside the ones they save (vim's ``4913`` probe, ``sed -i``'s
+``sedXXXXXX``, an atomic save's temporary name) that watchfiles' default filter does not know. A file that
+is gone after its burst and was not there before it is such litter: it is neither loaded nor reported, and
+a burst of nothing else loads nothing. The feeder keeps the set of files it has seen under the watched
+folders to tell a removed input (reported) from removed litter (dropped).
 """
 
 from __future__ import annotations
 
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +42,7 @@ class FolderFeeder:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name="choreo-feeder", daemon=True)
         self._default_filter = watchfiles.DefaultFilter()
+        self._seen: set[str] = set()  # files under the watched folders, relative to root, as last seen
 
     def start(self) -> None:
         self._thread.start()
@@ -53,7 +60,42 @@ class FolderFeeder:
             return False
         return bool(parts) and parts[0] in WATCHED and self._default_filter(change, path)
 
+    def settled(self, changes: Iterable[tuple[watchfiles.Change, str]]) -> list[str]:
+        """The paths of a burst of ``changes`` (absolute) worth a load, relative to the root and sorted: each
+        one that exists now, or that was (or held) a file seen before. Brings the set of seen files up to
+        date."""
+        kept = set()
+        for change, path in changes:
+            relative = str(Path(path).resolve().relative_to(self.root))
+            target = self.root / relative
+            if target.exists():
+                kept.add(relative)
+                if change == watchfiles.Change.added or not target.is_dir():  # a folder moved in: its files
+                    self._note(target)
+                continue
+            gone = {seen for seen in self._seen if seen == relative or seen.startswith(relative + "/")}
+            if gone:  # a removed file, or a folder removed or moved away with the files it held
+                kept.add(relative)
+                self._seen -= gone
+            # else: created and removed within the burst: nothing the load would see
+        return sorted(kept)
+
+    def _note(self, target: Path) -> None:
+        """Remember ``target`` (a file, or every file under a folder) as seen."""
+        files = target.rglob("*") if target.is_dir() else [target]
+        self._seen.update(
+            str(path.relative_to(self.root)) for path in files
+            if path.is_file() and self._default_filter(watchfiles.Change.added, str(path))
+        )
+
+    def _look_around(self) -> None:
+        """Note the files already under the watched folders (a later removal of one of them is reported)."""
+        for folder in WATCHED:
+            if (self.root / folder).is_dir():
+                self._note(self.root / folder)
+
     def _main(self) -> None:
+        self._look_around()
         try:
             self._watch(polling=False)
         except OSError as exc:  # no inotify (limits, some file systems): look every POLL_MS instead
@@ -75,7 +117,9 @@ class FolderFeeder:
             poll_delay_ms=POLL_MS,
             raise_interrupt=False,
         ):
-            paths = sorted({str(Path(path).resolve().relative_to(self.root)) for _change, path in changes})
+            paths = self.settled(changes)
+            if not paths:
+                continue
             try:
                 self._reload(paths)
             except Exception as exc:  # a bug must not end the watch: the next edit is tried again
