@@ -25,7 +25,7 @@ Reports, each with its baseline from the same run:
    confirmations of each claim (answered from its last admission) against the same writes worked out by
    the engine (the baseline: the answers dropped before each write).
 
-Usage: .venv/bin/python benchmarks/allocators.py [--ip 100000] [--api 5000] [--fabric 1000]
+Usage: .venv/bin/python -m benchmarks.allocators [--ip 100000] [--api 5000] [--fabric 1000]
 """
 
 from __future__ import annotations

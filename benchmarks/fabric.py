@@ -12,9 +12,9 @@ With several sizes it also prints how choreo scales: each size's time and peak m
 size's. Issue 10's scaling goal is t(10 000)/t(1 000) ≤ 11 with a peak of at most 2 GiB; that run takes
 about 11 minutes and 2 GiB of free memory on the 2-core development machine.
 
-    .venv/bin/python benchmarks/fabric.py              # N = 100 and 1000
-    .venv/bin/python benchmarks/fabric.py 300          # other sizes
-    .venv/bin/python benchmarks/fabric.py 1000 10000   # the scaling goal, on demand
+    .venv/bin/python -m benchmarks.fabric              # N = 100 and 1000
+    .venv/bin/python -m benchmarks.fabric 300          # other sizes
+    .venv/bin/python -m benchmarks.fabric 1000 10000   # the scaling goal, on demand
 """
 
 from __future__ import annotations

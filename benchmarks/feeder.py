@@ -9,8 +9,8 @@ real ``choreo server start`` process on the greeting example (plus N extra greet
 
 Each is repeated and the median printed, with the feeder's share of the one-second goal.
 
-    .venv/bin/python benchmarks/feeder.py          # N = 0
-    .venv/bin/python benchmarks/feeder.py 500
+    .venv/bin/python -m benchmarks.feeder          # N = 0
+    .venv/bin/python -m benchmarks.feeder 500
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ event, the number the Go reference reports as about 12 ms for its hello-world) a
 time of ``choreo run``. The baseline measured in the same run is the whole-process time of
 ``python -c pass`` with the same interpreter, so the interpreter start-up cost can be read off.
 
-Usage: .venv/bin/python benchmarks/hello_world.py [--runs 7]
+Usage: .venv/bin/python -m benchmarks.hello_world [--runs 7]
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ interfaces must then be in ``out/``), and a ``--full`` run of that same state. T
 re-run ≤ 5 % and the one-Link change ≤ 10 % of the first run. ``--profile`` prints where the time of the
 re-run goes (cProfile, top functions by cumulative time).
 
-    .venv/bin/python benchmarks/incremental.py           # N = 1000
-    .venv/bin/python benchmarks/incremental.py 200 --profile
+    .venv/bin/python -m benchmarks.incremental           # N = 1000
+    .venv/bin/python -m benchmarks.incremental 200 --profile
 """
 
 from __future__ import annotations

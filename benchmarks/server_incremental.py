@@ -21,8 +21,8 @@ times each, the median shown:
   CPU time the server process and its reconcile worker used meanwhile (from ``/proc``): on a busy machine
   the wall clock mostly measures the wait for a core, the CPU time what the pass costs.
 
-    .venv/bin/python benchmarks/server_incremental.py           # N = 200
-    .venv/bin/python benchmarks/server_incremental.py 1000
+    .venv/bin/python -m benchmarks.server_incremental           # N = 200
+    .venv/bin/python -m benchmarks.server_incremental 1000
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ Whole runs, each its own process: the first run, a re-run with nothing changed (
 it also settles what a device's first run leaves to settle once) and a run after one Link's ports changed.
 Step times are wall clock, the best of ``--repeat``.
 
-    .venv/bin/python benchmarks/stage_incremental.py            # N = 100
-    .venv/bin/python benchmarks/stage_incremental.py 300 1000
+    .venv/bin/python -m benchmarks.stage_incremental            # N = 100
+    .venv/bin/python -m benchmarks.stage_incremental 300 1000
 """
 
 from __future__ import annotations

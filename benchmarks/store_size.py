@@ -7,8 +7,8 @@ run. The baseline, measured on the same state, is the size of the objects themse
 as compact JSON, what a plain dump of the current state would take. The issue's goal for N=1000 and ten
 runs is at most 50 MB.
 
-    .venv/bin/python benchmarks/store_size.py              # N = 200, 9 changes
-    .venv/bin/python benchmarks/store_size.py 1000
+    .venv/bin/python -m benchmarks.store_size              # N = 200, 9 changes
+    .venv/bin/python -m benchmarks.store_size 1000
 """
 
 from __future__ import annotations
