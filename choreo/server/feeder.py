@@ -66,18 +66,20 @@ class FolderFeeder:
         date."""
         kept = set()
         for change, path in changes:
-            relative = str(Path(path).resolve().relative_to(self.root))
-            target = self.root / relative
+            target = Path(path).resolve()
+            relative = str(target.relative_to(self.root))
             if target.exists():
                 kept.add(relative)
                 if change == watchfiles.Change.added or not target.is_dir():  # a folder moved in: its files
                     self._note(target)
-                continue
-            gone = {seen for seen in self._seen if seen == relative or seen.startswith(relative + "/")}
-            if gone:  # a removed file, or a folder removed or moved away with the files it held
+            elif relative in self._seen:  # a removed file
                 kept.add(relative)
-                self._seen -= gone
-            # else: created and removed within the burst: nothing the load would see
+                self._seen.discard(relative)
+            else:  # a folder removed or moved away, with the files it held; or litter: none
+                held = {seen for seen in self._seen if seen.startswith(relative + "/")}
+                if held:
+                    kept.add(relative)
+                    self._seen -= held
         return sorted(kept)
 
     def _note(self, target: Path) -> None:
