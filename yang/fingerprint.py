@@ -30,6 +30,16 @@ def digest(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def portable(path: Path | str, root: Path) -> str:
+    """``path`` as a fingerprint holds it: relative to the project's root ("/"-separated) when it lies inside
+    it, else as it is. A project moved, or checked out elsewhere with its ``.choreo/`` and ``out/`` kept (a CI
+    job that restores them from a cache), then keeps its devices' fingerprints."""
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def file_digest(path: Path) -> str | None:
     """sha256 of a file's bytes (read in blocks), or None when it cannot be read."""
     try:

@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 
 from choreo.plugin_api import FileStamp, file_stamp, is_racy
-from yang.fingerprint import digest, file_digest
+from yang.fingerprint import digest, file_digest, portable
 from yang.libyang_adapter import SchemaContext, YangFailure
 from yang.profiles import Profile, ProfileError, Profiles, standard_module_dirs
 
@@ -35,10 +35,11 @@ Stamps = tuple[tuple[str, FileStamp | None], ...]  # (path, stamp) of every modu
 
 @dataclass(frozen=True)
 class _Looked:
-    """The module files of a profile as a look found them, and the digest of their content (None: a file
-    could not be read)."""
+    """The module files of a profile as a look found them: each one's content digest, and the digest of them
+    all (both None: a file could not be read)."""
 
     stamps: Stamps
+    contents: tuple[tuple[str, str], ...] | None  # (path, sha256) of every module file, by path
     files: str | None
     at_ns: int
 
@@ -55,20 +56,22 @@ _LOOKED: dict[str, _Looked] = {}
 _COMPILED: dict[str, tuple[str, SchemaContext | str]] = {}  # (content, the context or why it does not compile)
 
 
-def profile_digest(profile: Profile) -> str | None:
+def profile_digest(profile: Profile, root: Path) -> str | None:
     """The digest of the profile's name, target and features and of the content of every module file it can
     load (its modules and every YANG file of its search folders), as the files are now; None when a file
-    cannot be read. The files are read again only when a ``stat`` shows they may have changed."""
-    files = _look(profile).files
-    if files is None:
+    cannot be read. The files are read again only when a ``stat`` shows they may have changed. Paths inside
+    the project (``root``) count relative to it: the digest is the same wherever the project lies."""
+    contents = _look(profile).contents
+    if contents is None:
         return None
     described = [profile.name, profile.source, profile.provider, profile.version, profile.features]
-    return digest([described, [(m.name, str(m.file or "")) for m in profile.modules], files])
+    modules = [(m.name, portable(m.file, root) if m.file is not None else "") for m in profile.modules]
+    return digest([described, modules, sorted((portable(path, root), sha) for path, sha in contents)])
 
 
-def schema_digests(profiles: Profiles) -> SchemaDigests:
+def schema_digests(profiles: Profiles, root: Path) -> SchemaDigests:
     """Every profile's digest, as its files are now: the one look at them of a stage pass."""
-    return {target: profile_digest(profile) for target, profile in profiles.by_target.items()}
+    return {target: profile_digest(profile, root) for target, profile in profiles.by_target.items()}
 
 
 def compile_profile(profile: Profile) -> SchemaContext:
@@ -94,9 +97,10 @@ def _look(profile: Profile) -> _Looked:
     stamps = module_stamps(profile)
     looked = _LOOKED.get(key)
     if looked is None or looked.stamps != stamps or any(is_racy(s, looked.at_ns) for _p, s in stamps):
-        contents = [(path, file_digest(Path(path))) for path, _stamp in stamps]
-        readable = all(sha is not None for _path, sha in contents)
-        looked = _Looked(stamps, digest(contents) if readable else None, now)
+        found = [(path, file_digest(Path(path))) for path, _stamp in stamps]
+        contents = tuple((path, sha) for path, sha in found if sha is not None)
+        readable = len(contents) == len(found)
+        looked = _Looked(stamps, contents if readable else None, digest(found) if readable else None, now)
         _LOOKED[key] = looked
     return looked
 

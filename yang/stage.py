@@ -30,7 +30,7 @@ from choreo.plugin_api import (
     read_text,
 )
 from yang import stage_fixpoint
-from yang.fingerprint import code_version, digest, file_digest
+from yang.fingerprint import code_version, digest, file_digest, portable
 from yang.kinds import CONFIG, LABEL_FINAL, LABEL_NAMESPACE, LABEL_TARGET, NODE, RUNNING
 from yang.libyang_adapter import SchemaContext, YangFailure, YangIssue
 from yang.memory import ObjectRef, Remembered, StageMemory, chain_step
@@ -135,9 +135,10 @@ def run_stage(context: StageContext, memory: StageMemory | None = None) -> Stage
         return result
     out_dir = _out_dir(root, context.options.get("out"))
     writes_running = api.registry.get(*RUNNING) is not None
-    schemas = schema_digests(profiles)
+    schemas = schema_digests(profiles, root)
     setting = (out_dir, profiles, schemas, writes_running)
-    inputs = stage_fixpoint.inputs_digest(schemas, running, out_dir, writes_running) if context.last_pass else None
+    out = portable(out_dir, root)
+    inputs = stage_fixpoint.inputs_digest(schemas, running, out, writes_running) if context.last_pass else None
     standing = None if inputs is None or context.full else _all_standing(api, context, inputs, out_dir)
     if standing is not None:
         _report(context, result, standing, out_dir)
@@ -152,7 +153,7 @@ def run_stage(context: StageContext, memory: StageMemory | None = None) -> Stage
         found = {key: _node(api, key) for key in changed}
         nodes, gone = [node for node in found.values() if node is not None], {k for k, n in found.items() if n is None}
     nodes.sort(key=lambda n: (n["metadata"].get("namespace", ""), natural_key(n["metadata"]["name"])))
-    looked = _look_at(api, context, profiles, schemas, running, out_dir, nodes, memory)
+    looked = _look_at(api, context, profiles, schemas, running, out_dir, out, nodes, memory)
     gone.difference_update(looked)
     _forget_removed(api, gone, out_dir, memory)
     reports = [looked.get(key) or _stands(api, key, memory) for key in memory.ordered()]
@@ -200,11 +201,13 @@ def _look_at(
     schemas: SchemaDigests,
     running: dict[str, FoundFile],
     out_dir: Path,
+    out: str,
     nodes: list[dict[str, Any]],
     memory: StageMemory,
 ) -> dict[str, DeviceReport]:
     """Fingerprint ``nodes`` (in order): each whose inputs and outputs are as its kept fingerprint says
-    stands as it is, the others are merged and validated; each is remembered with what its inputs are."""
+    stands as it is, the others are merged and validated; each is remembered with what its inputs are.
+    ``out``: ``out_dir`` as fingerprints hold it (``portable``)."""
     candidates = {_key(node): _config_candidates(node, memory) for node in nodes}
     unknown = {target for node in nodes if candidates[_key(node)] is None for target in _targets(node)}
     by_target = _group_by_target(_every_config(api) if unknown else [], unknown)  # one look at every Config's head
@@ -220,7 +223,7 @@ def _look_at(
             device = Device(node, [(config, sources.of(config, owners)) for config in configs],
                             running.get(node["metadata"]["name"]))
             key = device_key(device.namespace, device.name)
-            inputs = _fingerprint(api, schemas, device, out_dir)
+            inputs = _fingerprint(api, schemas, device, out)
             entry = kept_fingerprint(api, key)
             reused = None if context.full else _reused(api, device, entry, inputs, bool(running), out_dir)
             if reused is None:
@@ -371,7 +374,7 @@ def _group_by_target(configs: list[ConfigRef], targets: set[Any]) -> dict[str, l
     return by_target
 
 
-def _fingerprint(api: ObjectAPI, schemas: SchemaDigests, device: Device, out_dir: Path) -> str | None:
+def _fingerprint(api: ObjectAPI, schemas: SchemaDigests, device: Device, out: str) -> str | None:
     """The digest of every input of the device's result (see ``yang.fingerprint``); None when one cannot be
     read, or the device has no profile: such a device is always processed (and reports why)."""
     node, file = device.node, device.running_file
@@ -385,7 +388,7 @@ def _fingerprint(api: ObjectAPI, schemas: SchemaDigests, device: Device, out_dir
         "schema": schema,
         "running": running,
         "configs": [_config_version(config, source) for config, source in device.sourced],
-        "out": str(out_dir),
+        "out": out,
         "writesRunning": api.registry.get(*RUNNING) is not None,
         "code": code_version(),
     })

@@ -11,8 +11,6 @@ last pass ended in, so every device it found valid stands, once its files are ch
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from choreo.plugin_api import FoundFile, ObjectAPI
 from yang.fingerprint import code_version, digest, file_digest
 from yang.profile_cache import SchemaDigests
@@ -22,10 +20,10 @@ _LAST = "last"
 
 
 def inputs_digest(
-    schemas: SchemaDigests, running: dict[str, FoundFile], out_dir: Path, writes_running: bool
+    schemas: SchemaDigests, running: dict[str, FoundFile], out: str, writes_running: bool
 ) -> str | None:
     """The digest of what a device's verdict depends on besides the store's objects (None: a file cannot
-    be read, so the devices are looked at and report it)."""
+    be read, so the devices are looked at and report it); ``out``: the out folder as ``portable`` gives it."""
     if any(schema is None for schema in schemas.values()):
         return None
     profiles = [[list(target), schema] for target, schema in sorted(schemas.items())]
@@ -35,7 +33,7 @@ def inputs_digest(
         if content is None:
             return None
         files.append([name, found.source, content])
-    return digest({"schemas": profiles, "running": files, "out": str(out_dir), "writesRunning": writes_running,
+    return digest({"schemas": profiles, "running": files, "out": out, "writesRunning": writes_running,
                    "code": code_version()})
 
 

@@ -50,3 +50,22 @@ def test_a_copied_project_never_removes_files_of_the_folder_it_was_copied_from(t
     run(copy)
     assert (original / "out" / "dev2.json").exists()
     assert not (copy / "out" / "dev2.json").exists()
+
+
+def test_a_project_moved_with_its_state_validates_nothing_again(tmp_path: Path) -> None:
+    """A CI job that restores ``.choreo/`` and ``out/`` into a checkout at another path (file times not
+    kept), or a renamed project folder: the fingerprints hold the paths inside the project relative to it
+    (out folder, module files), so every device keeps its verdict; an edit after the move is still seen."""
+    original = tmp_path / "original" / "fx"
+    shutil.copytree(FIXTURES / "good", original / "models")
+    make_project(original, "models")
+    run(original)
+    files = outputs(original)
+    moved = tmp_path / "checkout" / "fx"
+    shutil.copytree(original, moved, copy_function=shutil.copy)  # new file times, as a fresh checkout has
+    shutil.rmtree(original)
+    assert "schema: 0 device(s) validated, 3 unchanged since the last run" in run(moved)
+    assert outputs(moved) == files
+    module = moved / "models" / "fx-net.yang"
+    module.write_text(module.read_text().replace('"Port name."', '"The name of a port."'))
+    assert "schema: 3 device(s) validated, 0 unchanged since the last run" in run(moved)

@@ -122,21 +122,21 @@ def test_unchanged_module_files_are_looked_at_not_read(tmp_path: Path, monkeypat
     read: list[Path] = []
     digest_of = profile_cache.file_digest
     monkeypatch.setattr(profile_cache, "file_digest", lambda path: read.append(path) or digest_of(path))
-    first = profile_cache.profile_digest(profile)
+    first = profile_cache.profile_digest(profile, project)
     files = len(read)
     assert files == len(profile_cache.module_stamps(profile)) > 3  # fx-net.yang, fx-extra.yang, IETF modules
-    assert profile_cache.profile_digest(profile) == first and len(read) == files  # nothing read again
+    assert profile_cache.profile_digest(profile, project) == first and len(read) == files  # nothing read again
     context = profile_cache.compile_profile(profile)
     assert profile_cache.compile_profile(same_files) is context  # profiles made of the same files share it
 
     module = project / "models" / "fx-net.yang"
     edit(module, '"Port name."', '"The name of a port."')
-    second = profile_cache.profile_digest(profile)
+    second = profile_cache.profile_digest(profile, project)
     assert second != first and len(read) == 2 * files
     assert profile_cache.compile_profile(profile) is not context
 
     module.write_text(module.read_text())  # the same content, new times: read again, compiled context kept
     os.utime(module, ns=(module.stat().st_atime_ns, module.stat().st_mtime_ns + 1_000_000_000))
     context = profile_cache.compile_profile(profile)
-    assert profile_cache.profile_digest(profile) == second and len(read) == 3 * files
+    assert profile_cache.profile_digest(profile, project) == second and len(read) == 3 * files
     assert profile_cache.compile_profile(profile) is context
