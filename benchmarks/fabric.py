@@ -10,11 +10,16 @@ ratio is meaningful on a noisy machine; time is wall clock, memory the child's p
 
 With several sizes it also prints how choreo scales: each size's time and peak memory against the first
 size's. Issue 10's scaling goal is t(10 000)/t(1 000) ≤ 11 with a peak of at most 2 GiB; that run takes
-about 11 minutes and 2 GiB of free memory on the 2-core development machine.
+about 8 minutes and 2 GiB of free memory on the 2-core development machine.
 
-    .venv/bin/python -m benchmarks.fabric              # N = 100 and 1000
-    .venv/bin/python -m benchmarks.fabric 300          # other sizes
-    .venv/bin/python -m benchmarks.fabric 1000 10000   # the scaling goal, on demand
+A single run of one size varies by up to a tenth on that machine, so a ratio of two single runs can move
+by a fifth. ``--repeat K`` runs each size K times (choreo and the baseline alternately) and reports the
+median of each, with the fastest and slowest run beside it.
+
+    .venv/bin/python -m benchmarks.fabric                          # N = 100 and 1000
+    .venv/bin/python -m benchmarks.fabric 300                      # other sizes
+    .venv/bin/python -m benchmarks.fabric 1000 10000               # the scaling goal, on demand
+    .venv/bin/python -m benchmarks.fabric 1000 10000 --repeat 3    # the same, each size's median of three
 """
 
 from __future__ import annotations
@@ -114,17 +119,40 @@ def measure(command: list[str]) -> Measured:
     return Measured(elapsed, cpu, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status))
 
 
-def run(devices: int) -> Measured:
-    """Measure and print one size; returns choreo's measurement."""
-    with tempfile.TemporaryDirectory() as tmp:
-        project = Path(tmp) / "fabric"
-        generate(project, devices)
-        choreo = measure([sys.executable, "-m", "choreo.cli.main", "run", str(project), "-r", "-s"])
-        bare = measure([sys.executable, "-m", "benchmarks.fabric_bare", str(devices)])
+def median(runs: list[Measured]) -> Measured:
+    """The median of each measure on its own (an even count: the mean of the middle two)."""
+
+    def middle(values: list[float]) -> float:
+        ordered = sorted(values)
+        half = len(ordered) // 2
+        return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
+
+    return Measured(
+        middle([m.seconds for m in runs]),
+        middle([m.cpu for m in runs]),
+        middle([m.peak_mib for m in runs]),
+        max(runs, key=lambda m: abs(m.code)).code,  # any failure shows
+    )
+
+
+def run(devices: int, repeat: int = 1) -> Measured:
+    """Measure and print one size, ``repeat`` times each (the median); returns choreo's measurement."""
+    choreo_runs: list[Measured] = []
+    bare_runs: list[Measured] = []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            project = Path(tmp) / "fabric"
+            generate(project, devices)
+            choreo_runs.append(measure([sys.executable, "-m", "choreo.cli.main", "run", str(project), "-r", "-s"]))
+            bare_runs.append(measure([sys.executable, "-m", "benchmarks.fabric_bare", str(devices)]))
+    choreo, bare = median(choreo_runs), median(bare_runs)
     links = len(topology(devices)[1])
-    print(f"N={devices} devices, {links} links, {devices + 2 * links} interfaces", flush=True)
-    for label, m in (("choreo run -r -s", choreo), ("bare jinja2+libyang", bare)):
-        print(f"  {label:<22} {m.seconds:8.2f} s {m.cpu:8.2f} s CPU {m.peak_mib:8.1f} MiB peak RSS  exit {m.code}")
+    runs = f", median of {repeat} runs" if repeat > 1 else ""
+    print(f"N={devices} devices, {links} links, {devices + 2 * links} interfaces{runs}", flush=True)
+    for label, m, each in (("choreo run -r -s", choreo, choreo_runs), ("bare jinja2+libyang", bare, bare_runs)):
+        spread = f"  ({min(r.seconds for r in each):.2f} to {max(r.seconds for r in each):.2f} s)" if repeat > 1 else ""
+        print(f"  {label:<22} {m.seconds:8.2f} s {m.cpu:8.2f} s CPU {m.peak_mib:8.1f} MiB peak RSS  exit {m.code}"
+              f"{spread}")
     print(f"  {'ratio choreo/bare':<22} {choreo.seconds / bare.seconds:8.1f} x {choreo.cpu / bare.cpu:8.1f} x CPU"
           f" {choreo.peak_mib / bare.peak_mib:8.1f} x", flush=True)
     return choreo
@@ -133,8 +161,12 @@ def run(devices: int) -> Measured:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[100, 1000])
+    parser.add_argument("--repeat", type=int, default=1, metavar="K",
+                        help="run each size K times and report the medians (default 1)")
     args = parser.parse_args()
-    measured = [(devices, run(devices)) for devices in args.sizes]
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    measured = [(devices, run(devices, args.repeat)) for devices in args.sizes]
     first, base = measured[0]
     for devices, m in measured[1:]:
         print(f"scaling N={first} -> N={devices} ({devices / first:g} x the devices): time "
