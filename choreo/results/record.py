@@ -77,11 +77,14 @@ class RunRecord:
         return self.failure is None and all(stage.success for stage in self.stages)
 
     def to_json(self) -> dict[str, Any]:
+        return {**self.summary_json(), "events": [e.to_json() for e in self.events]}
+
+    def summary_json(self) -> dict[str, Any]:
+        """``to_json`` but the events."""
         return {
             "id": self.id,
             "runner": self.runner,
             "started": self.started,
-            "events": [e.to_json() for e in self.events],
             "failure": self.failure,
             "failedTask": self.failed_task,
             "wallSeconds": self.wall_seconds,
@@ -105,7 +108,10 @@ class RunRecord:
 
 
 def save_record(backend: RecordStore, record: RunRecord) -> None:
-    backend.put_record(RUNS_TABLE, f"{record.started}|{record.id}", record.to_json())
+    """Store ``record`` as ``to_json`` gives it, its events encoded one at a time (one per reconcile step:
+    their JSON values all at once were the peak of a large run)."""
+    events = (event.to_json() for event in record.events)
+    backend.put_record_listing(RUNS_TABLE, f"{record.started}|{record.id}", record.summary_json(), "events", events)
 
 
 def latest_record(backend: RecordStore) -> RunRecord | None:

@@ -104,6 +104,13 @@ class RecordStore(Protocol):
 
     def put_record(self, table: str, key: str, value: Any) -> None: ...
 
+    def put_record_listing(
+        self, table: str, key: str, value: Mapping[str, Any], field: str, items: Iterable[Any]
+    ) -> None:
+        """``put_record`` of ``{**value, field: list(items)}``, the list encoded as ``items`` yields it: a long
+        list is never held whole, as JSON values or as text."""
+        ...
+
     def put_content(self, table: str, value: Any) -> str:
         """Keep ``value`` in a content-addressed table: under the sha256 of its canonical JSON, written only
         when the table does not have that key yet (a key names one value). Returns the key."""

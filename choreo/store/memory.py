@@ -9,7 +9,7 @@ log, the event list and the revision counter were when it began.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from choreo.api.objects import ObjectKey
@@ -93,6 +93,9 @@ class MemoryBackend(BaseBackend):
     def _storage_form(self, text: str) -> Stored:
         return text
 
+    def _storage_form_of(self, pieces: Iterable[str]) -> Stored:
+        return "".join(pieces)
+
     def _kinds(self) -> list[tuple[str, str]]:
         return list(self._objects)
 
@@ -127,8 +130,8 @@ class MemoryBackend(BaseBackend):
     def _record_load(self, table: str, key: str) -> str | None:
         return self._records.get(table, {}).get(key)
 
-    def _record_save(self, table: str, key: str, body: str) -> None:
-        self._change_record(table, key, body)
+    def _record_save(self, table: str, key: str, body: Stored) -> None:
+        self._change_record(table, key, self._text_of(body))
 
     def _record_add_stored(self, table: str, rows: list[tuple[str, Stored]]) -> None:
         for key, body in rows:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import sqlite3
 import zlib
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
 
 from choreo.api.objects import ObjectKey
@@ -90,6 +91,24 @@ _KEEP_FREE_PAGES = 256
 
 def _pack(body: str) -> Stored:
     return zlib.compress(body.encode(), 1) if len(body) > _PACK_OVER else body
+
+
+def _pack_pieces(pieces: Iterable[str]) -> Stored:
+    """``_pack`` of the text ``pieces`` make, compressed as they come: that text is never held whole."""
+    short: list[str] = []
+    length = 0
+    for piece in pieces:
+        short.append(piece)
+        length += len(piece)
+        if length > _PACK_OVER:
+            break
+    else:
+        return "".join(short)
+    compressor = zlib.compressobj(1)
+    packed = [compressor.compress("".join(short).encode())]
+    packed.extend(compressor.compress(piece.encode()) for piece in pieces)
+    packed.append(compressor.flush())
+    return b"".join(packed)
 
 
 def _unpack(stored: Stored) -> str:
@@ -331,6 +350,9 @@ class SqliteBackend(BaseBackend):
         """Object bodies and record values are packed alike: a record can keep an object's body as it is."""
         return _pack(text)
 
+    def _storage_form_of(self, pieces: Iterable[str]) -> Stored:
+        return _pack_pieces(pieces)
+
     def _kinds(self) -> list[tuple[str, str]]:
         return [(g, k) for g, k in self._reading().execute("SELECT DISTINCT grp, kind FROM objects")]
 
@@ -412,11 +434,11 @@ class SqliteBackend(BaseBackend):
         row = self._db.execute("SELECT value FROM records WHERE tbl = ? AND key = ?", (table, key)).fetchone()
         return None if row is None else _unpack(row[0])
 
-    def _record_save(self, table: str, key: str, body: str) -> None:
+    def _record_save(self, table: str, key: str, body: Stored) -> None:
         self._changing().execute(
             "INSERT INTO records (tbl, key, value) VALUES (?, ?, ?) "
             "ON CONFLICT (tbl, key) DO UPDATE SET value = excluded.value",
-            (table, key, _pack(body)),
+            (table, key, body),
         )
 
     def _record_add_stored(self, table: str, rows: list[tuple[str, Stored]]) -> None:
