@@ -95,6 +95,7 @@ def _pack(body: str) -> Stored:
 
 def _pack_pieces(pieces: Iterable[str]) -> Stored:
     """``_pack`` of the text ``pieces`` make, compressed as they come: that text is never held whole."""
+    pieces = iter(pieces)  # the pieces after the first few are taken from where the first loop left off
     short: list[str] = []
     length = 0
     for piece in pieces:

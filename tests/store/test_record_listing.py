@@ -11,6 +11,7 @@ import pytest
 
 from choreo.errors import Invalid
 from choreo.store._common import BaseBackend, encode, encode_listing
+from choreo.store.sqlite import _pack, _pack_pieces, _unpack
 from tests.store.test_encoding import ODD_VALUES
 
 SUMMARY = {"id": "r1", "runner": "fx", "failure": None, "wallSeconds": 1.5e-5, "stages": [{"name": "é", "x": []}]}
@@ -47,3 +48,10 @@ def test_an_item_that_is_not_json_leaves_the_record_as_it_was(backend: BaseBacke
     with pytest.raises(Invalid, match="record runs/r"):
         backend.put_record_listing("runs", "r", SUMMARY, "events", iter([{"ok": 1}, {"bad": {1, 2}}]))
     assert backend.get_record("runs", "r") == before
+
+
+@pytest.mark.parametrize("pieces", [[], ["{}"], ["ab"] * 50, ["x" * 150, "y" * 100], ["é☃"] * 3000])
+def test_packed_pieces_are_the_packed_text(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    packed = _pack_pieces(pieces)  # a list: the pieces are read once, in order, whatever the iterable
+    assert type(packed) is type(_pack(text)) and _unpack(packed) == text
