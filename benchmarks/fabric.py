@@ -28,6 +28,7 @@ import argparse
 import compileall
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -120,17 +121,11 @@ def measure(command: list[str]) -> Measured:
 
 
 def median(runs: list[Measured]) -> Measured:
-    """The median of each measure on its own (an even count: the mean of the middle two)."""
-
-    def middle(values: list[float]) -> float:
-        ordered = sorted(values)
-        half = len(ordered) // 2
-        return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
-
+    """The median of each measure on its own."""
     return Measured(
-        middle([m.seconds for m in runs]),
-        middle([m.cpu for m in runs]),
-        middle([m.peak_mib for m in runs]),
+        statistics.median(m.seconds for m in runs),
+        statistics.median(m.cpu for m in runs),
+        statistics.median(m.peak_mib for m in runs),
         max(runs, key=lambda m: abs(m.code)).code,  # any failure shows
     )
 
