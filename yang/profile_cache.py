@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from choreo.plugin_api import FileStamp, file_stamp, is_racy
@@ -35,19 +35,18 @@ Stamps = tuple[tuple[str, FileStamp | None], ...]  # (path, stamp) of every modu
 
 @dataclass(frozen=True)
 class _Looked:
-    """The module files of a profile as a look found them: each one's content digest, and the digest of them
-    all (both None: a file could not be read)."""
+    """The module files of a profile as a look found them, and each one's content digest (None: a file could
+    not be read)."""
 
     stamps: Stamps
     contents: tuple[tuple[str, str], ...] | None  # (path, sha256) of every module file, by path
-    files: str | None
     at_ns: int
 
-    @property
+    @cached_property  # asked for each device's compiled context
     def content(self) -> str:
-        """What the compiled context is kept by: the files' digest, or for unreadable files their stamps (a
-        file made readable again has a new ``ctime``)."""
-        return self.files if self.files is not None else "unreadable " + digest(self.stamps)
+        """What the compiled context is kept by: the digest of the files' contents, or for unreadable files
+        their stamps (a file made readable again has a new ``ctime``)."""
+        return digest(self.contents) if self.contents is not None else "unreadable " + digest(self.stamps)
 
 
 # Both by the profile's fingerprint (its folders, modules and features): profiles made of the same files
@@ -100,7 +99,7 @@ def _look(profile: Profile) -> _Looked:
         found = [(path, file_digest(Path(path))) for path, _stamp in stamps]
         contents = tuple((path, sha) for path, sha in found if sha is not None)
         readable = len(contents) == len(found)
-        looked = _Looked(stamps, contents if readable else None, digest(found) if readable else None, now)
+        looked = _Looked(stamps, contents if readable else None, now)
         _LOOKED[key] = looked
     return looked
 
