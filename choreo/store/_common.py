@@ -664,8 +664,8 @@ class BaseBackend(ABC):
         """``put_record`` of ``{**value, field: list(items)}``, its list encoded and stored as ``items`` yields
         it (``encode_listing``): a run record's 210 000 events at N=10 000 were 170 MB of transient values and
         text at once, the peak of the whole run."""
-        self._put_stored_record(table, key, self._storage_form_of(encode_listing(value, field, items,
-                                                                                 f"record {table}/{key}")))
+        pieces = encode_listing(value, field, items, f"record {table}/{key}")
+        self._put_stored_record(table, key, self._storage_form_of(pieces))
 
     def _put_stored_record(self, table: str, key: str, stored: Stored) -> None:
         with self.transaction():
