@@ -594,8 +594,9 @@ class BaseBackend(ABC):
             return clone(last)
 
     def _write(self, key: ObjectKey, obj: Mapping[str, Any], event_type: str) -> dict[str, Any]:
-        """Store ``obj`` at the next revision. The cache keeps the text, decoded when first read: the
-        caller gets a decoding of its own, so nothing it does to it reaches the store."""
+        """Store ``obj`` at the next revision. The cache keeps the text (or the storage's form of it, once
+        stored: ``ObjectCache.packed``), decoded when first read: the caller gets a decoding of its own, so
+        nothing it does to it reaches the store."""
         revision = self._next_revision()
         stored = stamped(obj, revision)
         body = encode(stored, str(key))

@@ -259,6 +259,16 @@ class ObjectCache:
             self._undo[-1][key] = self._stored(objects, (key.namespace, key.name))
         self._set(objects, key, stored)
 
+    def packed(self, key: ObjectKey, text: str, stored: Stored) -> None:
+        """The storage has ``text``, written by this process, in its form ``stored``: an entry still holding
+        that very text (not read since, not written again, not undone) holds ``stored`` instead. The packed
+        form is about a third of the text, and at N=1000 the texts of objects written and not read since
+        were 11 MB; reading one now also unpacks it, some microseconds."""
+        objects = self._kinds.get((key.group, key.kind))
+        name = (key.namespace, key.name)
+        if objects is not None and stored is not text and objects.entries.get(name) is text:
+            objects.entries[name] = stored
+
     @staticmethod
     def _stored(objects: KindObjects, name: Name) -> tuple[Entry, Head] | None:
         entry = objects.entries.get(name)

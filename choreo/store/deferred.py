@@ -35,6 +35,7 @@ class _Statement:
     params: tuple[object, ...]
     body: str  # packed when it runs; bound after ``params``
     revision: int  # an event's revision (0 for an object row): compaction can drop it unwritten
+    packed: Callable[[Stored], None] | None  # told the packed body once the statement ran
 
 
 def _text(statements: list[_Statement]) -> int:
@@ -55,8 +56,16 @@ class DeferredWrites:
     def __bool__(self) -> bool:
         return bool(self._queue)
 
-    def add(self, sql: str, params: tuple[object, ...], body: str, revision: int = 0) -> None:
-        self._queue.append(_Statement(sql, params, body, revision))
+    def add(
+        self,
+        sql: str,
+        params: tuple[object, ...],
+        body: str,
+        revision: int = 0,
+        packed: Callable[[Stored], None] | None = None,
+    ) -> None:
+        """Queue a statement; ``packed`` is told the body's packed form once the statement ran."""
+        self._queue.append(_Statement(sql, params, body, revision, packed))
         self._queued_text += len(body)
         if self._queued_text > _QUEUED_TEXT:
             self._run(len(self._queue) // 2, opening=False)
@@ -114,7 +123,10 @@ class DeferredWrites:
                 self._open(start[1])
                 start = next(pending, None)
             statement = queue[position]
-            db.execute(statement.sql, (*statement.params, pack(statement.body)))
+            body = pack(statement.body)
+            db.execute(statement.sql, (*statement.params, body))
+            if statement.packed is not None:
+                statement.packed(body)
         self._queued_text -= _text(queue[:count])
         del queue[:count]
         while opening and start is not None and start[0] <= count:

@@ -22,6 +22,7 @@ write outside an explicit transaction is still its own atomic transaction.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import zlib
 from collections import deque
@@ -280,7 +281,8 @@ class SqliteBackend(BaseBackend):
     # --- objects ---
 
     def _save(self, key: ObjectKey, body: str, head: Head) -> None:
-        self._deferred.add(_SAVE_OBJECT, (key.group, key.kind, key.namespace, key.name, head_text(head)), body)
+        params = (key.group, key.kind, key.namespace, key.name, head_text(head))
+        self._deferred.add(_SAVE_OBJECT, params, body, packed=functools.partial(self._cache.packed, key, body))
 
     def _reading(self) -> sqlite3.Connection:
         """The connection, for a statement that reads objects or events: the deferred writes run first."""

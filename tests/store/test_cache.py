@@ -276,3 +276,31 @@ def test_a_last_readers_read_leaves_the_object_as_the_cache_held_it(open_sqlite:
     assert isinstance(entries[("default", "written")], str)
     assert store.view(key("missing"), keep=False) is None
     assert store.view(key("unread"))["spec"] == {"size": 2}  # a later reader still finds it
+
+
+def test_a_written_object_is_held_packed_once_its_row_is_written(open_sqlite: Opener) -> None:
+    """A batch run writes thousands of objects it never reads again: once the storage has packed one's text,
+    the cache holds that smaller form instead, and reads, rollbacks and later writes see the same objects."""
+    store = open_sqlite()
+    padding = ["interface ethernet-1/1 description uplink"] * 40  # a body well over the packing threshold
+    put(store, "kept", size=0)
+    entries = store._cache.kind(GROUP, KIND).entries  # type: ignore[union-attr]
+    with pytest.raises(Boom), store.transaction():
+        store.create(key("a"), obj("a", size=1, padding=padding))
+        store.create(key("b"), obj("b", size=2, padding=padding))
+        assert isinstance(entries[("default", "a")], str)  # queued: its row is not written yet
+        while store.background():  # the rows are written in slices, as while a worker computes
+            pass
+        packed = entries[("default", "a")]
+        assert isinstance(packed, bytes)
+        assert len(packed) < len(store._text_of(packed)) / 3
+        assert store.view(key("a"))["spec"] == {"size": 1, "padding": padding}
+        assert isinstance(entries[("default", "a")], dict)  # decoded on first read, from the packed form
+        store.update(key("b"), obj("b", size=3, padding=padding))  # written again: the new text is held
+        assert isinstance(entries[("default", "b")], str)
+        assert store.view(key("b"))["spec"]["size"] == 3
+        raise Boom
+    assert store.view(key("a")) is None and store.view(key("b")) is None
+    assert store.view(key("kept"))["spec"] == {"size": 0}
+    store.create(key("a"), obj("a", size=4, padding=padding))
+    assert store.view(key("a"))["spec"]["size"] == 4
