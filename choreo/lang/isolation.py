@@ -68,6 +68,7 @@ _WRITES = frozenset({"apply", "create_child"})  # client methods whose argument 
 _CALLS = _WRITES | {"get", "list", "apply_children", "delete_children"}
 _FRAMES_PER_LEVEL = 25  # Python frames one nested template call may take (Jinja2 macros take about 5)
 _STDERR_TAIL = 4096
+_OUT_OF_MEMORY = ("memory allocation of", "MemoryError", "out of memory")  # a dead worker ran out of memory
 
 _tokens = itertools.count(1)
 _engines: dict[int, weakref.ref[IsolatedEngine]] = {}  # what a forked worker can find by token
@@ -349,10 +350,20 @@ class _Worker:
                 self.status = 0
         return self.status
 
-    def stderr_tail(self) -> str:
-        self.errors.seek(0, os.SEEK_END)
-        self.errors.seek(max(self.errors.tell() - _STDERR_TAIL, 0))
-        return self.errors.read().decode(errors="replace")
+    def stderr_size(self) -> int:
+        """How much the worker has written to stderr so far."""
+        return self.errors.seek(0, os.SEEK_END)
+
+    def stderr_since(self, offset: int) -> tuple[str, str]:
+        """The first and the last ``_STDERR_TAIL`` bytes the worker wrote to stderr from ``offset`` on (the
+        same text when it is short). An abort writes its reason first; a backtrace may follow it, longer
+        than the tail: Rust prints one when its backtrace setting, read once per process and inherited by
+        the fork, says so, whatever the worker's environment says by then."""
+        end = self.stderr_size()
+        self.errors.seek(offset)
+        head = self.errors.read(_STDERR_TAIL)
+        self.errors.seek(max(end - _STDERR_TAIL, offset))
+        return head.decode(errors="replace"), self.errors.read().decode(errors="replace")
 
     def close(self) -> None:
         self.kill()
@@ -466,6 +477,7 @@ class _Exchange:
         self.isolated = isolated
         self.limits = isolated.limits
         self.worker = worker
+        self.stderr_from = worker.stderr_size()  # what this reconcile's worker writes to stderr comes after
         self.client = client
         self.log = isolated.log or client.log
         self.raised: dict[int, ChoreoError] = {}
@@ -557,8 +569,8 @@ class _Exchange:
     def _death(self) -> ReconcileError:
         """Why the worker ended: an allocation it could not make is the memory limit."""
         status = self.worker.reap()
-        tail = self.worker.stderr_tail()
-        if "memory allocation of" in tail or "MemoryError" in tail or "out of memory" in tail:
+        head, tail = self.worker.stderr_since(self.stderr_from)
+        if any(sign in text for text in (head, tail) for sign in _OUT_OF_MEMORY):
             return self.limits.memory_exceeded(self.isolated.source)
         how = _describe_status(status)
         last = next((line.strip() for line in reversed(tail.splitlines()) if line.strip()), "")

@@ -62,6 +62,28 @@ def test_memory_bombs_end_in_the_memory_limit_and_the_next_reconcile_works(bomb:
     assert reconcile(fine).obj == POD
 
 
+_AFTER_A_PANIC = """
+import os, sys
+os.environ["RUST_BACKTRACE"] = "1"
+from tests.lang.test_isolation import starlark, failure
+from tests.lang.test_starlark import OK, fails
+fails("def reconcile(self):\\n    x = list(range(1000000000))\\n" + OK)  # an in-process panic: Rust reads the setting
+print(failure(starlark("def reconcile(self):\\n    x = [0] * 1000000000\\n" + OK)))
+"""
+
+
+def test_a_worker_that_prints_a_backtrace_before_dying_is_still_the_memory_limit() -> None:
+    """Rust reads its backtrace setting once per process, at the first panic: with ``RUST_BACKTRACE=1`` and one
+    panic in choreo, every worker forked later writes a long backtrace after its allocation failure (setting
+    the variable in the worker is too late). The failure is the memory limit all the same."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", _AFTER_A_PANIC], capture_output=True, text=True, timeout=120,
+                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{SOURCE}: reconciler exceeded the memory limit of 64 MiB"
+
+
 def test_python_memory_error_in_a_template_is_the_memory_limit() -> None:
     from choreo.lang.jinja_engine import JinjaReconciler
 
