@@ -32,6 +32,7 @@ from choreo.lang.builtins import (
 )
 from choreo.lang.limits import Budget, Limits
 from choreo.loader.project import Library
+from choreo.store import json_value
 
 PRELUDE_FILE = "<choreo prelude>"
 LOG_HOOK = "_choreo_log"
@@ -394,7 +395,7 @@ def _json_adapter(builtin: Callable[..., Any], *, answer: bool = True) -> Callab
     with ``answer``, a successful result's resource goes back as JSON text (``_choreo_answer``)."""
 
     def call(arguments: str) -> Any:
-        args, kwargs = json.loads(arguments)
+        args, kwargs = json_value(arguments)
         result = builtin(*args, **kwargs)
         if answer and result.keys() == _OK_KEYS and result["error"] is None and result["fatal"] is False:
             return _json_text(result["resource"]) or result
@@ -580,7 +581,7 @@ class StarlarkReconciler:
         finally:
             self._current.client = self._current.printer = None
             call.release()
-        return self._output(json.loads(str(text)))
+        return self._output(json_value(str(text)))
 
     # --- evaluation ----------------------------------------------------------------------------------
 

@@ -371,6 +371,31 @@ def test_the_for_object_and_client_results_enter_starlark_exactly(value: Any) ->
     assert _types(out.obj["status"]["got"]) == _types(value)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        [2**63 - 1, -(2**63), 2**64 - 1, 2**64, -(2**63) - 1, 10**30],  # past 64 bits: decoded by json, not orjson
+        [1e16, 1e-7, 0.5, 1.0, -0.0, 1.7976931348623157e308, None],
+        ["é\u2028\x00\U0001f600", "\"quoted\"", "digits 12345678901234567890 in a string"],
+    ],
+)
+def test_values_handed_to_a_builtin_arrive_exactly(value: Any) -> None:
+    """A builtin's arguments leave Starlark as one JSON text: every value arrives as the same value of the
+    same type (an integer beyond 64 bits stays an integer)."""
+    obj = {**POD, "spec": {"v": value}}
+    code = (
+        "def reconcile(self):\n"
+        '    client_create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c1"}, '
+        '"data": {"v": self["spec"]["v"]}})\n'
+        + OK
+    )
+    client = FakeClient()
+    run(code, obj=obj, client=client)
+    created = [call[1] for call in client.calls if call[0] == "create_child"]
+    assert [c["data"]["v"] for c in created] == [value]
+    assert _types(created[0]["data"]["v"]) == _types(value)
+
+
 def test_a_non_finite_number_handed_into_starlark_is_refused_not_turned_into_none() -> None:
     """The interpreter's conversion refuses NaN and infinities; JSON text would have made them null."""
     obj = {**POD, "spec": {"v": [1.5, float("inf")], "n": None}}
