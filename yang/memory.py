@@ -81,6 +81,7 @@ class StageMemory:
     """The devices as the last pass left them, indexed by what can touch them, and the moment (store
     revision) that pass started at."""
 
+    indexed: bool = True  # False: a memory for one pass alone, which never asks what touches a device
     api: ObjectAPI | None = None
     setting: Any = None
     revision: int = 0
@@ -101,7 +102,7 @@ class StageMemory:
         """The keys of the devices to look at again since the last pass; None: look at every device. The
         memory is not used again until the pass is done (``finish``): a pass that fails midway leaves none."""
         self.changed_configs = set()
-        usable = not full and self.api is api and setting == self.setting and self.token
+        usable = self.indexed and not full and self.api is api and setting == self.setting and self.token
         token, self.api, self.token = self.token, None, ""
         if not usable:
             return None
@@ -174,6 +175,8 @@ class StageMemory:
         else:
             self._order = None
         self.devices[key] = device
+        if not self.indexed:
+            return
         self._by_name.setdefault(device.name, set()).add(key)
         for target in device.targets:
             self._by_target.setdefault(target, set()).add(key)
@@ -189,6 +192,8 @@ class StageMemory:
             self._order = None
 
     def _unindex(self, key: str) -> None:
+        if not self.indexed:
+            return
         device = self.devices[key]
         _unindex(self._by_name, [device.name], key)
         _unindex(self._by_target, device.targets, key)

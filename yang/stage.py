@@ -122,7 +122,7 @@ def run_stage(context: StageContext, memory: StageMemory | None = None) -> Stage
     only at the devices changed since its last pass."""
     result = StageResult(STAGE)
     api, root = context.api, context.root
-    memory = memory if memory is not None else StageMemory()
+    memory = memory if memory is not None else StageMemory(indexed=False)  # this pass's alone: no index needed
     revision, looked_at = memory.begin(api), time.time_ns()
     try:
         profiles = load_profiles(root)

@@ -176,3 +176,18 @@ def test_the_last_pass_of_a_process_leaves_no_memory_behind_and_the_same_results
     kept = plugin.after_reconcile(StageContext(api, project, {"out": None, "reports": {}}))
     assert kept is not None and kept.lines == last.lines and kept.errors == last.errors
     assert sorted(plugin.memory.devices) == ["default/dev1", "default/dev2", "default/dev3"]
+
+
+def test_a_memory_for_one_pass_alone_builds_no_index_and_is_never_followed(served):
+    """A batch run's only pass remembers its devices (its report lists them) without indexing what touches
+    each (about 4 MiB at N=1000, for a next pass that never comes); such a memory never narrows a pass."""
+    project, api = served
+    alone, indexed = StageMemory(indexed=False), StageMemory()
+    passes = Pass(project, api)
+    one = passes(alone)
+    assert passes(indexed).lines == one.lines
+    assert sorted(alone.devices) == sorted(indexed.devices) == ["default/dev1", "default/dev2", "default/dev3"]
+    assert alone._by_owner == alone._by_config == alone._by_target == alone._by_name == {}
+    assert indexed._by_name and indexed._by_config  # (these Configs have no owners)
+    again = passes(alone)  # whatever it holds, the next pass with it looks at every device
+    assert again.lines[:-1] == one.lines[:-1] and passes.looked == 3
