@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pty
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -21,6 +22,9 @@ def on_terminal(*args: str, interrupt_when: bytes | None = None) -> tuple[int, s
     Returns the exit code and everything shown, escape sequences removed."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: choreo, with the pty as its controlling terminal
+        # As a shell starts a job in the foreground: Ctrl-C's signal handled by default. The tests may run
+        # with it ignored (a non-interactive shell's background job ignores SIGINT), which exec keeps.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.execv(sys.executable, [sys.executable, "-m", "choreo.cli.main", *args])
     shown, typed = b"", False
     while True:
