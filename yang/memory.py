@@ -192,8 +192,6 @@ class StageMemory:
             self._order = None
 
     def _unindex(self, key: str) -> None:
-        if not self.indexed:
-            return
         device = self.devices[key]
         _unindex(self._by_name, [device.name], key)
         _unindex(self._by_target, device.targets, key)
