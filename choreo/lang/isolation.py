@@ -68,6 +68,7 @@ _WRITES = frozenset({"apply", "create_child"})  # client methods whose argument 
 _CALLS = _WRITES | {"get", "list", "apply_children", "delete_children"}
 _FRAMES_PER_LEVEL = 25  # Python frames one nested template call may take (Jinja2 macros take about 5)
 _STDERR_TAIL = 4096
+_BACKTRACE = "\nstack backtrace:\n"  # how Rust begins the backtrace it prints after a panic's message
 _OUT_OF_MEMORY = ("memory allocation of", "MemoryError", "out of memory")  # a dead worker ran out of memory
 
 _tokens = itertools.count(1)
@@ -573,9 +574,17 @@ class _Exchange:
         if any(sign in text for text in (head, tail) for sign in _OUT_OF_MEMORY):
             return self.limits.memory_exceeded(self.isolated.source)
         how = _describe_status(status)
-        last = next((line.strip() for line in reversed(tail.splitlines()) if line.strip()), "")
+        last = _last_word(head, tail)
         said = f": {last}" if last else ""
         return ReconcileError(f"{self.isolated.source}: the reconcile's worker process {how}{said}")
+
+
+def _last_word(head: str, tail: str) -> str:
+    """What a dead worker said last before any backtrace: the last line it wrote, or, when Rust printed a
+    backtrace after a panic (its setting is inherited by the fork), the panic's message above it."""
+    text = head if _BACKTRACE in head else tail
+    said = text.partition(_BACKTRACE)[0]
+    return next((line.strip() for line in reversed(said.splitlines()) if line.strip()), "")
 
 
 def _describe_status(status: int) -> str:

@@ -234,11 +234,19 @@ class _Crashing:
         raise AssertionError("not reached")
 
 
+_PANIC = (
+    "thread '<unnamed>' panicked at src/eval.rs:10:5:\nindex out of bounds\nstack backtrace:\n"
+    + "".join(f"  {n}: starlark::eval::frame{n}\n             at src/eval.rs:{n}:1\n" for n in range(200))
+    + "note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.\n"
+)  # a Rust panic as a worker writes it when the backtrace setting it inherited says so: longer than the tail
+
+
 @pytest.mark.parametrize(
     ("stderr", "sig", "message"),
     [
         ("memory allocation of 8000000000 bytes failed\n", signal.SIGABRT, "exceeded the memory limit of 512 MiB"),
         ("segfault here\n", signal.SIGSEGV, "the reconcile's worker process was killed by SIGSEGV: segfault here"),
+        (_PANIC, signal.SIGABRT, "the reconcile's worker process was killed by SIGABRT: index out of bounds"),
     ],
 )
 def test_a_worker_that_dies_is_reported_and_replaced(stderr: str, sig: int, message: str) -> None:
