@@ -53,8 +53,9 @@ def _c2str(value: Any) -> str:
     return ffi.string(value).decode("utf-8", "replace") if value != ffi.NULL else ""
 
 
-def _take_errors(ctx: Any) -> list[YangIssue]:
-    """libyang's stored errors of ``ctx`` as structured issues; clears them."""
+def _take_errors(ctx: Any, compiling: bool = False) -> list[YangIssue]:
+    """libyang's stored errors of ``ctx`` as structured issues; clears them. ``compiling``: the errors of
+    parsing or compiling modules, whose location libyang gives as the bare schema path (``/module:node``)."""
     issues: list[YangIssue] = []
     err = lib.ly_err_first(ctx)
     while err:
@@ -64,6 +65,8 @@ def _take_errors(ctx: Any) -> list[YangIssue]:
         line = _LINE.search(where)
         path = location.group(2) if location else ""
         schema = location is not None and location.group(1) == "Schema"
+        if compiling and location is None and where.startswith("/"):
+            path, schema = where, True
         issues.append(YangIssue(path, message, schema, int(line.group(1)) if line else 0))
         err = err.next
     lib.ly_err_clean(ctx, ffi.NULL)
@@ -210,7 +213,7 @@ class SchemaContext:
         for source in modules:
             self._load(source, (features or {}).get(source.name))
         if lib.ly_ctx_compile(self._ctx) != lib.LY_SUCCESS:
-            raise YangFailure(_take_errors(self._ctx))
+            raise YangFailure(_take_errors(self._ctx, compiling=True))
 
     def _load(self, source: ModuleSource, features: list[str] | None) -> None:
         """Parse one module with its features (None: all of them)."""
@@ -223,7 +226,7 @@ class SchemaContext:
         if source.file is None:
             module = lib.ly_ctx_load_module(self._ctx, _str2c(source.name), ffi.NULL, feats)
             if module == ffi.NULL:
-                raise YangFailure(_with_context(_take_errors(self._ctx), f"module {source.name}"))
+                raise YangFailure(_with_context(_take_errors(self._ctx, compiling=True), f"module {source.name}"))
             name = source.name
         else:
             name = self._parse_file(source.file, feats)
@@ -240,7 +243,7 @@ class SchemaContext:
         try:
             module = ffi.new("struct lys_module **")
             if lib.lys_parse(self._ctx, reader[0], lib.LYS_IN_YANG, feats, module) != lib.LY_SUCCESS:
-                raise YangFailure(_with_context(_take_errors(self._ctx), str(file)))
+                raise YangFailure(_with_context(_take_errors(self._ctx, compiling=True), str(file)))
             return _c2str(module[0].name)
         finally:
             lib.ly_in_free(reader[0], 0)

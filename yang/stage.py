@@ -51,6 +51,7 @@ from yang.snippets import coerce
 from yang.xml_snippets import parse_xml_snippet
 
 STAGE = "schema"
+_NAMED_DEVICES = 3  # an error that stops many devices names this many of them
 CONFIG_API_VERSION = "config.sdcio.dev/v1alpha1"
 MANAGER = "inputfileloader"
 DEFAULT_PRIORITY = 10
@@ -99,6 +100,7 @@ class DeviceReport:
     reused: bool = False  # unchanged since the last run: neither merged nor validated again
     written: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, name, resourceVersion) written
     settled: bool = False  # its stored previous config is its current one
+    schema_error: str = ""  # why its schema profile does not compile: the profile's error, not the device's
 
     @property
     def valid(self) -> bool:
@@ -167,8 +169,27 @@ def run_stage(context: StageContext, memory: StageMemory | None = None) -> Stage
 def _report(context: StageContext, result: StageResult, reports: list[DeviceReport], out_dir: Path) -> None:
     write_reports(context.options.get("reports") or {}, reports)
     result.lines.extend(_summary(reports, out_dir))
+    result.errors.extend(_errors(reports))
+
+
+def _errors(reports: list[DeviceReport]) -> list[str]:
+    """Every device's error lines, but a schema profile that does not compile is one error wherever its first
+    device is, naming the devices that use it: the mistake is in one file, however many devices it stops."""
+    lines: list[tuple[str, list[str] | None]] = []  # an error, and the devices it names (None: it names its own)
+    broken: dict[str, list[str]] = {}  # a profile's error -> its devices, the same list as in ``lines``
     for report in reports:
-        result.errors.extend(report.error_lines())
+        if not report.schema_error:
+            lines.extend((line, None) for line in report.error_lines())
+        elif report.schema_error in broken:
+            broken[report.schema_error].append(report.name)
+        else:
+            lines.append((report.schema_error, broken.setdefault(report.schema_error, [report.name])))
+    return [line if names is None else f"{_devices(names)}: {line}" for line, names in lines]
+
+
+def _devices(names: list[str]) -> str:
+    shown = ", ".join(names[:_NAMED_DEVICES])
+    return shown if len(names) <= _NAMED_DEVICES else f"{shown} and {len(names) - _NAMED_DEVICES} more"
 
 
 def _all_standing(api: ObjectAPI, context: StageContext, inputs: str, out_dir: Path) -> list[DeviceReport] | None:
@@ -462,7 +483,8 @@ def _device(api: ObjectAPI, profiles: Profiles, device: Device, ctx: StageContex
     try:
         schema = compile_profile(profile)
     except ProfileError as err:
-        report.problems.append(Problem("/", str(err)))
+        report.schema_error = str(err)
+        report.problems.append(Problem("/", report.schema_error))
         return report
     report.configs = len(sourced)
     last = ctx.last_pass

@@ -64,6 +64,19 @@ def test_broken_module_is_a_one_line_profile_error(tmp_path):
     assert "fx-broken.yang" in str(err.value) and "\n" not in str(err.value)
 
 
+def test_a_module_that_does_not_compile_is_an_error_naming_the_schema_node(tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "fx-bad.yang").write_text(
+        'module fx-bad {\n  yang-version 1.1;\n  namespace "urn:choreo:test:fx-bad";\n  prefix fxb;\n'
+        "  container top {\n    leaf x { type no-such-type; }\n  }\n}\n")
+    write_schema(tmp_path, "bad", LOCAL.format(path=models).replace("[fx-net.yang, fx-extra.yang]", "[fx-bad.yang]"))
+    with pytest.raises(ProfileError) as err:
+        compile_profile(load_profiles(tmp_path).resolve("fx.example", "1"))
+    assert str(err.value) == ('schemas/bad.yaml: schema fx.example 1 does not compile: '
+                              'Referenced type "no-such-type" not found (/fx-bad:top/x)')  # where yanglint says
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
