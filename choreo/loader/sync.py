@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from choreo.api.objects import ObjectKey, clone, key_of, meta, uid_and_version
+from choreo.api.objects import ObjectKey, key_of, meta, uid_and_version
 from choreo.apiserver.fieldpath import canonical_json
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.metadata import is_dns1123_subdomain
@@ -131,8 +131,17 @@ def code_objects(project: Project) -> list[InputObject]:
 
 
 def prepare_input(api: ObjectAPI, item: InputObject) -> dict[str, Any]:
-    """The object as it will be applied: kind checked, namespace defaulted, origin annotated."""
-    obj = clone(item.obj)
+    """The object as it will be applied: kind checked, namespace defaulted, origin annotated.
+
+    Only its top level, metadata and annotations are its own; the rest is ``item.obj``'s. An input is never
+    changed once loaded, and an apply only reads its intent: a run holds every input through its end (the
+    settle check applies them again), and one copy of each is enough."""
+    obj = dict(item.obj)
+    metadata = obj.get("metadata")
+    if isinstance(metadata, dict):
+        obj["metadata"] = dict(metadata)
+        if isinstance(metadata.get("annotations"), dict):
+            obj["metadata"]["annotations"] = dict(metadata["annotations"])
     try:
         resource = api.registry.for_object(obj)
     except ChoreoError:

@@ -134,3 +134,35 @@ def test_settling_follows_writes_that_leave_the_inputs_in_place_and_undoes_a_tri
     # A leftover input (its file removed) is not settled either: the next load deletes it.
     (root / "in" / "b.yaml").unlink()
     assert not ProjectLoad(api, load_project(root), []).settled()
+
+
+def test_a_run_leaves_the_loaded_inputs_as_they_were_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The prepared intents share all but their top level and metadata with the loaded inputs, which the
+    run holds to its end: no apply, reconcile, stage or settle check may change either."""
+    import copy
+    import shutil
+
+    from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA
+    from choreo.runtime.pipeline import Pipeline, RunOptions
+    from choreo.runtime.session import run_project
+
+    root = tmp_path / "fabric"
+    shutil.copytree(Path(__file__).parents[2] / "examples" / "fabric", root,
+                    ignore=shutil.ignore_patterns(".choreo", "out"))
+    seen: list[tuple[list[Any], list[Any], Any]] = []
+    read = Pipeline.read
+
+    def keeping(self: Pipeline, api: APIServer) -> Any:
+        loaded = read(self, api)
+        items = [intent.item.obj for intent in loaded.intents]
+        prepared = [intent.obj for intent in loaded.intents]
+        seen.append((items, prepared, copy.deepcopy((items, prepared))))
+        return loaded
+
+    monkeypatch.setattr(Pipeline, "read", keeping)
+    options = RunOptions(plugins=[INTERNAL_RECONCILERS, SCHEMA], stage_options={"out": None, "reports": {}})
+    assert run_project(root, options).success
+    [(items, prepared, before)] = seen
+    assert len(items) > 10 and any(o.get("kind") == "Link" for o in items)
+    assert (items, prepared) == before
+    assert all(p is not i and p["metadata"] is not i["metadata"] for p, i in zip(prepared, items, strict=True))
