@@ -19,7 +19,8 @@ What is here, by use:
   ``check_ref``, ``GitError``);
 - a project's stored state: ``stored_api`` (the API over it, for commands), ``state_path``;
 - results: ``natural_key`` (device order for people), ``stale_outputs`` (outputs older than the objects),
-  ``write_atomic`` (an output file replaced in one step).
+  ``write_atomic`` (an output file replaced in one step), ``capped`` (a long list in a message: the first
+  few, then how many more).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from choreo.git import GitError, check_ref, check_url, run_git
 from choreo.loader.files import Folder, FoundFile
 from choreo.loader.paths import ProjectPaths
 from choreo.loader.yamlio import read_single_mapping, read_text, read_yaml_documents
+from choreo.messages import capped
 from choreo.plugins import Plugin, StageContext
 from choreo.results.record import StageResult
 from choreo.results.staleness import stale_outputs
@@ -61,6 +63,7 @@ __all__ = [
     "ProjectPaths",
     "StageContext",
     "StageResult",
+    "capped",
     "check_ref",
     "check_url",
     "file_stamp",

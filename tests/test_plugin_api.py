@@ -18,7 +18,7 @@ def test_the_plugin_api_names_are_pinned() -> None:
     assert sorted(choreo.plugin_api.__all__) == [
         "BaseHook", "ChoreoError", "FileStamp", "Folder", "FoundFile", "GitError", "Head", "HookHost", "Invalid",
         "LoadError", "NotFound", "Object", "ObjectAPI", "Plugin", "ProjectPaths", "StageContext", "StageResult",
-        "check_ref", "check_url", "file_stamp", "head_of", "is_racy", "natural_key", "read_single_mapping",
+        "capped", "check_ref", "check_url", "file_stamp", "head_of", "is_racy", "natural_key", "read_single_mapping",
         "read_text", "read_yaml_documents", "run_git", "set_condition", "stale_outputs", "state_path", "stored_api",
         "utc_now", "write_atomic",
     ]

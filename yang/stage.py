@@ -26,6 +26,7 @@ from choreo.plugin_api import (
     ProjectPaths,
     StageContext,
     StageResult,
+    capped,
     natural_key,
     read_text,
 )
@@ -51,7 +52,6 @@ from yang.snippets import coerce
 from yang.xml_snippets import parse_xml_snippet
 
 STAGE = "schema"
-_NAMED_DEVICES = 3  # an error that stops many devices names this many of them
 CONFIG_API_VERSION = "config.sdcio.dev/v1alpha1"
 MANAGER = "inputfileloader"
 DEFAULT_PRIORITY = 10
@@ -173,23 +173,20 @@ def _report(context: StageContext, result: StageResult, reports: list[DeviceRepo
 
 
 def _errors(reports: list[DeviceReport]) -> list[str]:
-    """Every device's error lines, but a schema profile that does not compile is one error wherever its first
+    """Every device's error lines, but a schema profile that does not compile is one error, where its first
     device is, naming the devices that use it: the mistake is in one file, however many devices it stops."""
-    lines: list[tuple[str, list[str] | None]] = []  # an error, and the devices it names (None: it names its own)
-    broken: dict[str, list[str]] = {}  # a profile's error -> its devices, the same list as in ``lines``
+    broken: dict[str, list[DeviceReport]] = {}  # a profile's error -> the reports of its devices
+    for report in reports:
+        if report.schema_error:
+            broken.setdefault(report.schema_error, []).append(report)
+    errors: list[str] = []
     for report in reports:
         if not report.schema_error:
-            lines.extend((line, None) for line in report.error_lines())
-        elif report.schema_error in broken:
-            broken[report.schema_error].append(report.name)
-        else:
-            lines.append((report.schema_error, broken.setdefault(report.schema_error, [report.name])))
-    return [line if names is None else f"{_devices(names)}: {line}" for line, names in lines]
-
-
-def _devices(names: list[str]) -> str:
-    shown = ", ".join(names[:_NAMED_DEVICES])
-    return shown if len(names) <= _NAMED_DEVICES else f"{shown} and {len(names) - _NAMED_DEVICES} more"
+            errors.extend(report.error_lines())
+        elif broken[report.schema_error][0] is report:
+            names = capped((r.name for r in broken[report.schema_error]), ", ")
+            errors.append(f"{names}: {report.schema_error}")
+    return errors
 
 
 def _all_standing(api: ObjectAPI, context: StageContext, inputs: str, out_dir: Path) -> list[DeviceReport] | None:

@@ -66,7 +66,7 @@ def test_the_server_revalidates_after_a_module_edit_and_recovers_from_a_broken_o
         module.write_text(original.replace(MTU, 'range "68..max"', 1))  # a missing ";"
         errors = wait_for(lambda: schema_errors(http), "the pass after the module broke")
         [error] = errors  # one error for the one broken file, naming the devices it stops
-        assert error.startswith("leaf1, leaf2, spine1 and 1 more: ") and f"does not compile: {module}: " in error
+        assert error.startswith("leaf1, leaf2, spine1, and 1 more: ") and f"does not compile: {module}: " in error
         assert http.call("GET", "/choreo/v1/status")[0] == 200 and server.proc.poll() is None
 
         module.write_text(original)
