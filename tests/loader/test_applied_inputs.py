@@ -3,6 +3,8 @@ every input would have."""
 
 from __future__ import annotations
 
+import copy
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,9 @@ from choreo.apiserver.server import APIServer
 from choreo.errors import LoadError
 from choreo.loader.loading import load_project
 from choreo.loader.sync import APPLIED_TABLE, ProjectLoad, sync_project
+from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA
+from choreo.runtime.pipeline import Pipeline, RunOptions
+from choreo.runtime.session import run_project
 from choreo.store.memory import MemoryBackend
 
 from . import build
@@ -139,13 +144,6 @@ def test_settling_follows_writes_that_leave_the_inputs_in_place_and_undoes_a_tri
 def test_a_run_leaves_the_loaded_inputs_as_they_were_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The prepared intents share all but their top level and metadata with the loaded inputs, which the
     run holds to its end: no apply, reconcile, stage or settle check may change either."""
-    import copy
-    import shutil
-
-    from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA
-    from choreo.runtime.pipeline import Pipeline, RunOptions
-    from choreo.runtime.session import run_project
-
     root = tmp_path / "fabric"
     shutil.copytree(Path(__file__).parents[2] / "examples" / "fabric", root,
                     ignore=shutil.ignore_patterns(".choreo", "out"))
