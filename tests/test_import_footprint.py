@@ -1,6 +1,7 @@
 """A command line loads what it uses: the HTTP server (``http.server``, watchfiles, the OpenAPI documents),
 the HTTP client's TLS stack and the terminal display (rich) are imported by the commands that serve, talk
-to a server or draw progress, not by every ``choreo`` invocation (a CI gating one link pays for each)."""
+to a server or draw progress, not by every ``choreo`` invocation (a CI gating one link pays for each);
+and the modules of the other commands are imported by those commands, not by ``choreo run``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import json
 import subprocess
 import sys
 
+OTHER_COMMANDS = (
+    "choreo.cli.get", "choreo.cli.files", "choreo.cli.server", "choreo.cli.results", "choreo.cli.branches",
+    "choreo.cli.compat", "choreo.cli.completion", "yang.cli",
+)
 DEFERRED = ("choreo.server.app", "choreo.server.http", "http.server", "watchfiles", "ssl", "urllib.request", "rich")
 
 
@@ -30,3 +35,20 @@ def test_the_deferred_modules_are_still_what_serving_and_drawing_use() -> None:
         "    ServerClient('http://127.0.0.1:9', timeout=0.1).status()"
     )
     assert set(DEFERRED) <= loaded
+
+
+def test_the_run_command_does_not_load_the_other_commands() -> None:
+    loaded = _loaded_after(
+        "import click\nfrom choreo.cli.main import cli\nctx = click.Context(cli, info_name='choreo')\n"
+        "run = cli.get_command(ctx, 'run')\nrun.get_command(click.Context(run, parent=ctx), 'once')"
+    )
+    assert loaded & set(OTHER_COMMANDS) == set()
+
+
+def test_a_command_is_loaded_when_it_is_used() -> None:
+    # The probe above would pass vacuously if these modules were not where the commands live.
+    loaded = _loaded_after(
+        "import click\nfrom choreo.cli.main import cli\nctx = click.Context(cli, info_name='choreo')\n"
+        "for name in cli.list_commands(ctx):\n    cli.get_command(ctx, name)"
+    )
+    assert set(OTHER_COMMANDS) <= loaded

@@ -54,13 +54,15 @@ def test_every_limit_row_states_the_code_default_and_its_setting() -> None:
 
 
 def test_the_time_limit_options_default_to_the_engines_time_limit() -> None:
-    def time_limit_defaults(command: click.Command) -> list[object]:
+    def time_limit_defaults(command: click.Command, ctx: click.Context) -> list[object]:
         found = [p.default for p in command.params if p.name == "time_limit"]
-        for sub in command.commands.values() if isinstance(command, click.Group) else ():
-            found += time_limit_defaults(sub)
+        for name in command.list_commands(ctx) if isinstance(command, click.Group) else ():
+            sub = command.get_command(ctx, name)  # a command the group imports when used is loaded here
+            assert sub is not None, name
+            found += time_limit_defaults(sub, click.Context(sub, info_name=name, parent=ctx))
         return found
 
-    defaults = time_limit_defaults(cli)
+    defaults = time_limit_defaults(cli, click.Context(cli, info_name="choreo"))
     assert len(defaults) >= 3 and set(defaults) == {engine.Limits().time}  # run once, server start, run start
 
 

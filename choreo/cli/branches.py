@@ -12,20 +12,11 @@ from __future__ import annotations
 import click
 from click.shell_completion import CompletionItem
 
-from choreo.cli.common import addressable, echo_lines, project_dir
+from choreo.cli.branchview import version_control_lines
+from choreo.cli.common import addressable, echo_lines
 from choreo.server.client import ServerClient
-from choreo.server.versioning import VersionControl, execute
-
-VERSION_CONTROL_PATH = "/choreo/v1/versioncontrol"  # choreo.server.app routes it to versioning.execute
 
 _PROJECT = click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
-
-
-def version_control_lines(client: ServerClient | None, directory: str | None, command: str, *args: str) -> list[str]:
-    """What a version-control command prints, run here or on the addressed server."""
-    if client is not None:
-        return list(client.request("POST", VERSION_CONTROL_PATH, {"command": command, "args": list(args)})["lines"])
-    return execute(VersionControl(project_dir(directory)), command, list(args))
 
 
 def branch_names(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
@@ -81,10 +72,3 @@ run_commit = _command("run commit", "Commit the changes of the project's in/ fol
                       "checked-out branch.", ("message", False))
 run_push = _command("run push", "Push the checked-out branch to its remote (its upstream's, else origin), under the "
                     "same name.")
-
-
-def register(cli: click.Group, run: click.Group) -> None:
-    """Add ``branch`` to the CLI and ``commit``/``push`` to its ``run`` group."""
-    cli.add_command(branch)
-    run.add_command(run_commit)
-    run.add_command(run_push)

@@ -18,14 +18,23 @@ from pathlib import Path
 
 import click
 
-from choreo.cli.branches import version_control_lines
 from choreo.cli.common import project_dir
 from choreo.errors import ChoreoError
 from choreo.git import WorkTree
 from choreo.server.client import ServerClient
+from choreo.server.versioning import VersionControl, execute
 
 BRANCH_VIEWS = ("get", "api-resources")  # the commands that read another branch
 BRANCH_KEY = "choreo.branch"  # where -b is kept in the click context's meta (shared by nested contexts)
+VERSION_CONTROL_PATH = "/choreo/v1/versioncontrol"  # choreo.server.app routes it to versioning.execute
+
+
+def version_control_lines(client: ServerClient | None, directory: str | None, command: str, *args: str) -> list[str]:
+    """What a version-control command prints, run here or on the addressed server (the branch commands'
+    output, and what ``-b`` needs to know of the branches)."""
+    if client is not None:
+        return list(client.request("POST", VERSION_CONTROL_PATH, {"command": command, "args": list(args)})["lines"])
+    return execute(VersionControl(project_dir(directory)), command, list(args))
 
 
 def checked_out_branch(client: ServerClient | None, directory: str | None) -> str | None:

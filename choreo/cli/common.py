@@ -23,7 +23,7 @@ from choreo.apiserver.server import APIServer
 from choreo.cli.hints import announce_target
 from choreo.errors import ChoreoError
 from choreo.lang.limits import Limits
-from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA
+from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA, load_plugin
 from choreo.runtime.pipeline import RunOptions
 from choreo.runtime.session import stored_api
 from choreo.server.client import ServerClient
@@ -134,3 +134,11 @@ def _shown(ctx: click.Context, param: click.Parameter) -> str:
 
 def local_only_error(what: str, client: ServerClient) -> ChoreoError:
     return ChoreoError(f"{what}: only used locally; the server at {client.url} serves its own project and settings")
+
+
+def allocator_crds() -> list[dict[str, Any]]:
+    """The CRDs ``-r`` brings (none when the allocator plug-in is not installed)."""
+    try:
+        return load_plugin(INTERNAL_RECONCILERS).crds()
+    except ChoreoError:
+        return []

@@ -23,10 +23,10 @@ from choreo.apiserver.registry import APIResource, KindNames, resolve_kind
 from choreo.apiserver.server import APIServer
 from choreo.cli import completion, printers
 from choreo.cli.branchview import branch_project, require_checked_out, wanted_branch
-from choreo.cli.common import addressable, echo_lines, project_api, project_dir
+from choreo.cli.common import addressable, allocator_crds, echo_lines, project_api, project_dir
 from choreo.errors import ChoreoError, NotFound
 from choreo.messages import shorten
-from choreo.plugins import INTERNAL_RECONCILERS, load_plugin
+from choreo.plugins import INTERNAL_RECONCILERS
 from choreo.results.summary import table
 from choreo.server.client import ResourceInfo, ServerClient
 from choreo.server.query import label_selector
@@ -304,11 +304,3 @@ def memory_api(root: Path, *, with_objects: bool) -> APIServer:
     else:
         register_crds(api, project)
     return api
-
-
-def allocator_crds() -> list[Object]:
-    """The CRDs ``-r`` brings (none when the allocator plug-in is not installed)."""
-    try:
-        return load_plugin(INTERNAL_RECONCILERS).crds()
-    except ChoreoError:
-        return []

@@ -1,29 +1,107 @@
-"""Click plumbing of the ``choreo`` command tree: a group with a default subcommand, and plain help texts.
+"""Click plumbing of the ``choreo`` command tree: groups that import their commands when used, a group with
+a default subcommand, and plain help texts.
 
-Why: ``choreo run DIR -r -s`` is ``choreo run once DIR -r -s``. A plain click group would neither run
-``once`` by default, nor show its options in ``choreo run --help``, nor offer the subcommands (and project
-folders) to ``choreo run <TAB>``; ``DefaultGroup`` does all three. Docstrings double as help texts, and
-RST literals (````like this````) read well in the code but not in a terminal: ``plain_help`` removes them
-from every command, the plug-ins' included.
+Why: every ``choreo`` process used to import every command's module, and through them most of choreo,
+before doing anything: a tenth of a second of each ``choreo run`` (and of each of the suite's CLI tests)
+went to commands it did not run. A ``LazyGroup`` knows its subcommands by name and module and imports one
+when it is used (a listing, ``--help`` or a completion imports them all); what is done to every command
+(``plain_help``, the reference's global flags) is done to a lazy one as it is loaded, through ``on_load``.
+A group may also offer the commands plug-ins register under an entry point group.
+
+``choreo run DIR -r -s`` is ``choreo run once DIR -r -s``. A plain click group would neither run ``once``
+by default, nor show its options in ``choreo run --help``, nor offer the subcommands (and project folders)
+to ``choreo run <TAB>``; ``DefaultGroup`` does all three. Docstrings double as help texts, and RST
+literals (````like this````) read well in the code but not in a terminal: ``plain_help`` removes them from
+every command, the plug-ins' included.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import click
 from click.shell_completion import CompletionItem
 
+Prepare = Callable[[click.Command], None]
 
-class DefaultGroup(click.Group):
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use: ``lazy`` maps a name to ``"module:attribute"``.
+    ``plugins``: an entry point group whose entries are more subcommands (a built-in name wins; an entry
+    whose package is not installed is absent). ``on_load`` functions are applied to each command loaded."""
+
+    def __init__(
+        self, *args: Any, lazy: Mapping[str, str] | None = None, plugins: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+        self.plugins = plugins
+        self.on_load: list[Prepare] = []
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy, *self._plugin_entries()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            command = self._import(cmd_name)
+            if command is None:
+                return None
+            self.add_command(command, cmd_name)
+            for prepare in self.on_load:
+                prepare(command)
+        return self.commands.get(cmd_name)
+
+    def names(self) -> set[str]:
+        """The built-in subcommand names, loaded or not (no plug-in is looked up)."""
+        return {*self.commands, *self.lazy}
+
+    def _import(self, name: str) -> click.Command | None:
+        target = self.lazy.get(name)
+        if target is not None:
+            module, _, attribute = target.partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command), target
+            return command
+        entry = self._plugin_entries().get(name)
+        if entry is None:
+            return None
+        try:
+            loaded = entry.load()
+        except ImportError:
+            return None  # the plug-in is not installed: its commands are simply absent
+        return loaded if isinstance(loaded, click.Command) else None
+
+    def _plugin_entries(self) -> dict[str, Any]:
+        if self.plugins is None:
+            return {}
+        from importlib.metadata import entry_points  # only when a plug-in command is looked for
+
+        return {entry.name: entry for entry in entry_points(group=self.plugins)}
+
+
+def prepare_all(command: click.Command, prepare: Prepare) -> None:
+    """Apply ``prepare`` to ``command`` and everything below it, now for what is loaded and on load for the
+    rest."""
+    prepare(command)
+    if isinstance(command, LazyGroup):
+        command.on_load.append(lambda loaded: prepare_all(loaded, prepare))
+    if isinstance(command, click.Group):
+        for sub in list(command.commands.values()):
+            prepare_all(sub, prepare)
+
+
+class DefaultGroup(LazyGroup):
     """A group that runs its default subcommand when the first argument is not a subcommand name."""
 
     default_command = "once"
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         completing_a_word = ctx.resilient_parsing and not args  # `choreo run <TAB>`: offer the subcommands
-        if not completing_a_word and (not args or (args[0] not in self.commands and args[0] not in ("--help", "-h"))):
+        if not completing_a_word and (not args or (args[0] not in self.names() and args[0] not in ("--help", "-h"))):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
@@ -67,11 +145,12 @@ def _plain(text: str | None) -> str | None:
 
 def plain_help(command: click.Command) -> None:
     """Drop RST literal markup from the help of ``command``, its options and all its subcommands."""
+    prepare_all(command, _plain_help_of)
+
+
+def _plain_help_of(command: click.Command) -> None:
     command.help = _plain(command.help)
     command.short_help = _plain(command.short_help)
     for param in command.params:
         if isinstance(param, click.Option):
             param.help = _plain(param.help)
-    if isinstance(command, click.Group):
-        for sub in command.commands.values():
-            plain_help(sub)

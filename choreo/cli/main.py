@@ -12,15 +12,15 @@ import json
 import os
 import sys
 import threading
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import click
 
-from choreo.cli import hints
+from choreo.cli import hints, reference_flags
 from choreo.cli.common import (
     addressable,
+    allocator_crds,
     echo_lines,
     max_reconciles_option,
     plugin_names,
@@ -28,9 +28,7 @@ from choreo.cli.common import (
     project_dir,
     time_limit_option,
 )
-from choreo.cli.completion import completion_command
-from choreo.cli.get import allocator_crds, api_resources, get
-from choreo.cli.groups import DefaultGroup, plain_help
+from choreo.cli.groups import DefaultGroup, LazyGroup, plain_help
 from choreo.cli.progress import RunProgress
 from choreo.cli.report import parse_reports, run_document, write_reports
 from choreo.errors import ChoreoError
@@ -51,7 +49,36 @@ class Interrupted(Exception):
     """Ctrl-C during a run: exit 130 with one line, nothing of the run kept or recorded."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# The commands of other modules, imported when used (``LazyGroup``); ``choreo config`` and ``choreo schema``
+# come from plug-ins, through the ``choreo.commands`` entry points.
+COMMANDS = {
+    "get": "choreo.cli.get:get",  # the reads
+    "api-resources": "choreo.cli.get:api_resources",
+    "completion": "choreo.cli.completion:completion_command",
+    "apply": "choreo.cli.files:apply",  # the writes
+    "delete": "choreo.cli.files:delete",
+    "dev": "choreo.cli.files:dev",
+    "server": "choreo.cli.server:server",
+    "deps": "choreo.cli.results:run_deps",  # the reference's older, top-level spelling of `run deps`
+    "branch": "choreo.cli.branches:branch",  # version control
+    "version": "choreo.cli.compat:version",  # and tui/version upgrade pointing elsewhere
+    "tui": "choreo.cli.compat:tui",
+}
+RUN_COMMANDS = {  # beside `once` and `result`, defined here
+    "list": "choreo.cli.results:run_list",
+    "diff": "choreo.cli.results:run_diff",
+    "deps": "choreo.cli.results:run_deps",
+    "start": "choreo.cli.server:run_start",
+    "stop": "choreo.cli.server:run_stop",
+    "load": "choreo.cli.server:run_load",
+    "commit": "choreo.cli.branches:run_commit",
+    "push": "choreo.cli.branches:run_push",
+}
+
+
+@click.group(
+    cls=LazyGroup, lazy=COMMANDS, plugins="choreo.commands", context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(package_name="choreo")
 def cli() -> None:
     """choreo turns network intent into validated device configuration."""
@@ -60,7 +87,7 @@ def cli() -> None:
 # ----------------------------------------------------------------------------- run
 
 
-@cli.group(cls=DefaultGroup)
+@cli.group(cls=DefaultGroup, lazy=RUN_COMMANDS)
 def run() -> None:
     """Run a project's reconcilers until quiet (default: run once; its options are listed below)."""
 
@@ -233,54 +260,8 @@ def retry_lines(retries: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-# ----------------------------------------------------------------------------- reads
-
-cli.add_command(get)
-cli.add_command(api_resources)
-cli.add_command(completion_command)
-
-
-# ----------------------------------------------------------------------------- writes
-
-from choreo.cli import files  # noqa: E402  (the apply/delete/dev commands live in their own module)
-
-cli.add_command(files.apply)
-cli.add_command(files.delete)
-cli.add_command(files.dev)
-
-
-def _add_plugin_commands(group: click.Group) -> None:
-    """Commands plug-ins bring (``choreo config``, ``choreo schema``), found through entry points."""
-    for entry in entry_points(group="choreo.commands"):
-        try:
-            command = entry.load()
-        except ImportError:
-            continue  # the plug-in is not installed: its commands are simply absent
-        if entry.name not in group.commands:
-            group.add_command(command, entry.name)
-
-
-_add_plugin_commands(cli)
-from choreo.cli import server as server_commands  # noqa: E402  (server start/apply/get, run start/stop)
-
-server_commands.register(cli)
-
-from choreo.cli import results as results_cli  # noqa: E402  (run list/diff/deps)
-
-results_cli.register(run)
-cli.add_command(results_cli.run_deps, "deps")  # the reference's older, top-level spelling of `run deps`
-
-# version control (branch ..., run commit, run push); version, and tui/version upgrade pointing elsewhere
-from choreo.cli import branches, compat  # noqa: E402
-
-branches.register(cli, run)
-cli.add_command(compat.version)
-cli.add_command(compat.tui)
 plain_help(cli)
-
-from choreo.cli import reference_flags  # noqa: E402  (choreoctl's global flags, on every command)
-
-reference_flags.install(cli)
+reference_flags.install(cli)  # choreoctl's global flags, on every command
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ import click
 from click.core import ParameterSource
 
 from choreo.cli.branchview import BRANCH_KEY, BRANCH_VIEWS, require_checked_out
+from choreo.cli.groups import LazyGroup, prepare_all
 from choreo.errors import ChoreoError
 from choreo.server.client import ServerClient
 
@@ -156,18 +157,18 @@ def _option(flag: GlobalFlag, hidden: bool) -> click.Option:
 
 
 def install(root: click.Group) -> None:
-    """Give ``root`` (shown in its help) and every command below it (hidden) the flags they lack."""
+    """Give ``root`` (shown in its help) and every command below it (hidden, also those loaded later) the
+    flags they lack."""
     _add(root, hidden=False)
-    for command in root.commands.values():
-        _install_below(command)
+    for command in list(root.commands.values()):
+        prepare_all(command, _install_below)
+    if isinstance(root, LazyGroup):
+        root.on_load.append(lambda loaded: prepare_all(loaded, _install_below))
 
 
 def _install_below(command: click.Command) -> None:
     _add(command, hidden=True)
     _check_branch_before(command)
-    if isinstance(command, click.Group):
-        for sub in command.commands.values():
-            _install_below(sub)
 
 
 def _add(command: click.Command, hidden: bool) -> None:

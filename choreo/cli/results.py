@@ -301,9 +301,3 @@ def _write(lines: list[str], fmt: str, out_file: str | None) -> None:
         sys.stdout.buffer.write(data)
     else:
         Path(out_file).write_bytes(data)
-
-
-def register(group: click.Group) -> None:
-    """Add the commands to the ``run`` group."""
-    for command in (run_list, run_diff, run_deps):
-        group.add_command(command)

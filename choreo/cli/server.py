@@ -222,13 +222,3 @@ def run_load(server_url: str | None) -> None:
     """Read the project folder into the addressed server again, without reconciling (what the folder
     feeder does on every edit)."""
     _print_context(client_for(server_url).run("load"))
-
-
-def register(cli: click.Group) -> None:
-    """Attach these commands to the ``choreo`` CLI."""
-    cli.add_command(server)
-    run_group = cli.commands["run"]
-    assert isinstance(run_group, click.Group)
-    run_group.add_command(run_start)
-    run_group.add_command(run_stop)
-    run_group.add_command(run_load)
