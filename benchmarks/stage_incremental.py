@@ -33,7 +33,7 @@ from benchmarks.fabric import topology
 from choreo.apiserver.server import APIServer
 from choreo.plugins import SCHEMA, StageContext, load_plugin
 from choreo.results import snapshot
-from choreo.runtime.session import stored_api
+from choreo.runtime.state import stored_api
 
 RUN = [sys.executable, "-m", "choreo.cli.main", "run"]
 

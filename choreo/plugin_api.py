@@ -42,7 +42,7 @@ from choreo.plugins import Plugin, StageContext
 from choreo.results.record import StageResult
 from choreo.results.staleness import stale_outputs
 from choreo.results.summary import natural_key
-from choreo.runtime.session import state_path, stored_api
+from choreo.runtime.state import state_path, stored_api
 from choreo.store.head import Head, head_of
 
 __all__ = [

@@ -1,7 +1,8 @@
 """A command line loads what it uses: the HTTP server (``http.server``, watchfiles, the OpenAPI documents),
 the HTTP client's TLS stack and the terminal display (rich) are imported by the commands that serve, talk
 to a server or draw progress, not by every ``choreo`` invocation (a CI gating one link pays for each);
-and the modules of the other commands are imported by those commands, not by ``choreo run``."""
+and the modules of the other commands are imported by those commands, not by ``choreo run``; ``choreo
+get`` reads the store without importing the reconcile engine."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ OTHER_COMMANDS = (
     "choreo.cli.get", "choreo.cli.files", "choreo.cli.server", "choreo.cli.results", "choreo.cli.branches",
     "choreo.cli.compat", "choreo.cli.completion", "yang.cli",
 )
+ENGINE = ("choreo.runtime.pipeline", "choreo.runtime.controller", "choreo.lang.engines")
 DEFERRED = ("choreo.server.app", "choreo.server.http", "http.server", "watchfiles", "ssl", "urllib.request", "rich")
 
 
@@ -43,6 +45,14 @@ def test_the_run_command_does_not_load_the_other_commands() -> None:
         "run = cli.get_command(ctx, 'run')\nrun.get_command(click.Context(run, parent=ctx), 'once')"
     )
     assert loaded & set(OTHER_COMMANDS) == set()
+    assert set(ENGINE) <= loaded  # what the next test probes for is what a run imports
+
+
+def test_get_does_not_load_the_reconcile_engine() -> None:
+    loaded = _loaded_after(
+        "import click\nfrom choreo.cli.main import cli\ncli.get_command(click.Context(cli, info_name='choreo'), 'get')"
+    )
+    assert "choreo.cli.get" in loaded and loaded & set(ENGINE) == set()
 
 
 def test_a_command_is_loaded_when_it_is_used() -> None:

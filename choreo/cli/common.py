@@ -24,8 +24,8 @@ from choreo.cli.hints import announce_target
 from choreo.errors import ChoreoError
 from choreo.lang.limits import Limits
 from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA, load_plugin
-from choreo.runtime.pipeline import RunOptions
-from choreo.runtime.session import stored_api
+from choreo.runtime.options import RunOptions
+from choreo.runtime.state import stored_api
 from choreo.server.client import ServerClient
 
 

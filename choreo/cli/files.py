@@ -26,7 +26,7 @@ from choreo.loader.project import InputObject
 from choreo.loader.reconcilers import CHOREO_API_VERSION
 from choreo.loader.sync import apply_input, code_objects, register_crds
 from choreo.loader.yamlio import read_stream_objects
-from choreo.runtime.session import open_state, state_path
+from choreo.runtime.state import open_state, state_path
 from choreo.server.client import ServerClient, Unreachable
 from choreo.store.memory import MemoryBackend
 

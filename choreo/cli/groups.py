@@ -110,7 +110,8 @@ class DefaultGroup(LazyGroup):
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         click.Command.format_options(self, ctx, formatter)
-        default = self.commands[self.default_command]
+        default = self.get_command(ctx, self.default_command)
+        assert default is not None, self.default_command
         sub_ctx = click.Context(default, info_name=self.default_command, parent=ctx)
         options = [p for p in default.get_params(sub_ctx) if isinstance(p, click.Option) and p.name != "help"]
         records = [r for p in options if (r := p.get_help_record(sub_ctx)) is not None]

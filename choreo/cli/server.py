@@ -18,7 +18,7 @@ import click
 
 from choreo.cli.common import max_reconciles_option, plugin_names, project_dir, server_option, time_limit_option
 from choreo.errors import ChoreoError
-from choreo.runtime.session import RunOptions
+from choreo.runtime.options import RunOptions
 from choreo.server.client import ServerClient, read_token
 from choreo.server.protocol import (
     DEFAULT_ADDRESS,

@@ -9,6 +9,7 @@ from typing import Any
 STATE_DIR = ".choreo"  # what choreo keeps inside a project folder: store, run records, upstream clones
 ORIGIN_ANNOTATION = "api.choreo.kform.dev/origin"
 FILE_ORIGIN = '{"kind":"File"}'
+INPUT_MANAGER = "inputfileloader"  # the field manager of what the loader applies from the project's files
 
 
 @dataclass(frozen=True)

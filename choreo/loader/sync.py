@@ -32,11 +32,10 @@ from choreo.apiserver.registry import APIResource
 from choreo.code_digest import code_digest
 from choreo.errors import ChoreoError, LoadError
 from choreo.loader.devparse import library_object, reconciler_object
-from choreo.loader.project import ORIGIN_ANNOTATION, InputObject, Project
+from choreo.loader.project import INPUT_MANAGER, ORIGIN_ANNOTATION, InputObject, Project
 from choreo.loader.upstream import is_loader_origin, load_upstreams
 from choreo.store import StoreDamaged
 
-INPUT_MANAGER = "inputfileloader"
 DEFAULT_NAMESPACE = "default"
 
 

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.server import APIServer
@@ -40,19 +38,7 @@ from choreo.runtime.events import RunOutcome
 from choreo.runtime.fixpoint import Fixpoint
 from choreo.runtime.kept_files import KeptFiles
 from choreo.runtime.memo import ReconcileMemo, reconciler_salt, run_salt
-
-
-@dataclass
-class RunOptions:
-    """How a project is run, in every mode."""
-
-    max_reconciles: int = 100
-    time_limit: float = 10.0
-    log: Callable[[str], None] = lambda _msg: None
-    plugins: list[str] = field(default_factory=list)  # entry point names: "internal-reconcilers", "schema"
-    stage_options: dict[str, Any] = field(default_factory=dict)
-    progress: Callable[[str, int, int], None] = lambda _phase, _done, _total: None  # (phase, done, total)
-    full: bool = False  # reuse nothing from earlier runs (``choreo run --full``); results are the same either way
+from choreo.runtime.options import RunOptions
 
 
 class Pipeline:

@@ -14,61 +14,17 @@ validation) are verdicts on a completed run: its objects are kept.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError
-from choreo.loader.paths import ProjectPaths
-from choreo.loader.project import STATE_DIR
 from choreo.results.record import RunRecord, latest_record
 from choreo.runtime import fixpoint
 from choreo.runtime.controller import Controller
 from choreo.runtime.events import RunOutcome
-from choreo.runtime.pipeline import Pipeline, RunOptions
-from choreo.store import Backend, open_backend
-
-
-def state_path(root: Path) -> Path:
-    return root / STATE_DIR / "choreo.db"
-
-
-def open_state(root: Path) -> Backend:
-    """The project's store, created on first use. A state folder (or anything in it) that a project brought
-    as a link leading outside the project is refused: choreo writes there."""
-    path = state_path(root)
-    _check_state_folder(root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return open_backend(path)
-
-
-def _check_state_folder(root: Path) -> None:
-    paths = ProjectPaths(root)
-    folder = paths.locate(STATE_DIR)
-    if folder is not None and folder.is_dir():
-        for entry in sorted((root / STATE_DIR).iterdir()):
-            paths.locate(entry.relative_to(root))
-
-
-def open_api(root: Path) -> tuple[APIServer, Backend]:
-    """The API over a project's store (the caller closes the backend): the one way commands open it."""
-    backend = open_state(root)
-    return APIServer(backend), backend
-
-
-@contextmanager
-def stored_api(root: Path, *, run_hint: str = "") -> Iterator[APIServer]:
-    """The API over the stored state of a project that has run, knowing the kinds whose CRDs are stored
-    (plug-in kinds included): how commands that only read or inspect results open a project."""
-    if not state_path(root).exists():
-        raise ChoreoError(f"{root}: no state yet: run `choreo run {root}{run_hint}` first")
-    api, backend = open_api(root)
-    try:
-        api.register_stored_crds()
-        yield api
-    finally:
-        backend.close()
+from choreo.runtime.options import RunOptions
+from choreo.runtime.pipeline import Pipeline
+from choreo.runtime.state import open_api
 
 
 class _ReconcilingFailed(Exception):
@@ -134,6 +90,4 @@ def _reconcile(pipeline: Pipeline, api: APIServer, started: float) -> RunRecord:
     return record
 
 
-__all__ = [
-    "ChoreoError", "RunOptions", "RunRecord", "latest_record", "open_api", "open_state", "run_project", "stored_api",
-]
+__all__ = ["ChoreoError", "RunOptions", "RunRecord", "latest_record", "run_project"]

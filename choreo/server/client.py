@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 
 from choreo.apiserver.registry import resolve_kind
 from choreo.errors import AlreadyExists, BadRequest, ChoreoError, Conflict, Invalid, NotFound
-from choreo.loader.sync import INPUT_MANAGER
+from choreo.loader.project import INPUT_MANAGER
 from choreo.loader.yamlio import read_single_mapping
 from choreo.results.inventory import Item
 from choreo.results.record import RunRecord

@@ -39,8 +39,9 @@ from choreo.loader.project import Project
 from choreo.results.record import RunRecord, StageResult, latest_record
 from choreo.runtime.controller import BoundReconciler, Controller, check_kinds
 from choreo.runtime.events import RunOutcome
-from choreo.runtime.pipeline import Pipeline, RunOptions
-from choreo.runtime.session import open_state
+from choreo.runtime.options import RunOptions
+from choreo.runtime.pipeline import Pipeline
+from choreo.runtime.state import open_state
 from choreo.server.events import register_event_kinds
 from choreo.server.failures import Retry
 from choreo.server.feeder import FolderFeeder

@@ -35,7 +35,8 @@ from choreo.apiserver.server import APIServer, status_intent
 from choreo.apiserver.ssa import strip_managed_fields
 from choreo.errors import ChoreoError, NotFound
 from choreo.loader.yamlio import read_single_mapping
-from choreo.runtime.pipeline import Pipeline, RunOptions
+from choreo.runtime.options import RunOptions
+from choreo.runtime.pipeline import Pipeline
 from choreo.server.client import ServerClient, resource_path
 from choreo.server.events import register_event_kinds
 from choreo.server.protocol import APPLY_PATCH

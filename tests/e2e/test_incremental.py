@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from benchmarks.fabric import INDEX_FILE, LINK, NODE, generate
-from choreo.runtime.session import open_api
+from choreo.runtime.state import open_api
 from tests.e2e.conftest import choreo
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

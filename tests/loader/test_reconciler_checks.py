@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from choreo.errors import LoadError
-from choreo.runtime.session import RunOptions, open_state, run_project
+from choreo.runtime.session import RunOptions, run_project
+from choreo.runtime.state import open_state
 
 CONFIG = "reconcilers/widget/config.yaml"
 CRD = {

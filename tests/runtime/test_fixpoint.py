@@ -11,10 +11,12 @@ import pytest
 from benchmarks.fabric import INDEX_FILE, generate
 from choreo.apiserver.server import APIServer
 from choreo.cli.common import plugin_names
-from choreo.loader.sync import INPUT_MANAGER, ProjectLoad
+from choreo.loader.project import INPUT_MANAGER
+from choreo.loader.sync import ProjectLoad
 from choreo.runtime.controller import Controller
 from choreo.runtime.fixpoint import recorded
-from choreo.runtime.session import RunOptions, RunRecord, open_api, run_project
+from choreo.runtime.session import RunOptions, RunRecord, run_project
+from choreo.runtime.state import open_api
 
 
 def run(root: Path) -> RunRecord:

@@ -14,7 +14,7 @@ from choreo import filestamp
 from choreo.loader import yamlio
 from choreo.runtime.controller import Controller
 from choreo.runtime.kept_files import HEADER, TABLE
-from choreo.runtime.session import open_api
+from choreo.runtime.state import open_api
 from tests.runtime.test_fixpoint import run
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from choreo.runtime.session import RunOptions
+from choreo.runtime.options import RunOptions
 from choreo.server.app import ServerApp, ServerConfig, ServerLog
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from choreo.loader.sync import INPUT_MANAGER, ORIGIN_ANNOTATION
+from choreo.loader.project import INPUT_MANAGER, ORIGIN_ANNOTATION
 from choreo.runtime.pipeline import RunOptions
 from choreo.server.client import ServerClient
 from choreo.server.remote import EventFeed, RemoteAPI

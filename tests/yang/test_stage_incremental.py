@@ -13,7 +13,8 @@ import pytest
 from choreo.plugins import SCHEMA
 from choreo.results.record import StageResult
 from choreo.runtime.pipeline import Pipeline, RunOptions
-from choreo.runtime.session import run_project, stored_api
+from choreo.runtime.session import run_project
+from choreo.runtime.state import stored_api
 from tests.yang.conftest import FIXTURES
 
 CRDS = Path(__file__).resolve().parents[2] / "examples" / "fabric" / "crds"
