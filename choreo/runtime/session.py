@@ -1,7 +1,7 @@
 """One batch ``choreo run`` of a project folder: the pipeline over the local store, in one transaction.
 
-State lives in ``<project>/.choreo/choreo.db`` (SQLite). The run record (events, outcome) is stored
-there too, so ``choreo run result`` works from a later process.
+State lives in ``<project>/.choreo/choreo.db`` (SQLite; ``choreo.runtime.state`` opens it). The run record
+(events, outcome) is stored there too, so ``choreo run result`` works from a later process.
 
 What a run keeps: the whole run is one store transaction. A load error, a crash, an interrupt or a bug
 leave the previous run's state and add nothing. When reconciling fails (a reconcile error, a fatal

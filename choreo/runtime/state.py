@@ -1,6 +1,6 @@
 """Where a project keeps its state (``<project>/.choreo/choreo.db``) and the one way commands open it.
 
-Why a module of its own: most commands only open the store to read it (``get``, ``run result``, ``run
+Why a module of its own: most commands only open the store to read it (``get``, ``run list``, ``run
 diff``, the plug-ins' ``config`` commands); this module lets them do so without importing the reconcile
 engine, which ``choreo.runtime.session`` (a batch run) needs.
 """
