@@ -17,6 +17,7 @@ every command, the plug-ins' included.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from collections.abc import Callable, Mapping
@@ -43,7 +44,7 @@ class LazyGroup(click.Group):
         self.on_load: list[Prepare] = []
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*self.commands, *self.lazy, *self._plugin_entries()})
+        return sorted({*self.commands, *self.lazy, *self._plugin_entries})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands:
@@ -66,7 +67,7 @@ class LazyGroup(click.Group):
             command = getattr(importlib.import_module(module), attribute)
             assert isinstance(command, click.Command), target
             return command
-        entry = self._plugin_entries().get(name)
+        entry = self._plugin_entries.get(name)
         if entry is None:
             return None
         try:
@@ -75,7 +76,9 @@ class LazyGroup(click.Group):
             return None  # the plug-in is not installed: its commands are simply absent
         return loaded if isinstance(loaded, click.Command) else None
 
+    @functools.cached_property
     def _plugin_entries(self) -> dict[str, Any]:
+        """The plug-ins' entries by name, read once: a listing, then a lookup of each plug-in command."""
         if self.plugins is None:
             return {}
         from importlib.metadata import entry_points  # only when a plug-in command is looked for
