@@ -52,6 +52,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import asdict
 from typing import Any, NamedTuple
 
+import orjson
+
 from choreo.api.objects import ObjectKey, key_of, uid_and_version
 from choreo.apiserver.fieldpath import canonical_json
 from choreo.apiserver.interface import ObjectAPI
@@ -150,7 +152,8 @@ def written_state(child: Object, manager: str) -> bytes | None:
     write removing one, changes them) and, whole, every top-level field and metadata field those entries
     name (so a value it owns changed by any write, with or without a field manager, changes the digest).
     Fields it owns nothing of — another reconciler's finalizer, label or status — are not looked at. Only
-    compared within one process (``repr`` of the store's decoded JSON, whose keys are in sorted order)."""
+    compared within one process (``_state_digest`` of the store's decoded JSON, whose keys are in sorted
+    order)."""
     md = child["metadata"]
     entries = [e for e in md.get("managedFields") or () if isinstance(e, dict) and e.get("manager") == manager]
     fields: set[str] = set()
@@ -171,7 +174,19 @@ def written_state(child: Object, manager: str) -> bytes | None:
         [(name, child.get(name)) for name in sorted(fields)],
         [(name, md.get(name[2:])) for name in sorted(metadata)],
     )
-    return hashlib.blake2b(repr(state).encode(), digest_size=_STATE_SIZE).digest()
+    return _state_digest(state)
+
+
+def _state_digest(state: tuple[Any, ...]) -> bytes:
+    """A digest of ``state``, values decoded from the store. orjson writes them ten times faster than
+    ``repr`` and tells them apart as exactly: the store holds no NaN or infinity (which orjson would write
+    as ``null``) and no tuples (``state``'s own are fixed in shape). It refuses an integer beyond 64 bits,
+    which the store does keep: such a state is digested through ``repr``, tagged apart."""
+    try:
+        text = b"j" + orjson.dumps(state)
+    except TypeError:  # orjson.JSONEncodeError included
+        text = b"r" + repr(state).encode()
+    return hashlib.blake2b(text, digest_size=_STATE_SIZE).digest()
 
 
 # ---------------------------------------------------------------------------------------------- salt

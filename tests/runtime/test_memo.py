@@ -9,7 +9,7 @@ from typing import Any
 from choreo.apiserver.server import APIServer
 from choreo.lang.base import ReconcileClient, ReconcileOutput
 from choreo.runtime.controller import BoundReconciler, Controller
-from choreo.runtime.memo import TASKS_TABLE, ReconcileMemo
+from choreo.runtime.memo import TASKS_TABLE, ReconcileMemo, written_state
 from tests.runtime.conftest import api as new_api
 from tests.runtime.test_controller import _clock, _obj, _reconciler
 
@@ -347,3 +347,24 @@ def test_a_run_from_a_fixpoint_sees_a_new_object_a_list_or_a_get_would_return(ap
                 raise RuntimeError("undo")
         except RuntimeError:
             pass
+
+
+def _child(spec: dict[str, Any]) -> dict[str, Any]:
+    owned = {"f:spec": {f"f:{name}": {} for name in spec}}
+    return {
+        "apiVersion": "example.com/v1", "kind": "Gadget", "spec": spec,
+        "metadata": {"name": "g", "uid": "u1", "managedFields": [
+            {"manager": "r", "operation": "Apply", "fieldsV1": owned},
+        ]},
+    }
+
+
+def test_written_state_tells_apart_every_value_the_store_can_hold() -> None:
+    """The digest of what a reconcile wrote changes with any owned value: null, numbers of each JSON type,
+    and integers beyond 64 bits (which the store keeps exactly) among them."""
+    values = [None, 0, 1, 1.0, True, "1", "", [], {}, [None], 2**64, 2**70, 2**70 + 1, -(2**70)]
+    digests = [written_state(_child({"size": value}), "r") for value in values]
+    assert None not in digests
+    assert len(set(digests)) == len(values)
+    assert written_state(_child({"size": 2**70}), "r") == written_state(_child({"size": 2**70}), "r")
+    assert written_state(_child({"size": 1}), "other") != written_state(_child({"size": 1}), "r")
