@@ -15,6 +15,7 @@ import threading
 import click
 
 from choreo.cli import reference_flags
+from choreo.cli.exits import FAILED, INTERNAL_ERROR, INTERRUPTED
 from choreo.cli.groups import DefaultGroup, LazyGroup, plain_help
 from choreo.errors import ChoreoError
 from choreo.messages import shorten
@@ -72,13 +73,13 @@ def main() -> None:
         cli.main(reference_flags.hoist(sys.argv[1:]), prog_name="choreo", standalone_mode=False)
     except ChoreoError as exc:  # one mistake, one short message (long lists go to the report files)
         click.echo(f"error: {shorten(str(exc))}", err=True)
-        sys.exit(1)
+        sys.exit(FAILED)
     except OSError as exc:  # a file or folder that cannot be used as asked: name it, no traceback
         click.echo(f"error: {shorten(f'{exc.filename}: {exc.strerror}' if exc.filename else str(exc))}", err=True)
-        sys.exit(1)
+        sys.exit(FAILED)
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except click.ClickException as exc:
         vars(exc)["message"] = shorten(exc.message)  # click types it Final; shown shortened, usage kept
         exc.show()
@@ -86,12 +87,12 @@ def main() -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except Exception as exc:  # a bug in choreo, not a user mistake: still one line, details on request
         if os.environ.get("CHOREO_DEBUG"):
             raise
         click.echo(f"internal error: {type(exc).__name__}: {exc} (set CHOREO_DEBUG=1 for the traceback)", err=True)
-        sys.exit(70)
+        sys.exit(INTERNAL_ERROR)
 
 
 def console() -> None:

@@ -20,6 +20,7 @@ import click
 
 from choreo.apiserver.server import APIServer
 from choreo.cli.common import addressable, echo_lines, local_only_error, project_api
+from choreo.cli.exits import FAILED
 from choreo.errors import ChoreoError
 from choreo.plugins import SCHEMA, load_plugin
 from choreo.results import deps as deps_mod
@@ -224,7 +225,7 @@ def run_diff(
                                    show_managed_fields=show_managed_fields))
         click.echo(diff_mod.summary(changes))
     if diff_mod.has_differences(changes):
-        sys.exit(1)
+        sys.exit(FAILED)
 
 
 # A picture of more objects than this is hard to read however it is laid out: say how to narrow it.

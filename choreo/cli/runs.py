@@ -25,6 +25,7 @@ from choreo.cli.common import (
     project_dir,
     time_limit_option,
 )
+from choreo.cli.exits import FAILED, INTERRUPTED
 from choreo.cli.progress import RunProgress
 from choreo.cli.report import parse_reports, run_document, write_reports
 from choreo.errors import ChoreoError
@@ -39,7 +40,6 @@ from choreo.server.client import ServerClient
 
 RUN_FORMATS = (*FORMATS, "json")
 STALE_MARK = "STALE"  # the file in out/ saying its configs predate the latest run
-INTERRUPTED = 130  # the exit status of a run stopped with Ctrl-C, as a shell's for SIGINT
 
 
 @click.command("once")
@@ -163,7 +163,7 @@ def _finish_run(record: RunRecord, fmt: str, quiet: bool = False) -> None:
     else:
         echo_lines(record_lines(record, fmt))
     if not record.success:
-        sys.exit(1)
+        sys.exit(FAILED)
 
 
 def json_text(doc: dict[str, Any]) -> str:
@@ -194,7 +194,7 @@ def run_result(client: ServerClient | None, directory: str | None, fmt: str) -> 
     else:
         echo_lines(record_lines(record, fmt, events=True) + retry_lines(retries))
     if not record.success or retries:
-        sys.exit(1)
+        sys.exit(FAILED)
 
 
 def retry_lines(retries: list[dict[str, Any]]) -> list[str]:
