@@ -11,6 +11,7 @@ reconciled more often than ``max_reconciles`` without the system becoming quiet.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -295,19 +296,21 @@ class Controller:
         self._emit(r.name, resource, START)
         client = Client(self.api, r.config, obj, self.log, note_writes=self.memo is not None and self.memo.concurrent)
         try:
-            requeue, requeue_after, message = self._execute(r, obj, client)
+            output = self._evaluate(r, obj, client)
+            with self._writes_together():
+                requeue, requeue_after, message = self._store(r, obj, client, output)
+                if self.memo is not None:
+                    if requeue or requeue_after > 0 or obj["metadata"].get("deletionTimestamp"):
+                        self.memo.forget(key)
+                    else:
+                        self.memo.remember(key, r.config, client.queries, since=since, own=client.written,
+                                           written=client.written_children)
         except ChoreoError as exc:
             self._emit(r.name, resource, ERROR, str(exc))
             self._fail(self.task_id(key), str(exc))
             if self.memo is not None:
                 self.memo.forget(key)
             return False
-        if self.memo is not None:
-            if requeue or requeue_after > 0 or obj["metadata"].get("deletionTimestamp"):
-                self.memo.forget(key)
-            else:
-                self.memo.remember(key, r.config, client.queries, since=since, own=client.written,
-                                   written=client.written_children)
         if requeue_after > 0:
             self._emit(r.name, resource, REQUEUE, message)
             self.queue.add_after(key, requeue_after)
@@ -318,15 +321,42 @@ class Controller:
             self._emit(r.name, resource, STOP)
         return True
 
-    def _execute(self, r: BoundReconciler, obj: Object, client: Client) -> tuple[bool, int, str]:
+    @staticmethod
+    def _evaluate(r: BoundReconciler, obj: Object, client: Client) -> ReconcileOutput | None:
+        """What the reconciler returns for ``obj`` (the writes it makes meanwhile go through ``client``); None
+        when it is not asked: an object being deleted, unless a Starlark reconciler is to see it."""
+        md = obj["metadata"]
+        if md.get("deletionTimestamp") and (r.name in (md.get("finalizers") or []) or r.config.type != "starlark"):
+            return None
+        return r.engine.reconcile(clone(obj), client)
+
+    @contextlib.contextmanager
+    def _writes_together(self) -> Iterator[None]:
+        """One store transaction for what a reconcile writes once its reconciler returned (children, the
+        for-object, the memo's record): a server commits, and syncs to disk, once per reconcile instead of
+        once per write, and no client write comes in between. What the writes did before one of them failed
+        is kept, as when each was a transaction of its own (the failure is raised after the commit); a batch
+        run's enclosing transaction makes this one a savepoint."""
+        failure: ChoreoError | None = None
+        with self.api.transaction():
+            try:
+                yield
+            except ChoreoError as exc:
+                failure = exc
+        if failure is not None:
+            raise failure
+
+    def _store(
+        self, r: BoundReconciler, obj: Object, client: Client, output: ReconcileOutput | None,
+    ) -> tuple[bool, int, str]:
+        """Write what the reconcile of ``obj`` came to (``output``: see ``_evaluate``); (requeue, requeue
+        after, message)."""
         deleting = bool(obj["metadata"].get("deletionTimestamp"))
-        if deleting and r.name in (obj["metadata"].get("finalizers") or []):
-            client.delete_children()
-            self._release(r, obj)
+        if output is None:
+            if deleting and r.name in (obj["metadata"].get("finalizers") or []):
+                client.delete_children()
+                self._release(r, obj)
             return False, 0, ""
-        if deleting and r.config.type != "starlark":
-            return False, 0, ""
-        output = r.engine.reconcile(clone(obj), client)
         if output.ex_era:
             r.ex_era = True
         if output.obj is None:

@@ -12,6 +12,7 @@ from choreo.apiserver.server import APIServer
 from choreo.lang.starlark_engine import StarlarkReconciler
 from choreo.loader.project import ReconcilerConfig, ResourceSelector
 from choreo.runtime.controller import BoundReconciler, Controller
+from choreo.runtime.memo import ReconcileMemo
 from choreo.store.memory import MemoryBackend
 from tests.runtime.conftest import _crd
 
@@ -216,3 +217,62 @@ def reconcile(self):
     )
     owner = api.get("example.com", "Gadget", "default", "shared")["metadata"]["ownerReferences"]
     assert [ref["name"] for ref in owner] == ["a"]
+
+
+class _CountingBackend(MemoryBackend):
+    """Counts the transactions committed to the storage (the outermost ones): a server's store syncs to disk
+    once for each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.commits = 0
+
+    def _commit(self, depth: int) -> None:
+        super()._commit(depth)
+        self.commits += depth == 0
+
+
+def _counting_api() -> tuple[APIServer, _CountingBackend]:
+    backend = _CountingBackend()
+    api = APIServer(backend)
+    for crd in (_crd("Widget", "widgets"), _crd("Gadget", "gadgets")):
+        api.register_crd(crd)
+    return api, backend
+
+
+PARTS = """
+def reconcile(self):
+    for part in self["spec"]["parts"]:
+        client_create({"apiVersion": "example.com/v1", "kind": "Gadget",
+                       "metadata": {"name": part}, "spec": {"of": self["metadata"]["name"]}})
+    self["status"] = {"count": len(self["spec"]["parts"])}
+    return reconcile_result(self, False, 0, "", False)
+"""
+
+
+def test_what_a_reconcile_writes_after_its_reconciler_returned_is_committed_once() -> None:
+    """Outside a run's transaction (a server), a reconcile's children, its for-object's status and condition
+    and its memo record reach the storage in one commit, not one each."""
+    api, backend = _counting_api()
+    api.create(_obj("Widget", "w", parts=["a", "b", "c"]))
+    backend.commits = 0
+    outcome = _run(api, _reconciler("parts", PARTS, owns=["Gadget"], condition_type="Ready"),
+                   memo=ReconcileMemo(api, "salt", concurrent=True))
+    assert outcome.success
+    assert _ops(outcome) == [("parts", "example.com.Widget.default.w", op) for op in ("START", "STOP")]
+    assert backend.commits == 1
+    assert [g["metadata"]["name"] for g in api.list("example.com", "Gadget")] == ["a", "b", "c"]
+    widget = api.get("example.com", "Widget", "default", "w")
+    assert widget["status"]["count"] == 3
+    assert widget["status"]["conditions"][0]["type"] == "Ready"
+
+
+def test_the_writes_before_a_failed_one_are_kept_as_when_each_was_committed_alone() -> None:
+    """A child the API refuses fails the reconcile; the children applied before it stay stored."""
+    api, _backend = _counting_api()
+    api.create(_obj("Widget", "w", parts=["a", "Not_A_Name", "c"]))
+    outcome = _run(api, _reconciler("parts", PARTS, owns=["Gadget"]))
+    assert not outcome.success
+    assert outcome.failed_task == "parts.Widget.example.com.w"
+    assert "Not_A_Name" in outcome.failure
+    assert [g["metadata"]["name"] for g in api.list("example.com", "Gadget")] == ["a"]
