@@ -16,6 +16,7 @@ folders to tell a removed input (reported) from removed litter (dropped).
 
 from __future__ import annotations
 
+import os
 import threading
 import traceback
 from collections.abc import Callable, Iterable
@@ -53,12 +54,26 @@ class FolderFeeder:
             self._thread.join()
 
     def relevant(self, change: watchfiles.Change, path: str) -> bool:
-        """Whether a change is one of the project's inputs (not the state folder, ``out/`` or editor litter)."""
+        """Whether a change is one of the project's inputs (not the state folder, ``out/`` or editor litter).
+
+        Every commit of the store changes ``.choreo/`` and every ``-s`` pass writes ``out/``: a change under
+        a top folder that is not watched, and not a link (which could lead into one that is), is dropped
+        by its name, without resolving the path."""
+        top = self._top_folder(path)
+        if top is not None and top not in WATCHED and not os.path.islink(os.path.join(self.root, top)):
+            return False
         try:
             parts = Path(path).resolve().relative_to(self.root).parts
         except ValueError:
             return False
         return bool(parts) and parts[0] in WATCHED and self._default_filter(change, path)
+
+    def _top_folder(self, path: str) -> str | None:
+        """The first name of ``path`` below the root, as written (None: not written below the root)."""
+        root = str(self.root)
+        if not path.startswith(root + os.sep):
+            return None
+        return path[len(root) + 1 :].partition(os.sep)[0]
 
     def settled(self, changes: Iterable[tuple[watchfiles.Change, str]]) -> list[str]:
         """The paths of a burst of ``changes`` (absolute) worth a load, relative to the root and sorted: each

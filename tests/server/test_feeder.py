@@ -96,3 +96,20 @@ def test_a_running_feeder_loads_the_saved_file_without_the_litter_beside_it(tmp_
         assert all(path in ("in/node.yaml", "in/probe.yaml") for burst in bursts for path in burst), bursts
     finally:
         feeder.stop()
+
+
+def test_only_changes_under_the_watched_folders_are_relevant(tmp_path: Path) -> None:
+    """The store's commits (``.choreo/``) and the stage's files (``out/``) are not inputs; a top-level link
+    is followed to where it leads."""
+    root = project(tmp_path)
+    (root / ".choreo").mkdir()
+    (root / "out").mkdir()
+    (root / "linked").symlink_to(root / "in")
+    feeder = feeder_on(root)
+    assert feeder.relevant(Change.modified, str(root / "in" / "node.yaml"))
+    assert feeder.relevant(Change.added, str(root / "reconcilers" / "link" / "config.yaml"))
+    assert not feeder.relevant(Change.modified, str(root / ".choreo" / "choreo.db-wal"))
+    assert not feeder.relevant(Change.added, str(root / "out" / "leaf1.json"))
+    assert not feeder.relevant(Change.added, str(root / "notes.txt"))
+    assert feeder.relevant(Change.modified, str(root / "linked" / "node.yaml"))
+    assert not feeder.relevant(Change.modified, str(root / "in" / ".node.yaml.swp"))
