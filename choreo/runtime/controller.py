@@ -39,6 +39,10 @@ from choreo.store.head import Head
 
 Object = dict[str, Any]
 WorkKey = tuple[str, str, str]  # reconciler name, namespace, name
+GROUPED_CHILDREN = 100
+"""The most children a reconcile's result writes are committed together with (``Controller._writes_together``):
+while a transaction is open a server answers no other request, and a hundred writes take tens of
+milliseconds. A reconcile with more children commits each write on its own, so that the API keeps answering."""
 _Built = TypeVar("_Built")
 
 
@@ -297,7 +301,7 @@ class Controller:
         client = Client(self.api, r.config, obj, self.log, note_writes=self.memo is not None and self.memo.concurrent)
         try:
             output = self._evaluate(r, obj, client)
-            with self._writes_together():
+            with self._writes_together(grouped=len(client.children) <= GROUPED_CHILDREN):
                 requeue, requeue_after, message = self._store(r, obj, client, output)
                 if self.memo is not None:
                     if requeue or requeue_after > 0 or obj["metadata"].get("deletionTimestamp"):
@@ -331,12 +335,16 @@ class Controller:
         return r.engine.reconcile(clone(obj), client)
 
     @contextlib.contextmanager
-    def _writes_together(self) -> Iterator[None]:
+    def _writes_together(self, *, grouped: bool) -> Iterator[None]:
         """One store transaction for what a reconcile writes once its reconciler returned (children, the
         for-object, the memo's record): a server commits, and syncs to disk, once per reconcile instead of
         once per write, and no client write comes in between. What the writes did before one of them failed
         is kept, as when each was a transaction of its own (the failure is raised after the commit); a batch
-        run's enclosing transaction makes this one a savepoint."""
+        run's enclosing transaction makes this one a savepoint. Not ``grouped``: each write is a transaction
+        of its own (``GROUPED_CHILDREN``)."""
+        if not grouped:
+            yield
+            return
         failure: ChoreoError | None = None
         with self.api.transaction():
             try:

@@ -11,7 +11,7 @@ import pytest
 from choreo.apiserver.server import APIServer
 from choreo.lang.starlark_engine import StarlarkReconciler
 from choreo.loader.project import ReconcilerConfig, ResourceSelector
-from choreo.runtime.controller import BoundReconciler, Controller
+from choreo.runtime.controller import GROUPED_CHILDREN, BoundReconciler, Controller
 from choreo.runtime.memo import ReconcileMemo
 from choreo.store.memory import MemoryBackend
 from tests.runtime.conftest import _crd
@@ -276,3 +276,17 @@ def test_the_writes_before_a_failed_one_are_kept_as_when_each_was_committed_alon
     assert outcome.failed_task == "parts.Widget.example.com.w"
     assert "Not_A_Name" in outcome.failure
     assert [g["metadata"]["name"] for g in api.list("example.com", "Gadget")] == ["a"]
+
+
+def test_a_reconcile_with_more_children_than_grouped_commits_each_write_on_its_own() -> None:
+    """A server answers nothing else while a transaction is open: past ``GROUPED_CHILDREN`` children, each
+    write of a reconcile's results (every child, the status, the memo's record) is committed alone."""
+    api, backend = _counting_api()
+    parts = [f"p{i}" for i in range(GROUPED_CHILDREN + 1)]
+    api.create(_obj("Widget", "w", parts=parts))
+    backend.commits = 0
+    outcome = _run(api, _reconciler("parts", PARTS, owns=["Gadget"], condition_type="Ready"),
+                   memo=ReconcileMemo(api, "salt", concurrent=True))
+    assert outcome.success
+    assert backend.commits == len(parts) + 2
+    assert len(api.list("example.com", "Gadget")) == len(parts)
