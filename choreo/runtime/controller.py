@@ -326,11 +326,16 @@ class Controller:
         return True
 
     @staticmethod
-    def _evaluate(r: BoundReconciler, obj: Object, client: Client) -> ReconcileOutput | None:
+    def _withdrawing(r: BoundReconciler, obj: Object) -> bool:
+        """``obj`` is being deleted and still holds ``r``'s finalizer: ``r`` withdraws what it applied instead
+        of being asked."""
+        md = obj["metadata"]
+        return bool(md.get("deletionTimestamp")) and r.name in (md.get("finalizers") or [])
+
+    def _evaluate(self, r: BoundReconciler, obj: Object, client: Client) -> ReconcileOutput | None:
         """What the reconciler returns for ``obj`` (the writes it makes meanwhile go through ``client``); None
         when it is not asked: an object being deleted, unless a Starlark reconciler is to see it."""
-        md = obj["metadata"]
-        if md.get("deletionTimestamp") and (r.name in (md.get("finalizers") or []) or r.config.type != "starlark"):
+        if self._withdrawing(r, obj) or (obj["metadata"].get("deletionTimestamp") and r.config.type != "starlark"):
             return None
         return r.engine.reconcile(clone(obj), client)
 
@@ -359,12 +364,12 @@ class Controller:
     ) -> tuple[bool, int, str]:
         """Write what the reconcile of ``obj`` came to (``output``: see ``_evaluate``); (requeue, requeue
         after, message)."""
-        deleting = bool(obj["metadata"].get("deletionTimestamp"))
         if output is None:
-            if deleting and r.name in (obj["metadata"].get("finalizers") or []):
+            if self._withdrawing(r, obj):
                 client.delete_children()
                 self._release(r, obj)
             return False, 0, ""
+        deleting = bool(obj["metadata"].get("deletionTimestamp"))
         if output.ex_era:
             r.ex_era = True
         if output.obj is None:
