@@ -23,12 +23,17 @@ def state_path(root: Path) -> Path:
 
 
 def open_state(root: Path) -> Backend:
-    """The project's store, created on first use. A state folder (or anything in it) that a project brought
-    as a link leading outside the project is refused: choreo writes there."""
-    path = state_path(root)
+    """The project's store, created on first use."""
+    return open_backend(state_folder(root) / state_path(root).name)
+
+
+def state_folder(root: Path) -> Path:
+    """The project's state folder, created on first use. One (or anything in it) that a project brought as a
+    link leading outside the project is refused: choreo writes there."""
     _check_state_folder(root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return open_backend(path)
+    folder = root / STATE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _check_state_folder(root: Path) -> None:

@@ -25,6 +25,8 @@ from typing import Any, TextIO
 from choreo.apiserver.server import APIServer
 from choreo.errors import BadRequest, ChoreoError, NotFound
 from choreo.runtime.session import RunOptions, RunRecord
+from choreo.runtime.state import state_folder
+from choreo.server.folder_lock import FolderLock
 from choreo.server.http import APIHTTPServer
 from choreo.server.project import ProjectRuntime, stage_json
 from choreo.server.protocol import DEFAULT_ADDRESS, Limits, MethodNotAllowed, Unavailable
@@ -126,6 +128,7 @@ class ServerApp:
         self._switch = threading.Lock()
         self._httpd: APIHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._served: FolderLock | None = None  # taken once the address is ours (``bind``)
 
     # ---------------------------------------------------------------- ServerContext
 
@@ -300,6 +303,20 @@ class ServerApp:
         except OSError as exc:
             host, port = self.config.address
             raise ChoreoError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        self._served = self._folder_lock()
+        if self._served is not None:
+            bound = self._httpd.server_address
+            self._served.take(f"{bound[0]!s}:{bound[1]}")
+
+    def _folder_lock(self) -> FolderLock | None:
+        """The lock of what this server serves (``choreo.server.folder_lock``): the project folder, kept in its
+        state folder (none when that folder cannot be made: the load reports why), or the workspace."""
+        if self.config.root is not None:
+            try:
+                return FolderLock(self.config.root, state_folder(self.config.root))
+            except (ChoreoError, OSError):
+                return None
+        return FolderLock(self.workspace.root, self.workspace.root) if self.workspace is not None else None
 
     def listen(self) -> tuple[str, int]:
         self.bind()
@@ -328,4 +345,6 @@ class ServerApp:
                 self._httpd.server_close()
             if self.runtime is not None:
                 self.runtime.close()
+            if self._served is not None:
+                self._served.release()
         self._log("stopped")

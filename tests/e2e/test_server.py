@@ -361,6 +361,43 @@ def _token(tmp_path: Path) -> Path:
     return path
 
 
+def test_a_folder_is_served_by_one_server_at_a_time(tmp_path: Path) -> None:
+    """A second server on a served folder stops at once, naming the first; once the first has ended (even
+    killed), the folder can be served again."""
+    project = copy_example("greeting", tmp_path)
+    first = ServerProcess(str(project), "--address", "127.0.0.1:0")
+    try:
+        url = first.wait_ready()
+        second = choreo("server", "start", str(project), "--address", "127.0.0.1:0")
+        assert second.code == 1
+        last = second.err.strip().splitlines()[-1]
+        assert last.startswith(f"error: {project}: already served by another choreo server (process {first.proc.pid}, ")
+        assert f"listening on {url.removeprefix('http://')} since " in last and last.endswith("; stop it first")
+        assert Http(url).call("GET", "/apis/example.com/v1alpha1/namespaces/default/greetings")[0] == 200
+        first.kill()  # SIGKILL: no clean-up ran, the kernel dropped the lock
+        again = ServerProcess(str(project), "--address", "127.0.0.1:0")
+        try:
+            again.wait_ready()
+        finally:
+            again.stop()
+    finally:
+        first.stop()
+
+
+def test_a_dynamic_workspace_is_served_by_one_server_at_a_time(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    first = ServerProcess("--workspace", str(workspace), "--address", "127.0.0.1:0")
+    try:
+        first.wait_ready()
+        second = choreo("server", "start", "--workspace", str(workspace), "--address", "127.0.0.1:0")
+        assert second.code == 1
+        assert second.err.strip().splitlines()[-1].startswith(
+            f"error: {workspace}: already served by another choreo server (process {first.proc.pid}, "
+        )
+    finally:
+        first.stop()
+
+
 def test_a_busy_port_is_reported_before_the_project_is_loaded(tmp_path: Path) -> None:
     """The address is taken first: a busy port is the error even when loading would fail (or take long)."""
     import socket
