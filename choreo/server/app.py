@@ -24,9 +24,9 @@ from typing import Any, TextIO
 
 from choreo.apiserver.server import APIServer
 from choreo.errors import BadRequest, ChoreoError, NotFound
+from choreo.runtime.folder_lock import FolderLock
 from choreo.runtime.session import RunOptions, RunRecord
 from choreo.runtime.state import state_folder
-from choreo.server.folder_lock import FolderLock
 from choreo.server.http import APIHTTPServer
 from choreo.server.project import ProjectRuntime, stage_json
 from choreo.server.protocol import DEFAULT_ADDRESS, Limits, MethodNotAllowed, Unavailable
@@ -309,7 +309,7 @@ class ServerApp:
             self._served.take(f"{bound[0]!s}:{bound[1]}")
 
     def _folder_lock(self) -> FolderLock | None:
-        """The lock of what this server serves (``choreo.server.folder_lock``): the project folder, kept in its
+        """The lock of what this server serves (``choreo.runtime.folder_lock``): the project folder, kept in its
         state folder (none when that folder cannot be made: the load reports why), or the workspace."""
         if self.config.root is not None:
             try:

@@ -362,8 +362,8 @@ def _token(tmp_path: Path) -> Path:
 
 
 def test_a_folder_is_served_by_one_server_at_a_time(tmp_path: Path) -> None:
-    """A second server on a served folder stops at once, naming the first; once the first has ended (even
-    killed), the folder can be served again."""
+    """A second server on a served folder stops at once, naming the first, and so does a local run; once the
+    first has ended (even killed), the folder can be served again."""
     project = copy_example("greeting", tmp_path)
     first = ServerProcess(str(project), "--address", "127.0.0.1:0")
     try:
@@ -374,6 +374,12 @@ def test_a_folder_is_served_by_one_server_at_a_time(tmp_path: Path) -> None:
         assert last.startswith(f"error: {project}: already served by another choreo server (process {first.proc.pid}, ")
         assert f"listening on {url.removeprefix('http://')} since " in last and last.endswith("; stop it first")
         assert Http(url).call("GET", "/apis/example.com/v1alpha1/namespaces/default/greetings")[0] == 200
+        batch = choreo("run", str(project))  # would hold the store's write lock under the server
+        assert batch.code == 1
+        assert batch.err.strip().splitlines()[-1].endswith(
+            f"run it there: `choreo run --server {url}`, or stop the server"
+        )
+        assert choreo("run", "--server", url).code == 0  # as the message says
         first.kill()  # SIGKILL: no clean-up ran, the kernel dropped the lock
         again = ServerProcess(str(project), "--address", "127.0.0.1:0")
         try:

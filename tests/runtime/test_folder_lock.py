@@ -1,4 +1,5 @@
-"""One server per folder: the lock's holder is named to the next one, and a released lock can be taken again."""
+"""One server per folder: the lock's holder is named to the next server and to a batch run, and a released lock
+can be taken again."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from choreo.server.folder_lock import LOCK_FILE, FolderLock, FolderServed
+from choreo.runtime.folder_lock import LOCK_FILE, FolderLock, FolderServed, refuse_if_served, serving
 
 
 def test_a_second_lock_on_a_folder_names_the_first_holder(tmp_path: Path) -> None:
@@ -50,3 +51,21 @@ def test_a_lock_file_left_by_a_process_that_ended_does_not_hold(tmp_path: Path) 
     lock.take("127.0.0.1:51811")  # the file alone is no lock: only a living process's flock is
     assert json.loads((tmp_path / LOCK_FILE).read_text())["address"] == "127.0.0.1:51811"
     lock.release()
+
+
+def test_a_batch_run_is_refused_on_a_served_folder_only(tmp_path: Path) -> None:
+    assert serving(tmp_path) is None  # no lock file yet
+    refuse_if_served(tmp_path / "proj", tmp_path)
+    lock = FolderLock(tmp_path / "proj", tmp_path)
+    lock.take("127.0.0.1:51811")
+    holder = serving(tmp_path)
+    assert holder is not None and (holder.pid, holder.address) == (str(os.getpid()), "127.0.0.1:51811")
+    with pytest.raises(FolderServed) as refused:
+        refuse_if_served(tmp_path / "proj", tmp_path)
+    assert str(refused.value) == (
+        f"{tmp_path / 'proj'}: served by a choreo server (process {os.getpid()}, listening on 127.0.0.1:51811 "
+        f"since {holder.started}); run it there: `choreo run --server http://127.0.0.1:51811`, or stop the server"
+    )
+    lock.release()
+    assert serving(tmp_path) is None  # the file stays, the lock does not
+    refuse_if_served(tmp_path / "proj", tmp_path)
