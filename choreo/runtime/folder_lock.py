@@ -59,12 +59,18 @@ class FolderLock:
         self.path = state / LOCK_FILE
         self._fd: int | None = None
 
-    def take(self, address: str) -> None:
+    def take(self, address: str) -> bool:
         """Hold the lock, saying that this process serves the folder at ``address``; ``FolderServed`` when
-        another process holds it."""
-        if fcntl is None or self._fd is not None:
-            return
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        another process holds it. False when there is no lock to take here (no ``fcntl``, a state folder
+        choreo cannot write to, a file system without locks)."""
+        if self._fd is not None:
+            return True
+        if fcntl is None:
+            return False
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            return False
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -72,6 +78,9 @@ class FolderLock:
             os.close(fd)
             message = f"{self.served}: already served by another choreo server ({holder}); stop it first"
             raise FolderServed(message) from None
+        except OSError:  # a file system without locks (some network ones)
+            os.close(fd)
+            return False
         except BaseException:
             os.close(fd)
             raise
@@ -80,6 +89,7 @@ class FolderLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, text.encode(), 0)
         self._fd = fd
+        return True
 
     def release(self) -> None:
         if self._fd is not None:
@@ -93,12 +103,14 @@ def serving(state: Path) -> Holder | None:
         return None
     try:
         fd = os.open(state / LOCK_FILE, os.O_RDONLY)
-    except FileNotFoundError:
+    except OSError:  # none yet (or unreadable: then the store is not this user's to write either)
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         return _holder(fd)
+    except OSError:  # a file system without locks: no server could have taken it
+        return None
     finally:
         os.close(fd)  # also lets go of the shared lock, if it was taken
     return None

@@ -306,7 +306,9 @@ class ServerApp:
         self._served = self._folder_lock()
         if self._served is not None:
             bound = self._httpd.server_address
-            self._served.take(f"{bound[0]!s}:{bound[1]}")
+            if not self._served.take(f"{bound[0]!s}:{bound[1]}"):
+                self._log("unlocked", level="warning", folder=str(self._served.served),
+                          reason="no lock can be taken there: nothing stops a second server on it")
 
     def _folder_lock(self) -> FolderLock | None:
         """The lock of what this server serves (``choreo.runtime.folder_lock``): the project folder, kept in its

@@ -69,3 +69,18 @@ def test_a_batch_run_is_refused_on_a_served_folder_only(tmp_path: Path) -> None:
     lock.release()
     assert serving(tmp_path) is None  # the file stays, the lock does not
     refuse_if_served(tmp_path / "proj", tmp_path)
+
+
+def test_a_file_system_without_locks_serves_without_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import fcntl
+
+    def no_locks(_fd: int, _operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    lock = FolderLock(tmp_path, tmp_path)
+    assert lock.take("127.0.0.1:51811") is False  # no error: the server runs, unguarded (and logs it)
+    assert serving(tmp_path) is None
+    assert FolderLock(tmp_path, tmp_path).take("127.0.0.1:51812") is False
+    lock.release()
