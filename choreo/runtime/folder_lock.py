@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from choreo.apiserver.server import utc_now
 from choreo.errors import ChoreoError
 
 try:
@@ -84,8 +84,7 @@ class FolderLock:
         except BaseException:
             os.close(fd)
             raise
-        started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        text = json.dumps({"pid": os.getpid(), "address": address, "started": started}) + "\n"
+        text = json.dumps({"pid": os.getpid(), "address": address, "started": utc_now()}) + "\n"
         os.ftruncate(fd, 0)
         os.pwrite(fd, text.encode(), 0)
         self._fd = fd

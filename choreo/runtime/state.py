@@ -24,7 +24,8 @@ def state_path(root: Path) -> Path:
 
 def open_state(root: Path) -> Backend:
     """The project's store, created on first use."""
-    return open_backend(state_folder(root) / state_path(root).name)
+    state_folder(root)
+    return open_backend(state_path(root))
 
 
 def state_folder(root: Path) -> Path:

@@ -24,6 +24,7 @@ from typing import Any
 from choreo.api.conditions import get_condition, set_condition
 from choreo.apiserver import ssa
 from choreo.apiserver.interface import ObjectAPI
+from choreo.apiserver.server import utc_now
 from choreo.errors import ChoreoError
 from choreo.runtime.controller import Controller, WorkKey
 from choreo.server.events import NORMAL, WARNING, EventRecorder
@@ -147,8 +148,7 @@ class FailureHandler:
     def _set_condition(self, current: Object, manager: str, condition_type: str, message: str, reason: str) -> None:
         semantics = self.api.semantics(self.api.registry.for_object(current))
         applied = ssa.prune_to_manager(current, manager, semantics)
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        set_condition(applied, condition_type, message, now, reason=reason if message else None)
+        set_condition(applied, condition_type, message, utc_now(), reason=reason if message else None)
         self.api.apply(applied, manager=manager)
 
 
