@@ -24,14 +24,15 @@ _DESCRIPTIONS = {RECONCILE: "reconciling", VALIDATE: "validating devices"}
 class RunProgress:
     """A progress callback: draws on a terminal, does nothing otherwise (or with ``-q``)."""
 
-    def __init__(self, console: Console | None) -> None:
+    def __init__(self, console: Console | None, *, quiet: bool = False) -> None:
         self._progress = _display(console) if console is not None else None
         self._tasks: dict[str, TaskID] = {}
+        self._quiet = quiet
 
     @classmethod
     def for_stderr(cls, quiet: bool = False) -> RunProgress:
         if quiet or not sys.stderr.isatty():
-            return cls(None)
+            return cls(None, quiet=quiet)
         from rich.console import Console
 
         return cls(Console(stderr=True))
@@ -47,6 +48,14 @@ class RunProgress:
     ) -> None:
         if self._progress is not None:
             self._progress.stop()
+
+    def say(self, message: str) -> None:
+        """A line for the user on stderr (above the display while it is drawn); none with ``-q``. The
+        ``notice`` callback of ``RunOptions``."""
+        if self._progress is not None:
+            self._progress.console.print(message, markup=False, highlight=False)
+        elif not self._quiet:
+            print(message, file=sys.stderr, flush=True)
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         """``done`` of ``total`` units of ``phase`` (for reconciles, the total grows as work is queued)."""

@@ -111,6 +111,7 @@ def run_once(
                 max_reconciles=max_reconciles,
                 time_limit=time_limit,
                 log=log,
+                notice=progress.say,
                 plugins=plugin_names(allocators, schema),
                 stage_options=stage_options if schema else {"out": out_dir},
                 progress=progress,

@@ -136,9 +136,9 @@ def start(
     limits = Limits(max_body_bytes, max_body_depth, max_watches)
     config = ServerConfig((host, port), options, token, root, Path(workspace), run_runner, limits, watch)
     app = ServerApp(config, log)
-    _on_signal(app)
     try:
-        app.bind()
+        app.bind()  # may wait for a batch run of the folder: Ctrl-C or a SIGTERM ends that wait as usual
+        _on_signal(app)
         app.boot()
         app.listen()
     except ChoreoError:

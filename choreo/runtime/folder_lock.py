@@ -1,26 +1,36 @@
-"""One server per folder, and no batch run under a server: a second ``choreo server start`` on a project folder
-(or dynamic workspace) that a server already serves stops at once, naming the first server, and so does a
-local ``choreo run`` of a served folder.
+"""One writer per project folder: a server, or one batch ``choreo run`` at a time.
 
-Why: a server and anything else working on its folder share the folder's store. SQLite keeps the store
+Why: a server and a batch run of the same folder share the folder's store. SQLite keeps the store
 consistent, but a second server loads, reconciles and validates everything again, races the first one's
 writes and rewrites ``out/``; a batch run holds the store's write lock for its whole length (a first run at
-N=1000: half a minute), so every write of the server, its API clients' included, waits that long or fails.
-Nothing told the user a server was there. The lock is an exclusive ``flock`` on ``server.lock`` in the
-folder's state folder, held while the server runs. The kernel drops it when the process ends, however it
-ends, so a crashed server leaves no stale lock behind. The file says who holds it (process id, address,
-start time), for the messages; it is never removed, since removing it would race with the next server
-taking it. A batch run only checks the lock before it opens the store. Without ``fcntl`` (Windows) there is
-no lock.
+N=1000: half a minute), so every write of a server, its API clients' included, waits that long or fails, and
+a second batch run waited silently up to SQLite's 30 s and then failed with "database is locked".
+
+So whoever writes a folder's store holds an exclusive ``flock`` on ``choreo.lock`` in the folder's state
+folder (a dynamic server: in its workspace) while it works, and the file says who (role, process id, the
+server's address, start time):
+
+- a server meeting a server stops at once, naming it; a batch run meeting a server stops too, pointing at
+  ``choreo run --server`` (a server never ends by itself);
+- anyone meeting a batch run waits for it to end, after saying once whose run it waits for (``waiting``):
+  runs end, and one started while another is going is meant to run after it.
+
+The kernel drops the lock when its process ends, however it ends, so a crash leaves no stale lock. The file
+is never removed, since removing it would race with the next holder taking it; what it says is only read
+while its writer holds the lock, and a name whose process is gone (a holder that has taken the lock and not
+yet written) counts as "still starting". Commands that only read the store take no lock and do not wait.
+Without ``fcntl`` (Windows) there is no lock.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from choreo.apiserver.server import utc_now
 from choreo.errors import ChoreoError
@@ -30,7 +40,9 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-LOCK_FILE = "server.lock"
+LOCK_FILE = "choreo.lock"
+POLL_SECONDS = 0.2  # how often a waiter tries the lock again
+Role = Literal["server", "run"]
 
 
 class FolderServed(ChoreoError):
@@ -39,30 +51,34 @@ class FolderServed(ChoreoError):
 
 @dataclass(frozen=True)
 class Holder:
-    """The server holding a folder's lock, as the lock file says (fields empty while it is still starting)."""
+    """Who holds a folder's lock, as the lock file says (``role`` empty while the holder is still starting)."""
 
+    role: str = ""
     pid: str = ""
     address: str = ""
     started: str = ""
 
     def __str__(self) -> str:
-        if not self.pid:
-            return "its process is still starting"
-        return f"process {self.pid}, listening on {self.address} since {self.started}"
+        if self.role == "server":
+            return f"process {self.pid}, listening on {self.address} since {self.started}"
+        if self.role == "run":
+            return f"process {self.pid}, running since {self.started}"
+        return "its process is still starting"
 
 
 class FolderLock:
-    """The lock of one served folder (``state``: the folder the lock file goes into)."""
+    """The lock of one project folder (``state``: the folder the lock file goes into)."""
 
-    def __init__(self, served: Path, state: Path) -> None:
-        self.served = served
+    def __init__(self, folder: Path, state: Path) -> None:
+        self.folder = folder
         self.path = state / LOCK_FILE
         self._fd: int | None = None
 
-    def take(self, address: str) -> bool:
-        """Hold the lock, saying that this process serves the folder at ``address``; ``FolderServed`` when
-        another process holds it. False when there is no lock to take here (no ``fcntl``, a state folder
-        choreo cannot write to, a file system without locks)."""
+    def take(self, role: Role, *, address: str = "", waiting: Callable[[Holder], None] = lambda _h: None) -> bool:
+        """Hold the lock as a server listening at ``address`` or as a batch run. A batch run holding it is
+        waited for (``waiting`` is told whose, once); a server holding it is ``FolderServed``. False when
+        there is no lock to take here (no ``fcntl``, a state folder choreo cannot write to, a file system
+        without locks)."""
         if self._fd is not None:
             return True
         if fcntl is None:
@@ -71,22 +87,29 @@ class FolderLock:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError:
             return False
+        told = False
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _holder(fd)
-            os.close(fd)
-            message = f"{self.served}: already served by another choreo server ({holder}); stop it first"
-            raise FolderServed(message) from None
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    holder = _holder(fd)
+                if holder.role == "server":
+                    raise FolderServed(self._served_message(role, holder))
+                if not told and holder.role == "run":
+                    waiting(holder)
+                    told = True
+                time.sleep(POLL_SECONDS)
         except OSError:  # a file system without locks (some network ones)
             os.close(fd)
             return False
         except BaseException:
             os.close(fd)
             raise
-        text = json.dumps({"pid": os.getpid(), "address": address, "started": utc_now()}) + "\n"
+        said = {"role": role, "pid": os.getpid(), "address": address, "started": utc_now()}
         os.ftruncate(fd, 0)
-        os.pwrite(fd, text.encode(), 0)
+        os.pwrite(fd, (json.dumps(said) + "\n").encode(), 0)
         self._fd = fd
         return True
 
@@ -95,41 +118,35 @@ class FolderLock:
             os.close(self._fd)  # closing the file drops the lock
             self._fd = None
 
-
-def serving(state: Path) -> Holder | None:
-    """The server that serves the folder whose state folder is ``state`` now, None when none does."""
-    if fcntl is None:
-        return None
-    try:
-        fd = os.open(state / LOCK_FILE, os.O_RDONLY)
-    except OSError:  # none yet (or unreadable: then the store is not this user's to write either)
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return _holder(fd)
-    except OSError:  # a file system without locks: no server could have taken it
-        return None
-    finally:
-        os.close(fd)  # also lets go of the shared lock, if it was taken
-    return None
-
-
-def refuse_if_served(root: Path, state: Path) -> None:
-    """``FolderServed`` when a server serves the project folder ``root`` (its state folder ``state``): a batch
-    run would hold the store's write lock under it for the run's whole length."""
-    holder = serving(state)
-    if holder is not None:
-        where = f": `choreo run --server http://{holder.address}`" if holder.address else ""
-        raise FolderServed(f"{root}: served by a choreo server ({holder}); run it there{where}, or stop the server")
+    def _served_message(self, role: Role, server: Holder) -> str:
+        if role == "server":
+            return f"{self.folder}: already served by another choreo server ({server}); stop it first"
+        return (
+            f"{self.folder}: served by a choreo server ({server}); run it there: "
+            f"`choreo run --server http://{server.address}`, or stop the server"
+        )
 
 
 def _holder(fd: int) -> Holder:
-    """Who holds the lock, as its file says (the holder writes it just after taking the lock)."""
+    """Who holds the lock, as its file says (the holder writes it just after taking the lock; until then the
+    file may still name an earlier holder, whose process has ended)."""
     try:
         said: Any = json.loads(os.pread(fd, 4096, 0) or b"null")
     except (OSError, ValueError):
         said = None
-    if not isinstance(said, dict) or "pid" not in said:
+    if not isinstance(said, dict) or not _alive(said.get("pid")):
         return Holder()
-    return Holder(str(said["pid"]), str(said.get("address", "?")), str(said.get("started", "?")))
+    role = str(said.get("role", ""))
+    return Holder(role, str(said["pid"]), str(said.get("address", "?")), str(said.get("started", "?")))
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True

@@ -22,10 +22,10 @@ from choreo.results.record import RunRecord, latest_record
 from choreo.runtime import fixpoint
 from choreo.runtime.controller import Controller
 from choreo.runtime.events import RunOutcome
-from choreo.runtime.folder_lock import refuse_if_served
+from choreo.runtime.folder_lock import FolderLock
 from choreo.runtime.options import RunOptions
 from choreo.runtime.pipeline import Pipeline
-from choreo.runtime.state import open_api, state_path
+from choreo.runtime.state import open_api, state_folder
 
 
 class _ReconcilingFailed(Exception):
@@ -39,8 +39,16 @@ class _ReconcilingFailed(Exception):
 def run_project(root: Path, options: RunOptions | None = None) -> RunRecord:
     """Load and reconcile ``root``; raises ``ChoreoError`` for load errors (nothing is changed then)."""
     pipeline = Pipeline(root, options or RunOptions())
-    started = time.perf_counter()
-    refuse_if_served(pipeline.root, state_path(pipeline.root).parent)
+    lock = FolderLock(pipeline.root, state_folder(pipeline.root))
+    lock.take("run", waiting=lambda holder: pipeline.options.notice(
+        f"waiting for another choreo run of {pipeline.root} to end ({holder})"))
+    try:
+        return _run_locked(pipeline, time.perf_counter())  # the time it waited is not the run's
+    finally:
+        lock.release()
+
+
+def _run_locked(pipeline: Pipeline, started: float) -> RunRecord:
     api, backend = open_api(pipeline.root)
     try:
         # One transaction for the whole run: a crash or a bug at any point leaves the state of the previous

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from choreo.apiserver.server import APIServer
 from choreo.errors import BadRequest, ChoreoError, NotFound
-from choreo.runtime.folder_lock import FolderLock
+from choreo.runtime.folder_lock import FolderLock, Holder
 from choreo.runtime.session import RunOptions, RunRecord
 from choreo.runtime.state import state_folder
 from choreo.server.http import APIHTTPServer
@@ -306,8 +306,14 @@ class ServerApp:
         self._served = self._folder_lock()
         if self._served is not None:
             bound = self._httpd.server_address
-            if not self._served.take(f"{bound[0]!s}:{bound[1]}"):
-                self._log("unlocked", level="warning", folder=str(self._served.served),
+            folder = str(self._served.folder)
+
+            def waiting(run: Holder) -> None:
+                going = f"a choreo run of the folder is going ({run}); serving once it ends"
+                self._log("waiting", folder=folder, reason=going)
+
+            if not self._served.take("server", address=f"{bound[0]!s}:{bound[1]}", waiting=waiting):
+                self._log("unlocked", level="warning", folder=folder,
                           reason="no lock can be taken there: nothing stops a second server on it")
 
     def _folder_lock(self) -> FolderLock | None:

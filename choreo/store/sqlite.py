@@ -23,6 +23,7 @@ write outside an explicit transaction is still its own atomic transaction.
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
 import zlib
 from collections import deque
@@ -71,6 +72,9 @@ CREATE TABLE IF NOT EXISTS records (
 );
 INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted_through', 0);
 """
+
+_INCREMENTAL = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
+_SCHEMA_NAMES = frozenset(re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", _SCHEMA))
 
 # Bodies are canonical JSON text; a long one is stored as zlib-compressed bytes (level 1: object bodies
 # shrink about 2.5 times at a few microseconds each), a short one as text. The column's type says which.
@@ -189,8 +193,12 @@ class SqliteBackend(BaseBackend):
     def _configure(self) -> None:
         # Free pages (left by compacted events, pruned runs, rewritten objects) can be given back to the
         # filesystem (see ``_release``); this takes effect for a new file and at the upgrade's VACUUM.
-        self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
-        self._db.execute("PRAGMA journal_mode=WAL")
+        # Each is set only where it differs: setting one writes to the file, which waits for the write lock,
+        # and a command that only reads must not wait for a batch run holding that lock.
+        if self._db.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
+            self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self._db.execute("PRAGMA journal_mode=WAL")
         # FULL rather than NORMAL: in WAL mode NORMAL never corrupts the file but a power cut can lose
         # the last transactions that had already been acknowledged. A lost acknowledged write here means
         # a client was told "created" (or an address was handed out) and the store later forgot it, so
@@ -203,7 +211,12 @@ class SqliteBackend(BaseBackend):
         self._db.execute("PRAGMA temp_store=MEMORY")
 
     def _migrate(self) -> None:
-        """Create the tables of a new store, or upgrade a version 1 store in place (then compact the file)."""
+        """Create the tables of a new store, or upgrade a version 1 store in place (then compact the file).
+
+        A store that is already current is only looked at, without the write lock: a command that reads the
+        store (``get``, ``run list``) never waits for a batch run, which holds that lock for its whole length."""
+        if self._is_current():
+            return
         with self.transaction():  # the version is read under the write lock: two openers cannot both upgrade
             version = self._layout_version()
             if version is not None and version not in (1, 2, SCHEMA_VERSION):
@@ -221,6 +234,13 @@ class SqliteBackend(BaseBackend):
                 self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
         if version == 1:
             self._db.execute("VACUUM")  # give the old tables' pages back to the filesystem
+
+    def _is_current(self) -> bool:
+        """Whether the file has this version's layout: its version and every table and index of ``_SCHEMA``."""
+        if self._layout_version() != SCHEMA_VERSION:
+            return False
+        present = {name for (name,) in self._db.execute("SELECT name FROM sqlite_master")}
+        return _SCHEMA_NAMES.issubset(present)
 
     def _layout_version(self) -> int | None:
         exists = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")
