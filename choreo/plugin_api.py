@@ -20,7 +20,8 @@ What is here, by use:
 - a project's stored state: ``stored_api`` (the API over it, for commands), ``state_path``;
 - results: ``natural_key`` (device order for people), ``stale_outputs`` (outputs older than the objects),
   ``write_atomic`` (an output file replaced in one step), ``capped`` (a long list in a message: the first
-  few, then how many more).
+  few, then how many more); the ``--report`` files, in the one form every writer of them uses: ``junit_xml``
+  of ``JUnitSuite``/``JUnitCase``/``JUnitFailure``, ``json_text``, ``write_report``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from choreo.loader.yamlio import read_single_mapping, read_text, read_yaml_docum
 from choreo.messages import capped
 from choreo.plugins import Plugin, StageContext
 from choreo.results.record import StageResult
+from choreo.results.reports import JUnitCase, JUnitFailure, JUnitSuite, json_text, junit_xml, write_report
 from choreo.results.staleness import stale_outputs
 from choreo.results.summary import natural_key
 from choreo.runtime.state import state_path, stored_api
@@ -55,6 +57,9 @@ __all__ = [
     "Head",
     "HookHost",
     "Invalid",
+    "JUnitCase",
+    "JUnitFailure",
+    "JUnitSuite",
     "LoadError",
     "NotFound",
     "Object",
@@ -69,6 +74,8 @@ __all__ = [
     "file_stamp",
     "head_of",
     "is_racy",
+    "json_text",
+    "junit_xml",
     "natural_key",
     "read_single_mapping",
     "read_text",
@@ -80,4 +87,5 @@ __all__ = [
     "stored_api",
     "utc_now",
     "write_atomic",
+    "write_report",
 ]

@@ -11,12 +11,20 @@ import json
 import os
 import re
 import stat
-import xml.etree.ElementTree as ET
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from choreo.plugin_api import ChoreoError, write_atomic
+from choreo.plugin_api import (
+    ChoreoError,
+    JUnitCase,
+    JUnitFailure,
+    JUnitSuite,
+    json_text,
+    junit_xml,
+    write_atomic,
+    write_report,
+)
 from yang.merge import Merged, Problem
 
 if TYPE_CHECKING:  # the stage imports this module
@@ -143,9 +151,9 @@ def _write(path: Path, text: str) -> None:
 
 def write_reports(reports: dict[str, str], devices: list[DeviceReport]) -> None:
     if "junit" in reports:
-        _write(Path(reports["junit"]), junit_report(devices))
+        write_report("junit", reports["junit"], junit_report(devices))
     if "json" in reports:
-        _write(Path(reports["json"]), json.dumps(json_report(devices), indent=2) + "\n")
+        write_report("json", reports["json"], json_text(json_report(devices)))
 
 
 def json_report(devices: list[DeviceReport]) -> dict[str, Any]:
@@ -178,13 +186,12 @@ def _json_problem(problem: Problem) -> dict[str, Any]:
 
 
 def junit_report(devices: list[DeviceReport]) -> str:
-    failures = sum(len(d.problems) for d in devices)
-    suites = ET.Element("testsuites", name="choreo schema", tests=str(len(devices)), failures=str(failures))
-    suite = ET.SubElement(suites, "testsuite", name="schema", tests=str(len(devices)), failures=str(failures))
-    for device in devices:
-        case = ET.SubElement(suite, "testcase", classname=device.profile or "no-profile", name=device.name)
-        for line, problem in zip(device.error_lines(), device.problems, strict=True):
-            failure = ET.SubElement(case, "failure", message=problem.message, type=problem.path or "/")
-            failure.text = line
-    ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    """A test case per device, a failure per error (its YANG path as the failure's type)."""
+    cases = tuple(
+        JUnitCase(device.profile or "no-profile", device.name, tuple(
+            JUnitFailure(problem.message, line, problem.path or "/")
+            for line, problem in zip(device.error_lines(), device.problems, strict=True)
+        ))
+        for device in devices
+    )
+    return junit_xml("choreo schema", [JUnitSuite("schema", cases)])

@@ -10,16 +10,21 @@ always there after a run. A report that cannot be written is an error, never sil
 
 from __future__ import annotations
 
-import json
-import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from choreo.errors import ChoreoError
 from choreo.results.record import ERROR, REQUEUE, START, STOP, RunRecord
-
-KINDS = ("junit", "json")
+from choreo.results.reports import (
+    REPORT_KINDS,
+    JUnitCase,
+    JUnitFailure,
+    JUnitSuite,
+    json_text,
+    junit_xml,
+    write_report,
+)
 
 
 def parse_reports(reports: tuple[str, ...]) -> dict[str, Path]:
@@ -27,7 +32,7 @@ def parse_reports(reports: tuple[str, ...]) -> dict[str, Path]:
     parsed: dict[str, Path] = {}
     for report in reports:
         kind, sep, path = report.partition("=")
-        if not sep or kind not in KINDS or not path:
+        if not sep or kind not in REPORT_KINDS or not path:
             raise ChoreoError(f"--report {report}: expected junit=FILE or json=FILE")
         target = Path(path)
         if not target.parent.resolve().is_dir():
@@ -86,28 +91,23 @@ def junit_document(record: RunRecord) -> str:
     if record.failure is not None:
         reconciler, obj = _failed_object(record)
         cases[(reconciler, obj)] = record.failure
-    failures = sum(1 for message in cases.values() if message is not None)
-    suites = ET.Element("testsuites", name=f"choreo run {record.runner}")
-    suite = ET.SubElement(suites, "testsuite", name="reconcile", tests=str(len(cases)), failures=str(failures))
-    for (reconciler, obj), message in sorted(cases.items()):
-        case = ET.SubElement(suite, "testcase", classname=reconciler, name=obj)
-        if message is not None:
-            ET.SubElement(case, "failure", message=message.splitlines()[0] if message else "").text = message
-    for stage in record.stages:
-        failed = str(int(not stage.success))
-        stage_suite = ET.SubElement(suites, "testsuite", name=stage.name, tests="1", failures=failed)
-        case = ET.SubElement(stage_suite, "testcase", classname=stage.name, name=stage.name)
-        if stage.errors:
-            ET.SubElement(case, "failure", message=f"{len(stage.errors)} error(s)").text = "\n".join(stage.errors)
-    ET.indent(suites)
-    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+    reconcile = JUnitSuite("reconcile", tuple(
+        JUnitCase(reconciler, obj, () if message is None else (JUnitFailure(_first_line(message), message),))
+        for (reconciler, obj), message in sorted(cases.items())
+    ))
+    stages = [
+        JUnitSuite(stage.name, (JUnitCase(stage.name, stage.name, (
+            JUnitFailure(f"{len(stage.errors)} error(s)", "\n".join(stage.errors)),) if stage.errors else ()),))
+        for stage in record.stages
+    ]
+    return junit_xml(f"choreo run {record.runner}", [reconcile, *stages])
+
+
+def _first_line(message: str) -> str:
+    return message.splitlines()[0] if message else ""
 
 
 def write_reports(reports: dict[str, Path], record: RunRecord) -> None:
     """Write the requested reports of ``record``; an unwritable file is a ``ChoreoError`` naming it."""
     for kind, path in reports.items():
-        text = junit_document(record) if kind == "junit" else json.dumps(run_document(record), indent=2) + "\n"
-        try:
-            path.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ChoreoError(f"--report {kind}={path}: cannot write: {exc.strerror}") from None
+        write_report(kind, path, junit_document(record) if kind == "junit" else json_text(run_document(record)))

@@ -7,7 +7,6 @@ of these two commands is used (``choreo.cli.groups.LazyGroup``).
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from choreo.errors import ChoreoError
 from choreo.messages import shorten
 from choreo.plugins import SCHEMA
 from choreo.results.record import RunRecord, latest_record
+from choreo.results.reports import json_text
 from choreo.results.staleness import stale_outputs
 from choreo.results.summary import FORMATS, error_lines, record_lines
 from choreo.runtime.options import RunOptions
@@ -157,7 +157,7 @@ def _mark_outputs(root: Path, out: Path, schema: bool, record: RunRecord) -> Non
 
 def _finish_run(record: RunRecord, fmt: str, quiet: bool = False) -> None:
     if fmt == "json":
-        click.echo(json_text(run_document(record)))
+        click.echo(json_text(run_document(record)), nl=False)
     elif quiet:
         for line in error_lines(record):
             click.echo(line, err=True)
@@ -165,10 +165,6 @@ def _finish_run(record: RunRecord, fmt: str, quiet: bool = False) -> None:
         echo_lines(record_lines(record, fmt))
     if not record.success:
         sys.exit(FAILED)
-
-
-def json_text(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2)
 
 
 @click.command("result")
@@ -191,7 +187,8 @@ def run_result(client: ServerClient | None, directory: str | None, fmt: str) -> 
     if record is None:
         raise ChoreoError("no run recorded yet: run `choreo run` first")
     if fmt == "json":
-        click.echo(json_text({**run_document(record), **({"retries": retries} if client is not None else {})}))
+        document = {**run_document(record), **({"retries": retries} if client is not None else {})}
+        click.echo(json_text(document), nl=False)
     else:
         echo_lines(record_lines(record, fmt, events=True) + retry_lines(retries))
     if not record.success or retries:

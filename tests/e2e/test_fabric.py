@@ -107,9 +107,12 @@ def test_broken_intent_reports_every_device_with_path_and_source(example):
             "<- Link default/leaf1-spine1)]") in result.out
     assert "  spine2: /: no schema profile for provider 'ietf.choreo.dev' version '9.9.9'" in result.out
     assert sorted(p.name for p in (project / "out").iterdir()) == ["leaf2.json", "leaf2.xml"]
-    cases = ET.parse(junit).getroot().find("testsuite").findall("testcase")
+    assert junit.read_text().startswith('<?xml version="1.0" encoding="UTF-8"?>\n')  # as a run's own report
+    suite = ET.parse(junit).getroot().find("testsuite")
+    cases = suite.findall("testcase")
     assert [(c.get("name"), len(c.findall("failure"))) for c in cases] == [
         ("leaf1", 1), ("leaf2", 0), ("spine1", 1), ("spine2", 1)]
+    assert (suite.get("tests"), suite.get("failures")) == ("4", "3")
     data = json.loads(report.read_text())
     assert data["valid"] is False
     assert data["devices"][0]["name"] == "leaf1"

@@ -48,6 +48,7 @@ def test_reports_are_written_for_a_failed_run(example, tmp_path: Path) -> None:
     assert failure["reconciler"] == "greeting" and failure["message"] == "broken on purpose"
     assert failure["object"] == "example.com.Greeting.default.bob" and "greeting" in failure["task"]
     assert json.loads(result.out)["failures"] == [failure]
+    assert junit.read_text().startswith('<?xml version="1.0" encoding="UTF-8"?>\n')  # as the -s stage's report
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None and suite.get("failures") == "1"
     cases = {case.get("name"): case for case in suite.iter("testcase")}
