@@ -168,7 +168,9 @@ Named = TypeVar("Named", bound=KindNames)
 
 
 def resolve_kind(candidates: Iterable[Named], name: str) -> Named:
-    """The kind ``name`` means: plural, singular, kind or short name, optionally followed by ``.group``."""
+    """The kind ``name`` means: plural, singular, kind or short name, optionally followed by ``.group``. A name
+    of kinds in several groups means the core group's, when one of them is in it (``events``: core ``v1``
+    Events, not ``events.k8s.io``'s), as kubectl resolves it; otherwise it is ambiguous."""
     wanted = name.lower()
     matches: list[Named] = []
     for candidate in candidates:
@@ -177,8 +179,9 @@ def resolve_kind(candidates: Iterable[Named], name: str) -> Named:
             return candidate
         if wanted in spellings:
             matches.append(candidate)
-    if len(matches) == 1:
-        return matches[0]
+    core = [m for m in matches if m.group == ""]
+    if len(matches) == 1 or len(core) == 1:
+        return core[0] if core else matches[0]
     if not matches:
         raise NotFound(f'the server doesn\'t have a resource type "{name}"')
     groups = ", ".join(f"{m.plural}.{m.group}" for m in matches)

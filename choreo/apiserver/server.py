@@ -18,6 +18,7 @@ from typing import Any
 
 from choreo.api.objects import ObjectKey, clone, key_of, meta
 from choreo.apiserver import namespaces, openapi, ssa
+from choreo.apiserver.event_kinds import event_resources
 from choreo.apiserver.hooks import AdmissionHook
 from choreo.apiserver.metadata import same_checked_metadata, validate_metadata
 from choreo.apiserver.registry import APIResource, Registry, builtin_crds, resource_from_crd
@@ -89,6 +90,8 @@ class APIServer:
         self._unverified: dict[tuple[str, str], int] = {}
         for crd in builtin_crds():
             self.registry.add(resource_from_crd(crd, source="built-in", choreo_api=True))
+        for resource in event_resources():
+            self.registry.add(resource)
         self.registry.add(namespaces.namespace_resource())
         self.add_hook("", namespaces.KIND, namespaces.NamespaceHook())
 

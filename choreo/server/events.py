@@ -1,11 +1,9 @@
 """Kubernetes Events in server mode: how a long-running server tells kubectl users what went wrong.
 
 An operator looks at ``kubectl get events`` and the Events section of ``kubectl describe <kind> <name>``.
-Both read Event objects, so the server serves the two Event kinds clients use — core ``v1`` (what
-``describe`` of every kubectl version and most clients read) and ``events.k8s.io/v1`` (the newer API) —
-as ordinary stored kinds: listable, watchable, field-selectable. Kubernetes keeps one object behind both
-APIs and converts between them; choreo writes each occurrence in both shapes instead (same name, same
-facts), which keeps the HTTP layer free of per-kind conversions.
+Both read Event objects, of the two kinds every choreo API server serves (``choreo.apiserver.event_kinds``).
+Kubernetes keeps one object behind both APIs and converts between them; choreo writes each occurrence in
+both shapes instead (same name, same facts), which keeps the HTTP layer free of per-kind conversions.
 
 A repeat of the same occurrence (same object, reason and message) updates the existing Event — ``count``
 and ``series`` grow, ``lastTimestamp`` moves — as Kubernetes' event recorder does, so a reconcile retried
@@ -14,13 +12,11 @@ every few seconds does not flood the store.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from choreo.apiserver.interface import ObjectAPI
-from choreo.apiserver.registry import APIResource, resource_from_crd
 
 Object = dict[str, Any]
 
@@ -31,86 +27,6 @@ MAX_MESSAGE = 1024  # what Kubernetes keeps of an event message
 DEFAULT_NAMESPACE = "default"  # where the events of cluster-scoped objects go, as in Kubernetes
 EVENT_TTL = 3600.0  # seconds an Event is kept after its last occurrence, as kube-apiserver's default
 EXPIRY_EVERY = 60.0  # seconds between two looks for expired Events
-
-
-def _strings(*names: str) -> Object:
-    return {name: {"type": "string"} for name in names}
-
-
-def _schema(properties: Object) -> Object:
-    return {
-        "type": "object",
-        "properties": {**_strings("apiVersion", "kind"), "metadata": {"type": "object"}, **properties},
-    }
-
-
-_REFERENCE: Object = {
-    "type": "object",
-    "properties": _strings("apiVersion", "kind", "name", "namespace", "uid", "resourceVersion", "fieldPath"),
-}
-_SERIES: Object = {"type": "object", "properties": {"count": {"type": "integer"}, **_strings("lastObservedTime")}}
-_SOURCE: Object = {"type": "object", "properties": _strings("component", "host")}
-_INTEGER: Object = {"type": "integer"}
-_CORE_FIELDS: Object = {
-    **_strings("reason", "message", "type", "action", "firstTimestamp", "lastTimestamp", "eventTime"),
-    **_strings("reportingComponent", "reportingInstance"),
-    "involvedObject": _REFERENCE,
-    "related": _REFERENCE,
-    "source": _SOURCE,
-    "count": _INTEGER,
-    "series": _SERIES,
-}
-_NEW_FIELDS: Object = {
-    **_strings("reason", "note", "type", "action", "eventTime", "reportingController", "reportingInstance"),
-    **_strings("deprecatedFirstTimestamp", "deprecatedLastTimestamp"),
-    "regarding": _REFERENCE,
-    "related": _REFERENCE,
-    "deprecatedSource": _SOURCE,
-    "deprecatedCount": _INTEGER,
-    "series": _SERIES,
-}
-
-
-def _event_crd(group: str, fields: Object) -> Object:
-    """An Event kind as a CRD (its printer columns are kubectl's, in ``choreo.apiserver.columns``)."""
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"events.{group}"},
-        "spec": {
-            "group": group,
-            "names": {
-                "kind": "Event",
-                "listKind": "EventList",
-                "plural": "events",
-                "singular": "event",
-                "shortNames": ["ev"],
-            },
-            "scope": "Namespaced",
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {"openAPIV3Schema": _schema(fields)},
-                }
-            ],
-        },
-    }
-
-
-NEW_EVENTS = resource_from_crd(_event_crd("events.k8s.io", _NEW_FIELDS), source="built-in (server)", choreo_api=True)
-# The core group has no name, which a CRD cannot say: the same definition, moved to group "".
-CORE_EVENTS: APIResource = dataclasses.replace(
-    resource_from_crd(_event_crd("core.choreo.internal", _CORE_FIELDS), source="built-in (server)", choreo_api=True),
-    group="",
-)
-
-
-def register_event_kinds(api: ObjectAPI) -> None:
-    """Serve both Event kinds on ``api`` (server mode only: a batch run records no events)."""
-    api.registry.add(CORE_EVENTS)
-    api.registry.add(NEW_EVENTS)
 
 
 def _micro(moment: datetime) -> str:

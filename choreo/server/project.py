@@ -42,7 +42,6 @@ from choreo.runtime.events import RunOutcome
 from choreo.runtime.options import RunOptions
 from choreo.runtime.pipeline import Pipeline
 from choreo.runtime.state import open_state
-from choreo.server.events import register_event_kinds
 from choreo.server.failures import Retry
 from choreo.server.feeder import FolderFeeder
 from choreo.server.runner import ContinuousController, Failure, Runner
@@ -134,7 +133,6 @@ class ProjectRuntime:
         keeps serving until this succeeds."""
         try:
             api = APIServer(self.store)
-            register_event_kinds(api)
             with api.transaction():  # a reconciler wired to a kind nobody serves undoes the sync
                 project = self.pipeline.load(api)
                 reconcilers = self.pipeline.reconcilers(project)

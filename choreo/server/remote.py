@@ -38,7 +38,6 @@ from choreo.loader.yamlio import read_single_mapping
 from choreo.runtime.options import RunOptions
 from choreo.runtime.pipeline import Pipeline
 from choreo.server.client import ServerClient, resource_path
-from choreo.server.events import register_event_kinds
 from choreo.server.protocol import APPLY_PATCH
 from choreo.server.runner import ContinuousController, Log
 from choreo.store.base import EventSource, Gone, RecordStore, WatchEvent
@@ -426,7 +425,6 @@ def run_against(root: Path, kubeconfig: str, context: str | None, options: RunOp
         )
     feed = EventFeed()
     api = RemoteAPI(kube_client(kubeconfig, context), feed)
-    register_event_kinds(api)  # failures are recorded as Events there too
     pipeline = Pipeline(root, options)
     project = pipeline.load(api)
     log("installed", crds=len(project.crds), inputs=len(project.inputs), refs=len(project.upstreams or []))

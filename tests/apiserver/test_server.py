@@ -211,3 +211,17 @@ def test_registry_resolves_every_spelling(api: APIServer) -> None:
         assert api.registry.resolve(spelling).kind == "Widget"
     with pytest.raises(NotFound):
         api.registry.resolve("gadgets")
+
+
+def test_every_api_server_serves_both_event_kinds_and_events_means_the_core_one(api: APIServer) -> None:
+    """As kubectl resolves ``events``: the core group's kind of that name wins over ``events.k8s.io``'s."""
+    assert {(r.group, r.kind) for r in api.registry.resources() if r.kind == "Event"} == {
+        ("", "Event"), ("events.k8s.io", "Event")}
+    assert api.registry.resolve("events").group == ""
+    assert api.registry.resolve("ev").group == ""
+    assert api.registry.resolve("events.events.k8s.io").group == "events.k8s.io"
+    twin = {**CRD, "metadata": {"name": "widgets.example.org"}, "spec": {**CRD["spec"], "group": "example.org"}}
+    api.register_crd(twin)
+    with pytest.raises(Invalid) as ambiguous:
+        api.registry.resolve("widgets")  # neither is core: no guess
+    assert str(ambiguous.value) == 'resource type "widgets" is ambiguous: widgets.example.com, widgets.example.org'

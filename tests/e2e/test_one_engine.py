@@ -153,3 +153,28 @@ def test_plugins_against_a_cluster_are_refused_clearly(example, tmp_path: Path) 
     on_server = choreo("run", "start", "-r", "--server", "http://127.0.0.1:9")
     assert (on_server.code, on_server.err) == (1, "error: -r/-s are set when the server starts: "
                                                   "`choreo server start DIR -r -s`\n")
+
+
+def test_a_server_reuses_what_a_batch_run_did_and_the_other_way_round(example) -> None:
+    """The state a ``choreo run -r -s`` left is the one a server starts from: nothing is reconciled or validated
+    again; and a ``choreo run`` after that server reuses every reconcile too."""
+    project = example("fabric")
+    first = choreo("run", str(project), "-r", "-s")
+    assert first.code == 0 and "\nlink " in first.out, first.err  # the link reconciles ran
+    server = ServerProcess(str(project), "-r", "-s", "--address", "127.0.0.1:0")
+    try:
+        server.wait_ready()
+        quiet = wait_for(lambda: server.event("quiet"), "the first pass")
+        logged = [line.get("msg", "") for line in server.lines if line.get("event") == "reconciler-log"]
+    finally:
+        server.terminate()
+    assert quiet["reconciles"] == 0 and quiet["success"] is True
+    assert sorted(m for m in logged if m.startswith("schema: ")) == [
+        f"schema: {device}: unchanged since the last run, not validated again"
+        for device in ("leaf1", "leaf2", "spine1", "spine2")]
+    again = choreo("run", str(project), "-r", "-s")
+    assert again.code == 0, again.err
+    for_objects = 4 + 4 + 12  # Nodes (loopback), Links (link), Interfaces (interface-config)
+    assert f"reused {for_objects} reconciles whose inputs were unchanged" in again.out
+    assert not any(line.startswith(("link ", "loopback ", "interface-config ")) for line in again.out.splitlines())
+    assert "schema: 0 device(s) validated, 4 unchanged since the last run" in again.out

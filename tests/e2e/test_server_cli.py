@@ -158,16 +158,20 @@ def test_get_errors_are_the_local_ones(stopped_server) -> None:
 
 
 def test_run_once_then_result_and_history_on_the_server(stopped_server, no_addressed_server: Path) -> None:
-    url, _project, runs = stopped_server
+    url, project, runs = stopped_server
     write_config(no_addressed_server, server=url)
-    once = ok(choreo("run", "once"))
+    source = project / "in" / "example.com.greeting.alice.yaml"
+    source.write_text(source.read_text().replace("language: de", "language: nl"))
+    ok(choreo("run", "load"))
+    once = ok(choreo("run", "once"))  # alice changed since the local runs; bob's reconcile is theirs, reused
     lines = once.splitlines()
     assert lines[0] == "Run greeting summary" and lines[1].startswith("execution success, time(msec) ")
-    assert lines[2:] == ["Reconciler Start Stop Requeue Error", "greeting   2     2    0       0"]
+    assert lines[2:] == ["Reconciler Start Stop Requeue Error", "greeting   1     1    0       0",
+                         "reused 1 reconciles whose inputs were unchanged"]
     assert ok(choreo("run", "result", "-o", "resource")).splitlines()[2:] == [
         "Reconciler Resource                           Start Stop Requeue Error",
         "greeting   example.com.Greeting.default.alice 1     1    0       0",
-        "greeting   example.com.Greeting.default.bob   1     1    0       0",
+        "reused 1 reconciles whose inputs were unchanged",
     ]
     again = ok(choreo("run")).splitlines()  # `run` alone is `run once`: nothing changed, both are reused
     assert again[2:] == ["Reconciler Start Stop Requeue Error", "reused 2 reconciles whose inputs were unchanged"]

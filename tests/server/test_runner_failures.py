@@ -9,7 +9,6 @@ from pathlib import Path
 from choreo.apiserver.server import APIServer
 from choreo.runtime.controller import Controller
 from choreo.runtime.pipeline import Pipeline, RunOptions
-from choreo.server.events import register_event_kinds
 from choreo.server.failures import FailureHandler
 from choreo.store.memory import MemoryBackend
 from tests.server.harness import copy_example
@@ -31,7 +30,6 @@ def _ready(api: APIServer, name: str) -> dict:
 
 def test_failures_back_off_to_the_cap_count_up_one_event_and_recover(tmp_path: Path) -> None:
     api = APIServer(MemoryBackend())
-    register_event_kinds(api)
     handler = _handler(api, copy_example("greeting", tmp_path))
 
     assert [handler.failed(ALICE, "boom") for _ in range(4)] == [1.0, 2.0, 4.0, 4.0]
@@ -59,7 +57,6 @@ def test_failures_back_off_to_the_cap_count_up_one_event_and_recover(tmp_path: P
 
 def test_a_loop_and_a_conflict_have_their_reasons_and_a_restart_still_recovers(tmp_path: Path) -> None:
     api = APIServer(MemoryBackend())
-    register_event_kinds(api)
     project = copy_example("greeting", tmp_path)
     handler = _handler(api, project)
     handler.failed(BOB, "reconcile loop: reconciler greeting reconciled Greeting.example.com default/bob 100 times")
@@ -76,7 +73,6 @@ def test_a_loop_and_a_conflict_have_their_reasons_and_a_restart_still_recovers(t
 
 def test_events_expire_an_hour_after_their_last_occurrence(tmp_path: Path) -> None:
     api = APIServer(MemoryBackend())
-    register_event_kinds(api)
     handler = _handler(api, copy_example("greeting", tmp_path))
     handler.failed(ALICE, "boom")
     handler.failed(BOB, "bang")
