@@ -33,26 +33,71 @@ class PrinterColumn:
         """What the column's JSONPath finds in ``obj`` (nothing, or ``[None]``, when the field is absent)."""
         return jsonpath.evaluate(obj, self.json_path)
 
+    def cell(self, obj: Object, now: datetime) -> Any:
+        """The column's cell for ``obj``, as kube-apiserver fills a Table's: the first value the path finds, as
+        the column's type says (a date as its age); None when there is none or it is not of that type."""
+        values = self.values(obj)
+        value = values[0] if values else None
+        if value is None:
+            return None
+        kind = self.type
+        if kind == "string":
+            return jsonpath.text(value)
+        if kind == "integer" and isinstance(value, int | float) and not isinstance(value, bool):
+            return int(value)
+        if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if kind == "boolean" and isinstance(value, bool):
+            return value
+        if kind == "date" and isinstance(value, str):
+            return age(value, now) or "<invalid>"
+        return None
+
+
+@dataclass(frozen=True)
+class ReferenceColumn(PrinterColumn):
+    """An object reference shown as kubectl shows an Event's OBJECT: ``kind/name``, the kind in lower case
+    (``link/leaf1-spine1``); ``json_path`` leads to the reference."""
+
+    def values(self, obj: Object) -> list[Any]:
+        return [_reference(ref) for ref in super().values(obj) if isinstance(ref, dict)]
+
+
+def _reference(ref: Object) -> str:
+    kind = str(ref.get("kind", "")).lower()
+    return f"{kind}/{ref['name']}" if ref.get("name") else kind
+
 
 AGE = PrinterColumn("Age", CREATED, "date", description="Time since the object was created")
+NAME_LAST = PrinterColumn("Name", ".metadata.name", priority=1)
+"""A kind whose columns hold this one shows its name there, not in a NAME column of its own first."""
 
 
-def _event_columns(last_seen: str, regarding: str, message: str) -> list[PrinterColumn]:
-    """What ``kubectl get events`` shows: when, how bad, why, about what."""
+def _event_columns(regarding: str, message: str, first: str, last: str, count: str, source: str) -> list[PrinterColumn]:
+    """What ``kubectl get events`` shows (kube-apiserver's columns for Events, in their order): when, how bad,
+    why, about what, and with ``-o wide`` the part of the object, who reported it, since when, how often
+    and the Event's own name, last (no NAME column first, as for other kinds)."""
     return [
-        PrinterColumn("Last Seen", last_seen, "date"),
+        PrinterColumn("Last Seen", last, "date"),
         PrinterColumn("Type", ".type"),
         PrinterColumn("Reason", ".reason"),
-        PrinterColumn("Object", f"{regarding}.name"),
+        ReferenceColumn("Object", regarding),
+        PrinterColumn("Subobject", f"{regarding}.fieldPath", priority=1),
+        PrinterColumn("Source", f"{source}.component", priority=1),
         PrinterColumn("Message", message),
+        PrinterColumn("First Seen", first, "date", priority=1),
+        PrinterColumn("Count", count, "integer", priority=1),
+        NAME_LAST,
     ]
 
 
 _BUILT_IN = {
     ("", "Namespace"): [PrinterColumn("Status", ".status.phase", description="The phase of the namespace"), AGE],
     # the Events a server records (choreo.server.events), in both of their APIs
-    ("", "Event"): _event_columns(".lastTimestamp", ".involvedObject", ".message"),
-    ("events.k8s.io", "Event"): _event_columns(".deprecatedLastTimestamp", ".regarding", ".note"),
+    ("", "Event"): _event_columns(".involvedObject", ".message", ".firstTimestamp", ".lastTimestamp", ".count",
+                                  ".source"),
+    ("events.k8s.io", "Event"): _event_columns(".regarding", ".note", ".deprecatedFirstTimestamp",
+                                               ".deprecatedLastTimestamp", ".deprecatedCount", ".deprecatedSource"),
 }
 
 

@@ -30,20 +30,25 @@ GAP = "   "  # kubectl's column separator
 
 @dataclass(frozen=True)
 class Column:
-    """One table column: a header, a JSONPath into the object, and how to show the value."""
+    """One table column: a header and what fills it. A kind's printer column is filled as kubectl shows it
+    from a server's Table (``PrinterColumn.cell``: the first value, typed, a date as an age; blank when there
+    is none); an ``-o custom-columns`` column shows every value its path finds, joined by commas, or
+    ``<none>``, as kubectl's does."""
 
     header: str
-    path: str
-    type: str = "string"
-    priority: int = 0
+    source: kind_columns.PrinterColumn
+    custom: bool = False
+
+    @property
+    def priority(self) -> int:
+        return self.source.priority
 
     def cell(self, obj: Object, now: datetime) -> str:
-        values = jsonpath.evaluate(obj, self.path)
-        if not values or values == [None]:
-            return NONE
-        if self.type == "date":
-            return age(values[0], now)
-        return ",".join(jsonpath.text(v) for v in values)
+        if self.custom:
+            values = self.source.values(obj)
+            return NONE if not values or values == [None] else ",".join(jsonpath.text(v) for v in values)
+        value = self.source.cell(obj, now)
+        return "" if value is None else jsonpath.text(value)  # kubectl leaves a Table's empty cell blank
 
 
 @dataclass
@@ -58,11 +63,7 @@ class Block:
 def printer_columns(crds: kind_columns.CRDReader, kind: KindNames, version: str) -> list[Column]:
     """The kind's printer columns (``choreo.apiserver.columns``) as table columns with kubectl's headers."""
     found = kind_columns.kind_columns(crds, kind.group, kind.kind, kind.plural, version)
-    return [Column(c.name.upper(), c.json_path, c.type, c.priority) for c in found]
-
-
-def age(timestamp: Any, now: datetime) -> str:
-    return kind_columns.age(timestamp, now) or NONE
+    return [Column(c.name.upper(), c) for c in found]
 
 
 def object_name(block: Block, obj: Object) -> str:
@@ -79,11 +80,12 @@ def tables(blocks: Sequence[Block], *, wide: bool, namespaces: bool) -> list[str
         if not block.objects:
             continue
         columns = [c for c in block.columns if wide or c.priority == 0]
-        rows = [[*(["NAMESPACE"] if namespaces else []), "NAME", *(c.header for c in columns)]]
+        named = all(c.source != kind_columns.NAME_LAST for c in block.columns)  # Events: their name is last
+        rows = [[*(["NAMESPACE"] if namespaces else []), *(["NAME"] if named else []), *(c.header for c in columns)]]
         for obj in block.objects:
-            name = object_name(block, obj) if several else obj["metadata"]["name"]
+            name = [object_name(block, obj) if several else obj["metadata"]["name"]] if named else []
             namespace = [obj["metadata"].get("namespace", "")] if namespaces else []
-            rows.append([*namespace, name, *(c.cell(obj, now) for c in columns)])
+            rows.append([*namespace, *name, *(c.cell(obj, now) for c in columns)])
         lines.extend([""] if lines else [])
         lines.extend(table(rows, gap=GAP))
     return lines
@@ -96,7 +98,8 @@ def custom_columns(spec: str, objects: list[Object]) -> list[str]:
         header, sep, path = part.partition(":")
         if not sep or not header or not path:
             raise ChoreoError(f"custom-columns {spec}: expected HEADER:JSONPATH[,HEADER:JSONPATH...]")
-        columns.append(Column(header, jsonpath.relaxed(path).strip("{}")))
+        found = kind_columns.PrinterColumn(header, jsonpath.relaxed(path).strip("{}"))
+        columns.append(Column(header, found, custom=True))
     if not objects:
         return []
     now = datetime.now(UTC)

@@ -12,8 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from choreo.apiserver import jsonpath
-from choreo.apiserver.columns import PrinterColumn, age, kind_columns
+from choreo.apiserver.columns import NAME_LAST, PrinterColumn, kind_columns
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.registry import APIResource
 
@@ -37,25 +36,6 @@ def columns_for(api: ObjectAPI, resource: APIResource, version: str) -> list[Pri
     return kind_columns(api, resource.group, resource.kind, resource.plural, version)
 
 
-def _cell(column: PrinterColumn, obj: Doc, now: datetime) -> Any:
-    values = column.values(obj)
-    value = values[0] if values else None
-    if value is None:
-        return None
-    kind = column.type
-    if kind == "string":
-        return jsonpath.text(value)
-    if kind == "integer" and isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value)
-    if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if kind == "boolean" and isinstance(value, bool):
-        return value
-    if kind == "date" and isinstance(value, str):
-        return age(value, now) or "<invalid>"
-    return None
-
-
 def _partial(obj: Doc) -> Doc:
     md = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
     return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": md}
@@ -72,8 +52,10 @@ def table(
     """The Table of ``objects``; ``include_object`` is the request's ``includeObject`` (None, Metadata, Object)."""
     now = datetime.now(UTC)
     rows = []
+    named = NAME_LAST not in columns  # else the kind shows its name in a column of its own (Events: last)
     for obj in objects:
-        row: Doc = {"cells": [(obj.get("metadata") or {}).get("name", ""), *(_cell(c, obj, now) for c in columns)]}
+        name = [(obj.get("metadata") or {}).get("name", "")] if named else []
+        row: Doc = {"cells": [*name, *(c.cell(obj, now) for c in columns)]}
         if include_object == "Object":
             row["object"] = obj
         elif include_object != "None":
@@ -90,6 +72,6 @@ def table(
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": metadata,
-        "columnDefinitions": [_NAME, *definitions],
+        "columnDefinitions": [_NAME, *definitions] if named else definitions,
         "rows": rows,
     }

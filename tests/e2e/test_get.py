@@ -24,6 +24,15 @@ def rows(text: str) -> list[list[str]]:
     return [line.split() for line in text.splitlines()]
 
 
+def cells(text: str) -> list[dict[str, str]]:
+    """A table's rows by header, cut where the header's columns begin (a blank cell stays a column)."""
+    header, *lines = text.splitlines()
+    starts = [i for i, c in enumerate(header) if c != " " and (i == 0 or header[i - 1] == " ")]
+    bounds = list(zip(starts, [*starts[1:], None], strict=True))
+    names = [header[a:b].strip() for a, b in bounds]
+    return [{name: line[a:b].strip() for name, (a, b) in zip(names, bounds, strict=True)} for line in lines]
+
+
 GREETING = """\
 apiVersion: example.com/v1alpha1
 kind: Greeting
@@ -107,12 +116,13 @@ def test_type_name_kind_lists_and_output_formats(greetings: Path) -> None:
 def test_printer_columns_show_an_ipclaims_address_and_categories_select_kinds(example) -> None:
     project = example("interface")
     assert choreo("run", str(project), "-r").code == 0
-    table = rows(ok("get", "ipclaims", "-C", str(project)))
-    header = table[0]
+    text = ok("get", "ipclaims", "-C", str(project))
+    header = rows(text)[0]
     assert header[:3] == ["NAME", "READY", "INDEX"] and "ADDRESS" in header and "AGE" not in header
-    by_name = {row[0]: dict(zip(header, row, strict=True)) for row in table[1:]}
+    by_name = {row["NAME"]: row for row in cells(text)}
     assert by_name["node1.loopback.ipv4"]["ADDRESS"] == "10.0.0.0/32"
     assert by_name["node1.loopback.ipv4"]["READY"] == "True"
+    assert by_name["node1.loopback.ipv4"]["RANGE"] == ""  # a field it has not: blank, as kubectl shows it
     kuid = ok("get", "kuid", "-C", str(project))  # the allocator kinds' category
     assert "ipclaim.ipam.be.kuid.dev/node1.loopback.ipv4" in kuid
     assert "ipindex.ipam.be.kuid.dev/kubenet" in kuid

@@ -57,6 +57,12 @@ def test_a_forced_conflict_on_a_child_shows_ready_false_an_event_and_retries(
     events = kubectl("get", "events", "-o", "json")
     event = next(e for e in json.loads(events)["items"] if e["reason"] == "ApplyConflict")
     assert event["involvedObject"]["name"] == "alice" and event["count"] >= 2 and event["type"] == "Warning"
+    header, *rows = kubectl("get", "events").splitlines()  # the server's Table, as kube-apiserver fills it
+    assert header.split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert any(row.split()[2:5] == ["ApplyConflict", "greeting/alice", "reconciler"] for row in rows), rows
+    local = choreo("get", "events", "--server", url)  # `events`: the core kind, its OBJECT the same way
+    assert local.code == 0 and any(row.split()[2:5] == ["ApplyConflict", "greeting/alice", "reconciler"]
+                                   for row in local.out.splitlines()[1:]), local.out
 
     result = choreo("run", "result", "--server", url)
     assert result.code == 1
