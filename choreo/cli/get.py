@@ -216,6 +216,11 @@ def _check_format(_ctx: click.Context, _param: click.Parameter, value: str | Non
 @click.option("-o", "--output", "fmt", default=None, callback=_check_format, metavar="|".join(FORMATS),
               help="Output format (default: a table with the kind's printer columns).")
 @click.option("--show-managed-fields", is_flag=True, help="Keep metadata.managedFields in yaml/json.")
+@click.option("--show-labels", is_flag=True, help="A LABELS column last in tables.")
+@click.option("-L", "--label-columns", "label_keys", multiple=True, metavar="KEY[,KEY...]",
+              help="A column for each label key (repeatable).")
+@click.option("--sort-by", default=None, metavar="JSONPATH",
+              help="Sort by a field (.metadata.name, {.spec.vlan}); numbers by value.")
 @addressable("directory")
 def get(
     client: ServerClient | None,
@@ -226,6 +231,9 @@ def get(
     labels: str | None,
     fmt: str | None,
     show_managed_fields: bool,
+    show_labels: bool,
+    label_keys: tuple[str, ...],
+    sort_by: str | None,
 ) -> None:
     """Show objects: KIND[,KIND...] [NAME...] or TYPE/NAME... (a kind is its plural, singular, kind or
     short name, optionally .GROUP, or a category such as kuid). The reference's older KIND NAME NAMESPACE
@@ -240,15 +248,22 @@ def get(
     if not show_managed_fields:
         for block in blocks:
             block.objects = [ssa.strip_managed_fields(o) for o in block.objects]
+    if sort_by is not None:
+        for block in blocks:
+            block.objects = printers.sorted_by(block.objects, sort_by)
     objects = [o for block in blocks for o in block.objects]
-    click.echo(_render(blocks, printers.document(objects, request.single), fmt, all_namespaces), nl=False)
+    keys = [key for given in label_keys for key in given.split(",") if key]
+    extra = printers.label_columns(keys, all_labels=show_labels)
+    click.echo(_render(blocks, printers.document(objects, request.single), fmt, all_namespaces, extra), nl=False)
     if not objects and fmt not in ("yaml", "json") and not (fmt or "").startswith("jsonpath="):
         namespaced = any(kind.namespaced for kind, _ in request.wanted)
         where = f" in {namespace} namespace" if namespaced and not all_namespaces else ""
         click.echo(shorten(f"No resources found{where}."), err=True)  # -n may be any length
 
 
-def _render(blocks: list[printers.Block], doc: Object, fmt: str | None, every: bool) -> str:
+def _render(
+    blocks: list[printers.Block], doc: Object, fmt: str | None, every: bool, extra: Sequence[printers.Column] = ()
+) -> str:
     """The text ``-o fmt`` prints for ``blocks`` (``doc``: the object or List of yaml/json/jsonpath)."""
     kind, _, argument = (fmt or "").partition("=")
     if kind == "jsonpath":  # exactly the template's text, as kubectl prints it
@@ -260,7 +275,7 @@ def _render(blocks: list[printers.Block], doc: Object, fmt: str | None, every: b
     elif fmt == "name":
         lines = [printers.object_name(block, o) for block in blocks for o in block.objects]
     else:
-        lines = printers.tables(blocks, wide=fmt == "wide", namespaces=every)
+        lines = printers.tables(blocks, wide=fmt == "wide", namespaces=every, extra=extra)
     return "".join(f"{line}\n" for line in lines)
 
 

@@ -70,16 +70,59 @@ def object_name(block: Block, obj: Object) -> str:
     return f"{block.type_name}/{obj['metadata']['name']}"
 
 
-def tables(blocks: Sequence[Block], *, wide: bool, namespaces: bool) -> list[str]:
+def label_columns(keys: Sequence[str], *, all_labels: bool) -> list[Column]:
+    """kubectl's ``-L KEY,...`` (a column per label key, headed by the key's last ``/`` part in capitals, blank
+    where an object has no such label) and ``--show-labels`` (a LABELS column last: ``k=v,...`` sorted by key,
+    ``<none>`` for none), the columns added after a kind's own."""
+    added = [Column(key.rsplit("/", 1)[-1].upper(), _LabelValue(key, key)) for key in keys]
+    return [*added, Column("LABELS", _AllLabels("Labels", ".metadata.labels"))] if all_labels else added
+
+
+@dataclass(frozen=True)
+class _LabelValue(kind_columns.PrinterColumn):
+    def values(self, obj: Object) -> list[Any]:
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        return [labels[self.json_path]] if self.json_path in labels else []
+
+
+@dataclass(frozen=True)
+class _AllLabels(kind_columns.PrinterColumn):
+    def values(self, obj: Object) -> list[Any]:
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        return [",".join(f"{k}={v}" for k, v in sorted(labels.items())) or NONE]
+
+
+def sorted_by(objects: list[Object], path: str) -> list[Object]:
+    """kubectl's ``--sort-by JSONPATH``: by the first value the path finds, numbers by value and before
+    text; objects without one first. A path that finds nothing in any object is an error, as kubectl's."""
+    template = jsonpath.relaxed(path)
+    found = [jsonpath.evaluate(o, template.strip("{}")) for o in objects]
+    if objects and not any(v and v[0] is not None for v in found):
+        raise ChoreoError(f'--sort-by {path}: couldn\'t find any field with path "{template}" in the list of objects')
+
+    def key(values: list[Any]) -> tuple[int, Any]:
+        value = values[0] if values else None
+        if value is None:
+            return (0, "")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return (1, value)
+        return (2, jsonpath.text(value))
+
+    order = sorted(range(len(objects)), key=lambda i: key(found[i]))
+    return [objects[i] for i in order]
+
+
+def tables(blocks: Sequence[Block], *, wide: bool, namespaces: bool, extra: Sequence[Column] = ()) -> list[str]:
     """One table per kind, a blank line between them; ``TYPE/NAME`` in the NAME column when several
-    kinds are shown, a NAMESPACE column when objects of several namespaces may be listed."""
+    kinds are shown, a NAMESPACE column when objects of several namespaces may be listed; ``extra``
+    columns (labels) after each kind's own."""
     now = datetime.now(UTC)
     several = len([b for b in blocks if b.objects]) > 1
     lines: list[str] = []
     for block in blocks:
         if not block.objects:
             continue
-        columns = [c for c in block.columns if wide or c.priority == 0]
+        columns = [*(c for c in block.columns if wide or c.priority == 0), *extra]
         named = all(c.source != kind_columns.NAME_LAST for c in block.columns)  # Events: their name is last
         rows = [[*(["NAMESPACE"] if namespaces else []), *(["NAME"] if named else []), *(c.header for c in columns)]]
         for obj in block.objects:

@@ -166,3 +166,19 @@ def test_a_server_from_the_environment_is_named_on_a_terminal(served: tuple[str,
     assert choreo("get", "greetings", "-o", "name").err == ""  # not a terminal: stderr stays clean for scripts
     code, shown = on_terminal("get", "greetings", "-o", "name", "--server", url)
     assert code == 0 and "server:" not in shown  # named on the command line: nothing to point out
+
+
+def test_label_columns_show_labels_and_sort_by_as_kubectl(greetings: Path) -> None:
+    at = ("-C", str(greetings))
+    table = cells(ok("get", "greetings", "-L", "team", "--show-labels", *at))
+    assert [(r["NAME"], r["TEAM"], r["LABELS"]) for r in table] == [
+        ("alice", "", "<none>"), ("bob", "", "<none>"), ("leaf10", "red", "team=red"), ("leaf2", "blue", "team=blue")]
+    assert rows(ok("get", "greetings", "-L", "example.com/team,team", *at))[0] == ["NAME", "AGE", "TEAM", "TEAM"]
+    by_team = ok("get", "greetings", "-A", "--sort-by", ".metadata.labels.team", "-o", "name", *at).split()
+    assert by_team == [f"greeting.example.com/{name}" for name in (
+        "alice", "bob", "leaf2", "dave", "leaf10", "carol")]  # no team first, then blue, red; ties as listed
+    by_name = rows(ok("get", "greetings", "--sort-by", "{.spec.name}", *at))
+    assert [r[0] for r in by_name[1:]] == ["alice", "bob", "leaf10", "leaf2"]
+    missing = choreo("get", "greetings", "--sort-by", ".spec.nothing", *at)
+    assert (missing.code, missing.err) == (1, "error: --sort-by .spec.nothing: couldn't find any field with path "
+                                              '"{.spec.nothing}" in the list of objects\n')
