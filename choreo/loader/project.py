@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 STATE_DIR = ".choreo"  # what choreo keeps inside a project folder: store, run records, upstream clones
+PROJECT_FOLDERS = ("crds", "in", "reconcilers", "libs", "refs", "schemas", "runningconfigs")
 ORIGIN_ANNOTATION = "api.choreo.kform.dev/origin"
 FILE_ORIGIN = '{"kind":"File"}'
 INPUT_MANAGER = "inputfileloader"  # the field manager of what the loader applies from the project's files
@@ -80,3 +81,9 @@ class Project:
     warnings: list[str] = field(default_factory=list)
     # The upstream refs merged into this project (loader.upstream); None until they are resolved.
     upstreams: list[LoadedUpstream] | None = None
+
+
+def has_project_parts(root: Path) -> bool:
+    """Whether ``root`` holds any folder of a project, or the state of an earlier run: a batch run of a folder
+    with neither is a mistake (the wrong working folder) that would only leave a ``.choreo/`` behind."""
+    return any((root / name).is_dir() for name in (*PROJECT_FOLDERS, STATE_DIR))

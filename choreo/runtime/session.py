@@ -18,6 +18,7 @@ from pathlib import Path
 
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError
+from choreo.loader.project import PROJECT_FOLDERS, has_project_parts
 from choreo.results.record import RunRecord, latest_record
 from choreo.runtime import fixpoint
 from choreo.runtime.controller import Controller
@@ -39,6 +40,10 @@ class _ReconcilingFailed(Exception):
 def run_project(root: Path, options: RunOptions | None = None) -> RunRecord:
     """Load and reconcile ``root``; raises ``ChoreoError`` for load errors (nothing is changed then)."""
     pipeline = Pipeline(root, options or RunOptions())
+    if not has_project_parts(pipeline.root):
+        parts = ", ".join(f"{name}/" for name in PROJECT_FOLDERS[:5])
+        raise ChoreoError(f"{pipeline.root}: not a choreo project: it has none of {parts} (make one, or name the "
+                          "project folder: `choreo run DIR`)")
     lock = FolderLock(pipeline.root, state_folder(pipeline.root))
     lock.take("run", waiting=lambda holder: pipeline.options.notice(
         f"waiting for another choreo run of {pipeline.root} to end ({holder})"))

@@ -164,3 +164,22 @@ def test_a_template_writing_nan_is_refused(example) -> None:
     assert "Traceback" not in result.out + result.err
     assert "interface.node1.e1-1" in result.out + result.err  # the Config the template wrote
     assert "value is not JSON-compatible" in result.out + result.err  # its config is schemaless: the store refuses
+
+
+def test_a_folder_that_is_no_project_is_refused_and_left_as_it_was(tmp_path: Path, example) -> None:
+    folder = tmp_path / "home"
+    (folder / "notes").mkdir(parents=True)
+    result = choreo("run", "-r", "-s", cwd=folder)  # `choreo run` in the wrong working folder
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (f"error: {folder}: not a choreo project: it has none of crds/, in/, reconcilers/, libs/, "
+                          "refs/ (make one, or name the project folder: `choreo run DIR`)\n")
+    assert sorted(p.name for p in folder.iterdir()) == ["notes"]  # no .choreo/ left behind
+    project = example("greeting")
+    assert choreo("run", str(project)).code == 0
+    for part in ("crds", "in", "reconcilers"):
+        for file in sorted((project / part).rglob("*"), reverse=True):
+            file.unlink() if file.is_file() else file.rmdir()
+        (project / part).rmdir()
+    emptied = choreo("run", str(project))  # its state remains: a project emptied of its files still runs
+    assert emptied.code == 0, emptied.err
+    assert choreo("get", "greetings", "-C", str(project)).code == 1  # its kinds and objects are gone with them
