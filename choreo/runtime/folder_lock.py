@@ -83,8 +83,8 @@ class FolderLock:
             return True
         if fcntl is None:
             return False
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:  # never through a link: the holder's name is written into the file
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         except OSError:
             return False
         told = False

@@ -148,3 +148,13 @@ def _ended_pid() -> int:
     child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
                            check=True)
     return int(child.stdout)
+
+
+def test_a_lock_file_that_is_a_link_is_not_followed(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "someone-elses-file"
+    elsewhere.write_text("keep me\n")
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / LOCK_FILE).symlink_to(elsewhere)
+    assert FolderLock(tmp_path, state).take("run") is False  # no lock there, and nothing written through it
+    assert elsewhere.read_text() == "keep me\n"
