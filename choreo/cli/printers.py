@@ -74,19 +74,28 @@ def label_columns(keys: Sequence[str], *, all_labels: bool) -> list[Column]:
     """kubectl's ``-L KEY,...`` (a column per label key, headed by the key's last ``/`` part in capitals, blank
     where an object has no such label) and ``--show-labels`` (a LABELS column last: ``k=v,...`` sorted by key,
     ``<none>`` for none), the columns added after a kind's own."""
-    added = [Column(key.rsplit("/", 1)[-1].upper(), _LabelValue(key, key)) for key in keys]
-    return [*added, Column("LABELS", _AllLabels("Labels", ".metadata.labels"))] if all_labels else added
+    added = [Column(key.rsplit("/", 1)[-1].upper(), _LabelValue(key, LABELS, label=key)) for key in keys]
+    return [*added, Column("LABELS", _AllLabels("Labels", LABELS))] if all_labels else added
+
+
+LABELS = ".metadata.labels"
 
 
 @dataclass(frozen=True)
 class _LabelValue(kind_columns.PrinterColumn):
+    """The value of the label ``label`` (a key may hold dots and slashes, which a JSONPath would need escaped)."""
+
+    label: str = ""
+
     def values(self, obj: Object) -> list[Any]:
         labels = (obj.get("metadata") or {}).get("labels") or {}
-        return [labels[self.json_path]] if self.json_path in labels else []
+        return [labels[self.label]] if self.label in labels else []
 
 
 @dataclass(frozen=True)
 class _AllLabels(kind_columns.PrinterColumn):
+    """Every label as ``k=v,...`` by key, ``<none>`` for none."""
+
     def values(self, obj: Object) -> list[Any]:
         labels = (obj.get("metadata") or {}).get("labels") or {}
         return [",".join(f"{k}={v}" for k, v in sorted(labels.items())) or NONE]
