@@ -29,7 +29,7 @@ from choreo.messages import shorten
 from choreo.plugins import INTERNAL_RECONCILERS
 from choreo.results.summary import table
 from choreo.server.client import ResourceInfo, ServerClient
-from choreo.server.query import label_selector
+from choreo.server.query import field_selector, label_selector
 
 Object = dict[str, Any]
 CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
@@ -49,7 +49,7 @@ class ObjectSource(Protocol):
     """Where ``get`` reads kinds and objects: the project's store or a server."""
 
     def kinds(self) -> Sequence[Kind]: ...
-    def objects(self, kind: Kind, namespace: str | None) -> list[Object]: ...
+    def objects(self, kind: Kind, namespace: str | None, fields: str | None = None) -> list[Object]: ...
     def columns(self, kind: Kind) -> list[printers.Column]: ...
 
 
@@ -60,8 +60,16 @@ class LocalSource:
     def kinds(self) -> Sequence[APIResource]:
         return self.api.registry.resources()
 
-    def objects(self, kind: Kind, namespace: str | None) -> list[Object]:
-        return self.api.list(kind.group, kind.kind, namespace)
+    def objects(self, kind: Kind, namespace: str | None, fields: str | None = None) -> list[Object]:
+        """The objects of a kind; ``fields``: a field selector, checked against the kind's schema as the API
+        server checks it (``metadata.name``, ``metadata.namespace`` or a scalar field the schema declares)."""
+        objects = self.api.list(kind.group, kind.kind, namespace)
+        if not fields:
+            return objects
+        resource = self.api.registry.get(kind.group, kind.kind)
+        schema = resource.schema_for(resource.storage_version) if resource is not None else None
+        selected = field_selector(fields, schema)
+        return [o for o in objects if selected(o)]
 
     def columns(self, kind: Kind) -> list[printers.Column]:
         resource = self.api.registry.get(kind.group, kind.kind)
@@ -75,9 +83,9 @@ class ServerSource:
     def kinds(self) -> Sequence[ResourceInfo]:
         return self.client.resources()
 
-    def objects(self, kind: Kind, namespace: str | None) -> list[Object]:
+    def objects(self, kind: Kind, namespace: str | None, fields: str | None = None) -> list[Object]:
         assert isinstance(kind, ResourceInfo)
-        return self.client.list(kind, namespace)
+        return self.client.list(kind, namespace, fields=fields)
 
     def columns(self, kind: Kind) -> list[printers.Column]:
         assert isinstance(kind, ResourceInfo)
@@ -156,13 +164,15 @@ def parse_request(kinds: Sequence[Kind], args: Sequence[str]) -> Request:
     return Request([(kind, names) for kind in resolve_kinds(kinds, args[0])], single=len(names) == 1)
 
 
-def select(source: ObjectSource, request: Request, namespace: str | None, labels: str | None) -> list[printers.Block]:
+def select(
+    source: ObjectSource, request: Request, namespace: str | None, labels: str | None, fields: str | None = None
+) -> list[printers.Block]:
     """The objects asked for, one block per kind, by namespace then name (as kubectl lists them)."""
     matches = label_selector(labels)
     blocks = []
     for kind, names in request.wanted:
         where = namespace if kind.namespaced else None
-        objects = [o for o in source.objects(kind, where) if matches(o)]
+        objects = [o for o in source.objects(kind, where, fields) if matches(o)]
         if names:
             by_name = {o["metadata"]["name"]: o for o in objects}
             missing = [n for n in names if n not in by_name]
@@ -216,6 +226,9 @@ def _check_format(_ctx: click.Context, _param: click.Parameter, value: str | Non
 @click.option("-o", "--output", "fmt", default=None, callback=_check_format, metavar="|".join(FORMATS),
               help="Output format (default: a table with the kind's printer columns).")
 @click.option("--show-managed-fields", is_flag=True, help="Keep metadata.managedFields in yaml/json.")
+@click.option("--field-selector", "fields", default=None, metavar="SELECTOR",
+              help="Field selector: metadata.name=x,spec.node!=leaf1 (fields the kind's schema declares).")
+@click.option("--no-headers", is_flag=True, help="Tables without their header line.")
 @click.option("--show-labels", is_flag=True, help="A LABELS column last in tables.")
 @click.option("-L", "--label-columns", "label_keys", multiple=True, metavar="KEY[,KEY...]",
               help="A column for each label key (repeatable).")
@@ -231,6 +244,8 @@ def get(
     labels: str | None,
     fmt: str | None,
     show_managed_fields: bool,
+    fields: str | None,
+    no_headers: bool,
     show_labels: bool,
     label_keys: tuple[str, ...],
     sort_by: str | None,
@@ -244,7 +259,7 @@ def get(
             request, namespace = older_namespace_form(source, request, resources, namespace)
         if all_namespaces and any(names for _kind, names in request.wanted):
             raise ChoreoError("a resource cannot be retrieved by name across all namespaces (drop -A)")
-        blocks = select(source, request, None if all_namespaces else namespace, labels)
+        blocks = select(source, request, None if all_namespaces else namespace, labels, fields)
     if not show_managed_fields:
         for block in blocks:
             block.objects = [ssa.strip_managed_fields(o) for o in block.objects]
@@ -254,7 +269,8 @@ def get(
     objects = [o for block in blocks for o in block.objects]
     keys = [key for given in label_keys for key in given.split(",") if key]
     extra = printers.label_columns(keys, all_labels=show_labels)
-    click.echo(_render(blocks, printers.document(objects, request.single), fmt, all_namespaces, extra), nl=False)
+    text = _render(blocks, printers.document(objects, request.single), fmt, all_namespaces, extra, no_headers)
+    click.echo(text, nl=False)
     if not objects and fmt not in ("yaml", "json") and not (fmt or "").startswith("jsonpath="):
         namespaced = any(kind.namespaced for kind, _ in request.wanted)
         where = f" in {namespace} namespace" if namespaced and not all_namespaces else ""
@@ -262,7 +278,8 @@ def get(
 
 
 def _render(
-    blocks: list[printers.Block], doc: Object, fmt: str | None, every: bool, extra: Sequence[printers.Column] = ()
+    blocks: list[printers.Block], doc: Object, fmt: str | None, every: bool, extra: Sequence[printers.Column] = (),
+    no_headers: bool = False,
 ) -> str:
     """The text ``-o fmt`` prints for ``blocks`` (``doc``: the object or List of yaml/json/jsonpath)."""
     kind, _, argument = (fmt or "").partition("=")
@@ -271,11 +288,12 @@ def _render(
     if fmt in ("yaml", "json"):
         return printers.dump(doc, fmt).rstrip() + "\n"
     if kind == "custom-columns":
-        lines = printers.custom_columns(argument, doc["items"] if doc.get("kind") == "List" else [doc])
+        lines = printers.custom_columns(argument, doc["items"] if doc.get("kind") == "List" else [doc],
+                                        headers=not no_headers)
     elif fmt == "name":
         lines = [printers.object_name(block, o) for block in blocks for o in block.objects]
     else:
-        lines = printers.tables(blocks, wide=fmt == "wide", namespaces=every, extra=extra)
+        lines = printers.tables(blocks, wide=fmt == "wide", namespaces=every, extra=extra, headers=not no_headers)
     return "".join(f"{line}\n" for line in lines)
 
 

@@ -121,10 +121,12 @@ def sorted_by(objects: list[Object], path: str) -> list[Object]:
     return [objects[i] for i in order]
 
 
-def tables(blocks: Sequence[Block], *, wide: bool, namespaces: bool, extra: Sequence[Column] = ()) -> list[str]:
+def tables(
+    blocks: Sequence[Block], *, wide: bool, namespaces: bool, extra: Sequence[Column] = (), headers: bool = True
+) -> list[str]:
     """One table per kind, a blank line between them; ``TYPE/NAME`` in the NAME column when several
     kinds are shown, a NAMESPACE column when objects of several namespaces may be listed; ``extra``
-    columns (labels) after each kind's own."""
+    columns (labels) after each kind's own; ``headers=False``: kubectl's ``--no-headers``."""
     now = datetime.now(UTC)
     several = len([b for b in blocks if b.objects]) > 1
     lines: list[str] = []
@@ -139,12 +141,12 @@ def tables(blocks: Sequence[Block], *, wide: bool, namespaces: bool, extra: Sequ
             namespace = [obj["metadata"].get("namespace", "")] if namespaces else []
             rows.append([*namespace, *name, *(c.cell(obj, now) for c in columns)])
         lines.extend([""] if lines else [])
-        lines.extend(table(rows, gap=GAP))
+        lines.extend(table(rows if headers else rows[1:], gap=GAP))  # no header: its width does not count
     return lines
 
 
-def custom_columns(spec: str, objects: list[Object]) -> list[str]:
-    """``-o custom-columns=NAME:.metadata.name,ADDRESS:.status.address``."""
+def custom_columns(spec: str, objects: list[Object], *, headers: bool = True) -> list[str]:
+    """``-o custom-columns=NAME:.metadata.name,ADDRESS:.status.address`` (``--no-headers``: without the header)."""
     columns = []
     for part in spec.split(","):
         header, sep, path = part.partition(":")
@@ -155,7 +157,8 @@ def custom_columns(spec: str, objects: list[Object]) -> list[str]:
     if not objects:
         return []
     now = datetime.now(UTC)
-    return table([[c.header for c in columns], *([c.cell(o, now) for c in columns] for o in objects)], gap=GAP)
+    heading = [[c.header for c in columns]] if headers else []
+    return table([*heading, *([c.cell(o, now) for c in columns] for o in objects)], gap=GAP)
 
 
 def document(objects: list[Object], single: bool) -> Object:

@@ -241,8 +241,10 @@ class ServerClient:
     def path(info: ResourceInfo, namespace: str | None = None, name: str | None = None) -> str:
         return resource_path(info.group, info.version, info.plural, info.namespaced, namespace, name)
 
-    def list(self, info: ResourceInfo, namespace: str | None = None) -> list[Object]:
-        return self.request("GET", self.path(info, namespace)).get("items", [])
+    def list(self, info: ResourceInfo, namespace: str | None = None, *, fields: str | None = None) -> list[Object]:
+        """The objects of a kind (``fields``: a field selector, checked and applied by the server)."""
+        query = {"fieldSelector": fields} if fields else None
+        return self.request("GET", self.path(info, namespace), query=query).get("items", [])
 
     def object_path(self, obj: Object) -> str:
         """The path of ``obj`` (a namespaced object without a namespace is in ``default``)."""

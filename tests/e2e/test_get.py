@@ -182,3 +182,17 @@ def test_label_columns_show_labels_and_sort_by_as_kubectl(greetings: Path) -> No
     missing = choreo("get", "greetings", "--sort-by", ".spec.nothing", *at)
     assert (missing.code, missing.err) == (1, "error: --sort-by .spec.nothing: couldn't find any field with path "
                                               '"{.spec.nothing}" in the list of objects\n')
+
+
+def test_field_selector_and_no_headers_as_kubectl(greetings: Path) -> None:
+    at = ("-C", str(greetings))
+    carol = rows(ok("get", "greetings", "-A", "--field-selector", "spec.name=carol", *at))
+    assert [r[:2] for r in carol] == [["NAMESPACE", "NAME"], ["lab", "carol"]]
+    names = ok("get", "greetings", "--field-selector", "metadata.name!=alice,spec.language=en", "--no-headers",
+               "-o", "custom-columns=N:.metadata.name", *at)
+    assert names.split() == ["bob", "leaf10", "leaf2"]  # alice is excluded by name (and speaks fr)
+    plain = rows(ok("get", "greetings", "--no-headers", *at))
+    assert [r[0] for r in plain] == ["alice", "bob", "leaf10", "leaf2"]  # no NAME line
+    undeclared = choreo("get", "greetings", "--field-selector", "spec.colour=red", *at)
+    assert undeclared.code == 1 and undeclared.err.startswith(
+        "error: invalid field selector 'spec.colour=red': field label not supported: spec.colour")
