@@ -9,6 +9,7 @@ server (``addressable``): only ``ObjectSource`` differs, the selection and print
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from click.core import ParameterSource
 from choreo.apiserver import ssa
 from choreo.apiserver.registry import APIResource, KindNames, resolve_kind
 from choreo.apiserver.server import APIServer
-from choreo.cli import completion, printers
+from choreo.cli import completion, printers, watching
 from choreo.cli.branchview import branch_project, require_checked_out, wanted_branch
 from choreo.cli.common import addressable, allocator_crds, echo_lines, project_api, project_dir
 from choreo.errors import ChoreoError, NotFound
@@ -29,7 +30,7 @@ from choreo.messages import shorten
 from choreo.plugins import INTERNAL_RECONCILERS
 from choreo.results.summary import table
 from choreo.server.client import ResourceInfo, ServerClient
-from choreo.server.query import field_selector, label_selector
+from choreo.server.query import Predicate, field_selector, label_selector
 
 Object = dict[str, Any]
 CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
@@ -51,11 +52,18 @@ class ObjectSource(Protocol):
     def kinds(self) -> Sequence[Kind]: ...
     def objects(self, kind: Kind, namespace: str | None, fields: str | None = None) -> list[Object]: ...
     def columns(self, kind: Kind) -> list[printers.Column]: ...
+    def changes(
+        self, kind: Kind, namespace: str | None, fields: str | None, labels: str | None
+    ) -> Iterator[Object]:
+        """The objects ``objects`` listed last for this kind and namespace, as they change from then on."""
+        ...
 
 
 class LocalSource:
-    def __init__(self, api: APIServer) -> None:
+    def __init__(self, api: APIServer, *, watchable: bool = True) -> None:
         self.api = api
+        self.watchable = watchable  # another branch's files, read into memory, never change
+        self._listed_at: dict[tuple[str, str, str | None], int] = {}
 
     def kinds(self) -> Sequence[APIResource]:
         return self.api.registry.resources()
@@ -63,13 +71,29 @@ class LocalSource:
     def objects(self, kind: Kind, namespace: str | None, fields: str | None = None) -> list[Object]:
         """The objects of a kind; ``fields``: a field selector, checked against the kind's schema as the API
         server checks it (``metadata.name``, ``metadata.namespace`` or a scalar field the schema declares)."""
+        self._listed_at[(kind.group, kind.kind, namespace)] = self.api.events.current_revision()
         objects = self.api.list(kind.group, kind.kind, namespace)
         if not fields:
             return objects
-        resource = self.api.registry.get(kind.group, kind.kind)
-        schema = resource.schema_for(resource.storage_version) if resource is not None else None
-        selected = field_selector(fields, schema)
+        selected = self._fields(kind, fields)
         return [o for o in objects if selected(o)]
+
+    def _fields(self, kind: Kind, fields: str | None) -> Predicate:
+        resource = self.api.registry.get(kind.group, kind.kind)
+        return field_selector(fields, resource.schema_for(resource.storage_version) if resource is not None else None)
+
+    def changes(self, kind: Kind, namespace: str | None, fields: str | None, labels: str | None) -> Iterator[Object]:
+        if not self.watchable:
+            raise ChoreoError("-w follows the project's store or a server: another branch's files do not change")
+        by_fields, by_labels = self._fields(kind, fields), label_selector(labels)
+
+        def selected(obj: Object) -> bool:
+            here = namespace is None or (obj.get("metadata") or {}).get("namespace") == namespace
+            return here and by_fields(obj) and by_labels(obj)
+
+        since = self._listed_at.get((kind.group, kind.kind, namespace), self.api.events.current_revision())
+        return watching.local_changes(self.api, kind.group, kind.kind, since,
+                                      lambda: [o for o in self.objects(kind, namespace) if selected(o)], selected)
 
     def columns(self, kind: Kind) -> list[printers.Column]:
         resource = self.api.registry.get(kind.group, kind.kind)
@@ -79,13 +103,27 @@ class LocalSource:
 class ServerSource:
     def __init__(self, client: ServerClient) -> None:
         self.client = client
+        self._listed_at: dict[tuple[str, str, str | None], str] = {}
 
     def kinds(self) -> Sequence[ResourceInfo]:
         return self.client.resources()
 
     def objects(self, kind: Kind, namespace: str | None, fields: str | None = None) -> list[Object]:
         assert isinstance(kind, ResourceInfo)
-        return self.client.list(kind, namespace, fields=fields)
+        objects, self._listed_at[(kind.group, kind.kind, namespace)] = self.client.list_at(kind, namespace,
+                                                                                           fields=fields)
+        return objects
+
+    def changes(self, kind: Kind, namespace: str | None, fields: str | None, labels: str | None) -> Iterator[Object]:
+        assert isinstance(kind, ResourceInfo)
+        query = {name: value for name, value in (("fieldSelector", fields), ("labelSelector", labels)) if value}
+        since = self._listed_at.get((kind.group, kind.kind, namespace), "")
+
+        def relist() -> tuple[list[Object], str]:
+            objects, version = self.client.list_at(kind, namespace, fields=fields)
+            return [o for o in objects if label_selector(labels)(o)], version
+
+        return watching.server_changes(self.client, kind, namespace, since, query, relist)
 
     def columns(self, kind: Kind) -> list[printers.Column]:
         assert isinstance(kind, ResourceInfo)
@@ -111,7 +149,7 @@ def object_source(client: ServerClient | None, directory: str | None) -> Iterato
         return
     with branch_project(directory, branch) as elsewhere:
         if elsewhere is not None:
-            yield LocalSource(memory_api(elsewhere, with_objects=True))
+            yield LocalSource(memory_api(elsewhere, with_objects=True), watchable=False)
             return
     with project_api(directory) as api:
         yield LocalSource(api)
@@ -234,6 +272,8 @@ def _check_format(_ctx: click.Context, _param: click.Parameter, value: str | Non
               help="A column for each label key (repeatable).")
 @click.option("--sort-by", default=None, metavar="JSONPATH",
               help="Sort by a field (.metadata.name, {.spec.vlan}); numbers by value.")
+@click.option("-w", "--watch", is_flag=True, help="After the list, each change as it happens (Ctrl-C ends).")
+@click.option("--watch-only", is_flag=True, help="Each change of the kind as it happens, without the list first.")
 @addressable("directory")
 def get(
     client: ServerClient | None,
@@ -249,6 +289,8 @@ def get(
     show_labels: bool,
     label_keys: tuple[str, ...],
     sort_by: str | None,
+    watch: bool,
+    watch_only: bool,
 ) -> None:
     """Show objects: KIND[,KIND...] [NAME...] or TYPE/NAME... (a kind is its plural, singular, kind or
     short name, optionally .GROUP, or a category such as kuid). The reference's older KIND NAME NAMESPACE
@@ -259,22 +301,73 @@ def get(
             request, namespace = older_namespace_form(source, request, resources, namespace)
         if all_namespaces and any(names for _kind, names in request.wanted):
             raise ChoreoError("a resource cannot be retrieved by name across all namespaces (drop -A)")
-        blocks = select(source, request, None if all_namespaces else namespace, labels, fields)
-    if not show_managed_fields:
-        for block in blocks:
-            block.objects = [ssa.strip_managed_fields(o) for o in block.objects]
-    if sort_by is not None:
-        for block in blocks:
-            block.objects = printers.sorted_by(block.objects, sort_by)
+        if (watch or watch_only) and len(request.wanted) != 1:
+            raise ChoreoError("watch is only supported on individual resources and resource collections, but "
+                              f"{len(request.wanted)} resources were found")
+        where = None if all_namespaces else namespace
+        blocks = select(source, request, where, labels, fields)
+        if not show_managed_fields:
+            for block in blocks:
+                block.objects = [ssa.strip_managed_fields(o) for o in block.objects]
+        if sort_by is not None:
+            for block in blocks:
+                block.objects = printers.sorted_by(block.objects, sort_by)
+        keys = [key for given in label_keys for key in given.split(",") if key]
+        extra = printers.label_columns(keys, all_labels=show_labels)
+        if watch or watch_only:
+            kind, names = request.wanted[0]
+            view = Follow(blocks[0], fmt, all_namespaces, extra, no_headers, show_managed_fields)
+            view.start(listed=not watch_only)
+            for obj in source.changes(kind, where if kind.namespaced else None, fields, labels):
+                if not names or obj["metadata"]["name"] in names:
+                    view.changed(obj)
+            return
     objects = [o for block in blocks for o in block.objects]
-    keys = [key for given in label_keys for key in given.split(",") if key]
-    extra = printers.label_columns(keys, all_labels=show_labels)
     text = _render(blocks, printers.document(objects, request.single), fmt, all_namespaces, extra, no_headers)
     click.echo(text, nl=False)
     if not objects and fmt not in ("yaml", "json") and not (fmt or "").startswith("jsonpath="):
         namespaced = any(kind.namespaced for kind, _ in request.wanted)
         where = f" in {namespace} namespace" if namespaced and not all_namespaces else ""
         click.echo(shorten(f"No resources found{where}."), err=True)  # -n may be any length
+
+
+class Follow:
+    """What ``-w``/``--watch-only`` print: the list (a table, or each object in the output's form), then a line
+    (or document) for each change, flushed at once for a reader at the other end of a pipe."""
+
+    def __init__(self, block: printers.Block, fmt: str | None, every: bool, extra: Sequence[printers.Column],
+                 no_headers: bool, managed_fields: bool) -> None:
+        self.block, self.fmt, self.headers, self.managed_fields = block, fmt, not no_headers, managed_fields
+        self.rows = printers.TableRows(block, fmt == "wide", every, extra, several=False)
+
+    def start(self, *, listed: bool) -> None:
+        if self.fmt in (None, "wide"):
+            objects = self.block.objects if listed else []
+            self._echo(self.rows.table(objects, self.headers) if objects or self.headers else [])
+        elif listed:
+            for obj in self.block.objects:
+                self._echo(self._lines(obj))
+
+    def changed(self, obj: Object) -> None:
+        self._echo(self._lines(obj if self.managed_fields else ssa.strip_managed_fields(obj)))
+
+    def _lines(self, obj: Object) -> list[str]:
+        kind, _, argument = (self.fmt or "").partition("=")
+        if kind == "jsonpath":
+            return [printers.jsonpath.render(argument, obj)]
+        if self.fmt in ("yaml", "json"):
+            return [*(["---"] if self.fmt == "yaml" else []), printers.dump(obj, self.fmt).rstrip()]
+        if self.fmt == "name":
+            return [printers.object_name(self.block, obj)]
+        if kind == "custom-columns":
+            return printers.custom_columns(argument, [obj], headers=False)
+        return [self.rows.line(obj)]
+
+    @staticmethod
+    def _echo(lines: Sequence[str]) -> None:
+        for line in lines:
+            click.echo(line)
+        sys.stdout.flush()
 
 
 def _render(

@@ -127,22 +127,46 @@ def tables(
     """One table per kind, a blank line between them; ``TYPE/NAME`` in the NAME column when several
     kinds are shown, a NAMESPACE column when objects of several namespaces may be listed; ``extra``
     columns (labels) after each kind's own; ``headers=False``: kubectl's ``--no-headers``."""
-    now = datetime.now(UTC)
     several = len([b for b in blocks if b.objects]) > 1
     lines: list[str] = []
     for block in blocks:
         if not block.objects:
             continue
-        columns = [*(c for c in block.columns if wide or c.priority == 0), *extra]
-        named = all(c.source != kind_columns.NAME_LAST for c in block.columns)  # Events: their name is last
-        rows = [[*(["NAMESPACE"] if namespaces else []), *(["NAME"] if named else []), *(c.header for c in columns)]]
-        for obj in block.objects:
-            name = [object_name(block, obj) if several else obj["metadata"]["name"]] if named else []
-            namespace = [obj["metadata"].get("namespace", "")] if namespaces else []
-            rows.append([*namespace, *name, *(c.cell(obj, now) for c in columns)])
         lines.extend([""] if lines else [])
-        lines.extend(table(rows if headers else rows[1:], gap=GAP))  # no header: its width does not count
+        lines.extend(TableRows(block, wide, namespaces, extra, several).table(block.objects, headers))
     return lines
+
+
+class TableRows:
+    """The rows of one kind's table: its header, a row per object (``choreo get -w``: more rows later, padded
+    to the table's widths)."""
+
+    def __init__(self, block: Block, wide: bool, namespaces: bool, extra: Sequence[Column], several: bool) -> None:
+        self.block, self.namespaces, self.several = block, namespaces, several
+        self.columns = [*(c for c in block.columns if wide or c.priority == 0), *extra]
+        self.named = all(c.source != kind_columns.NAME_LAST for c in block.columns)  # Events: their name is last
+        self.widths: list[int] = []
+
+    def header(self) -> list[str]:
+        return [*(["NAMESPACE"] if self.namespaces else []), *(["NAME"] if self.named else []),
+                *(c.header for c in self.columns)]
+
+    def row(self, obj: Object, now: datetime) -> list[str]:
+        name = [object_name(self.block, obj) if self.several else obj["metadata"]["name"]] if self.named else []
+        namespace = [obj["metadata"].get("namespace", "")] if self.namespaces else []
+        return [*namespace, *name, *(c.cell(obj, now) for c in self.columns)]
+
+    def table(self, objects: Sequence[Object], headers: bool = True) -> list[str]:
+        now = datetime.now(UTC)
+        rows = [*([self.header()] if headers else []), *(self.row(o, now) for o in objects)]  # no header: no width
+        self.widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))] if rows else []
+        return table(rows, gap=GAP) if rows else []
+
+    def line(self, obj: Object) -> str:
+        """One more row, aligned under the table when it fits."""
+        cells = self.row(obj, datetime.now(UTC))
+        widths = self.widths or [len(cell) for cell in cells]
+        return GAP.join(cell.ljust(width) for cell, width in zip(cells, widths, strict=False)).rstrip()
 
 
 def custom_columns(spec: str, objects: list[Object], *, headers: bool = True) -> list[str]:

@@ -11,6 +11,7 @@ server's message, so the CLI prints one line whatever went wrong (including an u
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import urllib.error
@@ -243,8 +244,15 @@ class ServerClient:
 
     def list(self, info: ResourceInfo, namespace: str | None = None, *, fields: str | None = None) -> list[Object]:
         """The objects of a kind (``fields``: a field selector, checked and applied by the server)."""
+        return self.list_at(info, namespace, fields=fields)[0]
+
+    def list_at(
+        self, info: ResourceInfo, namespace: str | None = None, *, fields: str | None = None
+    ) -> tuple[builtins.list[Object], str]:
+        """The objects of a kind and the resource version they were listed at (where a watch goes on)."""
         query = {"fieldSelector": fields} if fields else None
-        return self.request("GET", self.path(info, namespace), query=query).get("items", [])
+        listed = self.request("GET", self.path(info, namespace), query=query)
+        return listed.get("items", []), str((listed.get("metadata") or {}).get("resourceVersion", ""))
 
     def object_path(self, obj: Object) -> str:
         """The path of ``obj`` (a namespaced object without a namespace is in ``default``)."""
