@@ -32,14 +32,14 @@ def local_changes(api: APIServer, group: str, kind: str, since: int, relist: Cal
     while True:
         if not api.events.wait_for_change(revision, POLL_SECONDS):
             continue
+        now = api.events.current_revision()  # read first: an event committed after it is seen next time
         try:
-            events = api.events.events_since(revision, group, kind)
-            revision = max([revision, *(e.revision for e in events)])
+            events = [e for e in api.events.events_since(revision, group, kind) if e.revision <= now]
         except Gone:
-            revision = api.events.current_revision()
+            revision = now
             yield from relist()
             continue
-        revision = max(revision, api.events.current_revision())
+        revision = now
         yield from (event.object for event in events if selected(event.object))
 
 
