@@ -25,6 +25,7 @@ from choreo.runtime import collector
 # come from plug-ins, through the ``choreo.commands`` entry points.
 COMMANDS = {
     "get": "choreo.cli.get:get",  # the reads
+    "describe": "choreo.cli.describe:describe",
     "api-resources": "choreo.cli.get:api_resources",
     "completion": "choreo.cli.completion:completion_command",
     "apply": "choreo.cli.files:apply",  # the writes
