@@ -141,10 +141,7 @@ def describe_object(obj: Object, events: Sequence[Object], now: datetime) -> lis
 
 @click.command("describe")
 @click.argument("resources", nargs=-1, shell_complete=get_command.completion.kinds_then_names)
-@click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
-@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of the objects.")
-@click.option("-A", "--all-namespaces", is_flag=True, help="Objects of every namespace.")
-@click.option("-l", "--selector", "labels", default=None, help="Label selector: a=b,c!=d,e in (f,g),!h.")
+@get_command.selection_options
 @addressable("directory")
 def describe(
     client: ServerClient | None,

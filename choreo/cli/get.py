@@ -10,7 +10,7 @@ server (``addressable``): only ``ObjectSource`` differs, the selection and print
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -255,12 +255,21 @@ def _check_format(_ctx: click.Context, _param: click.Parameter, value: str | Non
     raise click.BadParameter(f"{value!r}: one of {', '.join(FORMATS)}")
 
 
+def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that pick objects, the same for ``get`` and ``describe``: -C, -n, -A, -l."""
+    for option in reversed((
+        click.option("-C", "--project", "directory", default=None, help="Project folder (default: .)."),
+        click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of the objects."),
+        click.option("-A", "--all-namespaces", is_flag=True, help="Objects of every namespace."),
+        click.option("-l", "--selector", "labels", default=None, help="Label selector: a=b,c!=d,e in (f,g),!h."),
+    )):
+        command = option(command)
+    return command
+
+
 @click.command("get")
 @click.argument("resources", nargs=-1, shell_complete=completion.kinds_then_names)
-@click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
-@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of the objects.")
-@click.option("-A", "--all-namespaces", is_flag=True, help="Objects of every namespace (NAMESPACE column).")
-@click.option("-l", "--selector", "labels", default=None, help="Label selector: a=b,c!=d,e in (f,g),!h.")
+@selection_options
 @click.option("-o", "--output", "fmt", default=None, callback=_check_format, metavar="|".join(FORMATS),
               help="Output format (default: a table with the kind's printer columns).")
 @click.option("--show-managed-fields", is_flag=True, help="Keep metadata.managedFields in yaml/json.")
