@@ -169,8 +169,6 @@ def describe(
             about = [e for e in events[where] if (e.get("involvedObject") or {}).get("uid") == md.get("uid")]
             texts.append("\n".join(describe_object(obj, about, now)) + "\n")
     if not texts:
-        namespaced = any(kind.namespaced for kind, _ in request.wanted)
-        click.echo(f"No resources found{f' in {namespace} namespace' if namespaced and not all_namespaces else ''}.",
-                   err=True)
+        get_command.say_nothing_found(request, namespace, all_namespaces)
         return
     click.echo("\n\n".join(texts), nl=False)

@@ -119,9 +119,11 @@ class ServerSource:
         query = {name: value for name, value in (("fieldSelector", fields), ("labelSelector", labels)) if value}
         since = self._listed_at.get((kind.group, kind.kind, namespace), "")
 
+        by_labels = label_selector(labels)
+
         def relist() -> tuple[list[Object], str]:
             objects, version = self.client.list_at(kind, namespace, fields=fields)
-            return [o for o in objects if label_selector(labels)(o)], version
+            return [o for o in objects if by_labels(o)], version
 
         return watching.server_changes(self.client, kind, namespace, since, query, relist)
 
@@ -335,9 +337,14 @@ def get(
     text = _render(blocks, printers.document(objects, request.single), fmt, all_namespaces, extra, no_headers)
     click.echo(text, nl=False)
     if not objects and fmt not in ("yaml", "json") and not (fmt or "").startswith("jsonpath="):
-        namespaced = any(kind.namespaced for kind, _ in request.wanted)
-        where = f" in {namespace} namespace" if namespaced and not all_namespaces else ""
-        click.echo(shorten(f"No resources found{where}."), err=True)  # -n may be any length
+        say_nothing_found(request, namespace, all_namespaces)
+
+
+def say_nothing_found(request: Request, namespace: str, all_namespaces: bool) -> None:
+    """kubectl's line on stderr when no object matched (``get``, ``describe``)."""
+    namespaced = any(kind.namespaced for kind, _ in request.wanted)
+    where = f" in {namespace} namespace" if namespaced and not all_namespaces else ""
+    click.echo(shorten(f"No resources found{where}."), err=True)  # -n may be any length
 
 
 class Follow:
@@ -351,8 +358,7 @@ class Follow:
 
     def start(self, *, listed: bool) -> None:
         if self.fmt in (None, "wide"):
-            objects = self.block.objects if listed else []
-            self._echo(self.rows.table(objects, self.headers) if objects or self.headers else [])
+            self._echo(self.rows.table(self.block.objects if listed else [], self.headers))
         elif listed:
             for obj in self.block.objects:
                 self._echo(self._lines(obj))

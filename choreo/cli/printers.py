@@ -21,7 +21,7 @@ from choreo.apiserver import columns as kind_columns
 from choreo.apiserver import jsonpath
 from choreo.apiserver.registry import KindNames
 from choreo.errors import ChoreoError
-from choreo.results.summary import table
+from choreo.results.summary import column_widths, padded, table
 
 Object = dict[str, Any]
 NONE = "<none>"
@@ -159,14 +159,13 @@ class TableRows:
     def table(self, objects: Sequence[Object], headers: bool = True) -> list[str]:
         now = datetime.now(UTC)
         rows = [*([self.header()] if headers else []), *(self.row(o, now) for o in objects)]  # no header: no width
-        self.widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))] if rows else []
-        return table(rows, gap=GAP) if rows else []
+        self.widths = column_widths(rows) if rows else []
+        return [padded(row, self.widths, GAP) for row in rows]
 
     def line(self, obj: Object) -> str:
         """One more row, aligned under the table when it fits."""
         cells = self.row(obj, datetime.now(UTC))
-        widths = self.widths or [len(cell) for cell in cells]
-        return GAP.join(cell.ljust(width) for cell, width in zip(cells, widths, strict=False)).rstrip()
+        return padded(cells, self.widths or column_widths([cells]), GAP)
 
 
 def custom_columns(spec: str, objects: list[Object], *, headers: bool = True) -> list[str]:

@@ -27,8 +27,18 @@ def milliseconds(seconds: float) -> str:
 def table(rows: list[list[str]], gap: str = " ") -> list[str]:
     """Left-aligned columns, each padded to its widest cell plus ``gap`` (one space: the reference's summary;
     kubectl's tables use three)."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [gap.join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    widths = column_widths(rows)
+    return [padded(row, widths, gap) for row in rows]
+
+
+def column_widths(rows: list[list[str]]) -> list[int]:
+    """Each column's widest cell."""
+    return [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+
+
+def padded(row: list[str], widths: list[int], gap: str = " ") -> str:
+    """One row of ``table``: each cell padded to its column's width (a wider cell as it is), then ``gap``."""
+    return gap.join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
 
 
 def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from choreo.cli.describe import aligned, describe_object, smart_label
+from tests.e2e import test_server
 from tests.e2e.conftest import choreo
 from tests.e2e.test_server import KUBECTLS, kubeconfig
-from tests.server.harness import Http, ServerProcess, copy_example, wait_for
+from tests.server.harness import Http, copy_example, wait_for
 
 NOW = datetime(2026, 12, 6, 12, 0, 0, tzinfo=UTC)
 GREETINGS = "/apis/example.com/v1alpha1/namespaces/default/greetings"
@@ -67,24 +68,22 @@ def test_an_object_and_its_events() -> None:
     ]
 
 
+greeting_server = test_server.greeting_server  # the served greeting example, once idle
+
+
 @pytest.fixture
-def failing_server(tmp_path: Path):
-    """A greeting server with a Greeting whose reconcile keeps failing (a conflict on its Message)."""
-    project = copy_example("greeting", tmp_path)
-    server = ServerProcess(str(project), "--address", "127.0.0.1:0")
-    try:
-        url = server.wait_ready()
-        hacked = {"apiVersion": "example.com/v1alpha1", "kind": "Message",
-                  "metadata": {"name": "alice-message", "namespace": "default"}, "spec": {"text": "hacked"}}
-        path = "/apis/example.com/v1alpha1/namespaces/default/messages/alice-message"
-        code, _ = Http(url).call("PATCH", f"{path}?fieldManager=kubectl&force=true", hacked,
-                                 content_type="application/apply-patch+yaml")
-        assert code == 200
-        wait_for(lambda: "ApplyConflict" in choreo("describe", "greeting", "alice", "--server", url).out,
-                 "the failed reconcile's Event")
-        yield url, project
-    finally:
-        server.stop()
+def failing_server(greeting_server):
+    """The greeting server with a Greeting whose reconcile keeps failing (a conflict on its Message)."""
+    _server, url, project = greeting_server
+    hacked = {"apiVersion": "example.com/v1alpha1", "kind": "Message",
+              "metadata": {"name": "alice-message", "namespace": "default"}, "spec": {"text": "hacked"}}
+    path = "/apis/example.com/v1alpha1/namespaces/default/messages/alice-message"
+    code, _ = Http(url).call("PATCH", f"{path}?fieldManager=kubectl&force=true", hacked,
+                             content_type="application/apply-patch+yaml")
+    assert code == 200
+    wait_for(lambda: "ApplyConflict" in choreo("describe", "greeting", "alice", "--server", url).out,
+             "the failed reconcile's Event")
+    return url, project
 
 
 def test_describe_on_a_server_shows_the_failure_event(failing_server) -> None:
