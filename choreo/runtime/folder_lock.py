@@ -15,6 +15,7 @@ server's address, start time):
 - anyone meeting a batch run waits for it to end, after saying once whose run it waits for (``waiting``):
   runs end, and one started while another is going is meant to run after it.
 
+A link or a folder where the lock file goes is an error: going on without the lock would say nothing.
 The kernel drops the lock when its process ends, however it ends, so a crash leaves no stale lock. The file
 is never removed, since removing it would race with the next holder taking it; what it says is only read
 while its writer holds the lock, and a name whose process is gone (a holder that has taken the lock and not
@@ -24,6 +25,7 @@ Without ``fcntl`` (Windows) there is no lock.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
@@ -85,8 +87,12 @@ class FolderLock:
             return False
         try:  # never through a link: the holder's name is written into the file
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        except OSError:
-            return False
+        except OSError as error:
+            if error.errno in (errno.ELOOP, errno.EISDIR):  # going on unguarded would be silent
+                what = "a folder" if error.errno == errno.EISDIR else "a link"
+                raise ChoreoError(f"{self.path}: is {what}, not choreo's lock file; remove it and try "
+                                  "again") from None
+            return False  # a state folder choreo cannot write to: the store's own error follows
         told = False
         try:
             while True:

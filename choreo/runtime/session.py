@@ -41,7 +41,7 @@ def run_project(root: Path, options: RunOptions | None = None) -> RunRecord:
     """Load and reconcile ``root``; raises ``ChoreoError`` for load errors (nothing is changed then)."""
     pipeline = Pipeline(root, options or RunOptions())
     if not has_project_parts(pipeline.root):
-        parts = ", ".join(f"{name}/" for name in PROJECT_FOLDERS[:5])
+        parts = ", ".join(f"{name}/" for name in PROJECT_FOLDERS)
         raise ChoreoError(f"{pipeline.root}: not a choreo project: it has none of {parts} (make one, or name the "
                           "project folder: `choreo run DIR`)")
     lock = FolderLock(pipeline.root, state_folder(pipeline.root))

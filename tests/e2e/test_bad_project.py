@@ -172,7 +172,7 @@ def test_a_folder_that_is_no_project_is_refused_and_left_as_it_was(tmp_path: Pat
     result = choreo("run", "-r", "-s", cwd=folder)  # `choreo run` in the wrong working folder
     assert (result.code, result.out) == (1, "")
     assert result.err == (f"error: {folder}: not a choreo project: it has none of crds/, in/, reconcilers/, libs/, "
-                          "refs/ (make one, or name the project folder: `choreo run DIR`)\n")
+                          "refs/, schemas/, runningconfigs/ (make one, or name the project folder: `choreo run DIR`)\n")
     assert sorted(p.name for p in folder.iterdir()) == ["notes"]  # no .choreo/ left behind
     project = example("greeting")
     assert choreo("run", str(project)).code == 0

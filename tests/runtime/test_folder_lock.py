@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from choreo.errors import ChoreoError
 from choreo.runtime import folder_lock
 from choreo.runtime.folder_lock import LOCK_FILE, FolderLock, FolderServed, Holder
 
@@ -150,11 +151,18 @@ def _ended_pid() -> int:
     return int(child.stdout)
 
 
-def test_a_lock_file_that_is_a_link_is_not_followed(tmp_path: Path) -> None:
+def test_a_lock_file_that_is_a_link_is_refused_not_followed(tmp_path: Path) -> None:
     elsewhere = tmp_path / "someone-elses-file"
     elsewhere.write_text("keep me\n")
     state = tmp_path / "state"
     state.mkdir()
     (state / LOCK_FILE).symlink_to(elsewhere)
-    assert FolderLock(tmp_path, state).take("run") is False  # no lock there, and nothing written through it
+    with pytest.raises(ChoreoError, match=r"choreo.lock: is a link, not choreo's lock file; remove it"):
+        FolderLock(tmp_path, state).take("run")
     assert elsewhere.read_text() == "keep me\n"
+
+
+def test_a_folder_where_the_lock_file_goes_is_refused(tmp_path: Path) -> None:
+    (tmp_path / LOCK_FILE).mkdir()
+    with pytest.raises(ChoreoError, match=r"choreo.lock: is a folder, not choreo's lock file; remove it"):
+        FolderLock(tmp_path, tmp_path).take("server", address="127.0.0.1:51811")
