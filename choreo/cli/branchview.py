@@ -24,7 +24,7 @@ from choreo.git import WorkTree
 from choreo.server.client import ServerClient
 from choreo.server.versioning import VersionControl, execute
 
-BRANCH_VIEWS = ("get", "api-resources")  # the commands that read another branch
+BRANCH_VIEWS = ("get", "api-resources", "explain")  # the commands that read another branch
 BRANCH_KEY = "choreo.branch"  # where -b is kept in the click context's meta (shared by nested contexts)
 VERSION_CONTROL_PATH = "/choreo/v1/versioncontrol"  # choreo.server.app routes it to versioning.execute
 
@@ -49,12 +49,18 @@ def require_checked_out(client: ServerClient | None, directory: str | None, bran
     if branch == current:
         return
     where = f"the server at {client.url}" if client is not None else "the project's repository"
-    views = " and ".join(f"`choreo {name} -b`" for name in BRANCH_VIEWS)
+    views = branch_views()
     local = "" if client is None else " of a project folder (-C DIR)"
     raise ChoreoError(
         f"-b {branch}: `choreo {command}` works on the checked-out branch of {where} ({current or 'none'}): "
         f"`choreo branch checkout {branch}` first ({views} read another branch{local})"
     )
+
+
+def branch_views() -> str:
+    """The commands that read another branch, for a message: `` `choreo get -b`, ... and `...` ``."""
+    named = [f"`choreo {name} -b`" for name in BRANCH_VIEWS]
+    return ", ".join(named[:-1]) + " and " + named[-1]
 
 
 @contextmanager

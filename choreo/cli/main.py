@@ -26,6 +26,7 @@ from choreo.runtime import collector
 COMMANDS = {
     "get": "choreo.cli.get:get",  # the reads
     "describe": "choreo.cli.describe:describe",
+    "explain": "choreo.cli.explain:explain",
     "api-resources": "choreo.cli.get:api_resources",
     "completion": "choreo.cli.completion:completion_command",
     "apply": "choreo.cli.files:apply",  # the writes

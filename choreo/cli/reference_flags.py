@@ -31,7 +31,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from choreo.cli.branchview import BRANCH_KEY, BRANCH_VIEWS, require_checked_out
+from choreo.cli.branchview import BRANCH_KEY, BRANCH_VIEWS, branch_views, require_checked_out
 from choreo.cli.groups import LazyGroup, prepare_all
 from choreo.errors import ChoreoError
 from choreo.server.client import ServerClient
@@ -107,7 +107,8 @@ FLAGS = (
     GlobalFlag(("--config",), "Config file with server: and token: (default ~/.config/choreo/config.yaml).",
                _config, "FILE"),
     GlobalFlag(("--address",), "Server HOST:PORT or URL (commands that talk to a server).", _address, "ADDRESS"),
-    GlobalFlag(("-b", "--branch"), "get, api-resources: the project as on git branch NAME; other commands: "
+    GlobalFlag(("-b", "--branch"), "get, api-resources, explain: the project as on git branch NAME; other "
+               "commands: "
                "only the checked-out branch.", _branch, "NAME"),
     GlobalFlag(("-n", "--namespace"), "Namespace (get, apply, delete).", _namespace, "NS"),
     GlobalFlag(("-o", "--output"), "Output format (get, run, run result, run deps, config show).",
@@ -192,8 +193,7 @@ def _check_branch_before(command: click.Command) -> None:
         branch = ctx.meta.get(BRANCH_KEY)
         if branch is not None and getattr(ctx, "invoked_subcommand", None) is None:
             if not {"directory", "project"} & ctx.params.keys():
-                views = " and ".join(f"`choreo {name} -b`" for name in BRANCH_VIEWS)
-                raise ChoreoError(f"-b {branch}: `choreo {_command(ctx)}` reads no branch ({views} do)")
+                raise ChoreoError(f"-b {branch}: `choreo {_command(ctx)}` reads no branch ({branch_views()} do)")
             directory = ctx.params.get("directory") or ctx.params.get("project")
             client = ServerClient.addressed(ctx.params.get("server_url")) if directory is None else None
             require_checked_out(client, directory, branch, _command(ctx))

@@ -18,8 +18,8 @@ from tests.server.harness import ServerProcess
 
 @pytest.fixture
 def branched(tmp_path: Path) -> Path:
-    """The greeting example as ``proj/`` of a repository on main; branch dev adds Greeting carol and
-    removes bob; main is checked out and has run."""
+    """The greeting example as ``proj/`` of a repository on main; branch dev adds Greeting carol, removes
+    bob and gives Greetings a field ``spec.title``; main is checked out and has run."""
     repo = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
     project = repo / "proj"
@@ -31,6 +31,11 @@ def branched(tmp_path: Path) -> Path:
     bob = [p for p in (project / "in").iterdir() if "bob" in p.read_text()]
     assert len(bob) == 1
     bob[0].unlink()
+    crd = project / "crds" / "example.com_greetings.yaml"
+    crd.write_text(crd.read_text().replace("              name: {type: string, minLength: 1}\n", (
+        "              name: {type: string, minLength: 1}\n"
+        "              title: {type: string, description: The title of the greeted one.}\n"), 1))
+    assert "spec.title" not in crd.read_text() and "title:" in crd.read_text()
     git(repo, "add", "--all", ".")
     git(repo, "commit", "-q", "-m", "carol in, bob out")
     git(repo, "switch", "-q", "main")
@@ -43,7 +48,7 @@ def names(result) -> list[str]:
     return result.out.split()
 
 
-def test_get_and_api_resources_read_another_branch_without_touching_the_work_tree(branched: Path) -> None:
+def test_get_api_resources_and_explain_read_another_branch_without_touching_the_work_tree(branched: Path) -> None:
     at = ("-C", str(branched))
     status = git(branched, "status", "--porcelain")
     assert names(choreo("get", "greetings", *at, "-o", "name")) == [
@@ -58,10 +63,14 @@ def test_get_and_api_resources_read_another_branch_without_touching_the_work_tre
         "get", "messages", *at, "-o", "name").out != ""
     kinds = choreo("api-resources", *at, "-b", "dev")
     assert kinds.code == 0 and "greetings" in kinds.out.split() and "ipindices" in kinds.out.split()
+    title = choreo("explain", "greetings.spec.title", *at, "-b", "dev")
+    assert title.code == 0 and "DESCRIPTION:\n    The title of the greeted one.\n" in title.out, title.err
+    assert choreo("explain", "greetings.spec.title", *at).err == (
+        'error: greetings.spec.title: field "title" does not exist\n')  # main's CRD has no title
     assert git(branched, "status", "--porcelain") == status
     assert git(branched, "branch", "--show-current") == "main"
 
-    for command in ("get", "api-resources"):
+    for command in ("get", "api-resources", "explain"):
         assert "-b, --branch NAME" in choreo(command, "--help").out
     assert "--branch" not in choreo("apply", "--help").out  # hidden where it only names the checked-out branch
     missing = choreo("get", "greetings", *at, "-b", "nope")
@@ -80,8 +89,8 @@ def test_a_server_answers_for_its_checked_out_branch_only(branched: Path) -> Non
             assert (other.code, other.out) == (1, "")
             assert other.err == (
                 f"error: -b dev: `choreo {name}` works on the checked-out branch of the server at "
-                f"http://{address} (main): `choreo branch checkout dev` first (`choreo get -b` and "
-                "`choreo api-resources -b` read another branch of a project folder (-C DIR))\n")
+                f"http://{address} (main): `choreo branch checkout dev` first (`choreo get -b`, "
+                "`choreo api-resources -b` and `choreo explain -b` read another branch of a project folder (-C DIR))\n")
     finally:
         server.stop()
 
@@ -92,13 +101,14 @@ def test_other_commands_refuse_a_branch_that_is_not_checked_out(branched: Path) 
     assert (refused.code, refused.out) == (1, "")
     assert refused.err == (
         "error: -b dev: `choreo apply` works on the checked-out branch of the project's repository (main): "
-        "`choreo branch checkout dev` first (`choreo get -b` and `choreo api-resources -b` read another branch)\n")
+        "`choreo branch checkout dev` first (`choreo get -b`, `choreo api-resources -b` and `choreo explain -b` "
+        "read another branch)\n")
     assert sorted(p.name for p in (branched / "in").iterdir()) == before
     assert choreo("run", str(branched), "-b", "dev").err.startswith("error: -b dev: `choreo run once` works on")
     assert choreo("run", str(branched), "-b", "main").code == 0  # the checked-out branch: as without -b
     version = choreo("version", "-b", "dev")
-    assert version.err == "error: -b dev: `choreo version` reads no branch (`choreo get -b` and " \
-        "`choreo api-resources -b` do)\n"
+    assert version.err == "error: -b dev: `choreo version` reads no branch (`choreo get -b`, " \
+        "`choreo api-resources -b` and `choreo explain -b` do)\n"
 
 
 def test_config_address_and_debug_have_the_reference_meaning(example, tmp_path: Path) -> None:
