@@ -35,6 +35,17 @@ _SERVER_FIELDS = ("uid", "creationTimestamp", "resourceVersion", "generation", "
 _NOT_APPLIED = frozenset((*_SERVER_FIELDS, "managedFields"))
 
 
+def client_intent(obj: Object, resource: APIResource) -> Object:
+    """``obj`` as what a client means when it writes back an object it read (``get -o yaml``, edited): without
+    the metadata the server sets (uid, resourceVersion, generation, timestamps, managed fields) and, for a
+    kind with a status subresource, without the status its writes leave alone. Only the top level and
+    metadata are copied."""
+    out = {**obj, "metadata": {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _NOT_APPLIED}}
+    if resource.status_subresource:
+        out.pop("status", None)
+    return out
+
+
 _stamp: tuple[float, str] = (-1.0, "")
 """The last second ``utc_now`` formatted, with its text: formatting costs ten times reading the clock."""
 

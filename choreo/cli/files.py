@@ -17,12 +17,12 @@ from typing import Any
 
 import click
 
-from choreo.apiserver.server import APIServer
+from choreo.apiserver.server import APIServer, client_intent
 from choreo.cli.common import addressable, project_dir
 from choreo.errors import ChoreoError, NotFound
 from choreo.loader.inputfiles import DEFAULT_NAMESPACE, InputFiles, ObjectRef, object_ref
 from choreo.loader.loading import INPUT, RECONCILERS, dev_parse, load_project, read_yaml_documents
-from choreo.loader.project import InputObject
+from choreo.loader.project import ORIGIN_ANNOTATION, InputObject
 from choreo.loader.reconcilers import CHOREO_API_VERSION
 from choreo.loader.sync import apply_input, code_objects, register_crds
 from choreo.loader.yamlio import read_stream_objects
@@ -40,19 +40,59 @@ STDIN = "<stdin>"
 
 def _read_inputs(source: str, recursive: bool = False) -> list[InputObject]:
     """The objects of a file, of the ``.json``/``.yaml``/``.yml`` files of a folder (and of its subfolders with
-    ``recursive``, kubectl's ``-R``), or of standard input (``-``)."""
+    ``recursive``, kubectl's ``-R``), or of standard input (``-``); a list stands for its items."""
     if source.startswith(("http://", "https://")):
         raise ChoreoError(f"{source}: choreo reads no URLs; download the file and apply it from disk")
     if source == "-":
-        return read_stream_objects(sys.stdin.buffer, STDIN)
+        return _unlisted(read_stream_objects(sys.stdin.buffer, STDIN))
     path = Path(source)
     if path.is_dir():
         found = path.rglob("*") if recursive else path.iterdir()
         files = sorted(p for p in found if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
-        return [item for f in files for item in read_yaml_documents(f)]
+        return _unlisted([item for f in files for item in read_yaml_documents(f)])
     if not path.exists():
         raise ChoreoError(f"{source}: no such file or directory")
-    return read_yaml_documents(path)
+    return _unlisted(read_yaml_documents(path))
+
+
+def _unlisted(items: list[InputObject]) -> list[InputObject]:
+    """Each list (``kind: List``, or ``LinkList``, with ``items``: what ``choreo get -o yaml|json`` and kubectl
+    print for several objects) replaced by its items, as kubectl reads a file; the items of a typed list
+    without apiVersion or kind take the list's."""
+    out: list[InputObject] = []
+    for item in items:
+        kind, members = str(item.obj.get("kind") or ""), item.obj.get("items")
+        if not kind.endswith("List") or not isinstance(members, list):
+            out.append(item)
+            continue
+        for position, member in enumerate(members):
+            where = f"{item.source}: items[{position}]"
+            if not isinstance(member, dict):
+                raise ChoreoError(f"{where}: not an object")
+            if kind != "List":
+                member = {"apiVersion": item.obj.get("apiVersion"), "kind": kind.removesuffix("List"), **member}
+            if not member.get("apiVersion") or not member.get("kind"):
+                raise ChoreoError(f"{where}: apiVersion and kind are required")
+            out.append(InputObject(obj=member, source=where))
+    return out
+
+
+def _as_written(api: APIServer, obj: Object) -> Object:
+    """What ``apply`` writes to ``in/`` for ``obj``: its intent, without what a server or a run sets (an object
+    read with ``choreo get -o yaml`` and written back carries its uid, resourceVersion, managed fields, status
+    and the origin annotation choreo adds when it loads a file)."""
+    try:
+        resource = api.registry.for_object(obj)
+    except ChoreoError:
+        return obj  # the apply's validation names the kind
+    out = client_intent(obj, resource)
+    annotations = out["metadata"].get("annotations")
+    if isinstance(annotations, dict) and ORIGIN_ANNOTATION in annotations:
+        kept = {k: v for k, v in annotations.items() if k != ORIGIN_ANNOTATION}
+        out["metadata"] = {**out["metadata"], "annotations": kept}
+        if not kept:
+            del out["metadata"]["annotations"]
+    return out
 
 
 def _validator(root: Path) -> APIServer:
@@ -136,6 +176,7 @@ def apply(
         return
     root = project_dir(directory)
     api = _validator(root)
+    items = [InputObject(obj=_as_written(api, item.obj), source=item.source) for item in items]
     _in_namespace(items, namespace, api.registry.for_object)
     refs = []
     for item in items:  # validate everything before writing anything

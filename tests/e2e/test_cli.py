@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,38 @@ def test_apply_rejects_invalid_objects_and_writes_nothing(example) -> None:
     assert '.spec.language: Unsupported value: "xx"' in result.err
     assert len(result.err.strip().splitlines()) == 1
     assert not (project / "in" / "example.com.greeting.carol.yaml").exists()
+
+
+def test_what_get_prints_can_be_edited_and_applied_back_as_intent(example) -> None:
+    project: Path = example("greeting")
+    assert choreo("run", str(project)).code == 0
+    at = ("-C", str(project))
+    listed = choreo("get", "greetings", *at, "-o", "yaml").out  # a List, with uids, status, managed fields
+    assert "kind: List" in listed and "resourceVersion" in listed and "status:" in listed
+    edited = project.parent / "greetings.yaml"
+    edited.write_text(listed.replace("name: Bob", "name: Robert"))
+    result = choreo("apply", "-f", str(edited), *at)
+    assert (result.code, result.err) == (0, "")
+    assert result.out == "applying example.com/v1alpha1 Greeting alice\napplying example.com/v1alpha1 Greeting bob\n"
+    bob = [yaml.safe_load(p.read_text()) for p in (project / "in").iterdir() if "bob" in p.read_text()]
+    assert len(bob) == 1 and bob[0]["spec"]["name"] == "Robert"
+    assert "status" not in bob[0]  # what the server and the run set is not written as intent
+    assert set(bob[0]["metadata"]) <= {"name", "namespace", "labels", "annotations", "finalizers"}
+    assert "api.choreo.kform.dev/origin" not in (bob[0]["metadata"].get("annotations") or {})
+    assert choreo("run", str(project)).code == 0
+    messages = {m["metadata"]["name"]: m for m in get_json(project, "messages")["items"]}
+    assert messages["bob-message"]["spec"]["text"] == "Hello, Robert!"
+
+    typed = {"apiVersion": "example.com/v1alpha1", "kind": "GreetingList",  # items without apiVersion and kind
+             "items": [{"metadata": {"name": "carol"}, "spec": {"name": "Carol", "language": "nl"}}]}
+    added = choreo("apply", "-f", "-", *at, stdin=json.dumps(typed))
+    assert (added.code, added.out) == (0, "applying example.com/v1alpha1 Greeting carol\n"), added.err
+    assert (project / "in" / "example.com.greeting.carol.yaml").exists()
+    broken = choreo("apply", "-f", "-", *at, stdin=json.dumps({**typed, "items": [typed["items"][0], "x"]}))
+    assert (broken.code, broken.err) == (1, "error: <stdin>: items[1]: not an object\n")
+    gone = choreo("delete", "-f", str(edited), *at)  # a list names the objects to delete too
+    assert gone.code == 0 and gone.out.count("deleting") == 2, gone.err
+    assert not any("bob" in p.read_text() or "alice" in p.read_text() for p in (project / "in").iterdir())
 
 
 def test_delete_removes_the_input_file(example) -> None:
