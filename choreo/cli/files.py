@@ -10,25 +10,28 @@ so a bad one changes nothing there either.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
+from choreo.api.objects import gvk_of
 from choreo.apiserver.server import APIServer, client_intent
+from choreo.cli import completion
 from choreo.cli.common import addressable, project_dir
+from choreo.cli.get import Kind, memory_api, parse_request
 from choreo.errors import ChoreoError, NotFound
 from choreo.loader.inputfiles import DEFAULT_NAMESPACE, InputFiles, ObjectRef, object_ref
 from choreo.loader.loading import INPUT, RECONCILERS, dev_parse, load_project, read_yaml_documents
 from choreo.loader.project import ORIGIN_ANNOTATION, InputObject
 from choreo.loader.reconcilers import CHOREO_API_VERSION
-from choreo.loader.sync import apply_input, code_objects, register_crds
+from choreo.loader.sync import apply_input, code_objects
 from choreo.loader.yamlio import read_stream_objects
-from choreo.runtime.state import open_state, state_path
-from choreo.server.client import ServerClient, Unreachable
-from choreo.store.memory import MemoryBackend
+from choreo.server.client import ResourceInfo, ServerClient, Unreachable
+from choreo.server.query import label_selector
 
 Object = dict[str, Any]
 CHOREO_GROUP = CHOREO_API_VERSION.partition("/")[0]  # Reconciler and Library objects
@@ -96,17 +99,9 @@ def _as_written(api: APIServer, obj: Object) -> Object:
 
 
 def _validator(root: Path) -> APIServer:
-    """An in-memory API server knowing the project's kinds and those stored by earlier runs
-    (plug-in kinds such as the -r allocators' IPIndex)."""
-    api = APIServer(MemoryBackend())
-    if state_path(root).exists():
-        backend = open_state(root)
-        try:
-            api.register_stored_crds(backend)
-        finally:
-            backend.close()
-    register_crds(api, load_project(root))
-    return api
+    """An in-memory API server knowing the kinds of the project, of the -r allocators and those stored by
+    earlier runs (another plug-in's)."""
+    return memory_api(root, stored_kinds=True)
 
 
 def _in_namespace(items: list[InputObject], namespace: str | None, for_object: Callable[[Object], Any]) -> None:
@@ -215,41 +210,136 @@ def _named_by(source: str) -> Iterator[None]:
 
 
 @click.command("delete")
-@click.argument("resource", required=False)
-@click.argument("name", required=False)
+@click.argument("resources", nargs=-1, metavar="[KIND NAME...|TYPE/NAME...]",
+                shell_complete=completion.kinds_then_names)
 @click.option("-f", "--filename", "source", default=None, type=click.Path(), help="File or folder naming the objects.")
 @recursive_option
+@click.option("-l", "--selector", "labels", default=None, help="Every object of the kinds with these labels.")
+@click.option("--all", "every", is_flag=True, help="Every object of the kinds (in the namespace).")
+@click.option("--ignore-not-found", is_flag=True, help="An object that does not exist is not an error.")
 @click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
 @namespace_option
 @addressable("directory")
 def delete(
     client: ServerClient | None,
-    resource: str | None,
-    name: str | None,
+    resources: tuple[str, ...],
     source: str | None,
     recursive: bool,
+    labels: str | None,
+    every: bool,
+    ignore_not_found: bool,
     directory: str | None,
     namespace: str | None,
 ) -> None:
-    """Remove objects from the files of in/ that hold them (RESOURCE NAME, or -f FILE): a file that held
-    nothing else is removed. Or delete the objects on the addressed server."""
-    if not source and not (resource and name):
-        raise ChoreoError("delete needs RESOURCE NAME or -f FILE")
+    """Remove objects from the files of in/ that hold them: KIND NAME..., TYPE/NAME..., KIND -l SELECTOR,
+    KIND --all, or those of -f FILE; a file that held nothing else is removed. Or delete the objects on the
+    addressed server."""
+    wanted = Selection(resources, source, recursive, labels, every, namespace)
     if client is not None:
-        targets = _targets(source, recursive, resource, name, namespace, client.resolve, client.for_object)
-        _delete_remote(client, targets)
+        def listed(kind: Kind, where: str | None) -> list[Object]:
+            assert isinstance(kind, ResourceInfo)  # one of client.resources()
+            return client.list(kind, where)
+
+        targets = wanted.targets(client.resources(), client.for_object, listed)
+        _delete_remote(client, targets, ignore_not_found)
         return
     root = project_dir(directory)
     api = _validator(root)
-    targets = _targets(source, recursive, resource, name, namespace, api.registry.resolve, api.registry.for_object)
+    project = load_project(root)
+
+    def inputs(kind: Kind, where: str | None) -> list[Object]:
+        """The objects of ``kind`` the files of ``in/`` hold (in namespace ``where``), as written there."""
+        found = []
+        for item in project.inputs:
+            gvk, metadata = gvk_of(item.obj), item.obj.get("metadata") or {}
+            if (gvk.group, gvk.kind) == (kind.group, kind.kind) and where in (None, metadata.get("namespace") or
+                                                                              DEFAULT_NAMESPACE):
+                found.append(item.obj)
+        return found
+
+    targets = wanted.targets(api.registry.resources(), api.registry.for_object, inputs)
     refs = [object_ref(item.obj, item.source) for item in targets]
     files = InputFiles(root)
+    found = []
     for item, ref in zip(targets, refs, strict=True):  # check every object is there before removing anything
-        if files.find(ref) is None:
-            raise _not_an_input(root, api, item.obj, ref)
-    for item, ref in zip(targets, refs, strict=True):
+        if files.find(ref) is not None:
+            found.append((item, ref))
+            continue
+        problem = _not_an_input(root, api, item.obj, ref)
+        if not (ignore_not_found and isinstance(problem, NotFound)):
+            raise problem
+    for item, ref in found:
         _say("deleting", item.obj)
         files.remove(ref)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What ``delete`` was asked to remove: objects by name (``KIND NAME...``, ``TYPE/NAME...``), by label or
+    all of their kinds, or those a file names (``-f``)."""
+
+    resources: tuple[str, ...]
+    source: str | None
+    recursive: bool
+    labels: str | None
+    every: bool
+    namespace: str | None
+
+    def targets(
+        self,
+        kinds: Sequence[Kind],
+        for_object: Callable[[Object], Any],
+        objects: Callable[[Kind, str | None], list[Object]],
+    ) -> list[InputObject]:
+        """The objects named, as documents of their identity (``objects(kind, namespace)`` lists a kind's
+        objects for ``-l`` and ``--all``)."""
+        if self.source:
+            if self.resources or self.labels is not None or self.every:
+                raise ChoreoError("delete -f FILE names the objects itself: give no KIND, NAME, -l or --all with it")
+            targets = _read_inputs(self.source, self.recursive)
+            _in_namespace(targets, self.namespace, for_object)
+            return targets
+        if not self.resources:
+            raise ChoreoError("delete needs KIND NAME..., TYPE/NAME..., KIND -l SELECTOR, KIND --all or -f FILE")
+        request = parse_request(kinds, self.resources)
+        named = any(names for _kind, names in request.wanted)
+        chosen = self.labels is not None or self.every
+        if named and chosen:
+            raise ChoreoError("delete: give names, or -l/--all, not both")
+        if not named and not chosen:
+            raise ChoreoError(f"delete {' '.join(self.resources)}: name the objects, or give -l SELECTOR or --all")
+        matches = label_selector(self.labels)
+        where = self.namespace or DEFAULT_NAMESPACE
+        targets = []
+        for kind, names in request.wanted:
+            namespace = where if kind.namespaced else None
+            if not named:
+                found = sorted((o for o in objects(kind, namespace) if matches(o)), key=lambda o: o["metadata"]["name"])
+                names = [o["metadata"]["name"] for o in found]
+            for name in names:
+                metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
+                identity = {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": metadata}
+                targets.append(InputObject(identity, ""))
+        if not targets:
+            click.echo("No resources found", err=True)
+        return targets
+
+
+def _delete_remote(client: ServerClient, targets: list[InputObject], ignore_not_found: bool) -> None:
+    found = []
+    for item in targets:  # check every object exists before deleting anything
+        with _named_by(item.source):
+            path = client.object_path(item.obj)
+            try:
+                client.delete_path(path, dry_run=True)
+            except NotFound:
+                if ignore_not_found:
+                    continue
+                raise
+            found.append((item, path))
+    for item, path in found:
+        _say("deleting", item.obj)
+        client.delete_path(path)
 
 
 def _not_an_input(root: Path, api: APIServer, obj: Object, ref: ObjectRef) -> ChoreoError:
@@ -273,38 +363,6 @@ def _not_an_input(root: Path, api: APIServer, obj: Object, ref: ObjectRef) -> Ch
     namespaced = _namespaced(api.registry.for_object, obj)
     where = f" in namespace {ref.namespace}" if namespaced else ""
     return NotFound(f"{INPUT}/: no such input file for {ref.kind} {ref.name}{where}")
-
-
-def _targets(
-    source: str | None,
-    recursive: bool,
-    resource: str | None,
-    name: str | None,
-    namespace: str | None,
-    resolve: Callable[[str], Any],
-    for_object: Callable[[Object], Any],
-) -> list[InputObject]:
-    """The objects ``delete`` names: those of ``-f`` SOURCE, or RESOURCE NAME (a kind ``resolve`` finds), in
-    ``namespace`` when given."""
-    if source:
-        targets = _read_inputs(source, recursive)
-    else:
-        kind = resolve(str(resource))
-        obj = {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": {"name": name}}
-        targets = [InputObject(obj, "")]
-    _in_namespace(targets, namespace, for_object)
-    return targets
-
-
-def _delete_remote(client: ServerClient, targets: list[InputObject]) -> None:
-    paths = []
-    for item in targets:  # check every object exists before deleting anything
-        with _named_by(item.source):
-            paths.append(client.object_path(item.obj))
-            client.delete_path(paths[-1], dry_run=True)
-    for item, path in zip(targets, paths, strict=True):
-        _say("deleting", item.obj)
-        client.delete_path(path)
 
 
 @click.group("dev")

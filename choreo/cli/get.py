@@ -44,6 +44,8 @@ class Kind(KindNames, Protocol):
     def categories(self) -> Sequence[str]: ...
     @property
     def namespaced(self) -> bool: ...
+    @property
+    def api_version(self) -> str: ...
 
 
 class ObjectSource(Protocol):
@@ -428,14 +430,22 @@ def api_resources(client: ServerClient | None, directory: str | None) -> None:
     echo_lines(table(rows))
 
 
-def memory_api(root: Path, *, with_objects: bool) -> APIServer:
+def memory_api(root: Path, *, with_objects: bool = False, stored_kinds: bool = False) -> APIServer:
     """An in-memory API knowing the kinds a run of the project at ``root`` can use (built-in, the allocators'
-    (``-r``) and the project's) and, ``with_objects``, holding what a load of it stores."""
+    (``-r``) and the project's; ``stored_kinds``: first those the project's store registered in earlier runs,
+    such as another plug-in's) and, ``with_objects``, holding what a load of it stores."""
     from choreo.loader.loading import load_project
     from choreo.loader.sync import register_crds, sync_project
+    from choreo.runtime.state import open_state, state_path
     from choreo.store.memory import MemoryBackend
 
     api = APIServer(MemoryBackend())
+    if stored_kinds and state_path(root).exists():
+        backend = open_state(root)
+        try:
+            api.register_stored_crds(backend)
+        finally:
+            backend.close()
     plugin_crds = allocator_crds()
     for crd in plugin_crds:
         api.register_crd(crd, source=f"plug-in {INTERNAL_RECONCILERS}")

@@ -155,3 +155,47 @@ def test_delete_of_an_object_in_no_file_names_it_and_changes_nothing(example) ->
     assert partly.code == 1
     assert partly.err.strip() == "error: in/: no such input file for Greeting nobody in namespace default"
     assert {name: (project / "in" / name).read_text() for name in in_files(project)} == before
+
+
+def test_delete_by_names_label_or_all_as_kubectl(example) -> None:
+    project: Path = example("greeting")
+    at = ("-C", str(project))
+    (project / "in" / "team.yaml").write_text(TEAM.replace("metadata: {name: dave}",
+                                                           "metadata: {name: dave, labels: {team: x}}"))
+    several = choreo("delete", "greetings", "alice", "bob", *at)  # several names of one kind
+    assert (several.code, several.err) == (0, "")
+    assert several.out == "deleting example.com/v1alpha1 Greeting alice\ndeleting example.com/v1alpha1 Greeting bob\n"
+    labelled = choreo("delete", "greetings", "-l", "team=x", *at)  # what the files of in/ say the labels are
+    assert (labelled.code, labelled.out) == (0, "deleting example.com/v1alpha1 Greeting dave\n"), labelled.err
+    none = choreo("delete", "greetings", "-l", "team=y", *at)
+    assert (none.code, none.out, none.err) == (0, "", "No resources found\n")
+    every = choreo("delete", "greeting", "--all", "-n", "lab", *at)  # in one namespace
+    assert (every.code, every.out) == (0, "deleting example.com/v1alpha1 Greeting erin\n"), every.err
+    assert (project / "in" / "team.yaml").read_text() == CAROL_DOC
+
+    before = {name: (project / "in" / name).read_text() for name in in_files(project)}
+    for args, message in {
+        ("greetings",): "error: delete greetings: name the objects, or give -l SELECTOR or --all",
+        ("greetings", "carol", "--all"): "error: delete: give names, or -l/--all, not both",
+        ("greetings", "-f", "x.yaml"): "error: delete -f FILE names the objects itself: give no KIND, NAME, -l or "
+                                       "--all with it",
+        ("greeting/carol", "greeting/zoe"): "error: in/: no such input file for Greeting zoe in namespace default",
+    }.items():
+        refused = choreo("delete", *args, *at)
+        assert (refused.code, refused.out, refused.err.strip()) == (1, "", message), args
+    assert {name: (project / "in" / name).read_text() for name in in_files(project)} == before  # nothing removed
+    ignored = choreo("delete", "greeting/carol", "greeting/zoe", "--ignore-not-found", *at)
+    assert (ignored.code, ignored.out) == (0, "deleting example.com/v1alpha1 Greeting carol\n"), ignored.err
+    assert not (project / "in" / "team.yaml").exists()
+
+
+def test_allocator_kinds_can_be_applied_and_deleted_before_a_first_run(example) -> None:
+    project: Path = example("fabric")
+    index = next(p for p in (project / "in").iterdir() if ".ipindex." in p.name)
+    document = index.read_text()
+    index.unlink()
+    assert not (project / ".choreo").exists()
+    applied = apply(project, document)  # the -r allocators' kinds are known without a stored run
+    assert (applied.code, applied.out) == (0, "applying ipam.be.kuid.dev/v1alpha1 IPIndex fabric\n"), applied.err
+    gone = choreo("delete", "ipindex", "--all", "-C", str(project))
+    assert (gone.code, gone.out) == (0, "deleting ipam.be.kuid.dev/v1alpha1 IPIndex fabric\n"), gone.err

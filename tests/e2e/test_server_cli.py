@@ -309,3 +309,20 @@ def test_a_project_folder_with_only_a_configured_server_runs_locally(
     result = ok(choreo("run", str(local)))
     assert result.splitlines()[0] == "Run hello-world summary"
     assert (local / ".choreo" / "choreo.db").exists()
+
+
+def test_delete_by_label_and_ignoring_missing_objects_on_the_server(stopped_server, tmp_path: Path) -> None:
+    url, _project, _runs = stopped_server
+    team = tmp_path / "team.json"  # a List, as choreo get -o json prints it
+    members = [yaml.safe_load(CAROL.replace("carol", name)) for name in ("carol", "dave")]
+    for member in members:
+        member["metadata"]["labels"] = {"team": "x"}
+    team.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": members}))
+    assert ok(choreo("apply", "-f", str(team), "--server", url)).count("applying") == 2
+    assert ok(choreo("delete", "greetings", "-l", "team=x", "--server", url)) == (
+        "deleting example.com/v1alpha1 Greeting carol\ndeleting example.com/v1alpha1 Greeting dave\n")
+    ok(choreo("run", "once", "--server", url))  # the reconciler's finalizer lets them go
+    assert ok(choreo("get", "greetings", "-o", "name", "--server", url)) == (
+        "greeting.example.com/alice\ngreeting.example.com/bob\n")
+    ignored = choreo("delete", "greeting/carol", "--ignore-not-found", "--server", url)
+    assert (ignored.code, ignored.out, ignored.err) == (0, "", "")

@@ -149,8 +149,10 @@ def test_delete_kind_name_with_a_path_is_refused(tmp_path: Path) -> None:
     (root / "in" / "example.com.greeting.x").mkdir()
     target = tmp_path / "victim.yaml"
     target.write_text(SECRET)
-    result = choreo("delete", "greeting", "x/../../../victim", "-C", str(root))
+    result = choreo("delete", "greeting/x/../../../victim", "-C", str(root))
     assert_refused(result, root, "metadata.name 'x/../../../victim' is invalid")
+    mixed = choreo("delete", "greeting", "x/../../../victim", "-C", str(root))  # read as TYPE/NAME, as kubectl
+    assert_refused(mixed, root, "there is no need to give a kind with TYPE/NAME")
     assert target.read_text() == SECRET
     namespaced = choreo("delete", "greeting", "alice", "-n", "../../..", "-C", str(root))
     assert_refused(namespaced, root, "metadata.namespace '../../..' is invalid")
