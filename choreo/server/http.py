@@ -982,7 +982,9 @@ class Resource:
     def _delete(self) -> None:
         expected = self._delete_options()
         name = self.t.name or ""
-        self._check_write(self._namespace, name)
+        # A dry run of a delete answers as the delete would (``choreo delete`` checks every object so before
+        # it deletes any); a dry-run write is not refused, so that ``kubectl diff`` can show any object.
+        self.h.context.check_write(self.r.group, self.r.kind, self._namespace, name)
         gone = self.api.delete(
             self.r.group, self.r.kind, self._namespace, name, expected_rv=expected, dry_run=self._dry_run
         )

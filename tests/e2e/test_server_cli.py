@@ -254,9 +254,9 @@ def test_apply_is_all_or_nothing_on_the_server(stopped_server, tmp_path: Path) -
 def test_delete_by_file_checks_every_object_first(stopped_server, tmp_path: Path) -> None:
     url, project, _runs = stopped_server
     both = tmp_path / "both.yaml"
-    both.write_text((project / "in" / "example.com.greeting.bob.yaml").read_text() + "---\n" + CAROL)
+    both.write_text(CAROL + "---\n" + (project / "in" / "example.com.greeting.bob.yaml").read_text())
     missing = one_error_line(choreo("delete", "-f", str(both), "--server", url))
-    assert missing == f'error: {both}#2: Greeting.example.com "default/carol" not found'
+    assert missing == f'error: {both}#1: Greeting.example.com "default/carol" not found'
     assert ok(choreo("get", "greeting", "bob", "-o", "name", "--server", url)) == "greeting.example.com/bob\n"
     bob = project / "in" / "example.com.greeting.bob.yaml"
     refused = one_error_line(choreo("delete", "-f", str(bob), "--server", url))  # in/ owns bob
@@ -265,6 +265,9 @@ def test_delete_by_file_checks_every_object_first(stopped_server, tmp_path: Path
     carol = tmp_path / "carol.yaml"
     carol.write_text(CAROL)
     ok(choreo("apply", "-f", str(carol), "--server", url))
+    with_bob = choreo("delete", "greeting/carol", "greeting/bob", "--server", url)  # bob's refusal comes first
+    assert (with_bob.code, with_bob.out) == (1, "") and "owned by its file" in with_bob.err
+    assert ok(choreo("get", "greeting", "carol", "-o", "name", "--server", url)) == "greeting.example.com/carol\n"
     ok(choreo("run", "once", "--server", url))
     assert ok(choreo("delete", "-f", str(carol), "--server", url)) == "deleting example.com/v1alpha1 Greeting carol\n"
     pending = json.loads(ok(choreo("get", "greeting", "carol", "-o", "json", "--server", url)))

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from choreo.apiserver.server import APIServer
-from choreo.errors import Invalid
+from choreo.errors import ChoreoError, Invalid
 from choreo.server.client import ServerClient
 from choreo.server.remote import EventFeed, RemoteAPI
 from choreo.store.memory import MemoryBackend
@@ -104,7 +104,12 @@ def test_the_remote_api_asks_the_cluster_for_the_same_dry_run(tmp_path: Path) ->
         assert remote.create(carol, manager="test", dry_run=True)["metadata"]["name"] == "carol"
         changed = {**alice, "spec": {**alice["spec"], "language": "de"}}
         assert remote.apply(changed, manager="test", force=True, dry_run=True)["spec"]["language"] == "de"
-        remote.delete("example.com", "Greeting", "default", "alice", dry_run=True)
+        dave = remote.create({**carol, "metadata": {"name": "dave", "namespace": "default"}}, manager="test")
+        remote.delete("example.com", "Greeting", "default", "dave", dry_run=True)  # created through the API
+        with pytest.raises(ChoreoError, match="owned by its file"):  # as the delete itself would be refused
+            remote.delete("example.com", "Greeting", "default", "alice", dry_run=True)
         assert remote.try_get("example.com", "Greeting", "default", "carol") is None
         assert remote.get("example.com", "Greeting", "default", "alice") == alice
-        assert [o["metadata"]["name"] for o in remote.stored_objects() if o["kind"] == "Greeting"] == ["alice", "bob"]
+        assert remote.get("example.com", "Greeting", "default", "dave") == dave
+        assert [o["metadata"]["name"] for o in remote.stored_objects() if o["kind"] == "Greeting"] == [
+            "alice", "bob", "dave"]
