@@ -34,7 +34,9 @@ from choreo.server.query import Predicate, field_selector, label_selector
 
 Object = dict[str, Any]
 CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
-FORMATS = ("wide", "name", "yaml", "json", "jsonpath=TEMPLATE", "custom-columns=SPEC")
+FORMATS = ("wide", "name", "yaml", "json", "jsonpath=TEMPLATE", "go-template=TEMPLATE", "custom-columns=SPEC",
+           "jsonpath-file=FILE", "go-template-file=FILE", "custom-columns-file=FILE")
+_INLINE = ("jsonpath", "go-template", "custom-columns")  # the formats that carry their argument
 
 
 class Kind(KindNames, Protocol):
@@ -249,10 +251,20 @@ def _has_object(source: ObjectSource, kind: Kind, namespace: str, name: str) -> 
 
 
 def _check_format(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """The ``-o`` format, a ``-file`` one as the inline format with the file's text."""
     if value is None or value in ("wide", "name", "yaml", "json"):
         return value
-    if value.startswith(("jsonpath=", "custom-columns=")) and value.partition("=")[2]:
+    kind, _, argument = value.partition("=")
+    if kind in _INLINE and argument:
         return value
+    if kind.endswith("-file") and kind.removesuffix("-file") in _INLINE and argument:
+        try:
+            text = Path(argument).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ChoreoError(f"-o {value}: cannot read {argument}: {getattr(error, 'strerror', None) or error}"
+                              ) from None
+        inline = kind.removesuffix("-file")
+        return f"{inline}={printers.custom_columns_file(text, argument) if inline == 'custom-columns' else text}"
     if value == "completion":  # choreoctl's
         instead = "choreo prints names with -o name; `choreo completion SHELL` completes the shell"
         raise ChoreoError(f"-o completion: {instead}")
@@ -372,6 +384,8 @@ class Follow:
         kind, _, argument = (self.fmt or "").partition("=")
         if kind == "jsonpath":
             return [printers.jsonpath.render(argument, obj)]
+        if kind == "go-template":
+            return [printers.go_template(argument, obj)]
         if self.fmt in ("yaml", "json"):
             return [*(["---"] if self.fmt == "yaml" else []), printers.dump(obj, self.fmt).rstrip()]
         if self.fmt == "name":
@@ -395,6 +409,8 @@ def _render(
     kind, _, argument = (fmt or "").partition("=")
     if kind == "jsonpath":  # exactly the template's text, as kubectl prints it
         return printers.jsonpath.render(argument, doc)
+    if kind == "go-template":
+        return printers.go_template(argument, doc)
     if fmt in ("yaml", "json"):
         return printers.dump(doc, fmt).rstrip() + "\n"
     if kind == "custom-columns":

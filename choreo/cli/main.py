@@ -69,10 +69,24 @@ plain_help(cli)
 reference_flags.install(cli)  # choreoctl's global flags, on every command
 
 
+def short_option_values(args: list[str]) -> list[str]:
+    """kubectl's ``-o=json`` and ``-n=lab`` (Go's flag package reads ``-X=VALUE`` as the value VALUE; click
+    would read ``=json``) as ``-o json``, up to a ``--``."""
+    end = args.index("--") if "--" in args else len(args)
+    out: list[str] = []
+    for arg in args[:end]:
+        if len(arg) > 3 and arg[0] == "-" and arg[1].isalpha() and arg[2] == "=":
+            out += [arg[:2], arg[3:]]
+        else:
+            out.append(arg)
+    return out + args[end:]
+
+
 def main() -> None:
     collector.tune()
     try:
-        cli.main(reference_flags.hoist(sys.argv[1:]), prog_name="choreo", standalone_mode=False)
+        args = reference_flags.hoist(short_option_values(sys.argv[1:]))
+        cli.main(args, prog_name="choreo", standalone_mode=False)
     except ChoreoError as exc:  # one mistake, one short message (long lists go to the report files)
         click.echo(f"error: {shorten(str(exc))}", err=True)
         sys.exit(FAILED)

@@ -3,13 +3,15 @@
 Why a module of its own: the same printing serves the local store and a server (``choreo.cli.get`` only
 finds the objects), and each format has kubectl's exact habits that users and scripts rely on — tables with
 the CRD's ``additionalPrinterColumns`` (``-o wide`` adds the low-priority ones), ``TYPE/NAME`` lines for
-``-o name``, a ``List`` for ``-o yaml|json`` unless one object was asked for, ``-o jsonpath=TEMPLATE`` and
-``-o custom-columns=HEADER:PATH,...``.
+``-o name``, a ``List`` for ``-o yaml|json`` unless one object was asked for, ``-o jsonpath=TEMPLATE``,
+``-o go-template=TEMPLATE`` and ``-o custom-columns=HEADER:PATH,...`` (or each from a file).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +23,8 @@ from choreo.apiserver import columns as kind_columns
 from choreo.apiserver import jsonpath
 from choreo.apiserver.registry import KindNames
 from choreo.errors import ChoreoError
+from choreo.lang import gotemplate
+from choreo.lang.limits import Budget, Limits
 from choreo.results.summary import column_widths, padded, table
 
 Object = dict[str, Any]
@@ -182,6 +186,27 @@ def custom_columns(spec: str, objects: list[Object], *, headers: bool = True) ->
     now = datetime.now(UTC)
     heading = [[c.header for c in columns]] if headers else []
     return table([*heading, *([c.cell(o, now) for c in columns] for o in objects)], gap=GAP)
+
+
+def go_template(text: str, doc: Object) -> str:
+    """``-o go-template=TEMPLATE``: Go's text/template over the object or List, as kubectl executes it (a
+    missing key prints ``<no value>``; no bound on what it prints: the reader asked for it)."""
+    try:
+        templates = gotemplate.parse_sources({"output": (text, "go-template")})
+        unbounded = Budget(Limits(time=math.inf, output=sys.maxsize), "go-template")
+        return gotemplate.render(templates, "output", doc, budget=unbounded, print_missing=True)
+    except gotemplate.TemplateError as error:
+        raise ChoreoError(f"-o go-template: {error}") from None
+
+
+def custom_columns_file(text: str, source: str) -> str:
+    """kubectl's ``-o custom-columns-file=FILE``: a line of headers over a line of paths, both split on spaces,
+    as the ``HEADER:PATH,...`` spec of ``-o custom-columns``."""
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    if len(lines) != 2 or len(lines[0]) != len(lines[1]):
+        raise ChoreoError(f"-o custom-columns-file={source}: expected a line of headers over a line of as many "
+                          "paths")
+    return ",".join(f"{header}:{path}" for header, path in zip(*lines, strict=True))
 
 
 def document(objects: list[Object], single: bool) -> Object:

@@ -111,6 +111,9 @@ def test_type_name_kind_lists_and_output_formats(greetings: Path) -> None:
     assert rows(columns)[:2] == [["WHO", "LANG"], ["Alice", "fr"]]
     bad = choreo("get", "greetings", "-o", "table", "-C", project)
     assert bad.code == 2 and "jsonpath=TEMPLATE" in bad.err
+    go = ok("get", "greetings", "-n=lab", "-o=go-template={{range .items}}{{.metadata.name}} {{.x}}\n{{end}}",
+            "-C", project)  # kubectl's -X=VALUE; a missing key prints as in Go
+    assert go == "carol <no value>\ndave <no value>\n"
 
 
 def test_printer_columns_show_an_ipclaims_address_and_categories_select_kinds(example) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import choreo
 from tests.e2e.test_server import KUBECTLS, kubeconfig
 from tests.server.harness import Http, ServerProcess, copy_example, idle, wait_for
 
@@ -109,3 +110,28 @@ def test_namespaces_are_created_listed_and_deleted(kubectl: Kubectl, tmp_path: P
     assert name not in kubectl("get", "ns").stdout
     gone = kubectl("get", "node.example.com", "inside", "-n", name, ok=False)
     assert gone.returncode != 0 and "NotFound" in gone.stderr
+
+
+def test_go_template_and_file_formats_print_what_kubectl_prints(
+    kubectl: Kubectl, served_interface: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, _config = served_interface
+    (tmp_path / "columns.txt").write_text("NAME   ADDRESS\n.metadata.name   {.status.address}\n")
+    (tmp_path / "names.jsonpath").write_text('{range .items[*]}{.metadata.name}{"\\n"}{end}')
+    (tmp_path / "names.tmpl").write_text("{{range .items}}{{.metadata.name}} {{.spec.index}}\n{{end}}")
+    formats = [
+        '-o=go-template={{range .items}}{{.metadata.name}}={{.status.address}}{{.nope}}{{"\\n"}}{{end}}',
+        '-o=go-template={{range $i, $c := .items}}{{if eq $i 0}}{{printf "%d %v" (len $.items) $c.spec}}{{end}}'
+        '{{end}}',
+        f"-o=custom-columns-file={tmp_path / 'columns.txt'}",
+        f"-o=jsonpath-file={tmp_path / 'names.jsonpath'}",
+        f"-o=go-template-file={tmp_path / 'names.tmpl'}",
+    ]
+    for fmt in formats:
+        theirs = kubectl("get", "ipclaims", fmt).stdout
+        ours = choreo("get", "ipclaims", fmt, "--server", url)
+        assert (ours.code, ours.err) == (0, ""), fmt
+        assert ours.out == theirs and theirs.strip(), fmt
+    assert "=10.0.0.0/32<no value>\n" in choreo("get", "ipclaims", formats[0], "--server", url).out  # a missing key
+    broken = choreo("get", "ipclaims", "-o", "go-template={{.items", "--server", url)
+    assert (broken.code, broken.out, broken.err) == (1, "", "error: -o go-template: go-template:1: unclosed action\n")

@@ -20,8 +20,11 @@ from choreo.lang.limits import Budget, Limits
 __all__ = ["TemplateError", "TemplateSet", "from_json", "parse_sources", "render"]
 
 
-def render(templates: TemplateSet, name: str, data: Any, *, budget: Budget | None = None) -> str:
+def render(
+    templates: TemplateSet, name: str, data: Any, *, budget: Budget | None = None, print_missing: bool = False
+) -> str:
     """Execute template ``name`` with ``data`` (already in Go's value model, see ``from_json``).
 
-    ``budget`` bounds the execution (default: the default ``Limits``, counted from now)."""
-    return Executor(templates, budget or Budget(Limits(), name)).execute(name, data)
+    ``budget`` bounds the execution (default: the default ``Limits``, counted from now); ``print_missing``:
+    a missing key prints ``<no value>``, as in Go, instead of failing."""
+    return Executor(templates, budget or Budget(Limits(), name), print_missing=print_missing).execute(name, data)

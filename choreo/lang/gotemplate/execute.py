@@ -5,8 +5,9 @@ nil-pointer errors on null values, variable scopes, ``range`` over lists, maps (
 ``break``/``continue``, ``template`` calls with a fresh variable scope, short-circuit ``and``/``or``,
 and Go's execution error form ``<file>:<line>:<col>: executing "<template>" at <<node>>: <message>``.
 
-One deliberate difference: printing a missing key (or null) is an error, where Go prints
-``<no value>`` into the output; a device config with ``<no value>`` in it is never what was meant.
+One deliberate difference for reconcilers: printing a missing key is an error, where Go prints
+``<no value>`` into the output; a device config with ``<no value>`` in it is never what was meant. Output
+for a reader (``choreo get -o go-template``, as kubectl's) prints it as Go does (``print_missing``).
 Execution is bounded by a ``Budget`` (time, output size, nesting of ``template`` calls).
 """
 
@@ -52,9 +53,10 @@ class _Continue(Exception):
 class Executor:
     """One execution of a template set; not reusable across threads."""
 
-    def __init__(self, templates: TemplateSet, budget: Budget) -> None:
+    def __init__(self, templates: TemplateSet, budget: Budget, *, print_missing: bool = False) -> None:
         self.templates = templates
         self.budget = budget
+        self.print_missing = print_missing
         self.out: list[str] = []
         self.vars: list[tuple[str, Any]] = []
         self.name = ""
@@ -94,7 +96,9 @@ class Executor:
 
     def print(self, node: Action, value: Any) -> None:
         if value is MISSING:
-            raise self.fail(node.pipe, node.pipe.text, NOTHING_TO_PRINT)
+            if not self.print_missing:
+                raise self.fail(node.pipe, node.pipe.text, NOTHING_TO_PRINT)
+            value = "<no value>"
         self.write(node, format_value(value, "v"))
 
     def branch(self, dot: Any, node: Branch) -> None:
