@@ -190,11 +190,13 @@ def custom_columns(spec: str, objects: list[Object], *, headers: bool = True) ->
 
 def go_template(text: str, doc: Object) -> str:
     """``-o go-template=TEMPLATE``: Go's text/template over the object or List, as kubectl executes it (a
-    missing key prints ``<no value>``; no bound on what it prints: the reader asked for it)."""
+    missing key prints ``<no value>``; kubectl's ``exists`` and ``base64decode`` too; no bound on what it
+    prints: the reader asked for it)."""
     try:
-        templates = gotemplate.parse_sources({"output": (text, "go-template")})
+        templates = gotemplate.parse_sources({"output": (text, "go-template")}, gotemplate.KUBECTL_FUNCS)
         unbounded = Budget(Limits(time=math.inf, output=sys.maxsize), "go-template")
-        return gotemplate.render(templates, "output", doc, budget=unbounded, print_missing=True)
+        return gotemplate.render(templates, "output", doc, budget=unbounded, print_missing=True,
+                                 functions=gotemplate.KUBECTL_FUNCS)
     except gotemplate.TemplateError as error:
         raise ChoreoError(f"-o go-template: {error}") from None
 

@@ -123,6 +123,8 @@ def test_go_template_and_file_formats_print_what_kubectl_prints(
         '-o=go-template={{range .items}}{{.metadata.name}}={{.status.address}}{{.nope}}{{"\\n"}}{{end}}',
         '-o=go-template={{range $i, $c := .items}}{{if eq $i 0}}{{printf "%d %v" (len $.items) $c.spec}}{{end}}'
         '{{end}}',
+        '-o=go-template={{range .items}}{{exists . "status" "address"}} {{exists . "spec" "nope" 0}} '
+        '{{base64decode "aGk="}}{{"\\n"}}{{end}}',  # kubectl's two functions
         f"-o=custom-columns-file={tmp_path / 'columns.txt'}",
         f"-o=jsonpath-file={tmp_path / 'names.jsonpath'}",
         f"-o=go-template-file={tmp_path / 'names.tmpl'}",

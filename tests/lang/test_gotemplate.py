@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from choreo.errors import ReconcileError
-from choreo.lang.gotemplate import TemplateError, from_json, parse_sources, render
+from choreo.lang.gotemplate import KUBECTL_FUNCS, TemplateError, from_json, parse_sources, render
 from choreo.lang.gotemplate.gofmt import sprint, sprintf
 from choreo.lang.gotemplate_engine import GoTemplateReconciler
 from choreo.lang.limits import Budget, LimitExceeded, Limits
@@ -276,3 +276,20 @@ def test_reconciler_errors_name_the_code_file(code: dict[str, str], message: str
     with pytest.raises(ReconcileError) as err:
         engine.reconcile(dict(OBJ), Recorder())  # type: ignore[arg-type]
     assert str(err.value) == message
+
+
+def test_kubectls_functions_and_missing_keys_only_where_asked_for() -> None:
+    text = '{{exists . "a" 1}} {{exists . "a" 2}} {{exists . "b"}} {{base64decode "aGk="}} {{.nope}}'
+    with pytest.raises(TemplateError, match='function "exists" not defined'):
+        parse_sources({"t": (text, "t.tpl")})  # a reconciler's template has Go's functions only
+    templates = parse_sources({"t": (text, "t.tpl")}, KUBECTL_FUNCS)
+    data = {"a": [1, None], "b": None}
+    shown = render(templates, "t", data, functions=KUBECTL_FUNCS, print_missing=True)
+    assert shown == "false false false hi <no value>"
+    assert render(templates, "t", {"a": [1, 2, 3], "b": 0}, functions=KUBECTL_FUNCS, print_missing=True) == (
+        "true true true hi <no value>")
+    with pytest.raises(TemplateError, match="no value to print"):  # a reconciler's: a missing key is an error
+        render(templates, "t", data, functions=KUBECTL_FUNCS)
+    bad = parse_sources({"t": ('{{base64decode "a!=="}}', "t.tpl")}, KUBECTL_FUNCS)
+    with pytest.raises(TemplateError, match="base64 decode failed: illegal base64 data at input byte 1"):
+        render(bad, "t", {}, functions=KUBECTL_FUNCS)

@@ -12,19 +12,23 @@ from __future__ import annotations
 from typing import Any
 
 from choreo.lang.gotemplate.errors import TemplateError
-from choreo.lang.gotemplate.execute import Executor
+from choreo.lang.gotemplate.execute import Executor, Functions
+from choreo.lang.gotemplate.funcs import KUBECTL_FUNCS
 from choreo.lang.gotemplate.parse import TemplateSet, parse_sources
 from choreo.lang.gotemplate.values import from_json
 from choreo.lang.limits import Budget, Limits
 
-__all__ = ["TemplateError", "TemplateSet", "from_json", "parse_sources", "render"]
+__all__ = ["KUBECTL_FUNCS", "Functions", "TemplateError", "TemplateSet", "from_json", "parse_sources", "render"]
 
 
 def render(
-    templates: TemplateSet, name: str, data: Any, *, budget: Budget | None = None, print_missing: bool = False
+    templates: TemplateSet, name: str, data: Any, *, budget: Budget | None = None, print_missing: bool = False,
+    functions: Functions | None = None,
 ) -> str:
     """Execute template ``name`` with ``data`` (already in Go's value model, see ``from_json``).
 
     ``budget`` bounds the execution (default: the default ``Limits``, counted from now); ``print_missing``:
-    a missing key prints ``<no value>``, as in Go, instead of failing."""
-    return Executor(templates, budget or Budget(Limits(), name), print_missing=print_missing).execute(name, data)
+    a missing key prints ``<no value>``, as in Go, instead of failing; ``functions``: more than Go's (their
+    names given to ``parse_sources`` too)."""
+    executor = Executor(templates, budget or Budget(Limits(), name), print_missing=print_missing, functions=functions)
+    return executor.execute(name, data)

@@ -13,7 +13,7 @@ Execution is bounded by a ``Budget`` (time, output size, nesting of ``template``
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from choreo.lang.gotemplate.errors import TemplateError
@@ -39,6 +39,7 @@ from choreo.lang.gotemplate.values import MISSING, truth, type_name
 from choreo.lang.limits import Budget
 
 NOTHING_TO_PRINT = "no value to print (a missing key or null); test it with if or with"
+Functions = dict[str, tuple[Callable[..., Any] | None, tuple[int, bool]]]  # name: implementation, Go's arity
 NO_FINAL: Any = object()  # "no value piped in" (Go's missingVal)
 
 
@@ -53,10 +54,14 @@ class _Continue(Exception):
 class Executor:
     """One execution of a template set; not reusable across threads."""
 
-    def __init__(self, templates: TemplateSet, budget: Budget, *, print_missing: bool = False) -> None:
+    def __init__(
+        self, templates: TemplateSet, budget: Budget, *, print_missing: bool = False, functions: Functions | None = None
+    ) -> None:
         self.templates = templates
         self.budget = budget
         self.print_missing = print_missing
+        self.functions: Functions = {name: (FUNCS.get(name), arity) for name, arity in ARITY.items()}
+        self.functions.update(functions or {})
         self.out: list[str] = []
         self.vars: list[tuple[str, Any]] = []
         self.name = ""
@@ -263,7 +268,7 @@ class Executor:
     def function(self, dot: Any, ident: Identifier, cmd: Command, args: list[Node], final: Any) -> Any:
         name = ident.name
         given = len(args) + (final is not NO_FINAL)
-        fixed, variadic = ARITY[name]
+        implementation, (fixed, variadic) = self.functions[name]
         if (variadic and given < fixed) or (not variadic and given != fixed):
             want = f"at least {fixed}" if variadic else str(fixed)
             raise self.fail(ident, cmd.text, f"wrong number of args for {name}: want {want} got {given}")
@@ -273,7 +278,8 @@ class Executor:
         if final is not NO_FINAL:
             values.append(final)
         try:
-            return FUNCS[name](*values)
+            assert implementation is not None  # only and/or have none, and they returned above
+            return implementation(*values)
         except FuncError as exc:
             raise self.fail(cmd, cmd.text, f"error calling {name}: {exc}") from None
 

@@ -6,6 +6,8 @@ interface) and raises ``FuncError`` with Go's message; the executor prefixes ``e
 
 from __future__ import annotations
 
+import base64
+import binascii
 import html as _html
 from collections.abc import Callable
 from typing import Any
@@ -228,4 +230,45 @@ ARITY: dict[str, tuple[int, bool]] = {
     "slice": (1, True), "eq": (1, True), "ne": (2, False), "lt": (2, False), "le": (2, False),
     "gt": (2, False), "ge": (2, False), "call": (1, True), "html": (0, True), "js": (0, True),
     "urlquery": (0, True), "print": (0, True), "println": (0, True), "printf": (1, True),
+}
+
+
+# kubectl's go-template output adds two functions to Go's (``choreo get -o go-template``; not reconcilers').
+
+
+def exists(item: Any, *indexes: Any) -> bool:
+    """Whether ``item`` has a non-nil value at the path of ``indexes`` (list positions, map keys)."""
+    value = item
+    for key in indexes:
+        if value is None or value is MISSING:
+            return False
+        if isinstance(value, list | str):
+            if isinstance(key, bool) or not isinstance(key, int | float) or not 0 <= key < len(value) or key % 1:
+                return False
+            value = value[int(key)]
+        elif isinstance(value, dict):
+            if not isinstance(key, str):
+                return False
+            value = value.get(key)
+        else:
+            return False
+    return value is not None and value is not MISSING
+
+
+def base64decode(text: Any) -> str:
+    if not isinstance(text, str):
+        raise FuncError(f"wrong type for value; expected string; got {type_name(text)}")
+    try:
+        return base64.b64decode(text, validate=True).decode("utf-8", errors="replace")
+    except (binascii.Error, ValueError) as exc:
+        bad = next((i for i, c in enumerate(text) if c not in _BASE64), None)
+        reason = f"illegal base64 data at input byte {bad}" if bad is not None else str(exc)
+        raise FuncError(f"base64 decode failed: {reason}") from None
+
+
+_BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+
+
+KUBECTL_FUNCS: dict[str, tuple[Callable[..., Any] | None, tuple[int, bool]]] = {
+    "exists": (exists, (1, True)), "base64decode": (base64decode, (1, False)),
 }

@@ -7,6 +7,7 @@ go into one ``TemplateSet`` (name -> tree). Unknown functions, undefined variabl
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,11 +111,14 @@ TemplateSet = dict[str, list[Node]]
 class Parser:
     """Parses one source (template ``name``) into ``templates``."""
 
-    def __init__(self, name: str, text: str, source: str, templates: TemplateSet) -> None:
+    def __init__(
+        self, name: str, text: str, source: str, templates: TemplateSet, functions: frozenset[str] = BUILTINS
+    ) -> None:
         self.name = name
         self.text = text
         self.source = source
         self.templates = templates
+        self.functions = functions
         self.tokens = Lexer(text, source).run()
         self.i = 0
         self.vars: list[str] = ["$"]
@@ -339,7 +343,7 @@ class Parser:
         if kind == lx.IDENT:
             if token.value == "nil":
                 return Constant(where, "nil")
-            if token.value not in BUILTINS:
+            if token.value not in self.functions:
                 raise self.error(token, f'function "{token.value}" not defined')
             return Identifier(where, token.value)
         if kind == lx.DOT:
@@ -444,9 +448,11 @@ def number(token: Token, parser: Parser) -> int | float:
     return -value if negative else value
 
 
-def parse_sources(sources: dict[str, tuple[str, str]]) -> TemplateSet:
-    """``{name: (text, source file)}`` parsed into one template set."""
+def parse_sources(sources: dict[str, tuple[str, str]], functions: Iterable[str] = ()) -> TemplateSet:
+    """``{name: (text, source file)}`` parsed into one template set; ``functions``: names the executor will
+    know besides Go's (``funcs.KUBECTL_FUNCS``)."""
     templates: TemplateSet = {}
+    known = BUILTINS | frozenset(functions)
     for name, (text, source) in sources.items():
-        Parser(name, text, source, templates).parse()
+        Parser(name, text, source, templates, known).parse()
     return templates
