@@ -216,6 +216,7 @@ def _named_by(source: str) -> Iterator[None]:
 @recursive_option
 @click.option("-l", "--selector", "labels", default=None, help="Every object of the kinds with these labels.")
 @click.option("--all", "every", is_flag=True, help="Every object of the kinds (in the namespace).")
+@click.option("-A", "--all-namespaces", is_flag=True, help="With -l or --all: in every namespace.")
 @click.option("--ignore-not-found", is_flag=True, help="An object that does not exist is not an error.")
 @click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
 @namespace_option
@@ -227,14 +228,15 @@ def delete(
     recursive: bool,
     labels: str | None,
     every: bool,
+    all_namespaces: bool,
     ignore_not_found: bool,
     directory: str | None,
     namespace: str | None,
 ) -> None:
     """Remove objects from the files of in/ that hold them: KIND NAME..., TYPE/NAME..., KIND -l SELECTOR,
-    KIND --all, or those of -f FILE; a file that held nothing else is removed. Or delete the objects on the
-    addressed server."""
-    wanted = Selection(resources, source, recursive, labels, every, namespace)
+    KIND --all (-A: in every namespace), or those of -f FILE; a file that held nothing else is removed. Or
+    delete the objects on the addressed server."""
+    wanted = Selection(resources, source, recursive, labels, every, namespace, all_namespaces)
     if client is not None:
         def listed(kind: Kind, where: str | None) -> list[Object]:
             assert isinstance(kind, ResourceInfo)  # one of client.resources()
@@ -284,6 +286,7 @@ class Selection:
     labels: str | None
     every: bool
     namespace: str | None
+    all_namespaces: bool = False
 
     def targets(
         self,
@@ -306,6 +309,8 @@ class Selection:
         chosen = self.labels is not None or self.every
         if named and chosen:
             raise ChoreoError("delete: give names, or -l/--all, not both")
+        if self.all_namespaces and not chosen:
+            raise ChoreoError("delete -A: names are looked up in one namespace (-n NS); -A goes with -l or --all")
         if not named and not chosen:
             raise ChoreoError(f"delete {' '.join(self.resources)}: name the objects, or give -l SELECTOR or --all")
         matches = label_selector(self.labels)
@@ -313,10 +318,13 @@ class Selection:
         targets = []
         for kind, names in request.wanted:
             namespace = where if kind.namespaced else None
+            located = [(namespace, name) for name in names]
             if not named:
-                found = sorted((o for o in objects(kind, namespace) if matches(o)), key=lambda o: o["metadata"]["name"])
-                names = [o["metadata"]["name"] for o in found]
-            for name in names:
+                scope = None if self.all_namespaces else namespace
+                found = [o["metadata"] for o in objects(kind, scope) if matches(o)]
+                located = sorted(((md.get("namespace") or DEFAULT_NAMESPACE) if kind.namespaced else None, md["name"])
+                                 for md in found)
+            for namespace, name in located:
                 metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
                 identity = {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": metadata}
                 targets.append(InputObject(identity, ""))

@@ -172,6 +172,13 @@ def test_delete_by_names_label_or_all_as_kubectl(example) -> None:
     every = choreo("delete", "greeting", "--all", "-n", "lab", *at)  # in one namespace
     assert (every.code, every.out) == (0, "deleting example.com/v1alpha1 Greeting erin\n"), every.err
     assert (project / "in" / "team.yaml").read_text() == CAROL_DOC
+    apply(project, greeting("fay", "Fay", "lab"))
+    apply(project, greeting("gus", "Gus", "ops"))
+    everywhere = choreo("delete", "greetings", "--all", "-A", *at)
+    assert everywhere.out == ("deleting example.com/v1alpha1 Greeting carol\ndeleting example.com/v1alpha1 Greeting "
+                              "fay\ndeleting example.com/v1alpha1 Greeting gus\n"), everywhere.err  # by namespace
+    assert not (project / "in" / "team.yaml").exists()
+    (project / "in" / "team.yaml").write_text(CAROL_DOC)
 
     before = {name: (project / "in" / name).read_text() for name in in_files(project)}
     for args, message in {
@@ -180,6 +187,8 @@ def test_delete_by_names_label_or_all_as_kubectl(example) -> None:
         ("greetings", "-f", "x.yaml"): "error: delete -f FILE names the objects itself: give no KIND, NAME, -l or "
                                        "--all with it",
         ("greeting/carol", "greeting/zoe"): "error: in/: no such input file for Greeting zoe in namespace default",
+        ("greeting/carol", "-A"): "error: delete -A: names are looked up in one namespace (-n NS); -A goes with -l "
+                                  "or --all",
     }.items():
         refused = choreo("delete", *args, *at)
         assert (refused.code, refused.out, refused.err.strip()) == (1, "", message), args
