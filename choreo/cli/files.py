@@ -137,6 +137,11 @@ namespace_option = click.option(
 
 recursive_option = click.option("-R", "--recursive", is_flag=True, help="Also read the subfolders of a folder.")
 
+dry_run_option = click.option(
+    "--dry-run", type=click.Choice(["none", "client", "server"]), default="none", is_flag=False, flag_value="client",
+    help="client or server (alone: client): check everything and say what would be done; change nothing.",
+)
+
 
 @click.command("apply")
 @click.argument("path", required=False, type=click.Path())
@@ -145,6 +150,7 @@ recursive_option = click.option("-R", "--recursive", is_flag=True, help="Also re
 @recursive_option
 @click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
 @namespace_option
+@dry_run_option
 @addressable("directory")
 def apply(
     client: ServerClient | None,
@@ -153,6 +159,7 @@ def apply(
     recursive: bool,
     directory: str | None,
     namespace: str | None,
+    dry_run: str,
 ) -> None:
     """Validate the objects of PATH (a file, a folder, or - for stdin; or -f PATH) and write each to the file
     of the project's in/ folder that holds it, or to a new file (picked up by the next run); or apply them on
@@ -167,7 +174,7 @@ def apply(
         raise ChoreoError(f"{STDIN if given == '-' else given}: no objects to apply")
     if client is not None:
         _in_namespace(items, namespace, client.for_object)
-        _apply_remote(client, items)
+        _apply_remote(client, items, dry_run)
         return
     root = project_dir(directory)
     api = _validator(root)
@@ -179,21 +186,25 @@ def apply(
         refs.append(object_ref(item.obj, item.source))
     files = InputFiles(root)
     for item, ref in zip(items, refs, strict=True):
-        _say("applying", item.obj)
-        files.put(item.obj, ref)
+        _say("applying", item.obj, dry_run)
+        if dry_run == "none":
+            files.put(item.obj, ref)
 
 
-def _say(verb: str, obj: Object) -> None:
-    click.echo(f"{verb} {obj['apiVersion']} {obj['kind']} {obj['metadata']['name']}")
+def _say(verb: str, obj: Object, dry_run: str) -> None:
+    """What is done to ``obj``; ``(dry run)`` when nothing is (``(server dry run)``: the server checked it)."""
+    suffix = {"none": "", "client": " (dry run)", "server": " (server dry run)"}[dry_run]
+    click.echo(f"{verb} {obj['apiVersion']} {obj['kind']} {obj['metadata']['name']}{suffix}")
 
 
-def _apply_remote(client: ServerClient, items: list[InputObject]) -> None:
-    for item in items:  # validate everything before changing anything
+def _apply_remote(client: ServerClient, items: list[InputObject], dry_run: str) -> None:
+    for item in items:  # validate everything before changing anything (a client dry run too: nothing changes)
         with _named_by(item.source):
             client.apply(item.obj, dry_run=True)
     for item in items:
-        _say("applying", item.obj)
-        client.apply(item.obj)
+        _say("applying", item.obj, dry_run)
+        if dry_run == "none":
+            client.apply(item.obj)
 
 
 @contextmanager
@@ -220,6 +231,7 @@ def _named_by(source: str) -> Iterator[None]:
 @click.option("--ignore-not-found", is_flag=True, help="An object that does not exist is not an error.")
 @click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
 @namespace_option
+@dry_run_option
 @addressable("directory")
 def delete(
     client: ServerClient | None,
@@ -232,6 +244,7 @@ def delete(
     ignore_not_found: bool,
     directory: str | None,
     namespace: str | None,
+    dry_run: str,
 ) -> None:
     """Remove objects from the files of in/ that hold them: KIND NAME..., TYPE/NAME..., KIND -l SELECTOR,
     KIND --all (-A: in every namespace), or those of -f FILE; a file that held nothing else is removed. Or
@@ -243,7 +256,7 @@ def delete(
             return client.list(kind, where)
 
         targets = wanted.targets(client.resources(), client.for_object, listed)
-        _delete_remote(client, targets, ignore_not_found)
+        _delete_remote(client, targets, ignore_not_found, dry_run)
         return
     root = project_dir(directory)
     api = _validator(root)
@@ -271,8 +284,9 @@ def delete(
         if not (ignore_not_found and isinstance(problem, NotFound)):
             raise problem
     for item, ref in found:
-        _say("deleting", item.obj)
-        files.remove(ref)
+        _say("deleting", item.obj, dry_run)
+        if dry_run == "none":
+            files.remove(ref)
 
 
 @dataclass(frozen=True)
@@ -333,7 +347,7 @@ class Selection:
         return targets
 
 
-def _delete_remote(client: ServerClient, targets: list[InputObject], ignore_not_found: bool) -> None:
+def _delete_remote(client: ServerClient, targets: list[InputObject], ignore_not_found: bool, dry_run: str) -> None:
     found = []
     for item in targets:  # check every object exists before deleting anything
         with _named_by(item.source):
@@ -346,8 +360,9 @@ def _delete_remote(client: ServerClient, targets: list[InputObject], ignore_not_
                 raise
             found.append((item, path))
     for item, path in found:
-        _say("deleting", item.obj)
-        client.delete_path(path)
+        _say("deleting", item.obj, dry_run)
+        if dry_run == "none":
+            client.delete_path(path)
 
 
 def _not_an_input(root: Path, api: APIServer, obj: Object, ref: ObjectRef) -> ChoreoError:

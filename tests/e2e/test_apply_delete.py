@@ -208,3 +208,18 @@ def test_allocator_kinds_can_be_applied_and_deleted_before_a_first_run(example) 
     assert (applied.code, applied.out) == (0, "applying ipam.be.kuid.dev/v1alpha1 IPIndex fabric\n"), applied.err
     gone = choreo("delete", "ipindex", "--all", "-C", str(project))
     assert (gone.code, gone.out) == (0, "deleting ipam.be.kuid.dev/v1alpha1 IPIndex fabric\n"), gone.err
+
+
+def test_a_dry_run_checks_everything_and_changes_nothing(example) -> None:
+    project: Path = example("greeting")
+    at = ("-C", str(project))
+    before = {name: (project / "in" / name).read_text() for name in in_files(project)}
+    tried = apply(project, greeting("carol", "Carol"), "--dry-run")
+    assert (tried.code, tried.out) == (0, "applying example.com/v1alpha1 Greeting carol (dry run)\n"), tried.err
+    checked = apply(project, greeting("carol", "Carol").replace("name: Carol", "name: 7"), "--dry-run=server")
+    assert checked.code == 1 and "spec.name" in checked.err  # validated as the apply would be
+    gone = choreo("delete", "greetings", "--all", "--dry-run=server", *at)
+    assert gone.out == ("deleting example.com/v1alpha1 Greeting alice (server dry run)\n"
+                        "deleting example.com/v1alpha1 Greeting bob (server dry run)\n"), gone.err
+    assert choreo("delete", "greeting/nobody", "--dry-run", *at).code == 1  # checked as the delete would be
+    assert {name: (project / "in" / name).read_text() for name in in_files(project)} == before

@@ -321,7 +321,12 @@ def test_delete_by_label_and_ignoring_missing_objects_on_the_server(stopped_serv
     for member in members:
         member["metadata"]["labels"] = {"team": "x"}
     team.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": members}))
+    assert ok(choreo("apply", "-f", str(team), "--dry-run=server", "--server", url)).count("(server dry run)") == 2
+    assert ok(choreo("get", "greetings", "-o", "name", "--server", url)).count("\n") == 2  # alice and bob only
     assert ok(choreo("apply", "-f", str(team), "--server", url)).count("applying") == 2
+    tried = ok(choreo("delete", "greetings", "-l", "team=x", "--dry-run", "--server", url))
+    assert tried.count("(dry run)") == 2
+    assert ok(choreo("get", "greetings", "-o", "name", "--server", url)).count("\n") == 4
     assert ok(choreo("delete", "greetings", "-l", "team=x", "--server", url)) == (
         "deleting example.com/v1alpha1 Greeting carol\ndeleting example.com/v1alpha1 Greeting dave\n")
     ok(choreo("run", "once", "--server", url))  # the reconciler's finalizer lets them go
