@@ -6,6 +6,7 @@ point group. libyang is imported only inside the commands, so ``choreo --help`` 
 
 from __future__ import annotations
 
+import difflib
 import json
 import subprocess
 import sys
@@ -34,12 +35,21 @@ def _with_api(root: Path, action: Any) -> Any:
 
 
 def _record(root: Path, device: str) -> dict[str, Any]:
-    from yang.records import find_record
+    from yang.records import find_record, records
 
-    record = _with_api(root, lambda api: find_record(api, device))
-    if record is None:
-        raise NotFound(f"device {device!r} has no final config: run `choreo run -s` first (or check the name)")
-    return record
+    def lookup(api: Any) -> tuple[dict[str, Any] | None, list[str]]:
+        found = find_record(api, device)
+        return found, [] if found is not None else sorted(r["device"] for r in records(api))
+
+    record, known = _with_api(root, lookup)
+    if record is not None:
+        return record
+    if not known:
+        raise NotFound(f"device {device!r} has no final config: no device has one yet; run `choreo run -s` first")
+    close = difflib.get_close_matches(device, known, n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else f"the last run has {len(known)}: {', '.join(known[:5])}"
+    more = ", ..." if not close and len(known) > 5 else ""
+    raise NotFound(f"device {device!r} has no final config ({hint}{more})")
 
 
 def _failed(record: dict[str, Any]) -> str:

@@ -154,7 +154,10 @@ def test_config_show_blame_and_final_config_diff(example):
     assert f'{LO0}/description = "loopback of leaf1"  Config default/leaf1-lo0 (priority 10, reconciler ' \
            "interface-config, intent Interface default/leaf1-lo0 <- Node default/leaf1)" in blame.out.splitlines()
     missing = choreo("config", "show", "nope", "-C", str(project))
-    assert missing.code == 1 and missing.err.startswith("error: device 'nope' has no final config")
+    assert (missing.code, missing.err) == (1, "error: device 'nope' has no final config (the last run has 4: leaf1, "
+                                              "leaf2, spine1, spine2)\n")
+    typo = choreo("config", "blame", "lef1", "-C", str(project))
+    assert typo.err == "error: device 'lef1' has no final config (did you mean leaf1, leaf2?)\n"
     diff = _final_config_diff(project)
     assert diff[0] == "+ config.sdcio.dev/v1alpha1, Kind=Config leaf1 (against previous run)"
     assert run(project).code == 0
