@@ -137,8 +137,8 @@ namespace_option = click.option(
 
 recursive_option = click.option("-R", "--recursive", is_flag=True, help="Also read the subfolders of a folder.")
 
-dry_run_option = click.option(
-    "--dry-run", type=click.Choice(["none", "client", "server"]), default="none", is_flag=False, flag_value="client",
+dry_run_option = click.option(  # a bare --dry-run is --dry-run=client (cli.main.kubectl_spellings)
+    "--dry-run", type=click.Choice(["none", "client", "server"]), default="none",
     help="client or server (alone: client): check everything and say what would be done; change nothing.",
 )
 

@@ -69,14 +69,20 @@ plain_help(cli)
 reference_flags.install(cli)  # choreoctl's global flags, on every command
 
 
-def short_option_values(args: list[str]) -> list[str]:
-    """kubectl's ``-o=json`` and ``-n=lab`` (Go's flag package reads ``-X=VALUE`` as the value VALUE; click
-    would read ``=json``) as ``-o json``, up to a ``--``."""
+OPTIONAL_VALUES = {"--dry-run": "client"}  # kubectl's options whose value is optional, with their default
+
+
+def kubectl_spellings(args: list[str]) -> list[str]:
+    """``args`` (up to a ``--``) with kubectl's spellings as click reads them: ``-o=json`` and ``-n=lab`` as
+    ``-o json`` (Go's flag package reads ``-X=VALUE`` as the value VALUE, click would read ``=json``), and
+    a bare ``--dry-run`` as ``--dry-run=client`` (kubectl never takes the next argument as its value)."""
     end = args.index("--") if "--" in args else len(args)
     out: list[str] = []
     for arg in args[:end]:
         if len(arg) > 3 and arg[0] == "-" and arg[1].isalpha() and arg[2] == "=":
             out += [arg[:2], arg[3:]]
+        elif arg in OPTIONAL_VALUES:
+            out.append(f"{arg}={OPTIONAL_VALUES[arg]}")
         else:
             out.append(arg)
     return out + args[end:]
@@ -85,7 +91,7 @@ def short_option_values(args: list[str]) -> list[str]:
 def main() -> None:
     collector.tune()
     try:
-        args = reference_flags.hoist(short_option_values(sys.argv[1:]))
+        args = reference_flags.hoist(kubectl_spellings(sys.argv[1:]))
         cli.main(args, prog_name="choreo", standalone_mode=False)
     except ChoreoError as exc:  # one mistake, one short message (long lists go to the report files)
         click.echo(f"error: {shorten(str(exc))}", err=True)

@@ -222,4 +222,9 @@ def test_a_dry_run_checks_everything_and_changes_nothing(example) -> None:
     assert gone.out == ("deleting example.com/v1alpha1 Greeting alice (server dry run)\n"
                         "deleting example.com/v1alpha1 Greeting bob (server dry run)\n"), gone.err
     assert choreo("delete", "greeting/nobody", "--dry-run", *at).code == 1  # checked as the delete would be
+    assert choreo("run", str(project)).code == 0
+    named = choreo("get", "greetings", "-o", "name", *at).out.split()  # `get -o name | xargs delete`, as kubectl
+    piped = choreo("delete", *at, "--dry-run", *named)  # a bare --dry-run takes no argument as its value
+    assert piped.out == ("deleting example.com/v1alpha1 Greeting alice (dry run)\n"
+                         "deleting example.com/v1alpha1 Greeting bob (dry run)\n"), piped.err
     assert {name: (project / "in" / name).read_text() for name in in_files(project)} == before
