@@ -28,8 +28,8 @@ from choreo.cli.common import addressable, allocator_crds, echo_lines, project_a
 from choreo.errors import ChoreoError, NotFound
 from choreo.messages import shorten
 from choreo.plugins import INTERNAL_RECONCILERS
-from choreo.results.summary import table
 from choreo.server.client import ResourceInfo, ServerClient
+from choreo.server.discovery import VERBS
 from choreo.server.query import Predicate, field_selector, label_selector
 
 Object = dict[str, Any]
@@ -428,11 +428,20 @@ def _render(
 
 @click.command("api-resources")
 @click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
+@click.option("-o", "--output", "fmt", type=click.Choice(["wide", "name"]), default=None,
+              help="wide: with VERBS and CATEGORIES; name: PLURAL.GROUP lines.")
+@click.option("--api-group", default=None, help="Only the kinds of this group ('' for the core group).")
+@click.option("--namespaced", type=click.BOOL, default=None, help="true: only namespaced kinds; false: only others.")
+@click.option("--categories", default=None, help="Only the kinds in one of these categories (a,b).")
+@click.option("--sort-by", type=click.Choice(["name", "kind"]), default=None, help="Sort by name or kind.")
+@click.option("--no-headers", is_flag=True, help="The table without its header line.")
 @addressable("directory")
-def api_resources(client: ServerClient | None, directory: str | None) -> None:
+def api_resources(
+    client: ServerClient | None, directory: str | None, fmt: str | None, api_group: str | None,
+    namespaced: bool | None, categories: str | None, sort_by: str | None, no_headers: bool,
+) -> None:
     """List the kinds the project registers, the built-in allocators' (-r) included (the server's kinds,
-    when addressed)."""
-    rows = [["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]]
+    when addressed), as kubectl api-resources does."""
     branch = wanted_branch()
     if client is not None:
         if branch is not None:
@@ -441,9 +450,23 @@ def api_resources(client: ServerClient | None, directory: str | None) -> None:
     else:
         with branch_project(directory, branch) as elsewhere:
             resources = memory_api(elsewhere or project_dir(directory), with_objects=False).registry.resources()
-    for r in resources:
-        rows.append([r.plural, ",".join(r.short_names), r.api_version, str(r.namespaced).lower(), r.kind])
-    echo_lines(table(rows))
+    wanted = set(filter(None, (categories or "").split(",")))
+    chosen = [r for r in resources if (api_group is None or r.group == api_group)
+              and (namespaced is None or r.namespaced == namespaced)
+              and (not wanted or wanted & set(r.categories))]
+    # kubectl lists the core group first, then the groups and their kinds as discovery gives them
+    chosen.sort(key=lambda r: (r.group != "", r.group, r.plural))
+    if sort_by:
+        chosen.sort(key=lambda r: r.plural if sort_by == "name" else r.kind)
+    if fmt == "name":
+        echo_lines([f"{r.plural}.{r.group}" if r.group else r.plural for r in chosen])
+        return
+    header = ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND", *(["VERBS", "CATEGORIES"] if fmt else [])]
+    rows = [] if no_headers else [header]
+    for r in chosen:
+        rows.append([r.plural, ",".join(r.short_names), r.api_version, str(r.namespaced).lower(), r.kind,
+                     *([",".join(VERBS), ",".join(r.categories)] if fmt else [])])
+    echo_lines(printers.kubectl_table(rows))
 
 
 def memory_api(root: Path, *, with_objects: bool = False, stored_kinds: bool = False) -> APIServer:

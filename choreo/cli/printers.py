@@ -25,11 +25,12 @@ from choreo.apiserver.registry import KindNames
 from choreo.errors import ChoreoError
 from choreo.lang import gotemplate
 from choreo.lang.limits import Budget, Limits
-from choreo.results.summary import column_widths, padded, table
+from choreo.results.summary import column_widths
 
 Object = dict[str, Any]
 NONE = "<none>"
 GAP = "   "  # kubectl's column separator
+MIN_WIDTH = 6  # kubectl's tabwriter: no column is narrower, its gap included
 
 
 @dataclass(frozen=True)
@@ -164,12 +165,26 @@ class TableRows:
         now = datetime.now(UTC)
         rows = [*([self.header()] if headers else []), *(self.row(o, now) for o in objects)]  # no header: no width
         self.widths = column_widths(rows) if rows else []
-        return [padded(row, self.widths, GAP) for row in rows]
+        return [kubectl_row(row, self.widths) for row in rows]
 
     def line(self, obj: Object) -> str:
         """One more row, aligned under the table when it fits."""
         cells = self.row(obj, datetime.now(UTC))
-        return padded(cells, self.widths or column_widths([cells]), GAP)
+        return kubectl_row(cells, self.widths or column_widths([cells]))
+
+
+def kubectl_row(cells: Sequence[str], widths: Sequence[int]) -> str:
+    """One row as kubectl's tabwriter writes it: each cell but the last padded to its column's width and
+    ``GAP`` (``MIN_WIDTH`` at least), the last as it is, so an empty last cell leaves the padding before it."""
+    padded_cells = (cell.ljust(max(max(width, len(cell)) + len(GAP), MIN_WIDTH)) for cell, width in
+                    zip(cells[:-1], widths, strict=False))
+    return "".join(padded_cells) + (cells[-1] if cells else "")
+
+
+def kubectl_table(rows: list[list[str]]) -> list[str]:
+    """Rows in kubectl's columns (``kubectl_row``)."""
+    widths = column_widths(rows) if rows else []
+    return [kubectl_row(row, widths) for row in rows]
 
 
 def custom_columns(spec: str, objects: list[Object], *, headers: bool = True) -> list[str]:
@@ -185,7 +200,7 @@ def custom_columns(spec: str, objects: list[Object], *, headers: bool = True) ->
         return []
     now = datetime.now(UTC)
     heading = [[c.header for c in columns]] if headers else []
-    return table([*heading, *([c.cell(o, now) for c in columns] for o in objects)], gap=GAP)
+    return kubectl_table([*heading, *([c.cell(o, now) for c in columns] for o in objects)])
 
 
 def go_template(text: str, doc: Object) -> str:

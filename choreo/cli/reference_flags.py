@@ -111,9 +111,9 @@ FLAGS = (
                "commands: "
                "only the checked-out branch.", _branch, "NAME"),
     GlobalFlag(("-n", "--namespace"), "Namespace (get, apply, delete).", _namespace, "NS"),
-    GlobalFlag(("-o", "--output"), "Output format (get, run, run result, run deps, config show).",
-               _only_for("-o", "`choreo get`, `choreo run`, `choreo run result`, `choreo run deps` and "
-                         "`choreo config show`"), "FORMAT"),
+    GlobalFlag(("-o", "--output"), "Output format (get, api-resources, run, run result, run deps, config show).",
+               _only_for("-o", "`choreo get`, `choreo api-resources`, `choreo run`, `choreo run result`, "
+                         "`choreo run deps` and `choreo config show`"), "FORMAT"),
     GlobalFlag(("-r", "--internalReconcilers"), "Built-in allocators (run, server start).",
                _only_for("-r", "`choreo run` and `choreo server start`")),
     GlobalFlag(("-s", "--sdc"), "YANG schema stage (run, server start).",

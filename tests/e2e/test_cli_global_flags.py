@@ -139,8 +139,8 @@ def test_r_s_and_n_go_where_choreo_takes_them(example) -> None:
     assert choreo("run", "deps", str(project), "-n", "default").code == 0
     assert choreo("-o", "name", "get", "greetings", "-C", str(project)).out.count("greeting.example.com/") == 2
     no_output = choreo("version", "-o", "yaml")
-    assert no_output.err == "error: -o: `choreo version` does not take it; `choreo get`, `choreo run`, " \
-        "`choreo run result`, `choreo run deps` and `choreo config show` do\n"
+    assert no_output.err == "error: -o: `choreo version` does not take it; `choreo get`, `choreo api-resources`, " \
+        "`choreo run`, `choreo run result`, `choreo run deps` and `choreo config show` do\n"
     other = choreo("run", "deps", str(project), "-n", "team")
     assert other.err == "error: -n team: `choreo run deps` takes no namespace (get, apply and delete do)\n"
 
