@@ -20,6 +20,7 @@ import click
 
 from choreo.apiserver.columns import age
 from choreo.cli import get as get_command
+from choreo.cli import tabwriter
 from choreo.cli.common import addressable
 from choreo.server.client import ServerClient
 
@@ -94,29 +95,8 @@ def _cut(text: str, width: int) -> str:
 
 
 def aligned(lines: Sequence[str]) -> list[str]:
-    """Lines of tab-separated cells aligned as Go's tabwriter aligns them (padding 2): a column's width holds
-    for a run of consecutive lines that all have a cell in it; the last cell of a line is not aligned."""
-    rows = [line.split("\t") for line in lines]
-    widths: list[list[int]] = [[0] * (len(row) - 1) for row in rows]
-
-    def block(start: int, end: int, column: int) -> None:
-        line = start
-        while line < end:
-            if len(rows[line]) - 1 <= column:
-                line += 1
-                continue
-            last = line
-            while last < end and len(rows[last]) - 1 > column:
-                last += 1
-            width = max(len(rows[n][column]) for n in range(line, last)) + PADDING
-            for n in range(line, last):
-                widths[n][column] = width
-            block(line, last, column + 1)
-            line = last
-
-    block(0, len(rows), 0)
-    return [("".join(cell.ljust(widths[n][c]) for c, cell in enumerate(row[:-1])) + row[-1]).rstrip()
-            for n, row in enumerate(rows)]
+    """Lines of tab-separated cells as kubectl's describe aligns them (Go's tabwriter, padding 2)."""
+    return tabwriter.align([line.split("\t") for line in lines], padding=PADDING)
 
 
 def describe_object(obj: Object, events: Sequence[Object], now: datetime) -> list[str]:

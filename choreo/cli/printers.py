@@ -22,10 +22,10 @@ import yaml
 from choreo.apiserver import columns as kind_columns
 from choreo.apiserver import jsonpath
 from choreo.apiserver.registry import KindNames
+from choreo.cli import tabwriter
 from choreo.errors import ChoreoError
 from choreo.lang import gotemplate
 from choreo.lang.limits import Budget, Limits
-from choreo.results.summary import column_widths
 
 Object = dict[str, Any]
 NONE = "<none>"
@@ -164,27 +164,23 @@ class TableRows:
     def table(self, objects: Sequence[Object], headers: bool = True) -> list[str]:
         now = datetime.now(UTC)
         rows = [*([self.header()] if headers else []), *(self.row(o, now) for o in objects)]  # no header: no width
-        self.widths = column_widths(rows) if rows else []
-        return [kubectl_row(row, self.widths) for row in rows]
+        widths = tabwriter.cell_widths(rows, padding=len(GAP), min_width=MIN_WIDTH)
+        self.widths = widths[0] if widths else []
+        return kubectl_table(rows)
 
     def line(self, obj: Object) -> str:
         """One more row, aligned under the table when it fits."""
-        cells = self.row(obj, datetime.now(UTC))
-        return kubectl_row(cells, self.widths or column_widths([cells]))
+        return kubectl_row(self.row(obj, datetime.now(UTC)), self.widths)
 
 
 def kubectl_row(cells: Sequence[str], widths: Sequence[int]) -> str:
-    """One row as kubectl's tabwriter writes it: each cell but the last padded to its column's width and
-    ``GAP`` (``MIN_WIDTH`` at least), the last as it is, so an empty last cell leaves the padding before it."""
-    padded_cells = (cell.ljust(max(max(width, len(cell)) + len(GAP), MIN_WIDTH)) for cell, width in
-                    zip(cells[:-1], widths, strict=False))
-    return "".join(padded_cells) + (cells[-1] if cells else "")
+    """One row of a kubectl table whose columns are ``widths`` wide (gap included)."""
+    return tabwriter.line(cells, widths, padding=len(GAP), min_width=MIN_WIDTH)
 
 
 def kubectl_table(rows: list[list[str]]) -> list[str]:
-    """Rows in kubectl's columns (``kubectl_row``)."""
-    widths = column_widths(rows) if rows else []
-    return [kubectl_row(row, widths) for row in rows]
+    """Rows as kubectl writes a table (Go's tabwriter, padding 3, columns at least 6 wide)."""
+    return tabwriter.align(rows, padding=len(GAP), min_width=MIN_WIDTH)
 
 
 def custom_columns(spec: str, objects: list[Object], *, headers: bool = True) -> list[str]:
