@@ -40,6 +40,7 @@ from choreo.lang.limits import Budget
 
 NOTHING_TO_PRINT = "no value to print (a missing key or null); test it with if or with"
 Functions = dict[str, tuple[Callable[..., Any] | None, tuple[int, bool]]]  # name: implementation, Go's arity
+GO_FUNCTIONS: Functions = {name: (FUNCS.get(name), arity) for name, arity in ARITY.items()}  # and/or: none
 NO_FINAL: Any = object()  # "no value piped in" (Go's missingVal)
 
 
@@ -60,8 +61,7 @@ class Executor:
         self.templates = templates
         self.budget = budget
         self.print_missing = print_missing
-        self.functions: Functions = {name: (FUNCS.get(name), arity) for name, arity in ARITY.items()}
-        self.functions.update(functions or {})
+        self.functions: Functions = {**GO_FUNCTIONS, **functions} if functions else GO_FUNCTIONS
         self.out: list[str] = []
         self.vars: list[tuple[str, Any]] = []
         self.name = ""
