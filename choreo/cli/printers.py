@@ -258,8 +258,13 @@ def _kubectl_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 KubectlYAML.add_representer(str, _kubectl_str)
 
 
+_GO_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+                                  "\u2029": "\\u2029"})  # what Go's encoding/json escapes besides JSON's own
+
+
 def dump(doc: Object, fmt: str) -> str:
-    """``doc`` as kubectl prints a custom resource: keys in alphabetical order."""
+    """``doc`` as kubectl prints a custom resource: keys in alphabetical order; JSON as Go writes it (UTF-8 as
+    it is, ``<``, ``>`` and ``&`` escaped: they only ever occur inside strings)."""
     if fmt == "json":
-        return json.dumps(doc, indent=4, sort_keys=True)
+        return json.dumps(doc, indent=4, sort_keys=True, ensure_ascii=False).translate(_GO_JSON_ESCAPES)
     return yaml.dump(doc, Dumper=KubectlYAML, sort_keys=True, default_flow_style=False, allow_unicode=True)

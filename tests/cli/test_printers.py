@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from choreo.cli.printers import dump
@@ -20,3 +22,9 @@ def test_strings_are_quoted_and_blocked_as_kubectl_writes_them() -> None:
     assert "h: |\n  line one\n  line two\ni: |-\n  no newline at the end\n  second\nj: café\n" in text
     assert text.endswith("k: " + "word " * 15 + "word\n  word word word end\n")  # wrapped past 80 columns
     assert yaml.safe_load(text) == doc
+
+
+def test_json_is_written_as_gos_encoding_json_writes_it() -> None:
+    text = dump({"code": "if a < b && c > d:", "name": "café", "n": 1}, "json")
+    assert text == '{\n    "code": "if a \\u003c b \\u0026\\u0026 c \\u003e d:",\n    "n": 1,\n    "name": "café"\n}'
+    assert json.loads(text)["code"] == "if a < b && c > d:"
