@@ -22,9 +22,8 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import yaml
-
 from choreo.api.objects import Object
+from choreo.results import kubectl_text
 from choreo.results.inventory import Identity, Item
 
 EQUAL, MODIFIED, ADDED, DELETED = "=", "~", "+", "-"
@@ -81,7 +80,7 @@ def diff_inventories(old: Iterable[Item], new: Iterable[Item], *, show_managed_f
 
 
 def to_yaml(obj: Object) -> str:
-    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, allow_unicode=True)
+    return kubectl_text.yaml_text(obj)  # as kubectl diff shows objects: code as blocks of lines
 
 
 def details(change: Change, *, show_managed_fields: bool = False) -> list[str]:
