@@ -102,9 +102,12 @@ def aligned(lines: Sequence[str]) -> list[str]:
 def describe_object(obj: Object, events: Sequence[Object], now: datetime) -> list[str]:
     """The text ``kubectl describe`` prints for a custom resource ``obj`` and the core Events about it."""
     md = obj.get("metadata") or {}
-    lines = [f"Name:\t{md.get('name', '')}", f"Namespace:\t{md.get('namespace', '')}"]
+    namespace = (obj.get("apiVersion"), obj.get("kind")) == ("v1", "Namespace")
+    lines = [f"Name:\t{md.get('name', '')}", *([] if namespace else [f"Namespace:\t{md.get('namespace', '')}"])]
     _multiline(lines, "Labels", [f"{k}={v}" for k, v in sorted((md.get("labels") or {}).items())])
     _multiline(lines, "Annotations", _annotations(md.get("annotations") or {}))
+    if namespace:  # kubectl's own describer for Namespaces: its phase, no Events
+        return aligned([*lines, f"Status:\t{(obj.get('status') or {}).get('phase', '')}"])
     _content(lines, 0, obj, "")
     if not events:
         return aligned([*lines, "Events:\t<none>"])

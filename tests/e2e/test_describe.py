@@ -106,7 +106,10 @@ NEWER_KUBECTLS = [k for k in KUBECTLS if int(re.search(r"v1\.(\d+)", subprocess.
 def test_describe_writes_what_kubectl_writes(failing_server, tmp_path: Path, kubectl_bin: str) -> None:
     url, _project = failing_server
     config = kubeconfig(tmp_path / "kubeconfig", url)
-    for what in (("greeting", "alice"), ("greeting", "bob"), ("message", "bob-message")):
+    code, _ = Http(url).call("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                             "metadata": {"name": "lab", "labels": {"team": "a"}}})
+    assert code == 201
+    for what in (("greeting", "alice"), ("greeting", "bob"), ("message", "bob-message"), ("namespace", "lab")):
         theirs = subprocess.run([kubectl_bin, "--kubeconfig", str(config), "describe", *what],
                                 capture_output=True, text=True, timeout=60)
         ours = choreo("describe", *what, "--server", url)
@@ -132,3 +135,10 @@ def test_describe_reads_the_project_store(tmp_path: Path) -> None:
     assert re.search(r"\nEvents: +<none>\n$", text.out)
     none = choreo("describe", "greetings", "-l", "team=none", "-C", str(project))
     assert (none.code, none.out, none.err) == (0, "", "No resources found in default namespace.\n")
+
+
+def test_a_namespace_as_kubectls_own_describer_writes_it() -> None:
+    lab = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lab", "labels": {"team": "a"}},
+           "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+    assert describe_object(lab, [], NOW) == [
+        "Name:         lab", "Labels:       team=a", "Annotations:  <none>", "Status:       Active"]
