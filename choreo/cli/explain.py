@@ -32,7 +32,7 @@ from choreo.cli import completion
 from choreo.cli.branchview import branch_project, require_checked_out, wanted_branch
 from choreo.cli.common import addressable, project_dir
 from choreo.errors import ChoreoError, NotFound
-from choreo.server.client import ServerClient
+from choreo.server.client import ResourceInfo, ServerClient
 from choreo.server.discovery import version_priority
 from choreo.server.openapi_docs import openapi_v3
 
@@ -77,7 +77,8 @@ class ServerSchemas:
         return self.client.resources()
 
     def preferred_version(self, kind: KindNames) -> str:
-        return str(getattr(kind, "version", "v1"))
+        assert isinstance(kind, ResourceInfo)  # one of self.kinds(): discovery's preferred version
+        return kind.version
 
     def document(self, group: str, version: str) -> Doc | None:
         where = f"apis/{group}/{version}" if group else f"api/{version}"
@@ -254,13 +255,12 @@ def split_request(kinds: Sequence[KindNames], request: str) -> tuple[KindNames, 
     """``links.spec.endpoints`` → the kind ``links`` names and the field path; the longest start that names a
     kind wins, so a kind can be given with its group (``links.infra.kuid.dev.spec``)."""
     parts = request.split(".")
-    for end in range(len(parts), 0, -1):
+    for end in range(len(parts), 1, -1):
         try:
             return resolve_kind(kinds, ".".join(parts[:end])), parts[end:]
         except ChoreoError:
-            if end == 1:
-                raise
-    raise AssertionError("unreachable")
+            pass  # a shorter start may name it
+    return resolve_kind(kinds, parts[0]), parts[1:]
 
 
 def explain_with(source: SchemaSource, request: str, api_version: str | None, recursive: bool) -> str:
@@ -275,10 +275,10 @@ def explain_with(source: SchemaSource, request: str, api_version: str | None, re
                               f"{kind.group or 'core'}, not {group or 'core'}")
     doc = source.document(group, version)
     top = kind_schema(doc, group, version, kind.kind) if doc else None
-    if top is None:
+    if doc is None or top is None:
         served = f"{group}/{version}" if group else version
         raise ChoreoError(f"{kind.plural}: not served at {served} (see choreo api-resources)")
-    schemas = Schemas(dict((doc or {}).get("components", {}).get("schemas") or {}))
+    schemas = Schemas(dict((doc.get("components") or {}).get("schemas") or {}))
     try:
         return explain_text(schemas, top, (group, version, kind.kind), path, recursive=recursive)
     except ChoreoError as error:

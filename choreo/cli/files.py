@@ -26,7 +26,7 @@ from choreo.cli.get import Kind, memory_api, parse_request
 from choreo.errors import ChoreoError, NotFound
 from choreo.loader.inputfiles import DEFAULT_NAMESPACE, InputFiles, ObjectRef, object_ref
 from choreo.loader.loading import INPUT, RECONCILERS, dev_parse, load_project, read_yaml_documents
-from choreo.loader.project import ORIGIN_ANNOTATION, InputObject
+from choreo.loader.project import ORIGIN_ANNOTATION, InputObject, Project
 from choreo.loader.reconcilers import CHOREO_API_VERSION
 from choreo.loader.sync import apply_input, code_objects
 from choreo.loader.yamlio import read_stream_objects
@@ -46,16 +46,18 @@ def _read_inputs(source: str, recursive: bool = False) -> list[InputObject]:
     ``recursive``, kubectl's ``-R``), or of standard input (``-``); a list stands for its items."""
     if source.startswith(("http://", "https://")):
         raise ChoreoError(f"{source}: choreo reads no URLs; download the file and apply it from disk")
-    if source == "-":
-        return _unlisted(read_stream_objects(sys.stdin.buffer, STDIN))
     path = Path(source)
-    if path.is_dir():
+    if source == "-":
+        documents = read_stream_objects(sys.stdin.buffer, STDIN)
+    elif path.is_dir():
         found = path.rglob("*") if recursive else path.iterdir()
         files = sorted(p for p in found if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
-        return _unlisted([item for f in files for item in read_yaml_documents(f)])
-    if not path.exists():
+        documents = [item for f in files for item in read_yaml_documents(f)]
+    elif path.exists():
+        documents = read_yaml_documents(path)
+    else:
         raise ChoreoError(f"{source}: no such file or directory")
-    return _unlisted(read_yaml_documents(path))
+    return _unlisted(documents)
 
 
 def _unlisted(items: list[InputObject]) -> list[InputObject]:
@@ -98,10 +100,10 @@ def _as_written(api: APIServer, obj: Object) -> Object:
     return out
 
 
-def _validator(root: Path) -> APIServer:
-    """An in-memory API server knowing the kinds of the project, of the -r allocators and those stored by
-    earlier runs (another plug-in's)."""
-    return memory_api(root, stored_kinds=True)
+def _validator(root: Path, project: Project | None = None) -> APIServer:
+    """An in-memory API server knowing the kinds of the project (``project``, when loaded already), of the -r
+    allocators and those stored by earlier runs (another plug-in's)."""
+    return memory_api(root, stored_kinds=True, project=project)
 
 
 def _in_namespace(items: list[InputObject], namespace: str | None, for_object: Callable[[Object], Any]) -> None:
@@ -259,8 +261,8 @@ def delete(
         _delete_remote(client, targets, ignore_not_found, dry_run)
         return
     root = project_dir(directory)
-    api = _validator(root)
     project = load_project(root)
+    api = _validator(root, project)
 
     def inputs(kind: Kind, where: str | None) -> list[Object]:
         """The objects of ``kind`` the files of ``in/`` hold (in namespace ``where``), as written there."""
@@ -280,7 +282,7 @@ def delete(
         if files.find(ref) is not None:
             found.append((item, ref))
             continue
-        problem = _not_an_input(root, api, item.obj, ref)
+        problem = _not_an_input(project, api, item.obj, ref)
         if not (ignore_not_found and isinstance(problem, NotFound)):
             raise problem
     for item, ref in found:
@@ -365,10 +367,9 @@ def _delete_remote(client: ServerClient, targets: list[InputObject], ignore_not_
             client.delete_path(path)
 
 
-def _not_an_input(root: Path, api: APIServer, obj: Object, ref: ObjectRef) -> ChoreoError:
+def _not_an_input(project: Project, api: APIServer, obj: Object, ref: ObjectRef) -> ChoreoError:
     """Why ``delete`` cannot remove ``ref``: the project file it comes from when that is not in ``in/`` (a
     reconciler's folder, a library, a CRD), else that no input file holds it."""
-    project = load_project(root)
     for item in [*project.crds, *project.refs, *code_objects(project)]:
         if object_ref(item.obj, item.source) == ref:
             file = item.source.partition("#")[0]

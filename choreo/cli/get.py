@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import click
 from click.core import ParameterSource
@@ -31,6 +31,9 @@ from choreo.plugins import INTERNAL_RECONCILERS
 from choreo.server.client import ResourceInfo, ServerClient
 from choreo.server.discovery import VERBS
 from choreo.server.query import Predicate, field_selector, label_selector
+
+if TYPE_CHECKING:  # the loader is imported when a command needs it
+    from choreo.loader.project import Project
 
 Object = dict[str, Any]
 CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
@@ -469,10 +472,13 @@ def api_resources(
     echo_lines(printers.kubectl_table(rows))
 
 
-def memory_api(root: Path, *, with_objects: bool = False, stored_kinds: bool = False) -> APIServer:
+def memory_api(
+    root: Path, *, with_objects: bool = False, stored_kinds: bool = False, project: Project | None = None
+) -> APIServer:
     """An in-memory API knowing the kinds a run of the project at ``root`` can use (built-in, the allocators'
     (``-r``) and the project's; ``stored_kinds``: first those the project's store registered in earlier runs,
-    such as another plug-in's) and, ``with_objects``, holding what a load of it stores."""
+    such as another plug-in's) and, ``with_objects``, holding what a load of it stores. ``project``: the
+    project at ``root`` when the caller has loaded it already."""
     from choreo.loader.loading import load_project
     from choreo.loader.sync import register_crds, sync_project
     from choreo.runtime.state import open_state, state_path
@@ -488,7 +494,7 @@ def memory_api(root: Path, *, with_objects: bool = False, stored_kinds: bool = F
     plugin_crds = allocator_crds()
     for crd in plugin_crds:
         api.register_crd(crd, source=f"plug-in {INTERNAL_RECONCILERS}")
-    project = load_project(root)
+    project = project or load_project(root)
     if with_objects:
         sync_project(api, project, plugin_crds)
     else:
