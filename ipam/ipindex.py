@@ -550,7 +550,9 @@ class IPIndex:
         """Store ``routes`` for ``c`` (updating those that exist) and drop what it held before and no longer has,
         an address in a range's table included."""
         keep = {r.key for r in routes}
-        self._drop_routes(c.name, keep, dependents)
+        # a range whose blocks all change keeps its table (the caller fits it to the new bounds, keeping the
+        # values that still lie in it), though for a moment the claim holds no block
+        self._drop_routes(c.name, keep, dependents, keep_table=any(r.summary == "range" for r in routes))
         self._ranges.drop_held(c.name)
         owned = self._owned.setdefault(c.name, {})
         for route in routes:
@@ -643,7 +645,11 @@ class IPIndex:
         and status follow its type, labels and gateway: worked out again when they change."""
         return {child.owner for child in route.children() if child.summary == "address" and child.owner != route.owner}
 
-    def _drop_routes(self, name: str, keep: set[tuple[int, int, int]], dependents: set[str]) -> None:
+    def _drop_routes(
+        self, name: str, keep: set[tuple[int, int, int]], dependents: set[str], *, keep_table: bool = False
+    ) -> None:
+        """Remove ``name``'s routes but those in ``keep``; its range table goes with its last block unless
+        ``keep_table``."""
         owned = self._owned.get(name)
         if not owned:
             return
@@ -652,9 +658,9 @@ class IPIndex:
             if route is None or self.rib.routes.get(key) is not route:
                 continue
             for removed in self.rib.delete(route):
-                self._forget(removed, dependents)
+                self._forget(removed, dependents, keep_table=keep_table and removed.owner == name)
 
-    def _forget(self, route: Route, dependents: set[str]) -> None:
+    def _forget(self, route: Route, dependents: set[str], *, keep_table: bool = False) -> None:
         self._log(route)
         self._track_gateway(route, dependents, stored=False)
         owned = self._owned.get(route.owner)
@@ -663,7 +669,7 @@ class IPIndex:
             if not owned:
                 del self._owned[route.owner]
         dependents.add(route.owner)
-        if route.summary == "range" and route.owner not in self._owned:
+        if route.summary == "range" and route.owner not in self._owned and not keep_table:
             self._ranges.drop(route.owner, dependents)
 
     # ================================================================ entries

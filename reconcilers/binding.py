@@ -384,10 +384,25 @@ class Binding:
             api.update(current)
 
     def _retry_failed(self, api: ObjectAPI, state: IndexState) -> None:
+        """Try the failed claims again, in the order a rebuild replays claims (``restore_rank``, then name):
+        a static claim before a dynamic one that could take its value, as the same claims in a new index."""
         namespace = _md(state.index).get("namespace", "")
-        for name in sorted(state.failed):
+        for _rank, name in sorted(self._retry_rank(api, state, namespace, name) for name in state.failed):
             state.failed.discard(name)
             self._reevaluate(api, namespace, name)
+
+    def _retry_rank(
+        self, api: ObjectAPI, state: IndexState, namespace: str, name: str
+    ) -> tuple[tuple[int, ...], str]:
+        """Where a failed claim comes in a retry: its replay rank; last when it is gone or does not parse."""
+        claim = api.view(self.adapter.group, self.adapter.claim_kind, namespace, name)
+        if claim is not None:
+            try:
+                parsed = self.adapter.parse_claim(state.engine, state.index, claim, {})
+            except (ClaimSyntaxError, ValueError):
+                return (1,), name
+            return (0, *self.adapter.restore_rank(parsed)), name
+        return (1,), name
 
     def _flush_entries(self, api: ObjectAPI, state: IndexState, changed: list[ValueKey]) -> bool:
         """Write or remove the entries of the values the engine changed (and only those); whether a value was

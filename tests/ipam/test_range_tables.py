@@ -44,3 +44,11 @@ def test_ip_range_that_changes_family_evicts_every_value() -> None:
     assert held(index) == []
     assert apply(index, "a", FROM_R).status == {"address": "1000::10/128"}
     assert held(index) == [("r.1000--10-128", "a")]
+
+
+def test_ip_range_whose_every_block_changes_keeps_the_values_that_still_fit() -> None:
+    # 10-19 is covered by 10/31, 12/30, 16/29; 11-13 by 11/32, 12/31: no block is kept, the table still is
+    index = filled_range()
+    assert apply(index, "r", {"range": "10.0.0.11-10.0.0.13"}).dependents == ["a"]
+    assert held(index) == [("r.10.0.0.11-32", "b"), ("r.10.0.0.12-32", "c")]
+    assert apply(index, "a", FROM_R, status={"address": "10.0.0.10/32"}).status == {"address": "10.0.0.13/32"}

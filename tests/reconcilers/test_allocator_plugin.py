@@ -62,6 +62,18 @@ def test_claim_before_its_index_fails_then_is_retried(api: APIServer) -> None:
     assert api.get(IPAM, "IPClaim", "default", "early")["status"]["address"] == "10.0.0.0/32"
 
 
+def test_failed_claims_are_retried_static_before_dynamic_as_a_new_index_replays_them(api: APIServer) -> None:
+    # "a0" sorts before "gw": by name the dynamic claim would take the gateway address the static one names
+    index(api, {"prefix": "10.0.0.0/24", "prefixType": "network"})
+    assert claim(api, "gw", address="10.0.0.1/24")["status"]["address"] == "10.0.0.1/24"
+    assert claim(api, "a0")["status"]["address"] == "10.0.0.254/24"
+    index(api)
+    assert [ready(api.get(IPAM, "IPClaim", "default", n))[0] for n in ("a0", "gw")] == ["False", "False"]
+    index(api, {"prefix": "10.0.0.0/24", "prefixType": "network"})
+    assert {n: api.get(IPAM, "IPClaim", "default", n)["status"].get("address") for n in ("a0", "gw")} == {
+        "a0": "10.0.0.254/24", "gw": "10.0.0.1/24"}
+
+
 def test_removed_prefix_makes_dependents_not_ready_and_a_new_prefix_recovers_them(api: APIServer) -> None:
     index(api, {"prefix": "10.0.0.0/24"}, {"prefix": "1000::/64"})
     claim(api, "a", selector=V6)
