@@ -135,6 +135,8 @@ class Binding:
         self._pending: dict[tuple[str, str], tuple[IndexState, int]] = {}
         # (namespace, claim name) of the claims being admitted -> whether a change since concerns them
         self._admitting: dict[tuple[str, str], bool] = {}
+        # (namespace, claim name) of the index-owned claims an index is writing (``_apply_derived``)
+        self._deriving: set[tuple[str, str]] = set()
         self._clock = clock
 
     def install(self, api: HookHost) -> None:
@@ -282,6 +284,14 @@ class Binding:
         try:
             outcome = state.engine.claim(parsed)
         except AllocationError as exc:
+            if (_md(new).get("namespace", ""), name) in self._deriving:
+                # an index's own claim keeps what it holds: its write is refused (the engine may have let
+                # values go already, so it is rebuilt from the store, where the claim is as it was)
+                index_md = _md(state.index)
+                rebuilt = self._rebuild(api, state.index)
+                rebuilt.token = state.token
+                self._states[(index_md.get("namespace", ""), index_md["name"])] = rebuilt
+                raise _DerivedClaimRefused(self.adapter.claim_kind, new, str(exc)) from None
             # The claim joins the failed claims only once its old values are released and what that hands on
             # is done: the claims that lost values, and the retry of the failed claims, must not write this
             # claim again in the middle of its own write (its stored old spec would take its values back)
@@ -466,6 +476,8 @@ class Binding:
         state = self.state(api, md.get("namespace", ""), md["name"], index=new)
         assert state is not None
         errors = self._apply_derived(api, new)
+        state = self.state(api, md.get("namespace", ""), md["name"], index=new)  # rebuilt when a claim was refused
+        assert state is not None
         self._retry_failed(api, state)
         previous = (old or {}).get("status") or {}
         new["status"] = {"conditions": copy.deepcopy(previous.get("conditions") or [])}
@@ -487,19 +499,34 @@ class Binding:
             mine = any(r.get("kind") == self.adapter.index_kind and r.get("name") == name for r in refs)
             if mine and _md(claim)["name"] not in wanted:
                 api.delete(self.adapter.group, self.adapter.claim_kind, namespace, _md(claim)["name"])
-        errors = []
-        for claim_name, spec in wanted.items():
-            obj = {
-                "apiVersion": self.api_version,
-                "kind": self.adapter.claim_kind,
-                "metadata": {"name": claim_name, "namespace": namespace, "ownerReferences": [owner]},
-                "spec": spec,
-            }
-            stored = api.apply(obj, manager=INDEX_MANAGER, force=True)
-            for cond in (stored.get("status") or {}).get("conditions") or []:
-                if cond.get("type") == READY and cond.get("status") != "True":
-                    errors.append(str(cond.get("message", "")).removeprefix(self.adapter.failure_prefix))
-        return errors
+        errors: dict[str, str] = {}
+        pending = list(wanted)
+        while pending:
+            # a claim refused now may fit once the index's later claims are written (an aggregate retyped a
+            # pool no longer nests under another): the refused ones are tried again while some get through
+            refused = []
+            for claim_name in pending:
+                obj = {
+                    "apiVersion": self.api_version,
+                    "kind": self.adapter.claim_kind,
+                    "metadata": {"name": claim_name, "namespace": namespace, "ownerReferences": [owner]},
+                    "spec": wanted[claim_name],
+                }
+                errors.pop(claim_name, None)
+                self._deriving.add((namespace, claim_name))
+                try:
+                    stored = api.apply(obj, manager=INDEX_MANAGER, force=True)
+                except _DerivedClaimRefused as refusal:
+                    errors[claim_name] = refusal.error
+                    refused.append(claim_name)
+                    continue
+                finally:
+                    self._deriving.discard((namespace, claim_name))
+                for cond in (stored.get("status") or {}).get("conditions") or []:
+                    if cond.get("type") == READY and cond.get("status") != "True":
+                        errors[claim_name] = str(cond.get("message", "")).removeprefix(self.adapter.failure_prefix)
+            pending = refused if len(refused) < len(pending) else []
+        return [errors[claim_name] for claim_name in wanted if claim_name in errors]
 
     def delete_index(self, api: ObjectAPI, obj: Object) -> None:
         md = _md(obj)
@@ -517,6 +544,18 @@ class Binding:
             self._destroying.discard(key)
         self._states.pop(key, None)
         api.records.delete_record(TOKENS, self._token_key(namespace, name))
+
+
+class _DerivedClaimRefused(Invalid):
+    """The write of an index's own claim (a reserved min/max range, an index prefix) that its engine cannot
+    grant, refused as the reference refuses it: the claim keeps what it holds, so narrowing an index's
+    bounds over ids in use never frees the reserved ones. ``error`` is the engine's message, for the index's
+    condition."""
+
+    def __init__(self, kind: str, claim: Object, error: str) -> None:
+        group = str(claim.get("apiVersion", "")).partition("/")[0]
+        super().__init__(f'{kind}.{group} "{_where(claim)}" is invalid: spec: {error}')
+        self.error = error
 
 
 def _same_claim(old: Object, new: Object) -> bool:

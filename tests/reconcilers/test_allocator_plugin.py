@@ -250,6 +250,27 @@ def test_vlan_static_in_reserved_range_is_refused(api: APIServer) -> None:
         api.apply(obj(g, "VLANClaim", "y", {"index": "index1", "id": 5000}), manager="t")
 
 
+@pytest.mark.parametrize("fixture", ["api", "sqlite_api"])
+def test_bounds_narrowed_over_ids_in_use_keep_the_old_reserved_ranges(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    api = request.getfixturevalue(fixture)
+    g = "vlan.be.kuid.dev"
+    api.apply(obj(g, "VLANIndex", "vi", {"minID": 1, "maxID": 4094}), manager="t")
+    assert [api.apply(obj(g, "VLANClaim", n, {"index": "vi"}), manager="t")["status"]["id"] for n in "ab"] == [1, 4094]
+    narrowed = api.apply(obj(g, "VLANIndex", "vi", {"minID": 10, "maxID": 4000}), manager="t")
+    assert ready(narrowed) == ("False", "cannot apply index err range id 0/13 overlaps with children: [1/16]; "
+                                        "range id 4032/10 overlaps with children: [4094/16]")
+    kept = {n: api.get(g, "VLANClaim", "default", f"vi.{n}") for n in ("rangereservedmin", "rangereservedmax")}
+    assert {n: (c["spec"]["range"], ready(c)[0]) for n, c in kept.items()} == {
+        "rangereservedmin": ("0-0", "True"), "rangereservedmax": ("4095-4095", "True")}
+    assert {"vi.0-16", "vi.4095-16"} <= set(names(api, "VLANEntry", g))
+    fresh = make_api(api.backend)  # an engine rebuilt from the store keeps them reserved too
+    assert fresh.apply(obj(g, "VLANClaim", "c", {"index": "vi"}), manager="t")["status"]["id"] == 2
+    refused = fresh.apply(obj(g, "VLANClaim", "d", {"index": "vi", "id": 4095}), manager="t")
+    assert ready(refused) == ("False", "cannot claim err cannot claim an id from a reserved range")
+
+
 def test_engine_is_rebuilt_from_stored_claims_in_the_same_process(sqlite_api: APIServer) -> None:
     index(sqlite_api, {"prefix": "10.0.0.0/24", "prefixType": "network"})
     first = [claim(sqlite_api, f"c{i}")["status"]["address"] for i in range(4)]
