@@ -287,6 +287,32 @@ def decode_body(raw: bytes, content_type: str, max_depth: int) -> Any:
     text = raw.decode("utf-8", errors="replace")
     value = _load_json(text, max_depth) if content_type in JSON_TYPES else _load_yaml(text, max_depth)
     _check_tree(value, max_depth)
+    if content_type in YAML_TYPES or _SURROGATE_ESCAPE.search(text):
+        value = _without_lone_surrogates(value, yaml=content_type in YAML_TYPES)
+    return value
+
+
+# A \ud800-style escape can only stand for half of a UTF-16 pair; alone it decodes to a code point no UTF-8
+# text can hold. kube-apiserver's JSON decoder puts U+FFFD in its place, and so does choreo; its YAML decoder
+# refuses any such escape (YAML has no pairs: each escape is a whole code point), and so does choreo.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value: Any, *, yaml: bool) -> Any:
+    """``value`` with every lone surrogate in its strings (keys included) replaced by U+FFFD, or, in a YAML
+    body, refused. The depth was checked before (``_check_tree``), so recursing is safe."""
+    if isinstance(value, str):
+        if yaml and _LONE_SURROGATE.search(value):
+            raise BadRequest("the request body is not valid YAML: found invalid Unicode character escape code")
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item, yaml=yaml) for item in value]
+    if isinstance(value, dict):
+        return {
+            _without_lone_surrogates(key, yaml=yaml): _without_lone_surrogates(item, yaml=yaml)
+            for key, item in value.items()
+        }
     return value
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from choreo.server.http import decode_body
 from choreo.server.protocol import DEFAULT_MAX_BODY_BYTES
 from tests.server.harness import Http, ServerProcess, copy_example, served, wait_for
 
@@ -252,6 +253,20 @@ def test_yaml_body_keeps_json_types(address: tuple[str, int]) -> None:
 def test_integer_beyond_64_bits(address: tuple[str, int]) -> None:
     answer = post(address, json.dumps(greeting(name="x", size=2**64)).encode())
     assert_status(answer, 400, "BadRequest", "integer beyond 64 bits")
+
+
+def test_lone_surrogate_escapes_become_the_replacement_character(address: tuple[str, int]) -> None:
+    """Half a UTF-16 pair is stored as U+FFFD, as kube-apiserver's JSON decoder does; a whole pair is kept. Its
+    YAML decoder refuses every such escape."""
+    body = b'{"apiVersion":"example.com/v1alpha1","kind":"Greeting","metadata":{"name":"x",' \
+           b'"annotations":{"a":"\\udfff"}},"spec":{"name":"\\ud800\\ud83d\\ude00"}}'
+    assert_status(post(address, body, "application/yaml"), 400, "BadRequest", "invalid Unicode character escape")
+    answer = post(address, body)
+    assert answer.code == 201, answer.body
+    assert answer.body["spec"]["name"] == "\ufffd\U0001f600"
+    assert answer.body["metadata"]["annotations"] == {"a": "\ufffd"}
+    assert send(address, head("DELETE", f"{GREETINGS}/x")).code == 200
+    assert decode_body(b'{"k\\udc00": ["\\ud800"]}', "application/json", 5) == {"k\ufffd": ["\ufffd"]}
 
 
 # ----------------------------------------------------------------------------------------------- selectors
