@@ -112,8 +112,13 @@ class ObjectAPI(Protocol):
         name: str,
         *,
         expected_rv: str | None = None,
+        expected_uid: str | None = None,
+        orphan: bool = False,
         dry_run: bool = False,
-    ) -> Object: ...
+    ) -> Object:
+        """Delete the object (``expected_rv``/``expected_uid``: only if it still has them, else ``Conflict``).
+        Its dependents are deleted in cascade, or with ``orphan`` kept without their owner reference to it."""
+        ...
 
     def dependents(self, uid: str, group: str | None = None, kind: str | None = None) -> builtins.list[Object]:
         """Objects whose ownerReferences name ``uid`` (optionally of one kind); like ``view_list``'s, never to be

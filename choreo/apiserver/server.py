@@ -363,19 +363,36 @@ class APIServer:
         name: str,
         *,
         expected_rv: str | None = None,
+        expected_uid: str | None = None,
+        orphan: bool = False,
         dry_run: bool = False,
     ) -> Object:
-        """Delete, or mark for deletion when finalizers remain. Dependents are deleted in cascade."""
+        """Delete, or mark for deletion when finalizers remain. Dependents are deleted in cascade, or, with
+        ``orphan``, lose their owner reference to it at once (Kubernetes' garbage collector does it before the
+        object goes)."""
         resource = self._resource(group, kind)
         key = self._key(resource, namespace, name)
         if dry_run:
-            return self._dry_run(key, lambda: self.delete(group, kind, namespace, name, expected_rv=expected_rv))
+            return self._dry_run(
+                key,
+                lambda: self.delete(
+                    group, kind, namespace, name, expected_rv=expected_rv, expected_uid=expected_uid, orphan=orphan
+                ),
+            )
         with self.backend.transaction():
             old = self.backend.get(key)
             if old is None:
                 raise NotFound(f'{_kind_name(resource)} "{_where(namespace, name)}" not found')
+            if expected_uid and expected_uid != old["metadata"].get("uid"):
+                raise Conflict(
+                    f'Operation cannot be fulfilled on {resource.plural}.{resource.group} "{key.name}": '
+                    f"Precondition failed: UID in precondition: {expected_uid}, UID in object meta: "
+                    f'{old["metadata"].get("uid", "")}'
+                )
             if expected_rv and expected_rv != old["metadata"].get("resourceVersion"):
                 raise Conflict(_stale_message(resource, key))
+            if orphan and old["metadata"].get("uid"):
+                self._orphan_dependents(old["metadata"]["uid"])
             if old["metadata"].get("finalizers"):
                 if old["metadata"].get("deletionTimestamp"):
                     return old
@@ -507,6 +524,20 @@ class APIServer:
             return True
         stored_at = old["metadata"].get("resourceVersion") if old is not None else None
         return isinstance(stored_at, str) and stored_at.isdigit() and int(stored_at) > changed_at
+
+    def _orphan_dependents(self, uid: str) -> None:
+        """Remove the owner reference to ``uid`` from every object that has one (``propagationPolicy=Orphan``)."""
+        for d_key in self.backend.dependents(uid):
+            dependent = self.backend.get(d_key)
+            if dependent is None:
+                continue
+            refs = dependent["metadata"].get("ownerReferences") or []
+            kept = [ref for ref in refs if not (isinstance(ref, dict) and ref.get("uid") == uid)]
+            if kept:
+                dependent["metadata"]["ownerReferences"] = kept
+            else:
+                dependent["metadata"].pop("ownerReferences", None)
+            self.update(dependent)
 
     def _remove(self, key: ObjectKey, old: Object) -> Object:
         for hook in self._hooks_for(key):

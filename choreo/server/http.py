@@ -1006,21 +1006,29 @@ class Resource:
             return self.api.update(new, manager=self._manager, dry_run=self._dry_run)
 
     def _delete(self) -> None:
-        expected = self._delete_options()
+        options = self._delete_options()
         name = self.t.name or ""
         # A dry run of a delete answers as the delete would (``choreo delete`` checks every object so before
         # it deletes any); a dry-run write is not refused, so that ``kubectl diff`` can show any object.
         self.h.context.check_write(self.r.group, self.r.kind, self._namespace, name)
         gone = self.api.delete(
-            self.r.group, self.r.kind, self._namespace, name, expected_rv=expected, dry_run=self._dry_run
+            self.r.group,
+            self.r.kind,
+            self._namespace,
+            name,
+            expected_rv=options.resource_version,
+            expected_uid=options.uid,
+            orphan=options.orphan,
+            dry_run=self._dry_run,
         )
         self._send(200, gone)
 
-    def _delete_options(self) -> str | None:
-        """The resourceVersion precondition of the DeleteOptions body (its dryRun goes to the query).
+    def _delete_options(self) -> DeleteOptions:
+        """The DeleteOptions of the body and query: preconditions, propagation policy (its dryRun goes to
+        the query).
 
-        Its shape is checked: a precondition that is not a string would otherwise be ignored, and the
-        object deleted although the client asked for a guard.
+        Their shape is checked: a precondition or policy that is not understood would otherwise be ignored,
+        and the object (or its dependents) deleted although the client asked for a guard.
         """
         options = self.h._body() if self.h._raw.strip() else {}
         if not isinstance(options, dict):
@@ -1028,14 +1036,24 @@ class Resource:
         preconditions = options.get("preconditions") or {}
         if not isinstance(preconditions, dict):
             raise BadRequest("the delete options' preconditions must be an object")
-        expected = preconditions.get("resourceVersion")
-        if expected is not None and not isinstance(expected, str):
-            raise BadRequest("the delete options' preconditions.resourceVersion must be a string")
+        for field in ("resourceVersion", "uid"):
+            if preconditions.get(field) is not None and not isinstance(preconditions[field], str):
+                raise BadRequest(f"the delete options' preconditions.{field} must be a string")
         if options.get("dryRun") == ["All"]:
             self.query["dryRun"] = "All"
-        return expected
+        policy = self.query.get("propagationPolicy", options.get("propagationPolicy"))
+        orphan_flag = self.query.get("orphanDependents", options.get("orphanDependents"))
+        if policy is not None and policy not in PROPAGATION_POLICIES:
+            supported = ", ".join(f'"{p}"' for p in PROPAGATION_POLICIES)
+            raise Invalid(f'propagationPolicy: Unsupported value: "{policy}": supported values: {supported}')
+        if orphan_flag is not None and policy is not None:
+            raise Invalid(f"orphanDependents: Invalid value: {str(orphan_flag).lower()}: "
+                          "orphanDependents and deletionPropagation cannot be both set")
+        orphan = policy == "Orphan" or orphan_flag in (True, "true")
+        return DeleteOptions(preconditions.get("resourceVersion"), preconditions.get("uid"), orphan)
 
     def _delete_collection(self) -> None:
+        options = self._delete_options()
         _revision, items = self._snapshot()
         deleted, dry_run = [], self._dry_run
         with self.api.transaction():
@@ -1044,8 +1062,31 @@ class Resource:
                 namespace = md.get("namespace", "")
                 self._check_write(namespace, md["name"])
                 if self.api.try_get(self.r.group, self.r.kind, namespace, md["name"]) is not None:
-                    deleted.append(self.api.delete(self.r.group, self.r.kind, namespace, md["name"], dry_run=dry_run))
+                    deleted.append(
+                        self.api.delete(
+                            self.r.group,
+                            self.r.kind,
+                            namespace,
+                            md["name"],
+                            expected_rv=options.resource_version,
+                            expected_uid=options.uid,
+                            orphan=options.orphan,
+                            dry_run=dry_run,
+                        )
+                    )
         self._send_list(deleted, {"resourceVersion": str(self.api.events.current_revision())})
+
+
+PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
+
+
+@dataclass(frozen=True)
+class DeleteOptions:
+    """What a DELETE asks besides its target: preconditions and whether dependents are orphaned."""
+
+    resource_version: str | None
+    uid: str | None
+    orphan: bool
 
 
 class Watch:

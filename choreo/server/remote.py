@@ -339,11 +339,18 @@ class RemoteAPI:
         name: str,
         *,
         expected_rv: str | None = None,
+        expected_uid: str | None = None,
+        orphan: bool = False,
         dry_run: bool = False,
     ) -> Object:
-        body = {"preconditions": {"resourceVersion": expected_rv}} if expected_rv else None
+        preconditions = {"resourceVersion": expected_rv, "uid": expected_uid}
+        body: dict[str, Any] = {"preconditions": {k: v for k, v in preconditions.items() if v}}
+        if orphan:
+            body["propagationPolicy"] = "Orphan"
         path = _path(self.registry.require(group, kind), namespace, name)
-        return self.kube.request("DELETE", path, body, query=_write_query("", dry_run=dry_run))
+        return self.kube.request(
+            "DELETE", path, body if body["preconditions"] or orphan else None, query=_write_query("", dry_run=dry_run)
+        )
 
 
 def _path(resource: APIResource, namespace: str | None = None, name: str | None = None) -> str:

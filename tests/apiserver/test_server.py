@@ -191,6 +191,30 @@ def test_deleting_an_owner_deletes_what_it_owns(api: APIServer) -> None:
     assert api.get("example.com", "Widget", "default", "grandchild")["metadata"]["deletionTimestamp"]
 
 
+def test_orphaning_delete_keeps_the_dependents_without_their_owner_reference(api: APIServer) -> None:
+    owner, other = api.create(widget("owner")), api.create(widget("other"))
+    refs = [{"apiVersion": "example.com/v1alpha1", "kind": "Widget", "name": o["metadata"]["name"],
+             "uid": o["metadata"]["uid"]} for o in (owner, other)]
+    only, both = widget("only"), widget("both")
+    only["metadata"]["ownerReferences"], both["metadata"]["ownerReferences"] = refs[:1], refs
+    api.create(only)
+    api.create(both)
+    api.delete("example.com", "Widget", "default", "owner", orphan=True)
+    kept = {o["metadata"]["name"]: o["metadata"].get("ownerReferences") for o in api.list("example.com", "Widget")}
+    assert kept == {"both": refs[1:], "only": None, "other": None}
+
+
+def test_delete_with_a_uid_precondition_spares_an_object_made_again_under_its_name(api: APIServer) -> None:
+    first = api.create(widget())
+    api.delete("example.com", "Widget", "default", "w1")
+    again = api.create(widget())
+    with pytest.raises(Conflict, match=f"Precondition failed: UID in precondition: {first['metadata']['uid']}, "
+                                       f"UID in object meta: {again['metadata']['uid']}"):
+        api.delete("example.com", "Widget", "default", "w1", expected_uid=first["metadata"]["uid"])
+    api.delete("example.com", "Widget", "default", "w1", expected_uid=again["metadata"]["uid"])
+    assert api.list("example.com", "Widget") == []
+
+
 def test_admission_hook_fills_status_and_can_reject(api: APIServer) -> None:
     class Stamp(BaseHook):
         def admit(self, api: APIServer, old: Any, new: dict[str, Any]) -> None:

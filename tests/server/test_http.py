@@ -109,6 +109,45 @@ def test_create_get_list_with_selectors_delete(dyn: dynamic.DynamicClient) -> No
         api.get(name="carol", namespace="default")
 
 
+def test_delete_options_preconditions_and_propagation(server: str, http: Http) -> None:
+    from kubernetes import client
+
+    objects = client.CustomObjectsApi(ApiClient(configuration=Configuration(host=server)))
+    args = ("example.com", "v1alpha1", "default", "greetings")
+
+    def owned_by(owner: str, name: str) -> None:
+        uid = objects.get_namespaced_custom_object(*args, owner)["metadata"]["uid"]
+        child = greeting(name)
+        child["metadata"]["ownerReferences"] = [{"apiVersion": "example.com/v1alpha1", "kind": "Greeting",
+                                                 "name": owner, "uid": uid}]
+        objects.create_namespaced_custom_object(*args, child)
+
+    objects.create_namespaced_custom_object(*args, greeting("p1"))
+    owned_by("p1", "c1")
+    wrong = client.V1DeleteOptions(preconditions=client.V1Preconditions(uid="0000"))
+    with pytest.raises(ApiException) as refused:
+        objects.delete_namespaced_custom_object(*args, "p1", body=wrong)
+    assert refused.value.status == 409
+    assert "Precondition failed: UID in precondition: 0000, UID in object meta: " in json.loads(refused.value.body)[
+        "message"]
+    with pytest.raises(ApiException) as bogus:
+        objects.delete_namespaced_custom_object(*args, "p1", propagation_policy="Bogus")
+    assert bogus.value.status == 422
+    assert 'Unsupported value: "Bogus"' in json.loads(bogus.value.body)["message"]
+    objects.delete_namespaced_custom_object(*args, "p1", propagation_policy="Orphan")
+    assert "ownerReferences" not in objects.get_namespaced_custom_object(*args, "c1")["metadata"]
+    objects.create_namespaced_custom_object(*args, greeting("p2"))
+    owned_by("p2", "c2")
+    assert http.call("DELETE", f"{NS}/greetings/p2", {"propagationPolicy": "Orphan"})[0] == 200  # kubectl's form
+    assert "ownerReferences" not in objects.get_namespaced_custom_object(*args, "c2")["metadata"]
+    objects.create_namespaced_custom_object(*args, greeting("p3"))
+    owned_by("p3", "c3")
+    objects.delete_namespaced_custom_object(*args, "p3")  # background, the default: the dependent goes too
+    with pytest.raises(ApiException) as gone:
+        objects.get_namespaced_custom_object(*args, "c3")
+    assert gone.value.status == 404
+
+
 def test_watch_streams_changes_and_resumes(dyn: dynamic.DynamicClient) -> None:
     api = dyn.resources.get(api_version="example.com/v1alpha1", kind="Greeting")
     start = api.get(namespace="default").metadata.resourceVersion
