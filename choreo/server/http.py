@@ -51,7 +51,7 @@ import yaml
 
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.registry import APIResource
-from choreo.errors import BadRequest, ChoreoError, Invalid, NotFound
+from choreo.errors import BadRequest, ChoreoError, Conflict, Invalid, NotFound
 from choreo.results.inventory import current_inventory
 from choreo.results.runs import runs_newest_first
 from choreo.results.snapshot import has_snapshot, load_snapshot
@@ -940,6 +940,15 @@ class Resource:
     def _update(self) -> None:
         obj = self.h._object_body()
         self._check_identity(obj)
+        if not (obj.get("metadata") or {}).get("resourceVersion") and self.r.group not in UNCONDITIONAL_UPDATE_GROUPS:
+            # kube-apiserver lets only some built-in kinds be replaced blind; a custom resource's replace must
+            # name the version it replaces, so a concurrent change is never silently overwritten
+            raise Invalid(
+                f'{self.r.kind}.{self.r.group} "{self.t.name}" is invalid: metadata.resourceVersion: Invalid value: '
+                "0x0: must be specified for an update",
+                causes=[("metadata.resourceVersion", "Invalid value: 0x0: must be specified for an update")],
+                target=(self.r.group, self.r.kind, self.t.name or ""),
+            )
         self._check_write(self._namespace, self.t.name or "")
         with self.api.transaction():
             new = self._with_subresource_rules(self._current(), obj)
@@ -982,7 +991,15 @@ class Resource:
         self._check_write(self._namespace, self.t.name or "")
         force, dry_run = _flag(self.query, "force"), self._dry_run
         with self.api.transaction():
-            existed = self.api.try_get(self.r.group, self.r.kind, self._namespace, self.t.name or "") is not None
+            current = self.api.try_get(self.r.group, self.r.kind, self._namespace, self.t.name or "")
+            existed = current is not None
+            expected = (obj.get("metadata") or {}).get("resourceVersion")
+            if expected and current is not None and expected != current["metadata"].get("resourceVersion"):
+                # a resourceVersion in an applied configuration is a precondition, as in kube-apiserver
+                raise Conflict(
+                    f'Operation cannot be fulfilled on {self.r.plural}.{self.r.group} "{self.t.name}": the object '
+                    "has been modified; please apply your changes to the latest version and try again"
+                )
             if self.t.subresource == "status":
                 return 200, self.api.apply_status(obj, manager=manager, force=force, dry_run=dry_run)
             if self.r.status_subresource:
@@ -1078,6 +1095,9 @@ class Resource:
 
 
 PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
+UNCONDITIONAL_UPDATE_GROUPS = frozenset(("", "events.k8s.io"))
+"""The groups of the kinds a PUT may replace without a resourceVersion (Namespace, both Events), as in
+kube-apiserver; every other kind served here is a custom resource or choreo's own, which may not."""
 
 
 @dataclass(frozen=True)

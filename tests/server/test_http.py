@@ -148,6 +148,28 @@ def test_delete_options_preconditions_and_propagation(server: str, http: Http) -
     assert gone.value.status == 404
 
 
+def test_writes_that_name_no_or_a_stale_resource_version(http: Http) -> None:
+    """A custom resource is never replaced blind (422, as kube-apiserver), and a resourceVersion in an applied
+    configuration is a precondition (409); a Namespace may be replaced without one."""
+    code, current = http.call("POST", f"{NS}/greetings", greeting("zoe"))
+    blind = greeting("zoe", "Zoe")
+    code, status = http.call("PUT", f"{NS}/greetings/zoe", blind)
+    assert (code, status["reason"]) == (422, "Invalid")
+    assert "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update" in status["message"]
+    stale = {**blind, "metadata": {**blind["metadata"], "resourceVersion": "1"}}
+    code, status = http.call("PATCH", f"{NS}/greetings/zoe?fieldManager=t", stale,
+                             content_type="application/apply-patch+yaml")
+    assert (code, status["reason"]) == (409, "Conflict")
+    assert "the object has been modified" in status["message"]
+    assert http.call("GET", f"{NS}/greetings/zoe")[1] == current
+    fresh = {**blind, "metadata": {**blind["metadata"], "resourceVersion": current["metadata"]["resourceVersion"]}}
+    assert http.call("PUT", f"{NS}/greetings/zoe", fresh)[1]["spec"]["name"] == "Zoe"
+    assert http.call("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                   "metadata": {"name": "lab"}})[0] == 201
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lab", "labels": {"a": "b"}}}
+    assert http.call("PUT", "/api/v1/namespaces/lab", ns)[0] == 200
+
+
 def test_watch_streams_changes_and_resumes(dyn: dynamic.DynamicClient) -> None:
     api = dyn.resources.get(api_version="example.com/v1alpha1", kind="Greeting")
     start = api.get(namespace="default").metadata.resourceVersion
