@@ -68,6 +68,13 @@ class APIResource:
         return self.schemas.get(version) or self.schema
 
 
+def crd_group_kind(crd: dict[str, Any]) -> GroupKind:
+    """The group and kind a CustomResourceDefinition defines (empty when it does not say)."""
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    return GroupKind(str(spec.get("group", "")), str(names.get("kind", "") if isinstance(names, dict) else ""))
+
+
 def resource_from_crd(crd: dict[str, Any], *, source: str = "", choreo_api: bool = False) -> APIResource:
     """Build an APIResource from a CRD dict; ``Invalid`` names the CRD and the broken field."""
     name = crdcheck.crd_name(crd)

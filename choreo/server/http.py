@@ -50,7 +50,7 @@ from urllib.parse import parse_qsl, urlsplit
 import yaml
 
 from choreo.apiserver.interface import ObjectAPI
-from choreo.apiserver.registry import APIResource
+from choreo.apiserver.registry import APIResource, crd_group_kind
 from choreo.errors import BadRequest, ChoreoError, Conflict, Invalid, NotFound
 from choreo.results.inventory import current_inventory
 from choreo.results.runs import runs_newest_first
@@ -1038,6 +1038,10 @@ class Resource:
             orphan=options.orphan,
             dry_run=self._dry_run,
         )
+        if (self.r.group, self.r.kind) == CRD_KIND and not self._dry_run and not gone["metadata"].get(
+            "deletionTimestamp"
+        ):  # its objects went with it (``CRDRegistration.deleting``); its kind is served no more
+            self.api.registry.remove(crd_group_kind(gone))
         self._send(200, gone)
 
     def _delete_options(self) -> DeleteOptions:
@@ -1095,6 +1099,7 @@ class Resource:
 
 
 PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
+CRD_KIND = ("apiextensions.k8s.io", "CustomResourceDefinition")
 UNCONDITIONAL_UPDATE_GROUPS = frozenset(("", "events.k8s.io"))
 """The groups of the kinds a PUT may replace without a resourceVersion (Namespace, both Events), as in
 kube-apiserver; every other kind served here is a custom resource or choreo's own, which may not."""

@@ -18,7 +18,8 @@ bring) is owned by its file — ``check_write`` refuses API writes to it, naming
 created through the API are the store's and survive loads and restarts.
 
 Kinds created through the API (a CustomResourceDefinition POSTed by a client, as ``run --kubeconfig``
-does) are validated on admission and registered once stored.
+does) are validated on admission, registered once stored, served again after every load and restart,
+and deleted with their objects.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 from choreo.api.objects import ObjectKey
 from choreo.apiserver.hooks import BaseHook
 from choreo.apiserver.interface import ObjectAPI
-from choreo.apiserver.registry import resource_from_crd
+from choreo.apiserver.registry import crd_group_kind, resource_from_crd
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError, Invalid
 from choreo.loader.project import Project
@@ -65,9 +66,36 @@ class CRDRegistration(BaseHook):
     def stored(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
         api.register_crd(new, source=f"CustomResourceDefinition {new['metadata']['name']}")
 
+    def deleting(self, api: ObjectAPI, obj: Object) -> None:
+        """The objects of a kind go with its CRD, as in Kubernetes (the HTTP layer stops serving the kind
+        once the delete is done: a dry run or a failed delete keeps it)."""
+        kind = crd_group_kind(obj)
+        if api.registry.get(kind.group, kind.kind) is None:
+            return
+        for item in api.list(kind.group, kind.kind):
+            md = item["metadata"]
+            if api.try_get(kind.group, kind.kind, md.get("namespace", ""), md["name"]) is not None:  # not gone yet
+                api.delete(kind.group, kind.kind, md.get("namespace", ""), md["name"])
+
 
 def install_hooks(api: APIServer) -> None:
     api.add_hook("apiextensions.k8s.io", "CustomResourceDefinition", CRDRegistration())
+
+
+def register_api_kinds(api: APIServer, project: Project) -> list[tuple[str, str]]:
+    """Serve again the kinds whose CRDs were created through the API (a fresh API server knows only the
+    folder's and the plug-ins'); returns the (CRD, error) of any that can no longer be served."""
+    from_folder = {str((item.obj.get("metadata") or {}).get("name", "")) for item in project.crds}
+    refused = []
+    for crd in api.list("apiextensions.k8s.io", "CustomResourceDefinition"):
+        name = crd["metadata"]["name"]
+        if name in from_folder or api.registry.get(crd_group_kind(crd).group, crd_group_kind(crd).kind) is not None:
+            continue
+        try:
+            api.register_crd(crd, source=f"CustomResourceDefinition {name}")
+        except ChoreoError as exc:
+            refused.append((name, str(exc)))
+    return refused
 
 
 class FileOwned(ChoreoError):
@@ -141,6 +169,8 @@ class ProjectRuntime:
             self.reason = str(exc)
             self.log(refused, level="error", project=str(self.root), **said, error=str(exc))
             raise
+        for crd, error in register_api_kinds(api, project):
+            self.log("crd-not-served", level="warning", crd=crd, error=error)
         install_hooks(api)
         self.api, self.project, self.reconcilers, self.reason = api, project, reconcilers, ""
         self.file_owned = owned_files(api, project)
