@@ -81,7 +81,7 @@ from choreo.server.query import (
     position,
 )
 from choreo.server.strategic import strategic_merge_patch
-from choreo.store.base import Gone
+from choreo.store.base import Gone, WatchEvent
 
 Object = dict[str, Any]
 
@@ -1151,7 +1151,46 @@ class Watch:
         deadline = time.monotonic() + self._timeout()
         with self.h.server.watch_slot():
             revision, initial = self.res._snapshot() if start is None else (start, [])
+            if start is not None:
+                self.visible = self._visible_at(start)
             self._stream(revision, initial, deadline)
+
+    def _visible_at(self, revision: int) -> set[tuple[str, str]]:
+        """The objects a list at ``revision`` showed (namespace, name), which the watch then reports as
+        MODIFIED or DELETED, never ADDED: those with no change since that still match, and those whose first
+        change since is not their creation if they matched before it (their last change up to ``revision``,
+        when the store still has it; else they are taken as shown, so that leaving the selector is told)."""
+        group, kind = self.res.r.group, self.res.r.kind
+        selective = bool(self.res.query.get("labelSelector") or self.res.query.get("fieldSelector"))
+        with self.res.api.transaction():
+            objects = self.res.api.list(group, kind, self.res.t.namespace)
+            try:
+                history = self.events.events_since(
+                    self.events.oldest_revision() if selective else revision, group, kind
+                )
+            except Gone:
+                return set()  # the watch itself answers 410
+        before: dict[tuple[str, str], WatchEvent] = {}
+        first_after: dict[tuple[str, str], WatchEvent] = {}
+        for event in history:
+            md = event.object.get("metadata") or {}
+            key = (md.get("namespace", ""), md.get("name", ""))
+            if event.revision <= revision:
+                before[key] = event
+            else:
+                first_after.setdefault(key, event)
+        visible = set()
+        for obj in objects:
+            key = (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+            if key not in first_after and self.match(obj):
+                visible.add(key)
+        for key, event in first_after.items():
+            if event.type == "ADDED":
+                continue
+            last = before.get(key)
+            if last is None or (last.type != "DELETED" and self.match(last.object)):
+                visible.add(key)
+        return visible
 
     def _stream(self, revision: int, initial: list[Object], deadline: float) -> None:
         self.h._code = 200

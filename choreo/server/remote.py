@@ -145,6 +145,10 @@ class EventFeed:
         with self._changed:
             return self._revision
 
+    def oldest_revision(self) -> int:
+        with self._changed:
+            return self._dropped
+
     def events_since(self, revision: int, group: str | None = None, kind: str | None = None) -> list[WatchEvent]:
         with self._changed:
             if revision < self._dropped:

@@ -633,6 +633,10 @@ class BaseBackend(ABC):
         with self._lock:
             return self._counter()
 
+    def oldest_revision(self) -> int:
+        with self._lock:
+            return self._compacted_through()
+
     def events_since(
         self, revision: int, group: str | None = None, kind: str | None = None
     ) -> builtins.list[WatchEvent]:

@@ -90,6 +90,10 @@ class EventSource(Protocol):
 
     def current_revision(self) -> int: ...
 
+    def oldest_revision(self) -> int:
+        """The oldest revision ``events_since`` still answers from (the events up to it were let go)."""
+        ...
+
     def events_since(
         self, revision: int, group: str | None = None, kind: str | None = None
     ) -> builtins.list[WatchEvent]: ...

@@ -198,6 +198,28 @@ def test_watch_streams_changes_and_resumes(dyn: dynamic.DynamicClient) -> None:
     assert replay == seen
 
 
+def test_watch_from_a_list_tells_changes_of_listed_objects_as_such(http: Http) -> None:
+    """Objects the list showed are MODIFIED (not ADDED) when they change, and DELETED when they leave the
+    selector, as a client watching from the list's resourceVersion keeps its cache by (kubectl get -w)."""
+    for name, sel in (("p", "yes"), ("q", "no"), ("r", "yes")):
+        assert http.call("POST", f"{NS}/greetings", greeting(name, sel=sel))[0] == 201
+    start = http.call("GET", f"{NS}/greetings")[1]["metadata"]["resourceVersion"]
+    merge = "application/merge-patch+json"
+    http.call("PATCH", f"{NS}/greetings/p", {"spec": {"name": "P"}}, content_type=merge)
+    http.call("PATCH", f"{NS}/greetings/r", {"metadata": {"labels": {"sel": "no"}}}, content_type=merge)
+    http.call("PATCH", f"{NS}/greetings/q", {"metadata": {"labels": {"sel": "yes"}}}, content_type=merge)
+    http.call("DELETE", f"{NS}/greetings/q")
+
+    def watched(selector: str) -> list[tuple[str, str]]:
+        code, body = http.call("GET", f"{NS}/greetings?watch=1&timeoutSeconds=1&resourceVersion={start}{selector}")
+        assert code == 200
+        return [(e["type"], e["object"]["metadata"]["name"]) for e in _events(body)]
+
+    assert watched("") == [("MODIFIED", "p"), ("MODIFIED", "r"), ("MODIFIED", "q"), ("DELETED", "q")]
+    assert watched("&labelSelector=sel%3Dyes") == [("MODIFIED", "p"), ("DELETED", "r"), ("ADDED", "q"),
+                                                   ("DELETED", "q")]
+
+
 def test_watch_without_resource_version_starts_with_current_objects(http: Http) -> None:
     code, body = http.call("GET", f"{NS}/greetings?watch=1&timeoutSeconds=1&labelSelector=")
     events = _events(body)
