@@ -16,7 +16,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from choreo.apiserver.hooks import BaseHook
+from choreo.apiserver.metadata import dns1123_label_errors
+from choreo.apiserver.openapi import render_value
 from choreo.apiserver.registry import APIResource
+from choreo.errors import Invalid
 
 if TYPE_CHECKING:
     from choreo.apiserver.interface import ObjectAPI
@@ -66,6 +69,15 @@ class NamespaceHook(BaseHook):
     """A new Namespace is ``Active``; a deleted one takes the objects in it along."""
 
     def admit(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
+        name = new["metadata"]["name"]
+        reasons = dns1123_label_errors(name)
+        if reasons:  # a namespace name is a DNS label (every object in it names it): no dots, at most 63
+            causes = [("metadata.name", f"Invalid value: {render_value(name)}: {reason}") for reason in reasons]
+            raise Invalid(
+                f'{KIND} "{name}" is invalid: ' + ", ".join(f"{path}: {message}" for path, message in causes),
+                causes=causes,
+                target=("", KIND, name),
+            )
         if old is None:
             new["status"] = {"phase": "Active"}
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from kubernetes.client import ApiClient, Configuration, CoreV1Api, V1Namespace, V1ObjectMeta
+from kubernetes.client.exceptions import ApiException
 
 from choreo.server.client import ServerClient
 from tests.server.harness import Http, copy_example, served
@@ -30,6 +32,17 @@ def test_the_python_client_creates_lists_and_deletes_namespaces(url: str) -> Non
     assert (created.metadata.name, created.status.phase) == ("lab", "Active")
     assert [ns.metadata.name for ns in core.list_namespace().items] == ["lab"]
     core.delete_namespace("lab")
+    assert core.list_namespace().items == []
+
+
+@pytest.mark.parametrize("name", ["a.b", "n" * 64])
+def test_a_namespace_name_is_a_dns_label(url: str, name: str) -> None:
+    core = CoreV1Api(ApiClient(Configuration(host=url)))
+    with pytest.raises(ApiException) as refused:
+        core.create_namespace(V1Namespace(metadata=V1ObjectMeta(name=name)))
+    assert refused.value.status == 422
+    message = json.loads(refused.value.body)["message"]
+    assert message.startswith(f'Namespace "{name}" is invalid: metadata.name: Invalid value: "{name}": ')
     assert core.list_namespace().items == []
 
 
