@@ -45,7 +45,7 @@ from email.message import Message
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import yaml
 
@@ -491,7 +491,10 @@ class APIHandler(BaseHTTPRequestHandler):
             url = urlsplit(self.path)
         except ValueError as exc:  # e.g. an absolute URL with a broken [IPv6] host
             raise BadRequest(f"the request target {self.path!r} is not a valid URL: {exc}") from None
-        return [p for p in url.path.split("/") if p], dict(parse_qsl(url.query, keep_blank_values=True))
+        if re.search(r"%(?![0-9a-fA-F]{2})", url.path):
+            raise BadRequest(f"the request target {self.path!r} is not a valid URL: a % not followed by two hex digits")
+        # the path is decoded before it is split, as Go's net/http gives it to kube-apiserver
+        return [p for p in unquote(url.path).split("/") if p], dict(parse_qsl(url.query, keep_blank_values=True))
 
     def _fail(self, exc: ChoreoError) -> None:
         """Answer with ``exc``'s Status; a response already under way (a watch) is cut off instead, since a
@@ -1014,6 +1017,12 @@ class Resource:
             patched = PATCHES[kind](shown, patch)
             if not isinstance(patched, dict):
                 raise BadRequest("the patched object is not an object")
+            md = patched.get("metadata")
+            name = md.get("name") if isinstance(md, dict) else None
+            if name != self.t.name:  # a patch that drops the name (``{"metadata": null}``) too, as kube-apiserver
+                raise BadRequest(
+                    f"the name of the object ({name or ''}) does not match the name on the URL ({self.t.name})"
+                )
             self._check_identity(patched)
             self._check_write(self._namespace, self.t.name or "")
             patched["apiVersion"] = old["apiVersion"]

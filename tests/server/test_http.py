@@ -397,6 +397,15 @@ def test_crd_posted_through_the_api_registers_its_kind(http: Http) -> None:
         ("POST", f"{NS}/greetings/alice", {"body": {}}, 405, "MethodNotAllowed", "not allowed"),
         ("PUT", f"{NS}/greetings/alice", {"body": {**greeting("bob")}}, 400, "BadRequest", "does not match the name"),
         ("GET", f"{NS}/greetings/nobody", {}, 404, "NotFound", 'Greeting.example.com "default/nobody" not found'),
+        ("GET", f"{NS}/greetings/%zzlice", {}, 400, "BadRequest", "not followed by two hex digits"),
+        (
+            "PATCH",
+            f"{NS}/greetings/alice",
+            {"body": {"metadata": None}, "content_type": "application/merge-patch+json"},
+            400,
+            "BadRequest",
+            "the name of the object () does not match the name on the URL (alice)",
+        ),
     ],
 )
 def test_bad_requests_get_a_status(http: Http, method, path, kwargs, code, reason, fragment) -> None:
@@ -404,6 +413,11 @@ def test_bad_requests_get_a_status(http: Http, method, path, kwargs, code, reaso
     assert (got, status["kind"], status["reason"], status["code"]) == (code, "Status", reason, code)
     assert fragment in status["message"]
     assert http.call("GET", "/healthz") == (200, "ok")  # and the server keeps serving
+
+
+def test_the_path_is_percent_decoded(http: Http) -> None:
+    assert http.call("GET", f"{NS}/greetings/%61lice")[1]["metadata"]["name"] == "alice"
+    assert http.call("GET", "/apis/example.com/v1alpha1/namespaces/%64efault/greetings")[0] == 200
 
 
 def test_token_is_required_when_configured(tmp_path: Path) -> None:
