@@ -319,6 +319,18 @@ def undeclared_fields(
     return sorted_errors(found)
 
 
+def prune_undeclared(
+    schema: Schema, obj: dict[str, Any], *, skip_root: tuple[str, ...] = ("apiVersion", "kind", "metadata")
+) -> list[str]:
+    """Remove from ``obj`` (in place) the fields :func:`undeclared_fields` would name, as Kubernetes prunes an
+    object written with ``fieldValidation`` Ignore or Warn; returns their paths (``.spec.colour``)."""
+    if not isinstance(schema, dict):
+        return []
+    dropped: list[str] = []
+    _VALIDATORS.get(schema).prune(obj, "", dropped, skip_root)
+    return dropped
+
+
 def _is_integer(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -568,6 +580,27 @@ class _Validator:
             for i, item in enumerate(value):
                 if isinstance(item, dict | list):
                     items.undeclared(item, f"{path}[{i}]", errors)
+
+    def prune(self, value: Any, path: str, dropped: list[str], skip: tuple[str, ...] = ()) -> None:
+        """Remove the fields ``undeclared`` would name from ``value`` (in place), adding their paths."""
+        if self.leaf or (self.checks_type and not self._type_fits(value)):
+            return
+        if isinstance(value, dict):
+            props, additional, closed = self.props, self.additional, not self.open_ended
+            for key in list(value):
+                if skip and key in skip:
+                    continue
+                sub = props.get(key, additional)
+                if sub is not None:
+                    if isinstance(value[key], dict | list):
+                        sub.prune(value[key], f"{path}.{key}", dropped)
+                elif closed and not (self.embedded and key in _EMBEDDED_KEYS):
+                    del value[key]
+                    dropped.append(f"{path}.{key}")
+        elif isinstance(value, list) and self.items is not None:
+            for i, item in enumerate(value):
+                if isinstance(item, dict | list):
+                    self.items.prune(item, f"{path}[{i}]", dropped)
 
     def _type_fits(self, value: Any) -> bool:
         """The type test of ``check``: whether ``value`` has one of the declared types."""

@@ -50,6 +50,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import yaml
 
 from choreo.apiserver.interface import ObjectAPI
+from choreo.apiserver.metadata import OBJECT_META_FIELDS
+from choreo.apiserver.openapi import prune_undeclared
 from choreo.apiserver.registry import APIResource, crd_group_kind
 from choreo.errors import BadRequest, ChoreoError, Conflict, Invalid, NotFound
 from choreo.results.inventory import current_inventory
@@ -504,7 +506,7 @@ class APIHandler(BaseHTTPRequestHandler):
             return
         if self._body_pending:
             self.close_connection = True
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else {}
+        headers = [("Retry-After", str(exc.retry_after))] if isinstance(exc, TooManyRequests) else []
         self._safe_send(exc.code if exc.code in _REASONS else 500, error_status(exc), headers)
         if self._body_pending:
             self._close_unread()
@@ -544,7 +546,7 @@ class APIHandler(BaseHTTPRequestHandler):
             return False
         return super().handle_expect_100()
 
-    def _safe_send(self, code: int, doc: Object, headers: dict[str, str] | None = None) -> None:
+    def _safe_send(self, code: int, doc: Object, headers: list[tuple[str, str]] | None = None) -> None:
         try:
             self._send_json(code, doc, headers)
         except OSError:
@@ -600,18 +602,20 @@ class APIHandler(BaseHTTPRequestHandler):
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
             raise Unauthorized("Unauthorized: this server requires a valid bearer token (Authorization: Bearer ...)")
 
-    def _send_json(self, code: int, doc: Any, headers: dict[str, str] | None = None) -> None:
+    def _send_json(self, code: int, doc: Any, headers: list[tuple[str, str]] | None = None) -> None:
         self._send_bytes(code, json.dumps(doc, separators=(",", ":")).encode(), "application/json", headers)
 
     def _send_text(self, code: int, text: str) -> None:
         self._send_bytes(code, text.encode(), "text/plain; charset=utf-8")
 
-    def _send_bytes(self, code: int, data: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+    def _send_bytes(
+        self, code: int, data: bytes, content_type: str, headers: list[tuple[str, str]] | None = None
+    ) -> None:
         self._code = code
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
+        for name, value in headers or []:
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
@@ -751,6 +755,7 @@ class Resource:
         self.t = target
         self.r = target.resource
         self.query = query
+        self.warnings: list[str] = []  # sent as Warning headers with the answer
 
     def serve(self) -> None:
         method = self.h.command
@@ -849,7 +854,26 @@ class Resource:
         return self.api.get(self.r.group, self.r.kind, self._namespace, self.t.name or "")
 
     def _send(self, code: int, obj: Object) -> None:
-        self.h._send_json(code, self.t.present(obj))
+        warnings = [("Warning", f'299 - {json.dumps(text)}') for text in self.warnings]
+        self.h._send_json(code, self.t.present(obj), warnings)
+
+    def _field_validation(self, obj: Object) -> None:
+        """kube-apiserver's ``fieldValidation``: ``Strict`` refuses the fields the kind does not declare (the
+        API server does, below), ``Ignore`` and ``Warn`` (kube-apiserver's default, when a client sends none)
+        drop them, ``Warn`` saying so in a Warning header. kubectl sends Strict, and so does choreo."""
+        mode = self.query.get("fieldValidation", "Warn")
+        if mode not in FIELD_VALIDATION:
+            raise BadRequest(f'fieldValidation "{mode}" is not one of "Ignore", "Warn" or "Strict"')
+        if mode == "Strict":
+            return
+        dropped = prune_undeclared(self.r.schema, obj)
+        md = obj.get("metadata")
+        if isinstance(md, dict):
+            for key in [k for k in md if k not in OBJECT_META_FIELDS]:
+                del md[key]
+                dropped.append(f".metadata.{key}")
+        if mode == "Warn":
+            self.warnings.extend(f'unknown field "{path.removeprefix(".")}"' for path in sorted(dropped))
 
     # ---------------------------------------------------------------- reads
 
@@ -933,6 +957,7 @@ class Resource:
     def _create(self) -> None:
         obj = self.h._object_body()
         self._check_identity(obj)
+        self._field_validation(obj)
         md = obj["metadata"]
         if not md.get("name") and md.get("generateName"):
             md["name"] = f"{md['generateName']}{secrets.token_hex(3)[:5]}"
@@ -953,6 +978,7 @@ class Resource:
                 target=(self.r.group, self.r.kind, self.t.name or ""),
             )
         self._check_write(self._namespace, self.t.name or "")
+        self._field_validation(obj)
         with self.api.transaction():
             new = self._with_subresource_rules(self._current(), obj)
             updated = self.api.update(new, manager=self._manager, dry_run=self._dry_run)
@@ -992,6 +1018,7 @@ class Resource:
         if not manager:
             raise BadRequest("PATCH with application/apply-patch+yaml requires the fieldManager query parameter")
         self._check_write(self._namespace, self.t.name or "")
+        self._field_validation(obj)
         force, dry_run = _flag(self.query, "force"), self._dry_run
         with self.api.transaction():
             current = self.api.try_get(self.r.group, self.r.kind, self._namespace, self.t.name or "")
@@ -1025,6 +1052,7 @@ class Resource:
                 )
             self._check_identity(patched)
             self._check_write(self._namespace, self.t.name or "")
+            self._field_validation(patched)
             patched["apiVersion"] = old["apiVersion"]
             new = self._with_subresource_rules(old, patched)
             if not (new.get("metadata") or {}).get("resourceVersion"):
@@ -1108,6 +1136,7 @@ class Resource:
 
 
 PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
+FIELD_VALIDATION = ("Ignore", "Warn", "Strict")
 CRD_KIND = ("apiextensions.k8s.io", "CustomResourceDefinition")
 UNCONDITIONAL_UPDATE_GROUPS = frozenset(("", "events.k8s.io"))
 """The groups of the kinds a PUT may replace without a resourceVersion (Namespace, both Events), as in

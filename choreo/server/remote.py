@@ -352,9 +352,8 @@ class RemoteAPI:
         if orphan:
             body["propagationPolicy"] = "Orphan"
         path = _path(self.registry.require(group, kind), namespace, name)
-        return self.kube.request(
-            "DELETE", path, body if body["preconditions"] or orphan else None, query=_write_query("", dry_run=dry_run)
-        )
+        sent = body if body["preconditions"] or orphan else None
+        return self.kube.request("DELETE", path, sent, query={"dryRun": "All"} if dry_run else None)
 
 
 def _path(resource: APIResource, namespace: str | None = None, name: str | None = None) -> str:
@@ -363,14 +362,17 @@ def _path(resource: APIResource, namespace: str | None = None, name: str | None 
     return resource_path(resource.group, version, resource.plural, resource.namespaced, namespace, name)
 
 
-def _write_query(manager: str, *, force: bool | None = None, dry_run: bool = False) -> dict[str, str] | None:
-    """The query of a write: field manager, force (server-side apply) and ``dryRun=All``."""
-    query = {"fieldManager": manager} if manager else {}
+def _write_query(manager: str, *, force: bool | None = None, dry_run: bool = False) -> dict[str, str]:
+    """The query of a write: field manager, force (server-side apply) and ``dryRun=All``; fields the kind does
+    not declare are refused (``fieldValidation=Strict``), as choreo's own API server refuses them."""
+    query = {"fieldValidation": "Strict"}
+    if manager:
+        query["fieldManager"] = manager
     if force is not None:
         query["force"] = "true" if force else "false"
     if dry_run:
         query["dryRun"] = "All"
-    return query or None
+    return query
 
 
 def _ns(obj: Object) -> str | None:

@@ -170,6 +170,29 @@ def test_writes_that_name_no_or_a_stale_resource_version(http: Http) -> None:
     assert http.call("PUT", "/api/v1/namespaces/lab", ns)[0] == 200
 
 
+def test_field_validation_directives(server: str, http: Http) -> None:
+    """Unknown fields are dropped with a Warning header by default (kube-apiserver's Warn, what the Python
+    client gets), dropped silently with Ignore, refused with Strict (what kubectl sends); other values are 400."""
+    from kubernetes import client
+
+    objects = client.CustomObjectsApi(ApiClient(configuration=Configuration(host=server)))
+    args = ("example.com", "v1alpha1", "default", "greetings")
+    odd = {**greeting("odd"), "spec": {"name": "Odd", "colour": "red"}}
+    odd["metadata"]["bogus"] = 1
+    created, code, headers = objects.create_namespaced_custom_object_with_http_info(*args, odd)
+    assert (code, created["spec"], "bogus" in created["metadata"]) == (201, {"name": "Odd", "language": "en"}, False)
+    assert headers.getlist("Warning") == ['299 - "unknown field \\"metadata.bogus\\""',
+                                          '299 - "unknown field \\"spec.colour\\""']
+    patched, _code, headers = objects.patch_namespaced_custom_object_with_http_info(
+        *args, "odd", {"spec": {"colour": "blue"}}, field_validation="Ignore")
+    assert (patched["spec"], headers.getlist("Warning")) == ({"name": "Odd", "language": "en"}, [])
+    code, status = http.call("POST", f"{NS}/greetings?fieldValidation=Strict", {**odd, "metadata": {"name": "o2"}})
+    assert (code, status["reason"]) == (422, "Invalid")
+    assert ".spec.colour: field not declared in schema" in status["message"]
+    code, status = http.call("POST", f"{NS}/greetings?fieldValidation=Nope", greeting("o3"))
+    assert (code, status["reason"]) == (400, "BadRequest")
+
+
 def test_watch_streams_changes_and_resumes(dyn: dynamic.DynamicClient) -> None:
     api = dyn.resources.get(api_version="example.com/v1alpha1", kind="Greeting")
     start = api.get(namespace="default").metadata.resourceVersion
