@@ -64,6 +64,7 @@ from choreo.server.protocol import (
     Limits,
     MethodNotAllowed,
     RequestEntityTooLarge,
+    Timeout,
     TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
@@ -124,6 +125,7 @@ _REASONS = {
     431: "BadRequest",
     500: "InternalError",
     503: "ServiceUnavailable",
+    504: "Timeout",
 }
 _K8S_REASONS = frozenset(_REASONS.values()) | {"AlreadyExists", "Gone"}
 
@@ -898,8 +900,46 @@ class Resource:
         shown = [self.t.present(o) for o in objects]
         return tables.table(shown, columns, revision, include_object=include, continue_token=continue_token)
 
+    def _list_version(self) -> tuple[int, str] | None:
+        """The resourceVersion (and resourceVersionMatch) a list asks for, checked as kube-apiserver checks
+        them; None for the latest state (no version, or ``0``: any state will do)."""
+        given, match = self.query.get("resourceVersion", ""), self.query.get("resourceVersionMatch")
+        if match is not None:
+            if match not in ("Exact", "NotOlderThan"):
+                raise Invalid(f'resourceVersionMatch: Unsupported value: "{match}": supported values: "Exact", '
+                              '"NotOlderThan"')
+            if not given:
+                raise Invalid("resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless "
+                              "resourceVersion is provided")
+            if match == "Exact" and given == "0":
+                raise Invalid('resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for '
+                              'resourceVersion "0"')
+        if given and not re.fullmatch(r"[0-9]{1,19}", given):
+            raise BadRequest(f'resourceVersion: Invalid value: "{given}": invalid resource version')
+        if given and self.query.get("continue"):
+            raise BadRequest("specifying resource version is not allowed when using continue")
+        if not given or given == "0":
+            return None
+        return int(given), match or "NotOlderThan"
+
+    def _wait_for_version(self, wanted: tuple[int, str] | None) -> None:
+        """A list at a resourceVersion the store has not reached waits for it (3 s, then 504, as
+        kube-apiserver). (An Exact one at an older version is 410 in ``_page``: only the latest state is kept.)"""
+        if wanted is None:
+            return
+        revision = wanted[0]
+        current = self.api.events.current_revision()
+        deadline = time.monotonic() + LIST_VERSION_WAIT
+        while current < revision and time.monotonic() < deadline:
+            self.api.events.wait_for_change(current, max(deadline - time.monotonic(), 0.0))
+            current = self.api.events.current_revision()
+        if current < revision:
+            raise Timeout(f"Too large resource version: {revision}, current: {current}")
+
     def _page(self) -> Page:
         """The objects a list asks for: selected, and paged by ``limit`` and ``continue`` (see ``query``)."""
+        wanted = self._list_version()
+        self._wait_for_version(wanted)
         limit = parse_limit(self.query.get("limit"))
         start = parse_continue(self.query["continue"]) if self.query.get("continue") else None
         match, snapshots = self._selectors(), self.h.server.snapshots
@@ -911,6 +951,8 @@ class Resource:
             revision = self.api.events.current_revision()
             if start is not None:
                 self._check_consistent(start, revision)
+            if wanted is not None and wanted[1] == "Exact" and revision != wanted[0]:
+                raise Gone(f"too old resource version: {wanted[0]} ({revision})")
             items = self.api.list(self.r.group, self.r.kind, self.t.namespace)
         selected = sorted((o for o in items if match(o)), key=position)
         snapshot = snapshots.keep(scope, selected) if limit and len(selected) > limit else ""
@@ -1137,6 +1179,8 @@ class Resource:
 
 PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
 FIELD_VALIDATION = ("Ignore", "Warn", "Strict")
+LIST_VERSION_WAIT = 3.0
+"""Seconds a list at a resourceVersion not reached yet waits for it (kube-apiserver's 3 s)."""
 CRD_KIND = ("apiextensions.k8s.io", "CustomResourceDefinition")
 UNCONDITIONAL_UPDATE_GROUPS = frozenset(("", "events.k8s.io"))
 """The groups of the kinds a PUT may replace without a resourceVersion (Namespace, both Events), as in

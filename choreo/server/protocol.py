@@ -46,6 +46,13 @@ class Unavailable(ChoreoError):
     code = 503
 
 
+class Timeout(ChoreoError):
+    """504: what the request waits for did not come in time (a list at a resourceVersion not reached)."""
+
+    reason = "Timeout"
+    code = 504
+
+
 class RequestEntityTooLarge(ChoreoError):
     reason = "RequestEntityTooLarge"
     code = 413

@@ -78,7 +78,9 @@ def test_openapi_v3_tells_kubectl_field_validation_works(http: Http) -> None:
 
 
 def test_invalid_objects_carry_field_causes_for_kubectl(http: Http) -> None:
-    code, status = http.call("POST", f"{NS}/greetings", {**greeting("x"), "spec": {"name": 7, "shoe": 1}})
+    code, status = http.call(  # kubectl asks for strict field validation
+        "POST", f"{NS}/greetings?fieldValidation=Strict", {**greeting("x"), "spec": {"name": 7, "shoe": 1}}
+    )
     assert (code, status["reason"]) == (422, "Invalid")
     assert status["details"]["name"] == "x" and status["details"]["kind"] == "Greeting"
     assert status["details"]["group"] == "example.com"
@@ -191,6 +193,27 @@ def test_field_validation_directives(server: str, http: Http) -> None:
     assert ".spec.colour: field not declared in schema" in status["message"]
     code, status = http.call("POST", f"{NS}/greetings?fieldValidation=Nope", greeting("o3"))
     assert (code, status["reason"]) == (400, "BadRequest")
+
+
+def test_list_resource_version_semantics(http: Http) -> None:
+    current = int(http.call("GET", f"{NS}/greetings")[1]["metadata"]["resourceVersion"])
+
+    def listed(query: str) -> tuple[int, str]:
+        code, body = http.call("GET", f"{NS}/greetings?{query}")
+        return code, body["metadata"].get("resourceVersion", "") if code == 200 else body["message"]
+
+    assert listed(f"resourceVersion={current}&resourceVersionMatch=Exact") == (200, str(current))
+    assert listed(f"resourceVersion={current - 1}") == (200, str(current))  # not older than: the latest will do
+    assert listed("resourceVersion=0") == (200, str(current))
+    assert listed(f"resourceVersion={current - 1}&resourceVersionMatch=Exact") == (
+        410, f"too old resource version: {current - 1} ({current})")
+    assert listed(f"resourceVersion={current + 5}&resourceVersionMatch=NotOlderThan") == (
+        504, f"Too large resource version: {current + 5}, current: {current}")
+    assert listed("resourceVersion=abc")[0] == 400
+    assert listed("resourceVersionMatch=Exact") == (
+        422, "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided")
+    assert listed("resourceVersion=0&resourceVersionMatch=Exact")[0] == 422
+    assert listed("resourceVersion=1&resourceVersionMatch=Newest")[0] == 422
 
 
 def test_watch_streams_changes_and_resumes(dyn: dynamic.DynamicClient) -> None:
