@@ -1227,15 +1227,44 @@ class Watch:
             raise BadRequest(f"timeoutSeconds {given!r} is not a number of seconds")
         return seconds
 
+    def _initial_events(self) -> bool | None:
+        """``sendInitialEvents`` (None when not asked), checked as kube-apiserver checks it: it needs
+        ``resourceVersionMatch=NotOlderThan`` and bookmarks, and that match is only for it."""
+        given, match = self.res.query.get("sendInitialEvents"), self.res.query.get("resourceVersionMatch")
+        if given is None:
+            if match is not None:
+                raise Invalid("resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless "
+                              "sendInitialEvents is provided")
+            return None
+        if match != "NotOlderThan":
+            raise Invalid("resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch "
+                          "to NotOlderThan")
+        if not _flag(self.res.query, "allowWatchBookmarks"):
+            raise Invalid("allowWatchBookmarks: Forbidden: sendInitialEvents requires setting allowWatchBookmarks "
+                          "to true")
+        return _flag(self.res.query, "sendInitialEvents")
+
     def run(self) -> None:
-        """Check the parameters, take a watch slot (or refuse, 429), then stream until the deadline."""
+        """Check the parameters, take a watch slot (or refuse, 429), then stream until the deadline.
+
+        Without ``sendInitialEvents`` a watch from no version (or 0) starts with the current objects as
+        ADDED, and one from a version with what changed since. With it, the objects at a version not older
+        than the one given come first, then a BOOKMARK marked ``k8s.io/initial-events-end`` (what a client
+        waits for before it trusts its cache); ``sendInitialEvents=false`` sends only what changes."""
+        initial_events = self._initial_events()
         start = self._start_revision()
         deadline = time.monotonic() + self._timeout()
         with self.h.server.watch_slot():
-            revision, initial = self.res._snapshot() if start is None else (start, [])
-            if start is not None:
-                self.visible = self._visible_at(start)
-            self._stream(revision, initial, deadline)
+            if initial_events:
+                self.res._wait_for_version(None if start is None else (start, "NotOlderThan"))
+                revision, initial = self.res._snapshot()
+            elif initial_events is False and start is None:
+                revision, initial = self.events.current_revision(), []
+            else:
+                revision, initial = self.res._snapshot() if start is None else (start, [])
+                if start is not None:
+                    self.visible = self._visible_at(start)
+            self._stream(revision, initial, deadline, end_marker=bool(initial_events))
 
     def _visible_at(self, revision: int) -> set[tuple[str, str]]:
         """The objects a list at ``revision`` showed (namespace, name), which the watch then reports as
@@ -1274,7 +1303,7 @@ class Watch:
                 visible.add(key)
         return visible
 
-    def _stream(self, revision: int, initial: list[Object], deadline: float) -> None:
+    def _stream(self, revision: int, initial: list[Object], deadline: float, *, end_marker: bool = False) -> None:
         self.h._code = 200
         self.h.send_response(200)
         self.h.send_header("Content-Type", "application/json")
@@ -1284,6 +1313,8 @@ class Watch:
         try:
             for obj in initial:
                 self._emit("ADDED", obj)
+            if end_marker:
+                self._bookmark(revision, {"k8s.io/initial-events-end": "true"})
             self._follow(revision, deadline)
             self.h.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
@@ -1350,9 +1381,12 @@ class Watch:
             shown = self.res._table([obj], md.get("resourceVersion", ""))
         self._chunk({"type": kind, "object": shown})
 
-    def _bookmark(self, revision: int) -> None:
+    def _bookmark(self, revision: int, annotations: dict[str, str] | None = None) -> None:
         marker = {"apiVersion": self.res.t.group_version, "kind": self.res.r.kind}
-        self._chunk({"type": "BOOKMARK", "object": {**marker, "metadata": {"resourceVersion": str(revision)}}})
+        metadata: Object = {"resourceVersion": str(revision)}
+        if annotations:
+            metadata["annotations"] = annotations
+        self._chunk({"type": "BOOKMARK", "object": {**marker, "metadata": metadata}})
 
     def _chunk(self, doc: Object) -> None:
         data = json.dumps(doc, separators=(",", ":")).encode() + b"\n"

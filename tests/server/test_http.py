@@ -266,6 +266,26 @@ def test_watch_from_a_list_tells_changes_of_listed_objects_as_such(http: Http) -
                                                    ("DELETED", "q")]
 
 
+def test_watch_with_initial_events_ends_them_with_a_bookmark(http: Http) -> None:
+    stream = f"{NS}/greetings?watch=1&timeoutSeconds=1&allowWatchBookmarks=true"
+    code, body = http.call("GET", f"{stream}&sendInitialEvents=true&resourceVersionMatch=NotOlderThan")
+    events = _events(body)
+    assert code == 200
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events[:2]] == [("ADDED", "alice"), ("ADDED", "bob")]
+    assert events[2]["type"] == "BOOKMARK"
+    assert events[2]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+    code, body = http.call("GET", f"{stream}&sendInitialEvents=false&resourceVersionMatch=NotOlderThan")
+    assert (code, [e["type"] for e in _events(body) if e["type"] != "BOOKMARK"]) == (200, [])
+    for query, fragment in (
+        ("&sendInitialEvents=true", "requires setting resourceVersionMatch to NotOlderThan"),
+        ("&resourceVersionMatch=NotOlderThan", "forbidden for watch unless sendInitialEvents is provided"),
+    ):
+        code, status = http.call("GET", f"{stream}{query}")
+        assert (code, status["reason"]) == (422, "Invalid") and fragment in status["message"]
+    code, status = http.call("GET", f"{NS}/greetings?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan")
+    assert (code, "requires setting allowWatchBookmarks to true" in status["message"]) == (422, True)
+
+
 def test_watch_without_resource_version_starts_with_current_objects(http: Http) -> None:
     code, body = http.call("GET", f"{NS}/greetings?watch=1&timeoutSeconds=1&labelSelector=")
     events = _events(body)
