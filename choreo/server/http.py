@@ -53,7 +53,7 @@ from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.metadata import OBJECT_META_FIELDS
 from choreo.apiserver.openapi import prune_undeclared
 from choreo.apiserver.registry import APIResource, crd_group_kind
-from choreo.errors import BadRequest, ChoreoError, Conflict, Invalid, NotFound
+from choreo.errors import AlreadyExists, BadRequest, ChoreoError, Conflict, Invalid, NotFound
 from choreo.results.inventory import current_inventory
 from choreo.results.runs import runs_newest_first
 from choreo.results.snapshot import has_snapshot, load_snapshot
@@ -180,7 +180,31 @@ def error_status(exc: ChoreoError) -> Object:
 def _error_details(exc: ChoreoError) -> Object | None:
     if isinstance(exc, TooManyRequests):
         return {"retryAfterSeconds": exc.retry_after}
+    if isinstance(exc, ObjectNotFound | ObjectExists):
+        return exc.details
     return _invalid_details(exc)
+
+
+def _resource_name(resource: APIResource) -> str:
+    """How kube-apiserver names a kind in its messages: ``greetings.example.com``, ``namespaces``."""
+    return f"{resource.plural}.{resource.group}" if resource.group else resource.plural
+
+
+class ObjectNotFound(NotFound):
+    """The object a request names does not exist, said as kube-apiserver says it (kubectl prints it as is):
+    ``greetings.example.com "carol" not found``, with the name, group and plural as details."""
+
+    def __init__(self, resource: APIResource, name: str) -> None:
+        super().__init__(f'{_resource_name(resource)} "{name}" not found')
+        self.details: Object = {"name": name, "group": resource.group, "kind": resource.plural}
+
+
+class ObjectExists(AlreadyExists):
+    """A create of an object that exists, said as kube-apiserver says it (see ``ObjectNotFound``)."""
+
+    def __init__(self, resource: APIResource, name: str) -> None:
+        super().__init__(f'{_resource_name(resource)} "{name}" already exists')
+        self.details: Object = {"name": name, "group": resource.group, "kind": resource.plural}
 
 
 def _invalid_details(exc: ChoreoError) -> Object | None:
@@ -776,7 +800,12 @@ class Resource:
             raise MethodNotAllowed(f"{method} is not allowed on {self.h.path}")
         if method != "GET":
             _ = self._dry_run  # a bad dryRun value is refused before the body is looked at
-        action()
+        try:
+            action()
+        except NotFound:
+            if not item:
+                raise
+            raise ObjectNotFound(self.r, self.t.name or "") from None
 
     # ---------------------------------------------------------------- helpers
 
@@ -1005,7 +1034,11 @@ class Resource:
             md["name"] = f"{md['generateName']}{secrets.token_hex(3)[:5]}"
         if self.r.status_subresource:
             obj.pop("status", None)
-        self._send(201, self.api.create(obj, manager=self._manager, dry_run=self._dry_run))
+        try:
+            created = self.api.create(obj, manager=self._manager, dry_run=self._dry_run)
+        except AlreadyExists:
+            raise ObjectExists(self.r, str(md.get("name", ""))) from None
+        self._send(201, created)
 
     def _update(self) -> None:
         obj = self.h._object_body()

@@ -462,7 +462,7 @@ def test_crd_posted_through_the_api_registers_its_kind(http: Http) -> None:
         ),
         ("POST", f"{NS}/greetings/alice", {"body": {}}, 405, "MethodNotAllowed", "not allowed"),
         ("PUT", f"{NS}/greetings/alice", {"body": {**greeting("bob")}}, 400, "BadRequest", "does not match the name"),
-        ("GET", f"{NS}/greetings/nobody", {}, 404, "NotFound", 'Greeting.example.com "default/nobody" not found'),
+        ("GET", f"{NS}/greetings/nobody", {}, 404, "NotFound", 'greetings.example.com "nobody" not found'),
         ("GET", f"{NS}/greetings/%zzlice", {}, 400, "BadRequest", "not followed by two hex digits"),
         (
             "PATCH",
@@ -484,6 +484,17 @@ def test_bad_requests_get_a_status(http: Http, method, path, kwargs, code, reaso
 def test_the_path_is_percent_decoded(http: Http) -> None:
     assert http.call("GET", f"{NS}/greetings/%61lice")[1]["metadata"]["name"] == "alice"
     assert http.call("GET", "/apis/example.com/v1alpha1/namespaces/%64efault/greetings")[0] == 200
+
+
+def test_not_found_and_already_exists_are_told_as_kube_apiserver_tells_them(http: Http) -> None:
+    code, status = http.call("GET", f"{NS}/greetings/nobody")
+    details = {"name": "nobody", "group": "example.com", "kind": "greetings"}
+    assert (code, status["message"], status["details"]) == (404, 'greetings.example.com "nobody" not found', details)
+    code, status = http.call("POST", f"{NS}/greetings", greeting("alice"))
+    assert (code, status["reason"], status["message"], status["details"]["kind"]) == (
+        409, "AlreadyExists", 'greetings.example.com "alice" already exists', "greetings")
+    code, status = http.call("DELETE", "/api/v1/namespaces/nowhere")
+    assert (code, status["message"]) == (404, 'namespaces "nowhere" not found')
 
 
 def test_token_is_required_when_configured(tmp_path: Path) -> None:

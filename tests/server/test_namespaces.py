@@ -58,7 +58,7 @@ def test_deleting_a_namespace_deletes_its_objects_and_nothing_else(url: str) -> 
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lab"}}
     assert http.call("POST", "/api/v1/namespaces", namespace)[0] == 201
     _code, exists = http.call("POST", "/api/v1/namespaces", namespace)
-    assert (exists["reason"], exists["message"]) == ("AlreadyExists", 'Namespace "lab" already exists')
+    assert (exists["reason"], exists["message"]) == ("AlreadyExists", 'namespaces "lab" already exists')
     assert http.call("POST", f"{LAB}/greetings", _greeting("carol"))[0] == 201
     assert http.call("POST", f"{LAB}/greetings", _greeting("held", ["example.com/hold"]))[0] == 201
     assert http.call("DELETE", "/api/v1/namespaces/lab?dryRun=All")[0] == 200
