@@ -750,8 +750,46 @@ class APIHandler(BaseHTTPRequestHandler):
                 raise _NotFoundPath()
             self._send_json(200, doc)
             return
+        if parts[:2] == ["authorization.k8s.io", "v1"] and len(parts) == 3 and parts[2] in ACCESS_REVIEWS:
+            self._access_review(api, parts[2])
+            return
         target = self._target(api, parts[0], parts[1], parts[2:])
         Resource(self, api, target, query).serve()
+
+    def _access_review(self, api: ObjectAPI, plural: str) -> None:
+        """``kubectl auth can-i``: the server has no per-user permissions (a caller with the token may do
+        everything), so every review is allowed, but a write to an object the project folder owns (which
+        ``check_write`` refuses) is not. ``--list`` (a rules review) gets one rule allowing everything."""
+        if self.command != "POST":
+            raise MethodNotAllowed(f"{self.command} is not allowed on {self.path}")
+        review = self._body()
+        if not isinstance(review, dict):
+            raise BadRequest("the review must be an object")
+        kind = ACCESS_REVIEWS[plural]
+        answer: Object = {"apiVersion": "authorization.k8s.io/v1", "kind": kind, "metadata": {},
+                          "spec": review.get("spec") or {}}
+        if kind == "SelfSubjectRulesReview":
+            answer["status"] = {
+                "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+                "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+                "incomplete": False,
+            }
+            self._send_json(201, answer)
+            return
+        attributes = answer["spec"].get("resourceAttributes") or {}
+        status: Object = {"allowed": True}
+        if attributes.get("verb") in ("update", "patch", "delete") and attributes.get("name"):
+            resource = next(
+                (r for r in api.registry.resources()
+                 if r.group == attributes.get("group", "") and r.plural == attributes.get("resource")), None)
+            if resource is not None:
+                try:
+                    self.context.check_write(resource.group, resource.kind,
+                                             str(attributes.get("namespace") or ""), str(attributes["name"]))
+                except ChoreoError as refused:
+                    status = {"allowed": False, "denied": True, "reason": str(refused)}
+        answer["status"] = status
+        self._send_json(201, answer)
 
     def _target(self, api: ObjectAPI, group: str, version: str, rest: list[str]) -> Target:
         namespace = None
@@ -1211,6 +1249,10 @@ class Resource:
 
 
 PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
+ACCESS_REVIEWS = {
+    "selfsubjectaccessreviews": "SelfSubjectAccessReview",
+    "selfsubjectrulesreviews": "SelfSubjectRulesReview",
+}
 FIELD_VALIDATION = ("Ignore", "Warn", "Strict")
 LIST_VERSION_WAIT = 3.0
 """Seconds a list at a resourceVersion not reached yet waits for it (kube-apiserver's 3 s)."""

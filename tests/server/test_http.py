@@ -497,6 +497,29 @@ def test_not_found_and_already_exists_are_told_as_kube_apiserver_tells_them(http
     assert (code, status["message"]) == (404, 'namespaces "nowhere" not found')
 
 
+def test_access_reviews_allow_all_but_writes_to_what_the_folder_owns(server: str) -> None:
+    """kubectl auth can-i: no per-user permissions, but an object loaded from the folder cannot be written."""
+    from kubernetes import client
+
+    reviews = client.AuthorizationV1Api(ApiClient(configuration=Configuration(host=server)))
+
+    def can(verb: str, name: str = "") -> tuple[bool, str]:
+        attributes = client.V1ResourceAttributes(namespace="default", verb=verb, group="example.com",
+                                                 resource="greetings", name=name or None)
+        review = client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
+            resource_attributes=attributes))
+        status = reviews.create_self_subject_access_review(review).status
+        return status.allowed, status.reason or ""
+
+    assert can("create") == (True, "")
+    assert can("get", "alice") == (True, "")
+    allowed, reason = can("patch", "alice")
+    assert not allowed and "owned by its file: edit the file in/example.com.greeting.alice.yaml" in reason
+    rules = reviews.create_self_subject_rules_review(client.V1SelfSubjectRulesReview(
+        spec=client.V1SelfSubjectRulesReviewSpec(namespace="default"))).status
+    assert [(r.verbs, r.api_groups, r.resources) for r in rules.resource_rules] == [(["*"], ["*"], ["*"])]
+
+
 def test_token_is_required_when_configured(tmp_path: Path) -> None:
     with served(copy_example("hello-world", tmp_path), token="s3cret") as (_app, url):
         code, status = Http(url).call("GET", "/apis")
