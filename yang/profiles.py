@@ -190,12 +190,24 @@ def _checkout(paths: ProjectPaths, repo: dict[str, Any], where: str) -> tuple[Pa
     kind, ref = str(repo.get("kind") or "tag"), repo.get("ref")
     if kind not in PINNED_KINDS or not ref:
         raise ProfileError(f"{where}: a git schema must be pinned: kind tag or commit with a ref (got kind {kind})")
-    target = root / CLONE_DIR / f"{re.sub(r'[^A-Za-z0-9._-]+', '-', str(url)).strip('-')}@{ref}"
+    try:  # before any path is made of them: a ref like ../../x must never name a folder outside the clones
+        check_url(str(url))
+        check_ref(str(ref))
+    except GitError as exc:
+        raise ProfileError(f"{where}: cannot fetch {url} at {ref}: {exc}") from None
+    target = root / CLONE_DIR / f"{_folder_name(str(url))}@{_folder_name(str(ref))}"
     paths.locate(CLONE_DIR, where)  # never clone through a link leading out of the project
     if not (target / ".git").is_dir():
         _clone(str(url), str(ref), target, where)
     clone_paths = paths.allowing(target)
     return clone_paths.locate(target, where) or target, clone_paths
+
+
+def _folder_name(text: str) -> str:
+    """``text`` as one folder name: runs of anything but letters, digits, ``.``, ``_`` and ``-`` become ``-``
+    (a ``/`` too), and no name is all dots."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")
+    return name if name.strip(".") else f"-{name}-"
 
 
 def _clone(url: str, ref: str, target: Path, where: str) -> None:

@@ -125,3 +125,30 @@ def test_git_repository_is_cloned_at_the_pinned_tag(tmp_path):
     clone = project / ".choreo" / "schemas"
     assert [p.name for p in clone.iterdir()] == [f"file-{str(repo).strip('/').replace('/', '-')}@v1"]
     assert merge_device(compile_profile(profile), [snippet("a", {"network": {}})]).valid
+
+
+@pytest.mark.parametrize("target", ["important", "fakerepo"])
+def test_a_ref_cannot_name_a_folder_outside_the_clones(tmp_path, target):
+    """A ref of ../../x was checked only once a folder had been made of it: the clone's leftover
+    (x.partial) outside the project was deleted, and a folder holding .git there was read as the clone."""
+    outside = tmp_path / "outside"
+    (outside / "important.partial").mkdir(parents=True)
+    (outside / "important.partial" / "data.txt").write_text("keep me")
+    (outside / "fakerepo" / ".git").mkdir(parents=True)
+    shutil.copy(FIXTURES / "good" / "fx-net.yang", outside / "fakerepo")
+    project = tmp_path / "project"
+    project.mkdir()
+    escape = "../" * (len(project.parts) + 3) + str(outside / target).lstrip("/")
+    extra = f"""  repositories:
+  - repoURL: https://example.invalid/x.git
+    kind: tag
+    ref: {escape}
+    schema:
+      models: [fx-net.yang]
+"""
+    write_schema(project, "git", extra)
+    (project / ".choreo" / "schemas" / "https-example.invalid-x.git@..").mkdir(parents=True)  # an earlier try's
+    with pytest.raises(ProfileError, match=r"schemas/git\.yaml: .*is not a valid git ref: it contains '\.\.'"):
+        compile_profile(load_profiles(project).resolve("fx.example", "1"))
+    assert (outside / "important.partial" / "data.txt").read_text() == "keep me"
+    assert sorted(p.name for p in outside.iterdir()) == ["fakerepo", "important.partial"]
