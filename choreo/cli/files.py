@@ -24,8 +24,9 @@ from choreo.cli import completion
 from choreo.cli.common import addressable, project_dir
 from choreo.cli.get import Kind, memory_api, parse_request
 from choreo.errors import ChoreoError, NotFound
+from choreo.loader.devparse import dev_parse
 from choreo.loader.inputfiles import DEFAULT_NAMESPACE, InputFiles, ObjectRef, object_ref
-from choreo.loader.loading import INPUT, RECONCILERS, dev_parse, load_project, read_yaml_documents
+from choreo.loader.loading import INPUT, RECONCILERS, load_project, read_yaml_documents
 from choreo.loader.project import ORIGIN_ANNOTATION, InputObject, Project
 from choreo.loader.reconcilers import CHOREO_API_VERSION
 from choreo.loader.sync import apply_input, code_objects

@@ -14,9 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from choreo.atomic import write_atomic
-from choreo.loader.libraries import LIBRARY_KIND, LIBRARY_TYPE
+from choreo.errors import ChoreoError, LoadError
+from choreo.loader.files import Folder
+from choreo.loader.inputfiles import holds_only, object_ref
+from choreo.loader.libraries import LIBRARY_KIND, LIBRARY_TYPE, load_libs_folder, merge_libraries
+from choreo.loader.loading import INPUT, LIBS, RECONCILERS
 from choreo.loader.project import FILE_ORIGIN, ORIGIN_ANNOTATION, Library, ReconcilerConfig, ResourceSelector
-from choreo.loader.reconcilers import CHOREO_API_VERSION, RECONCILER_KIND
+from choreo.loader.reconcilers import CHOREO_API_VERSION, RECONCILER_KIND, load_reconcilers_folder, merge_reconcilers
 from choreo.loader.yamlio import dump_yaml
 
 RECONCILER_FILE = "choreo.kform.dev.reconciler.{name}.yaml"
@@ -71,6 +75,28 @@ def write_generated(in_dir: Path, reconcilers: list[ReconcilerConfig], libraries
         outputs[in_dir / RECONCILER_FILE.format(name=config.name)] = reconciler_object(config)
     for library in libraries:
         outputs[in_dir / LIBRARY_FILE.format(name=library.name)] = library_object(library)
+    for path, obj in sorted(outputs.items()):  # every file checked before any is written
+        source = f"{INPUT}/{path.name}"
+        ref = object_ref(obj, source)
+        if (path.exists() or path.is_symlink()) and not holds_only(path, source, ref):
+            raise ChoreoError(f"{source}: holds other objects than {ref}; not overwriting it")
     for path in sorted(outputs):
         write_atomic(path, dump_yaml(outputs[path]))
     return sorted(outputs)
+
+
+def dev_parse(root: Path) -> list[Path]:
+    """Write the flat-layout reconcilers and ``libs/`` libraries as objects into ``in/``.
+
+    Returns the written files, sorted. Directory-layout reconcilers are validated but not written
+    (the reference's directory layout never had generated files).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise LoadError(f"{root}: project directory not found")
+    reconcilers = load_reconcilers_folder(Folder(root, RECONCILERS))
+    libraries = load_libs_folder(Folder(root, LIBS))
+    merge_reconcilers(reconcilers, [])  # duplicate names are an error here too
+    merge_libraries([], libraries, [])
+    flat = sorted(reconcilers.flat, key=lambda config: config.name)
+    return write_generated(root / INPUT, flat, libraries)

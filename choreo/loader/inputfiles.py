@@ -151,6 +151,15 @@ class InputFiles:
         write_atomic(self._inside(path, source), text)
 
 
+def holds_only(path: Path, source: str, ref: ObjectRef) -> bool:
+    """Whether the file at ``path`` (named ``source``) describes ``ref`` and nothing else (a link never does:
+    writing through it would change another file)."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    documents = parse_documents(read_text(path, source), source)
+    return bool(documents) and all(isinstance(doc, dict) and _ref_of(doc) == ref for _position, doc in documents)
+
+
 def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
     metadata = obj.get("metadata")
     return metadata if isinstance(metadata, dict) else {}

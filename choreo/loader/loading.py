@@ -16,7 +16,6 @@ from typing import Any
 from choreo.api.gvk import GroupKind
 from choreo.api.objects import ObjectKey
 from choreo.errors import LoadError
-from choreo.loader.devparse import write_generated
 from choreo.loader.files import Folder
 from choreo.loader.libraries import (
     is_library_object,
@@ -35,7 +34,7 @@ from choreo.loader.reconcilers import (
 )
 from choreo.loader.yamlio import ParsedDocuments, file_objects, read_yaml_documents
 
-__all__ = ["cluster_kinds", "dev_parse", "load_project", "object_key", "read_folder_objects", "read_yaml_documents"]
+__all__ = ["cluster_kinds", "load_project", "object_key", "read_folder_objects", "read_yaml_documents"]
 
 CRDS, INPUT, RECONCILERS, LIBS, REFS = "crds", "in", "reconcilers", "libs", "refs"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -170,20 +169,3 @@ def load_project(root: Path, parsed: ParsedDocuments | None = None) -> Project:
         refs=refs,
         warnings=reconciler_warnings + library_warnings,
     )
-
-
-def dev_parse(root: Path) -> list[Path]:
-    """Write the flat-layout reconcilers and ``libs/`` libraries as objects into ``in/``.
-
-    Returns the written files, sorted. Directory-layout reconcilers are validated but not written
-    (the reference's directory layout never had generated files).
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise LoadError(f"{root}: project directory not found")
-    reconcilers = load_reconcilers_folder(Folder(root, RECONCILERS))
-    libraries = load_libs_folder(Folder(root, LIBS))
-    merge_reconcilers(reconcilers, [])  # duplicate names are an error here too
-    merge_libraries([], libraries, [])
-    flat = sorted(reconcilers.flat, key=lambda config: config.name)
-    return write_generated(root / INPUT, flat, libraries)

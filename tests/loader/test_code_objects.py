@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from choreo.apiserver.server import APIServer
-from choreo.loader.loading import dev_parse, load_project
+from choreo.loader.devparse import dev_parse
+from choreo.loader.loading import load_project
 from choreo.loader.project import FILE_ORIGIN, ORIGIN_ANNOTATION, Project
 from choreo.loader.sync import sync_project
 from choreo.store.memory import MemoryBackend

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from choreo.errors import LoadError
-from choreo.loader.loading import dev_parse, load_project
+from choreo.loader.devparse import dev_parse
+from choreo.loader.loading import load_project
 from choreo.loader.yamlio import parse_documents
 
 from . import build

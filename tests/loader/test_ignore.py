@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from choreo.errors import LoadError
+from choreo.loader.devparse import dev_parse
 from choreo.loader.files import Folder
 from choreo.loader.ignore import IgnoreRules, parse_rule
-from choreo.loader.loading import dev_parse, load_project
+from choreo.loader.loading import load_project
 
 from . import build
 

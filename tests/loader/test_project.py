@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from choreo.errors import LoadError
-from choreo.loader.loading import dev_parse, load_project
+from choreo.errors import ChoreoError, LoadError
+from choreo.loader.devparse import dev_parse
+from choreo.loader.loading import load_project
 from choreo.loader.reconcilers import same_reconciler
 
 from . import build
@@ -296,6 +297,17 @@ def test_dev_parse_round_trip(tmp_path: Path) -> None:
     assert (
         generated.libraries["api.k8s.io.object.star"].code == before.libraries["api.k8s.io.object.star"].code
     )
+
+
+def test_dev_parse_never_overwrites_a_file_holding_another_object(tmp_path: Path) -> None:
+    build(tmp_path, FLAT_PROJECT)
+    mine = "# my notes\napiVersion: example.com/v1alpha1\nkind: HelloWorld\nmetadata: {name: mine}\n"
+    build(tmp_path, {f"in/choreo.kform.dev.reconciler.{HELLO}.yaml": mine})
+    with pytest.raises(ChoreoError, match=rf"in/choreo.kform.dev.reconciler.{HELLO}.yaml: holds other objects than "
+                                          rf"Reconciler {HELLO} in namespace default; not overwriting it"):
+        dev_parse(tmp_path)
+    assert (tmp_path / f"in/choreo.kform.dev.reconciler.{HELLO}.yaml").read_text() == mine
+    assert sorted(os.listdir(tmp_path / "in")) == [f"choreo.kform.dev.reconciler.{HELLO}.yaml"]  # none written
 
 
 def test_stale_generated_copy_is_an_error_naming_both_files(tmp_path: Path) -> None:
