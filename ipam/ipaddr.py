@@ -10,14 +10,14 @@ to the same value and refuses the others with the same message (``ParseAddr("1.2
 short``, ``netip.ParsePrefix("10.0.0.0/024"): bad bits after slash: "024"``), the input quoted as Go's
 ``strconv.Quote`` does. The Go read is a recent Go's (1.22 or later): a sign or a leading zero in
 the length and a group of five hex digits are refused, and an embedded IPv4 error is not nested in a
-second ParseAddr(...).
+second ParseAddr(...). Addresses are printed as Go's ``Addr.String`` does: RFC 5952 for IPv6, and an
+IPv4-mapped IPv6 address stays IPv6 but shows its IPv4 part dotted (``::ffff:10.0.0.0``).
 Every claim written is parsed (its spec and its previous status), so the plain IPv4 forms, which Go
 and this parser read the same way, are matched and printed directly before the general parser runs.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -317,10 +317,34 @@ def parse_range(text: str) -> tuple[int, int, int]:
     return family, first, second
 
 
+# --- Go's Addr.String -----------------------------------------------------------------------------
+
 def ip_text(family: int, value: int) -> str:
+    """``value`` as Go's ``Addr.String`` prints it."""
     if family == 4:
         return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
-    return str(ipaddress.IPv6Address(value))
+    return _ipv6_text(value)
+
+
+def _ipv6_text(value: int) -> str:
+    if value >> 32 == 0xFFFF:  # IPv4-mapped: Go keeps it IPv6 and prints the IPv4 part dotted
+        return "::ffff:" + ip_text(4, value & 0xFFFFFFFF)
+    groups = [(value >> shift) & 0xFFFF for shift in range(112, -16, -16)]
+    # RFC 5952: the first longest run of two or more zero fields becomes ::
+    best, best_len, start = -1, 1, -1
+    for i, field in enumerate(groups):
+        if field:
+            start = -1
+            continue
+        if start < 0:
+            start = i
+        if i - start + 1 > best_len:
+            best, best_len = start, i - start + 1
+    if best < 0:
+        return ":".join(f"{g:x}" for g in groups)
+    head = ":".join(f"{g:x}" for g in groups[:best])
+    tail = ":".join(f"{g:x}" for g in groups[best + best_len:])
+    return f"{head}::{tail}"
 
 
 def subnet_name(prefix: Prefix) -> str:
