@@ -112,6 +112,29 @@ def test_network_prefix_with_gateway_expands_and_reports_it() -> None:
     assert [a.value for a in gateway] == ["10.0.0.1/32"]
 
 
+def test_ipv4_mapped_prefixes_are_ipv6_named_and_reported_as_go_prints_them() -> None:
+    index, results = run(
+        [
+            ("p", {"prefix": "::ffff:10.0.0.1/120", "prefixType": "network", "defaultGateway": True}),
+            ("a", {"selector": V6}),  # an IPv4-mapped prefix is IPv6
+            ("q", {"prefix": "::ffff:10.1.0.0/120"}),
+            ("r", {"range": "::ffff:10.1.0.10-::ffff:10.1.0.11"}),
+        ]
+    )
+    assert results[0] == {"prefix": "::ffff:10.0.0.1/120", "defaultGateway": "::ffff:10.0.0.1"}
+    assert results[1] == {"address": "::ffff:10.0.0.254/120", "defaultGateway": "::ffff:10.0.0.1"}
+    assert results[3] == {"range": "::ffff:10.1.0.10-::ffff:10.1.0.11"}
+    assert [a.name for a in index.allocations()] == [
+        "--ffff-10.0.0.0-120",
+        "--ffff-10.0.0.0-128",
+        "--ffff-10.0.0.1-128",
+        "--ffff-10.0.0.254-128",
+        "--ffff-10.0.0.255-128",
+        "--ffff-10.1.0.0-120",
+        "--ffff-10.1.0.10-127",
+    ]
+
+
 def test_point_to_point_network_is_not_expanded() -> None:
     index, _ = run([("p", {"prefix": "10.0.0.0/31", "prefixType": "network"})])
     assert [a.value for a in index.allocations()] == ["10.0.0.0/31"]
