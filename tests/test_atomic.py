@@ -3,6 +3,8 @@ nothing behind."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,15 @@ def test_a_missing_folder_is_an_os_error_naming_nothing_written(tmp_path: Path) 
     with pytest.raises(FileNotFoundError):
         write_atomic(tmp_path / "no-such-folder" / "leaf1.json", "x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_keeps_its_permissions_and_a_new_one_gets_the_umask_s(tmp_path: Path) -> None:
+    kept = tmp_path / "shared.yaml"
+    kept.write_text("old\n")
+    kept.chmod(0o664)
+    write_atomic(kept, "new\n")
+    fresh = tmp_path / "leaf1.json"
+    write_atomic(fresh, "{}\n")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (stat.S_IMODE(kept.stat().st_mode), stat.S_IMODE(fresh.stat().st_mode)) == (0o664, 0o666 & ~umask)
