@@ -23,9 +23,9 @@ depth at every call and macro call, output size as the text is produced. Every f
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 from jinja2.runtime import Macro
@@ -80,11 +80,32 @@ class MissingValue(jinja2.ChainableUndefined):
     __str__ = __html__ = jinja2.Undefined._fail_with_undefined_error
 
 
+class _CountedTemplate(jinja2.Template):
+    """A template whose every render (the entry one, an include, an extended parent) is one level of the
+    call depth: a template that includes itself stops at the depth limit with its message, where Python's
+    own recursion limit came only after the worker's C stack had overflowed (the worker died, SIGSEGV)."""
+
+    @classmethod
+    def _from_namespace(
+        cls, environment: jinja2.Environment, namespace: MutableMapping[str, Any], globals: MutableMapping[str, Any]
+    ) -> jinja2.Template:
+        template = super()._from_namespace(environment, namespace, globals)
+        render = template.root_render_func
+
+        def counted(context: jinja2.runtime.Context) -> Iterator[str]:
+            with cast(_Environment, environment).budget.nested():
+                yield from render(context)
+
+        template.root_render_func = counted  # type: ignore[method-assign]
+        return template
+
+
 class _Environment(SandboxedEnvironment):
     """Sandboxed, with mapping keys taking precedence over attributes (as in pongo2), and every call
     counted against the budget of the render in progress (``budget``, set by ``JinjaReconciler``)."""
 
     budget: Budget
+    template_class = _CountedTemplate
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, dict) and attribute in obj:

@@ -208,6 +208,15 @@ def test_include_recursion_is_the_depth_limit() -> None:
     assert message == f"{DIR}/main.jinja2:1: reconciler exceeded the call depth limit of 1000"
 
 
+def test_each_include_is_one_level_of_the_call_depth() -> None:
+    """Counted, not left to Python's recursion limit: in the worker that limit lies beyond what the C stack
+    holds for nested includes, and a template including itself killed the worker (SIGSEGV)."""
+    chain = "{% set n = (n or 0) + 1 %}{% if n < 8 %}{% include 'main.jinja2' %}{% endif %}"
+    assert bounded(chain, depth=5) == f"{DIR}/main.jinja2:1: reconciler exceeded the call depth limit of 5"
+    reconciler = JinjaReconciler(config({"main.jinja2": chain + "{{ n }}"}), limits=Limits(depth=9))
+    assert reconciler.render(dict(OBJ)).strip() == "87654321"  # eight levels: the entry and seven includes
+
+
 def test_output_stops_at_the_size_limit() -> None:
     message = bounded("{% for i in range(100000) %}0123456789{% endfor %}", output=64 * 1024)
     assert message == f"{DIR}/main.jinja2: reconciler exceeded the output size limit of 64 KiB"
