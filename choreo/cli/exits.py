@@ -13,3 +13,6 @@ INTERNAL_ERROR = 70
 """A bug in choreo rather than a mistake of the user's (``EX_SOFTWARE`` of sysexits.h)."""
 INTERRUPTED = 130
 """Stopped with Ctrl-C, as a shell reports a process ended by SIGINT."""
+PIPE_CLOSED = 1
+"""The reader of the output went away (``choreo get ... | head``): nothing is printed, and the status is the
+one click gives a command it stops for that reason (most output goes through click)."""

@@ -15,7 +15,7 @@ import threading
 import click
 
 from choreo.cli import reference_flags
-from choreo.cli.exits import FAILED, INTERNAL_ERROR, INTERRUPTED
+from choreo.cli.exits import FAILED, INTERNAL_ERROR, INTERRUPTED, PIPE_CLOSED
 from choreo.cli.groups import DefaultGroup, LazyGroup, plain_help
 from choreo.errors import ChoreoError
 from choreo.messages import shorten
@@ -96,12 +96,18 @@ def main() -> None:
     except ChoreoError as exc:  # one mistake, one short message (long lists go to the report files)
         click.echo(f"error: {shorten(str(exc))}", err=True)
         sys.exit(FAILED)
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as click does
+        _drop_stdout()
+        sys.exit(PIPE_CLOSED)
     except OSError as exc:  # a file or folder that cannot be used as asked: name it, no traceback
         click.echo(f"error: {shorten(f'{exc.filename}: {exc.strerror}' if exc.filename else str(exc))}", err=True)
         sys.exit(FAILED)
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         sys.exit(INTERRUPTED)
+    except click.exceptions.NoArgsIsHelpError as exc:  # ``choreo`` alone: its whole help, as kubectl
+        click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.message)
+        sys.exit(0)
     except click.ClickException as exc:
         vars(exc)["message"] = shorten(exc.message)  # click types it Final; shown shortened, usage kept
         exc.show()
@@ -139,9 +145,22 @@ def console() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
+        except BrokenPipeError:
+            code = code or PIPE_CLOSED
         except (OSError, ValueError):
             code = code or 120
     os._exit(code)
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null: what is still buffered for a reader that went away must not fail
+    again at the exit's flush."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def _exit_status(exc: SystemExit) -> int:

@@ -171,6 +171,8 @@ def _errors_exit_2(command: Callable[..., None]) -> Callable[..., None]:
             command(*args, **kwargs)
         except ChoreoError as exc:
             raise DiffError(str(exc)) from exc
+        except BrokenPipeError:
+            raise  # the reader went away: not a diff error (``main`` stops quietly)
         except OSError as exc:
             raise DiffError(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)) from exc
 

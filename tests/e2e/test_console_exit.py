@@ -48,3 +48,26 @@ def test_a_thread_still_working_is_waited_for() -> None:
     """, "--version")
     assert done.returncode == 0
     assert "thread finished" in done.stdout
+
+
+def test_choreo_alone_prints_its_whole_help() -> None:
+    """As kubectl does: on standard output, exit 0, nothing cut (errors are shortened, help is not)."""
+    alone = _console("")
+    assert (alone.returncode, alone.stderr) == (0, "")
+    assert alone.stdout.startswith("Usage: choreo [OPTIONS] COMMAND [ARGS]...")
+    assert "more characters" not in alone.stdout and "  version " in alone.stdout
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """``choreo ... | head -1``: no 'Broken pipe' error, the status click gives (1), whoever notices first."""
+    code = textwrap.dedent("""
+        import sys
+        from choreo.cli.main import console
+        sys.argv = ["choreo", "--help"]
+        console()
+    """)
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+        assert child.stdout is not None and child.stderr is not None
+        child.stdout.close()  # before anything is read: every write fails
+        stderr = child.stderr.read().decode()
+        assert (child.wait(timeout=60), stderr) == (1, "")
