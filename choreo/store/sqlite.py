@@ -117,8 +117,18 @@ def _pack_pieces(pieces: Iterable[str]) -> Stored:
     return b"".join(packed)
 
 
-def _unpack(stored: Stored) -> str:
-    return zlib.decompress(stored).decode() if isinstance(stored, bytes) else stored
+def _unpack(stored: Stored, where: object = "store") -> str:
+    """The text of a stored body; ``StoreDamaged`` naming ``where`` (the store file) when it is not one
+    choreo packed (bytes that do not inflate to UTF-8 text: the file was changed behind choreo's back)."""
+    if not isinstance(stored, bytes):
+        return stored
+    try:
+        return zlib.decompress(stored).decode()
+    except (zlib.error, UnicodeDecodeError) as exc:
+        raise StoreDamaged(
+            f"{where}: a stored body is not one choreo wrote ({exc}); the store is damaged: delete it (the "
+            "project's .choreo folder) to start afresh"
+        ) from None
 
 
 def _head_of_stored(stored: Stored) -> str:
@@ -367,7 +377,7 @@ class SqliteBackend(BaseBackend):
         return None if row is None else row[0]
 
     def _text_of(self, stored: Stored) -> str:
-        return _unpack(stored)
+        return _unpack(stored, self.path)
 
     def _storage_form(self, text: str) -> Stored:
         """Object bodies and record values are packed alike: a record can keep an object's body as it is."""
@@ -383,7 +393,12 @@ class SqliteBackend(BaseBackend):
 
     def _meta(self, name: str) -> int:
         row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
-        return int(row[0])
+        if row is None or type(row[0]) is not int:
+            raise StoreDamaged(
+                f"{self.path}: the stored {name} is {'missing' if row is None else repr(row[0])}, not a number "
+                "choreo wrote; the store is damaged: delete it (the project's .choreo folder) to start afresh"
+            )
+        return row[0]
 
     def _set_meta(self, name: str, value: int) -> None:
         self._changing().execute("UPDATE meta SET value = ? WHERE name = ?", (value, name))
@@ -428,7 +443,7 @@ class SqliteBackend(BaseBackend):
             sql += " AND kind = ?"
             params += (kind,)
         rows = self._reading().execute(sql + " ORDER BY revision", params).fetchall()
-        return [StoredEvent(rev, change, grp, kind, _unpack(body)) for rev, change, grp, kind, body in rows]
+        return [StoredEvent(rev, change, grp, kind, _unpack(body, self.path)) for rev, change, grp, kind, body in rows]
 
     def _forget_transaction(self) -> None:
         """The transaction ends: another process may write next."""
@@ -455,7 +470,7 @@ class SqliteBackend(BaseBackend):
 
     def _record_load(self, table: str, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM records WHERE tbl = ? AND key = ?", (table, key)).fetchone()
-        return None if row is None else _unpack(row[0])
+        return None if row is None else _unpack(row[0], self.path)
 
     def _record_save(self, table: str, key: str, body: Stored) -> None:
         self._changing().execute(
@@ -475,7 +490,7 @@ class SqliteBackend(BaseBackend):
 
     def _record_scan(self, table: str) -> list[tuple[str, str]]:
         rows = self._db.execute("SELECT key, value FROM records WHERE tbl = ? ORDER BY key", (table,))
-        return [(key, _unpack(value)) for key, value in rows]
+        return [(key, _unpack(value, self.path)) for key, value in rows]
 
     def _record_keys(self, table: str) -> list[str]:
         return [key for (key,) in self._db.execute("SELECT key FROM records WHERE tbl = ? ORDER BY key", (table,))]

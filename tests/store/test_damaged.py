@@ -65,3 +65,21 @@ def test_damaged_records_and_events_are_named(damaged: SqliteBackend) -> None:
         list(damaged.list_records("runs"))
     with pytest.raises(StoreDamaged, match=r"stored event 1 is not valid JSON"):
         damaged.events_since(0)
+
+
+def test_packed_bodies_and_counters_that_choreo_did_not_write_name_the_store(tmp_path: Path) -> None:
+    """Bytes that do not inflate, or a revision that is not a number, were an internal error (zlib's or
+    int()'s) naming neither the store nor what to do."""
+    path = tmp_path / "choreo.db"
+    store = SqliteBackend(path)
+    put(store, "a")
+    store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE objects SET body = x'00112233'")
+    with pytest.raises(StoreDamaged, match=rf"^{path}: a stored body is not one choreo wrote \(.*\); the store is "
+                                           r"damaged: delete it"):
+        SqliteBackend(path).get(key("a"))
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = 'abc' WHERE name = 'revision'")
+    with pytest.raises(StoreDamaged, match=rf"^{path}: the stored revision is 'abc', not a number choreo wrote"):
+        SqliteBackend(path).current_revision()
