@@ -90,7 +90,13 @@ class ProjectLoad:
             self.inputs.prune()
             for obj in leftovers(self.api, loaded):
                 _remove(self.api, obj)
-            collect_garbage(self.api)
+            collected = set(collect_garbage(self.api))
+        for intent in self.intents:  # an input collected at once: its owner references name no object
+            if intent.key in collected:
+                warning = (f"{intent.item.source}: {intent.key.kind} {intent.key.name} was deleted as garbage: no "
+                           "owner its metadata.ownerReferences names exists (Kubernetes deletes such an object too)")
+                if warning not in self.project.warnings:
+                    self.project.warnings.append(warning)
 
     def settled(self) -> bool:
         """Whether syncing this load again, into the store as it is now, would write nothing: every input
@@ -345,10 +351,12 @@ def garbage(api: ObjectAPI) -> list[dict[str, Any]]:
     return [obj for obj in found if obj is not None]
 
 
-def collect_garbage(api: ObjectAPI) -> None:
-    """Delete objects whose owners are gone or being deleted (finalizers respected)."""
-    for obj in garbage(api):
+def collect_garbage(api: ObjectAPI) -> list[ObjectKey]:
+    """Delete objects whose owners are gone or being deleted (finalizers respected); their keys."""
+    collected = garbage(api)
+    for obj in collected:
         _delete_if_present(api, obj)
+    return [key_of(obj) for obj in collected]
 
 
 def _delete_if_present(api: ObjectAPI, obj: dict[str, Any]) -> None:

@@ -70,3 +70,16 @@ def test_removing_a_crd_removes_its_inputs_and_what_they_owned(example) -> None:
     assert result.code == 0, result.out + result.err
     assert get_json(project, "messages")["items"] == []
     assert choreo("get", "greetings", "-C", str(project)).code == 1  # the kind itself is gone
+
+
+def test_an_input_whose_owners_do_not_exist_is_collected_with_a_warning(example) -> None:
+    """As Kubernetes' garbage collector would, but not silently: the file and field are named."""
+    project: Path = example("greeting")
+    alice = project / "in" / "example.com.greeting.alice.yaml"
+    alice.write_text(alice.read_text().replace("metadata:\n", "metadata:\n  ownerReferences: [{apiVersion: "
+                                               "example.com/v1alpha1, kind: Greeting, name: bob, uid: '123'}]\n", 1))
+    result = choreo("run", str(project), "-v")
+    assert result.code == 0
+    assert ("warning: in/example.com.greeting.alice.yaml: Greeting alice was deleted as garbage: no owner its "
+            "metadata.ownerReferences names exists") in result.err
+    assert [g["metadata"]["name"] for g in get_json(project, "greetings")["items"]] == ["bob"]
