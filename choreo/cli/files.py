@@ -180,13 +180,18 @@ def apply(
         _apply_remote(client, items, dry_run)
         return
     root = project_dir(directory)
-    api = _validator(root)
+    project = load_project(root)
+    api = _validator(root, project)
     items = [InputObject(obj=_as_written(api, item.obj), source=item.source) for item in items]
     _in_namespace(items, namespace, api.registry.for_object)
     refs = []
     for item in items:  # validate everything before writing anything
         apply_input(api, item)
-        refs.append(object_ref(item.obj, item.source))
+        ref = object_ref(item.obj, item.source)
+        elsewhere = _defining_file(project, ref)
+        if elsewhere is not None:  # a copy in in/ too would make the project load no more
+            raise ChoreoError(f"{item.source}: {ref.kind} {ref.name} comes from {elsewhere}: edit that file instead")
+        refs.append(ref)
     files = InputFiles(root)
     for item, ref in zip(items, refs, strict=True):
         _say("applying", item.obj, dry_run)
@@ -368,23 +373,31 @@ def _delete_remote(client: ServerClient, targets: list[InputObject], ignore_not_
             client.delete_path(path)
 
 
+def _defining_file(project: Project, ref: ObjectRef) -> str | None:
+    """The project file outside ``in/`` that defines ``ref`` (a CRD, an upstream ref's object, a reconciler's
+    or library's file), if one does."""
+    for item in [*project.crds, *project.refs, *code_objects(project)]:
+        if object_ref(item.obj, item.source) == ref:
+            return item.source.partition("#")[0]
+    return None
+
+
 def _not_an_input(project: Project, api: APIServer, obj: Object, ref: ObjectRef) -> ChoreoError:
     """Why ``delete`` cannot remove ``ref``: the project file it comes from when that is not in ``in/`` (a
     reconciler's folder, a library, a CRD), else that no input file holds it."""
-    for item in [*project.crds, *project.refs, *code_objects(project)]:
-        if object_ref(item.obj, item.source) == ref:
-            file = item.source.partition("#")[0]
-            folder = Path(file).parent
-            if ref.group != CHOREO_GROUP:
-                remedy = f"{file}; to delete it, remove it from that file"
-            elif ref.kind == "Reconciler" and folder.name != RECONCILERS:
-                folder_name = folder.as_posix()
-                remedy = f"the reconciler folder {folder_name}/ (its config {file}); to delete it, remove that folder"
-            elif ref.kind == "Reconciler":  # the flat layout: the config and code files named after it
-                remedy = f"{file}; to delete it, remove that file and its code files ({folder.as_posix()}/{ref.name}.*)"
-            else:
-                remedy = f"{file}; to delete it, remove that file"
-            return ChoreoError(f"{ref.kind} {ref.name} is not in {INPUT}/: it comes from {remedy}")
+    file = _defining_file(project, ref)
+    if file is not None:
+        folder = Path(file).parent
+        if ref.group != CHOREO_GROUP:
+            remedy = f"{file}; to delete it, remove it from that file"
+        elif ref.kind == "Reconciler" and folder.name != RECONCILERS:
+            folder_name = folder.as_posix()
+            remedy = f"the reconciler folder {folder_name}/ (its config {file}); to delete it, remove that folder"
+        elif ref.kind == "Reconciler":  # the flat layout: the config and code files named after it
+            remedy = f"{file}; to delete it, remove that file and its code files ({folder.as_posix()}/{ref.name}.*)"
+        else:
+            remedy = f"{file}; to delete it, remove that file"
+        return ChoreoError(f"{ref.kind} {ref.name} is not in {INPUT}/: it comes from {remedy}")
     namespaced = _namespaced(api.registry.for_object, obj)
     where = f" in namespace {ref.namespace}" if namespaced else ""
     return NotFound(f"{INPUT}/: no such input file for {ref.kind} {ref.name}{where}")

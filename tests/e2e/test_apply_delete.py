@@ -228,3 +228,19 @@ def test_a_dry_run_checks_everything_and_changes_nothing(example) -> None:
     assert piped.out == ("deleting example.com/v1alpha1 Greeting alice (dry run)\n"
                          "deleting example.com/v1alpha1 Greeting bob (dry run)\n"), piped.err
     assert {name: (project / "in" / name).read_text() for name in in_files(project)} == before
+
+
+def test_apply_refuses_an_object_another_project_file_defines(example) -> None:
+    """A copy in in/ of a CRD from crds/ or of a reconciler would make every later run fail (duplicate)."""
+    project = example("greeting")
+    crd = (project / "crds" / "example.com_messages.yaml").read_text()
+    refused = apply(project, crd)
+    assert refused.code == 1
+    assert refused.err.strip() == ("error: <stdin>: CustomResourceDefinition messages.example.com comes from "
+                                   "crds/example.com_messages.yaml: edit that file instead")
+    assert choreo("run", str(project)).code == 0  # stores the Reconciler objects
+    reconciler = choreo("get", "reconcilers", "greeting", "-C", str(project), "-o", "yaml")
+    refused = apply(project, reconciler.out)
+    assert refused.code == 1 and "Reconciler greeting comes from reconcilers/greeting/" in refused.err
+    assert in_files(project) == ["example.com.greeting.alice.yaml", "example.com.greeting.bob.yaml"]
+    assert choreo("run", str(project)).code == 0
