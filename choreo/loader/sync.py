@@ -158,9 +158,10 @@ def prepare_input(api: ObjectAPI, item: InputObject) -> dict[str, Any]:
     if resource.namespaced and not md.get("namespace"):
         md["namespace"] = DEFAULT_NAMESPACE
     annotations = md.get("annotations")
-    if not isinstance(annotations, dict):
+    if annotations is None:
         annotations = md["annotations"] = {}
-    annotations[ORIGIN_ANNOTATION] = item.origin
+    if isinstance(annotations, dict):  # anything else is refused by the apply, naming the field
+        annotations[ORIGIN_ANNOTATION] = item.origin
     return obj
 
 

@@ -68,6 +68,16 @@ def test_schema_violation_in_input(example) -> None:
         get_json(project, "greetings", "bob")["spec"]["language"] == "en"
 
 
+def test_annotations_that_are_not_a_mapping_are_refused(example) -> None:
+    """They were replaced by choreo's own annotation, silently (labels of the same shape were refused)."""
+    project = _good_state(example)
+    source = project / "in" / "example.com.greeting.bob.yaml"
+    source.write_text(source.read_text().replace("  name: bob\n", "  name: bob\n  annotations: [a]\n", 1))
+    line = _assert_clean_failure(project, choreo("run", str(project)), "in/example.com.greeting.bob.yaml",
+                                 ".metadata.annotations")
+    assert line.endswith('.metadata.annotations: Invalid value: ["a"]: must be of type object')
+
+
 def _break_code(project: Path, code: str) -> None:
     (project / RECONCILER_DIR / "reconciler.star").write_text(code)
 
