@@ -193,6 +193,8 @@ def apply(
             raise ChoreoError(f"{item.source}: {ref.kind} {ref.name} comes from {elsewhere}: edit that file instead")
         refs.append(ref)
     files = InputFiles(root)
+    for ref in refs:  # every file checked before anything is written or said
+        files.check_put(ref)
     for item, ref in zip(items, refs, strict=True):
         _say("applying", item.obj, dry_run)
         if dry_run == "none":

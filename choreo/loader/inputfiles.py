@@ -115,12 +115,22 @@ class InputFiles:
         if found is not None:
             self._write(found.file.path, found.file.source, _edit(found, document))
             return found.file.source
+        path, source = self.new_file(ref)
+        self._write(path, source, document)
+        return source
+
+    def check_put(self, ref: ObjectRef) -> None:
+        """Raise the error ``put`` of ``ref`` would raise, writing nothing (to check a batch before any write)."""
+        if self.find(ref) is None:
+            self.new_file(ref)
+
+    def new_file(self, ref: ObjectRef) -> tuple[Path, str]:
+        """The path and source of the new file ``ref`` goes to; an error when a file is already there."""
         path = self.folder.path / new_file_name(ref)
         source = f"{INPUT}/{path.name}"
         if path.exists() or path.is_symlink():
             raise ChoreoError(f"{source}: holds other objects than {ref}; not overwriting it")
-        self._write(path, source, document)
-        return source
+        return path, source
 
     def require(self, ref: ObjectRef) -> Found:
         """Like ``find``, but an object in no file is an error naming its kind, namespace and name."""

@@ -112,8 +112,9 @@ def test_apply_never_overwrites_a_file_holding_another_object(example) -> None:
     project: Path = example("greeting")
     taken = project / "in" / "example.com.greeting.carol.yaml"
     taken.write_text(greeting("zoe", "Zoe"))
-    result = apply(project, greeting("carol", "Carol"))
-    assert result.code == 1 and "Traceback" not in result.err
+    result = apply(project, greeting("dave", "Dave") + "---\n" + greeting("carol", "Carol"))
+    assert (result.code, result.out) == (1, "")  # nothing written, nothing said to be applied
+    assert not (project / "in" / "example.com.greeting.dave.yaml").exists()
     assert result.err.strip() == (
         "error: in/example.com.greeting.carol.yaml: holds other objects than Greeting carol in namespace default; "
         "not overwriting it"
