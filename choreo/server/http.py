@@ -919,6 +919,18 @@ class Resource:
                 )
             md["name"] = self.t.name
 
+    def _check_uid(self, current: Object, new: Object) -> None:
+        """An update may not change the object's uid (kube-apiserver: immutable); it was dropped, silently."""
+        given = (new.get("metadata") or {}).get("uid")
+        if given and given != current["metadata"].get("uid"):
+            message = f'Invalid value: "{given}": field is immutable'
+            kind = f"{self.r.kind}.{self.r.group}" if self.r.group else self.r.kind
+            raise Invalid(
+                f'{kind} "{self.t.name}" is invalid: metadata.uid: {message}',
+                causes=[("metadata.uid", message)],
+                target=(self.r.group, self.r.kind, self.t.name or ""),
+            )
+
     def _current(self) -> Object:
         return self.api.get(self.r.group, self.r.kind, self._namespace, self.t.name or "")
 
@@ -1093,7 +1105,9 @@ class Resource:
         self._check_write(self._namespace, self.t.name or "")
         self._field_validation(obj)
         with self.api.transaction():
-            new = self._with_subresource_rules(self._current(), obj)
+            current = self._current()
+            self._check_uid(current, obj)
+            new = self._with_subresource_rules(current, obj)
             updated = self.api.update(new, manager=self._manager, dry_run=self._dry_run)
         self._send(200, updated)
 
@@ -1166,6 +1180,7 @@ class Resource:
             self._check_identity(patched)
             self._check_write(self._namespace, self.t.name or "")
             self._field_validation(patched)
+            self._check_uid(old, patched)
             patched["apiVersion"] = old["apiVersion"]
             new = self._with_subresource_rules(old, patched)
             if not (new.get("metadata") or {}).get("resourceVersion"):

@@ -520,6 +520,17 @@ def test_access_reviews_allow_all_but_writes_to_what_the_folder_owns(server: str
     assert [(r.verbs, r.api_groups, r.resources) for r in rules.resource_rules] == [(["*"], ["*"], ["*"])]
 
 
+def test_an_update_may_not_change_the_uid(http: Http) -> None:
+    created = http.call("POST", f"{NS}/greetings", greeting("uidy"))[1]
+    changed = {**created, "metadata": {**created["metadata"], "uid": "another"}}
+    for method, body, kind in (("PUT", changed, "application/json"),
+                               ("PATCH", {"metadata": {"uid": "another"}}, "application/merge-patch+json")):
+        code, status = http.call(method, f"{NS}/greetings/uidy", body, content_type=kind)
+        assert (code, status["reason"]) == (422, "Invalid")
+        assert status["message"].endswith('metadata.uid: Invalid value: "another": field is immutable')
+    assert http.call("GET", f"{NS}/greetings/uidy")[1]["metadata"]["uid"] == created["metadata"]["uid"]
+
+
 def test_token_is_required_when_configured(tmp_path: Path) -> None:
     with served(copy_example("hello-world", tmp_path), token="s3cret") as (_app, url):
         code, status = Http(url).call("GET", "/apis")
