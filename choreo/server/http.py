@@ -1020,12 +1020,13 @@ class Resource:
         wanted = self._list_version()
         self._wait_for_version(wanted)
         limit = parse_limit(self.query.get("limit"))
-        start = parse_continue(self.query["continue"]) if self.query.get("continue") else None
+        key = f"{self.r.group}/{self.r.plural}"
+        start = parse_continue(self.query["continue"], key) if self.query.get("continue") else None
         match, snapshots = self._selectors(), self.h.server.snapshots
         scope = json.dumps([self.t.group_version, self.r.kind, self.t.namespace, *map(self.query.get, _SELECTORS)])
         kept = snapshots.get(start.snapshot, scope) if start is not None else None
         if start is not None and kept is not None:
-            return page(kept, start.revision, limit, start, start.snapshot)
+            return page(kept, start.revision, limit, start, start.snapshot, key)
         with self.api.transaction():
             revision = self.api.events.current_revision()
             if start is not None:
@@ -1035,7 +1036,7 @@ class Resource:
             items = self.api.list(self.r.group, self.r.kind, self.t.namespace)
         selected = sorted((o for o in items if match(o)), key=position)
         snapshot = snapshots.keep(scope, selected) if limit and len(selected) > limit else ""
-        return page(selected, revision if start is None else start.revision, limit, start, snapshot)
+        return page(selected, revision if start is None else start.revision, limit, start, snapshot, key)
 
     def _check_consistent(self, start: Continue, revision: int) -> None:
         """A next page is consistent with the first while no object of the kind changed since it was read."""

@@ -271,18 +271,21 @@ class Continue:
     revision: int
     after: tuple[str, str]
     snapshot: str = ""
+    key: str = ""  # the list the token is of (group/plural): another list's token is refused
 
     def token(self) -> str:
-        doc = {"v": _CONTINUE_VERSION, "rv": self.revision, "start": list(self.after), "id": self.snapshot}
+        doc = {"v": _CONTINUE_VERSION, "rv": self.revision, "start": list(self.after), "id": self.snapshot,
+               "key": self.key}
         return base64.urlsafe_b64encode(json.dumps(doc, separators=(",", ":")).encode()).decode()
 
     def expired(self, revision: int) -> Expired:
         """The 410 for this token, offering to go on from the same place in the list read at ``revision``."""
-        return Expired(Continue(revision, self.after).token())
+        return Expired(Continue(revision, self.after, key=self.key).token())
 
 
-def parse_continue(token: str) -> Continue:
-    """A ``continue`` query parameter; one this server did not write is a 400, as kube-apiserver answers."""
+def parse_continue(token: str, key: str) -> Continue:
+    """A ``continue`` query parameter of the list ``key`` (group/plural); one this server did not write, or
+    wrote for another list, is a 400, as kube-apiserver answers."""
     try:
         doc = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
         revision, after, snapshot = doc["rv"], doc["start"], doc.get("id", "")
@@ -290,9 +293,11 @@ def parse_continue(token: str) -> Continue:
         valid = valid and isinstance(snapshot, str) and isinstance(after, list) and len(after) == 2
         if not (valid and all(isinstance(p, str) for p in after)):
             raise ValueError("not a continue token of this server")
+        if doc.get("key") != key:
+            raise ValueError(f"the token is of another list than {key}")
     except (ValueError, TypeError, KeyError, UnicodeError, binascii.Error) as exc:
         raise BadRequest(f"continue key is not valid: {exc}") from None
-    return Continue(revision, (after[0], after[1]), snapshot)
+    return Continue(revision, (after[0], after[1]), snapshot, key)
 
 
 def parse_limit(text: str | None) -> int:
@@ -320,15 +325,17 @@ class Page:
     remaining: int = 0
 
 
-def page(items: list[Object], revision: int, limit: int, start: Continue | None, snapshot: str = "") -> Page:
+def page(
+    items: list[Object], revision: int, limit: int, start: Continue | None, snapshot: str = "", key: str = ""
+) -> Page:
     """The page of ``items`` (read at ``revision``, in list order) that ``limit`` and ``start`` select; the
-    next page's token names ``snapshot``."""
+    next page's token names ``snapshot`` and the list ``key``."""
     if start is not None:
         items = [obj for obj in items if position(obj) > start.after]
     if not limit or len(items) <= limit:
         return Page(items, revision)
     shown = items[:limit]
-    return Page(shown, revision, Continue(revision, position(shown[-1]), snapshot), len(items) - limit)
+    return Page(shown, revision, Continue(revision, position(shown[-1]), snapshot, key), len(items) - limit)
 
 
 class ListSnapshots:

@@ -64,8 +64,8 @@ def test_every_page_shows_the_moment_of_the_first(url: str) -> None:
 def test_a_page_no_longer_kept_is_410_after_a_change_with_a_token_to_go_on(url: str) -> None:
     http = Http(url)
     _code, first = http.call("GET", f"{NS}/greetings?limit=1")
-    token = parse_continue(first["metadata"]["continue"])
-    forgotten = Continue(token.revision, token.after, "not-kept").token()  # as after five minutes
+    token = parse_continue(first["metadata"]["continue"], "example.com/greetings")
+    forgotten = Continue(token.revision, token.after, "not-kept", token.key).token()  # as after five minutes
     code, unchanged = http.call("GET", f"{NS}/greetings?continue={forgotten}")
     assert code == 200 and [o["metadata"]["name"] for o in unchanged["items"]] == ["bob"]  # nothing changed
     assert http.call("POST", f"{NS}/greetings", _greeting("carol"))[0] == 201
@@ -143,3 +143,11 @@ def test_a_kind_without_printer_columns_shows_name_and_age(url: str) -> None:
     code, table = Http(url).call("GET", f"{NS}/greetings/alice", headers={"Accept": TABLE})
     assert code == 200 and [c["name"] for c in table["columnDefinitions"]] == ["Name", "Age"]
     assert table["rows"][0]["cells"][0] == "alice"
+
+
+def test_a_token_of_another_list_is_refused(url: str) -> None:
+    http = Http(url)
+    _code, first = http.call("GET", f"{NS}/greetings?limit=1")
+    code, status = http.call("GET", f"{NS}/messages?limit=1&continue={first['metadata']['continue']}")
+    assert (code, status["reason"]) == (400, "BadRequest")
+    assert "continue key is not valid: the token is of another list than example.com/messages" in status["message"]
