@@ -299,7 +299,11 @@ class SchemaContext:
 
     def check_value(self, snode: Any, text: str) -> tuple[int | None, str]:
         realtype = ffi.new("const struct lysc_type **")
-        data = text.encode("utf-8")
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as err:  # a lone surrogate (JSON "\ud800") is no character: libyang's words
+            code = ord(text[err.start])
+            return None, f'Invalid character reference "\\u{code:04x}" (0x{code:08x})'
         ret = lib.lyd_value_validate(self._ctx, snode, data, len(data), ffi.NULL, realtype, ffi.NULL)
         if ret not in _VALID_RESULTS:
             return None, _take_errors(self._ctx)[0].message

@@ -66,7 +66,7 @@ def coerce(context: SchemaContext, value: Any, strict: bool = False) -> Coerced:
         return out
     top = context.top_level()
     for key, member in value.items():
-        node = _resolve(top, str(key), "", "/", out)
+        node = _resolve(top, _shown(str(key)), "", "/", out)
         if node is not None:
             name = f"{node.module}:{node.name}"
             result = _node(node, member, f"/{name}", out)
@@ -120,6 +120,23 @@ def _resolve(
     return node
 
 
+def _shown(name: str) -> str:
+    """A member name as messages and paths show it: a lone surrogate (JSON ``"\\ud800"``, no character, which
+    cannot be printed) as its escape; such a name is no schema node's."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def storable(value: Any) -> Any:
+    """``value`` with every lone surrogate (in a name or a string) as its escape: UTF-8 text cannot hold one."""
+    if isinstance(value, str):
+        return _shown(value)
+    if isinstance(value, dict):
+        return {_shown(str(key)): storable(member) for key, member in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value
+
+
 def _join(where: str, key: str) -> str:
     return f"/{key}" if where == "/" else f"{where}/{key}"
 
@@ -137,6 +154,10 @@ def _node(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
     if node.kind == LeafKind:
         return _leaf(node, value, path, out)
     if node.kind == AnyKind:
+        if storable(value) != value:
+            out.issues.append(YangIssue(path, 'Invalid character reference: a lone surrogate (a JSON "\\ud800" to '
+                                              '"\\udfff" escape) is no character'))
+            return _SKIP
         out.leaves[path] = value
         return value
     return _SKIP
@@ -184,7 +205,7 @@ def _members(
     result: dict[str, Any] = {}
     children = node.children()
     for key, member in value.items():
-        key = str(key)
+        key = _shown(str(key))
         if key in skip or key == "@":
             continue
         if key.startswith("@"):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.yang.schemas import GOOD, MODULES, routing_context
+from yang.libyang_adapter import YangFailure
 from yang.merge import Snippet, Source, is_under, merge_device
 from yang.outputs import config_json
 from yang.stage import decode_value
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.skipif(shutil.which("yanglint") is None, reason="yangli
 _LOCATION = re.compile(r'Data location "(.*?)"')
 PORT = "/fx-net:network/port[name='e1']"
 
-CASES = {
+CASES: dict[str, object] = {
     "valid port": {"fx-net:network": {"port": [{"name": "e1", "mtu": 1500, "fx-route:weight": 2}]}},
     "valid special types": {"fx-route:routing": {"cost": "-5", "ratio": "2.50", "passive": [None], "tag": "5"}},
     "uint16 as a string": {"fx-net:network": {"port": [{"name": "e1", "mtu": "1500"}]}},
@@ -40,6 +41,10 @@ CASES = {
     "must on a default added back": {"fx-route:routing": {"sub": [{"index": 99, "type": "fx-route:routed",
                                                                    "arp": {"timeout": 5}}]}},
 }
+"""Each case is data (written as JSON) or the text of a file: JSON, or XML when it starts with ``<``."""
+CASES.update({
+    "lone surrogate": '{"fx-net:system": {"hostname": "\\ud800"}}',
+})
 
 
 def yanglint(data: Path) -> tuple[bool, str]:
@@ -52,16 +57,23 @@ def yanglint(data: Path) -> tuple[bool, str]:
 
 
 def choreo_paths(text: str) -> tuple[bool, list[str]]:
-    decoded = decode_value(routing_context(), text)
+    """choreo's verdict on ``text`` as ``config validate`` reads a file, and the paths of its errors."""
+    try:
+        decoded = decode_value(routing_context(), text)
+    except YangFailure as failure:  # XML libyang cannot parse at all
+        return False, [issue.path for issue in failure.issues]
     merged = merge_device(routing_context(), [Snippet(Source("File", "", "case"), 0, decoded.value, True, text)])
-    return merged.valid, [p.path for root in merged.problems for p in [root, *root.follow_ons]]
+    paths = [issue.path for issue in decoded.issues]  # XML elements libyang rejected (the rest is merged)
+    return merged.valid and not paths, paths + [p.path for root in merged.problems for p in [root, *root.follow_ons]]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_choreo_and_yanglint_agree_on_the_verdict_and_the_error_path(case, tmp_path):
-    text = json.dumps(CASES[case], indent=2)
-    (tmp_path / "data.json").write_text(text)
-    lint_valid, lint_path = yanglint(tmp_path / "data.json")
+    case_data = CASES[case]
+    text = case_data if isinstance(case_data, str) else json.dumps(case_data, indent=2)
+    data = tmp_path / ("data.xml" if text.startswith("<") else "data.json")
+    data.write_text(text)
+    lint_valid, lint_path = yanglint(data)
     valid, paths = choreo_paths(text)
     assert valid == lint_valid, (paths, lint_path)
     if not valid:
