@@ -24,6 +24,7 @@ A snippet's value is only read, never changed: the stage hands in the store's ow
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,11 +39,13 @@ from yang.libyang_adapter import (
     YangIssue,
     json_kind,
 )
+from yang.xml_snippets import path_steps
 
 _TRUE_SPELLINGS = ("true", "on", "yes", "y", "True", "On", "Yes", "Y", "TRUE", "ON", "YES")
 _FALSE_SPELLINGS = ("false", "off", "no", "n", "False", "Off", "No", "N", "FALSE", "OFF", "NO")
 _DELETE_OPERATIONS = ("delete", "remove")
 _OPERATION_KEYS = ("ietf-netconf:operation", "operation")
+_PREDICATE = re.compile(r"""\[([^=\]]+)=(?:'([^']*)'|"([^"]*)")\]""")
 
 
 @dataclass
@@ -135,6 +138,45 @@ def storable(value: Any) -> Any:
     if isinstance(value, list):
         return [storable(item) for item in value]
     return value
+
+
+def without(data: dict[str, Any], path: str) -> dict[str, Any] | None:
+    """Coerced ``data`` without the one node at data ``path`` (a new value: ``data`` is not changed); None when
+    ``path`` names no single node of it."""
+    steps = path_steps(path)
+    rest = _without(data, steps) if steps else None
+    return rest if isinstance(rest, dict) else None
+
+
+def item_path(path: str, text: str) -> str:
+    """The data path of the leaf-list item ``text`` at ``path``."""
+    return f"{path}[.={_quote(text)}]"
+
+
+def _without(value: Any, steps: list[str]) -> Any:
+    """``value`` (a mapping) without the node ``steps`` name (``_SKIP`` for the node itself), None when there is
+    none. A container left empty stays (a presence container is data even then); a list or leaf-list left empty
+    goes."""
+    if not steps:
+        return _SKIP
+    name, bracket, predicates = steps[0].partition("[")
+    if not isinstance(value, dict) or name not in value:
+        return None
+    member: Any = value[name]
+    if bracket:
+        wanted = [(key, single or double) for key, single, double in _PREDICATE.findall(bracket + predicates)]
+        chosen = [i for i, item in enumerate(member) if wanted and all(_json_text(
+            item if key == "." else item.get(key) if isinstance(item, dict) else None) == text
+            for key, text in wanted)] if isinstance(member, list) else []
+        inner = _without(member[chosen[0]], steps[1:]) if len(chosen) == 1 else None
+        if inner is None:
+            return None
+        member = [*member[:chosen[0]], *([] if inner is _SKIP else [inner]), *member[chosen[0] + 1:]] or _SKIP
+    else:
+        member = _without(member, steps[1:])
+        if member is None:
+            return None
+    return {key: member if key == name else item for key, item in value.items() if key != name or member is not _SKIP}
 
 
 def _join(where: str, key: str) -> str:
@@ -291,11 +333,11 @@ def _leaf_list(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
         if problem:
             out.issues.append(YangIssue(path, problem))
             continue
-        item_path = f"{path}[.={_quote(text)}]"
-        if item_path in out.leaves:
-            out.issues.append(YangIssue(item_path, f"duplicate value {json.dumps(coerced)} of leaf-list {node.name}"))
+        at = item_path(path, text)
+        if at in out.leaves:
+            out.issues.append(YangIssue(at, f"duplicate value {json.dumps(coerced)} of leaf-list {node.name}"))
             continue
-        out.leaves[item_path] = coerced
+        out.leaves[at] = coerced
         result.append(coerced)
     return result if result else _SKIP
 
@@ -326,7 +368,10 @@ def _scalar(node: SchemaNode, value: Any, strict: bool = False) -> tuple[Any, st
 
 
 def _strict_scalar(node: SchemaNode, value: Any) -> tuple[Any, str, str]:
-    """RFC 7951: the value's text must be valid and its JSON type the one its YANG type is encoded as."""
+    """RFC 7951: the value's text must be valid and its JSON type the one its YANG type is encoded as. The value
+    is kept as written: in a union each member type has its own encoding (RFC 7951 §6.10), so the JSON type
+    picks the member types the text may belong to — which libyang's JSON parser checks (``merge._parse``), as
+    ``check_value`` sees only the text."""
     text = _json_text(value)
     if text is None:
         return None, "", f"{_kind(value)} is not an RFC 7951 value for {node.name}"
@@ -334,9 +379,9 @@ def _strict_scalar(node: SchemaNode, value: Any) -> tuple[Any, str, str]:
     if base is None:
         return None, "", problem
     wanted = json_kind(base)
-    if _json_kind_of(value) != wanted and not (node.is_union and isinstance(value, str)):
+    if _json_kind_of(value) != wanted and not node.is_union:
         return None, "", f"RFC 7951 encodes {node.type_name()} values as {_ENCODINGS[wanted]}, got {_kind(value)}"
-    return _encode(base, text), text, ""
+    return value, text, ""
 
 
 _ENCODINGS = {"number": "a JSON number", "bool": "true or false", "empty": "[null]", "string": "a JSON string"}

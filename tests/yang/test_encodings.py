@@ -152,3 +152,30 @@ def test_merging_never_changes_the_snippet_values_it_is_given(fxr):
     assert merged.problems  # conflicts and bad values on the way: every path of the merge was taken
     assert [s.value for s in snippets] == before
     assert running_config.value == RUNNING
+
+
+SUB = "/fx-route:routing/sub[index='1']"
+
+
+def test_a_union_value_in_json_text_keeps_its_json_type_which_picks_the_member_type(fxr):
+    """RFC 7951 §6.10: each member type of a union keeps its own encoding. "10" is no value of a union of uint16
+    and an enumeration; "5" of uint16 | string is the string, not the number."""
+    value = {"fx-route:routing": {"sub": [{"index": 1, "type": "fx-route:routed", "vlan": "10"},
+                                          {"index": 2, "type": "fx-route:routed", "vlan": 10}],
+                                  "vlans": [10, "11", "any"], "tag": "5"}}
+    merged = merge_device(fxr, [strict(value)])
+    assert [(p.path, p.message) for p in merged.problems] == [
+        (f"{SUB}/vlan", 'Invalid union value "10" - no matching subtype found'),
+        ("/fx-route:routing/vlans", 'Invalid union value "11" - no matching subtype found'),
+    ]
+    assert [p.line for p in merged.problems] == [7, 15]
+    assert merged.config == {"fx-route:routing": {"sub": [{"index": 1, "type": "fx-route:routed"},
+                                                          {"index": 2, "type": "fx-route:routed", "vlan": 10}],
+                                                  "vlans": [10, "any"], "tag": "5"}}  # only the bad values left out
+    assert f"{SUB}/vlan" not in merged.owners and "/fx-route:routing/vlans[.='11']" not in merged.owners
+
+
+def test_a_union_value_in_a_mapping_is_coerced_as_yaml_values_are(fxr):
+    merged = merge_device(fxr, [snippet("a", {"routing": {"sub": [{"index": 1, "type": "routed", "vlan": "10"}]}})])
+    assert merged.valid, merged.problems
+    assert merged.config["fx-route:routing"]["sub"][0]["vlan"] == 10

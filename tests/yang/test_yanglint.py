@@ -44,6 +44,12 @@ CASES: dict[str, object] = {
 """Each case is data (written as JSON) or the text of a file: JSON, or XML when it starts with ``<``."""
 CASES.update({
     "lone surrogate": '{"fx-net:system": {"hostname": "\\ud800"}}',
+    "union member as a string": {"fx-route:routing": {"sub": [{"index": 1, "type": "fx-route:routed",
+                                                               "vlan": "10"}]}},
+    "union member as a number": {"fx-route:routing": {"sub": [{"index": 1, "type": "fx-route:routed", "vlan": 10}],
+                                                      "vlans": [10, "any"], "tag": 5}},
+    "union enum as a number": {"fx-route:routing": {"vlans": [10, 11, "12"]}},
+    "union string member as a string": {"fx-route:routing": {"tag": "5"}},
 })
 
 
