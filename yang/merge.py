@@ -161,9 +161,10 @@ def merge_device(context: SchemaContext, snippets: list[Snippet], running: Snipp
 def _add(state: _Validation, snippet: Snippet) -> None:
     coerced = coerce(state.context, snippet.value, strict=snippet.strict)
     for issue in coerced.issues:  # found in one walk over the input: independent of each other and of removals
+        # a duplicate (a list entry, a leaf-list value, a member given twice) is an error; the first one stays
         line = issue.line or locate_line(snippet.text, issue.path)
         problem = Problem(issue.path, issue.message, (snippet.source,), line)
-        kept = issue.path in coerced.leaves or issue.path in coerced.entries  # a duplicate: the first one stays
+        kept = issue.path in coerced.leaves or issue.path in coerced.entries or issue.path in coerced.repeated
         _report(state, problem, [] if kept else [issue.path], root=True)
     for path in coerced.deletes:
         _delete(state, snippet, path)

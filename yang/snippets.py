@@ -59,6 +59,7 @@ class Coerced:
     issues: list[YangIssue] = field(default_factory=list)
     strict: bool = False
     entries: dict[str, int] = field(default_factory=dict)  # entry path → its position, to find duplicates
+    repeated: set[str] = field(default_factory=set)  # data paths of members given twice (the first one stays)
 
 
 def coerce(context: SchemaContext, value: Any, strict: bool = False) -> Coerced:
@@ -68,10 +69,14 @@ def coerce(context: SchemaContext, value: Any, strict: bool = False) -> Coerced:
         out.issues.append(YangIssue("/", f"a config value must be a mapping of top-level members, got {_kind(value)}"))
         return out
     top = context.top_level()
+    seen: dict[str, str] = {}
     for key, member in value.items():
-        node = _resolve(top, _shown(str(key)), "", "/", out)
+        key = _shown(str(key))
+        node = _resolve(top, key, "", "/", out)
         if node is not None:
             name = f"{node.module}:{node.name}"
+            if _repeated(node, key, seen.setdefault(name, key), f"/{name}", out):
+                continue
             result = _node(node, member, f"/{name}", out)
             if result is not _SKIP:
                 out.data[name] = _merge_member(out.data.get(name), result)
@@ -81,12 +86,25 @@ def coerce(context: SchemaContext, value: Any, strict: bool = False) -> Coerced:
 _SKIP = object()
 
 
+def _repeated(node: SchemaNode, key: str, first: str, path: str, out: Coerced) -> bool:
+    """Whether member ``key`` names the node that member ``first`` of the same object named (``u8`` and ``t:u8``):
+    an error for a leaf (a list key included: which value would count?) or anydata, and in JSON text for a
+    container too, as libyang's ("Duplicate instance"); the entries of a list or leaf-list given twice combine (an
+    entry or value given twice is an error), and so do a mapping's two spellings of a container."""
+    combines = node.kind in (ListKind, LeafListKind) or (node.kind == ContainerKind and not out.strict)
+    if key == first or combines:
+        return False
+    out.issues.append(YangIssue(path, f'Duplicate instance of "{node.name}": given as "{first}" and as "{key}"'))
+    out.repeated.add(path)
+    return True
+
+
 def _merge_member(old: Any, new: Any) -> Any:
-    """Two spellings of one member (``interface`` and ``srl_nokia-interfaces:interface``) combine."""
+    """Two spellings of one member (``interface`` and ``srl_nokia-interfaces:interface``) in a mapping combine."""
     if old is None:
         return new
     if isinstance(old, dict) and isinstance(new, dict):
-        return {**old, **new}
+        return {**old, **{key: _merge_member(old.get(key), member) for key, member in new.items()}}
     if isinstance(old, list) and isinstance(new, list):
         return old + new
     return new
@@ -246,6 +264,7 @@ def _members(
 ) -> dict[str, Any]:
     result: dict[str, Any] = {}
     children = node.children()
+    seen = {key: key for key in skip}  # the list keys, read already
     for key, member in value.items():
         key = _shown(str(key))
         if key in skip or key == "@":
@@ -257,6 +276,8 @@ def _members(
         if child is None:
             continue
         name = child.name if child.module == node.module else f"{child.module}:{child.name}"
+        if _repeated(child, key, seen.setdefault(name, key), f"{path}/{name}", out):
+            continue
         coerced = _node(child, member, f"{path}/{name}", out)
         if coerced is not _SKIP:
             result[name] = _merge_member(result.get(name), coerced)
@@ -343,6 +364,10 @@ def _leaf_list(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
 
 
 def _leaf(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
+    if path in out.leaves:  # in both spellings of a container a mapping gave twice
+        out.issues.append(YangIssue(path, f'Duplicate instance of "{node.name}"'))
+        out.repeated.add(path)
+        return _SKIP
     coerced, _text, problem = _scalar(node, value, out.strict)
     if problem:
         out.issues.append(YangIssue(path, problem))

@@ -179,3 +179,30 @@ def test_a_union_value_in_a_mapping_is_coerced_as_yaml_values_are(fxr):
     merged = merge_device(fxr, [snippet("a", {"routing": {"sub": [{"index": 1, "type": "routed", "vlan": "10"}]}})])
     assert merged.valid, merged.problems
     assert merged.config["fx-route:routing"]["sub"][0]["vlan"] == 10
+
+
+@pytest.mark.parametrize(("text", "path", "spellings"), [
+    ('{"fx-net:network": {"port": [{"name": "e1", "mtu": 1500, "fx-net:mtu": 1600}]}}', f"{PORT}/mtu",
+     ("mtu", "fx-net:mtu")),
+    ('{"fx-net:network": {"shared": {"x": "1"}, "fx-net:shared": {"x": "2"}}}', "/fx-net:network/shared",
+     ("shared", "fx-net:shared")),
+    ('{"fx-net:network": {"port": [{"name": "e1", "fx-net:name": "e2"}]}}', f"{PORT}/name", ("name", "fx-net:name")),
+])
+def test_a_member_given_twice_in_json_text_is_an_error_naming_its_path(fxr, text, path, spellings):
+    decoded = decode_value(None, text)
+    merged = merge_device(fxr, [Snippet(Source("Config", "default", "a"), 10, decoded.value, True, text)])
+    name = spellings[0]
+    assert [(p.path, p.message) for p in merged.problems] == [
+        (path, f'Duplicate instance of "{name}": given as "{spellings[0]}" and as "{spellings[1]}"')]
+    assert merged.problems[0].line == 1
+
+
+def test_in_a_mapping_a_leaf_given_twice_is_an_error_and_two_spellings_of_a_container_combine(fxr):
+    value = {"network": {"port": [{"name": "e1", "mtu": 1500, "fx-net:mtu": 1600}], "shared": {"x": "1"}},
+             "fx-net:network": {"port": [{"name": "e2"}], "shared": {"x": "2"}}}
+    merged = merge_device(fxr, [snippet("a", value)])
+    assert [(p.path, p.message) for p in merged.problems] == [
+        (f"{PORT}/mtu", 'Duplicate instance of "mtu": given as "mtu" and as "fx-net:mtu"'),
+        ("/fx-net:network/shared/x", 'Duplicate instance of "x"')]
+    assert merged.config == {"fx-net:network": {"port": [{"name": "e1", "mtu": 1500}, {"name": "e2"}],
+                                                "shared": {"x": "1"}}}

@@ -50,6 +50,13 @@ CASES.update({
                                                       "vlans": [10, "any"], "tag": 5}},
     "union enum as a number": {"fx-route:routing": {"vlans": [10, 11, "12"]}},
     "union string member as a string": {"fx-route:routing": {"tag": "5"}},
+    "leaf given twice, plain and qualified": '{"fx-net:network": {"port": [{"name": "e1", "mtu": 1500, '
+                                             '"fx-net:mtu": 1600}]}}',
+    "container given twice": '{"fx-net:network": {"shared": {"x": "1"}, "fx-net:shared": {"x": "2"}}}',
+    "list key given twice": '{"fx-net:network": {"port": [{"name": "e1", "fx-net:name": "e2"}]}}',
+    "list given twice": '{"fx-net:network": {"port": [{"name": "e1"}], "fx-net:port": [{"name": "e2"}]}}',
+    "list given twice with one entry in both": '{"fx-net:network": {"port": [{"name": "e1"}], '
+                                               '"fx-net:port": [{"name": "e1"}]}}',
 })
 
 
@@ -84,7 +91,14 @@ def test_choreo_and_yanglint_agree_on_the_verdict_and_the_error_path(case, tmp_p
     assert valid == lint_valid, (paths, lint_path)
     if not valid:
         # yanglint stops at its first error and may name the parent of the node choreo names (a parse error)
-        assert any(is_under(p, lint_path) or is_under(lint_path, p) for p in paths), (paths, lint_path)
+        assert any(is_under(p, lint_path) or is_under(lint_path, p) or garbled(p, lint_path) for p in paths), (
+            paths, lint_path)
+
+
+def garbled(path: str, lint_path: str) -> bool:
+    """libyang 2.1.30 writes the path of a member given twice in a list entry without the entry's parents
+    (``/fx-net:port[name='e1']/mtu``; for a key, with both keys): the same node when the ends agree."""
+    return lint_path.startswith("/") and lint_path.split("/")[-1] == path.split("/")[-1] and lint_path.count("/") == 2
 
 
 @pytest.mark.parametrize("case", ["valid port", "valid special types"])
