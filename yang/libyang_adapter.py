@@ -434,6 +434,31 @@ class DataTree:
             self._anchor(sibling)
         return removed
 
+    def drop_repeated(self) -> list[str]:
+        """Free each node that repeats an earlier sibling (a leaf, container or anydata given twice, a list entry
+        with the same keys, a leaf-list value twice) and return their data paths. A parse that does not validate
+        keeps them (libyang finds them when validating), and JSON would print the member twice."""
+        self._check()
+        repeated: list[Any] = []
+        siblings = [self._first]
+        while siblings:
+            seen: set[str] = set()
+            node = siblings.pop()
+            while node != ffi.NULL:
+                path = _node_path(node)
+                if path in seen:
+                    repeated.append(node)
+                else:
+                    seen.add(path)
+                    child = lib.lyd_child(node)
+                    if child != ffi.NULL:
+                        siblings.append(child)
+                node = node.next
+        paths = [_node_path(node) for node in repeated]
+        for node in repeated:  # never the first sibling, which ``_first`` may be
+            lib.lyd_free_tree(node)
+        return paths
+
     def print(self, fmt: str = "json") -> str:
         """RFC 7951 JSON or XML of explicitly set nodes (defaults are not printed)."""
         self._check()

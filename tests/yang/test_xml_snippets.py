@@ -46,6 +46,17 @@ def test_identity_prefixes_of_kept_elements_survive_the_edit_and_unknown_modules
     assert [path for path, _ in issues] == ["/fx-net:network/port[name='e1']/speed", "/bogus"]
 
 
+def test_a_node_given_twice_is_an_error_and_the_first_one_stays(fx):
+    """libyang's parse (without validation) keeps both, and its JSON would name the member twice."""
+    text = (f"{NET}<port><name>e1</name><mtu>1500</mtu><mtu>1600</mtu></port><port><name>e1</name></port>"
+            f'<shared><x>1</x></shared><shared><x>2</x></shared></network>{NET}</network>')
+    value, issues = kept(fx, text)
+    assert value == {"fx-net:network": {"port": [{"name": "e1", "mtu": 1500}], "shared": {"x": "1"}}}
+    assert [path for path, _ in issues] == ["/fx-net:network", "/fx-net:network/port[name='e1']",
+                                            "/fx-net:network/shared", "/fx-net:network/port[name='e1']/mtu"]
+    assert parse_xml_snippet(fx, text).issues[0].message == 'Duplicate instance of "network"'
+
+
 def test_xml_that_is_not_well_formed_still_fails_as_a_whole(fx):
     with pytest.raises(YangFailure) as failed:
         parse_xml_snippet(fx, f"{NET}<port><name>e1</name></network>")

@@ -55,6 +55,9 @@ CASES.update({
     "container given twice": '{"fx-net:network": {"shared": {"x": "1"}, "fx-net:shared": {"x": "2"}}}',
     "list key given twice": '{"fx-net:network": {"port": [{"name": "e1", "fx-net:name": "e2"}]}}',
     "list given twice": '{"fx-net:network": {"port": [{"name": "e1"}], "fx-net:port": [{"name": "e2"}]}}',
+    "XML leaf given twice": '<network xmlns="urn:choreo:test:fx-net"><port><name>e1</name><mtu>1500</mtu>'
+                            '<mtu>1600</mtu></port></network>',
+    "XML container given twice": '<system xmlns="urn:choreo:test:fx-net"/><system xmlns="urn:choreo:test:fx-net"/>',
     "list given twice with one entry in both": '{"fx-net:network": {"port": [{"name": "e1"}], '
                                                '"fx-net:port": [{"name": "e1"}]}}',
 })
