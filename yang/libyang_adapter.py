@@ -459,15 +459,17 @@ class DataTree:
             lib.lyd_free_tree(node)
         return paths
 
-    def print(self, fmt: str = "json") -> str:
-        """RFC 7951 JSON or XML of explicitly set nodes (defaults are not printed)."""
+    def print(self, fmt: str = "json", empty_containers: bool = False) -> str:
+        """RFC 7951 JSON or XML of explicitly set nodes (defaults are not printed); ``empty_containers``: also a
+        non-presence container without children (libyang leaves it out), which the input had."""
         self._check()
         if self._first == ffi.NULL:
             return "{}\n" if fmt == "json" else ""
         out = ffi.new("char **")
         form = lib.LYD_JSON if fmt == "json" else lib.LYD_XML
+        flags = lib.LYD_PRINT_WITHSIBLINGS | (lib.LYD_PRINT_KEEPEMPTYCONT if empty_containers else 0)
         try:
-            if lib.lyd_print_mem(out, self._first, form, lib.LYD_PRINT_WITHSIBLINGS) != lib.LY_SUCCESS:
+            if lib.lyd_print_mem(out, self._first, form, flags) != lib.LY_SUCCESS:
                 raise YangFailure(_take_errors(self._context.raw))
             return _c2str(out[0])
         finally:

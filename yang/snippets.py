@@ -235,6 +235,8 @@ def _container(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
         return _SKIP
     if _deletes_itself(value, path, out):
         return _SKIP
+    if not value:  # given empty (a presence container, XML's <c/>): the snippet is what errors about it point at
+        out.leaves[path] = {}
     return _members(node, value, path, out, skip=())
 
 

@@ -45,7 +45,8 @@ def parse_xml_snippet(schema: SchemaContext, text: str) -> XmlValue:
             with schema.parse(current, "xml") as tree:
                 repeated = [YangIssue(path, f'Duplicate instance of "{_local_name(path_steps(path)[-1])}"')
                             for path in tree.drop_repeated()]
-                return XmlValue(tree.print("json"), (*issues, *repeated))
+                # an empty container stays: <c/> is data of its module, which -e validates (mandatory children)
+                return XmlValue(tree.print("json", empty_containers=True), (*issues, *repeated))
         except YangFailure as failure:
             issue = failure.issues[0]
             if document is None:

@@ -58,6 +58,9 @@ CASES.update({
     "XML leaf given twice": '<network xmlns="urn:choreo:test:fx-net"><port><name>e1</name><mtu>1500</mtu>'
                             '<mtu>1600</mtu></port></network>',
     "XML container given twice": '<system xmlns="urn:choreo:test:fx-net"/><system xmlns="urn:choreo:test:fx-net"/>',
+    "XML empty container with a mandatory leaf": '<settings xmlns="urn:choreo:test:fx-mand"/>',
+    "JSON empty container with a mandatory leaf": {"fx-mand:settings": {}},
+    "XML container with its mandatory leaf": '<settings xmlns="urn:choreo:test:fx-mand"><mode>a</mode></settings>',
     "list given twice with one entry in both": '{"fx-net:network": {"port": [{"name": "e1"}], '
                                                '"fx-net:port": [{"name": "e1"}]}}',
 })
