@@ -71,6 +71,7 @@ class Snippet:
     value: Any
     strict: bool = False
     text: str = ""  # the text ``value`` was read from, to find line numbers for messages
+    edits: bool = True  # a Config snippet, whose null and operation annotations delete; data only otherwise
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def merge_device(context: SchemaContext, snippets: list[Snippet], running: Snipp
 
 
 def _add(state: _Validation, snippet: Snippet) -> None:
-    coerced = coerce(state.context, snippet.value, strict=snippet.strict)
+    coerced = coerce(state.context, snippet.value, strict=snippet.strict, edits=snippet.edits)
     for issue in coerced.issues:  # found in one walk over the input: independent of each other and of removals
         # a duplicate (a list entry, a leaf-list value, a member given twice) is an error; the first one stays
         line = issue.line or locate_line(snippet.text, issue.path)

@@ -11,8 +11,9 @@ Two encodings, by how the snippet was written:
   JSON numbers, 64-bit and decimal numbers are strings, booleans are ``true``/``false``, ``empty`` is
   ``[null]``. A value in the wrong encoding is an error naming its path, never coerced.
 
-In both, ``null`` deletes (a leaf, a leaf-list, a container, all entries of a list; in YAML a ``null`` for
-a leaf of type ``empty`` sets it), and ``"@": {"ietf-netconf:operation": "delete"}`` in an entry or
+In both, in a Config snippet (``edits``), ``null`` deletes (a leaf, a leaf-list, a container, all entries of
+a list; in YAML a ``null`` for a leaf of type ``empty`` sets it; in a running config or a data file it is an
+error), and ``"@": {"ietf-netconf:operation": "delete"}`` in an entry or
 container (``"@name"`` next to a leaf) deletes that node: what the running config or a lower-priority
 snippet set there is removed. A list entry given twice in one snippet is an error.
 Every problem is collected (not only the first), with its data path; the faulty member is dropped so
@@ -58,13 +59,15 @@ class Coerced:
     deletes: list[str] = field(default_factory=list)
     issues: list[YangIssue] = field(default_factory=list)
     strict: bool = False
+    edits: bool = True  # a Config snippet: null and the operation annotation delete (not in a data file)
     entries: dict[str, int] = field(default_factory=dict)  # entry path → its position, to find duplicates
     repeated: set[str] = field(default_factory=set)  # data paths of members given twice (the first one stays)
 
 
-def coerce(context: SchemaContext, value: Any, strict: bool = False) -> Coerced:
-    """Coerce one snippet (a mapping of top-level members) against ``context``; ``strict``: RFC 7951 rules."""
-    out = Coerced(strict=strict)
+def coerce(context: SchemaContext, value: Any, strict: bool = False, edits: bool = True) -> Coerced:
+    """Coerce one snippet (a mapping of top-level members) against ``context``; ``strict``: RFC 7951 rules;
+    ``edits``: a Config snippet, whose ``null`` deletes (a running config or a data file is data only)."""
+    out = Coerced(strict=strict, edits=edits)
     if not isinstance(value, dict):
         out.issues.append(YangIssue("/", f"a config value must be a mapping of top-level members, got {_kind(value)}"))
         return out
@@ -203,6 +206,10 @@ def _join(where: str, key: str) -> str:
 
 def _node(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
     if value is None and not _sets_empty(node, out):
+        if not out.edits:
+            out.issues.append(YangIssue(path, f"null is no value of {node.name} (RFC 7951 has none; only a Config "
+                                              "snippet's null deletes)"))
+            return _SKIP
         out.deletes.append(path)
         return _SKIP
     if node.kind == ContainerKind:

@@ -493,7 +493,7 @@ def _device(api: ObjectAPI, profiles: Profiles, device: Device, ctx: StageContex
     running = None
     if decoded is not None and running_file is not None:
         origin = Source("RunningConfig", report.namespace, report.name, file=running_file.source)
-        running = Snippet(origin, RUNNING_PRIORITY, decoded.value, decoded.strict, decoded.text)
+        running = Snippet(origin, RUNNING_PRIORITY, decoded.value, decoded.strict, decoded.text, edits=False)
     try:
         merged = merge_device(schema, snippets, running)
     except YangFailure as failure:  # libyang itself failed (not the data): still this device's problem only

@@ -78,7 +78,7 @@ def test_a_json_object_naming_a_member_twice_is_an_error():
 
 def running(value: object) -> Snippet:
     return Snippet(Source("RunningConfig", "default", "dev", file="runningconfigs/dev.json"), RUNNING_PRIORITY, value,
-                   True, json.dumps(value))
+                   True, json.dumps(value), edits=False)  # as the stage reads runningconfigs/<device>.json
 
 
 RUNNING = {"fx-net:network": {"port": [{"name": "e1", "mtu": 1400, "slot": 3}, {"name": "e2", "mtu": 1500}]},

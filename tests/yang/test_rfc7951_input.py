@@ -33,3 +33,16 @@ def test_a_lone_surrogate_is_an_error_on_its_leaf_and_the_other_devices_are_proc
         'dev3: /fx-net:system/x\\ud800: unknown node "x\\ud800": not in the schema [from Config default/dev3-system]',
     ]
     assert "  dev1: 1 error(s)" in stage.lines
+
+
+def test_null_in_a_running_config_is_an_error_while_a_snippet_s_null_deletes(tmp_path):
+    project = text_project(tmp_path / "fx")
+    (project / "runningconfigs" / "dev1.json").write_text(
+        '{"fx-net:network": {"port": [{"name": "e9", "mtu": 1400}]},\n "fx-net:system": {"hostname": null}}')
+    deletes = '{"fx-net:network": {"port": [{"name": "e1", "mtu": null}]}}'
+    write_config(project, "dev2-ports", "dev2", json.dumps(deletes))
+    stage = run(project)
+    assert stage.errors == [
+        "dev1: /fx-net:system/hostname: null is no value of hostname (RFC 7951 has none; only a Config snippet's "
+        "null deletes) [from RunningConfig default/dev1 (runningconfigs/dev1.json:2)]"]
+    assert json.loads((project / "out" / "dev2.json").read_text())["fx-net:network"] == {"port": [{"name": "e1"}]}

@@ -61,6 +61,10 @@ CASES.update({
     "XML empty container with a mandatory leaf": '<settings xmlns="urn:choreo:test:fx-mand"/>',
     "JSON empty container with a mandatory leaf": {"fx-mand:settings": {}},
     "XML container with its mandatory leaf": '<settings xmlns="urn:choreo:test:fx-mand"><mode>a</mode></settings>',
+    "null for a leaf": '{"fx-net:system": {"hostname": null}}',
+    "null for a container": '{"fx-net:system": null}',
+    "null for a list": '{"fx-net:network": {"port": null}}',
+    "null for an empty leaf": '{"fx-route:routing": {"passive": null}}',
     "list given twice with one entry in both": '{"fx-net:network": {"port": [{"name": "e1"}], '
                                                '"fx-net:port": [{"name": "e1"}]}}',
 })
@@ -81,7 +85,8 @@ def choreo_paths(text: str) -> tuple[bool, list[str]]:
         decoded = decode_value(routing_context(), text)
     except YangFailure as failure:  # XML libyang cannot parse at all
         return False, [issue.path for issue in failure.issues]
-    merged = merge_device(routing_context(), [Snippet(Source("File", "", "case"), 0, decoded.value, True, text)])
+    snippet = Snippet(Source("File", "", "case"), 0, decoded.value, True, text, edits=False)  # a data file
+    merged = merge_device(routing_context(), [snippet])
     paths = [issue.path for issue in decoded.issues]  # XML elements libyang rejected (the rest is merged)
     return merged.valid and not paths, paths + [p.path for root in merged.problems for p in [root, *root.follow_ons]]
 
