@@ -17,6 +17,7 @@ from typing import Any
 
 import libyang
 from _libyang import ffi, lib
+from libyang.util import ly_array_iter
 
 # Errors carry a data path only when libyang logs through its callback; the Python logger stays silent.
 libyang.configure_logging(True, logging.ERROR)
@@ -272,6 +273,17 @@ class SchemaContext:
                         self._top.setdefault(name, []).extend(nodes)
                 module = lib.ly_ctx_get_module_iter(self._ctx, index)
         return self._top
+
+    def annotation(self, module: str, name: str) -> str:
+        """Why metadata ``module:name`` cannot be in data ("" when it can): the module must be in the context
+        and define the annotation (RFC 7952 ``md:annotation``); libyang's words."""
+        found = lib.ly_ctx_get_module_latest(self._ctx, _str2c(module))
+        if found == ffi.NULL:
+            return f'Prefix "{module}" of the metadata "{name}" does not match any module in the context'
+        for ext in ly_array_iter(found.parsed.exts if found.parsed != ffi.NULL else ffi.NULL):  # as written
+            if _c2str(ext.name).rpartition(":")[2] == "annotation" and _c2str(ext.argument) == name:
+                return ""
+        return f'Annotation definition for attribute "{module}:{name}" not found'
 
     def conditions(self, schema_path: str) -> list[str]:
         """The ``must`` and ``when`` expressions of the schema node at ``schema_path`` (none when it is unknown)."""

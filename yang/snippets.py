@@ -15,7 +15,8 @@ In both, in a Config snippet (``edits``), ``null`` deletes (a leaf, a leaf-list,
 a list; in YAML a ``null`` for a leaf of type ``empty`` sets it; in a running config or a data file it is an
 error), and ``"@": {"ietf-netconf:operation": "delete"}`` in an entry or
 container (``"@name"`` next to a leaf) deletes that node: what the running config or a lower-priority
-snippet set there is removed. A list entry given twice in one snippet is an error.
+snippet set there is removed (in a data file, ``edits`` False, metadata deletes nothing and is checked as
+libyang checks it). A list entry given twice in one snippet is an error.
 Every problem is collected (not only the first), with its data path; the faulty member is dropped so
 the rest of the snippet still merges and validates.
 
@@ -60,6 +61,7 @@ class Coerced:
     issues: list[YangIssue] = field(default_factory=list)
     strict: bool = False
     edits: bool = True  # a Config snippet: null and the operation annotation delete (not in a data file)
+    context: SchemaContext | None = None  # what a data file's metadata is checked against
     entries: dict[str, int] = field(default_factory=dict)  # entry path → its position, to find duplicates
     repeated: set[str] = field(default_factory=set)  # data paths of members given twice (the first one stays)
 
@@ -67,7 +69,7 @@ class Coerced:
 def coerce(context: SchemaContext, value: Any, strict: bool = False, edits: bool = True) -> Coerced:
     """Coerce one snippet (a mapping of top-level members) against ``context``; ``strict``: RFC 7951 rules;
     ``edits``: a Config snippet, whose ``null`` deletes (a running config or a data file is data only)."""
-    out = Coerced(strict=strict, edits=edits)
+    out = Coerced(strict=strict, edits=edits, context=context)
     if not isinstance(value, dict):
         out.issues.append(YangIssue("/", f"a config value must be a mapping of top-level members, got {_kind(value)}"))
         return out
@@ -251,10 +253,26 @@ def _deletes_itself(value: dict[str, Any], path: str, out: Coerced) -> bool:
     """``"@": {"ietf-netconf:operation": "delete"}`` in a container or entry: record the delete."""
     if "@" not in value:
         return False
+    if not out.edits:
+        _metadata(value["@"], path, out)
+        return False
     if _operation(value["@"], path, out):
         out.deletes.append(path)
         return True
     return False
+
+
+def _metadata(annotation: Any, path: str, out: Coerced) -> None:
+    """Metadata (RFC 7952) in a data file is checked as libyang does and has no effect: no operation deletes."""
+    if not isinstance(annotation, dict):
+        out.issues.append(YangIssue(path, f"metadata must be a JSON object, got {_kind(annotation)}"))
+        return
+    for name in annotation:
+        prefix, colon, local = str(name).partition(":")
+        if not colon:
+            out.issues.append(YangIssue(path, f'metadata "{name}" needs the prefix of the module defining it'))
+        elif out.context is not None and out.context.annotation(prefix, local):
+            out.issues.append(YangIssue(path, out.context.annotation(prefix, local)))
 
 
 def _operation(annotation: Any, path: str, out: Coerced) -> bool:
@@ -279,7 +297,7 @@ def _members(
         if key in skip or key == "@":
             continue
         if key.startswith("@"):
-            _annotated_member(children, key[1:], member, node.module, path, out)
+            _annotated_member(children, key[1:], member, node.module, path, out, value)
             continue
         child = _resolve(children, key, node.module, path, out)
         if child is None:
@@ -294,9 +312,18 @@ def _members(
 
 
 def _annotated_member(
-    children: dict[str, list[SchemaNode]], key: str, annotation: Any, module: str, path: str, out: Coerced
+    children: dict[str, list[SchemaNode]], key: str, annotation: Any, module: str, path: str, out: Coerced,
+    siblings: dict[str, Any],
 ) -> None:
-    """``"@mtu": {"ietf-netconf:operation": "delete"}`` deletes the member ``mtu``."""
+    """``"@mtu": {"ietf-netconf:operation": "delete"}`` deletes the member ``mtu``; in a data file it is metadata
+    of the member ``mtu``, which must be there."""
+    if not out.edits:
+        if key not in siblings:
+            out.issues.append(YangIssue(_join(path, key), f"Missing JSON data instance to be coupled with @{key} "
+                                                          "metadata"))
+        else:
+            _metadata(annotation, _join(path, key), out)
+        return
     child = _resolve(children, key, module, path, out)
     if child is not None and _operation(annotation, _join(path, key), out):
         name = child.name if child.module == module else f"{child.module}:{child.name}"

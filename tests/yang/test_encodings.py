@@ -206,3 +206,22 @@ def test_in_a_mapping_a_leaf_given_twice_is_an_error_and_two_spellings_of_a_cont
         ("/fx-net:network/shared/x", 'Duplicate instance of "x"')]
     assert merged.config == {"fx-net:network": {"port": [{"name": "e1", "mtu": 1500}, {"name": "e2"}],
                                                 "shared": {"x": "1"}}}
+
+
+def test_in_a_data_file_metadata_deletes_nothing_and_is_checked_as_yanglint_does(fxr):
+    entry = {"name": "e1", "mtu": 10, "@": {"ietf-netconf:operation": "delete"}, "@slot": {"operation": "delete"}}
+    text = json.dumps({"fx-net:network": {"port": [entry]}})
+    data = Snippet(Source("File", "", "f.json"), 0, json.loads(text), True, text, edits=False)
+    merged = merge_device(fxr, [data])
+    assert [(p.path, p.message) for p in merged.problems] == [
+        (PORT, 'Prefix "ietf-netconf" of the metadata "operation" does not match any module in the context'),
+        (f"{PORT}/mtu", 'Unsatisfied range - value "10" is out of the allowed range'),  # the entry stays
+        (f"{PORT}/slot", "Missing JSON data instance to be coupled with @slot metadata"),
+    ]
+
+
+def test_in_a_snippet_the_operation_deletes_and_what_the_snippet_sets_itself_stays_and_is_validated(fxr):
+    value = {"network": {"port": [{"name": "e1", "mtu": 10, "@mtu": {"ietf-netconf:operation": "delete"}}]}}
+    merged = merge_device(fxr, [snippet("a", value)], running(RUNNING))
+    assert [(p.path, p.message) for p in merged.problems] == [
+        (f"{PORT}/mtu", 'Unsatisfied range - value "10" is out of the allowed range')]
