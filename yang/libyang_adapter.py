@@ -17,6 +17,7 @@ from typing import Any
 
 import libyang
 from _libyang import ffi, lib
+from libyang.util import ly_array_iter
 
 # Errors carry a data path only when libyang logs through its callback; the Python logger stays silent.
 libyang.configure_logging(True, logging.ERROR)
@@ -273,6 +274,17 @@ class SchemaContext:
                 module = lib.ly_ctx_get_module_iter(self._ctx, index)
         return self._top
 
+    def annotation(self, module: str, name: str) -> str:
+        """Why metadata ``module:name`` cannot be in data ("" when it can): the module must be in the context
+        and define the annotation (RFC 7952 ``md:annotation``); libyang's words."""
+        found = lib.ly_ctx_get_module_latest(self._ctx, _str2c(module))
+        if found == ffi.NULL:
+            return f'Prefix "{module}" of the metadata "{name}" does not match any module in the context'
+        for ext in ly_array_iter(found.parsed.exts if found.parsed != ffi.NULL else ffi.NULL):  # as written
+            if _c2str(ext.name).rpartition(":")[2] == "annotation" and _c2str(ext.argument) == name:
+                return ""
+        return f'Annotation definition for attribute "{module}:{name}" not found'
+
     def conditions(self, schema_path: str) -> list[str]:
         """The ``must`` and ``when`` expressions of the schema node at ``schema_path`` (none when it is unknown)."""
         node = lib.lys_find_path(self._ctx, ffi.NULL, _str2c(schema_path), 0)
@@ -299,7 +311,11 @@ class SchemaContext:
 
     def check_value(self, snode: Any, text: str) -> tuple[int | None, str]:
         realtype = ffi.new("const struct lysc_type **")
-        data = text.encode("utf-8")
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as err:  # a lone surrogate (JSON "\ud800") is no character: libyang's words
+            code = ord(text[err.start])
+            return None, f'Invalid character reference "\\u{code:04x}" (0x{code:08x})'
         ret = lib.lyd_value_validate(self._ctx, snode, data, len(data), ffi.NULL, realtype, ffi.NULL)
         if ret not in _VALID_RESULTS:
             return None, _take_errors(self._ctx)[0].message
@@ -430,15 +446,42 @@ class DataTree:
             self._anchor(sibling)
         return removed
 
-    def print(self, fmt: str = "json") -> str:
-        """RFC 7951 JSON or XML of explicitly set nodes (defaults are not printed)."""
+    def drop_repeated(self) -> list[str]:
+        """Free each node that repeats an earlier sibling (a leaf, container or anydata given twice, a list entry
+        with the same keys, a leaf-list value twice) and return their data paths. A parse that does not validate
+        keeps them (libyang finds them when validating), and JSON would print the member twice."""
+        self._check()
+        repeated: list[Any] = []
+        siblings = [self._first]
+        while siblings:
+            seen: set[str] = set()
+            node = siblings.pop()
+            while node != ffi.NULL:
+                path = _node_path(node)
+                if path in seen:
+                    repeated.append(node)
+                else:
+                    seen.add(path)
+                    child = lib.lyd_child(node)
+                    if child != ffi.NULL:
+                        siblings.append(child)
+                node = node.next
+        paths = [_node_path(node) for node in repeated]
+        for node in repeated:  # never the first sibling, which ``_first`` may be
+            lib.lyd_free_tree(node)
+        return paths
+
+    def print(self, fmt: str = "json", empty_containers: bool = False) -> str:
+        """RFC 7951 JSON or XML of explicitly set nodes (defaults are not printed); ``empty_containers``: also a
+        non-presence container without children (libyang leaves it out), which the input had."""
         self._check()
         if self._first == ffi.NULL:
             return "{}\n" if fmt == "json" else ""
         out = ffi.new("char **")
         form = lib.LYD_JSON if fmt == "json" else lib.LYD_XML
+        flags = lib.LYD_PRINT_WITHSIBLINGS | (lib.LYD_PRINT_KEEPEMPTYCONT if empty_containers else 0)
         try:
-            if lib.lyd_print_mem(out, self._first, form, lib.LYD_PRINT_WITHSIBLINGS) != lib.LY_SUCCESS:
+            if lib.lyd_print_mem(out, self._first, form, flags) != lib.LY_SUCCESS:
                 raise YangFailure(_take_errors(self._context.raw))
             return _c2str(out[0])
         finally:

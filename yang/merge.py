@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from yang.libyang_adapter import DataTree, SchemaContext, YangFailure, YangIssue
-from yang.snippets import coerce
+from yang.snippets import coerce, item_path, without
 
 MAX_VALIDATION_ROUNDS = 500
 _UNIQUE = re.compile(r'Unique data leaf\(s\) "([^"]*)"')
@@ -32,6 +32,7 @@ _REFERENCE = re.compile(r'^Invalid (?:leafref|instance-identifier) value "(.*?)"
 _NOT_A_CONDITION = ("Invalid ", "Mandatory node", "Duplicate instance", "Unique data", "Too many", "Too few")
 _KEY = re.compile(r"=(?:'([^']*)'|\"([^\"]*)\")\]")
 _PREDICATE = re.compile(r"\[(?:[^\]'\"]|'[^']*'|\"[^\"]*\")*\]")
+_QUOTED = re.compile(r'^Invalid [^"]*"(.*)"')
 RUNNING_PRIORITY = 2**31 - 1
 
 
@@ -70,6 +71,7 @@ class Snippet:
     value: Any
     strict: bool = False
     text: str = ""  # the text ``value`` was read from, to find line numbers for messages
+    edits: bool = True  # a Config snippet, whose null and operation annotations delete; data only otherwise
 
 
 @dataclass(frozen=True)
@@ -158,25 +160,54 @@ def merge_device(context: SchemaContext, snippets: list[Snippet], running: Snipp
 
 
 def _add(state: _Validation, snippet: Snippet) -> None:
-    coerced = coerce(state.context, snippet.value, strict=snippet.strict)
+    coerced = coerce(state.context, snippet.value, strict=snippet.strict, edits=snippet.edits)
     for issue in coerced.issues:  # found in one walk over the input: independent of each other and of removals
+        # a duplicate (a list entry, a leaf-list value, a member given twice) is an error; the first one stays
         line = issue.line or locate_line(snippet.text, issue.path)
         problem = Problem(issue.path, issue.message, (snippet.source,), line)
-        kept = issue.path in coerced.leaves or issue.path in coerced.entries  # a duplicate: the first one stays
+        kept = issue.path in coerced.leaves or issue.path in coerced.entries or issue.path in coerced.repeated
         _report(state, problem, [] if kept else [issue.path], root=True)
     for path in coerced.deletes:
         _delete(state, snippet, path)
-    _own(snippet, coerced.leaves, state.merged)
-    if not coerced.data:
-        return
-    try:
-        part = state.context.parse(json.dumps(coerced.data))
-    except YangFailure as failure:
-        for issue in failure.issues:
-            _report(state, Problem(issue.path, issue.message, (snippet.source,), locate_line(snippet.text, issue.path)))
-        return
-    with part:  # merge() spends ``part``; the ``with`` frees it should merge() fail before taking it
-        state.tree.merge(part)
+    part, dropped = _parse(state, snippet, coerced.data) if coerced.data else (None, [])
+    _own(snippet, {p: v for p, v in coerced.leaves.items() if not any(is_under(p, d) for d in dropped)}, state.merged)
+    if part is not None:
+        with part:  # merge() spends ``part``; the ``with`` frees it should merge() fail before taking it
+            state.tree.merge(part)
+
+
+def _parse(state: _Validation, snippet: Snippet, data: dict[str, Any]) -> tuple[DataTree | None, list[str]]:
+    """libyang's parse of a coerced snippet and the data paths left out: a node its JSON parser rejects (a union
+    value whose JSON type no member type that accepts the text has, RFC 7951 §6.10) is an error and is dropped,
+    and the rest is parsed again; an error that names no single node drops the snippet."""
+    dropped: list[str] = []
+    for _ in range(MAX_VALIDATION_ROUNDS):
+        try:
+            return state.context.parse(json.dumps(data)), dropped
+        except YangFailure as failure:
+            path, rest = _droppable(data, failure.issues)
+            for issue in failure.issues:
+                problem = Problem(issue.path, issue.message, (snippet.source,), locate_line(snippet.text, issue.path))
+                _report(state, problem, [path] if rest is not None else [], root=rest is not None)
+            if rest is None:
+                return None, dropped
+            data = rest
+            dropped.append(path)
+    _report(state, Problem("/", f"stopped after {MAX_VALIDATION_ROUNDS} values libyang does not parse",
+                           (snippet.source,)))
+    return None, dropped
+
+
+def _droppable(data: dict[str, Any], issues: list[YangIssue]) -> tuple[str, dict[str, Any] | None]:
+    """The node libyang's one parse error is about and ``data`` without it (None: it names no single node). An
+    error about a leaf-list value names the leaf-list and quotes the value: the item is dropped."""
+    path = issues[0].path if len(issues) == 1 else ""
+    quoted = _QUOTED.match(issues[0].message)
+    if path and quoted is not None:
+        rest = without(data, item_path(path, quoted[1]))
+        if rest is not None:
+            return item_path(path, quoted[1]), rest
+    return path, without(data, path) if path else None
 
 
 def _delete(state: _Validation, snippet: Snippet, path: str) -> None:

@@ -11,10 +11,12 @@ Two encodings, by how the snippet was written:
   JSON numbers, 64-bit and decimal numbers are strings, booleans are ``true``/``false``, ``empty`` is
   ``[null]``. A value in the wrong encoding is an error naming its path, never coerced.
 
-In both, ``null`` deletes (a leaf, a leaf-list, a container, all entries of a list; in YAML a ``null`` for
-a leaf of type ``empty`` sets it), and ``"@": {"ietf-netconf:operation": "delete"}`` in an entry or
+In both, in a Config snippet (``edits``), ``null`` deletes (a leaf, a leaf-list, a container, all entries of
+a list; in YAML a ``null`` for a leaf of type ``empty`` sets it; in a running config or a data file it is an
+error), and ``"@": {"ietf-netconf:operation": "delete"}`` in an entry or
 container (``"@name"`` next to a leaf) deletes that node: what the running config or a lower-priority
-snippet set there is removed. A list entry given twice in one snippet is an error.
+snippet set there is removed (in a data file, ``edits`` False, metadata deletes nothing and is checked as
+libyang checks it). A list entry given twice in one snippet is an error.
 Every problem is collected (not only the first), with its data path; the faulty member is dropped so
 the rest of the snippet still merges and validates.
 
@@ -24,6 +26,7 @@ A snippet's value is only read, never changed: the stage hands in the store's ow
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,11 +41,13 @@ from yang.libyang_adapter import (
     YangIssue,
     json_kind,
 )
+from yang.xml_snippets import path_steps
 
 _TRUE_SPELLINGS = ("true", "on", "yes", "y", "True", "On", "Yes", "Y", "TRUE", "ON", "YES")
 _FALSE_SPELLINGS = ("false", "off", "no", "n", "False", "Off", "No", "N", "FALSE", "OFF", "NO")
 _DELETE_OPERATIONS = ("delete", "remove")
 _OPERATION_KEYS = ("ietf-netconf:operation", "operation")
+_PREDICATE = re.compile(r"""\[([^=\]]+)=(?:'([^']*)'|"([^"]*)")\]""")
 
 
 @dataclass
@@ -55,20 +60,28 @@ class Coerced:
     deletes: list[str] = field(default_factory=list)
     issues: list[YangIssue] = field(default_factory=list)
     strict: bool = False
+    edits: bool = True  # a Config snippet: null and the operation annotation delete (not in a data file)
+    context: SchemaContext | None = None  # what a data file's metadata is checked against
     entries: dict[str, int] = field(default_factory=dict)  # entry path → its position, to find duplicates
+    repeated: set[str] = field(default_factory=set)  # data paths of members given twice (the first one stays)
 
 
-def coerce(context: SchemaContext, value: Any, strict: bool = False) -> Coerced:
-    """Coerce one snippet (a mapping of top-level members) against ``context``; ``strict``: RFC 7951 rules."""
-    out = Coerced(strict=strict)
+def coerce(context: SchemaContext, value: Any, strict: bool = False, edits: bool = True) -> Coerced:
+    """Coerce one snippet (a mapping of top-level members) against ``context``; ``strict``: RFC 7951 rules;
+    ``edits``: a Config snippet, whose ``null`` deletes (a running config or a data file is data only)."""
+    out = Coerced(strict=strict, edits=edits, context=context)
     if not isinstance(value, dict):
         out.issues.append(YangIssue("/", f"a config value must be a mapping of top-level members, got {_kind(value)}"))
         return out
     top = context.top_level()
+    seen: dict[str, str] = {}
     for key, member in value.items():
-        node = _resolve(top, str(key), "", "/", out)
+        key = _shown(str(key))
+        node = _resolve(top, key, "", "/", out)
         if node is not None:
             name = f"{node.module}:{node.name}"
+            if _repeated(node, key, seen.setdefault(name, key), f"/{name}", out):
+                continue
             result = _node(node, member, f"/{name}", out)
             if result is not _SKIP:
                 out.data[name] = _merge_member(out.data.get(name), result)
@@ -78,12 +91,25 @@ def coerce(context: SchemaContext, value: Any, strict: bool = False) -> Coerced:
 _SKIP = object()
 
 
+def _repeated(node: SchemaNode, key: str, first: str, path: str, out: Coerced) -> bool:
+    """Whether member ``key`` names the node that member ``first`` of the same object named (``u8`` and ``t:u8``):
+    an error for a leaf (a list key included: which value would count?) or anydata, and in JSON text for a
+    container too, as libyang's ("Duplicate instance"); the entries of a list or leaf-list given twice combine (an
+    entry or value given twice is an error), and so do a mapping's two spellings of a container."""
+    combines = node.kind in (ListKind, LeafListKind) or (node.kind == ContainerKind and not out.strict)
+    if key == first or combines:
+        return False
+    out.issues.append(YangIssue(path, f'Duplicate instance of "{node.name}": given as "{first}" and as "{key}"'))
+    out.repeated.add(path)
+    return True
+
+
 def _merge_member(old: Any, new: Any) -> Any:
-    """Two spellings of one member (``interface`` and ``srl_nokia-interfaces:interface``) combine."""
+    """Two spellings of one member (``interface`` and ``srl_nokia-interfaces:interface``) in a mapping combine."""
     if old is None:
         return new
     if isinstance(old, dict) and isinstance(new, dict):
-        return {**old, **new}
+        return {**old, **{key: _merge_member(old.get(key), member) for key, member in new.items()}}
     if isinstance(old, list) and isinstance(new, list):
         return old + new
     return new
@@ -120,12 +146,72 @@ def _resolve(
     return node
 
 
+def _shown(name: str) -> str:
+    """A member name as messages and paths show it: a lone surrogate (JSON ``"\\ud800"``, no character, which
+    cannot be printed) as its escape; such a name is no schema node's."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def storable(value: Any) -> Any:
+    """``value`` with every lone surrogate (in a name or a string) as its escape: UTF-8 text cannot hold one."""
+    if isinstance(value, str):
+        return _shown(value)
+    if isinstance(value, dict):
+        return {_shown(str(key)): storable(member) for key, member in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value
+
+
+def without(data: dict[str, Any], path: str) -> dict[str, Any] | None:
+    """Coerced ``data`` without the one node at data ``path`` (a new value: ``data`` is not changed); None when
+    ``path`` names no single node of it."""
+    steps = path_steps(path)
+    rest = _without(data, steps) if steps else None
+    return rest if isinstance(rest, dict) else None
+
+
+def item_path(path: str, text: str) -> str:
+    """The data path of the leaf-list item ``text`` at ``path``."""
+    return f"{path}[.={_quote(text)}]"
+
+
+def _without(value: Any, steps: list[str]) -> Any:
+    """``value`` (a mapping) without the node ``steps`` name (``_SKIP`` for the node itself), None when there is
+    none. A container left empty stays (a presence container is data even then); a list or leaf-list left empty
+    goes."""
+    if not steps:
+        return _SKIP
+    name, bracket, predicates = steps[0].partition("[")
+    if not isinstance(value, dict) or name not in value:
+        return None
+    member: Any = value[name]
+    if bracket:
+        wanted = [(key, single or double) for key, single, double in _PREDICATE.findall(bracket + predicates)]
+        chosen = [i for i, item in enumerate(member) if wanted and all(_json_text(
+            item if key == "." else item.get(key) if isinstance(item, dict) else None) == text
+            for key, text in wanted)] if isinstance(member, list) else []
+        inner = _without(member[chosen[0]], steps[1:]) if len(chosen) == 1 else None
+        if inner is None:
+            return None
+        member = [*member[:chosen[0]], *([] if inner is _SKIP else [inner]), *member[chosen[0] + 1:]] or _SKIP
+    else:
+        member = _without(member, steps[1:])
+        if member is None:
+            return None
+    return {key: member if key == name else item for key, item in value.items() if key != name or member is not _SKIP}
+
+
 def _join(where: str, key: str) -> str:
     return f"/{key}" if where == "/" else f"{where}/{key}"
 
 
 def _node(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
     if value is None and not _sets_empty(node, out):
+        if not out.edits:
+            out.issues.append(YangIssue(path, f"null is no value of {node.name} (RFC 7951 has none; only a Config "
+                                              "snippet's null deletes)"))
+            return _SKIP
         out.deletes.append(path)
         return _SKIP
     if node.kind == ContainerKind:
@@ -137,6 +223,10 @@ def _node(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
     if node.kind == LeafKind:
         return _leaf(node, value, path, out)
     if node.kind == AnyKind:
+        if storable(value) != value:
+            out.issues.append(YangIssue(path, 'Invalid character reference: a lone surrogate (a JSON "\\ud800" to '
+                                              '"\\udfff" escape) is no character'))
+            return _SKIP
         out.leaves[path] = value
         return value
     return _SKIP
@@ -154,6 +244,8 @@ def _container(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
         return _SKIP
     if _deletes_itself(value, path, out):
         return _SKIP
+    if not value:  # given empty (a presence container, XML's <c/>): the snippet is what errors about it point at
+        out.leaves[path] = {}
     return _members(node, value, path, out, skip=())
 
 
@@ -161,10 +253,26 @@ def _deletes_itself(value: dict[str, Any], path: str, out: Coerced) -> bool:
     """``"@": {"ietf-netconf:operation": "delete"}`` in a container or entry: record the delete."""
     if "@" not in value:
         return False
+    if not out.edits:
+        _metadata(value["@"], path, out)
+        return False
     if _operation(value["@"], path, out):
         out.deletes.append(path)
         return True
     return False
+
+
+def _metadata(annotation: Any, path: str, out: Coerced) -> None:
+    """Metadata (RFC 7952) in a data file is checked as libyang does and has no effect: no operation deletes."""
+    if not isinstance(annotation, dict):
+        out.issues.append(YangIssue(path, f"metadata must be a JSON object, got {_kind(annotation)}"))
+        return
+    for name in annotation:
+        prefix, colon, local = str(name).partition(":")
+        if not colon:
+            out.issues.append(YangIssue(path, f'metadata "{name}" needs the prefix of the module defining it'))
+        elif out.context is not None and out.context.annotation(prefix, local):
+            out.issues.append(YangIssue(path, out.context.annotation(prefix, local)))
 
 
 def _operation(annotation: Any, path: str, out: Coerced) -> bool:
@@ -183,17 +291,20 @@ def _members(
 ) -> dict[str, Any]:
     result: dict[str, Any] = {}
     children = node.children()
+    seen = {key: key for key in skip}  # the list keys, read already
     for key, member in value.items():
-        key = str(key)
+        key = _shown(str(key))
         if key in skip or key == "@":
             continue
         if key.startswith("@"):
-            _annotated_member(children, key[1:], member, node.module, path, out)
+            _annotated_member(children, key[1:], member, node.module, path, out, value)
             continue
         child = _resolve(children, key, node.module, path, out)
         if child is None:
             continue
         name = child.name if child.module == node.module else f"{child.module}:{child.name}"
+        if _repeated(child, key, seen.setdefault(name, key), f"{path}/{name}", out):
+            continue
         coerced = _node(child, member, f"{path}/{name}", out)
         if coerced is not _SKIP:
             result[name] = _merge_member(result.get(name), coerced)
@@ -201,9 +312,18 @@ def _members(
 
 
 def _annotated_member(
-    children: dict[str, list[SchemaNode]], key: str, annotation: Any, module: str, path: str, out: Coerced
+    children: dict[str, list[SchemaNode]], key: str, annotation: Any, module: str, path: str, out: Coerced,
+    siblings: dict[str, Any],
 ) -> None:
-    """``"@mtu": {"ietf-netconf:operation": "delete"}`` deletes the member ``mtu``."""
+    """``"@mtu": {"ietf-netconf:operation": "delete"}`` deletes the member ``mtu``; in a data file it is metadata
+    of the member ``mtu``, which must be there."""
+    if not out.edits:
+        if key not in siblings:
+            out.issues.append(YangIssue(_join(path, key), f"Missing JSON data instance to be coupled with @{key} "
+                                                          "metadata"))
+        else:
+            _metadata(annotation, _join(path, key), out)
+        return
     child = _resolve(children, key, module, path, out)
     if child is not None and _operation(annotation, _join(path, key), out):
         name = child.name if child.module == module else f"{child.module}:{child.name}"
@@ -270,16 +390,20 @@ def _leaf_list(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
         if problem:
             out.issues.append(YangIssue(path, problem))
             continue
-        item_path = f"{path}[.={_quote(text)}]"
-        if item_path in out.leaves:
-            out.issues.append(YangIssue(item_path, f"duplicate value {json.dumps(coerced)} of leaf-list {node.name}"))
+        at = item_path(path, text)
+        if at in out.leaves:
+            out.issues.append(YangIssue(at, f"duplicate value {json.dumps(coerced)} of leaf-list {node.name}"))
             continue
-        out.leaves[item_path] = coerced
+        out.leaves[at] = coerced
         result.append(coerced)
     return result if result else _SKIP
 
 
 def _leaf(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
+    if path in out.leaves:  # in both spellings of a container a mapping gave twice
+        out.issues.append(YangIssue(path, f'Duplicate instance of "{node.name}"'))
+        out.repeated.add(path)
+        return _SKIP
     coerced, _text, problem = _scalar(node, value, out.strict)
     if problem:
         out.issues.append(YangIssue(path, problem))
@@ -305,7 +429,10 @@ def _scalar(node: SchemaNode, value: Any, strict: bool = False) -> tuple[Any, st
 
 
 def _strict_scalar(node: SchemaNode, value: Any) -> tuple[Any, str, str]:
-    """RFC 7951: the value's text must be valid and its JSON type the one its YANG type is encoded as."""
+    """RFC 7951: the value's text must be valid and its JSON type the one its YANG type is encoded as. The value
+    is kept as written: in a union each member type has its own encoding (RFC 7951 §6.10), so the JSON type
+    picks the member types the text may belong to — which libyang's JSON parser checks (``merge._parse``), as
+    ``check_value`` sees only the text."""
     text = _json_text(value)
     if text is None:
         return None, "", f"{_kind(value)} is not an RFC 7951 value for {node.name}"
@@ -313,9 +440,9 @@ def _strict_scalar(node: SchemaNode, value: Any) -> tuple[Any, str, str]:
     if base is None:
         return None, "", problem
     wanted = json_kind(base)
-    if _json_kind_of(value) != wanted and not (node.is_union and isinstance(value, str)):
+    if _json_kind_of(value) != wanted and not node.is_union:
         return None, "", f"RFC 7951 encodes {node.type_name()} values as {_ENCODINGS[wanted]}, got {_kind(value)}"
-    return _encode(base, text), text, ""
+    return value, text, ""
 
 
 _ENCODINGS = {"number": "a JSON number", "bool": "true or false", "empty": "[null]", "string": "a JSON string"}

@@ -12,6 +12,7 @@ stage context redoes every device, with the same results.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +49,7 @@ from yang.records import (
     save_record,
     settle_previous,
 )
-from yang.snippets import coerce
+from yang.snippets import coerce, storable
 from yang.xml_snippets import parse_xml_snippet
 
 STAGE = "schema"
@@ -57,6 +58,7 @@ MANAGER = "inputfileloader"
 DEFAULT_PRIORITY = 10
 FINAL_PRIORITY = 10
 RUNNING_CONFIGS = "runningconfigs"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # how a lone surrogate, which the store cannot hold, is written
 
 ConfigRef = tuple[str, str, Head]
 """A Config as the stage finds it: namespace, name and head (``ObjectAPI.head``). Only a device that is merged
@@ -491,7 +493,7 @@ def _device(api: ObjectAPI, profiles: Profiles, device: Device, ctx: StageContex
     running = None
     if decoded is not None and running_file is not None:
         origin = Source("RunningConfig", report.namespace, report.name, file=running_file.source)
-        running = Snippet(origin, RUNNING_PRIORITY, decoded.value, decoded.strict, decoded.text)
+        running = Snippet(origin, RUNNING_PRIORITY, decoded.value, decoded.strict, decoded.text, edits=False)
     try:
         merged = merge_device(schema, snippets, running)
     except YangFailure as failure:  # libyang itself failed (not the data): still this device's problem only
@@ -501,6 +503,8 @@ def _device(api: ObjectAPI, profiles: Profiles, device: Device, ctx: StageContex
     report.leaves = len(merged.owners)
     report.problems.extend(merged.problems)
     running_leaves = coerce(schema, running_value).leaves if running_value is not None else None
+    if decoded is not None and _SURROGATE_ESCAPE.search(decoded.text):  # reported on its leaf, kept as its escape
+        running_value = storable(running_value)
     _write_resources(api, node, merged, running_value, running_leaves, report)
     report.settled = save_record(api, report, profile, merged, running_leaves)
     ctx.log(f"schema: {report.name}: {len(merged.owners)} leaves, {len(report.problems)} problem(s)")

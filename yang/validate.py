@@ -37,7 +37,7 @@ def validate_file(root: Path, profile_name: str, file: Path) -> tuple[list[str],
         return [f"{file.name}: {i.path or '/'}: {i.message}" + (f" (line {i.line})" if i.line else "")
                 for i in failure.issues], False
     origin = Source("File", "", file.name, file=str(file))
-    merged = merge_device(context, [Snippet(origin, 0, decoded.value, decoded.strict, decoded.text)])
+    merged = merge_device(context, [Snippet(origin, 0, decoded.value, decoded.strict, decoded.text, edits=False)])
     dropped = [Problem(i.path, i.message, (origin,), i.line) for i in decoded.issues]
     problems = [*dropped, *merged.problems]
     lines = [format_problem(file.name, p) for p in problems]

@@ -43,7 +43,10 @@ def parse_xml_snippet(schema: SchemaContext, text: str) -> XmlValue:
     for _ in range(MAX_REMOVALS + 1):
         try:
             with schema.parse(current, "xml") as tree:
-                return XmlValue(tree.print("json"), tuple(issues))
+                repeated = [YangIssue(path, f'Duplicate instance of "{_local_name(path_steps(path)[-1])}"')
+                            for path in tree.drop_repeated()]
+                # an empty container stays: <c/> is data of its module, which -e validates (mandatory children)
+                return XmlValue(tree.print("json", empty_containers=True), (*issues, *repeated))
         except YangFailure as failure:
             issue = failure.issues[0]
             if document is None:

@@ -1,4 +1,5 @@
-"""The fixture profile with fx-route (defaults with a must, references between entries, RFC 7951 types)."""
+"""The fixture profile with fx-route (defaults with a must, references between entries, RFC 7951 types) and
+fx-mand (a container with a mandatory leaf, alone in its module)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from tests.yang.conftest import FIXTURES
 from yang.libyang_adapter import ModuleSource, SchemaContext
 
 GOOD = FIXTURES / "good"
-MODULES = (ModuleSource("fx-net", GOOD / "fx-net.yang"), ModuleSource("fx-extra"), ModuleSource("fx-route"))
+MODULES = (ModuleSource("fx-net", GOOD / "fx-net.yang"), ModuleSource("fx-extra"), ModuleSource("fx-route"),
+           ModuleSource("fx-mand"))
 
 
 @cache

@@ -78,7 +78,7 @@ def test_a_json_object_naming_a_member_twice_is_an_error():
 
 def running(value: object) -> Snippet:
     return Snippet(Source("RunningConfig", "default", "dev", file="runningconfigs/dev.json"), RUNNING_PRIORITY, value,
-                   True, json.dumps(value))
+                   True, json.dumps(value), edits=False)  # as the stage reads runningconfigs/<device>.json
 
 
 RUNNING = {"fx-net:network": {"port": [{"name": "e1", "mtu": 1400, "slot": 3}, {"name": "e2", "mtu": 1500}]},
@@ -152,3 +152,76 @@ def test_merging_never_changes_the_snippet_values_it_is_given(fxr):
     assert merged.problems  # conflicts and bad values on the way: every path of the merge was taken
     assert [s.value for s in snippets] == before
     assert running_config.value == RUNNING
+
+
+SUB = "/fx-route:routing/sub[index='1']"
+
+
+def test_a_union_value_in_json_text_keeps_its_json_type_which_picks_the_member_type(fxr):
+    """RFC 7951 §6.10: each member type of a union keeps its own encoding. "10" is no value of a union of uint16
+    and an enumeration; "5" of uint16 | string is the string, not the number."""
+    value = {"fx-route:routing": {"sub": [{"index": 1, "type": "fx-route:routed", "vlan": "10"},
+                                          {"index": 2, "type": "fx-route:routed", "vlan": 10}],
+                                  "vlans": [10, "11", "any"], "tag": "5"}}
+    merged = merge_device(fxr, [strict(value)])
+    assert [(p.path, p.message) for p in merged.problems] == [
+        (f"{SUB}/vlan", 'Invalid union value "10" - no matching subtype found'),
+        ("/fx-route:routing/vlans", 'Invalid union value "11" - no matching subtype found'),
+    ]
+    assert [p.line for p in merged.problems] == [7, 15]
+    assert merged.config == {"fx-route:routing": {"sub": [{"index": 1, "type": "fx-route:routed"},
+                                                          {"index": 2, "type": "fx-route:routed", "vlan": 10}],
+                                                  "vlans": [10, "any"], "tag": "5"}}  # only the bad values left out
+    assert f"{SUB}/vlan" not in merged.owners and "/fx-route:routing/vlans[.='11']" not in merged.owners
+
+
+def test_a_union_value_in_a_mapping_is_coerced_as_yaml_values_are(fxr):
+    merged = merge_device(fxr, [snippet("a", {"routing": {"sub": [{"index": 1, "type": "routed", "vlan": "10"}]}})])
+    assert merged.valid, merged.problems
+    assert merged.config["fx-route:routing"]["sub"][0]["vlan"] == 10
+
+
+@pytest.mark.parametrize(("text", "path", "spellings"), [
+    ('{"fx-net:network": {"port": [{"name": "e1", "mtu": 1500, "fx-net:mtu": 1600}]}}', f"{PORT}/mtu",
+     ("mtu", "fx-net:mtu")),
+    ('{"fx-net:network": {"shared": {"x": "1"}, "fx-net:shared": {"x": "2"}}}', "/fx-net:network/shared",
+     ("shared", "fx-net:shared")),
+    ('{"fx-net:network": {"port": [{"name": "e1", "fx-net:name": "e2"}]}}', f"{PORT}/name", ("name", "fx-net:name")),
+])
+def test_a_member_given_twice_in_json_text_is_an_error_naming_its_path(fxr, text, path, spellings):
+    decoded = decode_value(None, text)
+    merged = merge_device(fxr, [Snippet(Source("Config", "default", "a"), 10, decoded.value, True, text)])
+    name = spellings[0]
+    assert [(p.path, p.message) for p in merged.problems] == [
+        (path, f'Duplicate instance of "{name}": given as "{spellings[0]}" and as "{spellings[1]}"')]
+    assert merged.problems[0].line == 1
+
+
+def test_in_a_mapping_a_leaf_given_twice_is_an_error_and_two_spellings_of_a_container_combine(fxr):
+    value = {"network": {"port": [{"name": "e1", "mtu": 1500, "fx-net:mtu": 1600}], "shared": {"x": "1"}},
+             "fx-net:network": {"port": [{"name": "e2"}], "shared": {"x": "2"}}}
+    merged = merge_device(fxr, [snippet("a", value)])
+    assert [(p.path, p.message) for p in merged.problems] == [
+        (f"{PORT}/mtu", 'Duplicate instance of "mtu": given as "mtu" and as "fx-net:mtu"'),
+        ("/fx-net:network/shared/x", 'Duplicate instance of "x"')]
+    assert merged.config == {"fx-net:network": {"port": [{"name": "e1", "mtu": 1500}, {"name": "e2"}],
+                                                "shared": {"x": "1"}}}
+
+
+def test_in_a_data_file_metadata_deletes_nothing_and_is_checked_as_yanglint_does(fxr):
+    entry = {"name": "e1", "mtu": 10, "@": {"ietf-netconf:operation": "delete"}, "@slot": {"operation": "delete"}}
+    text = json.dumps({"fx-net:network": {"port": [entry]}})
+    data = Snippet(Source("File", "", "f.json"), 0, json.loads(text), True, text, edits=False)
+    merged = merge_device(fxr, [data])
+    assert [(p.path, p.message) for p in merged.problems] == [
+        (PORT, 'Prefix "ietf-netconf" of the metadata "operation" does not match any module in the context'),
+        (f"{PORT}/mtu", 'Unsatisfied range - value "10" is out of the allowed range'),  # the entry stays
+        (f"{PORT}/slot", "Missing JSON data instance to be coupled with @slot metadata"),
+    ]
+
+
+def test_in_a_snippet_the_operation_deletes_and_what_the_snippet_sets_itself_stays_and_is_validated(fxr):
+    value = {"network": {"port": [{"name": "e1", "mtu": 10, "@mtu": {"ietf-netconf:operation": "delete"}}]}}
+    merged = merge_device(fxr, [snippet("a", value)], running(RUNNING))
+    assert [(p.path, p.message) for p in merged.problems] == [
+        (f"{PORT}/mtu", 'Unsatisfied range - value "10" is out of the allowed range')]

@@ -11,6 +11,7 @@ import pytest
 
 from tests.e2e.conftest import EXAMPLES, choreo
 from tests.yang.conftest import snippet
+from tests.yang.schemas import routing_context
 from yang.libyang_adapter import YangFailure
 from yang.merge import merge_device
 from yang.outputs import netconf_data, netconf_payload
@@ -44,6 +45,27 @@ def test_identity_prefixes_of_kept_elements_survive_the_edit_and_unknown_modules
     value, issues = kept(fx, text)
     assert value == {"fx-net:network": {"port": [{"name": "e1", "kind": "fx-net:fiber"}]}}
     assert [path for path, _ in issues] == ["/fx-net:network/port[name='e1']/speed", "/bogus"]
+
+
+def test_a_node_given_twice_is_an_error_and_the_first_one_stays(fx):
+    """libyang's parse (without validation) keeps both, and its JSON would name the member twice."""
+    text = (f"{NET}<port><name>e1</name><mtu>1500</mtu><mtu>1600</mtu></port><port><name>e1</name></port>"
+            f'<shared><x>1</x></shared><shared><x>2</x></shared></network>{NET}</network>')
+    value, issues = kept(fx, text)
+    assert value == {"fx-net:network": {"port": [{"name": "e1", "mtu": 1500}], "shared": {"x": "1"}}}
+    assert [path for path, _ in issues] == ["/fx-net:network", "/fx-net:network/port[name='e1']",
+                                            "/fx-net:network/shared", "/fx-net:network/port[name='e1']/mtu"]
+    assert parse_xml_snippet(fx, text).issues[0].message == 'Duplicate instance of "network"'
+
+
+def test_an_empty_container_is_data_of_its_module_and_its_error_names_the_snippet():
+    """``<settings/>`` is the module's data: its mandatory leaf is missing, as yanglint -e says (libyang's JSON
+    printer leaves an empty non-presence container out, which made the module look absent)."""
+    decoded = decode_value(routing_context(), '<settings xmlns="urn:choreo:test:fx-mand"/>')
+    assert decoded.value == {"fx-mand:settings": {}}
+    merged = merge_device(routing_context(), [snippet("a", decoded.value)])
+    assert [(p.path, p.message, [s.name for s in p.sources]) for p in merged.problems] == [
+        ("/fx-mand:settings/mode", 'Mandatory node "mode" instance does not exist', ["a"])]
 
 
 def test_xml_that_is_not_well_formed_still_fails_as_a_whole(fx):
