@@ -150,6 +150,13 @@ def prepare_input(api: ObjectAPI, item: InputObject) -> dict[str, Any]:
     try:
         resource = api.registry.for_object(obj)
     except ChoreoError:
+        group, _, version = str(obj.get("apiVersion") or "").rpartition("/")
+        known = api.registry.get(group, str(obj.get("kind") or ""))
+        if known is not None:  # the kind is defined, but not in this version
+            raise LoadError(
+                f"{item.source}: apiVersion {obj.get('apiVersion')}: version {version} of {known.kind}.{known.group} "
+                f"is not served (served: {', '.join(known.served_versions) or 'none'})"
+            ) from None
         raise LoadError(
             f"{item.source}: unknown kind {obj.get('kind')} (apiVersion {obj.get('apiVersion')}): "
             "no CRD in crds/ defines it"

@@ -56,6 +56,16 @@ def test_unknown_kind_in_input(example) -> None:
     _assert_clean_failure(project, choreo("run", str(project)), "in/x.yaml", "unknown kind Farewell")
 
 
+def test_an_input_of_a_version_its_crd_does_not_serve(example) -> None:
+    """Named as such, not as a kind no CRD defines."""
+    project = _good_state(example)
+    source = project / "in" / "example.com.greeting.bob.yaml"
+    source.write_text(source.read_text().replace("example.com/v1alpha1", "example.com/v9", 1))
+    line = _assert_clean_failure(project, choreo("run", str(project)), "in/example.com.greeting.bob.yaml")
+    assert line.endswith("apiVersion example.com/v9: version v9 of Greeting.example.com is not served "
+                         "(served: v1alpha1)")
+
+
 def test_schema_violation_in_input(example) -> None:
     project = _good_state(example)
     source = project / "in" / "example.com.greeting.bob.yaml"
