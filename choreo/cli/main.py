@@ -109,6 +109,8 @@ def main() -> None:
         click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.message)
         sys.exit(0)
     except click.ClickException as exc:
+        if isinstance(exc, click.exceptions.NoSuchOption) and exc.possibilities:
+            exc.possibilities = [p for p in exc.possibilities if p not in reference_flags.NEVER_SUGGESTED]
         vars(exc)["message"] = shorten(exc.message)  # click types it Final; shown shortened, usage kept
         exc.show()
         sys.exit(exc.exit_code)

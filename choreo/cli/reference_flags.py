@@ -146,6 +146,12 @@ FLAGS = (
 )
 
 
+NEVER_SUGGESTED = frozenset(
+    opt for flag in FLAGS if flag.help.startswith(("Not used", "Not settable")) for opt in flag.opts
+)
+"""The spellings a mistyped option is never told to be (``Did you mean '--post'?``): choreo refuses them."""
+
+
 def _option(flag: GlobalFlag, hidden: bool) -> click.Option:
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         if param.name and ctx.get_parameter_source(param.name) == ParameterSource.COMMANDLINE:

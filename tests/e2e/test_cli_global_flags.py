@@ -179,3 +179,10 @@ def test_folder_flags_with_choreos_folder_names_change_nothing(example) -> None:
     ran = choreo(*defaults, "run", str(project))
     assert ran.code == 0, ran.err
     assert choreo("get", "messages", "-C", str(project), *defaults, "-o", "name").out.count("message.example.com/") == 2
+
+
+def test_a_mistyped_option_is_never_told_to_be_one_choreo_refuses() -> None:
+    """click suggests the nearest spelling of any option, the reference's refused ones (hidden) too."""
+    assert choreo("get", "--bogus").err.strip().endswith("No such option '--bogus'.")
+    assert "Did you mean" not in choreo("get", "--time-limit").err
+    assert choreo("get", "--outptu").err.strip().endswith("No such option '--outptu'. Did you mean '--output'?")
