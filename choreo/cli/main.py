@@ -110,7 +110,8 @@ def main() -> None:
         sys.exit(0)
     except click.ClickException as exc:
         if isinstance(exc, click.exceptions.NoSuchOption) and exc.possibilities:
-            exc.possibilities = [p for p in exc.possibilities if p not in reference_flags.NEVER_SUGGESTED]
+            kept = [p for p in exc.possibilities if p not in reference_flags.NEVER_SUGGESTED]
+            vars(exc)["possibilities"] = kept  # click types it Final, as ``message``
         vars(exc)["message"] = shorten(exc.message)  # click types it Final; shown shortened, usage kept
         exc.show()
         sys.exit(exc.exit_code)
