@@ -185,11 +185,18 @@ def _ref_of(doc: dict[str, Any]) -> ObjectRef:
 
 def _edit(found: Found, document: str | None) -> str:
     """The file's text with the found document replaced by ``document`` (removed when None), the others kept
-    as they are written."""
+    as they are written: the file's byte order mark and CRLF line ends, which reading it dropped, go back."""
     start, end, explicit = _document_spans(found.text)[found.position - 1]
     marker = "---\n" if explicit else ""
     replacement = "" if document is None else marker + document
-    return found.text[:start] + replacement + found.text[end:]
+    text = found.text[:start] + replacement + found.text[end:]
+    try:
+        raw = found.file.path.read_bytes()
+    except OSError:
+        return text
+    if b"\r\n" in raw and raw.count(b"\n") == raw.count(b"\r\n"):
+        text = text.replace("\n", "\r\n")
+    return "\ufeff" + text if raw.startswith(b"\xef\xbb\xbf") else text
 
 
 def _document_spans(text: str) -> list[tuple[int, int, bool]]:

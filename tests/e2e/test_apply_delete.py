@@ -245,3 +245,16 @@ def test_apply_refuses_an_object_another_project_file_defines(example) -> None:
     assert refused.code == 1 and "Reconciler greeting comes from reconcilers/greeting/" in refused.err
     assert in_files(project) == ["example.com.greeting.alice.yaml", "example.com.greeting.bob.yaml"]
     assert choreo("run", str(project)).code == 0
+
+
+def test_apply_keeps_the_byte_order_mark_and_crlf_of_the_file_it_edits(example) -> None:
+    """Windows-made files keep their form: only the applied document changes."""
+    project = example("greeting")
+    shared = project / "in" / "team.yaml"
+    first, second = greeting("carol", "Carol"), greeting("dave", "Dave")
+    shared.write_bytes(b"\xef\xbb\xbf" + (first + "---\n# keep me\n" + second).replace("\n", "\r\n").encode())
+    assert apply(project, greeting("carol", "Caroline")).code == 0
+    raw = shared.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\n") == raw.count(b"\r\n")
+    assert raw.endswith(("---\n# keep me\n" + second).replace("\n", "\r\n").encode())
+    assert b"name: Caroline\r\n" in raw
