@@ -115,6 +115,7 @@ _REASONS = {
     403: "Forbidden",
     404: "NotFound",
     405: "MethodNotAllowed",
+    406: "NotAcceptable",
     409: "Conflict",
     410: "Expired",
     413: "RequestEntityTooLarge",
@@ -959,9 +960,12 @@ class Resource:
     # ---------------------------------------------------------------- reads
 
     def _get(self) -> None:
+        wanted = tables.negotiate(self.h.headers.get("Accept", ""))
         obj = self._current()
-        if tables.wants_table(self.h.headers.get("Accept", "")):
+        if wanted == tables.TABLE:
             self.h._send_json(200, self._table([obj], obj["metadata"].get("resourceVersion", "")))
+        elif wanted == tables.PARTIAL:
+            self.h._send_json(200, tables.partial(obj))
         else:
             self._send(200, obj)
 
@@ -1051,9 +1055,10 @@ class Resource:
         if _flag(self.query, "watch"):
             Watch(self).run()
             return
+        wanted = tables.negotiate(self.h.headers.get("Accept", ""))
         listed = self._page()
         token = listed.next.token() if listed.next else ""
-        if tables.wants_table(self.h.headers.get("Accept", "")):
+        if wanted == tables.TABLE:
             self.h._send_json(200, self._table(listed.items, str(listed.revision), token))
             return
         metadata: Object = {"resourceVersion": str(listed.revision)}
@@ -1061,6 +1066,9 @@ class Resource:
             metadata["continue"] = token
             if not any(self.query.get(selector) for selector in _SELECTORS):
                 metadata["remainingItemCount"] = listed.remaining
+        if wanted == tables.PARTIAL:
+            self.h._send_json(200, tables.partial_list(listed.items, metadata))
+            return
         self._send_list(listed.items, metadata)
 
     def _send_list(self, items: list[Object], metadata: Object) -> None:

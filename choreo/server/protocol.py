@@ -36,6 +36,13 @@ class MethodNotAllowed(ChoreoError):
     code = 405
 
 
+class NotAcceptable(ChoreoError):
+    """406: the client accepts no media type the server can answer in."""
+
+    reason = "NotAcceptable"
+    code = 406
+
+
 class UnsupportedMediaType(ChoreoError):
     reason = "UnsupportedMediaType"
     code = 415

@@ -15,6 +15,7 @@ from typing import Any
 from choreo.apiserver.columns import NAME_LAST, PrinterColumn, kind_columns
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.registry import APIResource
+from choreo.server.protocol import NotAcceptable
 
 Doc = dict[str, Any]
 _NAME = {
@@ -26,9 +27,47 @@ _NAME = {
 }
 
 
+TABLE, PARTIAL, FULL = "Table", "PartialObjectMetadata", "full"
+
+
 def wants_table(accept: str) -> bool:
     """Whether the client's preferred media type is a Table (kubectl lists it first when it wants one)."""
-    return any("as=Table" in part.replace(" ", "") for part in accept.split(",")[:1])
+    return negotiate(accept) == TABLE
+
+
+def negotiate(accept: str) -> str:
+    """What a read answers with, from the request's Accept header, taking its media types in order as
+    kube-apiserver does: a ``meta.k8s.io`` Table, PartialObjectMetadata (what metadata-only clients ask for;
+    ``...List`` for a list) or the full objects as JSON. None of them acceptable (protobuf alone, text/html):
+    ``NotAcceptable`` (406)."""
+    if not accept.strip():
+        return FULL
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        options = dict(param.partition("=")[::2] for param in params)
+        as_kind = options.get("as", "")
+        if media in ("application/json", "application/*", "*/*") and not as_kind:
+            return FULL
+        if media == "application/json" and options.get("g") == "meta.k8s.io" and options.get("v") in ("v1", "v1beta1"):
+            if as_kind == TABLE:
+                return TABLE
+            if as_kind in (PARTIAL, f"{PARTIAL}List"):
+                return PARTIAL
+    raise NotAcceptable(
+        f"only the following media types are accepted: application/json, application/json;as=Table;v=v1;"
+        f"g=meta.k8s.io, application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io (asked: {accept})"
+    )
+
+
+def partial_list(objects: list[Doc], metadata: Doc) -> Doc:
+    """A ``PartialObjectMetadataList``: each object's metadata alone."""
+    return {"kind": f"{PARTIAL}List", "apiVersion": "meta.k8s.io/v1", "metadata": metadata,
+            "items": [_partial(obj) for obj in objects]}
+
+
+def partial(obj: Doc) -> Doc:
+    """A ``PartialObjectMetadata``: the object's metadata alone."""
+    return _partial(obj)
 
 
 def columns_for(api: ObjectAPI, resource: APIResource, version: str) -> list[PrinterColumn]:

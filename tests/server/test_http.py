@@ -531,6 +531,21 @@ def test_an_update_may_not_change_the_uid(http: Http) -> None:
     assert http.call("GET", f"{NS}/greetings/uidy")[1]["metadata"]["uid"] == created["metadata"]["uid"]
 
 
+def test_reads_answer_in_the_media_type_asked_for(http: Http) -> None:
+    partial = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+    code, listed = http.call("GET", f"{NS}/greetings", headers={"Accept": partial})
+    assert (code, listed["kind"], listed["apiVersion"]) == (200, "PartialObjectMetadataList", "meta.k8s.io/v1")
+    assert [(i["kind"], i["metadata"]["name"], "spec" in i) for i in listed["items"]] == [
+        ("PartialObjectMetadata", "alice", False), ("PartialObjectMetadata", "bob", False)]
+    code, one = http.call("GET", f"{NS}/greetings/alice",
+                          headers={"Accept": "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"})
+    assert (code, one["kind"], one["metadata"]["name"]) == (200, "PartialObjectMetadata", "alice")
+    code, status = http.call("GET", f"{NS}/greetings", headers={"Accept": "text/html"})
+    assert (code, status["reason"]) == (406, "NotAcceptable")
+    code, full = http.call("GET", f"{NS}/greetings", headers={"Accept": "application/vnd.kubernetes.protobuf, */*"})
+    assert (code, full["kind"]) == (200, "GreetingList")
+
+
 def test_token_is_required_when_configured(tmp_path: Path) -> None:
     with served(copy_example("hello-world", tmp_path), token="s3cret") as (_app, url):
         code, status = Http(url).call("GET", "/apis")
