@@ -31,6 +31,13 @@ class AlreadyExists(ChoreoError):
     code = 409
 
 
+class Forbidden(ChoreoError):
+    """A request the API never grants, whoever asks (deleting the ``default`` namespace)."""
+
+    reason = "Forbidden"
+    code = 403
+
+
 class Conflict(ChoreoError):
     """A stale write (resourceVersion mismatch) or a server-side apply field conflict."""
 

@@ -86,10 +86,13 @@ class ProjectLoad:
         with self.api.transaction():
             for crd in self.plugin_crds:
                 self.api.apply(crd, manager=PLUGIN_MANAGER, force=True)
-            loaded = {self.inputs.apply(intent) for intent in self.intents}
-            self.inputs.prune()
-            for obj in leftovers(self.api, loaded):
+            # what the folder no longer holds goes first: a Namespace among it takes the objects in it along,
+            # and those the folder still holds must then be applied again, in this load
+            for obj in leftovers(self.api, {intent.key for intent in self.intents}):
                 _remove(self.api, obj)
+            for intent in self.intents:
+                self.inputs.apply(intent)
+            self.inputs.prune()
             collected = set(collect_garbage(self.api))
         for intent in self.intents:  # an input collected at once: its owner references name no object
             if intent.key in collected:
@@ -317,10 +320,13 @@ def leftovers(api: ObjectAPI, loaded: set[ObjectKey]) -> Iterator[dict[str, Any]
     """Objects an earlier load applied from inputs that this load does not have (the store's own). Only
     objects with an origin, managed by the input manager, that this load did not apply are read whole
     (their heads tell)."""
+    held = {key.namespace for key in loaded}
     for resource in api.registry.resources():
         for key, head in api.heads(resource.group, resource.kind):
             if key in loaded or INPUT_MANAGER not in head.managers or ORIGIN_ANNOTATION not in head.annotations:
                 continue
+            if (key.group, key.kind) == ("", "Namespace") and key.name in held:
+                continue  # deleting it would delete the objects the folder still holds in it: it stays
             obj = api.view(key.group, key.kind, key.namespace, key.name)
             if obj is not None and _loaded_before_but_not_now(obj, loaded):  # None: gone with a leftover owner
                 yield obj

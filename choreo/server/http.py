@@ -53,7 +53,7 @@ from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.metadata import OBJECT_META_FIELDS
 from choreo.apiserver.openapi import prune_undeclared
 from choreo.apiserver.registry import APIResource, crd_group_kind
-from choreo.errors import AlreadyExists, BadRequest, ChoreoError, Conflict, Invalid, NotFound
+from choreo.errors import AlreadyExists, BadRequest, ChoreoError, Conflict, Forbidden, Invalid, NotFound
 from choreo.results.inventory import current_inventory
 from choreo.results.runs import runs_newest_first
 from choreo.results.snapshot import has_snapshot, load_snapshot
@@ -1202,6 +1202,9 @@ class Resource:
         # A dry run of a delete answers as the delete would (``choreo delete`` checks every object so before
         # it deletes any); a dry-run write is not refused, so that ``kubectl diff`` can show any object.
         self.h.context.check_write(self.r.group, self.r.kind, self._namespace, name)
+        if (self.r.group, self.r.kind) == ("", "Namespace") and name in UNDELETABLE_NAMESPACES:
+            # it would take every object of the project that names no namespace along
+            raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted')
         gone = self.api.delete(
             self.r.group,
             self.r.kind,
@@ -1273,6 +1276,8 @@ class Resource:
 
 
 PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
+UNDELETABLE_NAMESPACES = frozenset(("default", "kube-system", "kube-public"))
+"""The namespaces kube-apiserver never deletes."""
 ACCESS_REVIEWS = {
     "selfsubjectaccessreviews": "SelfSubjectAccessReview",
     "selfsubjectrulesreviews": "SelfSubjectRulesReview",

@@ -83,3 +83,26 @@ def test_an_input_whose_owners_do_not_exist_is_collected_with_a_warning(example)
     assert ("warning: in/example.com.greeting.alice.yaml: Greeting alice was deleted as garbage: no owner its "
             "metadata.ownerReferences names exists") in result.err
     assert [g["metadata"]["name"] for g in get_json(project, "greetings")["items"]] == ["bob"]
+
+
+def test_removing_a_namespace_file_keeps_the_objects_the_folder_still_holds_in_it(example) -> None:
+    """Deleting the Namespace would delete what is in it (the finalizer-held Greeting at the end of the run,
+    back at the next: two results for one project); it stays while the folder holds objects in it."""
+    project: Path = example("greeting")
+    (project / "in" / "ns-lab.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: lab}\n")
+    (project / "in" / "zed.yaml").write_text(
+        "apiVersion: example.com/v1alpha1\nkind: Greeting\nmetadata: {name: zed, namespace: lab}\nspec: {name: Zed}\n")
+    assert choreo("run", str(project)).code == 0
+    (project / "in" / "ns-lab.yaml").unlink()
+
+    def lab() -> tuple[list[str], list[str]]:
+        greetings = choreo("get", "greetings", "-n", "lab", "-C", str(project), "-o", "name").out.split()
+        namespaces = choreo("get", "namespaces", "-C", str(project), "-o", "name").out.split()
+        return greetings, namespaces
+
+    for _ in range(2):  # the same result on every run
+        assert choreo("run", str(project)).code == 0
+        assert lab() == (["greeting.example.com/zed"], ["namespace/lab"])
+    (project / "in" / "zed.yaml").unlink()
+    assert choreo("run", str(project)).code == 0
+    assert lab() == ([], [])

@@ -87,3 +87,15 @@ def test_choreo_commands_find_namespaces_on_a_server(url: str) -> None:
     assert (namespaces.group, namespaces.version, client.path(namespaces)) == ("", "v1", "/api/v1/namespaces")
     client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lab"}})
     assert [ns["metadata"]["name"] for ns in client.list(namespaces)] == ["lab"]
+
+
+@pytest.mark.parametrize("name", ["default", "kube-system"])
+def test_the_default_namespace_may_not_be_deleted(url: str, name: str) -> None:
+    """As in Kubernetes: deleting it would take every object that names no namespace along."""
+    http = Http(url)
+    assert http.call("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                   "metadata": {"name": name}})[0] == 201
+    code, status = http.call("DELETE", f"/api/v1/namespaces/{name}")
+    assert (code, status["reason"]) == (403, "Forbidden")
+    assert status["message"] == f'namespaces "{name}" is forbidden: this namespace may not be deleted'
+    assert http.call("GET", "/apis/example.com/v1alpha1/namespaces/default/greetings/alice")[0] == 200
