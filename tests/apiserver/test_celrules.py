@@ -14,6 +14,8 @@ from choreo.apiserver.server import APIServer
 from choreo.errors import Invalid
 from choreo.store.memory import MemoryBackend
 
+ROOT = "spec.versions[0].schema.openAPIV3Schema"
+
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "x-kubernetes-validations": [
@@ -174,6 +176,55 @@ def test_a_schema_without_rules_never_enters_the_rules_walk(monkeypatch: pytest.
     monkeypatch.setattr(openapi._Validator, "check_rules", never)
     plain = {"type": "object", "properties": {"spec": {"type": "object", "properties": {"a": {"type": "string"}}}}}
     assert openapi.validate(plain, {"spec": {"a": "x"}}, old={"spec": {"a": "y"}}) == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "where", "needle"),
+    [
+        ({"rule": "self.name ==="}, "rule",
+         'Invalid value: "self.name ===": compilation failed: ERROR: <input>:1:13: Syntax error'),
+        ({"rule": "quantity(self.size) > 1"}, "rule",
+         "compilation failed: undeclared reference to 'quantity' (choreo's CEL has no quantity library)"),
+        ({"rule": "self.name.size() > 1", "messageExpression": "'a' +"}, "messageExpression",
+         "messageExpression compilation failed"),
+        ({"rule": "true", "reason": "FieldValueWrong"}, "reason", 'Unsupported value: "FieldValueWrong"'),
+        ({"rule": "true", "fieldPath": ".nope"}, "fieldPath", "does not refer to a valid field"),
+        ({"rule": "  "}, "rule", "Required value: rule is not specified"),
+    ],
+)  # fmt: skip
+def test_a_rule_kubernetes_would_not_accept_refuses_the_crd(rule: dict[str, Any], where: str, needle: str) -> None:
+    schema = copy.deepcopy(SCHEMA)
+    schema["properties"]["spec"]["x-kubernetes-validations"] = [{"rule": "true"}, rule]
+    server = APIServer(MemoryBackend())
+    with pytest.raises(Invalid) as caught:
+        server.register_crd(_crd(schema), source="crds/tasks.yaml")
+    message = str(caught.value)
+    path = f"{ROOT}.properties.spec.x-kubernetes-validations[1].{where}: "
+    assert message.startswith(f"crds/tasks.yaml: CustomResourceDefinition tasks.example.com: {path}"), message
+    assert needle in message and "\n" not in message
+
+
+def test_old_self_below_the_items_of_a_list_that_is_not_a_map_refuses_the_crd() -> None:
+    schema = copy.deepcopy(SCHEMA)
+    schema["properties"]["spec"]["properties"]["tags"]["items"]["x-kubernetes-validations"] = [
+        {"rule": "self == oldSelf"}
+    ]
+    with pytest.raises(Invalid, match=r"tags\.items\.x-kubernetes-validations\[0\]\.rule: .*uncorrelatable"):
+        APIServer(MemoryBackend()).register_crd(_crd(schema))
+
+
+def test_a_crd_created_through_the_api_is_checked_too(api: APIServer) -> None:
+    from choreo.server.project import install_hooks  # what a served project registers CRDs with
+
+    install_hooks(api)
+    schema = copy.deepcopy(SCHEMA)
+    schema["x-kubernetes-validations"] = [{"rule": "self.spec.owner ==="}]
+    crd = _crd(schema)
+    crd["metadata"]["name"] = "others.example.com"
+    crd["spec"]["names"] = {"kind": "Other", "plural": "others"}
+    with pytest.raises(Invalid, match=r"openAPIV3Schema\.x-kubernetes-validations\[0\]\.rule: .*compilation failed"):
+        api.create(crd)
+    assert api.registry.get("example.com", "Other") is None
 
 
 @pytest.mark.parametrize(
