@@ -256,7 +256,7 @@ def _type(node: dict[str, Any], path: str, where: str) -> Iterator[FieldError]:
 
 def _nested_generics(node: dict[str, Any], path: str) -> Iterator[FieldError]:
     """Inside allOf/anyOf/oneOf/not only value validations may stand: they constrain, never declare."""
-    for key in ("type", "default", "nullable", *_EXTENSIONS):
+    for key in ("type", "default", "nullable", *_EXTENSIONS, "x-kubernetes-validations"):
         if key in node:
             yield FieldError(f"{path}.{key}", "Forbidden: must not be set inside allOf, anyOf, oneOf or not")
 
@@ -516,17 +516,52 @@ def _values(crd: dict[str, Any]) -> Iterator[FieldError]:
         yield from _node_values(root, f"spec.versions[{i}].schema.openAPIV3Schema")
 
 
-def _node_values(node: dict[str, Any], path: str) -> Iterator[FieldError]:
-    bare = {k: v for k, v in node.items() if k not in ("default", "enum")}
+def _node_values(node: dict[str, Any], path: str, correlatable: bool = True) -> Iterator[FieldError]:
+    """``correlatable``: an update has an old value for this node to hand a rule's ``oldSelf`` (every node but
+    those below the items of a list that is not a list-map)."""
+    if node.get("x-kubernetes-validations"):
+        yield from _rules(node, path, correlatable)
+    bare = {k: v for k, v in node.items() if k not in ("default", "enum", "x-kubernetes-validations")}
     if "default" in node:
         yield from _relative(f"{path}.default", check_value(bare, node["default"]))
     for i, value in enumerate(node.get("enum") or []):
         yield from _relative(f"{path}.enum[{i}]", check_value(bare, value))
     for key, sub in (node.get("properties") or {}).items():
-        yield from _node_values(sub, f"{path}.properties.{key}")
-    for key in ("additionalProperties", "items"):
-        if isinstance(node.get(key), dict):
-            yield from _node_values(node[key], f"{path}.{key}")
+        yield from _node_values(sub, f"{path}.properties.{key}", correlatable)
+    if isinstance(node.get("additionalProperties"), dict):
+        yield from _node_values(node["additionalProperties"], f"{path}.additionalProperties", correlatable)
+    if isinstance(node.get("items"), dict):
+        by_key = correlatable and node.get("x-kubernetes-list-type") == "map"
+        yield from _node_values(node["items"], f"{path}.items", by_key)
+
+
+def _rules(node: dict[str, Any], path: str, correlatable: bool) -> Iterator[FieldError]:
+    """Each CEL rule must compile (and its messageExpression), with a known reason and a fieldPath to a field
+    the schema declares, as kube-apiserver checks when a CRD is created (choreo.apiserver.celrules)."""
+    from choreo.apiserver import celrules  # loads the CEL library: only for the CRDs that have rules
+
+    for i, entry in enumerate(node["x-kubernetes-validations"]):
+        where = f"{path}.x-kubernetes-validations[{i}]"
+        for key, message in celrules.rule_problems(entry, correlatable):
+            yield FieldError(f"{where}.{key}" if key else where, message)
+        field_path = entry.get("fieldPath") if isinstance(entry, dict) else None
+        steps = celrules.parse_field_path(field_path) if isinstance(field_path, str) else None
+        if steps is not None and not _declares(node, steps):
+            problem = "fieldPath must be a valid path: does not refer to a valid field"
+            yield FieldError(f"{where}.fieldPath", f"Invalid value: {_quoted(field_path)}: {problem}")
+
+
+def _declares(node: dict[str, Any], steps: list[str]) -> bool:
+    """Whether the field ``steps`` lead to from ``node`` is declared (a property, or any key of a map)."""
+    for step in steps:
+        props, additional = node.get("properties"), node.get("additionalProperties")
+        if isinstance(props, dict) and isinstance(props.get(step), dict):
+            node = props[step]
+        elif isinstance(additional, dict):
+            node = additional
+        else:
+            return False
+    return True
 
 
 def _relative(path: str, errors: list[FieldError]) -> Iterator[FieldError]:

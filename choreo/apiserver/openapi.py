@@ -36,7 +36,7 @@ import ipaddress
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -185,8 +185,9 @@ class _CompiledCache(Generic[_Compiled]):
     a fresh ``{}`` each time) is looked up as the one shared :data:`_EMPTY`.
     """
 
-    def __init__(self, factory: type[_Compiled]) -> None:
+    def __init__(self, factory: type[_Compiled], finish: Callable[[_Compiled], None] | None = None) -> None:
         self._factory: type[_Compiled] = factory
+        self._finish: Callable[[_Compiled], None] | None = finish  # what to work out once the whole tree is built
         self._entries: dict[int, tuple[Schema, _Compiled]] = {}
 
     def get(self, schema: Schema) -> _Compiled:
@@ -197,6 +198,8 @@ class _CompiledCache(Generic[_Compiled]):
             return entry[1]
         compiled = _Builder(self._factory)(schema)
         assert compiled is not None  # callers pass a dict
+        if self._finish is not None:
+            self._finish(compiled)
         if len(self._entries) >= _COMPILED_LIMIT:
             self._entries.clear()
         self._entries[id(schema)] = (schema, compiled)
@@ -289,17 +292,31 @@ class _Defaulter:
 
 
 def validate(
-    schema: Schema, obj: dict[str, Any], *, skip_root: tuple[str, ...] = ("apiVersion", "kind", "metadata")
+    schema: Schema,
+    obj: dict[str, Any],
+    *,
+    skip_root: tuple[str, ...] = ("apiVersion", "kind", "metadata"),
+    old: dict[str, Any] | None = None,
 ) -> list[FieldError]:
     """Every way ``obj`` breaks ``schema``, sorted by path then message (empty when valid).
 
     Root keys named in ``skip_root`` are neither validated nor flagged as undeclared, nor reported
     as missing when the root schema lists them as required.
+
+    The schema's CEL rules (``x-kubernetes-validations``, :mod:`choreo.apiserver.celrules`) are checked too,
+    on a second walk that enters only the parts of the schema that hold rules (none at all for a schema
+    without them). ``old`` is the stored object on an update: the rules that use ``oldSelf`` run only where
+    it has a value at the same path.
     """
     if not isinstance(schema, dict):
         return []
     errors: list[FieldError] = []
-    _VALIDATORS.get(schema).check(obj, "", True, errors, skip_root)
+    root = _VALIDATORS.get(schema)
+    root.check(obj, "", True, errors, skip_root)
+    if root.rules_below:
+        found: list[tuple[str, str]] = []
+        root.check_rules(obj, old, old is not None, "", found, True)
+        errors += (FieldError(_shown(path), message) for path, message in found)
     return sorted_errors(errors)
 
 
@@ -393,12 +410,14 @@ class _Validator:
         "all_of",
         "any_of",
         "bounds",
+        "cel_plain",
         "checks_type",
         "combinators",
         "embedded",
         "enum",
         "enum_message",
         "exact",
+        "float_number",
         "format",
         "format_check",
         "int_format",
@@ -423,9 +442,12 @@ class _Validator:
         "props",
         "regex",
         "required",
+        "rules",
+        "rules_below",
         "schema",
         "strict",
         "string_rules",
+        "type_name",
         "types",
         "unique",
     )
@@ -445,6 +467,7 @@ class _Validator:
         self._fill_object(schema, build)
         self._fill_array(schema, build)
         self._fill_combinators(schema, build)
+        self._fill_rules(schema)
         self.leaf = (
             self.checks_type
             and "object" not in self.types
@@ -522,6 +545,27 @@ class _Validator:
         self.negated = build(schema.get("not"))
         branches = (self.any_of, self.one_of, self.negated)
         self.combinators = bool(self.all_of) or any(b is not None for b in branches)
+
+    def _fill_rules(self, schema: Schema) -> None:
+        rules = schema.get("x-kubernetes-validations")
+        if rules:
+            from choreo.apiserver import celrules  # imported by the schemas that have rules only
+
+            self.rules = celrules.compile_rules(rules)
+        else:
+            self.rules = ()
+        self.rules_below = bool(self.rules)  # _link_rules adds the rules of the nodes below
+        # Kubernetes gives a rule the value in CEL types: a `number` is a double even when written as 1, and
+        # the metadata of an embedded resource is only its name and generateName.
+        self.float_number = self.types == ["number"]
+        self.cel_plain = not self.float_number and not self.embedded  # _link_rules: and the nodes below
+        self.type_name = self.types[0] if len(self.types) == 1 else ""  # what Kubernetes quotes as the value
+
+    def children(self) -> Iterator[_Validator]:
+        """The nodes for the fields and items of this node's value (not the allOf/anyOf/oneOf/not branches)."""
+        for sub in (*self.props.values(), self.additional, self.items):
+            if sub is not None:
+                yield sub
 
     # -- one node ---------------------------------------------------------------------------------
 
@@ -607,6 +651,84 @@ class _Validator:
         return type(value) in self.exact or isinstance(value, self.loose) or (
             isinstance(value, self.strict) and type(value) is not bool
         )
+
+    # -- CEL rules --------------------------------------------------------------------------------
+
+    def check_rules(
+        self, value: Any, old: Any, has_old: bool, path: str, found: list[tuple[str, str]], root: bool = False
+    ) -> None:
+        """Add the (path, message) of every CEL rule at or below this node that ``value`` breaks to ``found``.
+        Only called where ``rules_below``; a value of the wrong type (already an error) or null is not entered,
+        as Kubernetes does. ``old`` is the value at the same place in the stored object when ``has_old``:
+        through object fields, and through list-map items by their keys (other lists do not correlate)."""
+        if value is None or (self.checks_type and not self._type_fits(value)):
+            return
+        if type(value) is float and not math.isfinite(value):
+            return
+        if self.rules:
+            from choreo.apiserver import celrules  # loaded already: compiling the rules imported it
+
+            has_old = has_old and old is not None and (not self.checks_type or self._type_fits(old))
+            celrules.evaluate(
+                self.rules,
+                self.cel_value(value, root),
+                self.cel_value(old, root) if has_old else None,
+                has_old,
+                path,
+                self.type_name,
+                found,
+            )
+        if isinstance(value, dict):
+            olds = old if has_old and isinstance(old, dict) else None
+            props, additional = self.props, self.additional
+            for key, item in value.items():
+                if key == "metadata" and (root or self.embedded):
+                    continue
+                sub = props.get(key, additional)
+                if sub is not None and sub.rules_below:
+                    known = olds is not None and key in olds
+                    sub.check_rules(item, olds.get(key) if olds is not None else None, known, f"{path}.{key}", found)
+        elif isinstance(value, list) and self.items is not None and self.items.rules_below:
+            by_key = self._old_items(old) if has_old and self.list_map and isinstance(old, list) else {}
+            for i, item in enumerate(value):
+                key = self._map_identity(item) if by_key else None
+                known = key is not None and key in by_key
+                self.items.check_rules(item, by_key.get(key) if key is not None else None, known, f"{path}[{i}]", found)
+
+    def _map_identity(self, item: Any) -> tuple[str, ...] | None:
+        if not isinstance(item, dict):
+            return None
+        pairs = zip(self.map_keys, self.map_fallbacks, strict=True)
+        return tuple(_identity(item[k]) if k in item else fallback for k, fallback in pairs)
+
+    def _old_items(self, old: list[Any]) -> dict[tuple[str, ...], Any]:
+        found: dict[tuple[str, ...], Any] = {}
+        for item in old:
+            key = self._map_identity(item)
+            if key is not None:
+                found.setdefault(key, item)
+        return found
+
+    def cel_value(self, value: Any, root: bool = False) -> Any:
+        """``value`` as Kubernetes hands it to a rule: numbers of `number` fields as floats, and the metadata
+        of the object (``root``) or of an embedded resource reduced to name and generateName. Most values are
+        handed over as they are (``cel_plain``)."""
+        if self.cel_plain and not root:
+            return value
+        if self.float_number and _is_integer(value):
+            return float(value)
+        if isinstance(value, dict):
+            converted = {}
+            for key, item in value.items():
+                if key == "metadata" and (root or self.embedded) and isinstance(item, dict):
+                    converted[key] = {k: item[k] for k in ("name", "generateName") if k in item}
+                    continue
+                sub = self.props.get(key, self.additional)
+                converted[key] = item if sub is None or item is None else sub.cel_value(item)
+            return converted
+        if isinstance(value, list) and self.items is not None and not self.items.cel_plain:
+            return [item if item is None else self.items.cel_value(item) for item in value]
+        return value
 
     # -- scalars ----------------------------------------------------------------------------------
 
@@ -730,8 +852,31 @@ def _passes(node: _Validator | None, value: Any, path: str) -> bool:
     return not errors
 
 
+def _link_rules(root: _Validator) -> None:
+    """Mark the nodes with CEL rules at or below them (``rules_below``, so the rules walk enters nothing else)
+    and those whose values need no conversion for CEL (``cel_plain``). A schema may contain itself, so the
+    marks spread until nothing changes (a handful of passes over a few nodes, once per schema)."""
+    nodes: list[_Validator] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            nodes.append(node)
+            stack.extend(node.children())
+    changed = True
+    while changed:
+        changed = False
+        for node in nodes:
+            below = node.rules_below or any(sub.rules_below for sub in node.children())
+            plain = node.cel_plain and all(sub.cel_plain for sub in node.children())
+            if (below, plain) != (node.rules_below, node.cel_plain):
+                node.rules_below, node.cel_plain, changed = below, plain, True
+
+
 _DEFAULTERS: _CompiledCache[_Defaulter] = _CompiledCache(_Defaulter)
-_VALIDATORS: _CompiledCache[_Validator] = _CompiledCache(_Validator)
+_VALIDATORS: _CompiledCache[_Validator] = _CompiledCache(_Validator, _link_rules)
 
 
 def _property_counts(schema: Schema, value: dict[Any, Any], path: str, errors: list[FieldError]) -> None:

@@ -449,7 +449,7 @@ class APIServer:
         passed ``validate_metadata`` already (the request's); when ``new``'s is the same, it passes too."""
         openapi.apply_defaults(resource.schema, new)
         errors = [] if same_checked_metadata(checked, new) else validate_metadata(new, namespaced=resource.namespaced)
-        errors += openapi.validate(resource.schema, new)
+        errors += openapi.validate(resource.schema, new, old=old)
         if old is not None:
             old_md, new_md = old["metadata"], new["metadata"]
             if old_md.get("deletionTimestamp"):

@@ -251,3 +251,17 @@ def test_stale_dev_parse_copy_names_both_files(example) -> None:
                           "differs from its source libs/util.star", "choreo dev parse")
     assert choreo("dev", "parse", str(project)).code == 0
     assert choreo("run", str(project)).code == 0
+
+
+def test_input_that_breaks_a_cel_rule_of_its_crd(example) -> None:
+    project = _good_state(example)
+    crd = project / "crds" / "example.com_greetings.yaml"
+    rule = "            x-kubernetes-validations:\n            - rule: self.name != 'Mallory'\n" \
+           "              message: Mallory gets no greeting\n"
+    crd.write_text(crd.read_text().replace("            required: [name]\n", "            required: [name]\n" + rule))
+    assert choreo("run", str(project)).code == 0  # alice and bob keep the rule
+    source = project / "in" / "example.com.greeting.bob.yaml"
+    source.write_text(source.read_text().replace("name: Bob", "name: Mallory"))
+    line = _assert_clean_failure(project, choreo("run", str(project)), "in/example.com.greeting.bob.yaml",
+                                 '.spec: Invalid value: "object": Mallory gets no greeting')
+    assert get_json(project, "greetings", "bob")["spec"]["name"] == "Bob", line
