@@ -237,7 +237,8 @@ INPUTS = [
     bad_input(
         "input-unknown-version",
         "apiVersion: example.com/v9\nkind: Greeting\nmetadata: {name: x}\n",
-        r"in/bad\.yaml: unknown kind Greeting \(apiVersion example\.com/v9\)",
+        r"in/bad\.yaml: apiVersion example\.com/v9: version v9 of Greeting\.example\.com is not served "
+        r"\(served: v1alpha1\)",
     ),
     bad_input(
         "input-unknown-group",
