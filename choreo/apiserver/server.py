@@ -10,6 +10,8 @@ every public write is one store transaction, so a failure never leaves half of i
 from __future__ import annotations
 
 import builtins
+import contextlib
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
@@ -99,6 +101,7 @@ class APIServer:
         # Kinds whose stored objects may predate their current schema, with the store's revision when the
         # schema changed: an unchanged write of an object not stored since then is validated all the same.
         self._unverified: dict[tuple[str, str], int] = {}
+        self._ratchet = threading.local()  # .on: updates of this thread are ratcheted (``ratcheting``)
         for crd in builtin_crds():
             self.registry.add(resource_from_crd(crd, source="built-in", choreo_api=True))
         for resource in event_resources():
@@ -107,6 +110,18 @@ class APIServer:
         self.add_hook("", namespaces.KIND, namespaces.NamespaceHook())
 
     # ---------------------------------------------------------------- the store, through the API
+
+    @contextlib.contextmanager
+    def ratcheting(self) -> Iterator[None]:
+        """Updates within it are ratcheted (``ObjectAPI.ratcheting``): client writes and a reconciler's writes
+        of its for-object. The loader's applies never are: a run's verdict on its inputs must not depend
+        on what the store held before."""
+        before = getattr(self._ratchet, "on", False)
+        self._ratchet.on = True
+        try:
+            yield
+        finally:
+            self._ratchet.on = before
 
     def transaction(self) -> AbstractContextManager[None]:
         """Group several API calls into one atomic unit (nested calls join it; an exception undoes it)."""
@@ -462,6 +477,8 @@ class APIServer:
                             f"found new finalizers {sorted(added)}",
                         )
                     )
+        if errors and old is not None and getattr(self._ratchet, "on", False):
+            errors = self._ratcheted(resource, old, errors)
         undeclared = [e for e in errors if e.message == openapi.NOT_DECLARED]
         if applying and undeclared:  # stored before the schema changed: worded as if the intent brought them
             raise _typed_patch_failed(resource, key, undeclared)
@@ -471,6 +488,15 @@ class APIServer:
                 causes=[(e.path, e.message) for e in errors],
                 target=(resource.group, resource.kind, key.name),
             )
+
+    def _ratcheted(
+        self, resource: APIResource, old: Object, errors: builtins.list[openapi.FieldError]
+    ) -> builtins.list[openapi.FieldError]:
+        """``errors`` less those the stored object has too (the same field, the same message, which names the
+        value): what an update leaves as it was passes. Only when an update fails, so rarely worked out."""
+        stored = {(e.path, e.message) for e in openapi.validate(resource.schema, old)}
+        stored |= {(e.path, e.message) for e in validate_metadata(old, namespaced=resource.namespaced)}
+        return [e for e in errors if (e.path, e.message) not in stored]
 
     def _store(
         self,

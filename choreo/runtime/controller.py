@@ -434,7 +434,8 @@ class Controller:
             existing = get_condition(current, condition_type)
             status["conditions"] = [clone(existing)] if existing else []
             set_condition(applied, condition_type, message, self._timestamp())
-        return self.api.apply(applied, manager=r.name)
+        with self.api.ratcheting():  # a for-object the kind's new schema refuses still gets its status
+            return self.api.apply(applied, manager=r.name)
 
     def _release(self, r: BoundReconciler, obj: Object) -> None:
         """Withdraw everything the reconciler applied to a deleting object, its finalizer included.
@@ -450,11 +451,12 @@ class Controller:
         }
         if namespace:
             applied["metadata"]["namespace"] = namespace
-        self.api.apply(applied, manager=r.name, force=True)
-        fresh = self.api.try_get(f.group, f.kind, namespace, obj["metadata"]["name"])
-        if fresh is not None and r.name in (fresh["metadata"].get("finalizers") or []):
-            meta(fresh)["finalizers"] = [x for x in fresh["metadata"]["finalizers"] if x != r.name]
-            self.api.update(fresh)
+        with self.api.ratcheting():  # and can go, whatever the kind's schema says of it now
+            self.api.apply(applied, manager=r.name, force=True)
+            fresh = self.api.try_get(f.group, f.kind, namespace, obj["metadata"]["name"])
+            if fresh is not None and r.name in (fresh["metadata"].get("finalizers") or []):
+                meta(fresh)["finalizers"] = [x for x in fresh["metadata"]["finalizers"] if x != r.name]
+                self.api.update(fresh)
 
     # ------------------------------------------------------------------ reporting
 

@@ -840,7 +840,8 @@ class Resource:
         if method != "GET":
             _ = self._dry_run  # a bad dryRun value is refused before the body is looked at
         try:
-            action()
+            with self.api.ratcheting():  # a client's update is refused only for what it changes
+                action()
         except NotFound:
             if not item:
                 raise

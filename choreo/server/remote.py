@@ -191,6 +191,10 @@ class RemoteAPI:
         """A cluster has no transactions: each request stands on its own."""
         return nullcontext()
 
+    def ratcheting(self) -> AbstractContextManager[None]:
+        """A cluster ratchets its validation of every update itself."""
+        return nullcontext()
+
     def register_crd(self, crd: Object, *, source: str = "", choreo_api: bool = False) -> APIResource:
         return self._kinds.register_crd(crd, source=source, choreo_api=choreo_api)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 from typing import Any
 
@@ -249,3 +250,30 @@ def test_every_api_server_serves_both_event_kinds_and_events_means_the_core_one(
     with pytest.raises(Invalid) as ambiguous:
         api.registry.resolve("widgets")  # neither is core: no guess
     assert str(ambiguous.value) == 'resource type "widgets" is ambiguous: widgets.example.com, widgets.example.org'
+
+
+def test_ratcheting_lets_an_update_keep_what_the_new_schema_refuses(api: APIServer) -> None:
+    """Within ``ratcheting`` (client writes, a reconciler's writes of its for-object) an update is refused
+    only for what it changes; outside it (the loader's applies) the whole object is checked."""
+    api.create(widget(color="red"))
+    narrowed = copy.deepcopy(CRD)
+    narrowed["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["color"][
+        "enum"] = ["blue"]
+    api.register_crd(narrowed)
+
+    def labelled(value: str) -> dict[str, Any]:
+        current = api.get("example.com", "Widget", "default", "w1")
+        current["metadata"]["labels"] = {"team": value}
+        return current
+
+    with pytest.raises(Invalid, match=r'\.spec\.color: Unsupported value: "red"'):
+        api.update(labelled("a"))
+    with api.ratcheting():
+        assert api.update(labelled("b"))["metadata"]["labels"] == {"team": "b"}
+        changed = labelled("c")
+        changed["spec"]["size"] = "big"  # a new mistake is still refused
+        with pytest.raises(Invalid, match=r"\.spec\.size: Invalid value") as refused:
+            api.update(changed)
+        assert "color" not in str(refused.value)
+    with pytest.raises(Invalid, match=r'\.spec\.color: Unsupported value: "red"'):
+        api.update(labelled("d"))

@@ -598,3 +598,23 @@ class _Context:
 
     def check_write(self, group: str, kind: str, namespace: str, name: str) -> None:
         pass
+
+
+def test_a_client_update_is_ratcheted_after_the_kind_s_schema_narrowed(tmp_path: Path) -> None:
+    """An object made under the old schema can still get labels (and lose its finalizers) once a CRD refuses
+    one of its values, as in Kubernetes; a change of that value is refused."""
+    root = copy_example("greeting", tmp_path)
+    with served(root) as (app, url):
+        http = Http(url)
+        german = {**greeting("gd"), "spec": {"name": "G", "language": "de"}}
+        assert http.call("POST", f"{NS}/greetings", german)[0] == 201
+        crd_file = root / "crds" / "example.com_greetings.yaml"
+        crd_file.write_text(crd_file.read_text().replace("enum: [en, fr, nl, de]", "enum: [en, fr, nl]"))
+        assert app.runtime is not None
+        app.runtime.load()
+        merge = "application/merge-patch+json"
+        code, patched = http.call("PATCH", f"{NS}/greetings/gd", {"metadata": {"labels": {"team": "a"}}},
+                                  content_type=merge)
+        assert (code, patched["metadata"]["labels"]) == (200, {"team": "a"})
+        code, status = http.call("PATCH", f"{NS}/greetings/gd", {"spec": {"language": "xx"}}, content_type=merge)
+        assert (code, status["reason"]) == (422, "Invalid") and '"xx"' in status["message"]
