@@ -55,6 +55,7 @@ from choreo.apiserver.openapi import prune_undeclared
 from choreo.apiserver.registry import APIResource, crd_group_kind
 from choreo.errors import AlreadyExists, BadRequest, ChoreoError, Conflict, Forbidden, Invalid, NotFound
 from choreo.results.inventory import current_inventory
+from choreo.results.kubectl_text import yaml_text
 from choreo.results.runs import runs_newest_first
 from choreo.results.snapshot import has_snapshot, load_snapshot
 from choreo.server import discovery, gnostic, openapi_docs, tables
@@ -967,6 +968,8 @@ class Resource:
             self.h._send_json(200, self._table([obj], obj["metadata"].get("resourceVersion", "")))
         elif wanted == tables.PARTIAL:
             self.h._send_json(200, tables.partial(obj))
+        elif wanted == tables.YAML:
+            self.h._send_bytes(200, yaml_text(self.t.present(obj)).encode(), "application/yaml")
         else:
             self._send(200, obj)
 
@@ -1069,6 +1072,11 @@ class Resource:
                 metadata["remainingItemCount"] = listed.remaining
         if wanted == tables.PARTIAL:
             self.h._send_json(200, tables.partial_list(listed.items, metadata))
+            return
+        if wanted == tables.YAML:
+            doc = {"apiVersion": self.t.group_version, "kind": self.r.list_kind, "metadata": metadata,
+                   "items": [self.t.present(o) for o in listed.items]}
+            self.h._send_bytes(200, yaml_text(doc).encode(), "application/yaml")
             return
         self._send_list(listed.items, metadata)
 

@@ -27,7 +27,7 @@ _NAME = {
 }
 
 
-TABLE, PARTIAL, FULL = "Table", "PartialObjectMetadata", "full"
+TABLE, PARTIAL, FULL, YAML = "Table", "PartialObjectMetadata", "full", "yaml"
 
 
 def wants_table(accept: str) -> bool:
@@ -38,8 +38,8 @@ def wants_table(accept: str) -> bool:
 def negotiate(accept: str) -> str:
     """What a read answers with, from the request's Accept header, taking its media types in order as
     kube-apiserver does: a ``meta.k8s.io`` Table, PartialObjectMetadata (what metadata-only clients ask for;
-    ``...List`` for a list) or the full objects as JSON. None of them acceptable (protobuf alone, text/html):
-    ``NotAcceptable`` (406)."""
+    ``...List`` for a list), the full objects as JSON, or as YAML. None of them acceptable (protobuf alone,
+    text/html): ``NotAcceptable`` (406)."""
     if not accept.strip():
         return FULL
     for part in accept.split(","):
@@ -48,13 +48,16 @@ def negotiate(accept: str) -> str:
         as_kind = options.get("as", "")
         if media in ("application/json", "application/*", "*/*") and not as_kind:
             return FULL
+        if media == "application/yaml" and not as_kind:
+            return YAML
         if media == "application/json" and options.get("g") == "meta.k8s.io" and options.get("v") in ("v1", "v1beta1"):
             if as_kind == TABLE:
                 return TABLE
             if as_kind in (PARTIAL, f"{PARTIAL}List"):
                 return PARTIAL
     raise NotAcceptable(
-        f"only the following media types are accepted: application/json, application/json;as=Table;v=v1;"
+        f"only the following media types are accepted: application/json, application/yaml, "
+        f"application/json;as=Table;v=v1;"
         f"g=meta.k8s.io, application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io (asked: {accept})"
     )
 

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import yaml
 from kubernetes import dynamic
 from kubernetes.client import ApiClient, Configuration
 from kubernetes.client.exceptions import ApiException
@@ -542,6 +543,11 @@ def test_reads_answer_in_the_media_type_asked_for(http: Http) -> None:
     assert (code, one["kind"], one["metadata"]["name"]) == (200, "PartialObjectMetadata", "alice")
     code, status = http.call("GET", f"{NS}/greetings", headers={"Accept": "text/html"})
     assert (code, status["reason"]) == (406, "NotAcceptable")
+    code, text = http.call("GET", f"{NS}/greetings/alice", headers={"Accept": "application/yaml"})
+    assert code == 200 and isinstance(text, str) and text.startswith("apiVersion: example.com/v1alpha1\n")
+    assert yaml.safe_load(text)["metadata"]["name"] == "alice"
+    code, text = http.call("GET", f"{NS}/greetings", headers={"Accept": "application/yaml"})
+    assert [i["metadata"]["name"] for i in yaml.safe_load(text)["items"]] == ["alice", "bob"]
     code, full = http.call("GET", f"{NS}/greetings", headers={"Accept": "application/vnd.kubernetes.protobuf, */*"})
     assert (code, full["kind"]) == (200, "GreetingList")
 
