@@ -13,6 +13,7 @@ from choreo.apiserver import celrules, openapi
 from choreo.apiserver.server import APIServer
 from choreo.errors import Invalid
 from choreo.store.memory import MemoryBackend
+from tests.server.harness import crd
 
 ROOT = "spec.versions[0].schema.openAPIV3Schema"
 
@@ -69,17 +70,7 @@ SCHEMA: dict[str, Any] = {
 
 
 def _crd(schema: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "tasks.example.com"},
-        "spec": {
-            "group": "example.com",
-            "scope": "Namespaced",
-            "names": {"kind": "Task", "plural": "tasks"},
-            "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}}],
-        },
-    }
+    return crd("example.com", "Task", schema)
 
 
 @pytest.fixture
