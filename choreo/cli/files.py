@@ -195,6 +195,7 @@ def apply(
     files = InputFiles(root)
     for ref in refs:  # every file checked before anything is written or said
         files.check_put(ref)
+        files.check_change(ref)
     for item, ref in zip(items, refs, strict=True):
         _say("applying", item.obj, dry_run)
         if dry_run == "none":
@@ -293,6 +294,8 @@ def delete(
         problem = _not_an_input(project, api, item.obj, ref)
         if not (ignore_not_found and isinstance(problem, NotFound)):
             raise problem
+    for _item, ref in found:  # and that each can be removed, before saying or removing anything
+        files.check_change(ref)
     for item, ref in found:
         _say("deleting", item.obj, dry_run)
         if dry_run == "none":

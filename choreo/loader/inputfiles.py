@@ -152,7 +152,15 @@ class InputFiles:
 
     def _inside(self, path: Path, source: str) -> Path:
         """The real path of ``path`` (``path`` itself when new), refused unless it resolves inside ``in/``."""
-        return resolve_inside(path, [self.folder.real], source) or path
+        where = f"{INPUT}/: choreo changes only files that are in it, a link's target too"
+        return resolve_inside(path, [self.folder.real], source, outside=where) or path
+
+    def check_change(self, ref: ObjectRef) -> None:
+        """Raise the error changing the file that holds ``ref`` would raise (a link leading out of ``in/``),
+        changing nothing: to check a batch before anything is removed."""
+        found = self.find(ref)
+        if found is not None:
+            self._inside(found.file.path, found.file.source)
 
     def _write(self, path: Path, source: str, text: str) -> None:
         if not self.folder.exists:

@@ -37,11 +37,12 @@ def trusted_roots() -> tuple[Path, ...]:
     return tuple(roots)
 
 
-def resolve_inside(path: Path, roots: Iterable[Path], where: str) -> Path | None:
+def resolve_inside(path: Path, roots: Iterable[Path], where: str, *, outside: str = "") -> Path | None:
     """The real path of ``path`` (every link followed) when it lies inside one of ``roots`` (real paths).
 
     None when nothing is at ``path``; ``LoadError`` naming ``where`` when it leads outside the roots (even to
-    a file that does not exist), is a link loop or a link to nothing."""
+    a file that does not exist; ``outside`` says what the roots are, when not the project and the trusted
+    folders), is a link loop or a link to nothing."""
     try:
         real = Path(os.path.realpath(path, strict=True))
     except (FileNotFoundError, NotADirectoryError):
@@ -51,7 +52,7 @@ def resolve_inside(path: Path, roots: Iterable[Path], where: str) -> Path | None
             raise LoadError(f"{where}: symbolic link loop") from None
         raise LoadError(f"{where}: cannot open: {err.strerror}") from None
     if not any((real or Path(os.path.realpath(path))).is_relative_to(root) for root in roots):
-        raise LoadError(f"{where}: leads outside the project folder (see {TRUSTED_PATHS_ENV})")
+        raise LoadError(f"{where}: leads outside {outside or f'the project folder (see {TRUSTED_PATHS_ENV})'}")
     if real is None and os.path.islink(path):
         raise LoadError(f"{where}: broken symbolic link")
     return real

@@ -258,3 +258,18 @@ def test_apply_keeps_the_byte_order_mark_and_crlf_of_the_file_it_edits(example) 
     assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\n") == raw.count(b"\r\n")
     assert raw.endswith(("---\n# keep me\n" + second).replace("\n", "\r\n").encode())
     assert b"name: Caroline\r\n" in raw
+
+
+def test_a_file_linked_from_elsewhere_in_the_project_is_not_changed(example) -> None:
+    """in/ holds a link to a file outside in/ (inside the project): delete refuses before it says anything,
+    naming in/, not 'outside the project folder'."""
+    project = example("greeting")
+    (project / "shared").mkdir()
+    bob = project / "in" / "example.com.greeting.bob.yaml"
+    bob.rename(project / "shared" / "bob.yaml")
+    bob.symlink_to(Path("..") / "shared" / "bob.yaml")
+    refused = choreo("delete", "greeting", "bob", "-C", str(project))
+    assert (refused.code, refused.out) == (1, "")
+    assert refused.err.strip() == ("error: in/example.com.greeting.bob.yaml: leads outside in/: choreo changes only "
+                                   "files that are in it, a link's target too")
+    assert (project / "shared" / "bob.yaml").read_text().count("name: bob") == 1
