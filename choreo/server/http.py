@@ -1316,7 +1316,7 @@ class Watch:
         self.res = resource
         self.h = resource.h
         self.events = resource.api.events
-        self.table = tables.wants_table(self.h.headers.get("Accept", ""))
+        self.form = tables.negotiate(self.h.headers.get("Accept", ""))  # each event's object as a read's
         self.match = resource._selectors()
         self.visible: set[tuple[str, str]] = set()
 
@@ -1489,9 +1489,12 @@ class Watch:
             self.visible.discard(key)
         else:
             self.visible.add(key)
-        shown = self.res.t.present(obj)
-        if self.table:
+        if self.form == tables.TABLE:
             shown = self.res._table([obj], md.get("resourceVersion", ""))
+        elif self.form == tables.PARTIAL:
+            shown = tables.partial(obj)
+        else:
+            shown = self.res.t.present(obj)
         self._chunk({"type": kind, "object": shown})
 
     def _bookmark(self, revision: int, annotations: dict[str, str] | None = None) -> None:

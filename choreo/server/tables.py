@@ -30,11 +30,6 @@ _NAME = {
 TABLE, PARTIAL, FULL, YAML = "Table", "PartialObjectMetadata", "full", "yaml"
 
 
-def wants_table(accept: str) -> bool:
-    """Whether the client's preferred media type is a Table (kubectl lists it first when it wants one)."""
-    return negotiate(accept) == TABLE
-
-
 def negotiate(accept: str) -> str:
     """What a read answers with, from the request's Accept header, taking its media types in order as
     kube-apiserver does: a ``meta.k8s.io`` Table, PartialObjectMetadata (what metadata-only clients ask for;

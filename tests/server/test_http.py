@@ -550,6 +550,10 @@ def test_reads_answer_in_the_media_type_asked_for(http: Http) -> None:
     assert [i["metadata"]["name"] for i in yaml.safe_load(text)["items"]] == ["alice", "bob"]
     code, full = http.call("GET", f"{NS}/greetings", headers={"Accept": "application/vnd.kubernetes.protobuf, */*"})
     assert (code, full["kind"]) == (200, "GreetingList")
+    code, body = http.call("GET", f"{NS}/greetings?watch=1&timeoutSeconds=1",
+                           headers={"Accept": "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"})
+    assert [(e["object"]["kind"], "spec" in e["object"]) for e in _events(body)] == [
+        ("PartialObjectMetadata", False), ("PartialObjectMetadata", False)]
 
 
 def test_token_is_required_when_configured(tmp_path: Path) -> None:
