@@ -159,6 +159,10 @@ class SchemaNode:
         return self._context.check_value(self._cdata, text)
 
 
+_NOT_DECIMAL = re.compile(r"\s*[+-]?0[0-9]")
+"""A 64-bit integer's text that C's strtoll with base 0 reads as octal (a hexadecimal one libyang refuses)."""
+
+
 def _node_kind(nodetype: int) -> str:
     if nodetype == lib.LYS_LIST:
         return ListKind
@@ -322,7 +326,13 @@ class SchemaContext:
         kind = realtype[0]
         while kind != ffi.NULL and kind.basetype == lib.LY_TYPE_LEAFREF:
             kind = ffi.cast("struct lysc_type_leafref *", kind).realtype
-        return (kind.basetype if kind != ffi.NULL else lib.LY_TYPE_STRING), ""
+        base = kind.basetype if kind != ffi.NULL else lib.LY_TYPE_STRING
+        if base in (lib.LY_TYPE_INT64, lib.LY_TYPE_UINT64) and _NOT_DECIMAL.match(text):
+            # libyang reads a 64-bit integer's text with C's base 0: "010" is stored as 8;
+            # RFC 7950 (9.2.1) writes integers in data in decimal, so the value would silently change
+            return None, (f'Invalid {"uint64" if base == lib.LY_TYPE_UINT64 else "int64"} value "{text}": '
+                          "integers are decimal in YANG data (RFC 7950 9.2.1); libyang would read this one as octal")
+        return base, ""
 
     # ----------------------------------------------------------------------- data
 
