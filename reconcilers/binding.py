@@ -406,13 +406,11 @@ class Binding:
     ) -> tuple[tuple[int, ...], str]:
         """Where a failed claim comes in a retry: its replay rank; last when it is gone or does not parse."""
         claim = api.view(self.adapter.group, self.adapter.claim_kind, namespace, name)
-        if claim is not None:
-            try:
-                parsed = self.adapter.parse_claim(state.engine, state.index, claim, {})
-            except (ClaimSyntaxError, ValueError):
-                return (1,), name
-            return (0, *self.adapter.restore_rank(parsed)), name
-        return (1,), name
+        try:
+            parsed = None if claim is None else self.adapter.parse_claim(state.engine, state.index, claim, {})
+        except (ClaimSyntaxError, ValueError):
+            parsed = None
+        return ((1,) if parsed is None else (0, *self.adapter.restore_rank(parsed))), name
 
     def _flush_entries(self, api: ObjectAPI, state: IndexState, changed: list[ValueKey]) -> bool:
         """Write or remove the entries of the values the engine changed (and only those); whether a value was
@@ -512,21 +510,29 @@ class Binding:
                     "metadata": {"name": claim_name, "namespace": namespace, "ownerReferences": [owner]},
                     "spec": wanted[claim_name],
                 }
+                error, was_refused = self._write_derived(api, obj)
                 errors.pop(claim_name, None)
-                self._deriving.add((namespace, claim_name))
-                try:
-                    stored = api.apply(obj, manager=INDEX_MANAGER, force=True)
-                except _DerivedClaimRefused as refusal:
-                    errors[claim_name] = refusal.error
+                if error:
+                    errors[claim_name] = error
+                if was_refused:
                     refused.append(claim_name)
-                    continue
-                finally:
-                    self._deriving.discard((namespace, claim_name))
-                for cond in (stored.get("status") or {}).get("conditions") or []:
-                    if cond.get("type") == READY and cond.get("status") != "True":
-                        errors[claim_name] = str(cond.get("message", "")).removeprefix(self.adapter.failure_prefix)
             pending = refused if len(refused) < len(pending) else []
         return [errors[claim_name] for claim_name in wanted if claim_name in errors]
+
+    def _write_derived(self, api: ObjectAPI, obj: Object) -> tuple[str, bool]:
+        """Apply an index's own claim: its error ("" when Ready) and whether its write was refused."""
+        key = (_md(obj)["namespace"], _md(obj)["name"])
+        self._deriving.add(key)
+        try:
+            stored = api.apply(obj, manager=INDEX_MANAGER, force=True)
+        except _DerivedClaimRefused as refusal:
+            return refusal.error, True
+        finally:
+            self._deriving.discard(key)
+        for cond in (stored.get("status") or {}).get("conditions") or []:
+            if cond.get("type") == READY and cond.get("status") != "True":
+                return str(cond.get("message", "")).removeprefix(self.adapter.failure_prefix), False
+        return "", False
 
     def delete_index(self, api: ObjectAPI, obj: Object) -> None:
         md = _md(obj)

@@ -42,3 +42,13 @@ class BaseHook:
 
     def deleting(self, api: ObjectAPI, obj: Object) -> None:
         return None
+
+
+def delete_every(api: ObjectAPI, group: str, kind: str, namespace: str | None = None) -> None:
+    """Delete every object of a kind (in ``namespace``, or everywhere), as ``deleting`` hooks whose object
+    takes others along do (a Namespace, a CustomResourceDefinition); one an earlier delete took in cascade
+    is skipped."""
+    for item in api.list(group, kind, namespace):
+        md = item["metadata"]
+        if api.try_get(group, kind, md.get("namespace", ""), md["name"]) is not None:
+            api.delete(group, kind, md.get("namespace", ""), md["name"])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from choreo.apiserver.hooks import BaseHook
+from choreo.apiserver.hooks import BaseHook, delete_every
 from choreo.apiserver.metadata import dns1123_label_errors
 from choreo.apiserver.openapi import render_value
 from choreo.apiserver.registry import APIResource
@@ -86,7 +86,4 @@ class NamespaceHook(BaseHook):
         for resource in api.registry.resources():
             if not resource.namespaced:
                 continue
-            for item in api.list(resource.group, resource.kind, namespace):
-                name = item["metadata"]["name"]
-                if api.try_get(resource.group, resource.kind, namespace, name) is not None:
-                    api.delete(resource.group, resource.kind, namespace, name)
+            delete_every(api, resource.group, resource.kind, namespace)

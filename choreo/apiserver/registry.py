@@ -53,6 +53,16 @@ class APIResource:
                 self.status_subresource]
 
     @property
+    def kind_name(self) -> str:
+        """How choreo's messages name the kind: ``Greeting.example.com``; a core kind by itself (``Namespace``)."""
+        return f"{self.kind}.{self.group}" if self.group else self.kind
+
+    @property
+    def plural_name(self) -> str:
+        """How kube-apiserver's messages name it: ``greetings.example.com``; a core kind by its plural."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
     def gvk(self) -> GVK:
         return GVK(self.group, self.storage_version, self.kind)
 

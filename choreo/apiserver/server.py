@@ -224,7 +224,7 @@ class APIServer:
         resource = self._resource(group, kind)
         obj = self.backend.view(self._key(resource, namespace, name))  # copied here, once
         if obj is None:
-            raise NotFound(f'{_kind_name(resource)} "{_where(namespace, name)}" not found')
+            raise NotFound(f'{resource.kind_name} "{_where(namespace, name)}" not found')
         return clone(obj) if managed_fields else ssa.strip_managed_fields(obj)
 
     def try_get(self, group: str, kind: str, namespace: str, name: str) -> Object | None:
@@ -292,7 +292,7 @@ class APIServer:
                 from choreo.errors import AlreadyExists
 
                 raise AlreadyExists(
-                    f'{_kind_name(resource)} "{_where(key.namespace, key.name)}" already exists'
+                    f'{resource.kind_name} "{_where(key.namespace, key.name)}" already exists'
                 )
             checked = new["metadata"]
             if manager:
@@ -308,10 +308,10 @@ class APIServer:
         with self.backend.transaction():
             old = self.backend.view(key)  # only read, never changed
             if old is None:
-                raise NotFound(f'{_kind_name(resource)} "{_where(key.namespace, key.name)}" not found')
+                raise NotFound(f'{resource.kind_name} "{_where(key.namespace, key.name)}" not found')
             expected = (obj.get("metadata") or {}).get("resourceVersion")
             if expected and str(expected) != old["metadata"].get("resourceVersion"):
-                raise Conflict(_stale_message(resource, key))
+                raise Conflict(stale_message(resource, key.name))
             new = clone(obj)
             _omit_empty_metadata(new)
             _carry_server_fields(old, new)
@@ -360,7 +360,7 @@ class APIServer:
         with self.backend.transaction():
             live = self.backend.view(key)  # only read, never changed
             if live is None:
-                raise NotFound(f'{_kind_name(resource)} "{key.name}" not found')
+                raise NotFound(f'{resource.kind_name} "{key.name}" not found')
             applied = clone(status_intent(obj))
             merged = ssa.apply(
                 live, applied, manager, self.semantics(resource), now=self._clock(), force=force, subresource="status"
@@ -397,15 +397,15 @@ class APIServer:
         with self.backend.transaction():
             old = self.backend.get(key)
             if old is None:
-                raise NotFound(f'{_kind_name(resource)} "{_where(namespace, name)}" not found')
+                raise NotFound(f'{resource.kind_name} "{_where(namespace, name)}" not found')
             if expected_uid and expected_uid != old["metadata"].get("uid"):
                 raise Conflict(
-                    f'Operation cannot be fulfilled on {resource.plural}.{resource.group} "{key.name}": '
+                    f'Operation cannot be fulfilled on {resource.plural_name} "{key.name}": '
                     f"Precondition failed: UID in precondition: {expected_uid}, UID in object meta: "
                     f'{old["metadata"].get("uid", "")}'
                 )
             if expected_rv and expected_rv != old["metadata"].get("resourceVersion"):
-                raise Conflict(_stale_message(resource, key))
+                raise Conflict(stale_message(resource, key.name))
             if orphan and old["metadata"].get("uid"):
                 self._orphan_dependents(old["metadata"]["uid"])
             if old["metadata"].get("finalizers"):
@@ -619,19 +619,15 @@ def _carry_server_fields(old: Object, new: Object) -> None:
             md.pop(field, None)
 
 
-def _kind_name(resource: APIResource) -> str:
-    """How messages name a kind: ``Greeting.example.com``; a core kind by its kind alone (``Namespace``)."""
-    return f"{resource.kind}.{resource.group}" if resource.group else resource.kind
-
-
 def _where(namespace: str, name: str) -> str:
     return f"{namespace}/{name}" if namespace else name
 
 
-def _stale_message(resource: APIResource, key: ObjectKey) -> str:
+def stale_message(resource: APIResource, name: str) -> str:
+    """kube-apiserver's 409 for a write at a resourceVersion the object no longer has."""
     return (
-        f'Operation cannot be fulfilled on {resource.plural}.{resource.group} "{key.name}": the object has '
-        "been modified; please apply your changes to the latest version and try again"
+        f'Operation cannot be fulfilled on {resource.plural_name} "{name}": the object has been modified; please '
+        "apply your changes to the latest version and try again"
     )
 
 
@@ -651,4 +647,4 @@ def _typed_patch_failed(
 
 def _invalid_message(resource: APIResource, key: ObjectKey, errors: builtins.list[openapi.FieldError]) -> str:
     detail = capped(str(e) for e in errors)
-    return f'{_kind_name(resource)} "{_where(key.namespace, key.name)}" is invalid: {detail}'
+    return f'{resource.kind_name} "{_where(key.namespace, key.name)}" is invalid: {detail}'

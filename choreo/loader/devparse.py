@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from choreo.atomic import write_atomic
-from choreo.errors import ChoreoError, LoadError
+from choreo.errors import LoadError
 from choreo.loader.files import Folder
-from choreo.loader.inputfiles import holds_only, object_ref
+from choreo.loader.inputfiles import holds_only, not_overwriting, object_ref
 from choreo.loader.libraries import LIBRARY_KIND, LIBRARY_TYPE, load_libs_folder, merge_libraries
 from choreo.loader.loading import INPUT, LIBS, RECONCILERS
 from choreo.loader.project import FILE_ORIGIN, ORIGIN_ANNOTATION, Library, ReconcilerConfig, ResourceSelector
@@ -79,7 +79,7 @@ def write_generated(in_dir: Path, reconcilers: list[ReconcilerConfig], libraries
         source = f"{INPUT}/{path.name}"
         ref = object_ref(obj, source)
         if (path.exists() or path.is_symlink()) and not holds_only(path, source, ref):
-            raise ChoreoError(f"{source}: holds other objects than {ref}; not overwriting it")
+            raise not_overwriting(source, ref)
     for path in sorted(outputs):
         write_atomic(path, dump_yaml(outputs[path]))
     return sorted(outputs)

@@ -129,7 +129,7 @@ class InputFiles:
         path = self.folder.path / new_file_name(ref)
         source = f"{INPUT}/{path.name}"
         if path.exists() or path.is_symlink():
-            raise ChoreoError(f"{source}: holds other objects than {ref}; not overwriting it")
+            raise not_overwriting(source, ref)
         return path, source
 
     def require(self, ref: ObjectRef) -> Found:
@@ -167,6 +167,11 @@ class InputFiles:
             self.folder.path.mkdir()
             self.folder = Folder(self.root, INPUT)
         write_atomic(self._inside(path, source), text)
+
+
+def not_overwriting(source: str, ref: ObjectRef) -> ChoreoError:
+    """The refusal to write ``ref`` over the file ``source``, which holds other objects."""
+    return ChoreoError(f"{source}: holds other objects than {ref}; not overwriting it")
 
 
 def holds_only(path: Path, source: str, ref: ObjectRef) -> bool:

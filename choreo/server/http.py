@@ -53,6 +53,7 @@ from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.metadata import OBJECT_META_FIELDS
 from choreo.apiserver.openapi import prune_undeclared
 from choreo.apiserver.registry import APIResource, crd_group_kind
+from choreo.apiserver.server import stale_message
 from choreo.errors import AlreadyExists, BadRequest, ChoreoError, Conflict, Forbidden, Invalid, NotFound
 from choreo.results.inventory import current_inventory
 from choreo.results.kubectl_text import yaml_text
@@ -187,17 +188,12 @@ def _error_details(exc: ChoreoError) -> Object | None:
     return _invalid_details(exc)
 
 
-def _resource_name(resource: APIResource) -> str:
-    """How kube-apiserver names a kind in its messages: ``greetings.example.com``, ``namespaces``."""
-    return f"{resource.plural}.{resource.group}" if resource.group else resource.plural
-
-
 class ObjectNotFound(NotFound):
     """The object a request names does not exist, said as kube-apiserver says it (kubectl prints it as is):
     ``greetings.example.com "carol" not found``, with the name, group and plural as details."""
 
     def __init__(self, resource: APIResource, name: str) -> None:
-        super().__init__(f'{_resource_name(resource)} "{name}" not found')
+        super().__init__(f'{resource.plural_name} "{name}" not found')
         self.details: Object = {"name": name, "group": resource.group, "kind": resource.plural}
 
 
@@ -205,7 +201,7 @@ class ObjectExists(AlreadyExists):
     """A create of an object that exists, said as kube-apiserver says it (see ``ObjectNotFound``)."""
 
     def __init__(self, resource: APIResource, name: str) -> None:
-        super().__init__(f'{_resource_name(resource)} "{name}" already exists')
+        super().__init__(f'{resource.plural_name} "{name}" already exists')
         self.details: Object = {"name": name, "group": resource.group, "kind": resource.plural}
 
 
@@ -926,13 +922,15 @@ class Resource:
         """An update may not change the object's uid (kube-apiserver: immutable); it was dropped, silently."""
         given = (new.get("metadata") or {}).get("uid")
         if given and given != current["metadata"].get("uid"):
-            message = f'Invalid value: "{given}": field is immutable'
-            kind = f"{self.r.kind}.{self.r.group}" if self.r.group else self.r.kind
-            raise Invalid(
-                f'{kind} "{self.t.name}" is invalid: metadata.uid: {message}',
-                causes=[("metadata.uid", message)],
-                target=(self.r.group, self.r.kind, self.t.name or ""),
-            )
+            raise self._invalid("metadata.uid", f'Invalid value: "{given}": field is immutable')
+
+    def _invalid(self, field: str, message: str) -> Invalid:
+        """The 422 of one field of the object the request names, with the causes kubectl prints."""
+        return Invalid(
+            f'{self.r.kind_name} "{self.t.name}" is invalid: {field}: {message}',
+            causes=[(field, message)],
+            target=(self.r.group, self.r.kind, self.t.name or ""),
+        )
 
     def _current(self) -> Object:
         return self.api.get(self.r.group, self.r.kind, self._namespace, self.t.name or "")
@@ -987,9 +985,9 @@ class Resource:
         shown = [self.t.present(o) for o in objects]
         return tables.table(shown, columns, revision, include_object=include, continue_token=continue_token)
 
-    def _list_version(self) -> tuple[int, str] | None:
-        """The resourceVersion (and resourceVersionMatch) a list asks for, checked as kube-apiserver checks
-        them; None for the latest state (no version, or ``0``: any state will do)."""
+    def _list_version(self) -> tuple[int, bool] | None:
+        """The resourceVersion a list asks for and whether exactly (``resourceVersionMatch``), checked as
+        kube-apiserver checks them; None for the latest state (no version, or ``0``: any state will do)."""
         given, match = self.query.get("resourceVersion", ""), self.query.get("resourceVersionMatch")
         if match is not None:
             if match not in ("Exact", "NotOlderThan"):
@@ -1001,20 +999,16 @@ class Resource:
             if match == "Exact" and given == "0":
                 raise Invalid('resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for '
                               'resourceVersion "0"')
-        if given and not re.fullmatch(r"[0-9]{1,19}", given):
-            raise BadRequest(f'resourceVersion: Invalid value: "{given}": invalid resource version')
+        revision = _query_revision(self.query)
         if given and self.query.get("continue"):
             raise BadRequest("specifying resource version is not allowed when using continue")
-        if not given or given == "0":
-            return None
-        return int(given), match or "NotOlderThan"
+        return None if revision is None else (revision, match == "Exact")
 
-    def _wait_for_version(self, wanted: tuple[int, str] | None) -> None:
+    def _wait_for_version(self, revision: int | None) -> None:
         """A list at a resourceVersion the store has not reached waits for it (3 s, then 504, as
         kube-apiserver). (An Exact one at an older version is 410 in ``_page``: only the latest state is kept.)"""
-        if wanted is None:
+        if revision is None:
             return
-        revision = wanted[0]
         current = self.api.events.current_revision()
         deadline = time.monotonic() + LIST_VERSION_WAIT
         while current < revision and time.monotonic() < deadline:
@@ -1026,7 +1020,7 @@ class Resource:
     def _page(self) -> Page:
         """The objects a list asks for: selected, and paged by ``limit`` and ``continue`` (see ``query``)."""
         wanted = self._list_version()
-        self._wait_for_version(wanted)
+        self._wait_for_version(None if wanted is None else wanted[0])
         limit = parse_limit(self.query.get("limit"))
         key = f"{self.r.group}/{self.r.plural}"
         start = parse_continue(self.query["continue"], key) if self.query.get("continue") else None
@@ -1039,7 +1033,7 @@ class Resource:
             revision = self.api.events.current_revision()
             if start is not None:
                 self._check_consistent(start, revision)
-            if wanted is not None and wanted[1] == "Exact" and revision != wanted[0]:
+            if wanted is not None and wanted[1] and revision != wanted[0]:
                 raise Gone(f"too old resource version: {wanted[0]} ({revision})")
             items = self.api.list(self.r.group, self.r.kind, self.t.namespace)
         selected = sorted((o for o in items if match(o)), key=position)
@@ -1074,22 +1068,20 @@ class Resource:
             self.h._send_json(200, tables.partial_list(listed.items, metadata))
             return
         if wanted == tables.YAML:
-            doc = {"apiVersion": self.t.group_version, "kind": self.r.list_kind, "metadata": metadata,
-                   "items": [self.t.present(o) for o in listed.items]}
-            self.h._send_bytes(200, yaml_text(doc).encode(), "application/yaml")
+            self.h._send_bytes(200, yaml_text(self._list_doc(listed.items, metadata)).encode(), "application/yaml")
             return
         self._send_list(listed.items, metadata)
 
     def _send_list(self, items: list[Object], metadata: Object) -> None:
-        self.h._send_json(
-            200,
-            {
-                "apiVersion": self.t.group_version,
-                "kind": self.r.list_kind,
-                "metadata": metadata,
-                "items": [self.t.present(o) for o in items],
-            },
-        )
+        self.h._send_json(200, self._list_doc(items, metadata))
+
+    def _list_doc(self, items: list[Object], metadata: Object) -> Object:
+        return {
+            "apiVersion": self.t.group_version,
+            "kind": self.r.list_kind,
+            "metadata": metadata,
+            "items": [self.t.present(o) for o in items],
+        }
 
     # ---------------------------------------------------------------- writes
 
@@ -1114,12 +1106,7 @@ class Resource:
         if not (obj.get("metadata") or {}).get("resourceVersion") and self.r.group not in UNCONDITIONAL_UPDATE_GROUPS:
             # kube-apiserver lets only some built-in kinds be replaced blind; a custom resource's replace must
             # name the version it replaces, so a concurrent change is never silently overwritten
-            raise Invalid(
-                f'{self.r.kind}.{self.r.group} "{self.t.name}" is invalid: metadata.resourceVersion: Invalid value: '
-                "0x0: must be specified for an update",
-                causes=[("metadata.resourceVersion", "Invalid value: 0x0: must be specified for an update")],
-                target=(self.r.group, self.r.kind, self.t.name or ""),
-            )
+            raise self._invalid("metadata.resourceVersion", "Invalid value: 0x0: must be specified for an update")
         self._check_write(self._namespace, self.t.name or "")
         self._field_validation(obj)
         with self.api.transaction():
@@ -1171,10 +1158,7 @@ class Resource:
             expected = (obj.get("metadata") or {}).get("resourceVersion")
             if expected and current is not None and expected != current["metadata"].get("resourceVersion"):
                 # a resourceVersion in an applied configuration is a precondition, as in kube-apiserver
-                raise Conflict(
-                    f'Operation cannot be fulfilled on {self.r.plural}.{self.r.group} "{self.t.name}": the object '
-                    "has been modified; please apply your changes to the latest version and try again"
-                )
+                raise Conflict(stale_message(self.r, self.t.name or ""))
             if self.t.subresource == "status":
                 return 200, self.api.apply_status(obj, manager=manager, force=force, dry_run=dry_run)
             if self.r.status_subresource:
@@ -1214,16 +1198,7 @@ class Resource:
         if (self.r.group, self.r.kind) == ("", "Namespace") and name in UNDELETABLE_NAMESPACES:
             # it would take every object of the project that names no namespace along
             raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted')
-        gone = self.api.delete(
-            self.r.group,
-            self.r.kind,
-            self._namespace,
-            name,
-            expected_rv=options.resource_version,
-            expected_uid=options.uid,
-            orphan=options.orphan,
-            dry_run=self._dry_run,
-        )
+        gone = self._delete_one(self._namespace, name, options)
         if (self.r.group, self.r.kind) == CRD_KIND and not self._dry_run and not gone["metadata"].get(
             "deletionTimestamp"
         ):  # its objects went with it (``CRDRegistration.deleting``); its kind is served no more
@@ -1262,26 +1237,27 @@ class Resource:
     def _delete_collection(self) -> None:
         options = self._delete_options()
         _revision, items = self._snapshot()
-        deleted, dry_run = [], self._dry_run
+        deleted: list[Object] = []
         with self.api.transaction():
             for obj in items:
                 md = obj["metadata"]
                 namespace = md.get("namespace", "")
                 self._check_write(namespace, md["name"])
                 if self.api.try_get(self.r.group, self.r.kind, namespace, md["name"]) is not None:
-                    deleted.append(
-                        self.api.delete(
-                            self.r.group,
-                            self.r.kind,
-                            namespace,
-                            md["name"],
-                            expected_rv=options.resource_version,
-                            expected_uid=options.uid,
-                            orphan=options.orphan,
-                            dry_run=dry_run,
-                        )
-                    )
+                    deleted.append(self._delete_one(namespace, md["name"], options))
         self._send_list(deleted, {"resourceVersion": str(self.api.events.current_revision())})
+
+    def _delete_one(self, namespace: str, name: str, options: DeleteOptions) -> Object:
+        return self.api.delete(
+            self.r.group,
+            self.r.kind,
+            namespace,
+            name,
+            expected_rv=options.resource_version,
+            expected_uid=options.uid,
+            orphan=options.orphan,
+            dry_run=self._dry_run,
+        )
 
 
 PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
@@ -1298,6 +1274,17 @@ CRD_KIND = ("apiextensions.k8s.io", "CustomResourceDefinition")
 UNCONDITIONAL_UPDATE_GROUPS = frozenset(("", "events.k8s.io"))
 """The groups of the kinds a PUT may replace without a resourceVersion (Namespace, both Events), as in
 kube-apiserver; every other kind served here is a custom resource or choreo's own, which may not."""
+
+
+def _query_revision(query: dict[str, str]) -> int | None:
+    """The ``resourceVersion`` a list or watch names; None for none or ``0`` (the latest state will do)."""
+    given = query.get("resourceVersion", "")
+    if given in ("", "0"):
+        return None
+    revision = int(given) if re.fullmatch(r"[0-9]{1,19}", given) else -1
+    if not 0 <= revision <= MAX_INT64:
+        raise BadRequest(f"resourceVersion {given!r} is not a valid resource version")
+    return revision
 
 
 @dataclass(frozen=True)
@@ -1322,13 +1309,7 @@ class Watch:
 
     def _start_revision(self) -> int | None:
         """The revision to watch from; None: start with the current objects."""
-        given = self.res.query.get("resourceVersion", "")
-        if given in ("", "0"):
-            return None
-        revision = int(given) if re.fullmatch(r"[0-9]{1,19}", given) else -1
-        if not 0 <= revision <= MAX_INT64:
-            raise BadRequest(f"resourceVersion {given!r} is not a valid resource version")
-        return revision
+        return _query_revision(self.res.query)
 
     def _timeout(self) -> float:
         given = self.res.query.get("timeoutSeconds", "")
@@ -1369,7 +1350,7 @@ class Watch:
         deadline = time.monotonic() + self._timeout()
         with self.h.server.watch_slot():
             if initial_events:
-                self.res._wait_for_version(None if start is None else (start, "NotOlderThan"))
+                self.res._wait_for_version(start)
                 revision, initial = self.res._snapshot()
             elif initial_events is False and start is None:
                 revision, initial = self.events.current_revision(), []

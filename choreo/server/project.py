@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from choreo.api.objects import ObjectKey
-from choreo.apiserver.hooks import BaseHook
+from choreo.apiserver.hooks import BaseHook, delete_every
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.registry import crd_group_kind, resource_from_crd
 from choreo.apiserver.server import APIServer
@@ -70,12 +70,8 @@ class CRDRegistration(BaseHook):
         """The objects of a kind go with its CRD, as in Kubernetes (the HTTP layer stops serving the kind
         once the delete is done: a dry run or a failed delete keeps it)."""
         kind = crd_group_kind(obj)
-        if api.registry.get(kind.group, kind.kind) is None:
-            return
-        for item in api.list(kind.group, kind.kind):
-            md = item["metadata"]
-            if api.try_get(kind.group, kind.kind, md.get("namespace", ""), md["name"]) is not None:  # not gone yet
-                api.delete(kind.group, kind.kind, md.get("namespace", ""), md["name"])
+        if api.registry.get(kind.group, kind.kind) is not None:
+            delete_every(api, kind.group, kind.kind)
 
 
 def install_hooks(api: APIServer) -> None:
@@ -88,8 +84,8 @@ def register_api_kinds(api: APIServer, project: Project) -> list[tuple[str, str]
     from_folder = {str((item.obj.get("metadata") or {}).get("name", "")) for item in project.crds}
     refused = []
     for crd in api.list("apiextensions.k8s.io", "CustomResourceDefinition"):
-        name = crd["metadata"]["name"]
-        if name in from_folder or api.registry.get(crd_group_kind(crd).group, crd_group_kind(crd).kind) is not None:
+        name, kind = crd["metadata"]["name"], crd_group_kind(crd)
+        if name in from_folder or api.registry.get(kind.group, kind.kind) is not None:
             continue
         try:
             api.register_crd(crd, source=f"CustomResourceDefinition {name}")

@@ -60,12 +60,7 @@ def negotiate(accept: str) -> str:
 def partial_list(objects: list[Doc], metadata: Doc) -> Doc:
     """A ``PartialObjectMetadataList``: each object's metadata alone."""
     return {"kind": f"{PARTIAL}List", "apiVersion": "meta.k8s.io/v1", "metadata": metadata,
-            "items": [_partial(obj) for obj in objects]}
-
-
-def partial(obj: Doc) -> Doc:
-    """A ``PartialObjectMetadata``: the object's metadata alone."""
-    return _partial(obj)
+            "items": [partial(obj) for obj in objects]}
 
 
 def columns_for(api: ObjectAPI, resource: APIResource, version: str) -> list[PrinterColumn]:
@@ -73,7 +68,8 @@ def columns_for(api: ObjectAPI, resource: APIResource, version: str) -> list[Pri
     return kind_columns(api, resource.group, resource.kind, resource.plural, version)
 
 
-def _partial(obj: Doc) -> Doc:
+def partial(obj: Doc) -> Doc:
+    """A ``PartialObjectMetadata``: the object's metadata alone (no managed fields)."""
     md = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
     return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": md}
 
@@ -96,7 +92,7 @@ def table(
         if include_object == "Object":
             row["object"] = obj
         elif include_object != "None":
-            row["object"] = _partial(obj)
+            row["object"] = partial(obj)
         rows.append(row)
     definitions = [
         {"name": c.name, "type": c.type, "format": c.format, "description": c.description, "priority": c.priority}
