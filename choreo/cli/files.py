@@ -195,7 +195,6 @@ def apply(
     files = InputFiles(root)
     for ref in refs:  # every file checked before anything is written or said
         files.check_put(ref)
-        files.check_change(ref)
     for item, ref in zip(items, refs, strict=True):
         _say("applying", item.obj, dry_run)
         if dry_run == "none":

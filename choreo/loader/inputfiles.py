@@ -120,9 +120,13 @@ class InputFiles:
         return source
 
     def check_put(self, ref: ObjectRef) -> None:
-        """Raise the error ``put`` of ``ref`` would raise, writing nothing (to check a batch before any write)."""
-        if self.find(ref) is None:
+        """Raise the error ``put`` of ``ref`` would raise (a new file's name taken, a link leading out of
+        ``in/``), writing nothing: to check a batch before any write."""
+        found = self.find(ref)
+        if found is None:
             self.new_file(ref)
+        else:
+            self._inside(found.file.path, found.file.source)
 
     def new_file(self, ref: ObjectRef) -> tuple[Path, str]:
         """The path and source of the new file ``ref`` goes to; an error when a file is already there."""
