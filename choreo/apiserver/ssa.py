@@ -9,7 +9,8 @@ module is a small, pure re-implementation over plain dicts:
 
 * :func:`apply` is an Apply operation (PATCH with ``application/apply-patch``),
 * :func:`update` is an Update operation (PUT / merge patch): the writer owns what it changed,
-* :func:`fields_owned_by`, :func:`prune_to_manager` and :func:`strip_managed_fields` help callers.
+* :func:`fields_owned_by`, :func:`prune_to_manager`, :func:`with_own_fields` and :func:`strip_managed_fields`
+  help callers.
 
 List and map merge semantics (atomic / set / list-map, granular / atomic maps) come from a
 :class:`ListSemantics` object, normally the OpenAPI schema of the kind.
@@ -22,7 +23,7 @@ removes the parents it leaves empty unless someone owns them; list-map items wit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
@@ -783,6 +784,43 @@ def prune_to_manager(obj: Object, manager: str, semantics: ListSemantics) -> Obj
     owned = fields_owned_by(obj, manager)
     wanted = _prefixes(owned)
     return _with_identity(_extract(obj, (), (), wanted, _Semantics(semantics), forced=True), obj)
+
+
+def with_own_fields(
+    applied: Object,
+    current: Object,
+    manager: str,
+    semantics: ListSemantics,
+    *,
+    under: Collection[SchemaPath] | None = None,
+    besides: Collection[SchemaPath] = (),
+) -> Object:
+    """``applied`` with what ``manager`` already owns of ``current`` through Apply to the main resource, under
+    the paths ``under`` (None: anywhere) and not under ``besides``; ``applied`` wins where both set a field.
+
+    One reconciler applies two intents to an object it made as a child of its own for-kind: the child (as
+    the parent's reconcile) and the object's status and finalizer (as its own reconcile). Each is the
+    manager's whole intent, so each would drop the other's fields; each write adds the part it does not
+    decide, as it stands, and the two live side by side (the reference re-applies the fetched object).
+    """
+    sem = _Semantics(semantics)
+    inside = None if under is None else {_field_path(path) for path in under}
+    outside = {_field_path(path) for path in besides}
+    own: FieldSet = set()
+    for _ident, fields in _entry_fields(current, lambda entry: entry == (manager, APPLY, "")):
+        own |= {
+            path for path in fields
+            if (inside is None or any(path[: len(top)] == top for top in inside))
+            and not any(path[: len(top)] == top for top in outside)
+        }
+    if not own:
+        return applied
+    kept = _extract(current, (), (), _prefixes(own), sem, forced=True)  # never an identity field: none is owned
+    return _with_identity(_merge(kept, applied, (), sem, forced=True), applied)
+
+
+def _field_path(path: SchemaPath) -> FieldPath:
+    return tuple(field_element(name) for name in path)
 
 
 def remove_foreign_fields(applied: Object, current: Object, manager: str, semantics: ListSemantics) -> Object:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from choreo.api.gvk import GVK
 from choreo.api.objects import clone, gvk_of, key_of
+from choreo.apiserver import ssa
 from choreo.apiserver.interface import ObjectAPI
 from choreo.errors import ReconcileError
 from choreo.lang.base import ChildRules, owned_child
@@ -32,6 +33,9 @@ from choreo.runtime.memo import (
 
 Object = dict[str, Any]
 _Stored = TypeVar("_Stored", Object, Object | None)
+
+# What a reconcile writes of its for-object besides what it keeps as it is (``Controller._write_for_object``).
+_DECIDED_BY_OWN_RECONCILE = (("status",), ("metadata", "finalizers"))
 
 
 class Client:
@@ -134,9 +138,25 @@ class Client:
         ordered = sorted(self.children, key=lambda c: c.get("kind") != "Namespace")
         for child in ordered:
             self._refuse_takeover(child)
+            child = self._with_own_reconcile(child)
             stored = self.write(functools.partial(self.api.apply, child, manager=self.config.name))
             self.written_children[identity_of(stored)] = stored
         self.children_pending = False
+
+    def _with_own_reconcile(self, child: Object) -> Object:
+        """``child`` with the status and finalizers its own reconcile wrote, when it is of this reconciler's
+        for-kind: that reconcile applies them under the same manager, and the child's apply, the manager's
+        whole intent for the object too, would drop them (and each reconcile would then undo the other's)."""
+        f = self.config.for_
+        group, kind = gvk_of(child).group, child.get("kind")
+        if (group, kind) != (f.group, f.kind):
+            return child
+        md = child["metadata"]
+        live = self.api.view(group, f.kind, md.get("namespace") or "", md.get("name") or "")
+        if live is None:
+            return child
+        semantics = self.api.semantics(self.api.registry.for_object(live))
+        return ssa.with_own_fields(child, live, self.config.name, semantics, under=_DECIDED_BY_OWN_RECONCILE)
 
     def delete_children(self) -> None:
         for child in self.existing_children():

@@ -415,14 +415,20 @@ class Controller:
         }
         if current["metadata"].get("namespace"):
             applied["metadata"]["namespace"] = current["metadata"]["namespace"]
+        # What the reconcile decides: its status, its spec if it may update it, its finalizer (below); what
+        # else the reconciler applied to this object (as a child of its own kind) is applied again, as it is.
+        decided: list[tuple[str, ...]] = [("status",), ("metadata", "finalizers")]
         if isinstance(returned.get("status"), dict):
             applied["status"] = clone(returned["status"])
         if (r.config.spec_update or output.ex_era) and "spec" in returned:
             applied["spec"] = clone(returned["spec"])
+            decided.append(("spec",))
         if output.ex_era:
+            decided += [("metadata", "labels"), ("metadata", "annotations")]
             for field_name in ("labels", "annotations", "finalizers"):
                 if md.get(field_name):
                     applied["metadata"][field_name] = clone(md[field_name])
+        applied = ssa.with_own_fields(applied, current, r.name, semantics, besides=decided)
         applied = ssa.remove_foreign_fields(applied, current, r.name, semantics)
         finalizers = list(applied["metadata"].get("finalizers") or [])
         if add_finalizer and r.name not in finalizers:

@@ -20,6 +20,7 @@ from choreo.apiserver.ssa import (
     remove_foreign_fields,
     strip_managed_fields,
     update,
+    with_own_fields,
 )
 from choreo.errors import Conflict, Invalid
 
@@ -844,6 +845,22 @@ def test_remove_foreign_fields_drops_what_other_appliers_own() -> None:
     # alice applied x: not bob's to set; the editor's w (an Update) and what nobody owns stay in bob's intent
     assert kept == widget({"finalizers": ["bob"]}, spec={"z": 3, "w": 5, "new": 6})
     assert remove_foreign_fields(widget(), live, "bob", SEM) == widget()
+
+
+def test_with_own_fields_adds_what_the_manager_applied_before_outside_or_under_the_named_paths() -> None:
+    live = apply(None, widget({"labels": {"a": "1"}}, spec={"x": 1}), "alice", SEM, now="t1")
+    live = apply(live, widget({"finalizers": ["bob"]}, spec={"y": 2}, status={"s": 1}), "bob", SEM, now="t2")
+    live = apply(live, widget(status={"t": 2}), "bob", SEM, now="t3", subresource="status")
+    # bob's main-resource Apply entry holds spec.y, the finalizer and status.s; its status entry and alice's
+    # fields are never added
+    assert with_own_fields(widget(status={"s": 5}), live, "bob", SEM, besides=[("status",)]) == widget(
+        {"finalizers": ["bob"]}, spec={"y": 2}, status={"s": 5})
+    assert with_own_fields(widget(spec={"y": 3}), live, "bob", SEM, under=[("status",)]) == widget(
+        spec={"y": 3}, status={"s": 1})
+    assert with_own_fields(widget(spec={"y": 3}), live, "bob", SEM,
+                           under=[("status",), ("metadata", "finalizers")], besides=[("status",)]) == widget(
+        {"finalizers": ["bob"]}, spec={"y": 3})
+    assert with_own_fields(widget(), live, "carol", SEM) == widget()
 
 
 def test_remove_foreign_fields_refuses_damaged_managed_fields_even_for_an_empty_intent() -> None:

@@ -156,6 +156,37 @@ def reconcile(self):
     assert len(gadgets[0]["metadata"]["ownerReferences"]) == 1
 
 
+SELF_KIND = """
+def reconcile(self):
+    md = self["metadata"]
+    if not md["name"].endswith("-part"):
+        client_create({"apiVersion": "example.com/v1", "kind": "Widget",
+                       "metadata": {"name": md["name"] + "-part"}, "spec": {"size": self["spec"]["size"] * 2}})
+    self["status"] = {"count": 1}
+    return reconcile_result(self, False, 0, "", False)
+"""
+
+
+def test_a_child_of_the_reconcilers_own_kind_keeps_its_spec_and_its_status(api: APIServer) -> None:
+    # The parent's reconcile applies the child's spec, the child's own reconcile its status and finalizer, both
+    # as manager "w": neither write may drop what the other applied, or they undo each other without end.
+    api.create(_obj("Widget", "w", size=3))
+    outcome = _run(api, _reconciler("w", SELF_KIND, owns=["Widget"], condition_type="Ready"))
+    assert outcome.success
+    starts = [resource for _, resource, op in _ops(outcome) if op == "START"]
+    assert starts == ["example.com.Widget.default.w", "example.com.Widget.default.w-part",
+                      "example.com.Widget.default.w"]  # the last one re-applies the child as it is
+    part = api.get("example.com", "Widget", "default", "w-part")
+    assert part["spec"] == {"size": 6}
+    assert [ref["name"] for ref in part["metadata"]["ownerReferences"]] == ["w"]
+    assert part["status"]["count"] == 1 and part["status"]["conditions"][0]["status"] == "True"
+    assert part["metadata"]["finalizers"] == ["w"]
+    api.apply(_obj("Widget", "w", size=5), manager="user", force=True)
+    assert _run(api, _reconciler("w", SELF_KIND, owns=["Widget"], condition_type="Ready")).success
+    part = api.get("example.com", "Widget", "default", "w-part")
+    assert part["spec"] == {"size": 10} and part["status"]["count"] == 1 and part["metadata"]["finalizers"] == ["w"]
+
+
 @pytest.mark.parametrize(("touched", "expected"), [("trigger", 2), ("other", 1)])
 def test_literal_watch_selector_filters_the_watched_object(api: APIServer, touched: str, expected: int) -> None:
     for name in ("w1", "w2"):
