@@ -47,6 +47,7 @@ def _logged_options(log: ServerLog, max_reconciles: int, time_limit: float, plug
         max_reconciles=max_reconciles,
         time_limit=time_limit,
         log=lambda msg: log("reconciler-log", msg=msg),
+        notice=lambda msg: log("notice", level="warning", msg=msg),
         plugins=plugins,
     )
 

@@ -18,7 +18,7 @@ class RunOptions:
     max_reconciles: int = 100
     time_limit: float = 10.0
     log: Callable[[str], None] = lambda _msg: None  # details, shown with ``--verbose``
-    notice: Callable[[str], None] = lambda _msg: None  # what the user is told unasked (a wait for another run)
+    notice: Callable[[str], None] = lambda _msg: None  # told unasked: a project's warnings, a wait for another run
     plugins: list[str] = field(default_factory=list)  # entry point names: "internal-reconcilers", "schema"
     stage_options: dict[str, Any] = field(default_factory=dict)
     progress: Callable[[str, int, int], None] = lambda _phase, _done, _total: None  # (phase, done, total)

@@ -77,9 +77,10 @@ class Pipeline:
         return ProjectLoad(api, project, plugin_crds)
 
     def warn(self, project: Project) -> None:
-        """Tell the project's warnings (after reading it: the upstream projects' are in by then)."""
+        """Tell the project's warnings, unasked as kubectl tells an API server's (after reading the project:
+        the upstream projects' are in by then)."""
         for warning in project.warnings:
-            self.options.log(f"warning: {warning}")
+            self.options.notice(f"warning: {warning}")
 
     def reconcilers(self, project: Project) -> list[BoundReconciler]:
         """The project's reconcilers, each bound to its language engine."""

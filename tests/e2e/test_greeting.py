@@ -78,7 +78,7 @@ def test_an_input_whose_owners_do_not_exist_is_collected_with_a_warning(example)
     alice = project / "in" / "example.com.greeting.alice.yaml"
     alice.write_text(alice.read_text().replace("metadata:\n", "metadata:\n  ownerReferences: [{apiVersion: "
                                                "example.com/v1alpha1, kind: Greeting, name: bob, uid: '123'}]\n", 1))
-    result = choreo("run", str(project), "-v")
+    result = choreo("run", str(project))  # told unasked, as kubectl tells an API server's warnings
     assert result.code == 0
     assert ("warning: in/example.com.greeting.alice.yaml: Greeting alice was deleted as garbage: no owner its "
             "metadata.ownerReferences names exists") in result.err

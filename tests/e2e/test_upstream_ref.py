@@ -229,7 +229,7 @@ def test_an_upstream_reconciler_named_no_object_name_runs_with_a_warning(setup: 
     config.write_text(config.read_text().replace("name: greeting", "name: Greeting_Reconciler"))
     commit(upstream, {}, tag="v1.1.0")
     edit_ref(project, "name: v1.0.0", "name: v1.1.0")
-    result = choreo("run", str(project), "-v")  # warnings are shown with -v
+    result = choreo("run", str(project))  # warnings are told unasked
     assert result.code == 0, result.err
     assert result.out.splitlines()[3].split() == ["Greeting_Reconciler", "4", "4", "0", "0"]
     assert result.err.splitlines() == [
