@@ -1,12 +1,11 @@
 """Runs Jinja2 template reconcilers (spec §4.3) in Jinja2's sandboxed environment.
 
-The reference renders these templates with pongo2 (Django syntax), so this module is also the small
-translation layer that lets reference projects run unchanged:
+The reference renders these templates with pongo2 (Django syntax), so that reference projects run
+unchanged:
 
-* ``{% macro m(args) export %}`` — pongo2 marks importable macros; Jinja2 exports every macro, so the
-  keyword is dropped.
-* ``{% import 'file.jinja2' m1, m2 as x %}`` — pongo2's import becomes ``{% from 'file.jinja2' import
-  m1, m2 as x %}``.
+* pongo2's syntax is translated into Jinja2's (``choreo.lang.pongo2``: ``export``ed macros and their
+  import, colon filter arguments, ``forloop``, ``for k, v in mapping``, ``&&``/``||``/``!`` ...) and
+  pongo2's filters that Jinja2 lacks are added.
 * Printed values follow pongo2: floats with six decimals (``1.5`` -> ``1.500000``), ``None`` as an
   empty string, booleans ``True``/``False`` (ints stay ints, spec §7.4).
 * ``a.b`` on a mapping reads the key ``b`` first (``spec.items`` is the key, not ``dict.items``).
@@ -22,7 +21,6 @@ depth at every call and macro call, output size as the text is produced. Every f
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from types import TracebackType
 from typing import Any, cast
@@ -32,6 +30,7 @@ from jinja2.runtime import Macro
 from jinja2.sandbox import SandboxedEnvironment
 
 from choreo.errors import ReconcileError
+from choreo.lang import pongo2
 from choreo.lang.base import ReconcileClient, ReconcileOutput
 from choreo.lang.engines import TEMPLATE_ENTRIES, code_sources, record_child, rendered_child
 from choreo.lang.limits import Budget, LimitExceeded, Limits
@@ -39,14 +38,7 @@ from choreo.loader.project import ReconcilerConfig
 
 ENTRY = TEMPLATE_ENTRIES["jinjatemplate"]
 
-_MACRO_EXPORT = re.compile(r"(\{%-?\s*macro\s[^%]*?\))\s+export(\s*-?%\})")
-_PONGO_IMPORT = re.compile(r"(\{%-?\s*)import(\s+(?:'[^']*'|\"[^\"]*\"))(\s+(?!as\b)[A-Za-z_][^%]*?-?%\})")
-
-
-def translate_pongo2(text: str) -> str:
-    """Rewrite the pongo2-only tag forms reference projects use into Jinja2 (line numbers unchanged)."""
-    text = _MACRO_EXPORT.sub(r"\1\2", text)
-    return _PONGO_IMPORT.sub(r"\1from\2 import\3", text)
+translate_pongo2 = pongo2.translate
 
 
 def pongo2_finalize(value: Any) -> Any:
@@ -136,6 +128,8 @@ class JinjaReconciler:
             keep_trailing_newline=True,
             autoescape=False,
         )
+        self._env.filters.update(pongo2.FILTERS)
+        self._env.globals.update(pongo2.GLOBALS)
 
     def reconcile(self, obj: dict[str, Any], client: ReconcileClient) -> ReconcileOutput:
         return record_child(self, obj, client)
