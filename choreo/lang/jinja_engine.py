@@ -21,6 +21,7 @@ depth at every call and macro call, output size as the text is produced. Every f
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from types import TracebackType
 from typing import Any, cast
@@ -42,11 +43,15 @@ translate_pongo2 = pongo2.translate
 
 
 def pongo2_finalize(value: Any) -> Any:
-    """How pongo2 prints a value: floats with ``%f``, ``None`` as nothing."""
+    """How pongo2 prints a value: floats with ``%f``, ``None`` as nothing. A function is not printed: its
+    text would hold a memory address (``<function ... at 0x7f...>``), different on every run."""
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:f}"
+    if callable(value) and not isinstance(value, jinja2.Undefined):
+        name = value.name if isinstance(value, Macro) else getattr(value, "__name__", type(value).__name__)
+        raise jinja2.TemplateRuntimeError(f"cannot print the function {name!r}: call it, or print a value")
     return value
 
 
@@ -70,6 +75,21 @@ class MissingValue(jinja2.ChainableUndefined):
 
     __slots__ = ()
     __str__ = __html__ = jinja2.Undefined._fail_with_undefined_error
+
+
+class MissingKeyOrMethod(MissingValue):
+    """``spec.values`` where the mapping has no key ``values``: a missing value, as in pongo2 (false, empty,
+    an error when printed, never ``<built-in method values of dict object at 0x...>``), that still calls
+    the method when called (``spec.labels.items()``, Jinja2's idiom)."""
+
+    __slots__ = ("_method",)
+
+    def __init__(self, method: Callable[..., Any], obj: Any, name: str) -> None:
+        super().__init__(obj=obj, name=name)
+        self._method = method
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        return self._method(*args, **kwargs)
 
 
 class _CountedTemplate(jinja2.Template):
@@ -102,7 +122,10 @@ class _Environment(SandboxedEnvironment):
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, dict) and attribute in obj:
             return obj[attribute]
-        return super().getattr(obj, attribute)
+        return _data_method(obj, attribute, super().getattr(obj, attribute))
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        return _data_method(obj, argument, super().getitem(obj, argument))
 
     def call(self, context: jinja2.runtime.Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         if isinstance(obj, Macro):
@@ -172,6 +195,13 @@ class JinjaReconciler:
                 where = f"{filename}:{tb.tb_lineno}"
             tb = tb.tb_next
         return where
+
+
+def _data_method(obj: Any, name: Any, value: Any) -> Any:
+    """A method of a mapping, list or string found where the data has no such key: a missing value."""
+    if isinstance(value, types.BuiltinMethodType) and isinstance(obj, dict | list | str):
+        return MissingKeyOrMethod(value, obj, str(name))
+    return value
 
 
 def _bounded_text(chunks: Iterator[str], budget: Budget) -> str:

@@ -151,6 +151,36 @@ def test_pongo2_syntax_and_filters(template: str, expected: str) -> None:
     assert JinjaReconciler(config({"main.jinja2": template})).render(dict(PONGO2_OBJ)) == expected
 
 
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        # a key the mapping lacks is missing even where dicts have a method of that name (pongo2's maps have none)
+        ('{% if spec.values %}y{% else %}n{% endif %}{% if spec["keys"] %}y{% else %}n{% endif %}', "nn"),
+        ("{{ spec.values is defined }} [{% for x in spec.values %}{{ x }}{% endfor %}] {{ spec.values|default:1 }}",
+         "False [] 1"),
+        # ... and the method is still there to call
+        ("{% for k, v in spec.labels.items() %}{{ k }}{% endfor %} {{ spec.node.upper() }}", "babxyz NODE1"),
+    ],
+)
+def test_a_missing_key_named_like_a_method_is_missing(template: str, expected: str) -> None:
+    assert JinjaReconciler(config({"main.jinja2": template})).render(dict(PONGO2_OBJ)) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{{ spec.values }}", "main.jinja2:1: undefined: 'dict object' has no attribute 'values'"),
+        ("\n{{ spec.node.upper }}", "main.jinja2:2: undefined: 'str object' has no attribute 'upper'"),
+        ("{{ lipsum }}", "main.jinja2:1: cannot print the function 'generate_lorem_ipsum': call it, or print a value"),
+        ("{% macro m() %}{% endmacro %}{{ m }}", "main.jinja2:1: cannot print the function 'm'"),
+    ],
+)
+def test_printing_a_method_or_function_is_an_error_not_an_address(template: str, message: str) -> None:
+    with pytest.raises(ReconcileError) as err:
+        JinjaReconciler(config({"main.jinja2": template})).render(dict(PONGO2_OBJ))
+    assert message in str(err.value)
+
+
 def test_pongo2_translation_keeps_lines() -> None:
     text = '{{ a|default:"x" }}\n{% for k, v in m\n reversed %}{{ forloop.Counter }}{% endfor %}\n{{ !b }}'
     assert translate_pongo2(text).count("\n") == text.count("\n")
