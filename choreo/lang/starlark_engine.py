@@ -721,10 +721,10 @@ class StarlarkReconciler:
         """The error to report: a recorded failure, the time limit, or the interpreter's diagnostic."""
         if call.failure is not None:
             return call.failure
-        if call.timed_out:
-            return self._limits.time_exceeded(self._source)
         text = str(exc)
         lines = text.splitlines()
+        if call.timed_out:  # where it was when the time ran out (a loop's line), when the interpreter says
+            return self._limits.time_exceeded(_error_location(lines) or self._source)
         if "serde::serialize" in text and _error_location(lines) is None:  # the result's encoder refused it
             return ReconcileError(
                 f"{source}: reconcile(self) returned a value that is not data: {_error_message(lines)}"

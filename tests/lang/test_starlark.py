@@ -703,16 +703,16 @@ def test_error_in_nested_function_points_at_failing_line() -> None:
 
 
 @pytest.mark.parametrize(
-    "loop",
+    ("loop", "where"),
     [
-        "for i in range(100000000000):\n        x += 1",
-        "for i in range(100000):\n        for j in range(100000):\n            x += 1",
+        ("for i in range(100000000000):\n        x += 1", "3:5"),
+        ("for i in range(100000):\n        for j in range(100000):\n            x += 1", "4:9"),
     ],
 )
-def test_time_limit_stops_endless_loop(loop: str) -> None:
+def test_time_limit_stops_endless_loop_naming_where_it_was(loop: str, where: str) -> None:
     start = time.monotonic()
     message = fails(f"def reconcile(self):\n    x = 0\n    {loop}\n", time_limit=0.5)
-    assert message == f"{SOURCE}: reconciler exceeded the time limit of 0.5s"
+    assert message == f"{SOURCE}:{where}: reconciler exceeded the time limit of 0.5s"
     assert time.monotonic() - start < 5
 
 
@@ -720,7 +720,9 @@ def test_time_limit_applies_to_module_and_library_evaluation() -> None:
     slow = "x = 0\nfor i in range(100000):\n    for j in range(100000):\n        x += 1\n"
     assert "time limit" in fails(slow, time_limit=0.3)
     lib = Library("slow", slow, "libs/slow.star")
-    assert "time limit" in fails('load("slow", "x")\n', libraries=[lib], time_limit=0.3)
+    assert fails('load("slow", "x")\n', libraries=[lib], time_limit=0.3) == (
+        "libs/slow.star:3:5: reconciler exceeded the time limit of 0.3s"
+    )
 
 
 def test_runaway_recursion_is_stopped_at_the_depth_limit() -> None:
