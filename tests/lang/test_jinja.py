@@ -341,7 +341,9 @@ def test_output_becomes_the_one_child_and_the_object_is_returned_unchanged(kind:
         ("kind: Config\nmetadata: {name: x}\n", "output object has no apiVersion"),
         ("apiVersion: config.sdcio.dev/v1alpha1\nmetadata: {name: x}\n", "output object has no kind"),
         ("apiVersion: config.sdcio.dev/v1alpha1\nkind: Config\n", "output object has no metadata.name"),
-        ("a: [1\nb: 2\n", "output is not valid YAML (output line 2):"),
+        ("a: [1\nb: 2\n", 'output is not valid YAML (output line 2: "b: 2"):'),
+        ("kind: Config\nspec:\n  desc: uplink: to spine1\n",
+         'output is not valid YAML (output line 3: "  desc: uplink: to spine1"): mapping values are not allowed'),
         (
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
             "output is a v1 ConfigMap, which the reconciler does not own (owns: config.sdcio.dev/v1alpha1 Config)",
