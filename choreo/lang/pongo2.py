@@ -212,10 +212,21 @@ def _colon_filter(tokens: list[tuple[str, str]], i: int) -> tuple[str, int] | No
         sign, a = tokens[a][1], a + 1
     if a >= len(tokens) or tokens[a][0] not in ("str", "num", "name"):
         return None
-    arg = sign + tokens[a][1]
+    end = a + 1
+    while tokens[a][0] == "name" and end < len(tokens):  # a variable goes on: spec.ports[0].name
+        if tokens[end] == ("op", "["):
+            depth, end = 1, end + 1
+            while end < len(tokens) and depth:
+                depth += {"[": 1, "]": -1}.get(tokens[end][1], 0) if tokens[end][0] == "op" else 0
+                end += 1
+        elif tokens[end] == ("op", ".") and end + 1 < len(tokens) and tokens[end + 1][0] == "name":
+            end += 2
+        else:
+            break
+    arg = sign + "".join(value for _, value in tokens[a:end])
     if name == "default":
-        return f"|default({arg}, true)", a + 1
-    return f"|{_RENAMED.get(name, name)}({arg})", a + 1
+        return f"|default({arg}, true)", end
+    return f"|{_RENAMED.get(name, name)}({arg})", end
 
 
 def _skip_ws(tokens: list[tuple[str, str]], i: int) -> int:

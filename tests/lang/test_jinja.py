@@ -124,6 +124,7 @@ PONGO2_OBJ = {**OBJ, "spec": {**OBJ["spec"], "labels": {"b": "2", "ab": "1", "xy
         # filter arguments after a colon; pongo2's default replaces every false value
         ('{{ spec.node|default:"x" }} {{ spec.vlan|default:"x" }} {{ spec.none|default:"n" }} {{ 0|default:5 }}',
          "node1 x n 5"),
+        ("{{ spec.vlan|default:spec['items'][1]|upper }} {{ spec.vlan|default:spec.labels.ab }}", "B 1"),
         ('{{ spec["items"]|join:", " }} {{ spec.node|stringformat:"%-6s|" }} {{ spec.mtu|stringformat:"%05d" }}',
          "a, b node1 | 09000"),
         ('{{ spec.ratio|stringformat:"%.2f" }} {{ spec.node|stringformat:"%d" }}', "1.50 %!d(string=node1)"),
