@@ -10,6 +10,7 @@ they report the same one-line errors, and ``record_child`` records it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -91,7 +92,7 @@ def _one_object(text: str, source: str) -> dict[str, Any]:
     try:
         documents = parse_documents(text, source)
     except LoadError as exc:
-        raise ReconcileError(_yaml_problem(exc.message, source)) from None
+        raise ReconcileError(_yaml_problem(exc.message, source, text)) from None
     if len(documents) != 1:
         what = "nothing" if not documents else f"{len(documents)} YAML documents"
         raise ReconcileError(f"{source}: output must be exactly one YAML object, got {what}")
@@ -106,11 +107,17 @@ def _one_object(text: str, source: str) -> dict[str, Any]:
     return doc
 
 
-def _yaml_problem(message: str, source: str) -> str:
-    """The loader's ``<source>[:<line>]: invalid YAML: <problem>``, with the line marked as an output line."""
+def _yaml_problem(message: str, source: str, text: str) -> str:
+    """The loader's ``<source>[:<line>]: invalid YAML: <problem>``, with the line marked as an output line
+    and quoted (the template's line is not known: the output is what the data made of it)."""
     where, _, problem = message.removeprefix(source).partition(" invalid YAML: ")
     line = where.strip(":")
-    at = f" (output line {line})" if line.isdigit() else ""
+    at = ""
+    if line.isdigit():
+        lines = text.splitlines()
+        shown = lines[int(line) - 1] if 0 < int(line) <= len(lines) else ""
+        shown = shown if len(shown) <= 100 else shown[:100] + "..."
+        at = f" (output line {line}: {json.dumps(shown, ensure_ascii=False)})"
     return f"{source}: output is not valid YAML{at}: {problem or message}"
 
 

@@ -70,6 +70,7 @@ _FRAMES_PER_LEVEL = 25  # Python frames one nested template call may take (Jinja
 _STDERR_TAIL = 4096
 _BACKTRACE = "\nstack backtrace:\n"  # how Rust begins the backtrace it prints after a panic's message
 _OUT_OF_MEMORY = ("memory allocation of", "MemoryError", "out of memory")  # a dead worker ran out of memory
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 _tokens = itertools.count(1)
 _engines: dict[int, weakref.ref[IsolatedEngine]] = {}  # what a forked worker can find by token
@@ -281,14 +282,23 @@ class _Memory:
             self._statm: int | None = os.open("/proc/self/statm", os.O_RDONLY)
         except OSError:
             self._statm = None
+        try:
+            self._refs: int | None = os.open("/proc/self/clear_refs", os.O_WRONLY)
+        except OSError:
+            self._refs = None
         self._page = os.sysconf("SC_PAGE_SIZE")
 
     def limit(self, budget: int | None) -> None:
-        """At most ``budget`` more bytes from now; no limit for None."""
+        """At most ``budget`` more bytes from now; no limit for None. Setting a budget also starts the peak
+        of the resident set afresh (``clear_refs``), so that the peak choreo reads when the worker dies
+        (``wait4``) is this reconcile's."""
         if resource is None or self._statm is None:
             return
         soft = self._hard
         if budget is not None:
+            if self._refs is not None:
+                with contextlib.suppress(OSError):
+                    os.write(self._refs, b"5")
             data_pages = int(os.pread(self._statm, 256, 0).split()[5])
             soft = data_pages * self._page + budget
             if self._hard != resource.RLIM_INFINITY:
@@ -335,6 +345,20 @@ class _Worker:
         self.known = known  # engines with a token up to this existed when it was forked
         self.reusable = False
         self.status: int | None = None  # wait status once reaped (the pid may then be reused)
+        self.peak = 0  # once reaped: its largest resident set since its last reconcile began, in bytes
+        try:
+            self._statm: int | None = os.open(f"/proc/{pid}/statm", os.O_RDONLY)
+        except OSError:
+            self._statm = None
+
+    def resident(self) -> int:
+        """Its resident set now, in bytes (0 where /proc cannot say)."""
+        if self._statm is None:
+            return 0
+        try:
+            return int(os.pread(self._statm, 256, 0).split()[1]) * _PAGE
+        except (OSError, IndexError, ValueError):
+            return 0
 
     def kill(self) -> None:
         if self.status is None:
@@ -345,8 +369,12 @@ class _Worker:
         """Wait for the process to end; its wait status."""
         if self.status is None:
             self.sock.close()
+            if self._statm is not None:
+                os.close(self._statm)
+                self._statm = None
             try:
-                self.status = os.waitpid(self.pid, 0)[1]
+                _, self.status, usage = os.wait4(self.pid, 0)
+                self.peak = usage.ru_maxrss * 1024  # KiB on Linux
             except ChildProcessError:
                 self.status = 0
         return self.status
@@ -479,6 +507,7 @@ class _Exchange:
         self.limits = isolated.limits
         self.worker = worker
         self.stderr_from = worker.stderr_size()  # what this reconcile's worker writes to stderr comes after
+        self.resident_from = worker.resident()
         self.client = client
         self.log = isolated.log or client.log
         self.raised: dict[int, ChoreoError] = {}
@@ -568,10 +597,15 @@ class _Exchange:
             raise self.limits.output_exceeded(self.isolated.source, f"{what} is {format_size(size)}")
 
     def _death(self) -> ReconcileError:
-        """Why the worker ended: an allocation it could not make is the memory limit."""
+        """Why the worker ended: an allocation it could not make is the memory limit. Some native code
+        (orjson) does not check its allocations and crashes instead (SIGSEGV): a crash after the worker
+        had grown by half its budget or more is taken for the limit too."""
         status = self.worker.reap()
         head, tail = self.worker.stderr_since(self.stderr_from)
         if any(sign in text for text in (head, tail) for sign in _OUT_OF_MEMORY):
+            return self.limits.memory_exceeded(self.isolated.source)
+        crashed = os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGSEGV, signal.SIGBUS)
+        if crashed and self.resident_from and self.worker.peak - self.resident_from >= self.limits.memory // 2:
             return self.limits.memory_exceeded(self.isolated.source)
         how = _describe_status(status)
         last = _last_word(head, tail)

@@ -1,12 +1,11 @@
 """Runs Jinja2 template reconcilers (spec §4.3) in Jinja2's sandboxed environment.
 
-The reference renders these templates with pongo2 (Django syntax), so this module is also the small
-translation layer that lets reference projects run unchanged:
+The reference renders these templates with pongo2 (Django syntax), so that reference projects run
+unchanged:
 
-* ``{% macro m(args) export %}`` — pongo2 marks importable macros; Jinja2 exports every macro, so the
-  keyword is dropped.
-* ``{% import 'file.jinja2' m1, m2 as x %}`` — pongo2's import becomes ``{% from 'file.jinja2' import
-  m1, m2 as x %}``.
+* pongo2's syntax is translated into Jinja2's (``choreo.lang.pongo2``: ``export``ed macros and their
+  import, colon filter arguments, ``forloop``, ``for k, v in mapping``, ``&&``/``||``/``!`` ...) and
+  pongo2's filters that Jinja2 lacks are added.
 * Printed values follow pongo2: floats with six decimals (``1.5`` -> ``1.500000``), ``None`` as an
   empty string, booleans ``True``/``False`` (ints stay ints, spec §7.4).
 * ``a.b`` on a mapping reads the key ``b`` first (``spec.items`` is the key, not ``dict.items``).
@@ -22,7 +21,7 @@ depth at every call and macro call, output size as the text is produced. Every f
 
 from __future__ import annotations
 
-import re
+import types
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from types import TracebackType
 from typing import Any, cast
@@ -32,6 +31,7 @@ from jinja2.runtime import Macro
 from jinja2.sandbox import SandboxedEnvironment
 
 from choreo.errors import ReconcileError
+from choreo.lang import pongo2
 from choreo.lang.base import ReconcileClient, ReconcileOutput
 from choreo.lang.engines import TEMPLATE_ENTRIES, code_sources, record_child, rendered_child
 from choreo.lang.limits import Budget, LimitExceeded, Limits
@@ -39,22 +39,19 @@ from choreo.loader.project import ReconcilerConfig
 
 ENTRY = TEMPLATE_ENTRIES["jinjatemplate"]
 
-_MACRO_EXPORT = re.compile(r"(\{%-?\s*macro\s[^%]*?\))\s+export(\s*-?%\})")
-_PONGO_IMPORT = re.compile(r"(\{%-?\s*)import(\s+(?:'[^']*'|\"[^\"]*\"))(\s+(?!as\b)[A-Za-z_][^%]*?-?%\})")
-
-
-def translate_pongo2(text: str) -> str:
-    """Rewrite the pongo2-only tag forms reference projects use into Jinja2 (line numbers unchanged)."""
-    text = _MACRO_EXPORT.sub(r"\1\2", text)
-    return _PONGO_IMPORT.sub(r"\1from\2 import\3", text)
+translate_pongo2 = pongo2.translate
 
 
 def pongo2_finalize(value: Any) -> Any:
-    """How pongo2 prints a value: floats with ``%f``, ``None`` as nothing."""
+    """How pongo2 prints a value: floats with ``%f``, ``None`` as nothing. A function is not printed: its
+    text would hold a memory address (``<function ... at 0x7f...>``), different on every run."""
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:f}"
+    if callable(value) and not isinstance(value, jinja2.Undefined):
+        name = value.name if isinstance(value, Macro) else getattr(value, "__name__", type(value).__name__)
+        raise jinja2.TemplateRuntimeError(f"cannot print the function {name!r}: call it, or print a value")
     return value
 
 
@@ -78,6 +75,21 @@ class MissingValue(jinja2.ChainableUndefined):
 
     __slots__ = ()
     __str__ = __html__ = jinja2.Undefined._fail_with_undefined_error
+
+
+class MissingKeyOrMethod(MissingValue):
+    """``spec.values`` where the mapping has no key ``values``: a missing value, as in pongo2 (false, empty,
+    an error when printed, never ``<built-in method values of dict object at 0x...>``), that still calls
+    the method when called (``spec.labels.items()``, Jinja2's idiom)."""
+
+    __slots__ = ("_method",)
+
+    def __init__(self, method: Callable[..., Any], obj: Any, name: str) -> None:
+        super().__init__(obj=obj, name=name)
+        self._method = method
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        return self._method(*args, **kwargs)
 
 
 class _CountedTemplate(jinja2.Template):
@@ -110,7 +122,10 @@ class _Environment(SandboxedEnvironment):
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, dict) and attribute in obj:
             return obj[attribute]
-        return super().getattr(obj, attribute)
+        return _data_method(obj, attribute, super().getattr(obj, attribute))
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        return _data_method(obj, argument, super().getitem(obj, argument))
 
     def call(self, context: jinja2.runtime.Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         if isinstance(obj, Macro):
@@ -136,6 +151,8 @@ class JinjaReconciler:
             keep_trailing_newline=True,
             autoescape=False,
         )
+        self._env.filters.update(pongo2.FILTERS)
+        self._env.globals.update(pongo2.GLOBALS)
 
     def reconcile(self, obj: dict[str, Any], client: ReconcileClient) -> ReconcileOutput:
         return record_child(self, obj, client)
@@ -178,6 +195,13 @@ class JinjaReconciler:
                 where = f"{filename}:{tb.tb_lineno}"
             tb = tb.tb_next
         return where
+
+
+def _data_method(obj: Any, name: Any, value: Any) -> Any:
+    """A method of a mapping, list or string found where the data has no such key: a missing value."""
+    if isinstance(value, types.BuiltinMethodType) and isinstance(obj, dict | list | str):
+        return MissingKeyOrMethod(value, obj, str(name))
+    return value
 
 
 def _bounded_text(chunks: Iterator[str], budget: Budget) -> str:

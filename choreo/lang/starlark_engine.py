@@ -13,6 +13,7 @@ the line and column.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,7 @@ from choreo.lang.builtins import (
     BuiltinError,
     all_builtins,
 )
+from choreo.lang.gotemplate.gofmt import format_float
 from choreo.lang.limits import Budget, Limits
 from choreo.loader.project import Library
 from choreo.store import json_value
@@ -101,7 +103,11 @@ def {name}(*args, **kwargs):
 
 
 # The builtin range() is kept under another name before ``range`` is redefined below.
-_PRELUDE_ALIASES = "_choreo_range = range\n_choreo_encode = json.encode\n_choreo_decode = json.decode\n"
+_PRELUDE_ALIASES = (
+    "_choreo_range = range\n_choreo_encode = json.encode\n_choreo_decode = json.decode\n"
+    "_choreo_str = str\n_choreo_repr = repr\n"
+)
+FLOAT_TEXT = "_choreo_float_text"
 # print() goes to the reconciler log instead of the process stdout. range() accepts any int: the
 # interpreter's own range is limited to 32 bits, so a huge loop would fail at once with an unpacking
 # error instead of running into the time limit; clamping only affects calls that would otherwise fail.
@@ -122,6 +128,52 @@ def range(*args):
 
 def print(*args, sep = " "):
     {LOG_HOOK}(sep.join([str(a) for a in args]))
+
+# str() and repr() of a float as go.starlark.net writes it (the shortest text that reads back as the same
+# number): the interpreter's own keeps 7 significant digits in exponent form (1234567.5 -> 1.234568e+06).
+_CHOREO_CONTAINERS = ("list", "tuple", "dict")
+_CHOREO_FLOAT_MARKS = ("e+", "e-", "0.0000", "infe")
+
+def _choreo_float(x):
+    text = _choreo_str(x)
+    if text in ("nan", "+inf", "-inf"):  # (NaN would reach Python as None)
+        return text
+    return {FLOAT_TEXT}(x)
+
+def _choreo_float_text_in(text):
+    return len([m for m in _CHOREO_FLOAT_MARKS if m in text]) > 0
+
+def _choreo_deep_repr(x):
+    kind = type(x)
+    if kind == "float":
+        return _choreo_float(x)
+    if kind == "list":
+        return "[" + ", ".join([_choreo_deep_repr(v) for v in x]) + "]"
+    if kind == "tuple":
+        return "(" + ", ".join([_choreo_deep_repr(v) for v in x]) + ("," if len(x) == 1 else "") + ")"
+    if kind == "dict":
+        return "{{" + ", ".join([_choreo_deep_repr(k) + ": " + _choreo_deep_repr(v) for k, v in x.items()]) + "}}"
+    return _choreo_repr(x)
+
+def str(x):
+    kind = type(x)
+    if kind == "string":
+        return x
+    if kind == "float":
+        return _choreo_float(x)
+    text = _choreo_str(x)
+    if kind in _CHOREO_CONTAINERS and _choreo_float_text_in(text):
+        return _choreo_deep_repr(x)
+    return text
+
+def repr(x):
+    kind = type(x)
+    if kind == "float":
+        return _choreo_float(x)
+    text = _choreo_repr(x)
+    if kind in _CHOREO_CONTAINERS and _choreo_float_text_in(text):
+        return _choreo_deep_repr(x)
+    return text
 
 _CHOREO_INF = float("inf")
 _CHOREO_MARKS = (": nan", "[nan", ", nan", "(nan", "+inf", "-inf")
@@ -318,13 +370,20 @@ def _parse(source: str, code: str, dialect: starlark.Dialect) -> starlark.AstMod
         raise ReconcileError(condense_error(str(exc), source)) from None
 
 
+# The interpreter's terse messages, said the way go.starlark.net says them.
+_CLEARER = {
+    "Immutable": "cannot modify a frozen value: a module's global values are frozen once it is loaded, and a"
+    " tuple always is (change a copy: list(x), dict(x))",
+}
+
+
 def condense_error(text: str, source: str) -> str:
     """One line ``<file>:<line>:<col>: <message>`` from the interpreter's multi-line diagnostic."""
     lines = text.splitlines()
     message = _error_message(lines)
     while message.startswith(_EXCEPTION_PREFIXES):
         message = message.split(": ", 1)[1]
-    return f"{_error_location(lines) or source}: {message}"
+    return f"{_error_location(lines) or source}: {_CLEARER.get(message, message)}"
 
 
 def _error_message(lines: list[str]) -> str:
@@ -476,7 +535,19 @@ def _builtins(current: _Current) -> dict[str, Callable[..., Any]]:
         else:
             table[name] = fn
     table[LOG_HOOK] = current.log
+    table[FLOAT_TEXT] = starlark_float_text
     return table
+
+
+def starlark_float_text(value: float) -> str:
+    """A float as go.starlark.net's ``str`` writes it: Go's shortest ``%g``, with ``.0`` when that has
+    neither a point nor an exponent."""
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "+inf" if value > 0 else "-inf"
+    text = format_float(value, "g", -1)
+    return text if "e" in text or "." in text else text + ".0"
 
 
 @dataclass
@@ -650,10 +721,10 @@ class StarlarkReconciler:
         """The error to report: a recorded failure, the time limit, or the interpreter's diagnostic."""
         if call.failure is not None:
             return call.failure
-        if call.timed_out:
-            return self._limits.time_exceeded(self._source)
         text = str(exc)
         lines = text.splitlines()
+        if call.timed_out:  # where it was when the time ran out (a loop's line), when the interpreter says
+            return self._limits.time_exceeded(_error_location(lines) or self._source)
         if "serde::serialize" in text and _error_location(lines) is None:  # the result's encoder refused it
             return ReconcileError(
                 f"{source}: reconcile(self) returned a value that is not data: {_error_message(lines)}"

@@ -121,7 +121,7 @@ def test_starlark_stops_at_the_time_limit(greeting: Path) -> None:
     # small ints only: a growing sum allocates, and could reach the memory limit first on a fast machine
     endless = "    n = 0\n    for i in range(1000000000000):\n        n = i % 7"
     line = _starlark_fails(greeting, endless, "--time-limit", "1")
-    assert line.endswith(f"{STAR}: reconciler exceeded the time limit of 1s")
+    assert line.endswith(f"{STAR}:3:5: reconciler exceeded the time limit of 1s")  # where it was looping
 
 
 # --- templates ---------------------------------------------------------------------------------------------

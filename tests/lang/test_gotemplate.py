@@ -128,10 +128,12 @@ def test_sprint_spaces_only_between_non_strings() -> None:
         ("{{ $u }}", 't.tpl:1: undefined variable "$u"'),
         ("{{ .x }", 't.tpl:1: unexpected "}" in operand'),
         ("{{ .x ", "t.tpl:1: unclosed action"),
-        ("{{ .x # }}", "t.tpl:1: unrecognized character in action: U+0023 '#'"),
+        ("{{ .x # }}", 't.tpl:1: unexpected "#" in operand'),
+        ("{{ .x \x01 }}", "t.tpl:1: unrecognized character in action: U+0001 '\\x01'"),
         ("{{ break }}", "t.tpl:1: {{break}} outside {{range}}"),
-        ("{{ /* x */ .a }}", "t.tpl:1: comment ends before closing delimiter"),
-        ("{{ 3x }}", "t.tpl:1: bad number syntax: '3x'"),
+        ("{{/* x */ .a }}", "t.tpl:1: comment ends before closing delimiter"),
+        ("{{ /* x */ .a }}", 't.tpl:1: unexpected "/" in command'),  # a comment starts right after {{
+        ("{{ 3x }}", 't.tpl:1: bad number syntax: "3x"'),
         ("{{ .n.x }}", 't.tpl:1:5: executing "t.tpl" at <.n.x>: nil pointer evaluating interface {}.x'),
         ("{{ .name.x }}", 't.tpl:1:8: executing "t.tpl" at <.name.x>: can\'t evaluate field x in type interface {}'),
         ("{{ len .id }}", 't.tpl:1:3: executing "t.tpl" at <len .id>: error calling len: len of type float64'),
@@ -156,8 +158,77 @@ def test_errors_like_go(template: str, message: str) -> None:
 
 
 def test_redefining_a_template_is_an_error() -> None:
-    with pytest.raises(TemplateError, match="multiple definition of template 'a'"):
+    with pytest.raises(TemplateError, match=r'^t\.tpl:1: template: multiple definition of template "a"$'):
         run('{{ define "a" }}1{{ end }}{{ define "a" }}2{{ end }}')
+
+
+def test_a_template_defined_in_two_files_is_an_error_naming_both() -> None:
+    # Go keeps the one parsed last, and the reference parses its code files in random (map) order.
+    with pytest.raises(TemplateError) as err:
+        run('{{ define "a" }}1{{ end }}{{ template "a" }}', **{"h.tpl": 'x\n{{ define "a" }}2{{ end }}'})
+    assert str(err.value) == 'h.tpl:2: template: multiple definition of template "a" (also defined in t.tpl)'
+    assert run('{{ define "a" }}1{{ end }}{{ template "a" }}', **{"h.tpl": '{{ define "a" }} {{ end }}'}) == "1"
+
+
+# Checked against Go 1.19's text/template and fmt (a program rendering each with the same JSON data).
+GO_CASES = [
+    # fmt: flags, width and precision on every kind of value, argument indexes, bad verbs keep the flags
+    ('{{ printf "%03d|%5v|%-5v|%+v|%05s|%x|%#v" .i .f .name .i .name .f .m }}',
+     '%!d(float64=003)|  2.5|sys  |3|00sys|0x1.4p+01|'
+     'map[string]interface {}{"a":[]interface {}{"p", 1}, "n":interface {}(nil)}'),
+    ('{{ printf "%[2]v %[1]v %[3]v" .name 1 }} {{ printf "%*d|%.*f|%*d" 4 7 1 .f .f 1 }}',
+     "1 sys %!v(BADINDEX)    7|2.5|%!(BADWIDTH)1"),
+    ('{{ printf "%08.3d|%08.3f|%#g|%#.3x|% x|%# X|%+q|%#q|%U|%#U|%c" 5 .f .f 255 .name .name "é" "`" 233 233 65 }}',
+     '     005|0002.500|2.50000|0x0ff|73 79 73|0X73 0X79 0X73|"\\u00e9"|"`"|U+00E9|U+00E9 \'é\'|A'),
+    ('{{ printf "%5v|%d|%s|%T|%t|%q" .m.a .m.a .l .n .t .l }}',
+     '[    p     1]|[%!d(string=p) %!d(float64=1)]|[a %!s(float64=1)]|<nil>|true|["a" %!q(float64=1)]'),
+    ('{{ printf "%e|%.2e|%g|%.3g|%G|%b|%x|%.1f|%.0f|%.0f" .big .big .big 0.0001234 1e-7 .f 0.0 .h .h .f }}',
+     "1.234568e+07|1.23e+07|1.2345678e+07|0.000123|1E-07|5629499534213120p-51|0x0p+00|0.1|0|2"),
+    # html, js and urlquery print nil as <no value>; eq names what it cannot compare
+    ("{{ html .n }} {{ js .missing }} {{ urlquery .n .name }}",
+     "&lt;no value&gt; \\u003Cno value\\u003E %3Cno+value%3Esys"),
+]
+GO_DATA = {"i": 3, "f": 2.5, "name": "sys", "m": {"a": ["p", 1], "n": None}, "l": ["a", 1], "n": None, "t": True,
+           "big": 12345678, "h": 0.05}
+
+
+@pytest.mark.parametrize(("template", "expected"), GO_CASES)
+def test_formats_like_go(template: str, expected: str) -> None:
+    assert run(template, GO_DATA) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ('{{ eq .m .l }}', 'error calling eq: non-comparable types map[a:[p %!s(float64=1)] n:<nil>]: '
+         'map[string]interface {}, []interface {}: [a 1]'),
+        ('{{ eq .l .l }}', "error calling eq: non-comparable type [a %!s(float64=1)]: []interface {}"),
+        ('{{ printf 1 }}', 't.tpl:1:10: executing "t.tpl" at <1>: expected string; found 1'),
+        ('{{ printf .f }}', "at <.f>: wrong type for value; expected string; got float64"),
+        ('{{ printf .n }}', "at <.n>: wrong type for value; expected string; got interface {}"),
+        ('{{ not 1 2 }}', "at <not>: wrong number of args for not: want 1 got 2"),
+        ('{{ "x" 1 }}', 't.tpl:1:3: executing "t.tpl" at <"x">: can\'t give argument to non-function "x"'),
+        ('{{ range $i, $v := .name }}{{ end }}',
+         't.tpl:1:19: executing "t.tpl" at <.name>: range can\'t iterate over sys'),
+        ("{{ 9223372036854775808 }}", "at <9223372036854775808>: 9223372036854775808 overflows int"),
+        ('{{ print "a""b" }}', 't.tpl:1: unexpected "\\"b\\"" in operand'),
+        ("{{ .l.0 }}", 't.tpl:1: unexpected ".0" in operand'),
+        ("{{ 1-2 }}", 't.tpl:1: bad number syntax: "1-2"'),
+        ("{{ | len }}", 't.tpl:1: unexpected "|" in command'),
+        ('{{ "a".x }}', 't.tpl:1: unexpected . after term "\\"a\\""'),
+        ("{{ len .l) }}", 't.tpl:1: unexpected ")" in command'),
+        ("{{ .x }", 't.tpl:1: unexpected "}" in operand'),
+        ("{{ if 1 }}{{ else }}{{ else }}{{ end }}", "t.tpl:1: expected end; found {{else}}"),
+        ('{{ define "a" }}{{ else }}{{ end }}', "t.tpl:1: unexpected {{else}} in define clause"),
+        ("{{ range .l }}{{ define \"x\" }}{{ end }}{{ end }}", "t.tpl:1: unexpected <define> in command"),
+        ("{{ range $x, $y, $z := .l }}{{ end }}", "t.tpl:1: too many declarations in range"),
+        ("{{ range .l }}{{ break 1 }}{{ end }}", 't.tpl:1: unexpected "1" in {{break}}'),
+    ],
+)
+def test_fails_like_go(template: str, message: str) -> None:
+    with pytest.raises(TemplateError) as err:
+        run(template, GO_DATA)
+    assert str(err.value).endswith(message)
 
 
 # --- missing values (issue 11): false in tests, an error when printed -----------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from choreo.errors import ChoreoError, Conflict, LoadError, NotFound, ReconcileError
-from choreo.lang.base import ReconcileOutput
+from choreo.lang.base import ChildRules, ReconcileOutput
 from choreo.lang.isolation import IsolatedEngine
 from choreo.lang.limits import KiB, Limits, MiB, format_size, json_size, json_size_over
 from choreo.lang.starlark_engine import StarlarkReconciler
@@ -60,6 +60,35 @@ def test_memory_bombs_end_in_the_memory_limit_and_the_next_reconcile_works(bomb:
     assert failure(engine) == f"{SOURCE}: reconciler exceeded the memory limit of 64 MiB"
     fine = starlark("def reconcile(self):\n" + OK)
     assert reconcile(fine).obj == POD
+
+
+class _Recording(FakeClient):
+    """A client whose children are made in the worker (``ChildRules``), as the runtime's is."""
+
+    def __init__(self) -> None:
+        super().__init__([POD])
+        self.children = 0
+
+    def child_rules(self) -> ChildRules:
+        owner = {"apiVersion": "v1", "kind": "Pod", "name": "p1", "uid": "u1", "controller": True}
+        return ChildRules(owner, {("example.com", "Out"): "default"})
+
+    def record_child(self, child: dict[str, Any]) -> None:
+        self.children += 1
+
+
+def test_children_made_without_end_are_the_memory_limit() -> None:
+    # The children gather in the worker until its next message; measuring one with orjson when no memory
+    # is left crashes the worker (SIGSEGV) instead of raising: still the memory limit, not a crash.
+    code = (
+        "def reconcile(self):\n    for i in range(100000000):\n"
+        '        client_create({"apiVersion": "example.com/v1alpha1", "kind": "Out",'
+        ' "metadata": {"name": "o%d" % i}, "spec": {"x": "y" * 1000}})\n' + OK
+    )
+    client = _Recording()
+    assert failure(starlark(code), client) == f"{SOURCE}: reconciler exceeded the memory limit of 64 MiB"
+    assert client.children == 0
+    assert reconcile(starlark("def reconcile(self):\n" + OK)).obj == POD
 
 
 _AFTER_A_PANIC = """
@@ -252,6 +281,35 @@ _PANIC = (
 def test_a_worker_that_dies_is_reported_and_replaced(stderr: str, sig: int, message: str) -> None:
     engine = IsolatedEngine(_Crashing(stderr, sig), "x.star", Limits())
     with pytest.raises(ReconcileError, match=f"^x.star: .*{message}$"):
+        engine.reconcile(dict(POD), FakeClient())  # type: ignore[arg-type]
+    assert reconcile(starlark("def reconcile(self):\n" + OK)).obj == POD
+
+
+class _GrowingThenCrashing:
+    """An engine that takes ``grow`` bytes and then crashes, as native code that does not check an allocation
+    does when the memory limit is reached (orjson: SIGSEGV)."""
+
+    def __init__(self, grow: int) -> None:
+        self.grow = grow
+
+    def reconcile(self, obj: dict[str, Any], client: Any) -> ReconcileOutput:
+        taken = bytearray(self.grow)
+        taken[::4096] = b"x" * len(range(0, self.grow, 4096))  # a byte in every page: resident
+        os.kill(os.getpid(), signal.SIGSEGV)
+        time.sleep(5)
+        raise AssertionError(f"not reached ({len(taken)})")
+
+
+@pytest.mark.parametrize(
+    ("grow", "message"),
+    [
+        (40 * MiB, "reconciler exceeded the memory limit of 64 MiB"),  # grew by most of its budget
+        (1 * MiB, "the reconcile's worker process was killed by SIGSEGV"),  # a crash, whatever its cause
+    ],
+)
+def test_a_crash_after_the_worker_grew_by_half_its_budget_is_the_memory_limit(grow: int, message: str) -> None:
+    engine = IsolatedEngine(_GrowingThenCrashing(grow), "x.star", SMALL)
+    with pytest.raises(ReconcileError, match=f"^x.star: {message}$"):
         engine.reconcile(dict(POD), FakeClient())  # type: ignore[arg-type]
     assert reconcile(starlark("def reconcile(self):\n" + OK)).obj == POD
 

@@ -106,6 +106,87 @@ def test_pongo2_macro_export_and_import_render() -> None:
     assert render(main, **{"lib.jinja2": lib}) == "node: node1"
 
 
+PONGO2_OBJ = {**OBJ, "spec": {**OBJ["spec"], "labels": {"b": "2", "ab": "1", "xyz": "3"}}}
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        # a mapping's items in key order (pongo2's are in Go's random map order); reversed, sorted, empty
+        ("{% for k, v in spec.labels %}{{ k }}={{ v }};{% endfor %}", "ab=1;b=2;xyz=3;"),
+        ("{% for k, v in spec.labels reversed %}{{ k }};{% endfor %}", "xyz;b;ab;"),
+        ("{% for x in spec['items'] reversed %}{{ x }}{% endfor %}", "ba"),
+        ("{% for k in spec.labels sorted %}{{ k }};{% endfor %}", "ab;b;xyz;"),
+        ("{% for k, v in spec.vlans %}{{ k }}{% empty %}none{% endfor %}", "none"),
+        ("{% for i in spec['items'] %}{{ forloop.Counter }}{{ forloop.Counter0 }}{{ forloop.First }}"
+         "{{ forloop.Last }}{{ forloop.Revcounter }}{{ forloop.Revcounter0 }} {% endfor %}",
+         "10TrueFalse21 21FalseTrue10 "),
+        # filter arguments after a colon; pongo2's default replaces every false value
+        ('{{ spec.node|default:"x" }} {{ spec.vlan|default:"x" }} {{ spec.none|default:"n" }} {{ 0|default:5 }}',
+         "node1 x n 5"),
+        ("{{ spec.vlan|default:spec['items'][1]|upper }} {{ spec.vlan|default:spec.labels.ab }}", "B 1"),
+        ('{{ spec["items"]|join:", " }} {{ spec.node|stringformat:"%-6s|" }} {{ spec.mtu|stringformat:"%05d" }}',
+         "a, b node1 | 09000"),
+        ('{{ spec.ratio|stringformat:"%.2f" }} {{ spec.node|stringformat:"%d" }}', "1.50 %!d(string=node1)"),
+        ("{% if spec.mtu > 1500 && spec.up %}y{% endif %}{% if !spec.up || spec.mtu <> 9000 %}n{% else %}e{% endif %}",
+         "ye"),
+        ('{{ spec.mtu|add:1 }} {{ spec.node|add:"x" }} {{ spec.node|capfirst }} {{ "a b"|cut:" " }}',
+         "9001 node1x Node1 ab"),
+        ('{{ spec.none|default_if_none:"-" }} {{ spec.up|yesno }} {{ spec.none|yesno:"y,n" }} {{ "a,b"|split:"," }}',
+         "- yes maybe ['a', 'b']"),
+        ('{{ spec["items"]|length_is:2 }} {{ spec.mtu|divisibleby:7 }} {{ spec.node|ljust:6 }}|{{ spec.node|rjust:6 }}',
+         "True False node1 | node1"),
+        ("{{ 3.14159|floatformat }} {{ 3.0|floatformat }} {{ 3.14159|floatformat:3 }} {{ 3.0|floatformat:-2 }}"
+         ' {{ "12"|integer }} {{ 2|pluralize }} {{ 1|pluralize:"y,ies" }}', "3.1 3 3.142 3 12 s y"),
+        ('{{ spec["items"]|slice:":1" }} {{ spec.node|slice:"1:3" }} {{ spec["items"]|slice(2)|list }}',
+         "['a'] od [['a'], ['b']]"),
+        ('{% ifequal spec.node "node1" %}eq{% endifequal %}{% ifnotequal spec.mtu 1 %}ne{% endifnotequal %}', "eqne"),
+        ("a{% comment %} {{ nope }} {% endcomment %}b", "ab"),
+        # never inside strings, raw blocks and comments; Jinja2's own forms untouched
+        ("{{ 'a|b:c && d' }} {% raw %}{{ a|b:\"c\" }}{% endraw %}{# a|b:\"c\" #}", 'a|b:c && d {{ a|b:"c" }}'),
+        ('{% for x in spec["items"] if x != "a" %}{{ x }}{% endfor %}'
+         "{% for a, b in [(1, 2)] %}{{ a }}{{ b }}{% endfor %}", "b12"),
+    ],
+)
+def test_pongo2_syntax_and_filters(template: str, expected: str) -> None:
+    assert JinjaReconciler(config({"main.jinja2": template})).render(dict(PONGO2_OBJ)) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        # a key the mapping lacks is missing even where dicts have a method of that name (pongo2's maps have none)
+        ('{% if spec.values %}y{% else %}n{% endif %}{% if spec["keys"] %}y{% else %}n{% endif %}', "nn"),
+        ("{{ spec.values is defined }} [{% for x in spec.values %}{{ x }}{% endfor %}] {{ spec.values|default:1 }}",
+         "False [] 1"),
+        # ... and the method is still there to call
+        ("{% for k, v in spec.labels.items() %}{{ k }}{% endfor %} {{ spec.node.upper() }}", "babxyz NODE1"),
+    ],
+)
+def test_a_missing_key_named_like_a_method_is_missing(template: str, expected: str) -> None:
+    assert JinjaReconciler(config({"main.jinja2": template})).render(dict(PONGO2_OBJ)) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{{ spec.values }}", "main.jinja2:1: undefined: 'dict object' has no attribute 'values'"),
+        ("\n{{ spec.node.upper }}", "main.jinja2:2: undefined: 'str object' has no attribute 'upper'"),
+        ("{{ lipsum }}", "main.jinja2:1: cannot print the function 'generate_lorem_ipsum': call it, or print a value"),
+        ("{% macro m() %}{% endmacro %}{{ m }}", "main.jinja2:1: cannot print the function 'm'"),
+    ],
+)
+def test_printing_a_method_or_function_is_an_error_not_an_address(template: str, message: str) -> None:
+    with pytest.raises(ReconcileError) as err:
+        JinjaReconciler(config({"main.jinja2": template})).render(dict(PONGO2_OBJ))
+    assert message in str(err.value)
+
+
+def test_pongo2_translation_keeps_lines() -> None:
+    text = '{{ a|default:"x" }}\n{% for k, v in m\n reversed %}{{ forloop.Counter }}{% endfor %}\n{{ !b }}'
+    assert translate_pongo2(text).count("\n") == text.count("\n")
+
+
 @pytest.mark.parametrize(("value", "printed"), [(0.0, "0.000000"), (2, 2), (None, ""), ("x", "x"), (True, True)])
 def test_pongo2_finalize(value: Any, printed: Any) -> None:
     assert pongo2_finalize(value) == printed
@@ -261,7 +342,9 @@ def test_output_becomes_the_one_child_and_the_object_is_returned_unchanged(kind:
         ("kind: Config\nmetadata: {name: x}\n", "output object has no apiVersion"),
         ("apiVersion: config.sdcio.dev/v1alpha1\nmetadata: {name: x}\n", "output object has no kind"),
         ("apiVersion: config.sdcio.dev/v1alpha1\nkind: Config\n", "output object has no metadata.name"),
-        ("a: [1\nb: 2\n", "output is not valid YAML (output line 2):"),
+        ("a: [1\nb: 2\n", 'output is not valid YAML (output line 2: "b: 2"):'),
+        ("kind: Config\nspec:\n  desc: uplink: to spine1\n",
+         'output is not valid YAML (output line 3: "  desc: uplink: to spine1"): mapping values are not allowed'),
         (
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
             "output is a v1 ConfigMap, which the reconciler does not own (owns: config.sdcio.dev/v1alpha1 Config)",

@@ -337,6 +337,33 @@ def test_values_keep_their_order_and_exact_numbers_both_ways() -> None:
     assert out.obj["big"] == 2**70 + 1 and type(out.obj["a"]["y"][2]) is float
 
 
+@pytest.mark.parametrize(
+    ("code", "line"),
+    [
+        ('X = [1]\ndef reconcile(self):\n    X.append(2)\n' + OK, "3:5"),
+        ('D = {"a": 1}\ndef reconcile(self):\n    D["b"] = 2\n' + OK, "3:5"),
+        ('def reconcile(self):\n    t = (1, 2)\n    t[0] = 3\n' + OK, "3:5"),
+    ],
+)
+def test_modifying_a_frozen_value_says_so(code: str, line: str) -> None:
+    assert fails(code) == (
+        f"{SOURCE}:{line}: cannot modify a frozen value: a module's global values are frozen once it is"
+        " loaded, and a tuple always is (change a copy: list(x), dict(x))"
+    )
+
+
+def test_floats_print_as_go_starlark_prints_them() -> None:
+    # go.starlark.net: the shortest text that reads back as the same number (starlark-rust keeps 7 digits)
+    value = probe('[str(1234567.5), repr(123456789.125), str(1e-5), str(5e-324), str(2.0), str(1e6), str(0.1)]')
+    assert value == ["1.2345675e+06", "1.23456789125e+08", "1e-05", "5e-324", "2.0", "1e+06", "0.1"]
+    assert probe('[str(float("nan")), str(float("-inf")), str([1234567.5, "e+1", (1.5,), {"k": 1e-5}])]') == [
+        "nan", "-inf", '[1.2345675e+06, "e+1", (1.5,), {"k": 1e-05}]']
+    assert probe('[str("e+"), str(["e+", 1]), repr("a"), str(7), str(None)]') == ["e+", '["e+", 1]', '"a"', "7", "None"]
+    client = FakeClient()
+    run('def reconcile(self):\n    print(1234567.5, [2.5e-7])\n' + OK, client=client)
+    assert client.logs == ["1.2345675e+06 [2.5e-07]"]
+
+
 def _nested(depth: int) -> Any:
     value: Any = "core"
     for _ in range(depth):
@@ -676,16 +703,16 @@ def test_error_in_nested_function_points_at_failing_line() -> None:
 
 
 @pytest.mark.parametrize(
-    "loop",
+    ("loop", "where"),
     [
-        "for i in range(100000000000):\n        x += 1",
-        "for i in range(100000):\n        for j in range(100000):\n            x += 1",
+        ("for i in range(100000000000):\n        x += 1", "3:5"),
+        ("for i in range(100000):\n        for j in range(100000):\n            x += 1", "4:9"),
     ],
 )
-def test_time_limit_stops_endless_loop(loop: str) -> None:
+def test_time_limit_stops_endless_loop_naming_where_it_was(loop: str, where: str) -> None:
     start = time.monotonic()
     message = fails(f"def reconcile(self):\n    x = 0\n    {loop}\n", time_limit=0.5)
-    assert message == f"{SOURCE}: reconciler exceeded the time limit of 0.5s"
+    assert message == f"{SOURCE}:{where}: reconciler exceeded the time limit of 0.5s"
     assert time.monotonic() - start < 5
 
 
@@ -693,7 +720,9 @@ def test_time_limit_applies_to_module_and_library_evaluation() -> None:
     slow = "x = 0\nfor i in range(100000):\n    for j in range(100000):\n        x += 1\n"
     assert "time limit" in fails(slow, time_limit=0.3)
     lib = Library("slow", slow, "libs/slow.star")
-    assert "time limit" in fails('load("slow", "x")\n', libraries=[lib], time_limit=0.3)
+    assert fails('load("slow", "x")\n', libraries=[lib], time_limit=0.3) == (
+        "libs/slow.star:3:5: reconciler exceeded the time limit of 0.3s"
+    )
 
 
 def test_runaway_recursion_is_stopped_at_the_depth_limit() -> None:

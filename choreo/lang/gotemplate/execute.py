@@ -148,7 +148,8 @@ class Executor:
             return ((i, i) for i in range(value))
         if value is MISSING or value is None:
             return []
-        raise self.fail(node, node.pipe.text, f"range can't iterate over {format_value(value, 'v')}")
+        at = _last_evaluated(node.pipe)
+        raise self.fail(at, _text(at, node.pipe.cmds[-1]), f"range can't iterate over {format_value(value, 'v')}")
 
     def _set_range_vars(self, pipe: Pipe, key: Any, elem: Any, mark: int) -> None:
         if not pipe.decl:
@@ -224,7 +225,7 @@ class Executor:
         assert isinstance(first, Constant)
         if first.kind == "nil":
             raise self.fail(first, cmd.text, "nil is not a command")
-        return dot if first.kind == "dot" else first.value
+        return self.constant(dot, first)
 
     def _not_a_function(self, cmd: Command, final: Any) -> None:
         if len(cmd.args) > 1 or final is not NO_FINAL:
@@ -271,17 +272,34 @@ class Executor:
         implementation, (fixed, variadic) = self.functions[name]
         if (variadic and given < fixed) or (not variadic and given != fixed):
             want = f"at least {fixed}" if variadic else str(fixed)
-            raise self.fail(ident, cmd.text, f"wrong number of args for {name}: want {want} got {given}")
+            raise self.fail(ident, name, f"wrong number of args for {name}: want {want} got {given}")
         if name in ("and", "or"):
             return self._and_or(dot, name, cmd, args, final)
         values = [self.arg(dot, arg, cmd) for arg in args]
+        if name == "printf" and args:  # Go's printf(format string, ...any): the format is typed
+            values[0] = self._string_arg(args[0], values[0], cmd)
         if final is not NO_FINAL:
+            if name == "printf" and not args and not isinstance(final, str):
+                raise self.fail(cmd, cmd.text, f"wrong type for value; expected string; got {_go_type(final)}")
             values.append(final)
         try:
             assert implementation is not None  # only and/or have none, and they returned above
             return implementation(*values)
         except FuncError as exc:
             raise self.fail(cmd, cmd.text, f"error calling {name}: {exc}") from None
+
+    def _string_arg(self, node: Node, value: Any, cmd: Command) -> str:
+        """An argument for a ``string`` parameter, checked as Go's ``evalArg`` checks it."""
+        if isinstance(node, Constant):
+            if node.kind == "string":
+                return str(node.value)
+            if node.kind == "nil":
+                raise self.fail(node, node.text, "cannot assign nil to string")
+            if node.kind != "dot":
+                raise self.fail(node, node.text, f"expected string; found {node.text}")
+        if isinstance(value, str):
+            return value
+        raise self.fail(node, _text(node, cmd), f"wrong type for value; expected string; got {_go_type(value)}")
 
     def _and_or(self, dot: Any, name: str, cmd: Command, args: list[Node], final: Any) -> Any:
         value: Any = MISSING
@@ -304,7 +322,31 @@ class Executor:
         if isinstance(node, Chain):
             return self.chain(dot, node, cmd, [node], NO_FINAL)
         assert isinstance(node, Constant)
-        return dot if node.kind == "dot" else node.value
+        return self.constant(dot, node)
+
+    def constant(self, dot: Any, node: Constant) -> Any:
+        """A constant's value; an integer constant Go's int cannot hold is an error up to uint64's range and
+        Go's invalid value beyond (what ``idealConstant`` does)."""
+        if node.kind == "dot":
+            return dot
+        value = node.value
+        if node.kind == "number" and isinstance(value, int) and not -(1 << 63) <= value < 1 << 63:
+            if 0 < value < 1 << 64:
+                raise self.fail(node, node.text, f"{node.text} overflows int")
+            return MISSING
+        return value
+
+
+def _go_type(value: Any) -> str:
+    """The Go type of a value as a typed parameter sees it (a nil or missing value is an empty interface)."""
+    return "interface {}" if value is None or value is MISSING else type_name(value)
+
+
+def _last_evaluated(pipe: Pipe) -> Node:
+    """The node Go's executor evaluated last in a pipeline (where it reports an error about its value): the
+    last command's field, variable or constant, or the last argument of its function."""
+    args = pipe.cmds[-1].args
+    return args[-1] if isinstance(args[0], Identifier) else args[0]
 
 
 def _call_text(node: TemplateCall) -> str:
@@ -318,4 +360,6 @@ def _text(node: Node, cmd: Command) -> str:
         return "." + ".".join(node.names)
     if isinstance(node, Variable):
         return ".".join([node.name, *node.names])
+    if isinstance(node, Constant):
+        return node.text
     return cmd.text

@@ -55,11 +55,16 @@ def eq(arg1: Any, *others: Any) -> bool:
             if arg1 == arg:
                 return True
             continue
+        if _valid(arg1) and _valid(arg) and type(arg1) is not type(arg):  # a list and a map
+            raise FuncError(
+                f"non-comparable types {format_value(arg1, 's')}: {type_name(arg1)}, "
+                f"{type_name(arg)}: {format_value(arg, 'v')}"
+            )
         if not _valid(arg1) or not _valid(arg):
             if _valid(arg1) == _valid(arg):
                 return True
             continue
-        raise FuncError(f"non-comparable type {format_value(arg, 'v')}: {type_name(arg)}")
+        raise FuncError(f"non-comparable type {format_value(arg, 's')}: {type_name(arg)}")
     return False
 
 
@@ -165,10 +170,11 @@ def slice_(item: Any, *indexes: Any) -> Any:
 
 
 def _text_arg(args: tuple[Any, ...]) -> str:
-    """Go's ``evalArgs``: a single string as is, anything else through ``fmt.Sprint``."""
+    """Go's ``evalArgs``: a single string as is, anything else through ``fmt.Sprint``, nil (and a missing
+    value) as ``<no value>``."""
     if len(args) == 1 and isinstance(args[0], str):
         return args[0]
-    return sprint([_nil(a) for a in args])
+    return sprint(["<no value>" if a is None or a is MISSING else a for a in args])
 
 
 def _nil(value: Any) -> Any:

@@ -16,11 +16,13 @@ LEFT, RIGHT = "{{", "}}"
 SPACE = " \t\r\n"
 
 # Token kinds.
-TEXT, LDELIM, RDELIM, EOF = "text", "{{", "}}", "EOF"
+TEXT, LDELIM, RDELIM, EOF, ERROR = "text", "{{", "}}", "EOF", "error"
 FIELD, VARIABLE, IDENT, DOT, NUMBER, STRING, RAW, CHAR, BOOL = (
     "field", "variable", "identifier", "dot", "number", "string", "raw string", "character", "bool"
 )
 PIPE, LPAREN, RPAREN, DECLARE, ASSIGN, COMMA = "|", "(", ")", ":=", "=", ","
+OTHER = "other"  # a printable ASCII character that is no token (the parser says where it is unexpected)
+KEYWORDS = frozenset(("block", "break", "continue", "define", "else", "end", "if", "range", "template", "with"))
 
 _NUMBER = re.compile(
     r"[+-]?(?:0[xX][0-9a-fA-F_]*(?:\.[0-9a-fA-F_]*)?(?:[pP][+-]?[0-9_]+)?"
@@ -51,6 +53,16 @@ class Lexer:
         self.trim_next = False
 
     def run(self) -> list[Token]:
+        """The tokens, ending with EOF, or with an ERROR token (its value the message) where the text stops
+        making tokens: the parser raises it when it gets there, so that an earlier mistake is reported first,
+        as Go's lexer, running alongside its parser, has it."""
+        try:
+            self._run()
+        except TemplateError as exc:
+            self.tokens.append(Token(ERROR, str(exc), self.pos))
+        return self.tokens
+
+    def _run(self) -> None:
         while self.pos < len(self.text):
             start = self.text.find(LEFT, self.pos)
             if start < 0:
@@ -63,7 +75,6 @@ class Lexer:
             self.pos = start + (4 if trim_left else 2)
             self._action(start)
         self.tokens.append(Token(EOF, "", len(self.text)))
-        return self.tokens
 
     def error(self, pos: int, message: str) -> TemplateError:
         return TemplateError(f"{self.source}:{line_of(self.text, pos)}: {message}")
@@ -80,13 +91,9 @@ class Lexer:
     # --- actions ------------------------------------------------------------------------------------
 
     def _action(self, start: int) -> None:
-        body_start = self.pos
-        while self.pos < len(self.text) and self.text[self.pos] in SPACE:
-            self.pos += 1
-        if self.text.startswith("/*", self.pos):
+        if self.text.startswith("/*", self.pos):  # a comment starts right after "{{" or "{{- "
             self._comment(start)
             return
-        self.pos = body_start
         self.tokens.append(Token(LDELIM, LEFT, start))
         attached = False
         depth = 0
@@ -94,7 +101,7 @@ class Lexer:
             if self.pos >= len(self.text):
                 raise self.error(start, "unclosed action")
             if self._at_right_delim():
-                if depth:
+                if depth > 0:
                     raise self.error(self.pos, "unclosed left paren")
                 self._close_action()
                 return
@@ -104,9 +111,8 @@ class Lexer:
                 attached = False
                 continue
             token = self._token(ch, attached)
+            token.attached = attached
             depth += {LPAREN: 1, RPAREN: -1}.get(token.kind, 0)
-            if depth < 0:
-                raise self.error(token.pos, "unexpected right paren")
             self.tokens.append(token)
             attached = token.kind not in (PIPE, LPAREN, DECLARE, ASSIGN, COMMA)
 
@@ -174,8 +180,9 @@ class Lexer:
             return self._number()
         word = _WORD.match(self.text, pos)
         if word is None:
-            if ch == "}":
-                raise self.error(pos, 'unexpected "}" in operand')
+            if " " < ch < "\x7f":
+                self.pos += 1
+                return Token(OTHER, ch, pos)
             raise self.error(pos, f"unrecognized character in action: U+{ord(ch):04X} {ch!r}")
         self.pos = word.end()
         value = word.group()
@@ -196,9 +203,23 @@ class Lexer:
             end < len(self.text) and (self.text[end].isalnum() or self.text[end] == "_")
         ):
             bad = _WORD.match(self.text, end)
-            raise self.error(self.pos, f"bad number syntax: {self.text[self.pos:bad.end() if bad else end + 1]!r}")
-        self.pos = end
-        return Token(NUMBER, match.group(), match.start())
+            text = self.text[self.pos : bad.end() if bad else end + 1]
+            raise self.error(self.pos, f"bad number syntax: {go_quote(text)}")
+        if end < len(self.text) and self.text[end] in "+-":  # Go reads on, for a complex constant (1+2i)
+            rest = _NUMBER.match(self.text, end + 1)
+            stop = rest.end() if rest and rest.group() else end + 1
+            if not self.text[self.pos : stop].endswith("i"):
+                raise self.error(self.pos, f"bad number syntax: {go_quote(self.text[self.pos:stop])}")
+            end = stop  # 1+2i: the parser refuses complex constants
+        start, self.pos = self.pos, end
+        return Token(NUMBER, self.text[start:end], start)
+
+
+def go_quote(text: str) -> str:
+    """Go's ``%q`` of a short text."""
+    from choreo.lang.gotemplate.gofmt import sprintf
+
+    return sprintf("%q", [text])
 
 
 def line_of(text: str, pos: int) -> int:

@@ -60,6 +60,7 @@ class Constant(Node):
 
     kind: str
     value: Any = None
+    text: str = ""  # as written, for messages
 
 
 @dataclass
@@ -122,6 +123,7 @@ class Parser:
         self.tokens = Lexer(text, source).run()
         self.i = 0
         self.vars: list[str] = ["$"]
+        self.defined: set[str] = set()  # templates this source defines
         self.range_depth = 0
 
     def parse(self) -> None:
@@ -141,14 +143,21 @@ class Parser:
 
     def next(self) -> Token:
         token = self.peek()
+        if token.kind == lx.ERROR:  # the lexer stopped here: its message is the error
+            raise TemplateError(token.value)
         self.i += 1
         return token
 
     def expect(self, kind: str, context: str) -> Token:
         token = self.next()
         if token.kind != kind:
-            raise self.error(token, f"unexpected {describe(token)} in {context}")
+            raise self.unexpected(token, context)
         return token
+
+    def unexpected(self, token: Token, context: str) -> TemplateError:
+        if token.kind == lx.ERROR:
+            return TemplateError(token.value)
+        return self.error(token, f"unexpected {describe(token)} in {context}")
 
     def error(self, token: Token, message: str) -> TemplateError:
         return TemplateError(f"{self.source}:{lx.line_of(self.text, token.pos)}: {message}")
@@ -159,9 +168,17 @@ class Parser:
     # --- structure ----------------------------------------------------------------------------------
 
     def _add(self, name: str, body: list[Node]) -> None:
+        """Record a template; defining one twice is an error, also across files (Go would keep the file it
+        parsed last, and the reference parses its code files in random order)."""
         existing = self.templates.get(name)
         if existing is not None and not _is_empty(existing) and not _is_empty(body):
-            raise TemplateError(f"{self.source}: template: multiple definition of template {name!r}")
+            last = self.tokens[max(self.i - 1, 0)]
+            message = f"{self.source}:{lx.line_of(self.text, last.pos)}: template: multiple definition of template "
+            message += lx.go_quote(name)
+            if name not in self.defined:
+                message += f" (also defined in {existing[0].where.rsplit(':', 2)[0]})"
+            raise TemplateError(message)
+        self.defined.add(name)
         if existing is None or not _is_empty(body):
             self.templates[name] = body
 
@@ -170,14 +187,15 @@ class Parser:
         name = self._template_name("define clause")
         self.expect(lx.RDELIM, "define clause")
         saved, self.vars = self.vars, ["$"]
-        body, end = self._list(("end",), start)
+        body, end = self._list(("end",), start, "unexpected {} in define clause")
         self.vars = saved
         if end != "end":
             raise self.error(start, "unexpected EOF")
         self._add(name, body)
 
-    def _list(self, ends: tuple[str, ...], start: Token) -> tuple[list[Node], str]:
-        """Items up to one of the keywords ``ends`` (consumed up to the keyword); returns it."""
+    def _list(self, ends: tuple[str, ...], start: Token, misplaced: str = "unexpected {}") -> tuple[list[Node], str]:
+        """Items up to one of the keywords ``ends`` (consumed up to the keyword); returns it. Another of
+        ``{{end}}``/``{{else}}`` is an error, worded by ``misplaced``."""
         body: list[Node] = []
         while True:
             token = self.peek()
@@ -186,7 +204,7 @@ class Parser:
             if token.kind == lx.LDELIM and self.peek(1).kind == lx.IDENT and self.peek(1).value in ("end", "else"):
                 keyword = self.peek(1).value
                 if keyword not in ends:
-                    raise self.error(self.peek(1), f"unexpected {{{{{keyword}}}}}")
+                    raise self.error(self.peek(1), misplaced.format(f"{{{{{keyword}}}}}"))
                 self.next()
                 self.next()
                 if keyword == "end":
@@ -208,7 +226,7 @@ class Parser:
             if handler is not None:
                 self.next()
                 return handler(keyword)
-            if keyword.value in ("end", "else", "define"):
+            if keyword.value in ("end", "else"):
                 raise self.error(keyword, f"unexpected {{{{{keyword.value}}}}}")
         pipe = self._pipeline("command", allow_decl=True)
         self.expect(lx.RDELIM, "command")
@@ -231,7 +249,7 @@ class Parser:
                 else_body = [self._branch(follow)]
             else:
                 self.expect(lx.RDELIM, "else")
-                else_body, _ = self._list(("end",), keyword)
+                else_body, _ = self._list(("end",), keyword, "expected end; found {}")
         del self.vars[mark:]
         return Branch(self.where(keyword), context, pipe, body, else_body)
 
@@ -249,21 +267,21 @@ class Parser:
         pipe = self._pipeline("block clause", allow_decl=False)
         self.expect(lx.RDELIM, "block clause")
         saved, self.vars = self.vars, ["$"]
-        body, _ = self._list(("end",), keyword)
+        body, _ = self._list(("end",), keyword, "unexpected {} in block clause")
         self.vars = saved
         self._add(name, body)
         return TemplateCall(self.where(keyword), name, pipe)
 
     def _loop_control(self, keyword: Token) -> LoopControl:
+        self.expect(lx.RDELIM, f"{{{{{keyword.value}}}}}")
         if self.range_depth == 0:
             raise self.error(keyword, f"{{{{{keyword.value}}}}} outside {{{{range}}}}")
-        self.expect(lx.RDELIM, keyword.value)
         return LoopControl(self.where(keyword), keyword.value)
 
     def _template_name(self, context: str) -> str:
         token = self.next()
         if token.kind not in (lx.STRING, lx.RAW):
-            raise self.error(token, f"unexpected {describe(token)} in {context}")
+            raise self.unexpected(token, context)
         return unquote(token, self)
 
     # --- pipelines ----------------------------------------------------------------------------------
@@ -296,9 +314,11 @@ class Parser:
             if not multi:
                 raise self.error(self.peek(1), f"too many declarations in {context}")
             if self.peek(2).kind != lx.VARIABLE:
-                raise self.error(self.peek(2), f"unexpected {describe(self.peek(2))} in {context}")
+                raise self.error(self.peek(2), "range can only initialize variables")
             names.append(self.peek(2).value)
             ahead = 3
+            if self.peek(ahead).kind == lx.COMMA:
+                raise self.error(self.peek(ahead), f"too many declarations in {context}")
         op = self.peek(ahead)
         if op.kind not in (lx.DECLARE, lx.ASSIGN):
             return [], False
@@ -311,8 +331,15 @@ class Parser:
 
     def _command(self, context: str, end: str) -> Command:
         start = self.peek()
+        if start.kind == lx.PIPE:
+            raise self.unexpected(start, context)
         args: list[Node] = []
-        while self.peek().kind not in (lx.PIPE, end, lx.RDELIM, lx.RPAREN, lx.EOF):
+        while True:
+            token = self.peek()
+            if token.kind in (lx.PIPE, end, lx.RDELIM, lx.RPAREN, lx.EOF):
+                break
+            if not _starts_operand(token) or (args and token.attached):
+                raise self.unexpected(token, "operand" if args else context)
             args.append(self._operand(context))
         if not args:
             raise self.error(self.peek(), f"missing value for {context}")
@@ -333,7 +360,7 @@ class Parser:
             node.names.extend(names)
             return node
         if isinstance(node, Constant) and node.kind in ("bool", "string", "number", "nil", "dot"):
-            raise self.error(start, f"unexpected . after term {self.text[start.pos:self.peek().pos]!r}")
+            raise self.error(start, f"unexpected . after term {lx.go_quote(node.text)}")
         return Chain(self.where(start), node, names)
 
     def _term(self, context: str) -> Node:
@@ -342,12 +369,12 @@ class Parser:
         kind = token.kind
         if kind == lx.IDENT:
             if token.value == "nil":
-                return Constant(where, "nil")
+                return Constant(where, "nil", text="nil")
             if token.value not in self.functions:
                 raise self.error(token, f'function "{token.value}" not defined')
             return Identifier(where, token.value)
         if kind == lx.DOT:
-            return Constant(where, "dot")
+            return Constant(where, "dot", text=".")
         if kind == lx.VARIABLE:
             if token.value not in self.vars:
                 raise self.error(token, f'undefined variable "{token.value}"')
@@ -355,30 +382,41 @@ class Parser:
         if kind == lx.FIELD:
             return Field(where, [token.value[1:]])
         if kind == lx.BOOL:
-            return Constant(where, "bool", token.value == "true")
+            return Constant(where, "bool", token.value == "true", token.value)
         if kind in (lx.NUMBER, lx.CHAR):
-            return Constant(where, "number", number(token, self))
+            return Constant(where, "number", number(token, self), token.value)
         if kind in (lx.STRING, lx.RAW):
-            return Constant(where, "string", unquote(token, self))
+            return Constant(where, "string", unquote(token, self), token.value)
         if kind == lx.LPAREN:
             pipe = self._pipeline("parenthesized pipeline", allow_decl=False, end=lx.RPAREN)
             self.expect(lx.RPAREN, "parenthesized pipeline")
             return pipe
-        raise self.error(token, f"unexpected {describe(token)} in {context}")
+        raise self.unexpected(token, context)
 
 
 def _is_empty(body: list[Node]) -> bool:
     return all(isinstance(n, Text) and not n.text.strip() for n in body)
 
 
+_OPERANDS = frozenset(
+    (lx.IDENT, lx.DOT, lx.VARIABLE, lx.FIELD, lx.BOOL, lx.NUMBER, lx.CHAR, lx.STRING, lx.RAW, lx.LPAREN)
+)
+
+
+def _starts_operand(token: Token) -> bool:
+    return token.kind in _OPERANDS and not (token.kind == lx.IDENT and token.value in lx.KEYWORDS)
+
+
 def describe(token: Token) -> str:
+    """A token as Go's parser names it in messages (``item.String``): keywords in angle brackets, the rest
+    quoted."""
     if token.kind == lx.EOF:
         return "EOF"
-    if token.kind == lx.RDELIM:
-        return '"}}"'
-    if token.kind in (lx.PIPE, lx.LPAREN, lx.RPAREN, lx.COMMA, lx.DECLARE, lx.ASSIGN):
-        return f'"{token.value}"'
-    return f"<{token.value}>"
+    if token.kind == lx.DOT or (token.kind == lx.IDENT and (token.value in lx.KEYWORDS or token.value == "nil")):
+        return f"<{token.value}>"
+    if len(token.value) > 10:
+        return lx.go_quote(token.value[:10]) + "..."
+    return lx.go_quote(token.value)
 
 
 _ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"'}
