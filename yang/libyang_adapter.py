@@ -159,8 +159,10 @@ class SchemaNode:
         return self._context.check_value(self._cdata, text)
 
 
-_NOT_DECIMAL = re.compile(r"\s*[+-]?0[0-9]")
-"""A 64-bit integer's text that C's strtoll with base 0 reads as octal (a hexadecimal one libyang refuses)."""
+_BASE_ZERO = re.compile(r"\s*([+-]?)0(?:([0-7]+)|[xX]([0-9a-fA-F]+))\s*\Z")
+"""A text that C's strtoll/strtoull with base 0 — libyang's reading of a 64-bit integer in JSON — reads as octal
+(``010``: 8; ``07`` is 7 either way) or hexadecimal (``0x10``: 16), where RFC 7950 (9.2.1) reads data integers
+as decimal digits."""
 
 
 def _node_kind(nodetype: int) -> str:
@@ -320,19 +322,22 @@ class SchemaContext:
         except UnicodeEncodeError as err:  # a lone surrogate (JSON "\ud800") is no character: libyang's words
             code = ord(text[err.start])
             return None, f'Invalid character reference "\\u{code:04x}" (0x{code:08x})'
+        misread = _base_zero_reading(text)
+        if misread is not None:
+            wide = _wide_integer(ffi.cast("struct lysc_node_leaf *", snode).type)
+            if wide:
+                # libyang's JSON parser reads a 64-bit integer's text (a union member's too) with C's base 0:
+                # "010" is stored as 8 and "0x10" as 16 (in a union with a string, too: the string "0x10" becomes
+                # the number 16). RFC 7950 (9.2.1) writes integers in data in decimal, so the value would change.
+                return None, (f'Invalid {wide} value "{text}": integers are decimal in YANG data (RFC 7950 9.2.1); '
+                              f"libyang would read this one as {misread}")
         ret = lib.lyd_value_validate(self._ctx, snode, data, len(data), ffi.NULL, realtype, ffi.NULL)
         if ret not in _VALID_RESULTS:
             return None, _take_errors(self._ctx)[0].message
         kind = realtype[0]
         while kind != ffi.NULL and kind.basetype == lib.LY_TYPE_LEAFREF:
             kind = ffi.cast("struct lysc_type_leafref *", kind).realtype
-        base = kind.basetype if kind != ffi.NULL else lib.LY_TYPE_STRING
-        if base in (lib.LY_TYPE_INT64, lib.LY_TYPE_UINT64) and _NOT_DECIMAL.match(text):
-            # libyang reads a 64-bit integer's text with C's base 0: "010" is stored as 8;
-            # RFC 7950 (9.2.1) writes integers in data in decimal, so the value would silently change
-            return None, (f'Invalid {"uint64" if base == lib.LY_TYPE_UINT64 else "int64"} value "{text}": '
-                          "integers are decimal in YANG data (RFC 7950 9.2.1); libyang would read this one as octal")
-        return base, ""
+        return (kind.basetype if kind != ffi.NULL else lib.LY_TYPE_STRING), ""
 
     # ----------------------------------------------------------------------- data
 
@@ -352,6 +357,31 @@ class SchemaContext:
     @property
     def raw(self) -> Any:
         return self._ctx
+
+
+def _base_zero_reading(text: str) -> str | None:
+    """How C's base 0 reads ``text`` ("octal, 8") when that is not its decimal reading; None when it is."""
+    found = _BASE_ZERO.match(text)
+    if found is None:
+        return None
+    sign, octal, hexadecimal = found.groups()
+    if octal is not None:
+        return None if int(octal, 8) == int(octal) else f"octal, {int(sign + octal, 8)}"
+    return f"hexadecimal, {int(sign + hexadecimal, 16)}"
+
+
+def _wide_integer(kind: Any) -> str:
+    """"int64" or "uint64" when the type (through leafrefs, or a member of a union) is a 64-bit integer, else ""."""
+    while kind != ffi.NULL and kind.basetype == lib.LY_TYPE_LEAFREF:
+        kind = ffi.cast("struct lysc_type_leafref *", kind).realtype
+    if kind == ffi.NULL:
+        return ""
+    if kind.basetype in (lib.LY_TYPE_INT64, lib.LY_TYPE_UINT64):
+        return "int64" if kind.basetype == lib.LY_TYPE_INT64 else "uint64"
+    if kind.basetype == lib.LY_TYPE_UNION:
+        members = ffi.cast("struct lysc_type_union *", kind).types
+        return next((wide for member in ly_array_iter(members) if (wide := _wide_integer(member))), "")
+    return ""
 
 
 def _with_context(issues: list[YangIssue], where: str) -> list[YangIssue]:

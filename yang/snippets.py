@@ -5,11 +5,14 @@ Two encodings, by how the snippet was written:
 * **YAML (lenient)** — a mapping, as the reference's snippets are: module prefixes may be left out, and
   YAML 1.1 scalars (``on`` became ``True``, ``22:22`` became ``1342``) are turned back into the spellings
   they could have come from; the leaf's YANG type (checked by libyang) picks the first valid one — the
-  schema decides, never a guess. A single entry may stand for a one-entry list or leaf-list.
+  schema decides, never a guess. An exponent form YAML 1.1 leaves a string (``1e1``, ``1.5E2``; a number to
+  YAML 1.2, JSON and the reference) may also be the number it is. A single entry may stand for a one-entry
+  list or leaf-list.
 * **RFC 7951 (strict)** — JSON text (a running config, a Config value given as a JSON string): members are
   module-qualified where RFC 7951 requires it, lists and leaf-lists are arrays, numbers up to 32 bits are
-  JSON numbers, 64-bit and decimal numbers are strings, booleans are ``true``/``false``, ``empty`` is
-  ``[null]``. A value in the wrong encoding is an error naming its path, never coerced.
+  JSON numbers (an exponent form of an integer, ``1e1``, too: ``data_text``), 64-bit and decimal numbers are
+  strings, booleans are ``true``/``false``, ``empty`` is ``[null]``. A value in the wrong encoding is an error
+  naming its path, never coerced.
 
 In both, in a Config snippet (``edits``), ``null`` deletes (a leaf, a leaf-list, a container, all entries of
 a list; in YAML a ``null`` for a leaf of type ``empty`` sets it; in a running config or a data file it is an
@@ -28,6 +31,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from yang.libyang_adapter import (
@@ -453,6 +457,8 @@ def _json_text(value: Any) -> str | None:
         return "true" if value else "false"
     if isinstance(value, int | str):
         return str(value)
+    if isinstance(value, float):  # a fraction (an exponent form of an integer is an int already): libyang's words
+        return repr(value)
     if value == [None]:
         return ""
     return None
@@ -461,7 +467,7 @@ def _json_text(value: Any) -> str | None:
 def _json_kind_of(value: Any) -> str:
     if isinstance(value, bool):
         return "bool"
-    if isinstance(value, int):
+    if isinstance(value, int | float):
         return "number"
     if value == [None]:
         return "empty"
@@ -480,8 +486,29 @@ def spellings(value: Any) -> list[str]:
     if value is None or value == [None]:
         return [""]
     if isinstance(value, str):
-        return [value]
+        number = _exponent_value(value)
+        return [value, number] if number is not None else [value]
     return [str(value)]
+
+
+_EXPONENT_FORM = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+")
+"""A number with an exponent as YAML 1.2 (and JSON, and the reference's YAML) reads it — ``1e1``, ``1.5E2``: YAML 1.1
+has a float only with a point and a signed exponent (``1.5e+2``), and leaves these strings."""
+_DIGITS = 40  # longer than any YANG integer or decimal64: left as the text it is
+
+
+def _exponent_value(text: str) -> str | None:
+    """The plain decimal spelling of an exponent form (``1e1`` → ``10``, ``1.5e-1`` → ``0.15``), or None."""
+    if not _EXPONENT_FORM.fullmatch(text):
+        return None
+    exact = Decimal(text)
+    if exact.is_zero():
+        return "0"
+    if not -_DIGITS < exact.adjusted() < _DIGITS:
+        return None
+    if exact == exact.to_integral_value():
+        return str(int(exact))
+    return format(exact, "f")
 
 
 def _sexagesimal(number: int) -> list[str]:

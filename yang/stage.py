@@ -11,7 +11,6 @@ stage context redoes every device, with the same results.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -29,12 +28,12 @@ from choreo.plugin_api import (
     StageResult,
     capped,
     natural_key,
-    read_text,
 )
 from yang import stage_fixpoint
+from yang.data_text import Decoded, decode_value, read_data
 from yang.fingerprint import code_version, digest, file_digest, portable
 from yang.kinds import CONFIG, LABEL_FINAL, LABEL_NAMESPACE, LABEL_TARGET, NODE, RUNNING
-from yang.libyang_adapter import SchemaContext, YangFailure, YangIssue
+from yang.libyang_adapter import SchemaContext, YangFailure
 from yang.memory import ObjectRef, Remembered, StageMemory, chain_step
 from yang.merge import RUNNING_PRIORITY, Merged, Problem, Snippet, Source, merge_device
 from yang.outputs import FileWriter, files_intact, remove_files, remove_written, write_reports
@@ -50,7 +49,6 @@ from yang.records import (
     settle_previous,
 )
 from yang.snippets import coerce, storable
-from yang.xml_snippets import parse_xml_snippet
 
 STAGE = "schema"
 CONFIG_API_VERSION = "config.sdcio.dev/v1alpha1"
@@ -591,46 +589,6 @@ def _snippets(schema: SchemaContext, source: Source, config: dict[str, Any], rep
     return snippets
 
 
-@dataclass(frozen=True)
-class Decoded:
-    """A snippet value and how it was written: a mapping (YAML rules), or RFC 7951 JSON / XML text (strict)."""
-
-    value: Any
-    strict: bool = False
-    text: str = ""  # the JSON text, to point messages at its lines
-    issues: tuple[YangIssue, ...] = ()  # elements dropped from an XML snippet (the rest is the value)
-
-
-def decode_value(schema: SchemaContext, value: Any) -> Decoded:
-    """A snippet value: a mapping, or text holding JSON or XML (checked as RFC 7951 / by libyang)."""
-    if not isinstance(value, str):
-        return Decoded(value)
-    text = value.strip()
-    if text.startswith("<"):
-        kept = parse_xml_snippet(schema, value)  # not stripped: libyang's line numbers are those of the text
-        return Decoded(json.loads(kept.json_text), strict=True, issues=kept.issues)
-    try:
-        decoded = json.loads(text, object_pairs_hook=_unique_members, parse_constant=_not_a_number)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-    return Decoded(decoded, strict=True, text=value)
-
-
-def _not_a_number(name: str) -> Any:
-    """``NaN`` and ``Infinity`` are not JSON (Python's ``json`` accepts them)."""
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object naming one member twice is an error (``json`` would silently keep the last)."""
-    members: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in members:
-            raise ValueError(f'member "{key}" appears twice in one JSON object')
-        members[key] = value
-    return members
-
-
 def running_configs(root: Path) -> dict[str, FoundFile]:
     """``runningconfigs/<device>.json`` by device name, listed (and their links checked) like every project folder."""
     return {file.name.removesuffix(".json"): file for file in Folder(root, RUNNING_CONFIGS).files((".json",))}
@@ -640,7 +598,7 @@ def _running(file: FoundFile | None, report: DeviceReport, schema: SchemaContext
     if file is None:
         return None
     try:
-        return decode_value(schema, read_text(file.path, file.source))
+        return decode_value(schema, read_data(file.path, file.source), "json")
     except ChoreoError as err:
         report.problems.append(Problem("/", str(err)))
     except ValueError as err:

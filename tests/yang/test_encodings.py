@@ -71,18 +71,19 @@ def test_rfc7951_json_text_is_accepted_as_is(fxr):
     assert merged.config["fx-route:routing"] == {"cost": "5", "ratio": "1.5", "passive": [None], "tag": "x"}
 
 
-@pytest.mark.parametrize("text", ["010", "-0010", "+07"])
+@pytest.mark.parametrize("text", ["010", "-0010", "+017"])
 def test_a_64_bit_integer_libyang_would_read_as_octal_is_refused(fxr, text):
     """libyang reads int64/uint64 text with C's base 0 ("010" becomes 8; yanglint too): the value would change
-    silently, where RFC 7950 reads data integers as decimal. In JSON text and in a YAML mapping alike (a hex
-    form libyang's value check refuses already)."""
+    silently, where RFC 7950 reads data integers as decimal. In JSON text and in a YAML mapping alike (more, and
+    hexadecimal, in test_numbers_and_documents)."""
     for made in (strict({"fx-route:routing": {"cost": text}}), snippet("a", {"fx-route:routing": {"cost": text}})):
         merged = merge_device(fxr, [made])
         assert [p.path for p in merged.problems] == ["/fx-route:routing/cost"]
         assert merged.problems[0].message.startswith(
             f'Invalid int64 value "{text}": integers are decimal in YANG data (RFC 7950 9.2.1); libyang would '
             "read this one as octal")
-    assert merge_device(fxr, [strict({"fx-route:routing": {"cost": "0"}})]).valid  # zero itself is decimal
+    for same in ("0", "07", "-00"):  # the same number in octal and decimal
+        assert merge_device(fxr, [strict({"fx-route:routing": {"cost": same}})]).valid
 
 
 def test_a_json_object_naming_a_member_twice_is_an_error():

@@ -46,3 +46,22 @@ def test_null_in_a_running_config_is_an_error_while_a_snippet_s_null_deletes(tmp
         "dev1: /fx-net:system/hostname: null is no value of hostname (RFC 7951 has none; only a Config snippet's "
         "null deletes) [from RunningConfig default/dev1 (runningconfigs/dev1.json:2)]"]
     assert json.loads((project / "out" / "dev2.json").read_text())["fx-net:network"] == {"port": [{"name": "e1"}]}
+
+
+def test_json_text_is_one_value_without_a_byte_order_mark_and_exponent_forms_are_integers(tmp_path):
+    """A running config and a Config value given as JSON text are read as ``config validate`` reads a ``.json``
+    file: a byte order mark and text after the value are errors (yanglint: the first, not the second), and
+    ``1.5e3`` for an integer leaf is 1500 (yanglint too)."""
+    project = text_project(tmp_path / "fx")
+    running = '{"fx-net:network": {"port": [{"name": "e9", "mtu": 1400}]}}'
+    (project / "runningconfigs" / "dev1.json").write_bytes(b"\xef\xbb\xbf" + running.encode())
+    ports = '{"fx-net:network": {"port": [{"name": "e1", "mtu": 1.5e3}]}}'
+    write_config(project, "dev2-ports", "dev2", json.dumps(ports + "\n]"))
+    write_config(project, "dev3-ports", "dev3", json.dumps(ports))
+    stage = run(project)
+    assert stage.errors == [
+        "dev1: /: runningconfigs/dev1.json: JSON text must not start with a byte order mark (U+FEFF): RFC 8259 (8.1) "
+        "has none, and libyang (yanglint) refuses it",
+        "dev2: /: spec.config[0].value: text after the JSON value at line 2 column 1: JSON text is one value "
+        "(RFC 8259, section 2) [from Config default/dev2-ports]"]
+    assert json.loads((project / "out" / "dev3.json").read_text())["fx-net:network"]["port"][0]["mtu"] == 1500
