@@ -100,6 +100,11 @@ class ObjectAPI(Protocol):
         reconcile worker); whether any is left. Nothing is visible to anyone before or after it."""
         ...
 
+    def contended(self) -> bool:
+        """Whether another caller waits for this API while a transaction holds it (a server's runner, which
+        commits its writes in groups, lets it in then)."""
+        ...
+
     # Writes: with ``dry_run`` every check runs and the answer is what would be stored, but nothing is.
 
     def create(self, obj: Object, *, manager: str = "", dry_run: bool = False) -> Object: ...

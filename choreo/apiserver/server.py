@@ -201,6 +201,9 @@ class APIServer:
     def background(self) -> bool:
         return self.backend.background()
 
+    def contended(self) -> bool:
+        return self.backend.contended()
+
     def _hooks_for(self, key: ObjectKey) -> builtins.list[AdmissionHook]:
         return self._hooks.get((key.group, key.kind), [])
 

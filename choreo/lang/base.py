@@ -95,6 +95,12 @@ class WaitingWork(Protocol):
         """Do a little of that work (well under a millisecond); whether any is left."""
         ...
 
+    def stalled(self) -> None:
+        """The reconcile's code has said nothing for a while (``choreo.lang.isolation.STALL_SECONDS``) and
+        choreo is about to wait for it: let go of what others may be waiting for meanwhile (a server's
+        runner commits the group of writes it holds open)."""
+        ...
+
 
 @dataclass
 class ReconcileOutput:

@@ -71,6 +71,9 @@ _STDERR_TAIL = 4096
 _BACKTRACE = "\nstack backtrace:\n"  # how Rust begins the backtrace it prints after a panic's message
 _OUT_OF_MEMORY = ("memory allocation of", "MemoryError", "out of memory")  # a dead worker ran out of memory
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+STALL_SECONDS = 0.02
+"""How long choreo waits for a word from a reconcile's worker before telling the client it stalled
+(``WaitingWork.stalled``): most reconciles of the N=1000 fabric take about a millisecond."""
 
 _tokens = itertools.count(1)
 _engines: dict[int, weakref.ref[IsolatedEngine]] = {}  # what a forked worker can find by token
@@ -114,9 +117,15 @@ class _Channel:
         except OSError as exc:
             raise _Gone() from exc
 
-    def receive(self, deadline: float | None = None, meanwhile: Callable[[], bool] | None = None) -> Any:
+    def receive(
+        self,
+        deadline: float | None = None,
+        meanwhile: Callable[[], bool] | None = None,
+        stalled: Callable[[], None] | None = None,
+    ) -> Any:
         """The next message. ``meanwhile`` is called again and again, while nothing has arrived, until it
-        says nothing is left to do: the waiting side's own work, done while the other side computes."""
+        says nothing is left to do: the waiting side's own work, done while the other side computes. Then
+        ``stalled`` is called once if nothing arrives within ``STALL_SECONDS`` (or by ``deadline``)."""
         while True:
             if len(self._buffer) >= _HEADER.size:
                 (size,) = _HEADER.unpack_from(self._buffer)
@@ -125,18 +134,24 @@ class _Channel:
                     data = bytes(self._buffer[_HEADER.size : end])
                     del self._buffer[:end]
                     return pickle.loads(data)
-            if meanwhile is None:
+            if meanwhile is not None:
+                if not self._take_arrived() and not meanwhile():
+                    meanwhile = None
+            elif stalled is not None:
+                wait = STALL_SECONDS if deadline is None else min(STALL_SECONDS, deadline - time.monotonic())
+                if not self._take_arrived(wait):
+                    stalled()
+                stalled = None
+            else:
                 self._fill(deadline)
-            elif not self._take_arrived() and not meanwhile():
-                meanwhile = None
 
-    def _take_arrived(self) -> bool:
-        """Take what has arrived, without waiting; whether anything had. (A socket with a time-out waits
-        even when asked not to: whether there is anything is asked first.)"""
+    def _take_arrived(self, wait: float = 0.0) -> bool:
+        """Take what has arrived, waiting at most ``wait`` seconds for it; whether anything had. (A socket
+        with a time-out waits even when asked not to: whether there is anything is asked first.)"""
         if self._arrivals is None:
             self._arrivals = select.poll()
             self._arrivals.register(self.sock, select.POLLIN)
-        if not self._arrivals.poll(0):
+        if not self._arrivals.poll(max(int(wait * 1000), 0)):
             return False
         self._fill(None)
         return True
@@ -514,8 +529,9 @@ class _Exchange:
         # A client that can record children made by its rules gets them made in the worker.
         self.recorder: ChildRecorder | None = client if hasattr(client, "record_child") else None  # type: ignore[assignment]
         self.rules = self.recorder.child_rules() if self.recorder is not None else None
-        # A client with work of its own does it while the worker computes.
+        # A client with work of its own does it while the worker computes, and hears when the worker stalls.
         self.meanwhile = cast(WaitingWork, client).background if hasattr(client, "background") else None
+        self.stalled = cast(WaitingWork, client).stalled if hasattr(client, "stalled") else None
 
     def run(self, obj: dict[str, Any]) -> ReconcileOutput:
         # The engines stop themselves at the time limit; this bound is for the moments they cannot.
@@ -523,7 +539,7 @@ class _Exchange:
         try:
             self.worker.channel.send((self.isolated.token, obj, self.rules))
             while True:
-                message = self.worker.channel.receive(deadline, self.meanwhile)
+                message = self.worker.channel.receive(deadline, self.meanwhile, self.stalled)
                 if message[0] not in ("call", "log", "children"):
                     return self._finish(message, obj)
                 if message[0] == "log":

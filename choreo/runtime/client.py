@@ -47,8 +47,10 @@ class Client:
         log: Callable[[str], None],
         *,
         note_writes: bool = False,
+        let_others_in: Callable[[], None] | None = None,
     ) -> None:
         self.api = api
+        self._let_others_in = let_others_in
         self.config = config
         self.for_object = for_object
         self._log = log
@@ -168,6 +170,12 @@ class Client:
     def background(self) -> bool:
         """``WaitingWork``: the store's deferred writes, run while the reconcile's worker computes."""
         return self.api.background()
+
+    def stalled(self) -> None:
+        """``WaitingWork``: the worker computes for longer; the driver that asked for it lets others at the
+        store meanwhile (``Controller.let_others_in``)."""
+        if self._let_others_in is not None:
+            self._let_others_in()
 
     def write(self, write: Callable[[], _Stored]) -> _Stored:
         """Run one write of this reconcile (the for-object's included) and, with ``note_writes``, note the

@@ -176,6 +176,10 @@ class Controller:
         self.outcome = RunOutcome()
         self.memo = memo  # None: every reconcile is executed and nothing is recorded for the next run
         self.quiet = QuietPoint()  # whether the next quiet moment owes the stages a pass (a continuous driver asks)
+        # Called where a reconcile is about to take a while with no transaction of its own open (its worker
+        # computes on, or a hundred writes follow, each its own transaction): a continuous driver that holds
+        # the store for many reconciles at a time lets others in there (``choreo.server.runner``).
+        self.let_others_in: Callable[[], None] | None = None
         self._events = EventLog(api.events)
 
     # ------------------------------------------------------------------ driving
@@ -298,7 +302,8 @@ class Controller:
             return True
         resource = self._resource_name(r, key)
         self._emit(r.name, resource, START)
-        client = Client(self.api, r.config, obj, self.log, note_writes=self.memo is not None and self.memo.concurrent)
+        client = Client(self.api, r.config, obj, self.log, note_writes=self.memo is not None and self.memo.concurrent,
+                        let_others_in=self.let_others_in)
         try:
             output = self._evaluate(r, obj, client)
             with self._writes_together(grouped=len(client.children) <= GROUPED_CHILDREN):
@@ -348,6 +353,8 @@ class Controller:
         run's enclosing transaction makes this one a savepoint. Not ``grouped``: each write is a transaction
         of its own (``GROUPED_CHILDREN``)."""
         if not grouped:
+            if self.let_others_in is not None:
+                self.let_others_in()
             yield
             return
         failure: ChoreoError | None = None

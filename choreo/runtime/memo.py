@@ -297,6 +297,17 @@ class ReconcileMemo:
         # ``held_at``: a revision at which every record held (the last run's fixpoint, this run starting there).
         self._untouched = None if held_at is None or concurrent else Untouched(api, self.events, held_at)
 
+    def reload(self) -> None:
+        """Take the records as the store has them again, after a commit that failed rolled back records
+        this memo had written (a server's group of reconciles, ``choreo.server.runner``): nothing it holds
+        in memory of the records, their observations or the children written stands any more."""
+        self._records = {name: _Record.of(stored) for name, stored in self.api.records.list_records(TASKS_TABLE)}
+        self._stored = set(self._records)
+        self._dirty.clear()
+        self._written = _WrittenStates()
+        self._observations.clear()
+        self.events.drop()
+
     def reusable(self, key: WorkKey, config: ReconcilerConfig, for_object: Head) -> bool:
         """Whether the reconcile of ``key`` may be skipped: its inputs are those of its last execution
         (``for_object``: the head of its for-object)."""

@@ -124,7 +124,7 @@ class FailureHandler:
     def _reported_before(self, key: WorkKey) -> bool:
         r = self.core.reconcilers[key[0]]
         f = r.config.for_
-        current = self.api.try_get(f.group, f.kind, key[1], key[2])
+        current = self.api.view(f.group, f.kind, key[1], key[2])  # only read
         condition = get_condition(current, r.config.condition_type or DEFAULT_CONDITION) if current else None
         return condition is not None and condition.get("status") == "False" and condition.get("reason") in REASONS
 

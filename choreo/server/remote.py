@@ -288,6 +288,10 @@ class RemoteAPI:
         """Every request is answered as it is made: nothing waits."""
         return False
 
+    def contended(self) -> bool:
+        """Nothing here is held for others to wait on (a transaction is no transaction)."""
+        return False
+
     def create(self, obj: Object, *, manager: str = "", dry_run: bool = False) -> Object:
         resource = self.registry.for_object(obj)
         query = _write_query(manager, dry_run=dry_run)

@@ -54,6 +54,61 @@ def event_history() -> int:
     return positive_count(EVENT_HISTORY_VARIABLE, DEFAULT_MAX_EVENTS, expected="a whole number of events (1 or more)")
 
 
+class StoreLock:
+    """The store's lock (reentrant), counting the threads that wait for it.
+
+    A server's runner holds the store for many reconciles at a time (``choreo.server.runner`` commits its
+    writes in groups) and lets go as soon as another thread asks for it (``waiting``): an HTTP request
+    waits for the reconcile in flight, not for the whole group. A ``threading.Condition`` can wait on it;
+    a thread that wakes up and waits to take it back counts too."""
+
+    __slots__ = ("_counting", "_lock", "waiting")
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._counting = threading.Lock()
+        self.waiting = 0  # threads blocked in ``acquire`` (or taking the lock back after a ``Condition.wait``)
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if self._lock.acquire(False):
+            return True
+        if not blocking:
+            return False
+        self._count(1)
+        try:
+            return self._lock.acquire(True, timeout)
+        finally:
+            self._count(-1)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self._lock.acquire(False) or self.acquire()
+
+    def __exit__(self, *_exc: object) -> None:
+        self._lock.release()
+
+    def _count(self, step: int) -> None:
+        with self._counting:
+            self.waiting += step
+
+    # What ``threading.Condition`` uses of an ``RLock``.
+
+    def _is_owned(self) -> bool:
+        return bool(self._lock._is_owned())  # type: ignore[attr-defined]
+
+    def _release_save(self) -> Any:
+        return self._lock._release_save()  # type: ignore[attr-defined]
+
+    def _acquire_restore(self, state: Any) -> None:
+        self._count(1)
+        try:
+            self._lock._acquire_restore(state)  # type: ignore[attr-defined]
+        finally:
+            self._count(-1)
+
+
 class StoredEvent(NamedTuple):
     """A watch event as a backend keeps it: the object is still canonical JSON."""
 
@@ -265,8 +320,8 @@ class BaseBackend(ABC):
         if max_events < 1:
             raise ValueError(f"max_events must be at least 1, got {max_events}")
         self._max_events = max_events
-        self._lock = threading.RLock()
-        self._changed = threading.Condition(self._lock)
+        self._lock = StoreLock()
+        self._changed = threading.Condition(self._lock)  # type: ignore[arg-type]
         self._depth = 0
         self._closed = False
         self.rollbacks = 0
@@ -408,6 +463,8 @@ class BaseBackend(ABC):
                         self._commit(depth)
                     except BaseException:
                         self._cache.clear(None)  # the storage rolled back what the cache holds
+                        if depth == 0:
+                            self.rollbacks += 1  # so did its revisions: they will be used again
                         raise
             self._cache.release(mark)
             if depth == 0:
@@ -532,6 +589,9 @@ class BaseBackend(ABC):
     def background(self) -> bool:
         return False  # a storage that defers nothing
 
+    def contended(self) -> bool:
+        return self._lock.waiting > 0
+
     def head_at_start(self, key: ObjectKey) -> Head | None:
         with self._lock:
             self._check_cache()
@@ -632,6 +692,15 @@ class BaseBackend(ABC):
     def current_revision(self) -> int:
         with self._lock:
             return self._counter()
+
+    def peek_revision(self) -> int | None:
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            return self._counter()
+        finally:
+            self._lock.release()
+
 
     def oldest_revision(self) -> int:
         with self._lock:

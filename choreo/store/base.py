@@ -183,6 +183,15 @@ class Backend(EventSource, RecordStore, Protocol):
         """Run a slice of the writes the storage put off (``choreo.store.deferred``); whether any is left."""
         ...
 
+    def contended(self) -> bool:
+        """Whether another thread waits for the store (a thread holding a transaction open keeps it out)."""
+        ...
+
+    def peek_revision(self) -> int | None:
+        """``current_revision``, or None while another thread holds the store (its transaction is going on):
+        for a look that must neither wait for it nor make a holder that lets waiters in let go early."""
+        ...
+
     def heads(self, group: str, kind: str) -> builtins.list[tuple[ObjectKey, Head]]:
         """The key and head of every object of one kind, in ``list``'s order, without decoding any object."""
         ...

@@ -1,4 +1,4 @@
-"""The SQLite store's object rows and watch events, written when the process would otherwise wait.
+"""The SQLite store's object rows, watch events and records, written when the process would otherwise wait.
 
 Why it exists: a run writes some 27 000 objects at N=1000, and each write's statements (compressing the
 body, the row's upsert, the event's insert, a savepoint around the API call) cost about a tenth of the
@@ -7,6 +7,11 @@ run. Meanwhile choreo spends about a quarter of a run waiting for reconcile work
 queued here, in order, and run in small slices while a worker computes (``run_some``), and the rest
 before anything else reads or writes the same file (``run_all``) and before the commit. What is stored,
 and when it becomes visible to others (at the commit), is unchanged.
+
+Records (``put_record``) are queued too: a server writes a reconcile's memo record with its objects, in
+one transaction per group of reconciles, and running the queue for each record took about a second of the
+N=1000 first pass that a worker's computing could have hidden. A queued record is read from the queue
+(``pending_record``); a read of a whole table of records runs the queue first.
 
 Savepoints follow the queue: one begun while statements are queued is only a mark in the queue. Undoing
 it drops what was queued after the mark, without a statement; releasing it costs nothing. It becomes a
@@ -33,9 +38,10 @@ to wait for (its load, its stages) writes as before, with the same bounded memor
 class _Statement:
     sql: str
     params: tuple[object, ...]
-    body: str  # packed when it runs; bound after ``params``
+    body: Stored  # packed when it runs (unless ``record``: packed already); bound after ``params``
     revision: int  # an event's revision (0 for an object row): compaction can drop it unwritten
     packed: Callable[[Stored], None] | None  # told the packed body once the statement ran
+    record: tuple[str, str] | None = None  # a record's table and key
 
 
 def _text(statements: list[_Statement]) -> int:
@@ -52,6 +58,7 @@ class DeferredWrites:
         self._queued_text = 0
         # depth -> the queue position where the savepoint began, or None once SQLite has it.
         self._savepoints: dict[int, int | None] = {}
+        self._records: dict[tuple[str, str], _Statement] = {}  # the last queued save of each record
 
     def __bool__(self) -> bool:
         return bool(self._queue)
@@ -70,6 +77,26 @@ class DeferredWrites:
         if self._queued_text > _QUEUED_TEXT:
             self._run(len(self._queue) // 2, opening=False)
 
+    def add_record(self, sql: str, table: str, key: str, stored: Stored) -> None:
+        """Queue the save of a record, its value in the storage's form already (``sql`` binds table, key,
+        value)."""
+        statement = _Statement(sql, (table, key), stored, 0, None, (table, key))
+        self._records[(table, key)] = statement
+        self._queue.append(statement)
+        self._queued_text += len(stored)
+        if self._queued_text > _QUEUED_TEXT:
+            self._run(len(self._queue) // 2, opening=False)
+
+    def pending_record(self, table: str, key: str) -> Stored | None:
+        """The value of the record's last queued save (None: none is queued)."""
+        statement = self._records.get((table, key))
+        return None if statement is None else statement.body
+
+    @property
+    def records(self) -> bool:
+        """Whether a record's save is queued."""
+        return bool(self._records)
+
     def begin(self, depth: int) -> None:
         """A savepoint at ``depth`` (> 0) begins here."""
         self._savepoints[depth] = len(self._queue)
@@ -85,9 +112,11 @@ class DeferredWrites:
         if mark is not None:
             self._queued_text -= _text(self._queue[mark:])
             del self._queue[mark:]
+            self._records = {s.record: s for s in self._queue if s.record is not None}
             return
         # Every statement still queued came after SQLite's savepoint was set.
         self._queue, self._queued_text = [], 0
+        self._records.clear()
         self._db.execute(f"ROLLBACK TO sp{depth}")
         self._db.execute(f"RELEASE sp{depth}")
 
@@ -101,6 +130,7 @@ class DeferredWrites:
     def forget(self) -> None:
         """The transaction rolled back or its statements ran: nothing is queued, no savepoint is open."""
         self._queue, self._queued_text = [], 0
+        self._records.clear()
         self._savepoints.clear()
 
     def run_some(self) -> bool:
@@ -123,10 +153,15 @@ class DeferredWrites:
                 self._open(start[1])
                 start = next(pending, None)
             statement = queue[position]
-            body = pack(statement.body)
-            db.execute(statement.sql, (*statement.params, body))
-            if statement.packed is not None:
-                statement.packed(body)
+            if statement.record is None:
+                body = pack(statement.body)  # type: ignore[arg-type]  # an object's text
+                db.execute(statement.sql, (*statement.params, body))
+                if statement.packed is not None:
+                    statement.packed(body)
+            else:
+                db.execute(statement.sql, (*statement.params, statement.body))
+                if self._records.get(statement.record) is statement:
+                    del self._records[statement.record]
         self._queued_text -= _text(queue[:count])
         del queue[:count]
         while opening and start is not None and start[0] <= count:

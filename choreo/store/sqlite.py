@@ -85,6 +85,9 @@ _SAVE_OBJECT = (
     "ON CONFLICT (grp, kind, namespace, name) DO UPDATE SET body = excluded.body, head = excluded.head"
 )
 _ADD_EVENT = "INSERT INTO events (revision, type, grp, kind, body) VALUES (?, ?, ?, ?, ?)"
+_SAVE_RECORD = (
+    "INSERT INTO records (tbl, key, value) VALUES (?, ?, ?) ON CONFLICT (tbl, key) DO UPDATE SET value = excluded.value"
+)
 RECENT_EVENT_TEXT = 64 * 1024
 """How much text of the open transaction's latest watch events is also kept in memory, to answer
 ``events_since`` from there. Readers inside a run ask for the few events since a reconcile began (the
@@ -469,15 +472,20 @@ class SqliteBackend(BaseBackend):
     # --- records ---
 
     def _record_load(self, table: str, key: str) -> str | None:
+        pending = self._deferred.pending_record(table, key)
+        if pending is not None:
+            return _unpack(pending, self.path)
         row = self._db.execute("SELECT value FROM records WHERE tbl = ? AND key = ?", (table, key)).fetchone()
         return None if row is None else _unpack(row[0], self.path)
 
     def _record_save(self, table: str, key: str, body: Stored) -> None:
-        self._changing().execute(
-            "INSERT INTO records (tbl, key, value) VALUES (?, ?, ?) "
-            "ON CONFLICT (tbl, key) DO UPDATE SET value = excluded.value",
-            (table, key, body),
-        )
+        self._deferred.add_record(_SAVE_RECORD, table, key, body)
+
+    def _records_read(self) -> sqlite3.Connection:
+        """The connection, for a statement that reads many records: their queued saves run first."""
+        if self._deferred.records:
+            self._deferred.run_all(opening=False)
+        return self._db
 
     def _record_add_stored(self, table: str, rows: list[tuple[str, Stored]]) -> None:
         self._changing().executemany(
@@ -489,11 +497,12 @@ class SqliteBackend(BaseBackend):
         self._changing().execute("DELETE FROM records WHERE tbl = ? AND key = ?", (table, key))
 
     def _record_scan(self, table: str) -> list[tuple[str, str]]:
-        rows = self._db.execute("SELECT key, value FROM records WHERE tbl = ? ORDER BY key", (table,))
+        rows = self._records_read().execute("SELECT key, value FROM records WHERE tbl = ? ORDER BY key", (table,))
         return [(key, _unpack(value, self.path)) for key, value in rows]
 
     def _record_keys(self, table: str) -> list[str]:
-        return [key for (key,) in self._db.execute("SELECT key FROM records WHERE tbl = ? ORDER BY key", (table,))]
+        rows = self._records_read().execute("SELECT key FROM records WHERE tbl = ? ORDER BY key", (table,))
+        return [key for (key,) in rows]
 
     # --- transactions ---
 

@@ -482,7 +482,9 @@ def test_a_record_write_inside_a_transaction_sets_no_savepoint_of_its_own(open_s
             store.delete_record("t", "first")
             store._db.set_trace_callback(None)
     savepoints = [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE"))]
-    assert savepoints == ["SAVEPOINT sp1"] and len(statements) == 4
+    assert savepoints == ["SAVEPOINT sp1"] and len(statements) == 5
+    # The outer level's record save was queued (``choreo.store.deferred``): it runs before the savepoint.
+    assert "'first'" in statements[0] and statements[1] == "SAVEPOINT sp1"
     assert list(store.list_records("t")) == [("a", 1)]
 
 
@@ -502,3 +504,19 @@ def test_the_compaction_point_is_read_once_per_transaction_and_anew_in_the_next(
         reader.events_since(1)
     with pytest.raises(Gone):
         reader.events_since(1)
+
+
+def test_a_queued_record_save_is_read_back_and_undone_with_its_savepoint(open_sqlite: Opener) -> None:
+    store = open_sqlite()
+    with store.transaction():
+        store.put_record("t", "a", 1)
+        assert store.get_record("t", "a") == 1  # from the queue: nothing ran yet
+        with pytest.raises(RuntimeError), store.transaction():
+            store.put_record("t", "a", 2)
+            store.put_record("t", "b", 3)
+            assert store.get_record("t", "a") == 2
+            raise RuntimeError
+        assert store.get_record("t", "a") == 1 and store.get_record("t", "b") is None
+        assert store.record_keys("t") == ["a"]  # a whole table's read runs the queue first
+        store.put_record("t", "a", 4)
+    assert store.get_record("t", "a") == 4 and dict(store.list_records("t")) == {"a": 4}
