@@ -5,8 +5,9 @@ Static mode (``choreo server start DIR``) loads DIR and, unless told not to, sta
 Dynamic mode (``choreo server start`` without DIR) waits for ``choreo server apply URL DIR REF [BRANCH]``:
 the repository is cloned into the workspace and checked out; a production context (no branch) starts the
 runner, a development context only loads (``choreo run once`` then runs it). Applying another REF switches
-(a rollback is just applying the older REF). ``shutdown`` stops the runner after the reconcile in flight,
-stops serving, and closes the store; everything acknowledged is already committed.
+(a rollback is just applying the older REF). ``shutdown`` abandons the reconcile in flight (user code may
+compute until its time limit; it runs again at the next start), stops the runner, stops serving, and closes
+the store; everything acknowledged is already committed.
 """
 
 from __future__ import annotations
@@ -344,6 +345,8 @@ class ServerApp:
         """Finish the reconcile in flight, stop serving, close the store."""
         self.stopping.set()
         self._log("stopping")
+        if self.runtime is not None:
+            self.runtime.abandon()  # no waiting for user code that may compute until its time limit
         with self._switch:
             if self.runtime is not None:
                 self.runtime.stop()

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from choreo.apiserver.interface import ObjectAPI
+from choreo.lang.isolation import Abandonable, Abandoned
 from choreo.runtime.controller import BoundReconciler, Controller, WorkKey
 from choreo.runtime.events import RunOutcome
 from choreo.runtime.queue import WorkQueue
@@ -70,6 +71,7 @@ class ContinuousController:
         self._errors: list[Failure] = []
         self._stepped = False  # reconciles ran since the last pass: a stop reports them
         self.reconciles = 0
+        self.current: WorkKey | None = None  # the latest reconcile begun
         self.revision = 0  # every event up to here has been dispatched
 
     @property
@@ -123,6 +125,7 @@ class ContinuousController:
     def _step(self, key: WorkKey) -> None:
         self._remember(key)
         self.reconciles += 1
+        self.current = key
         try:
             failure = self.core.step(key)
         except Exception as exc:  # a bug in a reconciler binding must not stop production
@@ -175,11 +178,13 @@ class ContinuousController:
 
 
 class Runner:
-    """The thread running a ``ContinuousController``."""
+    """The thread running a ``ContinuousController``; its reconciles run within ``scope``, which the server
+    abandons when it stops (``Abandonable``)."""
 
-    def __init__(self, controller: ContinuousController, log: Log) -> None:
+    def __init__(self, controller: ContinuousController, log: Log, scope: Abandonable | None = None) -> None:
         self.controller = controller
         self._log = log
+        self._scope = scope or Abandonable()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name="choreo-runner", daemon=True)
 
@@ -187,7 +192,7 @@ class Runner:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop after the reconcile in flight, if any."""
+        """Stop after the reconcile in flight, if any (at once, when its scope was abandoned)."""
         self._stop.set()
         self._thread.join()
 
@@ -198,7 +203,10 @@ class Runner:
     def _main(self) -> None:
         self._log("runner-started")
         try:
-            self.controller.serve(self._stop)
+            with self._scope.within():
+                self.controller.serve(self._stop)
+        except Abandoned:  # the server is stopping: the reconcile runs again when it starts again
+            self._log("reconcile-abandoned", key="/".join(self.controller.current or ()))
         except Exception as exc:
             self._log("runner-crashed", level="error", error=repr(exc), trace=traceback.format_exc())
         self._log("runner-stopped")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -184,6 +185,36 @@ def test_sigterm_mid_run_then_restart_gives_the_same_results(tmp_path: Path) -> 
         assert len(served) == 2 * 152
     finally:
         third.stop()
+
+
+def test_sigterm_does_not_wait_for_a_reconcile_that_computes_until_its_time_limit(tmp_path: Path) -> None:
+    """A stopping server abandons the reconcile in flight (its worker is killed) instead of waiting up to the
+    time limit for it; nothing of it is reported as a failure, and it runs again at the next start."""
+    project = copy_example("greeting", tmp_path)
+    code = project / "reconcilers" / "greeting" / "reconciler.star"
+    spin = "def reconcile(self):\n    n = 0\n    for i in range(100000):\n        for j in range(100000):\n"
+    spin += "            n += 1\n"
+    code.write_text(code.read_text().replace("def reconcile(self):\n", spin))
+    server = ServerProcess(str(project), "--address", "127.0.0.1:0", "--time-limit", "600")
+    try:
+        http = Http(server.wait_ready())
+        wait_for(lambda: http.call("GET", "/choreo/v1/status")[1].get("reconciles"), "a reconcile to begin")
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(timeout=20) == 0
+    finally:
+        server.stop()
+    server._reader.join(timeout=5)
+    assert server.event("reconcile-abandoned") is not None and server.event("stopped") is not None
+    assert server.event("reconcile-error") is None
+    assert store_is_intact(project)
+    again = ServerProcess(str(project), "--address", "127.0.0.1:0", "--no-run")
+    try:
+        http = Http(again.wait_ready())
+        for obj in http.call("GET", f"{NS}/greetings")[1]["items"]:
+            assert not (obj.get("status") or {}).get("conditions"), obj  # no Ready=False, no ReconcileFailed
+        assert http.call("GET", "/api/v1/namespaces/default/events")[1]["items"] == []
+    finally:
+        again.stop()
 
 
 def test_kill_9_loses_nothing_acknowledged(greeting_server) -> None:

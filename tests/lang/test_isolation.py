@@ -445,3 +445,35 @@ def test_a_worker_forked_for_a_thread_that_ended_serves_the_next_reconcile() -> 
     thread.join()
     time.sleep(0.2)
     assert pid() == first[0]
+
+
+def test_an_abandoned_scope_kills_the_reconcile_in_flight_and_refuses_the_next() -> None:
+    import threading
+
+    from choreo.lang.isolation import Abandonable, Abandoned
+
+    scope = Abandonable()
+    engine = IsolatedEngine(_Pid(nap=60), "x.star", Limits(time=120))  # type: ignore[arg-type]
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        with scope.within():
+            try:
+                engine.reconcile(dict(POD), FakeClient())
+            except BaseException as exc:
+                raised.append(exc)
+            try:
+                engine.reconcile(dict(POD), FakeClient())
+            except BaseException as exc:
+                raised.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    scope.abandon()
+    thread.join(timeout=10)
+    assert not thread.is_alive() and time.monotonic() - started < 5
+    assert [type(exc) for exc in raised] == [Abandoned, Abandoned]
+    fine = IsolatedEngine(_Pid(), "x.star", Limits())  # type: ignore[arg-type]
+    assert fine.reconcile(dict(POD), FakeClient()).obj is not None  # outside the scope: works as before
