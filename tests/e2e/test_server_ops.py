@@ -163,6 +163,31 @@ def test_the_folder_owns_its_objects_and_the_store_owns_the_apis(tmp_path: Path,
         again.stop()
 
 
+def test_a_file_does_not_take_over_an_object_created_through_the_api(greeting_server) -> None:
+    """A file naming an object a client created is refused (its load changes nothing), not applied over it:
+    the client's fields would be replaced, its labels left behind, and the object deleted with the file."""
+    server, url, project = greeting_server
+    http = Http(url)
+    created = {
+        "apiVersion": "example.com/v1alpha1", "kind": "Greeting",
+        "metadata": {"name": "carol", "namespace": "default", "labels": {"team": "red"}}, "spec": {"name": "Carolyn"},
+    }
+    assert http.call("POST", f"{NS}/greetings", created)[0] == 201
+    (project / "in" / "carol.yaml").write_text(CAROL)
+    refused = wait_for(lambda: server.event("feed-refused"), "the file to be refused")
+    assert refused["error"].startswith(
+        "in/carol.yaml: Greeting.example.com default/carol was created through the API by "
+    ) and "the file cannot take it over" in refused["error"]
+    kept = http.call("GET", f"{NS}/greetings/carol")[1]
+    assert (kept["spec"]["name"], kept["metadata"]["labels"]) == ("Carolyn", {"team": "red"})
+    assert http.call("DELETE", f"{NS}/greetings/carol")[0] == 200
+    wait_for(lambda: http.call("GET", f"{NS}/greetings/carol")[0] == 404, "carol to be deleted")
+    assert choreo("run", "load", "--server", url).code == 0  # the file's carol now, owned by its file
+    loaded = http.call("GET", f"{NS}/greetings/carol")[1]
+    assert loaded["spec"]["name"] == "Carol" and "labels" not in loaded["metadata"]
+    assert http.call("DELETE", f"{NS}/greetings/carol")[0] == 403
+
+
 def test_run_load_reads_the_folder_into_a_server_that_does_not_watch_it(tmp_path: Path) -> None:
     project = copy_example("greeting", tmp_path)
     server = ServerProcess(str(project), "--address", "127.0.0.1:0", "--no-watch")
