@@ -69,7 +69,7 @@ class ContinuousController:
         self.failures = FailureHandler(api, self.core, log)
         self._seen: dict[WorkKey, tuple[int, bool]] = {}
         self._errors: list[Failure] = []
-        self._stepped = False  # reconciles ran since the last pass: a stop reports them
+        self._stepped = False  # reconciles ran since the last pass: a stop with nothing queued reports them
         self.reconciles = 0
         self.current: WorkKey | None = None  # the latest reconcile begun
         self.revision = 0  # every event up to here has been dispatched
@@ -101,8 +101,12 @@ class ContinuousController:
             self._stepped = True
             self._step(key)
             self.revision = self._dispatch_since(self.revision, key)
-        if self._stepped:
+        if self._stepped and not self.queue.has_ready():
             self._quiet()
+        # Stopped with work still queued (a SIGTERM or a load of the folder in the middle of a burst): this is
+        # no quiet point. Its stages would validate and write out/ from a half-reconciled state (a device's
+        # config without the interfaces not reconciled yet) and record it as a successful run; the next start
+        # of the runner reconciles what is left and reaches the real one.
 
     def _quiet(self) -> None:
         """Report the pass to ``on_quiet`` in one transaction: no other writer gets in meanwhile, so the
