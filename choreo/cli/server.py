@@ -150,6 +150,8 @@ def start(
     log("ready", **app.describe())
     app.wait()
     app.shutdown()
+    if app.state_lost:
+        raise ChoreoError(app.state_lost)
 
 
 @server.command("apply")

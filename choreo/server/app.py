@@ -130,6 +130,7 @@ class ServerApp:
         self._httpd: APIHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._served: FolderLock | None = None  # taken once the address is ours (``bind``)
+        self.state_lost = ""  # why ``wait`` stopped serving by itself
 
     # ---------------------------------------------------------------- ServerContext
 
@@ -338,8 +339,16 @@ class ServerApp:
         return host, port
 
     def wait(self) -> None:
+        """Serve until told to stop, or until the state folder is lost (``state_lost``)."""
         while not self.stopping.wait(0.5):
-            pass
+            if self._served is not None and self._served.lost():
+                self.state_lost = (
+                    f"{self._served.path.parent}: the state folder was deleted or replaced while serving: the store "
+                    "this server wrote to went with it (nothing it acknowledged from then on would be kept) and "
+                    "another server could take the folder; stopped: start it again"
+                )
+                self._log("state-lost", level="error", folder=str(self._served.folder), error=self.state_lost)
+                return
 
     def shutdown(self) -> None:
         """Finish the reconcile in flight, stop serving, close the store."""

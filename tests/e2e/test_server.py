@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -215,6 +216,28 @@ def test_sigterm_does_not_wait_for_a_reconcile_that_computes_until_its_time_limi
         assert http.call("GET", "/api/v1/namespaces/default/events")[1]["items"] == []
     finally:
         again.stop()
+
+
+def test_a_server_whose_state_folder_is_deleted_stops_instead_of_writing_into_the_void(tmp_path: Path) -> None:
+    """``rm -rf .choreo`` under a running server: it kept acknowledging writes into a store nobody can open
+    again, and a second server could start on the folder. It stops now, saying why; a folder moved while
+    served keeps its lock and its store, and goes on."""
+    project = copy_example("greeting", tmp_path / "a")
+    server = ServerProcess(str(project), "--address", "127.0.0.1:0")
+    try:
+        http = Http(server.wait_ready())
+        moved = tmp_path / "b"
+        project.rename(moved)
+        time.sleep(1.5)  # three looks at the lock
+        assert server.proc.poll() is None and http.call("GET", f"{NS}/greetings")[0] == 200
+        shutil.rmtree(moved / ".choreo")
+        assert server.proc.wait(timeout=20) == 1
+    finally:
+        server.stop()
+    server._reader.join(timeout=5)
+    lost = server.event("state-lost")
+    assert lost is not None and "the state folder was deleted or replaced while serving" in lost["error"]
+    assert "error: " in server.raw[-1] and "start it again" in server.raw[-1]
 
 
 def test_kill_9_loses_nothing_acknowledged(greeting_server) -> None:
