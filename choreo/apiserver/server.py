@@ -168,28 +168,49 @@ class APIServer:
 
     def register_crd(self, crd: Object, *, source: str = "", choreo_api: bool = False) -> APIResource:
         resource = resource_from_crd(crd, source=source, choreo_api=choreo_api)
-        if self._schema_changed(crd, resource):
+        before = self._stored_resource(crd)
+        if before is None or (before.schema, before.namespaced) != (resource.schema, resource.namespaced):
             self._unverified[(resource.group, resource.kind)] = self.backend.current_revision()
         self.registry.add(resource)
         self._semantics.pop((resource.group, resource.kind), None)
+        if before is None or before.served_versions != resource.served_versions:
+            self.migrate_versions(resource)
         return resource
 
-    def _schema_changed(self, crd: Object, resource: APIResource) -> bool:
-        """Whether objects stored earlier were validated against another schema than ``resource``'s.
+    def _stored_resource(self, crd: Object) -> APIResource | None:
+        """The kind as the CRD stored by the previous load defined it (None: none stored, or one this version
+        cannot read, which counts as changed in every way: re-checking more is always safe).
 
-        A write that changes nothing is normally not validated again; after a CRD changed (a ``pattern``
+        Why: a write that changes nothing is normally not validated again; after a CRD changed (a ``pattern``
         added) that would keep a stored object the new schema refuses, so a run's verdict would depend on
-        the store's history. Compared with the CRD stored by the previous load; anything unreadable counts
-        as changed (validating more is always safe)."""
+        the store's history. And objects stored at a version the CRD no longer serves are migrated."""
         name = (crd.get("metadata") or {}).get("name", "")
         stored = self.try_get("apiextensions.k8s.io", "CustomResourceDefinition", "", name)
         if stored is None:
-            return True
+            return None
         try:
-            before = resource_from_crd(stored)
-        except ChoreoError:  # a stored CRD this version cannot read: re-check everything
-            return True
-        return (before.schema, before.namespaced) != (resource.schema, resource.namespaced)
+            return resource_from_crd(stored)
+        except ChoreoError:
+            return None
+
+    def migrate_versions(self, resource: APIResource) -> int:
+        """Rewrite the objects of ``resource``'s kind stored at a version it no longer serves (a CRD whose
+        ``v1alpha1`` became ``v1beta1``) to its storage version; how many. As kube-apiserver with the
+        ``None`` conversion strategy, versions differ only in ``apiVersion``: nothing else changes and
+        nothing is validated again (a later write is, as usual). Without it such an object, one a client
+        created say, stayed at the old version: every reconcile of it failed (its result "not served"),
+        and so did reporting that failure."""
+        served = set(resource.served_versions)
+        target = f"{resource.group}/{resource.storage_version}" if resource.group else resource.storage_version
+        moved = 0
+        with self.backend.transaction():
+            for obj in self.backend.view_list(resource.group, resource.kind):
+                if str(obj.get("apiVersion") or "").rpartition("/")[2] in served:
+                    continue
+                new = {**obj, "apiVersion": target}
+                self.backend.update(key_of(new), new, obj["metadata"].get("resourceVersion"))
+                moved += 1
+        return moved
 
     def add_hook(self, group: str, kind: str, hook: AdmissionHook) -> None:
         """Run ``hook`` on every write and final delete of objects of group/kind (see ``hooks``)."""

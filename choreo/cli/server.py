@@ -134,7 +134,10 @@ def start(
     root = project_dir(directory) if directory else None
     log = ServerLog(debug=debug, fmt=log_format)
     options = _logged_options(log, max_reconciles, time_limit, plugin_names(allocators, schema))
-    limits = Limits(max_body_bytes, max_body_depth, max_watches)
+    from choreo.lang.limits import Limits as ReconcileLimits
+
+    # the largest object stored is the largest a reconcile may write (CHOREO_OUTPUT_LIMIT, 1.5 MiB as etcd's)
+    limits = Limits(max_body_bytes, max_body_depth, max_watches, ReconcileLimits.from_environment().output)
     config = ServerConfig((host, port), options, token, root, Path(workspace), run_runner, limits, watch)
     app = ServerApp(config, log)
     try:
@@ -148,6 +151,8 @@ def start(
     log("ready", **app.describe())
     app.wait()
     app.shutdown()
+    if app.state_lost:
+        raise ChoreoError(app.state_lost)
 
 
 @server.command("apply")

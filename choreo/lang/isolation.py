@@ -18,7 +18,8 @@ in the worker and travels with its next message; choreo records it with the rule
 owner reference is always choreo's), in the order made. A template's child (``TemplateEngine``) comes
 back with the final message. A worker is reused across reconciles (a fork costs a few milliseconds, a
 round trip tens of microseconds and two context switches), so the isolation costs little on the hot
-path.
+path. A worker ends with choreo, also in the middle of a reconcile when choreo is killed (Linux; see
+``_Forker``).
 Without ``os.fork`` (Windows) reconciles run in-process, bounded only by the engines' checks.
 """
 
@@ -30,6 +31,7 @@ import gc
 import itertools
 import os
 import pickle
+import queue
 import select
 import signal
 import socket
@@ -463,15 +465,95 @@ class _Pool:
         errors = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the worker, closed by _Worker.close
         with _registry_lock:
             known = max(_engines, default=0)
+        try:
+            pid = _FORKER.fork(lambda: _worker_main(theirs, errors))
+        finally:
+            theirs.close()
+        return _Worker(pid, ours, errors, known)
+
+
+class _Forker:
+    """Forks the workers so that they end with choreo, however it ends.
+
+    A worker busy with a reconcile only notices that choreo is gone when it next talks to it: after a
+    ``kill -9`` of choreo it would go on computing, for as long as its time limit allows (``--time-limit``
+    may be a week). On Linux a worker asks the kernel for ``SIGKILL`` when its parent ends
+    (``PR_SET_PDEATHSIG``). The kernel sends it when the *thread* that forked the worker ends, not the
+    process, and reconciles run on threads that come and go (a server's runner is restarted by every load
+    of the folder, which would kill the workers in the pool): so every worker is forked by one thread that
+    lives as long as choreo. Elsewhere workers are forked by the thread that needs one and end when they
+    next find their socket closed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: queue.SimpleQueue[tuple[Callable[[], None], list[int | BaseException], threading.Event]]
+        self._requests = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._prctl: Callable[..., int] | None = None
+
+    def fork(self, child: Callable[[], None]) -> int:
+        """Fork a process that runs ``child`` (which never returns); the child's pid."""
+        if not self._start():
+            return self._fork(child)
+        done: list[int | BaseException] = []
+        ready = threading.Event()
+        self._requests.put((child, done, ready))
+        ready.wait()
+        if isinstance(done[0], BaseException):
+            raise done[0]
+        return done[0]
+
+    def _start(self) -> bool:
+        """Start the forking thread once; False where a parent's death cannot be signalled."""
+        with self._lock:
+            if self._thread is None:
+                self._prctl = _prctl()
+                if self._prctl is None:
+                    return False
+                self._thread = threading.Thread(target=self._serve, name="choreo-forker", daemon=True)
+                self._thread.start()
+            return self._prctl is not None
+
+    def _serve(self) -> None:
+        while True:
+            child, done, ready = self._requests.get()
+            try:
+                done.append(self._fork(child))
+            except BaseException as exc:  # handed to the thread that asked
+                done.append(exc)
+            ready.set()
+
+    def _fork(self, child: Callable[[], None]) -> int:
+        parent = os.getpid()
         with warnings.catch_warnings():  # Python 3.12+ warns about forking with threads; the worker
             warnings.simplefilter("ignore", DeprecationWarning)  # only uses its own socket and file
             pid = os.fork()
         if pid == 0:
-            _worker_main(theirs, errors)
-        theirs.close()
-        return _Worker(pid, ours, errors, known)
+            if self._prctl is not None:
+                self._prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+                if os.getppid() != parent:  # choreo ended before the request was made
+                    os._exit(0)
+            child()
+            os._exit(0)  # pragma: no cover - ``child`` never returns
+        return pid
 
 
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _prctl() -> Callable[..., int] | None:
+    """Linux's ``prctl``, or None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return cast(Callable[..., int], ctypes.CDLL(None, use_errno=True).prctl)
+    except (OSError, AttributeError, ImportError):
+        return None
+
+
+_FORKER = _Forker()
 _POOL = _Pool()
 
 
@@ -514,6 +596,57 @@ def _forget(token: int) -> Callable[[weakref.ref[IsolatedEngine]], None]:
     return drop
 
 
+class Abandoned(BaseException):
+    """The reconcile was abandoned (``Abandonable.abandon``): its worker was killed mid-reconcile and nothing
+    of it is a result. A ``BaseException``, as ``KeyboardInterrupt`` is, so that no handler of reconcile
+    failures records it as one (a condition, an Event, a retry)."""
+
+
+class Abandonable:
+    """The reconciles that one or more threads run for a server, which it can abandon at once when it stops.
+
+    A server that is told to stop finishes the reconcile in flight, but user code may compute for as long as
+    its time limit (``--time-limit``: up to a week): a SIGTERM must not wait for that. ``abandon`` kills the
+    worker of each reconcile running ``within`` this scope, and every later one in it, and the thread
+    running it gets ``Abandoned``. What the reconcile wrote before is kept, as after a crash of choreo, and
+    it runs again when the server starts again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._workers: set[_Worker] = set()
+        self.abandoned = False
+
+    @contextlib.contextmanager
+    def within(self) -> Iterator[None]:
+        """Run the calling thread's reconciles in this scope."""
+        previous = getattr(_scope, "current", None)
+        _scope.current = self
+        try:
+            yield
+        finally:
+            _scope.current = previous
+
+    def abandon(self) -> None:
+        with self._lock:
+            self.abandoned = True
+            workers = list(self._workers)
+        for worker in workers:
+            worker.kill()
+
+    def _enter(self, worker: _Worker) -> None:
+        with self._lock:
+            if self.abandoned:
+                raise Abandoned()
+            self._workers.add(worker)
+
+    def _leave(self, worker: _Worker) -> None:
+        with self._lock:
+            self._workers.discard(worker)
+
+
+_scope = threading.local()  # the Abandonable a thread's reconciles run in (``current``), if any
+
+
 class _Exchange:
     """One reconcile as seen from choreo: answer the worker's calls until it sends a final message."""
 
@@ -536,6 +669,9 @@ class _Exchange:
     def run(self, obj: dict[str, Any]) -> ReconcileOutput:
         # The engines stop themselves at the time limit; this bound is for the moments they cannot.
         deadline = time.monotonic() + self.limits.time * 1.1 + 0.1
+        scope: Abandonable | None = getattr(_scope, "current", None)
+        if scope is not None:
+            scope._enter(self.worker)
         try:
             self.worker.channel.send((self.isolated.token, obj, self.rules))
             while True:
@@ -552,7 +688,12 @@ class _Exchange:
             self.worker.kill()
             raise self.limits.time_exceeded(self.isolated.source) from None
         except _Gone:
+            if scope is not None and scope.abandoned:
+                raise Abandoned() from None
             raise self._death() from None
+        finally:
+            if scope is not None:
+                scope._leave(self.worker)
 
     def _answer(self, method: str, args: tuple[Any, ...], size: int) -> None:
         if method not in _CALLS:

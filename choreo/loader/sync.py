@@ -249,6 +249,7 @@ class AppliedInputs:
         self._applied.add(intent.name)
         if not intent.hooked and self._in_place(intent):
             return intent.key
+        _refuse_taking_over(self.api, intent)
         result = _apply_prepared(self.api, intent.item, intent.obj)
         self._record(intent, result)
         return key_of(result)
@@ -296,6 +297,37 @@ class AppliedInputs:
             text = canonical_json([code_digest(("choreo",)), INPUT_MANAGER, resource.served_form])
             found = self._kinds[(resource.group, resource.kind)] = hashlib.sha256(text.encode()).hexdigest()
         return found
+
+
+def _refuse_taking_over(api: ObjectAPI, intent: Intent) -> None:
+    """Refuse an input whose object is already stored and belongs to the store: created through a server's API
+    (``kubectl apply``, ``choreo apply --server``), not loaded from a file nor owned by another object.
+
+    The load applies inputs with force, so it would take such an object over without a word: the client's
+    fields replaced by the file's, the others (labels, annotations) left behind in a mix no file describes,
+    and the object deleted with the file later on. One owner per object: the folder's load is refused, naming
+    the file, until the object is deleted through the API or the file names another one. Namespaces are
+    taken over: they hold nothing of their own, and deleting one deletes every object in it."""
+    key = intent.key
+    if (key.group, key.kind) == ("", "Namespace"):
+        return
+    stored = api.view(key.group, key.kind, key.namespace, key.name)
+    if stored is None:
+        return
+    md = stored["metadata"]
+    if is_loader_origin((md.get("annotations") or {}).get(ORIGIN_ANNOTATION)) or md.get("ownerReferences"):
+        return
+    managers = [str(m.get("manager") or "") for m in md.get("managedFields") or []]
+    if PLUGIN_MANAGER in managers or INPUT_MANAGER in managers:
+        return
+    by = f" by {managers[0]}" if managers and managers[0] else ""
+    where = f"{key.namespace}/{key.name}" if key.namespace else key.name
+    what = f"{key.kind}.{key.group}" if key.group else key.kind
+    raise LoadError(
+        f"{intent.item.source}: {what} {where} was created through the API{by}, not loaded from the project "
+        "folder: the file cannot take it over (what the API wrote would be lost); delete it through the API "
+        "and load the folder again (save the file, or `choreo run load`), or give this object another name"
+    )
 
 
 class _Undone(Exception):

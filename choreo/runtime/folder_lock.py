@@ -119,6 +119,17 @@ class FolderLock:
         self._fd = fd
         return True
 
+    def lost(self) -> bool:
+        """Whether the lock file held was deleted (``rm -rf .choreo`` while serving, or a copy put in its place):
+        the store beside it went with it, and another writer can now take the folder. A folder moved or
+        renamed keeps its lock file, and its lock. False when nothing is held."""
+        if self._fd is None:
+            return False
+        try:
+            return os.fstat(self._fd).st_nlink == 0
+        except OSError:
+            return False
+
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)  # closing the file drops the lock

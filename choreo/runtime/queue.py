@@ -56,6 +56,10 @@ class WorkQueue(Generic[K]):
         self._waiting.discard(key)
         return key
 
+    def has_ready(self) -> bool:
+        """Whether a key is ready now (a timer that fell due counts), without taking it."""
+        return bool(self._ready) or bool(self._timers and self._timers[0][0] <= self.now)
+
     def next_due(self) -> float | None:
         """Seconds until the earliest timer, None when there is none."""
         return max(self._timers[0][0] - self.now, 0.0) if self._timers else None

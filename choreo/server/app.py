@@ -5,8 +5,9 @@ Static mode (``choreo server start DIR``) loads DIR and, unless told not to, sta
 Dynamic mode (``choreo server start`` without DIR) waits for ``choreo server apply URL DIR REF [BRANCH]``:
 the repository is cloned into the workspace and checked out; a production context (no branch) starts the
 runner, a development context only loads (``choreo run once`` then runs it). Applying another REF switches
-(a rollback is just applying the older REF). ``shutdown`` stops the runner after the reconcile in flight,
-stops serving, and closes the store; everything acknowledged is already committed.
+(a rollback is just applying the older REF). ``shutdown`` abandons the reconcile in flight (user code may
+compute until its time limit; it runs again at the next start), stops the runner, stops serving, and closes
+the store; everything acknowledged is already committed.
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ class ServerApp:
         self._httpd: APIHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._served: FolderLock | None = None  # taken once the address is ours (``bind``)
+        self.state_lost = ""  # why ``wait`` stopped serving by itself
 
     # ---------------------------------------------------------------- ServerContext
 
@@ -337,13 +339,23 @@ class ServerApp:
         return host, port
 
     def wait(self) -> None:
+        """Serve until told to stop, or until the state folder is lost (``state_lost``)."""
         while not self.stopping.wait(0.5):
-            pass
+            if self._served is not None and self._served.lost():
+                self.state_lost = (
+                    f"{self._served.path.parent}: the state folder was deleted or replaced while serving: the store "
+                    "this server wrote to went with it (nothing it acknowledged from then on would be kept) and "
+                    "another server could take the folder; stopped: start it again"
+                )
+                self._log("state-lost", level="error", folder=str(self._served.folder), error=self.state_lost)
+                return
 
     def shutdown(self) -> None:
         """Finish the reconcile in flight, stop serving, close the store."""
         self.stopping.set()
         self._log("stopping")
+        if self.runtime is not None:
+            self.runtime.abandon()  # no waiting for user code that may compute until its time limit
         with self._switch:
             if self.runtime is not None:
                 self.runtime.stop()

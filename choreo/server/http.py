@@ -55,6 +55,7 @@ from choreo.apiserver.openapi import prune_undeclared
 from choreo.apiserver.registry import APIResource, crd_group_kind
 from choreo.apiserver.server import stale_message
 from choreo.errors import AlreadyExists, BadRequest, ChoreoError, Conflict, Forbidden, Invalid, NotFound
+from choreo.lang.limits import format_size, json_size_over
 from choreo.results.inventory import current_inventory
 from choreo.results.kubectl_text import yaml_text
 from choreo.results.runs import runs_newest_first
@@ -1095,10 +1096,26 @@ class Resource:
         if self.r.status_subresource:
             obj.pop("status", None)
         try:
-            created = self.api.create(obj, manager=self._manager, dry_run=self._dry_run)
+            with self.api.transaction():
+                created = self._within_size(self.api.create(obj, manager=self._manager, dry_run=self._dry_run))
         except AlreadyExists:
             raise ObjectExists(self.r, str(md.get("name", ""))) from None
         self._send(201, created)
+
+    def _within_size(self, stored: Object) -> Object:
+        """``stored`` (the object a write leaves; called inside the write's transaction, which the error undoes),
+        or 413 when it is over ``Limits.max_object_bytes`` as compact JSON: kube-apiserver answers so when etcd
+        refuses an object over 1.5 MiB, and no reconcile could write it back (``CHOREO_OUTPUT_LIMIT``)."""
+        limit = self.h.server.limits.max_object_bytes
+        size = json_size_over(stored, limit)
+        if size > limit:
+            md = stored.get("metadata") or {}
+            where = "/".join(str(p) for p in (md.get("namespace"), md.get("name")) if p)
+            raise RequestEntityTooLarge(
+                f'{self.r.kind_name} "{where}" would be {format_size(size)} as JSON, over the largest object '
+                f"stored, {format_size(limit)} (what etcd stores for a Kubernetes API server; CHOREO_OUTPUT_LIMIT)"
+            )
+        return stored
 
     def _update(self) -> None:
         obj = self.h._object_body()
@@ -1113,7 +1130,7 @@ class Resource:
             current = self._current()
             self._check_uid(current, obj)
             new = self._with_subresource_rules(current, obj)
-            updated = self.api.update(new, manager=self._manager, dry_run=self._dry_run)
+            updated = self._within_size(self.api.update(new, manager=self._manager, dry_run=self._dry_run))
         self._send(200, updated)
 
     def _with_subresource_rules(self, old: Object, new: Object) -> Object:
@@ -1160,10 +1177,11 @@ class Resource:
                 # a resourceVersion in an applied configuration is a precondition, as in kube-apiserver
                 raise Conflict(stale_message(self.r, self.t.name or ""))
             if self.t.subresource == "status":
-                return 200, self.api.apply_status(obj, manager=manager, force=force, dry_run=dry_run)
+                return 200, self._within_size(self.api.apply_status(obj, manager=manager, force=force, dry_run=dry_run))
             if self.r.status_subresource:
                 obj.pop("status", None)
-            return (200 if existed else 201), self.api.apply(obj, manager=manager, force=force, dry_run=dry_run)
+            applied = self.api.apply(obj, manager=manager, force=force, dry_run=dry_run)
+            return (200 if existed else 201), self._within_size(applied)
 
     def _merge_or_json(self, kind: str) -> Object:
         patch = self.h._body()
@@ -1187,7 +1205,7 @@ class Resource:
             new = self._with_subresource_rules(old, patched)
             if not (new.get("metadata") or {}).get("resourceVersion"):
                 new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-            return self.api.update(new, manager=self._manager, dry_run=self._dry_run)
+            return self._within_size(self.api.update(new, manager=self._manager, dry_run=self._dry_run))
 
     def _delete(self) -> None:
         options = self._delete_options()

@@ -36,6 +36,7 @@ from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.registry import crd_group_kind, resource_from_crd
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError, Invalid
+from choreo.lang.isolation import Abandonable, Abandoned
 from choreo.loader.project import Project
 from choreo.results.record import RunRecord, StageResult, latest_record
 from choreo.runtime.controller import BoundReconciler, Controller, check_kinds
@@ -45,6 +46,7 @@ from choreo.runtime.pipeline import Pipeline
 from choreo.runtime.state import open_state
 from choreo.server.failures import Retry
 from choreo.server.feeder import FolderFeeder
+from choreo.server.protocol import Unavailable
 from choreo.server.runner import ContinuousController, Failure, Runner
 from choreo.store.base import Backend
 
@@ -64,7 +66,9 @@ class CRDRegistration(BaseHook):
             raise Invalid(f"kind {resource.group_kind} is built in and cannot be redefined")
 
     def stored(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
-        api.register_crd(new, source=f"CustomResourceDefinition {new['metadata']['name']}")
+        resource = api.register_crd(new, source=f"CustomResourceDefinition {new['metadata']['name']}")
+        if old is not None and resource_from_crd(old).served_versions != resource.served_versions:
+            api.migrate_versions(resource)  # register_crd compared with the CRD as now stored: the new one
 
     def deleting(self, api: ObjectAPI, obj: Object) -> None:
         """The objects of a kind go with its CRD, as in Kubernetes (the HTTP layer stops serving the kind
@@ -136,6 +140,7 @@ class ProjectRuntime:
         self.runner: Runner | None = None
         self.run_when_loaded = False  # asked to run while no load had succeeded yet
         self.feeder: FolderFeeder | None = None
+        self.reconciles = Abandonable()  # every reconcile the server runs: ``abandon`` when it stops
         self._lock = threading.RLock()
 
     # ---------------------------------------------------------------- modes
@@ -180,7 +185,10 @@ class ProjectRuntime:
             running = self._pause()
             self.status = ONCE
             try:
-                return self._once()
+                with self.reconciles.within():
+                    return self._once()
+            except Abandoned:
+                raise Unavailable("the server is stopping: the pass was abandoned") from None
             finally:
                 self.status = STOPPED
                 if running:
@@ -210,6 +218,8 @@ class ProjectRuntime:
 
     def _start_runner(self) -> None:
         assert self.api is not None and self.project is not None
+        if self.reconciles.abandoned:  # the server is stopping
+            return
         controller = ContinuousController(
             self.api,
             self.reconcilers,
@@ -218,7 +228,7 @@ class ProjectRuntime:
             on_quiet=self._on_quiet,
         )
         controller.core.memo = self.pipeline.memo(self.api, self.project, concurrent=True)  # clients write meanwhile
-        self.runner = Runner(controller, self.log)
+        self.runner = Runner(controller, self.log, self.reconciles)
         self.runner.start()
         self.status = RUNNING
 
@@ -252,6 +262,12 @@ class ProjectRuntime:
     def stop(self) -> None:
         with self._lock:
             self._stop_runner()
+
+    def abandon(self) -> None:
+        """The server is stopping: end the reconcile in flight now (its worker is killed; it runs again at the
+        next start) instead of waiting for it, and start none after it. Takes no lock: a load or a ``run
+        once`` holding it is waiting for that reconcile."""
+        self.reconciles.abandon()
 
     def close(self) -> None:
         if self.feeder is not None:

@@ -24,6 +24,7 @@ APPLY_PATCH = "application/apply-patch+yaml"
 DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's limit on one request body
 DEFAULT_MAX_BODY_DEPTH = 100
 DEFAULT_MAX_WATCHES = 100
+DEFAULT_MAX_OBJECT_BYTES = 3 * 1024 * 1024 // 2  # the largest object etcd stores for kube-apiserver
 
 
 class Unauthorized(ChoreoError):
@@ -83,11 +84,16 @@ class Limits:
     Without them one client could exhaust the server's memory (a 50 MB body is held whole and decoded),
     its stack (a deeply nested body recurses in the decoders and in every later walk of the object) or
     its threads (each watch holds one for up to half an hour). The body limit is kube-apiserver's.
+
+    ``max_object_bytes``: the largest object a write may leave stored, as compact JSON — what etcd stores
+    for kube-apiserver, and what a reconcile may write (``CHOREO_OUTPUT_LIMIT``): a larger one taken from a
+    client would be an object no reconciler can write back and no Kubernetes API server can hold.
     """
 
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_body_depth: int = DEFAULT_MAX_BODY_DEPTH
     max_watches: int = DEFAULT_MAX_WATCHES
+    max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES
 
 
 def items_doc(items: list[Item]) -> Object:

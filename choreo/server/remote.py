@@ -201,6 +201,10 @@ class RemoteAPI:
     def semantics(self, resource: APIResource) -> SchemaInfo:
         return self._kinds.semantics(resource)
 
+    def migrate_versions(self, resource: APIResource) -> int:
+        """Nothing to do: a cluster converts what it stores itself (and refuses a CRD that drops a stored version)."""
+        return 0
+
     def drop_unserved(self, obj: Object) -> None:
         """Never needed: ``unserved_objects`` is always empty for a cluster."""
         raise ChoreoError(

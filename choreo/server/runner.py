@@ -46,6 +46,7 @@ from collections.abc import Callable
 from typing import Any
 
 from choreo.apiserver.interface import ObjectAPI
+from choreo.lang.isolation import Abandonable, Abandoned
 from choreo.runtime.controller import BoundReconciler, Controller, WorkKey
 from choreo.runtime.events import RunOutcome
 from choreo.runtime.queue import WorkQueue
@@ -88,8 +89,9 @@ class ContinuousController:
         self.failures = FailureHandler(api, self.core, log)
         self._seen: dict[WorkKey, tuple[int, bool]] = {}
         self._errors: list[Failure] = []
-        self._stepped = False  # reconciles ran since the last pass: a stop reports them
+        self._stepped = False  # reconciles ran since the last pass: a stop with nothing queued reports them
         self.reconciles = 0
+        self.current: WorkKey | None = None  # the latest reconcile begun
         self.revision = 0  # every event up to here has been dispatched
         self._group: contextlib.ExitStack | None = None  # the open group's transaction
         self._group_began = 0.0
@@ -116,8 +118,12 @@ class ContinuousController:
             self._end_group()
         if self._lost:
             self._recover()
-        if self._stepped:
+        if self._stepped and not self.queue.has_ready():
             self._quiet()
+        # Stopped with work still queued (a SIGTERM or a load of the folder in the middle of a burst): this is
+        # no quiet point. Its stages would validate and write out/ from a half-reconciled state (a device's
+        # config without the interfaces not reconciled yet) and record it as a successful run; the next start
+        # of the runner reconciles what is left and reaches the real one.
 
     def _serve(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -219,6 +225,7 @@ class ContinuousController:
     def _step(self, key: WorkKey) -> None:
         self._remember(key)
         self.reconciles += 1
+        self.current = key
         try:
             failure = self.core.step(key)
         except Exception as exc:  # a bug in a reconciler binding must not stop production
@@ -271,11 +278,13 @@ class ContinuousController:
 
 
 class Runner:
-    """The thread running a ``ContinuousController``."""
+    """The thread running a ``ContinuousController``; its reconciles run within ``scope``, which the server
+    abandons when it stops (``Abandonable``)."""
 
-    def __init__(self, controller: ContinuousController, log: Log) -> None:
+    def __init__(self, controller: ContinuousController, log: Log, scope: Abandonable | None = None) -> None:
         self.controller = controller
         self._log = log
+        self._scope = scope or Abandonable()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name="choreo-runner", daemon=True)
 
@@ -283,7 +292,7 @@ class Runner:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop after the reconcile in flight, if any."""
+        """Stop after the reconcile in flight, if any (at once, when its scope was abandoned)."""
         self._stop.set()
         self._thread.join()
 
@@ -294,7 +303,10 @@ class Runner:
     def _main(self) -> None:
         self._log("runner-started")
         try:
-            self.controller.serve(self._stop)
+            with self._scope.within():
+                self.controller.serve(self._stop)
+        except Abandoned:  # the server is stopping: the reconcile runs again when it starts again
+            self._log("reconcile-abandoned", key="/".join(self.controller.current or ()))
         except Exception as exc:
             self._log("runner-crashed", level="error", error=repr(exc), trace=traceback.format_exc())
         self._log("runner-stopped")

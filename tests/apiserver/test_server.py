@@ -277,3 +277,41 @@ def test_ratcheting_lets_an_update_keep_what_the_new_schema_refuses(api: APIServ
         assert "color" not in str(refused.value)
     with pytest.raises(Invalid, match=r'\.spec\.color: Unsupported value: "red"'):
         api.update(labelled("d"))
+
+
+def _versions(*versions: tuple[str, bool, bool]) -> dict[str, Any]:
+    """CRD with one version entry per (name, served, storage), each with CRD's schema."""
+    crd = copy.deepcopy(CRD)
+    entry = crd["spec"]["versions"][0]
+    crd["spec"]["versions"] = [{**copy.deepcopy(entry), "name": n, "served": s, "storage": st} for n, s, st in versions]
+    return crd
+
+
+@pytest.mark.parametrize("dropped", [False, True], ids=["not-served", "removed"])
+def test_objects_stored_at_a_version_no_longer_served_move_to_the_storage_version(dropped: bool) -> None:
+    """A CRD whose v1alpha1 became v1beta1: the objects stored at v1alpha1 (a client's, which no file
+    applies again) are rewritten at v1beta1, as with kube-apiserver's ``None`` conversion, nothing else
+    changed. Left at v1alpha1, every reconcile of one failed (its result "not served"), and so did
+    reporting that failure (no kind registered for that version)."""
+    api = APIServer(MemoryBackend())
+    api.register_crd(CRD)
+    api.create(copy.deepcopy(CRD))  # the CRD as the previous load stored it
+    before = api.create(widget(color="red"))
+    both = api.create({**widget("w2"), "apiVersion": "example.com/v1alpha1"})
+    renamed = _versions(("v1beta1", True, True)) if dropped else _versions(("v1alpha1", False, False),
+                                                                           ("v1beta1", True, True))
+    api.register_crd(renamed)
+    after = api.get("example.com", "Widget", "default", "w1")
+    assert after["apiVersion"] == "example.com/v1beta1"
+    assert after["spec"] == before["spec"] and after["metadata"]["generation"] == before["metadata"]["generation"]
+    assert api.registry.for_object(after).kind == "Widget"  # what reporting a failure needs
+    assert api.get("example.com", "Widget", "default", both["metadata"]["name"])["apiVersion"] == "example.com/v1beta1"
+
+
+def test_objects_stored_at_a_version_still_served_stay_as_they_are() -> None:
+    api = APIServer(MemoryBackend())
+    api.register_crd(CRD)
+    api.create(copy.deepcopy(CRD))
+    stored = api.create(widget())
+    api.register_crd(_versions(("v1alpha1", True, False), ("v1beta1", True, True)))
+    assert api.get("example.com", "Widget", "default", "w1") == stored

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -184,6 +186,58 @@ def test_sigterm_mid_run_then_restart_gives_the_same_results(tmp_path: Path) -> 
         assert len(served) == 2 * 152
     finally:
         third.stop()
+
+
+def test_sigterm_does_not_wait_for_a_reconcile_that_computes_until_its_time_limit(tmp_path: Path) -> None:
+    """A stopping server abandons the reconcile in flight (its worker is killed) instead of waiting up to the
+    time limit for it; nothing of it is reported as a failure, and it runs again at the next start."""
+    project = copy_example("greeting", tmp_path)
+    code = project / "reconcilers" / "greeting" / "reconciler.star"
+    spin = "def reconcile(self):\n    n = 0\n    for i in range(100000):\n        for j in range(100000):\n"
+    spin += "            n += 1\n"
+    code.write_text(code.read_text().replace("def reconcile(self):\n", spin))
+    server = ServerProcess(str(project), "--address", "127.0.0.1:0", "--time-limit", "600")
+    try:
+        http = Http(server.wait_ready())
+        wait_for(lambda: http.call("GET", "/choreo/v1/status")[1].get("reconciles"), "a reconcile to begin")
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(timeout=20) == 0
+    finally:
+        server.stop()
+    server._reader.join(timeout=5)
+    assert server.event("reconcile-abandoned") is not None and server.event("stopped") is not None
+    assert server.event("reconcile-error") is None
+    assert store_is_intact(project)
+    again = ServerProcess(str(project), "--address", "127.0.0.1:0", "--no-run")
+    try:
+        http = Http(again.wait_ready())
+        for obj in http.call("GET", f"{NS}/greetings")[1]["items"]:
+            assert not (obj.get("status") or {}).get("conditions"), obj  # no Ready=False, no ReconcileFailed
+        assert http.call("GET", "/api/v1/namespaces/default/events")[1]["items"] == []
+    finally:
+        again.stop()
+
+
+def test_a_server_whose_state_folder_is_deleted_stops_instead_of_writing_into_the_void(tmp_path: Path) -> None:
+    """``rm -rf .choreo`` under a running server: it kept acknowledging writes into a store nobody can open
+    again, and a second server could start on the folder. It stops now, saying why; a folder moved while
+    served keeps its lock and its store, and goes on."""
+    project = copy_example("greeting", tmp_path / "a")
+    server = ServerProcess(str(project), "--address", "127.0.0.1:0")
+    try:
+        http = Http(server.wait_ready())
+        moved = tmp_path / "b"
+        project.rename(moved)
+        time.sleep(1.5)  # three looks at the lock
+        assert server.proc.poll() is None and http.call("GET", f"{NS}/greetings")[0] == 200
+        shutil.rmtree(moved / ".choreo")
+        assert server.proc.wait(timeout=20) == 1
+    finally:
+        server.stop()
+    server._reader.join(timeout=5)
+    lost = server.event("state-lost")
+    assert lost is not None and "the state folder was deleted or replaced while serving" in lost["error"]
+    assert "error: " in server.raw[-1] and "start it again" in server.raw[-1]
 
 
 def test_kill_9_loses_nothing_acknowledged(greeting_server) -> None:

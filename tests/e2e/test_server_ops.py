@@ -163,6 +163,54 @@ def test_the_folder_owns_its_objects_and_the_store_owns_the_apis(tmp_path: Path,
         again.stop()
 
 
+def test_a_file_does_not_take_over_an_object_created_through_the_api(greeting_server) -> None:
+    """A file naming an object a client created is refused (its load changes nothing), not applied over it:
+    the client's fields would be replaced, its labels left behind, and the object deleted with the file."""
+    server, url, project = greeting_server
+    http = Http(url)
+    created = {
+        "apiVersion": "example.com/v1alpha1", "kind": "Greeting",
+        "metadata": {"name": "carol", "namespace": "default", "labels": {"team": "red"}}, "spec": {"name": "Carolyn"},
+    }
+    assert http.call("POST", f"{NS}/greetings", created)[0] == 201
+    (project / "in" / "carol.yaml").write_text(CAROL)
+    refused = wait_for(lambda: server.event("feed-refused"), "the file to be refused")
+    assert refused["error"].startswith(
+        "in/carol.yaml: Greeting.example.com default/carol was created through the API by "
+    ) and "the file cannot take it over" in refused["error"]
+    kept = http.call("GET", f"{NS}/greetings/carol")[1]
+    assert (kept["spec"]["name"], kept["metadata"]["labels"]) == ("Carolyn", {"team": "red"})
+    assert http.call("DELETE", f"{NS}/greetings/carol")[0] == 200
+    wait_for(lambda: http.call("GET", f"{NS}/greetings/carol")[0] == 404, "carol to be deleted")
+    assert choreo("run", "load", "--server", url).code == 0  # the file's carol now, owned by its file
+    loaded = http.call("GET", f"{NS}/greetings/carol")[1]
+    assert loaded["spec"]["name"] == "Carol" and "labels" not in loaded["metadata"]
+    assert http.call("DELETE", f"{NS}/greetings/carol")[0] == 403
+
+
+def test_a_client_s_object_follows_its_kind_to_a_new_version_of_the_folder_s_crd(greeting_server) -> None:
+    """The folder's CRD renamed v1alpha1 to v1beta1 (files and reconciler too): the greeting a client created
+    at v1alpha1 is stored at v1beta1 and reconciled, not failed for ever at a version nobody serves."""
+    server, url, project = greeting_server
+    http = Http(url)
+    assert http.call("POST", f"{NS}/greetings", {
+        "apiVersion": "example.com/v1alpha1", "kind": "Greeting", "metadata": {"name": "dave"},
+        "spec": {"name": "Dave"},
+    })[0] == 201
+    wait_for(lambda: http.call("GET", f"{NS}/messages/dave-message")[0] == 200, "dave's message")
+    for path in [project / "crds" / "example.com_greetings.yaml", *(project / "in").glob("*.yaml")]:
+        path.write_text(path.read_text().replace("v1alpha1", "v1beta1"))
+    config = project / "reconcilers" / "greeting" / "config.yaml"
+    for_greetings = "version: {}\n    kind: Greeting"
+    config.write_text(config.read_text().replace(for_greetings.format("v1alpha1"), for_greetings.format("v1beta1")))
+    beta = NS.replace("v1alpha1", "v1beta1")
+    wait_for(lambda: http.call("GET", f"{beta}/greetings/alice")[0] == 200, "the new version to load")
+    wait_for(lambda: idle(http), "the reconciles of the new version")
+    dave = http.call("GET", f"{beta}/greetings/dave")[1]
+    assert next(c for c in dave["status"]["conditions"] if c["type"] == "Ready")["status"] == "True"
+    assert server.event("reconcile-error") is None and server.event("failure-report-failed") is None
+
+
 def test_run_load_reads_the_folder_into_a_server_that_does_not_watch_it(tmp_path: Path) -> None:
     project = copy_example("greeting", tmp_path)
     server = ServerProcess(str(project), "--address", "127.0.0.1:0", "--no-watch")

@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -419,3 +420,118 @@ def test_a_client_with_work_of_its_own_does_it_while_the_worker_computes_and_no_
     idle = Busy()
     idle.left = 0
     assert reconcile(starlark(code), idle).obj == output.obj and idle.slices == 0
+
+
+# --- a worker ends with choreo -----------------------------------------------------------------------------
+
+
+class _Pid:
+    """An engine that returns its worker's process id, and sleeps first when told to (``nap``)."""
+
+    def __init__(self, nap: float = 0.0, note: str = "") -> None:
+        self.nap = nap
+        self.note = note
+
+    def reconcile(self, obj: dict[str, Any], client: Any) -> ReconcileOutput:
+        if self.note:
+            with open(self.note, "w") as f:
+                f.write(str(os.getpid()))
+        time.sleep(self.nap)
+        return ReconcileOutput(obj={**obj, "status": {"pid": os.getpid()}})
+
+
+_KILLED_MID_RECONCILE = """
+import sys, threading
+from tests.lang.test_isolation import _Pid, POD, FakeClient
+from choreo.lang.isolation import IsolatedEngine
+from choreo.lang.limits import Limits
+engine = IsolatedEngine(_Pid(nap=120, note=sys.argv[1]), "x.star", Limits(time=300))
+thread = threading.Thread(target=engine.reconcile, args=(dict(POD), FakeClient()))  # as a server's runner does
+thread.start()
+thread.join()
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a parent's death is signalled on Linux")
+def test_a_worker_busy_with_a_reconcile_ends_when_choreo_is_killed(tmp_path) -> None:
+    """A ``kill -9`` of choreo must not leave its worker computing on for the rest of the time limit."""
+    import subprocess
+
+    note = tmp_path / "worker.pid"
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_MID_RECONCILE, str(note)], cwd=Path(__file__).parents[2])
+    try:
+        deadline = time.monotonic() + 30
+        while not (note.exists() and note.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        worker = int(note.read_text())
+        assert _alive(worker)
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 5
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    gone = not _alive(worker)
+    if not gone:
+        os.kill(worker, signal.SIGKILL)
+    assert gone, "the worker outlived choreo"
+
+
+def test_a_worker_forked_for_a_thread_that_ended_serves_the_next_reconcile() -> None:
+    """Workers are kept in a pool across reconciles; a server's runner thread, which forked some of them,
+    ends at every load of the folder: its workers stay (only choreo's end ends them)."""
+    import threading
+
+    engine = IsolatedEngine(_Pid(), "x.star", Limits())  # type: ignore[arg-type]
+    first: list[int] = []
+
+    def pid() -> int:
+        obj = engine.reconcile(dict(POD), FakeClient()).obj
+        assert obj is not None
+        return int(obj["status"]["pid"])
+
+    thread = threading.Thread(target=lambda: first.append(pid()))
+    thread.start()
+    thread.join()
+    time.sleep(0.2)
+    assert pid() == first[0]
+
+
+def test_an_abandoned_scope_kills_the_reconcile_in_flight_and_refuses_the_next() -> None:
+    import threading
+
+    from choreo.lang.isolation import Abandonable, Abandoned
+
+    scope = Abandonable()
+    engine = IsolatedEngine(_Pid(nap=60), "x.star", Limits(time=120))  # type: ignore[arg-type]
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        with scope.within():
+            try:
+                engine.reconcile(dict(POD), FakeClient())
+            except BaseException as exc:
+                raised.append(exc)
+            try:
+                engine.reconcile(dict(POD), FakeClient())
+            except BaseException as exc:
+                raised.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    scope.abandon()
+    thread.join(timeout=10)
+    assert not thread.is_alive() and time.monotonic() - started < 5
+    assert [type(exc) for exc in raised] == [Abandoned, Abandoned]
+    fine = IsolatedEngine(_Pid(), "x.star", Limits())  # type: ignore[arg-type]
+    assert fine.reconcile(dict(POD), FakeClient()).obj is not None  # outside the scope: works as before

@@ -339,6 +339,41 @@ def test_body_at_the_limit_is_read(address: tuple[str, int]) -> None:
     assert_status(post(address, padded), 400, "BadRequest", "must be an object")  # read and decoded whole
 
 
+def _greeting(name: str, size: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "example.com/v1alpha1",
+        "kind": "Greeting",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"name": "x" * size},
+    }
+
+
+def test_an_object_over_1_5_mib_is_refused_by_every_kind_of_write(api: Http) -> None:
+    """etcd stores no object over 1.5 MiB for kube-apiserver (413), and a reconcile may write none: a body
+    under the 3 MiB body limit may still make one, by a create, a replace, a patch or an apply."""
+    big = int(1.6 * MIB)
+    code, status = api.call("POST", GREETINGS, _greeting("too-big", big))
+    assert (code, status["reason"]) == (413, "RequestEntityTooLarge")
+    assert 'Greeting.example.com "default/too-big" would be 1.6 MiB as JSON' in status["message"]
+    assert "1.5 MiB" in status["message"]
+    assert api.call("GET", f"{GREETINGS}/too-big")[0] == 404
+
+    code, stored = api.call("POST", GREETINGS, _greeting("grows", int(1.4 * MIB)))  # under the limit: stored
+    assert code == 201
+    version = stored["metadata"]["resourceVersion"]
+    replaced = {**stored, "spec": {"name": "y" * big}}
+    assert api.call("PUT", f"{GREETINGS}/grows", replaced)[0] == 413
+    merge = json.dumps({"spec": {"name": "z" * big}}).encode()
+    assert api.call("PATCH", f"{GREETINGS}/grows", raw=merge, content_type="application/merge-patch+json")[0] == 413
+    applied = json.dumps(_greeting("grows", big)).encode()
+    apply_path = f"{GREETINGS}/grows?fieldManager=test&force=true"
+    assert api.call("PATCH", apply_path, raw=applied, content_type="application/apply-patch+yaml")[0] == 413
+    assert api.call("POST", f"{GREETINGS}?dryRun=All", _greeting("dry", big))[0] == 413
+    code, kept = api.call("GET", f"{GREETINGS}/grows")
+    assert (code, kept["metadata"]["resourceVersion"]) == (200, version)  # every refused write undone
+    assert api.call("DELETE", f"{GREETINGS}/grows")[0] == 200
+
+
 def test_health_answers_during_a_slow_upload(address: tuple[str, int], api: Http) -> None:
     """One connection per thread: a client trickling its body holds up nobody else."""
     with socket.create_connection(address, timeout=30) as slow:

@@ -98,3 +98,33 @@ def test_a_write_no_reconciler_is_for_makes_another_pass(served: Served) -> None
     served.api.create(_obj("Widget", "w1"), manager="kubectl")  # this one is reconciled first
     served.wait_settled(3)
     assert served.passes == [0, 0, 1]
+
+
+def test_a_stop_in_the_middle_of_a_burst_is_no_quiet_point() -> None:
+    """Stopped (a SIGTERM, a load of the folder) with reconciles still queued, the runner reports no pass:
+    its stages would write out/ from a half-reconciled state and record it as a successful run. Stopped with
+    nothing queued, it reports the reconciles since the last pass, as before."""
+    api = APIServer(MemoryBackend())
+    for kind, plural in (("Widget", "widgets"), ("Gadget", "gadgets")):
+        api.register_crd(_crd(kind, plural))
+    for i in range(10):
+        api.create(_obj("Widget", f"w{i}"), manager="kubectl")
+    running = Served(api)
+    step = running.controller._step
+
+    def stopping_after_three(key: Any) -> None:
+        step(key)
+        if running.controller.reconciles == 3:
+            running._stop.set()  # as Runner.stop does, between two reconciles
+
+    running.controller._step = stopping_after_three  # type: ignore[method-assign]
+    with running:
+        running._thread.join(WAIT)
+    assert running.controller.reconciles == 3 and running.passes == []
+
+    again = Served(api)
+    with again:
+        again.wait_settled(1)
+        api.create(_obj("Widget", "late"), manager="kubectl")
+        wait_for(lambda: again.controller.reconciles > 10, "the late widget's reconcile")
+    assert len(again.passes) == 2  # the late widget's pass: at its quiet point, or at the stop (nothing queued)
