@@ -155,25 +155,22 @@ def _choreo_deep_repr(x):
         return "{{" + ", ".join([_choreo_deep_repr(k) + ": " + _choreo_deep_repr(v) for k, v in x.items()]) + "}}"
     return _choreo_repr(x)
 
-def str(x):
+def _choreo_shown(x, plain):
     kind = type(x)
-    if kind == "string":
-        return x
     if kind == "float":
         return _choreo_float(x)
-    text = _choreo_str(x)
+    text = plain(x)
     if kind in _CHOREO_CONTAINERS and _choreo_float_text_in(text):
         return _choreo_deep_repr(x)
     return text
 
+def str(x):
+    if type(x) == "string":
+        return x
+    return _choreo_shown(x, _choreo_str)
+
 def repr(x):
-    kind = type(x)
-    if kind == "float":
-        return _choreo_float(x)
-    text = _choreo_repr(x)
-    if kind in _CHOREO_CONTAINERS and _choreo_float_text_in(text):
-        return _choreo_deep_repr(x)
-    return text
+    return _choreo_shown(x, _choreo_repr)
 
 _CHOREO_INF = float("inf")
 _CHOREO_MARKS = (": nan", "[nan", ", nan", "(nan", "+inf", "-inf")
