@@ -416,6 +416,21 @@ class _Current:
         self.client: ReconcileClient | None = None
         self.printer: Callable[[str], None] | None = None  # where print() goes
         self.effects = 0
+        self.out_of_memory = False  # a builtin ran out of memory during the current call
+
+    def noting_memory(self, builtin: Callable[..., Any]) -> Callable[..., Any]:
+        """``builtin``, noting when it runs out of memory: the interpreter turns its ``MemoryError`` into a
+        Starlark error at the caller's line, which must still be reported as the memory limit."""
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return builtin(*args, **kwargs)
+            except MemoryError:
+                self.out_of_memory = True
+                raise
+
+        call.__name__ = getattr(builtin, "__name__", "builtin")
+        return call
 
     def _client(self) -> ReconcileClient:
         assert self.client is not None, "builtins are called only while a reconcile runs"
@@ -526,11 +541,11 @@ def _builtins(current: _Current) -> dict[str, Callable[..., Any]]:
     table: dict[str, Callable[..., Any]] = {}
     for name, fn in all_builtins(current).items():
         if name == _RESULT:
-            table[f"_choreo_{name}"] = _json_adapter(_other_fields(fn), answer=False)
+            table[f"_choreo_{name}"] = current.noting_memory(_json_adapter(_other_fields(fn), answer=False))
         elif name in _DATA_BUILTINS or name in _READ_BUILTINS:
-            table[f"_choreo_{name}"] = _json_adapter(fn)
+            table[f"_choreo_{name}"] = current.noting_memory(_json_adapter(fn))
         else:
-            table[name] = fn
+            table[name] = current.noting_memory(fn)
     table[LOG_HOOK] = current.log
     table[FLOAT_TEXT] = starlark_float_text
     return table
@@ -631,6 +646,7 @@ class StarlarkReconciler:
         call.loading.append((None, self._source))
         self._current.client = client
         self._current.printer = self._log or client.log
+        self._current.out_of_memory = False
         try:
             module = self._module(call)
             given = _json_text(obj)
@@ -718,6 +734,8 @@ class StarlarkReconciler:
         """The error to report: a recorded failure, the time limit, or the interpreter's diagnostic."""
         if call.failure is not None:
             return call.failure
+        if self._current.out_of_memory:
+            return self._limits.memory_exceeded(self._source)
         text = str(exc)
         lines = text.splitlines()
         if call.timed_out:  # where it was when the time ran out (a loop's line), when the interpreter says

@@ -764,3 +764,19 @@ def test_print_without_log_uses_client_log() -> None:
         client=client,
     )
     assert client.logs == ["via client"]
+
+
+class _OutOfMemory(FakeClient):
+    def create_child(self, obj: dict[str, Any]) -> dict[str, Any]:
+        raise MemoryError
+
+
+def test_a_builtin_running_out_of_memory_is_the_memory_limit() -> None:
+    # The interpreter turns the builtin's MemoryError into an error at the caller's line; it is the limit.
+    code = (
+        "def reconcile(self):\n"
+        '    client_create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}})\n' + OK
+    )
+    message = fails(code, client=_OutOfMemory())
+    assert message == f"{SOURCE}: reconciler exceeded the memory limit of {Limits().memory // 2**20} MiB"
+    assert run("def reconcile(self):\n" + OK).obj == POD  # the next call starts afresh
