@@ -321,10 +321,8 @@ def _refuse_taking_over(api: ObjectAPI, intent: Intent) -> None:
     if PLUGIN_MANAGER in managers or INPUT_MANAGER in managers:
         return
     by = f" by {managers[0]}" if managers and managers[0] else ""
-    where = f"{key.namespace}/{key.name}" if key.namespace else key.name
-    what = f"{key.kind}.{key.group}" if key.group else key.kind
     raise LoadError(
-        f"{intent.item.source}: {what} {where} was created through the API{by}, not loaded from the project "
+        f"{intent.item.source}: {key} was created through the API{by}, not loaded from the project "
         "folder: the file cannot take it over (what the API wrote would be lost); delete it through the API "
         "and load the folder again (save the file, or `choreo run load`), or give this object another name"
     )

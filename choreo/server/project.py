@@ -296,13 +296,12 @@ class ProjectRuntime:
 
     def check_write(self, group: str, kind: str, namespace: str, name: str) -> None:
         """Refuse an API write to an object the project folder owns, naming the file to edit instead."""
-        source = self.file_owned.get(ObjectKey(group, kind, namespace, name))
+        key = ObjectKey(group, kind, namespace, name)
+        source = self.file_owned.get(key)
         if source is None:
             return
-        what = f"{kind}.{group}" if group else kind
-        where = f"{namespace}/{name}" if namespace else name
         raise FileOwned(
-            f"{what} {where} is loaded from the project folder and owned by its file: edit the file {source} "
+            f"{key} is loaded from the project folder and owned by its file: edit the file {source} "
             "instead (the server loads the change; objects created through the API can be written here)"
         )
 
