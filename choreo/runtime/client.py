@@ -34,8 +34,9 @@ from choreo.runtime.memo import (
 Object = dict[str, Any]
 _Stored = TypeVar("_Stored", Object, Object | None)
 
-# What a reconcile writes of its for-object besides what it keeps as it is (``Controller._write_for_object``).
-_DECIDED_BY_OWN_RECONCILE = (("status",), ("metadata", "finalizers"))
+# What a reconcile always decides of its for-object (``Controller._write_for_object``); the rest of what its
+# reconciler applied there is applied again as it is.
+DECIDED_BY_OWN_RECONCILE: tuple[tuple[str, ...], ...] = (("status",), ("metadata", "finalizers"))
 
 
 class Client:
@@ -158,7 +159,7 @@ class Client:
         if live is None:
             return child
         semantics = self.api.semantics(self.api.registry.for_object(live))
-        return ssa.with_own_fields(child, live, self.config.name, semantics, under=_DECIDED_BY_OWN_RECONCILE)
+        return ssa.with_own_fields(child, live, self.config.name, semantics, under=DECIDED_BY_OWN_RECONCILE)
 
     def delete_children(self) -> None:
         for child in self.existing_children():

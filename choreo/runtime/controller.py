@@ -27,7 +27,7 @@ from choreo.apiserver.registry import Registry
 from choreo.errors import ChoreoError, Invalid, LoadError, ReconcileError
 from choreo.lang.base import ReconcileOutput, ReconcilerEngine
 from choreo.loader.project import ReconcilerConfig, ResourceSelector
-from choreo.runtime.client import Client
+from choreo.runtime.client import DECIDED_BY_OWN_RECONCILE, Client
 from choreo.runtime.eventlog import EventLog
 from choreo.runtime.events import ERROR, REQUEUE, START, STOP, RunEvent, RunOutcome
 from choreo.runtime.memo import ReconcileMemo
@@ -424,7 +424,7 @@ class Controller:
             applied["metadata"]["namespace"] = current["metadata"]["namespace"]
         # What the reconcile decides: its status, its spec if it may update it, its finalizer (below); what
         # else the reconciler applied to this object (as a child of its own kind) is applied again, as it is.
-        decided: list[tuple[str, ...]] = [("status",), ("metadata", "finalizers")]
+        decided = list(DECIDED_BY_OWN_RECONCILE)
         if isinstance(returned.get("status"), dict):
             applied["status"] = clone(returned["status"])
         if (r.config.spec_update or output.ex_era) and "spec" in returned:
