@@ -103,6 +103,12 @@ def derived_claims(space: IDSpace, index: str, spec: Mapping[str, Any]) -> list[
         out.append((f"{index}.{RESERVED_MIN}", {"index": index, "range": f"0-{lo - 1}"}))
     if hi is not None and hi != space.max:
         out.append((f"{index}.{RESERVED_MAX}", {"index": index, "range": f"{hi + 1}-{space.max}"}))
+    return out + listed_claims(index, spec)
+
+
+def listed_claims(index: str, spec: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The claims of ``spec.claims``, one per item, in order: ``<index>.<name>`` with its id or range."""
+    out: list[tuple[str, dict[str, Any]]] = []
     for item in spec.get("claims") or []:
         claim: dict[str, Any] = {"index": index}
         if item.get("id") is not None:

@@ -14,7 +14,7 @@ from ipam import idclaim, ipclaim, legacy
 from ipam.allocation import Allocation, ValueKey
 from ipam.errors import ClaimSyntaxError
 from ipam.idindex import IDIndex
-from ipam.ipaddr import parse_prefix, subnet_name
+from ipam.ipaddr import Prefix, parse_prefix, subnet_name
 from ipam.ipindex import IPIndex
 
 Object = dict[str, Any]
@@ -38,11 +38,19 @@ class IPAMAdapter:
               ipclaim.DYNAMIC_ADDRESS)
 
     def validate_index(self, index: Object) -> None:
+        """Refuse a prefix that does not parse, or whose claim would not (a /32, host bits in a regular
+        prefix), naming the prefix in the index: the index is what the user wrote, not its derived claim."""
+        name = _md(index).get("name", "")
         for i, item in enumerate((index.get("spec") or {}).get("prefixes") or []):
             try:
-                parse_prefix(str(item.get("prefix", "")))
+                prefix = parse_prefix(str(item.get("prefix", "")))
             except ValueError as exc:
                 raise ClaimSyntaxError([f"prefixes[{i}].prefix: {exc}"]) from None
+            try:
+                ipclaim.parse_ip_claim(f"{name}.{subnet_name(prefix)}", self._derived_spec(name, item, prefix),
+                                       index_owned=True)
+            except ClaimSyntaxError as exc:
+                raise ClaimSyntaxError([f"prefixes[{i}]: {detail}" for detail in exc.details]) from None
 
     @staticmethod
     def _legacy(index: Object) -> bool:
@@ -71,14 +79,19 @@ class IPAMAdapter:
         out = []
         for item in (index.get("spec") or {}).get("prefixes") or []:
             prefix = parse_prefix(str(item["prefix"]))
-            spec: Object = {"index": name, "prefix": str(item["prefix"]), "prefixLength": prefix.plen,
-                            "createPrefix": True}
-            if item.get("prefixType"):
-                spec["prefixType"] = item["prefixType"]
-            if item.get("labels"):
-                spec["labels"] = dict(item["labels"])
-            out.append((f"{name}.{subnet_name(prefix)}", spec))
+            out.append((f"{name}.{subnet_name(prefix)}", self._derived_spec(name, item, prefix)))
         return out
+
+    @staticmethod
+    def _derived_spec(index: str, item: Object, prefix: Prefix) -> Object:
+        """The spec of the static-prefix claim an index prefix ``item`` derives (kuid ``IPIndex :: GetClaim``)."""
+        spec: Object = {"index": index, "prefix": str(item["prefix"]), "prefixLength": prefix.plen,
+                        "createPrefix": True}
+        if item.get("prefixType"):
+            spec["prefixType"] = item["prefixType"]
+        if item.get("labels"):
+            spec["labels"] = dict(item["labels"])
+        return spec
 
     def restore_rank(self, parsed: ipclaim.IPClaim) -> tuple[int, ...]:
         """The prefixes first, a shorter one before a longer one (so whatever lies in a prefix, a dynamic one
@@ -129,7 +142,15 @@ class IDAdapter:
         return idclaim.index_space(self.allocator, index.get("spec") or {})
 
     def validate_index(self, index: Object) -> None:
-        self._space(index)
+        """Refuse a bad space (type, bounds) or a ``spec.claims`` item whose claim would not parse, naming the
+        item in the index: the index is what the user wrote, not its derived claim."""
+        space = self._space(index)
+        name = _md(index).get("name", "")
+        for i, (claim_name, spec) in enumerate(idclaim.listed_claims(name, index.get("spec") or {})):
+            try:
+                idclaim.parse_id_claim(space, claim_name, spec, kind=self.claim_kind, index=name)
+            except ClaimSyntaxError as exc:
+                raise ClaimSyntaxError([f"claims[{i}]: {detail}" for detail in exc.details]) from None
 
     def new_engine(self, index: Object) -> IDIndex:
         return IDIndex(self._space(index), _md(index)["name"])

@@ -129,6 +129,30 @@ def test_bad_claim_and_bad_index_are_rejected_with_one_line(api: APIServer) -> N
     assert names(api, "IPClaim") == []
 
 
+@pytest.mark.parametrize(
+    ("group", "kind", "spec", "message"),
+    [
+        (IPAM, "IPIndex", {"prefixes": [{"prefix": "10.0.0.0/24"}, {"prefix": "10.0.1.1/32"}]},
+         "prefixes[1]: staticIPprefix invalid prefix, no /32 for ipv4 or /128 for ipv6 notationallowed, got "
+         "10.0.1.1/32"),
+        (IPAM, "IPIndex", {"prefixes": [{"prefix": "10.0.0.1/24"}]},
+         "prefixes[0]: staticIPprefix, invalid prefix net <> address is not allowed for claimType: regular"),
+        ("vlan.be.kuid.dev", "VLANIndex", {"claims": [{"name": "ok", "id": 7}, {"name": "mgmt", "id": 5000}]},
+         "claims[1]: invalid vlan id staticID"),
+        ("vlan.be.kuid.dev", "VLANIndex", {"claims": [{"name": "pool", "range": "20-10"}]},
+         "claims[0]: invalid vlan range range, err: invalid vlan range start > end 20-10"),
+    ],
+)
+def test_an_index_item_whose_claim_would_not_parse_refuses_the_index_naming_the_item(
+    api: APIServer, group: str, kind: str, spec: dict[str, Any], message: str
+) -> None:
+    """The user wrote the index: the refusal names it and the item, not the claim it would derive."""
+    with pytest.raises(Invalid) as info:
+        api.apply(obj(group, kind, "kubenet", spec), manager="t")
+    assert str(info.value) == f'{kind}.{group} "default/kubenet" is invalid: spec: {message}'
+    assert api.list(group, kind) == [] and api.list(group, kind.replace("Index", "Claim")) == []
+
+
 def test_index_prefix_label_change_reaches_the_entries_under_it_in_the_same_write(api: APIServer) -> None:
     index(api, {"prefix": "10.0.0.0/24", "labels": {"purpose": "loopback"}})
     claim(api, "a", selector={"matchLabels": {"purpose": "loopback"}})
