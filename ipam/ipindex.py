@@ -8,7 +8,8 @@ Behaviour follows the reference (kuid ``pkg/backend/ipam``) rule by rule, with i
   dynamic prefixes obey the nesting rules (Q7);
 - a static address equal to a /32 block of a range is a range address (Q8); nothing is ever silently
   shared (Q14): not by a dynamic prefix reclaimed through a stale status, nor by the network, broadcast
-  and gateway addresses of a network prefix;
+  and gateway addresses of a network prefix, nor by a range inside another range's block (kuid takes it,
+  and the two range tables hand out the same addresses);
 - a claim written again skips the rules (the "exists" shortcut, §2.6 step 1) only when it stores what it
   stored before; a claim that changed type or expansion is checked as a new claim is, and an address or
   a range against the index without what the claim lets go;
@@ -310,6 +311,9 @@ class IPIndex:
                 raise AllocationError(
                     f"a range has to fit into a single parent prefix got {parents[0].prefix} and {p.prefix}"
                 )
+        if parents[0].summary == "range":  # kuid takes it, and both tables would hand out the same addresses
+            other = self._ranges[parents[0].owner].text
+            raise AllocationError(f"a range cannot lie in another range: {c.range_text} in {other}")
         if self.legacy:
             legacy.check_range_parent(parents[0])
         for block, parent in zip(blocks, parents, strict=True):

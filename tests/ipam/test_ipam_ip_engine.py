@@ -241,6 +241,22 @@ OWNER = "route owned by different claim got name b/a uid uid-b/uid-a"
             [("p", REG4), ("a", {"address": "10.0.0.12/32"}), ("r", {"range": "10.0.0.10-10.0.0.19"})],
             "cannot have children for a range 10.0.0.12/30",
         ),
+        (  # two overlapping ranges: a block of the new one holds a block of the other
+            [("p", REG4), ("q", {"range": "10.0.0.10-10.0.0.19"}), ("r", {"range": "10.0.0.0-10.0.0.11"})],
+            "cannot have children for a range 10.0.0.8/30",
+        ),
+        (  # ... or a block of the other holds one of the new range's (their parents differ)
+            [("p", REG4), ("q", {"range": "10.0.0.10-10.0.0.19"}), ("r", {"range": "10.0.0.15-10.0.0.25"})],
+            "a range has to fit into a single parent prefix got 10.0.0.12/30 and 10.0.0.0/24",
+        ),
+        (  # the same range twice: its blocks are the other claim's
+            [("p", REG4), ("q", {"range": "10.0.0.10-10.0.0.19"}), ("r", {"range": "10.0.0.10-10.0.0.19"})],
+            "route owned by different claim got name r/q uid uid-r/uid-q",
+        ),
+        (  # a range inside one block of another (kuid takes it: both tables would hand out 10.0.0.12)
+            [("p", REG4), ("q", {"range": "10.0.0.10-10.0.0.19"}), ("r", {"range": "10.0.0.12-10.0.0.13"})],
+            "a range cannot lie in another range: 10.0.0.12-10.0.0.13 in 10.0.0.10-10.0.0.19",
+        ),
         (
             [("p", REG4), ("q", {"prefix": "10.0.1.0/24"}), ("r", {"range": "10.0.0.250-10.0.1.5"})],
             "a range has to fit into a single parent prefix got 10.0.0.0/24 and 10.0.1.0/24",
