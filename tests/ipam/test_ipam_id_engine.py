@@ -250,3 +250,59 @@ def test_a_range_rewritten_as_an_id_lets_its_range_go(spec: dict[str, Any]) -> N
     assert changed.dependents == ["h"]  # h lost its id with the table
     held = [(a.key[0], a.owner, a.claim_type) for a in index.allocations() if a.owner in ("r", "h")]
     assert held == [("", "r", "staticID" if spec else "dynamicID")]  # one id in the tree, no range block or table
+
+
+# ------------------------------------------------------------------ further spec statements (conformance audit)
+
+
+@pytest.mark.parametrize(
+    ("space", "index_spec", "expected"),
+    [
+        (it.VLAN, {"minID": 0, "maxID": 4095}, []),  # bounds at the ends of the space reserve nothing
+        (it.VLAN, {"minID": 0, "maxID": 4094}, [("index1.rangereservedmax", "4095-4095")]),
+        (it.AS, {"minID": 1}, [("index1.rangereservedmin", "0-0")]),
+        (it.GENID_TYPES["16bit"], {"maxID": 65535}, []),
+        (it.EXTCOMM_TYPES["opaque"], {"minID": 10, "maxID": (1 << 48) - 2},
+         [("index1.rangereservedmin", "0-9"), ("index1.rangereservedmax", f"{(1 << 48) - 1}-{(1 << 48) - 1}")]),
+    ],
+)
+def test_only_bounds_inside_the_space_derive_reserved_ranges(
+    space: it.IDSpace, index_spec: dict[str, Any], expected: list[tuple[str, str]]
+) -> None:
+    """§3.1: minID set and not 0 -> rangereservedmin 0-(min-1); maxID set, not the space's max -> rangereservedmax."""
+    assert [(name, spec["range"]) for name, spec in it.derived_claims(space, "index1", index_spec)] == expected
+
+
+@pytest.mark.parametrize(
+    ("space", "values"),
+    [(it.VLAN, [0, 4095]), (it.AS, [0, 23456, 65535, (1 << 32) - 1]), (it.GENID_TYPES["64bit"], [(1 << 64) - 1])],
+)
+def test_no_id_is_reserved_unless_the_bounds_say_so(space: it.IDSpace, values: list[int]) -> None:
+    """§3.1: VLAN 0 and 4095, AS 0/23456/65535/4294967295 are all claimable in an index without bounds."""
+    index = make(space)
+    assert [apply(index, f"s{v}", {"id": v}) for v in values] == [{"id": v} for v in values]
+
+
+def test_a_dynamic_id_from_a_range_takes_back_its_status_id_while_it_is_free_there() -> None:
+    """§3.4 step 3: ``status.id`` if it is still free in the range's table, otherwise the lowest free id."""
+    index = make(it.VLAN)
+    apply(index, "r", {"range": "10-19"})
+    assert apply(index, "a", RANGE_R, status={"id": 15}) == {"id": 15}
+    assert apply(index, "b", RANGE_R, status={"id": 15}) == {"id": 10}
+
+
+def test_a_dynamic_id_written_again_without_a_status_keeps_what_it_holds() -> None:
+    """§3.4 step 1: with no ``status.id`` the claim keeps any value it owns."""
+    index = make(it.VLAN, {"minID": 1, "maxID": 4094})
+    first = apply(index, "d", {})
+    apply(index, "e", {})
+    assert apply(index, "d", {}) == first == {"id": 1}
+
+
+def test_ids_taken_from_a_range_of_a_48_or_64_bit_space_are_named_with_64() -> None:
+    """§3.6: a range table's value is ``<range claim>.<id>-32``, or ``-64`` in 48- and 64-bit spaces."""
+    for space, suffix in ((it.GENID_TYPES["48bit"], "64"), (it.GENID_TYPES["32bit"], "32"), (it.VLAN, "32")):
+        index = make(space)
+        apply(index, "r", {"range": "100-109"})
+        apply(index, "a", RANGE_R)
+        assert [a.name for a in index.allocations() if a.owner == "a"] == [f"r.100-{suffix}"]

@@ -526,3 +526,148 @@ def test_an_address_from_a_range_rewritten_as_a_prefix_lets_the_range_address_go
                     ("a", {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "r"}}})])
     apply(index, "a", {"prefix": "10.0.0.64/26"})
     assert [(x.name, x.value) for x in index.allocations() if x.owner == "a"] == [("10.0.0.64-26", "10.0.0.64/26")]
+
+
+# ------------------------------------------------------------------ further spec statements (conformance audit)
+
+
+@pytest.mark.parametrize(
+    ("spec", "claim_type"),
+    [
+        ({"address": "10.0.0.1/32"}, "staticAddress"),
+        ({"prefix": "10.0.0.0/24"}, "staticPrefix"),
+        ({"range": "10.0.0.1-10.0.0.2"}, "staticRange"),
+        ({"createPrefix": True, "prefixLength": 28}, "dynamicPrefix"),
+        ({"createPrefix": False, "prefixLength": 28}, "dynamicPrefix"),  # its presence, not its value
+        ({}, "dynamicAddress"),
+    ],
+)
+def test_the_claim_type_follows_the_fields_that_are_set(spec: dict[str, Any], claim_type: str) -> None:
+    assert parse_ip_claim("x", spec).claim_type == claim_type
+
+
+def test_three_values_name_all_three_in_the_reference_order() -> None:
+    with pytest.raises(ClaimSyntaxError) as info:
+        parse_ip_claim("x", {"range": "10.0.0.1-10.0.0.2", "prefix": "10.0.0.0/24", "address": "10.0.0.1/32"})
+    assert str(info.value) == ("an ipclaim can only have 1 claimType, got address: 10.0.0.1/32, prefix: 10.0.0.0/24, "
+                               "range: 10.0.0.1-10.0.0.2")
+
+
+def test_address_family_of_a_dynamic_claim_is_accepted_and_not_used() -> None:
+    """§2.2: the family is chosen through the selector label, so the first parent in RIB order (IPv4) wins."""
+    _, results = run([("p6", REG6), ("p4", REG4), ("a", {"addressFamily": "ipv6"})])
+    assert results[2] == {"address": "10.0.0.0/32"}
+
+
+def test_only_addresses_right_in_a_network_show_its_gateway() -> None:
+    """§2.11: an address in a range (even one inside a network) or in a regular prefix never gets it; §2.10: an
+    address from a range is a /32."""
+    _, results = run(
+        [
+            ("n", {"prefix": "10.0.0.1/24", "prefixType": "network", "defaultGateway": True}),
+            ("r", {"range": "10.0.0.10-10.0.0.19"}),
+            ("q", {"prefix": "10.1.0.0/24"}),
+            ("from-range", {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "r"}}}),
+            ("in-range", {"address": "10.0.0.15/32"}),
+            ("in-network", {}),
+            ("regular", {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "q"}}}),
+        ]
+    )
+    assert results[3:] == [
+        {"address": "10.0.0.10/32"},
+        {"address": "10.0.0.15/32"},
+        {"address": "10.0.0.254/24", "defaultGateway": "10.0.0.1"},
+        {"address": "10.1.0.0/32"},
+    ]
+
+
+def test_a_prefix_based_address_keeps_its_length_which_is_not_checked_against_the_parent() -> None:
+    """§2.8: ``10.0.0.50/16`` in the network ``10.0.0.0/24`` is accepted as written, and is in that subnet."""
+    index, results = run([("n", {"prefix": "10.0.0.1/24", "prefixType": "network", "defaultGateway": True}),
+                          ("a", {"address": "10.0.0.50/16"})])
+    assert results[1] == {"address": "10.0.0.50/16", "defaultGateway": "10.0.0.1"}
+    held = next(a for a in index.allocations() if a.owner == "a")
+    assert (held.value, held.prefix_type) == ("10.0.0.50/32", "network")
+
+
+def test_a_dynamic_network_prefix_expands_and_keeps_only_its_own_labels() -> None:
+    """§2.9 step 5: applied like a static prefix (first and last address reserved), no label inheritance."""
+    index, results = run([("p", {"prefix": "10.0.0.0/16", "labels": {"site": "a"}}),
+                          ("d", {"createPrefix": True, "prefixLength": 24, "prefixType": "network",
+                                 "labels": {"role": "net"}}),
+                          ("x", {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "d"}}})])
+    assert results[1:] == [{"prefix": "10.0.0.0/24"}, {"address": "10.0.0.1/24"}]
+    assert [(a.value, a.labels) for a in index.allocations() if a.owner == "d"] == [
+        ("10.0.0.0/24", {"role": "net"}), ("10.0.0.0/32", {"role": "net"}), ("10.0.0.255/32", {"role": "net"})]
+
+
+def test_a_dynamic_prefix_whose_selector_matches_nothing_says_so() -> None:
+    assert last_error([("p", REG4), ("d", {"createPrefix": True, "prefixLength": 28,
+                                           "selector": {"matchLabels": {"purpose": "p2p", "site": "x"}}})]) == (
+        "dynamic claim: no available routes based on the selector labels map[purpose:p2p site:x]")
+
+
+def test_exhausted_addresses_list_every_prefix_tried_in_rib_order() -> None:
+    steps: list[Step] = [("q", {"prefix": "10.0.1.0/31"}), ("p", {"prefix": "10.0.0.0/31"})]
+    assert last_error([*steps, *((n, {}) for n in "abcd"), ("x", {})]) == (
+        "no free addresses found in routes: [10.0.0.0/31 10.0.1.0/31]")
+
+
+def test_a_point_to_point_ipv6_network_reserves_nothing() -> None:
+    """§2.4/§2.5: a /127 network stores its subnet only; both addresses go out, with the network's length."""
+    index, results = run([("p", {"prefix": "1000::/127", "prefixType": "network"}), ("a", {}), ("b", {})])
+    assert [a.value for a in index.allocations() if a.owner == "p"] == ["1000::/127"]
+    assert results[1:] == [{"address": "1000::/127"}, {"address": "1000::1/127"}]
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ({"ipam.be.kuid.dev/ipprefix-type": "network"}, "10.1.0.1/24"),
+        ({"ipam.be.kuid.dev/claim-summary-type": "range"}, "10.0.0.10/32"),
+        ({"be.kuid.dev/claim-type": "staticRange"}, "10.0.0.10/32"),
+        ({"ipam.be.kuid.dev/subnet": "10.1.0.0-24"}, "10.1.0.1/24"),
+        ({"be.kuid.dev/index-entry": "true"}, "10.1.0.1/24"),  # only n is the index's own
+        ({"be.kuid.dev/owner-kind": "IPClaim", "ipam.be.kuid.dev/address-family": "ipv6"}, "1000::/128"),
+        ({"role": "edge", "site": "x"}, "10.2.0.0/32"),  # all pairs must match: not the prefix with role=edge only
+    ],
+)
+def test_selectors_match_system_labels_and_every_pair(selector: dict[str, str], expected: str) -> None:
+    """§1.3: the system labels stored with each value are selectable; matchLabels pairs are ANDed."""
+    index = IPIndex("kubenet")
+    apply(index, "p", {"prefix": "10.0.0.0/24", "labels": {"role": "edge"}})
+    apply(index, "n", {"prefix": "10.1.0.0/24", "prefixType": "network"}, index_owned=True)
+    apply(index, "q", {"prefix": "10.2.0.0/24", "labels": {"role": "edge", "site": "x"}})
+    apply(index, "v6", REG6)
+    apply(index, "r", {"range": "10.0.0.10-10.0.0.19"})
+    assert apply(index, "x", {"selector": {"matchLabels": selector}}) == {"address": expected}
+
+
+def test_match_expressions_are_ignored() -> None:
+    """§1.3: only matchLabels selects; a selector of matchExpressions alone matches everything."""
+    index, _ = run([("p", REG4)])
+    selector = {"matchExpressions": [{"key": "role", "operator": "In", "values": ["none"]}]}
+    assert apply(index, "x", {"selector": selector}) == {"address": "10.0.0.0/32"}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"address": "10.0.0.1/32", "createPrefix": True}, "staticIPAddress cannot have a createPrefix"),
+        ({"address": "10.0.0.1/32", "addressFamily": "ipv4"}, "staticIPAddress cannot have a addressFamily"),
+        ({"address": "10.0.0.1/32", "idx": 1}, "staticIPAddress cannot have a index"),
+        ({"range": "10.0.0.1-10.0.0.9", "defaultGateway": True}, "staticIPRange cannot have a defaultGateway"),
+        ({"range": "10.0.0.1-10.0.0.9", "createPrefix": True}, "staticIPRange cannot have a createPrefix"),
+        ({"range": "10.0.0.1-10.0.0.9", "prefixLength": 24}, "staticIPRange cannot have a prefixLength"),
+        ({"range": "10.0.0.1-10.0.0.9", "addressFamily": "ipv4"}, "staticIPRange cannot have a addressFamily"),
+        ({"range": "10.0.0.1-10.0.0.9", "idx": 1}, "staticIPRange cannot have a index"),
+        ({"createPrefix": True, "prefixLength": 24, "prefixType": "bogus"}, "dynamicIPprefix, invalid claim type, got "
+                                                                            "invalid"),
+        ({"defaultGateway": True}, "dynamicIPRange cannot have a defaultGateway"),
+    ],
+)
+def test_fields_a_claim_type_cannot_have(spec: dict[str, Any], message: str) -> None:
+    """§2.3, the validators' forbidden fields (each message is prefixed with the validator's name, sic)."""
+    with pytest.raises(ClaimSyntaxError) as info:
+        parse_ip_claim("x", spec)
+    assert message in info.value.details

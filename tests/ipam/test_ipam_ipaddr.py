@@ -349,3 +349,13 @@ def test_plain_addresses_read_and_print_as_ipaddress_does() -> None:
         text = str(ipaddress.IPv6Address(value))
         assert ip_text(6, value) == text
         assert parse_addr(text) == (6, value, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("10.0.0.1/24", "10.0.0.0-24"), ("1000::/32", "1000---32"), ("1000::1/128", "1000--1-128"),
+     ("10.0.0.0/8", "10.0.0.0-8")],
+)
+def test_subnet_names_are_the_masked_prefix_with_dashes(text: str, name: str) -> None:
+    """§2.1 ``iputil.GetSubnetName``: the masked network address, ``-`` and the length, every ``:`` a ``-``."""
+    assert subnet_name(parse_prefix(text)) == name
