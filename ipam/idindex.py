@@ -294,10 +294,20 @@ class IDIndex:
         self._owned.setdefault(c.name, {})[key] = self.values[key]
 
     def _refresh(self, value: Value, c: IDClaim) -> None:
-        """Give a value its claim's current labels, uid and type; logged only when they differ."""
-        if value.user != c.labels or value.uid != c.uid or value.claim_type != c.claim_type:
+        """Give a value its claim's current labels, uid and type, and the claim as its owner (the owner rule lets a
+        claim of the same name or uid take another's value, which that one then no longer holds); logged only
+        when they differ."""
+        if value.owner != c.name:
+            owned = self._owned.get(value.owner)
+            if owned is not None:
+                owned.pop(value.key, None)
+                if not owned:
+                    del self._owned[value.owner]
+        wanted = (c.name, c.kind, c.labels, c.uid, c.claim_type)
+        if (value.owner, value.kind, value.user, value.uid, value.claim_type) != wanted:
             self._label(value, -1)
-            value.user, value.uid, value.claim_type = dict(c.labels), c.uid, c.claim_type
+            value.owner, value.kind, value.user, value.uid, value.claim_type = c.name, c.kind, dict(c.labels), c.uid, \
+                c.claim_type
             self._label(value, +1)
             self.changes.touch(("", 0, *value.key))
 

@@ -572,6 +572,8 @@ class IPIndex:
                 current = route
             elif changed:
                 was = (current.owner, current.prefix_type, current.summary)
+                if current.owner != c.name:  # taken under the owner rule (same uid): no longer the other's
+                    self._disown(current)
                 self.rib.restate(current, {attr: getattr(route, attr) for attr in _ROUTE_VALUE})
             owned[current.key] = current
             self._track_gateway(current, dependents)
@@ -664,14 +666,18 @@ class IPIndex:
             for removed in self.rib.delete(route):
                 self._forget(removed, dependents, keep_table=keep_table and removed.owner == name)
 
-    def _forget(self, route: Route, dependents: set[str], *, keep_table: bool = False) -> None:
-        self._log(route)
-        self._track_gateway(route, dependents, stored=False)
+    def _disown(self, route: Route) -> None:
+        """``route``'s owner no longer holds it."""
         owned = self._owned.get(route.owner)
         if owned is not None:
             owned.pop(route.key, None)
             if not owned:
                 del self._owned[route.owner]
+
+    def _forget(self, route: Route, dependents: set[str], *, keep_table: bool = False) -> None:
+        self._log(route)
+        self._track_gateway(route, dependents, stored=False)
+        self._disown(route)
         dependents.add(route.owner)
         if route.summary == "range" and route.owner not in self._owned and not keep_table:
             self._ranges.drop(route.owner, dependents)

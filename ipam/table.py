@@ -114,7 +114,10 @@ class RangeTables:
     def hold(self, name: str, range_name: str, value: int, holder: Holder) -> None:
         """``name`` holds ``value`` of ``range_name``'s table with ``holder``; logged only when it differs."""
         table = self.tables[range_name]
-        if table.used.get(value) != holder:
+        current = table.used.get(value)
+        if current is not None and current.name != name and self.held.get(current.name) == (range_name, value):
+            del self.held[current.name]  # taken under the owner rule (same uid): no longer the other's
+        if current != holder:
             table.claim(value, holder)
             self._changes.touch(table.key(value))
         self.held[name] = (range_name, value)

@@ -283,6 +283,28 @@ def test_no_id_is_reserved_unless_the_bounds_say_so(space: it.IDSpace, values: l
     assert [apply(index, f"s{v}", {"id": v}) for v in values] == [{"id": v} for v in values]
 
 
+def test_the_id_owner_rule_conflicts_only_when_both_the_name_and_the_uid_differ() -> None:
+    """§1.2: a claim re-created under its name (a new uid), or another claim with its uid, is the same owner; the
+    id is then the taker's (the claim it was taken from no longer holds it). In a range's table an id is held
+    by a claim name (§3.3 step 3)."""
+    index = make(it.VLAN)
+    apply(index, "r", {"range": "10-19"})
+    for name, uid in (("a", "first"), ("a", "second"), ("b", "second")):
+        claim = it.parse_id_claim(it.VLAN, name, {"id": 7}, kind="VLANClaim", uid=uid, index="index1")
+        assert index.claim(claim).status == {"id": 7}
+    assert index.release("a") == []
+    assert [x.owner for x in index.allocations() if x.value == "7/16"] == ["b"]
+    with pytest.raises(AllocationError) as info:
+        index.claim(it.parse_id_claim(it.VLAN, "c", {"id": 7}, kind="VLANClaim", uid="third", index="index1"))
+    assert str(info.value) == "route owned by different claim got name c/b uid third/second"
+    for name, uid in (("h", "first"), ("h", "second")):
+        claim = it.parse_id_claim(it.VLAN, name, {"id": 15}, kind="VLANClaim", uid=uid, index="index1")
+        assert index.claim(claim).status == {"id": 15}
+    with pytest.raises(AllocationError) as info:
+        index.claim(it.parse_id_claim(it.VLAN, "g", {"id": 15}, kind="VLANClaim", uid="second", index="index1"))
+    assert str(info.value) == "claim failed id 15 already claimed"
+
+
 def test_a_dynamic_id_from_a_range_takes_back_its_status_id_while_it_is_free_there() -> None:
     """§3.4 step 3: ``status.id`` if it is still free in the range's table, otherwise the lowest free id."""
     index = make(it.VLAN)

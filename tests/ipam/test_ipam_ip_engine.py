@@ -531,6 +531,22 @@ def test_an_address_from_a_range_rewritten_as_a_prefix_lets_the_range_address_go
 # ------------------------------------------------------------------ further spec statements (conformance audit)
 
 
+@pytest.mark.parametrize("address", ["10.0.0.5/32", "10.0.0.12/32"], ids=["prefix", "range"])
+def test_the_owner_rule_conflicts_only_when_both_the_name_and_the_uid_differ(address: str) -> None:
+    """§1.2 ``ValidateOwner``: a claim re-created under its name (a new uid) is the same owner, and so is another
+    claim with its uid; the value is then the taker's (the one it was taken from no longer holds it)."""
+    index, _ = run([("p", REG4), ("r", {"range": "10.0.0.10-10.0.0.19"})])
+    spec = {"address": address}
+    assert index.claim(parse_ip_claim("a", spec, uid="first")).status == spec
+    assert index.claim(parse_ip_claim("a", spec, uid="second")).status == spec
+    assert index.claim(parse_ip_claim("b", spec, uid="second")).status == spec
+    assert index.release("a") == []
+    assert [x.owner for x in index.allocations() if x.value == address] == ["b"]
+    with pytest.raises(AllocationError) as info:
+        index.claim(parse_ip_claim("c", spec, uid="third"))
+    assert str(info.value).endswith("route owned by different claim got name c/b uid third/second")
+
+
 @pytest.mark.parametrize(
     ("spec", "claim_type"),
     [
