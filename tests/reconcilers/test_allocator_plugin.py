@@ -369,3 +369,68 @@ def test_a_claim_written_again_unchanged_writes_no_entry_and_keeps_the_engine(ap
     changed = {k for k, v in _versions(api, IPAM, "IPEntry").items() if entries[k] != v}
     assert changed == {"default.kubenet.1000---128"}
     assert api.get(IPAM, "IPEntry", "default", "default.kubenet.1000---128")["spec"]["labels"] == {"role": "y"}
+
+
+# ------------------------------------------------------------------ further spec statements (conformance audit)
+
+
+def _condition(o: dict[str, Any]) -> tuple[str, str, str]:
+    cond = next(c for c in o["status"]["conditions"] if c["type"] == "Ready")
+    return cond["status"], cond["reason"], cond.get("message", "")
+
+
+def test_conditions_are_ready_or_failed_with_the_references_reasons(api: APIServer) -> None:
+    """§2.13 / §1.4: Ready/True/Ready on success; a failure is Ready/False/Failed with ``cannot claim[ ip] err``
+    (claims) or ``cannot apply index err`` (indexes)."""
+    assert _condition(index(api, {"prefix": "10.0.0.0/24"})) == ("True", "Ready", "")
+    assert _condition(claim(api, "a")) == ("True", "Ready", "")
+    assert _condition(claim(api, "x", address="10.9.0.1/32")) == (
+        "False", "Failed", "cannot claim ip err a prefix range always needs a parent")
+    g = "vlan.be.kuid.dev"
+    assert _condition(api.apply(obj(g, "VLANIndex", "vi", {"minID": 1, "claims": [{"name": "z", "id": 0}]}),
+                                manager="t")) == ("False", "Failed",
+                                                  "cannot apply index err cannot claim an id from a reserved range")
+    assert _condition(api.apply(obj(g, "VLANClaim", "d", {"index": "vi"}), manager="t")) == ("True", "Ready", "")
+    assert _condition(api.apply(obj(g, "VLANClaim", "s", {"index": "vi", "selector": {"matchLabels": {"no": "x"}}}),
+                                manager="t")) == ("False", "Failed", "cannot claim err no parent found")
+
+
+def test_a_claim_belongs_to_the_index_of_its_own_namespace(api: APIServer) -> None:
+    """§1.2: an index is keyed by namespace and name; entries live in the index's namespace."""
+    api.apply(obj(IPAM, "IPIndex", "kubenet", {"prefixes": [{"prefix": "10.9.0.0/24"}]}, namespace="site1"),
+              manager="t")
+    elsewhere = api.apply(obj(IPAM, "IPClaim", "x", {"index": "kubenet"}, namespace="site2"), manager="t")
+    assert ready(elsewhere) == ("False", "cannot claim ip err index site2.kubenet not initialized")
+    here = api.apply(obj(IPAM, "IPClaim", "x", {"index": "kubenet"}, namespace="site1"), manager="t")
+    assert here["status"]["address"] == "10.9.0.0/32"
+    assert [(e["metadata"]["namespace"], e["metadata"]["name"]) for e in api.list(IPAM, "IPEntry")] == [
+        ("site1", "site1.kubenet.10.9.0.0-24"), ("site1", "site1.kubenet.10.9.0.0-32")]
+
+
+def test_index_prefixes_become_owned_static_prefix_claims_and_index_entries(api: APIServer) -> None:
+    """§2.1: one claim ``<index>.<subnet>`` per prefix (owned by the index; identical prefixes share it, the later
+    one wins, as server-side apply has it), whose entries say ``indexEntry: true`` (§2.12)."""
+    stored = index(api, {"prefix": "10.0.0.0/24", "labels": {"v": "1"}},
+                   {"prefix": "10.0.0.0/24", "prefixType": "network", "labels": {"v": "2"}}, {"prefix": "1000::/32"})
+    uid = stored["metadata"]["uid"]
+    claims = {c["metadata"]["name"]: c for c in api.list(IPAM, "IPClaim")}
+    assert {name: c["spec"] for name, c in claims.items()} == {
+        "kubenet.10.0.0.0-24": {"index": "kubenet", "prefix": "10.0.0.0/24", "prefixLength": 24, "createPrefix": True,
+                                "prefixType": "network", "labels": {"v": "2"}},
+        "kubenet.1000---32": {"index": "kubenet", "prefix": "1000::/32", "prefixLength": 32, "createPrefix": True}}
+    assert {(r["apiVersion"], r["kind"], r["name"], r["uid"]) for c in claims.values()
+            for r in c["metadata"]["ownerReferences"]} == {("ipam.be.kuid.dev/v1alpha1", "IPIndex", "kubenet", uid)}
+    entries = {e["metadata"]["name"]: e for e in api.list(IPAM, "IPEntry")}
+    assert sorted(entries) == ["default.kubenet.10.0.0.0-24", "default.kubenet.10.0.0.0-32",
+                               "default.kubenet.10.0.0.255-32", "default.kubenet.1000---32"]
+    assert {e["spec"]["indexEntry"] for e in entries.values()} == {True}
+    assert entries["default.kubenet.1000---32"]["metadata"]["ownerReferences"][0]["kind"] == "IPClaim"
+    assert claim(api, "a")["status"]["address"] == "10.0.0.1/24"
+    assert api.get(IPAM, "IPEntry", "default", "default.kubenet.10.0.0.1-32")["spec"]["indexEntry"] is False
+
+
+def test_a_selector_of_match_expressions_alone_selects_everything(api: APIServer) -> None:
+    """§1.3: only matchLabels selects (kuid ``GetLabelSelector``)."""
+    index(api, {"prefix": "10.0.0.0/24"})
+    selector = {"matchExpressions": [{"key": "role", "operator": "In", "values": ["none"]}]}
+    assert claim(api, "x", selector=selector)["status"]["address"] == "10.0.0.0/32"
