@@ -7,6 +7,7 @@ its oddities (AS index errors say "vlan").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
@@ -143,15 +144,18 @@ class IDClaim:
     status_id: int | None = None
 
 
+_DECIMAL = re.compile(r"[0-9]+")  # ASCII digits only, no spaces: what the reference reads as a decimal integer
+
+
 def _parse_range(space: IDSpace, text: str) -> tuple[tuple[int, int] | None, list[str]]:
     word = space.claim_word
     head, sep, tail = text.partition("-")
     if not sep:
         return None, [f"invalid {word} range, expected <start>-<end>, got: {text}"]
     errors = []
-    if not head.strip().isdigit():
+    if not _DECIMAL.fullmatch(head):
         errors.append(f"invalid {word} range start, got: {head}")
-    if not tail.strip().isdigit():
+    if not _DECIMAL.fullmatch(tail):
         errors.append(f"invalid {word} range end, got: {tail}")
     if errors:
         return None, errors

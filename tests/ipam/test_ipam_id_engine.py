@@ -150,6 +150,11 @@ def test_errors(index_spec: dict[str, Any], steps: list[Step], message: str) -> 
         ),
         (it.VLAN, {"range": "a-12"}, "x", "invalid vlan range range, err: invalid vlan range start, got: a"),
         (it.VLAN, {"range": "12-10"}, "x", "invalid vlan range range, err: invalid vlan range start > end 12-10"),
+        # ASCII decimal digits only: no spaces, signs or other scripts' digits (Python's int() takes them)
+        (it.VLAN, {"range": " 10-20"}, "x", "invalid vlan range range, err: invalid vlan range start, got:  10"),
+        (it.VLAN, {"range": "10-20 "}, "x", "invalid vlan range range, err: invalid vlan range end, got: 20 "),
+        (it.VLAN, {"range": "²-5"}, "x", "invalid vlan range range, err: invalid vlan range start, got: ²"),
+        (it.VLAN, {"range": "٣-5"}, "x", "invalid vlan range range, err: invalid vlan range start, got: ٣"),
         (
             it.VLAN,
             {"range": "1-2"},
