@@ -434,3 +434,29 @@ def test_a_selector_of_match_expressions_alone_selects_everything(api: APIServer
     index(api, {"prefix": "10.0.0.0/24"})
     selector = {"matchExpressions": [{"key": "role", "operator": "In", "values": ["none"]}]}
     assert claim(api, "x", selector=selector)["status"]["address"] == "10.0.0.0/32"
+
+
+@pytest.mark.parametrize(
+    ("group", "kind", "indexes", "field", "values"),
+    [
+        (IPAM, "IP", {"a": {"prefixes": [{"prefix": "10.0.0.0/24"}]}, "b": {"prefixes": [{"prefix": "10.1.0.0/24"}]}},
+         "address", ("10.0.0.0/32", "10.1.0.0/32")),
+        ("vlan.be.kuid.dev", "VLAN", {"a": {"minID": 1}, "b": {"minID": 100}}, "id", (1, 100)),
+    ],
+)
+def test_a_claim_that_names_another_index_leaves_the_first(
+    api: APIServer, group: str, kind: str, indexes: dict[str, Any], field: str, values: tuple[Any, Any]
+) -> None:
+    """A claim belongs to the index its ``spec.index`` names (§1.2): naming another one releases what it held in
+    the first (its value and entry) and allocates in the second."""
+    for name, spec in indexes.items():
+        api.apply(obj(group, f"{kind}Index", name, spec), manager="t")
+
+    def held() -> list[str]:
+        return [e["spec"]["index"] for e in api.list(group, f"{kind}Entry")
+                if e["metadata"]["ownerReferences"][0]["name"] == "c"]
+
+    assert api.apply(obj(group, f"{kind}Claim", "c", {"index": "a"}), manager="t")["status"][field] == values[0]
+    assert held() == ["a"]
+    assert api.apply(obj(group, f"{kind}Claim", "c", {"index": "b"}), manager="t")["status"][field] == values[1]
+    assert held() == ["b"]
