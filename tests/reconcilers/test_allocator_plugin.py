@@ -460,3 +460,18 @@ def test_a_claim_that_names_another_index_leaves_the_first(
     assert held() == ["a"]
     assert api.apply(obj(group, f"{kind}Claim", "c", {"index": "b"}), manager="t")["status"][field] == values[1]
     assert held() == ["b"]
+
+
+def test_entry_names_are_the_spec_examples(api: APIServer) -> None:
+    """§2.12's examples byte for byte: a gateway address ``default.vpc1.10.0.0.1-32`` and an address taken from the
+    range claim ``vpc1.10.0.0.10-10.0.0.19``, ``default.vpc1.vpc1.10.0.0.10-10.0.0.19.10.0.0.10-32``."""
+    api.apply(obj(IPAM, "IPIndex", "vpc1", {"prefixes": [{"prefix": "10.0.0.0/8"}]}), manager="t")
+    for name, spec in (("net", {"prefix": "10.0.0.1/24", "prefixType": "network", "defaultGateway": True}),
+                       ("vpc1.10.0.0.10-10.0.0.19", {"range": "10.0.0.10-10.0.0.19"}),
+                       ("a", {"selector": {"matchLabels": {"be.kuid.dev/claim-name": "vpc1.10.0.0.10-10.0.0.19"}}})):
+        stored = api.apply(obj(IPAM, "IPClaim", name, {"index": "vpc1", **spec}), manager="t")
+        assert ready(stored) == ("True", "")
+    gateway = api.get(IPAM, "IPEntry", "default", "default.vpc1.10.0.0.1-32")
+    assert (gateway["spec"]["defaultGateway"], gateway["metadata"]["ownerReferences"][0]["name"]) == (True, "net")
+    taken = api.get(IPAM, "IPEntry", "default", "default.vpc1.vpc1.10.0.0.10-10.0.0.19.10.0.0.10-32")
+    assert (taken["spec"]["prefix"], taken["metadata"]["ownerReferences"][0]["name"]) == ("10.0.0.10/32", "a")
