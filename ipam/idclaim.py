@@ -114,7 +114,7 @@ def listed_claims(index: str, spec: Mapping[str, Any]) -> list[tuple[str, dict[s
         claim: dict[str, Any] = {"index": index}
         if item.get("id") is not None:
             claim["id"] = item["id"]
-        elif item.get("range"):
+        elif item.get("range") is not None:
             claim["range"] = item["range"]
         if item.get("labels"):
             claim["labels"] = dict(item["labels"])
@@ -186,9 +186,10 @@ def parse_id_claim(
     """Validate a generic claim against ``space``; raises ``ClaimSyntaxError``."""
     word = space.claim_word
     given_id, given_range = spec.get("id"), spec.get("range")
-    if given_id is not None and given_range:
+    if given_id is not None and given_range is not None:
         raise ClaimSyntaxError([f"a claim can only have 1 addressing, got id: {given_id}, range: {given_range}"])
-    claim_type = STATIC_ID if given_id is not None else RANGE if given_range else DYNAMIC_ID
+    # a field given empty is given (the reference's pointer fields): ``range: ""`` is a range that does not parse
+    claim_type = STATIC_ID if given_id is not None else RANGE if given_range is not None else DYNAMIC_ID
     claim = IDClaim(
         name=name,
         uid=uid,

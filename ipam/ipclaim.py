@@ -73,7 +73,8 @@ class IPClaim:
 
 
 def claim_type_of(spec: Mapping[str, Any]) -> str:
-    given = [(k, spec[k]) for k in ("address", "prefix", "range") if spec.get(k)]
+    # a field given empty is given (the reference's pointer fields): ``prefix: ""`` is a prefix that does not parse
+    given = [(k, spec[k]) for k in ("address", "prefix", "range") if spec.get(k) is not None]
     if len(given) > 1:
         got = ", ".join(f"{k}: {v}" for k, v in given)
         raise ClaimSyntaxError([f"an ipclaim can only have 1 claimType, got {got}"])

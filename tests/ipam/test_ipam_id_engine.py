@@ -154,6 +154,10 @@ def test_errors(index_spec: dict[str, Any], steps: list[Step], message: str) -> 
         (it.VLAN, {"range": " 10-20"}, "x", "invalid vlan range range, err: invalid vlan range start, got:  10"),
         (it.VLAN, {"range": "10-20 "}, "x", "invalid vlan range range, err: invalid vlan range end, got: 20 "),
         (it.VLAN, {"range": "²-5"}, "x", "invalid vlan range range, err: invalid vlan range start, got: ²"),
+        # a range given empty is a range (the reference's pointer field), not a dynamic id
+        (it.VLAN, {"range": ""}, "x",
+         "invalid vlan range range, err: invalid vlan range, expected <start>-<end>, got: "),
+        (it.VLAN, {"id": 3, "range": ""}, "x", "a claim can only have 1 addressing, got id: 3, range: "),
         (it.VLAN, {"range": "٣-5"}, "x", "invalid vlan range range, err: invalid vlan range start, got: ٣"),
         (
             it.VLAN,

@@ -556,10 +556,27 @@ def test_the_owner_rule_conflicts_only_when_both_the_name_and_the_uid_differ(add
         ({"createPrefix": True, "prefixLength": 28}, "dynamicPrefix"),
         ({"createPrefix": False, "prefixLength": 28}, "dynamicPrefix"),  # its presence, not its value
         ({}, "dynamicAddress"),
+        ({"address": None, "prefix": None, "range": None}, "dynamicAddress"),  # null is absent
     ],
 )
 def test_the_claim_type_follows_the_fields_that_are_set(spec: dict[str, Any], claim_type: str) -> None:
     assert parse_ip_claim("x", spec).claim_type == claim_type
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"prefix": ""}, 'staticIPprefix invalid prefix , err: netip.ParsePrefix(""): no \'/\''),
+        ({"range": ""}, 'staticIPRange invalid range; err no hyphen in range ""'),
+        ({"address": "", "range": ""}, "an ipclaim can only have 1 claimType, got address: , range: "),
+    ],
+)
+def test_a_value_given_empty_is_given_and_does_not_parse(spec: dict[str, Any], message: str) -> None:
+    """An empty ``prefix`` (a template that rendered nothing) is a static prefix that does not parse, as the
+    reference's pointer fields have it, not a dynamic address that silently gets one."""
+    with pytest.raises(ClaimSyntaxError) as info:
+        parse_ip_claim("x", spec)
+    assert message in info.value.details
 
 
 def test_three_values_name_all_three_in_the_reference_order() -> None:

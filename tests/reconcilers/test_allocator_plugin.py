@@ -141,6 +141,8 @@ def test_bad_claim_and_bad_index_are_rejected_with_one_line(api: APIServer) -> N
          "claims[1]: invalid vlan id staticID"),
         ("vlan.be.kuid.dev", "VLANIndex", {"claims": [{"name": "pool", "range": "20-10"}]},
          "claims[0]: invalid vlan range range, err: invalid vlan range start > end 20-10"),
+        ("vlan.be.kuid.dev", "VLANIndex", {"claims": [{"name": "pool", "range": ""}]},
+         "claims[0]: invalid vlan range range, err: invalid vlan range, expected <start>-<end>, got: "),
     ],
 )
 def test_an_index_item_whose_claim_would_not_parse_refuses_the_index_naming_the_item(
