@@ -477,3 +477,25 @@ def test_entry_names_are_the_spec_examples(api: APIServer) -> None:
     assert (gateway["spec"]["defaultGateway"], gateway["metadata"]["ownerReferences"][0]["name"]) == (True, "net")
     taken = api.get(IPAM, "IPEntry", "default", "default.vpc1.vpc1.10.0.0.10-10.0.0.19.10.0.0.10-32")
     assert (taken["spec"]["prefix"], taken["metadata"]["ownerReferences"][0]["name"]) == ("10.0.0.10/32", "a")
+
+
+def test_id_entries_carry_the_values_type_id_and_user_labels_and_never_index_entry(api: APIServer) -> None:
+    """§3.6: spec = index, claimType, id, the non-system labels; ``indexEntry`` is false at HEAD even for the
+    index's own reserved ranges (kuid never sets it on generic entries, Q13); the owner is the claim."""
+    g = "vlan.be.kuid.dev"
+    api.apply(obj(g, "VLANIndex", "vi", {"maxID": 4094}), manager="t")
+    api.apply(obj(g, "VLANClaim", "r", {"index": "vi", "range": "10-11", "labels": {"pool": "a"}}), manager="t")
+    api.apply(obj(g, "VLANClaim", "h", {"index": "vi", "labels": {"me": "h"},
+                                        "selector": {"matchLabels": {"pool": "a"}}}), manager="t")
+    api.apply(obj(g, "VLANClaim", "s", {"index": "vi", "id": 7}), manager="t")
+    entries = {e["metadata"]["name"]: (e["spec"], e["metadata"]["ownerReferences"][0]["name"])
+               for e in api.list(g, "VLANEntry")}
+    assert entries == {
+        "vi.4095-16": ({"index": "vi", "indexEntry": False, "claimType": "range", "id": "4095/16"},
+                       "vi.rangereservedmax"),
+        "vi.10-15": ({"index": "vi", "indexEntry": False, "claimType": "range", "id": "10/15", "labels": {"pool": "a"}},
+                     "r"),
+        "r.10-32": ({"index": "vi", "indexEntry": False, "claimType": "dynamicID", "id": "10/32",
+                     "labels": {"me": "h"}}, "h"),
+        "vi.7-16": ({"index": "vi", "indexEntry": False, "claimType": "staticID", "id": "7/16"}, "s"),
+    }
