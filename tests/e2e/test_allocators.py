@@ -155,3 +155,57 @@ def test_allocators_project_served(tmp_path: Path) -> None:
         check_values(project, url)
     finally:
         server.stop()
+
+
+BAD_INDEX = """\
+apiVersion: ipam.be.kuid.dev/v1alpha1
+kind: IPIndex
+metadata: {name: kubenet, namespace: default}
+spec:
+  prefixes:
+  - {prefix: 10.0.0.0/24}
+  - {prefix: 10.0.1.1/32}
+"""
+
+BAD_CLAIMS = """\
+apiVersion: vlan.be.kuid.dev/v1alpha1
+kind: VLANIndex
+metadata: {name: vl, namespace: default}
+spec: {}
+---
+apiVersion: vlan.be.kuid.dev/v1alpha1
+kind: VLANClaim
+metadata: {name: trunk, namespace: default}
+spec: {index: vl, range: 10 - 20}
+"""
+
+EMPTY_PREFIX = """\
+apiVersion: ipam.be.kuid.dev/v1alpha1
+kind: IPClaim
+metadata: {name: uplink, namespace: default}
+spec: {index: kubenet, prefix: ""}
+"""
+
+
+def test_allocator_mistakes_fail_the_run_with_one_line_naming_the_file_and_field(tmp_path: Path) -> None:
+    """A user's allocator mistake ends the run (exit 1) with one line naming the file, the object and the field:
+    an index prefix that cannot be a prefix claim (the index's item, not the claim it derives), a range whose
+    bounds are not decimal numbers, a prefix left empty (a static prefix, not a dynamic address)."""
+    cases = [
+        ("index.yaml", BAD_INDEX, 'error: in/index.yaml: IPIndex.ipam.be.kuid.dev "default/kubenet" is invalid: '
+         "spec: prefixes[1]: staticIPprefix invalid prefix, no /32 for ipv4 or /128 for ipv6 notationallowed, got "
+         "10.0.1.1/32\n"),
+        ("vlan.yaml", BAD_CLAIMS, 'error: in/vlan.yaml#2: VLANClaim.vlan.be.kuid.dev "default/trunk" is invalid: '
+         "spec: invalid vlan range range, err: invalid vlan range start, got: 10 ; invalid vlan range end, got:  20\n"),
+        ("uplink.yaml", EMPTY_PREFIX, 'error: in/uplink.yaml: IPClaim.ipam.be.kuid.dev "default/uplink" is invalid: '
+         'spec: staticIPprefix invalid prefix , err: netip.ParsePrefix(""): no \'/\'\n'),
+    ]
+    for file, text, message in cases:
+        project = tmp_path / file.removesuffix(".yaml")
+        (project / "in").mkdir(parents=True)
+        if text is not BAD_INDEX:  # the claims' index
+            (project / "in" / "kubenet.yaml").write_text(BAD_INDEX.replace("  - {prefix: 10.0.1.1/32}\n", ""))
+        (project / "in" / file).write_text(text)
+        result = choreo("run", "-r", str(project), cwd=project)
+        assert (result.code, result.err) == (1, message), result.out
+        assert "Traceback" not in result.out
