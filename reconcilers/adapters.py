@@ -16,12 +16,19 @@ from ipam.errors import ClaimSyntaxError
 from ipam.idindex import IDIndex
 from ipam.ipaddr import Prefix, parse_prefix, subnet_name
 from ipam.ipindex import IPIndex
+from ipam.labels import SYSTEM_KEYS
 
 Object = dict[str, Any]
 
 
 def _md(obj: Object) -> Object:
     return obj.get("metadata") or {}
+
+
+def _user_labels(allocation: Allocation) -> Object:
+    """The labels an entry shows: the value's non-system labels (a user label named like a system one is the
+    system's, so not the user's)."""
+    return {k: v for k, v in allocation.labels.items() if k not in SYSTEM_KEYS}
 
 
 def _index_owned(claim: Object, index_kind: str) -> bool:
@@ -119,8 +126,9 @@ class IPAMAdapter:
         }
         if allocation.default_gateway:
             spec["defaultGateway"] = True
-        if allocation.labels:
-            spec["labels"] = dict(allocation.labels)
+        labels = _user_labels(allocation)
+        if labels:
+            spec["labels"] = labels
         return spec
 
 
@@ -197,8 +205,9 @@ class IDAdapter:
     def entry_spec(self, index: str, allocation: Allocation) -> Object:
         spec: Object = {"index": index, "indexEntry": False, "claimType": allocation.claim_type,
                         "id": allocation.value}
-        if allocation.labels:
-            spec["labels"] = dict(allocation.labels)
+        labels = _user_labels(allocation)
+        if labels:
+            spec["labels"] = labels
         return spec
 
 

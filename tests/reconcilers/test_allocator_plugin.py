@@ -499,3 +499,18 @@ def test_id_entries_carry_the_values_type_id_and_user_labels_and_never_index_ent
                      "labels": {"me": "h"}}, "h"),
         "vi.7-16": ({"index": "vi", "indexEntry": False, "claimType": "staticID", "id": "7/16"}, "s"),
     }
+
+
+@pytest.mark.parametrize(
+    ("group", "kind", "spec"),
+    [(IPAM, "IP", {"address": "10.0.0.5/32"}), ("vlan.be.kuid.dev", "VLAN", {"id": 5})],
+)
+def test_entries_show_only_the_non_system_labels(api: APIServer, group: str, kind: str, spec: dict[str, Any]) -> None:
+    """§2.12/§3.6: an entry's labels are the value's non-system ones; a user label named like a system label is
+    overridden by the system's value, so it is not shown."""
+    index_spec = {"prefixes": [{"prefix": "10.0.0.0/24"}]} if kind == "IP" else {}
+    api.apply(obj(group, f"{kind}Index", "ix", index_spec), manager="t")
+    labels = {"role": "edge", "be.kuid.dev/claim-name": "someone-else"}
+    api.apply(obj(group, f"{kind}Claim", "c", {"index": "ix", "labels": labels, **spec}), manager="t")
+    entry = next(e for e in api.list(group, f"{kind}Entry") if e["metadata"]["ownerReferences"][0]["name"] == "c")
+    assert entry["spec"]["labels"] == {"role": "edge"}
