@@ -306,8 +306,8 @@ class IDIndex:
         wanted = (c.name, c.kind, c.labels, c.uid, c.claim_type)
         if (value.owner, value.kind, value.user, value.uid, value.claim_type) != wanted:
             self._label(value, -1)
-            value.owner, value.kind, value.user, value.uid, value.claim_type = c.name, c.kind, dict(c.labels), c.uid, \
-                c.claim_type
+            value.owner, value.kind, value.uid, value.claim_type = c.name, c.kind, c.uid, c.claim_type
+            value.user = dict(c.labels)
             self._label(value, +1)
             self.changes.touch(("", 0, *value.key))
 
