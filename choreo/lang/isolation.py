@@ -252,7 +252,8 @@ def _serve(channel: _Channel) -> None:
         assert isolated is not None, "an engine in use is alive"
         client = _RemoteClient(channel, rules, isolated.limits.output)
         final = _evaluate(isolated, obj, client, memory)
-        client.flush()
+        if final[0] == "done":  # a failed reconcile's children are never applied: they are not sent either
+            client.flush()
         channel.send(final)
 
 
