@@ -31,7 +31,7 @@ from choreo.lang.builtins import (
     BuiltinError,
     all_builtins,
 )
-from choreo.lang.limits import Budget, Limits
+from choreo.lang.limits import Budget, Limits, PrintBound
 from choreo.lang.starlark_rewrite import Rewritten, rewrite
 from choreo.loader.project import Library
 from choreo.store import json_value
@@ -607,7 +607,8 @@ class StarlarkReconciler:
         call.loader = starlark.FileLoader(lambda name: self._load(call, name))
         call.loading.append((None, self._source))
         self._current.client = client
-        self._current.printer = self._log or client.log
+        printer = PrintBound(self._log or client.log, self._limits.output)
+        self._current.printer = printer
         self._current.out_of_memory = False
         try:
             module = self._module(call)
@@ -625,6 +626,7 @@ class StarlarkReconciler:
                 raise
             raise self._panic(str(exc)) from None
         finally:
+            printer.close()
             self._current.client = self._current.printer = None
             call.release()
         return self._output(json_value(str(text)))
