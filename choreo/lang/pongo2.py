@@ -341,8 +341,8 @@ def text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "True" if value else "False"
-    if isinstance(value, float):
-        return format_float(value, "f", 6)
+    if isinstance(value, float):  # Python's text of a finite float is Go's (both round exactly, ties to even)
+        return f"{value:f}" if math.isfinite(value) else format_float(value, "f", 6)
     return str(value)
 
 
