@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from choreo.lang.builtins import BuiltinError
-from choreo.lang.gotemplate.gofmt import format_float
+from choreo.lang.gotemplate.gofmt import format_float, quote
 
 
 def float_format(value: float | int, conv: str) -> str:
@@ -57,14 +57,18 @@ BUILTINS: dict[str, Callable[..., Any]] = {
     "_choreo_float_text": float_text,
     "_choreo_float_format": float_format,
     "_choreo_format_error": format_error,
+    "_choreo_quote": quote,
 }
 
 # Needs ``_choreo_str``, ``_choreo_repr`` (the interpreter's) and ``_choreo_range`` defined first.
 PRELUDE = r'''
-# str() and repr() of a float as go.starlark.net writes it (the shortest text that reads back as the same
-# number): the interpreter's own keeps 7 significant digits in exponent form (1234567.5 -> 1.234568e+06).
-_CHOREO_CONTAINERS = ("list", "tuple", "dict")
-_CHOREO_FLOAT_MARKS = ("e+", "e-", "0.0000", "infe")
+# str() and repr() as go.starlark.net writes values: a float as the shortest text that reads back as the
+# same number (the interpreter's own keeps 7 significant digits in exponent form: 1234567.5 ->
+# 1.234568e+06), a string quoted as Go's strconv.Quote does (the interpreter escapes every character past
+# ASCII: "\xe9" for "é", and writes \x07 for \a). The interpreter's text is kept unless it shows one of
+# those (a float in exponent form, an escape), then the value is written again, item by item.
+_CHOREO_CONTAINERS = ("list", "tuple", "dict", "string")
+_CHOREO_REDO_MARKS = ("e+", "e-", "0.0000", "infe", "\\x", "\\u", "\\U")
 _CHOREO_INF = float("inf")
 
 def _choreo_float(x):
@@ -73,13 +77,15 @@ def _choreo_float(x):
         return text
     return _choreo_float_text(x)
 
-def _choreo_float_text_in(text):
-    return len([m for m in _CHOREO_FLOAT_MARKS if m in text]) > 0
+def _choreo_redo(text):
+    return len([m for m in _CHOREO_REDO_MARKS if m in text]) > 0
 
 def _choreo_deep_repr(x):
     kind = type(x)
     if kind == "float":
         return _choreo_float(x)
+    if kind == "string":
+        return _choreo_quote(x)
     if kind == "list":
         return "[" + ", ".join([_choreo_deep_repr(v) for v in x]) + "]"
     if kind == "tuple":
@@ -93,7 +99,7 @@ def _choreo_shown(x, plain):
     if kind == "float":
         return _choreo_float(x)
     text = plain(x)
-    if kind in _CHOREO_CONTAINERS and _choreo_float_text_in(text):
+    if kind in _CHOREO_CONTAINERS and _choreo_redo(text):
         return _choreo_deep_repr(x)
     return text
 

@@ -296,3 +296,23 @@ def test_rewrite_keeps_the_value_of_random_integer_expressions() -> None:
     values = [value(f"r = {e}\n") for e in expressions]
     assert [value(rewrite(f"r = {e}\n").code) for e in expressions] == values
     assert sum(type(v) is int for v in values) > 100 and sum("%" in e for e in expressions) > 150
+
+
+# Go: strconv.Quote (go.starlark.net's repr of a string): printable characters as they are, the rest escaped.
+QUOTED = [
+    ("é😀ü", "\"é😀ü\""),
+    ("a\a\b\f\v\x00\x1f\x7f", "\"a\\a\\b\\f\\v\\x00\\x1f\\x7f\""),
+    ("\u200b\u00ad\ufeff", "\"\\u200b\\u00ad\\ufeff\""),
+    ("'\"\\", "\"'\\\"\\\\\""),
+    ("tab\there\n", "\"tab\\there\\n\""),
+    ("\U000e0001 \u0378", "\"\\U000e0001 \\u0378\""),
+]
+
+
+@pytest.mark.parametrize(("text", "quoted"), QUOTED)
+def test_strings_are_quoted_as_go_quotes_them(text: str, quoted: str) -> None:
+    client = FakeClient()
+    code = "def reconcile(self):\n    s = self['spec']['s']\n"
+    code += '    print(repr(s), "%r" % s, "{!r}".format(s), str([s]), "%s" % {s: (s,)}, [1.5e7, s])\n' + OK
+    run(code, obj={"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"s": text}}, client=client)
+    assert client.logs == [f"{quoted} {quoted} {quoted} [{quoted}] {{{quoted}: ({quoted},)}} [1.5e+07, {quoted}]"]

@@ -696,6 +696,11 @@ def _can_backquote(text: str) -> bool:
 _ESCAPES = {"\a": r"\a", "\b": r"\b", "\f": r"\f", "\n": r"\n", "\r": r"\r", "\t": r"\t", "\v": r"\v"}
 
 
+def quote(text: str) -> str:
+    """strconv.Quote: ``text`` in double quotes, printable characters as they are, others escaped."""
+    return _quote(text, '"')
+
+
 def _quote(text: str, quote: str, *, ascii_only: bool = False) -> str:
     """strconv.Quote / QuoteRune (``ascii_only``: QuoteToASCII)."""
     out = [quote]
