@@ -153,7 +153,7 @@ PRINT_MESSAGE = 64 * KiB
 
 class PrintBound:
     """What one reconcile prints, bounded: a message keeps its first ``message`` bytes (UTF-8) and all of
-    them together the first ``total``; the rest is dropped, and said to be.
+    them together (a line break each) the first ``total``; the rest is dropped, and said to be.
 
     print is for debugging, and its text travels from the worker to choreo's stderr (``-v``) or a server's
     log: a reconcile printing a huge string (or a small one in a long loop) would flood them, bounded only by
@@ -170,17 +170,18 @@ class PrintBound:
         self.dropped_bytes = 0
 
     def __call__(self, text: str) -> None:
-        room = min(self.message, self.total - self.printed)
+        # A message costs its line break too, so that a loop of empty prints is bounded as well.
+        room = min(self.message, self.total - self.printed - 1)
         size = _utf8_size(text)
         if size <= room:
-            self.printed += size
+            self.printed += size + 1
             self.sink(text)
         elif room <= 0:
             self.dropped_messages += 1
             self.dropped_bytes += size
         else:
             kept = text[:room].encode()[:room].decode(errors="ignore")
-            self.printed += room
+            self.printed += room + 1
             self.sink(f"{kept}... [{self._cut(size - len(kept.encode()))} of this message dropped: {self._rule()}]")
 
     def close(self) -> None:
