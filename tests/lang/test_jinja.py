@@ -3,6 +3,7 @@ and the output contract shared with the Go-template engine (one owned KRM object
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from choreo.errors import LoadError, ReconcileError
+from choreo.lang import pongo2
 from choreo.lang.engines import make_engine
 from choreo.lang.jinja_engine import JinjaReconciler, pongo2_finalize, translate_pongo2
 from choreo.lang.limits import LimitExceeded, Limits
@@ -420,3 +422,21 @@ def test_output_that_is_not_one_owned_object_is_an_error_naming_the_file(kind: s
 def test_missing_entry_template_is_a_load_error(kind: str) -> None:
     with pytest.raises(LoadError, match=f"{DIR}/config.yaml: {kind} reconciler cfg has no {ENGINES[kind][0]} code"):
         make_engine(config({"other": "x"}, kind), {}, log=print)
+
+
+# Go 1.19: strconv.ParseFloat(s, 64) -> its value, or None where it returns an error (pongo2 then reads 0).
+PARSE_FLOAT = [
+    ("12", 12.0), ("-12.7", -12.7), (" 12", None), ("12 ", None), ("1_000", 1000.0), ("1_0.5", 10.5),
+    ("0x10", None), ("0x1p4", 16.0), ("0x_1p4", 16.0), ("0X1P-2", 0.25), ("0x1.8p1", 3.0), ("1e3", 1000.0),
+    ("1E+3", 1000.0), (".5", 0.5), ("5.", 5.0), ("1.e5", 1e5), ("00.5", 0.5), ("+5", 5.0), ("1e+1_0", 1e10),
+    ("inf", math.inf), ("-Inf", -math.inf), ("+infinity", math.inf), ("+INF", math.inf), ("infinit", None),
+    ("1e400", None), ("-1e400", None), ("1e-400", 0.0), ("", None), ("abc", None), ("0b101", None),
+    ("0o17", None), ("017", 17.0), ("1__0", None), ("_1", None), ("1_", None), ("1e", None), ("٣", None),
+    ("1,5", None), ("+nan", None), ("-NaN", None),
+]
+
+
+@pytest.mark.parametrize(("text", "number"), PARSE_FLOAT)
+def test_pongo2_reads_a_number_in_a_string_as_go_parses_it(text: str, number: float | None) -> None:
+    assert pongo2._parse_float(text) == number
+    assert math.isnan(pongo2._parse_float("nAn") or 0.0)
