@@ -71,3 +71,12 @@ def test_the_message_bounds_in_the_readme_are_the_codes() -> None:
     chars = f"{messages.MAX_CHARS:,}".replace(",", " ")
     assert re.search(rf"at most {messages.MAX_LINES} lines and\s+{chars} characters", text)
     assert re.search(rf"names the first {messages.SHOWN}\b", text)
+
+
+def test_the_print_bound_states_the_code_values() -> None:
+    text = README.read_text()
+    section = text[text.index("\n## Limits\n") :]
+    paragraph = section[section.index("What a Starlark reconcile prints") :].split("\n\n")[0]
+    size = engine.format_size(engine.PRINT_MESSAGE)
+    assert f"a message keeps its first {size}" in paragraph
+    assert f"print keeps {size} of a\nmessage and {engine.format_size(engine.Limits().output)}" in paragraph

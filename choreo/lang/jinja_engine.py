@@ -48,7 +48,7 @@ def pongo2_finalize(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:f}"
+        return pongo2.text(value)
     if callable(value) and not isinstance(value, jinja2.Undefined):
         name = value.name if isinstance(value, Macro) else getattr(value, "__name__", type(value).__name__)
         raise jinja2.TemplateRuntimeError(f"cannot print the function {name!r}: call it, or print a value")

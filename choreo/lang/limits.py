@@ -18,7 +18,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -144,6 +144,69 @@ def json_size_over(value: Any, limit: int) -> int:
     except orjson.JSONEncodeError:
         pass
     return json_size(value)
+
+
+# The most of one print() message a reconcile's log shows (what a log line of a container runtime holds
+# four times over: enough for an object printed whole while debugging, not a flood).
+PRINT_MESSAGE = 64 * KiB
+
+
+class PrintBound:
+    """What one reconcile prints, bounded: a message keeps its first ``message`` bytes (UTF-8) and all of
+    them together (a line break each) the first ``total``; the rest is dropped, and said to be.
+
+    print is for debugging, and its text travels from the worker to choreo's stderr (``-v``) or a server's
+    log: a reconcile printing a huge string (or a small one in a long loop) would flood them, bounded only by
+    the worker's memory. Going over is no error (the reconcile's results do not depend on its prints): a cut
+    message ends with a marker naming how much of it was dropped, and ``close`` says how many messages
+    after the reconcile's share was used up were dropped whole."""
+
+    def __init__(self, sink: Callable[[str], None], total: int, message: int = PRINT_MESSAGE) -> None:
+        self.sink = sink
+        self.total = total
+        self.message = message
+        self.printed = 0
+        self.dropped_messages = 0
+        self.dropped_bytes = 0
+
+    def __call__(self, text: str) -> None:
+        # A message costs its line break too, so that a loop of empty prints is bounded as well.
+        room = min(self.message, self.total - self.printed - 1)
+        size = _utf8_size(text)
+        if size <= room:
+            self.printed += size + 1
+            self.sink(text)
+        elif room <= 0:
+            self.dropped_messages += 1
+            self.dropped_bytes += size
+        else:
+            kept = text[:room].encode()[:room].decode(errors="ignore")
+            self.printed += room + 1
+            self.sink(f"{kept}... [{self._cut(size - len(kept.encode()))} of this message dropped: {self._rule()}]")
+
+    def close(self) -> None:
+        """The line saying what was dropped whole, if anything was."""
+        if self.dropped_messages:
+            count = self.dropped_messages
+            self.sink(
+                f"[print: {count} more message{'s' if count > 1 else ''} of this reconcile dropped,"
+                f" {self._cut(self.dropped_bytes)}: {self._rule()}]"
+            )
+            self.dropped_messages = self.dropped_bytes = 0
+
+    @staticmethod
+    def _cut(size: int) -> str:
+        return f"{size} B" if size < KiB else f"{format_size(size)} ({size} B)"
+
+    def _rule(self) -> str:
+        return f"print keeps {format_size(self.message)} of a message and {format_size(self.total)} of a reconcile"
+
+
+def _utf8_size(text: str, chunk: int = MiB) -> int:
+    """``len(text.encode())``, without a copy of a huge text (it may be most of a worker's memory)."""
+    if len(text) <= chunk:
+        return len(text.encode())
+    return sum(len(text[at : at + chunk].encode()) for at in range(0, len(text), chunk))
 
 
 class Budget:

@@ -9,7 +9,8 @@ was so that messages name the line of the original text:
 * ``{% import 'f.jinja2' m1, m2 as x %}`` -> ``{% from 'f.jinja2' import m1, m2 as x %}``;
 * filter arguments after a colon, ``x|default:"none"`` -> ``x|default("none", true)`` (pongo2's
   ``default`` replaces every false value, Jinja2's only an undefined one, unless told so) and
-  ``x|join:","`` -> ``x|join(",")``; pongo2's ``slice:"1:3"`` takes Python's slice syntax;
+  ``x|cut:","`` -> ``x|cut(",")``; ``slice`` and ``join``, whose Jinja2 namesakes differ, become
+  pongo2's own (``pongo2_slice``, ``pongo2_join``);
 * ``&&``, ``||``, ``!`` and ``<>`` -> ``and``, ``or``, ``not`` and ``!=``;
 * ``forloop.Counter``, ``Counter0``, ``Revcounter``, ``Revcounter0``, ``First``, ``Last`` -> ``loop.index``,
   ``index0``, ``revindex``, ``revindex0``, ``first``, ``last``;
@@ -19,19 +20,23 @@ was so that messages name the line of the original text:
 * ``{% ifequal a b %}``/``{% ifnotequal a b %}`` -> ``{% if a == b %}``/``{% if a != b %}``;
 * ``{% comment %}...{% endcomment %}`` -> ``{# ... #}``.
 
-``FILTERS`` are pongo2's filters that Jinja2 lacks (``stringformat`` formats with Go's ``fmt``, as pongo2
-does); ``GLOBALS`` the helper the ``for`` translation calls.
+``FILTERS`` are pongo2's filters that Jinja2 lacks, and those whose Jinja2 namesake differs, written after
+pongo2 v6's ``filters_builtin.go``: they read their input and argument as pongo2's ``Value`` does (a
+string is a number when Go's ``strconv.ParseFloat`` reads it, a number has no length, a float is written
+with ``%f``), and refuse what pongo2 refuses with its words (``stringformat`` formats with Go's ``fmt``, as
+pongo2 does). ``GLOBALS`` is the helper the ``for`` translation calls.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import jinja2
 
-from choreo.lang.gotemplate.gofmt import sprintf
+from choreo.lang.gotemplate.gofmt import format_float, sprintf
 
 _MACRO_EXPORT = re.compile(r"(\{%-?\s*macro\s[^%]*?\))\s+export(\s*-?%\})")
 _PONGO_IMPORT = re.compile(r"(\{%-?\s*)import(\s+(?:'[^']*'|\"[^\"]*\"))(\s+(?!as\b)[A-Za-z_][^%]*?-?%\})")
@@ -51,7 +56,7 @@ _FORLOOP = {
     "First": "first", "Last": "last",
 }
 # pongo2 filters whose Jinja2 namesake differs, under the name the translation gives them.
-_RENAMED = {"slice": "pongo2_slice"}
+_RENAMED = {"slice": "pongo2_slice", "join": "pongo2_join"}
 _FOR = re.compile(
     r"^(?P<head>\s*for\s+)(?P<targets>[A-Za-z_][\w]*(?:\s*,\s*[A-Za-z_][\w]*)*)\s+in\s+(?P<expr>.*?)"
     r"(?P<mods>(?:\s+(?:reversed|sorted))*)(?P<tail>\s*)$",
@@ -259,63 +264,130 @@ def pongo2_for(value: Any, pairs: bool, reverse: bool, sort: bool) -> Iterable[A
     return items[::-1] if reverse else items
 
 
-def _number(value: Any) -> int | float | None:
+class FilterError(Exception):
+    """A filter refused its input or argument, in pongo2's words."""
+
+
+# Go's strconv.ParseFloat grammar (ASCII, no blanks; "_" only between digits); hexadecimal needs an exponent.
+_GO_FLOAT = re.compile(
+    r"[+-]?(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?", re.ASCII
+)
+_GO_HEX_FLOAT = re.compile(r"[+-]?0[xX](?:_?[0-9a-fA-F])*(?:\.[0-9a-fA-F]*)?[pP][+-]?\d+", re.ASCII)
+_GO_SPECIAL = re.compile(r"[+-]?(?:inf|infinity)|nan", re.IGNORECASE)
+_MIN_INT = -(1 << 63)
+
+
+def _parse_float(text: str) -> float | None:
+    """``strconv.ParseFloat(text, 64)``, None where Go returns an error (a number out of range included)."""
+    if _GO_SPECIAL.fullmatch(text):
+        return float(text)
+    if _GO_HEX_FLOAT.fullmatch(text):
+        number = float.fromhex(text.replace("_", ""))
+    elif _GO_FLOAT.fullmatch(text):
+        number = float(text.replace("_", ""))
+    else:
+        return None
+    return None if math.isinf(number) else number
+
+
+def _go_int(number: float) -> int:
+    """Go's ``int(f)`` on amd64: truncated; NaN and what int64 cannot hold are its smallest value."""
+    if math.isnan(number) or not -(2.0**63) <= number < 2.0**63:
+        return _MIN_INT
+    return int(number)
+
+
+def _is_number(value: Any) -> bool:
+    """pongo2's ``IsNumber``: an integer or a float (a bool or a numeric string is not)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _float(value: Any) -> float:
+    """pongo2's ``Value.Float()``: a number, a string Go parses as one, else 0."""
+    value = _value(value)
     if isinstance(value, bool):
-        return int(value)
+        return float(value)
     if isinstance(value, int | float):
-        return value
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
     if isinstance(value, str):
-        for kind in (int, float):
-            try:
-                return kind(value)  # type: ignore[operator]
-            except ValueError:
-                pass
-    return None
+        return _parse_float(value) or 0.0
+    return 0.0
 
 
 def _integer(value: Any) -> int:
-    number = _number(_value(value))
-    return int(number) if number is not None else 0
+    """pongo2's ``Value.Integer()``: an int as it is, a float or a numeric string truncated, else 0."""
+    value = _value(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return _go_int(value)
+    if isinstance(value, str):
+        number = _parse_float(value)
+        return _go_int(number) if number is not None else 0
+    return 0
 
 
-def _text(value: Any) -> str:
+def _len(value: Any) -> int:
+    """pongo2's ``Value.Len()``: characters of a string, items of a list or mapping, else 0."""
+    value = _value(value)
+    return len(value) if isinstance(value, str | list | tuple | dict) else 0
+
+
+def text(value: Any) -> str:
+    """pongo2's ``Value.String()`` of data: nothing for nil, ``True``/``False``, a float with ``%f``."""
     value = _value(value)
     if value is None:
         return ""
     if isinstance(value, bool):
         return "True" if value else "False"
-    if isinstance(value, float):
-        return f"{value:f}"
+    if isinstance(value, float):  # Python's text of a finite float is Go's (both round exactly, ties to even)
+        return f"{value:f}" if math.isfinite(value) else format_float(value, "f", 6)
     return str(value)
 
 
 def _add(value: Any, other: Any) -> Any:
     value, other = _value(value), _value(other)
-    if isinstance(value, int | float) and isinstance(other, int | float) and not isinstance(value, bool):
+    if _is_number(value) and _is_number(other):
         return value + other
-    return _text(value) + _text(other)
+    return text(value) + text(other)
 
 
 def _stringformat(value: Any, fmt: Any) -> str:
     """Go's ``fmt.Sprintf(fmt, value)``, as pongo2 formats."""
-    return sprintf(str(fmt), [_value(value)])
+    return sprintf(text(fmt), [_value(value)])
 
 
 def _capfirst(value: Any) -> str:
-    text = _text(value)
-    return text[:1].upper() + text[1:]
+    """The first character upper-cased as Go's ``strings.ToUpper`` does it (one character stays one: ``ß``);
+    nothing for a value without a length (a number)."""
+    if _len(value) <= 0:
+        return ""
+    line = text(value)
+    upper = line[:1].upper()
+    return (upper if len(upper) == 1 else line[:1]) + line[1:]
 
 
-def _cut(value: Any, text: Any) -> str:
-    return _text(value).replace(_text(text), "")
+def _cut(value: Any, removed: Any) -> str:
+    return text(value).replace(text(removed), "")
 
 
 def _default_if_none(value: Any, default: Any) -> Any:
     return default if _value(value) is None else value
 
 
-def _yesno(value: Any, choices: Any = "yes,no,maybe") -> str:
-    words = [*str(choices).split(","), "maybe"]
+def _yesno(value: Any, choices: Any = None) -> str:
+    given = text(choices)
+    words = ["yes", "no", "maybe"]
+    if given:
+        custom = given.split(",")
+        if len(custom) > 3:
+            raise FilterError(f"you cannot pass more than 3 options to the 'yesno'-filter (got: '{given}')")
+        if len(custom) < 2:
+            raise FilterError(f"you must pass either no or at least 2 arguments to the 'yesno'-filter (got: '{given}')")
+        words[: len(custom)] = custom
     value = _value(value)
     if value is None:
         return words[2]
@@ -323,12 +395,22 @@ def _yesno(value: Any, choices: Any = "yes,no,maybe") -> str:
 
 
 def _split(value: Any, separator: Any) -> list[str]:
-    return _text(value).split(_text(separator))
+    """Go's ``strings.Split``: an empty separator splits between characters."""
+    line, sep = text(value), text(separator)
+    return list(line) if sep == "" else line.split(sep)
+
+
+def _join(value: Any, separator: Any) -> Any:
+    """pongo2's ``join``: each item as pongo2 writes it (a float with ``%f``, null as nothing); a value that
+    is not a list or string as it is."""
+    value = _value(value)
+    if not isinstance(value, list | tuple | str):
+        return value
+    return text(separator).join(text(item) for item in value)
 
 
 def _length_is(value: Any, length: Any) -> bool:
-    value = _value(value)
-    return len(value if value is not None else "") == _integer(length)
+    return _len(value) == _integer(length)
 
 
 def _divisibleby(value: Any, divisor: Any) -> bool:
@@ -337,48 +419,71 @@ def _divisibleby(value: Any, divisor: Any) -> bool:
 
 
 def _ljust(value: Any, width: Any) -> str:
-    return _text(value).ljust(_integer(width))
+    """Padded by the width less the value's length (0 for a number, so a number gets the whole width)."""
+    return text(value) + " " * max(_integer(width) - _len(value), 0)
 
 
 def _rjust(value: Any, width: Any) -> str:
-    return _text(value).rjust(_integer(width))
+    """Go's ``%<width>s`` (a negative width pads on the right)."""
+    return sprintf(f"%{_integer(width)}s", [text(value)])
 
 
 def _floatformat(value: Any, decimals: Any = None) -> Any:
-    """Django's floatformat: one decimal by default, N decimals, -N only when the value has decimals."""
-    number = _number(_value(value))
-    val = float(number) if number is not None else 0.0
-    places = -1 if decimals is None else _integer(decimals)
+    """pongo2's floatformat: one decimal by default, N decimals, and without decimals (an integer) when
+    the value has none and the argument is not a positive number."""
+    val = _float(value)
     given = _value(decimals)
-    trim = places <= 0 or isinstance(given, bool) or not isinstance(given, int | float)
-    places = abs(places)
-    if trim and val == int(val):
-        return int(val)
-    return f"{val:.{places}f}"
+    places = -1 if given is None else _integer(given)
+    trim = not _is_number(given)
+    if places <= 0:
+        places, trim = -places, True
+    if trim and math.isfinite(val) and val == int(val):
+        return _integer(value)
+    return format_float(val, "f", places)
 
 
-def _pluralize(value: Any, suffixes: Any = "s") -> str:
-    parts = str(suffixes).split(",")
-    singular, plural = (parts[0], parts[1]) if len(parts) > 1 else ("", parts[0])
+def _pluralize(value: Any, suffixes: Any = None) -> str:
+    """The plural ending for a number other than 1 (``s``, or ``"y,ies"``'s second, ``"es"``); an error for
+    anything but a number, as in pongo2."""
     value = _value(value)
-    count = len(value) if isinstance(value, list | dict | str) else _integer(value)
-    return singular if count == 1 else plural
+    if not _is_number(value):
+        raise FilterError("filter 'pluralize' does only work on numbers")
+    plural = _integer(value) != 1
+    if _len(suffixes) <= 0:
+        return "s" if plural else ""
+    endings = text(suffixes).split(",")
+    if len(endings) > 2:
+        raise FilterError("you cannot pass more than 2 arguments to filter 'pluralize'")
+    if len(endings) == 1:
+        return endings[0] if plural else ""
+    return endings[1] if plural else endings[0]
 
 
 def _make_list(value: Any) -> list[Any]:
     value = _value(value)
-    return list(value) if isinstance(value, str | list) else list(_text(value))
+    return list(value) if isinstance(value, str | list) else list(text(value))
+
+
+_SLICE_FORMAT = "Slice string must have the format 'from:to' [from/to can be omitted, but the ':' is required]"
 
 
 def _slice(value: Any, bounds: Any) -> Any:
-    """pongo2's ``slice:"from:to"`` (Python's slice bounds, either may be left out or negative)."""
+    """pongo2's ``slice:"from:to"``: from and to count from the start (an empty one is 0); a to beyond the
+    length or before from means the end, so ``":"`` is empty. A value that is not a list or string is
+    returned as it is."""
+    parts = text(bounds).split(":")
+    if len(parts) != 2:
+        raise FilterError(_SLICE_FORMAT)
     value = _value(value)
-    if value is None:
-        return []
-    text = str(bounds)
-    lower, _, upper = text.partition(":")
-    start = int(lower) if lower.strip() else None
-    stop = int(upper) if upper.strip() else None
+    if not isinstance(value, list | tuple | str):
+        return value
+    start, stop = _integer(parts[0]), len(value)
+    start = min(start, stop)
+    given = _integer(parts[1])
+    if start <= given <= len(value):
+        stop = given
+    if start < 0:  # pongo2 (Go) panics: slice bounds out of range
+        raise FilterError(f"slice:{text(bounds)!r}: slice bounds out of range [{start}:{stop}]")
     return value[start:stop]
 
 
@@ -386,6 +491,6 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "add": _add, "capfirst": _capfirst, "cut": _cut, "default_if_none": _default_if_none,
     "divisibleby": _divisibleby, "floatformat": _floatformat, "integer": _integer, "length_is": _length_is,
     "ljust": _ljust, "make_list": _make_list, "pluralize": _pluralize, "rjust": _rjust, "split": _split,
-    "stringformat": _stringformat, "yesno": _yesno, "pongo2_slice": _slice,
+    "stringformat": _stringformat, "yesno": _yesno, "pongo2_slice": _slice, "pongo2_join": _join,
 }
 GLOBALS: dict[str, Callable[..., Any]] = {"pongo2_for": pongo2_for}

@@ -13,7 +13,6 @@ the line and column.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -23,6 +22,7 @@ import orjson
 import starlark
 
 from choreo.errors import ReconcileError
+from choreo.lang import starlark_format
 from choreo.lang.base import ReconcileClient, ReconcileOutput
 from choreo.lang.builtins import (
     EX_RESULT_PARAMS,
@@ -31,8 +31,8 @@ from choreo.lang.builtins import (
     BuiltinError,
     all_builtins,
 )
-from choreo.lang.gotemplate.gofmt import format_float
-from choreo.lang.limits import Budget, Limits
+from choreo.lang.limits import Budget, Limits, PrintBound
+from choreo.lang.starlark_rewrite import Rewritten, rewrite
 from choreo.loader.project import Library
 from choreo.store import json_value
 
@@ -107,7 +107,6 @@ _PRELUDE_ALIASES = (
     "_choreo_range = range\n_choreo_encode = json.encode\n_choreo_decode = json.decode\n"
     "_choreo_str = str\n_choreo_repr = repr\n"
 )
-FLOAT_TEXT = "_choreo_float_text"
 # print() goes to the reconciler log instead of the process stdout. range() accepts any int: the
 # interpreter's own range is limited to 32 bits, so a huge loop would fail at once with an unpacking
 # error instead of running into the time limit; clamping only affects calls that would otherwise fail.
@@ -129,50 +128,6 @@ def range(*args):
 def print(*args, sep = " "):
     {LOG_HOOK}(sep.join([str(a) for a in args]))
 
-# str() and repr() of a float as go.starlark.net writes it (the shortest text that reads back as the same
-# number): the interpreter's own keeps 7 significant digits in exponent form (1234567.5 -> 1.234568e+06).
-_CHOREO_CONTAINERS = ("list", "tuple", "dict")
-_CHOREO_FLOAT_MARKS = ("e+", "e-", "0.0000", "infe")
-
-def _choreo_float(x):
-    text = _choreo_str(x)
-    if text in ("nan", "+inf", "-inf"):  # (NaN would reach Python as None)
-        return text
-    return {FLOAT_TEXT}(x)
-
-def _choreo_float_text_in(text):
-    return len([m for m in _CHOREO_FLOAT_MARKS if m in text]) > 0
-
-def _choreo_deep_repr(x):
-    kind = type(x)
-    if kind == "float":
-        return _choreo_float(x)
-    if kind == "list":
-        return "[" + ", ".join([_choreo_deep_repr(v) for v in x]) + "]"
-    if kind == "tuple":
-        return "(" + ", ".join([_choreo_deep_repr(v) for v in x]) + ("," if len(x) == 1 else "") + ")"
-    if kind == "dict":
-        return "{{" + ", ".join([_choreo_deep_repr(k) + ": " + _choreo_deep_repr(v) for k, v in x.items()]) + "}}"
-    return _choreo_repr(x)
-
-def _choreo_shown(x, plain):
-    kind = type(x)
-    if kind == "float":
-        return _choreo_float(x)
-    text = plain(x)
-    if kind in _CHOREO_CONTAINERS and _choreo_float_text_in(text):
-        return _choreo_deep_repr(x)
-    return text
-
-def str(x):
-    if type(x) == "string":
-        return x
-    return _choreo_shown(x, _choreo_str)
-
-def repr(x):
-    return _choreo_shown(x, _choreo_repr)
-
-_CHOREO_INF = float("inf")
 _CHOREO_MARKS = (": nan", "[nan", ", nan", "(nan", "+inf", "-inf")
 
 def _choreo_suspect(text):
@@ -335,6 +290,7 @@ def {ENTRY_TEXT}(text):
     return _choreo_result(reconcile(*[_choreo_decode(text)]))
 """
 
+_SPAN = re.compile(r"(?P<file>.+):(?P<line>\d+):(?P<column>\d+)")
 _FRAME = re.compile(r"^\s*\* (?P<file>.+):(?P<line>\d+), in ")
 # Python exceptions raised inside builtins show up as "<class name>: <message>".
 _EXCEPTION_PREFIXES = (f"{BuiltinError.__name__}: ", "StarlarkError: ")
@@ -360,11 +316,19 @@ def _dialect() -> starlark.Dialect:
     return dialect
 
 
-def _parse(source: str, code: str, dialect: starlark.Dialect) -> starlark.AstModule:
+def _parse(
+    source: str, code: str, dialect: starlark.Dialect, columns: dict[str, Rewritten] | None = None
+) -> starlark.AstModule:
+    """``code`` parsed; user code (given ``columns``) first rewritten for go.starlark.net's ``%`` and
+    ``format``, its column map kept under ``source`` for the errors to come."""
+    if columns is not None:
+        rewritten = rewrite(code)
+        columns[source] = rewritten
+        code = rewritten.code
     try:
         return starlark.parse(source, code, dialect)
     except starlark.StarlarkError as exc:
-        raise ReconcileError(condense_error(str(exc), source)) from None
+        raise ReconcileError(condense_error(str(exc), source, columns)) from None
 
 
 # The interpreter's terse messages, said the way go.starlark.net says them.
@@ -374,13 +338,14 @@ _CLEARER = {
 }
 
 
-def condense_error(text: str, source: str) -> str:
-    """One line ``<file>:<line>:<col>: <message>`` from the interpreter's multi-line diagnostic."""
+def condense_error(text: str, source: str, columns: Mapping[str, Rewritten] | None = None) -> str:
+    """One line ``<file>:<line>:<col>: <message>`` from the interpreter's multi-line diagnostic (``columns``:
+    the rewritten files' column maps, to name the column of the code as written)."""
     lines = text.splitlines()
     message = _error_message(lines)
     while message.startswith(_EXCEPTION_PREFIXES):
         message = message.split(": ", 1)[1]
-    return f"{_error_location(lines) or source}: {_CLEARER.get(message, message)}"
+    return f"{_error_location(lines, columns) or source}: {_CLEARER.get(message, message)}"
 
 
 def _error_message(lines: list[str]) -> str:
@@ -395,12 +360,18 @@ def _error_message(lines: list[str]) -> str:
     return " ".join(parts)
 
 
-def _error_location(lines: list[str]) -> str | None:
-    """The innermost position in user code: the ``-->`` span, else the last traceback frame."""
+def _error_location(lines: list[str], columns: Mapping[str, Rewritten] | None = None) -> str | None:
+    """The innermost position in user code: the ``-->`` span (its column as written), else the last
+    traceback frame."""
     for line in lines:
         stripped = line.strip()
         if stripped.startswith("--> ") and not stripped[4:].startswith(PRELUDE_FILE):
-            return stripped[4:]
+            span = _SPAN.fullmatch(stripped[4:])
+            rewritten = columns.get(span["file"]) if span and columns else None
+            if span is None or rewritten is None:
+                return stripped[4:]
+            column = rewritten.column(int(span["line"]), int(span["column"]))
+            return f"{span['file']}:{span['line']}:{column}"
     frames = [m for m in map(_FRAME.match, lines) if m and m["file"] != PRELUDE_FILE]
     return f"{frames[-1]['file']}:{frames[-1]['line']}" if frames else None
 
@@ -547,19 +518,8 @@ def _builtins(current: _Current) -> dict[str, Callable[..., Any]]:
         else:
             table[name] = current.noting_memory(fn)
     table[LOG_HOOK] = current.log
-    table[FLOAT_TEXT] = starlark_float_text
+    table.update(starlark_format.BUILTINS)
     return table
-
-
-def starlark_float_text(value: float) -> str:
-    """A float as go.starlark.net's ``str`` writes it: Go's shortest ``%g``, with ``.0`` when that has
-    neither a point nor an exponent."""
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "+inf" if value > 0 else "-inf"
-    text = format_float(value, "g", -1)
-    return text if "e" in text or "." in text else text + ".0"
 
 
 @dataclass
@@ -630,11 +590,13 @@ class StarlarkReconciler:
         self._prelude_globals = starlark.Globals.extended_by([starlark.LibraryExtension.Json])
         self._prelude = [
             _parse(PRELUDE_FILE, _PRELUDE_ALIASES, self._dialect),
+            _parse(PRELUDE_FILE, starlark_format.PRELUDE, self._dialect),
             _parse(PRELUDE_FILE, _PRELUDE, self._dialect),
         ]
         self._epilogue = _parse(PRELUDE_FILE, _EPILOGUE, self._dialect)
         self._library_asts: dict[str, starlark.AstModule] = {}
-        self._ast = _parse(source, code, self._dialect)
+        self._columns: dict[str, Rewritten] = {}  # user files' column maps (see starlark_rewrite)
+        self._ast = _parse(source, code, self._dialect, self._columns)
         self._current = _Current()
         self._builtins = _builtins(self._current)
         self._kept: starlark.FrozenModule | None = None  # the reconciler's module, once known to be pure
@@ -645,7 +607,8 @@ class StarlarkReconciler:
         call.loader = starlark.FileLoader(lambda name: self._load(call, name))
         call.loading.append((None, self._source))
         self._current.client = client
-        self._current.printer = self._log or client.log
+        printer = PrintBound(self._log or client.log, self._limits.output)
+        self._current.printer = printer
         self._current.out_of_memory = False
         try:
             module = self._module(call)
@@ -663,6 +626,7 @@ class StarlarkReconciler:
                 raise
             raise self._panic(str(exc)) from None
         finally:
+            printer.close()
             self._current.client = self._current.printer = None
             call.release()
         return self._output(json_value(str(text)))
@@ -724,7 +688,7 @@ class StarlarkReconciler:
         ast = self._library_asts.get(library.name)
         if ast is None:
             try:
-                ast = _parse(library.source, library.code, self._dialect)
+                ast = _parse(library.source, library.code, self._dialect, self._columns)
             except ReconcileError as exc:
                 raise call.fail(str(exc)) from None
             self._library_asts[library.name] = ast
@@ -739,12 +703,12 @@ class StarlarkReconciler:
         text = str(exc)
         lines = text.splitlines()
         if call.timed_out:  # where it was when the time ran out (a loop's line), when the interpreter says
-            return self._limits.time_exceeded(_error_location(lines) or self._source)
+            return self._limits.time_exceeded(_error_location(lines, self._columns) or self._source)
         if "serde::serialize" in text and _error_location(lines) is None:  # the result's encoder refused it
             return ReconcileError(
                 f"{source}: reconcile(self) returned a value that is not data: {_error_message(lines)}"
             )
-        message = condense_error(text, source)
+        message = condense_error(text, source, self._columns)
         if message.endswith(f": {_STACK_OVERFLOW}"):
             return self._limits.depth_exceeded(message.removesuffix(f": {_STACK_OVERFLOW}"))
         return ReconcileError(message)

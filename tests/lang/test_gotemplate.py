@@ -364,3 +364,354 @@ def test_kubectls_functions_and_missing_keys_only_where_asked_for() -> None:
     bad = parse_sources({"t": ('{{base64decode "a!=="}}', "t.tpl")}, KUBECTL_FUNCS)
     with pytest.raises(TemplateError, match="base64 decode failed: illegal base64 data at input byte 1"):
         render(bad, "t", {}, functions=KUBECTL_FUNCS)
+
+
+# Go 1.19 text/template executing each template on GO_TYPE_DATA (decoded by encoding/json): the output, or
+# the error. Go names the type it holds a value as: interface {} for what a map or a list's range gives,
+# the value's own type for a pipeline's result (variables, (pipe).field, with, template), and a missing
+# value is its invalid value ("invalid value; expected string").
+GO_TYPE_DATA = {"name": "x", "n": None, "f": 1.5, "b": True, "l": ["a", 1, None],
+                "m": {"k": "v", "z": None, "d": {"q": 1}}, "e": []}
+GO_TYPE_CASES = [
+    ("{{ .n.x }}", "", "template: t.tpl:1:5: executing \"t.tpl\" at <.n.x>: nil pointer evaluating interface {}.x"),
+    (
+        "{{ .name.x }}",
+        "",
+        "template: t.tpl:1:8: executing \"t.tpl\" at <.name.x>: can't evaluate field x in type interface {}",
+    ),
+    (
+        "{{ .f.x }}",
+        "",
+        "template: t.tpl:1:5: executing \"t.tpl\" at <.f.x>: can't evaluate field x in type interface {}",
+    ),
+    (
+        "{{ .l.x }}",
+        "",
+        "template: t.tpl:1:5: executing \"t.tpl\" at <.l.x>: can't evaluate field x in type interface {}",
+    ),
+    (
+        "{{ .m.k.x }}",
+        "",
+        "template: t.tpl:1:5: executing \"t.tpl\" at <.m.k.x>: can't evaluate field x in type interface {}",
+    ),
+    ("{{ .m.z.x }}", "", "template: t.tpl:1:5: executing \"t.tpl\" at <.m.z.x>: nil pointer evaluating interface {}.x"),
+    ("{{ .missing.x }}", "<no value>", ""),
+    (
+        "{{ $x := 1 }}{{ $x.y }}",
+        "",
+        "template: t.tpl:1:18: executing \"t.tpl\" at <$x.y>: can't evaluate field y in type int",
+    ),
+    (
+        "{{ $x := .name }}{{ $x.y }}",
+        "",
+        "template: t.tpl:1:22: executing \"t.tpl\" at <$x.y>: can't evaluate field y in type string",
+    ),
+    (
+        "{{ $x := .f }}{{ $x.y }}",
+        "",
+        "template: t.tpl:1:19: executing \"t.tpl\" at <$x.y>: can't evaluate field y in type float64",
+    ),
+    (
+        "{{ $x := .b }}{{ $x.y }}",
+        "",
+        "template: t.tpl:1:19: executing \"t.tpl\" at <$x.y>: can't evaluate field y in type bool",
+    ),
+    (
+        "{{ $x := .l }}{{ $x.y }}",
+        "",
+        "template: t.tpl:1:19: executing \"t.tpl\" at <$x.y>: can't evaluate field y in type []interface {}",
+    ),
+    (
+        "{{ $x := .m }}{{ $x.k.y }}",
+        "",
+        "template: t.tpl:1:19: executing \"t.tpl\" at <$x.k.y>: can't evaluate field y in type interface {}",
+    ),
+    (
+        "{{ $x := .m }}{{ $x.d.q.y }}",
+        "",
+        "template: t.tpl:1:19: executing \"t.tpl\" at <$x.d.q.y>: can't evaluate field y in type interface {}",
+    ),
+    ("{{ $x := .n }}{{ $x.y }}", "<no value>", ""),
+    (
+        "{{ (.name).y }}",
+        "",
+        "template: t.tpl:1:4: executing \"t.tpl\" at <.name>: can't evaluate field y in type string",
+    ),
+    ("{{ (.f).y }}", "", "template: t.tpl:1:4: executing \"t.tpl\" at <.f>: can't evaluate field y in type float64"),
+    (
+        "{{ (.l).y }}",
+        "",
+        "template: t.tpl:1:4: executing \"t.tpl\" at <.l>: can't evaluate field y in type []interface {}",
+    ),
+    (
+        "{{ (index .l 0).y }}",
+        "",
+        "template: t.tpl:1:13: executing \"t.tpl\" at <0>: can't evaluate field y in type string",
+    ),
+    ("{{ (index .l 2).y }}", "<no value>", ""),
+    ("{{ (len .l).y }}", "", "template: t.tpl:1:8: executing \"t.tpl\" at <.l>: can't evaluate field y in type int"),
+    (
+        "{{ with .name }}{{ .y }}{{ end }}",
+        "",
+        "template: t.tpl:1:19: executing \"t.tpl\" at <.y>: can't evaluate field y in type string",
+    ),
+    (
+        "{{ with .l }}{{ .y }}{{ end }}",
+        "",
+        "template: t.tpl:1:16: executing \"t.tpl\" at <.y>: can't evaluate field y in type []interface {}",
+    ),
+    (
+        "{{ with .m }}{{ .k.y }}{{ end }}",
+        "",
+        "template: t.tpl:1:18: executing \"t.tpl\" at <.k.y>: can't evaluate field y in type interface {}",
+    ),
+    (
+        "{{ range .l }}{{ .y }}{{ end }}",
+        "",
+        "template: t.tpl:1:17: executing \"t.tpl\" at <.y>: can't evaluate field y in type interface {}",
+    ),
+    (
+        "{{ range $i, $e := .l }}{{ $e.y }}{{ end }}",
+        "",
+        "template: t.tpl:1:29: executing \"t.tpl\" at <$e.y>: can't evaluate field y in type interface {}",
+    ),
+    (
+        "{{ range $i, $e := .l }}{{ $i.y }}{{ end }}",
+        "",
+        "template: t.tpl:1:29: executing \"t.tpl\" at <$i.y>: can't evaluate field y in type int",
+    ),
+    (
+        "{{ range $k, $v := .m }}{{ $k.y }}{{ end }}",
+        "",
+        "template: t.tpl:1:29: executing \"t.tpl\" at <$k.y>: can't evaluate field y in type string",
+    ),
+    (
+        "{{ range $k, $v := .m }}{{ $v.y }}{{ end }}",
+        "<no value>",
+        "template: t.tpl:1:29: executing \"t.tpl\" at <$v.y>: can't evaluate field y in type interface {}",
+    ),
+    (
+        "{{ range .l }}{{ $.name.y }}{{ end }}",
+        "",
+        "template: t.tpl:1:18: executing \"t.tpl\" at <$.name.y>: can't evaluate field y in type interface {}",
+    ),
+    (
+        "{{ define \"s\" }}{{ .y }}{{ end }}{{ template \"s\" .name }}",
+        "",
+        "template: t.tpl:1:19: executing \"s\" at <.y>: can't evaluate field y in type string",
+    ),
+    (
+        "{{ define \"s\" }}{{ .y }}{{ end }}{{ template \"s\" .f }}",
+        "",
+        "template: t.tpl:1:19: executing \"s\" at <.y>: can't evaluate field y in type float64",
+    ),
+    (
+        "{{ define \"s\" }}{{ $.y }}{{ end }}{{ template \"s\" .b }}",
+        "",
+        "template: t.tpl:1:20: executing \"s\" at <$.y>: can't evaluate field y in type bool",
+    ),
+    (
+        "{{ define \"s\" }}{{ .y }}{{ end }}{{ range .l }}{{ template \"s\" . }}{{ end }}",
+        "",
+        "template: t.tpl:1:19: executing \"s\" at <.y>: can't evaluate field y in type string",
+    ),
+    (
+        "{{ printf .n }}",
+        "",
+        "template: t.tpl:1:10: executing \"t.tpl\" at <.n>: wrong type for value; expected string; got interface {}",
+    ),
+    (
+        "{{ printf .missing }}",
+        "",
+        "template: t.tpl:1:10: executing \"t.tpl\" at <.missing>: invalid value; expected string",
+    ),
+    (
+        "{{ printf .f }}",
+        "",
+        "template: t.tpl:1:10: executing \"t.tpl\" at <.f>: wrong type for value; expected string; got float64",
+    ),
+    ("{{ .n | printf }}", "", "template: t.tpl:1:8: executing \"t.tpl\" at <printf>: invalid value; expected string"),
+    (
+        "{{ .missing | printf }}",
+        "",
+        "template: t.tpl:1:14: executing \"t.tpl\" at <printf>: invalid value; expected string",
+    ),
+    (
+        "{{ .f | printf }}",
+        "",
+        "template: t.tpl:1:8: executing \"t.tpl\" at <printf>: wrong type for value; expected string; got float64",
+    ),
+    (
+        "{{ .l | printf }}",
+        "",
+        "template: t.tpl:1:8: executing \"t.tpl\" at <printf>: wrong type for value; expected"
+        " string; got []interface {}",
+    ),
+    (
+        "{{ printf (index .l 2) }}",
+        "",
+        "template: t.tpl:1:20: executing \"t.tpl\" at <2>: invalid value; expected string",
+    ),
+    (
+        "{{ $x := .n }}{{ printf $x }}",
+        "",
+        "template: t.tpl:1:24: executing \"t.tpl\" at <$x>: invalid value; expected string",
+    ),
+    (
+        "{{ range .l }}{{ printf . }}{{ end }}",
+        "a",
+        "template: t.tpl:1:24: executing \"t.tpl\" at <.>: wrong type for value; expected string; got float64",
+    ),
+    ("{{ (1).y }}", "", "template: t.tpl:1:4: executing \"t.tpl\" at <1>: can't evaluate field y in type int"),
+    (
+        "{{ $.name.y }}",
+        "",
+        "template: t.tpl:1:4: executing \"t.tpl\" at <$.name.y>: can't evaluate field y in type interface {}",
+    ),
+    (
+        "{{ .name.y.z }}",
+        "",
+        "template: t.tpl:1:8: executing \"t.tpl\" at <.name.y.z>: can't evaluate field y in type interface {}",
+    ),
+    (
+        "{{ .l.y.z }}",
+        "",
+        "template: t.tpl:1:5: executing \"t.tpl\" at <.l.y.z>: can't evaluate field y in type interface {}",
+    ),
+    (
+        "{{ range .e }}{{ else }}{{ .name.y }}{{ end }}",
+        "",
+        "template: t.tpl:1:32: executing \"t.tpl\" at <.name.y>: can't evaluate field y in type interface {}",
+    ),
+    (
+        "{{ with .n }}{{ else }}{{ .f.y }}{{ end }}",
+        "",
+        "template: t.tpl:1:28: executing \"t.tpl\" at <.f.y>: can't evaluate field y in type interface {}",
+    ),
+    (
+        "{{ range .l }}{{ with .}}{{ .y }}{{ end }}{{ end }}",
+        "",
+        "template: t.tpl:1:28: executing \"t.tpl\" at <.y>: can't evaluate field y in type string",
+    ),
+    (
+        "{{ len .missing }}",
+        "",
+        "template: t.tpl:1:3: executing \"t.tpl\" at <len .missing>: error calling len: reflect:"
+        " call of reflect.Value.Type on zero Value",
+    ),
+    ("{{ len .n }}", "", "template: t.tpl:1:3: executing \"t.tpl\" at <len .n>: error calling len: len of nil pointer"),
+    (
+        "{{ index .missing 0 }}",
+        "",
+        "template: t.tpl:1:3: executing \"t.tpl\" at <index .missing 0>: error calling index: index of untyped nil",
+    ),
+    (
+        "{{ index .n 0 }}",
+        "",
+        "template: t.tpl:1:3: executing \"t.tpl\" at <index .n 0>: error calling index: index of untyped nil",
+    ),
+    (
+        "{{ .missing | len }}",
+        "",
+        "template: t.tpl:1:14: executing \"t.tpl\" at <len>: error calling len: reflect: call of"
+        " reflect.Value.Type on zero Value",
+    ),
+    ("{{ eq .missing 1 }}", "false", ""),
+    ("{{ not .missing }}", "true", ""),
+    ("{{ slice .name 1 }}", "", ""),
+    (
+        "{{ (slice .name 1).y }}",
+        "",
+        "template: t.tpl:1:16: executing \"t.tpl\" at <1>: can't evaluate field y in type string",
+    ),
+    (
+        "{{ (print .f).y }}",
+        "",
+        "template: t.tpl:1:10: executing \"t.tpl\" at <.f>: can't evaluate field y in type string",
+    ),
+    ("{{ (not .b).y }}", "", "template: t.tpl:1:8: executing \"t.tpl\" at <.b>: can't evaluate field y in type bool"),
+    ("{{ (eq 1 1).y }}", "", "template: t.tpl:1:9: executing \"t.tpl\" at <1>: can't evaluate field y in type bool"),
+    (
+        "{{ (html .name).y }}",
+        "",
+        "template: t.tpl:1:9: executing \"t.tpl\" at <.name>: can't evaluate field y in type string",
+    ),
+    (
+        "{{ printf (print 1) }}{{ printf (len .l) }}",
+        "1",
+        "template: t.tpl:1:37: executing \"t.tpl\" at <.l>: wrong type for value; expected string; got int",
+    ),
+    ("{{ printf (.m).k }}", "v", ""),
+    (
+        "{{ printf (.m).z }}",
+        "",
+        "template: t.tpl:1:11: executing \"t.tpl\" at <.m>: wrong type for value; expected string; got interface {}",
+    ),
+    (
+        "{{ printf $ }}",
+        "",
+        "template: t.tpl:1:10: executing \"t.tpl\" at <$>: wrong type for value; expected string;"
+        " got map[string]interface {}",
+    ),
+    (
+        "{{ printf . }}",
+        "",
+        "template: t.tpl:1:10: executing \"t.tpl\" at <.>: wrong type for value; expected string;"
+        " got map[string]interface {}",
+    ),
+    (
+        "{{ range .l }}{{ printf $ }}{{ end }}",
+        "",
+        "template: t.tpl:1:24: executing \"t.tpl\" at <$>: wrong type for value; expected string;"
+        " got map[string]interface {}",
+    ),
+    (
+        "{{ with .m }}{{ printf . }}{{ end }}",
+        "",
+        "template: t.tpl:1:23: executing \"t.tpl\" at <.>: wrong type for value; expected string;"
+        " got map[string]interface {}",
+    ),
+    (
+        "{{ (.m).k.y }}",
+        "",
+        "template: t.tpl:1:4: executing \"t.tpl\" at <.m>: can't evaluate field y in type interface {}",
+    ),
+    ("{{ (.m).z.y }}", "", "template: t.tpl:1:4: executing \"t.tpl\" at <.m>: nil pointer evaluating interface {}.y"),
+    ("{{ ((.m).d).y }}", "<no value>", ""),
+    (
+        "{{ (index .m \"d\").q.y }}",
+        "",
+        "template: t.tpl:1:13: executing \"t.tpl\" at <\"d\">: can't evaluate field y in type interface {}",
+    ),
+    (
+        "{{ .m.d.q.y }}",
+        "",
+        "template: t.tpl:1:5: executing \"t.tpl\" at <.m.d.q.y>: can't evaluate field y in type interface {}",
+    ),
+    (
+        "{{ range $i, $e := .l }}{{ $i = 5 }}{{ $i.y }}{{ end }}",
+        "",
+        "template: t.tpl:1:41: executing \"t.tpl\" at <$i.y>: can't evaluate field y in type int",
+    ),
+    (
+        "{{ $e := 0 }}{{ range $e = .l }}{{ $e.y }}{{ end }}",
+        "",
+        "template: t.tpl:1:37: executing \"t.tpl\" at <$e.y>: can't evaluate field y in type interface {}",
+    ),
+    (
+        "{{ $x := .l }}{{ range .l }}{{ $x.y }}{{ end }}",
+        "",
+        "template: t.tpl:1:33: executing \"t.tpl\" at <$x.y>: can't evaluate field y in type []interface {}",
+    ),
+]
+
+
+@pytest.mark.parametrize(("template", "output", "error"), GO_TYPE_CASES)
+def test_execution_errors_name_the_type_go_names(template: str, output: str, error: str) -> None:
+    templates = parse_sources({"t.tpl": (template, "t.tpl")})
+    if not error:
+        assert render(templates, "t.tpl", from_json(GO_TYPE_DATA), print_missing=True) == output
+        return
+    with pytest.raises(TemplateError) as info:
+        render(templates, "t.tpl", from_json(GO_TYPE_DATA), print_missing=True)
+    assert f"template: {info.value}" == error

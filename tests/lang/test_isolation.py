@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -213,6 +214,35 @@ def test_print_goes_to_the_client_log_without_an_engine_log() -> None:
     client = FakeClient()
     reconcile(starlark('def reconcile(self):\n    print("hello")\n' + OK), client)
     assert client.logs == ["hello"]
+
+
+def test_print_is_cut_per_message_and_per_reconcile_in_the_worker() -> None:
+    """A huge print reaches choreo cut to 64 KiB with a marker, and a reconcile's prints stop at the output
+    limit (64 KiB here, a line break counted for each), the rest counted on one line; the next reconcile
+    prints afresh. Empty messages count too."""
+    logs: list[str] = []
+    engine = starlark(
+        'def reconcile(self):\n    print("x" * 10000000)\n    for i in range(1000):\n        print("line", i)\n'
+        + OK,
+        log=logs.append,
+    )
+    reconcile(engine)
+    rule = "print keeps 64 KiB of a message and 64 KiB of a reconcile"
+    assert logs == [
+        "x" * 65535 + f"... [9.5 MiB (9934465 B) of this message dropped: {rule}]",
+        f"[print: 1000 more messages of this reconcile dropped, 7.7 KiB (7890 B): {rule}]",
+    ]
+    logs.clear()
+    reconcile(engine)
+    assert len(logs) == 2 and logs[1].startswith("[print: 1000 more messages")
+    logs.clear()
+    reconcile(starlark('def reconcile(self):\n    for i in range(100000):\n        print("")\n' + OK, log=logs.append))
+    assert logs == [""] * 65536 + [f"[print: {100000 - 65536} more messages of this reconcile dropped, 0 B: {rule}]"]
+    logs.clear()
+    code = 'def reconcile(self):\n    print("é" * 40000)\n    print("ok")\n' + OK
+    reconcile(starlark(code, limits=replace(SMALL, output=MiB), log=logs.append))
+    rule = "print keeps 64 KiB of a message and 1 MiB of a reconcile"
+    assert logs == ["é" * 32768 + f"... [14.1 KiB (14464 B) of this message dropped: {rule}]", "ok"]
 
 
 def test_reconcile_errors_keep_the_worker() -> None:

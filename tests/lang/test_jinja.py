@@ -3,6 +3,7 @@ and the output contract shared with the Go-template engine (one owned KRM object
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from choreo.errors import LoadError, ReconcileError
+from choreo.lang import pongo2
 from choreo.lang.engines import make_engine
 from choreo.lang.jinja_engine import JinjaReconciler, pongo2_finalize, translate_pongo2
 from choreo.lang.limits import LimitExceeded, Limits
@@ -150,6 +152,60 @@ PONGO2_OBJ = {**OBJ, "spec": {**OBJ["spec"], "labels": {"b": "2", "ab": "1", "xy
 )
 def test_pongo2_syntax_and_filters(template: str, expected: str) -> None:
     assert JinjaReconciler(config({"main.jinja2": template})).render(dict(PONGO2_OBJ)) == expected
+
+
+# pongo2 v6's filters (filters_builtin.go) on pongo2's Value conversions: a string is a number where Go's
+# strconv.ParseFloat reads one (" 12" no, "1_000" and "0x1p4" yes, "1e400" is out of range: 0), a float
+# becomes an int as Go's int() on amd64 makes it (+Inf: -9223372036854775808), a number has no length,
+# Go's strings.ToUpper keeps one character one ("ß"), Go's %-5s pads on the right. The Go parts were checked
+# with Go 1.19 (strconv.ParseFloat, int(), strings.ToUpper, strings.Split, fmt.Sprintf, FormatFloat).
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ('{{ 1|add:2 }} {{ 1|add:1.5 }} {{ 1|add:"2" }} {{ "a"|add:1.5 }} {{ spec.up|add:1 }} {{ spec.none|add:"x" }}',
+         "3 2.500000 12 a1.500000 True1 x"),
+        ('[{{ 5|capfirst }}] {{ "ßa"|capfirst }} {{ "éa"|capfirst }} [{{ ""|capfirst }}] {{ 1.5|cut:"0" }}',
+         "[] ßa Éa [] 1.5"),
+        ('{{ "21"|divisibleby:"7" }} {{ 7|divisibleby:0 }} {{ "x"|divisibleby:3 }} {{ 0|default_if_none:"x" }}',
+         "True False True 0"),
+        ('{{ "3.0"|floatformat }} {{ 3.0|floatformat:3 }} {{ 3.0|floatformat:"3" }} {{ 3.7|floatformat:0 }}'
+         ' {{ "abc"|floatformat }} {{ 2.5|floatformat:0 }} {{ 3.25|floatformat:"-1" }}', "3 3.000 3 4 0 2 3.2"),
+        ('{{ " 12"|integer }} {{ "1_000"|integer }} {{ "1e3"|integer }} {{ "inf"|integer }} {{ "1e400"|integer }}'
+         ' {{ "0x1p4"|integer }} {{ "0x10"|integer }} {{ -1.9|integer }} {{ 1e30|integer }}',
+         "0 1000 1000 -9223372036854775808 0 16 0 -1 -9223372036854775808"),
+        ('{{ 5|length_is:0 }} {{ "é"|length_is:1 }} {{ spec.none|length_is:0 }} {{ 5|ljust:3 }}|{{ "é"|ljust:3 }}|'
+         '{{ "ab"|rjust:-5 }}|{{ "é"|rjust:5 }}|{{ 1.5|rjust:10 }}', "True True True 5   |é  |ab   |    é|  1.500000"),
+        ('{{ 2|pluralize:2 }}{{ 1.5|pluralize }}|{{ 0|pluralize:"es" }}|{{ 1|pluralize:"es" }}', "s|es|"),
+        ('{{ "aé"|split:""|join:"-" }} {{ [1.5, None, True, 2]|join:"," }} {{ [1.5, None]|join(",") }}',
+         "a-é 1.500000,,True,2 1.5,None"),  # join with a colon is pongo2's, Jinja2's own stays
+        ('[{{ "abcde"|slice:":" }}] [{{ "abcde"|slice:"0:" }}] {{ "abcde"|slice:"2:" }} {{ "abcde"|slice:"3:1" }}'
+         ' {{ "abcde"|slice:"1:10" }} {{ 5|slice:"1:2" }} {{ spec["items"]|slice:"1:"|join:"" }}',
+         "[] [] cde de bcde 5 b"),
+        ('{{ 0|yesno:"y,n" }} {{ spec.none|yesno:"y,n" }} {{ spec.none|stringformat:"%s" }} {{ 1e300*1e300 }}',
+         "n maybe %!s(<nil>) +Inf"),
+    ],
+)
+def test_pongo2_filters_read_values_as_pongo2(template: str, expected: str) -> None:
+    assert JinjaReconciler(config({"main.jinja2": template})).render(dict(PONGO2_OBJ)) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ('{{ "x"|pluralize }}', "filter 'pluralize' does only work on numbers"),
+        ("{{ spec.none|pluralize }}", "filter 'pluralize' does only work on numbers"),
+        ('{{ 2|pluralize:"a,b,c" }}', "you cannot pass more than 2 arguments to filter 'pluralize'"),
+        ('{{ 0|yesno:"a" }}', "you must pass either no or at least 2 arguments to the 'yesno'-filter (got: 'a')"),
+        ('{{ 0|yesno:"a,b,c,d" }}', "you cannot pass more than 3 options to the 'yesno'-filter (got: 'a,b,c,d')"),
+        ('{{ "abc"|slice:"1" }}',
+         "Slice string must have the format 'from:to' [from/to can be omitted, but the ':' is required]"),
+        ('{{ "abc"|slice:"-2:" }}', "slice:'-2:': slice bounds out of range [-2:0]"),
+    ],
+)
+def test_pongo2_filters_refuse_what_pongo2_refuses(template: str, message: str) -> None:
+    with pytest.raises(ReconcileError) as info:
+        JinjaReconciler(config({"main.jinja2": "\n" + template})).render(dict(PONGO2_OBJ))
+    assert str(info.value) == f"{DIR}/main.jinja2:2: {message}"
 
 
 @pytest.mark.parametrize(
@@ -366,3 +422,21 @@ def test_output_that_is_not_one_owned_object_is_an_error_naming_the_file(kind: s
 def test_missing_entry_template_is_a_load_error(kind: str) -> None:
     with pytest.raises(LoadError, match=f"{DIR}/config.yaml: {kind} reconciler cfg has no {ENGINES[kind][0]} code"):
         make_engine(config({"other": "x"}, kind), {}, log=print)
+
+
+# Go 1.19: strconv.ParseFloat(s, 64) -> its value, or None where it returns an error (pongo2 then reads 0).
+PARSE_FLOAT = [
+    ("12", 12.0), ("-12.7", -12.7), (" 12", None), ("12 ", None), ("1_000", 1000.0), ("1_0.5", 10.5),
+    ("0x10", None), ("0x1p4", 16.0), ("0x_1p4", 16.0), ("0X1P-2", 0.25), ("0x1.8p1", 3.0), ("1e3", 1000.0),
+    ("1E+3", 1000.0), (".5", 0.5), ("5.", 5.0), ("1.e5", 1e5), ("00.5", 0.5), ("+5", 5.0), ("1e+1_0", 1e10),
+    ("inf", math.inf), ("-Inf", -math.inf), ("+infinity", math.inf), ("+INF", math.inf), ("infinit", None),
+    ("1e400", None), ("-1e400", None), ("1e-400", 0.0), ("", None), ("abc", None), ("0b101", None),
+    ("0o17", None), ("017", 17.0), ("1__0", None), ("_1", None), ("1_", None), ("1e", None), ("٣", None),
+    ("1,5", None), ("+nan", None), ("-NaN", None),
+]
+
+
+@pytest.mark.parametrize(("text", "number"), PARSE_FLOAT)
+def test_pongo2_reads_a_number_in_a_string_as_go_parses_it(text: str, number: float | None) -> None:
+    assert pongo2._parse_float(text) == number
+    assert math.isnan(pongo2._parse_float("nAn") or 0.0)

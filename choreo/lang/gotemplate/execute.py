@@ -63,14 +63,17 @@ class Executor:
         self.print_missing = print_missing
         self.functions: Functions = {**GO_FUNCTIONS, **functions} if functions else GO_FUNCTIONS
         self.out: list[str] = []
-        self.vars: list[tuple[str, Any]] = []
+        # (name, value, boxed): a value is boxed when Go holds it as an interface {} (a list's element
+        # that range handed out), not as its own type (what every pipeline result is)
+        self.vars: list[tuple[str, Any, bool]] = []
+        self.boxed_dot = False  # dot is a range element (Go's interface {}), not a pipeline's value
         self.name = ""
 
     def execute(self, name: str, data: Any) -> str:
         if name not in self.templates:
             raise TemplateError(f'template: no template {name!r} associated with template set'.replace("'", '"'))
         self.name = name
-        self.vars = [("$", data)]
+        self.vars = [("$", data, False)]
         self.walk(data, self.templates[name])
         return "".join(self.out)
 
@@ -95,6 +98,14 @@ class Executor:
             elif isinstance(node, LoopControl):
                 raise _Break() if node.kind == "break" else _Continue()
 
+    def walk_dot(self, dot: Any, boxed: bool, nodes: list[Node]) -> None:
+        """``walk`` with a new dot: a range element (``boxed``) or a pipeline's value."""
+        outer, self.boxed_dot = self.boxed_dot, boxed
+        try:
+            self.walk(dot, nodes)
+        finally:
+            self.boxed_dot = outer
+
     def write(self, node: Node, text: str) -> None:
         self.budget.add_output(len(text), node.where)
         self.out.append(text)
@@ -112,8 +123,10 @@ class Executor:
             value = self.pipeline(dot, node.pipe)
             if node.kind == "range":
                 self.range(dot, node, value, mark)
+            elif truth(value) and node.kind == "with":
+                self.walk_dot(value, False, node.body)
             elif truth(value):
-                self.walk(value if node.kind == "with" else dot, node.body)
+                self.walk(dot, node.body)
             elif node.else_body is not None:
                 self.walk(dot, node.else_body)
         finally:
@@ -121,13 +134,14 @@ class Executor:
 
     def range(self, dot: Any, node: Branch, value: Any, mark: int) -> None:
         body_mark = len(self.vars)
+        boxed = not isinstance(value, int)  # a list's or map's elements are interface {}s, an int's ints
         empty = True
         for key, elem in self._iteration(node, value):
             empty = False
             self.budget.check_time(node.where)
-            self._set_range_vars(node.pipe, key, elem, mark)
+            self._set_range_vars(node.pipe, key, elem, boxed, mark)
             try:
-                self.walk(elem, node.body)
+                self.walk_dot(elem, boxed, node.body)
             except _Continue:
                 pass
             except _Break:
@@ -148,24 +162,25 @@ class Executor:
             return ((i, i) for i in range(value))
         if value is MISSING or value is None:
             return []
-        at = _last_evaluated(node.pipe)
+        at = _evaluated_last(node.pipe)
         raise self.fail(at, _text(at, node.pipe.cmds[-1]), f"range can't iterate over {format_value(value, 'v')}")
 
-    def _set_range_vars(self, pipe: Pipe, key: Any, elem: Any, mark: int) -> None:
+    def _set_range_vars(self, pipe: Pipe, key: Any, elem: Any, boxed: bool, mark: int) -> None:
+        """The range variables: the key (an int index or a string map key) and the element (``boxed``)."""
         if not pipe.decl:
             return
         if pipe.assign:
             if len(pipe.decl) > 1:
-                self.set_var(pipe.decl[0], key)
-                self.set_var(pipe.decl[1], elem)
+                self.set_var(pipe.decl[0], key, False)
+                self.set_var(pipe.decl[1], elem, boxed)
             else:
-                self.set_var(pipe.decl[0], elem)
+                self.set_var(pipe.decl[0], elem, boxed)
             return
         if len(pipe.decl) > 1:
-            self.vars[mark] = (pipe.decl[0], key)
-            self.vars[mark + 1] = (pipe.decl[1], elem)
+            self.vars[mark] = (pipe.decl[0], key, False)
+            self.vars[mark + 1] = (pipe.decl[1], elem, boxed)
         else:
-            self.vars[mark] = (pipe.decl[0], elem)
+            self.vars[mark] = (pipe.decl[0], elem, boxed)
 
     def call_template(self, dot: Any, node: TemplateCall) -> None:
         body = self.templates.get(node.name)
@@ -173,25 +188,26 @@ class Executor:
             raise self.fail(node, _call_text(node), f'template "{node.name}" not defined')
         value = self.pipeline(dot, node.pipe) if node.pipe is not None else MISSING
         saved = (self.vars, self.name)
-        self.vars, self.name = [("$", value)], node.name
+        self.vars, self.name = [("$", value, False)], node.name
         try:
             with self.budget.nested(node.where):
-                self.walk(value, body)
+                self.walk_dot(value, False, body)
         finally:
             self.vars, self.name = saved
 
     # --- variables ----------------------------------------------------------------------------------
 
-    def lookup(self, node: Node, name: str) -> Any:
-        for var, value in reversed(self.vars):
+    def lookup(self, node: Node, name: str) -> tuple[Any, bool]:
+        """A variable's value and whether it is boxed (see ``vars``)."""
+        for var, value, boxed in reversed(self.vars):
             if var == name:
-                return value
+                return value, boxed
         raise self.fail(node, name, f"undefined variable: {name}")
 
-    def set_var(self, name: str, value: Any) -> None:
+    def set_var(self, name: str, value: Any, boxed: bool = False) -> None:
         for i in range(len(self.vars) - 1, -1, -1):
             if self.vars[i][0] == name:
-                self.vars[i] = (name, value)
+                self.vars[i] = (name, value, boxed)
                 return
 
     # --- pipelines and commands ---------------------------------------------------------------------
@@ -206,13 +222,13 @@ class Executor:
             if pipe.assign:
                 self.set_var(name, value)
             else:
-                self.vars.append((name, value))
+                self.vars.append((name, value, False))
         return value
 
     def command(self, dot: Any, cmd: Command, final: Any) -> Any:
         first = cmd.args[0]
         if isinstance(first, Field):
-            return self.field_chain(dot, dot, first, first.names, cmd, cmd.args, final)
+            return self.field_chain(dot, dot, self.boxed_dot, first, first.names, cmd, cmd.args, final)
         if isinstance(first, Variable):
             return self.variable(dot, first, cmd, cmd.args, final)
         if isinstance(first, Identifier):
@@ -233,37 +249,46 @@ class Executor:
             raise self.fail(cmd.args[0], first, f"can't give argument to non-function {first}")
 
     def chain(self, dot: Any, node: Chain, cmd: Command, args: list[Node], final: Any) -> Any:
+        """``(pipe).a.b``: the fields of the pipeline's value, which Go holds as its own type; an error is
+        reported where Go's executor was last, inside the pipeline."""
         value = self.arg(dot, node.node, cmd)
         if value is None:
             value = MISSING
-        return self.field_chain(dot, value, node, node.names, cmd, args, final)
+        at = _evaluated_last(node.node)
+        return self.field_chain(dot, value, False, at, node.names, Command(at.where, [at], _text(at, cmd)), args, final)
 
     def variable(self, dot: Any, node: Variable, cmd: Command, args: list[Node], final: Any) -> Any:
-        value = self.lookup(node, node.name)
+        value, boxed = self.lookup(node, node.name)
         if not node.names:
             if len(args) > 1 or final is not NO_FINAL:
                 self._not_a_function(cmd, final)
             return value
-        return self.field_chain(dot, value, node, node.names, cmd, args, final)
+        return self.field_chain(dot, value, boxed, node, node.names, cmd, args, final)
 
     def field_chain(
-        self, dot: Any, receiver: Any, node: Node, names: list[str], cmd: Command, args: list[Node], final: Any
+        self, dot: Any, receiver: Any, boxed: bool, node: Node, names: list[str], cmd: Command, args: list[Node],
+        final: Any,
     ) -> Any:
+        """``receiver.a.b...``: ``boxed`` says how Go holds the receiver (see ``vars``); what a map gives is
+        an interface {}."""
         for name in names[:-1]:
-            receiver = self.field(receiver, name, node, cmd, [], NO_FINAL)
-        return self.field(receiver, names[-1], node, cmd, args, final)
+            receiver = self.field(receiver, boxed, name, node, cmd, [], NO_FINAL)
+            boxed = True
+        return self.field(receiver, boxed, names[-1], node, cmd, args, final)
 
-    def field(self, receiver: Any, name: str, node: Node, cmd: Command, args: list[Node], final: Any) -> Any:
+    def field(
+        self, receiver: Any, boxed: bool, name: str, node: Node, cmd: Command, args: list[Node], final: Any
+    ) -> Any:
         if receiver is MISSING:
             return MISSING
         text = _text(node, cmd)
-        if receiver is None:
+        if receiver is None:  # only an interface {} holds nil: a pipeline's nil is Go's invalid value
             raise self.fail(node, text, f"nil pointer evaluating interface {{}}.{name}")
         if isinstance(receiver, dict):
             if len(args) > 1 or final is not NO_FINAL:
                 raise self.fail(node, text, f"{name} is not a method but has arguments")
             return receiver.get(name, MISSING)
-        typ = "int" if type_name(receiver) == "int" else "interface {}"
+        typ = "interface {}" if boxed else type_name(receiver)
         raise self.fail(node, text, f"can't evaluate field {name} in type {typ}")
 
     def function(self, dot: Any, ident: Identifier, cmd: Command, args: list[Node], final: Any) -> Any:
@@ -280,7 +305,7 @@ class Executor:
             values[0] = self._string_arg(args[0], values[0], cmd)
         if final is not NO_FINAL:
             if name == "printf" and not args and not isinstance(final, str):
-                raise self.fail(cmd, cmd.text, f"wrong type for value; expected string; got {_go_type(final)}")
+                raise self.fail(ident, name, _not_a_string(final))
             values.append(final)
         try:
             assert implementation is not None  # only and/or have none, and they returned above
@@ -299,7 +324,8 @@ class Executor:
                 raise self.fail(node, node.text, f"expected string; found {node.text}")
         if isinstance(value, str):
             return value
-        raise self.fail(node, _text(node, cmd), f"wrong type for value; expected string; got {_go_type(value)}")
+        at = _evaluated_last(node)
+        raise self.fail(at, _text(at, cmd), _not_a_string(value))
 
     def _and_or(self, dot: Any, name: str, cmd: Command, args: list[Node], final: Any) -> Any:
         value: Any = MISSING
@@ -312,7 +338,7 @@ class Executor:
     def arg(self, dot: Any, node: Node, cmd: Command) -> Any:
         """An argument's value (Go's ``evalArg`` for ``any``/``reflect.Value`` parameters)."""
         if isinstance(node, Field):
-            return self.field_chain(dot, dot, node, node.names, cmd, [node], NO_FINAL)
+            return self.field_chain(dot, dot, self.boxed_dot, node, node.names, cmd, [node], NO_FINAL)
         if isinstance(node, Variable):
             return self.variable(dot, node, cmd, [node], NO_FINAL)
         if isinstance(node, Pipe):
@@ -337,16 +363,26 @@ class Executor:
         return value
 
 
-def _go_type(value: Any) -> str:
-    """The Go type of a value as a typed parameter sees it (a nil or missing value is an empty interface)."""
-    return "interface {}" if value is None or value is MISSING else type_name(value)
+def _not_a_string(value: Any) -> str:
+    """Go's ``validateType`` refusing a value for a ``string`` parameter: Go's invalid value (a missing key, a
+    pipeline's nil), a nil interface {} (null in the data), or a value of its own type."""
+    if value is MISSING:
+        return "invalid value; expected string"
+    typ = "interface {}" if value is None else type_name(value)
+    return f"wrong type for value; expected string; got {typ}"
 
 
-def _last_evaluated(pipe: Pipe) -> Node:
-    """The node Go's executor evaluated last in a pipeline (where it reports an error about its value): the
-    last command's field, variable or constant, or the last argument of its function."""
-    args = pipe.cmds[-1].args
-    return args[-1] if isinstance(args[0], Identifier) else args[0]
+def _evaluated_last(node: Node) -> Node:
+    """The node Go's executor evaluated last in evaluating ``node`` (where it reports an error about its
+    value): in a pipeline, the last command's field, variable or constant, or its function's last argument
+    (its name when it has none), and within a parenthesized pipeline or chain the same again."""
+    while isinstance(node, Pipe | Chain):
+        if isinstance(node, Chain):
+            node = node.node
+            continue
+        args = node.cmds[-1].args
+        node = args[-1] if isinstance(args[0], Identifier) else args[0]
+    return node
 
 
 def _call_text(node: TemplateCall) -> str:
@@ -362,4 +398,6 @@ def _text(node: Node, cmd: Command) -> str:
         return ".".join([node.name, *node.names])
     if isinstance(node, Constant):
         return node.text
+    if isinstance(node, Identifier) and node is not cmd.args[0]:
+        return node.name
     return cmd.text

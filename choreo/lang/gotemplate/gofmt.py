@@ -25,6 +25,7 @@ _RUNE_ERROR = "\ufffd"
 _LDIGITS = "0123456789abcdefx"
 _UDIGITS = "0123456789ABCDEFX"
 _U64 = (1 << 64) - 1
+_FLOAT_FORMATS = frozenset("beEfgGxX")
 
 
 def sprint(args: list[Any]) -> str:
@@ -542,11 +543,13 @@ def _digits(value: float, fmt: str, prec: int) -> tuple[str, int, int]:
 
 
 def format_float(value: float, fmt: str, prec: int) -> str:
-    """``strconv.FormatFloat(value, fmt, prec, 64)``."""
+    """``strconv.FormatFloat(value, fmt, prec, 64)`` (``%`` and ``fmt`` for a format strconv does not know)."""
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
+    if fmt not in _FLOAT_FORMATS:
+        return "%" + fmt
     neg = math.copysign(1.0, value) < 0
     value = abs(value)
     if fmt == "b":
@@ -691,6 +694,11 @@ def _can_backquote(text: str) -> bool:
 
 
 _ESCAPES = {"\a": r"\a", "\b": r"\b", "\f": r"\f", "\n": r"\n", "\r": r"\r", "\t": r"\t", "\v": r"\v"}
+
+
+def quote(text: str) -> str:
+    """strconv.Quote: ``text`` in double quotes, printable characters as they are, others escaped."""
+    return _quote(text, '"')
 
 
 def _quote(text: str, quote: str, *, ascii_only: bool = False) -> str:
