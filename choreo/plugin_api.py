@@ -13,6 +13,7 @@ What is here, by use:
   (the head of an object at hand, e.g. a watch event's);
 - errors a plug-in raises or catches: ``ChoreoError``, ``Invalid``, ``LoadError``, ``NotFound``;
 - project files, read the loader's way: ``Folder``/``FoundFile`` (listing a project folder),
+  ``loaded_from_project`` (whether the loader applied an object from the project's files),
   ``FileStamp``/``file_stamp``/``is_racy`` (whether a file changed since it was read, from ``stat`` alone),
   ``ProjectPaths`` (paths that must stay inside the project), ``read_text``/``read_yaml_documents``/
   ``read_single_mapping`` (the strict, bounded readers), and safe git (``run_git``, ``check_url``,
@@ -37,6 +38,7 @@ from choreo.filestamp import FileStamp, file_stamp, is_racy
 from choreo.git import GitError, check_ref, check_url, run_git
 from choreo.loader.files import Folder, FoundFile
 from choreo.loader.paths import ProjectPaths
+from choreo.loader.upstream import loaded_from_project
 from choreo.loader.yamlio import read_single_mapping, read_text, read_yaml_documents
 from choreo.messages import capped
 from choreo.plugins import Plugin, StageContext
@@ -76,6 +78,7 @@ __all__ = [
     "is_racy",
     "json_text",
     "junit_xml",
+    "loaded_from_project",
     "natural_key",
     "read_single_mapping",
     "read_text",

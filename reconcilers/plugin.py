@@ -2,8 +2,11 @@
 
 Found by the runtime through the entry point ``internal-reconcilers`` (group ``choreo.plugins``). It
 ships the CRDs of ``ipam``, ``vlan``, ``as``, ``genid`` and ``extcomm.be.kuid.dev`` (Index, Claim and
-Entry kinds, served and stored as v1alpha1) and installs one ``Binding`` per allocator. It has no
-post-reconcile stage.
+Entry kinds, served and stored as v1alpha1) and installs one ``Binding`` per allocator. Its post-reconcile
+stage, ``allocators``, fails the run for each index or claim loaded from the project's files that is not
+Ready once the reconcilers are quiet: the reference refuses such a write, which fails its load, while here
+it is stored with ``Ready=False`` (and retried when its index changes), which alone would let a run with an
+input that got no value end well.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from choreo.plugin_api import HookHost, ObjectAPI, StageContext, StageResult
+from choreo.plugin_api import HookHost, ObjectAPI, StageContext, StageResult, loaded_from_project
 from reconcilers.adapters import all_adapters
 from reconcilers.binding import Binding
 
@@ -36,7 +39,29 @@ class AllocatorPlugin:
             Binding(adapter).install(api)
 
     def after_reconcile(self, context: StageContext) -> StageResult | None:
-        return None
+        errors = unallocated_inputs(context.api)
+        return StageResult("allocators", errors=errors) if errors else None
 
     def final_config_diff(self, api: ObjectAPI) -> list[str]:
         return []  # the allocators make no device configs
+
+
+def unallocated_inputs(api: ObjectAPI) -> list[str]:
+    """One message for each index or claim of the project's files whose ``Ready`` condition is False, in kind
+    and then store order. Only objects without an owner can be inputs (the index's own claims and those a
+    reconciler made have one): no other is read."""
+    errors = []
+    for adapter in all_adapters():
+        for kind in (adapter.index_kind, adapter.claim_kind):
+            for key, head in api.heads(adapter.group, kind):
+                if head.owners:
+                    continue
+                obj = api.view(key.group, key.kind, key.namespace, key.name)
+                if obj is None or not loaded_from_project(obj):
+                    continue
+                ready = next((c for c in (obj.get("status") or {}).get("conditions") or []
+                              if isinstance(c, dict) and c.get("type") == "Ready"), None)
+                if ready is not None and ready.get("status") == "False":
+                    errors.append(f"{kind} {key.namespace}/{key.name} (an input of the project) is not Ready: "
+                                  f"{ready.get('message') or ready.get('reason') or 'no reason given'}")
+    return errors

@@ -33,7 +33,7 @@ from choreo.code_digest import code_digest
 from choreo.errors import ChoreoError, LoadError
 from choreo.loader.devparse import library_object, reconciler_object
 from choreo.loader.project import INPUT_MANAGER, ORIGIN_ANNOTATION, InputObject, Project
-from choreo.loader.upstream import is_loader_origin, load_upstreams
+from choreo.loader.upstream import load_upstreams, loaded_from_project
 from choreo.store import StoreDamaged
 
 DEFAULT_NAMESPACE = "default"
@@ -315,7 +315,7 @@ def _refuse_taking_over(api: ObjectAPI, intent: Intent) -> None:
     if stored is None:
         return
     md = stored["metadata"]
-    if is_loader_origin((md.get("annotations") or {}).get(ORIGIN_ANNOTATION)) or md.get("ownerReferences"):
+    if loaded_from_project(stored) or md.get("ownerReferences"):
         return
     managers = [str(m.get("manager") or "") for m in md.get("managedFields") or []]
     if PLUGIN_MANAGER in managers or INPUT_MANAGER in managers:
@@ -376,8 +376,7 @@ def _remove(api: ObjectAPI, obj: dict[str, Any]) -> None:
 
 
 def _loaded_before_but_not_now(obj: dict[str, Any], loaded: set[ObjectKey]) -> bool:
-    annotations = obj["metadata"].get("annotations") or {}
-    if not is_loader_origin(annotations.get(ORIGIN_ANNOTATION)) or key_of(obj) in loaded:
+    if not loaded_from_project(obj) or key_of(obj) in loaded:
         return False
     return INPUT_MANAGER in {m.get("manager") for m in obj["metadata"].get("managedFields") or []}
 

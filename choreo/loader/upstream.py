@@ -35,6 +35,7 @@ from choreo.loader.libraries import merge_libraries
 from choreo.loader.loading import cluster_kinds, load_project, object_key
 from choreo.loader.project import (
     FILE_ORIGIN,
+    ORIGIN_ANNOTATION,
     STATE_DIR,
     InputObject,
     Library,
@@ -101,6 +102,14 @@ def is_loader_origin(value: Any) -> bool:
     except ValueError:
         return False
     return isinstance(parsed, dict) and parsed.get("kind") == ORIGIN_KIND
+
+
+def loaded_from_project(obj: dict[str, Any]) -> bool:
+    """Whether the input loader applied ``obj`` from the project's files (its ``in/`` folder or an upstream's),
+    as its origin annotation says."""
+    md = obj.get("metadata")
+    annotations = md.get("annotations") if isinstance(md, dict) else None
+    return isinstance(annotations, dict) and is_loader_origin(annotations.get(ORIGIN_ANNOTATION))
 
 
 def load_upstreams(project: Project) -> None:

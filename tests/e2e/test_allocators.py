@@ -209,3 +209,30 @@ def test_allocator_mistakes_fail_the_run_with_one_line_naming_the_file_and_field
         result = choreo("run", "-r", str(project), cwd=project)
         assert (result.code, result.err) == (1, message), result.out
         assert "Traceback" not in result.out
+
+
+UNALLOCATED = """\
+apiVersion: ipam.be.kuid.dev/v1alpha1
+kind: IPClaim
+metadata: {name: uplink, namespace: default}
+spec: {index: kubenet, address: 10.9.0.1/32}
+"""
+
+
+def test_a_claim_of_the_project_that_gets_no_value_fails_the_run(tmp_path: Path) -> None:
+    """The reference refuses a claim it cannot allocate, so its file fails the load; choreo keeps it with
+    Ready=False (to retry it when the index changes), and the run fails all the same, naming the claim and why.
+    Once the index holds its address, the next run allocates it and succeeds."""
+    project = tmp_path / "unallocated"
+    (project / "in").mkdir(parents=True)
+    (project / "in" / "kubenet.yaml").write_text(BAD_INDEX.replace("  - {prefix: 10.0.1.1/32}\n", ""))
+    (project / "in" / "uplink.yaml").write_text(UNALLOCATED)
+    failed = choreo("run", "-r", str(project), cwd=project)
+    assert failed.code == 1, failed.out + failed.err
+    assert ("  IPClaim default/uplink (an input of the project) is not Ready: cannot claim ip err a prefix range "
+            "always needs a parent\n") in failed.out
+    assert "run failed: allocators (1 error(s))" in failed.out + failed.err
+    (project / "in" / "kubenet.yaml").write_text(BAD_INDEX.replace("10.0.1.1/32", "10.9.0.0/24"))
+    passed = choreo("run", "-r", str(project), cwd=project)
+    assert passed.code == 0, passed.out + passed.err
+    assert column(project, "ipclaims", ".status.address")["uplink"] == "10.9.0.1/32"

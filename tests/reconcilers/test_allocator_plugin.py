@@ -15,6 +15,7 @@ from allocator_api import IPAM, claim, index, make_api, obj, ready
 
 from choreo.apiserver.server import APIServer
 from choreo.errors import Invalid
+from choreo.plugins import StageContext
 from reconcilers.binding import TOKENS
 from reconcilers.plugin import AllocatorPlugin
 
@@ -32,7 +33,29 @@ def test_plugin_serves_fifteen_kinds_as_v1alpha1() -> None:
     assert {c["spec"]["versions"][0]["name"] for c in crds} == {"v1alpha1"}
     groups = {c["spec"]["group"] for c in crds}
     assert groups == {f"{g}.be.kuid.dev" for g in ("ipam", "vlan", "as", "genid", "extcomm")}
-    assert AllocatorPlugin().after_reconcile(None) is None  # type: ignore[arg-type]
+
+
+def test_the_stage_fails_for_each_input_of_the_project_that_got_no_value(api: APIServer, tmp_path: Path) -> None:
+    """The reference refuses a claim it cannot allocate, which fails the load of its file; stored here with
+    Ready=False, an input claim or index that is still not Ready when the reconcilers are quiet fails the stage.
+    A claim written through the API (or by a reconciler: it has an owner) is the writer's to look at."""
+    file_origin = {"api.choreo.kform.dev/origin": '{"kind":"File"}'}
+    stage = AllocatorPlugin().after_reconcile
+    index(api, {"prefix": "10.0.0.0/30"})
+    assert stage(StageContext(api, tmp_path)) is None
+    for name, address in (("outside", "10.9.0.1/32"), ("by-hand", "10.8.0.1/32"), ("inside", "10.0.0.1/32")):
+        written = obj(IPAM, "IPClaim", name, {"index": "kubenet", "address": address})
+        if name != "by-hand":
+            written["metadata"]["annotations"] = file_origin
+        api.apply(written, manager="inputfileloader")
+    result = stage(StageContext(api, tmp_path))
+    assert result is not None and result.name == "allocators"
+    assert result.errors == [
+        "IPClaim default/outside (an input of the project) is not Ready: cannot claim ip err a prefix range always "
+        "needs a parent"
+    ]
+    api.apply(obj(IPAM, "IPIndex", "kubenet", {"prefixes": [{"prefix": "10.0.0.0/8"}]}), manager="test")
+    assert stage(StageContext(api, tmp_path)) is None  # the index grew: the claim was retried and got its value
 
 
 def test_claim_is_allocated_while_written_and_mirrored_by_entries(api: APIServer) -> None:
