@@ -136,6 +136,11 @@ class SchemaNode:
         return bool(ffi.cast("struct lysc_node_leaf *", self._cdata).type.basetype == lib.LY_TYPE_UNION)
 
     @property
+    def anyxml(self) -> bool:
+        """An anyxml node, whose RFC 7951 value may be any JSON value, ``null`` too (anydata's is an object)."""
+        return bool(self._cdata.nodetype == lib.LYS_ANYXML)
+
+    @property
     def mandatory(self) -> bool:
         return bool(self._cdata.flags & lib.LYS_MAND_TRUE)
 

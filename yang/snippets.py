@@ -211,7 +211,9 @@ def _join(where: str, key: str) -> str:
 
 
 def _node(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
-    if value is None and not _sets_empty(node, out):
+    """The coerced value of ``node``; ``null`` deletes in a Config snippet, and in data is a value of anyxml only
+    (RFC 7951 5.5)."""
+    if value is None and not _sets_empty(node, out) and not (node.anyxml and not out.edits):
         if not out.edits:
             out.issues.append(YangIssue(path, f"null is no value of {node.name} (RFC 7951 has none; only a Config "
                                               "snippet's null deletes)"))
@@ -250,7 +252,7 @@ def _container(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
         return _SKIP
     if not value:  # given empty (a presence container, XML's <c/>): the snippet is what errors about it point at
         out.leaves[path] = {}
-    return _members(node, value, path, out, skip=())
+    return _members(node, value, path, out, skip={})
 
 
 def _deletes_itself(value: dict[str, Any], path: str, out: Coerced) -> bool:
@@ -291,14 +293,16 @@ def _operation(annotation: Any, path: str, out: Coerced) -> bool:
 
 
 def _members(
-    node: SchemaNode, value: dict[str, Any], path: str, out: Coerced, skip: tuple[str, ...]
+    node: SchemaNode, value: dict[str, Any], path: str, out: Coerced, skip: dict[str, str]
 ) -> dict[str, Any]:
+    """The coerced members of a container or list entry; ``skip``: the list keys read already (name → the member
+    that gave it)."""
     result: dict[str, Any] = {}
     children = node.children()
-    seen = {key: key for key in skip}  # the list keys, read already
+    seen = dict(skip)
     for key, member in value.items():
         key = _shown(str(key))
-        if key in skip or key == "@":
+        if key in skip.values() or key == "@":
             continue
         if key.startswith("@"):
             _annotated_member(children, key[1:], member, node.module, path, out, value)
@@ -357,12 +361,15 @@ def _entry(node: SchemaNode, entry: Any, path: str, position: int, out: Coerced)
     keyed: dict[str, Any] = {}
     predicates = []
     children = node.children()
+    spelled: dict[str, str] = {}  # key → the member giving it: a key is the list's module's, qualified or not
     for key in node.keys:
-        if key not in entry:
+        member = next((m for m in (key, f"{node.module}:{key}") if m in entry), None)
+        if member is None:
             out.issues.append(YangIssue(where, f'entry {position} of list {node.name} misses its key "{key}"'))
             return None
+        spelled[key] = member
         leaf = children[key][0]
-        coerced, text, problem = _scalar(leaf, entry[key], out.strict)
+        coerced, text, problem = _scalar(leaf, entry[member], out.strict)
         if problem:
             out.issues.append(YangIssue(f"{path}/{key}", problem))
             return None
@@ -378,7 +385,7 @@ def _entry(node: SchemaNode, entry: Any, path: str, position: int, out: Coerced)
         return None
     for key, coerced in keyed.items():
         out.leaves[f"{entry_path}/{key}"] = coerced
-    keyed.update(_members(node, entry, entry_path, out, skip=node.keys))
+    keyed.update(_members(node, entry, entry_path, out, skip=spelled))
     return keyed
 
 

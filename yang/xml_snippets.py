@@ -10,6 +10,7 @@ XML, a path that matches several elements alike), the snippet fails as a whole, 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +47,7 @@ def parse_xml_snippet(schema: SchemaContext, text: str) -> XmlValue:
                 repeated = [YangIssue(path, f'Duplicate instance of "{_local_name(path_steps(path)[-1])}"')
                             for path in tree.drop_repeated()]
                 # an empty container stays: <c/> is data of its module, which -e validates (mandatory children)
-                return XmlValue(tree.print("json", empty_containers=True), (*issues, *repeated))
+                return XmlValue(_json_of(tree.print("json", empty_containers=True)), (*issues, *repeated))
         except YangFailure as failure:
             issue = failure.issues[0]
             if document is None:
@@ -59,6 +60,21 @@ def parse_xml_snippet(schema: SchemaContext, text: str) -> XmlValue:
             issues.append(issue)
             current = "".join(child.toxml() for child in _wrapper(document).childNodes)
     raise YangFailure([YangIssue("/", f"more than {MAX_REMOVALS} elements are not valid"), *issues])
+
+
+def _json_of(printed: str) -> str:
+    """libyang's JSON print of a parsed XML snippet, made JSON where libyang 2.1 gets it wrong: a text value in XML
+    anydata/anyxml content that is a proper prefix of ``true`` or ``false`` (``t``, ``fals``) it takes for a
+    boolean and prints bare (``"n": t``); it is the string it was in XML, as libyang reads it."""
+    try:
+        json.loads(printed)
+    except json.JSONDecodeError:
+        return _BARE_WORD.sub(lambda found: found.group(1) or f'"{found.group(2)}"', printed)
+    return printed
+
+
+_BARE_WORD = re.compile(r'("(?:[^"\\]|\\.)*")|\b(t|tr|tru|f|fa|fal|fals)\b')
+"""A JSON string (kept as it is), or a bare word that is a proper prefix of ``true``/``false`` (to be quoted)."""
 
 
 def _document(text: str, failure: YangFailure) -> minidom.Document:
