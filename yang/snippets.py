@@ -35,6 +35,7 @@ from decimal import Decimal
 from typing import Any
 
 from yang.libyang_adapter import (
+    UNWRITABLE_ANY,
     AnyKind,
     ContainerKind,
     LeafKind,
@@ -44,6 +45,7 @@ from yang.libyang_adapter import (
     SchemaNode,
     YangIssue,
     json_kind,
+    unwritable_any_text,
 )
 from yang.xml_snippets import path_steps
 
@@ -233,9 +235,24 @@ def _node(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
             out.issues.append(YangIssue(path, 'Invalid character reference: a lone surrogate (a JSON "\\ud800" to '
                                               '"\\udfff" escape) is no character'))
             return _SKIP
+        unwritable = next((text for text in _any_texts(value) if unwritable_any_text(text)), None)
+        if unwritable is not None:
+            out.issues.append(YangIssue(path, f"anydata/anyxml text {json.dumps(unwritable)} {UNWRITABLE_ANY}"))
+            return _SKIP
         out.leaves[path] = value
         return value
     return _SKIP
+
+
+def _any_texts(value: Any) -> list[str]:
+    """The strings in anydata/anyxml content: member names and string values, at every depth."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [*value, *(text for member in value.values() for text in _any_texts(member))]
+    if isinstance(value, list):
+        return [text for item in value for text in _any_texts(item)]
+    return []
 
 
 def _sets_empty(node: SchemaNode, out: Coerced) -> bool:

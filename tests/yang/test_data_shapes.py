@@ -70,6 +70,14 @@ AGREE = {
 DIFFER = {
     # RFC 7950 7.8.2: key values are unique; 1 and "1" are both <tag>1</tag> in XML and [tag='1'] in a path
     "union keys 1 and \"1\"": (shapes('"tagged": [{"tag": 1}, {"tag": "1"}]'), ".json", False),
+    # RFC 8259 7: a quote, a backslash and a control character are escaped in JSON; libyang 2.1 writes anydata and
+    # anyxml strings unescaped, so choreo could not write the config out (out/<device>.json)
+    "anydata text with a quote": (shapes('"bag": {"x": "a\\"b"}'), ".json", False),
+    "anyxml text with a control character": (shapes('"blob": {"x": ["a\\nb"]}'), ".json", False),
+    "XML anyxml text with a backslash": (XML_TOP % "<blob><x>a\\nb</x></blob>", ".xml", False),
+    "XML anydata attribute with a quote": (XML_TOP % '<bag><x a=\'q"\'>1</x></bag>', ".xml", False),
+    # RFC 8259 4: names in an object should be unique; choreo refuses a name twice in any JSON object
+    "an anydata member twice": (shapes('"bag": {"x": 1, "x": 2}'), ".json", False),
 }
 
 
@@ -102,3 +110,20 @@ def test_xml_anyxml_text_libyang_takes_for_a_boolean_stays_the_text(tmp_path):
     text = XML_TOP % '<blob><n>t</n><m>fa</m><s>x: t, f</s></blob>'
     decoded = decode_value(context(), text, "xml")
     assert decoded.value == {"fx-shape:shapes": {"blob": {"n": "t", "m": "fa", "s": "x: t, f"}}}
+
+
+def test_anydata_text_libyang_would_write_unescaped_is_an_error_naming_the_node(tmp_path):
+    valid, lines = choreo(shapes('"bag": {"x": "a\\"b"}, "port": [{"name": "e1"}]'), ".json", tmp_path)
+    assert not valid
+    assert lines[0].startswith('data.json: /fx-shape:shapes/bag: anydata/anyxml text "a\\"b" holds a quote, a '
+                               "backslash or a control character, which libyang 2.1 writes into JSON unescaped: choreo "
+                               "could not write this config out [from File data.json (")
+    assert lines[1:] == ["data.json: 1 error(s) (shape, 1 leaves)"]
+
+
+def test_xml_anyxml_text_that_would_print_as_other_json_is_dropped_not_changed(tmp_path):
+    """libyang prints ``a", "y": "b`` as two members: the anyxml is dropped as an error, the rest is read."""
+    decoded = decode_value(context(), XML_TOP % '<blob><x>a", "y": "b</x></blob><port><name>e1</name></port>', "xml")
+    assert decoded.value == {"fx-shape:shapes": {"port": [{"name": "e1"}]}}
+    assert [(i.path, i.message.split(" holds")[0]) for i in decoded.issues] == [
+        ("/fx-shape:shapes/blob", 'anydata/anyxml text "a\\", \\"y\\": \\"b"')]
