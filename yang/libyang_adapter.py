@@ -136,6 +136,11 @@ class SchemaNode:
         return bool(ffi.cast("struct lysc_node_leaf *", self._cdata).type.basetype == lib.LY_TYPE_UNION)
 
     @property
+    def anyxml(self) -> bool:
+        """An anyxml node, whose RFC 7951 value may be any JSON value, ``null`` too (anydata's is an object)."""
+        return bool(self._cdata.nodetype == lib.LYS_ANYXML)
+
+    @property
     def mandatory(self) -> bool:
         return bool(self._cdata.flags & lib.LYS_MAND_TRUE)
 
@@ -384,6 +389,17 @@ def _wide_integer(kind: Any) -> str:
     return ""
 
 
+def unwritable_any_text(text: str) -> bool:
+    """Whether libyang 2.1 writes ``text``, a string inside anydata/anyxml content, into JSON as no JSON or as other
+    JSON: it writes such strings unescaped, and a quote, a backslash or a control character needs an escape
+    (RFC 8259, 7)."""
+    return any(char in '"\\' or char < " " for char in text)
+
+
+UNWRITABLE_ANY = ("holds a quote, a backslash or a control character, which libyang 2.1 writes into JSON unescaped: "
+                  "choreo could not write this config out")
+
+
 def _with_context(issues: list[YangIssue], where: str) -> list[YangIssue]:
     return [YangIssue(i.path, f"{where}: {i.message}", i.schema_location) for i in issues]
 
@@ -485,6 +501,23 @@ class DataTree:
         if top_level:
             self._anchor(sibling)
         return removed
+
+    def any_paths(self) -> list[str]:
+        """Data paths of the anydata and anyxml nodes in the tree."""
+        self._check()
+        found: list[str] = []
+        siblings = [self._first]
+        while siblings:
+            node = siblings.pop()
+            while node != ffi.NULL:
+                if node.schema != ffi.NULL and node.schema.nodetype & lib.LYS_ANYDATA:
+                    found.append(_node_path(node))
+                else:
+                    child = lib.lyd_child(node)
+                    if child != ffi.NULL:
+                        siblings.append(child)
+                node = node.next
+        return found
 
     def drop_repeated(self) -> list[str]:
         """Free each node that repeats an earlier sibling (a leaf, container or anydata given twice, a list entry

@@ -35,6 +35,7 @@ from decimal import Decimal
 from typing import Any
 
 from yang.libyang_adapter import (
+    UNWRITABLE_ANY,
     AnyKind,
     ContainerKind,
     LeafKind,
@@ -44,6 +45,7 @@ from yang.libyang_adapter import (
     SchemaNode,
     YangIssue,
     json_kind,
+    unwritable_any_text,
 )
 from yang.xml_snippets import path_steps
 
@@ -211,7 +213,9 @@ def _join(where: str, key: str) -> str:
 
 
 def _node(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
-    if value is None and not _sets_empty(node, out):
+    """The coerced value of ``node``; ``null`` deletes in a Config snippet, and in data is a value of anyxml only
+    (RFC 7951 5.5)."""
+    if value is None and not _sets_empty(node, out) and not (node.anyxml and not out.edits):
         if not out.edits:
             out.issues.append(YangIssue(path, f"null is no value of {node.name} (RFC 7951 has none; only a Config "
                                               "snippet's null deletes)"))
@@ -231,9 +235,24 @@ def _node(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
             out.issues.append(YangIssue(path, 'Invalid character reference: a lone surrogate (a JSON "\\ud800" to '
                                               '"\\udfff" escape) is no character'))
             return _SKIP
+        unwritable = next((text for text in _any_texts(value) if unwritable_any_text(text)), None)
+        if unwritable is not None:
+            out.issues.append(YangIssue(path, f"anydata/anyxml text {json.dumps(unwritable)} {UNWRITABLE_ANY}"))
+            return _SKIP
         out.leaves[path] = value
         return value
     return _SKIP
+
+
+def _any_texts(value: Any) -> list[str]:
+    """The strings in anydata/anyxml content: member names and string values, at every depth."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [*value, *(text for member in value.values() for text in _any_texts(member))]
+    if isinstance(value, list):
+        return [text for item in value for text in _any_texts(item)]
+    return []
 
 
 def _sets_empty(node: SchemaNode, out: Coerced) -> bool:
@@ -250,7 +269,7 @@ def _container(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
         return _SKIP
     if not value:  # given empty (a presence container, XML's <c/>): the snippet is what errors about it point at
         out.leaves[path] = {}
-    return _members(node, value, path, out, skip=())
+    return _members(node, value, path, out, skip={})
 
 
 def _deletes_itself(value: dict[str, Any], path: str, out: Coerced) -> bool:
@@ -291,14 +310,16 @@ def _operation(annotation: Any, path: str, out: Coerced) -> bool:
 
 
 def _members(
-    node: SchemaNode, value: dict[str, Any], path: str, out: Coerced, skip: tuple[str, ...]
+    node: SchemaNode, value: dict[str, Any], path: str, out: Coerced, skip: dict[str, str]
 ) -> dict[str, Any]:
+    """The coerced members of a container or list entry; ``skip``: the list keys read already (name → the member
+    that gave it)."""
     result: dict[str, Any] = {}
     children = node.children()
-    seen = {key: key for key in skip}  # the list keys, read already
+    seen = dict(skip)
     for key, member in value.items():
         key = _shown(str(key))
-        if key in skip or key == "@":
+        if key in skip.values() or key == "@":
             continue
         if key.startswith("@"):
             _annotated_member(children, key[1:], member, node.module, path, out, value)
@@ -357,12 +378,15 @@ def _entry(node: SchemaNode, entry: Any, path: str, position: int, out: Coerced)
     keyed: dict[str, Any] = {}
     predicates = []
     children = node.children()
+    spelled: dict[str, str] = {}  # key → the member giving it: a key is the list's module's, qualified or not
     for key in node.keys:
-        if key not in entry:
+        member = next((m for m in (key, f"{node.module}:{key}") if m in entry), None)
+        if member is None:
             out.issues.append(YangIssue(where, f'entry {position} of list {node.name} misses its key "{key}"'))
             return None
+        spelled[key] = member
         leaf = children[key][0]
-        coerced, text, problem = _scalar(leaf, entry[key], out.strict)
+        coerced, text, problem = _scalar(leaf, entry[member], out.strict)
         if problem:
             out.issues.append(YangIssue(f"{path}/{key}", problem))
             return None
@@ -378,7 +402,7 @@ def _entry(node: SchemaNode, entry: Any, path: str, position: int, out: Coerced)
         return None
     for key, coerced in keyed.items():
         out.leaves[f"{entry_path}/{key}"] = coerced
-    keyed.update(_members(node, entry, entry_path, out, skip=node.keys))
+    keyed.update(_members(node, entry, entry_path, out, skip=spelled))
     return keyed
 
 

@@ -10,13 +10,22 @@ XML, a path that matches several elements alike), the snippet fails as a whole, 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 from xml.dom import minidom
 from xml.parsers.expat import ExpatError
 
-from yang.libyang_adapter import SchemaContext, SchemaNode, YangFailure, YangIssue
+from yang.libyang_adapter import (
+    UNWRITABLE_ANY,
+    DataTree,
+    SchemaContext,
+    SchemaNode,
+    YangFailure,
+    YangIssue,
+    unwritable_any_text,
+)
 
 _UNKNOWN_CHILD = re.compile(r'^Node "([^"]+)" not found as a child of "[^"]+" node')
 _UNKNOWN_NAMESPACE = re.compile(r'^No module with namespace "([^"]*)" in the context')
@@ -45,8 +54,11 @@ def parse_xml_snippet(schema: SchemaContext, text: str) -> XmlValue:
             with schema.parse(current, "xml") as tree:
                 repeated = [YangIssue(path, f'Duplicate instance of "{_local_name(path_steps(path)[-1])}"')
                             for path in tree.drop_repeated()]
+                unwritable = _unwritable_any(tree, current)
+                if unwritable is not None:
+                    raise YangFailure([unwritable])  # dropped below, as an element libyang rejects
                 # an empty container stays: <c/> is data of its module, which -e validates (mandatory children)
-                return XmlValue(tree.print("json", empty_containers=True), (*issues, *repeated))
+                return XmlValue(_json_of(tree.print("json", empty_containers=True)), (*issues, *repeated))
         except YangFailure as failure:
             issue = failure.issues[0]
             if document is None:
@@ -59,6 +71,47 @@ def parse_xml_snippet(schema: SchemaContext, text: str) -> XmlValue:
             issues.append(issue)
             current = "".join(child.toxml() for child in _wrapper(document).childNodes)
     raise YangFailure([YangIssue("/", f"more than {MAX_REMOVALS} elements are not valid"), *issues])
+
+
+def _unwritable_any(tree: DataTree, text: str) -> YangIssue | None:
+    """The first anydata/anyxml node whose content has text libyang would write into JSON unescaped (the JSON every
+    snippet becomes): a text or attribute value with a quote, a backslash or a control character."""
+    paths = tree.any_paths()
+    if not paths:
+        return None
+    document = _document(text, YangFailure([]))  # libyang has read it: it is well-formed
+    for path in paths:
+        for element in _elements(_wrapper(document), path_steps(path)):
+            for value in _content_texts(element):
+                if unwritable_any_text(value):
+                    return YangIssue(path, f"anydata/anyxml text {json.dumps(value)} {UNWRITABLE_ANY}")
+    return None
+
+
+def _content_texts(element: Any) -> list[str]:
+    """The text values in an element's content: text that is not only whitespace, and attribute values."""
+    texts = [value for _name, value in element.attributes.items()] if element.attributes else []
+    for child in element.childNodes:
+        if child.nodeType in (child.TEXT_NODE, child.CDATA_SECTION_NODE) and child.data.strip():
+            texts.append(child.data)
+        elif child.nodeType == child.ELEMENT_NODE:
+            texts += _content_texts(child)
+    return texts
+
+
+def _json_of(printed: str) -> str:
+    """libyang's JSON print of a parsed XML snippet, made JSON where libyang 2.1 gets it wrong: a text value in XML
+    anydata/anyxml content that is a proper prefix of ``true`` or ``false`` (``t``, ``fals``) it takes for a
+    boolean and prints bare (``"n": t``); it is the string it was in XML, as libyang reads it."""
+    try:
+        json.loads(printed)
+    except json.JSONDecodeError:
+        return _BARE_WORD.sub(lambda found: found.group(1) or f'"{found.group(2)}"', printed)
+    return printed
+
+
+_BARE_WORD = re.compile(r'("(?:[^"\\]|\\.)*")|\b(t|tr|tru|f|fa|fal|fals)\b')
+"""A JSON string (kept as it is), or a bare word that is a proper prefix of ``true``/``false`` (to be quoted)."""
 
 
 def _document(text: str, failure: YangFailure) -> minidom.Document:
