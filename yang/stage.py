@@ -422,12 +422,14 @@ def _config_version(config: ConfigRef, source: Source) -> list[str]:
 def _node_configs(by_target: dict[str, list[ConfigRef]], node: dict[str, Any]) -> list[ConfigRef]:
     """Configs labelled with the Node's name or its ``spec.node``, except the final config the stage itself
     writes for the device."""
-    return [config for name in _targets(node) for config in by_target.get(name, []) if not _is_final(config, node)]
+    return [config for name in _targets(node) for config in by_target.get(name, []) if not _is_final(config)]
 
 
-def _is_final(config: ConfigRef, node: dict[str, Any]) -> bool:
-    _namespace, name, head = config
-    return head.labels.get(LABEL_FINAL) == "true" or name == node["metadata"]["name"]
+def _is_final(config: ConfigRef) -> bool:
+    """The device's final Config is the one labelled so (the stage writes it): a user's Config of the same name
+    is a snippet like any other, and the stage does not write over it (``_write_resources``)."""
+    _namespace, _name, head = config
+    return head.labels.get(LABEL_FINAL) == "true"
 
 
 def _out_dir(root: Path, option: Any) -> Path:
@@ -658,6 +660,12 @@ def _write_resources(
             LABEL_TARGET: meta["name"], LABEL_NAMESPACE: report.namespace, LABEL_FINAL: "true"}},
         "spec": {"priority": FINAL_PRIORITY, "config": [{"path": "/", "value": merged.config}]},
     }
+    taken = api.head(*CONFIG, report.namespace, meta["name"])
+    if taken is not None and taken.labels.get(LABEL_FINAL) != "true":
+        where = f"{report.namespace}/{meta['name']}" if report.namespace else meta["name"]
+        report.problems.append(Problem("/", (
+            f"Config {where} has the name of the device's final Config, which the stage does not write over: give "
+            "that Config another name")))
     objects: list[dict[str, Any]] = [final] if report.valid else []
     if not report.valid:
         _delete_final(api, report)

@@ -144,6 +144,47 @@ def test_an_exhausted_pool_is_reported_with_the_claim(example):
             "err no free prefix found") in result.out + result.err
 
 
+MGMT = """\
+apiVersion: config.sdcio.dev/v1alpha1
+kind: Config
+metadata:
+  name: leaf1
+  namespace: default
+  labels: {config.sdcio.dev/targetName: leaf1, config.sdcio.dev/targetNamespace: default}
+spec:
+  priority: 10
+  config:
+  - path: /
+    value:
+      interfaces:
+        interface:
+        - {name: mgmt0, description: management, type: "iana-if-type:ethernetCsmacd", enabled: true}
+"""
+
+
+def test_a_config_named_like_its_device_is_a_snippet_the_stage_does_not_write_over(example):
+    """The stage writes each device's final Config under the device's name. A user's Config of that name was
+    left out of the merge and then overwritten by the final one, every run; it is a snippet like any other now,
+    and the device fails, saying so, until that Config is renamed."""
+    project = example("fabric")
+    (project / "in" / "config.leaf1.yaml").write_text(MGMT)
+    result = run(project)
+    assert result.code == 1, result.out + result.err
+    assert ("  leaf1: /: Config default/leaf1 has the name of the device's final Config, which the stage does not "
+            "write over: give that Config another name") in result.out
+    assert "schema: 4 device(s), 3 valid, 1 failed" in result.out
+    mine = get_json(project, "configs", "leaf1")
+    assert "config.sdcio.dev/finalconfig" not in mine["metadata"]["labels"]
+    assert mine["spec"]["config"][0]["value"]["interfaces"]["interface"][0]["name"] == "mgmt0"
+    (project / "in" / "config.leaf1.yaml").unlink()
+    (project / "in" / "config.leaf1-mgmt.yaml").write_text(MGMT.replace("name: leaf1\n", "name: leaf1-mgmt\n", 1))
+    result = run(project)
+    assert result.code == 0, result.out + result.err
+    leaf1 = json.loads((project / "out" / "leaf1.json").read_text())
+    assert "mgmt0" in {i["name"] for i in leaf1["ietf-interfaces:interfaces"]["interface"]}
+    assert get_json(project, "configs", "leaf1")["metadata"]["labels"]["config.sdcio.dev/finalconfig"] == "true"
+
+
 def test_config_show_blame_and_final_config_diff(example):
     project = example("fabric")
     assert run(project).code == 0
