@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -60,8 +61,21 @@ class ServerLog:
         else:
             line = json.dumps({"time": now, "level": level, "event": event, **fields}, default=str)
         with self._lock:
-            self.stream.write(line + "\n")
-            self.stream.flush()
+            try:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+            except (OSError, ValueError):
+                self._gone()
+
+    def _gone(self) -> None:
+        """The stream can take no more lines: the terminal the server ran in was closed (the SIGHUP that stops
+        it comes with that) or the reader of its pipe ended. The server goes on, or stops as asked, without
+        its log: the stream's descriptor is pointed at /dev/null, so that neither this line nor the exit's
+        flush fails again (a failure here ended the stop half-way, with exit code 1)."""
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
 
 
 def _text_value(value: Any) -> str:
