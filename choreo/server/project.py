@@ -38,12 +38,14 @@ from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError, Invalid
 from choreo.lang.isolation import Abandonable, Abandoned
 from choreo.loader.project import Project
+from choreo.loader.sync import TakeOverRefused
 from choreo.results.record import RunRecord, StageResult, latest_record
 from choreo.runtime.controller import BoundReconciler, Controller, check_kinds
 from choreo.runtime.events import RunOutcome
 from choreo.runtime.options import RunOptions
 from choreo.runtime.pipeline import Pipeline
 from choreo.runtime.state import open_state
+from choreo.server import refusals
 from choreo.server.failures import Retry
 from choreo.server.feeder import FolderFeeder
 from choreo.server.protocol import Unavailable
@@ -141,6 +143,7 @@ class ProjectRuntime:
         self.run_when_loaded = False  # asked to run while no load had succeeded yet
         self.feeder: FolderFeeder | None = None
         self.reconciles = Abandonable()  # every reconcile the server runs: ``abandon`` when it stops
+        self.unblocker = refusals.Unblocker(self._reader, self._unblocked, log)  # a load a client's object blocks
         self._lock = threading.RLock()
 
     # ---------------------------------------------------------------- modes
@@ -169,7 +172,10 @@ class ProjectRuntime:
         except ChoreoError as exc:
             self.reason = str(exc)
             self.log(refused, level="error", project=str(self.root), **said, error=str(exc))
+            refusals.report(self._reader(), exc, self.log)
+            self.unblocker.blocked(exc if isinstance(exc, TakeOverRefused) else None)
             raise
+        self.unblocker.blocked(None)
         for crd, error in register_api_kinds(api, project):
             self.log("crd-not-served", level="warning", crd=crd, error=error)
         install_hooks(api)
@@ -272,6 +278,7 @@ class ProjectRuntime:
     def close(self) -> None:
         if self.feeder is not None:
             self.feeder.stop()
+        self.unblocker.stop()
         self.stop()
         with self._lock:
             self.store.close()
@@ -291,6 +298,20 @@ class ProjectRuntime:
         except ChoreoError:  # logged: the previous load keeps serving
             return
         self.log("fed", files=paths)
+
+    def _unblocked(self, refusal: TakeOverRefused) -> None:
+        """The object that blocked the last load is gone (or no longer the store's): load the folder again, as
+        a save of the file it blocked would."""
+        files = [refusal.source]
+        try:
+            self.load("feed-refused", files=files)
+        except ChoreoError:  # logged (and watched again when another client's object blocks it)
+            return
+        self.log("fed", files=files, reason=f"{refusal.key} no longer blocks the file")
+
+    def _reader(self) -> APIServer:
+        """The API to report and look in: the one serving, else the store's own (no load succeeded yet)."""
+        return self.api or APIServer(self.store)
 
     # ---------------------------------------------------------------- ownership
 

@@ -163,11 +163,23 @@ def test_the_folder_owns_its_objects_and_the_store_owns_the_apis(tmp_path: Path,
         again.stop()
 
 
-def test_a_file_does_not_take_over_an_object_created_through_the_api(greeting_server) -> None:
+@pytest.mark.parametrize("kubectl_bin", KUBECTLS)
+def test_a_file_does_not_take_over_an_object_created_through_the_api(
+    greeting_server, tmp_path: Path, kubectl_bin: str
+) -> None:
     """A file naming an object a client created is refused (its load changes nothing), not applied over it:
-    the client's fields would be replaced, its labels left behind, and the object deleted with the file."""
+    the client's fields would be replaced, its labels left behind, and the object deleted with the file. The
+    refusal is a Warning Event about that object (``kubectl get events``, ``kubectl describe``), and once the
+    client deletes the object the server loads the folder by itself (no save, no ``run load``)."""
     server, url, project = greeting_server
     http = Http(url)
+    config = kubeconfig(tmp_path / "kubeconfig", url)
+
+    def kubectl(*args: str) -> str:
+        result = _kubectl(kubectl_bin, tmp_path, config, *args)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
     created = {
         "apiVersion": "example.com/v1alpha1", "kind": "Greeting",
         "metadata": {"name": "carol", "namespace": "default", "labels": {"team": "red"}}, "spec": {"name": "Carolyn"},
@@ -178,14 +190,29 @@ def test_a_file_does_not_take_over_an_object_created_through_the_api(greeting_se
     assert refused["error"].startswith(
         "in/carol.yaml: Greeting.example.com default/carol was created through the API by "
     ) and "the file cannot take it over" in refused["error"]
+    assert "delete it through the API (a server then loads the folder again by itself)" in refused["error"]
     kept = http.call("GET", f"{NS}/greetings/carol")[1]
     assert (kept["spec"]["name"], kept["metadata"]["labels"]) == ("Carolyn", {"team": "red"})
-    assert http.call("DELETE", f"{NS}/greetings/carol")[0] == 200
-    wait_for(lambda: http.call("GET", f"{NS}/greetings/carol")[0] == 404, "carol to be deleted")
-    assert choreo("run", "load", "--server", url).code == 0  # the file's carol now, owned by its file
-    loaded = http.call("GET", f"{NS}/greetings/carol")[1]
-    assert loaded["spec"]["name"] == "Carol" and "labels" not in loaded["metadata"]
-    assert http.call("DELETE", f"{NS}/greetings/carol")[0] == 403
+
+    [event] = [e for e in json.loads(kubectl("get", "events", "-o", "json"))["items"] if e["reason"] == "LoadRefused"]
+    assert (event["type"], event["message"]) == ("Warning", refused["error"])
+    assert (event["involvedObject"]["kind"], event["involvedObject"]["name"]) == ("Greeting", "carol")
+    assert event["involvedObject"]["uid"] == kept["metadata"]["uid"]
+    rows = kubectl("get", "events").splitlines()[1:]
+    assert any(row.split()[1:5] == ["Warning", "LoadRefused", "greeting/carol", "in/carol.yaml:"] for row in rows)
+    assert "LoadRefused" in kubectl("describe", "greeting", "carol")
+
+    kubectl("delete", "greeting", "carol")
+    def loaded_from_the_file() -> dict | None:
+        code, obj = http.call("GET", f"{NS}/greetings/carol")
+        return obj if code == 200 and obj["spec"]["name"] == "Carol" else None
+
+    loaded = wait_for(loaded_from_the_file, "the folder to load once carol is deleted")
+    assert "labels" not in loaded["metadata"]
+    assert http.call("DELETE", f"{NS}/greetings/carol")[0] == 403  # the file's carol now, owned by its file
+    fed = wait_for(lambda: server.event("fed"), "the load to be logged")
+    assert fed["files"] == ["in/carol.yaml"] and "no longer blocks" in fed["reason"]
+    assert [line["event"] for line in server.lines if line.get("level") == "error"] == ["feed-refused"]
 
 
 def test_a_client_s_object_follows_its_kind_to_a_new_version_of_the_folder_s_crd(greeting_server) -> None:
