@@ -68,9 +68,8 @@ class CRDRegistration(BaseHook):
             raise Invalid(f"kind {resource.group_kind} is built in and cannot be redefined")
 
     def stored(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
-        resource = api.register_crd(new, source=f"CustomResourceDefinition {new['metadata']['name']}")
-        if old is not None and resource_from_crd(old).served_versions != resource.served_versions:
-            api.migrate_versions(resource)  # register_crd compared with the CRD as now stored: the new one
+        # objects stored at a version the CRD no longer serves move to its storage version there, in this write
+        api.register_crd(new, source=f"CustomResourceDefinition {new['metadata']['name']}")
 
     def deleting(self, api: ObjectAPI, obj: Object) -> None:
         """The objects of a kind go with its CRD, as in Kubernetes (the HTTP layer stops serving the kind

@@ -1,7 +1,8 @@
 """A project folder that does not load, served by ``choreo server start`` as a real process: the server says
 so once and stays up — at its start (answering 503 until a save makes the folder load, then reconciling and
 running ``-s``; a SIGTERM still stops it), and after an edit that wires a reconciler to a kind nobody
-serves (the previous load keeps running; a Warning Event says so). ``choreo run -s`` on the same folder fails with one message."""
+serves (the previous load keeps running; a Warning Event says so). ``choreo run -s`` on the same folder fails
+with one message."""
 
 from __future__ import annotations
 

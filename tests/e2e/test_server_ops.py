@@ -238,6 +238,63 @@ def test_a_client_s_object_follows_its_kind_to_a_new_version_of_the_folder_s_crd
     assert server.event("reconcile-error") is None and server.event("failure-report-failed") is None
 
 
+def _left_at_an_unserved_version(project: Path, name: str) -> None:
+    """Make the store one written by a choreo that did not move objects when a CRD's versions changed: the stored
+    Greeting ``name`` at ``v1alpha0``, a version its (since unchanged) CRD does not serve, and no record of the
+    versions objects were moved for (such a choreo kept none)."""
+    from choreo.api.objects import ObjectKey
+    from choreo.apiserver.server import MOVED_FOR_TABLE
+    from choreo.runtime.state import open_state
+
+    backend = open_state(project)
+    try:
+        with backend.transaction():
+            key = ObjectKey("example.com", "Greeting", "default", name)
+            stored = backend.get(key)
+            assert stored is not None
+            backend.update(key, {**stored, "apiVersion": "example.com/v1alpha0"})
+            for kind, _versions in list(backend.list_records(MOVED_FOR_TABLE)):
+                backend.delete_record(MOVED_FOR_TABLE, kind)
+    finally:
+        backend.close()
+
+
+def test_objects_a_store_holds_at_a_version_nobody_serves_are_moved_when_a_run_or_a_server_opens_it(
+    greeting_server,
+) -> None:
+    """A store written before choreo moved objects to their kind's storage version held a client's objects at a
+    version their CRD no longer serves; nothing moved them until the CRD changed again, and every reconcile of
+    them failed. A batch run and a server move them as they open the store."""
+    server, url, project = greeting_server
+    http = Http(url)
+    dave = {"apiVersion": "example.com/v1alpha1", "kind": "Greeting", "metadata": {"name": "dave"},
+            "spec": {"name": "Dave"}}
+    assert http.call("POST", f"{NS}/greetings", dave)[0] == 201
+    wait_for(lambda: http.call("GET", f"{NS}/messages/dave-message")[0] == 200, "dave's message")
+    assert server.terminate() == 0
+
+    _left_at_an_unserved_version(project, "dave")
+    batch = choreo("run", str(project))
+    assert batch.code == 0, batch.out + batch.err
+    stored = json.loads(choreo("get", "greetings", "-C", str(project), "-o", "json").out)["items"]
+    assert {(g["metadata"]["name"], g["apiVersion"]) for g in stored} == {
+        (name, "example.com/v1alpha1") for name in ("alice", "bob", "dave")
+    }
+    assert next(g for g in stored if g["metadata"]["name"] == "dave")["spec"]["name"] == "Dave"
+
+    _left_at_an_unserved_version(project, "dave")
+    again = ServerProcess(str(project), "--address", "127.0.0.1:0")
+    try:
+        http = Http(again.wait_ready())
+        wait_for(lambda: idle(http), "the restarted server's pass")
+        moved = http.call("GET", f"{NS}/greetings/dave")[1]
+        assert (moved["apiVersion"], moved["spec"]["name"]) == ("example.com/v1alpha1", "Dave")
+        assert again.event("reconcile-error") is None
+        assert http.call("GET", "/api/v1/namespaces/default/events")[1]["items"] == []
+    finally:
+        again.stop()
+
+
 def test_run_load_reads_the_folder_into_a_server_that_does_not_watch_it(tmp_path: Path) -> None:
     project = copy_example("greeting", tmp_path)
     server = ServerProcess(str(project), "--address", "127.0.0.1:0", "--no-watch")

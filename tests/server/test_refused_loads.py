@@ -24,7 +24,7 @@ def test_a_load_blocked_by_a_client_s_object_is_loaded_once_the_object_takes_an_
         assert http.call("POST", GREETINGS, created)[0] == 201
         (root / "in" / "carol.yaml").write_text(CAROL)
         assert app.runtime is not None
-        with pytest.raises(ChoreoError, match="in/carol.yaml: Greeting.example.com default/carol was created"):
+        with pytest.raises(ChoreoError, match=r"in/carol\.yaml: Greeting\.example\.com default/carol was created"):
             app.runtime.load()
         assert http.call("GET", f"{GREETINGS}/carol")[1]["spec"]["name"] == "Carolyn"
 
