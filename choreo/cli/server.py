@@ -55,7 +55,7 @@ def _logged_options(log: ServerLog, max_reconciles: int, time_limit: float, plug
 
 def _on_signal(app: ServerApp) -> None:
     def stop(_signum: int, _frame: Any) -> None:
-        app.stopping.set()
+        app.interrupt()
 
     for signum in STOP_SIGNALS:
         signal.signal(signum, stop)
@@ -144,13 +144,15 @@ def start(
     try:
         app.bind()  # may wait for a batch run of the folder: Ctrl-C or a SIGTERM ends that wait as usual
         _on_signal(app)
-        app.boot()
-        app.listen()
+        app.boot()  # a stop signal meanwhile abandons its load: then nothing is served
+        if not app.stopping.is_set():
+            app.listen()
     except ChoreoError:
         app.shutdown()
         raise
-    log("ready", **app.describe())
-    app.wait()
+    if not app.stopping.is_set():
+        log("ready", **app.describe())
+        app.wait()
     app.shutdown()
     if app.state_lost:
         raise ChoreoError(app.state_lost)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from choreo.abandon import checkpoint
 from choreo.api.objects import ObjectKey, key_of, meta, uid_and_version
 from choreo.apiserver.fieldpath import canonical_json
 from choreo.apiserver.interface import ObjectAPI
@@ -89,8 +90,10 @@ class ProjectLoad:
             # what the folder no longer holds goes first: a Namespace among it takes the objects in it along,
             # and those the folder still holds must then be applied again, in this load
             for obj in leftovers(self.api, {intent.key for intent in self.intents}):
+                checkpoint()  # a server that stops abandons the load here: the transaction undoes it whole
                 _remove(self.api, obj)
             for intent in self.intents:
+                checkpoint()
                 self.inputs.apply(intent)
             self.inputs.prune()
             collected = set(collect_garbage(self.api))

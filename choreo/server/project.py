@@ -30,13 +30,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from choreo.abandon import Abandonable, Abandoned
 from choreo.api.objects import ObjectKey
 from choreo.apiserver.hooks import BaseHook, delete_every
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.registry import crd_group_kind, resource_from_crd
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError, Invalid
-from choreo.lang.isolation import Abandonable, Abandoned
 from choreo.loader.project import Project
 from choreo.loader.sync import TakeOverRefused
 from choreo.results.record import RunRecord, StageResult, latest_record
@@ -164,10 +164,14 @@ class ProjectRuntime:
         keeps serving until this succeeds."""
         try:
             api = APIServer(self.store)
-            with api.transaction():  # a reconciler wired to a kind nobody serves undoes the sync
+            # a reconciler wired to a kind nobody serves undoes the sync, and so does a stop (``abandon``)
+            with self.reconciles.within(), api.transaction():
                 project = self.pipeline.load(api)
                 reconcilers = self.pipeline.reconcilers(project)
                 check_kinds(api.registry, reconcilers)
+        except Abandoned:  # the server is stopping: the load is undone (the next start loads the folder)
+            self.log("load-abandoned", project=str(self.root))
+            raise Unavailable("the server is stopping: the load of the project folder was abandoned") from None
         except ChoreoError as exc:
             self.reason = str(exc)
             self.log(refused, level="error", project=str(self.root), **said, error=str(exc))
@@ -270,8 +274,9 @@ class ProjectRuntime:
 
     def abandon(self) -> None:
         """The server is stopping: end the reconcile in flight now (its worker is killed; it runs again at the
-        next start) instead of waiting for it, and start none after it. Takes no lock: a load or a ``run
-        once`` holding it is waiting for that reconcile."""
+        next start), a load of the folder or the stages of a pass at their next step (their transaction
+        undone: the next start does them again), instead of waiting for them, and start none after them.
+        Takes no lock: a load or a ``run once`` holding it is waiting for that work."""
         self.reconciles.abandon()
 
     def close(self) -> None:

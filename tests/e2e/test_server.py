@@ -189,6 +189,31 @@ def test_sigterm_mid_run_then_restart_gives_the_same_results(tmp_path: Path) -> 
         third.stop()
 
 
+def test_sigterm_during_the_first_load_abandons_it_and_a_restart_loads_the_whole_folder(tmp_path: Path) -> None:
+    """A SIGTERM while the server loads the folder it starts on does not wait for the rest of the load: the
+    load's transaction is undone (nothing of it stored, nothing served, no run) and the next start loads it
+    all."""
+    project = copy_example("greeting", tmp_path)
+    _many_greetings(project, 4000)  # a load of some length: the signal lands in it
+    server = ServerProcess(str(project), "--address", "127.0.0.1:0", "--no-run")
+    try:
+        wait_for(lambda: (project / ".choreo" / "choreo.db").exists(), "the store to be opened for the load")
+        assert server.terminate() == 0
+    finally:
+        server.stop()
+    events = [line["event"] for line in server.lines]
+    assert events == ["load-abandoned", "stopping", "stopped"], events
+    assert store_is_intact(project)
+    assert choreo("get", "greetings", "-C", str(project)).code == 1  # nothing of the load was kept
+
+    again = ServerProcess(str(project), "--address", "127.0.0.1:0", "--no-run")
+    try:
+        http = Http(again.wait_ready())
+        assert len(http.call("GET", f"{NS}/greetings")[1]["items"]) == 4002
+    finally:
+        assert again.terminate() == 0
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
 def test_a_stop_signal_does_not_wait_for_a_reconcile_that_computes_until_its_time_limit(
     tmp_path: Path, signum: signal.Signals
