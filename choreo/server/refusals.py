@@ -31,17 +31,17 @@ Object = dict[str, Any]
 Log = Callable[..., None]
 
 LOAD_REFUSED = "LoadRefused"
-LOOK_EVERY = 0.5  # seconds: the longest the store is not looked at while a load is blocked (a change wakes it)
+LOOK_EVERY = 0.5  # seconds between two looks at the object that blocks a load
 
 
 def report(api: ObjectAPI, error: ChoreoError, log: Log) -> None:
     """Record the refusal ``error`` as a Warning Event (a failure to write it is logged, not raised: the load
     was refused either way)."""
-    regarding = _regarding(api, error)
     try:
+        regarding = _regarding(api, error)
         EventRecorder(api).record(regarding, type_=WARNING, reason=LOAD_REFUSED, message=str(error), action="Load")
-    except ChoreoError as exc:
-        log("refusal-report-failed", level="error", error=str(exc))
+    except Exception as exc:  # the store fails too (it may be why the load was refused): said, and that is all
+        log("refusal-report-failed", level="error", error=str(exc) if isinstance(exc, ChoreoError) else repr(exc))
 
 
 def _regarding(api: ObjectAPI, error: ChoreoError) -> Object:
@@ -86,6 +86,11 @@ class Unblocker:
             self._thread.join()
 
     def _main(self) -> None:
+        # The object must be found gone at two looks in a row. A client that deletes it and waits for it to go
+        # (``kubectl delete``) reads it again right after the delete is answered, and if it is still there
+        # (a finalizer) lists it a moment later and waits for what it lists to be deleted: a load that brought
+        # the file's object back in between would keep kubectl waiting for ever (a week, its default).
+        free_since: TakeOverRefused | None = None  # the refusal whose object the last look found gone
         while not self._stop.is_set():
             refusal = self._refusal
             if refusal is None:
@@ -93,14 +98,14 @@ class Unblocker:
                 self._wake.clear()
                 continue
             try:
-                api = self._api()
-                revision = api.events.current_revision()
-                if taken_by_api(api, refusal.key) is None:
-                    if self._refusal is refusal:
-                        self._refusal = None
-                        self._retry(refusal)  # refused again: ``blocked`` names what blocks it now
+                free = taken_by_api(self._api(), refusal.key) is None
+                if free and free_since is refusal and self._refusal is refusal:
+                    self._refusal = None
+                    self._retry(refusal)  # refused again: ``blocked`` names what blocks it now
                     continue
-                api.events.wait_for_change(revision, LOOK_EVERY)
+                free_since = refusal if free else None
             except Exception as exc:  # a bug, or a store closing under it: said, and looked at again later
                 self._log("unblocker-error", level="error", error=repr(exc), trace=traceback.format_exc())
-                self._stop.wait(LOOK_EVERY)
+            # A look, not a wait for the store's next change: that wakes at every commit of the runner's
+            # groups of reconciles, and each look then makes the next group end early (it waits for the store).
+            self._stop.wait(LOOK_EVERY)
