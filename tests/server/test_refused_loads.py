@@ -23,9 +23,11 @@ def test_a_load_blocked_by_a_client_s_object_is_loaded_once_the_object_takes_an_
                    "metadata": {"name": "carol", "namespace": "default"}, "spec": {"name": "Carolyn"}}
         assert http.call("POST", GREETINGS, created)[0] == 201
         (root / "in" / "carol.yaml").write_text(CAROL)
-        assert app.runtime is not None
+        runtime = app.runtime
+        assert runtime is not None
+        wait_for(lambda: "in/carol.yaml" in runtime.reason, "the folder feeder's load to be refused")
         with pytest.raises(ChoreoError, match=r"in/carol\.yaml: Greeting\.example\.com default/carol was created"):
-            app.runtime.load()
+            runtime.load()  # and every load after it, until carol no longer stands in the way
         assert http.call("GET", f"{GREETINGS}/carol")[1]["spec"]["name"] == "Carolyn"
 
         alice = http.call("GET", f"{GREETINGS}/alice")[1]["metadata"]
@@ -36,4 +38,4 @@ def test_a_load_blocked_by_a_client_s_object_is_loaded_once_the_object_takes_an_
 
         wait_for(lambda: http.call("GET", f"{GREETINGS}/carol")[1]["spec"]["name"] == "Carol",
                  "the folder to load once carol has an owner")
-        assert app.runtime.reason == ""
+        assert runtime.reason == ""
