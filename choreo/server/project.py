@@ -141,7 +141,7 @@ class ProjectRuntime:
         self.runner: Runner | None = None
         self.run_when_loaded = False  # asked to run while no load had succeeded yet
         self.feeder: FolderFeeder | None = None
-        self.reconciles = Abandonable()  # every reconcile the server runs: ``abandon`` when it stops
+        self.reconciles = Abandonable()  # its reconciles, loads and stages: ``abandon`` when the server stops
         self.unblocker = refusals.Unblocker(self._reader, self._unblocked, log)  # a load a client's object blocks
         self._lock = threading.RLock()
 

@@ -38,4 +38,4 @@ def test_a_load_blocked_by_a_client_s_object_is_loaded_once_the_object_takes_an_
 
         wait_for(lambda: http.call("GET", f"{GREETINGS}/carol")[1]["spec"]["name"] == "Carol",
                  "the folder to load once carol has an owner")
-        assert runtime.reason == ""
+        wait_for(lambda: runtime.reason == "", "the load to end (its objects are served as it commits)")
