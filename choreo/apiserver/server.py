@@ -35,6 +35,11 @@ Object = dict[str, Any]
 _SERVER_FIELDS = ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp")
 # metadata an apply's intent never carries: the server's fields and the field managers
 _NOT_APPLIED = frozenset((*_SERVER_FIELDS, "managedFields"))
+MOVED_FOR_TABLE = "served-versions"
+"""Record table: a kind (``group/kind``) → the versions its CRD served when its stored objects were last moved
+to its storage version (``migrate_versions``). A kind registered with other served versions than these has
+its objects moved again: after its CRD changed (a client's, or the folder's), and once for a store written
+before choreo moved them, where objects may sit at a version the unchanged CRD no longer serves."""
 
 
 def client_intent(obj: Object, resource: APIResource) -> Object:
@@ -166,14 +171,19 @@ class APIServer:
 
     # ---------------------------------------------------------------- kinds
 
-    def register_crd(self, crd: Object, *, source: str = "", choreo_api: bool = False) -> APIResource:
+    def register_crd(
+        self, crd: Object, *, source: str = "", choreo_api: bool = False, migrate: bool = True
+    ) -> APIResource:
+        """Serve the kind ``crd`` defines; unless told not to (``migrate``: a reader of the store, which writes
+        nothing), move its stored objects to its storage version when they were last moved for other served
+        versions than it has (``migrate_versions``)."""
         resource = resource_from_crd(crd, source=source, choreo_api=choreo_api)
         before = self._stored_resource(crd)
         if before is None or (before.schema, before.namespaced) != (resource.schema, resource.namespaced):
             self._unverified[(resource.group, resource.kind)] = self.backend.current_revision()
         self.registry.add(resource)
         self._semantics.pop((resource.group, resource.kind), None)
-        if before is None or before.served_versions != resource.served_versions:
+        if migrate and self.backend.get_record(MOVED_FOR_TABLE, _kind_name(resource)) != resource.served_versions:
             self.migrate_versions(resource)
         return resource
 
@@ -203,13 +213,14 @@ class APIServer:
         served = set(resource.served_versions)
         target = f"{resource.group}/{resource.storage_version}" if resource.group else resource.storage_version
         moved = 0
-        with self.backend.transaction():
+        with self.backend.transaction():  # the objects and the record that says they moved: all or nothing
             for obj in self.backend.view_list(resource.group, resource.kind):
                 if str(obj.get("apiVersion") or "").rpartition("/")[2] in served:
                     continue
                 new = {**obj, "apiVersion": target}
                 self.backend.update(key_of(new), new, obj["metadata"].get("resourceVersion"))
                 moved += 1
+            self.backend.put_record(MOVED_FOR_TABLE, _kind_name(resource), resource.served_versions)
         return moved
 
     def add_hook(self, group: str, kind: str, hook: AdmissionHook) -> None:
@@ -234,7 +245,8 @@ class APIServer:
         for crd in (source or self.backend).list("apiextensions.k8s.io", "CustomResourceDefinition"):
             existing = self.registry.get(crd["spec"].get("group", ""), crd["spec"].get("names", {}).get("kind", ""))
             if existing is None or not existing.choreo_api:
-                self.register_crd(crd, source=f"stored CustomResourceDefinition {crd['metadata']['name']}")
+                name = crd["metadata"]["name"]
+                self.register_crd(crd, source=f"stored CustomResourceDefinition {name}", migrate=False)
 
     def semantics(self, resource: APIResource) -> openapi.SchemaInfo:
         key = (resource.group, resource.kind)
@@ -672,3 +684,7 @@ def _typed_patch_failed(
 def _invalid_message(resource: APIResource, key: ObjectKey, errors: builtins.list[openapi.FieldError]) -> str:
     detail = capped(str(e) for e in errors)
     return f'{resource.kind_name} "{_where(key.namespace, key.name)}" is invalid: {detail}'
+
+
+def _kind_name(resource: APIResource) -> str:
+    return f"{resource.group}/{resource.kind}"

@@ -1,8 +1,8 @@
 """The server-side commands: ``choreo server start|apply|get`` and ``choreo run start|stop|load``.
 
 ``server start`` runs the long-running server in the foreground (log lines on stderr: text on a terminal, JSON
-lines otherwise, ``--log-format`` to choose; SIGTERM or Ctrl-C stop it cleanly). The other commands talk to a
-running server, addressed by ``--server URL``, the ``CHOREO_SERVER`` variable or the config file (see
+lines otherwise, ``--log-format`` to choose; SIGTERM, Ctrl-C or SIGHUP stop it cleanly). The other commands talk
+to a running server, addressed by ``--server URL``, the ``CHOREO_SERVER`` variable or the config file (see
 ``choreo.server.client``), defaulting to ``http://127.0.0.1:51000``. ``run start --kubeconfig FILE DIR`` runs
 a project's reconcilers against any Kubernetes API server instead. (The commands that work locally or against
 a server — ``run once``, ``get``, ``apply``... — decide through ``choreo.cli.common.addressable``.)
@@ -26,6 +26,7 @@ from choreo.server.protocol import (
     DEFAULT_MAX_BODY_DEPTH,
     DEFAULT_MAX_WATCHES,
     LOG_FORMATS,
+    STOP_SIGNALS,
     Limits,
 )
 
@@ -54,10 +55,10 @@ def _logged_options(log: ServerLog, max_reconciles: int, time_limit: float, plug
 
 def _on_signal(app: ServerApp) -> None:
     def stop(_signum: int, _frame: Any) -> None:
-        app.stopping.set()
+        app.interrupt()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, stop)
 
 
 # ----------------------------------------------------------------------------------------------- server
@@ -143,13 +144,15 @@ def start(
     try:
         app.bind()  # may wait for a batch run of the folder: Ctrl-C or a SIGTERM ends that wait as usual
         _on_signal(app)
-        app.boot()
-        app.listen()
+        app.boot()  # a stop signal meanwhile abandons its load: then nothing is served
+        if not app.stopping.is_set():
+            app.listen()
     except ChoreoError:
         app.shutdown()
         raise
-    log("ready", **app.describe())
-    app.wait()
+    if not app.stopping.is_set():
+        log("ready", **app.describe())
+        app.wait()
     app.shutdown()
     if app.state_lost:
         raise ChoreoError(app.state_lost)

@@ -45,6 +45,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import IO, Any, cast
 
+from choreo import abandon
 from choreo.api.objects import clone
 from choreo.errors import ChoreoError, Invalid, ReconcileError
 from choreo.lang.base import (
@@ -597,57 +598,6 @@ def _forget(token: int) -> Callable[[weakref.ref[IsolatedEngine]], None]:
     return drop
 
 
-class Abandoned(BaseException):
-    """The reconcile was abandoned (``Abandonable.abandon``): its worker was killed mid-reconcile and nothing
-    of it is a result. A ``BaseException``, as ``KeyboardInterrupt`` is, so that no handler of reconcile
-    failures records it as one (a condition, an Event, a retry)."""
-
-
-class Abandonable:
-    """The reconciles that one or more threads run for a server, which it can abandon at once when it stops.
-
-    A server that is told to stop finishes the reconcile in flight, but user code may compute for as long as
-    its time limit (``--time-limit``: up to a week): a SIGTERM must not wait for that. ``abandon`` kills the
-    worker of each reconcile running ``within`` this scope, and every later one in it, and the thread
-    running it gets ``Abandoned``. What the reconcile wrote before is kept, as after a crash of choreo, and
-    it runs again when the server starts again."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._workers: set[_Worker] = set()
-        self.abandoned = False
-
-    @contextlib.contextmanager
-    def within(self) -> Iterator[None]:
-        """Run the calling thread's reconciles in this scope."""
-        previous = getattr(_scope, "current", None)
-        _scope.current = self
-        try:
-            yield
-        finally:
-            _scope.current = previous
-
-    def abandon(self) -> None:
-        with self._lock:
-            self.abandoned = True
-            workers = list(self._workers)
-        for worker in workers:
-            worker.kill()
-
-    def _enter(self, worker: _Worker) -> None:
-        with self._lock:
-            if self.abandoned:
-                raise Abandoned()
-            self._workers.add(worker)
-
-    def _leave(self, worker: _Worker) -> None:
-        with self._lock:
-            self._workers.discard(worker)
-
-
-_scope = threading.local()  # the Abandonable a thread's reconciles run in (``current``), if any
-
-
 class _Exchange:
     """One reconcile as seen from choreo: answer the worker's calls until it sends a final message."""
 
@@ -670,9 +620,9 @@ class _Exchange:
     def run(self, obj: dict[str, Any]) -> ReconcileOutput:
         # The engines stop themselves at the time limit; this bound is for the moments they cannot.
         deadline = time.monotonic() + self.limits.time * 1.1 + 0.1
-        scope: Abandonable | None = getattr(_scope, "current", None)
+        scope = abandon.current()  # a server's: it kills the worker when it stops
         if scope is not None:
-            scope._enter(self.worker)
+            scope.enter(self.worker)
         try:
             self.worker.channel.send((self.isolated.token, obj, self.rules))
             while True:
@@ -690,11 +640,11 @@ class _Exchange:
             raise self.limits.time_exceeded(self.isolated.source) from None
         except _Gone:
             if scope is not None and scope.abandoned:
-                raise Abandoned() from None
+                raise abandon.Abandoned() from None
             raise self._death() from None
         finally:
             if scope is not None:
-                scope._leave(self.worker)
+                scope.leave(self.worker)
 
     def _answer(self, method: str, args: tuple[Any, ...], size: int) -> None:
         if method not in _CALLS:

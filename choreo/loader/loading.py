@@ -13,6 +13,7 @@ from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Any
 
+from choreo.abandon import checkpoint
 from choreo.api.gvk import GroupKind
 from choreo.api.objects import ObjectKey
 from choreo.errors import LoadError
@@ -49,6 +50,7 @@ def read_folder_objects(folder: Folder, parsed: ParsedDocuments | None = None) -
     """Every document of the ``*.yaml``/``*.yml`` files directly in a folder, files in name order."""
     objects: list[InputObject] = []
     for file in folder.files(YAML_SUFFIXES):
+        checkpoint()  # a server that stops does not wait for the rest of a large folder
         objects.extend(file_objects(file.path, file.source, parsed))
     return objects
 

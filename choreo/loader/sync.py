@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from choreo.abandon import checkpoint
 from choreo.api.objects import ObjectKey, key_of, meta, uid_and_version
 from choreo.apiserver.fieldpath import canonical_json
 from choreo.apiserver.interface import ObjectAPI
@@ -89,8 +90,10 @@ class ProjectLoad:
             # what the folder no longer holds goes first: a Namespace among it takes the objects in it along,
             # and those the folder still holds must then be applied again, in this load
             for obj in leftovers(self.api, {intent.key for intent in self.intents}):
+                checkpoint()  # a server that stops abandons the load here: the transaction undoes it whole
                 _remove(self.api, obj)
             for intent in self.intents:
+                checkpoint()
                 self.inputs.apply(intent)
             self.inputs.prune()
             collected = set(collect_garbage(self.api))
@@ -299,33 +302,51 @@ class AppliedInputs:
         return found
 
 
+class TakeOverRefused(LoadError):
+    """A file of the project names an object that belongs to the store (``taken_by_api``): the load is refused,
+    naming the file (``source``) and the object (``key``), so that whoever serves the store can tell when the
+    object no longer stands in the way."""
+
+    def __init__(self, source: str, key: ObjectKey, manager: str) -> None:
+        by = f" by {manager}" if manager else ""
+        super().__init__(
+            f"{source}: {key} was created through the API{by}, not loaded from the project folder: the file "
+            "cannot take it over (what the API wrote would be lost); delete it through the API (a server then "
+            "loads the folder again by itself), or give this object another name"
+        )
+        self.source, self.key = source, key
+
+
+def taken_by_api(api: ObjectAPI, key: ObjectKey) -> str | None:
+    """Whether the object stored under ``key`` belongs to the store, not to the project folder: created through
+    a server's API (``kubectl apply``, ``choreo apply --server``), not loaded from a file nor owned by another
+    object nor a plug-in's. Returns its first field manager ("" when it names none); None when no such object
+    is stored. Namespaces never do: the folder takes them over (they hold nothing of their own, and deleting
+    one deletes every object in it)."""
+    if (key.group, key.kind) == ("", "Namespace"):
+        return None
+    stored = api.view(key.group, key.kind, key.namespace, key.name)
+    if stored is None:
+        return None
+    md = stored["metadata"]
+    if loaded_from_project(stored) or md.get("ownerReferences"):
+        return None
+    managers = [str(m.get("manager") or "") for m in md.get("managedFields") or []]
+    if PLUGIN_MANAGER in managers or INPUT_MANAGER in managers:
+        return None
+    return managers[0] if managers else ""
+
+
 def _refuse_taking_over(api: ObjectAPI, intent: Intent) -> None:
-    """Refuse an input whose object is already stored and belongs to the store: created through a server's API
-    (``kubectl apply``, ``choreo apply --server``), not loaded from a file nor owned by another object.
+    """Refuse an input whose object is already stored and belongs to the store (``taken_by_api``).
 
     The load applies inputs with force, so it would take such an object over without a word: the client's
     fields replaced by the file's, the others (labels, annotations) left behind in a mix no file describes,
     and the object deleted with the file later on. One owner per object: the folder's load is refused, naming
-    the file, until the object is deleted through the API or the file names another one. Namespaces are
-    taken over: they hold nothing of their own, and deleting one deletes every object in it."""
-    key = intent.key
-    if (key.group, key.kind) == ("", "Namespace"):
-        return
-    stored = api.view(key.group, key.kind, key.namespace, key.name)
-    if stored is None:
-        return
-    md = stored["metadata"]
-    if loaded_from_project(stored) or md.get("ownerReferences"):
-        return
-    managers = [str(m.get("manager") or "") for m in md.get("managedFields") or []]
-    if PLUGIN_MANAGER in managers or INPUT_MANAGER in managers:
-        return
-    by = f" by {managers[0]}" if managers and managers[0] else ""
-    raise LoadError(
-        f"{intent.item.source}: {key} was created through the API{by}, not loaded from the project "
-        "folder: the file cannot take it over (what the API wrote would be lost); delete it through the API "
-        "and load the folder again (save the file, or `choreo run load`), or give this object another name"
-    )
+    the file, until the object is deleted through the API or the file names another one."""
+    manager = taken_by_api(api, intent.key)
+    if manager is not None:
+        raise TakeOverRefused(intent.item.source, intent.key, manager)
 
 
 class _Undone(Exception):

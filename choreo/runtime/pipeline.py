@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from choreo.abandon import checkpoint
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError
@@ -39,6 +41,8 @@ from choreo.runtime.fixpoint import Fixpoint
 from choreo.runtime.kept_files import KeptFiles
 from choreo.runtime.memo import ReconcileMemo, reconciler_salt, run_salt
 from choreo.runtime.options import RunOptions
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
 class Pipeline:
@@ -85,10 +89,11 @@ class Pipeline:
     def reconcilers(self, project: Project) -> list[BoundReconciler]:
         """The project's reconcilers, each bound to its language engine."""
         log, limits = self.options.log, self.limits
-        return [
-            BoundReconciler(config, make_engine(config, project.libraries, log=log, limits=limits))
-            for config in project.reconcilers
-        ]
+        bound = []
+        for config in project.reconcilers:
+            checkpoint()  # binding compiles the reconciler's code
+            bound.append(BoundReconciler(config, make_engine(config, project.libraries, log=log, limits=limits)))
+        return bound
 
     def memo(
         self, api: APIServer, project: Project, *, concurrent: bool = False, started_at: int | None = None,
@@ -136,11 +141,12 @@ class Pipeline:
         """Run the plug-ins' post-reconcile stages (``-r``, ``-s``) once the reconcilers are quiet and well;
         ``last_pass``: the process runs them no more (a batch run), so they keep nothing for a next pass."""
         context = StageContext(
-            api, self.root, dict(self.options.stage_options), self.options.log, self.options.progress,
+            api, self.root, dict(self.options.stage_options), self.options.log, _abandonable(self.options.progress),
             self.options.full, last_pass,
         )
         results = []
         for plugin in self.plugins:
+            checkpoint()
             stage = plugin.after_reconcile(context)
             if stage is not None:
                 results.append(stage)
@@ -173,3 +179,14 @@ class Pipeline:
         through 8 MiB of dicts and text, which the decoding that follows then reuses, where after the snapshot
         they came on top of the run's peak."""
         save_record(api.records, record)
+
+
+def _abandonable(progress: Progress) -> Progress:
+    """``progress`` as the stages are given it: a stage reports after each device, which is where a server that
+    stops abandons it (``choreo.abandon``; the plug-ins know nothing of that)."""
+
+    def report(phase: str, done: int, total: int) -> None:
+        checkpoint()
+        progress(phase, done, total)
+
+    return report

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -60,8 +61,21 @@ class ServerLog:
         else:
             line = json.dumps({"time": now, "level": level, "event": event, **fields}, default=str)
         with self._lock:
-            self.stream.write(line + "\n")
-            self.stream.flush()
+            try:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+            except (OSError, ValueError):
+                self._gone()
+
+    def _gone(self) -> None:
+        """The stream can take no more lines: the terminal the server ran in was closed (the SIGHUP that stops
+        it comes with that) or the reader of its pipe ended. The server goes on, or stops as asked, without
+        its log: the stream's descriptor is pointed at /dev/null, so that neither this line nor the exit's
+        flush fails again (a failure here ended the stop half-way, with exit code 1)."""
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
 
 
 def _text_value(value: Any) -> str:
@@ -124,6 +138,7 @@ class ServerApp:
         self.stopping = threading.Event()
         self._log = log
         self.runtime: ProjectRuntime | None = None
+        self._activating: ProjectRuntime | None = None  # a context's runtime being brought up (dynamic mode)
         self.context: ContextSpec | None = None
         self.workspace = Workspace(config.workspace) if config.root is None and config.workspace else None
         self._switch = threading.Lock()
@@ -261,12 +276,17 @@ class ServerApp:
         folder = self.workspace.checkout(spec)
         reuse = old is not None and old.root == folder
         runtime = old if reuse and old is not None else ProjectRuntime(folder, self.config.options, self._log)
+        self._activating = runtime  # a stop abandons its load (``interrupt``)
+        if self.stopping.is_set():
+            runtime.abandon()
         try:
             runtime.bring_up(run=not spec.branch)
         except ChoreoError:
             if runtime is not old:
                 runtime.close()
             raise
+        finally:
+            self._activating = None
         return runtime
 
     def _restore(self, spec: ContextSpec, runtime: ProjectRuntime) -> None:
@@ -281,13 +301,16 @@ class ServerApp:
     # ---------------------------------------------------------------- lifecycle
 
     def boot(self) -> None:
-        """Load the static project, or the dynamic context saved by a previous run."""
+        """Load the static project, or the dynamic context saved by a previous run. A stop signal meanwhile
+        (``interrupt``) abandons the load; nothing is served then."""
         if self.config.root is not None:
             runtime = ProjectRuntime(self.config.root, self.config.options, self._log)
+            self.runtime = runtime  # before its load: ``interrupt`` abandons that too (nothing is served yet)
+            if self.stopping.is_set():
+                runtime.abandon()
             with contextlib.suppress(ChoreoError):  # logged (load-failed): serve nothing until the folder loads
                 runtime.bring_up(run=self.config.run)
-            self.runtime = runtime
-            if self.config.watch:
+            if self.config.watch and not self.stopping.is_set():
                 runtime.watch_folder()
         elif self.workspace is not None:
             saved = self.workspace.saved()
@@ -350,12 +373,28 @@ class ServerApp:
                 self._log("state-lost", level="error", folder=str(self._served.folder), error=self.state_lost)
                 return
 
+    def interrupt(self) -> None:
+        """A stop signal (the handler calls this, in the main thread, wherever that thread was): stop serving, and
+        abandon at once what the project's runtime is doing (``ProjectRuntime.abandon``: the reconcile in
+        flight, a load of the folder, the stages of a pass), which the main thread itself may be doing (the
+        first load). A second signal changes nothing: the stop is under way."""
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        self._abandon()
+
+    def _abandon(self) -> None:
+        """No waiting for user code that may compute until its time limit, nor for a load or the stages."""
+        for runtime in (self.runtime, self._activating):
+            if runtime is not None:
+                runtime.abandon()
+
     def shutdown(self) -> None:
-        """Finish the reconcile in flight, stop serving, close the store."""
+        """Abandon what the project's runtime is doing (the reconcile in flight, a load, the stages), stop serving,
+        close the store."""
         self.stopping.set()
         self._log("stopping")
-        if self.runtime is not None:
-            self.runtime.abandon()  # no waiting for user code that may compute until its time limit
+        self._abandon()
         with self._switch:
             if self.runtime is not None:
                 self.runtime.stop()

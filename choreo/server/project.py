@@ -30,20 +30,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from choreo.abandon import Abandonable, Abandoned
 from choreo.api.objects import ObjectKey
 from choreo.apiserver.hooks import BaseHook, delete_every
 from choreo.apiserver.interface import ObjectAPI
 from choreo.apiserver.registry import crd_group_kind, resource_from_crd
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError, Invalid
-from choreo.lang.isolation import Abandonable, Abandoned
 from choreo.loader.project import Project
+from choreo.loader.sync import TakeOverRefused
 from choreo.results.record import RunRecord, StageResult, latest_record
 from choreo.runtime.controller import BoundReconciler, Controller, check_kinds
 from choreo.runtime.events import RunOutcome
 from choreo.runtime.options import RunOptions
 from choreo.runtime.pipeline import Pipeline
 from choreo.runtime.state import open_state
+from choreo.server import refusals
 from choreo.server.failures import Retry
 from choreo.server.feeder import FolderFeeder
 from choreo.server.protocol import Unavailable
@@ -66,9 +68,8 @@ class CRDRegistration(BaseHook):
             raise Invalid(f"kind {resource.group_kind} is built in and cannot be redefined")
 
     def stored(self, api: ObjectAPI, old: Object | None, new: Object) -> None:
-        resource = api.register_crd(new, source=f"CustomResourceDefinition {new['metadata']['name']}")
-        if old is not None and resource_from_crd(old).served_versions != resource.served_versions:
-            api.migrate_versions(resource)  # register_crd compared with the CRD as now stored: the new one
+        # objects stored at a version the CRD no longer serves move to its storage version there, in this write
+        api.register_crd(new, source=f"CustomResourceDefinition {new['metadata']['name']}")
 
     def deleting(self, api: ObjectAPI, obj: Object) -> None:
         """The objects of a kind go with its CRD, as in Kubernetes (the HTTP layer stops serving the kind
@@ -140,7 +141,8 @@ class ProjectRuntime:
         self.runner: Runner | None = None
         self.run_when_loaded = False  # asked to run while no load had succeeded yet
         self.feeder: FolderFeeder | None = None
-        self.reconciles = Abandonable()  # every reconcile the server runs: ``abandon`` when it stops
+        self.reconciles = Abandonable()  # its reconciles, loads and stages: ``abandon`` when the server stops
+        self.unblocker = refusals.Unblocker(self._reader, self._unblocked, log)  # a load a client's object blocks
         self._lock = threading.RLock()
 
     # ---------------------------------------------------------------- modes
@@ -162,14 +164,21 @@ class ProjectRuntime:
         keeps serving until this succeeds."""
         try:
             api = APIServer(self.store)
-            with api.transaction():  # a reconciler wired to a kind nobody serves undoes the sync
+            # a reconciler wired to a kind nobody serves undoes the sync, and so does a stop (``abandon``)
+            with self.reconciles.within(), api.transaction():
                 project = self.pipeline.load(api)
                 reconcilers = self.pipeline.reconcilers(project)
                 check_kinds(api.registry, reconcilers)
+        except Abandoned:  # the server is stopping: the load is undone (the next start loads the folder)
+            self.log("load-abandoned", project=str(self.root))
+            raise Unavailable("the server is stopping: the load of the project folder was abandoned") from None
         except ChoreoError as exc:
             self.reason = str(exc)
             self.log(refused, level="error", project=str(self.root), **said, error=str(exc))
+            refusals.report(self._reader(), exc, self.log)
+            self.unblocker.blocked(exc if isinstance(exc, TakeOverRefused) else None)
             raise
+        self.unblocker.blocked(None)
         for crd, error in register_api_kinds(api, project):
             self.log("crd-not-served", level="warning", crd=crd, error=error)
         install_hooks(api)
@@ -265,13 +274,15 @@ class ProjectRuntime:
 
     def abandon(self) -> None:
         """The server is stopping: end the reconcile in flight now (its worker is killed; it runs again at the
-        next start) instead of waiting for it, and start none after it. Takes no lock: a load or a ``run
-        once`` holding it is waiting for that reconcile."""
+        next start), a load of the folder or the stages of a pass at their next step (their transaction
+        undone: the next start does them again), instead of waiting for them, and start none after them.
+        Takes no lock: a load or a ``run once`` holding it is waiting for that work."""
         self.reconciles.abandon()
 
     def close(self) -> None:
         if self.feeder is not None:
             self.feeder.stop()
+        self.unblocker.stop()
         self.stop()
         with self._lock:
             self.store.close()
@@ -291,6 +302,20 @@ class ProjectRuntime:
         except ChoreoError:  # logged: the previous load keeps serving
             return
         self.log("fed", files=paths)
+
+    def _unblocked(self, refusal: TakeOverRefused) -> None:
+        """The object that blocked the last load is gone (or no longer the store's): load the folder again, as
+        a save of the file it blocked would."""
+        files = [refusal.source]
+        try:
+            self.load("feed-refused", files=files)
+        except ChoreoError:  # logged (and watched again when another client's object blocks it)
+            return
+        self.log("fed", files=files, reason=f"{refusal.key} no longer blocks the file")
+
+    def _reader(self) -> APIServer:
+        """The API to report and look in: the one serving, else the store's own (no load succeeded yet)."""
+        return self.api or APIServer(self.store)
 
     # ---------------------------------------------------------------- ownership
 

@@ -10,6 +10,7 @@ language, the OpenAPI documents) is needed only when one runs.
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,9 @@ DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's limit on one reques
 DEFAULT_MAX_BODY_DEPTH = 100
 DEFAULT_MAX_WATCHES = 100
 DEFAULT_MAX_OBJECT_BYTES = 3 * 1024 * 1024 // 2  # the largest object etcd stores for kube-apiserver
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+"""What stops a long-running choreo process cleanly: SIGTERM (a service manager), Ctrl-C, and SIGHUP (the
+terminal it runs in closed, which without a handler ended it on the spot, its worker processes with it)."""
 
 
 class Unauthorized(ChoreoError):

@@ -38,7 +38,7 @@ from choreo.loader.yamlio import read_single_mapping
 from choreo.runtime.options import RunOptions
 from choreo.runtime.pipeline import Pipeline
 from choreo.server.client import ServerClient, resource_path
-from choreo.server.protocol import APPLY_PATCH
+from choreo.server.protocol import APPLY_PATCH, STOP_SIGNALS
 from choreo.server.runner import ContinuousController, Log
 from choreo.store.base import EventSource, Gone, RecordStore, WatchEvent
 from choreo.store.head import Head, head_of
@@ -442,7 +442,7 @@ def _wait_served(api: RemoteAPI, resource: APIResource) -> None:
 
 
 def run_against(root: Path, kubeconfig: str, context: str | None, options: RunOptions, log: Log) -> None:
-    """Install the project into the cluster and reconcile until SIGTERM/SIGINT."""
+    """Install the project into the cluster and reconcile until a stop signal (``STOP_SIGNALS``)."""
     if options.plugins:
         raise ChoreoError(
             "-r/-s do not run against a Kubernetes API server yet: run the project with `choreo run DIR -r -s` "
@@ -454,7 +454,7 @@ def run_against(root: Path, kubeconfig: str, context: str | None, options: RunOp
     project = pipeline.load(api)
     log("installed", crds=len(project.crds), inputs=len(project.inputs), refs=len(project.upstreams or []))
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in STOP_SIGNALS:
         signal.signal(signum, lambda *_args: stop.set())
     kinds = {(s.group, s.kind) for c in project.reconcilers for s in (c.for_, *c.owns, *c.watches)}
     for group, kind in sorted(kinds):

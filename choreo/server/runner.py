@@ -45,8 +45,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from choreo.abandon import Abandonable, Abandoned
 from choreo.apiserver.interface import ObjectAPI
-from choreo.lang.isolation import Abandonable, Abandoned
 from choreo.runtime.controller import BoundReconciler, Controller, WorkKey
 from choreo.runtime.events import RunOutcome
 from choreo.runtime.queue import WorkQueue
@@ -92,6 +92,7 @@ class ContinuousController:
         self._stepped = False  # reconciles ran since the last pass: a stop with nothing queued reports them
         self.reconciles = 0
         self.current: WorkKey | None = None  # the latest reconcile begun
+        self.staging = False  # reporting a pass to ``on_quiet`` (the stages and the run record)
         self.revision = 0  # every event up to here has been dispatched
         self._group: contextlib.ExitStack | None = None  # the open group's transaction
         self._group_began = 0.0
@@ -210,8 +211,9 @@ class ContinuousController:
         self.core.counts.clear()
         self._stepped = False
         first = last = self.api.events.current_revision()
+        self.staging = True
         try:
-            with self.api.transaction():
+            with self.api.transaction():  # a stop abandons the stages here (``Abandoned``): all of it undone
                 first = self.api.events.current_revision()
                 self._on_quiet(outcome, errors, self.failures.pending())
                 last = self.api.events.current_revision()
@@ -220,6 +222,7 @@ class ContinuousController:
             self._log("record-error", level="error", error=repr(exc), trace=traceback.format_exc())
         else:
             self._grouping = True
+        self.staging = False
         self.core.quiet.passed(first, last)
 
     def _step(self, key: WorkKey) -> None:
@@ -305,8 +308,11 @@ class Runner:
         try:
             with self._scope.within():
                 self.controller.serve(self._stop)
-        except Abandoned:  # the server is stopping: the reconcile runs again when it starts again
-            self._log("reconcile-abandoned", key="/".join(self.controller.current or ()))
+        except Abandoned:  # the server is stopping: the work runs again when it starts again
+            if self.controller.staging:  # the pass's stages and record, undone: the next start's pass does them
+                self._log("stages-abandoned")
+            else:
+                self._log("reconcile-abandoned", key="/".join(self.controller.current or ()))
         except Exception as exc:
             self._log("runner-crashed", level="error", error=repr(exc), trace=traceback.format_exc())
         self._log("runner-stopped")

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from choreo.api.objects import key_of
 from choreo.apiserver.hooks import BaseHook
-from choreo.apiserver.server import APIServer
+from choreo.apiserver.server import MOVED_FOR_TABLE, APIServer
 from choreo.errors import AlreadyExists, Conflict, Invalid, NotFound
 from choreo.store.memory import MemoryBackend
 
@@ -315,3 +316,57 @@ def test_objects_stored_at_a_version_still_served_stay_as_they_are() -> None:
     stored = api.create(widget())
     api.register_crd(_versions(("v1alpha1", True, False), ("v1beta1", True, True)))
     assert api.get("example.com", "Widget", "default", "w1") == stored
+
+
+def _left_by_an_earlier_choreo() -> tuple[MemoryBackend, dict[str, Any]]:
+    """A store as a choreo that did not move objects left it: its CRD changed v1alpha1 to v1beta1 (stored so)
+    while two Widgets stayed at v1alpha1, and no record of the versions objects were moved for. Returns the
+    store and the CRD as the folder now holds it (the stored one)."""
+    backend = MemoryBackend()
+    api = APIServer(backend)
+    api.register_crd(CRD)
+    api.create(copy.deepcopy(CRD))
+    api.create(widget(color="red"))
+    api.create(widget("w2"))
+    renamed = _versions(("v1beta1", True, True))
+    with backend.transaction():
+        stored = backend.get(key_of(CRD))
+        assert stored is not None
+        backend.update(key_of(stored), {**stored, "spec": renamed["spec"]})
+        backend.delete_record(MOVED_FOR_TABLE, "example.com/Widget")
+    return backend, renamed
+
+
+def test_objects_an_earlier_choreo_left_at_a_version_no_longer_served_move_when_the_store_is_opened() -> None:
+    """Their CRD is unchanged since: the objects move as the kind is registered on opening the store (a load,
+    a server's start), all in one transaction with the record that they moved; a reader of the store moves
+    nothing."""
+    backend, renamed = _left_by_an_earlier_choreo()
+    reader = APIServer(backend)
+    reader.register_stored_crds()  # ``choreo get``: reads, writes nothing
+    assert {w["apiVersion"] for w in backend.list("example.com", "Widget")} == {"example.com/v1alpha1"}
+
+    class Refused(Exception):
+        pass
+
+    api = APIServer(backend)
+    with pytest.raises(Refused), api.transaction():  # a load refused after the kinds were registered
+        api.register_crd(renamed)
+        assert {w["apiVersion"] for w in api.list("example.com", "Widget")} == {"example.com/v1beta1"}
+        raise Refused
+    assert {w["apiVersion"] for w in backend.list("example.com", "Widget")} == {"example.com/v1alpha1"}
+    assert backend.get_record(MOVED_FOR_TABLE, "example.com/Widget") is None
+    before = backend.list("example.com", "Widget")
+
+    again = APIServer(backend)
+    again.register_crd(renamed)
+    moved = backend.list("example.com", "Widget")
+    assert [(w["metadata"]["name"], w["apiVersion"]) for w in moved] == [
+        ("w1", "example.com/v1beta1"), ("w2", "example.com/v1beta1")
+    ]
+    def unmoved(obj: dict[str, Any]) -> dict[str, Any]:
+        md = {k: v for k, v in obj["metadata"].items() if k != "resourceVersion"}
+        return {**obj, "apiVersion": "", "metadata": md}
+
+    assert [unmoved(w) for w in moved] == [unmoved(w) for w in before]  # only the apiVersion changed
+    assert backend.get_record(MOVED_FOR_TABLE, "example.com/Widget") == ["v1beta1"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shutil
 import signal
 import subprocess
@@ -188,9 +189,38 @@ def test_sigterm_mid_run_then_restart_gives_the_same_results(tmp_path: Path) -> 
         third.stop()
 
 
-def test_sigterm_does_not_wait_for_a_reconcile_that_computes_until_its_time_limit(tmp_path: Path) -> None:
+def test_sigterm_during_the_first_load_abandons_it_and_a_restart_loads_the_whole_folder(tmp_path: Path) -> None:
+    """A SIGTERM while the server loads the folder it starts on does not wait for the rest of the load: the
+    load's transaction is undone (nothing of it stored, nothing served, no run) and the next start loads it
+    all."""
+    project = copy_example("greeting", tmp_path)
+    _many_greetings(project, 4000)  # a load of some length: the signal lands in it
+    server = ServerProcess(str(project), "--address", "127.0.0.1:0", "--no-run")
+    try:
+        wait_for(lambda: (project / ".choreo" / "choreo.db").exists(), "the store to be opened for the load")
+        assert server.terminate() == 0
+    finally:
+        server.stop()
+    events = [line["event"] for line in server.lines]
+    assert events == ["load-abandoned", "stopping", "stopped"], events
+    assert store_is_intact(project)
+    assert choreo("get", "greetings", "-C", str(project)).code == 1  # nothing of the load was kept
+
+    again = ServerProcess(str(project), "--address", "127.0.0.1:0", "--no-run")
+    try:
+        http = Http(again.wait_ready())
+        assert len(http.call("GET", f"{NS}/greetings")[1]["items"]) == 4002
+    finally:
+        assert again.terminate() == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_stop_signal_does_not_wait_for_a_reconcile_that_computes_until_its_time_limit(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
     """A stopping server abandons the reconcile in flight (its worker is killed) instead of waiting up to the
-    time limit for it; nothing of it is reported as a failure, and it runs again at the next start."""
+    time limit for it; nothing of it is reported as a failure, and it runs again at the next start. A SIGHUP
+    (the terminal of ``choreo server start`` closed) stops it the same way as SIGTERM and Ctrl-C."""
     project = copy_example("greeting", tmp_path)
     code = project / "reconcilers" / "greeting" / "reconciler.star"
     spin = "def reconcile(self):\n    n = 0\n    for i in range(100000):\n        for j in range(100000):\n"
@@ -200,7 +230,7 @@ def test_sigterm_does_not_wait_for_a_reconcile_that_computes_until_its_time_limi
     try:
         http = Http(server.wait_ready())
         wait_for(lambda: http.call("GET", "/choreo/v1/status")[1].get("reconciles"), "a reconcile to begin")
-        server.proc.send_signal(signal.SIGTERM)
+        server.proc.send_signal(signum)
         assert server.proc.wait(timeout=20) == 0
     finally:
         server.stop()
@@ -216,6 +246,26 @@ def test_sigterm_does_not_wait_for_a_reconcile_that_computes_until_its_time_limi
         assert http.call("GET", "/api/v1/namespaces/default/events")[1]["items"] == []
     finally:
         again.stop()
+
+
+def test_closing_the_terminal_of_a_server_stops_it_as_sigterm_does(tmp_path: Path) -> None:
+    """The terminal of ``choreo server start`` closed: the SIGHUP that comes with it stops the server through
+    the same path as SIGTERM (exit 0, the store whole), although its log has nowhere to go any more."""
+    project = copy_example("greeting", tmp_path)
+    pid, fd = pty.fork()
+    if pid == 0:  # the server, with the pty as its controlling terminal (its log in text, as a person sees it)
+        os.execv(sys.executable, [sys.executable, "-m", "choreo.cli.main", "server", "start", str(project),
+                                  "--address", "127.0.0.1:0"])
+    shown = b""
+    while b" ready " not in shown:
+        chunk = os.read(fd, 65536)
+        assert chunk, shown
+        shown += chunk
+    os.close(fd)  # the kernel sends SIGHUP to the server, the terminal's session leader
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, shown
+    assert store_is_intact(project)
+    assert choreo("get", "greetings", "-C", str(project)).code == 0
 
 
 def test_a_server_whose_state_folder_is_deleted_stops_instead_of_writing_into_the_void(tmp_path: Path) -> None:

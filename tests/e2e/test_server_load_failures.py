@@ -1,7 +1,8 @@
 """A project folder that does not load, served by ``choreo server start`` as a real process: the server says
 so once and stays up — at its start (answering 503 until a save makes the folder load, then reconciling and
 running ``-s``; a SIGTERM still stops it), and after an edit that wires a reconciler to a kind nobody
-serves (the previous load keeps running). ``choreo run -s`` on the same folder fails with one message."""
+serves (the previous load keeps running; a Warning Event says so). ``choreo run -s`` on the same folder fails
+with one message."""
 
 from __future__ import annotations
 
@@ -65,6 +66,11 @@ def test_a_reconciler_wired_to_an_unserved_kind_is_refused_and_the_runner_keeps_
             "is not defined by any CRD"
         )
         assert not [line for line in server.lines if line.get("event") == "load-failed"]  # said once
+        # ... and told to kubectl users, as a Warning Event about the Namespace it is kept in (no object blocks it)
+        events = http.call("GET", "/api/v1/namespaces/default/events")[1]["items"]
+        [event] = [e for e in events if e["reason"] == "LoadRefused"]
+        assert (event["type"], event["message"], event["count"]) == ("Warning", refused[0]["error"], 1)
+        assert (event["involvedObject"]["kind"], event["involvedObject"]["name"]) == ("Namespace", "default")
 
         # The previous load still runs: a Greeting created through the API gets its Message.
         assert http.call("POST", GREETINGS, yaml.safe_load(CAROL))[0] == 201

@@ -163,11 +163,23 @@ def test_the_folder_owns_its_objects_and_the_store_owns_the_apis(tmp_path: Path,
         again.stop()
 
 
-def test_a_file_does_not_take_over_an_object_created_through_the_api(greeting_server) -> None:
+@pytest.mark.parametrize("kubectl_bin", KUBECTLS)
+def test_a_file_does_not_take_over_an_object_created_through_the_api(
+    greeting_server, tmp_path: Path, kubectl_bin: str
+) -> None:
     """A file naming an object a client created is refused (its load changes nothing), not applied over it:
-    the client's fields would be replaced, its labels left behind, and the object deleted with the file."""
+    the client's fields would be replaced, its labels left behind, and the object deleted with the file. The
+    refusal is a Warning Event about that object (``kubectl get events``, ``kubectl describe``), and once the
+    client deletes the object the server loads the folder by itself (no save, no ``run load``)."""
     server, url, project = greeting_server
     http = Http(url)
+    config = kubeconfig(tmp_path / "kubeconfig", url)
+
+    def kubectl(*args: str) -> str:
+        result = _kubectl(kubectl_bin, tmp_path, config, *args)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
     created = {
         "apiVersion": "example.com/v1alpha1", "kind": "Greeting",
         "metadata": {"name": "carol", "namespace": "default", "labels": {"team": "red"}}, "spec": {"name": "Carolyn"},
@@ -178,14 +190,29 @@ def test_a_file_does_not_take_over_an_object_created_through_the_api(greeting_se
     assert refused["error"].startswith(
         "in/carol.yaml: Greeting.example.com default/carol was created through the API by "
     ) and "the file cannot take it over" in refused["error"]
+    assert "delete it through the API (a server then loads the folder again by itself)" in refused["error"]
     kept = http.call("GET", f"{NS}/greetings/carol")[1]
     assert (kept["spec"]["name"], kept["metadata"]["labels"]) == ("Carolyn", {"team": "red"})
-    assert http.call("DELETE", f"{NS}/greetings/carol")[0] == 200
-    wait_for(lambda: http.call("GET", f"{NS}/greetings/carol")[0] == 404, "carol to be deleted")
-    assert choreo("run", "load", "--server", url).code == 0  # the file's carol now, owned by its file
-    loaded = http.call("GET", f"{NS}/greetings/carol")[1]
-    assert loaded["spec"]["name"] == "Carol" and "labels" not in loaded["metadata"]
-    assert http.call("DELETE", f"{NS}/greetings/carol")[0] == 403
+
+    [event] = [e for e in json.loads(kubectl("get", "events", "-o", "json"))["items"] if e["reason"] == "LoadRefused"]
+    assert (event["type"], event["message"]) == ("Warning", refused["error"])
+    assert (event["involvedObject"]["kind"], event["involvedObject"]["name"]) == ("Greeting", "carol")
+    assert event["involvedObject"]["uid"] == kept["metadata"]["uid"]
+    rows = kubectl("get", "events").splitlines()[1:]
+    assert any(row.split()[1:5] == ["Warning", "LoadRefused", "greeting/carol", "in/carol.yaml:"] for row in rows)
+    assert "LoadRefused" in kubectl("describe", "greeting", "carol")
+
+    kubectl("delete", "greeting", "carol")
+    def loaded_from_the_file() -> dict | None:
+        code, obj = http.call("GET", f"{NS}/greetings/carol")
+        return obj if code == 200 and obj["spec"]["name"] == "Carol" else None
+
+    loaded = wait_for(loaded_from_the_file, "the folder to load once carol is deleted")
+    assert "labels" not in loaded["metadata"]
+    assert http.call("DELETE", f"{NS}/greetings/carol")[0] == 403  # the file's carol now, owned by its file
+    fed = wait_for(lambda: server.event("fed"), "the load to be logged")
+    assert fed["files"] == ["in/carol.yaml"] and "no longer blocks" in fed["reason"]
+    assert [line["event"] for line in server.lines if line.get("level") == "error"] == ["feed-refused"]
 
 
 def test_a_client_s_object_follows_its_kind_to_a_new_version_of_the_folder_s_crd(greeting_server) -> None:
@@ -209,6 +236,63 @@ def test_a_client_s_object_follows_its_kind_to_a_new_version_of_the_folder_s_crd
     dave = http.call("GET", f"{beta}/greetings/dave")[1]
     assert next(c for c in dave["status"]["conditions"] if c["type"] == "Ready")["status"] == "True"
     assert server.event("reconcile-error") is None and server.event("failure-report-failed") is None
+
+
+def _left_at_an_unserved_version(project: Path, name: str) -> None:
+    """Make the store one written by a choreo that did not move objects when a CRD's versions changed: the stored
+    Greeting ``name`` at ``v1alpha0``, a version its (since unchanged) CRD does not serve, and no record of the
+    versions objects were moved for (such a choreo kept none)."""
+    from choreo.api.objects import ObjectKey
+    from choreo.apiserver.server import MOVED_FOR_TABLE
+    from choreo.runtime.state import open_state
+
+    backend = open_state(project)
+    try:
+        with backend.transaction():
+            key = ObjectKey("example.com", "Greeting", "default", name)
+            stored = backend.get(key)
+            assert stored is not None
+            backend.update(key, {**stored, "apiVersion": "example.com/v1alpha0"})
+            for kind, _versions in list(backend.list_records(MOVED_FOR_TABLE)):
+                backend.delete_record(MOVED_FOR_TABLE, kind)
+    finally:
+        backend.close()
+
+
+def test_objects_a_store_holds_at_a_version_nobody_serves_are_moved_when_a_run_or_a_server_opens_it(
+    greeting_server,
+) -> None:
+    """A store written before choreo moved objects to their kind's storage version held a client's objects at a
+    version their CRD no longer serves; nothing moved them until the CRD changed again, and every reconcile of
+    them failed. A batch run and a server move them as they open the store."""
+    server, url, project = greeting_server
+    http = Http(url)
+    dave = {"apiVersion": "example.com/v1alpha1", "kind": "Greeting", "metadata": {"name": "dave"},
+            "spec": {"name": "Dave"}}
+    assert http.call("POST", f"{NS}/greetings", dave)[0] == 201
+    wait_for(lambda: http.call("GET", f"{NS}/messages/dave-message")[0] == 200, "dave's message")
+    assert server.terminate() == 0
+
+    _left_at_an_unserved_version(project, "dave")
+    batch = choreo("run", str(project))
+    assert batch.code == 0, batch.out + batch.err
+    stored = json.loads(choreo("get", "greetings", "-C", str(project), "-o", "json").out)["items"]
+    assert {(g["metadata"]["name"], g["apiVersion"]) for g in stored} == {
+        (name, "example.com/v1alpha1") for name in ("alice", "bob", "dave")
+    }
+    assert next(g for g in stored if g["metadata"]["name"] == "dave")["spec"]["name"] == "Dave"
+
+    _left_at_an_unserved_version(project, "dave")
+    again = ServerProcess(str(project), "--address", "127.0.0.1:0")
+    try:
+        http = Http(again.wait_ready())
+        wait_for(lambda: idle(http), "the restarted server's pass")
+        moved = http.call("GET", f"{NS}/greetings/dave")[1]
+        assert (moved["apiVersion"], moved["spec"]["name"]) == ("example.com/v1alpha1", "Dave")
+        assert again.event("reconcile-error") is None
+        assert http.call("GET", "/api/v1/namespaces/default/events")[1]["items"] == []
+    finally:
+        again.stop()
 
 
 def test_run_load_reads_the_folder_into_a_server_that_does_not_watch_it(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.conftest import EXAMPLES, choreo
+from tests.e2e.conftest import EXAMPLES, choreo, store_is_intact
 from tests.e2e.test_server_yang_edits import schema_errors
 from tests.server.harness import Http, ServerProcess, idle, wait_for
 
@@ -100,3 +100,48 @@ def test_an_empty_project_reaches_one_quiet_point_and_records_it(tmp_path: Path)
         assert [line["success"] for line in server.lines if line.get("event") == "quiet"] == [True]
     finally:
         server.stop()
+
+
+def _devices(tmp_path: Path, count: int) -> Path:
+    """``nodes_and_configs`` grown to ``count`` Nodes, each but leaf2 with its Config: an ``-s`` stage that
+    takes a while, with nothing to reconcile before it."""
+    project = nodes_and_configs(tmp_path, reconciler=False)
+    node = (project / "in" / "infra.kuid.dev.node.leaf1.yaml").read_text()
+    for i in range(3, count + 1):
+        (project / "in" / f"infra.kuid.dev.node.leaf{i}.yaml").write_text(node.replace("leaf1", f"leaf{i}"))
+        (project / "in" / f"config.sdcio.dev.config.leaf{i}-lo0.yaml").write_text(yaml.safe_dump(config(f"leaf{i}")))
+    return project
+
+
+def test_a_stop_during_the_stage_abandons_it_and_the_next_start_writes_the_same_out(tmp_path: Path) -> None:
+    """SIGTERM while the ``-s`` stage validates the devices of a pass: the server does not wait for the rest of
+    them. The stage's transaction is undone (no run recorded, no device remembered as validated), the files
+    it wrote so far stay, and the next start's pass reaches the ``out/`` an uninterrupted run writes."""
+    project = _devices(tmp_path / "served", 600)
+    reference = shutil.copytree(project, tmp_path / "reference")
+    assert choreo("run", str(reference), "-s").code == 0
+
+    server = ServerProcess(str(project), "-s", "--address", "127.0.0.1:0")
+    try:
+        server.wait_ready()
+        wait_for(lambda: any((project / "out").glob("*.json")), "the stage to write its first device")
+        assert server.terminate() == 0
+    finally:
+        server.stop()
+    events = [line["event"] for line in server.lines]
+    assert "stages-abandoned" in events and "quiet" not in events, events
+    assert events[-1] == "stopped"
+    assert store_is_intact(project)
+    assert "no run recorded yet" in choreo("run", "result", str(project)).err
+    assert len(list((project / "out").glob("*.json"))) < 600  # it did stop in the middle of the stage
+
+    again = ServerProcess(str(project), "-s", "--address", "127.0.0.1:0")
+    try:
+        http = Http(again.wait_ready())
+        wait_for(lambda: again.event("quiet") and idle(http), "the restarted server's pass")
+    finally:
+        assert again.terminate() == 0
+    written = sorted(path.name for path in (project / "out").iterdir())
+    assert written == sorted(path.name for path in (reference / "out").iterdir())
+    for name in written:
+        assert (project / "out" / name).read_bytes() == (reference / "out" / name).read_bytes(), name

@@ -538,7 +538,7 @@ def test_a_worker_forked_for_a_thread_that_ended_serves_the_next_reconcile() -> 
 def test_an_abandoned_scope_kills_the_reconcile_in_flight_and_refuses_the_next() -> None:
     import threading
 
-    from choreo.lang.isolation import Abandonable, Abandoned
+    from choreo.abandon import Abandonable, Abandoned
 
     scope = Abandonable()
     engine = IsolatedEngine(_Pid(nap=60), "x.star", Limits(time=120))  # type: ignore[arg-type]
