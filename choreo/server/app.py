@@ -151,12 +151,21 @@ class ServerApp:
 
     def current_api(self) -> APIServer:
         runtime = self.runtime
-        if runtime is None or runtime.api is None:
-            raise Unavailable(f"the project folder does not load: {runtime.reason}" if runtime else NOT_LOADED)
-        return runtime.api
+        if runtime is None:
+            raise Unavailable(NOT_LOADED)
+        if runtime.api is None and not runtime.reason:
+            raise Unavailable("the project folder is being loaded")
+        return runtime.serving()  # the store as it is, while the folder does not load
 
-    def ready(self) -> bool:
-        return self.runtime is not None and self.runtime.api is not None
+    def unloaded(self) -> Unavailable | None:
+        """Why the project's objects are served only as the store holds them (None: its folder is loaded)."""
+        runtime = self.runtime
+        if runtime is None:
+            return Unavailable(NOT_LOADED)
+        if runtime.api is None:
+            return Unavailable(f"the project folder does not load: {runtime.reason}" if runtime.reason
+                               else "the project folder is being loaded")
+        return None
 
     def log(self, event: str, **fields: Any) -> None:
         self._log(event, **fields)
@@ -164,6 +173,14 @@ class ServerApp:
     def check_write(self, group: str, kind: str, namespace: str, name: str) -> None:
         if self.runtime is not None:
             self.runtime.check_write(group, kind, namespace, name)
+
+    def check_create(self, group: str, kind: str, namespace: str, name: str) -> None:
+        if self.runtime is not None:
+            self.runtime.check_create(group, kind, namespace, name)
+
+    def check_delete(self, group: str, kind: str, namespace: str, name: str) -> None:
+        if self.runtime is not None:
+            self.runtime.check_delete(group, kind, namespace, name)
 
     def control(self, method: str, parts: list[str], body: Any) -> tuple[int, Any]:
         routes: dict[tuple[str, tuple[str, ...]], Callable[[Any], Any]] = {
@@ -210,11 +227,17 @@ class ServerApp:
         return {"record": record.to_json(), "stages": [stage_json(s) for s in stages]}
 
     def _result(self) -> Object:
+        """The latest pass; while the folder does not load, also why (that pass is an earlier server's, and
+        nothing is reconciled until the folder loads)."""
+        unloaded = self.unloaded()
         record: RunRecord | None = self._runtime().latest()
         if record is None:
+            if unloaded is not None:
+                raise unloaded
             raise NotFound("no run recorded yet: run `choreo run once` first")
         retries = [retry.to_json() for retry in self._runtime().retries()]
-        return {"record": record.to_json(), "stages": [], "retries": retries}
+        said = {"notLoaded": str(unloaded)} if unloaded is not None else {}
+        return {"record": record.to_json(), "stages": [], "retries": retries, **said}
 
     def _apply_context(self, body: Any) -> Object:
         if self.workspace is None:
@@ -302,14 +325,21 @@ class ServerApp:
 
     def boot(self) -> None:
         """Load the static project, or the dynamic context saved by a previous run. A stop signal meanwhile
-        (``interrupt``) abandons the load; nothing is served then."""
+        (``interrupt``) abandons the load; nothing is served then. A static folder that does not load leaves
+        the store served as it is (``ProjectRuntime.serving``) until it does."""
         if self.config.root is not None:
             runtime = ProjectRuntime(self.config.root, self.config.options, self._log)
             self.runtime = runtime  # before its load: ``interrupt`` abandons that too (nothing is served yet)
             if self.stopping.is_set():
                 runtime.abandon()
-            with contextlib.suppress(ChoreoError):  # logged (load-failed): serve nothing until the folder loads
+            try:
                 runtime.bring_up(run=self.config.run)
+            except ChoreoError:  # logged (load-failed): the store is served as it is until the folder loads
+                if runtime.reason:
+                    self._log("serving-stored", level="warning", project=str(runtime.root),
+                              reason="the project folder does not load: its objects are served as stored, not "
+                              "reconciled; only objects created through the API can be changed or deleted "
+                              "until a save (or the deletion the refusal asks for) makes it load")
             if self.config.watch and not self.stopping.is_set():
                 runtime.watch_folder()
         elif self.workspace is not None:

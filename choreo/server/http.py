@@ -144,7 +144,10 @@ class ServerContext(Protocol):
         """The API server of the loaded project; raises ``Unavailable`` while none is loaded."""
         ...
 
-    def ready(self) -> bool: ...
+    def unloaded(self) -> ChoreoError | None:
+        """Why the project's kinds are not all served (its folder does not load: only the kinds of the stored
+        CRDs are); None once it is loaded."""
+        ...
 
     def log(self, event: str, **fields: Any) -> None: ...
 
@@ -154,6 +157,14 @@ class ServerContext(Protocol):
 
     def check_write(self, group: str, kind: str, namespace: str, name: str) -> None:
         """Raise a ``ChoreoError`` when a client may not write (or delete) this object."""
+        ...
+
+    def check_create(self, group: str, kind: str, namespace: str, name: str) -> None:
+        """Raise a ``ChoreoError`` when a client may not create this object (it does not exist yet)."""
+        ...
+
+    def check_delete(self, group: str, kind: str, namespace: str, name: str) -> None:
+        """Raise a ``ChoreoError`` when a client may not delete this object (``check_write``, and more)."""
         ...
 
 
@@ -699,8 +710,9 @@ class APIHandler(BaseHTTPRequestHandler):
             raise MethodNotAllowed(f"the server does not allow this method on the requested resource: {self.command}")
 
     def _health(self, which: str) -> None:
-        if which == "readyz" and not self.context.ready():
-            self._send_text(503, "not ready: the project is not loaded yet\n")
+        unloaded = self.context.unloaded() if which == "readyz" else None
+        if unloaded is not None:
+            self._send_text(503, f"not ready: {unloaded}\n")
         else:
             self._send_text(200, "ok")
 
@@ -798,8 +810,9 @@ class APIHandler(BaseHTTPRequestHandler):
             raise _NotFoundPath()
         plural, name, sub = rest[0], (rest[1] if len(rest) > 1 else None), (rest[2] if len(rest) > 2 else None)
         resource = next((r for r in discovery.served(api.registry, group, version) if r.plural == plural), None)
-        if resource is None:
-            raise NotFound(f"the server could not find the requested resource: no {plural} in {group}/{version}")
+        if resource is None:  # while the folder does not load, the kind may be one of the folder's
+            raise self.context.unloaded() or NotFound(
+                f"the server could not find the requested resource: no {plural} in {group}/{version}")
         if sub is not None and (sub != "status" or not resource.status_subresource):
             raise NotFound(f"the server could not find the requested resource: {plural}/{sub}")
         if namespace is not None and not resource.namespaced:
@@ -867,11 +880,12 @@ class Resource:
             raise BadRequest(f"unsupported dryRun value {given!r}: only All is supported")
         return given == "All"
 
-    def _check_write(self, namespace: str, name: str) -> None:
-        """A real write to the main resource of an object must be one the server context allows (a dry run
-        changes nothing, so it is always checked in full); checked once the request itself is valid."""
+    def _check_write(self, namespace: str, name: str, *, delete: bool = False) -> None:
+        """A real write (or ``delete``) to the main resource of an object must be one the server context allows
+        (a dry run changes nothing, so it is always checked in full); checked once the request itself is valid."""
         if not self._dry_run and not self.t.subresource:
-            self.h.context.check_write(self.r.group, self.r.kind, namespace, name)
+            check = self.h.context.check_delete if delete else self.h.context.check_write
+            check(self.r.group, self.r.kind, namespace, name)
 
     def _selectors(self) -> Predicate:
         labels = label_selector(self.query.get("labelSelector"))
@@ -1095,6 +1109,8 @@ class Resource:
             md["name"] = f"{md['generateName']}{secrets.token_hex(3)[:5]}"
         if self.r.status_subresource:
             obj.pop("status", None)
+        if not self._dry_run:
+            self.h.context.check_create(self.r.group, self.r.kind, self._namespace, str(md.get("name") or ""))
         try:
             with self.api.transaction():
                 created = self._within_size(self.api.create(obj, manager=self._manager, dry_run=self._dry_run))
@@ -1212,7 +1228,7 @@ class Resource:
         name = self.t.name or ""
         # A dry run of a delete answers as the delete would (``choreo delete`` checks every object so before
         # it deletes any); a dry-run write is not refused, so that ``kubectl diff`` can show any object.
-        self.h.context.check_write(self.r.group, self.r.kind, self._namespace, name)
+        self.h.context.check_delete(self.r.group, self.r.kind, self._namespace, name)
         if (self.r.group, self.r.kind) == ("", "Namespace") and name in UNDELETABLE_NAMESPACES:
             # it would take every object of the project that names no namespace along
             raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted')
@@ -1260,7 +1276,7 @@ class Resource:
             for obj in items:
                 md = obj["metadata"]
                 namespace = md.get("namespace", "")
-                self._check_write(namespace, md["name"])
+                self._check_write(namespace, md["name"], delete=True)
                 if self.api.try_get(self.r.group, self.r.kind, namespace, md["name"]) is not None:
                     deleted.append(self._delete_one(namespace, md["name"], options))
         self._send_list(deleted, {"resourceVersion": str(self.api.events.current_revision())})

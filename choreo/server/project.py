@@ -10,12 +10,16 @@ A load (``run load``, the folder feeder of ``choreo.server.feeder``, every mode 
 folder is synced atomically into a fresh API server and its reconcilers are bound and their wiring checked,
 and it replaces the serving one only once all of that succeeded; a Running runner is paused around it
 (after the reconcile in flight) and resumed on the new kinds and reconcilers. A folder that does not load
-when the server starts leaves it serving nothing yet; the first load that succeeds starts the runner then.
+when the server starts leaves it serving the store as an earlier server left it (``serving``: the kinds of its
+stored CRDs, nothing reconciled), so that a client can read it and delete the object that blocks the load;
+the first load that succeeds starts the runner then.
 A ``run once`` on a Running server pauses it the same way, runs one whole pass and resumes it.
 
 Who owns what: an object loaded from the folder (``in/``, ``crds/``, ``refs/`` and what upstream refs
 bring) is owned by its file — ``check_write`` refuses API writes to it, naming the file to edit; objects
-created through the API are the store's and survive loads and restarts.
+created through the API are the store's and survive loads and restarts. While no load has succeeded, which
+file owns what is unknown: only objects the store owns (``taken_by_api``) may be written or deleted, and
+nothing may be created (a file may name it).
 
 Kinds created through the API (a CustomResourceDefinition POSTed by a client, as ``run --kubeconfig``
 does) are validated on admission, registered once stored, served again after every load and restart,
@@ -38,7 +42,7 @@ from choreo.apiserver.registry import crd_group_kind, resource_from_crd
 from choreo.apiserver.server import APIServer
 from choreo.errors import ChoreoError, Invalid
 from choreo.loader.project import Project
-from choreo.loader.sync import TakeOverRefused
+from choreo.loader.sync import TakeOverRefused, taken_by_api
 from choreo.results.record import RunRecord, StageResult, latest_record
 from choreo.runtime.controller import BoundReconciler, Controller, check_kinds
 from choreo.runtime.events import RunOutcome
@@ -142,8 +146,10 @@ class ProjectRuntime:
         self.run_when_loaded = False  # asked to run while no load had succeeded yet
         self.feeder: FolderFeeder | None = None
         self.reconciles = Abandonable()  # its reconciles, loads and stages: ``abandon`` when the server stops
-        self.unblocker = refusals.Unblocker(self._reader, self._unblocked, log)  # a load a client's object blocks
+        self.unblocker = refusals.Unblocker(self.serving, self._unblocked, log)  # a load a client's object blocks
+        self._stored: APIServer | None = None  # the store as it is, served while no load has succeeded
         self._lock = threading.RLock()
+        self._stored_lock = threading.Lock()
 
     # ---------------------------------------------------------------- modes
 
@@ -175,7 +181,7 @@ class ProjectRuntime:
         except ChoreoError as exc:
             self.reason = str(exc)
             self.log(refused, level="error", project=str(self.root), **said, error=str(exc))
-            refusals.report(self._reader(), exc, self.log)
+            refusals.report(self.serving(), exc, self.log)
             self.unblocker.blocked(exc if isinstance(exc, TakeOverRefused) else None)
             raise
         self.unblocker.blocked(None)
@@ -183,6 +189,7 @@ class ProjectRuntime:
             self.log("crd-not-served", level="warning", crd=crd, error=error)
         install_hooks(api)
         self.api, self.project, self.reconcilers, self.reason = api, project, reconcilers, ""
+        self._stored = None
         self.file_owned = owned_files(api, project)
         self.log("loaded", project=str(self.root), kinds=len(api.registry.resources()))
         return api
@@ -313,15 +320,31 @@ class ProjectRuntime:
             return
         self.log("fed", files=files, reason=f"{refusal.key} no longer blocks the file")
 
-    def _reader(self) -> APIServer:
-        """The API to report and look in: the one serving, else the store's own (no load succeeded yet)."""
-        return self.api or APIServer(self.store)
+    def serving(self) -> APIServer:
+        """The API clients are served: the last load's, else (no load has succeeded yet) the store as an earlier
+        server left it, with the kinds of its stored CRDs (the Events of a refusal are written there too)."""
+        api = self.api
+        if api is not None:
+            return api
+        with self._stored_lock:
+            if self._stored is None:
+                stored = APIServer(self.store)
+                try:
+                    stored.register_stored_crds()  # reads only: no stored object is moved to another version
+                except ChoreoError as exc:  # a CRD this choreo cannot serve: its kind is not served meanwhile
+                    self.log("stored-kinds-failed", level="warning", project=str(self.root), error=str(exc))
+                install_hooks(stored)
+                self._stored = stored
+            return self._stored
 
     # ---------------------------------------------------------------- ownership
 
     def check_write(self, group: str, kind: str, namespace: str, name: str) -> None:
         """Refuse an API write to an object the project folder owns, naming the file to edit instead."""
         key = ObjectKey(group, kind, namespace, name)
+        if self.api is None:
+            self._check_unloaded_write(key)
+            return
         source = self.file_owned.get(key)
         if source is None:
             return
@@ -329,6 +352,47 @@ class ProjectRuntime:
             f"{key} is loaded from the project folder and owned by its file: edit the file {source} "
             "instead (the server loads the change; objects created through the API can be written here)"
         )
+
+    def check_create(self, group: str, kind: str, namespace: str, name: str) -> None:
+        """Refuse an API create while the folder does not load: one of its files may name the object."""
+        if self.api is None:
+            self._refuse_unloaded(ObjectKey(group, kind, namespace, name), exists=False)
+
+    def check_delete(self, group: str, kind: str, namespace: str, name: str) -> None:
+        """Refuse an API delete ``check_write`` refuses and, while the folder does not load, the delete of an
+        object holding finalizers: no reconciler runs to remove them, so it would be left being deleted, the
+        client waiting (``kubectl delete`` does) and the load it blocks still refused."""
+        self.check_write(group, kind, namespace, name)
+        if self.api is not None:
+            return
+        stored = self.serving().view(group, kind, namespace, name)
+        md = (stored or {}).get("metadata") or {}
+        finalizers = [str(f) for f in md.get("finalizers") or []]
+        if not finalizers or md.get("deletionTimestamp"):
+            return
+        key = ObjectKey(group, kind, namespace, name)
+        resource = f"{kind.lower()}.{group}" if group else kind.lower()
+        where = f" -n {namespace}" if namespace else ""
+        raise Unavailable(
+            f"{key} holds the finalizers {', '.join(finalizers)}, and no reconciler runs while the project folder "
+            f"does not load ({self.reason}): remove them first (kubectl patch {resource} {name}{where} --type=merge "
+            """-p '{"metadata":{"finalizers":null}}'; what the object owns is deleted with it, nothing else its """
+            "reconcilers would withdraw is), then delete it"
+        )
+
+    def _check_unloaded_write(self, key: ObjectKey) -> None:
+        """While the folder does not load, which of its files names what is unknown: a write or delete is
+        allowed only on an object that belongs to the store (what a refusal asks to delete is one), never on
+        one an earlier load brought or another object owns, and nothing is created (a file may name it)."""
+        api = self.serving()
+        exists = api.view(key.group, key.kind, key.namespace, key.name) is not None
+        if not exists or taken_by_api(api, key) is None:
+            self._refuse_unloaded(key, exists=exists)
+
+    def _refuse_unloaded(self, key: ObjectKey, *, exists: bool) -> None:
+        what = ("only objects created through the API can be changed or deleted until it loads" if exists
+                else "nothing can be created until it loads")
+        raise Unavailable(f"{key}: the project folder does not load ({self.reason}): {what}")
 
     # ---------------------------------------------------------------- reporting
 

@@ -12,7 +12,8 @@ of it shows it) or, when the refusal is about no stored object, about the Namesp
 A file that names an object a client created (``choreo.loader.sync.TakeOverRefused``) loads once that object
 is deleted, or no longer belongs to the store (it took an owner, say): nothing in the folder changes then,
 so no save would load it. ``Unblocker`` watches the store for that and loads the folder again, the same
-load as a save's.
+load as a save's. That holds for the first load too: a server whose folder does not load at its start serves
+the store as it is (``ProjectRuntime.serving``), where a client can delete that object.
 """
 
 from __future__ import annotations
