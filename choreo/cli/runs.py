@@ -175,12 +175,15 @@ def run_result(client: ServerClient | None, directory: str | None, fmt: str) -> 
     """Print the summary of the latest run; the exit code is 1 when that run failed (as the run's own).
 
     Against a server, also the objects whose reconcile keeps failing and when each is retried (exit 1
-    while there are any)."""
+    while there are any), and, while its project folder does not load, why (exit 1: the run shown is from
+    before, and nothing is reconciled until the folder loads)."""
     retries: list[dict[str, Any]] = []
+    not_loaded = ""
     if client is not None:
         result = client.result()
         record: RunRecord | None = RunRecord.from_json(result["record"])
         retries = result.get("retries") or []
+        not_loaded = str(result.get("notLoaded") or "")
     else:
         with project_api(directory) as api:
             record = latest_record(api.records)
@@ -188,10 +191,11 @@ def run_result(client: ServerClient | None, directory: str | None, fmt: str) -> 
         raise ChoreoError("no run recorded yet: run `choreo run` first")
     if fmt == "json":
         document = {**run_document(record), **({"retries": retries} if client is not None else {})}
-        click.echo(json_text(document), nl=False)
+        click.echo(json_text(document | ({"notLoaded": not_loaded} if not_loaded else {})), nl=False)
     else:
-        echo_lines(record_lines(record, fmt, events=True) + retry_lines(retries))
-    if not record.success or retries:
+        said = [f"{not_loaded} (the run below is from before it; nothing is reconciled until it loads)"]
+        echo_lines((said if not_loaded else []) + record_lines(record, fmt, events=True) + retry_lines(retries))
+    if not record.success or retries or not_loaded:
         sys.exit(FAILED)
 
 
