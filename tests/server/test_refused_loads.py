@@ -39,3 +39,27 @@ def test_a_load_blocked_by_a_client_s_object_is_loaded_once_the_object_takes_an_
         wait_for(lambda: http.call("GET", f"{GREETINGS}/carol")[1]["spec"]["name"] == "Carol",
                  "the folder to load once carol has an owner")
         wait_for(lambda: runtime.reason == "", "the load to end (its objects are served as it commits)")
+
+
+def test_a_collection_delete_while_the_folder_does_not_load_deletes_nothing_the_store_does_not_own(
+    tmp_path: Path,
+) -> None:
+    """At a start whose load a client's object blocks, ``kubectl delete greetings --all`` must not delete what an
+    earlier load brought (which file names it is unknown until the folder loads): refused whole, carol too."""
+    root = copy_example("greeting", tmp_path)
+    created = {"apiVersion": "example.com/v1alpha1", "kind": "Greeting",
+               "metadata": {"name": "carol", "namespace": "default"}, "spec": {"name": "Carolyn"}}
+    with served(root) as (_app, url):
+        assert Http(url).call("POST", GREETINGS, created)[0] == 201
+    (root / "in" / "carol.yaml").write_text(CAROL)
+    with served(root) as (app, url):
+        http = Http(url)
+        runtime = app.runtime
+        assert runtime is not None and runtime.api is None and "in/carol.yaml" in runtime.reason
+        code, status = http.call("DELETE", GREETINGS)
+        assert code == 503 and status["message"].startswith("Greeting.example.com default/alice: the project folder")
+        assert [g["metadata"]["name"] for g in http.call("GET", GREETINGS)[1]["items"]] == ["alice", "bob", "carol"]
+        assert http.call("DELETE", f"{GREETINGS}/carol")[0] == 200  # no reconciler ran on it: no finalizer
+        wait_for(lambda: http.call("GET", f"{GREETINGS}/carol")[1].get("spec", {}).get("name") == "Carol",
+                 "the folder to load once carol is deleted")
+        wait_for(lambda: runtime.reason == "" and runtime.api is not None, "the load to end")
