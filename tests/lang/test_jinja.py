@@ -65,7 +65,9 @@ def render(main: str, **others: str) -> str:
         ("{{ spec.ratio }}", "1.500000"),  # floats print like pongo2 (%f)
         ("{{ spec.up }}", "True"),
         ("[{{ spec.none }}]", "[]"),  # null prints nothing, as in pongo2
+        # a list or mapping as Python writes it (pongo2: <[]interface {} Value>, <map[string]interface {} Value>)
         ("{{ spec.items }}", "['a', 'b']"),
+        ("{{ metadata }}", "{'name': 'node1.e1-1', 'namespace': 'default', 'uid': 'u-1'}"),
         ("{% for i in spec['items'] %}{{ loop.index }}={{ i }} {% endfor %}", "1=a 2=b "),
         ("{% if spec.up and spec.mtu > 1500 %}jumbo{% else %}std{% endif %}", "jumbo"),
         ("{% if spec.vlan is defined %}v{% else %}none{% endif %}", "none"),
@@ -311,7 +313,15 @@ def test_pongo2_translation_keeps_lines() -> None:
     assert translate_pongo2(text).count("\n") == text.count("\n")
 
 
-@pytest.mark.parametrize(("value", "printed"), [(0.0, "0.000000"), (2, 2), (None, ""), ("x", "x"), (True, True)])
+# Go 1.19's fmt.Sprintf("%f", f) of each float, as pongo2's Value.String() writes a float
+@pytest.mark.parametrize(
+    ("value", "printed"),
+    [
+        (0.0, "0.000000"), (-0.0, "-0.000000"), (1e21, "1000000000000000000000.000000"), (1e-7, "0.000000"),
+        (0.1 + 0.2, "0.300000"), (123456789.125, "123456789.125000"), (2.5e-6, "0.000003"),
+        (2, 2), (None, ""), ("x", "x"), (True, True),
+    ],
+)
 def test_pongo2_finalize(value: Any, printed: Any) -> None:
     assert pongo2_finalize(value) == printed
 
