@@ -19,7 +19,8 @@ was so that messages name the line of the original text:
   random map order), ``{% for x in y reversed sorted %}`` reverses and sorts; ``{% empty %}`` ->
   ``{% else %}``;
 * ``{% ifequal a b %}``/``{% ifnotequal a b %}`` -> ``{% if a == b %}``/``{% if a != b %}``;
-* ``{% comment %}...{% endcomment %}`` -> ``{# ... #}``.
+* ``{% comment %}...{% endcomment %}`` -> ``{# ... #}``;
+* the filters of ``{% filter upper|center:9 %}`` as in ``{{ }}``.
 
 ``FILTERS`` are pongo2's filters that Jinja2 lacks, and those whose Jinja2 namesake differs, written after
 pongo2 v6's ``filters_builtin.go``: they read their input and argument as pongo2's ``Value`` does (a
@@ -71,6 +72,7 @@ _FOR = re.compile(
     r"(?P<mods>(?:\s+(?:reversed|sorted))*)(?P<tail>\s*)$",
     re.S,
 )
+_FILTER_BLOCK = re.compile(r"^(?P<head>\s*filter\s+)(?P<chain>.*)$", re.S)
 _IFEQUAL = re.compile(r"^(?P<head>\s*)if(?P<not>not)?equal\s+(?P<args>.*?)(?P<tail>\s*)$", re.S)
 _ENDIFEQUAL = re.compile(r"^(\s*)endif(?:not)?equal(\s*)$")
 
@@ -156,6 +158,9 @@ def _statement(body: str) -> str:
         if len(args) == 2:
             op = "!=" if ifequal["not"] else "=="
             return f"{ifequal['head']}if ({args[0]}) {op} ({args[1]}){ifequal['tail']}"
+    block = _FILTER_BLOCK.match(body)
+    if block:  # the first filter of the chain is written like those after a "|"
+        return block["head"] + _expression("|" + block["chain"])[1:]
     loop = _FOR.match(body)
     if loop and not re.search(r"\s(?:if|recursive)\s|\srecursive$", loop["expr"] + " "):
         targets, expr, mods = loop["targets"], _expression(loop["expr"]), loop["mods"].split()

@@ -100,6 +100,8 @@ def test_mapping_keys_win_over_dict_methods() -> None:
         ("{{ x|upper }}{{ x | first|e }}", "{{ x|pongo2_upper }}{{ x |pongo2_first|pongo2_e }}"),
         ('{{ x|center:20 }}{{ x|join:"," }}', '{{ x|pongo2_center(20) }}{{ x|pongo2_join(",") }}'),
         ("{{ x|upper() }}{{ x|center(20) }}{{ x|trim }}", "{{ x|upper() }}{{ x|center(20) }}{{ x|trim }}"),
+        ("{% filter upper|center:9 %}", "{% filter pongo2_upper|pongo2_center(9) %}"),
+        ("{%- filter upper() -%}{% filter trim %}", "{%- filter upper() -%}{% filter trim %}"),
         ("{% macro export_it() %}", "{% macro export_it() %}"),
     ],
 )
@@ -237,6 +239,8 @@ def test_pongo2_filters_read_values_as_pongo2(template: str, expected: str) -> N
         ('{{ "interface"|truncatechars:6 }} {{ "interface"|truncatechars:2 }} {{ "ab"|truncatechars:5 }}'
          ' {{ "a b  c"|truncatewords:2 }} [{{ "a b"|truncatewords:0 }}] {{ "a b"|truncatewords:2 }}',
          "int... in ab a b ... [] a b"),
+        # also in a filter block
+        ("[{% filter upper|center:9 %}straße{% endfilter %}]", "[  STRAßE ]"),
         # with parentheses, Jinja2's own
         ('{{ spec.labels|first() }} [{{ "abc"|center(6) }}] {{ [1.5, None]|join(",") }} {{ "a b"|urlencode() }}'
          ' {{ "ab cd"|wordwrap(3) }} {{ "Straße"|upper() }} {{ "a-b c"|wordcount() }} {{ "x"|escape() }}',
