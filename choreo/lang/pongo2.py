@@ -426,10 +426,19 @@ def _split(value: Any, separator: Any) -> list[str]:
     return list(line) if sep == "" else line.split(sep)
 
 
+def _sequence(value: Any) -> Any:
+    """A missing value as nil, and what Jinja2's own filters and methods hand on as an iterator or view
+    (``map``, ``select``, ``dict.keys()``: no data a pongo2 template sees) as the list of its items."""
+    value = _value(value)
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes | list | tuple | Mapping):
+        return list(value)
+    return value
+
+
 def _join(value: Any, separator: Any = None) -> Any:
     """pongo2's ``join``: each item as pongo2 writes it (a float with ``%f``, null as nothing); a value that
     is not a list or string as it is."""
-    value = _value(value)
+    value = _sequence(value)
     if not isinstance(value, list | tuple | str):
         return value
     return text(separator).join(text(item) for item in value)
@@ -562,14 +571,14 @@ def _go_fields(line: str) -> list[str]:
 @_missing_stays_missing
 def _first(value: Any) -> Any:
     """The first item of a list or character of a string; an empty string for anything else."""
-    value = _value(value)
+    value = _sequence(value)
     return value[0] if isinstance(value, list | tuple | str) and value else ""
 
 
 @_missing_stays_missing
 def _last(value: Any) -> Any:
     """The last item of a list or character of a string; an empty string for anything else."""
-    value = _value(value)
+    value = _sequence(value)
     return value[-1] if isinstance(value, list | tuple | str) and value else ""
 
 
@@ -594,6 +603,11 @@ def _title(value: Any) -> str:
         out.append(_go_case(char, str.title) if _go_separator(previous) else char)
         previous = char
     return "".join(out)
+
+
+def _length(value: Any) -> int:
+    """Characters of a string, items of a list or mapping (also of an iterator of Jinja2's), else 0."""
+    return _len(_sequence(value))
 
 
 def _wordcount(value: Any) -> int:
@@ -675,7 +689,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
         _RENAMED[name]: function
         for name, function in (
             ("center", _center), ("e", _escape), ("escape", _escape), ("first", _first), ("float", _float),
-            ("join", _join), ("last", _last), ("length", _len), ("lower", _lower), ("safe", _safe),
+            ("join", _join), ("last", _last), ("length", _length), ("lower", _lower), ("safe", _safe),
             ("slice", _slice), ("striptags", _striptags), ("title", _title), ("upper", _upper),
             ("urlencode", _urlencode), ("wordcount", _wordcount), ("wordwrap", _wordwrap),
         )

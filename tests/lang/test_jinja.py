@@ -241,6 +241,10 @@ def test_pongo2_filters_read_values_as_pongo2(template: str, expected: str) -> N
          "int... in ab a b ... [] a b"),
         # also in a filter block
         ("[{% filter upper|center:9 %}straße{% endfilter %}]", "[  STRAßE ]"),
+        # an iterator or view of Jinja2's (no pongo2 data) is read as the list of its items
+        ('{{ spec.labels.keys()|first }} {{ [1, 2]|map("string")|last }} {{ spec.labels.items()|length }}'
+         ' {{ [3, 1]|select("odd")|length }} {{ spec.labels.values()|join:"," }} {{ [1.5]|map("abs")|join }}',
+         "b 2 3 2 2,1,3 1.500000"),
         # with parentheses, Jinja2's own
         ('{{ spec.labels|first() }} [{{ "abc"|center(6) }}] {{ [1.5, None]|join(",") }} {{ "a b"|urlencode() }}'
          ' {{ "ab cd"|wordwrap(3) }} {{ "Straße"|upper() }} {{ "a-b c"|wordcount() }} {{ "x"|escape() }}',
