@@ -5,7 +5,8 @@ unchanged:
 
 * pongo2's syntax is translated into Jinja2's (``choreo.lang.pongo2``: ``export``ed macros and their
   import, colon filter arguments, ``forloop``, ``for k, v in mapping``, ``&&``/``||``/``!`` ...) and
-  pongo2's filters that Jinja2 lacks are added.
+  pongo2's filters are added: those Jinja2 lacks, and pongo2's own of those whose Jinja2 namesake differs
+  (``x|upper`` is pongo2's, ``x|upper()`` Jinja2's).
 * Printed values follow pongo2: floats with six decimals (``1.5`` -> ``1.500000``), ``None`` as an
   empty string, booleans ``True``/``False`` (ints stay ints, spec §7.4).
 * ``a.b`` on a mapping reads the key ``b`` first (``spec.items`` is the key, not ``dict.items``).

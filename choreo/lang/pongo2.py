@@ -9,8 +9,9 @@ was so that messages name the line of the original text:
 * ``{% import 'f.jinja2' m1, m2 as x %}`` -> ``{% from 'f.jinja2' import m1, m2 as x %}``;
 * filter arguments after a colon, ``x|default:"none"`` -> ``x|default("none", true)`` (pongo2's
   ``default`` replaces every false value, Jinja2's only an undefined one, unless told so) and
-  ``x|cut:","`` -> ``x|cut(",")``; ``slice`` and ``join``, whose Jinja2 namesakes differ, become
-  pongo2's own (``pongo2_slice``, ``pongo2_join``);
+  ``x|cut:","`` -> ``x|cut(",")``; a filter whose Jinja2 namesake differs (``join``, ``upper``, ``first``,
+  ... ``_RENAMED``) becomes pongo2's own (``x|join:","`` -> ``x|pongo2_join(",")``, ``x|upper`` ->
+  ``x|pongo2_upper``) unless called with parentheses, Jinja2's form (``x|upper()`` stays Jinja2's);
 * ``&&``, ``||``, ``!`` and ``<>`` -> ``and``, ``or``, ``not`` and ``!=``;
 * ``forloop.Counter``, ``Counter0``, ``Revcounter``, ``Revcounter0``, ``First``, ``Last`` -> ``loop.index``,
   ``index0``, ``revindex``, ``revindex0``, ``first``, ``last``;
@@ -18,7 +19,8 @@ was so that messages name the line of the original text:
   random map order), ``{% for x in y reversed sorted %}`` reverses and sorts; ``{% empty %}`` ->
   ``{% else %}``;
 * ``{% ifequal a b %}``/``{% ifnotequal a b %}`` -> ``{% if a == b %}``/``{% if a != b %}``;
-* ``{% comment %}...{% endcomment %}`` -> ``{# ... #}``.
+* ``{% comment %}...{% endcomment %}`` -> ``{# ... #}``;
+* the filters of ``{% filter upper|center:9 %}`` as in ``{{ }}``.
 
 ``FILTERS`` are pongo2's filters that Jinja2 lacks, and those whose Jinja2 namesake differs, written after
 pongo2 v6's ``filters_builtin.go``: they read their input and argument as pongo2's ``Value`` does (a
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import math
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -55,13 +58,21 @@ _FORLOOP = {
     "Counter": "index", "Counter0": "index0", "Revcounter": "revindex", "Revcounter0": "revindex0",
     "First": "first", "Last": "last",
 }
-# pongo2 filters whose Jinja2 namesake differs, under the name the translation gives them.
-_RENAMED = {"slice": "pongo2_slice", "join": "pongo2_join"}
+# pongo2 filters whose Jinja2 namesake differs, under the name the translation gives them when written as
+# pongo2 writes them (``x|upper``, ``x|center:20``); with parentheses (``x|upper()``) they stay Jinja2's.
+_RENAMED = {
+    name: f"pongo2_{name}"
+    for name in (
+        "center", "e", "escape", "first", "float", "join", "last", "length", "lower", "safe", "slice",
+        "striptags", "title", "upper", "urlencode", "wordcount", "wordwrap",
+    )
+}
 _FOR = re.compile(
     r"^(?P<head>\s*for\s+)(?P<targets>[A-Za-z_][\w]*(?:\s*,\s*[A-Za-z_][\w]*)*)\s+in\s+(?P<expr>.*?)"
     r"(?P<mods>(?:\s+(?:reversed|sorted))*)(?P<tail>\s*)$",
     re.S,
 )
+_FILTER_BLOCK = re.compile(r"^(?P<head>\s*filter\s+)(?P<chain>.*)$", re.S)
 _IFEQUAL = re.compile(r"^(?P<head>\s*)if(?P<not>not)?equal\s+(?P<args>.*?)(?P<tail>\s*)$", re.S)
 _ENDIFEQUAL = re.compile(r"^(\s*)endif(?:not)?equal(\s*)$")
 
@@ -147,6 +158,9 @@ def _statement(body: str) -> str:
         if len(args) == 2:
             op = "!=" if ifequal["not"] else "=="
             return f"{ifequal['head']}if ({args[0]}) {op} ({args[1]}){ifequal['tail']}"
+    block = _FILTER_BLOCK.match(body)
+    if block:  # the first filter of the chain is written like those after a "|"
+        return block["head"] + _expression("|" + block["chain"])[1:]
     loop = _FOR.match(body)
     if loop and not re.search(r"\s(?:if|recursive)\s|\srecursive$", loop["expr"] + " "):
         targets, expr, mods = loop["targets"], _expression(loop["expr"]), loop["mods"].split()
@@ -180,7 +194,7 @@ def _expression(body: str) -> str:
     while i < len(tokens):
         kind, value = tokens[i]
         if kind == "op" and value == "|":
-            rewritten = _colon_filter(tokens, i)
+            rewritten = _colon_filter(tokens, i) or _bare_filter(tokens, i)
             if rewritten is not None:
                 text, i = rewritten
                 out.append(text)
@@ -232,6 +246,18 @@ def _colon_filter(tokens: list[tuple[str, str]], i: int) -> tuple[str, int] | No
     if name == "default":
         return f"|default({arg}, true)", end
     return f"|{_RENAMED.get(name, name)}({arg})", end
+
+
+def _bare_filter(tokens: list[tuple[str, str]], i: int) -> tuple[str, int] | None:
+    """``|name`` without arguments starting at token ``i``, for a filter pongo2 and Jinja2 both have: pongo2's
+    under its ``_RENAMED`` name and the index after it; None if it is called with parentheses or not one."""
+    j = _skip_ws(tokens, i + 1)
+    if j >= len(tokens) or tokens[j][0] != "name" or tokens[j][1] not in _RENAMED:
+        return None
+    k = _skip_ws(tokens, j + 1)
+    if k < len(tokens) and tokens[k] == ("op", "("):
+        return None
+    return f"|{_RENAMED[tokens[j][1]]}", j + 1
 
 
 def _skip_ws(tokens: list[tuple[str, str]], i: int) -> int:
@@ -400,10 +426,19 @@ def _split(value: Any, separator: Any) -> list[str]:
     return list(line) if sep == "" else line.split(sep)
 
 
-def _join(value: Any, separator: Any) -> Any:
+def _sequence(value: Any) -> Any:
+    """A missing value as nil, and what Jinja2's own filters and methods hand on as an iterator or view
+    (``map``, ``select``, ``dict.keys()``: no data a pongo2 template sees) as the list of its items."""
+    value = _value(value)
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes | list | tuple | Mapping):
+        return list(value)
+    return value
+
+
+def _join(value: Any, separator: Any = None) -> Any:
     """pongo2's ``join``: each item as pongo2 writes it (a float with ``%f``, null as nothing); a value that
     is not a list or string as it is."""
-    value = _value(value)
+    value = _sequence(value)
     if not isinstance(value, list | tuple | str):
         return value
     return text(separator).join(text(item) for item in value)
@@ -487,10 +522,177 @@ def _slice(value: Any, bounds: Any) -> Any:
     return value[start:stop]
 
 
+# Go's unicode.IsSpace: ASCII blanks, then the characters with Unicode's White_Space property.
+_GO_SPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+_GO_FIELDS = re.compile(f"[^{_GO_SPACE}]+")
+_TAG = re.compile(r"<[^>]*?>")
+
+
+def _missing_stays_missing(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A text filter that hands a missing value on as it is: printing it stays an error, as choreo wants,
+    and it stays false in tests (pongo2 would make it an empty string)."""
+
+    def filtered(value: Any, *args: Any) -> Any:
+        return value if isinstance(value, jinja2.Undefined) else function(value, *args)
+
+    filtered.__name__ = function.__name__
+    filtered.__doc__ = function.__doc__
+    return filtered
+
+
+def _go_case(line: str, convert: Callable[[str], str]) -> str:
+    """Go's rune-by-rune case mapping: a character whose Python mapping is more than one character
+    (``ß`` -> ``SS``) keeps itself, as Go's one-rune mapping does; ``İ`` lowers to ``i``."""
+    out = []
+    for char in line:
+        mapped = convert(char)
+        out.append(mapped if len(mapped) == 1 else "i" if char == "\u0130" and convert is str.lower else char)
+    return "".join(out)
+
+
+def _go_separator(char: str) -> bool:
+    """Go's word separator in ``strings.Title``: not an ASCII letter, digit or ``_``, nor any letter or
+    decimal digit; past ASCII, only a space separates."""
+    if char <= "\x7f":
+        return not (char.isalnum() or char == "_")
+    if char.isalpha() or char.isdecimal():
+        return False
+    return char in _GO_SPACE
+
+
+def _go_fields(line: str) -> list[str]:
+    """Go's ``strings.Fields``: the runs between Go's spaces."""
+    return _GO_FIELDS.findall(line)
+
+
+@_missing_stays_missing
+def _first(value: Any) -> Any:
+    """The first item of a list or character of a string; an empty string for anything else."""
+    value = _sequence(value)
+    return value[0] if isinstance(value, list | tuple | str) and value else ""
+
+
+@_missing_stays_missing
+def _last(value: Any) -> Any:
+    """The last item of a list or character of a string; an empty string for anything else."""
+    value = _sequence(value)
+    return value[-1] if isinstance(value, list | tuple | str) and value else ""
+
+
+@_missing_stays_missing
+def _lower(value: Any) -> str:
+    return _go_case(text(value), str.lower)
+
+
+@_missing_stays_missing
+def _upper(value: Any) -> str:
+    return _go_case(text(value), str.upper)
+
+
+@_missing_stays_missing
+def _title(value: Any) -> str:
+    """Go's ``strings.Title`` of the lower-cased string (``it's`` -> ``It'S``, ``1st`` -> ``1st``); an empty
+    string for anything but a string."""
+    if not isinstance(value, str):
+        return ""
+    out, previous = [], " "
+    for char in _go_case(value, str.lower):
+        out.append(_go_case(char, str.title) if _go_separator(previous) else char)
+        previous = char
+    return "".join(out)
+
+
+def _length(value: Any) -> int:
+    """Characters of a string, items of a list or mapping (also of an iterator of Jinja2's), else 0."""
+    return _len(_sequence(value))
+
+
+def _wordcount(value: Any) -> int:
+    """The words as Go's ``strings.Fields`` cuts them (``ge-0/0/1`` is one)."""
+    return len(_go_fields(text(value)))
+
+
+@_missing_stays_missing
+def _center(value: Any, width: Any = None) -> Any:
+    """Centred in ``width`` (the odd space on the left); the value as it is when it fills the width."""
+    size, length = _integer(width), _len(value)
+    if size <= length:
+        return value
+    spaces = size - length
+    return " " * (spaces // 2 + spaces % 2) + text(value) + " " * (spaces // 2)
+
+
+@_missing_stays_missing
+def _escape(value: Any) -> str:
+    """pongo2's HTML escape (``"`` -> ``&quot;``, where Jinja2 writes ``&#34;``)."""
+    line = text(value).replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+    return line.replace('"', "&quot;").replace("'", "&#39;")
+
+
+def _safe(value: Any) -> Any:
+    """The value as it is (choreo does not escape; Jinja2's would make it a string: ``None``, ``1.5``)."""
+    return value
+
+
+@_missing_stays_missing
+def _striptags(value: Any) -> str:
+    """Every ``<...>`` removed and the ends trimmed (Jinja2 also joins blanks and decodes entities)."""
+    return _TAG.sub("", text(value)).strip(_GO_SPACE)
+
+
+@_missing_stays_missing
+def _urlencode(value: Any) -> str:
+    """Go's ``url.QueryEscape``: a blank is ``+``, only letters, digits and ``-_.~`` stay."""
+    return urllib.parse.quote_plus(text(value), safe="~")
+
+
+@_missing_stays_missing
+def _wordwrap(value: Any, words: Any = None) -> Any:
+    """pongo2's wordwrap: ``words`` words a line (not characters, as Jinja2's); the value as it is for a
+    count that is not positive."""
+    count, fields = _integer(words), _go_fields(text(value))
+    if count <= 0:
+        return value
+    return "\n".join(" ".join(fields[i : i + count]) for i in range(0, len(fields), count))
+
+
+@_missing_stays_missing
+def _truncatechars(value: Any, length: Any) -> str:
+    """At most ``length`` characters, the last three of them ``...`` when it is cut."""
+    line, size = text(value), _integer(length)
+    if size >= len(line):
+        return line
+    if size < 0:  # pongo2 (Go) panics: slice bounds out of range
+        raise FilterError(f"truncatechars:{size}: slice bounds out of range [:{size}]")
+    return line[: size - 3] + "..." if size >= 3 else line[:size]
+
+
+@_missing_stays_missing
+def _truncatewords(value: Any, length: Any) -> str:
+    """The first ``length`` words (as Go's ``strings.Fields`` cuts them), then `` ...`` when there were more."""
+    fields, size = _go_fields(text(value)), _integer(length)
+    if size <= 0:
+        return ""
+    return " ".join(fields[:size] + (["..."] if size < len(fields) else []))
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "add": _add, "capfirst": _capfirst, "cut": _cut, "default_if_none": _default_if_none,
     "divisibleby": _divisibleby, "floatformat": _floatformat, "integer": _integer, "length_is": _length_is,
     "ljust": _ljust, "make_list": _make_list, "pluralize": _pluralize, "rjust": _rjust, "split": _split,
-    "stringformat": _stringformat, "yesno": _yesno, "pongo2_slice": _slice, "pongo2_join": _join,
+    "stringformat": _stringformat, "truncatechars": _truncatechars, "truncatewords": _truncatewords,
+    "yesno": _yesno,
+    **{
+        _RENAMED[name]: function
+        for name, function in (
+            ("center", _center), ("e", _escape), ("escape", _escape), ("first", _first), ("float", _float),
+            ("join", _join), ("last", _last), ("length", _length), ("lower", _lower), ("safe", _safe),
+            ("slice", _slice), ("striptags", _striptags), ("title", _title), ("upper", _upper),
+            ("urlencode", _urlencode), ("wordcount", _wordcount), ("wordwrap", _wordwrap),
+        )
+    },
 }
 GLOBALS: dict[str, Callable[..., Any]] = {"pongo2_for": pongo2_for}

@@ -65,7 +65,9 @@ def render(main: str, **others: str) -> str:
         ("{{ spec.ratio }}", "1.500000"),  # floats print like pongo2 (%f)
         ("{{ spec.up }}", "True"),
         ("[{{ spec.none }}]", "[]"),  # null prints nothing, as in pongo2
+        # a list or mapping as Python writes it (pongo2: <[]interface {} Value>, <map[string]interface {} Value>)
         ("{{ spec.items }}", "['a', 'b']"),
+        ("{{ metadata }}", "{'name': 'node1.e1-1', 'namespace': 'default', 'uid': 'u-1'}"),
         ("{% for i in spec['items'] %}{{ loop.index }}={{ i }} {% endfor %}", "1=a 2=b "),
         ("{% if spec.up and spec.mtu > 1500 %}jumbo{% else %}std{% endif %}", "jumbo"),
         ("{% if spec.vlan is defined %}v{% else %}none{% endif %}", "none"),
@@ -95,6 +97,11 @@ def test_mapping_keys_win_over_dict_methods() -> None:
         ('{% import "lib.jinja2" m1, m2 as x %}', '{% from "lib.jinja2" import m1, m2 as x %}'),
         ("{%- import 'lib.jinja2' m -%}", "{%- from 'lib.jinja2' import m -%}"),
         ("{% import 'lib.jinja2' as lib %}", "{% import 'lib.jinja2' as lib %}"),  # Jinja2 form untouched
+        ("{{ x|upper }}{{ x | first|e }}", "{{ x|pongo2_upper }}{{ x |pongo2_first|pongo2_e }}"),
+        ('{{ x|center:20 }}{{ x|join:"," }}', '{{ x|pongo2_center(20) }}{{ x|pongo2_join(",") }}'),
+        ("{{ x|upper() }}{{ x|center(20) }}{{ x|trim }}", "{{ x|upper() }}{{ x|center(20) }}{{ x|trim }}"),
+        ("{% filter upper|center:9 %}", "{% filter pongo2_upper|pongo2_center(9) %}"),
+        ("{%- filter upper() -%}{% filter trim %}", "{%- filter upper() -%}{% filter trim %}"),
         ("{% macro export_it() %}", "{% macro export_it() %}"),
     ],
 )
@@ -189,6 +196,76 @@ def test_pongo2_filters_read_values_as_pongo2(template: str, expected: str) -> N
     assert JinjaReconciler(config({"main.jinja2": template})).render(dict(PONGO2_OBJ)) == expected
 
 
+# Filters pongo2 and Jinja2 both have: written as pongo2 writes them (no argument, or one after a colon) they
+# are pongo2 v6's; with parentheses they stay Jinja2's. The Go parts (strings.ToUpper/ToLower/Title/Fields/
+# TrimSpace, url.QueryEscape) were run with Go 1.19, their outputs are the expected texts here.
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        # first/last: an item of a list or a character of a string, else an empty string (Jinja2: a
+        # mapping's first key, an error for a number, a missing value for an empty list)
+        ('{{ spec["items"]|first }}{{ spec["items"]|last }} {{ "é1"|first }}{{ "é1"|last }}'
+         " [{{ spec.labels|first }}] [{{ []|last }}] [{{ 5|first }}] [{{ spec.none|last }}]",
+         "ab é1 [] [] [] []"),
+        # length: characters, items; a number or null has none (Jinja2: an error)
+        ('{{ 5|length }} {{ spec.none|length }} {{ "é"|length }} {{ spec.labels|length }} {{ spec.vlan|length }}',
+         "0 0 1 3 0"),
+        # Go's one-rune case mapping (Python: STRASSE, i̇stanbul, a final sigma), pongo2's text of null and floats
+        ('{{ "Straße ﬁ İ"|upper }} {{ "İSTANBUL ΣΑΣ"|lower }} [{{ spec.none|lower }}] {{ spec.ratio|upper }}'
+         " {{ spec.up|lower }} {{ spec.up|upper }}", "STRAßE ﬁ İ istanbul \u03c3\u03b1\u03c3 [] 1.500000 true TRUE"),
+        # Go's strings.Title (Jinja2: It's, 1St A.b_c); a value that is not a string is empty
+        ("{{ \"it's ge-0/0/1\"|title }} {{ '1st a.b_c'|title }} {{ 'ÉCOLE été'|title }} {{ 'ǆemal'|title }}"
+         " [{{ 5|title }}]", "It'S Ge-0/0/1 1st A.B_c École Été ǅemal []"),
+        # Go's strings.Fields (Jinja2 counts \w+ runs: 4 for ge-0/0/1, and cuts at U+001C)
+        ('{{ "ge-0/0/1 up"|wordcount }} {{ "a\u00a0b\u2003c\u200bd\x1ce"|wordcount }} {{ 1.5|wordcount }}', "2 3 1"),
+        # the odd space on the left (Python's str.center puts it on the right); a number has no length
+        ('[{{ "abc"|center:6 }}] [{{ "abc"|center:2 }}] [{{ 5|center:3 }}] [{{ "ab"|center:"5" }}]',
+         "[  abc ] [abc] [  5 ] [  ab ]"),
+        # join without a separator: pongo2's text of each item
+        ('{{ [1.5, None, "a", True]|join }}', "1.500000aTrue"),
+        # escape/e: &quot; (Jinja2 &#34;), null as nothing; safe leaves the value as it is
+        ("{{ \"<a href=\\\"x\\\">'&'</a>\"|escape }} [{{ spec.none|e }}] [{{ spec.none|safe }}] {{ spec.ratio|safe }}",
+         "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt; [] [] 1.500000"),
+        # striptags removes tags and trims (Jinja2 also joins blanks and decodes &amp;)
+        ('[{{ "  <b>a</b>  b &amp; <i>c</i> \n"|striptags }}]', "[a  b &amp; c]"),
+        # Go's url.QueryEscape (Jinja2: a%20b/c...)
+        ('{{ "a b/c?d=é&x~_.-+"|urlencode }}', "a+b%2Fc%3Fd%3D%C3%A9%26x~_.-%2B"),
+        # float reads a string as Go's ParseFloat (Jinja2: 12.0 and inf)
+        ('{{ " 12"|float }} {{ "1e400"|float }} {{ "1_5"|float }} {{ spec.vlan|float }}',
+         "0.000000 0.000000 15.000000 0.000000"),
+        # wordwrap puts N words on a line (Jinja2: N characters)
+        ('{{ "a b c d e"|wordwrap:2 }}|{{ "a b"|wordwrap:0 }}', "a b\nc d\ne|a b"),
+        # pongo2's truncatechars/truncatewords (Jinja2 has neither)
+        ('{{ "interface"|truncatechars:6 }} {{ "interface"|truncatechars:2 }} {{ "ab"|truncatechars:5 }}'
+         ' {{ "a b  c"|truncatewords:2 }} [{{ "a b"|truncatewords:0 }}] {{ "a b"|truncatewords:2 }}',
+         "int... in ab a b ... [] a b"),
+        # also in a filter block
+        ("[{% filter upper|center:9 %}straße{% endfilter %}]", "[  STRAßE ]"),
+        # an iterator or view of Jinja2's (no pongo2 data) is read as the list of its items
+        ('{{ spec.labels.keys()|first }} {{ [1, 2]|map("string")|last }} {{ spec.labels.items()|length }}'
+         ' {{ [3, 1]|select("odd")|length }} {{ spec.labels.values()|join:"," }} {{ [1.5]|map("abs")|join }}',
+         "b 2 3 2 2,1,3 1.500000"),
+        # with parentheses, Jinja2's own
+        ('{{ spec.labels|first() }} [{{ "abc"|center(6) }}] {{ [1.5, None]|join(",") }} {{ "a b"|urlencode() }}'
+         ' {{ "ab cd"|wordwrap(3) }} {{ "Straße"|upper() }} {{ "a-b c"|wordcount() }} {{ "x"|escape() }}',
+         "b [ abc  ] 1.5,None a%20b ab\ncd STRASSE 3 x"),
+    ],
+)
+def test_filters_both_have_are_pongo2s_in_pongo2s_form(template: str, expected: str) -> None:
+    assert JinjaReconciler(config({"main.jinja2": template})).render(dict(PONGO2_OBJ)) == expected
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["{{ spec.vlan|upper }}", "{{ spec.vlan|first }}", "{{ spec.vlan|center:5 }}", '{{ spec.vlan|truncatechars:2 }}'],
+)
+def test_a_text_filter_of_a_missing_value_is_still_missing(template: str) -> None:
+    """pongo2 makes it an empty string; choreo keeps it missing: false in tests, an error when printed."""
+    assert render("{% if " + template[3:-3] + " %}y{% else %}n{% endif %}") == "n"
+    with pytest.raises(ReconcileError, match=r"main\.jinja2:1: undefined"):
+        render(template)
+
+
 @pytest.mark.parametrize(
     ("template", "message"),
     [
@@ -200,6 +277,7 @@ def test_pongo2_filters_read_values_as_pongo2(template: str, expected: str) -> N
         ('{{ "abc"|slice:"1" }}',
          "Slice string must have the format 'from:to' [from/to can be omitted, but the ':' is required]"),
         ('{{ "abc"|slice:"-2:" }}', "slice:'-2:': slice bounds out of range [-2:0]"),
+        ('{{ "abc"|truncatechars:-1 }}', "truncatechars:-1: slice bounds out of range [:-1]"),
     ],
 )
 def test_pongo2_filters_refuse_what_pongo2_refuses(template: str, message: str) -> None:
@@ -243,7 +321,15 @@ def test_pongo2_translation_keeps_lines() -> None:
     assert translate_pongo2(text).count("\n") == text.count("\n")
 
 
-@pytest.mark.parametrize(("value", "printed"), [(0.0, "0.000000"), (2, 2), (None, ""), ("x", "x"), (True, True)])
+# Go 1.19's fmt.Sprintf("%f", f) of each float, as pongo2's Value.String() writes a float
+@pytest.mark.parametrize(
+    ("value", "printed"),
+    [
+        (0.0, "0.000000"), (-0.0, "-0.000000"), (1e21, "1000000000000000000000.000000"), (1e-7, "0.000000"),
+        (0.1 + 0.2, "0.300000"), (123456789.125, "123456789.125000"), (2.5e-6, "0.000003"),
+        (2, 2), (None, ""), ("x", "x"), (True, True),
+    ],
+)
 def test_pongo2_finalize(value: Any, printed: Any) -> None:
     assert pongo2_finalize(value) == printed
 
