@@ -26,11 +26,14 @@ was so that messages name the line of the original text:
 pongo2 v6's ``filters_builtin.go``: they read their input and argument as pongo2's ``Value`` does (a
 string is a number when Go's ``strconv.ParseFloat`` reads it, a number has no length, a float is written
 with ``%f``), and refuse what pongo2 refuses with its words (``stringformat`` formats with Go's ``fmt``, as
-pongo2 does). ``GLOBALS`` is the helper the ``for`` translation calls.
+pongo2 does). ``random`` (pongo2's and Jinja2's alike) picks the same item on every run: a project gives the
+same output on every run. ``GLOBALS`` is the helper the ``for`` translation calls.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 import urllib.parse
@@ -679,7 +682,21 @@ def _truncatewords(value: Any, length: Any) -> str:
     return " ".join(fields[:size] + (["..."] if size < len(fields) else []))
 
 
+def _random(value: Any) -> Any:
+    """An item of ``value`` (a character of a string), picked by a digest of the items rather than at random,
+    so that a rendering is the same on every run and in every process; ``value`` itself when it has no items
+    (as pongo2 returns it)."""
+    if isinstance(value, Mapping) or not isinstance(value, Iterable):
+        return value
+    items = list(value)
+    if not items:
+        return value
+    text = json.dumps(items, sort_keys=True, default=str, ensure_ascii=False)
+    return items[int(hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), 16) % len(items)]
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
+    "random": _random,
     "add": _add, "capfirst": _capfirst, "cut": _cut, "default_if_none": _default_if_none,
     "divisibleby": _divisibleby, "floatformat": _floatformat, "integer": _integer, "length_is": _length_is,
     "ljust": _ljust, "make_list": _make_list, "pluralize": _pluralize, "rjust": _rjust, "split": _split,

@@ -3,9 +3,14 @@ and the output contract shared with the Go-template engine (one owned KRM object
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -526,3 +531,22 @@ PARSE_FLOAT = [
 def test_pongo2_reads_a_number_in_a_string_as_go_parses_it(text: str, number: float | None) -> None:
     assert pongo2._parse_float(text) == number
     assert math.isnan(pongo2._parse_float("nAn") or 0.0)
+
+
+REPO = Path(__file__).resolve().parents[2]
+_PICKS = "{{ spec.names|random }} {{ spec.names|random() }} {{ 'eth'|random }} [{{ spec.none|random }}]"
+
+
+def test_random_picks_the_same_item_in_every_process() -> None:
+    """pongo2 and Jinja2 pick at random; a project must give the same output on every run, so choreo picks by a
+    digest of the items: the same in a new interpreter (another hash seed) as here, and one of the items."""
+    obj = {**OBJ, "spec": {**OBJ["spec"], "names": ["leaf1", "leaf2", "spine1", "spine2", "border1"]}}
+    here = JinjaReconciler(config({"main.jinja2": _PICKS})).render(obj)
+    name, called, letter, empty = here.split(" ")
+    assert name == called and name in obj["spec"]["names"] and letter in "eth" and empty == "[]"
+    program = ("import json, sys\nfrom tests.lang.test_jinja import JinjaReconciler, config, _PICKS\n"
+               "print(JinjaReconciler(config({'main.jinja2': _PICKS})).render(json.loads(sys.argv[1])), end='')")
+    for seed in ("1", "2"):
+        other = subprocess.run([sys.executable, "-c", program, json.dumps(obj)], capture_output=True, text=True,
+                               env={**os.environ, "PYTHONHASHSEED": seed}, cwd=REPO, check=True)
+        assert other.stdout == here
