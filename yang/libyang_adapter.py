@@ -356,6 +356,39 @@ class SchemaContext:
             raise YangFailure(_take_errors(self._ctx))
         return DataTree(self, tree[0])
 
+    def parse_fragment(self, parent: str, text: str) -> list[YangIssue]:
+        """libyang's errors parsing the JSON object ``text`` as the children of a new instance of data path
+        ``parent`` ("" : as top-level data), without validating; [] when it parses. Nothing is kept. It judges one
+        value as libyang's JSON parser does (a union's member picked by the value's JSON type, RFC 7951 §6.10),
+        which ``check_value`` cannot: that reads the bare text, whatever its JSON type."""
+        raw = self._ctx
+        holder = ffi.new("struct lyd_node **")  # the top-level node lyd_new_path made
+        into = ffi.new("struct lyd_node **")  # the node at ``parent``, below it
+        if parent and (lib.lyd_new_path(ffi.NULL, raw, _str2c(parent), ffi.NULL, 0, holder) != lib.LY_SUCCESS
+                       or lib.lyd_find_path(holder[0], _str2c(parent), 0, into) != lib.LY_SUCCESS):
+            issues = _take_errors(raw)
+            if holder[0] != ffi.NULL:
+                lib.lyd_free_all(holder[0])
+            return issues
+        reader = ffi.new("struct ly_in **")
+        data = _str2c(text)
+        tree = ffi.new("struct lyd_node **")
+        try:
+            if lib.ly_in_new_memory(data, reader) != lib.LY_SUCCESS:
+                return [YangIssue(parent, "cannot read the value")]
+            flags = lib.LYD_PARSE_ONLY | lib.LYD_PARSE_STRICT
+            if parent:
+                ret = lib.lyd_parse_data(raw, into[0], reader[0], lib.LYD_JSON, flags, 0, ffi.NULL)
+            else:
+                ret = lib.lyd_parse_data(raw, ffi.NULL, reader[0], lib.LYD_JSON, flags, 0, tree)
+            return _take_errors(raw) if ret != lib.LY_SUCCESS else []
+        finally:
+            if reader[0] != ffi.NULL:
+                lib.ly_in_free(reader[0], 0)
+            made = holder[0] if parent else tree[0]
+            if made != ffi.NULL:
+                lib.lyd_free_all(made)
+
     def empty(self) -> DataTree:
         return DataTree(self, ffi.NULL)
 
