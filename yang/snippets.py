@@ -5,7 +5,9 @@ Two encodings, by how the snippet was written:
 * **YAML (lenient)** — a mapping, as the reference's snippets are: module prefixes may be left out, and
   YAML 1.1 scalars (``on`` became ``True``, ``22:22`` became ``1342``) are turned back into the spellings
   they could have come from; the leaf's YANG type (checked by libyang) picks the first valid one — the
-  schema decides, never a guess. An exponent form YAML 1.1 leaves a string (``1e1``, ``1.5E2``; a number to
+  schema decides, never a guess. A union's value is first read as JSON text reads it (its JSON type picks the
+  member type, RFC 7951 §6.10); only a value JSON text has no reading of is read by its spellings. An
+  exponent form YAML 1.1 leaves a string (``1e1``, ``1.5E2``; a number to
   YAML 1.2, JSON and the reference) may also be the number it is. A single entry may stand for a one-entry
   list or leaf-list.
 * **RFC 7951 (strict)** — JSON text (a running config, a Config value given as a JSON string): members are
