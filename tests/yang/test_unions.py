@@ -188,3 +188,12 @@ spec:
     assert done.code == 0, done.out
     written = json.loads((project / "out" / "dev1.json").read_text())
     assert written == {TOP: {"named": [{"name": "x"}], "tagged": [{"tag": 7}], "lr-str": 7, "str-bool": True}}
+
+
+def test_a_mapping_s_null_sets_a_union_whose_first_member_taking_no_text_is_empty():
+    """YAML writes a leaf of type ``empty`` as ``leaf:`` (null); for ``string | empty`` the string takes "" first,
+    and null deletes, as for a string leaf."""
+    running = Snippet(Source("File", "", "running"), 2**31 - 1, {TOP: {"str-empty": "s"}}, strict=True, edits=False)
+    merged = merge_device(unions(), [snippet("a", {"u": {"empty-int": None, "str-empty": None}})], running)
+    assert merged.valid, merged.problems
+    assert members(merged) == {"empty-int": [None]}
