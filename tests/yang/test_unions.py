@@ -94,6 +94,8 @@ AGREE = [
     ("nested", "no", False),
     ("i64-int", "7", 7),
     ("i64-int", "'7'", "7"),
+    ("str-i64", "'010'", "010"),  # the string member, listed first, takes it: libyang never reads it in base 0
+    ("str-i64", "'0x10'", "0x10"),
     ("tagged", "[{tag: 7}]", [{"tag": 7}]),
     ("tagged", "[{tag: '7'}]", refused("7")),
 ]
