@@ -135,6 +135,13 @@ class SchemaNode:
             return False
         return bool(ffi.cast("struct lysc_node_leaf *", self._cdata).type.basetype == lib.LY_TYPE_UNION)
 
+    def member_kinds(self) -> frozenset[str]:
+        """How RFC 7951 encodes the values of a union leaf's member types (``json_kind``); empty for other nodes."""
+        if not self.is_union:
+            return frozenset()
+        kind = ffi.cast("struct lysc_node_leaf *", self._cdata).type
+        return frozenset(json_kind(member.basetype) for member in _resolved_members(kind))
+
     @property
     def anyxml(self) -> bool:
         """An anyxml node, whose RFC 7951 value may be any JSON value, ``null`` too (anydata's is an object)."""

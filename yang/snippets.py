@@ -388,7 +388,7 @@ def _entry(node: SchemaNode, entry: Any, path: str, position: int, out: Coerced)
             return None
         spelled[key] = member
         leaf = children[key][0]
-        place = _Place(out, _parent(path), f"{node.module}:{node.name}", key=key)
+        place = _Place(out, path, f"{node.module}:{node.name}", key=key)
         coerced, text, problem = _scalar(leaf, entry[member], out.strict, place)
         if problem:
             out.issues.append(YangIssue(f"{path}/{key}", problem))
@@ -416,7 +416,7 @@ def _leaf_list(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
             return _SKIP
         value = [value]
     result = []
-    place = _Place(out, _parent(path), f"{node.module}:{node.name}", many=True)
+    place = _Place(out, path, f"{node.module}:{node.name}", many=True)
     for item in value:
         coerced, text, problem = _scalar(node, item, out.strict, place)
         if problem:
@@ -436,7 +436,7 @@ def _leaf(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
         out.issues.append(YangIssue(path, f'Duplicate instance of "{node.name}"'))
         out.repeated.add(path)
         return _SKIP
-    place = _Place(out, _parent(path), f"{node.module}:{node.name}")
+    place = _Place(out, path, f"{node.module}:{node.name}")
     coerced, _text, problem = _scalar(node, value, out.strict, place)
     if problem:
         out.issues.append(YangIssue(path, problem))
@@ -447,11 +447,11 @@ def _leaf(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
 
 @dataclass(frozen=True)
 class _Place:
-    """Where a mapping's scalar goes: the data path of its parent ("" at the top level), the member there (a leaf,
-    a leaf-list when ``many``, a list whose ``key`` it is)."""
+    """Where a mapping's scalar goes: the data path of a leaf, a leaf-list (``many``) or a list whose ``key`` it is,
+    and that node's member name in its parent."""
 
     out: Coerced
-    parent: str
+    path: str
     member: str  # module-qualified
     key: str = ""
     many: bool = False
@@ -462,16 +462,12 @@ class _Place:
             return False
         item = {self.key: value} if self.key else value
         fragment = {self.member: [item] if self.key or self.many else item}
-        issues = self.out.context.parse_fragment(self.parent, json.dumps(fragment))
+        parent = "".join(f"/{step}" for step in path_steps(self.path)[:-1])  # "" at the top level
+        issues = self.out.context.parse_fragment(parent, json.dumps(fragment))
         return all(issue.message.startswith(_MISSING_KEY) for issue in issues)
 
 
 _MISSING_KEY = "List instance is missing its key"
-
-
-def _parent(path: str) -> str:
-    """The data path of the node ``path`` is in ("" for a top-level node)."""
-    return "".join(f"/{step}" for step in path_steps(path)[:-1])
 
 
 def _scalar(node: SchemaNode, value: Any, strict: bool = False, place: _Place | None = None) -> tuple[Any, str, str]:
@@ -503,9 +499,12 @@ def _as_written(node: SchemaNode, value: Any, place: _Place) -> tuple[Any, str, 
     mapping's leniency (the spellings) applies. A text ``check_value`` refuses (``"010"`` for a 64-bit member) is
     refused either way."""
     text = _json_text(value)
-    if text is None or node.check_value(text)[0] is None or not place.takes(value):
+    base = node.check_value(text)[0] if text is not None else None
+    if text is None or base is None or _json_kind_of(value) not in node.member_kinds():
         return None
-    return value, text, ""
+    if json_kind(base) == _json_kind_of(value) or place.takes(value):  # the first: no member before it takes the text
+        return value, text, ""
+    return None
 
 
 def _strict_scalar(node: SchemaNode, value: Any) -> tuple[Any, str, str]:
