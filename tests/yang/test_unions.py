@@ -199,3 +199,19 @@ def test_a_mapping_s_null_sets_a_union_whose_first_member_taking_no_text_is_empt
     merged = merge_device(unions(), [snippet("a", {"u": {"empty-int": None, "str-empty": None}})], running)
     assert merged.valid, merged.problems
     assert members(merged) == {"empty-int": [None]}
+
+
+@pytest.mark.skipif(LINT is None, reason="yanglint (libyang2-tools) is not installed")
+def test_a_leaf_list_s_number_and_string_of_one_text_are_one_value_to_choreo_two_to_yanglint(tmp_path):
+    """README, "Where choreo differs": ``7`` and ``"7"`` are different member types (RFC 7951 6.10) but one value
+    (RFC 7950 7.7.2, ``<lr-ints>7</lr-ints>`` twice in XML); libyang keeps both."""
+    value = [7, "7"]
+    data = {TOP: {"named": [{"name": "7"}], "lr-ints": value}}
+    strict = merge_device(unions(), [Snippet(Source("Config", "default", "j"), 10, data, strict=True)])
+    assert [(p.path, p.message) for p in strict.problems] == [
+        (f"/{TOP}/lr-ints[.='7']", 'duplicate value "7" of leaf-list lr-ints')]
+    file = tmp_path / "data.json"
+    file.write_text(json.dumps(data))
+    done = subprocess.run([str(LINT), "-p", str(UNIONS), "-e", "-t", "config", str(MODULE), str(file)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
