@@ -98,6 +98,7 @@ AGREE = [
     ("str-i64", "'0x10'", "0x10"),
     ("tagged", "[{tag: 7}]", [{"tag": 7}]),
     ("tagged", "[{tag: '7'}]", refused("7")),
+    ("pair", "[{tag: 7, name: z}]", [{"tag": 7, "name": "z"}]),
 ]
 
 # JSON text has no value of the leaf here; the mapping's leniency gives the first member that takes the text
