@@ -470,12 +470,12 @@ class _Place:
 _MISSING_KEY = "List instance is missing its key"
 
 
-def _scalar(node: SchemaNode, value: Any, strict: bool = False, place: _Place | None = None) -> tuple[Any, str, str]:
+def _scalar(node: SchemaNode, value: Any, strict: bool, place: _Place) -> tuple[Any, str, str]:
     """``(RFC 7951 value, text, "")`` for the value (strict) or, in a mapping, the value as RFC 7951 JSON reads it
     when that is a value of the leaf (``_as_written``), else the first spelling of it the leaf type accepts."""
     if strict:
         return _strict_scalar(node, value)
-    if place is not None and node.is_union:
+    if node.is_union:
         written = _as_written(node, value, place)
         if written is not None:
             return written
@@ -502,7 +502,8 @@ def _as_written(node: SchemaNode, value: Any, place: _Place) -> tuple[Any, str, 
     base = node.check_value(text)[0] if text is not None else None
     if text is None or base is None or _json_kind_of(value) not in node.member_kinds():
         return None
-    if json_kind(base) == _json_kind_of(value) or place.takes(value):  # the first: no member before it takes the text
+    # the member that takes the text first has the value's JSON type: JSON text picks it too, no parse needed
+    if json_kind(base) == _json_kind_of(value) or place.takes(value):
         return value, text, ""
     return None
 
