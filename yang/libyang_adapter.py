@@ -135,6 +135,13 @@ class SchemaNode:
             return False
         return bool(ffi.cast("struct lysc_node_leaf *", self._cdata).type.basetype == lib.LY_TYPE_UNION)
 
+    def member_kinds(self) -> frozenset[str]:
+        """How RFC 7951 encodes the values of a union leaf's member types (``json_kind``); empty for other nodes."""
+        if not self.is_union:
+            return frozenset()
+        kind = ffi.cast("struct lysc_node_leaf *", self._cdata).type
+        return frozenset(json_kind(member.basetype) for member in _resolved_members(kind))
+
     @property
     def anyxml(self) -> bool:
         """An anyxml node, whose RFC 7951 value may be any JSON value, ``null`` too (anydata's is an object)."""
@@ -327,18 +334,20 @@ class SchemaContext:
         except UnicodeEncodeError as err:  # a lone surrogate (JSON "\ud800") is no character: libyang's words
             code = ord(text[err.start])
             return None, f'Invalid character reference "\\u{code:04x}" (0x{code:08x})'
+        ret = lib.lyd_value_validate(self._ctx, snode, data, len(data), ffi.NULL, realtype, ffi.NULL)
+        problem = _take_errors(self._ctx)[0].message if ret not in _VALID_RESULTS else ""
         misread = _base_zero_reading(text)
         if misread is not None:
-            wide = _wide_integer(ffi.cast("struct lysc_node_leaf *", snode).type)
-            if wide:
+            kind = ffi.cast("struct lysc_node_leaf *", snode).type
+            wide = _wide_integer(kind)
+            if wide and not _string_before_wide(kind, realtype[0] if not problem else ffi.NULL):
                 # libyang's JSON parser reads a 64-bit integer's text (a union member's too) with C's base 0:
                 # "010" is stored as 8 and "0x10" as 16 (in a union with a string, too: the string "0x10" becomes
                 # the number 16). RFC 7950 (9.2.1) writes integers in data in decimal, so the value would change.
                 return None, (f'Invalid {wide} value "{text}": integers are decimal in YANG data (RFC 7950 9.2.1); '
                               f"libyang would read this one as {misread}")
-        ret = lib.lyd_value_validate(self._ctx, snode, data, len(data), ffi.NULL, realtype, ffi.NULL)
-        if ret not in _VALID_RESULTS:
-            return None, _take_errors(self._ctx)[0].message
+        if problem:
+            return None, problem
         kind = realtype[0]
         while kind != ffi.NULL and kind.basetype == lib.LY_TYPE_LEAFREF:
             kind = ffi.cast("struct lysc_type_leafref *", kind).realtype
@@ -355,6 +364,39 @@ class SchemaContext:
         if lib.lyd_parse_data_mem(self._ctx, data, form, flags, 0, tree) != lib.LY_SUCCESS:
             raise YangFailure(_take_errors(self._ctx))
         return DataTree(self, tree[0])
+
+    def parse_fragment(self, parent: str, text: str) -> list[YangIssue]:
+        """libyang's errors parsing the JSON object ``text`` as the children of a new instance of data path
+        ``parent`` ("" : as top-level data), without validating; [] when it parses. Nothing is kept. It judges one
+        value as libyang's JSON parser does (a union's member picked by the value's JSON type, RFC 7951 §6.10),
+        which ``check_value`` cannot: that reads the bare text, whatever its JSON type."""
+        raw = self._ctx
+        holder = ffi.new("struct lyd_node **")  # the top-level node lyd_new_path made
+        into = ffi.new("struct lyd_node **")  # the node at ``parent``, below it
+        if parent and (lib.lyd_new_path(ffi.NULL, raw, _str2c(parent), ffi.NULL, 0, holder) != lib.LY_SUCCESS
+                       or lib.lyd_find_path(holder[0], _str2c(parent), 0, into) != lib.LY_SUCCESS):
+            issues = _take_errors(raw)
+            if holder[0] != ffi.NULL:
+                lib.lyd_free_all(holder[0])
+            return issues
+        reader = ffi.new("struct ly_in **")
+        data = _str2c(text)
+        tree = ffi.new("struct lyd_node **")
+        try:
+            if lib.ly_in_new_memory(data, reader) != lib.LY_SUCCESS:
+                return [YangIssue(parent, "cannot read the value")]
+            flags = lib.LYD_PARSE_ONLY | lib.LYD_PARSE_STRICT
+            if parent:
+                ret = lib.lyd_parse_data(raw, into[0], reader[0], lib.LYD_JSON, flags, 0, ffi.NULL)
+            else:
+                ret = lib.lyd_parse_data(raw, ffi.NULL, reader[0], lib.LYD_JSON, flags, 0, tree)
+            return _take_errors(raw) if ret != lib.LY_SUCCESS else []
+        finally:
+            if reader[0] != ffi.NULL:
+                lib.ly_in_free(reader[0], 0)
+            made = holder[0] if parent else tree[0]
+            if made != ffi.NULL:
+                lib.lyd_free_all(made)
 
     def empty(self) -> DataTree:
         return DataTree(self, ffi.NULL)
@@ -387,6 +429,30 @@ def _wide_integer(kind: Any) -> str:
         members = ffi.cast("struct lysc_type_union *", kind).types
         return next((wide for member in ly_array_iter(members) if (wide := _wide_integer(member))), "")
     return ""
+
+
+def _string_before_wide(kind: Any, taker: Any) -> bool:
+    """Whether ``taker``, the union member type that takes a text first (as ``lyd_value_validate`` reads it), is a
+    string-encoded member before every 64-bit integer member: a JSON string is then that member's ("010" of
+    ``string | int64`` is the string), never read in base 0. False when unknown (``taker`` NULL or a nested union)."""
+    if taker == ffi.NULL or kind.basetype != lib.LY_TYPE_UNION:
+        return False
+    for member in _resolved_members(kind):
+        if member.basetype in (lib.LY_TYPE_INT64, lib.LY_TYPE_UINT64, lib.LY_TYPE_UNION):
+            return False
+        if member == taker:
+            return json_kind(member.basetype) == "string"
+    return False
+
+
+def _resolved_members(kind: Any) -> list[Any]:
+    """A union's member types in order, each leafref as the type it refers to (what libyang stores a value as)."""
+    members = []
+    for member in ly_array_iter(ffi.cast("struct lysc_type_union *", kind).types):
+        while member != ffi.NULL and member.basetype == lib.LY_TYPE_LEAFREF:
+            member = ffi.cast("struct lysc_type_leafref *", member).realtype
+        members.append(member)
+    return members
 
 
 def unwritable_any_text(text: str) -> bool:

@@ -5,7 +5,9 @@ Two encodings, by how the snippet was written:
 * **YAML (lenient)** — a mapping, as the reference's snippets are: module prefixes may be left out, and
   YAML 1.1 scalars (``on`` became ``True``, ``22:22`` became ``1342``) are turned back into the spellings
   they could have come from; the leaf's YANG type (checked by libyang) picks the first valid one — the
-  schema decides, never a guess. An exponent form YAML 1.1 leaves a string (``1e1``, ``1.5E2``; a number to
+  schema decides, never a guess. A union's value is first read as JSON text reads it (its JSON type picks the
+  member type, RFC 7951 §6.10); only a value JSON text has no reading of is read by its spellings. An
+  exponent form YAML 1.1 leaves a string (``1e1``, ``1.5E2``; a number to
   YAML 1.2, JSON and the reference) may also be the number it is. A single entry may stand for a one-entry
   list or leaf-list.
 * **RFC 7951 (strict)** — JSON text (a running config, a Config value given as a JSON string): members are
@@ -386,7 +388,8 @@ def _entry(node: SchemaNode, entry: Any, path: str, position: int, out: Coerced)
             return None
         spelled[key] = member
         leaf = children[key][0]
-        coerced, text, problem = _scalar(leaf, entry[member], out.strict)
+        place = _Place(out, path, f"{node.module}:{node.name}", key=key)
+        coerced, text, problem = _scalar(leaf, entry[member], out.strict, place)
         if problem:
             out.issues.append(YangIssue(f"{path}/{key}", problem))
             return None
@@ -413,8 +416,9 @@ def _leaf_list(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
             return _SKIP
         value = [value]
     result = []
+    place = _Place(out, path, f"{node.module}:{node.name}", many=True)
     for item in value:
-        coerced, text, problem = _scalar(node, item, out.strict)
+        coerced, text, problem = _scalar(node, item, out.strict, place)
         if problem:
             out.issues.append(YangIssue(path, problem))
             continue
@@ -432,7 +436,8 @@ def _leaf(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
         out.issues.append(YangIssue(path, f'Duplicate instance of "{node.name}"'))
         out.repeated.add(path)
         return _SKIP
-    coerced, _text, problem = _scalar(node, value, out.strict)
+    place = _Place(out, path, f"{node.module}:{node.name}")
+    coerced, _text, problem = _scalar(node, value, out.strict, place)
     if problem:
         out.issues.append(YangIssue(path, problem))
         return _SKIP
@@ -440,10 +445,40 @@ def _leaf(node: SchemaNode, value: Any, path: str, out: Coerced) -> Any:
     return coerced
 
 
-def _scalar(node: SchemaNode, value: Any, strict: bool = False) -> tuple[Any, str, str]:
-    """``(RFC 7951 value, text, "")`` for the value (strict) or the first spelling of it the leaf type accepts."""
+@dataclass(frozen=True)
+class _Place:
+    """Where a mapping's scalar goes: the data path of a leaf, a leaf-list (``many``) or a list whose ``key`` it is,
+    and that node's member name in its parent."""
+
+    out: Coerced
+    path: str
+    member: str  # module-qualified
+    key: str = ""
+    many: bool = False
+
+    def takes(self, value: Any) -> bool:
+        """Whether libyang's JSON parser takes ``value`` there as written (a list's other keys may be missing)."""
+        if self.out.context is None:
+            return False
+        item = {self.key: value} if self.key else value
+        fragment = {self.member: [item] if self.key or self.many else item}
+        parent = "".join(f"/{step}" for step in path_steps(self.path)[:-1])  # "" at the top level
+        issues = self.out.context.parse_fragment(parent, json.dumps(fragment))
+        return all(issue.message.startswith(_MISSING_KEY) for issue in issues)
+
+
+_MISSING_KEY = "List instance is missing its key"
+
+
+def _scalar(node: SchemaNode, value: Any, strict: bool, place: _Place) -> tuple[Any, str, str]:
+    """``(RFC 7951 value, text, "")`` for the value (strict) or, in a mapping, the value as RFC 7951 JSON reads it
+    when that is a value of the leaf (``_as_written``), else the first spelling of it the leaf type accepts."""
     if strict:
         return _strict_scalar(node, value)
+    if node.is_union:
+        written = _as_written(node, value, place)
+        if written is not None:
+            return written
     first_problem = ""
     tried = spellings(value)
     for text in tried:
@@ -454,6 +489,23 @@ def _scalar(node: SchemaNode, value: Any, strict: bool = False) -> tuple[Any, st
     if isinstance(value, bool):  # YAML 1.1 made a boolean of on/off/yes/no: say which spellings were tried
         first_problem += f" (YAML read the value as {json.dumps(value)}; tried {', '.join(tried[:4])})"
     return None, "", first_problem or f"value {value!r} cannot be used for {node.name}"
+
+
+def _as_written(node: SchemaNode, value: Any, place: _Place) -> tuple[Any, str, str] | None:
+    """A union's value in a mapping as JSON text would give it, when libyang's JSON parser takes it so: the value's
+    JSON type picks the member type (RFC 7951 §6.10), as for JSON text — ``7`` is a union's integer member, also
+    where a leafref or string member, listed first, would take the text "7", and ``"7"`` its string or enumeration
+    member. None when JSON text would have no value of the leaf (``"10"`` for ``uint16 | enumeration``): then the
+    mapping's leniency (the spellings) applies. A text ``check_value`` refuses (``"010"`` for a 64-bit member) is
+    refused either way."""
+    text = _json_text(value)
+    base = node.check_value(text)[0] if text is not None else None
+    if text is None or base is None or _json_kind_of(value) not in node.member_kinds():
+        return None
+    # the member that takes the text first has the value's JSON type: JSON text picks it too, no parse needed
+    if json_kind(base) == _json_kind_of(value) or place.takes(value):
+        return value, text, ""
+    return None
 
 
 def _strict_scalar(node: SchemaNode, value: Any) -> tuple[Any, str, str]:
