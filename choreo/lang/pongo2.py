@@ -691,7 +691,7 @@ def _random(value: Any) -> Any:
     items = list(value)
     if not items:
         return value
-    text = json.dumps(items, sort_keys=True, default=str, ensure_ascii=False)
+    text = json.dumps(items, default=str, ensure_ascii=False)  # keys as they come: they may not be comparable
     return items[int(hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), 16) % len(items)]
 
 

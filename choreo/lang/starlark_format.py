@@ -216,15 +216,15 @@ def _choreo_first_byte(c):
 
 _CHOREO_SWITCH = "format: cannot switch from %s to %s"
 
-def _choreo_format(s, *args, **kwargs):
-    if type(s) != "string":
-        return s.format(*args, **kwargs)
+def _choreo_format(_choreo_self, *args, **kwargs):
+    if type(_choreo_self) != "string":
+        return _choreo_self.format(*args, **kwargs)
     out = []
     auto = False
     manual = False
     index = 0
-    format = s
-    for _ in _choreo_range(len(s) + 1):
+    format = _choreo_self
+    for _ in _choreo_range(len(_choreo_self) + 1):
         i = format.find("{")
         literal = format if i < 0 else format[:i]
         for _ in _choreo_range(len(literal) + 1):  # "}}" is "}"; a "}" alone is an error
@@ -293,7 +293,7 @@ def _choreo_format(s, *args, **kwargs):
         elif conv == "r":
             out.append(_choreo_shown(arg, _choreo_repr))
         else:
-            _choreo_format_error("format: unknown conversion " + _choreo_repr(conv))
+            _choreo_format_error("format: unknown conversion " + _choreo_quote(conv))
     return "".join(out)
 
 def _choreo_decimal(name):

@@ -5,9 +5,11 @@ lacks ``%c``, ``%i`` and ``%(key)s``, accepts ``%d`` of a bool, and words its er
 reference (go.starlark.net) does otherwise, and a project must give the same text here. Neither the operator
 nor a string method can be redefined in Starlark and starlark-pyo3 exposes no syntax tree, so the source
 text is rewritten before it is parsed: every ``a % b`` becomes ``_choreo_percent(a, b)``, every
-``s %= b`` becomes ``s = _choreo_percent(s, b)`` and every ``x.format(...)`` becomes
-``_choreo_format(x, ...)`` (the prelude's functions, ``choreo.lang.starlark_format``, which hand anything
-that is not a string back to the interpreter's own operator or method).
+``s %= b`` with ``s`` a name becomes ``s = _choreo_percent(s, (b))`` and every call ``x.format(...)``
+becomes ``_choreo_format(x, ...)`` (the prelude's functions, ``choreo.lang.starlark_format``, which hand
+anything that is not a string back to the interpreter's own operator or method). Left to the interpreter:
+``%=`` on an element (``d[k] %= v``: written twice, its operands would be evaluated twice) and a ``format``
+method taken without a call (``f = s.format``).
 
 The rewrite works on tokens and knows just enough of the grammar to find a ``%``'s operands: a term is a
 chain of factors joined by ``*``, ``/``, ``//`` and ``%`` (left to right, as in Starlark); a factor is
@@ -236,19 +238,21 @@ class _Rewriter:
         return end
 
     def augmented(self) -> None:
-        """``target %= value`` -> ``target = _choreo_percent(target, value)``, for a target on one line."""
+        """``name %= value`` -> ``name = _choreo_percent(name, (value))``: the value in brackets, as a bare tuple
+        (``s %= a, b``) is one operand. Only a plain name is rewritten: it is the one target that reads the same
+        when written twice; an element (``d[k] %= v``) would evaluate its operands twice, so the interpreter's
+        own operator formats it."""
         start = 0
         for i, token in enumerate(self.tokens):
             if token.text in _STATEMENT_ENDS or (token.text == ":" and self.statement_colon(start, i)):
                 start = i + 1
-            elif token.text == "%=" and start < i:
+            elif token.text == "%=" and start == i - 1 and self.tokens[start].kind == "name":
                 last = next((j for j in range(i + 1, len(self.tokens)) if self.text(j) in _STATEMENT_ENDS), None)
                 stop = len(self.tokens) - 1 if last is None else last - 1
-                target = self.code[self.tokens[start].start : self.tokens[i - 1].end]
-                if "\n" in target or stop <= i:
+                if stop <= i:
                     continue
-                self.edits.append(_Edit(token.start, 2, f"= {PERCENT}({target},"))
-                self.edits.append(_Edit(self.tokens[stop].end, 0, ")"))
+                self.edits.append(_Edit(token.start, 2, f"= {PERCENT}({self.tokens[start].text}, ("))
+                self.edits.append(_Edit(self.tokens[stop].end, 0, "))"))
 
     def statement_colon(self, start: int, i: int) -> bool:
         """The ``:`` at token ``i`` ends a compound statement's header (``if x: s %= y``), at bracket depth 0."""

@@ -221,8 +221,11 @@ class ProjectRuntime:
             memo=self.pipeline.memo(api, self.project, concurrent=True),
         )
         outcome = controller.run()
-        stages = self.pipeline.stages(api) if outcome.success else []
-        return self._record(outcome, stages, started), stages
+        # One transaction, as the runner's quiet pass: the stages see one moment, and a stop that abandons them
+        # undoes what they wrote (no final Config of half the devices, no run recorded).
+        with api.transaction():
+            stages = self.pipeline.stages(api) if outcome.success else []
+            return self._record(outcome, stages, started), stages
 
     def start(self) -> None:
         with self._lock:

@@ -534,7 +534,8 @@ def test_pongo2_reads_a_number_in_a_string_as_go_parses_it(text: str, number: fl
 
 
 REPO = Path(__file__).resolve().parents[2]
-_PICKS = "{{ spec.names|random }} {{ spec.names|random() }} {{ 'eth'|random }} [{{ spec.none|random }}]"
+_PICKS = ("{{ spec.names|random }} {{ spec.names|random() }} {{ 'eth'|random }} [{{ spec.none|random }}]"
+          "{% set d = {1: 'a', 'b': 2} %}{{ [d, d]|random|length }}")
 
 
 def test_random_picks_the_same_item_in_every_process() -> None:
@@ -543,7 +544,7 @@ def test_random_picks_the_same_item_in_every_process() -> None:
     obj = {**OBJ, "spec": {**OBJ["spec"], "names": ["leaf1", "leaf2", "spine1", "spine2", "border1"]}}
     here = JinjaReconciler(config({"main.jinja2": _PICKS})).render(obj)
     name, called, letter, empty = here.split(" ")
-    assert name == called and name in obj["spec"]["names"] and letter in "eth" and empty == "[]"
+    assert name == called and name in obj["spec"]["names"] and letter in "eth" and empty == "[]2"
     program = ("import json, sys\nfrom tests.lang.test_jinja import JinjaReconciler, config, _PICKS\n"
                "print(JinjaReconciler(config({'main.jinja2': _PICKS})).render(json.loads(sys.argv[1])), end='')")
     for seed in ("1", "2"):

@@ -188,6 +188,18 @@ def test_augmented_percent_and_format_calls() -> None:
                  setup=setup) == ["1.5e+06-2", "{}!", "0.1", "1E+21", "1e-07-2", "1"]
 
 
+def test_augmented_percent_reads_a_bare_tuple_whole_and_its_target_once() -> None:
+    """``s %= 1, 2`` is ``s %= (1, 2)``; an element target is left to the interpreter, so that its operands
+    (``d[key()]``) are evaluated once, as Starlark evaluates them; ``format`` takes a keyword named ``s``."""
+    setup = '    s = "%s-%s"\n    s %= 1.5e6, 2\n    calls = []\n'
+    setup += '    def key():\n        calls.append(1)\n        return "k"\n'
+    setup += '    d = {"k": 7}\n    d[key()] %= 4\n'
+    assert probe('[s, d, len(calls), "{s}-{args}".format(s=1, args=2)]', setup=setup) == [
+        "1.5e+06-2", {"k": 3}, 1, "1-2"]
+    assert fails('def reconcile(self):\n    x = "{!\u00e9}".format(1)\n' + OK) == (
+        f'{SOURCE}:2: format: unknown conversion "\u00e9"')
+
+
 def test_percent_and_format_in_strings_and_comments_are_text() -> None:
     assert probe('"a % b" + \'.format(\' + """%\n""" # x % y .format(\n') == "a % b.format(%\n"
 
