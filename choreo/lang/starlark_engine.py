@@ -138,7 +138,9 @@ def _choreo_suspect(text):
     return len([m for m in _CHOREO_MARKS if m in text]) > 0
 
 def _choreo_check(where, roots):
-    if not _choreo_suspect(repr(roots)):
+    # The interpreter's own repr: the marks looked for are its, and the prelude's repr (go.starlark.net's text)
+    # writes most objects again string by string (any "e-" in a name), which cost every write a second walk.
+    if not _choreo_suspect(_choreo_repr(roots)):
         return None
     stack = list(roots)
     for _ in _choreo_range(2147483647):
