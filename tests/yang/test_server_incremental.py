@@ -6,13 +6,17 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
+from choreo.abandon import Abandoned
 from choreo.plugins import INTERNAL_RECONCILERS, SCHEMA
 from choreo.results.record import RUNS_TABLE, RunRecord
 from choreo.runtime.pipeline import RunOptions
 from choreo.server.project import ProjectRuntime
+from choreo.server.protocol import Unavailable
 from tests.e2e.conftest import EXAMPLES
 from tests.yang.test_stage_incremental import counts
 
@@ -59,5 +63,32 @@ def test_one_changed_link_revalidates_only_its_two_devices(tmp_path: Path) -> No
         assert sum(counts(stage)[0] for stage in after) == 2  # leaf1 and spine1, nothing else
         assert "ethernet-1/7" in (project / "out" / "leaf1.json").read_text()
         assert "ethernet-1/7" in (project / "out" / "spine1.json").read_text()
+    finally:
+        runtime.close()
+
+
+def test_a_run_once_abandoned_in_its_stages_keeps_nothing_of_them(tmp_path: Path) -> None:
+    """A stop that abandons a server's ``run once`` in its stages undoes what they wrote, as it does for the
+    runner's pass: no final Config of the devices already done, no run recorded."""
+    project = tmp_path / "fabric"
+    shutil.copytree(EXAMPLES / "fabric", project, ignore=shutil.ignore_patterns(".choreo", "out"))
+    runtime = ProjectRuntime(project, RunOptions(plugins=[INTERNAL_RECONCILERS, SCHEMA]), lambda *_a, **_k: None)
+    stages = runtime.pipeline.stages
+
+    def stages_then_stop(api: Any, **options: Any) -> Any:
+        done = stages(api, **options)
+        assert any(stage.name == SCHEMA and stage.success for stage in done)  # every device's final Config written
+        raise Abandoned()
+
+    runtime.pipeline.stages = stages_then_stop  # type: ignore[method-assign]
+    try:
+        with pytest.raises(Unavailable, match="abandoned"):
+            runtime.once()
+        assert runtime.api is not None
+        finals = [c for c in runtime.api.list("config.sdcio.dev", "Config")
+                  if (c["metadata"].get("labels") or {}).get("config.sdcio.dev/finalconfig") == "true"]
+        assert finals == []
+        assert runtime.latest() is None
+        assert runtime.api.list("ipam.be.kuid.dev", "IPClaim")  # the reconciles' own writes are kept
     finally:
         runtime.close()
