@@ -10,7 +10,8 @@ What is here, by use:
 - objects and admission: ``ObjectAPI`` (the API a plug-in's hooks and stage work on), ``HookHost`` (an
   ``ObjectAPI`` a plug-in installs its hooks into), ``BaseHook``, ``Object``, ``set_condition``, ``utc_now``;
   ``Head`` (what ``ObjectAPI.head``/``heads`` tell of an object without reading it whole) and ``head_of``
-  (the head of an object at hand, e.g. a watch event's);
+  (the head of an object at hand, e.g. a watch event's); ``is_dns1123_subdomain`` (whether a text may name
+  an object);
 - errors a plug-in raises or catches: ``ChoreoError``, ``Invalid``, ``LoadError``, ``NotFound``;
 - project files, read the loader's way: ``Folder``/``FoundFile`` (listing a project folder),
   ``loaded_from_project`` (whether the loader applied an object from the project's files),
@@ -31,6 +32,7 @@ from choreo.api.conditions import set_condition
 from choreo.api.objects import Object
 from choreo.apiserver.hooks import BaseHook
 from choreo.apiserver.interface import HookHost, ObjectAPI
+from choreo.apiserver.metadata import is_dns1123_subdomain
 from choreo.apiserver.server import utc_now
 from choreo.atomic import write_atomic
 from choreo.errors import ChoreoError, Invalid, LoadError, NotFound
@@ -75,6 +77,7 @@ __all__ = [
     "check_url",
     "file_stamp",
     "head_of",
+    "is_dns1123_subdomain",
     "is_racy",
     "json_text",
     "junit_xml",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from choreo.plugin_api import is_dns1123_subdomain
 from ipam import idclaim, ipclaim, legacy
 from ipam.allocation import Allocation, ValueKey
 from ipam.errors import ClaimSyntaxError
@@ -53,9 +54,14 @@ class IPAMAdapter:
                 prefix = parse_prefix(str(item.get("prefix", "")))
             except ValueError as exc:
                 raise ClaimSyntaxError([f"prefixes[{i}].prefix: {exc}"]) from None
+            derived = f"{name}.{subnet_name(prefix)}"
+            if not is_dns1123_subdomain(derived):  # an IPv6 prefix at "::" (kuid writes its colons as dashes)
+                raise ClaimSyntaxError([
+                    f"prefixes[{i}].prefix: {item.get('prefix')}: the claim derived for it would be named "
+                    f"{derived}, which is no object name (a name begins and ends with a letter or digit); its "
+                    "entries too: kuid names both after the prefix"])
             try:
-                ipclaim.parse_ip_claim(f"{name}.{subnet_name(prefix)}", self._derived_spec(name, item, prefix),
-                                       index_owned=True)
+                ipclaim.parse_ip_claim(derived, self._derived_spec(name, item, prefix), index_owned=True)
             except ClaimSyntaxError as exc:
                 raise ClaimSyntaxError([f"prefixes[{i}]: {detail}" for detail in exc.details]) from None
 

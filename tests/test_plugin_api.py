@@ -19,8 +19,8 @@ def test_the_plugin_api_names_are_pinned() -> None:
         "BaseHook", "ChoreoError", "FileStamp", "Folder", "FoundFile", "GitError", "Head", "HookHost", "Invalid",
         "JUnitCase", "JUnitFailure", "JUnitSuite", "LoadError", "NotFound", "Object", "ObjectAPI", "Plugin",
         "ProjectPaths", "StageContext", "StageResult", "capped", "check_ref", "check_url", "file_stamp", "head_of",
-        "is_racy", "json_text", "junit_xml", "loaded_from_project", "natural_key", "read_single_mapping", "read_text",
-        "read_yaml_documents",
+        "is_dns1123_subdomain", "is_racy", "json_text", "junit_xml", "loaded_from_project", "natural_key",
+        "read_single_mapping", "read_text", "read_yaml_documents",
         "run_git", "set_condition", "stale_outputs", "state_path", "stored_api", "utc_now", "write_atomic",
         "write_report",
     ]

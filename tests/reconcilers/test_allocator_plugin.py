@@ -166,6 +166,9 @@ def test_bad_claim_and_bad_index_are_rejected_with_one_line(api: APIServer) -> N
          "claims[0]: invalid vlan range range, err: invalid vlan range start > end 20-10"),
         ("vlan.be.kuid.dev", "VLANIndex", {"claims": [{"name": "pool", "range": ""}]},
          "claims[0]: invalid vlan range range, err: invalid vlan range, expected <start>-<end>, got: "),
+        (IPAM, "IPIndex", {"prefixes": [{"prefix": "1000::/64"}, {"prefix": "::/64"}]},
+         "prefixes[1].prefix: ::/64: the claim derived for it would be named kubenet.---64, which is no object "
+         "name (a name begins and ends with a letter or digit); its entries too: kuid names both after the prefix"),
     ],
 )
 def test_an_index_item_whose_claim_would_not_parse_refuses_the_index_naming_the_item(
