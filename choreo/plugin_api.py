@@ -8,7 +8,8 @@ as a public API should be pinned. Adding a name is a decision; removing or chang
 What is here, by use:
 - the plug-in protocol and the post-reconcile stage: ``Plugin``, ``StageContext``, ``StageResult``;
 - objects and admission: ``ObjectAPI`` (the API a plug-in's hooks and stage work on), ``HookHost`` (an
-  ``ObjectAPI`` a plug-in installs its hooks into), ``BaseHook``, ``Object``, ``set_condition``, ``utc_now``;
+  ``ObjectAPI`` a plug-in installs its hooks into), ``BaseHook``, ``Object``, ``get_condition`` and
+  ``set_condition``, ``utc_now``;
   ``Head`` (what ``ObjectAPI.head``/``heads`` tell of an object without reading it whole) and ``head_of``
   (the head of an object at hand, e.g. a watch event's); ``is_dns1123_subdomain`` (whether a text may name
   an object);
@@ -28,7 +29,7 @@ What is here, by use:
 
 from __future__ import annotations
 
-from choreo.api.conditions import set_condition
+from choreo.api.conditions import get_condition, set_condition
 from choreo.api.objects import Object
 from choreo.apiserver.hooks import BaseHook
 from choreo.apiserver.interface import HookHost, ObjectAPI
@@ -76,6 +77,7 @@ __all__ = [
     "check_ref",
     "check_url",
     "file_stamp",
+    "get_condition",
     "head_of",
     "is_dns1123_subdomain",
     "is_racy",

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from choreo.plugin_api import BaseHook, HookHost, Invalid, ObjectAPI, set_condition, utc_now
+from choreo.plugin_api import BaseHook, HookHost, Invalid, ObjectAPI, get_condition, set_condition, utc_now
 from ipam.allocation import Allocation, ChangeLog, Outcome, ValueKey
 from ipam.errors import AllocationError, ClaimSyntaxError
 
@@ -529,9 +529,9 @@ class Binding:
             return refusal.error, True
         finally:
             self._deriving.discard(key)
-        for cond in (stored.get("status") or {}).get("conditions") or []:
-            if cond.get("type") == READY and cond.get("status") != "True":
-                return str(cond.get("message", "")).removeprefix(self.adapter.failure_prefix), False
+        ready = get_condition(stored, READY)
+        if ready is not None and ready.get("status") != "True":
+            return str(ready.get("message", "")).removeprefix(self.adapter.failure_prefix), False
         return "", False
 
     def delete_index(self, api: ObjectAPI, obj: Object) -> None:
@@ -585,10 +585,8 @@ def _tree_copy(value: Any) -> Any:
 
 
 def _is_ready(obj: Object) -> bool:
-    for cond in (obj.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == READY:
-            return cond.get("status") == "True"
-    return False
+    ready = get_condition(obj, READY)
+    return ready is not None and ready.get("status") == "True"
 
 
 class _Hook(BaseHook):

@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from choreo.plugin_api import HookHost, ObjectAPI, StageContext, StageResult, loaded_from_project
+from choreo.plugin_api import HookHost, ObjectAPI, StageContext, StageResult, get_condition, loaded_from_project
 from reconcilers.adapters import all_adapters
-from reconcilers.binding import Binding
+from reconcilers.binding import READY, Binding
 
 
 def _crds() -> list[dict[str, Any]]:
@@ -59,8 +59,7 @@ def unallocated_inputs(api: ObjectAPI) -> list[str]:
                 obj = api.view(key.group, key.kind, key.namespace, key.name)
                 if obj is None or not loaded_from_project(obj):
                     continue
-                ready = next((c for c in (obj.get("status") or {}).get("conditions") or []
-                              if isinstance(c, dict) and c.get("type") == "Ready"), None)
+                ready = get_condition(obj, READY)
                 if ready is not None and ready.get("status") == "False":
                     errors.append(f"{kind} {key.namespace}/{key.name} (an input of the project) is not Ready: "
                                   f"{ready.get('message') or ready.get('reason') or 'no reason given'}")

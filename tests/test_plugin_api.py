@@ -18,11 +18,10 @@ def test_the_plugin_api_names_are_pinned() -> None:
     assert sorted(choreo.plugin_api.__all__) == [
         "BaseHook", "ChoreoError", "FileStamp", "Folder", "FoundFile", "GitError", "Head", "HookHost", "Invalid",
         "JUnitCase", "JUnitFailure", "JUnitSuite", "LoadError", "NotFound", "Object", "ObjectAPI", "Plugin",
-        "ProjectPaths", "StageContext", "StageResult", "capped", "check_ref", "check_url", "file_stamp", "head_of",
-        "is_dns1123_subdomain", "is_racy", "json_text", "junit_xml", "loaded_from_project", "natural_key",
-        "read_single_mapping", "read_text", "read_yaml_documents",
-        "run_git", "set_condition", "stale_outputs", "state_path", "stored_api", "utc_now", "write_atomic",
-        "write_report",
+        "ProjectPaths", "StageContext", "StageResult", "capped", "check_ref", "check_url", "file_stamp",
+        "get_condition", "head_of", "is_dns1123_subdomain", "is_racy", "json_text", "junit_xml", "loaded_from_project",
+        "natural_key", "read_single_mapping", "read_text", "read_yaml_documents", "run_git", "set_condition",
+        "stale_outputs", "state_path", "stored_api", "utc_now", "write_atomic", "write_report",
     ]
     assert all(hasattr(choreo.plugin_api, name) for name in choreo.plugin_api.__all__)
 
