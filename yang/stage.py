@@ -612,12 +612,10 @@ def _running(file: FoundFile | None, report: DeviceReport, schema: SchemaContext
 
 
 def _delete_final(api: ObjectAPI, report: DeviceReport) -> None:
-    existing = api.try_get(*CONFIG, report.namespace, report.name)
-    if existing is not None and (existing["metadata"].get("labels") or {}).get(LABEL_FINAL) == "true":
-        try:
-            api.delete(*CONFIG, report.namespace, report.name)
-        except ChoreoError as err:
-            report.problems.append(Problem("/", f"cannot delete the stale final Config {report.name}: {err}"))
+    try:
+        api.delete(*CONFIG, report.namespace, report.name)
+    except ChoreoError as err:
+        report.problems.append(Problem("/", f"cannot delete the stale final Config {report.name}: {err}"))
 
 
 def _delete_stale_running(api: ObjectAPI, node: dict[str, Any], report: DeviceReport) -> None:
@@ -660,14 +658,15 @@ def _write_resources(
             LABEL_TARGET: meta["name"], LABEL_NAMESPACE: report.namespace, LABEL_FINAL: "true"}},
         "spec": {"priority": FINAL_PRIORITY, "config": [{"path": "/", "value": merged.config}]},
     }
-    taken = api.head(*CONFIG, report.namespace, meta["name"])
-    if taken is not None and taken.labels.get(LABEL_FINAL) != "true":
+    existing = api.head(*CONFIG, report.namespace, meta["name"])  # the final Config of an earlier run, or not
+    earlier_final = existing is not None and existing.labels.get(LABEL_FINAL) == "true"
+    if existing is not None and not earlier_final:
         where = f"{report.namespace}/{meta['name']}" if report.namespace else meta["name"]
         report.problems.append(Problem("/", (
             f"Config {where} has the name of the device's final Config, which the stage does not write over: give "
             "that Config another name")))
     objects: list[dict[str, Any]] = [final] if report.valid else []
-    if not report.valid:
+    if not report.valid and earlier_final:
         _delete_final(api, report)
     if running is not None and api.registry.get(*RUNNING) is not None:
         for name, value in ((meta["name"], running), (f"{meta['name']}.tree", running_leaves)):
