@@ -388,9 +388,8 @@ class ProjectRuntime:
         allowed only on an object that belongs to the store (what a refusal asks to delete is one), never on
         one an earlier load brought or another object owns, and nothing is created (a file may name it)."""
         api = self.serving()
-        exists = api.view(key.group, key.kind, key.namespace, key.name) is not None
-        if not exists or taken_by_api(api, key) is None:
-            self._refuse_unloaded(key, exists=exists)
+        if taken_by_api(api, key) is None:  # not stored, or not the store's
+            self._refuse_unloaded(key, exists=api.view(key.group, key.kind, key.namespace, key.name) is not None)
 
     def _refuse_unloaded(self, key: ObjectKey, *, exists: bool) -> None:
         what = ("only objects created through the API can be changed or deleted until it loads" if exists
