@@ -54,14 +54,14 @@ class IPAMAdapter:
                 prefix = parse_prefix(str(item.get("prefix", "")))
             except ValueError as exc:
                 raise ClaimSyntaxError([f"prefixes[{i}].prefix: {exc}"]) from None
-            derived = f"{name}.{subnet_name(prefix)}"
+            derived, spec = self._derived_claim(name, item, prefix)
             if not is_dns1123_subdomain(derived):  # an IPv6 prefix at "::" (kuid writes its colons as dashes)
                 raise ClaimSyntaxError([
                     f"prefixes[{i}].prefix: {item.get('prefix')}: the claim derived for it would be named "
                     f"{derived}, which is no object name (a name begins and ends with a letter or digit); its "
                     "entries too: kuid names both after the prefix"])
             try:
-                ipclaim.parse_ip_claim(derived, self._derived_spec(name, item, prefix), index_owned=True)
+                ipclaim.parse_ip_claim(derived, spec, index_owned=True)
             except ClaimSyntaxError as exc:
                 raise ClaimSyntaxError([f"prefixes[{i}]: {detail}" for detail in exc.details]) from None
 
@@ -92,19 +92,20 @@ class IPAMAdapter:
         out = []
         for item in (index.get("spec") or {}).get("prefixes") or []:
             prefix = parse_prefix(str(item["prefix"]))
-            out.append((f"{name}.{subnet_name(prefix)}", self._derived_spec(name, item, prefix)))
+            out.append(self._derived_claim(name, item, prefix))
         return out
 
     @staticmethod
-    def _derived_spec(index: str, item: Object, prefix: Prefix) -> Object:
-        """The spec of the static-prefix claim an index prefix ``item`` derives (kuid ``IPIndex :: GetClaim``)."""
+    def _derived_claim(index: str, item: Object, prefix: Prefix) -> tuple[str, Object]:
+        """The name and spec of the static-prefix claim an index prefix ``item`` derives (kuid ``IPIndex ::
+        GetClaim``)."""
         spec: Object = {"index": index, "prefix": str(item["prefix"]), "prefixLength": prefix.plen,
                         "createPrefix": True}
         if item.get("prefixType"):
             spec["prefixType"] = item["prefixType"]
         if item.get("labels"):
             spec["labels"] = dict(item["labels"])
-        return spec
+        return f"{index}.{subnet_name(prefix)}", spec
 
     def restore_rank(self, parsed: ipclaim.IPClaim) -> tuple[int, ...]:
         """The prefixes first, a shorter one before a longer one (so whatever lies in a prefix, a dynamic one
