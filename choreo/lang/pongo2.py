@@ -36,12 +36,12 @@ import hashlib
 import json
 import math
 import re
-import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import jinja2
 
+from choreo.lang.gotemplate.funcs import query_escape
 from choreo.lang.gotemplate.gofmt import format_float, sprintf
 
 _MACRO_EXPORT = re.compile(r"(\{%-?\s*macro\s[^%]*?\))\s+export(\s*-?%\})")
@@ -648,8 +648,8 @@ def _striptags(value: Any) -> str:
 
 @_missing_stays_missing
 def _urlencode(value: Any) -> str:
-    """Go's ``url.QueryEscape``: a blank is ``+``, only letters, digits and ``-_.~`` stay."""
-    return urllib.parse.quote_plus(text(value), safe="~")
+    """Go's ``url.QueryEscape``, as the Go templates' ``urlquery``."""
+    return query_escape(text(value))
 
 
 @_missing_stays_missing

@@ -201,8 +201,13 @@ def js_escape(*args: Any) -> str:
     return "".join(out)
 
 
+def query_escape(text: str) -> str:
+    """Go's ``url.QueryEscape``: a blank is ``+``, only letters, digits and ``-_.~`` stay."""
+    return quote_plus(text, safe="")
+
+
 def urlquery(*args: Any) -> str:
-    return quote_plus(_text_arg(args), safe="")
+    return query_escape(_text_arg(args))
 
 
 def go_print(*args: Any) -> str:
