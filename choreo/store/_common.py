@@ -701,7 +701,6 @@ class BaseBackend(ABC):
         finally:
             self._lock.release()
 
-
     def oldest_revision(self) -> int:
         with self._lock:
             return self._compacted_through()
