@@ -321,7 +321,7 @@ class ServerApp:
         assert self.workspace is not None
         folder = self._checked_out(spec, self.workspace.checkout)
         reuse = old is not None and old.root == folder
-        runtime = old if reuse and old is not None else ProjectRuntime(folder, self.config.options, self._log)
+        runtime = old if reuse and old is not None else self._open_runtime(folder)
         self._activating = runtime  # a stop abandons its load (``interrupt``)
         if self.stopping.is_set():
             runtime.abandon()
@@ -333,6 +333,37 @@ class ServerApp:
             raise
         finally:
             self._activating = None
+        return runtime
+
+    def _open_runtime(self, folder: Path) -> ProjectRuntime:
+        """A runtime on a context's project folder, holding the folder's lock as a static server holds its own
+        (``choreo.runtime.folder_lock``): a static server or a batch run of the clone's folder would write the
+        same store. A batch run of it is waited for (a stop ends the wait); a server of it refuses the
+        context."""
+        lock = FolderLock(folder, state_folder(folder))
+        address = ""
+        if self._httpd is not None:
+            bound = self._httpd.server_address
+            address = f"{bound[0]!s}:{bound[1]}"
+
+        def waiting(run: Holder) -> None:
+            going = f"a choreo run of the folder is going ({run}); serving it once it ends"
+            self._log("waiting", folder=str(folder), reason=going)
+
+        try:
+            with self._git_work.within():  # the scope a stop abandons: it ends the wait for a batch run
+                locked = lock.take("server", address=address, waiting=waiting)
+        except Abandoned:
+            raise Unavailable(f"the server is stopping: {folder} was not served") from None
+        if not locked:
+            self._log("unlocked", level="warning", folder=str(folder),
+                      reason="no lock can be taken there: nothing stops a second server on it")
+        try:
+            runtime = ProjectRuntime(folder, self.config.options, self._log)
+        except BaseException:
+            lock.release()
+            raise
+        runtime.folder_lock = lock  # released when the runtime closes
         return runtime
 
     def _restore(self, spec: ContextSpec, runtime: ProjectRuntime) -> None:
@@ -376,7 +407,7 @@ class ServerApp:
             saved = self.workspace.saved()
             if saved is None:
                 return
-            runtime = ProjectRuntime(self._checked_out(saved, self.workspace.restore), self.config.options, self._log)
+            runtime = self._open_runtime(self._checked_out(saved, self.workspace.restore))
         except ChoreoError as exc:
             if self.stopping.is_set():
                 return
@@ -447,14 +478,16 @@ class ServerApp:
     def wait(self) -> None:
         """Serve until told to stop, or until the state folder is lost (``state_lost``)."""
         while not self.stopping.wait(0.5):
-            if self._served is not None and self._served.lost():
-                self.state_lost = (
-                    f"{self._served.path.parent}: the state folder was deleted or replaced while serving: the store "
-                    "this server wrote to went with it (nothing it acknowledged from then on would be kept) and "
-                    "another server could take the folder; stopped: start it again"
-                )
-                self._log("state-lost", level="error", folder=str(self._served.folder), error=self.state_lost)
-                return
+            runtime = self.runtime
+            for lock in (self._served, runtime.folder_lock if runtime is not None else None):
+                if lock is not None and lock.lost():
+                    self.state_lost = (
+                        f"{lock.path.parent}: the state folder was deleted or replaced while serving: the store "
+                        "this server wrote to went with it (nothing it acknowledged from then on would be kept) "
+                        "and another server could take the folder; stopped: start it again"
+                    )
+                    self._log("state-lost", level="error", folder=str(lock.folder), error=self.state_lost)
+                    return
 
     def interrupt(self) -> None:
         """A stop signal (the handler calls this, in the main thread, wherever that thread was): stop serving, and

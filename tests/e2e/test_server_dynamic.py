@@ -301,3 +301,51 @@ def test_a_stop_signal_during_a_clone_or_fetch_ends_git_and_leaves_the_workspace
         assert _apply(url, str(repo), "proj", "main")[0] == 0
     finally:
         restarted.stop()
+
+
+def test_the_served_clone_folder_is_locked_as_a_static_server_locks_its_folder(tmp_path: Path) -> None:
+    """A static server or a batch run of the clone's project folder would write the store the dynamic server
+    writes: both stop at once, naming it (one writer per folder)."""
+    repo, workspace = _repository(tmp_path), tmp_path / "ws"
+    server = _server(workspace)
+    try:
+        url = server.wait_ready()
+        assert _apply(url, str(repo), "proj", "v1")[0] == 0
+        folder = _clone(workspace, repo) / "proj"
+        static = choreo("server", "start", str(folder), "--address", "127.0.0.1:0")
+        served = f"{folder}: already served by another choreo server (process {server.proc.pid}, listening on "
+        assert static.code == 1 and static.err.strip().splitlines()[-1].startswith(f"error: {served}")
+        batch = choreo("run", str(folder))
+        assert batch.code == 1
+        said = batch.err.strip().splitlines()[-1]
+        assert said.endswith(f"run it there: `choreo run --server {url}`, or stop the server")
+        assert server.terminate() == 0
+    finally:
+        server.stop()
+
+
+def test_a_stop_ends_the_wait_for_a_batch_run_of_the_applied_folder(tmp_path: Path) -> None:
+    """An apply whose folder a ``choreo run`` is running waits for it, saying so; a stop signal ends the wait."""
+    import fcntl
+
+    repo, workspace = _repository(tmp_path), tmp_path / "ws"
+    other = tmp_path / "other"
+    shutil.copytree(repo, other)  # another URL, another clone
+    server = _server(workspace)
+    try:
+        url = server.wait_ready()
+        assert _apply(url, str(other), "proj", "v1")[0] == 0
+        assert _apply(url, str(repo), "proj", "v1")[0] == 0
+        with open(_clone(workspace, other) / "proj" / ".choreo" / "choreo.lock", "r+") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)  # as a batch run of that folder holds it
+            held.truncate()
+            held.write(json.dumps({"role": "run", "pid": os.getpid(), "started": "now"}))
+            held.flush()
+            apply = [sys.executable, "-m", "choreo.cli.main", "server", "apply", str(other), "proj", "v1",
+                     "--server", url]
+            applying = subprocess.Popen(apply, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            wait_for(lambda: server.event("waiting"), "the apply to wait for the batch run")
+            assert server.terminate() == 0
+            assert applying.wait(timeout=WAIT) == 1
+    finally:
+        server.stop()
