@@ -66,6 +66,17 @@ def _has_commit(clone: Path, commit: str) -> bool:
                                       cwd=clone, check=False))
 
 
+def _check_origin(clone: Path, spec: ContextSpec) -> None:
+    """Refuse a clone made of another repository: two URLs can name one folder (``a/b-c`` and ``a-b/c``),
+    and fetching its origin would serve the other repository under this URL's name."""
+    origin = _git("config", "--get", "remote.origin.url", cwd=clone, check=False)
+    if origin.rstrip("/") != spec.url.rstrip("/"):
+        raise GitError(
+            f"{spec.url}: its clone would be {clone}, which holds a clone of {origin or 'another repository'} "
+            f"(both URLs give that folder's name): serve {spec.url} from another --workspace"
+        )
+
+
 def _tree_path(spec: ContextSpec) -> str:
     """``spec.path`` as git names it inside a commit (``<commit>:<path>``; empty for the top)."""
     parts = [part for part in PurePosixPath(spec.path).parts if part not in (".", "/")]
@@ -117,6 +128,7 @@ class Workspace:
         check_spec(spec)
         clone = self._clone(spec)
         if (clone / ".git").exists():
+            _check_origin(clone, spec)
             _git("fetch", "--quiet", "--tags", "--force", "origin", "+refs/heads/*:refs/remotes/origin/*", cwd=clone)
         else:
             self._clone_new(spec, clone)
@@ -131,6 +143,7 @@ class Workspace:
         clone = self._clone(spec)
         if not (clone / ".git").exists():
             self._clone_new(spec, clone)
+        _check_origin(clone, spec)
         if not _has_commit(clone, spec.commit):
             _git("fetch", "--quiet", "--tags", "--force", "origin", "+refs/heads/*:refs/remotes/origin/*", cwd=clone)
             if not _has_commit(clone, spec.commit):

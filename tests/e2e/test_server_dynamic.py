@@ -349,3 +349,24 @@ def test_a_stop_ends_the_wait_for_a_batch_run_of_the_applied_folder(tmp_path: Pa
             assert applying.wait(timeout=WAIT) == 1
     finally:
         server.stop()
+
+
+def test_two_urls_that_name_one_clone_folder_do_not_serve_each_other(tmp_path: Path) -> None:
+    """``a-b/c`` and ``a/b-c`` give one clone folder (the reference's naming): the second URL is refused, not
+    served from the first one's clone under its name."""
+    (tmp_path / "a-b").mkdir()
+    first = _repository(tmp_path / "a-b")
+    second = tmp_path / "a" / "b-repo"
+    shutil.copytree(first, second)
+    assert _clone(tmp_path, first) == _clone(tmp_path, second)
+    workspace = tmp_path / "ws"
+    server = _server(workspace)
+    try:
+        url = server.wait_ready()
+        assert _apply(url, str(first), "proj", "v1")[0] == 0
+        assert _apply(url, str(second), "proj", "v1") == (1, (
+            f"error: {second}: its clone would be {_clone(workspace, second)}, which holds a clone of {first} (both "
+            f"URLs give that folder's name): serve {second} from another --workspace"))
+        assert _context(url)[0] == f"choreoctx: {first} proj v1"
+    finally:
+        server.stop()
