@@ -403,6 +403,7 @@ class ServerApp:
         is, as in static mode; a context that cannot be checked out at all is reported (log, ``server
         get``, 503s) and the server waits for ``server apply``. Neither stops the server."""
         assert self.workspace is not None
+        saved: ContextSpec | None = None
         try:
             saved = self.workspace.saved()
             if saved is None:
@@ -411,7 +412,8 @@ class ServerApp:
         except ChoreoError as exc:
             if self.stopping.is_set():
                 return
-            self.context_refused = f"the context saved by the previous server cannot be served: {exc}"
+            which = f" ({saved.name()})" if saved is not None else ""
+            self.context_refused = f"the context saved by the previous server{which} cannot be served: {exc}"
             self._log("context-failed", level="error", error=self.context_refused)
             return
         self.runtime, self.context = runtime, saved  # before its load: ``interrupt`` abandons that too

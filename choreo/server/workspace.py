@@ -61,6 +61,13 @@ def _git(*args: str, cwd: Path | None = None, check: bool = True) -> str:
     return output(run_git(args, cwd=cwd, what=f"git {args[0]} failed", check=check))
 
 
+def _fetch(clone: Path) -> None:
+    """Bring the clone's view of upstream up to date: its branches (one deleted upstream goes: a ref naming
+    it is then not found, rather than served as it was) and its tags."""
+    _git("fetch", "--quiet", "--prune", "--tags", "--force", "origin", "+refs/heads/*:refs/remotes/origin/*",
+         cwd=clone)
+
+
 def _has_commit(clone: Path, commit: str) -> bool:
     return bool(commit) and bool(_git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{commit}^{{commit}}",
                                       cwd=clone, check=False))
@@ -129,7 +136,7 @@ class Workspace:
         clone = self._clone(spec)
         if (clone / ".git").exists():
             _check_origin(clone, spec)
-            _git("fetch", "--quiet", "--tags", "--force", "origin", "+refs/heads/*:refs/remotes/origin/*", cwd=clone)
+            _fetch(clone)
         else:
             self._clone_new(spec, clone)
         spec.commit = self._resolve(clone, spec)
@@ -145,7 +152,7 @@ class Workspace:
             self._clone_new(spec, clone)
         _check_origin(clone, spec)
         if not _has_commit(clone, spec.commit):
-            _git("fetch", "--quiet", "--tags", "--force", "origin", "+refs/heads/*:refs/remotes/origin/*", cwd=clone)
+            _fetch(clone)
             if not _has_commit(clone, spec.commit):
                 raise GitError(f"commit {spec.commit} ({spec.ref}) is no longer in {spec.url}")
         return self._bring(clone, spec)

@@ -152,7 +152,8 @@ def test_a_saved_context_that_cannot_be_checked_out_leaves_the_server_waiting_fo
     server = _server(workspace)
     try:
         url = server.wait_ready()
-        said = f"the context saved by the previous server cannot be served: {why}"
+        which = "" if damage == "context-unreadable" else f" ({tmp_path / 'repo'} proj v1)"
+        said = f"the context saved by the previous server{which} cannot be served: {why}"
         [failed] = [line for line in server.lines if line.get("level") == "error"]
         assert failed["event"] == "context-failed" and failed["error"].startswith(said)
         choreoctx, status, reason = _context(url)
@@ -216,6 +217,10 @@ def test_bad_urls_refs_and_folders_are_one_clear_error_each(tmp_path: Path) -> N
             assert _apply(url, *args) == (1, said)
         assert _context(url) == [f"choreoctx: {repo} proj v1", "status: Running", "reason: "]
         assert not [path.name for path in workspace.iterdir() if path.name.startswith(".")]  # no clone left half-made
+        _git(repo, "branch", "gone")
+        assert _apply(url, str(repo), "proj", "gone")[0] == 0
+        _git(repo, "branch", "-D", "gone")  # deleted upstream: no longer served as the clone last saw it
+        assert _apply(url, str(repo), "proj", "gone") == (1, f"error: gone: no such commit, tag or branch in {repo}")
     finally:
         server.stop()
 
