@@ -178,7 +178,7 @@ def test_a_switch_that_does_not_load_keeps_the_previous_context_at_its_commit(tm
         assert _apply(url, str(repo), "proj", "main")[0] == 0
         assert http.call("POST", f"{NS}/greetings", CAROLYN)[0] == 201
         (repo / "proj" / "in" / "carol.yaml").write_text(CAROL)
-        v2 = _commit(repo, "v2")  # main moves upstream too
+        _commit(repo, "v2")  # main moves upstream too
 
         code, said = _apply(url, str(repo), "proj", "v2")
         assert code == 1
@@ -189,9 +189,20 @@ def test_a_switch_that_does_not_load_keeps_the_previous_context_at_its_commit(tm
         assert http.call("GET", "/readyz") == (200, "ok")
         assert json.loads((workspace / "context.json").read_text())["commit"] == v1
 
+        # another folder of the repository, that does not load: the previous one is served again too
+        shutil.copytree(repo / "proj", repo / "broken")
+        bad = "apiVersion: example.com/v1alpha1\nkind: Greeting\nmetadata: [\n"
+        (repo / "broken" / "in" / "bad.yaml").write_text(bad)
+        v3 = _commit(repo, "broken")  # main again
+        code, said = _apply(url, str(repo), "broken", "broken")
+        assert code == 1 and said.startswith("error: in/bad.yaml"), said
+        assert _context(url) == [f"choreoctx: {repo} proj main", "status: Running", "reason: "]
+        assert _git(_clone(workspace, repo), "rev-parse", "HEAD") == v1
+        assert http.call("GET", "/readyz") == (200, "ok")
+
         assert http.call("DELETE", f"{NS}/greetings/carol")[0] == 200
-        assert _apply(url, str(repo), "proj", "main")[0] == 0  # main as upstream has it now: v2
-        assert _git(_clone(workspace, repo), "rev-parse", "HEAD") == v2
+        assert _apply(url, str(repo), "proj", "main")[0] == 0  # main as upstream has it now
+        assert _git(_clone(workspace, repo), "rev-parse", "HEAD") == v3
         wait_for(lambda: http.call("GET", f"{NS}/greetings/carol")[0] == 200, "carol from the file at v2")
     finally:
         server.stop()
