@@ -157,15 +157,18 @@ def run_git(
 
 
 class _GitProcess:
-    """A running git command and the processes it started (its own session: ``ssh``, ``git-remote-https``,
-    ``git-upload-pack``...), ended together: SIGTERM first, so that git removes its lock files and a clone
-    half made, SIGKILL when they do not end."""
+    """A running git command, ended when asked: SIGTERM first, so that git removes its lock files and a clone
+    half made, SIGKILL when it does not end. Working for a server (``own_session``) it runs in a session of
+    its own, ended with the processes it started (``ssh``, ``git-remote-https``, ``git-upload-pack``...);
+    for a command at a terminal it stays in the terminal's, where ssh can ask for a passphrase and Ctrl-C
+    reaches it as before."""
 
-    def __init__(self, command: list[str], cwd: Path | None, env: dict[str, str]) -> None:
+    def __init__(self, command: list[str], cwd: Path | None, env: dict[str, str], *, own_session: bool) -> None:
+        self.own_session = own_session
         try:
             self.popen = subprocess.Popen(
-                command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, start_new_session=True,
+                command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL if own_session else None, start_new_session=own_session,
             )
         except FileNotFoundError:
             raise GitError("the git command is not installed") from None
@@ -179,7 +182,10 @@ class _GitProcess:
 
     def _signal(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.popen.pid, signum)
+            if self.own_session:
+                os.killpg(self.popen.pid, signum)
+            else:
+                self.popen.send_signal(signum)
 
     def communicate(self, deadline: float) -> tuple[bytes, bytes]:
         """Its output once it ended; ``subprocess.TimeoutExpired`` at ``deadline``. A process that was told
@@ -198,14 +204,13 @@ class _GitProcess:
 def _run_stoppable(
     command: list[str], *, cwd: Path | None, env: dict[str, str], timeout: float, what: str
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ``command`` as one process group that ends with what waits for it: at its time limit, on any
-    exception (Ctrl-C of a batch run: git runs in a session of its own, out of reach of the terminal), and
-    when the server work it belongs to is abandoned (``choreo.abandon``: a server told to stop does not wait
-    for a clone or fetch, which can hang on a network as long as the time limit)."""
+    """Run ``command``, ended with what waits for it: at its time limit, on any exception (Ctrl-C), and when
+    the server work it belongs to is abandoned (``choreo.abandon``: a server told to stop does not wait for
+    a clone or fetch, which can hang on a network as long as the time limit)."""
     scope = abandon.current()
     if scope is not None and scope.abandoned:
         raise abandon.Abandoned()
-    process = _GitProcess(command, cwd, env)
+    process = _GitProcess(command, cwd, env, own_session=scope is not None)
     if scope is not None:
         try:
             scope.enter(process)
