@@ -217,9 +217,12 @@ class Workspace:
 
     @staticmethod
     def _resolve(clone: Path, spec: ContextSpec) -> str:
-        """The commit ``spec.ref`` names upstream: a branch as just fetched (not the clone's own branch of that
-        name, which stays where the clone was made), a tag, else a commit id."""
-        for candidate in (f"refs/remotes/origin/{spec.ref}", f"refs/tags/{spec.ref}", spec.ref):
+        """The commit ``spec.ref`` names upstream: a branch as just fetched, a tag, else a commit id — never a
+        branch of the clone's own (the one the clone was made on stays there; a development branch is made
+        here), which upstream may not have."""
+        own = run_git(["show-ref", "--verify", "--quiet", f"refs/heads/{spec.ref}"], cwd=clone, what="git", check=False)
+        candidates = [f"refs/remotes/origin/{spec.ref}", f"refs/tags/{spec.ref}"]
+        for candidate in candidates if own.returncode == 0 else [*candidates, spec.ref]:
             found = _git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{candidate}^{{commit}}",
                          cwd=clone, check=False)
             if found:

@@ -232,6 +232,10 @@ def test_bad_urls_refs_and_folders_are_one_clear_error_each(tmp_path: Path) -> N
         assert _apply(url, str(repo), "proj", "gone")[0] == 0
         _git(repo, "branch", "-D", "gone")  # deleted upstream: no longer served as the clone last saw it
         assert _apply(url, str(repo), "proj", "gone") == (1, f"error: gone: no such commit, tag or branch in {repo}")
+        _git(repo, "checkout", "-q", "-b", "trunk")
+        _git(repo, "branch", "-D", "main")  # the clone's own main (made with it) is no stand-in
+        assert _apply(url, str(repo), "proj", "main") == (1, f"error: main: no such commit, tag or branch in {repo}")
+        assert _apply(url, str(repo), "proj", "trunk")[0] == 0
     finally:
         server.stop()
 
