@@ -2,7 +2,8 @@
 operator meets it, with the real CLI and a local git repository: a restart whose saved context does not load
 (or cannot be checked out) keeps the server up as static mode does; a switch that fails keeps the previous
 context served at the commit it was at; a stop signal does not wait for a clone or fetch that hangs and leaves
-no half clone; the uncommitted inputs of a development branch survive restarts and refused switches."""
+no half clone; the uncommitted inputs of a development branch survive restarts and refused switches; the
+served clone folder is locked as a static server's folder is; a ref or URL names what the repository has."""
 
 from __future__ import annotations
 
