@@ -14,25 +14,33 @@ goes through ``run_git``, and every value from outside goes through ``check_url`
 - every command runs with ``protocol.allow=never`` plus the four allowed transports (in the config and
   in ``GIT_ALLOW_PROTOCOL``, which also binds submodules and redirects), hooks switched off, no terminal
   prompt, and a time limit; callers put values after ``--`` or ``--end-of-options``.
+- every command ends with what waits for it: at its time limit, on Ctrl-C, and when a server that stops
+  abandons the work it belongs to (``choreo.abandon``: a clone or fetch hanging on a network is not
+  awaited).
 
 The user's own git configuration (credentials, proxies, SSH keys) still applies.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tarfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from choreo import abandon
 from choreo.errors import ChoreoError
 
 ALLOWED_SCHEMES = ("https", "ssh", "git", "file")
 GIT_TIMEOUT_SECONDS = 600
+KILL_AFTER_SECONDS = 5  # a git command told to end (SIGTERM) and still going is killed (SIGKILL)
 
 _SCHEME_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)$", re.S)
 _SCP_URL = re.compile(r"^(?:[A-Za-z0-9._~-]+@)?(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?P<path>[^/].*|/.*)$")
@@ -142,17 +150,90 @@ def run_git(
         "SSH_ASKPASS": "",
         "LC_ALL": "C",
     }
-    try:
-        result = subprocess.run(
-            [*command, *args], cwd=cwd, capture_output=True, env=env, timeout=timeout, check=False
-        )
-    except FileNotFoundError:
-        raise GitError("the git command is not installed") from None
-    except subprocess.TimeoutExpired:
-        raise GitError(f"{what}: git did not finish within {timeout:g}s") from None
+    result = _run_stoppable([*command, *args], cwd=cwd, env=env, timeout=timeout, what=what)
     if check and result.returncode != 0:
         raise GitError(f"{what}: {failure_reason(result.stderr.decode(errors='replace'))}")
     return result
+
+
+class _GitProcess:
+    """A running git command, ended when asked: SIGTERM first, so that git removes its lock files and a clone
+    half made, SIGKILL when it does not end. Working for a server (``own_session``) it runs in a session of
+    its own, ended with the processes it started (``ssh``, ``git-remote-https``, ``git-upload-pack``...);
+    for a command at a terminal it stays in the terminal's, where ssh can ask for a passphrase and Ctrl-C
+    reaches it as before."""
+
+    def __init__(self, command: list[str], cwd: Path | None, env: dict[str, str], *, own_session: bool) -> None:
+        self.own_session = own_session
+        try:
+            self.popen = subprocess.Popen(
+                command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL if own_session else None, start_new_session=own_session,
+            )
+        except FileNotFoundError:
+            raise GitError("the git command is not installed") from None
+        self.ended_at: float | None = None  # when ``kill`` was first asked
+
+    def kill(self) -> None:
+        """End it (``Killable``: a stopping server calls this from its signal handler, in another thread)."""
+        if self.ended_at is None:
+            self.ended_at = time.monotonic()
+            self._signal(signal.SIGTERM)
+
+    def _signal(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if self.own_session:
+                os.killpg(self.popen.pid, signum)
+            else:
+                self.popen.send_signal(signum)
+
+    def communicate(self, deadline: float) -> tuple[bytes, bytes]:
+        """Its output once it ended; ``subprocess.TimeoutExpired`` at ``deadline``. A process that was told
+        to end and has not within ``KILL_AFTER_SECONDS`` is killed."""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(self.popen.args, 0)
+            try:
+                return self.popen.communicate(timeout=min(left, 0.2))
+            except subprocess.TimeoutExpired:
+                if self.ended_at is not None and time.monotonic() - self.ended_at > KILL_AFTER_SECONDS:
+                    self._signal(signal.SIGKILL)
+
+
+def _run_stoppable(
+    command: list[str], *, cwd: Path | None, env: dict[str, str], timeout: float, what: str
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``command``, ended with what waits for it: at its time limit, on any exception (Ctrl-C), and when
+    the server work it belongs to is abandoned (``choreo.abandon``: a server told to stop does not wait for
+    a clone or fetch, which can hang on a network as long as the time limit)."""
+    scope = abandon.current()
+    if scope is not None and scope.abandoned:
+        raise abandon.Abandoned()
+    process = _GitProcess(command, cwd, env, own_session=scope is not None)
+    if scope is not None:
+        try:
+            scope.enter(process)
+        except abandon.Abandoned:
+            process.kill()
+            process.communicate(time.monotonic() + GIT_TIMEOUT_SECONDS)
+            raise
+    try:
+        stdout, stderr = process.communicate(time.monotonic() + timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate(time.monotonic() + GIT_TIMEOUT_SECONDS)
+        raise GitError(f"{what}: git did not finish within {timeout:g}s") from None
+    except BaseException:
+        process.kill()
+        process.communicate(time.monotonic() + GIT_TIMEOUT_SECONDS)
+        raise
+    finally:
+        if scope is not None:
+            scope.leave(process)
+    if process.ended_at is not None and scope is not None and scope.abandoned:
+        raise abandon.Abandoned()
+    return subprocess.CompletedProcess(command, process.popen.returncode, stdout, stderr)
 
 
 def output(result: subprocess.CompletedProcess[bytes]) -> str:

@@ -7,7 +7,7 @@ N=1000: half a minute), so every write of a server, its API clients' included, w
 a second batch run waited silently up to SQLite's 30 s and then failed with "database is locked".
 
 So whoever writes a folder's store holds an exclusive ``flock`` on ``choreo.lock`` in the folder's state
-folder (a dynamic server: in its workspace) while it works, and the file says who (role, process id, the
+folder (a dynamic server: in its workspace too) while it works, and the file says who (role, process id, the
 server's address, start time):
 
 - a server meeting a server stops at once, naming it; a batch run meeting a server stops too, pointing at
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from choreo.abandon import checkpoint
 from choreo.apiserver.server import utc_now
 from choreo.errors import ChoreoError
 
@@ -107,6 +108,7 @@ class FolderLock:
                     waiting(holder)
                     told = True
                 time.sleep(POLL_SECONDS)
+                checkpoint()  # a server that stops does not wait on (``choreo.abandon``)
         except OSError:  # a file system without locks (some network ones)
             os.close(fd)
             return False

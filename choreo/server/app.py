@@ -5,9 +5,11 @@ Static mode (``choreo server start DIR``) loads DIR and, unless told not to, sta
 Dynamic mode (``choreo server start`` without DIR) waits for ``choreo server apply URL DIR REF [BRANCH]``:
 the repository is cloned into the workspace and checked out; a production context (no branch) starts the
 runner, a development context only loads (``choreo run once`` then runs it). Applying another REF switches
-(a rollback is just applying the older REF). ``shutdown`` abandons the reconcile in flight (user code may
-compute until its time limit; it runs again at the next start), stops the runner, stops serving, and closes
-the store; everything acknowledged is already committed.
+(a rollback is just applying the older REF); a switch that fails puts the previous context back at its
+commit. A restarted dynamic server serves the saved context as static mode serves its folder: when it does
+not load, the store as it is. ``shutdown`` abandons the reconcile in flight (user code may compute until its
+time limit; it runs again at the next start), a load, and git cloning or fetching for an apply, stops the
+runner, stops serving, and closes the store; everything acknowledged is already committed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from choreo.abandon import Abandonable, Abandoned
 from choreo.apiserver.server import APIServer
 from choreo.errors import BadRequest, ChoreoError, NotFound
 from choreo.runtime.folder_lock import FolderLock, Holder
@@ -139,7 +142,9 @@ class ServerApp:
         self._log = log
         self.runtime: ProjectRuntime | None = None
         self._activating: ProjectRuntime | None = None  # a context's runtime being brought up (dynamic mode)
+        self._git_work = Abandonable()  # the workspace's clones and checkouts: a stop does not wait for them
         self.context: ContextSpec | None = None
+        self.context_refused = ""  # why the context saved by an earlier server is not served (dynamic mode)
         self.workspace = Workspace(config.workspace) if config.root is None and config.workspace else None
         self._switch = threading.Lock()
         self._httpd: APIHTTPServer | None = None
@@ -152,7 +157,7 @@ class ServerApp:
     def current_api(self) -> APIServer:
         runtime = self.runtime
         if runtime is None:
-            raise Unavailable(NOT_LOADED)
+            raise self._not_loaded()
         if runtime.api is None and not runtime.reason:
             raise Unavailable("the project folder is being loaded")
         return runtime.serving()  # the store as it is, while the folder does not load
@@ -161,11 +166,14 @@ class ServerApp:
         """Why the project's objects are served only as the store holds them (None: its folder is loaded)."""
         runtime = self.runtime
         if runtime is None:
-            return Unavailable(NOT_LOADED)
+            return self._not_loaded()
         if runtime.api is None:
             return Unavailable(f"the project folder does not load: {runtime.reason}" if runtime.reason
                                else "the project folder is being loaded")
         return None
+
+    def _not_loaded(self) -> Unavailable:
+        return Unavailable(f"{self.context_refused}; {NOT_LOADED}" if self.context_refused else NOT_LOADED)
 
     def log(self, event: str, **fields: Any) -> None:
         self._log(event, **fields)
@@ -204,7 +212,7 @@ class ServerApp:
 
     def _runtime(self) -> ProjectRuntime:
         if self.runtime is None:
-            raise Unavailable(NOT_LOADED)
+            raise self._not_loaded()
         return self.runtime
 
     def describe(self) -> Object:
@@ -215,7 +223,7 @@ class ServerApp:
         else:
             info = {"context": "", "mode": "dynamic"}
         if self.runtime is None:
-            return {**info, "status": "Stopped", "reason": "no project applied"}
+            return {**info, "status": "Stopped", "reason": self.context_refused or "no project applied"}
         return {**info, **self.runtime.describe()}
 
     def _mode(self, change: Callable[[ProjectRuntime], Any]) -> Object:
@@ -252,6 +260,8 @@ class ServerApp:
             try:
                 self._switch_to(spec)
             except ChoreoError as exc:
+                if self.stopping.is_set():
+                    raise Unavailable(f"the server is stopping: the switch to {spec.name()} was abandoned") from None
                 raise _client_error(exc) from None
         return self.describe()
 
@@ -266,7 +276,7 @@ class ServerApp:
                 return {"lines": execute(VersionControl(self.config.root), body.get("command"), body.get("args"))}
             spec = self.context
             if spec is None or self.workspace is None:
-                raise Unavailable(NOT_LOADED)
+                raise self._not_loaded()
             control = VersionControl(self.workspace.project_folder(spec), "" if spec.branch else spec.name())
             lines = execute(control, body.get("command"), body.get("args"))
             branch = control.tree.current_branch()
@@ -284,21 +294,34 @@ class ServerApp:
         try:
             runtime = self._activate(spec, old)
         except ChoreoError as exc:
+            if self.stopping.is_set():  # abandoned (logged): the server stops with the previous context saved
+                raise
             self._log("context-failed", level="error", context=spec.name(), error=str(exc))
             if previous is not None and old is not None:
                 self._restore(previous, old)
             raise
         if old is not None and runtime is not old:
             old.close()
-        self.runtime, self.context = runtime, spec
+        self.runtime, self.context, self.context_refused = runtime, spec, ""
         self.workspace.save(spec)
         self._log("context", context=spec.name(), mode=spec.mode, commit=spec.commit)
 
+    def _checked_out(self, spec: ContextSpec, bring: Callable[[ContextSpec], Path]) -> Path:
+        """``spec``'s project folder, its clone brought there by ``bring`` (``Workspace.checkout`` or
+        ``restore``); a stop signal meanwhile ends git at once (``Unavailable``), the workspace left as a
+        restart can trust (``choreo.server.workspace``)."""
+        try:
+            with self._git_work.within():
+                return bring(spec)
+        except Abandoned:
+            self._log("context-abandoned", context=spec.name())
+            raise Unavailable(f"the server is stopping: the switch to {spec.name()} was abandoned") from None
+
     def _activate(self, spec: ContextSpec, old: ProjectRuntime | None) -> ProjectRuntime:
         assert self.workspace is not None
-        folder = self.workspace.checkout(spec)
+        folder = self._checked_out(spec, self.workspace.checkout)
         reuse = old is not None and old.root == folder
-        runtime = old if reuse and old is not None else ProjectRuntime(folder, self.config.options, self._log)
+        runtime = old if reuse and old is not None else self._open_runtime(folder)
         self._activating = runtime  # a stop abandons its load (``interrupt``)
         if self.stopping.is_set():
             runtime.abandon()
@@ -312,11 +335,43 @@ class ServerApp:
             self._activating = None
         return runtime
 
+    def _open_runtime(self, folder: Path) -> ProjectRuntime:
+        """A runtime on a context's project folder, holding the folder's lock as a static server holds its own
+        (``choreo.runtime.folder_lock``): a static server or a batch run of the clone's folder would write the
+        same store. A batch run of it is waited for (a stop ends the wait); a server of it refuses the
+        context."""
+        lock = FolderLock(folder, state_folder(folder))
+        address = ""
+        if self._httpd is not None:
+            bound = self._httpd.server_address
+            address = f"{bound[0]!s}:{bound[1]}"
+
+        def waiting(run: Holder) -> None:
+            going = f"a choreo run of the folder is going ({run}); serving it once it ends"
+            self._log("waiting", folder=str(folder), reason=going)
+
+        try:
+            with self._git_work.within():  # the scope a stop abandons: it ends the wait for a batch run
+                locked = lock.take("server", address=address, waiting=waiting)
+        except Abandoned:
+            raise Unavailable(f"the server is stopping: {folder} was not served") from None
+        if not locked:
+            self._log("unlocked", level="warning", folder=str(folder),
+                      reason="no lock can be taken there: nothing stops a second server on it")
+        try:
+            runtime = ProjectRuntime(folder, self.config.options, self._log)
+        except BaseException:
+            lock.release()
+            raise
+        runtime.folder_lock = lock  # released when the runtime closes
+        return runtime
+
     def _restore(self, spec: ContextSpec, runtime: ProjectRuntime) -> None:
-        """Put the previous context back after a failed switch (best effort, logged)."""
+        """Put the previous context back after a failed switch, at the commit it was served at (best effort,
+        logged)."""
         assert self.workspace is not None
         try:
-            self.workspace.checkout(spec)
+            self._checked_out(spec, self.workspace.restore)
             runtime.bring_up(run=not spec.branch)
         except ChoreoError as exc:
             self._log("context-restore-failed", level="error", context=spec.name(), error=str(exc))
@@ -335,18 +390,49 @@ class ServerApp:
             try:
                 runtime.bring_up(run=self.config.run)
             except ChoreoError:  # logged (load-failed): the store is served as it is until the folder loads
-                if runtime.reason:
-                    self._log("serving-stored", level="warning", project=str(runtime.root),
-                              reason="the project folder does not load: its objects are served as stored, not "
-                              "reconciled; only objects created through the API can be changed or deleted "
-                              "until a save (or the deletion the refusal asks for) makes it load")
+                self._serving_stored(runtime, "a save")
             if self.config.watch and not self.stopping.is_set():
                 runtime.watch_folder()
         elif self.workspace is not None:
+            with self._switch:
+                self._serve_saved()
+
+    def _serve_saved(self) -> None:
+        """Serve the context an earlier server saved, at the commit it served (``Workspace.restore``: nothing
+        is fetched that the clone has). A project folder that does not load leaves its store served as it
+        is, as in static mode; a context that cannot be checked out at all is reported (log, ``server
+        get``, 503s) and the server waits for ``server apply``. Neither stops the server."""
+        assert self.workspace is not None
+        saved: ContextSpec | None = None
+        try:
             saved = self.workspace.saved()
-            if saved is not None:
-                with self._switch:
-                    self._switch_to(saved)
+            if saved is None:
+                return
+            runtime = self._open_runtime(self._checked_out(saved, self.workspace.restore))
+        except ChoreoError as exc:
+            if self.stopping.is_set():
+                return
+            which = f" ({saved.name()})" if saved is not None else ""
+            self.context_refused = f"the context saved by the previous server{which} cannot be served: {exc}"
+            self._log("context-failed", level="error", error=self.context_refused)
+            return
+        self.runtime, self.context = runtime, saved  # before its load: ``interrupt`` abandons that too
+        if self.stopping.is_set():
+            runtime.abandon()
+        try:
+            runtime.bring_up(run=not saved.branch)
+        except ChoreoError:  # logged (load-failed)
+            self._serving_stored(runtime, "`choreo run load`")
+            return
+        self._log("context", context=saved.name(), mode=saved.mode, commit=saved.commit)
+
+    def _serving_stored(self, runtime: ProjectRuntime, retry: str) -> None:
+        """Say that the folder did not load at the start, and what is served meanwhile (not after a stop)."""
+        if runtime.reason:
+            self._log("serving-stored", level="warning", project=str(runtime.root),
+                      reason="the project folder does not load: its objects are served as stored, not "
+                      "reconciled; only objects created through the API can be changed or deleted "
+                      f"until {retry} (or the deletion the refusal asks for) makes it load")
 
     def bind(self) -> None:
         """Take the address now, before a project is loaded: a busy port is found at once, not after a
@@ -394,14 +480,16 @@ class ServerApp:
     def wait(self) -> None:
         """Serve until told to stop, or until the state folder is lost (``state_lost``)."""
         while not self.stopping.wait(0.5):
-            if self._served is not None and self._served.lost():
-                self.state_lost = (
-                    f"{self._served.path.parent}: the state folder was deleted or replaced while serving: the store "
-                    "this server wrote to went with it (nothing it acknowledged from then on would be kept) and "
-                    "another server could take the folder; stopped: start it again"
-                )
-                self._log("state-lost", level="error", folder=str(self._served.folder), error=self.state_lost)
-                return
+            runtime = self.runtime
+            for lock in (self._served, runtime.folder_lock if runtime is not None else None):
+                if lock is not None and lock.lost():
+                    self.state_lost = (
+                        f"{lock.path.parent}: the state folder was deleted or replaced while serving: the store "
+                        "this server wrote to went with it (nothing it acknowledged from then on would be kept) "
+                        "and another server could take the folder; stopped: start it again"
+                    )
+                    self._log("state-lost", level="error", folder=str(lock.folder), error=self.state_lost)
+                    return
 
     def interrupt(self) -> None:
         """A stop signal (the handler calls this, in the main thread, wherever that thread was): stop serving, and
@@ -414,7 +502,8 @@ class ServerApp:
         self._abandon()
 
     def _abandon(self) -> None:
-        """No waiting for user code that may compute until its time limit, nor for a load or the stages."""
+        """No waiting for user code that may compute until its time limit, nor for a load, the stages or git."""
+        self._git_work.abandon()
         for runtime in (self.runtime, self._activating):
             if runtime is not None:
                 runtime.abandon()

@@ -46,6 +46,7 @@ from choreo.loader.sync import TakeOverRefused, taken_by_api
 from choreo.results.record import RunRecord, StageResult, latest_record
 from choreo.runtime.controller import BoundReconciler, Controller, check_kinds
 from choreo.runtime.events import RunOutcome
+from choreo.runtime.folder_lock import FolderLock
 from choreo.runtime.options import RunOptions
 from choreo.runtime.pipeline import Pipeline
 from choreo.runtime.state import open_state
@@ -148,6 +149,7 @@ class ProjectRuntime:
         self.reconciles = Abandonable()  # its reconciles, loads and stages: ``abandon`` when the server stops
         self.unblocker = refusals.Unblocker(self.serving, self._unblocked, log)  # a load a client's object blocks
         self._stored: APIServer | None = None  # the store as it is, served while no load has succeeded
+        self.folder_lock: FolderLock | None = None  # a dynamic context's (static mode: the server's own)
         self._lock = threading.RLock()
         self._stored_lock = threading.Lock()
 
@@ -296,6 +298,8 @@ class ProjectRuntime:
         self.stop()
         with self._lock:
             self.store.close()
+        if self.folder_lock is not None:
+            self.folder_lock.release()
 
     # ---------------------------------------------------------------- the folder feeder
 

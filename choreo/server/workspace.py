@@ -1,22 +1,29 @@
 """The dynamic-mode workspace: git clones of the repositories a server was told to serve.
 
 ``choreo server apply URL DIR REF [BRANCH]`` clones URL once into ``<workspace>/<url with / and : as ->``
-(the reference's naming), fetches on later applies, and checks out REF: detached in production (no
-BRANCH), or on BRANCH created/reset at REF in development. The active context is remembered in
-``<workspace>/context.json`` so a restarted server serves the same project again.
+(the reference's naming; the clone is made beside it and moved in once whole), fetches on later applies, and
+checks out REF as upstream has it: detached in production (no BRANCH), or on BRANCH created/reset at REF in
+development — never over commits of that branch that were not pushed, nor over changes to ``in/`` files of the
+branch checked out that were not committed. The active context is remembered in ``<workspace>/context.json``
+so that a restarted server serves the same commit again (``restore``: from the clone, a development branch
+left as it is); a checkout under way is marked (``switching.json``) so that one stopped half-way is undone
+there rather than trusted.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from choreo.atomic import write_atomic
 from choreo.errors import ChoreoError
 from choreo.git import GitError, check_branch, check_ref, check_url, output, run_git
 
 CONTEXT_FILE = "context.json"
+SWITCHING_FILE = "switching.json"  # a checkout is under way (a stopped one is undone at the next restore)
 
 
 @dataclass
@@ -50,8 +57,53 @@ def check_spec(spec: ContextSpec) -> None:
         check_branch(spec.branch)
 
 
-def _git(*args: str, cwd: Path | None = None) -> str:
-    return output(run_git(args, cwd=cwd, what=f"git {args[0]} failed"))
+def _git(*args: str, cwd: Path | None = None, check: bool = True) -> str:
+    return output(run_git(args, cwd=cwd, what=f"git {args[0]} failed", check=check))
+
+
+def _fetch(clone: Path) -> None:
+    """Bring the clone's view of upstream up to date: its branches (one deleted upstream goes: a ref naming
+    it is then not found, rather than served as it was) and its tags."""
+    _git("fetch", "--quiet", "--prune", "--tags", "--force", "origin", "+refs/heads/*:refs/remotes/origin/*",
+         cwd=clone)
+
+
+def _has_commit(clone: Path, commit: str) -> bool:
+    return bool(commit) and bool(_git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{commit}^{{commit}}",
+                                      cwd=clone, check=False))
+
+
+def _check_origin(clone: Path, spec: ContextSpec) -> None:
+    """Refuse a clone made of another repository: two URLs can name one folder (``a/b-c`` and ``a-b/c``),
+    and fetching its origin would serve the other repository under this URL's name."""
+    origin = _git("config", "--get", "remote.origin.url", cwd=clone, check=False)
+    if origin.rstrip("/") != spec.url.rstrip("/"):
+        raise GitError(
+            f"{spec.url}: its clone would be {clone}, which holds a clone of {origin or 'another repository'} "
+            f"(both URLs give that folder's name): serve {spec.url} from another --workspace"
+        )
+
+
+def _tree_path(spec: ContextSpec) -> str:
+    """``spec.path`` as git names it inside a commit (``<commit>:<path>``; empty for the top)."""
+    parts = [part for part in PurePosixPath(spec.path).parts if part not in (".", "/")]
+    if any(part == ".." for part in parts) or PurePosixPath(spec.path).is_absolute():
+        raise GitError(f"{spec.path}: no such folder in {spec.url} at {spec.ref}")
+    return "/".join(parts)
+
+
+def _keep_uncommitted_work(clone: Path, branch: str, spec: ContextSpec) -> None:
+    """Refuse to switch a clone away from a development branch whose ``in/`` files were changed and not
+    committed (``choreo run commit``'s files): the checkout would overwrite or carry them over."""
+    inputs = ":(glob)**/in/**"
+    changed = _git("diff", "--name-only", "HEAD", "--", inputs, cwd=clone).splitlines()
+    changed += _git("ls-files", "--others", "--exclude-standard", "--", inputs, cwd=clone).splitlines()
+    if changed:
+        files = sorted(set(changed))
+        raise GitError(
+            f"branch {branch} has changes that were not committed ({', '.join(files)}): `choreo run commit MSG` "
+            f"them, or `choreo branch stash` them, before switching to {spec.name()}"
+        )
 
 
 def _keep_unpushed_work(clone: Path, spec: ContextSpec) -> None:
@@ -78,19 +130,75 @@ class Workspace:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def checkout(self, spec: ContextSpec) -> Path:
-        """Bring the clone of ``spec.url`` to ``spec.ref``; returns the project folder (sets ``spec.commit``)."""
+        """Bring the clone of ``spec.url`` to ``spec.ref`` as upstream has it now (``server apply``); returns
+        the project folder (sets ``spec.commit``)."""
+        check_spec(spec)
+        clone = self._clone(spec)
+        if (clone / ".git").exists():
+            _check_origin(clone, spec)
+            _fetch(clone)
+        else:
+            self._clone_new(spec, clone)
+        spec.commit = self._resolve(clone, spec)
+        return self._bring(clone, spec)
+
+    def restore(self, spec: ContextSpec) -> Path:
+        """Bring the clone back to the commit ``spec`` was served at (a restart, a switch that failed); upstream
+        is asked only for what the clone lacks. A development branch already there is left as it is, with
+        its uncommitted changes, unless a switch was interrupted in it (``SWITCHING_FILE``)."""
         check_spec(spec)
         clone = self._clone(spec)
         if not (clone / ".git").exists():
-            _git("clone", "--quiet", "--no-recurse-submodules", "--", spec.url, str(clone))
-        else:
-            _git("fetch", "--quiet", "--tags", "--force", "origin", "+refs/heads/*:refs/remotes/origin/*", cwd=clone)
-        spec.commit = self._resolve(clone, spec.ref)
+            self._clone_new(spec, clone)
+        _check_origin(clone, spec)
+        if not _has_commit(clone, spec.commit):
+            _fetch(clone)
+            if not _has_commit(clone, spec.commit):
+                raise GitError(f"commit {spec.commit} ({spec.ref}) is no longer in {spec.url}")
+        return self._bring(clone, spec)
+
+    def _clone_new(self, spec: ContextSpec, clone: Path) -> None:
+        """Clone ``spec.url`` beside ``clone`` and move it in place once whole: a clone that was stopped (the
+        server told to stop, a ``kill -9``) never looks like one a restart could trust."""
+        partial = self.root / f".{clone.name}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        try:
+            _git("clone", "--quiet", "--no-recurse-submodules", "--", spec.url, str(partial))
+            os.replace(partial, clone)
+        except OSError as exc:
+            raise GitError(f"cannot keep the clone of {spec.url} at {clone}: {exc.strerror or exc}") from None
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+
+    def _bring(self, clone: Path, spec: ContextSpec) -> Path:
+        """Check ``spec.commit`` out in ``clone`` (detached, or on ``spec.branch``) and return the project folder;
+        the work tree is touched only once everything was checked."""
+        tree = _git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{spec.commit}:{_tree_path(spec)}",
+                    cwd=clone, check=False)
+        if not tree or _git("cat-file", "-t", tree, cwd=clone) != "tree":
+            raise GitError(f"{spec.path}: no such folder in {spec.url} at {spec.ref}")
+        switching = self.root / SWITCHING_FILE
         if spec.branch:
+            here = run_git(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=clone, what="git", check=False)
+            on_branch = output(here) if here.returncode == 0 else ""
+            head = _git("rev-parse", "HEAD", cwd=clone)
+            if (on_branch, head) == (spec.branch, spec.commit) and not switching.exists():
+                return self.project_folder(spec)  # already there: its uncommitted changes are kept
+            if on_branch and not switching.exists():
+                _keep_uncommitted_work(clone, on_branch, spec)
             _keep_unpushed_work(clone, spec)
+        elif not switching.exists():
+            branch = run_git(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=clone, what="git", check=False)
+            if branch.returncode == 0:
+                _keep_uncommitted_work(clone, output(branch), spec)
+        # A checkout stopped half-way leaves files of two commits: the next restore checks the commit out
+        # again, whatever the branch says (see ``restore``).
+        write_atomic(switching, json.dumps(asdict(spec), sort_keys=True))
+        if spec.branch:
             _git("checkout", "--quiet", "--force", "-B", spec.branch, spec.commit, "--", cwd=clone)
         else:
             _git("checkout", "--quiet", "--force", "--detach", spec.commit, "--", cwd=clone)
+        switching.unlink()
         return self.project_folder(spec)
 
     def _clone(self, spec: ContextSpec) -> Path:
@@ -108,14 +216,18 @@ class Workspace:
         return project
 
     @staticmethod
-    def _resolve(clone: Path, ref: str) -> str:
-        for candidate in (ref, f"origin/{ref}"):
-            try:
-                revision = f"{candidate}^{{commit}}"
-                return _git("rev-parse", "--verify", "--quiet", "--end-of-options", revision, cwd=clone)
-            except GitError:
-                continue
-        raise GitError(f"{ref}: no such commit, tag or branch in the repository")
+    def _resolve(clone: Path, spec: ContextSpec) -> str:
+        """The commit ``spec.ref`` names upstream: a branch as just fetched, a tag, else a commit id — never a
+        branch of the clone's own (the one the clone was made on stays there; a development branch is made
+        here), which upstream may not have."""
+        own = run_git(["show-ref", "--verify", "--quiet", f"refs/heads/{spec.ref}"], cwd=clone, what="git", check=False)
+        candidates = [f"refs/remotes/origin/{spec.ref}", f"refs/tags/{spec.ref}"]
+        for candidate in candidates if own.returncode == 0 else [*candidates, spec.ref]:
+            found = _git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{candidate}^{{commit}}",
+                         cwd=clone, check=False)
+            if found:
+                return found
+        raise GitError(f"{spec.ref}: no such commit, tag or branch in {spec.url}")
 
     def save(self, spec: ContextSpec) -> None:
         write_atomic(self.root / CONTEXT_FILE, json.dumps(asdict(spec), sort_keys=True))

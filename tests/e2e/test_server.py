@@ -409,7 +409,7 @@ def test_dynamic_mode_apply_switch_and_rollback(tmp_path: Path) -> None:
         wait_for(lambda: http.call("GET", f"{NS}/greetings/carol")[0] == 404, "carol to go at v1")
         wait_for(lambda: http.call("GET", f"{NS}/messages/carol-message")[0] == 404, "carol-message to go at v1")
         bad = choreo("server", "apply", str(repo), "proj", "v9", "--server", url)
-        assert (bad.code, bad.err.strip()) == (1, "error: v9: no such commit, tag or branch in the repository")
+        assert (bad.code, bad.err.strip()) == (1, f"error: v9: no such commit, tag or branch in {repo}")
         dev = choreo("server", "apply", str(repo), "proj", "v2", "feature", "--server", url)
         assert dev.out.splitlines()[:2] == [f"choreoctx: {repo} proj v2 (branch feature)", "status: Stopped"]
         branch = subprocess.run(
