@@ -144,6 +144,70 @@ def _head_of_stored(stored: Stored) -> str:
     return head_text(head_of(obj)) if isinstance(obj, dict) else ""
 
 
+_DAMAGE_CODES = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
+"""The answers of SQLite meaning the file is not (or no longer) a database it can read."""
+
+
+def _damage(path: Path, exc: sqlite3.Error) -> ChoreoError | None:
+    """The one-line error for ``exc`` when it says the store file is damaged, else None (raise it as it is)."""
+    if getattr(exc, "sqlite_errorname", "") not in _DAMAGE_CODES:
+        return None
+    return StoreDamaged(
+        f"{path}: the store is damaged ({exc}); delete it (the project's .choreo folder) to start afresh"
+    )
+
+
+class _Cursor(sqlite3.Cursor):
+    """A cursor whose rows, read from a damaged file, end in ``StoreDamaged`` naming the file."""
+
+    path: Path
+
+    def fetchone(self) -> object:
+        try:
+            return super().fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise (_damage(self.path, exc) or exc) from None
+
+    def fetchall(self) -> list[object]:
+        try:
+            return super().fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise (_damage(self.path, exc) or exc) from None
+
+    def __next__(self) -> object:
+        try:
+            return super().__next__()
+        except sqlite3.DatabaseError as exc:
+            raise (_damage(self.path, exc) or exc) from None
+
+
+class _Connection(sqlite3.Connection):
+    """The store's connection: a statement on a damaged file (SQLite finds the damage only when it reads the
+    page, at any statement of any command) ends in ``StoreDamaged`` naming the file, not in an internal error."""
+
+    path: Path
+
+    def execute(self, sql: str, parameters: object = (), /) -> sqlite3.Cursor:
+        cursor = self.cursor(_Cursor)
+        cursor.path = self.path
+        try:
+            return cursor.execute(sql, parameters)  # type: ignore[arg-type]
+        except sqlite3.DatabaseError as exc:
+            raise (_damage(self.path, exc) or exc) from None
+
+    def executemany(self, sql: str, parameters: Iterable[object], /) -> sqlite3.Cursor:
+        try:
+            return super().executemany(sql, parameters)  # type: ignore[arg-type]
+        except sqlite3.DatabaseError as exc:
+            raise (_damage(self.path, exc) or exc) from None
+
+    def executescript(self, script: str, /) -> sqlite3.Cursor:
+        try:
+            return super().executescript(script)
+        except sqlite3.DatabaseError as exc:
+            raise (_damage(self.path, exc) or exc) from None
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     """A connection to the store file, its folder created; a path that cannot be one is a one-line error.
 
@@ -159,9 +223,11 @@ def _connect(path: Path) -> sqlite3.Connection:
         raise ChoreoError(f"{path}: is a folder, not a store file (remove it to start afresh)")
     try:
         # isolation_level=None: the sqlite3 module never opens transactions behind our back.
-        return sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False, factory=_Connection)
     except sqlite3.Error as exc:
         raise ChoreoError(f"{path}: cannot open the store ({exc})") from None
+    db.path = path
+    return db
 
 
 def _reason(exc: OSError) -> str:

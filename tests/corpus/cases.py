@@ -1039,7 +1039,8 @@ STATE = [
         remove=(".choreo",),
         files={".choreo/choreo.db": "garbage " * 1000},
         store=False,
-        message=r"/\.choreo/choreo\.db: cannot open the store \(file is not a database\)",
+        message=r"/\.choreo/choreo\.db: the store is damaged \(file is not a database\); delete it \(the project's "
+        r"\.choreo folder\) to start afresh$",
     ),
     Case(
         "state-stored-body-not-json",

@@ -28,8 +28,28 @@ def test_store_file_being_a_folder(tmp_path: Path) -> None:
 
 def test_store_file_that_is_not_a_database(tmp_path: Path) -> None:
     (tmp_path / "choreo.db").write_text("garbage " * 1000)
-    with pytest.raises(ChoreoError, match=r"/choreo\.db: cannot open the store \(file is not a database\)"):
+    with pytest.raises(StoreDamaged, match=r"/choreo\.db: the store is damaged \(file is not a database\); delete it"):
         SqliteBackend(tmp_path / "choreo.db")
+
+
+def test_damaged_pages_name_the_store_at_any_statement(tmp_path: Path) -> None:
+    """SQLite finds a damaged page only when a statement reads it, long after the file was opened: that was an
+    internal error (``DatabaseError: database disk image is malformed``) naming neither the file nor a way out."""
+    path = tmp_path / "choreo.db"
+    store = SqliteBackend(path)
+    for n in range(200):
+        put(store, f"object-{n}", note="x" * 300)
+    store.close()
+    with path.open("r+b") as file:  # the header and schema page stay, every later page is overwritten
+        file.seek(4096)
+        file.write(b"\xde\xad\xbe\xef" * (path.stat().st_size // 4))
+    with pytest.raises(StoreDamaged) as err:
+        store = SqliteBackend(path)
+        store.list(GROUP, KIND)
+    assert str(err.value) == (
+        f"{path}: the store is damaged (database disk image is malformed); delete it (the project's .choreo "
+        "folder) to start afresh"
+    )
 
 
 @pytest.fixture
