@@ -1025,7 +1025,7 @@ STATE = [
         remove=(".choreo",),
         files={".choreo": "x"},
         store=False,
-        message=r"/\.choreo: cannot create the state folder \(a file is in the way\)|/\.choreo",
+        message=r"/\.choreo: is a file, not choreo's state folder; remove it and try again$",
     ),
     Case(
         "state-db-is-a-folder",
