@@ -316,6 +316,16 @@ CRDS = [
         ("      openAPIV3Schema:\n", "      openAPIV3Schema: []\n      x:\n"),
         GREETING_CRD_NAME + r".*",
     ),
+    crd(
+        "crd-name-mapping",
+        ("  name: greetings.example.com", "  name: {greetings: example.com}"),
+        GREETING_CRD_NAME + r": .*\.metadata\.name: Invalid value: \{\S+: \S+\}: must be of type string",
+    ),
+    crd(
+        "crd-name-list",
+        ("  name: greetings.example.com", "  name: [greetings.example.com]"),
+        GREETING_CRD_NAME + r": .*\.metadata\.name: Invalid value: \[\S+\]: must be of type string",
+    ),
     crd("crd-missing-group", ("  group: example.com\n", ""), GREETING_CRD_NAME + r".*group"),
     crd("crd-missing-kind", ("    kind: Greeting\n", ""), GREETING_CRD_NAME + r".*kind"),
     crd("crd-missing-plural", ("    plural: greetings\n", ""), GREETING_CRD_NAME + r".*plural"),
