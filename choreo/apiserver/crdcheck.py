@@ -110,7 +110,9 @@ def _shape(crd: dict[str, Any]) -> Iterator[FieldError]:
 
 
 def _group(group: Any) -> Iterator[FieldError]:
-    if isinstance(group, str) and group and "." not in group:
+    if group is not None and not isinstance(group, str):
+        yield FieldError("spec.group", f"must be a string, got {_quoted(group)}")
+    elif isinstance(group, str) and group and "." not in group:
         yield FieldError("spec.group", f"Invalid value: {_quoted(group)}: should be a domain with at least one dot")
 
 
@@ -127,6 +129,13 @@ def _names(names: Any) -> Iterator[FieldError]:
         value = names.get(key)
         if isinstance(value, str) and value and not _DNS_LABEL.fullmatch(value):
             yield FieldError(f"spec.names.{key}", f"Invalid value: {_quoted(value)}: must be a lowercase DNS label")
+    for key in ("kind", "listKind"):  # kube-apiserver: a DNS label once lowercased
+        value = names.get(key)
+        if isinstance(value, str) and value and not _DNS_LABEL.fullmatch(value.lower()):
+            yield FieldError(
+                f"spec.names.{key}",
+                f"Invalid value: {_quoted(value)}: may have mixed case, but should otherwise be a DNS label",
+            )
     for key in ("shortNames", "categories"):
         if key in names and not _string_list(names[key]):
             yield FieldError(f"spec.names.{key}", "must be a list of strings")
@@ -149,6 +158,8 @@ def _versions(versions: Any) -> Iterator[FieldError]:
             yield FieldError(f"{path}.name", f"must be a string, got {_quoted(name)}")
         elif name in seen:
             yield FieldError(f"{path}.name", f"Duplicate value: {_quoted(name)}")
+        elif isinstance(name, str) and name and not _DNS_LABEL.fullmatch(name):
+            yield FieldError(f"{path}.name", f"Invalid value: {_quoted(name)}: must be a lowercase DNS label")
         seen.add(str(name))
         for key in ("served", "storage"):
             if key in version and not isinstance(version[key], bool):

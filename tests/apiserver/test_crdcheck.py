@@ -161,6 +161,33 @@ def test_duplicate_version_names() -> None:
 
 
 @pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda spec: spec.update(group=42), "spec.group: must be a string, got 42"),
+        (
+            lambda spec: spec["names"].update(kind="Foo.v2"),
+            'spec.names.kind: Invalid value: "Foo.v2": may have mixed case, but should otherwise be a DNS label',
+        ),
+        (
+            lambda spec: spec["names"].update(listKind="Foo_List"),
+            'spec.names.listKind: Invalid value: "Foo_List": may have mixed case, but should otherwise be a DNS label',
+        ),
+        (
+            lambda spec: spec["versions"][0].update(name="V1"),
+            'spec.versions[0].name: Invalid value: "V1": must be a lowercase DNS label',
+        ),
+    ],
+)
+def test_names_kube_apiserver_refuses_are_refused(edit: Any, expected: str) -> None:
+    """Such a CRD was served: a group that is not a string read as missing ("spec.group is required"), and a
+    kind or version that no object can name (``apiVersion: example.com/V1`` is not a version) failed only
+    at the objects of ``in/``, naming their file and not the CRD's mistake."""
+    crd = _crd()
+    edit(crd["spec"])
+    assert _problem(crd) == expected
+
+
+@pytest.mark.parametrize(
     ("field", "value", "expected"),
     [
         ("names", ["Foo"], "spec.names: must be a mapping"),
