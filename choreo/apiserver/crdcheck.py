@@ -52,7 +52,7 @@ _LIST_TYPES = ("atomic", "map", "set")
 _MAP_TYPES = ("atomic", "granular")
 _EXTENSIONS = ("x-kubernetes-preserve-unknown-fields", "x-kubernetes-embedded-resource", "x-kubernetes-int-or-string",
                "x-kubernetes-list-map-keys", "x-kubernetes-list-type", "x-kubernetes-map-type")  # fmt: skip
-_DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+_DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")  # RFC 1035: at most 63 characters
 
 _MESSAGE_LIMIT = 400
 
@@ -100,6 +100,8 @@ def _shape(crd: dict[str, Any]) -> Iterator[FieldError]:
     if not isinstance(crd.get("metadata", {}), dict):
         yield FieldError("metadata", "must be a mapping")
     spec = crd.get("spec")
+    if spec is not None and not isinstance(spec, dict):
+        yield FieldError("spec", f"must be a mapping, got {_quoted(spec)}")
     if not isinstance(spec, dict):
         return  # resource_from_crd: "spec is required"
     yield from _group(spec.get("group"))

@@ -176,6 +176,10 @@ def test_duplicate_version_names() -> None:
             lambda spec: spec["versions"][0].update(name="V1"),
             'spec.versions[0].name: Invalid value: "V1": must be a lowercase DNS label',
         ),
+        (
+            lambda spec: spec["versions"][0].update(name="v" * 64),
+            f'spec.versions[0].name: Invalid value: "{"v" * 64}": must be a lowercase DNS label',
+        ),
     ],
 )
 def test_names_kube_apiserver_refuses_are_refused(edit: Any, expected: str) -> None:
@@ -199,6 +203,15 @@ def test_malformed_crd_parts_are_errors_not_crashes(field: str, value: Any, expe
     crd = _crd()
     crd["spec"][field] = value
     assert _problem(crd).startswith(expected)
+
+
+@pytest.mark.parametrize("spec", [42, "x", ["group"]])
+def test_a_spec_that_is_not_a_mapping_is_an_error(spec: Any) -> None:
+    """A number, text or list there was an internal error (AttributeError) of the default and enum checks."""
+    crd = _crd()
+    crd["spec"] = spec
+    with pytest.raises(Invalid, match=r"CustomResourceDefinition foos\.example\.com: spec: must be a mapping, got "):
+        resource_from_crd(crd, source="crds/x.yaml")
 
 
 def test_schema_that_is_not_a_mapping() -> None:
