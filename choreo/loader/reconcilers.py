@@ -32,6 +32,7 @@ CONFIG_FILE = "config.yaml"
 STARLARK_KEY = "reconciler.star"
 CODE_TYPES = {".star": "starlark", ".tpl": "gotemplate", ".jinja2": "jinjatemplate"}
 TYPES = ("starlark", "gotemplate", "jinjatemplate")
+TOP_FIELDS = frozenset({"apiVersion", "kind", "metadata", "spec", "status"})
 SPEC_FIELDS = frozenset({"for", "owns", "watches", "type", "code", "conditionType", "specUpdate"})
 RESOURCE_FIELDS = frozenset({"group", "version", "kind", "selector"})
 SELECTOR_FIELDS = frozenset({"match", "matchExpressions"})
@@ -220,6 +221,9 @@ def parse_reconciler(obj: dict[str, Any], *, name: str, source: str, code_files:
 
 
 def _spec(obj: dict[str, Any], source: str) -> dict[str, Any]:
+    unknown = sorted(str(key) for key in set(obj) - TOP_FIELDS)
+    if unknown:  # a misspelt or misplaced field (``for`` beside ``spec``) would otherwise be ignored
+        raise LoadError(f"{source}: unknown field {', '.join(unknown)} (known: {', '.join(sorted(TOP_FIELDS))})")
     spec = obj.get("spec")
     if spec is None:
         spec = {}
