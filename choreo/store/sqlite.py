@@ -146,15 +146,22 @@ def _head_of_stored(stored: Stored) -> str:
 
 _DAMAGE_CODES = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
 """The answers of SQLite meaning the file is not (or no longer) a database it can read."""
+_ACCESS_CODES = ("SQLITE_READONLY", "SQLITE_CANTOPEN")
+"""The answers (with their extended codes) meaning the file or its folder cannot be written: a store in WAL
+mode writes the file and creates its -wal and -shm files beside it, also to read."""
 
 
 def _damage(path: Path, exc: sqlite3.Error) -> ChoreoError | None:
-    """The one-line error for ``exc`` when it says the store file is damaged, else None (raise it as it is)."""
-    if getattr(exc, "sqlite_errorname", "") not in _DAMAGE_CODES:
-        return None
-    return StoreDamaged(
-        f"{path}: the store is damaged ({exc}); delete it (the project's .choreo folder) to start afresh"
-    )
+    """The one-line error for ``exc`` when it says what is wrong with the store file (damaged, or not
+    writable), else None (raise it as it is)."""
+    code = getattr(exc, "sqlite_errorname", "")
+    if code in _DAMAGE_CODES:
+        return StoreDamaged(
+            f"{path}: the store is damaged ({exc}); delete it (the project's .choreo folder) to start afresh"
+        )
+    if code.startswith(_ACCESS_CODES):
+        return ChoreoError(f"{path}: cannot use the store ({exc}): choreo must be able to write it and its folder")
+    return None
 
 
 class _Cursor(sqlite3.Cursor):
@@ -225,7 +232,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         # isolation_level=None: the sqlite3 module never opens transactions behind our back.
         db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False, factory=_Connection)
     except sqlite3.Error as exc:
-        raise ChoreoError(f"{path}: cannot open the store ({exc})") from None
+        raise (_damage(path, exc) or ChoreoError(f"{path}: cannot open the store ({exc})")) from None
     db.path = path
     return db
 
@@ -264,7 +271,7 @@ class SqliteBackend(BaseBackend):
             self._others_write = True
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise ChoreoError(f"{self.path}: cannot open the store ({exc})") from exc
+            raise (_damage(self.path, exc) or ChoreoError(f"{self.path}: cannot open the store ({exc})")) from exc
         except BaseException:
             self._db.close()
             raise

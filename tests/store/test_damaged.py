@@ -103,3 +103,18 @@ def test_packed_bodies_and_counters_that_choreo_did_not_write_name_the_store(tmp
         db.execute("UPDATE meta SET value = 'abc' WHERE name = 'revision'")
     with pytest.raises(StoreDamaged, match=rf"^{path}: the stored revision is 'abc', not a number choreo wrote"):
         SqliteBackend(path).current_revision()
+
+
+def test_a_store_that_cannot_be_written_names_it_and_what_choreo_needs(tmp_path: Path) -> None:
+    """A store file or folder choreo may not write (a read-only mount, an immutable file) ended a run in an
+    internal error, ``OperationalError: attempt to write a readonly database``."""
+    path = tmp_path / "choreo.db"
+    store = SqliteBackend(path)
+    put(store, "a")
+    store._db.execute("PRAGMA query_only=ON")  # SQLite then answers a write as for a read-only file
+    with pytest.raises(ChoreoError) as err:
+        put(store, "b")
+    assert str(err.value) == (
+        f"{path}: cannot use the store (attempt to write a readonly database): choreo must be able to write it "
+        "and its folder"
+    )
