@@ -122,6 +122,9 @@ def _read_config(config: FoundFile) -> dict[str, Any]:
     kind = obj.get("kind")
     if kind is not None and kind != RECONCILER_KIND:
         raise LoadError(f"{config.source}: expected kind {RECONCILER_KIND}, got {kind!r}")
+    api_version = obj.get("apiVersion")
+    if api_version is not None and api_version != CHOREO_API_VERSION:
+        raise LoadError(f"{config.source}: expected apiVersion {CHOREO_API_VERSION}, got {api_version!r}")
     if obj.get("metadata") is not None and not isinstance(obj["metadata"], dict):
         raise LoadError(f"{config.source}: metadata must be a mapping")
     return obj
