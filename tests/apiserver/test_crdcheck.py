@@ -205,6 +205,22 @@ def test_malformed_crd_parts_are_errors_not_crashes(field: str, value: Any, expe
     assert _problem(crd).startswith(expected)
 
 
+@pytest.mark.parametrize(
+    ("edit", "path"),
+    [
+        (lambda spec: spec.update(scopes="Namespaced"), "spec.scopes"),
+        (lambda spec: spec["names"].update(shortnames=["f"]), "spec.names.shortnames"),
+        (lambda spec: spec["versions"][0].update(printerColumns=[]), "spec.versions[0].printerColumns"),
+    ],
+)
+def test_a_misspelt_field_around_the_schemas_is_refused(edit: Any, path: str) -> None:
+    """It was ignored: no short name, no printer columns, and nothing said why (kube-apiserver refuses it with
+    the strict field validation kubectl asks for)."""
+    crd = _crd()
+    edit(crd["spec"])
+    assert _problem(crd) == f"{path}: unknown field (field names are case-sensitive)"
+
+
 @pytest.mark.parametrize("spec", [42, "x", ["group"]])
 def test_a_spec_that_is_not_a_mapping_is_an_error(spec: Any) -> None:
     """A number, text or list there was an internal error (AttributeError) of the default and enum checks."""
