@@ -146,6 +146,7 @@ def _head_of_stored(stored: Stored) -> str:
 
 _DAMAGE_CODES = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
 """The answers of SQLite meaning the file is not (or no longer) a database it can read."""
+_UNDECODABLE = re.compile(r"Could not decode to UTF-8 column '(\w+)'")
 _ACCESS_CODES = ("SQLITE_READONLY", "SQLITE_CANTOPEN")
 """The answers (with their extended codes) meaning the file or its folder cannot be written: a store in WAL
 mode writes the file and creates its -wal and -shm files beside it, also to read."""
@@ -154,10 +155,12 @@ mode writes the file and creates its -wal and -shm files beside it, also to read
 def _damage(path: Path, exc: sqlite3.Error) -> ChoreoError | None:
     """The one-line error for ``exc`` when it says what is wrong with the store file (damaged, or not
     writable), else None (raise it as it is)."""
-    code = getattr(exc, "sqlite_errorname", "")
-    if code in _DAMAGE_CODES:
+    code = getattr(exc, "sqlite_errorname", None) or ""
+    undecodable = _UNDECODABLE.match(str(exc))  # the sqlite3 module's own error, without a code
+    if code in _DAMAGE_CODES or undecodable:
+        what = f"a stored {undecodable[1]} is not UTF-8 text" if undecodable else str(exc)
         return StoreDamaged(
-            f"{path}: the store is damaged ({exc}); delete it (the project's .choreo folder) to start afresh"
+            f"{path}: the store is damaged ({what}); delete it (the project's .choreo folder) to start afresh"
         )
     if code.startswith(_ACCESS_CODES):
         return ChoreoError(f"{path}: cannot use the store ({exc}): choreo must be able to write it and its folder")
@@ -165,7 +168,8 @@ def _damage(path: Path, exc: sqlite3.Error) -> ChoreoError | None:
 
 
 class _Cursor(sqlite3.Cursor):
-    """A cursor whose rows, read from a damaged file, end in ``StoreDamaged`` naming the file."""
+    """A cursor whose rows, read from a damaged file, end in ``StoreDamaged`` naming the file. Rows are read
+    with ``fetchone``/``fetchall``: iterating the cursor would cost a Python call per row to check the same."""
 
     path: Path
 
@@ -178,12 +182,6 @@ class _Cursor(sqlite3.Cursor):
     def fetchall(self) -> list[object]:
         try:
             return super().fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise (_damage(self.path, exc) or exc) from None
-
-    def __next__(self) -> object:
-        try:
-            return super().__next__()
         except sqlite3.DatabaseError as exc:
             raise (_damage(self.path, exc) or exc) from None
 
@@ -325,7 +323,7 @@ class SqliteBackend(BaseBackend):
         """Whether the file has this version's layout: its version and every table and index of ``_SCHEMA``."""
         if self._layout_version() != SCHEMA_VERSION:
             return False
-        present = {name for (name,) in self._db.execute("SELECT name FROM sqlite_master")}
+        present = {name for (name,) in self._db.execute("SELECT name FROM sqlite_master").fetchall()}
         return _SCHEMA_NAMES.issubset(present)
 
     def _layout_version(self) -> int | None:
@@ -427,7 +425,7 @@ class SqliteBackend(BaseBackend):
         rows = self._reading().execute(
             "SELECT namespace, name, head FROM objects WHERE grp = ? AND kind = ? ORDER BY namespace, name",
             (group, kind),
-        )
+        ).fetchall()
         found = []
         for namespace, name, text in rows:
             head = head_from_text(text)
@@ -463,7 +461,7 @@ class SqliteBackend(BaseBackend):
         return _pack_pieces(pieces)
 
     def _kinds(self) -> list[tuple[str, str]]:
-        return [(g, k) for g, k in self._reading().execute("SELECT DISTINCT grp, kind FROM objects")]
+        return [(g, k) for g, k in self._reading().execute("SELECT DISTINCT grp, kind FROM objects").fetchall()]
 
     # --- revisions and events ---
 
@@ -571,11 +569,11 @@ class SqliteBackend(BaseBackend):
 
     def _record_scan(self, table: str) -> list[tuple[str, str]]:
         rows = self._records_read().execute("SELECT key, value FROM records WHERE tbl = ? ORDER BY key", (table,))
-        return [(key, _unpack(value, self.path)) for key, value in rows]
+        return [(key, _unpack(value, self.path)) for key, value in rows.fetchall()]
 
     def _record_keys(self, table: str) -> list[str]:
         rows = self._records_read().execute("SELECT key FROM records WHERE tbl = ? ORDER BY key", (table,))
-        return [key for (key,) in rows]
+        return [key for (key,) in rows.fetchall()]
 
     # --- transactions ---
 

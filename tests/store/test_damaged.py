@@ -118,3 +118,20 @@ def test_a_store_that_cannot_be_written_names_it_and_what_choreo_needs(tmp_path:
         f"{path}: cannot use the store (attempt to write a readonly database): choreo must be able to write it "
         "and its folder"
     )
+
+
+def test_a_stored_text_that_is_not_utf8_names_the_store(tmp_path: Path) -> None:
+    """Bytes that are no UTF-8 in a text column (a damaged page's head) made the sqlite3 module fail, with no
+    SQLite code, in an internal error quoting the garbage: ``OperationalError: Could not decode to UTF-8``."""
+    path = tmp_path / "choreo.db"
+    store = SqliteBackend(path)
+    put(store, "a")
+    store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE objects SET head = CAST(x'ff41' AS TEXT)")
+    with pytest.raises(StoreDamaged) as err:
+        SqliteBackend(path).list(GROUP, KIND)
+    assert str(err.value) == (
+        f"{path}: the store is damaged (a stored head is not UTF-8 text); delete it (the project's .choreo folder) "
+        "to start afresh"
+    )
