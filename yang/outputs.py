@@ -93,7 +93,14 @@ class FileWriter:
 
 
 def _write_files(out_dir: Path, device: str, texts: dict[str, str]) -> dict[str, FileState]:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file of that name, never replaced: it may be the user's
+        raise ChoreoError(
+            f"{out_dir}: is a file, not a folder for the configs; remove it or choose another with --out"
+        ) from None
+    except OSError as err:
+        raise ChoreoError(f"{out_dir}: cannot create the folder for the configs: {err.strerror or err}") from None
     states = {}
     for suffix, text in texts.items():
         path = out_dir / f"{device}{suffix}"

@@ -122,11 +122,13 @@ def load_profiles(root: Path, folder: str = "schemas") -> Profiles:
 def _profile(paths: ProjectPaths, obj: dict[str, Any], source: str) -> Profile | None:
     if obj.get("apiVersion") != SCHEMA_API_VERSION or obj.get("kind") != SCHEMA_KIND:
         return None
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
+    spec, metadata = obj.get("spec"), obj.get("metadata")
+    if spec is None:
         raise ProfileError(f"{source}: spec is required")
+    if not isinstance(spec, dict):
+        raise ProfileError(f"{source}: spec must be a mapping")
     provider, version = _text(spec, "provider", source), _text(spec, "version", source)
-    name = str((obj.get("metadata") or {}).get("name") or f"{provider}-{version}")
+    name = str((metadata or {}).get("name") or f"{provider}-{version}")
     search: list[Path] = []
     modules: list[ModuleSource] = []
     repositories = spec.get("repositories")
@@ -135,8 +137,11 @@ def _profile(paths: ProjectPaths, obj: dict[str, Any], source: str) -> Profile |
     for index, repo in enumerate(repositories or []):
         where = f"{source}: spec.repositories[{index}]"
         _repository(paths, repo, where, search, modules)
-    for module in _list(spec, "modules", source):
-        modules.append(ModuleSource(str(module)))
+    for index, module in enumerate(_list(spec, "modules", f"{source}: spec")):
+        if not isinstance(module, str) or not module:
+            got = f"got {type(module).__name__}" if module != "" else "got an empty string"
+            raise ProfileError(f"{source}: spec.modules[{index}] must be a module name, {got}")
+        modules.append(ModuleSource(module))
     if not modules:
         raise ProfileError(f"{source}: the schema implements no module (spec.repositories[].schema.models or modules)")
     search.extend(standard_module_dirs())

@@ -669,9 +669,10 @@ def _write_resources(
     if not report.valid and earlier_final:
         _delete_final(api, report)
     if running is not None and api.registry.get(*RUNNING) is not None:
-        for name, value in ((meta["name"], running), (f"{meta['name']}.tree", running_leaves)):
-            objects.append({"apiVersion": CONFIG_API_VERSION, "kind": "RunningConfig",
-                            "metadata": {**base, "name": name}, "status": {"value": value}})
+        if isinstance(running, dict):  # else reported as no mapping of top-level members: no second error to write it
+            for name, value in ((meta["name"], running), (f"{meta['name']}.tree", running_leaves)):
+                objects.append({"apiVersion": CONFIG_API_VERSION, "kind": "RunningConfig",
+                                "metadata": {**base, "name": name}, "status": {"value": value}})
     elif api.registry.get(*RUNNING) is not None:
         _delete_stale_running(api, node, report)
     for obj in objects:

@@ -52,7 +52,16 @@ _LIST_TYPES = ("atomic", "map", "set")
 _MAP_TYPES = ("atomic", "granular")
 _EXTENSIONS = ("x-kubernetes-preserve-unknown-fields", "x-kubernetes-embedded-resource", "x-kubernetes-int-or-string",
                "x-kubernetes-list-map-keys", "x-kubernetes-list-type", "x-kubernetes-map-type")  # fmt: skip
-_DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+# The fields of apiextensions.k8s.io/v1 that hold what the CRD says, where a misspelt one (``shortnames``,
+# ``additionalPrinterColumn``) would silently do nothing: kube-apiserver refuses them with strict field
+# validation, kubectl's default since 1.27.
+_SPEC_FIELDS = frozenset({"group", "names", "scope", "versions", "conversion", "preserveUnknownFields"})
+_NAMES_FIELDS = frozenset({"kind", "listKind", "plural", "singular", "shortNames", "categories"})
+_VERSION_FIELDS = frozenset({
+    "name", "served", "storage", "deprecated", "deprecationWarning", "schema", "subresources",
+    "additionalPrinterColumns", "selectableFields",
+})
+_DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")  # RFC 1035: at most 63 characters
 
 _MESSAGE_LIMIT = 400
 
@@ -100,8 +109,11 @@ def _shape(crd: dict[str, Any]) -> Iterator[FieldError]:
     if not isinstance(crd.get("metadata", {}), dict):
         yield FieldError("metadata", "must be a mapping")
     spec = crd.get("spec")
+    if spec is not None and not isinstance(spec, dict):
+        yield FieldError("spec", f"must be a mapping, got {_quoted(spec)}")
     if not isinstance(spec, dict):
         return  # resource_from_crd: "spec is required"
+    yield from _unknown_fields(spec, _SPEC_FIELDS, "spec")
     yield from _group(spec.get("group"))
     yield from _names(spec.get("names"))
     if spec.get("preserveUnknownFields") is True:
@@ -109,8 +121,16 @@ def _shape(crd: dict[str, Any]) -> Iterator[FieldError]:
     yield from _versions(spec.get("versions"))
 
 
+def _unknown_fields(mapping: dict[str, Any], known: frozenset[str], path: str) -> Iterator[FieldError]:
+    for key in mapping:
+        if key not in known:
+            yield FieldError(f"{path}.{key}", "unknown field (field names are case-sensitive)")
+
+
 def _group(group: Any) -> Iterator[FieldError]:
-    if isinstance(group, str) and group and "." not in group:
+    if group is not None and not isinstance(group, str):
+        yield FieldError("spec.group", f"must be a string, got {_quoted(group)}")
+    elif isinstance(group, str) and group and "." not in group:
         yield FieldError("spec.group", f"Invalid value: {_quoted(group)}: should be a domain with at least one dot")
 
 
@@ -120,6 +140,7 @@ def _names(names: Any) -> Iterator[FieldError]:
     if not isinstance(names, dict):
         yield FieldError("spec.names", f"must be a mapping, got {_quoted(names)}")
         return
+    yield from _unknown_fields(names, _NAMES_FIELDS, "spec.names")
     for key in ("kind", "plural", "singular", "listKind"):
         if key in names and not isinstance(names[key], str):
             yield FieldError(f"spec.names.{key}", f"must be a string, got {_quoted(names[key])}")
@@ -127,6 +148,13 @@ def _names(names: Any) -> Iterator[FieldError]:
         value = names.get(key)
         if isinstance(value, str) and value and not _DNS_LABEL.fullmatch(value):
             yield FieldError(f"spec.names.{key}", f"Invalid value: {_quoted(value)}: must be a lowercase DNS label")
+    for key in ("kind", "listKind"):  # kube-apiserver: a DNS label once lowercased
+        value = names.get(key)
+        if isinstance(value, str) and value and not _DNS_LABEL.fullmatch(value.lower()):
+            yield FieldError(
+                f"spec.names.{key}",
+                f"Invalid value: {_quoted(value)}: may have mixed case, but should otherwise be a DNS label",
+            )
     for key in ("shortNames", "categories"):
         if key in names and not _string_list(names[key]):
             yield FieldError(f"spec.names.{key}", "must be a list of strings")
@@ -144,11 +172,14 @@ def _versions(versions: Any) -> Iterator[FieldError]:
         if not isinstance(version, dict):
             yield FieldError(path, "must be a mapping with name, served, storage and schema")
             continue
+        yield from _unknown_fields(version, _VERSION_FIELDS, path)
         name = version.get("name")
         if name is not None and not isinstance(name, str):
             yield FieldError(f"{path}.name", f"must be a string, got {_quoted(name)}")
         elif name in seen:
             yield FieldError(f"{path}.name", f"Duplicate value: {_quoted(name)}")
+        elif isinstance(name, str) and name and not _DNS_LABEL.fullmatch(name):
+            yield FieldError(f"{path}.name", f"Invalid value: {_quoted(name)}: must be a lowercase DNS label")
         seen.add(str(name))
         for key in ("served", "storage"):
             if key in version and not isinstance(version[key], bool):

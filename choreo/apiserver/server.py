@@ -195,6 +195,8 @@ class APIServer:
         added) that would keep a stored object the new schema refuses, so a run's verdict would depend on
         the store's history. And objects stored at a version the CRD no longer serves are migrated."""
         name = (crd.get("metadata") or {}).get("name", "")
+        if not isinstance(name, str):  # none stored by that name: the CRD's own write refuses the name
+            return None
         stored = self.try_get("apiextensions.k8s.io", "CustomResourceDefinition", "", name)
         if stored is None:
             return None

@@ -19,6 +19,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from choreo.errors import LoadError
+from choreo.loader.yamlio import read_text
 
 IGNORE_FILE = ".ignore"
 
@@ -85,10 +86,7 @@ class IgnoreRules:
         path = folder / IGNORE_FILE
         if not path.is_file():
             return cls()
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as err:
-            raise LoadError(f"{source}: cannot read ignore file: {err}") from err
+        text = read_text(path, source)  # as every project file: "not valid UTF-8 (byte 0)", "cannot read file: ..."
         return cls.parse(text, source)
 
     def ignored(self, relpath: str, is_dir: bool = False) -> bool:

@@ -32,6 +32,7 @@ CONFIG_FILE = "config.yaml"
 STARLARK_KEY = "reconciler.star"
 CODE_TYPES = {".star": "starlark", ".tpl": "gotemplate", ".jinja2": "jinjatemplate"}
 TYPES = ("starlark", "gotemplate", "jinjatemplate")
+TOP_FIELDS = frozenset({"apiVersion", "kind", "metadata", "spec", "status"})
 SPEC_FIELDS = frozenset({"for", "owns", "watches", "type", "code", "conditionType", "specUpdate"})
 RESOURCE_FIELDS = frozenset({"group", "version", "kind", "selector"})
 SELECTOR_FIELDS = frozenset({"match", "matchExpressions"})
@@ -121,6 +122,11 @@ def _read_config(config: FoundFile) -> dict[str, Any]:
     kind = obj.get("kind")
     if kind is not None and kind != RECONCILER_KIND:
         raise LoadError(f"{config.source}: expected kind {RECONCILER_KIND}, got {kind!r}")
+    api_version = obj.get("apiVersion")
+    if api_version is not None and api_version != CHOREO_API_VERSION:
+        raise LoadError(f"{config.source}: expected apiVersion {CHOREO_API_VERSION}, got {api_version!r}")
+    if obj.get("metadata") is not None and not isinstance(obj["metadata"], dict):
+        raise LoadError(f"{config.source}: metadata must be a mapping")
     return obj
 
 
@@ -220,6 +226,9 @@ def parse_reconciler(obj: dict[str, Any], *, name: str, source: str, code_files:
 
 
 def _spec(obj: dict[str, Any], source: str) -> dict[str, Any]:
+    unknown = sorted(str(key) for key in set(obj) - TOP_FIELDS)
+    if unknown:  # a misspelt or misplaced field (``for`` beside ``spec``) would otherwise be ignored
+        raise LoadError(f"{source}: unknown field {', '.join(unknown)} (known: {', '.join(sorted(TOP_FIELDS))})")
     spec = obj.get("spec")
     if spec is None:
         spec = {}

@@ -139,7 +139,7 @@ def parse_ref(item: InputObject) -> UpstreamRef:
         )
     spec = obj.get("spec")
     if not isinstance(spec, dict):
-        raise LoadError(f"{source}: spec is required (url, ref)")
+        raise LoadError(f"{source}: spec {_required_or_shape(spec, 'a mapping')} (url, ref)")
     return UpstreamRef(
         source=source,
         url=_url(spec.get("url"), source),
@@ -151,7 +151,7 @@ def parse_ref(item: InputObject) -> UpstreamRef:
 
 def _url(value: Any, source: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise LoadError(f"{source}: spec.url is required (the git repository URL)")
+        raise LoadError(f"{source}: spec.url {_required_or_shape(value, 'a string')} (the git repository URL)")
     try:
         return check_url(value.strip())
     except GitError as exc:
@@ -171,7 +171,7 @@ def _directory(value: Any, source: str) -> str:
 
 def _pin(value: Any, source: str) -> Pin:
     if not isinstance(value, dict):
-        raise LoadError(f"{source}: spec.ref is required (type: hash or tag, name)")
+        raise LoadError(f"{source}: spec.ref {_required_or_shape(value, 'a mapping')} (type: hash or tag, name)")
     pin_type, name = value.get("type"), value.get("name")
     if pin_type == "branch":
         raise LoadError(
@@ -181,7 +181,7 @@ def _pin(value: Any, source: str) -> Pin:
     if pin_type not in PIN_TYPES:
         raise LoadError(f"{source}: spec.ref.type must be hash or tag, got {pin_type!r}")
     if not isinstance(name, str) or not name.strip():
-        raise LoadError(f"{source}: spec.ref.name is required (the commit hash or tag)")
+        raise LoadError(f"{source}: spec.ref.name {_required_or_shape(name, 'a string')} (the commit hash or tag)")
     name = name.strip()
     if pin_type == "hash" and not HASH_PATTERN.match(name):
         raise LoadError(f"{source}: spec.ref.name must be a commit hash (7 to 64 hex digits), got {name!r}")
@@ -190,6 +190,12 @@ def _pin(value: Any, source: str) -> Pin:
     except GitError as exc:
         raise LoadError(f"{source}: spec.ref.name: {exc}") from None
     return Pin(pin_type, name)
+
+
+def _required_or_shape(value: Any, shape: str) -> str:
+    """How a field that is not usable is wrong: missing (absent, null, blank) or of another shape."""
+    missing = value is None or (isinstance(value, str) and not value.strip())
+    return "is required" if missing else f"must be {shape}"
 
 
 def _ref_type(value: Any, source: str) -> str:

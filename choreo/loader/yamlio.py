@@ -506,6 +506,9 @@ def _krm_problem(doc: Any) -> str:
         value = doc.get(key)
         if not isinstance(value, str) or not value:
             return f"{key} is required" if value is None or value == "" else f"{key} must be a string"
+    metadata = doc.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):  # every reader takes it for a mapping
+        return f"metadata must be a mapping, got {_type_name(metadata)}"
     return ""
 
 

@@ -352,8 +352,11 @@ def _type_name(value: object) -> str:
 
 
 def _expression(key: object, where: str) -> str:
+    if key is None:
+        raise Invalid(f"{where}: expression is required")
     if not isinstance(key, str) or not key.strip():
-        raise Invalid(f"{where}: expression must be a non-empty string, got {key!r}")
+        got = repr(key) if isinstance(key, str) else _type_name(key)
+        raise Invalid(f"{where}: expression must be a non-empty string, got {got}")
     return key
 
 
@@ -390,16 +393,18 @@ def _match_expressions(items: object) -> list[Requirement]:
 def _match_expression(item: object) -> Requirement:
     if not isinstance(item, Mapping):
         raise Invalid(f"selector matchExpressions entry must be a map, got {_type_name(item)}")
-    expr = _expression(item.get("expression"), "selector matchExpressions entry")
     unknown = sorted(str(key) for key in item if key not in _EXPRESSION_KEYS)
-    if unknown:
-        raise Invalid(
-            f"selector expression {expr!r}: unknown field(s) {', '.join(unknown)} "
-            "(expected expression, operator, values)"
-        )
+    if unknown:  # first: Kubernetes' {key, operator, values} is a likely mistake, and it has no expression
+        where = "selector matchExpressions entry"
+        if "expression" in item:
+            where = f"selector expression {item['expression']!r}"
+        raise Invalid(f"{where}: unknown field(s) {', '.join(unknown)} (expected expression, operator, values)")
+    expr = _expression(item.get("expression"), "selector matchExpressions entry")
     operator = item.get("operator")
+    if operator is None:
+        raise Invalid(f"selector expression {expr!r}: operator is required")
     if not isinstance(operator, str):
-        raise Invalid(f"selector expression {expr!r}: operator must be a string, got {operator!r}")
+        raise Invalid(f"selector expression {expr!r}: operator must be a string, got {_type_name(operator)}")
     values = item.get("values")
     if values is None:
         values = []

@@ -33,7 +33,10 @@ def state_folder(root: Path) -> Path:
     link leading outside the project is refused: choreo writes there."""
     _check_state_folder(root)
     folder = root / STATE_DIR
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file (or a link to one) of that name
+        raise ChoreoError(f"{folder}: is a file, not choreo's state folder; remove it and try again") from None
     return folder
 
 

@@ -144,6 +144,75 @@ def _head_of_stored(stored: Stored) -> str:
     return head_text(head_of(obj)) if isinstance(obj, dict) else ""
 
 
+_DAMAGE_CODES = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
+"""The answers of SQLite meaning the file is not (or no longer) a database it can read."""
+_UNDECODABLE = re.compile(r"Could not decode to UTF-8 column '(\w+)'")
+_ACCESS_CODES = ("SQLITE_READONLY", "SQLITE_CANTOPEN")
+"""The answers (with their extended codes) meaning the file or its folder cannot be written: a store in WAL
+mode writes the file and creates its -wal and -shm files beside it, also to read."""
+
+
+def _damage(path: Path, exc: sqlite3.Error) -> ChoreoError | None:
+    """The one-line error for ``exc`` when it says what is wrong with the store file (damaged, or not
+    writable), else None (raise it as it is)."""
+    code = getattr(exc, "sqlite_errorname", None) or ""
+    undecodable = _UNDECODABLE.match(str(exc))  # the sqlite3 module's own error, without a code
+    if code in _DAMAGE_CODES or undecodable:
+        what = f"a stored {undecodable[1]} is not UTF-8 text" if undecodable else str(exc)
+        return StoreDamaged(
+            f"{path}: the store is damaged ({what}); delete it (the project's .choreo folder) to start afresh"
+        )
+    if code.startswith(_ACCESS_CODES):
+        return ChoreoError(f"{path}: cannot use the store ({exc}): choreo must be able to write it and its folder")
+    return None
+
+
+class _Cursor(sqlite3.Cursor):
+    """A cursor whose rows, read from a damaged file, end in ``StoreDamaged`` naming the file. Rows are read
+    with ``fetchone``/``fetchall``: iterating the cursor would cost a Python call per row to check the same."""
+
+    path: Path
+
+    def fetchone(self) -> object:
+        try:
+            return super().fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise (_damage(self.path, exc) or exc) from None
+
+    def fetchall(self) -> list[object]:
+        try:
+            return super().fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise (_damage(self.path, exc) or exc) from None
+
+
+class _Connection(sqlite3.Connection):
+    """The store's connection: a statement on a damaged file (SQLite finds the damage only when it reads the
+    page, at any statement of any command) ends in ``StoreDamaged`` naming the file, not in an internal error."""
+
+    path: Path
+
+    def execute(self, sql: str, parameters: object = (), /) -> sqlite3.Cursor:
+        cursor = self.cursor(_Cursor)
+        cursor.path = self.path
+        try:
+            return cursor.execute(sql, parameters)  # type: ignore[arg-type]
+        except sqlite3.DatabaseError as exc:
+            raise (_damage(self.path, exc) or exc) from None
+
+    def executemany(self, sql: str, parameters: Iterable[object], /) -> sqlite3.Cursor:
+        try:
+            return super().executemany(sql, parameters)  # type: ignore[arg-type]
+        except sqlite3.DatabaseError as exc:
+            raise (_damage(self.path, exc) or exc) from None
+
+    def executescript(self, script: str, /) -> sqlite3.Cursor:
+        try:
+            return super().executescript(script)
+        except sqlite3.DatabaseError as exc:
+            raise (_damage(self.path, exc) or exc) from None
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     """A connection to the store file, its folder created; a path that cannot be one is a one-line error.
 
@@ -159,9 +228,11 @@ def _connect(path: Path) -> sqlite3.Connection:
         raise ChoreoError(f"{path}: is a folder, not a store file (remove it to start afresh)")
     try:
         # isolation_level=None: the sqlite3 module never opens transactions behind our back.
-        return sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False, factory=_Connection)
     except sqlite3.Error as exc:
-        raise ChoreoError(f"{path}: cannot open the store ({exc})") from None
+        raise (_damage(path, exc) or ChoreoError(f"{path}: cannot open the store ({exc})")) from None
+    db.path = path
+    return db
 
 
 def _reason(exc: OSError) -> str:
@@ -198,7 +269,7 @@ class SqliteBackend(BaseBackend):
             self._others_write = True
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise ChoreoError(f"{self.path}: cannot open the store ({exc})") from exc
+            raise (_damage(self.path, exc) or ChoreoError(f"{self.path}: cannot open the store ({exc})")) from exc
         except BaseException:
             self._db.close()
             raise
@@ -252,7 +323,7 @@ class SqliteBackend(BaseBackend):
         """Whether the file has this version's layout: its version and every table and index of ``_SCHEMA``."""
         if self._layout_version() != SCHEMA_VERSION:
             return False
-        present = {name for (name,) in self._db.execute("SELECT name FROM sqlite_master")}
+        present = {name for (name,) in self._db.execute("SELECT name FROM sqlite_master").fetchall()}
         return _SCHEMA_NAMES.issubset(present)
 
     def _layout_version(self) -> int | None:
@@ -354,7 +425,7 @@ class SqliteBackend(BaseBackend):
         rows = self._reading().execute(
             "SELECT namespace, name, head FROM objects WHERE grp = ? AND kind = ? ORDER BY namespace, name",
             (group, kind),
-        )
+        ).fetchall()
         found = []
         for namespace, name, text in rows:
             head = head_from_text(text)
@@ -390,7 +461,7 @@ class SqliteBackend(BaseBackend):
         return _pack_pieces(pieces)
 
     def _kinds(self) -> list[tuple[str, str]]:
-        return [(g, k) for g, k in self._reading().execute("SELECT DISTINCT grp, kind FROM objects")]
+        return [(g, k) for g, k in self._reading().execute("SELECT DISTINCT grp, kind FROM objects").fetchall()]
 
     # --- revisions and events ---
 
@@ -498,11 +569,11 @@ class SqliteBackend(BaseBackend):
 
     def _record_scan(self, table: str) -> list[tuple[str, str]]:
         rows = self._records_read().execute("SELECT key, value FROM records WHERE tbl = ? ORDER BY key", (table,))
-        return [(key, _unpack(value, self.path)) for key, value in rows]
+        return [(key, _unpack(value, self.path)) for key, value in rows.fetchall()]
 
     def _record_keys(self, table: str) -> list[str]:
         rows = self._records_read().execute("SELECT key FROM records WHERE tbl = ? ORDER BY key", (table,))
-        return [key for (key,) in rows]
+        return [key for (key,) in rows.fetchall()]
 
     # --- transactions ---
 

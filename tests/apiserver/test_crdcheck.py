@@ -161,6 +161,37 @@ def test_duplicate_version_names() -> None:
 
 
 @pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda spec: spec.update(group=42), "spec.group: must be a string, got 42"),
+        (
+            lambda spec: spec["names"].update(kind="Foo.v2"),
+            'spec.names.kind: Invalid value: "Foo.v2": may have mixed case, but should otherwise be a DNS label',
+        ),
+        (
+            lambda spec: spec["names"].update(listKind="Foo_List"),
+            'spec.names.listKind: Invalid value: "Foo_List": may have mixed case, but should otherwise be a DNS label',
+        ),
+        (
+            lambda spec: spec["versions"][0].update(name="V1"),
+            'spec.versions[0].name: Invalid value: "V1": must be a lowercase DNS label',
+        ),
+        (
+            lambda spec: spec["versions"][0].update(name="v" * 64),
+            f'spec.versions[0].name: Invalid value: "{"v" * 64}": must be a lowercase DNS label',
+        ),
+    ],
+)
+def test_names_kube_apiserver_refuses_are_refused(edit: Any, expected: str) -> None:
+    """Such a CRD was served: a group that is not a string read as missing ("spec.group is required"), and a
+    kind or version that no object can name (``apiVersion: example.com/V1`` is not a version) failed only
+    at the objects of ``in/``, naming their file and not the CRD's mistake."""
+    crd = _crd()
+    edit(crd["spec"])
+    assert _problem(crd) == expected
+
+
+@pytest.mark.parametrize(
     ("field", "value", "expected"),
     [
         ("names", ["Foo"], "spec.names: must be a mapping"),
@@ -172,6 +203,31 @@ def test_malformed_crd_parts_are_errors_not_crashes(field: str, value: Any, expe
     crd = _crd()
     crd["spec"][field] = value
     assert _problem(crd).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("edit", "path"),
+    [
+        (lambda spec: spec.update(scopes="Namespaced"), "spec.scopes"),
+        (lambda spec: spec["names"].update(shortnames=["f"]), "spec.names.shortnames"),
+        (lambda spec: spec["versions"][0].update(printerColumns=[]), "spec.versions[0].printerColumns"),
+    ],
+)
+def test_a_misspelt_field_around_the_schemas_is_refused(edit: Any, path: str) -> None:
+    """It was ignored: no short name, no printer columns, and nothing said why (kube-apiserver refuses it with
+    the strict field validation kubectl asks for)."""
+    crd = _crd()
+    edit(crd["spec"])
+    assert _problem(crd) == f"{path}: unknown field (field names are case-sensitive)"
+
+
+@pytest.mark.parametrize("spec", [42, "x", ["group"]])
+def test_a_spec_that_is_not_a_mapping_is_an_error(spec: Any) -> None:
+    """A number, text or list there was an internal error (AttributeError) of the default and enum checks."""
+    crd = _crd()
+    crd["spec"] = spec
+    with pytest.raises(Invalid, match=r"CustomResourceDefinition foos\.example\.com: spec: must be a mapping, got "):
+        resource_from_crd(crd, source="crds/x.yaml")
 
 
 def test_schema_that_is_not_a_mapping() -> None:

@@ -199,7 +199,7 @@ INPUTS = [
         r"in/bad\.yaml: .*ownerReferences",
         "  name: carol\n  ownerReferences: [{a: b}]\n",
     ),
-    bad_input("input-metadata-list", HEAD + "metadata: [a]\n", r"in/bad\.yaml: .*metadata"),
+    bad_input("input-metadata-list", HEAD + "metadata: [a]\n", r"^error: in/bad\.yaml:1: metadata must be a mapping"),
     bad_input("input-metadata-missing", HEAD + "spec: {name: C}\n", r"in/bad\.yaml: .*name"),
     bad_input("input-spec-list", HEAD + "metadata: {name: carol}\nspec: [a]\n", r"in/bad\.yaml: .*\.spec"),
     greeting("input-spec-name-number", "  name: 42\n", r"in/bad\.yaml: .*\.spec\.name.*string"),
@@ -315,6 +315,21 @@ CRDS = [
         "crd-schema-list",
         ("      openAPIV3Schema:\n", "      openAPIV3Schema: []\n      x:\n"),
         GREETING_CRD_NAME + r".*",
+    ),
+    crd(
+        "crd-name-mapping",
+        ("  name: greetings.example.com", "  name: {greetings: example.com}"),
+        GREETING_CRD_NAME + r": .*\.metadata\.name: Invalid value: \{\S+: \S+\}: must be of type string",
+    ),
+    crd(
+        "crd-name-list",
+        ("  name: greetings.example.com", "  name: [greetings.example.com]"),
+        GREETING_CRD_NAME + r": .*\.metadata\.name: Invalid value: \[\S+\]: must be of type string",
+    ),
+    crd(
+        "crd-metadata-text",
+        ("metadata:\n  name: greetings.example.com", "metadata: greetings.example.com\nx:\n  name: y"),
+        GREETING_CRD_NAME + r":1: metadata must be a mapping, got string$",
     ),
     crd("crd-missing-group", ("  group: example.com\n", ""), GREETING_CRD_NAME + r".*group"),
     crd("crd-missing-kind", ("    kind: Greeting\n", ""), GREETING_CRD_NAME + r".*kind"),
@@ -442,6 +457,11 @@ CRDS = [
 ]
 
 RECONCILER_CONFIGS = [
+    Case(
+        "config-metadata-text",
+        edits={CFG: ("metadata:\n  name: greeting", "metadata: greeting\nx:\n  name: greeting")},
+        message=r"^error: reconcilers/greeting/config\.yaml: metadata must be a mapping$",
+    ),
     Case(
         "config-invalid-yaml",
         edits={CFG: ("spec:", "spec: [")},
@@ -1025,7 +1045,7 @@ STATE = [
         remove=(".choreo",),
         files={".choreo": "x"},
         store=False,
-        message=r"/\.choreo: cannot create the state folder \(a file is in the way\)|/\.choreo",
+        message=r"/\.choreo: is a file, not choreo's state folder; remove it and try again$",
     ),
     Case(
         "state-db-is-a-folder",
@@ -1039,7 +1059,8 @@ STATE = [
         remove=(".choreo",),
         files={".choreo/choreo.db": "garbage " * 1000},
         store=False,
-        message=r"/\.choreo/choreo\.db: cannot open the store \(file is not a database\)",
+        message=r"/\.choreo/choreo\.db: the store is damaged \(file is not a database\); delete it \(the project's "
+        r"\.choreo folder\) to start afresh$",
     ),
     Case(
         "state-stored-body-not-json",

@@ -77,7 +77,6 @@ def _second_version(crd: dict[str, Any]) -> None:
         (_second_version, 'spec.versions[1].name: Duplicate value: "v1alpha1"'),
         (_set("spec.names", ["Message"]), "spec.names: must be a mapping"),
         (_set("spec.versions", {"v1alpha1": {}}), "spec.versions: must be a list of versions"),
-        (_set("metadata", ["messages.example.com"]), "metadata: must be a mapping"),
     ],
 )
 def test_crd_mistakes(example, edit: Edit, needle: str) -> None:
@@ -85,6 +84,14 @@ def test_crd_mistakes(example, edit: Edit, needle: str) -> None:
     _edit_yaml(project, CRD_FILE, edit)
     line = _assert_clean_failure(project, choreo("run", str(project)), CRD_FILE, needle)
     assert "CustomResourceDefinition" in line
+
+
+def test_crd_metadata_that_is_no_mapping_is_a_document_error(example) -> None:
+    """As for an apiVersion or kind of the wrong type: the document's line, whatever the file holds."""
+    project = _good_state(example)
+    _edit_yaml(project, CRD_FILE, _set("metadata", ["messages.example.com"]))
+    line = _assert_clean_failure(project, choreo("run", str(project)), CRD_FILE)
+    assert line == f"error: {CRD_FILE}:1: metadata must be a mapping, got list"
 
 
 def test_crd_mistake_names_the_crd(example) -> None:

@@ -185,6 +185,21 @@ def test_a_config_named_like_its_device_is_a_snippet_the_stage_does_not_write_ov
     assert get_json(project, "configs", "leaf1")["metadata"]["labels"]["config.sdcio.dev/finalconfig"] == "true"
 
 
+def test_an_out_that_is_a_file_is_refused_naming_it_and_kept(example):
+    """A file named ``out`` where the stage writes its folder ended in the bare OSError ``out: File exists``."""
+    project = example("fabric")
+    assert run(project).code == 0
+    runs = choreo("run", "list", str(project)).out
+    shutil.rmtree(project / "out")
+    (project / "out").write_text("my notes\n")
+    result = run(project)
+    assert result.code == 1
+    assert result.err == f"error: {project / 'out'}: is a file, not a folder for the configs; remove it or choose " \
+                         "another with --out\n"
+    assert (project / "out").read_text() == "my notes\n"
+    assert choreo("run", "list", str(project)).out == runs  # the failed run kept nothing
+
+
 def test_config_show_blame_and_final_config_diff(example):
     project = example("fabric")
     assert run(project).code == 0

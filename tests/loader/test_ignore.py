@@ -90,6 +90,16 @@ def test_double_star_is_rejected_naming_the_file(tmp_path: Path) -> None:
         load_project(tmp_path)
 
 
+def test_an_ignore_file_that_is_not_utf8_is_named_as_any_project_file(tmp_path: Path) -> None:
+    """It said "cannot read ignore file: 'utf-8' codec can't decode byte 0xff in position 0: ...", Python's
+    words, where every other project file says "not valid UTF-8 (byte N)"."""
+    build(tmp_path, {"in/a.yaml": CM.format(name="a")})
+    (tmp_path / "in" / ".ignore").write_bytes(b"a.yaml\n\xff\n")
+    with pytest.raises(LoadError) as err:
+        load_project(tmp_path)
+    assert str(err.value) == "in/.ignore: not valid UTF-8 (byte 7)"
+
+
 def test_folder_listing_skips_ignore_file_hidden_and_ignored(tmp_path: Path) -> None:
     build(
         tmp_path,

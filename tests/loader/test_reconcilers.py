@@ -308,6 +308,15 @@ def test_inline_code_is_merged_and_files_win(tmp_path: Path) -> None:
         (with_for("  specUpdate: 'yes'\n"), "spec.specUpdate must be a boolean"),
         (with_for("  code: [a]\n"), "spec.code must be a mapping of file name to code text"),
         ("spec: [a]\n", "spec must be a mapping"),
+        (
+            "apiVersion: choreo.kform.dev/v1\n" + with_for(""),
+            "expected apiVersion choreo.kform.dev/v1alpha1, got 'choreo.kform.dev/v1'",
+        ),
+        ("apiVersion: 42\n" + with_for(""), "expected apiVersion choreo.kform.dev/v1alpha1, got 42"),
+        (
+            "for: {group: g, version: v1, kind: K}\nspec: {}\n",
+            "unknown field for (known: apiVersion, kind, metadata, spec, status)",
+        ),
     ],
 )
 def test_malformed_specs_name_file_and_reason(tmp_path: Path, spec: str, reason: str) -> None:

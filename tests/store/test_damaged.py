@@ -28,8 +28,28 @@ def test_store_file_being_a_folder(tmp_path: Path) -> None:
 
 def test_store_file_that_is_not_a_database(tmp_path: Path) -> None:
     (tmp_path / "choreo.db").write_text("garbage " * 1000)
-    with pytest.raises(ChoreoError, match=r"/choreo\.db: cannot open the store \(file is not a database\)"):
+    with pytest.raises(StoreDamaged, match=r"/choreo\.db: the store is damaged \(file is not a database\); delete it"):
         SqliteBackend(tmp_path / "choreo.db")
+
+
+def test_damaged_pages_name_the_store_at_any_statement(tmp_path: Path) -> None:
+    """SQLite finds a damaged page only when a statement reads it, long after the file was opened: that was an
+    internal error (``DatabaseError: database disk image is malformed``) naming neither the file nor a way out."""
+    path = tmp_path / "choreo.db"
+    store = SqliteBackend(path)
+    for n in range(200):
+        put(store, f"object-{n}", note="x" * 300)
+    store.close()
+    with path.open("r+b") as file:  # the header and schema page stay, every later page is overwritten
+        file.seek(4096)
+        file.write(b"\xde\xad\xbe\xef" * (path.stat().st_size // 4))
+    with pytest.raises(StoreDamaged) as err:
+        store = SqliteBackend(path)
+        store.list(GROUP, KIND)
+    assert str(err.value) == (
+        f"{path}: the store is damaged (database disk image is malformed); delete it (the project's .choreo "
+        "folder) to start afresh"
+    )
 
 
 @pytest.fixture
@@ -83,3 +103,35 @@ def test_packed_bodies_and_counters_that_choreo_did_not_write_name_the_store(tmp
         db.execute("UPDATE meta SET value = 'abc' WHERE name = 'revision'")
     with pytest.raises(StoreDamaged, match=rf"^{path}: the stored revision is 'abc', not a number choreo wrote"):
         SqliteBackend(path).current_revision()
+
+
+def test_a_store_that_cannot_be_written_names_it_and_what_choreo_needs(tmp_path: Path) -> None:
+    """A store file or folder choreo may not write (a read-only mount, an immutable file) ended a run in an
+    internal error, ``OperationalError: attempt to write a readonly database``."""
+    path = tmp_path / "choreo.db"
+    store = SqliteBackend(path)
+    put(store, "a")
+    store._db.execute("PRAGMA query_only=ON")  # SQLite then answers a write as for a read-only file
+    with pytest.raises(ChoreoError) as err:
+        put(store, "b")
+    assert str(err.value) == (
+        f"{path}: cannot use the store (attempt to write a readonly database): choreo must be able to write it "
+        "and its folder"
+    )
+
+
+def test_a_stored_text_that_is_not_utf8_names_the_store(tmp_path: Path) -> None:
+    """Bytes that are no UTF-8 in a text column (a damaged page's head) made the sqlite3 module fail, with no
+    SQLite code, in an internal error quoting the garbage: ``OperationalError: Could not decode to UTF-8``."""
+    path = tmp_path / "choreo.db"
+    store = SqliteBackend(path)
+    put(store, "a")
+    store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE objects SET head = CAST(x'ff41' AS TEXT)")
+    with pytest.raises(StoreDamaged) as err:
+        SqliteBackend(path).list(GROUP, KIND)
+    assert str(err.value) == (
+        f"{path}: the store is damaged (a stored head is not UTF-8 text); delete it (the project's .choreo folder) "
+        "to start afresh"
+    )

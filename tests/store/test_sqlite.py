@@ -304,7 +304,7 @@ def test_close_releases_the_file(open_sqlite: Opener, store_path: Path) -> None:
 def test_a_file_that_is_not_a_database_is_a_clear_error(store_path: Path) -> None:
     store_path.parent.mkdir(parents=True)
     store_path.write_text("this is not sqlite, just some text that is long enough\n" * 20)
-    with pytest.raises(ChoreoError, match=r"store\.db: cannot open the store"):
+    with pytest.raises(ChoreoError, match=r"store\.db: the store is damaged \(file is not a database\); delete it"):
         SqliteBackend(store_path)
 
 

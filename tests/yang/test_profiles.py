@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from choreo.errors import ChoreoError
 from tests.yang.conftest import FIXTURES, snippet
 from yang.merge import merge_device
 from yang.profile_cache import compile_profile
@@ -84,6 +85,9 @@ def test_a_module_that_does_not_compile_is_an_error_naming_the_schema_node(tmp_p
         ("  repositories:\n  - repoURL: https://example.invalid/x.git\n    kind: branch\n    ref: main\n",
          "a git schema must be pinned"),
         ("", "implements no module"),
+        ("  modules: ietf-interfaces\n", "schemas/bad.yaml: spec.modules must be a list"),
+        ("  modules: [ietf-interfaces, [ietf-ip]]\n", "spec.modules[1] must be a module name, got list"),
+        ("  modules: ['']\n", "spec.modules[0] must be a module name, got an empty string"),
     ],
 )
 def test_bad_schema_files_name_the_file_and_field(tmp_path, extra, message):
@@ -91,6 +95,23 @@ def test_bad_schema_files_name_the_file_and_field(tmp_path, extra, message):
     with pytest.raises(ProfileError) as err:
         load_profiles(tmp_path)
     assert str(err.value).startswith("schemas/bad.yaml: ") and message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("metadata: ietf\nspec: {provider: p, version: v, modules: [m]}\n", "metadata must be a mapping, got string"),
+        ("metadata: {name: bad}\nspec: 42\n", "spec must be a mapping"),
+    ],
+)
+def test_metadata_or_spec_that_is_not_a_mapping_names_the_file(tmp_path, text, message):
+    """A metadata given as text was an internal error (AttributeError); a spec given as a number said it was
+    missing."""
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "bad.yaml").write_text("apiVersion: inv.sdcio.dev/v1alpha1\nkind: Schema\n" + text)
+    with pytest.raises(ChoreoError) as err:
+        load_profiles(tmp_path)
+    assert str(err.value) in (f"schemas/bad.yaml: {message}", f"schemas/bad.yaml:1: {message}")
 
 
 def test_two_schemas_for_one_provider_and_version_are_an_error(tmp_path):

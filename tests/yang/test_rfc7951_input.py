@@ -65,3 +65,14 @@ def test_json_text_is_one_value_without_a_byte_order_mark_and_exponent_forms_are
         "dev2: /: spec.config[0].value: text after the JSON value at line 2 column 1: JSON text is one value "
         "(RFC 8259, section 2) [from Config default/dev2-ports]"]
     assert json.loads((project / "out" / "dev3.json").read_text())["fx-net:network"]["port"][0]["mtu"] == 1500
+
+
+def test_a_running_config_that_is_no_json_object_is_one_error(tmp_path):
+    """A running config holding a list was reported twice: as no mapping of top-level members, and again when
+    the stage wrote it as a RunningConfig, whose ``status.value`` the CRD refuses."""
+    project = text_project(tmp_path / "fx")
+    (project / "runningconfigs" / "dev1.json").write_text("[1, 2]\n")
+    stage = run(project)
+    assert stage.errors == [
+        "dev1: /: a config value must be a mapping of top-level members, got a list "
+        "[from RunningConfig default/dev1 (runningconfigs/dev1.json:1)]"]
