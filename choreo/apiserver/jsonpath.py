@@ -7,7 +7,9 @@ Supported: ``.field`` (a dot or bracket inside a key escaped with ``\\``, as in
 ``.metadata.annotations.api\\.choreo\\.kform\\.dev/origin``), ``['field']``, ``[n]``, ``[a:b]``, ``[*]``,
 ``..field``, ``[?(@.path OP literal)]`` with ``== != < > <= >=`` and ``[?(@.path)]``; ``{range EXPR}…{end}``;
 string literals; ``@`` and ``$``.
-A malformed expression raises ``ChoreoError`` naming it.
+A quoted key is read as kubectl reads it, as the path it spells (``['metadata.name']`` is
+``.metadata.name``). ``true``, ``false`` and numbers print as themselves. A malformed expression raises
+``ChoreoError`` in kubectl's words (``error parsing jsonpath {.items[, unterminated array``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from choreo.errors import ChoreoError
 
 _MISSING = object()
-_FIELD = r"(?:\\.|[^\s.,\[\]{}@\\])+"  # as kubectl reads a field: up to . , [ ] { } @ or a space; \. escapes
+_FIELD = r"(?:\\.|[^\s.,\[\]{}@\\])*"  # as kubectl reads a field: up to . , [ ] { } @ or a space; \. escapes
 _TOKEN = re.compile(
     rf"""\s*(?:
         (?P<recurse>\.\.(?P<rname>{_FIELD}))
@@ -31,7 +33,10 @@ _TOKEN = re.compile(
 )
 _ESCAPE = re.compile(r"\\(.)")
 _FILTER = re.compile(r"^\?\(\s*@(?P<path>[^=!<>]*?)\s*(?:(?P<op>==|!=|<=|>=|<|>)\s*(?P<value>.+?))?\s*\)$")
-_SLICE = re.compile(r"^(-?\d*):(-?\d*)$")
+_SLICE = re.compile(r"^(-?\d*):(-?\d*)(?::(-?\d*))?$")
+_QUOTED_KEY = re.compile(r"'([^']*)'")
+_QUOTED_KEYS = re.compile(r"'[^']*'(?:\s*,\s*'[^']*')*")
+_LITERAL = re.compile(r"true|false|-?\d+(?:\.\d+)?")  # what kubectl's parser reads as a bool or a number
 
 
 def _children(value: Any) -> list[Any]:
@@ -70,6 +75,11 @@ def _compare(left: Any, op: str, right: Any) -> bool:
     return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
 
 
+def parse_error(expression: str, problem: str) -> ChoreoError:
+    """A template kubectl cannot parse, in its words."""
+    return ChoreoError(f"error parsing jsonpath {expression}, {problem}")
+
+
 def _step_bracket(values: list[Any], inner: str, expression: str) -> list[Any]:
     inner = inner.strip()
     if inner == "*":
@@ -77,7 +87,7 @@ def _step_bracket(values: list[Any], inner: str, expression: str) -> list[Any]:
     if inner.startswith("?"):
         found = _FILTER.match(inner)
         if not found:
-            raise ChoreoError(f"jsonpath {expression}: cannot read the filter [{inner}]")
+            raise parse_error(expression, f"invalid filter [{inner}]")
         out = []
         for item in (c for v in values for c in (v if isinstance(v, list) else _children(v))):
             got = evaluate(item, found["path"] or "", expression)
@@ -87,18 +97,18 @@ def _step_bracket(values: list[Any], inner: str, expression: str) -> list[Any]:
             elif any(_compare(g, found["op"], _literal(found["value"])) for g in got):
                 out.append(item)
         return out
-    if inner[:1] in "'\"":
-        keys = [_literal(part) for part in inner.split(",")]
-        return [v[k] for v in values if isinstance(v, dict) for k in keys if k in v]
+    if _QUOTED_KEYS.fullmatch(inner):  # kubectl reads each key as the path it spells: 'a.b' is .a.b
+        return [c for key in _QUOTED_KEY.findall(inner) for c in evaluate(values, "." + key, expression, many=True)]
     sliced = _SLICE.match(inner)
     if sliced:
         start = int(sliced[1]) if sliced[1] else None
         stop = int(sliced[2]) if sliced[2] else None
-        return [c for v in values if isinstance(v, list) for c in v[start:stop]]
+        step = int(sliced[3]) if sliced[3] else None
+        return [c for v in values if isinstance(v, list) for c in v[start:stop:step]]
     try:
         index = int(inner)
     except ValueError:
-        raise ChoreoError(f"jsonpath {expression}: cannot read [{inner}]") from None
+        raise parse_error(expression, f"invalid array index {inner}") from None
     return [v[index] for v in values if isinstance(v, list) and -len(v) <= index < len(v)]
 
 
@@ -107,25 +117,29 @@ def _unescaped(field: str) -> str:
     return _ESCAPE.sub(r"\1", field)
 
 
-def evaluate(root: Any, path: str, expression: str | None = None) -> list[Any]:
-    """Every value ``path`` (``.a.b[0]``, with or without ``@``/``$`` in front) selects in ``root``."""
+def evaluate(root: Any, path: str, expression: str | None = None, *, many: bool = False) -> list[Any]:
+    """Every value ``path`` (``.a.b[0]``, with or without ``@``/``$`` in front) selects in ``root`` (``many``:
+    in each of the values ``root`` lists)."""
     expression = expression or path
     rest = path.strip()
     if rest[:1] in ("@", "$"):
         rest = rest[1:]
-    values = [root]
+    values = list(root) if many else [root]
     while rest:
         found = _TOKEN.match(rest)
         if not found:
-            raise ChoreoError(f"jsonpath {expression}: cannot read {rest!r}")
+            raise _unreadable(expression, rest.lstrip())
         rest = rest[found.end() :]
-        if found["recurse"]:
+        if found["recurse"] is not None:
             name = _unescaped(found["rname"])
             everything = [d for v in values for d in _descendants(v)]
-            values = [c for d in everything for c in _children(d)] if name == "*" else [
-                d[name] for d in everything if isinstance(d, dict) and name in d
-            ]
-        elif found["name"]:
+            if not name:
+                values = everything
+            else:
+                values = [c for d in everything for c in _children(d)] if name == "*" else [
+                    d[name] for d in everything if isinstance(d, dict) and name in d
+                ]
+        elif found["name"] is not None:
             name = _unescaped(found["name"])
             values = [c for v in values for c in _children(v)] if name == "*" else [
                 v[name] for v in values if isinstance(v, dict) and name in v
@@ -133,6 +147,12 @@ def evaluate(root: Any, path: str, expression: str | None = None) -> list[Any]:
         else:
             values = _step_bracket(values, found["bracket"], expression)
     return values
+
+
+def _unreadable(expression: str, rest: str) -> ChoreoError:
+    if rest.startswith("["):
+        return parse_error(expression, "unterminated array")
+    return parse_error(expression, f"unrecognized character in action: U+{ord(rest[0]):04X} '{rest[0]}'")
 
 
 def text(value: Any) -> str:
@@ -157,8 +177,10 @@ def _parts(template: str) -> Iterator[tuple[str, str]]:
             if template[end] in "'\"":
                 quote = "" if quote == template[end] else (quote or template[end])
             end += 1
-        if end >= len(template):
-            raise ChoreoError(f"jsonpath {template}: unclosed {{")
+        if end >= len(template):  # kubectl's parser meets an open [ before the end
+            bracket = template.find("[", start)
+            unclosed = bracket >= 0 and "]" not in template[bracket:]
+            raise parse_error(template, "unterminated array" if unclosed else "unclosed action")
         yield "expr", template[start + 1 : end].strip()
         position = end + 1
 
@@ -187,8 +209,10 @@ def _render(parts: list[tuple[str, str]], index: int, root: Any, template: str) 
             if not items:
                 _, body_end = _render(parts, index, root, template)
             index = body_end
-        elif piece[:1] in "'\"":
+        elif piece[:1] and piece[0] in "'\"":
             out.append(json.loads(f'"{piece[1:-1]}"') if piece[0] == '"' else piece[1:-1])
+        elif _LITERAL.fullmatch(piece):
+            out.append(piece)
         else:
             out.append(" ".join(text(v) for v in evaluate(root, piece, template)))
     return "".join(out), index

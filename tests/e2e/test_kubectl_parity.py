@@ -1,0 +1,61 @@
+"""kubectl is the judge of choreo's reads: the same command, given to kubectl against a server of a project and
+to ``choreo`` on the project folder and on that server, prints the same bytes on stdout and stderr and exits
+alike (an AGE cell aside, which moves between two commands).
+
+One real server serves the interface example with ``-r`` (its IPClaims have printer columns, its Reconciler
+has code over several lines); kubectl 1.21 and later (1.20 still showed managed fields and explained fields in
+its older layout).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import choreo
+from tests.e2e.test_describe import NEWER_KUBECTLS
+from tests.e2e.test_server import kubeconfig
+from tests.server.harness import Http, ServerProcess, copy_example, idle, wait_for
+
+pytestmark = pytest.mark.skipif(not NEWER_KUBECTLS, reason="no kubectl 1.21 or later")
+AGE = re.compile(r"(?<=\s)\d+[smhd](\d+[smh])?(?=\s|$)")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
+    folder = tmp_path_factory.mktemp("parity")
+    project = copy_example("interface", folder)
+    server = ServerProcess(str(project), "-r", "--address", "127.0.0.1:0")
+    try:
+        url = server.wait_ready()
+        wait_for(lambda: idle(Http(url)), "the first reconciles")
+        yield url, project, kubeconfig(folder / "kubeconfig", url)
+    finally:
+        server.stop()
+
+
+def _same(served: tuple[str, Path, Path], tmp_path: Path, *args: str) -> None:
+    url, project, config = served
+    kubectl = NEWER_KUBECTLS[-1]
+    theirs = subprocess.run([kubectl, "--kubeconfig", str(config), "--cache-dir", str(tmp_path / "cache"), *args],
+                            capture_output=True, text=True, timeout=60)
+    expected = (AGE.sub("AGE", theirs.stdout), theirs.stderr, theirs.returncode)
+    for where in (("-C", str(project)), ("--server", url)):
+        ours = choreo(*args, *where)
+        assert (AGE.sub("AGE", ours.out), ours.err, ours.code) == expected, (args, where)
+
+
+@pytest.mark.parametrize("args", [
+    ("get", "ipclaims", "-o", "jsonpath={}"),  # the whole object (choreo failed with an internal error)
+    ("get", "nodes", "-o", "jsonpath={.items[*]['metadata.name']} {true} {.}"),  # a quoted key is a path
+    ("get", "nodes", "-o", "jsonpath={.items["),
+    ("get", "nodes", "-o", "jsonpath={.items[a]}"),
+    ("get", "nodes", "-o", "jsonpath={.kind,.apiVersion}"),
+    ("get", "nodes", "-o", "jsonpath={.kind"),
+])
+def test_reads_print_what_kubectl_prints(served: tuple[str, Path, Path], tmp_path: Path, args: tuple[str, ...]) -> None:
+    _same(served, tmp_path, *args)
