@@ -20,7 +20,7 @@ import click
 
 from choreo.apiserver.columns import age
 from choreo.cli import get as get_command
-from choreo.cli import tabwriter
+from choreo.cli import printers, tabwriter
 from choreo.cli.common import addressable
 from choreo.server.client import ServerClient
 
@@ -42,17 +42,6 @@ def smart_label(field: str) -> str:
     return " ".join(words)
 
 
-def _value(value: Any) -> str:
-    """A scalar as Go's ``%v`` prints the JSON value."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "<nil>"
-    if isinstance(value, list):
-        return "[" + " ".join(_value(v) for v in value) + "]"
-    return str(value)
-
-
 def _content(lines: list[str], level: int, content: Object, prefix: str) -> None:
     indent = "  " * level
     for field in sorted(content):
@@ -68,9 +57,9 @@ def _content(lines: list[str], level: int, content: Object, prefix: str) -> None
                 if isinstance(child, dict):
                     _content(lines, level + 1, child, path)
                 else:
-                    lines.append(f"{indent}  {_value(child)}")
+                    lines.append(f"{indent}  {printers.go_value(child)}")
         else:
-            lines.append(f"{indent}{smart_label(field)}:\t{_value(value)}")
+            lines.append(f"{indent}{smart_label(field)}:\t{printers.go_value(value)}")
 
 
 def _multiline(lines: list[str], title: str, entries: list[str]) -> None:

@@ -334,7 +334,7 @@ def get(
                               f"{len(request.wanted)} resources were found")
         where = None if all_namespaces else namespace
         blocks = select(source, request, where, labels, fields)
-        if not show_managed_fields:
+        if not show_managed_fields and fmt in ("yaml", "json"):  # as kubectl: the templates see them
             for block in blocks:
                 block.objects = [ssa.strip_managed_fields(o) for o in block.objects]
         if sort_by is not None:
@@ -370,7 +370,8 @@ class Follow:
 
     def __init__(self, block: printers.Block, fmt: str | None, every: bool, extra: Sequence[printers.Column],
                  no_headers: bool, managed_fields: bool) -> None:
-        self.block, self.fmt, self.headers, self.managed_fields = block, fmt, not no_headers, managed_fields
+        self.block, self.fmt, self.headers = block, fmt, not no_headers
+        self.managed_fields = managed_fields or fmt not in ("yaml", "json")
         self.rows = printers.TableRows(block, fmt == "wide", every, extra, several=False)
 
     def start(self, *, listed: bool) -> None:

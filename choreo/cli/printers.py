@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from choreo.apiserver import columns as kind_columns
@@ -49,9 +50,39 @@ class Column:
     def cell(self, obj: Object, now: datetime) -> str:
         if self.custom:
             values = self.source.values(obj)
-            return NONE if not values or values == [None] else ",".join(jsonpath.text(v) for v in values)
+            return NONE if not values or values == [None] else ",".join(go_value(v) for v in values)
         value = self.source.cell(obj, now)
         return "" if value is None else jsonpath.text(value)  # kubectl leaves a Table's empty cell blank
+
+
+def go_value(value: Any) -> str:
+    """A JSON value as Go's ``%v`` prints it, as kubectl's custom columns and ``describe`` show a value:
+    ``true``, ``<nil>``, ``[a b]``, ``map[k:v]`` (keys sorted), a float as its shortest ``%g``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "<nil>"
+    if isinstance(value, float):
+        return _go_float(value)
+    if isinstance(value, list):
+        return "[" + " ".join(go_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{go_value(v)}" for k, v in sorted(value.items())) + "]"
+    return str(value)
+
+
+def _go_float(value: float) -> str:
+    """Go's ``%v`` of a float64: the shortest digits, as an exponent below 1e-4 and from 1e+06 on."""
+    if math.isnan(value) or math.isinf(value):
+        return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
+    shortest = Decimal(repr(value))
+    exponent = shortest.adjusted()
+    if -4 <= exponent < 6:
+        return format(shortest.normalize(), "f")
+    sign, digits, _ = shortest.normalize().as_tuple()
+    mantissa = "".join(map(str, digits))
+    mantissa = mantissa[0] + ("." + mantissa[1:] if len(mantissa) > 1 else "")
+    return f"{'-' if sign else ''}{mantissa}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
 
 
 @dataclass
@@ -190,9 +221,7 @@ def custom_columns(spec: str, objects: list[Object], *, headers: bool = True) ->
             raise ChoreoError(f"custom-columns {spec}: expected HEADER:JSONPATH[,HEADER:JSONPATH...]")
         found = kind_columns.PrinterColumn(header, jsonpath.relaxed(path).strip("{}"))
         columns.append(Column(header, found, custom=True))
-    if not objects:
-        return []
-    now = datetime.now(UTC)
+    now = datetime.now(UTC)  # no objects: the header alone, as kubectl prints it
     heading = [[c.header for c in columns]] if headers else []
     return kubectl_table([*heading, *([c.cell(o, now) for c in columns] for o in objects)])
 

@@ -51,11 +51,13 @@ def _same(served: tuple[str, Path, Path], tmp_path: Path, *args: str) -> None:
 
 @pytest.mark.parametrize("args", [
     ("get", "ipclaims", "-o", "jsonpath={}"),  # the whole object (choreo failed with an internal error)
+    ("get", "nodes", "-o", "jsonpath={.items[0].metadata.managedFields[0].manager}"),  # templates see them
     ("get", "nodes", "-o", "jsonpath={.items[*]['metadata.name']} {true} {.}"),  # a quoted key is a path
     ("get", "nodes", "-o", "jsonpath={.items["),
     ("get", "nodes", "-o", "jsonpath={.items[a]}"),
     ("get", "nodes", "-o", "jsonpath={.kind,.apiVersion}"),
     ("get", "nodes", "-o", "jsonpath={.kind"),
+    ("get", "ipclaims", "-o", "custom-columns=NAME:.metadata.name,C:.status.conditions,L:.metadata.finalizers"),
 ])
 def test_reads_print_what_kubectl_prints(served: tuple[str, Path, Path], tmp_path: Path, args: tuple[str, ...]) -> None:
     _same(served, tmp_path, *args)
