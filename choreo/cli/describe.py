@@ -141,6 +141,6 @@ def describe(
             about = [e for e in events[where] if (e.get("involvedObject") or {}).get("uid") == md.get("uid")]
             texts.append("\n".join(describe_object(obj, about, now)) + "\n")
     if not texts:
-        get_command.say_nothing_found(request, namespace, all_namespaces)
+        get_command.say_nothing_found(None if all_namespaces else namespace)  # kubectl's, for every kind
         return
     click.echo("\n\n".join(texts), nl=False)

@@ -353,15 +353,16 @@ def get(
     objects = [o for block in blocks for o in block.objects]
     text = _render(blocks, printers.document(objects, request.single), fmt, all_namespaces, extra, no_headers)
     click.echo(text, nl=False)
-    if not objects and fmt not in ("yaml", "json") and not (fmt or "").startswith("jsonpath="):
-        say_nothing_found(request, namespace, all_namespaces)
+    if not objects and fmt in (None, "wide"):  # kubectl says so under its tables only
+        namespaced = all(kind.namespaced for kind, _ in request.wanted) and not all_namespaces
+        say_nothing_found(namespace if namespaced else None)
 
 
-def say_nothing_found(request: Request, namespace: str, all_namespaces: bool) -> None:
-    """kubectl's line on stderr when no object matched (``get``, ``describe``)."""
-    namespaced = any(kind.namespaced for kind, _ in request.wanted)
-    where = f" in {namespace} namespace" if namespaced and not all_namespaces else ""
-    click.echo(shorten(f"No resources found{where}."), err=True)  # -n may be any length
+def say_nothing_found(namespace: str | None) -> None:
+    """kubectl's line on stderr when no object matched (``get``, ``describe``): it names the namespace when
+    every kind asked for lives in one and -A was not given."""
+    click.echo(shorten(f"No resources found in {namespace} namespace.") if namespace else "No resources found",
+               err=True)  # -n may be any length
 
 
 class Follow:

@@ -58,6 +58,14 @@ def _same(served: tuple[str, Path, Path], tmp_path: Path, *args: str) -> None:
     ("get", "nodes", "-o", "jsonpath={.kind,.apiVersion}"),
     ("get", "nodes", "-o", "jsonpath={.kind"),
     ("get", "ipclaims", "-o", "custom-columns=NAME:.metadata.name,C:.status.conditions,L:.metadata.finalizers"),
+    ("get", "namespaces", "-o", "custom-columns=NAME:.metadata.name"),  # nothing: the header alone
+    ("get", "namespaces"),  # a kind of no namespace: nothing found, without one
+    ("get", "namespaces,nodes", "-l", "x=y"),
+    ("get", "nodes", "-A", "-l", "x=y"),
+    ("get", "nodes", "-l", "x=y"),
+    ("get", "nodes", "-l", "x=y", "-o", "name"),  # no line under a format that is no table
+    ("describe", "nodes", "-l", "x=y", "-A"),
+    ("describe", "namespaces"),
 ])
 def test_reads_print_what_kubectl_prints(served: tuple[str, Path, Path], tmp_path: Path, args: tuple[str, ...]) -> None:
     _same(served, tmp_path, *args)
