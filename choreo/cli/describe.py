@@ -84,8 +84,11 @@ def _cut(text: str, width: int) -> str:
 
 
 def aligned(lines: Sequence[str]) -> list[str]:
-    """Lines of tab-separated cells as kubectl's describe aligns them (Go's tabwriter, padding 2)."""
-    return tabwriter.align([line.split("\t") for line in lines], padding=PADDING)
+    """Lines of tab-separated cells as kubectl's describe aligns them (Go's tabwriter, padding 2). A value of
+    several lines (a reconciler's code) ends its line at each newline, as in the tabwriter: a line of it
+    without a tab ends the column above it."""
+    physical = [part for line in lines for part in line.split("\n")]
+    return tabwriter.align([line.split("\t") for line in physical], padding=PADDING)
 
 
 def describe_object(obj: Object, events: Sequence[Object], now: datetime) -> list[str]:

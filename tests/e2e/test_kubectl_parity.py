@@ -66,6 +66,7 @@ def _same(served: tuple[str, Path, Path], tmp_path: Path, *args: str) -> None:
     ("get", "nodes", "-l", "x=y", "-o", "name"),  # no line under a format that is no table
     ("describe", "nodes", "-l", "x=y", "-A"),
     ("describe", "namespaces"),
+    ("describe", "reconcilers"),  # code over several lines: the columns after it are aligned anew
 ])
 def test_reads_print_what_kubectl_prints(served: tuple[str, Path, Path], tmp_path: Path, args: tuple[str, ...]) -> None:
     _same(served, tmp_path, *args)
