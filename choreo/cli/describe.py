@@ -131,8 +131,9 @@ def describe(
     now = datetime.now(UTC)
     with get_command.object_source(client, directory) as source:
         request = get_command.parse_request(source.kinds(), resources)
-        blocks = get_command.select(source, request, None if all_namespaces else namespace, labels)
-        objects = [o for block in blocks for o in block.objects]
+        get_command.check_selectors(request, labels, None, all_namespaces, resources)
+        selection = get_command.select(source, request, None if all_namespaces else namespace, labels)
+        objects = [o for block in selection.blocks for o in block.objects]
         event_kind = get_command.resolve_kinds(source.kinds(), "events")[0]
         events: dict[str, list[Object]] = {}  # by namespace, each listed once
         texts = []
@@ -143,7 +144,8 @@ def describe(
                 events[where] = source.objects(event_kind, where)
             about = [e for e in events[where] if (e.get("involvedObject") or {}).get("uid") == md.get("uid")]
             texts.append("\n".join(describe_object(obj, about, now)) + "\n")
-    if not texts:
+    if not texts and not selection.errors:
         get_command.say_nothing_found(None if all_namespaces else namespace)  # kubectl's, for every kind
         return
     click.echo("\n\n".join(texts), nl=False)
+    get_command.report_errors(selection)

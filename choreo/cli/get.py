@@ -25,7 +25,8 @@ from choreo.apiserver.server import APIServer
 from choreo.cli import completion, printers, watching
 from choreo.cli.branchview import branch_project, require_checked_out, wanted_branch
 from choreo.cli.common import addressable, allocator_crds, echo_lines, project_api, project_dir
-from choreo.errors import ChoreoError, NotFound
+from choreo.cli.exits import FAILED
+from choreo.errors import BadRequest, ChoreoError, NotFound
 from choreo.messages import shorten
 from choreo.plugins import INTERNAL_RECONCILERS
 from choreo.server.client import ResourceInfo, ServerClient
@@ -211,26 +212,73 @@ def parse_request(kinds: Sequence[Kind], args: Sequence[str]) -> Request:
     return Request([(kind, names) for kind in resolve_kinds(kinds, args[0])], single=len(names) == 1)
 
 
+@dataclass
+class Selection:
+    """The objects asked for, one block per kind, and the API's errors in kubectl's words: a kind whose list
+    was refused (a bad selector), a name asked for that is not there. kubectl prints what it found, then one
+    line for each error, and exits 1."""
+
+    blocks: list[printers.Block]
+    errors: list[ChoreoError]
+
+
+def check_selectors(request: Request, labels: str | None, fields: str | None, all_namespaces: bool,
+                    args: Sequence[str]) -> None:
+    """kubectl's refusals of names given with a selector or -A."""
+    if any(names for _kind, names in request.wanted):
+        if any("/" in a for a in args) and (labels or fields):
+            raise ChoreoError("selectors and the all flag cannot be used when passing resource/name arguments")
+        if labels or fields:
+            raise ChoreoError("name cannot be provided when a selector is specified")
+        if all_namespaces:
+            raise ChoreoError("a resource cannot be retrieved by name across all namespaces")
+
+
 def select(
     source: ObjectSource, request: Request, namespace: str | None, labels: str | None, fields: str | None = None
-) -> list[printers.Block]:
+) -> Selection:
     """The objects asked for, one block per kind, by namespace then name (as kubectl lists them)."""
-    matches = label_selector(labels)
-    blocks = []
+    blocks, errors = [], []
     for kind, names in request.wanted:
         where = namespace if kind.namespaced else None
-        objects = [o for o in source.objects(kind, where, fields) if matches(o)]
+        try:
+            matches = label_selector(labels)
+            objects = [o for o in source.objects(kind, where, fields) if matches(o)]
+        except BadRequest as error:  # kubectl's words around the API's answer
+            errors.append(BadRequest(f'Unable to find "{_group_version_resource(kind)}" that match label selector '
+                                     f'"{labels or ""}", field selector "{fields or ""}": {error}').as_from_server())
+            continue
         if names:
             by_name = {o["metadata"]["name"]: o for o in objects}
-            missing = [n for n in names if n not in by_name]
-            if missing:
-                elsewhere = f" in namespace {where}" if where and where != "default" else ""
-                raise NotFound(f'{kind.kind}.{kind.group} "{missing[0]}" not found{elsewhere}')
-            objects = [by_name[n] for n in names]
+            errors.extend(_not_found(source, kind, where, n) for n in names if n not in by_name)
+            objects = [by_name[n] for n in names if n in by_name]
         else:
             objects.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         blocks.append(printers.Block(type_name(kind), source.columns(kind), objects))
-    return blocks
+    return Selection(blocks, errors)
+
+
+def _group_version_resource(kind: Kind) -> str:
+    return f"{kind.group}/{kind.api_version.rpartition('/')[2]}, Resource={kind.plural}"
+
+
+def _not_found(source: ObjectSource, kind: Kind, namespace: str | None, name: str) -> ChoreoError:
+    """kubectl's NotFound for a name: the namespace's own when it is not ``default`` and no Namespace object
+    has its name (kubectl asks the API for it after a miss)."""
+    if namespace not in (None, "default"):
+        namespaces = resolve_kinds(source.kinds(), "namespaces")[0]
+        if not any(n["metadata"]["name"] == namespace for n in source.objects(namespaces, None)):
+            return NotFound(f'namespaces "{namespace}" not found').as_from_server()
+    resource = f"{kind.plural}.{kind.group}" if kind.group else kind.plural
+    return NotFound(f'{resource} "{name}" not found').as_from_server()
+
+
+def report_errors(selection: Selection) -> None:
+    """The API's errors, after what was found, and exit 1 (kubectl's order and status)."""
+    if selection.errors:
+        for error in selection.errors:
+            click.echo(f"{error.prefix}{error}", err=True)
+        sys.exit(FAILED)
 
 
 def older_namespace_form(
@@ -327,13 +375,13 @@ def get(
         request = parse_request(source.kinds(), resources)
         if click.get_current_context().get_parameter_source("namespace") != ParameterSource.COMMANDLINE:
             request, namespace = older_namespace_form(source, request, resources, namespace)
-        if all_namespaces and any(names for _kind, names in request.wanted):
-            raise ChoreoError("a resource cannot be retrieved by name across all namespaces (drop -A)")
+        check_selectors(request, labels, fields, all_namespaces, resources)
         if (watch or watch_only) and len(request.wanted) != 1:
             raise ChoreoError("watch is only supported on individual resources and resource collections, but "
                               f"{len(request.wanted)} resources were found")
         where = None if all_namespaces else namespace
-        blocks = select(source, request, where, labels, fields)
+        selection = select(source, request, where, labels, fields)
+        blocks = selection.blocks
         if not show_managed_fields and fmt in ("yaml", "json"):  # as kubectl: the templates see them
             for block in blocks:
                 block.objects = [ssa.strip_managed_fields(o) for o in block.objects]
@@ -351,9 +399,12 @@ def get(
                     view.changed(obj)
             return
     objects = [o for block in blocks for o in block.objects]
+    if selection.errors and request.single and fmt not in (None, "wide"):
+        report_errors(selection)  # kubectl prints no List around nothing for the one object asked for
     text = _render(blocks, printers.document(objects, request.single), fmt, all_namespaces, extra, no_headers)
     click.echo(text, nl=False)
-    if not objects and fmt in (None, "wide"):  # kubectl says so under its tables only
+    report_errors(selection)
+    if not objects and fmt in (None, "wide"):  # kubectl says so under its tables only, when nothing failed
         namespaced = all(kind.namespaced for kind, _ in request.wanted) and not all_namespaces
         say_nothing_found(namespace if namespaced else None)
 

@@ -94,7 +94,7 @@ def main() -> None:
         args = reference_flags.hoist(kubectl_spellings(sys.argv[1:]))
         cli.main(args, prog_name="choreo", standalone_mode=False)
     except ChoreoError as exc:  # one mistake, one short message (long lists go to the report files)
-        click.echo(f"error: {shorten(str(exc))}", err=True)
+        click.echo(f"{exc.prefix}{shorten(str(exc))}", err=True)
         sys.exit(FAILED)
     except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as click does
         _drop_stdout()

@@ -79,7 +79,8 @@ def test_nothing_in_a_namespace_is_said_as_kubectl_says_it(greetings: Path) -> N
     assert result.code == 0 and result.out == ""
     assert result.err == "No resources found in nope namespace.\n"
     missing = choreo("get", "greeting", "nobody", "-C", str(greetings))
-    assert missing.code == 1 and missing.err == 'error: Greeting.example.com "nobody" not found\n'
+    missing_line = 'Error from server (NotFound): greetings.example.com "nobody" not found\n'
+    assert (missing.code, missing.err) == (1, missing_line)
 
 
 def test_label_selectors(greetings: Path) -> None:
@@ -90,7 +91,9 @@ def test_label_selectors(greetings: Path) -> None:
     assert names("team in (blue),team!=red") == ["greeting.example.com/leaf2", "greeting.example.com/dave"]
     assert names("!team") == ["greeting.example.com/alice", "greeting.example.com/bob"]
     bad = choreo("get", "greetings", "-l", "team==", "-l", "a b", "-C", str(greetings))
-    assert bad.code == 1 and bad.err.startswith("error: unable to parse requirement")
+    assert bad.code == 1 and bad.err.startswith(
+        'Error from server (BadRequest): Unable to find "example.com/v1alpha1, Resource=greetings" that match '
+        'label selector "a b", field selector "": unable to parse requirement')  # the last -l, as kubectl
 
 
 def test_type_name_kind_lists_and_output_formats(greetings: Path) -> None:
@@ -198,4 +201,6 @@ def test_field_selector_and_no_headers_as_kubectl(greetings: Path) -> None:
     assert [r[0] for r in plain] == ["alice", "bob", "leaf10", "leaf2"]  # no NAME line
     undeclared = choreo("get", "greetings", "--field-selector", "spec.colour=red", *at)
     assert undeclared.code == 1 and undeclared.err.startswith(
-        "error: invalid field selector 'spec.colour=red': field label not supported: spec.colour")
+        "Error from server (BadRequest): Unable to find \"example.com/v1alpha1, Resource=greetings\" that match "
+        "label selector \"\", field selector \"spec.colour=red\": invalid field selector 'spec.colour=red': field "
+        "label not supported: spec.colour")

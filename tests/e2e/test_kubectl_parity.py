@@ -70,3 +70,25 @@ def _same(served: tuple[str, Path, Path], tmp_path: Path, *args: str) -> None:
 ])
 def test_reads_print_what_kubectl_prints(served: tuple[str, Path, Path], tmp_path: Path, args: tuple[str, ...]) -> None:
     _same(served, tmp_path, *args)
+
+
+@pytest.mark.parametrize("args", [
+    ("get", "nodes", "nope1", "node1", "nope2"),  # what is there, then a line for each name that is not
+    ("get", "nodes", "nope1", "node1", "-o", "name"),
+    ("get", "nodes", "nope1", "-o", "yaml"),  # no empty List around nothing
+    ("get", "nodes/nope1", "namespaces/x", "node/node1"),
+    ("get", "nodes", "node1", "-n", "lab"),  # kubectl asks whether the namespace is there
+    ("get", "customresourcedefinitions", "nope", "-n", "lab"),
+    ("describe", "nodes", "nope1", "node1", "nope2"),
+    ("describe", "nodes", "node1", "-n", "lab"),
+    ("get", "nodes", "-l", "a=("),
+    ("get", "nodes,namespaces", "--field-selector", "spec.x=y"),  # one error for each kind
+    ("describe", "nodes,namespaces", "-l", "a=("),
+    ("get", "nodes", "node1", "-l", "a=b"),
+    ("get", "nodes/node1", "-l", "a=b"),
+    ("get", "nodes", "node1", "-A"),
+])
+def test_errors_of_the_api_are_worded_as_kubectl_words_them(
+    served: tuple[str, Path, Path], tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    _same(served, tmp_path, *args)
