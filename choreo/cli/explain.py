@@ -257,9 +257,11 @@ def split_request(kinds: Sequence[KindNames], request: str) -> tuple[KindNames, 
     parts = request.split(".")
     for end in range(len(parts), 1, -1):
         try:
-            return resolve_kind(kinds, ".".join(parts[:end])), parts[end:]
+            kind = resolve_kind(kinds, ".".join(parts[:end]))
         except ChoreoError:
-            pass  # a shorter start may name it
+            continue  # a shorter start may name it
+        if kind.group == ".".join(parts[1:end]):  # a whole group: the start of one may be a field's name
+            return kind, parts[end:]
     return resolve_kind(kinds, parts[0]), parts[1:]
 
 

@@ -92,3 +92,16 @@ def test_errors_of_the_api_are_worded_as_kubectl_words_them(
     served: tuple[str, Path, Path], tmp_path: Path, args: tuple[str, ...]
 ) -> None:
     _same(served, tmp_path, *args)
+
+
+@pytest.mark.parametrize("args", [
+    ("get", "node.v1alpha1.example.com", "-o", "name"),  # RESOURCE.VERSION.GROUP
+    ("get", "ipclaims.ipam", "-o", "name"),  # the start of a group
+    ("get", "nodes.example", "node1"),
+    ("get", "namespaces.v1.", "-o", "name"),  # the core group, by version
+    ("get", "node.kuid.dev"),  # a group's end is no group: the resource is named in the error
+    ("describe", "ipclaim.ipam.be", "node1.loopback.ipv4"),
+])
+def test_a_kind_is_named_as_kubectl_reads_it(served: tuple[str, Path, Path], tmp_path: Path,
+                                              args: tuple[str, ...]) -> None:
+    _same(served, tmp_path, *args)
