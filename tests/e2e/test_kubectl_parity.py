@@ -101,7 +101,24 @@ def test_errors_of_the_api_are_worded_as_kubectl_words_them(
     ("get", "namespaces.v1.", "-o", "name"),  # the core group, by version
     ("get", "node.kuid.dev"),  # a group's end is no group: the resource is named in the error
     ("describe", "ipclaim.ipam.be", "node1.loopback.ipv4"),
+    ("explain", "nodes.example"),  # explain reads a field there, not a group
 ])
 def test_a_kind_is_named_as_kubectl_reads_it(served: tuple[str, Path, Path], tmp_path: Path,
                                               args: tuple[str, ...]) -> None:
+    _same(served, tmp_path, *args)
+
+
+@pytest.mark.parametrize("args", [
+    ("explain", "nodes.nope"),  # the kind's heading on stdout, then the error
+    ("explain", "nodes.spec.index.x"),
+    ("explain", "nope"),  # said without error:, as kubectl says it
+    ("explain", "nodes", "--api-version", "example.com/v9"),
+    ("explain", "nodes", "--api-version", "v1"),
+    ("explain", "nodes.spec."),
+    ("explain", "nodes.spec..index"),
+    ("explain", "nodes", "ipclaims"),
+    ("explain", "events.note", "--api-version", "events.k8s.io/v1"),  # the kind of that name in that group
+])
+def test_explain_mistakes_are_said_as_kubectl_says_them(served: tuple[str, Path, Path], tmp_path: Path,
+                                                         args: tuple[str, ...]) -> None:
     _same(served, tmp_path, *args)
