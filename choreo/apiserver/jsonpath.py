@@ -191,6 +191,52 @@ def render(template: str, root: Any) -> str:
     return out
 
 
+def values(template: str, root: Any) -> list[list[Any]]:
+    """kubectl's ``-o jsonpath-as-json``: what each piece of the template gives, as a list (a piece of text as
+    one string, ``true`` and numbers as JSON values, each piece of a range's body once for each item)."""
+    return _values(list(_parts(template)), root, template)
+
+
+def _values(parts: list[tuple[str, str]], root: Any, template: str) -> list[list[Any]]:
+    out: list[list[Any]] = []
+    for group in _top_level(parts):
+        kind, piece = group[0]
+        if kind == "text":
+            out.append([piece])
+        elif piece.startswith("range "):
+            body = group[1:-1] if group[-1] == ("expr", "end") else group[1:]
+            for item in evaluate(root, piece[len("range "):], template):
+                out.extend(_values(body, item, template))
+        elif piece == "end":
+            continue
+        elif _is_literal(piece):
+            out.append([_render([group[0]], 0, root, template)[0] if piece[0] in "'\"" else json.loads(piece)])
+        else:
+            out.append(evaluate(root, piece, template))
+    return out
+
+
+def _top_level(parts: list[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
+    """The pieces of a template one by one, a range with its body and ``end`` as one."""
+    group: list[tuple[str, str]] = []
+    depth = 0
+    for kind, piece in parts:
+        group.append((kind, piece))
+        if kind == "expr" and piece.startswith("range "):
+            depth += 1
+        elif kind == "expr" and piece == "end" and depth:
+            depth -= 1
+        if not depth:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def _is_literal(piece: str) -> bool:
+    return bool((piece[:1] and piece[0] in "'\"") or _LITERAL.fullmatch(piece))
+
+
 def _render(parts: list[tuple[str, str]], index: int, root: Any, template: str) -> tuple[str, int]:
     out: list[str] = []
     while index < len(parts):
@@ -209,10 +255,9 @@ def _render(parts: list[tuple[str, str]], index: int, root: Any, template: str) 
             if not items:
                 _, body_end = _render(parts, index, root, template)
             index = body_end
-        elif piece[:1] and piece[0] in "'\"":
-            out.append(json.loads(f'"{piece[1:-1]}"') if piece[0] == '"' else piece[1:-1])
-        elif _LITERAL.fullmatch(piece):
-            out.append(piece)
+        elif _is_literal(piece):
+            quote = piece[0]
+            out.append(json.loads(f'"{piece[1:-1]}"') if quote == '"' else piece[1:-1] if quote == "'" else piece)
         else:
             out.append(" ".join(text(v) for v in evaluate(root, piece, template)))
     return "".join(out), index

@@ -29,6 +29,7 @@ from choreo.cli.exits import FAILED
 from choreo.errors import BadRequest, ChoreoError, NotFound
 from choreo.messages import shorten
 from choreo.plugins import INTERNAL_RECONCILERS
+from choreo.results import kubectl_text
 from choreo.server.client import ResourceInfo, ServerClient
 from choreo.server.discovery import VERBS
 from choreo.server.query import Predicate, field_selector, label_selector
@@ -38,9 +39,12 @@ if TYPE_CHECKING:  # the loader is imported when a command needs it
 
 Object = dict[str, Any]
 CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
-FORMATS = ("wide", "name", "yaml", "json", "jsonpath=TEMPLATE", "go-template=TEMPLATE", "custom-columns=SPEC",
-           "jsonpath-file=FILE", "go-template-file=FILE", "custom-columns-file=FILE")
-_INLINE = ("jsonpath", "go-template", "custom-columns")  # the formats that carry their argument
+FORMATS = ("wide", "name", "yaml", "json", "jsonpath=TEMPLATE", "jsonpath-as-json=TEMPLATE", "go-template=TEMPLATE",
+           "custom-columns=SPEC", "jsonpath-file=FILE", "go-template-file=FILE", "custom-columns-file=FILE")
+_INLINE = ("jsonpath", "jsonpath-as-json", "go-template", "custom-columns")  # the formats that carry their argument
+_ALIASES = {"template": "go-template", "templatefile": "go-template-file"}  # kubectl's other names
+_KUBECTL_FORMATS = ("custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,"
+                    "jsonpath-file,name,template,templatefile,wide,yaml")
 
 
 class Kind(KindNames, Protocol):
@@ -302,24 +306,33 @@ def _has_object(source: ObjectSource, kind: Kind, namespace: str, name: str) -> 
 
 
 def _check_format(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    """The ``-o`` format, a ``-file`` one as the inline format with the file's text."""
+    """The ``-o`` format, a ``-file`` one as the inline format with the file's text; a mistake in kubectl's
+    words."""
     if value is None or value in ("wide", "name", "yaml", "json"):
         return value
     kind, _, argument = value.partition("=")
-    if kind in _INLINE and argument:
-        return value
-    if kind.endswith("-file") and kind.removesuffix("-file") in _INLINE and argument:
-        try:
-            text = Path(argument).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ChoreoError(f"-o {value}: cannot read {argument}: {getattr(error, 'strerror', None) or error}"
-                              ) from None
-        inline = kind.removesuffix("-file")
-        return f"{inline}={printers.custom_columns_file(text, argument) if inline == 'custom-columns' else text}"
-    if value == "completion":  # choreoctl's
-        instead = "choreo prints names with -o name; `choreo completion SHELL` completes the shell"
-        raise ChoreoError(f"-o completion: {instead}")
-    raise click.BadParameter(f"{value!r}: one of {', '.join(FORMATS)}")
+    kind = _ALIASES.get(kind, kind)
+    inline = kind.removesuffix("-file")
+    if inline not in _INLINE or (kind != inline and inline == "jsonpath-as-json"):
+        if value == "completion":  # choreoctl's
+            instead = "choreo prints names with -o name; `choreo completion SHELL` completes the shell"
+            raise ChoreoError(f"-o completion: {instead}")
+        raise ChoreoError(f'unable to match a printer suitable for the output format "{value}", allowed formats '
+                          f"are: {_KUBECTL_FORMATS}")
+    if not argument:
+        if inline == "custom-columns":
+            raise ChoreoError("custom-columns format specified but no custom columns given")
+        raise ChoreoError("template format specified but no template given")
+    if kind == inline:
+        return f"{kind}={argument}"
+    try:
+        text = Path(argument).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = str(getattr(error, "strerror", None) or error)
+        what = "template" if inline == "custom-columns" else "--template"
+        raise ChoreoError(f"error reading {what} {argument}, open {argument}: {reason[:1].lower()}{reason[1:]}"
+                          ) from None
+    return f"{inline}={printers.custom_columns_file(text, argument) if inline == 'custom-columns' else text}"
 
 
 def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -465,6 +478,8 @@ def _render(
     kind, _, argument = (fmt or "").partition("=")
     if kind == "jsonpath":  # exactly the template's text, as kubectl prints it
         return printers.jsonpath.render(argument, doc)
+    if kind == "jsonpath-as-json":
+        return "".join(f"{kubectl_text.json_text(values)}\n" for values in printers.jsonpath.values(argument, doc))
     if kind == "go-template":
         return printers.go_template(argument, doc)
     if fmt in ("yaml", "json"):

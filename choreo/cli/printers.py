@@ -218,7 +218,7 @@ def custom_columns(spec: str, objects: list[Object], *, headers: bool = True) ->
     for part in spec.split(","):
         header, sep, path = part.partition(":")
         if not sep or not header or not path:
-            raise ChoreoError(f"custom-columns {spec}: expected HEADER:JSONPATH[,HEADER:JSONPATH...]")
+            raise ChoreoError(f"unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>")
         found = kind_columns.PrinterColumn(header, jsonpath.relaxed(path).strip("{}"))
         columns.append(Column(header, found, custom=True))
     now = datetime.now(UTC)  # no objects: the header alone, as kubectl prints it

@@ -113,7 +113,10 @@ def test_type_name_kind_lists_and_output_formats(greetings: Path) -> None:
     columns = ok("get", "greetings", "-o", "custom-columns=WHO:.spec.name,LANG:spec.language", "-C", project)
     assert rows(columns)[:2] == [["WHO", "LANG"], ["Alice", "fr"]]
     bad = choreo("get", "greetings", "-o", "table", "-C", project)
-    assert bad.code == 2 and "jsonpath=TEMPLATE" in bad.err
+    assert (bad.code, bad.err) == (1, 'error: unable to match a printer suitable for the output format "table", '
+                                      "allowed formats are: custom-columns,custom-columns-file,go-template,"
+                                      "go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,"
+                                      "templatefile,wide,yaml\n")  # kubectl's words
     go = ok("get", "greetings", "-n=lab", "-o=go-template={{range .items}}{{.metadata.name}} {{.x}}\n{{end}}",
             "-C", project)  # kubectl's -X=VALUE; a missing key prints as in Go
     assert go == "carol <no value>\ndave <no value>\n"

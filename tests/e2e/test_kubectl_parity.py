@@ -122,3 +122,19 @@ def test_a_kind_is_named_as_kubectl_reads_it(served: tuple[str, Path, Path], tmp
 def test_explain_mistakes_are_said_as_kubectl_says_them(served: tuple[str, Path, Path], tmp_path: Path,
                                                          args: tuple[str, ...]) -> None:
     _same(served, tmp_path, *args)
+
+
+@pytest.mark.parametrize("args", [
+    ("get", "nodes", "-o", "bogus"),
+    ("get", "nodes", "-o", "jsonpath"),
+    ("get", "nodes", "-o", "jsonpath="),
+    ("get", "nodes", "-o", "custom-columns="),
+    ("get", "nodes", "-o", "custom-columns=A:.kind,B"),
+    ("get", "nodes", "-o", "jsonpath-file=/nope"),
+    ("get", "nodes", "-o", "custom-columns-file=/nope"),
+    ("get", "nodes", "-o", "template={{.kind}}"),  # kubectl's other name of go-template
+    ("get", "nodes", "-o", 'jsonpath-as-json={range .items[*]}{.metadata.name}{"\\n"}{end}{.kind}{true}'),
+])
+def test_output_formats_and_their_mistakes_are_kubectls(served: tuple[str, Path, Path], tmp_path: Path,
+                                                         args: tuple[str, ...]) -> None:
+    _same(served, tmp_path, *args)
