@@ -75,9 +75,17 @@ def _compare(left: Any, op: str, right: Any) -> bool:
     return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
 
 
-def parse_error(expression: str, problem: str) -> ChoreoError:
-    """A template kubectl cannot parse, in its words."""
-    return ChoreoError(f"error parsing jsonpath {expression}, {problem}")
+class SyntaxProblem(ChoreoError):
+    """A template kubectl cannot parse, in its words; ``problem`` alone is what kubectl says of a path of
+    ``--sort-by`` or ``-o custom-columns``."""
+
+    def __init__(self, expression: str, problem: str) -> None:
+        super().__init__(f"error parsing jsonpath {expression}, {problem}")
+        self.problem = problem
+
+
+def parse_error(expression: str, problem: str) -> SyntaxProblem:
+    return SyntaxProblem(expression, problem)
 
 
 def _step_bracket(values: list[Any], inner: str, expression: str) -> list[Any]:
@@ -261,6 +269,23 @@ def _render(parts: list[tuple[str, str]], index: int, root: Any, template: str) 
         else:
             out.append(" ".join(text(v) for v in evaluate(root, piece, template)))
     return "".join(out), index
+
+
+_RELAXED = re.compile(r"^\{\.?([^{}]+)\}$|^\.?([^{}]+)$")
+
+
+def checked_path(expression: str) -> str:
+    """A path the user gave to ``--sort-by`` or ``-o custom-columns``, as a template, refused in kubectl's
+    words when kubectl refuses it."""
+    if expression and not _RELAXED.match(expression):
+        raise ChoreoError("unexpected path string, expected a 'name1.name2' or '.name1.name2' or '{name1.name2}' "
+                          "or '{.name1.name2}'")
+    template = relaxed(expression)
+    try:
+        evaluate({}, template[1:-1], template)
+    except SyntaxProblem as error:
+        raise ChoreoError(error.problem) from None
+    return template
 
 
 def relaxed(expression: str) -> str:

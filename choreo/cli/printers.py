@@ -138,10 +138,10 @@ class _AllLabels(kind_columns.PrinterColumn):
 def sorted_by(objects: list[Object], path: str) -> list[Object]:
     """kubectl's ``--sort-by JSONPATH``: by the first value the path finds, numbers by value and before
     text; objects without one first. A path that finds nothing in any object is an error, as kubectl's."""
-    template = jsonpath.relaxed(path)
-    found = [jsonpath.evaluate(o, template.strip("{}")) for o in objects]
+    template = jsonpath.checked_path(path)
+    found = [jsonpath.evaluate(o, template[1:-1]) for o in objects]
     if objects and not any(v and v[0] is not None for v in found):
-        raise ChoreoError(f'--sort-by {path}: couldn\'t find any field with path "{template}" in the list of objects')
+        raise ChoreoError(f'couldn\'t find any field with path "{template}" in the list of objects')
 
     def key(values: list[Any]) -> tuple[int, Any]:
         value = values[0] if values else None
@@ -219,7 +219,7 @@ def custom_columns(spec: str, objects: list[Object], *, headers: bool = True) ->
         header, sep, path = part.partition(":")
         if not sep or not header or not path:
             raise ChoreoError(f"unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>")
-        found = kind_columns.PrinterColumn(header, jsonpath.relaxed(path).strip("{}"))
+        found = kind_columns.PrinterColumn(header, jsonpath.checked_path(path)[1:-1])
         columns.append(Column(header, found, custom=True))
     now = datetime.now(UTC)  # no objects: the header alone, as kubectl prints it
     heading = [[c.header for c in columns]] if headers else []

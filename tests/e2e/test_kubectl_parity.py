@@ -134,6 +134,10 @@ def test_explain_mistakes_are_said_as_kubectl_says_them(served: tuple[str, Path,
     ("get", "nodes", "-o", "custom-columns-file=/nope"),
     ("get", "nodes", "-o", "template={{.kind}}"),  # kubectl's other name of go-template
     ("get", "nodes", "-o", 'jsonpath-as-json={range .items[*]}{.metadata.name}{"\\n"}{end}{.kind}{true}'),
+    ("get", "nodes", "-o", "name", "--sort-by", ".nope"),
+    ("get", "nodes", "-o", "name", "--sort-by", "{.metadata.name"),
+    ("get", "nodes", "-o", "name", "--sort-by", ".metadata.x["),
+    ("get", "nodes", "-o", "custom-columns=A:{.x"),
 ])
 def test_output_formats_and_their_mistakes_are_kubectls(served: tuple[str, Path, Path], tmp_path: Path,
                                                          args: tuple[str, ...]) -> None:
