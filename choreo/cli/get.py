@@ -499,20 +499,27 @@ def _render(
 
 @click.command("api-resources")
 @click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
-@click.option("-o", "--output", "fmt", type=click.Choice(["wide", "name"]), default=None,
+@click.option("-o", "--output", "fmt", default=None, metavar="wide|name",
               help="wide: with VERBS and CATEGORIES; name: PLURAL.GROUP lines.")
 @click.option("--api-group", default=None, help="Only the kinds of this group ('' for the core group).")
 @click.option("--namespaced", type=click.BOOL, default=None, help="true: only namespaced kinds; false: only others.")
-@click.option("--categories", default=None, help="Only the kinds in one of these categories (a,b).")
-@click.option("--sort-by", type=click.Choice(["name", "kind"]), default=None, help="Sort by name or kind.")
+@click.option("--categories", default=None, help="Only the kinds in all of these categories (a,b).")
+@click.option("--verbs", multiple=True, metavar="VERB[,VERB...]", help="Only the kinds that take all these verbs.")
+@click.option("--sort-by", default=None, metavar="name|kind", help="Sort by name or kind.")
 @click.option("--no-headers", is_flag=True, help="The table without its header line.")
+@click.option("--cached", is_flag=True, help="Accepted for kubectl's sake: choreo reads the kinds anew every time.")
 @addressable("directory")
 def api_resources(
     client: ServerClient | None, directory: str | None, fmt: str | None, api_group: str | None,
-    namespaced: bool | None, categories: str | None, sort_by: str | None, no_headers: bool,
+    namespaced: bool | None, categories: str | None, verbs: tuple[str, ...], sort_by: str | None,
+    no_headers: bool, cached: bool,
 ) -> None:
     """List the kinds the project registers, the built-in allocators' (-r) included (the server's kinds,
     when addressed), as kubectl api-resources does."""
+    if fmt not in (None, "wide", "name"):
+        raise ChoreoError(f"--output {fmt} is not available")  # kubectl's words, as the two below
+    if sort_by not in (None, "name", "kind"):
+        raise ChoreoError("--sort-by accepts only name or kind")
     branch = wanted_branch()
     if client is not None:
         if branch is not None:
@@ -522,9 +529,10 @@ def api_resources(
         with branch_project(directory, branch) as elsewhere:
             resources = memory_api(elsewhere or project_dir(directory), with_objects=False).registry.resources()
     wanted = set(filter(None, (categories or "").split(",")))
+    taken = {verb for given in verbs for verb in given.split(",") if verb}
     chosen = [r for r in resources if (api_group is None or r.group == api_group)
               and (namespaced is None or r.namespaced == namespaced)
-              and (not wanted or wanted & set(r.categories))]
+              and wanted <= set(r.categories) and taken <= set(VERBS)]
     # kubectl lists the core group first, then the groups and their kinds as discovery gives them
     chosen.sort(key=lambda r: (r.group != "", r.group, r.plural))
     if sort_by:

@@ -142,3 +142,16 @@ def test_explain_mistakes_are_said_as_kubectl_says_them(served: tuple[str, Path,
 def test_output_formats_and_their_mistakes_are_kubectls(served: tuple[str, Path, Path], tmp_path: Path,
                                                          args: tuple[str, ...]) -> None:
     _same(served, tmp_path, *args)
+
+
+@pytest.mark.parametrize("args", [
+    ("api-resources", "-o", "yaml"),
+    ("api-resources", "--sort-by", "plural"),
+    ("api-resources", "--verbs", "list,watch", "-o", "name"),
+    ("api-resources", "--verbs", "list", "--verbs", "nope"),  # every verb given: none has nope
+    ("api-resources", "--categories", "kuid,other", "-o", "name"),  # every category given
+    ("api-resources", "--cached", "--api-group", "ipam.be.kuid.dev"),
+])
+def test_api_resources_filters_and_mistakes_are_kubectls(served: tuple[str, Path, Path], tmp_path: Path,
+                                                          args: tuple[str, ...]) -> None:
+    _same(served, tmp_path, *args)
