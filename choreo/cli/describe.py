@@ -130,7 +130,7 @@ def describe(
     each (a server records them when a reconcile fails)."""
     now = datetime.now(UTC)
     with get_command.object_source(client, directory) as source:
-        request = get_command.parse_request(source.kinds(), resources)
+        request = get_command.parse_request(source.kinds(), resources, "describe")
         get_command.check_selectors(request, labels, None, all_namespaces, resources)
         selection = get_command.select(source, request, None if all_namespaces else namespace, labels)
         objects = [o for block in selection.blocks for o in block.objects]

@@ -197,9 +197,16 @@ class Request:
     single: bool  # exactly one object named: -o yaml|json print it instead of a List
 
 
-def parse_request(kinds: Sequence[Kind], args: Sequence[str]) -> Request:
+def parse_request(kinds: Sequence[Kind], args: Sequence[str], command: str = "get") -> Request:
     if not args:
-        raise ChoreoError("name a kind: choreo get KIND [NAME...] or TYPE/NAME (see choreo api-resources)")
+        if command == "get":  # kubectl's lines, naming choreo's commands
+            click.echo('You must specify the type of resource to get. Use "choreo api-resources" for a complete '
+                       "list of supported resources.\n", err=True)
+            raise ChoreoError('Required resource not specified.\nUse "choreo explain <resource>" for a detailed '
+                              "description of that resource (e.g. choreo explain reconcilers).\nSee 'choreo get -h' "
+                              "for help and examples")
+        raise ChoreoError(f'You must specify the type of resource to {command}. Use "choreo api-resources" for a '
+                          "complete list of supported resources.")
     if any("/" in a for a in args):
         if not all("/" in a for a in args):
             raise ChoreoError("there is no need to give a kind with TYPE/NAME: give all arguments as TYPE/NAME")

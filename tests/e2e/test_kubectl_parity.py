@@ -155,3 +155,14 @@ def test_output_formats_and_their_mistakes_are_kubectls(served: tuple[str, Path,
 def test_api_resources_filters_and_mistakes_are_kubectls(served: tuple[str, Path, Path], tmp_path: Path,
                                                           args: tuple[str, ...]) -> None:
     _same(served, tmp_path, *args)
+
+
+@pytest.mark.parametrize("command", ["get", "describe"])
+def test_a_read_without_a_kind_says_what_kubectl_says(served: tuple[str, Path, Path], command: str) -> None:
+    """kubectl's lines, naming choreo's commands where kubectl names its own."""
+    _url, project, config = served
+    theirs = subprocess.run([NEWER_KUBECTLS[-1], "--kubeconfig", str(config), command], capture_output=True,
+                            text=True, timeout=60)
+    ours = choreo(command, "-C", str(project))
+    mine = theirs.stderr.replace("kubectl explain pods", "kubectl explain reconcilers").replace("kubectl", "choreo")
+    assert (ours.code, ours.out, ours.err) == (theirs.returncode, theirs.stdout, mine) == (1, "", mine)
