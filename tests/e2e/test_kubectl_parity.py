@@ -166,3 +166,13 @@ def test_a_read_without_a_kind_says_what_kubectl_says(served: tuple[str, Path, P
     ours = choreo(command, "-C", str(project))
     mine = theirs.stderr.replace("kubectl explain pods", "kubectl explain reconcilers").replace("kubectl", "choreo")
     assert (ours.code, ours.out, ours.err) == (theirs.returncode, theirs.stdout, mine) == (1, "", mine)
+
+
+@pytest.mark.parametrize("args", [
+    ("explain", "crds.spec.versions"),  # a CRD's fields are explained below spec, as kube-apiserver's are
+    ("explain", "crds.spec.versions.additionalPrinterColumns.priority"),
+    ("explain", "customresourcedefinitions.status.acceptedNames"),
+])
+def test_a_crds_fields_are_explained(served: tuple[str, Path, Path], tmp_path: Path, args: tuple[str, ...]) -> None:
+    _same(served, tmp_path, *args)
+    assert "FIELD:" in choreo(*args, "-C", str(served[1])).out
