@@ -16,7 +16,7 @@ import click
 
 from choreo.cli import reference_flags
 from choreo.cli.exits import FAILED, INTERNAL_ERROR, INTERRUPTED, PIPE_CLOSED
-from choreo.cli.groups import DefaultGroup, LazyGroup, plain_help
+from choreo.cli.groups import DefaultGroup, LazyGroup, flag_values, plain_help
 from choreo.errors import ChoreoError
 from choreo.messages import shorten
 from choreo.runtime import collector
@@ -67,6 +67,7 @@ def run() -> None:
 
 plain_help(cli)
 reference_flags.install(cli)  # choreoctl's global flags, on every command
+flag_values(cli)  # kubectl's --flag=true|false
 
 
 OPTIONAL_VALUES = {"--dry-run": "client"}  # kubectl's options whose value is optional, with their default

@@ -176,3 +176,13 @@ def test_a_read_without_a_kind_says_what_kubectl_says(served: tuple[str, Path, P
 def test_a_crds_fields_are_explained(served: tuple[str, Path, Path], tmp_path: Path, args: tuple[str, ...]) -> None:
     _same(served, tmp_path, *args)
     assert "FIELD:" in choreo(*args, "-C", str(served[1])).out
+
+
+@pytest.mark.parametrize("args", [
+    ("get", "nodes", "--show-labels=true", "--no-headers=false"),  # a flag takes kubectl's true/false
+    ("explain", "nodes", "--recursive=false"),
+    ("get", "ipclaims", "--all-namespaces=1", "-o", "name"),
+])
+def test_a_flag_takes_a_value_as_kubectls_do(served: tuple[str, Path, Path], tmp_path: Path,
+                                             args: tuple[str, ...]) -> None:
+    _same(served, tmp_path, *args)
