@@ -368,6 +368,7 @@ def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
               help="A column for each label key (repeatable).")
 @click.option("--sort-by", default=None, metavar="JSONPATH",
               help="Sort by a field (.metadata.name, {.spec.vlan}); numbers by value.")
+@click.option("--ignore-not-found", is_flag=True, help="A name that is not there is no error (exit 0).")
 @click.option("-w", "--watch", is_flag=True, help="After the list, each change as it happens (Ctrl-C ends).")
 @click.option("--watch-only", is_flag=True, help="Each change of the kind as it happens, without the list first.")
 @addressable("directory")
@@ -385,6 +386,7 @@ def get(
     show_labels: bool,
     label_keys: tuple[str, ...],
     sort_by: str | None,
+    ignore_not_found: bool,
     watch: bool,
     watch_only: bool,
 ) -> None:
@@ -401,6 +403,8 @@ def get(
                               f"{len(request.wanted)} resources were found")
         where = None if all_namespaces else namespace
         selection = select(source, request, where, labels, fields)
+        if ignore_not_found:
+            selection.errors = [e for e in selection.errors if not isinstance(e, NotFound)]
         blocks = selection.blocks
         if not show_managed_fields and fmt in ("yaml", "json"):  # as kubectl: the templates see them
             for block in blocks:
@@ -419,12 +423,13 @@ def get(
                     view.changed(obj)
             return
     objects = [o for block in blocks for o in block.objects]
-    if selection.errors and request.single and fmt not in (None, "wide"):
+    if fmt not in (None, "wide") and ((selection.errors and request.single) or (ignore_not_found and not objects)):
         report_errors(selection)  # kubectl prints no List around nothing for the one object asked for
+        return
     text = _render(blocks, printers.document(objects, request.single), fmt, all_namespaces, extra, no_headers)
     click.echo(text, nl=False)
     report_errors(selection)
-    if not objects and fmt in (None, "wide"):  # kubectl says so under its tables only, when nothing failed
+    if not objects and fmt in (None, "wide") and not ignore_not_found:  # kubectl's line under its tables only
         namespaced = all(kind.namespaced for kind, _ in request.wanted) and not all_namespaces
         say_nothing_found(namespace if namespaced else None)
 

@@ -186,3 +186,12 @@ def test_a_crds_fields_are_explained(served: tuple[str, Path, Path], tmp_path: P
 def test_a_flag_takes_a_value_as_kubectls_do(served: tuple[str, Path, Path], tmp_path: Path,
                                              args: tuple[str, ...]) -> None:
     _same(served, tmp_path, *args)
+
+
+@pytest.mark.parametrize("args", [
+    ("get", "nodes", "nope", "node1", "--ignore-not-found"),
+    ("get", "nodes", "nope", "--ignore-not-found", "-o", "yaml"),  # nothing at all
+    ("get", "nodes", "-l", "x=y", "--ignore-not-found"),  # no 'No resources found' either
+])
+def test_ignore_not_found_as_kubectl(served: tuple[str, Path, Path], tmp_path: Path, args: tuple[str, ...]) -> None:
+    _same(served, tmp_path, *args)
