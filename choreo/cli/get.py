@@ -409,9 +409,11 @@ def get(
         if not show_managed_fields and fmt in ("yaml", "json"):  # as kubectl: the templates see them
             for block in blocks:
                 block.objects = [ssa.strip_managed_fields(o) for o in block.objects]
-        if sort_by is not None:
-            for block in blocks:
+        if sort_by is not None and (fmt in (None, "wide") or len(blocks) == 1):
+            for block in blocks:  # a table for each kind, each sorted
                 block.objects = printers.sorted_by(block.objects, sort_by)
+        elif sort_by is not None:  # kubectl sorts one list of every kind's objects
+            blocks = printers.sorted_across(blocks, sort_by)
         keys = [key for given in label_keys for key in given.split(",") if key]
         extra = printers.label_columns(keys, all_labels=show_labels)
         if watch or watch_only:

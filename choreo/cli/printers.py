@@ -155,6 +155,14 @@ def sorted_by(objects: list[Object], path: str) -> list[Object]:
     return [objects[i] for i in order]
 
 
+def sorted_across(blocks: Sequence[Block], path: str) -> list[Block]:
+    """The objects of several kinds in one order (``--sort-by`` of a list), each as a block of its own."""
+    pairs = [(block, obj) for block in blocks for obj in block.objects]
+    kind_of = {id(obj): block for block, obj in pairs}
+    return [Block(kind_of[id(o)].type_name, kind_of[id(o)].columns, [o])
+            for o in sorted_by([obj for _block, obj in pairs], path)]
+
+
 def tables(
     blocks: Sequence[Block], *, wide: bool, namespaces: bool, extra: Sequence[Column] = (), headers: bool = True
 ) -> list[str]:

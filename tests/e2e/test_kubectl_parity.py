@@ -138,6 +138,7 @@ def test_explain_mistakes_are_said_as_kubectl_says_them(served: tuple[str, Path,
     ("get", "nodes", "-o", "name", "--sort-by", "{.metadata.name"),
     ("get", "nodes", "-o", "name", "--sort-by", ".metadata.x["),
     ("get", "nodes", "-o", "custom-columns=A:{.x"),
+    ("get", "ipclaims,nodes", "--sort-by", ".metadata.name", "-o", "name"),  # one list of both kinds, sorted
 ])
 def test_output_formats_and_their_mistakes_are_kubectls(served: tuple[str, Path, Path], tmp_path: Path,
                                                          args: tuple[str, ...]) -> None:
