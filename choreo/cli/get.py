@@ -288,7 +288,7 @@ def report_errors(selection: Selection) -> None:
     """The API's errors, after what was found, and exit 1 (kubectl's order and status)."""
     if selection.errors:
         for error in selection.errors:
-            click.echo(f"{error.prefix}{error}", err=True)
+            click.echo(f"{error.prefix}{shorten(str(error))}", err=True)  # a name may be any length
         sys.exit(FAILED)
 
 
