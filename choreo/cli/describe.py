@@ -91,8 +91,9 @@ def aligned(lines: Sequence[str]) -> list[str]:
     return tabwriter.align([line.split("\t") for line in physical], padding=PADDING)
 
 
-def describe_object(obj: Object, events: Sequence[Object], now: datetime) -> list[str]:
-    """The text ``kubectl describe`` prints for a custom resource ``obj`` and the core Events about it."""
+def describe_object(obj: Object, events: Sequence[Object], now: datetime, show_events: bool = True) -> list[str]:
+    """The text ``kubectl describe`` prints for a custom resource ``obj`` and the core Events about it
+    (``show_events=False``: kubectl's ``--show-events=false``, no Events section)."""
     md = obj.get("metadata") or {}
     namespace = (obj.get("apiVersion"), obj.get("kind")) == ("v1", "Namespace")
     lines = [f"Name:\t{md.get('name', '')}", *([] if namespace else [f"Namespace:\t{md.get('namespace', '')}"])]
@@ -101,6 +102,8 @@ def describe_object(obj: Object, events: Sequence[Object], now: datetime) -> lis
     if namespace:  # kubectl's own describer for Namespaces: its phase, no Events
         return aligned([*lines, f"Status:\t{(obj.get('status') or {}).get('phase', '')}"])
     _content(lines, 0, obj, "")
+    if not show_events:
+        return aligned(lines)
     if not events:
         return aligned([*lines, "Events:\t<none>"])
     table = ["  Type\tReason\tAge\tFrom\tMessage", "  ----\t------\t----\t----\t-------"]
@@ -117,6 +120,8 @@ def describe_object(obj: Object, events: Sequence[Object], now: datetime) -> lis
 @click.command("describe")
 @click.argument("resources", nargs=-1, shell_complete=get_command.completion.kinds_then_names)
 @get_command.selection_options
+@click.option("--show-events", type=click.BOOL, default=True, is_flag=False, flag_value=True, metavar="BOOL",
+              help="The Events about each object (--show-events=false: none).")
 @addressable("directory")
 def describe(
     client: ServerClient | None,
@@ -125,6 +130,7 @@ def describe(
     namespace: str,
     all_namespaces: bool,
     labels: str | None,
+    show_events: bool,
 ) -> None:
     """Show objects whole, as kubectl describe does: KIND [NAME...] or TYPE/NAME..., with the Events about
     each (a server records them when a reconcile fails)."""
@@ -143,7 +149,7 @@ def describe(
             if where not in events:
                 events[where] = source.objects(event_kind, where)
             about = [e for e in events[where] if (e.get("involvedObject") or {}).get("uid") == md.get("uid")]
-            texts.append("\n".join(describe_object(obj, about, now)) + "\n")
+            texts.append("\n".join(describe_object(obj, about, now, show_events)) + "\n")
     if not texts and not selection.errors:
         get_command.say_nothing_found(None if all_namespaces else namespace)  # kubectl's, for every kind
         return

@@ -349,6 +349,8 @@ def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of the objects."),
         click.option("-A", "--all-namespaces", is_flag=True, help="Objects of every namespace."),
         click.option("-l", "--selector", "labels", default=None, help="Label selector: a=b,c!=d,e in (f,g),!h."),
+        click.option("--chunk-size", type=click.IntRange(min=0), default=None, expose_value=False,
+                     help="Accepted for kubectl's sake: choreo reads a kind whole."),
     )):
         command = option(command)
     return command
@@ -364,6 +366,7 @@ def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
               help="Field selector: metadata.name=x,spec.node!=leaf1 (fields the kind's schema declares).")
 @click.option("--no-headers", is_flag=True, help="Tables without their header line.")
 @click.option("--show-labels", is_flag=True, help="A LABELS column last in tables.")
+@click.option("--show-kind", is_flag=True, help="TYPE/NAME in the NAME column of a table, also for one kind.")
 @click.option("-L", "--label-columns", "label_keys", multiple=True, metavar="KEY[,KEY...]",
               help="A column for each label key (repeatable).")
 @click.option("--sort-by", default=None, metavar="JSONPATH",
@@ -384,6 +387,7 @@ def get(
     fields: str | None,
     no_headers: bool,
     show_labels: bool,
+    show_kind: bool,
     label_keys: tuple[str, ...],
     sort_by: str | None,
     ignore_not_found: bool,
@@ -428,7 +432,8 @@ def get(
     if fmt not in (None, "wide") and ((selection.errors and request.single) or (ignore_not_found and not objects)):
         report_errors(selection)  # kubectl prints no List around nothing for the one object asked for
         return
-    text = _render(blocks, printers.document(objects, request.single), fmt, all_namespaces, extra, no_headers)
+    text = _render(blocks, printers.document(objects, request.single), fmt, all_namespaces, extra, no_headers,
+                   show_kind)
     click.echo(text, nl=False)
     report_errors(selection)
     if not objects and fmt in (None, "wide") and not ignore_not_found:  # kubectl's line under its tables only
@@ -486,7 +491,7 @@ class Follow:
 
 def _render(
     blocks: list[printers.Block], doc: Object, fmt: str | None, every: bool, extra: Sequence[printers.Column] = (),
-    no_headers: bool = False,
+    no_headers: bool = False, show_kind: bool = False,
 ) -> str:
     """The text ``-o fmt`` prints for ``blocks`` (``doc``: the object or List of yaml/json/jsonpath)."""
     kind, _, argument = (fmt or "").partition("=")
@@ -504,7 +509,8 @@ def _render(
     elif fmt == "name":
         lines = [printers.object_name(block, o) for block in blocks for o in block.objects]
     else:
-        lines = printers.tables(blocks, wide=fmt == "wide", namespaces=every, extra=extra, headers=not no_headers)
+        lines = printers.tables(blocks, wide=fmt == "wide", namespaces=every, extra=extra, headers=not no_headers,
+                                show_kind=show_kind)
     return "".join(f"{line}\n" for line in lines)
 
 

@@ -164,12 +164,14 @@ def sorted_across(blocks: Sequence[Block], path: str) -> list[Block]:
 
 
 def tables(
-    blocks: Sequence[Block], *, wide: bool, namespaces: bool, extra: Sequence[Column] = (), headers: bool = True
+    blocks: Sequence[Block], *, wide: bool, namespaces: bool, extra: Sequence[Column] = (), headers: bool = True,
+    show_kind: bool = False,
 ) -> list[str]:
     """One table per kind, a blank line between them; ``TYPE/NAME`` in the NAME column when several
     kinds are shown, a NAMESPACE column when objects of several namespaces may be listed; ``extra``
-    columns (labels) after each kind's own; ``headers=False``: kubectl's ``--no-headers``."""
-    several = len([b for b in blocks if b.objects]) > 1
+    columns (labels) after each kind's own; ``headers=False``: kubectl's ``--no-headers``; ``show_kind``:
+    ``TYPE/NAME`` also for one kind."""
+    several = show_kind or len([b for b in blocks if b.objects]) > 1
     lines: list[str] = []
     for block in blocks:
         if not block.objects:

@@ -196,3 +196,12 @@ def test_a_flag_takes_a_value_as_kubectls_do(served: tuple[str, Path, Path], tmp
 ])
 def test_ignore_not_found_as_kubectl(served: tuple[str, Path, Path], tmp_path: Path, args: tuple[str, ...]) -> None:
     _same(served, tmp_path, *args)
+
+
+@pytest.mark.parametrize("args", [
+    ("get", "nodes", "--show-kind", "-A"),
+    ("get", "nodes", "--chunk-size", "1", "-o", "name"),
+    ("describe", "nodes", "--show-events=false"),
+])
+def test_kubectls_other_read_flags(served: tuple[str, Path, Path], tmp_path: Path, args: tuple[str, ...]) -> None:
+    _same(served, tmp_path, *args)
