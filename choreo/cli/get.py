@@ -403,8 +403,7 @@ def get(
             request, namespace = older_namespace_form(source, request, resources, namespace)
         check_selectors(request, labels, fields, all_namespaces, resources)
         if (watch or watch_only) and len(request.wanted) != 1:
-            raise ChoreoError("watch is only supported on individual resources and resource collections, but "
-                              f"{len(request.wanted)} resources were found")
+            raise ChoreoError("you may only specify a single resource type")  # kubectl's words
         where = None if all_namespaces else namespace
         selection = select(source, request, where, labels, fields)
         if ignore_not_found:
@@ -457,15 +456,22 @@ class Follow:
         self.block, self.fmt, self.headers = block, fmt, not no_headers
         self.managed_fields = managed_fields or fmt not in ("yaml", "json")
         self.rows = printers.TableRows(block, fmt == "wide", every, extra, several=False)
+        self.table_started = False  # kubectl writes a table's header with its first row
+        self.documents = 0  # YAML documents written: a --- goes between two
 
     def start(self, *, listed: bool) -> None:
-        if self.fmt in (None, "wide"):
-            self._echo(self.rows.table(self.block.objects if listed else [], self.headers))
+        if self.fmt in (None, "wide") and listed:
+            self._echo(self.rows.table(self.block.objects, self.headers))
+            self.table_started = True
         elif listed:
             for obj in self.block.objects:
                 self._echo(self._lines(obj))
 
     def changed(self, obj: Object) -> None:
+        if self.fmt in (None, "wide") and not self.table_started:
+            self._echo(self.rows.table([obj], self.headers))
+            self.table_started = True
+            return
         self._echo(self._lines(obj if self.managed_fields else ssa.strip_managed_fields(obj)))
 
     def _lines(self, obj: Object) -> list[str]:
@@ -475,7 +481,9 @@ class Follow:
         if kind == "go-template":
             return [printers.go_template(argument, obj)]
         if self.fmt in ("yaml", "json"):
-            return [*(["---"] if self.fmt == "yaml" else []), printers.dump(obj, self.fmt).rstrip()]
+            self.documents += 1
+            separator = ["---"] if self.fmt == "yaml" and self.documents > 1 else []
+            return [*separator, printers.dump(obj, self.fmt).rstrip()]
         if self.fmt == "name":
             return [printers.object_name(self.block, obj)]
         if kind == "custom-columns":
