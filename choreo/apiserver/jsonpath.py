@@ -40,8 +40,8 @@ _LITERAL = re.compile(r"true|false|-?\d+(?:\.\d+)?")  # what kubectl's parser re
 
 
 def _children(value: Any) -> list[Any]:
-    if isinstance(value, dict):
-        return list(value.values())
+    if isinstance(value, dict):  # by key: the same order every time (kubectl's is Go's random map order)
+        return [value[key] for key in sorted(value)]
     if isinstance(value, list):
         return list(value)
     return []
