@@ -12,10 +12,17 @@ class ChoreoError(Exception):
 
     reason = "InternalError"
     code = 500
+    prefix = "error: "  # what the command line writes before the message
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def as_from_server(self) -> ChoreoError:
+        """This error introduced as kubectl introduces an API's answer: ``Error from server (NotFound): ...``
+        (the API of a project folder is choreo's own, in the process, but the words are the same)."""
+        self.prefix = f"Error from server ({self.reason}): "
+        return self
 
     def __str__(self) -> str:
         return self.message

@@ -141,13 +141,17 @@ def printer_columns(crd: Object | None, version: str) -> list[PrinterColumn]:
 
 
 def age(timestamp: Any, now: datetime) -> str | None:
-    """kubectl's human duration since ``timestamp`` (``45s``, ``3m20s``, ``5h``, ``2d3h``, ``40d``); None when
+    """kubectl's human duration since ``timestamp`` (``45s``, ``3m20s``, ``5h``, ``2d3h``, ``40d``, ``3y12d``;
+    ``<invalid>`` for a time more than a second ahead), as Kubernetes' ``duration.HumanDuration``; None when
     ``timestamp`` is not a time."""
     try:
         then = datetime.fromisoformat(str(timestamp).replace("Z", "+00:00"))
     except ValueError:
         return None
-    seconds = max(int((now - then.astimezone(UTC)).total_seconds()), 0)
+    seconds = int((now - then.astimezone(UTC)).total_seconds())
+    if seconds < -1:  # more than the 2 s kubectl allows clocks to differ
+        return "<invalid>"
+    seconds = max(seconds, 0)
     minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
     if seconds < 120:
         return f"{seconds}s"
@@ -163,4 +167,6 @@ def age(timestamp: Any, now: datetime) -> str | None:
         return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
     if days < 365 * 2:
         return f"{days}d"
+    if days < 365 * 8:
+        return f"{days // 365}y{days % 365}d" if days % 365 else f"{days // 365}y"
     return f"{days // 365}y"

@@ -7,7 +7,9 @@ Supported: ``.field`` (a dot or bracket inside a key escaped with ``\\``, as in
 ``.metadata.annotations.api\\.choreo\\.kform\\.dev/origin``), ``['field']``, ``[n]``, ``[a:b]``, ``[*]``,
 ``..field``, ``[?(@.path OP literal)]`` with ``== != < > <= >=`` and ``[?(@.path)]``; ``{range EXPR}…{end}``;
 string literals; ``@`` and ``$``.
-A malformed expression raises ``ChoreoError`` naming it.
+A quoted key is read as kubectl reads it, as the path it spells (``['metadata.name']`` is
+``.metadata.name``). ``true``, ``false`` and numbers print as themselves. A malformed expression raises
+``ChoreoError`` in kubectl's words (``error parsing jsonpath {.items[, unterminated array``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from choreo.errors import ChoreoError
 
 _MISSING = object()
-_FIELD = r"(?:\\.|[^\s.,\[\]{}@\\])+"  # as kubectl reads a field: up to . , [ ] { } @ or a space; \. escapes
+_FIELD = r"(?:\\.|[^\s.,\[\]{}@\\])*"  # as kubectl reads a field: up to . , [ ] { } @ or a space; \. escapes
 _TOKEN = re.compile(
     rf"""\s*(?:
         (?P<recurse>\.\.(?P<rname>{_FIELD}))
@@ -31,12 +33,15 @@ _TOKEN = re.compile(
 )
 _ESCAPE = re.compile(r"\\(.)")
 _FILTER = re.compile(r"^\?\(\s*@(?P<path>[^=!<>]*?)\s*(?:(?P<op>==|!=|<=|>=|<|>)\s*(?P<value>.+?))?\s*\)$")
-_SLICE = re.compile(r"^(-?\d*):(-?\d*)$")
+_SLICE = re.compile(r"^(-?\d*):(-?\d*)(?::(-?\d*))?$")
+_QUOTED_KEY = re.compile(r"'([^']*)'")
+_QUOTED_KEYS = re.compile(r"'[^']*'(?:\s*,\s*'[^']*')*")
+_LITERAL = re.compile(r"true|false|-?\d+(?:\.\d+)?")  # what kubectl's parser reads as a bool or a number
 
 
 def _children(value: Any) -> list[Any]:
-    if isinstance(value, dict):
-        return list(value.values())
+    if isinstance(value, dict):  # by key: the same order every time (kubectl's is Go's random map order)
+        return [value[key] for key in sorted(value)]
     if isinstance(value, list):
         return list(value)
     return []
@@ -70,6 +75,19 @@ def _compare(left: Any, op: str, right: Any) -> bool:
     return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
 
 
+class SyntaxProblem(ChoreoError):
+    """A template kubectl cannot parse, in its words; ``problem`` alone is what kubectl says of a path of
+    ``--sort-by`` or ``-o custom-columns``."""
+
+    def __init__(self, expression: str, problem: str) -> None:
+        super().__init__(f"error parsing jsonpath {expression}, {problem}")
+        self.problem = problem
+
+
+def parse_error(expression: str, problem: str) -> SyntaxProblem:
+    return SyntaxProblem(expression, problem)
+
+
 def _step_bracket(values: list[Any], inner: str, expression: str) -> list[Any]:
     inner = inner.strip()
     if inner == "*":
@@ -77,7 +95,7 @@ def _step_bracket(values: list[Any], inner: str, expression: str) -> list[Any]:
     if inner.startswith("?"):
         found = _FILTER.match(inner)
         if not found:
-            raise ChoreoError(f"jsonpath {expression}: cannot read the filter [{inner}]")
+            raise parse_error(expression, f"invalid filter [{inner}]")
         out = []
         for item in (c for v in values for c in (v if isinstance(v, list) else _children(v))):
             got = evaluate(item, found["path"] or "", expression)
@@ -87,18 +105,18 @@ def _step_bracket(values: list[Any], inner: str, expression: str) -> list[Any]:
             elif any(_compare(g, found["op"], _literal(found["value"])) for g in got):
                 out.append(item)
         return out
-    if inner[:1] in "'\"":
-        keys = [_literal(part) for part in inner.split(",")]
-        return [v[k] for v in values if isinstance(v, dict) for k in keys if k in v]
+    if _QUOTED_KEYS.fullmatch(inner):  # kubectl reads each key as the path it spells: 'a.b' is .a.b
+        return [c for key in _QUOTED_KEY.findall(inner) for c in evaluate(values, "." + key, expression, many=True)]
     sliced = _SLICE.match(inner)
     if sliced:
         start = int(sliced[1]) if sliced[1] else None
         stop = int(sliced[2]) if sliced[2] else None
-        return [c for v in values if isinstance(v, list) for c in v[start:stop]]
+        step = int(sliced[3]) if sliced[3] else None
+        return [c for v in values if isinstance(v, list) for c in v[start:stop:step]]
     try:
         index = int(inner)
     except ValueError:
-        raise ChoreoError(f"jsonpath {expression}: cannot read [{inner}]") from None
+        raise parse_error(expression, f"invalid array index {inner}") from None
     return [v[index] for v in values if isinstance(v, list) and -len(v) <= index < len(v)]
 
 
@@ -107,25 +125,29 @@ def _unescaped(field: str) -> str:
     return _ESCAPE.sub(r"\1", field)
 
 
-def evaluate(root: Any, path: str, expression: str | None = None) -> list[Any]:
-    """Every value ``path`` (``.a.b[0]``, with or without ``@``/``$`` in front) selects in ``root``."""
+def evaluate(root: Any, path: str, expression: str | None = None, *, many: bool = False) -> list[Any]:
+    """Every value ``path`` (``.a.b[0]``, with or without ``@``/``$`` in front) selects in ``root`` (``many``:
+    in each of the values ``root`` lists)."""
     expression = expression or path
     rest = path.strip()
     if rest[:1] in ("@", "$"):
         rest = rest[1:]
-    values = [root]
+    values = list(root) if many else [root]
     while rest:
         found = _TOKEN.match(rest)
         if not found:
-            raise ChoreoError(f"jsonpath {expression}: cannot read {rest!r}")
+            raise _unreadable(expression, rest.lstrip())
         rest = rest[found.end() :]
-        if found["recurse"]:
+        if found["recurse"] is not None:
             name = _unescaped(found["rname"])
             everything = [d for v in values for d in _descendants(v)]
-            values = [c for d in everything for c in _children(d)] if name == "*" else [
-                d[name] for d in everything if isinstance(d, dict) and name in d
-            ]
-        elif found["name"]:
+            if not name:
+                values = everything
+            else:
+                values = [c for d in everything for c in _children(d)] if name == "*" else [
+                    d[name] for d in everything if isinstance(d, dict) and name in d
+                ]
+        elif found["name"] is not None:
             name = _unescaped(found["name"])
             values = [c for v in values for c in _children(v)] if name == "*" else [
                 v[name] for v in values if isinstance(v, dict) and name in v
@@ -133,6 +155,12 @@ def evaluate(root: Any, path: str, expression: str | None = None) -> list[Any]:
         else:
             values = _step_bracket(values, found["bracket"], expression)
     return values
+
+
+def _unreadable(expression: str, rest: str) -> ChoreoError:
+    if rest.startswith("["):
+        return parse_error(expression, "unterminated array")
+    return parse_error(expression, f"unrecognized character in action: U+{ord(rest[0]):04X} '{rest[0]}'")
 
 
 def text(value: Any) -> str:
@@ -157,8 +185,10 @@ def _parts(template: str) -> Iterator[tuple[str, str]]:
             if template[end] in "'\"":
                 quote = "" if quote == template[end] else (quote or template[end])
             end += 1
-        if end >= len(template):
-            raise ChoreoError(f"jsonpath {template}: unclosed {{")
+        if end >= len(template):  # kubectl's parser meets an open [ before the end
+            bracket = template.find("[", start)
+            unclosed = bracket >= 0 and "]" not in template[bracket:]
+            raise parse_error(template, "unterminated array" if unclosed else "unclosed action")
         yield "expr", template[start + 1 : end].strip()
         position = end + 1
 
@@ -167,6 +197,52 @@ def render(template: str, root: Any) -> str:
     """A kubectl JSONPath template applied to ``root``; selected values are joined by spaces."""
     out, _ = _render(list(_parts(template)), 0, root, template)
     return out
+
+
+def values(template: str, root: Any) -> list[list[Any]]:
+    """kubectl's ``-o jsonpath-as-json``: what each piece of the template gives, as a list (a piece of text as
+    one string, ``true`` and numbers as JSON values, each piece of a range's body once for each item)."""
+    return _values(list(_parts(template)), root, template)
+
+
+def _values(parts: list[tuple[str, str]], root: Any, template: str) -> list[list[Any]]:
+    out: list[list[Any]] = []
+    for group in _top_level(parts):
+        kind, piece = group[0]
+        if kind == "text":
+            out.append([piece])
+        elif piece.startswith("range "):
+            body = group[1:-1] if group[-1] == ("expr", "end") else group[1:]
+            for item in evaluate(root, piece[len("range "):], template):
+                out.extend(_values(body, item, template))
+        elif piece == "end":
+            continue
+        elif _is_literal(piece):
+            out.append([_render([group[0]], 0, root, template)[0] if piece[0] in "'\"" else json.loads(piece)])
+        else:
+            out.append(evaluate(root, piece, template))
+    return out
+
+
+def _top_level(parts: list[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
+    """The pieces of a template one by one, a range with its body and ``end`` as one."""
+    group: list[tuple[str, str]] = []
+    depth = 0
+    for kind, piece in parts:
+        group.append((kind, piece))
+        if kind == "expr" and piece.startswith("range "):
+            depth += 1
+        elif kind == "expr" and piece == "end" and depth:
+            depth -= 1
+        if not depth:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def _is_literal(piece: str) -> bool:
+    return bool((piece[:1] and piece[0] in "'\"") or _LITERAL.fullmatch(piece))
 
 
 def _render(parts: list[tuple[str, str]], index: int, root: Any, template: str) -> tuple[str, int]:
@@ -187,11 +263,29 @@ def _render(parts: list[tuple[str, str]], index: int, root: Any, template: str) 
             if not items:
                 _, body_end = _render(parts, index, root, template)
             index = body_end
-        elif piece[:1] in "'\"":
-            out.append(json.loads(f'"{piece[1:-1]}"') if piece[0] == '"' else piece[1:-1])
+        elif _is_literal(piece):
+            quote = piece[0]
+            out.append(json.loads(f'"{piece[1:-1]}"') if quote == '"' else piece[1:-1] if quote == "'" else piece)
         else:
             out.append(" ".join(text(v) for v in evaluate(root, piece, template)))
     return "".join(out), index
+
+
+_RELAXED = re.compile(r"^\{\.?([^{}]+)\}$|^\.?([^{}]+)$")
+
+
+def checked_path(expression: str) -> str:
+    """A path the user gave to ``--sort-by`` or ``-o custom-columns``, as a template, refused in kubectl's
+    words when kubectl refuses it."""
+    if expression and not _RELAXED.match(expression):
+        raise ChoreoError("unexpected path string, expected a 'name1.name2' or '.name1.name2' or '{name1.name2}' "
+                          "or '{.name1.name2}'")
+    template = relaxed(expression)
+    try:
+        evaluate({}, template[1:-1], template)
+    except SyntaxProblem as error:
+        raise ChoreoError(error.problem) from None
+    return template
 
 
 def relaxed(expression: str) -> str:

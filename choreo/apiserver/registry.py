@@ -185,24 +185,33 @@ Named = TypeVar("Named", bound=KindNames)
 
 
 def resolve_kind(candidates: Iterable[Named], name: str) -> Named:
-    """The kind ``name`` means: plural, singular, kind or short name, optionally followed by ``.group``. A name
-    of kinds in several groups means the core group's, when one of them is in it (``events``: core ``v1``
-    Events, not ``events.k8s.io``'s), as kubectl resolves it; otherwise it is ambiguous."""
-    wanted = name.lower()
-    matches: list[Named] = []
-    for candidate in candidates:
-        spellings = {candidate.plural, candidate.singular, candidate.kind.lower(), *candidate.short_names}
-        if wanted in {f"{s}.{candidate.group}" for s in spellings}:
-            return candidate
-        if wanted in spellings:
-            matches.append(candidate)
+    """The kind ``name`` means, as kubectl reads a resource argument: plural, singular, kind or short name,
+    optionally followed by ``.group`` or by the start of a group (``ipclaims.ipam``), or ``RESOURCE.VERSION.GROUP``
+    (``nodes.v1alpha1.infra.kuid.dev``). A name of kinds in several groups means the core group's, when one
+    of them is in it (``events``: core ``v1`` Events, not ``events.k8s.io``'s); otherwise it is ambiguous."""
+    known = list(candidates)
+    resource, _, group = name.partition(".")
+    resource = resource.lower()
+    version, _, versioned_group = group.partition(".")
+    if "." in group:  # kubectl tries RESOURCE.VERSION.GROUP first (``namespaces.v1.``: the core group)
+        for candidate in known:
+            served = getattr(candidate, "served_versions", None) or [getattr(candidate, "version", "")]
+            if candidate.group == versioned_group and version in served and resource in _spellings(candidate):
+                return candidate
+    matches = [c for c in known if resource in _spellings(c) and (not group or c.group == group)]
+    if not matches and group:  # the start of a group names it when nothing has the group in full
+        matches = [c for c in known if resource in _spellings(c) and c.group.startswith(group)]
     core = [m for m in matches if m.group == ""]
     if len(matches) == 1 or len(core) == 1:
         return core[0] if core else matches[0]
     if not matches:
-        raise NotFound(f'the server doesn\'t have a resource type "{name}"')
+        raise NotFound(f'the server doesn\'t have a resource type "{resource}"')
     groups = ", ".join(f"{m.plural}.{m.group}" for m in matches)
     raise Invalid(f'resource type "{name}" is ambiguous: {groups}')
+
+
+def _spellings(candidate: KindNames) -> set[str]:
+    return {candidate.plural, candidate.singular, candidate.kind.lower(), *candidate.short_names}
 
 
 class Registry:

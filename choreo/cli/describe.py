@@ -20,7 +20,7 @@ import click
 
 from choreo.apiserver.columns import age
 from choreo.cli import get as get_command
-from choreo.cli import tabwriter
+from choreo.cli import printers, tabwriter
 from choreo.cli.common import addressable
 from choreo.server.client import ServerClient
 
@@ -42,17 +42,6 @@ def smart_label(field: str) -> str:
     return " ".join(words)
 
 
-def _value(value: Any) -> str:
-    """A scalar as Go's ``%v`` prints the JSON value."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "<nil>"
-    if isinstance(value, list):
-        return "[" + " ".join(_value(v) for v in value) + "]"
-    return str(value)
-
-
 def _content(lines: list[str], level: int, content: Object, prefix: str) -> None:
     indent = "  " * level
     for field in sorted(content):
@@ -68,9 +57,9 @@ def _content(lines: list[str], level: int, content: Object, prefix: str) -> None
                 if isinstance(child, dict):
                     _content(lines, level + 1, child, path)
                 else:
-                    lines.append(f"{indent}  {_value(child)}")
+                    lines.append(f"{indent}  {printers.go_value(child)}")
         else:
-            lines.append(f"{indent}{smart_label(field)}:\t{_value(value)}")
+            lines.append(f"{indent}{smart_label(field)}:\t{printers.go_value(value)}")
 
 
 def _multiline(lines: list[str], title: str, entries: list[str]) -> None:
@@ -95,12 +84,16 @@ def _cut(text: str, width: int) -> str:
 
 
 def aligned(lines: Sequence[str]) -> list[str]:
-    """Lines of tab-separated cells as kubectl's describe aligns them (Go's tabwriter, padding 2)."""
-    return tabwriter.align([line.split("\t") for line in lines], padding=PADDING)
+    """Lines of tab-separated cells as kubectl's describe aligns them (Go's tabwriter, padding 2). A value of
+    several lines (a reconciler's code) ends its line at each newline, as in the tabwriter: a line of it
+    without a tab ends the column above it."""
+    physical = [part for line in lines for part in line.split("\n")]
+    return tabwriter.align([line.split("\t") for line in physical], padding=PADDING)
 
 
-def describe_object(obj: Object, events: Sequence[Object], now: datetime) -> list[str]:
-    """The text ``kubectl describe`` prints for a custom resource ``obj`` and the core Events about it."""
+def describe_object(obj: Object, events: Sequence[Object], now: datetime, show_events: bool = True) -> list[str]:
+    """The text ``kubectl describe`` prints for a custom resource ``obj`` and the core Events about it
+    (``show_events=False``: kubectl's ``--show-events=false``, no Events section)."""
     md = obj.get("metadata") or {}
     namespace = (obj.get("apiVersion"), obj.get("kind")) == ("v1", "Namespace")
     lines = [f"Name:\t{md.get('name', '')}", *([] if namespace else [f"Namespace:\t{md.get('namespace', '')}"])]
@@ -109,6 +102,8 @@ def describe_object(obj: Object, events: Sequence[Object], now: datetime) -> lis
     if namespace:  # kubectl's own describer for Namespaces: its phase, no Events
         return aligned([*lines, f"Status:\t{(obj.get('status') or {}).get('phase', '')}"])
     _content(lines, 0, obj, "")
+    if not show_events:
+        return aligned(lines)
     if not events:
         return aligned([*lines, "Events:\t<none>"])
     table = ["  Type\tReason\tAge\tFrom\tMessage", "  ----\t------\t----\t----\t-------"]
@@ -125,6 +120,8 @@ def describe_object(obj: Object, events: Sequence[Object], now: datetime) -> lis
 @click.command("describe")
 @click.argument("resources", nargs=-1, shell_complete=get_command.completion.kinds_then_names)
 @get_command.selection_options
+@click.option("--show-events", type=click.BOOL, default=True, is_flag=False, flag_value=True, metavar="BOOL",
+              help="The Events about each object (--show-events=false: none).")
 @addressable("directory")
 def describe(
     client: ServerClient | None,
@@ -133,14 +130,16 @@ def describe(
     namespace: str,
     all_namespaces: bool,
     labels: str | None,
+    show_events: bool,
 ) -> None:
     """Show objects whole, as kubectl describe does: KIND [NAME...] or TYPE/NAME..., with the Events about
     each (a server records them when a reconcile fails)."""
     now = datetime.now(UTC)
     with get_command.object_source(client, directory) as source:
-        request = get_command.parse_request(source.kinds(), resources)
-        blocks = get_command.select(source, request, None if all_namespaces else namespace, labels)
-        objects = [o for block in blocks for o in block.objects]
+        request = get_command.parse_request(source.kinds(), resources, "describe")
+        get_command.check_selectors(request, labels, None, all_namespaces, resources)
+        selection = get_command.select(source, request, None if all_namespaces else namespace, labels)
+        objects = [o for block in selection.blocks for o in block.objects]
         event_kind = get_command.resolve_kinds(source.kinds(), "events")[0]
         events: dict[str, list[Object]] = {}  # by namespace, each listed once
         texts = []
@@ -150,8 +149,9 @@ def describe(
             if where not in events:
                 events[where] = source.objects(event_kind, where)
             about = [e for e in events[where] if (e.get("involvedObject") or {}).get("uid") == md.get("uid")]
-            texts.append("\n".join(describe_object(obj, about, now)) + "\n")
-    if not texts:
-        get_command.say_nothing_found(request, namespace, all_namespaces)
+            texts.append("\n".join(describe_object(obj, about, now, show_events)) + "\n")
+    if not texts and not selection.errors:
+        get_command.say_nothing_found(None if all_namespaces else namespace)  # kubectl's, for every kind
         return
     click.echo("\n\n".join(texts), nl=False)
+    get_command.report_errors(selection)

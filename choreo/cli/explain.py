@@ -19,6 +19,7 @@ name (``<ObjectMeta>``), a referenced scalar type by its type (a ``Time`` is a `
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Sequence
@@ -213,20 +214,28 @@ def _fields(schemas: Schemas, holder: Doc, recursive: bool, indent: int, seen: f
     return lines
 
 
+class MissingField(ChoreoError):
+    """A field path that the kind does not have. kubectl has written the kind's heading on stdout by then."""
+
+    def __init__(self, message: str, heading: str) -> None:
+        super().__init__(message)
+        self.heading = heading
+
+
 def explain_text(schemas: Schemas, top: Doc, gvk: tuple[str, str, str], path: Sequence[str], *,
                  recursive: bool = False) -> str:
     """What ``kubectl explain`` writes for the field ``path`` (empty: the kind) of the kind schema ``top``;
-    ``ChoreoError`` for a field that does not exist."""
+    ``MissingField`` for a field that does not exist."""
     group, version, kind = gvk
+    lines = [f"GROUP:      {group}"] if group else []
+    lines += [f"KIND:       {kind}", f"VERSION:    {version}", ""]
     schema, chain = top, [(top, "")]
     for name in path:
         fields = chain[-1][0].get("properties") or {}
         if name not in fields:
-            raise ChoreoError(f'field "{name}" does not exist')
+            raise MissingField(f'field "{name}" does not exist', "".join(f"{line}\n" for line in lines))
         schema = fields[name]
         chain = schemas.chain(schema)
-    lines = [f"GROUP:      {group}"] if group else []
-    lines += [f"KIND:       {kind}", f"VERSION:    {version}", ""]
     if path:
         lines.append(f"FIELD: {path[-1]} <{schemas.type_name(schema)}>")
         values = chain[0][0].get("enum")
@@ -257,32 +266,40 @@ def split_request(kinds: Sequence[KindNames], request: str) -> tuple[KindNames, 
     parts = request.split(".")
     for end in range(len(parts), 1, -1):
         try:
-            return resolve_kind(kinds, ".".join(parts[:end])), parts[end:]
+            kind = resolve_kind(kinds, ".".join(parts[:end]))
         except ChoreoError:
-            pass  # a shorter start may name it
+            continue  # a shorter start may name it
+        if kind.group == ".".join(parts[1:end]):  # a whole group: the start of one may be a field's name
+            return kind, parts[end:]
     return resolve_kind(kinds, parts[0]), parts[1:]
 
 
 def explain_with(source: SchemaSource, request: str, api_version: str | None, recursive: bool) -> str:
-    kind, path = split_request(source.kinds(), request)
+    """kubectl's text for ``request``; a mistake in kubectl's words (a kind it does not know is said without
+    ``error:``, as kubectl says it)."""
+    try:
+        kind, path = split_request(source.kinds(), request)
+    except NotFound as error:
+        error.prefix = ""
+        raise
+    if path and not path[-1]:
+        path = path[:-1]  # kubectl reads nodes.spec. as nodes.spec
     if any(not name for name in path):
-        raise ChoreoError(f"{request}: an empty field name (give KIND.FIELD.FIELD...)")
+        raise ChoreoError("invalid jsonpath syntax, first node must be field node")  # kubectl's words
     group, version = kind.group, source.preferred_version(kind)
     if api_version:
         group, _, version = api_version.rpartition("/")
-        if group != kind.group:
-            raise ChoreoError(f"--api-version {api_version}: {kind.plural} is in the group "
-                              f"{kind.group or 'core'}, not {group or 'core'}")
+        if group and group != kind.group:  # the kind of that name in the group asked for (events.k8s.io's Event)
+            with contextlib.suppress(ChoreoError):
+                kind = resolve_kind(source.kinds(), f"{request.split('.')[0]}.{group}")
     doc = source.document(group, version)
-    top = kind_schema(doc, group, version, kind.kind) if doc else None
-    if doc is None or top is None:
-        served = f"{group}/{version}" if group else version
-        raise ChoreoError(f"{kind.plural}: not served at {served} (see choreo api-resources)")
+    if doc is None:
+        raise ChoreoError(f'couldn\'t find resource for "{group}/{version}, Resource={kind.plural}"')
+    top = kind_schema(doc, group, version, kind.kind) if group == kind.group else None
+    if top is None:  # a group and version that are served, without the kind
+        raise ChoreoError(f"GVR ({group}/{version}, Resource={kind.plural}) not found in OpenAPI schema")
     schemas = Schemas(dict((doc.get("components") or {}).get("schemas") or {}))
-    try:
-        return explain_text(schemas, top, (group, version, kind.kind), path, recursive=recursive)
-    except ChoreoError as error:
-        raise ChoreoError(f"{request}: {error}") from None
+    return explain_text(schemas, top, (group, version, kind.kind), path, recursive=recursive)
 
 
 @click.command("explain")
@@ -296,16 +313,23 @@ def explain(client: ServerClient | None, resources: tuple[str, ...], recursive: 
             directory: str | None) -> None:
     """Show the fields of a kind as kubectl explain does: KIND[.FIELD...], with their types, enums and
     descriptions (the server's kinds, when addressed)."""
-    if len(resources) != 1:
-        raise ChoreoError("name one kind: choreo explain KIND[.FIELD...] (see choreo api-resources)")
+    if not resources:
+        raise ChoreoError('You must specify the type of resource to explain. Use "choreo api-resources" for a '
+                          "complete list of supported resources.")
+    if len(resources) > 1:
+        raise ChoreoError("We accept only this format: explain RESOURCE")
     branch = wanted_branch()
-    if client is not None:
-        if branch is not None:
-            require_checked_out(client, None, branch, "explain")
-        click.echo(explain_with(ServerSchemas(client), resources[0], api_version, recursive), nl=False)
-        return
-    from choreo.cli.get import memory_api  # the project's kinds, without its store
+    try:
+        if client is not None:
+            if branch is not None:
+                require_checked_out(client, None, branch, "explain")
+            click.echo(explain_with(ServerSchemas(client), resources[0], api_version, recursive), nl=False)
+            return
+        from choreo.cli.get import memory_api  # the project's kinds, without its store
 
-    with branch_project(directory, branch) as elsewhere:
-        registry = memory_api(elsewhere or project_dir(directory), with_objects=False).registry
-        click.echo(explain_with(ProjectSchemas(registry), resources[0], api_version, recursive), nl=False)
+        with branch_project(directory, branch) as elsewhere:
+            registry = memory_api(elsewhere or project_dir(directory), with_objects=False).registry
+            click.echo(explain_with(ProjectSchemas(registry), resources[0], api_version, recursive), nl=False)
+    except MissingField as error:
+        click.echo(error.heading, nl=False)  # kubectl's heading, then its error
+        raise

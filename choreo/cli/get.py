@@ -25,9 +25,11 @@ from choreo.apiserver.server import APIServer
 from choreo.cli import completion, printers, watching
 from choreo.cli.branchview import branch_project, require_checked_out, wanted_branch
 from choreo.cli.common import addressable, allocator_crds, echo_lines, project_api, project_dir
-from choreo.errors import ChoreoError, NotFound
+from choreo.cli.exits import FAILED
+from choreo.errors import BadRequest, ChoreoError, NotFound
 from choreo.messages import shorten
 from choreo.plugins import INTERNAL_RECONCILERS
+from choreo.results import kubectl_text
 from choreo.server.client import ResourceInfo, ServerClient
 from choreo.server.discovery import VERBS
 from choreo.server.query import Predicate, field_selector, label_selector
@@ -37,9 +39,12 @@ if TYPE_CHECKING:  # the loader is imported when a command needs it
 
 Object = dict[str, Any]
 CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
-FORMATS = ("wide", "name", "yaml", "json", "jsonpath=TEMPLATE", "go-template=TEMPLATE", "custom-columns=SPEC",
-           "jsonpath-file=FILE", "go-template-file=FILE", "custom-columns-file=FILE")
-_INLINE = ("jsonpath", "go-template", "custom-columns")  # the formats that carry their argument
+FORMATS = ("wide", "name", "yaml", "json", "jsonpath=TEMPLATE", "jsonpath-as-json=TEMPLATE", "go-template=TEMPLATE",
+           "custom-columns=SPEC", "jsonpath-file=FILE", "go-template-file=FILE", "custom-columns-file=FILE")
+_INLINE = ("jsonpath", "jsonpath-as-json", "go-template", "custom-columns")  # the formats that carry their argument
+_ALIASES = {"template": "go-template", "templatefile": "go-template-file"}  # kubectl's other names
+_KUBECTL_FORMATS = ("custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,"
+                    "jsonpath-file,name,template,templatefile,wide,yaml")
 
 
 class Kind(KindNames, Protocol):
@@ -192,9 +197,16 @@ class Request:
     single: bool  # exactly one object named: -o yaml|json print it instead of a List
 
 
-def parse_request(kinds: Sequence[Kind], args: Sequence[str]) -> Request:
+def parse_request(kinds: Sequence[Kind], args: Sequence[str], command: str = "get") -> Request:
     if not args:
-        raise ChoreoError("name a kind: choreo get KIND [NAME...] or TYPE/NAME (see choreo api-resources)")
+        if command == "get":  # kubectl's lines, naming choreo's commands
+            click.echo('You must specify the type of resource to get. Use "choreo api-resources" for a complete '
+                       "list of supported resources.\n", err=True)
+            raise ChoreoError('Required resource not specified.\nUse "choreo explain <resource>" for a detailed '
+                              "description of that resource (e.g. choreo explain reconcilers).\nSee 'choreo get -h' "
+                              "for help and examples")
+        raise ChoreoError(f'You must specify the type of resource to {command}. Use "choreo api-resources" for a '
+                          "complete list of supported resources.")
     if any("/" in a for a in args):
         if not all("/" in a for a in args):
             raise ChoreoError("there is no need to give a kind with TYPE/NAME: give all arguments as TYPE/NAME")
@@ -211,26 +223,73 @@ def parse_request(kinds: Sequence[Kind], args: Sequence[str]) -> Request:
     return Request([(kind, names) for kind in resolve_kinds(kinds, args[0])], single=len(names) == 1)
 
 
+@dataclass
+class Selection:
+    """The objects asked for, one block per kind, and the API's errors in kubectl's words: a kind whose list
+    was refused (a bad selector), a name asked for that is not there. kubectl prints what it found, then one
+    line for each error, and exits 1."""
+
+    blocks: list[printers.Block]
+    errors: list[ChoreoError]
+
+
+def check_selectors(request: Request, labels: str | None, fields: str | None, all_namespaces: bool,
+                    args: Sequence[str]) -> None:
+    """kubectl's refusals of names given with a selector or -A."""
+    if any(names for _kind, names in request.wanted):
+        if any("/" in a for a in args) and (labels or fields):
+            raise ChoreoError("selectors and the all flag cannot be used when passing resource/name arguments")
+        if labels or fields:
+            raise ChoreoError("name cannot be provided when a selector is specified")
+        if all_namespaces:
+            raise ChoreoError("a resource cannot be retrieved by name across all namespaces")
+
+
 def select(
     source: ObjectSource, request: Request, namespace: str | None, labels: str | None, fields: str | None = None
-) -> list[printers.Block]:
+) -> Selection:
     """The objects asked for, one block per kind, by namespace then name (as kubectl lists them)."""
-    matches = label_selector(labels)
-    blocks = []
+    blocks, errors = [], []
     for kind, names in request.wanted:
         where = namespace if kind.namespaced else None
-        objects = [o for o in source.objects(kind, where, fields) if matches(o)]
+        try:
+            matches = label_selector(labels)
+            objects = [o for o in source.objects(kind, where, fields) if matches(o)]
+        except BadRequest as error:  # kubectl's words around the API's answer
+            errors.append(BadRequest(f'Unable to find "{_group_version_resource(kind)}" that match label selector '
+                                     f'"{labels or ""}", field selector "{fields or ""}": {error}').as_from_server())
+            continue
         if names:
             by_name = {o["metadata"]["name"]: o for o in objects}
-            missing = [n for n in names if n not in by_name]
-            if missing:
-                elsewhere = f" in namespace {where}" if where and where != "default" else ""
-                raise NotFound(f'{kind.kind}.{kind.group} "{missing[0]}" not found{elsewhere}')
-            objects = [by_name[n] for n in names]
+            errors.extend(_not_found(source, kind, where, n) for n in names if n not in by_name)
+            objects = [by_name[n] for n in names if n in by_name]
         else:
             objects.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         blocks.append(printers.Block(type_name(kind), source.columns(kind), objects))
-    return blocks
+    return Selection(blocks, errors)
+
+
+def _group_version_resource(kind: Kind) -> str:
+    return f"{kind.group}/{kind.api_version.rpartition('/')[2]}, Resource={kind.plural}"
+
+
+def _not_found(source: ObjectSource, kind: Kind, namespace: str | None, name: str) -> ChoreoError:
+    """kubectl's NotFound for a name: the namespace's own when it is not ``default`` and no Namespace object
+    has its name (kubectl asks the API for it after a miss)."""
+    if namespace not in (None, "default"):
+        namespaces = resolve_kinds(source.kinds(), "namespaces")[0]
+        if not any(n["metadata"]["name"] == namespace for n in source.objects(namespaces, None)):
+            return NotFound(f'namespaces "{namespace}" not found').as_from_server()
+    resource = f"{kind.plural}.{kind.group}" if kind.group else kind.plural
+    return NotFound(f'{resource} "{name}" not found').as_from_server()
+
+
+def report_errors(selection: Selection) -> None:
+    """The API's errors, after what was found, and exit 1 (kubectl's order and status)."""
+    if selection.errors:
+        for error in selection.errors:
+            click.echo(f"{error.prefix}{shorten(str(error))}", err=True)  # a name may be any length
+        sys.exit(FAILED)
 
 
 def older_namespace_form(
@@ -254,24 +313,33 @@ def _has_object(source: ObjectSource, kind: Kind, namespace: str, name: str) -> 
 
 
 def _check_format(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    """The ``-o`` format, a ``-file`` one as the inline format with the file's text."""
+    """The ``-o`` format, a ``-file`` one as the inline format with the file's text; a mistake in kubectl's
+    words."""
     if value is None or value in ("wide", "name", "yaml", "json"):
         return value
     kind, _, argument = value.partition("=")
-    if kind in _INLINE and argument:
-        return value
-    if kind.endswith("-file") and kind.removesuffix("-file") in _INLINE and argument:
-        try:
-            text = Path(argument).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ChoreoError(f"-o {value}: cannot read {argument}: {getattr(error, 'strerror', None) or error}"
-                              ) from None
-        inline = kind.removesuffix("-file")
-        return f"{inline}={printers.custom_columns_file(text, argument) if inline == 'custom-columns' else text}"
-    if value == "completion":  # choreoctl's
-        instead = "choreo prints names with -o name; `choreo completion SHELL` completes the shell"
-        raise ChoreoError(f"-o completion: {instead}")
-    raise click.BadParameter(f"{value!r}: one of {', '.join(FORMATS)}")
+    kind = _ALIASES.get(kind, kind)
+    inline = kind.removesuffix("-file")
+    if inline not in _INLINE or (kind != inline and inline == "jsonpath-as-json"):
+        if value == "completion":  # choreoctl's
+            instead = "choreo prints names with -o name; `choreo completion SHELL` completes the shell"
+            raise ChoreoError(f"-o completion: {instead}")
+        raise ChoreoError(f'unable to match a printer suitable for the output format "{value}", allowed formats '
+                          f"are: {_KUBECTL_FORMATS}")
+    if not argument:
+        if inline == "custom-columns":
+            raise ChoreoError("custom-columns format specified but no custom columns given")
+        raise ChoreoError("template format specified but no template given")
+    if kind == inline:
+        return f"{kind}={argument}"
+    try:
+        text = Path(argument).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = str(getattr(error, "strerror", None) or error)
+        what = "template" if inline == "custom-columns" else "--template"
+        raise ChoreoError(f"error reading {what} {argument}, open {argument}: {reason[:1].lower()}{reason[1:]}"
+                          ) from None
+    return f"{inline}={printers.custom_columns_file(text, argument) if inline == 'custom-columns' else text}"
 
 
 def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -281,6 +349,8 @@ def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of the objects."),
         click.option("-A", "--all-namespaces", is_flag=True, help="Objects of every namespace."),
         click.option("-l", "--selector", "labels", default=None, help="Label selector: a=b,c!=d,e in (f,g),!h."),
+        click.option("--chunk-size", type=click.IntRange(min=0), default=None, expose_value=False,
+                     help="Accepted for kubectl's sake: choreo reads a kind whole."),
     )):
         command = option(command)
     return command
@@ -296,10 +366,12 @@ def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
               help="Field selector: metadata.name=x,spec.node!=leaf1 (fields the kind's schema declares).")
 @click.option("--no-headers", is_flag=True, help="Tables without their header line.")
 @click.option("--show-labels", is_flag=True, help="A LABELS column last in tables.")
+@click.option("--show-kind", is_flag=True, help="TYPE/NAME in the NAME column of a table, also for one kind.")
 @click.option("-L", "--label-columns", "label_keys", multiple=True, metavar="KEY[,KEY...]",
               help="A column for each label key (repeatable).")
 @click.option("--sort-by", default=None, metavar="JSONPATH",
               help="Sort by a field (.metadata.name, {.spec.vlan}); numbers by value.")
+@click.option("--ignore-not-found", is_flag=True, help="A name that is not there is no error (exit 0).")
 @click.option("-w", "--watch", is_flag=True, help="After the list, each change as it happens (Ctrl-C ends).")
 @click.option("--watch-only", is_flag=True, help="Each change of the kind as it happens, without the list first.")
 @addressable("directory")
@@ -315,8 +387,10 @@ def get(
     fields: str | None,
     no_headers: bool,
     show_labels: bool,
+    show_kind: bool,
     label_keys: tuple[str, ...],
     sort_by: str | None,
+    ignore_not_found: bool,
     watch: bool,
     watch_only: bool,
 ) -> None:
@@ -327,19 +401,22 @@ def get(
         request = parse_request(source.kinds(), resources)
         if click.get_current_context().get_parameter_source("namespace") != ParameterSource.COMMANDLINE:
             request, namespace = older_namespace_form(source, request, resources, namespace)
-        if all_namespaces and any(names for _kind, names in request.wanted):
-            raise ChoreoError("a resource cannot be retrieved by name across all namespaces (drop -A)")
+        check_selectors(request, labels, fields, all_namespaces, resources)
         if (watch or watch_only) and len(request.wanted) != 1:
-            raise ChoreoError("watch is only supported on individual resources and resource collections, but "
-                              f"{len(request.wanted)} resources were found")
+            raise ChoreoError("you may only specify a single resource type")  # kubectl's words
         where = None if all_namespaces else namespace
-        blocks = select(source, request, where, labels, fields)
-        if not show_managed_fields:
+        selection = select(source, request, where, labels, fields)
+        if ignore_not_found:
+            selection.errors = [e for e in selection.errors if not isinstance(e, NotFound)]
+        blocks = selection.blocks
+        if not show_managed_fields and fmt in ("yaml", "json"):  # as kubectl: the templates see them
             for block in blocks:
                 block.objects = [ssa.strip_managed_fields(o) for o in block.objects]
-        if sort_by is not None:
-            for block in blocks:
+        if sort_by is not None and (fmt in (None, "wide") or len(blocks) == 1):
+            for block in blocks:  # a table for each kind, each sorted
                 block.objects = printers.sorted_by(block.objects, sort_by)
+        elif sort_by is not None:  # kubectl sorts one list of every kind's objects
+            blocks = printers.sorted_across(blocks, sort_by)
         keys = [key for given in label_keys for key in given.split(",") if key]
         extra = printers.label_columns(keys, all_labels=show_labels)
         if watch or watch_only:
@@ -351,17 +428,23 @@ def get(
                     view.changed(obj)
             return
     objects = [o for block in blocks for o in block.objects]
-    text = _render(blocks, printers.document(objects, request.single), fmt, all_namespaces, extra, no_headers)
+    if fmt not in (None, "wide") and ((selection.errors and request.single) or (ignore_not_found and not objects)):
+        report_errors(selection)  # kubectl prints no List around nothing for the one object asked for
+        return
+    text = _render(blocks, printers.document(objects, request.single), fmt, all_namespaces, extra, no_headers,
+                   show_kind)
     click.echo(text, nl=False)
-    if not objects and fmt not in ("yaml", "json") and not (fmt or "").startswith("jsonpath="):
-        say_nothing_found(request, namespace, all_namespaces)
+    report_errors(selection)
+    if not objects and fmt in (None, "wide") and not ignore_not_found:  # kubectl's line under its tables only
+        namespaced = all(kind.namespaced for kind, _ in request.wanted) and not all_namespaces
+        say_nothing_found(namespace if namespaced else None)
 
 
-def say_nothing_found(request: Request, namespace: str, all_namespaces: bool) -> None:
-    """kubectl's line on stderr when no object matched (``get``, ``describe``)."""
-    namespaced = any(kind.namespaced for kind, _ in request.wanted)
-    where = f" in {namespace} namespace" if namespaced and not all_namespaces else ""
-    click.echo(shorten(f"No resources found{where}."), err=True)  # -n may be any length
+def say_nothing_found(namespace: str | None) -> None:
+    """kubectl's line on stderr when no object matched (``get``, ``describe``): it names the namespace when
+    every kind asked for lives in one and -A was not given."""
+    click.echo(shorten(f"No resources found in {namespace} namespace.") if namespace else "No resources found",
+               err=True)  # -n may be any length
 
 
 class Follow:
@@ -370,17 +453,25 @@ class Follow:
 
     def __init__(self, block: printers.Block, fmt: str | None, every: bool, extra: Sequence[printers.Column],
                  no_headers: bool, managed_fields: bool) -> None:
-        self.block, self.fmt, self.headers, self.managed_fields = block, fmt, not no_headers, managed_fields
+        self.block, self.fmt, self.headers = block, fmt, not no_headers
+        self.managed_fields = managed_fields or fmt not in ("yaml", "json")
         self.rows = printers.TableRows(block, fmt == "wide", every, extra, several=False)
+        self.table_started = False  # kubectl writes a table's header with its first row
+        self.documents = 0  # YAML documents written: a --- goes between two
 
     def start(self, *, listed: bool) -> None:
-        if self.fmt in (None, "wide"):
-            self._echo(self.rows.table(self.block.objects if listed else [], self.headers))
+        if self.fmt in (None, "wide") and listed:
+            self._echo(self.rows.table(self.block.objects, self.headers))
+            self.table_started = True
         elif listed:
             for obj in self.block.objects:
                 self._echo(self._lines(obj))
 
     def changed(self, obj: Object) -> None:
+        if self.fmt in (None, "wide") and not self.table_started:
+            self._echo(self.rows.table([obj], self.headers))
+            self.table_started = True
+            return
         self._echo(self._lines(obj if self.managed_fields else ssa.strip_managed_fields(obj)))
 
     def _lines(self, obj: Object) -> list[str]:
@@ -390,7 +481,9 @@ class Follow:
         if kind == "go-template":
             return [printers.go_template(argument, obj)]
         if self.fmt in ("yaml", "json"):
-            return [*(["---"] if self.fmt == "yaml" else []), printers.dump(obj, self.fmt).rstrip()]
+            self.documents += 1
+            separator = ["---"] if self.fmt == "yaml" and self.documents > 1 else []
+            return [*separator, printers.dump(obj, self.fmt).rstrip()]
         if self.fmt == "name":
             return [printers.object_name(self.block, obj)]
         if kind == "custom-columns":
@@ -406,12 +499,14 @@ class Follow:
 
 def _render(
     blocks: list[printers.Block], doc: Object, fmt: str | None, every: bool, extra: Sequence[printers.Column] = (),
-    no_headers: bool = False,
+    no_headers: bool = False, show_kind: bool = False,
 ) -> str:
     """The text ``-o fmt`` prints for ``blocks`` (``doc``: the object or List of yaml/json/jsonpath)."""
     kind, _, argument = (fmt or "").partition("=")
     if kind == "jsonpath":  # exactly the template's text, as kubectl prints it
         return printers.jsonpath.render(argument, doc)
+    if kind == "jsonpath-as-json":
+        return "".join(f"{kubectl_text.json_text(values)}\n" for values in printers.jsonpath.values(argument, doc))
     if kind == "go-template":
         return printers.go_template(argument, doc)
     if fmt in ("yaml", "json"):
@@ -422,7 +517,8 @@ def _render(
     elif fmt == "name":
         lines = [printers.object_name(block, o) for block in blocks for o in block.objects]
     else:
-        lines = printers.tables(blocks, wide=fmt == "wide", namespaces=every, extra=extra, headers=not no_headers)
+        lines = printers.tables(blocks, wide=fmt == "wide", namespaces=every, extra=extra, headers=not no_headers,
+                                show_kind=show_kind)
     return "".join(f"{line}\n" for line in lines)
 
 
@@ -431,20 +527,27 @@ def _render(
 
 @click.command("api-resources")
 @click.option("-C", "--project", "directory", default=None, help="Project folder (default: .).")
-@click.option("-o", "--output", "fmt", type=click.Choice(["wide", "name"]), default=None,
+@click.option("-o", "--output", "fmt", default=None, metavar="wide|name",
               help="wide: with VERBS and CATEGORIES; name: PLURAL.GROUP lines.")
 @click.option("--api-group", default=None, help="Only the kinds of this group ('' for the core group).")
 @click.option("--namespaced", type=click.BOOL, default=None, help="true: only namespaced kinds; false: only others.")
-@click.option("--categories", default=None, help="Only the kinds in one of these categories (a,b).")
-@click.option("--sort-by", type=click.Choice(["name", "kind"]), default=None, help="Sort by name or kind.")
+@click.option("--categories", default=None, help="Only the kinds in all of these categories (a,b).")
+@click.option("--verbs", multiple=True, metavar="VERB[,VERB...]", help="Only the kinds that take all these verbs.")
+@click.option("--sort-by", default=None, metavar="name|kind", help="Sort by name or kind.")
 @click.option("--no-headers", is_flag=True, help="The table without its header line.")
+@click.option("--cached", is_flag=True, help="Accepted for kubectl's sake: choreo reads the kinds anew every time.")
 @addressable("directory")
 def api_resources(
     client: ServerClient | None, directory: str | None, fmt: str | None, api_group: str | None,
-    namespaced: bool | None, categories: str | None, sort_by: str | None, no_headers: bool,
+    namespaced: bool | None, categories: str | None, verbs: tuple[str, ...], sort_by: str | None,
+    no_headers: bool, cached: bool,
 ) -> None:
     """List the kinds the project registers, the built-in allocators' (-r) included (the server's kinds,
     when addressed), as kubectl api-resources does."""
+    if fmt not in (None, "wide", "name"):
+        raise ChoreoError(f"--output {fmt} is not available")  # kubectl's words, as the two below
+    if sort_by not in (None, "name", "kind"):
+        raise ChoreoError("--sort-by accepts only name or kind")
     branch = wanted_branch()
     if client is not None:
         if branch is not None:
@@ -454,9 +557,10 @@ def api_resources(
         with branch_project(directory, branch) as elsewhere:
             resources = memory_api(elsewhere or project_dir(directory), with_objects=False).registry.resources()
     wanted = set(filter(None, (categories or "").split(",")))
+    taken = {verb for given in verbs for verb in given.split(",") if verb}
     chosen = [r for r in resources if (api_group is None or r.group == api_group)
               and (namespaced is None or r.namespaced == namespaced)
-              and (not wanted or wanted & set(r.categories))]
+              and wanted <= set(r.categories) and taken <= set(VERBS)]
     # kubectl lists the core group first, then the groups and their kinds as discovery gives them
     chosen.sort(key=lambda r: (r.group != "", r.group, r.plural))
     if sort_by:

@@ -158,3 +158,34 @@ def _plain_help_of(command: click.Command) -> None:
     for param in command.params:
         if isinstance(param, click.Option):
             param.help = _plain(param.help)
+
+
+_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})  # what Go's strconv.ParseBool reads, as kubectl's flags
+_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+
+
+def flag_values(command: click.Command) -> None:
+    """Let the flags of ``command`` and all its subcommands take a value as kubectl's do: ``--show-labels=true``
+    is ``--show-labels``, ``--recursive=false`` leaves the flag off (click takes no value after a flag)."""
+    prepare_all(command, _accept_flag_values)
+
+
+def _accept_flag_values(command: click.Command) -> None:
+    flags = {opt for param in command.params if isinstance(param, click.Option) and param.is_flag
+             and not param.secondary_opts and param.default is not True for opt in param.opts if opt.startswith("--")}
+    if not flags:
+        return
+    parse = command.parse_args
+
+    def parse_args(ctx: click.Context, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        spelled: list[str] = []
+        for arg in args[:end]:
+            name, equals, value = arg.partition("=")
+            if equals and name in flags and value in _TRUE | _FALSE:
+                spelled.extend([name] if value in _TRUE else [])
+            else:
+                spelled.append(arg)
+        return parse(ctx, [*spelled, *args[end:]])
+
+    command.parse_args = parse_args  # type: ignore[method-assign]

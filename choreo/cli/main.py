@@ -16,7 +16,7 @@ import click
 
 from choreo.cli import reference_flags
 from choreo.cli.exits import FAILED, INTERNAL_ERROR, INTERRUPTED, PIPE_CLOSED
-from choreo.cli.groups import DefaultGroup, LazyGroup, plain_help
+from choreo.cli.groups import DefaultGroup, LazyGroup, flag_values, plain_help
 from choreo.errors import ChoreoError
 from choreo.messages import shorten
 from choreo.runtime import collector
@@ -67,6 +67,7 @@ def run() -> None:
 
 plain_help(cli)
 reference_flags.install(cli)  # choreoctl's global flags, on every command
+flag_values(cli)  # kubectl's --flag=true|false
 
 
 OPTIONAL_VALUES = {"--dry-run": "client"}  # kubectl's options whose value is optional, with their default
@@ -94,7 +95,7 @@ def main() -> None:
         args = reference_flags.hoist(kubectl_spellings(sys.argv[1:]))
         cli.main(args, prog_name="choreo", standalone_mode=False)
     except ChoreoError as exc:  # one mistake, one short message (long lists go to the report files)
-        click.echo(f"error: {shorten(str(exc))}", err=True)
+        click.echo(f"{exc.prefix}{shorten(str(exc))}", err=True)
         sys.exit(FAILED)
     except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as click does
         _drop_stdout()

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from choreo.apiserver import columns as kind_columns
@@ -49,9 +50,39 @@ class Column:
     def cell(self, obj: Object, now: datetime) -> str:
         if self.custom:
             values = self.source.values(obj)
-            return NONE if not values or values == [None] else ",".join(jsonpath.text(v) for v in values)
+            return NONE if not values or values == [None] else ",".join(go_value(v) for v in values)
         value = self.source.cell(obj, now)
         return "" if value is None else jsonpath.text(value)  # kubectl leaves a Table's empty cell blank
+
+
+def go_value(value: Any) -> str:
+    """A JSON value as Go's ``%v`` prints it, as kubectl's custom columns and ``describe`` show a value:
+    ``true``, ``<nil>``, ``[a b]``, ``map[k:v]`` (keys sorted), a float as its shortest ``%g``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "<nil>"
+    if isinstance(value, float):
+        return _go_float(value)
+    if isinstance(value, list):
+        return "[" + " ".join(go_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{go_value(v)}" for k, v in sorted(value.items())) + "]"
+    return str(value)
+
+
+def _go_float(value: float) -> str:
+    """Go's ``%v`` of a float64: the shortest digits, as an exponent below 1e-4 and from 1e+06 on."""
+    if math.isnan(value) or math.isinf(value):
+        return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
+    shortest = Decimal(repr(value))
+    exponent = shortest.adjusted()
+    if -4 <= exponent < 6:
+        return format(shortest.normalize(), "f")
+    sign, digits, _ = shortest.normalize().as_tuple()
+    mantissa = "".join(map(str, digits))
+    mantissa = mantissa[0] + ("." + mantissa[1:] if len(mantissa) > 1 else "")
+    return f"{'-' if sign else ''}{mantissa}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
 
 
 @dataclass
@@ -107,10 +138,10 @@ class _AllLabels(kind_columns.PrinterColumn):
 def sorted_by(objects: list[Object], path: str) -> list[Object]:
     """kubectl's ``--sort-by JSONPATH``: by the first value the path finds, numbers by value and before
     text; objects without one first. A path that finds nothing in any object is an error, as kubectl's."""
-    template = jsonpath.relaxed(path)
-    found = [jsonpath.evaluate(o, template.strip("{}")) for o in objects]
+    template = jsonpath.checked_path(path)
+    found = [jsonpath.evaluate(o, template[1:-1]) for o in objects]
     if objects and not any(v and v[0] is not None for v in found):
-        raise ChoreoError(f'--sort-by {path}: couldn\'t find any field with path "{template}" in the list of objects')
+        raise ChoreoError(f'couldn\'t find any field with path "{template}" in the list of objects')
 
     def key(values: list[Any]) -> tuple[int, Any]:
         value = values[0] if values else None
@@ -124,13 +155,23 @@ def sorted_by(objects: list[Object], path: str) -> list[Object]:
     return [objects[i] for i in order]
 
 
+def sorted_across(blocks: Sequence[Block], path: str) -> list[Block]:
+    """The objects of several kinds in one order (``--sort-by`` of a list), each as a block of its own."""
+    pairs = [(block, obj) for block in blocks for obj in block.objects]
+    kind_of = {id(obj): block for block, obj in pairs}
+    return [Block(kind_of[id(o)].type_name, kind_of[id(o)].columns, [o])
+            for o in sorted_by([obj for _block, obj in pairs], path)]
+
+
 def tables(
-    blocks: Sequence[Block], *, wide: bool, namespaces: bool, extra: Sequence[Column] = (), headers: bool = True
+    blocks: Sequence[Block], *, wide: bool, namespaces: bool, extra: Sequence[Column] = (), headers: bool = True,
+    show_kind: bool = False,
 ) -> list[str]:
     """One table per kind, a blank line between them; ``TYPE/NAME`` in the NAME column when several
     kinds are shown, a NAMESPACE column when objects of several namespaces may be listed; ``extra``
-    columns (labels) after each kind's own; ``headers=False``: kubectl's ``--no-headers``."""
-    several = len([b for b in blocks if b.objects]) > 1
+    columns (labels) after each kind's own; ``headers=False``: kubectl's ``--no-headers``; ``show_kind``:
+    ``TYPE/NAME`` also for one kind."""
+    several = show_kind or len([b for b in blocks if b.objects]) > 1
     lines: list[str] = []
     for block in blocks:
         if not block.objects:
@@ -187,12 +228,10 @@ def custom_columns(spec: str, objects: list[Object], *, headers: bool = True) ->
     for part in spec.split(","):
         header, sep, path = part.partition(":")
         if not sep or not header or not path:
-            raise ChoreoError(f"custom-columns {spec}: expected HEADER:JSONPATH[,HEADER:JSONPATH...]")
-        found = kind_columns.PrinterColumn(header, jsonpath.relaxed(path).strip("{}"))
+            raise ChoreoError(f"unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>")
+        found = kind_columns.PrinterColumn(header, jsonpath.checked_path(path)[1:-1])
         columns.append(Column(header, found, custom=True))
-    if not objects:
-        return []
-    now = datetime.now(UTC)
+    now = datetime.now(UTC)  # no objects: the header alone, as kubectl prints it
     heading = [[c.header for c in columns]] if headers else []
     return kubectl_table([*heading, *([c.cell(o, now) for c in columns] for o in objects)])
 

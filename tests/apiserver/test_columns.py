@@ -1,10 +1,14 @@
 """Printer columns as kubectl shows them: an Event's columns in kube-apiserver's order, its OBJECT as kind/name,
-its name last (``-o wide``) instead of a NAME column first; a typed cell takes the first value found."""
+its name last (``-o wide``) instead of a NAME column first; a typed cell takes the first value found; an AGE
+as Kubernetes' ``duration.HumanDuration`` writes it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from choreo.apiserver import columns
 from choreo.apiserver.columns import NAME_LAST, PrinterColumn, ReferenceColumn, kind_columns
 from choreo.server.tables import table
 
@@ -51,3 +55,14 @@ def test_a_typed_cell_takes_the_first_value_and_refuses_another_type() -> None:
     assert PrinterColumn("C", ".status.conditions[*].type").cell(conditions, NOW) == "Ready"
     assert PrinterColumn("N", ".status.count", "integer").cell(conditions, NOW) is None
     assert PrinterColumn("M", ".status.missing").cell(conditions, NOW) is None
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [
+    (-2, "<invalid>"), (-1, "0s"), (0, "0s"), (119, "119s"), (120, "2m"), (125, "2m5s"), (600, "10m"),
+    (3 * 3600 - 1, "179m"), (3 * 3600, "3h"), (3 * 3600 + 60, "3h1m"), (8 * 3600, "8h"), (48 * 3600, "2d"),
+    (50 * 3600, "2d2h"), (8 * 86400, "8d"), (729 * 86400, "729d"), (730 * 86400, "2y"), (742 * 86400, "2y12d"),
+    (8 * 365 * 86400 + 86400, "8y"),
+])
+def test_an_age_is_written_as_kubernetes_human_duration_writes_it(seconds: int, shown: str) -> None:
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    assert columns.age((now - timedelta(seconds=seconds)).isoformat(), now) == shown

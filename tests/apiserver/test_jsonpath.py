@@ -33,3 +33,9 @@ def test_escaped_dots_name_one_key(path: str, expected: list[object]) -> None:
 def test_templates_print_escaped_keys_and_stop_fields_at_kubectl_terminators() -> None:
     template = r'{.metadata.annotations.api\.choreo\.kform\.dev/origin}{"\n"}{range .items[*]}{.x\.y},{end}'
     assert jsonpath.render(template, OBJ) == '{"kind":"File"}\n1,2,'
+
+
+def test_the_values_of_a_map_come_in_key_order() -> None:
+    """kubectl's order is Go's random map order; choreo's is the same on every run, whatever the stored order."""
+    assert jsonpath.render("{.spec.*}", {"spec": {"b": 2, "c": 3, "a": 1}}) == "1 2 3"
+    assert jsonpath.evaluate({"m": {"y": {"k": 1}, "x": {"k": 0}}}, "..k") == [0, 1]

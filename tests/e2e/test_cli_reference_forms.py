@@ -28,7 +28,7 @@ def test_get_reads_the_older_resource_name_namespace_form(example, tmp_path: Pat
     assert both.out == "greeting.example.com/alice\ngreeting.example.com/bob\n"
     # alice is not in team: the third argument is a name, and a missing one
     missing = choreo("get", "greetings", "alice", "team", *at)
-    assert (missing.code, missing.err) == (1, 'error: Greeting.example.com "team" not found\n')
+    assert (missing.code, missing.err) == (1, 'Error from server (NotFound): greetings.example.com "team" not found\n')
 
 
 def test_jsonpath_reads_keys_with_escaped_dots(example) -> None:

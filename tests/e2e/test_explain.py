@@ -155,17 +155,21 @@ def test_explain_writes_what_kubectl_writes(greeting_server, tmp_path: Path, kub
 
 def test_explain_mistakes_are_one_line_each(tmp_path: Path) -> None:
     project = str(copy_example("greeting", tmp_path))
-    cases = {
-        (): "error: name one kind: choreo explain KIND[.FIELD...] (see choreo api-resources)\n",
-        ("widgets",): 'error: the server doesn\'t have a resource type "widgets"\n',
-        ("greetings.spec.nope",): 'error: greetings.spec.nope: field "nope" does not exist\n',
-        ("greetings.spec.",): "error: greetings.spec.: an empty field name (give KIND.FIELD.FIELD...)\n",
+    heading = "GROUP:      example.com\nKIND:       Greeting\nVERSION:    v1alpha1\n\n"
+    cases = {  # kubectl's words; a field that does not exist after the kind's heading, as kubectl writes it
+        (): ("", 'error: You must specify the type of resource to explain. Use "choreo api-resources" for a '
+                 "complete list of supported resources.\n"),
+        ("greetings", "messages"): ("", "error: We accept only this format: explain RESOURCE\n"),
+        ("widgets",): ("", 'the server doesn\'t have a resource type "widgets"\n'),
+        ("greetings.spec.nope",): (heading, 'error: field "nope" does not exist\n'),
+        ("greetings.spec..name",): ("", "error: invalid jsonpath syntax, first node must be field node\n"),
         ("greetings", "--api-version", "example.com/v9"):
-            "error: greetings: not served at example.com/v9 (see choreo api-resources)\n",
-        ("greetings", "--api-version", "v1"): "error: --api-version v1: greetings is in the group example.com, "
-                                              "not core\n",
+            ("", 'error: couldn\'t find resource for "example.com/v9, Resource=greetings"\n'),
+        ("greetings", "--api-version", "v1"):  # the core group serves v1, without greetings
+            ("", "error: GVR (/v1, Resource=greetings) not found in OpenAPI schema\n"),
     }
-    for args, message in cases.items():
+    for args, (out, message) in cases.items():
         result = choreo("explain", *args, "-C", project)
-        assert (result.code, result.out, result.err) == (1, "", message), args
+        assert (result.code, result.out, result.err) == (1, out, message), args
+    assert choreo("explain", "greetings.spec.", "-C", project).out.startswith(heading + "FIELD: spec <Object>")
     assert not (Path(project) / ".choreo").exists()  # explaining reads the project's files, writes nothing

@@ -78,9 +78,31 @@ def test_a_watch_of_a_server_shows_a_new_object_in_the_output_form_asked(tmp_pat
         server.stop()
 
 
+def test_watch_only_writes_the_header_with_the_first_change_and_yaml_separates_documents(tmp_path: Path) -> None:
+    """As kubectl: --watch-only prints nothing until a change comes (then the header with its row), and -o yaml
+    writes --- between two documents, not before the first."""
+    project = copy_example("greeting", tmp_path)
+    assert choreo("run", str(project)).code == 0
+    only = Watcher("greetings", "--watch-only", "-C", str(project))
+    documents = Watcher("greetings", "-w", "-o", "yaml", "-C", str(project))
+    try:
+        assert documents.lines(1) == ["apiVersion: example.com/v1alpha1"]
+        assert only.arrived.empty()
+        source = project / "in" / "example.com.greeting.alice.yaml"
+        source.write_text(source.read_text().replace("language: fr", "language: nl"))
+        assert choreo("run", str(project)).code == 0
+        header, alice = only.lines(2)
+        assert header.split() == ["NAME", "AGE"] and alice.split()[0] == "alice"
+        between = documents.lines(1)
+        while between[-1] != "---":  # before bob's document (the list's second)
+            between += documents.lines(1)
+    finally:
+        only.interrupt()
+        documents.interrupt()
+
+
 def test_a_watch_follows_one_kind(tmp_path: Path) -> None:
     project = copy_example("greeting", tmp_path)
     assert choreo("run", str(project)).code == 0
     both = choreo("get", "greetings,messages", "-w", "-C", str(project))
-    assert (both.code, both.err) == (1, "error: watch is only supported on individual resources and resource "
-                                        "collections, but 2 resources were found\n")
+    assert (both.code, both.err) == (1, "error: you may only specify a single resource type\n")  # kubectl's

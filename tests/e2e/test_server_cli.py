@@ -149,9 +149,9 @@ def test_config_file_under_xdg_config_home_and_token_file(tmp_path: Path, monkey
 def test_get_errors_are_the_local_ones(stopped_server) -> None:
     url, project, _runs = stopped_server
     for args in (("get", "greeting", "nobody"), ("get", "greeting", "nobody", "-n", "other"), ("get", "nokind")):
-        assert one_error_line(choreo(*args, "--server", url)).startswith("error: "), args
-    missing = one_error_line(choreo("get", "greeting", "nobody", "--server", url))
-    assert missing == one_error_line(local(project, "get", "greeting", "nobody"))
+        remote, here = choreo(*args, "--server", url), local(project, *args)
+        assert (remote.code, remote.out, remote.err) == (here.code, here.out, here.err), args
+        assert remote.code == 1 and len(remote.err.splitlines()) == 1, args
 
 
 # ------------------------------------------------------------------------------------------ run
@@ -230,8 +230,8 @@ def test_apply_and_delete_change_the_servers_objects(running_server, no_addresse
     assert ok(choreo("get", "greetings", "-o", "name")).splitlines()[-1] == "greeting.example.com/carol"
 
     assert ok(choreo("delete", "greeting", "carol")) == "deleting example.com/v1alpha1 Greeting carol\n"
-    missing = one_error_line(choreo("get", "greeting", "carol"))
-    assert missing == 'error: Greeting.example.com "carol" not found'
+    missing = choreo("get", "greeting", "carol")
+    assert (missing.code, missing.err) == (1, 'Error from server (NotFound): greetings.example.com "carol" not found\n')
     # the server's own words, as kube-apiserver's (kubectl prints them as they are)
     assert one_error_line(choreo("delete", "greeting", "carol")) == 'error: greetings.example.com "carol" not found'
 
@@ -249,7 +249,7 @@ def test_apply_is_all_or_nothing_on_the_server(stopped_server, tmp_path: Path) -
     assert line.partition("invalid: ")[2] == one_error_line(local(project, "apply", "-f", str(bad))).partition(
         "invalid: "
     )[2]
-    assert one_error_line(choreo("get", "greeting", "dave", "--server", url)).endswith('"dave" not found')
+    assert choreo("get", "greeting", "dave", "--server", url).err.endswith('"dave" not found\n')
 
 
 def test_delete_by_file_checks_every_object_first(stopped_server, tmp_path: Path) -> None:
