@@ -56,18 +56,21 @@ class Abandonable:
             _scope.current = previous
 
     def abandon(self) -> None:
-        self.abandoned = True  # first, without the lock: a signal handler may call this (``checkpoint`` reads it)
-        with self._lock:
-            running = list(self._running)
-        for process in running:
+        """Takes no lock: a stop signal's handler calls this in the main thread, which may be inside ``enter``
+        or ``leave`` holding it (the first load and a saved context's clone run there)."""
+        self.abandoned = True  # first: ``checkpoint`` and ``enter`` read it
+        for process in self._running.copy():  # one step under the GIL, whatever another thread is adding
             process.kill()
 
     def enter(self, process: Killable) -> None:
-        """``process`` runs work of this scope until ``leave``; ``Abandoned`` if the scope was abandoned."""
+        """``process`` runs work of this scope until ``leave``; ``Abandoned`` if the scope was abandoned; killed
+        at once when it was abandoned while ``process`` was being added (after ``abandon`` took its copy)."""
         with self._lock:
             if self.abandoned:
                 raise Abandoned()
             self._running.add(process)
+        if self.abandoned:
+            process.kill()
 
     def leave(self, process: Killable) -> None:
         with self._lock:

@@ -218,7 +218,7 @@ def _values(parts: list[tuple[str, str]], root: Any, template: str) -> list[list
         elif piece == "end":
             continue
         elif _is_literal(piece):
-            out.append([_render([group[0]], 0, root, template)[0] if piece[0] in "'\"" else json.loads(piece)])
+            out.append([_quoted(piece, template) if piece[0] in "'\"" else _number_or_bool(piece)])
         else:
             out.append(evaluate(root, piece, template))
     return out
@@ -264,11 +264,37 @@ def _render(parts: list[tuple[str, str]], index: int, root: Any, template: str) 
                 _, body_end = _render(parts, index, root, template)
             index = body_end
         elif _is_literal(piece):
-            quote = piece[0]
-            out.append(json.loads(f'"{piece[1:-1]}"') if quote == '"' else piece[1:-1] if quote == "'" else piece)
+            out.append(_quoted(piece, template) if piece[0] in "'\"" else piece)
         else:
             out.append(" ".join(text(v) for v in evaluate(root, piece, template)))
     return "".join(out), index
+
+
+def _quoted(piece: str, template: str) -> str:
+    """The text a quoted action (``{"\\n"}``, ``{'x'}``) stands for; a ``SyntaxProblem`` when the action is not one
+    whole string kubectl can read (an open quote, ``\\q``, text after the closing quote)."""
+    quote, end = piece[0], 1
+    while end < len(piece) and piece[end] != quote:
+        end += 2 if piece[end] == "\\" else 1
+    if end >= len(piece):
+        raise parse_error(template, "unterminated quoted string")
+    if end + 1 < len(piece):
+        raise parse_error(template, f"{piece[: end + 1]} is followed by {piece[end + 1 :].strip()!r} (choreo reads a "
+                          "quoted string only alone in its braces)")
+    if quote == "'":
+        return piece[1:-1]
+    try:
+        decoded: str = json.loads(piece)
+    except ValueError:
+        raise parse_error(template, f"unquote string {piece} error invalid syntax") from None
+    return decoded
+
+
+def _number_or_bool(piece: str) -> Any:
+    """The value of a ``_LITERAL`` action as ``jsonpath-as-json`` prints it (``007`` is 7)."""
+    if piece in ("true", "false"):
+        return piece == "true"
+    return float(piece) if "." in piece else int(piece)
 
 
 _RELAXED = re.compile(r"^\{\.?([^{}]+)\}$|^\.?([^{}]+)$")

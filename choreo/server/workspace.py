@@ -6,8 +6,9 @@ checks out REF as upstream has it: detached in production (no BRANCH), or on BRA
 development — never over commits of that branch that were not pushed, nor over changes to ``in/`` files of the
 branch checked out that were not committed. The active context is remembered in ``<workspace>/context.json``
 so that a restarted server serves the same commit again (``restore``: from the clone, a development branch
-left as it is); a checkout under way is marked (``switching.json``) so that one stopped half-way is undone
-there rather than trusted.
+left as it is); a checkout under way is marked in its clone (``.git/choreo-switching.json``) so that one
+stopped or failed half-way is undone there rather than trusted, and no other clone's work tree is touched
+for it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from choreo.errors import ChoreoError
 from choreo.git import GitError, check_branch, check_ref, check_url, output, run_git
 
 CONTEXT_FILE = "context.json"
-SWITCHING_FILE = "switching.json"  # a checkout is under way (a stopped one is undone at the next restore)
+SWITCHING_FILE = "choreo-switching.json"  # in a clone's .git: a checkout is under way there (redone, not trusted)
 
 
 @dataclass
@@ -177,7 +178,7 @@ class Workspace:
                     cwd=clone, check=False)
         if not tree or _git("cat-file", "-t", tree, cwd=clone) != "tree":
             raise GitError(f"{spec.path}: no such folder in {spec.url} at {spec.ref}")
-        switching = self.root / SWITCHING_FILE
+        switching = clone / ".git" / SWITCHING_FILE  # this clone's: another's work tree is not this one's doing
         if spec.branch:
             here = run_git(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=clone, what="git", check=False)
             on_branch = output(here) if here.returncode == 0 else ""
