@@ -189,7 +189,9 @@ class _GitProcess:
 
     def communicate(self, deadline: float) -> tuple[bytes, bytes]:
         """Its output once it ended; ``subprocess.TimeoutExpired`` at ``deadline``. A process that was told
-        to end and has not within ``KILL_AFTER_SECONDS`` is killed."""
+        to end and has not within ``KILL_AFTER_SECONDS`` is killed. Once it is gone, its output is waited
+        for ``KILL_AFTER_SECONDS`` more, then left unread (``b""``): a process it started in the terminal's
+        session (``git-remote-https`` stuck on a network) may hold the pipes open for long after it."""
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -197,8 +199,16 @@ class _GitProcess:
             try:
                 return self.popen.communicate(timeout=min(left, 0.2))
             except subprocess.TimeoutExpired:
-                if self.ended_at is not None and time.monotonic() - self.ended_at > KILL_AFTER_SECONDS:
+                if self.ended_at is None:
+                    continue
+                waited = time.monotonic() - self.ended_at
+                if waited > KILL_AFTER_SECONDS:
                     self._signal(signal.SIGKILL)
+                if waited > 2 * KILL_AFTER_SECONDS and self.popen.poll() is not None:
+                    for pipe in (self.popen.stdout, self.popen.stderr):
+                        if pipe is not None:
+                            pipe.close()
+                    return b"", b""
 
 
 def _run_stoppable(
