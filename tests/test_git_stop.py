@@ -30,15 +30,20 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
-def test_an_abandoned_scope_ends_a_git_command_that_hangs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _fake_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    """``script`` as the git on PATH."""
     fake = tmp_path / "bin"
     fake.mkdir()
-    (fake / "git").write_text(HANGING_GIT)
+    (fake / "git").write_text(script)
     (fake / "git").chmod(0o755)
-    hanging = tmp_path / "hanging"
     monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("HANGING", str(hanging))
     assert shutil.which("git") == str(fake / "git")
+
+
+def test_an_abandoned_scope_ends_a_git_command_that_hangs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_git(tmp_path, monkeypatch, HANGING_GIT)
+    hanging = tmp_path / "hanging"
+    monkeypatch.setenv("HANGING", str(hanging))
     scope = Abandonable()
     raised: list[BaseException] = []
 
@@ -71,12 +76,8 @@ def test_git_past_its_time_limit_is_an_error_while_a_child_still_holds_its_outpu
 ) -> None:
     # A command at a terminal runs git in the terminal's session: only git is ended at its time limit, and a
     # process it started (git-remote-https stuck on a network) can keep its pipes open for long after.
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "git").write_text(HOLDING_GIT)
-    (fake / "git").chmod(0o755)
+    _fake_git(tmp_path, monkeypatch, HOLDING_GIT)
     holder = tmp_path / "holder"
-    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("HOLDER", str(holder))
     monkeypatch.setattr("choreo.git.KILL_AFTER_SECONDS", 0.5)
     try:
