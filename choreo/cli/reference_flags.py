@@ -136,7 +136,7 @@ FLAGS = (
                         "`choreo server start --max-body-bytes N`"), "BYTES"),
     GlobalFlag(("--timeout",), "Not used: a server request waits up to 300 s.",
                _instead("--timeout", "choreo's client connects at once (an unreachable server fails) and waits up "
-                        "to 300 s for an answer; not settable"), "DURATION"),
+                        "to 300 s for an answer (`server apply`: an hour); not settable"), "DURATION"),
     GlobalFlag(("--cacheDir",), "Not used: upstream clones live in the project's .choreo/.",
                _instead("--cacheDir", "choreo caches upstream refs in the project's .choreo/ folder (not settable)"),
                "DIR"),

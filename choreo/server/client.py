@@ -37,6 +37,10 @@ _RAISED = (BadRequest, Unauthorized, NotFound, MethodNotAllowed, Conflict, Inval
 _ERRORS: dict[int, type[ChoreoError]] = {error.code: error for error in _RAISED}
 
 
+CONTEXT_SWITCH_SECONDS = 3600.0
+"""How long ``server apply`` waits for the server's answer (any other request: ``ServerClient.timeout``)."""
+
+
 class Unreachable(ChoreoError):
     """No answer from the server (refused, unknown host, timeout): nothing to do with what was asked."""
 
@@ -133,8 +137,9 @@ class ServerClient:
         *,
         query: dict[str, str] | None = None,
         content_type: str = "application/json",
+        timeout: float | None = None,
     ) -> Any:
-        with self.open(method, path, body, query=query, content_type=content_type) as response:
+        with self.open(method, path, body, query=query, content_type=content_type, timeout=timeout) as response:
             return json.loads(response.read() or b"null")
 
     def open(
@@ -162,12 +167,18 @@ class ServerClient:
             request.add_header("Content-Type", content_type)
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
+        wait = timeout or self.timeout
         try:
-            return urllib.request.urlopen(request, timeout=timeout or self.timeout, context=self.ssl_context)
+            return urllib.request.urlopen(request, timeout=wait, context=self.ssl_context)
         except urllib.error.HTTPError as exc:
             raise _error(exc) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
+            if isinstance(reason, TimeoutError):  # it may have the request: saying it cannot be reached would mislead
+                raise Unreachable(
+                    f"no answer from the server at {self.url} within {wait:g} s: what it was asked may still be "
+                    "under way there (`choreo server get` shows its state)"
+                ) from None
             raise Unreachable(f"cannot reach the server at {self.url}: {reason}") from None
 
     # ---------------------------------------------------------------- choreo endpoints
@@ -183,7 +194,10 @@ class ServerClient:
         return self.request("GET", "/choreo/v1/run/result")
 
     def apply_context(self, url: str, path: str, ref: str, branch: str = "") -> Object:
-        return self.request("POST", "/choreo/v1/context", {"url": url, "path": path, "ref": ref, "branch": branch})
+        """Switch the server to a context: it answers once the clone or fetch (git's limit is 600 s a command),
+        the load and a production context's first run are done, so the answer is awaited for up to an hour."""
+        body = {"url": url, "path": path, "ref": ref, "branch": branch}
+        return self.request("POST", "/choreo/v1/context", body, timeout=CONTEXT_SWITCH_SECONDS)
 
     def runs(self) -> list[tuple[RunRecord, bool]]:
         """The recorded runs, newest first, each with whether it has a snapshot."""

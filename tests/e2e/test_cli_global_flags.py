@@ -156,7 +156,7 @@ def test_r_s_and_n_go_where_choreo_takes_them(example) -> None:
         (("--maxRcvMsg", "100"), "error: --maxRcvMsg 100: choreo's client has no receive limit; the server limits "
          "requests with `choreo server start --max-body-bytes N`\n"),
         (("--timeout", "5s"), "error: --timeout 5s: choreo's client connects at once (an unreachable server fails) "
-         "and waits up to 300 s for an answer; not settable\n"),
+         "and waits up to 300 s for an answer (`server apply`: an hour); not settable\n"),
         (("--cacheDir", "c"), "error: --cacheDir c: choreo caches upstream refs in the project's .choreo/ folder "
          "(not settable)\n"),
         (("--servername", "s"), "error: --servername s: choreo's client checks a https:// server's certificate "
