@@ -180,6 +180,11 @@ class _GitProcess:
             self.ended_at = time.monotonic()
             self._signal(signal.SIGTERM)
 
+    def end(self) -> None:
+        """End it and wait until it is gone (``communicate``: its output may be left unread)."""
+        self.kill()
+        self.communicate(time.monotonic() + GIT_TIMEOUT_SECONDS)
+
     def _signal(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             if self.own_session:
@@ -225,18 +230,15 @@ def _run_stoppable(
         try:
             scope.enter(process)
         except abandon.Abandoned:
-            process.kill()
-            process.communicate(time.monotonic() + GIT_TIMEOUT_SECONDS)
+            process.end()
             raise
     try:
         stdout, stderr = process.communicate(time.monotonic() + timeout)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate(time.monotonic() + GIT_TIMEOUT_SECONDS)
+        process.end()
         raise GitError(f"{what}: git did not finish within {timeout:g}s") from None
     except BaseException:
-        process.kill()
-        process.communicate(time.monotonic() + GIT_TIMEOUT_SECONDS)
+        process.end()
         raise
     finally:
         if scope is not None:
