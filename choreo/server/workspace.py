@@ -179,19 +179,17 @@ class Workspace:
         if not tree or _git("cat-file", "-t", tree, cwd=clone) != "tree":
             raise GitError(f"{spec.path}: no such folder in {spec.url} at {spec.ref}")
         switching = clone / ".git" / SWITCHING_FILE  # this clone's: another's work tree is not this one's doing
+        interrupted = switching.exists()
+        here = run_git(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=clone, what="git", check=False)
+        on_branch = output(here) if here.returncode == 0 else ""  # "": detached
+        if spec.branch and not interrupted and (on_branch, _git("rev-parse", "HEAD", cwd=clone)) == (
+            spec.branch, spec.commit
+        ):
+            return self.project_folder(spec)  # already there: its uncommitted changes are kept
+        if on_branch and not interrupted:
+            _keep_uncommitted_work(clone, on_branch, spec)
         if spec.branch:
-            here = run_git(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=clone, what="git", check=False)
-            on_branch = output(here) if here.returncode == 0 else ""
-            head = _git("rev-parse", "HEAD", cwd=clone)
-            if (on_branch, head) == (spec.branch, spec.commit) and not switching.exists():
-                return self.project_folder(spec)  # already there: its uncommitted changes are kept
-            if on_branch and not switching.exists():
-                _keep_uncommitted_work(clone, on_branch, spec)
             _keep_unpushed_work(clone, spec)
-        elif not switching.exists():
-            branch = run_git(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=clone, what="git", check=False)
-            if branch.returncode == 0:
-                _keep_uncommitted_work(clone, output(branch), spec)
         # A checkout stopped half-way leaves files of two commits: the next restore checks the commit out
         # again, whatever the branch says (see ``restore``).
         write_atomic(switching, json.dumps(asdict(spec), sort_keys=True))
