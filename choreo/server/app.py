@@ -341,23 +341,11 @@ class ServerApp:
         same store. A batch run of it is waited for (a stop ends the wait); a server of it refuses the
         context."""
         lock = FolderLock(folder, state_folder(folder))
-        address = ""
-        if self._httpd is not None:
-            bound = self._httpd.server_address
-            address = f"{bound[0]!s}:{bound[1]}"
-
-        def waiting(run: Holder) -> None:
-            going = f"a choreo run of the folder is going ({run}); serving it once it ends"
-            self._log("waiting", folder=str(folder), reason=going)
-
         try:
             with self._git_work.within():  # the scope a stop abandons: it ends the wait for a batch run
-                locked = lock.take("server", address=address, waiting=waiting)
+                self._hold(lock)
         except Abandoned:
             raise Unavailable(f"the server is stopping: {folder} was not served") from None
-        if not locked:
-            self._log("unlocked", level="warning", folder=str(folder),
-                      reason="no lock can be taken there: nothing stops a second server on it")
         try:
             runtime = ProjectRuntime(folder, self.config.options, self._log)
         except BaseException:
@@ -446,16 +434,22 @@ class ServerApp:
             raise ChoreoError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         self._served = self._folder_lock()
         if self._served is not None:
-            bound = self._httpd.server_address
-            folder = str(self._served.folder)
+            self._hold(self._served)
 
-            def waiting(run: Holder) -> None:
-                going = f"a choreo run of the folder is going ({run}); serving once it ends"
-                self._log("waiting", folder=folder, reason=going)
+    def _hold(self, lock: FolderLock) -> None:
+        """Take ``lock`` as this server (at its address once bound): a batch run of the folder is waited for,
+        and said so; a file system without locks is warned of (``choreo.runtime.folder_lock``)."""
+        folder = str(lock.folder)
+        bound = self._httpd.server_address if self._httpd is not None else None
+        address = f"{bound[0]!s}:{bound[1]}" if bound is not None else ""
 
-            if not self._served.take("server", address=f"{bound[0]!s}:{bound[1]}", waiting=waiting):
-                self._log("unlocked", level="warning", folder=folder,
-                          reason="no lock can be taken there: nothing stops a second server on it")
+        def waiting(run: Holder) -> None:
+            going = f"a choreo run of the folder is going ({run}); serving once it ends"
+            self._log("waiting", folder=folder, reason=going)
+
+        if not lock.take("server", address=address, waiting=waiting):
+            self._log("unlocked", level="warning", folder=folder,
+                      reason="no lock can be taken there: nothing stops a second server on it")
 
     def _folder_lock(self) -> FolderLock | None:
         """The lock of what this server serves (``choreo.runtime.folder_lock``): the project folder, kept in its
