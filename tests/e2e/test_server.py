@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import choreo, store_is_intact
-from tests.server.harness import Http, ServerProcess, copy_example, idle, wait_for
+from tests.server.harness import Http, ServerProcess, commit_all, copy_example, greeting_repository, idle, wait_for
 
 NS = "/apis/example.com/v1alpha1/namespaces/default"
 DEBIAN_KUBECTL = Path(__file__).resolve().parents[2] / ".tools" / "kubernetes-client" / "usr" / "bin" / "kubectl"
@@ -370,27 +370,13 @@ def test_run_stop_start_against_the_server(greeting_server) -> None:
     assert http.call("GET", "/choreo/v1/status")[1]["status"] == "Running"
 
 
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
-
-
 def test_dynamic_mode_apply_switch_and_rollback(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "config", "user.email", "t@example.com")
-    _git(repo, "config", "user.name", "t")
-    shutil.copytree(copy_example("greeting", tmp_path / "src"), repo / "proj")
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-q", "-m", "v1")
-    _git(repo, "tag", "v1")
+    repo = greeting_repository(tmp_path)
     (repo / "proj" / "in" / "carol.yaml").write_text(
         "apiVersion: example.com/v1alpha1\nkind: Greeting\nmetadata:\n  name: carol\n  namespace: default\n"
         "spec:\n  name: Carol\n"
     )
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-q", "-m", "v2")
-    _git(repo, "tag", "v2")
+    commit_all(repo, "v2")
 
     workspace = tmp_path / "ws"
     server = ServerProcess("--address", "127.0.0.1:0", "--workspace", str(workspace))

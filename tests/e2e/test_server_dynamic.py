@@ -18,35 +18,20 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import CAROL, choreo
-from tests.server.harness import WAIT, Http, ServerProcess, copy_example, idle, wait_for
+from tests.server.harness import (
+    WAIT,
+    Http,
+    ServerProcess,
+    commit_all,
+    git,
+    greeting_repository,
+    idle,
+    wait_for,
+)
 
 NS = "/apis/example.com/v1alpha1/namespaces/default"
 CAROLYN = {"apiVersion": "example.com/v1alpha1", "kind": "Greeting",
            "metadata": {"name": "carol", "namespace": "default"}, "spec": {"name": "Carolyn"}}
-
-
-def _git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True)
-    return done.stdout.strip()
-
-
-def _repository(tmp_path: Path) -> Path:
-    """A repository holding the greeting example in ``proj``, at tag ``v1`` on branch ``main``."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "config", "user.email", "t@example.com")
-    _git(repo, "config", "user.name", "t")
-    shutil.copytree(copy_example("greeting", tmp_path / "src"), repo / "proj")
-    _commit(repo, "v1")
-    return repo
-
-
-def _commit(repo: Path, tag: str) -> str:
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-q", "-m", tag)
-    _git(repo, "tag", tag)
-    return _git(repo, "rev-parse", "HEAD")
 
 
 def _clone(workspace: Path, repo: Path) -> Path:
@@ -77,7 +62,7 @@ def test_a_restart_whose_saved_context_does_not_load_serves_the_store_until_it_d
     """As static mode: the server comes up serving the store as the previous one left it, says why (log,
     ``server get``, ``/readyz``, ``run result``), allows writes only to the client's objects, and loads the
     folder once the object that blocks it is deleted; never an exit at boot."""
-    repo, workspace = _repository(tmp_path), tmp_path / "ws"
+    repo, workspace = greeting_repository(tmp_path), tmp_path / "ws"
     first = _server(workspace)
     try:
         url = first.wait_ready()
@@ -134,7 +119,7 @@ def test_a_restart_whose_saved_context_does_not_load_serves_the_store_until_it_d
 def test_a_saved_context_that_cannot_be_checked_out_leaves_the_server_waiting_for_an_apply(
     tmp_path: Path, damage: str
 ) -> None:
-    repo, workspace = _repository(tmp_path), tmp_path / "ws"
+    repo, workspace = greeting_repository(tmp_path), tmp_path / "ws"
     first = _server(workspace)
     try:
         assert _apply(first.wait_ready(), str(repo), "proj", "v1")[0] == 0
@@ -170,8 +155,8 @@ def test_a_saved_context_that_cannot_be_checked_out_leaves_the_server_waiting_fo
 def test_a_switch_that_does_not_load_keeps_the_previous_context_at_its_commit(tmp_path: Path) -> None:
     """The previous context is served again as it was: the commit it served, not what its ref names upstream
     by now; and applying a branch again serves what upstream has on it now (not the clone's stale branch)."""
-    repo, workspace = _repository(tmp_path), tmp_path / "ws"
-    v1 = _git(repo, "rev-parse", "HEAD")
+    repo, workspace = greeting_repository(tmp_path), tmp_path / "ws"
+    v1 = git(repo, "rev-parse", "HEAD")
     server = _server(workspace)
     try:
         url = server.wait_ready()
@@ -179,13 +164,13 @@ def test_a_switch_that_does_not_load_keeps_the_previous_context_at_its_commit(tm
         assert _apply(url, str(repo), "proj", "main")[0] == 0
         assert http.call("POST", f"{NS}/greetings", CAROLYN)[0] == 201
         (repo / "proj" / "in" / "carol.yaml").write_text(CAROL)
-        _commit(repo, "v2")  # main moves upstream too
+        commit_all(repo, "v2")  # main moves upstream too
 
         code, said = _apply(url, str(repo), "proj", "v2")
         assert code == 1
         assert said.startswith("error: in/carol.yaml: Greeting.example.com default/carol was created through the API")
         assert _context(url) == [f"choreoctx: {repo} proj main", "status: Running", "reason: "]
-        assert _git(_clone(workspace, repo), "rev-parse", "HEAD") == v1
+        assert git(_clone(workspace, repo), "rev-parse", "HEAD") == v1
         assert not (_clone(workspace, repo) / "proj" / "in" / "carol.yaml").exists()
         assert http.call("GET", "/readyz") == (200, "ok")
         assert json.loads((workspace / "context.json").read_text())["commit"] == v1
@@ -194,23 +179,23 @@ def test_a_switch_that_does_not_load_keeps_the_previous_context_at_its_commit(tm
         shutil.copytree(repo / "proj", repo / "broken")
         bad = "apiVersion: example.com/v1alpha1\nkind: Greeting\nmetadata: [\n"
         (repo / "broken" / "in" / "bad.yaml").write_text(bad)
-        v3 = _commit(repo, "broken")  # main again
+        v3 = commit_all(repo, "broken")  # main again
         code, said = _apply(url, str(repo), "broken", "broken")
         assert code == 1 and said.startswith("error: in/bad.yaml"), said
         assert _context(url) == [f"choreoctx: {repo} proj main", "status: Running", "reason: "]
-        assert _git(_clone(workspace, repo), "rev-parse", "HEAD") == v1
+        assert git(_clone(workspace, repo), "rev-parse", "HEAD") == v1
         assert http.call("GET", "/readyz") == (200, "ok")
 
         assert http.call("DELETE", f"{NS}/greetings/carol")[0] == 200
         assert _apply(url, str(repo), "proj", "main")[0] == 0  # main as upstream has it now
-        assert _git(_clone(workspace, repo), "rev-parse", "HEAD") == v3
+        assert git(_clone(workspace, repo), "rev-parse", "HEAD") == v3
         wait_for(lambda: http.call("GET", f"{NS}/greetings/carol")[0] == 200, "carol from the file at v2")
     finally:
         server.stop()
 
 
 def test_bad_urls_refs_and_folders_are_one_clear_error_each(tmp_path: Path) -> None:
-    repo, workspace = _repository(tmp_path), tmp_path / "ws"
+    repo, workspace = greeting_repository(tmp_path), tmp_path / "ws"
     server = _server(workspace)
     try:
         url = server.wait_ready()
@@ -229,12 +214,12 @@ def test_bad_urls_refs_and_folders_are_one_clear_error_each(tmp_path: Path) -> N
             assert _apply(url, *args) == (1, said)
         assert _context(url) == [f"choreoctx: {repo} proj v1", "status: Running", "reason: "]
         assert not [path.name for path in workspace.iterdir() if path.name.startswith(".")]  # no clone left half-made
-        _git(repo, "branch", "gone")
+        git(repo, "branch", "gone")
         assert _apply(url, str(repo), "proj", "gone")[0] == 0
-        _git(repo, "branch", "-D", "gone")  # deleted upstream: no longer served as the clone last saw it
+        git(repo, "branch", "-D", "gone")  # deleted upstream: no longer served as the clone last saw it
         assert _apply(url, str(repo), "proj", "gone") == (1, f"error: gone: no such commit, tag or branch in {repo}")
-        _git(repo, "checkout", "-q", "-b", "trunk")
-        _git(repo, "branch", "-D", "main")  # the clone's own main (made with it) is no stand-in
+        git(repo, "checkout", "-q", "-b", "trunk")
+        git(repo, "branch", "-D", "main")  # the clone's own main (made with it) is no stand-in
         assert _apply(url, str(repo), "proj", "main") == (1, f"error: main: no such commit, tag or branch in {repo}")
         assert _apply(url, str(repo), "proj", "trunk")[0] == 0
     finally:
@@ -242,7 +227,7 @@ def test_bad_urls_refs_and_folders_are_one_clear_error_each(tmp_path: Path) -> N
 
 
 def test_uncommitted_inputs_of_a_development_branch_survive_restarts_and_refused_switches(tmp_path: Path) -> None:
-    repo, workspace = _repository(tmp_path), tmp_path / "ws"
+    repo, workspace = greeting_repository(tmp_path), tmp_path / "ws"
     server = _server(workspace)
     try:
         url = server.wait_ready()
@@ -288,7 +273,7 @@ def test_a_stop_signal_during_a_clone_or_fetch_ends_git_and_leaves_the_workspace
 ) -> None:
     """git that hangs (an upstream that never answers) is ended with the server, not awaited; no half clone is
     left for a restart to trust, and the context saved before is served again."""
-    repo, workspace = _repository(tmp_path), tmp_path / "ws"
+    repo, workspace = greeting_repository(tmp_path), tmp_path / "ws"
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "git").write_text(HANGING_GIT.format(git=shutil.which("git")))
@@ -327,7 +312,7 @@ def test_a_stop_signal_during_a_clone_or_fetch_ends_git_and_leaves_the_workspace
 def test_the_served_clone_folder_is_locked_as_a_static_server_locks_its_folder(tmp_path: Path) -> None:
     """A static server or a batch run of the clone's project folder would write the store the dynamic server
     writes: both stop at once, naming it (one writer per folder)."""
-    repo, workspace = _repository(tmp_path), tmp_path / "ws"
+    repo, workspace = greeting_repository(tmp_path), tmp_path / "ws"
     server = _server(workspace)
     try:
         url = server.wait_ready()
@@ -349,7 +334,7 @@ def test_a_stop_ends_the_wait_for_a_batch_run_of_the_applied_folder(tmp_path: Pa
     """An apply whose folder a ``choreo run`` is running waits for it, saying so; a stop signal ends the wait."""
     import fcntl
 
-    repo, workspace = _repository(tmp_path), tmp_path / "ws"
+    repo, workspace = greeting_repository(tmp_path), tmp_path / "ws"
     other = tmp_path / "other"
     shutil.copytree(repo, other)  # another URL, another clone
     server = _server(workspace)
@@ -376,7 +361,7 @@ def test_two_urls_that_name_one_clone_folder_do_not_serve_each_other(tmp_path: P
     """``a-b/c`` and ``a/b-c`` give one clone folder (the reference's naming): the second URL is refused, not
     served from the first one's clone under its name."""
     (tmp_path / "a-b").mkdir()
-    first = _repository(tmp_path / "a-b")
+    first = greeting_repository(tmp_path / "a-b")
     second = tmp_path / "a" / "b-repo"
     shutil.copytree(first, second)
     assert _clone(tmp_path, first) == _clone(tmp_path, second)

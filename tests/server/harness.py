@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -156,6 +157,32 @@ class ServerProcess:
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.kill()
+
+
+def git(repo: Path, *args: str) -> str:
+    """``git -C repo ARGS``'s output, without the final newline (a failure fails the test)."""
+    done = subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def commit_all(repo: Path, tag: str) -> str:
+    """Commit everything in ``repo`` as ``tag``, tagged so; the commit id."""
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", tag)
+    git(repo, "tag", tag)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def greeting_repository(tmp_path: Path) -> Path:
+    """A repository holding the greeting example in ``proj``, at tag ``v1`` on branch ``main``."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "t@example.com")
+    git(repo, "config", "user.name", "t")
+    shutil.copytree(copy_example("greeting", tmp_path / "src"), repo / "proj")
+    commit_all(repo, "v1")
+    return repo
 
 
 def idle(http: Http) -> bool:
